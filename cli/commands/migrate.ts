@@ -1,0 +1,103 @@
+/** `rowguard migrate status|up|verify|new|resolve`. */
+import { Command, Option } from 'commander';
+import { contextOf, type Context } from '../context.js';
+import type { EngineOptions } from '../core/migrate/engine.js';
+import { RowguardError } from '../core/errors.js';
+
+async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOptions> {
+  const cfg = ctx.config();
+  const server = await ctx.server();
+  const out = ctx.out;
+  const progress = out.progress('migrate');
+  return {
+    url: server.url,
+    dir: cfg.dirs.sql,
+    displayRoot: ctx.cwd,
+    lockTimeout: cfg.migrations.lockTimeout,
+    statementTimeout: cfg.migrations.statementTimeout,
+    lockWaitSeconds: lockWait === undefined ? undefined : parseSeconds(lockWait),
+    onProgress: (e) => {
+      if (e.kind === 'waiting-for-lock') out.info(`waiting for another migration runner${e.holderPid ? ` (pid ${e.holderPid})` : ''}…`);
+      else if (e.kind === 'applying') progress.update(`${e.index + 1}/${e.total} ${e.file.displayPath}`);
+      else if (e.kind === 'applied' && e.index + 1 === e.total) progress.done();
+    },
+  };
+}
+
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new RowguardError('usage', `--lock-wait must be a number of seconds (got "${v}")`);
+  }
+  return n;
+}
+
+export function makeMigrateCommand(): Command {
+  const migrate = new Command('migrate').description('apply and check the migrations in sql/');
+
+  migrate
+    .command('status')
+    .description('list every migration: applied | pending | edited | missing | failed')
+    .action(async (_o, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { inspect } = await import('../core/migrate/engine.js');
+      const { plan } = await inspect(await engineOptions(ctx), { allowOutOfOrder: true });
+      const { renderStatus } = await import('../core/report/migrate.js');
+      ctx.out.result({ migrations: plan.entries, problems: plan.problems.map((p) => p.toJSON()) }, () => renderStatus(plan, ctx.out));
+    });
+
+  migrate
+    .command('up')
+    .description('apply pending migrations, each in its own transaction with its history row')
+    .option('--to <version>', 'stop after this version')
+    .option('--dry-run', 'check and list what would be applied; change nothing')
+    .option('--allow-out-of-order', 'apply a pending file older than the newest applied one')
+    .option('--lock-wait <seconds>', 'how long to wait for another runner (default 600)')
+    .action(async (o: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; lockWait?: string }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { up } = await import('../core/migrate/engine.js');
+      const result = await up(await engineOptions(ctx, o.lockWait), { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder });
+      const { renderUp } = await import('../core/report/migrate.js');
+      ctx.out.result(result, () => renderUp(result, ctx.out));
+    });
+
+  migrate
+    .command('verify')
+    .description('compare files with the history (edited, missing, out of order, failed); writes nothing')
+    .option('--allow-out-of-order', 'do not count an older pending file as a problem')
+    .action(async (o: { allowOutOfOrder?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { inspect } = await import('../core/migrate/engine.js');
+      const { plan } = await inspect(await engineOptions(ctx), { allowOutOfOrder: o.allowOutOfOrder });
+      const { renderVerify } = await import('../core/report/migrate.js');
+      ctx.out.result({ ok: plan.problems.length === 0, problems: plan.problems.map((p) => p.toJSON()), pending: plan.pending.length }, () => renderVerify(plan, ctx.out));
+      if (plan.problems.length) process.exitCode = 1;
+    });
+
+  migrate
+    .command('new')
+    .description('create the next migration file, following the folder\'s numbering')
+    .argument('<name>', 'what the migration does, e.g. add_profiles')
+    .action(async (name: string, _o, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { createMigrationFile } = await import('../core/migrate/new-file.js');
+      const created = createMigrationFile(ctx.config().dirs.sql, name, new Date(), ctx.cwd);
+      ctx.out.result(created, () => `created ${created.file}`);
+    });
+
+  migrate
+    .command('resolve')
+    .description('settle a failed no-transaction migration after fixing the database by hand')
+    .argument('<version>', 'the failed migration\'s version')
+    .addOption(new Option('--applied', 'its statements are now all in place: record it as applied').conflicts('rolledBack'))
+    .addOption(new Option('--rolled-back', 'its statements were undone: forget it so up runs it again'))
+    .action(async (version: string, o: { applied?: boolean; rolledBack?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      if (!o.applied && !o.rolledBack) throw new RowguardError('usage', 'migrate resolve needs --applied or --rolled-back');
+      const { resolve } = await import('../core/migrate/engine.js');
+      const r = await resolve(await engineOptions(ctx), version, o.applied ? 'applied' : 'rolled-back');
+      ctx.out.result(r, () => `migration ${r.version} marked ${r.outcome}`);
+    });
+
+  return migrate;
+}

@@ -1,0 +1,198 @@
+/**
+ * The only module that opens connections to Postgres. Everything else receives
+ * a `Sql` handle (postgres.js) or plain data. Connection failures become one
+ * RowguardError naming host, port and database — never the password.
+ */
+import postgres from 'postgres';
+import { randomBytes } from 'node:crypto';
+import { RowguardError, pgFieldsOf } from './errors.js';
+
+export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
+
+export interface ConnectOptions {
+  /** Pool size; default 1 (a CLI command rarely needs more). */
+  max?: number;
+  /** Receives NOTICE/WARNING messages (default: ignored). */
+  onNotice?: (notice: { severity?: string; message: string }) => void;
+  /** Session settings sent in the startup packet (e.g. application_name). */
+  connection?: Record<string, string>;
+  /** Seconds to wait for a connection. */
+  connectTimeout?: number;
+}
+
+/** `host:port/database` — safe to print: no user, no password. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default)';
+    const host = u.hostname || u.searchParams.get('host') || 'localhost';
+    return `${host}:${u.port || '5432'}/${db}`;
+  } catch {
+    return '(unparseable database URL)';
+  }
+}
+
+/** The URL with its password replaced, for messages that must show the user. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '*****';
+    return u.toString();
+  } catch {
+    return '(unparseable database URL)';
+  }
+}
+
+export function validateUrl(url: string, source: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new RowguardError('usage', `${source} is not a valid URL`, { hint: 'expected postgres://user:password@host:port/database' });
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+    throw new RowguardError('usage', `${source} must start with postgres:// or postgresql:// (got ${u.protocol}//)`);
+  }
+}
+
+/** Replace the database name of a server URL. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = '/' + encodeURIComponent(database);
+  return u.toString();
+}
+
+export function databaseOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
+/** SQLSTATE classes that mean "we never got a working session". */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN']);
+
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code && CONNECTION_CODES.has(e.code)) return true;
+  // 28xxx: invalid authorization; 3D000: database does not exist; 57P03: cannot connect now; 08xxx: connection exception
+  const s = pgFieldsOf(err)?.sqlstate;
+  return !!s && (s.startsWith('28') || s === '3D000' || s === '57P03' || s.startsWith('08'));
+}
+
+export function connectionError(url: string, err: unknown): RowguardError {
+  const where = describeUrl(url);
+  const e = err as { code?: string; message?: string };
+  const pg = pgFieldsOf(err);
+  let reason = pg?.message ?? e?.message ?? String(err);
+  // Never let a server message or driver message echo the URL back.
+  reason = scrubSecrets(reason, url);
+  let hint: string | undefined;
+  if (e?.code === 'ECONNREFUSED') hint = 'is the server running? Without --db or DATABASE_URL rowguard uses its embedded Postgres (rowguard db start)';
+  else if (pg?.sqlstate?.startsWith('28')) hint = 'check the user and password in the URL';
+  else if (pg?.sqlstate === '3D000') hint = 'create the database first, or point --db at one that exists';
+  return new RowguardError('db_unreachable', `could not connect to ${where}: ${reason}`, { hint, pg, cause: err });
+}
+
+/** Remove a URL's password (and the URL itself) from any text. */
+export function scrubSecrets(text: string, url?: string): string {
+  let out = text;
+  if (url) {
+    try {
+      const pw = decodeURIComponent(new URL(url).password);
+      if (pw) out = out.split(pw).join('*****');
+    } catch {
+      /* not a URL: nothing to scrub */
+    }
+    out = out.split(url).join(describeUrl(url));
+  }
+  return out.replace(/(postgres(?:ql)?:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1*****@');
+}
+
+export function connect(url: string, opts: ConnectOptions = {}): Sql {
+  return postgres(url, {
+    max: opts.max ?? 1,
+    onnotice: opts.onNotice ? (n) => opts.onNotice!({ severity: n['severity'] as string | undefined, message: String(n['message']) }) : () => {},
+    connect_timeout: opts.connectTimeout ?? 10,
+    idle_timeout: 0,
+    prepare: false,
+    connection: { application_name: 'rowguard', ...(opts.connection ?? {}) },
+    // Keep bigint/numeric as strings: correctness over convenience.
+    types: {},
+  });
+}
+
+/**
+ * Open a connection, prove it works with a round trip, run `fn`, close.
+ * Connection problems surface as one 'db_unreachable' error (exit 3).
+ */
+export async function withSql<T>(url: string, fn: (sql: Sql) => Promise<T>, opts: ConnectOptions = {}): Promise<T> {
+  const sql = connect(url, opts);
+  try {
+    try {
+      await sql`select 1`;
+    } catch (err) {
+      throw connectionError(url, err);
+    }
+    return await fn(sql);
+  } catch (err) {
+    if (!(err instanceof RowguardError) && isConnectionError(err)) throw connectionError(url, err);
+    throw err;
+  } finally {
+    await sql.end({ timeout: 5 }).catch(() => undefined);
+  }
+}
+
+/** Quote an identifier the way quote_ident does. */
+export function quoteIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !RESERVED.has(name) ? name : '"' + name.replace(/"/g, '""') + '"';
+}
+
+/** Quote a string literal the way quote_literal does (standard_conforming_strings on). */
+export function quoteLiteral(value: string): string {
+  return "'" + value.replace(/'/g, "''") + "'";
+}
+
+// Keywords that are reserved in Postgres (pg_get_keywords() catcode 'R') and so need quoting.
+const RESERVED = new Set(
+  'all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral leading limit localtime localtimestamp not null offset on only or order placing primary references returning select session_user some symmetric system_user table then to trailing true union unique user using variadic when where window with authorization binary collation concurrently cross current_schema freeze full ilike inner is isnull join left like natural notnull outer overlaps right similar tablesample verbose'.split(
+    ' ',
+  ),
+);
+
+export interface ThrowawayDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Create a uniquely named database on the server of `serverUrl` (optionally as a
+ * copy of `template`), for tests, shadow builds and the gate. `drop()` removes it,
+ * terminating any connection left open.
+ */
+export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?: string; template?: string } = {}): Promise<ThrowawayDatabase> {
+  const name = `${opts.prefix ?? 'rowguard_tmp'}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  await withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), async (sql) => {
+    const tpl = opts.template ? ` template ${quoteIdent(opts.template)}` : '';
+    await sql.unsafe(`create database ${quoteIdent(name)}${tpl}`);
+  });
+  const url = withDatabase(serverUrl, name);
+  return {
+    name,
+    url,
+    drop: () => dropDatabase(serverUrl, name),
+  };
+}
+
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), async (sql) => {
+    // WITH (FORCE) (PG13+) terminates sessions still connected.
+    await sql.unsafe(`drop database if exists ${quoteIdent(name)} with (force)`);
+  });
+}
+
+/** The database to connect to for CREATE/DROP DATABASE: the URL's own unless it is the one being created. */
+function adminDatabase(serverUrl: string): string {
+  const db = databaseOf(serverUrl);
+  return db && db !== '' ? db : 'postgres';
+}

@@ -1,0 +1,366 @@
+/**
+ * Applying migrations: the only part of the migration engine with I/O.
+ *
+ * - Runners serialise on a session-level advisory lock taken by polling
+ *   pg_try_advisory_lock outside any transaction, so a waiting runner holds no
+ *   snapshot and cannot deadlock a CREATE INDEX CONCURRENTLY run by the holder
+ *   (CIC waits for every older transaction to finish).
+ * - A transactional migration and its history row commit together.
+ * - A `-- rowguard:no-transaction` migration runs statement by statement; its
+ *   history row is written as 'running' first, so a crash or failure midway is
+ *   visible and the next `up` refuses until `migrate resolve`.
+ */
+import { userInfo } from 'node:os';
+import { connect, isConnectionError, connectionError, type Sql } from '../db.js';
+import { RowguardError, pgFieldsOf, type SqlLocation } from '../errors.js';
+import { locateCharPosition, splitStatements, isParseFailure, transactionControlStatements } from '../sql-text.js';
+import { readMigrations, type MigrationFile } from './files.js';
+import { planMigrations, type HistoryRow, type MigrationPlan, type PlanOptions } from './plan.js';
+
+/** Key of the advisory lock (an arbitrary constant: 'rowguard' in ASCII). */
+export const MIGRATION_LOCK_KEY = 0x726f7767756172n;
+
+export interface EngineOptions {
+  url: string;
+  /** Folder with the migration files. */
+  dir: string;
+  /** Root for displayed file paths. */
+  displayRoot: string;
+  lockTimeout: string;
+  statementTimeout: string;
+  /** Seconds to wait for another runner's lock (default 600). */
+  lockWaitSeconds?: number;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Injected clock for tests. */
+  now?: () => number;
+}
+
+export type ProgressEvent =
+  | { kind: 'waiting-for-lock'; holderPid: number | null }
+  | { kind: 'applying'; file: MigrationFile; index: number; total: number }
+  | { kind: 'applied'; file: MigrationFile; durationMs: number; index: number; total: number };
+
+export interface AppliedMigration {
+  version: string;
+  name: string;
+  file: string;
+  durationMs: number;
+  noTransaction: boolean;
+}
+
+export interface UpResult {
+  applied: AppliedMigration[];
+  /** Files that would be applied (with --dry-run). */
+  wouldApply: Array<{ version: string; name: string; file: string; noTransaction: boolean }>;
+  dryRun: boolean;
+  upToDate: boolean;
+}
+
+const HISTORY_DDL = `
+create schema if not exists rowguard;
+revoke all on schema rowguard from public;
+create table if not exists rowguard.migrations (
+  version     text primary key check (version ~ '^[0-9]+$'),
+  name        text not null,
+  checksum    text not null check (checksum ~ '^[0-9a-f]{64}$'),
+  status      text not null default 'applied' check (status in ('applied', 'failed', 'running')),
+  applied_at  timestamptz not null default now(),
+  applied_by  text not null,
+  duration_ms integer,
+  error       jsonb
+);
+revoke all on rowguard.migrations from public;
+comment on table rowguard.migrations is 'rowguard migration history: one row per applied (or failed no-transaction) migration';
+`;
+
+function session(url: string, lockTimeout: string, statementTimeout: string): Sql {
+  return connect(url, { max: 1, connection: { lock_timeout: lockTimeout, statement_timeout: statementTimeout } });
+}
+
+async function historyExists(sql: Sql): Promise<boolean> {
+  const [row] = await sql<{ ok: boolean }[]>`select to_regclass('rowguard.migrations') is not null as ok`;
+  return !!row?.ok;
+}
+
+export async function readHistory(sql: Sql): Promise<HistoryRow[]> {
+  if (!(await historyExists(sql))) return [];
+  const rows = await sql<Array<{ version: string; name: string; checksum: string; status: string; applied_at: Date; applied_by: string; duration_ms: number | null; error: HistoryRow['error'] }>>`
+    select version, name, checksum, status, applied_at, applied_by, duration_ms, error
+    from rowguard.migrations order by length(version), version`;
+  return rows.map((r) => ({
+    version: r.version,
+    name: r.name,
+    checksum: r.checksum,
+    status: r.status as HistoryRow['status'],
+    appliedAt: r.applied_at.toISOString(),
+    appliedBy: r.applied_by,
+    durationMs: r.duration_ms,
+    error: r.error,
+  }));
+}
+
+async function withEngineSession<T>(opts: EngineOptions, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = session(opts.url, opts.lockTimeout, opts.statementTimeout);
+  try {
+    try {
+      await sql`select 1`;
+    } catch (err) {
+      if (isConnectionError(err)) throw connectionError(opts.url, err);
+      const pg = pgFieldsOf(err);
+      // 22023 invalid_parameter_value: a bad lock_timeout/statement_timeout from the config.
+      if (pg?.sqlstate === '22023' || pg?.sqlstate === '22P02') {
+        throw new RowguardError('config', `migrations.lockTimeout/statementTimeout: ${pg.message}`, { pg });
+      }
+      throw err;
+    }
+    return await fn(sql);
+  } catch (err) {
+    if (!(err instanceof RowguardError) && isConnectionError(err)) throw connectionError(opts.url, err);
+    throw err;
+  } finally {
+    await sql.end({ timeout: 5 }).catch(() => undefined);
+  }
+}
+
+/** Files vs history, without writing anything (migrate status / verify). */
+export async function inspect(opts: EngineOptions, planOpts: PlanOptions = {}): Promise<{ plan: MigrationPlan; files: MigrationFile[] }> {
+  const files = readMigrations(opts.dir, opts.displayRoot);
+  return withEngineSession(opts, async (sql) => {
+    const history = await readHistory(sql);
+    return { plan: planMigrations(files, history, planOpts), files };
+  });
+}
+
+async function acquireLock(sql: Sql, opts: EngineOptions): Promise<void> {
+  const deadline = (opts.now ?? Date.now)() + (opts.lockWaitSeconds ?? 600) * 1000;
+  let delay = 50;
+  let told = false;
+  for (;;) {
+    const [row] = await sql<{ ok: boolean }[]>`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint) as ok`;
+    if (row?.ok) return;
+    if (!told) {
+      // Advisory locks on one bigint key show as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+      const [holder] = await sql<{ pid: number }[]>`
+        select pid from pg_locks
+        where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())
+          and classid = ${Number(MIGRATION_LOCK_KEY >> 32n)} and objid = ${Number(MIGRATION_LOCK_KEY & 0xffffffffn)} and objsubid = 1
+        limit 1`;
+      opts.onProgress?.({ kind: 'waiting-for-lock', holderPid: holder?.pid ?? null });
+      told = true;
+    }
+    if ((opts.now ?? Date.now)() > deadline) {
+      throw new RowguardError('lock_timeout', `another migration runner held the lock for more than ${opts.lockWaitSeconds ?? 600}s`, {
+        hint: 'see pg_stat_activity for application_name = rowguard',
+      });
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 1000);
+  }
+}
+
+async function releaseLock(sql: Sql): Promise<void> {
+  await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`.catch(() => undefined);
+}
+
+function appliedBy(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?: boolean } = {}): Promise<UpResult> {
+  const files = readMigrations(opts.dir, opts.displayRoot);
+  return withEngineSession(opts, async (sql) => {
+    await acquireLock(sql, opts);
+    try {
+      const plan = planMigrations(files, await readHistory(sql), planOpts);
+      if (plan.problems.length) throw combine(plan.problems);
+      const wouldApply = plan.pending.map((f) => ({ version: f.version, name: f.name, file: f.displayPath, noTransaction: f.noTransaction }));
+      if (planOpts.dryRun || plan.pending.length === 0) {
+        return { applied: [], wouldApply, dryRun: !!planOpts.dryRun, upToDate: plan.pending.length === 0 };
+      }
+      await sql.unsafe(HISTORY_DDL).simple();
+      const applied: AppliedMigration[] = [];
+      const by = appliedBy();
+      for (const [i, file] of plan.pending.entries()) {
+        opts.onProgress?.({ kind: 'applying', file, index: i, total: plan.pending.length });
+        const t0 = performance.now();
+        if (file.noTransaction) await applyOutsideTransaction(sql, file, by);
+        else await applyInTransaction(sql, opts, file, by);
+        const durationMs = Math.round(performance.now() - t0);
+        applied.push({ version: file.version, name: file.name, file: file.displayPath, durationMs, noTransaction: file.noTransaction });
+        opts.onProgress?.({ kind: 'applied', file, durationMs, index: i, total: plan.pending.length });
+      }
+      return { applied, wouldApply, dryRun: false, upToDate: false };
+    } finally {
+      await releaseLock(sql);
+    }
+  });
+}
+
+function combine(problems: RowguardError[]): RowguardError {
+  const first = problems[0]!;
+  if (problems.length === 1) return first;
+  return new RowguardError(first.code, `${first.message} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`, {
+    hint: first.hint,
+    detail: problems.slice(1).map((p) => p.message).join('\n'),
+    meta: { problems: problems.map((p) => p.toJSON()) },
+  });
+}
+
+async function applyInTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
+  const control = /\b(begin|commit|rollback|start|end|abort)\b/i.test(file.sql) ? await transactionControlStatements(file.sql) : [];
+  if (control.length) {
+    const loc = locateCharPosition(file.sql, control[0]!.startChars + 1, file.displayPath);
+    throw new RowguardError('migration_invalid_file', `${control[0]!.text.split('\n')[0]!.trim()} inside a migration: rowguard runs each migration in its own transaction`, {
+      location: loc,
+      hint: 'remove the transaction statements, or put -- rowguard:no-transaction on the first line',
+    });
+  }
+  const t0 = performance.now();
+  try {
+    await sql.begin(async (tx) => {
+      await tx.unsafe(file.sql).simple();
+      await tx`insert into rowguard.migrations (version, name, checksum, status, applied_by, duration_ms)
+               values (${file.version}, ${file.name}, ${file.checksum}, 'applied', ${by}, ${Math.round(performance.now() - t0)})`;
+    });
+  } catch (err) {
+    if (isConnectionError(err)) throw connectionError(opts.url, err);
+    const pg = pgFieldsOf(err);
+    if (!pg) throw err;
+    throw await migrationError(sql, file, pg, err);
+  }
+}
+
+async function migrationError(sql: Sql, file: MigrationFile, pg: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, statementOffsetChars = 0): Promise<RowguardError> {
+  let location: SqlLocation | undefined;
+  if (pg.position) location = locateCharPosition(file.sql, pg.position, file.displayPath, statementOffsetChars);
+  else location = await findFailingStatement(sql, file, pg.sqlstate);
+  const lockHint = pg.sqlstate === '55P03' ? 'the migration waited longer than lock_timeout for a lock: retry when the blocking transaction ends (see pg_stat_activity), or raise migrations.lockTimeout' : undefined;
+  const timeoutHint = pg.sqlstate === '57014' ? 'the statement ran longer than migrations.statementTimeout' : undefined;
+  return new RowguardError('migration_failed', location ? (pg.message ?? 'failed') : `${file.displayPath}: ${pg.message ?? 'failed'}`, {
+    location,
+    pg,
+    hint: lockHint ?? timeoutHint ?? pg.hint,
+    detail: pg.detail,
+    meta: { version: file.version, file: file.displayPath },
+    cause,
+  });
+}
+
+/**
+ * The server gives no position for run-time errors (a unique violation, a
+ * RAISE). Find the statement by re-running the file statement by statement in
+ * a transaction that is always rolled back.
+ */
+async function findFailingStatement(sql: Sql, file: MigrationFile, sqlstate?: string): Promise<SqlLocation | undefined> {
+  if (file.noTransaction) return undefined;
+  const split = await splitStatements(file.sql);
+  if (isParseFailure(split)) return split.position ? locateCharPosition(file.sql, split.position, file.displayPath) : undefined;
+  let found: SqlLocation | undefined;
+  await sql
+    .begin(async (tx) => {
+      for (const st of split) {
+        try {
+          await tx.unsafe(st.text).simple();
+        } catch (err) {
+          const pg = pgFieldsOf(err);
+          if (!sqlstate || pg?.sqlstate === sqlstate) {
+            found = pg?.position
+              ? locateCharPosition(file.sql, pg.position, file.displayPath, st.startChars)
+              : locateCharPosition(file.sql, st.startChars + 1, file.displayPath);
+          }
+          break;
+        }
+      }
+      throw new Error('rollback');
+    })
+    .catch(() => undefined);
+  return found;
+}
+
+async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string): Promise<void> {
+  const split = await splitStatements(file.sql);
+  if (isParseFailure(split)) {
+    // Let the server say it, with its position: nothing has run yet.
+    try {
+      await sql.unsafe('do $rowguard$ begin end $rowguard$').simple();
+      await sql.unsafe(file.sql).simple();
+    } catch (err) {
+      const pg = pgFieldsOf(err);
+      if (pg) throw await migrationError(sql, file, pg, err);
+      throw err;
+    }
+    throw new RowguardError('migration_failed', `${file.displayPath}: ${split.message}`, {
+      location: split.position ? locateCharPosition(file.sql, split.position, file.displayPath) : undefined,
+    });
+  }
+  const t0 = performance.now();
+  await sql`insert into rowguard.migrations (version, name, checksum, status, applied_by)
+            values (${file.version}, ${file.name}, ${file.checksum}, 'running', ${by})
+            on conflict (version) do update set status = 'running', checksum = excluded.checksum, applied_at = now(), applied_by = excluded.applied_by, error = null`;
+  for (const [i, st] of split.entries()) {
+    try {
+      await sql.unsafe(st.text).simple();
+    } catch (err) {
+      const pg = pgFieldsOf(err);
+      if (!pg) throw err;
+      const e = await migrationError(sql, file, pg, err, st.startChars);
+      const invalid = await invalidIndexes(sql);
+      const record = {
+        message: pg.message ?? 'failed',
+        sqlstate: pg.sqlstate,
+        statement: st.text.slice(0, 2000),
+        statementIndex: i + 1,
+        location: e.location ? `${e.location.file}:${e.location.line}:${e.location.column}` : undefined,
+        invalidIndexes: invalid,
+      };
+      await sql`update rowguard.migrations set status = 'failed', error = ${sql.json(record)}, duration_ms = ${Math.round(performance.now() - t0)} where version = ${file.version}`;
+      throw new RowguardError('migration_failed', `${e.message} (statement ${i + 1} of ${split.length}, outside a transaction: the statements before it stay applied)`, {
+        location: e.location,
+        pg: e.pg,
+        detail: invalid.length ? `invalid indexes left behind: ${invalid.join(', ')} (drop them before retrying)` : e.detail,
+        hint: `fix the cause, undo or finish the statements by hand, then: rowguard migrate resolve ${file.version} --applied|--rolled-back`,
+        meta: { ...e.meta, invalidIndexes: invalid },
+      });
+    }
+  }
+  await sql`update rowguard.migrations set status = 'applied', duration_ms = ${Math.round(performance.now() - t0)}, error = null where version = ${file.version}`;
+}
+
+/** Indexes left invalid by a failed CREATE INDEX CONCURRENTLY. */
+export async function invalidIndexes(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ name: string }[]>`
+    select format('%I.%I', n.nspname, c.relname) as name
+    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+    where not i.indisvalid and n.nspname not in ('pg_catalog', 'information_schema')
+    order by 1`;
+  return rows.map((r) => r.name);
+}
+
+/** `migrate resolve <version> --applied|--rolled-back`: settle a failed no-transaction migration. */
+export async function resolve(opts: EngineOptions, version: string, outcome: 'applied' | 'rolled-back'): Promise<{ version: string; outcome: string }> {
+  const files = readMigrations(opts.dir, opts.displayRoot);
+  return withEngineSession(opts, async (sql) => {
+    await acquireLock(sql, opts);
+    try {
+      const history = await readHistory(sql);
+      const row = history.find((h) => BigInt(h.version) === BigInt(version));
+      if (!row || row.status === 'applied') {
+        throw new RowguardError('usage', `migration ${version} is not in a failed state${row ? ' (it is applied)' : ''}`, { hint: 'rowguard migrate status lists failed migrations' });
+      }
+      if (outcome === 'rolled-back') {
+        await sql`delete from rowguard.migrations where version = ${row.version}`;
+      } else {
+        const file = files.find((f) => BigInt(f.version) === BigInt(version));
+        if (!file) throw new RowguardError('migration_missing', `no file for migration ${version}: cannot mark it applied`);
+        await sql`update rowguard.migrations set status = 'applied', checksum = ${file.checksum}, error = null where version = ${row.version}`;
+      }
+      return { version: row.version, outcome };
+    } finally {
+      await releaseLock(sql);
+    }
+  });
+}

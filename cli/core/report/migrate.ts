@@ -1,0 +1,32 @@
+import type { MigrationPlan } from '../migrate/plan.js';
+import type { UpResult } from '../migrate/engine.js';
+import { table, type Output } from './output.js';
+
+export function renderStatus(plan: MigrationPlan, out: Output): string {
+  const c = out.c;
+  const colour = (s: string) =>
+    s === 'applied' ? c.green(s) : s === 'pending' ? c.cyan(s) : c.red(s);
+  if (plan.entries.length === 0) return 'no migrations';
+  const rows = plan.entries.map((e) => [e.version, e.name, e.state, e.appliedAt ? e.appliedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '', e.note ?? '']);
+  const text = table(['VERSION', 'NAME', 'STATE', 'APPLIED AT', 'NOTE'], rows);
+  // Colour after layout so padding is computed on plain text.
+  return text
+    .split('\n')
+    .map((line, i) => (i === 0 ? c.bold(line) : line.replace(/\b(applied|pending|edited|missing|failed)\b/, (m) => colour(m))))
+    .join('\n');
+}
+
+export function renderUp(r: UpResult, out: Output): string {
+  const c = out.c;
+  if (r.dryRun) {
+    if (r.wouldApply.length === 0) return 'up to date: nothing to apply';
+    return [`would apply ${r.wouldApply.length} migration${r.wouldApply.length > 1 ? 's' : ''}:`, ...r.wouldApply.map((m) => `  ${m.file}${m.noTransaction ? c.dim(' (no transaction)') : ''}`)].join('\n');
+  }
+  if (r.upToDate) return 'up to date: nothing to apply';
+  return [...r.applied.map((m) => `${c.green('applied')} ${m.file} ${c.dim(`(${m.durationMs} ms)`)}`), `${r.applied.length} migration${r.applied.length > 1 ? 's' : ''} applied`].join('\n');
+}
+
+export function renderVerify(plan: MigrationPlan, out: Output): string {
+  if (plan.problems.length === 0) return `${out.c.green('ok')}: every applied migration matches its file${plan.pending.length ? ` (${plan.pending.length} pending)` : ''}`;
+  return plan.problems.map((p) => `${out.c.red('error:')} ${p.message}${p.hint ? `\n  ${out.c.cyan('hint:')} ${p.hint}` : ''}`).join('\n');
+}

@@ -1,0 +1,100 @@
+/**
+ * Positions in SQL text, and statement splitting with the real Postgres parser
+ * (libpg-query, loaded only when needed: it costs ~60 ms to start).
+ */
+import type { SqlLocation } from './errors.js';
+
+/**
+ * Postgres reports an error position as a 1-based index in characters (code
+ * points) into the query string. Turn it into line/column plus the line's text.
+ */
+export function locateCharPosition(text: string, position: number, file: string, baseOffsetChars = 0): SqlLocation {
+  const chars = Array.from(text);
+  const idx = Math.max(0, Math.min(chars.length, baseOffsetChars + position - 1));
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < idx; i++) {
+    if (chars[i] === '\n') {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  let lineEnd = lineStart;
+  while (lineEnd < chars.length && chars[lineEnd] !== '\n') lineEnd++;
+  return { file, line, column: idx - lineStart + 1, source: chars.slice(lineStart, lineEnd).join('') };
+}
+
+export interface SplitStatement {
+  /** Statement text (without the trailing semicolon). */
+  text: string;
+  /** Offset of the statement's first character, in code points, in the file. */
+  startChars: number;
+}
+
+export interface ParseFailure {
+  message: string;
+  /** 1-based character position in the text, when the parser gave one. */
+  position?: number;
+}
+
+let parserPromise: Promise<typeof import('libpg-query')> | undefined;
+export function loadParser(): Promise<typeof import('libpg-query')> {
+  parserPromise ??= import('libpg-query').then(async (m) => {
+    await m.loadModule();
+    return m;
+  });
+  return parserPromise;
+}
+
+/** Byte offset (UTF-8) → code point offset. */
+function byteToCharOffset(buf: Buffer, byteOffset: number): number {
+  return Array.from(buf.subarray(0, byteOffset).toString('utf8')).length;
+}
+
+/**
+ * Split a file into top-level statements with the Postgres 17 grammar. Returns
+ * a ParseFailure when the file does not parse (the server will then report the
+ * syntax error itself, with its position).
+ */
+export async function splitStatements(text: string): Promise<SplitStatement[] | ParseFailure> {
+  const parser = await loadParser();
+  let result: { stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
+  try {
+    result = await parser.parse(text);
+  } catch (err) {
+    const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
+    const buf = Buffer.from(text, 'utf8');
+    const cursor = e.sqlDetails?.cursorPosition;
+    return { message: e.message ?? String(err), position: cursor === undefined ? undefined : byteToCharOffset(buf, cursor) + 1 };
+  }
+  const buf = Buffer.from(text, 'utf8');
+  const out: SplitStatement[] = [];
+  for (const s of result.stmts ?? []) {
+    const start = s.stmt_location ?? 0;
+    const end = s.stmt_len ? start + s.stmt_len : buf.length;
+    let raw = buf.subarray(start, end).toString('utf8');
+    // stmt_location points just after the previous ';', so leading whitespace and comments come along.
+    const lead = raw.length - raw.trimStart().length;
+    raw = raw.trimStart();
+    if (raw.trim() === '') continue;
+    out.push({ text: raw, startChars: byteToCharOffset(buf, start) + Array.from(buf.subarray(start, end).toString('utf8').slice(0, lead)).length });
+  }
+  return out;
+}
+
+export function isParseFailure(x: unknown): x is ParseFailure {
+  return !Array.isArray(x);
+}
+
+/** Top-level transaction control (BEGIN/COMMIT/ROLLBACK/…) in a parsed file, if any. */
+export async function transactionControlStatements(text: string): Promise<SplitStatement[]> {
+  const parser = await loadParser();
+  try {
+    const result = (await parser.parse(text)) as { stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
+    const split = await splitStatements(text);
+    if (isParseFailure(split)) return [];
+    return (result.stmts ?? []).flatMap((s, i) => ('TransactionStmt' in s.stmt && split[i] ? [split[i]!] : []));
+  } catch {
+    return [];
+  }
+}

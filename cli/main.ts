@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * rowguard's entry point: builds the commander program from one factory per
+ * command, and is the one place where errors become output and exit codes.
+ * Command modules are light (flags only); each action imports its core code
+ * lazily so `rowguard --help` starts fast.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
+import { fallbackOutput } from './context.js';
+import { makeDbCommand } from './commands/db.js';
+import { makeMigrateCommand } from './commands/migrate.js';
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  ok
+  1  the checked thing failed (a migration failed, drift found, lint findings, failing tests, a rejected token)
+  2  usage or configuration error (nothing was done)
+  3  the database could not be reached or provisioned`;
+
+export function buildProgram(): Command {
+  const program = new Command('rowguard')
+    .description('Keep a PostgreSQL security model (auth schema, RLS, bcrypt, audit) as versioned SQL, and prove it.')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('--db <url>', 'database URL (default: DATABASE_URL, else the embedded Postgres)'))
+    .addOption(new Option('--config <file>', 'config file (default: ./rowguard.config.json when present)'))
+    .option('--json', 'print one JSON document on stdout')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .option('-q, --quiet', 'print only results and errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  for (const make of COMMANDS) program.addCommand(make());
+
+  // Every command (and sub-command) documents the exit codes and exits 2 on usage errors.
+  const configure = (cmd: Command) => {
+    cmd.exitOverride();
+    if (cmd !== program) cmd.addHelpText('after', EXIT_CODES_HELP);
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
+  return program;
+}
+
+const VERSION = '0.1.0';
+
+const COMMANDS: Array<() => Command> = [makeDbCommand, makeMigrateCommand];
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    return await reportError(err, argv);
+  }
+}
+
+async function reportError(err: unknown, argv: string[]): Promise<number> {
+  if (err instanceof CommanderError) {
+    // help and version "errors" are how commander says it printed them.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  const out = fallbackOutput(argv);
+  const rgErr = toRowguardError(err);
+  if (out.json) {
+    out.out(JSON.stringify({ error: rgErr.toJSON() }, null, 2));
+  } else {
+    // Lazy: the renderer is only needed on failure.
+    const { renderError } = await import('./core/report/error.js');
+    out.err(renderError(rgErr, out));
+    if (rgErr.code === 'internal' && process.env['ROWGUARD_DEBUG']) out.err(String((err as Error)?.stack ?? err) + '\n');
+  }
+  return rgErr.exitCode;
+}
+
+function toRowguardError(err: unknown): RowguardError {
+  if (isRowguardError(err)) return err;
+  const pg = pgFieldsOf(err);
+  if (pg) return new RowguardError('sql', pg.message ?? 'database error', { pg, cause: err });
+  const code = (err as { code?: string })?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED') {
+    return new RowguardError('db_unreachable', `lost the database connection (${code})`);
+  }
+  const message = (err as Error)?.message ?? String(err);
+  return new RowguardError('internal', `internal error: ${message.replace(/postgres(ql)?:\/\/[^@\s]*@/g, 'postgres://*****@')}`, {
+    hint: 'this is a bug in rowguard; ROWGUARD_DEBUG=1 prints the stack',
+    cause: err,
+  });
+}
+
+// Run when executed as the bin (not when imported by tests).
+const invokedDirectly = process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
+if (invokedDirectly) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+}

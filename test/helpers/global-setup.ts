@@ -1,0 +1,43 @@
+/**
+ * One Postgres server for the whole run: DATABASE_URL when given, a
+ * testcontainers PostgreSQL when ROWGUARD_TEST_ENGINE=docker, else an embedded
+ * PostgreSQL 17 on a free port in a temporary data directory, removed at the end.
+ * Each test file then creates its own database on it (test/helpers/pg.ts).
+ */
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { freePort, start, destroy } from '../../cli/core/provision/embedded.js';
+import { startDockerPostgres } from '../../cli/core/provision/docker.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgServerUrl: string;
+    pgEngine: 'url' | 'docker' | 'embedded';
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env['DATABASE_URL']) {
+    project.provide('pgServerUrl', process.env['DATABASE_URL']);
+    project.provide('pgEngine', 'url');
+    return async () => {};
+  }
+  if (process.env['ROWGUARD_TEST_ENGINE'] === 'docker') {
+    const c = await startDockerPostgres(process.env);
+    project.provide('pgServerUrl', c.url);
+    project.provide('pgEngine', 'docker');
+    return c.stop;
+  }
+  const root = mkdtempSync(join(tmpdir(), 'rowguard-test-'));
+  chmodSync(root, 0o755); // the postgres user must reach its data directory when we run as root
+  const dataDir = join(root, 'pgdata');
+  const { url } = await start({ dataDir, port: await freePort() });
+  project.provide('pgServerUrl', url);
+  project.provide('pgEngine', 'embedded');
+  return async () => {
+    await destroy(dataDir);
+    rmSync(root, { recursive: true, force: true });
+  };
+}

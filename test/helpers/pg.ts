@@ -1,0 +1,65 @@
+/**
+ * Per-file databases on the run's server (see global-setup.ts), and a way to
+ * run the built CLI as a user would.
+ */
+import { inject } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { connect, createThrowawayDatabase, type Sql } from '../../cli/core/db.js';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+
+export function serverUrl(): string {
+  return inject('pgServerUrl');
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** A small pool on the database; closed by drop(). */
+  sql: Sql;
+  drop(): Promise<void>;
+}
+
+/** A new, empty database (dropped by `drop()`). */
+export async function freshDatabase(prefix = 'rg_test'): Promise<TestDatabase> {
+  const db = await createThrowawayDatabase(serverUrl(), { prefix });
+  const sql = connect(db.url, { max: 4 });
+  return {
+    name: db.name,
+    url: db.url,
+    sql,
+    drop: async () => {
+      await sql.end({ timeout: 5 }).catch(() => undefined);
+      await db.drop();
+    },
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `node dist/cli/main.js …` (built by `npm test`'s pretest). */
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', ...opts.env })) if (v !== undefined) env[k] = v;
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
