@@ -63,3 +63,9 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/** Apply a migrations folder (default: the project's sql/) with the real engine. */
+export async function migrate(url: string, dir = join(REPO_ROOT, 'sql')): Promise<void> {
+  const { up } = await import('../../cli/core/migrate/engine.js');
+  await up({ url, dir, displayRoot: REPO_ROOT, lockTimeout: '5s', statementTimeout: '0' });
+}

@@ -1,0 +1,43 @@
+// Benchmarks' Postgres: DATABASE_URL when given, else a fresh embedded PostgreSQL
+// 17 in a temporary folder (removed at the end). Uses the built CLI modules.
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+export async function withServer(fn) {
+  if (process.env.DATABASE_URL) return fn(process.env.DATABASE_URL);
+  const embedded = await import(join(ROOT, 'dist/cli/core/provision/embedded.js'));
+  const root = mkdtempSync(join(tmpdir(), 'rowguard-bench-'));
+  chmodSync(root, 0o755);
+  const dataDir = join(root, 'pgdata');
+  const { url } = await embedded.start({ dataDir, port: await embedded.freePort() });
+  try {
+    return await fn(url);
+  } finally {
+    await embedded.destroy(dataDir);
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Median of `runs` timings (ms) of an async function; `setup` runs before each, untimed. */
+export async function median(runs, fn, setup) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    if (setup) await setup(i);
+    const t0 = performance.now();
+    await fn(i);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+export function ratioLine(label, value, floor, target) {
+  const ratio = value / floor;
+  const verdict = target === undefined ? '' : ratio <= target ? `  ok (target ≤ ${target}×)` : `  MISSED (target ≤ ${target}×)`;
+  return `${label.padEnd(48)} ${value.toFixed(1).padStart(9)} ms  vs floor ${floor.toFixed(1).padStart(9)} ms  = ${ratio.toFixed(2)}×${verdict}`;
+}
