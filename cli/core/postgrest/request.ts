@@ -1,0 +1,80 @@
+/**
+ * PostgREST's per-request steps (conventions §2), reproduced on a connection we
+ * hold: a transaction (READ ONLY for GET/HEAD), then ONE
+ * `select set_config(k, v, true), …` in PostgREST's order — role,
+ * request.jwt.claims (the payload with "role" overwritten by the resolved role),
+ * request.method, request.path, request.headers (lower-cased, with
+ * authorization, without cookie), request.cookies — then the statement, then
+ * COMMIT or (default) ROLLBACK.
+ *
+ * Everything is transaction-local (is_local = true): a session-level setting
+ * would leak into the next request on a pooled connection.
+ */
+import type { Sql, TransactionSql } from '../db.js';
+
+export interface ApiRequest {
+  /** The role the request runs as (already resolved from the token, or the anon role). */
+  role: string;
+  /** The verified JWT payload (without role: it is written in here). */
+  claims: Record<string, unknown>;
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  cookies?: Record<string, string>;
+  /** Extra settings from ALTER ROLE … SET or app.settings.* (set before role, as PostgREST does). */
+  settings?: Record<string, string>;
+}
+
+/** The (name, value) pairs PostgREST sets, in its order. */
+export function requestSettings(req: ApiRequest): Array<[string, string]> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers ?? {})) {
+    if (k.toLowerCase() !== 'cookie') headers[k.toLowerCase()] = v;
+  }
+  const pairs: Array<[string, string]> = [];
+  for (const [k, v] of Object.entries(req.settings ?? {})) pairs.push([k, v]);
+  pairs.push(['role', req.role]);
+  pairs.push(['request.jwt.claims', JSON.stringify({ ...req.claims, role: req.role })]);
+  pairs.push(['request.method', req.method ?? 'POST']);
+  pairs.push(['request.path', req.path ?? '/rpc/rowguard']);
+  pairs.push(['request.headers', JSON.stringify(headers)]);
+  pairs.push(['request.cookies', JSON.stringify(req.cookies ?? {})]);
+  return pairs;
+}
+
+/** Apply the request settings inside an open transaction with one round trip. */
+export async function applyRequest(tx: TransactionSql | Sql, req: ApiRequest): Promise<void> {
+  const pairs = requestSettings(req);
+  const names = pairs.map(([k]) => k);
+  const values = pairs.map(([, v]) => v);
+  // unnest keeps it one statement whatever the number of settings; WITH ORDINALITY keeps PostgREST's order.
+  await tx`select count(set_config(k, v, true)) from unnest(${names}::text[], ${values}::text[]) with ordinality as s(k, v, n) group by true`;
+}
+
+export interface RunAsOptions {
+  /** READ ONLY transaction, as PostgREST does for GET/HEAD. */
+  readOnly?: boolean;
+  /** COMMIT at the end instead of the default ROLLBACK. */
+  commit?: boolean;
+}
+
+const ROLLBACK = Symbol('rowguard.rollback');
+
+/**
+ * Run `fn` as the request would run. Rolls back unless `commit`; errors
+ * from `fn` propagate (after rollback) with their SQLSTATE intact.
+ */
+export async function runAsRequest<T>(sql: Sql, req: ApiRequest, fn: (tx: TransactionSql) => Promise<T>, opts: RunAsOptions = {}): Promise<T> {
+  let result!: T;
+  const mode = `isolation level read committed ${opts.readOnly ? 'read only' : 'read write'}`;
+  try {
+    await sql.begin(mode, async (tx) => {
+      await applyRequest(tx, req);
+      result = await fn(tx);
+      if (!opts.commit) throw ROLLBACK;
+    });
+  } catch (err) {
+    if (err !== ROLLBACK) throw err;
+  }
+  return result;
+}
