@@ -1,0 +1,222 @@
+/** Rows of one catalog read → the frozen CatalogModel. Pure. */
+import {
+  PUBLIC,
+  type CatalogModel,
+  type Column,
+  type ForeignKey,
+  type FunctionInfo,
+  type Grant,
+  type Index,
+  type Policy,
+  type PolicyCommand,
+  type RelKind,
+  type Relation,
+  type TablePrivilege,
+  type Trigger,
+} from './model.js';
+
+type AclEntry = { grantee: string; privilege: string };
+
+export interface RawCatalog {
+  meta: { version: number; database: string; pgrst: string | null };
+  apiRoles: string[];
+  roles: Array<{ name: string; superuser: boolean; bypass_rls: boolean; login: boolean; inherit: boolean; member_of: string[] }>;
+  schemas: Array<{ name: string; owner: string; usable_by: string[]; acl: AclEntry[]; from_extension: boolean }>;
+  relations: Array<{
+    oid: string;
+    schema: string;
+    name: string;
+    kind: string;
+    owner: string;
+    rls: boolean;
+    force_rls: boolean;
+    is_partition: boolean;
+    partition_of: string | null;
+    options: string[];
+    estimated_rows: number;
+    comment: string | null;
+    acl: AclEntry[];
+    api_access: Record<string, string[]>;
+    view_definition: string | null;
+    depends_on: string[];
+  }>;
+  policies: Array<{ rel_oid: string; name: string; cmd: string; permissive: boolean; roles: string[]; using: string | null; check: string | null; comment: string | null }>;
+  columns: Array<{ rel_oid: string; name: string; num: number; type: string; not_null: boolean; has_default: boolean; generated: boolean; identity: boolean; comment: string | null }>;
+  indexes: Array<{ rel_oid: string; name: string; columns: Array<string | null>; unique: boolean; primary: boolean; valid: boolean; partial: boolean; definition: string }>;
+  foreignKeys: Array<{ rel_oid: string; name: string; columns: string[]; ref_table: string; ref_columns: string[] }>;
+  triggers: Array<{ rel_oid: string; name: string; type: number; enabled: boolean; function: string; columns: string[] }>;
+  functions: Array<{
+    schema: string;
+    name: string;
+    args: string;
+    returns: string;
+    language: string;
+    kind: string;
+    security_definer: boolean;
+    volatility: string;
+    config: string[];
+    is_trigger: boolean;
+    owner: string;
+    executable_by: string[];
+    acl: AclEntry[];
+    comment: string | null;
+    from_extension: boolean;
+  }>;
+  extensions: Array<{ name: string; schema: string }>;
+}
+
+const KIND: Record<string, RelKind> = { r: 'table', p: 'partitioned', v: 'view', m: 'materialized', f: 'foreign' };
+const CMD: Record<string, PolicyCommand> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
+const PRIV_ORDER = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER', 'USAGE', 'CREATE', 'EXECUTE', 'TEMPORARY', 'CONNECT'];
+
+export function grantsFromAcl(acl: readonly AclEntry[]): Grant[] {
+  const by = new Map<string, Set<string>>();
+  for (const a of acl) {
+    const g = a.grantee === '' || a.grantee === '-' ? PUBLIC : a.grantee;
+    if (!by.has(g)) by.set(g, new Set());
+    by.get(g)!.add(a.privilege);
+  }
+  return [...by.entries()]
+    .map(([grantee, privs]) => ({ grantee, privileges: [...privs].sort((x, y) => PRIV_ORDER.indexOf(x) - PRIV_ORDER.indexOf(y)) }))
+    .sort((a, b) => (a.grantee === PUBLIC ? -1 : b.grantee === PUBLIC ? 1 : a.grantee.localeCompare(b.grantee)));
+}
+
+function options(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of list) {
+    const i = o.indexOf('=');
+    if (i > 0) out[o.slice(0, i)] = o.slice(i + 1);
+  }
+  return out;
+}
+
+function triggerOf(t: RawCatalog['triggers'][number]): Trigger {
+  // tgtype bits (pg_trigger.h): 1 ROW, 2 BEFORE, 4 INSERT, 8 DELETE, 16 UPDATE, 32 TRUNCATE, 64 INSTEAD
+  const events: string[] = [];
+  if (t.type & 4) events.push('INSERT');
+  if (t.type & 16) events.push('UPDATE');
+  if (t.type & 8) events.push('DELETE');
+  if (t.type & 32) events.push('TRUNCATE');
+  return {
+    name: t.name,
+    events,
+    timing: t.type & 64 ? 'INSTEAD OF' : t.type & 2 ? 'BEFORE' : 'AFTER',
+    level: t.type & 1 ? 'ROW' : 'STATEMENT',
+    function: t.function,
+    enabled: t.enabled,
+    columns: [...t.columns],
+  };
+}
+
+function groupBy<T extends { rel_oid: string }>(rows: readonly T[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const r of rows) {
+    const list = m.get(r.rel_oid);
+    if (list) list.push(r);
+    else m.set(r.rel_oid, [r]);
+  }
+  return m;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+export function buildModel(raw: RawCatalog): CatalogModel {
+  const policies = groupBy(raw.policies);
+  const columns = groupBy(raw.columns);
+  const indexes = groupBy(raw.indexes);
+  const fks = groupBy(raw.foreignKeys);
+  const triggers = groupBy(raw.triggers);
+
+  const relations: Relation[] = raw.relations.map((r) => {
+    const q = `${r.schema}.${r.name}`;
+    const apiAccess: Record<string, TablePrivilege[]> = {};
+    for (const role of [...raw.apiRoles].sort()) apiAccess[role] = [...((r.api_access[role] ?? []) as TablePrivilege[])];
+    return {
+      schema: r.schema,
+      name: r.name,
+      qualified: q,
+      kind: KIND[r.kind] ?? 'table',
+      owner: r.owner,
+      rls: r.rls,
+      forceRls: r.force_rls,
+      isPartition: r.is_partition,
+      partitionOf: r.partition_of,
+      options: options(r.options),
+      estimatedRows: r.estimated_rows,
+      comment: r.comment,
+      columns: (columns.get(r.oid) ?? []).map(
+        (c): Column => ({ name: c.name, num: c.num, type: c.type, notNull: c.not_null, hasDefault: c.has_default, generated: c.generated, identity: c.identity, comment: c.comment }),
+      ),
+      indexes: (indexes.get(r.oid) ?? [])
+        .map((i): Index => ({ name: i.name, columns: [...i.columns], unique: i.unique, primary: i.primary, valid: i.valid, partial: i.partial, definition: i.definition }))
+        .sort(byName),
+      foreignKeys: (fks.get(r.oid) ?? [])
+        .map((f): ForeignKey => ({ name: f.name, columns: [...f.columns], refTable: f.ref_table, refColumns: [...f.ref_columns] }))
+        .sort(byName),
+      grants: grantsFromAcl(r.acl),
+      apiAccess,
+      policies: (policies.get(r.oid) ?? [])
+        .map(
+          (p): Policy => ({
+            name: p.name,
+            table: q,
+            schema: r.schema,
+            tableName: r.name,
+            command: CMD[p.cmd] ?? 'ALL',
+            permissive: p.permissive,
+            roles: [...p.roles].sort(),
+            using: p.using,
+            check: p.check,
+            comment: p.comment,
+          }),
+        )
+        .sort(byName),
+      triggers: (triggers.get(r.oid) ?? []).map(triggerOf).sort(byName),
+      viewDefinition: r.view_definition,
+      dependsOn: [...r.depends_on].sort(),
+    };
+  });
+
+  const functions: FunctionInfo[] = raw.functions.map((f) => ({
+    schema: f.schema,
+    name: f.name,
+    signature: `${f.schema}.${f.name}(${f.args})`,
+    args: f.args,
+    returns: f.returns,
+    language: f.language,
+    kind: f.kind === 'p' ? 'procedure' : f.kind === 'a' ? 'aggregate' : f.kind === 'w' ? 'window' : 'function',
+    securityDefiner: f.security_definer,
+    volatility: f.volatility === 'i' ? 'immutable' : f.volatility === 's' ? 'stable' : 'volatile',
+    config: [...f.config],
+    isTrigger: f.is_trigger,
+    owner: f.owner,
+    executableBy: [...f.executable_by].sort(),
+    grants: grantsFromAcl(f.acl),
+    comment: f.comment,
+    fromExtension: f.from_extension,
+  }));
+
+  return deepFreeze({
+    serverVersion: raw.meta.version,
+    database: raw.meta.database,
+    apiRoles: [...raw.apiRoles].sort(),
+    pgrstDbSchemas: raw.meta.pgrst,
+    roles: raw.roles
+      .map((r) => ({ name: r.name, superuser: r.superuser, bypassRls: r.bypass_rls, login: r.login, inherit: r.inherit, memberOf: [...r.member_of].sort() }))
+      .sort(byName),
+    schemas: raw.schemas
+      .map((s) => ({ name: s.name, owner: s.owner, usableBy: [...s.usable_by].sort(), grants: grantsFromAcl(s.acl), fromExtension: s.from_extension }))
+      .sort(byName),
+    relations,
+    functions,
+    extensions: [...raw.extensions],
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

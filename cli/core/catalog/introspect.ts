@@ -1,0 +1,160 @@
+/**
+ * One consistent catalog read: every query runs in a single REPEATABLE READ
+ * READ ONLY transaction with an empty search_path, so pg_get_expr/format_type
+ * print fully qualified names and the snapshot cannot shift between queries.
+ * Rows go to `buildModel` (pure) — see model.ts.
+ */
+import type { Sql } from '../db.js';
+import { buildModel, type RawCatalog } from './build.js';
+import type { CatalogModel } from './model.js';
+
+export interface IntrospectOptions {
+  /** API roles to compute effective privileges for (missing ones are ignored). */
+  apiRoles: readonly string[];
+  /**
+   * 'policies': relations, policies, grants, RLS flags only (what the policy
+   * diff needs); 'full': also columns, indexes, foreign keys, triggers, views'
+   * dependencies, functions (what lint and the matrix need).
+   */
+  scope?: 'policies' | 'full';
+}
+
+// Schemas that are never the user's: the catalogs, toast and temp schemas.
+const SYSTEM_SCHEMA_FILTER = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
+
+export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<CatalogModel> {
+  const scope = opts.scope ?? 'full';
+  const raw = await sql.begin('isolation level repeatable read read only', async (tx) => {
+    await tx`set local search_path = ''`;
+    const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null }>>`
+      select current_setting('server_version_num')::int as version,
+             current_database() as database,
+             coalesce(
+               (select substr(cfg, length('pgrst.db_schemas=') + 1)
+                from pg_db_role_setting s cross join lateral unnest(s.setconfig) cfg
+                where s.setdatabase = (select oid from pg_database where datname = current_database())
+                  and s.setrole = 0 and starts_with(cfg, 'pgrst.db_schemas=') limit 1),
+               (select substr(cfg, length('pgrst.db_schemas=') + 1)
+                from pg_db_role_setting s join pg_roles r on r.oid = s.setrole cross join lateral unnest(s.setconfig) cfg
+                where r.rolname = 'authenticator' and s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+                  and starts_with(cfg, 'pgrst.db_schemas=') order by s.setdatabase desc limit 1)
+             ) as pgrst`;
+    const apiRoles = (
+      await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${opts.apiRoles as string[]}::text[]) order by 1`
+    ).map((r) => r.rolname);
+
+    const roles = await tx<RawCatalog['roles']>`
+      select r.rolname as name, r.rolsuper as superuser, r.rolbypassrls as bypass_rls, r.rolcanlogin as login, r.rolinherit as inherit,
+             coalesce(array(select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1), '{}') as member_of
+      from pg_roles r where r.rolname !~ '^pg_' order by 1`;
+
+    const schemas = await tx<RawCatalog['schemas']>`
+      select n.nspname as name, pg_get_userbyid(n.nspowner) as owner,
+             coalesce(array(select x from unnest(${apiRoles}::text[]) x where has_schema_privilege(x, n.oid, 'USAGE') order by 1), '{}') as usable_by,
+             coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
+                       from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a), '[]') as acl,
+             exists (select 1 from pg_depend d where d.classid = 'pg_namespace'::regclass and d.objid = n.oid and d.deptype = 'e') as from_extension
+      from pg_namespace n where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)} order by 1`;
+
+    // relkind: r = table, p = partitioned table, v = view, m = materialized view, f = foreign table
+    const relations = await tx<RawCatalog['relations']>`
+      select c.oid::int8::text as oid, n.nspname as schema, c.relname as name, c.relkind as kind,
+             pg_get_userbyid(c.relowner) as owner, c.relrowsecurity as rls, c.relforcerowsecurity as force_rls,
+             c.relispartition as is_partition,
+             (select format('%s.%s', pn.nspname, pc.relname) from pg_inherits i join pg_class pc on pc.oid = i.inhparent
+                join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid and c.relispartition limit 1) as partition_of,
+             coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as estimated_rows,
+             obj_description(c.oid, 'pg_class') as comment,
+             coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
+                       from aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a), '[]') as acl,
+             coalesce((select json_object_agg(x, array(
+                         select p from unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
+                         where has_table_privilege(x, c.oid, p)))
+                       from unnest(${apiRoles}::text[]) x), '{}') as api_access,
+             case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end as view_definition,
+             case when c.relkind in ('v', 'm') then coalesce(array(
+               select distinct format('%s.%s', dn.nspname, dc.relname)
+               from pg_rewrite rw join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = rw.oid and d.refclassid = 'pg_class'::regclass
+               join pg_class dc on dc.oid = d.refobjid join pg_namespace dn on dn.oid = dc.relnamespace
+               where rw.ev_class = c.oid and dc.oid <> c.oid order by 1), '{}') else '{}' end as depends_on
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p', 'v', 'm', 'f') and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
+        and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+      order by n.nspname, c.relname`;
+
+    // polcmd: r = SELECT, a = INSERT, w = UPDATE, d = DELETE, * = ALL; polroles {0} = PUBLIC
+    const policies = await tx<RawCatalog['policies']>`
+      select p.polrelid::int8::text as rel_oid, p.polname as name, p.polcmd as cmd, p.polpermissive as permissive,
+             array(select case when r = 0 then 'PUBLIC' else pg_get_userbyid(r) end from unnest(p.polroles) r order by 1) as roles,
+             pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as check,
+             obj_description(p.oid, 'pg_policy') as comment
+      from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+      where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
+      order by p.polrelid, p.polname`;
+
+    if (scope === 'policies') {
+      return { meta: meta!, apiRoles, roles, schemas, relations, policies, columns: [], indexes: [], foreignKeys: [], triggers: [], functions: [], extensions: [] } satisfies RawCatalog;
+    }
+
+    const columns = await tx<RawCatalog['columns']>`
+      select a.attrelid::int8::text as rel_oid, a.attname as name, a.attnum as num, format_type(a.atttypid, a.atttypmod) as type,
+             a.attnotnull as not_null, a.atthasdef as has_default, a.attgenerated <> '' as generated, a.attidentity <> '' as identity,
+             col_description(a.attrelid, a.attnum) as comment
+      from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+      where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm', 'f') and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
+      order by a.attrelid, a.attnum`;
+
+    const indexes = await tx<RawCatalog['indexes']>`
+      select i.indrelid::int8::text as rel_oid, ic.relname as name,
+             array(select case when k = 0 then null else (select attname from pg_attribute where attrelid = i.indrelid and attnum = k) end
+                   from unnest(i.indkey::int2[]) with ordinality u(k, o) where o <= i.indnkeyatts order by o) as columns,
+             i.indisunique as unique, i.indisprimary as primary, i.indisvalid as valid, i.indpred is not null as partial,
+             pg_get_indexdef(i.indexrelid) as definition
+      from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
+      where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
+      order by i.indrelid, ic.relname`;
+
+    // contype f = foreign key
+    const foreignKeys = await tx<RawCatalog['foreignKeys']>`
+      select co.conrelid::int8::text as rel_oid, co.conname as name,
+             array(select attname from unnest(co.conkey) with ordinality u(k, o) join pg_attribute on attrelid = co.conrelid and attnum = k order by o) as columns,
+             format('%s.%s', rn.nspname, rc.relname) as ref_table,
+             array(select attname from unnest(co.confkey) with ordinality u(k, o) join pg_attribute on attrelid = co.confrelid and attnum = k order by o) as ref_columns
+      from pg_constraint co join pg_class c on c.oid = co.conrelid join pg_namespace n on n.oid = c.relnamespace
+      join pg_class rc on rc.oid = co.confrelid join pg_namespace rn on rn.oid = rc.relnamespace
+      where co.contype = 'f' and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
+      order by co.conrelid, co.conname`;
+
+    // tgtype bits: 1 ROW, 2 BEFORE, 4 INSERT, 8 DELETE, 16 UPDATE, 32 TRUNCATE, 64 INSTEAD; tgenabled 'D' = disabled
+    const triggers = await tx<RawCatalog['triggers']>`
+      select t.tgrelid::int8::text as rel_oid, t.tgname as name, t.tgtype::int as type, t.tgenabled <> 'D' as enabled,
+             format('%s.%s', pn.nspname, p.proname) as function,
+             array(select attname from unnest(t.tgattr::int2[]) k join pg_attribute on attrelid = t.tgrelid and attnum = k) as columns
+      from pg_trigger t join pg_proc p on p.oid = t.tgfoid join pg_namespace pn on pn.oid = p.pronamespace
+      join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+      where not t.tgisinternal and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
+      order by t.tgrelid, t.tgname`;
+
+    // prokind: f function, p procedure, a aggregate, w window; provolatile i/s/v
+    const functions = await tx<RawCatalog['functions']>`
+      select n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as args,
+             pg_get_function_result(p.oid) as returns, l.lanname as language, p.prokind as kind, p.prosecdef as security_definer,
+             p.provolatile as volatility, coalesce(p.proconfig, '{}') as config, p.prorettype = 'pg_catalog.trigger'::regtype
+               or p.prorettype = 'pg_catalog.event_trigger'::regtype as is_trigger,
+             pg_get_userbyid(p.proowner) as owner,
+             coalesce(array(select x from unnest(${apiRoles}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1), '{}') as executable_by,
+             coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
+                       from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a), '[]') as acl,
+             obj_description(p.oid, 'pg_proc') as comment,
+             exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e') as from_extension
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
+      where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
+      order by n.nspname, p.proname, 3`;
+
+    const extensions = await tx<RawCatalog['extensions']>`
+      select e.extname as name, n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace order by 1`;
+
+    return { meta: meta!, apiRoles, roles, schemas, relations, policies, columns, indexes, foreignKeys, triggers, functions, extensions } satisfies RawCatalog;
+  });
+  return buildModel(raw as RawCatalog);
+}

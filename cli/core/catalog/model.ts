@@ -1,0 +1,214 @@
+/**
+ * The catalog model: what rowguard knows about a database's security-relevant
+ * objects, built by a pure function from the rows of one catalog read
+ * (introspect.ts). Tests build it from hand-written rows, no database needed.
+ * Every list is sorted so two models of equal databases are deeply equal.
+ */
+
+export type RelKind = 'table' | 'partitioned' | 'view' | 'materialized' | 'foreign';
+export type PolicyCommand = 'ALL' | 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+export type TablePrivilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE' | 'REFERENCES' | 'TRIGGER';
+
+export const TABLE_PRIVILEGES: readonly TablePrivilege[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
+
+/** `PUBLIC` is a keyword (grantee oid 0), never a role name. */
+export const PUBLIC = 'PUBLIC';
+
+export interface Role {
+  name: string;
+  superuser: boolean;
+  bypassRls: boolean;
+  login: boolean;
+  inherit: boolean;
+  /** Roles this role is a direct member of. */
+  memberOf: string[];
+}
+
+export interface Column {
+  name: string;
+  num: number;
+  type: string;
+  notNull: boolean;
+  hasDefault: boolean;
+  /** 's' stored generated column, '' none. */
+  generated: boolean;
+  identity: boolean;
+  comment: string | null;
+}
+
+export interface Index {
+  name: string;
+  /** Column names in key order; null for an expression key. */
+  columns: Array<string | null>;
+  unique: boolean;
+  primary: boolean;
+  valid: boolean;
+  partial: boolean;
+  definition: string;
+}
+
+export interface ForeignKey {
+  name: string;
+  columns: string[];
+  refTable: string; // qualified schema.name
+  refColumns: string[];
+}
+
+export interface Policy {
+  name: string;
+  /** Qualified table name `schema.table` (unquoted parts). */
+  table: string;
+  schema: string;
+  tableName: string;
+  command: PolicyCommand;
+  permissive: boolean;
+  /** Sorted role names; `PUBLIC` when the policy has no TO (or TO public). */
+  roles: string[];
+  /** pg_get_expr with an empty search_path: every name schema-qualified. */
+  using: string | null;
+  check: string | null;
+  comment: string | null;
+}
+
+export interface Trigger {
+  name: string;
+  /** e.g. ['INSERT','UPDATE'] */
+  events: string[];
+  timing: 'BEFORE' | 'AFTER' | 'INSTEAD OF';
+  level: 'ROW' | 'STATEMENT';
+  /** Qualified function name. */
+  function: string;
+  enabled: boolean;
+  /** Trigger columns for UPDATE OF. */
+  columns: string[];
+}
+
+/** A grant as stored in the ACL: grantee (role name or PUBLIC) → privileges. */
+export interface Grant {
+  grantee: string;
+  privileges: string[];
+}
+
+/** Effective privileges of an API role (has_*_privilege, so membership and PUBLIC count). */
+export type ApiAccess = Record<string, TablePrivilege[]>;
+
+export interface Relation {
+  schema: string;
+  name: string;
+  /** `schema.name`, unquoted. */
+  qualified: string;
+  kind: RelKind;
+  owner: string;
+  rls: boolean;
+  forceRls: boolean;
+  isPartition: boolean;
+  /** Qualified parent for partitions. */
+  partitionOf: string | null;
+  /** reloptions as a map (security_invoker, security_barrier, …). */
+  options: Record<string, string>;
+  estimatedRows: number;
+  comment: string | null;
+  columns: Column[];
+  indexes: Index[];
+  foreignKeys: ForeignKey[];
+  grants: Grant[];
+  /** Per API role (that exists): effective table privileges. */
+  apiAccess: ApiAccess;
+  policies: Policy[];
+  triggers: Trigger[];
+  /** For views and materialized views: the definition and the relations it reads. */
+  viewDefinition: string | null;
+  dependsOn: string[];
+}
+
+export interface FunctionInfo {
+  schema: string;
+  name: string;
+  /** `schema.name(identity args)` */
+  signature: string;
+  args: string;
+  returns: string;
+  language: string;
+  kind: 'function' | 'procedure' | 'aggregate' | 'window';
+  securityDefiner: boolean;
+  volatility: 'immutable' | 'stable' | 'volatile';
+  /** proconfig entries, e.g. ['search_path=""']. */
+  config: string[];
+  isTrigger: boolean;
+  owner: string;
+  /** API roles with EXECUTE (has_function_privilege). */
+  executableBy: string[];
+  grants: Grant[];
+  comment: string | null;
+  /** Extension member functions are not the user's code. */
+  fromExtension: boolean;
+}
+
+export interface Schema {
+  name: string;
+  owner: string;
+  /** API roles with USAGE. */
+  usableBy: string[];
+  grants: Grant[];
+  fromExtension: boolean;
+}
+
+export interface CatalogModel {
+  serverVersion: number;
+  database: string;
+  /** The API roles the model was read for (those that exist). */
+  apiRoles: string[];
+  /** `pgrst.db_schemas` as set on the database or the authenticator role, if any. */
+  pgrstDbSchemas: string | null;
+  roles: Role[];
+  schemas: Schema[];
+  relations: Relation[];
+  functions: FunctionInfo[];
+  extensions: Array<{ name: string; schema: string }>;
+}
+
+export function qualified(schema: string, name: string): string {
+  return `${schema}.${name}`;
+}
+
+export function findRelation(model: CatalogModel, qualifiedName: string): Relation | undefined {
+  return model.relations.find((r) => r.qualified === qualifiedName);
+}
+
+/** Roles `role` belongs to, transitively (including itself). */
+export function roleClosure(model: CatalogModel, role: string): Set<string> {
+  const byName = new Map(model.roles.map((r) => [r.name, r]));
+  const seen = new Set<string>();
+  const stack = [role];
+  while (stack.length) {
+    const r = stack.pop()!;
+    if (seen.has(r)) continue;
+    seen.add(r);
+    for (const m of byName.get(r)?.memberOf ?? []) stack.push(m);
+  }
+  return seen;
+}
+
+/** Whether a policy applies to `role` (directly, through membership, or via PUBLIC). */
+export function policyAppliesTo(model: CatalogModel, policy: Policy, role: string): boolean {
+  if (policy.roles.includes(PUBLIC)) return true;
+  const closure = roleClosure(model, role);
+  return policy.roles.some((r) => closure.has(r));
+}
+
+/** Whether `command` is covered by a policy of command `policyCmd`. */
+export function commandCovers(policyCmd: PolicyCommand, command: Exclude<PolicyCommand, 'ALL'>): boolean {
+  return policyCmd === 'ALL' || policyCmd === command;
+}
+
+/** Exposed schemas: config, else pgrst.db_schemas, else public (PostgREST's default). */
+export function exposedSchemas(model: CatalogModel, configured: readonly string[] | null): string[] {
+  if (configured && configured.length) return [...configured];
+  if (model.pgrstDbSchemas) {
+    return model.pgrstDbSchemas
+      .split(',')
+      .map((s) => s.trim().replace(/^"(.*)"$/, '$1'))
+      .filter((s) => s !== '');
+  }
+  return ['public'];
+}

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
+import { introspect } from '../../cli/core/catalog/introspect.js';
+import { findRelation, policyAppliesTo, exposedSchemas, type CatalogModel } from '../../cli/core/catalog/model.js';
+
+let db: TestDatabase;
+let model: CatalogModel;
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  await db.sql.unsafe(`
+    do $$ begin
+      if not exists (select from pg_roles where rolname = 'anon') then create role anon nologin; end if;
+      if not exists (select from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
+    exception when duplicate_object or unique_violation then null; end $$;
+    create schema "App Data";
+    create table "App Data"."Odd ""Name""" (id uuid primary key, user_id uuid not null, secret text);
+    create index on "App Data"."Odd ""Name""" (user_id);
+    alter table "App Data"."Odd ""Name""" enable row level security;
+    create policy "own rows" on "App Data"."Odd ""Name""" for select to authenticated, anon using (user_id = current_setting('x.uid', true)::uuid);
+    create policy p_all on "App Data"."Odd ""Name""" as restrictive using (true);
+    grant usage on schema "App Data" to authenticated;
+    grant select, insert on "App Data"."Odd ""Name""" to authenticated;
+    create table public.parent (id int, at date) partition by range (at);
+    create table public.child partition of public.parent for values from ('2020-01-01') to ('2021-01-01');
+    create view public.v with (security_invoker = true) as select id from public.parent;
+    create function public.f(a int, b text default 'x') returns int language sql security definer set search_path = '' as 'select 1';
+    create function public.trg() returns trigger language plpgsql as 'begin return new; end';
+    create trigger t before insert or update on public.parent for each row execute function public.trg();
+    alter database ${db.name} set pgrst.db_schemas = 'public, "App Data"';
+  `);
+  model = await introspect(db.sql, { apiRoles: ['anon', 'authenticated', 'service_role_missing'] });
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('catalog introspection', () => {
+  it('reads quoted names, policies with roles as a sorted set and PUBLIC as a keyword', () => {
+    const rel = findRelation(model, 'App Data.Odd "Name"');
+    expect(rel).toBeDefined();
+    expect(rel!.rls).toBe(true);
+    expect(rel!.forceRls).toBe(false);
+    const own = rel!.policies.find((p) => p.name === 'own rows')!;
+    expect(own.command).toBe('SELECT');
+    expect(own.permissive).toBe(true);
+    expect(own.roles).toEqual(['anon', 'authenticated']);
+    // Empty search_path: functions and types come back schema-qualified.
+    expect(own.using).toContain('current_setting(');
+    expect(own.using).toContain('::uuid');
+    const restrictive = rel!.policies.find((p) => p.name === 'p_all')!;
+    expect(restrictive.permissive).toBe(false);
+    expect(restrictive.roles).toEqual(['PUBLIC']);
+    expect(restrictive.command).toBe('ALL');
+    expect(policyAppliesTo(model, restrictive, 'anon')).toBe(true);
+    expect(policyAppliesTo(model, own, 'anon')).toBe(true);
+  });
+
+  it('reports effective API privileges, grants and indexes', () => {
+    const rel = findRelation(model, 'App Data.Odd "Name"')!;
+    expect(rel.apiAccess['authenticated']).toEqual(['SELECT', 'INSERT']);
+    expect(rel.apiAccess['anon']).toEqual([]);
+    expect(Object.keys(rel.apiAccess)).toEqual(['anon', 'authenticated']); // missing roles are left out
+    expect(rel.grants.find((g) => g.grantee === 'authenticated')?.privileges).toEqual(['SELECT', 'INSERT']);
+    expect(rel.indexes.some((i) => i.columns[0] === 'user_id')).toBe(true);
+    expect(rel.indexes.some((i) => i.primary && i.columns[0] === 'id')).toBe(true);
+  });
+
+  it('reads partitions, views, functions and triggers', () => {
+    expect(findRelation(model, 'public.parent')!.kind).toBe('partitioned');
+    const child = findRelation(model, 'public.child')!;
+    expect(child.isPartition).toBe(true);
+    expect(child.partitionOf).toBe('public.parent');
+    const v = findRelation(model, 'public.v')!;
+    expect(v.kind).toBe('view');
+    expect(v.options['security_invoker']).toBe('true');
+    expect(v.dependsOn).toContain('public.parent');
+    const f = model.functions.find((x) => x.name === 'f')!;
+    expect(f.securityDefiner).toBe(true);
+    expect(f.config).toEqual(['search_path=""']);
+    expect(f.signature).toBe('public.f(a integer, b text)');
+    // Functions are executable by PUBLIC by default, hence by every API role.
+    expect(f.executableBy).toEqual(['anon', 'authenticated']);
+    expect(model.functions.find((x) => x.name === 'trg')!.isTrigger).toBe(true);
+    const t = findRelation(model, 'public.parent')!.triggers[0]!;
+    expect(t).toMatchObject({ name: 't', timing: 'BEFORE', level: 'ROW', events: ['INSERT', 'UPDATE'], function: 'public.trg' });
+  });
+
+  it('finds pgrst.db_schemas on the database and uses it for exposure', () => {
+    expect(model.pgrstDbSchemas).toBe('public, "App Data"');
+    expect(exposedSchemas(model, null)).toEqual(['public', 'App Data']);
+    expect(exposedSchemas(model, ['api'])).toEqual(['api']);
+  });
+
+  it('the policies scope reads policies and grants but not columns', async () => {
+    const small = await introspect(db.sql, { apiRoles: ['anon', 'authenticated'], scope: 'policies' });
+    const rel = findRelation(small, 'App Data.Odd "Name"')!;
+    expect(rel.policies.map((p) => p.name)).toEqual(['own rows', 'p_all']);
+    expect(rel.columns).toEqual([]);
+  });
+});
