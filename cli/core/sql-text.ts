@@ -72,12 +72,12 @@ export async function splitStatements(text: string): Promise<SplitStatement[] | 
   for (const s of result.stmts ?? []) {
     const start = s.stmt_location ?? 0;
     const end = s.stmt_len ? start + s.stmt_len : buf.length;
-    let raw = buf.subarray(start, end).toString('utf8');
+    const whole = buf.subarray(start, end).toString('utf8');
     // stmt_location points just after the previous ';', so leading whitespace and comments come along.
-    const lead = raw.length - raw.trimStart().length;
-    raw = raw.trimStart();
+    const lead = leadingTriviaLength(whole);
+    const raw = whole.slice(lead);
     if (raw.trim() === '') continue;
-    out.push({ text: raw, startChars: byteToCharOffset(buf, start) + Array.from(buf.subarray(start, end).toString('utf8').slice(0, lead)).length });
+    out.push({ text: raw, startChars: byteToCharOffset(buf, start) + Array.from(whole.slice(0, lead)).length });
   }
   return out;
 }
@@ -96,5 +96,29 @@ export async function transactionControlStatements(text: string): Promise<SplitS
     return (result.stmts ?? []).flatMap((s, i) => ('TransactionStmt' in s.stmt && split[i] ? [split[i]!] : []));
   } catch {
     return [];
+  }
+}
+
+/** Length (UTF-16 units) of the whitespace and comments (line comments, nested block comments) at the start of `text`. */
+export function leadingTriviaLength(text: string): number {
+  let i = 0;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    if (text.startsWith('--', i)) {
+      const nl = text.indexOf('\n', i);
+      i = nl === -1 ? text.length : nl + 1;
+    } else if (text.startsWith('/*', i)) {
+      let depth = 0;
+      while (i < text.length) {
+        if (text.startsWith('/*', i)) {
+          depth++;
+          i += 2;
+        } else if (text.startsWith('*/', i)) {
+          depth--;
+          i += 2;
+          if (depth === 0) break;
+        } else i++;
+      }
+    } else return i;
   }
 }

@@ -234,9 +234,10 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
   }
 }
 
-async function migrationError(sql: Sql, file: MigrationFile, pg: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, statementOffsetChars = 0): Promise<RowguardError> {
+async function migrationError(sql: Sql, file: MigrationFile, pg: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, statementOffsetChars?: number): Promise<RowguardError> {
   let location: SqlLocation | undefined;
-  if (pg.position) location = locateCharPosition(file.sql, pg.position, file.displayPath, statementOffsetChars);
+  if (pg.position) location = locateCharPosition(file.sql, pg.position, file.displayPath, statementOffsetChars ?? 0);
+  else if (statementOffsetChars !== undefined) location = locateCharPosition(file.sql, statementOffsetChars + 1, file.displayPath);
   else location = await findFailingStatement(sql, file, pg.sqlstate);
   const lockHint = pg.sqlstate === '55P03' ? 'the migration waited longer than lock_timeout for a lock: retry when the blocking transaction ends (see pg_stat_activity), or raise migrations.lockTimeout' : undefined;
   const timeoutHint = pg.sqlstate === '57014' ? 'the statement ran longer than migrations.statementTimeout' : undefined;

@@ -1,0 +1,120 @@
+// The CLI surface: help, exit codes, errors without stack traces or secrets, --json, colour rules.
+import { describe, expect, it, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/pg.js';
+import { freePort } from '../../cli/core/provision/embedded.js';
+import { dockerEndpoint } from '../../cli/core/provision/docker.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rg-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('help and exit codes', () => {
+  it('--help lists commands, global flags and the exit codes', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const s of ['migrate', 'db', '--db <url>', '--json', '--no-color', '--quiet', 'Exit codes:', '3  the database could not be reached']) expect(r.stdout).toContain(s);
+  });
+
+  it('every sub-command documents the exit codes', async () => {
+    const r = await runCli(['migrate', 'up', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--dry-run');
+    expect(r.stdout).toContain('Exit codes:');
+  });
+
+  it('an unknown flag or command is a usage error (exit 2)', async () => {
+    expect((await runCli(['migrate', 'up', '--bogus'])).code).toBe(2);
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+  });
+});
+
+describe('database errors', () => {
+  it('an unreachable server exits 3 naming host, port and database, never the password', async () => {
+    const port = await freePort();
+    const r = await runCli(['--db', `postgres://alice:s3cr3t-pa55@127.0.0.1:${port}/appdb`, 'migrate', 'status'], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`127.0.0.1:${port}/appdb`);
+    expect(r.stderr + r.stdout).not.toContain('s3cr3t-pa55');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a bad --db URL is a usage error', async () => {
+    const r = await runCli(['--db', 'mysql://x@y/z', 'migrate', 'status'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--db must start with postgres://');
+  });
+
+  it('--json errors are one JSON document with code, message and exit code', async () => {
+    const port = await freePort();
+    const r = await runCli(['--json', '--db', `postgres://u:pw-secret@127.0.0.1:${port}/x`, 'migrate', 'status'], { cwd: dir });
+    expect(r.code).toBe(3);
+    const body = JSON.parse(r.stdout);
+    expect(body.error).toMatchObject({ code: 'db_unreachable', exitCode: 3 });
+    expect(r.stdout).not.toContain('pw-secret');
+  });
+});
+
+describe('configuration', () => {
+  it('reports every problem of a config file at once (exit 2)', async () => {
+    const cdir = mkdtempSync(join(tmpdir(), 'rg-cfg-'));
+    writeFileSync(join(cdir, 'rowguard.config.json'), JSON.stringify({ embedded: { port: 'x' }, migrations: { lockTimeout: 'soon' }, jwt: { secret: 'pasted-secret-value' }, nonsense: 1 }));
+    const r = await runCli(['migrate', 'status'], { cwd: cdir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('4 problems');
+    expect(r.stderr).toContain('embedded.port');
+    expect(r.stderr).toContain('migrations.lockTimeout');
+    expect(r.stderr).toContain('jwt.secret: secrets are never read from the config file');
+    expect(r.stderr).toContain('nonsense: unknown setting');
+    expect(r.stderr).not.toContain('pasted-secret-value');
+    rmSync(cdir, { recursive: true, force: true });
+  });
+
+  it('folders are relative to the config file, so rowguard works from any repository', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'rg-repo-'));
+    mkdirSync(join(repo, 'db', 'migrations'), { recursive: true });
+    writeFileSync(join(repo, 'db', 'migrations', '0001_x.sql'), 'select 1;');
+    writeFileSync(join(repo, 'rowguard.config.json'), JSON.stringify({ sql: 'db/migrations' }));
+    const r = await runCli(['--json', 'migrate', 'new', 'second'], { cwd: repo });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).file).toBe('db/migrations/0002_second.sql');
+    const other = mkdtempSync(join(tmpdir(), 'rg-other-'));
+    const viaFlag = await runCli(['--json', '--config', join(repo, 'rowguard.config.json'), 'migrate', 'new', 'third'], { cwd: other });
+    expect(viaFlag.code, viaFlag.stderr).toBe(0);
+    expect(JSON.parse(viaFlag.stdout).path).toBe(join(repo, 'db', 'migrations', '0003_third.sql'));
+    rmSync(repo, { recursive: true, force: true });
+    rmSync(other, { recursive: true, force: true });
+  });
+});
+
+describe('docker engine', () => {
+  const hasDocker = !!dockerEndpoint(process.env);
+  it.skipIf(hasDocker)('without a Docker engine, --engine docker fails with one clear line (exit 3)', async () => {
+    const { resolveServer } = await import('../../cli/core/server.js');
+    const { parseConfig } = await import('../../cli/core/config.js');
+    const err = await resolveServer({ config: parseConfig({}, null, dir), engine: 'docker', env: {} }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'docker_unavailable', exitCode: 3 });
+    expect((err as Error).message).toContain('no Docker engine found');
+  });
+  it.skipIf(!hasDocker)('with a Docker engine, --engine docker gives a working PostgreSQL', async () => {
+    const { startDockerPostgres } = await import('../../cli/core/provision/docker.js');
+    const c = await startDockerPostgres(process.env);
+    try {
+      const { withSql } = await import('../../cli/core/db.js');
+      expect(await withSql(c.url, async (sql) => (await sql`select 1 as x`)[0]!['x'])).toBe(1);
+    } finally {
+      await c.stop();
+    }
+  }, 300_000);
+});
+
+describe('output', () => {
+  it('never colours when piped or with NO_COLOR', async () => {
+    const r = await runCli(['--help'], { env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
+    expect(r.stdout).not.toMatch(/\x1b\[/);
+    const port = await freePort();
+    const e = await runCli(['--db', `postgres://u@127.0.0.1:${port}/x`, 'migrate', 'status'], { env: { NO_COLOR: undefined } });
+    expect(e.stderr).not.toMatch(/\x1b\[/);
+  });
+});

@@ -1,0 +1,318 @@
+// The migration engine against a real Postgres, driven through the CLI as a user (or CI) would.
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { freshDatabase, runCli, CLI, type TestDatabase } from '../helpers/pg.js';
+
+let db: TestDatabase;
+let dir: string;
+const dbs: TestDatabase[] = [];
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'rg-mig-'));
+  mkdirSync(join(root, 'sql'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(root, 'sql', name), text);
+  return root;
+}
+const cli = (args: string[], opts: { cwd?: string } = {}) => runCli(['--db', db.url, ...args], { cwd: opts.cwd ?? dir });
+const json = async (args: string[]) => {
+  const r = await cli(['--json', ...args]);
+  return { ...r, body: JSON.parse(r.stdout) as Record<string, unknown> };
+};
+const history = async () => db.sql<{ version: string; status: string }[]>`select version, status from rowguard.migrations order by version`;
+
+beforeEach(async () => {
+  db = await freshDatabase();
+  dbs.push(db);
+});
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+afterAll(async () => {
+  for (const d of dbs) await d.drop();
+});
+
+describe('migrate up', () => {
+  it('applies from zero in order, records history, and a re-run is a no-op', async () => {
+    dir = project({
+      '0001_users.sql': 'create table users (id int primary key);\n',
+      '0002_posts.sql': 'create table posts (id int primary key, user_id int references users);\n',
+      '0010_seed.sql': 'insert into users values (1);\n',
+    });
+    const first = await json(['migrate', 'up']);
+    expect(first.code).toBe(0);
+    expect((first.body['applied'] as Array<{ version: string }>).map((m) => m.version)).toEqual(['0001', '0002', '0010']);
+    expect(await history()).toEqual([
+      { version: '0001', status: 'applied' },
+      { version: '0002', status: 'applied' },
+      { version: '0010', status: 'applied' },
+    ]);
+    const [row] = await db.sql<{ checksum: string; applied_by: string; duration_ms: number }[]>`select checksum, applied_by, duration_ms from rowguard.migrations where version = '0001'`;
+    expect(row!.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(row!.applied_by).not.toBe('');
+    expect(row!.duration_ms).toBeGreaterThanOrEqual(0);
+    const again = await json(['migrate', 'up']);
+    expect(again.code).toBe(0);
+    expect(again.body['upToDate']).toBe(true);
+    expect(again.body['applied']).toEqual([]);
+    const [{ n }] = (await db.sql`select count(*)::int as n from users`) as unknown as [{ n: number }];
+    expect(n).toBe(1);
+  });
+
+  it('--to stops at a version and --dry-run changes nothing', async () => {
+    dir = project({ '1_a.sql': 'create table a (x int);', '2_b.sql': 'create table b (x int);', '3_c.sql': 'create table c (x int);' });
+    const dry = await json(['migrate', 'up', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect((dry.body['wouldApply'] as unknown[]).length).toBe(3);
+    expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
+    expect((await json(['migrate', 'up', '--to', '2'])).code).toBe(0);
+    expect((await db.sql`select to_regclass('public.b') is not null as b, to_regclass('public.c') is not null as c`)[0]).toEqual({ b: true, c: false });
+  });
+
+  it('refuses an edited applied migration, names the file, and applies nothing else', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);\n' });
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    writeFileSync(join(dir, 'sql', '0001_a.sql'), 'create table a (x int, y int);\n');
+    writeFileSync(join(dir, 'sql', '0002_b.sql'), 'create table b (x int);\n');
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/sql\/0001_a\.sql was changed after it was applied/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect((await db.sql`select to_regclass('public.b') as r`)[0]!['r']).toBeNull();
+    const st = await json(['migrate', 'status']);
+    expect((st.body['migrations'] as Array<{ state: string }>).map((m) => m.state)).toEqual(['edited', 'pending']);
+    const verify = await cli(['migrate', 'verify']);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain('0001_a.sql was changed');
+  });
+
+  it('refuses an applied migration whose file is gone, and a pending file older than the newest applied', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);', '0003_c.sql': 'create table c (x int);' });
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    writeFileSync(join(dir, 'sql', '0002_b.sql'), 'create table b (x int);');
+    const ooo = await cli(['migrate', 'up']);
+    expect(ooo.code).toBe(1);
+    expect(ooo.stderr).toContain('sql/0002_b.sql is pending but older than the newest applied migration (0003)');
+    expect((await cli(['migrate', 'up', '--allow-out-of-order'])).code).toBe(0);
+    expect((await db.sql`select to_regclass('public.b') is not null as ok`)[0]!['ok']).toBe(true);
+    unlinkSync(join(dir, 'sql', '0001_a.sql'));
+    const missing = await cli(['migrate', 'up']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('migration 0001_a.sql was applied but its file is gone');
+  });
+
+  it('a failing statement in the middle of a file leaves nothing of that file and reports file:line:col', async () => {
+    dir = project({
+      '0001_ok.sql': 'create table kept (x int);\n',
+      '0002_bad.sql': 'create table half (x int);\ninsert into half values (1);\n\nselect x from  missing_table;\ncreate table after (x int);\n',
+    });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0002_bad.sql:4:16');
+    expect(r.stderr).toContain('relation "missing_table" does not exist');
+    expect(r.stderr).toContain('[42P01]');
+    expect(r.stderr).toContain('select x from  missing_table;');
+    expect(r.stderr).toMatch(/\n\s+\^/); // caret line
+    const tables = await db.sql`select to_regclass('public.kept') is not null as kept, to_regclass('public.half') is not null as half`;
+    expect(tables[0]).toEqual({ kept: true, half: false });
+    expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
+  });
+
+  it('locates run-time errors that carry no position (a unique violation)', async () => {
+    dir = project({ '0001_dup.sql': 'create table t (id int primary key);\ninsert into t values (1);\n-- comment\ninsert into t values (1);\n' });
+    const r = await json(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    const err = r.body['error'] as { location: { file: string; line: number; column: number }; pg: { sqlstate: string; detail: string } };
+    expect(err.location).toMatchObject({ file: 'sql/0001_dup.sql', line: 4, column: 1 });
+    expect(err.pg.sqlstate).toBe('23505');
+    expect(err.pg.detail).toContain('already exists');
+  });
+
+  it('reports a syntax error with the position of the server', async () => {
+    dir = project({ '0001_syntax.sql': 'create table a (x int);\n  creat table b (x int);\n' });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0001_syntax.sql:2:3');
+    expect(r.stderr).toContain('syntax error at or near "creat"');
+  });
+
+  it('refuses transaction control inside a transactional migration', async () => {
+    dir = project({ '0001_tx.sql': 'begin;\ncreate table a (x int);\ncommit;\n' });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0001_tx.sql:1:1');
+    expect(r.stderr).toContain('no-transaction');
+    expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
+  });
+
+  it('CRLF files apply and keep the LF checksum (a Windows checkout is not an edit)', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);\r\ncreate table b (x int);\r\n' });
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    writeFileSync(join(dir, 'sql', '0001_a.sql'), 'create table a (x int);\ncreate table b (x int);\n');
+    const v = await cli(['migrate', 'verify']);
+    expect(v.code).toBe(0);
+  });
+
+  it('rejects badly named files and duplicate versions before touching the database', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);', 'notes.sql': 'select 1;' });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('"notes.sql" not named <version>_<name>.sql');
+    rmSync(join(dir, 'sql', 'notes.sql'));
+    writeFileSync(join(dir, 'sql', '01_b.sql'), 'select 1;');
+    const dup = await cli(['migrate', 'up']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain('two migrations share version');
+    expect((await db.sql`select to_regclass('rowguard.migrations') as r`)[0]!['r']).toBeNull();
+  });
+});
+
+describe('no-transaction migrations', () => {
+  it('run outside a transaction (CREATE INDEX CONCURRENTLY works)', async () => {
+    dir = project({
+      '0001_t.sql': 'create table t (x int);\ninsert into t select generate_series(1, 1000);\n',
+      '0002_idx.sql': '-- rowguard:no-transaction\ncreate index concurrently t_x on t (x);\n',
+    });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await db.sql`select indisvalid from pg_index where indexrelid = 't_x'::regclass`)[0]!['indisvalid']).toBe(true);
+    expect(await history()).toEqual([
+      { version: '0001', status: 'applied' },
+      { version: '0002', status: 'applied' },
+    ]);
+  });
+
+  it('a failure midway is recorded as failed, reported with invalid indexes, and blocks up until resolved', async () => {
+    dir = project({
+      '0001_t.sql': 'create table t (x int);\ninsert into t values (1), (1);\n',
+      '0002_idx.sql': '-- rowguard:no-transaction\ncreate table side (x int);\ncreate unique index concurrently t_x on t (x);\ncreate table never (x int);\n',
+      '0003_next.sql': 'create table next (x int);\n',
+    });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0002_idx.sql:3:');
+    expect(r.stderr).toContain('statement 2 of 3');
+    expect(r.stderr).toContain('public.t_x');
+    // The statement before the failure stays applied; the one after never ran.
+    expect((await db.sql`select to_regclass('public.side') is not null as side, to_regclass('public.never') is not null as never`)[0]).toEqual({ side: true, never: false });
+    expect(await history()).toEqual([
+      { version: '0001', status: 'applied' },
+      { version: '0002', status: 'failed' },
+    ]);
+    const status = await json(['migrate', 'status']);
+    expect((status.body['migrations'] as Array<{ state: string }>).map((m) => m.state)).toEqual(['applied', 'failed', 'pending']);
+    const blocked = await cli(['migrate', 'up']);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain('failed outside a transaction');
+    expect(blocked.stderr).toContain('rowguard migrate resolve 0002');
+    // The user fixes things by hand, then tells rowguard to run the file again.
+    await db.sql.unsafe('drop index t_x; drop table side; delete from t;');
+    expect((await cli(['migrate', 'resolve', '0002', '--rolled-back'])).code).toBe(0);
+    const after = await cli(['migrate', 'up']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(await history()).toEqual([
+      { version: '0001', status: 'applied' },
+      { version: '0002', status: 'applied' },
+      { version: '0003', status: 'applied' },
+    ]);
+  });
+
+  it('resolve --applied records the migration as applied', async () => {
+    dir = project({ '0001_bad.sql': '-- rowguard:no-transaction\nselect 1/0;\n' });
+    expect((await cli(['migrate', 'up'])).code).toBe(1);
+    expect((await cli(['migrate', 'resolve', '0001'])).code).toBe(2);
+    expect((await cli(['migrate', 'resolve', '0001', '--applied'])).code).toBe(0);
+    expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
+    expect((await cli(['migrate', 'resolve', '0001', '--applied'])).code).toBe(2);
+  });
+});
+
+describe('concurrency and crashes', () => {
+  it('8 concurrent runners apply every migration exactly once', async () => {
+    const files: Record<string, string> = {};
+    // Each migration appends to a log table: a second application would add a second row.
+    files['0001_log.sql'] = 'create table log (version int primary key);\n';
+    for (let i = 2; i <= 12; i++) files[`${String(i).padStart(4, '0')}_m${i}.sql`] = `insert into log values (${i});\ncreate table t${i} (x int);\nselect pg_sleep(0.02);\n`;
+    dir = project(files);
+    const results = await Promise.all(Array.from({ length: 8 }, () => cli(['--json', 'migrate', 'up'])));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const appliedCounts = results.map((r) => (JSON.parse(r.stdout) as { applied: unknown[] }).applied.length);
+    expect(appliedCounts.reduce((a, b) => a + b, 0)).toBe(12);
+    const rows = await db.sql<{ version: number }[]>`select version from log order by 1`;
+    expect(rows.map((r) => r.version)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect((await history()).length).toBe(12);
+  });
+
+  it('a runner killed with SIGKILL mid-migration leaves nothing half-done; a rerun finishes', async () => {
+    dir = project({
+      '0001_a.sql': 'create table a (x int);\n',
+      '0002_slow.sql': 'create table slow (x int);\nselect pg_sleep(30);\n',
+      '0003_c.sql': 'create table c (x int);\n',
+    });
+    const child = spawn(process.execPath, [CLI, '--db', db.url, 'migrate', 'up'], { cwd: dir, stdio: 'ignore' });
+    // Wait until the slow migration is running on the server.
+    for (let i = 0; i < 200; i++) {
+      const [r] = await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and pid <> pg_backend_pid()`;
+      if ((r as { n: number }).n > 0) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    child.kill('SIGKILL');
+    await new Promise((res) => child.on('close', res));
+    // The server notices the dead client, rolls its transaction back and frees the lock.
+    await db.sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'rowguard' and pid <> pg_backend_pid()`;
+    expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
+    expect((await db.sql`select to_regclass('public.slow') as r`)[0]!['r']).toBeNull();
+    writeFileSync(join(dir, 'sql', '0002_slow.sql'), 'create table slow (x int);\n');
+    const r = await cli(['migrate', 'up']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await history()).map((h) => h.version)).toEqual(['0001', '0002', '0003']);
+  }, 90_000);
+
+  it('a no-transaction runner killed midway is reported as interrupted on the next run', async () => {
+    dir = project({ '0001_slow.sql': '-- rowguard:no-transaction\ncreate table first (x int);\nselect pg_sleep(30);\n' });
+    const child = spawn(process.execPath, [CLI, '--db', db.url, 'migrate', 'up'], { cwd: dir, stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      const [r] = await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and pid <> pg_backend_pid()`;
+      if ((r as { n: number }).n > 0) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    child.kill('SIGKILL');
+    await new Promise((res) => child.on('close', res));
+    await db.sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'rowguard' and pid <> pg_backend_pid()`;
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('was interrupted outside a transaction');
+  }, 90_000);
+
+  it('lock_timeout stops a migration queued behind a long transaction instead of blocking traffic', async () => {
+    dir = project({ '0001_t.sql': 'create table t (x int);\n' });
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    writeFileSync(join(dir, 'rowguard.config.json'), JSON.stringify({ migrations: { lockTimeout: '300ms' } }));
+    writeFileSync(join(dir, 'sql', '0002_alter.sql'), 'alter table t add column y int;\n');
+    const holder = db.sql.reserve();
+    const conn = await holder;
+    await conn`begin`;
+    await conn`select * from t`; // holds ACCESS SHARE until the end of the transaction
+    const t0 = Date.now();
+    const r = await cli(['migrate', 'up']);
+    await conn`rollback`;
+    conn.release();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[55P03]');
+    expect(r.stderr).toContain('lock_timeout');
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+  });
+});
+
+describe('migrate new', () => {
+  it('creates the next file in the folder convention', async () => {
+    dir = project({ '0007_a.sql': 'select 1;' });
+    const r = await cli(['--json', 'migrate', 'new', 'Add Profiles']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).file).toBe('sql/0008_add_profiles.sql');
+    expect(readdirSync(join(dir, 'sql')).sort()).toEqual(['0007_a.sql', '0008_add_profiles.sql']);
+  });
+});

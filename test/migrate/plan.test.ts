@@ -1,0 +1,99 @@
+// Pure planning: files × history → states and refusals, from hand-written rows.
+import { describe, expect, it } from 'vitest';
+import { checksumOf, compareVersions, nextMigrationName, parseMigration } from '../../cli/core/migrate/files.js';
+import { planMigrations, type HistoryRow } from '../../cli/core/migrate/plan.js';
+
+const file = (version: string, name: string, sql = `select ${version};`) => parseMigration(`/x/${version}_${name}.sql`, `${version}_${name}.sql`, sql, '/x');
+const applied = (f: ReturnType<typeof file>, over: Partial<HistoryRow> = {}): HistoryRow => ({
+  version: f.version,
+  name: f.name,
+  checksum: f.checksum,
+  status: 'applied',
+  appliedAt: '2026-01-01T00:00:00.000Z',
+  appliedBy: 'ci',
+  durationMs: 3,
+  error: null,
+  ...over,
+});
+
+describe('migration files', () => {
+  it('CRLF and LF content have the same checksum', () => {
+    expect(checksumOf('create table a (id int);\r\nselect 1;\r\n')).toBe(checksumOf('create table a (id int);\nselect 1;\n'));
+    expect(file('1', 'a', 'select 1;\r\n').checksum).toBe(file('1', 'a', 'select 1;\n').checksum);
+  });
+
+  it('orders versions numerically, whatever their width', () => {
+    expect(['10', '9', '0011', '2'].sort(compareVersions)).toEqual(['2', '9', '10', '0011']);
+  });
+
+  it('detects the no-transaction directive only on the first line', () => {
+    expect(file('1', 'a', '-- rowguard:no-transaction\ncreate index concurrently i on t (x);').noTransaction).toBe(true);
+    expect(file('1', 'a', 'select 1;\n-- rowguard:no-transaction\n').noTransaction).toBe(false);
+  });
+
+  it('names the next file by the folder convention', () => {
+    const now = new Date(Date.UTC(2026, 10, 29, 8, 5, 9));
+    expect(nextMigrationName([], 'Add profiles!', now)).toBe('0001_add_profiles.sql');
+    expect(nextMigrationName([{ version: '0041' }], 'x', now)).toBe('0042_x.sql');
+    expect(nextMigrationName([{ version: '20250101000000' }], 'x', now)).toBe('20261129080509_x.sql');
+    // Never reuse or go below the newest version, even within the same second.
+    expect(nextMigrationName([{ version: '20261129080509' }], 'y', now)).toBe('20261129080510_y.sql');
+    expect(() => nextMigrationName([], '!!!', now)).toThrow(/no letters or digits/);
+  });
+});
+
+describe('planMigrations', () => {
+  const a = file('0001', 'a');
+  const b = file('0002', 'b');
+  const c = file('0003', 'c');
+
+  it('lists pending files in order and nothing to refuse on a fresh database', () => {
+    const plan = planMigrations([a, b, c], []);
+    expect(plan.problems).toEqual([]);
+    expect(plan.pending.map((f) => f.version)).toEqual(['0001', '0002', '0003']);
+    expect(plan.entries.map((e) => e.state)).toEqual(['pending', 'pending', 'pending']);
+  });
+
+  it('stops at --to', () => {
+    expect(planMigrations([a, b, c], [applied(a)], { to: '0002' }).pending.map((f) => f.version)).toEqual(['0002']);
+    expect(() => planMigrations([a, b, c], [], { to: '0009' })).toThrow(/no migration file has that version/);
+  });
+
+  it('refuses an applied migration whose file changed', () => {
+    const edited = file('0001', 'a', 'select 42;');
+    const plan = planMigrations([edited, b], [applied(a)]);
+    expect(plan.entries[0]!.state).toBe('edited');
+    expect(plan.problems.map((p) => p.code)).toEqual(['migration_edited']);
+    expect(plan.problems[0]!.message).toContain('0001_a.sql');
+  });
+
+  it('refuses an applied migration whose file is gone', () => {
+    const plan = planMigrations([b], [applied(a), applied(b)]);
+    expect(plan.problems.map((p) => p.code)).toEqual(['migration_missing']);
+    expect(plan.entries.map((e) => `${e.version}:${e.state}`)).toEqual(['0001:missing', '0002:applied']);
+  });
+
+  it('refuses a pending file older than the newest applied unless allowed', () => {
+    const plan = planMigrations([a, b, c], [applied(a), applied(c)]);
+    expect(plan.problems.map((p) => p.code)).toEqual(['migration_out_of_order']);
+    const allowed = planMigrations([a, b, c], [applied(a), applied(c)], { allowOutOfOrder: true });
+    expect(allowed.problems).toEqual([]);
+    expect(allowed.pending.map((f) => f.version)).toEqual(['0002']);
+  });
+
+  it('refuses to go on after a failed or interrupted no-transaction migration', () => {
+    for (const status of ['failed', 'running'] as const) {
+      const plan = planMigrations([a, b], [applied(a, { status, error: { message: 'boom', location: 'sql/0001_a.sql:3:1' } })]);
+      expect(plan.problems.map((p) => p.code)).toEqual(['migration_dirty']);
+      expect(plan.problems[0]!.hint).toContain('migrate resolve 0001');
+      expect(plan.entries[0]!.state).toBe('failed');
+    }
+  });
+
+  it('matches history and files by numeric version (0001 == 1)', () => {
+    const one = file('1', 'a');
+    const plan = planMigrations([one], [applied(a, { version: '0001', checksum: one.checksum })]);
+    expect(plan.problems).toEqual([]);
+    expect(plan.pending).toEqual([]);
+  });
+});
