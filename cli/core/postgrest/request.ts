@@ -48,7 +48,7 @@ export async function applyRequest(tx: TransactionSql | Sql, req: ApiRequest): P
   const names = pairs.map(([k]) => k);
   const values = pairs.map(([, v]) => v);
   // unnest keeps it one statement whatever the number of settings; WITH ORDINALITY keeps PostgREST's order.
-  await tx`select count(set_config(k, v, true)) from unnest(${names}::text[], ${values}::text[]) with ordinality as s(k, v, n) group by true`;
+  await tx`select count(set_config(k, v, true)) from unnest(${names}::text[], ${values}::text[]) with ordinality as s(k, v, n)`;
 }
 
 export interface RunAsOptions {
