@@ -1,0 +1,109 @@
+/**
+ * The matrix end to end: a throwaway database built from sql/ (the migration
+ * engine's `up`), seeded by test/fixtures/*.sql in name order, the actors
+ * resolved, every operation probed, the database dropped.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { connect, createThrowawayDatabase, type Sql } from '../db.js';
+import { RowguardError, pgFieldsOf } from '../errors.js';
+import { locateCharPosition } from '../sql-text.js';
+import { defaultActors, readActorsFile, resolveActors, type ApiSettings } from './actors.js';
+import { exposedSchemas, readRelations } from './introspect.js';
+import type { ActorSpec, Matrix } from './model.js';
+import { probeMatrix } from './probe.js';
+
+export interface MatrixInputs {
+  /** Folder of test fixtures: *.sql seeds (name order) and actors.json. */
+  fixturesDir: string;
+  /** Root for displayed paths. */
+  displayRoot: string;
+  api: ApiSettings;
+  /** config.api.schemas (null: the database's pgrst.db_schemas, else public). */
+  schemas: readonly string[] | null;
+  /** Injected clock (seconds) for the tokens' iat/exp. */
+  now?: number;
+  concurrency?: number;
+}
+
+export function fixtureFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Run each seed file as the connecting role, committed, in name order; a failure names file:line:col. */
+export async function applyFixtures(sql: Sql, files: string[], displayRoot: string): Promise<void> {
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    const display = relative(displayRoot, file) || file;
+    try {
+      await sql.begin(async (tx) => {
+        await tx.unsafe(text).simple();
+      });
+    } catch (err) {
+      const pg = pgFieldsOf(err);
+      if (!pg) throw err;
+      throw new RowguardError('sql', `${display}: ${pg.message ?? 'error'}`, {
+        pg,
+        ...(pg.position ? { location: locateCharPosition(text, pg.position, display) } : {}),
+        hint: 'the matrix fixtures must apply cleanly on a database built from sql/',
+        cause: err,
+      });
+    }
+  }
+}
+
+/** Compute the matrix on a database that is already migrated and seeded. */
+export async function computeMatrixOn(url: string, inputs: MatrixInputs): Promise<Matrix> {
+  const sql = connect(url, { max: Math.max(2, inputs.concurrency ?? 4) });
+  try {
+    const display = relative(inputs.displayRoot, join(inputs.fixturesDir, 'actors.json')) || 'actors.json';
+    const specs: ActorSpec[] = readActorsFile(join(inputs.fixturesDir, 'actors.json'), display) ?? (await defaultActors(sql));
+    const actors = await resolveActors(sql, specs, inputs.api, inputs.now ?? Math.floor(Date.now() / 1000));
+    const schemas = await exposedSchemas(sql, inputs.schemas);
+    const rels = await readRelations(sql, schemas);
+    const userIds = await sql<{ id: string }[]>`select id::text as id from auth.users order by id`.then(
+      (r) => r.map((x) => x.id),
+      () => [] as string[],
+    );
+    return await probeMatrix(sql, rels, actors, { userIds, concurrency: inputs.concurrency ?? 4 });
+  } finally {
+    await sql.end({ timeout: 5 }).catch(() => undefined);
+  }
+}
+
+export interface BuildOptions extends MatrixInputs {
+  /** Server URL (any database on it); a throwaway database is created there. */
+  serverUrl: string;
+  /** Migrations folder (config dirs.sql). */
+  sqlDir: string;
+  /** A database already built from sql/ to copy (CREATE DATABASE … TEMPLATE), instead of migrating. */
+  template?: string;
+  onProgress?: (step: string) => void;
+}
+
+/** Build, seed, compute, drop. */
+export async function buildAndComputeMatrix(opts: BuildOptions): Promise<Matrix> {
+  const db = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_matrix', ...(opts.template ? { template: opts.template } : {}) });
+  try {
+    if (!opts.template) {
+      opts.onProgress?.('applying sql/');
+      const { up } = await import('../migrate/engine.js');
+      await up({ url: db.url, dir: opts.sqlDir, displayRoot: opts.displayRoot, lockTimeout: '5s', statementTimeout: '0' });
+    }
+    opts.onProgress?.('seeding fixtures');
+    const seed = connect(db.url);
+    try {
+      await applyFixtures(seed, fixtureFiles(opts.fixturesDir), opts.displayRoot);
+    } finally {
+      await seed.end({ timeout: 5 }).catch(() => undefined);
+    }
+    opts.onProgress?.('probing');
+    return await computeMatrixOn(db.url, opts);
+  } finally {
+    await db.drop().catch(() => undefined);
+  }
+}

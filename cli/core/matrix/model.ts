@@ -1,0 +1,109 @@
+/**
+ * The access matrix as data: for each (table, actor, command) one Cell saying
+ * what that actor could really do. Pure types and labels; no I/O.
+ *
+ * A cell's `label` is what the committed file stores and what comparisons use,
+ * so it holds the classification and, for a filtered subset, the row counts
+ * ("subset 3/10"); details that do not change the verdict stay in `note`.
+ */
+
+export const COMMANDS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
+export type MatrixCommand = (typeof COMMANDS)[number];
+
+export type ActorKind = 'anon' | 'user' | 'service_role' | 'role';
+
+/** Who an actor is, as declared in test/fixtures/actors.json. */
+export interface ActorSpec {
+  name: string;
+  kind: ActorKind;
+  /** kind 'user': the auth.users email the fixtures create. */
+  email?: string;
+  /** kind 'role': a database role used directly (no JWT), e.g. a login role that owns tables. */
+  role?: string;
+}
+
+export type Access =
+  /** 42501 before any row was looked at: no grant (or a denied sequence, column, schema). */
+  | 'none'
+  /** Every row (reads, updates, deletes) or any owner (inserts). */
+  | 'all'
+  /** Exactly the rows the actor owns (or, for inserts: only rows it owns). */
+  | 'own'
+  /** Some other filtered set; `rows`/`total` say how many. */
+  | 'subset'
+  /** Allowed, but no row matched. */
+  | 'empty'
+  /** A write refused by a policy's WITH CHECK (42501 "new row violates row-level security policy"). */
+  | 'refused'
+  /** The operation could not be attempted (`note` says why). */
+  | 'n/a'
+  /** The operation failed for another reason (`note` has the SQLSTATE and message). */
+  | 'error';
+
+export interface Cell {
+  access: Access;
+  /** Rows seen or affected, for the row-counting commands. */
+  rows?: number;
+  /** Rows in the table (ground truth, read bypassing RLS). */
+  total?: number;
+  /** Why: the reason for n/a, the error, or a remark that does not change the verdict. */
+  note?: string;
+}
+
+export interface TableInfo {
+  /** Schema-qualified display name, `schema.table` (quoted only where Postgres would need it). */
+  name: string;
+  schema: string;
+  table: string;
+  kind: 'table' | 'partitioned table' | 'view' | 'materialized view' | 'foreign table';
+  rls: boolean;
+  forceRls: boolean;
+  /** The column deciding ownership, or null. */
+  ownerColumn: string | null;
+}
+
+export interface ActorInfo {
+  name: string;
+  kind: ActorKind;
+  /** The role the operations run as. */
+  role: string;
+  /** The user's id (auth.users.id) for kind 'user'. */
+  uid?: string;
+}
+
+export interface Matrix {
+  actors: ActorInfo[];
+  tables: TableInfo[];
+  /** cells[table name][actor name][command] */
+  cells: Record<string, Record<string, Record<MatrixCommand, Cell>>>;
+}
+
+/** The stable text of a cell, stored in test/access-matrix.json and compared. */
+export function cellLabel(cell: Cell): string {
+  switch (cell.access) {
+    case 'subset':
+      return cell.rows === undefined || cell.total === undefined ? 'subset' : `subset ${cell.rows}/${cell.total}`;
+    case 'n/a':
+      return cell.note ? `n/a: ${cell.note}` : 'n/a';
+    case 'error':
+      return cell.note ? `error: ${cell.note}` : 'error';
+    default:
+      return cell.access;
+  }
+}
+
+/** The Access a stored label stands for (the word before any count or reason). */
+export function accessOfLabel(label: string): Access {
+  const word = label.split(/[ :]/, 1)[0] ?? '';
+  const known: Access[] = ['none', 'all', 'own', 'subset', 'empty', 'refused', 'n/a', 'error'];
+  return (known as string[]).includes(word) ? (word as Access) : 'error';
+}
+
+/** Human wording used in change lines: "none", "all rows", "own rows", "subset 3/10". */
+export function describeLabel(label: string): string {
+  if (label === 'all') return 'all rows';
+  if (label === 'own') return 'own rows';
+  if (label === 'empty') return 'no rows (empty)';
+  if (label === 'refused') return 'refused by WITH CHECK';
+  return label;
+}

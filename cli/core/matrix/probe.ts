@@ -1,0 +1,379 @@
+/**
+ * Computing the matrix by really running each operation as each actor.
+ *
+ * One transaction per actor, set up as PostgREST sets up a request (role and
+ * request.jwt.claims, transaction-local), and inside it one SAVEPOINT per
+ * (table, command) that is always rolled back, so every attempt starts from
+ * the seeded data. Because the statements really run, the verdict includes
+ * grants (column, table, sequence, schema), RLS enabled/forced,
+ * permissive/restrictive policies, BYPASSRLS, triggers and security-barrier
+ * views together.
+ *
+ * Ground truth (how many rows exist, whose they are, which rows an UPDATE
+ * changed) is read by the connecting role after `SET LOCAL ROLE NONE` inside
+ * the same savepoint: that role must be a superuser or have BYPASSRLS, which
+ * is checked up front.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Sql, TransactionSql } from '../db.js';
+import { quoteIdent } from '../db.js';
+import { RowguardError, pgFieldsOf } from '../errors.js';
+import { applyRequest, type ApiRequest } from '../postgrest/request.js';
+import { classifyOwnedInsert, classifyRows, classifySingleInsert, outcomeOfError, type Outcome } from './classify.js';
+import type { RelationModel, ColumnRow } from './introspect.js';
+import { COMMANDS, type ActorInfo, type Cell, type Matrix, type MatrixCommand } from './model.js';
+
+export interface ProbeActor extends ActorInfo {
+  /** The PostgREST request to emulate; null for a 'role' actor (a direct connection: SET ROLE only). */
+  request: ApiRequest | null;
+}
+
+interface SourceRow {
+  owner: string | null;
+  values: Array<string | null>;
+}
+
+/** What is true of a table before anyone touches it, read bypassing RLS. */
+interface Truth {
+  total: number;
+  ownByUid: Map<string, number>;
+  /** tableoid:ctid of every row, to find the new row versions an UPDATE wrote. */
+  keys: string[];
+  /** One row per owner (the first in text order), all columns as text, to copy for INSERT. */
+  sources: SourceRow[];
+  /** max(column)::text of integer-like unique columns, to make fresh values. */
+  maxOf: Map<string, string | null>;
+  /** Columns each actor role may UPDATE (has_column_privilege). */
+  updatable: Map<string, Set<string>>;
+}
+
+const ROLLBACK = Symbol('rowguard.matrix.rollback');
+const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
+const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'citext', 'name']);
+
+/** Run `fn` in a savepoint that is always rolled back; errors come back as values. */
+async function attempt<T>(tx: TransactionSql, fn: (sp: TransactionSql) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; err: unknown }> {
+  let value!: T;
+  try {
+    await tx.savepoint(async (sp) => {
+      value = await fn(sp as unknown as TransactionSql);
+      throw ROLLBACK;
+    });
+  } catch (err) {
+    if (err === ROLLBACK) return { ok: true, value };
+    if (!pgFieldsOf(err)) throw err;
+    return { ok: false, err };
+  }
+  return { ok: true, value };
+}
+
+export async function checkGroundTruthRole(sql: Sql): Promise<void> {
+  const [r] = await sql<{ ok: boolean; name: string }[]>`
+    select (rolsuper or rolbypassrls) as ok, rolname as name from pg_catalog.pg_roles where rolname = session_user`;
+  if (!r?.ok) {
+    throw new RowguardError('usage', `the access matrix must connect as a superuser or a BYPASSRLS role (${r?.name ?? 'this role'} is neither)`, {
+      hint: 'it reads the true row counts bypassing RLS and switches into each actor with SET ROLE',
+    });
+  }
+}
+
+/** `col::text = $n` — owner comparison in text, so uuid and text owner columns work alike. */
+function ownerPredicate(col: string, param: number): string {
+  return `${quoteIdent(col)}::text = $${param}`;
+}
+
+async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise<Truth> {
+  const t = rel.name;
+  const owner = rel.ownerColumn;
+  return sql.begin('isolation level repeatable read read only', async (tx) => {
+    const [{ total } = { total: 0 }] = await tx.unsafe<{ total: number }[]>(`select count(*)::int as total from ${t}`);
+    const ownByUid = new Map<string, number>();
+    if (owner) {
+      for (const r of await tx.unsafe<{ uid: string | null; n: number }[]>(`select ${quoteIdent(owner)}::text as uid, count(*)::int as n from ${t} group by 1`)) {
+        if (r.uid !== null) ownByUid.set(r.uid, r.n);
+      }
+    }
+    let keys: string[] = [];
+    let sources: SourceRow[] = [];
+    const maxOf = new Map<string, string | null>();
+    const updatable = new Map<string, Set<string>>();
+    if (rel.writable) {
+      keys = (await tx.unsafe<{ k: string }[]>(`select tableoid::oid::text || ':' || ctid::text as k from ${t}`)).map((r) => r.k);
+      const vals = `array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[]`;
+      const ownerExpr = owner ? `r.${quoteIdent(owner)}::text` : 'null::text';
+      // DISTINCT ON the owner: one row to copy per owner, the first in text order so runs are repeatable.
+      sources = await tx.unsafe<SourceRow[]>(`select distinct on (1) ${ownerExpr} as owner, ${vals} as values from ${t} r order by 1, r::text`);
+      for (const key of rel.uniqueKeys) {
+        for (const name of key) {
+          const col = rel.columns.find((c) => c.name === name);
+          if (col && INTEGER_TYPES.has(col.baseType) && !maxOf.has(name)) {
+            const [m] = await tx.unsafe<{ m: string | null }[]>(`select max(${quoteIdent(name)})::text as m from ${t}`);
+            maxOf.set(name, m?.m ?? null);
+          }
+        }
+      }
+      const rows = await tx<{ role: string; cols: string[] }[]>`
+        select r.role, coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'UPDATE')), '{}') as cols
+          from unnest(${roles}::text[]) r(role)
+          cross join pg_catalog.pg_attribute a
+         where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
+           and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
+         group by r.role`;
+      for (const r of rows) updatable.set(r.role, new Set(r.cols));
+    }
+    return { total, ownByUid, keys, sources, maxOf, updatable };
+  });
+}
+
+/** Start the actor's "request": PostgREST's settings, or just the role for a direct connection. */
+async function enterActor(tx: TransactionSql, actor: ProbeActor): Promise<void> {
+  if (actor.request) await applyRequest(tx, actor.request);
+  else await tx`select set_config('role', ${actor.role}, true)`;
+}
+
+/** Become the connecting role again (inside a savepoint, so the rollback restores the actor). */
+async function asSessionUser(sp: TransactionSql): Promise<void> {
+  await sp.unsafe('set local role none');
+}
+
+export interface ProbeOptions {
+  /** Every auth.users id, used as "another owner" when no other owner's row exists. */
+  userIds: string[];
+  /** Connections to use in parallel (one actor per connection). */
+  concurrency?: number;
+}
+
+export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: ProbeActor[], opts: ProbeOptions): Promise<Matrix> {
+  await checkGroundTruthRole(sql);
+  const roles = [...new Set(actors.map((a) => a.role))];
+  const existing = new Set((await sql<{ rolname: string }[]>`select rolname from pg_catalog.pg_roles where rolname = any(${roles}::text[])`).map((r) => r.rolname));
+  const truths = new Map<string, Truth>();
+  for (const rel of rels) truths.set(rel.name, await readTruth(sql, rel, roles));
+
+  const found = new Map<string, Map<string, Record<MatrixCommand, Cell>>>();
+  const queue = [...actors];
+  const worker = async () => {
+    for (let actor = queue.shift(); actor; actor = queue.shift()) {
+      const a = actor;
+      if (!existing.has(a.role)) {
+        found.set(a.name, new Map(rels.map((rel) => [rel.name, allCommands({ access: 'n/a', note: `role ${a.role} does not exist` })])));
+        continue;
+      }
+      found.set(a.name, await probeActor(sql, rels, truths, a, opts));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, actors.length)) }, worker));
+  // Actors ran in parallel; the matrix lists them in the declared order.
+  const cells: Matrix['cells'] = {};
+  for (const rel of rels) cells[rel.name] = Object.fromEntries(actors.map((a) => [a.name, found.get(a.name)!.get(rel.name)!]));
+  return {
+    actors: actors.map(({ request: _r, ...info }) => info),
+    tables: rels.map((r) => ({ name: r.name, schema: r.schema, table: r.table, kind: r.kind, rls: r.rls, forceRls: r.forceRls, ownerColumn: r.ownerColumn })),
+    cells,
+  };
+}
+
+function allCommands(cell: Cell): Record<MatrixCommand, Cell> {
+  return Object.fromEntries(COMMANDS.map((c) => [c, cell])) as Record<MatrixCommand, Cell>;
+}
+
+async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, Truth>, actor: ProbeActor, opts: ProbeOptions): Promise<Map<string, Record<MatrixCommand, Cell>>> {
+  const out = new Map<string, Record<MatrixCommand, Cell>>();
+  try {
+    await sql.begin('isolation level read committed read write', async (tx) => {
+      await enterActor(tx, actor);
+      for (const rel of rels) {
+        const truth = truths.get(rel.name)!;
+        out.set(rel.name, {
+          SELECT: await probeSelect(tx, rel, truth, actor),
+          INSERT: await probeInsert(tx, rel, truth, actor, opts),
+          UPDATE: await probeUpdate(tx, rel, truth, actor),
+          DELETE: await probeDelete(tx, rel, truth, actor),
+        });
+      }
+      throw ROLLBACK;
+    });
+  } catch (err) {
+    if (err !== ROLLBACK) throw err;
+  }
+  return out;
+}
+
+function ownTotalOf(truth: Truth, rel: RelationModel, actor: ProbeActor): number | undefined {
+  if (!rel.ownerColumn || !actor.uid) return undefined;
+  return truth.ownByUid.get(actor.uid) ?? 0;
+}
+
+function cellOfFailure(o: Outcome): Cell {
+  if (o.kind === 'denied') return { access: 'none', note: o.note };
+  if (o.kind === 'refused') return { access: 'refused', note: o.note };
+  return { access: 'error', note: o.kind === 'ok' ? 'unexpected' : o.note };
+}
+
+async function probeSelect(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
+  const ownTotal = ownTotalOf(truth, rel, actor);
+  if (ownTotal !== undefined) {
+    const r = await attempt(tx, (sp) =>
+      sp.unsafe<{ n: number; own: number }[]>(`select count(*)::int as n, count(*) filter (where ${ownerPredicate(rel.ownerColumn!, 1)})::int as own from ${rel.name}`, [actor.uid!]),
+    );
+    if (r.ok) return classifyRows({ rows: r.value[0]!.n, rowsOwn: r.value[0]!.own, total: truth.total, ownTotal });
+    const o = outcomeOfError(r.err);
+    // A column grant may hide the owner column: count without it before concluding.
+    if (o.kind !== 'denied') return cellOfFailure(o);
+  }
+  const r = await attempt(tx, (sp) => sp.unsafe<{ n: number }[]>(`select count(*)::int as n from ${rel.name}`));
+  if (!r.ok) return cellOfFailure(outcomeOfError(r.err));
+  return classifyRows({ rows: r.value[0]!.n, total: truth.total, ownTotal });
+}
+
+/** A value no existing row has, for a column of a unique key; null when the type gives no generic way. */
+function freshValue(col: ColumnRow, truth: Truth, serial: number): string | null {
+  if (col.baseType === 'uuid') return randomUUID();
+  if (INTEGER_TYPES.has(col.baseType)) {
+    const max = truth.maxOf.get(col.name);
+    const base = max === null || max === undefined ? 0n : BigInt(max.split('.')[0]!);
+    return String(base + 1000n + BigInt(serial));
+  }
+  if (TEXT_TYPES.has(col.baseType)) {
+    const v = `rg-${randomBytes(8).toString('hex')}`;
+    // varchar(n)/char(n): atttypmod is n + 4 (VARHDRSZ).
+    return col.typmod > 4 ? v.slice(0, Math.max(1, col.typmod - 4)) : v;
+  }
+  return null;
+}
+
+interface InsertPlan {
+  text: string;
+  params: Array<string | null>;
+  note?: string;
+}
+
+/**
+ * INSERT a copy of `source`: generated and identity columns are left to
+ * Postgres, so are defaulted columns of a unique key (a fresh uuid/serial);
+ * every other unique key gets one fresh value in a non-owner column, so the
+ * copy does not collide with its original; the owner column gets `ownerValue`.
+ */
+export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, ownerValue: string | null | undefined): InsertPlan {
+  const inKey = new Set(rel.uniqueKeys.flat());
+  const idx = new Map(rel.columns.map((c, i) => [c.name, i]));
+  const cols = rel.columns.filter((c) => c.generated === '' && c.identity === '' && !(c.hasDefault && inKey.has(c.name) && c.name !== rel.ownerColumn));
+  const values = new Map<string, string | null>(cols.map((c) => [c.name, source.values[idx.get(c.name)!] ?? null]));
+  if (rel.ownerColumn && ownerValue !== undefined && values.has(rel.ownerColumn)) values.set(rel.ownerColumn, ownerValue);
+  const notes: string[] = [];
+  let serial = 0;
+  for (const key of rel.uniqueKeys) {
+    if (!key.every((k) => values.has(k))) continue; // a defaulted column already makes it fresh
+    const candidates = key.map((k) => rel.columns.find((c) => c.name === k)!).filter((c) => c.name !== rel.ownerColumn);
+    const ordered = [...candidates.filter((c) => !c.inForeignKey), ...candidates.filter((c) => c.inForeignKey)];
+    let done = false;
+    for (const c of ordered) {
+      const v = freshValue(c, truth, serial++);
+      if (v !== null) {
+        values.set(c.name, v);
+        done = true;
+        break;
+      }
+    }
+    if (!done) notes.push(`unique key (${key.join(', ')}) could not be given a fresh value`);
+  }
+  const names = [...values.keys()];
+  const text =
+    names.length === 0
+      ? `insert into ${rel.name} default values`
+      : `insert into ${rel.name} (${names.map(quoteIdent).join(', ')}) values (${names.map((n, i) => `$${i + 1}::${rel.columns.find((c) => c.name === n)!.type}`).join(', ')})`;
+  return { text, params: names.map((n) => values.get(n) ?? null), ...(notes.length ? { note: notes.join('; ') } : {}) };
+}
+
+async function runWrite(tx: TransactionSql, text: string, params: Array<string | null> = []): Promise<Outcome> {
+  const r = await attempt(tx, async (sp) => (await sp.unsafe(text, params)).count);
+  return r.ok ? { kind: 'ok', count: r.value } : outcomeOfError(r.err);
+}
+
+async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, opts: ProbeOptions): Promise<Cell> {
+  if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
+  if (!truth.sources.length) return { access: 'n/a', note: 'no row to copy: the fixtures put no row in this table' };
+  const tryPlan = async (source: SourceRow, ownerValue: string | null | undefined): Promise<Outcome> => {
+    const plan = planInsert(rel, truth, source, ownerValue);
+    const o = await runWrite(tx, plan.text, plan.params);
+    return plan.note && o.kind === 'constraint' ? { ...o, note: `${o.note}; ${plan.note}` } : o;
+  };
+  if (!rel.ownerColumn || !actor.uid) return classifySingleInsert(await tryPlan(truth.sources[0]!, undefined));
+  const uid = actor.uid;
+  const mine = truth.sources.find((s) => s.owner === uid) ?? truth.sources[0]!;
+  const others = truth.sources.find((s) => s.owner !== null && s.owner !== uid);
+  const otherUid = others?.owner ?? opts.userIds.find((id) => id !== uid);
+  const own = await tryPlan(mine, uid);
+  const other: Outcome = otherUid ? await tryPlan(others ?? mine, otherUid) : { kind: 'skipped', note: 'no other user exists' };
+  return classifyOwnedInsert(own, other);
+}
+
+/** The column for `set c = c`: one the actor may update, preferably not a key or the owner column. */
+function updateColumn(rel: RelationModel, truth: Truth, actor: ProbeActor): ColumnRow | null {
+  const eligible = rel.columns.filter((c) => c.generated === '' && c.identity !== 'a');
+  if (!eligible.length) return null;
+  const allowed = truth.updatable.get(actor.role) ?? new Set<string>();
+  const key = new Set(rel.primaryKey ?? []);
+  const rank = (c: ColumnRow) => (allowed.has(c.name) ? 0 : 4) + (key.has(c.name) ? 2 : 0) + (c.name === rel.ownerColumn ? 1 : 0);
+  return [...eligible].sort((a, b) => rank(a) - rank(b) || a.attnum - b.attnum)[0]!;
+}
+
+async function probeUpdate(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
+  if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
+  const col = updateColumn(rel, truth, actor);
+  if (!col) return { access: 'n/a', note: 'no column can be updated (all generated or identity ALWAYS)' };
+  const ownTotal = ownTotalOf(truth, rel, actor);
+  const c = quoteIdent(col.name);
+  const r = await attempt(tx, async (sp) => {
+    // A no-op write (`set c = c`): it still needs the grants, passes USING and WITH CHECK, fires triggers.
+    const res = await sp.unsafe(`update ${rel.name} set ${c} = ${c}`);
+    await asSessionUser(sp);
+    // An UPDATE writes a new row version with a new ctid: the rows whose key is new are the ones it changed.
+    const ownExpr = ownTotal !== undefined ? `count(*) filter (where not (rowguard_key = any($1::text[])) and ${ownerPredicate(rel.ownerColumn!, 2)})::int` : 'null::int';
+    const params: Array<string | string[]> = ownTotal !== undefined ? [truth.keys, actor.uid!] : [truth.keys];
+    const [row] = await sp.unsafe<{ changed: number; own: number | null }[]>(
+      `select count(*) filter (where not (rowguard_key = any($1::text[])))::int as changed, ${ownExpr} as own
+         from (select tableoid::oid::text || ':' || ctid::text as rowguard_key, * from ${rel.name}) r`,
+      params as never,
+    );
+    return { count: res.count, changed: row!.changed, own: row!.own };
+  });
+  if (!r.ok) return cellOfFailure(outcomeOfError(r.err));
+  const cell = classifyRows({ rows: r.value.changed, rowsOwn: r.value.own ?? undefined, total: truth.total, ownTotal });
+  return r.value.count !== r.value.changed ? { ...cell, note: `the command reported ${r.value.count} rows, ${r.value.changed} new row versions were found` } : cell;
+}
+
+async function probeDelete(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
+  if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
+  const ownTotal = ownTotalOf(truth, rel, actor);
+  const run = (replica: boolean) =>
+    attempt(tx, async (sp) => {
+      if (replica) {
+        // session_replication_role = replica skips the foreign-key triggers (it is superuser-only, so set before re-entering the actor).
+        await asSessionUser(sp);
+        await sp.unsafe('set local session_replication_role = replica');
+        await sp`select set_config('role', ${actor.role}, true)`;
+      }
+      const res = await sp.unsafe(`delete from ${rel.name}`);
+      await asSessionUser(sp);
+      let ownLeft: number | undefined;
+      if (ownTotal !== undefined) {
+        const [row] = await sp.unsafe<{ n: number }[]>(`select count(*)::int as n from ${rel.name} where ${ownerPredicate(rel.ownerColumn!, 1)}`, [actor.uid!]);
+        ownLeft = row!.n;
+      }
+      return { count: res.count, ownLeft };
+    });
+  let r = await run(false);
+  let note: string | undefined;
+  if (!r.ok) {
+    const o = outcomeOfError(r.err);
+    if (o.kind !== 'constraint') return cellOfFailure(o);
+    // A foreign key blocked the delete after the policies chose the rows; count what they allowed with the checks off.
+    note = `allowed by grants and policies, but a constraint blocks it (${o.note})`;
+    r = await run(true);
+    if (!r.ok) return cellOfFailure(outcomeOfError(r.err));
+  }
+  const ownDeleted = ownTotal !== undefined && r.value.ownLeft !== undefined ? ownTotal - r.value.ownLeft : undefined;
+  const cell = classifyRows({ rows: r.value.count, rowsOwn: ownDeleted, total: truth.total, ownTotal });
+  return note ? { ...cell, note } : cell;
+}
