@@ -11,7 +11,7 @@
  *   visible and the next `up` refuses until `migrate resolve`.
  */
 import { userInfo } from 'node:os';
-import { connect, isConnectionError, connectionError, type Sql } from '../db.js';
+import { connect, isConnectionError, connectionError, quoteLiteral, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf, type SqlLocation } from '../errors.js';
 import { locateCharPosition, splitStatements, isParseFailure, transactionControlStatements } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
@@ -210,8 +210,12 @@ function combine(problems: RowguardError[]): RowguardError {
   });
 }
 
+/** Transaction control at a line start, terminated by ';' (plpgsql's BEGIN never is). */
+const TX_CONTROL_HINT = /^\s*(begin|commit|rollback|abort|end|start\s+transaction)(\s+(work|transaction))?\s*;/im;
+
 async function applyInTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
-  const control = /\b(begin|commit|rollback|start|end|abort)\b/i.test(file.sql) ? await transactionControlStatements(file.sql) : [];
+  // Cheap text check first; the parser (60 ms to load) confirms it is top-level, not inside a procedure body.
+  const control = TX_CONTROL_HINT.test(file.sql) ? await transactionControlStatements(file.sql) : [];
   if (control.length) {
     const loc = locateCharPosition(file.sql, control[0]!.startChars + 1, file.displayPath);
     throw new RowguardError('migration_invalid_file', `${control[0]!.text.split('\n')[0]!.trim()} inside a migration: rowguard runs each migration in its own transaction`, {
@@ -219,18 +223,25 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
       hint: 'remove the transaction statements, or put -- rowguard:no-transaction on the first line',
     });
   }
-  const t0 = performance.now();
+  // One round trip: the migration and its history row in one explicit transaction,
+  // sent as one simple query. The separators survive a file without a final ';'
+  // or ending in a line comment. duration_ms = time since the transaction began.
+  const prefix = 'begin;\n';
+  const text =
+    prefix +
+    file.sql +
+    '\n;\ninsert into rowguard.migrations (version, name, checksum, status, applied_by, duration_ms) values (' +
+    [quoteLiteral(file.version), quoteLiteral(file.name), quoteLiteral(file.checksum), "'applied'", quoteLiteral(by)].join(', ') +
+    ", (extract(epoch from clock_timestamp() - now()) * 1000)::int);\ncommit;";
   try {
-    await sql.begin(async (tx) => {
-      await tx.unsafe(file.sql).simple();
-      await tx`insert into rowguard.migrations (version, name, checksum, status, applied_by, duration_ms)
-               values (${file.version}, ${file.name}, ${file.checksum}, 'applied', ${by}, ${Math.round(performance.now() - t0)})`;
-    });
+    await sql.unsafe(text).simple();
   } catch (err) {
+    // The explicit BEGIN left the session in an aborted transaction block.
+    await sql.unsafe('rollback').simple().catch(() => undefined);
     if (isConnectionError(err)) throw connectionError(opts.url, err);
     const pg = pgFieldsOf(err);
     if (!pg) throw err;
-    throw await migrationError(sql, file, pg, err);
+    throw await migrationError(sql, file, pg, err, pg.position ? -Array.from(prefix).length : undefined);
   }
 }
 
