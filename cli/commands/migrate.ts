@@ -32,6 +32,29 @@ function parseSeconds(v: string): number {
   return n;
 }
 
+async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; lockWait?: string; targets?: string; concurrency: string }): Promise<void> {
+  const concurrency = Number(o.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new RowguardError('usage', `--concurrency must be a whole number from 1 to 64 (got "${o.concurrency}")`);
+  if (ctx.flags.db) throw new RowguardError('usage', '--targets and --db do not go together: list every database in the targets file');
+  const { readTargetsFile, upMany } = await import('../core/migrate/targets.js');
+  const { resolve } = await import('node:path');
+  const targets = readTargetsFile(resolve(ctx.cwd, o.targets!), ctx.env);
+  const cfg = ctx.config();
+  const { renderTargetLine, renderTargetsSummary } = await import('../core/report/migrate.js');
+  const results = await upMany(
+    targets,
+    { dir: cfg.dirs.sql, displayRoot: ctx.cwd, lockTimeout: cfg.migrations.lockTimeout, statementTimeout: cfg.migrations.statementTimeout, lockWaitSeconds: o.lockWait === undefined ? undefined : parseSeconds(o.lockWait) },
+    { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder },
+    concurrency,
+    (r) => {
+      if (!ctx.out.json) ctx.out.out(renderTargetLine(r, ctx.out));
+    },
+  );
+  const failed = results.filter((r) => !r.ok).length;
+  ctx.out.result({ ok: failed === 0, targets: results, failed, succeeded: results.length - failed }, () => renderTargetsSummary(results, ctx.out));
+  if (failed) process.exitCode = 1;
+}
+
 export function makeMigrateCommand(): Command {
   const migrate = new Command('migrate').description('apply and check the migrations in sql/');
 
@@ -53,8 +76,11 @@ export function makeMigrateCommand(): Command {
     .option('--dry-run', 'check and list what would be applied; change nothing')
     .option('--allow-out-of-order', 'apply a pending file older than the newest applied one')
     .option('--lock-wait <seconds>', 'how long to wait for another runner (default 600)')
-    .action(async (o: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; lockWait?: string }, cmd: Command) => {
+    .option('--targets <file>', 'apply to every database listed in the file (one URL or env:NAME per line)')
+    .option('--concurrency <n>', 'with --targets: databases migrated at once', '4')
+    .action(async (o: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; lockWait?: string; targets?: string; concurrency: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
+      if (o.targets !== undefined) return upTargets(ctx, o);
       const { up } = await import('../core/migrate/engine.js');
       const result = await up(await engineOptions(ctx, o.lockWait), { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder });
       const { renderUp } = await import('../core/report/migrate.js');

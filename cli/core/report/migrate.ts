@@ -1,5 +1,6 @@
 import type { MigrationPlan } from '../migrate/plan.js';
 import type { UpResult } from '../migrate/engine.js';
+import type { TargetResult } from '../migrate/targets.js';
 import { table, type Output } from './output.js';
 
 export function renderStatus(plan: MigrationPlan, out: Output): string {
@@ -29,4 +30,17 @@ export function renderUp(r: UpResult, out: Output): string {
 export function renderVerify(plan: MigrationPlan, out: Output): string {
   if (plan.problems.length === 0) return `${out.c.green('ok')}: every applied migration matches its file${plan.pending.length ? ` (${plan.pending.length} pending)` : ''}`;
   return plan.problems.map((p) => `${out.c.red('error:')} ${p.message}${p.hint ? `\n  ${out.c.cyan('hint:')} ${p.hint}` : ''}`).join('\n');
+}
+
+export function renderTargetLine(r: TargetResult, out: Output): string {
+  const c = out.c;
+  if (!r.ok) return `${c.red('FAIL')} ${r.target}  ${r.error?.location ? r.error.location + ': ' : ''}${r.error?.message ?? 'failed'}`;
+  const what = r.upToDate ? 'up to date' : `applied ${r.applied.length} (${r.applied.join(', ')})`;
+  return `${c.green('ok  ')} ${r.target}  ${what} ${c.dim(`${r.durationMs} ms`)}`;
+}
+
+export function renderTargetsSummary(results: readonly TargetResult[], out: Output): string {
+  const failed = results.filter((r) => !r.ok).length;
+  const line = `${results.length} databases: ${results.length - failed} ok, ${failed} failed`;
+  return failed ? out.c.red(line) : out.c.green(line);
 }

@@ -1,0 +1,69 @@
+// Many databases at once: 20 tenant databases on the embedded server, one made to fail.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshDatabase, runCli, type TestDatabase } from '../helpers/pg.js';
+import { parseTargets } from '../../cli/core/migrate/targets.js';
+
+const dbs: TestDatabase[] = [];
+let dir: string;
+
+beforeAll(async () => {
+  for (let i = 0; i < 20; i++) dbs.push(await freshDatabase('rg_tenant'));
+  dir = mkdtempSync(join(tmpdir(), 'rg-targets-'));
+  mkdirSync(join(dir, 'sql'));
+  writeFileSync(join(dir, 'sql', '0001_notes.sql'), 'create table notes (id int primary key, body text);\n');
+  writeFileSync(join(dir, 'sql', '0002_tags.sql'), 'create table tags (id int primary key);\n');
+  // Tenant 7 already has a conflicting "tags" table: its second migration must fail.
+  await dbs[7]!.sql`create table tags (id text)`;
+});
+
+afterAll(async () => {
+  for (const d of dbs) await d.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('migrate up --targets', () => {
+  it('applies to every database, isolates the failing one, and exits 1', async () => {
+    const lines = ['# tenants', ...dbs.map((d, i) => (i === 3 ? 'env:TENANT_THREE_URL' : d.url)), ''];
+    writeFileSync(join(dir, 'targets.txt'), lines.join('\n'));
+    const r = await runCli(['--json', 'migrate', 'up', '--targets', 'targets.txt', '--concurrency', '5'], { cwd: dir, env: { TENANT_THREE_URL: dbs[3]!.url } });
+    expect(r.code).toBe(1);
+    const body = JSON.parse(r.stdout) as { ok: boolean; failed: number; succeeded: number; targets: Array<{ ok: boolean; target: string; applied: string[]; error?: { message: string; location?: string } }> };
+    expect(body).toMatchObject({ ok: false, failed: 1, succeeded: 19 });
+    expect(body.targets).toHaveLength(20);
+    body.targets.forEach((t, i) => {
+      expect(t.target).toBe(`127.0.0.1:${new URL(dbs[i]!.url).port}/${dbs[i]!.name}`);
+      if (i === 7) {
+        expect(t.ok).toBe(false);
+        expect(t.error!.message).toContain('relation "tags" already exists');
+        expect(t.error!.location).toBe('sql/0002_tags.sql:1:1');
+      } else {
+        expect(t.ok).toBe(true);
+        expect(t.applied).toEqual(['0001', '0002']);
+      }
+    });
+    // No password in the output, even for the failing target.
+    for (const d of dbs) expect(r.stdout + r.stderr).not.toContain(new URL(d.url).password);
+    // Tenant 7 stays at its last good migration; the others have both.
+    const [h7] = await dbs[7]!.sql<{ v: string[] }[]>`select array_agg(version order by version) as v from rowguard.migrations`;
+    expect(h7!.v).toEqual(['0001']);
+    for (const i of [0, 3, 19]) {
+      const [h] = await dbs[i]!.sql<{ v: string[] }[]>`select array_agg(version order by version) as v from rowguard.migrations`;
+      expect(h!.v).toEqual(['0001', '0002']);
+    }
+    // A second run: the healthy ones are up to date, the broken one still fails.
+    const again = await runCli(['migrate', 'up', '--targets', 'targets.txt'], { cwd: dir, env: { TENANT_THREE_URL: dbs[3]!.url } });
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain('20 databases: 19 ok, 1 failed');
+    expect(again.stdout.match(/up to date/g)).toHaveLength(19);
+  });
+
+  it('refuses a malformed targets file before touching any database', () => {
+    expect(() => parseTargets('postgres://a/b\nnot a url\n', 't.txt', {})).toThrow(/t\.txt:2/);
+    expect(() => parseTargets('env:MISSING\n', 't.txt', {})).toThrow(/MISSING is not set/);
+    expect(() => parseTargets('# nothing\n', 't.txt', {})).toThrow(/no target databases/);
+    expect(() => parseTargets('postgres://h:1/a\npostgres://h:1/a\n', 't.txt', {})).toThrow(/listed twice/);
+  });
+});
