@@ -1,0 +1,262 @@
+-- rowguard's pgTAP-compatible assertion library, part 1: test state, plan,
+-- ok, diag, finish, todo, skip.
+--
+-- Installed by `rowguard test` into its own schema of the throwaway database
+-- (no CREATE EXTENSION, no superuser), then appended to each test session's
+-- search_path, as pgTAP is when installed into `extensions` on Supabase.
+-- Names, signatures and the text of every TAP line follow pgTAP 1.2
+-- (theory/pgtap sql/pgtap.sql.in); the implementation is our own.
+--
+-- State lives in custom settings (`rowguard_tap.*`, set with set_config)
+-- instead of pgTAP's temp tables: any role may read and write a placeholder
+-- setting, so the functions keep working after `set local role authenticated`
+-- without grants, and they need no CREATE inside a read-only transaction.
+-- Like pgTAP's __tcache__ rows, settings are transactional: a ROLLBACK undoes
+-- them together with the test's data.
+
+-- A setting that was never set reads NULL with missing_ok = true; one set and
+-- then rolled back reads ''. Both mean "unset".
+CREATE FUNCTION _tap_get(key text) RETURNS integer
+LANGUAGE sql STABLE AS $$
+    SELECT nullif(current_setting('rowguard_tap.' || key, true), '')::integer
+$$;
+
+CREATE FUNCTION _tap_put(key text, value integer) RETURNS integer
+LANGUAGE sql AS $$
+    SELECT set_config('rowguard_tap.' || key, value::text, false)::integer
+$$;
+
+-- The todo stack: a JSON array of {"n": remaining (-1 = until todo_end), "why": reason},
+-- newest last, so nested todo() calls apply innermost first as in pgTAP.
+CREATE FUNCTION _tap_todos() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(nullif(current_setting('rowguard_tap.todo', true), '')::jsonb, '[]'::jsonb)
+$$;
+
+CREATE FUNCTION _tap_set_todos(stack jsonb) RETURNS void
+LANGUAGE sql AS $$
+    SELECT set_config('rowguard_tap.todo', stack::text, false);
+$$;
+
+CREATE FUNCTION _tap_push_todo(how_many integer, why text) RETURNS void
+LANGUAGE sql AS $$
+    SELECT _tap_set_todos(_tap_todos() || jsonb_build_array(jsonb_build_object('n', how_many, 'why', why)));
+$$;
+
+-- The reason of the todo that applies to the next test (consuming one count),
+-- or NULL outside any todo.
+CREATE FUNCTION _todo() RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    stack jsonb := _tap_todos();
+    top   integer := jsonb_array_length(stack) - 1;
+    n     integer;
+    why   text;
+BEGIN
+    IF top < 0 THEN
+        RETURN NULL;
+    END IF;
+    n   := (stack -> top ->> 'n')::integer;
+    why := stack -> top ->> 'why';
+    IF n = 0 THEN
+        PERFORM _tap_set_todos(stack - top);
+        RETURN NULL;
+    ELSIF n = 1 THEN
+        PERFORM _tap_set_todos(stack - top);
+    ELSIF n > 1 THEN
+        PERFORM _tap_set_todos(jsonb_set(stack, ARRAY[top::text, 'n'], to_jsonb(n - 1)));
+    END IF;
+    RETURN why;
+END;
+$$;
+
+CREATE FUNCTION plan(integer) RETURNS text
+LANGUAGE plpgsql STRICT AS $$
+BEGIN
+    IF _tap_get('plan') IS NOT NULL THEN
+        RAISE EXCEPTION 'You tried to plan twice!';
+    END IF;
+    PERFORM _tap_put('plan', $1);
+    PERFORM _tap_put('failed', 0);
+    PERFORM set_config('rowguard_tap.curr', '', false);
+    PERFORM _tap_set_todos('[]');
+    RETURN '1..' || $1;
+END;
+$$;
+
+CREATE FUNCTION no_plan() RETURNS SETOF boolean
+LANGUAGE plpgsql STRICT AS $$
+BEGIN
+    PERFORM plan(0);
+    RETURN;
+END;
+$$;
+
+CREATE FUNCTION num_failed() RETURNS integer
+LANGUAGE sql STRICT AS $$
+    SELECT _tap_get('failed')
+$$;
+
+-- pgTAP's diag(): '# ' before the text and after every line break. The three
+-- replacements run in this order, so a CRLF becomes "\n# # " exactly as in pgTAP.
+CREATE FUNCTION diag(msg text) RETURNS text
+LANGUAGE sql STRICT IMMUTABLE AS $$
+    SELECT '# ' || replace(replace(replace(msg, E'\r\n', E'\n# '), E'\n', E'\n# '), E'\r', E'\n# ')
+$$;
+
+CREATE FUNCTION diag(msg anyelement) RETURNS text
+LANGUAGE sql AS $$
+    SELECT diag(msg::text)
+$$;
+
+CREATE FUNCTION diag(VARIADIC text[]) RETURNS text
+LANGUAGE sql AS $$
+    SELECT diag(array_to_string($1, ''))
+$$;
+
+CREATE FUNCTION diag(VARIADIC anyarray) RETURNS text
+LANGUAGE sql AS $$
+    SELECT diag(array_to_string($1, ''))
+$$;
+
+-- Every assertion ends here: number the test, count a failure unless it is a
+-- todo, and return the TAP line(s).
+CREATE FUNCTION ok(boolean, text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    aok      boolean := $1;
+    descr    text    := $2;
+    todo_why text;
+    num      integer;
+BEGIN
+    IF _tap_get('plan') IS NULL THEN
+        RAISE EXCEPTION 'You tried to run a test without a plan! Gotta have a plan';
+    END IF;
+    todo_why := _todo();
+    num := _tap_put('curr', coalesce(_tap_get('curr'), 0) + 1);
+    IF aok IS NOT TRUE AND todo_why IS NULL THEN
+        PERFORM _tap_put('failed', coalesce(_tap_get('failed'), 0) + 1);
+    END IF;
+
+    RETURN CASE WHEN aok IS TRUE THEN '' ELSE 'not ' END
+        || 'ok ' || num
+        || CASE WHEN descr IS NULL OR descr = '' THEN '' ELSE ' - ' || substr(diag(descr), 3) END
+        || coalesce(' ' || diag('TODO ' || todo_why), '')
+        || CASE WHEN aok IS TRUE THEN '' ELSE
+               E'\n' || diag('Failed '
+                   || CASE WHEN todo_why IS NULL THEN '' ELSE '(TODO) ' END
+                   || 'test ' || num
+                   || CASE WHEN descr IS NULL OR descr = '' THEN '' ELSE ': "' || descr || '"' END)
+               || CASE WHEN aok IS NULL THEN E'\n' || diag('    (test result was NULL)') ELSE '' END
+           END;
+END;
+$$;
+
+CREATE FUNCTION ok(boolean) RETURNS text
+LANGUAGE sql AS $$
+    SELECT ok($1, NULL)
+$$;
+
+CREATE FUNCTION pass(text) RETURNS text LANGUAGE sql AS $$ SELECT ok(true, $1) $$;
+CREATE FUNCTION pass() RETURNS text LANGUAGE sql AS $$ SELECT ok(true, NULL) $$;
+CREATE FUNCTION fail(text) RETURNS text LANGUAGE sql AS $$ SELECT ok(false, $1) $$;
+CREATE FUNCTION fail() RETURNS text LANGUAGE sql AS $$ SELECT ok(false, NULL) $$;
+
+-- finish(): the plan line for no_plan() files, and pgTAP's closing diagnostics.
+CREATE FUNCTION finish(exception_on_failure boolean DEFAULT NULL) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    ran     integer := _tap_get('curr');
+    planned integer := _tap_get('plan');
+    failed  integer := coalesce(_tap_get('failed'), 0);
+BEGIN
+    IF ran IS NULL THEN
+        RAISE EXCEPTION '# No tests run!';
+    END IF;
+    IF planned IS NULL OR planned = 0 THEN
+        planned := ran;
+        RETURN NEXT '1..' || planned;
+    END IF;
+    IF ran <> planned THEN
+        RETURN NEXT diag('Looks like you planned ' || planned || ' test'
+            || CASE planned WHEN 1 THEN '' ELSE 's' END || ' but ran ' || ran);
+    ELSIF failed > 0 THEN
+        IF exception_on_failure THEN
+            RAISE EXCEPTION '% test% failed of %', failed, CASE failed WHEN 1 THEN '' ELSE 's' END, planned;
+        END IF;
+        RETURN NEXT diag('Looks like you failed ' || failed || ' test'
+            || CASE failed WHEN 1 THEN '' ELSE 's' END || ' of ' || planned);
+    END IF;
+    RETURN;
+END;
+$$;
+
+CREATE FUNCTION todo(why text, how_many integer) RETURNS SETOF boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM _tap_push_todo(coalesce(how_many, 1), coalesce(why, ''));
+    RETURN;
+END;
+$$;
+
+CREATE FUNCTION todo(how_many integer, why text) RETURNS SETOF boolean
+LANGUAGE sql AS $$ SELECT * FROM todo(why, how_many) $$;
+
+CREATE FUNCTION todo(why text) RETURNS SETOF boolean
+LANGUAGE sql AS $$ SELECT * FROM todo(why, 1) $$;
+
+CREATE FUNCTION todo(how_many integer) RETURNS SETOF boolean
+LANGUAGE sql AS $$ SELECT * FROM todo('', how_many) $$;
+
+CREATE FUNCTION todo_start(text) RETURNS SETOF boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM _tap_push_todo(-1, coalesce($1, ''));
+    RETURN;
+END;
+$$;
+
+CREATE FUNCTION todo_start() RETURNS SETOF boolean
+LANGUAGE sql AS $$ SELECT * FROM todo_start('') $$;
+
+CREATE FUNCTION todo_end() RETURNS SETOF boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    stack jsonb := _tap_todos();
+    i     integer;
+BEGIN
+    FOR i IN REVERSE jsonb_array_length(stack) - 1 .. 0 LOOP
+        IF (stack -> i ->> 'n')::integer = -1 THEN
+            PERFORM _tap_set_todos(stack - i);
+            RETURN;
+        END IF;
+    END LOOP;
+    RAISE EXCEPTION 'todo_end() called without todo_start()';
+END;
+$$;
+
+CREATE FUNCTION in_todo() RETURNS boolean
+LANGUAGE sql AS $$
+    SELECT jsonb_array_length(_tap_todos()) > 0
+$$;
+
+-- skip(): passing tests marked "# SKIP", one line each.
+CREATE FUNCTION skip(why text, how_many integer) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    lines text[] := '{}';
+BEGIN
+    FOR i IN 1 .. coalesce(how_many, 0) LOOP
+        lines := lines || (ok(true) || ' ' || diag('SKIP' || coalesce(' ' || why, '')));
+    END LOOP;
+    RETURN array_to_string(lines, E'\n');
+END;
+$$;
+
+CREATE FUNCTION skip(text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT ok(true) || ' ' || diag('SKIP' || coalesce(' ' || $1, ''))
+$$;
+
+CREATE FUNCTION skip(integer, text) RETURNS text LANGUAGE sql AS $$ SELECT skip($2, $1) $$;
+CREATE FUNCTION skip(integer) RETURNS text LANGUAGE sql AS $$ SELECT skip(NULL::text, $1) $$;

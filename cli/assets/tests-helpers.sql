@@ -1,0 +1,153 @@
+-- rowguard's test helpers (`tests.*`), installed by `rowguard test` into the
+-- throwaway database only. They impersonate API users exactly as PostgREST
+-- does (conventions §2, §8): a transaction-local `role` and a
+-- `request.jwt.claims` holding the claims GoTrue would sign for that user,
+-- built like `rowguard jwt mint --user` (cli/core/jwt/claims.ts).
+--
+-- Settings the runner provides per session (with defaults):
+--   rowguard.jwt_issuer (http://localhost:9999/auth/v1), rowguard.jwt_exp (3600),
+--   rowguard.anon_role (anon), rowguard.authenticated_role (authenticated),
+--   rowguard.service_role (service_role).
+--
+-- Security: the SECURITY DEFINER functions pin search_path to '' and qualify
+-- every name, so a test's search_path cannot redirect them. They exist only in
+-- a throwaway test database, where letting any role create users is the point.
+
+CREATE SCHEMA IF NOT EXISTS tests;
+GRANT USAGE ON SCHEMA tests TO PUBLIC;
+
+-- Insert one row made of the keys of `payload` that are real, writable
+-- columns of `tbl` (attgenerated = '' excludes generated columns such as
+-- auth.users.confirmed_at), so the helpers fit GoTrue's own auth schema as
+-- well as a smaller one. Internal: not executable by PUBLIC.
+CREATE FUNCTION tests._insert_known_columns(tbl regclass, payload jsonb) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    cols text;
+BEGIN
+    SELECT string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+      INTO cols
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+       AND payload ? a.attname;
+    EXECUTE pg_catalog.format('INSERT INTO %s (%s) SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1)', tbl, cols, cols, tbl)
+      USING payload;
+END;
+$$;
+REVOKE ALL ON FUNCTION tests._insert_known_columns(regclass, jsonb) FROM PUBLIC;
+
+-- A confirmed email user, as GoTrue's signup + confirmation leaves it:
+-- aud/role "authenticated", app_metadata {"provider":"email","providers":["email"]},
+-- the given user_metadata, and its "email" identity. Returns the user's id.
+CREATE FUNCTION tests.create_user(email text, metadata jsonb DEFAULT '{}') RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    uid     uuid := pg_catalog.gen_random_uuid();
+    ts      timestamptz := pg_catalog.now();
+    grp     text := coalesce(nullif(pg_catalog.current_setting('rowguard.authenticated_role', true), ''), 'authenticated');
+BEGIN
+    IF pg_catalog.to_regclass('auth.users') IS NULL THEN
+        RAISE EXCEPTION 'tests.create_user: there is no auth.users table'
+              USING HINT = 'the schema under test must define auth.users (GoTrue''s users table)';
+    END IF;
+    PERFORM tests._insert_known_columns('auth.users', pg_catalog.jsonb_build_object(
+        'instance_id', '00000000-0000-0000-0000-000000000000',
+        'id', uid,
+        'aud', 'authenticated',
+        'role', grp,
+        'email', email,
+        'email_confirmed_at', ts,
+        'raw_app_meta_data', '{"provider": "email", "providers": ["email"]}'::jsonb,
+        'raw_user_meta_data', coalesce(metadata, '{}'::jsonb),
+        'is_sso_user', false,
+        'is_anonymous', false,
+        'created_at', ts,
+        'updated_at', ts));
+    IF pg_catalog.to_regclass('auth.identities') IS NOT NULL THEN
+        PERFORM tests._insert_known_columns('auth.identities', pg_catalog.jsonb_build_object(
+            'id', pg_catalog.gen_random_uuid(),
+            'provider_id', uid::text,
+            'user_id', uid,
+            'provider', 'email',
+            'identity_data', pg_catalog.jsonb_build_object('sub', uid::text, 'email', email, 'email_verified', true, 'phone_verified', false),
+            'last_sign_in_at', ts,
+            'created_at', ts,
+            'updated_at', ts));
+    END IF;
+    RETURN uid;
+END;
+$$;
+GRANT EXECUTE ON FUNCTION tests.create_user(text, jsonb) TO PUBLIC;
+
+-- The access-token claims GoTrue signs for this user now, in the shape of
+-- cli/core/jwt/claims.ts buildAccessClaims: "" for a missing email/phone,
+-- {} for missing metadata, a fresh session id, aal1 and one password amr.
+CREATE FUNCTION tests.user_claims(user_email text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    u   record;
+    iat bigint := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))::bigint;
+    grp text := coalesce(nullif(pg_catalog.current_setting('rowguard.authenticated_role', true), ''), 'authenticated');
+BEGIN
+    SELECT to_jsonb(x) AS j INTO u
+      FROM auth.users x WHERE pg_catalog.lower(x.email) = pg_catalog.lower(user_email);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'tests.authenticate_as: no user with email %', user_email
+              USING HINT = 'create it first: select tests.create_user(''' || user_email || ''')';
+    END IF;
+    RETURN pg_catalog.jsonb_build_object(
+        'iss', coalesce(nullif(pg_catalog.current_setting('rowguard.jwt_issuer', true), ''), 'http://localhost:9999/auth/v1'),
+        'sub', u.j ->> 'id',
+        'aud', coalesce(nullif(u.j ->> 'aud', ''), 'authenticated'),
+        'exp', iat + coalesce(nullif(pg_catalog.current_setting('rowguard.jwt_exp', true), ''), '3600')::bigint,
+        'iat', iat,
+        'email', coalesce(u.j ->> 'email', ''),
+        'phone', coalesce(u.j ->> 'phone', ''),
+        'app_metadata', coalesce(nullif(u.j -> 'raw_app_meta_data', 'null'::jsonb), '{}'::jsonb),
+        'user_metadata', coalesce(nullif(u.j -> 'raw_user_meta_data', 'null'::jsonb), '{}'::jsonb),
+        'role', coalesce(nullif(u.j ->> 'role', ''), grp),
+        'aal', 'aal1',
+        'amr', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('method', 'password', 'timestamp', iat)),
+        'session_id', pg_catalog.gen_random_uuid(),
+        'is_anonymous', coalesce((u.j ->> 'is_anonymous')::boolean, false));
+END;
+$$;
+GRANT EXECUTE ON FUNCTION tests.user_claims(text) TO PUBLIC;
+
+-- The role switch itself must happen in a SECURITY INVOKER function:
+-- Postgres refuses to set "role" inside a SECURITY DEFINER one. is_local =
+-- true keeps both settings inside the current transaction.
+CREATE FUNCTION tests._impersonate(role_name text, claims jsonb) RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_catalog.set_config('role', role_name, true),
+           pg_catalog.set_config('request.jwt.claims', claims::text, true);
+$$;
+
+CREATE FUNCTION tests.authenticate_as(email text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    claims jsonb := tests.user_claims(email);
+BEGIN
+    PERFORM tests._impersonate(claims ->> 'role', claims);
+END;
+$$;
+
+CREATE FUNCTION tests.authenticate_as_anon() RETURNS void
+LANGUAGE sql AS $$
+    SELECT tests._impersonate(r, pg_catalog.jsonb_build_object('role', r))
+      FROM coalesce(nullif(pg_catalog.current_setting('rowguard.anon_role', true), ''), 'anon') r;
+$$;
+
+CREATE FUNCTION tests.authenticate_as_service_role() RETURNS void
+LANGUAGE sql AS $$
+    SELECT tests._impersonate(r, pg_catalog.jsonb_build_object('role', r))
+      FROM coalesce(nullif(pg_catalog.current_setting('rowguard.service_role', true), ''), 'service_role') r;
+$$;
+
+-- Back to the session user with no claims: set_config('role', 'none') is SET
+-- ROLE NONE, and an empty request.jwt.claims makes auth.uid() NULL (conventions §5).
+CREATE FUNCTION tests.clear_authentication() RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_catalog.set_config('role', 'none', true),
+           pg_catalog.set_config('request.jwt.claims', '', true);
+$$;
