@@ -10,6 +10,8 @@ import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/err
 import { fallbackOutput } from './context.js';
 import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
+import { makeCodegenCommand } from './commands/codegen.js';
+import { makeMatrixCommand } from './commands/matrix.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -44,7 +46,7 @@ export function buildProgram(): Command {
 
 const VERSION = '0.1.0';
 
-const COMMANDS: Array<() => Command> = [makeDbCommand, makeMigrateCommand];
+const COMMANDS: Array<() => Command> = [makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
