@@ -12,6 +12,7 @@ import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
 import { makeMatrixCommand } from './commands/matrix.js';
+import { makePolicyCommand } from './commands/policy.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -46,7 +47,7 @@ export function buildProgram(): Command {
 
 const VERSION = '0.1.0';
 
-const COMMANDS: Array<() => Command> = [makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand];
+const COMMANDS: Array<() => Command> = [makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
