@@ -1,0 +1,151 @@
+/** `rowguard policy diff|apply|pull|show`: policies/ as the desired state of RLS, policies and API grants. */
+import { Command, Option } from 'commander';
+import { contextOf, type Context } from '../context.js';
+import { RowguardError } from '../core/errors.js';
+import type { Source } from '../core/policy/diff.js';
+
+type Format = 'sql' | 'json' | 'markdown';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/** The target database (--db / DATABASE_URL / embedded) as a diff side. */
+async function targetSource(ctx: Context): Promise<{ source: Source; serverUrl: string; local: boolean }> {
+  const server = await ctx.server();
+  const { describeUrl } = await import('../core/db.js');
+  const { isLocalDatabase } = await import('../core/policy/apply.js');
+  return {
+    source: { kind: 'url', url: server.url, label: `database ${describeUrl(server.url)}` },
+    serverUrl: server.url,
+    local: isLocalDatabase(server.url, server.source),
+  };
+}
+
+async function sideOf(ctx: Context, value: string | undefined, flag: string, fallback: () => Promise<Source>): Promise<Source> {
+  if (value === undefined) return fallback();
+  const { parseSource } = await import('../core/policy/diff.js');
+  return parseSource(value, flag);
+}
+
+export function makePolicyCommand(): Command {
+  const policy = new Command('policy').description('policies/ as the desired state: RLS flags, API grants and policies per table');
+
+  policy
+    .command('diff')
+    .description('what changes turn --from into --to (default: the target database into sql/ + policies/); SQL on stdout, effects on stderr')
+    .option('--from <source>', 'postgres:// URL, "migrations" (sql/) or "policies" (sql/ + policies/); default: the target database (--db)')
+    .option('--to <source>', 'same choices; default: policies')
+    .addOption(new Option('--format <format>', 'stdout format').choices(['sql', 'json', 'markdown']).default('sql'))
+    .option('--exit-code', 'exit 1 when there is a difference (drift check)')
+    .option('--write <name>', 'write the SQL as a new migration in sql/ (default --from: migrations)')
+    .action(async (o: { from?: string; to?: string; format: Format; exitCode?: boolean; write?: string }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const config = ctx.config();
+      const { diffPolicies, parseSource } = await import('../core/policy/diff.js');
+      const from = await sideOf(ctx, o.from, '--from', async () => (o.write !== undefined ? { kind: 'migrations' } : (await targetSource(ctx)).source));
+      const to = o.to === undefined ? ({ kind: 'policies' } as Source) : parseSource(o.to, '--to');
+      const needsServer = from.kind !== 'url' || to.kind !== 'url';
+      const serverUrl = needsServer ? (await ctx.server()).url : from.kind === 'url' ? from.url : '';
+      const progress = ctx.out.progress('policy diff');
+      const result = await diffPolicies({ serverUrl, config, from, to, displayRoot: ctx.cwd, onPhase: (p) => progress.update(p) });
+      progress.done();
+      const report = await import('../core/report/policy.js');
+      const { renderScript } = await import('../core/policy/render.js');
+      const { hasDifference } = await import('../core/policy/plan.js');
+
+      if (o.write !== undefined) {
+        ctx.out.info(report.renderDiffSummary(result, ctx.out).trimEnd());
+        if (result.plan.steps.length === 0) {
+          ctx.out.result({ written: null, ...report.diffJson(result) }, () => 'no policy changes: nothing written');
+        } else {
+          const { createMigrationFile } = await import('../core/migrate/new-file.js');
+          const { writeFileSync } = await import('node:fs');
+          const created = createMigrationFile(config.dirs.sql, o.write, new Date(), ctx.cwd);
+          const header = [`${created.file.replace(/^.*[\\/]/, '').replace(/\.sql$/, '')}: written by rowguard policy diff --write`, `from ${result.from.label} to ${result.to.label}`];
+          writeFileSync(created.path, renderScript(result.plan, { transaction: false, header, comments: true }));
+          ctx.out.result({ written: created.file, ...report.diffJson(result) }, () => `wrote ${created.file}`);
+        }
+      } else if (ctx.out.json || o.format === 'json') {
+        ctx.out.out(JSON.stringify(report.diffJson(result), null, 2));
+      } else if (o.format === 'markdown') {
+        ctx.out.out(report.renderDiffMarkdown(result));
+      } else {
+        const text = renderScript(result.plan, { transaction: true, comments: true });
+        if (text) ctx.out.out(text);
+        if (!ctx.out.quiet) ctx.out.err(report.renderDiffSummary(result, ctx.out));
+      }
+      if (o.exitCode && hasDifference(result.plan)) process.exitCode = 1;
+    });
+
+  policy
+    .command('apply')
+    .description('apply the diff from the target database to sql/ + policies/ in one transaction')
+    .option('--allow-widening', 'allow changes that widen access on a non-local database')
+    .action(async (o: { allowWidening?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const config = ctx.config();
+      const target = await targetSource(ctx);
+      const { diffPolicies, readModel } = await import('../core/policy/diff.js');
+      const { applyPlan, wideningSteps } = await import('../core/policy/apply.js');
+      const { planPolicyChanges } = await import('../core/policy/plan.js');
+      const { securityStateOf } = await import('../core/policy/state.js');
+      const { apiRolesOf } = await import('../core/shadow.js');
+      const report = await import('../core/report/policy.js');
+      const result = await diffPolicies({ serverUrl: target.serverUrl, config, from: target.source, to: { kind: 'policies' }, displayRoot: ctx.cwd });
+      ctx.out.info(report.renderDiffSummary(result, ctx.out).trimEnd());
+      const widening = wideningSteps(result.plan);
+      if (widening.length && !target.local && !o.allowWidening) {
+        throw new RowguardError('check_failed', `refusing to apply ${widening.length} widening change${widening.length === 1 ? '' : 's'} to ${result.from.label}, which is not a local database; nothing was applied`, {
+          hint: 'review the changes marked WIDENS / MAY WIDEN above, then rerun with --allow-widening',
+          meta: { widening: widening.map((s) => s.effects[0]) },
+        });
+      }
+      const { applied } = await applyPlan(result.plan, { url: target.serverUrl, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout });
+      // Read the target again: after applying, nothing may be left to do.
+      const after = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
+      const left = planPolicyChanges(after, result.toState).steps.length;
+      if (left > 0) throw new RowguardError('internal', `applied ${applied} statements but ${left} difference(s) remain`, { hint: 'this is a bug in rowguard; please report it with `rowguard policy diff --format json`' });
+      ctx.out.result({ applied, ...report.diffJson(result) }, () => (applied ? `applied ${applied} statement${applied === 1 ? '' : 's'} in one transaction; ${result.from.label} now matches policies/` : 'nothing to apply'));
+    });
+
+  policy
+    .command('pull')
+    .description('write policies/ from the target database (one file per table)')
+    .option('--table <name>', 'only this table (schema.table; repeatable or comma-separated)', collect)
+    .action(async (o: { table?: string[] }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const config = ctx.config();
+      const target = await targetSource(ctx);
+      const { readModel } = await import('../core/policy/diff.js');
+      const { securityStateOf } = await import('../core/policy/state.js');
+      const { writePolicyFiles } = await import('../core/policy/pull.js');
+      const { apiRolesOf } = await import('../core/shadow.js');
+      const state = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
+      const result = writePolicyFiles(state, config.dirs.policies, ctx.cwd, o.table);
+      const { renderPull } = await import('../core/report/policy.js');
+      ctx.out.result(result, () => renderPull(result));
+    });
+
+  policy
+    .command('show')
+    .description('effective access per API role and command: permissive policies OR\'ed, restrictive AND\'ed')
+    .argument('[table]', 'schema.table (a bare name means public.<name>); default: every table')
+    .option('--from <source>', 'postgres:// URL, "migrations" or "policies"; default: the target database')
+    .action(async (table: string | undefined, o: { from?: string }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const config = ctx.config();
+      const source = await sideOf(ctx, o.from, '--from', async () => (await targetSource(ctx)).source);
+      const serverUrl = source.kind === 'url' ? source.url : (await ctx.server()).url;
+      const { modelsOf } = await import('../core/policy/diff.js');
+      const { tableAccess, allTablesAccess } = await import('../core/policy/show.js');
+      const { apiRolesOf } = await import('../core/shadow.js');
+      const { models } = await modelsOf({ serverUrl, config, from: source, to: source, displayRoot: ctx.cwd }, [source]);
+      const model = models[0]!;
+      const reports = table ? [tableAccess(model, table, apiRolesOf(config))] : allTablesAccess(model, apiRolesOf(config));
+      const { renderShow } = await import('../core/report/policy.js');
+      ctx.out.result(table ? reports[0] : { tables: reports }, () => renderShow(reports, ctx.out, !!table));
+    });
+
+  return policy;
+}

@@ -1,0 +1,65 @@
+/**
+ * `policy apply`: run a plan on the target in one transaction, and the rule for
+ * when widening steps need `--allow-widening`.
+ */
+import { withSql } from '../db.js';
+import { RowguardError, pgFieldsOf } from '../errors.js';
+import { isWidening } from './effects.js';
+import type { PolicyPlan, Step } from './plan.js';
+import { stepSql } from './render.js';
+
+/**
+ * "Local" = a database nobody else depends on: the embedded server or a Docker
+ * container rowguard started, or a URL whose host is the loopback interface or
+ * a Unix socket. Anything else (staging, production, a teammate's host) is remote.
+ */
+export function isLocalDatabase(url: string, source: 'flag' | 'env' | 'embedded' | 'docker'): boolean {
+  if (source === 'embedded' || source === 'docker') return true;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  const socket = u.searchParams.get('host');
+  if (socket && socket.startsWith('/')) return true;
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === '') return !socket;
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+export function wideningSteps(plan: PolicyPlan): Step[] {
+  return plan.steps.filter((s) => isWidening(s.hazard));
+}
+
+export interface ApplyOptions {
+  url: string;
+  lockTimeout: string;
+  statementTimeout: string;
+}
+
+/** All steps in one transaction; the first failure rolls everything back. */
+export async function applyPlan(plan: PolicyPlan, opts: ApplyOptions): Promise<{ applied: number }> {
+  if (plan.steps.length === 0) return { applied: 0 };
+  await withSql(opts.url, async (sql) => {
+    await sql.begin(async (tx) => {
+      await tx`select set_config('lock_timeout', ${opts.lockTimeout}, true), set_config('statement_timeout', ${opts.statementTimeout}, true)`;
+      for (const [i, step] of plan.steps.entries()) {
+        const text = stepSql(step);
+        try {
+          await tx.unsafe(text).simple();
+        } catch (err) {
+          const pg = pgFieldsOf(err);
+          if (!pg) throw err;
+          throw new RowguardError('sql', `step ${i + 1} of ${plan.steps.length} failed, nothing was applied: ${pg.message ?? 'error'}`, {
+            pg,
+            detail: text,
+            hint: pg.sqlstate === '55P03' ? 'another session holds a lock on the table; retry, or raise migrations.lockTimeout' : undefined,
+            cause: err,
+          });
+        }
+      }
+    });
+  });
+  return { applied: plan.steps.length };
+}

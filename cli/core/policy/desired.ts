@@ -1,0 +1,100 @@
+/**
+ * Overlay `policies/` on a database that already has `sql/` applied: for every
+ * relation named by a file, drop its policies, revoke the API roles' and
+ * PUBLIC's table privileges, turn RLS and FORCE off, then run the file. One
+ * transaction: either every file applies or nothing changes.
+ */
+import type { Sql, TransactionSql } from '../db.js';
+import { RowguardError, pgFieldsOf } from '../errors.js';
+import { locateCharPosition } from '../sql-text.js';
+import type { PolicyFile } from './files.js';
+import { qualifiedName } from './render.js';
+import { quoteIdent } from '../db.js';
+
+interface Target {
+  schema: string;
+  name: string;
+  oid: string;
+  kind: string;
+}
+
+// relkind: r table, p partitioned table, v view, m materialized view, f foreign table
+const KINDS_WITH_RLS = new Set(['r', 'p']);
+const KINDS_WITH_GRANTS = new Set(['r', 'p', 'v', 'm', 'f']);
+
+export async function overlayPolicyFiles(sql: Sql, files: readonly PolicyFile[], apiRoles: readonly string[]): Promise<void> {
+  if (files.length === 0) return;
+  try {
+    await sql.begin((tx) => runOverlay(tx, files, apiRoles, false));
+  } catch (err) {
+    if (err instanceof RowguardError) throw err;
+    // The server gave no position: run again statement by statement (the first
+    // run rolled back) so the error names the statement's line.
+    await sql.begin((tx) => runOverlay(tx, files, apiRoles, true));
+    throw err;
+  }
+}
+
+async function runOverlay(tx: TransactionSql, files: readonly PolicyFile[], apiRoles: readonly string[], locate: boolean): Promise<void> {
+  const rows = await tx<Target[]>`
+    select n.nspname as schema, c.relname as name, c.oid::int8::text as oid, c.relkind as kind
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    join unnest(${files.map((f) => f.schema)}::text[], ${files.map((f) => f.table)}::text[]) as w(s, t)
+      on w.s = n.nspname and w.t = c.relname`;
+  const byName = new Map(rows.map((r) => [`${r.schema}.${r.name}`, r]));
+  for (const f of files) {
+    const t = byName.get(f.qualified);
+    if (!t) {
+      throw new RowguardError('usage', `${f.displayPath}: ${f.qualified} does not exist after applying sql/`, {
+        hint: 'create the table in a migration in sql/, or rename the file: policies/<schema>.<table>.sql',
+      });
+    }
+    if (!KINDS_WITH_GRANTS.has(t.kind)) {
+      throw new RowguardError('usage', `${f.displayPath}: ${f.qualified} is not a table or view (relkind ${t.kind})`);
+    }
+    if (!KINDS_WITH_RLS.has(t.kind) && f.statements.some((s) => s.kind !== 'grant')) {
+      throw new RowguardError('usage', `${f.displayPath}: ${f.qualified} is a view or foreign table: only GRANT/REVOKE apply to it`);
+    }
+  }
+  const existing = (await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${[...apiRoles]}::text[])`).map((r) => r.rolname);
+  const grantees = [...existing.map(quoteIdent), 'public'].join(', ');
+  const policies = await tx<Array<{ oid: string; name: string }>>`
+    select polrelid::int8::text as oid, polname as name from pg_policy where polrelid = any(${rows.map((r) => r.oid)}::oid[])`;
+  const reset: string[] = [];
+  for (const t of rows) {
+    const q = qualifiedName(t.schema, t.name);
+    for (const p of policies) if (p.oid === t.oid) reset.push(`drop policy ${quoteIdent(p.name)} on ${q};`);
+    // REVOKE on the table also revokes the same privileges granted per column (REVOKE docs).
+    reset.push(`revoke all on table ${q} from ${grantees};`);
+    if (KINDS_WITH_RLS.has(t.kind)) reset.push(`alter table ${q} no force row level security, disable row level security;`);
+  }
+  await tx.unsafe(reset.join('\n')).simple();
+
+  for (const f of files) {
+    if (!locate) {
+      // One round trip per file; a server error's position is then relative to the file text.
+      try {
+        await tx.unsafe(f.text).simple();
+      } catch (err) {
+        const pg = pgFieldsOf(err);
+        if (pg?.position) throw fileError(f, pg, err, 0);
+        throw err;
+      }
+      continue;
+    }
+    for (const s of f.statements) {
+      try {
+        await tx.unsafe(s.text).simple();
+      } catch (err) {
+        const pg = pgFieldsOf(err);
+        if (pg) throw fileError(f, { ...pg, position: pg.position ?? 1 }, err, s.startChars);
+        throw err;
+      }
+    }
+  }
+}
+
+function fileError(f: PolicyFile, pg: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, baseOffsetChars: number): RowguardError {
+  const location = locateCharPosition(f.text, pg.position ?? 1, f.displayPath, baseOffsetChars);
+  return new RowguardError('sql', pg.message ?? 'error in policies file', { location, pg, cause });
+}

@@ -1,0 +1,150 @@
+/**
+ * `policy diff`: resolve both sides to a security state (one catalog read each),
+ * plan, and hand the plan to the caller. The desired state (`migrations`,
+ * `policies`) is built in a shadow database on the resolved server; a URL side is
+ * only read, never written.
+ */
+import type { Config } from '../config.js';
+import { describeUrl, validateUrl, withSql } from '../db.js';
+import { RowguardError } from '../errors.js';
+import { introspect } from '../catalog/introspect.js';
+import type { CatalogModel } from '../catalog/model.js';
+import { apiRolesOf, buildShadow, overlayPolicies, type ShadowDatabase } from '../shadow.js';
+import { planPolicyChanges, type PolicyPlan } from './plan.js';
+import { managedGrantees, securityStateOf, type SecurityState } from './state.js';
+import { readPolicyFiles } from './files.js';
+
+export type Source = { kind: 'url'; url: string; label?: string } | { kind: 'migrations' } | { kind: 'policies' };
+
+/** `migrations`, `policies`, or a postgres:// URL. */
+export function parseSource(value: string, flag: string): Source {
+  if (value === 'migrations' || value === 'policies') return { kind: value };
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    validateUrl(value, flag);
+    return { kind: 'url', url: value };
+  }
+  throw new RowguardError('usage', `${flag} must be a postgres:// URL, "migrations" or "policies" (got "${value}")`);
+}
+
+export function sourceLabel(s: Source): string {
+  if (s.kind === 'migrations') return 'sql/ (migrations)';
+  if (s.kind === 'policies') return 'sql/ + policies/';
+  return s.label ?? describeUrl(s.url);
+}
+
+export interface SideInfo {
+  label: string;
+  kind: Source['kind'];
+  database: string;
+  serverVersion: number;
+}
+
+export interface DiffResult {
+  plan: PolicyPlan;
+  from: SideInfo;
+  to: SideInfo;
+  fromState: SecurityState;
+  toState: SecurityState;
+  fromModel: CatalogModel;
+  toModel: CatalogModel;
+  warnings: string[];
+  timings: { buildMs: number; introspectMs: number; planMs: number; totalMs: number };
+}
+
+export interface DiffOptions {
+  /** Server for the shadow database (the resolved --db / DATABASE_URL / embedded). */
+  serverUrl: string;
+  config: Config;
+  from: Source;
+  to: Source;
+  displayRoot?: string;
+  onPhase?: (phase: string) => void;
+}
+
+export async function readModel(url: string, apiRoles: readonly string[]): Promise<CatalogModel> {
+  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies' }));
+}
+
+/** Resolve every side to a catalog model, building at most one shadow database. */
+export async function modelsOf(opts: DiffOptions, sides: readonly Source[]): Promise<{ models: CatalogModel[]; buildMs: number; introspectMs: number }> {
+  const apiRoles = apiRolesOf(opts.config);
+  const needs = new Set(sides.map((s) => s.kind));
+  let buildMs = 0;
+  let introspectMs = 0;
+  const urlModels = new Map<string, CatalogModel>();
+  let migrationsModel: CatalogModel | undefined;
+  let policiesModel: CatalogModel | undefined;
+
+  const readUrls = async () => {
+    const t = performance.now();
+    const urls = [...new Set(sides.flatMap((s) => (s.kind === 'url' ? [s.url] : [])))];
+    const models = await Promise.all(urls.map((u) => readModel(u, apiRoles)));
+    urls.forEach((u, i) => urlModels.set(u, models[i]!));
+    return performance.now() - t;
+  };
+
+  const buildDesired = async () => {
+    if (!needs.has('migrations') && !needs.has('policies')) return;
+    const t = performance.now();
+    let shadow: ShadowDatabase | undefined;
+    try {
+      // With both sides wanted, one shadow serves both: read it after sql/, then overlay policies/ and read again.
+      shadow = await buildShadow({ serverUrl: opts.serverUrl, config: opts.config, overlayPolicies: !needs.has('migrations'), displayRoot: opts.displayRoot, onPhase: opts.onPhase });
+      if (needs.has('migrations')) {
+        const t1 = performance.now();
+        migrationsModel = await readModel(shadow.url, apiRoles);
+        introspectMs += performance.now() - t1;
+        if (needs.has('policies')) {
+          opts.onPhase?.('policies');
+          const files = await readPolicyFiles(opts.config.dirs.policies, opts.displayRoot ?? opts.config.root, managedGrantees(apiRoles));
+          await overlayPolicies(shadow.url, files, apiRoles);
+        }
+      }
+      if (needs.has('policies')) {
+        const t1 = performance.now();
+        policiesModel = await readModel(shadow.url, apiRoles);
+        introspectMs += performance.now() - t1;
+      }
+    } finally {
+      await shadow?.drop().catch(() => undefined);
+    }
+    buildMs = performance.now() - t - introspectMs;
+  };
+
+  // The live side is read while the shadow is being built.
+  const [urlMs] = await Promise.all([readUrls(), buildDesired()]);
+  introspectMs += urlMs;
+  const models = sides.map((s) => (s.kind === 'url' ? urlModels.get(s.url)! : s.kind === 'migrations' ? migrationsModel! : policiesModel!));
+  return { models, buildMs, introspectMs };
+}
+
+export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
+  const t0 = performance.now();
+  const apiRoles = apiRolesOf(opts.config);
+  const { models, buildMs, introspectMs } = await modelsOf(opts, [opts.from, opts.to]);
+  const [fromModel, toModel] = models as [CatalogModel, CatalogModel];
+  const t1 = performance.now();
+  const fromState = securityStateOf(fromModel, apiRoles);
+  const toState = securityStateOf(toModel, apiRoles);
+  const plan = planPolicyChanges(fromState, toState);
+  const planMs = performance.now() - t1;
+  const warnings: string[] = [];
+  const major = (v: number) => Math.floor(v / 10000);
+  if (major(fromModel.serverVersion) !== major(toModel.serverVersion)) {
+    warnings.push(
+      `comparing PostgreSQL ${major(fromModel.serverVersion)} with ${major(toModel.serverVersion)}: pg_get_expr output can differ between major versions, so equal expressions may show as changed`,
+    );
+  }
+  const side = (s: Source, m: CatalogModel): SideInfo => ({ label: sourceLabel(s), kind: s.kind, database: m.database, serverVersion: m.serverVersion });
+  return {
+    plan,
+    from: side(opts.from, fromModel),
+    to: side(opts.to, toModel),
+    fromState,
+    toState,
+    fromModel,
+    toModel,
+    warnings,
+    timings: { buildMs, introspectMs, planMs, totalMs: performance.now() - t0 },
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * What a change does to access, in plain language, and which way it moves it.
+ * Pure: the planner calls these while building steps.
+ *
+ * Postgres facts relied on (docs, "Row Security Policies"):
+ * - With RLS enabled, a row is visible/writable when at least one PERMISSIVE
+ *   policy for the command and role allows it (OR) AND every RESTRICTIVE one
+ *   does (AND); no permissive policy at all means no rows.
+ * - With RLS disabled, policies are ignored: table privileges alone decide.
+ * - FORCE makes the table owner subject to policies too; superusers and
+ *   BYPASSRLS roles are never subject to them.
+ */
+import { PUBLIC, type Policy, type PolicyCommand } from '../catalog/model.js';
+
+/**
+ * `widens`: someone can do or see more. `may-widen`: an expression changed, and
+ * only a human can tell which way (treated as widening by `policy apply`).
+ * `narrows`: someone can do or see less. `neutral`: no change in access.
+ */
+export type Hazard = 'widens' | 'may-widen' | 'narrows' | 'neutral';
+
+const RANK: Record<Hazard, number> = { neutral: 0, narrows: 1, 'may-widen': 2, widens: 3 };
+
+export function worst(...hs: Hazard[]): Hazard {
+  return hs.reduce<Hazard>((a, b) => (RANK[b] > RANK[a] ? b : a), 'neutral');
+}
+
+export function isWidening(h: Hazard): boolean {
+  return h === 'widens' || h === 'may-widen';
+}
+
+/** A pair of opposite movements (one part narrows, another widens) cannot be ranked: may-widen. */
+export function combine(a: Hazard, b: Hazard): Hazard {
+  if (a === 'neutral') return b;
+  if (b === 'neutral') return a;
+  if (a === b) return a;
+  if ((a === 'widens' && b === 'narrows') || (a === 'narrows' && b === 'widens')) return 'may-widen';
+  return worst(a, b);
+}
+
+export function rolesText(roles: readonly string[]): string {
+  if (roles.includes(PUBLIC)) return 'every role (PUBLIC)';
+  return listText(roles);
+}
+
+export function listText(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+export function commandText(cmd: PolicyCommand): string {
+  return cmd === 'ALL' ? 'SELECT, INSERT, UPDATE and DELETE' : cmd;
+}
+
+/** `p` quoted only when that helps reading (spaces, quotes, capitals). */
+export function policyLabel(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
+}
+
+function clauses(p: Policy): string {
+  const parts: string[] = [];
+  if (p.using !== null) parts.push(`rows where ${p.using}`);
+  if (p.check !== null && p.check !== p.using) parts.push(`writes where ${p.check}`);
+  return parts.length ? parts.join('; ') : 'no condition';
+}
+
+export function createEffect(p: Policy, rlsOn: boolean): { hazard: Hazard; effect: string } {
+  const who = rolesText(p.roles);
+  const effect = p.permissive
+    ? `policy ${policyLabel(p.name)} on ${p.table} now lets ${who} ${commandText(p.command)} (${clauses(p)})`
+    : `restrictive policy ${policyLabel(p.name)} on ${p.table} now limits ${who} on ${commandText(p.command)} (${clauses(p)})`;
+  return rlsGate(p.permissive ? 'widens' : 'narrows', effect, p.table, rlsOn);
+}
+
+export function dropEffect(p: Policy, rlsOn: boolean): { hazard: Hazard; effect: string } {
+  const who = rolesText(p.roles);
+  const effect = p.permissive
+    ? `policy ${policyLabel(p.name)} on ${p.table} no longer lets ${who} ${commandText(p.command)} (${clauses(p)})`
+    : `restrictive policy ${policyLabel(p.name)} on ${p.table} no longer limits ${who} on ${commandText(p.command)} (${clauses(p)})`;
+  return rlsGate(p.permissive ? 'narrows' : 'widens', effect, p.table, rlsOn);
+}
+
+/** Effects of an in-place ALTER POLICY (roles, USING, WITH CHECK). */
+export function alterEffects(before: Policy, after: Policy, rlsOn: boolean): { hazard: Hazard; effects: string[] } {
+  const label = `policy ${policyLabel(after.name)} on ${after.table}`;
+  const effects: string[] = [];
+  let hazard: Hazard = 'neutral';
+  const wasPublic = before.roles.includes(PUBLIC);
+  const isPublic = after.roles.includes(PUBLIC);
+  const added = isPublic && !wasPublic ? [PUBLIC] : wasPublic ? [] : after.roles.filter((r) => !before.roles.includes(r));
+  const removed = wasPublic && !isPublic ? [PUBLIC] : isPublic ? [] : before.roles.filter((r) => !after.roles.includes(r));
+  // A permissive policy reaching more roles lets more in; a restrictive one reaching more roles limits more.
+  if (added.length) {
+    effects.push(`${label} now also applies to ${rolesText(added)}`);
+    hazard = combine(hazard, after.permissive ? 'widens' : 'narrows');
+  }
+  if (removed.length) {
+    effects.push(`${label} no longer applies to ${rolesText(removed)}`);
+    hazard = combine(hazard, after.permissive ? 'narrows' : 'widens');
+  }
+  if (before.using !== after.using) {
+    effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}`);
+    hazard = combine(hazard, exprDirection(before.using, after.using, after.permissive));
+  }
+  if (before.check !== after.check) {
+    effects.push(`${label}: WITH CHECK changes from ${before.check ?? '(none: USING applies)'} to ${after.check ?? '(none)'}`);
+    hazard = combine(hazard, exprDirection(before.check ?? before.using, after.check, after.permissive));
+  }
+  const gated = rlsGate(hazard, effects[0] ?? `${label} changes`, after.table, rlsOn);
+  return { hazard: gated.hazard, effects: rlsOn ? effects : [gated.effect, ...effects.slice(1)] };
+}
+
+/** Effect of replacing a policy by a different command or kind (drop + create under the same name). */
+export function replaceEffect(before: Policy, after: Policy, rlsOn: boolean): { hazard: Hazard; effects: string[] } {
+  const label = `policy ${policyLabel(after.name)} on ${after.table}`;
+  const effects: string[] = [];
+  let hazard: Hazard;
+  if (before.permissive !== after.permissive) {
+    effects.push(`${label} becomes ${after.permissive ? 'PERMISSIVE: it now grants rows instead of limiting them' : 'RESTRICTIVE: it now limits rows instead of granting them'}`);
+    hazard = after.permissive ? 'widens' : 'narrows';
+  } else {
+    hazard = combine(dropEffect(before, true).hazard, createEffect(after, true).hazard);
+  }
+  if (before.command !== after.command) {
+    effects.push(`${label}: command changes from ${before.command} to ${after.command}`);
+    const grows = covers(after.command, before.command);
+    const shrinks = covers(before.command, after.command);
+    if (before.permissive === after.permissive) hazard = grows ? (after.permissive ? 'widens' : 'narrows') : shrinks ? (after.permissive ? 'narrows' : 'widens') : 'may-widen';
+  }
+  if (before.using !== after.using) effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}`);
+  if (before.check !== after.check) effects.push(`${label}: WITH CHECK changes from ${before.check ?? '(none)'} to ${after.check ?? '(none)'}`);
+  if (!sameSet(before.roles, after.roles)) effects.push(`${label}: roles change from ${rolesText(before.roles)} to ${rolesText(after.roles)}`);
+  if (before.command !== after.command || before.using !== after.using || before.check !== after.check || !sameSet(before.roles, after.roles)) {
+    // Anything beyond a pure kind or command flip is a judgement call.
+    if (before.using !== after.using || before.check !== after.check || !sameSet(before.roles, after.roles)) hazard = combine(hazard, 'may-widen');
+  }
+  const gated = rlsGate(hazard, effects[0] ?? `${label} is recreated`, after.table, rlsOn);
+  return { hazard: gated.hazard, effects: rlsOn ? effects : [gated.effect, ...effects.slice(1)] };
+}
+
+function covers(outer: PolicyCommand, inner: PolicyCommand): boolean {
+  return outer === 'ALL' || outer === inner;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/**
+ * Which way replacing expression `before` by `after` moves access, for what we
+ * can decide without a prover: `true` admits everything, `false` nothing.
+ * A missing clause (null) in a permissive policy's USING admits nothing for that
+ * command's reads only when the command has no USING at all — treat it as unknown.
+ */
+function exprDirection(before: string | null, after: string | null, permissive: boolean): Hazard {
+  const rank = (e: string | null) => (e === 'true' ? 2 : e === 'false' ? 0 : 1);
+  if (before === after) return 'neutral';
+  const b = rank(before);
+  const a = rank(after);
+  if (a === b) return 'may-widen';
+  const moreRows = a > b;
+  return moreRows === permissive ? 'widens' : 'narrows';
+}
+
+/** While RLS stays off, a policy change does not change what anyone can see. */
+function rlsGate(hazard: Hazard, effect: string, table: string, rlsOn: boolean): { hazard: Hazard; effect: string } {
+  if (rlsOn) return { hazard, effect };
+  return { hazard: 'neutral', effect: `${effect} — no effect while RLS is disabled on ${table}` };
+}
+
+export function grantEffect(table: string, grantee: string, privileges: readonly string[], rlsOn: boolean, kind: string): string {
+  const who = grantee === PUBLIC ? 'every role (PUBLIC)' : grantee;
+  const rows = kind === 'table' || kind === 'partitioned' ? (rlsOn ? ' (rows limited by its RLS policies)' : ' (RLS is off: every row)') : '';
+  return `${who} can now ${listText(privileges)} ${table}${rows}`;
+}
+
+export function revokeEffect(table: string, grantee: string, privileges: readonly string[]): string {
+  const who = grantee === PUBLIC ? 'every role (PUBLIC)' : grantee;
+  return `${who} can no longer ${listText(privileges)} ${table} (unless granted another way)`;
+}

@@ -1,0 +1,200 @@
+/**
+ * The `policies/` folder: one file per relation, `<schema>.<table>.sql`.
+ *
+ * File names: schema and table as-is, except that every character outside
+ * `A-Z a-z 0-9 _ - $` is written as `%XX` per UTF-8 byte (percent-encoding,
+ * upper-case hex), so a dot, slash, space, quote or `%` in a name cannot break the
+ * `<schema>.<table>` split or the path. `public.My Table` → `public.My%20Table.sql`,
+ * `a.b` (a schema named "a.b") table t → `a%2Eb.t.sql`. Reading accepts any
+ * valid percent-encoding; `policy pull` writes this canonical form.
+ *
+ * A file may contain only, for its own relation: ALTER TABLE … ENABLE/DISABLE/
+ * FORCE/NO FORCE ROW LEVEL SECURITY, GRANT/REVOKE of table privileges to the API
+ * roles or PUBLIC, and CREATE POLICY. Anything else is refused with file:line:col,
+ * before anything runs (parsed with the Postgres grammar, libpg-query).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { RowguardError } from '../errors.js';
+import { locateCharPosition, loadParser } from '../sql-text.js';
+import { PUBLIC } from '../catalog/model.js';
+
+const SAFE = /[A-Za-z0-9_\-$]/;
+
+export function encodeNamePart(name: string): string {
+  let out = '';
+  for (const ch of name) {
+    if (SAFE.test(ch)) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+export function policyFileName(schema: string, table: string): string {
+  return `${encodeNamePart(schema)}.${encodeNamePart(table)}.sql`;
+}
+
+/** `<schema>.<table>.sql` → names, or null when the name does not have that shape. */
+export function parsePolicyFileName(fileName: string): { schema: string; table: string } | null {
+  if (!fileName.endsWith('.sql')) return null;
+  const parts = fileName.slice(0, -4).split('.');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return null;
+  try {
+    return { schema: decodeURIComponent(parts[0]!), table: decodeURIComponent(parts[1]!) };
+  } catch {
+    return null;
+  }
+}
+
+export interface PolicyFile {
+  schema: string;
+  table: string;
+  /** `schema.table`, unquoted. */
+  qualified: string;
+  path: string;
+  displayPath: string;
+  text: string;
+  statements: PolicyStatement[];
+}
+
+export interface PolicyStatement {
+  text: string;
+  /** Code-point offset of the statement in the file. */
+  startChars: number;
+  kind: 'rls' | 'grant' | 'policy';
+}
+
+/** Read and validate every file of the folder (none when it does not exist). */
+export async function readPolicyFiles(dir: string, displayRoot: string, grantees: readonly string[]): Promise<PolicyFile[]> {
+  if (!existsSync(dir)) return [];
+  const names = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const files: PolicyFile[] = [];
+  const seen = new Map<string, string>();
+  for (const f of names) {
+    const path = join(dir, f);
+    const displayPath = relative(displayRoot, path) || f;
+    const parsed = parsePolicyFileName(f);
+    if (!parsed) {
+      throw new RowguardError('usage', `${displayPath}: not a policies file name`, {
+        hint: 'name it <schema>.<table>.sql; write a dot, slash, space or other unusual character of a name as %XX (e.g. public.My%20Table.sql)',
+      });
+    }
+    const qualified = `${parsed.schema}.${parsed.table}`;
+    const dup = seen.get(qualified);
+    if (dup) throw new RowguardError('usage', `${displayPath}: ${qualified} already has a file (${dup})`, { hint: 'keep one file per table' });
+    seen.set(qualified, displayPath);
+    const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+    const statements = await validatePolicyFile(text, { schema: parsed.schema, table: parsed.table, displayPath, grantees });
+    files.push({ schema: parsed.schema, table: parsed.table, qualified, path, displayPath, text, statements });
+  }
+  return files;
+}
+
+interface RangeVar {
+  schemaname?: string;
+  relname: string;
+  location?: number;
+}
+
+type Node = Record<string, unknown>;
+
+interface ValidateContext {
+  schema: string;
+  table: string;
+  displayPath: string;
+  grantees: readonly string[];
+}
+
+const RLS_SUBTYPES = new Set(['AT_EnableRowSecurity', 'AT_DisableRowSecurity', 'AT_ForceRowSecurity', 'AT_NoForceRowSecurity']);
+
+/**
+ * Parse with the Postgres grammar and check every statement targets the file's
+ * relation and is one of the allowed kinds. Returns the statements with their
+ * offsets (executed one by one, so a server error points at its line).
+ */
+export async function validatePolicyFile(text: string, ctx: ValidateContext): Promise<PolicyStatement[]> {
+  const parser = await loadParser();
+  const buf = Buffer.from(text, 'utf8');
+  const charAt = (byte: number) => Array.from(buf.subarray(0, byte).toString('utf8')).length + 1;
+  const fail = (message: string, byteOffset: number, hint?: string): never => {
+    throw new RowguardError('usage', message, { location: locateCharPosition(text, charAt(byteOffset), ctx.displayPath), hint });
+  };
+  let result: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };
+  try {
+    result = (await parser.parse(text)) as typeof result;
+  } catch (err) {
+    const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
+    return fail(e.message ?? 'syntax error', e.sqlDetails?.cursorPosition ?? 0);
+  }
+  const own = `${ctx.schema}.${ctx.table}`;
+  const out: PolicyStatement[] = [];
+  for (const s of result.stmts ?? []) {
+    const start = s.stmt_location ?? 0;
+    const end = s.stmt_len ? start + s.stmt_len : buf.length;
+    const raw = buf.subarray(start, end).toString('utf8');
+    const lead = raw.length - raw.trimStart().length;
+    const stmtStartByte = start + Buffer.byteLength(raw.slice(0, lead), 'utf8');
+    const stmtText = raw.trimStart();
+    if (stmtText.trim() === '') continue;
+    const [type, node] = Object.entries(s.stmt)[0] as [string, Node];
+    const checkRel = (rv: RangeVar | undefined, at: number) => {
+      if (!rv) return fail('statement names no table', at);
+      // Unqualified names resolve through search_path; only `public` (the default path's schema) may be left out.
+      const schema = rv.schemaname ?? (ctx.schema === 'public' ? 'public' : undefined);
+      if (schema !== ctx.schema || rv.relname !== ctx.table) {
+        const named = rv.schemaname ? `${rv.schemaname}.${rv.relname}` : rv.relname;
+        fail(
+          `${named} is not this file's table (${own}): a policies/ file only changes its own table`,
+          rv.location ?? at,
+          rv.schemaname ? `move the statement to ${encodeNamePart(rv.schemaname)}.${encodeNamePart(rv.relname)}.sql` : `write the table schema-qualified: ${own}`,
+        );
+      }
+    };
+    let kind: PolicyStatement['kind'];
+    if (type === 'AlterTableStmt') {
+      checkRel(node['relation'] as RangeVar, stmtStartByte);
+      const cmds = (node['cmds'] as Array<{ AlterTableCmd: { subtype: string } }>) ?? [];
+      for (const c of cmds) {
+        if (!RLS_SUBTYPES.has(c.AlterTableCmd?.subtype)) {
+          fail('a policies/ file may only ENABLE/DISABLE/FORCE/NO FORCE ROW LEVEL SECURITY with ALTER TABLE', stmtStartByte, 'change the table itself in a migration in sql/');
+        }
+      }
+      kind = 'rls';
+    } else if (type === 'GrantStmt') {
+      if (node['targtype'] !== 'ACL_TARGET_OBJECT' || node['objtype'] !== 'OBJECT_TABLE') {
+        fail('a policies/ file may only GRANT or REVOKE privileges on its own table', stmtStartByte, 'grant on schemas, functions or ALL TABLES IN SCHEMA in a migration in sql/');
+      }
+      const objects = (node['objects'] as Array<{ RangeVar: RangeVar }>) ?? [];
+      for (const o of objects) checkRel(o.RangeVar, stmtStartByte);
+      for (const p of (node['privileges'] as Array<{ AccessPriv: { cols?: unknown[] } }>) ?? []) {
+        if (p.AccessPriv?.cols) {
+          fail('column-level grants are not managed by policies/ files', stmtStartByte, 'grant column privileges in a migration in sql/ (and keep the table out of policies/ or grant table-wide here)');
+        }
+      }
+      for (const g of (node['grantees'] as Array<{ RoleSpec: { roletype: string; rolename?: string; location?: number } }>) ?? []) {
+        const name = g.RoleSpec.roletype === 'ROLESPEC_PUBLIC' ? PUBLIC : g.RoleSpec.rolename;
+        if (!name || !ctx.grantees.includes(name)) {
+          fail(
+            `${name ?? g.RoleSpec.roletype} is not an API role: policies/ files grant only to ${ctx.grantees.filter((x) => x !== PUBLIC).join(', ')} or PUBLIC`,
+            g.RoleSpec.location ?? stmtStartByte,
+            'grant to other roles in a migration in sql/ (rowguard compares only the API roles and PUBLIC)',
+          );
+        }
+      }
+      if (node['grant_option']) fail('WITH GRANT OPTION is not managed by policies/ files', stmtStartByte);
+      kind = 'grant';
+    } else if (type === 'CreatePolicyStmt') {
+      checkRel(node['table'] as RangeVar, stmtStartByte);
+      kind = 'policy';
+    } else {
+      const what = type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+      fail(
+        `${what} is not allowed in a policies/ file (only ALTER TABLE … ROW LEVEL SECURITY, GRANT/REVOKE and CREATE POLICY on ${own})`,
+        stmtStartByte,
+        'put other statements in a migration in sql/',
+      );
+    }
+    out.push({ text: stmtText, startChars: charAt(stmtStartByte) - 1, kind: kind! });
+  }
+  return out;
+}

@@ -1,0 +1,340 @@
+/**
+ * (current, desired) security state → ordered steps. Pure.
+ *
+ * Matching policies of one table: equal name and body → nothing; equal body,
+ * different name → RENAME; same name, changed roles/USING/WITH CHECK (no clause
+ * removed) → one ALTER POLICY; same name, changed command or kind, or a removed
+ * clause (ALTER POLICY cannot remove one) → drop and create; the rest → drop or
+ * create.
+ *
+ * Ordering, so access never widens midway (every intermediate state is at most
+ * as wide as the start or the end; all steps run in one transaction anyway):
+ *   0 REVOKE
+ *   1 DISABLE RLS / NO FORCE (before the drops they make moot)
+ *   2 FORCE
+ *   3 renames to a temporary name (freeing names, no access change)
+ *   4 narrowing policy steps: create restrictive, drop permissive, narrowing ALTER
+ *   5 renames to final names
+ *   6 widening policy steps: create permissive, drop restrictive, other ALTERs
+ *   7 ENABLE RLS (after its policies exist)
+ *   8 GRANT
+ * So a restrictive policy is replaced by creating the new one before dropping the
+ * old, a permissive one by dropping the old before creating the new; name clashes
+ * (swaps, a new policy taking the name of one being removed) go through a
+ * temporary name, found by simulating the names step by step.
+ */
+import type { Policy } from '../catalog/model.js';
+import {
+  alterEffects,
+  createEffect,
+  dropEffect,
+  grantEffect,
+  policyLabel,
+  replaceEffect,
+  revokeEffect,
+  type Hazard,
+} from './effects.js';
+import { sameBody, type SecurityState, type TableSecurity } from './state.js';
+
+interface StepBase {
+  /** `schema.table`, unquoted. */
+  table: string;
+  schema: string;
+  tableName: string;
+  hazard: Hazard;
+  /** Plain-language effects, first one the headline. */
+  effects: string[];
+  /** Execution phase (see the file comment); steps are sorted by it. */
+  phase: number;
+}
+
+export type Step =
+  | (StepBase & { kind: 'grant' | 'revoke'; grantee: string; privileges: string[] })
+  | (StepBase & { kind: 'enable-rls' | 'disable-rls' | 'force-rls' | 'no-force-rls' })
+  | (StepBase & { kind: 'create-policy'; policy: Policy; replaces: boolean })
+  | (StepBase & { kind: 'drop-policy'; name: string; policy: Policy; replacedBy: boolean })
+  | (StepBase & { kind: 'alter-policy'; name: string; before: Policy; after: Policy })
+  | (StepBase & { kind: 'rename-policy'; name: string; newName: string; temporary: boolean });
+
+export type StepKind = Step['kind'];
+
+export interface OneSided {
+  table: string;
+  kind: string;
+  side: 'from' | 'to';
+}
+
+export interface PolicyPlan {
+  steps: Step[];
+  /** Relations that exist on only one side: reported, never created or dropped here. */
+  onlyOnOneSide: OneSided[];
+  /** Relations whose kind differs (a table on one side, a view on the other). */
+  kindMismatch: Array<{ table: string; from: string; to: string }>;
+  /** Relations compared. */
+  compared: number;
+}
+
+export function hasDifference(plan: PolicyPlan): boolean {
+  return plan.steps.length > 0 || plan.onlyOnOneSide.length > 0 || plan.kindMismatch.length > 0;
+}
+
+export function planPolicyChanges(from: SecurityState, to: SecurityState): PolicyPlan {
+  const steps: Step[] = [];
+  const onlyOnOneSide: OneSided[] = [];
+  const kindMismatch: PolicyPlan['kindMismatch'] = [];
+  let compared = 0;
+  const names = [...new Set([...from.tables.keys(), ...to.tables.keys()])].sort();
+  for (const q of names) {
+    const cur = from.tables.get(q);
+    const want = to.tables.get(q);
+    if (!cur || !want) {
+      const t = (cur ?? want)!;
+      onlyOnOneSide.push({ table: q, kind: t.kind, side: cur ? 'from' : 'to' });
+      continue;
+    }
+    if (cur.kind !== want.kind && !(isTableKind(cur.kind) && isTableKind(want.kind))) {
+      kindMismatch.push({ table: q, from: cur.kind, to: want.kind });
+      continue;
+    }
+    compared++;
+    steps.push(...planTable(cur, want, to.grantees));
+  }
+  return { steps: order(steps), onlyOnOneSide, kindMismatch, compared };
+}
+
+function isTableKind(k: string): boolean {
+  return k === 'table' || k === 'partitioned';
+}
+
+function base(t: TableSecurity, hazard: Hazard, effects: string[], phase: number): StepBase {
+  return { table: t.qualified, schema: t.schema, tableName: t.name, hazard, effects, phase };
+}
+
+function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly string[]): Step[] {
+  const steps: Step[] = [];
+  const rlsOn = want.rls;
+
+  for (const g of grantees) {
+    const have = cur.grants.get(g) ?? [];
+    const need = want.grants.get(g) ?? [];
+    const revoke = have.filter((p) => !need.includes(p));
+    const grant = need.filter((p) => !have.includes(p));
+    if (revoke.length) steps.push({ ...base(want, 'narrows', [revokeEffect(want.qualified, g, revoke)], 0), kind: 'revoke', grantee: g, privileges: revoke });
+    if (grant.length) steps.push({ ...base(want, 'widens', [grantEffect(want.qualified, g, grant, rlsOn, want.kind)], 8), kind: 'grant', grantee: g, privileges: grant });
+  }
+
+  if (cur.rls && !want.rls) {
+    steps.push({ ...base(want, 'widens', [`RLS disabled on ${want.qualified}: all rows visible to anyone with SELECT, and writable by anyone with INSERT/UPDATE/DELETE`], 1), kind: 'disable-rls' });
+  }
+  if (cur.forceRls && !want.forceRls) {
+    steps.push({
+      ...base(want, want.rls ? 'widens' : 'neutral', [`RLS no longer forced on ${want.qualified}: its owner (${want.owner}) bypasses its policies again`], 1),
+      kind: 'no-force-rls',
+    });
+  }
+  if (!cur.forceRls && want.forceRls) {
+    steps.push({
+      ...base(want, want.rls ? 'narrows' : 'neutral', [`RLS forced on ${want.qualified}: its owner (${want.owner}) is subject to its policies too`], 2),
+      kind: 'force-rls',
+    });
+  }
+  if (!cur.rls && want.rls) {
+    const n = want.policies.length;
+    const what = n === 0 ? 'it has no policies, so API roles see and write no rows' : `rows limited to what its ${n} polic${n === 1 ? 'y allows' : 'ies allow'}`;
+    steps.push({ ...base(want, 'narrows', [`RLS enabled on ${want.qualified}: ${what}`], 7), kind: 'enable-rls' });
+  }
+
+  steps.push(...planPolicies(cur, want, rlsOn));
+  return steps;
+}
+
+function planPolicies(cur: TableSecurity, want: TableSecurity, rlsOn: boolean): Step[] {
+  const steps: Step[] = [];
+  const current = new Map(cur.policies.map((p) => [p.name, p]));
+  const desired = new Map(want.policies.map((p) => [p.name, p]));
+  const restCur = new Map<string, Policy>();
+  const restWant = new Map<string, Policy>();
+  for (const [n, p] of current) if (!(desired.has(n) && sameBody(p, desired.get(n)!))) restCur.set(n, p);
+  for (const [n, p] of desired) if (!(current.has(n) && sameBody(p, current.get(n)!))) restWant.set(n, p);
+
+  // Renames: an unmatched current policy whose body equals an unmatched desired one.
+  for (const [wantName, w] of [...restWant]) {
+    const match = [...restCur.values()].find((c) => sameBody(c, w));
+    if (!match) continue;
+    restCur.delete(match.name);
+    restWant.delete(wantName);
+    steps.push({
+      ...base(want, 'neutral', [`policy ${policyLabel(match.name)} on ${want.qualified} renamed to ${policyLabel(wantName)} (no change in access)`], 5),
+      kind: 'rename-policy',
+      name: match.name,
+      newName: wantName,
+      temporary: false,
+    });
+  }
+
+  for (const [name, w] of restWant) {
+    const c = restCur.get(name);
+    if (!c) {
+      const e = createEffect(w, rlsOn);
+      steps.push({ ...base(want, e.hazard, [e.effect], w.permissive ? 6 : 4), kind: 'create-policy', policy: w, replaces: false });
+      continue;
+    }
+    restCur.delete(name);
+    // ALTER POLICY can change roles, USING and WITH CHECK, but not the command
+    // or PERMISSIVE/RESTRICTIVE, and cannot remove a clause.
+    const removesClause = (c.using !== null && w.using === null) || (c.check !== null && w.check === null);
+    if (c.command === w.command && c.permissive === w.permissive && !removesClause) {
+      const e = alterEffects(c, w, rlsOn);
+      steps.push({ ...base(want, e.hazard, e.effects, e.hazard === 'narrows' || e.hazard === 'neutral' ? 4 : 6), kind: 'alter-policy', name, before: c, after: w });
+    } else {
+      const e = replaceEffect(c, w, rlsOn);
+      const dropPhase = c.permissive ? 4 : 6;
+      const createPhase = w.permissive ? 6 : 4;
+      steps.push({
+        ...base(want, 'neutral', [`policy ${policyLabel(name)} on ${want.qualified} is dropped to be recreated (see its create step)`], dropPhase),
+        kind: 'drop-policy',
+        name,
+        policy: c,
+        replacedBy: true,
+      });
+      steps.push({ ...base(want, e.hazard, e.effects, createPhase), kind: 'create-policy', policy: w, replaces: true });
+    }
+  }
+
+  for (const [name, c] of restCur) {
+    const e = dropEffect(c, rlsOn);
+    steps.push({ ...base(want, e.hazard, [e.effect], c.permissive ? 4 : 6), kind: 'drop-policy', name, policy: c, replacedBy: false });
+  }
+  return steps;
+}
+
+/** Within a phase: by table, then drops before renames before creates before alters, then by name. */
+const KIND_ORDER: Record<StepKind, number> = {
+  revoke: 0,
+  'disable-rls': 1,
+  'no-force-rls': 2,
+  'force-rls': 3,
+  'drop-policy': 4,
+  'rename-policy': 5,
+  'create-policy': 6,
+  'alter-policy': 7,
+  'enable-rls': 8,
+  grant: 9,
+};
+
+function stepName(s: Step): string {
+  switch (s.kind) {
+    case 'create-policy':
+      return s.policy.name;
+    case 'drop-policy':
+    case 'alter-policy':
+    case 'rename-policy':
+      return s.name;
+    case 'grant':
+    case 'revoke':
+      return s.grantee;
+    default:
+      return '';
+  }
+}
+
+function sortSteps(steps: Step[]): Step[] {
+  return [...steps].sort(
+    (a, b) =>
+      a.phase - b.phase ||
+      cmp(a.table, b.table) ||
+      KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||
+      cmp(stepName(a), stepName(b)),
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Sort by phase, then simulate the policy names of each table; a step that
+ * needs a name still held by a policy that is later dropped or renamed moves
+ * that policy to a temporary name first (phase 3).
+ */
+function order(steps: Step[]): Step[] {
+  let sorted = sortSteps(steps);
+  const byTable = new Map<string, Step[]>();
+  for (const s of sorted) if (isPolicyStep(s)) (byTable.get(s.table) ?? byTable.set(s.table, []).get(s.table)!).push(s);
+
+  const extra: Step[] = [];
+  const rewrites = new Map<Step, string>();
+  for (const [table, list] of byTable) {
+    // Names held now: every current policy touched by a drop/rename/alter, plus the untouched ones (which never clash).
+    const held = new Set<string>();
+    for (const s of list) if (s.kind === 'drop-policy' || s.kind === 'rename-policy' || s.kind === 'alter-policy') held.add(s.name);
+    const allNames = new Set<string>(held);
+    for (const s of list) {
+      if (s.kind === 'create-policy') allNames.add(s.policy.name);
+      if (s.kind === 'rename-policy') allNames.add(s.newName);
+    }
+    const moved = new Map<string, string>(); // original name → temporary name
+    let n = 0;
+    const tempName = () => {
+      let t: string;
+      do t = `rowguard_tmp_${++n}`;
+      while (allNames.has(t));
+      allNames.add(t);
+      return t;
+    };
+    for (const s of list) {
+      const needs = s.kind === 'create-policy' ? s.policy.name : s.kind === 'rename-policy' ? s.newName : null;
+      if (needs !== null && held.has(needs)) {
+        // The holder is a later drop or rename of that name (desired names are unique, so it cannot stay).
+        const tmp = tempName();
+        moved.set(needs, tmp);
+        held.delete(needs);
+        held.add(tmp);
+        const t0 = list[0]!;
+        extra.push({
+          table,
+          schema: t0.schema,
+          tableName: t0.tableName,
+          hazard: 'neutral',
+          effects: [`policy ${policyLabel(needs)} on ${table} temporarily renamed to ${tmp} to free its name (no change in access)`],
+          phase: 3,
+          kind: 'rename-policy',
+          name: needs,
+          newName: tmp,
+          temporary: true,
+        });
+      }
+      if (s.kind === 'drop-policy' || s.kind === 'rename-policy') {
+        const actual = moved.get(s.name) ?? s.name;
+        if (actual !== s.name) rewrites.set(s, actual);
+        held.delete(actual);
+        if (s.kind === 'rename-policy') held.add(s.newName);
+      } else if (s.kind === 'create-policy') {
+        held.add(s.policy.name);
+      }
+    }
+  }
+  sorted = sorted.map((s) => {
+    const actual = rewrites.get(s);
+    if (actual === undefined) return s;
+    return { ...s, name: actual } as Step;
+  });
+  return sortSteps([...sorted, ...extra]);
+}
+
+function isPolicyStep(s: Step): boolean {
+  return s.kind === 'create-policy' || s.kind === 'drop-policy' || s.kind === 'alter-policy' || s.kind === 'rename-policy';
+}
+
+export interface PlanSummary {
+  steps: number;
+  widens: number;
+  mayWiden: number;
+  narrows: number;
+  neutral: number;
+}
+
+export function summarise(plan: PolicyPlan): PlanSummary {
+  const count = (h: Hazard) => plan.steps.filter((s) => s.hazard === h).length;
+  return { steps: plan.steps.length, widens: count('widens'), mayWiden: count('may-widen'), narrows: count('narrows'), neutral: count('neutral') };
+}

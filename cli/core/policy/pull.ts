@@ -1,0 +1,68 @@
+/**
+ * `policy pull`: write `policies/` from a live database, one file per relation
+ * (tables, partitioned tables, partitions, views), so that diffing the folder
+ * against that database afterwards is empty.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { RowguardError } from '../errors.js';
+import { parsePolicyFileName, policyFileName } from './files.js';
+import { renderPolicyFile } from './render.js';
+import type { SecurityState, TableSecurity } from './state.js';
+
+export interface PullResult {
+  written: string[];
+  unchanged: string[];
+  removed: string[];
+}
+
+/** `schema.table`, or a bare `table` meaning `public.table`. */
+export function selectTables(state: SecurityState, wanted: readonly string[] | undefined): TableSecurity[] {
+  const all = [...state.tables.values()].sort((a, b) => (a.qualified < b.qualified ? -1 : a.qualified > b.qualified ? 1 : 0));
+  if (!wanted || wanted.length === 0) return all;
+  return wanted.map((w) => {
+    const found = state.tables.get(w) ?? state.tables.get(`public.${w}`) ?? all.find((t) => `${t.schema}.${t.name}` === w);
+    if (!found) {
+      throw new RowguardError('usage', `no table ${w} in ${state.database}`, { hint: 'name it schema.table (a bare name means public.<name>)' });
+    }
+    return found;
+  });
+}
+
+/**
+ * Write the files. With no table filter the folder becomes exactly the database:
+ * files of relations that no longer exist are removed. A relation's file is always
+ * written under its canonical name, replacing any other spelling of it.
+ */
+export function writePolicyFiles(state: SecurityState, dir: string, displayRoot: string, wanted?: readonly string[]): PullResult {
+  const tables = selectTables(state, wanted);
+  mkdirSync(dir, { recursive: true });
+  const result: PullResult = { written: [], unchanged: [], removed: [] };
+  const existing = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sql')) : [];
+  const keep = new Set<string>();
+  for (const t of tables) {
+    const file = policyFileName(t.schema, t.name);
+    keep.add(file);
+    const path = join(dir, file);
+    const text = renderPolicyFile(t);
+    const shown = relative(displayRoot, path) || file;
+    if (existsSync(path) && readFileSync(path, 'utf8') === text) result.unchanged.push(shown);
+    else {
+      writeFileSync(path, text);
+      result.written.push(shown);
+    }
+  }
+  const selected = new Set(tables.map((t) => t.qualified));
+  for (const f of existing) {
+    if (keep.has(f)) continue;
+    const parsed = parsePolicyFileName(f);
+    const q = parsed ? `${parsed.schema}.${parsed.table}` : null;
+    // Another spelling of a pulled table, or (full pull only) a table that is gone.
+    const stale = q !== null && (selected.has(q) || (!wanted?.length && !state.tables.has(q)));
+    if (stale) {
+      rmSync(join(dir, f));
+      result.removed.push(relative(displayRoot, join(dir, f)) || f);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,122 @@
+/**
+ * Steps → SQL, and security state → a `policies/` file. Pure. Every identifier
+ * goes through quoteIdent; expressions are pg_get_expr output read with an empty
+ * search_path, so every name in them is schema-qualified and they mean the same
+ * thing whatever search_path the script runs with.
+ */
+import { PUBLIC, type Policy } from '../catalog/model.js';
+import { quoteIdent } from '../db.js';
+import type { PolicyPlan, Step } from './plan.js';
+import type { TableSecurity } from './state.js';
+
+export function qualifiedName(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+/** `PUBLIC` is the keyword; every other role name is an identifier. */
+function roleList(roles: readonly string[]): string {
+  return roles.map((r) => (r === PUBLIC ? 'public' : quoteIdent(r))).join(', ');
+}
+
+function privilegeList(privs: readonly string[]): string {
+  return privs.map((p) => p.toLowerCase()).join(', ');
+}
+
+export function createPolicySql(p: Policy, layout: 'line' | 'file' = 'line'): string {
+  const sep = layout === 'file' ? '\n  ' : ' ';
+  const parts = [
+    `create policy ${quoteIdent(p.name)} on ${qualifiedName(p.schema, p.tableName)}`,
+    `as ${p.permissive ? 'permissive' : 'restrictive'}`,
+    `for ${p.command.toLowerCase()}`,
+    `to ${roleList(p.roles)}`,
+  ];
+  if (p.using !== null) parts.push(`using (${p.using})`);
+  if (p.check !== null) parts.push(`with check (${p.check})`);
+  return parts.join(sep) + ';';
+}
+
+export function stepSql(s: Step): string {
+  const t = qualifiedName(s.schema, s.tableName);
+  switch (s.kind) {
+    case 'grant':
+      return `grant ${privilegeList(s.privileges)} on table ${t} to ${roleList([s.grantee])};`;
+    case 'revoke':
+      return `revoke ${privilegeList(s.privileges)} on table ${t} from ${roleList([s.grantee])};`;
+    // These four never recurse to partitions (tablecmds.c: "These commands never
+    // recurse"): each partition keeps its own flags and is diffed on its own.
+    case 'enable-rls':
+      return `alter table ${t} enable row level security;`;
+    case 'disable-rls':
+      return `alter table ${t} disable row level security;`;
+    case 'force-rls':
+      return `alter table ${t} force row level security;`;
+    case 'no-force-rls':
+      return `alter table ${t} no force row level security;`;
+    case 'create-policy':
+      return createPolicySql(s.policy);
+    case 'drop-policy':
+      return `drop policy ${quoteIdent(s.name)} on ${t};`;
+    case 'rename-policy':
+      return `alter policy ${quoteIdent(s.name)} on ${t} rename to ${quoteIdent(s.newName)};`;
+    case 'alter-policy': {
+      const parts = [`alter policy ${quoteIdent(s.name)} on ${t}`];
+      if (!sameRoleSet(s.before.roles, s.after.roles)) parts.push(`to ${roleList(s.after.roles)}`);
+      if (s.before.using !== s.after.using && s.after.using !== null) parts.push(`using (${s.after.using})`);
+      if (s.before.check !== s.after.check && s.after.check !== null) parts.push(`with check (${s.after.check})`);
+      return parts.join(' ') + ';';
+    }
+  }
+}
+
+function sameRoleSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((r) => b.includes(r));
+}
+
+export interface ScriptOptions {
+  /** Wrap in BEGIN/COMMIT (stdout); a migration file is already run in one transaction by the engine. */
+  transaction: boolean;
+  /** Comment lines put on top (without `-- `). */
+  header?: string[];
+  /** Put each step's effect above its statement as a comment. */
+  comments?: boolean;
+}
+
+export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
+  if (plan.steps.length === 0) return '';
+  const lines: string[] = [];
+  for (const h of opts.header ?? []) lines.push(`-- ${h}`);
+  if (opts.transaction) lines.push('begin;');
+  for (const s of plan.steps) {
+    if (opts.comments) for (const e of s.effects) lines.push(`-- [${s.hazard}] ${oneLine(e)}`);
+    lines.push(stepSql(s));
+  }
+  if (opts.transaction) lines.push('commit;');
+  return lines.join('\n') + '\n';
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ');
+}
+
+/** The canonical `policies/` file of one relation (what `policy pull` writes). */
+export function renderPolicyFile(t: TableSecurity): string {
+  const name = qualifiedName(t.schema, t.name);
+  const out: string[] = [];
+  out.push(`-- ${t.qualified}: row-level security, API grants and policies (rowguard policy pull).`);
+  if (t.isPartition) out.push(`-- A partition of ${t.partitionOf}: its flags, grants and policies are its own, not the parent's.`);
+  if (t.kind === 'partitioned') out.push('-- A partitioned table: these apply when it is queried through the parent; each partition has its own file.');
+  const body: string[] = [];
+  if (t.rls) body.push(`alter table ${name} enable row level security;`);
+  if (t.forceRls) body.push(`alter table ${name} force row level security;`);
+  const grants = [...t.grants.entries()];
+  if (grants.length) {
+    if (body.length) body.push('');
+    for (const [grantee, privs] of grants) body.push(`grant ${privilegeList(privs)} on table ${name} to ${roleList([grantee])};`);
+  }
+  for (const p of t.policies) {
+    body.push('');
+    body.push(createPolicySql(p, 'file'));
+  }
+  if (body.length === 0) out.push('-- RLS off, no grants to the API roles or PUBLIC, no policies.');
+  return [...out, ...body].join('\n') + '\n';
+}

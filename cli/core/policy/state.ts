@@ -1,0 +1,92 @@
+/**
+ * The security state the policy diff compares: per relation, its RLS flags,
+ * its policies and the table privileges held by the API roles and PUBLIC.
+ * Derived from a CatalogModel by a pure function, so the planner can be fed
+ * hand-written models.
+ */
+import { PUBLIC, type CatalogModel, type Policy, type RelKind } from '../catalog/model.js';
+
+/** rowguard's own bookkeeping (migration history) is never part of a diff. */
+export const ROWGUARD_SCHEMA = 'rowguard';
+
+export interface TableSecurity {
+  /** `schema.name`, unquoted. */
+  qualified: string;
+  schema: string;
+  name: string;
+  kind: RelKind;
+  owner: string;
+  isPartition: boolean;
+  partitionOf: string | null;
+  rls: boolean;
+  forceRls: boolean;
+  /** Sorted by name. */
+  policies: readonly Policy[];
+  /** grantee (API role or PUBLIC) → sorted privileges, only grantees with at least one. */
+  grants: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface SecurityState {
+  database: string;
+  serverVersion: number;
+  /** The grantees whose table privileges are compared: the API roles and PUBLIC. */
+  grantees: readonly string[];
+  /** Keyed by qualified name. */
+  tables: ReadonlyMap<string, TableSecurity>;
+  /** Roles with BYPASSRLS or SUPERUSER (policies never apply to them). */
+  bypassRoles: readonly string[];
+}
+
+/** The grantees rowguard manages: the configured API roles and PUBLIC. */
+export function managedGrantees(apiRoles: readonly string[]): string[] {
+  return [PUBLIC, ...[...new Set(apiRoles)].sort()];
+}
+
+export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]): SecurityState {
+  const grantees = managedGrantees(apiRoles);
+  const tables = new Map<string, TableSecurity>();
+  for (const r of model.relations) {
+    if (r.schema === ROWGUARD_SCHEMA) continue;
+    const grants = new Map<string, string[]>();
+    for (const g of r.grants) {
+      if (grantees.includes(g.grantee) && g.privileges.length) grants.set(g.grantee, [...g.privileges].sort());
+    }
+    tables.set(r.qualified, {
+      qualified: r.qualified,
+      schema: r.schema,
+      name: r.name,
+      kind: r.kind,
+      owner: r.owner,
+      isPartition: r.isPartition,
+      partitionOf: r.partitionOf,
+      rls: r.rls,
+      forceRls: r.forceRls,
+      policies: r.policies,
+      grants,
+    });
+  }
+  return {
+    database: model.database,
+    serverVersion: model.serverVersion,
+    grantees,
+    tables,
+    bypassRoles: model.roles.filter((r) => r.bypassRls || r.superuser).map((r) => r.name),
+  };
+}
+
+/** Policies are equal when command, permissive, roles (a set) and both expressions are equal. */
+export function sameBody(a: Policy, b: Policy): boolean {
+  return (
+    a.command === b.command &&
+    a.permissive === b.permissive &&
+    a.using === b.using &&
+    a.check === b.check &&
+    a.roles.length === b.roles.length &&
+    // roles are sorted by the model builder, so a set comparison is element-wise.
+    a.roles.every((r, i) => r === b.roles[i])
+  );
+}
+
+export function sameRoles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i]);
+}

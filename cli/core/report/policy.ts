@@ -1,0 +1,158 @@
+/** Renderers for `policy diff|apply|pull|show`: the stderr summary, markdown, JSON shape and the show view. */
+import type { Output } from './output.js';
+import type { DiffResult } from '../policy/diff.js';
+import type { Step } from '../policy/plan.js';
+import { summarise } from '../policy/plan.js';
+import { stepSql, renderScript } from '../policy/render.js';
+import type { Hazard } from '../policy/effects.js';
+import type { TableAccessReport } from '../policy/show.js';
+import type { PullResult } from '../policy/pull.js';
+
+/** The stable JSON document of `policy diff --format json` / `--json`. */
+export function diffJson(d: DiffResult) {
+  return {
+    from: d.from,
+    to: d.to,
+    changed: d.plan.steps.length > 0 || d.plan.onlyOnOneSide.length > 0 || d.plan.kindMismatch.length > 0,
+    summary: summarise(d.plan),
+    steps: d.plan.steps.map((s) => ({ ...stepJson(s), sql: stepSql(s) })),
+    onlyOnOneSide: d.plan.onlyOnOneSide,
+    kindMismatch: d.plan.kindMismatch,
+    warnings: d.warnings,
+    sql: renderScript(d.plan, { transaction: true }),
+    timings: roundTimings(d.timings),
+  };
+}
+
+function stepJson(s: Step): Record<string, unknown> {
+  const { phase: _phase, ...rest } = s;
+  return rest;
+}
+
+function roundTimings(t: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+}
+
+function hazardTag(out: Output, h: Hazard): string {
+  const c = out.c;
+  switch (h) {
+    case 'widens':
+      return c.bold.red('WIDENS   ');
+    case 'may-widen':
+      return c.yellow('MAY WIDEN');
+    case 'narrows':
+      return c.green('narrows  ');
+    default:
+      return c.dim('neutral  ');
+  }
+}
+
+function sideNote(d: DiffResult): string[] {
+  const lines: string[] = [];
+  for (const o of d.plan.onlyOnOneSide) {
+    const where = o.side === 'from' ? d.from.label : d.to.label;
+    const other = o.side === 'from' ? d.to.label : d.from.label;
+    lines.push(`${o.table} (${o.kind}) exists only in ${where}, not in ${other}: not compared (tables are created and dropped by migrations)`);
+  }
+  for (const k of d.plan.kindMismatch) lines.push(`${k.table} is a ${k.from} in ${d.from.label} but a ${k.to} in ${d.to.label}: not compared`);
+  return lines;
+}
+
+/** The summary for stderr: one line per effect, widening ones loud, then the counts. */
+export function renderDiffSummary(d: DiffResult, out: Output): string {
+  const c = out.c;
+  const lines: string[] = [];
+  for (const w of d.warnings) lines.push(`${c.yellow('warning:')} ${w}`);
+  const s = summarise(d.plan);
+  if (d.plan.steps.length === 0 && d.plan.onlyOnOneSide.length === 0 && d.plan.kindMismatch.length === 0) {
+    lines.push(`no difference between ${d.from.label} and ${d.to.label} (${d.plan.compared} relations compared)`);
+    return lines.join('\n') + '\n';
+  }
+  lines.push(c.bold(`policy diff: ${d.from.label} → ${d.to.label}`));
+  for (const st of d.plan.steps) {
+    if (st.kind === 'drop-policy' && st.replacedBy) continue;
+    if (st.kind === 'rename-policy' && st.temporary) continue;
+    const [head, ...rest] = st.effects;
+    lines.push(`  ${hazardTag(out, st.hazard)} ${head}`);
+    for (const r of rest) lines.push(`            ${r}`);
+  }
+  for (const n of sideNote(d)) lines.push(`  ${c.cyan('note')}      ${n}`);
+  lines.push(
+    `${s.steps} statement${s.steps === 1 ? '' : 's'}: ${s.widens ? c.bold.red(`${s.widens} widen`) : '0 widen'}, ${s.mayWiden ? c.yellow(`${s.mayWiden} may widen`) : '0 may widen'}, ${s.narrows} narrow, ${s.neutral} neutral`,
+  );
+  if (s.widens + s.mayWiden > 0) lines.push(c.bold.red('review the widening changes above before applying'));
+  return lines.join('\n') + '\n';
+}
+
+export function renderDiffMarkdown(d: DiffResult): string {
+  const s = summarise(d.plan);
+  const lines: string[] = [`### Policy diff: ${d.from.label} → ${d.to.label}`, ''];
+  for (const w of d.warnings) lines.push(`> **Warning:** ${w}`, '');
+  if (d.plan.steps.length === 0 && d.plan.onlyOnOneSide.length === 0 && d.plan.kindMismatch.length === 0) {
+    lines.push(`No difference (${d.plan.compared} relations compared).`);
+    return lines.join('\n') + '\n';
+  }
+  if (s.widens + s.mayWiden > 0) lines.push(`> **${s.widens + s.mayWiden} change(s) widen or may widen access.** Review them before merging.`, '');
+  if (d.plan.steps.length) {
+    lines.push('| Hazard | Table | Effect |', '| --- | --- | --- |');
+    for (const st of d.plan.steps) {
+      if ((st.kind === 'drop-policy' && st.replacedBy) || (st.kind === 'rename-policy' && st.temporary)) continue;
+      const tag = st.hazard === 'widens' ? '**widens**' : st.hazard === 'may-widen' ? '**may widen**' : st.hazard;
+      lines.push(`| ${tag} | \`${st.table}\` | ${st.effects.map(mdEscape).join('<br>')} |`);
+    }
+    lines.push('');
+  }
+  for (const n of sideNote(d)) lines.push(`- ${mdEscape(n)}`);
+  if (d.plan.steps.length) lines.push('', '```sql', renderScript(d.plan, { transaction: true }).trimEnd(), '```');
+  return lines.join('\n') + '\n';
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function renderShow(reports: TableAccessReport[], out: Output, detailed: boolean): string {
+  const c = out.c;
+  const lines: string[] = [];
+  for (const r of reports) {
+    const flags = r.kind === 'table' || r.kind === 'partitioned' ? `RLS ${r.rls ? 'on' : c.red('off')}${r.rls ? (r.forceRls ? ', forced' : ', not forced') : ''}` : r.kind;
+    lines.push(`${c.bold(r.table)}  (${flags}; owner ${r.owner})`);
+    if (detailed && r.policies.length) {
+      lines.push('  policies:');
+      for (const p of r.policies) {
+        lines.push(`    ${p.name}: ${p.permissive ? 'permissive' : 'RESTRICTIVE'} ${p.command} to ${p.roles.join(', ')}`);
+        if (p.using !== null) lines.push(`      using ${p.using}`);
+        if (p.check !== null) lines.push(`      with check ${p.check}`);
+      }
+    }
+    for (const role of r.roles) {
+      if (!detailed) {
+        const cells = role.commands.map((x) => `${x.command} ${x.verdict === 'no-privilege' ? '-' : x.verdict === 'all-rows' ? c.yellow('all') : x.verdict === 'no-rows' ? 'none' : 'filtered'}`);
+        lines.push(`  ${role.role.padEnd(14)} ${cells.join(', ')}${role.bypassesRls ? c.dim(' (bypasses RLS)') : ''}`);
+        continue;
+      }
+      lines.push(`  ${c.bold(role.role)}${role.bypassesRls ? ' (bypasses RLS)' : ''}`);
+      for (const x of role.commands) {
+        lines.push(`    ${x.command.padEnd(7)} ${x.verdict === 'all-rows' ? c.yellow(x.reason) : x.reason}`);
+        if (x.verdict === 'filtered') {
+          const how = [x.permissive.length ? `permissive ${x.permissive.join(' OR ')}` : '', x.restrictive.length ? `restrictive ${x.restrictive.join(' AND ')}` : ''].filter(Boolean).join('; ');
+          lines.push(`            ${c.dim(how)}`);
+          if (x.using) lines.push(`            rows where ${x.using}`);
+          if (x.check) lines.push(`            writes where ${x.check}`);
+        }
+      }
+    }
+    for (const n of r.notes) lines.push(`  ${c.cyan('note:')} ${n}`);
+    lines.push('');
+  }
+  return lines.join('\n').trimEnd();
+}
+
+export function renderPull(r: PullResult): string {
+  const lines = [
+    ...r.written.map((f) => `wrote ${f}`),
+    ...r.removed.map((f) => `removed ${f}`),
+    `${r.written.length} written, ${r.unchanged.length} unchanged, ${r.removed.length} removed`,
+  ];
+  return lines.join('\n');
+}
