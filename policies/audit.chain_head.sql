@@ -1,0 +1,1 @@
+alter table audit.chain_head enable row level security;

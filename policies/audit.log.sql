@@ -1,0 +1,1 @@
+alter table audit.log enable row level security;

@@ -1,0 +1,1 @@
+alter table auth.audit_log_entries enable row level security;

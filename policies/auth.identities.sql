@@ -1,0 +1,1 @@
+alter table auth.identities enable row level security;

@@ -1,0 +1,1 @@
+alter table auth.one_time_tokens enable row level security;

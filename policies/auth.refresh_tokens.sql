@@ -1,0 +1,1 @@
+alter table auth.refresh_tokens enable row level security;

@@ -1,0 +1,1 @@
+alter table auth.sessions enable row level security;

@@ -1,0 +1,1 @@
+alter table auth.users enable row level security;

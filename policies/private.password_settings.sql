@@ -1,0 +1,1 @@
+alter table private.password_settings enable row level security;

@@ -1,0 +1,1 @@
+alter table private.staff_members enable row level security;

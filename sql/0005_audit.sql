@@ -1,0 +1,475 @@
+-- The audit log: append-only and hash-chained.
+--
+-- audit.log holds one row per captured change (INSERT/UPDATE/DELETE on a
+-- tracked table) or auth event (EVENT). Rows are written only by
+-- audit.append(), which every capture path calls:
+--   * ids are gap-free: id = previous id + 1, assigned while holding the chain
+--     lock, so id order is chain order;
+--   * hash = sha256 over a canonical text of the row and the previous row's
+--     hash (genesis: 64 zeros), so an edited, deleted or inserted row breaks
+--     the chain from that row on (`rowguard audit verify`);
+--   * concurrent writers are serialised on the single row of audit.chain_head
+--     (see audit.append()).
+-- Append-only for every role including the owner: triggers reject UPDATE,
+-- DELETE and TRUNCATE, and the owner's own UPDATE/DELETE/TRUNCATE privileges
+-- are revoked. A superuser can still disable triggers; that is what the hash
+-- chain (and a head recorded elsewhere, `audit verify --expect-head`) detects.
+-- No API role has any privilege in schema audit.
+
+create schema if not exists audit;
+revoke all on schema audit from public;
+
+create table audit.log (
+  id          bigint primary key,
+  at          timestamptz not null,
+  txid        xid8 not null,
+  actor_id    uuid,
+  actor_role  text,
+  actor_email text,
+  db_role     text not null,
+  user_agent  text,
+  ip          text,
+  schema_name text,
+  table_name  text,
+  operation   text not null check (operation in ('INSERT', 'UPDATE', 'DELETE', 'EVENT')),
+  event       text,
+  pk          jsonb,
+  old_row     jsonb,
+  new_row     jsonb,
+  hash        text not null check (hash ~ '^[0-9a-f]{64}$')
+);
+comment on table audit.log is 'Append-only, hash-chained audit log. Written only by audit.append(); verify with `rowguard audit verify`.';
+comment on column audit.log.at is 'clock_timestamp() when the row was appended (not the transaction start)';
+comment on column audit.log.txid is 'pg_current_xact_id() of the writing transaction';
+comment on column audit.log.actor_id is 'claim sub of the request (or the actor passed to audit.log_auth_event)';
+comment on column audit.log.actor_role is 'claim role of the request';
+comment on column audit.log.actor_email is 'claim email of the request (as claimed, possibly unverified)';
+comment on column audit.log.db_role is 'the database role the change ran as (SET ROLE of the request, else the session user)';
+comment on column audit.log.ip is 'first x-forwarded-for entry of request.headers, else x-real-ip (as sent by the proxy)';
+comment on column audit.log.old_row is 'row before the change, secret columns replaced by "[redacted]"';
+comment on column audit.log.new_row is 'row after the change (or the event payload), secret columns replaced by "[redacted]"';
+comment on column audit.log.hash is 'hex sha256, see audit.row_hash()';
+create index log_at_idx on audit.log using brin (at);
+create index log_actor_id_idx on audit.log (actor_id) where actor_id is not null;
+create index log_table_idx on audit.log (schema_name, table_name) where schema_name is not null;
+
+-- One row, used as the chain lock: every transaction that appends updates it
+-- once (see audit.append()).
+create table audit.chain_head (
+  singleton boolean primary key default true check (singleton),
+  txid      xid8 not null default '0'
+);
+comment on table audit.chain_head is 'One row: the audit chain lock. Each appending transaction updates it once and holds its row lock until commit.';
+insert into audit.chain_head default values;
+
+alter table audit.log enable row level security;
+alter table audit.chain_head enable row level security;
+revoke all on audit.log, audit.chain_head from public, anon, authenticated, service_role, staff;
+do $revoke$
+begin
+  -- An owner keeps the right to GRANT back, but holds no write beyond INSERT.
+  execute pg_catalog.format('revoke update, delete, truncate on audit.log from %I', current_user);
+  execute pg_catalog.format('revoke delete, truncate on audit.chain_head from %I', current_user);
+end
+$revoke$;
+
+-- Reject a change to an append-only table (row- and statement-level).
+create or replace function audit.reject_change()
+  returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  raise exception '%.% is append-only: % is not allowed', tg_table_schema, tg_table_name, tg_op
+    using errcode = 'insufficient_privilege',
+          hint = 'audit rows are never changed or removed';
+end
+$$;
+revoke all on function audit.reject_change() from public;
+
+create trigger log_reject_update_delete before update or delete on audit.log
+  for each row execute function audit.reject_change();
+create trigger log_reject_truncate before truncate on audit.log
+  for each statement execute function audit.reject_change();
+create trigger chain_head_reject_delete before delete on audit.chain_head
+  for each row execute function audit.reject_change();
+create trigger chain_head_reject_truncate before truncate on audit.chain_head
+  for each statement execute function audit.reject_change();
+
+-- Only audit.append() inserts: it sets audit.appending for the one INSERT it runs.
+create or replace function audit.guard_insert()
+  returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  if pg_catalog.current_setting('audit.appending', true) is distinct from 'on' then
+    raise exception 'audit.log is written only by audit.append()'
+      using errcode = 'insufficient_privilege',
+            hint = 'track a table with audit.enable_tracking(), or log an event with audit.log_auth_event()';
+  end if;
+  return new;
+end
+$$;
+revoke all on function audit.guard_insert() from public;
+create trigger log_guard_insert before insert on audit.log
+  for each row execute function audit.guard_insert();
+
+-- The canonical serialisation that is hashed (version 1). `rowguard audit
+-- verify` (cli/core/audit/verify.ts) recomputes it from the columns' text forms:
+--
+--   hash = lower hex of sha256( UTF-8 bytes of
+--            'rowguard-audit-v1' || LF || prev_hash || LF || F(c1) || F(c2) || … || F(c16) )
+--   F(NULL) = 'N'
+--   F(v)    = 'S' || octet_length(v) || ':' || v        (length in UTF-8 bytes, decimal)
+--   prev_hash = hash of row id - 1, or 64 '0' for id 1
+--   c1..c16 = id::text,
+--             to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+--             txid::text, actor_id::text, actor_role, actor_email, db_role,
+--             user_agent, ip, schema_name, table_name, operation, event,
+--             pk::text, old_row::text, new_row::text
+--
+-- jsonb::text is Postgres's canonical jsonb output (keys sorted, one space
+-- after ':' and ','), a deterministic function of the stored value.
+create or replace function audit.row_hash(prev_hash text, entry audit.log)
+  returns text
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select pg_catalog.encode(extensions.digest(pg_catalog.convert_to(
+    'rowguard-audit-v1' || E'\n' || prev_hash || E'\n'
+    || case when v.c1 is null then 'N' else 'S' || pg_catalog.octet_length(v.c1) || ':' || v.c1 end
+    || case when v.c2 is null then 'N' else 'S' || pg_catalog.octet_length(v.c2) || ':' || v.c2 end
+    || case when v.c3 is null then 'N' else 'S' || pg_catalog.octet_length(v.c3) || ':' || v.c3 end
+    || case when v.c4 is null then 'N' else 'S' || pg_catalog.octet_length(v.c4) || ':' || v.c4 end
+    || case when v.c5 is null then 'N' else 'S' || pg_catalog.octet_length(v.c5) || ':' || v.c5 end
+    || case when v.c6 is null then 'N' else 'S' || pg_catalog.octet_length(v.c6) || ':' || v.c6 end
+    || case when v.c7 is null then 'N' else 'S' || pg_catalog.octet_length(v.c7) || ':' || v.c7 end
+    || case when v.c8 is null then 'N' else 'S' || pg_catalog.octet_length(v.c8) || ':' || v.c8 end
+    || case when v.c9 is null then 'N' else 'S' || pg_catalog.octet_length(v.c9) || ':' || v.c9 end
+    || case when v.c10 is null then 'N' else 'S' || pg_catalog.octet_length(v.c10) || ':' || v.c10 end
+    || case when v.c11 is null then 'N' else 'S' || pg_catalog.octet_length(v.c11) || ':' || v.c11 end
+    || case when v.c12 is null then 'N' else 'S' || pg_catalog.octet_length(v.c12) || ':' || v.c12 end
+    || case when v.c13 is null then 'N' else 'S' || pg_catalog.octet_length(v.c13) || ':' || v.c13 end
+    || case when v.c14 is null then 'N' else 'S' || pg_catalog.octet_length(v.c14) || ':' || v.c14 end
+    || case when v.c15 is null then 'N' else 'S' || pg_catalog.octet_length(v.c15) || ':' || v.c15 end
+    || case when v.c16 is null then 'N' else 'S' || pg_catalog.octet_length(v.c16) || ':' || v.c16 end,
+    'UTF8'), 'sha256'), 'hex')
+  from (select
+    (entry).id::text,
+    pg_catalog.to_char((entry).at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    (entry).txid::text,
+    (entry).actor_id::text,
+    (entry).actor_role,
+    (entry).actor_email,
+    (entry).db_role,
+    (entry).user_agent,
+    (entry).ip,
+    (entry).schema_name,
+    (entry).table_name,
+    (entry).operation,
+    (entry).event,
+    (entry).pk::text,
+    (entry).old_row::text,
+    (entry).new_row::text
+  ) as v(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16)
+$$;
+comment on function audit.row_hash(text, audit.log) is 'Chain hash of one audit row given the previous row''s hash; the canonical form is documented in 0005_audit.sql and recomputed by `rowguard audit verify`.';
+revoke all on function audit.row_hash(text, audit.log) from public;
+
+-- Which names hold secrets. Used for column names at enable_tracking() time and
+-- for keys at any depth of an event payload or a json/jsonb column.
+create or replace function audit.is_secret_name(name text)
+  returns boolean
+  language sql
+  immutable
+  set search_path = ''
+as $$
+  select name ~* '(password|passwd|passphrase|secret|token|hmac|otp|api_?key|private_?key|credential|authorization|cookie|salt)'
+$$;
+revoke all on function audit.is_secret_name(text) from public;
+
+-- A string value that is a secret whatever its key: a bcrypt hash, a JWT, a
+-- bearer credential.
+create or replace function audit.is_secret_value(value text)
+  returns boolean
+  language sql
+  immutable
+  set search_path = ''
+as $$
+  select value ~ '^\$2[abxy]\$[0-9]{2}\$'
+      or value ~ '^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.'
+      or value ~* '^(bearer|basic)\s'
+$$;
+revoke all on function audit.is_secret_value(text) from public;
+
+-- Replace every secret in a json value by "[redacted]": values under a
+-- secret-looking key (at any depth) and secret-looking strings.
+create or replace function audit.redact(value jsonb)
+  returns jsonb
+  language plpgsql
+  immutable
+  set search_path = ''
+as $$
+declare
+  result jsonb;
+begin
+  case pg_catalog.jsonb_typeof(value)
+    when 'object' then
+      select coalesce(pg_catalog.jsonb_object_agg(e.key,
+               case when audit.is_secret_name(e.key) and e.value <> 'null'::jsonb then '"[redacted]"'::jsonb
+                    else audit.redact(e.value) end), '{}'::jsonb)
+        into result
+        from pg_catalog.jsonb_each(value) as e;
+      return result;
+    when 'array' then
+      select coalesce(pg_catalog.jsonb_agg(audit.redact(a.elem) order by a.n), '[]'::jsonb)
+        into result
+        from pg_catalog.jsonb_array_elements(value) with ordinality as a(elem, n);
+      return result;
+    when 'string' then
+      if audit.is_secret_value(value #>> '{}') then
+        return '"[redacted]"'::jsonb;
+      end if;
+      return value;
+    else
+      return value;
+  end case;
+end
+$$;
+comment on function audit.redact(jsonb) is 'The value with every secret-named key''s value, bcrypt hash, JWT and bearer credential replaced by "[redacted]".';
+revoke all on function audit.redact(jsonb) from public;
+
+-- Append one row to the chain. Internal: called by the capture triggers and
+-- audit.log_auth_event(), which are SECURITY DEFINER and owned by this
+-- function's owner; nobody else may execute it.
+--
+-- Serialisation: the first append of a transaction UPDATEs the chain_head row
+-- and so holds its row lock until COMMIT/ROLLBACK; a concurrent appender blocks
+-- on that UPDATE until then. Later appends of the same transaction find the row
+-- already theirs (no new row version, so a bulk statement does not grow a HOT
+-- chain). After the lock, the last row of audit.log is read:
+--   * READ COMMITTED: the statement runs with a new snapshot taken after the
+--     lock was granted, so it sees the previous holder's committed rows;
+--   * REPEATABLE READ / SERIALIZABLE: if another appender committed after this
+--     transaction's snapshot, the UPDATE fails with 40001
+--     (serialization_failure) instead of forking the chain; retry the transaction.
+-- A rolled-back appender's rows and head update vanish together.
+create or replace function audit.append(
+  p_operation text,
+  p_schema text,
+  p_table text,
+  p_event text,
+  p_actor_id uuid,
+  p_pk jsonb,
+  p_old jsonb,
+  p_new jsonb,
+  p_ip text default null
+)
+  returns bigint
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  current_txid xid8 := pg_catalog.pg_current_xact_id();
+  claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+  headers jsonb;
+  set_role text := pg_catalog.current_setting('role', true);
+  prev_id bigint;
+  prev_hash text;
+  entry audit.log;
+begin
+  update audit.chain_head h set txid = current_txid where h.singleton and h.txid is distinct from current_txid;
+  if not found and not exists (select from audit.chain_head h where h.singleton and h.txid = current_txid) then
+    raise exception 'audit.chain_head has no row: the audit chain cannot be appended'
+      using errcode = 'object_not_in_prerequisite_state';
+  end if;
+
+  select l.id, l.hash into prev_id, prev_hash from audit.log l order by l.id desc limit 1;
+
+  -- request.headers carries client-controlled values (and the Authorization
+  -- header): keep only two short fields.
+  headers := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+
+  entry.id := coalesce(prev_id, 0) + 1;
+  entry.at := pg_catalog.clock_timestamp();
+  entry.txid := current_txid;
+  entry.actor_id := coalesce(p_actor_id, (claims ->> 'sub')::uuid);
+  entry.actor_role := claims ->> 'role';
+  entry.actor_email := claims ->> 'email';
+  entry.db_role := case when set_role is null or set_role = 'none' then session_user::text else set_role end;
+  entry.user_agent := pg_catalog.left(headers ->> 'user-agent', 512);
+  entry.ip := pg_catalog.left(coalesce(p_ip,
+                nullif(pg_catalog.btrim(pg_catalog.split_part(headers ->> 'x-forwarded-for', ',', 1)), ''),
+                headers ->> 'x-real-ip'), 64);
+  entry.schema_name := p_schema;
+  entry.table_name := p_table;
+  entry.operation := p_operation;
+  entry.event := p_event;
+  entry.pk := p_pk;
+  entry.old_row := p_old;
+  entry.new_row := p_new;
+  entry.hash := audit.row_hash(coalesce(prev_hash, pg_catalog.repeat('0', 64)), entry);
+
+  perform pg_catalog.set_config('audit.appending', 'on', true);
+  insert into audit.log values (entry.*);
+  perform pg_catalog.set_config('audit.appending', '', true);
+  return entry.id;
+end
+$$;
+revoke all on function audit.append(text, text, text, text, uuid, jsonb, jsonb, jsonb, text) from public;
+
+-- Row-level capture trigger attached by audit.enable_tracking(). Arguments
+-- (computed once by enable_tracking, as text[] literals):
+--   tg_argv[0]  primary key columns
+--   tg_argv[1]  secret columns: value replaced by "[redacted]" (NULL stays NULL)
+--   tg_argv[2]  json/jsonb columns: secrets inside them redacted by audit.redact()
+create or replace function audit.capture()
+  returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  key_columns text[] := tg_argv[0]::text[];
+  secret_columns text[] := tg_argv[1]::text[];
+  json_columns text[] := tg_argv[2]::text[];
+  old_row jsonb;
+  new_row jsonb;
+  key_row jsonb;
+  c text;
+begin
+  if tg_op <> 'INSERT' then
+    old_row := pg_catalog.to_jsonb(old);
+  end if;
+  if tg_op <> 'DELETE' then
+    new_row := pg_catalog.to_jsonb(new);
+  end if;
+  foreach c in array secret_columns loop
+    if old_row -> c <> 'null'::jsonb then old_row := old_row || pg_catalog.jsonb_build_object(c, '[redacted]'); end if;
+    if new_row -> c <> 'null'::jsonb then new_row := new_row || pg_catalog.jsonb_build_object(c, '[redacted]'); end if;
+  end loop;
+  foreach c in array json_columns loop
+    if old_row ? c then old_row := old_row || pg_catalog.jsonb_build_object(c, audit.redact(old_row -> c)); end if;
+    if new_row ? c then new_row := new_row || pg_catalog.jsonb_build_object(c, audit.redact(new_row -> c)); end if;
+  end loop;
+  if pg_catalog.cardinality(key_columns) > 0 then
+    select pg_catalog.jsonb_object_agg(k, coalesce(new_row, old_row) -> k) into key_row
+      from pg_catalog.unnest(key_columns) as k;
+  end if;
+  perform audit.append(tg_op, tg_table_schema, tg_table_name, null, null, key_row, old_row, new_row);
+  return null;
+end
+$$;
+revoke all on function audit.capture() from public;
+
+-- Start (or refresh) capturing INSERT/UPDATE/DELETE on a table. Secret columns
+-- are those whose name matches audit.is_secret_name() or whose comment contains
+-- '@secret'. They are computed now and baked into the trigger's arguments, so
+-- the per-row cost does not include a catalog lookup: run it again after adding
+-- a secret column (it is idempotent). Returns the redacted column names.
+create or replace function audit.enable_tracking(target regclass)
+  returns text[]
+  language plpgsql
+  set search_path = ''
+as $$
+declare
+  relkind "char";
+  key_columns text[];
+  secret_columns text[];
+  json_columns text[];
+begin
+  select c.relkind into relkind from pg_catalog.pg_class c where c.oid = target;
+  if relkind not in ('r' /* table */, 'p' /* partitioned table */) then
+    raise exception 'audit.enable_tracking(%): not a table', target
+      using errcode = 'wrong_object_type';
+  end if;
+
+  select coalesce(pg_catalog.array_agg(a.attname::text order by k.n), '{}')
+    into key_columns
+    from pg_catalog.pg_index i
+    cross join lateral pg_catalog.unnest(i.indkey) with ordinality as k(attnum, n)
+    join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+   where i.indrelid = target and i.indisprimary;
+
+  select coalesce(pg_catalog.array_agg(a.attname::text order by a.attnum)
+                    filter (where audit.is_secret_name(a.attname)
+                               or coalesce(pg_catalog.col_description(target, a.attnum), '') like '%@secret%'), '{}'),
+         coalesce(pg_catalog.array_agg(a.attname::text order by a.attnum)
+                    filter (where a.atttypid in ('json'::pg_catalog.regtype, 'jsonb'::pg_catalog.regtype)), '{}')
+    into secret_columns, json_columns
+    from pg_catalog.pg_attribute a
+   where a.attrelid = target and a.attnum > 0 and not a.attisdropped;
+
+  execute pg_catalog.format('drop trigger if exists audit_capture on %s', target);
+  execute pg_catalog.format(
+    'create trigger audit_capture after insert or update or delete on %s for each row execute function audit.capture(%L, %L, %L)',
+    target, key_columns, secret_columns, json_columns);
+  return secret_columns;
+end
+$$;
+comment on function audit.enable_tracking(regclass) is 'Capture INSERT/UPDATE/DELETE on a table into audit.log (secret columns redacted). Idempotent; re-run after adding a secret column.';
+revoke all on function audit.enable_tracking(regclass) from public;
+
+-- Log an auth event that is not a row change (sign-in failure, lockout, token
+-- reuse, …). For the auth functions of later migrations, which call it from
+-- SECURITY DEFINER functions owned by the same role; no API role may call it.
+--   action   lower_snake_case, e.g. 'login', 'token_refreshed' (GoTrue's names)
+--   actor    the user the event is about (NULL when unknown, e.g. unknown email)
+--   payload  a json object; secret-looking keys and values are replaced by
+--            "[redacted]" (audit.redact) before anything is stored
+-- Returns the new audit.log id.
+create or replace function audit.log_auth_event(action text, actor uuid, payload jsonb default '{}'::jsonb)
+  returns bigint
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+begin
+  if action is null or action !~ '^[a-z][a-z0-9_]{0,63}$' then
+    raise exception 'audit.log_auth_event: action must be lower_snake_case (at most 64 characters)'
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if payload is not null and pg_catalog.jsonb_typeof(payload) <> 'object' then
+    raise exception 'audit.log_auth_event: payload must be a json object'
+      using errcode = 'invalid_parameter_value';
+  end if;
+  return audit.append('EVENT', 'auth', null, action, actor, null, null, audit.redact(coalesce(payload, '{}'::jsonb)));
+end
+$$;
+comment on function audit.log_auth_event(text, uuid, jsonb) is 'Append an auth event to audit.log (secrets in the payload redacted). Call from SECURITY DEFINER auth functions.';
+revoke all on function audit.log_auth_event(text, uuid, jsonb) from public;
+
+-- GoTrue's own audit trail (auth.audit_log_entries, INSERT-only by GoTrue)
+-- lands in the same chain, and is made append-only too.
+create or replace function audit.capture_auth_log_entry()
+  returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  payload jsonb := audit.redact(coalesce(new.payload::jsonb, '{}'::jsonb));
+  actor text := payload ->> 'actor_id';
+begin
+  perform audit.append(
+    'EVENT', tg_table_schema, tg_table_name,
+    coalesce(payload ->> 'action', 'unknown'),
+    case when actor ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then actor::uuid end,
+    pg_catalog.jsonb_build_object('id', new.id),
+    null,
+    payload,
+    nullif(new.ip_address, ''));
+  return null;
+end
+$$;
+revoke all on function audit.capture_auth_log_entry() from public;
+
+create trigger audit_capture after insert on auth.audit_log_entries
+  for each row execute function audit.capture_auth_log_entry();
+create trigger audit_log_entries_reject_update_delete before update or delete on auth.audit_log_entries
+  for each row execute function audit.reject_change();
+create trigger audit_log_entries_reject_truncate before truncate on auth.audit_log_entries
+  for each statement execute function audit.reject_change();
