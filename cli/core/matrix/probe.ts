@@ -43,8 +43,9 @@ interface Truth {
   sources: SourceRow[];
   /** max(column)::text of integer-like unique columns, to make fresh values. */
   maxOf: Map<string, string | null>;
-  /** Columns each actor role may UPDATE (has_column_privilege). */
+  /** Columns each actor role may UPDATE, and SELECT (has_column_privilege). */
   updatable: Map<string, Set<string>>;
+  readable: Map<string, Set<string>>;
 }
 
 const ROLLBACK = Symbol('rowguard.matrix.rollback');
@@ -97,6 +98,7 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
     let sources: SourceRow[] = [];
     const maxOf = new Map<string, string | null>();
     const updatable = new Map<string, Set<string>>();
+    const readable = new Map<string, Set<string>>();
     if (rel.writable) {
       keys = (await tx.unsafe<{ k: string }[]>(`select tableoid::oid::text || ':' || ctid::text as k from ${t}`)).map((r) => r.k);
       const vals = `array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[]`;
@@ -112,16 +114,21 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
           }
         }
       }
-      const rows = await tx<{ role: string; cols: string[] }[]>`
-        select r.role, coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'UPDATE')), '{}') as cols
+      const rows = await tx<{ role: string; cols: string[]; readable: string[] }[]>`
+        select r.role,
+               coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'UPDATE')), '{}') as cols,
+               coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'SELECT')), '{}') as readable
           from unnest(${roles}::text[]) r(role)
           cross join pg_catalog.pg_attribute a
          where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
            and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
          group by r.role`;
-      for (const r of rows) updatable.set(r.role, new Set(r.cols));
+      for (const r of rows) {
+        updatable.set(r.role, new Set(r.cols));
+        readable.set(r.role, new Set(r.readable));
+      }
     }
-    return { total, ownByUid, keys, sources, maxOf, updatable };
+    return { total, ownByUid, keys, sources, maxOf, updatable, readable };
   });
 }
 
@@ -308,13 +315,18 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
   return classifyOwnedInsert(own, other);
 }
 
-/** The column for `set c = c`: one the actor may update, preferably not a key or the owner column. */
+/**
+ * The column for `set c = c`: one the actor may UPDATE and also SELECT (the
+ * right-hand side reads it), preferably not a key or the owner column, and
+ * not one with column-level grants hiding it (e.g. a password hash).
+ */
 function updateColumn(rel: RelationModel, truth: Truth, actor: ProbeActor): ColumnRow | null {
   const eligible = rel.columns.filter((c) => c.generated === '' && c.identity !== 'a');
   if (!eligible.length) return null;
   const allowed = truth.updatable.get(actor.role) ?? new Set<string>();
+  const readable = truth.readable.get(actor.role) ?? new Set<string>();
   const key = new Set(rel.primaryKey ?? []);
-  const rank = (c: ColumnRow) => (allowed.has(c.name) ? 0 : 4) + (key.has(c.name) ? 2 : 0) + (c.name === rel.ownerColumn ? 1 : 0);
+  const rank = (c: ColumnRow) => (allowed.has(c.name) ? 0 : 8) + (readable.has(c.name) ? 0 : 4) + (key.has(c.name) ? 2 : 0) + (c.name === rel.ownerColumn ? 1 : 0);
   return [...eligible].sort((a, b) => rank(a) - rank(b) || a.attnum - b.attnum)[0]!;
 }
 
