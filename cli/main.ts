@@ -13,6 +13,7 @@ import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
 import { makeMatrixCommand } from './commands/matrix.js';
 import { makePolicyCommand } from './commands/policy.js';
+import { makeAuditCommand } from './commands/audit.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -47,7 +48,7 @@ export function buildProgram(): Command {
 
 const VERSION = '0.1.0';
 
-const COMMANDS: Array<() => Command> = [makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand];
+const COMMANDS: Array<() => Command> = [makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeAuditCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
