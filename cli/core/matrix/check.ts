@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import type { Config } from '../config.js';
 import { buildAndComputeMatrix, type MatrixInputs } from './build.js';
 import { compareMatrices, type CellChange } from './compare.js';
-import { labelsOf, parseMatrixFile, serializeMatrix } from './file.js';
+import { labelsOf, parseMatrixFile, serializeMatrix, type MatrixFile } from './file.js';
 import type { Matrix } from './model.js';
 
 export const MATRIX_FILE = 'access-matrix.json';
@@ -45,16 +45,26 @@ export interface MatrixCheck {
 
 /** Compute and compare. `template`: a database already built from sql/ to copy instead of migrating. */
 export async function checkMatrix(cfg: Config, serverUrl: string, opts: { template?: string; onProgress?: (s: string) => void } = {}): Promise<MatrixCheck> {
+  // Read the committed file first: a malformed one fails before any database work.
+  const expected = readCommitted(cfg);
   const matrix = await buildAndComputeMatrix({ ...matrixInputs(cfg), serverUrl, sqlDir: cfg.dirs.sql, ...opts });
-  return compareWithCommitted(cfg, matrix);
+  return compareWith(expected, matrix);
 }
 
-export function compareWithCommitted(cfg: Config, matrix: Matrix): MatrixCheck {
+function readCommitted(cfg: Config): { file: string; doc: MatrixFile | null } {
   const path = matrixPaths(cfg).file;
   const file = relative(cfg.root, path) || path;
-  if (!existsSync(path)) return { matrix, file, hasExpected: false, changes: [] };
-  const expected = parseMatrixFile(readFileSync(path, 'utf8'), file);
-  return { matrix, file, hasExpected: true, changes: compareMatrices(expected.tables, labelsOf(matrix)) };
+  return { file, doc: existsSync(path) ? parseMatrixFile(readFileSync(path, 'utf8'), file) : null };
+}
+
+function compareWith(expected: { file: string; doc: MatrixFile | null }, matrix: Matrix): MatrixCheck {
+  if (!expected.doc) return { matrix, file: expected.file, hasExpected: false, changes: [] };
+  return { matrix, file: expected.file, hasExpected: true, changes: compareMatrices(expected.doc.tables, labelsOf(matrix)) };
+}
+
+/** Compare an already computed matrix with the committed file. */
+export function compareWithCommitted(cfg: Config, matrix: Matrix): MatrixCheck {
+  return compareWith(readCommitted(cfg), matrix);
 }
 
 /** Write test/access-matrix.json; returns the displayed path. */
