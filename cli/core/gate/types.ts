@@ -1,0 +1,42 @@
+/** The gate's data: one report per step, every step reported even after a failure. */
+
+export type StepId = 'files' | 'migrate' | 'drift' | 'lint' | 'tests' | 'codegen';
+export type StepStatus = 'passed' | 'failed' | 'skipped';
+
+export interface StepReport {
+  id: StepId;
+  title: string;
+  status: StepStatus;
+  durationMs: number;
+  /** One line: what was checked and the outcome. */
+  summary: string;
+  /** Lines of detail (the failures, each with file:line:col where there is one). */
+  details: string[];
+  /** Machine-readable payload of the step (diff plan, findings, test results…). */
+  data?: unknown;
+  /** Markdown sections for the PR summary (policy changes, findings, changed matrix cells). */
+  sections?: Array<{ title: string; markdown: string }>;
+  /** JUnit test cases the step contributes (e.g. one per SQL test file). */
+  junit?: Array<{ name: string; classname: string; timeMs: number; failure?: string; skipped?: boolean }>;
+  /** SARIF 2.1.0 results the step contributes (lint findings). */
+  sarifRuns?: unknown[];
+}
+
+export interface GateReport {
+  ok: boolean;
+  durationMs: number;
+  /** host:port/database of the throwaway database (no credentials). */
+  database: string;
+  base: string | null;
+  against: string | null;
+  steps: StepReport[];
+}
+
+export const STEP_TITLES: Record<StepId, string> = {
+  files: 'migration files',
+  migrate: 'migrate up from zero',
+  drift: 'drift: sql/ equals policies/',
+  lint: 'lint',
+  tests: 'SQL tests and access matrix',
+  codegen: 'generated/ is up to date',
+};

@@ -1,0 +1,104 @@
+/** The gate's report as text (terminal), Markdown (PR comment / step summary), JUnit XML and SARIF. */
+import type { GateReport, StepReport } from '../gate/types.js';
+import type { Output } from './output.js';
+
+const ICON_TEXT: Record<StepReport['status'], string> = { passed: 'ok  ', failed: 'FAIL', skipped: 'skip' };
+
+export function renderStepLine(s: StepReport, out: Output): string {
+  const c = out.c;
+  const tag = s.status === 'passed' ? c.green(ICON_TEXT.passed) : s.status === 'failed' ? c.red(ICON_TEXT.failed) : c.yellow(ICON_TEXT.skipped);
+  const lines = [`${tag} ${c.bold(s.title)} ${c.dim(`(${formatMs(s.durationMs)})`)}: ${s.summary}`];
+  const shown = s.status === 'passed' ? [] : s.details.slice(0, 30);
+  for (const d of shown) lines.push(`       ${d}`);
+  if (s.status !== 'passed' && s.details.length > shown.length) lines.push(`       … ${s.details.length - shown.length} more (see --json or --summary-file)`);
+  return lines.join('\n');
+}
+
+export function renderGateText(r: GateReport, out: Output): string {
+  const c = out.c;
+  const failed = r.steps.filter((s) => s.status === 'failed').length;
+  const skipped = r.steps.filter((s) => s.status === 'skipped').length;
+  const verdict = r.ok ? c.green('gate passed') : c.red(`gate failed: ${failed} step${failed === 1 ? '' : 's'} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  return `${verdict} ${c.dim(`in ${formatMs(r.durationMs)}`)}`;
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+const MD_ICON: Record<StepReport['status'], string> = { passed: '✅', failed: '❌', skipped: '⏭️' };
+
+function mdEscape(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+export function renderGateMarkdown(r: GateReport): string {
+  const lines: string[] = [];
+  lines.push(`## rowguard gate: ${r.ok ? 'passed ✅' : 'failed ❌'}`, '');
+  const context = [r.base ? `base \`${r.base}\`` : null, r.against ? `history of \`${r.against}\`` : null].filter(Boolean);
+  if (context.length) lines.push(`Checked against ${context.join(' and ')}.`, '');
+  lines.push('| | step | result | time |', '| --- | --- | --- | --- |');
+  for (const s of r.steps) lines.push(`| ${MD_ICON[s.status]} | ${mdEscape(s.title)} | ${mdEscape(s.summary)} | ${formatMs(s.durationMs)} |`);
+  lines.push('');
+  for (const s of r.steps) {
+    if (s.status === 'failed' && s.details.length) {
+      lines.push(`### ${MD_ICON[s.status]} ${s.title}`, '');
+      for (const d of s.details.slice(0, 100)) lines.push(`- ${d.replace(/\r?\n/g, ' ')}`);
+      if (s.details.length > 100) lines.push(`- … ${s.details.length - 100} more`);
+      lines.push('');
+    }
+    for (const sec of s.sections ?? []) lines.push(`### ${sec.title}`, '', sec.markdown.trimEnd(), '');
+  }
+  return lines.join('\n').trimEnd() + '\n';
+}
+
+function xml(text: string): string {
+  return text
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
+/** JUnit XML: one suite for the gate's steps, plus the cases steps contribute (SQL test files). */
+export function renderGateJunit(r: GateReport): string {
+  const cases: string[] = [];
+  let failures = 0;
+  let skipped = 0;
+  let count = 0;
+  for (const s of r.steps) {
+    count++;
+    const body = s.status === 'failed' ? `<failure message="${xml(s.summary)}">${xml(s.details.join('\n'))}</failure>` : s.status === 'skipped' ? `<skipped message="${xml(s.summary)}"/>` : '';
+    if (s.status === 'failed') failures++;
+    if (s.status === 'skipped') skipped++;
+    cases.push(`    <testcase classname="rowguard.gate" name="${xml(s.title)}" time="${(s.durationMs / 1000).toFixed(3)}">${body}</testcase>`);
+    for (const tc of s.junit ?? []) {
+      count++;
+      if (tc.failure !== undefined) failures++;
+      if (tc.skipped) skipped++;
+      const inner = tc.failure !== undefined ? `<failure message="${xml(tc.failure.split('\n')[0] ?? '')}">${xml(tc.failure)}</failure>` : tc.skipped ? '<skipped/>' : '';
+      cases.push(`    <testcase classname="${xml(tc.classname)}" name="${xml(tc.name)}" time="${(tc.timeMs / 1000).toFixed(3)}">${inner}</testcase>`);
+    }
+  }
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="rowguard gate" tests="${count}" failures="${failures}" skipped="${skipped}" time="${(r.durationMs / 1000).toFixed(3)}">`,
+    `  <testsuite name="rowguard gate" tests="${count}" failures="${failures}" skipped="${skipped}" time="${(r.durationMs / 1000).toFixed(3)}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+/** SARIF 2.1.0: the runs steps contributed (lint), or an empty run so uploads never fail. */
+export function renderGateSarif(r: GateReport): string {
+  const runs = r.steps.flatMap((s) => s.sarifRuns ?? []);
+  const doc = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: runs.length ? runs : [{ tool: { driver: { name: 'rowguard', informationUri: 'https://github.com/rowguard/rowguard', rules: [] } }, results: [] }],
+  };
+  return JSON.stringify(doc, null, 2) + '\n';
+}
