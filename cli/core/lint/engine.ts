@@ -1,0 +1,266 @@
+/**
+ * The lint engine. `runLint` is pure: a catalog model (or none), the migration
+ * files (each marked judged or not) and the settings in, findings out. `lint`
+ * does the I/O around it: pick the database (as it is, or a shadow built from
+ * sql/), introspect it once, decide which migration files are new, run.
+ */
+import { execFileSync } from 'node:child_process';
+import { relative, resolve } from 'node:path';
+import type { CatalogModel, Policy } from '../catalog/model.js';
+import { exposedSchemas } from '../catalog/model.js';
+import type { Config } from '../config.js';
+import { RowguardError } from '../errors.js';
+import { analysePolicy, type PolicyAnalysis } from './expr.js';
+import { readMigrationStatements, type MigrationSource } from './migrations.js';
+import { ALL_RULE_META, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
+import { applySuppressions, collectSuppressions } from './suppress.js';
+import { LEVEL_RANK, type CatalogLintContext, type Finding, type Level, type MigrationLintContext, type RawFinding, type Rule } from './types.js';
+
+export type ParseSync = (sql: string) => unknown;
+
+export interface LintSettings {
+  /** api.schemas from the config (null: pgrst.db_schemas, else public). */
+  schemas: readonly string[] | null;
+  anonRole: string;
+  authenticatedRole: string;
+  /** migrations.lockTimeout: what the engine sets for every file ('0' = none). */
+  lockTimeout: string;
+  ignore: Config['lint']['ignore'];
+  configFile: string | null;
+}
+
+export interface LintInput {
+  model: CatalogModel | null;
+  migrations: readonly MigrationSource[];
+  settings: LintSettings;
+  parseSync: ParseSync;
+}
+
+export type SuppressedFinding = Finding & { suppressedBy: { origin: string; reason: string; source: string } };
+
+export interface LintResult {
+  findings: Finding[];
+  suppressed: SuppressedFinding[];
+  /** Counts per level of the kept findings. */
+  counts: Record<Level, number>;
+  exposedSchemas: string[];
+  judgedFiles: string[];
+  catalog: boolean;
+}
+
+/** '0', '0s', '0ms' … mean "no timeout" to Postgres. */
+function timeoutOrNull(v: string): string | null {
+  return /^\s*0+\s*(ms|s|min|h|d)?\s*$/i.test(v) ? null : v;
+}
+
+function complete(rule: Rule, raw: RawFinding[]): Finding[] {
+  return raw.map((r) => ({ rule: rule.id, level: rule.level, category: rule.category, object: r.object, objectKind: r.objectKind, message: r.message, fix: r.fix ?? rule.fix, ...(r.location ? { location: r.location } : {}) }));
+}
+
+export function runLint(input: LintInput): LintResult {
+  const { model, settings, parseSync } = input;
+  const statements = readMigrationStatements(input.migrations, parseSync);
+  const judged = statements.filter((s) => s.judged);
+  const findings: Finding[] = [];
+
+  const exposed = model ? exposedSchemas(model, settings.schemas) : [];
+  if (model) {
+    const cache = new Map<Policy, PolicyAnalysis>();
+    const ctx: CatalogLintContext = {
+      model,
+      exposed: new Set(exposed),
+      apiRoles: [settings.anonRole, settings.authenticatedRole].filter((r) => model.apiRoles.includes(r)),
+      anonRole: settings.anonRole,
+      authenticatedRole: settings.authenticatedRole,
+      analysis(p) {
+        let a = cache.get(p);
+        if (!a) cache.set(p, (a = analysePolicy(p, parseSync)));
+        return a;
+      },
+    };
+    for (const rule of RULES) if (rule.kind === 'catalog') findings.push(...complete(rule, rule.check(ctx)));
+  }
+  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout) };
+  for (const rule of RULES) if (rule.kind === 'migration') findings.push(...complete(rule, rule.check(mctx)));
+
+  // Point catalog findings at the statement that created their object (the last CREATE wins).
+  const definedAt = new Map<string, { file: string; line: number; column: number }>();
+  for (const s of statements) {
+    if (!(s.type.startsWith('Create') || s.type === 'ViewStmt') || s.type === 'CreateTrigStmt') continue;
+    for (const o of s.type === 'CreatePolicyStmt' ? s.objects.slice(0, 1) : s.objects) definedAt.set(o, { file: s.file, line: s.line, column: s.column });
+  }
+  for (const f of findings) {
+    if (f.location) continue;
+    const fnKey = f.objectKind === 'function' ? f.object.slice(0, f.object.indexOf('(') + 1) : null;
+    const tableKey = f.objectKind === 'column' ? f.object.slice(0, f.object.lastIndexOf('.')) : null;
+    const at = definedAt.get(f.object) ?? (fnKey ? definedAt.get(fnKey) : undefined) ?? (tableKey ? definedAt.get(tableKey) : undefined);
+    if (at) f.definedAt = at;
+  }
+
+  const known = new Map(ALL_RULE_META.map((r) => [r.id, r]));
+  const sups = collectSuppressions({
+    model,
+    statements,
+    ignore: settings.ignore,
+    configFile: settings.configFile,
+    evaluated: (id, stmt) => {
+      const r = RULES.find((x) => x.id === id);
+      if (!r) return true;
+      if (r.kind === 'catalog') return model !== null;
+      // migration-secret reads every file; the others only judged ones.
+      return r.id === 'migration-secret' || !stmt || stmt.judged;
+    },
+  });
+  const { kept, suppressed } = applySuppressions(findings, sups);
+  for (const s of sups) {
+    const problem = !known.has(s.rule)
+      ? `names no rule "${s.rule}" (see rowguard lint --list)`
+      : s.reason === ''
+        ? `has no reason: write "rowguard-lint-ignore ${s.rule}: <why>"`
+        : s.evaluated && !s.used
+          ? `matched no ${s.rule} finding${s.objects.length && s.source !== 'sql-comment' ? ` on ${s.objects[0]}` : ''}`
+          : null;
+    if (!problem) continue;
+    kept.push({
+      rule: UNUSED_SUPPRESSION.id,
+      level: UNUSED_SUPPRESSION.level,
+      category: UNUSED_SUPPRESSION.category,
+      object: s.location ? s.location.file : (s.objects[0] ?? s.origin),
+      objectKind: s.location ? 'file' : 'table',
+      message: `suppression at ${s.origin} ${problem}`,
+      fix: UNUSED_SUPPRESSION.fix,
+      ...(s.location ? { location: s.location } : {}),
+    });
+  }
+  kept.sort(compareFindings);
+  const counts: Record<Level, number> = { error: 0, warn: 0, info: 0 };
+  for (const f of kept) counts[f.level]++;
+  return {
+    findings: kept,
+    suppressed,
+    counts,
+    exposedSchemas: exposed,
+    judgedFiles: [...new Set(judged.map((s) => s.file))].concat(input.migrations.filter((m) => m.judged && !judged.some((s) => s.file === m.displayPath)).map((m) => m.displayPath)),
+    catalog: model !== null,
+  };
+}
+
+function compareFindings(a: Finding, b: Finding): number {
+  return (
+    LEVEL_RANK[b.level] - LEVEL_RANK[a.level] ||
+    (a.location?.file ?? '').localeCompare(b.location?.file ?? '') ||
+    (a.location?.line ?? 0) - (b.location?.line ?? 0) ||
+    a.rule.localeCompare(b.rule) ||
+    a.object.localeCompare(b.object)
+  );
+}
+
+/** Whether a finding at or above `threshold` remains (exit 1). */
+export function failsAt(result: LintResult, threshold: Level): boolean {
+  return result.findings.some((f) => LEVEL_RANK[f.level] >= LEVEL_RANK[threshold]);
+}
+
+// ---------------------------------------------------------------------------
+// I/O: the database and the files.
+
+export interface LintOptions {
+  config: Config;
+  /** URL of the database to lint (or, with shadow, of a server to build the shadow on). */
+  url: string;
+  /** Build a throwaway database from sql/ and lint that. */
+  shadow: boolean;
+  /** Judge migration files added or changed since this git revision. */
+  since?: string;
+  /** Judge every migration file. */
+  all?: boolean;
+  /** Skip the catalog (migration files only). */
+  filesOnly?: boolean;
+  cwd: string;
+  onProgress?: (step: string) => void;
+}
+
+export interface LintRun extends LintResult {
+  target: { mode: 'database' | 'shadow' | 'files'; database: string | null };
+}
+
+/** Migration files changed (added or modified, committed or not) since `ref`, plus untracked ones. */
+export function filesChangedSince(ref: string, dir: string, root: string): Set<string> {
+  const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  let top: string;
+  try {
+    git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    top = git(['rev-parse', '--show-toplevel']).trim();
+  } catch {
+    throw new RowguardError('usage', `--since ${ref}: not a git revision here`, { hint: 'pass a branch, tag or commit, e.g. --since origin/main' });
+  }
+  const rel = relative(top, resolve(dir)) || '.';
+  const changed = git(['diff', '--name-only', '--diff-filter=AMR', ref, '--', rel]);
+  const untracked = git(['ls-files', '--others', '--exclude-standard', '--', rel]);
+  // diff paths are relative to the top level; ls-files paths to the cwd (root).
+  return new Set([
+    ...changed.split('\n').filter(Boolean).map((p) => resolve(top, p)),
+    ...untracked.split('\n').filter(Boolean).map((p) => resolve(root, p)),
+  ]);
+}
+
+export async function lint(opts: LintOptions): Promise<LintRun> {
+  const { config } = opts;
+  const { loadParser } = await import('../sql-text.js');
+  const { readMigrations } = await import('../migrate/files.js');
+  const { withSql, createThrowawayDatabase, databaseOf } = await import('../db.js');
+  const parser = await loadParser();
+  const files = readMigrations(config.dirs.sql, opts.cwd);
+  const since = opts.since ? filesChangedSince(opts.since, config.dirs.sql, opts.cwd) : null;
+
+  const settings: LintSettings = {
+    schemas: config.api.schemas,
+    anonRole: config.api.anonRole,
+    authenticatedRole: config.api.authenticatedRole,
+    lockTimeout: config.migrations.lockTimeout,
+    ignore: config.lint.ignore,
+    configFile: config.file ? relative(opts.cwd, config.file) || config.file : null,
+  };
+  const apiRoles = [config.api.anonRole, config.api.authenticatedRole];
+
+  const judgeBy = (pending: Set<string> | null) => (f: { path: string; version: string }) =>
+    opts.all ? true : since ? since.has(resolve(f.path)) : pending ? pending.has(f.version) : true;
+
+  if (opts.filesOnly) {
+    const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(null)(f) }));
+    return { ...runLint({ model: null, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'files', database: null } };
+  }
+
+  const { introspect } = await import('../catalog/introspect.js');
+  const { readHistory } = await import('../migrate/engine.js');
+
+  // Files not yet in the target's history are the new ones (all of them when it has none).
+  const readPending = async (): Promise<Set<string> | null> => {
+    if (opts.all || since) return null;
+    return withSql(opts.url, async (sql) => {
+      const applied = new Set((await readHistory(sql)).filter((h) => h.status === 'applied').map((h) => h.version));
+      return new Set(files.filter((f) => !applied.has(f.version)).map((f) => f.version));
+    });
+  };
+
+  if (!opts.shadow) {
+    opts.onProgress?.('reading the catalog');
+    const pending = await readPending();
+    const model = await withSql(opts.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }));
+    const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
+    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) } };
+  }
+
+  const pending = await readPending();
+  opts.onProgress?.('building the shadow database');
+  const shadow = await createThrowawayDatabase(opts.url, { prefix: 'rowguard_lint' });
+  try {
+    const { up } = await import('../migrate/engine.js');
+    await up({ url: shadow.url, dir: config.dirs.sql, displayRoot: opts.cwd, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout });
+    opts.onProgress?.('reading the catalog');
+    const model = await withSql(shadow.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }));
+    const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
+    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'shadow', database: null } };
+  } finally {
+    await shadow.drop().catch(() => undefined);
+  }
+}

@@ -1,0 +1,452 @@
+/**
+ * Policy expressions judged on their parse tree, never on their text.
+ *
+ * The catalog gives each USING / WITH CHECK as `pg_get_expr` output read with an
+ * empty search_path, so every non-catalog function and relation is schema
+ * qualified (`auth.uid()`, `public.members`) and a scalar sub-select prints as
+ * `( SELECT auth.uid() AS uid)`. We wrap it as `select <expr>`, parse it with
+ * the Postgres 17 grammar (libpg-query) and walk the JSON tree. Pure: the
+ * parser's `parseSync` is handed in.
+ */
+
+/** A libpg-query node body (the object under `{ TypeName: body }`). */
+type Body = Record<string, unknown>;
+type ParseSync = (sql: string) => unknown;
+
+interface Ancestor {
+  type: string;
+  body: Body;
+  /** The field of `body` the walk descended through (e.g. SubLink.subselect). */
+  via: string;
+}
+
+type Visitor = (type: string, body: Body, ancestors: readonly Ancestor[]) => void;
+
+function isNode(v: unknown): v is Record<string, Body> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length === 1 && /^[A-Z]/.test(keys[0]!) && typeof (v as Record<string, unknown>)[keys[0]!] === 'object';
+}
+
+/** Depth-first walk over every node, with the chain of enclosing nodes. */
+export function walk(value: unknown, visit: Visitor, ancestors: Ancestor[] = []): void {
+  if (Array.isArray(value)) {
+    for (const v of value) walk(v, visit, ancestors);
+    return;
+  }
+  if (!value || typeof value !== 'object') return;
+  if (isNode(value)) {
+    const type = Object.keys(value)[0]!;
+    const body = value[type]!;
+    visit(type, body, ancestors);
+    for (const [k, v] of Object.entries(body)) {
+      if (v && typeof v === 'object') walk(v, visit, [...ancestors, { type, body, via: k }]);
+    }
+    return;
+  }
+  for (const v of Object.values(value)) walk(v, visit, ancestors);
+}
+
+function nodeType(v: unknown): string | null {
+  return isNode(v) ? Object.keys(v)[0]! : null;
+}
+function bodyOf(v: unknown): Body {
+  return isNode(v) ? (v as Record<string, Body>)[Object.keys(v)[0]!]! : {};
+}
+
+function strings(list: unknown): string[] {
+  return Array.isArray(list) ? list.map((x) => String((bodyOf(x) as { sval?: string }).sval ?? '')) : [];
+}
+
+/** `auth.uid`, `current_setting` (a `pg_catalog.` prefix is dropped). */
+export function funcName(body: Body): string {
+  const parts = strings(body['funcname']);
+  if (parts[0] === 'pg_catalog') parts.shift();
+  return parts.join('.');
+}
+
+function opName(body: Body): string {
+  const parts = strings(body['name']);
+  return parts[parts.length - 1] ?? '';
+}
+
+function constString(v: unknown): string | null {
+  let n = v;
+  while (nodeType(n) === 'TypeCast') n = bodyOf(n)['arg'];
+  if (nodeType(n) !== 'A_Const') return null;
+  const s = bodyOf(n)['sval'] as { sval?: string } | undefined;
+  return s ? (s.sval ?? '') : null;
+}
+
+function constBool(v: unknown): boolean | null {
+  let n = v;
+  while (nodeType(n) === 'TypeCast') n = bodyOf(n)['arg'];
+  if (nodeType(n) !== 'A_Const') return null;
+  const b = bodyOf(n)['boolval'] as { boolval?: boolean } | undefined;
+  if (b) return b.boolval === true;
+  const s = constString(n);
+  // 't'::boolean / 'true'::boolean, as ruleutils may print a folded constant.
+  if (s !== null && nodeType(v) === 'TypeCast') {
+    const t = strings(bodyOf(bodyOf(v)['typeName'])['names']).pop();
+    if (t === 'bool' || t === 'boolean') return ['t', 'true', 'on', 'yes', 'y', '1'].includes(s.toLowerCase());
+  }
+  return null;
+}
+
+/**
+ * The functions whose value comes from the request (GoTrue's helpers read the
+ * `request.jwt.claims` GUC through current_setting). They are STABLE, so a bare
+ * call in a policy is evaluated for every row the scan visits; wrapped in a
+ * scalar sub-select the planner turns it into an initPlan run once per statement.
+ */
+export const CLAIM_FUNCTIONS: ReadonlySet<string> = new Set(['auth.uid', 'auth.jwt', 'auth.role', 'auth.email', 'current_setting']);
+
+function isClaimCall(type: string, body: Body): boolean {
+  return type === 'FuncCall' && CLAIM_FUNCTIONS.has(funcName(body));
+}
+
+/** A user-defined function: printed schema-qualified (empty search_path) and not from pg_catalog. */
+function isUserFunction(body: Body): boolean {
+  const parts = strings(body['funcname']);
+  return parts.length > 1 && parts[0] !== 'pg_catalog' && !CLAIM_FUNCTIONS.has(funcName(body));
+}
+
+/** current_user / current_role / session_user / user: the role running the query. */
+function isRoleValue(type: string, body: Body): boolean {
+  return type === 'SQLValueFunction' && ['SVFOP_CURRENT_USER', 'SVFOP_CURRENT_ROLE', 'SVFOP_USER', 'SVFOP_SESSION_USER'].includes(String(body['op']));
+}
+
+/** Strip casts and a FROM-less scalar sub-select: `(select auth.uid())::text` → `auth.uid()`. */
+function unwrap(v: unknown): unknown {
+  let n = v;
+  for (;;) {
+    const t = nodeType(n);
+    if (t === 'TypeCast') n = bodyOf(n)['arg'];
+    else if (t === 'SubLink' && bodyOf(n)['subLinkType'] === 'EXPR_SUBLINK') {
+      const sel = bodyOf(bodyOf(n)['subselect']);
+      const targets = sel['targetList'] as unknown[] | undefined;
+      if (sel['fromClause'] || !targets || targets.length !== 1) return n;
+      n = bodyOf(targets[0])['val'];
+    } else return n;
+  }
+}
+
+function contains(v: unknown, pred: (type: string, body: Body, ancestors: readonly Ancestor[]) => boolean, base: Ancestor[] = []): boolean {
+  let found = false;
+  if (isNode(v) && pred(Object.keys(v)[0]!, bodyOf(v), base)) return true;
+  walk(
+    v,
+    (t, b, a) => {
+      if (!found && pred(t, b, a)) found = true;
+    },
+    base,
+  );
+  return found;
+}
+
+/** The claim a claim-reading expression yields: `sub`, `role`, `email`, … or null. */
+function claimKey(v: unknown): string | null {
+  const n = unwrap(v);
+  const t = nodeType(n);
+  const b = bodyOf(n);
+  if (t === 'FuncCall') {
+    const f = funcName(b);
+    if (f === 'auth.uid') return 'sub';
+    if (f === 'auth.role') return 'role';
+    if (f === 'auth.email') return 'email';
+    if (f === 'current_setting') {
+      const name = constString((b['args'] as unknown[] | undefined)?.[0]);
+      if (name === 'role') return 'role';
+      const m = name && /^request\.jwt\.claim\.(.+)$/.exec(name);
+      return m ? m[1]! : null;
+    }
+    return null;
+  }
+  if (isRoleValue(t ?? '', b)) return 'role';
+  if (t === 'A_Expr' && (opName(b) === '->>' || opName(b) === '->')) {
+    const key = constString(b['rexpr']);
+    if (key !== null && readsClaims(b['lexpr'])) return key;
+  }
+  return null;
+}
+
+/** Whether an expression reads the JWT claims object (auth.jwt() or the claims GUC). */
+function readsClaims(v: unknown): boolean {
+  return contains(v, (t, b) => {
+    if (t !== 'FuncCall') return false;
+    const f = funcName(b);
+    if (f === 'auth.jwt') return true;
+    if (f === 'current_setting') {
+      const name = constString((b['args'] as unknown[] | undefined)?.[0]);
+      return name === 'request.jwt.claims' || name === 'request.jwt.claim';
+    }
+    return false;
+  });
+}
+
+/** Relations named in the FROM clauses of the SELECTs enclosing a node (aliases and names). */
+function scopeOf(ancestors: readonly Ancestor[]): Map<string, string> {
+  const scope = new Map<string, string>();
+  for (const a of ancestors) {
+    if (a.type !== 'SelectStmt') continue;
+    walk(a.body['fromClause'], (t, b) => {
+      if (t !== 'RangeVar') return;
+      const q = `${(b['schemaname'] as string | undefined) ?? 'public'}.${b['relname'] as string}`;
+      scope.set(b['relname'] as string, q);
+      const alias = (b['alias'] as { aliasname?: string } | undefined)?.aliasname;
+      if (alias) scope.set(alias, q);
+    });
+  }
+  return scope;
+}
+
+function insideSubselect(ancestors: readonly Ancestor[]): boolean {
+  return ancestors.some((a) => a.type === 'SubLink' && a.via === 'subselect');
+}
+
+export interface ClaimColumn {
+  /** `schema.table` of the compared column; null = the policy's own table. */
+  table: string | null;
+  column: string;
+  claim: string;
+}
+
+export interface ExprAnalysis {
+  /** Claim functions evaluated once per row (not inside an uncorrelated sub-select), e.g. `auth.uid()`. */
+  perRowCalls: string[];
+  /** Reads `user_metadata` or `raw_user_meta_data`. */
+  readsUserMetadata: boolean;
+  /** Descriptions of pattern matches on the caller's email, e.g. `LIKE on auth.email()`. */
+  emailPatterns: string[];
+  /** A top-level OR branch that is true when the request carries no user, e.g. `auth.uid() IS NULL`. */
+  anonymousBranch: string | null;
+  /** Some comparison, sub-select or helper call ties a column of the row to the caller. */
+  bindsCaller: boolean;
+  /** Columns compared for equality with a claim (index candidates). */
+  claimColumns: ClaimColumn[];
+  /** True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …). */
+  alwaysTrueFor(role: string): boolean;
+}
+
+export interface PolicyAnalysis {
+  using: ExprAnalysis | null;
+  check: ExprAnalysis | null;
+  /** Parse failures (never expected for pg_get_expr output; reported, not thrown). */
+  errors: string[];
+}
+
+const PATTERN_OPS = new Set(['~~', '~~*', '!~~', '!~~*', '~', '~*', '!~', '!~*']);
+const PATTERN_FUNCS = new Set(['right', 'ends_with', 'starts_with', 'split_part', 'strpos', 'position', 'substring', 'substr', 'regexp_like', 'regexp_match', 'regexp_matches', 'regexp_substr', 'regexp_count', 'regexp_instr', 'textregexeq', 'texticregexeq', 'textlike', 'texticlike']);
+
+function isUserMetadataString(s: string): boolean {
+  return s === 'user_metadata' || /(^|[.{,"$\s])user_metadata([.},"\s[]|$)/.test(s);
+}
+
+/** Whether `v` yields the caller's email (not some row's). */
+function isEmailOfCaller(v: unknown, base: readonly Ancestor[]): boolean {
+  return contains(
+    v,
+    (t, b, anc) => {
+      if (t === 'FuncCall' || t === 'A_Expr') {
+        if (claimKey({ [t]: b }) === 'email') return true;
+      }
+      if (t === 'ColumnRef') {
+        // users.email inside a SELECT that reads auth.users.
+        const fields = strings(b['fields']);
+        if (fields[fields.length - 1] !== 'email') return false;
+        const scope = scopeOf(anc);
+        if (fields.length >= 2) return scope.get(fields[fields.length - 2]!) === 'auth.users';
+        return [...scope.values()].includes('auth.users');
+      }
+      return false;
+    },
+    [...base],
+  );
+}
+
+function describe(v: unknown): string {
+  const n = unwrap(v);
+  const t = nodeType(n);
+  const b = bodyOf(n);
+  if (t === 'FuncCall') return `${funcName(b)}()`;
+  const k = claimKey(n);
+  if (k) return `the ${k} claim`;
+  if (t === 'ColumnRef') return strings(b['fields']).join('.');
+  return 'an expression';
+}
+
+/** Flatten nested ORs (or ANDs) into their branches. */
+function branches(v: unknown, op: 'OR_EXPR' | 'AND_EXPR'): unknown[] {
+  if (nodeType(v) === 'BoolExpr' && bodyOf(v)['boolop'] === op) return (bodyOf(v)['args'] as unknown[]).flatMap((a) => branches(a, op));
+  return [v];
+}
+
+function alwaysTrue(v: unknown, role: string): boolean {
+  const t = nodeType(v);
+  const b = bodyOf(v);
+  const cb = constBool(v);
+  if (cb !== null) return cb;
+  if (t === 'TypeCast') return alwaysTrue(b['arg'], role);
+  if (t === 'BoolExpr') {
+    const args = b['args'] as unknown[];
+    if (b['boolop'] === 'OR_EXPR') return args.some((a) => alwaysTrue(a, role));
+    if (b['boolop'] === 'AND_EXPR') return args.every((a) => alwaysTrue(a, role));
+    if (b['boolop'] === 'NOT_EXPR') return constBool(args[0]) === false;
+  }
+  if (t === 'A_Expr') {
+    const op = opName(b);
+    const kind = b['kind'];
+    if (kind === 'AEXPR_OP' && op === '=') {
+      const l = unwrap(b['lexpr']);
+      const r = unwrap(b['rexpr']);
+      // 1 = 1, 'a' = 'a'
+      if (nodeType(l) === 'A_Const' && nodeType(r) === 'A_Const' && JSON.stringify(stripLoc(l)) === JSON.stringify(stripLoc(r))) return true;
+      // auth.role() = 'authenticated' is true for every authenticated request: it checks the role, not the user.
+      for (const [x, y] of [
+        [l, r],
+        [r, l],
+      ]) {
+        if (claimKey(x) === 'role' && constString(y) === role) return true;
+      }
+    }
+    if (kind === 'AEXPR_IN' && claimKey(b['lexpr']) === 'role') {
+      const list = b['rexpr'] as unknown[];
+      if (Array.isArray(list) && list.some((x) => constString(x) === role)) return true;
+    }
+  }
+  if (t === 'NullTest' && b['nulltesttype'] === 'IS_NOT_NULL') {
+    // Every token of the authenticated role carries a sub (GoTrue always sets it).
+    const k = claimKey(b['arg']);
+    if (k === 'sub' && role === 'authenticated') return true;
+    if (k === 'role') return true;
+  }
+  return false;
+}
+
+function stripLoc(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v, (k, val) => (k === 'location' ? undefined : val)));
+}
+
+/** Analyse one expression of a policy on table `tableName`. */
+export function analyseExpression(text: string, tableName: string, parseSync: ParseSync): ExprAnalysis {
+  const parsed = parseSync(`select ${text}`) as { stmts: Array<{ stmt: unknown }> };
+  const select = bodyOf(parsed.stmts[0]!.stmt);
+  const root = bodyOf((select['targetList'] as unknown[])[0])['val'];
+
+  const isRowColumn = (b: Body, anc: readonly Ancestor[]): boolean => {
+    const fields = strings(b['fields']);
+    if (!insideSubselect(anc)) return fields.length === 1 || fields[fields.length - 2] === tableName;
+    if (fields.length < 2) return false;
+    return fields[fields.length - 2] === tableName && !scopeOf(anc).has(tableName);
+  };
+
+  const correlated = (sublink: Body): boolean =>
+    contains(sublink['subselect'], (t, b, anc) => t === 'ColumnRef' && isRowColumn(b, anc), [{ type: 'SubLink', body: sublink, via: 'subselect' }]);
+
+  const perRowCalls: string[] = [];
+  const emailPatterns: string[] = [];
+  const claimColumns: ClaimColumn[] = [];
+  let readsUserMetadata = false;
+  let bindsCaller = false;
+
+  const callerDependent = (t: string, b: Body): boolean => isClaimCall(t, b) || isRoleValue(t, b) || (t === 'FuncCall' && isUserFunction(b));
+
+  walk(root, (t, b, anc) => {
+    if (isClaimCall(t, b)) {
+      // Once per statement when some enclosing sub-select does not depend on the row
+      // (an initPlan, or a hashed/materialised SubPlan); per row otherwise.
+      const once = anc.some((a) => a.type === 'SubLink' && a.via === 'subselect' && !correlated(a.body));
+      if (!once) perRowCalls.push(`${funcName(b)}()`);
+    }
+    if (t === 'A_Const') {
+      const s = (b['sval'] as { sval?: string } | undefined)?.sval;
+      if (s !== undefined && isUserMetadataString(s)) readsUserMetadata = true;
+    }
+    if (t === 'ColumnRef') {
+      const last = strings(b['fields']).pop();
+      if (last === 'raw_user_meta_data') readsUserMetadata = true;
+    }
+    if (t === 'A_Expr') {
+      const op = opName(b);
+      const kind = String(b['kind']);
+      const isPattern =
+        kind === 'AEXPR_LIKE' || kind === 'AEXPR_ILIKE' || kind === 'AEXPR_SIMILAR' || ((kind === 'AEXPR_OP' || kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL') && PATTERN_OPS.has(op));
+      if (isPattern && isEmailOfCaller(b['lexpr'], [...anc, { type: t, body: b, via: 'lexpr' }])) {
+        const word = kind === 'AEXPR_ILIKE' || op.includes('~~*') ? 'ILIKE' : kind === 'AEXPR_SIMILAR' ? 'SIMILAR TO' : op.includes('~~') ? 'LIKE' : 'a regular expression';
+        emailPatterns.push(`${word} on ${describe(b['lexpr'])}`);
+      }
+      if ((op === '=' && (kind === 'AEXPR_OP' || kind === 'AEXPR_OP_ANY')) || kind === 'AEXPR_NOT_DISTINCT') {
+        for (const [col, other] of [
+          [b['lexpr'], b['rexpr']],
+          [b['rexpr'], b['lexpr']],
+        ]) {
+          const c = unwrap(col);
+          if (nodeType(c) !== 'ColumnRef') continue;
+          const claim = claimKey(other);
+          if (!claim && !contains(other, (tt, bb) => isClaimCall(tt, bb))) continue;
+          const fields = strings(bodyOf(c)['fields']);
+          const column = fields[fields.length - 1]!;
+          if (isRowColumn(bodyOf(c), anc)) claimColumns.push({ table: null, column, claim: claim ?? describe(other) });
+          else {
+            const scope = scopeOf(anc);
+            const rel = fields.length >= 2 ? scope.get(fields[fields.length - 2]!) : scope.size === 1 || new Set(scope.values()).size === 1 ? [...scope.values()][0] : undefined;
+            if (rel) claimColumns.push({ table: rel, column, claim: claim ?? describe(other) });
+          }
+        }
+      }
+    }
+    if (t === 'FuncCall' && PATTERN_FUNCS.has(funcName(b))) {
+      const args = (b['args'] as unknown[] | undefined) ?? [];
+      if (args.some((a) => isEmailOfCaller(a, [...anc, { type: t, body: b, via: 'args' }]))) emailPatterns.push(`${funcName(b)}() on the caller's email`);
+    }
+    // A comparison, sub-select or helper call whose subtree holds both a column of
+    // the row and something that depends on the caller ties the row to the caller.
+    if (!bindsCaller && (t === 'A_Expr' || t === 'SubLink' || (t === 'FuncCall' && isUserFunction(b)))) {
+      const me = { [t]: b };
+      const hasCaller = contains(me, (tt, bb) => callerDependent(tt, bb), [...anc]);
+      const hasRow = hasCaller && contains(me, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa), [...anc]);
+      if (hasCaller && hasRow) bindsCaller = true;
+    }
+  });
+
+  let anonymousBranch: string | null = null;
+  const ors = branches(root, 'OR_EXPR');
+  if (ors.length > 1) {
+    for (const br of ors) {
+      if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
+      const k = claimKey(bodyOf(br)['arg']);
+      if (k === 'sub' || k === 'email' || k === 'role' || readsClaims(bodyOf(br)['arg'])) {
+        anonymousBranch = `${describe(bodyOf(br)['arg'])} IS NULL`;
+        break;
+      }
+    }
+  }
+
+  const truthCache = new Map<string, boolean>();
+  return {
+    perRowCalls: [...new Set(perRowCalls)],
+    readsUserMetadata,
+    emailPatterns: [...new Set(emailPatterns)],
+    anonymousBranch,
+    bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
+    claimColumns,
+    alwaysTrueFor(role: string) {
+      if (!truthCache.has(role)) truthCache.set(role, alwaysTrue(root, role));
+      return truthCache.get(role)!;
+    },
+  };
+}
+
+export function analysePolicy(policy: { using: string | null; check: string | null; tableName: string }, parseSync: ParseSync): PolicyAnalysis {
+  const errors: string[] = [];
+  const one = (text: string | null): ExprAnalysis | null => {
+    if (text === null) return null;
+    try {
+      return analyseExpression(text, policy.tableName, parseSync);
+    } catch (err) {
+      errors.push((err as Error).message ?? String(err));
+      return null;
+    }
+  };
+  return { using: one(policy.using), check: one(policy.check), errors };
+}

@@ -1,0 +1,95 @@
+/**
+ * Facts about the catalog that several rules share: who can reach a relation
+ * through the API, which policies apply to a role and a command, names of
+ * objects in findings. Pure functions over the CatalogModel.
+ */
+import {
+  commandCovers,
+  policyAppliesTo,
+  type CatalogModel,
+  type Policy,
+  type PolicyCommand,
+  type Relation,
+  type TablePrivilege,
+} from '../catalog/model.js';
+import type { CatalogLintContext } from './types.js';
+
+export type Command = Exclude<PolicyCommand, 'ALL'>;
+export const COMMANDS: readonly Command[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
+
+/** A policy as findings name it: `name on schema.table`. */
+export function policyObject(p: Policy): string {
+  return `${p.name} on ${p.table}`;
+}
+
+export function isExposed(ctx: CatalogLintContext, rel: { schema: string }): boolean {
+  return ctx.exposed.has(rel.schema);
+}
+
+/** Whether `role` has USAGE on the relation's schema (without it every privilege is moot). */
+export function reachesSchema(ctx: CatalogLintContext, schema: string, role: string): boolean {
+  return ctx.model.schemas.find((s) => s.name === schema)?.usableBy.includes(role) ?? false;
+}
+
+/** Effective privileges of an API role on a relation it can reach (has_table_privilege: membership and PUBLIC count). */
+export function privilegesOf(ctx: CatalogLintContext, rel: Relation, role: string): TablePrivilege[] {
+  if (!reachesSchema(ctx, rel.schema, role)) return [];
+  return rel.apiAccess[role] ?? [];
+}
+
+export function hasPrivilege(ctx: CatalogLintContext, rel: Relation, role: string, priv: TablePrivilege): boolean {
+  return privilegesOf(ctx, rel, role).includes(priv);
+}
+
+/** The privilege a policy command needs ('ALL' needs any of them). */
+export function privilegeFor(command: Command): TablePrivilege {
+  return command;
+}
+
+/** API roles that can run `command` on the relation (privilege plus schema usage). */
+export function rolesAllowed(ctx: CatalogLintContext, rel: Relation, command: Command): string[] {
+  return ctx.apiRoles.filter((r) => hasPrivilege(ctx, rel, r, privilegeFor(command)));
+}
+
+/** Policies of `rel` that apply to `role` for `command`. */
+export function policiesFor(model: CatalogModel, rel: Relation, role: string, command: Command, permissive?: boolean): Policy[] {
+  return rel.policies.filter(
+    (p) => commandCovers(p.command, command) && policyAppliesTo(model, p, role) && (permissive === undefined || p.permissive === permissive),
+  );
+}
+
+/** The commands a policy applies to. */
+export function commandsOf(p: Policy): Command[] {
+  return p.command === 'ALL' ? [...COMMANDS] : [p.command];
+}
+
+/** API roles a policy applies to (directly, through membership, or via PUBLIC). */
+export function apiRolesOf(ctx: CatalogLintContext, p: Policy): string[] {
+  return ctx.apiRoles.filter((r) => policyAppliesTo(ctx.model, p, r));
+}
+
+/** Superusers and BYPASSRLS roles skip every policy (BYPASSRLS is not inherited through membership). */
+export function bypassesRls(model: CatalogModel, role: string): boolean {
+  const r = model.roles.find((x) => x.name === role);
+  return !!r && (r.superuser || r.bypassRls);
+}
+
+/** Relations that can hold rows and carry RLS: plain and partitioned tables. */
+export function isTable(rel: Relation): boolean {
+  return rel.kind === 'table' || rel.kind === 'partitioned';
+}
+
+export function isUserRelation(ctx: CatalogLintContext, rel: Relation): boolean {
+  return !ctx.model.schemas.find((s) => s.name === rel.schema)?.fromExtension;
+}
+
+/** `anon`, `anon and authenticated`, `anon, authenticated and x`. */
+export function listWords(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** A lower-case verb phrase for a privilege: SELECT → read. */
+export function verbOf(priv: string): string {
+  return ({ SELECT: 'read', INSERT: 'insert into', UPDATE: 'update', DELETE: 'delete from', TRUNCATE: 'truncate' } as Record<string, string>)[priv] ?? priv.toLowerCase();
+}

@@ -1,0 +1,314 @@
+/**
+ * Migration files read without running them: each file is parsed with the
+ * Postgres 17 grammar (libpg-query), and every statement is paired with the
+ * table state before it, tracked across the files in order (CREATE / DROP /
+ * RENAME / ALTER TABLE … ADD / DROP / TYPE). A table is *existing* for a
+ * statement when an earlier file created it, or when no migration created it
+ * at all (it came from elsewhere, e.g. GoTrue's auth.users); it is *new* when
+ * the same file created it earlier (nobody else can see it yet, and it holds
+ * no rows). Bodies of functions and DO blocks are not parsed (they are strings
+ * to the grammar), so DDL inside them is not seen.
+ */
+import { RowguardError } from '../errors.js';
+
+type Body = Record<string, unknown>;
+
+export interface ColumnType {
+  /** Type name without schema, as the grammar gives it (`int4`, `varchar`, `text`, `numeric`). */
+  name: string;
+  /** Type modifiers (`varchar(20)` → [20]); empty when none. */
+  mods: number[];
+  array: boolean;
+}
+
+export interface TableState {
+  qualified: string;
+  /** Index of the file that created it; -1 when no migration did (it existed before them). */
+  createdInFile: number;
+  /** Display path of that file (null when no migration created it). */
+  createdIn: string | null;
+  columns: ReadonlyMap<string, ColumnType>;
+}
+
+export interface Suppression {
+  rule: string;
+  reason: string;
+  location: { file: string; line: number; column: number };
+}
+
+export interface MigrationStatement {
+  /** Display path of the file. */
+  file: string;
+  fileIndex: number;
+  /** Whether this file is judged by the migration-safety rules (new since the ref / pending). */
+  judged: boolean;
+  /** libpg-query node type (`AlterTableStmt`, …) and body. */
+  type: string;
+  body: Body;
+  /** Where the statement starts (its first token) and the line it ends on. */
+  line: number;
+  column: number;
+  endLine: number;
+  /**
+   * Catalog objects the statement creates or changes, named as findings name
+   * them (`schema.table`, `policy on schema.table`, `schema.fn(`), so a
+   * `-- rowguard-lint-ignore` above it also covers catalog findings on them.
+   */
+  objects: string[];
+  /** file:line:col of a node location inside the statement (byte offset from the parser). */
+  at(byteLocation: number | undefined): { file: string; line: number; column: number };
+  /** `-- rowguard-lint-ignore rule: why` comments just above the statement. */
+  suppressions: Suppression[];
+  /** The schema an unqualified name resolves to here (the file's `SET search_path`, else public). */
+  defaultSchema: string;
+  /** Tables as they were before this statement ran. */
+  tablesBefore: ReadonlyMap<string, TableState>;
+  /** Whether the file set lock_timeout before this statement. */
+  lockTimeoutSet: boolean;
+}
+
+export interface MigrationSource {
+  displayPath: string;
+  sql: string;
+  judged: boolean;
+}
+
+const IGNORE_COMMENT = /^\s*--\s*rowguard-lint-ignore\s+([A-Za-z0-9_-]+)\s*(?::\s*(.*?))?\s*$/;
+
+/** Byte offset ↔ line/column (1-based, columns in code points) for one file. */
+class LineIndex {
+  private readonly buf: Buffer;
+  private readonly lineStarts: number[] = [0];
+  constructor(text: string) {
+    this.buf = Buffer.from(text, 'utf8');
+    for (let i = 0; i < this.buf.length; i++) if (this.buf[i] === 0x0a) this.lineStarts.push(i + 1);
+  }
+  at(byte: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid]! <= byte) lo = mid;
+      else hi = mid - 1;
+    }
+    const start = this.lineStarts[lo]!;
+    return { line: lo + 1, column: Array.from(this.buf.subarray(start, byte).toString('utf8')).length + 1 };
+  }
+  slice(from: number, to: number): string {
+    return this.buf.subarray(from, to).toString('utf8');
+  }
+  get length(): number {
+    return this.buf.length;
+  }
+}
+
+function strings(list: unknown): string[] {
+  return Array.isArray(list) ? list.map((x) => String(((x as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? '')) : [];
+}
+
+export function typeOf(typeName: unknown): ColumnType {
+  const t = (typeName ?? {}) as Body;
+  const names = strings(t['names']);
+  const mods = Array.isArray(t['typmods'])
+    ? (t['typmods'] as Array<Record<string, Body>>).map((m) => Number(((m['A_Const']?.['ival'] as { ival?: number } | undefined)?.ival ?? 0)))
+    : [];
+  return { name: names[names.length - 1] ?? '', mods, array: Array.isArray(t['arrayBounds']) };
+}
+
+export function relName(rangeVar: unknown, defaultSchema: string): string {
+  const r = (rangeVar ?? {}) as Body;
+  return `${(r['schemaname'] as string | undefined) ?? defaultSchema}.${r['relname'] as string}`;
+}
+
+/**
+ * Parse every file (in order) into statements with the state before each.
+ * A file that does not parse is a usage error with its file:line:col.
+ */
+export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown): MigrationStatement[] {
+  const tables = new Map<string, TableState>();
+  const out: MigrationStatement[] = [];
+  files.forEach((file, fileIndex) => {
+    const idx = new LineIndex(file.sql);
+    let parsed: { stmts?: Array<{ stmt: Record<string, Body>; stmt_location?: number; stmt_len?: number }> };
+    try {
+      parsed = parseSync(file.sql) as typeof parsed;
+    } catch (err) {
+      const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
+      const pos = idx.at(Math.min(e.sqlDetails?.cursorPosition ?? 0, idx.length));
+      throw new RowguardError('sql', `${file.displayPath}:${pos.line}:${pos.column}: ${e.message ?? 'syntax error'}`, {
+        location: { file: file.displayPath, line: pos.line, column: pos.column },
+        hint: 'fix the syntax error; lint reads migrations with the Postgres 17 grammar',
+      });
+    }
+    let defaultSchema = 'public';
+    let lockTimeoutSet = false;
+    for (const s of parsed.stmts ?? []) {
+      const type = Object.keys(s.stmt)[0]!;
+      const body = s.stmt[type]!;
+      const from = s.stmt_location ?? 0;
+      const to = s.stmt_len ? from + s.stmt_len : idx.length;
+      const raw = idx.slice(from, to);
+      // The statement's first token: skip the whitespace and comments the parser attaches in front.
+      const lead = leadingTrivia(raw);
+      const startByte = from + Buffer.byteLength(raw.slice(0, lead), 'utf8');
+      const start = idx.at(startByte);
+      const suppressions: Suppression[] = [];
+      const leadText = raw.slice(0, lead);
+      let lineNo = start.line - leadText.split('\n').length + 1;
+      for (const l of leadText.split('\n')) {
+        const m = IGNORE_COMMENT.exec(l);
+        if (m) suppressions.push({ rule: m[1]!, reason: (m[2] ?? '').trim(), location: { file: file.displayPath, line: lineNo, column: l.indexOf('--') + 1 } });
+        lineNo++;
+      }
+      out.push({
+        file: file.displayPath,
+        fileIndex,
+        judged: file.judged,
+        type,
+        body,
+        line: start.line,
+        column: start.column,
+        endLine: idx.at(Math.max(startByte, to - 1)).line,
+        objects: objectsOf(type, body, defaultSchema),
+        at: (byte) => ({ file: file.displayPath, ...(byte === undefined ? start : idx.at(byte)) }),
+        suppressions,
+        defaultSchema,
+        tablesBefore: new Map(tables),
+        lockTimeoutSet,
+      });
+      // Track what this statement changes, for the statements after it.
+      if (type === 'VariableSetStmt' && body['name'] === 'search_path' && Array.isArray(body['args'])) {
+        const first = (body['args'] as Array<Record<string, Body>>)[0];
+        const v = (first?.['A_Const']?.['sval'] as { sval?: string } | undefined)?.sval;
+        if (v) defaultSchema = v.replace(/^"(.*)"$/, '$1');
+      }
+      if (type === 'VariableSetStmt' && body['name'] === 'lock_timeout') lockTimeoutSet = true;
+      applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath);
+    }
+  });
+  return out;
+}
+
+/** Length (in UTF-16 units) of the whitespace and comments before the first token. */
+function leadingTrivia(s: string): number {
+  let i = 0;
+  for (;;) {
+    while (i < s.length && /\s/.test(s[i]!)) i++;
+    if (s.startsWith('--', i)) {
+      const nl = s.indexOf('\n', i);
+      i = nl < 0 ? s.length : nl + 1;
+    } else if (s.startsWith('/*', i)) {
+      // Postgres block comments nest.
+      let depth = 0;
+      do {
+        if (s.startsWith('/*', i)) {
+          depth++;
+          i += 2;
+        } else if (s.startsWith('*/', i)) {
+          depth--;
+          i += 2;
+        } else i++;
+      } while (depth > 0 && i < s.length);
+    } else return i;
+  }
+}
+
+function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string): void {
+  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, columns: new Map() };
+  if (type === 'CreateStmt') {
+    const q = relName(body['relation'], schema);
+    if (body['if_not_exists'] && tables.has(q)) return;
+    const cols = new Map<string, ColumnType>();
+    for (const e of (body['tableElts'] as Array<Record<string, Body>> | undefined) ?? []) {
+      if (e['ColumnDef']) cols.set(e['ColumnDef']['colname'] as string, typeOf(e['ColumnDef']['typeName']));
+    }
+    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, columns: cols });
+  } else if (type === 'CreateTableAsStmt') {
+    const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
+    if (into) {
+      const q = relName(into, schema);
+      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, columns: new Map() });
+    }
+  } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
+    for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
+      const parts = strings(o['List']?.['items']);
+      tables.delete(parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`);
+    }
+  } else if (type === 'RenameStmt') {
+    const q = relName(body['relation'], schema);
+    const t = existing(q);
+    if (body['renameType'] === 'OBJECT_TABLE') {
+      tables.delete(q);
+      const nq = `${q.slice(0, q.lastIndexOf('.'))}.${body['newname'] as string}`;
+      tables.set(nq, { ...t, qualified: nq });
+    } else if (body['renameType'] === 'OBJECT_COLUMN' && t.columns.has(body['subname'] as string)) {
+      const cols = new Map(t.columns);
+      const ty = cols.get(body['subname'] as string)!;
+      cols.delete(body['subname'] as string);
+      cols.set(body['newname'] as string, ty);
+      tables.set(q, { ...t, columns: cols });
+    }
+  } else if (type === 'AlterTableStmt' && body['objtype'] === 'OBJECT_TABLE') {
+    const q = relName(body['relation'], schema);
+    const t = existing(q);
+    const cols = new Map(t.columns);
+    for (const c of (body['cmds'] as Array<Record<string, Body>> | undefined) ?? []) {
+      const cmd = c['AlterTableCmd'] ?? {};
+      const def = (cmd['def'] as Record<string, Body> | undefined)?.['ColumnDef'];
+      if (cmd['subtype'] === 'AT_AddColumn' && def) cols.set(def['colname'] as string, typeOf(def['typeName']));
+      if (cmd['subtype'] === 'AT_DropColumn') cols.delete(cmd['name'] as string);
+      if (cmd['subtype'] === 'AT_AlterColumnType' && def) cols.set(cmd['name'] as string, typeOf(def['typeName']));
+    }
+    tables.set(q, { ...t, columns: cols });
+  }
+}
+
+/** Whether `qualified` existed before `stmt` (created by an earlier file, or by no migration). */
+export function existedBefore(stmt: MigrationStatement, qualified: string): boolean {
+  const t = stmt.tablesBefore.get(qualified);
+  return !t || t.createdInFile !== stmt.fileIndex;
+}
+
+/** Where an existing table came from, for messages. */
+export function originOf(stmt: MigrationStatement, qualified: string): string {
+  const t = stmt.tablesBefore.get(qualified);
+  return t?.createdIn ? `created in ${t.createdIn}` : 'it existed before these migrations';
+}
+
+function rangeVarName(v: unknown, schema: string): string | null {
+  const r = (v as Record<string, Body> | undefined)?.['RangeVar'];
+  return r ? relName(r, schema) : null;
+}
+
+/** Objects a statement defines or alters, in the naming of findings. */
+export function objectsOf(type: string, body: Body, schema: string): string[] {
+  switch (type) {
+    case 'CreateStmt':
+    case 'AlterTableStmt':
+    case 'IndexStmt':
+    case 'CreateTrigStmt':
+      return [relName(body['relation'], schema)];
+    case 'ViewStmt':
+      return [relName(body['view'], schema)];
+    case 'CreateTableAsStmt': {
+      const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
+      return into ? [relName(into, schema)] : [];
+    }
+    case 'CreatePolicyStmt':
+    case 'AlterPolicyStmt': {
+      const table = relName(body['table'], schema);
+      return [`${body['policy_name'] as string} on ${table}`, table];
+    }
+    case 'CreateFunctionStmt': {
+      const parts = strings(body['funcname']);
+      return [`${parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`}(`];
+    }
+    case 'GrantStmt':
+      if (body['objtype'] === 'OBJECT_TABLE' && body['targtype'] === 'ACL_TARGET_OBJECT') {
+        return ((body['objects'] as unknown[] | undefined) ?? []).map((o) => rangeVarName(o, schema)).filter((x): x is string => !!x);
+      }
+      return [];
+    default:
+      return [];
+  }
+}

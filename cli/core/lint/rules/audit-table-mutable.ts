@@ -1,0 +1,45 @@
+/** An audit table is only evidence if its rows cannot be changed or removed. */
+import type { CatalogRule, RawFinding } from '../types.js';
+import type { Relation } from '../../catalog/model.js';
+import { isTable, isUserRelation } from '../facts.js';
+
+const AUDIT_NAME = /(^|_)audit(s|_log|_logs|_trail|_entries|_events)?($|_)/i;
+
+function isAuditTable(rel: Relation): boolean {
+  return AUDIT_NAME.test(rel.name) || /\baudit (log|trail|table)\b/i.test(rel.comment ?? '');
+}
+
+/** An enabled BEFORE trigger on `event` (TRUNCATE triggers are statement-level only). */
+function guarded(rel: Relation, event: string): boolean {
+  return rel.triggers.some((t) => t.enabled && t.timing === 'BEFORE' && t.events.includes(event));
+}
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'audit-table-mutable',
+  level: 'error',
+  category: 'security',
+  description: 'audit table that some role can UPDATE, DELETE or TRUNCATE with no trigger rejecting it',
+  docs: 'Audit rows must be append-only: the owner (and any role granted UPDATE/DELETE/TRUNCATE) can otherwise rewrite history, and TRUNCATE ignores RLS. A BEFORE UPDATE/DELETE trigger and a BEFORE TRUNCATE trigger that raise keep INSERT working. A table is an audit table by name (audit, audit_log, …_audit_entries) or by its comment; trigger bodies are not read.',
+  fix: 'add BEFORE UPDATE OR DELETE (for each row) and BEFORE TRUNCATE (for each statement) triggers that raise an exception',
+  check(ctx) {
+    const out: RawFinding[] = [];
+    for (const rel of ctx.model.relations) {
+      if (!isTable(rel) || rel.isPartition || !isUserRelation(ctx, rel) || !isAuditTable(rel)) continue;
+      const open: string[] = [];
+      for (const event of ['UPDATE', 'DELETE', 'TRUNCATE']) {
+        if (guarded(rel, event)) continue;
+        // The ACL read includes the owner's implicit rights (acldefault when relacl is null).
+        const who = rel.grants.filter((g) => g.privileges.includes(event)).map((g) => g.grantee);
+        if (who.length) open.push(`${who.join(', ')} can ${event}`);
+      }
+      if (open.length === 0) continue;
+      out.push({
+        object: rel.qualified,
+        objectKind: 'table',
+        message: `audit table ${rel.qualified} can be rewritten: ${open.join('; ')} and no trigger rejects it`,
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,38 @@
+/** A column compared with the caller in a policy is the filter of every API query: it needs an index. */
+import type { CatalogRule, RawFinding } from '../types.js';
+import { findRelation } from '../../catalog/model.js';
+import { isTable, policyObject } from '../facts.js';
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'claim-column-unindexed',
+  level: 'warn',
+  category: 'performance',
+  description: 'column compared with a claim (auth.uid(), a JWT claim) in a policy, with no index leading on it',
+  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too.',
+  fix: 'create index concurrently on <table> (<column>)',
+  check(ctx) {
+    const out: RawFinding[] = [];
+    const seen = new Set<string>();
+    for (const rel of ctx.model.relations) {
+      for (const p of rel.policies) {
+        const a = ctx.analysis(p);
+        for (const cc of [...(a.using?.claimColumns ?? []), ...(a.check?.claimColumns ?? [])]) {
+          const target = cc.table === null ? rel : findRelation(ctx.model, cc.table);
+          if (!target || !isTable(target) || !target.columns.some((c) => c.name === cc.column)) continue;
+          const key = `${target.qualified}.${cc.column}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          if (target.indexes.some((i) => i.valid && !i.partial && i.columns[0] === cc.column)) continue;
+          out.push({
+            object: key,
+            objectKind: 'column',
+            message: `${key} is compared with ${cc.claim} in policy ${policyObject(p)} but no index leads on it: every API query on ${rel.qualified} scans ${target.qualified}`,
+            fix: `create index concurrently on ${target.qualified} (${cc.column})`,
+          });
+        }
+      }
+    }
+    return out;
+  },
+};

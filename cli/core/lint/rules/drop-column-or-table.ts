@@ -1,0 +1,40 @@
+/** Dropping a column or table loses data and breaks clients still using it. */
+import type { MigrationRule, RawFinding } from '../types.js';
+import { existedBefore, originOf } from '../migrations.js';
+import { alterTableCmds, nodeBody } from '../stmt.js';
+
+export const rule: MigrationRule = {
+  kind: 'migration',
+  id: 'drop-column-or-table',
+  level: 'warn',
+  category: 'migration',
+  description: 'DROP TABLE or ALTER TABLE … DROP COLUMN on a table that existed before the migration',
+  docs: 'The data is gone once the migration commits, and clients (or PostgREST\'s cached schema) still reading the column fail. Drop in a later release, after no code reads it; suppress with a reason when intended.',
+  fix: 'stop reading it first and drop it in a later migration; back the data up if it may be needed',
+  check(ctx) {
+    const out: RawFinding[] = [];
+    for (const s of ctx.statements) {
+      if (s.type === 'DropStmt' && s.body['removeType'] === 'OBJECT_TABLE') {
+        for (const o of (s.body['objects'] as unknown[] | undefined) ?? []) {
+          const parts = ((nodeBody(o, 'List')?.['items'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
+          const table = parts.length > 1 ? parts.join('.') : `${s.defaultSchema}.${parts[0]}`;
+          if (!existedBefore(s, table)) continue;
+          out.push({ object: table, objectKind: 'table', location: s.at(undefined), message: `drop table ${table} (${originOf(s, table)}) deletes its rows for good` });
+        }
+        continue;
+      }
+      const at = alterTableCmds(s);
+      if (!at || !existedBefore(s, at.table)) continue;
+      for (const c of at.cmds) {
+        if (c.subtype !== 'AT_DropColumn') continue;
+        out.push({
+          object: `${at.table}.${c.name}`,
+          objectKind: 'column',
+          location: s.at(at.location),
+          message: `dropping ${at.table}.${c.name} (${originOf(s, at.table)}) deletes its data and breaks clients still reading it`,
+        });
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,73 @@
+/** Every rule, in the order `rowguard lint --list` and the docs show them. */
+import type { Rule, RuleMeta } from '../types.js';
+import { rule as rlsDisabledInApi } from './rls-disabled-in-api.js';
+import { rule as policyExistsRlsDisabled } from './policy-exists-rls-disabled.js';
+import { rule as rlsEnabledNoPolicy } from './rls-enabled-no-policy.js';
+import { rule as viewBypassesRls } from './view-bypasses-rls.js';
+import { rule as authUsersExposed } from './auth-users-exposed.js';
+import { rule as securityDefinerRpc } from './security-definer-rpc.js';
+import { rule as functionSearchPathMutable } from './function-search-path-mutable.js';
+import { rule as policyUserMetadata } from './policy-user-metadata.js';
+import { rule as policyEmailPattern } from './policy-email-pattern.js';
+import { rule as policyAlwaysTrue } from './policy-always-true.js';
+import { rule as policyCheckUnbound } from './policy-check-unbound.js';
+import { rule as policyAnonymousBranch } from './policy-anonymous-branch.js';
+import { rule as policyToPublic } from './policy-to-public.js';
+import { rule as writePolicyWithoutSelect } from './write-policy-without-select.js';
+import { rule as rlsNotForced } from './rls-not-forced.js';
+import { rule as anonWriteUnprotected } from './anon-write-unprotected.js';
+import { rule as credentialColumnUnhashed } from './credential-column-unhashed.js';
+import { rule as auditTableMutable } from './audit-table-mutable.js';
+import { rule as migrationSecret } from './migration-secret.js';
+import { rule as authCallPerRow } from './auth-call-per-row.js';
+import { rule as multiplePermissivePolicies } from './multiple-permissive-policies.js';
+import { rule as claimColumnUnindexed } from './claim-column-unindexed.js';
+import { rule as unindexedForeignKey } from './unindexed-foreign-key.js';
+import { rule as indexNotConcurrent } from './index-not-concurrent.js';
+import { rule as addColumnNotNullNoDefault } from './add-column-not-null-no-default.js';
+import { rule as tableRewrite } from './table-rewrite.js';
+import { rule as dropColumnOrTable } from './drop-column-or-table.js';
+import { rule as constraintNotValid } from './constraint-not-valid.js';
+import { rule as missingLockTimeout } from './missing-lock-timeout.js';
+import { rule as unusedSuppression } from './unused-suppression.js';
+
+export const RULES: readonly Rule[] = [
+  // security (catalog)
+  rlsDisabledInApi,
+  policyExistsRlsDisabled,
+  rlsEnabledNoPolicy,
+  viewBypassesRls,
+  authUsersExposed,
+  securityDefinerRpc,
+  functionSearchPathMutable,
+  policyUserMetadata,
+  policyEmailPattern,
+  policyAlwaysTrue,
+  policyCheckUnbound,
+  policyAnonymousBranch,
+  policyToPublic,
+  writePolicyWithoutSelect,
+  rlsNotForced,
+  anonWriteUnprotected,
+  credentialColumnUnhashed,
+  auditTableMutable,
+  // security (files)
+  migrationSecret,
+  // performance
+  authCallPerRow,
+  multiplePermissivePolicies,
+  claimColumnUnindexed,
+  unindexedForeignKey,
+  // migration safety
+  indexNotConcurrent,
+  addColumnNotNullNoDefault,
+  tableRewrite,
+  dropColumnOrTable,
+  constraintNotValid,
+  missingLockTimeout,
+];
+
+export const UNUSED_SUPPRESSION: RuleMeta = unusedSuppression;
+
+/** Metadata of every rule, the engine's own included. */
+export const ALL_RULE_META: readonly RuleMeta[] = [...RULES, unusedSuppression];

@@ -1,0 +1,47 @@
+/** A permissive policy that is always true for an API role opens every row to it. */
+import type { CatalogRule, RawFinding } from '../types.js';
+import type { Policy, Relation } from '../../catalog/model.js';
+import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, verbOf, type Command } from '../facts.js';
+import { isSensitiveColumn } from '../sensitive.js';
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'policy-always-true',
+  level: 'error',
+  category: 'security',
+  description: 'permissive policy always true for an API role on UPDATE/DELETE/ALL, or on SELECT of a table with sensitive columns',
+  docs: "USING (true), (1 = 1) or a role-only check such as auth.role() = 'authenticated' lets that role change or delete every row. For SELECT it is only reported when the table has sensitive columns (email, phone, token, password, …): a plain public-read table is a legitimate design. A restrictive policy that narrows the same command suppresses the finding.",
+  fix: 'compare a column of the row with the caller, e.g. using ((select auth.uid()) = user_id)',
+  check(ctx) {
+    const out: RawFinding[] = [];
+    for (const rel of ctx.model.relations) {
+      if (!isTable(rel) || !rel.rls) continue;
+      const sensitive = rel.columns.filter(isSensitiveColumn).map((c) => c.name);
+      for (const p of rel.policies) {
+        if (!p.permissive) continue;
+        const using = ctx.analysis(p).using;
+        if (!using) continue;
+        const hits: string[] = [];
+        for (const role of apiRolesOf(ctx, p)) {
+          if (!using.alwaysTrueFor(role)) continue;
+          const cmds = commandsOf(p).filter(
+            (c) => c !== 'INSERT' && (c !== 'SELECT' || sensitive.length > 0) && hasPrivilege(ctx, rel, role, c) && !narrowed(ctx, rel, p, role, c),
+          );
+          if (cmds.length) hits.push(`${role} can ${listWords(cmds.map(verbOf))} every row`);
+        }
+        if (hits.length === 0) continue;
+        out.push({
+          object: policyObject(p),
+          objectKind: 'policy',
+          message: `policy ${p.name} is always true on ${rel.qualified}: ${hits.join('; ')}${sensitive.length && p.command !== 'UPDATE' && p.command !== 'DELETE' ? ` (sensitive columns: ${sensitive.join(', ')})` : ''}`,
+        });
+      }
+    }
+    return out;
+  },
+};
+
+/** A restrictive policy for the same role and command that is not itself always true narrows the permissive one. */
+function narrowed(ctx: Parameters<CatalogRule['check']>[0], rel: Relation, p: Policy, role: string, cmd: Command): boolean {
+  return policiesFor(ctx.model, rel, role, cmd, false).some((r) => r !== p && !(ctx.analysis(r).using?.alwaysTrueFor(role) ?? true));
+}

@@ -1,0 +1,29 @@
+/** Authorising by a pattern on the caller's email: anyone who can register a matching address gets in. */
+import type { CatalogRule, RawFinding } from '../types.js';
+import { policyObject } from '../facts.js';
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'policy-email-pattern',
+  level: 'error',
+  category: 'security',
+  description: "policy pattern-matches the caller's email (LIKE/ILIKE/regex/right()/ends_with on the email claim, auth.email() or auth.users.email)",
+  docs: "An email pattern ('%@company.com') trusts whoever can sign up with such an address; with unconfirmed sign-ups or a sub-addressing/ lookalike domain that is anyone. Only pattern matches on the caller's email fire: a LIKE on a row's column or on a path built from auth.uid() does not.",
+  fix: 'keep the allowed users (or their organisation) in a table, or in app_metadata set by the service role, and check membership',
+  check(ctx) {
+    const out: RawFinding[] = [];
+    for (const rel of ctx.model.relations) {
+      for (const p of rel.policies) {
+        const a = ctx.analysis(p);
+        const patterns = [...(a.using?.emailPatterns ?? []), ...(a.check?.emailPatterns ?? [])];
+        if (patterns.length === 0) continue;
+        out.push({
+          object: policyObject(p),
+          objectKind: 'policy',
+          message: `policy ${p.name} on ${p.table} authorises by ${[...new Set(patterns)].join(', ')}: anyone who can sign up with a matching address passes`,
+        });
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,27 @@
+/** RLS on and API roles granted, but no policy: everything is denied (often a forgotten policy). */
+import type { CatalogRule, RawFinding } from '../types.js';
+import { isTable, listWords, privilegesOf } from '../facts.js';
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'rls-enabled-no-policy',
+  level: 'info',
+  category: 'security',
+  description: 'RLS on and API roles granted, but no policy at all: every row is denied',
+  docs: 'With RLS on and no policy, Postgres applies a default-deny: API roles see and change nothing. Safe, but usually a missing policy or a grant to revoke.',
+  fix: 'add the policies the API roles need, or revoke their grants',
+  check(ctx) {
+    const out: RawFinding[] = [];
+    for (const rel of ctx.model.relations) {
+      if (!isTable(rel) || !rel.rls || rel.policies.length > 0) continue;
+      const roles = ctx.apiRoles.filter((r) => privilegesOf(ctx, rel, r).some((p) => ['SELECT', 'INSERT', 'UPDATE', 'DELETE'].includes(p)));
+      if (roles.length === 0) continue;
+      out.push({
+        object: rel.qualified,
+        objectKind: 'table',
+        message: `${rel.qualified} has RLS on and no policy: ${listWords(roles)} ${roles.length === 1 ? 'is' : 'are'} granted access but every row is denied`,
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,32 @@
+/** Foreign keys without an index make joins and ON DELETE checks on the referenced table scan this one. */
+import type { CatalogRule, RawFinding } from '../types.js';
+import { isTable, isUserRelation } from '../facts.js';
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'unindexed-foreign-key',
+  level: 'info',
+  category: 'performance',
+  description: 'foreign key with no index whose leading columns are its columns',
+  docs: 'Postgres indexes the referenced key, not the referencing columns. Deleting or updating a referenced row (and joining back) then scans the referencing table; membership sub-selects in policies often join on these columns.',
+  fix: 'create index concurrently on <table> (<fk columns>)',
+  check(ctx) {
+    const out: RawFinding[] = [];
+    for (const rel of ctx.model.relations) {
+      if (!isTable(rel) || rel.isPartition || !isUserRelation(ctx, rel)) continue;
+      for (const fk of rel.foreignKeys) {
+        const n = fk.columns.length;
+        const want = new Set(fk.columns);
+        const covered = rel.indexes.some((i) => i.valid && !i.partial && i.columns.length >= n && i.columns.slice(0, n).every((c) => c !== null && want.has(c)));
+        if (covered) continue;
+        out.push({
+          object: `${rel.qualified}.${fk.columns.join(',')}`,
+          objectKind: 'column',
+          message: `foreign key ${fk.name} (${rel.qualified}.${fk.columns.join(', ')} → ${fk.refTable}) has no index: changes to ${fk.refTable} scan ${rel.qualified}`,
+          fix: `create index concurrently on ${rel.qualified} (${fk.columns.join(', ')})`,
+        });
+      }
+    }
+    return out;
+  },
+};

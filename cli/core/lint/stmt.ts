@@ -1,0 +1,37 @@
+/** Small readers over libpg-query statement bodies, shared by the migration rules. */
+import { relName, type MigrationStatement } from './migrations.js';
+
+export type Body = Record<string, unknown>;
+
+export function nodeBody(v: unknown, type: string): Body | undefined {
+  return v && typeof v === 'object' ? ((v as Record<string, Body>)[type] ?? undefined) : undefined;
+}
+
+export function constraintsOf(columnDef: Body): Body[] {
+  return ((columnDef['constraints'] as unknown[] | undefined) ?? []).map((c) => nodeBody(c, 'Constraint')).filter((c): c is Body => !!c);
+}
+
+export interface AlterCmd {
+  subtype: string;
+  name?: string;
+  def?: unknown;
+  location?: number;
+}
+
+/** `ALTER TABLE` sub-commands with the table they act on (plain tables only, not ALTER INDEX/VIEW). */
+export function alterTableCmds(s: MigrationStatement): { table: string; cmds: AlterCmd[]; location?: number } | null {
+  if (s.type !== 'AlterTableStmt' || s.body['objtype'] !== 'OBJECT_TABLE') return null;
+  const rel = s.body['relation'] as Body;
+  return {
+    table: relName(rel, s.defaultSchema),
+    location: rel['location'] as number | undefined,
+    cmds: ((s.body['cmds'] as unknown[] | undefined) ?? []).map((c) => nodeBody(c, 'AlterTableCmd') as unknown as AlterCmd),
+  };
+}
+
+/** Location of a column definition or constraint inside the file (byte offset), if the parser gave one. */
+export function locationOf(v: unknown): number | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const b = Object.values(v as Record<string, Body>)[0];
+  return (b?.['location'] as number | undefined) ?? undefined;
+}

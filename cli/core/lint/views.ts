@@ -1,0 +1,37 @@
+/**
+ * What a view really reads. A view runs with its owner's privileges unless it
+ * is `security_invoker` (PG15+); a materialized view always stores what its
+ * owner could read at refresh time. Following views through views gives the
+ * base relations behind an exposed view.
+ */
+import type { CatalogModel, Relation } from '../catalog/model.js';
+import { bypassesRls } from './facts.js';
+
+export function isInvokerView(rel: Relation): boolean {
+  const v = rel.options['security_invoker']?.toLowerCase();
+  return rel.kind === 'view' && (v === 'true' || v === 'on' || v === '1' || v === 'yes');
+}
+
+/** Base relations a view reads, through nested views (not through materialized views, which store rows). */
+export function baseRelations(model: CatalogModel, view: Relation): Relation[] {
+  const byName = new Map(model.relations.map((r) => [r.qualified, r]));
+  const out = new Map<string, Relation>();
+  const seen = new Set<string>([view.qualified]);
+  const stack = [...view.dependsOn];
+  while (stack.length) {
+    const q = stack.pop()!;
+    if (seen.has(q)) continue;
+    seen.add(q);
+    const r = byName.get(q);
+    if (!r) continue;
+    if (r.kind === 'view') stack.push(...r.dependsOn);
+    else out.set(q, r);
+  }
+  return [...out.values()];
+}
+
+/** Whether `owner` reading `table` skips its policies: table owner without FORCE, superuser or BYPASSRLS. */
+export function ownerSkipsRls(model: CatalogModel, owner: string, table: Relation): boolean {
+  if (bypassesRls(model, owner)) return true;
+  return table.owner === owner && !table.forceRls;
+}
