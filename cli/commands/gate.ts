@@ -23,7 +23,7 @@ export function makeGateCommand(): Command {
     .option('--against <url>', 'check migration checksums against the history of this (deployed) database')
     .addOption(new Option('--engine <engine>', 'where the throwaway database runs').choices(['embedded', 'docker']))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
-    .option('--summary-file <path>', 'also write the Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)')
+    .option('--summary-file <path>', 'also write the Markdown summary to this file (for $GITHUB_STEP_SUMMARY or a PR comment)')
     .option('--junit <file>', 'write JUnit XML (one case per step and per SQL test file)')
     .option('--sarif <file>', 'write SARIF 2.1.0 (the lint findings) for code scanning')
     .option('--jobs <n>', 'parallel SQL test files (default: cores)')
@@ -57,7 +57,7 @@ export function makeGateCommand(): Command {
             }
           },
         });
-        if (o.summaryFile) writeFileSync(resolve(ctx.cwd, o.summaryFile), report.renderGateMarkdown(report_), { flag: 'a' });
+        if (o.summaryFile) writeFileSync(resolve(ctx.cwd, o.summaryFile), report.renderGateMarkdown(report_));
         if (o.junit) writeFileSync(resolve(ctx.cwd, o.junit), report.renderGateJunit(report_));
         if (o.sarif) writeFileSync(resolve(ctx.cwd, o.sarif), report.renderGateSarif(report_));
         if (format === 'json') out.out(JSON.stringify(report_, null, 2));
