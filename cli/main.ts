@@ -11,8 +11,11 @@ import { fallbackOutput } from './context.js';
 import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
+import { makeGateCommand } from './commands/gate.js';
 import { makeMatrixCommand } from './commands/matrix.js';
 import { makePolicyCommand } from './commands/policy.js';
+import { makeJwtCommand } from './commands/jwt.js';
+import { makeAsCommand } from './commands/as.js';
 import { makeAuditCommand } from './commands/audit.js';
 
 export const EXIT_CODES_HELP = `
@@ -48,7 +51,7 @@ export function buildProgram(): Command {
 
 const VERSION = '0.1.0';
 
-const COMMANDS: Array<() => Command> = [makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeAuditCommand];
+const COMMANDS: Array<() => Command> = [makeGateCommand, makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeJwtCommand, makeAsCommand, makeAuditCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();

@@ -78,3 +78,30 @@ export async function runAsRequest<T>(sql: Sql, req: ApiRequest, fn: (tx: Transa
   }
   return result;
 }
+
+/** A string literal that means the same whatever standard_conforming_strings is (E'' with \ and ' escaped). */
+function escapeLiteral(value: string): string {
+  return "E'" + value.replace(/\\/g, '\\\\').replace(/'/g, "''") + "'";
+}
+
+/** GUC names as SET accepts them unquoted: identifiers joined by dots (custom settings need one dot). */
+const GUC_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*$/;
+
+/**
+ * The same steps as text, for one simple-protocol message:
+ * `begin isolation level read committed read only|read write;` then one
+ * `set local <k> = <v>;` per setting, in requestSettings' order.
+ *
+ * `SET LOCAL k = v` and `set_config(k, v, true)` assign the same
+ * transaction-local setting (PostgreSQL docs, "set_config ... is_local = true
+ * is equivalent to SET LOCAL"); SET is used here because it returns no row,
+ * so the driver's result for the statement that follows stays its own.
+ */
+export function requestPreamble(req: ApiRequest, opts: RunAsOptions = {}): string {
+  const lines = [`begin isolation level read committed ${opts.readOnly ? 'read only' : 'read write'};`];
+  for (const [k, v] of requestSettings(req)) {
+    if (!GUC_NAME.test(k)) throw new Error(`not a setting name: ${JSON.stringify(k)}`);
+    lines.push(`set local ${k === 'role' ? 'role' : k} = ${escapeLiteral(v)};`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,86 @@
+/** `rowguard as`: run SQL exactly as PostgREST would for a token, a user, anon or service_role. */
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import { contextOf } from '../context.js';
+import { RowguardError } from '../core/errors.js';
+import { addKeyOptions, keyFlags, readToken, type KeyOpts } from './jwt.js';
+
+interface AsOpts extends KeyOpts {
+  token?: string;
+  tokenFile?: string;
+  user?: string;
+  anon?: boolean;
+  serviceRole?: boolean;
+  command?: string;
+  file?: string;
+  method: string;
+  path?: string;
+  commit?: boolean;
+  aud?: string;
+}
+
+export function makeAsCommand(): Command {
+  const as = new Command('as')
+    .description('run SQL as PostgREST would for this identity: verified token, one set_config step, the statement, ROLLBACK unless --commit')
+    .option('--token <jwt>', 'a token (short-lived test data; or use --token-file)')
+    .option('--token-file <path>', 'read the token from a file; - reads stdin')
+    .option('--user <email>', 'the claims GoTrue would sign for this auth.users row')
+    .option('--anon', "the anon key's claims (role: config api.anonRole)")
+    .option('--service-role', "the service_role key's claims")
+    .option('-c, --command <sql>', 'SQL to run')
+    .option('-f, --file <path>', 'file of SQL to run (errors point at file:line:col)')
+    .addOption(new Option('--method <method>', 'HTTP method: GET and HEAD run READ ONLY').default('POST'))
+    .option('--path <path>', 'request.path (default /)')
+    .option('--aud <audience>', 'expected token audience (default: config api.jwtAud)')
+    .option('--commit', 'COMMIT instead of the default ROLLBACK');
+  addKeyOptions(as, true);
+  as.action(async (o: AsOpts, cmd: Command) => {
+    const ctx = contextOf(cmd);
+    const flags = keyFlags(ctx, o);
+    const chosen = [o.token !== undefined || o.tokenFile !== undefined, o.user !== undefined, !!o.anon, !!o.serviceRole].filter(Boolean).length;
+    if (chosen !== 1) throw new RowguardError('usage', 'choose exactly one identity: --token/--token-file, --user <email>, --anon or --service-role');
+    if ((o.command === undefined) === (o.file === undefined)) throw new RowguardError('usage', 'give the SQL with exactly one of -c "SQL" or -f file.sql');
+    const method = o.method.toUpperCase();
+    if (!/^[A-Z]+$/.test(method)) throw new RowguardError('usage', `--method must be an HTTP method like GET or POST (got "${o.method}")`);
+    const cfg = ctx.config();
+
+    let text: string;
+    let file: string | undefined;
+    if (o.file !== undefined) {
+      const { readFileSync } = await import('node:fs');
+      file = o.file;
+      try {
+        text = readFileSync(resolve(ctx.cwd, o.file), 'utf8');
+      } catch (err) {
+        throw new RowguardError('io', `cannot read ${o.file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    } else text = o.command!;
+
+    const now = Date.now() / 1000;
+    type IdReq = import('../core/as/identity.js').IdentityRequest;
+    let idReq: IdReq;
+    if (o.token !== undefined || o.tokenFile !== undefined) {
+      if (o.tokenFile === '-' && [flags.secretFile, flags.keyFile, flags.jwksFile].includes('-')) throw new RowguardError('usage', 'the token and the key cannot both come from stdin');
+      const token = await readToken(ctx, o.token, o.tokenFile);
+      const { loadVerifyKeys } = await import('../core/jwt/keys.js');
+      const keys = await loadVerifyKeys(cfg, { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, flags);
+      idReq = { kind: 'token', token, keys };
+    } else if (o.user !== undefined) idReq = { kind: 'user', email: o.user };
+    else idReq = { kind: o.anon ? 'anon' : 'service_role' };
+
+    const { resolveIdentity } = await import('../core/as/identity.js');
+    // A token is decided before any connection is made: a rejected one never reaches the database.
+    const early = idReq.kind === 'token' ? await resolveIdentity(null, idReq, { config: cfg, now, audience: o.aud }) : null;
+    const server = await ctx.server();
+    const { withSql } = await import('../core/db.js');
+    const { runSqlAs } = await import('../core/as/run.js');
+    const result = await withSql(server.url, async (sql) => {
+      const identity = early ?? (await resolveIdentity(sql, idReq, { config: cfg, now, audience: o.aud }));
+      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file });
+    });
+    const { renderAsResult, asFooter, jsonRows } = await import('../core/report/rows.js');
+    ctx.out.result({ ...result, results: result.results.map((r) => ({ ...r, rows: jsonRows(r.rows) })) }, () => renderAsResult(result, ctx.out));
+    ctx.out.info(asFooter(result, ctx.out));
+  });
+  return as;
+}

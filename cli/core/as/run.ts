@@ -1,0 +1,164 @@
+/**
+ * `rowguard as`: run SQL the way PostgREST would run a request for this
+ * identity (conventions §2): READ COMMITTED transaction (READ ONLY for GET and
+ * HEAD), the request settings set transaction-locally (role, claims with the
+ * role written in, method, path, headers with `authorization`, cookies), the
+ * statement, then ROLLBACK unless --commit.
+ *
+ * Fast path (one statement): everything travels in ONE simple-protocol
+ * message — preamble, statement, an end marker, and the ROLLBACK — so the
+ * warm-path cost over a plain query is one message, not four round trips.
+ * Several statements (a file) are split with the Postgres parser and sent one
+ * by one after the preamble, so each gets its own result and error position.
+ */
+import type { Sql } from '../db.js';
+import { RowguardError, pgFieldsOf } from '../errors.js';
+import { requestPreamble, type ApiRequest } from '../postgrest/request.js';
+import { locateCharPosition } from '../sql-text.js';
+import { httpStatusForPgError } from './http-status.js';
+
+export interface AsIdentity {
+  /** The verified (or built) JWT payload. */
+  claims: Record<string, unknown>;
+  /** The role the request runs as (role claim, else the anon role). */
+  role: string;
+  /** The bearer token, when the request carries one (it lands in request.headers, as in PostgREST). */
+  token?: string;
+}
+
+export interface RunSqlAsOptions {
+  /** HTTP method of the emulated request; GET/HEAD run READ ONLY. Default POST. */
+  method?: string;
+  path?: string;
+  /** COMMIT instead of ROLLBACK. */
+  commit?: boolean;
+  /** db-anon-role: decides 401 vs 403 for 42501, as PostgREST's `authed`. */
+  anonRole: string;
+  /** File the SQL came from (errors then point at file:line:col). */
+  file?: string;
+  headers?: Record<string, string>;
+  cookies?: Record<string, string>;
+}
+
+export interface ResultSet {
+  /** Command tag (SELECT, INSERT, UPDATE…), when the driver reports it reliably. */
+  command: string | null;
+  /** Rows returned, or rows affected for INSERT/UPDATE/DELETE without RETURNING. */
+  rowCount: number | null;
+  columns: string[];
+  rows: Array<Record<string, unknown>>;
+}
+
+export interface AsResult {
+  role: string;
+  method: string;
+  readOnly: boolean;
+  committed: boolean;
+  results: ResultSet[];
+}
+
+/** Marks the end of the user's statement inside the one-message fast path. */
+const END_MARK = 'rowguard:end';
+
+interface DriverResult extends Array<Record<string, unknown>> {
+  command?: string;
+  count?: number | null;
+  columns?: Array<{ name: string }> | null;
+}
+
+function toResultSet(r: DriverResult): ResultSet {
+  const columns = (r.columns ?? []).map((c) => c.name);
+  const rows = Array.from(r);
+  const command = r.command ?? null;
+  return { command, rowCount: columns.length ? rows.length : (r.count ?? null), columns, rows };
+}
+
+/** Statements of `text`: the parser only runs when there may be more than one. */
+async function statementsOf(text: string): Promise<Array<{ text: string; startChars: number }> | null> {
+  if (!text.replace(/[\s;]+$/, '').includes(';')) return null;
+  const { splitStatements, isParseFailure } = await import('../sql-text.js');
+  const split = await splitStatements(text);
+  // A file that does not parse goes to the server whole: it reports the syntax error with its position.
+  if (isParseFailure(split) || split.length <= 1) return null;
+  return split;
+}
+
+export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions, 'method' | 'path' | 'headers' | 'cookies'>): ApiRequest {
+  const method = (opts.method ?? 'POST').toUpperCase();
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (identity.token !== undefined) headers['authorization'] = `Bearer ${identity.token}`;
+  return { role: identity.role, claims: identity.claims, method, path: opts.path ?? '/', headers, cookies: opts.cookies ?? {} };
+}
+
+export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
+  if (text.trim() === '') throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
+  const req = buildApiRequest(identity, opts);
+  const readOnly = req.method === 'GET' || req.method === 'HEAD';
+  const preamble = requestPreamble(req, { readOnly });
+  const end = opts.commit ? 'commit' : 'rollback';
+  const split = await statementsOf(text);
+
+  const reserved = await sql.reserve();
+  const results: ResultSet[] = [];
+  let errorOffset = 0;
+  let errorBase = 0;
+  try {
+    if (!split) {
+      // preamble \n statement \n ; end-mark ; rollback — one message, one round trip.
+      errorBase = Array.from(preamble).length + 1;
+      const raw = (await reserved.unsafe(`${preamble}\n${text}\n;\nselect 1 as "${END_MARK}";\n${end}`).simple()) as unknown as DriverResult[] | DriverResult;
+      const all = Array.isArray(raw[0]) || (raw as DriverResult[]).length === 0 ? (raw as DriverResult[]) : [raw as DriverResult];
+      // The driver opens a new result at each row description and otherwise keeps writing
+      // into the current one: the first result is ours (BEGIN/SET) unless the statement
+      // returned no rows, and the last one is the end mark.
+      const sets = all.slice(0, -1).map(toResultSet);
+      if (sets[0] && sets[0].columns.length === 0 && (sets[0].command === 'SET' || sets[0].command === 'BEGIN')) sets.shift();
+      results.push(...sets);
+    } else {
+      await reserved.unsafe(preamble).simple();
+      for (const s of split) {
+        errorBase = 0;
+        errorOffset = s.startChars;
+        const r = (await reserved.unsafe(s.text).simple()) as unknown as DriverResult;
+        results.push(toResultSet(r));
+      }
+      await reserved.unsafe(end).simple();
+    }
+  } catch (err) {
+    // After an error the transaction is open and aborted: end it before the connection goes back.
+    await reserved
+      .unsafe('rollback')
+      .simple()
+      .catch(() => undefined);
+    throw sqlErrorAs(err, { text, file: opts.file, positionShift: errorOffset - errorBase, role: identity.role, authed: identity.role !== opts.anonRole });
+  } finally {
+    reserved.release();
+  }
+  return { role: identity.role, method: req.method ?? 'POST', readOnly, committed: !!opts.commit, results };
+}
+
+const DENIAL_HINTS: Record<string, string> = {
+  '42501': 'the role lacks a GRANT, or a policy WITH CHECK refused the row',
+  '22023': "the token's role does not exist in this database",
+  '25006': 'GET and HEAD run READ ONLY, as PostgREST does: use --method POST (or PATCH/DELETE) to write',
+};
+
+function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionShift: number; role: string; authed: boolean }): unknown {
+  const pg = pgFieldsOf(err);
+  if (!pg?.sqlstate) return err;
+  const status = httpStatusForPgError(pg.sqlstate, pg.message ?? '', ctx.authed, pg.detail);
+  let location;
+  if (pg.position !== undefined) {
+    const pos = pg.position + ctx.positionShift;
+    // A position inside our own preamble or end mark is not the user's to see.
+    if (pos >= 1 && pos <= Array.from(ctx.text).length + 1) location = locateCharPosition(ctx.text, pos, ctx.file ?? '-c');
+  }
+  const pgOut = { ...pg, position: location ? undefined : pg.position };
+  return new RowguardError('sql', `${pg.message ?? 'database error'} (as ${ctx.role}: PostgREST would answer HTTP ${status})`, {
+    pg: pgOut,
+    location,
+    hint: pg.hint ?? DENIAL_HINTS[pg.sqlstate],
+    meta: { sqlstate: pg.sqlstate, httpStatus: status, role: ctx.role },
+    cause: err,
+  });
+}

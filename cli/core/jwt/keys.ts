@@ -1,0 +1,291 @@
+/**
+ * Where signing and verifying keys come from, and what they are.
+ *
+ * Key material is read the way PostgREST reads `jwt-secret`
+ * (`PostgREST.Config.parseSecret`): JSON that parses as a JWKS is a key set,
+ * else JSON that parses as one JWK is a set of one, else the bytes are an
+ * HS256 secret that must be at least 32 bytes long, with no `kid` and its
+ * algorithm pinned to HS256. A secret read from a file loses exactly one
+ * trailing "\n" (PostgREST's `chomp`). rowguard also takes PEM keys, which
+ * PostgREST does not, so a private key file can be used for both minting and
+ * verifying.
+ *
+ * Secrets never come from a flag value (it lands in shell history and `ps`),
+ * and no message here contains key material.
+ */
+import { createPrivateKey, createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { RowguardError } from '../errors.js';
+import type { Config } from '../config.js';
+
+/** PostgREST refuses to start with a shorter plain-text secret (and so do we, to mint). */
+export const MIN_SECRET_BYTES = 32;
+
+export type KeyType = 'oct' | 'RSA' | 'EC' | 'OKP';
+
+/** One verification key, as jose-jwt's `Jwk` carries it. */
+export interface VerifyKey {
+  kty: KeyType;
+  kid?: string;
+  /** When set, only tokens with exactly this alg may use the key (jose-jwt `algCompatible`). */
+  alg?: string;
+  use?: string;
+  /** EC curve or OKP subtype, for display. */
+  crv?: string;
+  /** null: a JWK we cannot use (jose-jwt `UnsupportedJwk`); it never matches a token. */
+  key: KeyObject | null;
+}
+
+export interface SigningKey {
+  alg: string;
+  kid?: string;
+  key: KeyObject;
+  /** Where it came from, for messages (a path or "ROWGUARD_JWT_SECRET"; never the key). */
+  source: string;
+}
+
+export interface KeyFlags {
+  /** --secret-file (absolute path, or "-" for stdin). */
+  secretFile?: string;
+  /** --key-file: PEM or JWK private key (absolute path, or "-"). */
+  keyFile?: string;
+  /** --jwks-file: JWKS / JWK / secret used to verify (absolute path, or "-"). */
+  jwksFile?: string;
+  kid?: string;
+}
+
+/** The environment variables this module cares about, handed in by the command layer. */
+export interface KeyEnv {
+  ROWGUARD_JWT_SECRET?: string;
+}
+
+/** Anything we can read all of: process.stdin in the CLI, a Readable in tests. */
+export type StdinSource = AsyncIterable<Buffer | string> | undefined;
+
+export const ENV_SECRET = 'ROWGUARD_JWT_SECRET';
+
+const GENERATE_HINT = 'make one with `rowguard jwt keys generate --alg HS256 --out <dir>` (or use ES256)';
+
+async function readAll(stdin: StdinSource): Promise<Buffer> {
+  if (!stdin) throw new RowguardError('usage', 'no standard input to read the key from');
+  const chunks: Buffer[] = [];
+  for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks);
+}
+
+async function readMaterial(path: string, stdin: StdinSource, what: string): Promise<{ bytes: Buffer; source: string }> {
+  if (path === '-') return { bytes: await readAll(stdin), source: 'stdin' };
+  try {
+    return { bytes: readFileSync(path), source: path };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RowguardError('io', `cannot read the ${what} ${path}${code ? ` (${code})` : ''}`);
+  }
+}
+
+/** PostgREST's chomp: drop exactly one trailing newline. */
+function chomp(b: Buffer): Buffer {
+  return b.length > 0 && b[b.length - 1] === 0x0a ? b.subarray(0, b.length - 1) : b;
+}
+
+type Material =
+  | { kind: 'jwks'; keys: JsonWebKey[] }
+  | { kind: 'pem'; pem: string }
+  | { kind: 'secret'; secret: Buffer };
+
+/** Classify bytes as PostgREST does (JWKS, then JWK, then a plain secret), plus PEM. */
+export function classifyMaterial(raw: Buffer): Material {
+  const text = raw.toString('utf8');
+  const trimmed = text.trim();
+  if (trimmed.startsWith('-----BEGIN ')) return { kind: 'pem', pem: trimmed };
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(trimmed);
+    } catch {
+      json = undefined;
+    }
+    if (json && typeof json === 'object') {
+      const o = json as Record<string, unknown>;
+      if (Array.isArray(o['keys'])) return { kind: 'jwks', keys: o['keys'] as JsonWebKey[] };
+      // GOTRUE_JWT_KEYS is a bare JSON array of JWKs.
+      if (Array.isArray(json)) return { kind: 'jwks', keys: json as JsonWebKey[] };
+      if (typeof o['kty'] === 'string') return { kind: 'jwks', keys: [o as JsonWebKey] };
+    }
+  }
+  return { kind: 'secret', secret: chomp(raw) };
+}
+
+function checkSecretLength(secret: Buffer, source: string): void {
+  // PostgREST measures bytes (BS.length), not characters.
+  if (secret.length < MIN_SECRET_BYTES) {
+    throw new RowguardError('secret', `the JWT secret from ${source} is ${secret.length === 0 ? 'empty' : 'too short'}: it must be at least ${MIN_SECRET_BYTES} characters (PostgREST refuses to start with a shorter one)`, {
+      hint: GENERATE_HINT,
+    });
+  }
+}
+
+/** The default JWS algorithm for a key (what GoTrue's `GetSigningAlg` picks). */
+export function algForKeyObject(key: KeyObject): string {
+  if (key.type === 'secret') return 'HS256';
+  const t = key.asymmetricKeyType;
+  if (t === 'rsa') return 'RS256';
+  if (t === 'ed25519') return 'EdDSA';
+  if (t === 'ec') {
+    const crv = key.asymmetricKeyDetails?.namedCurve;
+    if (crv === 'prime256v1' || crv === 'P-256') return 'ES256';
+    if (crv === 'secp384r1' || crv === 'P-384') return 'ES384';
+    if (crv === 'secp521r1' || crv === 'P-521') return 'ES512';
+  }
+  throw new RowguardError('secret', `unsupported key type ${t ?? 'unknown'}${t === 'ec' ? ` (curve ${key.asymmetricKeyDetails?.namedCurve})` : ''}: use RSA, EC P-256/384/521 or Ed25519`);
+}
+
+function ktyOf(key: KeyObject): KeyType {
+  if (key.type === 'secret') return 'oct';
+  const t = key.asymmetricKeyType;
+  if (t === 'rsa') return 'RSA';
+  if (t === 'ec') return 'EC';
+  return 'OKP';
+}
+
+/** Turn one JWK into a verification key; unusable ones keep key: null (they never match). */
+function verifyKeyFromJwk(jwk: JsonWebKey): VerifyKey {
+  const kty = jwk.kty as KeyType;
+  const base = {
+    kid: typeof jwk['kid'] === 'string' ? (jwk['kid'] as string) : undefined,
+    alg: typeof jwk.alg === 'string' ? jwk.alg : undefined,
+    use: typeof jwk.use === 'string' ? jwk.use : undefined,
+    crv: typeof jwk.crv === 'string' ? jwk.crv : undefined,
+  };
+  try {
+    if (kty === 'oct') {
+      if (typeof jwk.k !== 'string') return { kty, ...base, key: null };
+      return { kty, ...base, key: createSecretKey(Buffer.from(jwk.k, 'base64url')) };
+    }
+    if (kty === 'RSA' || kty === 'EC' || kty === 'OKP') {
+      if (kty === 'OKP' && jwk.crv !== 'Ed25519') return { kty, ...base, key: null };
+      // createPublicKey accepts a private JWK too and keeps only the public half.
+      return { kty, ...base, key: createPublicKey({ key: jwk, format: 'jwk' }) };
+    }
+  } catch {
+    /* malformed key material: unusable, like jose-jwt's UnsupportedJwk */
+  }
+  return { kty: (['oct', 'RSA', 'EC', 'OKP'].includes(kty) ? kty : 'oct') as KeyType, ...base, key: null };
+}
+
+/** Verification keys from bytes, the PostgREST way (plus PEM). */
+export function verifyKeysFromBytes(raw: Buffer, source: string, kid?: string): VerifyKey[] {
+  const m = classifyMaterial(raw);
+  if (m.kind === 'secret') {
+    checkSecretLength(m.secret, source);
+    // PostgREST: SymmetricJwk secret Nothing (Just Sig) (Just (Signed HS256)) — no kid, HS256 only.
+    return [{ kty: 'oct', alg: 'HS256', use: 'sig', key: createSecretKey(m.secret) }];
+  }
+  if (m.kind === 'pem') {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(m.pem);
+    } catch {
+      throw new RowguardError('secret', `${source} is not a PEM public or private key that Node can read`);
+    }
+    return [{ kty: ktyOf(key), kid, alg: algForKeyObject(key), use: 'sig', key }];
+  }
+  const keys = m.keys.filter((k) => k && typeof k === 'object').map(verifyKeyFromJwk);
+  if (keys.length === 0 || keys.every((k) => k.key === null)) {
+    throw new RowguardError('secret', `${source} holds no usable key (expected a JWKS {"keys":[…]}, a JWK, a PEM key or a secret of ≥ ${MIN_SECRET_BYTES} characters)`);
+  }
+  return keys;
+}
+
+/** A signing key from bytes: a plain secret (HS256), a PEM private key, or a JWK/JWKS with exactly one private key. */
+export function signingKeyFromBytes(raw: Buffer, source: string, kid?: string): SigningKey {
+  const m = classifyMaterial(raw);
+  if (m.kind === 'secret') {
+    checkSecretLength(m.secret, source);
+    return { alg: 'HS256', kid, key: createSecretKey(m.secret), source };
+  }
+  if (m.kind === 'pem') {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(m.pem);
+    } catch {
+      throw new RowguardError('secret', `${source} is not a PEM private key (a public key cannot sign)`, { hint: 'pass the private key file; give PostgREST the public JWKS' });
+    }
+    return { alg: algForKeyObject(key), kid, key, source };
+  }
+  // GOTRUE_JWT_KEYS: exactly one key meant for signing (private, or oct).
+  const candidates = m.keys.filter((k) => {
+    if (!k || typeof k !== 'object' || k.use === 'enc') return false;
+    if (Array.isArray(k.key_ops) && !k.key_ops.includes('sign')) return false;
+    return k.kty === 'oct' ? typeof k.k === 'string' : typeof k.d === 'string';
+  });
+  if (candidates.length !== 1) {
+    throw new RowguardError('secret', `${source} must hold exactly one private (or oct) key to sign with; found ${candidates.length}`, {
+      hint: 'GoTrue takes the same rule: one key with "sign" in key_ops',
+    });
+  }
+  const jwk = candidates[0]!;
+  let key: KeyObject;
+  try {
+    key = jwk.kty === 'oct' ? createSecretKey(Buffer.from(jwk.k!, 'base64url')) : createPrivateKey({ key: jwk, format: 'jwk' });
+  } catch {
+    throw new RowguardError('secret', `${source}: the JWK could not be imported`);
+  }
+  if (key.type === 'secret') checkSecretLength(Buffer.from(jwk.k!, 'base64url'), source);
+  const alg = typeof jwk.alg === 'string' ? jwk.alg : algForKeyObject(key);
+  return { alg, kid: kid ?? (typeof jwk['kid'] === 'string' ? (jwk['kid'] as string) : undefined), key, source };
+}
+
+/**
+ * The key `jwt mint` signs with. Order: --key-file, --secret-file,
+ * ROWGUARD_JWT_SECRET, config jwt.privateKeyFile, config jwt.secretFile.
+ * Flag paths must already be absolute (the command layer resolves them).
+ */
+export async function loadSigningKey(config: Config, env: KeyEnv, stdin: StdinSource, flags: KeyFlags): Promise<SigningKey> {
+  const kid = flags.kid ?? config.jwt.kid ?? undefined;
+  if (flags.keyFile) {
+    const { bytes, source } = await readMaterial(flags.keyFile, stdin, 'key file');
+    return signingKeyFromBytes(bytes, source, kid);
+  }
+  if (flags.secretFile) {
+    const { bytes, source } = await readMaterial(flags.secretFile, stdin, 'secret file');
+    return signingKeyFromBytes(bytes, source, kid);
+  }
+  if (env.ROWGUARD_JWT_SECRET !== undefined && env.ROWGUARD_JWT_SECRET !== '') {
+    return signingKeyFromBytes(Buffer.from(env.ROWGUARD_JWT_SECRET, 'utf8'), ENV_SECRET, kid);
+  }
+  if (config.jwt.privateKeyFile) {
+    const { bytes, source } = await readMaterial(config.jwt.privateKeyFile, stdin, 'key file (config jwt.privateKeyFile)');
+    return signingKeyFromBytes(bytes, source, kid);
+  }
+  if (config.jwt.secretFile) {
+    const { bytes, source } = await readMaterial(config.jwt.secretFile, stdin, 'secret file (config jwt.secretFile)');
+    return signingKeyFromBytes(bytes, source, kid);
+  }
+  throw new RowguardError('secret', 'no signing key: pass --secret-file <path> (or - for stdin), --key-file <path>, set ROWGUARD_JWT_SECRET, or set jwt.secretFile / jwt.privateKeyFile in rowguard.config.json', {
+    hint: GENERATE_HINT,
+  });
+}
+
+/**
+ * The keys `jwt verify` and `as --token` check against, as PostgREST's
+ * jwt-secret. Order: --jwks-file, --secret-file, --key-file (its public half),
+ * ROWGUARD_JWT_SECRET, config jwt.jwksFile, jwt.secretFile, jwt.privateKeyFile.
+ */
+export async function loadVerifyKeys(config: Config, env: KeyEnv, stdin: StdinSource, flags: KeyFlags): Promise<VerifyKey[]> {
+  const kid = flags.kid ?? config.jwt.kid ?? undefined;
+  const fromFile = async (path: string, what: string) => {
+    const { bytes, source } = await readMaterial(path, stdin, what);
+    return verifyKeysFromBytes(bytes, source, kid);
+  };
+  if (flags.jwksFile) return fromFile(flags.jwksFile, 'JWKS file');
+  if (flags.secretFile) return fromFile(flags.secretFile, 'secret file');
+  if (flags.keyFile) return fromFile(flags.keyFile, 'key file');
+  if (env.ROWGUARD_JWT_SECRET !== undefined && env.ROWGUARD_JWT_SECRET !== '') {
+    return verifyKeysFromBytes(Buffer.from(env.ROWGUARD_JWT_SECRET, 'utf8'), ENV_SECRET, kid);
+  }
+  if (config.jwt.jwksFile) return fromFile(config.jwt.jwksFile, 'JWKS file (config jwt.jwksFile)');
+  if (config.jwt.secretFile) return fromFile(config.jwt.secretFile, 'secret file (config jwt.secretFile)');
+  if (config.jwt.privateKeyFile) return fromFile(config.jwt.privateKeyFile, 'key file (config jwt.privateKeyFile)');
+  throw new RowguardError('secret', 'no key to verify with: pass --jwks-file, --secret-file or --key-file, set ROWGUARD_JWT_SECRET, or set jwt.jwksFile / jwt.secretFile in rowguard.config.json');
+}

@@ -1,0 +1,244 @@
+/**
+ * `rowguard as` on a real Postgres with the project's security schema (sql/):
+ * the rows each identity sees, the errors and HTTP statuses PostgREST would
+ * give, and that nothing persists without --commit.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshDatabase, migrate, runCli, type TestDatabase } from '../helpers/pg.js';
+import { parseConfig } from '../../cli/core/config.js';
+import { resolveIdentity, type IdentityRequest } from '../../cli/core/as/identity.js';
+import { runSqlAs, type RunSqlAsOptions } from '../../cli/core/as/run.js';
+import { verifyKeysFromBytes, signingKeyFromBytes } from '../../cli/core/jwt/keys.js';
+import { mintAccessToken } from '../../cli/core/jwt/mint.js';
+import { userClaimsFromDatabase } from '../../cli/core/jwt/user.js';
+import { RowguardError } from '../../cli/core/errors.js';
+import { connect } from '../../cli/core/db.js';
+import { seed, USER_A, USER_B } from './fixture.js';
+
+const SECRET = 'as-test-secret-0123456789-abcdefghijklmnop';
+const config = parseConfig({}, null, tmpdir());
+const keys = verifyKeysFromBytes(Buffer.from(SECRET), 'test');
+const signing = signingKeyFromBytes(Buffer.from(SECRET), 'test');
+const now = () => Date.now() / 1000;
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await freshDatabase('rg_as');
+  await migrate(db.url);
+  await seed(db.sql);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+async function runAs(who: IdentityRequest, text: string, opts: Partial<RunSqlAsOptions> = {}) {
+  const identity = await resolveIdentity(db.sql, who, { config, now: now() });
+  return runSqlAs(db.sql, identity, text, { anonRole: 'anon', ...opts });
+}
+
+async function failure(p: Promise<unknown>): Promise<RowguardError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RowguardError);
+  return err as RowguardError;
+}
+
+const names = (r: Awaited<ReturnType<typeof runAs>>) => r.results.at(-1)!.rows.map((x) => x['name']);
+
+describe('rowguard as: who sees what', () => {
+  it("user A sees only A's deployments, user B only B's", async () => {
+    expect(names(await runAs({ kind: 'user', email: 'ann@example.test' }, 'select name from public.deployments order by name'))).toEqual(['ann-prod', 'ann-staging']);
+    expect(names(await runAs({ kind: 'user', email: 'BOB@example.test' }, 'select name from public.deployments order by name'))).toEqual(['bob-prod']);
+  });
+
+  it('anon sees nothing: no grant, so 42501 before any policy, HTTP 401', async () => {
+    const err = await failure(runAs({ kind: 'anon' }, 'select name from public.deployments'));
+    expect(err.pg?.sqlstate).toBe('42501');
+    expect(err.meta['httpStatus']).toBe(401);
+    expect(err.meta['role']).toBe('anon');
+  });
+
+  it('service_role sees every row (BYPASSRLS)', async () => {
+    expect(names(await runAs({ kind: 'service_role' }, 'select name from public.deployments order by name'))).toEqual(['ann-prod', 'ann-staging', 'bob-prod']);
+  });
+
+  it("a verified token runs as its role, with PostgREST's request settings", async () => {
+    const claims = await userClaimsFromDatabase(db.sql, 'ann@example.test', { issuer: 'http://test', expiresIn: 600 }, now());
+    const token = await mintAccessToken(claims, signing);
+    const r = await runAs(
+      { kind: 'token', token, keys },
+      `select current_user::text as who, current_setting('request.method') as method, current_setting('request.path') as path,
+              current_setting('request.headers')::jsonb ->> 'authorization' = 'Bearer ' || $t$${token}$t$ as has_auth,
+              current_setting('transaction_read_only') as ro,
+              (select count(*) from public.deployments) as n`,
+      { method: 'GET', path: '/deployments' },
+    );
+    expect(r.readOnly).toBe(true);
+    expect(r.results[0]!.rows).toEqual([{ who: 'authenticated', method: 'GET', path: '/deployments', has_auth: true, ro: 'on', n: '2' }]);
+  });
+
+  it('the claims minted are exactly what auth.uid(), auth.role(), auth.email() and auth.jwt() read', async () => {
+    const claims = await userClaimsFromDatabase(db.sql, 'ann@example.test', { issuer: 'http://test', expiresIn: 600 }, now());
+    const token = await mintAccessToken(claims, signing);
+    const r = await runAs({ kind: 'token', token, keys }, 'select auth.uid()::text as uid, auth.role() as role, auth.email() as email, auth.jwt() as jwt');
+    expect(r.results[0]!.rows[0]).toEqual({ uid: USER_A, role: 'authenticated', email: 'ann@example.test', jwt: claims });
+    expect(claims.user_metadata).toEqual({ name: 'Ann' });
+    expect(claims.app_metadata).toEqual({ provider: 'email', providers: ['email'] });
+  });
+
+  it('anon claims make every helper NULL but the role', async () => {
+    const r = await runAs({ kind: 'anon' }, 'select auth.uid() as uid, auth.role() as role, auth.email() as email');
+    expect(r.role).toBe('anon');
+    expect(r.results[0]!.rows[0]).toEqual({ uid: null, role: 'anon', email: null });
+  });
+});
+
+describe('rowguard as: writes and denials', () => {
+  it("refuses a write with another user's user_id: 42501, HTTP 403", async () => {
+    const err = await failure(runAs({ kind: 'user', email: 'ann@example.test' }, `insert into public.deployments (user_id, name) values ('${USER_B}', 'sneaky')`));
+    expect(err.pg?.sqlstate).toBe('42501');
+    expect(err.meta['httpStatus']).toBe(403);
+    expect(err.message).toMatch(/row-level security/);
+  });
+
+  it('a missing grant is 42501: HTTP 401 for anon, 403 for an authenticated user', async () => {
+    const asAnon = await failure(runAs({ kind: 'anon' }, `insert into public.deployments (user_id, name) values ('${USER_A}', 'x')`, { method: 'POST' }));
+    expect(asAnon.pg?.sqlstate).toBe('42501');
+    expect(asAnon.meta['httpStatus']).toBe(401);
+    const asUser = await failure(runAs({ kind: 'user', email: 'ann@example.test' }, 'select * from auth.users'));
+    expect(asUser.pg?.sqlstate).toBe('42501');
+    expect(asUser.meta['httpStatus']).toBe(403);
+  });
+
+  it('counts an UPDATE that RLS narrows, and rolls it back', async () => {
+    const r = await runAs({ kind: 'user', email: 'ann@example.test' }, "update public.deployments set name = name || '-x'");
+    expect(r.results).toEqual([{ command: 'UPDATE', rowCount: 2, columns: [], rows: [] }]);
+    const [row] = await db.sql`select count(*)::int as n from public.deployments where name like '%-x'`;
+    expect(row!['n']).toBe(0);
+  });
+
+  it('nothing persists without --commit; --commit keeps it', async () => {
+    const insert = `insert into public.deployments (user_id, name) values ('${USER_A}', 'ann-new') returning name`;
+    const r = await runAs({ kind: 'user', email: 'ann@example.test' }, insert);
+    expect(r.committed).toBe(false);
+    expect(names(r)).toEqual(['ann-new']);
+    const count = async () => (await db.sql`select count(*)::int as n from public.deployments where name = 'ann-new'`)[0]!['n'];
+    expect(await count()).toBe(0);
+    await runAs({ kind: 'user', email: 'ann@example.test' }, insert, { commit: true });
+    expect(await count()).toBe(1);
+    await db.sql`delete from public.deployments where name = 'ann-new'`;
+  });
+
+  it('GET runs READ ONLY: a write is 25006, HTTP 405', async () => {
+    const err = await failure(runAs({ kind: 'service_role' }, "update public.deployments set name = name", { method: 'GET' }));
+    expect(err.pg?.sqlstate).toBe('25006');
+    expect(err.meta['httpStatus']).toBe(405);
+  });
+
+  it("a token whose role does not exist: 22023, HTTP 401", async () => {
+    const token = await mintAccessToken({ role: 'no_such_role_xyz', exp: Math.floor(now()) + 60 }, signing);
+    const err = await failure(runAs({ kind: 'token', token, keys }, 'select 1'));
+    expect(err.pg?.sqlstate).toBe('22023');
+    expect(err.meta['httpStatus']).toBe(401);
+  });
+
+  it('RAISE is HTTP 400', async () => {
+    const err = await failure(runAs({ kind: 'anon' }, "do $$ begin raise exception 'nope'; end $$"));
+    expect(err.pg?.sqlstate).toBe('P0001');
+    expect(err.meta['httpStatus']).toBe(400);
+  });
+
+  it('the connection is clean after an error (transaction ended, no role or claims left behind)', async () => {
+    // One connection, so the check runs on the very session that failed. An aborted
+    // transaction left open would fail the check with 25P02; a leaked local setting
+    // would still show the claims.
+    const one = connect(db.url, { max: 1 });
+    try {
+      const identity = await resolveIdentity(one, { kind: 'anon' }, { config, now: now() });
+      await failure(runSqlAs(one, identity, 'select * from auth.users', { anonRole: 'anon' }));
+      const [row] = await one`select current_user::text as u, current_setting('request.jwt.claims', true) as c`;
+      expect(row!['u']).not.toBe('anon');
+      expect(row!['c'] ?? '').toBe('');
+    } finally {
+      await one.end();
+    }
+  });
+
+  it('a multi-statement file reports each result, and an error at file:line:col', async () => {
+    const ok = await runAs({ kind: 'user', email: 'ann@example.test' }, 'select 1 as a;\nupdate public.deployments set name = name;\nselect name from public.deployments order by name;', { file: 'ok.sql' });
+    expect(ok.results.map((r) => r.command)).toEqual(['SELECT', 'UPDATE', 'SELECT']);
+    expect(ok.results[1]!.rowCount).toBe(2);
+    expect(names(ok)).toEqual(['ann-prod', 'ann-staging']);
+
+    const text = 'select 1;\n-- second statement\nselect nope\n  from public.deployments;\n';
+    const err = await failure(runAs({ kind: 'anon' }, text, { file: 'bad.sql' }));
+    expect(err.pg?.sqlstate).toBe('42703');
+    expect(err.location).toMatchObject({ file: 'bad.sql', line: 3, column: 8, source: 'select nope' });
+  });
+
+  it('a single statement error points at its own line and column', async () => {
+    const err = await failure(runAs({ kind: 'anon' }, 'select 1,\n  nope', { file: 'one.sql' }));
+    expect(err.location).toMatchObject({ line: 2, column: 3 });
+  });
+});
+
+describe('rowguard as: the CLI', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'rg-as-cli-'));
+  const env = () => ({ DATABASE_URL: db.url, ROWGUARD_JWT_SECRET: SECRET });
+
+  it('prints the rows as a table and exits 0', async () => {
+    const r = await runCli(['as', '--user', 'ann@example.test', '-c', 'select name from public.deployments order by name'], { cwd, env: env() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('ann-prod');
+    expect(r.stdout).not.toContain('bob-prod');
+    expect(r.stderr).toContain('rolled back');
+  });
+
+  it('--json prints role, results and rows', async () => {
+    const r = await runCli(['--json', 'as', '--service-role', '-c', 'select count(*)::int as n from public.deployments'], { cwd, env: env() });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.role).toBe('service_role');
+    expect(doc.results[0].rows).toEqual([{ n: 3 }]);
+  });
+
+  it('on a denial prints the SQLSTATE and the HTTP status, exit 1', async () => {
+    const r = await runCli(['as', '--anon', '-c', 'select * from auth.users'], { cwd, env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('42501');
+    expect(r.stderr).toContain('HTTP 401');
+  });
+
+  it('takes the token on stdin (--token-file -) and refuses a bad one before connecting', async () => {
+    const claims = await userClaimsFromDatabase(db.sql, 'bob@example.test', { issuer: 'http://test', expiresIn: 600 }, now());
+    const token = await mintAccessToken(claims, signing);
+    const ok = await runCli(['as', '--token-file', '-', '-c', 'select name from public.deployments'], { cwd, env: env(), input: token + '\n' });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('bob-prod');
+    const tampered = token.slice(0, -3) + (token.endsWith('AAA') ? 'BBB' : 'AAA');
+    const bad = await runCli(['as', '--token', tampered, '-c', 'select 1'], { cwd, env: { ...env(), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('PGRST301');
+    expect(bad.stderr + bad.stdout).not.toContain(tampered);
+  });
+
+  it('-f file: a SQL error reports file:line:col', async () => {
+    const file = join(cwd, 'q.sql');
+    writeFileSync(file, 'select 1;\nselect nope from public.deployments;\n');
+    const r = await runCli(['as', '--anon', '-f', 'q.sql'], { cwd, env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('q.sql:2:8');
+  });
+
+  it('needs exactly one identity and one SQL source (exit 2)', async () => {
+    expect((await runCli(['as', '-c', 'select 1'], { cwd, env: env() })).code).toBe(2);
+    expect((await runCli(['as', '--anon', '--service-role', '-c', 'select 1'], { cwd, env: env() })).code).toBe(2);
+    expect((await runCli(['as', '--anon'], { cwd, env: env() })).code).toBe(2);
+  });
+});
