@@ -15,3 +15,12 @@ export function assetPath(...parts: string[]): string {
   }
   return join(here, '..', 'assets', ...parts);
 }
+
+/** The rowguard package's own root (holds sql/, policies/, test/ templates for `init`). */
+export function packageRoot(): string {
+  // cli/core → ../..; dist/cli/core → ../../..
+  for (const root of [join(here, '..', '..'), join(here, '..', '..', '..')]) {
+    if (existsSync(join(root, 'package.json')) && existsSync(join(root, 'cli'))) return root;
+  }
+  return join(here, '..', '..');
+}
