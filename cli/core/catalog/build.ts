@@ -3,6 +3,7 @@ import {
   PUBLIC,
   type CatalogModel,
   type Column,
+  type ColumnGrant,
   type ForeignKey,
   type FunctionInfo,
   type Grant,
@@ -36,6 +37,8 @@ export interface RawCatalog {
     estimated_rows: number;
     comment: string | null;
     acl: AclEntry[];
+    /** Column ACL entries in column order; optional so hand-written rows may omit it. */
+    column_acl?: Array<AclEntry & { column: string }>;
     api_access: Record<string, string[]>;
     view_definition: string | null;
     depends_on: string[];
@@ -79,6 +82,19 @@ export function grantsFromAcl(acl: readonly AclEntry[]): Grant[] {
   return [...by.entries()]
     .map(([grantee, privs]) => ({ grantee, privileges: [...privs].sort((x, y) => PRIV_ORDER.indexOf(x) - PRIV_ORDER.indexOf(y)) }))
     .sort((a, b) => (a.grantee === PUBLIC ? -1 : b.grantee === PUBLIC ? 1 : a.grantee.localeCompare(b.grantee)));
+}
+
+function columnGrantsFromAcl(acl: ReadonlyArray<AclEntry & { column: string }>): ColumnGrant[] {
+  const columns: string[] = [];
+  const by = new Map<string, AclEntry[]>();
+  for (const a of acl) {
+    if (!by.has(a.column)) {
+      by.set(a.column, []);
+      columns.push(a.column);
+    }
+    by.get(a.column)!.push(a);
+  }
+  return columns.flatMap((column) => grantsFromAcl(by.get(column)!).map((g) => ({ column, grantee: g.grantee, privileges: g.privileges })));
 }
 
 function options(list: readonly string[]): Record<string, string> {
@@ -154,6 +170,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
         .map((f): ForeignKey => ({ name: f.name, columns: [...f.columns], refTable: f.ref_table, refColumns: [...f.ref_columns] }))
         .sort(byName),
       grants: grantsFromAcl(r.acl),
+      columnGrants: columnGrantsFromAcl(r.column_acl ?? []),
       apiAccess,
       policies: (policies.get(r.oid) ?? [])
         .map(

@@ -67,6 +67,10 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
              obj_description(c.oid, 'pg_class') as comment,
              coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
                        from aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a), '[]') as acl,
+             -- attacl is NULL for a column with no column-level grant (no default to expand)
+             coalesce((select json_agg(json_build_object('column', at.attname, 'grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type) order by at.attnum)
+                       from pg_attribute at cross join lateral aclexplode(at.attacl) a
+                       where at.attrelid = c.oid and at.attnum > 0 and not at.attisdropped and at.attacl is not null), '[]') as column_acl,
              coalesce((select json_object_agg(x, array(
                          select p from unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
                          where has_table_privilege(x, c.oid, p)))

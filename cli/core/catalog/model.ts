@@ -89,6 +89,13 @@ export interface Grant {
   privileges: string[];
 }
 
+/** A column-level grant (pg_attribute.attacl): grantee (role name or PUBLIC) → privileges on one column. */
+export interface ColumnGrant {
+  column: string;
+  grantee: string;
+  privileges: string[];
+}
+
 /** Effective privileges of an API role (has_*_privilege, so membership and PUBLIC count). */
 export type ApiAccess = Record<string, TablePrivilege[]>;
 
@@ -112,6 +119,8 @@ export interface Relation {
   indexes: Index[];
   foreignKeys: ForeignKey[];
   grants: Grant[];
+  /** Column-level grants, by column number then grantee (separate from the table ACL). */
+  columnGrants: ColumnGrant[];
   /** Per API role (that exists): effective table privileges. */
   apiAccess: ApiAccess;
   policies: Policy[];

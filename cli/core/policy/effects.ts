@@ -178,3 +178,9 @@ export function revokeEffect(table: string, grantee: string, privileges: readonl
   const who = grantee === PUBLIC ? 'every role (PUBLIC)' : grantee;
   return `${who} can no longer ${listText(privileges)} ${table} (unless granted another way)`;
 }
+
+export function columnEffect(table: string, grantee: string, columns: Record<string, string[]>, granted: boolean): string {
+  const who = grantee === PUBLIC ? 'every role (PUBLIC)' : grantee;
+  const what = Object.entries(columns).map(([p, cols]) => `${p} (${cols.join(', ')})`);
+  return `${who} can ${granted ? 'now' : 'no longer'} ${listText(what)} on ${table}${granted ? '' : ' (unless granted another way)'}`;
+}

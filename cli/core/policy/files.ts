@@ -9,7 +9,7 @@
  * valid percent-encoding; `policy pull` writes this canonical form.
  *
  * A file may contain only, for its own relation: ALTER TABLE … ENABLE/DISABLE/
- * FORCE/NO FORCE ROW LEVEL SECURITY, GRANT/REVOKE of table privileges to the API
+ * FORCE/NO FORCE ROW LEVEL SECURITY, GRANT/REVOKE of table or column privileges to the API
  * roles or PUBLIC, and CREATE POLICY. Anything else is refused with file:line:col,
  * before anything runs (parsed with the Postgres grammar, libpg-query).
  */
@@ -166,11 +166,6 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
       }
       const objects = (node['objects'] as Array<{ RangeVar: RangeVar }>) ?? [];
       for (const o of objects) checkRel(o.RangeVar, stmtStartByte);
-      for (const p of (node['privileges'] as Array<{ AccessPriv: { cols?: unknown[] } }>) ?? []) {
-        if (p.AccessPriv?.cols) {
-          fail('column-level grants are not managed by policies/ files', stmtStartByte, 'grant column privileges in a migration in sql/ (and keep the table out of policies/ or grant table-wide here)');
-        }
-      }
       for (const g of (node['grantees'] as Array<{ RoleSpec: { roletype: string; rolename?: string; location?: number } }>) ?? []) {
         const name = g.RoleSpec.roletype === 'ROLESPEC_PUBLIC' ? PUBLIC : g.RoleSpec.rolename;
         if (!name || !ctx.grantees.includes(name)) {

@@ -26,6 +26,7 @@
 import type { Policy } from '../catalog/model.js';
 import {
   alterEffects,
+  columnEffect,
   createEffect,
   dropEffect,
   grantEffect,
@@ -50,6 +51,7 @@ interface StepBase {
 
 export type Step =
   | (StepBase & { kind: 'grant' | 'revoke'; grantee: string; privileges: string[] })
+  | (StepBase & { kind: 'grant-columns' | 'revoke-columns'; grantee: string; columns: Record<string, string[]> })
   | (StepBase & { kind: 'enable-rls' | 'disable-rls' | 'force-rls' | 'no-force-rls' })
   | (StepBase & { kind: 'create-policy'; policy: Policy; replaces: boolean })
   | (StepBase & { kind: 'drop-policy'; name: string; policy: Policy; replacedBy: boolean })
@@ -83,6 +85,7 @@ export function planPolicyChanges(from: SecurityState, to: SecurityState): Polic
   const onlyOnOneSide: OneSided[] = [];
   const kindMismatch: PolicyPlan['kindMismatch'] = [];
   let compared = 0;
+  const policyNames = new Map<string, Set<string>>();
   const names = [...new Set([...from.tables.keys(), ...to.tables.keys()])].sort();
   for (const q of names) {
     const cur = from.tables.get(q);
@@ -97,9 +100,10 @@ export function planPolicyChanges(from: SecurityState, to: SecurityState): Polic
       continue;
     }
     compared++;
+    policyNames.set(q, new Set([...cur.policies, ...want.policies].map((p) => p.name)));
     steps.push(...planTable(cur, want, to.grantees));
   }
-  return { steps: order(steps), onlyOnOneSide, kindMismatch, compared };
+  return { steps: order(steps, policyNames), onlyOnOneSide, kindMismatch, compared };
 }
 
 function isTableKind(k: string): boolean {
@@ -121,6 +125,27 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
     const grant = need.filter((p) => !have.includes(p));
     if (revoke.length) steps.push({ ...base(want, 'narrows', [revokeEffect(want.qualified, g, revoke)], 0), kind: 'revoke', grantee: g, privileges: revoke });
     if (grant.length) steps.push({ ...base(want, 'widens', [grantEffect(want.qualified, g, grant, rlsOn, want.kind)], 8), kind: 'grant', grantee: g, privileges: grant });
+
+    // Column grants. Revoking a table privilege also revokes it on every column
+    // (REVOKE docs), so after a table-level revoke the columns start empty.
+    const haveCols = cur.columnGrants.get(g) ?? new Map<string, readonly string[]>();
+    const needCols = want.columnGrants.get(g) ?? new Map<string, readonly string[]>();
+    const revokeCols: Record<string, string[]> = {};
+    const grantCols: Record<string, string[]> = {};
+    for (const p of [...new Set([...haveCols.keys(), ...needCols.keys()])].sort()) {
+      const h = revoke.includes(p) ? [] : [...(haveCols.get(p) ?? [])];
+      const n = needCols.get(p) ?? [];
+      const r = h.filter((c) => !n.includes(c));
+      const a = n.filter((c) => !h.includes(c));
+      if (r.length) revokeCols[p] = r;
+      if (a.length) grantCols[p] = a;
+    }
+    if (Object.keys(revokeCols).length) {
+      steps.push({ ...base(want, 'narrows', [columnEffect(want.qualified, g, revokeCols, false)], 0), kind: 'revoke-columns', grantee: g, columns: revokeCols });
+    }
+    if (Object.keys(grantCols).length) {
+      steps.push({ ...base(want, 'widens', [columnEffect(want.qualified, g, grantCols, true)], 8), kind: 'grant-columns', grantee: g, columns: grantCols });
+    }
   }
 
   if (cur.rls && !want.rls) {
@@ -211,6 +236,8 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rlsOn: boolean): 
 /** Within a phase: by table, then drops before renames before creates before alters, then by name. */
 const KIND_ORDER: Record<StepKind, number> = {
   revoke: 0,
+  'revoke-columns': 0,
+  'grant-columns': 10,
   'disable-rls': 1,
   'no-force-rls': 2,
   'force-rls': 3,
@@ -232,6 +259,8 @@ function stepName(s: Step): string {
       return s.name;
     case 'grant':
     case 'revoke':
+    case 'grant-columns':
+    case 'revoke-columns':
       return s.grantee;
     default:
       return '';
@@ -257,7 +286,7 @@ function cmp(a: string, b: string): number {
  * needs a name still held by a policy that is later dropped or renamed moves
  * that policy to a temporary name first (phase 3).
  */
-function order(steps: Step[]): Step[] {
+function order(steps: Step[], policyNames: ReadonlyMap<string, ReadonlySet<string>>): Step[] {
   let sorted = sortSteps(steps);
   const byTable = new Map<string, Step[]>();
   for (const s of sorted) if (isPolicyStep(s)) (byTable.get(s.table) ?? byTable.set(s.table, []).get(s.table)!).push(s);
@@ -268,7 +297,8 @@ function order(steps: Step[]): Step[] {
     // Names held now: every current policy touched by a drop/rename/alter, plus the untouched ones (which never clash).
     const held = new Set<string>();
     for (const s of list) if (s.kind === 'drop-policy' || s.kind === 'rename-policy' || s.kind === 'alter-policy') held.add(s.name);
-    const allNames = new Set<string>(held);
+    // Every name on either side: a temporary name must collide with none of them.
+    const allNames = new Set<string>([...held, ...(policyNames.get(table) ?? [])]);
     for (const s of list) {
       if (s.kind === 'create-policy') allNames.add(s.policy.name);
       if (s.kind === 'rename-policy') allNames.add(s.newName);

@@ -22,6 +22,13 @@ function privilegeList(privs: readonly string[]): string {
   return privs.map((p) => p.toLowerCase()).join(', ');
 }
 
+/** `select (a, b), update (b)`: GRANT takes a column list per privilege. */
+function columnPrivileges(columns: Readonly<Record<string, readonly string[]>>): string {
+  return Object.entries(columns)
+    .map(([p, cols]) => `${p.toLowerCase()} (${cols.map(quoteIdent).join(', ')})`)
+    .join(', ');
+}
+
 export function createPolicySql(p: Policy, layout: 'line' | 'file' = 'line'): string {
   const sep = layout === 'file' ? '\n  ' : ' ';
   const parts = [
@@ -42,6 +49,10 @@ export function stepSql(s: Step): string {
       return `grant ${privilegeList(s.privileges)} on table ${t} to ${roleList([s.grantee])};`;
     case 'revoke':
       return `revoke ${privilegeList(s.privileges)} on table ${t} from ${roleList([s.grantee])};`;
+    case 'grant-columns':
+      return `grant ${columnPrivileges(s.columns)} on table ${t} to ${roleList([s.grantee])};`;
+    case 'revoke-columns':
+      return `revoke ${columnPrivileges(s.columns)} on table ${t} from ${roleList([s.grantee])};`;
     // These four never recurse to partitions (tablecmds.c: "These commands never
     // recurse"): each partition keeps its own flags and is diffed on its own.
     case 'enable-rls':
@@ -112,6 +123,13 @@ export function renderPolicyFile(t: TableSecurity): string {
   if (grants.length) {
     if (body.length) body.push('');
     for (const [grantee, privs] of grants) body.push(`grant ${privilegeList(privs)} on table ${name} to ${roleList([grantee])};`);
+  }
+  const columnGrants = [...t.columnGrants.entries()];
+  if (columnGrants.length) {
+    if (body.length && !grants.length) body.push('');
+    for (const [grantee, byPriv] of columnGrants) {
+      body.push(`grant ${columnPrivileges(Object.fromEntries(byPriv))} on table ${name} to ${roleList([grantee])};`);
+    }
   }
   for (const p of t.policies) {
     body.push('');

@@ -22,8 +22,10 @@ export interface TableSecurity {
   forceRls: boolean;
   /** Sorted by name. */
   policies: readonly Policy[];
-  /** grantee (API role or PUBLIC) → sorted privileges, only grantees with at least one. */
+  /** grantee (API role or PUBLIC) → privileges (SELECT, INSERT, … order), only grantees with at least one. */
   grants: ReadonlyMap<string, readonly string[]>;
+  /** grantee → privilege → sorted column names, for column-level grants (kept apart from table grants, as in the catalog). */
+  columnGrants: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 }
 
 export interface SecurityState {
@@ -49,8 +51,15 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
     if (r.schema === ROWGUARD_SCHEMA) continue;
     const grants = new Map<string, string[]>();
     for (const g of r.grants) {
-      if (grantees.includes(g.grantee) && g.privileges.length) grants.set(g.grantee, [...g.privileges].sort());
+      if (grantees.includes(g.grantee) && g.privileges.length) grants.set(g.grantee, [...g.privileges]); // in the model's canonical order (SELECT, INSERT, …)
     }
+    const columnGrants = new Map<string, Map<string, string[]>>();
+    for (const g of r.columnGrants ?? []) {
+      if (!grantees.includes(g.grantee)) continue;
+      const byPriv = columnGrants.get(g.grantee) ?? columnGrants.set(g.grantee, new Map()).get(g.grantee)!;
+      for (const p of g.privileges) (byPriv.get(p) ?? byPriv.set(p, []).get(p)!).push(g.column);
+    }
+    for (const byPriv of columnGrants.values()) for (const cols of byPriv.values()) cols.sort();
     tables.set(r.qualified, {
       qualified: r.qualified,
       schema: r.schema,
@@ -63,6 +72,7 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
       forceRls: r.forceRls,
       policies: r.policies,
       grants,
+      columnGrants,
     });
   }
   return {

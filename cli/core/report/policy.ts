@@ -49,10 +49,16 @@ function hazardTag(out: Output, h: Hazard): string {
 
 function sideNote(d: DiffResult): string[] {
   const lines: string[] = [];
-  for (const o of d.plan.onlyOnOneSide) {
-    const where = o.side === 'from' ? d.from.label : d.to.label;
-    const other = o.side === 'from' ? d.to.label : d.from.label;
-    lines.push(`${o.table} (${o.kind}) exists only in ${where}, not in ${other}: not compared (tables are created and dropped by migrations)`);
+  for (const side of ['from', 'to'] as const) {
+    const only = d.plan.onlyOnOneSide.filter((o) => o.side === side);
+    if (only.length === 0) continue;
+    const where = side === 'from' ? d.from.label : d.to.label;
+    const other = side === 'from' ? d.to.label : d.from.label;
+    const names = only.map((o) => (o.kind === 'table' ? o.table : `${o.table} (${o.kind})`));
+    lines.push(
+      `${only.length === 1 ? `${names[0]} exists` : `${only.length} relations exist`} only in ${where}, not in ${other}${only.length === 1 ? '' : `: ${names.join(', ')}`}. ` +
+        'Not compared: tables are created and dropped by migrations (is a migration missing or not applied?)',
+    );
   }
   for (const k of d.plan.kindMismatch) lines.push(`${k.table} is a ${k.from} in ${d.from.label} but a ${k.to} in ${d.to.label}: not compared`);
   return lines;

@@ -1,0 +1,174 @@
+/**
+ * Hand-written catalog rows → SecurityState, through the real model builder, for
+ * planner unit tests; and a simulator that runs a plan's steps over a state, so
+ * tests can check a plan is executable (names free when needed) and reaches the
+ * desired state.
+ */
+import { buildModel, type RawCatalog } from '../../cli/core/catalog/build.js';
+import type { Policy } from '../../cli/core/catalog/model.js';
+import { securityStateOf, type SecurityState, type TableSecurity } from '../../cli/core/policy/state.js';
+import type { Step } from '../../cli/core/policy/plan.js';
+
+export const API = ['anon', 'authenticated', 'service_role'];
+
+export interface PolicyRow {
+  name: string;
+  cmd?: 'r' | 'a' | 'w' | 'd' | '*';
+  permissive?: boolean;
+  roles?: string[];
+  using?: string | null;
+  check?: string | null;
+}
+
+export interface TableRow {
+  table: string; // schema.name (split at the first dot)
+  kind?: 'r' | 'p' | 'v';
+  rls?: boolean;
+  force?: boolean;
+  grants?: Record<string, string[]>;
+  columnGrants?: Array<{ column: string; grantee: string; privilege: string }>;
+  policies?: PolicyRow[];
+  partitionOf?: string;
+}
+
+export function stateOf(tables: TableRow[]): SecurityState {
+  const raw: RawCatalog = {
+    meta: { version: 170000, database: 'fixture', pgrst: null },
+    apiRoles: API,
+    roles: ['anon', 'authenticated', 'service_role', 'owner'].map((name) => ({
+      name,
+      superuser: false,
+      bypass_rls: name === 'service_role',
+      login: false,
+      inherit: true,
+      member_of: [],
+    })),
+    schemas: [],
+    relations: tables.map((t, i) => {
+      const dot = t.table.indexOf('.');
+      return {
+        oid: String(1000 + i),
+        schema: t.table.slice(0, dot),
+        name: t.table.slice(dot + 1),
+        kind: t.kind ?? 'r',
+        owner: 'owner',
+        rls: t.rls ?? false,
+        force_rls: t.force ?? false,
+        is_partition: !!t.partitionOf,
+        partition_of: t.partitionOf ?? null,
+        options: [],
+        estimated_rows: 0,
+        comment: null,
+        acl: Object.entries(t.grants ?? {}).flatMap(([grantee, privs]) => privs.map((privilege) => ({ grantee, privilege }))),
+        column_acl: t.columnGrants ?? [],
+        api_access: {},
+        view_definition: null,
+        depends_on: [],
+      };
+    }),
+    policies: tables.flatMap((t, i) =>
+      (t.policies ?? []).map((p) => ({
+        rel_oid: String(1000 + i),
+        name: p.name,
+        cmd: p.cmd ?? '*',
+        permissive: p.permissive ?? true,
+        roles: p.roles ?? ['PUBLIC'],
+        using: p.using === undefined ? 'true' : p.using,
+        check: p.check ?? null,
+        comment: null,
+      })),
+    ),
+    columns: [],
+    indexes: [],
+    foreignKeys: [],
+    triggers: [],
+    functions: [],
+    extensions: [],
+  };
+  return securityStateOf(buildModel(raw), API);
+}
+
+/** Run steps over `from`; throws when a step could not run in Postgres (name taken, policy missing). */
+export function simulate(from: SecurityState, steps: readonly Step[]): SecurityState {
+  const tables = new Map<string, TableSecurity>();
+  for (const [k, t] of from.tables) {
+    tables.set(k, {
+      ...t,
+      policies: [...t.policies],
+      grants: new Map([...t.grants].map(([g, p]) => [g, [...p]])),
+      columnGrants: new Map([...t.columnGrants].map(([g, m]) => [g, new Map([...m].map(([p, c]) => [p, [...c]]))])),
+    });
+  }
+  for (const s of steps) {
+    const t = tables.get(s.table)!;
+    const policies = t.policies as Policy[];
+    const grants = t.grants as Map<string, string[]>;
+    const cols = t.columnGrants as Map<string, Map<string, string[]>>;
+    const find = (name: string) => {
+      const i = policies.findIndex((p) => p.name === name);
+      if (i < 0) throw new Error(`step ${s.kind}: no policy ${name} on ${s.table}`);
+      return i;
+    };
+    const free = (name: string) => {
+      if (policies.some((p) => p.name === name)) throw new Error(`step ${s.kind}: policy ${name} already exists on ${s.table}`);
+    };
+    switch (s.kind) {
+      case 'create-policy':
+        free(s.policy.name);
+        policies.push(s.policy);
+        break;
+      case 'drop-policy':
+        policies.splice(find(s.name), 1);
+        break;
+      case 'rename-policy': {
+        const i = find(s.name);
+        free(s.newName);
+        policies[i] = { ...policies[i]!, name: s.newName };
+        break;
+      }
+      case 'alter-policy': {
+        const i = find(s.name);
+        const p = policies[i]!;
+        policies[i] = { ...p, roles: s.after.roles, using: s.after.using ?? p.using, check: s.after.check ?? p.check };
+        break;
+      }
+      case 'enable-rls':
+        Object.assign(t, { rls: true });
+        break;
+      case 'disable-rls':
+        Object.assign(t, { rls: false });
+        break;
+      case 'force-rls':
+        Object.assign(t, { forceRls: true });
+        break;
+      case 'no-force-rls':
+        Object.assign(t, { forceRls: false });
+        break;
+      case 'grant':
+        grants.set(s.grantee, [...new Set([...(grants.get(s.grantee) ?? []), ...s.privileges])].sort());
+        break;
+      case 'revoke': {
+        const left = (grants.get(s.grantee) ?? []).filter((p) => !s.privileges.includes(p));
+        if (left.length) grants.set(s.grantee, left);
+        else grants.delete(s.grantee);
+        // Postgres: revoking a table privilege revokes it on every column too.
+        for (const p of s.privileges) cols.get(s.grantee)?.delete(p);
+        break;
+      }
+      case 'grant-columns':
+      case 'revoke-columns': {
+        const m = cols.get(s.grantee) ?? cols.set(s.grantee, new Map()).get(s.grantee)!;
+        for (const [p, c] of Object.entries(s.columns)) {
+          const now = new Set(m.get(p) ?? []);
+          for (const x of c) s.kind === 'grant-columns' ? now.add(x) : now.delete(x);
+          if (now.size) m.set(p, [...now].sort());
+          else m.delete(p);
+        }
+        if (m.size === 0) cols.delete(s.grantee);
+        break;
+      }
+    }
+  }
+  for (const t of tables.values()) (t.policies as Policy[]).sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { ...from, tables };
+}
