@@ -17,6 +17,7 @@ import { makePolicyCommand } from './commands/policy.js';
 import { makeJwtCommand } from './commands/jwt.js';
 import { makeAsCommand } from './commands/as.js';
 import { makeAuditCommand } from './commands/audit.js';
+import { makeLintCommand } from './commands/lint.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -51,7 +52,7 @@ export function buildProgram(): Command {
 
 const VERSION = '0.1.0';
 
-const COMMANDS: Array<() => Command> = [makeGateCommand, makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeJwtCommand, makeAsCommand, makeAuditCommand];
+const COMMANDS: Array<() => Command> = [makeGateCommand, makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeJwtCommand, makeAsCommand, makeAuditCommand, makeLintCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();

@@ -1,0 +1,154 @@
+/**
+ * Lint output: text for people, JSON (stable shape), SARIF 2.1.0 for code
+ * scanning, and GitHub Actions workflow commands (annotations). Pure renderers
+ * from a LintRun to a string; the command writes it.
+ */
+import type { Output } from './output.js';
+import type { LintRun } from '../lint/engine.js';
+import type { Finding, Level, RuleMeta } from '../lint/types.js';
+
+export type LintFormat = 'text' | 'json' | 'sarif' | 'github';
+
+const TOOL_URI = 'https://github.com/rowguard/rowguard/blob/main/docs/lint-rules.md';
+
+function where(f: Finding): string | null {
+  const l = f.location ?? f.definedAt;
+  return l ? `${l.file}:${l.line}:${l.column}` : null;
+}
+
+export function renderLintText(run: LintRun, out: Output, threshold: Level): string {
+  const c = out.c;
+  const paint = (l: Level) => (l === 'error' ? c.red.bold(l) : l === 'warn' ? c.yellow.bold(l) : c.cyan(l));
+  const lines: string[] = [];
+  for (const f of run.findings) {
+    const loc = f.location ? `${f.location.file}:${f.location.line}:${f.location.column}  ` : '';
+    lines.push(`${loc}${paint(f.level)}  ${c.bold(f.rule)}  ${f.object}`);
+    lines.push(`  ${f.message}`);
+    if (!f.location && f.definedAt) lines.push(c.dim(`  defined at ${where(f)}`));
+    lines.push(c.dim(`  fix: ${f.fix}`));
+  }
+  const n = run.counts;
+  const summary = `${n.error} error${n.error === 1 ? '' : 's'}, ${n.warn} warning${n.warn === 1 ? '' : 's'}, ${n.info} info`;
+  const extra = [
+    run.suppressed.length ? `${run.suppressed.length} suppressed` : '',
+    run.target.mode === 'files' ? 'catalog not read' : run.target.mode === 'shadow' ? 'catalog: shadow database built from the migrations' : `catalog: ${run.target.database}`,
+    `migration files judged: ${run.judgedFiles.length}`,
+    `exit threshold: ${threshold}`,
+  ].filter(Boolean);
+  if (lines.length) lines.push('');
+  lines.push(`${run.findings.length === 0 ? c.green('no findings') : summary} (${extra.join('; ')})`);
+  return lines.join('\n');
+}
+
+export function lintJson(run: LintRun, threshold: Level, failed: boolean): unknown {
+  return {
+    ok: !failed,
+    threshold,
+    counts: run.counts,
+    findings: run.findings,
+    suppressed: run.suppressed,
+    target: run.target,
+    exposedSchemas: run.exposedSchemas,
+    judgedFiles: run.judgedFiles,
+  };
+}
+
+const SARIF_LEVEL: Record<Level, 'error' | 'warning' | 'note'> = { error: 'error', warn: 'warning', info: 'note' };
+
+/** SARIF 2.1.0 (OASIS): one run, the rules as the driver's reportingDescriptors, suppressed findings kept with their justification. */
+export function renderSarif(run: LintRun, rules: readonly RuleMeta[], version: string): string {
+  const index = new Map(rules.map((r, i) => [r.id, i]));
+  const result = (f: Finding, suppression?: { reason: string; source: string }) => {
+    const loc = f.location ?? f.definedAt;
+    return {
+      ruleId: f.rule,
+      ruleIndex: index.get(f.rule) ?? -1,
+      level: SARIF_LEVEL[f.level],
+      message: { text: `${f.message}. Fix: ${f.fix}` },
+      locations: [
+        {
+          ...(loc ? { physicalLocation: { artifactLocation: { uri: loc.file.split('\\').join('/'), uriBaseId: '%SRCROOT%' }, region: { startLine: loc.line, startColumn: loc.column } } } : {}),
+          logicalLocations: [{ fullyQualifiedName: f.object, kind: f.objectKind === 'file' ? 'module' : f.objectKind }],
+        },
+      ],
+      partialFingerprints: { 'rowguardObject/v1': `${f.rule}:${f.object}` },
+      ...(suppression ? { suppressions: [{ kind: suppression.source === 'config' ? 'external' : 'inSource', justification: suppression.reason }] } : {}),
+    };
+  };
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'rowguard',
+            version,
+            informationUri: TOOL_URI,
+            rules: rules.map((r) => ({
+              id: r.id,
+              name: r.id.replace(/(^|-)([a-z])/g, (_m, _d, ch: string) => ch.toUpperCase()),
+              shortDescription: { text: r.description },
+              fullDescription: { text: r.docs },
+              help: { text: `${r.docs}\nFix: ${r.fix}` },
+              helpUri: `${TOOL_URI}#${r.id}`,
+              defaultConfiguration: { level: SARIF_LEVEL[r.level] },
+              properties: { tags: [r.category] },
+            })),
+          },
+        },
+        results: [...run.findings.map((f) => result(f)), ...run.suppressed.map((f) => result(f, f.suppressedBy))],
+      },
+    ],
+  };
+  return JSON.stringify(sarif, null, 2);
+}
+
+/** GitHub workflow commands: `::error file=…,line=…,col=…,title=…::message`. */
+export function renderGithub(run: LintRun): string {
+  const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const prop = (s: string) => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const cmd: Record<Level, string> = { error: 'error', warn: 'warning', info: 'notice' };
+  return run.findings
+    .map((f) => {
+      const l = f.location ?? f.definedAt;
+      const props = [...(l ? [`file=${prop(l.file)}`, `line=${l.line}`, `col=${l.column}`] : []), `title=${prop(`rowguard ${f.rule}: ${f.object}`)}`];
+      return `::${cmd[f.level]} ${props.join(',')}::${data(`${f.message}. Fix: ${f.fix}`)}`;
+    })
+    .join('\n');
+}
+
+export function renderRuleList(rules: readonly RuleMeta[], out: Output): string {
+  const c = out.c;
+  const w = Math.max(...rules.map((r) => r.id.length));
+  const lines: string[] = [];
+  for (const cat of ['security', 'performance', 'migration', 'lint'] as const) {
+    const rs = rules.filter((r) => r.category === cat);
+    if (rs.length === 0) continue;
+    lines.push(c.bold(cat === 'migration' ? 'migration safety' : cat));
+    for (const r of rs) lines.push(`  ${r.id.padEnd(w)}  ${r.level.padEnd(5)}  ${r.description}`);
+  }
+  return lines.join('\n');
+}
+
+/** docs/lint-rules.md, generated from the rules' metadata. */
+export function renderRulesMarkdown(rules: readonly RuleMeta[]): string {
+  const lines = [
+    '# rowguard lint rules',
+    '',
+    '<!-- generated by `rowguard lint --list --format markdown`; do not edit by hand -->',
+    '',
+    'Catalog rules judge the database (as it is, or a `--shadow` build of `sql/`) on its catalog and on the parse tree of each policy expression; migration rules judge new files in `sql/` with the state before them. Levels: `error`, `warn`, `info`; `--level` sets the exit threshold.',
+    '',
+    'Suppress one finding with a reason: `-- rowguard-lint-ignore <rule>: <why>` above the statement, `COMMENT ON POLICY/TABLE/VIEW/COLUMN/FUNCTION … IS \'rowguard-lint-ignore <rule>: <why>\'`, or `lint.ignore: [{"rule", "object", "reason"}]` in rowguard.config.json.',
+    '',
+    '| rule | level | category | finds |',
+    '| --- | --- | --- | --- |',
+    ...rules.map((r) => `| [\`${r.id}\`](#${r.id}) | ${r.level} | ${r.category} | ${r.description.replace(/\|/g, '\\|')} |`),
+    '',
+  ];
+  for (const r of rules) {
+    lines.push(`## ${r.id}`, '', `**${r.level}** · ${r.category} — ${r.description}`, '', r.docs, '', `Fix: ${r.fix}`, '');
+  }
+  return lines.join('\n');
+}
