@@ -12,12 +12,14 @@ import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
 import { makeGateCommand } from './commands/gate.js';
+import { makeInitCommand } from './commands/init.js';
 import { makeMatrixCommand } from './commands/matrix.js';
 import { makePolicyCommand } from './commands/policy.js';
 import { makeJwtCommand } from './commands/jwt.js';
 import { makeAsCommand } from './commands/as.js';
 import { makeAuditCommand } from './commands/audit.js';
 import { makeLintCommand } from './commands/lint.js';
+import { makeTestCommand } from './commands/test.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -52,7 +54,7 @@ export function buildProgram(): Command {
 
 const VERSION = '0.1.0';
 
-const COMMANDS: Array<() => Command> = [makeGateCommand, makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeJwtCommand, makeAsCommand, makeAuditCommand, makeLintCommand];
+const COMMANDS: Array<() => Command> = [makeGateCommand, makeInitCommand, makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeJwtCommand, makeAsCommand, makeAuditCommand, makeLintCommand, makeTestCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();

@@ -34,7 +34,6 @@ BEGIN
       USING payload;
 END;
 $$;
-REVOKE ALL ON FUNCTION tests._insert_known_columns(regclass, jsonb) FROM PUBLIC;
 
 -- A confirmed email user, as GoTrue's signup + confirmation leaves it:
 -- aud/role "authenticated", app_metadata {"provider":"email","providers":["email"]},
@@ -77,7 +76,6 @@ BEGIN
     RETURN uid;
 END;
 $$;
-GRANT EXECUTE ON FUNCTION tests.create_user(text, jsonb) TO PUBLIC;
 
 -- The access-token claims GoTrue signs for this user now, in the shape of
 -- cli/core/jwt/claims.ts buildAccessClaims: "" for a missing email/phone,
@@ -112,7 +110,6 @@ BEGIN
         'is_anonymous', coalesce((u.j ->> 'is_anonymous')::boolean, false));
 END;
 $$;
-GRANT EXECUTE ON FUNCTION tests.user_claims(text) TO PUBLIC;
 
 -- The role switch itself must happen in a SECURITY INVOKER function:
 -- Postgres refuses to set "role" inside a SECURITY DEFINER one. is_local =
@@ -151,3 +148,8 @@ LANGUAGE sql AS $$
     SELECT pg_catalog.set_config('role', 'none', true),
            pg_catalog.set_config('request.jwt.claims', '', true);
 $$;
+
+-- Explicit grants: the schema under test may have revoked EXECUTE from PUBLIC
+-- by default (ALTER DEFAULT PRIVILEGES), and API roles must reach these.
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;
+REVOKE ALL ON FUNCTION tests._insert_known_columns(regclass, jsonb) FROM PUBLIC;

@@ -1,0 +1,87 @@
+/** `rowguard test [paths…]`: pgTAP-style SQL tests on a throwaway database built from sql/. */
+import { Command, Option } from 'commander';
+import { contextOf } from '../context.js';
+import { RowguardError } from '../core/errors.js';
+
+type Format = 'tap' | 'pretty' | 'json';
+
+interface TestFlags {
+  filter?: string;
+  bail?: boolean;
+  jobs?: string;
+  format?: Format;
+  junit?: string;
+  engine?: string;
+}
+
+export function makeTestCommand(): Command {
+  return new Command('test')
+    .description('run pgTAP-style SQL tests (default: test/**/*.test.sql), each file in its own copy of a database built from sql/, inside a transaction that is rolled back')
+    .argument('[paths...]', 'test files or folders (folders: their *.test.sql files)')
+    .option('--filter <pattern>', 'only files whose path contains this text (or matches it as a glob with * and ?)')
+    .option('--bail', 'stop after the first file that does not pass')
+    .option('--jobs <n>', 'files to run at a time (default: the number of CPUs)')
+    .addOption(new Option('--format <format>', 'tap | pretty | json (default: pretty on a terminal, else tap)').choices(['tap', 'pretty', 'json']))
+    .option('--junit <file>', 'also write a JUnit XML report to this file')
+    .addOption(new Option('--engine <engine>', 'where the throwaway database runs: embedded or docker'))
+    .addHelpText(
+      'after',
+      `
+Files are run as pg_prove runs them (psql meta-commands \\set \\i \\echo \\if … work,
+each row a query returns is a line of TAP), with a pgTAP-compatible library
+(plan, ok, is, results_eq, throws_ok, policies_are, …) and tests.* helpers
+(create_user, authenticate_as, authenticate_as_anon, …) installed for them.
+Nothing a file does is ever committed, and every file starts from the same state.
+Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
+    )
+    .action(async (paths: string[], o: TestFlags, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const cfg = ctx.config();
+      let jobs: number | undefined;
+      if (o.jobs !== undefined) {
+        jobs = Number(o.jobs);
+        if (!Number.isInteger(jobs) || jobs < 1) throw new RowguardError('usage', `--jobs must be a positive whole number (got "${o.jobs}")`);
+      }
+      const format: Format = ctx.flags.json ? 'json' : (o.format ?? (ctx.out.stdoutIsTTY ? 'pretty' : 'tap'));
+      const { runTests } = await import('../core/testing/runner.js');
+      const { extraChecksFor } = await import('../core/testing/extra-checks.js');
+      const report = await import('../core/report/test.js');
+      const server = await ctx.server(o.engine);
+      const progress = format === 'pretty' ? ctx.out.progress('test') : undefined;
+      let run;
+      try {
+        run = await runTests({
+          serverUrl: server.url,
+          config: cfg,
+          cwd: ctx.cwd,
+          paths,
+          filter: o.filter,
+          jobs,
+          bail: o.bail,
+          extraChecks: await extraChecksFor(cfg),
+          onEvent: (e) => {
+            if (!progress) return;
+            if (e.kind === 'template') progress.update(e.phase === 'migrate' ? 'applying sql/…' : e.phase === 'library' ? 'installing the test library…' : '');
+            else if (e.kind === 'file-done') progress.update(`${e.done}/${e.total} ${e.result.file}`);
+            else if (e.kind === 'check-start') progress.update(e.name + '…');
+          },
+        });
+      } finally {
+        progress?.done();
+        await server.release();
+      }
+      if (o.junit) {
+        const { writeFileSync } = await import('node:fs');
+        const { resolve } = await import('node:path');
+        try {
+          writeFileSync(resolve(ctx.cwd, o.junit), report.renderJunit(run));
+        } catch (err) {
+          throw new RowguardError('io', `cannot write ${o.junit}: ${(err as Error).message}`);
+        }
+      }
+      if (format === 'json') ctx.out.out(JSON.stringify(report.toJson(run), null, 2));
+      else if (format === 'tap') ctx.out.out(report.renderTap(run));
+      else ctx.out.out(report.renderPretty(run, ctx.out));
+      if (!run.ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,74 @@
+/**
+ * Which files `rowguard test` runs: the paths given (files run whatever their
+ * name; folders contribute their `*.test.sql` files, recursively), or every
+ * `*.test.sql` under the test folder. Folders named `fixtures` (seed data and
+ * the runner's own sample files), `node_modules` and dot-folders are not
+ * searched. `--filter` keeps files whose displayed path contains the text, or
+ * matches it as a glob when it has `*` or `?`.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { RowguardError } from '../errors.js';
+import type { TestFile } from './run-file.js';
+
+export const TEST_SUFFIX = '.test.sql';
+const SKIPPED_DIRS = new Set(['fixtures', 'node_modules']);
+
+export interface DiscoverOptions {
+  cwd: string;
+  /** Root for displayed paths (the project root). */
+  displayRoot: string;
+  paths: string[];
+  /** Used when no path is given. */
+  defaultDir: string;
+  filter?: string;
+}
+
+function walk(dir: string, out: string[]): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!SKIPPED_DIRS.has(entry.name)) walk(full, out);
+    } else if (entry.name.endsWith(TEST_SUFFIX)) out.push(full);
+  }
+}
+
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        i++;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`(^|/)${re}$`);
+}
+
+export function matchesFilter(display: string, filter: string): boolean {
+  const path = display.split(sep).join('/');
+  return /[*?]/.test(filter) ? globToRegExp(filter).test(path) : path.includes(filter);
+}
+
+export function discoverTestFiles(opts: DiscoverOptions): TestFile[] {
+  const found = new Set<string>();
+  const roots = opts.paths.length ? opts.paths.map((p) => resolve(opts.cwd, p)) : [opts.defaultDir];
+  for (const p of roots) {
+    if (!existsSync(p)) {
+      if (opts.paths.length === 0) continue;
+      throw new RowguardError('usage', `no such file or folder: ${relative(opts.cwd, p) || p}`);
+    }
+    if (statSync(p).isDirectory()) {
+      const files: string[] = [];
+      walk(p, files);
+      files.forEach((f) => found.add(f));
+    } else found.add(p);
+  }
+  let files = [...found].sort().map((path) => ({ path, display: relative(opts.displayRoot, path) || path }));
+  if (opts.filter) files = files.filter((f) => matchesFilter(f.display, opts.filter!));
+  return files;
+}

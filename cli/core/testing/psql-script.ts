@@ -1,0 +1,481 @@
+/**
+ * Just enough of psql to run files written for pg_prove as they are: a lexer
+ * that tells SQL from psql meta-commands (a backslash outside quotes, dollar
+ * quotes and comments runs to the end of the line), interpolates `:var`,
+ * `:'var'` and `:"var"` where psql would, follows `\i`/`\ir`, evaluates
+ * `\if`, and records what must happen between statements (`\echo`, `\o`).
+ *
+ * The result is one SQL text plus a map back to the original files, so the
+ * real parser can split it (cli/core/sql-text.ts) and every statement, and
+ * every server error position, can be reported as file:line:col.
+ *
+ * Pure apart from reading included files through the injected `readFile`.
+ */
+import { dirname, isAbsolute, join, relative } from 'node:path';
+
+/** A piece of the output text copied from (or standing for) a place in a source file. */
+export interface Span {
+  /** Offset in the output text (UTF-16 units). */
+  outStart: number;
+  outEnd: number;
+  file: string;
+  /** Offset in that file's text (UTF-16 units) of the first character. */
+  srcStart: number;
+  /** False for interpolated variables: every output character maps to the reference. */
+  verbatim: boolean;
+}
+
+export type ScriptEvent =
+  | { kind: 'echo'; at: number; text: string; stream: 'stdout' | 'stderr' }
+  /** `\o file` (off) and `\o` (on again): whether query output is kept. */
+  | { kind: 'output'; at: number; enabled: boolean }
+  /** A meta-command that changes the variables the runner reads (ON_ERROR_STOP). */
+  | { kind: 'set'; at: number; name: string; value: string | null };
+
+export interface ScriptProblem {
+  file: string;
+  /** Offset in that file (UTF-16 units). */
+  offset: number;
+  message: string;
+  hint?: string;
+}
+
+export interface ExpandedScript {
+  /** SQL with meta-commands removed and variables interpolated. */
+  sql: string;
+  spans: Span[];
+  events: ScriptEvent[];
+  /** Top-level `;` (and `\g`) positions in `sql`, psql's own statement ends: the fallback split. */
+  terminators: number[];
+  /** Source texts by file path, for line/column lookups. */
+  sources: Map<string, string>;
+  /** Variables at the end of the script. */
+  variables: Map<string, string>;
+  problem?: ScriptProblem;
+}
+
+export interface ExpandOptions {
+  /** Path of the script (as given; used in messages). */
+  file: string;
+  text: string;
+  /** Where `\i` resolves relative paths (psql: the working directory). */
+  cwd: string;
+  readFile: (path: string) => string;
+  /** Initial variables, e.g. ON_ERROR_STOP=1 as pg_prove sets it. */
+  variables?: Record<string, string>;
+}
+
+/** Meta-commands whose only effect is on psql's display: nothing to do here. */
+const DISPLAY_ONLY = new Set(['pset', 'timing', 't', 'a', 'x', 'f', 'H', 'C', 'T', 'encoding', 'pager', 'setenv', 'conninfo', 'errverbose', 'r', 'reset']);
+const MAX_INCLUDE_DEPTH = 16;
+
+class Abort extends Error {
+  constructor(readonly problem: ScriptProblem) {
+    super(problem.message);
+  }
+}
+
+/** psql's boolean parsing for \if and variables like ON_ERROR_STOP (case-insensitive, unique prefixes). */
+export function parsePsqlBool(value: string): boolean | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === '') return undefined;
+  if ('true'.startsWith(v) || 'yes'.startsWith(v) || v === 'on' || v === '1') return true;
+  if ('false'.startsWith(v) || 'no'.startsWith(v) || v === 'off' || v === '0') return false;
+  return undefined;
+}
+
+/** psql quotes `:'var'` with PQescapeLiteral: doubled quotes, and an E'' string when there are backslashes. */
+export function psqlLiteral(value: string): string {
+  const body = value.replace(/'/g, "''");
+  return value.includes('\\') ? ` E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
+}
+
+export function psqlIdentifier(value: string): string {
+  return '"' + value.replace(/"/g, '""') + '"';
+}
+
+export function expandScript(opts: ExpandOptions): ExpandedScript {
+  const variables = new Map<string, string>(Object.entries(opts.variables ?? {}));
+  const out: string[] = [];
+  let outLen = 0;
+  const spans: Span[] = [];
+  const events: ScriptEvent[] = [];
+  const terminators: number[] = [];
+  const sources = new Map<string, string>();
+  // \if stack: `active` is whether text is executed; `done` whether a branch was taken.
+  const conds: Array<{ active: boolean; done: boolean; parentActive: boolean }> = [];
+  const live = () => conds.every((c) => c.active);
+
+  const emit = (text: string, file: string, srcStart: number, verbatim: boolean) => {
+    if (text === '' || !live()) return;
+    const last = spans[spans.length - 1];
+    if (verbatim && last && last.verbatim && last.file === file && last.outEnd === outLen && last.srcStart + (last.outEnd - last.outStart) === srcStart) {
+      last.outEnd += text.length;
+    } else {
+      spans.push({ outStart: outLen, outEnd: outLen + text.length, file, srcStart, verbatim });
+    }
+    out.push(text);
+    outLen += text.length;
+  };
+
+  const lex = (file: string, text: string, depth: number): 'quit' | void => {
+    sources.set(file, text);
+    let i = 0;
+    let parenDepth = 0;
+    const n = text.length;
+    // Copy verbatim runs lazily: `from` is the start of the pending run.
+    let from = 0;
+    const flush = (to: number) => {
+      if (to > from) emit(text.slice(from, to), file, from, true);
+      from = to;
+    };
+
+    while (i < n) {
+      const ch = text[i]!;
+      const next = text[i + 1];
+      // Comments.
+      if (ch === '-' && next === '-') {
+        const end = text.indexOf('\n', i);
+        i = end === -1 ? n : end;
+        continue;
+      }
+      if (ch === '/' && next === '*') {
+        let depthC = 1;
+        i += 2;
+        while (i < n && depthC > 0) {
+          if (text[i] === '/' && text[i + 1] === '*') (depthC++, (i += 2));
+          else if (text[i] === '*' && text[i + 1] === '/') (depthC--, (i += 2));
+          else i++;
+        }
+        continue;
+      }
+      // Quoted strings and identifiers: no interpolation or meta-commands inside.
+      if (ch === "'") {
+        // E'...' strings honour backslash escapes; standard strings only ''.
+        const escapes = i > 0 && (text[i - 1] === 'E' || text[i - 1] === 'e') && (i < 2 || !/[A-Za-z0-9_$]/.test(text[i - 2]!));
+        i++;
+        while (i < n) {
+          if (escapes && text[i] === '\\') i += 2;
+          else if (text[i] === "'" && text[i + 1] === "'") i += 2;
+          else if (text[i] === "'") {
+            i++;
+            break;
+          } else i++;
+        }
+        continue;
+      }
+      if (ch === '"') {
+        i++;
+        while (i < n) {
+          if (text[i] === '"' && text[i + 1] === '"') i += 2;
+          else if (text[i] === '"') {
+            i++;
+            break;
+          } else i++;
+        }
+        continue;
+      }
+      if (ch === '$' && (i === 0 || !/[A-Za-z0-9_$]/.test(text[i - 1]!))) {
+        const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i, i + 64));
+        if (m) {
+          const tag = m[0];
+          const close = text.indexOf(tag, i + tag.length);
+          i = close === -1 ? n : close + tag.length;
+          continue;
+        }
+      }
+      if (ch === '(') parenDepth++;
+      else if (ch === ')') parenDepth = Math.max(0, parenDepth - 1);
+      else if (ch === ';' && parenDepth === 0) {
+        i++;
+        flush(i);
+        if (live()) terminators.push(outLen);
+        continue;
+      }
+      // Variable interpolation.
+      if (ch === ':' && next === ':') {
+        i += 2;
+        continue;
+      }
+      if (ch === ':') {
+        const m = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))/.exec(text.slice(i, i + 200));
+        if (m) {
+          const name = m[1] ?? m[2] ?? m[3]!;
+          const value = variables.get(name);
+          if (value !== undefined) {
+            flush(i);
+            const rendered = m[1] !== undefined ? psqlLiteral(value).trimStart() : m[2] !== undefined ? psqlIdentifier(value) : value;
+            emit(rendered, file, i, false);
+            i += m[0].length;
+            from = i;
+            continue;
+          }
+        }
+        i++;
+        continue;
+      }
+      // Meta-command: from the backslash to the end of the line.
+      if (ch === '\\') {
+        flush(i);
+        const eol = text.indexOf('\n', i);
+        const lineEnd = eol === -1 ? n : eol;
+        const result = meta(file, text, i, lineEnd, depth);
+        // Keep line structure for the parser; the newline itself is copied verbatim.
+        i = lineEnd;
+        from = i;
+        if (result === 'quit') return 'quit';
+        if (result === 'send') {
+          emit(';', file, i, false);
+          if (live()) terminators.push(outLen);
+        }
+        continue;
+      }
+      i++;
+    }
+    flush(n);
+  };
+
+  const meta = (file: string, text: string, start: number, end: number, depth: number): 'quit' | 'send' | void => {
+    const line = text.slice(start + 1, end);
+    const cmdMatch = /^([A-Za-z_!?]+|\\|\.|;)/.exec(line);
+    const cmd = cmdMatch ? cmdMatch[1]! : '';
+    const argText = line.slice(cmd.length);
+    const fail = (message: string, hint?: string): never => {
+      throw new Abort({ file, offset: start, message, hint });
+    };
+    const args = () => splitMetaArgs(argText, variables, (m) => fail(m));
+
+    // Conditionals are evaluated even inside inactive branches (to keep nesting).
+    if (cmd === 'if') {
+      const parentActive = live();
+      const value = parentActive ? evalCondition(args().join(' '), fail) : false;
+      conds.push({ active: parentActive && value, done: parentActive && value, parentActive });
+      return;
+    }
+    if (cmd === 'elif' || cmd === 'else' || cmd === 'endif') {
+      const top = conds[conds.length - 1];
+      if (!top) fail(`\\${cmd} without a matching \\if`);
+      if (cmd === 'endif') {
+        conds.pop();
+        return;
+      }
+      if (cmd === 'else') {
+        top!.active = top!.parentActive && !top!.done;
+        top!.done = true;
+        return;
+      }
+      const value = top!.parentActive && !top!.done ? evalCondition(args().join(' '), fail) : false;
+      top!.active = value;
+      top!.done = top!.done || value;
+      return;
+    }
+    if (!live()) return;
+
+    const at = outLen;
+    switch (cmd) {
+      case 'set': {
+        const a = args();
+        if (a.length === 0) return; // psql lists the variables: nothing to run
+        const [name, ...rest] = a;
+        if (!/^[A-Za-z0-9_]+$/.test(name!)) fail(`\\set: invalid variable name "${name}"`);
+        variables.set(name!, rest.join(''));
+        events.push({ kind: 'set', at, name: name!, value: rest.join('') });
+        return;
+      }
+      case 'unset': {
+        const [name] = args();
+        if (name) {
+          variables.delete(name);
+          events.push({ kind: 'set', at, name, value: null });
+        }
+        return;
+      }
+      case 'echo':
+      case 'qecho':
+      case 'warn': {
+        const a = args();
+        const noNewline = a[0] === '-n';
+        const textOut = (noNewline ? a.slice(1) : a).join(' ');
+        events.push({ kind: 'echo', at, text: textOut, stream: cmd === 'warn' ? 'stderr' : 'stdout' });
+        return;
+      }
+      case 'o':
+      case 'out': {
+        const a = args();
+        events.push({ kind: 'output', at, enabled: a.length === 0 });
+        return;
+      }
+      case 'i':
+      case 'include':
+      case 'ir':
+      case 'include_relative': {
+        const [target] = args();
+        if (!target) fail(`\\${cmd} needs a file name`);
+        if (depth >= MAX_INCLUDE_DEPTH) fail(`\\${cmd} nested more than ${MAX_INCLUDE_DEPTH} deep (does a file include itself?)`);
+        const relativeToScript = cmd === 'ir' || cmd === 'include_relative';
+        // psql resolves \i against the working directory and \ir against the
+        // including file; a file written for pg_prove run from elsewhere
+        // usually means its own folder, so \i falls back to that.
+        const candidates = isAbsolute(target!)
+          ? [target!]
+          : relativeToScript
+            ? [join(dirname(file), target!)]
+            : [join(opts.cwd, target!), join(dirname(file), target!)];
+        let content: string | undefined;
+        let used = candidates[0]!;
+        for (const c of candidates) {
+          try {
+            content = opts.readFile(isAbsolute(c) ? c : join(opts.cwd, c));
+            used = c;
+            break;
+          } catch {
+            /* try the next candidate */
+          }
+        }
+        if (content === undefined) fail(`\\${cmd} ${target}: no such file`, `looked in ${candidates.map((c) => relative(opts.cwd, c) || c).join(' and ')}`);
+        const display = isAbsolute(used) ? relative(opts.cwd, used) || used : used;
+        const r = lex(display, content!, depth + 1);
+        return r === 'quit' ? 'quit' : undefined;
+      }
+      case 'q':
+      case 'quit':
+        return 'quit';
+      case 'g':
+        if (args().length) fail('\\g with an argument (output to a file or command) is not supported');
+        return 'send';
+      case ';':
+        return 'send';
+      case 'gset':
+      case 'gexec':
+      case 'gx':
+      case 'gdesc':
+      case 'crosstabview':
+        fail(`\\${cmd} is not supported by rowguard test`, 'compute the value in SQL instead (e.g. a CTE, or set_config/current_setting)');
+        break;
+      case 'c':
+      case 'connect':
+        fail(`\\${cmd} is not supported: each test file runs on one connection inside one rolled-back transaction`);
+        break;
+      case 'copy':
+        fail('\\copy is not supported by rowguard test', 'insert fixture rows with INSERT … VALUES instead');
+        break;
+      case '!':
+      case 'setenv_shell':
+        fail(`\\${cmd} (a shell command) is not supported by rowguard test`);
+        break;
+      default:
+        if (DISPLAY_ONLY.has(cmd)) return;
+        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
+    }
+  };
+
+  let problem: ScriptProblem | undefined;
+  try {
+    lex(opts.file, opts.text, 0);
+    if (conds.length > 0) problem = { file: opts.file, offset: opts.text.length, message: 'the file ends inside an \\if block (missing \\endif)' };
+  } catch (err) {
+    if (!(err instanceof Abort)) throw err;
+    problem = err.problem;
+  }
+  return { sql: out.join(''), spans, events, terminators, sources, variables, ...(problem ? { problem } : {}) };
+}
+
+function evalCondition(expr: string, fail: (m: string) => never): boolean {
+  const b = parsePsqlBool(expr);
+  if (b === undefined) fail(`\\if: "${expr}" is not a boolean (use true/false, on/off, 1/0)`);
+  return b!;
+}
+
+/**
+ * Split a meta-command's arguments as psql does: whitespace separates,
+ * 'single quotes' take C-like escapes, "double quotes" are kept with their
+ * quotes, `:var` / `:'var'` / `:"var"` are interpolated; backquotes (shell
+ * commands) are refused.
+ */
+export function splitMetaArgs(text: string, variables: Map<string, string>, fail: (message: string) => never): string[] {
+  const args: string[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && /\s/.test(text[i]!)) i++;
+    if (i >= n) break;
+    // Another meta-command on the same line (`\set a 1 \\ \echo x`) ends this one.
+    if (text[i] === '\\') break;
+    let arg = '';
+    while (i < n && !/\s/.test(text[i]!)) {
+      const ch = text[i]!;
+      if (ch === "'") {
+        i++;
+        while (i < n && text[i] !== "'") {
+          if (text[i] === '\\' && i + 1 < n) {
+            const e = text[i + 1]!;
+            arg += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e === 'b' ? '\b' : e === 'f' ? '\f' : e;
+            i += 2;
+          } else arg += text[i++];
+          if (text[i] === "'" && text[i + 1] === "'") {
+            arg += "'";
+            i += 2;
+          }
+        }
+        i++;
+      } else if (ch === '"') {
+        const close = text.indexOf('"', i + 1);
+        const end = close === -1 ? n : close + 1;
+        arg += text.slice(i, end);
+        i = end;
+      } else if (ch === '`') {
+        fail('backquoted shell commands in meta-command arguments are not supported');
+      } else if (ch === ':') {
+        const m = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))/.exec(text.slice(i));
+        const name = m ? (m[1] ?? m[2] ?? m[3]!) : undefined;
+        const value = name === undefined ? undefined : variables.get(name);
+        if (m && value !== undefined) {
+          arg += m[1] !== undefined ? psqlLiteral(value).trimStart() : m[2] !== undefined ? psqlIdentifier(value) : value;
+          i += m[0].length;
+        } else {
+          arg += ch;
+          i++;
+        }
+      } else {
+        arg += ch;
+        i++;
+      }
+    }
+    args.push(arg);
+  }
+  return args;
+}
+
+/** Map an offset in the expanded SQL to a file and an offset in it. */
+export function sourceOf(script: ExpandedScript, outOffset: number): { file: string; offset: number } {
+  const spans = script.spans;
+  if (spans.length === 0) return { file: [...script.sources.keys()][0] ?? '', offset: 0 };
+  // Binary search for the last span starting at or before outOffset.
+  let lo = 0;
+  let hi = spans.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (spans[mid]!.outStart <= outOffset) lo = mid;
+    else hi = mid - 1;
+  }
+  const s = spans[lo]!;
+  if (!s.verbatim) return { file: s.file, offset: s.srcStart };
+  const inside = Math.min(outOffset, s.outEnd) - s.outStart;
+  return { file: s.file, offset: s.srcStart + Math.max(0, inside) };
+}
+
+/** 1-based line and column (in characters) of a UTF-16 offset in a text, with the line's text. */
+export function lineColumn(text: string, offset: number): { line: number; column: number; source: string } {
+  const o = Math.max(0, Math.min(offset, text.length));
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < o; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  let lineEnd = text.indexOf('\n', lineStart);
+  if (lineEnd === -1) lineEnd = text.length;
+  return { line, column: Array.from(text.slice(lineStart, o)).length + 1, source: text.slice(lineStart, lineEnd).replace(/\r$/, '') };
+}

@@ -1,0 +1,414 @@
+/**
+ * Running one test file the way `pg_prove` (psql -X -A -t -q -v ON_ERROR_STOP=1)
+ * would, on one connection, with one difference that makes files safe to run
+ * side by side: nothing a file does is ever committed.
+ *
+ * Transactions: the file runs inside a transaction of ours that is always
+ * rolled back. The file's own transaction control is mapped onto it:
+ *  - its first BEGIN, when nothing ran before it, opens our transaction
+ *    (with the file's isolation level and access mode);
+ *  - a later BEGIN becomes a savepoint, its ROLLBACK a rollback to that
+ *    savepoint, its COMMIT a release, so the file sees what psql would show;
+ *  - a COMMIT never commits; PREPARE TRANSACTION is refused.
+ * Cluster-wide objects (CREATE ROLE) are transactional too, so a file
+ * leaves nothing behind even on a shared server.
+ *
+ * Output: every row any statement returns becomes a line (columns joined with
+ * '|', NULL as ''), as psql prints with --no-align --tuples-only; the TAP
+ * parser reads the lines. An error stops the file (ON_ERROR_STOP, which
+ * pg_prove sets) unless the file turned ON_ERROR_STOP off, in which case
+ * statements outside the file's own transaction blocks run in savepoints so
+ * that one failure does not abort the rest, as in psql's autocommit mode.
+ */
+import { readFileSync } from 'node:fs';
+import { connect, type Sql } from '../db.js';
+import { pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
+import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
+import { expandScript, lineColumn, parsePsqlBool, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
+import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
+
+export interface TestFile {
+  /** Absolute path. */
+  path: string;
+  /** Path as shown to the user (relative to the project root). */
+  display: string;
+}
+
+export interface FileError {
+  message: string;
+  location?: SqlLocation;
+  pg?: PgErrorFields;
+  hint?: string;
+}
+
+export interface TestOutcome extends TapTest {
+  /** Where the statement that printed this test is. */
+  location?: SqlLocation;
+  failed: boolean;
+}
+
+export type FileStatus = 'passed' | 'failed' | 'errored' | 'skipped';
+
+export interface FileResult {
+  file: string;
+  status: FileStatus;
+  /** Planned count, or null without a plan. */
+  planned: number | null;
+  skipReason?: string;
+  tests: TestOutcome[];
+  /** Diagnostics printed before the first test. */
+  preamble: string[];
+  /** Plan problems (wrong count, no plan, out of sequence). */
+  problems: string[];
+  error?: FileError;
+  /** Everything the file printed, as psql would (the raw TAP stream). */
+  output: string[];
+  /** NOTICE/WARNING messages and \warn lines (psql's stderr). */
+  messages: string[];
+  /** Things the runner changed about the file's behaviour (e.g. ignored BEGIN options). */
+  warnings: string[];
+  durationMs: number;
+}
+
+export interface RunFileOptions {
+  /** URL of the database the file runs in. */
+  url: string;
+  file: TestFile;
+  /** psql's working directory (\i resolves against it). */
+  cwd: string;
+  /** Settings applied once per session before the file (set_config(k, v, false)). */
+  settings: Record<string, string>;
+  /** Schema appended to the session's search_path (where the assertion library lives). */
+  librarySchema: string;
+  readFile?: (path: string) => string;
+}
+
+interface Statement {
+  text: string;
+  /** UTF-16 offsets in the expanded script. */
+  start: number;
+  end: number;
+}
+
+type TxKind = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollback_to' | 'prepare' | 'commit_prepared' | 'rollback_prepared';
+interface TxStatement {
+  kind: TxKind;
+  chain: boolean;
+  /** The BEGIN's options as SQL (for SET TRANSACTION), '' without any. */
+  options: string;
+}
+
+const TX_PREFIX = /^\s*(?:(?:--[^\n]*\n)|(?:\/\*[\s\S]*?\*\/)|\s)*(begin|start|commit|end|rollback|abort|savepoint|release|prepare)\b/i;
+const FILE_SAVEPOINT = 'rowguard_file_tx';
+const STMT_SAVEPOINT = 'rowguard_stmt';
+
+/** Code-point offset (what the parser and the server count) → UTF-16 offset in `text`. */
+export function codePointToUtf16(text: string, cp: number): number {
+  if (!/[\uD800-\uDFFF]/.test(text)) return cp;
+  let i = 0;
+  for (let k = 0; k < cp && i < text.length; k++) {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+  }
+  return i;
+}
+
+export function locate(script: ExpandedScript, outOffset: number): SqlLocation {
+  const { file, offset } = sourceOf(script, outOffset);
+  const text = script.sources.get(file) ?? '';
+  const lc = lineColumn(text, offset);
+  return { file, line: lc.line, column: lc.column, source: lc.source };
+}
+
+/** Split with the real parser; if the file does not parse, fall back to psql's own split at top-level `;`. */
+async function statementsOf(script: ExpandedScript): Promise<Statement[]> {
+  const sql = script.sql;
+  const split = await splitStatements(sql);
+  if (!isParseFailure(split)) {
+    return split.map((s) => {
+      const start = codePointToUtf16(sql, s.startChars);
+      return { text: s.text, start, end: start + s.text.length };
+    });
+  }
+  // The server will report the syntax error, with its position, when the bad statement runs.
+  const out: Statement[] = [];
+  let prev = 0;
+  for (const end of [...script.terminators, sql.length]) {
+    const piece = sql.slice(prev, end);
+    const lead = piece.length - piece.trimStart().length;
+    const text = piece.trim().replace(/;$/, '');
+    if (stripComments(text).trim() !== '') out.push({ text, start: prev + lead, end });
+    prev = end;
+  }
+  return out;
+}
+
+function stripComments(text: string): string {
+  return text.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
+}
+
+async function classify(text: string): Promise<TxStatement | null> {
+  if (!TX_PREFIX.test(text)) return null;
+  const parser = await loadParser();
+  let tree: { stmts?: Array<{ stmt: Record<string, unknown> }> };
+  try {
+    tree = (await parser.parse(text)) as typeof tree;
+  } catch {
+    return null;
+  }
+  const stmt = tree.stmts?.[0]?.stmt?.['TransactionStmt'] as { kind?: string; chain?: boolean; options?: unknown[] } | undefined;
+  if (!stmt?.kind) return null;
+  const kind = (
+    {
+      TRANS_STMT_BEGIN: 'begin',
+      TRANS_STMT_START: 'begin',
+      TRANS_STMT_COMMIT: 'commit',
+      TRANS_STMT_ROLLBACK: 'rollback',
+      TRANS_STMT_SAVEPOINT: 'savepoint',
+      TRANS_STMT_RELEASE: 'release',
+      TRANS_STMT_ROLLBACK_TO: 'rollback_to',
+      TRANS_STMT_PREPARE: 'prepare',
+      TRANS_STMT_COMMIT_PREPARED: 'commit_prepared',
+      TRANS_STMT_ROLLBACK_PREPARED: 'rollback_prepared',
+    } as Record<string, TxKind>
+  )[stmt.kind];
+  if (!kind) return null;
+  // BEGIN [WORK|TRANSACTION] <modes> / START TRANSACTION <modes>: the modes are what SET TRANSACTION takes.
+  const options = kind === 'begin' && stmt.options?.length ? stripComments(text).trim().replace(/^(begin|start)\s*(work|transaction)?/i, '').trim() : '';
+  return { kind, chain: !!stmt.chain, options };
+}
+
+/** One psql row → one line: columns joined by '|', NULL printed as ''. */
+function rowText(row: Array<Buffer | null>): string {
+  return row.map((v) => (v === null ? '' : v.toString('utf8'))).join('|');
+}
+
+export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
+  const t0 = performance.now();
+  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const result: FileResult = {
+    file: opts.file.display,
+    status: 'passed',
+    planned: null,
+    tests: [],
+    preamble: [],
+    problems: [],
+    output: [],
+    messages: [],
+    warnings: [],
+    durationMs: 0,
+  };
+  // Which statement printed each output line, for test locations.
+  const lineOrigin: Array<SqlLocation | undefined> = [];
+  const finish = (): FileResult => {
+    const tap = parseTap(result.output);
+    applyTap(result, tap, lineOrigin);
+    result.durationMs = performance.now() - t0;
+    return result;
+  };
+
+  let text: string;
+  try {
+    text = readFile(opts.file.path);
+  } catch (err) {
+    result.error = { message: `cannot read ${opts.file.display}: ${(err as Error).message}` };
+    return finish();
+  }
+  const script = expandScript({ file: opts.file.display, text, cwd: opts.cwd, readFile: (p) => readFileSync(p, 'utf8'), variables: { ON_ERROR_STOP: '1' } });
+  if (script.problem) {
+    const src = script.sources.get(script.problem.file) ?? text;
+    const lc = lineColumn(src, script.problem.offset);
+    result.error = { message: script.problem.message, hint: script.problem.hint, location: { file: script.problem.file, line: lc.line, column: lc.column, source: lc.source } };
+    return finish();
+  }
+  const statements = await statementsOf(script);
+
+  const sql = connect(opts.url, {
+    max: 1,
+    onNotice: (n) => result.messages.push(`${n.severity ?? 'NOTICE'}:  ${n.message}`),
+    connection: { application_name: `rowguard test ${opts.file.display}`.slice(0, 63) },
+  });
+  let outputOn = true;
+  let onErrorStop = true;
+  let outerOpen = false;
+  let block: 'none' | 'outer' | 'savepoint' = 'none';
+  let ranInOuter = false;
+  // An error inside the file's own block (ON_ERROR_STOP off) leaves it aborted until its ROLLBACK/COMMIT.
+  let aborted = false;
+
+  const events = [...script.events].sort((a, b) => a.at - b.at);
+  let nextEvent = 0;
+  const runEventsBefore = (offset: number, current?: SqlLocation) => {
+    while (nextEvent < events.length && events[nextEvent]!.at <= offset) {
+      const e: ScriptEvent = events[nextEvent++]!;
+      if (e.kind === 'echo') {
+        if (e.stream === 'stderr') result.messages.push(e.text);
+        else if (outputOn) {
+          for (const l of e.text.split('\n')) {
+            result.output.push(l);
+            lineOrigin.push(current);
+          }
+        }
+      } else if (e.kind === 'output') outputOn = e.enabled;
+      else if (e.kind === 'set' && e.name === 'ON_ERROR_STOP') onErrorStop = e.value === null ? false : parsePsqlBool(e.value) ?? false;
+    }
+  };
+
+  const exec = (text: string) => sql.unsafe(text).simple().raw() as unknown as Promise<Array<Array<Buffer | null>>>;
+
+  try {
+    await sql.unsafe(
+      `select set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false)` +
+        Object.keys(opts.settings)
+          .map((_, i) => `, set_config($${i * 2 + 2}, $${i * 2 + 3}, false)`)
+          .join(''),
+      [opts.librarySchema, ...Object.entries(opts.settings).flat()],
+    );
+
+    for (const st of statements) {
+      // Meta-commands run when psql reads them: before any statement that ends after them.
+      runEventsBefore(st.end);
+      const location = locate(script, st.start);
+      const tx = await classify(st.text);
+      try {
+        if (tx) {
+          if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
+            result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'nothing a test file does is ever committed' };
+            break;
+          }
+          await runTransactionControl(tx, st.text);
+          continue;
+        }
+        if (!outerOpen) {
+          await exec('begin');
+          outerOpen = true;
+        }
+        ranInOuter = true;
+        const guard = !onErrorStop && block === 'none';
+        if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
+        const rows = await runStatement(st.text);
+        if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
+        if (outputOn) {
+          for (const r of rows) {
+            for (const l of rowText(r).split('\n')) {
+              result.output.push(l);
+              lineOrigin.push(location);
+            }
+          }
+        }
+      } catch (err) {
+        const pg = pgFieldsOf(err);
+        if (!pg) throw err;
+        const errLocation = pg.position ? locate(script, st.start + codePointToUtf16(st.text, pg.position - 1)) : location;
+        const message = `${pg.message ?? 'error'}`;
+        result.messages.push(`ERROR:  ${message}`);
+        if (onErrorStop) {
+          result.error = { message, location: errLocation, pg, ...(pg.sqlstate === '25001' ? { hint: 'rowguard test runs each file inside a transaction that is rolled back; statements that cannot run in a transaction block cannot be tested this way' } : {}) };
+          break;
+        }
+        // ON_ERROR_STOP off: psql carries on. Outside the file's own block the
+        // statement was guarded by a savepoint; inside it, the block stays
+        // aborted until the file's ROLLBACK, exactly as under psql.
+        if (block === 'none' && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
+        else aborted = true;
+      }
+    }
+    if (!result.error) runEventsBefore(Number.POSITIVE_INFINITY);
+  } catch (err) {
+    const e = err as Error;
+    result.error = { message: `lost the connection while running the file: ${e.message}` };
+  } finally {
+    if (outerOpen) await exec('rollback').catch(() => undefined);
+    await sql.end({ timeout: 5 }).catch(() => undefined);
+  }
+  return finish();
+
+  async function runStatement(text: string): Promise<Array<Array<Buffer | null>>> {
+    const res = await exec(text);
+    return Array.isArray(res) ? res : [];
+  }
+
+  async function runTransactionControl(tx: TxStatement, text: string): Promise<void> {
+    switch (tx.kind) {
+      case 'begin':
+        if (!outerOpen) {
+          // Nothing ran yet: the file's BEGIN is our transaction, with its options.
+          await exec(`begin ${tx.options}`);
+          outerOpen = true;
+          block = 'outer';
+          ranInOuter = false;
+        } else if (block === 'none') {
+          if (tx.options) {
+            if (!ranInOuter) await exec(`set transaction ${tx.options}`);
+            else result.warnings.push(`BEGIN ${tx.options}: the options were ignored (statements ran before it in rowguard's transaction)`);
+          }
+          await exec(`savepoint ${FILE_SAVEPOINT}`);
+          block = 'savepoint';
+        } else {
+          // psql: WARNING: there is already a transaction in progress.
+          result.messages.push('WARNING:  there is already a transaction in progress');
+        }
+        return;
+      case 'commit':
+        // COMMIT of an aborted transaction is a ROLLBACK in Postgres.
+        if (aborted && block !== 'none') return runTransactionControl({ ...tx, kind: 'rollback' }, text);
+        if (block === 'savepoint') {
+          await exec(`release savepoint ${FILE_SAVEPOINT}`);
+          if (tx.chain) await exec(`savepoint ${FILE_SAVEPOINT}`);
+          else block = 'none';
+        } else if (block === 'outer') {
+          // Never commit: what the block did stays visible to the rest of the file, and is rolled back at the end.
+          if (!tx.chain) block = 'none';
+        } else {
+          result.messages.push('WARNING:  there is no transaction in progress');
+        }
+        return;
+      case 'rollback':
+        aborted = false;
+        if (block === 'savepoint') {
+          await exec(`rollback to savepoint ${FILE_SAVEPOINT}`);
+          if (!tx.chain) {
+            await exec(`release savepoint ${FILE_SAVEPOINT}`);
+            block = 'none';
+          }
+        } else if (block === 'outer') {
+          await exec('rollback');
+          outerOpen = false;
+          block = 'none';
+          if (tx.chain) {
+            await exec('begin');
+            outerOpen = true;
+            block = 'outer';
+          }
+        } else {
+          result.messages.push('WARNING:  there is no transaction in progress');
+        }
+        return;
+      case 'savepoint':
+      case 'release':
+      case 'rollback_to':
+        if (!outerOpen) {
+          await exec('begin');
+          outerOpen = true;
+        }
+        ranInOuter = true;
+        // The file's own savepoints nest inside ours and work unchanged.
+        await exec(text);
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+function applyTap(result: FileResult, tap: TapParse, origins: Array<SqlLocation | undefined>): void {
+  result.planned = tap.plan?.count ?? null;
+  if (tap.plan?.skipAll !== undefined) result.skipReason = tap.plan.skipAll;
+  result.preamble = tap.preamble;
+  result.problems = tap.problems;
+  result.tests = tap.tests.map((t) => ({ ...t, failed: isFailure(t), ...(origins[t.line] ? { location: origins[t.line] } : {}) }));
+  if (result.error) result.status = 'errored';
+  else if (tap.plan?.skipAll !== undefined && tap.tests.length === 0) result.status = 'skipped';
+  else if (result.tests.some((t) => t.failed) || tap.problems.length > 0) result.status = 'failed';
+  else result.status = 'passed';
+}

@@ -1,0 +1,225 @@
+/**
+ * `rowguard test`: build one throwaway database from sql/ with the assertion
+ * library installed (the template), then run every file in its own copy of it
+ * (CREATE DATABASE … TEMPLATE: each file starts from the same state, files in
+ * parallel cannot see each other, and even non-transactional effects such as
+ * sequence values die with the copy), each inside a transaction that is
+ * rolled back (run-file.ts). Then the extra checks (e.g. the access matrix)
+ * run against the template. The result is data; reporters render it.
+ */
+import { availableParallelism } from 'node:os';
+import type { Config } from '../config.js';
+import { connect, createThrowawayDatabase, dropDatabase, type ThrowawayDatabase } from '../db.js';
+import { RowguardError } from '../errors.js';
+import { up } from '../migrate/engine.js';
+import { discoverTestFiles } from './discover.js';
+import { installLibrary, LIBRARY_SCHEMA } from './library.js';
+import { runTestFile, type FileResult, type TestFile } from './run-file.js';
+
+/** Something besides the SQL files that decides whether the run passes. */
+export interface ExtraCheck {
+  name: string;
+  run(ctx: CheckContext): Promise<CheckResult>;
+}
+
+export interface CheckContext {
+  serverUrl: string;
+  config: Config;
+  /** Name of the database built from sql/ (plus the rowguard_tap and tests schemas); copy it, never change it. */
+  template: string;
+  templateUrl: string;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** One line, e.g. "2 cells changed". */
+  summary: string;
+  /** One line per problem, e.g. "anon: SELECT public.deployments none → all rows". */
+  details: string[];
+  /** Anything JSON-safe the check wants in --json output. */
+  data?: unknown;
+}
+
+export type RunEvent =
+  | { kind: 'template'; phase: 'create' | 'migrate' | 'library' | 'ready'; ms?: number }
+  | { kind: 'file-start'; file: string }
+  | { kind: 'file-done'; result: FileResult; done: number; total: number }
+  | { kind: 'check-start'; name: string }
+  | { kind: 'check-done'; result: CheckResult };
+
+export interface RunOptions {
+  serverUrl: string;
+  config: Config;
+  cwd: string;
+  /** Files or folders; empty: every *.test.sql under the config's test folder. */
+  paths: string[];
+  filter?: string;
+  /** Files at a time (default: the number of CPUs). */
+  jobs?: number;
+  /** Stop starting new files after the first that does not pass. */
+  bail?: boolean;
+  extraChecks?: ExtraCheck[];
+  onEvent?: (e: RunEvent) => void;
+}
+
+export interface RunCounts {
+  files: number;
+  passedFiles: number;
+  failedFiles: number;
+  erroredFiles: number;
+  skippedFiles: number;
+  tests: number;
+  passed: number;
+  failed: number;
+  todo: number;
+  skipped: number;
+}
+
+export interface RunResult {
+  ok: boolean;
+  files: FileResult[];
+  /** Files not run because of --bail. */
+  notRun: string[];
+  extraChecks: CheckResult[];
+  counts: RunCounts;
+  bailed: boolean;
+  jobs: number;
+  timings: { templateMs: number; filesMs: number; checksMs: number; totalMs: number };
+}
+
+export function defaultJobs(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Settings every test session gets: what tests.* needs to build claims like `jwt mint`. */
+export function sessionSettings(config: Config): Record<string, string> {
+  return {
+    'rowguard.jwt_issuer': config.jwt.issuer,
+    'rowguard.jwt_exp': String(config.jwt.expiresIn),
+    'rowguard.anon_role': config.api.anonRole,
+    'rowguard.authenticated_role': config.api.authenticatedRole,
+    'rowguard.service_role': config.api.serviceRole,
+  };
+}
+
+/** The database every file copies: sql/ applied by the migration engine, then the library. */
+export async function buildTemplate(serverUrl: string, config: Config, onEvent?: (e: RunEvent) => void): Promise<ThrowawayDatabase> {
+  onEvent?.({ kind: 'template', phase: 'create' });
+  const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_test' });
+  try {
+    onEvent?.({ kind: 'template', phase: 'migrate' });
+    await up({
+      url: db.url,
+      dir: config.dirs.sql,
+      displayRoot: config.root,
+      lockTimeout: config.migrations.lockTimeout,
+      statementTimeout: config.migrations.statementTimeout,
+    });
+    onEvent?.({ kind: 'template', phase: 'library' });
+    const sql = connect(db.url);
+    try {
+      await installLibrary(sql);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  } catch (err) {
+    await db.drop().catch(() => undefined);
+    throw err;
+  }
+  return db;
+}
+
+export function countResults(files: FileResult[]): RunCounts {
+  const c: RunCounts = { files: files.length, passedFiles: 0, failedFiles: 0, erroredFiles: 0, skippedFiles: 0, tests: 0, passed: 0, failed: 0, todo: 0, skipped: 0 };
+  for (const f of files) {
+    if (f.status === 'passed') c.passedFiles++;
+    else if (f.status === 'failed') c.failedFiles++;
+    else if (f.status === 'errored') c.erroredFiles++;
+    else c.skippedFiles++;
+    for (const t of f.tests) {
+      c.tests++;
+      if (t.directive?.kind === 'skip') c.skipped++;
+      else if (t.directive?.kind === 'todo') c.todo++;
+      else if (t.failed) c.failed++;
+      else c.passed++;
+    }
+  }
+  return c;
+}
+
+export async function runTests(opts: RunOptions): Promise<RunResult> {
+  const t0 = performance.now();
+  const files = discoverTestFiles({
+    cwd: opts.cwd,
+    displayRoot: opts.config.root,
+    paths: opts.paths,
+    defaultDir: opts.config.dirs.test,
+    filter: opts.filter,
+  });
+  const checks = opts.extraChecks ?? [];
+  if (files.length === 0 && checks.length === 0) {
+    throw new RowguardError('usage', opts.filter ? `no test file matches --filter ${opts.filter}` : 'no test files found', {
+      hint: `rowguard test runs the *.test.sql files under ${opts.paths.length ? opts.paths.join(', ') : 'the test folder'} (folders named fixtures are skipped)`,
+    });
+  }
+  const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, files.length)));
+
+  const template = await buildTemplate(opts.serverUrl, opts.config, opts.onEvent);
+  const templateMs = performance.now() - t0;
+  opts.onEvent?.({ kind: 'template', phase: 'ready', ms: templateMs });
+  const results: FileResult[] = [];
+  const notRun: string[] = [];
+  const drops: Array<Promise<void>> = [];
+  let bailed = false;
+  let filesMs = 0;
+  let checksMs = 0;
+  try {
+    const t1 = performance.now();
+    let next = 0;
+    const settings = sessionSettings(opts.config);
+    const worker = async () => {
+      while (next < files.length && !bailed) {
+        const file = files[next++]!;
+        opts.onEvent?.({ kind: 'file-start', file: file.display });
+        const result = await runInCopy(opts.serverUrl, template.name, file, opts.cwd, settings, drops);
+        results.push(result);
+        opts.onEvent?.({ kind: 'file-done', result, done: results.length, total: files.length });
+        if (opts.bail && result.status !== 'passed' && result.status !== 'skipped') bailed = true;
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, worker));
+    filesMs = performance.now() - t1;
+    const ran = new Set(results.map((r) => r.file));
+    for (const f of files) if (!ran.has(f.display)) notRun.push(f.display);
+
+    const extra: CheckResult[] = [];
+    if (!bailed) {
+      const t2 = performance.now();
+      for (const check of checks) {
+        opts.onEvent?.({ kind: 'check-start', name: check.name });
+        const r = await check.run({ serverUrl: opts.serverUrl, config: opts.config, template: template.name, templateUrl: template.url });
+        extra.push(r);
+        opts.onEvent?.({ kind: 'check-done', result: r });
+      }
+      checksMs = performance.now() - t2;
+    }
+    results.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    const counts = countResults(results);
+    const ok = !bailed && results.every((r) => r.status === 'passed' || r.status === 'skipped') && extra.every((c) => c.ok);
+    return { ok, files: results, notRun, extraChecks: extra, counts, bailed, jobs, timings: { templateMs, filesMs, checksMs, totalMs: performance.now() - t0 } };
+  } finally {
+    await Promise.all(drops);
+    await template.drop().catch(() => undefined);
+  }
+}
+
+/** One file in a fresh copy of the template; the copy is dropped in the background. */
+async function runInCopy(serverUrl: string, template: string, file: TestFile, cwd: string, settings: Record<string, string>, drops: Array<Promise<void>>): Promise<FileResult> {
+  const copy = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_t', template });
+  try {
+    return await runTestFile({ url: copy.url, file, cwd, settings, librarySchema: LIBRARY_SCHEMA });
+  } finally {
+    drops.push(dropDatabase(serverUrl, copy.name).catch(() => undefined));
+  }
+}
