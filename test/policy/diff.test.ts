@@ -1,0 +1,133 @@
+/**
+ * Integration: build the current database (sql/ + a live-state script) and the
+ * desired one (sql/ + policies/ in a shadow), plan, apply, and compare catalog
+ * snapshots read with plain SQL (not rowguard's introspection), then check the
+ * second diff is empty.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
+import { parseConfig, type Config } from '../../cli/core/config.js';
+import { diffPolicies, type DiffResult } from '../../cli/core/policy/diff.js';
+import { applyPlan } from '../../cli/core/policy/apply.js';
+import { hasDifference } from '../../cli/core/policy/plan.js';
+import { buildShadow } from '../../cli/core/shadow.js';
+import { connect, type Sql } from '../../cli/core/db.js';
+import { CASES, CURRENT, makeProject } from './project.js';
+
+let project: string;
+let config: Config;
+let current: TestDatabase;
+let first: DiffResult;
+
+/** Policies (roles as a set), RLS flags and API/PUBLIC grants, table and column level. */
+async function snapshot(sql: Sql) {
+  const policies = await sql`
+    select format('%I.%I', schemaname, tablename) as t, policyname, permissive, cmd, qual, with_check,
+           array(select r from unnest(roles) r order by 1) as roles
+    from pg_policies where schemaname not in ('rowguard') order by 1, 2`;
+  const flags = await sql`
+    select format('%I.%I', n.nspname, c.relname) as t, c.relrowsecurity, c.relforcerowsecurity
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'rowguard') and n.nspname !~ '^pg_toast'
+    order by 1`;
+  const grants = await sql`
+    select format('%I.%I', n.nspname, c.relname) as t, coalesce(r.rolname, 'PUBLIC') as grantee, a.privilege_type
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join lateral aclexplode(c.relacl) a
+    left join pg_roles r on r.oid = a.grantee
+    where n.nspname not in ('pg_catalog', 'information_schema', 'rowguard') and (a.grantee = 0 or r.rolname in ('anon', 'authenticated', 'service_role'))
+    order by 1, 2, 3`;
+  const columnGrants = await sql`
+    select format('%I.%I', n.nspname, c.relname) as t, at.attname, coalesce(r.rolname, 'PUBLIC') as grantee, a.privilege_type
+    from pg_attribute at join pg_class c on c.oid = at.attrelid join pg_namespace n on n.oid = c.relnamespace
+    cross join lateral aclexplode(at.attacl) a left join pg_roles r on r.oid = a.grantee
+    where n.nspname not in ('pg_catalog', 'information_schema', 'rowguard') and (a.grantee = 0 or r.rolname in ('anon', 'authenticated', 'service_role'))
+    order by 1, 2, 3, 4`;
+  return { policies: [...policies], flags: [...flags], grants: [...grants], columnGrants: [...columnGrants] };
+}
+
+beforeAll(async () => {
+  project = makeProject();
+  config = parseConfig({}, null, project);
+  current = await freshDatabase('rg_policy');
+  await migrate(current.url, `${project}/sql`);
+  await current.sql.unsafe(CURRENT);
+  // Only on the live side: reported, not dropped.
+  await current.sql.unsafe('create table public.extra (id int)');
+  first = await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url: current.url }, to: { kind: 'policies' }, displayRoot: project });
+});
+
+afterAll(async () => {
+  await current?.drop();
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe('policy diff against a real database', () => {
+  it.each(CASES.map((c) => [`${c.schema}.${c.table}`, c.expect] as const))('%s needs %j', (table, kinds) => {
+    expect(first.plan.steps.filter((s) => s.table === table).map((s) => s.kind)).toEqual(kinds);
+  });
+
+  it('reports a table that exists on one side only, without touching it', () => {
+    expect(first.plan.onlyOnOneSide).toEqual([{ table: 'public.extra', kind: 'table', side: 'from' }]);
+    expect(first.plan.steps.some((s) => s.table === 'public.extra')).toBe(false);
+  });
+
+  it('flags the widening changes', () => {
+    const byTable = (t: string) => first.plan.steps.filter((s) => s.table === t);
+    expect(byTable('public.t_rlsoff').find((s) => s.kind === 'disable-rls')!.hazard).toBe('widens');
+    expect(byTable('public.t_roles')[0]!.effects[0]).toBe('policy p on public.t_roles now also applies to anon');
+    expect(byTable('public.t_grants').find((s) => s.kind === 'grant' && s.grantee === 'authenticated')!.effects[0]).toBe(
+      'authenticated can now SELECT public.t_grants (RLS is off: every row)',
+    );
+    expect(byTable('public.t_public')[0]!.effects[0]).toContain('every role (PUBLIC)');
+  });
+
+  it('applying the plan makes the database equal to the desired state, and the second diff is empty', async () => {
+    await applyPlan(first.plan, { url: current.url, lockTimeout: '5s', statementTimeout: '0' });
+    const shadow = await buildShadow({ serverUrl: serverUrl(), config, overlayPolicies: true, displayRoot: project });
+    const desiredSql = connect(shadow.url);
+    try {
+      const want = await snapshot(desiredSql);
+      const got = await snapshot(current.sql);
+      got.flags = got.flags.filter((f) => f['t'] !== 'public.extra');
+      expect(got).toEqual(want);
+      // Sanity: the snapshot saw the changes (not two empty lists).
+      expect(want.policies.length).toBeGreaterThan(15);
+      expect(want.columnGrants.length).toBe(2);
+    } finally {
+      await desiredSql.end();
+      await shadow.drop();
+    }
+    const second = await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url: current.url }, to: { kind: 'policies' }, displayRoot: project });
+    expect(second.plan.steps).toEqual([]);
+    expect(second.plan.onlyOnOneSide.map((o) => o.table)).toEqual(['public.extra']);
+  });
+
+  it('expressions are compared as Postgres normalises them (fully qualified, casts added)', () => {
+    const items = first.toState.tables.get('app.items')!.policies[0]!;
+    expect(items.using).toContain('auth.uid()');
+    expect(items.using).toContain('app.members');
+    expect(items.using).toContain('app.is_open(');
+    const fmt = first.toState.tables.get('public.t_format')!.policies[0]!;
+    expect(fmt.using).toBe("((user_id = auth.uid()) AND (status = 'x'::text))");
+  });
+
+  it('migrations vs policies: one shadow serves both sides', async () => {
+    const d = await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'migrations' }, to: { kind: 'policies' }, displayRoot: project });
+    expect(hasDifference(d.plan)).toBe(true);
+    expect(d.plan.onlyOnOneSide).toEqual([]);
+    expect(d.plan.steps.some((s) => s.kind === 'create-policy')).toBe(true);
+  });
+});
+
+describe('the project itself', () => {
+  it("has no drift between its own sql/ and policies/", async () => {
+    const { loadConfig } = await import('../../cli/core/config.js');
+    const { REPO_ROOT } = await import('../helpers/pg.js');
+    const own = loadConfig({ cwd: REPO_ROOT });
+    const d = await diffPolicies({ serverUrl: serverUrl(), config: own, from: { kind: 'migrations' }, to: { kind: 'policies' }, displayRoot: REPO_ROOT });
+    const problems = [...d.plan.steps.map((s) => `${s.hazard}: ${s.effects.join('; ')}`), ...d.plan.onlyOnOneSide.map((o) => `${o.table} only in ${o.side}`)];
+    expect(problems).toEqual([]);
+    expect(d.plan.compared).toBeGreaterThan(0);
+  });
+});
