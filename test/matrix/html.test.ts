@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The HTML page rendered in headless Chromium (Debian's /usr/bin/chromium,
  * driven by playwright-core): the grid has one cell per (table, command,
