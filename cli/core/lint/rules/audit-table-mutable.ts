@@ -1,7 +1,7 @@
 /** An audit table is only evidence if its rows cannot be changed or removed. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Relation } from '../../catalog/model.js';
-import { isTable, isUserRelation } from '../facts.js';
+import { isTable, isUserRelation, listWords } from '../facts.js';
 
 const AUDIT_NAME = /(^|_)audit(s|_log|_logs|_trail|_entries|_events)?($|_)/i;
 
@@ -26,14 +26,15 @@ export const rule: CatalogRule = {
     const out: RawFinding[] = [];
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || rel.isPartition || !isUserRelation(ctx, rel) || !isAuditTable(rel)) continue;
-      const open: string[] = [];
+      // role → the unguarded events it holds. The ACL read includes the owner's
+      // implicit rights (acldefault when relacl is null).
+      const byRole = new Map<string, string[]>();
       for (const event of ['UPDATE', 'DELETE', 'TRUNCATE']) {
         if (guarded(rel, event)) continue;
-        // The ACL read includes the owner's implicit rights (acldefault when relacl is null).
-        const who = rel.grants.filter((g) => g.privileges.includes(event)).map((g) => g.grantee);
-        if (who.length) open.push(`${who.join(', ')} can ${event}`);
+        for (const g of rel.grants) if (g.privileges.includes(event)) byRole.set(g.grantee, [...(byRole.get(g.grantee) ?? []), event]);
       }
-      if (open.length === 0) continue;
+      if (byRole.size === 0) continue;
+      const open = [...byRole].map(([role, events]) => `${role} can ${listWords(events)}`);
       out.push({
         object: rel.qualified,
         objectKind: 'table',
