@@ -1,0 +1,1 @@
+alter table auth_flow.dummy_hashes enable row level security;

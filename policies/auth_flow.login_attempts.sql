@@ -1,0 +1,1 @@
+alter table auth_flow.login_attempts enable row level security;

@@ -1,0 +1,1 @@
+alter table auth_flow.session_methods enable row level security;

@@ -1,0 +1,1 @@
+alter table auth_flow.settings enable row level security;
