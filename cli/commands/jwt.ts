@@ -200,7 +200,9 @@ export function makeJwtCommand(): Command {
     .action(async (o: { alg: string; out: string; kid?: string; force?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const gen = await import('../core/jwt/generate.js');
-      const g = await gen.generateKeys(gen.parseGenerateAlg(o.alg), resolve(ctx.cwd, o.out), { force: o.force, kid: o.kid });
+      // resolve() drops a trailing slash, which is how the user said "a directory".
+      const out = resolve(ctx.cwd, o.out) + (/[\\/]$/.test(o.out) ? '/' : '');
+      const g = await gen.generateKeys(gen.parseGenerateAlg(o.alg), out, { force: o.force, kid: o.kid });
       const { renderGenerated } = await import('../core/report/jwt.js');
       ctx.out.result({ alg: g.alg, kid: g.kid, privateFile: g.privateFile, jwksFile: g.jwksFile, publicJwks: g.publicJwks }, () => renderGenerated(g, ctx.out));
     });

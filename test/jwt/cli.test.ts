@@ -1,0 +1,189 @@
+/**
+ * `rowguard jwt …` as a user runs it, and a scan of every byte those runs
+ * printed: no secret, and no token of an error case, may appear in any output.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshDatabase, migrate, runCli, type CliResult, type TestDatabase } from '../helpers/pg.js';
+import { seed, USER_A } from '../as/fixture.js';
+import { signingKeyFromBytes } from '../../cli/core/jwt/keys.js';
+import { mintAccessToken } from '../../cli/core/jwt/mint.js';
+
+const SECRET = 'cli-test-secret-0123456789-abcdefghijklmnopq';
+const ENV_SECRET = 'env-secret-9876543210-zyxwvutsrqponmlkjihgf';
+const cwd = mkdtempSync(join(tmpdir(), 'rg-jwt-cli-'));
+const secretFile = join(cwd, 'jwt.secret');
+writeFileSync(secretFile, SECRET + '\n', { mode: 0o600 });
+const signing = signingKeyFromBytes(Buffer.from(SECRET), 'test');
+
+/** Everything any CLI run in this file printed, and the strings that must never be in it. */
+const printed: string[] = [];
+const forbidden = new Set<string>([SECRET, ENV_SECRET]);
+
+async function cli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {}): Promise<CliResult> {
+  const r = await runCli(args, { cwd: opts.cwd ?? cwd, env: { DATABASE_URL: db?.url, ROWGUARD_JWT_SECRET: undefined, ...opts.env }, input: opts.input });
+  printed.push(r.stdout, r.stderr);
+  return r;
+}
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await freshDatabase('rg_jwt_cli');
+  await migrate(db.url);
+  await seed(db.sql);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('jwt mint and verify', () => {
+  it('mints with --secret-file and verifies: exit 0, the role printed', async () => {
+    const m = await cli(['jwt', 'mint', '--secret-file', 'jwt.secret', '--email', 'x@example.test', '--exp', '15m']);
+    expect(m.code).toBe(0);
+    const token = m.stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    const v = await cli(['jwt', 'verify', token, '--secret-file', 'jwt.secret']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('role authenticated');
+    const j = await cli(['--json', 'jwt', 'verify', '--token-file', '-', '--secret-file', 'jwt.secret'], { input: token + '\n' });
+    expect(j.code).toBe(0);
+    const doc = JSON.parse(j.stdout);
+    expect(doc).toMatchObject({ valid: true, role: 'authenticated', alg: 'HS256', header: { alg: 'HS256', typ: 'JWT' } });
+    expect(doc.claims.exp - doc.claims.iat).toBe(900);
+    expect(doc.claims.email).toBe('x@example.test');
+  });
+
+  it('--json mint shows header, payload and token; --claim and metadata flags land in the payload', async () => {
+    const m = await cli(['--json', 'jwt', 'mint', '--claim', 'tier=gold', '--claim', 'n=5', '--app-metadata', '{"provider":"email"}', '--aal', 'aal2'], { env: { ROWGUARD_JWT_SECRET: ENV_SECRET } });
+    expect(m.code).toBe(0);
+    const doc = JSON.parse(m.stdout);
+    expect(doc.header).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(doc.payload).toMatchObject({ tier: 'gold', n: 5, app_metadata: { provider: 'email' }, aal: 'aal2', aud: 'authenticated', role: 'authenticated', email: '', phone: '' });
+    expect(doc.token.split('.')).toHaveLength(3);
+  });
+
+  it('--anon and --service-role mint the legacy API key claims (no sub)', async () => {
+    const a = JSON.parse((await cli(['--json', 'jwt', 'mint', '--anon', '--secret-file', 'jwt.secret'])).stdout);
+    expect(Object.keys(a.payload)).toEqual(['iss', 'role', 'iat', 'exp']);
+    expect(a.payload.role).toBe('anon');
+    const s = JSON.parse((await cli(['--json', 'jwt', 'mint', '--service-role', '--secret-file', 'jwt.secret'])).stdout);
+    expect(s.payload.role).toBe('service_role');
+  });
+
+  it('--user reads sub, email, role and metadata from auth.users', async () => {
+    const m = await cli(['--json', 'jwt', 'mint', '--user', 'ann@example.test', '--secret-file', 'jwt.secret']);
+    expect(m.code).toBe(0);
+    const doc = JSON.parse(m.stdout);
+    expect(doc.payload).toMatchObject({ sub: USER_A, email: 'ann@example.test', phone: '', role: 'authenticated', aud: 'authenticated', user_metadata: { name: 'Ann' }, is_anonymous: false });
+    const missing = await cli(['jwt', 'mint', '--user', 'nobody@example.test', '--secret-file', 'jwt.secret']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no user with email');
+  });
+
+  it('an expired token: exit 1, PGRST303 "JWT expired", the token not echoed', async () => {
+    // Minted in-process: a token the CLI printed on purpose (mint) would trip the scan below.
+    const old = await mintAccessToken({ role: 'authenticated', exp: Math.floor(Date.now() / 1000) + 60 }, signing);
+    forbidden.add(old);
+    const later = String(Math.floor(Date.now() / 1000) + 3600);
+    const v = await cli(['jwt', 'verify', old, '--secret-file', 'jwt.secret', '--now', later]);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('PGRST303 JWT expired');
+    const j = await cli(['--json', 'jwt', 'verify', old, '--secret-file', 'jwt.secret', '--now', later]);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout).error.meta).toMatchObject({ pgrst: 'PGRST303', httpStatus: 401, message: 'JWT expired', reason: 'expired' });
+  });
+
+  it('a tampered token and a malformed one: exit 1 with PGRST301, neither echoed', async () => {
+    const good = await mintAccessToken({ role: 'authenticated' }, signing);
+    const [h, , s] = good.split('.');
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ role: 'service_role' })).toString('base64url')}.${s}`;
+    const malformed = 'eyJhbGciOiJIUzI1NiJ9.!!!.x';
+    for (const t of [tampered, malformed]) {
+      forbidden.add(t);
+      const v = await cli(['jwt', 'verify', t, '--secret-file', 'jwt.secret']);
+      expect(v.code).toBe(1);
+      expect(v.stderr).toContain('PGRST301');
+    }
+  });
+
+  it('wrong audience when configured: PGRST303 "JWT not in audience"', async () => {
+    const t = (await cli(['jwt', 'mint', '--secret-file', 'jwt.secret'])).stdout.trim();
+    const v = await cli(['jwt', 'verify', t, '--secret-file', 'jwt.secret', '--aud', 'some-other-api']);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('JWT not in audience');
+  });
+});
+
+describe('secrets are refused and never printed', () => {
+  it('refuses --secret <value> (exit 2) without repeating it', async () => {
+    const r = await cli(['jwt', 'mint', '--secret', SECRET]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('refusing a secret given on the command line');
+    const v = await cli(['jwt', 'verify', 'a.b.c', '--secret', SECRET]);
+    expect(v.code).toBe(2);
+  });
+
+  it('refuses a short secret from the environment (exit 2) and a missing one', async () => {
+    const short = 'short-secret-31-characters-long';
+    forbidden.add(short);
+    const r = await cli(['jwt', 'mint'], { env: { ROWGUARD_JWT_SECRET: short } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('at least 32 characters');
+    const none = await cli(['jwt', 'mint']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no signing key');
+  });
+
+  it('reads the secret from stdin with --secret-file -', async () => {
+    const m = await cli(['jwt', 'mint', '--secret-file', '-'], { input: SECRET + '\n' });
+    expect(m.code).toBe(0);
+    expect((await cli(['jwt', 'verify', m.stdout.trim(), '--secret-file', 'jwt.secret'])).code).toBe(0);
+  });
+});
+
+describe('jwt keys generate and jwt cookie', () => {
+  it('generates ES256 and HS256 keys; refuses to overwrite (exit 2); the HS256 secret is never printed', async () => {
+    const es = await cli(['jwt', 'keys', 'generate', '--alg', 'ES256', '--out', 'keys/']);
+    expect(es.code).toBe(0);
+    expect(existsSync(join(cwd, 'keys', 'jwt.private.jwk.json'))).toBe(true);
+    expect((await cli(['jwt', 'keys', 'generate', '--alg', 'ES256', '--out', 'keys/'])).code).toBe(2);
+    const t = (await cli(['jwt', 'mint', '--key-file', 'keys/jwt.private.jwk.json'])).stdout.trim();
+    const v = await cli(['--json', 'jwt', 'verify', t, '--jwks-file', 'keys/jwt.jwks.json']);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout).alg).toBe('ES256');
+
+    const hs = await cli(['--json', 'jwt', 'keys', 'generate', '--alg', 'HS256', '--out', 'hs']);
+    expect(hs.code).toBe(0);
+    const doc = JSON.parse(hs.stdout);
+    expect(doc.publicJwks).toBeNull();
+    const generated = readFileSync(doc.privateFile, 'utf8').trim();
+    forbidden.add(generated);
+    forbidden.add(JSON.parse(readFileSync(doc.jwksFile, 'utf8')).keys[0].k);
+  });
+
+  it('prints the Set-Cookie header from the config, and refuses an unsafe cookie config (exit 2)', async () => {
+    const site = mkdtempSync(join(tmpdir(), 'rg-cookie-'));
+    writeFileSync(join(site, 'rowguard.config.json'), JSON.stringify({ cookie: { project: 'purelogic', domain: '.purelogic.studio' } }));
+    writeFileSync(join(site, 'jwt.secret'), SECRET);
+    const t = (await cli(['jwt', 'mint', '--secret-file', 'jwt.secret', '--exp', '1h'], { cwd: site })).stdout.trim();
+    const c = await cli(['jwt', 'cookie', '--token-file', '-'], { cwd: site, input: t });
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/^Set-Cookie: sb-purelogic-auth-token=[\w.-]+; Domain=\.purelogic\.studio; Path=\/; Max-Age=(3600|359\d); Secure; HttpOnly; SameSite=Lax\n$/);
+
+    writeFileSync(join(site, 'rowguard.config.json'), JSON.stringify({ cookie: { domain: '.co.uk', sameSite: 'None', secure: false } }));
+    const bad = await cli(['jwt', 'cookie', t], { cwd: site });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('public suffix');
+    expect(bad.stderr).toContain('SameSite');
+  });
+});
+
+describe('output scan', () => {
+  it('no secret, and no token of an error case, appears in any output of this file', () => {
+    expect(printed.length).toBeGreaterThan(20);
+    const all = printed.join('\n');
+    for (const s of forbidden) expect(all.includes(s), `leaked: ${s.slice(0, 6)}…`).toBe(false);
+  });
+});
