@@ -12,7 +12,24 @@
 -- setting, so the functions keep working after `set local role authenticated`
 -- without grants, and they need no CREATE inside a read-only transaction.
 -- Like pgTAP's __tcache__ rows, settings are transactional: a ROLLBACK undoes
--- them together with the test's data.
+-- them together with the test's data (the plan, the failure count, the last
+-- test number finish() reports). Only the numbering is not (see below).
+
+-- Test numbers come from a sequence, because nextval is not rolled back: a
+-- test inside a BEGIN … ROLLBACK block keeps its number and the next one
+-- follows it, as with pgTAP's __tresults___numb_seq. (Each test file runs in
+-- its own copy of the database, so the sequence is the file's own.) The
+-- sequence is referenced by OID, fixed here at install time, so the numbering
+-- works whatever search_path the test sets.
+CREATE SEQUENCE _tap_numbers;
+DO $install$
+BEGIN
+    EXECUTE format($f$
+        CREATE FUNCTION _tap_next_number() RETURNS integer LANGUAGE sql AS 'SELECT nextval(%1$s::oid)::integer';
+        CREATE FUNCTION _tap_reset_numbers() RETURNS void LANGUAGE sql AS 'SELECT setval(%1$s::oid, 1, false)';
+    $f$, '_tap_numbers'::regclass::oid);
+END;
+$install$;
 
 -- A setting that was never set reads NULL with missing_ok = true; one set and
 -- then rolled back reads ''. Both mean "unset".
@@ -79,6 +96,7 @@ BEGIN
     PERFORM _tap_put('plan', $1);
     PERFORM _tap_put('failed', 0);
     PERFORM set_config('rowguard_tap.curr', '', false);
+    PERFORM _tap_reset_numbers();
     PERFORM _tap_set_todos('[]');
     RETURN '1..' || $1;
 END;
@@ -133,7 +151,7 @@ BEGIN
         RAISE EXCEPTION 'You tried to run a test without a plan! Gotta have a plan';
     END IF;
     todo_why := _todo();
-    num := _tap_put('curr', coalesce(_tap_get('curr'), 0) + 1);
+    num := _tap_put('curr', _tap_next_number());
     IF aok IS NOT TRUE AND todo_why IS NULL THEN
         PERFORM _tap_put('failed', coalesce(_tap_get('failed'), 0) + 1);
     END IF;

@@ -32,6 +32,7 @@ export function librarySql(): string {
     `GRANT USAGE ON SCHEMA ${LIBRARY_SCHEMA} TO PUBLIC;`,
     `GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${LIBRARY_SCHEMA} TO PUBLIC;`,
     `GRANT SELECT ON ALL TABLES IN SCHEMA ${LIBRARY_SCHEMA} TO PUBLIC;`,
+    `GRANT USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA ${LIBRARY_SCHEMA} TO PUBLIC;`,
     `SET LOCAL search_path = pg_catalog;`,
     readFileSync(assetPath('tests-helpers.sql'), 'utf8'),
   ].join('\n');

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { expandScript, lineColumn, sourceOf, splitMetaArgs, psqlLiteral } from '../../cli/core/testing/psql-script.js';
+
+const expand = (text: string, files: Record<string, string> = {}, variables: Record<string, string> = {}) =>
+  expandScript({ file: 'main.sql', text, cwd: '/proj', readFile: (p) => {
+    const key = p.replace(/^\/proj\//, '');
+    if (!(key in files)) throw new Error('ENOENT');
+    return files[key]!;
+  }, variables });
+
+describe('psql script preprocessing', () => {
+  it('removes meta-commands and interpolates variables as psql does', () => {
+    const s = expand("\\set who 'o''brien'\n\\set tbl my table\nselect :'who', :\"tbl\", :who;\n");
+    expect(s.problem).toBeUndefined();
+    expect(s.sql).toBe("\n\nselect 'o''brien', \"mytable\", o'brien;\n");
+  });
+
+  it('leaves quotes, dollar quotes, comments, casts and unknown variables alone', () => {
+    const text = "select ':x', $$ :x \\echo no $$, $f$;:x$f$, 1::int, :nope -- :x \\q\n/* :x \\q */ ;\n";
+    const s = expand(text, {}, { x: 'X' });
+    expect(s.sql).toBe(text);
+    expect(s.terminators).toEqual([text.lastIndexOf(';') + 1]);
+    expect(s.events).toEqual([]);
+  });
+
+  it('does not end a statement at a semicolon inside parentheses', () => {
+    const s = expand('create rule r as on insert to t do also (insert into a values (1); insert into b values (2));\nselect 1;');
+    expect(s.terminators).toHaveLength(2);
+  });
+
+  it('follows \\i and \\ir and maps positions back to the included file', () => {
+    const s = expand('select 1;\n\\i lib/setup.sql\nselect 3;\n', { 'lib/setup.sql': '\\ir more.sql\nselect 2;\n', 'lib/more.sql': 'select 22;\n' });
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 1; select 22; select 2; select 3;');
+    const at = s.sql.indexOf('select 2;');
+    expect(sourceOf(s, at)).toEqual({ file: 'lib/setup.sql', offset: 13 });
+    expect(sourceOf(s, s.sql.indexOf('select 22'))).toEqual({ file: 'lib/more.sql', offset: 0 });
+    expect(lineColumn(s.sources.get('lib/setup.sql')!, 13)).toMatchObject({ line: 2, column: 1 });
+  });
+
+  it('reports a missing include with the place of the \\i', () => {
+    const s = expand('select 1;\n\\i nope.sql\n');
+    expect(s.problem).toMatchObject({ file: 'main.sql', offset: 10, message: '\\i nope.sql: no such file' });
+  });
+
+  it('evaluates \\if / \\elif / \\else with the current variables', () => {
+    const s = expand('\\set on true\n\\if :on\nselect 1;\n\\else\nselect 2;\n\\endif\n\\if false\nselect 3;\n\\elif yes\nselect 4;\n\\endif\n');
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 1; select 4;');
+  });
+
+  it('records \\echo, \\o and ON_ERROR_STOP changes at their place between statements', () => {
+    const s = expand("select 1;\n\\echo hello :'v'\n\\o /dev/null\nselect 2;\n\\o\n\\set ON_ERROR_STOP off\n", {}, { v: 'x' });
+    expect(s.events.map((e) => ({ ...e, at: undefined }))).toEqual([
+      { kind: 'echo', text: "hello 'x'", stream: 'stdout', at: undefined },
+      { kind: 'output', enabled: false, at: undefined },
+      { kind: 'output', enabled: true, at: undefined },
+      { kind: 'set', name: 'ON_ERROR_STOP', value: 'off', at: undefined },
+    ]);
+    expect(s.events[0]!.at).toBeGreaterThanOrEqual(s.terminators[0]!);
+    expect(s.events[1]!.at).toBeLessThan(s.terminators[1]!);
+  });
+
+  it('stops at \\q and treats \\g as the end of a statement', () => {
+    const s = expand('select 1\n\\g\nselect 2;\n\\q\nselect 3;\n');
+    expect(s.terminators).toHaveLength(2);
+    expect(s.sql).not.toContain('select 3');
+  });
+
+  it('refuses meta-commands it cannot honour, naming them', () => {
+    for (const [cmd, msg] of [
+      ['\\gset', '\\gset is not supported'],
+      ['\\connect other', '\\connect is not supported'],
+      ['\\copy t from stdin', '\\copy is not supported'],
+      ['\\! rm -rf /', 'shell command'],
+      ['\\dt', 'psql meta-command \\dt is not supported'],
+    ] as const) {
+      const s = expand(`select 1;\n${cmd}\n`);
+      expect(s.problem?.message, cmd).toContain(msg);
+      expect(s.problem?.offset).toBe(10);
+    }
+    expect(expand('\\set x `whoami`\n').problem?.message).toContain('backquoted');
+  });
+
+  it('ignores display settings', () => {
+    const s = expand('\\pset format unaligned\n\\timing on\n\\t\nselect 1;\n');
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.trim()).toBe('select 1;');
+  });
+
+  it('splits meta-command arguments like psql', () => {
+    const vars = new Map([['v', "it's"]]);
+    const fail = (m: string): never => {
+      throw new Error(m);
+    };
+    expect(splitMetaArgs(` a 'b c' 'x\\ny' "Q q" :v :'v' \\echo`, vars, fail)).toEqual(['a', 'b c', 'x\ny', '"Q q"', "it's", "'it''s'"]);
+    expect(psqlLiteral('a\\b')).toBe(" E'a\\\\b'");
+  });
+});
