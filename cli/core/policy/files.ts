@@ -132,9 +132,10 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
     const start = s.stmt_location ?? 0;
     const end = s.stmt_len ? start + s.stmt_len : buf.length;
     const raw = buf.subarray(start, end).toString('utf8');
-    const lead = raw.length - raw.trimStart().length;
+    // stmt_location points just after the previous ';': skip the whitespace and comments before the statement.
+    const lead = leadingTrivia(raw);
     const stmtStartByte = start + Buffer.byteLength(raw.slice(0, lead), 'utf8');
-    const stmtText = raw.trimStart();
+    const stmtText = raw.slice(lead);
     if (stmtText.trim() === '') continue;
     const [type, node] = Object.entries(s.stmt)[0] as [string, Node];
     const checkRel = (rv: RangeVar | undefined, at: number) => {
@@ -192,4 +193,28 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
     out.push({ text: stmtText, startChars: charAt(stmtStartByte) - 1, kind: kind! });
   }
   return out;
+}
+
+/** Length of the whitespace, `--` comments and (nested) block comments at the start of `text`. */
+function leadingTrivia(text: string): number {
+  let i = 0;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    if (text.startsWith('--', i)) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl + 1;
+    } else if (text.startsWith('/*', i)) {
+      let depth = 0;
+      while (i < text.length) {
+        if (text.startsWith('/*', i)) {
+          depth++;
+          i += 2;
+        } else if (text.startsWith('*/', i)) {
+          depth--;
+          i += 2;
+          if (depth === 0) break;
+        } else i++;
+      }
+    } else return i;
+  }
 }
