@@ -12,6 +12,7 @@ interface TestFlags {
   format?: Format;
   junit?: string;
   engine?: string;
+  coverage?: boolean;
 }
 
 export function makeTestCommand(): Command {
@@ -24,6 +25,7 @@ export function makeTestCommand(): Command {
     .addOption(new Option('--format <format>', 'tap | pretty | json (default: pretty on a terminal, else tap)').choices(['tap', 'pretty', 'json']))
     .option('--junit <file>', 'also write a JUnit XML report to this file')
     .addOption(new Option('--engine <engine>', 'where the throwaway database runs: embedded or docker'))
+    .option('--coverage', 'report the (table, command, role) cells and the policies no test exercised (runs the files a second time, instrumented)')
     .addHelpText(
       'after',
       `
@@ -58,7 +60,7 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
           filter: o.filter,
           jobs,
           bail: o.bail,
-          extraChecks: await extraChecksFor(cfg),
+          extraChecks: await extraChecksFor(cfg, { coverage: o.coverage, paths, filter: o.filter, cwd: ctx.cwd, jobs }),
           onEvent: (e) => {
             if (!progress) return;
             if (e.kind === 'template') progress.update(e.phase === 'migrate' ? 'applying sql/…' : e.phase === 'library' ? 'installing the test library…' : '');
