@@ -148,6 +148,19 @@ describe('rowguard as: writes and denials', () => {
     expect(err.meta['httpStatus']).toBe(401);
   });
 
+  it("applies the role's ALTER ROLE … SET settings and isolation level, as PostgREST does", async () => {
+    // A role of its own: roles are cluster-wide and other test files use the API roles.
+    const role = `rg_as_settings_${Math.random().toString(36).slice(2, 8)}`;
+    await db.sql.unsafe(`create role ${role} nologin; alter role ${role} set statement_timeout = '1234ms'; alter role ${role} set default_transaction_isolation = 'repeatable read'`);
+    try {
+      const token = await mintAccessToken({ role, exp: Math.floor(now()) + 60 }, signing);
+      const r = await runAs({ kind: 'token', token, keys }, "select current_setting('statement_timeout') as st, current_setting('transaction_isolation') as iso, current_user::text as who");
+      expect(r.results[0]!.rows).toEqual([{ st: '1234ms', iso: 'repeatable read', who: role }]);
+    } finally {
+      await db.sql.unsafe(`drop role ${role}`);
+    }
+  });
+
   it('RAISE is HTTP 400', async () => {
     const err = await failure(runAs({ kind: 'anon' }, "do $$ begin raise exception 'nope'; end $$"));
     expect(err.pg?.sqlstate).toBe('P0001');

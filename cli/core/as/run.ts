@@ -1,9 +1,10 @@
 /**
  * `rowguard as`: run SQL the way PostgREST would run a request for this
- * identity (conventions §2): READ COMMITTED transaction (READ ONLY for GET and
- * HEAD), the request settings set transaction-locally (role, claims with the
- * role written in, method, path, headers with `authorization`, cookies), the
- * statement, then ROLLBACK unless --commit.
+ * identity (conventions §2): READ COMMITTED transaction (or the role's
+ * default_transaction_isolation; READ ONLY for GET and HEAD), the request
+ * settings set transaction-locally (the role's ALTER ROLE … SET settings,
+ * role, claims with the role written in, method, path, headers with
+ * `authorization`, cookies), the statement, then ROLLBACK unless --commit.
  *
  * Fast path (one statement): everything travels in ONE simple-protocol
  * message — preamble, statement, an end marker, and the ROLLBACK — so the
@@ -16,6 +17,7 @@ import { RowguardError, pgFieldsOf } from '../errors.js';
 import { requestPreamble, type ApiRequest } from '../postgrest/request.js';
 import { locateCharPosition } from '../sql-text.js';
 import { httpStatusForPgError } from './http-status.js';
+import { roleSettings } from './role-settings.js';
 
 export interface AsIdentity {
   /** The verified (or built) JWT payload. */
@@ -92,9 +94,10 @@ export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions
 
 export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
   if (text.trim() === '') throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
-  const req = buildApiRequest(identity, opts);
+  const role = await roleSettings(sql, identity.role);
+  const req = { ...buildApiRequest(identity, opts), settings: role.settings };
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
-  const preamble = requestPreamble(req, { readOnly });
+  const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
   const end = opts.commit ? 'commit' : 'rollback';
   const split = await statementsOf(text);
 

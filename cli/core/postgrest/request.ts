@@ -56,6 +56,8 @@ export interface RunAsOptions {
   readOnly?: boolean;
   /** COMMIT at the end instead of the default ROLLBACK. */
   commit?: boolean;
+  /** Isolation level from the role's default_transaction_isolation; default READ COMMITTED. */
+  isolation?: string;
 }
 
 const ROLLBACK = Symbol('rowguard.rollback');
@@ -89,7 +91,7 @@ const GUC_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*$/;
 
 /**
  * The same steps as text, for one simple-protocol message:
- * `begin isolation level read committed read only|read write;` then one
+ * `begin isolation level <read committed | the role's> read only|read write;` then one
  * `set local <k> = <v>;` per setting, in requestSettings' order.
  *
  * `SET LOCAL k = v` and `set_config(k, v, true)` assign the same
@@ -98,7 +100,9 @@ const GUC_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*$/;
  * so the driver's result for the statement that follows stays its own.
  */
 export function requestPreamble(req: ApiRequest, opts: RunAsOptions = {}): string {
-  const lines = [`begin isolation level read committed ${opts.readOnly ? 'read only' : 'read write'};`];
+  const isolation = (opts.isolation ?? 'read committed').toLowerCase();
+  if (!['read committed', 'repeatable read', 'serializable', 'read uncommitted'].includes(isolation)) throw new Error(`not an isolation level: ${JSON.stringify(opts.isolation)}`);
+  const lines = [`begin isolation level ${isolation} ${opts.readOnly ? 'read only' : 'read write'};`];
   for (const [k, v] of requestSettings(req)) {
     if (!GUC_NAME.test(k)) throw new Error(`not a setting name: ${JSON.stringify(k)}`);
     lines.push(`set local ${k === 'role' ? 'role' : k} = ${escapeLiteral(v)};`);

@@ -1,0 +1,57 @@
+/**
+ * The impersonated role's own settings, as PostgREST applies them
+ * (`PostgREST.Config.Database.queryRoleSettings`): `ALTER ROLE r SET k = v`
+ * values from pg_roles.rolconfig (the database-independent ones), limited to
+ * settings a user may change (pg_settings.context = 'user', or on PG15+ those
+ * the current user was granted SET on), set transaction-locally before the
+ * role on every request. `default_transaction_isolation` is not set that way:
+ * it becomes the request transaction's isolation level.
+ *
+ * PostgREST reads them once (at start and on schema reload); so do we, per
+ * connection pool.
+ */
+import type { Sql } from '../db.js';
+
+export interface RoleSettings {
+  settings: Record<string, string>;
+  /** From ALTER ROLE … SET default_transaction_isolation; null: READ COMMITTED. */
+  isolation: string | null;
+}
+
+const cache = new WeakMap<Sql, Map<string, Promise<RoleSettings>>>();
+
+export function roleSettings(sql: Sql, role: string): Promise<RoleSettings> {
+  let perPool = cache.get(sql);
+  if (!perPool) cache.set(sql, (perPool = new Map()));
+  let p = perPool.get(role);
+  if (!p) {
+    p = readRoleSettings(sql, role);
+    // A failed read is not cached: the next request tries again.
+    p.catch(() => perPool!.delete(role));
+    perPool.set(role, p);
+  }
+  return p;
+}
+
+async function readRoleSettings(sql: Sql, role: string): Promise<RoleSettings> {
+  const [v] = await sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`;
+  // has_parameter_privilege exists from PostgreSQL 15 (GRANT SET ON PARAMETER).
+  const granted = (v?.v ?? 0) >= 150000 ? sql`or has_parameter_privilege(current_user, ps.name, 'set')` : sql``;
+  const rows = await sql<{ key: string; value: string }[]>`
+    with kv as (
+      select substr(s, 1, strpos(s, '=') - 1) as key, substr(s, strpos(s, '=') + 1) as value
+        from pg_catalog.pg_roles r, unnest(r.rolconfig) as s
+       where r.rolname = ${role}
+    )
+    select kv.key, kv.value
+      from kv join pg_catalog.pg_settings ps on ps.name = kv.key
+     where ps.context = 'user' ${granted}
+     order by kv.key`;
+  const settings: Record<string, string> = {};
+  let isolation: string | null = null;
+  for (const r of rows) {
+    if (r.key === 'default_transaction_isolation') isolation = r.value;
+    else settings[r.key] = r.value;
+  }
+  return { settings, isolation };
+}
