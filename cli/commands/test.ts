@@ -34,6 +34,8 @@ each row a query returns is a line of TAP), with a pgTAP-compatible library
 (plan, ok, is, results_eq, throws_ok, policies_are, …) and tests.* helpers
 (create_user, authenticate_as, authenticate_as_anon, …) installed for them.
 Nothing a file does is ever committed, and every file starts from the same state.
+A whole-suite run (no paths, no --filter) also compares the access matrix with
+test/access-matrix.json when it exists (see rowguard matrix) and fails on a changed cell.
 Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
     )
     .action(async (paths: string[], o: TestFlags, cmd: Command) => {

@@ -21,8 +21,10 @@ export async function extraChecksFor(config: Config, opts: ExtraCheckOptions = {
   const checks: ExtraCheck[] = [];
   const { matrixPaths } = await import('../matrix/check.js');
   const { matrixCheck, coverageCheck } = await import('../matrix/test-checks.js');
-  // The access matrix: compared only once a project has committed one (rowguard matrix --update).
-  if (existsSync(matrixPaths(config).file)) checks.push(matrixCheck());
+  // The access matrix: compared on a whole-suite run (no paths, no --filter: a focused run stays
+  // focused) once the project has committed one (rowguard matrix --update).
+  const wholeSuite = !(opts.paths && opts.paths.length) && !opts.filter;
+  if (wholeSuite && existsSync(matrixPaths(config).file)) checks.push(matrixCheck());
   if (opts.coverage) {
     const { discoverTestFiles } = await import('./discover.js');
     const cwd = opts.cwd ?? config.root;
