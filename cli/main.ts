@@ -20,6 +20,7 @@ import { makeAsCommand } from './commands/as.js';
 import { makeAuditCommand } from './commands/audit.js';
 import { makeLintCommand } from './commands/lint.js';
 import { makeTestCommand } from './commands/test.js';
+import { makeAuthCommand } from './commands/auth.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -54,7 +55,7 @@ export function buildProgram(): Command {
 
 const VERSION = '0.1.0';
 
-const COMMANDS: Array<() => Command> = [makeGateCommand, makeInitCommand, makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeJwtCommand, makeAsCommand, makeAuditCommand, makeLintCommand, makeTestCommand];
+const COMMANDS: Array<() => Command> = [makeGateCommand, makeInitCommand, makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeJwtCommand, makeAsCommand, makeAuditCommand, makeLintCommand, makeTestCommand, makeAuthCommand];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
