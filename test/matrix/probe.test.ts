@@ -89,6 +89,27 @@ grant select on public.owned to authenticated;
 insert into public.owned values (1, ${A}), (2, ${B});
 alter table public.owned owner to rg_matrix_app_owner;
 
+-- views: the default (security definer-like: the view owner's rights) bypasses the RLS of notes; security_invoker does not
+create view public.notes_view as select * from public.notes;
+create view public.notes_invoker with (security_invoker = true) as select * from public.notes;
+grant select on public.notes_view, public.notes_invoker to authenticated;
+
+-- a partitioned table with the owner policy
+create table public.events (id int, user_id uuid not null references auth.users(id), at date not null, primary key (id, at)) partition by range (at);
+create table public.events_2025 partition of public.events for values from ('2025-01-01') to ('2026-01-01');
+create table public.events_2026 partition of public.events for values from ('2026-01-01') to ('2027-01-01');
+alter table public.events enable row level security;
+grant select, insert, update, delete on public.events to authenticated;
+create policy events_own on public.events to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+insert into public.events values (1, ${A}, '2025-05-01'), (2, ${A}, '2026-05-01'), (3, ${B}, '2026-06-01');
+
+-- a column grant that hides the owner column: rows are counted, whose they are cannot be told
+create table public.hidden_owner (id int primary key, user_id uuid not null references auth.users(id), body text);
+alter table public.hidden_owner enable row level security;
+grant select (id, body) on public.hidden_owner to authenticated;
+create policy ho_own on public.hidden_owner for select to authenticated using (user_id = (select auth.uid()));
+insert into public.hidden_owner values (1, ${A}, 'x'), (2, ${B}, 'y'), (3, ${B}, 'z');
+
 -- service_role has BYPASSRLS
 grant select, insert, update, delete on public.notes to service_role;
 `;
@@ -163,6 +184,35 @@ describe('access matrix on hand-written schemas', () => {
 
   it('a recursive policy is an error cell with its SQLSTATE', () => {
     expect(row(m, 'public.loop', 'alice')[0]).toMatch(/^error: 42P17 infinite recursion/);
+  });
+
+  it('a view without security_invoker reads through the owner and leaks every row; security_invoker keeps RLS', () => {
+    expect(row(m, 'public.notes_view', 'alice')).toEqual(['all', 'n/a: view: writes are not probed', 'n/a: view: writes are not probed', 'n/a: view: writes are not probed']);
+    expect(row(m, 'public.notes_invoker', 'alice')[0]).toBe('own');
+    expect(row(m, 'public.notes_view', 'anon')[0]).toBe('none');
+  });
+
+  it('a partitioned table: own rows across partitions, writes routed to the right partition', () => {
+    expect(row(m, 'public.events', 'alice')).toEqual(['own', 'own', 'own', 'own']);
+    expect(m.cells['public.events']!['alice']!.UPDATE).toMatchObject({ rows: 2, total: 3 });
+    expect(Object.keys(m.cells).some((t) => t.includes('events_20'))).toBe(false); // partitions are reached through the parent
+  });
+
+  it('a hidden owner column: counts are exact, ownership is said to be unknown', () => {
+    const cell = m.cells['public.hidden_owner']!['bob']!.SELECT;
+    expect(cellLabel(cell)).toBe('subset 2/3');
+    expect(cell.note).toMatch(/owner column is not readable/);
+  });
+
+  it('an actor whose role does not exist gets n/a cells instead of failing the matrix', async () => {
+    writeFileSync(join(dir, 'actors.json'), JSON.stringify({ actors: [{ name: 'ghost', kind: 'role', role: 'rg_no_such_role' }, { name: 'anon', kind: 'anon' }] }));
+    try {
+      const g = await compute();
+      expect(row(g, 'public.notes', 'ghost')).toEqual(Array(4).fill('n/a: role rg_no_such_role does not exist'));
+      expect(row(g, 'public.notes', 'anon')).toEqual(['none', 'none', 'none', 'none']);
+    } finally {
+      writeFileSync(join(dir, 'actors.json'), JSON.stringify({ actors: [...ACTORS.actors, { name: 'app', kind: 'role', role: 'rg_matrix_app_owner' }] }));
+    }
   });
 
   it('RLS without FORCE lets a login owner read everything; FORCE closes it', async () => {

@@ -34,7 +34,7 @@ interface SourceRow {
 }
 
 /** What is true of a table before anyone touches it, read bypassing RLS. */
-interface Truth {
+export interface Truth {
   total: number;
   ownByUid: Map<string, number>;
   /** tableoid:ctid of every row, to find the new row versions an UPDATE wrote. */
