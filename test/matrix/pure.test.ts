@@ -1,0 +1,122 @@
+/** The pure parts of the matrix: ownership, classification, INSERT planning, the file, the comparison. */
+import { describe, expect, it } from 'vitest';
+import { ownerColumnOf, modelRelation, type ColumnRow } from '../../cli/core/matrix/introspect.js';
+import { classifyOwnedInsert, classifyRows } from '../../cli/core/matrix/classify.js';
+import { planInsert, type Truth } from '../../cli/core/matrix/probe.js';
+import { parseActors } from '../../cli/core/matrix/actors.js';
+import { parseMatrixFile } from '../../cli/core/matrix/file.js';
+import { compareMatrices, describeChange } from '../../cli/core/matrix/compare.js';
+import { RowguardError } from '../../cli/core/errors.js';
+
+function col(name: string, over: Partial<ColumnRow> = {}): ColumnRow {
+  return { attnum: 1, name, type: 'uuid', baseType: 'uuid', typmod: -1, notNull: false, hasDefault: false, identity: '', generated: '', referencesAuthUsers: false, inForeignKey: false, ...over };
+}
+
+describe('ownerColumnOf', () => {
+  const rel = (columns: ColumnRow[], schema = 'public', table = 't') => ({ schema, table, columns });
+  it('prefers a user_id/owner_id that references auth.users, then any auth.users reference, then the name', () => {
+    expect(ownerColumnOf(rel([col('created_by', { referencesAuthUsers: true }), col('user_id', { referencesAuthUsers: true })]))).toBe('user_id');
+    expect(ownerColumnOf(rel([col('author', { referencesAuthUsers: true }), col('user_id')]))).toBe('author');
+    expect(ownerColumnOf(rel([col('owner_id', { type: 'text', baseType: 'text' })]))).toBe('owner_id');
+    expect(ownerColumnOf(rel([col('user_id', { type: 'integer', baseType: 'int4' })]))).toBeNull(); // not a user id type
+    expect(ownerColumnOf(rel([col('id')]))).toBeNull();
+    expect(ownerColumnOf(rel([col('id')], 'auth', 'users'))).toBe('id');
+  });
+});
+
+describe('classifyRows', () => {
+  it('tells own from all from subset, and says when they cannot be told apart', () => {
+    expect(classifyRows({ rows: 2, rowsOwn: 2, total: 5, ownTotal: 2 }).access).toBe('own');
+    expect(classifyRows({ rows: 5, rowsOwn: 2, total: 5, ownTotal: 2 }).access).toBe('all');
+    expect(classifyRows({ rows: 3, rowsOwn: 2, total: 5, ownTotal: 2 })).toMatchObject({ access: 'subset', rows: 3, total: 5 });
+    // own rows only partly visible is not "own"
+    expect(classifyRows({ rows: 2, rowsOwn: 1, total: 5, ownTotal: 2 }).access).toBe('subset');
+    expect(classifyRows({ rows: 0, total: 5, ownTotal: 0 }).access).toBe('empty');
+    expect(classifyRows({ rows: 0, total: 0 }).note).toMatch(/no rows/);
+    expect(classifyRows({ rows: 3, rowsOwn: 3, total: 3, ownTotal: 3 })).toMatchObject({ access: 'all', note: expect.stringMatching(/cannot be told apart/) });
+  });
+});
+
+describe('classifyOwnedInsert', () => {
+  const ok = { kind: 'ok', count: 1 } as const;
+  const refused = { kind: 'refused', note: 'new row violates row-level security policy' } as const;
+  it('own / all / refused / none / other-only', () => {
+    expect(classifyOwnedInsert(ok, refused).access).toBe('own');
+    expect(classifyOwnedInsert(ok, ok).access).toBe('all');
+    expect(classifyOwnedInsert(refused, refused).access).toBe('refused');
+    expect(classifyOwnedInsert({ kind: 'denied', note: 'permission denied' }, refused).access).toBe('none');
+    expect(classifyOwnedInsert(refused, ok)).toMatchObject({ access: 'subset', note: expect.stringMatching(/someone else/) });
+    // a constraint error comes after the RLS check: still allowed
+    expect(classifyOwnedInsert({ kind: 'constraint', sqlstate: '23505', note: '23505 duplicate key' }, refused)).toMatchObject({ access: 'own', note: expect.stringMatching(/23505/) });
+  });
+});
+
+describe('planInsert', () => {
+  const truth = (values: Array<string | null>): [Truth, { owner: string; values: Array<string | null> }] => [
+    { total: 1, ownByUid: new Map(), keys: [], sources: [], maxOf: new Map([['seq', '41']]), updatable: new Map(), readable: new Map() },
+    { owner: 'u1', values },
+  ];
+  it('leaves generated, identity and defaulted key columns to Postgres, freshens the other keys, sets the owner', () => {
+    const rel = modelRelation({
+      oid: 1,
+      schema: 'public',
+      table: 'Odd',
+      relkind: 'r',
+      rls: true,
+      forceRls: false,
+      columns: [
+        col('id', { hasDefault: true }),
+        col('user_id', { attnum: 2, referencesAuthUsers: true }),
+        col('seq', { attnum: 3, type: 'integer', baseType: 'int4' }),
+        col('Code', { attnum: 4, type: 'character varying(6)', baseType: 'varchar', typmod: 10 }),
+        col('g', { attnum: 5, type: 'integer', baseType: 'int4', generated: 's' }),
+        col('n', { attnum: 6, type: 'bigint', baseType: 'int8', identity: 'a' }),
+      ],
+      uniqueKeys: [['id'], ['user_id', 'seq'], ['Code']],
+      primaryKey: ['id'],
+    });
+    const [t, src] = truth(['11111111-1111-1111-1111-111111111111', 'u1', '41', 'abcdef', '82', '7']);
+    const plan = planInsert(rel, t, src, 'u2');
+    expect(plan.text).toBe('insert into public."Odd" (user_id, seq, "Code") values ($1::uuid, $2::integer, $3::character varying(6))');
+    expect(plan.params[0]).toBe('u2');
+    expect(Number(plan.params[1])).toBeGreaterThan(41); // fresh, not the copied 41
+    expect(plan.params[2]).not.toBe('abcdef');
+    expect(plan.params[2]!.length).toBeLessThanOrEqual(6); // fits varchar(6)
+    expect(plan.note).toBeUndefined();
+  });
+});
+
+describe('actors.json', () => {
+  it('reports every problem at once', () => {
+    const bad = JSON.stringify({ actors: [{ name: 'a', kind: 'user' }, { name: 'a', kind: 'wizard' }, { name: 'r', kind: 'role', extra: 1 }] });
+    try {
+      parseActors(bad, 'test/fixtures/actors.json');
+      expect.unreachable();
+    } catch (err) {
+      const e = err as RowguardError;
+      expect(e.code).toBe('config');
+      const all = [e.message, e.detail].join('\n');
+      expect(all).toContain('actors[0].email');
+      expect(all).toContain('"a" is used twice');
+      expect(all).toContain('actors[1].kind');
+      expect(all).toContain('actors[2].role');
+      expect(all).toContain('actors[2].extra: unknown key');
+    }
+  });
+});
+
+describe('committed file and comparison', () => {
+  it('rejects a file of another version', () => {
+    expect(() => parseMatrixFile('{"version": 2, "actors": [], "tables": {}}', 'test/access-matrix.json')).toThrow(/unsupported version 2/);
+  });
+  it('lists changed, new and removed cells', () => {
+    const row = (s: string) => ({ SELECT: s, INSERT: 'none', UPDATE: 'none', DELETE: 'none' });
+    const changes = compareMatrices({ 'public.a': { anon: row('none'), bob: row('own') }, 'public.gone': { anon: row('none') } }, { 'public.a': { anon: row('subset 3/10'), carol: row('own') } });
+    expect(changes.map(describeChange)).toEqual([
+      'anon: SELECT public.a none → subset 3/10',
+      ...['SELECT', 'INSERT', 'UPDATE', 'DELETE'].map((c) => `carol: ${c} public.a (not in the committed matrix) → ${c === 'SELECT' ? 'own rows' : 'none'}`),
+      ...['SELECT', 'INSERT', 'UPDATE', 'DELETE'].map((c) => `bob: ${c} public.a ${c === 'SELECT' ? 'own rows' : 'none'} → (no longer computed)`),
+      ...['SELECT', 'INSERT', 'UPDATE', 'DELETE'].map((c) => `anon: ${c} public.gone none → (no longer computed)`),
+    ]);
+  });
+});
