@@ -9,8 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, runCli, serverUrl } from '../helpers/pg.js';
 import { loadConfig } from '../../cli/core/config.js';
-import { checkMatrix } from '../../cli/core/matrix/check.js';
-import { serializeMatrix } from '../../cli/core/matrix/file.js';
+import { checkMatrix, matrixInputs } from '../../cli/core/matrix/check.js';
+import { labelsOf, serializeMatrix } from '../../cli/core/matrix/file.js';
+import { buildAndComputeMatrix } from '../../cli/core/matrix/build.js';
+import { instrumentDatabase } from '../../cli/core/matrix/coverage.js';
+import { connect, createThrowawayDatabase } from '../../cli/core/db.js';
+import { migrate } from '../helpers/pg.js';
 
 /** A copy of the project (sql/, test/fixtures, the committed matrix) to change freely. */
 function copyProject(): string {
@@ -38,6 +42,22 @@ describe('the project access matrix', () => {
     expect(cells['anon']!.SELECT.access).toBe('none');
     expect(cells['user_a']!.SELECT).toMatchObject({ access: 'own', rows: 2 });
     expect(cells['staff']!.SELECT.access).toBe('all');
+  });
+
+  it('the coverage instrumentation leaves the project matrix unchanged', async () => {
+    const cfg = loadConfig({ cwd: REPO_ROOT });
+    const tpl = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_matrix_cov_tpl' });
+    try {
+      await migrate(tpl.url);
+      const sql = connect(tpl.url);
+      await instrumentDatabase(sql, ['public']);
+      await sql.end();
+      const m = await buildAndComputeMatrix({ ...matrixInputs(cfg), serverUrl: serverUrl(), sqlDir: cfg.dirs.sql, template: tpl.name });
+      expect(serializeMatrix(m)).toBe(readFileSync(join(REPO_ROOT, 'test', 'access-matrix.json'), 'utf8'));
+      expect(labelsOf(m)['public.deployments']!['staff']!.SELECT).toBe('all');
+    } finally {
+      await tpl.drop();
+    }
   });
 
   describe('after a policy change', () => {
