@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expandScript, lineColumn, sourceOf, splitMetaArgs, psqlLiteral } from '../../cli/core/testing/psql-script.js';
 
 const expand = (text: string, files: Record<string, string> = {}, variables: Record<string, string> = {}) =>
-  expandScript({ file: 'main.sql', text, cwd: '/proj', readFile: (p) => {
+  expandScript({ file: 'main.sql', path: '/proj/main.sql', text, cwd: '/proj', readFile: (p) => {
     const key = p.replace(/^\/proj\//, '');
     if (!(key in files)) throw new Error('ENOENT');
     return files[key]!;

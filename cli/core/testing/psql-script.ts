@@ -55,12 +55,16 @@ export interface ExpandedScript {
 }
 
 export interface ExpandOptions {
-  /** Path of the script (as given; used in messages). */
+  /** Path of the script as shown in messages. */
   file: string;
+  /** Its absolute path (\ir and the \i fallback resolve against its folder); default: cwd/file. */
+  path?: string;
   text: string;
   /** Where `\i` resolves relative paths (psql: the working directory). */
   cwd: string;
   readFile: (path: string) => string;
+  /** Root for the displayed paths of included files (default: cwd). */
+  displayRoot?: string;
   /** Initial variables, e.g. ON_ERROR_STOP=1 as pg_prove sets it. */
   variables?: Record<string, string>;
 }
@@ -118,7 +122,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     outLen += text.length;
   };
 
-  const lex = (file: string, text: string, depth: number): 'quit' | void => {
+  const lex = (file: string, absPath: string, text: string, depth: number): 'quit' | void => {
     sources.set(file, text);
     let i = 0;
     let parenDepth = 0;
@@ -219,7 +223,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         flush(i);
         const eol = text.indexOf('\n', i);
         const lineEnd = eol === -1 ? n : eol;
-        const result = meta(file, text, i, lineEnd, depth);
+        const result = meta(file, absPath, text, i, lineEnd, depth);
         // Keep line structure for the parser; the newline itself is copied verbatim.
         i = lineEnd;
         from = i;
@@ -235,7 +239,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     flush(n);
   };
 
-  const meta = (file: string, text: string, start: number, end: number, depth: number): 'quit' | 'send' | void => {
+  const meta = (file: string, absPath: string, text: string, start: number, end: number, depth: number): 'quit' | 'send' | void => {
     const line = text.slice(start + 1, end);
     const cmdMatch = /^([A-Za-z_!?]+|\\|\.|;)/.exec(line);
     const cmd = cmdMatch ? cmdMatch[1]! : '';
@@ -319,13 +323,13 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const candidates = isAbsolute(target!)
           ? [target!]
           : relativeToScript
-            ? [join(dirname(file), target!)]
-            : [join(opts.cwd, target!), join(dirname(file), target!)];
+            ? [join(dirname(absPath), target!)]
+            : [join(opts.cwd, target!), join(dirname(absPath), target!)];
         let content: string | undefined;
         let used = candidates[0]!;
         for (const c of candidates) {
           try {
-            content = opts.readFile(isAbsolute(c) ? c : join(opts.cwd, c));
+            content = opts.readFile(c);
             used = c;
             break;
           } catch {
@@ -333,8 +337,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
           }
         }
         if (content === undefined) fail(`\\${cmd} ${target}: no such file`, `looked in ${candidates.map((c) => relative(opts.cwd, c) || c).join(' and ')}`);
-        const display = isAbsolute(used) ? relative(opts.cwd, used) || used : used;
-        const r = lex(display, content!, depth + 1);
+        const r = lex(relative(opts.displayRoot ?? opts.cwd, used) || used, used, content!, depth + 1);
         return r === 'quit' ? 'quit' : undefined;
       }
       case 'q':
@@ -371,7 +374,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
 
   let problem: ScriptProblem | undefined;
   try {
-    lex(opts.file, opts.text, 0);
+    lex(opts.file, opts.path ?? join(opts.cwd, opts.file), opts.text, 0);
     if (conds.length > 0) problem = { file: opts.file, offset: opts.text.length, message: 'the file ends inside an \\if block (missing \\endif)' };
   } catch (err) {
     if (!(err instanceof Abort)) throw err;

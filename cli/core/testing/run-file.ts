@@ -76,6 +76,8 @@ export interface RunFileOptions {
   file: TestFile;
   /** psql's working directory (\i resolves against it). */
   cwd: string;
+  /** Root for displayed paths of included files (default: cwd). */
+  displayRoot?: string;
   /** Settings applied once per session before the file (set_config(k, v, false)). */
   settings: Record<string, string>;
   /** Schema appended to the session's search_path (where the assertion library lives). */
@@ -214,7 +216,15 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     result.error = { message: `cannot read ${opts.file.display}: ${(err as Error).message}` };
     return finish();
   }
-  const script = expandScript({ file: opts.file.display, text, cwd: opts.cwd, readFile: (p) => readFileSync(p, 'utf8'), variables: { ON_ERROR_STOP: '1' } });
+  const script = expandScript({
+    file: opts.file.display,
+    path: opts.file.path,
+    text,
+    cwd: opts.cwd,
+    displayRoot: opts.displayRoot,
+    readFile: (p) => readFileSync(p, 'utf8'),
+    variables: { ON_ERROR_STOP: '1' },
+  });
   if (script.problem) {
     const src = script.sources.get(script.problem.file) ?? text;
     const lc = lineColumn(src, script.problem.offset);

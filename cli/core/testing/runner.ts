@@ -182,7 +182,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
       while (next < files.length && !bailed) {
         const file = files[next++]!;
         opts.onEvent?.({ kind: 'file-start', file: file.display });
-        const result = await runInCopy(opts.serverUrl, template.name, file, opts.cwd, settings, drops);
+        const result = await runInCopy(opts.serverUrl, template.name, file, { cwd: opts.cwd, displayRoot: opts.config.root, settings }, drops);
         results.push(result);
         opts.onEvent?.({ kind: 'file-done', result, done: results.length, total: files.length });
         if (opts.bail && result.status !== 'passed' && result.status !== 'skipped') bailed = true;
@@ -215,10 +215,16 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
 }
 
 /** One file in a fresh copy of the template; the copy is dropped in the background. */
-async function runInCopy(serverUrl: string, template: string, file: TestFile, cwd: string, settings: Record<string, string>, drops: Array<Promise<void>>): Promise<FileResult> {
+async function runInCopy(
+  serverUrl: string,
+  template: string,
+  file: TestFile,
+  env: { cwd: string; displayRoot: string; settings: Record<string, string> },
+  drops: Array<Promise<void>>,
+): Promise<FileResult> {
   const copy = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_t', template });
   try {
-    return await runTestFile({ url: copy.url, file, cwd, settings, librarySchema: LIBRARY_SCHEMA });
+    return await runTestFile({ url: copy.url, file, ...env, librarySchema: LIBRARY_SCHEMA });
   } finally {
     drops.push(dropDatabase(serverUrl, copy.name).catch(() => undefined));
   }

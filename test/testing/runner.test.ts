@@ -1,0 +1,277 @@
+/**
+ * `rowguard test` end to end on a real Postgres: pgTAP-identical TAP, state
+ * isolation between files, parallel files, plan problems, error locations,
+ * pg_prove-style files, the tests.* helpers, JUnit and the CLI.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { REPO_ROOT, runCli, serverUrl, freshDatabase } from '../helpers/pg.js';
+import { loadConfig, type Config } from '../../cli/core/config.js';
+import { runTests, buildTemplate, type RunResult } from '../../cli/core/testing/runner.js';
+import { renderJunit, renderTap } from '../../cli/core/report/test.js';
+import { connect } from '../../cli/core/db.js';
+import { buildAccessClaims } from '../../cli/core/jwt/claims.js';
+
+const FIX = join(REPO_ROOT, 'test', 'testing', 'fixtures');
+const COMPAT = join(FIX, 'compat');
+const RUNNER = join(FIX, 'runner');
+
+let project: string;
+let config: Config;
+
+beforeAll(() => {
+  // A project whose sql/ is rowguard's own security schema and whose tests live in a temp folder.
+  project = mkdtempSync(join(tmpdir(), 'rg-test-runner-'));
+  mkdirSync(join(project, 'test'));
+  writeFileSync(join(project, 'rowguard.config.json'), JSON.stringify({ sql: join(REPO_ROOT, 'sql'), test: join(project, 'test') }));
+  // Paths in results are shown relative to the config root: the repository here.
+  config = loadConfig({ cwd: REPO_ROOT });
+});
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+const run = (paths: string[], extra: Partial<Parameters<typeof runTests>[0]> = {}): Promise<RunResult> =>
+  runTests({ serverUrl: serverUrl(), config, cwd: REPO_ROOT, paths, jobs: 1, ...extra });
+
+describe('TAP output matches pgTAP', () => {
+  it('prints exactly the lines pgTAP 1.2 prints for passing, failing, todo and skipped assertions', async () => {
+    const r = await run([join(COMPAT, 'assertions.test.sql'), join(COMPAT, 'policies.test.sql')], { jobs: 2 });
+    for (const name of ['assertions', 'policies']) {
+      const f = r.files.find((x) => x.file.endsWith(`${name}.test.sql`))!;
+      // Golden files: the output of real pgTAP 1.2 (Debian's postgresql-15-pgtap) run by psql as pg_prove runs it.
+      const golden = readFileSync(join(COMPAT, `${name}.pgtap.tap`), 'utf8').replace(/\n$/, '').split('\n');
+      expect(f.output, name).toEqual(golden);
+    }
+    const a = r.files.find((x) => x.file.endsWith('assertions.test.sql'))!;
+    expect(a.status).toBe('failed');
+    expect(a.problems).toEqual([]);
+    expect(a.tests.filter((t) => t.directive?.kind === 'todo').map((t) => t.ok)).toEqual([false, true]);
+    expect(a.tests.filter((t) => t.directive?.kind === 'skip')).toHaveLength(3);
+    expect(a.tests.find((t) => t.description === 'is fails')).toMatchObject({ failed: true, location: { line: 23, column: 1 } });
+    expect(a.tests.find((t) => t.description === 'is fails')!.diagnostics).toEqual(['Failed test 7: "is fails"', '        have: 1', '        want: 2']);
+  });
+
+  const pgtapSql = ['/usr/share/postgresql/15/extension/pgtap--1.2.0.sql', ...findPgtap()].find((p) => existsSync(p));
+  const hasPgProve = spawnSync('pg_prove', ['--version']).status === 0 && spawnSync('psql', ['--version']).status === 0;
+  it.skipIf(!pgtapSql || !hasPgProve)('gives the same lines and verdict as pg_prove with the real pgTAP on the same files', async () => {
+    const db = await freshDatabase('rg_realtap');
+    try {
+      await db.sql.unsafe(readFileSync(pgtapSql!, 'utf8')).simple();
+      const u = new URL(db.url);
+      const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+      const ours = await run([join(COMPAT, 'assertions.test.sql'), join(COMPAT, 'policies.test.sql')], { jobs: 2 });
+      for (const f of ours.files) {
+        const p = spawnSync('pg_prove', ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', db.name, '-v', join(REPO_ROOT, f.file)], { env, encoding: 'utf8' });
+        const theirs = p.stdout.split('\n').filter((l) => /^(ok|not ok|#|1\.\.)/.test(l));
+        expect(f.output.filter((l) => /^(ok|not ok|#|1\.\.)/.test(l)), f.file).toEqual(theirs);
+        expect(p.status !== 0, f.file).toBe(f.status !== 'passed');
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+function findPgtap(): string[] {
+  const base = '/usr/share/postgresql';
+  if (!existsSync(base)) return [];
+  return readdirSync(base).flatMap((v) => {
+    const dir = join(base, v, 'extension');
+    return existsSync(dir) ? readdirSync(dir).filter((f) => /^pgtap--\d+\.\d+\.\d+\.sql$/.test(f)).map((f) => join(dir, f)) : [];
+  });
+}
+
+describe('isolation', () => {
+  it('a file that commits, creates a role and then crashes leaves nothing for the next file', async () => {
+    const r = await run([join(RUNNER, 'leak-a.test.sql'), join(RUNNER, 'leak-b.test.sql')]);
+    const [a, b] = r.files;
+    expect(a!.status).toBe('errored');
+    expect(a!.error).toMatchObject({ pg: { sqlstate: '42P01' }, location: { file: 'test/testing/fixtures/runner/leak-a.test.sql', line: 14, column: 15 } });
+    expect(a!.messages).toContain('WARNING:  there is no transaction in progress');
+    expect(b!.status).toBe('passed');
+    expect(b!.tests.map((t) => t.ok)).toEqual([true, true, true, true]);
+    // Nor on the server: the role never committed, and the copies are gone.
+    const sql = connect(serverUrl());
+    try {
+      expect(await sql`select 1 from pg_roles where rolname = 'rg_leak_role'`).toHaveLength(0);
+      expect(await sql`select datname from pg_database where datname like 'rowguard_t%'`).toEqual([]);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('files running at the same time do not see each other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-parallel-'));
+    try {
+      for (let i = 1; i <= 6; i++) {
+        writeFileSync(
+          join(dir, `p${i}.test.sql`),
+          `SELECT plan(2);
+CREATE TABLE public.shared (n integer);
+INSERT INTO public.shared SELECT generate_series(1, ${i});
+SELECT pg_sleep(0.3);
+SELECT is((SELECT count(*)::int FROM public.shared), ${i}, 'only my ${i} rows');
+SELECT is((SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database()), 1, 'alone in my database');
+`,
+        );
+      }
+      const t0 = performance.now();
+      const r = await run([dir], { jobs: 6 });
+      const ms = performance.now() - t0;
+      expect(r.files.map((f) => f.status)).toEqual(Array(6).fill('passed'));
+      expect(r.jobs).toBe(6);
+      // Six 0.3 s files in parallel take well under the 1.8 s they take one after another.
+      expect(r.timings.filesMs).toBeLessThan(1500);
+      expect(ms).toBeGreaterThan(300);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('verdicts', () => {
+  it('fails a file whose plan count is wrong, even when every assertion passed', async () => {
+    const r = await run([join(RUNNER, 'bad-plan.test.sql')]);
+    expect(r.ok).toBe(false);
+    expect(r.files[0]).toMatchObject({ status: 'failed', planned: 3, problems: ['Bad plan. You planned 3 tests but ran 2.'] });
+    expect(r.files[0]!.tests.every((t) => !t.failed)).toBe(true);
+  });
+
+  it('reports the failing statement as file:line:col with the server error, and stops there', async () => {
+    const r = await run([join(RUNNER, 'errors.test.sql')]);
+    const f = r.files[0]!;
+    expect(f.status).toBe('errored');
+    expect(f.error).toMatchObject({ message: 'relation "no_such_table" does not exist', location: { line: 5, column: 15, source: 'SELECT 1 FROM no_such_table;' }, pg: { sqlstate: '42P01' } });
+    expect(f.tests.map((t) => t.description)).toEqual(['before the error']);
+  });
+
+  it('runs pg_prove-style files as they are: own transactions, savepoints, \\set, \\i, \\echo, \\if, \\o', async () => {
+    const r = await run([join(RUNNER, 'transactions.test.sql')]);
+    const f = r.files[0]!;
+    expect(f.error).toBeUndefined();
+    expect(f.status).toBe('passed');
+    expect(f.output).toEqual([
+      'ok 1 - inside the block',
+      'ok 2 - ROLLBACK undid the block',
+      'ok 3 - COMMIT kept the block, the savepoint rolled back',
+      '# an echoed diagnostic',
+      'ok 4 - interpolated variable',
+      '1..4',
+    ]);
+  });
+
+  it('carries on after errors when the file turns ON_ERROR_STOP off, as psql does', async () => {
+    const r = await run([join(RUNNER, 'continue.test.sql')]);
+    expect(r.files[0]).toMatchObject({ status: 'passed' });
+    expect(r.files[0]!.tests.map((t) => t.description)).toEqual(['after an error outside a block', 'after the aborted block']);
+    expect(r.files[0]!.messages.filter((m) => m.startsWith('ERROR'))).toHaveLength(3);
+  });
+
+  it('--bail stops starting files after the first that does not pass', async () => {
+    const r = await run([join(RUNNER, 'bad-plan.test.sql'), join(RUNNER, 'leak-b.test.sql')], { bail: true });
+    expect(r.bailed).toBe(true);
+    expect(r.files.map((f) => f.file)).toEqual(['test/testing/fixtures/runner/bad-plan.test.sql']);
+    expect(r.notRun).toEqual(['test/testing/fixtures/runner/leak-b.test.sql']);
+    expect(renderTap(r)).toContain('Bail out!');
+  });
+
+  it('--filter keeps matching files only', async () => {
+    const r = await run([RUNNER], { filter: 'leak-b' });
+    expect(r.files.map((f) => f.file)).toEqual(['test/testing/fixtures/runner/leak-b.test.sql']);
+    const g = await run([RUNNER], { filter: '**/bad-*.test.sql' });
+    expect(g.files.map((f) => f.file)).toEqual(['test/testing/fixtures/runner/bad-plan.test.sql']);
+  });
+});
+
+describe('tests.* helpers', () => {
+  it('impersonate users, anon and service_role and clear again (SQL test)', async () => {
+    const r = await run([join(RUNNER, 'auth.test.sql')]);
+    expect(r.files[0]!.error).toBeUndefined();
+    expect(r.files[0]!.tests.filter((t) => !t.ok).map((t) => t.description)).toEqual([]);
+    expect(r.files[0]!.status).toBe('passed');
+  });
+
+  it('set exactly the claims `jwt mint --user` builds (cli/core/jwt/claims.ts), role included, transaction-local', async () => {
+    const tpl = await buildTemplate(serverUrl(), config);
+    const sql = connect(tpl.url);
+    try {
+      const settings = `select set_config('rowguard.jwt_issuer', 'https://issuer.test/auth/v1', false), set_config('rowguard.jwt_exp', '900', false)`;
+      await sql.unsafe(settings);
+      await sql.unsafe('begin');
+      await sql`select tests.create_user('Carol@Example.test', '{"plan": "pro"}')`;
+      await sql`update auth.users set phone = '15550001' where email = 'Carol@Example.test'`;
+      const [user] = await sql`select id::text, aud, role, email, phone, raw_app_meta_data, raw_user_meta_data, is_anonymous from auth.users where email = 'Carol@Example.test'`;
+      await sql`select tests.authenticate_as('carol@example.test')`;
+      const [s] = await sql`select current_setting('request.jwt.claims') as claims, current_user as who, auth.uid()::text as uid`;
+      const claims = JSON.parse(s!.claims as string);
+      const expected = buildAccessClaims(user as never, { issuer: 'https://issuer.test/auth/v1', expiresIn: 900, sessionId: claims.session_id }, claims.iat);
+      expect(claims).toEqual(expected);
+      expect(Object.keys(claims).sort()).toEqual(Object.keys(expected).sort());
+      expect(claims).toMatchObject({ role: 'authenticated', aud: 'authenticated', phone: '15550001', user_metadata: { plan: 'pro' }, app_metadata: { provider: 'email', providers: ['email'] } });
+      expect(claims.session_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(Math.abs(claims.iat - Date.now() / 1000)).toBeLessThan(60);
+      expect(s!.who).toBe('authenticated');
+      expect(s!.uid).toBe(user!.id);
+      await sql.unsafe('rollback');
+      // Transaction-local: gone after the transaction.
+      const [after] = await sql`select current_user as who, coalesce(current_setting('request.jwt.claims', true), '') as claims`;
+      expect(after!.who).not.toBe('authenticated');
+      expect(after!.claims).toBe('');
+    } finally {
+      await sql.end();
+      await tpl.drop();
+    }
+  });
+
+  it('refuse an unknown email with a hint, and cannot be used to escalate from an API role', async () => {
+    const tpl = await buildTemplate(serverUrl(), config);
+    const sql = connect(tpl.url);
+    try {
+      await sql.unsafe('begin');
+      await expect(sql`select tests.authenticate_as('nobody@example.test')`).rejects.toMatchObject({ message: 'tests.authenticate_as: no user with email nobody@example.test' });
+      await sql.unsafe('rollback');
+      await sql.unsafe('begin');
+      await sql`select tests.authenticate_as_anon()`;
+      // The generic insert helper behind create_user is not callable by API roles.
+      await expect(sql`select tests._insert_known_columns('auth.users', '{}')`).rejects.toMatchObject({ code: '42501' });
+      await sql.unsafe('rollback');
+    } finally {
+      await sql.end();
+      await tpl.drop();
+    }
+  });
+});
+
+describe('reports', () => {
+  it('writes JUnit XML that parses, with failures, errors and skips counted', async () => {
+    const r = await run([join(RUNNER, 'bad-plan.test.sql'), join(RUNNER, 'errors.test.sql'), join(COMPAT, 'assertions.test.sql')], { jobs: 3 });
+    const xml = renderJunit(r);
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
+    const suites = doc.testsuites.testsuite as Array<Record<string, string>>;
+    expect(suites.map((s) => s['name'])).toEqual(r.files.map((f) => f.file));
+    const assertions = suites.find((s) => s['name']!.endsWith('assertions.test.sql'))!;
+    expect(Number(assertions['failures'])).toBe(25);
+    expect(Number(assertions['skipped'])).toBe(4); // three SKIPs and one failing TODO
+    const errored = suites.find((s) => s['name']!.endsWith('errors.test.sql'))!;
+    expect(errored['errors']).toBe('1');
+    expect(Number(doc.testsuites.tests)).toBe(suites.reduce((n, s) => n + Number(s['tests']), 0));
+  });
+
+  it('the CLI exits 1 on failure and 0 on success, TAP on a pipe', async () => {
+    const fail = await runCli(['--db', serverUrl(), 'test', join(RUNNER, 'bad-plan.test.sql')], { cwd: project });
+    expect(fail.code).toBe(1);
+    expect(fail.stdout).toContain('# Bad plan. You planned 3 tests but ran 2.');
+    expect(fail.stdout).toMatch(/^not ok 1 - .*bad-plan\.test\.sql$/m);
+    const pass = await runCli(['--db', serverUrl(), 'test', join(RUNNER, 'leak-b.test.sql'), '--format', 'json'], { cwd: project });
+    expect(pass.code).toBe(0);
+    const doc = JSON.parse(pass.stdout);
+    expect(doc).toMatchObject({ ok: true, counts: { files: 1, passed: 4 } });
+    const none = await runCli(['--db', serverUrl(), 'test', '--filter', 'zzz-nothing'], { cwd: project });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no test file matches --filter zzz-nothing');
+  });
+});
