@@ -16,16 +16,20 @@ export const FIXTURES = join(REPO_ROOT, 'test', 'lint', 'fixtures');
 
 export const SETTINGS: LintSettings = { schemas: null, anonRole: 'anon', authenticatedRole: 'authenticated', lockTimeout: '5s', ignore: [], configFile: null };
 
-/** Cluster-wide roles the fixtures use (roles outlive databases; created once, concurrently safe). */
+/**
+ * Cluster-wide roles the fixtures use (roles outlive databases; created once,
+ * concurrently safe), with the attributes sql/0001_roles.sql insists on, since
+ * other test files migrate the project's sql/ on the same server.
+ */
 const ROLES_SQL = `
 do $$
 declare r record;
 begin
-  for r in select * from (values ('anon', false), ('authenticated', false), ('service_role', false), ('authenticator', true),
-                                 ('rg_lint_app_owner', true), ('rg_lint_nologin_owner', false)) v(name, login) loop
+  for r in select * from (values ('anon', 'nologin'), ('authenticated', 'nologin'), ('service_role', 'nologin bypassrls'),
+                                 ('authenticator', 'login noinherit'), ('rg_lint_app_owner', 'login'), ('rg_lint_nologin_owner', 'nologin')) v(name, attrs) loop
     begin
       if not exists (select from pg_roles where rolname = r.name) then
-        execute format('create role %I %s', r.name, case when r.login then 'login' else 'nologin' end);
+        execute format('create role %I %s', r.name, r.attrs);
       end if;
     exception when duplicate_object or unique_violation then null;
     end;

@@ -46,6 +46,8 @@ export interface LintResult {
   exposedSchemas: string[];
   judgedFiles: string[];
   catalog: boolean;
+  /** What was read, so "no findings" can be told apart from "nothing looked at". */
+  inspected: { relations: number; policies: number; functions: number; statements: number };
 }
 
 /** '0', '0s', '0ms' … mean "no timeout" to Postgres. */
@@ -142,6 +144,12 @@ export function runLint(input: LintInput): LintResult {
     exposedSchemas: exposed,
     judgedFiles: [...new Set(judged.map((s) => s.file))].concat(input.migrations.filter((m) => m.judged && !judged.some((s) => s.file === m.displayPath)).map((m) => m.displayPath)),
     catalog: model !== null,
+    inspected: {
+      relations: model?.relations.length ?? 0,
+      policies: model?.relations.reduce((n, r) => n + r.policies.length, 0) ?? 0,
+      functions: model?.functions.length ?? 0,
+      statements: statements.length,
+    },
   };
 }
 

@@ -239,7 +239,7 @@ const PATTERN_OPS = new Set(['~~', '~~*', '!~~', '!~~*', '~', '~*', '!~', '!~*']
 const PATTERN_FUNCS = new Set(['right', 'ends_with', 'starts_with', 'split_part', 'strpos', 'position', 'substring', 'substr', 'regexp_like', 'regexp_match', 'regexp_matches', 'regexp_substr', 'regexp_count', 'regexp_instr', 'textregexeq', 'texticregexeq', 'textlike', 'texticlike']);
 
 function isUserMetadataString(s: string): boolean {
-  return s === 'user_metadata' || /(^|[.{,"$\s])user_metadata([.},"\s[]|$)/.test(s);
+  return s === 'user_metadata' || /(^|[.{,"$])user_metadata([.},"[]|$)/.test(s);
 }
 
 /** Whether `v` yields the caller's email (not some row's). */

@@ -31,7 +31,9 @@ export function renderLintText(run: LintRun, out: Output, threshold: Level): str
   const summary = `${n.error} error${n.error === 1 ? '' : 's'}, ${n.warn} warning${n.warn === 1 ? '' : 's'}, ${n.info} info`;
   const extra = [
     run.suppressed.length ? `${run.suppressed.length} suppressed` : '',
-    run.target.mode === 'files' ? 'catalog not read' : run.target.mode === 'shadow' ? 'catalog: shadow database built from the migrations' : `catalog: ${run.target.database}`,
+    run.target.mode === 'files'
+      ? 'catalog not read'
+      : `${run.target.mode === 'shadow' ? 'shadow database built from the migrations' : `database ${run.target.database}`}: ${run.inspected.relations} relations, ${run.inspected.policies} policies, ${run.inspected.functions} functions`,
     `migration files judged: ${run.judgedFiles.length}`,
     `exit threshold: ${threshold}`,
   ].filter(Boolean);
@@ -50,6 +52,7 @@ export function lintJson(run: LintRun, threshold: Level, failed: boolean): unkno
     target: run.target,
     exposedSchemas: run.exposedSchemas,
     judgedFiles: run.judgedFiles,
+    inspected: run.inspected,
   };
 }
 

@@ -1,0 +1,193 @@
+/**
+ * `rowguard lint` as users run it: a temporary project (config + sql/), the
+ * shadow build, exit codes per --level, the four formats, --since with git,
+ * suppressions in files, comments and config, and the project's own sql/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, runCli, serverUrl } from '../helpers/pg.js';
+import { ensureRoles } from './helpers.js';
+
+let dir: string;
+const env = () => ({ DATABASE_URL: serverUrl() });
+
+const BASE = `
+create schema if not exists auth;
+create or replace function auth.uid() returns uuid language sql stable as $$
+  select (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid $$;
+grant usage on schema auth to anon, authenticated;
+grant usage on schema public to anon, authenticated;
+create table public.notes (id int primary key, user_id uuid, body text);
+create index notes_user on public.notes (user_id);
+alter table public.notes enable row level security;
+create policy read_own on public.notes for select to authenticated using ((select auth.uid()) = user_id);
+grant select on public.notes to authenticated;
+`;
+
+function project(files: Record<string, string>, config: object = {}): string {
+  const d = mkdtempSync(join(tmpdir(), 'rg-lint-cli-'));
+  mkdirSync(join(d, 'sql'));
+  writeFileSync(join(d, 'rowguard.config.json'), JSON.stringify(config));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, 'sql', name), text);
+  return d;
+}
+
+beforeAll(async () => {
+  await ensureRoles(serverUrl());
+  dir = project({
+    '0001_base.sql': BASE,
+    // An update policy with a per-row call and no binding check, and an index on an existing table.
+    '0002_more.sql': `
+create policy update_any on public.notes for update to authenticated using (user_id = auth.uid() or true);
+grant update on public.notes to authenticated;
+create index notes_body on public.notes (body);
+`,
+  });
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('rowguard lint --shadow', () => {
+  it('reports findings with object, message and fix, and exits 1 at the default threshold (warn)', async () => {
+    const r = await runCli(['lint', '--shadow', '--all', '--json'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.ok).toBe(false);
+    const rules = doc.findings.map((f: { rule: string }) => f.rule);
+    expect(rules).toContain('policy-always-true');
+    expect(rules).toContain('auth-call-per-row');
+    expect(rules).toContain('index-not-concurrent');
+    const always = doc.findings.find((f: { rule: string }) => f.rule === 'policy-always-true');
+    expect(always.object).toBe('update_any on public.notes');
+    expect(always.message).toMatch(/authenticated can update every row/);
+    expect(always.definedAt).toMatchObject({ file: 'sql/0002_more.sql', line: 2 });
+    const idx = doc.findings.find((f: { rule: string }) => f.rule === 'index-not-concurrent');
+    expect(idx.location).toEqual({ file: 'sql/0002_more.sql', line: 4, column: 1 });
+    expect(doc.inspected.policies).toBe(2);
+  });
+
+  it('--level sets the exit threshold', async () => {
+    const info = await runCli(['lint', '--shadow', '--all', '--level', 'error', '--json'], { cwd: dir, env: env() });
+    // policy-always-true is an error: still failing.
+    expect(info.code).toBe(1);
+    const clean = project({ '0001_base.sql': BASE });
+    try {
+      const ok = await runCli(['lint', '--shadow', '--all', '--level', 'error'], { cwd: clean, env: env() });
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    } finally {
+      rmSync(clean, { recursive: true, force: true });
+    }
+  });
+
+  it('SARIF output is structurally valid 2.1.0 with rules, results and locations', async () => {
+    const r = await runCli(['lint', '--shadow', '--all', '--format', 'sarif'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(1);
+    const sarif = JSON.parse(r.stdout);
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.$schema).toMatch(/sarif-2\.1\.0/);
+    expect(sarif.runs).toHaveLength(1);
+    const run = sarif.runs[0];
+    expect(run.tool.driver.name).toBe('rowguard');
+    const ids = run.tool.driver.rules.map((x: { id: string }) => x.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(run.results.length).toBeGreaterThan(0);
+    for (const res of run.results) {
+      expect(ids[res.ruleIndex]).toBe(res.ruleId);
+      expect(['error', 'warning', 'note']).toContain(res.level);
+      expect(typeof res.message.text).toBe('string');
+      expect(res.locations.length).toBe(1);
+      const loc = res.locations[0];
+      expect(loc.logicalLocations[0].fullyQualifiedName).toBeTruthy();
+      if (loc.physicalLocation) {
+        expect(loc.physicalLocation.artifactLocation.uri).toMatch(/^sql\//);
+        expect(loc.physicalLocation.region.startLine).toBeGreaterThanOrEqual(1);
+        expect(loc.physicalLocation.region.startColumn).toBeGreaterThanOrEqual(1);
+      }
+    }
+    const idx = run.results.find((x: { ruleId: string }) => x.ruleId === 'index-not-concurrent');
+    expect(idx.locations[0].physicalLocation.region).toEqual({ startLine: 4, startColumn: 1 });
+  });
+
+  it('--format github prints workflow commands with file, line and col', async () => {
+    const r = await runCli(['lint', '--shadow', '--all', '--format', 'github'], { cwd: dir, env: env() });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.every((l) => /^::(error|warning|notice) /.test(l))).toBe(true);
+    expect(lines).toContainEqual(expect.stringMatching(/^::warning file=sql\/0002_more\.sql,line=4,col=1,title=rowguard index-not-concurrent%3A public\.notes::/));
+  });
+
+  it('--list prints every rule with its level', async () => {
+    const r = await runCli(['lint', '--list'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/policy-always-true\s+error/);
+    expect(r.stdout).toMatch(/index-not-concurrent\s+warn/);
+  });
+
+  it('--no-catalog judges files only; a file that does not parse is file:line:col and exit 1', async () => {
+    const bad = project({ '0001_x.sql': 'create table t (id int);\ncreate tabel u (id int);\n' });
+    try {
+      const r = await runCli(['lint', '--no-catalog', '--all'], { cwd: bad });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/sql\/0001_x\.sql:2:8: syntax error at or near "tabel"/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  it('bad flags are usage errors (exit 2)', async () => {
+    expect((await runCli(['lint', '--level', 'loud'], { cwd: dir })).code).toBe(2);
+    expect((await runCli(['lint', '--since', 'no-such-ref-xyz', '--no-catalog'], { cwd: dir })).code).toBe(2);
+  });
+});
+
+describe('which migration files are judged', () => {
+  it('--since <ref> judges only files added or changed since the ref (committed or not)', async () => {
+    const d = project({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n' });
+    try {
+      const git = (...a: string[]) => execFileSync('git', a, { cwd: d, stdio: 'pipe' });
+      git('init', '-q');
+      git('-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
+      git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
+      // Old file gets an unsafe statement too, but it is not new: only 0002 is judged.
+      writeFileSync(join(d, 'sql', '0002_idx.sql'), 'create index on public.t (a);\n');
+      const r = await runCli(['lint', '--no-catalog', '--since', 'HEAD', '--json'], { cwd: d });
+      const doc = JSON.parse(r.stdout);
+      expect(doc.judgedFiles).toEqual(['sql/0002_idx.sql']);
+      expect(doc.findings.map((f: { rule: string }) => f.rule)).toEqual(['index-not-concurrent']);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('without --since, files already in the target database history are not judged', async () => {
+    const d = project({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n', '0002_idx.sql': 'create index on public.t (a);\n' });
+    const { createThrowawayDatabase } = await import('../../cli/core/db.js');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint_hist' });
+    try {
+      const { up } = await import('../../cli/core/migrate/engine.js');
+      await up({ url: db.url, dir: join(d, 'sql'), displayRoot: d, lockTimeout: '5s', statementTimeout: '0' }, { to: '0001' });
+      const before = JSON.parse((await runCli(['lint', '--json'], { cwd: d, env: { DATABASE_URL: db.url } })).stdout);
+      expect(before.judgedFiles).toEqual(['sql/0002_idx.sql']);
+      expect(before.findings.map((f: { rule: string }) => f.rule)).toContain('index-not-concurrent');
+      await up({ url: db.url, dir: join(d, 'sql'), displayRoot: d, lockTimeout: '5s', statementTimeout: '0' });
+      const after = JSON.parse((await runCli(['lint', '--json'], { cwd: d, env: { DATABASE_URL: db.url } })).stdout);
+      expect(after.judgedFiles).toEqual([]);
+      expect(after.findings.map((f: { rule: string }) => f.rule)).not.toContain('index-not-concurrent');
+    } finally {
+      await db.drop();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the project's own sql/", () => {
+  it('lints clean at warn in a shadow database', async () => {
+    const r = await runCli(['lint', '--shadow', '--all', '--level', 'warn'], { cwd: REPO_ROOT, env: env() });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\d+ policies/);
+  });
+});

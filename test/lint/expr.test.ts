@@ -1,0 +1,100 @@
+/**
+ * Policy expressions on the parse tree, written as pg_get_expr prints them with
+ * an empty search_path. The cases are the ones text matching gets wrong
+ * (splinter's reported false positives and misses).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyseExpression, type ExprAnalysis } from '../../cli/core/lint/expr.js';
+import { loadParser } from '../../cli/core/sql-text.js';
+
+let parse: (sql: string) => unknown;
+beforeAll(async () => {
+  parse = (await loadParser()).parseSync;
+});
+const a = (expr: string, table = 'docs'): ExprAnalysis => analyseExpression(expr, table, parse);
+
+describe('per-row claim calls', () => {
+  it('a bare call runs per row; a scalar sub-select (even under a cast) runs once', () => {
+    expect(a('(user_id = auth.uid())').perRowCalls).toEqual(['auth.uid()']);
+    expect(a('((( SELECT auth.uid() AS uid))::text = (user_id)::text)').perRowCalls).toEqual([]);
+    expect(a("(( SELECT (auth.jwt() ->> 'org'::text)) = org)").perRowCalls).toEqual([]);
+    expect(a("(current_setting('app.tenant'::text, true) = tenant)").perRowCalls).toEqual(['current_setting()']);
+  });
+
+  it('inside an uncorrelated IN sub-select it runs once; inside a correlated EXISTS it runs per row', () => {
+    expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = auth.uid())))').perRowCalls).toEqual([]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id = docs.org_id) AND (m.user_id = auth.uid()))))').perRowCalls).toEqual(['auth.uid()']);
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id = docs.org_id) AND (m.user_id = ( SELECT auth.uid() AS uid)))))').perRowCalls).toEqual([]);
+  });
+});
+
+describe('user_metadata', () => {
+  it('fires on user_metadata keys, paths and raw_user_meta_data; not on app_metadata', () => {
+    expect(a("(((auth.jwt() -> 'user_metadata'::text) ->> 'role'::text) = 'admin'::text)").readsUserMetadata).toBe(true);
+    expect(a("((auth.jwt() #>> '{user_metadata,role}'::text[]) = 'admin'::text)").readsUserMetadata).toBe(true);
+    expect(a("jsonb_path_exists(auth.jwt(), '$.user_metadata.admin'::jsonpath)").readsUserMetadata).toBe(true);
+    expect(a("(EXISTS ( SELECT 1 FROM auth.users u WHERE ((u.raw_user_meta_data ->> 'admin'::text) = 'true'::text)))").readsUserMetadata).toBe(true);
+    expect(a("(((auth.jwt() -> 'app_metadata'::text) ->> 'role'::text) = 'admin'::text)").readsUserMetadata).toBe(false);
+    expect(a("(note = 'see user_metadata docs'::text)").readsUserMetadata).toBe(false);
+  });
+});
+
+describe('email patterns', () => {
+  it("fires on LIKE/ILIKE/regex/right()/ends_with over the caller's email", () => {
+    expect(a("((auth.jwt() ->> 'email'::text) ~~ '%@helpers'::text)").emailPatterns).toHaveLength(1);
+    expect(a("(auth.email() ~~* '%@corp.com'::text)").emailPatterns).toHaveLength(1);
+    expect(a("(( SELECT auth.email() AS email) ~ '@corp\\.com$'::text)").emailPatterns).toHaveLength(1);
+    expect(a("(\"right\"(auth.email(), 9) = '@corp.com'::text)").emailPatterns).toHaveLength(1);
+    expect(a("ends_with((current_setting('request.jwt.claims'::text, true))::jsonb ->> 'email'::text, '@x'::text)").emailPatterns).toHaveLength(1);
+    expect(a("(EXISTS ( SELECT 1 FROM auth.users u WHERE ((u.id = ( SELECT auth.uid() AS uid)) AND ((u.email)::text ~~ '%@corp.com'::text))))").emailPatterns).toHaveLength(1);
+  });
+
+  it("does not fire on path prefixes built from auth.uid(), on a row's own email column, or on equality", () => {
+    expect(a("(name ~~ ((( SELECT auth.uid() AS uid))::text || '/%'::text))").emailPatterns).toEqual([]);
+    expect(a("(email ~~ '%@corp.com'::text)").emailPatterns).toEqual([]);
+    expect(a("((auth.jwt() ->> 'email'::text) = owner_email)").emailPatterns).toEqual([]);
+    expect(a("((data ->> 'email'::text) ~~ '%@x'::text)").emailPatterns).toEqual([]);
+  });
+});
+
+describe('always true for a role', () => {
+  it('constants, tautologies and role-only checks', () => {
+    expect(a('true').alwaysTrueFor('anon')).toBe(true);
+    expect(a('(1 = 1)').alwaysTrueFor('anon')).toBe(true);
+    expect(a("(auth.role() = 'authenticated'::text)").alwaysTrueFor('authenticated')).toBe(true);
+    expect(a("(auth.role() = 'authenticated'::text)").alwaysTrueFor('anon')).toBe(false);
+    expect(a("(( SELECT auth.uid() AS uid) IS NOT NULL)").alwaysTrueFor('authenticated')).toBe(true);
+    expect(a('(( SELECT auth.uid() AS uid) = user_id)').alwaysTrueFor('authenticated')).toBe(false);
+    expect(a('(true AND (user_id = auth.uid()))').alwaysTrueFor('authenticated')).toBe(false);
+    expect(a('(is_public OR true)').alwaysTrueFor('anon')).toBe(true);
+  });
+});
+
+describe('anonymous branch', () => {
+  it('a top-level OR with an IS NULL test of a claim', () => {
+    expect(a('((auth.uid() IS NULL) OR (user_id = auth.uid()))').anonymousBranch).toBe('auth.uid() IS NULL');
+    expect(a("(((auth.jwt() ->> 'sub'::text) IS NULL) OR (user_id = auth.uid()))").anonymousBranch).not.toBeNull();
+    expect(a('((user_id IS NULL) OR (user_id = auth.uid()))').anonymousBranch).toBeNull();
+    // Not top level: the AND still requires the user.
+    expect(a('((auth.uid() IS NULL) AND (user_id IS NULL))').anonymousBranch).toBeNull();
+  });
+});
+
+describe('binding the row to the caller', () => {
+  it('comparisons, membership sub-selects and helpers taking a column bind; role checks do not', () => {
+    expect(a('(( SELECT auth.uid() AS uid) = user_id)').bindsCaller).toBe(true);
+    expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = ( SELECT auth.uid() AS uid))))').bindsCaller).toBe(true);
+    expect(a('private.is_member(org_id)').bindsCaller).toBe(true);
+    expect(a("(tenant_id = ((auth.jwt() -> 'app_metadata'::text) ->> 'tenant'::text)::uuid)").bindsCaller).toBe(true);
+    expect(a("(auth.role() = 'authenticated'::text)").bindsCaller).toBe(false);
+    expect(a('((auth.uid() IS NOT NULL) AND (user_id IS NOT NULL))').bindsCaller).toBe(false);
+    expect(a('(true OR (user_id = auth.uid()))').bindsCaller).toBe(false);
+  });
+
+  it('finds the columns compared with a claim, in the row and in membership tables', () => {
+    expect(a('(( SELECT auth.uid() AS uid) = user_id)').claimColumns).toEqual([{ table: null, column: 'user_id', claim: 'sub' }]);
+    expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = ( SELECT auth.uid() AS uid))))').claimColumns).toEqual([
+      { table: 'public.members', column: 'user_id', claim: 'sub' },
+    ]);
+  });
+});
