@@ -91,7 +91,8 @@ export function collectSuppressions(opts: {
 
 function covers(s: Suppression, f: Finding): boolean {
   if (s.rule !== f.rule || s.reason === '') return false;
-  if (s.span && f.location && f.location.file === s.span.file && f.location.line >= s.span.fromLine && f.location.line <= s.span.toLine) return true;
+  // A comment above a statement covers file findings in that statement only; catalog findings by their object.
+  if (s.span && f.location) return f.location.file === s.span.file && f.location.line >= s.span.fromLine && f.location.line <= s.span.toLine;
   return s.objects.some((o) => o === '*' || o === f.object || (o.endsWith('(') && f.object.startsWith(o)) || f.object.startsWith(`${o}.`));
 }
 
