@@ -110,6 +110,13 @@ grant select (id, body) on public.hidden_owner to authenticated;
 create policy ho_own on public.hidden_owner for select to authenticated using (user_id = (select auth.uid()));
 insert into public.hidden_owner values (1, ${A}, 'x'), (2, ${B}, 'y'), (3, ${B}, 'z');
 
+-- a policy that reads request.method, as PostgREST sets it per request
+create table public.method_gate (id int primary key, v text);
+alter table public.method_gate enable row level security;
+grant select, update, delete on public.method_gate to authenticated;
+create policy mg on public.method_gate to authenticated using (current_setting('request.method', true) in ('GET', 'DELETE'));
+insert into public.method_gate values (1, 'a'), (2, 'b');
+
 -- service_role has BYPASSRLS
 grant select, insert, update, delete on public.notes to service_role;
 `;
@@ -196,6 +203,10 @@ describe('access matrix on hand-written schemas', () => {
     expect(row(m, 'public.events', 'alice')).toEqual(['own', 'own', 'own', 'own']);
     expect(m.cells['public.events']!['alice']!.UPDATE).toMatchObject({ rows: 2, total: 3 });
     expect(Object.keys(m.cells).some((t) => t.includes('events_20'))).toBe(false); // partitions are reached through the parent
+  });
+
+  it('each command runs with the HTTP method PostgREST would use (GET, POST, PATCH, DELETE)', () => {
+    expect(row(m, 'public.method_gate', 'alice')).toEqual(['all', 'none', 'empty', 'all']);
   });
 
   it('a hidden owner column: counts are exact, ownership is said to be unknown', () => {

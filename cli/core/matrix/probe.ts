@@ -138,6 +138,15 @@ async function enterActor(tx: TransactionSql, actor: ProbeActor): Promise<void> 
   else await tx`select set_config('role', ${actor.role}, true)`;
 }
 
+/**
+ * request.method and request.path as PostgREST would set them for this
+ * table and command (GET/POST/PATCH/DELETE on /<table>), for policies that read them.
+ */
+async function asHttpRequest(tx: TransactionSql, actor: ProbeActor, method: string, rel: RelationModel): Promise<void> {
+  if (!actor.request) return;
+  await tx`select set_config('request.method', ${method}, true), set_config('request.path', ${'/' + rel.table}, true)`;
+}
+
 /** Become the connecting role again (inside a savepoint, so the rollback restores the actor). */
 async function asSessionUser(sp: TransactionSql): Promise<void> {
   await sp.unsafe('set local role none');
@@ -191,12 +200,16 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
       await enterActor(tx, actor);
       for (const rel of rels) {
         const truth = truths.get(rel.name)!;
-        out.set(rel.name, {
-          SELECT: await probeSelect(tx, rel, truth, actor),
-          INSERT: await probeInsert(tx, rel, truth, actor, opts),
-          UPDATE: await probeUpdate(tx, rel, truth, actor),
-          DELETE: await probeDelete(tx, rel, truth, actor),
-        });
+        const as = (method: string) => asHttpRequest(tx, actor, method, rel);
+        await as('GET');
+        const SELECT = await probeSelect(tx, rel, truth, actor);
+        await as('POST');
+        const INSERT = await probeInsert(tx, rel, truth, actor, opts);
+        await as('PATCH');
+        const UPDATE = await probeUpdate(tx, rel, truth, actor);
+        await as('DELETE');
+        const DELETE = await probeDelete(tx, rel, truth, actor);
+        out.set(rel.name, { SELECT, INSERT, UPDATE, DELETE });
       }
       throw ROLLBACK;
     });
