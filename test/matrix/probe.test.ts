@@ -117,6 +117,15 @@ grant select, update, delete on public.method_gate to authenticated;
 create policy mg on public.method_gate to authenticated using (current_setting('request.method', true) in ('GET', 'DELETE'));
 insert into public.method_gate values (1, 'a'), (2, 'b');
 
+-- a trigger stamps the owner: asking for someone else's row yields one's own
+create table public.stamped (id uuid primary key default gen_random_uuid(), user_id uuid not null references auth.users(id), v text);
+create function public.stamp_owner() returns trigger language plpgsql as $f$ begin new.user_id := coalesce(auth.uid(), new.user_id); return new; end $f$;
+create trigger stamp before insert on public.stamped for each row execute function public.stamp_owner();
+alter table public.stamped enable row level security;
+grant select, insert on public.stamped to authenticated;
+create policy st on public.stamped to authenticated using (user_id = (select auth.uid())) with check (true);
+insert into public.stamped (user_id, v) values (${A}, 'a'), (${B}, 'b');
+
 -- service_role has BYPASSRLS
 grant select, insert, update, delete on public.notes to service_role;
 `;
@@ -207,6 +216,11 @@ describe('access matrix on hand-written schemas', () => {
 
   it('each command runs with the HTTP method PostgREST would use (GET, POST, PATCH, DELETE)', () => {
     expect(row(m, 'public.method_gate', 'alice')).toEqual(['all', 'none', 'empty', 'all']);
+  });
+
+  it('an owner rewritten by a trigger is own, not all, even with a permissive WITH CHECK', () => {
+    expect(row(m, 'public.stamped', 'alice').slice(0, 2)).toEqual(['own', 'own']);
+    expect(m.cells['public.stamped']!['alice']!.INSERT.note).toMatch(/rewritten to the actor/);
   });
 
   it('a hidden owner column: counts are exact, ownership is said to be unknown', () => {

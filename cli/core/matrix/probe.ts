@@ -305,9 +305,25 @@ export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, 
   return { text, params: names.map((n) => values.get(n) ?? null), ...(notes.length ? { note: notes.join('; ') } : {}) };
 }
 
-async function runWrite(tx: TransactionSql, text: string, params: Array<string | null> = []): Promise<Outcome> {
-  const r = await attempt(tx, async (sp) => (await sp.unsafe(text, params)).count);
-  return r.ok ? { kind: 'ok', count: r.value } : outcomeOfError(r.err);
+/**
+ * Run an INSERT; when it succeeds, read (as the session user, in the same
+ * savepoint) the owner the new row really got: a trigger or a default such as
+ * `user_id = auth.uid()` may have replaced the one we asked for.
+ */
+async function runInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, text: string, params: Array<string | null>): Promise<{ outcome: Outcome; storedOwner?: string | null }> {
+  const r = await attempt(tx, async (sp) => {
+    const count = (await sp.unsafe(text, params)).count;
+    if (!rel.ownerColumn || count === 0) return { count, storedOwner: undefined };
+    await asSessionUser(sp);
+    const [row] = await sp.unsafe<{ owner: string | null }[]>(
+      `select ${quoteIdent(rel.ownerColumn)}::text as owner
+         from (select tableoid::oid::text || ':' || ctid::text as rowguard_key, * from ${rel.name}) r
+        where not (rowguard_key = any($1::text[])) limit 1`,
+      [truth.keys] as never,
+    );
+    return { count, storedOwner: row ? row.owner : undefined };
+  });
+  return r.ok ? { outcome: { kind: 'ok', count: r.value.count }, storedOwner: r.value.storedOwner } : { outcome: outcomeOfError(r.err) };
 }
 
 async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, opts: ProbeOptions): Promise<Cell> {
@@ -315,7 +331,11 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
   if (!truth.sources.length) return { access: 'n/a', note: 'no row to copy: the fixtures put no row in this table' };
   const tryPlan = async (source: SourceRow, ownerValue: string | null | undefined): Promise<Outcome> => {
     const plan = planInsert(rel, truth, source, ownerValue);
-    const o = await runWrite(tx, plan.text, plan.params);
+    const { outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text, plan.params);
+    if (o.kind === 'ok' && ownerValue && actor.uid && ownerValue !== actor.uid && storedOwner === actor.uid) {
+      // Asked for someone else's row, got one of our own: the write cannot create others' rows.
+      return { kind: 'refused', note: `the owner (${rel.ownerColumn}) was rewritten to the actor by a trigger or default` };
+    }
     return plan.note && o.kind === 'constraint' ? { ...o, note: `${o.note}; ${plan.note}` } : o;
   };
   if (!rel.ownerColumn || !actor.uid) return classifySingleInsert(await tryPlan(truth.sources[0]!, undefined));
@@ -325,7 +345,8 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
   const otherUid = others?.owner ?? opts.userIds.find((id) => id !== uid);
   const own = await tryPlan(mine, uid);
   const other: Outcome = otherUid ? await tryPlan(others ?? mine, otherUid) : { kind: 'skipped', note: 'no other user exists' };
-  return classifyOwnedInsert(own, other);
+  const cell = classifyOwnedInsert(own, other);
+  return other.kind === 'refused' && cell.access === 'own' && !cell.note && /rewritten/.test(other.note) ? { ...cell, note: other.note } : cell;
 }
 
 /**
