@@ -89,10 +89,11 @@ describe('isolation', () => {
     const r = await run([join(RUNNER, 'leak-a.test.sql'), join(RUNNER, 'leak-b.test.sql')]);
     const [a, b] = r.files;
     expect(a!.status).toBe('errored');
-    expect(a!.error).toMatchObject({ pg: { sqlstate: '42P01' }, location: { file: 'test/testing/fixtures/runner/leak-a.test.sql', line: 14, column: 15 } });
+    expect(a!.error).toMatchObject({ pg: { sqlstate: '42P01' }, location: { file: 'test/testing/fixtures/runner/leak-a.test.sql', line: 15, column: 15 } });
     expect(a!.messages).toContain('WARNING:  there is no transaction in progress');
     expect(b!.status).toBe('passed');
-    expect(b!.tests.map((t) => t.ok)).toEqual([true, true, true, true]);
+    // One worker: b reuses a's database, so this also proves the sequence reset.
+    expect(b!.tests.map((t) => t.ok)).toEqual([true, true, true, true, true]);
     // Nor on the server: the role never committed, and the copies are gone.
     const sql = connect(serverUrl());
     try {
@@ -186,6 +187,16 @@ describe('verdicts', () => {
   });
 });
 
+describe('the project\'s own security schema', () => {
+  it('passes its SQL test suite (test/sql)', async () => {
+    const r = await run([join(REPO_ROOT, 'test', 'sql')], { jobs: 2 });
+    const failures = r.files.flatMap((f) => [...f.tests.filter((t) => t.failed).map((t) => `${f.file}: ${t.description}`), ...f.problems, ...(f.error ? [`${f.file}: ${f.error.message}`] : [])]);
+    expect(failures).toEqual([]);
+    expect(r.counts.files).toBeGreaterThanOrEqual(4);
+    expect(r.ok).toBe(true);
+  });
+});
+
 describe('tests.* helpers', () => {
   it('impersonate users, anon and service_role and clear again (SQL test)', async () => {
     const r = await run([join(RUNNER, 'auth.test.sql')]);
@@ -269,7 +280,7 @@ describe('reports', () => {
     const pass = await runCli(['--db', serverUrl(), 'test', join(RUNNER, 'leak-b.test.sql'), '--format', 'json'], { cwd: project });
     expect(pass.code).toBe(0);
     const doc = JSON.parse(pass.stdout);
-    expect(doc).toMatchObject({ ok: true, counts: { files: 1, passed: 4 } });
+    expect(doc).toMatchObject({ ok: true, counts: { files: 1, passed: 5 } });
     const none = await runCli(['--db', serverUrl(), 'test', '--filter', 'zzz-nothing'], { cwd: project });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test file matches --filter zzz-nothing');

@@ -83,6 +83,13 @@ export interface RunFileOptions {
   /** Schema appended to the session's search_path (where the assertion library lives). */
   librarySchema: string;
   readFile?: (path: string) => string;
+  /**
+   * SQL run on the same connection after the final ROLLBACK to undo what a
+   * rollback cannot (sequence values), so the database can serve the next file.
+   */
+  reset?: { text: string; params: unknown[] };
+  /** Told whether the reset ran, i.e. whether the database is as the file found it. */
+  onReset?: (clean: boolean) => void;
 }
 
 interface Statement {
@@ -328,7 +335,10 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     const e = err as Error;
     result.error = { message: `lost the connection while running the file: ${e.message}` };
   } finally {
-    if (outerOpen) await exec('rollback').catch(() => undefined);
+    let clean = true;
+    if (outerOpen) await exec('rollback').catch(() => (clean = false));
+    if (opts.reset && clean) await sql.unsafe(opts.reset.text, opts.reset.params as never[]).catch(() => (clean = false));
+    opts.onReset?.(clean && !!opts.reset);
     await sql.end({ timeout: 5 }).catch(() => undefined);
   }
   return finish();

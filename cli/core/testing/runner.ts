@@ -1,11 +1,20 @@
 /**
  * `rowguard test`: build one throwaway database from sql/ with the assertion
- * library installed (the template), then run every file in its own copy of it
- * (CREATE DATABASE … TEMPLATE: each file starts from the same state, files in
- * parallel cannot see each other, and even non-transactional effects such as
- * sequence values die with the copy), each inside a transaction that is
- * rolled back (run-file.ts). Then the extra checks (e.g. the access matrix)
- * run against the template. The result is data; reporters render it.
+ * library installed (the template), copy it once per worker (CREATE DATABASE
+ * … TEMPLATE), and run the files in those copies, one at a time per copy,
+ * `--jobs` copies side by side (files running at the same time never share a
+ * database). Then the extra checks (e.g. the access matrix) run against the
+ * template. The result is data; reporters render it.
+ *
+ * Why a file finds the template's state even in a reused copy: everything it
+ * does runs inside a transaction that is always rolled back (run-file.ts), and
+ * the one thing a rollback does not undo — sequence values (nextval and setval
+ * are never rolled back) — is set back to the template's values on the same
+ * connection right after. Session state (settings, temp tables, advisory locks,
+ * prepared statements) ends with the file's connection. If that reset cannot
+ * run (the connection died), the copy is dropped and the next file gets a new
+ * one. A copy costs a few hundred milliseconds, so this keeps a suite of many
+ * small files fast without giving up the identical start.
  */
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config.js';
@@ -14,7 +23,7 @@ import { RowguardError } from '../errors.js';
 import { up } from '../migrate/engine.js';
 import { discoverTestFiles } from './discover.js';
 import { installLibrary, LIBRARY_SCHEMA } from './library.js';
-import { runTestFile, type FileResult, type TestFile } from './run-file.js';
+import { runTestFile, type FileResult } from './run-file.js';
 
 /** Something besides the SQL files that decides whether the run passes. */
 export interface ExtraCheck {
@@ -76,6 +85,13 @@ export interface RunCounts {
   skipped: number;
 }
 
+/** The template's sequences and their values, to put back after each file. */
+export interface SequenceSnapshot {
+  names: string[];
+  values: string[];
+  called: boolean[];
+}
+
 export interface RunResult {
   ok: boolean;
   files: FileResult[];
@@ -104,7 +120,7 @@ export function sessionSettings(config: Config): Record<string, string> {
 }
 
 /** The database every file copies: sql/ applied by the migration engine, then the library. */
-export async function buildTemplate(serverUrl: string, config: Config, onEvent?: (e: RunEvent) => void): Promise<ThrowawayDatabase> {
+export async function buildTemplate(serverUrl: string, config: Config, onEvent?: (e: RunEvent) => void): Promise<ThrowawayDatabase & { sequences: SequenceSnapshot }> {
   onEvent?.({ kind: 'template', phase: 'create' });
   const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_test' });
   try {
@@ -118,16 +134,32 @@ export async function buildTemplate(serverUrl: string, config: Config, onEvent?:
     });
     onEvent?.({ kind: 'template', phase: 'library' });
     const sql = connect(db.url);
+    let sequences: SequenceSnapshot;
     try {
       await installLibrary(sql);
+      // pg_sequences.last_value is NULL until the first nextval (is_called false): then restart at start_value.
+      const rows = await sql<Array<{ name: string; value: string; called: boolean }>>`
+        select format('%I.%I', schemaname, sequencename) as name,
+               coalesce(last_value, start_value)::text as value,
+               last_value is not null as called
+          from pg_catalog.pg_sequences`;
+      sequences = { names: rows.map((r) => r.name), values: rows.map((r) => r.value), called: rows.map((r) => r.called) };
     } finally {
+      // No session may stay connected to a template while it is copied.
       await sql.end({ timeout: 5 });
     }
+    return { ...db, sequences };
   } catch (err) {
     await db.drop().catch(() => undefined);
     throw err;
   }
-  return db;
+}
+
+function resetStatement(seq: SequenceSnapshot): { text: string; params: unknown[] } {
+  return {
+    text: `select count(pg_catalog.setval(s::regclass, v::bigint, c)) from unnest($1::text[], $2::text[], $3::bool[]) as t(s, v, c)`,
+    params: [seq.names, seq.values, seq.called],
+  };
 }
 
 export function countResults(files: FileResult[]): RunCounts {
@@ -178,14 +210,36 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
     const t1 = performance.now();
     let next = 0;
     const settings = sessionSettings(opts.config);
+    const reset = resetStatement(template.sequences);
     const worker = async () => {
-      while (next < files.length && !bailed) {
-        const file = files[next++]!;
-        opts.onEvent?.({ kind: 'file-start', file: file.display });
-        const result = await runInCopy(opts.serverUrl, template.name, file, { cwd: opts.cwd, displayRoot: opts.config.root, settings }, drops);
-        results.push(result);
-        opts.onEvent?.({ kind: 'file-done', result, done: results.length, total: files.length });
-        if (opts.bail && result.status !== 'passed' && result.status !== 'skipped') bailed = true;
+      let copy: ThrowawayDatabase | undefined;
+      const discard = () => {
+        if (copy) drops.push(dropDatabase(opts.serverUrl, copy.name).catch(() => undefined));
+        copy = undefined;
+      };
+      try {
+        while (next < files.length && !bailed) {
+          const file = files[next++]!;
+          opts.onEvent?.({ kind: 'file-start', file: file.display });
+          copy ??= await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_t', template: template.name });
+          let clean = false;
+          const result = await runTestFile({
+            url: copy.url,
+            file,
+            cwd: opts.cwd,
+            displayRoot: opts.config.root,
+            settings,
+            librarySchema: LIBRARY_SCHEMA,
+            reset,
+            onReset: (ok) => (clean = ok),
+          });
+          if (!clean) discard();
+          results.push(result);
+          opts.onEvent?.({ kind: 'file-done', result, done: results.length, total: files.length });
+          if (opts.bail && result.status !== 'passed' && result.status !== 'skipped') bailed = true;
+        }
+      } finally {
+        discard();
       }
     };
     await Promise.all(Array.from({ length: jobs }, worker));
@@ -211,21 +265,5 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   } finally {
     await Promise.all(drops);
     await template.drop().catch(() => undefined);
-  }
-}
-
-/** One file in a fresh copy of the template; the copy is dropped in the background. */
-async function runInCopy(
-  serverUrl: string,
-  template: string,
-  file: TestFile,
-  env: { cwd: string; displayRoot: string; settings: Record<string, string> },
-  drops: Array<Promise<void>>,
-): Promise<FileResult> {
-  const copy = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_t', template });
-  try {
-    return await runTestFile({ url: copy.url, file, ...env, librarySchema: LIBRARY_SCHEMA });
-  } finally {
-    drops.push(dropDatabase(serverUrl, copy.name).catch(() => undefined));
   }
 }
