@@ -87,20 +87,14 @@ export function makePolicyCommand(): Command {
       const config = ctx.config();
       const target = await targetSource(ctx);
       const { diffPolicies, readModel } = await import('../core/policy/diff.js');
-      const { applyPlan, wideningSteps } = await import('../core/policy/apply.js');
+      const { applyPlan, assertWideningAllowed } = await import('../core/policy/apply.js');
       const { planPolicyChanges } = await import('../core/policy/plan.js');
       const { securityStateOf } = await import('../core/policy/state.js');
       const { apiRolesOf } = await import('../core/shadow.js');
       const report = await import('../core/report/policy.js');
       const result = await diffPolicies({ serverUrl: target.serverUrl, config, from: target.source, to: { kind: 'policies' }, displayRoot: ctx.cwd });
       ctx.out.info(report.renderDiffSummary(result, ctx.out).trimEnd());
-      const widening = wideningSteps(result.plan);
-      if (widening.length && !target.local && !o.allowWidening) {
-        throw new RowguardError('check_failed', `refusing to apply ${widening.length} widening change${widening.length === 1 ? '' : 's'} to ${result.from.label}, which is not a local database; nothing was applied`, {
-          hint: 'review the changes marked WIDENS / MAY WIDEN above, then rerun with --allow-widening',
-          meta: { widening: widening.map((s) => s.effects[0]) },
-        });
-      }
+      assertWideningAllowed(result.plan, { local: target.local, allowWidening: !!o.allowWidening, label: result.from.label });
       const { applied } = await applyPlan(result.plan, { url: target.serverUrl, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout });
       // Read the target again: after applying, nothing may be left to do.
       const after = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
@@ -140,7 +134,7 @@ export function makePolicyCommand(): Command {
       const { modelsOf } = await import('../core/policy/diff.js');
       const { tableAccess, allTablesAccess } = await import('../core/policy/show.js');
       const { apiRolesOf } = await import('../core/shadow.js');
-      const { models } = await modelsOf({ serverUrl, config, from: source, to: source, displayRoot: ctx.cwd }, [source]);
+      const { models } = await modelsOf({ serverUrl, config, from: source, to: source, displayRoot: ctx.cwd, effectivePrivileges: true }, [source]);
       const model = models[0]!;
       const reports = table ? [tableAccess(model, table, apiRolesOf(config))] : allTablesAccess(model, apiRolesOf(config));
       const { renderShow } = await import('../core/report/policy.js');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planPolicyChanges, type PolicyPlan, type Step } from '../../cli/core/policy/plan.js';
 import { renderScript, stepSql, renderPolicyFile } from '../../cli/core/policy/render.js';
 import { isWidening } from '../../cli/core/policy/effects.js';
-import { isLocalDatabase } from '../../cli/core/policy/apply.js';
+import { assertWideningAllowed, isLocalDatabase } from '../../cli/core/policy/apply.js';
 import { encodeNamePart, parsePolicyFileName, policyFileName } from '../../cli/core/policy/files.js';
 import type { SecurityState } from '../../cli/core/policy/state.js';
 import { simulate, stateOf, type TableRow } from './fixtures.js';
@@ -309,6 +309,27 @@ describe('what counts as a local database for policy apply', () => {
     for (const u of ['postgres://u@db.example.com/x', 'postgres://u@10.0.0.5/x', 'postgres://u@localhost.example.com/x', 'postgres://u@128.0.0.1/x']) {
       expect(isLocalDatabase(u, 'env'), u).toBe(false);
     }
+  });
+});
+
+describe('policy apply: widening changes on a remote database', () => {
+  const widening = planPolicyChanges(stateOf([{ table: T }]), stateOf([{ table: T, grants: { anon: ['SELECT'] } }]));
+  const narrowing = planPolicyChanges(stateOf([{ table: T, grants: { anon: ['SELECT'] } }]), stateOf([{ table: T }]));
+  it('are refused without --allow-widening, naming what widens', () => {
+    expect(() => assertWideningAllowed(widening, { local: false, allowWidening: false, label: 'db.example.com:5432/app' })).toThrowError(
+      /refusing to apply 1 widening change to db.example.com:5432\/app/,
+    );
+    try {
+      assertWideningAllowed(widening, { local: false, allowWidening: false, label: 'x' });
+    } catch (e) {
+      expect((e as { meta: { widening: string[] } }).meta.widening).toEqual(['anon can now SELECT public.items (RLS is off: every row)']);
+      expect((e as { exitCode: number }).exitCode).toBe(1);
+    }
+  });
+  it('are allowed with the flag, on a local database, and narrowing changes always are', () => {
+    expect(() => assertWideningAllowed(widening, { local: false, allowWidening: true, label: 'x' })).not.toThrow();
+    expect(() => assertWideningAllowed(widening, { local: true, allowWidening: false, label: 'x' })).not.toThrow();
+    expect(() => assertWideningAllowed(narrowing, { local: false, allowWidening: false, label: 'x' })).not.toThrow();
   });
 });
 

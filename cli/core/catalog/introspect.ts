@@ -17,6 +17,12 @@ export interface IntrospectOptions {
    * dependencies, functions (what lint and the matrix need).
    */
   scope?: 'policies' | 'full';
+  /**
+   * Compute `apiAccess` (has_table_privilege per API role and privilege; default
+   * true). The policy diff compares ACLs and turns it off: on thousands of tables
+   * it is the most expensive part of the read. When off, apiAccess is empty.
+   */
+  effectivePrivileges?: boolean;
 }
 
 // Schemas that are never the user's: the catalogs, toast and temp schemas.
@@ -64,17 +70,17 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
              (select format('%s.%s', pn.nspname, pc.relname) from pg_inherits i join pg_class pc on pc.oid = i.inhparent
                 join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid and c.relispartition limit 1) as partition_of,
              coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as estimated_rows,
-             obj_description(c.oid, 'pg_class') as comment,
+             descr.description as comment,
              coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
                        from aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a), '[]') as acl,
              -- attacl is NULL for a column with no column-level grant (no default to expand)
              coalesce((select json_agg(json_build_object('column', at.attname, 'grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type) order by at.attnum)
                        from pg_attribute at cross join lateral aclexplode(at.attacl) a
                        where at.attrelid = c.oid and at.attnum > 0 and not at.attisdropped and at.attacl is not null), '[]') as column_acl,
-             coalesce((select json_object_agg(x, array(
+             ${opts.effectivePrivileges === false ? tx`'{}'::json` : tx`coalesce((select json_object_agg(x, array(
                          select p from unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
                          where has_table_privilege(x, c.oid, p)))
-                       from unnest(${apiRoles}::text[]) x), '{}') as api_access,
+                       from unnest(${apiRoles}::text[]) x), '{}')`} as api_access,
              case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end as view_definition,
              case when c.relkind in ('v', 'm') then coalesce(array(
                select distinct format('%s.%s', dn.nspname, dc.relname)
@@ -82,6 +88,8 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
                join pg_class dc on dc.oid = d.refobjid join pg_namespace dn on dn.oid = dc.relnamespace
                where rw.ev_class = c.oid and dc.oid <> c.oid order by 1), '{}') else '{}' end as depends_on
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      -- a join, not obj_description(): that SQL function costs a query per row
+      left join pg_description descr on descr.objoid = c.oid and descr.classoid = 'pg_class'::regclass and descr.objsubid = 0
       where c.relkind in ('r', 'p', 'v', 'm', 'f') and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
         and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
       order by n.nspname, c.relname`;
@@ -91,8 +99,9 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
       select p.polrelid::int8::text as rel_oid, p.polname as name, p.polcmd as cmd, p.polpermissive as permissive,
              array(select case when r = 0 then 'PUBLIC' else pg_get_userbyid(r) end from unnest(p.polroles) r order by 1) as roles,
              pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as check,
-             obj_description(p.oid, 'pg_policy') as comment
+             dp.description as comment
       from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+      left join pg_description dp on dp.objoid = p.oid and dp.classoid = 'pg_policy'::regclass and dp.objsubid = 0
       where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
       order by p.polrelid, p.polname`;
 

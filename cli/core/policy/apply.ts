@@ -32,6 +32,20 @@ export function wideningSteps(plan: PolicyPlan): Step[] {
   return plan.steps.filter((s) => isWidening(s.hazard));
 }
 
+/** Refuse widening steps on a database that is not local, unless explicitly allowed. */
+export function assertWideningAllowed(plan: PolicyPlan, opts: { local: boolean; allowWidening: boolean; label: string }): void {
+  const widening = wideningSteps(plan);
+  if (widening.length === 0 || opts.local || opts.allowWidening) return;
+  throw new RowguardError(
+    'check_failed',
+    `refusing to apply ${widening.length} widening change${widening.length === 1 ? '' : 's'} to ${opts.label}, which is not a local database; nothing was applied`,
+    {
+      hint: 'review the changes marked WIDENS / MAY WIDEN, then rerun with --allow-widening',
+      meta: { widening: widening.map((s) => s.effects[0]) },
+    },
+  );
+}
+
 export interface ApplyOptions {
   url: string;
   lockTimeout: string;

@@ -59,10 +59,16 @@ export interface DiffOptions {
   to: Source;
   displayRoot?: string;
   onPhase?: (phase: string) => void;
+  /** Read effective privileges too (for `policy show`). */
+  effectivePrivileges?: boolean;
 }
 
-export async function readModel(url: string, apiRoles: readonly string[]): Promise<CatalogModel> {
-  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies' }));
+/**
+ * One catalog read. The diff compares ACLs, not effective privileges, so it skips
+ * has_table_privilege (`effectivePrivileges`), which `policy show` needs.
+ */
+export async function readModel(url: string, apiRoles: readonly string[], effectivePrivileges = false): Promise<CatalogModel> {
+  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies', effectivePrivileges }));
 }
 
 /** Resolve every side to a catalog model, building at most one shadow database. */
@@ -78,7 +84,7 @@ export async function modelsOf(opts: DiffOptions, sides: readonly Source[]): Pro
   const readUrls = async () => {
     const t = performance.now();
     const urls = [...new Set(sides.flatMap((s) => (s.kind === 'url' ? [s.url] : [])))];
-    const models = await Promise.all(urls.map((u) => readModel(u, apiRoles)));
+    const models = await Promise.all(urls.map((u) => readModel(u, apiRoles, opts.effectivePrivileges)));
     urls.forEach((u, i) => urlModels.set(u, models[i]!));
     return performance.now() - t;
   };
@@ -92,7 +98,7 @@ export async function modelsOf(opts: DiffOptions, sides: readonly Source[]): Pro
       shadow = await buildShadow({ serverUrl: opts.serverUrl, config: opts.config, overlayPolicies: !needs.has('migrations'), displayRoot: opts.displayRoot, onPhase: opts.onPhase });
       if (needs.has('migrations')) {
         const t1 = performance.now();
-        migrationsModel = await readModel(shadow.url, apiRoles);
+        migrationsModel = await readModel(shadow.url, apiRoles, opts.effectivePrivileges);
         introspectMs += performance.now() - t1;
         if (needs.has('policies')) {
           opts.onPhase?.('policies');
@@ -102,7 +108,7 @@ export async function modelsOf(opts: DiffOptions, sides: readonly Source[]): Pro
       }
       if (needs.has('policies')) {
         const t1 = performance.now();
-        policiesModel = await readModel(shadow.url, apiRoles);
+        policiesModel = await readModel(shadow.url, apiRoles, opts.effectivePrivileges);
         introspectMs += performance.now() - t1;
       }
     } finally {
