@@ -8,35 +8,40 @@
  * ignored: the instrumentation adds policies and rewrites expressions, which
  * pgTAP's policies_are / policy_using_is would see). The instrumentation:
  *
+ *  - hit(table, command, policy) is declared IMMUTABLE and called with
+ *    constant arguments, so the planner evaluates it once while planning
+ *    (eval_const_expressions pre-evaluates immutable calls on constants) and
+ *    folds it to true: it records the statement at plan time, whether the
+ *    statement then reads any row or fails, and leaves nothing in the plan;
  *  - every policy of an exposed table is rewritten to
- *    `CASE WHEN (SELECT rowguard_coverage.hit(table, cmd, policy)) THEN <expr> END`:
- *    same truth value (hit() returns true), and the uncorrelated sub-select is
- *    an initPlan, run once per statement when the policy is first evaluated;
+ *    `CASE WHEN hit(table, cmd, policy) THEN <expr> END`: after folding it is
+ *    `<expr>` again, with the same plan (indexes included). The rewriter adds
+ *    only the policies that apply to the current role, so a hit means "this
+ *    policy was part of a statement this role ran";
  *  - each RLS-enabled table gets one extra PERMISSIVE policy per command, TO
- *    PUBLIC, whose expression is hit() … THEN false: permissive policies are
- *    OR-ed, so `OR false` changes nothing, and it is named "!rowguard …" so it
- *    sorts first (Postgres combines policies in name order) and is evaluated
- *    for the first row any statement of that command considers, whatever role
- *    runs it;
+ *    PUBLIC, `CASE WHEN hit(table, cmd, null) THEN false END`: permissive
+ *    policies are OR-ed, `OR false` folds away, and it is applied to every role
+ *    RLS applies to. Row security is added by the rewriter, before the
+ *    executor checks privileges, so even a statement then refused with 42501
+ *    is recorded;
  *  - a BEFORE … FOR EACH STATEMENT trigger on every exposed table records
- *    INSERT/UPDATE/DELETE (statement triggers fire even when no row matches,
- *    and for roles that bypass RLS).
+ *    INSERT/UPDATE/DELETE that got past the privilege check (statement
+ *    triggers fire even when no row matches, and for roles that bypass RLS).
  *
  * hit() reports with RAISE NOTICE under its own `SET client_min_messages =
  * notice`: a notice reaches the client at once, so the record survives the
  * ROLLBACK every test file ends with, and a file that silences notices does
- * not silence it. current_user inside hit() (SECURITY INVOKER) is the role the
- * statement runs as.
+ * not silence it. current_user inside hit() is the role the statement is
+ * planned and run as.
  *
  * Limits (reported as "not observable", never as covered):
- *  - a statement refused for a missing grant (42501) fails before any policy
- *    or trigger runs: cells where the role has no privilege are listed as
- *    "no grant" (test them with throws_ok(…, '42501'));
- *  - SELECT by a role that bypasses RLS (BYPASSRLS, or the owner without
- *    FORCE), or on a table without RLS, runs no policy and fires no trigger;
- *  - a statement that considers no row (an empty table, or a leakproof filter
- *    the planner applies before the policy) evaluates no policy: its SELECT
- *    cell is only exercised once a test reads a row;
+ *  - on a table without RLS, or for a role that bypasses it (BYPASSRLS, or
+ *    the owner without FORCE), no policy is planned: reads leave no trace, and
+ *    a write refused for a missing grant (42501) fails before the trigger;
+ *  - a cached plan (a static statement inside a PL/pgSQL function) records
+ *    only when it is planned: once per session and role, enough for coverage;
+ *  - through a view that runs with its owner's rights, the policies planned
+ *    are the owner's but the recorded role is the caller;
  *  - Postgres applies SELECT policies to an UPDATE/DELETE that reads columns,
  *    so such a statement also counts for SELECT.
  */
@@ -112,8 +117,9 @@ export function parseHits(messages: readonly string[]): Hit[] {
 const HIT_FUNCTION = `
 create schema ${COVERAGE_SCHEMA};
 grant usage on schema ${COVERAGE_SCHEMA} to public;
+-- IMMUTABLE on purpose (it is not): the planner then runs it once while planning and folds it away.
 create function ${COVERAGE_SCHEMA}.hit(t text, c text, p text) returns boolean
-  language plpgsql volatile
+  language plpgsql immutable
   set client_min_messages = notice
 as $$
 begin
@@ -134,8 +140,9 @@ $$;
 grant execute on function ${COVERAGE_SCHEMA}.on_statement() to public;
 `;
 
+/** A direct call with constant arguments (a sub-select would not be pre-evaluated by the planner). */
 function hitCall(table: string, command: string, policy: string | null): string {
-  return `(select ${COVERAGE_SCHEMA}.hit(${quoteLiteral(table)}, ${quoteLiteral(command)}, ${policy === null ? 'null' : quoteLiteral(policy)}))`;
+  return `${COVERAGE_SCHEMA}.hit(${quoteLiteral(table)}, ${quoteLiteral(command)}, ${policy === null ? 'null::text' : quoteLiteral(policy)})`;
 }
 
 /** Install the instrumentation into a database (a copy made for the coverage pass, never the user's). */
@@ -235,14 +242,20 @@ export function buildCoverageReport(model: CoverageModel, hits: readonly Hit[]):
         const key = `${t.name}|${command}|${r.name}`;
         let status: CellStatus;
         let reason: string | undefined;
+        const bypasses = r.bypassrls || (model.owns.has(`${r.name}|${t.owner}`) && !t.force);
+        const granted = model.privileges.has(key);
         if (seenCell.has(key)) status = 'exercised';
-        else if (!model.privileges.has(key)) {
+        // RLS applies: any statement, allowed or refused, plans the catch-all policy.
+        else if (t.rls && !bypasses) status = 'missed';
+        // Writes that pass the privilege check fire the statement trigger.
+        else if (command !== 'SELECT' && granted) status = 'missed';
+        else if (!granted) {
           status = 'no grant';
-          reason = 'a denied statement fails (42501) before anything can record it';
-        } else if (command === 'SELECT' && (!t.rls || r.bypassrls || (model.owns.has(`${r.name}|${t.owner}`) && !t.force))) {
+          reason = `${!t.rls ? 'no RLS' : 'the role bypasses RLS'} and no privilege: a refused statement (42501) leaves no trace`;
+        } else {
           status = 'not observable';
-          reason = !t.rls ? 'no RLS: a read runs no policy' : 'the role bypasses RLS: a read runs no policy';
-        } else status = 'missed';
+          reason = !t.rls ? 'no RLS: a read plans no policy' : 'the role bypasses RLS: a read plans no policy';
+        }
         cells.push(reason ? { table: t.name, command, role: r.name, status, reason } : { table: t.name, command, role: r.name, status });
       }
     }

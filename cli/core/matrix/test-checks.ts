@@ -90,6 +90,6 @@ export function coverageDetails(r: CoverageReport): string[] {
   for (const p of r.policies) if (!p.exercised) lines.push(`policy not exercised: ${p.policy} on ${p.table} (${p.command} to ${p.roles.join(', ')})`);
   const grants = r.cells.filter((c) => c.status === 'no grant').length;
   const blind = r.cells.filter((c) => c.status === 'not observable').length;
-  if (grants || blind) lines.push(`not observable: ${grants} cells without a grant (a 42501 leaves no trace), ${blind} reads that run no policy (no RLS, or a role that bypasses it)`);
+  if (grants || blind) lines.push(`not observable: ${grants + blind} cells on tables without RLS or for roles that bypass it (reads plan no policy; a 42501 leaves no trace)`);
   return lines;
 }
