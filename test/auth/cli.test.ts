@@ -215,6 +215,15 @@ describe('the whole story', () => {
   });
 });
 
+describe('the audit chain', () => {
+  it('still verifies after every flow, erasure included (rowguard audit verify)', async () => {
+    const r = await auth(['--json', 'audit', 'verify']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [n] = await db.sql<{ n: number }[]>`select count(*)::int as n from audit.log where schema_name = 'auth' and operation = 'EVENT'`;
+    expect(n!.n).toBeGreaterThan(20);
+  });
+});
+
 describe('no enumeration through the CLI', () => {
   it('unknown email, wrong password and locked account: the same stdout, stderr and exit code (text and --json)', async () => {
     await auth(['auth', 'sign-up', 'carol@example.test', '--stdin'], 'carol password 1');

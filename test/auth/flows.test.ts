@@ -337,6 +337,20 @@ describe('refresh tokens', () => {
     }
   });
 
+  it('a timeboxed session: the grant carries the refresh token\'s expiry, and refresh fails after it', async () => {
+    await sql`update auth_flow.settings set session_timebox = interval '1 day'`;
+    try {
+      const g = await at('2031-08-01 10:00:00+00', async (tx) => (await tx<(Grant & { refresh_token_expires_at: Date })[]>`select * from auth_flow.sign_in('rot@example.test', 'rot password 1')`)[0]!);
+      secrets.add(g.refresh_token!);
+      expect(g.refresh_token_expires_at.toISOString()).toBe('2031-08-02T10:00:00.000Z');
+      const r = await refresh(g.refresh_token!, '2031-08-02 09:59:59+00');
+      expect(r.user_id).toBe(userId);
+      expect((await refresh(r.refresh_token!, '2031-08-02 10:00:00+00')).user_id).toBeNull();
+    } finally {
+      await sql`update auth_flow.settings set session_timebox = null`;
+    }
+  });
+
   it('an unknown token fails and is logged without the token', async () => {
     expect((await refresh('not-a-real-token')).user_id).toBeNull();
     expect((await events(null, 'token_refresh_failed')).at(-1)!.new_row).toEqual({ reason: 'unknown' });
@@ -375,6 +389,22 @@ describe('magic links', () => {
     expect((await verify(second)).user_id).toBeNull();
     expect(await events(userId, 'magiclink_issued')).toHaveLength(2);
     expect(await events(userId, 'magiclink_redeemed')).toHaveLength(1);
+  });
+
+  it('two redemptions of one link at once: exactly one session', async () => {
+    const a = await sql.reserve();
+    const b = await sql.reserve();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const t = (await issue('magic@example.test'))!;
+        const results = await Promise.all([a, b].map(async (c) => (await c<Grant[]>`select * from auth_flow.verify_magic_link(${t})`)[0]!));
+        for (const r of results) if (r.refresh_token) secrets.add(r.refresh_token);
+        expect(results.filter((r) => r.user_id !== null)).toHaveLength(1);
+      }
+    } finally {
+      a.release();
+      b.release();
+    }
   });
 
   it('expires after an hour (injected clock); unknown emails get no token', async () => {
