@@ -164,7 +164,12 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
   const roles = [...new Set(actors.map((a) => a.role))];
   const existing = new Set((await sql<{ rolname: string }[]>`select rolname from pg_catalog.pg_roles where rolname = any(${roles}::text[])`).map((r) => r.rolname));
   const truths = new Map<string, Truth>();
-  for (const rel of rels) truths.set(rel.name, await readTruth(sql, rel, roles));
+  // Tables are independent: read them over the pool's connections in parallel.
+  const pending = [...rels];
+  const reader = async () => {
+    for (let rel = pending.shift(); rel; rel = pending.shift()) truths.set(rel.name, await readTruth(sql, rel, roles));
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, rels.length)) }, reader));
 
   const found = new Map<string, Map<string, Record<MatrixCommand, Cell>>>();
   const queue = [...actors];
