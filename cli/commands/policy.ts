@@ -6,6 +6,20 @@ import type { Source } from '../core/policy/diff.js';
 
 type Format = 'sql' | 'json' | 'markdown';
 
+const POLICIES_HELP = `
+policies/<schema>.<table>.sql, one file per table (or view), holds only, for that table:
+  alter table … enable|disable|force|no force row level security;
+  grant|revoke <privileges> [(<columns>)] on … to <anon|authenticated|service_role|public>;
+  create policy … on …;
+The desired state is sql/ applied to a shadow database, then for each file: the
+table's policies dropped, the API roles' and PUBLIC's privileges revoked, RLS and
+FORCE turned off, and the file run. Tables without a file keep what sql/ gives them.
+File names: characters outside A-Z a-z 0-9 _ - $ are written %XX (UTF-8 bytes),
+e.g. "My Schema"."a.b" -> My%20Schema.a%2Eb.sql. \`policy pull\` writes this form.
+Sources for --from/--to: a postgres:// URL, "migrations" (sql/ only) or "policies"
+(sql/ + policies/). The shadow database is created on the --db / DATABASE_URL /
+embedded server; a URL side is only read.`;
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
@@ -29,7 +43,9 @@ async function sideOf(ctx: Context, value: string | undefined, flag: string, fal
 }
 
 export function makePolicyCommand(): Command {
-  const policy = new Command('policy').description('policies/ as the desired state: RLS flags, API grants and policies per table');
+  const policy = new Command('policy')
+    .description('policies/ as the desired state: RLS flags, API grants and policies per table')
+    .addHelpText('after', POLICIES_HELP);
 
   policy
     .command('diff')

@@ -6,7 +6,7 @@
  * where a policy without WITH CHECK uses its USING. INSERT checks only WITH
  * CHECK, SELECT and DELETE only USING, UPDATE both. Pure.
  */
-import { PUBLIC, commandCovers, policyAppliesTo, type CatalogModel, type Policy, type PolicyCommand } from '../catalog/model.js';
+import { PUBLIC, commandCovers, policyAppliesTo, roleClosure, type CatalogModel, type Policy, type PolicyCommand } from '../catalog/model.js';
 import { RowguardError } from '../errors.js';
 
 type Cmd = Exclude<PolicyCommand, 'ALL'>;
@@ -17,6 +17,8 @@ export type Verdict = 'no-privilege' | 'all-rows' | 'no-rows' | 'filtered';
 export interface CommandAccess {
   command: Cmd;
   granted: boolean;
+  /** Set when the privilege is held only on some columns (column-level grants). */
+  columns: string[] | null;
   verdict: Verdict;
   /** Why, in words. */
   reason: string;
@@ -76,20 +78,27 @@ export function tableAccess(model: CatalogModel, name: string, apiRoles: readonl
     const r = model.roles.find((x) => x.name === role)!;
     const bypassesRls = r.bypassRls || r.superuser;
     const commands = COMMANDS.map((command): CommandAccess => {
-      const granted = (rel.apiAccess[role] ?? []).includes(command);
+      const tableWide = (rel.apiAccess[role] ?? []).includes(command);
+      // Column privileges (SELECT, INSERT, UPDATE) count when held directly, through membership or by PUBLIC.
+      const closure = roleClosure(model, role);
+      const columns = tableWide
+        ? null
+        : [...new Set((rel.columnGrants ?? []).filter((g) => (g.grantee === PUBLIC || closure.has(g.grantee)) && g.privileges.includes(command)).map((g) => g.column))];
+      const granted = tableWide || (columns !== null && columns.length > 0);
+      const onColumns = columns && columns.length ? ` (${command} only on columns ${columns.join(', ')})` : '';
       const applicable = rel.policies.filter((p) => commandCovers(p.command, command) && policyAppliesTo(model, p, role));
       const perm = applicable.filter((p) => p.permissive);
       const restr = applicable.filter((p) => !p.permissive);
-      const base = { command, granted, permissive: perm.map((p) => p.name), restrictive: restr.map((p) => p.name), using: null, check: null };
+      const base = { command, granted, columns: columns && columns.length ? columns : null, permissive: perm.map((p) => p.name), restrictive: restr.map((p) => p.name), using: null, check: null };
       if (!granted) return { ...base, verdict: 'no-privilege', reason: `no ${command} privilege (42501 before any policy runs)` };
-      if (!isTable || !rel.rls) return { ...base, verdict: 'all-rows', reason: isTable ? 'every row: RLS is disabled' : `every row: a ${rel.kind} has no RLS of its own` };
-      if (bypassesRls) return { ...base, verdict: 'all-rows', reason: `every row: ${role} has ${r.superuser ? 'SUPERUSER' : 'BYPASSRLS'}` };
-      if (perm.length === 0) return { ...base, verdict: 'no-rows', reason: 'no rows: no permissive policy applies (default deny)' };
+      if (!isTable || !rel.rls) return { ...base, verdict: 'all-rows', reason: (isTable ? 'every row: RLS is disabled' : `every row: a ${rel.kind} has no RLS of its own`) + onColumns };
+      if (bypassesRls) return { ...base, verdict: 'all-rows', reason: `every row: ${role} has ${r.superuser ? 'SUPERUSER' : 'BYPASSRLS'}${onColumns}` };
+      if (perm.length === 0) return { ...base, verdict: 'no-rows', reason: 'no rows: no permissive policy applies (default deny)' + onColumns };
       const reads = command !== 'INSERT';
       const writes = command === 'INSERT' || command === 'UPDATE';
       const using = reads ? and([or(perm.map((p) => p.using ?? 'false')), ...restr.map((p) => p.using ?? 'false')]) : null;
       const check = writes ? and([or(perm.map((p) => p.check ?? p.using ?? 'false')), ...restr.map((p) => p.check ?? p.using ?? 'false')]) : null;
-      return { ...base, verdict: 'filtered', reason: 'rows allowed by the policies', using, check };
+      return { ...base, verdict: 'filtered', reason: 'rows allowed by the policies' + onColumns, using, check };
     });
     return { role, bypassesRls, commands };
   });

@@ -133,8 +133,11 @@ export function renderShow(reports: TableAccessReport[], out: Output, detailed: 
     }
     for (const role of r.roles) {
       if (!detailed) {
-        const cells = role.commands.map((x) => `${x.command} ${x.verdict === 'no-privilege' ? '-' : x.verdict === 'all-rows' ? c.yellow('all') : x.verdict === 'no-rows' ? 'none' : 'filtered'}`);
-        lines.push(`  ${role.role.padEnd(14)} ${cells.join(', ')}${role.bypassesRls ? c.dim(' (bypasses RLS)') : ''}`);
+        const word = (v: string) => (v === 'no-privilege' ? 'no privilege' : v === 'all-rows' ? c.yellow('all rows') : v === 'no-rows' ? 'no rows' : 'filtered by policies');
+        const text = role.commands.every((x) => x.verdict === 'no-privilege')
+          ? 'no privileges'
+          : role.commands.map((x) => `${x.command} ${word(x.verdict)}${x.columns ? ` (columns ${x.columns.join(', ')})` : ''}`).join(' · ');
+        lines.push(`  ${role.role.padEnd(14)} ${text}${role.bypassesRls ? c.dim(' (bypasses RLS)') : ''}`);
         continue;
       }
       lines.push(`  ${c.bold(role.role)}${role.bypassesRls ? ' (bypasses RLS)' : ''}`);
