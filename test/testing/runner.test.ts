@@ -11,9 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { REPO_ROOT, runCli, serverUrl, freshDatabase } from '../helpers/pg.js';
 import { loadConfig, type Config } from '../../cli/core/config.js';
-import { runTests, buildTemplate, type RunResult } from '../../cli/core/testing/runner.js';
+import { runTests, buildTemplate, resetStatement, type RunResult } from '../../cli/core/testing/runner.js';
+import { runTestFile } from '../../cli/core/testing/run-file.js';
+import { LIBRARY_SCHEMA } from '../../cli/core/testing/library.js';
 import { renderJunit, renderTap } from '../../cli/core/report/test.js';
-import { connect } from '../../cli/core/db.js';
+import { connect, createThrowawayDatabase, dropDatabase } from '../../cli/core/db.js';
 import { buildAccessClaims } from '../../cli/core/jwt/claims.js';
 
 const FIX = join(REPO_ROOT, 'test', 'testing', 'fixtures');
@@ -101,6 +103,25 @@ describe('isolation', () => {
       expect(await sql`select datname from pg_database where datname like 'rowguard_t%'`).toEqual([]);
     } finally {
       await sql.end();
+    }
+  });
+
+  it('puts sequences back after each file, so a reused copy starts like the template', async () => {
+    const tpl = await buildTemplate(serverUrl(), config);
+    const copy = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_reuse', template: tpl.name });
+    try {
+      const reset = resetStatement(tpl.sequences);
+      const cleans: boolean[] = [];
+      const runIn = (name: string) =>
+        runTestFile({ url: copy.url, file: { path: join(RUNNER, name), display: name }, cwd: REPO_ROOT, settings: {}, librarySchema: LIBRARY_SCHEMA, reset, onReset: (ok) => cleans.push(ok) });
+      expect((await runIn('leak-a.test.sql')).status).toBe('errored');
+      expect((await runIn('leak-a.test.sql')).status).toBe('errored');
+      const b = await runIn('leak-b.test.sql');
+      expect(cleans).toEqual([true, true, true]);
+      expect(b.tests.filter((t) => !t.ok).map((t) => t.description)).toEqual([]);
+    } finally {
+      await dropDatabase(serverUrl(), copy.name);
+      await tpl.drop();
     }
   });
 

@@ -86,11 +86,7 @@ export interface RunCounts {
 }
 
 /** The template's sequences and their values, to put back after each file. */
-export interface SequenceSnapshot {
-  names: string[];
-  values: string[];
-  called: boolean[];
-}
+export type SequenceSnapshot = Array<{ name: string; value: string; called: boolean }>;
 
 export interface RunResult {
   ok: boolean;
@@ -143,7 +139,7 @@ export async function buildTemplate(serverUrl: string, config: Config, onEvent?:
                coalesce(last_value, start_value)::text as value,
                last_value is not null as called
           from pg_catalog.pg_sequences`;
-      sequences = { names: rows.map((r) => r.name), values: rows.map((r) => r.value), called: rows.map((r) => r.called) };
+      sequences = rows.map((r) => ({ name: r.name, value: r.value, called: r.called }));
     } finally {
       // No session may stay connected to a template while it is copied.
       await sql.end({ timeout: 5 });
@@ -155,10 +151,11 @@ export async function buildTemplate(serverUrl: string, config: Config, onEvent?:
   }
 }
 
-function resetStatement(seq: SequenceSnapshot): { text: string; params: unknown[] } {
+/** One statement that puts every sequence back (setval with is_called as it was). */
+export function resetStatement(seq: SequenceSnapshot): { text: string; params: unknown[] } {
   return {
-    text: `select count(pg_catalog.setval(s::regclass, v::bigint, c)) from unnest($1::text[], $2::text[], $3::bool[]) as t(s, v, c)`,
-    params: [seq.names, seq.values, seq.called],
+    text: `select count(pg_catalog.setval(x.name::regclass, x.value, x.called)) from pg_catalog.jsonb_to_recordset($1::text::jsonb) as x(name text, value bigint, called boolean)`,
+    params: [JSON.stringify(seq)],
   };
 }
 
