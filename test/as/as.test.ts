@@ -92,6 +92,22 @@ describe('rowguard as: who sees what', () => {
     expect(claims.app_metadata).toEqual({ provider: 'email', providers: ['email'] });
   });
 
+  it('claims with quotes, backslashes, dollar quotes and newlines arrive intact, whatever standard_conforming_strings is', async () => {
+    const nasty = { role: 'authenticated', sub: USER_A, exp: Math.floor(now()) + 60, note: "it's \\'; drop table x; -- $$ $q$ \n\u00e9\u2603 \\\\ '' E'x'" };
+    const token = await mintAccessToken(nasty, signing);
+    const one = connect(db.url, { max: 1 });
+    try {
+      for (const scs of ['on', 'off']) {
+        await one.unsafe(`set standard_conforming_strings = ${scs}`);
+        const identity = await resolveIdentity(one, { kind: 'token', token, keys }, { config, now: now() });
+        const r = await runSqlAs(one, identity, 'select auth.jwt() as jwt, auth.uid()::text as uid', { anonRole: 'anon' });
+        expect(r.results[0]!.rows[0]).toEqual({ jwt: nasty, uid: USER_A });
+      }
+    } finally {
+      await one.end();
+    }
+  });
+
   it('anon claims make every helper NULL but the role', async () => {
     const r = await runAs({ kind: 'anon' }, 'select auth.uid() as uid, auth.role() as role, auth.email() as email');
     expect(r.role).toBe('anon');

@@ -75,9 +75,15 @@ function toResultSet(r: DriverResult): ResultSet {
   return { command, rowCount: columns.length ? rows.length : (r.count ?? null), columns, rows };
 }
 
-/** Statements of `text`: the parser only runs when there may be more than one. */
+/** A ';' before the trailing run of semicolons and whitespace (a linear scan: no regex backtracking on long input). */
+function hasInnerSemicolon(text: string): boolean {
+  let end = text.length;
+  while (end > 0 && (text[end - 1] === ';' || /\s/.test(text[end - 1]!))) end--;
+  return text.lastIndexOf(';', end - 1) !== -1;
+}
+
+/** Statements of `text` with the real parser; null when there is one, or the text does not parse. */
 async function statementsOf(text: string): Promise<Array<{ text: string; startChars: number }> | null> {
-  if (!text.replace(/[\s;]+$/, '').includes(';')) return null;
   const { splitStatements, isParseFailure } = await import('../sql-text.js');
   const split = await splitStatements(text);
   // A file that does not parse goes to the server whole: it reports the syntax error with its position.
@@ -99,17 +105,23 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
   const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
   const end = opts.commit ? 'commit' : 'rollback';
-  const split = await statementsOf(text);
+  // Only text with a ';' inside can hold more than one statement; only then load the parser.
+  const split = hasInnerSemicolon(text) ? await statementsOf(text) : null;
 
-  const reserved = await sql.reserve();
+  // The transaction spans several queries, so they must share one connection. A pool
+  // of one (the CLI's) already guarantees it; reserving costs every query a detour.
+  const single = (sql.options as { max?: number } | undefined)?.max === 1;
+  const reserved = single ? null : await sql.reserve();
+  const conn = reserved ?? sql;
   const results: ResultSet[] = [];
   let errorOffset = 0;
-  let errorBase = 0;
+  // Where the user's text starts inside the message (code points), for error positions: only computed on error.
+  let errorBase = (): number => 0;
   try {
     if (!split) {
       // preamble \n statement \n ; end-mark ; rollback — one message, one round trip.
-      errorBase = Array.from(preamble).length + 1;
-      const raw = (await reserved.unsafe(`${preamble}\n${text}\n;\nselect 1 as "${END_MARK}";\n${end}`).simple()) as unknown as DriverResult[] | DriverResult;
+      errorBase = () => Array.from(preamble).length + 1;
+      const raw = (await conn.unsafe(`${preamble}\n${text}\n;\nselect 1 as "${END_MARK}";\n${end}`).simple()) as unknown as DriverResult[] | DriverResult;
       const all = Array.isArray(raw[0]) || (raw as DriverResult[]).length === 0 ? (raw as DriverResult[]) : [raw as DriverResult];
       // The driver opens a new result at each row description and otherwise keeps writing
       // into the current one: the first result is ours (BEGIN/SET) unless the statement
@@ -118,24 +130,23 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
       if (sets[0] && sets[0].columns.length === 0 && (sets[0].command === 'SET' || sets[0].command === 'BEGIN')) sets.shift();
       results.push(...sets);
     } else {
-      await reserved.unsafe(preamble).simple();
+      await conn.unsafe(preamble).simple();
       for (const s of split) {
-        errorBase = 0;
         errorOffset = s.startChars;
-        const r = (await reserved.unsafe(s.text).simple()) as unknown as DriverResult;
+        const r = (await conn.unsafe(s.text).simple()) as unknown as DriverResult;
         results.push(toResultSet(r));
       }
-      await reserved.unsafe(end).simple();
+      await conn.unsafe(end).simple();
     }
   } catch (err) {
     // After an error the transaction is open and aborted: end it before the connection goes back.
-    await reserved
+    await conn
       .unsafe('rollback')
       .simple()
       .catch(() => undefined);
-    throw sqlErrorAs(err, { text, file: opts.file, positionShift: errorOffset - errorBase, role: identity.role, authed: identity.role !== opts.anonRole });
+    throw sqlErrorAs(err, { text, file: opts.file, positionShift: errorOffset - errorBase(), role: identity.role, authed: identity.role !== opts.anonRole });
   } finally {
-    reserved.release();
+    reserved?.release();
   }
   return { role: identity.role, method: req.method ?? 'POST', readOnly, committed: !!opts.commit, results };
 }

@@ -1,0 +1,142 @@
+// Tokens and `rowguard as` (issue 4).
+//   mint/s and verify/s for HS256 and ES256 (the core functions, one process, warm)
+//   `as` on a warm connection: runSqlAs (preamble + statement + rollback in one message)
+//     against the same statement sent plain on the same connection (floor); target ≤ 1.2×
+//   CLI wall time of `rowguard as` and `rowguard jwt verify`, reported separately (process start included)
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { withServer, CLI, ROOT } from './lib/server.mjs';
+
+const d = (p) => import(join(ROOT, 'dist/cli/core', p));
+const { connect, createThrowawayDatabase } = await d('db.js');
+const { up } = await d('migrate/engine.js');
+const { signingKeyFromBytes, verifyKeysFromBytes } = await d('jwt/keys.js');
+const { mintAccessToken } = await d('jwt/mint.js');
+const { checkToken } = await d('jwt/verify.js');
+const { buildAccessClaims } = await d('jwt/claims.js');
+const { parseConfig } = await d('config.js');
+const { resolveIdentity } = await d('as/identity.js');
+const { runSqlAs } = await d('as/run.js');
+const { generateKeyPair, exportJWK } = await import(join(ROOT, 'node_modules/jose/dist/webapi/index.js'));
+
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
+const now = () => Date.now() / 1000;
+const claims = buildAccessClaims(
+  { id: 'aaaaaaaa-0000-4000-8000-000000000001', email: 'ann@example.test', role: 'authenticated', raw_app_meta_data: { provider: 'email', providers: ['email'] }, raw_user_meta_data: { name: 'Ann' } },
+  { issuer: 'http://localhost:9999/auth/v1', expiresIn: 3600, sessionId: '5c9a9d1e-0000-4000-8000-00000000000a' },
+  now(),
+);
+
+async function perSecond(label, n, fn) {
+  for (let i = 0; i < Math.min(500, n / 10); i++) await fn(i); // warm up
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  const s = (performance.now() - t0) / 1000;
+  console.log(`${label.padEnd(48)} ${Math.round(n / s).toLocaleString('en').padStart(9)} /s   (${((s * 1e6) / n).toFixed(1)} µs each, n=${n})`);
+}
+
+// ---- mint / verify --------------------------------------------------------
+const hsSign = signingKeyFromBytes(Buffer.from(SECRET), 'bench');
+const hsKeys = verifyKeysFromBytes(Buffer.from(SECRET), 'bench');
+const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+const esSign = signingKeyFromBytes(Buffer.from(JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'es', alg: 'ES256' })), 'bench');
+const esKeys = verifyKeysFromBytes(Buffer.from(JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'es', alg: 'ES256' }] })), 'bench');
+const opts = { now: now(), anonRole: 'anon', roleClaimKey: '$.role', audience: 'authenticated' };
+
+await perSecond('mint HS256 (GoTrue claims)', 20000, () => mintAccessToken(claims, hsSign));
+await perSecond('mint ES256', 5000, () => mintAccessToken(claims, esSign));
+const hsToken = await mintAccessToken(claims, hsSign);
+const esToken = await mintAccessToken(claims, esSign);
+await perSecond('verify HS256 (PostgREST rules, ok)', 20000, async () => {
+  if (!(await checkToken(hsToken, hsKeys, opts)).ok) throw new Error('HS256 token rejected');
+});
+await perSecond('verify ES256 (PostgREST rules, ok)', 5000, async () => {
+  if (!(await checkToken(esToken, esKeys, opts)).ok) throw new Error('ES256 token rejected');
+});
+const bad = hsToken.slice(0, -4) + 'AAAA';
+await perSecond('verify HS256, bad signature (rejected)', 20000, () => checkToken(bad, hsKeys, opts));
+
+// ---- rowguard as ------------------------------------------------------------
+await withServer(async (server) => {
+  const db = await createThrowawayDatabase(server, { prefix: 'rg_bench_jwt' });
+  try {
+    await up({ url: db.url, dir: join(ROOT, 'sql'), displayRoot: ROOT, lockTimeout: '5s', statementTimeout: '0' });
+    const sql = connect(db.url, { max: 1 });
+    await sql.unsafe(`
+      insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at)
+      select ('aaaaaaaa-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'authenticated', 'authenticated', 'user' || g || '@example.test', '{"provider":"email"}', '{}', now()
+        from generate_series(1, 100) g;
+      insert into public.deployments (user_id, name)
+      select ('aaaaaaaa-0000-4000-8000-' || lpad(to_hex(1 + g % 100), 12, '0'))::uuid, 'deployment ' || g from generate_series(1, 10000) g;
+      analyze public.deployments;`).simple();
+    const config = parseConfig({}, null, ROOT);
+    const identity = await resolveIdentity(sql, { kind: 'user', email: 'user1@example.test' }, { config, now: now() });
+    // The floor is the same work done plainly: the RLS query's floor adds by hand the
+    // filter the policy adds (the bench connects as the owner, to whom RLS does not apply).
+    const uid = identity.claims.sub;
+    const queries = [
+      { label: 'select 1', as: 'select 1', floor: 'select 1' },
+      {
+        label: "a user's deployments per status (RLS, aggregate)",
+        as: 'select status, count(*) from public.deployments group by status',
+        floor: `select status, count(*) from public.deployments where user_id = '${uid}' group by status`,
+      },
+      {
+        label: "a user's 20 newest deployments (RLS)",
+        as: 'select id, name, status from public.deployments order by created_at desc limit 20',
+        floor: `select id, name, status from public.deployments where user_id = '${uid}' order by created_at desc limit 20`,
+      },
+    ];
+    // Interleaved (floor, as, floor, as, …) so load from other processes hits both alike.
+    const RUNS = 3001;
+    const { requestPreamble } = await d('postgrest/request.js');
+    const { buildApiRequest } = await d('as/run.js');
+    for (const q of queries) {
+      const byHand = `${requestPreamble(buildApiRequest(identity, { method: 'GET' }), { readOnly: true })}\n${q.as};\nrollback`;
+      const t = { floor: [], as: [], hand: [] };
+      const once = async (k, fn) => {
+        const t0 = performance.now();
+        await fn();
+        t[k].push(performance.now() - t0);
+      };
+      for (let i = 0; i < 300; i++) {
+        await sql.unsafe(q.floor).simple();
+        await runSqlAs(sql, identity, q.as, { anonRole: 'anon', method: 'GET' });
+      }
+      for (let i = 0; i < RUNS; i++) {
+        await once('floor', () => sql.unsafe(q.floor).simple());
+        await once('as', () => runSqlAs(sql, identity, q.as, { anonRole: 'anon', method: 'GET' }));
+        await once('hand', () => sql.unsafe(byHand).simple());
+      }
+      const med = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const line = (label, v, target) => {
+        const ratio = v / med(t.floor);
+        const verdict = target === undefined ? '' : ratio <= target ? `  ok (target ≤ ${target}×)` : `  MISSED (target ≤ ${target}×)`;
+        return `${label.padEnd(56)} ${(v * 1000).toFixed(0).padStart(6)} µs  vs floor ${(med(t.floor) * 1000).toFixed(0).padStart(6)} µs  = ${ratio.toFixed(2)}×${verdict}`;
+      };
+      console.log(line(`as, warm: ${q.label}`, med(t.as), 1.2));
+      console.log(line('  the same PostgREST steps typed by hand (one message)', med(t.hand)));
+    }
+    await sql.end();
+
+    // CLI wall time, process start included (not part of the ratio above).
+    const env = { ...process.env, DATABASE_URL: db.url, ROWGUARD_JWT_SECRET: SECRET, NO_COLOR: '1' };
+    const wall = (args, input) => {
+      const times = [];
+      for (let i = 0; i < 7; i++) {
+        const t0 = performance.now();
+        const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env, input, encoding: 'utf8' });
+        times.push(performance.now() - t0);
+        if (r.status !== 0) throw new Error(`rowguard ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+      }
+      return times.sort((a, b) => a - b)[3];
+    };
+    const node = wall(['--version']);
+    console.log(`CLI wall (median of 7): rowguard --version ${node.toFixed(0)} ms; ` +
+      `jwt verify ${wall(['jwt', 'verify', '--token-file', '-'], hsToken).toFixed(0)} ms; ` +
+      `as --user -c <query> ${wall(['as', '--user', 'user1@example.test', '-c', queries[1].as]).toFixed(0)} ms; ` +
+      `as --token-file - ${wall(['as', '--token-file', '-', '-c', 'select 1'], hsToken).toFixed(0)} ms`);
+  } finally {
+    await db.drop();
+  }
+});
