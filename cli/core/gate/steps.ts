@@ -1,10 +1,152 @@
 /**
- * The gate steps that come from the other modules (drift, lint, tests). Each
- * returns data; the gate only arranges it.
+ * The gate steps that come from the other modules: drift (policy diff), lint,
+ * and the SQL tests with the access matrix. Each calls the module's core and
+ * turns its data into a step outcome; the gate only arranges them.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { Config } from '../config.js';
 import type { StepId } from './types.js';
-import type { StepRunner } from './run.js';
+import type { GateContext, StepOutcome, StepRunner } from './run.js';
 
 export function gateSteps(): Partial<Record<StepId, StepRunner>> {
-  return {};
+  return { drift: driftStep, lint: lintStep, tests: testsStep };
+}
+
+/** 3. the database sql/ builds equals the desired state of policies/; with --base, what changed since. */
+async function driftStep(ctx: GateContext): Promise<StepOutcome> {
+  const { config, cwd, serverUrl, base } = ctx.options;
+  const { diffPolicies } = await import('../policy/diff.js');
+  const { hasDifference, summarise } = await import('../policy/plan.js');
+  const { renderDiffMarkdown } = await import('../report/policy.js');
+  const d = await diffPolicies({ serverUrl, config, from: { kind: 'migrations' }, to: { kind: 'policies' }, displayRoot: cwd });
+  const sections: StepOutcome['sections'] = [];
+  if (base) {
+    const changes = await policyChangesSinceBase(ctx, config, base);
+    if (changes) sections.push(changes);
+  }
+  if (!hasDifference(d.plan)) {
+    return { status: 'passed', summary: 'no drift: the migrations build exactly what policies/ declares', details: d.warnings, sections };
+  }
+  const s = summarise(d.plan);
+  const visible = d.plan.steps.filter((st) => !(st.kind === 'drop-policy' && st.replacedBy) && !(st.kind === 'rename-policy' && st.temporary));
+  const details = [
+    ...visible.map((st) => `${st.hazard === 'widens' || st.hazard === 'may-widen' ? `[${st.hazard}] ` : ''}${st.effects.join('; ')}`),
+    ...d.plan.onlyOnOneSide.map((o) => `${o.table} (${o.kind}) exists only in ${o.side === 'from' ? 'the database sql/ builds' : 'policies/'}`),
+    ...d.plan.kindMismatch.map((k) => `${k.table} is a ${k.from} in sql/ but a ${k.to} in policies/`),
+  ];
+  sections.push({ title: 'Drift between sql/ and policies/', markdown: renderDiffMarkdown(d) });
+  const widening = s.widens + s.mayWiden;
+  return {
+    status: 'failed',
+    summary: `drift: ${s.steps} statement${s.steps === 1 ? '' : 's'} between sql/ and policies/${widening ? ` (${widening} widen or may widen)` : ''}`,
+    details: [...details, 'hint: write the change as a migration (rowguard policy diff --write <name>), or update policies/ (rowguard policy pull)'],
+    data: { steps: d.plan.steps.length, summary: s },
+    sections,
+  };
+}
+
+/** The policy changes the new migrations make, compared with the base's sql/ + policies/. */
+async function policyChangesSinceBase(ctx: GateContext, config: Config, base: string): Promise<{ title: string; markdown: string } | null> {
+  const { exportFolderAtRef } = await import('../git.js');
+  const { modelsOf } = await import('../policy/diff.js');
+  const { securityStateOf } = await import('../policy/state.js');
+  const { planPolicyChanges } = await import('../policy/plan.js');
+  const { apiRolesOf } = await import('../shadow.js');
+  const { renderDiffMarkdown } = await import('../report/policy.js');
+  type Diff = Parameters<typeof renderDiffMarkdown>[0];
+  const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-policies-'));
+  try {
+    await exportFolderAtRef(ctx.options.cwd, base, config.dirs.sql, join(tmp, 'sql'));
+    await exportFolderAtRef(ctx.options.cwd, base, config.dirs.policies, join(tmp, 'policies'));
+    const baseConfig = { ...config, dirs: { ...config.dirs, sql: join(tmp, 'sql'), policies: join(tmp, 'policies') } } as Config;
+    const common = { serverUrl: ctx.options.serverUrl, displayRoot: ctx.options.cwd };
+    const [{ models: [before] }, { models: [after] }] = await Promise.all([
+      modelsOf({ ...common, config: baseConfig, from: { kind: 'migrations' }, to: { kind: 'migrations' } }, [{ kind: 'migrations' }]),
+      modelsOf({ ...common, config, from: { kind: 'migrations' }, to: { kind: 'migrations' } }, [{ kind: 'migrations' }]),
+    ]);
+    const roles = apiRolesOf(config);
+    const plan = planPolicyChanges(securityStateOf(before!, roles), securityStateOf(after!, roles));
+    // Rendered like a policy diff whose sides are the base and this change.
+    const side = (label: string) => ({ label, kind: 'migrations' as const, database: '', serverVersion: before!.serverVersion });
+    const md = renderDiffMarkdown({ plan, from: side(base), to: side('this change'), warnings: [] } as unknown as Diff);
+    return { title: `Policy changes since ${base}`, markdown: md.replace(/^### .*\n/, '') };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** 4. catalog rules on the migrated database; migration-safety rules on what is new since --base. */
+async function lintStep(ctx: GateContext): Promise<StepOutcome> {
+  const { config, cwd, base } = ctx.options;
+  const { lint, failsAt } = await import('../lint/engine.js');
+  const { renderSarif } = await import('../report/lint.js');
+  const { ALL_RULE_META } = await import('../lint/rules/index.js');
+  const run = await lint({ config, url: ctx.database!.url, shadow: false, since: base ?? undefined, cwd });
+  const threshold = config.lint.level;
+  const failed = failsAt(run, threshold);
+  const where = (f: (typeof run.findings)[number]) => (f.location ? `${f.location.file}:${f.location.line}:${f.location.column}: ` : '');
+  const details = run.findings.map((f) => `${f.level} ${f.rule}: ${where(f)}${f.object}: ${f.message}`);
+  const counts = `${run.counts.error} error, ${run.counts.warn} warn, ${run.counts.info} info`;
+  const judged = base ? `${run.judgedFiles.length} migration file${run.judgedFiles.length === 1 ? '' : 's'} new since ${base}` : 'migration-safety rules need --base';
+  const sarif = JSON.parse(renderSarif(run, ALL_RULE_META, '0.1.0')) as { runs: unknown[] };
+  const sections = run.findings.length
+    ? [
+        {
+          title: `Lint findings (${counts})`,
+          markdown: ['| level | rule | object | what can happen |', '| --- | --- | --- | --- |', ...run.findings.map((f) => `| ${f.level} | \`${f.rule}\` | ${md(where(f) + f.object)} | ${md(f.message)} |`)].join('\n'),
+        },
+      ]
+    : [];
+  return {
+    status: failed ? 'failed' : 'passed',
+    summary: `${counts} (threshold ${threshold}; ${run.inspected.relations} relations, ${run.inspected.policies} policies, ${judged})`,
+    details,
+    data: { counts: run.counts, findings: run.findings },
+    sections,
+    sarifRuns: sarif.runs,
+  };
+}
+
+/** 5. `rowguard test` (SQL files) and the committed access matrix. */
+async function testsStep(ctx: GateContext): Promise<StepOutcome> {
+  const { config, cwd, serverUrl, jobs } = ctx.options;
+  const { runTests } = await import('../testing/runner.js');
+  const { extraChecksFor } = await import('../testing/extra-checks.js');
+  const { fileProblems } = await import('../report/test.js');
+  const run = await runTests({ serverUrl, config, cwd, paths: [], jobs, extraChecks: await extraChecksFor(config) });
+  const c = run.counts;
+  const details: string[] = [];
+  for (const f of run.files) {
+    if (f.status === 'passed' || f.status === 'skipped') continue;
+    for (const t of f.tests.filter((t) => t.failed)) details.push(`${t.location ? `${t.location.file}:${t.location.line}:${t.location.column}` : f.file}: not ok ${t.number} - ${t.description}`);
+    for (const p of fileProblems(f)) details.push(`${f.file}: ${p}`);
+  }
+  const sections: StepOutcome['sections'] = [];
+  for (const check of run.extraChecks) {
+    if (!check.ok) details.push(`${check.name}: ${check.summary}`, ...check.details.map((d) => `  ${d}`));
+    if (check.details.length) sections.push({ title: `${check.name}: ${check.summary}`, markdown: check.details.map((d) => `- ${md(d)}`).join('\n') });
+  }
+  const matrix = run.extraChecks.find((x) => /matrix/i.test(x.name));
+  const summary = `${c.passed}/${c.tests} assertions passed in ${c.files} file${c.files === 1 ? '' : 's'}${c.failed ? `, ${c.failed} failed` : ''}${c.erroredFiles ? `, ${c.erroredFiles} file${c.erroredFiles === 1 ? '' : 's'} errored` : ''}; ${matrix ? `access matrix ${matrix.ok ? 'unchanged' : matrix.summary}` : 'no committed access matrix'}`;
+  if (c.files === 0) details.push(`no *.test.sql files under ${relative(cwd, config.dirs.test) || '.'}`);
+  return {
+    status: run.ok && c.files > 0 ? 'passed' : 'failed',
+    summary,
+    details,
+    data: { counts: c, checks: run.extraChecks.map((x) => ({ name: x.name, ok: x.ok, summary: x.summary, details: x.details })) },
+    sections,
+    junit: run.files.map((f) => ({
+      name: f.file,
+      classname: 'rowguard.test',
+      timeMs: f.durationMs,
+      skipped: f.status === 'skipped',
+      failure: f.status === 'failed' || f.status === 'errored' ? [...f.tests.filter((t) => t.failed).map((t) => `not ok ${t.number} - ${t.description}`), ...fileProblems(f)].join('\n') : undefined,
+    })),
+  };
+}
+
+function md(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
