@@ -218,6 +218,18 @@ describe('the project\'s own security schema', () => {
   });
 });
 
+describe('assertions pgTAP lacks', () => {
+  it('rls_enabled, rls_forced, policy_using_is and policy_check_is pass and fail as reviewed', async () => {
+    const r = await run([join(RUNNER, 'rls-extras.test.sql')]);
+    const f = r.files[0]!;
+    expect(f.error).toBeUndefined();
+    // Reviewed output: normalised expressions compare equal across spacing and
+    // case, differ when operands move, and every failure says why.
+    expect(f.output).toEqual(readFileSync(join(RUNNER, 'rls-extras.expected.tap'), 'utf8').replace(/\n$/, '').split('\n'));
+    expect(f.tests.filter((t) => t.ok).map((t) => t.number)).toEqual([1, 2, 5, 7]);
+  });
+});
+
 describe('tests.* helpers', () => {
   it('impersonate users, anon and service_role and clear again (SQL test)', async () => {
     const r = await run([join(RUNNER, 'auth.test.sql')]);
