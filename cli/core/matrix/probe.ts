@@ -52,20 +52,34 @@ const ROLLBACK = Symbol('rowguard.matrix.rollback');
 const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
 const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'citext', 'name']);
 
+/**
+ * Actors are probed in parallel, each in its own transaction, and writes fire
+ * the schema's triggers (an audit trigger may update one shared row): two
+ * savepoints can deadlock (40P01) or, under a stricter isolation set by the
+ * database, fail to serialize (40001). Both say nothing about access, so the
+ * attempt is simply repeated.
+ */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_TRIES = 5;
+
 /** Run `fn` in a savepoint that is always rolled back; errors come back as values. */
 async function attempt<T>(tx: TransactionSql, fn: (sp: TransactionSql) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; err: unknown }> {
-  let value!: T;
-  try {
-    await tx.savepoint(async (sp) => {
-      value = await fn(sp as unknown as TransactionSql);
-      throw ROLLBACK;
-    });
-  } catch (err) {
-    if (err === ROLLBACK) return { ok: true, value };
-    if (!pgFieldsOf(err)) throw err;
-    return { ok: false, err };
+  for (let tries = 1; ; tries++) {
+    let value!: T;
+    try {
+      await tx.savepoint(async (sp) => {
+        value = await fn(sp as unknown as TransactionSql);
+        throw ROLLBACK;
+      });
+    } catch (err) {
+      if (err === ROLLBACK) return { ok: true, value };
+      const pg = pgFieldsOf(err);
+      if (!pg) throw err;
+      if (RETRYABLE.has(pg.sqlstate ?? '') && tries < MAX_TRIES) continue;
+      return { ok: false, err };
+    }
+    return { ok: true, value };
   }
-  return { ok: true, value };
 }
 
 export async function checkGroundTruthRole(sql: Sql): Promise<void> {
@@ -134,6 +148,8 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
 
 /** Start the actor's "request": PostgREST's settings, or just the role for a direct connection. */
 async function enterActor(tx: TransactionSql, actor: ProbeActor): Promise<void> {
+  // A safety net, not PostgREST's: a probe that waits on a lock or loops must end as an error cell.
+  await tx`select set_config('statement_timeout', '30s', true), set_config('lock_timeout', '10s', true)`;
   if (actor.request) await applyRequest(tx, actor.request);
   else await tx`select set_config('role', ${actor.role}, true)`;
 }
