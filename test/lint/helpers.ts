@@ -63,7 +63,7 @@ export async function modelOf(template: ThrowawayDatabase, sqlText: string, apiR
   }
 }
 
-export async function lintWith(input: Partial<LintInput> & { settings?: Partial<LintSettings> }): Promise<LintResult> {
+export async function lintWith(input: Partial<Omit<LintInput, 'settings'>> & { settings?: Partial<LintSettings> }): Promise<LintResult> {
   return runLint({
     model: input.model ?? null,
     migrations: input.migrations ?? [],

@@ -10,7 +10,7 @@ import type { CatalogModel, Policy } from '../catalog/model.js';
 import { exposedSchemas } from '../catalog/model.js';
 import type { Config } from '../config.js';
 import { RowguardError } from '../errors.js';
-import { analysePolicy, type PolicyAnalysis } from './expr.js';
+import { analysePolicy, type AnalysisCache, type PolicyAnalysis } from './expr.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -68,6 +68,7 @@ export function runLint(input: LintInput): LintResult {
   const exposed = model ? exposedSchemas(model, settings.schemas) : [];
   if (model) {
     const cache = new Map<Policy, PolicyAnalysis>();
+    const byText: AnalysisCache = new Map();
     const ctx: CatalogLintContext = {
       model,
       exposed: new Set(exposed),
@@ -76,7 +77,7 @@ export function runLint(input: LintInput): LintResult {
       authenticatedRole: settings.authenticatedRole,
       analysis(p) {
         let a = cache.get(p);
-        if (!a) cache.set(p, (a = analysePolicy(p, parseSync)));
+        if (!a) cache.set(p, (a = analysePolicy(p, parseSync, byText)));
         return a;
       },
     };

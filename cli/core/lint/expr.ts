@@ -30,21 +30,31 @@ function isNode(v: unknown): v is Record<string, Body> {
 
 /** Depth-first walk over every node, with the chain of enclosing nodes. */
 export function walk(value: unknown, visit: Visitor, ancestors: Ancestor[] = []): void {
-  if (Array.isArray(value)) {
-    for (const v of value) walk(v, visit, ancestors);
-    return;
-  }
-  if (!value || typeof value !== 'object') return;
-  if (isNode(value)) {
-    const type = Object.keys(value)[0]!;
-    const body = value[type]!;
-    visit(type, body, ancestors);
-    for (const [k, v] of Object.entries(body)) {
-      if (v && typeof v === 'object') walk(v, visit, [...ancestors, { type, body, via: k }]);
+  // One mutable chain (pushed and popped), so a visitor that keeps it must copy it.
+  const chain = [...ancestors];
+  const go = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) go(x);
+      return;
     }
-    return;
-  }
-  for (const v of Object.values(value)) walk(v, visit, ancestors);
+    if (!v || typeof v !== 'object') return;
+    if (isNode(v)) {
+      const type = Object.keys(v)[0]!;
+      const body = v[type]!;
+      visit(type, body, chain);
+      for (const k in body) {
+        const x = body[k];
+        if (x && typeof x === 'object') {
+          chain.push({ type, body, via: k });
+          go(x);
+          chain.pop();
+        }
+      }
+      return;
+    }
+    for (const k in v as Record<string, unknown>) go((v as Record<string, unknown>)[k]);
+  };
+  go(value);
 }
 
 function nodeType(v: unknown): string | null {
@@ -437,16 +447,38 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   };
 }
 
-export function analysePolicy(policy: { using: string | null; check: string | null; tableName: string }, parseSync: ParseSync): PolicyAnalysis {
+/**
+ * Analyses keyed by expression text. Parsing costs ~0.1 ms per expression
+ * (libpg-query's wasm and its JSON), and schemas repeat the same policy text
+ * on many tables. The table name only matters when the text names it (a
+ * correlated reference `t.col` inside a sub-select), so other texts are shared
+ * across tables.
+ */
+export type AnalysisCache = Map<string, ExprAnalysis | Error>;
+
+export function analysePolicy(
+  policy: { using: string | null; check: string | null; tableName: string },
+  parseSync: ParseSync,
+  cache: AnalysisCache = new Map(),
+): PolicyAnalysis {
   const errors: string[] = [];
   const one = (text: string | null): ExprAnalysis | null => {
     if (text === null) return null;
-    try {
-      return analyseExpression(text, policy.tableName, parseSync);
-    } catch (err) {
-      errors.push((err as Error).message ?? String(err));
+    const key = text.includes(policy.tableName) ? `${policy.tableName}\u0000${text}` : text;
+    let a = cache.get(key);
+    if (a === undefined) {
+      try {
+        a = analyseExpression(text, policy.tableName, parseSync);
+      } catch (err) {
+        a = err instanceof Error ? err : new Error(String(err));
+      }
+      cache.set(key, a);
+    }
+    if (a instanceof Error) {
+      errors.push(a.message);
       return null;
     }
+    return a;
   };
   return { using: one(policy.using), check: one(policy.check), errors };
 }

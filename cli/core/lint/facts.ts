@@ -4,8 +4,9 @@
  * objects in findings. Pure functions over the CatalogModel.
  */
 import {
+  PUBLIC,
   commandCovers,
-  policyAppliesTo,
+  roleClosure,
   type CatalogModel,
   type Policy,
   type PolicyCommand,
@@ -27,8 +28,12 @@ export function isExposed(ctx: CatalogLintContext, rel: { schema: string }): boo
 }
 
 /** Whether `role` has USAGE on the relation's schema (without it every privilege is moot). */
+const schemaIndex = new WeakMap<CatalogModel, Map<string, CatalogModel['schemas'][number]>>();
+
 export function reachesSchema(ctx: CatalogLintContext, schema: string, role: string): boolean {
-  return ctx.model.schemas.find((s) => s.name === schema)?.usableBy.includes(role) ?? false;
+  let m = schemaIndex.get(ctx.model);
+  if (!m) schemaIndex.set(ctx.model, (m = new Map(ctx.model.schemas.map((s) => [s.name, s]))));
+  return m.get(schema)?.usableBy.includes(role) ?? false;
 }
 
 /** Effective privileges of an API role on a relation it can reach (has_table_privilege: membership and PUBLIC count). */
@@ -51,10 +56,26 @@ export function rolesAllowed(ctx: CatalogLintContext, rel: Relation, command: Co
   return ctx.apiRoles.filter((r) => hasPrivilege(ctx, rel, r, privilegeFor(command)));
 }
 
+const closures = new WeakMap<CatalogModel, Map<string, Set<string>>>();
+
+/**
+ * Whether a policy applies to `role`: listed directly, through membership
+ * (pg_has_role semantics, transitively), or via PUBLIC. Same as the model's
+ * policyAppliesTo, with the role closures memoised per model.
+ */
+export function appliesTo(model: CatalogModel, p: Policy, role: string): boolean {
+  if (p.roles.includes(PUBLIC)) return true;
+  let m = closures.get(model);
+  if (!m) closures.set(model, (m = new Map()));
+  let c = m.get(role);
+  if (!c) m.set(role, (c = roleClosure(model, role)));
+  return p.roles.some((r) => c!.has(r));
+}
+
 /** Policies of `rel` that apply to `role` for `command`. */
 export function policiesFor(model: CatalogModel, rel: Relation, role: string, command: Command, permissive?: boolean): Policy[] {
   return rel.policies.filter(
-    (p) => commandCovers(p.command, command) && policyAppliesTo(model, p, role) && (permissive === undefined || p.permissive === permissive),
+    (p) => commandCovers(p.command, command) && appliesTo(model, p, role) && (permissive === undefined || p.permissive === permissive),
   );
 }
 
@@ -65,7 +86,7 @@ export function commandsOf(p: Policy): Command[] {
 
 /** API roles a policy applies to (directly, through membership, or via PUBLIC). */
 export function apiRolesOf(ctx: CatalogLintContext, p: Policy): string[] {
-  return ctx.apiRoles.filter((r) => policyAppliesTo(ctx.model, p, r));
+  return ctx.apiRoles.filter((r) => appliesTo(ctx.model, p, r));
 }
 
 /** Superusers and BYPASSRLS roles skip every policy (BYPASSRLS is not inherited through membership). */
@@ -80,7 +101,8 @@ export function isTable(rel: Relation): boolean {
 }
 
 export function isUserRelation(ctx: CatalogLintContext, rel: Relation): boolean {
-  return !ctx.model.schemas.find((s) => s.name === rel.schema)?.fromExtension;
+  reachesSchema(ctx, rel.schema, '');
+  return !schemaIndex.get(ctx.model)!.get(rel.schema)?.fromExtension;
 }
 
 /** `anon`, `anon and authenticated`, `anon, authenticated and x`. */
