@@ -220,6 +220,38 @@ describe('policy planner: ordering so access never widens midway', () => {
   });
 });
 
+describe('policy planner: random states', () => {
+  // A seeded generator over a small name and body space, so renames, swaps,
+  // cycles and name reuse happen often. Every plan must run (names free when
+  // needed, policies present when touched) and reach the desired state.
+  function rng(seed: number) {
+    let x = seed;
+    return (n: number) => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x % n;
+    };
+  }
+  function randomTable(r: (n: number) => number): TableRow {
+    const names = ['a', 'b', 'c', 'd'];
+    const policies = names
+      .filter(() => r(3) > 0)
+      .map((name) => ({
+        name,
+        cmd: (['r', 'a', 'w', 'd', '*'] as const)[r(5)],
+        permissive: r(2) === 0,
+        roles: [['anon'], ['authenticated'], ['PUBLIC'], ['anon', 'authenticated']][r(4)]!,
+        using: r(4) === 0 ? null : ['x', 'y', 'true'][r(3)]!,
+        check: r(3) === 0 ? ['x', 'z'][r(2)]! : null,
+      }))
+      .map((p) => (p.using === null && p.check === null ? { ...p, using: 'x' } : p));
+    return { table: T, rls: r(2) === 0, force: r(2) === 0, grants: r(2) ? { anon: ['SELECT'] } : {}, policies };
+  }
+  it('500 random pairs: every plan is executable and reaches the desired state', () => {
+    const r = rng(42);
+    for (let i = 0; i < 500; i++) plan([randomTable(r)], [randomTable(r)]);
+  });
+});
+
 describe('policy planner: relations', () => {
   it('a table on only one side is reported, not created or dropped', () => {
     const { p } = plan([{ table: T }, { table: 'public.gone' }], [{ table: T }, { table: 'app.new' }]);

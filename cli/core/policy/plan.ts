@@ -268,13 +268,10 @@ function stepName(s: Step): string {
 }
 
 function sortSteps(steps: Step[]): Step[] {
-  return [...steps].sort(
-    (a, b) =>
-      a.phase - b.phase ||
-      cmp(a.table, b.table) ||
-      KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||
-      cmp(stepName(a), stepName(b)),
-  );
+  // Decorate once: the comparator runs n log n times.
+  const keyed = steps.map((s) => ({ s, phase: s.phase, table: s.table, kind: KIND_ORDER[s.kind], name: stepName(s) }));
+  keyed.sort((a, b) => a.phase - b.phase || cmp(a.table, b.table) || a.kind - b.kind || cmp(a.name, b.name));
+  return keyed.map((k) => k.s);
 }
 
 function cmp(a: string, b: string): number {
@@ -344,6 +341,7 @@ function order(steps: Step[], policyNames: ReadonlyMap<string, ReadonlySet<strin
       }
     }
   }
+  if (extra.length === 0) return sorted;
   sorted = sorted.map((s) => {
     const actual = rewrites.get(s);
     if (actual === undefined) return s;
