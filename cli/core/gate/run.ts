@@ -122,38 +122,71 @@ async function filesStep(ctx: GateContext): Promise<StepOutcome> {
   };
 }
 
-/** 2. migrate up from zero (or from --base's migrations, then the new ones). */
+/**
+ * 2. migrate up from zero (or from --base's migrations, then the new ones). When
+ * the --base path fails, the step fails, but a database built from zero still
+ * serves the later steps so they report too.
+ */
 async function migrateStep(ctx: GateContext): Promise<StepOutcome> {
   const { config, cwd, serverUrl, base } = ctx.options;
   const { up } = await import('../migrate/engine.js');
-  const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_gate' });
-  const engine = { url: db.url, displayRoot: cwd, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout };
-  try {
-    const details: string[] = [];
-    if (base) {
-      const { exportFolderAtRef } = await import('../git.js');
-      const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-'));
-      try {
-        const names = await exportFolderAtRef(cwd, base, config.dirs.sql, tmp);
-        const r = await up({ ...engine, dir: tmp, displayRoot: tmp });
-        details.push(`base ${base}: ${r.applied.length} migrations applied (${names.length} files)`);
-      } finally {
-        rmSync(tmp, { recursive: true, force: true });
-      }
+  const engine = { displayRoot: cwd, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout };
+
+  const fromZero = async (): Promise<{ db: ThrowawayDatabase; applied: Array<{ file: string; durationMs: number; version: string }> }> => {
+    const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_gate' });
+    try {
+      const r = await up({ ...engine, url: db.url, dir: config.dirs.sql });
+      return { db, applied: r.applied };
+    } catch (err) {
+      await db.drop().catch(() => undefined);
+      throw err;
     }
-    const r = await up({ ...engine, dir: config.dirs.sql });
-    details.push(...r.applied.map((m) => `applied ${m.file} (${m.durationMs} ms)`));
+  };
+
+  if (!base) {
+    try {
+      const { db, applied } = await fromZero();
+      ctx.database = db;
+      return {
+        status: 'passed',
+        summary: `${applied.length} migrations apply from zero`,
+        details: applied.map((m) => `applied ${m.file} (${m.durationMs} ms)`),
+        data: { applied: applied.map((m) => m.version) },
+      };
+    } catch (err) {
+      ctx.databaseUnavailable = 'migrate up failed';
+      throw err;
+    }
+  }
+
+  const { exportFolderAtRef } = await import('../git.js');
+  const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_gate' });
+  const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-'));
+  try {
+    const names = await exportFolderAtRef(cwd, base, config.dirs.sql, tmp);
+    const b = await up({ ...engine, url: db.url, dir: tmp, displayRoot: tmp });
+    const r = await up({ ...engine, url: db.url, dir: config.dirs.sql });
     ctx.database = db;
     return {
       status: 'passed',
-      summary: base ? `${r.applied.length} new migration${r.applied.length === 1 ? '' : 's'} apply on top of ${base}` : `${r.applied.length} migrations apply from zero`,
-      details,
-      data: { applied: r.applied.map((m) => m.version) },
+      summary: `${r.applied.length} new migration${r.applied.length === 1 ? '' : 's'} apply on top of ${base} (${b.applied.length} from the base's ${names.length} files)`,
+      details: r.applied.map((m) => `applied ${m.file} (${m.durationMs} ms)`),
+      data: { base: b.applied.map((m) => m.version), applied: r.applied.map((m) => m.version) },
     };
   } catch (err) {
-    ctx.databaseUnavailable = 'migrate up failed';
     await db.drop().catch(() => undefined);
-    throw err;
+    const failure = errorLine(err);
+    const hint = err instanceof RowguardError && err.hint ? [`hint: ${err.hint}`] : [];
+    try {
+      const z = await fromZero();
+      ctx.database = z.db;
+      return { status: 'failed', summary: `on top of ${base}: ${failure}`, details: [...hint, `a database built from zero (${z.applied.length} migrations) serves the steps below`] };
+    } catch (zeroErr) {
+      ctx.databaseUnavailable = 'migrate up failed';
+      return { status: 'failed', summary: `on top of ${base}: ${failure}`, details: [...hint, `from zero too: ${errorLine(zeroErr)}`] };
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 

@@ -34,7 +34,7 @@ export interface GateReport {
 
 export const STEP_TITLES: Record<StepId, string> = {
   files: 'migration files',
-  migrate: 'migrate up from zero',
+  migrate: 'migrate up',
   drift: 'drift: sql/ equals policies/',
   lint: 'lint',
   tests: 'SQL tests and access matrix',
