@@ -104,6 +104,22 @@ describe('the project access matrix', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('a broken fixture names file:line, and an actor without its user is named too', async () => {
+    const dir = copyProject();
+    dirs.push(dir);
+    writeFileSync(join(dir, 'test', 'fixtures', '030_broken.sql'), 'select 1;\nselect * from public.no_such_table;\n');
+    const r = await runCli(['matrix'], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('test/fixtures/030_broken.sql');
+    expect(r.stderr).toMatch(/030_broken\.sql:2:\d+/);
+    expect(r.stderr).toContain('relation "public.no_such_table" does not exist');
+    rmSync(join(dir, 'test', 'fixtures', '030_broken.sql'));
+    writeFileSync(join(dir, 'test', 'fixtures', 'actors.json'), JSON.stringify({ actors: [{ name: 'ghost', kind: 'user', email: 'ghost@example.test' }] }));
+    const g = await runCli(['matrix'], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
+    expect(g.code).toBe(2);
+    expect(g.stderr).toContain('actor ghost: no user with email ghost@example.test in auth.users');
+  });
+
   it('--format markdown / html / json and --out', async () => {
     const dir = copyProject();
     dirs.push(dir);

@@ -100,7 +100,13 @@ export async function resolveActors(sql: Sql, specs: ActorSpec[], api: ApiSettin
         out.push({ name: s.name, kind: s.kind, role: s.role!, request: null });
         break;
       case 'user': {
-        const user = await findAuthUser(sql, s.email!);
+        let user;
+        try {
+          user = await findAuthUser(sql, s.email!);
+        } catch (err) {
+          if (!(err instanceof RowguardError)) throw err;
+          throw new RowguardError(err.code, `actor ${s.name}: ${err.message}`, { hint: 'the fixtures (test/fixtures/*.sql) must create every user actors.json names', cause: err });
+        }
         const claims = buildAccessClaims(user, { issuer: api.issuer, expiresIn: api.expiresIn, sessionId: randomUUID(), defaultRole: api.authenticatedRole }, now);
         const role = roleFromClaims(claims, { roleClaimKey: api.roleClaimKey, anonRole: api.anonRole });
         if (typeof role !== 'string') throw new RowguardError('config', `actor ${s.name}: its claims carry no role (${role.message})`);
