@@ -172,3 +172,39 @@ export function simulate(from: SecurityState, steps: readonly Step[]): SecurityS
   for (const t of tables.values()) (t.policies as Policy[]).sort((a, b) => (a.name < b.name ? -1 : 1));
   return { ...from, tables };
 }
+
+/** A seeded linear congruential generator: `r(n)` is in [0, n). */
+export function rng(seed: number): (n: number) => number {
+  let x = seed;
+  return (n: number) => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x % n;
+  };
+}
+
+/**
+ * A random table state over a small name and body space (columns x, y, z are
+ * booleans), so renames, swaps, cycles and name reuse are frequent. Always a
+ * valid Postgres policy: INSERT has only WITH CHECK, SELECT/DELETE only USING.
+ */
+export function randomTable(r: (n: number) => number, table: string): TableRow {
+  const policies = ['a', 'b', 'c', 'd']
+    .filter(() => r(3) > 0)
+    .map((name): PolicyRow => {
+      const cmd = (['r', 'a', 'w', 'd', '*'] as const)[r(5)]!;
+      let using: string | null = r(4) === 0 ? null : ['x', 'y', 'true'][r(3)]!;
+      let check: string | null = r(3) === 0 ? ['x', 'z'][r(2)]! : null;
+      if (cmd === 'a') {
+        using = null;
+        check ??= 'z';
+      }
+      if (cmd === 'r' || cmd === 'd') {
+        check = null;
+        using ??= 'y';
+      }
+      if (using === null && check === null) using = 'x';
+      return { name, cmd, permissive: r(2) === 0, roles: [['anon'], ['authenticated'], ['PUBLIC'], ['anon', 'authenticated']][r(4)]!, using, check };
+    });
+  const columnGrants = r(3) === 0 ? [{ column: ['x', 'y'][r(2)]!, grantee: 'authenticated', privilege: 'SELECT' }] : [];
+  return { table, rls: r(2) === 0, force: r(2) === 0, grants: r(2) ? { anon: ['SELECT'] } : {}, columnGrants, policies };
+}

@@ -5,7 +5,7 @@ import { isWidening } from '../../cli/core/policy/effects.js';
 import { assertWideningAllowed, isLocalDatabase } from '../../cli/core/policy/apply.js';
 import { encodeNamePart, parsePolicyFileName, policyFileName } from '../../cli/core/policy/files.js';
 import type { SecurityState } from '../../cli/core/policy/state.js';
-import { simulate, stateOf, type TableRow } from './fixtures.js';
+import { randomTable, rng, simulate, stateOf, type TableRow } from './fixtures.js';
 
 /** Plan, prove it runs (names free when needed) and reaches the desired state. */
 function plan(from: TableRow[], to: TableRow[]): { p: PolicyPlan; sql: string[] } {
@@ -224,31 +224,9 @@ describe('policy planner: random states', () => {
   // A seeded generator over a small name and body space, so renames, swaps,
   // cycles and name reuse happen often. Every plan must run (names free when
   // needed, policies present when touched) and reach the desired state.
-  function rng(seed: number) {
-    let x = seed;
-    return (n: number) => {
-      x = (x * 1103515245 + 12345) & 0x7fffffff;
-      return x % n;
-    };
-  }
-  function randomTable(r: (n: number) => number): TableRow {
-    const names = ['a', 'b', 'c', 'd'];
-    const policies = names
-      .filter(() => r(3) > 0)
-      .map((name) => ({
-        name,
-        cmd: (['r', 'a', 'w', 'd', '*'] as const)[r(5)],
-        permissive: r(2) === 0,
-        roles: [['anon'], ['authenticated'], ['PUBLIC'], ['anon', 'authenticated']][r(4)]!,
-        using: r(4) === 0 ? null : ['x', 'y', 'true'][r(3)]!,
-        check: r(3) === 0 ? ['x', 'z'][r(2)]! : null,
-      }))
-      .map((p) => (p.using === null && p.check === null ? { ...p, using: 'x' } : p));
-    return { table: T, rls: r(2) === 0, force: r(2) === 0, grants: r(2) ? { anon: ['SELECT'] } : {}, policies };
-  }
   it('500 random pairs: every plan is executable and reaches the desired state', () => {
     const r = rng(42);
-    for (let i = 0; i < 500; i++) plan([randomTable(r)], [randomTable(r)]);
+    for (let i = 0; i < 500; i++) plan([randomTable(r, T)], [randomTable(r, T)]);
   });
 });
 
