@@ -191,3 +191,12 @@ describe("the project's own sql/", () => {
     expect(r.stdout).toMatch(/\d+ policies/);
   });
 });
+
+describe('docs/lint-rules.md', () => {
+  it('is what `rowguard lint --list --format markdown` generates (every rule, level and description)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const r = await runCli(['lint', '--list', '--format', 'markdown']);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(REPO_ROOT, 'docs', 'lint-rules.md'), 'utf8')).toBe(r.stdout);
+  });
+});
