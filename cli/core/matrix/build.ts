@@ -46,9 +46,11 @@ export async function applyFixtures(sql: Sql, files: string[], displayRoot: stri
     } catch (err) {
       const pg = pgFieldsOf(err);
       if (!pg) throw err;
-      throw new RowguardError('sql', `${display}: ${pg.message ?? 'error'}`, {
+      // With a position the location already names file:line:col; without one the message names the file.
+      const location = pg.position ? locateCharPosition(text, pg.position, display) : undefined;
+      throw new RowguardError('sql', location ? (pg.message ?? 'error') : `${display}: ${pg.message ?? 'error'}`, {
         pg,
-        ...(pg.position ? { location: locateCharPosition(text, pg.position, display) } : {}),
+        ...(location ? { location } : {}),
         hint: 'the matrix fixtures must apply cleanly on a database built from sql/',
         cause: err,
       });
