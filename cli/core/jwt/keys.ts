@@ -289,3 +289,38 @@ export async function loadVerifyKeys(config: Config, env: KeyEnv, stdin: StdinSo
   if (config.jwt.privateKeyFile) return fromFile(config.jwt.privateKeyFile, 'key file (config jwt.privateKeyFile)');
   throw new RowguardError('secret', 'no key to verify with: pass --jwks-file, --secret-file or --key-file, set ROWGUARD_JWT_SECRET, or set jwt.jwksFile / jwt.secretFile in rowguard.config.json');
 }
+
+/** WebCrypto import parameters for a JWS alg (RFC 7518 §3). */
+function webCryptoParams(alg: string): RsaHashedImportParams | EcKeyImportParams | HmacImportParams | Algorithm | undefined {
+  const hash = { 256: 'SHA-256', 384: 'SHA-384', 512: 'SHA-512' }[alg.slice(2)];
+  if (alg.startsWith('HS') && hash) return { name: 'HMAC', hash };
+  if (alg.startsWith('RS') && hash) return { name: 'RSASSA-PKCS1-v1_5', hash };
+  if (alg === 'ES256') return { name: 'ECDSA', namedCurve: 'P-256' };
+  if (alg === 'ES384') return { name: 'ECDSA', namedCurve: 'P-384' };
+  if (alg === 'ES512') return { name: 'ECDSA', namedCurve: 'P-521' };
+  if (alg === 'EdDSA') return { name: 'Ed25519' };
+  return undefined;
+}
+
+const cryptoKeys = new WeakMap<KeyObject, Map<string, Promise<CryptoKey | null>>>();
+
+/**
+ * The key as a WebCrypto CryptoKey for one alg and use, imported once and
+ * cached: jose (WebCrypto build) would otherwise convert a KeyObject on every
+ * call. null when the key cannot serve that alg (e.g. a P-384 key for ES256);
+ * jose then refuses it, just as jose-jwt's decode fails for that key.
+ */
+export function cryptoKeyFor(key: KeyObject, alg: string, usage: 'sign' | 'verify'): Promise<CryptoKey | null> {
+  let perKey = cryptoKeys.get(key);
+  if (!perKey) cryptoKeys.set(key, (perKey = new Map()));
+  const id = `${alg}:${usage}`;
+  let p = perKey.get(id);
+  if (!p) {
+    const params = webCryptoParams(alg);
+    p = params
+      ? globalThis.crypto.subtle.importKey('jwk', key.export({ format: 'jwk' }) as JsonWebKey, params, false, [usage]).catch(() => null)
+      : Promise.resolve(null);
+    perKey.set(id, p);
+  }
+  return p;
+}

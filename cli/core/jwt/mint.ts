@@ -4,7 +4,7 @@
  * jose. Nothing here reads a clock or a file.
  */
 import { CompactSign } from 'jose';
-import type { SigningKey } from './keys.js';
+import { cryptoKeyFor, type SigningKey } from './keys.js';
 
 export interface MintedToken {
   token: string;
@@ -21,6 +21,8 @@ export async function mintAccessToken(claims: Record<string, unknown>, key: Sign
 /** The token plus the header and payload it carries (for `jwt mint --json`). */
 export async function mint(claims: Record<string, unknown>, key: SigningKey): Promise<MintedToken> {
   const header = { alg: key.alg, typ: 'JWT' as const, ...(key.kid ? { kid: key.kid } : {}) };
-  const token = await new CompactSign(encoder.encode(JSON.stringify(claims))).setProtectedHeader(header).sign(key.key);
+  // The imported CryptoKey is cached per key; fall back to the KeyObject so jose reports what is wrong with it.
+  const signingKey = (await cryptoKeyFor(key.key, key.alg, 'sign')) ?? key.key;
+  const token = await new CompactSign(encoder.encode(JSON.stringify(claims))).setProtectedHeader(header).sign(signingKey);
   return { token, header, payload: claims };
 }

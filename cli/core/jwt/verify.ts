@@ -30,7 +30,7 @@ import { compactVerify } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { RowguardError } from '../errors.js';
 import { evaluateJsonPath, parseJsonPath, type PathSegment } from './jsonpath.js';
-import type { VerifyKey } from './keys.js';
+import { cryptoKeyFor, type VerifyKey } from './keys.js';
 
 /** Warp's settingsMaxTotalHeaderLength default (50 * 1024): all request headers together. */
 export const MAX_TOKEN_BYTES = 50 * 1024;
@@ -167,8 +167,10 @@ async function decodeAndCheckSignature(token: string, keys: readonly VerifyKey[]
   let verified = false;
   for (const k of candidates) {
     try {
+      const key = await cryptoKeyFor(k.key as KeyObject, alg, 'verify');
+      if (!key) continue;
       // jose checks the signature with this key and nothing but the header's alg.
-      await compactVerify(token, k.key as KeyObject, { algorithms: [alg] });
+      await compactVerify(token, key, { algorithms: [alg] });
       verified = true;
       break;
     } catch {
