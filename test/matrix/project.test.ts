@@ -120,20 +120,37 @@ describe('the project access matrix', () => {
     expect(g.stderr).toContain('actor ghost: no user with email ghost@example.test in auth.users');
   });
 
-  it('--format markdown / html / json and --out', async () => {
-    const dir = copyProject();
-    dirs.push(dir);
-    const md = await runCli(['matrix', '--format', 'markdown'], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
-    expect(md.code).toBe(0);
-    expect(md.stdout).toContain('| `public.deployments` | SELECT | none | own | own | all | all |');
-    const out = join(dir, 'matrix.html');
-    const h = await runCli(['matrix', '--format', 'html', '--out', out], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
-    expect(h.code).toBe(0);
-    const page = readFileSync(out, 'utf8');
-    expect(page.startsWith('<!doctype html>')).toBe(true);
-    expect(page).not.toMatch(/(src|href)=["']?(https?:)?\/\//); // self-contained: no external assets
-    const j = await runCli(['matrix', '--format', 'json'], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
-    const doc = JSON.parse(j.stdout);
-    expect(doc.cells['public.deployments'].user_a.SELECT).toMatchObject({ label: 'own', access: 'own', rows: 2, total: 4 });
+  describe('formats', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = copyProject();
+      dirs.push(dir);
+    });
+
+    it('--format markdown prints a table for PR comments', async () => {
+      const md = await runCli(['matrix', '--format', 'markdown'], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
+      expect(md.code).toBe(0);
+      expect(md.stdout).toContain('| `public.deployments` | SELECT | none | own | own | all | all |');
+      expect(md.stderr).toContain('matches test/access-matrix.json'); // the verdict stays off stdout
+    });
+
+    it('--format html --out writes one self-contained page', async () => {
+      const out = join(dir, 'matrix.html');
+      const h = await runCli(['matrix', '--format', 'html', '--out', out], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
+      expect(h.code).toBe(0);
+      const page = readFileSync(out, 'utf8');
+      expect(page.startsWith('<!doctype html>')).toBe(true);
+      expect(page).not.toMatch(/(src|href)=["']?(https?:)?\/\//); // no external assets
+      expect(page.match(/<td class="cell /g)).toHaveLength(2 * 4 * 5);
+    });
+
+    it('--format json carries every cell with its label, counts and note', async () => {
+      const j = await runCli(['matrix', '--format', 'json'], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
+      expect(j.code).toBe(0);
+      const doc = JSON.parse(j.stdout);
+      expect(doc.cells['public.deployments'].user_a.SELECT).toMatchObject({ label: 'own', access: 'own', rows: 2, total: 4 });
+      expect(doc.cells['public.deployments'].anon.SELECT.note).toBe('permission denied for table deployments');
+      expect(doc.changes).toEqual([]);
+    });
   });
 });
