@@ -27,6 +27,8 @@ export interface TableState {
   createdInFile: number;
   /** Display path of that file (null when no migration created it). */
   createdIn: string | null;
+  /** Created PARTITION BY (CREATE INDEX CONCURRENTLY is not supported on it). */
+  partitioned: boolean;
   columns: ReadonlyMap<string, ColumnType>;
 }
 
@@ -214,7 +216,7 @@ function leadingTrivia(s: string): number {
 }
 
 function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string): void {
-  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, columns: new Map() };
+  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, columns: new Map() };
   if (type === 'CreateStmt') {
     const q = relName(body['relation'], schema);
     if (body['if_not_exists'] && tables.has(q)) return;
@@ -222,12 +224,12 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
     for (const e of (body['tableElts'] as Array<Record<string, Body>> | undefined) ?? []) {
       if (e['ColumnDef']) cols.set(e['ColumnDef']['colname'] as string, typeOf(e['ColumnDef']['typeName']));
     }
-    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, columns: cols });
+    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'], columns: cols });
   } else if (type === 'CreateTableAsStmt') {
     const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
     if (into) {
       const q = relName(into, schema);
-      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, columns: new Map() });
+      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, columns: new Map() });
     }
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
     for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {

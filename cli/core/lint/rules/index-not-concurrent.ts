@@ -16,11 +16,16 @@ export const rule: MigrationRule = {
       if (s.type !== 'IndexStmt' || s.body['concurrent']) continue;
       const table = relName(s.body['relation'], s.defaultSchema);
       if (!existedBefore(s, table)) continue;
+      // Postgres cannot build an index CONCURRENTLY on a partitioned table itself.
+      const partitioned = s.tablesBefore.get(table)?.partitioned ?? false;
       out.push({
         object: table,
         objectKind: 'table',
         location: s.at(undefined),
-        message: `create index on ${table} (${originOf(s, table)}) without CONCURRENTLY blocks every write to it until the index is built`,
+        message: `create index on ${partitioned ? 'partitioned table ' : ''}${table} (${originOf(s, table)}) without CONCURRENTLY blocks every write to it until the index is built`,
+        ...(partitioned
+          ? { fix: `create index … on only ${table}; then, per partition, create index concurrently … and alter index … attach partition …` }
+          : {}),
       });
     }
     return out;

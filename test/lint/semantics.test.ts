@@ -1,0 +1,121 @@
+/**
+ * Rules judged on effective privileges and real Postgres semantics, for any
+ * schema: grants through PUBLIC and role membership, schema USAGE, exposed
+ * schemas from pgrst.db_schemas, partitions, FORCE, policies for group roles.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ThrowawayDatabase } from '../../cli/core/db.js';
+import { withSql } from '../../cli/core/db.js';
+import { serverUrl } from '../helpers/pg.js';
+import { lintWith, makeTemplate, modelOf } from './helpers.js';
+
+let template: ThrowawayDatabase;
+beforeAll(async () => {
+  template = await makeTemplate();
+  await withSql(serverUrl(), (sql) =>
+    sql.unsafe(`do $$ begin
+      if not exists (select from pg_roles where rolname = 'rg_lint_readers') then create role rg_lint_readers nologin; end if;
+      if not exists (select from pg_roles where rolname = 'rg_lint_editors') then create role rg_lint_editors nologin; end if;
+    exception when duplicate_object or unique_violation then null; end $$;
+    grant rg_lint_readers to authenticated; grant rg_lint_editors to authenticated;`).simple(),
+  );
+}, 60_000);
+afterAll(async () => {
+  await template?.drop();
+});
+
+async function rule(id: string, sql: string, settings = {}) {
+  const model = await modelOf(template, sql);
+  return (await lintWith({ model, settings })).findings.filter((f) => f.rule === id);
+}
+
+describe('effective privileges', () => {
+  it('a grant to PUBLIC reaches anon and authenticated', async () => {
+    const f = await rule('rls-disabled-in-api', 'create table public.t (id int); grant select on public.t to public;');
+    expect(f).toHaveLength(1);
+    expect(f[0]!.message).toMatch(/anon can read every row; authenticated can read every row/);
+  });
+
+  it('a grant to a group role counts for its members', async () => {
+    const f = await rule('rls-disabled-in-api', 'create table public.t (id int); grant select on public.t to rg_lint_readers;');
+    expect(f.map((x) => x.message)).toEqual([expect.stringMatching(/^RLS is off on public\.t: authenticated can read every row$/)]);
+  });
+
+  it('without USAGE on the schema the grant is unreachable', async () => {
+    const sql = 'create schema api; create table api.t (id int); grant select on api.t to anon;';
+    expect(await rule('rls-disabled-in-api', sql, { schemas: ['api'] })).toEqual([]);
+    expect(await rule('rls-disabled-in-api', `${sql} grant usage on schema api to anon;`, { schemas: ['api'] })).toHaveLength(1);
+  });
+
+  it("exposed schemas come from the database's pgrst.db_schemas when the config names none", async () => {
+    const sql = `create schema api; grant usage on schema api to anon; create table api.t (id int); grant select on api.t to anon;
+      do $$ begin execute format('alter database %I set pgrst.db_schemas = %L', current_database(), 'api'); end $$;`;
+    const f = await rule('rls-disabled-in-api', sql);
+    expect(f.map((x) => x.object)).toEqual(['api.t']);
+  });
+
+  it('a policy for a group role applies to its members', async () => {
+    const f = await rule(
+      'policy-always-true',
+      `create table public.t (id int, user_id uuid); alter table public.t enable row level security;
+       create policy edit on public.t for update to rg_lint_editors using (true);
+       grant select, update on public.t to rg_lint_editors;`,
+    );
+    expect(f.map((x) => x.message)).toEqual([expect.stringMatching(/authenticated can update every row/)]);
+  });
+});
+
+describe('partitions', () => {
+  const parent = `create table public.m (id int, at date, user_id uuid) partition by range (at);
+    alter table public.m enable row level security;
+    create policy own on public.m for select to authenticated using ((select auth.uid()) = user_id);
+    grant select on public.m to authenticated;
+    create table public.m_2026 partition of public.m for values from ('2026-01-01') to ('2027-01-01');`;
+
+  it('a partition granted directly with RLS off is reachable by name and skips the parent policies', async () => {
+    expect(await rule('rls-disabled-in-api', parent)).toEqual([]);
+    const f = await rule('rls-disabled-in-api', `${parent} grant select on public.m_2026 to authenticated;`);
+    expect(f.map((x) => x.object)).toEqual(['public.m_2026']);
+  });
+});
+
+describe('views and FORCE', () => {
+  const base = `create table public.o (id int, user_id uuid); alter table public.o enable row level security;
+    create policy own on public.o for select to anon using ((select auth.uid()) = user_id);
+    grant select on public.o to anon;
+    create view public.v as select id from public.o; grant select on public.v to anon;`;
+
+  it("a definer view skips its owner's table policies unless RLS is forced (and a superuser owner always does)", async () => {
+    const owned = `${base} alter table public.o owner to rg_lint_nologin_owner; alter view public.v owner to rg_lint_nologin_owner;`;
+    expect(await rule('view-bypasses-rls', owned)).toHaveLength(1);
+    expect(await rule('view-bypasses-rls', `${owned} alter table public.o force row level security;`)).toEqual([]);
+    // The fixtures run as a superuser: superusers skip RLS even when it is forced.
+    expect(await rule('view-bypasses-rls', `${base} alter table public.o force row level security;`)).toHaveLength(1);
+  });
+});
+
+describe('migration state', () => {
+  it('a partitioned table gets the ON ONLY fix (CONCURRENTLY is not supported on it)', async () => {
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001.sql', sql: 'create table public.p (id int, at date) partition by range (at);', judged: false },
+        { displayPath: 'sql/0002.sql', sql: 'create index on public.p (at);', judged: true },
+      ],
+    });
+    const f = r.findings.filter((x) => x.rule === 'index-not-concurrent');
+    expect(f).toHaveLength(1);
+    expect(f[0]!.fix).toMatch(/on only public\.p/);
+  });
+
+  it('follows renames and search_path across files', async () => {
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001.sql', sql: 'create schema app; set search_path = app; create table t (id int, a varchar(10));', judged: false },
+        { displayPath: 'sql/0002.sql', sql: 'alter table app.t rename to u; alter table app.u alter column a type varchar(20);', judged: false },
+        { displayPath: 'sql/0003.sql', sql: 'alter table app.u alter column a type varchar(5);', judged: true },
+      ],
+    });
+    const f = r.findings.filter((x) => x.rule === 'table-rewrite');
+    expect(f.map((x) => x.message)).toEqual([expect.stringMatching(/changing app\.u\.a from varchar\(20\) to varchar\(5\) rewrites/)]);
+  });
+});
