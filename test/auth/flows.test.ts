@@ -491,6 +491,8 @@ describe('GDPR', () => {
     expect(text).not.toMatch(/\$2[abxy]\$/);
     const [hashes] = await sql<{ tokens: string[] }[]>`select array_agg(token) as tokens from auth.refresh_tokens where user_id = ${id}`;
     for (const h of hashes!.tokens) expect(text).not.toContain(h);
+    expect(doc['audit_events'].map((e: { event: string }) => e.event)).toEqual(['user_signedup', 'login']);
+    expect(doc['audit_events'][0]).not.toHaveProperty('hash');
     expect(await events(id, 'user_exported')).toHaveLength(1);
 
     const [{ counts }] = (await sql<{ counts: Record<string, any> }[]>`select auth_flow.erase_user(${id}::uuid) as counts`) as [{ counts: Record<string, any> }];
