@@ -1,15 +1,15 @@
 -- The audit log: append-only and hash-chained.
 --
--- audit.log holds one row per captured change (INSERT/UPDATE/DELETE on a
--- tracked table) or auth event (EVENT). Rows are written only by
--- audit.append(), which every capture path calls:
+-- audit.log holds one row per captured change (INSERT/UPDATE/DELETE/TRUNCATE
+-- on a tracked table) or auth event (EVENT). Rows are written only by
+-- audit.append_rows(), which every capture path calls:
 --   * ids are gap-free: id = previous id + 1, assigned while holding the chain
 --     lock, so id order is chain order;
 --   * hash = sha256 over a canonical text of the row and the previous row's
 --     hash (genesis: 64 zeros), so an edited, deleted or inserted row breaks
 --     the chain from that row on (`rowguard audit verify`);
 --   * concurrent writers are serialised on the single row of audit.chain_head
---     (see audit.append()).
+--     (see audit.append_rows()).
 -- Append-only for every role including the owner: triggers reject UPDATE,
 -- DELETE and TRUNCATE, and the owner's own UPDATE/DELETE/TRUNCATE privileges
 -- are revoked. A superuser can still disable triggers; that is what the hash
@@ -31,15 +31,15 @@ create table audit.log (
   ip          text,
   schema_name text,
   table_name  text,
-  operation   text not null check (operation in ('INSERT', 'UPDATE', 'DELETE', 'EVENT')),
+  operation   text not null check (operation in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'EVENT')),
   event       text,
   pk          jsonb,
   old_row     jsonb,
   new_row     jsonb,
   hash        text not null check (hash ~ '^[0-9a-f]{64}$')
 );
-comment on table audit.log is 'Append-only, hash-chained audit log. Written only by audit.append(); verify with `rowguard audit verify`.';
-comment on column audit.log.at is 'clock_timestamp() when the row was appended (not the transaction start)';
+comment on table audit.log is 'Append-only, hash-chained audit log. Written only by audit.append_rows(); verify with `rowguard audit verify`.';
+comment on column audit.log.at is 'clock_timestamp() when the row (or its statement''s batch) was appended, not the transaction start';
 comment on column audit.log.txid is 'pg_current_xact_id() of the writing transaction';
 comment on column audit.log.actor_id is 'claim sub of the request (or the actor passed to audit.log_auth_event)';
 comment on column audit.log.actor_role is 'claim role of the request';
@@ -48,13 +48,12 @@ comment on column audit.log.db_role is 'the database role the change ran as (SET
 comment on column audit.log.ip is 'first x-forwarded-for entry of request.headers, else x-real-ip (as sent by the proxy)';
 comment on column audit.log.old_row is 'row before the change, secret columns replaced by "[redacted]"';
 comment on column audit.log.new_row is 'row after the change (or the event payload), secret columns replaced by "[redacted]"';
-comment on column audit.log.hash is 'hex sha256, see audit.row_hash()';
+comment on column audit.log.hash is 'hex sha256 chained to the previous row, see audit.append_rows()';
 create index log_at_idx on audit.log using brin (at);
 create index log_actor_id_idx on audit.log (actor_id) where actor_id is not null;
-create index log_table_idx on audit.log (schema_name, table_name) where schema_name is not null;
 
 -- One row, used as the chain lock: every transaction that appends updates it
--- once (see audit.append()).
+-- once (see audit.append_rows()).
 create table audit.chain_head (
   singleton boolean primary key default true check (singleton),
   txid      xid8 not null default '0'
@@ -96,7 +95,8 @@ create trigger chain_head_reject_delete before delete on audit.chain_head
 create trigger chain_head_reject_truncate before truncate on audit.chain_head
   for each statement execute function audit.reject_change();
 
--- Only audit.append() inserts: it sets audit.appending for the one INSERT it runs.
+-- Only audit.append_rows() inserts: it sets audit.appending around the one
+-- INSERT it runs. Statement-level, so a bulk append pays for it once.
 create or replace function audit.guard_insert()
   returns trigger
   language plpgsql
@@ -104,79 +104,16 @@ create or replace function audit.guard_insert()
 as $$
 begin
   if pg_catalog.current_setting('audit.appending', true) is distinct from 'on' then
-    raise exception 'audit.log is written only by audit.append()'
+    raise exception 'audit.log is written only by audit.append_rows()'
       using errcode = 'insufficient_privilege',
             hint = 'track a table with audit.enable_tracking(), or log an event with audit.log_auth_event()';
   end if;
-  return new;
+  return null;
 end
 $$;
 revoke all on function audit.guard_insert() from public;
 create trigger log_guard_insert before insert on audit.log
-  for each row execute function audit.guard_insert();
-
--- The canonical serialisation that is hashed (version 1). `rowguard audit
--- verify` (cli/core/audit/verify.ts) recomputes it from the columns' text forms:
---
---   hash = lower hex of sha256( UTF-8 bytes of
---            'rowguard-audit-v1' || LF || prev_hash || LF || F(c1) || F(c2) || … || F(c16) )
---   F(NULL) = 'N'
---   F(v)    = 'S' || octet_length(v) || ':' || v        (length in UTF-8 bytes, decimal)
---   prev_hash = hash of row id - 1, or 64 '0' for id 1
---   c1..c16 = id::text,
---             to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
---             txid::text, actor_id::text, actor_role, actor_email, db_role,
---             user_agent, ip, schema_name, table_name, operation, event,
---             pk::text, old_row::text, new_row::text
---
--- jsonb::text is Postgres's canonical jsonb output (keys sorted, one space
--- after ':' and ','), a deterministic function of the stored value.
-create or replace function audit.row_hash(prev_hash text, entry audit.log)
-  returns text
-  language sql
-  stable
-  set search_path = ''
-as $$
-  select pg_catalog.encode(extensions.digest(pg_catalog.convert_to(
-    'rowguard-audit-v1' || E'\n' || prev_hash || E'\n'
-    || case when v.c1 is null then 'N' else 'S' || pg_catalog.octet_length(v.c1) || ':' || v.c1 end
-    || case when v.c2 is null then 'N' else 'S' || pg_catalog.octet_length(v.c2) || ':' || v.c2 end
-    || case when v.c3 is null then 'N' else 'S' || pg_catalog.octet_length(v.c3) || ':' || v.c3 end
-    || case when v.c4 is null then 'N' else 'S' || pg_catalog.octet_length(v.c4) || ':' || v.c4 end
-    || case when v.c5 is null then 'N' else 'S' || pg_catalog.octet_length(v.c5) || ':' || v.c5 end
-    || case when v.c6 is null then 'N' else 'S' || pg_catalog.octet_length(v.c6) || ':' || v.c6 end
-    || case when v.c7 is null then 'N' else 'S' || pg_catalog.octet_length(v.c7) || ':' || v.c7 end
-    || case when v.c8 is null then 'N' else 'S' || pg_catalog.octet_length(v.c8) || ':' || v.c8 end
-    || case when v.c9 is null then 'N' else 'S' || pg_catalog.octet_length(v.c9) || ':' || v.c9 end
-    || case when v.c10 is null then 'N' else 'S' || pg_catalog.octet_length(v.c10) || ':' || v.c10 end
-    || case when v.c11 is null then 'N' else 'S' || pg_catalog.octet_length(v.c11) || ':' || v.c11 end
-    || case when v.c12 is null then 'N' else 'S' || pg_catalog.octet_length(v.c12) || ':' || v.c12 end
-    || case when v.c13 is null then 'N' else 'S' || pg_catalog.octet_length(v.c13) || ':' || v.c13 end
-    || case when v.c14 is null then 'N' else 'S' || pg_catalog.octet_length(v.c14) || ':' || v.c14 end
-    || case when v.c15 is null then 'N' else 'S' || pg_catalog.octet_length(v.c15) || ':' || v.c15 end
-    || case when v.c16 is null then 'N' else 'S' || pg_catalog.octet_length(v.c16) || ':' || v.c16 end,
-    'UTF8'), 'sha256'), 'hex')
-  from (select
-    (entry).id::text,
-    pg_catalog.to_char((entry).at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    (entry).txid::text,
-    (entry).actor_id::text,
-    (entry).actor_role,
-    (entry).actor_email,
-    (entry).db_role,
-    (entry).user_agent,
-    (entry).ip,
-    (entry).schema_name,
-    (entry).table_name,
-    (entry).operation,
-    (entry).event,
-    (entry).pk::text,
-    (entry).old_row::text,
-    (entry).new_row::text
-  ) as v(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16)
-$$;
-comment on function audit.row_hash(text, audit.log) is 'Chain hash of one audit row given the previous row''s hash; the canonical form is documented in 0005_audit.sql and recomputed by `rowguard audit verify`.';
-revoke all on function audit.row_hash(text, audit.log) from public;
+  for each statement execute function audit.guard_insert();
 
 -- Which names hold secrets. Used for column names at enable_tracking() time and
 -- for keys at any depth of an event payload or a json/jsonb column.
@@ -241,31 +178,51 @@ $$;
 comment on function audit.redact(jsonb) is 'The value with every secret-named key''s value, bcrypt hash, JWT and bearer credential replaced by "[redacted]".';
 revoke all on function audit.redact(jsonb) from public;
 
--- Append one row to the chain. Internal: called by the capture triggers and
--- audit.log_auth_event(), which are SECURITY DEFINER and owned by this
--- function's owner; nobody else may execute it.
+-- The canonical serialisation that is hashed (version 1). `rowguard audit
+-- verify` (cli/core/audit/verify.ts) recomputes it from the columns' text forms:
+--
+--   content = F(c1) || F(c2) || … || F(c16)
+--   F(NULL) = 'N'
+--   F(v)    = 'S' || octet_length(v) || ':' || v        (length in UTF-8 bytes, decimal)
+--   c1..c16 = id::text,
+--             to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+--             txid::text, actor_id::text, actor_role, actor_email, db_role,
+--             user_agent, ip, schema_name, table_name, operation, event,
+--             pk::text, old_row::text, new_row::text
+--   hash    = hex(sha256(utf8('rowguard-audit-v1' || LF || prev_hash || LF || hex(sha256(utf8(content))))))
+--   prev_hash = hash of row id - 1, or 64 '0' for row 1
+--
+-- jsonb::text is Postgres's canonical jsonb output (keys sorted, one space
+-- after ':' and ','), a deterministic function of the stored value. Hashing the
+-- content first lets a whole statement's contents be hashed set-based; only the
+-- short chaining step runs row by row.
+--
+-- Append rows to the chain: one per element of the arrays (pks, olds, news are
+-- parallel; a NULL array counts as all NULLs). Internal: called by the capture
+-- triggers and audit.log_auth_event(), which are SECURITY DEFINER and owned by
+-- this function's owner; nobody else may execute it. Returns the last id.
 --
 -- Serialisation: the first append of a transaction UPDATEs the chain_head row
 -- and so holds its row lock until COMMIT/ROLLBACK; a concurrent appender blocks
 -- on that UPDATE until then. Later appends of the same transaction find the row
--- already theirs (no new row version, so a bulk statement does not grow a HOT
--- chain). After the lock, the last row of audit.log is read:
+-- already theirs and write no new row version. After the lock, the last row of
+-- audit.log is read:
 --   * READ COMMITTED: the statement runs with a new snapshot taken after the
 --     lock was granted, so it sees the previous holder's committed rows;
 --   * REPEATABLE READ / SERIALIZABLE: if another appender committed after this
 --     transaction's snapshot, the UPDATE fails with 40001
 --     (serialization_failure) instead of forking the chain; retry the transaction.
 -- A rolled-back appender's rows and head update vanish together.
-create or replace function audit.append(
+create or replace function audit.append_rows(
   p_operation text,
   p_schema text,
   p_table text,
   p_event text,
   p_actor_id uuid,
-  p_pk jsonb,
-  p_old jsonb,
-  p_new jsonb,
-  p_ip text default null
+  p_ip text,
+  p_pks jsonb[],
+  p_olds jsonb[],
+  p_news jsonb[]
 )
   returns bigint
   language plpgsql
@@ -275,57 +232,168 @@ as $$
 declare
   current_txid xid8 := pg_catalog.pg_current_xact_id();
   claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-  headers jsonb;
+  -- request.headers carries client-controlled values (and the Authorization
+  -- header): only two short fields are kept.
+  headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
   set_role text := pg_catalog.current_setting('role', true);
+  v_at timestamptz := pg_catalog.clock_timestamp();
+  v_actor_id uuid;
+  v_actor_role text;
+  v_actor_email text;
+  v_db_role text;
+  v_user_agent text;
+  v_ip text;
+  fixed text;
+  n integer := greatest(pg_catalog.cardinality(p_pks), pg_catalog.cardinality(p_olds), pg_catalog.cardinality(p_news));
   prev_id bigint;
   prev_hash text;
-  entry audit.log;
+  contents text[];
+  hashes text[];
+  h text;
+  v text;
 begin
-  update audit.chain_head h set txid = current_txid where h.singleton and h.txid is distinct from current_txid;
-  if not found and not exists (select from audit.chain_head h where h.singleton and h.txid = current_txid) then
+  if n is null or n = 0 then
+    return null;
+  end if;
+
+  update audit.chain_head c set txid = current_txid where c.singleton and c.txid is distinct from current_txid;
+  if not found and not exists (select from audit.chain_head c where c.singleton and c.txid = current_txid) then
     raise exception 'audit.chain_head has no row: the audit chain cannot be appended'
       using errcode = 'object_not_in_prerequisite_state';
   end if;
-
   select l.id, l.hash into prev_id, prev_hash from audit.log l order by l.id desc limit 1;
+  prev_id := coalesce(prev_id, 0);
+  prev_hash := coalesce(prev_hash, pg_catalog.repeat('0', 64));
 
-  -- request.headers carries client-controlled values (and the Authorization
-  -- header): keep only two short fields.
-  headers := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+  v_actor_id := coalesce(p_actor_id, (claims ->> 'sub')::uuid);
+  v_actor_role := claims ->> 'role';
+  v_actor_email := claims ->> 'email';
+  v_db_role := case when set_role is null or set_role = 'none' then session_user::text else set_role end;
+  v_user_agent := pg_catalog.left(headers ->> 'user-agent', 512);
+  v_ip := pg_catalog.left(coalesce(p_ip,
+            nullif(pg_catalog.btrim(pg_catalog.split_part(headers ->> 'x-forwarded-for', ',', 1)), ''),
+            headers ->> 'x-real-ip'), 64);
 
-  entry.id := coalesce(prev_id, 0) + 1;
-  entry.at := pg_catalog.clock_timestamp();
-  entry.txid := current_txid;
-  entry.actor_id := coalesce(p_actor_id, (claims ->> 'sub')::uuid);
-  entry.actor_role := claims ->> 'role';
-  entry.actor_email := claims ->> 'email';
-  entry.db_role := case when set_role is null or set_role = 'none' then session_user::text else set_role end;
-  entry.user_agent := pg_catalog.left(headers ->> 'user-agent', 512);
-  entry.ip := pg_catalog.left(coalesce(p_ip,
-                nullif(pg_catalog.btrim(pg_catalog.split_part(headers ->> 'x-forwarded-for', ',', 1)), ''),
-                headers ->> 'x-real-ip'), 64);
-  entry.schema_name := p_schema;
-  entry.table_name := p_table;
-  entry.operation := p_operation;
-  entry.event := p_event;
-  entry.pk := p_pk;
-  entry.old_row := p_old;
-  entry.new_row := p_new;
-  entry.hash := audit.row_hash(coalesce(prev_hash, pg_catalog.repeat('0', 64)), entry);
+  -- F(c2) … F(c13): the same for every row of this call (plain plpgsql
+  -- expressions, no query).
+  fixed := '';
+  foreach v in array array[
+      pg_catalog.to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      current_txid::text, v_actor_id::text, v_actor_role, v_actor_email, v_db_role,
+      v_user_agent, v_ip, p_schema, p_table, p_operation, p_event]::text[] loop
+    fixed := fixed || case when v is null then 'N' else 'S' || pg_catalog.octet_length(v) || ':' || v end;
+  end loop;
+
+  select pg_catalog.array_agg(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+           'S' || pg_catalog.octet_length((prev_id + u.n)::text) || ':' || (prev_id + u.n)::text
+           || fixed
+           || case when u.pk is null then 'N' else 'S' || pg_catalog.octet_length(u.pk::text) || ':' || u.pk::text end
+           || case when u.old_row is null then 'N' else 'S' || pg_catalog.octet_length(u.old_row::text) || ':' || u.old_row::text end
+           || case when u.new_row is null then 'N' else 'S' || pg_catalog.octet_length(u.new_row::text) || ':' || u.new_row::text end,
+           'UTF8')), 'hex') order by u.n)
+    into contents
+    from unnest(p_pks, p_olds, p_news) with ordinality as u(pk, old_row, new_row, n);
+
+  h := prev_hash;
+  hashes := pg_catalog.array_fill(null::text, array[n]);
+  for i in 1 .. n loop
+    h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('rowguard-audit-v1' || E'\n' || h || E'\n' || contents[i], 'UTF8')), 'hex');
+    hashes[i] := h;
+  end loop;
 
   perform pg_catalog.set_config('audit.appending', 'on', true);
-  insert into audit.log values (entry.*);
+  insert into audit.log (id, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
+                         schema_name, table_name, operation, event, pk, old_row, new_row, hash)
+  select prev_id + u.n, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
+         p_schema, p_table, p_operation, p_event, u.pk, u.old_row, u.new_row, hashes[u.n]
+    from unnest(p_pks, p_olds, p_news) with ordinality as u(pk, old_row, new_row, n);
   perform pg_catalog.set_config('audit.appending', '', true);
-  return entry.id;
+  return prev_id + n;
 end
 $$;
-revoke all on function audit.append(text, text, text, text, uuid, jsonb, jsonb, jsonb, text) from public;
+revoke all on function audit.append_rows(text, text, text, text, uuid, text, jsonb[], jsonb[], jsonb[]) from public;
 
--- Row-level capture trigger attached by audit.enable_tracking(). Arguments
--- (computed once by enable_tracking, as text[] literals):
+-- A row image as stored: secret columns replaced by "[redacted]" (NULL stays
+-- NULL), secrets inside json/jsonb columns redacted by audit.redact().
+create or replace function audit.row_image(image jsonb, secret_columns text[], json_columns text[])
+  returns jsonb
+  language plpgsql
+  immutable
+  set search_path = ''
+as $$
+declare
+  c text;
+begin
+  foreach c in array secret_columns loop
+    if image -> c <> 'null'::jsonb then
+      image := image || pg_catalog.jsonb_build_object(c, '[redacted]');
+    end if;
+  end loop;
+  foreach c in array json_columns loop
+    if image ? c then
+      image := image || pg_catalog.jsonb_build_object(c, audit.redact(image -> c));
+    end if;
+  end loop;
+  return image;
+end
+$$;
+revoke all on function audit.row_image(jsonb, text[], text[]) from public;
+
+-- The primary key of a row image (NULL for a table without one).
+create or replace function audit.key_of(image jsonb, key_columns text[])
+  returns jsonb
+  language sql
+  immutable
+  set search_path = ''
+as $$
+  select case pg_catalog.cardinality(key_columns)
+           when 0 then null
+           when 1 then pg_catalog.jsonb_build_object(key_columns[1], image -> key_columns[1])
+           else (select pg_catalog.jsonb_object_agg(k, image -> k) from pg_catalog.unnest(key_columns) as k)
+         end
+$$;
+revoke all on function audit.key_of(jsonb, text[]) from public;
+
+-- Capture triggers attached by audit.enable_tracking(). Arguments (computed
+-- once by enable_tracking, as text[] literals):
 --   tg_argv[0]  primary key columns
---   tg_argv[1]  secret columns: value replaced by "[redacted]" (NULL stays NULL)
---   tg_argv[2]  json/jsonb columns: secrets inside them redacted by audit.redact()
+--   tg_argv[1]  secret columns
+--   tg_argv[2]  json/jsonb columns
+-- INSERT and DELETE are captured per statement from the transition tables
+-- (new_rows / old_rows), so a bulk statement takes the chain lock once and
+-- hashes its rows set-based; UPDATE per row (old and new images as a pair);
+-- TRUNCATE as one row without images.
+create or replace function audit.capture_statement()
+  returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  key_columns text[] := tg_argv[0]::text[];
+  secret_columns text[] := tg_argv[1]::text[];
+  json_columns text[] := tg_argv[2]::text[];
+  plain boolean := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
+  images jsonb[];
+begin
+  if tg_op = 'INSERT' then
+    select pg_catalog.array_agg(case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end)
+      into images from new_rows r;
+    perform audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null,
+      (select pg_catalog.array_agg(audit.key_of(i, key_columns)) from pg_catalog.unnest(images) as i), null, images);
+  elsif tg_op = 'DELETE' then
+    select pg_catalog.array_agg(case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end)
+      into images from old_rows r;
+    perform audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null,
+      (select pg_catalog.array_agg(audit.key_of(i, key_columns)) from pg_catalog.unnest(images) as i), images, null);
+  elsif tg_op = 'TRUNCATE' then
+    perform audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
+  end if;
+  return null;
+end
+$$;
+revoke all on function audit.capture_statement() from public;
+
 create or replace function audit.capture()
   returns trigger
   language plpgsql
@@ -338,34 +406,21 @@ declare
   json_columns text[] := tg_argv[2]::text[];
   old_row jsonb;
   new_row jsonb;
-  key_row jsonb;
-  c text;
 begin
   if tg_op <> 'INSERT' then
-    old_row := pg_catalog.to_jsonb(old);
+    old_row := audit.row_image(pg_catalog.to_jsonb(old), secret_columns, json_columns);
   end if;
   if tg_op <> 'DELETE' then
-    new_row := pg_catalog.to_jsonb(new);
+    new_row := audit.row_image(pg_catalog.to_jsonb(new), secret_columns, json_columns);
   end if;
-  foreach c in array secret_columns loop
-    if old_row -> c <> 'null'::jsonb then old_row := old_row || pg_catalog.jsonb_build_object(c, '[redacted]'); end if;
-    if new_row -> c <> 'null'::jsonb then new_row := new_row || pg_catalog.jsonb_build_object(c, '[redacted]'); end if;
-  end loop;
-  foreach c in array json_columns loop
-    if old_row ? c then old_row := old_row || pg_catalog.jsonb_build_object(c, audit.redact(old_row -> c)); end if;
-    if new_row ? c then new_row := new_row || pg_catalog.jsonb_build_object(c, audit.redact(new_row -> c)); end if;
-  end loop;
-  if pg_catalog.cardinality(key_columns) > 0 then
-    select pg_catalog.jsonb_object_agg(k, coalesce(new_row, old_row) -> k) into key_row
-      from pg_catalog.unnest(key_columns) as k;
-  end if;
-  perform audit.append(tg_op, tg_table_schema, tg_table_name, null, null, key_row, old_row, new_row);
+  perform audit.append_rows(tg_op, tg_table_schema, tg_table_name, null, null, null,
+                            array[audit.key_of(coalesce(new_row, old_row), key_columns)], array[old_row], array[new_row]);
   return null;
 end
 $$;
 revoke all on function audit.capture() from public;
 
--- Start (or refresh) capturing INSERT/UPDATE/DELETE on a table. Secret columns
+-- Start (or refresh) capturing INSERT/UPDATE/DELETE/TRUNCATE on a table. Secret columns
 -- are those whose name matches audit.is_secret_name() or whose comment contains
 -- '@secret'. They are computed now and baked into the trigger's arguments, so
 -- the per-row cost does not include a catalog lookup: run it again after adding
@@ -403,9 +458,23 @@ begin
     from pg_catalog.pg_attribute a
    where a.attrelid = target and a.attnum > 0 and not a.attisdropped;
 
+  -- audit_capture (the INSERT trigger) is the name other code looks for to
+  -- find tracked tables.
   execute pg_catalog.format('drop trigger if exists audit_capture on %s', target);
+  execute pg_catalog.format('drop trigger if exists audit_capture_update on %s', target);
+  execute pg_catalog.format('drop trigger if exists audit_capture_delete on %s', target);
+  execute pg_catalog.format('drop trigger if exists audit_capture_truncate on %s', target);
   execute pg_catalog.format(
-    'create trigger audit_capture after insert or update or delete on %s for each row execute function audit.capture(%L, %L, %L)',
+    'create trigger audit_capture after insert on %s referencing new table as new_rows for each statement execute function audit.capture_statement(%L, %L, %L)',
+    target, key_columns, secret_columns, json_columns);
+  execute pg_catalog.format(
+    'create trigger audit_capture_update after update on %s for each row execute function audit.capture(%L, %L, %L)',
+    target, key_columns, secret_columns, json_columns);
+  execute pg_catalog.format(
+    'create trigger audit_capture_delete after delete on %s referencing old table as old_rows for each statement execute function audit.capture_statement(%L, %L, %L)',
+    target, key_columns, secret_columns, json_columns);
+  execute pg_catalog.format(
+    'create trigger audit_capture_truncate after truncate on %s for each statement execute function audit.capture_statement(%L, %L, %L)',
     target, key_columns, secret_columns, json_columns);
   return secret_columns;
 end
@@ -436,7 +505,7 @@ begin
     raise exception 'audit.log_auth_event: payload must be a json object'
       using errcode = 'invalid_parameter_value';
   end if;
-  return audit.append('EVENT', 'auth', null, action, actor, null, null, audit.redact(coalesce(payload, '{}'::jsonb)));
+  return audit.append_rows('EVENT', 'auth', null, action, actor, null, array[null::jsonb], null, array[audit.redact(coalesce(payload, '{}'::jsonb))]);
 end
 $$;
 comment on function audit.log_auth_event(text, uuid, jsonb) is 'Append an auth event to audit.log (secrets in the payload redacted). Call from SECURITY DEFINER auth functions.';
@@ -454,14 +523,14 @@ declare
   payload jsonb := audit.redact(coalesce(new.payload::jsonb, '{}'::jsonb));
   actor text := payload ->> 'actor_id';
 begin
-  perform audit.append(
+  perform audit.append_rows(
     'EVENT', tg_table_schema, tg_table_name,
     coalesce(payload ->> 'action', 'unknown'),
     case when actor ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then actor::uuid end,
-    pg_catalog.jsonb_build_object('id', new.id),
+    nullif(new.ip_address, ''),
+    array[pg_catalog.jsonb_build_object('id', new.id)],
     null,
-    payload,
-    nullif(new.ip_address, ''));
+    array[payload]);
   return null;
 end
 $$;

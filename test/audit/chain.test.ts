@@ -3,7 +3,8 @@
  * gives one precise first break; --expect-head catches what a chain cannot.
  */
 import { describe, expect, it } from 'vitest';
-import { ChainVerifier, GENESIS_HASH, canonicalText, formatHead, parseHead, rowHash, type AuditRow } from '../../cli/core/audit/verify.js';
+import { createHash } from 'node:crypto';
+import { ChainVerifier, GENESIS_HASH, chainText, contentText, formatHead, parseHead, rowHash, type AuditRow } from '../../cli/core/audit/verify.js';
 import { RowguardError } from '../../cli/core/errors.js';
 
 function chain(n: number): AuditRow[] {
@@ -46,10 +47,16 @@ function verify(rows: AuditRow[], expectHead?: string) {
 describe('canonical serialisation', () => {
   it('length-prefixes each field in UTF-8 bytes and writes NULL as N', () => {
     const [row] = chain(1);
-    const text = canonicalText(GENESIS_HASH, row!);
-    expect(text.startsWith(`rowguard-audit-v1\n${GENESIS_HASH}\nS1:1S`)).toBe(true);
+    const text = contentText(row!);
+    expect(text.startsWith('S1:1S27:2026-11-29T10:00:01.000001Z')).toBe(true);
     expect(text).toContain('S15:ä@example.test'); // ä is 2 bytes
     expect(text).toContain('NN'); // user_agent, ip
+  });
+  it('chains: sha256 of version, previous hash and the content hash', () => {
+    const [row] = chain(1);
+    const contentHash = createHash('sha256').update(contentText(row!), 'utf8').digest('hex');
+    expect(chainText(GENESIS_HASH, row!)).toBe(`rowguard-audit-v1\n${GENESIS_HASH}\n${contentHash}`);
+    expect(rowHash(GENESIS_HASH, row!)).toBe(createHash('sha256').update(chainText(GENESIS_HASH, row!)).digest('hex'));
   });
   it('distinguishes NULL from the empty string and from the text "N"', () => {
     const [row] = chain(1);

@@ -1,17 +1,18 @@
 /**
  * `rowguard audit verify`: recompute the hash chain of audit.log in TypeScript,
- * independently of the database's own audit.row_hash().
+ * independently of the database's own audit.append_rows().
  *
  * The canonical serialisation (version 1) is defined in sql/0005_audit.sql:
  *
- *   hash = hex(sha256(utf8('rowguard-audit-v1' LF prev_hash LF F(c1) … F(c16))))
+ *   content = F(c1) … F(c16)
  *   F(NULL) = 'N',  F(v) = 'S' <byte length of v in UTF-8> ':' v
+ *   hash = hex(sha256(utf8('rowguard-audit-v1' LF prev_hash LF hex(sha256(utf8(content))))))
  *   prev_hash = hash of row id - 1, or 64 '0' for id 1
  *
  * over the columns' text forms, read with the same expressions the SQL uses
  * (AUDIT_ROW_COLUMNS). Only type output functions are trusted (id::text,
  * jsonb::text, to_char(…)), never a function of the audited schema, so a
- * superuser who rewrites audit.row_hash() cannot make a tampered row pass.
+ * superuser who rewrites audit.append_rows() cannot make a tampered row pass.
  *
  * Ids are gap-free (each append takes previous id + 1 under the chain lock), so
  * a gap means deleted rows. A chain cannot show that its newest rows were cut
@@ -57,7 +58,7 @@ export const HASHED_FIELDS = [
   'schema_name', 'table_name', 'operation', 'event', 'pk', 'old_row', 'new_row',
 ] as const satisfies ReadonlyArray<keyof AuditRow>;
 
-/** SELECT list producing AuditRow's text forms (must match audit.row_hash()). */
+/** SELECT list producing AuditRow's text forms (the same expressions as audit.append_rows()). */
 export const AUDIT_ROW_COLUMNS = `
   l.id::text as id,
   pg_catalog.to_char(l.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
@@ -72,15 +73,24 @@ function field(value: string | null): string {
   return value === null ? 'N' : `S${Buffer.byteLength(value, 'utf8')}:${value}`;
 }
 
-/** The exact text that is hashed for `row` after `prevHash`. */
-export function canonicalText(prevHash: string, row: AuditRow): string {
-  let s = `${CANONICAL_VERSION}\n${prevHash}\n`;
+/** The row's content text (the fields, length-prefixed), hashed first. */
+export function contentText(row: AuditRow): string {
+  let s = '';
   for (const f of HASHED_FIELDS) s += field(row[f]);
   return s;
 }
 
+function sha256hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The text whose sha256 is the row's chain hash, given the previous row's hash. */
+export function chainText(prevHash: string, row: AuditRow): string {
+  return `${CANONICAL_VERSION}\n${prevHash}\n${sha256hex(contentText(row))}`;
+}
+
 export function rowHash(prevHash: string, row: AuditRow): string {
-  return createHash('sha256').update(canonicalText(prevHash, row), 'utf8').digest('hex');
+  return sha256hex(chainText(prevHash, row));
 }
 
 export interface ChainHead {
