@@ -49,7 +49,7 @@ export interface Truth {
 }
 
 const ROLLBACK = Symbol('rowguard.matrix.rollback');
-const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
+const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'numeric']);
 const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'citext', 'name']);
 
 /**
@@ -271,9 +271,11 @@ async function probeSelect(tx: TransactionSql, rel: RelationModel, truth: Truth,
 function freshValue(col: ColumnRow, truth: Truth, serial: number): string | null {
   if (col.baseType === 'uuid') return randomUUID();
   if (INTEGER_TYPES.has(col.baseType)) {
+    // max + 1 (+ serial for a second key on the same column) stays in range unless the column is full.
     const max = truth.maxOf.get(col.name);
-    const base = max === null || max === undefined ? 0n : BigInt(max.split('.')[0]!);
-    return String(base + 1000n + BigInt(serial));
+    if (max === null || max === undefined) return String(1 + serial);
+    if (!/^-?\d+(\.\d+)?$/.test(max)) return null; // NaN, Infinity, exponent notation: no generic next value
+    return String(BigInt(max.split('.')[0]!) + 1n + BigInt(serial));
   }
   if (TEXT_TYPES.has(col.baseType)) {
     const v = `rg-${randomBytes(8).toString('hex')}`;
