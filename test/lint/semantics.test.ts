@@ -119,3 +119,10 @@ describe('migration state', () => {
     expect(f.map((x) => x.message)).toEqual([expect.stringMatching(/changing app\.u\.a from varchar\(20\) to varchar\(5\) rewrites/)]);
   });
 });
+
+describe('column grants', () => {
+  it('a column-level grant with RLS off exposes that column of every row', async () => {
+    const f = await rule('rls-disabled-in-api', 'create table public.c (id int, email text, note text); revoke all on public.c from anon, authenticated, public; grant select (email) on public.c to public;');
+    expect(f.map((x) => x.message)).toEqual([expect.stringMatching(/anon can read email of every row; authenticated can read email of every row/)]);
+  });
+});

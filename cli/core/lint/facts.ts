@@ -115,3 +115,28 @@ export function listWords(items: readonly string[]): string {
 export function verbOf(priv: string): string {
   return ({ SELECT: 'read', INSERT: 'insert into', UPDATE: 'update', DELETE: 'delete from', TRUNCATE: 'truncate' } as Record<string, string>)[priv] ?? priv.toLowerCase();
 }
+
+/**
+ * Column-level grants that reach `role` (pg_attribute.attacl): to the role, to
+ * a role it is a member of, or to PUBLIC. privilege → columns. Table-level
+ * privileges (apiAccess) already cover every column and are not repeated here.
+ */
+export function columnPrivilegesOf(ctx: CatalogLintContext, rel: Relation, role: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (!reachesSchema(ctx, rel.schema, role)) return out;
+  let m = closures.get(ctx.model);
+  if (!m) closures.set(ctx.model, (m = new Map()));
+  let c = m.get(role);
+  if (!c) m.set(role, (c = roleClosure(ctx.model, role)));
+  const table = new Set<string>(privilegesOf(ctx, rel, role));
+  for (const g of rel.columnGrants ?? []) {
+    if (g.grantee !== PUBLIC && !c.has(g.grantee)) continue;
+    for (const p of g.privileges) {
+      if (table.has(p)) continue;
+      const cols = out.get(p) ?? [];
+      if (!cols.includes(g.column)) cols.push(g.column);
+      out.set(p, cols);
+    }
+  }
+  return out;
+}

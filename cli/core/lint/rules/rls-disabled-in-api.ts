@@ -1,6 +1,6 @@
 /** A table the API serves with RLS off: every API role's grant applies to every row. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { isExposed, isTable, isUserRelation, listWords, privilegesOf, verbOf } from '../facts.js';
+import { columnPrivilegesOf, isExposed, isTable, isUserRelation, listWords, privilegesOf, verbOf } from '../facts.js';
 
 const DATA_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
@@ -10,17 +10,26 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'table in an exposed schema that an API role can read or write, with RLS off',
-  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Partitions count on their own (they can be queried by name).',
+  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name).',
   fix: 'alter table … enable row level security, then write policies (or revoke the grants)',
   check(ctx) {
     const out: RawFinding[] = [];
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || rel.rls || !isExposed(ctx, rel) || !isUserRelation(ctx, rel)) continue;
       const what = ctx.apiRoles
-        .map((role) => ({ role, privs: privilegesOf(ctx, rel, role).filter((p) => (DATA_PRIVILEGES as readonly string[]).includes(p)) }))
-        .filter((x) => x.privs.length > 0);
+        .map((role) => {
+          const privs = privilegesOf(ctx, rel, role).filter((p) => (DATA_PRIVILEGES as readonly string[]).includes(p));
+          // Column grants (GRANT SELECT (email) …) reach every row of those columns just the same.
+          const cols = [...columnPrivilegesOf(ctx, rel, role)].filter(([p]) => (DATA_PRIVILEGES as readonly string[]).includes(p));
+          const parts = [
+            ...(privs.length ? [`${listWords(privs.map(verbOf))} every row`] : []),
+            ...cols.map(([p, cs]) => `${verbOf(p)} ${listWords(cs)} of every row`),
+          ];
+          return { role, parts };
+        })
+        .filter((x) => x.parts.length > 0);
       if (what.length === 0) continue;
-      const parts = what.map((x) => `${x.role} can ${listWords(x.privs.map(verbOf))} every row`);
+      const parts = what.map((x) => `${x.role} can ${x.parts.join(' and ')}`);
       out.push({
         object: rel.qualified,
         objectKind: 'table',
