@@ -74,6 +74,8 @@ describe('anonymous branch', () => {
   it('a top-level OR with an IS NULL test of a claim', () => {
     expect(a('((auth.uid() IS NULL) OR (user_id = auth.uid()))').anonymousBranch).toBe('auth.uid() IS NULL');
     expect(a("(((auth.jwt() ->> 'sub'::text) IS NULL) OR (user_id = auth.uid()))").anonymousBranch).not.toBeNull();
+    expect(a('((NOT (( SELECT auth.uid() AS uid) IS NOT NULL)) OR (user_id = auth.uid()))').anonymousBranch).toBe('auth.uid() IS NULL');
+    expect(a("((current_setting('request.jwt.claim.sub'::text, true) IS NULL) OR is_public)").anonymousBranch).not.toBeNull();
     expect(a('((user_id IS NULL) OR (user_id = auth.uid()))').anonymousBranch).toBeNull();
     // Not top level: the AND still requires the user.
     expect(a('((auth.uid() IS NULL) AND (user_id IS NULL))').anonymousBranch).toBeNull();

@@ -423,10 +423,17 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const ors = branches(root, 'OR_EXPR');
   if (ors.length > 1) {
     for (const br of ors) {
-      if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
-      const k = claimKey(bodyOf(br)['arg']);
-      if (k === 'sub' || k === 'email' || k === 'role' || readsClaims(bodyOf(br)['arg'])) {
-        anonymousBranch = `${describe(bodyOf(br)['arg'])} IS NULL`;
+      // `x IS NULL`, or its inversion `NOT (x IS NOT NULL)`.
+      let test: unknown = br;
+      if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+        const inner = (bodyOf(br)['args'] as unknown[])[0];
+        if (nodeType(inner) !== 'NullTest' || bodyOf(inner)['nulltesttype'] !== 'IS_NOT_NULL') continue;
+        test = inner;
+      } else if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
+      const arg = bodyOf(test)['arg'];
+      const k = claimKey(arg);
+      if (k === 'sub' || k === 'email' || k === 'role' || readsClaims(arg)) {
+        anonymousBranch = `${describe(arg)} IS NULL`;
         break;
       }
     }

@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
-          message: `policy ${p.name} on ${p.table} has a top-level "${branch}" branch: ${ctx.anonRole} passes it for every row`,
+          message: `policy ${p.name} (${p.command}) on ${p.table} has a top-level "${branch}" branch: ${ctx.anonRole} passes it for every row${p.command === 'SELECT' ? '' : ', writes included'}`,
         });
       }
     }
