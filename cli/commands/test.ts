@@ -52,6 +52,10 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
       const report = await import('../core/report/test.js');
       const server = await ctx.server(o.engine);
       const progress = format === 'pretty' ? ctx.out.progress('test') : undefined;
+      // Ctrl-C stops the run cleanly (its databases dropped); a second one kills it.
+      const interrupt = new AbortController();
+      const onSigint = () => interrupt.abort();
+      process.once('SIGINT', onSigint);
       let run;
       try {
         run = await runTests({
@@ -62,6 +66,7 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
           filter: o.filter,
           jobs,
           bail: o.bail,
+          signal: interrupt.signal,
           extraChecks: await extraChecksFor(cfg, { coverage: o.coverage, paths, filter: o.filter, cwd: ctx.cwd, jobs }),
           onEvent: (e) => {
             if (!progress) return;
@@ -71,6 +76,7 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
           },
         });
       } finally {
+        process.off('SIGINT', onSigint);
         progress?.done();
         await server.release();
       }
@@ -86,6 +92,8 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
       if (format === 'json') ctx.out.out(JSON.stringify(report.toJson(run), null, 2));
       else if (format === 'tap') ctx.out.out(report.renderTap(run));
       else ctx.out.out(report.renderPretty(run, ctx.out));
-      if (!run.ok) process.exitCode = 1;
+      // 130: interrupted by SIGINT, as shells report it.
+      if (run.interrupted) process.exitCode = 130;
+      else if (!run.ok) process.exitCode = 1;
     });
 }

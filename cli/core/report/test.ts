@@ -40,7 +40,7 @@ export function renderTap(run: RunResult): string {
   }
   for (const file of run.notRun) {
     n++;
-    lines.push(`ok ${n} - ${file} # SKIP not run (--bail)`);
+    lines.push(`ok ${n} - ${file} # SKIP not run (${run.interrupted ? 'interrupted' : '--bail'})`);
   }
   for (const c of run.extraChecks) {
     n++;
@@ -49,6 +49,7 @@ export function renderTap(run: RunResult): string {
   }
   lines.push(`1..${n}`);
   if (run.bailed) lines.push('Bail out! stopped after the first file that did not pass (--bail)');
+  if (run.interrupted) lines.push('Bail out! interrupted');
   return lines.join('\n');
 }
 
@@ -93,7 +94,7 @@ export function renderPretty(run: RunResult, out: Output): string {
     }
     for (const w of f.warnings) lines.push(`    ${c.yellow('warning:')} ${w}`);
   }
-  for (const file of run.notRun) lines.push(`${c.dim('-')} ${file} ${c.dim('(not run: --bail)')}`);
+  for (const file of run.notRun) lines.push(`${c.dim('-')} ${file} ${c.dim(`(not run: ${run.interrupted ? 'interrupted' : '--bail'})`)}`);
   for (const ch of run.extraChecks) lines.push(...renderCheck(ch, out));
   const k = run.counts;
   const part = (n: number, label: string, color: (s: string) => string) => (n ? color(`${n} ${label}`) : '');
@@ -103,7 +104,7 @@ export function renderPretty(run: RunResult, out: Output): string {
   lines.push(`${c.bold('Files')}  ${k.files}${fileParts.length ? ` (${fileParts.join(', ')})` : ''}${run.notRun.length ? c.dim(`, ${run.notRun.length} not run`) : ''}`);
   lines.push(`${c.bold('Tests')}  ${k.tests}${testParts.length ? ` (${testParts.join(', ')})` : ''}`);
   lines.push(`${c.bold('Time')}   ${(run.timings.totalMs / 1000).toFixed(2)} s ${c.dim(`(database ${(run.timings.templateMs / 1000).toFixed(2)} s, files ${(run.timings.filesMs / 1000).toFixed(2)} s, ${run.jobs} at a time)`)}`);
-  lines.push(run.ok ? c.green('PASS') : c.red('FAIL'));
+  lines.push(run.interrupted ? c.yellow('INTERRUPTED') : run.ok ? c.green('PASS') : c.red('FAIL'));
   return lines.join('\n');
 }
 
@@ -131,6 +132,7 @@ export function toJson(run: RunResult): Record<string, unknown> {
     notRun: run.notRun,
     extraChecks: run.extraChecks,
     bailed: run.bailed,
+    interrupted: run.interrupted,
     jobs: run.jobs,
     timings: run.timings,
   };
@@ -224,7 +226,7 @@ export function renderJunit(run: RunResult): string {
   for (const file of run.notRun) {
     total++;
     skipped++;
-    suites.push(`  <testsuite name="${x(file)}" tests="1" failures="0" errors="0" skipped="1">\n    <testcase name="(file)" classname="rowguard"><skipped message="not run (--bail)"/></testcase>\n  </testsuite>`);
+    suites.push(`  <testsuite name="${x(file)}" tests="1" failures="0" errors="0" skipped="1">\n    <testcase name="(file)" classname="rowguard"><skipped message="not run (${run.interrupted ? 'interrupted' : '--bail'})"/></testcase>\n  </testsuite>`);
   }
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +

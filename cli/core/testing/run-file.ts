@@ -252,6 +252,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   let ranInOuter = false;
   // An error inside the file's own block (ON_ERROR_STOP off) leaves it aborted until its ROLLBACK/COMMIT.
   let aborted = false;
+  // The session is gone (terminated, database dropped): nothing more may be sent,
+  // or the driver would try to reconnect.
+  let lost = false;
 
   const events = [...script.events].sort((a, b) => a.at - b.at);
   let nextEvent = 0;
@@ -316,10 +319,12 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       } catch (err) {
         const pg = pgFieldsOf(err);
         if (!pg) throw err;
+        // 57P01..57P05: the server ended the session (terminate, shutdown, database dropped); 08xxx: connection failure.
+        if (pg.sqlstate?.startsWith('57P') || pg.sqlstate?.startsWith('08')) lost = true;
         const errLocation = pg.position ? locate(script, st.start + codePointToUtf16(st.text, pg.position - 1)) : location;
         const message = `${pg.message ?? 'error'}`;
         result.messages.push(`ERROR:  ${message}`);
-        if (onErrorStop) {
+        if (onErrorStop || lost) {
           result.error = { message, location: errLocation, pg, ...(pg.sqlstate === '25001' ? { hint: 'rowguard test runs each file inside a transaction that is rolled back; statements that cannot run in a transaction block cannot be tested this way' } : {}) };
           break;
         }
@@ -333,13 +338,14 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     if (!result.error) runEventsBefore(Number.POSITIVE_INFINITY);
   } catch (err) {
     const e = err as Error;
+    lost = true;
     result.error = { message: `lost the connection while running the file: ${e.message}` };
   } finally {
-    let clean = true;
-    if (outerOpen) await exec('rollback').catch(() => (clean = false));
-    if (opts.reset && clean) await sql.unsafe(opts.reset.text, opts.reset.params as never[]).catch(() => (clean = false));
+    let clean = !lost;
+    if (clean && outerOpen) await exec('rollback').catch(() => (clean = false));
+    if (clean && opts.reset) await sql.unsafe(opts.reset.text, opts.reset.params as never[]).catch(() => (clean = false));
     opts.onReset?.(clean && !!opts.reset);
-    await sql.end({ timeout: 5 }).catch(() => undefined);
+    await sql.end({ timeout: lost ? 0 : 5 }).catch(() => undefined);
   }
   return finish();
 

@@ -70,6 +70,12 @@ export interface RunOptions {
   bail?: boolean;
   extraChecks?: ExtraCheck[];
   onEvent?: (e: RunEvent) => void;
+  /**
+   * Ctrl-C: stop starting files, end the running ones by dropping their
+   * databases (WITH (FORCE) ends their sessions), drop the template, and
+   * return what finished, with `interrupted` set.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunCounts {
@@ -96,6 +102,8 @@ export interface RunResult {
   extraChecks: CheckResult[];
   counts: RunCounts;
   bailed: boolean;
+  /** Stopped by the abort signal. */
+  interrupted: boolean;
   jobs: number;
   timings: { templateMs: number; filesMs: number; checksMs: number; totalMs: number };
 }
@@ -179,6 +187,9 @@ export function countResults(files: FileResult[]): RunCounts {
 
 export async function runTests(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
+  const results: FileResult[] = [];
+  const notRun: string[] = [];
+  const drops: Array<Promise<void>> = [];
   const files = discoverTestFiles({
     cwd: opts.cwd,
     displayRoot: opts.config.root,
@@ -195,11 +206,18 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, files.length)));
 
   const template = await buildTemplate(opts.serverUrl, opts.config, opts.onEvent);
+  const inUse = new Set<string>();
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    for (const name of inUse) drops.push(dropDatabase(opts.serverUrl, name).catch(() => undefined));
+    inUse.clear();
+  };
+  if (opts.signal?.aborted) interrupted = true;
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
   const templateMs = performance.now() - t0;
   opts.onEvent?.({ kind: 'template', phase: 'ready', ms: templateMs });
-  const results: FileResult[] = [];
-  const notRun: string[] = [];
-  const drops: Array<Promise<void>> = [];
+
   let bailed = false;
   let filesMs = 0;
   let checksMs = 0;
@@ -211,14 +229,21 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
     const worker = async () => {
       let copy: ThrowawayDatabase | undefined;
       const discard = () => {
-        if (copy) drops.push(dropDatabase(opts.serverUrl, copy.name).catch(() => undefined));
+        if (copy && inUse.delete(copy.name)) drops.push(dropDatabase(opts.serverUrl, copy.name).catch(() => undefined));
         copy = undefined;
       };
       try {
-        while (next < files.length && !bailed) {
+        while (next < files.length && !bailed && !interrupted) {
           const file = files[next++]!;
           opts.onEvent?.({ kind: 'file-start', file: file.display });
-          copy ??= await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_t', template: template.name });
+          if (!copy) {
+            copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_t', template: template.name });
+            inUse.add(copy.name);
+            if (interrupted) {
+              discard();
+              break;
+            }
+          }
           let clean = false;
           const result = await runTestFile({
             url: copy.url,
@@ -245,7 +270,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
     for (const f of files) if (!ran.has(f.display)) notRun.push(f.display);
 
     const extra: CheckResult[] = [];
-    if (!bailed) {
+    if (!bailed && !interrupted) {
       const t2 = performance.now();
       for (const check of checks) {
         opts.onEvent?.({ kind: 'check-start', name: check.name });
@@ -257,9 +282,10 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
     }
     results.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
     const counts = countResults(results);
-    const ok = !bailed && results.every((r) => r.status === 'passed' || r.status === 'skipped') && extra.every((c) => c.ok);
-    return { ok, files: results, notRun, extraChecks: extra, counts, bailed, jobs, timings: { templateMs, filesMs, checksMs, totalMs: performance.now() - t0 } };
+    const ok = !bailed && !interrupted && results.every((r) => r.status === 'passed' || r.status === 'skipped') && extra.every((c) => c.ok);
+    return { ok, files: results, notRun, extraChecks: extra, counts, bailed, interrupted, jobs, timings: { templateMs, filesMs, checksMs, totalMs: performance.now() - t0 } };
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
     await Promise.all(drops);
     await template.drop().catch(() => undefined);
   }
