@@ -240,6 +240,34 @@ describe('access matrix on hand-written schemas', () => {
     }
   });
 
+  it('a quoted non-public schema, enum/array/jsonb/domain/bytea columns and a column named like our own helpers', async () => {
+    await db.sql
+      .unsafe(
+        `create schema "My Api";
+         grant usage on schema "My Api" to authenticated;
+         create type "My Api".mood as enum ('ok', 'meh');
+         create domain "My Api".short_text as text check (length(value) < 50) not null;
+         create table "My Api"."Things" (
+           "Id" bigserial primary key, owner_id uuid not null references auth.users(id),
+           rowguard_key text, r int, tags text[] not null, meta jsonb not null, mood "My Api".mood not null,
+           label "My Api".short_text, blob bytea not null, "Code" varchar(8) not null unique);
+         alter table "My Api"."Things" enable row level security;
+         grant select, insert, update, delete on "My Api"."Things" to authenticated;
+         grant usage on sequence "My Api"."Things_Id_seq" to authenticated;
+         create policy "Owner's things" on "My Api"."Things" to authenticated using (owner_id = (select auth.uid())) with check (owner_id = (select auth.uid()));
+         insert into "My Api"."Things" (owner_id, rowguard_key, tags, meta, mood, label, blob, "Code") values
+           (${A}, 'k', '{a,"b c"}', '{"x": [1, 2]}', 'ok', 'first', '\\x00ff', 'A-1'),
+           (${B}, null, '{}', '{}', 'meh', 'second', '\\x', 'B-1');`,
+      )
+      .simple();
+    const q = await computeMatrixOn(db.url, { fixturesDir: dir, displayRoot: dir, api: API, schemas: ['My Api'] });
+    expect(Object.keys(q.cells)).toEqual(['"My Api"."Things"']);
+    expect(row(q, '"My Api"."Things"', 'alice')).toEqual(['own', 'own', 'own', 'own']);
+    expect(row(q, '"My Api"."Things"', 'anon')).toEqual(['none', 'none', 'none', 'none']);
+    expect(m.cells['public.notes']).toBeDefined(); // the first computation did not include it: schemas are respected
+    expect(Object.keys(m.cells).some((t) => t.includes('My Api'))).toBe(false);
+  });
+
   it('RLS without FORCE lets a login owner read everything; FORCE closes it', async () => {
     expect(row(m, 'public.owned', 'app')[0]).toBe('all');
     expect(row(m, 'public.owned', 'alice')[0]).toBe('own');

@@ -49,6 +49,12 @@ export interface Truth {
 }
 
 const ROLLBACK = Symbol('rowguard.matrix.rollback');
+/**
+ * A row version's identity: its partition (tableoid) and physical position
+ * (ctid). System columns cannot be shadowed by user columns, so this works on
+ * any table; an UPDATE always writes a new version with a new ctid.
+ */
+const ROW_KEY = `(r.tableoid::oid::text || ':' || r.ctid::text)`;
 const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'numeric']);
 const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'citext', 'name']);
 
@@ -114,11 +120,11 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
     const updatable = new Map<string, Set<string>>();
     const readable = new Map<string, Set<string>>();
     if (rel.writable) {
-      keys = (await tx.unsafe<{ k: string }[]>(`select tableoid::oid::text || ':' || ctid::text as k from ${t}`)).map((r) => r.k);
+      keys = (await tx.unsafe<{ k: string }[]>(`select ${ROW_KEY} as k from ${t} r`)).map((r) => r.k);
       const vals = `array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[]`;
       const ownerExpr = owner ? `r.${quoteIdent(owner)}::text` : 'null::text';
       // DISTINCT ON the owner: one row to copy per owner, the first in text order so runs are repeatable.
-      sources = await tx.unsafe<SourceRow[]>(`select distinct on (1) ${ownerExpr} as owner, ${vals} as values from ${t} r order by 1, r::text`);
+      sources = await tx.unsafe<SourceRow[]>(`select distinct on (1) ${ownerExpr} as owner, ${vals} as values from ${t} r order by 1, row(r.*)::text`);
       for (const key of rel.uniqueKeys) {
         for (const name of key) {
           const col = rel.columns.find((c) => c.name === name);
@@ -339,9 +345,7 @@ async function runInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, t
     if (!rel.ownerColumn || count === 0) return { count, storedOwner: undefined };
     await asSessionUser(sp);
     const [row] = await sp.unsafe<{ owner: string | null }[]>(
-      `select ${quoteIdent(rel.ownerColumn)}::text as owner
-         from (select tableoid::oid::text || ':' || ctid::text as rowguard_key, * from ${rel.name}) r
-        where not (rowguard_key = any($1::text[])) limit 1`,
+      `select r.${quoteIdent(rel.ownerColumn)}::text as owner from ${rel.name} r where not (${ROW_KEY} = any($1::text[])) limit 1`,
       [truth.keys] as never,
     );
     return { count, storedOwner: row ? row.owner : undefined };
@@ -398,11 +402,10 @@ async function probeUpdate(tx: TransactionSql, rel: RelationModel, truth: Truth,
     const res = await sp.unsafe(`update ${rel.name} set ${c} = ${c}`);
     await asSessionUser(sp);
     // An UPDATE writes a new row version with a new ctid: the rows whose key is new are the ones it changed.
-    const ownExpr = ownTotal !== undefined ? `count(*) filter (where not (rowguard_key = any($1::text[])) and ${ownerPredicate(rel.ownerColumn!, 2)})::int` : 'null::int';
+    const ownExpr = ownTotal !== undefined ? `count(*) filter (where not (${ROW_KEY} = any($1::text[])) and r.${ownerPredicate(rel.ownerColumn!, 2)})::int` : 'null::int';
     const params: Array<string | string[]> = ownTotal !== undefined ? [truth.keys, actor.uid!] : [truth.keys];
     const [row] = await sp.unsafe<{ changed: number; own: number | null }[]>(
-      `select count(*) filter (where not (rowguard_key = any($1::text[])))::int as changed, ${ownExpr} as own
-         from (select tableoid::oid::text || ':' || ctid::text as rowguard_key, * from ${rel.name}) r`,
+      `select count(*) filter (where not (${ROW_KEY} = any($1::text[])))::int as changed, ${ownExpr} as own from ${rel.name} r`,
       params as never,
     );
     return { count: res.count, changed: row!.changed, own: row!.own };
