@@ -17,6 +17,7 @@ interface AsOpts extends KeyOpts {
   path?: string;
   commit?: boolean;
   aud?: string;
+  schema?: string;
 }
 
 export function makeAsCommand(): Command {
@@ -31,6 +32,7 @@ export function makeAsCommand(): Command {
     .option('-f, --file <path>', 'file of SQL to run (errors point at file:line:col)')
     .addOption(new Option('--method <method>', 'HTTP method: GET and HEAD run READ ONLY').default('POST'))
     .option('--path <path>', 'request.path (default /)')
+    .option('--schema <name>', 'schema the request targets, first in search_path (default: config api.schemas[0], else public)')
     .option('--aud <audience>', 'expected token audience (default: config api.jwtAud)')
     .option('--commit', 'COMMIT instead of the default ROLLBACK');
   addKeyOptions(as, true);
@@ -76,7 +78,7 @@ export function makeAsCommand(): Command {
     const { runSqlAs } = await import('../core/as/run.js');
     const result = await withSql(server.url, async (sql) => {
       const identity = early ?? (await resolveIdentity(sql, idReq, { config: cfg, now, audience: o.aud }));
-      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file });
+      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema: o.schema ?? cfg.api.schemas?.[0] });
     });
     const { renderAsResult, asFooter, jsonRows } = await import('../core/report/rows.js');
     ctx.out.result({ ...result, results: result.results.map((r) => ({ ...r, rows: jsonRows(r.rows) })) }, () => renderAsResult(result, ctx.out));

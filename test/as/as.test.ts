@@ -75,12 +75,12 @@ describe('rowguard as: who sees what', () => {
       { kind: 'token', token, keys },
       `select current_user::text as who, current_setting('request.method') as method, current_setting('request.path') as path,
               current_setting('request.headers')::jsonb ->> 'authorization' = 'Bearer ' || $t$${token}$t$ as has_auth,
-              current_setting('transaction_read_only') as ro,
+              current_setting('transaction_read_only') as ro, current_setting('search_path') as sp,
               (select count(*) from public.deployments) as n`,
       { method: 'GET', path: '/deployments' },
     );
     expect(r.readOnly).toBe(true);
-    expect(r.results[0]!.rows).toEqual([{ who: 'authenticated', method: 'GET', path: '/deployments', has_auth: true, ro: 'on', n: '2' }]);
+    expect(r.results[0]!.rows).toEqual([{ who: 'authenticated', method: 'GET', path: '/deployments', has_auth: true, ro: 'on', sp: 'public, public', n: '2' }]);
   });
 
   it('the claims minted are exactly what auth.uid(), auth.role(), auth.email() and auth.jwt() read', async () => {
@@ -167,11 +167,12 @@ describe('rowguard as: writes and denials', () => {
   it("applies the role's ALTER ROLE … SET settings and isolation level, as PostgREST does", async () => {
     // A role of its own: roles are cluster-wide and other test files use the API roles.
     const role = `rg_as_settings_${Math.random().toString(36).slice(2, 8)}`;
-    await db.sql.unsafe(`create role ${role} nologin; alter role ${role} set statement_timeout = '1234ms'; alter role ${role} set default_transaction_isolation = 'repeatable read'`);
+    await db.sql.unsafe(`create role ${role} nologin; alter role ${role} set statement_timeout = '1234ms'; alter role ${role} set default_transaction_isolation = 'repeatable read'; alter role ${role} set search_path = "My Schema", extensions`);
     try {
       const token = await mintAccessToken({ role, exp: Math.floor(now()) + 60 }, signing);
-      const r = await runAs({ kind: 'token', token, keys }, "select current_setting('statement_timeout') as st, current_setting('transaction_isolation') as iso, current_user::text as who");
-      expect(r.results[0]!.rows).toEqual([{ st: '1234ms', iso: 'repeatable read', who: role }]);
+      const r = await runAs({ kind: 'token', token, keys }, "select current_setting('statement_timeout') as st, current_setting('transaction_isolation') as iso, current_setting('search_path') as sp, current_user::text as who");
+      // The role's search_path comes after PostgREST's and wins, as in PostgREST.
+      expect(r.results[0]!.rows).toEqual([{ st: '1234ms', iso: 'repeatable read', sp: '"My Schema", extensions', who: role }]);
     } finally {
       await db.sql.unsafe(`drop role ${role}`);
     }

@@ -2,8 +2,8 @@
  * `rowguard as`: run SQL the way PostgREST would run a request for this
  * identity (conventions §2): READ COMMITTED transaction (or the role's
  * default_transaction_isolation; READ ONLY for GET and HEAD), the request
- * settings set transaction-locally (the role's ALTER ROLE … SET settings,
- * role, claims with the role written in, method, path, headers with
+ * settings set transaction-locally (search_path, the role's ALTER ROLE … SET
+ * settings, role, claims with the role written in, method, path, headers with
  * `authorization`, cookies), the statement, then ROLLBACK unless --commit.
  *
  * Fast path (one statement): everything travels in ONE simple-protocol
@@ -40,6 +40,10 @@ export interface RunSqlAsOptions {
   file?: string;
   headers?: Record<string, string>;
   cookies?: Record<string, string>;
+  /** The schema the request targets (PostgREST: the first of db-schemas, or Accept-Profile). Default public. */
+  schema?: string;
+  /** db-extra-search-path; default ["public"]. */
+  extraSearchPath?: string[];
 }
 
 export interface ResultSet {
@@ -101,7 +105,10 @@ export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions
 export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
   if (text.trim() === '') throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
   const role = await roleSettings(sql, identity.role);
-  const req = { ...buildApiRequest(identity, opts), settings: role.settings };
+  // PostgREST sets search_path first: the request's schema (the first of db-schemas
+  // unless Accept-Profile picks another), then db-extra-search-path (default public).
+  const searchPath = [opts.schema ?? 'public', ...(opts.extraSearchPath ?? ['public'])].map((s) => '"' + s.replace(/"/g, '""') + '"').join(', ');
+  const req = { ...buildApiRequest(identity, opts), settings: { search_path: searchPath, ...role.settings } };
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
   const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
   const end = opts.commit ? 'commit' : 'rollback';
@@ -152,7 +159,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
 }
 
 const DENIAL_HINTS: Record<string, string> = {
-  '42501': 'the role lacks a GRANT, or a policy WITH CHECK refused the row',
+  '42501': 'the role has no GRANT for this (checked before any policy)',
   '22023': "the token's role does not exist in this database",
   '25006': 'GET and HEAD run READ ONLY, as PostgREST does: use --method POST (or PATCH/DELETE) to write',
 };
@@ -171,7 +178,7 @@ function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionSh
   return new RowguardError('sql', `${pg.message ?? 'database error'} (as ${ctx.role}: PostgREST would answer HTTP ${status})`, {
     pg: pgOut,
     location,
-    hint: pg.hint ?? DENIAL_HINTS[pg.sqlstate],
+    hint: pg.hint ?? (pg.sqlstate === '42501' && /row-level security/.test(pg.message ?? '') ? "a policy's WITH CHECK (or USING, for an UPSERT/UPDATE) refused the row" : DENIAL_HINTS[pg.sqlstate]),
     meta: { sqlstate: pg.sqlstate, httpStatus: status, role: ctx.role },
     cause: err,
   });

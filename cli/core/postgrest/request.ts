@@ -90,6 +90,23 @@ function escapeLiteral(value: string): string {
 const GUC_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*$/;
 
 /**
+ * Settings whose SET form quotes a string literal as ONE list element
+ * (GUC_LIST_QUOTE in guc_tables.c): `SET search_path = 'a, b'` means the schema
+ * named "a, b", while set_config('search_path', 'a, b', …) means a and b.
+ * Their value is therefore written as the list it is, after checking that it
+ * is only identifiers and commas (the form Postgres itself stores and shows).
+ */
+const LIST_QUOTE = new Set(['search_path', 'temp_tablespaces', 'local_preload_libraries', 'session_preload_libraries']);
+const IDENT_LIST = /^\s*("(?:[^"]|"")*"|[A-Za-z_$][A-Za-z0-9_$]*)(\s*,\s*("(?:[^"]|"")*"|[A-Za-z_$][A-Za-z0-9_$]*))*\s*$/;
+
+function settingValue(name: string, value: string): string {
+  if (!LIST_QUOTE.has(name.toLowerCase())) return escapeLiteral(value);
+  if (value.trim() === '') return "''";
+  if (!IDENT_LIST.test(value)) throw new Error(`${name}: not a list of identifiers: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
  * The same steps as text, for one simple-protocol message:
  * `begin isolation level <read committed | the role's> read only|read write;` then one
  * `set local <k> = <v>;` per setting, in requestSettings' order.
@@ -105,7 +122,7 @@ export function requestPreamble(req: ApiRequest, opts: RunAsOptions = {}): strin
   const lines = [`begin isolation level ${isolation} ${opts.readOnly ? 'read only' : 'read write'};`];
   for (const [k, v] of requestSettings(req)) {
     if (!GUC_NAME.test(k)) throw new Error(`not a setting name: ${JSON.stringify(k)}`);
-    lines.push(`set local ${k === 'role' ? 'role' : k} = ${escapeLiteral(v)};`);
+    lines.push(`set local ${k} = ${settingValue(k, v)};`);
   }
   return lines.join('\n');
 }
