@@ -39,7 +39,7 @@ create table audit.log (
   hash        text not null check (hash ~ '^[0-9a-f]{64}$')
 );
 comment on table audit.log is 'Append-only, hash-chained audit log. Written only by audit.append_rows(); verify with `rowguard audit verify`.';
-comment on column audit.log.at is 'clock_timestamp() when the row (or its statement''s batch) was appended, not the transaction start';
+comment on column audit.log.at is 'clock_timestamp() when the change (or its statement''s batch) was captured, before waiting for the chain lock; not the transaction start';
 comment on column audit.log.txid is 'pg_current_xact_id() of the writing transaction';
 comment on column audit.log.actor_id is 'claim sub of the request (or the actor passed to audit.log_auth_event)';
 comment on column audit.log.actor_role is 'claim role of the request';
@@ -181,21 +181,22 @@ revoke all on function audit.redact(jsonb) from public;
 -- The canonical serialisation that is hashed (version 1). `rowguard audit
 -- verify` (cli/core/audit/verify.ts) recomputes it from the columns' text forms:
 --
---   content = F(c1) || F(c2) || … || F(c16)
+--   content = F(c1) || F(c2) || … || F(c15)
 --   F(NULL) = 'N'
 --   F(v)    = 'S' || octet_length(v) || ':' || v        (length in UTF-8 bytes, decimal)
---   c1..c16 = id::text,
---             to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+--   c1..c15 = to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
 --             txid::text, actor_id::text, actor_role, actor_email, db_role,
 --             user_agent, ip, schema_name, table_name, operation, event,
 --             pk::text, old_row::text, new_row::text
---   hash    = hex(sha256(utf8('rowguard-audit-v1' || LF || prev_hash || LF || hex(sha256(utf8(content))))))
+--   hash    = hex(sha256(utf8('rowguard-audit-v1' || LF || prev_hash || LF || id::text || LF
+--                              || hex(sha256(utf8(content))))))
 --   prev_hash = hash of row id - 1, or 64 '0' for row 1
 --
 -- jsonb::text is Postgres's canonical jsonb output (keys sorted, one space
--- after ':' and ','), a deterministic function of the stored value. Hashing the
--- content first lets a whole statement's contents be hashed set-based; only the
--- short chaining step runs row by row.
+-- after ':' and ','), a deterministic function of the stored value. The
+-- content hash covers everything but the id and the link, so a statement's
+-- contents are hashed set-based before the chain lock is taken; only the short
+-- chaining step (id, previous hash) runs under the lock, row by row.
 --
 -- Append rows to the chain: one per element of the arrays (pks, olds, news are
 -- parallel; a NULL array counts as all NULLs). Internal: called by the capture
@@ -256,15 +257,6 @@ begin
     return null;
   end if;
 
-  update audit.chain_head c set txid = current_txid where c.singleton and c.txid is distinct from current_txid;
-  if not found and not exists (select from audit.chain_head c where c.singleton and c.txid = current_txid) then
-    raise exception 'audit.chain_head has no row: the audit chain cannot be appended'
-      using errcode = 'object_not_in_prerequisite_state';
-  end if;
-  select l.id, l.hash into prev_id, prev_hash from audit.log l order by l.id desc limit 1;
-  prev_id := coalesce(prev_id, 0);
-  prev_hash := coalesce(prev_hash, pg_catalog.repeat('0', 64));
-
   v_actor_id := coalesce(p_actor_id, (claims ->> 'sub')::uuid);
   v_actor_role := claims ->> 'role';
   v_actor_email := claims ->> 'email';
@@ -274,7 +266,7 @@ begin
             nullif(pg_catalog.btrim(pg_catalog.split_part(headers ->> 'x-forwarded-for', ',', 1)), ''),
             headers ->> 'x-real-ip'), 64);
 
-  -- F(c2) … F(c13): the same for every row of this call (plain plpgsql
+  -- F(c1) … F(c12): the same for every row of this call (plain plpgsql
   -- expressions, no query).
   fixed := '';
   foreach v in array array[
@@ -285,8 +277,7 @@ begin
   end loop;
 
   select pg_catalog.array_agg(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-           'S' || pg_catalog.octet_length((prev_id + u.n)::text) || ':' || (prev_id + u.n)::text
-           || fixed
+           fixed
            || case when u.pk is null then 'N' else 'S' || pg_catalog.octet_length(u.pk::text) || ':' || u.pk::text end
            || case when u.old_row is null then 'N' else 'S' || pg_catalog.octet_length(u.old_row::text) || ':' || u.old_row::text end
            || case when u.new_row is null then 'N' else 'S' || pg_catalog.octet_length(u.new_row::text) || ':' || u.new_row::text end,
@@ -294,10 +285,21 @@ begin
     into contents
     from unnest(p_pks, p_olds, p_news) with ordinality as u(pk, old_row, new_row, n);
 
+  -- Under the chain lock from here to COMMIT.
+  update audit.chain_head c set txid = current_txid where c.singleton and c.txid is distinct from current_txid;
+  if not found and not exists (select from audit.chain_head c where c.singleton and c.txid = current_txid) then
+    raise exception 'audit.chain_head has no row: the audit chain cannot be appended'
+      using errcode = 'object_not_in_prerequisite_state';
+  end if;
+  select l.id, l.hash into prev_id, prev_hash from audit.log l order by l.id desc limit 1;
+  prev_id := coalesce(prev_id, 0);
+  prev_hash := coalesce(prev_hash, pg_catalog.repeat('0', 64));
+
   h := prev_hash;
   hashes := pg_catalog.array_fill(null::text, array[n]);
   for i in 1 .. n loop
-    h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('rowguard-audit-v1' || E'\n' || h || E'\n' || contents[i], 'UTF8')), 'hex');
+    h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+           'rowguard-audit-v1' || E'\n' || h || E'\n' || (prev_id + i)::text || E'\n' || contents[i], 'UTF8')), 'hex');
     hashes[i] := h;
   end loop;
 
@@ -305,8 +307,10 @@ begin
   insert into audit.log (id, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
                          schema_name, table_name, operation, event, pk, old_row, new_row, hash)
   select prev_id + u.n, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
-         p_schema, p_table, p_operation, p_event, u.pk, u.old_row, u.new_row, hashes[u.n]
-    from unnest(p_pks, p_olds, p_news) with ordinality as u(pk, old_row, new_row, n);
+         p_schema, p_table, p_operation, p_event, u.pk, u.old_row, u.new_row, u.hash
+    -- hashes is unnested beside the rows: subscripting a plpgsql array
+    -- variable inside a query would copy the whole array for every row.
+    from unnest(p_pks, p_olds, p_news, hashes) with ordinality as u(pk, old_row, new_row, hash, n);
   perform pg_catalog.set_config('audit.appending', '', true);
   return prev_id + n;
 end
@@ -374,18 +378,28 @@ declare
   secret_columns text[] := tg_argv[1]::text[];
   json_columns text[] := tg_argv[2]::text[];
   plain boolean := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
+  single_key boolean := pg_catalog.cardinality(key_columns) = 1;
   images jsonb[];
+  keys jsonb[];
 begin
+  -- The key is built inline for the common one-column case: a call per row to
+  -- a function with a SET clause costs more than the rest of the capture.
   if tg_op = 'INSERT' then
-    select pg_catalog.array_agg(case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end)
-      into images from new_rows r;
-    perform audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null,
-      (select pg_catalog.array_agg(audit.key_of(i, key_columns)) from pg_catalog.unnest(images) as i), null, images);
+    select pg_catalog.array_agg(x.image),
+           pg_catalog.array_agg(case when single_key then pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1])
+                                     else audit.key_of(x.image, key_columns) end)
+      into images, keys
+      from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
+              from new_rows r) as x;
+    perform audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
   elsif tg_op = 'DELETE' then
-    select pg_catalog.array_agg(case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end)
-      into images from old_rows r;
-    perform audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null,
-      (select pg_catalog.array_agg(audit.key_of(i, key_columns)) from pg_catalog.unnest(images) as i), images, null);
+    select pg_catalog.array_agg(x.image),
+           pg_catalog.array_agg(case when single_key then pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1])
+                                     else audit.key_of(x.image, key_columns) end)
+      into images, keys
+      from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
+              from old_rows r) as x;
+    perform audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null, keys, images, null);
   elsif tg_op = 'TRUNCATE' then
     perform audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
   end if;

@@ -48,14 +48,14 @@ describe('canonical serialisation', () => {
   it('length-prefixes each field in UTF-8 bytes and writes NULL as N', () => {
     const [row] = chain(1);
     const text = contentText(row!);
-    expect(text.startsWith('S1:1S27:2026-11-29T10:00:01.000001Z')).toBe(true);
+    expect(text.startsWith('S27:2026-11-29T10:00:01.000001ZS3:701')).toBe(true);
     expect(text).toContain('S15:ä@example.test'); // ä is 2 bytes
     expect(text).toContain('NN'); // user_agent, ip
   });
-  it('chains: sha256 of version, previous hash and the content hash', () => {
+  it('chains: sha256 of version, previous hash, id and the content hash', () => {
     const [row] = chain(1);
     const contentHash = createHash('sha256').update(contentText(row!), 'utf8').digest('hex');
-    expect(chainText(GENESIS_HASH, row!)).toBe(`rowguard-audit-v1\n${GENESIS_HASH}\n${contentHash}`);
+    expect(chainText(GENESIS_HASH, row!)).toBe(`rowguard-audit-v1\n${GENESIS_HASH}\n1\n${contentHash}`);
     expect(rowHash(GENESIS_HASH, row!)).toBe(createHash('sha256').update(chainText(GENESIS_HASH, row!)).digest('hex'));
   });
   it('distinguishes NULL from the empty string and from the text "N"', () => {

@@ -4,9 +4,9 @@
  *
  * The canonical serialisation (version 1) is defined in sql/0005_audit.sql:
  *
- *   content = F(c1) … F(c16)
+ *   content = F(at) F(txid) … F(new_row)        (every column but id and hash)
  *   F(NULL) = 'N',  F(v) = 'S' <byte length of v in UTF-8> ':' v
- *   hash = hex(sha256(utf8('rowguard-audit-v1' LF prev_hash LF hex(sha256(utf8(content))))))
+ *   hash = hex(sha256(utf8('rowguard-audit-v1' LF prev_hash LF id LF hex(sha256(utf8(content))))))
  *   prev_hash = hash of row id - 1, or 64 '0' for id 1
  *
  * over the columns' text forms, read with the same expressions the SQL uses
@@ -52,9 +52,9 @@ export interface AuditRow {
   hash: string;
 }
 
-/** The hashed fields, in canonical order. */
+/** The fields of the content hash, in canonical order (the id enters in the chaining step). */
 export const HASHED_FIELDS = [
-  'id', 'at', 'txid', 'actor_id', 'actor_role', 'actor_email', 'db_role', 'user_agent', 'ip',
+  'at', 'txid', 'actor_id', 'actor_role', 'actor_email', 'db_role', 'user_agent', 'ip',
   'schema_name', 'table_name', 'operation', 'event', 'pk', 'old_row', 'new_row',
 ] as const satisfies ReadonlyArray<keyof AuditRow>;
 
@@ -73,7 +73,7 @@ function field(value: string | null): string {
   return value === null ? 'N' : `S${Buffer.byteLength(value, 'utf8')}:${value}`;
 }
 
-/** The row's content text (the fields, length-prefixed), hashed first. */
+/** The row's content text (every field but id, length-prefixed), hashed first. */
 export function contentText(row: AuditRow): string {
   let s = '';
   for (const f of HASHED_FIELDS) s += field(row[f]);
@@ -86,7 +86,7 @@ function sha256hex(text: string): string {
 
 /** The text whose sha256 is the row's chain hash, given the previous row's hash. */
 export function chainText(prevHash: string, row: AuditRow): string {
-  return `${CANONICAL_VERSION}\n${prevHash}\n${sha256hex(contentText(row))}`;
+  return `${CANONICAL_VERSION}\n${prevHash}\n${row.id}\n${sha256hex(contentText(row))}`;
 }
 
 export function rowHash(prevHash: string, row: AuditRow): string {
