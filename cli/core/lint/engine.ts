@@ -9,6 +9,7 @@ import { relative, resolve } from 'node:path';
 import type { CatalogModel, Policy } from '../catalog/model.js';
 import { exposedSchemas } from '../catalog/model.js';
 import type { Config } from '../config.js';
+import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { analysePolicy, type AnalysisCache, type PolicyAnalysis } from './expr.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
@@ -243,18 +244,16 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
   const { readHistory } = await import('../migrate/engine.js');
 
   // Files not yet in the target's history are the new ones (all of them when it has none).
-  const readPending = async (): Promise<Set<string> | null> => {
+  const pendingIn = async (sql: Sql): Promise<Set<string> | null> => {
     if (opts.all || since) return null;
-    return withSql(opts.url, async (sql) => {
-      const applied = new Set((await readHistory(sql)).filter((h) => h.status === 'applied').map((h) => h.version));
-      return new Set(files.filter((f) => !applied.has(f.version)).map((f) => f.version));
-    });
+    const applied = new Set((await readHistory(sql)).filter((h) => h.status === 'applied').map((h) => h.version));
+    return new Set(files.filter((f) => !applied.has(f.version)).map((f) => f.version));
   };
+  const readPending = () => (opts.all || since ? Promise.resolve(null) : withSql(opts.url, pendingIn));
 
   if (!opts.shadow) {
     opts.onProgress?.('reading the catalog');
-    const pending = await readPending();
-    const model = await withSql(opts.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }));
+    const { pending, model } = await withSql(opts.url, async (sql) => ({ pending: await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full' }) }));
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
     return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) } };
   }
