@@ -37,13 +37,24 @@ export async function findAuthUser(sql: Sql, email: string): Promise<AuthUser> {
   return rows[0]!;
 }
 
-export interface UserClaimsOptions extends Omit<AccessClaimsOptions, 'sessionId'> {
+export interface UserClaimsOptions extends Partial<Omit<AccessClaimsOptions, 'sessionId'>> {
   /** Default: a fresh UUID, standing in for the auth.sessions row a sign-in would create. */
   sessionId?: string;
 }
 
-/** The claims GoTrue would sign for the user with this email, at `now` (seconds). */
-export async function userClaimsFromDatabase(sql: Sql, email: string, opts: UserClaimsOptions, now: number): Promise<AccessClaims> {
+/** GoTrue's local defaults (GOTRUE_JWT_ISSUER of the supabase CLI, GOTRUE_JWT_EXP). */
+export const DEFAULT_CLAIMS_OPTIONS = { issuer: 'http://localhost:9999/auth/v1', expiresIn: 3600 } as const;
+
+/**
+ * The claims GoTrue would sign for the user with this email, at `now`
+ * (seconds since the epoch). Pass the config's jwt.issuer / jwt.expiresIn;
+ * `now` defaults to the wall clock for callers that have no clock to inject.
+ */
+export async function userClaimsFromDatabase(sql: Sql, email: string, opts: UserClaimsOptions = {}, now: number = Date.now() / 1000): Promise<AccessClaims> {
   const user = await findAuthUser(sql, email);
-  return buildAccessClaims(user, { ...opts, sessionId: opts.sessionId ?? randomUUID() }, now);
+  return buildAccessClaims(
+    user,
+    { ...opts, issuer: opts.issuer ?? DEFAULT_CLAIMS_OPTIONS.issuer, expiresIn: opts.expiresIn ?? DEFAULT_CLAIMS_OPTIONS.expiresIn, sessionId: opts.sessionId ?? randomUUID() },
+    now,
+  );
 }
