@@ -121,10 +121,12 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
     const readable = new Map<string, Set<string>>();
     if (rel.writable) {
       keys = (await tx.unsafe<{ k: string }[]>(`select ${ROW_KEY} as k from ${t} r`)).map((r) => r.k);
-      const vals = `array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[]`;
+      // Each column's text form, as JSON so a NULL stays null (a text[] literal would spell it NULL).
+      const vals = `pg_catalog.to_json(array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[])::text`;
       const ownerExpr = owner ? `r.${quoteIdent(owner)}::text` : 'null::text';
       // DISTINCT ON the owner: one row to copy per owner, the first in text order so runs are repeatable.
-      sources = await tx.unsafe<SourceRow[]>(`select distinct on (1) ${ownerExpr} as owner, ${vals} as values from ${t} r order by 1, row(r.*)::text`);
+      const copies = await tx.unsafe<{ owner: string | null; values: string }[]>(`select distinct on (1) ${ownerExpr} as owner, ${vals} as values from ${t} r order by 1, row(r.*)::text`);
+      sources = copies.map((r) => ({ owner: r.owner, values: JSON.parse(r.values) as Array<string | null> }));
       for (const key of rel.uniqueKeys) {
         for (const name of key) {
           const col = rel.columns.find((c) => c.name === name);
