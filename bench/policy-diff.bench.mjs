@@ -110,10 +110,13 @@ await withServer(async (serverUrl) => {
       if (doc.changed) throw new Error(`default mode found a difference: ${JSON.stringify(doc.steps.slice(0, 3))}`);
       timings.push(doc.timings);
     });
-    const med = (k) => timings.map((t) => t[k]).sort((a, b) => a - b)[Math.floor(timings.length / 2)];
+    const pick = (t, k) => k.split('.').reduce((o, p) => o[p], t);
+    const med = (k) => timings.map((t) => pick(t, k)).sort((a, b) => a - b)[Math.floor(timings.length / 2)];
     console.log(
-      `policy diff default mode (db → sql/ + policies/): ${total.toFixed(0)} ms wall; build ${med('buildMs').toFixed(0)} ms (shadow: create, migrate, overlay ${TABLES} files), ` +
-        `compare ${(med('introspectMs') + med('planMs')).toFixed(0)} ms (read both ${med('introspectMs').toFixed(0)} ms + plan ${med('planMs').toFixed(0)} ms)`,
+      `policy diff default mode (db → sql/ + policies/): ${total.toFixed(0)} ms wall; build ${med('buildMs').toFixed(0)} ms ` +
+        `(create ${med('shadow.createMs').toFixed(0)}, migrate ${med('shadow.migrateMs').toFixed(0)}, overlay ${TABLES} files ${med('shadow.policiesMs').toFixed(0)}), ` +
+        `compare ${(med('readShadowMs') + med('planMs')).toFixed(0)} ms (read the shadow ${med('readShadowMs').toFixed(0)} ms + plan ${med('planMs').toFixed(0)} ms; ` +
+        `the target, ${med('readUrlMs').toFixed(0)} ms, is read while the shadow is built)`,
     );
   } finally {
     for (const d of made.reverse()) await d.drop().catch(() => undefined);

@@ -9,7 +9,7 @@ import { describeUrl, validateUrl, withSql } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { introspect } from '../catalog/introspect.js';
 import type { CatalogModel } from '../catalog/model.js';
-import { apiRolesOf, buildShadow, overlayPolicies, type ShadowDatabase } from '../shadow.js';
+import { apiRolesOf, buildShadow, overlayPolicies, type ShadowDatabase, type ShadowTimings } from '../shadow.js';
 import { planPolicyChanges, type PolicyPlan } from './plan.js';
 import { managedGrantees, securityStateOf, type SecurityState } from './state.js';
 import { readPolicyFiles } from './files.js';
@@ -48,7 +48,12 @@ export interface DiffResult {
   fromModel: CatalogModel;
   toModel: CatalogModel;
   warnings: string[];
-  timings: { buildMs: number; introspectMs: number; planMs: number; totalMs: number };
+  /**
+   * buildMs: the shadow database (create, migrate, overlay); readShadowMs: reading
+   * it; readUrlMs: reading the URL sides, which runs while the shadow is built;
+   * planMs: state extraction and planning.
+   */
+  timings: { buildMs: number; readShadowMs: number; readUrlMs: number; planMs: number; totalMs: number; shadow?: ShadowTimings };
 }
 
 export interface DiffOptions {
@@ -72,11 +77,15 @@ export async function readModel(url: string, apiRoles: readonly string[], effect
 }
 
 /** Resolve every side to a catalog model, building at most one shadow database. */
-export async function modelsOf(opts: DiffOptions, sides: readonly Source[]): Promise<{ models: CatalogModel[]; buildMs: number; introspectMs: number }> {
+export async function modelsOf(
+  opts: DiffOptions,
+  sides: readonly Source[],
+): Promise<{ models: CatalogModel[]; buildMs: number; readShadowMs: number; readUrlMs: number; shadow?: ShadowTimings }> {
   const apiRoles = apiRolesOf(opts.config);
   const needs = new Set(sides.map((s) => s.kind));
   let buildMs = 0;
-  let introspectMs = 0;
+  let readShadowMs = 0;
+  let shadowTimings: ShadowTimings | undefined;
   const urlModels = new Map<string, CatalogModel>();
   let migrationsModel: CatalogModel | undefined;
   let policiesModel: CatalogModel | undefined;
@@ -99,35 +108,37 @@ export async function modelsOf(opts: DiffOptions, sides: readonly Source[]): Pro
       if (needs.has('migrations')) {
         const t1 = performance.now();
         migrationsModel = await readModel(shadow.url, apiRoles, opts.effectivePrivileges);
-        introspectMs += performance.now() - t1;
+        readShadowMs += performance.now() - t1;
         if (needs.has('policies')) {
           opts.onPhase?.('policies');
+          const t2 = performance.now();
           const files = await readPolicyFiles(opts.config.dirs.policies, opts.displayRoot ?? opts.config.root, managedGrantees(apiRoles));
           await overlayPolicies(shadow.url, files, apiRoles);
+          shadow.timings.policiesMs = performance.now() - t2;
         }
       }
       if (needs.has('policies')) {
         const t1 = performance.now();
         policiesModel = await readModel(shadow.url, apiRoles, opts.effectivePrivileges);
-        introspectMs += performance.now() - t1;
+        readShadowMs += performance.now() - t1;
       }
+      shadowTimings = shadow.timings;
     } finally {
       await shadow?.drop().catch(() => undefined);
     }
-    buildMs = performance.now() - t - introspectMs;
+    buildMs = performance.now() - t - readShadowMs;
   };
 
   // The live side is read while the shadow is being built.
-  const [urlMs] = await Promise.all([readUrls(), buildDesired()]);
-  introspectMs += urlMs;
+  const [readUrlMs] = await Promise.all([readUrls(), buildDesired()]);
   const models = sides.map((s) => (s.kind === 'url' ? urlModels.get(s.url)! : s.kind === 'migrations' ? migrationsModel! : policiesModel!));
-  return { models, buildMs, introspectMs };
+  return { models, buildMs, readShadowMs, readUrlMs, shadow: shadowTimings };
 }
 
 export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
   const t0 = performance.now();
   const apiRoles = apiRolesOf(opts.config);
-  const { models, buildMs, introspectMs } = await modelsOf(opts, [opts.from, opts.to]);
+  const { models, buildMs, readShadowMs, readUrlMs, shadow } = await modelsOf(opts, [opts.from, opts.to]);
   const [fromModel, toModel] = models as [CatalogModel, CatalogModel];
   const t1 = performance.now();
   const fromState = securityStateOf(fromModel, apiRoles);
@@ -151,6 +162,6 @@ export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
     fromModel,
     toModel,
     warnings,
-    timings: { buildMs, introspectMs, planMs, totalMs: performance.now() - t0 },
+    timings: { buildMs, readShadowMs, readUrlMs, planMs, totalMs: performance.now() - t0, ...(shadow ? { shadow } : {}) },
   };
 }

@@ -29,8 +29,8 @@ function stepJson(s: Step): Record<string, unknown> {
   return rest;
 }
 
-function roundTimings(t: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+function roundTimings(t: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v * 10) / 10 : roundTimings(v as object)]));
 }
 
 function hazardTag(out: Output, h: Hazard): string {
