@@ -60,6 +60,11 @@ describe('psql script preprocessing', () => {
     expect(s.events[1]!.at).toBeLessThan(s.terminators[1]!);
   });
 
+  it('answers :{?var} with whether the variable is set', () => {
+    const s = expand('\\set x 1\n\\if :{?x}\nselect :{?x}, :{?y};\n\\endif\n\\if :{?y}\nselect 2;\n\\endif\n');
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select TRUE, FALSE;');
+  });
+
   it('stops at \\q and treats \\g as the end of a statement', () => {
     const s = expand('select 1\n\\g\nselect 2;\n\\q\nselect 3;\n');
     expect(s.terminators).toHaveLength(2);

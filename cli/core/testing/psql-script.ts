@@ -2,8 +2,9 @@
  * Just enough of psql to run files written for pg_prove as they are: a lexer
  * that tells SQL from psql meta-commands (a backslash outside quotes, dollar
  * quotes and comments runs to the end of the line), interpolates `:var`,
- * `:'var'` and `:"var"` where psql would, follows `\i`/`\ir`, evaluates
- * `\if`, and records what must happen between statements (`\echo`, `\o`).
+ * `:'var'`, `:"var"` and `:{?var}` where psql would, follows `\i`/`\ir`,
+ * evaluates `\if`, and records what must happen between statements
+ * (`\echo`, `\o`).
  *
  * The result is one SQL text plus a map back to the original files, so the
  * real parser can split it (cli/core/sql-text.ts) and every statement, and
@@ -200,6 +201,17 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       if (ch === ':' && next === ':') {
         i += 2;
         continue;
+      }
+      if (ch === ':' && next === '{') {
+        // :{?name} — whether a variable is set (psql 10+).
+        const m = /^:\{\?([A-Za-z0-9_]+)\}/.exec(text.slice(i, i + 200));
+        if (m) {
+          flush(i);
+          emit(variables.has(m[1]!) ? 'TRUE' : 'FALSE', file, i, false);
+          i += m[0].length;
+          from = i;
+          continue;
+        }
       }
       if (ch === ':') {
         const m = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))/.exec(text.slice(i, i + 200));
@@ -428,6 +440,10 @@ export function splitMetaArgs(text: string, variables: Map<string, string>, fail
         i = end;
       } else if (ch === '`') {
         fail('backquoted shell commands in meta-command arguments are not supported');
+      } else if (ch === ':' && /^:\{\?[A-Za-z0-9_]+\}/.test(text.slice(i))) {
+        const m = /^:\{\?([A-Za-z0-9_]+)\}/.exec(text.slice(i))!;
+        arg += variables.has(m[1]!) ? 'TRUE' : 'FALSE';
+        i += m[0].length;
       } else if (ch === ':') {
         const m = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))/.exec(text.slice(i));
         const name = m ? (m[1] ?? m[2] ?? m[3]!) : undefined;
