@@ -41,7 +41,7 @@ const run = (paths: string[], extra: Partial<Parameters<typeof runTests>[0]> = {
 describe('TAP output matches pgTAP', () => {
   it('prints exactly the lines pgTAP 1.2 prints for passing, failing, todo and skipped assertions', async () => {
     const r = await run([COMPAT], { jobs: 2 });
-    for (const name of ['assertions', 'policies', 'schema']) {
+    for (const name of ['assertions', 'policies', 'schema', 'finish']) {
       const f = r.files.find((x) => x.file.endsWith(`${name}.test.sql`))!;
       // Golden files: the output of real pgTAP 1.2 (Debian's postgresql-15-pgtap) run by psql as pg_prove runs it.
       const golden = readFileSync(join(COMPAT, `${name}.pgtap.tap`), 'utf8').replace(/\n$/, '').split('\n');
@@ -65,7 +65,7 @@ describe('TAP output matches pgTAP', () => {
       const u = new URL(db.url);
       const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
       const ours = await run([COMPAT], { jobs: 2 });
-      expect(ours.files).toHaveLength(3);
+      expect(ours.files).toHaveLength(4);
       for (const f of ours.files) {
         const p = spawnSync('pg_prove', ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', db.name, '-v', join(REPO_ROOT, f.file)], { env, encoding: 'utf8' });
         const theirs = p.stdout.split('\n').filter((l) => /^(ok|not ok|#|1\.\.)/.test(l));
