@@ -37,9 +37,14 @@ export function addKeyOptions(cmd: Command, verify: boolean): Command {
   return cmd;
 }
 
+/** A pasted Authorization header value works too: PostgREST strips "Bearer " (any case) the same way. */
+function bareToken(t: string): string {
+  return t.replace(/^bearer +/i, '');
+}
+
 export async function readToken(ctx: Context, arg: string | undefined, file: string | undefined): Promise<string> {
   if (arg !== undefined && file !== undefined) throw new RowguardError('usage', 'give the token either as an argument or with --token-file, not both');
-  if (arg !== undefined) return arg;
+  if (arg !== undefined) return bareToken(arg);
   if (file === undefined) throw new RowguardError('usage', 'no token: pass it as an argument or with --token-file <path> (- for stdin)');
   const { readFileSync } = await import('node:fs');
   let raw: string;
@@ -55,7 +60,7 @@ export async function readToken(ctx: Context, arg: string | undefined, file: str
     }
   }
   // A trailing newline from `echo` or an editor is not part of the token.
-  return raw.replace(/\r?\n$/, '');
+  return bareToken(raw.replace(/\r?\n$/, ''));
 }
 
 function collect(v: string, prev: string[] = []): string[] {

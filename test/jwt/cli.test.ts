@@ -47,7 +47,7 @@ describe('jwt mint and verify', () => {
     const v = await cli(['jwt', 'verify', token, '--secret-file', 'jwt.secret']);
     expect(v.code).toBe(0);
     expect(v.stdout).toContain('role authenticated');
-    const j = await cli(['--json', 'jwt', 'verify', '--token-file', '-', '--secret-file', 'jwt.secret'], { input: token + '\n' });
+    const j = await cli(['--json', 'jwt', 'verify', '--token-file', '-', '--secret-file', 'jwt.secret'], { input: `Bearer ${token}\n` });
     expect(j.code).toBe(0);
     const doc = JSON.parse(j.stdout);
     expect(doc).toMatchObject({ valid: true, role: 'authenticated', alg: 'HS256', header: { alg: 'HS256', typ: 'JWT' } });
