@@ -478,7 +478,7 @@ describe('GDPR', () => {
     secrets.add('gdpr cloud secret');
     await sql`insert into public.cloud_credentials (user_id, encrypted_password) values (${id}::uuid, 'gdpr cloud secret')`;
 
-    const [{ doc }] = (await sql<{ doc: Record<string, any> }[]>`select auth_flow.export_user(${id}::uuid) as doc`) as [{ doc: Record<string, any> }];
+    const doc = (await sql<{ doc: Record<string, any> }[]>`select auth_flow.export_user(${id}::uuid) as doc`)[0]!.doc;
     expect(doc['user'].email).toBe('gdpr@example.test');
     expect(doc['user']).not.toHaveProperty('encrypted_password');
     expect(doc['identities']).toHaveLength(1);
@@ -496,7 +496,7 @@ describe('GDPR', () => {
     expect(doc['audit_events'][0]).not.toHaveProperty('hash');
     expect(await events(id, 'user_exported')).toHaveLength(1);
 
-    const [{ counts }] = (await sql<{ counts: Record<string, any> }[]>`select auth_flow.erase_user(${id}::uuid) as counts`) as [{ counts: Record<string, any> }];
+    const counts = (await sql<{ counts: Record<string, any> }[]>`select auth_flow.erase_user(${id}::uuid) as counts`)[0]!.counts;
     expect(counts).toEqual({ owned_rows: { 'private.staff_members': 0, 'public.cloud_credentials': 1, 'public.deployments': 2 }, sessions: 1, identities: 1 });
     for (const q of [
       sql`select count(*)::int as n from auth.users where id = ${id}::uuid`,
@@ -508,7 +508,7 @@ describe('GDPR', () => {
     const erased = await events(id, 'user_erased');
     expect(erased).toHaveLength(1);
     expect(JSON.stringify(erased[0]!.new_row)).not.toContain('gdpr@example.test');
-    const [{ doc: gone }] = (await sql<{ doc: unknown }[]>`select auth_flow.export_user(${id}::uuid) as doc`) as [{ doc: unknown }];
+    const gone = (await sql<{ doc: unknown }[]>`select auth_flow.export_user(${id}::uuid) as doc`)[0]!.doc;
     expect(gone).toBeNull();
   });
 });
@@ -526,7 +526,7 @@ describe('no secret in clear', () => {
       const rows = await sql.unsafe<{ t: string }[]>(`select t::text as t from ${rel} t`);
       for (const r of rows) for (const s of needles) expect(r.t.includes(s), `${rel} holds the test secret "${s}"`).toBe(false);
     }
-    const [{ n }] = (await sql<{ n: number }[]>`select count(*)::int as n from audit.log`) as [{ n: number }];
+    const n = (await sql<{ n: number }[]>`select count(*)::int as n from audit.log`)[0]!.n;
     expect(n).toBeGreaterThan(50);
   });
 });

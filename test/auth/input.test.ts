@@ -99,7 +99,7 @@ describe('the no-echo prompt on a terminal', () => {
   });
 
   it.skipIf(!hasPython)('asks on the terminal, does not echo the password, and signs in', async () => {
-    const env = { ...process.env, NO_COLOR: '1', SECRET: 'typed at a terminal', ROWGUARD_JWT_SECRET: randomBytes(32).toString('base64url') };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', SECRET: 'typed at a terminal', ROWGUARD_JWT_SECRET: randomBytes(32).toString('base64url') };
     delete env['DATABASE_URL'];
     const child = spawn('python3', ['-c', PTY_DRIVER, process.execPath, CLI, '--db', db.url, 'auth', 'sign-in', 'tty@example.test'], { env });
     let screen = '';

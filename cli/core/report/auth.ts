@@ -34,9 +34,10 @@ export function renderSignedOut(r: { sessionsEnded: number }, out: Output): stri
 }
 
 export function renderErased(r: { userId: string; counts: Record<string, unknown> }, out: Output): string {
+  const n = (count: unknown, one: string, many: string) => `${String(count)} ${count === 1 ? one : many}`;
+  const lines = [`${out.c.green('erased')} user ${r.userId}: ${n(r.counts['sessions'], 'session', 'sessions')}, ${n(r.counts['identities'], 'identity', 'identities')}`];
   const owned = (r.counts['owned_rows'] ?? {}) as Record<string, number>;
-  const lines = [`${out.c.green('erased')} user ${r.userId}: ${r.counts['sessions']} sessions, ${r.counts['identities']} identities`];
-  for (const [table, n] of Object.entries(owned)) lines.push(`  ${table}: ${n} row${n === 1 ? '' : 's'}`);
+  for (const [table, rows] of Object.entries(owned)) lines.push(`  ${table}: ${n(rows, 'row', 'rows')}`);
   lines.push(out.c.dim('the audit log keeps what it captured before (no password, token or hash); see docs/security-model.md'));
   return lines.join('\n');
 }
