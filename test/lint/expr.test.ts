@@ -33,6 +33,7 @@ describe('user_metadata', () => {
     expect(a("(((auth.jwt() -> 'user_metadata'::text) ->> 'role'::text) = 'admin'::text)").readsUserMetadata).toBe(true);
     expect(a("((auth.jwt() #>> '{user_metadata,role}'::text[]) = 'admin'::text)").readsUserMetadata).toBe(true);
     expect(a("jsonb_path_exists(auth.jwt(), '$.user_metadata.admin'::jsonpath)").readsUserMetadata).toBe(true);
+    expect(a("((( SELECT users.email FROM auth.users WHERE (users.id = ( SELECT auth.uid() AS uid))))::text ~~* '%@corp.com'::text)").emailPatterns).toHaveLength(1);
     expect(a("(EXISTS ( SELECT 1 FROM auth.users u WHERE ((u.raw_user_meta_data ->> 'admin'::text) = 'true'::text)))").readsUserMetadata).toBe(true);
     expect(a("(((auth.jwt() -> 'app_metadata'::text) ->> 'role'::text) = 'admin'::text)").readsUserMetadata).toBe(false);
     expect(a("(note = 'see user_metadata docs'::text)").readsUserMetadata).toBe(false);
