@@ -17,7 +17,7 @@ interface TestFlags {
 
 export function makeTestCommand(): Command {
   return new Command('test')
-    .description('run pgTAP-style SQL tests (default: test/**/*.test.sql), each file in its own copy of a database built from sql/, inside a transaction that is rolled back')
+    .description('run pgTAP-style SQL tests (default: test/**/*.test.sql) on copies of a database built from sql/, each file inside a transaction that is rolled back')
     .argument('[paths...]', 'test files or folders (folders: their *.test.sql files)')
     .option('--filter <pattern>', 'only files whose path contains this text (or matches it as a glob with * and ?)')
     .option('--bail', 'stop after the first file that does not pass')
@@ -33,7 +33,9 @@ Files are run as pg_prove runs them (psql meta-commands \\set \\i \\echo \\if �
 each row a query returns is a line of TAP), with a pgTAP-compatible library
 (plan, ok, is, results_eq, throws_ok, policies_are, …) and tests.* helpers
 (create_user, authenticate_as, authenticate_as_anon, …) installed for them.
-Nothing a file does is ever committed, and every file starts from the same state.
+Nothing a file does is ever committed, and every file starts from the same state
+(one database copy per --jobs worker; sequences are reset between files).
+Ctrl-C stops the run, drops its databases and exits 130.
 A whole-suite run (no paths, no --filter) also compares the access matrix with
 test/access-matrix.json when it exists (see rowguard matrix) and fails on a changed cell.
 Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
