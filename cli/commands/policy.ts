@@ -89,7 +89,9 @@ export function makePolicyCommand(): Command {
       } else {
         const text = renderScript(result.plan, { transaction: true, comments: true });
         if (text) ctx.out.out(text);
-        if (!ctx.out.quiet) ctx.out.err(report.renderDiffSummary(result, ctx.out));
+        // No difference prints nothing (like diff(1)), except a reassuring line on a terminal.
+        const quietWhenEqual = !hasDifference(result.plan) && result.warnings.length === 0 && !ctx.out.stderrIsTTY;
+        if (!ctx.out.quiet && !quietWhenEqual) ctx.out.err(report.renderDiffSummary(result, ctx.out));
       }
       if (o.exitCode && hasDifference(result.plan)) process.exitCode = 1;
     });
