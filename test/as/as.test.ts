@@ -212,6 +212,19 @@ describe('rowguard as: writes and denials', () => {
     expect(err.location).toMatchObject({ file: 'bad.sql', line: 3, column: 8, source: 'select nope' });
   });
 
+  it('refuses transaction control in the SQL (it would end the request and drop the role), and runs nothing', async () => {
+    for (const text of ['commit', `delete from public.deployments;\ncommit;\ndelete from public.deployments`, 'select 1; ROLLBACK', 'savepoint a']) {
+      const err = await failure(runAs({ kind: 'service_role' }, text, { file: 'tx.sql' }));
+      expect(err.code).toBe('usage');
+      expect(err.location?.file).toBe('tx.sql');
+    }
+    const [row] = await db.sql`select count(*)::int as n from public.deployments`;
+    expect(row!['n']).toBe(3);
+    // The words alone are fine: a DO block's BEGIN … END, CASE … END.
+    const ok = await runAs({ kind: 'anon' }, "select case when true then 'begin' else 'end' end as w");
+    expect(ok.results[0]!.rows).toEqual([{ w: 'begin' }]);
+  });
+
   it('a single statement error points at its own line and column', async () => {
     const err = await failure(runAs({ kind: 'anon' }, 'select 1,\n  nope', { file: 'one.sql' }));
     expect(err.location).toMatchObject({ line: 2, column: 3 });

@@ -86,6 +86,24 @@ function hasInnerSemicolon(text: string): boolean {
   return text.lastIndexOf(';', end - 1) !== -1;
 }
 
+/**
+ * The request's transaction is rowguard's, as it is PostgREST's: a COMMIT or
+ * ROLLBACK in the SQL would end it, drop the SET LOCAL role and claims, and run
+ * what follows as the connecting user. The parser decides, and only loads when
+ * a transaction keyword appears at all.
+ */
+async function refuseTransactionControl(text: string, file: string | undefined): Promise<void> {
+  if (!/\b(begin|start|commit|end|rollback|abort|savepoint|release|prepare)\b/i.test(text)) return;
+  const { transactionControlStatements } = await import('../sql-text.js');
+  const found = await transactionControlStatements(text);
+  if (found.length === 0) return;
+  const location = locateCharPosition(text, found[0]!.startChars + 1, file ?? '-c');
+  throw new RowguardError('usage', 'transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT…) cannot run inside the request: the transaction is the request\'s', {
+    location,
+    hint: 'rowguard as rolls back by default; pass --commit to keep the changes',
+  });
+}
+
 /** Statements of `text` with the real parser; null when there is one, or the text does not parse. */
 async function statementsOf(text: string): Promise<Array<{ text: string; startChars: number }> | null> {
   const { splitStatements, isParseFailure } = await import('../sql-text.js');
@@ -112,6 +130,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
   const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
   const end = opts.commit ? 'commit' : 'rollback';
+  await refuseTransactionControl(text, opts.file);
   // Only text with a ';' inside can hold more than one statement; only then load the parser.
   const split = hasInnerSemicolon(text) ? await statementsOf(text) : null;
 
