@@ -513,6 +513,31 @@ describe('GDPR', () => {
   });
 });
 
+describe('erasure racing the flows', () => {
+  it('waits for an in-flight refresh and sign-in of the same user, then erases everything', async () => {
+    const id = await signUp('race@example.test', 'race password 1');
+    const g = await signIn('race@example.test', 'race password 1');
+    const busy = await sql.reserve();
+    try {
+      await busy`begin`;
+      const [r] = await busy<Grant[]>`select * from auth_flow.refresh(${g.refresh_token!})`;
+      secrets.add(r!.refresh_token!);
+      const [s2] = await busy<Grant[]>`select * from auth_flow.sign_in('race@example.test', 'race password 1')`;
+      secrets.add(s2!.refresh_token!);
+      const erase = sql<{ counts: Record<string, unknown> | null }[]>`select auth_flow.erase_user(${id}::uuid) as counts`.then((x) => x[0]!.counts);
+      await new Promise((res) => setTimeout(res, 300));
+      await busy`commit`;
+      expect(await erase).toMatchObject({ sessions: 2, identities: 1 });
+    } finally {
+      busy.release();
+    }
+    const [left] = await sql<{ n: number }[]>`
+      select (select count(*) from auth.users where id = ${id}::uuid) + (select count(*) from auth.sessions where user_id = ${id}::uuid)
+           + (select count(*) from auth.refresh_tokens where user_id = ${id}) as n`;
+    expect(Number(left!.n)).toBe(0);
+  });
+});
+
 describe('no secret in clear', () => {
   it('no password, refresh token or magic-link token appears in any table or anywhere in the audit log', async () => {
     expect(secrets.size).toBeGreaterThan(20);
