@@ -221,8 +221,18 @@ describe('rowguard as: writes and denials', () => {
     const [row] = await db.sql`select count(*)::int as n from public.deployments`;
     expect(row!['n']).toBe(3);
     // The words alone are fine: a DO block's BEGIN … END, CASE … END.
-    const ok = await runAs({ kind: 'anon' }, "select case when true then 'begin' else 'end' end as w");
-    expect(ok.results[0]!.rows).toEqual([{ w: 'begin' }]);
+    const ok = await runAs({ kind: 'anon' }, "select case when true then 'begin' else 'end' end as w, auth.role() as role");
+    expect(ok.results[0]!.rows).toEqual([{ w: 'begin', role: 'anon' }]);
+  });
+
+  it('refuses SET/RESET ROLE and SET SESSION AUTHORIZATION: the request keeps its role', async () => {
+    for (const text of ['reset role', 'set role service_role', 'select 1;\n  set local role postgres', 'set session authorization default']) {
+      const err = await failure(runAs({ kind: 'anon' }, text, { file: 'role.sql' }));
+      expect(err.code).toBe('usage');
+      expect(err.message).toContain('SET ROLE');
+    }
+    const err = await failure(runAs({ kind: 'anon' }, 'select 1;\n  set local role postgres', { file: 'role.sql' }));
+    expect(err.location).toMatchObject({ file: 'role.sql', line: 2, column: 3 });
   });
 
   it('a single statement error points at its own line and column', async () => {

@@ -87,21 +87,41 @@ function hasInnerSemicolon(text: string): boolean {
 }
 
 /**
- * The request's transaction is rowguard's, as it is PostgREST's: a COMMIT or
- * ROLLBACK in the SQL would end it, drop the SET LOCAL role and claims, and run
- * what follows as the connecting user. The parser decides, and only loads when
- * a transaction keyword appears at all.
+ * Statements that would take the SQL out of the request it emulates, refused
+ * before anything runs:
+ * - transaction control: the transaction is the request's, as in PostgREST; a
+ *   COMMIT would end it, drop the SET LOCAL role and claims, and run what
+ *   follows as the connecting user;
+ * - SET/RESET ROLE and SET SESSION AUTHORIZATION: they would swap the request's
+ *   role for another, or for the connecting user (often a superuser here,
+ *   while PostgREST's authenticator has no privileges of its own).
+ * The parser decides, and only loads when one of those keywords appears.
  */
-async function refuseTransactionControl(text: string, file: string | undefined): Promise<void> {
-  if (!/\b(begin|start|commit|end|rollback|abort|savepoint|release|prepare)\b/i.test(text)) return;
-  const { transactionControlStatements } = await import('../sql-text.js');
-  const found = await transactionControlStatements(text);
-  if (found.length === 0) return;
-  const location = locateCharPosition(text, found[0]!.startChars + 1, file ?? '-c');
-  throw new RowguardError('usage', 'transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT…) cannot run inside the request: the transaction is the request\'s', {
-    location,
-    hint: 'rowguard as rolls back by default; pass --commit to keep the changes',
-  });
+async function refuseEscapes(text: string, file: string | undefined): Promise<void> {
+  if (!/\b(begin|start|commit|end|rollback|abort|savepoint|release|prepare|role|session)\b/i.test(text)) return;
+  const { loadParser, splitStatements, isParseFailure } = await import('../sql-text.js');
+  const parser = await loadParser();
+  let stmts: Array<{ stmt: Record<string, { name?: string }> }>;
+  try {
+    stmts = ((await parser.parse(text)) as { stmts?: typeof stmts }).stmts ?? [];
+  } catch {
+    return; // does not parse: the server reports the syntax error and runs nothing
+  }
+  const bad = stmts.findIndex(({ stmt }) => 'TransactionStmt' in stmt || ('VariableSetStmt' in stmt && ['role', 'session_authorization'].includes(stmt['VariableSetStmt']?.name ?? '')));
+  if (bad === -1) return;
+  const split = await splitStatements(text);
+  const at = !isParseFailure(split) && split[bad] ? split[bad]!.startChars + 1 : 1;
+  const tx = 'TransactionStmt' in stmts[bad]!.stmt;
+  throw new RowguardError(
+    'usage',
+    tx
+      ? "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT…) cannot run inside the request: the transaction is the request's"
+      : "SET ROLE / RESET ROLE / SET SESSION AUTHORIZATION cannot run inside the request: it would replace the request's role",
+    {
+      location: locateCharPosition(text, at, file ?? '-c'),
+      hint: tx ? 'rowguard as rolls back by default; pass --commit to keep the changes' : 'choose the identity with --token, --user, --anon or --service-role',
+    },
+  );
 }
 
 /** Statements of `text` with the real parser; null when there is one, or the text does not parse. */
@@ -130,7 +150,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
   const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
   const end = opts.commit ? 'commit' : 'rollback';
-  await refuseTransactionControl(text, opts.file);
+  await refuseEscapes(text, opts.file);
   // Only text with a ';' inside can hold more than one statement; only then load the parser.
   const split = hasInnerSemicolon(text) ? await statementsOf(text) : null;
 
