@@ -141,6 +141,28 @@ describe('capture', () => {
     });
   });
 
+  it('multi-row INSERT and DELETE statements log one row per table row, in order; an empty statement logs nothing; TRUNCATE logs one row', async () => {
+    await db.sql`create table public.bulk_items (id int primary key, label text)`;
+    await db.sql`select audit.enable_tracking('public.bulk_items')`;
+    const from = await lastId(db.sql);
+    await db.sql`insert into public.bulk_items select g, 'item ' || g from generate_series(1, 50) g`;
+    await db.sql`insert into public.bulk_items select g, 'none' from generate_series(1, 0) g`;
+    await db.sql`update public.bulk_items set label = 'edited' where id <= 3`;
+    await db.sql`delete from public.bulk_items where id > 40`;
+    await db.sql`truncate public.bulk_items`;
+    const rows = await logAfter(db.sql, from);
+    const ops = rows.map((r) => r['operation']);
+    expect(ops.filter((o) => o === 'INSERT')).toHaveLength(50);
+    expect(ops.filter((o) => o === 'UPDATE')).toHaveLength(3);
+    expect(ops.filter((o) => o === 'DELETE')).toHaveLength(10);
+    expect(ops.at(-1)).toBe('TRUNCATE');
+    expect(rows).toHaveLength(64);
+    expect(rows.slice(0, 50).map((r) => (r['pk'] as { id: number }).id)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(rows.at(-1)).toMatchObject({ schema_name: 'public', table_name: 'bulk_items', pk: null, old_row: null, new_row: null });
+    expect(rows.map((r) => Number(r['id']))).toEqual(Array.from({ length: 64 }, (_, i) => from + 1 + i));
+    await db.sql`drop table public.bulk_items`;
+  });
+
   it('enable_tracking refuses what is not a table (42809)', async () => {
     await db.sql`create view public.v_deployments with (security_invoker = true) as select id from public.deployments`;
     expect(await sqlstateOf(db.sql`select audit.enable_tracking('public.v_deployments')`)).toBe('42809');
