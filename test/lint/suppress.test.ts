@@ -123,3 +123,15 @@ describe('COMMENT ON and the config', () => {
     expect(unused[0]!.message).toMatch(/rowguard\.config\.json lint\.ignore\[1\] matched no policy-to-public finding on gone on public\.items/);
   });
 });
+
+describe('expressions the parser cannot read', () => {
+  it('are reported (policy-unparsed), not passed as clean', async () => {
+    const model = await modelOf(template, `create table public.z (id int, user_id uuid); alter table public.z enable row level security;
+      create policy own on public.z to authenticated using ((select auth.uid()) = user_id);`);
+    const parse = (await import('../../cli/core/sql-text.js')).loadParser;
+    const real = (await parse()).parseSync;
+    // A parser that refuses this one expression stands in for syntax newer than the bundled grammar.
+    const r = await lintWith({ model, parseSync: (sql: string) => (sql.includes('user_id') ? (() => { throw new Error('syntax error at or near "user_id"'); })() : real(sql)) });
+    expect(r.findings.filter((f) => f.rule === 'policy-unparsed').map((f) => f.object)).toEqual(['own on public.z']);
+  });
+});

@@ -13,7 +13,7 @@ import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { analysePolicy, type AnalysisCache, type PolicyAnalysis } from './expr.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
-import { ALL_RULE_META, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
+import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
 import { LEVEL_RANK, type CatalogLintContext, type Finding, type Level, type MigrationLintContext, type RawFinding, type Rule } from './types.js';
 
@@ -83,6 +83,18 @@ export function runLint(input: LintInput): LintResult {
       },
     };
     for (const rule of RULES) if (rule.kind === 'catalog') findings.push(...complete(rule, rule.check(ctx)));
+    for (const [p, a] of cache) {
+      if (a.errors.length === 0) continue;
+      findings.push({
+        rule: POLICY_UNPARSED.id,
+        level: POLICY_UNPARSED.level,
+        category: POLICY_UNPARSED.category,
+        object: `${p.name} on ${p.table}`,
+        objectKind: 'policy',
+        message: `policy ${p.name} on ${p.table} could not be parsed (${a.errors[0]}): the expression rules did not judge it`,
+        fix: POLICY_UNPARSED.fix,
+      });
+    }
   }
   const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout) };
   for (const rule of RULES) if (rule.kind === 'migration') findings.push(...complete(rule, rule.check(mctx)));

@@ -30,6 +30,7 @@ import { rule as dropColumnOrTable } from './drop-column-or-table.js';
 import { rule as constraintNotValid } from './constraint-not-valid.js';
 import { rule as missingLockTimeout } from './missing-lock-timeout.js';
 import { rule as unusedSuppression } from './unused-suppression.js';
+import { rule as policyUnparsed } from './policy-unparsed.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
@@ -68,6 +69,7 @@ export const RULES: readonly Rule[] = [
 ];
 
 export const UNUSED_SUPPRESSION: RuleMeta = unusedSuppression;
+export const POLICY_UNPARSED: RuleMeta = policyUnparsed;
 
 /** Metadata of every rule, the engine's own included. */
-export const ALL_RULE_META: readonly RuleMeta[] = [...RULES, unusedSuppression];
+export const ALL_RULE_META: readonly RuleMeta[] = [...RULES, unusedSuppression, policyUnparsed];
