@@ -4,7 +4,8 @@
  * give, and that nothing persists without --commit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { assetPath } from '../../cli/core/assets.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, migrate, runCli, type TestDatabase } from '../helpers/pg.js';
@@ -104,6 +105,24 @@ describe('rowguard as: who sees what', () => {
         expect(r.results[0]!.rows[0]).toEqual({ jwt: nasty, uid: USER_A });
       }
     } finally {
+      await one.end();
+    }
+  });
+
+  it("the SQL side (tests.user_claims, behind tests.authenticate_as) builds exactly the claims jwt mint --user signs", async () => {
+    const helpers = readFileSync(assetPath('tests-helpers.sql'), 'utf8');
+    const one = connect(db.url, { max: 1 });
+    try {
+      await one.unsafe('begin').simple();
+      await one.unsafe(helpers).simple();
+      for (const email of ['ann@example.test', 'bob@example.test']) {
+        // now() is the transaction's start: both sides get the same iat.
+        const [row] = await one<{ c: Record<string, unknown>; t: string }[]>`select tests.user_claims(${email}) as c, floor(extract(epoch from now()))::bigint as t`;
+        const mine = await userClaimsFromDatabase(one, email, { issuer: 'http://localhost:9999/auth/v1', expiresIn: 3600, sessionId: row!.c['session_id'] as string }, Number(row!.t));
+        expect(row!.c).toEqual(mine);
+      }
+    } finally {
+      await one.unsafe('rollback').simple();
       await one.end();
     }
   });
