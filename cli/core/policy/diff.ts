@@ -102,6 +102,9 @@ export async function modelsOf(
     if (!needs.has('migrations') && !needs.has('policies')) return;
     const t = performance.now();
     let shadow: ShadowDatabase | undefined;
+    // Both sides wanted: validate policies/ before spending time on the migrations.
+    const both = needs.has('migrations') && needs.has('policies');
+    const files = both ? await readPolicyFiles(opts.config.dirs.policies, opts.displayRoot ?? opts.config.root, managedGrantees(apiRoles)) : [];
     try {
       // With both sides wanted, one shadow serves both: read it after sql/, then overlay policies/ and read again.
       shadow = await buildShadow({ serverUrl: opts.serverUrl, config: opts.config, overlayPolicies: !needs.has('migrations'), displayRoot: opts.displayRoot, onPhase: opts.onPhase });
@@ -112,7 +115,6 @@ export async function modelsOf(
         if (needs.has('policies')) {
           opts.onPhase?.('policies');
           const t2 = performance.now();
-          const files = await readPolicyFiles(opts.config.dirs.policies, opts.displayRoot ?? opts.config.root, managedGrantees(apiRoles));
           await overlayPolicies(shadow.url, files, apiRoles);
           shadow.timings.policiesMs = performance.now() - t2;
         }

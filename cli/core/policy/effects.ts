@@ -110,30 +110,34 @@ export function alterEffects(before: Policy, after: Policy, rlsOn: boolean): { h
   return { hazard: gated.hazard, effects: rlsOn ? effects : [gated.effect, ...effects.slice(1)] };
 }
 
-/** Effect of replacing a policy by a different command or kind (drop + create under the same name). */
+/**
+ * Effect of replacing a policy under the same name (drop + create): its command
+ * or kind changed, or a clause was removed. A pure kind flip or a command that
+ * now covers more (or less) has a known direction; anything else is may-widen.
+ */
 export function replaceEffect(before: Policy, after: Policy, rlsOn: boolean): { hazard: Hazard; effects: string[] } {
   const label = `policy ${policyLabel(after.name)} on ${after.table}`;
   const effects: string[] = [];
-  let hazard: Hazard;
+  // For a permissive policy, doing more widens; for a restrictive one, doing more narrows.
+  const more = (permissive: boolean): Hazard => (permissive ? 'widens' : 'narrows');
+  const less = (permissive: boolean): Hazard => (permissive ? 'narrows' : 'widens');
+  let hazard: Hazard = 'neutral';
   if (before.permissive !== after.permissive) {
     effects.push(`${label} becomes ${after.permissive ? 'PERMISSIVE: it now grants rows instead of limiting them' : 'RESTRICTIVE: it now limits rows instead of granting them'}`);
     hazard = after.permissive ? 'widens' : 'narrows';
-  } else {
-    hazard = combine(dropEffect(before, true).hazard, createEffect(after, true).hazard);
   }
   if (before.command !== after.command) {
     effects.push(`${label}: command changes from ${before.command} to ${after.command}`);
-    const grows = covers(after.command, before.command);
-    const shrinks = covers(before.command, after.command);
-    if (before.permissive === after.permissive) hazard = grows ? (after.permissive ? 'widens' : 'narrows') : shrinks ? (after.permissive ? 'narrows' : 'widens') : 'may-widen';
+    const direction = covers(after.command, before.command) ? more(after.permissive) : covers(before.command, after.command) ? less(after.permissive) : 'may-widen';
+    hazard = before.permissive === after.permissive ? direction : combine(hazard, direction);
   }
+  const exprsChanged = before.using !== after.using || before.check !== after.check;
+  const rolesChanged = !sameSet(before.roles, after.roles);
   if (before.using !== after.using) effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}`);
   if (before.check !== after.check) effects.push(`${label}: WITH CHECK changes from ${before.check ?? '(none)'} to ${after.check ?? '(none)'}`);
-  if (!sameSet(before.roles, after.roles)) effects.push(`${label}: roles change from ${rolesText(before.roles)} to ${rolesText(after.roles)}`);
-  if (before.command !== after.command || before.using !== after.using || before.check !== after.check || !sameSet(before.roles, after.roles)) {
-    // Anything beyond a pure kind or command flip is a judgement call.
-    if (before.using !== after.using || before.check !== after.check || !sameSet(before.roles, after.roles)) hazard = combine(hazard, 'may-widen');
-  }
+  if (rolesChanged) effects.push(`${label}: roles change from ${rolesText(before.roles)} to ${rolesText(after.roles)}`);
+  // Beyond a kind flip or a command change, only a human can tell which way it goes.
+  if (exprsChanged || rolesChanged) hazard = combine(hazard, 'may-widen');
   const gated = rlsGate(hazard, effects[0] ?? `${label} is recreated`, after.table, rlsOn);
   return { hazard: gated.hazard, effects: rlsOn ? effects : [gated.effect, ...effects.slice(1)] };
 }
