@@ -5,7 +5,7 @@
  * desired state.
  */
 import { buildModel, type RawCatalog } from '../../cli/core/catalog/build.js';
-import type { Policy } from '../../cli/core/catalog/model.js';
+import type { CatalogModel, Policy } from '../../cli/core/catalog/model.js';
 import { securityStateOf, type SecurityState, type TableSecurity } from '../../cli/core/policy/state.js';
 import type { Step } from '../../cli/core/policy/plan.js';
 
@@ -32,6 +32,11 @@ export interface TableRow {
 }
 
 export function stateOf(tables: TableRow[]): SecurityState {
+  return securityStateOf(modelOf(tables), API);
+}
+
+/** The catalog model of hand-written rows (effective privileges = direct grants plus PUBLIC's). */
+export function modelOf(tables: TableRow[]): CatalogModel {
   const raw: RawCatalog = {
     meta: { version: 170000, database: 'fixture', pgrst: null },
     apiRoles: API,
@@ -61,7 +66,7 @@ export function stateOf(tables: TableRow[]): SecurityState {
         comment: null,
         acl: Object.entries(t.grants ?? {}).flatMap(([grantee, privs]) => privs.map((privilege) => ({ grantee, privilege }))),
         column_acl: t.columnGrants ?? [],
-        api_access: {},
+        api_access: Object.fromEntries(API.map((role) => [role, [...new Set([...(t.grants?.[role] ?? []), ...(t.grants?.['PUBLIC'] ?? [])])]])),
         view_definition: null,
         depends_on: [],
       };
@@ -85,7 +90,7 @@ export function stateOf(tables: TableRow[]): SecurityState {
     functions: [],
     extensions: [],
   };
-  return securityStateOf(buildModel(raw), API);
+  return buildModel(raw);
 }
 
 /** Run steps over `from`; throws when a step could not run in Postgres (name taken, policy missing). */
