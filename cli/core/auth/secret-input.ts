@@ -36,10 +36,12 @@ export async function readSecret(src: SecretSource, what: string): Promise<strin
 /** Raw mode: the terminal does not echo; we collect until Enter, honour backspace, and abort on Ctrl-C / Ctrl-D. */
 function promptNoEcho(tty: NodeJS.ReadStream, out: { write(s: string): unknown }, prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    out.write(prompt);
     let buf = '';
     const wasRaw = tty.isRaw;
+    // Echo off before the prompt shows: a fast typist (or a script that
+    // answers the prompt) must not type into a terminal that still echoes.
     tty.setRawMode(true);
+    out.write(prompt);
     tty.resume();
     tty.setEncoding('utf8');
     const finish = (err?: RowguardError) => {
