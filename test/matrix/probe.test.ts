@@ -92,7 +92,9 @@ alter table public.owned owner to rg_matrix_app_owner;
 -- views: the default (security definer-like: the view owner's rights) bypasses the RLS of notes; security_invoker does not
 create view public.notes_view as select * from public.notes;
 create view public.notes_invoker with (security_invoker = true) as select * from public.notes;
-grant select on public.notes_view, public.notes_invoker to authenticated;
+grant select, insert, update, delete on public.notes_view, public.notes_invoker to authenticated;
+create view public.notes_summary as select user_id, count(*) as n from public.notes group by user_id;
+grant select, insert, update, delete on public.notes_summary to authenticated;
 
 -- a partitioned table with the owner policy
 create table public.events (id int, user_id uuid not null references auth.users(id), at date not null, primary key (id, at)) partition by range (at);
@@ -202,10 +204,19 @@ describe('access matrix on hand-written schemas', () => {
     expect(row(m, 'public.loop', 'alice')[0]).toMatch(/^error: 42P17 infinite recursion/);
   });
 
-  it('a view without security_invoker reads through the owner and leaks every row; security_invoker keeps RLS', () => {
-    expect(row(m, 'public.notes_view', 'alice')).toEqual(['all', 'n/a: view: writes are not probed', 'n/a: view: writes are not probed', 'n/a: view: writes are not probed']);
-    expect(row(m, 'public.notes_invoker', 'alice')[0]).toBe('own');
-    expect(row(m, 'public.notes_view', 'anon')[0]).toBe('none');
+  it('a view without security_invoker reads and writes through its owner and leaks every row; security_invoker keeps RLS', () => {
+    expect(row(m, 'public.notes_view', 'alice')).toEqual(['all', 'all', 'all', 'all']);
+    expect(row(m, 'public.notes_invoker', 'alice')).toEqual(['own', 'own', 'own', 'own']);
+    expect(row(m, 'public.notes_invoker', 'staff')).toEqual(['empty', 'own', 'empty', 'empty']);
+    expect(row(m, 'public.notes_view', 'anon')).toEqual(['none', 'none', 'none', 'none']);
+  });
+
+  it('a view that cannot be written says why', () => {
+    const [sel, ins, upd, del] = row(m, 'public.notes_summary', 'alice');
+    expect(sel).toBe('all');
+    expect(ins).toBe('n/a: not writable: cannot insert into view "notes_summary"');
+    expect(upd).toBe('n/a: no updatable column (generated, identity ALWAYS, or not updatable through the view)');
+    expect(del).toBe('n/a: not writable: cannot delete from view "notes_summary"');
   });
 
   it('a partitioned table: own rows across partitions, writes routed to the right partition', () => {

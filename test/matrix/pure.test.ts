@@ -9,7 +9,7 @@ import { compareMatrices, describeChange } from '../../cli/core/matrix/compare.j
 import { RowguardError } from '../../cli/core/errors.js';
 
 function col(name: string, over: Partial<ColumnRow> = {}): ColumnRow {
-  return { attnum: 1, name, type: 'uuid', baseType: 'uuid', typmod: -1, notNull: false, hasDefault: false, identity: '', generated: '', referencesAuthUsers: false, inForeignKey: false, ...over };
+  return { attnum: 1, name, type: 'uuid', baseType: 'uuid', typmod: -1, notNull: false, hasDefault: false, identity: '', generated: '', referencesAuthUsers: false, inForeignKey: false, updatable: true, ...over };
 }
 
 describe('ownerColumnOf', () => {

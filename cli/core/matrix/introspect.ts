@@ -26,6 +26,8 @@ export interface ColumnRow {
   referencesAuthUsers: boolean;
   /** Part of any single- or multi-column foreign key. */
   inForeignKey: boolean;
+  /** pg_column_is_updatable: always true for a table column; for a view, whether it maps to a base column. */
+  updatable: boolean;
 }
 
 export interface RelationRow {
@@ -46,8 +48,10 @@ export interface RelationModel extends TableInfo {
   columns: ColumnRow[];
   uniqueKeys: string[][];
   primaryKey: string[] | null;
-  /** Tables and partitioned tables have ctid and accept the generic INSERT; views only SELECT here. */
+  /** Writes are probed: tables, partitioned tables and views (auto-updatable or with INSTEAD OF triggers). */
   writable: boolean;
+  /** Rows have a tableoid/ctid identity (tables, partitioned tables): which rows an UPDATE changed can be told. */
+  hasRowIdentity: boolean;
 }
 
 /** Names that say "the user who owns this row" when no foreign key says it. */
@@ -107,7 +111,8 @@ export function modelRelation(row: RelationRow): RelationModel {
     columns: row.columns,
     uniqueKeys: row.uniqueKeys,
     primaryKey: row.primaryKey,
-    writable: row.relkind === 'r' || row.relkind === 'p',
+    writable: row.relkind === 'r' || row.relkind === 'p' || row.relkind === 'v',
+    hasRowIdentity: row.relkind === 'r' || row.relkind === 'p',
   });
 }
 
@@ -157,7 +162,8 @@ export async function readRelations(sql: Sql, schemas: string[]): Promise<Relati
                       and f.confrelid = to_regclass('auth.users')) as "referencesAuthUsers",
            exists (select 1 from pg_catalog.pg_constraint f
                     where f.conrelid = a.attrelid and f.contype = 'f'
-                      and a.attnum = any(f.conkey)) as "inForeignKey"
+                      and a.attnum = any(f.conkey)) as "inForeignKey",
+           pg_catalog.pg_column_is_updatable(a.attrelid, a.attnum, false) as updatable
       from pg_catalog.pg_attribute a
       join pg_catalog.pg_type t on t.oid = a.atttypid
       left join pg_catalog.pg_type bt on t.typtype = 'd' and bt.oid = t.typbasetype -- domain: its base type

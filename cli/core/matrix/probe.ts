@@ -120,7 +120,7 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
     const updatable = new Map<string, Set<string>>();
     const readable = new Map<string, Set<string>>();
     if (rel.writable) {
-      keys = (await tx.unsafe<{ k: string }[]>(`select ${ROW_KEY} as k from ${t} r`)).map((r) => r.k);
+      if (rel.hasRowIdentity) keys = (await tx.unsafe<{ k: string }[]>(`select ${ROW_KEY} as k from ${t} r`)).map((r) => r.k);
       // Each column's text form, as JSON so a NULL stays null (a text[] literal would spell it NULL).
       const vals = `pg_catalog.to_json(array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[])::text`;
       const ownerExpr = owner ? `r.${quoteIdent(owner)}::text` : 'null::text';
@@ -256,6 +256,7 @@ function ownTotalOf(truth: Truth, rel: RelationModel, actor: ProbeActor): number
 function cellOfFailure(o: Outcome): Cell {
   if (o.kind === 'denied') return { access: 'none', note: o.note };
   if (o.kind === 'refused') return { access: 'refused', note: o.note };
+  if (o.kind === 'skipped') return { access: 'n/a', note: o.note };
   return { access: 'error', note: o.kind === 'ok' ? 'unexpected' : o.note };
 }
 
@@ -308,7 +309,7 @@ interface InsertPlan {
 export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, ownerValue: string | null | undefined): InsertPlan {
   const inKey = new Set(rel.uniqueKeys.flat());
   const idx = new Map(rel.columns.map((c, i) => [c.name, i]));
-  const cols = rel.columns.filter((c) => c.generated === '' && c.identity === '' && !(c.hasDefault && inKey.has(c.name) && c.name !== rel.ownerColumn));
+  const cols = rel.columns.filter((c) => c.updatable && c.generated === '' && c.identity === '' && !(c.hasDefault && inKey.has(c.name) && c.name !== rel.ownerColumn));
   const values = new Map<string, string | null>(cols.map((c) => [c.name, source.values[idx.get(c.name)!] ?? null]));
   if (rel.ownerColumn && ownerValue !== undefined && values.has(rel.ownerColumn)) values.set(rel.ownerColumn, ownerValue);
   const notes: string[] = [];
@@ -344,7 +345,7 @@ export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, 
 async function runInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, text: string, params: Array<string | null>): Promise<{ outcome: Outcome; storedOwner?: string | null }> {
   const r = await attempt(tx, async (sp) => {
     const count = (await sp.unsafe(text, params)).count;
-    if (!rel.ownerColumn || count === 0) return { count, storedOwner: undefined };
+    if (!rel.ownerColumn || !rel.hasRowIdentity || count === 0) return { count, storedOwner: undefined };
     await asSessionUser(sp);
     const [row] = await sp.unsafe<{ owner: string | null }[]>(
       `select r.${quoteIdent(rel.ownerColumn)}::text as owner from ${rel.name} r where not (${ROW_KEY} = any($1::text[])) limit 1`,
@@ -384,7 +385,7 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
  * not one with column-level grants hiding it (e.g. a password hash).
  */
 function updateColumn(rel: RelationModel, truth: Truth, actor: ProbeActor): ColumnRow | null {
-  const eligible = rel.columns.filter((c) => c.generated === '' && c.identity !== 'a');
+  const eligible = rel.columns.filter((c) => c.updatable && c.generated === '' && c.identity !== 'a');
   if (!eligible.length) return null;
   const allowed = truth.updatable.get(actor.role) ?? new Set<string>();
   const readable = truth.readable.get(actor.role) ?? new Set<string>();
@@ -396,9 +397,10 @@ function updateColumn(rel: RelationModel, truth: Truth, actor: ProbeActor): Colu
 async function probeUpdate(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
   if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
   const col = updateColumn(rel, truth, actor);
-  if (!col) return { access: 'n/a', note: 'no column can be updated (all generated or identity ALWAYS)' };
+  if (!col) return { access: 'n/a', note: 'no updatable column (generated, identity ALWAYS, or not updatable through the view)' };
   const ownTotal = ownTotalOf(truth, rel, actor);
   const c = quoteIdent(col.name);
+  if (!rel.hasRowIdentity) return probeUpdateThroughView(tx, rel, actor, truth, c, ownTotal);
   const r = await attempt(tx, async (sp) => {
     // A no-op write (`set c = c`): it still needs the grants, passes USING and WITH CHECK, fires triggers.
     const res = await sp.unsafe(`update ${rel.name} set ${c} = ${c}`);
@@ -415,6 +417,23 @@ async function probeUpdate(tx: TransactionSql, rel: RelationModel, truth: Truth,
   if (!r.ok) return cellOfFailure(outcomeOfError(r.err));
   const cell = classifyRows({ rows: r.value.changed, rowsOwn: r.value.own ?? undefined, total: truth.total, ownTotal });
   return r.value.count !== r.value.changed ? { ...cell, note: `the command reported ${r.value.count} rows, ${r.value.changed} new row versions were found` } : cell;
+}
+
+/**
+ * A view's rows have no ctid: count what `set c = c` changes, then what it
+ * changes when limited to the actor's rows; both equal to the actor's row
+ * count means exactly its own rows.
+ */
+async function probeUpdateThroughView(tx: TransactionSql, rel: RelationModel, actor: ProbeActor, truth: Truth, c: string, ownTotal: number | undefined): Promise<Cell> {
+  const all = await attempt(tx, async (sp) => (await sp.unsafe(`update ${rel.name} set ${c} = ${c}`)).count);
+  if (!all.ok) return cellOfFailure(outcomeOfError(all.err));
+  let rowsOwn: number | undefined;
+  if (ownTotal !== undefined) {
+    const own = await attempt(tx, async (sp) => (await sp.unsafe(`update ${rel.name} set ${c} = ${c} where ${ownerPredicate(rel.ownerColumn!, 1)}`, [actor.uid!])).count);
+    if (own.ok) rowsOwn = own.value;
+  }
+  const cell = classifyRows({ rows: all.value, rowsOwn, total: truth.total, ownTotal });
+  return cell.access === 'subset' && rowsOwn === undefined ? { ...cell, note: 'through a view: how many rows changed is known, whose is not' } : cell;
 }
 
 async function probeDelete(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
