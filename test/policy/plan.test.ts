@@ -313,10 +313,10 @@ describe('what counts as a local database for policy apply', () => {
   it('embedded, docker, loopback and Unix sockets are local; anything else is not', () => {
     expect(isLocalDatabase('postgres://u@db.example.com/x', 'embedded')).toBe(true);
     expect(isLocalDatabase('postgres://u@db.example.com/x', 'docker')).toBe(true);
-    for (const u of ['postgres://u@localhost/x', 'postgres://u@127.0.0.1:5433/x', 'postgres://u@127.9.8.7/x', 'postgres://u@[::1]/x', 'postgres:///x?host=/var/run/postgresql']) {
+    for (const u of ['postgres://u@localhost/x', 'postgres://u@127.0.0.1:5433/x', 'postgres://u@127.9.8.7/x', 'postgres://u@[::1]/x', 'postgres://u@[::ffff:127.0.0.1]/x', 'postgres:///x?host=/var/run/postgresql']) {
       expect(isLocalDatabase(u, 'flag'), u).toBe(true);
     }
-    for (const u of ['postgres://u@db.example.com/x', 'postgres://u@10.0.0.5/x', 'postgres://u@localhost.example.com/x', 'postgres://u@128.0.0.1/x']) {
+    for (const u of ['postgres://u@db.example.com/x', 'postgres://u@10.0.0.5/x', 'postgres://u@localhost.example.com/x', 'postgres://u@128.0.0.1/x', 'postgres://u@[::ffff:10.0.0.1]/x']) {
       expect(isLocalDatabase(u, 'env'), u).toBe(false);
     }
   });

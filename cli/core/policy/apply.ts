@@ -25,7 +25,8 @@ export function isLocalDatabase(url: string, source: 'flag' | 'env' | 'embedded'
   if (socket && socket.startsWith('/')) return true;
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === '') return !socket;
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+  // 127.0.0.0/8, ::1, and IPv4-mapped 127.x (the URL parser prints ::ffff:127.0.0.1 as ::ffff:7f00:1).
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host) || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(host);
 }
 
 export function wideningSteps(plan: PolicyPlan): Step[] {
