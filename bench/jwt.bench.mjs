@@ -20,6 +20,9 @@ const { runSqlAs } = await d('as/run.js');
 const { generateKeyPair, exportJWK } = await import(join(ROOT, 'node_modules/jose/dist/webapi/index.js'));
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
+const { loadavg, cpus } = await import('node:os');
+// Other processes skew every number here: say how busy the machine was.
+console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 const now = () => Date.now() / 1000;
 const claims = buildAccessClaims(
   { id: 'aaaaaaaa-0000-4000-8000-000000000001', email: 'ann@example.test', role: 'authenticated', raw_app_meta_data: { provider: 'email', providers: ['email'] }, raw_user_meta_data: { name: 'Ann' } },
