@@ -22,7 +22,7 @@ interface AsOpts extends KeyOpts {
 
 export function makeAsCommand(): Command {
   const as = new Command('as')
-    .description('run SQL as PostgREST would for this identity: verified token, one set_config step, the statement, ROLLBACK unless --commit')
+    .description('run SQL as PostgREST would for this identity: token verified, role and claims set transaction-locally, the statement, ROLLBACK unless --commit')
     .option('--token <jwt>', 'a token (short-lived test data; or use --token-file)')
     .option('--token-file <path>', 'read the token from a file; - reads stdin')
     .option('--user <email>', 'the claims GoTrue would sign for this auth.users row')
