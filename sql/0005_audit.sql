@@ -257,7 +257,11 @@ begin
     return null;
   end if;
 
-  v_actor_id := coalesce(p_actor_id, (claims ->> 'sub')::uuid);
+  -- A sub that is not a uuid gets no access from the policies (auth.uid()
+  -- raises 22P02); here it must not block a write RLS does not govern (a
+  -- service_role token with a custom sub), so it is recorded as no actor.
+  v_actor_id := coalesce(p_actor_id,
+    case when claims ->> 'sub' ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' then (claims ->> 'sub')::uuid end);
   v_actor_role := claims ->> 'role';
   v_actor_email := claims ->> 'email';
   v_db_role := case when set_role is null or set_role = 'none' then session_user::text else set_role end;
@@ -453,6 +457,11 @@ begin
   select c.relkind into relkind from pg_catalog.pg_class c where c.oid = target;
   if relkind not in ('r' /* table */, 'p' /* partitioned table */) then
     raise exception 'audit.enable_tracking(%): not a table', target
+      using errcode = 'wrong_object_type';
+  end if;
+  -- Tracking the log's own tables would recurse: each append would append.
+  if (select c.relnamespace from pg_catalog.pg_class c where c.oid = target) = 'audit'::regnamespace then
+    raise exception 'audit.enable_tracking(%): the audit schema''s own tables cannot be tracked', target
       using errcode = 'wrong_object_type';
   end if;
 

@@ -167,6 +167,15 @@ describe('capture', () => {
     await db.sql`create view public.v_deployments with (security_invoker = true) as select id from public.deployments`;
     expect(await sqlstateOf(db.sql`select audit.enable_tracking('public.v_deployments')`)).toBe('42809');
     await db.sql`drop view public.v_deployments`;
+    expect(await sqlstateOf(db.sql`select audit.enable_tracking('audit.log')`)).toBe('42809');
+  });
+
+  it('a service_role token whose sub is not a uuid still writes; the row has no actor id', async () => {
+    const from = await lastId(db.sql);
+    await runAsRequest(db.sql, { role: 'service_role', claims: { sub: 'billing-worker', iss: 'internal' } }, (tx) => tx`update public.deployments set status = 'succeeded' where user_id = ${IDS.b}`, { commit: true });
+    const rows = await logAfter(db.sql, from);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows[0]).toMatchObject({ actor_id: null, actor_role: 'service_role', db_role: 'service_role' });
   });
 
   it('a rolled-back transaction leaves no audit row and no gap in ids', async () => {
