@@ -96,7 +96,11 @@ create trigger chain_head_reject_truncate before truncate on audit.chain_head
   for each statement execute function audit.reject_change();
 
 -- Only audit.append_rows() inserts: it sets audit.appending around the one
--- INSERT it runs. Statement-level, so a bulk append pays for it once.
+-- INSERT it runs. Statement-level, so a bulk append pays for it once. This
+-- stops mistakes, not the owner: any session can set the marker, but only the
+-- owner (or a superuser) holds INSERT, and a row they forge breaks the chain
+-- unless they also recompute every later hash, which a head recorded outside
+-- the database exposes.
 create or replace function audit.guard_insert()
   returns trigger
   language plpgsql
