@@ -92,13 +92,6 @@ export function cellLabel(cell: Cell): string {
   }
 }
 
-/** The Access a stored label stands for (the word before any count or reason). */
-export function accessOfLabel(label: string): Access {
-  const word = label.split(/[ :]/, 1)[0] ?? '';
-  const known: Access[] = ['none', 'all', 'own', 'subset', 'empty', 'refused', 'n/a', 'error'];
-  return (known as string[]).includes(word) ? (word as Access) : 'error';
-}
-
 /** Human wording used in change lines: "none", "all rows", "own rows", "subset 3/10". */
 export function describeLabel(label: string): string {
   if (label === 'all') return 'all rows';
