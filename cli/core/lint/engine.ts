@@ -203,6 +203,12 @@ export interface LintOptions {
 
 export interface LintRun extends LintResult {
   target: { mode: 'database' | 'shadow' | 'files'; database: string | null };
+  /**
+   * A repository file to pin catalog findings on when no migration created their
+   * object (code scanning needs a file and a line for every result): the config
+   * file, else the first migration.
+   */
+  anchorFile: string | null;
 }
 
 /** Migration files changed (added or modified, committed or not) since `ref`, plus untracked ones. */
@@ -232,6 +238,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
   const { withSql, createThrowawayDatabase, databaseOf } = await import('../db.js');
   const parser = await loadParser();
   const files = readMigrations(config.dirs.sql, opts.cwd);
+  const anchorFile = (config.file ? relative(opts.cwd, config.file) : null) || files[0]?.displayPath || null;
   const since = opts.since ? filesChangedSince(opts.since, config.dirs.sql, opts.cwd) : null;
 
   const settings: LintSettings = {
@@ -249,7 +256,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
 
   if (opts.filesOnly) {
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(null)(f) }));
-    return { ...runLint({ model: null, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'files', database: null } };
+    return { ...runLint({ model: null, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'files', database: null }, anchorFile };
   }
 
   const { introspect } = await import('../catalog/introspect.js');
@@ -267,7 +274,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     opts.onProgress?.('reading the catalog');
     const { pending, model } = await withSql(opts.url, async (sql) => ({ pending: await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full' }) }));
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
-    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) } };
+    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
   }
 
   const pending = await readPending();
@@ -279,7 +286,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     opts.onProgress?.('reading the catalog');
     const model = await withSql(shadow.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }));
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
-    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'shadow', database: null } };
+    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'shadow', database: null }, anchorFile };
   } finally {
     await shadow.drop().catch(() => undefined);
   }

@@ -62,7 +62,9 @@ const SARIF_LEVEL: Record<Level, 'error' | 'warning' | 'note'> = { error: 'error
 export function renderSarif(run: LintRun, rules: readonly RuleMeta[], version: string): string {
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const result = (f: Finding, suppression?: { reason: string; source: string }) => {
-    const loc = f.location ?? f.definedAt;
+    // Code scanning rejects a result without a file and line: a catalog object no
+    // migration created is pinned to the anchor file's first line.
+    const loc = f.location ?? f.definedAt ?? (run.anchorFile ? { file: run.anchorFile, line: 1, column: 1 } : undefined);
     return {
       ruleId: f.rule,
       ruleIndex: index.get(f.rule) ?? -1,
