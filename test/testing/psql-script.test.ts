@@ -60,6 +60,17 @@ describe('psql script preprocessing', () => {
     expect(s.events[1]!.at).toBeLessThan(s.terminators[1]!);
   });
 
+  it('ends a statement at \\gset and keeps references to unknown variables for the runner', () => {
+    const s = expand("select 1 as x \\gset p_\nselect :p_x, :'p_x', :\"p_x\";\n");
+    expect(s.events).toEqual([{ kind: 'gset', at: s.sql.indexOf(';'), prefix: 'p_' }]);
+    expect(s.terminators[0]).toBe(s.sql.indexOf(';') + 1);
+    expect(s.deferred.map((d) => [s.sql.slice(d.start, d.end), d.quote])).toEqual([
+      [':p_x', 'none'],
+      [":'p_x'", 'literal'],
+      [':"p_x"', 'identifier'],
+    ]);
+  });
+
   it('answers :{?var} with whether the variable is set', () => {
     const s = expand('\\set x 1\n\\if :{?x}\nselect :{?x}, :{?y};\n\\endif\n\\if :{?y}\nselect 2;\n\\endif\n');
     expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select TRUE, FALSE;');
@@ -73,7 +84,7 @@ describe('psql script preprocessing', () => {
 
   it('refuses meta-commands it cannot honour, naming them', () => {
     for (const [cmd, msg] of [
-      ['\\gset', '\\gset is not supported'],
+      ['\\gexec', '\\gexec is not supported'],
       ['\\connect other', '\\connect is not supported'],
       ['\\copy t from stdin', '\\copy is not supported'],
       ['\\! rm -rf /', 'shell command'],

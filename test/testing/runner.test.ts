@@ -191,6 +191,20 @@ describe('verdicts', () => {
     ]);
   });
 
+  it('\\gset stores a row in variables later statements use, and needs exactly one row', async () => {
+    const r = await run([join(RUNNER, 'gset.test.sql'), join(RUNNER, 'gset-error.test.sql')]);
+    const [err, g] = r.files;
+    expect(g!.tests.map((t) => [t.ok, t.description])).toEqual([
+      [true, 'a number, as is'],
+      [true, 'a literal, quoted by psql'],
+      [true, 'Table widgets should exist'],
+      [true, 'still set later on'],
+    ]);
+    expect(g!.error).toMatchObject({ message: 'no rows returned for \\gset', location: { line: 10 } });
+    // A server error position after a substituted variable still points into the file as written.
+    expect(err!.error).toMatchObject({ pg: { sqlstate: '42703' }, location: { line: 2, column: 13 } });
+  });
+
   it('carries on after errors when the file turns ON_ERROR_STOP off, as psql does', async () => {
     const r = await run([join(RUNNER, 'continue.test.sql')]);
     expect(r.files[0]).toMatchObject({ status: 'passed' });

@@ -4,7 +4,9 @@
  * quotes and comments runs to the end of the line), interpolates `:var`,
  * `:'var'`, `:"var"` and `:{?var}` where psql would, follows `\i`/`\ir`,
  * evaluates `\if`, and records what must happen between statements
- * (`\echo`, `\o`).
+ * (`\echo`, `\o`, `\gset`). A variable that `\gset` sets is substituted
+ * when the statement using it runs; meta-commands and `\if` see only the
+ * variables known when the lexer reads them.
  *
  * The result is one SQL text plus a map back to the original files, so the
  * real parser can split it (cli/core/sql-text.ts) and every statement, and
@@ -31,7 +33,21 @@ export type ScriptEvent =
   /** `\o file` (off) and `\o` (on again): whether query output is kept. */
   | { kind: 'output'; at: number; enabled: boolean }
   /** A meta-command that changes the variables the runner reads (ON_ERROR_STOP). */
-  | { kind: 'set'; at: number; name: string; value: string | null };
+  | { kind: 'set'; at: number; name: string; value: string | null }
+  /** `\gset [prefix]`: the statement it ends stores its one row in variables. */
+  | { kind: 'gset'; at: number; prefix: string };
+
+/**
+ * A `:var` reference to a variable not set when the lexer read it: psql
+ * would leave the text as is, but a `\gset` that runs before the statement
+ * may set it, so the runner substitutes it then (offsets in the output text).
+ */
+export interface DeferredReference {
+  start: number;
+  end: number;
+  name: string;
+  quote: 'literal' | 'identifier' | 'none';
+}
 
 export interface ScriptProblem {
   file: string;
@@ -48,6 +64,7 @@ export interface ExpandedScript {
   events: ScriptEvent[];
   /** Top-level `;` (and `\g`) positions in `sql`, psql's own statement ends: the fallback split. */
   terminators: number[];
+  deferred: DeferredReference[];
   /** Source texts by file path, for line/column lookups. */
   sources: Map<string, string>;
   /** Variables at the end of the script. */
@@ -106,6 +123,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
   const spans: Span[] = [];
   const events: ScriptEvent[] = [];
   const terminators: number[] = [];
+  const deferred: DeferredReference[] = [];
   const sources = new Map<string, string>();
   // \if stack: `active` is whether text is executed; `done` whether a branch was taken.
   const conds: Array<{ active: boolean; done: boolean; parentActive: boolean }> = [];
@@ -226,6 +244,13 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
             from = i;
             continue;
           }
+          if (live()) {
+            // Still pending in the verbatim run: its output offset is outLen + (i - from).
+            const start = outLen + (i - from);
+            deferred.push({ start, end: start + m[0].length, name, quote: m[1] !== undefined ? 'literal' : m[2] !== undefined ? 'identifier' : 'none' });
+          }
+          i += m[0].length;
+          continue;
         }
         i++;
         continue;
@@ -360,7 +385,12 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         return 'send';
       case ';':
         return 'send';
-      case 'gset':
+      case 'gset': {
+        const [prefix, ...more] = args();
+        if (more.length) fail('\\gset takes at most one argument (a variable name prefix)');
+        events.push({ kind: 'gset', at, prefix: prefix ?? '' });
+        return 'send';
+      }
       case 'gexec':
       case 'gx':
       case 'gdesc':
@@ -380,7 +410,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         break;
       default:
         if (DISPLAY_ONLY.has(cmd)) return;
-        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
+        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\gset \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
     }
   };
 
@@ -392,7 +422,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     if (!(err instanceof Abort)) throw err;
     problem = err.problem;
   }
-  return { sql: out.join(''), spans, events, terminators, sources, variables, ...(problem ? { problem } : {}) };
+  return { sql: out.join(''), spans, events, terminators, deferred, sources, variables, ...(problem ? { problem } : {}) };
 }
 
 function evalCondition(expr: string, fail: (m: string) => never): boolean {

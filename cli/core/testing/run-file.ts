@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Sql } from '../db.js';
 import { pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
-import { expandScript, lineColumn, parsePsqlBool, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
+import { expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
 
 export interface TestFile {
@@ -152,6 +152,42 @@ async function statementsOf(script: ExpandedScript): Promise<Statement[]> {
   return out;
 }
 
+interface RunnableStatement extends Statement {
+  /** Offset in `text` → offset in the statement as the lexer produced it. */
+  toOriginal(offset: number): number;
+}
+
+/** Put the values \gset has set since into the statement's deferred `:var` references. */
+function substituteDeferred(st: Statement, script: ExpandedScript, vars: Map<string, string>): RunnableStatement {
+  const refs = script.deferred.filter((r) => r.start >= st.start && r.end <= st.end && vars.has(r.name));
+  if (refs.length === 0) return { ...st, toOriginal: (o) => o };
+  let text = st.text;
+  // Replaced from the end so earlier offsets stay valid; `subs` ends up in text order.
+  const subs: Array<{ at: number; oldLen: number; newLen: number }> = [];
+  for (const r of [...refs].sort((x, y) => y.start - x.start)) {
+    const value = vars.get(r.name)!;
+    const rendered = r.quote === 'literal' ? psqlLiteral(value).trimStart() : r.quote === 'identifier' ? psqlIdentifier(value) : value;
+    const at = r.start - st.start;
+    text = text.slice(0, at) + rendered + text.slice(r.end - st.start);
+    subs.unshift({ at, oldLen: r.end - r.start, newLen: rendered.length });
+  }
+  return {
+    ...st,
+    text,
+    toOriginal: (o) => {
+      let shift = 0;
+      for (const s of subs) {
+        const newAt = s.at + shift;
+        if (o < newAt) break;
+        // Inside a substituted value: point at the reference itself.
+        if (o < newAt + s.newLen) return s.at;
+        shift += s.newLen - s.oldLen;
+      }
+      return o - shift;
+    },
+  };
+}
+
 function stripComments(text: string): string {
   return text.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
 }
@@ -256,7 +292,19 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   // or the driver would try to reconnect.
   let lost = false;
 
-  const events = [...script.events].sort((a, b) => a.at - b.at);
+  const events = script.events.filter((e) => e.kind !== 'gset').sort((a, b) => a.at - b.at);
+  // \gset belongs to the statement it ends: the last one that starts before it.
+  const gsetPrefix = new Map<number, string>();
+  for (const e of script.events) {
+    if (e.kind !== 'gset') continue;
+    let idx = -1;
+    statements.forEach((st, i) => {
+      if (st.start < e.at) idx = i;
+    });
+    if (idx >= 0) gsetPrefix.set(idx, e.prefix);
+  }
+  // Variables set by \gset while the file runs.
+  const runtimeVars = new Map<string, string>();
   let nextEvent = 0;
   const runEventsBefore = (offset: number, current?: SqlLocation) => {
     while (nextEvent < events.length && events[nextEvent]!.at <= offset) {
@@ -285,9 +333,10 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       [opts.librarySchema, ...Object.entries(opts.settings).flat()],
     );
 
-    for (const st of statements) {
+    for (const [index, st0] of statements.entries()) {
       // Meta-commands run when psql reads them: before any statement that ends after them.
-      runEventsBefore(st.end);
+      runEventsBefore(st0.end);
+      const st = substituteDeferred(st0, script, runtimeVars);
       const location = locate(script, st.start);
       const tx = await classify(st.text);
       try {
@@ -308,6 +357,21 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
         const rows = await runStatement(st.text);
         if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
+        const prefix = gsetPrefix.get(index);
+        if (prefix !== undefined) {
+          // psql: exactly one row; each column sets <prefix><column>, NULL unsets it. Nothing is printed.
+          if (rows.length !== 1) {
+            result.error = { message: rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset', location };
+            break;
+          }
+          const columns = ((rows as unknown as { columns?: Array<{ name: string }> }).columns ?? []).map((c) => c.name);
+          columns.forEach((name, i) => {
+            const v = rows[0]![i];
+            if (v === null || v === undefined) runtimeVars.delete(prefix + name);
+            else runtimeVars.set(prefix + name, v.toString('utf8'));
+          });
+          continue;
+        }
         if (outputOn) {
           for (const r of rows) {
             for (const l of rowText(r).split('\n')) {
@@ -321,7 +385,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         if (!pg) throw err;
         // 57P01..57P05: the server ended the session (terminate, shutdown, database dropped); 08xxx: connection failure.
         if (pg.sqlstate?.startsWith('57P') || pg.sqlstate?.startsWith('08')) lost = true;
-        const errLocation = pg.position ? locate(script, st.start + codePointToUtf16(st.text, pg.position - 1)) : location;
+        const errLocation = pg.position ? locate(script, st.start + st.toOriginal(codePointToUtf16(st.text, pg.position - 1))) : location;
         const message = `${pg.message ?? 'error'}`;
         result.messages.push(`ERROR:  ${message}`);
         if (onErrorStop || lost) {
