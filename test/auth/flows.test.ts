@@ -554,4 +554,17 @@ describe('no secret in clear', () => {
     const n = (await sql<{ n: number }[]>`select count(*)::int as n from audit.log`)[0]!.n;
     expect(n).toBeGreaterThan(50);
   });
+
+  it('the audit log holds no stored hash either: no bcrypt hash, no refresh-token or one-time-token digest', async () => {
+    const hashes = await sql<{ h: string }[]>`
+      select encrypted_password as h from auth.users where encrypted_password is not null
+      union all select token from auth.refresh_tokens union all select parent from auth.refresh_tokens where parent is not null
+      union all select token_hash from auth.one_time_tokens union all select encrypted_password from public.cloud_credentials`;
+    expect(hashes.length).toBeGreaterThan(20);
+    const log = await sql<{ t: string }[]>`select l::text as t from audit.log l`;
+    for (const { t } of log) {
+      expect(t).not.toMatch(/\$2[abxy]\$\d\d\$/);
+      for (const { h } of hashes) expect(t.includes(h), 'audit.log holds a stored hash').toBe(false);
+    }
+  });
 });
