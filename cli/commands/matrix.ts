@@ -1,6 +1,7 @@
 /** `rowguard matrix [--update] [--format text|markdown|json|html] [--out <file>]`. */
 import { Command, Option } from 'commander';
 import { contextOf } from '../context.js';
+import { RowguardError } from '../core/errors.js';
 
 type Format = 'text' | 'markdown' | 'json' | 'html';
 
@@ -55,7 +56,11 @@ Exit 1 when a cell differs from test/access-matrix.json (unless --update).`,
       if (o.out) {
         const { writeFileSync } = await import('node:fs');
         const { resolve } = await import('node:path');
-        writeFileSync(resolve(ctx.cwd, o.out), render(false).replace(/\n?$/, '\n'));
+        try {
+          writeFileSync(resolve(ctx.cwd, o.out), render(false).replace(/\n?$/, '\n'));
+        } catch (err) {
+          throw new RowguardError('io', `cannot write ${o.out}: ${(err as Error).message}`);
+        }
         ctx.out.info(`wrote ${o.out}`);
       }
       if (ctx.out.json) ctx.out.result(report.matrixJson(matrix, hasExpected ? changes : undefined), () => '');

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Config } from '../config.js';
+import { RowguardError } from '../errors.js';
 import { buildAndComputeMatrix, type MatrixInputs } from './build.js';
 import { compareMatrices, type CellChange } from './compare.js';
 import { labelsOf, parseMatrixFile, serializeMatrix, type MatrixFile } from './file.js';
@@ -70,6 +71,11 @@ export function compareWithCommitted(cfg: Config, matrix: Matrix): MatrixCheck {
 /** Write test/access-matrix.json; returns the displayed path. */
 export function writeCommitted(cfg: Config, matrix: Matrix): string {
   const path = matrixPaths(cfg).file;
-  writeFileSync(path, serializeMatrix(matrix));
-  return relative(cfg.root, path) || path;
+  const file = relative(cfg.root, path) || path;
+  try {
+    writeFileSync(path, serializeMatrix(matrix));
+  } catch (err) {
+    throw new RowguardError('io', `cannot write ${file}: ${(err as Error).message}`, { hint: `does ${relative(cfg.root, cfg.dirs.test) || cfg.dirs.test}/ exist?` });
+  }
+  return file;
 }
