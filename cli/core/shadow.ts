@@ -25,6 +25,12 @@ export interface ShadowOptions {
   /** Root for file paths in messages (default: the config root). */
   displayRoot?: string;
   onPhase?: (phase: 'create' | 'migrate' | 'policies') => void;
+  /**
+   * Copy this database (on the same server, with no other session connected:
+   * CREATE DATABASE … TEMPLATE requires it) instead of applying sql/; for a
+   * caller that already has sql/ applied somewhere, e.g. the gate.
+   */
+  template?: string;
 }
 
 export interface ShadowTimings {
@@ -51,7 +57,7 @@ export async function buildShadow(opts: ShadowOptions): Promise<ShadowDatabase> 
   let t = performance.now();
   let db: ThrowawayDatabase;
   try {
-    db = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_shadow' });
+    db = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_shadow', template: opts.template });
   } catch (err) {
     // 42501 insufficient_privilege: the role may not CREATE DATABASE.
     if (pgFieldsOf(err)?.sqlstate === '42501') {
@@ -65,16 +71,18 @@ export async function buildShadow(opts: ShadowOptions): Promise<ShadowDatabase> 
   }
   const timings: ShadowTimings = { createMs: performance.now() - t, migrateMs: 0, policiesMs: 0 };
   try {
-    opts.onPhase?.('migrate');
-    t = performance.now();
-    await up({
-      url: db.url,
-      dir: opts.config.dirs.sql,
-      displayRoot,
-      lockTimeout: opts.config.migrations.lockTimeout,
-      statementTimeout: opts.config.migrations.statementTimeout,
-    });
-    timings.migrateMs = performance.now() - t;
+    if (opts.template === undefined) {
+      opts.onPhase?.('migrate');
+      t = performance.now();
+      await up({
+        url: db.url,
+        dir: opts.config.dirs.sql,
+        displayRoot,
+        lockTimeout: opts.config.migrations.lockTimeout,
+        statementTimeout: opts.config.migrations.statementTimeout,
+      });
+      timings.migrateMs = performance.now() - t;
+    }
     if (opts.overlayPolicies) {
       opts.onPhase?.('policies');
       t = performance.now();

@@ -114,6 +114,28 @@ describe('policy diff against a real database', () => {
     expect(fmt.using).toBe("((user_id = auth.uid()) AND (status = 'x'::text))");
   });
 
+  it('a shadow can start from a template that already has sql/ applied (the gate reuses its database)', async () => {
+    const base = await freshDatabase('rg_policy_tpl');
+    try {
+      await migrate(base.url, `${project}/sql`); // base.sql is never used, so no session blocks the copy
+      const copy = await buildShadow({ serverUrl: serverUrl(), config, overlayPolicies: true, displayRoot: project, template: base.name });
+      const normal = await buildShadow({ serverUrl: serverUrl(), config, overlayPolicies: true, displayRoot: project });
+      const a = connect(copy.url);
+      const b = connect(normal.url);
+      try {
+        expect(copy.timings.migrateMs).toBe(0);
+        expect(await snapshot(a)).toEqual(await snapshot(b));
+      } finally {
+        await a.end();
+        await b.end();
+        await copy.drop();
+        await normal.drop();
+      }
+    } finally {
+      await base.drop();
+    }
+  });
+
   it('migrations vs policies: one shadow serves both sides', async () => {
     const d = await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'migrations' }, to: { kind: 'policies' }, displayRoot: project });
     expect(hasDifference(d.plan)).toBe(true);
