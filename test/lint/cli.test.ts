@@ -27,6 +27,15 @@ create policy read_own on public.notes for select to authenticated using ((selec
 grant select on public.notes to authenticated;
 `;
 
+/** stdout as JSON, or a failure that shows what the CLI said instead. */
+function jsonOf(r: { code: number; stdout: string; stderr: string }) {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`exit ${r.code}, stdout not JSON:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
+
 function project(files: Record<string, string>, config: object = {}): string {
   const d = mkdtempSync(join(tmpdir(), 'rg-lint-cli-'));
   mkdirSync(join(d, 'sql'));
@@ -55,7 +64,7 @@ describe('rowguard lint --shadow', () => {
   it('reports findings with object, message and fix, and exits 1 at the default threshold (warn)', async () => {
     const r = await runCli(['lint', '--shadow', '--all', '--json'], { cwd: dir, env: env() });
     expect(r.code, r.stderr).toBe(1);
-    const doc = JSON.parse(r.stdout);
+    const doc = jsonOf(r);
     expect(doc.ok).toBe(false);
     const rules = doc.findings.map((f: { rule: string }) => f.rule);
     expect(rules).toContain('policy-always-true');
@@ -86,7 +95,7 @@ describe('rowguard lint --shadow', () => {
   it('SARIF output is structurally valid 2.1.0 with rules, results and locations', async () => {
     const r = await runCli(['lint', '--shadow', '--all', '--format', 'sarif'], { cwd: dir, env: env() });
     expect(r.code, r.stderr).toBe(1);
-    const sarif = JSON.parse(r.stdout);
+    const sarif = jsonOf(r);
     expect(sarif.version).toBe('2.1.0');
     expect(sarif.$schema).toMatch(/sarif-2\.1\.0/);
     expect(sarif.runs).toHaveLength(1);
@@ -154,7 +163,7 @@ describe('which migration files are judged', () => {
       // Old file gets an unsafe statement too, but it is not new: only 0002 is judged.
       writeFileSync(join(d, 'sql', '0002_idx.sql'), 'create index on public.t (a);\n');
       const r = await runCli(['lint', '--no-catalog', '--since', 'HEAD', '--json'], { cwd: d });
-      const doc = JSON.parse(r.stdout);
+      const doc = jsonOf(r);
       expect(doc.judgedFiles).toEqual(['sql/0002_idx.sql']);
       expect(doc.findings.map((f: { rule: string }) => f.rule)).toEqual(['index-not-concurrent']);
     } finally {
@@ -169,11 +178,11 @@ describe('which migration files are judged', () => {
     try {
       const { up } = await import('../../cli/core/migrate/engine.js');
       await up({ url: db.url, dir: join(d, 'sql'), displayRoot: d, lockTimeout: '5s', statementTimeout: '0' }, { to: '0001' });
-      const before = JSON.parse((await runCli(['lint', '--json'], { cwd: d, env: { DATABASE_URL: db.url } })).stdout);
+      const before = jsonOf(await runCli(['lint', '--json'], { cwd: d, env: { DATABASE_URL: db.url } }));
       expect(before.judgedFiles).toEqual(['sql/0002_idx.sql']);
       expect(before.findings.map((f: { rule: string }) => f.rule)).toContain('index-not-concurrent');
       await up({ url: db.url, dir: join(d, 'sql'), displayRoot: d, lockTimeout: '5s', statementTimeout: '0' });
-      const after = JSON.parse((await runCli(['lint', '--json'], { cwd: d, env: { DATABASE_URL: db.url } })).stdout);
+      const after = jsonOf(await runCli(['lint', '--json'], { cwd: d, env: { DATABASE_URL: db.url } }));
       expect(after.judgedFiles).toEqual([]);
       expect(after.findings.map((f: { rule: string }) => f.rule)).not.toContain('index-not-concurrent');
     } finally {
