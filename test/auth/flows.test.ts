@@ -226,6 +226,22 @@ describe('password sign-in and lockout (injected clock)', () => {
     }
   });
 
+  it('rehashes a password made at another cost on its next successful sign-in', async () => {
+    const id = await signUp('rehash@example.test', 'rehash password 1');
+    await sql`update private.password_settings set bcrypt_cost = 11`;
+    try {
+      expect((await signIn('rehash@example.test', 'wrong password')).user_id).toBeNull();
+      const [before] = await sql<{ p: string }[]>`select encrypted_password as p from auth.users where id = ${id}::uuid`;
+      expect(before!.p).toMatch(/^\$2a\$10\$/);
+      expect((await signIn('rehash@example.test', 'rehash password 1')).user_id).toBe(id);
+      const [after] = await sql<{ p: string }[]>`select encrypted_password as p from auth.users where id = ${id}::uuid`;
+      expect(after!.p).toMatch(/^\$2a\$11\$/);
+      expect((await signIn('rehash@example.test', 'rehash password 1')).user_id).toBe(id);
+    } finally {
+      await sql`update private.password_settings set bcrypt_cost = 10`;
+    }
+  });
+
   it('unknown email, wrong password and locked account: the same NULL answer and the same bcrypt work', async () => {
     await signUp('enum@example.test', 'enum password 1');
     await signUp('enum-locked@example.test', 'enum password 2');
