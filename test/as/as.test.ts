@@ -304,8 +304,9 @@ describe('rowguard as: the CLI', () => {
     const file = join(cwd, 'q.sql');
     writeFileSync(file, 'select 1;\nselect nope from public.deployments;\n');
     const r = await runCli(['as', '--anon', '-f', 'q.sql'], { cwd, env: env() });
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('q.sql:2:8');
+    expect(r.stderr).toContain('42703');
   });
 
   it('needs exactly one identity and one SQL source (exit 2)', async () => {
