@@ -18,6 +18,27 @@ interface AsOpts extends KeyOpts {
   commit?: boolean;
   aud?: string;
   schema?: string;
+  header?: string[];
+}
+
+/** -H "Name: value" → headers; the Cookie header → request.cookies, as PostgREST splits it. */
+export function parseHeaders(list: string[]): { headers: Record<string, string>; cookies: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  const cookies: Record<string, string> = {};
+  for (const h of list) {
+    const i = h.indexOf(':');
+    const name = i > 0 ? h.slice(0, i).trim().toLowerCase() : '';
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new RowguardError('usage', `--header needs "Name: value" (got "${h.slice(0, 40)}")`);
+    if (name === 'authorization') throw new RowguardError('usage', 'the Authorization header comes from --token / --token-file');
+    const value = h.slice(i + 1).trim();
+    if (name === 'cookie') {
+      for (const part of value.split(';')) {
+        const eq = part.indexOf('=');
+        if (eq > 0) cookies[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+      }
+    } else headers[name] = value;
+  }
+  return { headers, cookies };
 }
 
 export function makeAsCommand(): Command {
@@ -33,6 +54,7 @@ export function makeAsCommand(): Command {
     .addOption(new Option('--method <method>', 'HTTP method: GET and HEAD run READ ONLY').default('POST'))
     .option('--path <path>', 'request.path (default /)')
     .option('--schema <name>', 'schema the request targets, first in search_path (default: config api.schemas[0], else public)')
+    .option('-H, --header <header>', 'a request header, "Name: value" (repeatable); a Cookie header fills request.cookies', (v: string, prev: string[] = []) => [...prev, v])
     .option('--aud <audience>', 'expected token audience (default: config api.jwtAud)')
     .option('--commit', 'COMMIT instead of the default ROLLBACK');
   addKeyOptions(as, true);
@@ -45,6 +67,7 @@ export function makeAsCommand(): Command {
     const method = o.method.toUpperCase();
     if (!/^[A-Z]+$/.test(method)) throw new RowguardError('usage', `--method must be an HTTP method like GET or POST (got "${o.method}")`);
     const cfg = ctx.config();
+    const request = parseHeaders(o.header ?? []);
 
     let text: string;
     let file: string | undefined;
@@ -78,7 +101,7 @@ export function makeAsCommand(): Command {
     const { runSqlAs } = await import('../core/as/run.js');
     const result = await withSql(server.url, async (sql) => {
       const identity = early ?? (await resolveIdentity(sql, idReq, { config: cfg, now, audience: o.aud }));
-      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema: o.schema ?? cfg.api.schemas?.[0] });
+      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema: o.schema ?? cfg.api.schemas?.[0], ...request });
     });
     const { renderAsResult, asFooter, jsonRows } = await import('../core/report/rows.js');
     ctx.out.result({ ...result, results: result.results.map((r) => ({ ...r, rows: jsonRows(r.rows) })) }, () => renderAsResult(result, ctx.out));

@@ -300,6 +300,17 @@ describe('rowguard as: the CLI', () => {
     expect(bad.stderr + bad.stdout).not.toContain(tampered);
   });
 
+  it('-H headers land in request.headers (lower-cased), a Cookie header in request.cookies', async () => {
+    const r = await runCli(
+      ['--json', 'as', '--anon', '--method', 'get', '--path', '/rpc/x', '-H', 'X-Forwarded-For: 203.0.113.7', '-H', 'Cookie: sb-a=1; theme=dark', '-c',
+        "select current_setting('request.headers')::jsonb as h, current_setting('request.cookies')::jsonb as c, current_setting('request.method') as m, current_setting('request.path') as p"],
+      { cwd, env: env() },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results[0].rows).toEqual([{ h: { 'x-forwarded-for': '203.0.113.7' }, c: { 'sb-a': '1', theme: 'dark' }, m: 'GET', p: '/rpc/x' }]);
+    expect((await runCli(['as', '--anon', '-H', 'Authorization: Bearer x', '-c', 'select 1'], { cwd, env: env() })).code).toBe(2);
+  });
+
   it('-f file: a SQL error reports file:line:col', async () => {
     const file = join(cwd, 'q.sql');
     writeFileSync(file, 'select 1;\nselect nope from public.deployments;\n');
