@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The HTML page rendered in headless Chromium (Debian's /usr/bin/chromium,
  * driven by playwright-core): the grid has one cell per (table, command,
@@ -81,22 +80,23 @@ describe('access matrix HTML in Chromium', () => {
   });
 
   it.skipIf(!hasChromium)('colour-codes access with readable contrast (WCAG AA, 4.5:1)', async () => {
-    const styles = await page.evaluate(() => {
-      const lum = (rgb: string) => {
-        const [r, g, b] = rgb.match(/\d+/g)!.slice(0, 3).map((v) => {
+    // Browser-side code as text: the project's TypeScript program has no DOM lib (and should not get one from a test).
+    const styles = (await page.evaluate(`(() => {
+      const lum = (rgb) => {
+        const [r, g, b] = rgb.match(/\\d+/g).slice(0, 3).map((v) => {
           const c = Number(v) / 255;
           return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-        }) as [number, number, number];
+        });
         return 0.2126 * r + 0.7152 * g + 0.0722 * b;
       };
-      const out: Record<string, { bg: string; ratio: number }> = {};
+      const out = {};
       document.querySelectorAll('td.cell').forEach((td) => {
         const s = getComputedStyle(td);
-        const [l1, l2] = [lum(s.backgroundColor), lum(s.color)].sort((a, b) => b - a) as [number, number];
-        out[td.getAttribute('data-access')!] = { bg: s.backgroundColor, ratio: (l1 + 0.05) / (l2 + 0.05) };
+        const [l1, l2] = [lum(s.backgroundColor), lum(s.color)].sort((a, b) => b - a);
+        out[td.getAttribute('data-access')] = { bg: s.backgroundColor, ratio: (l1 + 0.05) / (l2 + 0.05) };
       });
       return out;
-    });
+    })()`)) as Record<string, { bg: string; ratio: number }>;
     const kinds = ['none', 'own', 'subset', 'all', 'refused'];
     for (const k of kinds) expect(styles[k]!.ratio).toBeGreaterThanOrEqual(4.5);
     // none / own / subset / all / refused each get their own colour
