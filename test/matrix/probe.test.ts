@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
+import { connect } from '../../cli/core/db.js';
 import { computeMatrixOn } from '../../cli/core/matrix/build.js';
 import { cellLabel, type Matrix } from '../../cli/core/matrix/model.js';
 import { labelsOf, parseMatrixFile, serializeMatrix } from '../../cli/core/matrix/file.js';
@@ -277,6 +278,26 @@ describe('access matrix on hand-written schemas', () => {
     expect(row(q, '"My Api"."Things"', 'anon')).toEqual(['none', 'none', 'none', 'none']);
     expect(m.cells['public.notes']).toBeDefined(); // the first computation did not include it: schemas are respected
     expect(Object.keys(m.cells).some((t) => t.includes('My Api'))).toBe(false);
+  });
+
+  it('exposed schemas: the configured list, else pgrst.db_schemas from the database, else public', async () => {
+    const { exposedSchemas } = await import('../../cli/core/matrix/introspect.js');
+    const fresh = () => connect(db.url);
+    let sql = fresh();
+    try {
+      expect(await exposedSchemas(sql, null)).toEqual(['public']);
+      expect(await exposedSchemas(sql, ['api'])).toEqual(['api']);
+      await sql.unsafe(`alter database ${db.name} set pgrst.db_schemas = 'public, "My Api"'`);
+    } finally {
+      await sql.end();
+    }
+    sql = fresh(); // database-level settings apply to new sessions
+    try {
+      expect(await exposedSchemas(sql, null)).toEqual(['public', 'My Api']);
+    } finally {
+      await sql.unsafe(`alter database ${db.name} reset pgrst.db_schemas`);
+      await sql.end();
+    }
   });
 
   it('RLS without FORCE lets a login owner read everything; FORCE closes it', async () => {
