@@ -32,6 +32,8 @@ export interface LintSettings {
 
 export interface LintInput {
   model: CatalogModel | null;
+  /** Whether the model is the database the migrations will run on (its row counts mean something). */
+  modelIsTarget?: boolean;
   migrations: readonly MigrationSource[];
   settings: LintSettings;
   parseSync: ParseSync;
@@ -96,7 +98,8 @@ export function runLint(input: LintInput): LintResult {
       });
     }
   }
-  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout) };
+  const rowEstimates = new Map<string, number>(input.modelIsTarget && model ? model.relations.map((r) => [r.qualified, r.estimatedRows]) : []);
+  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates };
   for (const rule of RULES) if (rule.kind === 'migration') findings.push(...complete(rule, rule.check(mctx)));
 
   // Point catalog findings at the statement that created their object (the last CREATE wins).
@@ -274,7 +277,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     opts.onProgress?.('reading the catalog');
     const { pending, model } = await withSql(opts.url, async (sql) => ({ pending: await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full' }) }));
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
-    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
+    return { ...runLint({ model, modelIsTarget: true, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
   }
 
   const pending = await readPending();

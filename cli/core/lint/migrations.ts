@@ -271,10 +271,15 @@ export function existedBefore(stmt: MigrationStatement, qualified: string): bool
   return !t || t.createdInFile !== stmt.fileIndex;
 }
 
-/** Where an existing table came from, for messages. */
-export function originOf(stmt: MigrationStatement, qualified: string): string {
+/**
+ * Where an existing table came from, for messages, with the target database's
+ * row estimate (pg_class.reltuples) when it is known to be non-zero.
+ */
+export function originOf(stmt: MigrationStatement, qualified: string, rows?: ReadonlyMap<string, number>): string {
   const t = stmt.tablesBefore.get(qualified);
-  return t?.createdIn ? `created in ${t.createdIn}` : 'it existed before these migrations';
+  const where = t?.createdIn ? `created in ${t.createdIn}` : 'it existed before these migrations';
+  const n = rows?.get(qualified);
+  return n && n > 0 ? `${where}; about ${Math.round(n).toLocaleString('en-US')} rows in the target database` : where;
 }
 
 function rangeVarName(v: unknown, schema: string): string | null {

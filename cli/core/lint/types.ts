@@ -72,6 +72,8 @@ export interface MigrationLintContext {
   allStatements: readonly MigrationStatement[];
   /** The lock_timeout the migration engine sets for each file (null when it sets none). */
   engineLockTimeout: string | null;
+  /** Row estimates of the target database's tables (empty when linting a shadow or no database). */
+  rowEstimates: ReadonlyMap<string, number>;
 }
 
 export interface CatalogRule extends RuleMeta {

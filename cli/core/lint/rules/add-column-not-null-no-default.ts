@@ -30,7 +30,7 @@ export const rule: MigrationRule = {
           object: `${at.table}.${def['colname'] as string}`,
           objectKind: 'column',
           location: s.at(locationOf(c.def)),
-          message: `adding NOT NULL column ${def['colname'] as string} with no default to ${at.table} (${originOf(s, at.table)}) fails if the table has any row`,
+          message: `adding NOT NULL column ${def['colname'] as string} with no default to ${at.table} (${originOf(s, at.table, ctx.rowEstimates)}) fails if the table has any row`,
         });
       }
     }

@@ -19,7 +19,7 @@ export const rule: MigrationRule = {
           const parts = ((nodeBody(o, 'List')?.['items'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
           const table = parts.length > 1 ? parts.join('.') : `${s.defaultSchema}.${parts[0]}`;
           if (!existedBefore(s, table)) continue;
-          out.push({ object: table, objectKind: 'table', location: s.at(undefined), message: `drop table ${table} (${originOf(s, table)}) deletes its rows for good` });
+          out.push({ object: table, objectKind: 'table', location: s.at(undefined), message: `drop table ${table} (${originOf(s, table, ctx.rowEstimates)}) deletes its rows for good` });
         }
         continue;
       }
@@ -31,7 +31,7 @@ export const rule: MigrationRule = {
           object: `${at.table}.${c.name}`,
           objectKind: 'column',
           location: s.at(at.location),
-          message: `dropping ${at.table}.${c.name} (${originOf(s, at.table)}) deletes its data and breaks clients still reading it`,
+          message: `dropping ${at.table}.${c.name} (${originOf(s, at.table, ctx.rowEstimates)}) deletes its data and breaks clients still reading it`,
         });
       }
     }

@@ -22,7 +22,7 @@ export const rule: MigrationRule = {
         object: table,
         objectKind: 'table',
         location: s.at(undefined),
-        message: `create index on ${partitioned ? 'partitioned table ' : ''}${table} (${originOf(s, table)}) without CONCURRENTLY blocks every write to it until the index is built`,
+        message: `create index on ${partitioned ? 'partitioned table ' : ''}${table} (${originOf(s, table, ctx.rowEstimates)}) without CONCURRENTLY blocks every write to it until the index is built`,
         ...(partitioned
           ? { fix: `create index … on only ${table}; then, per partition, create index concurrently … and alter index … attach partition …` }
           : {}),

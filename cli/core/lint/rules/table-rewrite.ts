@@ -54,7 +54,7 @@ export const rule: MigrationRule = {
     for (const s of ctx.statements) {
       const at = alterTableCmds(s);
       if (!at || !existedBefore(s, at.table)) continue;
-      const origin = originOf(s, at.table);
+      const origin = originOf(s, at.table, ctx.rowEstimates);
       for (const c of at.cmds) {
         if (c.subtype === 'AT_AlterColumnType') {
           const def = nodeBody(c.def, 'ColumnDef');
