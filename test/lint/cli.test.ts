@@ -127,6 +127,20 @@ describe('rowguard lint --shadow', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^::warning file=sql\/0002_more\.sql,line=4,col=1,title=rowguard index-not-concurrent%3A public\.notes::/));
   });
 
+  it('text output: file:line:col for file rules, the object, the message and the fix; -o writes the report to a file', async () => {
+    const r = await runCli(['lint', '--shadow', '--all'], { cwd: dir, env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^sql\/0002_more\.sql:4:1 {2}warn {2}index-not-concurrent {2}public\.notes$/m);
+    expect(r.stdout).toMatch(/^error {2}policy-always-true {2}update_any on public\.notes\n {2}policy update_any is always true on public\.notes: authenticated can update every row\n {2}defined at sql\/0002_more\.sql:2:1\n {2}fix: /m);
+    expect(r.stdout).toMatch(/\d+ errors?, \d+ warnings?, \d+ info/);
+    const out = join(dir, 'lint.sarif');
+    const w = await runCli(['lint', '--shadow', '--all', '--format', 'sarif', '-o', 'lint.sarif'], { cwd: dir, env: env() });
+    expect(w.code).toBe(1);
+    expect(w.stdout).toBe('');
+    const { readFileSync } = await import('node:fs');
+    expect(JSON.parse(readFileSync(out, 'utf8')).version).toBe('2.1.0');
+  });
+
   it('--list prints every rule with its level', async () => {
     const r = await runCli(['lint', '--list'], { cwd: dir });
     expect(r.code).toBe(0);
