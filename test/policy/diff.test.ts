@@ -10,7 +10,8 @@ import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers
 import { parseConfig, type Config } from '../../cli/core/config.js';
 import { diffPolicies, type DiffResult } from '../../cli/core/policy/diff.js';
 import { applyPlan } from '../../cli/core/policy/apply.js';
-import { hasDifference } from '../../cli/core/policy/plan.js';
+import { hasDifference, planPolicyChanges } from '../../cli/core/policy/plan.js';
+import { RowguardError } from '../../cli/core/errors.js';
 import { buildShadow } from '../../cli/core/shadow.js';
 import { connect, type Sql } from '../../cli/core/db.js';
 import { CASES, CURRENT, makeProject } from './project.js';
@@ -167,6 +168,29 @@ describe('random states on real databases', () => {
     } finally {
       await from.drop();
       await to.drop();
+    }
+  });
+});
+
+describe('policy apply failures', () => {
+  it('a step that fails rolls everything back and is named', async () => {
+    const db = await freshDatabase('rg_policy_fail');
+    try {
+      await db.sql.unsafe(`create table public.f (id int); alter table public.f enable row level security;
+        create policy gone on public.f using (true); create policy keep on public.f using (id > 0);`);
+      const from = stateOf([{ table: 'public.f', rls: true, policies: [{ name: 'gone', using: 'true' }, { name: 'keep', using: '(id > 0)' }] }]);
+      const to = stateOf([{ table: 'public.f', rls: true, force: true, grants: { anon: ['SELECT'] }, policies: [{ name: 'keep', using: '(id > 0)' }] }]);
+      const plan = planPolicyChanges(from, to);
+      // Someone drops the policy between the diff and the apply.
+      await db.sql.unsafe('drop policy gone on public.f');
+      const before = await snapshot(db.sql);
+      const err = await applyPlan(plan, { url: db.url, lockTimeout: '5s', statementTimeout: '0' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RowguardError);
+      expect((err as RowguardError).message).toBe(`step 2 of 3 failed, nothing was applied: policy "gone" for table "f" does not exist`);
+      expect((err as RowguardError).detail).toBe('drop policy gone on public.f;');
+      expect(await snapshot(db.sql)).toEqual(before);
+    } finally {
+      await db.drop();
     }
   });
 });

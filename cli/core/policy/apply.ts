@@ -53,28 +53,43 @@ export interface ApplyOptions {
   statementTimeout: string;
 }
 
-/** All steps in one transaction; the first failure rolls everything back. */
+/**
+ * All steps in one transaction; the first failure rolls everything back. The
+ * steps go in one round trip; when that fails, the transaction is rolled back
+ * and retried step by step, so the error names the step that fails.
+ */
 export async function applyPlan(plan: PolicyPlan, opts: ApplyOptions): Promise<{ applied: number }> {
   if (plan.steps.length === 0) return { applied: 0 };
+  const texts = plan.steps.map(stepSql);
   await withSql(opts.url, async (sql) => {
-    await sql.begin(async (tx) => {
-      await tx`select set_config('lock_timeout', ${opts.lockTimeout}, true), set_config('statement_timeout', ${opts.statementTimeout}, true)`;
-      for (const [i, step] of plan.steps.entries()) {
-        const text = stepSql(step);
-        try {
-          await tx.unsafe(text).simple();
-        } catch (err) {
-          const pg = pgFieldsOf(err);
-          if (!pg) throw err;
-          throw new RowguardError('sql', `step ${i + 1} of ${plan.steps.length} failed, nothing was applied: ${pg.message ?? 'error'}`, {
-            pg,
-            detail: text,
-            hint: pg.sqlstate === '55P03' ? 'another session holds a lock on the table; retry, or raise migrations.lockTimeout' : undefined,
-            cause: err,
-          });
+    const run = (oneTrip: boolean) =>
+      sql.begin(async (tx) => {
+        await tx`select set_config('lock_timeout', ${opts.lockTimeout}, true), set_config('statement_timeout', ${opts.statementTimeout}, true)`;
+        if (oneTrip) {
+          await tx.unsafe(texts.join('\n')).simple();
+          return;
         }
-      }
-    });
+        for (const [i, text] of texts.entries()) {
+          try {
+            await tx.unsafe(text).simple();
+          } catch (err) {
+            const pg = pgFieldsOf(err);
+            if (!pg) throw err;
+            throw new RowguardError('sql', `step ${i + 1} of ${texts.length} failed, nothing was applied: ${pg.message ?? 'error'}`, {
+              pg,
+              detail: text,
+              hint: pg.sqlstate === '55P03' ? 'another session holds a lock on the table; retry, or raise migrations.lockTimeout' : undefined,
+              cause: err,
+            });
+          }
+        }
+      });
+    try {
+      await run(true);
+    } catch (err) {
+      if (!pgFieldsOf(err)) throw err;
+      await run(false);
+    }
   });
   return { applied: plan.steps.length };
 }
