@@ -13,7 +13,7 @@
  * Secrets never come from a flag value (it lands in shell history and `ps`),
  * and no message here contains key material.
  */
-import { createPrivateKey, createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, webcrypto, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { RowguardError } from '../errors.js';
 import type { Config } from '../config.js';
@@ -291,7 +291,7 @@ export async function loadVerifyKeys(config: Config, env: KeyEnv, stdin: StdinSo
 }
 
 /** WebCrypto import parameters for a JWS alg (RFC 7518 §3). */
-function webCryptoParams(alg: string): RsaHashedImportParams | EcKeyImportParams | HmacImportParams | Algorithm | undefined {
+function webCryptoParams(alg: string): webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.HmacImportParams | webcrypto.Algorithm | undefined {
   const hash = { 256: 'SHA-256', 384: 'SHA-384', 512: 'SHA-512' }[alg.slice(2)];
   if (alg.startsWith('HS') && hash) return { name: 'HMAC', hash };
   if (alg.startsWith('RS') && hash) return { name: 'RSASSA-PKCS1-v1_5', hash };
@@ -302,7 +302,7 @@ function webCryptoParams(alg: string): RsaHashedImportParams | EcKeyImportParams
   return undefined;
 }
 
-const cryptoKeys = new WeakMap<KeyObject, Map<string, Promise<CryptoKey | null>>>();
+const cryptoKeys = new WeakMap<KeyObject, Map<string, Promise<webcrypto.CryptoKey | null>>>();
 
 /**
  * The key as a WebCrypto CryptoKey for one alg and use, imported once and
@@ -310,7 +310,7 @@ const cryptoKeys = new WeakMap<KeyObject, Map<string, Promise<CryptoKey | null>>
  * call. null when the key cannot serve that alg (e.g. a P-384 key for ES256);
  * jose then refuses it, just as jose-jwt's decode fails for that key.
  */
-export function cryptoKeyFor(key: KeyObject, alg: string, usage: 'sign' | 'verify'): Promise<CryptoKey | null> {
+export function cryptoKeyFor(key: KeyObject, alg: string, usage: 'sign' | 'verify'): Promise<webcrypto.CryptoKey | null> {
   let perKey = cryptoKeys.get(key);
   if (!perKey) cryptoKeys.set(key, (perKey = new Map()));
   const id = `${alg}:${usage}`;
@@ -318,7 +318,7 @@ export function cryptoKeyFor(key: KeyObject, alg: string, usage: 'sign' | 'verif
   if (!p) {
     const params = webCryptoParams(alg);
     p = params
-      ? globalThis.crypto.subtle.importKey('jwk', key.export({ format: 'jwk' }) as JsonWebKey, params, false, [usage]).catch(() => null)
+      ? webcrypto.subtle.importKey('jwk', key.export({ format: 'jwk' }) as webcrypto.JsonWebKey, params, false, [usage]).catch(() => null)
       : Promise.resolve(null);
     perKey.set(id, p);
   }
