@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, migrate, type TestDatabase } from '../helpers/pg.js';
-import { connect, type Sql } from '../../cli/core/db.js';
+import { connect, type Sql, type TransactionSql } from '../../cli/core/db.js';
 import { runAsRequest } from '../../cli/core/postgrest/request.js';
 import { as, IDS, requestFor, seed, sqlstateOf } from '../security/seed.js';
 
@@ -36,7 +36,7 @@ async function lastId(sql: Sql): Promise<number> {
 }
 
 /** Rollback helper for owner-side experiments. */
-async function rolledBack(sql: Sql, fn: (tx: Parameters<Parameters<Sql['begin']>[0]>[0]) => Promise<void>): Promise<void> {
+async function rolledBack(sql: Sql, fn: (tx: TransactionSql) => Promise<void>): Promise<void> {
   await sql
     .begin(async (tx) => {
       await fn(tx);

@@ -10,7 +10,7 @@
  *   prev_hash = hash of row id - 1, or 64 '0' for id 1
  *
  * over the columns' text forms, read with the same expressions the SQL uses
- * (AUDIT_ROW_COLUMNS). Only type output functions are trusted (id::text,
+ * (auditBatch). Only type output functions are trusted (id::text,
  * jsonb::text, to_char(…)), never a function of the audited schema, so a
  * superuser who rewrites audit.append_rows() cannot make a tampered row pass.
  *
@@ -24,7 +24,9 @@
  * function with I/O.
  */
 import { createHash } from 'node:crypto';
+import { sql as raw } from 'kysely';
 import type { Sql } from '../db.js';
+import { qb, run } from '../typed.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -59,15 +61,38 @@ export const HASHED_FIELDS = [
 ] as const satisfies ReadonlyArray<keyof AuditRow>;
 
 /** SELECT list producing AuditRow's text forms (the same expressions as audit.append_rows()). */
-export const AUDIT_ROW_COLUMNS = `
-  l.id::text as id,
-  pg_catalog.to_char(l.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
-  l.txid::text as txid,
-  l.actor_id::text as actor_id,
-  l.actor_role, l.actor_email, l.db_role, l.user_agent, l.ip,
-  l.schema_name, l.table_name, l.operation, l.event,
-  l.pk::text as pk, l.old_row::text as old_row, l.new_row::text as new_row,
-  l.hash`;
+
+/**
+ * One batch of audit.log in id order (keyset pagination on the primary key),
+ * typed by generated/db.ts: a renamed or dropped column fails the build. The
+ * casts are trusted type output functions only (see the file comment).
+ */
+export function auditBatch(afterId: string, limit: number) {
+  return qb()
+    .selectFrom('audit.log as l')
+    .select([
+      raw<string>`l.id::text`.as('id'),
+      raw<string>`pg_catalog.to_char(l.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('at'),
+      raw<string>`l.txid::text`.as('txid'),
+      raw<string | null>`l.actor_id::text`.as('actor_id'),
+      'l.actor_role',
+      'l.actor_email',
+      'l.db_role',
+      'l.user_agent',
+      'l.ip',
+      'l.schema_name',
+      'l.table_name',
+      'l.operation',
+      'l.event',
+      raw<string | null>`l.pk::text`.as('pk'),
+      raw<string | null>`l.old_row::text`.as('old_row'),
+      raw<string | null>`l.new_row::text`.as('new_row'),
+      'l.hash',
+    ])
+    .where('l.id', '>', afterId)
+    .orderBy('l.id')
+    .limit(limit);
+}
 
 function field(value: string | null): string {
   return value === null ? 'N' : `S${Buffer.byteLength(value, 'utf8')}:${value}`;
@@ -264,10 +289,7 @@ export async function verifyAuditLog(sql: Sql, opts: VerifyOptions = {}): Promis
       let read = 0;
       // Keyset pagination: `id > last` on the primary key index, never OFFSET.
       for (;;) {
-        const rows = await tx.unsafe<AuditRow[]>(
-          `select ${AUDIT_ROW_COLUMNS} from audit.log l where l.id > $1::bigint order by l.id limit $2`,
-          [after, batchSize],
-        );
+        const rows: AuditRow[] = await run(tx, auditBatch(after, batchSize));
         if (rows.length === 0) break;
         verifier.push(rows);
         read += rows.length;
