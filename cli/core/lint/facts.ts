@@ -30,10 +30,14 @@ export function isExposed(ctx: CatalogLintContext, rel: { schema: string }): boo
 /** Whether `role` has USAGE on the relation's schema (without it every privilege is moot). */
 const schemaIndex = new WeakMap<CatalogModel, Map<string, CatalogModel['schemas'][number]>>();
 
+function schemaOf(model: CatalogModel, name: string): CatalogModel['schemas'][number] | undefined {
+  let m = schemaIndex.get(model);
+  if (!m) schemaIndex.set(model, (m = new Map(model.schemas.map((s) => [s.name, s]))));
+  return m.get(name);
+}
+
 export function reachesSchema(ctx: CatalogLintContext, schema: string, role: string): boolean {
-  let m = schemaIndex.get(ctx.model);
-  if (!m) schemaIndex.set(ctx.model, (m = new Map(ctx.model.schemas.map((s) => [s.name, s]))));
-  return m.get(schema)?.usableBy.includes(role) ?? false;
+  return schemaOf(ctx.model, schema)?.usableBy.includes(role) ?? false;
 }
 
 /** Effective privileges of an API role on a relation it can reach (has_table_privilege: membership and PUBLIC count). */
@@ -100,9 +104,9 @@ export function isTable(rel: Relation): boolean {
   return rel.kind === 'table' || rel.kind === 'partitioned';
 }
 
+/** Not in a schema an extension created (its objects are the extension's, not the user's). */
 export function isUserRelation(ctx: CatalogLintContext, rel: Relation): boolean {
-  reachesSchema(ctx, rel.schema, '');
-  return !schemaIndex.get(ctx.model)!.get(rel.schema)?.fromExtension;
+  return !schemaOf(ctx.model, rel.schema)?.fromExtension;
 }
 
 /** `anon`, `anon and authenticated`, `anon, authenticated and x`. */
