@@ -223,6 +223,7 @@ describe('verdicts', () => {
   it('an abort (Ctrl-C) ends running files, skips the rest and drops every database it made', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rg-abort-'));
     const admin = connect(serverUrl());
+    let poll: NodeJS.Timeout | undefined;
     try {
       for (const n of [1, 2]) writeFileSync(join(dir, `slow${n}.test.sql`), 'SELECT plan(1);\nSELECT pg_sleep(30);\nSELECT pass();\n');
       const controller = new AbortController();
@@ -233,7 +234,8 @@ describe('verdicts', () => {
         onEvent: (e) => {
           if (e.kind !== 'file-start' || e.file.endsWith('slow2.test.sql')) return;
           // Abort once the file's statement is really running on the server.
-          const poll = setInterval(async () => {
+          poll = setInterval(async () => {
+            if (controller.signal.aborted) return clearInterval(poll);
             const running = await admin`select datname from pg_stat_activity where query = 'SELECT pg_sleep(30)'`;
             if (running.length === 0 || controller.signal.aborted) return;
             clearInterval(poll);
@@ -250,6 +252,7 @@ describe('verdicts', () => {
       const left = await admin`select datname from pg_database where datname = any(${seen})`;
       expect(left).toEqual([]);
     } finally {
+      clearInterval(poll);
       await admin.end();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -266,7 +269,11 @@ describe('verdicts', () => {
 describe('the project\'s own security schema', () => {
   it('passes its SQL test suite (test/sql)', async () => {
     const r = await run([join(REPO_ROOT, 'test', 'sql')], { jobs: 2 });
-    const failures = r.files.flatMap((f) => [...f.tests.filter((t) => t.failed).map((t) => `${f.file}: ${t.description}`), ...f.problems, ...(f.error ? [`${f.file}: ${f.error.message}`] : [])]);
+    const failures = r.files.flatMap((f) => [
+      ...f.tests.filter((t) => t.failed).map((t) => `${f.file}: ${t.description}\n${t.diagnostics.join('\n')}`),
+      ...f.problems,
+      ...(f.error ? [`${f.file}: ${f.error.message}`] : []),
+    ]);
     expect(failures).toEqual([]);
     expect(r.counts.files).toBeGreaterThanOrEqual(4);
     expect(r.ok).toBe(true);
