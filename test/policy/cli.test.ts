@@ -135,6 +135,14 @@ describe('rowguard policy pull / show', () => {
     }
   });
 
+  it('show without a table: every table, one line per API role', async () => {
+    const r = await runCli(['policy', 'show', '--db', db.url], { cwd: project });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('public.t_grants  (RLS off; owner');
+    expect(r.stdout).toMatch(/public\.t_rlsoff[^\n]*\n\s+anon\s+no privileges/);
+    expect(r.stdout).toMatch(/"My Schema"|My Schema\.Odd "T" x/);
+  });
+
   it('show: per role and command, permissive OR\'ed, restrictive AND\'ed, RLS notes', async () => {
     await db.sql.unsafe(`create policy only_small on public.t_swap as restrictive for select to authenticated using (id < 100)`);
     try {
