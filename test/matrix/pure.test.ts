@@ -2,14 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { ownerColumnOf, modelRelation, type ColumnRow } from '../../cli/core/matrix/introspect.js';
 import { classifyOwnedInsert, classifyRows } from '../../cli/core/matrix/classify.js';
-import { planInsert, type Truth } from '../../cli/core/matrix/probe.js';
+import { literal, planInsert, type Truth } from '../../cli/core/matrix/probe.js';
 import { parseActors } from '../../cli/core/matrix/actors.js';
 import { parseMatrixFile } from '../../cli/core/matrix/file.js';
 import { compareMatrices, describeChange } from '../../cli/core/matrix/compare.js';
 import { RowguardError } from '../../cli/core/errors.js';
 
 function col(name: string, over: Partial<ColumnRow> = {}): ColumnRow {
-  return { attnum: 1, name, type: 'uuid', baseType: 'uuid', typmod: -1, notNull: false, hasDefault: false, identity: '', generated: '', referencesAuthUsers: false, inForeignKey: false, updatable: true, ...over };
+  return { attnum: 1, name, type: 'uuid', baseType: 'uuid', typmod: -1, notNull: false, hasDefault: false, identity: '', generated: '', referencesAuthUsers: false, inForeignKey: false, updatable: true, enumFirst: null, ...over };
 }
 
 describe('ownerColumnOf', () => {
@@ -77,12 +77,19 @@ describe('planInsert', () => {
     });
     const [t, src] = truth(['11111111-1111-1111-1111-111111111111', 'u1', '41', 'abcdef', '82', '7']);
     const plan = planInsert(rel, t, src, 'u2');
-    expect(plan.text).toBe('insert into public."Odd" (user_id, seq, "Code") values ($1::uuid, $2::integer, $3::character varying(6))');
-    expect(plan.params[0]).toBe('u2');
-    expect(Number(plan.params[1])).toBeGreaterThan(41); // fresh, not the copied 41
-    expect(plan.params[2]).not.toBe('abcdef');
-    expect(plan.params[2]!.length).toBeLessThanOrEqual(6); // fits varchar(6)
+    const m = /^insert into public\."Odd" \(user_id, seq, "Code"\) values \(E'u2'::uuid, E'(\d+)'::integer, E'([^']*)'::character varying\(6\)\)$/.exec(plan.text);
+    expect(m, plan.text).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(41); // fresh, not the copied 41
+    expect(m![2]).not.toBe('abcdef');
+    expect(m![2]!.length).toBeLessThanOrEqual(6); // fits varchar(6)
     expect(plan.note).toBeUndefined();
+  });
+});
+
+describe('literal', () => {
+  it('quotes quotes and backslashes whatever standard_conforming_strings is', () => {
+    expect(literal("it's")).toBe("E'it''s'");
+    expect(literal(String.raw`a\x00'); drop table t; --`)).toBe(String.raw`E'a\\x00''); drop table t; --'`);
   });
 });
 

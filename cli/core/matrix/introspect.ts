@@ -28,6 +28,8 @@ export interface ColumnRow {
   inForeignKey: boolean;
   /** pg_column_is_updatable: always true for a table column; for a view, whether it maps to a base column. */
   updatable: boolean;
+  /** For an enum (or a domain over one): its first label, else null. */
+  enumFirst: string | null;
 }
 
 export interface RelationRow {
@@ -163,7 +165,9 @@ export async function readRelations(sql: Sql, schemas: string[]): Promise<Relati
            exists (select 1 from pg_catalog.pg_constraint f
                     where f.conrelid = a.attrelid and f.contype = 'f'
                       and a.attnum = any(f.conkey)) as "inForeignKey",
-           pg_catalog.pg_column_is_updatable(a.attrelid, a.attnum, false) as updatable
+           pg_catalog.pg_column_is_updatable(a.attrelid, a.attnum, false) as updatable,
+           (select e.enumlabel::text from pg_catalog.pg_enum e
+             where e.enumtypid = coalesce(bt.oid, t.oid) order by e.enumsortorder limit 1) as "enumFirst"
       from pg_catalog.pg_attribute a
       join pg_catalog.pg_type t on t.oid = a.atttypid
       left join pg_catalog.pg_type bt on t.typtype = 'd' and bt.oid = t.typbasetype -- domain: its base type

@@ -31,6 +31,8 @@ export interface ProbeActor extends ActorInfo {
 interface SourceRow {
   owner: string | null;
   values: Array<string | null>;
+  /** Columns to leave out of the INSERT (their default applies): set for a synthesized row. */
+  omit?: ReadonlySet<string>;
 }
 
 /** What is true of a table before anyone touches it, read bypassing RLS. */
@@ -296,7 +298,6 @@ function freshValue(col: ColumnRow, truth: Truth, serial: number): string | null
 
 interface InsertPlan {
   text: string;
-  params: Array<string | null>;
   note?: string;
 }
 
@@ -309,7 +310,9 @@ interface InsertPlan {
 export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, ownerValue: string | null | undefined): InsertPlan {
   const inKey = new Set(rel.uniqueKeys.flat());
   const idx = new Map(rel.columns.map((c, i) => [c.name, i]));
-  const cols = rel.columns.filter((c) => c.updatable && c.generated === '' && c.identity === '' && !(c.hasDefault && inKey.has(c.name) && c.name !== rel.ownerColumn));
+  const cols = rel.columns.filter(
+    (c) => c.updatable && c.generated === '' && c.identity === '' && !(c.hasDefault && inKey.has(c.name) && c.name !== rel.ownerColumn) && !(source.omit?.has(c.name) && c.name !== rel.ownerColumn),
+  );
   const values = new Map<string, string | null>(cols.map((c) => [c.name, source.values[idx.get(c.name)!] ?? null]));
   if (rel.ownerColumn && ownerValue !== undefined && values.has(rel.ownerColumn)) values.set(rel.ownerColumn, ownerValue);
   const notes: string[] = [];
@@ -330,11 +333,20 @@ export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, 
     if (!done) notes.push(`unique key (${key.join(', ')}) could not be given a fresh value`);
   }
   const names = [...values.keys()];
-  const text =
-    names.length === 0
-      ? `insert into ${rel.name} default values`
-      : `insert into ${rel.name} (${names.map(quoteIdent).join(', ')}) values (${names.map((n, i) => `$${i + 1}::${rel.columns.find((c) => c.name === n)!.type}`).join(', ')})`;
-  return { text, params: names.map((n) => values.get(n) ?? null), ...(notes.length ? { note: notes.join('; ') } : {}) };
+  // Typed literals, not parameters: '…'::type goes through the type's input function exactly as the
+  // value's text came out of its output function (a driver would re-serialize a typed parameter,
+  // e.g. parse a timestamp as a JavaScript Date in the local time zone).
+  const typed = (n: string) => {
+    const v = values.get(n) ?? null;
+    return `${v === null ? 'NULL' : literal(v)}::${rel.columns.find((c) => c.name === n)!.type}`;
+  };
+  const text = names.length === 0 ? `insert into ${rel.name} default values` : `insert into ${rel.name} (${names.map(quoteIdent).join(', ')}) values (${names.map(typed).join(', ')})`;
+  return { text, ...(notes.length ? { note: notes.join('; ') } : {}) };
+}
+
+/** A string literal that reads the same whatever standard_conforming_strings is: E'…' with \ and ' doubled. */
+export function literal(value: string): string {
+  return "E'" + value.replace(/\\/g, '\\\\').replace(/'/g, "''") + "'";
 }
 
 /**
@@ -342,9 +354,9 @@ export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, 
  * savepoint) the owner the new row really got: a trigger or a default such as
  * `user_id = auth.uid()` may have replaced the one we asked for.
  */
-async function runInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, text: string, params: Array<string | null>): Promise<{ outcome: Outcome; storedOwner?: string | null }> {
+async function runInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, text: string): Promise<{ outcome: Outcome; storedOwner?: string | null }> {
   const r = await attempt(tx, async (sp) => {
-    const count = (await sp.unsafe(text, params)).count;
+    const count = (await sp.unsafe(text)).count;
     if (!rel.ownerColumn || !rel.hasRowIdentity || count === 0) return { count, storedOwner: undefined };
     await asSessionUser(sp);
     const [row] = await sp.unsafe<{ owner: string | null }[]>(
@@ -356,19 +368,79 @@ async function runInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, t
   return r.ok ? { outcome: { kind: 'ok', count: r.value.count }, storedOwner: r.value.storedOwner } : { outcome: outcomeOfError(r.err) };
 }
 
+/** A value of a column's type, for a synthesized row; null when the type gives no generic one. */
+function syntheticValue(col: ColumnRow): string | null {
+  if (col.enumFirst !== null) return col.enumFirst;
+  if (col.type.endsWith('[]')) return '{}';
+  switch (col.baseType) {
+    case 'uuid':
+      return randomUUID();
+    case 'int2': case 'int4': case 'int8': case 'numeric': case 'float4': case 'float8':
+      return '1';
+    case 'text': case 'varchar': case 'bpchar': case 'citext': case 'name':
+      return col.typmod > 4 ? 'rg'.slice(0, col.typmod - 4) : 'rowguard matrix';
+    case 'bool':
+      return 'false';
+    case 'date': case 'timestamp': case 'timestamptz': case 'time': case 'timetz':
+      return 'now'; // the special input value, accepted by every date/time type
+    case 'interval':
+      return '0';
+    case 'json': case 'jsonb':
+      return '{}';
+    case 'bytea':
+      return '\\x';
+    case 'inet': case 'cidr':
+      return '127.0.0.1';
+    default:
+      return null;
+  }
+}
+
+/**
+ * Without a row to copy: leave every column with a default (or nullable) to
+ * Postgres and give each NOT NULL column without a default a value of its
+ * type. A NOT NULL foreign key other than the owner would need a parent row:
+ * that is reported instead of guessed.
+ */
+export function synthesizeSource(rel: RelationModel): SourceRow | { reason: string } {
+  const values: Array<string | null> = [];
+  const omit = new Set<string>();
+  for (const c of rel.columns) {
+    if (c.name === rel.ownerColumn || !c.updatable || c.generated !== '' || c.identity !== '' || !c.notNull || c.hasDefault) {
+      values.push(null);
+      if (c.name !== rel.ownerColumn) omit.add(c.name);
+      continue;
+    }
+    if (c.inForeignKey) return { reason: `the fixtures put no row in this table, and ${c.name} needs a row of the table it references` };
+    const v = syntheticValue(c);
+    if (v === null) return { reason: `the fixtures put no row in this table, and ${c.name} (${c.type}) has no generic value` };
+    values.push(v);
+  }
+  return { owner: null, values, omit };
+}
+
 async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, opts: ProbeOptions): Promise<Cell> {
   if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
-  if (!truth.sources.length) return { access: 'n/a', note: 'no row to copy: the fixtures put no row in this table' };
+  if (!truth.sources.length) {
+    const made = synthesizeSource(rel);
+    if ('reason' in made) return { access: 'n/a', note: made.reason };
+    truth = { ...truth, sources: [made] };
+  }
   const tryPlan = async (source: SourceRow, ownerValue: string | null | undefined): Promise<Outcome> => {
     const plan = planInsert(rel, truth, source, ownerValue);
-    const { outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text, plan.params);
+    const { outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text);
     if (o.kind === 'ok' && ownerValue && actor.uid && ownerValue !== actor.uid && storedOwner === actor.uid) {
       // Asked for someone else's row, got one of our own: the write cannot create others' rows.
       return { kind: 'refused', note: `the owner (${rel.ownerColumn}) was rewritten to the actor by a trigger or default` };
     }
     return plan.note && o.kind === 'constraint' ? { ...o, note: `${o.note}; ${plan.note}` } : o;
   };
-  if (!rel.ownerColumn || !actor.uid) return classifySingleInsert(await tryPlan(truth.sources[0]!, undefined));
+  if (!rel.ownerColumn || !actor.uid) {
+    const source = truth.sources[0]!;
+    // A synthesized row has no owner yet: give it some user's, as a copy would have.
+    const owner = source.omit && rel.ownerColumn ? (opts.userIds[0] ?? null) : undefined;
+    return classifySingleInsert(await tryPlan(source, owner));
+  }
   const uid = actor.uid;
   const mine = truth.sources.find((s) => s.owner === uid) ?? truth.sources[0]!;
   const others = truth.sources.find((s) => s.owner !== null && s.owner !== uid);
