@@ -4,12 +4,11 @@
  * PUBLIC's table privileges, turn RLS and FORCE off, then run the file. One
  * transaction: either every file applies or nothing changes.
  */
-import type { Sql, TransactionSql } from '../db.js';
+import { quoteIdent, type Sql, type TransactionSql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { locateCharPosition } from '../sql-text.js';
 import type { PolicyFile } from './files.js';
 import { qualifiedName } from './render.js';
-import { quoteIdent } from '../db.js';
 
 interface Target {
   schema: string;
@@ -29,8 +28,17 @@ export async function overlayPolicyFiles(sql: Sql, files: readonly PolicyFile[],
   } catch (err) {
     if (err instanceof RowguardError) throw err;
     // The server gave no position: run again statement by statement (the first
-    // run rolled back) so the error names the statement's line.
-    await sql.begin((tx) => runOverlay(tx, files, apiRoles, true));
+    // run rolled back) so the error names the statement's line. That run always
+    // rolls back too: it exists only to find the statement.
+    const rollback = new Error('rollback');
+    await sql
+      .begin(async (tx) => {
+        await runOverlay(tx, files, apiRoles, true);
+        throw rollback;
+      })
+      .catch((e: unknown) => {
+        if (e !== rollback) throw e;
+      });
     throw err;
   }
 }
@@ -60,10 +68,12 @@ async function runOverlay(tx: TransactionSql, files: readonly PolicyFile[], apiR
   const grantees = [...existing.map(quoteIdent), 'public'].join(', ');
   const policies = await tx<Array<{ oid: string; name: string }>>`
     select polrelid::int8::text as oid, polname as name from pg_policy where polrelid = any(${rows.map((r) => r.oid)}::oid[])`;
+  const policiesOf = new Map<string, string[]>();
+  for (const p of policies) (policiesOf.get(p.oid) ?? policiesOf.set(p.oid, []).get(p.oid)!).push(p.name);
   const reset: string[] = [];
   for (const t of rows) {
     const q = qualifiedName(t.schema, t.name);
-    for (const p of policies) if (p.oid === t.oid) reset.push(`drop policy ${quoteIdent(p.name)} on ${q};`);
+    for (const name of policiesOf.get(t.oid) ?? []) reset.push(`drop policy ${quoteIdent(name)} on ${q};`);
     // REVOKE on the table also revokes the same privileges granted per column (REVOKE docs).
     reset.push(`revoke all on table ${q} from ${grantees};`);
     if (KINDS_WITH_RLS.has(t.kind)) reset.push(`alter table ${q} no force row level security, disable row level security;`);
