@@ -17,7 +17,7 @@ import { RowguardError, pgFieldsOf } from '../errors.js';
 import { requestPreamble, type ApiRequest } from '../postgrest/request.js';
 import { locateCharPosition } from '../sql-text.js';
 import { httpStatusForPgError } from './http-status.js';
-import { roleSettings } from './role-settings.js';
+import { roleSettings, type RoleSettings } from './role-settings.js';
 
 export interface AsIdentity {
   /** The verified (or built) JWT payload. */
@@ -140,15 +140,36 @@ export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions
   return { role: identity.role, claims: identity.claims, method, path: opts.path ?? '/', headers, cookies: opts.cookies ?? {} };
 }
 
-export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
-  if (text.trim() === '') throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
-  const role = await roleSettings(sql, identity.role);
+/**
+ * The preamble text, built once per identity and request shape: a test suite
+ * runs many statements as the same user, and building the text (claims JSON,
+ * escaping) is most of what this module adds to a statement's latency.
+ * Identities are treated as immutable.
+ */
+const preambles = new WeakMap<AsIdentity, Map<string, { role: RoleSettings; text: string }>>();
+
+function preambleFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOptions): string {
+  const key = JSON.stringify([opts.method, opts.path, opts.headers, opts.cookies, opts.schema, opts.extraSearchPath]);
+  let perIdentity = preambles.get(identity);
+  if (!perIdentity) preambles.set(identity, (perIdentity = new Map()));
+  const hit = perIdentity.get(key);
+  if (hit && hit.role === role) return hit.text;
   // PostgREST sets search_path first: the request's schema (the first of db-schemas
   // unless Accept-Profile picks another), then db-extra-search-path (default public).
   const searchPath = [opts.schema ?? 'public', ...(opts.extraSearchPath ?? ['public'])].map((s) => '"' + s.replace(/"/g, '""') + '"').join(', ');
   const req = { ...buildApiRequest(identity, opts), settings: { search_path: searchPath, ...role.settings } };
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
-  const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
+  const text = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
+  perIdentity.set(key, { role, text });
+  return text;
+}
+
+export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
+  if (text.trim() === '') throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
+  const role = await roleSettings(sql, identity.role);
+  const method = (opts.method ?? 'POST').toUpperCase();
+  const readOnly = method === 'GET' || method === 'HEAD';
+  const preamble = preambleFor(identity, role, opts);
   const end = opts.commit ? 'commit' : 'rollback';
   await refuseEscapes(text, opts.file);
   // Only text with a ';' inside can hold more than one statement; only then load the parser.
@@ -194,7 +215,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   } finally {
     reserved?.release();
   }
-  return { role: identity.role, method: req.method ?? 'POST', readOnly, committed: !!opts.commit, results };
+  return { role: identity.role, method, readOnly, committed: !!opts.commit, results };
 }
 
 const DENIAL_HINTS: Record<string, string> = {

@@ -83,7 +83,8 @@ export async function runAsRequest<T>(sql: Sql, req: ApiRequest, fn: (tx: Transa
 
 /** A string literal that means the same whatever standard_conforming_strings is (E'' with \ and ' escaped). */
 function escapeLiteral(value: string): string {
-  return "E'" + value.replace(/\\/g, '\\\\').replace(/'/g, "''") + "'";
+  // One pass; most values (method, path, '{}') need no escaping at all.
+  return "E'" + (/[\\']/.test(value) ? value.replace(/[\\']/g, (c) => (c === "'" ? "''" : '\\\\')) : value) + "'";
 }
 
 /** GUC names as SET accepts them unquoted: identifiers joined by dots (custom settings need one dot). */
