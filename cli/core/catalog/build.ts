@@ -45,7 +45,7 @@ export interface RawCatalog {
   }>;
   policies: Array<{ rel_oid: string; name: string; cmd: string; permissive: boolean; roles: string[]; using: string | null; check: string | null; comment: string | null }>;
   columns: Array<{ rel_oid: string; name: string; num: number; type: string; not_null: boolean; has_default: boolean; generated: boolean; identity: boolean; comment: string | null }>;
-  indexes: Array<{ rel_oid: string; name: string; columns: Array<string | null>; unique: boolean; primary: boolean; valid: boolean; partial: boolean; definition: string }>;
+  indexes: Array<{ rel_oid: string; name: string; columns: Array<string | null>; unique: boolean; primary: boolean; valid: boolean; partial: boolean }>;
   foreignKeys: Array<{ rel_oid: string; name: string; columns: string[]; ref_table: string; ref_columns: string[] }>;
   triggers: Array<{ rel_oid: string; name: string; type: number; enabled: boolean; function: string; columns: string[] }>;
   functions: Array<{
@@ -164,7 +164,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
         (c): Column => ({ name: c.name, num: c.num, type: c.type, notNull: c.not_null, hasDefault: c.has_default, generated: c.generated, identity: c.identity, comment: c.comment }),
       ),
       indexes: (indexes.get(r.oid) ?? [])
-        .map((i): Index => ({ name: i.name, columns: [...i.columns], unique: i.unique, primary: i.primary, valid: i.valid, partial: i.partial, definition: i.definition }))
+        .map((i): Index => ({ name: i.name, columns: [...i.columns], unique: i.unique, primary: i.primary, valid: i.valid, partial: i.partial }))
         .sort(byName),
       foreignKeys: (fks.get(r.oid) ?? [])
         .map((f): ForeignKey => ({ name: f.name, columns: [...f.columns], refTable: f.ref_table, refColumns: [...f.ref_columns] }))

@@ -4,7 +4,7 @@
  * print fully qualified names and the snapshot cannot shift between queries.
  * Rows go to `buildModel` (pure) — see model.ts.
  */
-import type { Sql } from '../db.js';
+import { quoteLiteral, type Sql, type TransactionSql } from '../db.js';
 import { buildModel, type RawCatalog } from './build.js';
 import type { CatalogModel } from './model.js';
 
@@ -28,8 +28,15 @@ export interface IntrospectOptions {
 // Schemas that are never the user's: the catalogs, toast and temp schemas.
 const SYSTEM_SCHEMA_FILTER = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
+/**
+ * Read the catalog. With a pool of more than one connection (`connect(url, {max})`),
+ * the queries run in parallel on up to three connections that share one exported
+ * snapshot (pg_export_snapshot / SET TRANSACTION SNAPSHOT, as pg_dump -j does), so
+ * the model is still one consistent snapshot.
+ */
 export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<CatalogModel> {
   const scope = opts.scope ?? 'full';
+  const lanes = Math.max(1, Math.min(3, Number((sql as { options?: { max?: number } }).options?.max ?? 1)));
   const raw = await sql.begin('isolation level repeatable read read only', async (tx) => {
     await tx`set local search_path = ''`;
     const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null }>>`
@@ -49,21 +56,51 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
       await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${opts.apiRoles as string[]}::text[]) order by 1`
     ).map((r) => r.rolname);
 
-    const roles = await tx<RawCatalog['roles']>`
+    const q = catalogQueries(opts, apiRoles);
+    const wanted: Array<keyof CatalogQueries> =
+      scope === 'policies'
+        ? ['policies', 'relations', 'roles', 'schemas']
+        : ['policies', 'relations', 'columns', 'functions', 'indexes', 'foreignKeys', 'triggers', 'roles', 'schemas', 'extensions'];
+    const r = await runInLanes(sql, tx, wanted, q, lanes);
+    const none = [] as never[];
+    return {
+      meta: meta!,
+      apiRoles,
+      roles: r.roles as RawCatalog['roles'],
+      schemas: r.schemas as RawCatalog['schemas'],
+      relations: r.relations as RawCatalog['relations'],
+      policies: r.policies as RawCatalog['policies'],
+      columns: (r.columns ?? none) as RawCatalog['columns'],
+      indexes: (r.indexes ?? none) as RawCatalog['indexes'],
+      foreignKeys: (r.foreignKeys ?? none) as RawCatalog['foreignKeys'],
+      triggers: (r.triggers ?? none) as RawCatalog['triggers'],
+      functions: (r.functions ?? none) as RawCatalog['functions'],
+      extensions: (r.extensions ?? none) as RawCatalog['extensions'],
+    } satisfies RawCatalog;
+  });
+  return buildModel(raw as RawCatalog);
+}
+
+type CatalogQueries = ReturnType<typeof catalogQueries>;
+
+/** Each catalog query as a function of the connection it runs on (a lane). */
+function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
+  return {
+    roles: (tx: Sql) => tx<RawCatalog['roles']>`
       select r.rolname as name, r.rolsuper as superuser, r.rolbypassrls as bypass_rls, r.rolcanlogin as login, r.rolinherit as inherit,
              coalesce(array(select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1), '{}') as member_of
-      from pg_roles r where r.rolname !~ '^pg_' order by 1`;
+      from pg_roles r where r.rolname !~ '^pg_' order by 1`,
 
-    const schemas = await tx<RawCatalog['schemas']>`
+    schemas: (tx: Sql) => tx<RawCatalog['schemas']>`
       select n.nspname as name, pg_get_userbyid(n.nspowner) as owner,
              coalesce(array(select x from unnest(${apiRoles}::text[]) x where has_schema_privilege(x, n.oid, 'USAGE') order by 1), '{}') as usable_by,
              coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
                        from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a), '[]') as acl,
              exists (select 1 from pg_depend d where d.classid = 'pg_namespace'::regclass and d.objid = n.oid and d.deptype = 'e') as from_extension
-      from pg_namespace n where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)} order by 1`;
+      from pg_namespace n where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)} order by 1`,
 
     // relkind: r = table, p = partitioned table, v = view, m = materialized view, f = foreign table
-    const relations = await tx<RawCatalog['relations']>`
+    relations: (tx: Sql) => tx<RawCatalog['relations']>`
       select c.oid::int8::text as oid, n.nspname as schema, c.relname as name, c.relkind as kind,
              pg_get_userbyid(c.relowner) as owner, c.relrowsecurity as rls, c.relforcerowsecurity as force_rls,
              c.relispartition as is_partition,
@@ -92,10 +129,10 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
       left join pg_description descr on descr.objoid = c.oid and descr.classoid = 'pg_class'::regclass and descr.objsubid = 0
       where c.relkind in ('r', 'p', 'v', 'm', 'f') and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
         and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-      order by n.nspname, c.relname`;
+      order by n.nspname, c.relname`,
 
     // polcmd: r = SELECT, a = INSERT, w = UPDATE, d = DELETE, * = ALL; polroles {0} = PUBLIC
-    const policies = await tx<RawCatalog['policies']>`
+    policies: (tx: Sql) => tx<RawCatalog['policies']>`
       select p.polrelid::int8::text as rel_oid, p.polname as name, p.polcmd as cmd, p.polpermissive as permissive,
              array(select case when r = 0 then 'PUBLIC' else pg_get_userbyid(r) end from unnest(p.polroles) r order by 1) as roles,
              pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as check,
@@ -103,32 +140,30 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
       from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
       left join pg_description dp on dp.objoid = p.oid and dp.classoid = 'pg_policy'::regclass and dp.objsubid = 0
       where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
-      order by p.polrelid, p.polname`;
+      order by p.polrelid, p.polname`,
 
-    if (scope === 'policies') {
-      return { meta: meta!, apiRoles, roles, schemas, relations, policies, columns: [], indexes: [], foreignKeys: [], triggers: [], functions: [], extensions: [] } satisfies RawCatalog;
-    }
 
-    const columns = await tx<RawCatalog['columns']>`
+    columns: (tx: Sql) => tx<RawCatalog['columns']>`
       select a.attrelid::int8::text as rel_oid, a.attname as name, a.attnum as num, format_type(a.atttypid, a.atttypmod) as type,
              a.attnotnull as not_null, a.atthasdef as has_default, a.attgenerated <> '' as generated, a.attidentity <> '' as identity,
-             col_description(a.attrelid, a.attnum) as comment
+             dc.description as comment
       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+      -- a join, not col_description(): that SQL function costs a query per row
+      left join pg_description dc on dc.objoid = a.attrelid and dc.classoid = 'pg_class'::regclass and dc.objsubid = a.attnum
       where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm', 'f') and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
-      order by a.attrelid, a.attnum`;
+      order by a.attrelid, a.attnum`,
 
-    const indexes = await tx<RawCatalog['indexes']>`
+    indexes: (tx: Sql) => tx<RawCatalog['indexes']>`
       select i.indrelid::int8::text as rel_oid, ic.relname as name,
              array(select case when k = 0 then null else (select attname from pg_attribute where attrelid = i.indrelid and attnum = k) end
                    from unnest(i.indkey::int2[]) with ordinality u(k, o) where o <= i.indnkeyatts order by o) as columns,
-             i.indisunique as unique, i.indisprimary as primary, i.indisvalid as valid, i.indpred is not null as partial,
-             pg_get_indexdef(i.indexrelid) as definition
+             i.indisunique as unique, i.indisprimary as primary, i.indisvalid as valid, i.indpred is not null as partial
       from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
       where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
-      order by i.indrelid, ic.relname`;
+      order by i.indrelid, ic.relname`,
 
     // contype f = foreign key
-    const foreignKeys = await tx<RawCatalog['foreignKeys']>`
+    foreignKeys: (tx: Sql) => tx<RawCatalog['foreignKeys']>`
       select co.conrelid::int8::text as rel_oid, co.conname as name,
              array(select attname from unnest(co.conkey) with ordinality u(k, o) join pg_attribute on attrelid = co.conrelid and attnum = k order by o) as columns,
              format('%s.%s', rn.nspname, rc.relname) as ref_table,
@@ -136,20 +171,20 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
       from pg_constraint co join pg_class c on c.oid = co.conrelid join pg_namespace n on n.oid = c.relnamespace
       join pg_class rc on rc.oid = co.confrelid join pg_namespace rn on rn.oid = rc.relnamespace
       where co.contype = 'f' and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
-      order by co.conrelid, co.conname`;
+      order by co.conrelid, co.conname`,
 
     // tgtype bits: 1 ROW, 2 BEFORE, 4 INSERT, 8 DELETE, 16 UPDATE, 32 TRUNCATE, 64 INSTEAD; tgenabled 'D' = disabled
-    const triggers = await tx<RawCatalog['triggers']>`
+    triggers: (tx: Sql) => tx<RawCatalog['triggers']>`
       select t.tgrelid::int8::text as rel_oid, t.tgname as name, t.tgtype::int as type, t.tgenabled <> 'D' as enabled,
              format('%s.%s', pn.nspname, p.proname) as function,
              array(select attname from unnest(t.tgattr::int2[]) k join pg_attribute on attrelid = t.tgrelid and attnum = k) as columns
       from pg_trigger t join pg_proc p on p.oid = t.tgfoid join pg_namespace pn on pn.oid = p.pronamespace
       join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
       where not t.tgisinternal and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
-      order by t.tgrelid, t.tgname`;
+      order by t.tgrelid, t.tgname`,
 
     // prokind: f function, p procedure, a aggregate, w window; provolatile i/s/v
-    const functions = await tx<RawCatalog['functions']>`
+    functions: (tx: Sql) => tx<RawCatalog['functions']>`
       select n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as args,
              pg_get_function_result(p.oid) as returns, l.lanname as language, p.prokind as kind, p.prosecdef as security_definer,
              p.provolatile as volatility, coalesce(p.proconfig, '{}') as config, p.prorettype = 'pg_catalog.trigger'::regtype
@@ -158,16 +193,61 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
              coalesce(array(select x from unnest(${apiRoles}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1), '{}') as executable_by,
              coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
                        from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a), '[]') as acl,
-             obj_description(p.oid, 'pg_proc') as comment,
+             dp.description as comment,
              exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e') as from_extension
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
+      left join pg_description dp on dp.objoid = p.oid and dp.classoid = 'pg_proc'::regclass and dp.objsubid = 0
       where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
-      order by n.nspname, p.proname, 3`;
+      order by n.nspname, p.proname, 3`,
 
-    const extensions = await tx<RawCatalog['extensions']>`
-      select e.extname as name, n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace order by 1`;
+    extensions: (tx: Sql) => tx<RawCatalog['extensions']>`
+      select e.extname as name, n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace order by 1`,
 
-    return { meta: meta!, apiRoles, roles, schemas, relations, policies, columns, indexes, foreignKeys, triggers, functions, extensions } satisfies RawCatalog;
-  });
-  return buildModel(raw as RawCatalog);
+  };
+}
+
+/** Queries in the order they are handed out: the most expensive first, so lanes finish together. */
+async function runInLanes<K extends string>(
+  sql: Sql,
+  tx: TransactionSql,
+  wanted: readonly K[],
+  queries: Record<K, (t: Sql) => Promise<unknown>>,
+  lanes: number,
+): Promise<Partial<Record<K, unknown>>> {
+  const results: Partial<Record<K, unknown>> = {};
+  const queue = [...wanted];
+  const drain = async (t: Sql) => {
+    for (let k = queue.shift(); k !== undefined; k = queue.shift()) results[k] = await queries[k](t);
+  };
+  let snapshot: string | null = null;
+  if (lanes > 1) {
+    // Not possible on a hot standby (snapshots cannot be exported during recovery): then one lane.
+    snapshot = await tx<{ id: string }[]>`select pg_catalog.pg_export_snapshot() as id`.then(
+      (r) => r[0]!.id,
+      () => null,
+    );
+  }
+  if (!snapshot) {
+    await drain(tx as unknown as Sql);
+    return results;
+  }
+  const helper = async () => {
+    const r = await sql.reserve();
+    try {
+      await r`begin isolation level repeatable read read only`;
+      // SET TRANSACTION SNAPSHOT must be the transaction's first statement; its argument is a literal.
+      await r.unsafe(`set transaction snapshot ${quoteLiteral(snapshot!)}`);
+      await r`set local search_path = ''`;
+      await drain(r as unknown as Sql);
+      await r`commit`;
+    } catch (err) {
+      await r`rollback`.catch(() => undefined);
+      throw err;
+    } finally {
+      r.release();
+    }
+  };
+  // The exporting transaction stays open (it runs a lane itself) until every helper has imported.
+  await Promise.all([drain(tx as unknown as Sql), ...Array.from({ length: lanes - 1 }, helper)]);
+  return results;
 }

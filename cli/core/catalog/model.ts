@@ -44,7 +44,6 @@ export interface Index {
   primary: boolean;
   valid: boolean;
   partial: boolean;
-  definition: string;
 }
 
 export interface ForeignKey {

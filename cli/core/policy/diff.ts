@@ -73,7 +73,8 @@ export interface DiffOptions {
  * has_table_privilege (`effectivePrivileges`), which `policy show` needs.
  */
 export async function readModel(url: string, apiRoles: readonly string[], effectivePrivileges = false): Promise<CatalogModel> {
-  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies', effectivePrivileges }));
+  // Three connections: the catalog queries run in parallel on one exported snapshot.
+  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies', effectivePrivileges }), { max: 3 });
 }
 
 /** Resolve every side to a catalog model, building at most one shadow database. */
