@@ -16,7 +16,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from '../errors.js';
-import { locateCharPosition, loadParser } from '../sql-text.js';
+import { leadingTriviaLength, locateCharPosition, loadParser } from '../sql-text.js';
 import { PUBLIC } from '../catalog/model.js';
 
 const SAFE = /[A-Za-z0-9_\-$]/;
@@ -133,7 +133,7 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
     const end = s.stmt_len ? start + s.stmt_len : buf.length;
     const raw = buf.subarray(start, end).toString('utf8');
     // stmt_location points just after the previous ';': skip the whitespace and comments before the statement.
-    const lead = leadingTrivia(raw);
+    const lead = leadingTriviaLength(raw);
     const stmtStartByte = start + Buffer.byteLength(raw.slice(0, lead), 'utf8');
     const stmtText = raw.slice(lead);
     if (stmtText.trim() === '') continue;
@@ -195,26 +195,3 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
   return out;
 }
 
-/** Length of the whitespace, `--` comments and (nested) block comments at the start of `text`. */
-function leadingTrivia(text: string): number {
-  let i = 0;
-  for (;;) {
-    while (i < text.length && /\s/.test(text[i]!)) i++;
-    if (text.startsWith('--', i)) {
-      const nl = text.indexOf('\n', i);
-      i = nl < 0 ? text.length : nl + 1;
-    } else if (text.startsWith('/*', i)) {
-      let depth = 0;
-      while (i < text.length) {
-        if (text.startsWith('/*', i)) {
-          depth++;
-          i += 2;
-        } else if (text.startsWith('*/', i)) {
-          depth--;
-          i += 2;
-          if (depth === 0) break;
-        } else i++;
-      }
-    } else return i;
-  }
-}

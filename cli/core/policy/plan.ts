@@ -291,6 +291,8 @@ function order(steps: Step[], policyNames: ReadonlyMap<string, ReadonlySet<strin
   const extra: Step[] = [];
   const rewrites = new Map<Step, string>();
   for (const [table, list] of byTable) {
+    // Only a drop, rename or alter touches a name that exists now: without one, nothing can clash.
+    if (!list.some((s) => s.kind === 'drop-policy' || s.kind === 'rename-policy' || s.kind === 'alter-policy')) continue;
     // Names held now: every current policy touched by a drop/rename/alter, plus the untouched ones (which never clash).
     const held = new Set<string>();
     for (const s of list) if (s.kind === 'drop-policy' || s.kind === 'rename-policy' || s.kind === 'alter-policy') held.add(s.name);

@@ -106,7 +106,7 @@ export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
 }
 
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ');
+  return s.includes('\n') ? s.replace(/\s*\n\s*/g, ' ') : s;
 }
 
 /** The canonical `policies/` file of one relation (what `policy pull` writes). */
