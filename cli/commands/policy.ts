@@ -36,7 +36,7 @@ async function targetSource(ctx: Context): Promise<{ source: Source; serverUrl: 
   };
 }
 
-async function sideOf(ctx: Context, value: string | undefined, flag: string, fallback: () => Promise<Source>): Promise<Source> {
+async function sideOf(value: string | undefined, flag: string, fallback: () => Promise<Source>): Promise<Source> {
   if (value === undefined) return fallback();
   const { parseSource } = await import('../core/policy/diff.js');
   return parseSource(value, flag);
@@ -59,7 +59,7 @@ export function makePolicyCommand(): Command {
       const ctx = contextOf(cmd);
       const config = ctx.config();
       const { diffPolicies, parseSource } = await import('../core/policy/diff.js');
-      const from = await sideOf(ctx, o.from, '--from', async () => (o.write !== undefined ? { kind: 'migrations' } : (await targetSource(ctx)).source));
+      const from = await sideOf(o.from, '--from', async () => (o.write !== undefined ? { kind: 'migrations' } : (await targetSource(ctx)).source));
       const to = o.to === undefined ? ({ kind: 'policies' } as Source) : parseSource(o.to, '--to');
       const needsServer = from.kind !== 'url' || to.kind !== 'url';
       const serverUrl = needsServer ? (await ctx.server()).url : from.kind === 'url' ? from.url : '';
@@ -147,7 +147,7 @@ export function makePolicyCommand(): Command {
     .action(async (table: string | undefined, o: { from?: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const config = ctx.config();
-      const source = await sideOf(ctx, o.from, '--from', async () => (await targetSource(ctx)).source);
+      const source = await sideOf(o.from, '--from', async () => (await targetSource(ctx)).source);
       const serverUrl = source.kind === 'url' ? source.url : (await ctx.server()).url;
       const { modelsOf } = await import('../core/policy/diff.js');
       const { tableAccess, allTablesAccess } = await import('../core/policy/show.js');
