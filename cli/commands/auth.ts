@@ -6,6 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { contextOf, type Context } from '../context.js';
+import { parseJsonObject as parseJsonObjectFlag } from '../core/jwt/claims.js';
 import { RowguardError } from '../core/errors.js';
 import { addKeyOptions, keyFlags, type KeyOpts } from './jwt.js';
 
@@ -61,15 +62,7 @@ async function printTokens(ctx: Context, key: import('../core/jwt/keys.js').Sign
 }
 
 function parseJsonObject(text: string | undefined, flag: string): Record<string, unknown> {
-  if (text === undefined) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw new RowguardError('usage', `${flag} must be a JSON object (${(err as Error).message})`);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new RowguardError('usage', `${flag} must be a JSON object`);
-  return v as Record<string, unknown>;
+  return text === undefined ? {} : parseJsonObjectFlag(text, flag);
 }
 
 const STDIN_HELP = 'read the secret from standard input instead of a no-echo prompt';
