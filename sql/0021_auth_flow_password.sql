@@ -84,6 +84,11 @@ comment on function auth_flow.sign_up(text, text, jsonb) is 'Create a confirmed 
 -- fails. Failures while locked do not extend the lock. The row lock makes a
 -- burst of parallel guesses wait in line, so at most max_failures passwords are
 -- ever compared per window.
+--
+-- A successful sign-in rehashes a password whose bcrypt cost differs from
+-- private.password_settings.bcrypt_cost: otherwise raising the cost would leave
+-- existing hashes cheaper than the dummy hash unknown emails are compared with,
+-- and the time of a failed sign-in would tell those accounts apart.
 create or replace function auth_flow.sign_in(p_email text, p_password text)
   returns auth_flow.session_grant
   language plpgsql
@@ -151,6 +156,19 @@ begin
   end if;
 
   delete from auth_flow.login_attempts x where x.email_key = v_key;
+  -- A hash made at another cost (before private.password_settings.bcrypt_cost
+  -- was raised, or imported) is replaced now that the password is known:
+  -- assigning the plaintext makes the 0004 trigger hash it at the configured
+  -- cost. So hashes follow the setting, and a sign-in costs the same for every
+  -- user as for the dummy hash of an unknown email. Only a password the
+  -- trigger would hash (1..72 bytes, not itself shaped like a bcrypt hash) is
+  -- re-assigned; any other (possible for rows GoTrue wrote) keeps its hash.
+  if pg_catalog.substr(u.encrypted_password, 5, 2)::integer
+       <> (select greatest(ps.bcrypt_cost, 10) from private.password_settings ps where ps.singleton)
+     and pg_catalog.octet_length(p_password) between 1 and 72
+     and p_password !~ '^\$2[abxy]\$' then
+    update auth.users x set encrypted_password = p_password where x.id = u.id;
+  end if;
   g := auth_flow.start_session(u.id, 'password', null, v_now);
   perform audit.log_auth_event('login', u.id, pg_catalog.jsonb_build_object('provider', 'email', 'session_id', g.session_id));
   return g;
@@ -316,3 +334,11 @@ grant execute on function
   auth_flow.sign_up(text, text, jsonb), auth_flow.sign_in(text, text), auth_flow.refresh(text),
   auth_flow.sign_out(uuid, text), auth_flow.sign_out_by_refresh_token(text, text), auth_flow.sign_out_user(uuid)
   to service_role;
+
+-- What auth.refresh_tokens holds once auth_flow issues tokens (0021). The
+-- @secret marker stays: audit.enable_tracking() and auth_flow.without_secrets()
+-- read it, and a GoTrue v1 row in the same table still holds a plaintext token.
+comment on column auth.refresh_tokens.token is
+  '@secret auth_flow tokens: hex sha256 of the 43-character token (the token itself is never stored); GoTrue v1 tokens: the 12-character plaintext';
+comment on column auth.refresh_tokens.parent is
+  '@secret the token value (hash or GoTrue plaintext) of the refresh token this one replaced';

@@ -39,6 +39,11 @@ comment on function auth_flow.owned_tables() is 'Tables holding rows owned by a 
 -- are left out by column (auth_flow.without_secrets: secret-looking names and
 -- @secret comments), refresh tokens appear only as metadata. Logged as
 -- 'user_exported'. NULL for an unknown user.
+--
+-- The export also returns what the audit log holds about the user (GDPR Art. 15
+-- covers every record about them, the audit trail included): the rows whose actor
+-- the user is, as stored (secrets were redacted when they were appended), without
+-- the chain's hash and transaction id.
 create or replace function auth_flow.export_user(p_user_id uuid)
   returns jsonb
   language plpgsql
@@ -84,12 +89,15 @@ begin
                                                      'locked_until', a.locked_until, 'last_failure_at', a.last_failure_at)
                   from auth_flow.login_attempts a where a.email_key = auth_flow.email_key(u.email)),
     'owned_rows', owned,
-    'audit_events', (select pg_catalog.count(*) from audit.log l where l.actor_id = p_user_id));
+    -- What the audit log holds about the user: the rows whose actor they are
+    -- (already redacted when appended), without the chain's bookkeeping.
+    'audit_events', (select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l) - 'hash' - 'txid' order by l.id), '[]'::jsonb)
+                       from audit.log l where l.actor_id = p_user_id));
   perform audit.log_auth_event('user_exported', p_user_id, '{}'::jsonb);
   return result;
 end
 $$;
-comment on function auth_flow.export_user(uuid) is 'GDPR export: profile, identities, sessions, token metadata, owned rows (no hash, no token), as JSON; NULL for an unknown user.';
+comment on function auth_flow.export_user(uuid) is 'GDPR export: profile, identities, sessions, token metadata, owned rows, audit rows about the user (no hash, no token), as JSON; NULL for an unknown user.';
 
 -- Erase a user: owned rows in every owned table, then the auth.users row (its
 -- identities, sessions, refresh tokens and one-time tokens go by ON DELETE
@@ -104,6 +112,11 @@ comment on function auth_flow.export_user(uuid) is 'GDPR export: profile, identi
 --     columns redacted, and the actor_email of the user's own requests. No
 --     password, token or hash was ever written there. See docs/security-model.md.
 -- Returns the counts, or NULL for an unknown user.
+--
+-- erase_user takes its locks in the order the flows take theirs (the lockout row,
+-- tokens, the user, the audit chain), like sign_in (attempts row, then user) and
+-- refresh (token row, then audit chain), so an erasure racing them for the same
+-- user waits instead of deadlocking (40P01).
 create or replace function auth_flow.erase_user(p_user_id uuid)
   returns jsonb
   language plpgsql
@@ -124,10 +137,24 @@ declare
   v_sessions integer;
   v_identities integer;
 begin
-  select * into u from auth.users x where x.id = p_user_id for update;
+  select * into u from auth.users x where x.id = p_user_id;
   if u.id is null then
     return null;
   end if;
+  -- The flows' rows first, in the order the flows lock them (attempts row,
+  -- then one-time token / refresh token row, then the user, then the audit
+  -- chain), so an erasure racing a sign-in, a redemption or a refresh of the
+  -- same user waits for it instead of deadlocking with it.
+  delete from auth_flow.login_attempts x where x.email_key = auth_flow.email_key(u.email);
+  delete from auth.one_time_tokens x where x.user_id = p_user_id;
+  -- refresh_tokens.user_id is text; this also catches rows without a session
+  -- (GoTrue's oldest tokens).
+  delete from auth.refresh_tokens x where x.user_id = p_user_id::text;
+  perform from auth.users x where x.id = p_user_id for update;
+  if not found then
+    return null; -- erased meanwhile by another call
+  end if;
+  select pg_catalog.count(*) into v_sessions from auth.sessions x where x.user_id = p_user_id;
 
   select pg_catalog.array_agg(o.relation order by o.relation::text), pg_catalog.array_agg(o.owner_column order by o.relation::text)
     into pending, columns from auth_flow.owned_tables() o;
@@ -154,13 +181,8 @@ begin
       using errcode = 'foreign_key_violation', hint = 'a table outside the user''s own rows references them; delete or re-point those rows first';
   end if;
 
-  select pg_catalog.count(*) into v_sessions from auth.sessions x where x.user_id = p_user_id;
   select pg_catalog.count(*) into v_identities from auth.identities x where x.user_id = p_user_id;
-  -- refresh_tokens.user_id is text and its session FK cascades; rows without a
-  -- session (GoTrue's oldest tokens) are removed by user id.
-  delete from auth.refresh_tokens x where x.user_id = p_user_id::text;
   delete from auth.users x where x.id = p_user_id;
-  delete from auth_flow.login_attempts x where x.email_key = auth_flow.email_key(u.email);
 
   counts := pg_catalog.jsonb_build_object('owned_rows', counts, 'sessions', v_sessions, 'identities', v_identities);
   perform audit.log_auth_event('user_erased', p_user_id, counts);
