@@ -55,7 +55,22 @@ export function buildProgram(): Command {
 
 const VERSION = '0.1.0';
 
-const COMMANDS: Array<() => Command> = [makeGateCommand, makeInitCommand, makeDbCommand, makeMigrateCommand, makeCodegenCommand, makeMatrixCommand, makePolicyCommand, makeJwtCommand, makeAsCommand, makeAuditCommand, makeLintCommand, makeTestCommand, makeAuthCommand];
+// The order of `rowguard --help`: the CI gate first, then the workflow a developer follows.
+const COMMANDS: Array<() => Command> = [
+  makeGateCommand,
+  makeInitCommand,
+  makeDbCommand,
+  makeMigrateCommand,
+  makePolicyCommand,
+  makeLintCommand,
+  makeJwtCommand,
+  makeAsCommand,
+  makeAuthCommand,
+  makeTestCommand,
+  makeMatrixCommand,
+  makeAuditCommand,
+  makeCodegenCommand,
+];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
