@@ -5,8 +5,22 @@
  */
 import type { Command } from 'commander';
 import { loadConfig, type Config } from './core/config.js';
-import { createOutput, type Output } from './core/report/output.js';
+import type { Output } from './core/report/output.js';
 import { parseEngine, resolveServer, type Engine, type ResolvedServer } from './core/server.js';
+
+// The reporter (and chalk) is loaded before the first action runs (main.ts's
+// preAction hook), not at start-up: `rowguard --help` never needs it.
+let outputModule: typeof import('./core/report/output.js') | undefined;
+
+export async function loadOutputModule(): Promise<typeof import('./core/report/output.js')> {
+  outputModule ??= await import('./core/report/output.js');
+  return outputModule;
+}
+
+function createOutput(...args: Parameters<typeof import('./core/report/output.js').createOutput>): Output {
+  if (!outputModule) throw new Error('rowguard: the output module is loaded by the preAction hook before any action');
+  return outputModule.createOutput(...args);
+}
 
 export interface GlobalFlags {
   db?: string;
@@ -62,7 +76,8 @@ export function contextOf(cmd: Command): Context {
 }
 
 /** Output for errors raised before any command ran (bad flags). */
-export function fallbackOutput(argv: string[]): Output {
+export async function fallbackOutput(argv: string[]): Promise<Output> {
+  await loadOutputModule();
   const env = process.env;
   return createOutput(
     { json: argv.includes('--json'), color: !argv.includes('--no-color'), quiet: false, noColorEnv: 'NO_COLOR' in env && env['NO_COLOR'] !== '' },

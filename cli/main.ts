@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
-import { fallbackOutput } from './context.js';
+import { fallbackOutput, loadOutputModule } from './context.js';
 import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
@@ -39,7 +39,8 @@ export function buildProgram(): Command {
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('-q, --quiet', 'print only results and errors')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', EXIT_CODES_HELP);
+    .addHelpText('after', EXIT_CODES_HELP)
+    .hook('preAction', async () => void (await loadOutputModule()));
 
   for (const make of COMMANDS) program.addCommand(make());
 
@@ -88,7 +89,7 @@ async function reportError(err: unknown, argv: string[]): Promise<number> {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
     return ExitCode.usage;
   }
-  const out = fallbackOutput(argv);
+  const out = await fallbackOutput(argv);
   const rgErr = toRowguardError(err);
   if (out.json) {
     out.out(JSON.stringify({ error: rgErr.toJSON() }, null, 2));

@@ -6,6 +6,9 @@
 import postgres from 'postgres';
 import { randomBytes } from 'node:crypto';
 import { RowguardError, pgFieldsOf } from './errors.js';
+import { databaseOf, describeUrl, scrubSecrets, withDatabase } from './urls.js';
+
+export { databaseOf, describeUrl, redactUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -21,51 +24,8 @@ export interface ConnectOptions {
   connectTimeout?: number;
 }
 
-/** `host:port/database` — safe to print: no user, no password. */
-export function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default)';
-    const host = u.hostname || u.searchParams.get('host') || 'localhost';
-    return `${host}:${u.port || '5432'}/${db}`;
-  } catch {
-    return '(unparseable database URL)';
-  }
-}
 
-/** The URL with its password replaced, for messages that must show the user. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '*****';
-    return u.toString();
-  } catch {
-    return '(unparseable database URL)';
-  }
-}
 
-export function validateUrl(url: string, source: string): void {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RowguardError('usage', `${source} is not a valid URL`, { hint: 'expected postgres://user:password@host:port/database' });
-  }
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new RowguardError('usage', `${source} must start with postgres:// or postgresql:// (got ${u.protocol}//)`);
-  }
-}
-
-/** Replace the database name of a server URL. */
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = '/' + encodeURIComponent(database);
-  return u.toString();
-}
-
-export function databaseOf(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
-}
 
 /** SQLSTATE classes that mean "we never got a working session". */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN']);
@@ -91,21 +51,6 @@ export function connectionError(url: string, err: unknown): RowguardError {
   else if (pg?.sqlstate?.startsWith('28')) hint = 'check the user and password in the URL';
   else if (pg?.sqlstate === '3D000') hint = 'create the database first, or point --db at one that exists';
   return new RowguardError('db_unreachable', `could not connect to ${where}: ${reason}`, { hint, pg, cause: err });
-}
-
-/** Remove a URL's password (and the URL itself) from any text. */
-export function scrubSecrets(text: string, url?: string): string {
-  let out = text;
-  if (url) {
-    try {
-      const pw = decodeURIComponent(new URL(url).password);
-      if (pw) out = out.split(pw).join('*****');
-    } catch {
-      /* not a URL: nothing to scrub */
-    }
-    out = out.split(url).join(describeUrl(url));
-  }
-  return out.replace(/(postgres(?:ql)?:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1*****@');
 }
 
 export function connect(url: string, opts: ConnectOptions = {}): Sql {

@@ -5,7 +5,7 @@
  *   3. the embedded default, started on first use.
  */
 import { RowguardError } from './errors.js';
-import { validateUrl } from './db.js';
+import { validateUrl } from './urls.js';
 import type { Config } from './config.js';
 
 export type Engine = 'auto' | 'embedded' | 'docker';
