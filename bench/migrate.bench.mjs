@@ -1,4 +1,4 @@
-// Migration engine benchmark (issue 2). Median of 5, each on a fresh database:
+// Migration engine benchmark (issue 2). Median of 7, each on a fresh database:
 //   floor   = the same SQL concatenated and sent in one transaction as one simple query
 //             (and `psql -1 -f` when psql is on the machine, for reference)
 //   rowguard migrate up from empty (the CLI, as a user runs it)
@@ -11,7 +11,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { withServer, median, ratioLine, CLI, ROOT } from './lib/server.mjs';
 
 const { connect, createThrowawayDatabase } = await import(join(ROOT, 'dist/cli/core/db.js'));
-const RUNS = 5;
+const RUNS = 7;
 const N = 300;
 
 const prelude = `
@@ -59,20 +59,28 @@ await withServer(async (server) => {
     db = await createThrowawayDatabase(server, { prefix: 'bench_mig' });
   };
 
-  const floor = await median(RUNS, async () => {
-    const sql = connect(db.url);
-    await sql.begin(async (tx) => void (await tx.unsafe(all).simple()));
-    await sql.end();
-  }, fresh);
-
-  let psqlFloor;
-  if (hasPsql) {
-    psqlFloor = await median(RUNS, async () => {
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', join(dir, 'all.sql'), db.url], { stdio: 'ignore' });
-    }, fresh);
+  // Interleaved (floor, psql, rowguard on fresh databases, run after run) so that all
+  // three see the same machine conditions; the medians are taken per series.
+  const series = { floor: [], psql: [], up: [] };
+  const timed = async (list, fn) => {
+    await fresh();
+    const t0 = performance.now();
+    await fn();
+    list.push(performance.now() - t0);
+  };
+  for (let i = 0; i < RUNS; i++) {
+    await timed(series.floor, async () => {
+      const sql = connect(db.url);
+      await sql.begin(async (tx) => void (await tx.unsafe(all).simple()));
+      await sql.end();
+    });
+    if (hasPsql) await timed(series.psql, async () => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', join(dir, 'all.sql'), db.url], { stdio: 'ignore' }));
+    await timed(series.up, async () => run(['migrate', 'up'], db.url));
   }
-
-  const up = await median(RUNS, async () => run(['migrate', 'up'], db.url), fresh);
+  const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const floor = mid(series.floor);
+  const psqlFloor = hasPsql ? mid(series.psql) : undefined;
+  const up = mid(series.up);
   const noop = await median(RUNS, async () => run(['migrate', 'up'], db.url));
 
   const nodeZero = await median(RUNS, async () => void spawnSync(process.execPath, ['-e', '0']));
