@@ -4,7 +4,7 @@
  * give, and that nothing persists without --commit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { assetPath } from '../../cli/core/assets.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { userClaimsFromDatabase } from '../../cli/core/jwt/user.js';
 import { RowguardError } from '../../cli/core/errors.js';
 import { connect } from '../../cli/core/db.js';
 import { seed, USER_A, USER_B } from './fixture.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SECRET = 'as-test-secret-0123456789-abcdefghijklmnop';
 const config = parseConfig({}, null, tmpdir());
@@ -261,7 +262,7 @@ describe('rowguard as: writes and denials', () => {
 });
 
 describe('rowguard as: the CLI', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'rg-as-cli-'));
+  const cwd = tempDir('rg-as-cli-');
   const env = () => ({ DATABASE_URL: db.url, ROWGUARD_JWT_SECRET: SECRET });
 
   it('prints the rows as a table and exits 0', async () => {

@@ -10,6 +10,7 @@ import { freshDatabase, migrate, runCli, type CliResult, type TestDatabase } fro
 import { seed, USER_A } from '../as/fixture.js';
 import { signingKeyFromBytes } from '../../cli/core/jwt/keys.js';
 import { mintAccessToken } from '../../cli/core/jwt/mint.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SECRET = 'cli-test-secret-0123456789-abcdefghijklmnopq';
 const ENV_SECRET = 'env-secret-9876543210-zyxwvutsrqponmlkjihgf';
@@ -164,7 +165,7 @@ describe('jwt keys generate and jwt cookie', () => {
   });
 
   it('prints the Set-Cookie header from the config, and refuses an unsafe cookie config (exit 2)', async () => {
-    const site = mkdtempSync(join(tmpdir(), 'rg-cookie-'));
+    const site = tempDir('rg-cookie-');
     writeFileSync(join(site, 'rowguard.config.json'), JSON.stringify({ cookie: { project: 'purelogic', domain: '.purelogic.studio' } }));
     writeFileSync(join(site, 'jwt.secret'), SECRET);
     const t = (await cli(['jwt', 'mint', '--secret-file', 'jwt.secret', '--exp', '1h'], { cwd: site })).stdout.trim();

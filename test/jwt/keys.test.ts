@@ -1,6 +1,6 @@
 /** Key material (secrets, PEM, JWK/JWKS), key generation and the Set-Cookie header. */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,8 +12,9 @@ import { mintAccessToken } from '../../cli/core/jwt/mint.js';
 import { checkToken } from '../../cli/core/jwt/verify.js';
 import { buildSetCookie, cookieProblems } from '../../cli/core/jwt/cookie.js';
 import { parseDuration, parseClaimAssignment } from '../../cli/core/jwt/claims.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'rg-jwt-keys-'));
+const dir = () => tempDir('rg-jwt-keys-');
 const opts = { now: Date.now() / 1000, anonRole: 'anon' };
 const config = (raw: Record<string, unknown> = {}, root = tmpdir()) => parseConfig(raw, null, root);
 

@@ -4,15 +4,16 @@
  * exercised, missed, no-grant and unobservable cells.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { freshDatabase, serverUrl, type TestDatabase } from '../helpers/pg.js';
 import { connect, createThrowawayDatabase } from '../../cli/core/db.js';
 import { computeMatrixOn } from '../../cli/core/matrix/build.js';
 import { labelsOf } from '../../cli/core/matrix/file.js';
-import { buildCoverageReport, coverageRoles, instrumentDatabase, parseHits, readCoverageModel, runCoveragePass } from '../../cli/core/matrix/coverage.js';
+import { buildCoverageReport, coverageRoles, instrumentDatabase, parseHits, runCoveragePass } from '../../cli/core/matrix/coverage.js';
 import { ACTORS, ALICE, BASE_SQL } from './base-schema.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const API = { anonRole: 'anon', authenticatedRole: 'authenticated', serviceRole: 'service_role', roleClaimKey: '$.role', issuer: 'http://localhost:9999/auth/v1', expiresIn: 3600 };
 
@@ -79,7 +80,7 @@ describe('coverage', () => {
     db = await freshDatabase('rg_matrix_cov');
     await db.sql.unsafe(BASE_SQL).simple();
     await db.sql.unsafe(SCHEMA).simple();
-    dir = mkdtempSync(join(tmpdir(), 'rg-cov-'));
+    dir = tempDir('rg-cov-');
     writeFileSync(join(dir, 'actors.json'), JSON.stringify(ACTORS));
     await db.sql.end(); // the database is used as a template below: no connection may stay open
   });

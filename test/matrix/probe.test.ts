@@ -3,8 +3,8 @@
  * shape (or hole) and the cells it must produce.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
 import { connect } from '../../cli/core/db.js';
@@ -13,6 +13,7 @@ import { cellLabel, type Matrix } from '../../cli/core/matrix/model.js';
 import { labelsOf, parseMatrixFile, serializeMatrix } from '../../cli/core/matrix/file.js';
 import { compareMatrices, describeChange } from '../../cli/core/matrix/compare.js';
 import { ACTORS, BASE_SQL } from './base-schema.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const API = { anonRole: 'anon', authenticatedRole: 'authenticated', serviceRole: 'service_role', roleClaimKey: '$.role', issuer: 'http://localhost:9999/auth/v1', expiresIn: 3600 };
 const A = "'00000000-0000-0000-0000-00000000000a'";
@@ -159,7 +160,7 @@ describe('access matrix on hand-written schemas', () => {
       .simple();
     await db.sql.unsafe(BASE_SQL).simple();
     await db.sql.unsafe(SCHEMA).simple();
-    dir = mkdtempSync(join(tmpdir(), 'rg-matrix-'));
+    dir = tempDir('rg-matrix-');
     writeFileSync(join(dir, 'actors.json'), JSON.stringify({ actors: [...ACTORS.actors, { name: 'app', kind: 'role', role: 'rg_matrix_app_owner' }] }));
     m = await compute();
   });

@@ -4,8 +4,8 @@
  * exactly the changed cells.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { REPO_ROOT, runCli, serverUrl } from '../helpers/pg.js';
 import { loadConfig } from '../../cli/core/config.js';
@@ -15,10 +15,11 @@ import { buildAndComputeMatrix } from '../../cli/core/matrix/build.js';
 import { instrumentDatabase } from '../../cli/core/matrix/coverage.js';
 import { connect, createThrowawayDatabase } from '../../cli/core/db.js';
 import { migrate } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** A copy of the project (sql/, test/fixtures, the committed matrix) to change freely. */
 function copyProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rg-matrix-project-'));
+  const dir = tempDir('rg-matrix-project-');
   cpSync(join(REPO_ROOT, 'sql'), join(dir, 'sql'), { recursive: true });
   cpSync(join(REPO_ROOT, 'test', 'fixtures'), join(dir, 'test', 'fixtures'), { recursive: true });
   cpSync(join(REPO_ROOT, 'test', 'access-matrix.json'), join(dir, 'test', 'access-matrix.json'));

@@ -3,10 +3,11 @@
  * fails on a changed cell; `--coverage` reports what the files exercised.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { REPO_ROOT, runCli, serverUrl } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const TEST_FILE = `
 select plan(2);
@@ -20,7 +21,7 @@ select * from finish();
 describe('rowguard test with the access matrix', () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'rg-matrix-runner-'));
+    dir = tempDir('rg-matrix-runner-');
     cpSync(join(REPO_ROOT, 'sql'), join(dir, 'sql'), { recursive: true });
     cpSync(join(REPO_ROOT, 'test', 'fixtures'), join(dir, 'test', 'fixtures'), { recursive: true });
     cpSync(join(REPO_ROOT, 'test', 'access-matrix.json'), join(dir, 'test', 'access-matrix.json'));

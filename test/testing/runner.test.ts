@@ -17,6 +17,7 @@ import { LIBRARY_SCHEMA } from '../../cli/core/testing/library.js';
 import { renderJunit, renderTap } from '../../cli/core/report/test.js';
 import { connect, createThrowawayDatabase, dropDatabase } from '../../cli/core/db.js';
 import { buildAccessClaims } from '../../cli/core/jwt/claims.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const FIX = join(REPO_ROOT, 'test', 'testing', 'fixtures');
 const COMPAT = join(FIX, 'compat');
@@ -221,7 +222,7 @@ describe('verdicts', () => {
   });
 
   it('an abort (Ctrl-C) ends running files, skips the rest and drops every database it made', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rg-abort-'));
+    const dir = tempDir('rg-abort-');
     const admin = connect(serverUrl());
     let poll: NodeJS.Timeout | undefined;
     try {

@@ -21,7 +21,7 @@
  * that one failure does not abort the rest, as in psql's autocommit mode.
  */
 import { readFileSync } from 'node:fs';
-import { connect, type Sql } from '../db.js';
+import { connect } from '../db.js';
 import { pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
