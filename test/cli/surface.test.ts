@@ -17,6 +17,14 @@ describe('help and exit codes', () => {
     for (const s of ['migrate', 'db', '--db <url>', '--json', '--no-color', '--quiet', 'Exit codes:', '3  the database could not be reached']) expect(r.stdout).toContain(s);
   });
 
+  it('--version prints the package version', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
   it('every sub-command documents the exit codes', async () => {
     const r = await runCli(['migrate', 'up', '--help']);
     expect(r.code).toBe(0);
