@@ -100,11 +100,11 @@ export function alterEffects(before: Policy, after: Policy, rlsOn: boolean): { h
   }
   if (before.using !== after.using) {
     effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}`);
-    hazard = combine(hazard, exprDirection(before.using, after.using, after.permissive));
+    hazard = combine(hazard, exprDirection(before.using, after.using));
   }
   if (before.check !== after.check) {
     effects.push(`${label}: WITH CHECK changes from ${before.check ?? '(none: USING applies)'} to ${after.check ?? '(none)'}`);
-    hazard = combine(hazard, exprDirection(before.check ?? before.using, after.check, after.permissive));
+    hazard = combine(hazard, exprDirection(before.check ?? before.using, after.check ?? after.using));
   }
   const gated = rlsGate(hazard, effects[0] ?? `${label} changes`, after.table, rlsOn);
   return { hazard: gated.hazard, effects: rlsOn ? effects : [gated.effect, ...effects.slice(1)] };
@@ -152,18 +152,71 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 /**
  * Which way replacing expression `before` by `after` moves access, for what we
- * can decide without a prover: `true` admits everything, `false` nothing.
- * A missing clause (null) in a permissive policy's USING admits nothing for that
- * command's reads only when the command has no USING at all — treat it as unknown.
+ * can decide without a prover. A row passes RLS when some permissive policy and
+ * every restrictive policy admit it, so for both kinds an expression admitting
+ * more rows widens access and one admitting fewer narrows it.
+ *
+ * Decided: `true` admits everything and `false` nothing; `E AND X` admits a subset
+ * of `E`, `E OR X` a superset (pg_get_expr prints an operand the same way alone
+ * and inside AND/OR, so `E` is found verbatim). Anything else is may-widen.
  */
-function exprDirection(before: string | null, after: string | null, permissive: boolean): Hazard {
-  const rank = (e: string | null) => (e === 'true' ? 2 : e === 'false' ? 0 : 1);
+export function exprDirection(before: string | null, after: string | null): Hazard {
   if (before === after) return 'neutral';
+  const rank = (e: string | null) => (e === 'true' ? 2 : e === 'false' ? 0 : 1);
   const b = rank(before);
   const a = rank(after);
-  if (a === b) return 'may-widen';
-  const moreRows = a > b;
-  return moreRows === permissive ? 'widens' : 'narrows';
+  if (a !== b) return a > b ? 'widens' : 'narrows';
+  if (before === null || after === null) return 'may-widen';
+  if (extends_(after, before, 'AND') || extends_(before, after, 'OR')) return 'narrows';
+  if (extends_(after, before, 'OR') || extends_(before, after, 'AND')) return 'widens';
+  return 'may-widen';
+}
+
+/** `outer` is `(inner OP …)` or `(… OP inner)` at its top level. */
+function extends_(outer: string, inner: string, op: 'AND' | 'OR'): boolean {
+  if (!outer.startsWith('(') || !outer.endsWith(')')) return false;
+  const body = outer.slice(1, -1);
+  const sep = ` ${op} `;
+  const operands = splitTopLevel(body, sep);
+  if (operands === null || operands.length < 2) return false;
+  const own = inner.startsWith('(') && inner.endsWith(')') ? splitTopLevel(inner.slice(1, -1), sep) : null;
+  const wanted = own && own.length >= 2 ? own : [inner];
+  // Every operand of `inner` (itself, or its own AND/OR operands) appears among `outer`'s.
+  return wanted.length < operands.length && wanted.every((w) => operands.includes(w));
+}
+
+/**
+ * Split on `sep` outside parentheses and quotes; null when the text does not
+ * parse as balanced (then nothing is decided).
+ */
+function splitTopLevel(text: string, sep: string): string[] | null {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) {
+        if (text[i + 1] === quote) i++;
+        else quote = null;
+      }
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')') {
+      depth--;
+      if (depth < 0) return null;
+    } else if (depth === 0 && text.startsWith(sep, i)) {
+      parts.push(text.slice(start, i));
+      start = i + sep.length;
+      i += sep.length - 1;
+    }
+  }
+  if (depth !== 0 || quote) return null;
+  parts.push(text.slice(start));
+  return parts;
 }
 
 /** While RLS stays off, a policy change does not change what anyone can see. */
