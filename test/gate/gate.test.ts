@@ -103,6 +103,24 @@ describe('rowguard gate', () => {
     for (const id of ['migrate', 'drift', 'lint', 'tests', 'codegen']) expect(step(report, id).status).toBe('passed');
   }, 240_000);
 
+  it('with --against, migration-safety rules judge the files the deployed database has not applied', async () => {
+    const dir = project();
+    const deployed = await freshDatabase('rg_deployed_lint');
+    dbs.push(deployed);
+    await migrate(deployed.url, join(dir, 'sql'));
+    const next = String(Math.max(...readdirSync(join(dir, 'sql')).map((f) => Number(f.split('_')[0]))) + 1).padStart(4, '0');
+    writeFileSync(join(dir, 'sql', `${next}_name_index.sql`), 'create index deployments_name_idx on public.deployments (name);\n');
+    const { code, report } = await gate(dir, ['--against', deployed.url]);
+    expect(code).toBe(1);
+    expect(step(report, 'files').status).toBe('passed');
+    expect(step(report, 'lint').status).toBe('failed');
+    expect(step(report, 'lint').summary).toContain('1 migration file not yet applied on --against');
+    expect(step(report, 'lint').details.join('\n')).toMatch(new RegExp(`index-not-concurrent: sql/${next}_name_index\\.sql:1:1`));
+    // Without --against nothing is new, so the same tree passes lint.
+    const plain = await gate(dir);
+    expect(step(plain.report, 'lint').status).toBe('passed');
+  }, 240_000);
+
   it('drift between sql/ and policies/ fails the drift step and says what it would change', async () => {
     const dir = project();
     appendFileSync(join(dir, 'policies', 'public.deployments.sql'), '\ngrant select on public.deployments to anon;\n');

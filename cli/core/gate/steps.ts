@@ -79,17 +79,19 @@ async function policyChangesSinceBase(ctx: GateContext, config: Config, base: st
 
 /** 4. catalog rules on the migrated database; migration-safety rules on what is new since --base. */
 async function lintStep(ctx: GateContext): Promise<StepOutcome> {
-  const { config, cwd, base } = ctx.options;
+  const { config, cwd, base, against } = ctx.options;
   const { lint, failsAt } = await import('../lint/engine.js');
   const { renderSarif } = await import('../report/lint.js');
   const { ALL_RULE_META } = await import('../lint/rules/index.js');
-  const run = await lint({ config, url: ctx.database!.url, shadow: false, since: base ?? undefined, cwd });
+  // New migrations: those since --base, else those the --against database has not applied.
+  const run = await lint({ config, url: ctx.database!.url, shadow: false, since: base ?? undefined, historyUrl: base ? undefined : (against ?? undefined), cwd });
   const threshold = config.lint.level;
   const failed = failsAt(run, threshold);
   const where = (f: (typeof run.findings)[number]) => (f.location ? `${f.location.file}:${f.location.line}:${f.location.column}: ` : '');
   const details = run.findings.map((f) => `${f.level} ${f.rule}: ${where(f)}${f.object}: ${f.message}`);
   const counts = `${run.counts.error} error, ${run.counts.warn} warn, ${run.counts.info} info`;
-  const judged = base ? `${run.judgedFiles.length} migration file${run.judgedFiles.length === 1 ? '' : 's'} new since ${base}` : 'migration-safety rules need --base';
+  const files = `${run.judgedFiles.length} migration file${run.judgedFiles.length === 1 ? '' : 's'}`;
+  const judged = base ? `${files} new since ${base}` : against ? `${files} not yet applied on --against` : 'migration-safety rules need --base or --against';
   const sarif = JSON.parse(renderSarif(run, ALL_RULE_META, '0.1.0')) as { runs: unknown[] };
   const sections = run.findings.length
     ? [

@@ -200,6 +200,12 @@ export interface LintOptions {
   all?: boolean;
   /** Skip the catalog (migration files only). */
   filesOnly?: boolean;
+  /**
+   * The database whose migration history tells which files are new (default:
+   * `url`). The gate lints its throwaway database but judges the files that a
+   * deployed database (`--against`) has not applied yet.
+   */
+  historyUrl?: string;
   cwd: string;
   onProgress?: (step: string) => void;
 }
@@ -271,12 +277,16 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     const applied = new Set((await readHistory(sql)).filter((h) => h.status === 'applied').map((h) => h.version));
     return new Set(files.filter((f) => !applied.has(f.version)).map((f) => f.version));
   };
-  const readPending = () => (opts.all || since ? Promise.resolve(null) : withSql(opts.url, pendingIn));
+  const readPending = () => (opts.all || since ? Promise.resolve(null) : withSql(opts.historyUrl ?? opts.url, pendingIn));
 
   if (!opts.shadow) {
     opts.onProgress?.('reading the catalog');
     // Three connections: the catalog queries run in parallel on one exported snapshot.
-    const { pending, model } = await withSql(opts.url, async (sql) => ({ pending: await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full' }) }), { max: 3 });
+    const { pending, model } = await withSql(
+      opts.url,
+      async (sql) => ({ pending: opts.historyUrl ? await readPending() : await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full' }) }),
+      { max: 3 },
+    );
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
     return { ...runLint({ model, modelIsTarget: true, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
   }
