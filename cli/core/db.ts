@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { RowguardError, pgFieldsOf } from './errors.js';
 import { databaseOf, describeUrl, scrubSecrets, withDatabase } from './urls.js';
 
-export { databaseOf, describeUrl, redactUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
+export { databaseOf, describeUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;

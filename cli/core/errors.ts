@@ -130,10 +130,6 @@ export class RowguardError extends Error {
   }
 }
 
-export function usageError(message: string, hint?: string): RowguardError {
-  return new RowguardError('usage', message, { hint });
-}
-
 export function isRowguardError(err: unknown): err is RowguardError {
   return err instanceof RowguardError;
 }

@@ -1,4 +1,4 @@
-/** The few git reads rowguard needs (--base, --since): files of a folder at a ref. */
+/** The git reads the gate needs for --base: a folder's files as they were at a ref. */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -46,12 +46,3 @@ export async function exportFolderAtRef(cwd: string, ref: string, dir: string, t
   return names;
 }
 
-/** Files under `dir` added or modified since `ref` (for migration-safety rules on new files). */
-export async function changedFilesSince(cwd: string, ref: string, dir: string): Promise<string[]> {
-  const root = await repoRoot(cwd);
-  const commit = await resolveRef(cwd, ref);
-  const rel = relative(root, dir).split('\\').join('/');
-  const out = await git(root, ['diff', '--name-only', '--diff-filter=AM', commit, '--', rel === '' ? '.' : rel]);
-  const untracked = await git(root, ['ls-files', '--others', '--exclude-standard', '--', rel === '' ? '.' : rel]);
-  return [...new Set([...out.split('\n'), ...untracked.split('\n')].filter(Boolean).map((p) => join(root, p)))].sort();
-}

@@ -16,17 +16,6 @@ export function describeUrl(url: string): string {
   }
 }
 
-/** The URL with its password replaced, for messages that must show the user. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '*****';
-    return u.toString();
-  } catch {
-    return '(unparseable database URL)';
-  }
-}
-
 export function validateUrl(url: string, source: string): void {
   let u: URL;
   try {

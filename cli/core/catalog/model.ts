@@ -9,8 +9,6 @@ export type RelKind = 'table' | 'partitioned' | 'view' | 'materialized' | 'forei
 export type PolicyCommand = 'ALL' | 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
 export type TablePrivilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE' | 'REFERENCES' | 'TRIGGER';
 
-export const TABLE_PRIVILEGES: readonly TablePrivilege[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
-
 /** `PUBLIC` is a keyword (grantee oid 0), never a role name. */
 export const PUBLIC = 'PUBLIC';
 

@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { userInfo } from 'node:os';
 import { RowguardError } from '../errors.js';
 
 export interface EmbeddedOptions {
@@ -292,12 +291,4 @@ export async function destroy(dataDir: string): Promise<void> {
   await stop(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(stateFile(dataDir), { force: true });
-}
-
-export function currentUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }
