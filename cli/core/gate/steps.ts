@@ -20,7 +20,8 @@ async function driftStep(ctx: GateContext): Promise<StepOutcome> {
   const { diffPolicies } = await import('../policy/diff.js');
   const { hasDifference, summarise } = await import('../policy/plan.js');
   const { renderDiffMarkdown } = await import('../report/policy.js');
-  const d = await diffPolicies({ serverUrl, config, from: { kind: 'migrations' }, to: { kind: 'policies' }, displayRoot: cwd });
+  // The shadow is a copy of the gate's migrated database: sql/ is not applied a second time.
+  const d = await diffPolicies({ serverUrl, config, from: { kind: 'migrations' }, to: { kind: 'policies' }, displayRoot: cwd, template: ctx.database!.name });
   const sections: StepOutcome['sections'] = [];
   if (base) {
     const changes = await policyChangesSinceBase(ctx, config, base);
@@ -47,10 +48,10 @@ async function driftStep(ctx: GateContext): Promise<StepOutcome> {
   };
 }
 
-/** The policy changes the new migrations make, compared with the base's sql/ + policies/. */
+/** The policy changes the new migrations make: the base's sql/ against this change's (the gate's database). */
 async function policyChangesSinceBase(ctx: GateContext, config: Config, base: string): Promise<{ title: string; markdown: string } | null> {
   const { exportFolderAtRef } = await import('../git.js');
-  const { modelsOf } = await import('../policy/diff.js');
+  const { modelsOf, readModel } = await import('../policy/diff.js');
   const { securityStateOf } = await import('../policy/state.js');
   const { planPolicyChanges } = await import('../policy/plan.js');
   const { apiRolesOf } = await import('../shadow.js');
@@ -59,15 +60,14 @@ async function policyChangesSinceBase(ctx: GateContext, config: Config, base: st
   const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-policies-'));
   try {
     await exportFolderAtRef(ctx.options.cwd, base, config.dirs.sql, join(tmp, 'sql'));
-    await exportFolderAtRef(ctx.options.cwd, base, config.dirs.policies, join(tmp, 'policies'));
-    const baseConfig = { ...config, dirs: { ...config.dirs, sql: join(tmp, 'sql'), policies: join(tmp, 'policies') } } as Config;
-    const common = { serverUrl: ctx.options.serverUrl, displayRoot: ctx.options.cwd };
-    const [{ models: [before] }, { models: [after] }] = await Promise.all([
-      modelsOf({ ...common, config: baseConfig, from: { kind: 'migrations' }, to: { kind: 'migrations' } }, [{ kind: 'migrations' }]),
-      modelsOf({ ...common, config, from: { kind: 'migrations' }, to: { kind: 'migrations' } }, [{ kind: 'migrations' }]),
-    ]);
+    const baseConfig = { ...config, dirs: { ...config.dirs, sql: join(tmp, 'sql') } } as Config;
     const roles = apiRolesOf(config);
-    const plan = planPolicyChanges(securityStateOf(before!, roles), securityStateOf(after!, roles));
+    // Before: the base's sql/ built in a shadow; after: the gate's own database (this change's sql/).
+    const [{ models: [before] }, after] = await Promise.all([
+      modelsOf({ serverUrl: ctx.options.serverUrl, displayRoot: ctx.options.cwd, config: baseConfig, from: { kind: 'migrations' }, to: { kind: 'migrations' } }, [{ kind: 'migrations' }]),
+      readModel(ctx.database!.url, roles),
+    ]);
+    const plan = planPolicyChanges(securityStateOf(before!, roles), securityStateOf(after, roles));
     // Rendered like a policy diff whose sides are the base and this change.
     const side = (label: string) => ({ label, kind: 'migrations' as const, database: '', serverVersion: before!.serverVersion });
     const md = renderDiffMarkdown({ plan, from: side(base), to: side('this change'), warnings: [] } as unknown as Diff);
@@ -117,7 +117,7 @@ async function testsStep(ctx: GateContext): Promise<StepOutcome> {
   const { runTests } = await import('../testing/runner.js');
   const { extraChecksFor } = await import('../testing/extra-checks.js');
   const { fileProblems } = await import('../report/test.js');
-  const run = await runTests({ serverUrl, config, cwd, paths: [], jobs, extraChecks: await extraChecksFor(config) });
+  const run = await runTests({ serverUrl, config, cwd, paths: [], jobs, extraChecks: await extraChecksFor(config), migrated: ctx.database!.name });
   const c = run.counts;
   const details: string[] = [];
   for (const f of run.files) {

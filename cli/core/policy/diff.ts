@@ -66,6 +66,8 @@ export interface DiffOptions {
   onPhase?: (phase: string) => void;
   /** Read effective privileges too (for `policy show`). */
   effectivePrivileges?: boolean;
+  /** A database with sql/ already applied: the shadow copies it instead of migrating (the gate's). */
+  template?: string;
 }
 
 /**
@@ -108,7 +110,7 @@ export async function modelsOf(
     const files = both ? await readPolicyFiles(opts.config.dirs.policies, opts.displayRoot ?? opts.config.root, managedGrantees(apiRoles)) : [];
     try {
       // With both sides wanted, one shadow serves both: read it after sql/, then overlay policies/ and read again.
-      shadow = await buildShadow({ serverUrl: opts.serverUrl, config: opts.config, overlayPolicies: !needs.has('migrations'), displayRoot: opts.displayRoot, onPhase: opts.onPhase });
+      shadow = await buildShadow({ serverUrl: opts.serverUrl, config: opts.config, overlayPolicies: !needs.has('migrations'), displayRoot: opts.displayRoot, onPhase: opts.onPhase, template: opts.template });
       if (needs.has('migrations')) {
         const t1 = performance.now();
         migrationsModel = await readModel(shadow.url, apiRoles, opts.effectivePrivileges);

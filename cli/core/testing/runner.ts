@@ -76,6 +76,8 @@ export interface RunOptions {
    * return what finished, with `interrupted` set.
    */
   signal?: AbortSignal;
+  /** A database with sql/ already applied, copied instead of migrating again (the gate's). */
+  migrated?: string;
 }
 
 export interface RunCounts {
@@ -123,19 +125,24 @@ export function sessionSettings(config: Config): Record<string, string> {
   };
 }
 
-/** The database every file copies: sql/ applied by the migration engine, then the library. */
-export async function buildTemplate(serverUrl: string, config: Config, onEvent?: (e: RunEvent) => void): Promise<ThrowawayDatabase & { sequences: SequenceSnapshot }> {
+/**
+ * The database every file copies: sql/ applied by the migration engine (or a
+ * copy of `migrated`, a database that already has it), then the library.
+ */
+export async function buildTemplate(serverUrl: string, config: Config, onEvent?: (e: RunEvent) => void, migrated?: string): Promise<ThrowawayDatabase & { sequences: SequenceSnapshot }> {
   onEvent?.({ kind: 'template', phase: 'create' });
-  const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_test' });
+  const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_test', template: migrated });
   try {
-    onEvent?.({ kind: 'template', phase: 'migrate' });
-    await up({
-      url: db.url,
-      dir: config.dirs.sql,
-      displayRoot: config.root,
-      lockTimeout: config.migrations.lockTimeout,
-      statementTimeout: config.migrations.statementTimeout,
-    });
+    if (migrated === undefined) {
+      onEvent?.({ kind: 'template', phase: 'migrate' });
+      await up({
+        url: db.url,
+        dir: config.dirs.sql,
+        displayRoot: config.root,
+        lockTimeout: config.migrations.lockTimeout,
+        statementTimeout: config.migrations.statementTimeout,
+      });
+    }
     onEvent?.({ kind: 'template', phase: 'library' });
     const sql = connect(db.url);
     let sequences: SequenceSnapshot;
@@ -205,7 +212,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   }
   const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, files.length)));
 
-  const template = await buildTemplate(opts.serverUrl, opts.config, opts.onEvent);
+  const template = await buildTemplate(opts.serverUrl, opts.config, opts.onEvent, opts.migrated);
   const inUse = new Set<string>();
   let interrupted = false;
   const onAbort = () => {
