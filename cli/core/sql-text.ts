@@ -29,6 +29,8 @@ export interface SplitStatement {
   text: string;
   /** Offset of the statement's first character, in code points, in the file. */
   startChars: number;
+  /** The parse-tree node type, e.g. CreateStmt, TransactionStmt. */
+  kind: string;
 }
 
 export interface ParseFailure {
@@ -77,7 +79,7 @@ export async function splitStatements(text: string): Promise<SplitStatement[] | 
     const lead = leadingTriviaLength(whole);
     const raw = whole.slice(lead);
     if (raw.trim() === '') continue;
-    out.push({ text: raw, startChars: byteToCharOffset(buf, start) + Array.from(whole.slice(0, lead)).length });
+    out.push({ text: raw, startChars: byteToCharOffset(buf, start) + Array.from(whole.slice(0, lead)).length, kind: Object.keys(s.stmt)[0] ?? '' });
   }
   return out;
 }
@@ -86,17 +88,10 @@ export function isParseFailure(x: unknown): x is ParseFailure {
   return !Array.isArray(x);
 }
 
-/** Top-level transaction control (BEGIN/COMMIT/ROLLBACK/…) in a parsed file, if any. */
+/** Top-level transaction control (BEGIN/COMMIT/ROLLBACK/…) in a file that parses, if any. */
 export async function transactionControlStatements(text: string): Promise<SplitStatement[]> {
-  const parser = await loadParser();
-  try {
-    const result = (await parser.parse(text)) as { stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
-    const split = await splitStatements(text);
-    if (isParseFailure(split)) return [];
-    return (result.stmts ?? []).flatMap((s, i) => ('TransactionStmt' in s.stmt && split[i] ? [split[i]!] : []));
-  } catch {
-    return [];
-  }
+  const split = await splitStatements(text);
+  return isParseFailure(split) ? [] : split.filter((s) => s.kind === 'TransactionStmt');
 }
 
 /** Length (UTF-16 units) of the whitespace and comments (line comments, nested block comments) at the start of `text`. */
