@@ -61,8 +61,6 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
     idle_timeout: 0,
     prepare: false,
     connection: { application_name: 'rowguard', ...(opts.connection ?? {}) },
-    // Keep bigint/numeric as strings: correctness over convenience.
-    types: {},
   });
 }
 
