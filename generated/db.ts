@@ -26,7 +26,10 @@ export type JsonValue = JsonArray | JsonObject | JsonPrimitive;
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 export interface AuditChainHead {
-  singleton: Generated<boolean>;
+  lane: number;
+  /**
+   * the transaction that appended to the lane last
+   */
   txid: Generated<string>;
 }
 
@@ -44,7 +47,7 @@ export interface AuditLog {
    */
   actor_role: string | null;
   /**
-   * clock_timestamp() when the change (or its statement's batch) was captured, before waiting for the chain lock; not the transaction start
+   * clock_timestamp() when the change (or its statement's batch) was captured, before waiting for a lane; not the transaction start
    */
   at: Timestamp;
   /**
@@ -53,14 +56,21 @@ export interface AuditLog {
   db_role: string;
   event: string | null;
   /**
-   * hex sha256 chained to the previous row, see audit.append_rows()
+   * hex sha256 chained to the previous row of the lane, see audit.append_rows()
    */
   hash: string;
-  id: Int8;
+  /**
+   * capture order across lanes; gaps are rolled-back appends
+   */
+  id: Generated<Int8>;
   /**
    * first x-forwarded-for entry of request.headers, else x-real-ip (as sent by the proxy)
    */
   ip: string | null;
+  /**
+   * the hash chain (audit.chain_head row) this row belongs to
+   */
+  lane: number;
   /**
    * row after the change (or the event payload), secret columns replaced by "[redacted]"
    */
@@ -72,6 +82,10 @@ export interface AuditLog {
   operation: string;
   pk: Json | null;
   schema_name: string | null;
+  /**
+   * position in its lane: 1, 2, 3, … without gaps
+   */
+  seq: Int8;
   table_name: string | null;
   /**
    * pg_current_xact_id() of the writing transaction

@@ -2,25 +2,36 @@
 --
 -- audit.log holds one row per captured change (INSERT/UPDATE/DELETE/TRUNCATE
 -- on a tracked table) or auth event (EVENT). Rows are written only by
--- audit.append_rows(), which every capture path calls:
---   * ids are gap-free: id = previous id + 1, assigned while holding the chain
---     lock, so id order is chain order;
---   * hash = sha256 over a canonical text of the row and the previous row's
---     hash (genesis: 64 zeros), so an edited, deleted or inserted row breaks
---     the chain from that row on (`rowguard audit verify`);
---   * concurrent writers are serialised on the single row of audit.chain_head
---     (see audit.append_rows()).
+-- audit.append_rows(), which every capture path calls.
+--
+-- The log is striped into a few lanes (rows of audit.chain_head), each its own
+-- hash chain, so that concurrent writers do not queue behind one lock:
+--   * a transaction appends to one lane, which it locks on its first append
+--     and holds until COMMIT/ROLLBACK; it takes a free lane without waiting
+--     (FOR UPDATE SKIP LOCKED) and waits only when every lane is held;
+--   * within a lane, seq is gap-free (previous seq + 1, assigned under the
+--     lane's lock) and hash = sha256 over a canonical text of the row, its
+--     lane and seq, and the previous row's hash (genesis: 64 zeros), so an
+--     edited, deleted or inserted row breaks its lane from that row on
+--     (`rowguard audit verify`);
+--   * a chain cannot show that its newest rows were cut off: record the
+--     checkpoint `audit verify` prints (each lane's last seq and a digest of
+--     their hashes) elsewhere and check it later with --expect-head;
+--   * id is the capture order across lanes (an identity; gaps are rolled-back
+--     appends and mean nothing).
 -- Append-only for every role including the owner: triggers reject UPDATE,
 -- DELETE and TRUNCATE, and the owner's own UPDATE/DELETE/TRUNCATE privileges
 -- are revoked. A superuser can still disable triggers; that is what the hash
--- chain (and a head recorded elsewhere, `audit verify --expect-head`) detects.
+-- chains (and a checkpoint recorded elsewhere) detect.
 -- No API role has any privilege in schema audit.
 
 create schema if not exists audit;
 revoke all on schema audit from public;
 
 create table audit.log (
-  id          bigint primary key,
+  id          bigint generated always as identity (sequence name audit.log_id_seq) primary key,
+  lane        smallint not null,
+  seq         bigint not null,
   at          timestamptz not null,
   txid        xid8 not null,
   actor_id    uuid,
@@ -31,15 +42,23 @@ create table audit.log (
   ip          text,
   schema_name text,
   table_name  text,
-  operation   text not null check (operation in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'EVENT')),
+  operation   text not null,
   event       text,
   pk          jsonb,
   old_row     jsonb,
   new_row     jsonb,
-  hash        text not null check (hash ~ '^[0-9a-f]{64}$')
+  hash        text not null,
+  -- No CHECK constraints: every value comes from audit.append_rows() and the
+  -- hash covers it, while a check costs every single-row append a parse of
+  -- its expression. What is enforced is the chain's shape:
+  -- one row per position of a lane: a forked chain cannot be written.
+  unique (lane, seq)
 );
-comment on table audit.log is 'Append-only, hash-chained audit log. Written only by audit.append_rows(); verify with `rowguard audit verify`.';
-comment on column audit.log.at is 'clock_timestamp() when the change (or its statement''s batch) was captured, before waiting for the chain lock; not the transaction start';
+comment on table audit.log is 'Append-only, hash-chained audit log (one chain per lane). Written only by audit.append_rows(); verify with `rowguard audit verify`.';
+comment on column audit.log.id is 'capture order across lanes; gaps are rolled-back appends';
+comment on column audit.log.lane is 'the hash chain (audit.chain_head row) this row belongs to';
+comment on column audit.log.seq is 'position in its lane: 1, 2, 3, … without gaps';
+comment on column audit.log.at is 'clock_timestamp() when the change (or its statement''s batch) was captured, before waiting for a lane; not the transaction start';
 comment on column audit.log.txid is 'pg_current_xact_id() of the writing transaction';
 comment on column audit.log.actor_id is 'claim sub of the request (or the actor passed to audit.log_auth_event)';
 comment on column audit.log.actor_role is 'claim role of the request';
@@ -48,25 +67,29 @@ comment on column audit.log.db_role is 'the database role the change ran as (SET
 comment on column audit.log.ip is 'first x-forwarded-for entry of request.headers, else x-real-ip (as sent by the proxy)';
 comment on column audit.log.old_row is 'row before the change, secret columns replaced by "[redacted]"';
 comment on column audit.log.new_row is 'row after the change (or the event payload), secret columns replaced by "[redacted]"';
-comment on column audit.log.hash is 'hex sha256 chained to the previous row, see audit.append_rows()';
+comment on column audit.log.hash is 'hex sha256 chained to the previous row of the lane, see audit.append_rows()';
 create index log_at_idx on audit.log using brin (at);
 create index log_actor_id_idx on audit.log (actor_id) where actor_id is not null;
 
--- One row, used as the chain lock: every transaction that appends updates it
--- once (see audit.append_rows()).
+-- One row per lane: its lock. An appending transaction locks one lane row
+-- until commit and writes its txid on it once. Eight lanes: eight
+-- transactions append at once without waiting; a ninth waits for one of them.
+-- Add lanes by inserting rows (lane = max + 1).
 create table audit.chain_head (
-  singleton boolean primary key default true check (singleton),
-  txid      xid8 not null default '0'
+  lane smallint primary key check (lane >= 1),
+  txid xid8 not null default '0'
 );
-comment on table audit.chain_head is 'One row: the audit chain lock. Each appending transaction updates it once and holds its row lock until commit.';
-insert into audit.chain_head default values;
+comment on table audit.chain_head is 'One row per audit lane: the lane lock, held by an appending transaction until commit.';
+comment on column audit.chain_head.txid is 'the transaction that appended to the lane last';
+insert into audit.chain_head (lane) select pg_catalog.generate_series(1, 8);
 
 alter table audit.log enable row level security;
 alter table audit.chain_head enable row level security;
 revoke all on audit.log, audit.chain_head from public, anon, authenticated, service_role, staff;
 do $revoke$
 begin
-  -- An owner keeps the right to GRANT back, but holds no write beyond INSERT.
+  -- An owner keeps the right to GRANT back, but holds no write beyond INSERT
+  -- (and, on chain_head, the UPDATE that takes a lane).
   execute pg_catalog.format('revoke update, delete, truncate on audit.log from %I', current_user);
   execute pg_catalog.format('revoke delete, truncate on audit.chain_head from %I', current_user);
 end
@@ -182,7 +205,7 @@ $$;
 comment on function audit.redact(jsonb) is 'The value with every secret-named key''s value, bcrypt hash, JWT and bearer credential replaced by "[redacted]".';
 revoke all on function audit.redact(jsonb) from public;
 
--- The canonical serialisation that is hashed (version 1). `rowguard audit
+-- The canonical serialisation that is hashed (version 2). `rowguard audit
 -- verify` (cli/core/audit/verify.ts) recomputes it from the columns' text forms:
 --
 --   content = F(c1) || F(c2) || … || F(c15)
@@ -192,32 +215,33 @@ revoke all on function audit.redact(jsonb) from public;
 --             txid::text, actor_id::text, actor_role, actor_email, db_role,
 --             user_agent, ip, schema_name, table_name, operation, event,
 --             pk::text, old_row::text, new_row::text
---   hash    = hex(sha256(utf8('rowguard-audit-v1' || LF || prev_hash || LF || id::text || LF
+--   hash    = hex(sha256(utf8('rowguard-audit-v2' || LF || prev_hash || LF
+--                              || lane::text || ':' || seq::text || LF
 --                              || hex(sha256(utf8(content))))))
---   prev_hash = hash of row id - 1, or 64 '0' for row 1
+--   prev_hash = hash of the row (lane, seq - 1), or 64 '0' for seq 1
 --
 -- jsonb::text is Postgres's canonical jsonb output (keys sorted, one space
 -- after ':' and ','), a deterministic function of the stored value. The
--- content hash covers everything but the id and the link, so a statement's
--- contents are hashed set-based before the chain lock is taken; only the short
--- chaining step (id, previous hash) runs under the lock, row by row.
+-- content hash covers everything but the position (lane, seq) and the link,
+-- so a statement's contents are hashed set-based before a lane is taken; only
+-- the short chaining step runs under the lane's lock, row by row. The id is
+-- not hashed: it only orders rows across lanes.
 --
 -- Append rows to the chain: one per element of the arrays (pks, olds, news are
 -- parallel; a NULL array counts as all NULLs). Internal: called by the capture
 -- triggers and audit.log_auth_event(), which are SECURITY DEFINER and owned by
 -- this function's owner; nobody else may execute it. Returns the last id.
 --
--- Serialisation: the first append of a transaction UPDATEs the chain_head row
--- and so holds its row lock until COMMIT/ROLLBACK; a concurrent appender blocks
--- on that UPDATE until then. Later appends of the same transaction find the row
--- already theirs and write no new row version. After the lock, the last row of
--- audit.log is read:
---   * READ COMMITTED: the statement runs with a new snapshot taken after the
---     lock was granted, so it sees the previous holder's committed rows;
---   * REPEATABLE READ / SERIALIZABLE: if another appender committed after this
---     transaction's snapshot, the UPDATE fails with 40001
---     (serialization_failure) instead of forking the chain; retry the transaction.
--- A rolled-back appender's rows and head update vanish together.
+-- Lanes: the transaction's first append locks a lane row of audit.chain_head
+-- (the one written least recently among those no other transaction holds) and
+-- keeps it until COMMIT/ROLLBACK; later appends of the same transaction find
+-- it by its txid and stay on it. Each append reads the lane's head (its last
+-- row: seq and hash) from audit.log after taking the lock.
+-- Under REPEATABLE READ / SERIALIZABLE, locking a lane another appender moved
+-- after this transaction's snapshot fails with 40001 (serialization_failure)
+-- instead of forking the chain; retry the transaction. A rolled-back
+-- appender's rows and its txid on the lane vanish together (so does its hold
+-- on the lane, also when only a savepoint rolls back).
 create or replace function audit.append_rows(
   p_operation text,
   p_schema text,
@@ -250,8 +274,11 @@ declare
   v_ip text;
   fixed text;
   n integer := greatest(pg_catalog.cardinality(p_pks), pg_catalog.cardinality(p_olds), pg_catalog.cardinality(p_news));
-  prev_id bigint;
-  prev_hash text;
+  hint text;
+  v_lane smallint;
+  held boolean;
+  prev_seq bigint;
+  last_id bigint;
   contents text[];
   hashes text[];
   h text;
@@ -284,43 +311,112 @@ begin
     fixed := fixed || case when v is null then 'N' else 'S' || pg_catalog.octet_length(v) || ':' || v end;
   end loop;
 
-  select pg_catalog.array_agg(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-           fixed
-           || case when u.pk is null then 'N' else 'S' || pg_catalog.octet_length(u.pk::text) || ':' || u.pk::text end
-           || case when u.old_row is null then 'N' else 'S' || pg_catalog.octet_length(u.old_row::text) || ':' || u.old_row::text end
-           || case when u.new_row is null then 'N' else 'S' || pg_catalog.octet_length(u.new_row::text) || ':' || u.new_row::text end,
-           'UTF8')), 'hex') order by u.n)
-    into contents
-    from unnest(p_pks, p_olds, p_news) with ordinality as u(pk, old_row, new_row, n);
-
-  -- Under the chain lock from here to COMMIT.
-  update audit.chain_head c set txid = current_txid where c.singleton and c.txid is distinct from current_txid;
-  if not found and not exists (select from audit.chain_head c where c.singleton and c.txid = current_txid) then
-    raise exception 'audit.chain_head has no row: the audit chain cannot be appended'
-      using errcode = 'object_not_in_prerequisite_state';
+  -- The lane. The first append of a transaction takes the free lane written
+  -- least recently (least likely to have moved since a REPEATABLE READ
+  -- snapshot; SKIP LOCKED: never wait while another lane is free), writes its
+  -- txid on it and notes the lane in a transaction-local setting. Later
+  -- appends lock the noted lane again, which they already hold. The setting
+  -- is only a hint: a session that forges it locks (and waits for) the lane it
+  -- names like any first append would, so it can delay only itself.
+  hint := pg_catalog.current_setting('audit.lane', true);
+  if hint is not null and hint <> '' then
+    select c.lane, c.txid = current_txid into v_lane, held
+      from audit.chain_head c
+     where c.lane = hint::smallint
+       for update;
   end if;
-  select l.id, l.hash into prev_id, prev_hash from audit.log l order by l.id desc limit 1;
-  prev_id := coalesce(prev_id, 0);
-  prev_hash := coalesce(prev_hash, pg_catalog.repeat('0', 64));
+  if v_lane is null then
+    update audit.chain_head c set txid = current_txid
+     where c.lane = (select l.lane from audit.chain_head l
+                      order by l.txid = current_txid desc, l.txid, l.lane
+                      limit 1
+                        for update skip locked)
+    returning c.lane into v_lane;
+    if v_lane is null then
+      -- Every lane is held by another transaction: wait for one, chosen by
+      -- backend so that waiters spread over the lanes.
+      update audit.chain_head c set txid = current_txid
+       where c.lane = (select l.lane from audit.chain_head l order by l.lane
+                        offset pg_catalog.pg_backend_pid() % greatest((select pg_catalog.count(*) from audit.chain_head), 1)
+                        limit 1)
+      returning c.lane into v_lane;
+      if v_lane is null then
+        raise exception 'audit.chain_head has no row: the audit chain cannot be appended'
+          using errcode = 'object_not_in_prerequisite_state';
+      end if;
+    end if;
+    v := pg_catalog.set_config('audit.lane', v_lane::text, true);
+  elsif not held then
+    -- A hinted lane this transaction did not hold yet (a forged hint).
+    update audit.chain_head c set txid = current_txid where c.lane = v_lane;
+  end if;
 
-  h := prev_hash;
-  hashes := pg_catalog.array_fill(null::text, array[n]);
-  for i in 1 .. n loop
-    h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-           'rowguard-audit-v1' || E'\n' || h || E'\n' || (prev_id + i)::text || E'\n' || contents[i], 'UTF8')), 'hex');
-    hashes[i] := h;
-  end loop;
-
-  perform pg_catalog.set_config('audit.appending', 'on', true);
-  insert into audit.log (id, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
-                         schema_name, table_name, operation, event, pk, old_row, new_row, hash)
-  select prev_id + u.n, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
-         p_schema, p_table, p_operation, p_event, u.pk, u.old_row, u.new_row, u.hash
-    -- hashes is unnested beside the rows: subscripting a plpgsql array
-    -- variable inside a query would copy the whole array for every row.
-    from unnest(p_pks, p_olds, p_news, hashes) with ordinality as u(pk, old_row, new_row, hash, n);
-  perform pg_catalog.set_config('audit.appending', '', true);
-  return prev_id + n;
+  -- From here to COMMIT under the lane's lock. The lane's head is its last
+  -- row; under READ COMMITTED each query below takes its snapshot after the
+  -- lock was granted, so it sees the previous holder's committed rows.
+  v := pg_catalog.set_config('audit.appending', 'on', true);
+  if n = 1 then
+    -- One row (most statements): its content hash is a plain expression, and
+    -- reading the head, chaining and appending are one statement.
+    insert into audit.log (lane, seq, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
+                           schema_name, table_name, operation, event, pk, old_row, new_row, hash)
+    select v_lane, x.seq, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
+           p_schema, p_table, p_operation, p_event, p_pks[1], p_olds[1], p_news[1],
+           pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+             'rowguard-audit-v2' || E'\n' || x.prev_hash || E'\n' || v_lane::text || ':' || x.seq::text || E'\n'
+             || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+                  fixed
+                  || case when p_pks[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_pks[1]::text) || ':' || p_pks[1]::text end
+                  || case when p_olds[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_olds[1]::text) || ':' || p_olds[1]::text end
+                  || case when p_news[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_news[1]::text) || ':' || p_news[1]::text end,
+                  'UTF8')), 'hex'),
+             'UTF8')), 'hex')
+      from (select coalesce(h.seq, 0) + 1 as seq, coalesce(h.hash, pg_catalog.repeat('0', 64)) as prev_hash
+              from (select) as one
+              left join lateral (select l.seq, l.hash from audit.log l where l.lane = v_lane order by l.seq desc limit 1) as h on true) as x
+    returning id into last_id;
+  else
+    -- Many rows: content hashes set-based, then the chaining loop. Each
+    -- jsonb is turned into text once (OFFSET 0 keeps the subquery from being
+    -- flattened, which would repeat the conversion for every use). No ORDER
+    -- BY in array_agg: it would sort rows that a scan of unnest() already
+    -- delivers in array order (a mismatch would break every hash, and
+    -- `audit verify` in the tests checks bulk appends).
+    select pg_catalog.array_agg(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+             fixed
+             || case when t.pk is null then 'N' else 'S' || pg_catalog.octet_length(t.pk) || ':' || t.pk end
+             || case when t.old_row is null then 'N' else 'S' || pg_catalog.octet_length(t.old_row) || ':' || t.old_row end
+             || case when t.new_row is null then 'N' else 'S' || pg_catalog.octet_length(t.new_row) || ':' || t.new_row end,
+             'UTF8')), 'hex'))
+      into contents
+      from (select u.pk::text as pk, u.old_row::text as old_row, u.new_row::text as new_row
+              from unnest(p_pks, p_olds, p_news) as u(pk, old_row, new_row)
+            offset 0) as t;
+    select l.seq, l.hash into prev_seq, h
+      from audit.log l
+     where l.lane = v_lane
+     order by l.seq desc
+     limit 1;
+    prev_seq := coalesce(prev_seq, 0);
+    h := coalesce(h, pg_catalog.repeat('0', 64));
+    hashes := pg_catalog.array_fill(null::text, array[n]);
+    for i in 1 .. n loop
+      h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+             'rowguard-audit-v2' || E'\n' || h || E'\n' || v_lane::text || ':' || (prev_seq + i)::text || E'\n' || contents[i], 'UTF8')), 'hex');
+      hashes[i] := h;
+    end loop;
+    insert into audit.log (lane, seq, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
+                           schema_name, table_name, operation, event, pk, old_row, new_row, hash)
+    select v_lane, prev_seq + u.n, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
+           p_schema, p_table, p_operation, p_event, u.pk, u.old_row, u.new_row, u.hash
+      -- hashes is unnested beside the rows: subscripting a plpgsql array
+      -- variable inside a query would copy the whole array for every row.
+      -- Rows go in unnest order, so ids follow seq within the call.
+      from unnest(p_pks, p_olds, p_news, hashes) with ordinality as u(pk, old_row, new_row, hash, n);
+    last_id := pg_catalog.currval('audit.log_id_seq');
+  end if;
+  v := pg_catalog.set_config('audit.appending', '', true);
+  return last_id;
 end
 $$;
 revoke all on function audit.append_rows(text, text, text, text, uuid, text, jsonb[], jsonb[], jsonb[]) from public;
@@ -372,7 +468,7 @@ revoke all on function audit.key_of(jsonb, text[]) from public;
 --   tg_argv[1]  secret columns
 --   tg_argv[2]  json/jsonb columns
 -- INSERT and DELETE are captured per statement from the transition tables
--- (new_rows / old_rows), so a bulk statement takes the chain lock once and
+-- (new_rows / old_rows), so a bulk statement appends to its lane once and
 -- hashes its rows set-based; UPDATE per row (old and new images as a pair);
 -- TRUNCATE as one row without images.
 create or replace function audit.capture_statement()
@@ -389,6 +485,7 @@ declare
   single_key boolean := pg_catalog.cardinality(key_columns) = 1;
   images jsonb[];
   keys jsonb[];
+  appended bigint;
 begin
   -- The key is built inline for the common one-column case: a call per row to
   -- a function with a SET clause costs more than the rest of the capture.
@@ -399,7 +496,7 @@ begin
       into images, keys
       from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
               from new_rows r) as x;
-    perform audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
+    appended := audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
   elsif tg_op = 'DELETE' then
     select pg_catalog.array_agg(x.image),
            pg_catalog.array_agg(case when single_key then pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1])
@@ -407,9 +504,9 @@ begin
       into images, keys
       from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
               from old_rows r) as x;
-    perform audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null, keys, images, null);
+    appended := audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null, keys, images, null);
   elsif tg_op = 'TRUNCATE' then
-    perform audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
+    appended := audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
   end if;
   return null;
 end
@@ -428,6 +525,7 @@ declare
   json_columns text[] := tg_argv[2]::text[];
   old_row jsonb;
   new_row jsonb;
+  appended bigint;
 begin
   if tg_op <> 'INSERT' then
     old_row := audit.row_image(pg_catalog.to_jsonb(old), secret_columns, json_columns);
@@ -435,7 +533,7 @@ begin
   if tg_op <> 'DELETE' then
     new_row := audit.row_image(pg_catalog.to_jsonb(new), secret_columns, json_columns);
   end if;
-  perform audit.append_rows(tg_op, tg_table_schema, tg_table_name, null, null, null,
+  appended := audit.append_rows(tg_op, tg_table_schema, tg_table_name, null, null, null,
                             array[audit.key_of(coalesce(new_row, old_row), key_columns)], array[old_row], array[new_row]);
   return null;
 end
@@ -549,8 +647,9 @@ as $$
 declare
   payload jsonb := audit.redact(coalesce(new.payload::jsonb, '{}'::jsonb));
   actor text := payload ->> 'actor_id';
+  appended bigint;
 begin
-  perform audit.append_rows(
+  appended := audit.append_rows(
     'EVENT', tg_table_schema, tg_table_name,
     coalesce(payload ->> 'action', 'unknown'),
     case when actor ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then actor::uuid end,

@@ -8,13 +8,13 @@ export function makeAuditCommand(): Command {
 
   audit
     .command('verify')
-    .description('recompute the hash chain in id order; print the head (id:hash); exit 1 on the first broken link')
-    .option('--expect-head <id:hash>', 'also prove that a head recorded earlier is still in the chain')
+    .description('recompute the hash chains lane by lane; print the head (a checkpoint to record); exit 1 on the first broken link')
+    .option('--expect-head <lane:seq,…@digest>', 'also prove that a head recorded earlier is still in the chains, unchanged')
     .option('--batch-size <n>', 'rows per round trip', '5000')
     .action(async (o: { expectHead?: string; batchSize: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { parseHead, verifyAuditLog } = await import('../core/audit/verify.js');
-      const expectHead = o.expectHead === undefined ? null : parseHead(o.expectHead);
+      const { parseCheckpoint, verifyAuditLog } = await import('../core/audit/verify.js');
+      const expectHead = o.expectHead === undefined ? null : parseCheckpoint(o.expectHead);
       const batchSize = Number(o.batchSize);
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new RowguardError('usage', `--batch-size must be a positive integer (got "${o.batchSize}")`);
       const server = await ctx.server();

@@ -178,13 +178,15 @@ describe('capture', () => {
     expect(rows[0]).toMatchObject({ actor_id: null, actor_role: 'service_role', db_role: 'service_role' });
   });
 
-  it('a rolled-back transaction leaves no audit row and no gap in ids', async () => {
+  it('a rolled-back transaction leaves no audit row and no gap in its lane', async () => {
     const from = await lastId(db.sql);
     await as(db.sql, 'a', (tx) => tx`insert into public.deployments (user_id, name) values (${IDS.a}, 'never')`);
     await runAsRequest(db.sql, requestFor('a'), (tx) => tx`insert into public.deployments (user_id, name) values (${IDS.a}, 'kept')`, { commit: true });
     const rows = await logAfter(db.sql, from);
-    expect(rows.map((r) => Number(r['id']))).toEqual([from + 1]);
-    expect(rows[0]!['new_row']).toMatchObject({ name: 'kept' });
+    expect(rows.map((r) => (r['new_row'] as { name: string }).name)).toEqual(['kept']);
+    const [prev] = await db.sql<{ seq: string | null }[]>`
+      select max(seq)::text as seq from audit.log where lane = ${rows[0]!['lane'] as number} and id < ${rows[0]!['id'] as string}`;
+    expect(Number(rows[0]!['seq'])).toBe(Number(prev!.seq ?? 0) + 1);
   });
 });
 
@@ -231,7 +233,7 @@ describe('append-only', () => {
       expect((err as { code: string }).code, stmt).toBe('42501');
       expect((err as { message: string }).message, stmt).toMatch(/append-only/);
     }
-    const err = await db.sql`insert into audit.log (id, at, txid, db_role, operation, hash) values (999999, now(), pg_current_xact_id(), 'x', 'EVENT', ${'0'.repeat(64)})`.catch((e: { code: string; message: string }) => e);
+    const err = await db.sql`insert into audit.log (lane, seq, at, txid, db_role, operation, hash) values (1, 999999, now(), pg_current_xact_id(), 'x', 'EVENT', ${'0'.repeat(64)})`.catch((e: { code: string; message: string }) => e);
     expect(err).toMatchObject({ code: '42501', message: 'audit.log is written only by audit.append_rows()' });
   });
 

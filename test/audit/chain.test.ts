@@ -4,15 +4,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { ChainVerifier, GENESIS_HASH, chainText, contentText, formatHead, parseHead, rowHash, type AuditRow } from '../../cli/core/audit/verify.js';
+import { ChainVerifier, GENESIS_HASH, chainText, checkpointOf, contentText, formatCheckpoint, parseCheckpoint, rowHash, type AuditRow } from '../../cli/core/audit/verify.js';
 import { RowguardError } from '../../cli/core/errors.js';
 
-function chain(n: number): AuditRow[] {
+/** n rows of one lane, correctly chained; ids interleave with other lanes' (lane + 10 × seq). */
+function chain(n: number, lane = 1): AuditRow[] {
   const rows: AuditRow[] = [];
   let prev = GENESIS_HASH;
   for (let i = 1; i <= n; i++) {
     const row: AuditRow = {
-      id: String(i),
+      id: String(lane + 10 * i),
+      lane: String(lane),
+      seq: String(i),
       at: `2026-11-29T10:00:${String(i % 60).padStart(2, '0')}.000001Z`,
       txid: String(700 + i),
       actor_id: i % 2 ? 'aaaaaaaa-1111-4000-8000-00000000000a' : null,
@@ -27,7 +30,7 @@ function chain(n: number): AuditRow[] {
       event: null,
       pk: `{"id": ${i}}`,
       old_row: null,
-      new_row: `{"id": ${i}, "name": "dép 😀 ${i}"}`,
+      new_row: `{"id": ${i}, "name": "dép 😀 ${lane}.${i}"}`,
       hash: '',
     };
     row.hash = rowHash(prev, row);
@@ -37,12 +40,25 @@ function chain(n: number): AuditRow[] {
   return rows;
 }
 
+/** Recompute every hash of a lane after an edit, as an attacker with the format would. */
+function rehash(rows: AuditRow[]): AuditRow[] {
+  let prev = GENESIS_HASH;
+  return rows.map((row) => {
+    const r = { ...row };
+    r.hash = rowHash(prev, r);
+    prev = r.hash;
+    return r;
+  });
+}
+
 function verify(rows: AuditRow[], expectHead?: string) {
-  const v = new ChainVerifier({ expectHead: expectHead ? parseHead(expectHead) : null });
+  const v = new ChainVerifier({ expectHead: expectHead ? parseCheckpoint(expectHead) : null });
   // Feed in uneven batches, as the I/O layer does.
   for (let i = 0; i < rows.length; i += 3) v.push(rows.slice(i, i + 3));
   return v.result();
 }
+
+const headOf = (rows: AuditRow[]) => verify(rows).head!;
 
 describe('canonical serialisation', () => {
   it('length-prefixes each field in UTF-8 bytes and writes NULL as N', () => {
@@ -52,11 +68,17 @@ describe('canonical serialisation', () => {
     expect(text).toContain('S15:ä@example.test'); // ä is 2 bytes
     expect(text).toContain('NN'); // user_agent, ip
   });
-  it('chains: sha256 of version, previous hash, id and the content hash', () => {
-    const [row] = chain(1);
+  it('chains: sha256 of version, previous hash, lane:seq and the content hash', () => {
+    const [row] = chain(1, 3);
     const contentHash = createHash('sha256').update(contentText(row!), 'utf8').digest('hex');
-    expect(chainText(GENESIS_HASH, row!)).toBe(`rowguard-audit-v1\n${GENESIS_HASH}\n1\n${contentHash}`);
+    expect(chainText(GENESIS_HASH, row!)).toBe(`rowguard-audit-v2\n${GENESIS_HASH}\n3:1\n${contentHash}`);
     expect(rowHash(GENESIS_HASH, row!)).toBe(createHash('sha256').update(chainText(GENESIS_HASH, row!)).digest('hex'));
+  });
+  it('binds the lane and seq, not the id (which only orders rows across lanes)', () => {
+    const [row] = chain(1, 1);
+    expect(rowHash(GENESIS_HASH, { ...row!, lane: '2' })).not.toBe(row!.hash);
+    expect(rowHash(GENESIS_HASH, { ...row!, seq: '2' })).not.toBe(row!.hash);
+    expect(rowHash(GENESIS_HASH, { ...row!, id: '987654' })).toBe(row!.hash);
   });
   it('distinguishes NULL from the empty string and from the text "N"', () => {
     const [row] = chain(1);
@@ -68,86 +90,111 @@ describe('canonical serialisation', () => {
 });
 
 describe('ChainVerifier', () => {
-  it('accepts an intact chain and reports its head', () => {
-    const rows = chain(10);
-    const r = verify(rows);
-    expect(r).toMatchObject({ ok: true, rows: 10, breaks: 0, firstBreak: null, head: { id: '10', hash: rows[9]!.hash } });
+  it('accepts intact lanes and reports each lane head and one checkpoint', () => {
+    const one = chain(10, 1);
+    const three = chain(4, 3);
+    const r = verify([...one, ...three]);
+    expect(r).toMatchObject({ ok: true, rows: 14, breaks: 0, firstBreak: null });
+    expect(r.lanes).toEqual([
+      { lane: '1', seq: '10', hash: one[9]!.hash },
+      { lane: '3', seq: '4', hash: three[3]!.hash },
+    ]);
+    expect(r.head).toBe(formatCheckpoint(checkpointOf(r.lanes)));
+    expect(r.head).toMatch(/^1:10,3:4@[0-9a-f]{64}$/);
   });
   it('accepts an empty log (no head)', () => {
-    expect(verify([])).toMatchObject({ ok: true, rows: 0, head: null });
+    expect(verify([])).toMatchObject({ ok: true, rows: 0, lanes: [], head: null });
   });
   it('names a modified row as the first broken link, and only that row', () => {
-    const rows = chain(10);
-    rows[4] = { ...rows[4]!, new_row: '{"id": 5, "name": "edited"}' };
+    const rows = [...chain(10, 1), ...chain(5, 2)];
+    rows[12] = { ...rows[12]!, new_row: '{"id": 3, "name": "edited"}' };
     const r = verify(rows);
     expect(r.ok).toBe(false);
-    expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', id: '5' });
+    expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', lane: '2', seq: '3', id: rows[12]!.id });
     expect(r.breaks).toBe(1);
   });
-  it('names the row after a deleted one (a gap)', () => {
-    const rows = chain(10);
-    rows.splice(6, 1);
-    expect(verify(rows).firstBreak).toMatchObject({ kind: 'gap', id: '8', message: 'row 7 is missing (deleted) before row 8' });
+  it('names the row after a deleted one (a gap), in its lane', () => {
+    const rows = [...chain(3, 1), ...chain(10, 2)];
+    rows.splice(3 + 6, 1);
+    expect(verify(rows).firstBreak).toMatchObject({ kind: 'gap', lane: '2', seq: '8', message: 'lane 2: row 7 is missing (deleted) before row 8' });
     const more = chain(10);
     more.splice(2, 3);
-    expect(verify(more).firstBreak).toMatchObject({ kind: 'gap', id: '6', message: 'rows 3..5 are missing (deleted) before row 6' });
+    expect(verify(more).firstBreak).toMatchObject({ kind: 'gap', seq: '6', message: 'lane 1: rows 3..5 are missing (deleted) before row 6' });
   });
-  it('catches deleted first rows', () => {
-    expect(verify(chain(5).slice(2)).firstBreak).toMatchObject({ kind: 'bad_start', id: '3' });
+  it('catches deleted first rows of a lane, and a whole lane moved under another number', () => {
+    expect(verify(chain(5).slice(2)).firstBreak).toMatchObject({ kind: 'bad_start', seq: '3' });
+    const relabelled = chain(4, 2).map((r) => ({ ...r, lane: '5' }));
+    expect(verify([...chain(2, 1), ...relabelled]).firstBreak).toMatchObject({ kind: 'hash_mismatch', lane: '5', seq: '1' });
   });
   it('catches an inserted row whose hash was not recomputed, and one with a correct-looking but unchained hash', () => {
     const rows = chain(5);
-    const forged: AuditRow = { ...rows[4]!, id: '6', new_row: '{"forged": true}' };
-    expect(verify([...rows, forged]).firstBreak).toMatchObject({ kind: 'hash_mismatch', id: '6' });
+    const forged: AuditRow = { ...rows[4]!, id: '999', seq: '6', new_row: '{"forged": true}' };
+    expect(verify([...rows, forged]).firstBreak).toMatchObject({ kind: 'hash_mismatch', seq: '6' });
     const unchained: AuditRow = { ...forged, hash: rowHash(GENESIS_HASH, forged) };
-    expect(verify([...rows, unchained]).firstBreak).toMatchObject({ kind: 'hash_mismatch', id: '6' });
+    expect(verify([...rows, unchained]).firstBreak).toMatchObject({ kind: 'hash_mismatch', seq: '6' });
   });
-  it('catches a row inserted before id 1', () => {
+  it('catches a row inserted before seq 1, and rows read out of order', () => {
     const rows = chain(3);
-    const zero: AuditRow = { ...rows[0]!, id: '0' };
-    expect(verify([zero, ...rows]).firstBreak).toMatchObject({ kind: 'bad_start', id: '0' });
+    expect(verify([{ ...rows[0]!, seq: '0' }, ...rows]).firstBreak).toMatchObject({ kind: 'bad_start', seq: '0' });
+    expect(verify([...chain(2, 2), ...chain(2, 1)]).firstBreak).toMatchObject({ kind: 'not_increasing', lane: '1' });
   });
-  it('catches a fully rewritten chain only through --expect-head', () => {
-    const original = chain(8);
-    const head = formatHead({ id: '5', hash: original[4]!.hash });
-    // An attacker edits row 3 and recomputes every later hash: the chain itself is valid.
-    const rewritten: AuditRow[] = [];
-    let prev = GENESIS_HASH;
-    for (const row of original) {
-      const r = { ...row, new_row: row.id === '3' ? '{"rewritten": true}' : row.new_row };
-      r.hash = rowHash(prev, r);
-      prev = r.hash;
-      rewritten.push(r);
-    }
+  it('catches a fully rewritten lane only through --expect-head', () => {
+    const original = [...chain(8, 1), ...chain(3, 2)];
+    const checkpoint = headOf([...original.slice(0, 5), ...original.slice(8)]); // lane 1 at row 5, lane 2 at row 3
+    expect(checkpoint).toMatch(/^1:5,2:3@/);
+    // An attacker edits lane 1 row 3 and recomputes every later hash: the chain itself is valid.
+    const rewritten = [...rehash(original.slice(0, 8).map((r) => (r.seq === '3' ? { ...r, new_row: '{"rewritten": true}' } : r))), ...original.slice(8)];
     expect(verify(rewritten).ok).toBe(true);
-    const r = verify(rewritten, head);
+    const r = verify(rewritten, checkpoint);
     expect(r.ok).toBe(false);
-    expect(r.expectedHead).toMatchObject({ id: '5', found: true, ok: false });
-    expect(verify(original, head).expectedHead).toMatchObject({ found: true, ok: true });
+    expect(r.expectedHead).toMatchObject({ head: checkpoint, found: true, ok: false });
+    expect(r.expectedHead!.message).toContain('rewritten');
+    // The untouched log still holds the checkpoint, also after more appends.
+    expect(verify(original, checkpoint).expectedHead).toMatchObject({ found: true, ok: true });
   });
-  it('catches rows cut off after a recorded head', () => {
-    const rows = chain(8);
-    const head = formatHead({ id: '8', hash: rows[7]!.hash });
-    const r = verify(rows.slice(0, 6), head);
-    expect(r.ok).toBe(false);
-    expect(r.firstBreak).toBeNull();
-    expect(r.expectedHead).toMatchObject({ found: false, ok: false, message: 'no row 8: the log ends at row 6, so rows were cut off after the recorded head' });
+  it('catches rows cut off after a recorded checkpoint, and a lane emptied entirely', () => {
+    const rows = [...chain(8, 1), ...chain(2, 4)];
+    const checkpoint = headOf(rows);
+    const cut = verify([...rows.slice(0, 6), ...rows.slice(8)], checkpoint);
+    expect(cut.ok).toBe(false);
+    expect(cut.firstBreak).toBeNull();
+    expect(cut.expectedHead).toMatchObject({ found: false, ok: false, message: 'lane 1 ends at row 6, before the recorded lane 1 row 8: rows were cut off after the checkpoint' });
+    const emptied = verify(rows.slice(0, 8), checkpoint);
+    expect(emptied.expectedHead).toMatchObject({ found: false, message: 'lane 4 is empty, before the recorded lane 4 row 2: rows were cut off after the checkpoint' });
+  });
+  it('does not accept a checkpoint whose rows are intact when the lane is broken before them', () => {
+    const rows = chain(6);
+    const checkpoint = headOf(rows);
+    rows[1] = { ...rows[1]!, ip: '10.0.0.9' };
+    const r = verify(rows, checkpoint);
+    expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', seq: '2' });
+    expect(r.expectedHead).toMatchObject({ found: true, ok: false, message: "the checkpoint's rows are unchanged, but lane 1 is broken before lane 1 row 6" });
   });
   it('counts independent breaks after resynchronising', () => {
     const rows = chain(10);
     rows[1] = { ...rows[1]!, actor_role: 'service_role' };
     rows[7] = { ...rows[7]!, ip: '10.0.0.1' };
     const r = verify(rows);
-    expect(r.firstBreak?.id).toBe('2');
+    expect(r.firstBreak?.seq).toBe('2');
     expect(r.breaks).toBe(2);
   });
 });
 
-describe('parseHead', () => {
-  it('accepts id:hash (hex in any case) and rejects anything else with a usage error', () => {
-    expect(parseHead(`12:${'AB'.repeat(32)}`)).toEqual({ id: '12', hash: 'ab'.repeat(32) });
-    for (const bad of ['12', `0:${'a'.repeat(64)}`, `x:${'a'.repeat(64)}`, `5:${'a'.repeat(63)}`, `5:${'g'.repeat(64)}`]) {
-      expect(() => parseHead(bad)).toThrow(RowguardError);
+describe('parseCheckpoint', () => {
+  it('accepts lane:seq,…@digest (hex in any case) and rejects anything else with a usage error', () => {
+    expect(parseCheckpoint(`1:12,3:7@${'AB'.repeat(32)}`)).toEqual({ lanes: [{ lane: '1', seq: '12' }, { lane: '3', seq: '7' }], digest: 'ab'.repeat(32) });
+    for (const bad of [
+      '12',
+      `12:${'a'.repeat(64)}`, // the old id:hash form
+      `0:5@${'a'.repeat(64)}`,
+      `1:0@${'a'.repeat(64)}`,
+      `2:5,1:3@${'a'.repeat(64)}`,
+      `1:5,1:6@${'a'.repeat(64)}`,
+      `x:5@${'a'.repeat(64)}`,
+      `1:5@${'a'.repeat(63)}`,
+      `1:5@${'g'.repeat(64)}`,
+    ]) {
+      expect(() => parseCheckpoint(bad), bad).toThrow(RowguardError);
     }
   });
 });

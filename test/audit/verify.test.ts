@@ -2,13 +2,13 @@
  * `rowguard audit verify` against a real audit.log: a superuser who turns the
  * triggers off (session_replication_role = replica, or ALTER TABLE … DISABLE
  * TRIGGER) and modifies, deletes or inserts a row is caught at that row; a cut
- * tail is caught through --expect-head; concurrent writers keep the chain valid.
+ * tail is caught through --expect-head; concurrent writers keep every lane valid.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, migrate, runCli, type TestDatabase } from '../helpers/pg.js';
 import { connect, type Sql } from '../../cli/core/db.js';
 import { runAsRequest } from '../../cli/core/postgrest/request.js';
-import { verifyAuditLog } from '../../cli/core/audit/verify.js';
+import { checkpointOf, formatCheckpoint, verifyAuditLog, type LaneHead } from '../../cli/core/audit/verify.js';
 import { IDS, requestFor, seed } from '../security/seed.js';
 
 let db: TestDatabase;
@@ -35,9 +35,20 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function head(sql: Sql): Promise<{ id: string; hash: string }> {
-  const [r] = await sql<{ id: string; hash: string }[]>`select l.id::text, l.hash from audit.log l order by l.id desc limit 1`;
-  return r!;
+/** Each non-empty lane's last row, read straight from the table. */
+async function laneHeads(sql: Sql): Promise<LaneHead[]> {
+  return sql<LaneHead[]>`select distinct on (l.lane) l.lane::text, l.seq::text, l.hash from audit.log l order by l.lane, l.seq desc`;
+}
+async function head(sql: Sql): Promise<string> {
+  return formatCheckpoint(checkpointOf(await laneHeads(sql)));
+}
+/** Where a row sits, and the row after it in its lane (if any). */
+async function position(id: string): Promise<{ lane: string; seq: string; nextId: string | null }> {
+  const [r] = await db.sql<{ lane: string; seq: string; next_id: string | null }[]>`
+    select l.lane::text, l.seq::text,
+           (select n.id::text from audit.log n where n.lane = l.lane and n.seq = l.seq + 1) as next_id
+      from audit.log l where l.id = ${id}`;
+  return { lane: r!.lane, seq: r!.seq, nextId: r!.next_id };
 }
 
 /** Run `fn` as a superuser with every trigger off, committed (what an attacker with superuser can do). */
@@ -56,16 +67,16 @@ async function save(where: string): Promise<void> {
 async function restore(): Promise<void> {
   await tamper(async (tx) => {
     await tx`delete from audit.log where id in (select id from public.saved_audit_rows)`;
-    await tx`insert into audit.log select * from public.saved_audit_rows order by id`;
+    await tx`insert into audit.log overriding system value select * from public.saved_audit_rows order by id`;
   });
 }
 
 describe('an intact log', () => {
-  it('verifies in small batches, with the same head as the table', async () => {
+  it('verifies in small batches, with the same lane heads as the table', async () => {
     const r = await verifyAuditLog(db.sql, { batchSize: 7 });
     const [n] = await db.sql<{ n: number }[]>`select count(*)::int as n from audit.log`;
     expect(n!.n).toBeGreaterThan(20);
-    expect(r).toMatchObject({ ok: true, rows: n!.n, breaks: 0, firstBreak: null, head: await head(db.sql) });
+    expect(r).toMatchObject({ ok: true, rows: n!.n, breaks: 0, firstBreak: null, lanes: await laneHeads(db.sql), head: await head(db.sql) });
   });
 
   it('CLI: exit 0, prints the head; --json gives the result object', async () => {
@@ -73,16 +84,16 @@ describe('an intact log', () => {
     const text = await runCli(['--db', db.url, 'audit', 'verify']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('audit chain ok');
-    expect(text.stdout).toContain(`head ${h.id}:${h.hash}`);
-    const json = await runCli(['--db', db.url, '--json', 'audit', 'verify', '--expect-head', `${h.id}:${h.hash}`]);
+    expect(text.stdout).toContain(`head ${h}`);
+    const json = await runCli(['--db', db.url, '--json', 'audit', 'verify', '--expect-head', h]);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, head: h, firstBreak: null, expectedHead: { id: h.id, found: true, ok: true } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, head: h, firstBreak: null, expectedHead: { head: h, found: true, ok: true } });
   });
 
   it('CLI: a malformed --expect-head is a usage error (exit 2)', async () => {
     const r = await runCli(['--db', db.url, 'audit', 'verify', '--expect-head', 'latest']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--expect-head must be <id>:<64 hex digits>');
+    expect(r.stderr).toContain('--expect-head must be <lane>:<seq>[,<lane>:<seq>…]@<64 hex digits>');
   });
 
   it('CLI: a database without audit.log is a usage error (exit 2)', async () => {
@@ -105,11 +116,12 @@ describe('tampering by a superuser with the triggers off', () => {
     try {
       const r = await verifyAuditLog(db.sql);
       expect(r.ok).toBe(false);
-      expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', id: target });
+      const at = await position(target);
+      expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', id: target, lane: at.lane, seq: at.seq });
       expect(r.breaks).toBe(1);
       const cli = await runCli(['--db', db.url, 'audit', 'verify']);
       expect(cli.code).toBe(1);
-      expect(cli.stdout).toContain(`audit chain BROKEN at row ${target}`);
+      expect(cli.stdout).toContain(`audit chain BROKEN at lane ${at.lane} row ${at.seq} (id ${target})`);
     } finally {
       await restore();
     }
@@ -130,57 +142,65 @@ describe('tampering by a superuser with the triggers off', () => {
     }
   });
 
-  it('a deleted row shows as a gap at the next row', async () => {
+  it('a deleted row shows as a gap at the next row of its lane', async () => {
+    const at = await position('10');
+    expect(at.nextId).not.toBeNull();
     await save('id = 10');
     await tamper((tx) => tx`delete from audit.log where id = 10`);
     try {
       const r = await verifyAuditLog(db.sql);
-      expect(r.firstBreak).toMatchObject({ kind: 'gap', id: '11', message: 'row 10 is missing (deleted) before row 11' });
+      expect(r.firstBreak).toMatchObject({
+        kind: 'gap',
+        id: at.nextId,
+        lane: at.lane,
+        message: `lane ${at.lane}: row ${at.seq} is missing (deleted) before row ${Number(at.seq) + 1}`,
+      });
     } finally {
       await restore();
     }
     expect((await verifyAuditLog(db.sql)).ok).toBe(true);
   });
 
-  it('an inserted row is caught at its id', async () => {
-    const h = await head(db.sql);
-    const forged = String(Number(h.id) + 1);
+  it('an inserted row is caught where it sits', async () => {
+    const [last] = await laneHeads(db.sql);
+    const [forged] = await db.sql<{ id: string }[]>`select pg_catalog.nextval('audit.log_id_seq')::text as id`;
     await tamper(
-      (tx) => tx`insert into audit.log (id, at, txid, actor_id, db_role, operation, schema_name, table_name, new_row, hash)
-                 values (${forged}, now(), pg_current_xact_id(), ${IDS.a}, 'authenticated', 'DELETE', 'public', 'deployments', '{"id": "gone"}', ${'a'.repeat(64)})`,
+      (tx) => tx`insert into audit.log (id, lane, seq, at, txid, actor_id, db_role, operation, schema_name, table_name, new_row, hash) overriding system value
+                 values (${forged!.id}, ${last!.lane}, ${Number(last!.seq) + 1}, now(), pg_current_xact_id(), ${IDS.a}, 'authenticated', 'DELETE', 'public', 'deployments', '{"id": "gone"}', ${'a'.repeat(64)})`,
     );
     try {
       const r = await verifyAuditLog(db.sql);
-      expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', id: forged });
+      expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', id: forged!.id, lane: last!.lane, seq: String(Number(last!.seq) + 1) });
     } finally {
-      await tamper((tx) => tx`delete from audit.log where id = ${forged}`);
+      await tamper((tx) => tx`delete from audit.log where id = ${forged!.id}`);
     }
   });
 
-  it('cut-off newest rows leave a valid chain, but --expect-head with an earlier head fails (exit 1)', async () => {
-    // Two more appends, then record the head as an operator would.
+  it('cut-off newest rows leave valid chains, but --expect-head with an earlier checkpoint fails (exit 1)', async () => {
+    // Two more appends, then record the checkpoint as an operator would.
     await db.sql`select audit.log_auth_event('logout', ${IDS.a}::uuid, '{}')`;
     await db.sql`select audit.log_auth_event('logout', ${IDS.b}::uuid, '{}')`;
     const recorded = await head(db.sql);
-    await save(`id > ${Number(recorded.id) - 2}`);
-    await tamper((tx) => tx`delete from audit.log where id > ${Number(recorded.id) - 2}`);
+    const [last] = await db.sql<{ id: string; lane: string; seq: string }[]>`select l.id::text, l.lane::text, l.seq::text from audit.log l order by l.id desc limit 1`;
+    await save(`id = ${last!.id}`);
+    await tamper((tx) => tx`delete from audit.log where id = ${last!.id}`);
     try {
       expect((await verifyAuditLog(db.sql)).ok).toBe(true);
-      const cli = await runCli(['--db', db.url, 'audit', 'verify', '--expect-head', `${recorded.id}:${recorded.hash}`]);
+      const cli = await runCli(['--db', db.url, 'audit', 'verify', '--expect-head', recorded]);
       expect(cli.code).toBe(1);
       expect(cli.stdout).toContain('expected head NOT in chain');
-      expect(cli.stdout).toContain(`no row ${recorded.id}`);
+      expect(cli.stdout).toContain(`before the recorded lane ${last!.lane} row ${last!.seq}: rows were cut off after the checkpoint`);
     } finally {
       await restore();
     }
-    const after = await runCli(['--db', db.url, 'audit', 'verify', '--expect-head', `${recorded.id}:${recorded.hash}`]);
+    const after = await runCli(['--db', db.url, 'audit', 'verify', '--expect-head', recorded]);
     expect(after.code).toBe(0);
   });
 });
 
 describe('concurrent writers', () => {
-  it('8 connections appending at once (single- and multi-row, some rolled back) leave a gap-free valid chain', async () => {
-    const before = Number((await head(db.sql)).id);
+  it('8 connections appending at once (single- and multi-row, some rolled back) use several lanes, each gap-free and valid', async () => {
+    const [before] = await db.sql<{ n: number }[]>`select count(*)::int as n from audit.log`;
     const writers = Array.from({ length: 8 }, () => connect(db.url, { max: 1 }));
     let committedRows = 0;
     try {
@@ -209,6 +229,10 @@ describe('concurrent writers', () => {
     }
     const r = await verifyAuditLog(db.sql, { batchSize: 50 });
     expect(r.ok).toBe(true);
-    expect(Number(r.head!.id)).toBe(before + committedRows);
+    expect(r.rows).toBe(before!.n + committedRows);
+    expect(r.lanes.length).toBeGreaterThan(1);
+    // Each transaction's rows stay in one lane, in order.
+    const split = await db.sql<{ txid: string }[]>`select txid::text from audit.log group by txid having count(distinct lane) > 1`;
+    expect(split).toEqual([]);
   });
 });

@@ -1,24 +1,27 @@
 /**
- * `rowguard audit verify`: recompute the hash chain of audit.log in TypeScript,
- * independently of the database's own audit.append_rows().
+ * `rowguard audit verify`: recompute the hash chains of audit.log in
+ * TypeScript, independently of the database's own audit.append_rows().
  *
- * The canonical serialisation (version 1) is defined in sql/0005_audit.sql:
+ * The log is striped into lanes, each its own chain. The canonical
+ * serialisation (version 2) is defined in sql/0005_audit.sql:
  *
- *   content = F(at) F(txid) … F(new_row)        (every column but id and hash)
+ *   content = F(at) F(txid) … F(new_row)        (every column but id, lane, seq and hash)
  *   F(NULL) = 'N',  F(v) = 'S' <byte length of v in UTF-8> ':' v
- *   hash = hex(sha256(utf8('rowguard-audit-v1' LF prev_hash LF id LF hex(sha256(utf8(content))))))
- *   prev_hash = hash of row id - 1, or 64 '0' for id 1
+ *   hash = hex(sha256(utf8('rowguard-audit-v2' LF prev_hash LF lane ':' seq LF hex(sha256(utf8(content))))))
+ *   prev_hash = hash of the lane's row seq - 1, or 64 '0' for seq 1
  *
  * over the columns' text forms, read with the same expressions the SQL uses
- * (auditBatch). Only type output functions are trusted (id::text,
+ * (auditBatch). Only type output functions are trusted (seq::text,
  * jsonb::text, to_char(…)), never a function of the audited schema, so a
  * superuser who rewrites audit.append_rows() cannot make a tampered row pass.
  *
- * Ids are gap-free (each append takes previous id + 1 under the chain lock), so
- * a gap means deleted rows. A chain cannot show that its newest rows were cut
- * off or that rows were appended with correctly recomputed hashes: the head
- * (last id and hash) is printed so it can be recorded elsewhere, and
- * `--expect-head id:hash` proves such a recorded head is still in the chain.
+ * Within a lane seq is gap-free (each append takes previous seq + 1 under the
+ * lane's lock), so a gap means deleted rows. A chain cannot show that its
+ * newest rows were cut off or that rows were appended with correctly
+ * recomputed hashes: verify prints a checkpoint (each lane's last seq and a
+ * digest of those rows' hashes) to record elsewhere, and
+ * `--expect-head <checkpoint>` proves those rows are still in the chains,
+ * unchanged.
  *
  * `ChainVerifier` is pure (rows in, verdict out); `verifyAuditLog` is the one
  * function with I/O.
@@ -30,11 +33,14 @@ import { qb, run } from '../typed.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
-export const CANONICAL_VERSION = 'rowguard-audit-v1';
+export const CANONICAL_VERSION = 'rowguard-audit-v2';
 
 /** One audit.log row as the text forms that are hashed (NULL as null). */
 export interface AuditRow {
+  /** Capture order across lanes; not hashed. */
   id: string;
+  lane: string;
+  seq: string;
   at: string;
   txid: string;
   actor_id: string | null;
@@ -54,24 +60,31 @@ export interface AuditRow {
   hash: string;
 }
 
-/** The fields of the content hash, in canonical order (the id enters in the chaining step). */
+/** The fields of the content hash, in canonical order (lane and seq enter in the chaining step). */
 export const HASHED_FIELDS = [
   'at', 'txid', 'actor_id', 'actor_role', 'actor_email', 'db_role', 'user_agent', 'ip',
   'schema_name', 'table_name', 'operation', 'event', 'pk', 'old_row', 'new_row',
 ] as const satisfies ReadonlyArray<keyof AuditRow>;
 
-/** SELECT list producing AuditRow's text forms (the same expressions as audit.append_rows()). */
+/** A position in the log: lane and seq, compared as numbers. */
+export interface Position {
+  lane: number;
+  seq: bigint;
+}
 
 /**
- * One batch of audit.log in id order (keyset pagination on the primary key),
- * typed by generated/db.ts: a renamed or dropped column fails the build. The
- * casts are trusted type output functions only (see the file comment).
+ * One batch of audit.log in chain order (lane, then seq: keyset pagination on
+ * the unique (lane, seq) index), typed by generated/db.ts: a renamed or
+ * dropped column fails the build. The casts are trusted type output functions
+ * only (see the file comment).
  */
-export function auditBatch(afterId: string, limit: number) {
+export function auditBatch(after: Position, limit: number) {
   return qb()
     .selectFrom('audit.log as l')
     .select([
       raw<string>`l.id::text`.as('id'),
+      raw<string>`l.lane::text`.as('lane'),
+      raw<string>`l.seq::text`.as('seq'),
       raw<string>`pg_catalog.to_char(l.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('at'),
       raw<string>`l.txid::text`.as('txid'),
       raw<string | null>`l.actor_id::text`.as('actor_id'),
@@ -89,8 +102,9 @@ export function auditBatch(afterId: string, limit: number) {
       raw<string | null>`l.new_row::text`.as('new_row'),
       'l.hash',
     ])
-    .where('l.id', '>', afterId)
-    .orderBy('l.id')
+    .where(raw<boolean>`(l.lane, l.seq) > (${after.lane}::smallint, ${after.seq.toString()}::bigint)`)
+    .orderBy('l.lane')
+    .orderBy('l.seq')
     .limit(limit);
 }
 
@@ -98,7 +112,7 @@ function field(value: string | null): string {
   return value === null ? 'N' : `S${Buffer.byteLength(value, 'utf8')}:${value}`;
 }
 
-/** The row's content text (every field but id, length-prefixed), hashed first. */
+/** The row's content text (every hashed field, length-prefixed), hashed first. */
 export function contentText(row: AuditRow): string {
   let s = '';
   for (const f of HASHED_FIELDS) s += field(row[f]);
@@ -109,33 +123,56 @@ function sha256hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** The text whose sha256 is the row's chain hash, given the previous row's hash. */
+/** The text whose sha256 is the row's chain hash, given the previous row's hash in its lane. */
 export function chainText(prevHash: string, row: AuditRow): string {
-  return `${CANONICAL_VERSION}\n${prevHash}\n${row.id}\n${sha256hex(contentText(row))}`;
+  return `${CANONICAL_VERSION}\n${prevHash}\n${row.lane}:${row.seq}\n${sha256hex(contentText(row))}`;
 }
 
 export function rowHash(prevHash: string, row: AuditRow): string {
   return sha256hex(chainText(prevHash, row));
 }
 
-export interface ChainHead {
-  id: string;
+/** The last row of a lane. */
+export interface LaneHead {
+  lane: string;
+  seq: string;
   hash: string;
 }
 
-/** `id:hash` as printed by verify and accepted by --expect-head. */
-export function parseHead(text: string): ChainHead {
-  const m = /^\s*([1-9][0-9]*):([0-9a-fA-F]{64})\s*$/.exec(text);
-  if (!m) {
-    throw new RowguardError('usage', `--expect-head must be <id>:<64 hex digits> (got "${text.length > 80 ? text.slice(0, 80) + '…' : text}")`, {
-      hint: 'use the head printed by an earlier `rowguard audit verify`, e.g. 1234:9f86d08…',
-    });
-  }
-  return { id: m[1]!, hash: m[2]!.toLowerCase() };
+/**
+ * What an operator records to prove later that no row up to here was cut off
+ * or rewritten: each non-empty lane's last seq, and one digest of those rows'
+ * hashes. Printed as `lane:seq[,lane:seq…]@digest`.
+ */
+export interface Checkpoint {
+  lanes: Array<{ lane: string; seq: string }>;
+  digest: string;
 }
 
-export function formatHead(head: ChainHead): string {
-  return `${head.id}:${head.hash}`;
+function digestOf(heads: readonly LaneHead[]): string {
+  return sha256hex(heads.map((h) => `${h.lane}:${h.seq}:${h.hash}\n`).join(''));
+}
+
+export function checkpointOf(heads: readonly LaneHead[]): Checkpoint {
+  return { lanes: heads.map(({ lane, seq }) => ({ lane, seq })), digest: digestOf(heads) };
+}
+
+export function formatCheckpoint(cp: Checkpoint): string {
+  return `${cp.lanes.map((l) => `${l.lane}:${l.seq}`).join(',')}@${cp.digest}`;
+}
+
+/** `lane:seq[,lane:seq…]@digest` as printed by verify and accepted by --expect-head. */
+export function parseCheckpoint(text: string): Checkpoint {
+  const shown = text.length > 80 ? text.slice(0, 80) + '…' : text;
+  const m = /^\s*([0-9]+:[0-9]+(?:,[0-9]+:[0-9]+)*)@([0-9a-fA-F]{64})\s*$/.exec(text);
+  const lanes = m ? m[1]!.split(',').map((p) => { const [lane, seq] = p.split(':') as [string, string]; return { lane: String(Number(lane)), seq: BigInt(seq).toString() }; }) : [];
+  const valid = m !== null && lanes.every((l, i) => Number(l.lane) >= 1 && Number(l.lane) <= 32767 && BigInt(l.seq) >= 1n && (i === 0 || Number(l.lane) > Number(lanes[i - 1]!.lane)));
+  if (!valid) {
+    throw new RowguardError('usage', `--expect-head must be <lane>:<seq>[,<lane>:<seq>…]@<64 hex digits>, lanes increasing (got "${shown}")`, {
+      hint: 'use the head printed by an earlier `rowguard audit verify`, e.g. 1:1200,2:983@9f86d08…',
+    });
+  }
+  return { lanes, digest: m![2]!.toLowerCase() };
 }
 
 export type BreakKind = 'bad_start' | 'gap' | 'hash_mismatch' | 'not_increasing';
@@ -143,16 +180,17 @@ export type BreakKind = 'bad_start' | 'gap' | 'hash_mismatch' | 'not_increasing'
 export interface ChainBreak {
   kind: BreakKind;
   /** The row at which the chain stops verifying. */
+  lane: string;
+  seq: string;
   id: string;
   message: string;
 }
 
 export interface ExpectedHeadResult {
-  id: string;
-  hash: string;
-  /** A row with that id exists. */
+  head: string;
+  /** Every row the checkpoint names exists. */
   found: boolean;
-  /** It has that hash and the chain verified up to it. */
+  /** They have the recorded hashes and their lanes verified up to them. */
   ok: boolean;
   message: string;
 }
@@ -160,8 +198,10 @@ export interface ExpectedHeadResult {
 export interface VerifyResult {
   ok: boolean;
   rows: number;
-  /** Last row read (null for an empty log). */
-  head: ChainHead | null;
+  /** Last row of each non-empty lane. */
+  lanes: LaneHead[];
+  /** The checkpoint to record (null for an empty log). */
+  head: string | null;
   /** The first broken link, if any. */
   firstBreak: ChainBreak | null;
   /** Number of broken links (each resynchronised on the stored hash to find the next). */
@@ -169,92 +209,122 @@ export interface VerifyResult {
   expectedHead: ExpectedHeadResult | null;
 }
 
+const rowName = (lane: string | number, seq: string | bigint) => `lane ${lane} row ${seq}`;
+
 /**
- * Feed rows in id order (in as many batches as needed), then call result().
- * After a break it continues from the stored hash of the offending row, so
- * later, independent breaks are counted too.
+ * Feed rows in (lane, seq) order (in as many batches as needed), then call
+ * result(). After a break it continues from the stored hash of the offending
+ * row, so later, independent breaks are counted too.
  */
 export class ChainVerifier {
-  private prevId: bigint | null = null;
+  private lane: number | null = null;
+  private prevSeq = 0n;
   private prevHash = GENESIS_HASH;
+  private laneBroken = false;
+  private readonly heads: LaneHead[] = [];
   private count = 0;
   private first: ChainBreak | null = null;
   private nBreaks = 0;
-  private brokenSoFar = false;
-  private readonly expect: ChainHead | null;
-  private expectFound = false;
-  private expectOk = false;
-  private expectMessage = '';
+  private readonly expect: Checkpoint | null;
+  /** For each lane the checkpoint names: the seq it names, and what was found there. */
+  private readonly expectAt = new Map<number, { seq: bigint; hash: string | null; brokenBefore: boolean }>();
 
-  constructor(opts: { expectHead?: ChainHead | null } = {}) {
+  constructor(opts: { expectHead?: Checkpoint | null } = {}) {
     this.expect = opts.expectHead ?? null;
+    for (const l of this.expect?.lanes ?? []) this.expectAt.set(Number(l.lane), { seq: BigInt(l.seq), hash: null, brokenBefore: false });
   }
 
-  private fail(kind: BreakKind, id: string, message: string): void {
+  private fail(kind: BreakKind, row: AuditRow, message: string): void {
     this.nBreaks++;
-    this.brokenSoFar = true;
-    if (!this.first) this.first = { kind, id, message };
+    this.laneBroken = true;
+    if (!this.first) this.first = { kind, lane: row.lane, seq: row.seq, id: row.id, message };
   }
 
   push(rows: readonly AuditRow[]): void {
     for (const row of rows) this.pushOne(row);
   }
 
+  private closeLane(): void {
+    if (this.lane !== null && this.prevSeq > 0n) this.heads.push({ lane: String(this.lane), seq: this.prevSeq.toString(), hash: this.prevHash });
+  }
+
   private pushOne(row: AuditRow): void {
-    const id = BigInt(row.id);
-    const expectedId = this.prevId === null ? 1n : this.prevId + 1n;
+    const lane = Number(row.lane);
+    const seq = BigInt(row.seq);
     let linkOk = true;
-    if (this.prevId !== null && id <= this.prevId) {
-      this.fail('not_increasing', row.id, `row ${row.id} follows row ${this.prevId}: rows must be read in increasing id order`);
+    if (this.lane !== null && lane < this.lane) {
+      this.fail('not_increasing', row, `${rowName(lane, seq)} follows lane ${this.lane}: rows must be read in (lane, seq) order`);
       linkOk = false;
-    } else if (id !== expectedId) {
-      if (this.prevId === null && id < 1n) this.fail('bad_start', row.id, `row ${row.id} precedes row 1: ids start at 1, so it was inserted`);
-      else if (this.prevId === null) this.fail('bad_start', row.id, `the log starts at id ${row.id}, not 1: rows 1..${id - 1n} were deleted`);
-      else if (id === expectedId + 1n) this.fail('gap', row.id, `row ${expectedId} is missing (deleted) before row ${row.id}`);
-      else this.fail('gap', row.id, `rows ${expectedId}..${id - 1n} are missing (deleted) before row ${row.id}`);
+    } else if (lane !== this.lane) {
+      this.closeLane();
+      this.lane = lane;
+      this.prevSeq = 0n;
+      this.prevHash = GENESIS_HASH;
+      this.laneBroken = false;
+    }
+    const expected = this.prevSeq + 1n;
+    if (linkOk && seq < 1n) {
+      this.fail('bad_start', row, `${rowName(lane, seq)} precedes row 1: rows start at 1, so it was inserted`);
+      linkOk = false;
+    } else if (linkOk && seq <= this.prevSeq) {
+      this.fail('not_increasing', row, `${rowName(lane, seq)} follows row ${this.prevSeq}: rows must be read in seq order`);
+      linkOk = false;
+    } else if (linkOk && seq !== expected) {
+      if (this.prevSeq === 0n) this.fail('bad_start', row, `lane ${lane} starts at row ${seq}, not 1: rows 1..${seq - 1n} were deleted`);
+      else if (seq === expected + 1n) this.fail('gap', row, `lane ${lane}: row ${expected} is missing (deleted) before row ${seq}`);
+      else this.fail('gap', row, `lane ${lane}: rows ${expected}..${seq - 1n} are missing (deleted) before row ${seq}`);
       linkOk = false;
     }
-    const computed = rowHash(this.prevHash, row);
-    if (computed !== row.hash) {
-      if (linkOk) {
-        this.fail(
-          'hash_mismatch',
-          row.id,
-          this.prevId === null
-            ? `row ${row.id}: stored hash does not match its content (modified, or inserted)`
-            : `row ${row.id}: stored hash does not match its content and row ${this.prevId}'s hash (modified, or inserted)`,
-        );
-      }
-      linkOk = false;
+    if (linkOk && rowHash(this.prevHash, row) !== row.hash) {
+      this.fail(
+        'hash_mismatch',
+        row,
+        this.prevSeq === 0n
+          ? `${rowName(lane, seq)}: stored hash does not match its content (modified, or inserted)`
+          : `${rowName(lane, seq)}: stored hash does not match its content and row ${this.prevSeq}'s hash (modified, or inserted)`,
+      );
     }
-    if (this.expect && row.id === this.expect.id) {
-      this.expectFound = true;
-      if (row.hash !== this.expect.hash) {
-        this.expectMessage = `row ${row.id} now has hash ${row.hash}, not the expected ${this.expect.hash}: the chain was rewritten from row ${row.id} or earlier`;
-      } else if (this.brokenSoFar) {
-        this.expectMessage = `row ${row.id} has the expected hash, but the chain before it is broken`;
-      } else {
-        this.expectOk = true;
-        this.expectMessage = `head ${row.id} recorded earlier is still in the chain`;
-      }
+    const at = this.expectAt.get(lane);
+    if (at && at.seq === seq) {
+      at.hash = row.hash;
+      at.brokenBefore = this.laneBroken;
     }
-    this.prevId = id;
+    this.prevSeq = seq;
     this.prevHash = row.hash;
     this.count++;
   }
 
-  result(): VerifyResult {
-    let expectedHead: ExpectedHeadResult | null = null;
-    if (this.expect) {
-      const message = this.expectFound
-        ? this.expectMessage
-        : `no row ${this.expect.id}: the log ${this.prevId === null ? 'is empty' : `ends at row ${this.prevId}`}, so rows were cut off after the recorded head`;
-      expectedHead = { id: this.expect.id, hash: this.expect.hash, found: this.expectFound, ok: this.expectFound && this.expectOk, message };
+  private checkExpected(heads: readonly LaneHead[]): ExpectedHeadResult | null {
+    if (!this.expect) return null;
+    const head = formatCheckpoint(this.expect);
+    const last = new Map(heads.map((h) => [Number(h.lane), h.seq]));
+    for (const [lane, at] of this.expectAt) {
+      if (at.hash === null) {
+        const end = last.get(lane);
+        const where = end === undefined ? `lane ${lane} is empty` : `lane ${lane} ends at row ${end}`;
+        return { head, found: false, ok: false, message: `${where}, before the recorded ${rowName(lane, at.seq)}: rows were cut off after the checkpoint` };
+      }
     }
+    const found: LaneHead[] = [...this.expectAt].map(([lane, at]) => ({ lane: String(lane), seq: at.seq.toString(), hash: at.hash! }));
+    if (digestOf(found) !== this.expect.digest) {
+      return { head, found: true, ok: false, message: 'the rows the checkpoint names now have other hashes: the chain was rewritten at or before the checkpoint' };
+    }
+    const broken = [...this.expectAt].find(([, at]) => at.brokenBefore);
+    if (broken) {
+      return { head, found: true, ok: false, message: `the checkpoint's rows are unchanged, but lane ${broken[0]} is broken before ${rowName(broken[0], broken[1].seq)}` };
+    }
+    return { head, found: true, ok: true, message: 'every row of the checkpoint recorded earlier is still in the chain, unchanged' };
+  }
+
+  result(): VerifyResult {
+    const heads = [...this.heads];
+    if (this.lane !== null && this.prevSeq > 0n) heads.push({ lane: String(this.lane), seq: this.prevSeq.toString(), hash: this.prevHash });
+    const expectedHead = this.checkExpected(heads);
     return {
       ok: this.nBreaks === 0 && (expectedHead === null || expectedHead.ok),
       rows: this.count,
-      head: this.prevId === null ? null : { id: this.prevId.toString(), hash: this.prevHash },
+      lanes: heads,
+      head: heads.length ? formatCheckpoint(checkpointOf(heads)) : null,
       firstBreak: this.first,
       breaks: this.nBreaks,
       expectedHead,
@@ -263,14 +333,14 @@ export class ChainVerifier {
 }
 
 export interface VerifyOptions {
-  expectHead?: ChainHead | null;
-  /** Rows per round trip (keyset pagination on the primary key). */
+  expectHead?: Checkpoint | null;
+  /** Rows per round trip (keyset pagination on (lane, seq)). */
   batchSize?: number;
   onProgress?: (rowsRead: number) => void;
 }
 
 /**
- * Read audit.log in id order, in batches, inside one REPEATABLE READ READ ONLY
+ * Read audit.log in (lane, seq) order, in batches, inside one REPEATABLE READ READ ONLY
  * transaction (one snapshot: rows appended meanwhile are simply not seen), and
  * verify the chain.
  */
@@ -285,15 +355,16 @@ export async function verifyAuditLog(sql: Sql, opts: VerifyOptions = {}): Promis
       if (!exists?.ok) {
         throw new RowguardError('usage', 'this database has no audit.log', { hint: 'apply the migrations first: rowguard migrate up' });
       }
-      let after = '0';
+      let after: Position = { lane: 0, seq: 0n };
       let read = 0;
-      // Keyset pagination: `id > last` on the primary key index, never OFFSET.
+      // Keyset pagination: `(lane, seq) > last` on the unique index, never OFFSET.
       for (;;) {
         const rows: AuditRow[] = await run(tx, auditBatch(after, batchSize));
         if (rows.length === 0) break;
         verifier.push(rows);
         read += rows.length;
-        after = rows[rows.length - 1]!.id;
+        const last = rows[rows.length - 1]!;
+        after = { lane: Number(last.lane), seq: BigInt(last.seq) };
         opts.onProgress?.(read);
         if (rows.length < batchSize) break;
       }

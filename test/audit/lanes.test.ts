@@ -1,0 +1,129 @@
+/**
+ * The audit log's lanes: concurrent appenders take different lanes instead of
+ * queueing behind one lock, a transaction stays on its lane, a ninth
+ * appender waits for one of eight busy lanes, a forged lane hint delays only
+ * the session that forged it, REPEATABLE READ conflicts are 40001, and a
+ * transaction appending thousands of times leaves audit.chain_head small.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, migrate, type TestDatabase } from '../helpers/pg.js';
+import { connect, type Sql } from '../../cli/core/db.js';
+import { verifyAuditLog } from '../../cli/core/audit/verify.js';
+import { IDS, seed } from '../security/seed.js';
+
+let db: TestDatabase;
+const open: Sql[] = [];
+
+/** A connection of its own, for holding a transaction open. */
+function session(): Sql {
+  const s = connect(db.url, { max: 1 });
+  open.push(s);
+  return s;
+}
+
+const event = (s: Sql) => s`select audit.log_auth_event('token_refreshed', ${IDS.a}::uuid, '{}')`;
+const laneOf = async (s: Sql) => (await s<{ lane: number }[]>`select lane from audit.log where txid = pg_current_xact_id() order by seq desc limit 1`)[0]?.lane;
+const sqlstate = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
+
+beforeAll(async () => {
+  db = await freshDatabase('rg_audit_lanes');
+  await migrate(db.url);
+  await seed(db.sql);
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.end({ timeout: 1 })));
+  expect((await verifyAuditLog(db.sql)).ok).toBe(true);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('lanes', () => {
+  it('two open transactions append at once, on different lanes, without waiting for each other', async () => {
+    const [t1, t2] = [session(), session()];
+    await t1.unsafe('begin');
+    await event(t1);
+    await t2.unsafe("begin; set local lock_timeout = '2s'");
+    expect(await sqlstate(event(t2))).toBe('ok');
+    const [l1, l2] = [await laneOf(t1), await laneOf(t2)];
+    expect(l1).not.toBe(l2);
+    await t2.unsafe('commit');
+    await t1.unsafe('commit');
+  });
+
+  it('a transaction keeps its lane for every append, with consecutive seqs, also after a rolled-back savepoint', async () => {
+    const t = session();
+    await t.unsafe('begin');
+    await event(t);
+    await t.unsafe('savepoint s');
+    await t`insert into public.deployments (user_id, name) select ${IDS.a}, 'sp ' || g from generate_series(1, 3) g`;
+    await t.unsafe('rollback to savepoint s');
+    await t`insert into public.deployments (user_id, name) select ${IDS.b}, 'kept ' || g from generate_series(1, 4) g`;
+    await t`update public.deployments set status = 'running' where name like 'kept %'`;
+    const rows = await t<{ lane: number; seq: string }[]>`select lane, seq::text from audit.log where txid = pg_current_xact_id() order by id`;
+    await t.unsafe('commit');
+    expect(rows).toHaveLength(1 + 4 + 4);
+    expect(new Set(rows.map((r) => r.lane)).size).toBe(1);
+    const seqs = rows.map((r) => Number(r.seq));
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+  });
+
+  it('with every lane held, the next appender waits for one, then appends', async () => {
+    const [{ n }] = (await db.sql<{ n: number }[]>`select count(*)::int as n from audit.chain_head`) as [{ n: number }];
+    const holders = Array.from({ length: n }, () => session());
+    for (const h of holders) {
+      await h.unsafe('begin');
+      await event(h);
+    }
+    expect(new Set(await Promise.all(holders.map(laneOf))).size).toBe(n);
+    const late = session();
+    await late.unsafe("begin; set local lock_timeout = '300ms'");
+    expect(await sqlstate(event(late))).toBe('55P03'); // lock_not_available: it waited
+    await late.unsafe('rollback');
+    await late.unsafe("begin; set local lock_timeout = '5s'");
+    const waiting = sqlstate(event(late));
+    await Promise.all(holders.map((h) => h.unsafe('commit')));
+    expect(await waiting).toBe('ok');
+    await late.unsafe('commit');
+  });
+
+  it('a forged lane hint naming a held lane delays only the session that forged it', async () => {
+    const [holder, forger] = [session(), session()];
+    await holder.unsafe('begin');
+    await event(holder);
+    const lane = await laneOf(holder);
+    await forger.unsafe(`begin; set local lock_timeout = '300ms'; set local audit.lane = '${lane}'`);
+    expect(await sqlstate(event(forger))).toBe('55P03');
+    await forger.unsafe('rollback');
+    // The holder is unaffected and its lane stays gap-free (checked after each test).
+    await event(holder);
+    await holder.unsafe('commit');
+    // A hint that is not a lane number is the forger's own error.
+    await forger.unsafe("begin; set local audit.lane = 'x'");
+    expect(await sqlstate(event(forger))).toBe('22P02');
+    await forger.unsafe('rollback');
+  });
+
+  it('REPEATABLE READ: appending after another append moved the lane since the snapshot is 40001, never a fork', async () => {
+    const [rr, other] = [session(), session()];
+    await rr.unsafe('begin isolation level repeatable read');
+    await rr`select count(*) from audit.chain_head`; // takes the snapshot
+    await event(other); // commits on the lane written least recently
+    expect(await sqlstate(event(rr))).toBe('40001');
+    await rr.unsafe('rollback');
+    await rr.unsafe('begin isolation level repeatable read');
+    expect(await sqlstate(event(rr))).toBe('ok'); // the retry succeeds
+    await rr.unsafe('commit');
+  });
+
+  it('thousands of appends in one transaction write one chain_head row version, not one per append', async () => {
+    await db.sql`insert into public.deployments (user_id, name) select ${IDS.a}, 'many ' || g from generate_series(1, 3000) g`;
+    const before = await db.sql<{ bytes: number }[]>`select pg_catalog.pg_relation_size('audit.chain_head')::int as bytes`;
+    // UPDATE is captured per row: 3,000 appends in one transaction.
+    await db.sql`update public.deployments set status = 'failed' where name like 'many %'`;
+    const [after] = await db.sql<{ bytes: number }[]>`select pg_catalog.pg_relation_size('audit.chain_head')::int as bytes`;
+    expect(after!.bytes).toBe(before[0]!.bytes);
+    const [n] = await db.sql<{ n: number }[]>`select count(*)::int as n from audit.log where operation = 'UPDATE' and new_row ->> 'name' like 'many %'`;
+    expect(n!.n).toBe(3000);
+  });
+});
