@@ -25,14 +25,6 @@ export type JsonValue = JsonArray | JsonObject | JsonPrimitive;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
-export interface AuditChainHead {
-  lane: number;
-  /**
-   * the transaction that appended to the lane last
-   */
-  txid: Generated<string>;
-}
-
 export interface AuditLog {
   /**
    * claim email of the request (as claimed, possibly unverified)
@@ -68,7 +60,7 @@ export interface AuditLog {
    */
   ip: string | null;
   /**
-   * the hash chain (audit.chain_head row) this row belongs to
+   * the hash chain (1..8) this row belongs to
    */
   lane: number;
   /**
@@ -245,7 +237,6 @@ export interface Deployments {
 }
 
 export interface DB {
-  "audit.chain_head": AuditChainHead;
   "audit.log": AuditLog;
   "auth.audit_log_entries": AuthAuditLogEntries;
   "auth.identities": AuthIdentities;

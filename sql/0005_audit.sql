@@ -4,16 +4,17 @@
 -- on a tracked table) or auth event (EVENT). Rows are written only by
 -- audit.append_rows(), which every capture path calls.
 --
--- The log is striped into a few lanes (rows of audit.chain_head), each its own
--- hash chain, so that concurrent writers do not queue behind one lock:
---   * a transaction appends to one lane, which it locks on its first append
---     and holds until COMMIT/ROLLBACK; it takes a free lane without waiting
---     (FOR UPDATE SKIP LOCKED) and waits only when every lane is held;
+-- The log is striped into eight lanes, each its own hash chain, so that
+-- concurrent writers do not queue behind one lock:
+--   * a transaction appends to one lane, which it takes on its first append
+--     (a transaction-level advisory lock) and holds until COMMIT/ROLLBACK; it
+--     takes a free lane without waiting and waits only when all eight are
+--     held;
 --   * within a lane, seq is gap-free (previous seq + 1, assigned under the
 --     lane's lock) and hash = sha256 over a canonical text of the row, its
 --     lane and seq, and the previous row's hash (genesis: 64 zeros), so an
 --     edited, deleted or inserted row breaks its lane from that row on
---     (`rowguard audit verify`);
+--     (`rowguard audit verify`); unique (lane, seq) stops a fork;
 --   * a chain cannot show that its newest rows were cut off: record the
 --     checkpoint `audit verify` prints (each lane's last seq and a digest of
 --     their hashes) elsewhere and check it later with --expect-head;
@@ -56,7 +57,7 @@ create table audit.log (
 );
 comment on table audit.log is 'Append-only, hash-chained audit log (one chain per lane). Written only by audit.append_rows(); verify with `rowguard audit verify`.';
 comment on column audit.log.id is 'capture order across lanes; gaps are rolled-back appends';
-comment on column audit.log.lane is 'the hash chain (audit.chain_head row) this row belongs to';
+comment on column audit.log.lane is 'the hash chain (1..8) this row belongs to';
 comment on column audit.log.seq is 'position in its lane: 1, 2, 3, … without gaps';
 comment on column audit.log.at is 'clock_timestamp() when the change (or its statement''s batch) was captured, before waiting for a lane; not the transaction start';
 comment on column audit.log.txid is 'pg_current_xact_id() of the writing transaction';
@@ -71,27 +72,13 @@ comment on column audit.log.hash is 'hex sha256 chained to the previous row of t
 create index log_at_idx on audit.log using brin (at);
 create index log_actor_id_idx on audit.log (actor_id) where actor_id is not null;
 
--- One row per lane: its lock. An appending transaction locks one lane row
--- until commit and writes its txid on it once. Eight lanes: eight
--- transactions append at once without waiting; a ninth waits for one of them.
--- Add lanes by inserting rows (lane = max + 1).
-create table audit.chain_head (
-  lane smallint primary key check (lane >= 1),
-  txid xid8 not null default '0'
-);
-comment on table audit.chain_head is 'One row per audit lane: the lane lock, held by an appending transaction until commit.';
-comment on column audit.chain_head.txid is 'the transaction that appended to the lane last';
-insert into audit.chain_head (lane) select pg_catalog.generate_series(1, 8);
 
 alter table audit.log enable row level security;
-alter table audit.chain_head enable row level security;
-revoke all on audit.log, audit.chain_head from public, anon, authenticated, service_role, staff;
+revoke all on audit.log from public, anon, authenticated, service_role, staff;
 do $revoke$
 begin
-  -- An owner keeps the right to GRANT back, but holds no write beyond INSERT
-  -- (and, on chain_head, the UPDATE that takes a lane).
+  -- An owner keeps the right to GRANT back, but holds no write beyond INSERT.
   execute pg_catalog.format('revoke update, delete, truncate on audit.log from %I', current_user);
-  execute pg_catalog.format('revoke delete, truncate on audit.chain_head from %I', current_user);
 end
 $revoke$;
 
@@ -112,10 +99,6 @@ revoke all on function audit.reject_change() from public;
 create trigger log_reject_update_delete before update or delete on audit.log
   for each row execute function audit.reject_change();
 create trigger log_reject_truncate before truncate on audit.log
-  for each statement execute function audit.reject_change();
-create trigger chain_head_reject_delete before delete on audit.chain_head
-  for each row execute function audit.reject_change();
-create trigger chain_head_reject_truncate before truncate on audit.chain_head
   for each statement execute function audit.reject_change();
 
 -- Only audit.append_rows() inserts: it sets audit.appending around the one
@@ -232,16 +215,19 @@ revoke all on function audit.redact(jsonb) from public;
 -- triggers and audit.log_auth_event(), which are SECURITY DEFINER and owned by
 -- this function's owner; nobody else may execute it. Returns the last id.
 --
--- Lanes: the transaction's first append locks a lane row of audit.chain_head
--- (the one written least recently among those no other transaction holds) and
--- keeps it until COMMIT/ROLLBACK; later appends of the same transaction find
--- it by its txid and stay on it. Each append reads the lane's head (its last
--- row: seq and hash) from audit.log after taking the lock.
--- Under REPEATABLE READ / SERIALIZABLE, locking a lane another appender moved
--- after this transaction's snapshot fails with 40001 (serialization_failure)
--- instead of forking the chain; retry the transaction. A rolled-back
--- appender's rows and its txid on the lane vanish together (so does its hold
--- on the lane, also when only a savepoint rolls back).
+-- Lanes: the transaction's first append takes a lane with a transaction-level
+-- advisory lock (class 1919383905, 'rgua'; key 1..8), trying each lane once
+-- without waiting from one chosen by backend, and waiting for one only when
+-- all eight are held; it notes the lane in the transaction-local setting
+-- audit.lane, and later appends take the same lock again (already theirs).
+-- The setting is only a hint: a lane another transaction holds is never
+-- used, so a forged hint changes nothing. Each append reads the lane's head
+-- (its last row) after the lock is held: under READ COMMITTED that query's
+-- snapshot sees the previous holder's committed rows. Under REPEATABLE READ /
+-- SERIALIZABLE a head that moved after the snapshot makes the insert conflict
+-- on (lane, seq), which ON CONFLICT turns into 40001 (serialization_failure)
+-- instead of a fork: retry the transaction. A rolled-back appender's rows and
+-- lock go together (the lock also when only a savepoint rolls back).
 create or replace function audit.append_rows(
   p_operation text,
   p_schema text,
@@ -276,8 +262,8 @@ declare
   n integer := greatest(pg_catalog.cardinality(p_pks), pg_catalog.cardinality(p_olds), pg_catalog.cardinality(p_news));
   hint text;
   v_lane smallint;
-  held boolean;
   prev_seq bigint;
+  appended bigint;
   last_id bigint;
   contents text[];
   hashes text[];
@@ -311,44 +297,24 @@ begin
     fixed := fixed || case when v is null then 'N' else 'S' || pg_catalog.octet_length(v) || ':' || v end;
   end loop;
 
-  -- The lane. The first append of a transaction takes the free lane written
-  -- least recently (least likely to have moved since a REPEATABLE READ
-  -- snapshot; SKIP LOCKED: never wait while another lane is free), writes its
-  -- txid on it and notes the lane in a transaction-local setting. Later
-  -- appends lock the noted lane again, which they already hold. The setting
-  -- is only a hint: a session that forges it locks (and waits for) the lane it
-  -- names like any first append would, so it can delay only itself.
+  -- The lane: the hinted one if this transaction holds it (or it is free),
+  -- else the first free one from a start that differs between backends, else
+  -- wait for one. Plain expressions only: no query.
   hint := pg_catalog.current_setting('audit.lane', true);
-  if hint is not null and hint <> '' then
-    select c.lane, c.txid = current_txid into v_lane, held
-      from audit.chain_head c
-     where c.lane = hint::smallint
-       for update;
-  end if;
-  if v_lane is null then
-    update audit.chain_head c set txid = current_txid
-     where c.lane = (select l.lane from audit.chain_head l
-                      order by l.txid = current_txid desc, l.txid, l.lane
-                      limit 1
-                        for update skip locked)
-    returning c.lane into v_lane;
-    if v_lane is null then
-      -- Every lane is held by another transaction: wait for one, chosen by
-      -- backend so that waiters spread over the lanes.
-      update audit.chain_head c set txid = current_txid
-       where c.lane = (select l.lane from audit.chain_head l order by l.lane
-                        offset pg_catalog.pg_backend_pid() % greatest((select pg_catalog.count(*) from audit.chain_head), 1)
-                        limit 1)
-      returning c.lane into v_lane;
-      if v_lane is null then
-        raise exception 'audit.chain_head has no row: the audit chain cannot be appended'
-          using errcode = 'object_not_in_prerequisite_state';
+  if hint in ('1', '2', '3', '4', '5', '6', '7', '8') and pg_catalog.pg_try_advisory_xact_lock(1919383905, hint::integer) then
+    v_lane := hint::smallint;
+  else
+    for i in 0 .. 7 loop
+      if pg_catalog.pg_try_advisory_xact_lock(1919383905, 1 + (pg_catalog.pg_backend_pid() + i) % 8) then
+        v_lane := 1 + (pg_catalog.pg_backend_pid() + i) % 8;
+        exit;
       end if;
+    end loop;
+    if v_lane is null then
+      v_lane := 1 + pg_catalog.pg_backend_pid() % 8;
+      perform pg_catalog.pg_advisory_xact_lock(1919383905, v_lane);
     end if;
     v := pg_catalog.set_config('audit.lane', v_lane::text, true);
-  elsif not held then
-    -- A hinted lane this transaction did not hold yet (a forged hint).
-    update audit.chain_head c set txid = current_txid where c.lane = v_lane;
   end if;
 
   -- From here to COMMIT under the lane's lock. The lane's head is its last
@@ -374,6 +340,7 @@ begin
       from (select coalesce(h.seq, 0) + 1 as seq, coalesce(h.hash, pg_catalog.repeat('0', 64)) as prev_hash
               from (select) as one
               left join lateral (select l.seq, l.hash from audit.log l where l.lane = v_lane order by l.seq desc limit 1) as h on true) as x
+    on conflict (lane, seq) do nothing
     returning id into last_id;
   else
     -- Many rows: content hashes set-based, then the chaining loop. Each
@@ -412,8 +379,19 @@ begin
       -- hashes is unnested beside the rows: subscripting a plpgsql array
       -- variable inside a query would copy the whole array for every row.
       -- Rows go in unnest order, so ids follow seq within the call.
-      from unnest(p_pks, p_olds, p_news, hashes) with ordinality as u(pk, old_row, new_row, hash, n);
-    last_id := pg_catalog.currval('audit.log_id_seq');
+      from unnest(p_pks, p_olds, p_news, hashes) with ordinality as u(pk, old_row, new_row, hash, n)
+    on conflict (lane, seq) do nothing;
+    get diagnostics appended = row_count;
+    if appended = n then
+      last_id := pg_catalog.currval('audit.log_id_seq');
+    end if;
+  end if;
+  if last_id is null then
+    -- Only reachable if a row was written to the lane by something that did
+    -- not hold it. Never drop an audit row silently.
+    raise exception 'audit.log: lane % already has the rows this append was to write', v_lane
+      using errcode = 'unique_violation',
+            hint = 'audit.log is written only by audit.append_rows(); run `rowguard audit verify`';
   end if;
   v := pg_catalog.set_config('audit.appending', '', true);
   return last_id;

@@ -6,8 +6,8 @@
 -- else. Sign-up is the exception: it has nothing to keep when it fails.
 --
 -- Lock order, the same in every function: the flow's own row (attempts row,
--- refresh token row, one-time token row) first, the audit chain (audit.append
--- locks audit.chain_head until commit) last. So two flows never wait on each
+-- refresh token row, one-time token row) first, the audit lane (an append
+-- holds its lane's lock until commit) last. So two flows never wait on each
 -- other in opposite orders.
 
 -- Sign-up ------------------------------------------------------------------

@@ -141,7 +141,7 @@ describe('row level security', () => {
       select format('%I.%I', n.nspname, c.relname) as rel, n.nspname as schema, c.relrowsecurity as rls, c.relforcerowsecurity as force
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname in ('auth', 'audit', 'private', 'public') and c.relkind in ('r', 'p')`;
-    expect(rows.length).toBeGreaterThanOrEqual(12);
+    expect(rows.length).toBeGreaterThanOrEqual(11);
     for (const r of rows) {
       expect(r.rls, r.rel).toBe(true);
       if (r.schema === 'public') expect(r.force, r.rel).toBe(true);

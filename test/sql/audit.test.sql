@@ -1,4 +1,4 @@
--- audit.log is append-only and written only through audit.append().
+-- audit.log is append-only and written only through audit.append_rows().
 BEGIN;
 SELECT plan(7);
 
@@ -18,5 +18,5 @@ SELECT row_eq(
 SELECT throws_ok('UPDATE audit.log SET operation = ''DELETE''', '42501', NULL, 'even the owner cannot rewrite history');
 SELECT throws_ok('DELETE FROM audit.log', '42501', NULL, 'nor delete it');
 SELECT throws_ok('TRUNCATE audit.log', '42501', NULL, 'nor truncate it');
-SELECT throws_ok($$INSERT INTO audit.log (id, at, txid, db_role, operation, hash) VALUES (-1, now(), pg_current_xact_id(), 'x', 'EVENT', repeat('0', 64))$$, '42501', NULL, 'rows come only from audit.append()');
+SELECT throws_ok($$INSERT INTO audit.log (lane, seq, at, txid, db_role, operation, hash) VALUES (1, 1000000, now(), pg_current_xact_id(), 'x', 'EVENT', repeat('0', 64))$$, '42501', NULL, 'rows come only from audit.append_rows()');
 ROLLBACK;

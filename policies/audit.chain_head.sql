@@ -1,1 +1,0 @@
-alter table audit.chain_head enable row level security;
