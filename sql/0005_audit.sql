@@ -263,7 +263,6 @@ declare
   hint text;
   v_lane smallint;
   prev_seq bigint;
-  appended bigint;
   last_id bigint;
   contents text[];
   hashes text[];
@@ -321,29 +320,38 @@ begin
   -- row; under READ COMMITTED each query below takes its snapshot after the
   -- lock was granted, so it sees the previous holder's committed rows.
   v := pg_catalog.set_config('audit.appending', 'on', true);
-  if n = 1 then
-    -- One row (most statements): its content hash is a plain expression, and
-    -- reading the head, chaining and appending are one statement.
-    insert into audit.log (lane, seq, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
-                           schema_name, table_name, operation, event, pk, old_row, new_row, hash)
-    select v_lane, x.seq, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
-           p_schema, p_table, p_operation, p_event, p_pks[1], p_olds[1], p_news[1],
-           pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-             'rowguard-audit-v2' || E'\n' || x.prev_hash || E'\n' || v_lane::text || ':' || x.seq::text || E'\n'
-             || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-                  fixed
-                  || case when p_pks[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_pks[1]::text) || ':' || p_pks[1]::text end
-                  || case when p_olds[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_olds[1]::text) || ':' || p_olds[1]::text end
-                  || case when p_news[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_news[1]::text) || ':' || p_news[1]::text end,
-                  'UTF8')), 'hex'),
-             'UTF8')), 'hex')
-      from (select coalesce(h.seq, 0) + 1 as seq, coalesce(h.hash, pg_catalog.repeat('0', 64)) as prev_hash
-              from (select) as one
-              left join lateral (select l.seq, l.hash from audit.log l where l.lane = v_lane order by l.seq desc limit 1) as h on true) as x
-    on conflict (lane, seq) do nothing
-    returning id into last_id;
-  else
-    -- Many rows: content hashes set-based, then the chaining loop. Each
+  -- The first row: its content hash is a plain expression, and reading the
+  -- head, chaining and appending are one statement. ON CONFLICT is the
+  -- REPEATABLE READ check (see above); it is needed on the first row only,
+  -- since under the lane's lock nobody else appends after it.
+  insert into audit.log (lane, seq, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
+                         schema_name, table_name, operation, event, pk, old_row, new_row, hash)
+  select v_lane, x.seq, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
+         p_schema, p_table, p_operation, p_event, p_pks[1], p_olds[1], p_news[1],
+         pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+           'rowguard-audit-v2' || E'\n' || x.prev_hash || E'\n' || v_lane::text || ':' || x.seq::text || E'\n'
+           || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+                fixed
+                || case when p_pks[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_pks[1]::text) || ':' || p_pks[1]::text end
+                || case when p_olds[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_olds[1]::text) || ':' || p_olds[1]::text end
+                || case when p_news[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_news[1]::text) || ':' || p_news[1]::text end,
+                'UTF8')), 'hex'),
+           'UTF8')), 'hex')
+    from (select coalesce(h.seq, 0) + 1 as seq, coalesce(h.hash, pg_catalog.repeat('0', 64)) as prev_hash
+            from (select) as one
+            left join lateral (select l.seq, l.hash from audit.log l where l.lane = v_lane order by l.seq desc limit 1) as h on true) as x
+  on conflict (lane, seq) do nothing
+  returning id, seq, hash into last_id, prev_seq, h;
+  if last_id is null then
+    -- Only reachable if a row was written to the lane by something that did
+    -- not hold it. Never drop an audit row silently.
+    raise exception 'audit.log: lane % already has the row this append was to write', v_lane
+      using errcode = 'unique_violation',
+            hint = 'audit.log is written only by audit.append_rows(); run `rowguard audit verify`';
+  end if;
+
+  if n > 1 then
+    -- The other rows: content hashes set-based, then the chaining loop. Each
     -- jsonb is turned into text once (OFFSET 0 keeps the subquery from being
     -- flattened, which would repeat the conversion for every use). No ORDER
     -- BY in array_agg: it would sort rows that a scan of unnest() already
@@ -357,17 +365,11 @@ begin
              'UTF8')), 'hex'))
       into contents
       from (select u.pk::text as pk, u.old_row::text as old_row, u.new_row::text as new_row
-              from unnest(p_pks, p_olds, p_news) as u(pk, old_row, new_row)
+              from unnest(p_pks[2:], p_olds[2:], p_news[2:]) as u(pk, old_row, new_row)
             offset 0) as t;
-    select l.seq, l.hash into prev_seq, h
-      from audit.log l
-     where l.lane = v_lane
-     order by l.seq desc
-     limit 1;
-    prev_seq := coalesce(prev_seq, 0);
-    h := coalesce(h, pg_catalog.repeat('0', 64));
-    hashes := pg_catalog.array_fill(null::text, array[n]);
-    for i in 1 .. n loop
+    -- contents[i] and hashes[i] are row i + 1.
+    hashes := pg_catalog.array_fill(null::text, array[n - 1]);
+    for i in 1 .. n - 1 loop
       h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
              'rowguard-audit-v2' || E'\n' || h || E'\n' || v_lane::text || ':' || (prev_seq + i)::text || E'\n' || contents[i], 'UTF8')), 'hex');
       hashes[i] := h;
@@ -378,20 +380,10 @@ begin
            p_schema, p_table, p_operation, p_event, u.pk, u.old_row, u.new_row, u.hash
       -- hashes is unnested beside the rows: subscripting a plpgsql array
       -- variable inside a query would copy the whole array for every row.
-      -- Rows go in unnest order, so ids follow seq within the call.
-      from unnest(p_pks, p_olds, p_news, hashes) with ordinality as u(pk, old_row, new_row, hash, n)
-    on conflict (lane, seq) do nothing;
-    get diagnostics appended = row_count;
-    if appended = n then
-      last_id := pg_catalog.currval('audit.log_id_seq');
-    end if;
-  end if;
-  if last_id is null then
-    -- Only reachable if a row was written to the lane by something that did
-    -- not hold it. Never drop an audit row silently.
-    raise exception 'audit.log: lane % already has the rows this append was to write', v_lane
-      using errcode = 'unique_violation',
-            hint = 'audit.log is written only by audit.append_rows(); run `rowguard audit verify`';
+      -- Rows go in unnest order, so ids follow seq within the call. (A NULL
+      -- array unnests as NULLs beside the others.)
+      from unnest(p_pks[2:], p_olds[2:], p_news[2:], hashes) with ordinality as u(pk, old_row, new_row, hash, n);
+    last_id := pg_catalog.currval('audit.log_id_seq');
   end if;
   v := pg_catalog.set_config('audit.appending', '', true);
   return last_id;
