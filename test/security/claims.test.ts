@@ -79,6 +79,33 @@ describe('helpers fail closed', () => {
   });
 });
 
+describe('helpers are inlined and bound at creation', () => {
+  it('the planner inlines them into the calling query (no separate function call per query)', async () => {
+    const plan = await db.sql.begin(async (tx) => {
+      const rows = await tx<{ 'QUERY PLAN': string }[]>`explain (verbose, costs off) select auth.uid(), auth.role(), auth.email(), auth.jwt()`;
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain("current_setting('request.jwt.claims'");
+    expect(plan).not.toMatch(/auth\.(uid|role|email|jwt)\(\)/);
+  });
+  it("a caller's search_path cannot redirect their operators or casts", async () => {
+    await db.sql.begin(async (tx) => {
+      // An attacker's schema first in the path, with a ->> for (jsonb, text) that always says "attacker".
+      await tx.unsafe(`create schema evil;
+        create function evil.arrow(jsonb, text) returns text language sql immutable return 'attacker';
+        create operator evil.->> (leftarg = jsonb, rightarg = text, function = evil.arrow);
+        set local search_path = evil, pg_catalog`);
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify(userClaims('a'))}, true)`;
+      const [r] = await tx<{ email: string; uid: string; direct: string }[]>`select auth.email() as email, auth.uid()::text as uid, '{"email":"x"}'::jsonb ->> 'email' as direct`;
+      expect(r!.direct).toBe('attacker'); // the path does redirect an unqualified ->> in the caller's own SQL…
+      expect(r).toMatchObject({ email: EMAILS.a, uid: IDS.a }); // …but not inside the helpers
+      throw new Error('rollback');
+    }).catch((e: Error) => {
+      if (e.message !== 'rollback') throw e;
+    });
+  });
+});
+
 describe('forged claims get nothing more than their own rows', () => {
   it("another user's email in the token does not give that user's rows", async () => {
     expect(await visible(db.sql, 'authenticated', userClaims('a', { email: EMAILS.b }))).toBe(DEPLOYMENTS.a);
