@@ -220,6 +220,76 @@ describe('rowguard as: writes and denials', () => {
     }
   });
 
+  it("reports each statement's own tag, count and rows, whether or not the message needs an end mark", async () => {
+    // The reference runs the statement on its own (the split path: one message per
+    // statement, so the driver reports the server's tag untouched).
+    const statements = [
+      'select name from public.deployments order by name',
+      'values (1), (2)',
+      'table public.deployments',
+      '(select 1 as a) union all (select 2)',
+      '/* a comment */ -- and a line\n  SELECT 1 as a',
+      'select 1 as a into temp as_tag_probe',
+      `insert into public.deployments (user_id, name) values ('${USER_A}', 'tag-x')`,
+      `insert into public.deployments (user_id, name) values ('${USER_A}', 'tag-y') returning name`,
+      'update public.deployments set name = name',
+      "delete from public.deployments where name = 'nope'",
+      'merge into public.deployments d using (select 1) s on false when not matched then do nothing',
+      'with n as (select 1) update public.deployments set name = name',
+      'explain (costs off) select 1',
+      'do $$ begin end $$',
+    ];
+    for (const text of statements) {
+      const alone = await runAs({ kind: 'service_role' }, text);
+      const reference = await runAs({ kind: 'service_role' }, `select 1 as first;\n${text}`);
+      expect(reference.results).toHaveLength(2);
+      expect(alone.results, text).toEqual([reference.results[1]]);
+    }
+    const update = await runAs({ kind: 'service_role' }, 'update public.deployments set name = name');
+    expect(update.results).toEqual([{ command: 'UPDATE', rowCount: 3, columns: [], rows: [] }]);
+    const insert = await runAs({ kind: 'service_role' }, `insert into public.deployments (user_id, name) values ('${USER_A}', 'tag-y') returning name`);
+    expect(insert.results).toEqual([{ command: 'INSERT', rowCount: 1, columns: ['name'], rows: [{ name: 'tag-y' }] }]);
+  });
+
+  it('leaves the session as it found it after every request: transaction ended, no role, claims or request settings', async () => {
+    // One connection, so each check runs on the very session the request used. GET runs
+    // READ ONLY: a transaction left open would show transaction_read_only = on, an aborted
+    // one would fail the check with 25P02, a leaked local setting would still show.
+    const one = connect(db.url, { max: 1 });
+    try {
+      const ann = await resolveIdentity(one, { kind: 'user', email: 'ann@example.test' }, { config, now: now() });
+      const [owner] = await one`select current_user::text as u`;
+      const cases = [
+        { text: 'select name from public.deployments', fails: false }, // no end mark
+        { text: 'with d as (select name from public.deployments) select * from d', fails: false }, // end mark
+        { text: 'select * from auth.users', fails: true }, // 42501, no end mark
+        { text: 'with u as (select * from auth.users) select * from u', fails: true }, // 42501, end mark
+        { text: 'select 1/0', fails: true },
+        { text: "update public.deployments set name = name || '-x'", fails: true }, // GET: 25006
+      ];
+      for (const { text, fails } of cases) {
+        const run = runSqlAs(one, ann, text, { anonRole: 'anon', method: 'GET' });
+        if (fails) await failure(run);
+        else await run;
+        const [row] = await one`
+          select current_user::text as u, current_setting('role') as r, current_setting('transaction_read_only') as ro,
+                 coalesce(current_setting('request.jwt.claims', true), '') as c, coalesce(current_setting('request.method', true), '') as m`;
+        expect(row, text).toEqual({ u: owner!['u'], r: 'none', ro: 'off', c: '', m: '' });
+      }
+    } finally {
+      await one.end();
+    }
+  });
+
+  it('--commit keeps a write reported without rows (the commit ends the one message)', async () => {
+    const r = await runAs({ kind: 'user', email: 'ann@example.test' }, "update public.deployments set name = name || '-c' where name = 'ann-prod'", { commit: true });
+    expect(r.results).toEqual([{ command: 'UPDATE', rowCount: 1, columns: [], rows: [] }]);
+    expect(r.committed).toBe(true);
+    const [row] = await db.sql`select count(*)::int as n from public.deployments where name = 'ann-prod-c'`;
+    expect(row!['n']).toBe(1);
+    await db.sql`update public.deployments set name = 'ann-prod' where name = 'ann-prod-c'`;
+  });
+
   it('a multi-statement file reports each result, and an error at file:line:col', async () => {
     const ok = await runAs({ kind: 'user', email: 'ann@example.test' }, 'select 1 as a;\nupdate public.deployments set name = name;\nselect name from public.deployments order by name;', { file: 'ok.sql' });
     expect(ok.results.map((r) => r.command)).toEqual(['SELECT', 'UPDATE', 'SELECT']);

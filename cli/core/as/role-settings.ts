@@ -19,6 +19,8 @@ export interface RoleSettings {
 }
 
 const cache = new WeakMap<Sql, Map<string, Promise<RoleSettings>>>();
+/** The reads that have arrived, so a warm request need not wait a turn of the event loop for a settled promise. */
+const settled = new WeakMap<Sql, Map<string, RoleSettings>>();
 
 export function roleSettings(sql: Sql, role: string): Promise<RoleSettings> {
   let perPool = cache.get(sql);
@@ -26,11 +28,23 @@ export function roleSettings(sql: Sql, role: string): Promise<RoleSettings> {
   let p = perPool.get(role);
   if (!p) {
     p = readRoleSettings(sql, role);
-    // A failed read is not cached: the next request tries again.
-    p.catch(() => perPool!.delete(role));
+    p.then(
+      (rs) => {
+        let done = settled.get(sql);
+        if (!done) settled.set(sql, (done = new Map()));
+        done.set(role, rs);
+      },
+      // A failed read is not cached: the next request tries again.
+      () => perPool!.delete(role),
+    );
     perPool.set(role, p);
   }
   return p;
+}
+
+/** The role's settings when a read has already arrived, else undefined (then await roleSettings). */
+export function knownRoleSettings(sql: Sql, role: string): RoleSettings | undefined {
+  return settled.get(sql)?.get(role);
 }
 
 async function readRoleSettings(sql: Sql, role: string): Promise<RoleSettings> {

@@ -7,17 +7,18 @@
  * `authorization`, cookies), the statement, then ROLLBACK unless --commit.
  *
  * Fast path (one statement): everything travels in ONE simple-protocol
- * message — preamble, statement, an end marker, and the ROLLBACK — so the
- * warm-path cost over a plain query is one message, not four round trips.
+ * message — preamble, statement, the ROLLBACK (with an end mark before it when
+ * the statement's tag is not known from its first keyword) — so the warm-path
+ * cost over a plain query is one message, not four round trips.
  * Several statements (a file) are split with the Postgres parser and sent one
  * by one after the preamble, so each gets its own result and error position.
  */
 import type { Sql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { requestPreamble, type ApiRequest } from '../postgrest/request.js';
-import { locateCharPosition } from '../sql-text.js';
+import { leadingTriviaLength, locateCharPosition } from '../sql-text.js';
 import { httpStatusForPgError } from './http-status.js';
-import { roleSettings, type RoleSettings } from './role-settings.js';
+import { knownRoleSettings, roleSettings, type RoleSettings } from './role-settings.js';
 
 export interface AsIdentity {
   /** The verified (or built) JWT payload. */
@@ -72,11 +73,57 @@ interface DriverResult extends Array<Record<string, unknown>> {
   columns?: Array<{ name: string }> | null;
 }
 
-function toResultSet(r: DriverResult): ResultSet {
+function toResultSet(r: DriverResult, command: string | null = r.command ?? null): ResultSet {
   const columns = (r.columns ?? []).map((c) => c.name);
   const rows = Array.from(r);
-  const command = r.command ?? null;
   return { command, rowCount: columns.length ? rows.length : (r.count ?? null), columns, rows };
+}
+
+/**
+ * The command tag of a statement whose first keyword alone decides it
+ * (Postgres' CreateCommandTag): every SelectStmt — SELECT, VALUES, TABLE, a
+ * parenthesised query, SELECT … INTO — reports SELECT, and INSERT, UPDATE,
+ * DELETE and MERGE keep their own tag even when a rule rewrites them (CREATE
+ * RULE: "the command status … shows the original query type"). Anything else
+ * (WITH, EXPLAIN, CALL, DDL…) is null: only the server knows its tag.
+ */
+const TAG_BY_KEYWORD: Record<string, string> = { select: 'SELECT', values: 'SELECT', table: 'SELECT', insert: 'INSERT', update: 'UPDATE', delete: 'DELETE', merge: 'MERGE' };
+/** A keyword, then a character that cannot continue an identifier (Postgres: letters, digits, _, $ and any non-ASCII byte). */
+const FIRST_WORD = /([A-Za-z]+)(?![A-Za-z0-9_$\u0080-\uffff])/y;
+
+function tagFromFirstKeyword(text: string): string | null {
+  let i = /^[A-Za-z]/.test(text) ? 0 : leadingTriviaLength(text);
+  while (text[i] === '(') i += 1 + leadingTriviaLength(text.slice(i + 1));
+  FIRST_WORD.lastIndex = i;
+  const word = FIRST_WORD.exec(text)?.[1]?.toLowerCase();
+  return (word && TAG_BY_KEYWORD[word]) ?? null;
+}
+
+/**
+ * Results of `preamble; statement; end mark; COMMIT|ROLLBACK`. The driver opens a
+ * new result at each row description and otherwise keeps writing into the
+ * current one: the first result is ours (BEGIN/SET) unless the statement
+ * returned no rows, and the last one is the end mark's (with the transaction
+ * end's tag in it).
+ */
+function markedResults(raw: DriverResult[] | DriverResult): ResultSet[] {
+  const all = Array.isArray(raw[0]) || (raw as DriverResult[]).length === 0 ? (raw as DriverResult[]) : [raw as DriverResult];
+  const sets = all.slice(0, -1).map((r) => toResultSet(r));
+  if (sets[0] && sets[0].columns.length === 0 && (sets[0].command === 'SET' || sets[0].command === 'BEGIN')) sets.shift();
+  return sets;
+}
+
+/**
+ * Results of `preamble; statement; COMMIT|ROLLBACK` for a statement whose tag
+ * its first keyword gave: the transaction end's tag overwrote the statement's
+ * in the last result, so it is put back. A statement with a row description
+ * has results of its own after the preamble's; one without wrote its tag and
+ * count into the preamble's result (BEGIN, SET and the end carry no count).
+ */
+function unmarkedResults(raw: DriverResult[] | DriverResult, tag: string): ResultSet[] {
+  if (!Array.isArray(raw[0])) return [toResultSet(raw as DriverResult, tag)];
+  const rest = (raw as DriverResult[]).slice(1);
+  return rest.map((r, i) => toResultSet(r, i === rest.length - 1 ? tag : (r.command ?? null)));
 }
 
 /** A ';' before the trailing run of semicolons and whitespace (a linear scan: no regex backtracking on long input). */
@@ -95,10 +142,11 @@ function hasInnerSemicolon(text: string): boolean {
  * - SET/RESET ROLE and SET SESSION AUTHORIZATION: they would swap the request's
  *   role for another, or for the connecting user (often a superuser here,
  *   while PostgREST's authenticator has no privileges of its own).
- * The parser decides, and only loads when one of those keywords appears.
+ * The parser decides, and only loads when one of ESCAPE_WORDS appears.
  */
+const ESCAPE_WORDS = /\b(begin|start|commit|end|rollback|abort|savepoint|release|prepare|role|session)\b/i;
+
 async function refuseEscapes(text: string, file: string | undefined): Promise<void> {
-  if (!/\b(begin|start|commit|end|rollback|abort|savepoint|release|prepare|role|session)\b/i.test(text)) return;
   const { loadParser, splitStatements, isParseFailure } = await import('../sql-text.js');
   const parser = await loadParser();
   let stmts: Array<{ stmt: Record<string, { name?: string }> }>;
@@ -141,37 +189,64 @@ export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions
 }
 
 /**
- * The preamble text, built once per identity and request shape: a test suite
- * runs many statements as the same user, and building the text (claims JSON,
- * escaping) is most of what this module adds to a statement's latency.
- * Identities are treated as immutable.
+ * What a request sends around the user's SQL, built once per identity and
+ * request shape: a test suite runs many statements as the same user, and
+ * building the text (claims JSON, escaping) would otherwise be most of what
+ * this module adds to a statement's latency. Identities are treated as
+ * immutable.
  */
-const preambles = new WeakMap<AsIdentity, Map<string, { role: RoleSettings; text: string }>>();
+interface Envelope {
+  /** The role settings it was built from (a schema reload gives new ones). */
+  role: RoleSettings;
+  method: string;
+  readOnly: boolean;
+  /** begin … and the SET LOCALs, in PostgREST's order. */
+  preamble: string;
+  /** The one-message fast path is `${head}${statement}${marked or bare end}`. */
+  head: string;
+  marked: { rollback: string; commit: string };
+  bare: { rollback: string; commit: string };
+}
 
-function preambleFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOptions): string {
+const envelopes = new WeakMap<AsIdentity, Map<string, Envelope>>();
+
+function envelopeFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOptions): Envelope {
   const key = JSON.stringify([opts.method, opts.path, opts.headers, opts.cookies, opts.schema, opts.extraSearchPath]);
-  let perIdentity = preambles.get(identity);
-  if (!perIdentity) preambles.set(identity, (perIdentity = new Map()));
+  let perIdentity = envelopes.get(identity);
+  if (!perIdentity) envelopes.set(identity, (perIdentity = new Map()));
   const hit = perIdentity.get(key);
-  if (hit && hit.role === role) return hit.text;
+  if (hit && hit.role === role) return hit;
   // PostgREST sets search_path first: the request's schema (the first of db-schemas
   // unless Accept-Profile picks another), then db-extra-search-path (default public).
   const searchPath = [opts.schema ?? 'public', ...(opts.extraSearchPath ?? ['public'])].map((s) => '"' + s.replace(/"/g, '""') + '"').join(', ');
   const req = { ...buildApiRequest(identity, opts), settings: { search_path: searchPath, ...role.settings } };
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
-  const text = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
-  perIdentity.set(key, { role, text });
-  return text;
+  const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
+  // The end mark is a row description between the statement and the transaction's end:
+  // the driver starts a new result there, so COMMIT/ROLLBACK's tag lands in the end
+  // mark's result and the statement keeps its own (SELECT, UPDATE 2…). It costs the
+  // server a query and the driver a result, so statements whose tag is known go without.
+  const mark = `\n;\nselect 1 as "${END_MARK}";\n`;
+  const env: Envelope = {
+    role,
+    method: req.method ?? 'POST',
+    readOnly,
+    preamble,
+    head: preamble + '\n',
+    marked: { rollback: mark + 'rollback', commit: mark + 'commit' },
+    bare: { rollback: '\n;\nrollback', commit: '\n;\ncommit' },
+  };
+  perIdentity.set(key, env);
+  return env;
 }
 
 export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
-  if (text.trim() === '') throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
-  const role = await roleSettings(sql, identity.role);
-  const method = (opts.method ?? 'POST').toUpperCase();
-  const readOnly = method === 'GET' || method === 'HEAD';
-  const preamble = preambleFor(identity, role, opts);
+  if (!/\S/.test(text)) throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
+  // Awaited only on a role's first request: a warm one goes straight to the wire.
+  const role = knownRoleSettings(sql, identity.role) ?? (await roleSettings(sql, identity.role));
+  const { method, readOnly, preamble, head, marked, bare } = envelopeFor(identity, role, opts);
   const end = opts.commit ? 'commit' : 'rollback';
-  await refuseEscapes(text, opts.file);
+  if (ESCAPE_WORDS.test(text)) await refuseEscapes(text, opts.file);
   // Only text with a ';' inside can hold more than one statement; only then load the parser.
   const split = hasInnerSemicolon(text) ? await statementsOf(text) : null;
 
@@ -186,16 +261,11 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   let errorBase = (): number => 0;
   try {
     if (!split) {
-      // preamble \n statement \n ; end-mark ; rollback — one message, one round trip.
-      errorBase = () => Array.from(preamble).length + 1;
-      const raw = (await conn.unsafe(`${preamble}\n${text}\n;\nselect 1 as "${END_MARK}";\n${end}`).simple()) as unknown as DriverResult[] | DriverResult;
-      const all = Array.isArray(raw[0]) || (raw as DriverResult[]).length === 0 ? (raw as DriverResult[]) : [raw as DriverResult];
-      // The driver opens a new result at each row description and otherwise keeps writing
-      // into the current one: the first result is ours (BEGIN/SET) unless the statement
-      // returned no rows, and the last one is the end mark.
-      const sets = all.slice(0, -1).map(toResultSet);
-      if (sets[0] && sets[0].columns.length === 0 && (sets[0].command === 'SET' || sets[0].command === 'BEGIN')) sets.shift();
-      results.push(...sets);
+      // preamble \n statement \n ; [end mark ;] rollback — one message, one round trip.
+      errorBase = () => Array.from(head).length;
+      const tag = tagFromFirstKeyword(text);
+      const raw = (await conn.unsafe(head + text + (tag ? bare[end] : marked[end])).simple()) as unknown as DriverResult[] | DriverResult;
+      results.push(...(tag ? unmarkedResults(raw, tag) : markedResults(raw)));
     } else {
       await conn.unsafe(preamble).simple();
       for (const s of split) {
