@@ -206,9 +206,9 @@ revoke all on function audit.redact(jsonb) from public;
 -- jsonb::text is Postgres's canonical jsonb output (keys sorted, one space
 -- after ':' and ','), a deterministic function of the stored value. The
 -- content hash covers everything but the position (lane, seq) and the link,
--- so a statement's contents are hashed set-based before a lane is taken; only
--- the short chaining step runs under the lane's lock, row by row. The id is
--- not hashed: it only orders rows across lanes.
+-- so contents are hashed set-based and only the short chaining step (a hash of
+-- ~150 bytes) has to run row by row. The id is not hashed: it only orders rows
+-- across lanes.
 --
 -- Append rows to the chain: one per element of the arrays (pks, olds, news are
 -- parallel; a NULL array counts as all NULLs). Internal: called by the capture
