@@ -28,6 +28,15 @@ beforeAll(async () => {
     create function public.trg() returns trigger language plpgsql as 'begin return new; end';
     create trigger t before insert or update on public.parent for each row execute function public.trg();
     alter database ${db.name} set pgrst.db_schemas = 'public, "App Data"';
+    do $$ begin
+      create role "acl ""odd"" role=x" nologin;
+    exception when duplicate_object or unique_violation then null; end $$;
+    grant update, references on "App Data"."Odd ""Name""" to "acl ""odd"" role=x" with grant option;
+    grant select on public.v to public;
+    grant usage on schema "App Data" to "acl ""odd"" role=x";
+    create function public.g() returns int language sql as 'select 1';
+    revoke execute on function public.g() from public;
+    grant execute on function public.g() to "acl ""odd"" role=x";
   `);
   model = await introspect(db.sql, { apiRoles: ['anon', 'authenticated', 'service_role_missing'] });
 });
@@ -91,6 +100,39 @@ describe('catalog introspection', () => {
     expect(model.pgrstDbSchemas).toBe('public, "App Data"');
     expect(exposedSchemas(model, null)).toEqual(['public', 'App Data']);
     expect(exposedSchemas(model, ['api'])).toEqual(['api']);
+  });
+
+  it('reads ACLs as aclexplode() reports them (quoted grantees, PUBLIC, grant options)', async () => {
+    // The model reads aclitem text; aclexplode on the server is the reference.
+    type Row = { name: string; grantee: string; privilege: string };
+    const exploded = (acl: string, from: string) =>
+      db.sql.unsafe<Row[]>(`
+        select name, case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee, a.privilege_type as privilege
+        from (select ${acl} as acl, name from ${from}) x cross join lateral aclexplode(x.acl) a`);
+    const grantsOf = (rows: Row[], name: string) => rows.filter((r) => r.name === name).map((r) => `${r.grantee}:${r.privilege}`).sort();
+    const flat = (grants: ReadonlyArray<{ grantee: string; privileges: readonly string[] }>) => grants.flatMap((g) => g.privileges.map((p) => `${g.grantee}:${p}`)).sort();
+
+    const rels = await exploded(
+      `coalesce(c.relacl, acldefault('r', c.relowner))`,
+      `pg_class c join pg_namespace n on n.oid = c.relnamespace, lateral (select format('%s.%s', n.nspname, c.relname) as name) q where n.nspname in ('public', 'App Data') and c.relkind in ('r', 'p', 'v')`,
+    );
+    const mine = model.relations.filter((x) => x.schema === 'public' || x.schema === 'App Data');
+    expect(mine.length).toBeGreaterThan(3);
+    for (const r of mine) expect(flat(r.grants), r.qualified).toEqual(grantsOf(rels, r.qualified));
+    const odd = findRelation(model, 'App Data.Odd "Name"')!;
+    expect(odd.grants.find((g) => g.grantee === 'acl "odd" role=x')?.privileges).toEqual(['UPDATE', 'REFERENCES']);
+    expect(findRelation(model, 'public.v')!.grants.find((g) => g.grantee === 'PUBLIC')?.privileges).toEqual(['SELECT']);
+
+    const schemas = await exploded(`coalesce(n.nspacl, acldefault('n', n.nspowner))`, `pg_namespace n, lateral (select n.nspname as name) q`);
+    for (const s of model.schemas) expect(flat(s.grants), s.name).toEqual(grantsOf(schemas, s.name));
+
+    const fns = await exploded(
+      `coalesce(p.proacl, acldefault('f', p.proowner))`,
+      `pg_proc p join pg_namespace n on n.oid = p.pronamespace, lateral (select p.proname as name) q where n.nspname = 'public'`,
+    );
+    for (const f of model.functions.filter((x) => x.schema === 'public')) expect(flat(f.grants), f.name).toEqual(grantsOf(fns, f.name));
+    expect(model.functions.find((x) => x.name === 'g')!.grants.map((g) => g.grantee)).toContain('acl "odd" role=x');
+    expect(model.functions.find((x) => x.name === 'g')!.grants.map((g) => g.grantee)).not.toContain('PUBLIC');
   });
 
   it('the policies scope reads policies and grants but not columns', async () => {

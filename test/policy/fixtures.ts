@@ -9,6 +9,9 @@ import type { CatalogModel, Policy } from '../../cli/core/catalog/model.js';
 import { securityStateOf, type SecurityState, type TableSecurity } from '../../cli/core/policy/state.js';
 import type { Step } from '../../cli/core/policy/plan.js';
 
+/** aclitem privilege letters, as Postgres prints an ACL (the model reads them back). */
+const ACL_LETTER: Record<string, string> = { SELECT: 'r', INSERT: 'a', UPDATE: 'w', DELETE: 'd', TRUNCATE: 'D', REFERENCES: 'x', TRIGGER: 't' };
+
 export const API = ['anon', 'authenticated', 'service_role'];
 
 export interface PolicyRow {
@@ -64,7 +67,7 @@ export function modelOf(tables: TableRow[]): CatalogModel {
         options: [],
         estimated_rows: 0,
         comment: null,
-        acl: Object.entries(t.grants ?? {}).flatMap(([grantee, privs]) => privs.map((privilege) => ({ grantee, privilege }))),
+        acl: Object.entries(t.grants ?? {}).map(([grantee, privs]) => `${grantee === 'PUBLIC' ? '' : grantee}=${privs.map((p) => ACL_LETTER[p]).join('')}/owner`),
         column_acl: t.columnGrants ?? [],
         api_access: Object.fromEntries(API.map((role) => [role, [...new Set([...(t.grants?.[role] ?? []), ...(t.grants?.['PUBLIC'] ?? [])])]])),
         view_definition: null,

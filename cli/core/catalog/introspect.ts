@@ -3,6 +3,11 @@
  * READ ONLY transaction with an empty search_path, so pg_get_expr/format_type
  * print fully qualified names and the snapshot cannot shift between queries.
  * Rows go to `buildModel` (pure) — see model.ts.
+ *
+ * Arrays come back as json (to_json): postgres.js reads Postgres's array text
+ * character by character in JavaScript, JSON.parse is native and about four
+ * times cheaper, and a catalog of thousands of tables holds tens of thousands
+ * of small arrays (roles, ACLs, index keys).
  */
 import { quoteLiteral, type Sql, type TransactionSql } from '../db.js';
 import { buildModel, type RawCatalog } from './build.js';
@@ -56,11 +61,18 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
       await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${opts.apiRoles as string[]}::text[]) order by 1`
     ).map((r) => r.rolname);
 
-    const q = catalogQueries(opts, apiRoles);
-    const wanted: Array<keyof CatalogQueries> =
-      scope === 'policies'
-        ? ['policies', 'relations', 'roles', 'schemas']
-        : ['policies', 'relations', 'columns', 'functions', 'indexes', 'foreignKeys', 'triggers', 'roles', 'schemas', 'extensions'];
+    // The policy query is the longest (pg_get_expr opens every table that has
+    // policies, building its relcache entry in a backend that starts cold): one
+    // slice per lane, first in the queue, so every lane takes a share.
+    const slices: Record<string, (t: Sql) => Promise<RawCatalog['policies']>> = {};
+    for (let i = 0; i < lanes; i++) slices[`policies${i}`] = (t) => policies(t, i, lanes);
+    const q = { ...slices, ...catalogQueries(opts, apiRoles) };
+    const wanted = [
+      ...Object.keys(slices),
+      ...(scope === 'policies'
+        ? (['relations', 'roles', 'schemas'] as const)
+        : (['relations', 'columns', 'functions', 'indexes', 'foreignKeys', 'triggers', 'roles', 'schemas', 'extensions'] as const)),
+    ];
     const r = await runInLanes(sql, tx, wanted, q, lanes);
     const none = [] as never[];
     return {
@@ -69,7 +81,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
       roles: r.roles as RawCatalog['roles'],
       schemas: r.schemas as RawCatalog['schemas'],
       relations: r.relations as RawCatalog['relations'],
-      policies: r.policies as RawCatalog['policies'],
+      policies: Object.keys(slices).flatMap((k) => r[k] as RawCatalog['policies']),
       columns: (r.columns ?? none) as RawCatalog['columns'],
       indexes: (r.indexes ?? none) as RawCatalog['indexes'],
       foreignKeys: (r.foreignKeys ?? none) as RawCatalog['foreignKeys'],
@@ -81,21 +93,36 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   return buildModel(raw as RawCatalog);
 }
 
-type CatalogQueries = ReturnType<typeof catalogQueries>;
+
+/**
+ * Slice `slice` of `slices` of the policies, by table (polrelid modulo slices), so
+ * one table's policies stay together and each backend opens a disjoint set of tables.
+ */
+function policies(tx: Sql, slice: number, slices: number) {
+  // polcmd: r = SELECT, a = INSERT, w = UPDATE, d = DELETE, * = ALL; polroles {0} = PUBLIC
+  return tx<RawCatalog['policies']>`
+    select p.polrelid::int8::text as rel_oid, p.polname as name, p.polcmd as cmd, p.polpermissive as permissive,
+           to_json(array(select case when r = 0 then 'PUBLIC' else pg_get_userbyid(r) end from unnest(p.polroles) r order by 1)) as roles,
+           pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as check,
+           dp.description as comment
+    from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+    left join pg_description dp on dp.objoid = p.oid and dp.classoid = 'pg_policy'::regclass and dp.objsubid = 0
+    where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)} and p.polrelid::int8 % ${slices} = ${slice}
+    order by p.polrelid, p.polname`;
+}
 
 /** Each catalog query as a function of the connection it runs on (a lane). */
 function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
   return {
     roles: (tx: Sql) => tx<RawCatalog['roles']>`
       select r.rolname as name, r.rolsuper as superuser, r.rolbypassrls as bypass_rls, r.rolcanlogin as login, r.rolinherit as inherit,
-             coalesce(array(select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1), '{}') as member_of
+             to_json(array(select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1)) as member_of
       from pg_roles r where r.rolname !~ '^pg_' order by 1`,
 
     schemas: (tx: Sql) => tx<RawCatalog['schemas']>`
       select n.nspname as name, pg_get_userbyid(n.nspowner) as owner,
-             coalesce(array(select x from unnest(${apiRoles}::text[]) x where has_schema_privilege(x, n.oid, 'USAGE') order by 1), '{}') as usable_by,
-             coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
-                       from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a), '[]') as acl,
+             to_json(array(select x from unnest(${apiRoles}::text[]) x where has_schema_privilege(x, n.oid, 'USAGE') order by 1)) as usable_by,
+             to_json(coalesce(n.nspacl, acldefault('n', n.nspowner))::text[]) as acl,
              exists (select 1 from pg_depend d where d.classid = 'pg_namespace'::regclass and d.objid = n.oid and d.deptype = 'e') as from_extension
       from pg_namespace n where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)} order by 1`,
 
@@ -106,10 +133,9 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
              c.relispartition as is_partition,
              (select format('%s.%s', pn.nspname, pc.relname) from pg_inherits i join pg_class pc on pc.oid = i.inhparent
                 join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid and c.relispartition limit 1) as partition_of,
-             coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as estimated_rows,
+             to_json(coalesce(c.reloptions, '{}')) as options, greatest(c.reltuples, 0)::float8 as estimated_rows,
              descr.description as comment,
-             coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
-                       from aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a), '[]') as acl,
+             to_json(coalesce(c.relacl, acldefault('r', c.relowner))::text[]) as acl,
              -- attacl is NULL for a column with no column-level grant (no default to expand)
              coalesce((select json_agg(json_build_object('column', at.attname, 'grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type) order by at.attnum)
                        from pg_attribute at cross join lateral aclexplode(at.attacl) a
@@ -119,11 +145,11 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
                          where has_table_privilege(x, c.oid, p)))
                        from unnest(${apiRoles}::text[]) x), '{}')`} as api_access,
              case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end as view_definition,
-             case when c.relkind in ('v', 'm') then coalesce(array(
+             to_json(case when c.relkind in ('v', 'm') then coalesce(array(
                select distinct format('%s.%s', dn.nspname, dc.relname)
                from pg_rewrite rw join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = rw.oid and d.refclassid = 'pg_class'::regclass
                join pg_class dc on dc.oid = d.refobjid join pg_namespace dn on dn.oid = dc.relnamespace
-               where rw.ev_class = c.oid and dc.oid <> c.oid order by 1), '{}') else '{}' end as depends_on
+               where rw.ev_class = c.oid and dc.oid <> c.oid order by 1), '{}') else '{}' end) as depends_on
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
       -- a join, not obj_description(): that SQL function costs a query per row
       left join pg_description descr on descr.objoid = c.oid and descr.classoid = 'pg_class'::regclass and descr.objsubid = 0
@@ -131,16 +157,6 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
         and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
       order by n.nspname, c.relname`,
 
-    // polcmd: r = SELECT, a = INSERT, w = UPDATE, d = DELETE, * = ALL; polroles {0} = PUBLIC
-    policies: (tx: Sql) => tx<RawCatalog['policies']>`
-      select p.polrelid::int8::text as rel_oid, p.polname as name, p.polcmd as cmd, p.polpermissive as permissive,
-             array(select case when r = 0 then 'PUBLIC' else pg_get_userbyid(r) end from unnest(p.polroles) r order by 1) as roles,
-             pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as check,
-             dp.description as comment
-      from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
-      left join pg_description dp on dp.objoid = p.oid and dp.classoid = 'pg_policy'::regclass and dp.objsubid = 0
-      where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
-      order by p.polrelid, p.polname`,
 
 
     columns: (tx: Sql) => tx<RawCatalog['columns']>`
@@ -155,8 +171,8 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
 
     indexes: (tx: Sql) => tx<RawCatalog['indexes']>`
       select i.indrelid::int8::text as rel_oid, ic.relname as name,
-             array(select case when k = 0 then null else (select attname from pg_attribute where attrelid = i.indrelid and attnum = k) end
-                   from unnest(i.indkey::int2[]) with ordinality u(k, o) where o <= i.indnkeyatts order by o) as columns,
+             to_json(array(select case when k = 0 then null else (select attname from pg_attribute where attrelid = i.indrelid and attnum = k) end
+                   from unnest(i.indkey::int2[]) with ordinality u(k, o) where o <= i.indnkeyatts order by o)) as columns,
              i.indisunique as unique, i.indisprimary as primary, i.indisvalid as valid, i.indpred is not null as partial
       from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
       where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
@@ -165,9 +181,9 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
     // contype f = foreign key
     foreignKeys: (tx: Sql) => tx<RawCatalog['foreignKeys']>`
       select co.conrelid::int8::text as rel_oid, co.conname as name,
-             array(select attname from unnest(co.conkey) with ordinality u(k, o) join pg_attribute on attrelid = co.conrelid and attnum = k order by o) as columns,
+             to_json(array(select attname from unnest(co.conkey) with ordinality u(k, o) join pg_attribute on attrelid = co.conrelid and attnum = k order by o)) as columns,
              format('%s.%s', rn.nspname, rc.relname) as ref_table,
-             array(select attname from unnest(co.confkey) with ordinality u(k, o) join pg_attribute on attrelid = co.confrelid and attnum = k order by o) as ref_columns
+             to_json(array(select attname from unnest(co.confkey) with ordinality u(k, o) join pg_attribute on attrelid = co.confrelid and attnum = k order by o)) as ref_columns
       from pg_constraint co join pg_class c on c.oid = co.conrelid join pg_namespace n on n.oid = c.relnamespace
       join pg_class rc on rc.oid = co.confrelid join pg_namespace rn on rn.oid = rc.relnamespace
       where co.contype = 'f' and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
@@ -177,7 +193,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
     triggers: (tx: Sql) => tx<RawCatalog['triggers']>`
       select t.tgrelid::int8::text as rel_oid, t.tgname as name, t.tgtype::int as type, t.tgenabled <> 'D' as enabled,
              format('%s.%s', pn.nspname, p.proname) as function,
-             array(select attname from unnest(t.tgattr::int2[]) k join pg_attribute on attrelid = t.tgrelid and attnum = k) as columns
+             to_json(array(select attname from unnest(t.tgattr::int2[]) k join pg_attribute on attrelid = t.tgrelid and attnum = k)) as columns
       from pg_trigger t join pg_proc p on p.oid = t.tgfoid join pg_namespace pn on pn.oid = p.pronamespace
       join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
       where not t.tgisinternal and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}
@@ -187,12 +203,11 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
     functions: (tx: Sql) => tx<RawCatalog['functions']>`
       select n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as args,
              pg_get_function_result(p.oid) as returns, l.lanname as language, p.prokind as kind, p.prosecdef as security_definer,
-             p.provolatile as volatility, coalesce(p.proconfig, '{}') as config, p.prorettype = 'pg_catalog.trigger'::regtype
+             p.provolatile as volatility, to_json(coalesce(p.proconfig, '{}')) as config, p.prorettype = 'pg_catalog.trigger'::regtype
                or p.prorettype = 'pg_catalog.event_trigger'::regtype as is_trigger,
              pg_get_userbyid(p.proowner) as owner,
-             coalesce(array(select x from unnest(${apiRoles}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1), '{}') as executable_by,
-             coalesce((select json_agg(json_build_object('grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type))
-                       from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a), '[]') as acl,
+             to_json(array(select x from unnest(${apiRoles}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1)) as executable_by,
+             to_json(coalesce(p.proacl, acldefault('f', p.proowner))::text[]) as acl,
              dp.description as comment,
              exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e') as from_extension
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
@@ -207,17 +222,17 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
 }
 
 /** Queries in the order they are handed out: the most expensive first, so lanes finish together. */
-async function runInLanes<K extends string>(
+async function runInLanes(
   sql: Sql,
   tx: TransactionSql,
-  wanted: readonly K[],
-  queries: Record<K, (t: Sql) => Promise<unknown>>,
+  wanted: readonly string[],
+  queries: Record<string, (t: Sql) => Promise<unknown>>,
   lanes: number,
-): Promise<Partial<Record<K, unknown>>> {
-  const results: Partial<Record<K, unknown>> = {};
+): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
   const queue = [...wanted];
   const drain = async (t: Sql) => {
-    for (let k = queue.shift(); k !== undefined; k = queue.shift()) results[k] = await queries[k](t);
+    for (let k = queue.shift(); k !== undefined; k = queue.shift()) results[k] = await queries[k]!(t);
   };
   let snapshot: string | null = null;
   if (lanes > 1) {

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { grantsFromAclItems, parseAclItem } from '../../cli/core/catalog/build.js';
+
+describe('aclitem text', () => {
+  it('reads grantee, privileges (grant options ignored) and PUBLIC', () => {
+    expect(parseAclItem('authenticated=arwd/postgres')).toEqual([
+      { grantee: 'authenticated', privilege: 'INSERT' },
+      { grantee: 'authenticated', privilege: 'SELECT' },
+      { grantee: 'authenticated', privilege: 'UPDATE' },
+      { grantee: 'authenticated', privilege: 'DELETE' },
+    ]);
+    expect(parseAclItem('=r*/postgres')).toEqual([{ grantee: 'PUBLIC', privilege: 'SELECT' }]);
+    expect(parseAclItem('postgres=arwdDxtm/postgres').map((e) => e.privilege)).toEqual(['INSERT', 'SELECT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER', 'MAINTAIN']);
+    expect(parseAclItem('u=X/"a b"')).toEqual([{ grantee: 'u', privilege: 'EXECUTE' }]);
+  });
+
+  it('reads a quoted grantee, with "" for a quote and = / inside the name', () => {
+    expect(parseAclItem('"acl ""odd"" role=x"=w*x/postgres')).toEqual([
+      { grantee: 'acl "odd" role=x', privilege: 'UPDATE' },
+      { grantee: 'acl "odd" role=x', privilege: 'REFERENCES' },
+    ]);
+    expect(parseAclItem('"a/b"=U/postgres')).toEqual([{ grantee: 'a/b', privilege: 'USAGE' }]);
+  });
+
+  it('groups by grantee, PUBLIC first, privileges in canonical order', () => {
+    expect(grantsFromAclItems(['b=ar/o', '=r/o', 'a=U/o', 'b=d/o'])).toEqual([
+      { grantee: 'PUBLIC', privileges: ['SELECT'] },
+      { grantee: 'a', privileges: ['USAGE'] },
+      { grantee: 'b', privileges: ['SELECT', 'INSERT', 'DELETE'] },
+    ]);
+  });
+});
