@@ -171,6 +171,11 @@ function oneOf<T extends string>(obj: Json, key: string, def: T, allowed: readon
 /** Postgres accepts e.g. '5s', '500ms', '1min', '0'; we check the shape, the server checks the rest. */
 const INTERVAL = /^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$/;
 
+/** The API roles the config names: anon, authenticated, service role. */
+export function apiRolesOf(config: Config): string[] {
+  return [config.api.anonRole, config.api.authenticatedRole, config.api.serviceRole];
+}
+
 export function parseConfig(raw: unknown, file: string | null, root: string): Config {
   const p = new Problems();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

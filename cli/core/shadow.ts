@@ -10,7 +10,7 @@
  */
 import { connect, createThrowawayDatabase, describeUrl, type ThrowawayDatabase } from './db.js';
 import { RowguardError, pgFieldsOf } from './errors.js';
-import type { Config } from './config.js';
+import { apiRolesOf, type Config } from './config.js';
 import { up } from './migrate/engine.js';
 import { readPolicyFiles, type PolicyFile } from './policy/files.js';
 import { overlayPolicyFiles } from './policy/desired.js';
@@ -45,9 +45,7 @@ export interface ShadowDatabase extends ThrowawayDatabase {
   timings: ShadowTimings;
 }
 
-export function apiRolesOf(config: Config): string[] {
-  return [config.api.anonRole, config.api.authenticatedRole, config.api.serviceRole];
-}
+export { apiRolesOf };
 
 export async function buildShadow(opts: ShadowOptions): Promise<ShadowDatabase> {
   const displayRoot = opts.displayRoot ?? opts.config.root;

@@ -4,15 +4,14 @@
  * `policies`) is built in a shadow database on the resolved server; a URL side is
  * only read, never written.
  */
-import type { Config } from '../config.js';
+import { apiRolesOf, type Config } from '../config.js';
 import { describeUrl, validateUrl, withSql } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { introspect } from '../catalog/introspect.js';
 import type { CatalogModel } from '../catalog/model.js';
-import { apiRolesOf, buildShadow, overlayPolicies, type ShadowDatabase, type ShadowTimings } from '../shadow.js';
+import type { ShadowDatabase, ShadowTimings } from '../shadow.js';
 import { planPolicyChanges, type PolicyPlan } from './plan.js';
 import { managedGrantees, securityStateOf, type SecurityState } from './state.js';
-import { readPolicyFiles } from './files.js';
 
 export type Source = { kind: 'url'; url: string; label?: string } | { kind: 'migrations' } | { kind: 'policies' };
 
@@ -104,6 +103,9 @@ export async function modelsOf(
   const buildDesired = async () => {
     if (!needs.has('migrations') && !needs.has('policies')) return;
     const t = performance.now();
+    // Loaded only here: comparing two URLs needs neither the shadow build nor the migration engine.
+    const { buildShadow, overlayPolicies } = await import('../shadow.js');
+    const { readPolicyFiles } = await import('./files.js');
     let shadow: ShadowDatabase | undefined;
     // Both sides wanted: validate policies/ before spending time on the migrations.
     const both = needs.has('migrations') && needs.has('policies');
