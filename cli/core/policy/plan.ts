@@ -128,24 +128,10 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
 
     // Column grants. Revoking a table privilege also revokes it on every column
     // (REVOKE docs), so after a table-level revoke the columns start empty.
-    const haveCols = cur.columnGrants.get(g) ?? new Map<string, readonly string[]>();
-    const needCols = want.columnGrants.get(g) ?? new Map<string, readonly string[]>();
-    const revokeCols: Record<string, string[]> = {};
-    const grantCols: Record<string, string[]> = {};
-    for (const p of [...new Set([...haveCols.keys(), ...needCols.keys()])].sort()) {
-      const h = revoke.includes(p) ? [] : [...(haveCols.get(p) ?? [])];
-      const n = needCols.get(p) ?? [];
-      const r = h.filter((c) => !n.includes(c));
-      const a = n.filter((c) => !h.includes(c));
-      if (r.length) revokeCols[p] = r;
-      if (a.length) grantCols[p] = a;
-    }
-    if (Object.keys(revokeCols).length) {
-      steps.push({ ...base(want, 'narrows', [columnEffect(want.qualified, g, revokeCols, false)], 0), kind: 'revoke-columns', grantee: g, columns: revokeCols });
-    }
-    if (Object.keys(grantCols).length) {
-      steps.push({ ...base(want, 'widens', [columnEffect(want.qualified, g, grantCols, true)], 8), kind: 'grant-columns', grantee: g, columns: grantCols });
-    }
+    const haveCols = cur.columnGrants.get(g);
+    const needCols = want.columnGrants.get(g);
+    if (!haveCols && !needCols) continue; // the common case: no column grants on either side
+    steps.push(...planColumnGrants(want, g, revoke, haveCols ?? new Map(), needCols ?? new Map()));
   }
 
   if (cur.rls && !want.rls) {
@@ -170,6 +156,33 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
   }
 
   steps.push(...planPolicies(cur, want, rlsOn));
+  return steps;
+}
+
+function planColumnGrants(
+  want: TableSecurity,
+  g: string,
+  revoked: readonly string[],
+  haveCols: ReadonlyMap<string, readonly string[]>,
+  needCols: ReadonlyMap<string, readonly string[]>,
+): Step[] {
+  const steps: Step[] = [];
+  const revokeCols: Record<string, string[]> = {};
+  const grantCols: Record<string, string[]> = {};
+  for (const p of [...new Set([...haveCols.keys(), ...needCols.keys()])].sort()) {
+    const h = revoked.includes(p) ? [] : [...(haveCols.get(p) ?? [])];
+    const n = needCols.get(p) ?? [];
+    const r = h.filter((c) => !n.includes(c));
+    const a = n.filter((c) => !h.includes(c));
+    if (r.length) revokeCols[p] = r;
+    if (a.length) grantCols[p] = a;
+  }
+  if (Object.keys(revokeCols).length) {
+    steps.push({ ...base(want, 'narrows', [columnEffect(want.qualified, g, revokeCols, false)], 0), kind: 'revoke-columns', grantee: g, columns: revokeCols });
+  }
+  if (Object.keys(grantCols).length) {
+    steps.push({ ...base(want, 'widens', [columnEffect(want.qualified, g, grantCols, true)], 8), kind: 'grant-columns', grantee: g, columns: grantCols });
+  }
   return steps;
 }
 
@@ -365,6 +378,7 @@ export interface PlanSummary {
 }
 
 export function summarise(plan: PolicyPlan): PlanSummary {
-  const count = (h: Hazard) => plan.steps.filter((s) => s.hazard === h).length;
-  return { steps: plan.steps.length, widens: count('widens'), mayWiden: count('may-widen'), narrows: count('narrows'), neutral: count('neutral') };
+  const n: Record<Hazard, number> = { widens: 0, 'may-widen': 0, narrows: 0, neutral: 0 };
+  for (const s of plan.steps) n[s.hazard]++;
+  return { steps: plan.steps.length, widens: n.widens, mayWiden: n['may-widen'], narrows: n.narrows, neutral: n.neutral };
 }

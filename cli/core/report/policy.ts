@@ -33,18 +33,10 @@ function roundTimings(t: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v * 10) / 10 : roundTimings(v as object)]));
 }
 
-function hazardTag(out: Output, h: Hazard): string {
+/** The four hazard tags, coloured once per report (a summary can have thousands of lines). */
+function hazardTags(out: Output): Record<Hazard, string> {
   const c = out.c;
-  switch (h) {
-    case 'widens':
-      return c.bold.red('WIDENS   ');
-    case 'may-widen':
-      return c.yellow('MAY WIDEN');
-    case 'narrows':
-      return c.green('narrows  ');
-    default:
-      return c.dim('neutral  ');
-  }
+  return { widens: c.bold.red('WIDENS   '), 'may-widen': c.yellow('MAY WIDEN'), narrows: c.green('narrows  '), neutral: c.dim('neutral  ') };
 }
 
 function sideNote(d: DiffResult): string[] {
@@ -75,12 +67,12 @@ export function renderDiffSummary(d: DiffResult, out: Output): string {
     return lines.join('\n') + '\n';
   }
   lines.push(c.bold(`policy diff: ${d.from.label} → ${d.to.label}`));
+  const tags = hazardTags(out);
   for (const st of d.plan.steps) {
     if (st.kind === 'drop-policy' && st.replacedBy) continue;
     if (st.kind === 'rename-policy' && st.temporary) continue;
-    const [head, ...rest] = st.effects;
-    lines.push(`  ${hazardTag(out, st.hazard)} ${head}`);
-    for (const r of rest) lines.push(`            ${r}`);
+    lines.push(`  ${tags[st.hazard]} ${st.effects[0]}`);
+    for (let i = 1; i < st.effects.length; i++) lines.push(`            ${st.effects[i]}`);
   }
   for (const n of sideNote(d)) lines.push(`  ${c.cyan('note')}      ${n}`);
   lines.push(
