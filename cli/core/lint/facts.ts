@@ -76,11 +76,33 @@ export function appliesTo(model: CatalogModel, p: Policy, role: string): boolean
   return p.roles.some((r) => c!.has(r));
 }
 
-/** Policies of `rel` that apply to `role` for `command`. */
-export function policiesFor(model: CatalogModel, rel: Relation, role: string, command: Command, permissive?: boolean): Policy[] {
-  return rel.policies.filter(
-    (p) => commandCovers(p.command, command) && appliesTo(model, p, role) && (permissive === undefined || p.permissive === permissive),
-  );
+type Applicable = { all: Policy[]; permissive: Policy[]; restrictive: Policy[] };
+const applicable = new WeakMap<Relation, Map<string, Record<Command, Applicable>>>();
+
+/**
+ * Policies of `rel` that apply to `role` for `command`, in the relation's order.
+ * Rules ask this for every role and command of every table, several times over:
+ * the answer is worked out once per relation and role. Do not mutate the result.
+ */
+export function policiesFor(model: CatalogModel, rel: Relation, role: string, command: Command, permissive?: boolean): readonly Policy[] {
+  let byRole = applicable.get(rel);
+  if (!byRole) applicable.set(rel, (byRole = new Map()));
+  let byCommand = byRole.get(role);
+  if (!byCommand) {
+    const none = (): Applicable => ({ all: [], permissive: [], restrictive: [] });
+    byCommand = { SELECT: none(), INSERT: none(), UPDATE: none(), DELETE: none() };
+    for (const p of rel.policies) {
+      if (!appliesTo(model, p, role)) continue;
+      for (const c of COMMANDS) {
+        if (!commandCovers(p.command, c)) continue;
+        byCommand[c].all.push(p);
+        (p.permissive ? byCommand[c].permissive : byCommand[c].restrictive).push(p);
+      }
+    }
+    byRole.set(role, byCommand);
+  }
+  const a = byCommand[command];
+  return permissive === undefined ? a.all : permissive ? a.permissive : a.restrictive;
 }
 
 /** The commands a policy applies to. */
