@@ -143,6 +143,7 @@ export function grantsFromAcl(acl: readonly AclEntry[]): Grant[] {
 }
 
 function columnGrantsFromAcl(acl: ReadonlyArray<AclEntry & { column: string }>): ColumnGrant[] {
+  if (acl.length === 0) return []; // the common case: no column-level grants
   const columns: string[] = [];
   const by = new Map<string, AclEntry[]>();
   for (const a of acl) {

@@ -103,7 +103,8 @@ export function planPolicyChanges(from: SecurityState, to: SecurityState): Polic
     policyNames.set(q, new Set([...cur.policies, ...want.policies].map((p) => p.name)));
     steps.push(...planTable(cur, want, to.grantees));
   }
-  return { steps: order(steps, policyNames), onlyOnOneSide, kindMismatch, compared };
+  const tableRank = new Map(names.map((q, i) => [q, i]));
+  return { steps: order(steps, policyNames, tableRank), onlyOnOneSide, kindMismatch, compared };
 }
 
 function isTableKind(k: string): boolean {
@@ -188,15 +189,18 @@ function planColumnGrants(
 
 function planPolicies(cur: TableSecurity, want: TableSecurity, rlsOn: boolean): Step[] {
   const steps: Step[] = [];
-  const current = new Map(cur.policies.map((p) => [p.name, p]));
-  const desired = new Map(want.policies.map((p) => [p.name, p]));
+  const current = new Map<string, Policy>();
+  const desired = new Map<string, Policy>();
+  for (const p of cur.policies) current.set(p.name, p);
+  for (const p of want.policies) desired.set(p.name, p);
   const restCur = new Map<string, Policy>();
   const restWant = new Map<string, Policy>();
   for (const [n, p] of current) if (!(desired.has(n) && sameBody(p, desired.get(n)!))) restCur.set(n, p);
   for (const [n, p] of desired) if (!(current.has(n) && sameBody(p, current.get(n)!))) restWant.set(n, p);
 
-  // Renames: an unmatched current policy whose body equals an unmatched desired one.
-  for (const [wantName, w] of [...restWant]) {
+  // Renames: an unmatched current policy whose body equals an unmatched desired one
+  // (none when the current side has nothing left, e.g. diffing from an empty database).
+  if (restCur.size > 0) for (const [wantName, w] of [...restWant]) {
     const match = [...restCur.values()].find((c) => sameBody(c, w));
     if (!match) continue;
     restCur.delete(match.name);
@@ -280,10 +284,11 @@ function stepName(s: Step): string {
   }
 }
 
-function sortSteps(steps: Step[]): Step[] {
+/** `tableRank`: each table's place in the sorted table names, so the comparator compares numbers, not names. */
+function sortSteps(steps: Step[], tableRank: ReadonlyMap<string, number>): Step[] {
   // Decorate once: the comparator runs n log n times.
-  const keyed = steps.map((s) => ({ s, phase: s.phase, table: s.table, kind: KIND_ORDER[s.kind], name: stepName(s) }));
-  keyed.sort((a, b) => a.phase - b.phase || cmp(a.table, b.table) || a.kind - b.kind || cmp(a.name, b.name));
+  const keyed = steps.map((s) => ({ s, phase: s.phase, table: tableRank.get(s.table)!, kind: KIND_ORDER[s.kind], name: stepName(s) }));
+  keyed.sort((a, b) => a.phase - b.phase || a.table - b.table || a.kind - b.kind || cmp(a.name, b.name));
   return keyed.map((k) => k.s);
 }
 
@@ -296,16 +301,18 @@ function cmp(a: string, b: string): number {
  * needs a name still held by a policy that is later dropped or renamed moves
  * that policy to a temporary name first (phase 3).
  */
-function order(steps: Step[], policyNames: ReadonlyMap<string, ReadonlySet<string>>): Step[] {
-  let sorted = sortSteps(steps);
+function order(steps: Step[], policyNames: ReadonlyMap<string, ReadonlySet<string>>, tableRank: ReadonlyMap<string, number>): Step[] {
+  let sorted = sortSteps(steps, tableRank);
+  // Only a drop, rename or alter touches a name that exists now: on a table without one, nothing can clash.
+  const touched = new Set<string>();
+  for (const s of steps) if (s.kind === 'drop-policy' || s.kind === 'rename-policy' || s.kind === 'alter-policy') touched.add(s.table);
+  if (touched.size === 0) return sorted;
   const byTable = new Map<string, Step[]>();
-  for (const s of sorted) if (isPolicyStep(s)) (byTable.get(s.table) ?? byTable.set(s.table, []).get(s.table)!).push(s);
+  for (const s of sorted) if (touched.has(s.table) && isPolicyStep(s)) (byTable.get(s.table) ?? byTable.set(s.table, []).get(s.table)!).push(s);
 
   const extra: Step[] = [];
   const rewrites = new Map<Step, string>();
   for (const [table, list] of byTable) {
-    // Only a drop, rename or alter touches a name that exists now: without one, nothing can clash.
-    if (!list.some((s) => s.kind === 'drop-policy' || s.kind === 'rename-policy' || s.kind === 'alter-policy')) continue;
     // Names held now: every current policy touched by a drop/rename/alter, plus the untouched ones (which never clash).
     const held = new Set<string>();
     for (const s of list) if (s.kind === 'drop-policy' || s.kind === 'rename-policy' || s.kind === 'alter-policy') held.add(s.name);
@@ -362,7 +369,7 @@ function order(steps: Step[], policyNames: ReadonlyMap<string, ReadonlySet<strin
     if (actual === undefined) return s;
     return { ...s, name: actual } as Step;
   });
-  return sortSteps([...sorted, ...extra]);
+  return sortSteps([...sorted, ...extra], tableRank);
 }
 
 function isPolicyStep(s: Step): boolean {
