@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayDatabase } from '../../cli/core/db.js';
 import { withSql } from '../../cli/core/db.js';
 import { serverUrl } from '../helpers/pg.js';
-import { lintWith, makeTemplate, modelOf } from './helpers.js';
+import { lintWith, makeTemplate, modelOf, parseSync } from './helpers.js';
 
 let template: ThrowawayDatabase;
 beforeAll(async () => {
@@ -124,5 +124,28 @@ describe('column grants', () => {
   it('a column-level grant with RLS off exposes that column of every row', async () => {
     const f = await rule('rls-disabled-in-api', 'create table public.c (id int, email text, note text); revoke all on public.c from anon, authenticated, public; grant select (email) on public.c to public;');
     expect(f.map((x) => x.message)).toEqual([expect.stringMatching(/anon can read email of every row; authenticated can read email of every row/)]);
+  });
+});
+
+describe('policies that share their text across tables', () => {
+  it('are parsed once and still judged table by table', async () => {
+    const table = (t: string) => `
+      create table public.${t} (id int, user_id uuid);
+      alter table public.${t} enable row level security;
+      grant select, update on public.${t} to authenticated;
+      create policy own on public.${t} for select to authenticated using (auth.uid() = user_id);
+      create policy own_upd on public.${t} for update to authenticated using (auth.uid() = user_id);`;
+    // Only public.t_beta has an index on the compared column.
+    const model = await modelOf(template, ['t_alpha', 't_beta', 't_gamma'].map(table).join('\n') + 'create index on public.t_beta (user_id);');
+    const real = await parseSync();
+    const parsed: string[] = [];
+    const { findings } = await lintWith({ model, parseSync: (s) => (parsed.push(s), real(s)) });
+    const objects = (id: string) => findings.filter((f) => f.rule === id).map((f) => f.object).sort();
+
+    expect(parsed).toHaveLength(1); // six policies, one expression text
+    expect(objects('auth-call-per-row')).toEqual(
+      ['own', 'own_upd'].flatMap((p) => ['t_alpha', 't_beta', 't_gamma'].map((t) => `${p} on public.${t}`)),
+    );
+    expect(objects('claim-column-unindexed')).toEqual(['public.t_alpha.user_id', 'public.t_gamma.user_id']);
   });
 });

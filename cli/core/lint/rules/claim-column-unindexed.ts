@@ -19,10 +19,12 @@ export const rule: CatalogRule = {
         const a = ctx.analysis(p);
         for (const cc of [...(a.using?.claimColumns ?? []), ...(a.check?.claimColumns ?? [])]) {
           const target = cc.table === null ? rel : findRelation(ctx.model, cc.table);
-          if (!target || !isTable(target) || !target.columns.some((c) => c.name === cc.column)) continue;
+          if (!target) continue;
+          // Each column is judged once, for the first policy that compares it (a table's policies usually all do).
           const key = `${target.qualified}.${cc.column}`;
           if (seen.has(key)) continue;
           seen.add(key);
+          if (!isTable(target) || !target.columns.some((c) => c.name === cc.column)) continue;
           if (target.indexes.some((i) => i.valid && !i.partial && i.columns[0] === cc.column)) continue;
           out.push({
             object: key,
