@@ -8,7 +8,7 @@
  * thousands of tables is tens of thousands of rows, and JSON.parse reads them
  * natively where postgres.js would decode every row and array in JavaScript.
  */
-import type { PendingQuery } from 'postgres';
+import type { PendingQuery, ReservedSql } from 'postgres';
 import { quoteLiteral, type Sql, type TransactionSql } from '../db.js';
 import { buildModel, type RawCatalog } from './build.js';
 import type { CatalogModel } from './model.js';
@@ -42,7 +42,8 @@ const SYSTEM_SCHEMA_FILTER = `n.nspname not in ('pg_catalog', 'information_schem
 export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<CatalogModel> {
   const scope = opts.scope ?? 'full';
   const lanes = Math.max(1, Math.min(3, Number((sql as { options?: { max?: number } }).options?.max ?? 1)));
-  const raw = await sql.begin('isolation level repeatable read read only', async (tx) => {
+  let helpers: HelperLane[] = [];
+  const reading = sql.begin('isolation level repeatable read read only', async (tx) => {
     await tx`set local search_path = ''`;
     const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null }>>`
       select current_setting('server_version_num')::int as version,
@@ -73,7 +74,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
         ? (['relations', 'roles', 'schemas'] as const)
         : (['relations', 'columns', 'functions', 'indexes', 'foreignKeys', 'triggers', 'roles', 'schemas', 'extensions'] as const)),
     ];
-    const r = await runInLanes(sql, tx, wanted, q, lanes);
+    const r = await runInLanes(tx, wanted, q, helpers);
     const none = [] as never[];
     return {
       meta: meta!,
@@ -90,7 +91,27 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
       extensions: (r.extensions ?? none) as RawCatalog['extensions'],
     } satisfies RawCatalog;
   });
-  return buildModel(raw as RawCatalog);
+  // begin() has taken the pool's open connection synchronously; the other lanes'
+  // connections (a TCP and SCRAM handshake each) open now, while the first lane
+  // reads the metadata and exports the snapshot, instead of after it.
+  helpers = Array.from({ length: lanes - 1 }, () => openHelperLane(sql));
+  try {
+    return buildModel((await reading) as RawCatalog);
+  } finally {
+    for (const h of helpers) if (!h.taken) await h.connection.then((c) => c.release(), () => undefined);
+  }
+}
+
+/** A helper lane's connection, opening; `taken` once a lane runs on it (and releases it). */
+interface HelperLane {
+  connection: Promise<ReservedSql>;
+  taken: boolean;
+}
+
+function openHelperLane(sql: Sql): HelperLane {
+  const connection = sql.reserve();
+  connection.catch(() => undefined); // observed here: the lane that takes it gets the error
+  return { connection, taken: false };
 }
 
 
@@ -275,11 +296,10 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
 
 /** Queries in the order they are handed out: the most expensive first, so lanes finish together. */
 async function runInLanes(
-  sql: Sql,
   tx: TransactionSql,
   wanted: readonly string[],
   queries: Record<string, (t: Sql) => Promise<unknown>>,
-  lanes: number,
+  helpers: readonly HelperLane[],
 ): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
   const queue = [...wanted];
@@ -287,7 +307,7 @@ async function runInLanes(
     for (let k = queue.shift(); k !== undefined; k = queue.shift()) results[k] = await queries[k]!(t);
   };
   let snapshot: string | null = null;
-  if (lanes > 1) {
+  if (helpers.length > 0) {
     // Not possible on a hot standby (snapshots cannot be exported during recovery): then one lane.
     snapshot = await tx<{ id: string }[]>`select pg_catalog.pg_export_snapshot() as id`.then(
       (r) => r[0]!.id,
@@ -298,8 +318,9 @@ async function runInLanes(
     await drain(tx as unknown as Sql);
     return results;
   }
-  const helper = async () => {
-    const r = await sql.reserve();
+  const helper = async (h: HelperLane) => {
+    h.taken = true;
+    const r = await h.connection;
     try {
       await r`begin isolation level repeatable read read only`;
       // SET TRANSACTION SNAPSHOT must be the transaction's first statement; its argument is a literal.
@@ -314,7 +335,10 @@ async function runInLanes(
       r.release();
     }
   };
-  // The exporting transaction stays open (it runs a lane itself) until every helper has imported.
-  await Promise.all([drain(tx as unknown as Sql), ...Array.from({ length: lanes - 1 }, helper)]);
+  // The exporting transaction stays open (it runs a lane itself) until every helper has imported;
+  // every lane finishes (allSettled) before an error is passed on, so none is released while in use.
+  const settled = await Promise.allSettled([drain(tx as unknown as Sql), ...helpers.map(helper)]);
+  const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
   return results;
 }
