@@ -135,6 +135,19 @@ describe('catalog introspection', () => {
     expect(model.functions.find((x) => x.name === 'g')!.grants.map((g) => g.grantee)).not.toContain('PUBLIC');
   });
 
+  it('reports effective privileges as has_table_privilege does for every relation', async () => {
+    const rows = await db.sql.unsafe<Array<{ name: string; role: string; privs: string[] }>>(`
+      select format('%s.%s', n.nspname, c.relname) as name, r as role,
+             array(select p from unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p where has_table_privilege(r, c.oid, p)) as privs
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join unnest(array['anon', 'authenticated']) r
+      where n.nspname in ('public', 'App Data') and c.relkind in ('r', 'p', 'v', 'm', 'f')`);
+    const mine = model.relations.filter((x) => x.schema === 'public' || x.schema === 'App Data');
+    expect(mine.length).toBe(rows.length / 2);
+    for (const r of rows) expect(findRelation(model, r.name)!.apiAccess[r.role], `${r.role} on ${r.name}`).toEqual(r.privs);
+    expect(findRelation(model, 'public.parent')!.apiAccess).toEqual(findRelation(model, 'public.child')!.apiAccess);
+    expect(findRelation(model, 'App Data.Odd "Name"')!.apiAccess['authenticated']).toEqual(['SELECT', 'INSERT']);
+  });
+
   it('the policies scope reads policies and grants but not columns', async () => {
     const small = await introspect(db.sql, { apiRoles: ['anon', 'authenticated'], scope: 'policies' });
     const rel = findRelation(small, 'App Data.Odd "Name"')!;
