@@ -25,13 +25,14 @@ export const rule: CatalogRule = {
     const out: RawFinding[] = [];
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || !rel.rls) continue;
-      const owners = ownerColumns(rel);
-      if (owners.length === 0) continue;
+      let owners: string[] | undefined; // read only when a policy does not bind the caller (the regexes cost on every column)
       for (const p of rel.policies) {
         if (!p.permissive || (p.command !== 'INSERT' && p.command !== 'UPDATE' && p.command !== 'ALL')) continue;
         const a = ctx.analysis(p);
         const effective = p.check !== null ? a.check : a.using;
         if (!effective || effective.bindsCaller) continue;
+        owners ??= ownerColumns(rel);
+        if (owners.length === 0) break; // only tables with an owner or tenant column are judged
         const cmds: Command[] = p.command === 'ALL' ? ['INSERT', 'UPDATE'] : [p.command];
         const roles = apiRolesOf(ctx, p).filter((role) =>
           cmds.some(
