@@ -114,7 +114,6 @@ function openHelperLane(sql: Sql): HelperLane {
   return { connection, taken: false };
 }
 
-
 /**
  * Slice `slice` of `slices` of the policies, by table (polrelid modulo slices), so
  * one table's policies stay together and each backend opens a disjoint set of tables.
@@ -205,8 +204,6 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
         and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
       order by n.nspname, c.relname`,
     ),
-
-
 
     columns: (tx: Sql) =>
       jsonRows<RawCatalog['columns']>(
