@@ -36,6 +36,14 @@ export async function median(runs, fn, setup) {
   return times[Math.floor(times.length / 2)];
 }
 
+/** Median of `runs` values (ms) that `fn` measures itself (for timings that exclude set-up done inside it). */
+export async function medianTimed(runs, fn) {
+  const times = [];
+  for (let i = 0; i < runs; i++) times.push(await fn(i));
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
 export function ratioLine(label, value, floor, target) {
   const ratio = value / floor;
   const verdict = target === undefined ? '' : ratio <= target ? `  ok (target ≤ ${target}×)` : `  MISSED (target ≤ ${target}×)`;
