@@ -1,14 +1,20 @@
 // The CLI surface: help, exit codes, errors without stack traces or secrets, --json, colour rules.
 import { describe, expect, it, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/pg.js';
+import { CLI, runCli } from '../helpers/pg.js';
 import { freePort } from '../../cli/core/provision/embedded.js';
 import { dockerEndpoint } from '../../cli/core/provision/docker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rg-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the built CLI', () => {
+  it('is executable, so `npx rowguard` runs it on a fresh clone (npm links the root bin before prepare builds it)', () => {
+    expect(statSync(CLI).mode & 0o111).toBe(0o111);
+  });
+});
 
 describe('help and exit codes', () => {
   it('--help lists commands, global flags and the exit codes', async () => {
