@@ -228,19 +228,22 @@ describe('verdicts', () => {
     try {
       for (const n of [1, 2]) writeFileSync(join(dir, `slow${n}.test.sql`), 'SELECT plan(1);\nSELECT pg_sleep(30);\nSELECT pass();\n');
       const controller = new AbortController();
+      // This run's databases, by name: other test files create throwaway databases at the same time.
+      let template: string | undefined;
       let seen: string[] = [];
       const t0 = performance.now();
       const r = await run([dir], {
         signal: controller.signal,
         onEvent: (e) => {
+          if (e.kind === 'template' && e.phase === 'ready') template = e.database;
           if (e.kind !== 'file-start' || e.file.endsWith('slow2.test.sql')) return;
           // Abort once the file's statement is really running on the server.
           poll = setInterval(async () => {
             if (controller.signal.aborted) return clearInterval(poll);
-            const running = await admin`select datname from pg_stat_activity where query = 'SELECT pg_sleep(30)'`;
+            const running = await admin<{ datname: string }[]>`select datname from pg_stat_activity where query = 'SELECT pg_sleep(30)'`;
             if (running.length === 0 || controller.signal.aborted) return;
             clearInterval(poll);
-            seen = (await admin`select datname from pg_database where datname like 'rowguard_t%'`).map((x) => x['datname'] as string);
+            seen = [template!, running[0]!.datname]; // the template and the worker's copy
             controller.abort();
           }, 100);
         },
@@ -249,7 +252,9 @@ describe('verdicts', () => {
       expect(r).toMatchObject({ interrupted: true, ok: false });
       expect(r.notRun).toHaveLength(1);
       expect(r.files[0]!.status).toBe('errored');
-      expect(seen.length).toBeGreaterThanOrEqual(2); // the template and the worker's copy
+      expect(seen).toHaveLength(2);
+      expect(seen[0]).toMatch(/^rowguard_test_/);
+      expect(seen[1]).toMatch(/^rowguard_t_/);
       const left = await admin`select datname from pg_database where datname = any(${seen})`;
       expect(left).toEqual([]);
     } finally {

@@ -51,7 +51,7 @@ export interface CheckResult {
 }
 
 export type RunEvent =
-  | { kind: 'template'; phase: 'create' | 'migrate' | 'library' | 'ready'; ms?: number }
+  | { kind: 'template'; phase: 'create' | 'migrate' | 'library' | 'ready'; ms?: number; /** the template's name, once ready */ database?: string }
   | { kind: 'file-start'; file: string }
   | { kind: 'file-done'; result: FileResult; done: number; total: number }
   | { kind: 'check-start'; name: string }
@@ -223,7 +223,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   if (opts.signal?.aborted) interrupted = true;
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
   const templateMs = performance.now() - t0;
-  opts.onEvent?.({ kind: 'template', phase: 'ready', ms: templateMs });
+  opts.onEvent?.({ kind: 'template', phase: 'ready', ms: templateMs, database: template.name });
 
   let bailed = false;
   let filesMs = 0;
