@@ -68,6 +68,26 @@ describe('lanes', () => {
     expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
   });
 
+  it('the transaction remembers its lane (audit.lane) until it ends, and a later append follows it even when a lane earlier in its order frees up', async () => {
+    const [t, blocker] = [session(), session()];
+    await blocker.unsafe('begin');
+    await event(blocker);
+    const blocked = await laneOf(blocker);
+    // Steer t's first append past the blocker's lane: the hint names it, it is held, so t takes another.
+    await t.unsafe(`begin; set local audit.lane = '${blocked}'`);
+    await event(t);
+    const first = await laneOf(t);
+    expect(first).not.toBe(blocked);
+    const [remembered] = await t<{ lane: string }[]>`select current_setting('audit.lane', true) as lane`;
+    expect(Number(remembered!.lane)).toBe(first);
+    await blocker.unsafe('commit'); // the blocked lane is free now
+    await event(t);
+    expect(await laneOf(t)).toBe(first);
+    await t.unsafe('commit');
+    const [after] = await t<{ lane: string | null }[]>`select nullif(current_setting('audit.lane', true), '') as lane`;
+    expect(after!.lane).toBeNull();
+  });
+
   it('with every lane held, the next appender waits for one, then appends', async () => {
     const n = 8; // the lanes of audit.append_rows()
     const holders = Array.from({ length: n }, () => session());
