@@ -34,6 +34,22 @@ export interface TableRow {
   partitionOf?: string;
 }
 
+/** An aclitem as Postgres prints it: `grantee=letters/grantor` (PUBLIC: an empty grantee). */
+function aclItem(grantee: string, privs: readonly string[]): string {
+  return `${grantee === 'PUBLIC' ? '' : grantee}=${privs.map((p) => ACL_LETTER[p]).join('')}/owner`;
+}
+
+/** Column grants as the catalog reads them: each column's ACL, columns in first-mention order. */
+function columnAcls(grants: NonNullable<TableRow['columnGrants']>): Array<{ column: string; acl: string[] }> {
+  const byColumn = new Map<string, Map<string, string[]>>();
+  for (const g of grants) {
+    if (!byColumn.has(g.column)) byColumn.set(g.column, new Map());
+    const byGrantee = byColumn.get(g.column)!;
+    byGrantee.set(g.grantee, [...(byGrantee.get(g.grantee) ?? []), g.privilege]);
+  }
+  return [...byColumn].map(([column, byGrantee]) => ({ column, acl: [...byGrantee].map(([grantee, privs]) => aclItem(grantee, privs)) }));
+}
+
 export function stateOf(tables: TableRow[]): SecurityState {
   return securityStateOf(modelOf(tables), API);
 }
@@ -67,8 +83,8 @@ export function modelOf(tables: TableRow[]): CatalogModel {
         options: [],
         estimated_rows: 0,
         comment: null,
-        acl: Object.entries(t.grants ?? {}).map(([grantee, privs]) => `${grantee === 'PUBLIC' ? '' : grantee}=${privs.map((p) => ACL_LETTER[p]).join('')}/owner`),
-        column_acl: t.columnGrants ?? [],
+        acl: Object.entries(t.grants ?? {}).map(([grantee, privs]) => aclItem(grantee, privs)),
+        column_acl: columnAcls(t.columnGrants ?? []),
         api_access: Object.fromEntries(API.map((role) => [role, [...new Set([...(t.grants?.[role] ?? []), ...(t.grants?.['PUBLIC'] ?? [])])]])),
         view_definition: null,
         depends_on: [],

@@ -3,7 +3,6 @@ import {
   PUBLIC,
   type CatalogModel,
   type Column,
-  type ColumnGrant,
   type ForeignKey,
   type FunctionInfo,
   type Grant,
@@ -45,8 +44,8 @@ export interface RawCatalog {
     estimated_rows: number;
     comment: string | null;
     acl: AclItems;
-    /** Column ACL entries in column order; optional so hand-written rows may omit it. */
-    column_acl?: Array<AclEntry & { column: string }>;
+    /** The ACL of each column that has one, in column order; optional so hand-written rows may omit it. */
+    column_acl?: Array<{ column: string; acl: AclItems }>;
     api_access: Record<string, string[]>;
     view_definition: string | null;
     depends_on: string[];
@@ -127,33 +126,14 @@ export function parseAclItem(item: string): AclEntry[] {
 }
 
 export function grantsFromAclItems(items: readonly string[]): Grant[] {
-  return grantsFromAcl(items.flatMap(parseAclItem));
-}
-
-export function grantsFromAcl(acl: readonly AclEntry[]): Grant[] {
   const by = new Map<string, Set<string>>();
-  for (const a of acl) {
-    const g = a.grantee === '' || a.grantee === '-' ? PUBLIC : a.grantee;
-    if (!by.has(g)) by.set(g, new Set());
-    by.get(g)!.add(a.privilege);
+  for (const a of items.flatMap(parseAclItem)) {
+    if (!by.has(a.grantee)) by.set(a.grantee, new Set());
+    by.get(a.grantee)!.add(a.privilege);
   }
   return [...by.entries()]
     .map(([grantee, privs]) => ({ grantee, privileges: [...privs].sort((x, y) => PRIV_ORDER.indexOf(x) - PRIV_ORDER.indexOf(y)) }))
     .sort((a, b) => (a.grantee === PUBLIC ? -1 : b.grantee === PUBLIC ? 1 : a.grantee.localeCompare(b.grantee)));
-}
-
-function columnGrantsFromAcl(acl: ReadonlyArray<AclEntry & { column: string }>): ColumnGrant[] {
-  if (acl.length === 0) return []; // the common case: no column-level grants
-  const columns: string[] = [];
-  const by = new Map<string, AclEntry[]>();
-  for (const a of acl) {
-    if (!by.has(a.column)) {
-      by.set(a.column, []);
-      columns.push(a.column);
-    }
-    by.get(a.column)!.push(a);
-  }
-  return columns.flatMap((column) => grantsFromAcl(by.get(column)!).map((g) => ({ column, grantee: g.grantee, privileges: g.privileges })));
 }
 
 function options(list: readonly string[]): Record<string, string> {
@@ -230,7 +210,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
         .map((f): ForeignKey => ({ name: f.name, columns: [...f.columns], refTable: f.ref_table, refColumns: [...f.ref_columns] }))
         .sort(byName),
       grants: grantsFromAclItems(r.acl),
-      columnGrants: columnGrantsFromAcl(r.column_acl ?? []),
+      columnGrants: (r.column_acl ?? []).flatMap(({ column, acl }) => grantsFromAclItems(acl).map((g) => ({ column, ...g }))),
       apiAccess,
       policies: (policies.get(r.oid) ?? [])
         .map(

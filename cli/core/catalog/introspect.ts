@@ -184,8 +184,8 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
              descr.description as comment,
              coalesce(c.relacl, acldefault('r', c.relowner))::text[] as acl,
              -- attacl is NULL for a column with no column-level grant (no default to expand)
-             coalesce((select json_agg(json_build_object('column', at.attname, 'grantee', case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end, 'privilege', a.privilege_type) order by at.attnum)
-                       from pg_attribute at cross join lateral aclexplode(at.attacl) a
+             coalesce((select json_agg(json_build_object('column', at.attname, 'acl', at.attacl::text[]) order by at.attnum)
+                       from pg_attribute at
                        where at.attrelid = c.oid and at.attnum > 0 and not at.attisdropped and at.attacl is not null), '[]') as column_acl,
              ${opts.effectivePrivileges === false ? tx`'{}'::json` : tx`coalesce((select json_object_agg(x, array(
                          select p from unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
