@@ -24,16 +24,13 @@ export async function withServer(fn) {
 }
 
 /** Median of `runs` timings (ms) of an async function; `setup` runs before each, untimed. */
-export async function median(runs, fn, setup) {
-  const times = [];
-  for (let i = 0; i < runs; i++) {
+export function median(runs, fn, setup) {
+  return medianTimed(runs, async (i) => {
     if (setup) await setup(i);
     const t0 = performance.now();
     await fn(i);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+    return performance.now() - t0;
+  });
 }
 
 /** Median of `runs` values (ms) that `fn` measures itself (for timings that exclude set-up done inside it). */
