@@ -108,7 +108,7 @@ export function makePolicyCommand(): Command {
       const { applyPlan, assertWideningAllowed } = await import('../core/policy/apply.js');
       const { planPolicyChanges } = await import('../core/policy/plan.js');
       const { securityStateOf } = await import('../core/policy/state.js');
-      const { apiRolesOf } = await import('../core/shadow.js');
+      const { apiRolesOf } = await import('../core/config.js');
       const report = await import('../core/report/policy.js');
       const result = await diffPolicies({ serverUrl: target.serverUrl, config, from: target.source, to: { kind: 'policies' }, displayRoot: ctx.cwd });
       ctx.out.info(report.renderDiffSummary(result, ctx.out).trimEnd());
@@ -132,7 +132,7 @@ export function makePolicyCommand(): Command {
       const { readModel } = await import('../core/policy/diff.js');
       const { securityStateOf } = await import('../core/policy/state.js');
       const { writePolicyFiles } = await import('../core/policy/pull.js');
-      const { apiRolesOf } = await import('../core/shadow.js');
+      const { apiRolesOf } = await import('../core/config.js');
       const state = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
       const result = writePolicyFiles(state, config.dirs.policies, ctx.cwd, o.table);
       const { renderPull } = await import('../core/report/policy.js');
@@ -151,7 +151,7 @@ export function makePolicyCommand(): Command {
       const serverUrl = source.kind === 'url' ? source.url : (await ctx.server()).url;
       const { modelsOf } = await import('../core/policy/diff.js');
       const { tableAccess, allTablesAccess } = await import('../core/policy/show.js');
-      const { apiRolesOf } = await import('../core/shadow.js');
+      const { apiRolesOf } = await import('../core/config.js');
       const { models } = await modelsOf({ serverUrl, config, from: source, to: source, displayRoot: ctx.cwd, effectivePrivileges: true }, [source]);
       const model = models[0]!;
       const reports = table ? [tableAccess(model, table, apiRolesOf(config))] : allTablesAccess(model, apiRolesOf(config));

@@ -45,8 +45,6 @@ export interface ShadowDatabase extends ThrowawayDatabase {
   timings: ShadowTimings;
 }
 
-export { apiRolesOf };
-
 export async function buildShadow(opts: ShadowOptions): Promise<ShadowDatabase> {
   const displayRoot = opts.displayRoot ?? opts.config.root;
   // Read and validate policies/ first: a bad file fails before any database exists.

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { Config } from '../config.js';
+import { apiRolesOf, type Config } from '../config.js';
 import type { StepId } from './types.js';
 import type { GateContext, StepOutcome, StepRunner } from './run.js';
 
@@ -54,7 +54,6 @@ async function policyChangesSinceBase(ctx: GateContext, config: Config, base: st
   const { modelsOf, readModel } = await import('../policy/diff.js');
   const { securityStateOf } = await import('../policy/state.js');
   const { planPolicyChanges } = await import('../policy/plan.js');
-  const { apiRolesOf } = await import('../shadow.js');
   const { renderDiffMarkdown } = await import('../report/policy.js');
   type Diff = Parameters<typeof renderDiffMarkdown>[0];
   const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-policies-'));
