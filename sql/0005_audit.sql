@@ -188,27 +188,30 @@ $$;
 comment on function audit.redact(jsonb) is 'The value with every secret-named key''s value, bcrypt hash, JWT and bearer credential replaced by "[redacted]".';
 revoke all on function audit.redact(jsonb) from public;
 
--- The canonical serialisation that is hashed (version 2). `rowguard audit
+-- The canonical serialisation that is hashed (version 3). `rowguard audit
 -- verify` (cli/core/audit/verify.ts) recomputes it from the columns' text forms:
 --
---   content = F(c1) || F(c2) || … || F(c15)
---   F(NULL) = 'N'
---   F(v)    = 'S' || octet_length(v) || ':' || v        (length in UTF-8 bytes, decimal)
---   c1..c15 = to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+--   context = json_build_array(c1, …, c12)::text
+--   c1..c12 = to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
 --             txid::text, actor_id::text, actor_role, actor_email, db_role,
---             user_agent, ip, schema_name, table_name, operation, event,
---             pk::text, old_row::text, new_row::text
---   hash    = hex(sha256(utf8('rowguard-audit-v2' || LF || prev_hash || LF
+--             user_agent, ip, schema_name, table_name, operation, event
+--   body    = '[' || coalesce(pk::text, 'null') || ', ' || coalesce(old_row::text, 'null')
+--             || ', ' || coalesce(new_row::text, 'null') || ']'
+--             (= json_build_array(pk, old_row, new_row)::text, without its
+--             per-call type lookups)
+--   hash    = hex(sha256(utf8('rowguard-audit-v3' || LF || prev_hash || LF
 --                              || lane::text || ':' || seq::text || LF
---                              || hex(sha256(utf8(content))))))
+--                              || hex(sha256(utf8(context))) || LF || body)))
 --   prev_hash = hash of the row (lane, seq - 1), or 64 '0' for seq 1
 --
--- jsonb::text is Postgres's canonical jsonb output (keys sorted, one space
--- after ':' and ','), a deterministic function of the stored value. The
--- content hash covers everything but the position (lane, seq) and the link,
--- so contents are hashed set-based and only the short chaining step (a hash of
--- ~150 bytes) has to run row by row. The id is not hashed: it only orders rows
--- across lanes.
+-- The context is what the rows of one append share (when, which transaction,
+-- who, which table and operation): a JSON array of strings and nulls, written
+-- by one built-in call, and hashed once per append rather than again for
+-- every row. The body is what differs per row: jsonb::text is Postgres's
+-- canonical jsonb output (keys sorted, one space after ':' and ','), a
+-- deterministic function of the stored value. One sha256 per row, row by row,
+-- since each row's hash enters the next. The id is not hashed: it only orders
+-- rows across lanes.
 --
 -- Append rows to the chain: one per element of the arrays (pks, olds, news are
 -- parallel; a NULL array counts as all NULLs). Internal: called by the capture
@@ -258,13 +261,12 @@ declare
   v_db_role text;
   v_user_agent text;
   v_ip text;
-  fixed text;
+  context text;
   n integer := greatest(pg_catalog.cardinality(p_pks), pg_catalog.cardinality(p_olds), pg_catalog.cardinality(p_news));
   hint text;
   v_lane smallint;
   prev_seq bigint;
   last_id bigint;
-  contents text[];
   hashes text[];
   h text;
   v text;
@@ -286,15 +288,11 @@ begin
             nullif(pg_catalog.btrim(pg_catalog.split_part(headers ->> 'x-forwarded-for', ',', 1)), ''),
             headers ->> 'x-real-ip'), 64);
 
-  -- F(c1) … F(c12): the same for every row of this call (plain plpgsql
-  -- expressions, no query).
-  fixed := '';
-  foreach v in array array[
-      pg_catalog.to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-      current_txid::text, v_actor_id::text, v_actor_role, v_actor_email, v_db_role,
-      v_user_agent, v_ip, p_schema, p_table, p_operation, p_event]::text[] loop
-    fixed := fixed || case when v is null then 'N' else 'S' || pg_catalog.octet_length(v) || ':' || v end;
-  end loop;
+  -- The context's digest: the same for every row of this call.
+  context := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.json_build_array(
+               pg_catalog.to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               current_txid::text, v_actor_id::text, v_actor_role, v_actor_email, v_db_role,
+               v_user_agent, v_ip, p_schema, p_table, p_operation, p_event)::text, 'UTF8')), 'hex');
 
   -- The lane: the hinted one if this transaction holds it (or it is free),
   -- else the first free one from a start that differs between backends, else
@@ -320,22 +318,17 @@ begin
   -- row; under READ COMMITTED each query below takes its snapshot after the
   -- lock was granted, so it sees the previous holder's committed rows.
   v := pg_catalog.set_config('audit.appending', 'on', true);
-  -- The first row: its content hash is a plain expression, and reading the
-  -- head, chaining and appending are one statement. ON CONFLICT is the
-  -- REPEATABLE READ check (see above); it is needed on the first row only,
-  -- since under the lane's lock nobody else appends after it.
+  -- The first row: reading the head, chaining and appending are one
+  -- statement. ON CONFLICT is the REPEATABLE READ check (see above); it is
+  -- needed on the first row only, since under the lane's lock nobody else
+  -- appends after it.
   insert into audit.log (lane, seq, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
                          schema_name, table_name, operation, event, pk, old_row, new_row, hash)
   select v_lane, x.seq, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
          p_schema, p_table, p_operation, p_event, p_pks[1], p_olds[1], p_news[1],
          pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-           'rowguard-audit-v2' || E'\n' || x.prev_hash || E'\n' || v_lane::text || ':' || x.seq::text || E'\n'
-           || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-                fixed
-                || case when p_pks[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_pks[1]::text) || ':' || p_pks[1]::text end
-                || case when p_olds[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_olds[1]::text) || ':' || p_olds[1]::text end
-                || case when p_news[1] is null then 'N' else 'S' || pg_catalog.octet_length(p_news[1]::text) || ':' || p_news[1]::text end,
-                'UTF8')), 'hex'),
+           'rowguard-audit-v3' || E'\n' || x.prev_hash || E'\n' || v_lane::text || ':' || x.seq::text || E'\n' || context || E'\n'
+           || '[' || coalesce(p_pks[1]::text, 'null') || ', ' || coalesce(p_olds[1]::text, 'null') || ', ' || coalesce(p_news[1]::text, 'null') || ']',
            'UTF8')), 'hex')
     from (select coalesce(h.seq, 0) + 1 as seq, coalesce(h.hash, pg_catalog.repeat('0', 64)) as prev_hash
             from (select) as one
@@ -351,38 +344,27 @@ begin
   end if;
 
   if n > 1 then
-    -- The other rows: content hashes set-based, then the chaining loop. Each
-    -- jsonb is turned into text once (OFFSET 0 keeps the subquery from being
-    -- flattened, which would repeat the conversion for every use). No ORDER
-    -- BY in array_agg: it would sort rows that a scan of unnest() already
-    -- delivers in array order (a mismatch would break every hash, and
-    -- `audit verify` in the tests checks bulk appends).
-    select pg_catalog.array_agg(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-             fixed
-             || case when t.pk is null then 'N' else 'S' || pg_catalog.octet_length(t.pk) || ':' || t.pk end
-             || case when t.old_row is null then 'N' else 'S' || pg_catalog.octet_length(t.old_row) || ':' || t.old_row end
-             || case when t.new_row is null then 'N' else 'S' || pg_catalog.octet_length(t.new_row) || ':' || t.new_row end,
-             'UTF8')), 'hex'))
-      into contents
-      from (select u.pk::text as pk, u.old_row::text as old_row, u.new_row::text as new_row
-              from unnest(p_pks[2:], p_olds[2:], p_news[2:]) as u(pk, old_row, new_row)
-            offset 0) as t;
-    -- contents[i] and hashes[i] are row i + 1.
-    hashes := pg_catalog.array_fill(null::text, array[n - 1]);
-    for i in 1 .. n - 1 loop
+    -- The other rows: the chaining loop (each row's hash enters the next),
+    -- then one insert. Array parameters are expanded on entry, so p_pks[i]
+    -- is a direct fetch.
+    hashes := pg_catalog.array_fill(null::text, array[n]);
+    for i in 2 .. n loop
       h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-             'rowguard-audit-v2' || E'\n' || h || E'\n' || v_lane::text || ':' || (prev_seq + i)::text || E'\n' || contents[i], 'UTF8')), 'hex');
+             'rowguard-audit-v3' || E'\n' || h || E'\n' || v_lane::text || ':' || (prev_seq + i - 1)::text || E'\n' || context || E'\n'
+             || '[' || coalesce(p_pks[i]::text, 'null') || ', ' || coalesce(p_olds[i]::text, 'null') || ', ' || coalesce(p_news[i]::text, 'null') || ']',
+             'UTF8')), 'hex');
       hashes[i] := h;
     end loop;
     insert into audit.log (lane, seq, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
                            schema_name, table_name, operation, event, pk, old_row, new_row, hash)
-    select v_lane, prev_seq + u.n, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
+    select v_lane, prev_seq + u.n - 1, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
            p_schema, p_table, p_operation, p_event, u.pk, u.old_row, u.new_row, u.hash
       -- hashes is unnested beside the rows: subscripting a plpgsql array
       -- variable inside a query would copy the whole array for every row.
       -- Rows go in unnest order, so ids follow seq within the call. (A NULL
       -- array unnests as NULLs beside the others.)
-      from unnest(p_pks[2:], p_olds[2:], p_news[2:], hashes) with ordinality as u(pk, old_row, new_row, hash, n);
+      from unnest(p_pks, p_olds, p_news, hashes) with ordinality as u(pk, old_row, new_row, hash, n)
+     where u.n > 1;
     last_id := pg_catalog.currval('audit.log_id_seq');
   end if;
   v := pg_catalog.set_config('audit.appending', '', true);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { ChainVerifier, GENESIS_HASH, chainText, checkpointOf, contentText, formatCheckpoint, parseCheckpoint, rowHash, type AuditRow } from '../../cli/core/audit/verify.js';
+import { ChainVerifier, GENESIS_HASH, bodyText, chainText, checkpointOf, contextText, formatCheckpoint, parseCheckpoint, rowHash, type AuditRow } from '../../cli/core/audit/verify.js';
 import { RowguardError } from '../../cli/core/errors.js';
 
 /** n rows of one lane, correctly chained; ids interleave with other lanes' (lane + 10 × seq). */
@@ -61,17 +61,22 @@ function verify(rows: AuditRow[], expectHead?: string) {
 const headOf = (rows: AuditRow[]) => verify(rows).head!;
 
 describe('canonical serialisation', () => {
-  it('length-prefixes each field in UTF-8 bytes and writes NULL as N', () => {
+  it('writes the context as a JSON array of strings and nulls, as json_build_array(…)::text does', () => {
     const [row] = chain(1);
-    const text = contentText(row!);
-    expect(text.startsWith('S27:2026-11-29T10:00:01.000001ZS3:701')).toBe(true);
-    expect(text).toContain('S15:ä@example.test'); // ä is 2 bytes
-    expect(text).toContain('NN'); // user_agent, ip
+    expect(contextText(row!)).toBe(
+      '["2026-11-29T10:00:01.000001Z", "701", "aaaaaaaa-1111-4000-8000-00000000000a", "authenticated", "ä@example.test", ' +
+        '"authenticated", null, null, "public", "deployments", "INSERT", null]',
+    );
+    expect(contextText({ ...row!, user_agent: 'q"b\\s\n\u0001\u007f' })).toContain('"q\\"b\\\\s\\n\\u0001\u007f"');
   });
-  it('chains: sha256 of version, previous hash, lane:seq and the content hash', () => {
+  it('writes the body as the JSON array [pk, old_row, new_row] of the jsonb text forms', () => {
+    const [row] = chain(1);
+    expect(bodyText(row!)).toBe('[{"id": 1}, null, {"id": 1, "name": "dép 😀 1.1"}]');
+  });
+  it('chains: sha256 of version, previous hash, lane:seq, the context digest and the body', () => {
     const [row] = chain(1, 3);
-    const contentHash = createHash('sha256').update(contentText(row!), 'utf8').digest('hex');
-    expect(chainText(GENESIS_HASH, row!)).toBe(`rowguard-audit-v2\n${GENESIS_HASH}\n3:1\n${contentHash}`);
+    const contextHash = createHash('sha256').update(contextText(row!), 'utf8').digest('hex');
+    expect(chainText(GENESIS_HASH, row!)).toBe(`rowguard-audit-v3\n${GENESIS_HASH}\n3:1\n${contextHash}\n${bodyText(row!)}`);
     expect(rowHash(GENESIS_HASH, row!)).toBe(createHash('sha256').update(chainText(GENESIS_HASH, row!)).digest('hex'));
   });
   it('binds the lane and seq, not the id (which only orders rows across lanes)', () => {
@@ -80,12 +85,14 @@ describe('canonical serialisation', () => {
     expect(rowHash(GENESIS_HASH, { ...row!, seq: '2' })).not.toBe(row!.hash);
     expect(rowHash(GENESIS_HASH, { ...row!, id: '987654' })).toBe(row!.hash);
   });
-  it('distinguishes NULL from the empty string and from the text "N"', () => {
+  it('distinguishes NULL from the empty string and from the text "null"', () => {
     const [row] = chain(1);
     const a = rowHash(GENESIS_HASH, { ...row!, ip: null });
     const b = rowHash(GENESIS_HASH, { ...row!, ip: '' });
-    const c = rowHash(GENESIS_HASH, { ...row!, ip: 'N' });
+    const c = rowHash(GENESIS_HASH, { ...row!, ip: 'null' });
+    const d = rowHash(GENESIS_HASH, { ...row!, old_row: 'null' }); // a jsonb JSON null is not an SQL NULL
     expect(new Set([a, b, c]).size).toBe(3);
+    expect(d).toBe(row!.hash); // …but they serialise alike: the jsonb null and NULL old_row hash the same
   });
 });
 

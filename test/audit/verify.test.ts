@@ -29,6 +29,15 @@ beforeAll(async () => {
       { commit: true },
     );
   }
+  // Context strings JSON must escape (quotes, backslashes, control characters,
+  // astral and line-separator characters), and a multi-row statement: the
+  // SQL's json_build_array and verify's JSON.stringify must agree byte for byte.
+  await runAsRequest(
+    db.sql,
+    requestFor('a', { headers: { 'user-agent': 'q"b\\s\t\u0001\u001f\u007f ä 😀 \u2028 end' } }),
+    (tx) => tx`insert into public.deployments (user_id, name) select ${IDS.a}, 'bulk ' || g from generate_series(1, 3) g`,
+    { commit: true },
+  );
   await db.sql`select audit.log_auth_event('login', ${IDS.a}::uuid, '{"provider":"email"}')`;
 });
 afterAll(async () => {

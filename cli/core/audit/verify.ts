@@ -3,11 +3,12 @@
  * TypeScript, independently of the database's own audit.append_rows().
  *
  * The log is striped into lanes, each its own chain. The canonical
- * serialisation (version 2) is defined in sql/0005_audit.sql:
+ * serialisation (version 3) is defined in sql/0005_audit.sql:
  *
- *   content = F(at) F(txid) … F(new_row)        (every column but id, lane, seq and hash)
- *   F(NULL) = 'N',  F(v) = 'S' <byte length of v in UTF-8> ':' v
- *   hash = hex(sha256(utf8('rowguard-audit-v2' LF prev_hash LF lane ':' seq LF hex(sha256(utf8(content))))))
+ *   context = JSON array of at, txid, actor_id, …, event   (json_build_array(…)::text)
+ *   body    = '[' pk ', ' old_row ', ' new_row ']'         (jsonb::text, NULL as null)
+ *   hash = hex(sha256(utf8('rowguard-audit-v3' LF prev_hash LF lane ':' seq LF
+ *                          hex(sha256(utf8(context))) LF body)))
  *   prev_hash = hash of the lane's row seq - 1, or 64 '0' for seq 1
  *
  * over the columns' text forms, read with the same expressions the SQL uses
@@ -33,7 +34,7 @@ import { qb, run } from '../typed.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
-export const CANONICAL_VERSION = 'rowguard-audit-v2';
+export const CANONICAL_VERSION = 'rowguard-audit-v3';
 
 /** One audit.log row as the text forms that are hashed (NULL as null). */
 export interface AuditRow {
@@ -60,10 +61,14 @@ export interface AuditRow {
   hash: string;
 }
 
-/** The fields of the content hash, in canonical order (lane and seq enter in the chaining step). */
-export const HASHED_FIELDS = [
+/**
+ * The fields of an append's context, in canonical order: what the rows of one
+ * append share (lane and seq enter in the chaining step, the row images in the
+ * body).
+ */
+export const CONTEXT_FIELDS = [
   'at', 'txid', 'actor_id', 'actor_role', 'actor_email', 'db_role', 'user_agent', 'ip',
-  'schema_name', 'table_name', 'operation', 'event', 'pk', 'old_row', 'new_row',
+  'schema_name', 'table_name', 'operation', 'event',
 ] as const satisfies ReadonlyArray<keyof AuditRow>;
 
 /** A position in the log: lane and seq, compared as numbers. */
@@ -108,24 +113,40 @@ export function auditBatch(after: Position, limit: number) {
     .limit(limit);
 }
 
-function field(value: string | null): string {
-  return value === null ? 'N' : `S${Buffer.byteLength(value, 'utf8')}:${value}`;
+/**
+ * The context as Postgres's json_build_array(…)::text writes it: strings and
+ * nulls, ', ' between elements. JSON.stringify escapes a string exactly as
+ * Postgres's escape_json does (\" \\ \b \f \n \r \t, other control characters
+ * as \u00xx, everything else as is) for any string Postgres can hold.
+ */
+export function contextText(row: AuditRow): string {
+  return `[${CONTEXT_FIELDS.map((f) => { const v = row[f]; return v === null ? 'null' : JSON.stringify(v); }).join(', ')}]`;
 }
 
-/** The row's content text (every hashed field, length-prefixed), hashed first. */
-export function contentText(row: AuditRow): string {
-  let s = '';
-  for (const f of HASHED_FIELDS) s += field(row[f]);
-  return s;
+/** The row images as json_build_array(pk, old_row, new_row)::text would write them. */
+export function bodyText(row: AuditRow): string {
+  return `[${row.pk ?? 'null'}, ${row.old_row ?? 'null'}, ${row.new_row ?? 'null'}]`;
 }
 
 function sha256hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/** The digest of a context; the rows of one append share it, so the last one is kept. */
+let lastContext = '';
+let lastContextDigest = '';
+function contextDigest(row: AuditRow): string {
+  const text = contextText(row);
+  if (text !== lastContext) {
+    lastContext = text;
+    lastContextDigest = sha256hex(text);
+  }
+  return lastContextDigest;
+}
+
 /** The text whose sha256 is the row's chain hash, given the previous row's hash in its lane. */
 export function chainText(prevHash: string, row: AuditRow): string {
-  return `${CANONICAL_VERSION}\n${prevHash}\n${row.lane}:${row.seq}\n${sha256hex(contentText(row))}`;
+  return `${CANONICAL_VERSION}\n${prevHash}\n${row.lane}:${row.seq}\n${contextDigest(row)}\n${bodyText(row)}`;
 }
 
 export function rowHash(prevHash: string, row: AuditRow): string {
