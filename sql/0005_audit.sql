@@ -439,23 +439,34 @@ declare
   keys jsonb[];
   appended bigint;
 begin
-  -- The key is built inline for the common one-column case: a call per row to
-  -- a function with a SET clause costs more than the rest of the capture.
+  -- One row image per row, made once (OFFSET 0: a flattened subquery would
+  -- repeat to_jsonb() in each aggregate). A plain table with a one-column key
+  -- takes a query of built-in calls only: a branch for the general case inside
+  -- the same query would cost every statement the set-up of its function calls
+  -- (audit.row_image, audit.key_of) even when it is never taken.
   if tg_op = 'INSERT' then
-    select pg_catalog.array_agg(x.image),
-           pg_catalog.array_agg(case when single_key then pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1])
-                                     else audit.key_of(x.image, key_columns) end)
-      into images, keys
-      from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
-              from new_rows r) as x;
+    if plain and single_key then
+      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1]))
+        into images, keys
+        from (select pg_catalog.to_jsonb(r) as image from new_rows r offset 0) as x;
+    else
+      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
+        into images, keys
+        from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
+                from new_rows r offset 0) as x;
+    end if;
     appended := audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
   elsif tg_op = 'DELETE' then
-    select pg_catalog.array_agg(x.image),
-           pg_catalog.array_agg(case when single_key then pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1])
-                                     else audit.key_of(x.image, key_columns) end)
-      into images, keys
-      from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
-              from old_rows r) as x;
+    if plain and single_key then
+      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1]))
+        into images, keys
+        from (select pg_catalog.to_jsonb(r) as image from old_rows r offset 0) as x;
+    else
+      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
+        into images, keys
+        from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
+                from old_rows r offset 0) as x;
+    end if;
     appended := audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null, keys, images, null);
   elsif tg_op = 'TRUNCATE' then
     appended := audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
