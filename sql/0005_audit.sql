@@ -213,10 +213,11 @@ revoke all on function audit.redact(jsonb) from public;
 -- since each row's hash enters the next. The id is not hashed: it only orders
 -- rows across lanes.
 --
--- Append rows to the chain: one per element of the arrays (pks, olds, news are
--- parallel; a NULL array counts as all NULLs). Internal: called by the capture
--- triggers and audit.log_auth_event(), which are SECURITY DEFINER and owned by
--- this function's owner; nobody else may execute it. Returns the last id.
+-- Append rows to the chain: one per element of p_pks (olds and news are
+-- parallel to it; a NULL array counts as all NULLs; a row without a key has a
+-- NULL element in p_pks). Internal: called by the capture triggers and
+-- audit.log_auth_event(), which are SECURITY DEFINER and owned by this
+-- function's owner; nobody else may execute it. Returns the last id.
 --
 -- Lanes: the transaction's first append takes a lane with a transaction-level
 -- advisory lock (class 1919383905, 'rgua'; key 1..8), trying each lane once
@@ -247,24 +248,26 @@ create or replace function audit.append_rows(
   security definer
   set search_path = ''
 as $$
+-- Cost note: a capture is usually the only append of its transaction, and
+-- PL/pgSQL sets up each expression and statement again in every transaction,
+-- so the single-row path is written as few, small expressions and statements;
+-- what only some callers need (claims, headers) is read only when present.
 declare
-  current_txid xid8 := pg_catalog.pg_current_xact_id();
-  claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-  -- request.headers carries client-controlled values (and the Authorization
-  -- header): only two short fields are kept.
-  headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
-  set_role text := pg_catalog.current_setting('role', true);
+  n integer := pg_catalog.cardinality(p_pks);
+  claims jsonb;
+  headers jsonb;
   v_at timestamptz := pg_catalog.clock_timestamp();
-  v_actor_id uuid;
+  current_txid xid8 := pg_catalog.pg_current_xact_id();
+  v_db_role text := pg_catalog.current_setting('role', true);
+  v_actor_id uuid := p_actor_id;
   v_actor_role text;
   v_actor_email text;
-  v_db_role text;
   v_user_agent text;
-  v_ip text;
+  v_ip text := p_ip;
   context text;
-  n integer := greatest(pg_catalog.cardinality(p_pks), pg_catalog.cardinality(p_olds), pg_catalog.cardinality(p_news));
   hint text;
-  v_lane smallint;
+  v_lane integer;
+  got boolean;
   prev_seq bigint;
   last_id bigint;
   hashes text[];
@@ -275,18 +278,29 @@ begin
     return null;
   end if;
 
-  -- A sub that is not a uuid gets no access from the policies (auth.uid()
-  -- raises 22P02); here it must not block a write RLS does not govern (a
-  -- service_role token with a custom sub), so it is recorded as no actor.
-  v_actor_id := coalesce(p_actor_id,
-    case when claims ->> 'sub' ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' then (claims ->> 'sub')::uuid end);
-  v_actor_role := claims ->> 'role';
-  v_actor_email := claims ->> 'email';
-  v_db_role := case when set_role is null or set_role = 'none' then session_user::text else set_role end;
-  v_user_agent := pg_catalog.left(headers ->> 'user-agent', 512);
-  v_ip := pg_catalog.left(coalesce(p_ip,
-            nullif(pg_catalog.btrim(pg_catalog.split_part(headers ->> 'x-forwarded-for', ',', 1)), ''),
-            headers ->> 'x-real-ip'), 64);
+  claims := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+  if claims is not null then
+    -- A sub that is not a uuid gets no access from the policies (auth.uid()
+    -- raises 22P02); here it must not block a write RLS does not govern (a
+    -- service_role token with a custom sub), so it is recorded as no actor.
+    if v_actor_id is null and claims ->> 'sub' ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' then
+      v_actor_id := (claims ->> 'sub')::uuid;
+    end if;
+    v_actor_role := claims ->> 'role';
+    v_actor_email := claims ->> 'email';
+  end if;
+  -- request.headers carries client-controlled values (and the Authorization
+  -- header): only two short fields are kept.
+  headers := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+  if headers is not null then
+    v_user_agent := pg_catalog.left(headers ->> 'user-agent', 512);
+    v_ip := coalesce(v_ip, nullif(pg_catalog.btrim(pg_catalog.split_part(headers ->> 'x-forwarded-for', ',', 1)), ''), headers ->> 'x-real-ip');
+  end if;
+  v_ip := pg_catalog.left(v_ip, 64);
+  -- The role of the request (SET ROLE), else the session's.
+  if v_db_role is null or v_db_role = 'none' then
+    v_db_role := session_user;
+  end if;
 
   -- The context's digest: the same for every row of this call.
   context := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.json_build_array(
@@ -299,16 +313,15 @@ begin
   -- wait for one. Plain expressions only: no query.
   hint := pg_catalog.current_setting('audit.lane', true);
   if hint in ('1', '2', '3', '4', '5', '6', '7', '8') and pg_catalog.pg_try_advisory_xact_lock(1919383905, hint::integer) then
-    v_lane := hint::smallint;
+    v_lane := hint::integer;
   else
-    for i in 0 .. 7 loop
-      if pg_catalog.pg_try_advisory_xact_lock(1919383905, 1 + (pg_catalog.pg_backend_pid() + i) % 8) then
-        v_lane := 1 + (pg_catalog.pg_backend_pid() + i) % 8;
-        exit;
-      end if;
+    v_lane := pg_catalog.pg_backend_pid() % 8 + 1;
+    for tries in 1 .. 8 loop
+      got := pg_catalog.pg_try_advisory_xact_lock(1919383905, v_lane);
+      exit when got;
+      v_lane := v_lane % 8 + 1;
     end loop;
-    if v_lane is null then
-      v_lane := 1 + pg_catalog.pg_backend_pid() % 8;
+    if not got then
       perform pg_catalog.pg_advisory_xact_lock(1919383905, v_lane);
     end if;
     v := pg_catalog.set_config('audit.lane', v_lane::text, true);
@@ -318,23 +331,22 @@ begin
   -- row; under READ COMMITTED each query below takes its snapshot after the
   -- lock was granted, so it sees the previous holder's committed rows.
   v := pg_catalog.set_config('audit.appending', 'on', true);
-  -- The first row: reading the head, chaining and appending are one
-  -- statement. ON CONFLICT is the REPEATABLE READ check (see above); it is
-  -- needed on the first row only, since under the lane's lock nobody else
-  -- appends after it.
+  select l.seq, l.hash into prev_seq, h from audit.log l where l.lane = v_lane order by l.seq desc limit 1;
+  prev_seq := coalesce(prev_seq, 0) + 1;
+  -- The first row. concat() writes each jsonb with its output function (a
+  -- jsonb 'null' as null), in one call rather than a chain of ||.
+  h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.concat(
+         'rowguard-audit-v3', E'\n', coalesce(h, '0000000000000000000000000000000000000000000000000000000000000000'), E'\n',
+         v_lane, ':', prev_seq, E'\n', context, E'\n',
+         '[', coalesce(p_pks[1], 'null'), ', ', coalesce(p_olds[1], 'null'), ', ', coalesce(p_news[1], 'null'), ']'), 'UTF8')), 'hex');
+  -- ON CONFLICT is the REPEATABLE READ check (see above); it is needed on the
+  -- first row only, since under the lane's lock nobody else appends after it.
   insert into audit.log (lane, seq, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
                          schema_name, table_name, operation, event, pk, old_row, new_row, hash)
-  select v_lane, x.seq, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
-         p_schema, p_table, p_operation, p_event, p_pks[1], p_olds[1], p_news[1],
-         pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-           'rowguard-audit-v3' || E'\n' || x.prev_hash || E'\n' || v_lane::text || ':' || x.seq::text || E'\n' || context || E'\n'
-           || '[' || coalesce(p_pks[1]::text, 'null') || ', ' || coalesce(p_olds[1]::text, 'null') || ', ' || coalesce(p_news[1]::text, 'null') || ']',
-           'UTF8')), 'hex')
-    from (select coalesce(h.seq, 0) + 1 as seq, coalesce(h.hash, pg_catalog.repeat('0', 64)) as prev_hash
-            from (select) as one
-            left join lateral (select l.seq, l.hash from audit.log l where l.lane = v_lane order by l.seq desc limit 1) as h on true) as x
+  values (v_lane, prev_seq, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
+          p_schema, p_table, p_operation, p_event, p_pks[1], p_olds[1], p_news[1], h)
   on conflict (lane, seq) do nothing
-  returning id, seq, hash into last_id, prev_seq, h;
+  returning id into last_id;
   if last_id is null then
     -- Only reachable if a row was written to the lane by something that did
     -- not hold it. Never drop an audit row silently.
@@ -349,21 +361,22 @@ begin
     -- is a direct fetch.
     hashes := pg_catalog.array_fill(null::text, array[n]);
     for i in 2 .. n loop
-      h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-             'rowguard-audit-v3' || E'\n' || h || E'\n' || v_lane::text || ':' || (prev_seq + i - 1)::text || E'\n' || context || E'\n'
-             || '[' || coalesce(p_pks[i]::text, 'null') || ', ' || coalesce(p_olds[i]::text, 'null') || ', ' || coalesce(p_news[i]::text, 'null') || ']',
-             'UTF8')), 'hex');
+      h := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.concat(
+             'rowguard-audit-v3', E'\n', h, E'\n', v_lane, ':', prev_seq + i - 1, E'\n', context, E'\n',
+             '[', coalesce(p_pks[i], 'null'), ', ', coalesce(p_olds[i], 'null'), ', ', coalesce(p_news[i], 'null'), ']'), 'UTF8')), 'hex');
       hashes[i] := h;
     end loop;
+    -- Set-returning functions in the select list stream in step (a NULL
+    -- array gives NULLs), where unnest() in FROM would first copy every row
+    -- into a tuplestore. Rows go in array order, so ids follow seq within the
+    -- call; hashes is unnested beside them (subscripting a PL/pgSQL array
+    -- inside a query would copy it for every row).
     insert into audit.log (lane, seq, at, txid, actor_id, actor_role, actor_email, db_role, user_agent, ip,
                            schema_name, table_name, operation, event, pk, old_row, new_row, hash)
     select v_lane, prev_seq + u.n - 1, v_at, current_txid, v_actor_id, v_actor_role, v_actor_email, v_db_role, v_user_agent, v_ip,
            p_schema, p_table, p_operation, p_event, u.pk, u.old_row, u.new_row, u.hash
-      -- hashes is unnested beside the rows: subscripting a plpgsql array
-      -- variable inside a query would copy the whole array for every row.
-      -- Rows go in unnest order, so ids follow seq within the call. (A NULL
-      -- array unnests as NULLs beside the others.)
-      from unnest(p_pks, p_olds, p_news, hashes) with ordinality as u(pk, old_row, new_row, hash, n)
+      from (select pg_catalog.unnest(p_pks) as pk, pg_catalog.unnest(p_olds) as old_row, pg_catalog.unnest(p_news) as new_row,
+                   pg_catalog.unnest(hashes) as hash, pg_catalog.generate_series(1, n) as n) as u
      where u.n > 1;
     last_id := pg_catalog.currval('audit.log_id_seq');
   end if;
@@ -419,9 +432,11 @@ revoke all on function audit.key_of(jsonb, text[]) from public;
 --   tg_argv[0]  primary key columns
 --   tg_argv[1]  secret columns
 --   tg_argv[2]  json/jsonb columns
+--   tg_argv[3]  the key column, when it is the only one and the table has no
+--               secret or json column (the common case: no argument to parse)
 -- INSERT and DELETE are captured per statement from the transition tables
 -- (new_rows / old_rows), so a bulk statement appends to its lane once and
--- hashes its rows set-based; UPDATE per row (old and new images as a pair);
+-- hashes its rows in one loop; UPDATE per row (old and new images as a pair);
 -- TRUNCATE as one row without images.
 create or replace function audit.capture_statement()
   returns trigger
@@ -430,46 +445,55 @@ create or replace function audit.capture_statement()
   set search_path = ''
 as $$
 declare
-  key_columns text[] := tg_argv[0]::text[];
-  secret_columns text[] := tg_argv[1]::text[];
-  json_columns text[] := tg_argv[2]::text[];
-  plain boolean := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
-  single_key boolean := pg_catalog.cardinality(key_columns) = 1;
+  key_column text := tg_argv[3];
+  key_columns text[];
+  secret_columns text[];
+  json_columns text[];
+  plain boolean;
   images jsonb[];
   keys jsonb[];
   appended bigint;
 begin
+  if tg_op = 'TRUNCATE' then
+    appended := audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
+    return null;
+  end if;
   -- One row image per row, made once (OFFSET 0: a flattened subquery would
-  -- repeat to_jsonb() in each aggregate). A plain table with a one-column key
-  -- takes a query of built-in calls only: a branch for the general case inside
-  -- the same query would cost every statement the set-up of its function calls
-  -- (audit.row_image, audit.key_of) even when it is never taken.
-  if tg_op = 'INSERT' then
-    if plain and single_key then
-      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1]))
+  -- repeat to_jsonb() in each aggregate). The common case's query has only
+  -- built-in calls: a branch for the general case in the same query would
+  -- cost every statement the set-up of audit.row_image and audit.key_of even
+  -- when it is never taken.
+  if key_column is not null then
+    if tg_op = 'INSERT' then
+      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_column, x.image -> key_column))
         into images, keys
         from (select pg_catalog.to_jsonb(r) as image from new_rows r offset 0) as x;
     else
+      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_column, x.image -> key_column))
+        into images, keys
+        from (select pg_catalog.to_jsonb(r) as image from old_rows r offset 0) as x;
+    end if;
+  else
+    key_columns := tg_argv[0]::text[];
+    secret_columns := tg_argv[1]::text[];
+    json_columns := tg_argv[2]::text[];
+    plain := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
+    if tg_op = 'INSERT' then
       select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
         into images, keys
         from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
                 from new_rows r offset 0) as x;
-    end if;
-    appended := audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
-  elsif tg_op = 'DELETE' then
-    if plain and single_key then
-      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_columns[1], x.image -> key_columns[1]))
-        into images, keys
-        from (select pg_catalog.to_jsonb(r) as image from old_rows r offset 0) as x;
     else
       select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
         into images, keys
         from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
                 from old_rows r offset 0) as x;
     end if;
+  end if;
+  if tg_op = 'INSERT' then
+    appended := audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
+  else
     appended := audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null, keys, images, null);
-  elsif tg_op = 'TRUNCATE' then
-    appended := audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
   end if;
   return null;
 end
@@ -518,6 +542,7 @@ declare
   key_columns text[];
   secret_columns text[];
   json_columns text[];
+  fast text := '';
 begin
   select c.relkind into relkind from pg_catalog.pg_class c where c.oid = target;
   if relkind not in ('r' /* table */, 'p' /* partitioned table */) then
@@ -546,6 +571,11 @@ begin
     from pg_catalog.pg_attribute a
    where a.attrelid = target and a.attnum > 0 and not a.attisdropped;
 
+  if pg_catalog.cardinality(key_columns) = 1 and pg_catalog.cardinality(secret_columns) = 0
+     and pg_catalog.cardinality(json_columns) = 0 then
+    fast := pg_catalog.format(', %L', key_columns[1]);
+  end if;
+
   -- audit_capture (the INSERT trigger) is the name other code looks for to
   -- find tracked tables.
   execute pg_catalog.format('drop trigger if exists audit_capture on %s', target);
@@ -553,14 +583,14 @@ begin
   execute pg_catalog.format('drop trigger if exists audit_capture_delete on %s', target);
   execute pg_catalog.format('drop trigger if exists audit_capture_truncate on %s', target);
   execute pg_catalog.format(
-    'create trigger audit_capture after insert on %s referencing new table as new_rows for each statement execute function audit.capture_statement(%L, %L, %L)',
-    target, key_columns, secret_columns, json_columns);
+    'create trigger audit_capture after insert on %s referencing new table as new_rows for each statement execute function audit.capture_statement(%L, %L, %L%s)',
+    target, key_columns, secret_columns, json_columns, fast);
   execute pg_catalog.format(
     'create trigger audit_capture_update after update on %s for each row execute function audit.capture(%L, %L, %L)',
     target, key_columns, secret_columns, json_columns);
   execute pg_catalog.format(
-    'create trigger audit_capture_delete after delete on %s referencing old table as old_rows for each statement execute function audit.capture_statement(%L, %L, %L)',
-    target, key_columns, secret_columns, json_columns);
+    'create trigger audit_capture_delete after delete on %s referencing old table as old_rows for each statement execute function audit.capture_statement(%L, %L, %L%s)',
+    target, key_columns, secret_columns, json_columns, fast);
   execute pg_catalog.format(
     'create trigger audit_capture_truncate after truncate on %s for each statement execute function audit.capture_statement(%L, %L, %L)',
     target, key_columns, secret_columns, json_columns);

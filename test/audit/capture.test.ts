@@ -164,6 +164,50 @@ describe('capture', () => {
     await db.sql`drop table public.bulk_items`;
   });
 
+  it('records the key of a composite-key table and NULL for a table without one, in single- and multi-row statements, and the chain verifies', async () => {
+    await db.sql.unsafe(`
+      create table public.pairs (a int, b text, note text, primary key (b, a));
+      create table public.keyless (note text);
+      select audit.enable_tracking('public.pairs');
+      select audit.enable_tracking('public.keyless');
+      select audit.enable_tracking('public.deployments');`);
+    // Only a plain table with a one-column key takes the short path (a fourth trigger argument).
+    const args = await db.sql<{ rel: string; nargs: number }[]>`
+      select tgrelid::regclass::text as rel, tgnargs as nargs from pg_trigger
+       where tgname = 'audit_capture' and tgrelid in ('public.pairs'::regclass, 'public.keyless'::regclass, 'public.deployments'::regclass, 'public.cloud_credentials'::regclass)
+       order by 1`;
+    expect(args).toEqual([
+      { rel: 'cloud_credentials', nargs: 3 },
+      { rel: 'deployments', nargs: 4 },
+      { rel: 'keyless', nargs: 3 },
+      { rel: 'pairs', nargs: 3 },
+    ]);
+    const from = await lastId(db.sql);
+    await db.sql`insert into public.pairs values (1, 'x', 'one')`;
+    await db.sql`insert into public.pairs select g, 'y', 'many' from generate_series(1, 3) g`;
+    await db.sql`insert into public.keyless select 'k' || g from generate_series(1, 2) g`;
+    await db.sql`delete from public.pairs where b = 'y'`;
+    await db.sql`delete from public.keyless`;
+    const rows = await logAfter(db.sql, from);
+    expect(rows.map((r) => [r['table_name'], r['operation'], r['pk']])).toEqual([
+      ['pairs', 'INSERT', { a: 1, b: 'x' }],
+      ['pairs', 'INSERT', { a: 1, b: 'y' }],
+      ['pairs', 'INSERT', { a: 2, b: 'y' }],
+      ['pairs', 'INSERT', { a: 3, b: 'y' }],
+      ['keyless', 'INSERT', null],
+      ['keyless', 'INSERT', null],
+      ['pairs', 'DELETE', { a: 1, b: 'y' }],
+      ['pairs', 'DELETE', { a: 2, b: 'y' }],
+      ['pairs', 'DELETE', { a: 3, b: 'y' }],
+      ['keyless', 'DELETE', null],
+      ['keyless', 'DELETE', null],
+    ]);
+    expect(rows[0]!['new_row']).toEqual({ a: 1, b: 'x', note: 'one' });
+    expect(rows.at(-1)!['old_row']).toEqual({ note: 'k2' });
+    expect((await verifyAuditLog(db.sql)).ok).toBe(true);
+    await db.sql.unsafe('drop table public.pairs; drop table public.keyless;');
+  });
+
   it('enable_tracking refuses what is not a table (42809)', async () => {
     await db.sql`create view public.v_deployments with (security_invoker = true) as select id from public.deployments`;
     expect(await sqlstateOf(db.sql`select audit.enable_tracking('public.v_deployments')`)).toBe('42809');
