@@ -14,7 +14,7 @@
 --     lane's lock) and hash = sha256 over a canonical text of the row, its
 --     lane and seq, and the previous row's hash (genesis: 64 zeros), so an
 --     edited, deleted or inserted row breaks its lane from that row on
---     (`rowguard audit verify`); unique (lane, seq) stops a fork;
+--     (`rowguard audit verify`); the key (lane, seq) stops a fork;
 --   * a chain cannot show that its newest rows were cut off: record the
 --     checkpoint `audit verify` prints (each lane's last seq and a digest of
 --     their hashes) elsewhere and check it later with --expect-head;
@@ -30,7 +30,7 @@ create schema if not exists audit;
 revoke all on schema audit from public;
 
 create table audit.log (
-  id          bigint generated always as identity (sequence name audit.log_id_seq) primary key,
+  id          bigint generated always as identity (sequence name audit.log_id_seq),
   lane        smallint not null,
   seq         bigint not null,
   at          timestamptz not null,
@@ -51,12 +51,14 @@ create table audit.log (
   hash        text not null,
   -- No CHECK constraints: every value comes from audit.append_rows() and the
   -- hash covers it, while a check costs every single-row append a parse of
-  -- its expression. What is enforced is the chain's shape:
-  -- one row per position of a lane: a forked chain cannot be written.
-  unique (lane, seq)
+  -- its expression. What is enforced is the chain's shape: one row per
+  -- position of a lane, so a forked chain cannot be written. That is the key;
+  -- id is not indexed (an identity is unique by construction, and every
+  -- append would pay for a second btree that only a lookup by id uses).
+  primary key (lane, seq)
 );
 comment on table audit.log is 'Append-only, hash-chained audit log (one chain per lane). Written only by audit.append_rows(); verify with `rowguard audit verify`.';
-comment on column audit.log.id is 'capture order across lanes; gaps are rolled-back appends';
+comment on column audit.log.id is 'capture order across lanes; gaps are rolled-back appends (not indexed: find rows by lane and seq, at, or actor_id)';
 comment on column audit.log.lane is 'the hash chain (1..8) this row belongs to';
 comment on column audit.log.seq is 'position in its lane: 1, 2, 3, … without gaps';
 comment on column audit.log.at is 'clock_timestamp() when the change (or its statement''s batch) was captured, before waiting for a lane; not the transaction start';

@@ -79,7 +79,7 @@ export interface Position {
 
 /**
  * One batch of audit.log in chain order (lane, then seq: keyset pagination on
- * the unique (lane, seq) index), typed by generated/db.ts: a renamed or
+ * the (lane, seq) primary key), typed by generated/db.ts: a renamed or
  * dropped column fails the build. The casts are trusted type output functions
  * only (see the file comment).
  */
