@@ -290,6 +290,32 @@ describe('rowguard as: writes and denials', () => {
     await db.sql`update public.deployments set name = 'ann-prod' where name = 'ann-prod-c'`;
   });
 
+  it('the same identity and statement again (the warm path reuses the checked message): same rows, rolled back each time until --commit, still refused', async () => {
+    const ann = await resolveIdentity(db.sql, { kind: 'user', email: 'ann@example.test' }, { config, now: now() });
+    const insert = `insert into public.deployments (user_id, name) values ('${USER_A}', 'ann-again') returning name`;
+    const count = async () => (await db.sql`select count(*)::int as n from public.deployments where name = 'ann-again'`)[0]!['n'];
+    for (let i = 0; i < 3; i++) {
+      const r = await runSqlAs(db.sql, ann, insert, { anonRole: 'anon' });
+      expect(r.results).toEqual([{ command: 'INSERT', rowCount: 1, columns: ['name'], rows: [{ name: 'ann-again' }] }]);
+      expect(await count()).toBe(0);
+    }
+    // The same text with --commit is another message (it ends in COMMIT).
+    expect((await runSqlAs(db.sql, ann, insert, { anonRole: 'anon', commit: true })).committed).toBe(true);
+    expect(await count()).toBe(1);
+    await runSqlAs(db.sql, ann, insert, { anonRole: 'anon' });
+    expect(await count()).toBe(1);
+    await db.sql`delete from public.deployments where name = 'ann-again'`;
+    // GET is its own request shape: READ ONLY, so the same insert is refused there.
+    expect((await failure(runSqlAs(db.sql, ann, insert, { anonRole: 'anon', method: 'GET' }))).pg?.sqlstate).toBe('25006');
+    // Refused statements are refused every time, and a statement without a known tag keeps its own.
+    for (let i = 0; i < 2; i++) {
+      expect((await failure(runSqlAs(db.sql, ann, 'commit', { anonRole: 'anon' }))).code).toBe('usage');
+      expect((await failure(runSqlAs(db.sql, ann, '  ', { anonRole: 'anon' }))).code).toBe('usage');
+      const w = await runSqlAs(db.sql, ann, 'with n as (select name from public.deployments) select count(*)::int as n from n', { anonRole: 'anon' });
+      expect(w.results).toEqual([{ command: 'SELECT', rowCount: 1, columns: ['n'], rows: [{ n: 2 }] }]);
+    }
+  });
+
   it('a multi-statement file reports each result, and an error at file:line:col', async () => {
     const ok = await runAs({ kind: 'user', email: 'ann@example.test' }, 'select 1 as a;\nupdate public.deployments set name = name;\nselect name from public.deployments order by name;', { file: 'ok.sql' });
     expect(ok.results.map((r) => r.command)).toEqual(['SELECT', 'UPDATE', 'SELECT']);

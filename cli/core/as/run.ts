@@ -206,12 +206,32 @@ interface Envelope {
   head: string;
   marked: { rollback: string; commit: string };
   bare: { rollback: string; commit: string };
+  /**
+   * Single statements already checked (not empty, no escape, one statement), by
+   * text and transaction end: the whole message and the statement's tag. A warm
+   * request for a statement seen before then runs no regex and builds no string.
+   */
+  checked: { rollback: Map<string, OneMessage>; commit: Map<string, OneMessage> };
 }
+
+interface OneMessage {
+  message: string;
+  /** The command tag from the first keyword, when it decides it (then no end mark is sent). */
+  tag: string | null;
+}
+
+/** Statements remembered per envelope; past this the memo starts over (a file of generated SQL must not grow it without end). */
+const CHECKED_MAX = 256;
 
 const envelopes = new WeakMap<AsIdentity, Map<string, Envelope>>();
 
 function envelopeFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOptions): Envelope {
-  const key = JSON.stringify([opts.method, opts.path, opts.headers, opts.cookies, opts.schema, opts.extraSearchPath]);
+  // The usual request has no headers, cookies or extra search path: a plain key then
+  // (it starts with \u0001, which no JSON text does, so the two kinds never meet).
+  const key =
+    opts.headers === undefined && opts.cookies === undefined && opts.extraSearchPath === undefined
+      ? `\u0001${opts.method}\u0001${opts.path}\u0001${opts.schema}`
+      : JSON.stringify([opts.method, opts.path, opts.headers, opts.cookies, opts.schema, opts.extraSearchPath]);
   let perIdentity = envelopes.get(identity);
   if (!perIdentity) envelopes.set(identity, (perIdentity = new Map()));
   const hit = perIdentity.get(key);
@@ -235,6 +255,7 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOpt
     head: preamble + '\n',
     marked: { rollback: mark + 'rollback', commit: mark + 'commit' },
     bare: { rollback: '\n;\nrollback', commit: '\n;\ncommit' },
+    checked: { rollback: new Map(), commit: new Map() },
   };
   perIdentity.set(key, env);
   return env;
@@ -244,11 +265,22 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   if (!/\S/.test(text)) throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
   // Awaited only on a role's first request: a warm one goes straight to the wire.
   const role = knownRoleSettings(sql, identity.role) ?? (await roleSettings(sql, identity.role));
-  const { method, readOnly, preamble, head, marked, bare } = envelopeFor(identity, role, opts);
+  const { method, readOnly, preamble, head, marked, bare, checked } = envelopeFor(identity, role, opts);
   const end = opts.commit ? 'commit' : 'rollback';
-  if (ESCAPE_WORDS.test(text)) await refuseEscapes(text, opts.file);
-  // Only text with a ';' inside can hold more than one statement; only then load the parser.
-  const split = hasInnerSemicolon(text) ? await statementsOf(text) : null;
+  let one = checked[end].get(text);
+  let split: Awaited<ReturnType<typeof statementsOf>> = null;
+  if (!one) {
+    if (ESCAPE_WORDS.test(text)) await refuseEscapes(text, opts.file);
+    // Only text with a ';' inside can hold more than one statement; only then load the parser.
+    split = hasInnerSemicolon(text) ? await statementsOf(text) : null;
+    if (!split) {
+      // preamble \n statement \n ; [end mark ;] rollback — one message, one round trip.
+      const tag = tagFromFirstKeyword(text);
+      one = { message: head + text + (tag ? bare[end] : marked[end]), tag };
+      if (checked[end].size >= CHECKED_MAX) checked[end].clear();
+      checked[end].set(text, one);
+    }
+  }
 
   // The transaction spans several queries, so they must share one connection. A pool
   // of one (the CLI's) already guarantees it; reserving costs every query a detour.
@@ -260,13 +292,11 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   // Where the user's text starts inside the message (code points), for error positions: only computed on error.
   let errorBase = (): number => 0;
   try {
-    if (!split) {
-      // preamble \n statement \n ; [end mark ;] rollback — one message, one round trip.
+    if (one) {
       errorBase = () => Array.from(head).length;
-      const tag = tagFromFirstKeyword(text);
-      const raw = (await conn.unsafe(head + text + (tag ? bare[end] : marked[end])).simple()) as unknown as DriverResult[] | DriverResult;
-      results.push(...(tag ? unmarkedResults(raw, tag) : markedResults(raw)));
-    } else {
+      const raw = (await conn.unsafe(one.message).simple()) as unknown as DriverResult[] | DriverResult;
+      results.push(...(one.tag ? unmarkedResults(raw, one.tag) : markedResults(raw)));
+    } else if (split) {
       await conn.unsafe(preamble).simple();
       for (const s of split) {
         errorOffset = s.startChars;
