@@ -4,6 +4,7 @@
 //     against the same statement sent plain on the same connection (floor); target ≤ 1.2×
 //   CLI wall time of `rowguard as` and `rowguard jwt verify`, reported separately (process start included)
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { withServer, CLI, ROOT } from './lib/server.mjs';
 
@@ -91,6 +92,17 @@ await withServer(async (server) => {
       },
     ];
     // Interleaved (floor, as, floor, as, …) so load from other processes hits both alike.
+    // The backend's CPU time (ns), when the server runs on this machine (Linux /proc), else null.
+    const [{ pid }] = await sql`select pg_backend_pid() as pid`;
+    const backendCpu = (() => {
+      const read = () => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+      try {
+        const local = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(db.url).hostname);
+        return local && readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres') && Number.isFinite(read()) ? read : null;
+      } catch {
+        return null;
+      }
+    })();
     const RUNS = 3001;
     const { requestPreamble } = await d('postgrest/request.js');
     const { buildApiRequest } = await d('as/run.js');
@@ -125,6 +137,20 @@ await withServer(async (server) => {
       };
       console.log(line(`as, warm: ${q.label}`, 'as', 1.2));
       console.log(line('  the same PostgREST steps typed by hand (one message)', 'hand'));
+      if (backendCpu) {
+        // Wall-time ratios move with the machine's load (a quiet machine makes the floor
+        // small and the ratio large); the server's CPU per call does not: measured apart,
+        // after the timed runs, in alternating blocks so the file reads stay out of them.
+        const cpu = { floor: 0, as: 0 };
+        for (let b = 0; b < 10; b++) {
+          for (const [k, fn] of [['floor', () => sql.unsafe(q.floor).simple()], ['as', () => runSqlAs(sql, identity, q.as, { anonRole: 'anon', method: 'GET' })]]) {
+            const c0 = backendCpu();
+            for (let i = 0; i < 100; i++) await fn();
+            cpu[k] += (backendCpu() - c0) / 1000;
+          }
+        }
+        console.log(`  server CPU per call (its backend's schedstat): floor ${(cpu.floor / 1000).toFixed(1)} µs, as ${(cpu.as / 1000).toFixed(1)} µs (+${((cpu.as - cpu.floor) / 1000).toFixed(1)} µs)`);
+      }
     }
     await sql.end();
 
