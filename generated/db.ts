@@ -52,7 +52,7 @@ export interface AuditLog {
    */
   hash: string;
   /**
-   * capture order across lanes; gaps are rolled-back appends
+   * capture order across lanes; gaps are rolled-back appends (not indexed: find rows by lane and seq, at, or actor_id)
    */
   id: Generated<Int8>;
   /**
