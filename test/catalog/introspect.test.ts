@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
-import { introspect } from '../../cli/core/catalog/introspect.js';
+import { introspect, policySliceFilter } from '../../cli/core/catalog/introspect.js';
 import { findRelation, policyAppliesTo, exposedSchemas, type CatalogModel } from '../../cli/core/catalog/model.js';
 
 let db: TestDatabase;
@@ -146,6 +146,34 @@ describe('catalog introspection', () => {
     for (const r of rows) expect(findRelation(model, r.name)!.apiAccess[r.role], `${r.role} on ${r.name}`).toEqual(r.privs);
     expect(findRelation(model, 'public.parent')!.apiAccess).toEqual(findRelation(model, 'public.child')!.apiAccess);
     expect(findRelation(model, 'App Data.Odd "Name"')!.apiAccess['authenticated']).toEqual(['SELECT', 'INSERT']);
+  });
+
+  it('splits the policies of tables created alike across the lanes, every table in exactly one slice', async () => {
+    // Tables made by one loop get oids a fixed stride apart: slicing by polrelid modulo
+    // the lanes put them all in one slice.
+    await db.sql.unsafe(`
+      create schema stride;
+      do $$ begin
+        for i in 1..60 loop
+          execute format('create table stride.s%s (id int primary key, user_id uuid); create policy p on stride.s%s using (user_id is not null)', i, i);
+        end loop;
+      end $$;`);
+    for (const slices of [2, 3]) {
+      const counts = await Promise.all(
+        Array.from({ length: slices }, async (_, i) => {
+          const [r] = await db.sql.unsafe<Array<{ n: number }>>(
+            `select count(*)::int as n from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace ns on ns.oid = c.relnamespace
+             where ns.nspname = 'stride' and ${policySliceFilter(i, slices)}`,
+          );
+          return r!.n;
+        }),
+      );
+      expect(counts.reduce((a, b) => a + b), `${slices} slices`).toBe(60);
+      for (const n of counts) expect(n, `${slices} slices: ${counts.join(', ')}`).toBeGreaterThanOrEqual(60 / slices / 2);
+    }
+    const read = await introspect(db.sql, { apiRoles: ['anon', 'authenticated'], scope: 'policies' });
+    expect(read.relations.filter((r) => r.schema === 'stride').map((r) => r.policies.length)).toEqual(Array(60).fill(1));
+    await db.sql.unsafe('drop schema stride cascade');
   });
 
   it('the policies scope reads policies and grants but not columns', async () => {
