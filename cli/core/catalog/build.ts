@@ -176,6 +176,16 @@ function groupBy<T extends { rel_oid: string }>(rows: readonly T[]): Map<string,
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 export function buildModel(raw: RawCatalog): CatalogModel {
+  // Most relations carry one of a few ACLs (the owner's plus the same grants): parse
+  // each distinct one once. The grants are frozen with the model, so sharing is safe.
+  // (A role name cannot contain NUL, so the joined key is unambiguous.)
+  const grantsByAcl = new Map<string, Grant[]>();
+  const grantsOf = (items: readonly string[]): Grant[] => {
+    const key = items.join('\0');
+    let g = grantsByAcl.get(key);
+    if (!g) grantsByAcl.set(key, (g = grantsFromAclItems(items)));
+    return g;
+  };
   const policies = groupBy(raw.policies);
   const columns = groupBy(raw.columns);
   const indexes = groupBy(raw.indexes);
@@ -209,7 +219,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
       foreignKeys: (fks.get(r.oid) ?? [])
         .map((f): ForeignKey => ({ name: f.name, columns: [...f.columns], refTable: f.ref_table, refColumns: [...f.ref_columns] }))
         .sort(byName),
-      grants: grantsFromAclItems(r.acl),
+      grants: grantsOf(r.acl),
       columnGrants: (r.column_acl ?? []).flatMap(({ column, acl }) => grantsFromAclItems(acl).map((g) => ({ column, ...g }))),
       apiAccess,
       policies: (policies.get(r.oid) ?? [])
