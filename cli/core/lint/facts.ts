@@ -5,7 +5,6 @@
  */
 import {
   PUBLIC,
-  commandCovers,
   roleClosure,
   type CatalogModel,
   type Policy,
@@ -79,6 +78,15 @@ export function appliesTo(model: CatalogModel, p: Policy, role: string): boolean
 type Applicable = { all: Policy[]; permissive: Policy[]; restrictive: Policy[] };
 const applicable = new WeakMap<Relation, Map<string, Record<Command, Applicable>>>();
 
+function noPolicies(): Applicable {
+  return { all: [], permissive: [], restrictive: [] };
+}
+
+function addPolicy(a: Applicable, p: Policy): void {
+  a.all.push(p);
+  (p.permissive ? a.permissive : a.restrictive).push(p);
+}
+
 /**
  * Policies of `rel` that apply to `role` for `command`, in the relation's order.
  * Rules ask this for every role and command of every table, several times over:
@@ -89,15 +97,12 @@ export function policiesFor(model: CatalogModel, rel: Relation, role: string, co
   if (!byRole) applicable.set(rel, (byRole = new Map()));
   let byCommand = byRole.get(role);
   if (!byCommand) {
-    const none = (): Applicable => ({ all: [], permissive: [], restrictive: [] });
-    byCommand = { SELECT: none(), INSERT: none(), UPDATE: none(), DELETE: none() };
+    byCommand = { SELECT: noPolicies(), INSERT: noPolicies(), UPDATE: noPolicies(), DELETE: noPolicies() };
     for (const p of rel.policies) {
       if (!appliesTo(model, p, role)) continue;
-      for (const c of COMMANDS) {
-        if (!commandCovers(p.command, c)) continue;
-        byCommand[c].all.push(p);
-        (p.permissive ? byCommand[c].permissive : byCommand[c].restrictive).push(p);
-      }
+      // A policy is for one command or for ALL of them (commandCovers).
+      if (p.command === 'ALL') for (const c of COMMANDS) addPolicy(byCommand[c], p);
+      else addPolicy(byCommand[p.command], p);
     }
     byRole.set(role, byCommand);
   }

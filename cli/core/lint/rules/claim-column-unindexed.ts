@@ -1,6 +1,7 @@
 /** A column compared with the caller in a policy is the filter of every API query: it needs an index. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { findRelation } from '../../catalog/model.js';
+import { findRelation, type Policy, type Relation } from '../../catalog/model.js';
+import type { ClaimColumn } from '../expr.js';
 import { isTable, policyObject } from '../facts.js';
 
 export const rule: CatalogRule = {
@@ -13,26 +14,32 @@ export const rule: CatalogRule = {
   fix: 'create index concurrently on <table> (<column>)',
   check(ctx) {
     const out: RawFinding[] = [];
-    const seen = new Set<string>();
+    // Columns judged so far, by relation (every policy of every table is visited, and
+    // most compare the same column as the table's previous policy): no key string per visit.
+    const seen = new Map<Relation, Set<string>>();
+    const judge = (rel: Relation, p: Policy, cc: ClaimColumn) => {
+      const target = cc.table === null ? rel : findRelation(ctx.model, cc.table);
+      if (!target) return;
+      // Each column is judged once, for the first policy that compares it (a table's policies usually all do).
+      let judged = seen.get(target);
+      if (!judged) seen.set(target, (judged = new Set()));
+      if (judged.has(cc.column)) return;
+      judged.add(cc.column);
+      if (!isTable(target) || !target.columns.some((c) => c.name === cc.column)) return;
+      if (target.indexes.some((i) => i.valid && !i.partial && i.columns[0] === cc.column)) return;
+      const key = `${target.qualified}.${cc.column}`;
+      out.push({
+        object: key,
+        objectKind: 'column',
+        message: `${key} is compared with ${cc.claim} in policy ${policyObject(p)} but no index leads on it: every API query on ${rel.qualified} scans ${target.qualified}`,
+        fix: `create index concurrently on ${target.qualified} (${cc.column})`,
+      });
+    };
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         const a = ctx.analysis(p);
-        for (const cc of [...(a.using?.claimColumns ?? []), ...(a.check?.claimColumns ?? [])]) {
-          const target = cc.table === null ? rel : findRelation(ctx.model, cc.table);
-          if (!target) continue;
-          // Each column is judged once, for the first policy that compares it (a table's policies usually all do).
-          const key = `${target.qualified}.${cc.column}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          if (!isTable(target) || !target.columns.some((c) => c.name === cc.column)) continue;
-          if (target.indexes.some((i) => i.valid && !i.partial && i.columns[0] === cc.column)) continue;
-          out.push({
-            object: key,
-            objectKind: 'column',
-            message: `${key} is compared with ${cc.claim} in policy ${policyObject(p)} but no index leads on it: every API query on ${rel.qualified} scans ${target.qualified}`,
-            fix: `create index concurrently on ${target.qualified} (${cc.column})`,
-          });
-        }
+        for (const cc of a.using?.claimColumns ?? []) judge(rel, p, cc);
+        for (const cc of a.check?.claimColumns ?? []) judge(rel, p, cc);
       }
     }
     return out;

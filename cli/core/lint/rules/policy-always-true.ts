@@ -23,7 +23,9 @@ export const rule: CatalogRule = {
       for (const p of rel.policies) {
         if (!p.permissive) continue;
         const using = ctx.analysis(p).using;
-        if (!using) continue;
+        // alwaysTrueFor is worked out once per expression text: the usual policy is
+        // true for no API role, and then which roles it applies to does not matter.
+        if (!using || !ctx.apiRoles.some((role) => using.alwaysTrueFor(role))) continue;
         const hits: string[] = [];
         for (const role of apiRolesOf(ctx, p)) {
           if (!using.alwaysTrueFor(role)) continue;
