@@ -68,12 +68,14 @@ export function collectSuppressions(opts: {
     const add = (text: string | null, what: string, objects: string[]) => {
       for (const c of fromText(text)) out.push({ rule: c.rule, reason: c.reason, source: 'comment-on', origin: `COMMENT ON ${what}`, objects, evaluated: opts.evaluated(c.rule), used: false });
     };
+    // Only objects with a comment can carry one: the names are built for those alone
+    // (a large schema has tens of thousands of columns and policies, nearly all without).
     for (const rel of opts.model.relations) {
-      add(rel.comment, `${rel.kind === 'view' || rel.kind === 'materialized' ? 'VIEW' : 'TABLE'} ${rel.qualified}`, [rel.qualified, ...rel.columns.map((c) => `${rel.qualified}.${c.name}`)]);
-      for (const c of rel.columns) add(c.comment, `COLUMN ${rel.qualified}.${c.name}`, [`${rel.qualified}.${c.name}`]);
-      for (const p of rel.policies) add(p.comment, `POLICY ${policyObject(p)}`, [policyObject(p)]);
+      if (rel.comment) add(rel.comment, `${rel.kind === 'view' || rel.kind === 'materialized' ? 'VIEW' : 'TABLE'} ${rel.qualified}`, [rel.qualified, ...rel.columns.map((c) => `${rel.qualified}.${c.name}`)]);
+      for (const c of rel.columns) if (c.comment) add(c.comment, `COLUMN ${rel.qualified}.${c.name}`, [`${rel.qualified}.${c.name}`]);
+      for (const p of rel.policies) if (p.comment) add(p.comment, `POLICY ${policyObject(p)}`, [policyObject(p)]);
     }
-    for (const f of opts.model.functions) add(f.comment, `FUNCTION ${f.signature}`, [f.signature]);
+    for (const f of opts.model.functions) if (f.comment) add(f.comment, `FUNCTION ${f.signature}`, [f.signature]);
   }
   opts.ignore.forEach((i, n) => {
     out.push({

@@ -15,8 +15,8 @@ export const rule: CatalogRule = {
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         const a = ctx.analysis(p);
+        if (!a.using?.perRowCalls.length && !a.check?.perRowCalls.length) continue; // the usual case: nothing to merge
         const calls = [...new Set([...(a.using?.perRowCalls ?? []), ...(a.check?.perRowCalls ?? [])])];
-        if (calls.length === 0) continue;
         out.push({
           object: policyObject(p),
           objectKind: 'policy',

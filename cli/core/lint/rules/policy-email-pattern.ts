@@ -15,8 +15,8 @@ export const rule: CatalogRule = {
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         const a = ctx.analysis(p);
+        if (!a.using?.emailPatterns.length && !a.check?.emailPatterns.length) continue; // the usual case: nothing to merge
         const patterns = [...(a.using?.emailPatterns ?? []), ...(a.check?.emailPatterns ?? [])];
-        if (patterns.length === 0) continue;
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
