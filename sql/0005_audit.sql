@@ -260,7 +260,8 @@ declare
   headers jsonb;
   v_at timestamptz := pg_catalog.clock_timestamp();
   current_txid xid8 := pg_catalog.pg_current_xact_id();
-  v_db_role text := pg_catalog.current_setting('role', true);
+  -- The role of the request (SET ROLE), else the session's.
+  v_db_role text := coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user);
   v_actor_id uuid := p_actor_id;
   v_actor_role text;
   v_actor_email text;
@@ -298,10 +299,8 @@ begin
     v_user_agent := pg_catalog.left(headers ->> 'user-agent', 512);
     v_ip := coalesce(v_ip, nullif(pg_catalog.btrim(pg_catalog.split_part(headers ->> 'x-forwarded-for', ',', 1)), ''), headers ->> 'x-real-ip');
   end if;
-  v_ip := pg_catalog.left(v_ip, 64);
-  -- The role of the request (SET ROLE), else the session's.
-  if v_db_role is null or v_db_role = 'none' then
-    v_db_role := session_user;
+  if v_ip is not null then
+    v_ip := pg_catalog.left(v_ip, 64);
   end if;
 
   -- The context's digest: the same for every row of this call.
@@ -310,22 +309,30 @@ begin
                current_txid::text, v_actor_id::text, v_actor_role, v_actor_email, v_db_role,
                v_user_agent, v_ip, p_schema, p_table, p_operation, p_event)::text, 'UTF8')), 'hex');
 
-  -- The lane: the hinted one if this transaction holds it (or it is free),
-  -- else the first free one from a start that differs between backends, else
-  -- wait for one. Plain expressions only: no query.
+  -- The lane: on the transaction's first append the backend's own lane when
+  -- it is free, on a later one the hinted lane when this transaction holds it
+  -- (or it is free); else the next free one, else wait for one. Plain
+  -- expressions only: no query.
   hint := pg_catalog.current_setting('audit.lane', true);
-  if hint in ('1', '2', '3', '4', '5', '6', '7', '8') and pg_catalog.pg_try_advisory_xact_lock(1919383905, hint::integer) then
-    v_lane := hint::integer;
-  else
+  if hint is null or hint = '' then
+    -- The transaction's first append: the backend's own lane when it is free.
     v_lane := pg_catalog.pg_backend_pid() % 8 + 1;
+    got := pg_catalog.pg_try_advisory_xact_lock(1919383905, v_lane);
+  else
+    got := hint in ('1', '2', '3', '4', '5', '6', '7', '8') and pg_catalog.pg_try_advisory_xact_lock(1919383905, hint::integer);
+    v_lane := case when got then hint::integer else pg_catalog.pg_backend_pid() % 8 + 1 end;
+  end if;
+  if not got then
     for tries in 1 .. 8 loop
+      v_lane := v_lane % 8 + 1;
       got := pg_catalog.pg_try_advisory_xact_lock(1919383905, v_lane);
       exit when got;
-      v_lane := v_lane % 8 + 1;
     end loop;
     if not got then
       perform pg_catalog.pg_advisory_xact_lock(1919383905, v_lane);
     end if;
+  end if;
+  if hint is distinct from v_lane::text then
     v := pg_catalog.set_config('audit.lane', v_lane::text, true);
   end if;
 
@@ -456,46 +463,45 @@ declare
   keys jsonb[];
   appended bigint;
 begin
-  if tg_op = 'TRUNCATE' then
-    appended := audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
-    return null;
-  end if;
   -- One row image per row, made once (OFFSET 0: a flattened subquery would
   -- repeat to_jsonb() in each aggregate). The common case's query has only
   -- built-in calls: a branch for the general case in the same query would
   -- cost every statement the set-up of audit.row_image and audit.key_of even
   -- when it is never taken.
-  if key_column is not null then
-    if tg_op = 'INSERT' then
+  if tg_op = 'INSERT' then
+    if key_column is not null then
       select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_column, x.image -> key_column))
         into images, keys
         from (select pg_catalog.to_jsonb(r) as image from new_rows r offset 0) as x;
     else
-      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_column, x.image -> key_column))
-        into images, keys
-        from (select pg_catalog.to_jsonb(r) as image from old_rows r offset 0) as x;
-    end if;
-  else
-    key_columns := tg_argv[0]::text[];
-    secret_columns := tg_argv[1]::text[];
-    json_columns := tg_argv[2]::text[];
-    plain := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
-    if tg_op = 'INSERT' then
+      key_columns := tg_argv[0]::text[];
+      secret_columns := tg_argv[1]::text[];
+      json_columns := tg_argv[2]::text[];
+      plain := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
       select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
         into images, keys
         from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
                 from new_rows r offset 0) as x;
+    end if;
+    appended := audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
+  elsif tg_op = 'DELETE' then
+    if key_column is not null then
+      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_column, x.image -> key_column))
+        into images, keys
+        from (select pg_catalog.to_jsonb(r) as image from old_rows r offset 0) as x;
     else
+      key_columns := tg_argv[0]::text[];
+      secret_columns := tg_argv[1]::text[];
+      json_columns := tg_argv[2]::text[];
+      plain := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
       select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
         into images, keys
         from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
                 from old_rows r offset 0) as x;
     end if;
-  end if;
-  if tg_op = 'INSERT' then
-    appended := audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
-  else
     appended := audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null, keys, images, null);
+  else
+    appended := audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
   end if;
   return null;
 end
