@@ -22,6 +22,13 @@ export interface ConnectOptions {
   connection?: Record<string, string>;
   /** Seconds to wait for a connection. */
   connectTimeout?: number;
+  /**
+   * Let the driver read every array type of the database when it connects
+   * (default true), which it needs to send a JS array as a parameter. Off for
+   * the catalog readers: on a database of thousands of tables that read is a
+   * few thousand rows per connection; they pass arrays as text (arrayLiteral).
+   */
+  fetchTypes?: boolean;
 }
 
 
@@ -60,6 +67,7 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
     connect_timeout: opts.connectTimeout ?? 10,
     idle_timeout: 0,
     prepare: false,
+    fetch_types: opts.fetchTypes ?? true,
     connection: { application_name: 'rowguard', ...(opts.connection ?? {}) },
   });
 }
@@ -83,6 +91,11 @@ export async function withSql<T>(url: string, fn: (sql: Sql) => Promise<T>, opts
   } finally {
     await sql.end({ timeout: 5 }).catch(() => undefined);
   }
+}
+
+/** A Postgres array literal of text values, to pass as one text parameter and cast (`${arrayLiteral(xs)}::text[]`). */
+export function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 }
 
 /** Quote an identifier the way quote_ident does. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
+import { arrayLiteral, withSql } from '../../cli/core/db.js';
 import { introspect, policySliceFilter } from '../../cli/core/catalog/introspect.js';
 import { findRelation, policyAppliesTo, exposedSchemas, type CatalogModel } from '../../cli/core/catalog/model.js';
 
@@ -174,6 +175,17 @@ describe('catalog introspection', () => {
     const read = await introspect(db.sql, { apiRoles: ['anon', 'authenticated'], scope: 'policies' });
     expect(read.relations.filter((r) => r.schema === 'stride').map((r) => r.policies.length)).toEqual(Array(60).fill(1));
     await db.sql.unsafe('drop schema stride cascade');
+  });
+
+  it('reads the same model without the driver fetching array types (arrays go as text literals)', async () => {
+    const odd = ['anon', 'authenticated', 'acl "odd" role=x', 'back\\slash, {brace}', ''];
+    const back = await withSql(db.url, (s) => s<{ a: string[] }[]>`select json_agg(x order by n) as a from unnest(${arrayLiteral(odd)}::text[]) with ordinality as u(x, n)`, { fetchTypes: false });
+    expect(back[0]!.a).toEqual(odd);
+    const roles = ['anon', 'authenticated', 'acl "odd" role=x'];
+    const plain = await withSql(db.url, (s) => introspect(s, { apiRoles: roles, scope: 'full' }), { max: 3 });
+    const lean = await withSql(db.url, (s) => introspect(s, { apiRoles: roles, scope: 'full' }), { max: 3, fetchTypes: false });
+    expect(lean).toEqual(plain);
+    expect(lean.relations.some((r) => Object.keys(r.apiAccess).includes('acl "odd" role=x'))).toBe(true);
   });
 
   it('the policies scope reads policies and grants but not columns', async () => {

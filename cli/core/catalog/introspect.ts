@@ -9,7 +9,7 @@
  * natively where postgres.js would decode every row and array in JavaScript.
  */
 import type { PendingQuery, ReservedSql } from 'postgres';
-import { quoteLiteral, type Sql, type TransactionSql } from '../db.js';
+import { arrayLiteral, quoteLiteral, type Sql, type TransactionSql } from '../db.js';
 import { buildModel, type RawCatalog } from './build.js';
 import type { CatalogModel } from './model.js';
 
@@ -59,7 +59,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
                   and starts_with(cfg, 'pgrst.db_schemas=') order by s.setdatabase desc limit 1)
              ) as pgrst`;
     const apiRoles = (
-      await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${opts.apiRoles as string[]}::text[]) order by 1`
+      await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${arrayLiteral(opts.apiRoles)}::text[]) order by 1`
     ).map((r) => r.rolname);
 
     // The policy query is the longest (pg_get_expr opens every table that has
@@ -175,7 +175,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
         tx,
         tx`
       select n.nspname as name, pg_get_userbyid(n.nspowner) as owner,
-             array(select x from unnest(${apiRoles}::text[]) x where has_schema_privilege(x, n.oid, 'USAGE') order by 1) as usable_by,
+             array(select x from unnest(${arrayLiteral(apiRoles)}::text[]) x where has_schema_privilege(x, n.oid, 'USAGE') order by 1) as usable_by,
              coalesce(n.nspacl, acldefault('n', n.nspowner))::text[] as acl,
              exists (select 1 from pg_depend d where d.classid = 'pg_namespace'::regclass and d.objid = n.oid and d.deptype = 'e') as from_extension
       from pg_namespace n where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)} order by 1`,
@@ -201,7 +201,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
              ${opts.effectivePrivileges === false ? tx`'{}'::json` : tx`coalesce((select json_object_agg(x, array(
                          select p from unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
                          where has_table_privilege(x, c.oid, p)))
-                       from unnest(${apiRoles}::text[]) x), '{}')`} as api_access,
+                       from unnest(${arrayLiteral(apiRoles)}::text[]) x), '{}')`} as api_access,
              case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end as view_definition,
              case when c.relkind in ('v', 'm') then coalesce(array(
                select distinct format('%s.%s', dn.nspname, dc.relname)
@@ -282,7 +282,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
              p.provolatile as volatility, coalesce(p.proconfig, '{}') as config, p.prorettype = 'pg_catalog.trigger'::regtype
                or p.prorettype = 'pg_catalog.event_trigger'::regtype as is_trigger,
              pg_get_userbyid(p.proowner) as owner,
-             array(select x from unnest(${apiRoles}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1) as executable_by,
+             array(select x from unnest(${arrayLiteral(apiRoles)}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1) as executable_by,
              coalesce(p.proacl, acldefault('f', p.proowner))::text[] as acl,
              dp.description as comment,
              exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e') as from_extension

@@ -285,7 +285,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     const { pending, model } = await withSql(
       opts.url,
       async (sql) => ({ pending: opts.historyUrl ? await readPending() : await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full' }) }),
-      { max: 3 },
+      { max: 3, fetchTypes: false },
     );
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
     return { ...runLint({ model, modelIsTarget: true, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
@@ -298,7 +298,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     const { up } = await import('../migrate/engine.js');
     await up({ url: shadow.url, dir: config.dirs.sql, displayRoot: opts.cwd, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout });
     opts.onProgress?.('reading the catalog');
-    const model = await withSql(shadow.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }), { max: 3 });
+    const model = await withSql(shadow.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }), { max: 3, fetchTypes: false });
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
     return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'shadow', database: null }, anchorFile };
   } finally {

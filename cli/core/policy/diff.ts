@@ -75,7 +75,7 @@ export interface DiffOptions {
  */
 export async function readModel(url: string, apiRoles: readonly string[], effectivePrivileges = false): Promise<CatalogModel> {
   // Three connections: the catalog queries run in parallel on one exported snapshot.
-  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies', effectivePrivileges }), { max: 3 });
+  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies', effectivePrivileges }), { max: 3, fetchTypes: false });
 }
 
 /** Resolve every side to a catalog model, building at most one shadow database. */
