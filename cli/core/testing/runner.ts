@@ -52,7 +52,7 @@ export interface CheckResult {
 
 export type RunEvent =
   | { kind: 'template'; phase: 'create' | 'migrate' | 'library' | 'ready'; ms?: number; /** the template's name, once ready */ database?: string }
-  | { kind: 'file-start'; file: string }
+  | { kind: 'file-start'; file: string; /** the throwaway copy it runs in */ database: string }
   | { kind: 'file-done'; result: FileResult; done: number; total: number }
   | { kind: 'check-start'; name: string }
   | { kind: 'check-done'; result: CheckResult };
@@ -242,7 +242,6 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
       try {
         while (next < files.length && !bailed && !interrupted) {
           const file = files[next++]!;
-          opts.onEvent?.({ kind: 'file-start', file: file.display });
           if (!copy) {
             copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_t', template: template.name });
             inUse.add(copy.name);
@@ -251,6 +250,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
               break;
             }
           }
+          opts.onEvent?.({ kind: 'file-start', file: file.display, database: copy.name });
           let clean = false;
           const result = await runTestFile({
             url: copy.url,
