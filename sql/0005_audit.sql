@@ -443,10 +443,10 @@ revoke all on function audit.key_of(jsonb, text[]) from public;
 --   tg_argv[2]  json/jsonb columns
 --   tg_argv[3]  the key column, when it is the only one and the table has no
 --               secret or json column (the common case: no argument to parse)
--- INSERT and DELETE are captured per statement from the transition tables
--- (new_rows / old_rows), so a bulk statement appends to its lane once and
--- hashes its rows in one loop; UPDATE per row (old and new images as a pair);
--- TRUNCATE as one row without images.
+-- INSERT and DELETE are captured per statement from the transition table
+-- (both triggers name it changed_rows, so one query reads either), so a bulk
+-- statement appends to its lane once and hashes its rows in one loop; UPDATE
+-- per row (old and new images as a pair); TRUNCATE as one row without images.
 create or replace function audit.capture_statement()
   returns trigger
   language plpgsql
@@ -463,45 +463,33 @@ declare
   keys jsonb[];
   appended bigint;
 begin
+  if tg_op = 'TRUNCATE' then
+    appended := audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
+    return null;
+  end if;
   -- One row image per row, made once (OFFSET 0: a flattened subquery would
   -- repeat to_jsonb() in each aggregate). The common case's query has only
   -- built-in calls: a branch for the general case in the same query would
   -- cost every statement the set-up of audit.row_image and audit.key_of even
   -- when it is never taken.
-  if tg_op = 'INSERT' then
-    if key_column is not null then
-      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_column, x.image -> key_column))
-        into images, keys
-        from (select pg_catalog.to_jsonb(r) as image from new_rows r offset 0) as x;
-    else
-      key_columns := tg_argv[0]::text[];
-      secret_columns := tg_argv[1]::text[];
-      json_columns := tg_argv[2]::text[];
-      plain := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
-      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
-        into images, keys
-        from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
-                from new_rows r offset 0) as x;
-    end if;
-    appended := audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
-  elsif tg_op = 'DELETE' then
-    if key_column is not null then
-      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_column, x.image -> key_column))
-        into images, keys
-        from (select pg_catalog.to_jsonb(r) as image from old_rows r offset 0) as x;
-    else
-      key_columns := tg_argv[0]::text[];
-      secret_columns := tg_argv[1]::text[];
-      json_columns := tg_argv[2]::text[];
-      plain := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
-      select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
-        into images, keys
-        from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
-                from old_rows r offset 0) as x;
-    end if;
-    appended := audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null, keys, images, null);
+  if key_column is not null then
+    select pg_catalog.array_agg(x.image), pg_catalog.array_agg(pg_catalog.jsonb_build_object(key_column, x.image -> key_column))
+      into images, keys
+      from (select pg_catalog.to_jsonb(r) as image from changed_rows r offset 0) as x;
   else
-    appended := audit.append_rows('TRUNCATE', tg_table_schema, tg_table_name, null, null, null, array[null::jsonb], null, null);
+    key_columns := tg_argv[0]::text[];
+    secret_columns := tg_argv[1]::text[];
+    json_columns := tg_argv[2]::text[];
+    plain := pg_catalog.cardinality(secret_columns) = 0 and pg_catalog.cardinality(json_columns) = 0;
+    select pg_catalog.array_agg(x.image), pg_catalog.array_agg(audit.key_of(x.image, key_columns))
+      into images, keys
+      from (select case when plain then pg_catalog.to_jsonb(r) else audit.row_image(pg_catalog.to_jsonb(r), secret_columns, json_columns) end as image
+              from changed_rows r offset 0) as x;
+  end if;
+  if tg_op = 'INSERT' then
+    appended := audit.append_rows('INSERT', tg_table_schema, tg_table_name, null, null, null, keys, null, images);
+  else
+    appended := audit.append_rows('DELETE', tg_table_schema, tg_table_name, null, null, null, keys, images, null);
   end if;
   return null;
 end
@@ -591,13 +579,13 @@ begin
   execute pg_catalog.format('drop trigger if exists audit_capture_delete on %s', target);
   execute pg_catalog.format('drop trigger if exists audit_capture_truncate on %s', target);
   execute pg_catalog.format(
-    'create trigger audit_capture after insert on %s referencing new table as new_rows for each statement execute function audit.capture_statement(%L, %L, %L%s)',
+    'create trigger audit_capture after insert on %s referencing new table as changed_rows for each statement execute function audit.capture_statement(%L, %L, %L%s)',
     target, key_columns, secret_columns, json_columns, fast);
   execute pg_catalog.format(
     'create trigger audit_capture_update after update on %s for each row execute function audit.capture(%L, %L, %L)',
     target, key_columns, secret_columns, json_columns);
   execute pg_catalog.format(
-    'create trigger audit_capture_delete after delete on %s referencing old table as old_rows for each statement execute function audit.capture_statement(%L, %L, %L%s)',
+    'create trigger audit_capture_delete after delete on %s referencing old table as changed_rows for each statement execute function audit.capture_statement(%L, %L, %L%s)',
     target, key_columns, secret_columns, json_columns, fast);
   execute pg_catalog.format(
     'create trigger audit_capture_truncate after truncate on %s for each statement execute function audit.capture_statement(%L, %L, %L)',
