@@ -6,7 +6,7 @@
 // Target: ≤ 2× for the hash-chained log under 2 concurrent writers.
 import { join } from 'node:path';
 import { loadavg, cpus } from 'node:os';
-import { withServer, median, ratioLine, ROOT } from './lib/server.mjs';
+import { withServer, backendCpuReader, median, ratioLine, ROOT } from './lib/server.mjs';
 
 const SINGLE = 400; // transactions per writer
 const BULK = 20_000; // rows per statement
@@ -54,6 +54,21 @@ await withServer(async (serverUrl) => {
       const audited = await median(RUNS, make(), reset);
       const perRow = (audited * 1000) / rowsOf(label);
       console.log(ratioLine(label, audited, floor, label.includes('2 concurrent') ? 2 : undefined) + `  (${perRow.toFixed(1)} µs/row audited)`);
+    }
+
+    // Where the single-row cost goes: the writer's backend CPU per insert (local servers only),
+    // measured apart from the timed runs.
+    const cpu = await backendCpuReader(writers[0], db.url);
+    if (cpu) {
+      const per = {};
+      for (const on of [false, true]) {
+        await setTrigger(on);
+        await reset();
+        const c0 = cpu();
+        await single(writers[0], SINGLE)();
+        per[on] = (cpu() - c0) / SINGLE / 1000;
+      }
+      console.log(`backend CPU per single-row insert (its schedstat): floor ${per[false].toFixed(0)} µs, audited ${per[true].toFixed(0)} µs (+${(per[true] - per[false]).toFixed(0)} µs)`);
     }
 
     const [{ n }] = await admin`select count(*)::int as n from audit.log`;

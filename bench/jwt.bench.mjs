@@ -4,9 +4,8 @@
 //     against the same statement sent plain on the same connection (floor); target ≤ 1.2×
 //   CLI wall time of `rowguard as` and `rowguard jwt verify`, reported separately (process start included)
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { withServer, CLI, ROOT } from './lib/server.mjs';
+import { withServer, backendCpuReader, CLI, ROOT } from './lib/server.mjs';
 
 const d = (p) => import(join(ROOT, 'dist/cli/core', p));
 const { connect, createThrowawayDatabase } = await d('db.js');
@@ -93,16 +92,7 @@ await withServer(async (server) => {
     ];
     // Interleaved (floor, as, floor, as, …) so load from other processes hits both alike.
     // The backend's CPU time (ns), when the server runs on this machine (Linux /proc), else null.
-    const [{ pid }] = await sql`select pg_backend_pid() as pid`;
-    const backendCpu = (() => {
-      const read = () => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
-      try {
-        const local = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(db.url).hostname);
-        return local && readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres') && Number.isFinite(read()) ? read : null;
-      } catch {
-        return null;
-      }
-    })();
+    const backendCpu = await backendCpuReader(sql, db.url);
     const RUNS = 3001;
     const { requestPreamble } = await d('postgrest/request.js');
     const { buildApiRequest } = await d('as/run.js');

@@ -1,6 +1,6 @@
 // Benchmarks' Postgres: DATABASE_URL when given, else a fresh embedded PostgreSQL
 // 17 in a temporary folder (removed at the end). Uses the built CLI modules.
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,4 +45,19 @@ export function ratioLine(label, value, floor, target) {
   const ratio = value / floor;
   const verdict = target === undefined ? '' : ratio <= target ? `  ok (target ≤ ${target}×)` : `  MISSED (target ≤ ${target}×)`;
   return `${label.padEnd(48)} ${value.toFixed(1).padStart(9)} ms  vs floor ${floor.toFixed(1).padStart(9)} ms  = ${ratio.toFixed(2)}×${verdict}`;
+}
+
+/**
+ * A reader of the CPU time (ns) a connection's backend has used, from its
+ * /proc/<pid>/schedstat, when the server runs on this machine (Linux); else null.
+ */
+export async function backendCpuReader(sql, url) {
+  const [{ pid }] = await sql`select pg_backend_pid() as pid`;
+  const read = () => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  try {
+    const local = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
+    return local && readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres') && Number.isFinite(read()) ? read : null;
+  } catch {
+    return null;
+  }
 }
