@@ -326,6 +326,11 @@ describe('rowguard as: writes and denials', () => {
     const err = await failure(runAs({ kind: 'anon' }, text, { file: 'bad.sql' }));
     expect(err.pg?.sqlstate).toBe('42703');
     expect(err.location).toMatchObject({ file: 'bad.sql', line: 3, column: 8, source: 'select nope' });
+
+    // Text the parser cannot split goes whole: the server's syntax error keeps its place.
+    const syntax = await failure(runAs({ kind: 'anon' }, 'select 1;\n  selec 2;\n', { file: 'syntax.sql' }));
+    expect(syntax.pg?.sqlstate).toBe('42601');
+    expect(syntax.location).toMatchObject({ file: 'syntax.sql', line: 2, column: 3 });
   });
 
   it('refuses transaction control in the SQL (it would end the request and drop the role), and runs nothing', async () => {
