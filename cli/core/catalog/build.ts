@@ -68,6 +68,7 @@ export interface RawCatalog {
     is_trigger: boolean;
     owner: string;
     executable_by: string[];
+    body: string | null;
     acl: AclItems;
     comment: string | null;
     from_extension: boolean;
@@ -258,6 +259,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
     isTrigger: f.is_trigger,
     owner: f.owner,
     executableBy: [...f.executable_by].sort(),
+    body: f.body,
     grants: grantsFromAclItems(f.acl),
     comment: f.comment,
     fromExtension: f.from_extension,

@@ -144,6 +144,8 @@ export interface FunctionInfo {
   owner: string;
   /** API roles with EXECUTE (has_function_privilege). */
   executableBy: string[];
+  /** LANGUAGE sql only: the body as written (prosrc) or, for RETURN / BEGIN ATOMIC bodies, as Postgres prints it; else null. */
+  body: string | null;
   grants: Grant[];
   comment: string | null;
   /** Extension member functions are not the user's code. */
