@@ -101,3 +101,28 @@ describe('binding the row to the caller', () => {
     ]);
   });
 });
+
+describe("caller facts (columns a policy reads from the caller's own row)", () => {
+  it('a sub-select tied to the caller by column = claim yields the other columns it reads', () => {
+    expect(a('((owner = ( SELECT auth.uid() AS uid)) OR (EXISTS ( SELECT 1 FROM public.profiles p WHERE ((p.id = ( SELECT auth.uid() AS uid)) AND p.is_admin))))', 'invoices').callerFacts).toEqual([
+      { table: 'public.profiles', boundBy: ['id'], columns: ['is_admin'] },
+    ]);
+    expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = ( SELECT auth.uid() AS uid))))').callerFacts).toEqual([
+      { table: 'public.members', boundBy: ['user_id'], columns: ['org_id'] },
+    ]);
+    // Unqualified columns belong to the sub-select's only relation; a claim other than sub binds too.
+    expect(a("(( SELECT profiles.role FROM public.profiles WHERE (email = auth.email())) = 'admin'::text)").callerFacts).toEqual([
+      { table: 'public.profiles', boundBy: ['email'], columns: ['role'] },
+    ]);
+  });
+
+  it('no fact when the row read is not the caller’s: tied to the outer row, bound only inside an OR, or nothing read besides the key', () => {
+    expect(a('(EXISTS ( SELECT 1 FROM public.posts p WHERE ((p.id = comments.post_id) AND p.published)))', 'comments').callerFacts).toEqual([]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.profiles p WHERE ((p.id = auth.uid()) OR p.is_admin)))').callerFacts).toEqual([]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.profiles p WHERE (p.id = ( SELECT auth.uid() AS uid))))').callerFacts).toEqual([]);
+  });
+
+  it('rowColumns lists the columns of the policy’s own row, not those inside sub-selects', () => {
+    expect(a('((id = ( SELECT auth.uid() AS uid)) AND (is_admin = ( SELECT p.is_admin FROM public.profiles p WHERE (p.id = ( SELECT auth.uid() AS uid)))))', 'profiles').rowColumns.sort()).toEqual(['id', 'is_admin']);
+  });
+});

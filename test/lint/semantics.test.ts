@@ -149,3 +149,49 @@ describe('policies that share their text across tables', () => {
     expect(objects('claim-column-unindexed')).toEqual(['public.t_alpha.user_id', 'public.t_gamma.user_id']);
   });
 });
+
+describe("policy-trusts-writable-column: the caller's own row, followed where it is read and how it is written", () => {
+  const profiles = `create table public.profiles (id uuid primary key, display_name text, is_admin boolean not null default false);
+    alter table public.profiles enable row level security;
+    create policy own_profile on public.profiles for all to authenticated using (id = (select auth.uid())) with check (id = (select auth.uid()));
+    grant select, insert, update on public.profiles to authenticated;
+    create table public.secrets (id int primary key, v text);
+    alter table public.secrets enable row level security;
+    grant select on public.secrets to authenticated;`;
+  const helper = (body: string, config = "set search_path = ''") => `create function public.is_admin() returns boolean language sql stable security definer ${config} ${body};
+    create policy admins on public.secrets for select to authenticated using ((select public.is_admin()));`;
+
+  it('follows a LANGUAGE sql helper the policy calls, in either body form and with its own search_path', async () => {
+    for (const sql of [
+      helper('as $$ select coalesce((select p.is_admin from public.profiles p where p.id = auth.uid()), false) $$'),
+      helper('return (select p.is_admin from public.profiles p where p.id = auth.uid())'),
+      helper('as $$ select is_admin from profiles where id = auth.uid() $$', 'set search_path = public'),
+    ]) {
+      const f = await rule('policy-trusts-writable-column', profiles + sql);
+      expect(f.map((x) => x.message), sql).toEqual([expect.stringContaining('public.profiles.is_admin (read by public.is_admin(); authenticated: UPDATE, policy own_profile)')]);
+    }
+  });
+
+  it('a grant through a group role counts; a column grant that leaves the flag out, or a trigger on it, does not', async () => {
+    const lookup = `create policy admins on public.secrets for select to authenticated
+      using (exists (select 1 from public.profiles p where p.id = (select auth.uid()) and p.is_admin));`;
+    const viaGroup = profiles.replace('grant select, insert, update on public.profiles to authenticated;', 'grant select, update on public.profiles to rg_lint_editors;');
+    expect(await rule('policy-trusts-writable-column', viaGroup + lookup)).toHaveLength(1);
+    const columnGrant = profiles.replace('grant select, insert, update on public.profiles to authenticated;', 'grant select on public.profiles to authenticated; grant update (display_name) on public.profiles to authenticated;');
+    expect(await rule('policy-trusts-writable-column', columnGrant + lookup)).toEqual([]);
+    const trigger = `create function public.keep_flag() returns trigger language plpgsql as $$ begin new.is_admin := old.is_admin; return new; end $$;
+      create trigger keep_flag before update of is_admin on public.profiles for each row execute function public.keep_flag();`;
+    // The primary key on id (what ties the row to the caller) leaves no second row to insert.
+    expect(await rule('policy-trusts-writable-column', profiles + lookup + trigger)).toEqual([]);
+  });
+
+  it('a table without RLS is writable on every row; a role that cannot reach the guarded table is not asked', async () => {
+    const open = `create table public.roles_open (user_id uuid, role text); grant select, update on public.roles_open to authenticated;
+      create table public.docs (id int); alter table public.docs enable row level security; grant select on public.docs to authenticated;
+      create policy editors on public.docs for select to authenticated
+        using ((select r.role from public.roles_open r where r.user_id = (select auth.uid())) = 'editor');`;
+    const f = await rule('policy-trusts-writable-column', open);
+    expect(f.map((x) => x.message)).toEqual([expect.stringContaining('public.roles_open.role (authenticated: UPDATE (public.roles_open has no row-level security))')]);
+    expect(await rule('policy-trusts-writable-column', open.replace('grant select on public.docs to authenticated;', ''))).toEqual([]);
+  });
+});

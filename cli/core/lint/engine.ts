@@ -6,12 +6,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { relative, resolve } from 'node:path';
-import type { CatalogModel, Policy } from '../catalog/model.js';
+import type { CatalogModel, FunctionInfo, Policy } from '../catalog/model.js';
 import { exposedSchemas } from '../catalog/model.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
-import { analysePolicy, type AnalysisCache, type PolicyAnalysis } from './expr.js';
+import { analysePolicy, functionCallerFacts, type AnalysisCache, type CallerFact, type PolicyAnalysis } from './expr.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -72,6 +72,7 @@ export function runLint(input: LintInput): LintResult {
   if (model) {
     const cache = new Map<Policy, PolicyAnalysis>();
     const byText: AnalysisCache = new Map();
+    const fnFacts = new Map<FunctionInfo, CallerFact[]>();
     const ctx: CatalogLintContext = {
       model,
       exposed: new Set(exposed),
@@ -82,6 +83,11 @@ export function runLint(input: LintInput): LintResult {
         let a = cache.get(p);
         if (!a) cache.set(p, (a = analysePolicy(p, parseSync, byText)));
         return a;
+      },
+      functionFacts(fn) {
+        let f = fnFacts.get(fn);
+        if (!f) fnFacts.set(fn, (f = fn.body === null ? [] : functionCallerFacts(fn.body, firstSchemaOf(fn.config), parseSync)));
+        return f;
       },
     };
     for (const rule of RULES) if (rule.kind === 'catalog') findings.push(...complete(rule, rule.check(ctx)));
@@ -304,4 +310,15 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
   } finally {
     await shadow.drop().catch(() => undefined);
   }
+}
+
+/** The schema unqualified names in a function body resolve to first: its own search_path setting's first schema, else public. */
+function firstSchemaOf(config: readonly string[]): string {
+  const setting = config.find((c) => c.startsWith('search_path='));
+  if (!setting) return 'public';
+  for (const part of setting.slice('search_path='.length).split(',')) {
+    const name = part.trim().replace(/^"(.*)"$/, '$1');
+    if (name !== '' && name !== '$user') return name;
+  }
+  return 'public';
 }

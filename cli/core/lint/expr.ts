@@ -221,6 +221,15 @@ export interface ClaimColumn {
   claim: string;
 }
 
+export interface CallerFact {
+  /** `schema.table` read by the sub-select. */
+  table: string;
+  /** The columns compared with a claim (what makes the row the caller's). */
+  boundBy: string[];
+  /** The other columns of that table the sub-select reads. */
+  columns: string[];
+}
+
 export interface ExprAnalysis {
   /** Claim functions evaluated once per row (not inside an uncorrelated sub-select), e.g. `auth.uid()`. */
   perRowCalls: string[];
@@ -234,6 +243,17 @@ export interface ExprAnalysis {
   bindsCaller: boolean;
   /** Columns compared for equality with a claim (index candidates). */
   claimColumns: ClaimColumn[];
+  /** Columns of the policy's own row the expression reads. */
+  rowColumns: string[];
+  /** User-defined functions the expression calls (`schema.name`). */
+  calls: string[];
+  /**
+   * What a sub-select reads from the caller's own rows: a sub-select whose FROM
+   * relation is tied to the caller by `column = <claim>` (a profile, a
+   * membership), and the other columns of that relation it reads (is_admin,
+   * role, org_id…). The policy trusts those values.
+   */
+  callerFacts: CallerFact[];
   /** True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …). */
   alwaysTrueFor(role: string): boolean;
 }
@@ -337,6 +357,95 @@ function stripLoc(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (k, val) => (k === 'location' ? undefined : val)));
 }
 
+/** Relations in a FROM list (through joins, not into sub-selects): alias or name → `schema.table`. */
+function localScope(fromClause: unknown, defaultSchema: string): Map<string, string> {
+  const scope = new Map<string, string>();
+  const go = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(go);
+    const t = nodeType(v);
+    const b = bodyOf(v);
+    if (t === 'RangeVar') {
+      const q = `${(b['schemaname'] as string | undefined) ?? defaultSchema}.${b['relname'] as string}`;
+      const alias = (b['alias'] as { aliasname?: string } | undefined)?.aliasname;
+      scope.set(alias ?? (b['relname'] as string), q);
+    } else if (t === 'JoinExpr') {
+      go(b['larg']);
+      go(b['rarg']);
+    }
+  };
+  go(fromClause);
+  return scope;
+}
+
+/**
+ * The caller facts of one sub-select (see ExprAnalysis.callerFacts): tables of
+ * its FROM tied to the caller by an AND-ed `column = <claim>` in its WHERE, and
+ * the other columns of those tables it reads anywhere inside it.
+ */
+function callerFactsOf(select: Body, defaultSchema = 'public'): CallerFact[] {
+  const scope = localScope(select['fromClause'], defaultSchema);
+  if (scope.size === 0) return [];
+  const single = new Set(scope.values()).size === 1 ? [...scope.values()][0]! : null;
+  // A column of this SELECT's own relations; unqualified ones only when it has one relation.
+  const resolve = (b: Body, nested: boolean): { table: string; column: string } | null => {
+    const fields = strings(b['fields']);
+    if (fields.length === 0 || nodeType((b['fields'] as unknown[])[fields.length - 1]) !== 'String') return null;
+    const column = fields[fields.length - 1]!;
+    if (fields.length >= 2) {
+      const table = scope.get(fields[fields.length - 2]!);
+      return table ? { table, column } : null;
+    }
+    return !nested && single ? { table: single, column } : null;
+  };
+  const bound = new Map<string, Set<string>>();
+  for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
+    if (nodeType(conjunct) !== 'A_Expr') continue;
+    const b = bodyOf(conjunct);
+    const kind = String(b['kind']);
+    if (!((opName(b) === '=' && kind === 'AEXPR_OP') || kind === 'AEXPR_NOT_DISTINCT')) continue;
+    for (const [col, other] of [
+      [b['lexpr'], b['rexpr']],
+      [b['rexpr'], b['lexpr']],
+    ]) {
+      const c = unwrap(col);
+      if (nodeType(c) !== 'ColumnRef' || !(claimKey(other) || contains(other, (tt, bb) => isClaimCall(tt, bb)))) continue;
+      const r = resolve(bodyOf(c), false);
+      if (r) bound.set(r.table, (bound.get(r.table) ?? new Set()).add(r.column));
+    }
+  }
+  if (bound.size === 0) return [];
+  const read = new Map<string, Set<string>>();
+  walk({ SelectStmt: select }, (t, b, anc) => {
+    if (t !== 'ColumnRef') return;
+    const nested = anc.filter((a) => a.type === 'SelectStmt').length > 1;
+    const r = resolve(b, nested);
+    if (!r || !bound.has(r.table) || bound.get(r.table)!.has(r.column)) return;
+    read.set(r.table, (read.get(r.table) ?? new Set()).add(r.column));
+  });
+  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], columns: [...(read.get(table) ?? [])] })).filter((f) => f.columns.length > 0);
+}
+
+/**
+ * The caller facts of a LANGUAGE sql function's body (an `is_admin()` helper a
+ * policy calls): its SELECTs and their sub-selects. Unqualified relations are
+ * taken from `defaultSchema` (the first schema of the function's search_path).
+ * A body that does not parse, or a RETURN / BEGIN ATOMIC form, yields what it can.
+ */
+export function functionCallerFacts(body: string, defaultSchema: string, parseSync: ParseSync): CallerFact[] {
+  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
+  let parsed: { stmts?: Array<{ stmt: unknown }> };
+  try {
+    parsed = parseSync(text) as typeof parsed;
+  } catch {
+    return [];
+  }
+  const facts: CallerFact[] = [];
+  walk(parsed.stmts ?? [], (t, b) => {
+    if (t === 'SelectStmt') facts.push(...callerFactsOf(b, defaultSchema));
+  });
+  return facts;
+}
+
 /** Analyse one expression of a policy on table `tableName`. */
 export function analyseExpression(text: string, tableName: string, parseSync: ParseSync): ExprAnalysis {
   const parsed = parseSync(`select ${text}`) as { stmts: Array<{ stmt: unknown }> };
@@ -356,6 +465,9 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const perRowCalls: string[] = [];
   const emailPatterns: string[] = [];
   const claimColumns: ClaimColumn[] = [];
+  const rowColumns = new Set<string>();
+  const calls = new Set<string>();
+  const callerFacts: CallerFact[] = [];
   let readsUserMetadata = false;
   let bindsCaller = false;
 
@@ -375,6 +487,11 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     if (t === 'ColumnRef') {
       const last = strings(b['fields']).pop();
       if (last === 'raw_user_meta_data') readsUserMetadata = true;
+      if (last !== undefined && isRowColumn(b, anc)) rowColumns.add(last);
+    }
+    if (t === 'FuncCall' && isUserFunction(b)) calls.add(funcName(b));
+    if (t === 'SelectStmt' && anc.length > 0 && anc[anc.length - 1]!.type === 'SubLink' && anc[anc.length - 1]!.via === 'subselect') {
+      callerFacts.push(...callerFactsOf(b));
     }
     if (t === 'A_Expr') {
       const op = opName(b);
@@ -447,6 +564,9 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     anonymousBranch,
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
     claimColumns,
+    rowColumns: [...rowColumns],
+    calls: [...calls],
+    callerFacts,
     alwaysTrueFor(role: string) {
       if (!truthCache.has(role)) truthCache.set(role, alwaysTrue(root, role));
       return truthCache.get(role)!;

@@ -4,8 +4,8 @@
  * CatalogModel (and the parsed policy expressions), migration rules read the
  * parsed statements of the migration files with the table state before them.
  */
-import type { CatalogModel, Policy } from '../catalog/model.js';
-import type { PolicyAnalysis } from './expr.js';
+import type { CatalogModel, FunctionInfo, Policy } from '../catalog/model.js';
+import type { CallerFact, PolicyAnalysis } from './expr.js';
 import type { MigrationStatement, TableState } from './migrations.js';
 
 export type Level = 'error' | 'warn' | 'info';
@@ -63,6 +63,8 @@ export interface CatalogLintContext {
   authenticatedRole: string;
   /** The parse-tree analysis of a policy (parsed once, shared by every rule). */
   analysis(policy: Policy): PolicyAnalysis;
+  /** What a LANGUAGE sql function's body reads from the caller's own rows (parsed once). */
+  functionFacts(fn: FunctionInfo): CallerFact[];
 }
 
 export interface MigrationLintContext {

@@ -8,6 +8,7 @@ import { rule as authUsersExposed } from './auth-users-exposed.js';
 import { rule as securityDefinerRpc } from './security-definer-rpc.js';
 import { rule as functionSearchPathMutable } from './function-search-path-mutable.js';
 import { rule as policyUserMetadata } from './policy-user-metadata.js';
+import { rule as policyTrustsWritableColumn } from './policy-trusts-writable-column.js';
 import { rule as policyEmailPattern } from './policy-email-pattern.js';
 import { rule as policyAlwaysTrue } from './policy-always-true.js';
 import { rule as policyCheckUnbound } from './policy-check-unbound.js';
@@ -42,6 +43,7 @@ export const RULES: readonly Rule[] = [
   securityDefinerRpc,
   functionSearchPathMutable,
   policyUserMetadata,
+  policyTrustsWritableColumn,
   policyEmailPattern,
   policyAlwaysTrue,
   policyCheckUnbound,

@@ -1,0 +1,98 @@
+/**
+ * A policy that looks up the caller's own row (`exists (select 1 from profiles p
+ * where p.id = auth.uid() and p.is_admin)`, `org_id in (select m.org_id from
+ * members m where m.user_id = auth.uid())`) trusts the columns it reads there.
+ * When the same caller may write those columns on that row — UPDATE it, or
+ * INSERT a row of their own — they grant themselves whatever the policy
+ * guards: the classic self-promotion hole.
+ */
+import type { FunctionInfo, Policy, Relation } from '../../catalog/model.js';
+import type { CallerFact } from '../expr.js';
+import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
+import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf } from '../facts.js';
+
+/** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
+function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
+  const table = privilegesOf(ctx, rel, role);
+  const columns = columnPrivilegesOf(ctx, rel, role);
+  const can = (priv: 'UPDATE' | 'INSERT') => table.includes(priv) || (columns.get(priv)?.includes(column) ?? false);
+  // A check that names the column constrains it (pins it, or compares it with the old value).
+  const pinned = (ps: readonly Policy[], command: 'UPDATE' | 'INSERT') =>
+    ps.some((p) => {
+      const a = ctx.analysis(p);
+      const judge = command === 'UPDATE' ? (a.check ?? a.using) : a.check;
+      return judge?.rowColumns.includes(column) ?? false;
+    });
+  if (can('UPDATE')) {
+    // A BEFORE UPDATE OF <column> trigger is where such a column is usually guarded.
+    const guarded = rel.triggers.some((t) => t.enabled && t.timing === 'BEFORE' && t.level === 'ROW' && t.events.includes('UPDATE') && t.columns.includes(column));
+    if (!guarded) {
+      if (!rel.rls) return `UPDATE (${rel.qualified} has no row-level security)`;
+      const permissive = policiesFor(ctx.model, rel, role, 'UPDATE', true);
+      if (permissive.length > 0 && !pinned(policiesFor(ctx.model, rel, role, 'UPDATE'), 'UPDATE')) return `UPDATE, policy ${permissive.map((p) => p.name).join(', ')}`;
+    }
+  }
+  if (can('INSERT')) {
+    // A unique key on what ties the row to the caller leaves room for one row only, theirs already.
+    const oneRowEach = rel.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null && boundBy.includes(c)));
+    if (!oneRowEach) {
+      if (!rel.rls) return `INSERT (${rel.qualified} has no row-level security)`;
+      const permissive = policiesFor(ctx.model, rel, role, 'INSERT', true);
+      if (permissive.length > 0 && !pinned(policiesFor(ctx.model, rel, role, 'INSERT'), 'INSERT')) return `INSERT, policy ${permissive.map((p) => p.name).join(', ')}`;
+    }
+  }
+  return null;
+}
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'policy-trusts-writable-column',
+  level: 'error',
+  category: 'security',
+  description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a policy check that names the column, a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it. LANGUAGE sql helpers the policy calls (an is_admin() that reads the caller's profile) are followed; plpgsql bodies are not.",
+  fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
+  check(ctx) {
+    const out: RawFinding[] = [];
+    const byName = new Map(ctx.model.relations.map((r) => [r.qualified, r]));
+    const sqlFunctions = new Map<string, FunctionInfo[]>();
+    for (const fn of ctx.model.functions) {
+      if (fn.body === null || fn.fromExtension) continue;
+      const key = `${fn.schema}.${fn.name}`;
+      sqlFunctions.set(key, [...(sqlFunctions.get(key) ?? []), fn]);
+    }
+    for (const rel of ctx.model.relations) {
+      for (const p of rel.policies) {
+        const a = ctx.analysis(p);
+        // Looked up in the expression itself, or inside a LANGUAGE sql helper it calls (is_admin()).
+        const facts: Array<CallerFact & { via?: string }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])];
+        for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
+          for (const fn of sqlFunctions.get(name) ?? []) facts.push(...ctx.functionFacts(fn).map((f) => ({ ...f, via: `${name}()` })));
+        }
+        if (facts.length === 0) continue;
+        // Roles the policy lets through to this table (a role without the privilege never reaches it).
+        const roles = apiRolesOf(ctx, p).filter((r) => !bypassesRls(ctx.model, r) && commandsOf(p).some((c) => privilegesOf(ctx, rel, r).includes(c)));
+        const holes: string[] = [];
+        for (const fact of facts) {
+          const looked = byName.get(fact.table);
+          if (!looked || !isTable(looked)) continue;
+          for (const column of fact.columns) {
+            for (const role of roles) {
+              const path = writePath(ctx, looked, role, column, fact.boundBy);
+              if (!path) continue;
+              const hole = `${fact.table}.${column} (${fact.via ? `read by ${fact.via}; ` : ''}${role}: ${path})`;
+              if (!holes.includes(hole)) holes.push(hole);
+            }
+          }
+        }
+        if (holes.length === 0) continue;
+        out.push({
+          object: policyObject(p),
+          objectKind: 'policy',
+          message: `policy ${p.name} on ${p.table} decides on ${listWords(holes)} of the caller's own row, which the caller can write: a user can set it themselves and pass the policy`,
+        });
+      }
+    }
+    return out;
+  },
+};
