@@ -1,5 +1,5 @@
--- Part 4c: constraints (foreign keys, unique, check, primary key columns),
--- with pgTAP 1.2's overloads, default
+-- Part 4c: constraints (foreign keys, unique, check, primary key columns)
+-- and indexes, with pgTAP 1.2's overloads, default
 -- descriptions and diagnostics, including its quirks (noted where they would
 -- surprise), because peer suites were written against that output.
 --
@@ -170,3 +170,154 @@ CREATE FUNCTION col_has_check(name, name[]) RETURNS text LANGUAGE sql AS $$ SELE
 CREATE FUNCTION col_has_check(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_has_check($1, $2, ARRAY[$3], $4) $$;
 CREATE FUNCTION col_has_check(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_has_check($1, ARRAY[$2], $3) $$;
 CREATE FUNCTION col_has_check(name, name) RETURNS text LANGUAGE sql AS $$ SELECT col_has_check($1, $2, 'Column ' || quote_ident($1) || '(' || quote_ident($2) || ') should have a check constraint') $$;
+
+-- Indexes. The first index named idx (on a table named tbl, in schema sch,
+-- when given; on a table visible on the search_path when visible is true).
+-- pgTAP checks visibility in some variants and not in others; each caller
+-- below passes what pgTAP does.
+CREATE FUNCTION _tap_cons_index(sch name, tbl name, idx name, visible boolean) RETURNS oid
+LANGUAGE sql STABLE AS $$
+    SELECT x.indexrelid
+      FROM pg_catalog.pg_index x
+      JOIN pg_catalog.pg_class ct ON ct.oid = x.indrelid
+      JOIN pg_catalog.pg_class ci ON ci.oid = x.indexrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = ct.relnamespace
+     WHERE ci.relname = idx
+       AND (tbl IS NULL OR ct.relname = tbl)
+       AND (sch IS NULL OR n.nspname = sch)
+       AND (NOT visible OR pg_catalog.pg_table_is_visible(ct.oid))
+     LIMIT 1
+$$;
+
+-- The key of an index as pg_get_indexdef prints each of its indnatts columns
+-- (INCLUDE columns too): a quoted column name or an expression.
+CREATE FUNCTION _tap_cons_index_keys(idx oid) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT pg_catalog.pg_get_indexdef(x.indexrelid, k, false)
+                   FROM pg_catalog.pg_index x, generate_series(1, x.indnatts) k
+                  WHERE x.indexrelid = idx ORDER BY k)
+$$;
+
+-- has_index with columns: "idx ON tbl(keys)" compared as text. pgTAP holds
+-- the found key in a name[] (each entry cut to 63 bytes); so does this.
+CREATE FUNCTION _tap_cons_has_index(sch name, tbl name, idx name, cols name[], descr text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT CASE WHEN cardinality(k.keys) = 0
+        THEN ok(false, descr) || E'\n' || diag('Index ' || quote_ident(idx) || ' ON ' || k.tname || ' not found')
+        ELSE is(quote_ident(idx) || ' ON ' || k.tname || '(' || array_to_string(k.keys, ', ') || ')',
+                quote_ident(idx) || ' ON ' || k.tname || '(' || array_to_string(cols, ', ') || ')',
+                descr) END
+      FROM (SELECT _tap_cons_index_keys(_tap_cons_index(sch, tbl, idx, sch IS NULL))::name[] AS keys,
+                   CASE WHEN sch IS NULL THEN '' ELSE quote_ident(sch) || '.' END || quote_ident(tbl) AS tname) k
+$$;
+
+CREATE FUNCTION has_index(name, name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_has_index($1, $2, $3, $4, $5) $$;
+CREATE FUNCTION has_index(name, name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT has_index($1, $2, $3, $4, 'Index ' || quote_ident($3) || ' should exist') $$;
+CREATE FUNCTION has_index(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT has_index($1, $2, $3, ARRAY[$4], $5) $$;
+CREATE FUNCTION has_index(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_index($1, $2, $3, $4, 'Index ' || quote_ident($3) || ' should exist') $$;
+CREATE FUNCTION has_index(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_has_index(NULL, $1, $2, $3, $4) $$;
+CREATE FUNCTION has_index(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT has_index($1, $2, $3, 'Index ' || quote_ident($2) || ' should exist') $$;
+-- Three names and a text: (schema, table, index, description) when the first
+-- names a schema, else (table, index, column or expression, description).
+CREATE FUNCTION has_index(name, name, name, text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN _tap_schema_exists($1)
+        THEN ok(_tap_cons_index($1, $2, $3, false) IS NOT NULL, $4)
+        ELSE has_index($1, $2, ARRAY[$3], $4) END
+$$;
+CREATE FUNCTION has_index(name, name, name) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN _tap_schema_exists($1)
+        THEN ok(_tap_cons_index($1, $2, $3, false) IS NOT NULL, 'Index ' || quote_ident($3) || ' should exist')
+        ELSE has_index($1, $2, ARRAY[$3], 'Index ' || quote_ident($2) || ' should exist') END
+$$;
+-- has_index('t', 'i', 'x'): literals resolve to this (text) variant, so 'x' is
+-- a description unless it contains '(' (an expression), exactly as in pgTAP.
+CREATE FUNCTION has_index(name, name, text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN $3 LIKE '%(%'
+        THEN has_index($1, $2, $3::name)
+        ELSE ok(_tap_cons_index(NULL, $1, $2, true) IS NOT NULL, $3) END
+$$;
+CREATE FUNCTION has_index(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, $1, $2, true) IS NOT NULL, 'Index ' || quote_ident($2) || ' should exist') $$;
+
+CREATE FUNCTION hasnt_index(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index($1, $2, $3, false) IS NULL, $4) $$;
+CREATE FUNCTION hasnt_index(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index($1, $2, $3, false) IS NULL, 'Index ' || quote_ident($3) || ' should not exist') $$;
+CREATE FUNCTION hasnt_index(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, $1, $2, true) IS NULL, $3) $$;
+CREATE FUNCTION hasnt_index(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, $1, $2, true) IS NULL, 'Index ' || quote_ident($2) || ' should not exist') $$;
+
+-- Some index on the table has exactly this key. Without a schema, pgTAP looks
+-- at every table of that name, visible or not.
+CREATE FUNCTION _tap_cons_is_indexed(sch name, tbl name, cols text[]) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_index x
+                     JOIN pg_catalog.pg_class ct ON ct.oid = x.indrelid
+                     JOIN pg_catalog.pg_namespace n ON n.oid = ct.relnamespace
+                    WHERE ct.relname = tbl AND (sch IS NULL OR n.nspname = sch)
+                      AND _tap_cons_index_keys(x.indexrelid) = cols)
+$$;
+
+CREATE FUNCTION is_indexed(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_is_indexed($1, $2, $3), $4) $$;
+CREATE FUNCTION is_indexed(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_is_indexed($1, $2, $3), 'Should have an index on ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ')') $$;
+CREATE FUNCTION is_indexed(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_is_indexed(NULL, $1, $2), $3) $$;
+CREATE FUNCTION is_indexed(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_is_indexed(NULL, $1, $2), 'Should have an index on ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ')') $$;
+CREATE FUNCTION is_indexed(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_is_indexed($1, $2, ARRAY[$3]), $4) $$;
+-- (schema, table, column) when the first names a schema, else (table, column, description).
+CREATE FUNCTION is_indexed(name, name, name) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN _tap_schema_exists($1) THEN is_indexed($1, $2, ARRAY[$3]) ELSE is_indexed($1, ARRAY[$2], $3::text) END
+$$;
+-- pgTAP gives this one no description.
+CREATE FUNCTION is_indexed(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_is_indexed(NULL, $1, ARRAY[$2])) $$;
+
+-- pg_index flags of one index; a missing index fails like a false flag.
+CREATE FUNCTION _tap_cons_index_flag(idx oid, flag text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT CASE flag WHEN 'unique' THEN x.indisunique WHEN 'primary' THEN x.indisprimary ELSE x.indisclustered END
+                       FROM pg_catalog.pg_index x WHERE x.indexrelid = idx), false)
+$$;
+
+CREATE FUNCTION index_is_unique(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index($1, $2, $3, false), 'unique'), $4) $$;
+CREATE FUNCTION index_is_unique(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_unique($1, $2, $3, 'Index ' || quote_ident($3) || ' should be unique') $$;
+CREATE FUNCTION index_is_unique(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, $1, $2, true), 'unique'), 'Index ' || quote_ident($2) || ' should be unique') $$;
+CREATE FUNCTION index_is_unique(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, true), 'unique'), 'Index ' || quote_ident($1) || ' should be unique') $$;
+
+CREATE FUNCTION index_is_primary(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index($1, $2, $3, false), 'primary'), $4) $$;
+CREATE FUNCTION index_is_primary(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_primary($1, $2, $3, 'Index ' || quote_ident($3) || ' should be on a primary key') $$;
+CREATE FUNCTION index_is_primary(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, $1, $2, true), 'primary'), 'Index ' || quote_ident($2) || ' should be on a primary key') $$;
+CREATE FUNCTION index_is_primary(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, true), 'primary'), 'Index ' || quote_ident($1) || ' should be on a primary key') $$;
+
+-- indisclustered: set by CLUSTER … USING / ALTER TABLE … CLUSTER ON. pgTAP's
+-- variants without a schema do not check visibility here.
+CREATE FUNCTION is_clustered(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index($1, $2, $3, false), 'clustered'), $4) $$;
+CREATE FUNCTION is_clustered(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT is_clustered($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be clustered on index ' || quote_ident($3)) $$;
+CREATE FUNCTION is_clustered(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, $1, $2, false), 'clustered'), 'Table ' || quote_ident($1) || ' should be clustered on index ' || quote_ident($2)) $$;
+CREATE FUNCTION is_clustered(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, false), 'clustered'), 'Table should be clustered on index ' || quote_ident($1)) $$;
+
+-- The index's access method (pg_am.amname via pg_class.relam): btree, hash, gin, gist…
+CREATE FUNCTION _tap_cons_index_am(idx oid) RETURNS name
+LANGUAGE sql STABLE AS $$
+    SELECT am.amname FROM pg_catalog.pg_class ci JOIN pg_catalog.pg_am am ON am.oid = ci.relam WHERE ci.oid = idx
+$$;
+
+CREATE FUNCTION index_is_type(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cons_index_am(_tap_cons_index($1, $2, $3, false)), $4, $5) $$;
+CREATE FUNCTION index_is_type(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_type($1, $2, $3, $4, 'Index ' || quote_ident($3) || ' should be a ' || quote_ident($4) || ' index') $$;
+CREATE FUNCTION index_is_type(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cons_index_am(_tap_cons_index(NULL, $1, $2, false)), $3, 'Index ' || quote_ident($2) || ' should be a ' || quote_ident($3) || ' index') $$;
+CREATE FUNCTION index_is_type(name, name) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cons_index_am(_tap_cons_index(NULL, NULL, $1, false)), $2, 'Index ' || quote_ident($1) || ' should be a ' || quote_ident($2) || ' index') $$;
+
+-- Index names of a table; without a schema, the visible table outside
+-- pg_catalog and information_schema.
+CREATE FUNCTION _tap_cons_indexes(sch name, tbl name) RETURNS name[]
+LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT ci.relname FROM pg_catalog.pg_index x
+                   JOIN pg_catalog.pg_class ct ON ct.oid = x.indrelid
+                   JOIN pg_catalog.pg_class ci ON ci.oid = x.indexrelid
+                   JOIN pg_catalog.pg_namespace n ON n.oid = ct.relnamespace
+                  WHERE ct.relname = tbl
+                    AND CASE WHEN sch IS NULL
+                             THEN pg_catalog.pg_table_is_visible(ct.oid) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                             ELSE n.nspname = sch END)
+$$;
+
+-- PL/pgSQL because _tap_set_are comes from 40-policies.sql, installed after
+-- this file, and a LANGUAGE sql body is resolved when it is created.
+CREATE FUNCTION indexes_are(name, name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('indexes', _tap_cons_indexes($1, $2), $3, $4); END $$;
+CREATE FUNCTION indexes_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT indexes_are($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have the correct indexes') $$;
+CREATE FUNCTION indexes_are(name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('indexes', _tap_cons_indexes(NULL, $1), $2, $3); END $$;
+CREATE FUNCTION indexes_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT indexes_are($1, $2, 'Table ' || quote_ident($1) || ' should have the correct indexes') $$;
