@@ -1,5 +1,5 @@
--- Part 4c: constraints (foreign keys, unique, check, primary key columns)
--- and indexes, with pgTAP 1.2's overloads, default
+-- Part 4c: constraints (foreign keys, unique, check, primary key columns),
+-- indexes and table inheritance, with pgTAP 1.2's overloads, default
 -- descriptions and diagnostics, including its quirks (noted where they would
 -- surprise), because peer suites were written against that output.
 --
@@ -321,3 +321,81 @@ CREATE FUNCTION indexes_are(name, name, name[], text) RETURNS text LANGUAGE plpg
 CREATE FUNCTION indexes_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT indexes_are($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have the correct indexes') $$;
 CREATE FUNCTION indexes_are(name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('indexes', _tap_cons_indexes(NULL, $1), $2, $3); END $$;
 CREATE FUNCTION indexes_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT indexes_are($1, $2, 'Table ' || quote_ident($1) || ' should have the correct indexes') $$;
+
+-- Inheritance. relhassubclass: set when a child is attached (and only cleared
+-- lazily); pgTAP counts ordinary tables (relkind 'r') only, not partitioned ones.
+CREATE FUNCTION _tap_cons_inherited(sch name, tbl name) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                    WHERE c.relkind = 'r' AND c.relname = tbl AND c.relhassubclass
+                      AND CASE WHEN sch IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = sch END)
+$$;
+
+CREATE FUNCTION has_inherited_tables(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited($1, $2), $3) $$;
+CREATE FUNCTION has_inherited_tables(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited($1, $2), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have descendents') $$;
+CREATE FUNCTION has_inherited_tables(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited(NULL, $1), $2) $$;
+CREATE FUNCTION has_inherited_tables(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited(NULL, $1), 'Table ' || quote_ident($1) || ' should have descendents') $$;
+CREATE FUNCTION hasnt_inherited_tables(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited($1, $2), $3) $$;
+CREATE FUNCTION hasnt_inherited_tables(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited($1, $2), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not have descendents') $$;
+CREATE FUNCTION hasnt_inherited_tables(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited(NULL, $1), $2) $$;
+CREATE FUNCTION hasnt_inherited_tables(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited(NULL, $1), 'Table ' || quote_ident($1) || ' should not have descendents') $$;
+
+-- The relation of that name (any relkind, as pgTAP looks it up).
+CREATE FUNCTION _tap_cons_rel(sch name, tbl name) RETURNS oid
+LANGUAGE sql STABLE AS $$
+    SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relname = tbl AND CASE WHEN sch IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = sch END
+$$;
+
+-- Is des a descendant of anc at this depth (any depth when NULL)? pgTAP 1.2's
+-- recursive walk only extends a chain with the target table itself, so it
+-- finds children (depth 1) and grandchildren (depth 2) and nothing deeper;
+-- this asks exactly those two questions so the verdicts stay the same.
+CREATE FUNCTION _tap_cons_ancestor(anc oid, des oid, depth integer) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT (coalesce(depth, 1) = 1
+            AND EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = anc AND i.inhrelid = des))
+        OR (coalesce(depth, 2) = 2
+            AND EXISTS (SELECT FROM pg_catalog.pg_inherits i1 JOIN pg_catalog.pg_inherits i2 ON i2.inhparent = i1.inhrelid
+                         WHERE i1.inhparent = anc AND i2.inhrelid = des))
+$$;
+
+CREATE FUNCTION _tap_cons_ancestor(sch1 name, tbl1 name, sch2 name, tbl2 name, depth integer) RETURNS boolean
+LANGUAGE sql STABLE AS $$ SELECT coalesce(_tap_cons_ancestor(_tap_cons_rel(sch1, tbl1), _tap_cons_rel(sch2, tbl2), depth), false) $$;
+
+CREATE FUNCTION is_ancestor_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($1, $2, $3, $4, $5), $6) $$;
+CREATE FUNCTION is_ancestor_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($1, $2, $3, $4, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be ancestor ' || $5 || ' for ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION is_ancestor_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($1, $2, $3, $4, NULL), $5) $$;
+CREATE FUNCTION is_ancestor_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($1, $2, $3, $4, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be an ancestor of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION is_ancestor_of(name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $1, NULL, $2, $3), $4) $$;
+CREATE FUNCTION is_ancestor_of(name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $1, NULL, $2, $3), 'Table ' || quote_ident($1) || ' should be ancestor ' || $3 || ' of ' || quote_ident($2)) $$;
+CREATE FUNCTION is_ancestor_of(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $1, NULL, $2, NULL), $3) $$;
+CREATE FUNCTION is_ancestor_of(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $1, NULL, $2, NULL), 'Table ' || quote_ident($1) || ' should be an ancestor of ' || quote_ident($2)) $$;
+
+CREATE FUNCTION isnt_ancestor_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($1, $2, $3, $4, $5), $6) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($1, $2, $3, $4, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be ancestor ' || $5 || ' for ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($1, $2, $3, $4, NULL), $5) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($1, $2, $3, $4, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be an ancestor of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $1, NULL, $2, $3), $4) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $1, NULL, $2, $3), 'Table ' || quote_ident($1) || ' should not be ancestor ' || $3 || ' of ' || quote_ident($2)) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $1, NULL, $2, NULL), $3) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $1, NULL, $2, NULL), 'Table ' || quote_ident($1) || ' should not be an ancestor of ' || quote_ident($2)) $$;
+
+-- "descendent" is pgTAP's spelling, kept in names and messages.
+CREATE FUNCTION is_descendent_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($3, $4, $1, $2, $5), $6) $$;
+CREATE FUNCTION is_descendent_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($3, $4, $1, $2, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be descendent ' || $5 || ' from ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION is_descendent_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($3, $4, $1, $2, NULL), $5) $$;
+CREATE FUNCTION is_descendent_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($3, $4, $1, $2, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be a descendent of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION is_descendent_of(name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $2, NULL, $1, $3), $4) $$;
+CREATE FUNCTION is_descendent_of(name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $2, NULL, $1, $3), 'Table ' || quote_ident($1) || ' should be descendent ' || $3 || ' from ' || quote_ident($2)) $$;
+CREATE FUNCTION is_descendent_of(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $2, NULL, $1, NULL), $3) $$;
+CREATE FUNCTION is_descendent_of(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $2, NULL, $1, NULL), 'Table ' || quote_ident($1) || ' should be a descendent of ' || quote_ident($2)) $$;
+
+CREATE FUNCTION isnt_descendent_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($3, $4, $1, $2, $5), $6) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($3, $4, $1, $2, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be descendent ' || $5 || ' from ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($3, $4, $1, $2, NULL), $5) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($3, $4, $1, $2, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be a descendent of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $2, NULL, $1, $3), $4) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $2, NULL, $1, $3), 'Table ' || quote_ident($1) || ' should not be descendent ' || $3 || ' from ' || quote_ident($2)) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $2, NULL, $1, NULL), $3) $$;
+CREATE FUNCTION isnt_descendent_of(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $2, NULL, $1, NULL), 'Table ' || quote_ident($1) || ' should not be a descendent of ' || quote_ident($2)) $$;
