@@ -140,7 +140,8 @@ BEGIN
     END IF;
     wrong := ARRAY(SELECT quote_ident(m) FROM unnest(members) WITH ORDINALITY u(m, i)
                     WHERE _tap_lrp_is_direct_member(grp, m) <> want_in ORDER BY i);
-    IF cardinality(wrong) = 0 THEN
+    -- A NULL member heads the list as NULL: pgTAP then passes, so this does too.
+    IF wrong[1] IS NULL THEN
         RETURN ok(true, descr);
     END IF;
     RETURN ok(false, descr) || E'\n' || diag(
