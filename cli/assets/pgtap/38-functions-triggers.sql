@@ -1,0 +1,200 @@
+-- Part 4d: functions' properties (return type, language, volatility,
+-- strictness, kind) and the functions of a schema. Same overloads, default
+-- descriptions and diagnostics as pgTAP 1.2, so a call resolves to the same
+-- variant (e.g. is_strict('f', 'x') is function f with description x).
+-- The *_are assertions are PL/pgSQL because they call _tap_are/_tap_set_are
+-- of 40-policies.sql, installed after this file: PL/pgSQL resolves names when
+-- it runs, a SQL function's body when it is created.
+
+-- The function a property assertion looks at, chosen as pgTAP chooses it: in
+-- the given schema, or visible on the search_path; with the argument types
+-- exactly as written, joined with ',' (unlike has_function, no regtype
+-- normalisation: 'int' does not match integer). Without args any overload
+-- will do, and the first one found answers.
+CREATE FUNCTION _tap_funcs_oid(name, name, name[]) RETURNS oid LANGUAGE sql STABLE AS $$
+    SELECT oid FROM _tap_functions WHERE schema = $1 AND name = $2 AND args = array_to_string($3, ',')
+$$;
+CREATE FUNCTION _tap_funcs_oid(name, name[]) RETURNS oid LANGUAGE sql STABLE AS $$
+    SELECT oid FROM _tap_functions WHERE name = $1 AND args = array_to_string($2, ',') AND is_visible
+$$;
+CREATE FUNCTION _tap_funcs_oid(name, name) RETURNS oid LANGUAGE sql STABLE AS $$
+    SELECT oid FROM _tap_functions WHERE schema = $1 AND name = $2 LIMIT 1
+$$;
+CREATE FUNCTION _tap_funcs_oid(name) RETURNS oid LANGUAGE sql STABLE AS $$
+    SELECT oid FROM _tap_functions WHERE name = $1 AND is_visible LIMIT 1
+$$;
+
+-- Properties of that function, NULL when there is none.
+-- proretset: SETOF; the type as regtype renders it ("integer", "setof text").
+CREATE FUNCTION _tap_funcs_returns(oid) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p.proretset THEN 'setof ' ELSE '' END || p.prorettype::regtype::text FROM pg_catalog.pg_proc p WHERE p.oid = $1
+$$;
+CREATE FUNCTION _tap_funcs_lang(oid) RETURNS name LANGUAGE sql STABLE AS $$
+    SELECT l.lanname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang WHERE p.oid = $1
+$$;
+CREATE FUNCTION _tap_funcs_strict(oid) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT p.proisstrict FROM pg_catalog.pg_proc p WHERE p.oid = $1
+$$;
+
+-- provolatile: i = IMMUTABLE, s = STABLE, v = VOLATILE. The wanted volatility
+-- is read from its first letter, any case, as pgTAP does ('stable', 'S', …).
+CREATE FUNCTION _tap_funcs_vol_word(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE lower(left($1, 1)) WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' WHEN 'v' THEN 'VOLATILE' ELSE 'UNKNOWN' END
+$$;
+CREATE FUNCTION _tap_funcs_vol(oid) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT _tap_funcs_vol_word(p.provolatile::text) FROM pg_catalog.pg_proc p WHERE p.oid = $1
+$$;
+
+-- is() on a property, or "Function … does not exist" when there is no such
+-- function (_tap_func_ok of 30-schema.sql is the boolean counterpart).
+CREATE FUNCTION _tap_funcs_is(name, name, name[], anyelement, anyelement, text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT CASE WHEN $4 IS NULL THEN _tap_func_ok($1, $2, $3, NULL, $6) ELSE is($4, $5, $6) END
+$$;
+
+CREATE FUNCTION function_returns(name, name, name[], text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is($1, $2, $3, _tap_funcs_returns(_tap_funcs_oid($1, $2, $3)), $4, $5) $$;
+CREATE FUNCTION function_returns(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT function_returns($1, $2, $3, $4, 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ') should return ' || $4) $$;
+CREATE FUNCTION function_returns(name, name, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is($1, $2, '{}', _tap_funcs_returns(_tap_funcs_oid($1, $2)), $3, $4) $$;
+CREATE FUNCTION function_returns(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT function_returns($1, $2, $3, 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '() should return ' || $3) $$;
+CREATE FUNCTION function_returns(name, name[], text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is(NULL, $1, $2, _tap_funcs_returns(_tap_funcs_oid($1, $2)), $3, $4) $$;
+CREATE FUNCTION function_returns(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT function_returns($1, $2, $3, 'Function ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ') should return ' || $3) $$;
+CREATE FUNCTION function_returns(name, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is(NULL, $1, '{}', _tap_funcs_returns(_tap_funcs_oid($1)), $2, $3) $$;
+CREATE FUNCTION function_returns(name, text) RETURNS text LANGUAGE sql AS $$ SELECT function_returns($1, $2, 'Function ' || quote_ident($1) || '() should return ' || $2) $$;
+
+CREATE FUNCTION function_lang_is(name, name, name[], name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is($1, $2, $3, _tap_funcs_lang(_tap_funcs_oid($1, $2, $3)), $4, $5) $$;
+CREATE FUNCTION function_lang_is(name, name, name[], name) RETURNS text LANGUAGE sql AS $$ SELECT function_lang_is($1, $2, $3, $4, 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ') should be written in ' || quote_ident($4)) $$;
+CREATE FUNCTION function_lang_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is($1, $2, '{}', _tap_funcs_lang(_tap_funcs_oid($1, $2)), $3, $4) $$;
+CREATE FUNCTION function_lang_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT function_lang_is($1, $2, $3, 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '() should be written in ' || quote_ident($3)) $$;
+CREATE FUNCTION function_lang_is(name, name[], name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is(NULL, $1, $2, _tap_funcs_lang(_tap_funcs_oid($1, $2)), $3, $4) $$;
+CREATE FUNCTION function_lang_is(name, name[], name) RETURNS text LANGUAGE sql AS $$ SELECT function_lang_is($1, $2, $3, 'Function ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ') should be written in ' || quote_ident($3)) $$;
+CREATE FUNCTION function_lang_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is(NULL, $1, '{}', _tap_funcs_lang(_tap_funcs_oid($1)), $2, $3) $$;
+CREATE FUNCTION function_lang_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT function_lang_is($1, $2, 'Function ' || quote_ident($1) || '() should be written in ' || quote_ident($2)) $$;
+
+CREATE FUNCTION volatility_is(name, name, name[], text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is($1, $2, $3, _tap_funcs_vol(_tap_funcs_oid($1, $2, $3)), _tap_funcs_vol_word($4), $5) $$;
+CREATE FUNCTION volatility_is(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT volatility_is($1, $2, $3, $4, 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ') should be ' || _tap_funcs_vol_word($4)) $$;
+CREATE FUNCTION volatility_is(name, name, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is($1, $2, '{}', _tap_funcs_vol(_tap_funcs_oid($1, $2)), _tap_funcs_vol_word($3), $4) $$;
+CREATE FUNCTION volatility_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT volatility_is($1, $2, $3, 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '() should be ' || _tap_funcs_vol_word($3)) $$;
+CREATE FUNCTION volatility_is(name, name[], text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is(NULL, $1, $2, _tap_funcs_vol(_tap_funcs_oid($1, $2)), _tap_funcs_vol_word($3), $4) $$;
+CREATE FUNCTION volatility_is(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT volatility_is($1, $2, $3, 'Function ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ') should be ' || _tap_funcs_vol_word($3)) $$;
+CREATE FUNCTION volatility_is(name, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_is(NULL, $1, '{}', _tap_funcs_vol(_tap_funcs_oid($1)), _tap_funcs_vol_word($2), $3) $$;
+CREATE FUNCTION volatility_is(name, text) RETURNS text LANGUAGE sql AS $$ SELECT volatility_is($1, $2, 'Function ' || quote_ident($1) || '() should be ' || _tap_funcs_vol_word($2)) $$;
+
+-- As is_definer: with a description a missing function fails with "does not
+-- exist", without one as "(test result was NULL)", both as in pgTAP.
+CREATE FUNCTION is_strict(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_func_ok($1, $2, $3, _tap_funcs_strict(_tap_funcs_oid($1, $2, $3)), $4) $$;
+CREATE FUNCTION is_strict(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_strict(_tap_funcs_oid($1, $2, $3)), 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ') should be strict') $$;
+CREATE FUNCTION is_strict(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_func_ok($1, $2, '{}', _tap_funcs_strict(_tap_funcs_oid($1, $2)), $3) $$;
+CREATE FUNCTION is_strict(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_strict(_tap_funcs_oid($1, $2)), 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '() should be strict') $$;
+CREATE FUNCTION is_strict(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_func_ok(NULL, $1, $2, _tap_funcs_strict(_tap_funcs_oid($1, $2)), $3) $$;
+CREATE FUNCTION is_strict(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_strict(_tap_funcs_oid($1, $2)), 'Function ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ') should be strict') $$;
+CREATE FUNCTION is_strict(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_func_ok(NULL, $1, '{}', _tap_funcs_strict(_tap_funcs_oid($1)), $2) $$;
+CREATE FUNCTION is_strict(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_strict(_tap_funcs_oid($1)), 'Function ' || quote_ident($1) || '() should be strict') $$;
+CREATE FUNCTION isnt_strict(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_func_ok($1, $2, $3, NOT _tap_funcs_strict(_tap_funcs_oid($1, $2, $3)), $4) $$;
+CREATE FUNCTION isnt_strict(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_strict(_tap_funcs_oid($1, $2, $3)), 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ') should not be strict') $$;
+CREATE FUNCTION isnt_strict(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_func_ok($1, $2, '{}', NOT _tap_funcs_strict(_tap_funcs_oid($1, $2)), $3) $$;
+CREATE FUNCTION isnt_strict(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_strict(_tap_funcs_oid($1, $2)), 'Function ' || quote_ident($1) || '.' || quote_ident($2) || '() should not be strict') $$;
+CREATE FUNCTION isnt_strict(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_func_ok(NULL, $1, $2, NOT _tap_funcs_strict(_tap_funcs_oid($1, $2)), $3) $$;
+CREATE FUNCTION isnt_strict(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_strict(_tap_funcs_oid($1, $2)), 'Function ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ') should not be strict') $$;
+CREATE FUNCTION isnt_strict(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_func_ok(NULL, $1, '{}', NOT _tap_funcs_strict(_tap_funcs_oid($1)), $2) $$;
+CREATE FUNCTION isnt_strict(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_strict(_tap_funcs_oid($1)), 'Function ' || quote_ident($1) || '() should not be strict') $$;
+
+-- The kind assertions report a missing function as "does not exist" in every
+-- variant, with or without a description. `qualified`: a variant with a
+-- schema argument (named in the description). `args` is what the messages show
+-- ('{}' for the variants without args); `what` completes the default
+-- description "… should (not) be …" (NULL: use descr).
+-- prokind: f = normal function, p = procedure, a = aggregate, w = window function.
+CREATE FUNCTION _tap_funcs_kind(qualified boolean, sch name, fn name, args name[], fid oid, kind "char", want boolean, what text, descr text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT _tap_func_ok(sch, fn, args,
+        (SELECT (p.prokind = kind) = want FROM pg_catalog.pg_proc p WHERE p.oid = fid),
+        CASE WHEN what IS NULL THEN descr ELSE 'Function '
+            || CASE WHEN qualified THEN quote_ident(sch) || '.' ELSE '' END || quote_ident(fn)
+            || '(' || array_to_string(args, ', ') || ') should '
+            || CASE WHEN want THEN '' ELSE 'not ' END || 'be ' || what END)
+$$;
+
+CREATE FUNCTION is_aggregate(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'a', true, NULL, $4) $$;
+CREATE FUNCTION is_aggregate(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'a', true, 'an aggregate function', NULL) $$;
+CREATE FUNCTION is_aggregate(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'a', true, NULL, $3) $$;
+CREATE FUNCTION is_aggregate(name, name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'a', true, 'an aggregate function', NULL) $$;
+CREATE FUNCTION is_aggregate(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'a', true, NULL, $3) $$;
+CREATE FUNCTION is_aggregate(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'a', true, 'an aggregate function', NULL) $$;
+CREATE FUNCTION is_aggregate(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'a', true, NULL, $2) $$;
+CREATE FUNCTION is_aggregate(name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'a', true, 'an aggregate function', NULL) $$;
+CREATE FUNCTION isnt_aggregate(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'a', false, NULL, $4) $$;
+CREATE FUNCTION isnt_aggregate(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'a', false, 'an aggregate function', NULL) $$;
+CREATE FUNCTION isnt_aggregate(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'a', false, NULL, $3) $$;
+CREATE FUNCTION isnt_aggregate(name, name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'a', false, 'an aggregate function', NULL) $$;
+CREATE FUNCTION isnt_aggregate(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'a', false, NULL, $3) $$;
+CREATE FUNCTION isnt_aggregate(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'a', false, 'an aggregate function', NULL) $$;
+CREATE FUNCTION isnt_aggregate(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'a', false, NULL, $2) $$;
+CREATE FUNCTION isnt_aggregate(name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'a', false, 'an aggregate function', NULL) $$;
+
+CREATE FUNCTION is_procedure(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'p', true, NULL, $4) $$;
+CREATE FUNCTION is_procedure(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'p', true, 'a procedure', NULL) $$;
+CREATE FUNCTION is_procedure(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'p', true, NULL, $3) $$;
+CREATE FUNCTION is_procedure(name, name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'p', true, 'a procedure', NULL) $$;
+CREATE FUNCTION is_procedure(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'p', true, NULL, $3) $$;
+CREATE FUNCTION is_procedure(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'p', true, 'a procedure', NULL) $$;
+CREATE FUNCTION is_procedure(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'p', true, NULL, $2) $$;
+CREATE FUNCTION is_procedure(name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'p', true, 'a procedure', NULL) $$;
+CREATE FUNCTION isnt_procedure(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'p', false, NULL, $4) $$;
+CREATE FUNCTION isnt_procedure(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'p', false, 'a procedure', NULL) $$;
+CREATE FUNCTION isnt_procedure(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'p', false, NULL, $3) $$;
+CREATE FUNCTION isnt_procedure(name, name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'p', false, 'a procedure', NULL) $$;
+CREATE FUNCTION isnt_procedure(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'p', false, NULL, $3) $$;
+CREATE FUNCTION isnt_procedure(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'p', false, 'a procedure', NULL) $$;
+CREATE FUNCTION isnt_procedure(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'p', false, NULL, $2) $$;
+CREATE FUNCTION isnt_procedure(name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'p', false, 'a procedure', NULL) $$;
+
+CREATE FUNCTION is_normal_function(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'f', true, NULL, $4) $$;
+CREATE FUNCTION is_normal_function(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'f', true, 'a normal function', NULL) $$;
+CREATE FUNCTION is_normal_function(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'f', true, NULL, $3) $$;
+CREATE FUNCTION is_normal_function(name, name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'f', true, 'a normal function', NULL) $$;
+CREATE FUNCTION is_normal_function(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'f', true, NULL, $3) $$;
+CREATE FUNCTION is_normal_function(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'f', true, 'a normal function', NULL) $$;
+CREATE FUNCTION is_normal_function(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'f', true, NULL, $2) $$;
+CREATE FUNCTION is_normal_function(name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'f', true, 'a normal function', NULL) $$;
+CREATE FUNCTION isnt_normal_function(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'f', false, NULL, $4) $$;
+CREATE FUNCTION isnt_normal_function(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'f', false, 'a normal function', NULL) $$;
+CREATE FUNCTION isnt_normal_function(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'f', false, NULL, $3) $$;
+CREATE FUNCTION isnt_normal_function(name, name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'f', false, 'a normal function', NULL) $$;
+CREATE FUNCTION isnt_normal_function(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'f', false, NULL, $3) $$;
+CREATE FUNCTION isnt_normal_function(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'f', false, 'a normal function', NULL) $$;
+CREATE FUNCTION isnt_normal_function(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'f', false, NULL, $2) $$;
+CREATE FUNCTION isnt_normal_function(name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'f', false, 'a normal function', NULL) $$;
+
+CREATE FUNCTION is_window(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'w', true, NULL, $4) $$;
+CREATE FUNCTION is_window(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'w', true, 'a window function', NULL) $$;
+CREATE FUNCTION is_window(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'w', true, NULL, $3) $$;
+CREATE FUNCTION is_window(name, name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'w', true, 'a window function', NULL) $$;
+CREATE FUNCTION is_window(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'w', true, NULL, $3) $$;
+CREATE FUNCTION is_window(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'w', true, 'a window function', NULL) $$;
+CREATE FUNCTION is_window(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'w', true, NULL, $2) $$;
+CREATE FUNCTION is_window(name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'w', true, 'a window function', NULL) $$;
+CREATE FUNCTION isnt_window(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'w', false, NULL, $4) $$;
+CREATE FUNCTION isnt_window(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, $3, _tap_funcs_oid($1, $2, $3), 'w', false, 'a window function', NULL) $$;
+CREATE FUNCTION isnt_window(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'w', false, NULL, $3) $$;
+CREATE FUNCTION isnt_window(name, name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(true, $1, $2, '{}', _tap_funcs_oid($1, $2), 'w', false, 'a window function', NULL) $$;
+CREATE FUNCTION isnt_window(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'w', false, NULL, $3) $$;
+CREATE FUNCTION isnt_window(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, $2, _tap_funcs_oid($1, $2), 'w', false, 'a window function', NULL) $$;
+CREATE FUNCTION isnt_window(name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'w', false, NULL, $2) $$;
+CREATE FUNCTION isnt_window(name) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_kind(false, NULL, $1, '{}', _tap_funcs_oid($1), 'w', false, 'a window function', NULL) $$;
+
+-- Function names (every kind, each name once) in a schema, or visible on the
+-- search_path outside the system schemas.
+CREATE FUNCTION functions_are(name, name[], text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN _tap_set_are('functions', ARRAY(SELECT f.name FROM _tap_functions f WHERE f.schema = $1), $2, $3);
+END;
+$$;
+CREATE FUNCTION functions_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT functions_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct functions') $$;
+CREATE FUNCTION functions_are(name[], text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN _tap_set_are('functions', ARRAY(SELECT f.name FROM _tap_functions f WHERE f.is_visible AND f.schema NOT IN ('pg_catalog', 'information_schema')), $1, $2);
+END;
+$$;
+CREATE FUNCTION functions_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT functions_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct functions') $$;
