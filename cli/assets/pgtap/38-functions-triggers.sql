@@ -1,7 +1,8 @@
 -- Part 4d: functions' properties (return type, language, volatility,
--- strictness, kind) and the functions of a schema. Same overloads, default
--- descriptions and diagnostics as pgTAP 1.2, so a call resolves to the same
--- variant (e.g. is_strict('f', 'x') is function f with description x).
+-- strictness, kind), the functions of a schema, triggers, extensions,
+-- throws_matching. Same overloads, default descriptions and diagnostics as
+-- pgTAP 1.2, so a call resolves to the same variant (e.g. is_strict('f', 'x')
+-- is function f with description x).
 -- The *_are assertions are PL/pgSQL because they call _tap_are/_tap_set_are
 -- of 40-policies.sql, installed after this file: PL/pgSQL resolves names when
 -- it runs, a SQL function's body when it is created.
@@ -198,3 +199,134 @@ BEGIN
 END;
 $$;
 CREATE FUNCTION functions_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT functions_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct functions') $$;
+
+-- Triggers by name on a table in a schema, or on the table visible under that name.
+CREATE FUNCTION _tap_funcs_trigger_exists(name, name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                     JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = $1 AND c.relname = $2 AND t.tgname = $3)
+$$;
+CREATE FUNCTION _tap_funcs_trigger_exists(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+                    WHERE c.relname = $1 AND t.tgname = $2 AND pg_catalog.pg_table_is_visible(c.oid))
+$$;
+
+CREATE FUNCTION has_trigger(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_trigger_exists($1, $2, $3), $4) $$;
+CREATE FUNCTION has_trigger(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_trigger($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have trigger ' || quote_ident($3)) $$;
+CREATE FUNCTION has_trigger(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_trigger_exists($1, $2), $3) $$;
+CREATE FUNCTION has_trigger(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_trigger_exists($1, $2), 'Table ' || quote_ident($1) || ' should have trigger ' || quote_ident($2)) $$;
+CREATE FUNCTION hasnt_trigger(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_trigger_exists($1, $2, $3), $4) $$;
+CREATE FUNCTION hasnt_trigger(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_trigger_exists($1, $2, $3), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not have trigger ' || quote_ident($3)) $$;
+CREATE FUNCTION hasnt_trigger(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_trigger_exists($1, $2), $3) $$;
+CREATE FUNCTION hasnt_trigger(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_trigger_exists($1, $2), 'Table ' || quote_ident($1) || ' should not have trigger ' || quote_ident($2)) $$;
+
+-- The function a trigger calls (tgfoid): schema-qualified and quoted in the
+-- schema variant, the bare name in the other, as pgTAP compares them.
+CREATE FUNCTION trigger_is(name, name, name, name, name, text) RETURNS text LANGUAGE sql AS $$
+    SELECT is((SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.proname)
+                 FROM pg_catalog.pg_trigger t
+                 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+                 JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+                WHERE n.nspname = $1 AND c.relname = $2 AND t.tgname = $3),
+              quote_ident($4) || '.' || quote_ident($5), $6)
+$$;
+CREATE FUNCTION trigger_is(name, name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT trigger_is($1, $2, $3, $4, $5, 'Trigger ' || quote_ident($3) || ' should call ' || quote_ident($4) || '.' || quote_ident($5) || '()') $$;
+CREATE FUNCTION trigger_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$
+    SELECT is((SELECT p.proname::text
+                 FROM pg_catalog.pg_trigger t
+                 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+                 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+                WHERE c.relname = $1 AND t.tgname = $2 AND pg_catalog.pg_table_is_visible(c.oid)),
+              $3::text, $4)
+$$;
+CREATE FUNCTION trigger_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT trigger_is($1, $2, $3, 'Trigger ' || quote_ident($2) || ' should call ' || quote_ident($3) || '()') $$;
+
+-- User triggers (not tgisinternal, i.e. not those behind foreign keys) of a
+-- table in a schema, of the tables of that name outside the system schemas,
+-- or of every table outside them.
+CREATE FUNCTION _tap_funcs_triggers(name, name) RETURNS name[] LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT t.tgname FROM pg_catalog.pg_trigger t
+                   JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = $1 AND c.relname = $2 AND NOT t.tgisinternal)
+$$;
+CREATE FUNCTION _tap_funcs_triggers(name) RETURNS name[] LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT t.tgname FROM pg_catalog.pg_trigger t
+                   JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  WHERE c.relname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT t.tgisinternal)
+$$;
+CREATE FUNCTION _tap_funcs_triggers() RETURNS name[] LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT t.tgname FROM pg_catalog.pg_trigger t
+                   JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT t.tgisinternal)
+$$;
+
+CREATE FUNCTION triggers_are(name, name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('triggers', _tap_funcs_triggers($1, $2), $3, $4); END $$;
+CREATE FUNCTION triggers_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT triggers_are($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have the correct triggers') $$;
+-- As in pgTAP 1.2, the table name only narrows the extras: a wanted trigger
+-- counts as present when any table outside the system schemas has it.
+CREATE FUNCTION triggers_are(name, name[], text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN _tap_are('triggers',
+        ARRAY(SELECT unnest(_tap_funcs_triggers($1)) EXCEPT SELECT unnest($2)),
+        ARRAY(SELECT unnest($2) EXCEPT SELECT unnest(_tap_funcs_triggers())),
+        $3);
+END;
+$$;
+CREATE FUNCTION triggers_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT triggers_are($1, $2, 'Table ' || quote_ident($1) || ' should have the correct triggers') $$;
+
+-- Extensions, anywhere or in one schema (extnamespace).
+CREATE FUNCTION _tap_funcs_extensions(name) RETURNS name[] LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1)
+$$;
+CREATE FUNCTION _tap_funcs_extensions() RETURNS name[] LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e)
+$$;
+CREATE FUNCTION _tap_funcs_ext_exists(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1 AND e.extname = $2)
+$$;
+CREATE FUNCTION _tap_funcs_ext_exists(name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1)
+$$;
+
+CREATE FUNCTION extensions_are(name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('extensions', _tap_funcs_extensions($1), $2, $3); END $$;
+CREATE FUNCTION extensions_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT extensions_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct extensions') $$;
+CREATE FUNCTION extensions_are(name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('extensions', _tap_funcs_extensions(), $1, $2); END $$;
+CREATE FUNCTION extensions_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT extensions_are($1, 'Should have the correct extensions') $$;
+
+CREATE FUNCTION has_extension(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_ext_exists($1, $2), $3) $$;
+CREATE FUNCTION has_extension(name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_extension($1, $2, 'Extension ' || quote_ident($2) || ' should exist in schema ' || quote_ident($1)) $$;
+CREATE FUNCTION has_extension(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_ext_exists($1), $2) $$;
+CREATE FUNCTION has_extension(name) RETURNS text LANGUAGE sql AS $$ SELECT has_extension($1, 'Extension ' || quote_ident($1) || ' should exist') $$;
+CREATE FUNCTION hasnt_extension(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_ext_exists($1, $2), $3) $$;
+CREATE FUNCTION hasnt_extension(name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_extension($1, $2, 'Extension ' || quote_ident($2) || ' should not exist in schema ' || quote_ident($1)) $$;
+CREATE FUNCTION hasnt_extension(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_ext_exists($1), $2) $$;
+CREATE FUNCTION hasnt_extension(name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_extension($1, 'Extension ' || quote_ident($1) || ' should not exist') $$;
+
+-- throws_matching / throws_imatching: the error message against a regular
+-- expression (~ / ~*). Diagnostics as throws_like's.
+CREATE FUNCTION _tap_funcs_throws(query text, pattern text, icase boolean, descr text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    matched boolean;
+BEGIN
+    EXECUTE _query(query);
+    RETURN ok(false, descr) || E'\n' || diag('    no exception thrown');
+EXCEPTION WHEN OTHERS THEN
+    matched := CASE WHEN icase THEN SQLERRM ~* pattern ELSE SQLERRM ~ pattern END;
+    RETURN ok(matched, descr) || CASE WHEN matched THEN '' ELSE E'\n' || diag(
+               '   error message: ' || coalesce(quote_literal(SQLERRM), 'NULL')
+        || E'\n   doesn''t match: ' || coalesce(quote_literal(pattern), 'NULL')) END;
+END;
+$$;
+
+CREATE FUNCTION throws_matching(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_throws($1, $2, false, $3) $$;
+CREATE FUNCTION throws_matching(text, text) RETURNS text LANGUAGE sql AS $$ SELECT throws_matching($1, $2, 'Should throw exception matching ' || quote_literal($2)) $$;
+CREATE FUNCTION throws_imatching(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_throws($1, $2, true, $3) $$;
+CREATE FUNCTION throws_imatching(text, text) RETURNS text LANGUAGE sql AS $$ SELECT throws_imatching($1, $2, 'Should throw exception matching ' || quote_literal($2)) $$;
