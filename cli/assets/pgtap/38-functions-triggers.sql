@@ -1,8 +1,8 @@
 -- Part 4d: functions' properties (return type, language, volatility,
--- strictness, kind), the functions of a schema, triggers, extensions,
--- throws_matching. Same overloads, default descriptions and diagnostics as
--- pgTAP 1.2, so a call resolves to the same variant (e.g. is_strict('f', 'x')
--- is function f with description x).
+-- strictness, kind), the functions of a schema, triggers, extensions, rules,
+-- procedural languages, casts and operators, throws_matching. Same overloads,
+-- default descriptions and diagnostics as pgTAP 1.2, so a call resolves to
+-- the same variant (e.g. is_strict('f', 'x') is function f with description x).
 -- The *_are assertions are PL/pgSQL because they call _tap_are/_tap_set_are
 -- of 40-policies.sql, installed after this file: PL/pgSQL resolves names when
 -- it runs, a SQL function's body when it is created.
@@ -308,6 +308,156 @@ CREATE FUNCTION hasnt_extension(name, name, text) RETURNS text LANGUAGE sql AS $
 CREATE FUNCTION hasnt_extension(name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_extension($1, $2, 'Extension ' || quote_ident($2) || ' should not exist in schema ' || quote_ident($1)) $$;
 CREATE FUNCTION hasnt_extension(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_ext_exists($1), $2) $$;
 CREATE FUNCTION hasnt_extension(name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_extension($1, 'Extension ' || quote_ident($1) || ' should not exist') $$;
+
+-- Rules (pg_rewrite) on a relation in a schema, or on the one visible under
+-- that name: is_instead, NULL when there is no such rule.
+CREATE FUNCTION _tap_funcs_rule_instead(name, name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT r.is_instead FROM pg_catalog.pg_rewrite r
+      JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relname = $2 AND r.rulename = $3
+$$;
+CREATE FUNCTION _tap_funcs_rule_instead(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT r.is_instead FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+     WHERE c.relname = $1 AND r.rulename = $2 AND pg_catalog.pg_table_is_visible(c.oid)
+$$;
+
+CREATE FUNCTION has_rule(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_rule_instead($1, $2, $3) IS NOT NULL, $4) $$;
+CREATE FUNCTION has_rule(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_rule($1, $2, $3, 'Relation ' || quote_ident($1) || '.' || quote_ident($2) || ' should have rule ' || quote_ident($3)) $$;
+CREATE FUNCTION has_rule(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_rule_instead($1, $2) IS NOT NULL, $3) $$;
+CREATE FUNCTION has_rule(name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_rule($1, $2, 'Relation ' || quote_ident($1) || ' should have rule ' || quote_ident($2)) $$;
+CREATE FUNCTION hasnt_rule(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_rule_instead($1, $2, $3) IS NULL, $4) $$;
+CREATE FUNCTION hasnt_rule(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_rule($1, $2, $3, 'Relation ' || quote_ident($1) || '.' || quote_ident($2) || ' should not have rule ' || quote_ident($3)) $$;
+CREATE FUNCTION hasnt_rule(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_rule_instead($1, $2) IS NULL, $3) $$;
+CREATE FUNCTION hasnt_rule(name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_rule($1, $2, 'Relation ' || quote_ident($1) || ' should not have rule ' || quote_ident($2)) $$;
+
+CREATE FUNCTION _tap_funcs_instead_ok(is_it boolean, rule name, descr text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN is_it IS NULL THEN ok(false, descr) || E'\n' || diag('    Rule ' || quote_ident(rule) || ' does not exist') ELSE ok(is_it, descr) END
+$$;
+CREATE FUNCTION rule_is_instead(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_instead_ok(_tap_funcs_rule_instead($1, $2, $3), $3, $4) $$;
+CREATE FUNCTION rule_is_instead(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT rule_is_instead($1, $2, $3, 'Rule ' || quote_ident($3) || ' on relation ' || quote_ident($1) || '.' || quote_ident($2) || ' should be an INSTEAD rule') $$;
+CREATE FUNCTION rule_is_instead(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_instead_ok(_tap_funcs_rule_instead($1, $2), $2, $3) $$;
+CREATE FUNCTION rule_is_instead(name, name) RETURNS text LANGUAGE sql AS $$ SELECT rule_is_instead($1, $2, 'Rule ' || quote_ident($2) || ' on relation ' || quote_ident($1) || ' should be an INSTEAD rule') $$;
+
+-- ev_type: 1 = SELECT, 2 = UPDATE, 3 = INSERT, 4 = DELETE. The wanted event is
+-- read from its first letter, any case. Note: as in pgTAP, the variant without
+-- a schema looks at every relation of that name, visible or not.
+CREATE FUNCTION _tap_funcs_rule_event(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE lower(left($1, 1)) WHEN 's' THEN 'SELECT' WHEN 'u' THEN 'UPDATE' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UNKNOWN' END
+$$;
+CREATE FUNCTION _tap_funcs_rule_on(name, name, name) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE r.ev_type WHEN '1' THEN 'SELECT' WHEN '2' THEN 'UPDATE' WHEN '3' THEN 'INSERT' WHEN '4' THEN 'DELETE' ELSE 'UNKNOWN' END
+      FROM pg_catalog.pg_rewrite r
+      JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relname = $2 AND r.rulename = $3
+$$;
+CREATE FUNCTION _tap_funcs_rule_on(name, name) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE r.ev_type WHEN '1' THEN 'SELECT' WHEN '2' THEN 'UPDATE' WHEN '3' THEN 'INSERT' WHEN '4' THEN 'DELETE' ELSE 'UNKNOWN' END
+      FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+     WHERE c.relname = $1 AND r.rulename = $2
+$$;
+CREATE FUNCTION _tap_funcs_rule_on_ok(have text, event text, rule name, rel text, descr text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN have IS NULL THEN ok(false, descr) || E'\n' || diag('    Rule ' || quote_ident(rule) || ' does not exist on ' || rel)
+                ELSE is(have, _tap_funcs_rule_event(event), descr) END
+$$;
+
+CREATE FUNCTION rule_is_on(name, name, name, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_rule_on_ok(_tap_funcs_rule_on($1, $2, $3), $4, $3, quote_ident($1) || '.' || quote_ident($2), $5) $$;
+CREATE FUNCTION rule_is_on(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT rule_is_on($1, $2, $3, $4, 'Rule ' || quote_ident($3) || ' should be on ' || _tap_funcs_rule_event($4) || ' to ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION rule_is_on(name, name, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_rule_on_ok(_tap_funcs_rule_on($1, $2), $3, $2, quote_ident($1), $4) $$;
+CREATE FUNCTION rule_is_on(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT rule_is_on($1, $2, $3, 'Rule ' || quote_ident($2) || ' should be on ' || _tap_funcs_rule_event($3) || ' to ' || quote_ident($1)) $$;
+
+-- Languages of pg_language, procedural or not ('sql' and 'c' count):
+-- lanpltrusted, NULL when there is no such language.
+CREATE FUNCTION _tap_funcs_lang_trusted(name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT lanpltrusted FROM pg_catalog.pg_language WHERE lanname = $1
+$$;
+CREATE FUNCTION has_language(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_lang_trusted($1) IS NOT NULL, $2) $$;
+CREATE FUNCTION has_language(name) RETURNS text LANGUAGE sql AS $$ SELECT has_language($1, 'Procedural language ' || quote_ident($1) || ' should exist') $$;
+CREATE FUNCTION hasnt_language(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_lang_trusted($1) IS NULL, $2) $$;
+CREATE FUNCTION hasnt_language(name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_language($1, 'Procedural language ' || quote_ident($1) || ' should not exist') $$;
+CREATE FUNCTION language_is_trusted(name, text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN t IS NULL THEN fail($2) || E'\n' || diag('    Procedural language ' || quote_ident($1) || ' does not exist') ELSE ok(t, $2) END
+      FROM _tap_funcs_lang_trusted($1) t
+$$;
+CREATE FUNCTION language_is_trusted(name) RETURNS text LANGUAGE sql AS $$ SELECT language_is_trusted($1, 'Procedural language ' || quote_ident($1) || ' should be trusted') $$;
+
+-- A type given by name matches format_type's rendering of the catalog's type:
+-- as written, or quoted when that rendering is quoted (pgTAP's _cmp_types),
+-- so 'integer' matches int4 but 'int' and 'int4' do not.
+CREATE FUNCTION _tap_funcs_type_is(oid, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT t = CASE
+        WHEN t !~ '"' THEN $2::text
+        WHEN t ~ '"$' OR $2 !~ '[(][^")]+[)]$' THEN quote_ident($2)
+        ELSE quote_ident(left($2, -length(substring($2 FROM '[(][^")]+[)]$')))) || substring($2 FROM '[(][^")]+[)]$') END
+      FROM pg_catalog.format_type($1, NULL) t
+$$;
+
+-- Casts (pg_cast), optionally by the function that implements them.
+CREATE FUNCTION _tap_funcs_cast_exists(name, name, name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_cast c
+                     JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc
+                     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+                    WHERE _tap_funcs_type_is(c.castsource, $1) AND _tap_funcs_type_is(c.casttarget, $2)
+                      AND n.nspname = $3 AND p.proname = $4)
+$$;
+CREATE FUNCTION _tap_funcs_cast_exists(name, name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc
+                    WHERE _tap_funcs_type_is(c.castsource, $1) AND _tap_funcs_type_is(c.casttarget, $2) AND p.proname = $3)
+$$;
+CREATE FUNCTION _tap_funcs_cast_exists(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_cast c WHERE _tap_funcs_type_is(c.castsource, $1) AND _tap_funcs_type_is(c.casttarget, $2))
+$$;
+
+CREATE FUNCTION has_cast(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_cast_exists($1, $2, $3, $4), $5) $$;
+CREATE FUNCTION has_cast(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_cast($1, $2, $3, $4, 'Cast (' || quote_ident($1) || ' AS ' || quote_ident($2) || ') WITH FUNCTION ' || quote_ident($3) || '.' || quote_ident($4) || '() should exist') $$;
+CREATE FUNCTION has_cast(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_cast_exists($1, $2, $3), $4) $$;
+CREATE FUNCTION has_cast(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_cast($1, $2, $3, 'Cast (' || quote_ident($1) || ' AS ' || quote_ident($2) || ') WITH FUNCTION ' || quote_ident($3) || '() should exist') $$;
+CREATE FUNCTION has_cast(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_cast_exists($1, $2), $3) $$;
+CREATE FUNCTION has_cast(name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_cast($1, $2, 'Cast (' || quote_ident($1) || ' AS ' || quote_ident($2) || ') should exist') $$;
+CREATE FUNCTION hasnt_cast(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_cast_exists($1, $2, $3, $4), $5) $$;
+CREATE FUNCTION hasnt_cast(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_cast($1, $2, $3, $4, 'Cast (' || quote_ident($1) || ' AS ' || quote_ident($2) || ') WITH FUNCTION ' || quote_ident($3) || '.' || quote_ident($4) || '() should not exist') $$;
+CREATE FUNCTION hasnt_cast(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_cast_exists($1, $2, $3), $4) $$;
+CREATE FUNCTION hasnt_cast(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_cast($1, $2, $3, 'Cast (' || quote_ident($1) || ' AS ' || quote_ident($2) || ') WITH FUNCTION ' || quote_ident($3) || '() should not exist') $$;
+CREATE FUNCTION hasnt_cast(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_cast_exists($1, $2), $3) $$;
+CREATE FUNCTION hasnt_cast(name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_cast($1, $2, 'Cast (' || quote_ident($1) || ' AS ' || quote_ident($2) || ') should not exist') $$;
+
+-- Operators (pg_operator) by left type, name, right type and, optionally,
+-- result type; in a schema or visible. oprkind 'l' (prefix) has no left type:
+-- it matches a NULL left type.
+CREATE FUNCTION _tap_funcs_op_exists(lt name, sch name, op name, rt name, res name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+                    WHERE n.nspname = sch AND o.oprname = op
+                      AND CASE o.oprkind WHEN 'l' THEN lt IS NULL ELSE _tap_funcs_type_is(o.oprleft, lt) END
+                      AND CASE o.oprkind WHEN 'r' THEN rt IS NULL ELSE _tap_funcs_type_is(o.oprright, rt) END
+                      AND _tap_funcs_type_is(o.oprresult, res))
+$$;
+CREATE FUNCTION _tap_funcs_op_exists(lt name, op name, rt name, res name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_operator o
+                    WHERE pg_catalog.pg_operator_is_visible(o.oid) AND o.oprname = op
+                      AND CASE o.oprkind WHEN 'l' THEN lt IS NULL ELSE _tap_funcs_type_is(o.oprleft, lt) END
+                      AND CASE o.oprkind WHEN 'r' THEN rt IS NULL ELSE _tap_funcs_type_is(o.oprright, rt) END
+                      AND _tap_funcs_type_is(o.oprresult, res))
+$$;
+CREATE FUNCTION _tap_funcs_op_exists(lt name, op name, rt name) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_operator o
+                    WHERE pg_catalog.pg_operator_is_visible(o.oid) AND o.oprname = op
+                      AND CASE o.oprkind WHEN 'l' THEN lt IS NULL ELSE _tap_funcs_type_is(o.oprleft, lt) END
+                      AND CASE o.oprkind WHEN 'r' THEN rt IS NULL ELSE _tap_funcs_type_is(o.oprright, rt) END)
+$$;
+
+CREATE FUNCTION has_operator(name, name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_op_exists($1, $2, $3, $4, $5), $6) $$;
+CREATE FUNCTION has_operator(name, name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_operator($1, $2, $3, $4, $5, 'Operator ' || quote_ident($2) || '.' || $3 || '(' || $1 || ',' || $4 || ') RETURNS ' || $5 || ' should exist') $$;
+CREATE FUNCTION has_operator(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_op_exists($1, $2, $3, $4), $5) $$;
+CREATE FUNCTION has_operator(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_operator($1, $2, $3, $4, 'Operator ' || $2 || '(' || $1 || ',' || $3 || ') RETURNS ' || $4 || ' should exist') $$;
+CREATE FUNCTION has_operator(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_op_exists($1, $2, $3), $4) $$;
+CREATE FUNCTION has_operator(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_operator($1, $2, $3, 'Operator ' || $2 || '(' || $1 || ',' || $3 || ') should exist') $$;
+CREATE FUNCTION hasnt_operator(name, name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_op_exists($1, $2, $3, $4, $5), $6) $$;
+CREATE FUNCTION hasnt_operator(name, name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_operator($1, $2, $3, $4, $5, 'Operator ' || quote_ident($2) || '.' || $3 || '(' || $1 || ',' || $4 || ') RETURNS ' || $5 || ' should not exist') $$;
+CREATE FUNCTION hasnt_operator(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_op_exists($1, $2, $3, $4), $5) $$;
+CREATE FUNCTION hasnt_operator(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_operator($1, $2, $3, $4, 'Operator ' || $2 || '(' || $1 || ',' || $3 || ') RETURNS ' || $4 || ' should not exist') $$;
+CREATE FUNCTION hasnt_operator(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_funcs_op_exists($1, $2, $3), $4) $$;
+CREATE FUNCTION hasnt_operator(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_operator($1, $2, $3, 'Operator ' || $2 || '(' || $1 || ',' || $3 || ') should not exist') $$;
 
 -- throws_matching / throws_imatching: the error message against a regular
 -- expression (~ / ~*). Diagnostics as throws_like's.
