@@ -1,12 +1,14 @@
 -- Part 5: policies and privileges, pgTAP's wording.
 
 -- pgTAP's _are(): "Extra"/"Missing" lists of identifiers, quoted and sorted.
+-- A list counts as empty when its first element is NULL, as in pgTAP (so
+-- columns_are(t, ARRAY[its columns…, NULL]) passes, as it does there).
 CREATE FUNCTION _tap_are(what text, extras name[], missing name[], descr text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT ok(cardinality(extras) = 0 AND cardinality(missing) = 0, descr)
-        || CASE WHEN cardinality(extras) = 0 THEN '' ELSE E'\n' || diag('    Extra ' || what || E':\n        '
+    SELECT ok(extras[1] IS NULL AND missing[1] IS NULL, descr)
+        || CASE WHEN extras[1] IS NULL THEN '' ELSE E'\n' || diag('    Extra ' || what || E':\n        '
                || array_to_string(ARRAY(SELECT quote_ident(x) FROM unnest(extras) x ORDER BY x), E'\n        ')) END
-        || CASE WHEN cardinality(missing) = 0 THEN '' ELSE E'\n' || diag('    Missing ' || what || E':\n        '
+        || CASE WHEN missing[1] IS NULL THEN '' ELSE E'\n' || diag('    Missing ' || what || E':\n        '
                || array_to_string(ARRAY(SELECT quote_ident(x) FROM unnest(missing) x ORDER BY x), E'\n        ')) END
 $$;
 
