@@ -130,27 +130,27 @@ CREATE FUNCTION partitions_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SEL
 -- Materialized views of a schema, or visible on the search_path. As in pgTAP,
 -- the unexpected ones are looked for outside pg_catalog, the missing ones
 -- outside pg_catalog and information_schema.
-CREATE FUNCTION _tap_cols_matviews(sch name, outside name[]) RETURNS name[]
+CREATE FUNCTION _tap_cols_matviews(sch name, on_path boolean, outside name[]) RETURNS name[]
 LANGUAGE sql STABLE AS $$
     SELECT ARRAY(SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                   WHERE c.relkind = 'm'
-                    AND CASE WHEN sch IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) AND n.nspname <> ALL (outside)
+                    AND CASE WHEN on_path THEN pg_catalog.pg_table_is_visible(c.oid) AND n.nspname <> ALL (outside)
                              ELSE n.nspname = sch END)
 $$;
-CREATE FUNCTION _tap_cols_matviews_are(sch name, want name[], descr text) RETURNS text
+CREATE FUNCTION _tap_cols_matviews_are(sch name, on_path boolean, want name[], descr text) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
     RETURN _tap_are('Materialized views',
-        ARRAY(SELECT unnest(_tap_cols_matviews(sch, '{pg_catalog}')) EXCEPT SELECT unnest(want)),
-        ARRAY(SELECT unnest(want) EXCEPT SELECT unnest(_tap_cols_matviews(sch, '{pg_catalog,information_schema}'))),
+        ARRAY(SELECT unnest(_tap_cols_matviews(sch, on_path, '{pg_catalog}')) EXCEPT SELECT unnest(want)),
+        ARRAY(SELECT unnest(want) EXCEPT SELECT unnest(_tap_cols_matviews(sch, on_path, '{pg_catalog,information_schema}'))),
         descr);
 END;
 $$;
-CREATE FUNCTION materialized_views_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are($1, $2, $3) $$;
-CREATE FUNCTION materialized_views_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are(NULL, $1, $2) $$;
-CREATE FUNCTION materialized_views_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct materialized views') $$;
+CREATE FUNCTION materialized_views_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are($1, false, $2, $3) $$;
+CREATE FUNCTION materialized_views_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are(NULL, true, $1, $2) $$;
+CREATE FUNCTION materialized_views_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are($1, false, $2, 'Schema ' || quote_ident($1) || ' should have the correct materialized views') $$;
 CREATE FUNCTION materialized_views_are(name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_cols_matviews_are(NULL, $1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct materialized views')
+    SELECT _tap_cols_matviews_are(NULL, true, $1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct materialized views')
 $$;
 
 -- Types (pg_type.typtype: b base, c composite, d domain, p pseudo, e enum;
@@ -198,20 +198,20 @@ CREATE FUNCTION hasnt_enum(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _
 
 -- An enum's labels in their sort order (pg_enum.enumsortorder); {} when there
 -- is no such enum. Compared with is(), so a failure shows both arrays.
-CREATE FUNCTION _tap_cols_enum_labels(sch name, typ name) RETURNS name[]
+CREATE FUNCTION _tap_cols_enum_labels(sch name, typ name, on_path boolean) RETURNS name[]
 LANGUAGE sql STABLE AS $$
     SELECT ARRAY(SELECT e.enumlabel::name FROM pg_catalog.pg_enum e
                    JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
                    JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
                   WHERE t.typisdefined AND t.typtype = 'e' AND t.typname = typ
-                    AND CASE WHEN sch IS NULL THEN pg_catalog.pg_type_is_visible(t.oid) ELSE n.nspname = sch END
+                    AND CASE WHEN on_path THEN pg_catalog.pg_type_is_visible(t.oid) ELSE n.nspname = sch END
                   ORDER BY e.enumsortorder)
 $$;
-CREATE FUNCTION enum_has_labels(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cols_enum_labels($1, $2), $3, $4) $$;
+CREATE FUNCTION enum_has_labels(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cols_enum_labels($1, $2, false), $3, $4) $$;
 CREATE FUNCTION enum_has_labels(name, name, name[]) RETURNS text LANGUAGE sql AS $$
     SELECT enum_has_labels($1, $2, $3, 'Enum ' || quote_ident($1) || '.' || quote_ident($2) || ' should have labels (' || array_to_string($3, ', ') || ')')
 $$;
-CREATE FUNCTION enum_has_labels(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cols_enum_labels(NULL, $1), $2, $3) $$;
+CREATE FUNCTION enum_has_labels(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cols_enum_labels(NULL, $1, true), $2, $3) $$;
 CREATE FUNCTION enum_has_labels(name, name[]) RETURNS text LANGUAGE sql AS $$
     SELECT enum_has_labels($1, $2, 'Enum ' || quote_ident($1) || ' should have labels (' || array_to_string($2, ', ') || ')')
 $$;
@@ -219,28 +219,28 @@ $$;
 -- The types of a schema (or visible on the search_path, outside pg_catalog
 -- and information_schema) as pgTAP lists them: no array types, and no row
 -- types of tables or views, only free-standing composite types.
-CREATE FUNCTION _tap_cols_types(sch name, kinds "char"[]) RETURNS name[]
+CREATE FUNCTION _tap_cols_types(sch name, on_path boolean, kinds "char"[]) RETURNS name[]
 LANGUAGE sql STABLE AS $$
     SELECT ARRAY(SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
                   WHERE (t.typrelid = 0 OR (SELECT c.relkind = 'c' FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid))
                     AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid)
                     AND t.typtype = ANY (coalesce(kinds, '{b,c,d,p,e}'))
-                    AND CASE WHEN sch IS NULL
+                    AND CASE WHEN on_path
                              THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND pg_catalog.pg_type_is_visible(t.oid)
                              ELSE n.nspname = sch END)
 $$;
 -- Every *_are of types says "types", whatever the kind, as pgTAP does.
-CREATE FUNCTION types_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, NULL), $2, $3) $$;
+CREATE FUNCTION types_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, NULL), $2, $3) $$;
 CREATE FUNCTION types_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT types_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct types') $$;
-CREATE FUNCTION types_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, NULL), $1, $2) $$;
+CREATE FUNCTION types_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, NULL), $1, $2) $$;
 CREATE FUNCTION types_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT types_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct types') $$;
-CREATE FUNCTION domains_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, '{d}'), $2, $3) $$;
+CREATE FUNCTION domains_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, '{d}'), $2, $3) $$;
 CREATE FUNCTION domains_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT domains_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct domains') $$;
-CREATE FUNCTION domains_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, '{d}'), $1, $2) $$;
+CREATE FUNCTION domains_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, '{d}'), $1, $2) $$;
 CREATE FUNCTION domains_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT domains_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct domains') $$;
-CREATE FUNCTION enums_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, '{e}'), $2, $3) $$;
+CREATE FUNCTION enums_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, '{e}'), $2, $3) $$;
 CREATE FUNCTION enums_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT enums_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct enums') $$;
-CREATE FUNCTION enums_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, '{e}'), $1, $2) $$;
+CREATE FUNCTION enums_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, '{e}'), $1, $2) $$;
 CREATE FUNCTION enums_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT enums_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct enums') $$;
 
 -- pgTAP's way of writing the wanted type like the one found: when the found
@@ -274,16 +274,24 @@ LANGUAGE sql STABLE AS $$
        AND CASE WHEN sch IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = sch END
 $$;
 
--- have/want both NULL-propagating as in pgTAP (a NULL wanted type makes the
--- whole result NULL there too).
+-- The verdict is counted first, then its lines are built: a NULL part (a NULL
+-- wanted type or name) makes the whole result NULL, as in pgTAP, but the test
+-- still counts. (PL/pgSQL, so the planner cannot fold a strict expression
+-- with a NULL argument away before ok() runs.)
 CREATE FUNCTION _tap_cols_type_check(have text, want text, sch name, tbl name, col name, descr text) RETURNS text
-LANGUAGE sql AS $$
-    SELECT CASE
-        WHEN have IS NULL THEN fail(descr) || E'\n' || diag('   Column ' || coalesce(quote_ident(sch) || '.', '')
-                                                         || quote_ident(tbl) || '.' || quote_ident(col) || ' does not exist')
-        WHEN have = want THEN ok(true, descr)
-        ELSE ok(false, descr) || E'\n' || diag('        have: ' || have || E'\n        want: ' || want)
-    END
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    IF have IS NULL THEN
+        line := fail(descr);
+        RETURN line || E'\n' || diag('   Column ' || coalesce(quote_ident(sch) || '.', '') || quote_ident(tbl) || '.' || quote_ident(col) || ' does not exist');
+    ELSIF have = want THEN
+        RETURN ok(true, descr);
+    END IF;
+    line := ok(false, descr);
+    RETURN line || E'\n' || diag('        have: ' || have || E'\n        want: ' || want);
+END;
 $$;
 
 -- col_type_is(schema, table, column, type schema, type, description): the type
@@ -332,8 +340,15 @@ LANGUAGE sql STABLE AS $$
      WHERE c.relname = tbl AND pg_catalog.pg_table_is_visible(c.oid) AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
 $$;
 
+-- A failure for a missing column (counted even when a NULL name makes its text NULL).
 CREATE FUNCTION _tap_cols_missing(qcol text, descr text) RETURNS text
-LANGUAGE sql AS $$ SELECT fail(descr) || E'\n' || diag('    Column ' || qcol || ' does not exist') $$;
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text := fail(descr);
+BEGIN
+    RETURN line || E'\n' || diag('    Column ' || qcol || ' does not exist');
+END;
+$$;
 
 CREATE FUNCTION col_has_default(name, name, name, text) RETURNS text LANGUAGE sql AS $$
     SELECT CASE WHEN _tap_column_exists($1, $2, $3) THEN ok(_tap_cols_has_def($1, $2, $3), $4)
@@ -397,7 +412,8 @@ BEGIN
      WHERE a.atthasdef AND c.relname = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
        AND CASE WHEN sch IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = sch END;
     IF NOT FOUND THEN
-        RETURN fail(descr) || E'\n' || diag('    Column ' || qcol || ' has no default');
+        expr := fail(descr);
+        RETURN expr || E'\n' || diag('    Column ' || qcol || ' has no default');
     END IF;
     RETURN _tap_cols_default_is(expr, typ, want, descr);
 END;
@@ -423,25 +439,25 @@ $$;
 -- The columns of a table (attnum > 0: no system columns; not dropped).
 -- Without a schema: the table visible on the search_path, outside pg_catalog
 -- and information_schema.
-CREATE FUNCTION _tap_cols_columns(sch name, tbl name) RETURNS name[]
+CREATE FUNCTION _tap_cols_columns(sch name, tbl name, on_path boolean) RETURNS name[]
 LANGUAGE sql STABLE AS $$
     SELECT ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
                    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
                    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                   WHERE c.relname = tbl AND a.attnum > 0 AND NOT a.attisdropped
-                    AND CASE WHEN sch IS NULL
+                    AND CASE WHEN on_path
                              THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND pg_catalog.pg_table_is_visible(c.oid)
                              ELSE n.nspname = sch END)
 $$;
-CREATE FUNCTION columns_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('columns', _tap_cols_columns($1, $2), $3, $4) $$;
+CREATE FUNCTION columns_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('columns', _tap_cols_columns($1, $2, false), $3, $4) $$;
 CREATE FUNCTION columns_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT columns_are($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have the correct columns') $$;
-CREATE FUNCTION columns_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('columns', _tap_cols_columns(NULL, $1), $2, $3) $$;
+CREATE FUNCTION columns_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('columns', _tap_cols_columns(NULL, $1, true), $2, $3) $$;
 CREATE FUNCTION columns_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT columns_are($1, $2, 'Table ' || quote_ident($1) || ' should have the correct columns') $$;
 
 -- The base type of a domain (pg_type.typbasetype, typtype 'd'), as format_type
 -- prints it. The domain name is looked up lower-cased and printed as given,
 -- as in pgTAP. With qualify, the base type carries its schema.
-CREATE FUNCTION _tap_cols_domain_base(sch name, dom text, qualify boolean) RETURNS text
+CREATE FUNCTION _tap_cols_domain_base(sch name, dom text, on_path boolean, qualify boolean) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN qualify AND pg_catalog.pg_type_is_visible(b.oid) THEN quote_ident(bn.nspname) || '.' ELSE '' END
            || pg_catalog.format_type(b.oid, b.typtypmod)
@@ -450,57 +466,63 @@ LANGUAGE sql STABLE AS $$
       JOIN pg_catalog.pg_type b ON b.oid = d.typbasetype
       JOIN pg_catalog.pg_namespace bn ON bn.oid = b.typnamespace
      WHERE d.typisdefined AND d.typtype = 'd' AND d.typname = lower(dom)
-       AND CASE WHEN sch IS NULL THEN pg_catalog.pg_type_is_visible(d.oid) ELSE dn.nspname = sch END
+       AND CASE WHEN on_path THEN pg_catalog.pg_type_is_visible(d.oid) ELSE dn.nspname = sch END
 $$;
 
 -- is() or isnt() of the base type, or "does not exist" when there is no such domain.
 CREATE FUNCTION _tap_cols_domain_check(have text, want text, qdom text, descr text, negate boolean) RETURNS text
-LANGUAGE sql AS $$
-    SELECT CASE
-        WHEN have IS NULL THEN fail(descr) || E'\n' || diag('   Domain ' || qdom || ' does not exist')
-        WHEN negate THEN isnt(have, want, descr)
-        ELSE is(have, want, descr)
-    END
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    IF have IS NULL THEN
+        line := fail(descr);
+        RETURN line || E'\n' || diag('   Domain ' || qdom || ' does not exist');
+    ELSIF negate THEN
+        RETURN isnt(have, want, descr);
+    END IF;
+    RETURN is(have, want, descr);
+END;
 $$;
 
 CREATE FUNCTION domain_type_is(name, text, name, text, text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_cols_domain_check(b, quote_ident($3) || '.' || _tap_cols_quote_like($4, b), quote_ident($1) || '.' || $2, $5, false)
-      FROM _tap_cols_domain_base($1, $2, true) b
+      FROM _tap_cols_domain_base($1, $2, false, true) b
 $$;
 CREATE FUNCTION domain_type_is(name, text, name, text) RETURNS text LANGUAGE sql AS $$
     SELECT domain_type_is($1, $2, $3, $4, 'Domain ' || quote_ident($1) || '.' || $2 || ' should extend type ' || quote_ident($3) || '.' || $4)
 $$;
 CREATE FUNCTION domain_type_is(name, text, text, text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_cols_domain_check(b, _tap_cols_quote_like($3, b), quote_ident($1) || '.' || $2, $4, false)
-      FROM _tap_cols_domain_base($1, $2, false) b
+      FROM _tap_cols_domain_base($1, $2, false, false) b
 $$;
 CREATE FUNCTION domain_type_is(name, text, text) RETURNS text LANGUAGE sql AS $$
     SELECT domain_type_is($1, $2, $3, 'Domain ' || quote_ident($1) || '.' || $2 || ' should extend type ' || $3)
 $$;
 CREATE FUNCTION domain_type_is(text, text, text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_cols_domain_check(b, _tap_cols_quote_like($2, b), $1, $3, false)
-      FROM _tap_cols_domain_base(NULL, $1, false) b
+      FROM _tap_cols_domain_base(NULL, $1, true, false) b
 $$;
 CREATE FUNCTION domain_type_is(text, text) RETURNS text LANGUAGE sql AS $$
     SELECT domain_type_is($1, $2, 'Domain ' || $1 || ' should extend type ' || $2)
 $$;
 CREATE FUNCTION domain_type_isnt(name, text, name, text, text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_cols_domain_check(b, quote_ident($3) || '.' || _tap_cols_quote_like($4, b), quote_ident($1) || '.' || $2, $5, true)
-      FROM _tap_cols_domain_base($1, $2, true) b
+      FROM _tap_cols_domain_base($1, $2, false, true) b
 $$;
 CREATE FUNCTION domain_type_isnt(name, text, name, text) RETURNS text LANGUAGE sql AS $$
     SELECT domain_type_isnt($1, $2, $3, $4, 'Domain ' || quote_ident($1) || '.' || $2 || ' should not extend type ' || quote_ident($3) || '.' || $4)
 $$;
 CREATE FUNCTION domain_type_isnt(name, text, text, text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_cols_domain_check(b, _tap_cols_quote_like($3, b), quote_ident($1) || '.' || $2, $4, true)
-      FROM _tap_cols_domain_base($1, $2, false) b
+      FROM _tap_cols_domain_base($1, $2, false, false) b
 $$;
 CREATE FUNCTION domain_type_isnt(name, text, text) RETURNS text LANGUAGE sql AS $$
     SELECT domain_type_isnt($1, $2, $3, 'Domain ' || quote_ident($1) || '.' || $2 || ' should not extend type ' || $3)
 $$;
 CREATE FUNCTION domain_type_isnt(text, text, text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_cols_domain_check(b, _tap_cols_quote_like($2, b), $1, $3, true)
-      FROM _tap_cols_domain_base(NULL, $1, false) b
+      FROM _tap_cols_domain_base(NULL, $1, true, false) b
 $$;
 CREATE FUNCTION domain_type_isnt(text, text) RETURNS text LANGUAGE sql AS $$
     SELECT domain_type_isnt($1, $2, 'Domain ' || $1 || ' should not extend type ' || $2)
