@@ -216,8 +216,8 @@ CREATE FUNCTION enum_has_labels(name, name[]) RETURNS text LANGUAGE sql AS $$
     SELECT enum_has_labels($1, $2, 'Enum ' || quote_ident($1) || ' should have labels (' || array_to_string($2, ', ') || ')')
 $$;
 
--- The types of a schema (or visible on the search_path, outside pg_catalog
--- and information_schema) as pgTAP lists them: no array types, and no row
+-- The types of a schema (or, on_path, those visible on the search_path
+-- outside pg_catalog and information_schema) as pgTAP lists them: no array types, and no row
 -- types of tables or views, only free-standing composite types.
 CREATE FUNCTION _tap_cols_types(sch name, on_path boolean, kinds "char"[]) RETURNS name[]
 LANGUAGE sql STABLE AS $$
@@ -436,9 +436,9 @@ CREATE FUNCTION col_default_is(name, name, text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_cols_default(NULL, $1, $2, $3, 'Column ' || quote_ident($1) || '.' || quote_ident($2) || ' should default to ' || coalesce(quote_literal($3), 'NULL'))
 $$;
 
--- The columns of a table (attnum > 0: no system columns; not dropped).
--- Without a schema: the table visible on the search_path, outside pg_catalog
--- and information_schema.
+-- The columns of a table (attnum > 0: no system columns; not dropped), in a
+-- schema (a NULL one holds nothing) or, on_path, the table visible on the
+-- search_path outside pg_catalog and information_schema.
 CREATE FUNCTION _tap_cols_columns(sch name, tbl name, on_path boolean) RETURNS name[]
 LANGUAGE sql STABLE AS $$
     SELECT ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
