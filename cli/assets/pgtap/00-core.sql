@@ -90,6 +90,29 @@ $$;
 CREATE FUNCTION plan(integer) RETURNS text
 LANGUAGE plpgsql STRICT AS $$
 BEGIN
+    -- A second plan() in the same run is an error, as in pgTAP. The
+    -- usual way to hit it is a test function run by runtests() that
+    -- calls plan() (runtests() makes its own plan): pgTAP then prints
+    -- the error as "Test died", with a CONTEXT line naming the line of
+    -- plan() that raised it. The RAISE below is line 27 of this body,
+    -- as in pgTAP, so that line reads the same under both.
+    --
+    -- What a plan resets:
+    --  - the plan itself, read by ok() (no plan, no tests) and by
+    --    finish() (0 means no_plan(): finish() prints the plan line);
+    --  - the failure count finish() reports;
+    --  - curr, the number of the last test, which finish() compares
+    --    with the plan;
+    --  - the numbering, so the first test is 1 again after a
+    --    runtests() that ended its own run;
+    --  - the todo stack.
+    --
+    -- Nothing else: the settings stay as transactional as pgTAP's
+    -- __tcache__ rows, so a test function's subtransaction that
+    -- runtests() rolls back takes its curr, failed and todo changes
+    -- with it, and only the numbering (a sequence) survives, as
+    -- pgTAP's __tresults___numb_seq does.
+    --
     IF _tap_get('plan') IS NOT NULL THEN
         RAISE EXCEPTION 'You tried to plan twice!';
     END IF;
