@@ -260,19 +260,19 @@ $$;
 CREATE FUNCTION todo_start() RETURNS SETOF boolean
 LANGUAGE sql AS $$ SELECT * FROM todo_start('') $$;
 
+-- Ends the newest todo_start() (n = -1), not any todo(n) opened after it.
+-- The RAISE is line 7 of the body, as in pgTAP, for the same reason as
+-- plan()'s (a todo_end() in a test function run by runtests()).
 CREATE FUNCTION todo_end() RETURNS SETOF boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     stack jsonb := _tap_todos();
-    i     integer;
+    i integer := (SELECT max(o) - 1 FROM jsonb_array_elements(stack) WITH ORDINALITY AS t(e, o) WHERE (e ->> 'n')::integer = -1);
 BEGIN
-    FOR i IN REVERSE jsonb_array_length(stack) - 1 .. 0 LOOP
-        IF (stack -> i ->> 'n')::integer = -1 THEN
-            PERFORM _tap_set_todos(stack - i);
-            RETURN;
-        END IF;
-    END LOOP;
-    RAISE EXCEPTION 'todo_end() called without todo_start()';
+    IF i IS NULL THEN
+        RAISE EXCEPTION 'todo_end() called without todo_start()';
+    END IF;
+    PERFORM _tap_set_todos(stack - i);
 END;
 $$;
 
