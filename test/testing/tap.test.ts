@@ -25,6 +25,36 @@ describe('TAP parsing', () => {
     expect(tap.tests[2]!.directive?.reason).toBe('not done');
   });
 
+  it("keeps a test's subtest (runtests() prints each test function's tests indented before it)", () => {
+    const tap = parseTap([
+      'ok 1 - startup',
+      '    # Subtest: s.test_a()',
+      '    not ok 1 - inner',
+      '    # Failed test 1: "inner"',
+      '    1..1',
+      '    # Looks like you failed 1 tests of 1',
+      'not ok 2 - s.test_a',
+      '# Failed test 2: "s.test_a"',
+      '    # Subtest: s.test_b()',
+      '    ok 1 - fine',
+      '    1..1',
+      'ok 3 - s.test_b',
+      '1..3',
+    ]);
+    expect(tap.problems).toEqual([]);
+    expect(tap.tests.map((t) => [t.number, t.ok, t.description])).toEqual([
+      [1, true, 'startup'],
+      [2, false, 's.test_a'],
+      [3, true, 's.test_b'],
+    ]);
+    expect(tap.tests[0]!.subtest).toBeUndefined();
+    expect(tap.tests[1]!.subtest).toEqual(['# Subtest: s.test_a()', 'not ok 1 - inner', '# Failed test 1: "inner"', '1..1', '# Looks like you failed 1 tests of 1']);
+    expect(tap.tests[1]!.diagnostics).toEqual(['Failed test 2: "s.test_a"']);
+    expect(tap.tests[2]!.subtest).toEqual(['# Subtest: s.test_b()', 'ok 1 - fine', '1..1']);
+    // Only indented lines right before a test belong to it.
+    expect(parseTap(['    ok 1 - stray', 'a row', 'ok 1', '1..1']).tests[0]!.subtest).toBeUndefined();
+  });
+
   it('accepts the plan at the end (no_plan + finish)', () => {
     expect(parseTap(['ok 1', 'ok 2', '1..2']).problems).toEqual([]);
   });

@@ -78,6 +78,8 @@ export function renderPretty(run: RunResult, out: Output): string {
         if (t.location) lines.push(`      ${c.dim('at ' + where(t.location))}`);
         // pgTAP's first diagnostic repeats "Failed test N"; the rest is have/want and friends.
         for (const d of dedent(t.diagnostics.filter((d, i) => !(i === 0 && /^Failed (\(TODO\) )?test \d+/.test(d))))) lines.push(`      ${d}`);
+        // A runtests() test function: its own tests say why it failed.
+        for (const l of t.subtest ?? []) lines.push(`      ${l}`);
       }
       for (const p of f.problems) lines.push(`    ${c.red(p)}`);
       if (f.error) {
@@ -182,7 +184,7 @@ export function renderJunit(run: RunResult): string {
     for (const t of f.tests) {
       const name = `${t.number}${t.description ? ' - ' + t.description : ''}`;
       const attrs = `name="${x(name)}" classname="${x(classname)}" file="${x(t.location?.file ?? f.file)}"${t.location ? ` line="${t.location.line}"` : ''}`;
-      const body = t.diagnostics.join('\n');
+      const body = [...t.diagnostics, ...(t.subtest ?? [])].join('\n');
       if (t.directive?.kind === 'skip' || (t.directive?.kind === 'todo' && !t.ok)) {
         fSkip++;
         cases.push(`    <testcase ${attrs}><skipped message="${x(`${t.directive.kind.toUpperCase()} ${t.directive.reason}`.trim())}"/></testcase>`);

@@ -19,6 +19,12 @@ export interface TapTest {
   directive?: TapDirective;
   /** The `#` lines that followed the test line, without the leading "# ". */
   diagnostics: string[];
+  /**
+   * The lines indented by four spaces right before the test line: its
+   * subtest, as pgTAP's runtests() prints each test function's own tests
+   * (TAP 13), without the indentation. pg_prove only counts the test line.
+   */
+  subtest?: string[];
   /** Index of the output line that reported the test. */
   line: number;
 }
@@ -42,6 +48,7 @@ export interface TapParse {
 
 const PLAN = /^1\.\.(\d+)\s*(?:#\s*(.*))?$/;
 const TEST = /^(not )?ok\b\s*(\d*)\s*(.*)$/;
+const SUBTEST_INDENT = '    ';
 // A directive is a '#' (not escaped with a backslash) followed by SKIP or TODO.
 const DIRECTIVE = /(?:^|[^\\])#\s*(skip\S*|todo\S*)(?:\s+(.*))?$/i;
 
@@ -53,10 +60,18 @@ export function parseTap(lines: readonly string[]): TapParse {
   let bailOut: string | undefined;
   let plans = 0;
   let testsAfterPlan = false;
+  // Indented lines since the last line that was not: the next test's subtest.
+  let pending: string[] = [];
 
   lines.forEach((raw, index) => {
     const line = raw.replace(/\r$/, '');
     if (bailOut !== undefined) return;
+    if (line.startsWith(SUBTEST_INDENT)) {
+      pending.push(line.slice(SUBTEST_INDENT.length));
+      return;
+    }
+    const subtest = pending;
+    pending = [];
     const p = PLAN.exec(line);
     if (p) {
       plans++;
@@ -79,7 +94,7 @@ export function parseTap(lines: readonly string[]): TapParse {
         rest = rest.slice(0, d.index + (d[0].startsWith('#') ? 0 : 1));
       }
       const description = rest.replace(/^-\s*/, '').trim().replace(/\\#/g, '#');
-      tests.push({ number, ok: !t[1], description, ...(directive ? { directive } : {}), diagnostics: [], line: index });
+      tests.push({ number, ok: !t[1], description, ...(directive ? { directive } : {}), diagnostics: [], ...(subtest.length ? { subtest } : {}), line: index });
       return;
     }
     if (line.startsWith('#')) {

@@ -1,0 +1,68 @@
+/**
+ * The `rowguard test` reports of a runtests() file: a failed test function's
+ * own tests (its subtest) say why it failed, in the pretty output and in
+ * JUnit. Pure: a RunResult built from TAP lines.
+ */
+import { describe, expect, it } from 'vitest';
+import { renderJunit, renderPretty } from '../../cli/core/report/test.js';
+import { Output } from '../../cli/core/report/output.js';
+import { isFailure, parseTap } from '../../cli/core/testing/tap.js';
+import type { RunResult } from '../../cli/core/testing/runner.js';
+
+const output = [
+  '    # Subtest: s.test_a()',
+  '    not ok 1 - inner',
+  '    # Failed test 1: "inner"',
+  '    #         have: 2',
+  '    #         want: 3',
+  '    1..1',
+  '    # Looks like you failed 1 tests of 1',
+  'not ok 1 - s.test_a',
+  '# Failed test 1: "s.test_a"',
+  '    # Subtest: s.test_b()',
+  '    ok 1 - fine',
+  '    1..1',
+  'ok 2 - s.test_b',
+  '1..2',
+  '# Looks like you failed 1 test of 2',
+];
+
+function run(): RunResult {
+  const tap = parseTap(output);
+  const tests = tap.tests.map((t) => ({ ...t, failed: isFailure(t) }));
+  return {
+    ok: false,
+    files: [{ file: 'x.test.sql', status: 'failed', planned: 2, tests, preamble: [], problems: [], output, messages: [], warnings: [], durationMs: 1 }],
+    notRun: [],
+    extraChecks: [],
+    counts: { files: 1, passedFiles: 0, failedFiles: 1, erroredFiles: 0, skippedFiles: 0, tests: 2, passed: 1, failed: 1, todo: 0, skipped: 0 },
+    bailed: false,
+    interrupted: false,
+    jobs: 1,
+    timings: { templateMs: 1, filesMs: 1, checksMs: 0, totalMs: 2 },
+  };
+}
+
+describe('reports of runtests() files', () => {
+  it("show a failed test function's own tests under it, and nothing for a passing one", () => {
+    const out = new Output({ json: false, color: false, quiet: false, stdoutIsTTY: false, stderrIsTTY: false, writeOut: () => undefined, writeErr: () => undefined });
+    const lines = renderPretty(run(), out).split('\n');
+    const at = lines.indexOf('    not ok 1 - s.test_a');
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(lines.slice(at + 1, at + 8)).toEqual([
+      '      # Subtest: s.test_a()',
+      '      not ok 1 - inner',
+      '      # Failed test 1: "inner"',
+      '      #         have: 2',
+      '      #         want: 3',
+      '      1..1',
+      '      # Looks like you failed 1 tests of 1',
+    ]);
+    expect(lines.join('\n')).not.toContain('s.test_b()');
+  });
+
+  it('put them in the JUnit failure', () => {
+    const xml = renderJunit(run());
+    expect(xml).toContain('<failure message="not ok 1 - s.test_a" type="assertion">Failed test 1: &quot;s.test_a&quot;\n# Subtest: s.test_a()\nnot ok 1 - inner\n');
+  });
+});
