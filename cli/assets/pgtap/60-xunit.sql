@@ -87,8 +87,8 @@ DECLARE
     fn   text;
     line text;
 BEGIN
-    -- A function returning SETOF text hands over all its rows when it
-    -- returns: if it raises, none of them is printed.
+    -- A PL/pgSQL function hands over all its rows when it returns: if it
+    -- raises, none of them is printed (nor any of this function's).
     FOREACH fn IN ARRAY coalesce($1, '{}') LOOP
         IF $2 THEN RETURN NEXT diag_test_name(fn); END IF;
         -- EXECUTE, because the function's name is only known now.
