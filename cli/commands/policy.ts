@@ -107,6 +107,7 @@ export function makePolicyCommand(): Command {
       const { diffPolicies, readModel } = await import('../core/policy/diff.js');
       const { applyPlan, assertWideningAllowed } = await import('../core/policy/apply.js');
       const { planPolicyChanges } = await import('../core/policy/plan.js');
+      const { expressionsEqual } = await import('../core/policy/expr-equal.js');
       const { securityStateOf } = await import('../core/policy/state.js');
       const { apiRolesOf } = await import('../core/config.js');
       const report = await import('../core/report/policy.js');
@@ -116,7 +117,7 @@ export function makePolicyCommand(): Command {
       const { applied } = await applyPlan(result.plan, { url: target.serverUrl, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout });
       // Read the target again: after applying, nothing may be left to do.
       const after = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
-      const left = planPolicyChanges(after, result.toState).steps.length;
+      const left = planPolicyChanges(after, result.toState, await expressionsEqual()).steps.length;
       if (left > 0) throw new RowguardError('internal', `applied ${applied} statements but ${left} difference(s) remain`, { hint: 'this is a bug in rowguard; please report it with `rowguard policy diff --format json`' });
       ctx.out.result({ applied, ...report.diffJson(result) }, () => (applied ? `applied ${applied} statement${applied === 1 ? '' : 's'} in one transaction; ${result.from.label} now matches policies/` : 'nothing to apply'));
     });

@@ -134,6 +134,20 @@ export const CASES: Case[] = [
     expect: [],
   },
   {
+    // Operand order only: the two sides of = and the AND arguments swapped (nested ANDs flattened).
+    schema: 'public', table: 't_commuted', columns: 'id int, user_id uuid, status text, org int',
+    current: "alter table public.t_commuted enable row level security; create policy p on public.t_commuted for update to authenticated using (user_id = auth.uid() and status = 'x' and org <> 1) with check (user_id = auth.uid());",
+    desired: "alter table public.t_commuted enable row level security;\ncreate policy p on public.t_commuted for update to authenticated using ((1 <> org and 'x' = status) and auth.uid() = user_id) with check (auth.uid() = user_id);",
+    expect: [],
+  },
+  {
+    // Not symmetric: < swapped, and AND turned into OR, are real changes.
+    schema: 'public', table: 't_notcommuted', columns: 'id int, a int, b int',
+    current: 'alter table public.t_notcommuted enable row level security; create policy p on public.t_notcommuted for select to authenticated using (a < b and a > 0); create policy q on public.t_notcommuted for select to authenticated using (a = 1 and b = 2);',
+    desired: 'alter table public.t_notcommuted enable row level security;\ncreate policy p on public.t_notcommuted for select to authenticated using (b < a and a > 0);\ncreate policy q on public.t_notcommuted for select to authenticated using (a = 1 or b = 2);',
+    expect: ['alter-policy', 'alter-policy'],
+  },
+  {
     schema: 'public', table: 't_roleorder', columns: 'id int',
     current: 'alter table public.t_roleorder enable row level security; create policy p on public.t_roleorder for select to anon, authenticated using (true);',
     desired: 'alter table public.t_roleorder enable row level security;\ncreate policy p on public.t_roleorder for select to authenticated, anon using (true);',

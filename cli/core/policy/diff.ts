@@ -11,6 +11,7 @@ import { introspect } from '../catalog/introspect.js';
 import type { CatalogModel } from '../catalog/model.js';
 import type { ShadowDatabase, ShadowTimings } from '../shadow.js';
 import { planPolicyChanges, type PolicyPlan } from './plan.js';
+import { expressionsEqual } from './expr-equal.js';
 import { managedGrantees, securityStateOf, type SecurityState } from './state.js';
 
 export type Source = { kind: 'url'; url: string; label?: string } | { kind: 'migrations' } | { kind: 'policies' };
@@ -150,7 +151,7 @@ export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
   const t1 = performance.now();
   const fromState = securityStateOf(fromModel, apiRoles);
   const toState = securityStateOf(toModel, apiRoles);
-  const plan = planPolicyChanges(fromState, toState);
+  const plan = planPolicyChanges(fromState, toState, await expressionsEqual());
   const planMs = performance.now() - t1;
   const warnings: string[] = [];
   const major = (v: number) => Math.floor(v / 10000);

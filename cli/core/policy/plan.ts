@@ -80,7 +80,34 @@ export function hasDifference(plan: PolicyPlan): boolean {
   return plan.steps.length > 0 || plan.onlyOnOneSide.length > 0 || plan.kindMismatch.length > 0;
 }
 
-export function planPolicyChanges(from: SecurityState, to: SecurityState): PolicyPlan {
+/**
+ * `to` with each policy expression that means the same as one of the table's
+ * policies on the `from` side written as there (see expr-equal.ts), so operand
+ * order alone is never a change.
+ */
+function adoptEquivalentExpressions(from: SecurityState, to: SecurityState, same: (a: string | null, b: string | null) => boolean): SecurityState {
+  const tables = new Map(to.tables);
+  for (const [q, want] of to.tables) {
+    const cur = from.tables.get(q);
+    if (!cur || cur.policies.length === 0) continue;
+    const texts = [...new Set(cur.policies.flatMap((p) => [p.using, p.check]).filter((t): t is string => t !== null))];
+    const adopt = (t: string | null) => (t === null || texts.includes(t) ? t : (texts.find((c) => same(c, t)) ?? t));
+    const policies = want.policies.map((p) => {
+      const using = adopt(p.using);
+      const check = adopt(p.check);
+      return using === p.using && check === p.check ? p : { ...p, using, check };
+    });
+    if (policies.some((p, i) => p !== want.policies[i])) tables.set(q, { ...want, policies });
+  }
+  return { ...to, tables };
+}
+
+/**
+ * The steps that turn `from` into `to`. With `sameExpression` (expressionsEqual()),
+ * expressions that differ only in operand order count as equal.
+ */
+export function planPolicyChanges(from: SecurityState, desired: SecurityState, sameExpression?: (a: string | null, b: string | null) => boolean): PolicyPlan {
+  const to = sameExpression ? adoptEquivalentExpressions(from, desired, sameExpression) : desired;
   const steps: Step[] = [];
   const onlyOnOneSide: OneSided[] = [];
   const kindMismatch: PolicyPlan['kindMismatch'] = [];

@@ -1,0 +1,89 @@
+/**
+ * When two policy expressions mean the same. Both sides come from pg_get_expr,
+ * so casts, parentheses and spacing are already Postgres's own; what still
+ * differs between two ways of writing one condition is operand order:
+ * `owner = (select auth.uid())` against `(select auth.uid()) = owner`, or
+ * `a and b` against `b and a`. A diff that reported those would ask a reviewer
+ * to approve a "may widen" change that changes nothing.
+ *
+ * Canonical form: the parse tree without locations, with AND/OR arguments
+ * flattened and sorted, and the two sides of `=`, `<>` and IS [NOT] DISTINCT
+ * FROM sorted (these operators are symmetric; Postgres resolves `b = a` to the
+ * commutator of `a = b`). Nothing else is reordered. Text that does not parse
+ * is only equal to itself.
+ */
+import { loadParser } from '../sql-text.js';
+
+type Node = Record<string, unknown>;
+type ParseSync = (sql: string) => unknown;
+
+const SYMMETRIC_OPS = new Set(['=', '<>', '!=']);
+
+function one(v: unknown): [string, Node] | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const keys = Object.keys(v);
+  return keys.length === 1 && /^[A-Z]/.test(keys[0]!) ? [keys[0]!, (v as Record<string, Node>)[keys[0]!]!] : null;
+}
+
+function opName(body: Node): string {
+  const names = (body['name'] as unknown[] | undefined) ?? [];
+  const last = one(names[names.length - 1]);
+  return last ? String(last[1]['sval'] ?? '') : '';
+}
+
+/** The normalised tree as a JSON string (object keys in a fixed order). */
+function canon(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
+  if (!v || typeof v !== 'object') return JSON.stringify(v);
+  const node = one(v);
+  if (node) {
+    const [type, body] = node;
+    if (type === 'BoolExpr' && (body['boolop'] === 'AND_EXPR' || body['boolop'] === 'OR_EXPR')) {
+      const flat: unknown[] = [];
+      const collect = (x: unknown) => {
+        const n = one(x);
+        if (n && n[0] === 'BoolExpr' && n[1]['boolop'] === body['boolop']) (n[1]['args'] as unknown[]).forEach(collect);
+        else flat.push(x);
+      };
+      (body['args'] as unknown[]).forEach(collect);
+      return `{"BoolExpr":{"boolop":${JSON.stringify(body['boolop'])},"args":[${flat.map(canon).sort().join(',')}]}}`;
+    }
+    const kind = body['kind'];
+    if (type === 'A_Expr' && ((kind === 'AEXPR_OP' && SYMMETRIC_OPS.has(opName(body))) || kind === 'AEXPR_DISTINCT' || kind === 'AEXPR_NOT_DISTINCT')) {
+      const sides = [canon(body['lexpr']), canon(body['rexpr'])].sort();
+      return `{"A_Expr":{"kind":${JSON.stringify(kind)},"name":${canon(body['name'])},"sides":[${sides.join(',')}]}}`;
+    }
+  }
+  const keys = Object.keys(v as Node)
+    .filter((k) => k !== 'location')
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canon((v as Node)[k])}`).join(',')}}`;
+}
+
+/** Equality of two policy expressions (NULL = no clause) up to operand order, given a parser. */
+export function expressionsEqualWith(parseSync: ParseSync): (a: string | null, b: string | null) => boolean {
+  const memo = new Map<string, string | null>();
+  const form = (text: string): string | null => {
+    if (!memo.has(text)) {
+      let c: string | null = null;
+      try {
+        c = canon((parseSync(`select ${text}`) as { stmts: unknown }).stmts);
+      } catch {
+        c = null;
+      }
+      memo.set(text, c);
+    }
+    return memo.get(text)!;
+  };
+  return (a, b) => {
+    if (a === b) return true;
+    if (a === null || b === null) return false;
+    const fa = form(a);
+    return fa !== null && fa === form(b);
+  };
+}
+
+/** The same, with rowguard's parser loaded. */
+export async function expressionsEqual(): Promise<(a: string | null, b: string | null) => boolean> {
+  return expressionsEqualWith((await loadParser()).parseSync);
+}
