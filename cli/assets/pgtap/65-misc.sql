@@ -77,7 +77,10 @@ LANGUAGE sql AS $$
          WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.proname = f AND pg_catalog.pg_function_is_visible(p.oid))
          ORDER BY i), $2)
 $$;
--- current_schemas(true): pg_catalog and the temp schema too, as pgTAP names them.
+-- current_schemas(true), as in pgTAP: pg_catalog, and the session's temp
+-- schema once it exists. Under pgTAP that is always (its plan() creates temp
+-- tables), here only after something created a temp table; and the list holds
+-- this library's schema where pgTAP's would hold the one pgTAP is installed in.
 CREATE FUNCTION can(name[]) RETURNS text LANGUAGE sql AS $$ SELECT can($1, 'Schema ' || _tap_ident_list(current_schemas(true), ' or ') || ' can') $$;
 
 -- ---------------------------------------------------------------------------
@@ -294,7 +297,9 @@ $install$;
 -- diagnostics are checked with is() (or matches() for the diagnostics when
 -- `match`). The diagnostics are cut out of `output` character by character
 -- as pgTAP cuts them, so odd outputs (a TODO, a multi-line description) give
--- the same text as there.
+-- the same text as there. (pgTAP restarts its sequence with ALTER SEQUENCE,
+-- which a rollback undoes; setval is not undone. Where that could show, after
+-- a runtests() subtest, both runners set the numbering back themselves.)
 CREATE FUNCTION check_test(text, boolean, text, text, text, boolean) RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 DECLARE
