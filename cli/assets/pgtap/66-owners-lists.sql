@@ -21,36 +21,45 @@ LANGUAGE sql AS $$
 $$;
 
 -- relkind: m = materialized view, f = foreign table, c = composite type.
-CREATE FUNCTION materialized_view_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{m}', $1, $2), $3, $4, 'Materialized view ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+-- _tap_lrp_rel_owner reads a NULL schema as "the search path"; a NULL schema
+-- argument looks in no schema in pgTAP, so it is passed as '' (no schema's
+-- name is empty). The same holds for _tap_lrp_rels_are below.
+CREATE FUNCTION materialized_view_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{m}', coalesce($1, ''), $2), $3, $4, 'Materialized view ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION materialized_view_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT materialized_view_owner_is($1, $2, $3, 'Materialized view ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
 CREATE FUNCTION materialized_view_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{m}', NULL, $1), $2, $3, 'Materialized view ' || quote_ident($1)) $$;
 CREATE FUNCTION materialized_view_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT materialized_view_owner_is($1, $2, 'Materialized view ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
-CREATE FUNCTION foreign_table_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{f}', $1, $2), $3, $4, 'Foreign table ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION foreign_table_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{f}', coalesce($1, ''), $2), $3, $4, 'Foreign table ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION foreign_table_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT foreign_table_owner_is($1, $2, $3, 'Foreign table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
 CREATE FUNCTION foreign_table_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{f}', NULL, $1), $2, $3, 'Foreign table ' || quote_ident($1)) $$;
 CREATE FUNCTION foreign_table_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT foreign_table_owner_is($1, $2, 'Foreign table ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
-CREATE FUNCTION composite_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{c}', $1, $2), $3, $4, 'Composite type ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION composite_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{c}', coalesce($1, ''), $2), $3, $4, 'Composite type ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION composite_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT composite_owner_is($1, $2, $3, 'Composite type ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
 CREATE FUNCTION composite_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{c}', NULL, $1), $2, $3, 'Composite type ' || quote_ident($1)) $$;
 CREATE FUNCTION composite_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT composite_owner_is($1, $2, 'Composite type ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
 -- Any pg_type row by its typname, so an array type is '_name' and a table's
--- row type counts too, as in pgTAP.
+-- row type counts too, as in pgTAP. Here and below, the variant with a schema
+-- finds nothing for a NULL schema (as pgTAP's); the one without looks through
+-- the search path.
 CREATE FUNCTION _tap_own_type_owner(sch name, typ name) RETURNS name
 LANGUAGE sql STABLE AS $$
     SELECT pg_catalog.pg_get_userbyid(t.typowner)
       FROM pg_catalog.pg_type t
       JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-     WHERE t.typname = typ
-       AND CASE WHEN sch IS NULL THEN pg_catalog.pg_type_is_visible(t.oid) ELSE n.nspname = sch END
-     LIMIT 1
+     WHERE t.typname = typ AND n.nspname = sch
+$$;
+CREATE FUNCTION _tap_own_type_owner(typ name) RETURNS name
+LANGUAGE sql STABLE AS $$
+    SELECT pg_catalog.pg_get_userbyid(t.typowner)
+      FROM pg_catalog.pg_type t
+     WHERE t.typname = typ AND pg_catalog.pg_type_is_visible(t.oid)
 $$;
 
 CREATE FUNCTION type_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_type_owner($1, $2), $3, $4, 'Type ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION type_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT type_owner_is($1, $2, $3, 'Type ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
-CREATE FUNCTION type_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_type_owner(NULL, $1), $2, $3, 'Type ' || quote_ident($1)) $$;
+CREATE FUNCTION type_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_type_owner($1), $2, $3, 'Type ' || quote_ident($1)) $$;
 CREATE FUNCTION type_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT type_owner_is($1, $2, 'Type ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
 -- An index's own relowner (always its table's owner), found through pg_index
@@ -62,30 +71,41 @@ LANGUAGE sql STABLE AS $$
       JOIN pg_catalog.pg_class ct ON ct.oid = x.indrelid
       JOIN pg_catalog.pg_class ci ON ci.oid = x.indexrelid
       JOIN pg_catalog.pg_namespace n ON n.oid = ct.relnamespace
-     WHERE ct.relname = tbl AND ci.relname = idx
-       AND CASE WHEN sch IS NULL THEN pg_catalog.pg_table_is_visible(ct.oid) ELSE n.nspname = sch END
-     LIMIT 1
+     WHERE ct.relname = tbl AND ci.relname = idx AND n.nspname = sch
+$$;
+CREATE FUNCTION _tap_own_index_owner(tbl name, idx name) RETURNS name
+LANGUAGE sql STABLE AS $$
+    SELECT pg_catalog.pg_get_userbyid(ci.relowner)
+      FROM pg_catalog.pg_index x
+      JOIN pg_catalog.pg_class ct ON ct.oid = x.indrelid
+      JOIN pg_catalog.pg_class ci ON ci.oid = x.indexrelid
+     WHERE ct.relname = tbl AND ci.relname = idx AND pg_catalog.pg_table_is_visible(ct.oid)
 $$;
 
 CREATE FUNCTION index_owner_is(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_index_owner($1, $2, $3), $4, $5, 'Index ' || quote_ident($3) || ' ON ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION index_owner_is(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_owner_is($1, $2, $3, $4, 'Index ' || quote_ident($3) || ' ON ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($4)) $$;
-CREATE FUNCTION index_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_index_owner(NULL, $1, $2), $3, $4, 'Index ' || quote_ident($2) || ' ON ' || quote_ident($1)) $$;
+CREATE FUNCTION index_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_index_owner($1, $2), $3, $4, 'Index ' || quote_ident($2) || ' ON ' || quote_ident($1)) $$;
 CREATE FUNCTION index_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_owner_is($1, $2, $3, 'Index ' || quote_ident($2) || ' ON ' || quote_ident($1) || ' should be owned by ' || quote_ident($3)) $$;
 
 -- Operator classes (pg_opclass), in a schema or visible through the search path.
+-- Opclass names are unique per access method only: the first one found, as in pgTAP.
 CREATE FUNCTION _tap_own_opclass_owner(sch name, opc name) RETURNS name
 LANGUAGE sql STABLE AS $$
     SELECT pg_catalog.pg_get_userbyid(oc.opcowner)
       FROM pg_catalog.pg_opclass oc
       JOIN pg_catalog.pg_namespace n ON n.oid = oc.opcnamespace
-     WHERE oc.opcname = opc
-       AND CASE WHEN sch IS NULL THEN pg_catalog.pg_opclass_is_visible(oc.oid) ELSE n.nspname = sch END
-     LIMIT 1
+     WHERE oc.opcname = opc AND n.nspname = sch
+$$;
+CREATE FUNCTION _tap_own_opclass_owner(opc name) RETURNS name
+LANGUAGE sql STABLE AS $$
+    SELECT pg_catalog.pg_get_userbyid(oc.opcowner)
+      FROM pg_catalog.pg_opclass oc
+     WHERE oc.opcname = opc AND pg_catalog.pg_opclass_is_visible(oc.oid)
 $$;
 
 CREATE FUNCTION opclass_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_opclass_owner($1, $2), $3, $4, 'Operator class ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION opclass_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT opclass_owner_is($1, $2, $3, 'Operator class ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
-CREATE FUNCTION opclass_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_opclass_owner(NULL, $1), $2, $3, 'Operator class ' || quote_ident($1)) $$;
+CREATE FUNCTION opclass_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_opclass_owner($1), $2, $3, 'Operator class ' || quote_ident($1)) $$;
 CREATE FUNCTION opclass_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT opclass_owner_is($1, $2, 'Operator class ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
 CREATE FUNCTION language_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$
@@ -131,7 +151,7 @@ $$;
 CREATE FUNCTION tablespaces_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT tablespaces_are($1, 'There should be the correct tablespaces') $$;
 
 -- relkind f = foreign table; the same filters as tables_are.
-CREATE FUNCTION foreign_tables_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('foreign tables', '{f}', $1, $2, $3) $$;
+CREATE FUNCTION foreign_tables_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('foreign tables', '{f}', coalesce($1, ''), $2, $3) $$;
 CREATE FUNCTION foreign_tables_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('foreign tables', '{f}', NULL, $1, $2) $$;
 CREATE FUNCTION foreign_tables_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT foreign_tables_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct foreign tables') $$;
 CREATE FUNCTION foreign_tables_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT foreign_tables_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct foreign tables') $$;
@@ -145,15 +165,21 @@ LANGUAGE sql STABLE AS $$
                    FROM pg_catalog.pg_rewrite r
                    JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
                    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                  WHERE c.relname = rel
-                    AND CASE WHEN sch IS NULL
-                             THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND pg_catalog.pg_table_is_visible(c.oid)
-                             ELSE n.nspname = sch END)
+                  WHERE c.relname = rel AND n.nspname = sch)
+$$;
+CREATE FUNCTION _tap_own_rules(rel name) RETURNS name[]
+LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT r.rulename
+                   FROM pg_catalog.pg_rewrite r
+                   JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  WHERE c.relname = rel AND pg_catalog.pg_table_is_visible(c.oid)
+                    AND n.nspname NOT IN ('pg_catalog', 'information_schema'))
 $$;
 
 CREATE FUNCTION rules_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('rules', _tap_own_rules($1, $2), $3, $4) $$;
 CREATE FUNCTION rules_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT rules_are($1, $2, $3, 'Relation ' || quote_ident($1) || '.' || quote_ident($2) || ' should have the correct rules') $$;
-CREATE FUNCTION rules_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('rules', _tap_own_rules(NULL, $1), $2, $3) $$;
+CREATE FUNCTION rules_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('rules', _tap_own_rules($1), $2, $3) $$;
 CREATE FUNCTION rules_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT rules_are($1, $2, 'Relation ' || quote_ident($1) || ' should have the correct rules') $$;
 
 -- Operator classes of a schema, or those visible through the search path
@@ -163,32 +189,46 @@ LANGUAGE sql STABLE AS $$
     SELECT ARRAY(SELECT oc.opcname
                    FROM pg_catalog.pg_opclass oc
                    JOIN pg_catalog.pg_namespace n ON n.oid = oc.opcnamespace
-                  WHERE CASE WHEN sch IS NULL
-                             THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND pg_catalog.pg_opclass_is_visible(oc.oid)
-                             ELSE n.nspname = sch END)
+                  WHERE n.nspname = sch)
+$$;
+CREATE FUNCTION _tap_own_opclasses() RETURNS name[]
+LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT oc.opcname
+                   FROM pg_catalog.pg_opclass oc
+                   JOIN pg_catalog.pg_namespace n ON n.oid = oc.opcnamespace
+                  WHERE pg_catalog.pg_opclass_is_visible(oc.oid) AND n.nspname NOT IN ('pg_catalog', 'information_schema'))
 $$;
 
 CREATE FUNCTION opclasses_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('operator classes', _tap_own_opclasses($1), $2, $3) $$;
 CREATE FUNCTION opclasses_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT opclasses_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct operator classes') $$;
-CREATE FUNCTION opclasses_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('operator classes', _tap_own_opclasses(NULL), $1, $2) $$;
+CREATE FUNCTION opclasses_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('operator classes', _tap_own_opclasses(), $1, $2) $$;
 CREATE FUNCTION opclasses_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT opclasses_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct operator classes') $$;
 
 -- Operators as 'name(left,right) RETURNS result': the argument list is the
 -- regoperator's (NONE for a prefix operator's left side; types outside the
 -- search path schema-qualified), the name is oprname alone, the result the regtype.
+CREATE FUNCTION _tap_own_operator_sig(o pg_catalog.pg_operator) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT o.oprname || substring(o.oid::regoperator::text, '[(][^)]+[)]$') || ' RETURNS ' || o.oprresult::regtype::text
+$$;
 CREATE FUNCTION _tap_own_operators(sch name) RETURNS text[]
 LANGUAGE sql STABLE AS $$
-    SELECT ARRAY(SELECT o.oprname || substring(o.oid::regoperator::text, '[(][^)]+[)]$') || ' RETURNS ' || o.oprresult::regtype::text
+    SELECT ARRAY(SELECT _tap_own_operator_sig(o)
                    FROM pg_catalog.pg_operator o
                    JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
-                  WHERE CASE WHEN sch IS NULL
-                             THEN pg_catalog.pg_operator_is_visible(o.oid) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-                             ELSE n.nspname = sch END)
+                  WHERE n.nspname = sch)
+$$;
+CREATE FUNCTION _tap_own_operators() RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT _tap_own_operator_sig(o)
+                   FROM pg_catalog.pg_operator o
+                   JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+                  WHERE pg_catalog.pg_operator_is_visible(o.oid) AND n.nspname NOT IN ('pg_catalog', 'information_schema'))
 $$;
 
 CREATE FUNCTION operators_are(name, text[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_areni('operators', _tap_own_operators($1), $2, $3) $$;
 CREATE FUNCTION operators_are(name, text[]) RETURNS text LANGUAGE sql AS $$ SELECT operators_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct operators') $$;
-CREATE FUNCTION operators_are(text[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_areni('operators', _tap_own_operators(NULL), $1, $2) $$;
+CREATE FUNCTION operators_are(text[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_areni('operators', _tap_own_operators(), $1, $2) $$;
 CREATE FUNCTION operators_are(text[]) RETURNS text LANGUAGE sql AS $$ SELECT operators_are($1, 'There should be the correct operators') $$;
 
 -- Every cast of the cluster's catalog as 'source AS target' (format_type names).
@@ -218,11 +258,11 @@ CREATE FUNCTION hasnt_tablespace(name) RETURNS text LANGUAGE sql AS $$ SELECT ha
 
 CREATE FUNCTION has_opclass(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_own_opclass_owner($1, $2) IS NOT NULL, $3) $$;
 CREATE FUNCTION has_opclass(name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_opclass($1, $2, 'Operator class ' || quote_ident($1) || '.' || quote_ident($2) || ' should exist') $$;
-CREATE FUNCTION has_opclass(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_own_opclass_owner(NULL, $1) IS NOT NULL, $2) $$;
+CREATE FUNCTION has_opclass(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_own_opclass_owner($1) IS NOT NULL, $2) $$;
 CREATE FUNCTION has_opclass(name) RETURNS text LANGUAGE sql AS $$ SELECT has_opclass($1, 'Operator class ' || quote_ident($1) || ' should exist') $$;
 CREATE FUNCTION hasnt_opclass(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_own_opclass_owner($1, $2) IS NULL, $3) $$;
 CREATE FUNCTION hasnt_opclass(name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_opclass($1, $2, 'Operator class ' || quote_ident($1) || '.' || quote_ident($2) || ' should not exist') $$;
-CREATE FUNCTION hasnt_opclass(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_own_opclass_owner(NULL, $1) IS NULL, $2) $$;
+CREATE FUNCTION hasnt_opclass(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_own_opclass_owner($1) IS NULL, $2) $$;
 CREATE FUNCTION hasnt_opclass(name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_opclass($1, 'Operator class ' || quote_ident($1) || ' should not exist') $$;
 
 -- A left (prefix, oprkind 'l') operator has no left type, a right (postfix,
