@@ -28,6 +28,10 @@ LANGUAGE sql AS $$
 $$;
 
 -- Row-by-row comparison of two open cursors: the core of results_eq.
+-- The rows are compared before the FOUND flags, as in pgTAP: after the last
+-- row a record keeps its columns' types (all NULL), so a query that returns
+-- nothing still fails with "Number of columns or their types differ" when
+-- its types differ from the other query's.
 CREATE FUNCTION results_eq(refcursor, refcursor, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -41,7 +45,7 @@ BEGIN
     FETCH $1 INTO have_rec; have_found := FOUND;
     FETCH $2 INTO want_rec; want_found := FOUND;
     WHILE have_found OR want_found LOOP
-        IF have_found <> want_found OR have_rec IS DISTINCT FROM want_rec THEN
+        IF have_rec IS DISTINCT FROM want_rec OR have_found <> want_found THEN
             RETURN _tap_cursor_diff($3, rownum, have_found, have_rec::text, want_found, want_rec::text);
         END IF;
         rownum := rownum + 1;
@@ -67,7 +71,7 @@ BEGIN
     FETCH $1 INTO have_rec; have_found := FOUND;
     FETCH $2 INTO want_rec; want_found := FOUND;
     WHILE have_found OR want_found LOOP
-        IF have_found <> want_found OR have_rec IS DISTINCT FROM want_rec THEN
+        IF have_rec IS DISTINCT FROM want_rec OR have_found <> want_found THEN
             RETURN ok(true, $3);
         END IF;
         FETCH $1 INTO have_rec; have_found := FOUND;
