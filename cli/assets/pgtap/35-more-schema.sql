@@ -41,10 +41,13 @@ CREATE FUNCTION hasnt_pk(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_
 CREATE FUNCTION hasnt_pk(name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_pk($1, 'Table ' || quote_ident($1) || ' should not have a primary key') $$;
 
 -- attnotnull: the column's NOT NULL flag. A missing column fails with "does not exist".
-CREATE FUNCTION _tap_col_null(sch name, tbl name, col name, descr text, not_null boolean) RETURNS text
+-- on_path: the table-only variants, which look on the search path; with a
+-- schema argument, a NULL schema names no schema, so the test fails and, as
+-- in pgTAP, its NULL name makes the whole output NULL (the test still counts).
+CREATE FUNCTION _tap_col_null(sch name, tbl name, col name, descr text, not_null boolean, on_path boolean) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    qcol text := CASE WHEN sch IS NULL THEN '' ELSE quote_ident(sch) || '.' END || quote_ident(tbl) || '.' || quote_ident(col);
+    qcol text := CASE WHEN on_path THEN '' ELSE quote_ident(sch) || '.' END || quote_ident(tbl) || '.' || quote_ident(col);
     d    text := coalesce(descr, 'Column ' || qcol || ' should ' || CASE WHEN not_null THEN 'be NOT' ELSE 'allow' END || ' NULL');
     flag boolean;
 BEGIN
@@ -53,14 +56,14 @@ BEGIN
       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relname = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
-       AND CASE WHEN sch IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = sch END;
+       AND CASE WHEN on_path THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = sch END;
     IF NOT FOUND THEN
         RETURN fail(d) || E'\n' || diag('    Column ' || qcol || ' does not exist');
     END IF;
     RETURN ok(flag = not_null, d);
 END;
 $$;
-CREATE FUNCTION col_not_null(schema_name name, table_name name, column_name name, description text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$ SELECT _tap_col_null($1, $2, $3, $4, true) $$;
-CREATE FUNCTION col_not_null(table_name name, column_name name, description text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$ SELECT _tap_col_null(NULL, $1, $2, $3, true) $$;
-CREATE FUNCTION col_is_null(schema_name name, table_name name, column_name name, description text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$ SELECT _tap_col_null($1, $2, $3, $4, false) $$;
-CREATE FUNCTION col_is_null(table_name name, column_name name, description text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$ SELECT _tap_col_null(NULL, $1, $2, $3, false) $$;
+CREATE FUNCTION col_not_null(schema_name name, table_name name, column_name name, description text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$ SELECT _tap_col_null($1, $2, $3, $4, true, false) $$;
+CREATE FUNCTION col_not_null(table_name name, column_name name, description text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$ SELECT _tap_col_null(NULL, $1, $2, $3, true, true) $$;
+CREATE FUNCTION col_is_null(schema_name name, table_name name, column_name name, description text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$ SELECT _tap_col_null($1, $2, $3, $4, false, false) $$;
+CREATE FUNCTION col_is_null(table_name name, column_name name, description text DEFAULT NULL) RETURNS text LANGUAGE sql AS $$ SELECT _tap_col_null(NULL, $1, $2, $3, false, true) $$;

@@ -5,7 +5,9 @@
 --
 -- Variants without a schema look at the table visible on the search_path
 -- (pg_table_is_visible) unless noted otherwise; a NULL schema in the private
--- helpers below means exactly that.
+-- helpers below means exactly that. A NULL passed to a public variant's
+-- schema argument names no schema, as in pgTAP: those variants hand the
+-- helpers coalesce(schema, ''), a name no schema can have.
 
 -- Column names of a constraint or index key, in key order (conkey/confkey hold attnums).
 CREATE FUNCTION _tap_cons_cols(rel oid, attnums smallint[]) RETURNS name[]
@@ -92,20 +94,24 @@ LANGUAGE sql AS $$
                           WHERE f.fk_table = tbl AND (sch IS NULL OR f.fk_schema = sch) ORDER BY f.fk_cols) AS keys) l
 $$;
 
-CREATE FUNCTION has_fk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has($1, $2, 'f'), $3) $$;
+CREATE FUNCTION has_fk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has(coalesce($1, ''), $2, 'f'), $3) $$;
 CREATE FUNCTION has_fk(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has(NULL, $1, 'f'), $2) $$;
 CREATE FUNCTION has_fk(name) RETURNS text LANGUAGE sql AS $$ SELECT has_fk($1, 'Table ' || quote_ident($1) || ' should have a foreign key constraint') $$;
-CREATE FUNCTION hasnt_fk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_has($1, $2, 'f'), $3) $$;
+CREATE FUNCTION hasnt_fk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_has(coalesce($1, ''), $2, 'f'), $3) $$;
 CREATE FUNCTION hasnt_fk(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_has(NULL, $1, 'f'), $2) $$;
 CREATE FUNCTION hasnt_fk(name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_fk($1, 'Table ' || quote_ident($1) || ' should not have a foreign key constraint') $$;
 
-CREATE FUNCTION col_is_fk(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_col_is_fk($1, $2, $3, $4) $$;
+-- A NULL schema names no schema: the test fails and, as in pgTAP, its
+-- diagnostic (which names the schema) makes the whole output NULL.
+CREATE FUNCTION col_is_fk(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN $1 IS NULL THEN ok(false, $4) || NULL ELSE _tap_cons_col_is_fk($1, $2, $3, $4) END
+$$;
 CREATE FUNCTION col_is_fk(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_col_is_fk(NULL, $1, $2, $3) $$;
 CREATE FUNCTION col_is_fk(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT col_is_fk($1, $2, 'Columns ' || quote_ident($1) || '(' || _tap_ident_list($2, ', ') || ') should be a foreign key') $$;
 CREATE FUNCTION col_is_fk(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_is_fk($1, $2, ARRAY[$3], $4) $$;
 CREATE FUNCTION col_is_fk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_is_fk($1, ARRAY[$2], $3) $$;
 CREATE FUNCTION col_is_fk(name, name) RETURNS text LANGUAGE sql AS $$ SELECT col_is_fk($1, $2, 'Column ' || quote_ident($1) || '(' || quote_ident($2) || ') should be a foreign key') $$;
-CREATE FUNCTION col_isnt_fk(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_fk_exists($1, $2, $3), $4) $$;
+CREATE FUNCTION col_isnt_fk(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_fk_exists(coalesce($1, ''), $2, $3), $4) $$;
 CREATE FUNCTION col_isnt_fk(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_fk_exists(NULL, $1, $2), $3) $$;
 CREATE FUNCTION col_isnt_fk(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT col_isnt_fk($1, $2, 'Columns ' || quote_ident($1) || '(' || _tap_ident_list($2, ', ') || ') should not be a foreign key') $$;
 CREATE FUNCTION col_isnt_fk(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_isnt_fk($1, $2, ARRAY[$3], $4) $$;
@@ -147,11 +153,11 @@ CREATE FUNCTION fk_ok(name, name, name, name, text) RETURNS text LANGUAGE sql AS
 CREATE FUNCTION fk_ok(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT fk_ok($1, ARRAY[$2], $3, ARRAY[$4]) $$;
 
 -- has_unique takes text in pgTAP (not name); same here, so calls resolve alike.
-CREATE FUNCTION has_unique(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has($1, $2, 'u'), $3) $$;
+CREATE FUNCTION has_unique(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has(coalesce($1, ''), $2, 'u'), $3) $$;
 CREATE FUNCTION has_unique(text, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has(NULL, $1, 'u'), $2) $$;
 CREATE FUNCTION has_unique(text) RETURNS text LANGUAGE sql AS $$ SELECT has_unique($1, 'Table ' || quote_ident($1) || ' should have a unique constraint') $$;
 
-CREATE FUNCTION col_is_unique(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_match($1, $2, 'u', $3, $4) $$;
+CREATE FUNCTION col_is_unique(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_match(coalesce($1, ''), $2, 'u', $3, $4) $$;
 CREATE FUNCTION col_is_unique(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT col_is_unique($1, $2, $3, 'Columns ' || quote_ident($2) || '(' || _tap_ident_list($3, ', ') || ') should have a unique constraint') $$;
 CREATE FUNCTION col_is_unique(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT col_is_unique($1, $2, ARRAY[$3], 'Column ' || quote_ident($2) || '(' || quote_ident($3) || ') should have a unique constraint') $$;
 CREATE FUNCTION col_is_unique(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_match(NULL, $1, 'u', $2, $3) $$;
@@ -160,11 +166,11 @@ CREATE FUNCTION col_is_unique(name, name, name, text) RETURNS text LANGUAGE sql 
 CREATE FUNCTION col_is_unique(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_is_unique($1, ARRAY[$2], $3) $$;
 CREATE FUNCTION col_is_unique(name, name) RETURNS text LANGUAGE sql AS $$ SELECT col_is_unique($1, $2, 'Column ' || quote_ident($1) || '(' || quote_ident($2) || ') should have a unique constraint') $$;
 
-CREATE FUNCTION has_check(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has($1, $2, 'c'), $3) $$;
+CREATE FUNCTION has_check(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has(coalesce($1, ''), $2, 'c'), $3) $$;
 CREATE FUNCTION has_check(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_has(NULL, $1, 'c'), $2) $$;
 CREATE FUNCTION has_check(name) RETURNS text LANGUAGE sql AS $$ SELECT has_check($1, 'Table ' || quote_ident($1) || ' should have a check constraint') $$;
 
-CREATE FUNCTION col_has_check(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_match($1, $2, 'c', $3, $4) $$;
+CREATE FUNCTION col_has_check(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_match(coalesce($1, ''), $2, 'c', $3, $4) $$;
 CREATE FUNCTION col_has_check(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_match(NULL, $1, 'c', $2, $3) $$;
 CREATE FUNCTION col_has_check(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT col_has_check($1, $2, 'Columns ' || quote_ident($1) || '(' || _tap_ident_list($2, ', ') || ') should have a check constraint') $$;
 CREATE FUNCTION col_has_check(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_has_check($1, $2, ARRAY[$3], $4) $$;
@@ -211,7 +217,10 @@ LANGUAGE sql AS $$
                    CASE WHEN sch IS NULL THEN '' ELSE quote_ident(sch) || '.' END || quote_ident(tbl) AS tname) k
 $$;
 
-CREATE FUNCTION has_index(name, name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cons_has_index($1, $2, $3, $4, $5) $$;
+-- A NULL schema: as col_is_fk's.
+CREATE FUNCTION has_index(name, name, name, name[], text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN $1 IS NULL THEN ok(false, $5) || NULL ELSE _tap_cons_has_index($1, $2, $3, $4, $5) END
+$$;
 CREATE FUNCTION has_index(name, name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT has_index($1, $2, $3, $4, 'Index ' || quote_ident($3) || ' should exist') $$;
 CREATE FUNCTION has_index(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT has_index($1, $2, $3, ARRAY[$4], $5) $$;
 CREATE FUNCTION has_index(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_index($1, $2, $3, $4, 'Index ' || quote_ident($3) || ' should exist') $$;
@@ -317,7 +326,7 @@ $$;
 
 -- PL/pgSQL because _tap_set_are comes from 40-policies.sql, installed after
 -- this file, and a LANGUAGE sql body is resolved when it is created.
-CREATE FUNCTION indexes_are(name, name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('indexes', _tap_cons_indexes($1, $2), $3, $4); END $$;
+CREATE FUNCTION indexes_are(name, name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('indexes', _tap_cons_indexes(coalesce($1, ''), $2), $3, $4); END $$;
 CREATE FUNCTION indexes_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT indexes_are($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have the correct indexes') $$;
 CREATE FUNCTION indexes_are(name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('indexes', _tap_cons_indexes(NULL, $1), $2, $3); END $$;
 CREATE FUNCTION indexes_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT indexes_are($1, $2, 'Table ' || quote_ident($1) || ' should have the correct indexes') $$;
@@ -331,12 +340,12 @@ LANGUAGE sql STABLE AS $$
                       AND CASE WHEN sch IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = sch END)
 $$;
 
-CREATE FUNCTION has_inherited_tables(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited($1, $2), $3) $$;
-CREATE FUNCTION has_inherited_tables(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited($1, $2), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have descendents') $$;
+CREATE FUNCTION has_inherited_tables(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited(coalesce($1, ''), $2), $3) $$;
+CREATE FUNCTION has_inherited_tables(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited(coalesce($1, ''), $2), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have descendents') $$;
 CREATE FUNCTION has_inherited_tables(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited(NULL, $1), $2) $$;
 CREATE FUNCTION has_inherited_tables(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_inherited(NULL, $1), 'Table ' || quote_ident($1) || ' should have descendents') $$;
-CREATE FUNCTION hasnt_inherited_tables(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited($1, $2), $3) $$;
-CREATE FUNCTION hasnt_inherited_tables(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited($1, $2), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not have descendents') $$;
+CREATE FUNCTION hasnt_inherited_tables(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited(coalesce($1, ''), $2), $3) $$;
+CREATE FUNCTION hasnt_inherited_tables(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited(coalesce($1, ''), $2), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not have descendents') $$;
 CREATE FUNCTION hasnt_inherited_tables(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited(NULL, $1), $2) $$;
 CREATE FUNCTION hasnt_inherited_tables(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_inherited(NULL, $1), 'Table ' || quote_ident($1) || ' should not have descendents') $$;
 

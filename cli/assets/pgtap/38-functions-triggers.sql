@@ -275,7 +275,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     RETURN _tap_are('triggers',
         ARRAY(SELECT unnest(_tap_funcs_triggers($1)) EXCEPT SELECT unnest($2)),
-        ARRAY(SELECT unnest($2) EXCEPT SELECT unnest(_tap_funcs_triggers())),
+        _tap_missing($2, _tap_funcs_triggers()),
         $3);
 END;
 $$;
@@ -295,9 +295,9 @@ CREATE FUNCTION _tap_funcs_ext_exists(name) RETURNS boolean LANGUAGE sql STABLE 
     SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1)
 $$;
 
-CREATE FUNCTION extensions_are(name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('extensions', _tap_funcs_extensions($1), $2, $3); END $$;
+CREATE FUNCTION extensions_are(name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are_unnest('extensions', _tap_funcs_extensions($1), $2, $3); END $$;
 CREATE FUNCTION extensions_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT extensions_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct extensions') $$;
-CREATE FUNCTION extensions_are(name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are('extensions', _tap_funcs_extensions(), $1, $2); END $$;
+CREATE FUNCTION extensions_are(name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are_unnest('extensions', _tap_funcs_extensions(), $1, $2); END $$;
 CREATE FUNCTION extensions_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT extensions_are($1, 'Should have the correct extensions') $$;
 
 CREATE FUNCTION has_extension(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_funcs_ext_exists($1, $2), $3) $$;

@@ -19,7 +19,8 @@ $install$;
 
 -- The relations of the given relkinds (r = table, p = partitioned table,
 -- v = view, S = sequence) in schema `sch`, or, with sch NULL, those visible
--- through the search path. As in pgTAP, the names of pgTAP's own helper
+-- through the search path (the variants without a schema; those with one
+-- pass a NULL schema as '', which names none, as in pgTAP). As in pgTAP, the names of pgTAP's own helper
 -- objects are never extra, pg_catalog relations are never counted, and a
 -- wanted relation in information_schema only counts when a schema is named.
 CREATE FUNCTION _tap_lrp_rels_are(what text, kinds "char"[], sch name, want name[], descr text) RETURNS text
@@ -46,17 +47,17 @@ LANGUAGE sql AS $$
         descr)
 $$;
 
-CREATE FUNCTION tables_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('tables', '{r,p}', $1, $2, $3) $$;
+CREATE FUNCTION tables_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('tables', '{r,p}', coalesce($1, ''), $2, $3) $$;
 CREATE FUNCTION tables_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('tables', '{r,p}', NULL, $1, $2) $$;
 CREATE FUNCTION tables_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT tables_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct tables') $$;
 CREATE FUNCTION tables_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT tables_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct tables') $$;
 
-CREATE FUNCTION views_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('views', '{v}', $1, $2, $3) $$;
+CREATE FUNCTION views_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('views', '{v}', coalesce($1, ''), $2, $3) $$;
 CREATE FUNCTION views_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('views', '{v}', NULL, $1, $2) $$;
 CREATE FUNCTION views_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT views_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct views') $$;
 CREATE FUNCTION views_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT views_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct views') $$;
 
-CREATE FUNCTION sequences_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('sequences', '{S}', $1, $2, $3) $$;
+CREATE FUNCTION sequences_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('sequences', '{S}', coalesce($1, ''), $2, $3) $$;
 CREATE FUNCTION sequences_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('sequences', '{S}', NULL, $1, $2) $$;
 CREATE FUNCTION sequences_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT sequences_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct sequences') $$;
 CREATE FUNCTION sequences_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT sequences_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct sequences') $$;
@@ -74,7 +75,7 @@ CREATE FUNCTION schemas_are(name[], text) RETURNS text LANGUAGE sql AS $$
     WITH nsp AS (SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema')
     SELECT _tap_are('schemas',
         ARRAY(SELECT nspname FROM nsp WHERE nspname NOT IN (_tap_lrp_library_schema(), 'tests') EXCEPT SELECT w FROM unnest($1) w),
-        ARRAY(SELECT w FROM unnest($1) w EXCEPT SELECT nspname FROM nsp),
+        _tap_missing($1, ARRAY(SELECT nspname FROM nsp)),
         $2)
 $$;
 CREATE FUNCTION schemas_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT schemas_are($1, 'There should be the correct schemas') $$;
@@ -365,7 +366,8 @@ CREATE FUNCTION schema_owner_is(name, name) RETURNS text LANGUAGE sql AS $$
 $$;
 
 -- The owner of a relation of the given relkinds (NULL kinds: any) in schema
--- sch, or visible through the search path when sch is NULL.
+-- sch, or visible through the search path when sch is NULL (the variants
+-- without a schema; a NULL schema argument is passed as '', which names none).
 CREATE FUNCTION _tap_lrp_rel_owner(kinds "char"[], sch name, rel name) RETURNS name
 LANGUAGE sql STABLE AS $$
     SELECT pg_catalog.pg_get_userbyid(c.relowner)
@@ -377,22 +379,22 @@ LANGUAGE sql STABLE AS $$
      LIMIT 1
 $$;
 
-CREATE FUNCTION relation_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner(NULL, $1, $2), $3, $4, 'Relation ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION relation_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner(NULL, coalesce($1, ''), $2), $3, $4, 'Relation ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION relation_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT relation_owner_is($1, $2, $3, 'Relation ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
 CREATE FUNCTION relation_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner(NULL, NULL, $1), $2, $3, 'Relation ' || quote_ident($1)) $$;
 CREATE FUNCTION relation_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT relation_owner_is($1, $2, 'Relation ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
-CREATE FUNCTION table_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{r,p}', $1, $2), $3, $4, 'Table ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION table_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{r,p}', coalesce($1, ''), $2), $3, $4, 'Table ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION table_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT table_owner_is($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
 CREATE FUNCTION table_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{r,p}', NULL, $1), $2, $3, 'Table ' || quote_ident($1)) $$;
 CREATE FUNCTION table_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT table_owner_is($1, $2, 'Table ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
-CREATE FUNCTION view_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{v}', $1, $2), $3, $4, 'View ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION view_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{v}', coalesce($1, ''), $2), $3, $4, 'View ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION view_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT view_owner_is($1, $2, $3, 'View ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
 CREATE FUNCTION view_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{v}', NULL, $1), $2, $3, 'View ' || quote_ident($1)) $$;
 CREATE FUNCTION view_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT view_owner_is($1, $2, 'View ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
-CREATE FUNCTION sequence_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{S}', $1, $2), $3, $4, 'Sequence ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION sequence_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{S}', coalesce($1, ''), $2), $3, $4, 'Sequence ' || quote_ident($1) || '.' || quote_ident($2)) $$;
 CREATE FUNCTION sequence_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT sequence_owner_is($1, $2, $3, 'Sequence ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
 CREATE FUNCTION sequence_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_lrp_rel_owner('{S}', NULL, $1), $2, $3, 'Sequence ' || quote_ident($1)) $$;
 CREATE FUNCTION sequence_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT sequence_owner_is($1, $2, 'Sequence ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
@@ -410,7 +412,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE FUNCTION function_owner_is(name, name, name[], name, text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_lrp_owner_ok(_tap_lrp_func_owner($1, $2, $3), $4, $5,
+    SELECT _tap_lrp_owner_ok(_tap_lrp_func_owner(coalesce($1, ''), $2, $3), $4, $5,
                              'Function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ')')
 $$;
 CREATE FUNCTION function_owner_is(name, name, name[], name) RETURNS text LANGUAGE sql AS $$

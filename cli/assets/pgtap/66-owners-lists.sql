@@ -124,22 +124,8 @@ CREATE FUNCTION tablespace_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ 
 -- Lists
 -- ---------------------------------------------------------------------------
 
--- _tap_are's comparison (40-policies.sql) for this file's lists. A wanted
--- NULL is always "missing", and pgTAP counts the missing list as empty when
--- it comes first there: where it comes depends on the order in which the
--- hashed EXCEPT hands its rows back, which follows from the planner's guess
--- at the size of the wanted list. So the wanted names are read as pgTAP
--- reads them, by subscript over generate_series inside a SQL function (whose
--- plan knows nothing of the argument: 1000 rows), which gives the same order.
-CREATE FUNCTION _tap_own_set_are(what text, have name[], want name[], descr text) RETURNS text
-LANGUAGE sql AS $$
-    SELECT _tap_are(what,
-        ARRAY(SELECT unnest(have) EXCEPT SELECT unnest(want)),
-        ARRAY(SELECT want[i] FROM generate_series(1, array_upper(want, 1)) s(i) EXCEPT SELECT unnest(have)),
-        descr)
-$$;
-
--- The same for lists of signatures (casts, operators) that pgTAP prints as
+-- _tap_set_are's comparison (40-policies.sql, wanted names read by subscript
+-- as pgTAP reads them) for lists of signatures (casts, operators) that pgTAP prints as
 -- they are, not quoted (its _areni). As there, the lines are name values: cut
 -- to 63 bytes and sorted as names (C order).
 CREATE FUNCTION _tap_own_areni(what text, have text[], want text[], descr text) RETURNS text
@@ -156,12 +142,12 @@ $$;
 
 -- Procedural languages only (lanispl): plpgsql and the like, not internal, c or sql.
 CREATE FUNCTION languages_are(name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_own_set_are('languages', ARRAY(SELECT lanname FROM pg_catalog.pg_language WHERE lanispl), $1, $2)
+    SELECT _tap_set_are('languages', ARRAY(SELECT lanname FROM pg_catalog.pg_language WHERE lanispl), $1, $2)
 $$;
 CREATE FUNCTION languages_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT languages_are($1, 'There should be the correct procedural languages') $$;
 
 CREATE FUNCTION tablespaces_are(name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_own_set_are('tablespaces', ARRAY(SELECT spcname FROM pg_catalog.pg_tablespace), $1, $2)
+    SELECT _tap_set_are('tablespaces', ARRAY(SELECT spcname FROM pg_catalog.pg_tablespace), $1, $2)
 $$;
 CREATE FUNCTION tablespaces_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT tablespaces_are($1, 'There should be the correct tablespaces') $$;
 
@@ -192,9 +178,9 @@ LANGUAGE sql STABLE AS $$
                     AND n.nspname NOT IN ('pg_catalog', 'information_schema'))
 $$;
 
-CREATE FUNCTION rules_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_set_are('rules', _tap_own_rules($1, $2), $3, $4) $$;
+CREATE FUNCTION rules_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('rules', _tap_own_rules($1, $2), $3, $4) $$;
 CREATE FUNCTION rules_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT rules_are($1, $2, $3, 'Relation ' || quote_ident($1) || '.' || quote_ident($2) || ' should have the correct rules') $$;
-CREATE FUNCTION rules_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_set_are('rules', _tap_own_rules($1), $2, $3) $$;
+CREATE FUNCTION rules_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('rules', _tap_own_rules($1), $2, $3) $$;
 CREATE FUNCTION rules_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT rules_are($1, $2, 'Relation ' || quote_ident($1) || ' should have the correct rules') $$;
 
 -- Operator classes of a schema, or those visible through the search path
@@ -214,9 +200,9 @@ LANGUAGE sql STABLE AS $$
                   WHERE pg_catalog.pg_opclass_is_visible(oc.oid) AND n.nspname NOT IN ('pg_catalog', 'information_schema'))
 $$;
 
-CREATE FUNCTION opclasses_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_set_are('operator classes', _tap_own_opclasses($1), $2, $3) $$;
+CREATE FUNCTION opclasses_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('operator classes', _tap_own_opclasses($1), $2, $3) $$;
 CREATE FUNCTION opclasses_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT opclasses_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct operator classes') $$;
-CREATE FUNCTION opclasses_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_set_are('operator classes', _tap_own_opclasses(), $1, $2) $$;
+CREATE FUNCTION opclasses_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('operator classes', _tap_own_opclasses(), $1, $2) $$;
 CREATE FUNCTION opclasses_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT opclasses_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct operator classes') $$;
 
 -- Operators as 'name(left,right) RETURNS result': the argument list is the
