@@ -368,20 +368,27 @@ CREATE FUNCTION throws_ok(text, integer, text, text) RETURNS text LANGUAGE sql A
 CREATE FUNCTION throws_ok(text, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT throws_ok($1, $2::char(5), $3, NULL) $$;
 CREATE FUNCTION throws_ok(text, integer) RETURNS text LANGUAGE sql AS $$ SELECT throws_ok($1, $2::char(5), NULL, NULL) $$;
 
-CREATE FUNCTION throws_like(text, text, text) RETURNS text
+-- The error a query raises, matched against a pattern with `op`: ~~ (LIKE),
+-- ~~* (ILIKE), ~ or ~* (regular expressions). throws_like, throws_ilike,
+-- throws_matching and throws_imatching are this with their operator.
+CREATE FUNCTION _tap_throws_match(query text, pattern text, op text, descr text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     matched boolean;
 BEGIN
-    EXECUTE _query($1);
-    RETURN ok(false, $3) || E'\n' || diag('    no exception thrown');
+    EXECUTE _query(query);
+    RETURN ok(false, descr) || E'\n' || diag('    no exception thrown');
 EXCEPTION WHEN OTHERS THEN
-    matched := SQLERRM ~~ $2;
-    RETURN ok(matched, $3) || CASE WHEN matched THEN '' ELSE E'\n' || diag(
+    matched := CASE op WHEN '~~' THEN SQLERRM ~~ pattern WHEN '~~*' THEN SQLERRM ~~* pattern
+                       WHEN '~' THEN SQLERRM ~ pattern ELSE SQLERRM ~* pattern END;
+    RETURN ok(matched, descr) || CASE WHEN matched THEN '' ELSE E'\n' || diag(
                '   error message: ' || coalesce(quote_literal(SQLERRM), 'NULL')
-        || E'\n   doesn''t match: ' || coalesce(quote_literal($2), 'NULL')) END;
+        || E'\n   doesn''t match: ' || coalesce(quote_literal(pattern), 'NULL')) END;
 END;
 $$;
+
+CREATE FUNCTION throws_like(text, text, text) RETURNS text
+LANGUAGE sql AS $$ SELECT _tap_throws_match($1, $2, '~~', $3) $$;
 
 CREATE FUNCTION throws_like(text, text) RETURNS text
 LANGUAGE sql AS $$ SELECT throws_like($1, $2, 'Should throw exception like ' || quote_literal($2)) $$;

@@ -461,22 +461,7 @@ CREATE FUNCTION hasnt_operator(name, name, name) RETURNS text LANGUAGE sql AS $$
 
 -- throws_matching / throws_imatching: the error message against a regular
 -- expression (~ / ~*). Diagnostics as throws_like's.
-CREATE FUNCTION _tap_funcs_throws(query text, pattern text, icase boolean, descr text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    matched boolean;
-BEGIN
-    EXECUTE _query(query);
-    RETURN ok(false, descr) || E'\n' || diag('    no exception thrown');
-EXCEPTION WHEN OTHERS THEN
-    matched := CASE WHEN icase THEN SQLERRM ~* pattern ELSE SQLERRM ~ pattern END;
-    RETURN ok(matched, descr) || CASE WHEN matched THEN '' ELSE E'\n' || diag(
-               '   error message: ' || coalesce(quote_literal(SQLERRM), 'NULL')
-        || E'\n   doesn''t match: ' || coalesce(quote_literal(pattern), 'NULL')) END;
-END;
-$$;
-
-CREATE FUNCTION throws_matching(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_throws($1, $2, false, $3) $$;
+CREATE FUNCTION throws_matching(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_throws_match($1, $2, '~', $3) $$;
 CREATE FUNCTION throws_matching(text, text) RETURNS text LANGUAGE sql AS $$ SELECT throws_matching($1, $2, 'Should throw exception matching ' || quote_literal($2)) $$;
-CREATE FUNCTION throws_imatching(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_funcs_throws($1, $2, true, $3) $$;
+CREATE FUNCTION throws_imatching(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_throws_match($1, $2, '~*', $3) $$;
 CREATE FUNCTION throws_imatching(text, text) RETURNS text LANGUAGE sql AS $$ SELECT throws_imatching($1, $2, 'Should throw exception matching ' || quote_literal($2)) $$;

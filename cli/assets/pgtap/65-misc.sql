@@ -154,21 +154,9 @@ CREATE FUNCTION bag_hasnt(text, text) RETURNS text LANGUAGE sql AS $$ SELECT bag
 -- ---------------------------------------------------------------------------
 
 -- throws_like (20-queries.sql) with ILIKE: the error message against a
--- case-insensitive LIKE pattern.
+-- case-insensitive LIKE pattern (_tap_throws_match).
 CREATE FUNCTION throws_ilike(text, text, text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    matched boolean;
-BEGIN
-    EXECUTE _query($1);
-    RETURN ok(false, $3) || E'\n' || diag('    no exception thrown');
-EXCEPTION WHEN OTHERS THEN
-    matched := SQLERRM ~~* $2;
-    RETURN ok(matched, $3) || CASE WHEN matched THEN '' ELSE E'\n' || diag(
-               '   error message: ' || coalesce(quote_literal(SQLERRM), 'NULL')
-        || E'\n   doesn''t match: ' || coalesce(quote_literal($2), 'NULL')) END;
-END;
-$$;
+LANGUAGE sql AS $$ SELECT _tap_throws_match($1, $2, '~~*', $3) $$;
 
 CREATE FUNCTION throws_ilike(text, text) RETURNS text
 LANGUAGE sql AS $$ SELECT throws_ilike($1, $2, 'Should throw exception like ' || quote_literal($2)) $$;
