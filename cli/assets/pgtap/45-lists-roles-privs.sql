@@ -342,10 +342,10 @@ $$;
 -- ---------------------------------------------------------------------------
 
 -- A NULL owner means the object does not exist; otherwise compare with is().
-CREATE FUNCTION _tap_lrp_owner_ok(owner name, want name, descr text, thing text) RETURNS text
+CREATE FUNCTION _tap_lrp_owner_ok(owner name, want name, descr text, thing text, missing text DEFAULT 'does not exist') RETURNS text
 LANGUAGE sql AS $$
     SELECT CASE WHEN owner IS NULL
-        THEN ok(false, descr) || E'\n' || diag('    ' || thing || ' does not exist')
+        THEN ok(false, descr) || E'\n' || diag('    ' || thing || ' ' || missing)
         ELSE is(owner, want, descr) END
 $$;
 

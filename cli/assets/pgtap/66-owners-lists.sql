@@ -11,15 +11,6 @@
 -- Owners
 -- ---------------------------------------------------------------------------
 
--- Like _tap_lrp_owner_ok (45-lists-roles-privs.sql), for the assertions whose
--- missing object pgTAP reports as "… not found" rather than "… does not exist".
-CREATE FUNCTION _tap_own_found_ok(owner name, want name, descr text, thing text) RETURNS text
-LANGUAGE sql AS $$
-    SELECT CASE WHEN owner IS NULL
-        THEN ok(false, descr) || E'\n' || diag('    ' || thing || ' not found')
-        ELSE is(owner, want, descr) END
-$$;
-
 -- relkind: m = materialized view, f = foreign table, c = composite type.
 -- _tap_lrp_rel_owner reads a NULL schema as "the search path"; a NULL schema
 -- argument looks in no schema in pgTAP, so it is passed as '' (no schema's
@@ -57,9 +48,9 @@ LANGUAGE sql STABLE AS $$
      WHERE t.typname = typ AND pg_catalog.pg_type_is_visible(t.oid)
 $$;
 
-CREATE FUNCTION type_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_type_owner($1, $2), $3, $4, 'Type ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION type_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_own_type_owner($1, $2), $3, $4, 'Type ' || quote_ident($1) || '.' || quote_ident($2), 'not found') $$;
 CREATE FUNCTION type_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT type_owner_is($1, $2, $3, 'Type ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
-CREATE FUNCTION type_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_type_owner($1), $2, $3, 'Type ' || quote_ident($1)) $$;
+CREATE FUNCTION type_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_own_type_owner($1), $2, $3, 'Type ' || quote_ident($1), 'not found') $$;
 CREATE FUNCTION type_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT type_owner_is($1, $2, 'Type ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
 -- An index's own relowner (always its table's owner), found through pg_index
@@ -82,9 +73,9 @@ LANGUAGE sql STABLE AS $$
      WHERE ct.relname = tbl AND ci.relname = idx AND pg_catalog.pg_table_is_visible(ct.oid)
 $$;
 
-CREATE FUNCTION index_owner_is(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_index_owner($1, $2, $3), $4, $5, 'Index ' || quote_ident($3) || ' ON ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION index_owner_is(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_own_index_owner($1, $2, $3), $4, $5, 'Index ' || quote_ident($3) || ' ON ' || quote_ident($1) || '.' || quote_ident($2), 'not found') $$;
 CREATE FUNCTION index_owner_is(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_owner_is($1, $2, $3, $4, 'Index ' || quote_ident($3) || ' ON ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($4)) $$;
-CREATE FUNCTION index_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_index_owner($1, $2), $3, $4, 'Index ' || quote_ident($2) || ' ON ' || quote_ident($1)) $$;
+CREATE FUNCTION index_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_own_index_owner($1, $2), $3, $4, 'Index ' || quote_ident($2) || ' ON ' || quote_ident($1), 'not found') $$;
 CREATE FUNCTION index_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_owner_is($1, $2, $3, 'Index ' || quote_ident($2) || ' ON ' || quote_ident($1) || ' should be owned by ' || quote_ident($3)) $$;
 
 -- Operator classes (pg_opclass), in a schema or visible through the search path.
@@ -103,9 +94,9 @@ LANGUAGE sql STABLE AS $$
      WHERE oc.opcname = opc AND pg_catalog.pg_opclass_is_visible(oc.oid)
 $$;
 
-CREATE FUNCTION opclass_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_opclass_owner($1, $2), $3, $4, 'Operator class ' || quote_ident($1) || '.' || quote_ident($2)) $$;
+CREATE FUNCTION opclass_owner_is(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_own_opclass_owner($1, $2), $3, $4, 'Operator class ' || quote_ident($1) || '.' || quote_ident($2), 'not found') $$;
 CREATE FUNCTION opclass_owner_is(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT opclass_owner_is($1, $2, $3, 'Operator class ' || quote_ident($1) || '.' || quote_ident($2) || ' should be owned by ' || quote_ident($3)) $$;
-CREATE FUNCTION opclass_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_own_found_ok(_tap_own_opclass_owner($1), $2, $3, 'Operator class ' || quote_ident($1)) $$;
+CREATE FUNCTION opclass_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_owner_ok(_tap_own_opclass_owner($1), $2, $3, 'Operator class ' || quote_ident($1), 'not found') $$;
 CREATE FUNCTION opclass_owner_is(name, name) RETURNS text LANGUAGE sql AS $$ SELECT opclass_owner_is($1, $2, 'Operator class ' || quote_ident($1) || ' should be owned by ' || quote_ident($2)) $$;
 
 CREATE FUNCTION language_owner_is(name, name, text) RETURNS text LANGUAGE sql AS $$
