@@ -198,14 +198,7 @@ function readsClaims(v: unknown): boolean {
 function scopeOf(ancestors: readonly Ancestor[]): Map<string, string> {
   const scope = new Map<string, string>();
   for (const a of ancestors) {
-    if (a.type !== 'SelectStmt') continue;
-    walk(a.body['fromClause'], (t, b) => {
-      if (t !== 'RangeVar') return;
-      const q = `${(b['schemaname'] as string | undefined) ?? 'public'}.${b['relname'] as string}`;
-      scope.set(b['relname'] as string, q);
-      const alias = (b['alias'] as { aliasname?: string } | undefined)?.aliasname;
-      if (alias) scope.set(alias, q);
-    });
+    if (a.type === 'SelectStmt') for (const [k, q] of localScope(a.body['fromClause'], 'public')) scope.set(k, q);
   }
   return scope;
 }
@@ -357,7 +350,7 @@ function stripLoc(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (k, val) => (k === 'location' ? undefined : val)));
 }
 
-/** Relations in a FROM list (through joins, not into sub-selects): alias or name → `schema.table`. */
+/** Relations in a FROM list (through joins, not into sub-selects): name and alias → `schema.table`. */
 function localScope(fromClause: unknown, defaultSchema: string): Map<string, string> {
   const scope = new Map<string, string>();
   const go = (v: unknown): void => {
@@ -366,8 +359,9 @@ function localScope(fromClause: unknown, defaultSchema: string): Map<string, str
     const b = bodyOf(v);
     if (t === 'RangeVar') {
       const q = `${(b['schemaname'] as string | undefined) ?? defaultSchema}.${b['relname'] as string}`;
+      scope.set(b['relname'] as string, q);
       const alias = (b['alias'] as { aliasname?: string } | undefined)?.aliasname;
-      scope.set(alias ?? (b['relname'] as string), q);
+      if (alias) scope.set(alias, q);
     } else if (t === 'JoinExpr') {
       go(b['larg']);
       go(b['rarg']);
