@@ -1,5 +1,11 @@
 // Benchmarks' Postgres: DATABASE_URL when given, else a fresh embedded PostgreSQL
 // 17 in a temporary folder (removed at the end). Uses the built CLI modules.
+//
+// The embedded server runs rowguard's development profile (fsync,
+// synchronous_commit and full_page_writes off: durability traded for test
+// speed). A bench whose floor includes commits can ask for the durable settings
+// a deployment runs with `withServer(fn, { durable: true })` (ignored with
+// DATABASE_URL, whose server is what it is: see `durability()`).
 import { mkdtempSync, rmSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -8,13 +14,16 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
-export async function withServer(fn) {
+/** Postgres's own defaults for the settings the development profile turns off. */
+export const DURABLE_SETTINGS = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' };
+
+export async function withServer(fn, { durable = false } = {}) {
   if (process.env.DATABASE_URL) return fn(process.env.DATABASE_URL);
   const embedded = await import(join(ROOT, 'dist/cli/core/provision/embedded.js'));
   const root = mkdtempSync(join(tmpdir(), 'rowguard-bench-'));
   chmodSync(root, 0o755);
   const dataDir = join(root, 'pgdata');
-  const { url } = await embedded.start({ dataDir, port: await embedded.freePort() });
+  const { url } = await embedded.start({ dataDir, port: await embedded.freePort(), settings: durable ? DURABLE_SETTINGS : undefined });
   try {
     return await fn(url);
   } finally {
@@ -60,4 +69,10 @@ export async function backendCpuReader(sql, url) {
   } catch {
     return null;
   }
+}
+
+/** Whether a server's commits are durable: fsync and synchronous_commit on (as Postgres ships). */
+export async function durability(sql) {
+  const [{ fsync, sc, fpw }] = await sql`select current_setting('fsync') as fsync, current_setting('synchronous_commit') as sc, current_setting('full_page_writes') as fpw`;
+  return { durable: fsync === 'on' && sc !== 'off', text: `fsync=${fsync}, synchronous_commit=${sc}, full_page_writes=${fpw}` };
 }
