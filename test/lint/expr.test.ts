@@ -126,3 +126,44 @@ describe("caller facts (columns a policy reads from the caller's own row)", () =
     expect(a('((id = ( SELECT auth.uid() AS uid)) AND (is_admin = ( SELECT p.is_admin FROM public.profiles p WHERE (p.id = ( SELECT auth.uid() AS uid)))))', 'profiles').rowColumns.sort()).toEqual(['id', 'is_admin']);
   });
 });
+
+describe('self-comparisons (a name bound to the wrong relation)', () => {
+  it('finds x = x, in the row and in sub-selects, under casts and function calls, with what it always yields', () => {
+    expect(a('(owner = owner)').selfComparisons).toEqual([{ text: 'owner = owner', always: true, inSubselect: false }]);
+    expect(a('((owner)::text = (owner)::text)').selfComparisons).toEqual([{ text: 'owner = owner', always: true, inSubselect: false }]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.user_id = ( SELECT auth.uid() AS uid)) AND (m.org_id = m.org_id))))', 'projects').selfComparisons).toEqual([
+      { text: 'm.org_id = m.org_id', always: true, inSubselect: true },
+    ]);
+    expect(a('(lower(email) = lower(email))').selfComparisons.map((c) => c.text)).toEqual(['lower() = lower()']);
+    expect(a('(owner <> owner)').selfComparisons).toEqual([{ text: 'owner <> owner', always: false, inSubselect: false }]);
+    expect(a('(owner IS NOT DISTINCT FROM owner)').selfComparisons[0]?.always).toBe(true);
+    expect(a('(owner IS DISTINCT FROM owner)').selfComparisons[0]?.always).toBe(false);
+  });
+
+  it('not for two different columns, the row vs the sub-select, constants, volatile calls or non-comparisons', () => {
+    expect(a('(owner = editor)').selfComparisons).toEqual([]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE (m.org_id = projects.org_id)))', 'projects').selfComparisons).toEqual([]);
+    expect(a('(1 = 1)').selfComparisons).toEqual([]);
+    expect(a('(random() = random())').selfComparisons).toEqual([]);
+    expect(a('((owner + 1) = owner)').selfComparisons).toEqual([]);
+    expect(a("(owner ~~ owner)").selfComparisons).toEqual([]);
+  });
+});
+
+describe('row-free OR branches (sub-selects that never look at the row)', () => {
+  it('reports each branch that reads relations but no column of the row, with its alias and caller-bound columns', () => {
+    const r = a('((owner = ( SELECT auth.uid() AS uid)) OR (EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid)))))');
+    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'] }], hasSelfComparison: false }]);
+    const inForm = a('(( SELECT auth.uid() AS uid) IN ( SELECT pm.user_id FROM public.project_members pm))', 'projects');
+    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [] }], hasSelfComparison: false }]);
+    const self = a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.user_id = ( SELECT auth.uid() AS uid)) AND (m.org_id = m.org_id))))', 'projects');
+    expect(self.rowFreeBranches[0]?.hasSelfComparison).toBe(true);
+  });
+
+  it('none when the sub-select or the IN test refers to the row, when an AND-ed row test binds the branch, or when nothing is read', () => {
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.user_id = ( SELECT auth.uid() AS uid)) AND (m.org_id = projects.org_id))))', 'projects').rowFreeBranches).toEqual([]);
+    expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = ( SELECT auth.uid() AS uid))))', 'projects').rowFreeBranches).toEqual([]);
+    expect(a("((status = 'open'::text) AND (EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid)))))").rowFreeBranches).toEqual([]);
+    expect(a('(( SELECT auth.uid() AS uid) IS NOT NULL)').rowFreeBranches).toEqual([]);
+  });
+});

@@ -195,3 +195,46 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     expect(await rule('policy-trusts-writable-column', open.replace('grant select on public.docs to authenticated;', ''))).toEqual([]);
   });
 });
+
+describe('policy-subselect-uncorrelated: which links make a row-free sub-select a hole', () => {
+  const schema = `
+    create table public.orgs (id uuid primary key, owner_id uuid);
+    create table public.members (org_id uuid references public.orgs, user_id uuid, created_by uuid references auth.users, primary key (org_id, user_id));
+    create table public.projects (id uuid primary key, org_id uuid references public.orgs, author_id uuid references auth.users);
+    create table public.project_members (project_id uuid references public.projects, user_id uuid, primary key (project_id, user_id));
+    create table public.team_members (team_id uuid, user_id uuid);
+    create table public.boards (id uuid primary key, team_id uuid);
+    create table public.staff (user_id uuid primary key references auth.users, added_by uuid references auth.users);
+    create table public.tasks (id uuid primary key, project_id uuid);
+    do $$ declare t text; begin
+      foreach t in array array['orgs','members','projects','project_members','team_members','boards','staff','tasks'] loop
+        execute format('alter table public.%I enable row level security', t);
+        execute format('grant select, insert, update, delete on public.%I to authenticated', t);
+      end loop; end $$;`;
+  const only = async (policy: string) => (await rule('policy-subselect-uncorrelated', schema + policy)).map((f) => [f.object, f.fix]);
+
+  it('foreign keys to the same key, a key of the policy table, a key the policy table references; the same *_id without keys; the table itself', async () => {
+    expect(await only(`create policy p on public.projects for select to authenticated
+      using (exists (select 1 from public.members m where m.user_id = (select auth.uid())));`)).toEqual([['p on public.projects', 'tie the sub-select to the row: … and m.org_id = projects.org_id']]);
+    expect(await only(`create policy p on public.projects for delete to authenticated
+      using ((select auth.uid()) in (select pm.user_id from public.project_members pm));`)).toEqual([['p on public.projects', 'tie the sub-select to the row: … and pm.project_id = projects.id']]);
+    expect(await only(`create policy p on public.projects for update to authenticated
+      using (exists (select 1 from public.orgs o where o.owner_id = (select auth.uid())));`)).toEqual([['p on public.projects', 'tie the sub-select to the row: … and o.id = projects.org_id']]);
+    expect(await only(`create policy p on public.boards for select to authenticated
+      using (exists (select 1 from public.team_members tm where tm.user_id = (select auth.uid())));`)).toEqual([['p on public.boards', 'tie the sub-select to the row: … and tm.team_id = boards.team_id']]);
+    expect(await only(`create policy p on public.members for select to authenticated
+      using (exists (select 1 from public.members m2 where m2.user_id = (select auth.uid())));`)).toEqual([['p on public.members', 'tie the sub-select to the row: … and m2.org_id = members.org_id']]);
+  });
+
+  it('not for a global gate (only the caller links it), bookkeeping columns, a correlated sub-select, or a table no API role can use', async () => {
+    expect(await only(`create policy p on public.projects for select to authenticated
+      using (exists (select 1 from public.staff s where s.user_id = (select auth.uid())));`)).toEqual([]);
+    expect(await only(`create policy p on public.tasks for select to authenticated
+      using (project_id in (select pm.project_id from public.project_members pm where pm.user_id = (select auth.uid()))
+             or exists (select 1 from public.staff s where s.user_id = (select auth.uid())));`)).toEqual([]);
+    expect(await only(`create policy p on public.orgs for select to authenticated
+      using (exists (select 1 from public.members m where m.user_id = (select auth.uid()) and m.org_id = orgs.id));`)).toEqual([]);
+    expect(await only(`revoke all on public.projects from authenticated; create policy p on public.projects for select to authenticated
+      using (exists (select 1 from public.members m where m.user_id = (select auth.uid())));`)).toEqual([]);
+  });
+});

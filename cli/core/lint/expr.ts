@@ -223,6 +223,28 @@ export interface CallerFact {
   columns: string[];
 }
 
+/** A comparison of an expression with itself (`m.org_id = m.org_id`): the same for every row. */
+export interface SelfComparison {
+  /** How it reads, e.g. `m.org_id = m.org_id`. */
+  text: string;
+  /** What it yields for every row (for non-NULL values, except IS [NOT] DISTINCT FROM). */
+  always: boolean;
+  /** It sits in a sub-select (where an unqualified name binds to the sub-select's tables first). */
+  inSubselect: boolean;
+}
+
+/**
+ * A top-level OR branch (the whole expression when there is no OR) that never
+ * reads the policy's row but reads other relations through sub-selects: its
+ * value is the same for every row, so a caller it admits gets every row.
+ */
+export interface RowFreeBranch {
+  /** The relations its sub-selects read (`schema.table`, the name or alias the sub-select uses), each with the columns compared with a claim. */
+  reads: Array<{ table: string; ref: string; boundBy: string[] }>;
+  /** It holds a self-comparison, which explains it better. */
+  hasSelfComparison: boolean;
+}
+
 export interface ExprAnalysis {
   /** Claim functions evaluated once per row (not inside an uncorrelated sub-select), e.g. `auth.uid()`. */
   perRowCalls: string[];
@@ -247,6 +269,10 @@ export interface ExprAnalysis {
    * role, org_id…). The policy trusts those values.
    */
   callerFacts: CallerFact[];
+  /** Comparisons of an expression with itself, usually a name that bound to the wrong relation. */
+  selfComparisons: SelfComparison[];
+  /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
+  rowFreeBranches: RowFreeBranch[];
   /** True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …). */
   alwaysTrueFor(role: string): boolean;
 }
@@ -371,17 +397,17 @@ function localScope(fromClause: unknown, defaultSchema: string): Map<string, str
   return scope;
 }
 
+type Resolve = (b: Body, nested: boolean) => { table: string; column: string } | null;
+
 /**
- * The caller facts of one sub-select (see ExprAnalysis.callerFacts): tables of
- * its FROM tied to the caller by an AND-ed `column = <claim>` in its WHERE, and
- * the other columns of those tables it reads anywhere inside it.
+ * A SELECT's own relations (its FROM, by name and alias) and a resolver from a
+ * ColumnRef to `{ table, column }` of one of them; an unqualified name resolves
+ * only when the SELECT reads one relation, and not from a nested SELECT.
  */
-function callerFactsOf(select: Body, defaultSchema = 'public'): CallerFact[] {
+function ownColumns(select: Body, defaultSchema: string): { scope: Map<string, string>; resolve: Resolve } {
   const scope = localScope(select['fromClause'], defaultSchema);
-  if (scope.size === 0) return [];
   const single = new Set(scope.values()).size === 1 ? [...scope.values()][0]! : null;
-  // A column of this SELECT's own relations; unqualified ones only when it has one relation.
-  const resolve = (b: Body, nested: boolean): { table: string; column: string } | null => {
+  const resolve: Resolve = (b, nested) => {
     const fields = strings(b['fields']);
     if (fields.length === 0 || nodeType((b['fields'] as unknown[])[fields.length - 1]) !== 'String') return null;
     const column = fields[fields.length - 1]!;
@@ -391,6 +417,14 @@ function callerFactsOf(select: Body, defaultSchema = 'public'): CallerFact[] {
     }
     return !nested && single ? { table: single, column } : null;
   };
+  return { scope, resolve };
+}
+
+/**
+ * The columns of a SELECT's own relations that its WHERE ties to the caller by
+ * an AND-ed `column = <claim>` (or IS NOT DISTINCT FROM), by relation.
+ */
+function boundColumns(select: Body, resolve: Resolve): Map<string, Set<string>> {
   const bound = new Map<string, Set<string>>();
   for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
     if (nodeType(conjunct) !== 'A_Expr') continue;
@@ -407,6 +441,18 @@ function callerFactsOf(select: Body, defaultSchema = 'public'): CallerFact[] {
       if (r) bound.set(r.table, (bound.get(r.table) ?? new Set()).add(r.column));
     }
   }
+  return bound;
+}
+
+/**
+ * The caller facts of one sub-select (see ExprAnalysis.callerFacts): tables of
+ * its FROM tied to the caller by an AND-ed `column = <claim>` in its WHERE, and
+ * the other columns of those tables it reads anywhere inside it.
+ */
+function callerFactsOf(select: Body, defaultSchema = 'public'): CallerFact[] {
+  const { scope, resolve } = ownColumns(select, defaultSchema);
+  if (scope.size === 0) return [];
+  const bound = boundColumns(select, resolve);
   if (bound.size === 0) return [];
   const read = new Map<string, Set<string>>();
   walk({ SelectStmt: select }, (t, b, anc) => {
@@ -440,6 +486,35 @@ export function functionCallerFacts(body: string, defaultSchema: string, parseSy
   return facts;
 }
 
+/** Operators whose value is fixed when both sides are the same non-NULL value. */
+const SELF_COMPARISON: Readonly<Record<string, boolean>> = { '=': true, '<=': true, '>=': true, '<>': false, '!=': false, '<': false, '>': false };
+/** Functions that give another value on each call, so `f() = f()` is no self-comparison. */
+const VOLATILE = new Set(['random', 'random_normal', 'clock_timestamp', 'timeofday', 'nextval', 'gen_random_uuid', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'txid_current']);
+
+function stripCasts(v: unknown): unknown {
+  let n = v;
+  while (nodeType(n) === 'TypeCast') n = bodyOf(n)['arg'];
+  return n;
+}
+
+/** `x op x` for a comparison of an expression (with a column in it) with itself, else null. */
+function selfComparison(t: string, b: Body, ancestors: readonly Ancestor[]): SelfComparison | null {
+  if (t !== 'A_Expr') return null;
+  const kind = String(b['kind']);
+  let always: boolean | undefined;
+  let op = opName(b);
+  if (kind === 'AEXPR_OP') always = SELF_COMPARISON[op];
+  else if (kind === 'AEXPR_NOT_DISTINCT') [always, op] = [true, 'IS NOT DISTINCT FROM'];
+  else if (kind === 'AEXPR_DISTINCT') [always, op] = [false, 'IS DISTINCT FROM'];
+  if (always === undefined) return null;
+  const l = stripCasts(b['lexpr']);
+  const r = stripCasts(b['rexpr']);
+  if (!contains(l, (tt) => tt === 'ColumnRef') || contains(l, (tt, bb) => tt === 'FuncCall' && VOLATILE.has(funcName(bb)))) return null;
+  if (JSON.stringify(stripLoc(l)) !== JSON.stringify(stripLoc(r))) return null;
+  const side = nodeType(l) === 'ColumnRef' ? strings(bodyOf(l)['fields']).join('.') : describe(l);
+  return { text: `${side} ${op} ${side}`, always, inSubselect: insideSubselect(ancestors) };
+}
+
 /** Analyse one expression of a policy on table `tableName`. */
 export function analyseExpression(text: string, tableName: string, parseSync: ParseSync): ExprAnalysis {
   const parsed = parseSync(`select ${text}`) as { stmts: Array<{ stmt: unknown }> };
@@ -462,6 +537,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const rowColumns = new Set<string>();
   const calls = new Set<string>();
   const callerFacts: CallerFact[] = [];
+  const selfComparisons: SelfComparison[] = [];
   let readsUserMetadata = false;
   let bindsCaller = false;
 
@@ -488,6 +564,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       callerFacts.push(...callerFactsOf(b));
     }
     if (t === 'A_Expr') {
+      const self = selfComparison(t, b, anc);
+      if (self) selfComparisons.push(self);
       const op = opName(b);
       const kind = String(b['kind']);
       const isPattern =
@@ -550,6 +628,31 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
   }
 
+  // OR branches that read relations but not the row. Inside a sub-select a
+  // reference to the row is qualified with the table's name (ruleutils prints
+  // it so), which isRowColumn recognises.
+  const rowFreeBranches: RowFreeBranch[] = [];
+  for (const br of branches(root, 'OR_EXPR')) {
+    if (contains(br, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa))) continue;
+    const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
+    walk(br, (tt, bb) => {
+      if (tt !== 'SelectStmt') return;
+      const { scope, resolve } = ownColumns(bb, 'public');
+      // scope maps both a relation's name and its alias; the alias is what the sub-select uses.
+      for (const [ref, q] of scope) {
+        const known = reads.get(q);
+        if (!known) reads.set(q, { ref, boundBy: new Set() });
+        else if (ref !== q.slice(q.indexOf('.') + 1)) known.ref = ref;
+      }
+      for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
+    });
+    if (reads.size === 0) continue;
+    rowFreeBranches.push({
+      reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] })),
+      hasSelfComparison: contains(br, (tt, bb, aa) => selfComparison(tt, bb, aa) !== null),
+    });
+  }
+
   const truthCache = new Map<string, boolean>();
   return {
     perRowCalls: [...new Set(perRowCalls)],
@@ -561,6 +664,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     rowColumns: [...rowColumns],
     calls: [...calls],
     callerFacts,
+    selfComparisons,
+    rowFreeBranches,
     alwaysTrueFor(role: string) {
       if (!truthCache.has(role)) truthCache.set(role, alwaysTrue(root, role));
       return truthCache.get(role)!;

@@ -9,6 +9,8 @@ import { rule as securityDefinerRpc } from './security-definer-rpc.js';
 import { rule as functionSearchPathMutable } from './function-search-path-mutable.js';
 import { rule as policyUserMetadata } from './policy-user-metadata.js';
 import { rule as policyTrustsWritableColumn } from './policy-trusts-writable-column.js';
+import { rule as policySelfComparison } from './policy-self-comparison.js';
+import { rule as policySubselectUncorrelated } from './policy-subselect-uncorrelated.js';
 import { rule as policyEmailPattern } from './policy-email-pattern.js';
 import { rule as policyAlwaysTrue } from './policy-always-true.js';
 import { rule as policyCheckUnbound } from './policy-check-unbound.js';
@@ -44,6 +46,8 @@ export const RULES: readonly Rule[] = [
   functionSearchPathMutable,
   policyUserMetadata,
   policyTrustsWritableColumn,
+  policySelfComparison,
+  policySubselectUncorrelated,
   policyEmailPattern,
   policyAlwaysTrue,
   policyCheckUnbound,
