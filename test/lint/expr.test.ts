@@ -167,3 +167,13 @@ describe('row-free OR branches (sub-selects that never look at the row)', () => 
     expect(a('(( SELECT auth.uid() AS uid) IS NOT NULL)').rowFreeBranches).toEqual([]);
   });
 });
+
+describe('columns compared with the database role', () => {
+  it('current_user, session_user and current_role against a row column; not inside a sub-select or against a claim', () => {
+    expect(a('(owner_name = CURRENT_USER)').roleColumns).toEqual([{ column: 'owner_name', fn: 'current_user' }]);
+    expect(a('((SESSION_USER)::text = owner_name)').roleColumns).toEqual([{ column: 'owner_name', fn: 'session_user' }]);
+    expect(a('(owner_name = CURRENT_ROLE)').roleColumns).toEqual([{ column: 'owner_name', fn: 'current_role' }]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.grants g WHERE (g.grantee = CURRENT_USER)))').roleColumns).toEqual([]);
+    expect(a('(owner = ( SELECT auth.uid() AS uid))').roleColumns).toEqual([]);
+  });
+});

@@ -238,3 +238,37 @@ describe('policy-subselect-uncorrelated: which links make a row-free sub-select 
       using (exists (select 1 from public.members m where m.user_id = (select auth.uid())));`)).toEqual([]);
   });
 });
+
+describe('rls-owner-is-api-role: ownership follows inherited privileges, not every membership', () => {
+  const table = `create table public.t (id int primary key, user_id uuid); alter table public.t enable row level security;
+    create policy own on public.t for select to authenticated using (user_id = (select auth.uid())); grant select on public.t to authenticated;`;
+  // Roles are cluster-wide: each case makes its own and drops them afterwards (the database copy is gone by then).
+  const made: string[] = [];
+  const role = (suffix: string) => {
+    const name = `rg_owner_${process.pid}_${suffix}`;
+    made.push(name);
+    return name;
+  };
+  afterAll(async () => {
+    for (const r of made.reverse()) await withSql(serverUrl(), (sql) => sql.unsafe(`drop role if exists ${r}`));
+  });
+
+  it('an owner role authenticated inherits from is reported with the path; one it cannot inherit from, or FORCE, is not', async () => {
+    const a = role('a');
+    const inherits = `create role ${a} nologin; grant ${a} to authenticated; ${table} alter table public.t owner to ${a};`;
+    const f = await rule('rls-owner-is-api-role', inherits);
+    expect(f.map((x) => x.message)).toEqual([`public.t is owned by ${a}: authenticated (through authenticated → ${a}) acts as its owner and skips every policy, because RLS is not forced`]);
+    await withSql(serverUrl(), (sql) => sql.unsafe(`drop role ${a}`));
+    expect(await rule('rls-owner-is-api-role', `${inherits} alter table public.t force row level security;`)).toEqual([]);
+    await withSql(serverUrl(), (sql) => sql.unsafe(`drop role ${a}`));
+    const [b, c] = [role('b'), role('c')];
+    // authenticated inherits from b, but b (NOINHERIT) does not inherit from the owner c.
+    const noInherit = `create role ${b} nologin noinherit; create role ${c} nologin; grant ${c} to ${b}; grant ${b} to authenticated;
+      ${table} alter table public.t owner to ${c};`;
+    expect(await rule('rls-owner-is-api-role', noInherit)).toEqual([]);
+    await withSql(serverUrl(), (sql) => sql.unsafe(`drop role ${b}; drop role ${c}`));
+    // Postgres 16+: INHERIT per grant.
+    const d = role('d');
+    expect(await rule('rls-owner-is-api-role', `create role ${d} nologin; grant ${d} to authenticated with inherit false; ${table} alter table public.t owner to ${d};`)).toEqual([]);
+  });
+});

@@ -66,6 +66,7 @@ export function modelOf(tables: TableRow[]): CatalogModel {
       login: false,
       inherit: true,
       member_of: [],
+      inherits_from: [],
     })),
     schemas: [],
     relations: tables.map((t, i) => {

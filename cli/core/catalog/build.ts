@@ -28,7 +28,7 @@ type AclItems = string[];
 export interface RawCatalog {
   meta: { version: number; database: string; pgrst: string | null };
   apiRoles: string[];
-  roles: Array<{ name: string; superuser: boolean; bypass_rls: boolean; login: boolean; inherit: boolean; member_of: string[] }>;
+  roles: Array<{ name: string; superuser: boolean; bypass_rls: boolean; login: boolean; inherit: boolean; member_of: string[]; inherits_from: string[] }>;
   schemas: Array<{ name: string; owner: string; usable_by: string[]; acl: AclItems; from_extension: boolean }>;
   relations: Array<{
     oid: string;
@@ -271,7 +271,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
     apiRoles,
     pgrstDbSchemas: raw.meta.pgrst,
     roles: raw.roles
-      .map((r) => ({ name: r.name, superuser: r.superuser, bypassRls: r.bypass_rls, login: r.login, inherit: r.inherit, memberOf: [...r.member_of].sort() }))
+      .map((r) => ({ name: r.name, superuser: r.superuser, bypassRls: r.bypass_rls, login: r.login, inherit: r.inherit, memberOf: [...r.member_of].sort(), inheritsFrom: [...r.inherits_from].sort() }))
       .sort(byName),
     schemas: raw.schemas
       .map((s) => ({ name: s.name, owner: s.owner, usableBy: [...s.usable_by].sort(), grants: grantsFromAclItems(s.acl), fromExtension: s.from_extension }))

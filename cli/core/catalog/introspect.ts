@@ -166,7 +166,10 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
         tx,
         tx`
       select r.rolname as name, r.rolsuper as superuser, r.rolbypassrls as bypass_rls, r.rolcanlogin as login, r.rolinherit as inherit,
-             array(select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1) as member_of
+             array(select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1) as member_of,
+             -- Memberships whose privileges r inherits: per grant since Postgres 16 (inherit_option), else rolinherit.
+             array(select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid
+                    where m.member = r.oid and coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, r.rolinherit) order by 1) as inherits_from
       from pg_roles r where r.rolname !~ '^pg_' order by 1`,
     ),
 

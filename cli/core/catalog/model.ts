@@ -20,6 +20,8 @@ export interface Role {
   inherit: boolean;
   /** Roles this role is a direct member of. */
   memberOf: string[];
+  /** The direct memberships whose privileges this role inherits (has_privs_of_role): INHERIT per grant since Postgres 16. */
+  inheritsFrom: string[];
 }
 
 export interface Column {

@@ -269,6 +269,8 @@ export interface ExprAnalysis {
    * role, org_id…). The policy trusts those values.
    */
   callerFacts: CallerFact[];
+  /** Columns of the row compared with the database role running the query (`owner = current_user`), with that function. */
+  roleColumns: Array<{ column: string; fn: string }>;
   /** Comparisons of an expression with itself, usually a name that bound to the wrong relation. */
   selfComparisons: SelfComparison[];
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
@@ -538,6 +540,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const calls = new Set<string>();
   const callerFacts: CallerFact[] = [];
   const selfComparisons: SelfComparison[] = [];
+  const roleColumns: Array<{ column: string; fn: string }> = [];
   let readsUserMetadata = false;
   let bindsCaller = false;
 
@@ -581,6 +584,11 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
         ]) {
           const c = unwrap(col);
           if (nodeType(c) !== 'ColumnRef') continue;
+          const who = unwrap(other);
+          if (isRoleValue(nodeType(who) ?? '', bodyOf(who)) && isRowColumn(bodyOf(c), anc)) {
+            const fn = String(bodyOf(who)['op']).replace(/^SVFOP_/, '').toLowerCase();
+            roleColumns.push({ column: strings(bodyOf(c)['fields']).pop()!, fn: fn === 'user' ? 'user' : fn });
+          }
           const claim = claimKey(other);
           if (!claim && !contains(other, (tt, bb) => isClaimCall(tt, bb))) continue;
           const fields = strings(bodyOf(c)['fields']);
@@ -664,6 +672,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     rowColumns: [...rowColumns],
     calls: [...calls],
     callerFacts,
+    roleColumns,
     selfComparisons,
     rowFreeBranches,
     alwaysTrueFor(role: string) {

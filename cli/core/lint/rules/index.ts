@@ -10,6 +10,8 @@ import { rule as functionSearchPathMutable } from './function-search-path-mutabl
 import { rule as policyUserMetadata } from './policy-user-metadata.js';
 import { rule as policyTrustsWritableColumn } from './policy-trusts-writable-column.js';
 import { rule as policySelfComparison } from './policy-self-comparison.js';
+import { rule as policyCurrentUser } from './policy-current-user.js';
+import { rule as rlsOwnerIsApiRole } from './rls-owner-is-api-role.js';
 import { rule as policySubselectUncorrelated } from './policy-subselect-uncorrelated.js';
 import { rule as policyEmailPattern } from './policy-email-pattern.js';
 import { rule as policyAlwaysTrue } from './policy-always-true.js';
@@ -48,12 +50,14 @@ export const RULES: readonly Rule[] = [
   policyTrustsWritableColumn,
   policySelfComparison,
   policySubselectUncorrelated,
+  policyCurrentUser,
   policyEmailPattern,
   policyAlwaysTrue,
   policyCheckUnbound,
   policyAnonymousBranch,
   policyToPublic,
   writePolicyWithoutSelect,
+  rlsOwnerIsApiRole,
   rlsNotForced,
   anonWriteUnprotected,
   credentialColumnUnhashed,
