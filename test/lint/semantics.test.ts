@@ -120,6 +120,16 @@ describe('migration state', () => {
   });
 });
 
+describe('foreign tables', () => {
+  it('cannot have RLS: a grant to an API role in an exposed schema is reported; an unexposed schema is not', async () => {
+    const fdw = 'create foreign data wrapper rg_lint_fdw; create server rg_lint_srv foreign data wrapper rg_lint_fdw;';
+    const f = await rule('rls-disabled-in-api', `${fdw} create foreign table public.remote (id int) server rg_lint_srv; grant select on public.remote to anon;`);
+    expect(f.map((x) => x.message)).toEqual(['public.remote is a foreign table, which cannot have RLS: anon can read every row']);
+    expect(await rule('rls-disabled-in-api', `${fdw} create schema private_fdw; grant usage on schema private_fdw to anon;
+      create foreign table private_fdw.remote (id int) server rg_lint_srv; grant select on private_fdw.remote to anon;`)).toEqual([]);
+  });
+});
+
 describe('column grants', () => {
   it('a column-level grant with RLS off exposes that column of every row', async () => {
     const f = await rule('rls-disabled-in-api', 'create table public.c (id int, email text, note text); revoke all on public.c from anon, authenticated, public; grant select (email) on public.c to public;');

@@ -9,13 +9,14 @@ export const rule: CatalogRule = {
   id: 'rls-disabled-in-api',
   level: 'error',
   category: 'security',
-  description: 'table in an exposed schema that an API role can read or write, with RLS off',
-  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name).',
+  description: 'table in an exposed schema that an API role can read or write, with RLS off (or a foreign table, which cannot have RLS)',
+  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name). Foreign tables cannot enable RLS at all: keep them in an unexposed schema and serve what users may see through a function or view that filters it.',
   fix: 'alter table … enable row level security, then write policies (or revoke the grants)',
   check(ctx) {
     const out: RawFinding[] = [];
     for (const rel of ctx.model.relations) {
-      if (!isTable(rel) || rel.rls || !isExposed(ctx, rel) || !isUserRelation(ctx, rel)) continue;
+      const foreign = rel.kind === 'foreign';
+      if (!(isTable(rel) || foreign) || rel.rls || !isExposed(ctx, rel) || !isUserRelation(ctx, rel)) continue;
       const what = ctx.apiRoles
         .map((role) => {
           const privs = privilegesOf(ctx, rel, role).filter((p) => (DATA_PRIVILEGES as readonly string[]).includes(p));
@@ -33,8 +34,12 @@ export const rule: CatalogRule = {
       out.push({
         object: rel.qualified,
         objectKind: 'table',
-        message: `RLS is off on ${rel.qualified}: ${parts.join('; ')}`,
-        fix: `alter table ${rel.qualified} enable row level security; then add policies for ${listWords(what.map((x) => x.role))}`,
+        message: foreign
+          ? `${rel.qualified} is a foreign table, which cannot have RLS: ${parts.join('; ')}`
+          : `RLS is off on ${rel.qualified}: ${parts.join('; ')}`,
+        fix: foreign
+          ? `revoke all on ${rel.qualified} from ${listWords(what.map((x) => x.role))}; move it to an unexposed schema and serve it through a function or view that filters rows`
+          : `alter table ${rel.qualified} enable row level security; then add policies for ${listWords(what.map((x) => x.role))}`,
       });
     }
     return out;
