@@ -177,3 +177,17 @@ describe('columns compared with the database role', () => {
     expect(a('(owner = ( SELECT auth.uid() AS uid))').roleColumns).toEqual([]);
   });
 });
+
+describe("a fixed address compared with the caller's email", () => {
+  it('=, IN (stored as = ANY (ARRAY[…])) and IS NOT DISTINCT FROM on the claim, auth.email() or auth.users.email', () => {
+    expect(a("(( SELECT auth.email() AS email) = 'admin@corp.com'::text)").emailPatterns).toEqual(["a fixed address ('admin@corp.com') on auth.email()"]);
+    expect(a("((auth.jwt() ->> 'email'::text) = ANY (ARRAY['a@corp.com'::text, 'b@corp.com'::text]))").emailPatterns).toEqual(["a fixed address ('a@corp.com', 'b@corp.com') on the email claim"]);
+    expect(a("(EXISTS ( SELECT 1 FROM auth.users u WHERE ((u.id = ( SELECT auth.uid() AS uid)) AND ((u.email)::text = 'admin@corp.com'::text))))").emailPatterns).toHaveLength(1);
+  });
+
+  it("not for a row's email column, the caller's email against a row's column, or a constant that is no address", () => {
+    expect(a("(email = 'admin@corp.com'::text)").emailPatterns).toEqual([]);
+    expect(a('(invitee_email = ( SELECT auth.email() AS email))').emailPatterns).toEqual([]);
+    expect(a("(( SELECT auth.email() AS email) = ''::text)").emailPatterns).toEqual([]);
+  });
+});

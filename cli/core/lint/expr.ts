@@ -488,6 +488,35 @@ export function functionCallerFacts(body: string, defaultSchema: string, parseSy
   return facts;
 }
 
+/**
+ * `x = 'a'`, `'a' = x`, `x IN ('a', 'b')` and `x = ANY (ARRAY['a', 'b'])` (how
+ * Postgres stores IN): the side compared with constants and the constants.
+ */
+function fixedAddresses(b: Body): { email: unknown; via: string; text: string } | null {
+  const kind = String(b['kind']);
+  const sides: Array<[unknown, unknown, string]> = [
+    [b['lexpr'], b['rexpr'], 'lexpr'],
+    [b['rexpr'], b['lexpr'], 'rexpr'],
+  ];
+  let values: unknown[] | null = null;
+  for (const [x, y, via] of sides) {
+    if ((kind === 'AEXPR_OP' && opName(b) === '=') || kind === 'AEXPR_NOT_DISTINCT') values = [y];
+    else if (kind === 'AEXPR_IN' && via === 'lexpr' && Array.isArray(y)) values = y;
+    else if (kind === 'AEXPR_OP_ANY' && opName(b) === '=' && via === 'lexpr') {
+      const arr = stripCasts(y);
+      values = nodeType(arr) === 'A_ArrayExpr' ? ((bodyOf(arr)['elements'] as unknown[] | undefined) ?? []) : null;
+    } else values = null;
+    if (!values || values.length === 0) continue;
+    const texts = values.map((v) => constString(v));
+    if (texts.some((v) => v === null || !/^[^@\s]+@[^@\s]+$/.test(v))) continue;
+    // The address itself, not a function of it (right(email, 9) = '@corp.com' is a pattern).
+    const e = unwrap(x);
+    if (claimKey(e) !== 'email' && nodeType(e) !== 'ColumnRef') continue;
+    return { email: x, via, text: texts.map((v) => `'${v}'`).join(', ') };
+  }
+  return null;
+}
+
 /** Operators whose value is fixed when both sides are the same non-NULL value. */
 const SELF_COMPARISON: Readonly<Record<string, boolean>> = { '=': true, '<=': true, '>=': true, '<>': false, '!=': false, '<': false, '>': false };
 /** Functions that give another value on each call, so `f() = f()` is no self-comparison. */
@@ -573,6 +602,10 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       const kind = String(b['kind']);
       const isPattern =
         kind === 'AEXPR_LIKE' || kind === 'AEXPR_ILIKE' || kind === 'AEXPR_SIMILAR' || ((kind === 'AEXPR_OP' || kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL') && PATTERN_OPS.has(op));
+      // A fixed address (`auth.email() = 'admin@corp.com'`, or IN a list of them) trusts
+      // whoever signs up with it first; a row's column (an invite's address) is no fixed address.
+      const fixed = fixedAddresses(b);
+      if (fixed && isEmailOfCaller(fixed.email, [...anc, { type: t, body: b, via: fixed.via }])) emailPatterns.push(`a fixed address (${fixed.text}) on ${describe(fixed.email)}`);
       if (isPattern && isEmailOfCaller(b['lexpr'], [...anc, { type: t, body: b, via: 'lexpr' }])) {
         const word = kind === 'AEXPR_ILIKE' || op.includes('~~*') ? 'ILIKE' : kind === 'AEXPR_SIMILAR' ? 'SIMILAR TO' : op.includes('~~') ? 'LIKE' : 'a regular expression';
         emailPatterns.push(`${word} on ${describe(b['lexpr'])}`);

@@ -7,8 +7,8 @@ export const rule: CatalogRule = {
   id: 'policy-email-pattern',
   level: 'error',
   category: 'security',
-  description: "policy pattern-matches the caller's email (LIKE/ILIKE/regex/right()/ends_with on the email claim, auth.email() or auth.users.email)",
-  docs: "An email pattern ('%@company.com') trusts whoever can sign up with such an address; with unconfirmed sign-ups or a sub-addressing/ lookalike domain that is anyone. Only pattern matches on the caller's email fire: a LIKE on a row's column or on a path built from auth.uid() does not.",
+  description: "policy pattern-matches the caller's email (LIKE/ILIKE/regex/right()/ends_with on the email claim, auth.email() or auth.users.email), or compares it with a fixed address",
+  docs: "An email pattern ('%@company.com') trusts whoever can sign up with such an address; with unconfirmed sign-ups or a sub-addressing/ lookalike domain that is anyone. A fixed address (`auth.email() = 'admin@company.com'`) trusts whoever registers it first, confirmed or not (auth.users.email is set at sign-up). Only the caller's email counts: a LIKE on a row's column, a path built from auth.uid(), or the caller's email compared with a row's column (an invitation addressed to them) does not fire.",
   fix: 'keep the allowed users (or their organisation) in a table, or in app_metadata set by the service role, and check membership',
   check(ctx) {
     const out: RawFinding[] = [];
