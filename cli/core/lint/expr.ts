@@ -540,6 +540,8 @@ function selfComparison(t: string, b: Body, ancestors: readonly Ancestor[]): Sel
   if (always === undefined) return null;
   const l = stripCasts(b['lexpr']);
   const r = stripCasts(b['rexpr']);
+  // Cheap test first: most comparisons put a column against a claim or a constant.
+  if (nodeType(l) !== nodeType(r) || (nodeType(l) === 'ColumnRef' && JSON.stringify(bodyOf(l)['fields']) !== JSON.stringify(bodyOf(r)['fields']))) return null;
   if (!contains(l, (tt) => tt === 'ColumnRef') || contains(l, (tt, bb) => tt === 'FuncCall' && VOLATILE.has(funcName(bb)))) return null;
   if (JSON.stringify(stripLoc(l)) !== JSON.stringify(stripLoc(r))) return null;
   const side = nodeType(l) === 'ColumnRef' ? strings(bodyOf(l)['fields']).join('.') : describe(l);
