@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { exprDirection } from '../../cli/core/policy/effects.js';
 
+const ON = { before: true, after: true };
 const own = '(( SELECT auth.uid() AS uid) = user_id)';
 
 describe('exprDirection', () => {
@@ -38,7 +39,7 @@ describe('alterEffects on a restrictive policy', () => {
   it('an expression admitting more rows lifts the restriction: widens', async () => {
     const { alterEffects } = await import('../../cli/core/policy/effects.js');
     const base = { name: 'only_active', table: 'public.t', schema: 'public', tableName: 't', command: 'SELECT' as const, permissive: false, roles: ['authenticated'], check: null, comment: null };
-    expect(alterEffects({ ...base, using: '(active = true)' }, { ...base, using: 'true' }, true).hazard).toBe('widens');
-    expect(alterEffects({ ...base, using: '(active = true)' }, { ...base, using: '((active = true) AND (archived = false))' }, true).hazard).toBe('narrows');
+    expect(alterEffects({ ...base, using: '(active = true)' }, { ...base, using: 'true' }, ON).hazard).toBe('widens');
+    expect(alterEffects({ ...base, using: '(active = true)' }, { ...base, using: '((active = true) AND (archived = false))' }, ON).hazard).toBe('narrows');
   });
 });

@@ -183,6 +183,19 @@ describe('policy planner: RLS flags and grants', () => {
     expect(sql).toEqual(['revoke select on table public.items from authenticated;', 'grant select ("Name", id) on table public.items to authenticated;']);
   });
 
+  it('enabling RLS with its policies narrows: the new permissive policy does not widen (every row was open before)', () => {
+    const { p } = plan([{ table: T, grants: { anon: ['SELECT'] } }], [{ table: T, rls: true, grants: { anon: ['SELECT'] }, policies: [own] }]);
+    expect(p.steps.map((s) => [s.kind, s.hazard])).toEqual([
+      ['create-policy', 'neutral'],
+      ['enable-rls', 'narrows'],
+    ]);
+    expect(p.steps[0]!.effects[0]).toContain('RLS is enabled on public.items in this same change');
+    expect(p.steps.some((s) => isWidening(s.hazard))).toBe(false);
+    // Dropping FORCE while enabling RLS: the owner saw every row before and still does.
+    const force = plan([{ table: T, force: true }], [{ table: T, rls: true }]);
+    expect(force.p.steps.find((s) => s.kind === 'no-force-rls')!.hazard).toBe('neutral');
+  });
+
   it('a policy change while RLS stays off is neutral, and says so', () => {
     const { p } = plan([{ table: T }], [{ table: T, policies: [own] }]);
     expect(p.steps[0]!.hazard).toBe('neutral');

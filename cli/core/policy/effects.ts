@@ -64,24 +64,24 @@ function clauses(p: Policy): string {
   return parts.length ? parts.join('; ') : 'no condition';
 }
 
-export function createEffect(p: Policy, rlsOn: boolean): { hazard: Hazard; effect: string } {
+export function createEffect(p: Policy, rls: RlsSpan): { hazard: Hazard; effect: string } {
   const who = rolesText(p.roles);
   const effect = p.permissive
     ? `policy ${policyLabel(p.name)} on ${p.table} now lets ${who} ${commandText(p.command)} (${clauses(p)})`
     : `restrictive policy ${policyLabel(p.name)} on ${p.table} now limits ${who} on ${commandText(p.command)} (${clauses(p)})`;
-  return rlsGate(p.permissive ? 'widens' : 'narrows', effect, p.table, rlsOn);
+  return rlsGate(p.permissive ? 'widens' : 'narrows', effect, p.table, rls);
 }
 
-export function dropEffect(p: Policy, rlsOn: boolean): { hazard: Hazard; effect: string } {
+export function dropEffect(p: Policy, rls: RlsSpan): { hazard: Hazard; effect: string } {
   const who = rolesText(p.roles);
   const effect = p.permissive
     ? `policy ${policyLabel(p.name)} on ${p.table} no longer lets ${who} ${commandText(p.command)} (${clauses(p)})`
     : `restrictive policy ${policyLabel(p.name)} on ${p.table} no longer limits ${who} on ${commandText(p.command)} (${clauses(p)})`;
-  return rlsGate(p.permissive ? 'narrows' : 'widens', effect, p.table, rlsOn);
+  return rlsGate(p.permissive ? 'narrows' : 'widens', effect, p.table, rls);
 }
 
 /** Effects of an in-place ALTER POLICY (roles, USING, WITH CHECK). */
-export function alterEffects(before: Policy, after: Policy, rlsOn: boolean): { hazard: Hazard; effects: string[] } {
+export function alterEffects(before: Policy, after: Policy, rls: RlsSpan): { hazard: Hazard; effects: string[] } {
   const label = `policy ${policyLabel(after.name)} on ${after.table}`;
   const effects: string[] = [];
   let hazard: Hazard = 'neutral';
@@ -106,8 +106,8 @@ export function alterEffects(before: Policy, after: Policy, rlsOn: boolean): { h
     effects.push(`${label}: WITH CHECK changes from ${before.check ?? '(none: USING applies)'} to ${after.check ?? '(none)'}`);
     hazard = combine(hazard, exprDirection(before.check ?? before.using, after.check ?? after.using));
   }
-  const gated = rlsGate(hazard, effects[0] ?? `${label} changes`, after.table, rlsOn);
-  return { hazard: gated.hazard, effects: rlsOn ? effects : [gated.effect, ...effects.slice(1)] };
+  const gated = rlsGate(hazard, effects[0] ?? `${label} changes`, after.table, rls);
+  return { hazard: gated.hazard, effects: rls.before && rls.after ? effects : [gated.effect, ...effects.slice(1)] };
 }
 
 /**
@@ -115,7 +115,7 @@ export function alterEffects(before: Policy, after: Policy, rlsOn: boolean): { h
  * or kind changed, or a clause was removed. A pure kind flip or a command that
  * now covers more (or less) has a known direction; anything else is may-widen.
  */
-export function replaceEffect(before: Policy, after: Policy, rlsOn: boolean): { hazard: Hazard; effects: string[] } {
+export function replaceEffect(before: Policy, after: Policy, rls: RlsSpan): { hazard: Hazard; effects: string[] } {
   const label = `policy ${policyLabel(after.name)} on ${after.table}`;
   const effects: string[] = [];
   // For a permissive policy, doing more widens; for a restrictive one, doing more narrows.
@@ -138,8 +138,8 @@ export function replaceEffect(before: Policy, after: Policy, rlsOn: boolean): { 
   if (rolesChanged) effects.push(`${label}: roles change from ${rolesText(before.roles)} to ${rolesText(after.roles)}`);
   // Beyond a kind flip or a command change, only a human can tell which way it goes.
   if (exprsChanged || rolesChanged) hazard = combine(hazard, 'may-widen');
-  const gated = rlsGate(hazard, effects[0] ?? `${label} is recreated`, after.table, rlsOn);
-  return { hazard: gated.hazard, effects: rlsOn ? effects : [gated.effect, ...effects.slice(1)] };
+  const gated = rlsGate(hazard, effects[0] ?? `${label} is recreated`, after.table, rls);
+  return { hazard: gated.hazard, effects: rls.before && rls.after ? effects : [gated.effect, ...effects.slice(1)] };
 }
 
 function covers(outer: PolicyCommand, inner: PolicyCommand): boolean {
@@ -219,10 +219,21 @@ function splitTopLevel(text: string, sep: string): string[] | null {
   return parts;
 }
 
-/** While RLS stays off, a policy change does not change what anyone can see. */
-function rlsGate(hazard: Hazard, effect: string, table: string, rlsOn: boolean): { hazard: Hazard; effect: string } {
-  if (rlsOn) return { hazard, effect };
-  return { hazard: 'neutral', effect: `${effect} — no effect while RLS is disabled on ${table}` };
+/**
+ * Whether RLS is enabled on the table before and after the whole change. A
+ * policy step moves access only when it is on at both ends: while RLS is off
+ * policies are ignored, and when RLS is being enabled the start had every row,
+ * so whatever the policies allow is no wider (the enable step reports the narrowing).
+ */
+export interface RlsSpan {
+  before: boolean;
+  after: boolean;
+}
+
+function rlsGate(hazard: Hazard, effect: string, table: string, rls: RlsSpan): { hazard: Hazard; effect: string } {
+  if (rls.before && rls.after) return { hazard, effect };
+  const why = rls.after ? `RLS is enabled on ${table} in this same change, and before it no rows were filtered` : `no effect while RLS is disabled on ${table}`;
+  return { hazard: 'neutral', effect: `${effect} — ${why}` };
 }
 
 export function grantEffect(table: string, grantee: string, privileges: readonly string[], rlsOn: boolean, kind: string): string {

@@ -34,6 +34,7 @@ import {
   replaceEffect,
   revokeEffect,
   type Hazard,
+  type RlsSpan,
 } from './effects.js';
 import { sameBody, type SecurityState, type TableSecurity } from './state.js';
 
@@ -175,7 +176,8 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
   }
   if (cur.forceRls && !want.forceRls) {
     steps.push(
-      step(want, want.rls ? 'widens' : 'neutral', [`RLS no longer forced on ${want.qualified}: its owner (${want.owner}) bypasses its policies again`], 1, { kind: 'no-force-rls' }),
+      // Widens only when RLS is on at both ends: with it off before, the owner already saw every row.
+      step(want, cur.rls && want.rls ? 'widens' : 'neutral', [`RLS no longer forced on ${want.qualified}: its owner (${want.owner}) bypasses its policies again`], 1, { kind: 'no-force-rls' }),
     );
   }
   if (!cur.forceRls && want.forceRls) {
@@ -187,7 +189,7 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
     steps.push(step(want, 'narrows', [`RLS enabled on ${want.qualified}: ${what}`], 7, { kind: 'enable-rls' }));
   }
 
-  steps.push(...planPolicies(cur, want, rlsOn));
+  steps.push(...planPolicies(cur, want, { before: cur.rls, after: want.rls }));
   return steps;
 }
 
@@ -218,7 +220,7 @@ function planColumnGrants(
   return steps;
 }
 
-function planPolicies(cur: TableSecurity, want: TableSecurity, rlsOn: boolean): Step[] {
+function planPolicies(cur: TableSecurity, want: TableSecurity, rls: RlsSpan): Step[] {
   const steps: Step[] = [];
   const current = new Map<string, Policy>();
   const desired = new Map<string, Policy>();
@@ -249,7 +251,7 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rlsOn: boolean): 
   for (const [name, w] of restWant) {
     const c = restCur.get(name);
     if (!c) {
-      const e = createEffect(w, rlsOn);
+      const e = createEffect(w, rls);
       steps.push(step(want, e.hazard, [e.effect], w.permissive ? 6 : 4, { kind: 'create-policy', policy: w, replaces: false }));
       continue;
     }
@@ -258,10 +260,10 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rlsOn: boolean): 
     // or PERMISSIVE/RESTRICTIVE, and cannot remove a clause.
     const removesClause = (c.using !== null && w.using === null) || (c.check !== null && w.check === null);
     if (c.command === w.command && c.permissive === w.permissive && !removesClause) {
-      const e = alterEffects(c, w, rlsOn);
+      const e = alterEffects(c, w, rls);
       steps.push(step(want, e.hazard, e.effects, e.hazard === 'narrows' || e.hazard === 'neutral' ? 4 : 6, { kind: 'alter-policy', name, before: c, after: w }));
     } else {
-      const e = replaceEffect(c, w, rlsOn);
+      const e = replaceEffect(c, w, rls);
       const dropPhase = c.permissive ? 4 : 6;
       const createPhase = w.permissive ? 6 : 4;
       steps.push(
@@ -277,7 +279,7 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rlsOn: boolean): 
   }
 
   for (const [name, c] of restCur) {
-    const e = dropEffect(c, rlsOn);
+    const e = dropEffect(c, rls);
     steps.push(step(want, e.hazard, [e.effect], c.permissive ? 4 : 6, { kind: 'drop-policy', name, policy: c, replacedBy: false }));
   }
   return steps;
