@@ -1,6 +1,7 @@
 // Which way an expression change moves access, decided on pg_get_expr's canonical text.
 import { describe, expect, it } from 'vitest';
-import { exprDirection } from '../../cli/core/policy/effects.js';
+import { exprDirection, policyChangeHazard } from '../../cli/core/policy/effects.js';
+import type { Policy } from '../../cli/core/catalog/model.js';
 
 const ON = { before: true, after: true };
 const own = '(( SELECT auth.uid() AS uid) = user_id)';
@@ -41,5 +42,37 @@ describe('alterEffects on a restrictive policy', () => {
     const base = { name: 'only_active', table: 'public.t', schema: 'public', tableName: 't', command: 'SELECT' as const, permissive: false, roles: ['authenticated'], check: null, comment: null };
     expect(alterEffects({ ...base, using: '(active = true)' }, { ...base, using: 'true' }, ON).hazard).toBe('widens');
     expect(alterEffects({ ...base, using: '(active = true)' }, { ...base, using: '((active = true) AND (archived = false))' }, ON).hazard).toBe('narrows');
+  });
+});
+
+describe('policyChangeHazard: per role and command', () => {
+  const p = (over: Partial<Policy>): Policy => ({ name: 'p', table: 'public.t', schema: 'public', tableName: 't', command: 'ALL', permissive: true, roles: ['authenticated'], using: '(a > 0)', check: null, comment: null, ...over });
+
+  it('a kind flip together with a command change has the direction both parts share', () => {
+    // Permissive ALL → restrictive SELECT: SELECT is now limited instead of granted, the writes are no longer granted.
+    expect(policyChangeHazard(p({}), p({ permissive: false, command: 'SELECT' }))).toBe('narrows');
+    expect(policyChangeHazard(p({ command: 'SELECT' }), p({ permissive: false, command: 'INSERT', using: null, check: '(a > 0)' }))).toBe('narrows');
+    expect(policyChangeHazard(p({ permissive: false }), p({ command: 'SELECT' }))).toBe('widens');
+    // Same kind, one command traded for another: one role gains what it loses elsewhere.
+    expect(policyChangeHazard(p({ command: 'SELECT' }), p({ command: 'UPDATE' }))).toBe('may-widen');
+  });
+
+  it('without WITH CHECK, USING is the check: a WITH CHECK equal to USING changes nothing', () => {
+    expect(policyChangeHazard(p({ check: '(a > 0)' }), p({}))).toBe('neutral');
+    expect(policyChangeHazard(p({ command: 'UPDATE' }), p({ command: 'UPDATE', check: '(a > 0)' }))).toBe('neutral');
+    // Removing a WITH CHECK looser than USING: new rows must now pass USING.
+    expect(policyChangeHazard(p({ command: 'UPDATE', using: '((a > 0) AND (b > 0))', check: '(a > 0)' }), p({ command: 'UPDATE', using: '((a > 0) AND (b > 0))' }))).toBe('narrows');
+    expect(policyChangeHazard(p({ command: 'UPDATE', check: '((a > 0) AND (b > 0))' }), p({ command: 'UPDATE' }))).toBe('widens');
+  });
+
+  it('a missing USING grants nothing on a permissive policy and limits nothing on a restrictive one', () => {
+    expect(policyChangeHazard(p({ using: null, check: '(a > 0)' }), p({ check: '(a > 0)' }))).toBe('widens');
+    expect(policyChangeHazard(p({ permissive: false, using: null, check: '(a > 0)' }), p({ permissive: false, check: '(a > 0)' }))).toBe('narrows');
+  });
+
+  it('roles: PUBLIC reaches every role the policy does not name', () => {
+    expect(policyChangeHazard(p({ roles: ['PUBLIC'] }), p({ roles: ['anon'] }))).toBe('narrows');
+    expect(policyChangeHazard(p({ roles: ['anon'], permissive: false }), p({ roles: ['PUBLIC'], permissive: false }))).toBe('narrows');
+    expect(policyChangeHazard(p({ roles: ['anon'] }), p({ roles: ['authenticated'] }))).toBe('may-widen');
   });
 });

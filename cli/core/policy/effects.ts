@@ -10,7 +10,7 @@
  * - FORCE makes the table owner subject to policies too; superusers and
  *   BYPASSRLS roles are never subject to them.
  */
-import { PUBLIC, type Policy, type PolicyCommand } from '../catalog/model.js';
+import { commandCovers, PUBLIC, type Policy, type PolicyCommand } from '../catalog/model.js';
 
 /**
  * `widens`: someone can do or see more. `may-widen`: an expression changed, and
@@ -84,66 +84,100 @@ export function dropEffect(p: Policy, rls: RlsSpan): { hazard: Hazard; effect: s
 export function alterEffects(before: Policy, after: Policy, rls: RlsSpan): { hazard: Hazard; effects: string[] } {
   const label = `policy ${policyLabel(after.name)} on ${after.table}`;
   const effects: string[] = [];
-  let hazard: Hazard = 'neutral';
   const wasPublic = before.roles.includes(PUBLIC);
   const isPublic = after.roles.includes(PUBLIC);
   const added = isPublic && !wasPublic ? [PUBLIC] : wasPublic ? [] : after.roles.filter((r) => !before.roles.includes(r));
   const removed = wasPublic && !isPublic ? [PUBLIC] : isPublic ? [] : before.roles.filter((r) => !after.roles.includes(r));
-  // A permissive policy reaching more roles lets more in; a restrictive one reaching more roles limits more.
-  if (added.length) {
-    effects.push(`${label} now also applies to ${rolesText(added)}`);
-    hazard = combine(hazard, after.permissive ? 'widens' : 'narrows');
-  }
-  if (removed.length) {
-    effects.push(`${label} no longer applies to ${rolesText(removed)}`);
-    hazard = combine(hazard, after.permissive ? 'narrows' : 'widens');
-  }
-  if (before.using !== after.using) {
-    effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}`);
-    hazard = combine(hazard, exprDirection(before.using, after.using));
-  }
-  if (before.check !== after.check) {
-    effects.push(`${label}: WITH CHECK changes from ${before.check ?? '(none: USING applies)'} to ${after.check ?? '(none)'}`);
-    hazard = combine(hazard, exprDirection(before.check ?? before.using, after.check ?? after.using));
-  }
-  const gated = rlsGate(hazard, effects[0] ?? `${label} changes`, after.table, rls);
+  if (added.length) effects.push(`${label} now also applies to ${rolesText(added)}`);
+  if (removed.length) effects.push(`${label} no longer applies to ${rolesText(removed)}`);
+  effects.push(...clauseEffects(label, before, after));
+  const gated = rlsGate(policyChangeHazard(before, after), effects[0] ?? `${label} changes`, after.table, rls);
   return { hazard: gated.hazard, effects: rls.before && rls.after ? effects : [gated.effect, ...effects.slice(1)] };
 }
 
 /**
  * Effect of replacing a policy under the same name (drop + create): its command
- * or kind changed, or a clause was removed. A pure kind flip or a command that
- * now covers more (or less) has a known direction; anything else is may-widen.
+ * or kind changed, or a clause was removed.
  */
 export function replaceEffect(before: Policy, after: Policy, rls: RlsSpan): { hazard: Hazard; effects: string[] } {
   const label = `policy ${policyLabel(after.name)} on ${after.table}`;
   const effects: string[] = [];
-  // For a permissive policy, doing more widens; for a restrictive one, doing more narrows.
-  const more = (permissive: boolean): Hazard => (permissive ? 'widens' : 'narrows');
-  const less = (permissive: boolean): Hazard => (permissive ? 'narrows' : 'widens');
-  let hazard: Hazard = 'neutral';
   if (before.permissive !== after.permissive) {
     effects.push(`${label} becomes ${after.permissive ? 'PERMISSIVE: it now grants rows instead of limiting them' : 'RESTRICTIVE: it now limits rows instead of granting them'}`);
-    hazard = after.permissive ? 'widens' : 'narrows';
   }
-  if (before.command !== after.command) {
-    effects.push(`${label}: command changes from ${before.command} to ${after.command}`);
-    const direction = covers(after.command, before.command) ? more(after.permissive) : covers(before.command, after.command) ? less(after.permissive) : 'may-widen';
-    hazard = before.permissive === after.permissive ? direction : combine(hazard, direction);
-  }
-  const exprsChanged = before.using !== after.using || before.check !== after.check;
-  const rolesChanged = !sameSet(before.roles, after.roles);
-  if (before.using !== after.using) effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}`);
-  if (before.check !== after.check) effects.push(`${label}: WITH CHECK changes from ${before.check ?? '(none)'} to ${after.check ?? '(none)'}`);
-  if (rolesChanged) effects.push(`${label}: roles change from ${rolesText(before.roles)} to ${rolesText(after.roles)}`);
-  // Beyond a kind flip or a command change, only a human can tell which way it goes.
-  if (exprsChanged || rolesChanged) hazard = combine(hazard, 'may-widen');
-  const gated = rlsGate(hazard, effects[0] ?? `${label} is recreated`, after.table, rls);
+  if (before.command !== after.command) effects.push(`${label}: command changes from ${before.command} to ${after.command}`);
+  effects.push(...clauseEffects(label, before, after));
+  if (!sameSet(before.roles, after.roles)) effects.push(`${label}: roles change from ${rolesText(before.roles)} to ${rolesText(after.roles)}`);
+  const gated = rlsGate(policyChangeHazard(before, after), effects[0] ?? `${label} is recreated`, after.table, rls);
   return { hazard: gated.hazard, effects: rls.before && rls.after ? effects : [gated.effect, ...effects.slice(1)] };
 }
 
-function covers(outer: PolicyCommand, inner: PolicyCommand): boolean {
-  return outer === 'ALL' || outer === inner;
+/** USING and WITH CHECK changes; a WITH CHECK that only spells out what USING already checks says so. */
+function clauseEffects(label: string, before: Policy, after: Policy): string[] {
+  const effects: string[] = [];
+  if (before.using !== after.using) effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}`);
+  if (before.check !== after.check) {
+    const same = effectiveCheck(before) === effectiveCheck(after) ? ' (writes are checked as before: without WITH CHECK, USING is the check)' : '';
+    effects.push(`${label}: WITH CHECK changes from ${checkText(before)} to ${checkText(after)}${same}`);
+  }
+  return effects;
+}
+
+function checkText(p: Policy): string {
+  return p.check ?? (p.using !== null && p.command !== 'SELECT' && p.command !== 'DELETE' ? '(none: USING applies)' : '(none)');
+}
+
+/**
+ * The expression new rows are checked with: without WITH CHECK, an ALL or
+ * UPDATE policy checks them with its USING (rowsecurity.c, QUAL_FOR_WCO).
+ */
+function effectiveCheck(p: Policy): string | null {
+  return p.check ?? p.using;
+}
+
+const COMMANDS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
+type Command = (typeof COMMANDS)[number];
+
+/** What policy `p` does for one role on one command: nothing (null), or its kind and the expressions rows go through. */
+interface Reach {
+  permissive: boolean;
+  exprs: string[];
+}
+
+function reach(p: Policy, role: string, cmd: Command): Reach | null {
+  if (!commandCovers(p.command, cmd) || !(p.roles.includes(PUBLIC) || p.roles.includes(role))) return null;
+  const check = effectiveCheck(p);
+  // SELECT and DELETE filter the rows they see; INSERT checks the new row; UPDATE does both.
+  const exprs = cmd === 'SELECT' || cmd === 'DELETE' ? [p.using] : cmd === 'INSERT' ? [check] : [p.using, check];
+  // A missing expression is skipped (rowsecurity.c): a permissive policy then admits
+  // nothing through it, a restrictive one limits nothing.
+  return { permissive: p.permissive, exprs: exprs.map((e) => e ?? (p.permissive ? 'false' : 'true')) };
+}
+
+/**
+ * Which way replacing policy `before` by `after` moves access, decided for each
+ * role and command on its own and combined (opposite movements: may-widen).
+ * For one role and command, a restrictive policy admits at most what no policy
+ * does, and no policy at most what a permissive one does; between two of the
+ * same kind the expressions decide (exprDirection). `PUBLIC` stands for every
+ * role the policies do not name.
+ */
+export function policyChangeHazard(before: Policy, after: Policy): Hazard {
+  const roles = [...new Set([...before.roles, ...after.roles, PUBLIC])];
+  const seen = new Set<Hazard>();
+  for (const role of roles) for (const cmd of COMMANDS) seen.add(reachDirection(reach(before, role, cmd), reach(after, role, cmd)));
+  // Folded as a set, so the answer does not depend on the order of roles and commands.
+  if (seen.has('widens') && seen.has('narrows')) return 'may-widen';
+  return worst(...seen);
+}
+
+function reachDirection(b: Reach | null, a: Reach | null): Hazard {
+  if (b === null && a === null) return 'neutral';
+  if (b === null) return a!.permissive ? 'widens' : 'narrows';
+  if (a === null) return b.permissive ? 'narrows' : 'widens';
+  if (b.permissive !== a.permissive) return a.permissive ? 'widens' : 'narrows';
+  const [first, second] = b.exprs.map((e, i) => exprDirection(e, a.exprs[i]!));
+  return second === undefined ? first! : combine(first!, second);
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
