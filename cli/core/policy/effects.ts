@@ -281,8 +281,10 @@ export function revokeEffect(table: string, grantee: string, privileges: readonl
   return `${who} can no longer ${listText(privileges)} ${table} (unless granted another way)`;
 }
 
-export function columnEffect(table: string, grantee: string, columns: Record<string, string[]>, granted: boolean): string {
+/** `coveredByTable`: the grantee holds these privileges on the whole table at the end, so access does not change. */
+export function columnEffect(table: string, grantee: string, columns: Record<string, string[]>, granted: boolean, coveredByTable = false): string {
   const who = grantee === PUBLIC ? 'every role (PUBLIC)' : grantee;
   const what = Object.entries(columns).map(([p, cols]) => `${p} (${cols.join(', ')})`);
+  if (coveredByTable) return `${listText(what)} on ${table} ${granted ? 'granted' : 'revoked'} per column for ${who}, which holds ${Object.keys(columns).length === 1 ? 'it' : 'them'} on the whole table (no change in access)`;
   return `${who} can ${granted ? 'now' : 'no longer'} ${listText(what)} on ${table}${granted ? '' : ' (unless granted another way)'}`;
 }

@@ -168,7 +168,7 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
     const haveCols = cur.columnGrants.get(g);
     const needCols = want.columnGrants.get(g);
     if (!haveCols && !needCols) continue; // the common case: no column grants on either side
-    steps.push(...planColumnGrants(want, g, revoke, haveCols ?? new Map(), needCols ?? new Map()));
+    steps.push(...planColumnGrants(want, g, revoke, need, haveCols ?? new Map(), needCols ?? new Map()));
   }
 
   if (cur.rls && !want.rls) {
@@ -197,6 +197,7 @@ function planColumnGrants(
   want: TableSecurity,
   g: string,
   revoked: readonly string[],
+  tableLevel: readonly string[],
   haveCols: ReadonlyMap<string, readonly string[]>,
   needCols: ReadonlyMap<string, readonly string[]>,
 ): Step[] {
@@ -211,11 +212,18 @@ function planColumnGrants(
     if (r.length) revokeCols[p] = r;
     if (a.length) grantCols[p] = a;
   }
+  // A column privilege the grantee also ends up holding on the whole table adds or
+  // takes nothing: the table-level grant covers every column.
+  const covered = (cols: Record<string, string[]>) => Object.keys(cols).every((p) => tableLevel.includes(p));
   if (Object.keys(revokeCols).length) {
-    steps.push(step(want, 'narrows', [columnEffect(want.qualified, g, revokeCols, false)], 0, { kind: 'revoke-columns', grantee: g, columns: revokeCols }));
+    const neutral = covered(revokeCols);
+    steps.push(
+      step(want, neutral ? 'neutral' : 'narrows', [columnEffect(want.qualified, g, revokeCols, false, neutral)], 0, { kind: 'revoke-columns', grantee: g, columns: revokeCols }),
+    );
   }
   if (Object.keys(grantCols).length) {
-    steps.push(step(want, 'widens', [columnEffect(want.qualified, g, grantCols, true)], 8, { kind: 'grant-columns', grantee: g, columns: grantCols }));
+    const neutral = covered(grantCols);
+    steps.push(step(want, neutral ? 'neutral' : 'widens', [columnEffect(want.qualified, g, grantCols, true, neutral)], 8, { kind: 'grant-columns', grantee: g, columns: grantCols }));
   }
   return steps;
 }
