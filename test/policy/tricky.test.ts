@@ -36,6 +36,13 @@ const CASES: Case[] = [
     to: `${ON} create policy "Owner can read" on T for select to authenticated using (auth.uid() = user_id);`,
     expect: [['rename-policy', 'neutral']],
   },
+  // Renamed and tightened: judged as one change, not as a drop (narrows) and an unrelated create (widens).
+  {
+    table: 'public.ren_edited', columns: 'id int, user_id uuid',
+    from: `${ON} create policy "Users read own" on T for select to authenticated using (user_id = auth.uid());`,
+    to: `${ON} create policy read_own on T for select to authenticated using (user_id = auth.uid() and id > 0);`,
+    expect: [['drop-policy', 'neutral'], ['create-policy', 'narrows']],
+  },
   {
     table: 'public.cmd', columns: 'id int',
     from: `${ON} create policy p on T for select to authenticated using (id > 0);`,
@@ -211,10 +218,10 @@ const CASES: Case[] = [
       create policy limit_ids on T as restrictive for select to anon using (id < 20);`,
     expect: [
       ['rename-policy', 'neutral'], // only_active moves aside while its replacement is created
-      ['drop-policy', 'narrows'],
-      ['create-policy', 'narrows'],
-      ['create-policy', 'narrows'],
-      ['drop-policy', 'widens'], // not_org2, after the restrictive limit_ids is in place
+      ['drop-policy', 'narrows'], // open_ids
+      ['create-policy', 'may-widen'], // limit_ids, replacing not_org2 (another restriction for the same command and role)
+      ['create-policy', 'narrows'], // only_active, now for every command
+      ['drop-policy', 'neutral'], // not_org2, after limit_ids is in place
       ['drop-policy', 'neutral'],
       ['alter-policy', 'widens'],
     ],
@@ -315,6 +322,13 @@ describe('tricky policy diffs on real databases', () => {
       'drop policy "Gone" on "Odd Schema"."Mixed ""T"" table";',
       'create policy "New One" on "Odd Schema"."Mixed ""T"" table" as restrictive for select to "Mixed Role", anon using ((id <> 0));',
       'alter policy "it\'s ""quoted""" on "Odd Schema"."Mixed ""T"" table" rename to "Renamed ""Policy""";',
+    ]);
+  });
+
+  it('a renamed and edited policy says what it replaces', () => {
+    expect(d.plan.steps.filter((s) => s.table === 'public.ren_edited').map((s) => s.effects)).toEqual([
+      ['policy "Users read own" on public.ren_edited is dropped, replaced by read_own (see its create step)'],
+      ['policy read_own on public.ren_edited replaces "Users read own"', 'policy read_own on public.ren_edited: USING changes from (user_id = auth.uid()) to ((user_id = auth.uid()) AND (id > 0))'],
     ]);
   });
 

@@ -96,12 +96,13 @@ export function alterEffects(before: Policy, after: Policy, rls: RlsSpan): { haz
 }
 
 /**
- * Effect of replacing a policy under the same name (drop + create): its command
- * or kind changed, or a clause was removed.
+ * Effect of replacing a policy (drop + create): under the same name when its
+ * command or kind changed or a clause was removed, or by one under another name.
  */
 export function replaceEffect(before: Policy, after: Policy, rls: RlsSpan): { hazard: Hazard; effects: string[] } {
   const label = `policy ${policyLabel(after.name)} on ${after.table}`;
   const effects: string[] = [];
+  if (before.name !== after.name) effects.push(`${label} replaces ${policyLabel(before.name)}`);
   if (before.permissive !== after.permissive) {
     effects.push(`${label} becomes ${after.permissive ? 'PERMISSIVE: it now grants rows instead of limiting them' : 'RESTRICTIVE: it now limits rows instead of granting them'}`);
   }

@@ -36,7 +36,7 @@ import {
   type Hazard,
   type RlsSpan,
 } from './effects.js';
-import { sameBody, type SecurityState, type TableSecurity } from './state.js';
+import { sameBody, sameRoles, type SecurityState, type TableSecurity } from './state.js';
 
 interface StepBase {
   /** `schema.table`, unquoted. */
@@ -256,7 +256,24 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rls: RlsSpan): St
     );
   }
 
+  // Renamed and edited: a policy that goes and one that comes under another name, for
+  // the same command, kind and roles, are judged as one change (the SQL stays a drop
+  // and a create), so tightening a renamed policy is not reported as widening.
+  const replaced = new Map<string, Policy>(); // desired name → the current policy it replaces
   for (const [name, w] of restWant) {
+    if (restCur.has(name)) continue;
+    const c = [...restCur.values()].find((c) => !restWant.has(c.name) && c.command === w.command && c.permissive === w.permissive && sameRoles(c.roles, w.roles));
+    if (!c) continue;
+    replaced.set(name, c);
+    restCur.delete(c.name);
+  }
+
+  for (const [name, w] of restWant) {
+    const old = replaced.get(name);
+    if (old) {
+      steps.push(...replaceSteps(want, old, w, rls));
+      continue;
+    }
     const c = restCur.get(name);
     if (!c) {
       const e = createEffect(w, rls);
@@ -271,18 +288,7 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rls: RlsSpan): St
       const e = alterEffects(c, w, rls);
       steps.push(step(want, e.hazard, e.effects, e.hazard === 'narrows' || e.hazard === 'neutral' ? 4 : 6, { kind: 'alter-policy', name, before: c, after: w }));
     } else {
-      const e = replaceEffect(c, w, rls);
-      const dropPhase = c.permissive ? 4 : 6;
-      const createPhase = w.permissive ? 6 : 4;
-      steps.push(
-        step(want, 'neutral', [`policy ${policyLabel(name)} on ${want.qualified} is dropped to be recreated (see its create step)`], dropPhase, {
-          kind: 'drop-policy',
-          name,
-          policy: c,
-          replacedBy: true,
-        }),
-      );
-      steps.push(step(want, e.hazard, e.effects, createPhase, { kind: 'create-policy', policy: w, replaces: true }));
+      steps.push(...replaceSteps(want, c, w, rls));
     }
   }
 
@@ -291,6 +297,25 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rls: RlsSpan): St
     steps.push(step(want, e.hazard, [e.effect], c.permissive ? 4 : 6, { kind: 'drop-policy', name, policy: c, replacedBy: false }));
   }
   return steps;
+}
+
+/**
+ * Policy `c` replaced by `w` (same name or not): a drop and a create judged as one
+ * change; the create carries the effect. Permissive: dropped first; restrictive:
+ * the new one is created first (see the phases in the file comment).
+ */
+function replaceSteps(want: TableSecurity, c: Policy, w: Policy, rls: RlsSpan): Step[] {
+  const e = replaceEffect(c, w, rls);
+  const why = c.name === w.name ? 'is dropped to be recreated' : `is dropped, replaced by ${policyLabel(w.name)}`;
+  return [
+    step(want, 'neutral', [`policy ${policyLabel(c.name)} on ${want.qualified} ${why} (see its create step)`], c.permissive ? 4 : 6, {
+      kind: 'drop-policy',
+      name: c.name,
+      policy: c,
+      replacedBy: true,
+    }),
+    step(want, e.hazard, e.effects, w.permissive ? 6 : 4, { kind: 'create-policy', policy: w, replaces: true }),
+  ];
 }
 
 /** Within a phase: by table, then drops before renames before creates before alters, then by name. */
