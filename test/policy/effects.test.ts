@@ -76,3 +76,19 @@ describe('policyChangeHazard: per role and command', () => {
     expect(policyChangeHazard(p({ roles: ['anon'] }), p({ roles: ['authenticated'] }))).toBe('may-widen');
   });
 });
+
+describe('request helpers moved into a scalar sub-select (what the auth-call-per-row lint asks for)', () => {
+  it('are the same condition: neutral, also inside a larger change', () => {
+    expect(exprDirection('(user_id = auth.uid())', '(user_id = ( SELECT auth.uid() AS uid))')).toBe('neutral');
+    expect(exprDirection('(( SELECT auth.uid() AS uid) = user_id)', '(auth.uid() = user_id)')).toBe('neutral');
+    expect(exprDirection("((auth.jwt() ->> 'role'::text) = 'admin'::text)", "((( SELECT auth.jwt() AS jwt) ->> 'role'::text) = 'admin'::text)")).toBe('neutral');
+    expect(exprDirection("(org = (current_setting('app.org'::text, true))::integer)", "(org = (( SELECT current_setting('app.org'::text, true) AS current_setting))::integer)")).toBe('neutral');
+    expect(exprDirection('(user_id = auth.uid())', '((user_id = ( SELECT auth.uid() AS uid)) AND (id > 0))')).toBe('narrows');
+  });
+
+  it('only those helpers, and never inside a string literal', () => {
+    expect(exprDirection('(user_id = app.owner())', '(user_id = ( SELECT app.owner() AS owner))')).toBe('may-widen');
+    expect(exprDirection('(f = random())', '(f = ( SELECT random() AS random))')).toBe('may-widen');
+    expect(exprDirection("(s = 'auth.uid()'::text)", "(s = '( SELECT auth.uid() AS uid)'::text)")).toBe('may-widen');
+  });
+});

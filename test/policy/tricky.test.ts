@@ -134,6 +134,13 @@ const CASES: Case[] = [
       reset search_path;`,
     expect: [],
   },
+  // Request helpers moved into scalar sub-selects (the auth-call-per-row lint's fix): same condition, still applied.
+  {
+    table: 'public.wrapped_helpers', columns: 'id int, user_id uuid, org int',
+    from: `${ON} create policy p on T for select to authenticated using (user_id = auth.uid() and org = current_setting('app.org', true)::int and auth.jwt() ->> 'role' = 'admin');`,
+    to: `${ON} create policy p on T for select to authenticated using (user_id = (select auth.uid()) and org = (select current_setting('app.org', true))::int and (select auth.jwt()) ->> 'role' = 'admin');`,
+    expect: [['alter-policy', 'neutral']],
+  },
   // Look alike, but are changes: operands of < and -, string case, NOT's scope, AND → OR.
   {
     table: 'public.real_changes', columns: 'a int, b int, s text, x boolean, y boolean',
@@ -237,6 +244,7 @@ const BASE = [
   ROLES_SQL,
   'create schema if not exists auth;',
   "create function auth.uid() returns uuid language sql stable as $$ select (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid $$;",
+  "create function auth.jwt() returns jsonb language sql stable as $$ select nullif(current_setting('request.jwt.claims', true), '')::jsonb $$;",
   'create schema "Odd Schema";',
   ...CASES.filter((c) => c.columns !== '').map((c) => `create table ${c.table} (${c.columns});`),
   'create table public.part (id int, at date) partition by range (at);',
@@ -330,6 +338,12 @@ describe('tricky policy diffs on real databases', () => {
       ['policy "Users read own" on public.ren_edited is dropped, replaced by read_own (see its create step)'],
       ['policy read_own on public.ren_edited replaces "Users read own"', 'policy read_own on public.ren_edited: USING changes from (user_id = auth.uid()) to ((user_id = auth.uid()) AND (id > 0))'],
     ]);
+  });
+
+  it('helpers moved into a sub-select: the effect says the condition is the same', () => {
+    const [step] = d.plan.steps.filter((s) => s.table === 'public.wrapped_helpers');
+    expect(step!.effects).toHaveLength(1);
+    expect(step!.effects[0]).toMatch(/^policy p on public\.wrapped_helpers: USING changes from .* \(the same condition; only how often its request helpers are evaluated changes/);
   });
 
   it('a column grant beside the same table-level grant says why it changes nothing', () => {

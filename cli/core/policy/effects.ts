@@ -116,12 +116,18 @@ export function replaceEffect(before: Policy, after: Policy, rls: RlsSpan): { ha
 /** USING and WITH CHECK changes; a WITH CHECK that only spells out what USING already checks says so. */
 function clauseEffects(label: string, before: Policy, after: Policy): string[] {
   const effects: string[] = [];
-  if (before.using !== after.using) effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}`);
+  if (before.using !== after.using) effects.push(`${label}: USING changes from ${before.using ?? '(none)'} to ${after.using ?? '(none)'}${onceNote(before.using, after.using)}`);
   if (before.check !== after.check) {
-    const same = effectiveCheck(before) === effectiveCheck(after) ? ' (writes are checked as before: without WITH CHECK, USING is the check)' : '';
+    const same = effectiveCheck(before) === effectiveCheck(after) ? ' (writes are checked as before: without WITH CHECK, USING is the check)' : onceNote(before.check, after.check);
     effects.push(`${label}: WITH CHECK changes from ${checkText(before)} to ${checkText(after)}${same}`);
   }
   return effects;
+}
+
+/** Two expressions that differ only in request helpers wrapped in (or unwrapped from) a scalar sub-select. */
+function onceNote(before: string | null, after: string | null): string {
+  if (before === null || after === null || withoutClaimSubselects(before) !== withoutClaimSubselects(after)) return '';
+  return ' (the same condition; only how often its request helpers are evaluated changes: once per statement inside a sub-select, per row outside)';
 }
 
 function checkText(p: Policy): string {
@@ -197,6 +203,11 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  */
 export function exprDirection(before: string | null, after: string | null): Hazard {
   if (before === after) return 'neutral';
+  if (before !== null && after !== null) {
+    before = withoutClaimSubselects(before);
+    after = withoutClaimSubselects(after);
+    if (before === after) return 'neutral';
+  }
   const rank = (e: string | null) => (e === 'true' ? 2 : e === 'false' ? 0 : 1);
   const b = rank(before);
   const a = rank(after);
@@ -205,6 +216,39 @@ export function exprDirection(before: string | null, after: string | null): Haza
   if (extends_(after, before, 'AND') || extends_(before, after, 'OR')) return 'narrows';
   if (extends_(after, before, 'OR') || extends_(before, after, 'AND')) return 'widens';
   return 'may-widen';
+}
+
+/**
+ * `( SELECT auth.uid() AS uid)` → `auth.uid()`, outside string literals and quoted
+ * names: the scalar sub-select rowguard's lint (auth-call-per-row) asks for. The
+ * request helpers (auth.uid/jwt/role/email, current_setting with literal
+ * arguments) are STABLE, so within a statement the sub-select, run once as an
+ * initPlan, yields what the bare call yields for every row: the same condition.
+ */
+const CLAIM_SUBSELECT = /\( SELECT (auth\.(?:uid|jwt|role|email)\(\)|current_setting\('(?:[^']|'')*'::text(?:, (?:true|false))?\)) AS (?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")*")\)/y;
+
+export function withoutClaimSubselects(text: string): string {
+  if (!text.includes('( SELECT ')) return text;
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = null; // a doubled quote closes and reopens: same result
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+    } else if (ch === '(') {
+      CLAIM_SUBSELECT.lastIndex = i;
+      const m = CLAIM_SUBSELECT.exec(text);
+      if (m) {
+        out += m[1];
+        i += m[0].length - 1;
+        continue;
+      }
+    }
+    out += ch;
+  }
+  return out;
 }
 
 /** `outer` is `(inner OP …)` or `(… OP inner)` at its top level. */
