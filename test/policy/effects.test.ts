@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { exprDirection, policyChangeHazard } from '../../cli/core/policy/effects.js';
 import type { Policy } from '../../cli/core/catalog/model.js';
 
-const ON = { before: true, after: true };
+const ON = { rlsBefore: true, rlsAfter: true, exempt: new Set<string>() };
 const own = '(( SELECT auth.uid() AS uid) = user_id)';
 
 describe('exprDirection', () => {

@@ -4,8 +4,8 @@ import { renderScript, stepSql, renderPolicyFile } from '../../cli/core/policy/r
 import { isWidening } from '../../cli/core/policy/effects.js';
 import { assertWideningAllowed, isLocalDatabase } from '../../cli/core/policy/apply.js';
 import { encodeNamePart, parsePolicyFileName, policyFileName } from '../../cli/core/policy/files.js';
-import type { SecurityState } from '../../cli/core/policy/state.js';
-import { randomTable, rng, simulate, stateOf, type TableRow } from './fixtures.js';
+import { securityStateOf, type SecurityState } from '../../cli/core/policy/state.js';
+import { API, modelOf, randomTable, rng, simulate, stateOf, type TableRow } from './fixtures.js';
 
 /** Plan, prove it runs (names free when needed) and reaches the desired state. */
 function plan(from: TableRow[], to: TableRow[]): { p: PolicyPlan; sql: string[] } {
@@ -194,6 +194,27 @@ describe('policy planner: RLS flags and grants', () => {
     // Dropping FORCE while enabling RLS: the owner saw every row before and still does.
     const force = plan([{ table: T, force: true }], [{ table: T, rls: true }]);
     expect(force.p.steps.find((s) => s.kind === 'no-force-rls')!.hazard).toBe('neutral');
+  });
+
+  it('a policy only for a role that bypasses RLS (service_role) changes nothing', () => {
+    const sr = { name: 'service_all', roles: ['service_role'], using: 'true' };
+    const { p } = plan([{ table: T, rls: true }], [{ table: T, rls: true, policies: [sr] }]);
+    expect(p.steps.map((s) => s.hazard)).toEqual(['neutral']);
+    expect(p.steps[0]!.effects[0]).toBe('policy service_all on public.items now lets service_role SELECT, INSERT, UPDATE and DELETE (rows where true) — no change in access: service_role bypasses RLS');
+    const both = { ...own, roles: ['authenticated', 'service_role'] };
+    expect(plan([{ table: T, rls: true, policies: [both] }], [{ table: T, rls: true, policies: [own] }]).p.steps.map((s) => s.hazard)).toEqual(['neutral']);
+    // Anyone else it reaches still counts.
+    expect(plan([{ table: T, rls: true }], [{ table: T, rls: true, policies: [{ ...sr, roles: ['anon', 'service_role'] }] }]).p.steps.map((s) => s.hazard)).toEqual(['widens']);
+  });
+
+  it('a bypass role is exempt only while every member that inherits from it bypasses too', () => {
+    const role = (name: string, o: { bypass?: boolean; inherit?: boolean; memberOf?: string[] } = {}) => ({
+      name, superuser: false, bypassRls: o.bypass ?? false, login: false, inherit: o.inherit ?? true, memberOf: o.memberOf ?? [],
+    });
+    const exempt = (roles: ReturnType<typeof role>[]) => securityStateOf({ ...modelOf([{ table: T }]), roles }, API).rlsExempt;
+    expect(exempt([role('service_role', { bypass: true }), role('authenticator', { inherit: false, memberOf: ['service_role'] })])).toEqual(['service_role']);
+    expect(exempt([role('service_role', { bypass: true }), role('worker', { memberOf: ['service_role'] })])).toEqual([]);
+    expect(exempt([role('service_role', { bypass: true }), role('ops', { bypass: true, memberOf: ['service_role'] }), role('intern', { memberOf: ['ops'] })])).toEqual([]);
   });
 
   it('a policy change while RLS stays off is neutral, and says so', () => {

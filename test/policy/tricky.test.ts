@@ -166,6 +166,15 @@ const CASES: Case[] = [
       create policy "New One" on T as restrictive for select to "Mixed Role", anon using (id <> 0);`,
     expect: [['drop-policy', 'narrows'], ['create-policy', 'narrows'], ['rename-policy', 'neutral']],
   },
+  // For roles policies never limit: service_role (BYPASSRLS, no members) — nothing changes; a bypass
+  // role with a member that does not bypass — the member is let in.
+  {
+    table: 'public.bypass_roles', columns: 'id int',
+    from: ON,
+    to: `${ON} create policy "Service role full access" on T to service_role using (true) with check (true);
+      create policy "Admins" on T for select to tricky_admin using (true);`,
+    expect: [['create-policy', 'widens'], ['create-policy', 'neutral']],
+  },
   // Partitioned: the parent's policies and each partition's are separate.
   {
     table: 'public.part', columns: '',
@@ -242,6 +251,12 @@ const TO_ONLY = ['create table public.created (id int);', 'create table public.a
 
 const BASE = [
   ROLES_SQL,
+  // Cluster-wide and created by both databases' setup: only if missing.
+  `do $$ begin
+     if not exists (select from pg_roles where rolname = 'tricky_admin') then create role tricky_admin nologin bypassrls; end if;
+     if not exists (select from pg_roles where rolname = 'tricky_admin_member') then create role tricky_admin_member nologin in role tricky_admin; end if;
+   exception when duplicate_object or unique_violation then null;
+   end $$;`,
   'create schema if not exists auth;',
   "create function auth.uid() returns uuid language sql stable as $$ select (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid $$;",
   "create function auth.jwt() returns jsonb language sql stable as $$ select nullif(current_setting('request.jwt.claims', true), '')::jsonb $$;",

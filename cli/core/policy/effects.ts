@@ -64,42 +64,48 @@ function clauses(p: Policy): string {
   return parts.length ? parts.join('; ') : 'no condition';
 }
 
-export function createEffect(p: Policy, rls: RlsSpan): { hazard: Hazard; effect: string } {
+export function createEffect(p: Policy, ctx: PolicyContext): { hazard: Hazard; effect: string } {
   const who = rolesText(p.roles);
   const effect = p.permissive
     ? `policy ${policyLabel(p.name)} on ${p.table} now lets ${who} ${commandText(p.command)} (${clauses(p)})`
     : `restrictive policy ${policyLabel(p.name)} on ${p.table} now limits ${who} on ${commandText(p.command)} (${clauses(p)})`;
-  return rlsGate(p.permissive ? 'widens' : 'narrows', effect, p.table, rls);
+  return rlsGate(policyChangeHazard(null, p, ctx.exempt), effect + exemptNote(p.roles, ctx), p.table, ctx);
 }
 
-export function dropEffect(p: Policy, rls: RlsSpan): { hazard: Hazard; effect: string } {
+export function dropEffect(p: Policy, ctx: PolicyContext): { hazard: Hazard; effect: string } {
   const who = rolesText(p.roles);
   const effect = p.permissive
     ? `policy ${policyLabel(p.name)} on ${p.table} no longer lets ${who} ${commandText(p.command)} (${clauses(p)})`
     : `restrictive policy ${policyLabel(p.name)} on ${p.table} no longer limits ${who} on ${commandText(p.command)} (${clauses(p)})`;
-  return rlsGate(p.permissive ? 'narrows' : 'widens', effect, p.table, rls);
+  return rlsGate(policyChangeHazard(p, null, ctx.exempt), effect + exemptNote(p.roles, ctx), p.table, ctx);
+}
+
+/** ` — no change in access: service_role bypasses RLS` when every one of `roles` is exempt. */
+function exemptNote(roles: readonly string[], ctx: PolicyContext): string {
+  if (roles.length === 0 || !roles.every((r) => ctx.exempt.has(r))) return '';
+  return ` — no change in access: ${listText(roles)} bypass${roles.length === 1 ? 'es' : ''} RLS`;
 }
 
 /** Effects of an in-place ALTER POLICY (roles, USING, WITH CHECK). */
-export function alterEffects(before: Policy, after: Policy, rls: RlsSpan): { hazard: Hazard; effects: string[] } {
+export function alterEffects(before: Policy, after: Policy, ctx: PolicyContext): { hazard: Hazard; effects: string[] } {
   const label = `policy ${policyLabel(after.name)} on ${after.table}`;
   const effects: string[] = [];
   const wasPublic = before.roles.includes(PUBLIC);
   const isPublic = after.roles.includes(PUBLIC);
   const added = isPublic && !wasPublic ? [PUBLIC] : wasPublic ? [] : after.roles.filter((r) => !before.roles.includes(r));
   const removed = wasPublic && !isPublic ? [PUBLIC] : isPublic ? [] : before.roles.filter((r) => !after.roles.includes(r));
-  if (added.length) effects.push(`${label} now also applies to ${rolesText(added)}`);
-  if (removed.length) effects.push(`${label} no longer applies to ${rolesText(removed)}`);
+  if (added.length) effects.push(`${label} now also applies to ${rolesText(added)}${exemptNote(added, ctx)}`);
+  if (removed.length) effects.push(`${label} no longer applies to ${rolesText(removed)}${exemptNote(removed, ctx)}`);
   effects.push(...clauseEffects(label, before, after));
-  const gated = rlsGate(policyChangeHazard(before, after), effects[0] ?? `${label} changes`, after.table, rls);
-  return { hazard: gated.hazard, effects: rls.before && rls.after ? effects : [gated.effect, ...effects.slice(1)] };
+  const gated = rlsGate(policyChangeHazard(before, after, ctx.exempt), effects[0] ?? `${label} changes`, after.table, ctx);
+  return { hazard: gated.hazard, effects: ctx.rlsBefore && ctx.rlsAfter ? effects : [gated.effect, ...effects.slice(1)] };
 }
 
 /**
  * Effect of replacing a policy (drop + create): under the same name when its
  * command or kind changed or a clause was removed, or by one under another name.
  */
-export function replaceEffect(before: Policy, after: Policy, rls: RlsSpan): { hazard: Hazard; effects: string[] } {
+export function replaceEffect(before: Policy, after: Policy, ctx: PolicyContext): { hazard: Hazard; effects: string[] } {
   const label = `policy ${policyLabel(after.name)} on ${after.table}`;
   const effects: string[] = [];
   if (before.name !== after.name) effects.push(`${label} replaces ${policyLabel(before.name)}`);
@@ -109,8 +115,8 @@ export function replaceEffect(before: Policy, after: Policy, rls: RlsSpan): { ha
   if (before.command !== after.command) effects.push(`${label}: command changes from ${before.command} to ${after.command}`);
   effects.push(...clauseEffects(label, before, after));
   if (!sameSet(before.roles, after.roles)) effects.push(`${label}: roles change from ${rolesText(before.roles)} to ${rolesText(after.roles)}`);
-  const gated = rlsGate(policyChangeHazard(before, after), effects[0] ?? `${label} is recreated`, after.table, rls);
-  return { hazard: gated.hazard, effects: rls.before && rls.after ? effects : [gated.effect, ...effects.slice(1)] };
+  const gated = rlsGate(policyChangeHazard(before, after, ctx.exempt), effects[0] ?? `${label} is recreated`, after.table, ctx);
+  return { hazard: gated.hazard, effects: ctx.rlsBefore && ctx.rlsAfter ? effects : [gated.effect, ...effects.slice(1)] };
 }
 
 /** USING and WITH CHECK changes; a WITH CHECK that only spells out what USING already checks says so. */
@@ -162,17 +168,20 @@ function reach(p: Policy, role: string, cmd: Command): Reach | null {
 }
 
 /**
- * Which way replacing policy `before` by `after` moves access, decided for each
- * role and command on its own and combined (opposite movements: may-widen).
- * For one role and command, a restrictive policy admits at most what no policy
- * does, and no policy at most what a permissive one does; between two of the
- * same kind the expressions decide (exprDirection). `PUBLIC` stands for every
- * role the policies do not name.
+ * Which way replacing policy `before` by `after` (null: none, for a create or a
+ * drop) moves access, decided for each role and command on its own and combined
+ * (opposite movements: may-widen). For one role and command, a restrictive
+ * policy admits at most what no policy does, and no policy at most what a
+ * permissive one does; between two of the same kind the expressions decide
+ * (exprDirection). `PUBLIC` stands for every role the policies do not name;
+ * `exempt` roles are skipped (policies never limit them).
  */
-export function policyChangeHazard(before: Policy, after: Policy): Hazard {
-  const roles = [...new Set([...before.roles, ...after.roles, PUBLIC])];
+export function policyChangeHazard(before: Policy | null, after: Policy | null, exempt: ReadonlySet<string> = new Set()): Hazard {
+  const roles = [...new Set([...(before?.roles ?? []), ...(after?.roles ?? []), PUBLIC])].filter((r) => !exempt.has(r));
   const seen = new Set<Hazard>();
-  for (const role of roles) for (const cmd of COMMANDS) seen.add(reachDirection(reach(before, role, cmd), reach(after, role, cmd)));
+  for (const role of roles) {
+    for (const cmd of COMMANDS) seen.add(reachDirection(before && reach(before, role, cmd), after && reach(after, role, cmd)));
+  }
   // Folded as a set, so the answer does not depend on the order of roles and commands.
   if (seen.has('widens') && seen.has('narrows')) return 'may-widen';
   return worst(...seen);
@@ -299,19 +308,22 @@ function splitTopLevel(text: string, sep: string): string[] | null {
 }
 
 /**
- * Whether RLS is enabled on the table before and after the whole change. A
- * policy step moves access only when it is on at both ends: while RLS is off
- * policies are ignored, and when RLS is being enabled the start had every row,
- * so whatever the policies allow is no wider (the enable step reports the narrowing).
+ * What a policy change is judged against. A policy step moves access only when
+ * RLS is on at both ends: while RLS is off policies are ignored, and when RLS is
+ * being enabled the start had every row, so whatever the policies allow is no
+ * wider (the enable step reports the narrowing). `exempt`: roles that policies
+ * never limit (BYPASSRLS or superuser, and so is every role that inherits from
+ * them), so a policy reaching them or not changes nothing.
  */
-export interface RlsSpan {
-  before: boolean;
-  after: boolean;
+export interface PolicyContext {
+  rlsBefore: boolean;
+  rlsAfter: boolean;
+  exempt: ReadonlySet<string>;
 }
 
-function rlsGate(hazard: Hazard, effect: string, table: string, rls: RlsSpan): { hazard: Hazard; effect: string } {
-  if (rls.before && rls.after) return { hazard, effect };
-  const why = rls.after ? `RLS is enabled on ${table} in this same change, and before it no rows were filtered` : `no effect while RLS is disabled on ${table}`;
+function rlsGate(hazard: Hazard, effect: string, table: string, ctx: PolicyContext): { hazard: Hazard; effect: string } {
+  if (ctx.rlsBefore && ctx.rlsAfter) return { hazard, effect };
+  const why = ctx.rlsAfter ? `RLS is enabled on ${table} in this same change, and before it no rows were filtered` : `no effect while RLS is disabled on ${table}`;
   return { hazard: 'neutral', effect: `${effect} — ${why}` };
 }
 

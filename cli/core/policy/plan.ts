@@ -34,7 +34,7 @@ import {
   replaceEffect,
   revokeEffect,
   type Hazard,
-  type RlsSpan,
+  type PolicyContext,
 } from './effects.js';
 import { sameBody, sameRoles, type SecurityState, type TableSecurity } from './state.js';
 
@@ -113,6 +113,8 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
   const onlyOnOneSide: OneSided[] = [];
   const kindMismatch: PolicyPlan['kindMismatch'] = [];
   let compared = 0;
+  // Exempt on both sides (two servers can differ in their roles).
+  const exempt = new Set(from.rlsExempt.filter((r) => to.rlsExempt.includes(r)));
   const policyNames = new Map<string, Set<string>>();
   const names = [...new Set([...from.tables.keys(), ...to.tables.keys()])].sort();
   for (const q of names) {
@@ -129,7 +131,7 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
     }
     compared++;
     policyNames.set(q, new Set([...cur.policies, ...want.policies].map((p) => p.name)));
-    steps.push(...planTable(cur, want, to.grantees));
+    steps.push(...planTable(cur, want, to.grantees, exempt));
   }
   const tableRank = new Map(names.map((q, i) => [q, i]));
   return { steps: order(steps, policyNames, tableRank), onlyOnOneSide, kindMismatch, compared };
@@ -151,7 +153,7 @@ function step(t: TableSecurity, hazard: Hazard, effects: string[], phase: number
   return Object.assign(base, own);
 }
 
-function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly string[]): Step[] {
+function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly string[], exempt: ReadonlySet<string>): Step[] {
   const steps: Step[] = [];
   const rlsOn = want.rls;
 
@@ -189,7 +191,7 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
     steps.push(step(want, 'narrows', [`RLS enabled on ${want.qualified}: ${what}`], 7, { kind: 'enable-rls' }));
   }
 
-  steps.push(...planPolicies(cur, want, { before: cur.rls, after: want.rls }));
+  steps.push(...planPolicies(cur, want, { rlsBefore: cur.rls, rlsAfter: want.rls, exempt }));
   return steps;
 }
 
@@ -228,7 +230,7 @@ function planColumnGrants(
   return steps;
 }
 
-function planPolicies(cur: TableSecurity, want: TableSecurity, rls: RlsSpan): Step[] {
+function planPolicies(cur: TableSecurity, want: TableSecurity, ctx: PolicyContext): Step[] {
   const steps: Step[] = [];
   const current = new Map<string, Policy>();
   const desired = new Map<string, Policy>();
@@ -271,12 +273,12 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rls: RlsSpan): St
   for (const [name, w] of restWant) {
     const old = replaced.get(name);
     if (old) {
-      steps.push(...replaceSteps(want, old, w, rls));
+      steps.push(...replaceSteps(want, old, w, ctx));
       continue;
     }
     const c = restCur.get(name);
     if (!c) {
-      const e = createEffect(w, rls);
+      const e = createEffect(w, ctx);
       steps.push(step(want, e.hazard, [e.effect], w.permissive ? 6 : 4, { kind: 'create-policy', policy: w, replaces: false }));
       continue;
     }
@@ -285,15 +287,15 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rls: RlsSpan): St
     // or PERMISSIVE/RESTRICTIVE, and cannot remove a clause.
     const removesClause = (c.using !== null && w.using === null) || (c.check !== null && w.check === null);
     if (c.command === w.command && c.permissive === w.permissive && !removesClause) {
-      const e = alterEffects(c, w, rls);
+      const e = alterEffects(c, w, ctx);
       steps.push(step(want, e.hazard, e.effects, e.hazard === 'narrows' || e.hazard === 'neutral' ? 4 : 6, { kind: 'alter-policy', name, before: c, after: w }));
     } else {
-      steps.push(...replaceSteps(want, c, w, rls));
+      steps.push(...replaceSteps(want, c, w, ctx));
     }
   }
 
   for (const [name, c] of restCur) {
-    const e = dropEffect(c, rls);
+    const e = dropEffect(c, ctx);
     steps.push(step(want, e.hazard, [e.effect], c.permissive ? 4 : 6, { kind: 'drop-policy', name, policy: c, replacedBy: false }));
   }
   return steps;
@@ -304,8 +306,8 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, rls: RlsSpan): St
  * change; the create carries the effect. Permissive: dropped first; restrictive:
  * the new one is created first (see the phases in the file comment).
  */
-function replaceSteps(want: TableSecurity, c: Policy, w: Policy, rls: RlsSpan): Step[] {
-  const e = replaceEffect(c, w, rls);
+function replaceSteps(want: TableSecurity, c: Policy, w: Policy, ctx: PolicyContext): Step[] {
+  const e = replaceEffect(c, w, ctx);
   const why = c.name === w.name ? 'is dropped to be recreated' : `is dropped, replaced by ${policyLabel(w.name)}`;
   return [
     step(want, 'neutral', [`policy ${policyLabel(c.name)} on ${want.qualified} ${why} (see its create step)`], c.permissive ? 4 : 6, {

@@ -37,6 +37,14 @@ export interface SecurityState {
   tables: ReadonlyMap<string, TableSecurity>;
   /** Roles with BYPASSRLS or SUPERUSER (policies never apply to them). */
   bypassRoles: readonly string[];
+  /**
+   * Bypass roles whose every inheriting member, however indirect, bypasses too:
+   * a policy for such a role limits or lets in nobody. A policy applies to the
+   * roles that have the privileges of one of its roles (has_privs_of_role, which
+   * follows INHERIT), and BYPASSRLS itself is not inherited. A NOINHERIT member
+   * (PostgREST's authenticator) must SET ROLE first, and then bypasses.
+   */
+  rlsExempt: readonly string[];
 }
 
 /** The grantees rowguard manages: the configured API roles and PUBLIC. */
@@ -81,7 +89,20 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
     grantees,
     tables,
     bypassRoles: model.roles.filter((r) => r.bypassRls || r.superuser).map((r) => r.name),
+    rlsExempt: rlsExemptRoles(model.roles),
   };
+}
+
+function rlsExemptRoles(roles: CatalogModel['roles']): string[] {
+  const bypass = new Set(roles.filter((r) => r.bypassRls || r.superuser).map((r) => r.name));
+  const members = new Map<string, string[]>(); // role → its direct members that inherit its privileges
+  // rolinherit: before PostgreSQL 16 it decides; from 16 on each grant has its own
+  // INHERIT option, which defaults to the member's rolinherit (the model reads no
+  // per-grant option, so a grant made WITH INHERIT TRUE to a NOINHERIT role is missed).
+  for (const r of roles) if (r.inherit) for (const g of r.memberOf) (members.get(g) ?? members.set(g, []).get(g)!).push(r.name);
+  const allBypass = (role: string, seen: Set<string>): boolean =>
+    bypass.has(role) && (members.get(role) ?? []).every((m) => seen.has(m) || allBypass(m, seen.add(m)));
+  return [...bypass].filter((r) => allBypass(r, new Set([r]))).sort();
 }
 
 /** Policies are equal when command, permissive, roles (a set) and both expressions are equal. */
