@@ -15,11 +15,15 @@
  *   3 renames to a temporary name (freeing names, no access change)
  *   4 narrowing policy steps: create restrictive, drop permissive, narrowing ALTER
  *   5 renames to final names
- *   6 widening policy steps: create permissive, drop restrictive, other ALTERs
- *   7 ENABLE RLS (after its policies exist)
- *   8 GRANT
+ *   6 the other permissive steps: create, ALTER
+ *   7 the other restrictive steps: drop, ALTER
+ *   8 ENABLE RLS (after its policies exist)
+ *   9 GRANT
  * So a restrictive policy is replaced by creating the new one before dropping the
- * old, a permissive one by dropping the old before creating the new; name clashes
+ * old, a permissive one by dropping the old before creating the new. Every
+ * permissive policy takes its final form (6) while the restrictions of both ends
+ * still hold, and only then are restrictions lifted (7): a permissive ALTER that
+ * cannot be ranked (may widen) never runs without the restrictions. Name clashes
  * (swaps, a new policy taking the name of one being removed) go through a
  * temporary name, found by simulating the names step by step.
  */
@@ -163,7 +167,7 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
     const revoke = have.filter((p) => !need.includes(p));
     const grant = need.filter((p) => !have.includes(p));
     if (revoke.length) steps.push(step(want, 'narrows', [revokeEffect(want.qualified, g, revoke)], 0, { kind: 'revoke', grantee: g, privileges: revoke }));
-    if (grant.length) steps.push(step(want, 'widens', [grantEffect(want.qualified, g, grant, rlsOn, want.kind)], 8, { kind: 'grant', grantee: g, privileges: grant }));
+    if (grant.length) steps.push(step(want, 'widens', [grantEffect(want.qualified, g, grant, rlsOn, want.kind)], 9, { kind: 'grant', grantee: g, privileges: grant }));
 
     // Column grants. Revoking a table privilege also revokes it on every column
     // (REVOKE docs), so after a table-level revoke the columns start empty.
@@ -188,7 +192,7 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
   if (!cur.rls && want.rls) {
     const n = want.policies.length;
     const what = n === 0 ? 'it has no policies, so API roles see and write no rows' : `rows limited to what its ${n} polic${n === 1 ? 'y allows' : 'ies allow'}`;
-    steps.push(step(want, 'narrows', [`RLS enabled on ${want.qualified}: ${what}`], 7, { kind: 'enable-rls' }));
+    steps.push(step(want, 'narrows', [`RLS enabled on ${want.qualified}: ${what}`], 8, { kind: 'enable-rls' }));
   }
 
   steps.push(...planPolicies(cur, want, { rlsBefore: cur.rls, rlsAfter: want.rls, exempt }));
@@ -225,7 +229,7 @@ function planColumnGrants(
   }
   if (Object.keys(grantCols).length) {
     const neutral = covered(grantCols);
-    steps.push(step(want, neutral ? 'neutral' : 'widens', [columnEffect(want.qualified, g, grantCols, true, neutral)], 8, { kind: 'grant-columns', grantee: g, columns: grantCols }));
+    steps.push(step(want, neutral ? 'neutral' : 'widens', [columnEffect(want.qualified, g, grantCols, true, neutral)], 9, { kind: 'grant-columns', grantee: g, columns: grantCols }));
   }
   return steps;
 }
@@ -288,7 +292,8 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, ctx: PolicyContex
     const removesClause = (c.using !== null && w.using === null) || (c.check !== null && w.check === null);
     if (c.command === w.command && c.permissive === w.permissive && !removesClause) {
       const e = alterEffects(c, w, ctx);
-      steps.push(step(want, e.hazard, e.effects, e.hazard === 'narrows' || e.hazard === 'neutral' ? 4 : 6, { kind: 'alter-policy', name, before: c, after: w }));
+      const phase = e.hazard === 'narrows' || e.hazard === 'neutral' ? 4 : w.permissive ? 6 : 7;
+      steps.push(step(want, e.hazard, e.effects, phase, { kind: 'alter-policy', name, before: c, after: w }));
     } else {
       steps.push(...replaceSteps(want, c, w, ctx));
     }
@@ -296,7 +301,7 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, ctx: PolicyContex
 
   for (const [name, c] of restCur) {
     const e = dropEffect(c, ctx);
-    steps.push(step(want, e.hazard, [e.effect], c.permissive ? 4 : 6, { kind: 'drop-policy', name, policy: c, replacedBy: false }));
+    steps.push(step(want, e.hazard, [e.effect], c.permissive ? 4 : 7, { kind: 'drop-policy', name, policy: c, replacedBy: false }));
   }
   return steps;
 }
@@ -304,19 +309,22 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, ctx: PolicyContex
 /**
  * Policy `c` replaced by `w` (same name or not): a drop and a create judged as one
  * change; the create carries the effect. Permissive: dropped first; restrictive:
- * the new one is created first (see the phases in the file comment).
+ * the new one is created first (see the phases in the file comment). Restrictive
+ * by permissive: both among the lifted restrictions (7), the drop first, so a
+ * reused name is free without a temporary one.
  */
 function replaceSteps(want: TableSecurity, c: Policy, w: Policy, ctx: PolicyContext): Step[] {
   const e = replaceEffect(c, w, ctx);
   const why = c.name === w.name ? 'is dropped to be recreated' : `is dropped, replaced by ${policyLabel(w.name)}`;
+  const createPhase = !w.permissive ? 4 : c.permissive ? 6 : 7;
   return [
-    step(want, 'neutral', [`policy ${policyLabel(c.name)} on ${want.qualified} ${why} (see its create step)`], c.permissive ? 4 : 6, {
+    step(want, 'neutral', [`policy ${policyLabel(c.name)} on ${want.qualified} ${why} (see its create step)`], c.permissive ? 4 : 7, {
       kind: 'drop-policy',
       name: c.name,
       policy: c,
       replacedBy: true,
     }),
-    step(want, e.hazard, e.effects, w.permissive ? 6 : 4, { kind: 'create-policy', policy: w, replaces: true }),
+    step(want, e.hazard, e.effects, createPhase, { kind: 'create-policy', policy: w, replaces: true }),
   ];
 }
 
