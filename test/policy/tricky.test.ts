@@ -11,10 +11,11 @@ import { freshDatabase, serverUrl, type TestDatabase } from '../helpers/pg.js';
 import { parseConfig, type Config } from '../../cli/core/config.js';
 import { diffPolicies, type DiffResult } from '../../cli/core/policy/diff.js';
 import { applyPlan } from '../../cli/core/policy/apply.js';
-import { stepSql } from '../../cli/core/policy/render.js';
+import { renderPolicyFile, stepSql } from '../../cli/core/policy/render.js';
 import { diffJson } from '../../cli/core/report/policy.js';
 import type { Sql } from '../../cli/core/db.js';
 import { ROLES_SQL } from './project.js';
+import { rng, stateOf, type TableRow } from './fixtures.js';
 
 interface Case {
   /** Table, as written in SQL (`T` in `from`/`to` stands for it). */
@@ -242,6 +243,20 @@ const CASES: Case[] = [
       ['drop-policy', 'neutral'], // the old only_active
     ],
   },
+  // A restriction swapped for an unrankable one while a permissive policy is added: the
+  // restriction holds both conditions until the permissive policy exists, so row 22
+  // (org 1, newly let in by q) is never visible under the old restriction.
+  {
+    table: 'public.restriction_swap', columns: 'id int, org int',
+    from: `${ON} grant select on T to anon;
+      create policy p on T for select to anon using (id < 5);
+      create policy r on T as restrictive for select to anon using (org = 1);`,
+    to: `${ON} grant select on T to anon;
+      create policy p on T for select to anon using (id < 5);
+      create policy q on T for select to anon using (id >= 20);
+      create policy r on T as restrictive for select to anon using (org = 2);`,
+    expect: [['alter-policy', 'neutral'], ['create-policy', 'widens'], ['alter-policy', 'may-widen']],
+  },
   // A permissive condition that cannot be ranked changes while a restriction goes: the
   // condition changes first, so rows of org 1 from 10 on are never visible.
   {
@@ -277,6 +292,7 @@ const BASE = [
   "create table public.part_2024 partition of public.part for values from ('2024-01-01') to ('2025-01-01');",
   'insert into public.many select i, i % 3, i % 2 = 0 from generate_series(1, 30) i;',
   'insert into public.reorder select i, i % 3 from generate_series(1, 30) i;',
+  'insert into public.restriction_swap select i, i % 3 from generate_series(1, 30) i;',
 ].join('\n');
 
 function stateSql(side: 'from' | 'to'): string {
@@ -360,6 +376,14 @@ describe('tricky policy diffs on real databases', () => {
     ]);
   });
 
+  it('a restriction swapped in place goes through both conditions', () => {
+    expect(d.plan.steps.filter((s) => s.table === 'public.restriction_swap').map(stepSql)).toEqual([
+      'alter policy r on public.restriction_swap using (((org = 1)) AND ((org = 2)));',
+      'create policy q on public.restriction_swap as permissive for select to anon using ((id >= 20));',
+      'alter policy r on public.restriction_swap using ((org = 2));',
+    ]);
+  });
+
   it('a renamed and edited policy says what it replaces', () => {
     expect(d.plan.steps.filter((s) => s.table === 'public.ren_edited').map((s) => s.effects)).toEqual([
       ['policy "Users read own" on public.ren_edited is dropped, replaced by read_own (see its create step)'],
@@ -404,6 +428,8 @@ describe('tricky policy diffs on real databases', () => {
     ['public.many', 2],
     // Row 13 (org 1) is hidden at both ends: dropping low_ids before by_org changes would show it.
     ['public.reorder', 13],
+    // Row 22 (org 1, id ≥ 20) is hidden at both ends: creating q under the old restriction would show it.
+    ['public.restriction_swap', 22],
   ])('run step by step, no prefix of the plan for %s lets anon see a row that neither end lets it see', async (table, hiddenAtBothEnds) => {
     const steps = d.plan.steps.filter((s) => s.table === table).map(stepSql);
     const rollback = new Error('rollback');
@@ -447,5 +473,80 @@ describe('tricky policy diffs on real databases', () => {
     expect(want.policies.length).toBeGreaterThan(25);
     const again = await diff();
     expect(again.plan.steps.map(stepSql)).toEqual([]);
+  });
+});
+
+describe('random plans run step by step', () => {
+  // Tables of nine rows per (x, y, z) in {true, false, null}, SELECT policies over a
+  // small set of conditions, permissive and restrictive, for anon, authenticated or both.
+  const EXPRS = ['x', 'y', 'z', '(x AND y)', '(x OR z)', '(NOT x)', 'true', '(y AND z)', '(NOT z)'];
+  const randomRow = (r: (n: number) => number, table: string): TableRow => ({
+    table,
+    rls: r(5) > 0,
+    policies: ['a', 'b', 'c', 'd', 'e']
+      .filter(() => r(3) > 0)
+      .map((name) => ({ name, cmd: (['r', '*'] as const)[r(2)]!, permissive: r(3) > 0, roles: [['anon'], ['authenticated'], ['PUBLIC'], ['anon', 'authenticated']][r(4)]!, using: EXPRS[r(EXPRS.length)]! })),
+  });
+
+  it.each([1, 2, 3])('seed %i: no prefix of a plan lets anon or authenticated see a row that neither end lets it see', async (seed) => {
+    const r = rng(seed);
+    const tables = Array.from({ length: 30 }, (_, i) => `public.s_${i}`);
+    const setup = (rows: TableRow[]) => {
+      const state = stateOf(rows);
+      return [
+        ROLES_SQL,
+        ...rows.map((row) =>
+          [
+            `create table ${row.table} (id serial, x boolean, y boolean, z boolean);`,
+            `insert into ${row.table} (x, y, z) select a, b, c from (values (true), (false), (null::boolean)) va(a), (values (true), (false), (null::boolean)) vb(b), (values (true), (false), (null::boolean)) vc(c);`,
+            renderPolicyFile(state.tables.get(row.table)!),
+            `grant select on ${row.table} to anon, authenticated;`,
+          ].join('\n'),
+        ),
+      ].join('\n');
+    };
+    const a = await freshDatabase('rg_tricky_rand_a');
+    const b = await freshDatabase('rg_tricky_rand_b');
+    try {
+      await a.sql.unsafe(setup(tables.map((t) => randomRow(r, t))));
+      await b.sql.unsafe(setup(tables.map((t) => randomRow(r, t))));
+      const plan = (await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url: a.url }, to: { kind: 'url', url: b.url } })).plan;
+      const rollback = new Error('rollback');
+      const visible = async (db: Sql, table: string, role: string, prefix: readonly string[]): Promise<number[]> => {
+        let ids: number[] = [];
+        await db
+          .begin(async (tx) => {
+            if (prefix.length) await tx.unsafe(prefix.join('\n')).simple();
+            await tx.unsafe(`set local role ${role}`);
+            ids = (await tx.unsafe(`select id from ${table} order by id`)).map((x) => x['id'] as number);
+            throw rollback;
+          })
+          .catch((e: unknown) => {
+            if (e !== rollback) throw e;
+          });
+        return ids;
+      };
+      const problems: string[] = [];
+      let prefixes = 0;
+      for (const t of tables) {
+        const steps = plan.steps.filter((s) => s.table === t).map(stepSql);
+        for (const role of ['anon', 'authenticated']) {
+          const start = await visible(a.sql, t, role, []);
+          const end = await visible(b.sql, t, role, []);
+          for (let k = 1; k < steps.length; k++, prefixes++) {
+            const extra = (await visible(a.sql, t, role, steps.slice(0, k))).filter((id) => !start.includes(id) && !end.includes(id));
+            if (extra.length) problems.push(`${t} as ${role}, rows ${extra.join(', ')} after:\n${steps.slice(0, k).join('\n')}`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+      expect(prefixes).toBeGreaterThan(50); // the check ran on real plans
+      await applyPlan(plan, { url: a.url, lockTimeout: '5s', statementTimeout: '0' });
+      const again = await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url: a.url }, to: { kind: 'url', url: b.url } });
+      expect(again.plan.steps.map(stepSql)).toEqual([]);
+    } finally {
+      await a.drop();
+      await b.drop();
+    }
   });
 });

@@ -27,7 +27,7 @@
  * (swaps, a new policy taking the name of one being removed) go through a
  * temporary name, found by simulating the names step by step.
  */
-import type { Policy } from '../catalog/model.js';
+import { PUBLIC, type Policy } from '../catalog/model.js';
 import {
   alterEffects,
   columnEffect,
@@ -303,7 +303,45 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, ctx: PolicyContex
     const e = dropEffect(c, ctx);
     steps.push(step(want, e.hazard, [e.effect], c.permissive ? 4 : 7, { kind: 'drop-policy', name, policy: c, replacedBy: false }));
   }
-  return steps;
+  return splitUnrankedRestrictiveAlters(want, steps);
+}
+
+/**
+ * A restrictive policy changed in place from A to an unrankable B (may widen)
+ * holds neither end's restriction while the table's other late steps run: with
+ * A, a permissive policy already in its final form lets in rows B keeps out.
+ * When the table has other steps in phases 6–7, the ALTER becomes two: to
+ * `A AND B` (on the roles of both ends) with the narrowing steps, then to B
+ * among the lifted restrictions, so every state in between is within both ends.
+ */
+function splitUnrankedRestrictiveAlters(want: TableSecurity, steps: Step[]): Step[] {
+  const late = steps.filter((s) => s.phase >= 6).length;
+  if (late < 2) return steps;
+  return steps.flatMap((s) => {
+    if (s.kind !== 'alter-policy' || s.after.permissive || s.hazard !== 'may-widen') return [s];
+    const c = s.before;
+    const w = s.after;
+    const roles = c.roles.includes(PUBLIC) || w.roles.includes(PUBLIC) ? [PUBLIC] : [...new Set([...c.roles, ...w.roles])].sort();
+    // Without WITH CHECK on either end, USING is the check, and both use the combined USING.
+    const check = c.check === null && w.check === null ? null : both(c.check ?? c.using, w.check ?? w.using);
+    const mid: Policy = { ...c, roles, using: both(c.using, w.using), check };
+    return [
+      step(want, 'neutral', [`policy ${policyLabel(c.name)} on ${want.qualified} holds both its old and its new condition until the table's other policy changes are done (transitional)`], 4, {
+        kind: 'alter-policy',
+        name: s.name,
+        before: c,
+        after: mid,
+      }),
+      { ...s, before: mid } as Step,
+    ];
+  });
+}
+
+/** Both conditions (a missing one limits nothing on a restrictive policy). */
+function both(a: string | null, b: string | null): string | null {
+  if (a === null || a === b) return b;
+  if (b === null) return a;
+  return `(${a}) AND (${b})`;
 }
 
 /**
