@@ -202,11 +202,19 @@ const CASES: Case[] = [
     to: 'alter table T force row level security;',
     expect: [['disable-rls', 'widens'], ['drop-policy', 'neutral']],
   },
+  // FORCE binds an owner that does not bypass RLS (tricky_owner) ...
   {
     table: 'public.force_toggled', columns: 'id int',
     from: `${ON} alter table T force row level security;`,
     to: ON,
     expect: [['no-force-rls', 'widens']],
+  },
+  // ... and never a superuser owner (the test server's).
+  {
+    table: 'public.force_superuser_owner', columns: 'id int',
+    from: `${ON} alter table T force row level security;`,
+    to: ON,
+    expect: [['no-force-rls', 'neutral']],
   },
   // Grants: revoke narrows, grant widens; a column grant beside the same table-level grant changes nothing.
   {
@@ -281,6 +289,7 @@ const BASE = [
   `do $$ begin
      if not exists (select from pg_roles where rolname = 'tricky_admin') then create role tricky_admin nologin bypassrls; end if;
      if not exists (select from pg_roles where rolname = 'tricky_admin_member') then create role tricky_admin_member nologin in role tricky_admin; end if;
+     if not exists (select from pg_roles where rolname = 'tricky_owner') then create role tricky_owner nologin; end if;
    exception when duplicate_object or unique_violation then null;
    end $$;`,
   'create schema if not exists auth;',
@@ -289,6 +298,7 @@ const BASE = [
   'create schema "Odd Schema";',
   ...CASES.filter((c) => c.columns !== '').map((c) => `create table ${c.table} (${c.columns});`),
   'create table public.part (id int, at date) partition by range (at);',
+  'alter table public.force_toggled owner to tricky_owner;',
   "create table public.part_2024 partition of public.part for values from ('2024-01-01') to ('2025-01-01');",
   'insert into public.many select i, i % 3, i % 2 = 0 from generate_series(1, 30) i;',
   'insert into public.reorder select i, i % 3 from generate_series(1, 30) i;',

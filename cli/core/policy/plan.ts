@@ -180,14 +180,21 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
   if (cur.rls && !want.rls) {
     steps.push(step(want, 'widens', [`RLS disabled on ${want.qualified}: all rows visible to anyone with SELECT, and writable by anyone with INSERT/UPDATE/DELETE`], 1, { kind: 'disable-rls' }));
   }
+  // FORCE binds the owner (and whoever inherits its privileges) unless it bypasses RLS anyway.
+  const ownerExempt = exempt.has(cur.owner) && exempt.has(want.owner);
+  const exemptNote = ownerExempt ? ` — no change in access: ${want.owner} is a superuser or has BYPASSRLS, which FORCE does not bind` : '';
   if (cur.forceRls && !want.forceRls) {
     steps.push(
       // Widens only when RLS is on at both ends: with it off before, the owner already saw every row.
-      step(want, cur.rls && want.rls ? 'widens' : 'neutral', [`RLS no longer forced on ${want.qualified}: its owner (${want.owner}) bypasses its policies again`], 1, { kind: 'no-force-rls' }),
+      step(want, cur.rls && want.rls && !ownerExempt ? 'widens' : 'neutral', [`RLS no longer forced on ${want.qualified}: its owner (${want.owner}) bypasses its policies again${exemptNote}`], 1, {
+        kind: 'no-force-rls',
+      }),
     );
   }
   if (!cur.forceRls && want.forceRls) {
-    steps.push(step(want, want.rls ? 'narrows' : 'neutral', [`RLS forced on ${want.qualified}: its owner (${want.owner}) is subject to its policies too`], 2, { kind: 'force-rls' }));
+    steps.push(
+      step(want, want.rls && !ownerExempt ? 'narrows' : 'neutral', [`RLS forced on ${want.qualified}: its owner (${want.owner}) is subject to its policies too${exemptNote}`], 2, { kind: 'force-rls' }),
+    );
   }
   if (!cur.rls && want.rls) {
     const n = want.policies.length;
