@@ -312,8 +312,9 @@ function splitTopLevel(text: string, sep: string): string[] | null {
  * RLS is on at both ends: while RLS is off policies are ignored, and when RLS is
  * being enabled the start had every row, so whatever the policies allow is no
  * wider (the enable step reports the narrowing). `exempt`: roles that policies
- * never limit (BYPASSRLS or superuser, and so is every role that inherits from
- * them), so a policy reaching them or not changes nothing.
+ * never limit (superuser or BYPASSRLS, and so is every role that inherits their
+ * privileges; SecurityState.rlsExempt), so a policy reaching them or not changes
+ * nothing.
  */
 export interface PolicyContext {
   rlsBefore: boolean;
