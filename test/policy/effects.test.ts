@@ -70,6 +70,14 @@ describe('policyChangeHazard: per role and command', () => {
     expect(policyChangeHazard(p({ permissive: false, using: null, check: '(a > 0)' }), p({ permissive: false, check: '(a > 0)' }))).toBe('narrows');
   });
 
+  it('a policy that grants nothing or limits nothing changes nothing by coming or going', () => {
+    expect(policyChangeHazard(null, p({ permissive: false, using: 'true' }))).toBe('neutral');
+    expect(policyChangeHazard(null, p({ using: 'false' }))).toBe('neutral');
+    expect(policyChangeHazard(p({ using: 'false' }), p({ permissive: false, using: 'true' }))).toBe('neutral');
+    expect(policyChangeHazard(null, p({ permissive: false }))).toBe('narrows');
+    expect(policyChangeHazard(p({}), null)).toBe('narrows');
+  });
+
   it('roles: PUBLIC reaches every role the policy does not name', () => {
     expect(policyChangeHazard(p({ roles: ['PUBLIC'] }), p({ roles: ['anon'] }))).toBe('narrows');
     expect(policyChangeHazard(p({ roles: ['anon'], permissive: false }), p({ roles: ['PUBLIC'], permissive: false }))).toBe('narrows');

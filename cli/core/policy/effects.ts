@@ -29,15 +29,6 @@ export function isWidening(h: Hazard): boolean {
   return h === 'widens' || h === 'may-widen';
 }
 
-/** A pair of opposite movements (one part narrows, another widens) cannot be ranked: may-widen. */
-export function combine(a: Hazard, b: Hazard): Hazard {
-  if (a === 'neutral') return b;
-  if (b === 'neutral') return a;
-  if (a === b) return a;
-  if ((a === 'widens' && b === 'narrows') || (a === 'narrows' && b === 'widens')) return 'may-widen';
-  return worst(a, b);
-}
-
 export function rolesText(roles: readonly string[]): string {
   if (roles.includes(PUBLIC)) return 'every role (PUBLIC)';
   return listText(roles);
@@ -151,49 +142,54 @@ function effectiveCheck(p: Policy): string | null {
 const COMMANDS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 type Command = (typeof COMMANDS)[number];
 
-/** What policy `p` does for one role on one command: nothing (null), or its kind and the expressions rows go through. */
-interface Reach {
-  permissive: boolean;
-  exprs: string[];
+/**
+ * What one policy contributes, for one role and command, to the rows let through:
+ * (grants OR the other permissive policies) AND limits AND the other restrictive
+ * ones. Per expression slot (SELECT and DELETE filter the rows they see, INSERT
+ * checks the new row, UPDATE does both): a permissive policy grants its
+ * expression and limits nothing; a restrictive one grants nothing and limits by
+ * its expression; a policy that does not apply grants nothing and limits nothing.
+ * A missing expression is skipped (rowsecurity.c): it grants or limits nothing.
+ */
+interface Contribution {
+  grants: string[];
+  limits: string[];
 }
 
-function reach(p: Policy, role: string, cmd: Command): Reach | null {
-  if (!commandCovers(p.command, cmd) || !(p.roles.includes(PUBLIC) || p.roles.includes(role))) return null;
+function contribution(p: Policy | null, role: string, cmd: Command): Contribution {
+  const slots = cmd === 'UPDATE' ? 2 : 1;
+  if (p === null || !commandCovers(p.command, cmd) || !(p.roles.includes(PUBLIC) || p.roles.includes(role))) {
+    return { grants: Array(slots).fill('false'), limits: Array(slots).fill('true') };
+  }
   const check = effectiveCheck(p);
-  // SELECT and DELETE filter the rows they see; INSERT checks the new row; UPDATE does both.
   const exprs = cmd === 'SELECT' || cmd === 'DELETE' ? [p.using] : cmd === 'INSERT' ? [check] : [p.using, check];
-  // A missing expression is skipped (rowsecurity.c): a permissive policy then admits
-  // nothing through it, a restrictive one limits nothing.
-  return { permissive: p.permissive, exprs: exprs.map((e) => e ?? (p.permissive ? 'false' : 'true')) };
+  return p.permissive
+    ? { grants: exprs.map((e) => e ?? 'false'), limits: exprs.map(() => 'true') }
+    : { grants: exprs.map(() => 'false'), limits: exprs.map((e) => e ?? 'true') };
 }
 
 /**
  * Which way replacing policy `before` by `after` (null: none, for a create or a
- * drop) moves access, decided for each role and command on its own and combined
- * (opposite movements: may-widen). For one role and command, a restrictive
- * policy admits at most what no policy does, and no policy at most what a
- * permissive one does; between two of the same kind the expressions decide
- * (exprDirection). `PUBLIC` stands for every role the policies do not name;
- * `exempt` roles are skipped (policies never limit them).
+ * drop) moves access. The rows let through grow with what a policy grants and
+ * with what it limits by (both are monotone), so each role, command and slot is
+ * judged by exprDirection on both, and the judgements combined: opposite
+ * movements are may-widen. `PUBLIC` stands for every role the policies do not
+ * name; `exempt` roles are skipped (policies never limit them).
  */
 export function policyChangeHazard(before: Policy | null, after: Policy | null, exempt: ReadonlySet<string> = new Set()): Hazard {
   const roles = [...new Set([...(before?.roles ?? []), ...(after?.roles ?? []), PUBLIC])].filter((r) => !exempt.has(r));
   const seen = new Set<Hazard>();
   for (const role of roles) {
-    for (const cmd of COMMANDS) seen.add(reachDirection(before && reach(before, role, cmd), after && reach(after, role, cmd)));
+    for (const cmd of COMMANDS) {
+      const b = contribution(before, role, cmd);
+      const a = contribution(after, role, cmd);
+      b.grants.forEach((e, i) => seen.add(exprDirection(e, a.grants[i]!)));
+      b.limits.forEach((e, i) => seen.add(exprDirection(e, a.limits[i]!)));
+    }
   }
   // Folded as a set, so the answer does not depend on the order of roles and commands.
   if (seen.has('widens') && seen.has('narrows')) return 'may-widen';
   return worst(...seen);
-}
-
-function reachDirection(b: Reach | null, a: Reach | null): Hazard {
-  if (b === null && a === null) return 'neutral';
-  if (b === null) return a!.permissive ? 'widens' : 'narrows';
-  if (a === null) return b.permissive ? 'narrows' : 'widens';
-  if (b.permissive !== a.permissive) return a.permissive ? 'widens' : 'narrows';
-  const [first, second] = b.exprs.map((e, i) => exprDirection(e, a.exprs[i]!));
-  return second === undefined ? first! : combine(first!, second);
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
