@@ -4,8 +4,9 @@
  * Matching policies of one table: equal name and body → nothing; equal body,
  * different name → RENAME; same name, changed roles/USING/WITH CHECK (no clause
  * removed) → one ALTER POLICY; same name, changed command or kind, or a removed
- * clause (ALTER POLICY cannot remove one) → drop and create; the rest → drop or
- * create.
+ * clause (ALTER POLICY cannot remove one) → drop and create; a policy that goes
+ * and one that comes under another name for the same command, kind and roles →
+ * drop and create judged as one replacement; the rest → drop or create.
  *
  * Ordering, so access never widens midway (every intermediate state is at most
  * as wide as the start or the end; all steps run in one transaction anyway):
