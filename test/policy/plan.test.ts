@@ -208,13 +208,18 @@ describe('policy planner: RLS flags and grants', () => {
   });
 
   it('a bypass role is exempt only while every member that inherits from it bypasses too', () => {
-    const role = (name: string, o: { bypass?: boolean; inherit?: boolean; memberOf?: string[] } = {}) => ({
+    // inheritsFrom as introspection gives it: each membership whose grant inherits (its own option on Postgres 16+).
+    const role = (name: string, o: { bypass?: boolean; inherit?: boolean; memberOf?: string[]; inheritsFrom?: string[] } = {}) => ({
       name, superuser: false, bypassRls: o.bypass ?? false, login: false, inherit: o.inherit ?? true, memberOf: o.memberOf ?? [],
+      inheritsFrom: o.inheritsFrom ?? (o.inherit === false ? [] : (o.memberOf ?? [])),
     });
     const exempt = (roles: ReturnType<typeof role>[]) => securityStateOf({ ...modelOf([{ table: T }]), roles }, API).rlsExempt;
     expect(exempt([role('service_role', { bypass: true }), role('authenticator', { inherit: false, memberOf: ['service_role'] })])).toEqual(['service_role']);
     expect(exempt([role('service_role', { bypass: true }), role('worker', { memberOf: ['service_role'] })])).toEqual([]);
     expect(exempt([role('service_role', { bypass: true }), role('ops', { bypass: true, memberOf: ['service_role'] }), role('intern', { memberOf: ['ops'] })])).toEqual([]);
+    // Postgres 16+: a grant WITH INHERIT TRUE to a NOINHERIT role inherits; one WITH INHERIT FALSE does not.
+    expect(exempt([role('service_role', { bypass: true }), role('worker', { inherit: false, memberOf: ['service_role'], inheritsFrom: ['service_role'] })])).toEqual([]);
+    expect(exempt([role('service_role', { bypass: true }), role('worker', { memberOf: ['service_role'], inheritsFrom: [] })])).toEqual(['service_role']);
   });
 
   it('a policy change while RLS stays off is neutral, and says so', () => {

@@ -96,10 +96,8 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
 function rlsExemptRoles(roles: CatalogModel['roles']): string[] {
   const bypass = new Set(roles.filter((r) => r.bypassRls || r.superuser).map((r) => r.name));
   const members = new Map<string, string[]>(); // role → its direct members that inherit its privileges
-  // rolinherit: before PostgreSQL 16 it decides; from 16 on each grant has its own
-  // INHERIT option, which defaults to the member's rolinherit (the model reads no
-  // per-grant option, so a grant made WITH INHERIT TRUE to a NOINHERIT role is missed).
-  for (const r of roles) if (r.inherit) for (const g of r.memberOf) (members.get(g) ?? members.set(g, []).get(g)!).push(r.name);
+  // inheritsFrom: the grant's own INHERIT option from PostgreSQL 16 on, rolinherit before.
+  for (const r of roles) for (const g of r.inheritsFrom) (members.get(g) ?? members.set(g, []).get(g)!).push(r.name);
   const allBypass = (role: string, seen: Set<string>): boolean =>
     bypass.has(role) && (members.get(role) ?? []).every((m) => seen.has(m) || allBypass(m, seen.add(m)));
   return [...bypass].filter((r) => allBypass(r, new Set([r]))).sort();
