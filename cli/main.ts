@@ -120,6 +120,13 @@ function toRowguardError(err: unknown): RowguardError {
 // Run when executed as the bin (not when imported by tests).
 const invokedDirectly = process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
 if (invokedDirectly) {
+  // A reader that goes away (`rowguard lint | head`) is not an error: the rest of
+  // the output is dropped and the command finishes (its transactions end as usual).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    });
+  }
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
 }

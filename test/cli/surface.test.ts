@@ -38,6 +38,17 @@ describe('help and exit codes', () => {
     expect(r.stdout).toContain('Exit codes:');
   });
 
+  it('a reader that goes away (`rowguard … | head`) ends the output quietly: exit 0, no stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [CLI, 'lint', '--list', '--format', 'markdown'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    child.stdout.destroy(); // closed before the CLI writes a byte: its first write gets EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
   it('an unknown flag or command is a usage error (exit 2)', async () => {
     expect((await runCli(['migrate', 'up', '--bogus'])).code).toBe(2);
     expect((await runCli(['frobnicate'])).code).toBe(2);
