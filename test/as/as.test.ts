@@ -331,6 +331,22 @@ describe('rowguard as: writes and denials', () => {
     const syntax = await failure(runAs({ kind: 'anon' }, 'select 1;\n  selec 2;\n', { file: 'syntax.sql' }));
     expect(syntax.pg?.sqlstate).toBe('42601');
     expect(syntax.location).toMatchObject({ file: 'syntax.sql', line: 2, column: 3 });
+
+    // The statement travels with rowguard's own end behind it; errors never show that end.
+    const open = await failure(runAs({ kind: 'anon' }, 'select 1 +', { file: '-c' }));
+    expect(open.message).toMatch(/^syntax error at end of input \(as anon/);
+    expect(open.location).toMatchObject({ file: '-c', line: 1, column: 11 });
+    for (const [text, near] of [
+      ["select 'abc", "'abc"],
+      ['select $$abc', '$$abc'],
+      ['select 1 /* open', '/* open'],
+      ["select 'ab\ncd", "'ab…"],
+    ]) {
+      const err = await failure(runAs({ kind: 'anon' }, text!, { file: '-c' }));
+      expect(err.message, text).toContain(`at or near "${near}"`);
+      expect(err.message).not.toMatch(/rollback|\n/i);
+      expect(err.location).toMatchObject({ line: 1, column: text!.indexOf(near!.slice(0, 2)) + 1 });
+    }
   });
 
   it('refuses transaction control in the SQL (it would end the request and drop the role), and runs nothing', async () => {

@@ -329,13 +329,30 @@ function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionSh
   if (!pg?.sqlstate) return err;
   const status = httpStatusForPgError(pg.sqlstate, pg.message ?? '', ctx.authed, pg.detail);
   let location;
+  let message = pg.message ?? 'database error';
   if (pg.position !== undefined) {
-    const pos = pg.position + ctx.positionShift;
+    const chars = Array.from(ctx.text);
+    let pos = pg.position + ctx.positionShift;
+    // The statement travels with our end (`;` and ROLLBACK) behind it: a syntax error
+    // there is, for the user's text, its end of input (`select 1 +`).
+    if (pg.sqlstate === '42601' && pos > chars.length + 1) {
+      pos = chars.length + 1;
+      message = message.replace(/ at or near "[\s\S]*"$/, ' at end of input');
+    }
     // A position inside our own preamble or end mark is not the user's to see.
-    if (pos >= 1 && pos <= Array.from(ctx.text).length + 1) location = locateCharPosition(ctx.text, pos, ctx.file ?? '-c');
+    if (pos >= 1 && pos <= chars.length + 1) {
+      location = locateCharPosition(ctx.text, pos, ctx.file ?? '-c');
+      // An unterminated string, identifier or comment runs on into our end: quote only the user's part (first line).
+      const own = chars.slice(pos - 1).join('');
+      message = message.replace(/ at or near "([\s\S]*)"$/, (whole, token: string) => {
+        if (token.length <= own.length || !token.startsWith(own)) return whole;
+        const line = own.split('\n')[0]!;
+        return ` at or near "${line}${line.length < own.length ? '…' : ''}"`;
+      });
+    }
   }
-  const pgOut = { ...pg, position: location ? undefined : pg.position };
-  return new RowguardError('sql', `${pg.message ?? 'database error'} (as ${ctx.role}: PostgREST would answer HTTP ${status})`, {
+  const pgOut = { ...pg, message, position: location ? undefined : pg.position };
+  return new RowguardError('sql', `${message} (as ${ctx.role}: PostgREST would answer HTTP ${status})`, {
     pg: pgOut,
     location,
     hint: pg.hint ?? (pg.sqlstate === '42501' && /row-level security/.test(pg.message ?? '') ? "a policy's WITH CHECK (or USING, for an UPSERT/UPDATE) refused the row" : DENIAL_HINTS[pg.sqlstate]),
