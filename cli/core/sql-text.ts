@@ -84,6 +84,20 @@ export async function splitStatements(text: string): Promise<SplitStatement[] | 
   return out;
 }
 
+/**
+ * A syntax error's `at or near "…"` quotes the rest of the text after an
+ * unterminated string, identifier or comment: keep its first line, so the
+ * message stays one line (`unterminated quoted string at or near "'abc…"`).
+ */
+export function nearTokenOneLine(message: string): string {
+  return message.replace(/ at or near "([\s\S]*)"$/, (whole, token: string) => {
+    const nl = token.indexOf('\n');
+    if (nl < 0) return whole;
+    const first = token.slice(0, nl).trimEnd();
+    return ` at or near "${first}${/\S/.test(token.slice(nl)) ? '…' : ''}"`;
+  });
+}
+
 export function isParseFailure(x: unknown): x is ParseFailure {
   return !Array.isArray(x);
 }

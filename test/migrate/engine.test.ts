@@ -138,6 +138,22 @@ describe('migrate up', () => {
     expect(r.stderr).toContain('syntax error at or near "creat"');
   });
 
+  it("a file cut short (an open quote, a dangling operator) is reported from the file alone, on one line, never naming rowguard's own history SQL", async () => {
+    for (const [body, where, message] of [
+      ["create table a (x int);\nselect 'abc\n", 'sql/0001_cut.sql:2:8', `unterminated quoted string at or near "'abc"`],
+      ['create table a (x int);\nselect $$abc\nmore\n', 'sql/0001_cut.sql:2:8', 'unterminated dollar-quoted string at or near "$$abc…"'],
+      ['create table a (x int);\nselect 1 +', 'sql/0001_cut.sql:2:11', 'syntax error at end of input'],
+    ] as const) {
+      dir = project({ '0001_cut.sql': body });
+      const r = await json(['migrate', 'up']);
+      expect(r.code).toBe(1);
+      const err = r.body['error'] as { message: string; location: { file: string; line: number; column: number } };
+      expect(`${err.location.file}:${err.location.line}:${err.location.column}`).toBe(where);
+      expect(err.message).toBe(message);
+      expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
+    }
+  });
+
   it('refuses transaction control inside a transactional migration', async () => {
     dir = project({ '0001_tx.sql': 'begin;\ncreate table a (x int);\ncommit;\n' });
     const r = await cli(['migrate', 'up']);

@@ -16,7 +16,7 @@
 import type { Sql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { requestPreamble, type ApiRequest } from '../postgrest/request.js';
-import { leadingTriviaLength, locateCharPosition } from '../sql-text.js';
+import { leadingTriviaLength, locateCharPosition, nearTokenOneLine } from '../sql-text.js';
 import { httpStatusForPgError } from './http-status.js';
 import { knownRoleSettings, roleSettings, type RoleSettings } from './role-settings.js';
 
@@ -344,11 +344,7 @@ function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionSh
       location = locateCharPosition(ctx.text, pos, ctx.file ?? '-c');
       // An unterminated string, identifier or comment runs on into our end: quote only the user's part (first line).
       const own = chars.slice(pos - 1).join('');
-      message = message.replace(/ at or near "([\s\S]*)"$/, (whole, token: string) => {
-        if (token.length <= own.length || !token.startsWith(own)) return whole;
-        const line = own.split('\n')[0]!;
-        return ` at or near "${line}${line.length < own.length ? '…' : ''}"`;
-      });
+      message = nearTokenOneLine(message.replace(/ at or near "([\s\S]*)"$/, (whole, token: string) => (token.length > own.length && token.startsWith(own) ? ` at or near "${own}"` : whole)));
     }
   }
   const pgOut = { ...pg, message, position: location ? undefined : pg.position };

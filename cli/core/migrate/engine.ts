@@ -13,7 +13,7 @@
 import { userInfo } from 'node:os';
 import { connect, isConnectionError, connectionError, quoteLiteral, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf, type SqlLocation } from '../errors.js';
-import { locateCharPosition, splitStatements, isParseFailure, transactionControlStatements } from '../sql-text.js';
+import { locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
 import { planMigrations, type HistoryRow, type MigrationPlan, type PlanOptions } from './plan.js';
 
@@ -241,11 +241,21 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
     if (isConnectionError(err)) throw connectionError(opts.url, err);
     const pg = pgFieldsOf(err);
     if (!pg) throw err;
+    if (pg.sqlstate === '42601') {
+      // The file travelled between our BEGIN and history INSERT: an unterminated string
+      // or a statement cut short runs on into them, and the server's message and position
+      // name our text. Nothing ran (a message is parsed whole first): say it from the file alone.
+      const own = await splitStatements(file.sql);
+      if (isParseFailure(own)) {
+        throw await migrationError(sql, file, { ...pg, message: own.message, position: own.position }, err, own.position ? 0 : undefined);
+      }
+    }
     throw await migrationError(sql, file, pg, err, pg.position ? -Array.from(prefix).length : undefined);
   }
 }
 
-async function migrationError(sql: Sql, file: MigrationFile, pg: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, statementOffsetChars?: number): Promise<RowguardError> {
+async function migrationError(sql: Sql, file: MigrationFile, pgIn: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, statementOffsetChars?: number): Promise<RowguardError> {
+  const pg = pgIn.message ? { ...pgIn, message: nearTokenOneLine(pgIn.message) } : pgIn;
   let location: SqlLocation | undefined;
   if (pg.position) location = locateCharPosition(file.sql, pg.position, file.displayPath, statementOffsetChars ?? 0);
   else if (statementOffsetChars !== undefined) location = locateCharPosition(file.sql, statementOffsetChars + 1, file.displayPath);
