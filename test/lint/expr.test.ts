@@ -153,17 +153,27 @@ describe('self-comparisons (a name bound to the wrong relation)', () => {
 describe('row-free OR branches (sub-selects that never look at the row)', () => {
   it('reports each branch that reads relations but no column of the row, with its alias and caller-bound columns', () => {
     const r = a('((owner = ( SELECT auth.uid() AS uid)) OR (EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid)))))');
-    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'] }], hasSelfComparison: false }]);
+    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'] }], hasSelfComparison: false, filtered: false }]);
     const inForm = a('(( SELECT auth.uid() AS uid) IN ( SELECT pm.user_id FROM public.project_members pm))', 'projects');
-    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [] }], hasSelfComparison: false }]);
+    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [] }], hasSelfComparison: false, filtered: false }]);
     const self = a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.user_id = ( SELECT auth.uid() AS uid)) AND (m.org_id = m.org_id))))', 'projects');
     expect(self.rowFreeBranches[0]?.hasSelfComparison).toBe(true);
+  });
+
+  it('a branch whose AND-ed row tests never involve the caller (status, deleted_at) is row-free too, marked filtered', () => {
+    const gate = '(EXISTS ( SELECT 1 FROM public.crew c WHERE (c.user_id = ( SELECT auth.uid() AS uid))))';
+    expect(a(`((status = 'open'::text) AND (archived_at IS NULL) AND ${gate})`, 'voyages').rowFreeBranches).toEqual([
+      { reads: [{ table: 'public.crew', ref: 'c', boundBy: ['user_id'] }], hasSelfComparison: false, filtered: true },
+    ]);
   });
 
   it('none when the sub-select or the IN test refers to the row, when an AND-ed row test binds the branch, or when nothing is read', () => {
     expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.user_id = ( SELECT auth.uid() AS uid)) AND (m.org_id = projects.org_id))))', 'projects').rowFreeBranches).toEqual([]);
     expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = ( SELECT auth.uid() AS uid))))', 'projects').rowFreeBranches).toEqual([]);
-    expect(a("((status = 'open'::text) AND (EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid)))))").rowFreeBranches).toEqual([]);
+    const staff = '(EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid))))';
+    expect(a(`((owner = ( SELECT auth.uid() AS uid)) AND ${staff})`).rowFreeBranches).toEqual([]);
+    expect(a(`((team_id = ANY (public.my_teams())) AND ${staff})`).rowFreeBranches).toEqual([]);
+    expect(a(`((org_id IN ( SELECT p.org_id FROM public.profiles p WHERE (p.id = ( SELECT auth.uid() AS uid)))) AND ${staff})`).rowFreeBranches).toEqual([]);
     expect(a('(( SELECT auth.uid() AS uid) IS NOT NULL)').rowFreeBranches).toEqual([]);
   });
 });

@@ -236,6 +236,18 @@ describe('policy-subselect-uncorrelated: which links make a row-free sub-select 
       using (exists (select 1 from public.members m2 where m2.user_id = (select auth.uid())));`)).toEqual([['p on public.members', 'tie the sub-select to the row: … and m2.org_id = members.org_id']]);
   });
 
+  it('an AND-ed test of the row alone (status, archived) does not tie the sub-select to the row; one that involves the caller does', async () => {
+    const f = await rule(
+      'policy-subselect-uncorrelated',
+      `${schema} alter table public.boards add column archived boolean;
+      create policy p on public.boards for update to authenticated
+        using (not archived and exists (select 1 from public.team_members tm where tm.user_id = (select auth.uid())));`,
+    );
+    expect(f.map((x) => x.message)).toEqual([expect.stringContaining('can update every row the rest of the condition lets through, whichever team_id')]);
+    expect(await only(`create policy p on public.projects for select to authenticated
+      using (author_id = (select auth.uid()) and exists (select 1 from public.members m where m.user_id = (select auth.uid())));`)).toEqual([]);
+  });
+
   it('not for a global gate (only the caller links it), bookkeeping columns, a correlated sub-select, or a table no API role can use', async () => {
     expect(await only(`create policy p on public.projects for select to authenticated
       using (exists (select 1 from public.staff s where s.user_id = (select auth.uid())));`)).toEqual([]);

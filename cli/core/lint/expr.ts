@@ -234,15 +234,19 @@ export interface SelfComparison {
 }
 
 /**
- * A top-level OR branch (the whole expression when there is no OR) that never
- * reads the policy's row but reads other relations through sub-selects: its
- * value is the same for every row, so a caller it admits gets every row.
+ * A top-level OR branch (the whole expression when there is no OR) that reads
+ * other relations through sub-selects that never refer to the policy's row, and
+ * whose other AND-ed tests, if any, look at the row without the caller
+ * (`status = 'open'`): whether it admits a caller does not depend on the row, so
+ * a caller it admits gets every row (every row that passes those tests).
  */
 export interface RowFreeBranch {
   /** The relations its sub-selects read (`schema.table`, the name or alias the sub-select uses), each with the columns compared with a claim. */
   reads: Array<{ table: string; ref: string; boundBy: string[] }>;
   /** It holds a self-comparison, which explains it better. */
   hasSelfComparison: boolean;
+  /** Some AND-ed test looks at the row alone (`status = 'open'`): the branch admits every row that passes it. */
+  filtered: boolean;
 }
 
 export interface ExprAnalysis {
@@ -671,28 +675,38 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
   }
 
-  // OR branches that read relations but not the row. Inside a sub-select a
-  // reference to the row is qualified with the table's name (ruleutils prints
-  // it so), which isRowColumn recognises.
+  // OR branches whose tie to the caller never involves the row: they read
+  // relations through sub-selects that do not refer to the row, and their other
+  // AND-ed tests, if any, look at the row alone (`status = 'open'`), never at the
+  // caller. Inside a sub-select a reference to the row is qualified with the
+  // table's name (ruleutils prints it so), which isRowColumn recognises.
   const rowFreeBranches: RowFreeBranch[] = [];
+  const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa);
   for (const br of branches(root, 'OR_EXPR')) {
-    if (contains(br, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa))) continue;
+    const conjuncts = branches(br, 'AND_EXPR');
+    const filters = conjuncts.filter((c) => contains(c, isRowRef));
+    // A row test that also reads the caller, a relation or a helper may tie the row to the caller.
+    if (filters.some((c) => contains(c, (tt, bb) => tt === 'SubLink' || callerDependent(tt, bb)))) continue;
     const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
-    walk(br, (tt, bb) => {
-      if (tt !== 'SelectStmt') return;
-      const { scope, resolve } = ownColumns(bb, 'public');
-      // scope maps both a relation's name and its alias; the alias is what the sub-select uses.
-      for (const [ref, q] of scope) {
-        const known = reads.get(q);
-        if (!known) reads.set(q, { ref, boundBy: new Set() });
-        else if (ref !== q.slice(q.indexOf('.') + 1)) known.ref = ref;
-      }
-      for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
-    });
+    walk(
+      conjuncts.filter((c) => !filters.includes(c)),
+      (tt, bb) => {
+        if (tt !== 'SelectStmt') return;
+        const { scope, resolve } = ownColumns(bb, 'public');
+        // scope maps both a relation's name and its alias; the alias is what the sub-select uses.
+        for (const [ref, q] of scope) {
+          const known = reads.get(q);
+          if (!known) reads.set(q, { ref, boundBy: new Set() });
+          else if (ref !== q.slice(q.indexOf('.') + 1)) known.ref = ref;
+        }
+        for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
+      },
+    );
     if (reads.size === 0) continue;
     rowFreeBranches.push({
       reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] })),
       hasSelfComparison: contains(br, (tt, bb, aa) => selfComparison(tt, bb, aa) !== null),
+      filtered: filters.length > 0,
     });
   }
 

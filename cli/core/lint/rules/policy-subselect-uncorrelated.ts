@@ -50,8 +50,8 @@ export const rule: CatalogRule = {
   id: 'policy-subselect-uncorrelated',
   level: 'warn',
   category: 'security',
-  description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table",
-  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
+  description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it)",
+  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -66,13 +66,13 @@ export const rule: CatalogRule = {
         const roles = apiRolesOf(ctx, p).filter((role) => commandsOf(p).some((c) => hasPrivilege(ctx, rel, role, c)));
         if (roles.length === 0) continue;
         byName ??= new Map(ctx.model.relations.map((r) => [r.qualified, r]));
-        let hit: { table: string; ref: string; link: Link } | null = null;
+        let hit: { table: string; ref: string; link: Link; filtered: boolean } | null = null;
         for (const branch of candidates) {
           for (const read of branch.reads) {
             const other = byName.get(read.table);
             const link = other && linkBetween(rel, other, read.boundBy);
             if (link) {
-              hit = { table: read.table, ref: read.ref, link };
+              hit = { table: read.table, ref: read.ref, link, filtered: branch.filtered };
               break;
             }
           }
@@ -83,7 +83,7 @@ export const rule: CatalogRule = {
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
-          message: `policy ${p.name} on ${p.table} reads ${hit.table} in a sub-select that never refers to the ${rel.name} row: ${listWords(roles)} callers who pass it can ${verb} every row, whichever ${hit.link.theirs} their ${hit.table} rows have`,
+          message: `policy ${p.name} on ${p.table} reads ${hit.table} in a sub-select that never refers to the ${rel.name} row: ${listWords(roles)} callers who pass it can ${verb} every row${hit.filtered ? ' the rest of the condition lets through' : ''}, whichever ${hit.link.theirs} their ${hit.table} rows have`,
           fix: `tie the sub-select to the row: … and ${hit.ref === rel.name ? `<alias>.${hit.link.theirs} = ${rel.name}.${hit.link.ours} (give the sub-select's ${rel.name} an alias)` : `${hit.ref}.${hit.link.theirs} = ${rel.name}.${hit.link.ours}`}`,
         });
       }
