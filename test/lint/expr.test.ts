@@ -201,3 +201,39 @@ describe("a fixed address compared with the caller's email", () => {
     expect(a("(( SELECT auth.email() AS email) = ''::text)").emailPatterns).toEqual([]);
   });
 });
+
+describe('needs a user (never true for a request without sub or email)', () => {
+  const none = new Set<string>();
+  it('every OR branch has an AND-ed test that is NULL or false without a user', () => {
+    expect(a('(keeper_id = auth.uid())').needsUser(none)).toBe(true);
+    expect(a('((( SELECT auth.uid() AS uid))::text = (storage.foldername(name))[1])').needsUser(none)).toBe(true);
+    expect(a("((auth.jwt() ->> 'email'::text) = invitee)").needsUser(none)).toBe(true);
+    expect(a("(((auth.jwt() -> 'app_metadata'::text) ->> 'guild'::text) = (guild)::text)").needsUser(none)).toBe(true);
+    expect(a('((archived = false) AND (( SELECT auth.uid() AS uid) IS NOT NULL))').needsUser(none)).toBe(true);
+    expect(a('(EXISTS ( SELECT 1 FROM public.crew c WHERE ((c.ship_id = voyages.ship_id) AND (c.user_id = ( SELECT auth.uid() AS uid)))))', 'voyages').needsUser(none)).toBe(true);
+    expect(a('(ship_id IN ( SELECT c.ship_id FROM public.crew c WHERE (c.user_id = ( SELECT auth.uid() AS uid))))').needsUser(none)).toBe(true);
+    expect(a('(( SELECT auth.uid() AS uid) IN ( SELECT c.user_id FROM public.crew c WHERE (c.ship_id = voyages.ship_id)))', 'voyages').needsUser(none)).toBe(true);
+    expect(a('(ship_id = ( SELECT c.ship_id FROM public.crew c WHERE (c.user_id = auth.uid())))').needsUser(none)).toBe(true);
+    expect(a('((keeper_id = auth.uid()) OR (ship_id IN ( SELECT c.ship_id FROM public.crew c WHERE (c.user_id = auth.uid()))))').needsUser(none)).toBe(true);
+    // A strict comparison with the claim is NULL whatever the other side is.
+    expect(a('(COALESCE(keeper_id, auth.uid()) = auth.uid())').needsUser(none)).toBe(true);
+  });
+
+  it('a helper that reads the caller\'s rows counts when named, as a set or a scalar', () => {
+    const helpers = new Set(['private.my_ships']);
+    expect(a('(ship_id IN ( SELECT private.my_ships() AS my_ships))').needsUser(helpers)).toBe(true);
+    expect(a('(ship_id = private.my_ships())').needsUser(helpers)).toBe(true);
+    expect(a('(ship_id IN ( SELECT private.my_ships() AS my_ships))').needsUser(none)).toBe(false);
+  });
+
+  it('not when some branch passes without a user, or the test survives a NULL', () => {
+    expect(a('true').needsUser(none)).toBe(false);
+    expect(a("(visibility = 'public'::text)").needsUser(none)).toBe(false);
+    expect(a("((keeper_id = auth.uid()) OR (visibility = 'public'::text))").needsUser(none)).toBe(false);
+    expect(a('((keeper_id = auth.uid()) OR (auth.uid() IS NULL))').needsUser(none)).toBe(false);
+    expect(a('(keeper_id IS NOT DISTINCT FROM auth.uid())').needsUser(none)).toBe(false);
+    expect(a("(auth.role() = 'anon'::text)").needsUser(none)).toBe(false);
+    expect(a('(NOT (EXISTS ( SELECT 1 FROM public.bans b WHERE (b.user_id = auth.uid()))))').needsUser(none)).toBe(false);
+    expect(a('(EXISTS ( SELECT 1 FROM public.crew c WHERE ((c.user_id = auth.uid()) OR c.open)))').needsUser(none)).toBe(false);
+  });
+});

@@ -206,6 +206,26 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
   });
 });
 
+describe('policy-to-public: whether a request without a user can pass the policy', () => {
+  it('says so for a public-read branch; says anon is only evaluated for a caller-bound policy, a LANGUAGE sql helper included', async () => {
+    const f = await rule(
+      'policy-to-public',
+      `create table public.logbooks (id int primary key, ship_id int, keeper_id uuid, visibility text);
+      create table public.crew (ship_id int, user_id uuid);
+      alter table public.logbooks enable row level security;
+      create function public.my_ships() returns setof int language sql stable as 'select c.ship_id from public.crew c where c.user_id = (select auth.uid())';
+      create policy open_read on public.logbooks for select using (visibility = 'public' or keeper_id = (select auth.uid()));
+      create policy crew_read on public.logbooks for select using (ship_id in (select public.my_ships()));
+      create policy keeper_write on public.logbooks for update using (keeper_id = (select auth.uid())) with check (keeper_id = (select auth.uid()));`,
+    );
+    expect(Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.*anon included, /, '')]))).toEqual({
+      'open_read on public.logbooks': 'and a request without a user can pass it',
+      'crew_read on public.logbooks': 'and is evaluated for every anon request although only a signed-in caller can pass it',
+      'keeper_write on public.logbooks': 'and is evaluated for every anon request although only a signed-in caller can pass it',
+    });
+  });
+});
+
 describe('policy-subselect-uncorrelated: which links make a row-free sub-select a hole', () => {
   const schema = `
     create table public.orgs (id uuid primary key, owner_id uuid);

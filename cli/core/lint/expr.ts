@@ -281,6 +281,14 @@ export interface ExprAnalysis {
   rowFreeBranches: RowFreeBranch[];
   /** True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …). */
   alwaysTrueFor(role: string): boolean;
+  /**
+   * Never true for a request that carries no user (no sub, no email): every OR
+   * branch has an AND-ed test that is NULL or false without one, such as
+   * `user_id = auth.uid()` or `exists (select … where m.user_id = auth.uid())`.
+   * `helpers` are functions known to read only the caller's own rows
+   * (`x in (select my_teams())`, `x = my_org()` count too).
+   */
+  needsUser(helpers: ReadonlySet<string>): boolean;
 }
 
 export interface PolicyAnalysis {
@@ -334,6 +342,61 @@ function describe(v: unknown): string {
 function branches(v: unknown, op: 'OR_EXPR' | 'AND_EXPR'): unknown[] {
   if (nodeType(v) === 'BoolExpr' && bodyOf(v)['boolop'] === op) return (bodyOf(v)['args'] as unknown[]).flatMap((a) => branches(a, op));
   return [v];
+}
+
+/**
+ * Claims the API's anonymous request lacks: PostgREST sets `{"role": "anon"}`
+ * without a token, and Supabase's anon key carries only iss, ref, role, iat and
+ * exp. Any other claim (sub, email, app_metadata.…) is NULL for anon.
+ */
+const ANON_CLAIMS = new Set(['role', 'iss', 'ref', 'iat', 'exp', 'nbf', 'aud']);
+
+function isUserClaim(v: unknown): boolean {
+  const k = claimKey(v);
+  return k !== null && !ANON_CLAIMS.has(k);
+}
+
+/** Comparisons that are NULL when either side is NULL. */
+const STRICT_COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
+
+/** A scalar or set sub-select / helper call that yields nothing without a user. */
+function emptyWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
+  const n = stripCasts(v);
+  const t = nodeType(n);
+  const b = bodyOf(n);
+  if (t === 'FuncCall') return helpers.has(funcName(b));
+  if (t !== 'SubLink') return false;
+  const sel = bodyOf(b['subselect']);
+  if (!sel['fromClause']) {
+    const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+    return targets.length === 1 && emptyWithoutUser(bodyOf(targets[0])['val'], helpers);
+  }
+  return sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], helpers);
+}
+
+/** NULL or false for a request without a user (see ExprAnalysis.needsUser). */
+function nullWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
+  const t = nodeType(v);
+  const b = bodyOf(v);
+  if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && isUserClaim(b['arg']);
+  if (t === 'A_Expr') {
+    const kind = String(b['kind']);
+    const sides = [b['lexpr'], b['rexpr']];
+    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return sides.some((x) => isUserClaim(x) || emptyWithoutUser(x, helpers));
+    if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_IN') return isUserClaim(b['lexpr']);
+    return false;
+  }
+  if (t === 'SubLink') {
+    const kind = b['subLinkType'];
+    // EXISTS over no rows is false; x IN (no rows) is false, NULL IN (…) is NULL.
+    if (kind === 'EXISTS_SUBLINK') return emptyWithoutUser(v, helpers);
+    if (kind === 'ANY_SUBLINK') return isUserClaim(b['testexpr']) || emptyWithoutUser({ SubLink: { ...b, subLinkType: 'EXPR_SUBLINK' } }, helpers);
+  }
+  return false;
+}
+
+function needsUserIn(v: unknown, helpers: ReadonlySet<string>): boolean {
+  return branches(v, 'OR_EXPR').every((br) => branches(br, 'AND_EXPR').some((c) => nullWithoutUser(c, helpers)));
 }
 
 function alwaysTrue(v: unknown, role: string): boolean {
@@ -727,6 +790,9 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     alwaysTrueFor(role: string) {
       if (!truthCache.has(role)) truthCache.set(role, alwaysTrue(root, role));
       return truthCache.get(role)!;
+    },
+    needsUser(helpers: ReadonlySet<string>) {
+      return needsUserIn(root, helpers);
     },
   };
 }

@@ -9,18 +9,26 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: 'permissive policy with no TO (applies to PUBLIC) on a table in an exposed schema',
-  docs: 'Without TO a policy applies to PUBLIC: anon and every future role get it too, and its expression is evaluated for all of them. Restrictive policies to PUBLIC only narrow access and are not reported.',
+  docs: "Without TO a policy applies to PUBLIC: anon and every future role get it too, and its expression is evaluated for all of them. Restrictive policies to PUBLIC only narrow access and are not reported. The message says whether a request without a user can pass the policy; when every OR branch compares something with the caller's id or email (`user_id = auth.uid()`, `exists (select … where m.user_id = auth.uid())`, `org_id in (select my_orgs())` with a LANGUAGE sql helper that reads the caller's rows) it cannot, and the finding is about evaluating it for every anon request and for roles added later.",
   fix: 'create policy … to authenticated (or the roles it is meant for)',
   check(ctx) {
     const out: RawFinding[] = [];
+    let helpers: Set<string> | undefined;
     for (const rel of ctx.model.relations) {
       if (!isExposed(ctx, rel)) continue;
       for (const p of rel.policies) {
         if (!p.permissive || !p.roles.includes(PUBLIC)) continue;
+        // LANGUAGE sql helpers that look the caller up (worked out once, only when a policy is to PUBLIC).
+        helpers ??= new Set(ctx.model.functions.filter((fn) => fn.body !== null && !fn.fromExtension && ctx.functionFacts(fn).length > 0).map((fn) => `${fn.schema}.${fn.name}`));
+        const a = ctx.analysis(p);
+        const judged = [a.using, a.check].filter((e) => e !== null);
+        const anonPasses = judged.length === 0 || !judged.every((e) => e.needsUser(helpers!));
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
-          message: `policy ${p.name} on ${p.table} has no TO: it applies to every role, ${ctx.anonRole} included`,
+          message: `policy ${p.name} on ${p.table} has no TO: it applies to every role, ${ctx.anonRole} included, ${
+            anonPasses ? 'and a request without a user can pass it' : `and is evaluated for every ${ctx.anonRole} request although only a signed-in caller can pass it`
+          }`,
         });
       }
     }
