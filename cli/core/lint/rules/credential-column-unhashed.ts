@@ -17,8 +17,8 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: 'credential-looking text column (password, secret, api_key, …) with no BEFORE INSERT/UPDATE row trigger to hash it',
-  docs: 'A column named like a credential stores what the application writes. Without a BEFORE ROW trigger (e.g. crypt(new.password, gen_salt(\'bf\'))), one code path that forgets to hash leaves plaintext. Names that say the value is already hashed (password_hash, encrypted_password) are not reported. The trigger\'s body is not read: its presence is the signal.',
-  fix: "add a BEFORE INSERT OR UPDATE trigger that replaces the value with crypt(value, gen_salt('bf')), or store only a hash column",
+  docs: 'A column named like a credential stores what the application writes. Without a BEFORE ROW trigger (e.g. crypt(new.password, gen_salt(\'bf\'))), one code path that forgets to hash leaves plaintext. Names that say the value is already hashed (password_hash, encrypted_password) are not reported. The trigger\'s body is not read: its presence is the signal. A secret the application must read back (a third-party API key such as openai_api_key) cannot be hashed: keep it encrypted (Supabase Vault, pgsodium) instead, out of any table an API role can read.',
+  fix: "a value you only verify (a password, a key you issue): add a BEFORE INSERT OR UPDATE trigger that replaces it with crypt(value, gen_salt('bf')), or store only a hash column; a key the application must read back (a third-party API key): store it encrypted (Supabase Vault) instead of in plaintext",
   check(ctx) {
     const out: RawFinding[] = [];
     for (const rel of ctx.model.relations) {
@@ -30,7 +30,7 @@ export const rule: CatalogRule = {
         out.push({
           object: `${rel.qualified}.${c.name}`,
           objectKind: 'column',
-          message: `${rel.qualified}.${c.name} (${c.type}) looks like a credential and no trigger hashes it on ${missing.join(' or ')}: plaintext is stored unless every writer hashes it first`,
+          message: `${rel.qualified}.${c.name} (${c.type}) looks like a credential and no trigger hashes it on ${missing.join(' or ')}: plaintext is stored unless every writer hashes it first (or encrypts it, for a key the application must read back)`,
         });
       }
     }
