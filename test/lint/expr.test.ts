@@ -237,3 +237,15 @@ describe('needs a user (never true for a request without sub or email)', () => {
     expect(a('(EXISTS ( SELECT 1 FROM public.crew c WHERE ((c.user_id = auth.uid()) OR c.open)))').needsUser(none)).toBe(false);
   });
 });
+
+describe('link facts (rows of another table that let the row through)', () => {
+  it('the IN form and an AND-ed equality with the row, through joins; not when tied to the caller or under NOT', () => {
+    expect(a('(id IN ( SELECT ap.photo_id FROM (public.album_photos ap JOIN public.albums al ON ((al.id = ap.album_id))) WHERE al.listed))', 'photos').linkFacts).toEqual([
+      { table: 'public.album_photos', column: 'photo_id', rowColumn: 'id' },
+    ]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.pins p WHERE ((p.photo_id = photos.id) AND p.featured)))', 'photos').linkFacts).toEqual([{ table: 'public.pins', column: 'photo_id', rowColumn: 'id' }]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.pins p WHERE ((p.photo_id = photos.id) AND (p.user_id = ( SELECT auth.uid() AS uid)))))', 'photos').linkFacts).toEqual([]);
+    expect(a('(NOT (id IN ( SELECT b.photo_id FROM public.blocks b)))', 'photos').linkFacts).toEqual([]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.pins p WHERE (p.photo_id = p.photo_id)))', 'photos').linkFacts).toEqual([]);
+  });
+});

@@ -223,6 +223,16 @@ export interface CallerFact {
   columns: string[];
 }
 
+/** A column of a sub-select's table compared with a column of the policy's row (see ExprAnalysis.linkFacts). */
+export interface LinkFact {
+  /** `schema.table` of the linking relation. */
+  table: string;
+  /** Its column compared with the row (`file_id`). */
+  column: string;
+  /** The row's column (`id`). */
+  rowColumn: string;
+}
+
 /** A comparison of an expression with itself (`m.org_id = m.org_id`): the same for every row. */
 export interface SelfComparison {
   /** How it reads, e.g. `m.org_id = m.org_id`. */
@@ -273,6 +283,14 @@ export interface ExprAnalysis {
    * role, org_id…). The policy trusts those values.
    */
   callerFacts: CallerFact[];
+  /**
+   * Rows of another table a sub-select lets the policy's row through by, with
+   * no tie to the caller in that sub-select: `id in (select cf.file_id from
+   * collection_files cf where …)`, `exists (select 1 from shares s where
+   * s.doc_id = docs.id and …)`. Whoever can create such a row, or repoint one,
+   * decides which rows pass.
+   */
+  linkFacts: LinkFact[];
   /** Columns of the row compared with the database role running the query (`owner = current_user`), with that function. */
   roleColumns: Array<{ column: string; fn: string }>;
   /** Comparisons of an expression with itself, usually a name that bound to the wrong relation. */
@@ -637,6 +655,49 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const rowColumns = new Set<string>();
   const calls = new Set<string>();
   const callerFacts: CallerFact[] = [];
+  const linkFacts: LinkFact[] = [];
+
+  /**
+   * The links of one sub-select: `row_col IN (select j.col …)` and AND-ed
+   * `j.col = <table>.row_col` in its WHERE, for its own relations that its
+   * WHERE does not tie to the caller (those are callerFacts).
+   */
+  const linkFactsOf = (select: Body, sublink: Body, anc: readonly Ancestor[]): LinkFact[] => {
+    const { scope, resolve } = ownColumns(select, 'public');
+    if (scope.size === 0) return [];
+    const bound = boundColumns(select, resolve);
+    const inner: Ancestor[] = [...anc, { type: 'SelectStmt', body: select, via: 'whereClause' }];
+    const rowColumnOf = (v: unknown, at: readonly Ancestor[]): string | null => {
+      const c = unwrap(v);
+      return nodeType(c) === 'ColumnRef' && isRowColumn(bodyOf(c), at) ? strings(bodyOf(c)['fields']).pop()! : null;
+    };
+    const out: LinkFact[] = [];
+    const add = (j: { table: string; column: string } | null, rowColumn: string | null) => {
+      if (j && rowColumn && !bound.has(j.table)) out.push({ table: j.table, column: j.column, rowColumn });
+    };
+    // Under NOT the link denies (`id not in (select blocked_id …)`): creating one hides rows, it reveals none.
+    if (anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) return [];
+    const oper = strings(sublink['operName']).pop();
+    if (sublink['subLinkType'] === 'ANY_SUBLINK' && (oper === undefined || oper === '=')) {
+      const targets = (select['targetList'] as unknown[] | undefined) ?? [];
+      const target = targets.length === 1 ? unwrap(bodyOf(targets[0])['val']) : null;
+      // The IN test stands outside the sub-select: judge it with the SubLink's own ancestors.
+      if (nodeType(target) === 'ColumnRef') add(resolve(bodyOf(target), false), rowColumnOf(sublink['testexpr'], anc.slice(0, -1)));
+    }
+    for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
+      if (nodeType(conjunct) !== 'A_Expr') continue;
+      const b = bodyOf(conjunct);
+      if (!((String(b['kind']) === 'AEXPR_OP' && opName(b) === '=') || String(b['kind']) === 'AEXPR_NOT_DISTINCT')) continue;
+      for (const [mine, theirs] of [
+        [b['lexpr'], b['rexpr']],
+        [b['rexpr'], b['lexpr']],
+      ]) {
+        const c = unwrap(mine);
+        if (nodeType(c) === 'ColumnRef') add(resolve(bodyOf(c), false), rowColumnOf(theirs, inner));
+      }
+    }
+    return out;
+  };
   const selfComparisons: SelfComparison[] = [];
   const roleColumns: Array<{ column: string; fn: string }> = [];
   let readsUserMetadata = false;
@@ -663,6 +724,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     if (t === 'FuncCall' && isUserFunction(b)) calls.add(funcName(b));
     if (t === 'SelectStmt' && anc.length > 0 && anc[anc.length - 1]!.type === 'SubLink' && anc[anc.length - 1]!.via === 'subselect') {
       callerFacts.push(...callerFactsOf(b));
+      linkFacts.push(...linkFactsOf(b, anc[anc.length - 1]!.body, anc));
     }
     if (t === 'A_Expr') {
       const self = selfComparison(t, b, anc);
@@ -784,6 +846,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     rowColumns: [...rowColumns],
     calls: [...calls],
     callerFacts,
+    linkFacts,
     roleColumns,
     selfComparisons,
     rowFreeBranches,

@@ -171,3 +171,19 @@ export function columnPrivilegesOf(ctx: CatalogLintContext, rel: Relation, role:
   }
   return out;
 }
+
+const helperSets = new WeakMap<CatalogModel, ReadonlySet<string>>();
+
+/**
+ * LANGUAGE sql functions that look up the caller's own rows (`select team_id
+ * from members where user_id = auth.uid()`), as `schema.name`: without a user
+ * they yield nothing. Worked out once per model.
+ */
+export function callerHelpers(ctx: CatalogLintContext): ReadonlySet<string> {
+  let h = helperSets.get(ctx.model);
+  if (!h) {
+    h = new Set(ctx.model.functions.filter((fn) => fn.body !== null && !fn.fromExtension && ctx.functionFacts(fn).length > 0).map((fn) => `${fn.schema}.${fn.name}`));
+    helperSets.set(ctx.model, h);
+  }
+  return h;
+}

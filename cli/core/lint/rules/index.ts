@@ -9,6 +9,7 @@ import { rule as securityDefinerRpc } from './security-definer-rpc.js';
 import { rule as functionSearchPathMutable } from './function-search-path-mutable.js';
 import { rule as policyUserMetadata } from './policy-user-metadata.js';
 import { rule as policyTrustsWritableColumn } from './policy-trusts-writable-column.js';
+import { rule as policyTrustsWritableLink } from './policy-trusts-writable-link.js';
 import { rule as policySelfComparison } from './policy-self-comparison.js';
 import { rule as policyCurrentUser } from './policy-current-user.js';
 import { rule as rlsOwnerIsApiRole } from './rls-owner-is-api-role.js';
@@ -48,6 +49,7 @@ export const RULES: readonly Rule[] = [
   functionSearchPathMutable,
   policyUserMetadata,
   policyTrustsWritableColumn,
+  policyTrustsWritableLink,
   policySelfComparison,
   policySubselectUncorrelated,
   policyCurrentUser,

@@ -1,7 +1,7 @@
 /** A permissive policy with no TO applies to every role, anon included. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import { PUBLIC } from '../../catalog/model.js';
-import { isExposed, policyObject } from '../facts.js';
+import { callerHelpers, isExposed, policyObject } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -13,16 +13,13 @@ export const rule: CatalogRule = {
   fix: 'create policy … to authenticated (or the roles it is meant for)',
   check(ctx) {
     const out: RawFinding[] = [];
-    let helpers: Set<string> | undefined;
     for (const rel of ctx.model.relations) {
       if (!isExposed(ctx, rel)) continue;
       for (const p of rel.policies) {
         if (!p.permissive || !p.roles.includes(PUBLIC)) continue;
-        // LANGUAGE sql helpers that look the caller up (worked out once, only when a policy is to PUBLIC).
-        helpers ??= new Set(ctx.model.functions.filter((fn) => fn.body !== null && !fn.fromExtension && ctx.functionFacts(fn).length > 0).map((fn) => `${fn.schema}.${fn.name}`));
         const a = ctx.analysis(p);
         const judged = [a.using, a.check].filter((e) => e !== null);
-        const anonPasses = judged.length === 0 || !judged.every((e) => e.needsUser(helpers!));
+        const anonPasses = judged.length === 0 || !judged.every((e) => e.needsUser(callerHelpers(ctx)));
         out.push({
           object: policyObject(p),
           objectKind: 'policy',

@@ -12,7 +12,7 @@ import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf } from '../facts.js';
 
 /** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
-function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
+export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
   const table = privilegesOf(ctx, rel, role);
   const columns = columnPrivilegesOf(ctx, rel, role);
   const can = (priv: 'UPDATE' | 'INSERT') => table.includes(priv) || (columns.get(priv)?.includes(column) ?? false);

@@ -1,0 +1,79 @@
+/**
+ * `id in (select cf.file_id from collection_files cf join collections c … where
+ * c.sharing <> 'private')` lets a file through because some linking row points
+ * at it. If a caller may create such a row — or repoint one of theirs — with
+ * any value in the link column, they choose which rows pass: add a stranger's
+ * file to their own public collection and everyone can read it.
+ */
+import type { Relation } from '../../catalog/model.js';
+import type { CatalogRule, RawFinding } from '../types.js';
+import { apiRolesOf, bypassesRls, callerHelpers, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf } from '../facts.js';
+import { writePath } from './policy-trusts-writable-column.js';
+
+/** A unique key on the link column alone: the row it points at already has its one link (`chat_id in (select chats.id …)`). */
+function uniqueOn(rel: Relation, column: string): boolean {
+  return rel.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.length === 1 && i.columns[0] === column);
+}
+
+/**
+ * Whether a request without a user can pass some permissive INSERT or UPDATE
+ * policy of `rel` (every one tied to auth.uid() leaves anon no row to write).
+ */
+function writableWithoutUser(ctx: Parameters<CatalogRule['check']>[0], rel: Relation, role: string, helpers: ReadonlySet<string>): boolean {
+  if (!rel.rls) return true;
+  return (['INSERT', 'UPDATE'] as const).some((cmd) =>
+    policiesFor(ctx.model, rel, role, cmd, true).some((p) => {
+      const a = ctx.analysis(p);
+      const judged = [cmd === 'INSERT' ? a.check : (a.check ?? a.using), cmd === 'UPDATE' ? a.using : null].filter((e) => e !== null);
+      return judged.length === 0 || !judged.every((e) => e.needsUser(helpers));
+    }),
+  );
+}
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'policy-trusts-writable-link',
+  level: 'error',
+  category: 'security',
+  description: 'policy lets a row through because a row of another table links to it (collection_files.file_id = files.id), and a caller can create or repoint such a link to any row',
+  docs: "A sub-select such as `id in (select cf.file_id from collection_files cf where …)` or `exists (select 1 from shares s where s.doc_id = docs.id and …)` admits the row when some linking row points at it. When an API role may INSERT such a linking row, or UPDATE the link column of one of its own, and no INSERT/UPDATE check of that table names the link column (to verify the caller owns what it points at), a user picks any row — a stranger's private file added to their own public collection — and passes the policy. Links tied to the caller in the same sub-select are judged by policy-trusts-writable-column; a link column with a unique key of its own (a primary key such as chats.id) cannot point at a row another link already holds and is not reported.",
+  fix: "check the target in the linking table's INSERT/UPDATE policy: with check (exists (select 1 from public.files f where f.id = file_id and f.user_id = (select auth.uid())))",
+  check(ctx) {
+    const out: RawFinding[] = [];
+    const byName = new Map(ctx.model.relations.map((r) => [r.qualified, r]));
+    for (const rel of ctx.model.relations) {
+      if (!isTable(rel) || !rel.rls) continue;
+      for (const p of rel.policies) {
+        if (!p.permissive) continue;
+        const a = ctx.analysis(p);
+        const links = [...(a.using?.linkFacts ?? []), ...(a.check?.linkFacts ?? [])];
+        if (links.length === 0) continue;
+        const roles = apiRolesOf(ctx, p).filter((r) => !bypassesRls(ctx.model, r) && commandsOf(p).some((c) => privilegesOf(ctx, rel, r).includes(c)));
+        const holes: string[] = [];
+        let first: { table: string; column: string; rowColumn: string } | null = null;
+        for (const link of links) {
+          const linking = byName.get(link.table);
+          if (!linking || !isTable(linking) || uniqueOn(linking, link.column)) continue;
+          for (const role of roles) {
+            const path = writePath(ctx, linking, role, link.column, []);
+            if (!path) continue;
+            if (role === ctx.anonRole) {
+              if (!writableWithoutUser(ctx, linking, role, callerHelpers(ctx))) continue;
+            }
+            const hole = `${link.table}.${link.column} = ${rel.name}.${link.rowColumn} (${role}: ${path})`;
+            if (!holes.includes(hole)) holes.push(hole);
+            first ??= link;
+          }
+        }
+        if (holes.length === 0 || !first) continue;
+        out.push({
+          object: policyObject(p),
+          objectKind: 'policy',
+          message: `policy ${p.name} on ${p.table} lets a row through when a linking row points at it, by ${listWords(holes)}: a caller can write that link with any ${first.column} and so pick the ${rel.name} rows that pass`,
+          fix: `check the target in ${first.table}'s INSERT/UPDATE policies: with check (exists (select 1 from ${rel.qualified} t where t.${first.rowColumn} = ${first.column} and <the caller owns t>))`,
+        });
+      }
+    }
+    return out;
+  },
+};
