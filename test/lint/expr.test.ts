@@ -249,3 +249,13 @@ describe('link facts (rows of another table that let the row through)', () => {
     expect(a('(EXISTS ( SELECT 1 FROM public.pins p WHERE (p.photo_id = p.photo_id)))', 'photos').linkFacts).toEqual([]);
   });
 });
+
+describe('an alias hides the table name in a sub-select over the same table', () => {
+  it('crew.ship_id inside `from crew c2` is the policy row: correlated, bound to the caller, not row-free', () => {
+    const r = a('(EXISTS ( SELECT 1 FROM public.crew c2 WHERE ((c2.ship_id = crew.ship_id) AND (c2.user_id = auth.uid()) AND (c2.rank = \'captain\'::text))))', 'crew');
+    expect(r.rowFreeBranches).toEqual([]);
+    expect(r.rowColumns).toEqual(['ship_id']);
+    expect(r.bindsCaller).toBe(true);
+    expect(r.perRowCalls).toEqual(['auth.uid()']);
+  });
+});

@@ -463,7 +463,12 @@ function stripLoc(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (k, val) => (k === 'location' ? undefined : val)));
 }
 
-/** Relations in a FROM list (through joins, not into sub-selects): name and alias → `schema.table`. */
+/**
+ * Relations in a FROM list (through joins, not into sub-selects), by the name a
+ * column reference can qualify them with → `schema.table`. An alias hides the
+ * table's own name: in `from team_members tm`, `team_members.x` is the outer
+ * query's row, not tm (ruleutils prints it so for a policy on team_members).
+ */
 function localScope(fromClause: unknown, defaultSchema: string): Map<string, string> {
   const scope = new Map<string, string>();
   const go = (v: unknown): void => {
@@ -472,9 +477,8 @@ function localScope(fromClause: unknown, defaultSchema: string): Map<string, str
     const b = bodyOf(v);
     if (t === 'RangeVar') {
       const q = `${(b['schemaname'] as string | undefined) ?? defaultSchema}.${b['relname'] as string}`;
-      scope.set(b['relname'] as string, q);
       const alias = (b['alias'] as { aliasname?: string } | undefined)?.aliasname;
-      if (alias) scope.set(alias, q);
+      scope.set(alias ?? (b['relname'] as string), q);
     } else if (t === 'JoinExpr') {
       go(b['larg']);
       go(b['rarg']);
@@ -818,7 +822,6 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       (tt, bb) => {
         if (tt !== 'SelectStmt') return;
         const { scope, resolve } = ownColumns(bb, 'public');
-        // scope maps both a relation's name and its alias; the alias is what the sub-select uses.
         for (const [ref, q] of scope) {
           const known = reads.get(q);
           if (!known) reads.set(q, { ref, boundBy: new Set() });
