@@ -4,7 +4,7 @@
  * (splinter's reported false positives and misses).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyseExpression, type ExprAnalysis } from '../../cli/core/lint/expr.js';
+import { analyseExpression, functionDetachedCallers, type ExprAnalysis } from '../../cli/core/lint/expr.js';
 import { loadParser } from '../../cli/core/sql-text.js';
 
 let parse: (sql: string) => unknown;
@@ -257,5 +257,23 @@ describe('an alias hides the table name in a sub-select over the same table', ()
     expect(r.rowColumns).toEqual(['ship_id']);
     expect(r.bindsCaller).toBe(true);
     expect(r.perRowCalls).toEqual(['auth.uid()']);
+  });
+});
+
+describe('detached callers (the caller and the row tied to different tables, never joined)', () => {
+  it('a join whose ON names only the caller, or a comma join; not when any test joins the two sides', () => {
+    const crew = { caller: [{ table: 'public.crew', ref: 'c', boundBy: ['user_id'] }], row: [{ table: 'public.ships', ref: 's' }] };
+    expect(a('(EXISTS ( SELECT 1 FROM (public.ships s JOIN public.crew c ON ((c.user_id = auth.uid()))) WHERE (s.id = voyages.ship_id)))', 'voyages').detachedCallers).toEqual([crew]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.ships s, public.crew c WHERE ((s.id = voyages.ship_id) AND (c.user_id = ( SELECT auth.uid() AS uid)))))', 'voyages').detachedCallers).toEqual([crew]);
+    expect(a('(EXISTS ( SELECT 1 FROM (public.ships s JOIN public.crew c ON ((c.fleet_id = s.fleet_id))) WHERE ((s.id = voyages.ship_id) AND (c.user_id = auth.uid()))))', 'voyages').detachedCallers).toEqual([]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.crew c WHERE ((c.ship_id = voyages.ship_id) AND (c.user_id = auth.uid()))))', 'voyages').detachedCallers).toEqual([]);
+    expect(a('(NOT (EXISTS ( SELECT 1 FROM public.ships s, public.bans b WHERE ((s.id = voyages.ship_id) AND (b.user_id = auth.uid())))))', 'voyages').detachedCallers).toEqual([]);
+  });
+
+  it("in a helper's body its arguments (by name or number) play the row", () => {
+    const body = 'select exists (select 1 from public.ships s join auth.users u on u.id = auth.uid() where s.id = target)';
+    expect(functionDetachedCallers(body, 'target uuid', 'public', parse)).toEqual([{ caller: [{ table: 'auth.users', ref: 'u', boundBy: ['id'] }], row: [{ table: 'public.ships', ref: 's' }] }]);
+    expect(functionDetachedCallers('select exists (select 1 from crew c where c.ship_id = $1 and c.user_id = auth.uid())', 'uuid', 'public', parse)).toEqual([]);
+    expect(functionDetachedCallers('select ship_id from crew where user_id = auth.uid()', '', 'public', parse)).toEqual([]);
   });
 });

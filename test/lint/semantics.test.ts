@@ -268,6 +268,32 @@ describe('policy-subselect-uncorrelated: which links make a row-free sub-select 
       using (author_id = (select auth.uid()) and exists (select 1 from public.members m where m.user_id = (select auth.uid())));`)).toEqual([]);
   });
 
+  it("a sub-select, or a LANGUAGE sql helper, that ties the caller and the row to different tables without joining them", async () => {
+    expect(await only(`create policy p on public.tasks for select to authenticated
+      using (exists (select 1 from public.projects pr join public.members m on m.user_id = (select auth.uid()) where pr.id = tasks.project_id));`)).toEqual([
+      ['p on public.tasks', 'join them: … and m.org_id = pr.org_id'],
+    ]);
+    const helper = await rule(
+      'policy-subselect-uncorrelated',
+      `${schema} create function public.in_org(target uuid) returns boolean language sql stable as $$
+        select exists (select 1 from public.orgs o join auth.users u on u.id = auth.uid() where o.id = target) $$;
+      create policy p on public.projects for select using (public.in_org(org_id));`,
+    );
+    expect(helper.map((f) => f.message)).toEqual([
+      'public.in_org(), which p calls, ties only auth.users to the caller, and auth.users has a row for every signed-in user: it never asks whether the caller belongs to the public.orgs row it looks at, so authenticated callers can see every projects row',
+    ]);
+  });
+
+  it('not when the join ties them, or the helper looks the caller up next to its argument', async () => {
+    expect(await only(`create policy p on public.tasks for select to authenticated
+      using (exists (select 1 from public.projects pr join public.members m on m.org_id = pr.org_id where pr.id = tasks.project_id and m.user_id = (select auth.uid())));`)).toEqual([]);
+    expect(await only(`create function public.in_org(target uuid) returns boolean language sql stable as $$
+        select exists (select 1 from public.members m where m.org_id = target and m.user_id = auth.uid()) $$;
+      create function public.in_org_by_number(uuid) returns boolean language sql stable as $$
+        select exists (select 1 from public.members m where m.org_id = $1 and m.user_id = auth.uid()) $$;
+      create policy p on public.projects for select to authenticated using (public.in_org(org_id) or public.in_org_by_number(org_id));`)).toEqual([]);
+  });
+
   it('not for a global gate (only the caller links it), bookkeeping columns, a correlated sub-select, or a table no API role can use', async () => {
     expect(await only(`create policy p on public.projects for select to authenticated
       using (exists (select 1 from public.staff s where s.user_id = (select auth.uid())));`)).toEqual([]);

@@ -233,6 +233,19 @@ export interface LinkFact {
   rowColumn: string;
 }
 
+/**
+ * A sub-select that reads some relations for the caller (`m.user_id =
+ * auth.uid()`) and others for the row (`p.id = tasks.project_id`) — or, in a
+ * helper's body, for its arguments — but never joins the two groups: the
+ * caller's membership of anything lets every row through.
+ */
+export interface DetachedCaller {
+  /** Relations tied to the caller, with the columns compared with a claim. */
+  caller: Array<{ table: string; ref: string; boundBy: string[] }>;
+  /** Relations tied to the row (or to the helper's arguments). */
+  row: Array<{ table: string; ref: string }>;
+}
+
 /** A comparison of an expression with itself (`m.org_id = m.org_id`): the same for every row. */
 export interface SelfComparison {
   /** How it reads, e.g. `m.org_id = m.org_id`. */
@@ -291,6 +304,8 @@ export interface ExprAnalysis {
    * decides which rows pass.
    */
   linkFacts: LinkFact[];
+  /** Sub-selects that tie relations to the caller and others to the row but never join the two (see DetachedCaller). */
+  detachedCallers: DetachedCaller[];
   /** Columns of the row compared with the database role running the query (`owner = current_user`), with that function. */
   roleColumns: Array<{ column: string; fn: string }>;
   /** Comparisons of an expression with itself, usually a name that bound to the wrong relation. */
@@ -536,6 +551,119 @@ function boundColumns(select: Body, resolve: Resolve): Map<string, Set<string>> 
 }
 
 /**
+ * Whether one SELECT ties its caller-bound relations to its row-bound ones (see
+ * DetachedCaller). Every AND-ed test of its WHERE and JOIN … ON conditions links
+ * all the relations it names (generously: any shared test counts), the caller
+ * when it holds a claim, and the row when `isRow` says a reference is the
+ * policy's row (or a helper's argument). An unqualified name that is neither
+ * gives up when the SELECT reads several relations.
+ */
+function detachedCallerOf(select: Body, defaultSchema: string, isRow: (b: Body, anc: readonly Ancestor[]) => boolean, base: readonly Ancestor[]): DetachedCaller | null {
+  const scope = localScope(select['fromClause'], defaultSchema);
+  if (scope.size < 1) return null;
+  const conjuncts: unknown[] = [...branches(select['whereClause'], 'AND_EXPR')];
+  const joins = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(joins);
+    if (nodeType(v) !== 'JoinExpr') return;
+    const b = bodyOf(v);
+    if (b['quals']) conjuncts.push(...branches(b['quals'], 'AND_EXPR'));
+    joins(b['larg']);
+    joins(b['rarg']);
+  };
+  joins(select['fromClause']);
+  const refs = [...scope.keys()];
+  const parent = new Map<string, string>([...refs, '\0row', '\0caller'].map((n) => [n, n]));
+  const find = (n: string): string => (parent.get(n) === n ? n : find(parent.get(n)!));
+  const union = (a: string, b: string) => parent.set(find(a), find(b));
+  const callerRefs = new Map<string, Set<string>>();
+  const rowRefs = new Set<string>();
+  const inner: Ancestor[] = [...base, { type: 'SelectStmt', body: select, via: 'whereClause' }];
+  for (const c of conjuncts) {
+    if (c === undefined) continue;
+    const named = new Set<string>();
+    let row = false;
+    let unknown = false;
+    walk(
+      c,
+      (t, b, anc) => {
+        if (t === 'ParamRef' || (t === 'ColumnRef' && isRow(b, anc))) row = true;
+        else if (t === 'ColumnRef') {
+          const fields = strings(b['fields']);
+          // A name defined by a nested SELECT belongs to it.
+          const nested = anc.slice(inner.length).filter((a) => a.type === 'SelectStmt');
+          if (fields.length >= 2 && nested.some((a) => localScope(a.body['fromClause'], defaultSchema).has(fields[fields.length - 2]!))) return;
+          if (fields.length >= 2 && scope.has(fields[fields.length - 2]!)) named.add(fields[fields.length - 2]!);
+          else if (fields.length === 1 && nested.length === 0) {
+            if (scope.size === 1) named.add(refs[0]!);
+            else unknown = true;
+          }
+        }
+      },
+      inner,
+    );
+    if (unknown) return null;
+    const caller = contains(c, (t, b) => isClaimCall(t, b));
+    const list = [...named];
+    for (const n of list.slice(1)) union(list[0]!, n);
+    if (list.length > 0 && row) {
+      union(list[0]!, '\0row');
+      for (const n of list) rowRefs.add(n);
+    }
+    if (row && caller) union('\0row', '\0caller');
+    if (list.length > 0 && caller) {
+      union(list[0]!, '\0caller');
+      // `m.user_id = auth.uid()`: the column compared with the claim.
+      const b = bodyOf(c);
+      const cols = nodeType(c) === 'A_Expr' ? [b['lexpr'], b['rexpr']].map(unwrap).filter((x) => nodeType(x) === 'ColumnRef').map((x) => strings(bodyOf(x)['fields'])) : [];
+      for (const n of list) callerRefs.set(n, callerRefs.get(n) ?? new Set());
+      for (const f of cols) if (f.length >= 1 && list.includes(f.length >= 2 ? f[f.length - 2]! : refs[0]!)) callerRefs.get(f.length >= 2 ? f[f.length - 2]! : refs[0]!)!.add(f[f.length - 1]!);
+    }
+  }
+  if (callerRefs.size === 0 || rowRefs.size === 0 || find('\0row') === find('\0caller')) return null;
+  return {
+    caller: [...callerRefs].map(([ref, by]) => ({ table: scope.get(ref)!, ref, boundBy: [...by] })),
+    row: [...rowRefs].map((ref) => ({ table: scope.get(ref)!, ref })),
+  };
+}
+
+/** Parameter names of a function from its argument list (`workspace uuid, out n int`). */
+function parameterNames(args: string): Set<string> {
+  const names = new Set<string>();
+  for (const part of args.split(',')) {
+    const words = part.trim().split(/\s+/).filter((w) => !/^(in|out|inout|variadic)$/i.test(w));
+    if (words.length >= 2) names.add(words[0]!.replace(/^"|"$/g, ''));
+  }
+  return names;
+}
+
+/**
+ * The detached sub-selects of a LANGUAGE sql function's body (an `is_member(ws)`
+ * helper a policy calls): its arguments play the row. A body that does not
+ * parse yields nothing.
+ */
+export function functionDetachedCallers(body: string, args: string, defaultSchema: string, parseSync: ParseSync): DetachedCaller[] {
+  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
+  let parsed: { stmts?: Array<{ stmt: unknown }> };
+  try {
+    parsed = parseSync(text) as typeof parsed;
+  } catch {
+    return [];
+  }
+  const params = parameterNames(args);
+  const isParam = (b: Body): boolean => {
+    const fields = strings(b['fields']);
+    return fields.length === 1 && params.has(fields[0]!);
+  };
+  const out: DetachedCaller[] = [];
+  walk(parsed.stmts ?? [], (t, b, anc) => {
+    if (t !== 'SelectStmt' || !b['fromClause']) return;
+    const d = detachedCallerOf(b, defaultSchema, (cb) => isParam(cb), anc);
+    if (d) out.push(d);
+  });
+  return out;
+}
+
+/**
  * The caller facts of one sub-select (see ExprAnalysis.callerFacts): tables of
  * its FROM tied to the caller by an AND-ed `column = <claim>` in its WHERE, and
  * the other columns of those tables it reads anywhere inside it.
@@ -660,6 +788,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const calls = new Set<string>();
   const callerFacts: CallerFact[] = [];
   const linkFacts: LinkFact[] = [];
+  const detachedCallers: DetachedCaller[] = [];
 
   /**
    * The links of one sub-select: `row_col IN (select j.col …)` and AND-ed
@@ -729,6 +858,10 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     if (t === 'SelectStmt' && anc.length > 0 && anc[anc.length - 1]!.type === 'SubLink' && anc[anc.length - 1]!.via === 'subselect') {
       callerFacts.push(...callerFactsOf(b));
       linkFacts.push(...linkFactsOf(b, anc[anc.length - 1]!.body, anc));
+      if (!anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) {
+        const d = detachedCallerOf(b, 'public', isRowColumn, anc);
+        if (d) detachedCallers.push(d);
+      }
     }
     if (t === 'A_Expr') {
       const self = selfComparison(t, b, anc);
@@ -850,6 +983,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     calls: [...calls],
     callerFacts,
     linkFacts,
+    detachedCallers,
     roleColumns,
     selfComparisons,
     rowFreeBranches,

@@ -5,7 +5,8 @@
  * (a foreign key, or a shared `*_id` column) by a column it leaves unused.
  */
 import type { CatalogRule, RawFinding } from '../types.js';
-import type { Relation } from '../../catalog/model.js';
+import type { FunctionInfo, Policy, Relation } from '../../catalog/model.js';
+import type { DetachedCaller } from '../expr.js';
 import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policyObject } from '../facts.js';
 
 /** Who-did-it columns: a link through them is bookkeeping, not membership. */
@@ -50,8 +51,8 @@ export const rule: CatalogRule = {
   id: 'policy-subselect-uncorrelated',
   level: 'warn',
   category: 'security',
-  description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it)",
-  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
+  description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it), or never joins the caller's rows to the row's",
+  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. The same goes for a sub-select — in the policy or in a LANGUAGE sql helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -62,7 +63,8 @@ export const rule: CatalogRule = {
         if (!p.permissive) continue;
         const a = ctx.analysis(p);
         const candidates = [...(a.using?.rowFreeBranches ?? []), ...(a.check?.rowFreeBranches ?? [])].filter((b) => !b.hasSelfComparison);
-        if (candidates.length === 0) continue;
+        const calls = [...(a.using?.calls ?? []), ...(a.check?.calls ?? [])];
+        if (candidates.length === 0 && !a.using?.detachedCallers.length && !a.check?.detachedCallers.length && calls.length === 0) continue;
         const roles = apiRolesOf(ctx, p).filter((role) => commandsOf(p).some((c) => hasPrivilege(ctx, rel, role, c)));
         if (roles.length === 0) continue;
         byName ??= new Map(ctx.model.relations.map((r) => [r.qualified, r]));
@@ -78,8 +80,12 @@ export const rule: CatalogRule = {
           }
           if (hit) break;
         }
-        if (!hit) continue;
         const verb = { ALL: 'see and change', SELECT: 'see', INSERT: 'insert', UPDATE: 'update', DELETE: 'delete' }[p.command];
+        if (!hit) {
+          const detached = detachedFinding(ctx, rel, p, byName, roles, verb);
+          if (detached) out.push(detached);
+          continue;
+        }
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
@@ -91,3 +97,72 @@ export const rule: CatalogRule = {
     return out;
   },
 };
+
+/**
+ * A sub-select — in the policy, or in a LANGUAGE sql helper it calls — that
+ * ties one relation to the caller and another to the row (or to the helper's
+ * arguments) but never joins them: `from projects p join members m on m.user_id
+ * = auth.uid() where p.id = tasks.project_id`. Reported when the two are linked
+ * by a key the sub-select leaves unused, or when the caller's side is auth.users
+ * (every signed-in user has a row there).
+ */
+const byFunctionName = new WeakMap<object, Map<string, FunctionInfo[]>>();
+
+/** The user's LANGUAGE sql functions by `schema.name` (once per model). */
+function sqlFunctions(ctx: Parameters<CatalogRule['check']>[0]): Map<string, FunctionInfo[]> {
+  let m = byFunctionName.get(ctx.model);
+  if (!m) {
+    m = new Map();
+    for (const fn of ctx.model.functions) {
+      if (fn.body === null || fn.fromExtension) continue;
+      const key = `${fn.schema}.${fn.name}`;
+      m.set(key, [...(m.get(key) ?? []), fn]);
+    }
+    byFunctionName.set(ctx.model, m);
+  }
+  return m;
+}
+
+function detachedFinding(
+  ctx: Parameters<CatalogRule['check']>[0],
+  rel: Relation,
+  p: Policy,
+  byName: Map<string, Relation>,
+  roles: string[],
+  verb: string,
+): RawFinding | null {
+  // The caller's side is found by a claim, which a request without a user does not carry.
+  const signedIn = roles.filter((r) => r !== ctx.anonRole);
+  if (signedIn.length === 0) return null;
+  const a = ctx.analysis(p);
+  const found: Array<{ d: DetachedCaller; via: string | null }> = [...(a.using?.detachedCallers ?? []), ...(a.check?.detachedCallers ?? [])].map((d) => ({ d, via: null }));
+  for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
+    for (const fn of sqlFunctions(ctx).get(name) ?? []) found.push(...ctx.functionDetached(fn).map((d) => ({ d, via: `${name}()` })));
+  }
+  for (const { d, via } of found) {
+    for (const c of d.caller) {
+      for (const r of d.row) {
+        const where = `${via ? `${via}, which ${p.name} calls, ` : `policy ${p.name} on ${p.table} `}`;
+        if (c.table === 'auth.users') {
+          return {
+            object: policyObject(p),
+            objectKind: 'policy',
+            message: `${where}ties only auth.users to the caller, and auth.users has a row for every signed-in user: it never asks whether the caller belongs to the ${r.table} row it looks at, so ${listWords(signedIn)} callers can ${verb} every ${rel.name} row`,
+            fix: `look the caller up where membership is kept (… and exists (select 1 from <members> m where m.<key> = ${r.ref}.<key> and m.user_id = (select auth.uid()))), not in auth.users`,
+          };
+        }
+        const caller = byName.get(c.table);
+        const row = byName.get(r.table);
+        const link = caller && row && linkBetween(row, caller, c.boundBy);
+        if (!link) continue;
+        return {
+          object: policyObject(p),
+          objectKind: 'policy',
+          message: `${where}reads ${c.table} for the caller and ${r.table} for the row but never joins them: ${listWords(signedIn)} callers with any ${c.table} row can ${verb} every ${rel.name} row, whichever ${link.theirs} it has`,
+          fix: `join them: … and ${c.ref}.${link.theirs} = ${r.ref}.${link.ours}`,
+        };
+      }
+    }
+  }
+  return null;
+}
