@@ -231,6 +231,8 @@ export interface LinkFact {
   column: string;
   /** The row's column (`id`). */
   rowColumn: string;
+  /** Links of the same sub-select share it: a row must match all of them. */
+  group: number;
 }
 
 /**
@@ -788,6 +790,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const calls = new Set<string>();
   const callerFacts: CallerFact[] = [];
   const linkFacts: LinkFact[] = [];
+  let linkGroups = 0;
   const detachedCallers: DetachedCaller[] = [];
 
   /**
@@ -805,8 +808,9 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       return nodeType(c) === 'ColumnRef' && isRowColumn(bodyOf(c), at) ? strings(bodyOf(c)['fields']).pop()! : null;
     };
     const out: LinkFact[] = [];
+    const group = linkGroups++;
     const add = (j: { table: string; column: string } | null, rowColumn: string | null) => {
-      if (j && rowColumn && !bound.has(j.table)) out.push({ table: j.table, column: j.column, rowColumn });
+      if (j && rowColumn && !bound.has(j.table)) out.push({ table: j.table, column: j.column, rowColumn, group });
     };
     // Under NOT the link denies (`id not in (select blocked_id …)`): creating one hides rows, it reveals none.
     if (anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) return [];
