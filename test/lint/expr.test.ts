@@ -4,7 +4,7 @@
  * (splinter's reported false positives and misses).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyseExpression, functionDetachedCallers, type ExprAnalysis } from '../../cli/core/lint/expr.js';
+import { analyseExpression, functionDetachedCallers, functionRoleGate, type ExprAnalysis } from '../../cli/core/lint/expr.js';
 import { loadParser } from '../../cli/core/sql-text.js';
 
 let parse: (sql: string) => unknown;
@@ -272,5 +272,33 @@ describe('detached callers (the caller and the row tied to different tables, nev
     expect(functionDetachedCallers(body, 'target uuid', 'public', parse)).toEqual([{ caller: [{ table: 'auth.users', ref: 'u', boundBy: ['id'] }], row: [{ table: 'public.ships', ref: 's' }] }]);
     expect(functionDetachedCallers('select exists (select 1 from crew c where c.ship_id = $1 and c.user_id = auth.uid())', 'uuid', 'public', parse)).toEqual([]);
     expect(functionDetachedCallers('select ship_id from crew where user_id = auth.uid()', '', 'public', parse)).toEqual([]);
+  });
+});
+
+describe('role gates (the request roles an expression can be true for)', () => {
+  const none = () => null;
+  const roles = (expr: string, helper: (name: string) => ReadonlySet<string> | null = none) => {
+    const g = a(expr).onlyForRoles(helper);
+    return g === null ? null : [...g].sort();
+  };
+  it('a test of the role claim, in every spelling, through AND, OR, IN and helpers', () => {
+    expect(roles("(auth.role() = 'service_role'::text)")).toEqual(['service_role']);
+    expect(roles("(COALESCE((auth.jwt() ->> 'role'::text), ''::text) = 'service_role'::text)")).toEqual(['service_role']);
+    expect(roles("((auth.jwt() ->> 'role'::text) = ANY (ARRAY['service_role'::text, 'supabase_admin'::text]))")).toEqual(['service_role', 'supabase_admin']);
+    expect(roles("(((current_setting('request.jwt.claims'::text, true))::json ->> 'role'::text) = 'service_role'::text)")).toEqual(['service_role']);
+    expect(roles("((auth.role() = 'service_role'::text) AND (keeper_id = auth.uid()))")).toEqual(['service_role']);
+    expect(roles("((auth.role() = 'service_role'::text) OR (auth.role() = 'authenticated'::text))")).toEqual(['authenticated', 'service_role']);
+    expect(roles('public.is_backend()', (n) => (n === 'public.is_backend' ? new Set(['service_role']) : null))).toEqual(['service_role']);
+  });
+
+  it('null when some branch does not test the role', () => {
+    expect(roles("((auth.role() = 'service_role'::text) OR (keeper_id = auth.uid()))")).toBe(null);
+    expect(roles('(keeper_id = auth.uid())')).toBe(null);
+    expect(roles('public.is_backend()')).toBe(null);
+  });
+
+  it("a helper's body: one FROM-less SELECT of a role test", () => {
+    expect([...functionRoleGate("select coalesce(auth.jwt() ->> 'role', '') = 'service_role'", parse)!]).toEqual(['service_role']);
+    expect(functionRoleGate("select exists (select 1 from public.staff s where s.user_id = auth.uid())", parse)).toBe(null);
   });
 });

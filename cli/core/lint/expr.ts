@@ -324,6 +324,13 @@ export interface ExprAnalysis {
    * (`x in (select my_teams())`, `x = my_org()` count too).
    */
   needsUser(helpers: ReadonlySet<string>): boolean;
+  /**
+   * The request roles for which the expression can be true at all, when it
+   * tests the role (`auth.role() = 'service_role'`, `auth.jwt() ->> 'role' in
+   * (…)`, a helper whose body is such a test): null when it does not say.
+   * `helperGate` gives the same for a helper by `schema.name`.
+   */
+  onlyForRoles(helperGate: (name: string) => ReadonlySet<string> | null): ReadonlySet<string> | null;
 }
 
 export interface PolicyAnalysis {
@@ -432,6 +439,75 @@ function nullWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
 
 function needsUserIn(v: unknown, helpers: ReadonlySet<string>): boolean {
   return branches(v, 'OR_EXPR').every((br) => branches(br, 'AND_EXPR').some((c) => nullWithoutUser(c, helpers)));
+}
+
+/** The role claim, also as `coalesce(auth.jwt() ->> 'role', '')`: PostgREST sets it on every request. */
+function isRoleClaim(v: unknown): boolean {
+  const n = unwrap(v);
+  if (nodeType(n) === 'CoalesceExpr') return isRoleClaim(((bodyOf(n)['args'] as unknown[] | undefined) ?? [])[0]);
+  return claimKey(n) === 'role';
+}
+
+/** See ExprAnalysis.onlyForRoles. */
+function roleGate(v: unknown, helperGate: (name: string) => ReadonlySet<string> | null): ReadonlySet<string> | null {
+  const t = nodeType(v);
+  const b = bodyOf(v);
+  if (constBool(v) === false) return new Set();
+  if (t === 'TypeCast') return roleGate(b['arg'], helperGate);
+  if (t === 'BoolExpr') {
+    const gates = ((b['args'] as unknown[]) ?? []).map((x) => roleGate(x, helperGate));
+    if (b['boolop'] === 'AND_EXPR') {
+      const known = gates.filter((g) => g !== null);
+      return known.length === 0 ? null : new Set([...known[0]!].filter((r) => known.every((g) => g.has(r))));
+    }
+    if (b['boolop'] === 'OR_EXPR') return gates.every((g) => g !== null) ? new Set(gates.flatMap((g) => [...g!])) : null;
+    return null;
+  }
+  if (t === 'A_Expr') {
+    const kind = String(b['kind']);
+    if (kind === 'AEXPR_OP' && opName(b) === '=') {
+      for (const [x, y] of [
+        [b['lexpr'], b['rexpr']],
+        [b['rexpr'], b['lexpr']],
+      ]) {
+        const c = constString(y);
+        if (c !== null && isRoleClaim(x)) return new Set([c]);
+      }
+    }
+    // `role = ANY (ARRAY['a', 'b'])` is how Postgres stores `role IN ('a', 'b')`.
+    if ((kind === 'AEXPR_IN' || (kind === 'AEXPR_OP_ANY' && opName(b) === '=')) && isRoleClaim(b['lexpr'])) {
+      const r = stripCasts(b['rexpr']);
+      const list = Array.isArray(r) ? r : nodeType(r) === 'List' ? bodyOf(r)['items'] : nodeType(r) === 'A_ArrayExpr' ? bodyOf(r)['elements'] : null;
+      const values = Array.isArray(list) ? list.map(constString) : [null];
+      if (values.every((x) => x !== null)) return new Set(values as string[]);
+    }
+    return null;
+  }
+  if (t === 'FuncCall' && isUserFunction(b)) return helperGate(funcName(b));
+  if (t === 'SubLink' && b['subLinkType'] === 'EXPR_SUBLINK') {
+    const n = unwrap(v);
+    return n === v ? null : roleGate(n, helperGate);
+  }
+  return null;
+}
+
+/**
+ * The role gate of a LANGUAGE sql function whose body is one FROM-less SELECT
+ * (`select coalesce(auth.jwt() ->> 'role', '') = 'service_role'`), else null.
+ */
+export function functionRoleGate(body: string, parseSync: ParseSync): ReadonlySet<string> | null {
+  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
+  let parsed: { stmts?: Array<{ stmt: unknown }> };
+  try {
+    parsed = parseSync(text) as typeof parsed;
+  } catch {
+    return null;
+  }
+  if (parsed.stmts?.length !== 1 || nodeType(parsed.stmts[0]!.stmt) !== 'SelectStmt') return null;
+  const sel = bodyOf(parsed.stmts[0]!.stmt);
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  if (sel['fromClause'] || sel['whereClause'] || targets.length !== 1) return null;
+  return roleGate(bodyOf(targets[0])['val'], () => null);
 }
 
 function alwaysTrue(v: unknown, role: string): boolean {
@@ -997,6 +1073,9 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     },
     needsUser(helpers: ReadonlySet<string>) {
       return needsUserIn(root, helpers);
+    },
+    onlyForRoles(helperGate: (name: string) => ReadonlySet<string> | null) {
+      return roleGate(root, helperGate);
     },
   };
 }

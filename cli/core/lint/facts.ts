@@ -7,6 +7,7 @@ import {
   PUBLIC,
   roleClosure,
   type CatalogModel,
+  type FunctionInfo,
   type Policy,
   type PolicyCommand,
   type Relation,
@@ -186,4 +187,30 @@ export function callerHelpers(ctx: CatalogLintContext): ReadonlySet<string> {
     helperSets.set(ctx.model, h);
   }
   return h;
+}
+
+const gateLookups = new WeakMap<CatalogModel, (name: string) => ReadonlySet<string> | null>();
+
+/**
+ * For ExprAnalysis.onlyForRoles: the roles a helper (`schema.name`) can be true
+ * for, when every overload is a role test; null otherwise.
+ */
+export function helperRoleGate(ctx: CatalogLintContext): (name: string) => ReadonlySet<string> | null {
+  let f = gateLookups.get(ctx.model);
+  if (!f) {
+    const byName = new Map<string, FunctionInfo[]>();
+    for (const fn of ctx.model.functions) {
+      if (fn.body === null || fn.fromExtension) continue;
+      const key = `${fn.schema}.${fn.name}`;
+      byName.set(key, [...(byName.get(key) ?? []), fn]);
+    }
+    f = (name) => {
+      const fns = byName.get(name);
+      if (!fns) return null;
+      const gates = fns.map((fn) => ctx.functionRoleGate(fn));
+      return gates.every((g) => g !== null) ? new Set(gates.flatMap((g) => [...g!])) : null;
+    };
+    gateLookups.set(ctx.model, f);
+  }
+  return f;
 }

@@ -67,6 +67,8 @@ export interface CatalogLintContext {
   functionFacts(fn: FunctionInfo): CallerFact[];
   /** Sub-selects of a LANGUAGE sql function's body that never join the caller's rows to its arguments' (parsed once). */
   functionDetached(fn: FunctionInfo): DetachedCaller[];
+  /** The request roles a LANGUAGE sql role-test helper (`is_service_role()`) can be true for, or null (parsed once). */
+  functionRoleGate(fn: FunctionInfo): ReadonlySet<string> | null;
 }
 
 export interface MigrationLintContext {

@@ -1,7 +1,7 @@
 /** A write policy whose check does not tie the row's owner/tenant to the caller lets users write rows as someone else. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Relation } from '../../catalog/model.js';
-import { apiRolesOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, type Command } from '../facts.js';
+import { apiRolesOf, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command } from '../facts.js';
 
 const OWNER_COLUMN = /^(user|owner|author|creator|profile|member|account|tenant|org|organization|organisation|team|workspace|company|customer)_(id|uuid)$|^(created|owned)_by$|_(user|owner)_id$/i;
 
@@ -34,7 +34,10 @@ export const rule: CatalogRule = {
         owners ??= ownerColumns(rel);
         if (owners.length === 0) break; // only tables with an owner or tenant column are judged
         const cmds: Command[] = p.command === 'ALL' ? ['INSERT', 'UPDATE'] : [p.command];
+        // A role test (`is_service_role()`) that can never hold for the role lets it write nothing.
+        const gate = effective.onlyForRoles(helperRoleGate(ctx));
         const roles = apiRolesOf(ctx, p).filter((role) =>
+          (gate === null || gate.has(role)) &&
           cmds.some(
             (c) =>
               hasPrivilege(ctx, rel, role, c) &&
