@@ -4,7 +4,7 @@
  * (splinter's reported false positives and misses).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyseExpression, functionDetachedCallers, functionRoleGate, type ExprAnalysis } from '../../cli/core/lint/expr.js';
+import { analyseExpression, functionDetachedCallers, functionNeedsUser, functionRoleGate, type ExprAnalysis } from '../../cli/core/lint/expr.js';
 import { loadParser } from '../../cli/core/sql-text.js';
 
 let parse: (sql: string) => unknown;
@@ -219,9 +219,19 @@ describe('needs a user (never true for a request without sub or email)', () => {
     expect(a('(COALESCE(keeper_id, auth.uid()) = auth.uid())').needsUser(none)).toBe(true);
   });
 
+  it('an inner join on the caller empties the sub-select; a helper body is judged the same way', () => {
+    expect(a('(EXISTS ( SELECT 1 FROM (public.ships s JOIN auth.users u ON ((u.id = auth.uid()))) WHERE (s.id = voyages.ship_id)))', 'voyages').needsUser(none)).toBe(true);
+    expect(a('(EXISTS ( SELECT 1 FROM (public.ships s LEFT JOIN public.crew c ON ((c.user_id = auth.uid()))) WHERE (s.id = voyages.ship_id)))', 'voyages').needsUser(none)).toBe(false);
+    expect(functionNeedsUser('select exists (select 1 from public.crew c where c.ship_id = target and c.user_id = auth.uid())', parse)).toBe(true);
+    expect(functionNeedsUser('select ship_id from public.crew where user_id = auth.uid()', parse)).toBe(true);
+    expect(functionNeedsUser("select exists (select 1 from public.ships s where s.id = target and s.visibility = 'public')", parse)).toBe(false);
+    expect(functionNeedsUser('select ship_id from public.crew where user_id = auth.uid() union select id from public.ships', parse)).toBe(false);
+  });
+
   it('a helper that reads the caller\'s rows counts when named, as a set or a scalar', () => {
-    const helpers = new Set(['private.my_ships']);
+    const helpers = new Set(['private.my_ships', 'private.on_crew']);
     expect(a('(ship_id IN ( SELECT private.my_ships() AS my_ships))').needsUser(helpers)).toBe(true);
+    expect(a('private.on_crew(ship_id)').needsUser(helpers)).toBe(true);
     expect(a('(ship_id = private.my_ships())').needsUser(helpers)).toBe(true);
     expect(a('(ship_id IN ( SELECT private.my_ships() AS my_ships))').needsUser(none)).toBe(false);
   });

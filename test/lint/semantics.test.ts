@@ -171,6 +171,21 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
   const helper = (body: string, config = "set search_path = ''") => `create function public.is_admin() returns boolean language sql stable security definer ${config} ${body};
     create policy admins on public.secrets for select to authenticated using ((select public.is_admin()));`;
 
+  it('anon is not named when every way to write the looked-up row needs a user', async () => {
+    const f = await rule(
+      'policy-trusts-writable-column',
+      `create table public.berths (harbour_id int, user_id uuid, primary key (harbour_id, user_id));
+      create table public.boats (id int primary key, harbour_id int);
+      alter table public.berths enable row level security;
+      alter table public.boats enable row level security;
+      create policy claim_berth on public.berths for insert with check (user_id = auth.uid());
+      create policy harbour_boats on public.boats for select using (harbour_id in (select b.harbour_id from public.berths b where b.user_id = auth.uid()));
+      grant select, insert on public.berths, public.boats to anon, authenticated;`,
+    );
+    expect(f.map((x) => x.message)).toEqual([expect.stringContaining('public.berths.harbour_id (authenticated: INSERT, policy claim_berth)')]);
+    expect(f[0]!.message).not.toContain('anon:');
+  });
+
   it('follows a LANGUAGE sql helper the policy calls, in either body form and with its own search_path', async () => {
     for (const sql of [
       helper('as $$ select coalesce((select p.is_admin from public.profiles p where p.id = auth.uid()), false) $$'),

@@ -11,7 +11,7 @@ import { exposedSchemas } from '../catalog/model.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
-import { analysePolicy, functionCallerFacts, functionDetachedCallers, functionRoleGate, type AnalysisCache, type CallerFact, type DetachedCaller, type PolicyAnalysis } from './expr.js';
+import { analyseFunction, analysePolicy, functionCallerFacts, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis } from './expr.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -73,8 +73,7 @@ export function runLint(input: LintInput): LintResult {
     const cache = new Map<Policy, PolicyAnalysis>();
     const byText: AnalysisCache = new Map();
     const fnFacts = new Map<FunctionInfo, CallerFact[]>();
-    const fnDetached = new Map<FunctionInfo, DetachedCaller[]>();
-    const fnRoleGates = new Map<FunctionInfo, ReadonlySet<string> | null>();
+    const fnAnalyses = new Map<FunctionInfo, FunctionAnalysis>();
     const ctx: CatalogLintContext = {
       model,
       exposed: new Set(exposed),
@@ -91,14 +90,10 @@ export function runLint(input: LintInput): LintResult {
         if (!f) fnFacts.set(fn, (f = fn.body === null ? [] : functionCallerFacts(fn.body, firstSchemaOf(fn.config), parseSync)));
         return f;
       },
-      functionRoleGate(fn) {
-        if (!fnRoleGates.has(fn)) fnRoleGates.set(fn, fn.body === null ? null : functionRoleGate(fn.body, parseSync));
-        return fnRoleGates.get(fn)!;
-      },
-      functionDetached(fn) {
-        let d = fnDetached.get(fn);
-        if (!d) fnDetached.set(fn, (d = fn.body === null ? [] : functionDetachedCallers(fn.body, fn.args, firstSchemaOf(fn.config), parseSync)));
-        return d;
+      functionAnalysis(fn) {
+        let f = fnAnalyses.get(fn);
+        if (!f) fnAnalyses.set(fn, (f = analyseFunction(fn, firstSchemaOf(fn.config), parseSync)));
+        return f;
       },
     };
     for (const rule of RULES) if (rule.kind === 'catalog') findings.push(...complete(rule, rule.check(ctx)));

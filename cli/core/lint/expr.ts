@@ -320,8 +320,9 @@ export interface ExprAnalysis {
    * Never true for a request that carries no user (no sub, no email): every OR
    * branch has an AND-ed test that is NULL or false without one, such as
    * `user_id = auth.uid()` or `exists (select … where m.user_id = auth.uid())`.
-   * `helpers` are functions known to read only the caller's own rows
-   * (`x in (select my_teams())`, `x = my_org()` count too).
+   * `helpers` are functions that yield nothing, NULL or false without a user
+   * (see functionNeedsUser): `is_member(org_id)`, `x in (select my_teams())`
+   * and `x = my_org()` count too.
    */
   needsUser(helpers: ReadonlySet<string>): boolean;
   /**
@@ -413,7 +414,16 @@ function emptyWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
     const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
     return targets.length === 1 && emptyWithoutUser(bodyOf(targets[0])['val'], helpers);
   }
-  return sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], helpers);
+  return (sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], helpers)) || innerJoinNeedsUser(sel['fromClause'], helpers);
+}
+
+/** An inner join whose ON needs a user (`join auth.users u on u.id = auth.uid()`) yields no rows without one. */
+function innerJoinNeedsUser(from: unknown, helpers: ReadonlySet<string>): boolean {
+  if (Array.isArray(from)) return from.some((f) => innerJoinNeedsUser(f, helpers));
+  if (nodeType(from) !== 'JoinExpr') return false;
+  const b = bodyOf(from);
+  if (b['jointype'] !== 'JOIN_INNER') return false;
+  return (b['quals'] !== undefined && needsUserIn(b['quals'], helpers)) || innerJoinNeedsUser(b['larg'], helpers) || innerJoinNeedsUser(b['rarg'], helpers);
 }
 
 /** NULL or false for a request without a user (see ExprAnalysis.needsUser). */
@@ -421,6 +431,8 @@ function nullWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
   const t = nodeType(v);
   const b = bodyOf(v);
   if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && isUserClaim(b['arg']);
+  // A helper test such as is_org_owner(org_id) whose body needs a user.
+  if (t === 'FuncCall') return helpers.has(funcName(b));
   if (t === 'A_Expr') {
     const kind = String(b['kind']);
     const sides = [b['lexpr'], b['rexpr']];
@@ -508,6 +520,29 @@ export function functionRoleGate(body: string, parseSync: ParseSync): ReadonlySe
   const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
   if (sel['fromClause'] || sel['whereClause'] || targets.length !== 1) return null;
   return roleGate(bodyOf(targets[0])['val'], () => null);
+}
+
+/**
+ * Whether a LANGUAGE sql function yields nothing, NULL or false without a user:
+ * one SELECT whose WHERE needs a user (`select team_id from members where
+ * user_id = auth.uid()`), or one FROM-less SELECT of a test that does
+ * (`select exists (select 1 from members m where … m.user_id = auth.uid())`).
+ */
+export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
+  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
+  let parsed: { stmts?: Array<{ stmt: unknown }> };
+  try {
+    parsed = parseSync(text) as typeof parsed;
+  } catch {
+    return false;
+  }
+  if (parsed.stmts?.length !== 1 || nodeType(parsed.stmts[0]!.stmt) !== 'SelectStmt') return false;
+  const sel = bodyOf(parsed.stmts[0]!.stmt);
+  const none = new Set<string>();
+  if (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') return false;
+  if (sel['fromClause']) return (sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], none)) || innerJoinNeedsUser(sel['fromClause'], none);
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  return targets.length === 1 && needsUserIn(bodyOf(targets[0])['val'], none);
 }
 
 function alwaysTrue(v: unknown, role: string): boolean {
@@ -1114,4 +1149,23 @@ export function analysePolicy(
     return a;
   };
   return { using: one(policy.using), check: one(policy.check), errors };
+}
+
+/** What a LANGUAGE sql helper's body says about the caller (see CatalogLintContext.functionAnalysis). */
+export interface FunctionAnalysis {
+  /** Sub-selects that never join the caller's rows to the arguments' (functionDetachedCallers). */
+  detached: DetachedCaller[];
+  /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
+  roleGate: ReadonlySet<string> | null;
+  /** It yields nothing, NULL or false without a user (functionNeedsUser). */
+  needsUser: boolean;
+}
+
+export function analyseFunction(fn: { body: string | null; args: string }, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
+  if (fn.body === null) return { detached: [], roleGate: null, needsUser: false };
+  return {
+    detached: functionDetachedCallers(fn.body, fn.args, defaultSchema, parseSync),
+    roleGate: functionRoleGate(fn.body, parseSync),
+    needsUser: functionNeedsUser(fn.body, parseSync),
+  };
 }

@@ -176,14 +176,20 @@ export function columnPrivilegesOf(ctx: CatalogLintContext, rel: Relation, role:
 const helperSets = new WeakMap<CatalogModel, ReadonlySet<string>>();
 
 /**
- * LANGUAGE sql functions that look up the caller's own rows (`select team_id
- * from members where user_id = auth.uid()`), as `schema.name`: without a user
- * they yield nothing. Worked out once per model.
+ * LANGUAGE sql functions (`schema.name`) that yield nothing, NULL or false
+ * without a user: `is_org_owner(org)`, `my_teams()`. Worked out once per model;
+ * a name counts when every overload does.
  */
 export function callerHelpers(ctx: CatalogLintContext): ReadonlySet<string> {
   let h = helperSets.get(ctx.model);
   if (!h) {
-    h = new Set(ctx.model.functions.filter((fn) => fn.body !== null && !fn.fromExtension && ctx.functionFacts(fn).length > 0).map((fn) => `${fn.schema}.${fn.name}`));
+    const verdict = new Map<string, boolean>();
+    for (const fn of ctx.model.functions) {
+      if (fn.fromExtension) continue;
+      const key = `${fn.schema}.${fn.name}`;
+      verdict.set(key, (verdict.get(key) ?? true) && fn.body !== null && ctx.functionAnalysis(fn).needsUser);
+    }
+    h = new Set([...verdict].filter(([, v]) => v).map(([k]) => k));
     helperSets.set(ctx.model, h);
   }
   return h;
@@ -207,10 +213,26 @@ export function helperRoleGate(ctx: CatalogLintContext): (name: string) => Reado
     f = (name) => {
       const fns = byName.get(name);
       if (!fns) return null;
-      const gates = fns.map((fn) => ctx.functionRoleGate(fn));
+      const gates = fns.map((fn) => ctx.functionAnalysis(fn).roleGate);
       return gates.every((g) => g !== null) ? new Set(gates.flatMap((g) => [...g!])) : null;
     };
     gateLookups.set(ctx.model, f);
   }
   return f;
+}
+
+/**
+ * Whether a request without a user can pass some permissive INSERT or UPDATE
+ * policy of `rel` for `role` (policies tied to auth.uid() leave anon no row to
+ * write). A table without RLS is writable by whoever holds the privilege.
+ */
+export function writableWithoutUser(ctx: CatalogLintContext, rel: Relation, role: string): boolean {
+  if (!rel.rls) return true;
+  return (['INSERT', 'UPDATE'] as const).some((cmd) =>
+    policiesFor(ctx.model, rel, role, cmd, true).some((p) => {
+      const a = ctx.analysis(p);
+      const judged = [cmd === 'INSERT' ? a.check : (a.check ?? a.using), cmd === 'UPDATE' ? a.using : null].filter((e) => e !== null);
+      return judged.length === 0 || !judged.every((e) => e.needsUser(callerHelpers(ctx)));
+    }),
+  );
 }

@@ -5,7 +5,7 @@
  * parsed statements of the migration files with the table state before them.
  */
 import type { CatalogModel, FunctionInfo, Policy } from '../catalog/model.js';
-import type { CallerFact, DetachedCaller, PolicyAnalysis } from './expr.js';
+import type { CallerFact, FunctionAnalysis, PolicyAnalysis } from './expr.js';
 import type { MigrationStatement, TableState } from './migrations.js';
 
 export type Level = 'error' | 'warn' | 'info';
@@ -65,10 +65,8 @@ export interface CatalogLintContext {
   analysis(policy: Policy): PolicyAnalysis;
   /** What a LANGUAGE sql function's body reads from the caller's own rows (parsed once). */
   functionFacts(fn: FunctionInfo): CallerFact[];
-  /** Sub-selects of a LANGUAGE sql function's body that never join the caller's rows to its arguments' (parsed once). */
-  functionDetached(fn: FunctionInfo): DetachedCaller[];
-  /** The request roles a LANGUAGE sql role-test helper (`is_service_role()`) can be true for, or null (parsed once). */
-  functionRoleGate(fn: FunctionInfo): ReadonlySet<string> | null;
+  /** What the parse tree of a LANGUAGE sql function's body says about the caller (worked out once; empty for other languages). */
+  functionAnalysis(fn: FunctionInfo): FunctionAnalysis;
 }
 
 export interface MigrationLintContext {

@@ -19,7 +19,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "INSERT/UPDATE/ALL policy whose effective WITH CHECK (USING when absent) does not bind the row's owner or tenant to the caller",
-  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users or a name like user_id, owner_id, tenant_id, org_id) are judged; restrictive policies that bind the caller count.",
+  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users or a name like user_id, owner_id, tenant_id, org_id) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it.",
   fix: 'with check ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];

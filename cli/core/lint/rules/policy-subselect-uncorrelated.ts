@@ -137,7 +137,7 @@ function detachedFinding(
   const a = ctx.analysis(p);
   const found: Array<{ d: DetachedCaller; via: string | null }> = [...(a.using?.detachedCallers ?? []), ...(a.check?.detachedCallers ?? [])].map((d) => ({ d, via: null }));
   for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
-    for (const fn of sqlFunctions(ctx).get(name) ?? []) found.push(...ctx.functionDetached(fn).map((d) => ({ d, via: `${name}()` })));
+    for (const fn of sqlFunctions(ctx).get(name) ?? []) found.push(...ctx.functionAnalysis(fn).detached.map((d) => ({ d, via: `${name}()` })));
   }
   for (const { d, via } of found) {
     for (const c of d.caller) {

@@ -9,7 +9,7 @@
 import type { FunctionInfo, Policy, Relation } from '../../catalog/model.js';
 import type { CallerFact } from '../expr.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf } from '../facts.js';
+import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf, writableWithoutUser } from '../facts.js';
 
 /** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
 export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
@@ -80,6 +80,8 @@ export const rule: CatalogRule = {
             for (const role of roles) {
               const path = writePath(ctx, looked, role, column, fact.boundBy);
               if (!path) continue;
+              // Every write path tied to auth.uid(): a request without a user has no row of its own to set.
+              if (role === ctx.anonRole && !writableWithoutUser(ctx, looked, role)) continue;
               const hole = `${fact.table}.${column} (${fact.via ? `read by ${fact.via}; ` : ''}${role}: ${path})`;
               if (!holes.includes(hole)) holes.push(hole);
             }

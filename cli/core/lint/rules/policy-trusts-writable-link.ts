@@ -5,25 +5,9 @@
  * any value in the link column, they choose which rows pass: add a stranger's
  * file to their own public collection and everyone can read it.
  */
-import type { Relation } from '../../catalog/model.js';
 import type { CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, callerHelpers, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf } from '../facts.js';
+import { apiRolesOf, bypassesRls, commandsOf, isTable, listWords, policyObject, privilegesOf, writableWithoutUser } from '../facts.js';
 import { writePath } from './policy-trusts-writable-column.js';
-
-/**
- * Whether a request without a user can pass some permissive INSERT or UPDATE
- * policy of `rel` (every one tied to auth.uid() leaves anon no row to write).
- */
-function writableWithoutUser(ctx: Parameters<CatalogRule['check']>[0], rel: Relation, role: string, helpers: ReadonlySet<string>): boolean {
-  if (!rel.rls) return true;
-  return (['INSERT', 'UPDATE'] as const).some((cmd) =>
-    policiesFor(ctx.model, rel, role, cmd, true).some((p) => {
-      const a = ctx.analysis(p);
-      const judged = [cmd === 'INSERT' ? a.check : (a.check ?? a.using), cmd === 'UPDATE' ? a.using : null].filter((e) => e !== null);
-      return judged.length === 0 || !judged.every((e) => e.needsUser(helpers));
-    }),
-  );
-}
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -57,7 +41,7 @@ export const rule: CatalogRule = {
           for (const role of roles) {
             const paths = same.map((l) => writePath(ctx, linking, role, l.column, []));
             if (paths.some((x) => !x)) continue;
-            if (role === ctx.anonRole && !writableWithoutUser(ctx, linking, role, callerHelpers(ctx))) continue;
+            if (role === ctx.anonRole && !writableWithoutUser(ctx, linking, role)) continue;
             const hole = `${listWords(same.map((l) => `${l.table}.${l.column} = ${rel.name}.${l.rowColumn}`))} (${role}: ${[...new Set(paths)].join('; ')})`;
             if (!holes.includes(hole)) holes.push(hole);
             first ??= same;
