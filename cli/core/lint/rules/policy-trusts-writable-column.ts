@@ -50,7 +50,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a policy check that names the column, a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it. LANGUAGE sql helpers the policy calls (an is_admin() that reads the caller's profile) are followed; plpgsql bodies are not.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a policy check that names the column, a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql helpers the policy calls (an is_admin() that reads the caller's profile) are followed; plpgsql bodies are not.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -77,6 +77,8 @@ export const rule: CatalogRule = {
           const looked = byName.get(fact.table);
           if (!looked || !isTable(looked)) continue;
           for (const column of fact.columns) {
+            // A key of its own (workouts.id): the caller cannot give their row a value another row holds.
+            if (looked.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.length === 1 && i.columns[0] === column)) continue;
             for (const role of roles) {
               const path = writePath(ctx, looked, role, column, fact.boundBy);
               if (!path) continue;
