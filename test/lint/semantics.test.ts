@@ -231,12 +231,14 @@ describe('policy-to-public: whether a request without a user can pass the policy
       create function public.my_ships() returns setof int language sql stable as 'select c.ship_id from public.crew c where c.user_id = (select auth.uid())';
       create policy open_read on public.logbooks for select using (visibility = 'public' or keeper_id = (select auth.uid()));
       create policy crew_read on public.logbooks for select using (ship_id in (select public.my_ships()));
-      create policy keeper_write on public.logbooks for update using (keeper_id = (select auth.uid())) with check (keeper_id = (select auth.uid()));`,
+      create policy keeper_write on public.logbooks for update using (keeper_id = (select auth.uid())) with check (keeper_id = (select auth.uid()));
+      create policy backend_insert on public.logbooks for insert with check (auth.role() = 'service_role');`,
     );
     expect(Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.*anon included, /, '')]))).toEqual({
       'open_read on public.logbooks': 'and a request without a user can pass it',
-      'crew_read on public.logbooks': 'and is evaluated for every anon request although only a signed-in caller can pass it',
-      'keeper_write on public.logbooks': 'and is evaluated for every anon request although only a signed-in caller can pass it',
+      'crew_read on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
+      'keeper_write on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
+      'backend_insert on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
     });
   });
 });

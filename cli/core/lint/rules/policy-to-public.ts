@@ -1,7 +1,7 @@
 /** A permissive policy with no TO applies to every role, anon included. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import { PUBLIC } from '../../catalog/model.js';
-import { callerHelpers, isExposed, policyObject } from '../facts.js';
+import { callerHelpers, helperRoleGate, isExposed, policyObject } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -9,7 +9,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: 'permissive policy with no TO (applies to PUBLIC) on a table in an exposed schema',
-  docs: "Without TO a policy applies to PUBLIC: anon and every future role get it too, and its expression is evaluated for all of them. Restrictive policies to PUBLIC only narrow access and are not reported. The message says whether a request without a user can pass the policy; when every OR branch compares something with the caller's id or email (`user_id = auth.uid()`, `exists (select … where m.user_id = auth.uid())`, `org_id in (select my_orgs())` with a LANGUAGE sql helper that reads the caller's rows) it cannot, and the finding is about evaluating it for every anon request and for roles added later.",
+  docs: "Without TO a policy applies to PUBLIC: anon and every future role get it too, and its expression is evaluated for all of them. Restrictive policies to PUBLIC only narrow access and are not reported. The message says whether a request without a user can pass the policy; when every OR branch compares something with the caller's id or email (`user_id = auth.uid()`, `exists (select … where m.user_id = auth.uid())`, `org_id in (select my_orgs())` with a LANGUAGE sql helper that reads the caller's rows) it cannot (nor when it tests for another role, such as auth.role() = 'service_role'), and the finding is about evaluating it for every anon request and for roles added later.",
   fix: 'create policy … to authenticated (or the roles it is meant for)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -19,12 +19,18 @@ export const rule: CatalogRule = {
         if (!p.permissive || !p.roles.includes(PUBLIC)) continue;
         const a = ctx.analysis(p);
         const judged = [a.using, a.check].filter((e) => e !== null);
-        const anonPasses = judged.length === 0 || !judged.every((e) => e.needsUser(callerHelpers(ctx)));
+        // Every expression needs a user, or tests for a role other than anon (is_service_role()).
+        const anonPasses =
+          judged.length === 0 ||
+          !judged.every((e) => {
+            const gate = e.onlyForRoles(helperRoleGate(ctx));
+            return (gate !== null && !gate.has(ctx.anonRole)) || e.needsUser(callerHelpers(ctx));
+          });
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
           message: `policy ${p.name} on ${p.table} has no TO: it applies to every role, ${ctx.anonRole} included, ${
-            anonPasses ? 'and a request without a user can pass it' : `and is evaluated for every ${ctx.anonRole} request although only a signed-in caller can pass it`
+            anonPasses ? 'and a request without a user can pass it' : `and is evaluated for every ${ctx.anonRole} request although a request without a user cannot pass it`
           }`,
         });
       }
