@@ -312,3 +312,10 @@ describe('role gates (the request roles an expression can be true for)', () => {
     expect(functionRoleGate("select exists (select 1 from public.staff s where s.user_id = auth.uid())", parse)).toBe(null);
   });
 });
+
+describe("helper arguments filled with the caller's id", () => {
+  it('records their positions by function; a column of the row is no caller', () => {
+    expect(a("(public.holds_rank(( SELECT auth.uid() AS uid), 'captain'::text) OR public.holds_rank(author, 'x'::text))").callerArgs).toEqual({ 'public.holds_rank': [0] });
+    expect(a("public.can_edit(doc_id, (auth.jwt() ->> 'email'::text))").callerArgs).toEqual({ 'public.can_edit': [1] });
+  });
+});

@@ -171,6 +171,52 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
   const helper = (body: string, config = "set search_path = ''") => `create function public.is_admin() returns boolean language sql stable security definer ${config} ${body};
     create policy admins on public.secrets for select to authenticated using ((select public.is_admin()));`;
 
+  it("follows a helper the policy hands the caller's id (has_role(auth.uid(), 'admin')), by argument name or number", async () => {
+    const schema = `create table public.ranks (user_id uuid not null references auth.users, rank text not null, unique (user_id, rank));
+      alter table public.ranks enable row level security;
+      create policy read_own_ranks on public.ranks for select to authenticated using (user_id = (select auth.uid()));
+      create policy claim_rank on public.ranks for insert to authenticated with check (user_id = (select auth.uid()));
+      create table public.manifests (id int primary key, body text);
+      alter table public.manifests enable row level security;
+      grant select, insert on public.ranks, public.manifests to authenticated;`;
+    for (const fn of [
+      `create function public.holds_rank(_user_id uuid, _rank text) returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.ranks where user_id = _user_id and rank = _rank) $$;`,
+      `create function public.holds_rank(uuid, text) returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.ranks r where r.user_id = $1 and r.rank = $2) $$;`,
+    ]) {
+      const f = await rule('policy-trusts-writable-column', `${schema} ${fn}
+        create policy captains_read on public.manifests for select to authenticated using (public.holds_rank((select auth.uid()), 'captain'));`);
+      expect(f.map((x) => x.message)).toEqual([expect.stringContaining('public.ranks.rank (read by public.holds_rank(); authenticated: INSERT, policy claim_rank)')]);
+    }
+    // Handed a column of the row instead, the helper looks up someone else's ranks: not the caller's own row.
+    expect(
+      await rule('policy-trusts-writable-column', `${schema} create function public.holds_rank(_user_id uuid, _rank text) returns boolean language sql stable as $$ select exists (select 1 from public.ranks where user_id = _user_id and rank = _rank) $$;
+        alter table public.manifests add column author uuid;
+        create policy authors_captains on public.manifests for select to authenticated using (public.holds_rank(author, 'captain'));`),
+    ).toEqual([]);
+  });
+
+  it('permissive INSERT policies are OR-ed: the one that leaves the column free opens it; a NOT EXISTS naming it pins nothing', async () => {
+    const schema = `create table public.crews (ship_id int not null, user_id uuid not null, rank text not null default 'deckhand', primary key (ship_id, user_id));
+      alter table public.crews enable row level security;
+      create function public.on_ship(s int) returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.crews c where c.ship_id = s and c.user_id = auth.uid()) $$;
+      create policy own_crew_rows on public.crews for select to authenticated using (user_id = (select auth.uid()));
+      create policy captains_add on public.crews for insert to authenticated with check (public.on_ship(ship_id));
+      create table public.cargo (id int primary key, ship_id int not null);
+      alter table public.cargo enable row level security;
+      create policy ship_cargo on public.cargo for select to authenticated using (ship_id in (select c.ship_id from public.crews c where c.user_id = (select auth.uid())));
+      grant select, insert on public.crews, public.cargo to authenticated;`;
+    expect(await rule('policy-trusts-writable-column', schema)).toEqual([]);
+    const f = await rule(
+      'policy-trusts-writable-column',
+      `${schema} create policy found_ship on public.crews for insert to authenticated
+        with check (user_id = (select auth.uid()) and not exists (select 1 from public.crews c2 where c2.ship_id = crews.ship_id and c2.user_id = (select auth.uid())));`,
+    );
+    // A self-founded crew row on any ship passes on_ship() too, so captains_add opens every ship.
+    expect(f.map((x) => x.object).sort()).toEqual(['captains_add on public.crews', 'ship_cargo on public.cargo']);
+    for (const x of f) expect(x.message).toContain('public.crews.ship_id (');
+    expect(f.find((x) => x.object.startsWith('ship_cargo'))!.message).toContain('public.crews.ship_id (authenticated: INSERT, policy found_ship)');
+  });
+
   it('anon is not named when every way to write the looked-up row needs a user', async () => {
     const f = await rule(
       'policy-trusts-writable-column',

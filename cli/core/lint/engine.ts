@@ -72,7 +72,8 @@ export function runLint(input: LintInput): LintResult {
   if (model) {
     const cache = new Map<Policy, PolicyAnalysis>();
     const byText: AnalysisCache = new Map();
-    const fnFacts = new Map<FunctionInfo, CallerFact[]>();
+    const fnFacts = new Map<string, CallerFact[]>();
+    const fnIds = new Map<FunctionInfo, number>();
     const fnAnalyses = new Map<FunctionInfo, FunctionAnalysis>();
     const ctx: CatalogLintContext = {
       model,
@@ -85,9 +86,11 @@ export function runLint(input: LintInput): LintResult {
         if (!a) cache.set(p, (a = analysePolicy(p, parseSync, byText)));
         return a;
       },
-      functionFacts(fn) {
-        let f = fnFacts.get(fn);
-        if (!f) fnFacts.set(fn, (f = fn.body === null ? [] : functionCallerFacts(fn.body, firstSchemaOf(fn.config), parseSync)));
+      functionFacts(fn, callerArgs = []) {
+        if (!fnIds.has(fn)) fnIds.set(fn, fnIds.size);
+        const key = `${fnIds.get(fn)}:${[...callerArgs].sort().join(',')}`;
+        let f = fnFacts.get(key);
+        if (!f) fnFacts.set(key, (f = fn.body === null ? [] : functionCallerFacts(fn.body, firstSchemaOf(fn.config), parseSync, { args: fn.args, positions: callerArgs })));
         return f;
       },
       functionAnalysis(fn) {

@@ -289,8 +289,16 @@ export interface ExprAnalysis {
   claimColumns: ClaimColumn[];
   /** Columns of the policy's own row the expression reads. */
   rowColumns: string[];
+  /**
+   * Those read outside any NOT: a test that can pin their value. `not exists
+   * (select … where m.org_id = t.org_id …)` names org_id but only rules some
+   * values out, so any other org passes.
+   */
+  assertedColumns: string[];
   /** User-defined functions the expression calls (`schema.name`). */
   calls: string[];
+  /** Of those, the argument positions (0-based) filled with the caller's id or email (`has_role(auth.uid(), 'admin')`), by function. */
+  callerArgs: Record<string, number[]>;
   /**
    * What a sub-select reads from the caller's own rows: a sub-select whose FROM
    * relation is tied to the caller by `column = <claim>` (a profile, a
@@ -643,7 +651,7 @@ function ownColumns(select: Body, defaultSchema: string): { scope: Map<string, s
  * The columns of a SELECT's own relations that its WHERE ties to the caller by
  * an AND-ed `column = <claim>` (or IS NOT DISTINCT FROM), by relation.
  */
-function boundColumns(select: Body, resolve: Resolve): Map<string, Set<string>> {
+function boundColumns(select: Body, resolve: Resolve, isCaller: (t: string, b: Body) => boolean = isClaimCall): Map<string, Set<string>> {
   const bound = new Map<string, Set<string>>();
   for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
     if (nodeType(conjunct) !== 'A_Expr') continue;
@@ -655,7 +663,7 @@ function boundColumns(select: Body, resolve: Resolve): Map<string, Set<string>> 
       [b['rexpr'], b['lexpr']],
     ]) {
       const c = unwrap(col);
-      if (nodeType(c) !== 'ColumnRef' || !(claimKey(other) || contains(other, (tt, bb) => isClaimCall(tt, bb)))) continue;
+      if (nodeType(c) !== 'ColumnRef' || !(claimKey(other) || contains(other, (tt, bb) => isClaimCall(tt, bb) || isCaller(tt, bb)))) continue;
       const r = resolve(bodyOf(c), false);
       if (r) bound.set(r.table, (bound.get(r.table) ?? new Set()).add(r.column));
     }
@@ -739,14 +747,18 @@ function detachedCallerOf(select: Body, defaultSchema: string, isRow: (b: Body, 
   };
 }
 
-/** Parameter names of a function from its argument list (`workspace uuid, out n int`). */
-function parameterNames(args: string): Set<string> {
-  const names = new Set<string>();
-  for (const part of args.split(',')) {
+/** Parameter names of a function from its argument list (`workspace uuid, out n int`), in order; '' for an unnamed one. */
+function parameterList(args: string): string[] {
+  if (args.trim() === '') return [];
+  return args.split(',').map((part) => {
     const words = part.trim().split(/\s+/).filter((w) => !/^(in|out|inout|variadic)$/i.test(w));
-    if (words.length >= 2) names.add(words[0]!.replace(/^"|"$/g, ''));
-  }
-  return names;
+    // `uuid` alone is unnamed; `_user_id uuid`, `role public.app_role default …` are named.
+    return words.length >= 2 && !/^default$/i.test(words[1]!) ? words[0]!.replace(/^"|"$/g, '') : '';
+  });
+}
+
+function parameterNames(args: string): Set<string> {
+  return new Set(parameterList(args).filter((n) => n !== ''));
 }
 
 /**
@@ -781,14 +793,17 @@ export function functionDetachedCallers(body: string, args: string, defaultSchem
  * its FROM tied to the caller by an AND-ed `column = <claim>` in its WHERE, and
  * the other columns of those tables it reads anywhere inside it.
  */
-function callerFactsOf(select: Body, defaultSchema = 'public'): CallerFact[] {
+function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: string, b: Body) => boolean, params: ReadonlySet<string> = new Set()): CallerFact[] {
   const { scope, resolve } = ownColumns(select, defaultSchema);
   if (scope.size === 0) return [];
-  const bound = boundColumns(select, resolve);
+  const bound = boundColumns(select, resolve, isCaller);
   if (bound.size === 0) return [];
   const read = new Map<string, Set<string>>();
   walk({ SelectStmt: select }, (t, b, anc) => {
     if (t !== 'ColumnRef') return;
+    // A helper's parameter (`where gm.gym_id = _gym_id`) is no column of the table.
+    const fields = strings(b['fields']);
+    if (fields.length === 1 && params.has(fields[0]!)) return;
     const nested = anc.filter((a) => a.type === 'SelectStmt').length > 1;
     const r = resolve(b, nested);
     if (!r || !bound.has(r.table) || bound.get(r.table)!.has(r.column)) return;
@@ -803,7 +818,8 @@ function callerFactsOf(select: Body, defaultSchema = 'public'): CallerFact[] {
  * taken from `defaultSchema` (the first schema of the function's search_path).
  * A body that does not parse, or a RETURN / BEGIN ATOMIC form, yields what it can.
  */
-export function functionCallerFacts(body: string, defaultSchema: string, parseSync: ParseSync): CallerFact[] {
+export function functionCallerFacts(body: string, defaultSchema: string, parseSync: ParseSync, callerArgs?: { args: string; positions: readonly number[] }): CallerFact[] {
+  // callerArgs.args also names the parameters, which are no columns of the tables read.
   const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
   let parsed: { stmts?: Array<{ stmt: unknown }> };
   try {
@@ -811,9 +827,23 @@ export function functionCallerFacts(body: string, defaultSchema: string, parseSy
   } catch {
     return [];
   }
+  // Arguments the policy fills with the caller's id (`has_role(auth.uid(), 'admin')`): by name or $n.
+  let isCaller: ((t: string, b: Body) => boolean) | undefined;
+  if (callerArgs && callerArgs.positions.length > 0) {
+    const names = parameterList(callerArgs.args);
+    const byName = new Set(callerArgs.positions.map((i) => names[i]).filter((n): n is string => !!n));
+    const byNumber = new Set(callerArgs.positions.map((i) => i + 1));
+    isCaller = (t, b) => {
+      if (t === 'ParamRef') return byNumber.has(Number(b['number']));
+      if (t !== 'ColumnRef') return false;
+      const fields = strings(b['fields']);
+      return fields.length === 1 && byName.has(fields[0]!);
+    };
+  }
+  const params = parameterNames(callerArgs?.args ?? '');
   const facts: CallerFact[] = [];
   walk(parsed.stmts ?? [], (t, b) => {
-    if (t === 'SelectStmt') facts.push(...callerFactsOf(b, defaultSchema));
+    if (t === 'SelectStmt') facts.push(...callerFactsOf(b, defaultSchema, isCaller, params));
   });
   return facts;
 }
@@ -898,7 +928,9 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const emailPatterns: string[] = [];
   const claimColumns: ClaimColumn[] = [];
   const rowColumns = new Set<string>();
+  const assertedColumns = new Set<string>();
   const calls = new Set<string>();
+  const callerArgs: Record<string, number[]> = {};
   const callerFacts: CallerFact[] = [];
   const linkFacts: LinkFact[] = [];
   let linkGroups = 0;
@@ -967,11 +999,22 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     if (t === 'ColumnRef') {
       const last = strings(b['fields']).pop();
       if (last === 'raw_user_meta_data') readsUserMetadata = true;
-      if (last !== undefined && isRowColumn(b, anc)) rowColumns.add(last);
+      if (last !== undefined && isRowColumn(b, anc)) {
+        rowColumns.add(last);
+        if (!anc.some((x) => x.type === 'BoolExpr' && x.body['boolop'] === 'NOT_EXPR')) assertedColumns.add(last);
+      }
     }
-    if (t === 'FuncCall' && isUserFunction(b)) calls.add(funcName(b));
+    if (t === 'FuncCall' && isUserFunction(b)) {
+      calls.add(funcName(b));
+      ((b['args'] as unknown[] | undefined) ?? []).forEach((arg, i) => {
+        if (!isUserClaim(arg)) return;
+        const known = (callerArgs[funcName(b)] ??= []);
+        if (!known.includes(i)) known.push(i);
+      });
+    }
     if (t === 'SelectStmt' && anc.length > 0 && anc[anc.length - 1]!.type === 'SubLink' && anc[anc.length - 1]!.via === 'subselect') {
-      callerFacts.push(...callerFactsOf(b));
+      // Under NOT the lookup denies (`not exists (select … where m.user_id = auth.uid())`): setting it only shuts the caller out.
+      if (!anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) callerFacts.push(...callerFactsOf(b));
       linkFacts.push(...linkFactsOf(b, anc[anc.length - 1]!.body, anc));
       if (!anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) {
         const d = detachedCallerOf(b, 'public', isRowColumn, anc);
@@ -1095,7 +1138,9 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
     claimColumns,
     rowColumns: [...rowColumns],
+    assertedColumns: [...assertedColumns],
     calls: [...calls],
+    callerArgs,
     callerFacts,
     linkFacts,
     detachedCallers,

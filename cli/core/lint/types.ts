@@ -64,7 +64,8 @@ export interface CatalogLintContext {
   /** The parse-tree analysis of a policy (parsed once, shared by every rule). */
   analysis(policy: Policy): PolicyAnalysis;
   /** What a LANGUAGE sql function's body reads from the caller's own rows (parsed once). */
-  functionFacts(fn: FunctionInfo): CallerFact[];
+  /** …with `callerArgs`: the argument positions a policy fills with the caller's id (`has_role(auth.uid(), 'admin')`). */
+  functionFacts(fn: FunctionInfo, callerArgs?: readonly number[]): CallerFact[];
   /** What the parse tree of a LANGUAGE sql function's body says about the caller (worked out once; empty for other languages). */
   functionAnalysis(fn: FunctionInfo): FunctionAnalysis;
 }

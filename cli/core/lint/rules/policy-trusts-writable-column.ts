@@ -17,19 +17,23 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
   const columns = columnPrivilegesOf(ctx, rel, role);
   const can = (priv: 'UPDATE' | 'INSERT') => table.includes(priv) || (columns.get(priv)?.includes(column) ?? false);
   // A check that names the column constrains it (pins it, or compares it with the old value).
-  const pinned = (ps: readonly Policy[], command: 'UPDATE' | 'INSERT') =>
-    ps.some((p) => {
-      const a = ctx.analysis(p);
-      const judge = command === 'UPDATE' ? (a.check ?? a.using) : a.check;
-      return judge?.rowColumns.includes(column) ?? false;
-    });
+  // Permissive policies are OR-ed, so the caller takes the one that does not: every
+  // permissive policy must name it, or one restrictive policy.
+  const asserts = (p: Policy, command: 'UPDATE' | 'INSERT') => {
+    const a = ctx.analysis(p);
+    const judge = command === 'UPDATE' ? (a.check ?? a.using) : a.check;
+    // Outside NOT: `not exists (… m.org_id = t.org_id …)` rules one org out and lets every other in.
+    return judge?.assertedColumns.includes(column) ?? false;
+  };
+  const pinned = (command: 'UPDATE' | 'INSERT') =>
+    policiesFor(ctx.model, rel, role, command, false).some((p) => asserts(p, command)) || policiesFor(ctx.model, rel, role, command, true).every((p) => asserts(p, command));
   if (can('UPDATE')) {
     // A BEFORE UPDATE OF <column> trigger is where such a column is usually guarded.
     const guarded = rel.triggers.some((t) => t.enabled && t.timing === 'BEFORE' && t.level === 'ROW' && t.events.includes('UPDATE') && t.columns.includes(column));
     if (!guarded) {
       if (!rel.rls) return `UPDATE (${rel.qualified} has no row-level security)`;
       const permissive = policiesFor(ctx.model, rel, role, 'UPDATE', true);
-      if (permissive.length > 0 && !pinned(policiesFor(ctx.model, rel, role, 'UPDATE'), 'UPDATE')) return `UPDATE, policy ${permissive.map((p) => p.name).join(', ')}`;
+      if (permissive.length > 0 && !pinned('UPDATE')) return `UPDATE, policy ${permissive.filter((p) => !asserts(p, 'UPDATE')).map((p) => p.name).join(', ')}`;
     }
   }
   if (can('INSERT')) {
@@ -38,7 +42,7 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
     if (!oneRowEach) {
       if (!rel.rls) return `INSERT (${rel.qualified} has no row-level security)`;
       const permissive = policiesFor(ctx.model, rel, role, 'INSERT', true);
-      if (permissive.length > 0 && !pinned(policiesFor(ctx.model, rel, role, 'INSERT'), 'INSERT')) return `INSERT, policy ${permissive.map((p) => p.name).join(', ')}`;
+      if (permissive.length > 0 && !pinned('INSERT')) return `INSERT, policy ${permissive.filter((p) => !asserts(p, 'INSERT')).map((p) => p.name).join(', ')}`;
     }
   }
   return null;
@@ -50,7 +54,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a policy check that names the column, a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql helpers the policy calls (an is_admin() that reads the caller's profile) are followed; plpgsql bodies are not.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; plpgsql bodies are not.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -67,7 +71,9 @@ export const rule: CatalogRule = {
         // Looked up in the expression itself, or inside a LANGUAGE sql helper it calls (is_admin()).
         const facts: Array<CallerFact & { via?: string }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])];
         for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
-          for (const fn of sqlFunctions.get(name) ?? []) facts.push(...ctx.functionFacts(fn).map((f) => ({ ...f, via: `${name}()` })));
+          // Arguments filled with the caller's id stand for the caller inside the body (has_role(auth.uid(), 'admin')).
+          const callerArgs = [...new Set([...(a.using?.callerArgs[name] ?? []), ...(a.check?.callerArgs[name] ?? [])])];
+          for (const fn of sqlFunctions.get(name) ?? []) facts.push(...ctx.functionFacts(fn, callerArgs).map((f) => ({ ...f, via: `${name}()` })));
         }
         if (facts.length === 0) continue;
         // Roles the policy lets through to this table (a role without the privilege never reaches it).
