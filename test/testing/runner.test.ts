@@ -205,6 +205,25 @@ describe('verdicts', () => {
     ]);
   });
 
+  it('stands in for pgTAP where Supabase-style files expect it: CREATE EXTENSION pgtap, its schema on the search_path, qualified calls', async () => {
+    const r = await run([join(RUNNER, 'pgtap-extension.test.sql')]);
+    const f = r.files[0]!;
+    expect(f.error).toBeUndefined();
+    // Golden: what real pgTAP 1.2 prints for the same file (CREATE EXTENSION on postgresql-15-pgtap).
+    expect(f.output).toEqual(readFileSync(join(RUNNER, 'pgtap-extension.pgtap.tap'), 'utf8').replace(/\n$/, '').split('\n'));
+    expect(f.status).toBe('passed');
+
+    // `extensions.` works without any CREATE EXTENSION (the Supabase CLI installs pgTAP there), a
+    // missing schema fails as Postgres fails it, and error positions still point into the file as written.
+    const dir = tempDir('rg-pgtap-ext-');
+    writeFileSync(join(dir, 'a.test.sql'), "set search_path = '';\nselect extensions.plan(2);\nselect extensions.ok(true, 'qualified, no extension created');\nselect extensions.is(1, no_such_column, 'x');\n");
+    writeFileSync(join(dir, 'b.test.sql'), 'begin;\ncreate extension pgtap with schema no_such_schema;\nselect plan(1);\n');
+    const [a, b] = (await run([join(dir, 'a.test.sql'), join(dir, 'b.test.sql')])).files;
+    expect(a!.output).toEqual(['1..2', 'ok 1 - qualified, no extension created']);
+    expect(a!.error).toMatchObject({ pg: { sqlstate: '42703' }, location: { line: 4, column: 25 } });
+    expect(b!.error).toMatchObject({ message: 'schema "no_such_schema" does not exist', pg: { sqlstate: '3F000' }, location: { line: 2 } });
+  });
+
   it('\\gset stores a row in variables later statements use, and needs exactly one row', async () => {
     const r = await run([join(RUNNER, 'gset.test.sql'), join(RUNNER, 'gset-error.test.sql')]);
     const [err, g] = r.files;

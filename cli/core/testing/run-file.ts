@@ -26,6 +26,7 @@ import { pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
+import { libraryCallSites, pgtapExtensionSchema, searchPathChange, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
 export interface TestFile {
   /** Absolute path. */
@@ -94,6 +95,8 @@ export interface RunFileOptions {
 
 interface Statement {
   text: string;
+  /** The parse tree's statement node type (e.g. VariableSetStmt); undefined when the file does not parse. */
+  kind?: string;
   /** UTF-16 offsets in the expanded script. */
   start: number;
   end: number;
@@ -136,7 +139,7 @@ async function statementsOf(script: ExpandedScript): Promise<Statement[]> {
   if (!isParseFailure(split)) {
     return split.map((s) => {
       const start = codePointToUtf16(sql, s.startChars);
-      return { text: s.text, start, end: start + s.text.length };
+      return { text: s.text, kind: s.kind, start, end: start + s.text.length };
     });
   }
   // The server will report the syntax error, with its position, when the bad statement runs.
@@ -186,6 +189,40 @@ function substituteDeferred(st: Statement, script: ExpandedScript, vars: Map<str
       return o - shift;
     },
   };
+}
+
+/** Replace [start, end) ranges of a runnable statement's text, keeping error positions mapped to the original. */
+function replaceRanges(st: RunnableStatement, ranges: Array<{ start: number; end: number; text: string }>): RunnableStatement {
+  if (ranges.length === 0) return st;
+  let text = st.text;
+  const subs: Array<{ at: number; oldLen: number; newLen: number }> = [];
+  for (const r of [...ranges].sort((x, y) => y.start - x.start)) {
+    text = text.slice(0, r.start) + r.text + text.slice(r.end);
+    subs.unshift({ at: r.start, oldLen: r.end - r.start, newLen: r.text.length });
+  }
+  return {
+    ...st,
+    text,
+    toOriginal: (o) => {
+      let shift = 0;
+      for (const s of subs) {
+        const newAt = s.at + shift;
+        if (o < newAt) break;
+        if (o < newAt + s.newLen) return st.toOriginal(s.at);
+        shift += s.newLen - s.oldLen;
+      }
+      return st.toOriginal(o - shift);
+    },
+  };
+}
+
+async function parseTree(text: string): Promise<unknown> {
+  const parser = await loadParser();
+  try {
+    return await parser.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function stripComments(text: string): string {
@@ -323,20 +360,50 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   };
 
   const exec = (text: string) => sql.unsafe(text).simple().raw() as unknown as Promise<Array<Array<Buffer | null>>>;
+  // Where the file may call pgTAP by a qualified name (see pgtap-stand-in.ts), and the library's function names.
+  const pgtapSchemas = new Set([SUPABASE_PGTAP_SCHEMA]);
+  let libraryFunctions = new Set<string>();
+  const qualifiedCall = () => new RegExp(`(?:^|[^A-Za-z0-9_$])"?(?:${[...pgtapSchemas].map((x) => x.replace(/[^A-Za-z0-9_]/g, '\\$&')).join('|')})"?\\s*\\.`, 'i');
+
+  /** The statement as it must run for the library to stand in for pgTAP, or null when nothing is to run. */
+  const standIn = async (st: RunnableStatement, kind: string | undefined): Promise<{ st: RunnableStatement; searchPath?: { local: boolean } } | null> => {
+    if (kind === 'CreateExtensionStmt' && /pgtap/i.test(st.text)) {
+      const schema = pgtapExtensionSchema(await parseTree(st.text));
+      if (schema === null) return null;
+      if (schema !== undefined) {
+        pgtapSchemas.add(schema);
+        // Postgres refuses a schema that does not exist ("schema … does not exist", 3F000); so does the cast.
+        return { st: { ...st, text: `DO $rowguard$ BEGIN PERFORM ${psqlLiteral(schema).trimStart()}::pg_catalog.regnamespace; END $rowguard$`, toOriginal: () => 0 } };
+      }
+    }
+    if (kind === 'VariableSetStmt') {
+      const searchPath = searchPathChange(await parseTree(st.text));
+      if (searchPath) return { st, searchPath };
+    }
+    if (qualifiedCall().test(st.text)) {
+      const sites = libraryCallSites(await parseTree(st.text), st.text, pgtapSchemas, libraryFunctions);
+      return { st: replaceRanges(st, sites.map((s) => ({ ...s, text: opts.librarySchema }))) };
+    }
+    return { st };
+  };
 
   try {
-    await sql.unsafe(
-      `select set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false)` +
+    const [init] = await sql.unsafe(
+      `select array(select distinct p.proname::text from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace($1::text)) as library_functions, ` +
+        `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false)` +
         Object.keys(opts.settings)
           .map((_, i) => `, set_config($${i * 2 + 2}, $${i * 2 + 3}, false)`)
           .join(''),
       [opts.librarySchema, ...Object.entries(opts.settings).flat()],
     );
+    libraryFunctions = new Set((init?.['library_functions'] as string[] | undefined) ?? []);
 
     for (const [index, st0] of statements.entries()) {
       // Meta-commands run when psql reads them: before any statement that ends after them.
       runEventsBefore(st0.end);
-      const st = substituteDeferred(st0, script, runtimeVars);
+      const adapted = await standIn(substituteDeferred(st0, script, runtimeVars), st0.kind);
+      if (!adapted) continue;
+      const st = adapted.st;
       const location = locate(script, st.start);
       const tx = await classify(st.text);
       try {
@@ -356,6 +423,13 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         const guard = !onErrorStop && block === 'none';
         if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
         const rows = await runStatement(st.text);
+        if (adapted.searchPath) {
+          // Keep the library reachable, as pgTAP would be in the schema the file puts on its path.
+          await exec(
+            `select set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local}) ` +
+              `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
+          );
+        }
         if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
         const prefix = gsetPrefix.get(index);
         if (prefix !== undefined) {

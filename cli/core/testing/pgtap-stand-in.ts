@@ -1,0 +1,92 @@
+/**
+ * Where a file expects pgTAP to be, rowguard's library stands in for it.
+ *
+ * Files written for Supabase assume pgTAP is an extension in schema
+ * `extensions` (the Supabase CLI installs it there): they run
+ * `create extension if not exists pgtap with schema extensions`, set
+ * `search_path = public, extensions`, and often call `extensions.plan(…)`.
+ * The library lives in its own schema instead (no CREATE EXTENSION, see
+ * library.ts), so the runner reads three kinds of statement with the real
+ * parser and adapts them:
+ *  - CREATE EXTENSION pgtap: the library is already there, so nothing is
+ *    installed; only the named schema must exist, as Postgres requires;
+ *  - SET/RESET search_path: the library schema is appended again afterwards,
+ *    as if pgTAP were in whatever schema the file names;
+ *  - `<schema>.fn(…)` where <schema> is `extensions` or the schema the file
+ *    installed pgtap into and fn is a library function: the call is pointed
+ *    at the library schema (only calls in the statement's own text; SQL
+ *    inside string literals is not rewritten).
+ *
+ * Pure: takes libpg-query parse trees and texts, returns data.
+ */
+
+/** The schema Supabase installs pgTAP into, assumed even when the file never creates the extension. */
+export const SUPABASE_PGTAP_SCHEMA = 'extensions';
+
+type Node = Record<string, unknown>;
+interface Tree {
+  stmts?: Array<{ stmt?: Node }>;
+}
+
+function firstStatement(tree: unknown, kind: string): Node | undefined {
+  const stmt = (tree as Tree).stmts?.[0]?.stmt;
+  return stmt?.[kind] as Node | undefined;
+}
+
+/** CREATE EXTENSION pgtap [WITH SCHEMA s]: the schema named (null without one); undefined for anything else. */
+export function pgtapExtensionSchema(tree: unknown): string | null | undefined {
+  const ce = firstStatement(tree, 'CreateExtensionStmt');
+  if (!ce || ce['extname'] !== 'pgtap') return undefined;
+  for (const opt of (ce['options'] as Node[] | undefined) ?? []) {
+    const d = opt['DefElem'] as { defname?: string; arg?: { String?: { sval?: string } } } | undefined;
+    if (d?.defname === 'schema') return d.arg?.String?.sval ?? null;
+  }
+  return null;
+}
+
+/**
+ * A SET, SET LOCAL, RESET or SET … TO DEFAULT of search_path, or RESET ALL:
+ * whether it was transaction-local (SET LOCAL). undefined for anything else.
+ */
+export function searchPathChange(tree: unknown): { local: boolean } | undefined {
+  const vs = firstStatement(tree, 'VariableSetStmt') as { kind?: string; name?: string; is_local?: boolean } | undefined;
+  if (!vs) return undefined;
+  if (vs.kind === 'VAR_RESET_ALL' || vs.name === 'search_path') return { local: !!vs.is_local };
+  return undefined;
+}
+
+/** A schema-qualified call to re-point: [start, end) of the schema qualifier in the statement (UTF-16 offsets). */
+export interface QualifierSite {
+  start: number;
+  end: number;
+}
+
+/**
+ * Calls `<schema>.<fn>(…)` in a statement's parse tree where schema is one
+ * of `schemas` and fn one of `functions`: the places of their schema names.
+ */
+export function libraryCallSites(tree: unknown, text: string, schemas: ReadonlySet<string>, functions: ReadonlySet<string>): QualifierSite[] {
+  const sites: QualifierSite[] = [];
+  const buf = Buffer.from(text, 'utf8');
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
+    if (v === null || typeof v !== 'object') return;
+    const fc = (v as Node)['FuncCall'] as { funcname?: Array<{ String?: { sval?: string } }>; location?: number } | undefined;
+    if (fc?.funcname?.length === 2 && fc.location !== undefined) {
+      const schema = fc.funcname[0]!.String?.sval;
+      const name = fc.funcname[1]!.String?.sval;
+      if (schema !== undefined && name !== undefined && schemas.has(schema) && functions.has(name)) {
+        // location: the byte offset where the qualified name starts.
+        const start = buf.subarray(0, fc.location).toString('utf8').length;
+        const m = /^(?:"(?:[^"]|"")*"|[^\s.(]+)/.exec(text.slice(start));
+        if (m) sites.push({ start, end: start + m[0].length });
+      }
+    }
+    for (const x of Object.values(v as Node)) walk(x);
+  };
+  walk((tree as Tree).stmts);
+  return sites.sort((a, b) => a.start - b.start);
+}
