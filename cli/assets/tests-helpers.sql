@@ -38,10 +38,10 @@ $$;
 -- A confirmed email user, as GoTrue's signup + confirmation leaves it:
 -- aud/role "authenticated", app_metadata {"provider":"email","providers":["email"]},
 -- the given user_metadata, and its "email" identity. Returns the user's id.
-CREATE FUNCTION tests.create_user(email text, metadata jsonb DEFAULT '{}') RETURNS uuid
+-- tests._create_user is that with a given id and phone (internal: not executable by PUBLIC).
+CREATE FUNCTION tests._create_user(uid uuid, email text, phone text, metadata jsonb) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
-    uid     uuid := pg_catalog.gen_random_uuid();
     ts      timestamptz := pg_catalog.now();
     grp     text := coalesce(nullif(pg_catalog.current_setting('rowguard.authenticated_role', true), ''), 'authenticated');
 BEGIN
@@ -56,6 +56,7 @@ BEGIN
         'role', grp,
         'email', email,
         'email_confirmed_at', ts,
+        'phone', phone,
         'raw_app_meta_data', '{"provider": "email", "providers": ["email"]}'::jsonb,
         'raw_user_meta_data', coalesce(metadata, '{}'::jsonb),
         'is_sso_user', false,
@@ -77,6 +78,11 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION tests.create_user(email text, metadata jsonb DEFAULT '{}') RETURNS uuid
+LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$
+    SELECT tests._create_user(pg_catalog.gen_random_uuid(), email, NULL, metadata);
+$$;
+
 -- The access-token claims GoTrue signs for this user now, in the shape of
 -- cli/core/jwt/claims.ts buildAccessClaims: "" for a missing email/phone,
 -- {} for missing metadata, a fresh session id, aal1 and one password amr.
@@ -89,6 +95,15 @@ DECLARE
 BEGIN
     SELECT to_jsonb(x) AS j INTO u
       FROM auth.users x WHERE pg_catalog.lower(x.email) = pg_catalog.lower(user_email);
+    IF NOT FOUND THEN
+        -- A user made by tests.create_supabase_user, named by its test identifier.
+        SELECT to_jsonb(x) AS j INTO u
+          FROM auth.users x WHERE x.raw_user_meta_data ->> 'test_identifier' = user_email LIMIT 1;
+    END IF;
+    IF NOT FOUND AND pg_catalog.strpos(user_email, '@') = 0 THEN
+        -- basejump's wording, which files written for its helpers expect (throws_ok).
+        RAISE EXCEPTION 'User with identifier % not found', user_email;
+    END IF;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'tests.authenticate_as: no user with email %', user_email
               USING HINT = 'create it first: select tests.create_user(''' || user_email || ''')';
@@ -149,7 +164,101 @@ LANGUAGE sql AS $$
            pg_catalog.set_config('request.jwt.claims', '', true);
 $$;
 
+-- basejump's supabase_test_helpers (usebasejump/supabase-test-helpers 0.0.7),
+-- which many Supabase suites call, with its names, arguments, results and
+-- messages: users named by a test identifier kept in
+-- raw_user_meta_data.test_identifier (tests.authenticate_as takes that name as
+-- well as an email), RLS checks that print pgTAP lines, and a frozen now().
+-- The users are the GoTrue-shaped rows tests.create_user makes. One
+-- difference: tests.clear_authentication above returns to the session user,
+-- where basejump's switches to anon.
+CREATE FUNCTION tests.create_supabase_user(identifier text, email text DEFAULT NULL, phone text DEFAULT NULL, metadata jsonb DEFAULT NULL) RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    uid uuid := pg_catalog.gen_random_uuid();
+BEGIN
+    RETURN tests._create_user(uid, coalesce(email, uid::text || '@test.com'), phone,
+        pg_catalog.jsonb_build_object('test_identifier', identifier) || coalesce(metadata, '{}'::jsonb));
+END;
+$$;
+
+CREATE FUNCTION tests.get_supabase_user(identifier text) RETURNS json
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
+DECLARE
+    found json;
+BEGIN
+    SELECT pg_catalog.json_build_object('id', u.id, 'email', u.email, 'phone', u.phone,
+               'raw_user_meta_data', u.raw_user_meta_data, 'raw_app_meta_data', u.raw_app_meta_data)
+      INTO found
+      FROM auth.users u WHERE u.raw_user_meta_data ->> 'test_identifier' = identifier LIMIT 1;
+    IF found IS NULL THEN
+        RAISE EXCEPTION 'User with identifier % not found', identifier;
+    END IF;
+    RETURN found;
+END;
+$$;
+
+CREATE FUNCTION tests.get_supabase_uid(identifier text) RETURNS uuid
+LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$
+    SELECT (tests.get_supabase_user(identifier) ->> 'id')::uuid;
+$$;
+
+-- Counts as basejump counts: relations with a row type (pg_type), so views
+-- and composite types are included; the descriptions keep its spacing.
+CREATE FUNCTION tests.rls_enabled(testing_schema text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT rowguard_tap.is(
+        (SELECT count(*)::integer FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = testing_schema
+           JOIN pg_catalog.pg_type t ON t.oid = c.reltype
+          WHERE NOT c.relrowsecurity),
+        0,
+        'All tables in the' || testing_schema || ' schema should have row level security enabled');
+$$;
+
+CREATE FUNCTION tests.rls_enabled(testing_schema text, testing_table text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT rowguard_tap.is(
+        (SELECT count(*)::integer FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = testing_schema AND c.relname = testing_table
+           JOIN pg_catalog.pg_type t ON t.oid = c.reltype
+          WHERE c.relrowsecurity),
+        1,
+        testing_table || 'table in the' || testing_schema || ' schema should have row level security enabled');
+$$;
+
+-- A frozen clock: test_overrides.now() is put ahead of pg_catalog on the
+-- search_path, so an unqualified now() reads tests.frozen_time (functions
+-- that pin their own search_path keep the real clock, as with basejump).
+CREATE SCHEMA IF NOT EXISTS test_overrides;
+GRANT USAGE ON SCHEMA test_overrides TO PUBLIC;
+CREATE FUNCTION test_overrides.now() RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(nullif(pg_catalog.current_setting('tests.frozen_time', true), '')::timestamptz, pg_catalog.now());
+$$;
+GRANT EXECUTE ON FUNCTION test_overrides.now() TO PUBLIC;
+
+CREATE FUNCTION tests.freeze_time(frozen_time timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_catalog.current_setting('search_path') NOT LIKE 'test_overrides,%' THEN
+        PERFORM pg_catalog.set_config('tests.original_search_path', pg_catalog.current_setting('search_path'), true);
+        PERFORM pg_catalog.set_config('search_path', 'test_overrides,' || pg_catalog.current_setting('search_path') || ',pg_catalog', true);
+    END IF;
+    PERFORM pg_catalog.set_config('tests.frozen_time', frozen_time::text, true);
+END;
+$$;
+
+CREATE FUNCTION tests.unfreeze_time() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('tests.frozen_time', NULL, true);
+    PERFORM pg_catalog.set_config('search_path', pg_catalog.current_setting('tests.original_search_path'), true);
+END;
+$$;
+
 -- Explicit grants: the schema under test may have revoked EXECUTE from PUBLIC
 -- by default (ALTER DEFAULT PRIVILEGES), and API roles must reach these.
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;
 REVOKE ALL ON FUNCTION tests._insert_known_columns(regclass, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tests._create_user(uuid, text, text, jsonb) FROM PUBLIC;

@@ -370,6 +370,15 @@ describe('tests.* helpers', () => {
     }
   });
 
+  it('include basejump\'s supabase_test_helpers (users by test identifier, rls_enabled, a frozen clock), printing what they print', async () => {
+    const r = await run([join(RUNNER, 'basejump.test.sql')]);
+    const f = r.files[0]!;
+    expect(f.error).toBeUndefined();
+    // Golden: real pgTAP 1.2 with basejump's own helpers (0.0.7) on the same file.
+    expect(f.output).toEqual(readFileSync(join(RUNNER, 'basejump.pgtap.tap'), 'utf8').replace(/\n$/, '').split('\n'));
+    expect(f.status).toBe('passed');
+  });
+
   it('refuse an unknown email with a hint, and cannot be used to escalate from an API role', async () => {
     const tpl = await buildTemplate(serverUrl(), config);
     const sql = connect(tpl.url);

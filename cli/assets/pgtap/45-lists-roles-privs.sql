@@ -67,14 +67,15 @@ CREATE FUNCTION sequences_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT seq
 -- ---------------------------------------------------------------------------
 
 -- Every schema but pg_* (LIKE 'pg_%', so "pgx" too, as in pgTAP) and
--- information_schema. The two schemas `rowguard test` installs itself (this
--- library and the tests.* helpers) are never reported as extra: a suite written
+-- information_schema. The schemas `rowguard test` installs itself (this
+-- library, the tests.* helpers and basejump's test_overrides) are never
+-- reported as extra: a suite written
 -- for a database without them must not fail because of them; one that lists
 -- them still finds them.
 CREATE FUNCTION schemas_are(name[], text) RETURNS text LANGUAGE sql AS $$
     WITH nsp AS (SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema')
     SELECT _tap_are('schemas',
-        ARRAY(SELECT nspname FROM nsp WHERE nspname NOT IN (_tap_lrp_library_schema(), 'tests') EXCEPT SELECT w FROM unnest($1) w),
+        ARRAY(SELECT nspname FROM nsp WHERE nspname NOT IN (_tap_lrp_library_schema(), 'tests', 'test_overrides') EXCEPT SELECT w FROM unnest($1) w),
         _tap_missing($1, ARRAY(SELECT nspname FROM nsp)),
         $2)
 $$;
