@@ -245,6 +245,20 @@ describe('verdicts', () => {
     expect(r.files[0]!.messages.filter((m) => m.startsWith('ERROR'))).toHaveLength(3);
   });
 
+  it('with ON_ERROR_ROLLBACK on, undoes a failing statement inside a block alone, as psql does', async () => {
+    const r = await run([join(RUNNER, 'on-error-rollback.test.sql')]);
+    const f = r.files[0]!;
+    // Golden: psql with real pgTAP 1.2 on the same file.
+    expect(f.output).toEqual(readFileSync(join(RUNNER, 'on-error-rollback.pgtap.tap'), 'utf8').replace(/\n$/, '').split('\n'));
+    expect(f.status).toBe('passed');
+    expect(f.messages.filter((m) => m.startsWith('ERROR'))).toEqual([
+      'ERROR:  invalid input syntax for type integer: "one"',
+      'ERROR:  division by zero',
+      'ERROR:  current transaction is aborted, commands ignored until end of transaction block',
+      'ERROR:  division by zero',
+    ]);
+  });
+
   it('--bail stops starting files after the first that does not pass', async () => {
     const r = await run([join(RUNNER, 'bad-plan.test.sql'), join(RUNNER, 'leak-b.test.sql')], { bail: true });
     expect(r.bailed).toBe(true);

@@ -320,6 +320,10 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   });
   let outputOn = true;
   let onErrorStop = true;
+  // psql's ON_ERROR_ROLLBACK: inside a transaction block, each statement runs in a
+  // savepoint, so a failing one is undone alone and the block goes on. "interactive"
+  // means on only for interactive sessions, and a file is not one.
+  let onErrorRollback = false;
   let outerOpen = false;
   let block: 'none' | 'outer' | 'savepoint' = 'none';
   let ranInOuter = false;
@@ -356,6 +360,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         }
       } else if (e.kind === 'output') outputOn = e.enabled;
       else if (e.kind === 'set' && e.name === 'ON_ERROR_STOP') onErrorStop = e.value === null ? false : parsePsqlBool(e.value) ?? false;
+      else if (e.kind === 'set' && e.name === 'ON_ERROR_ROLLBACK') onErrorRollback = e.value !== null && parsePsqlBool(e.value) === true;
     }
   };
 
@@ -406,6 +411,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       const st = adapted.st;
       const location = locate(script, st.start);
       const tx = await classify(st.text);
+      // Run in a savepoint of ours: outside the file's blocks (psql's autocommit) or, with
+      // ON_ERROR_ROLLBACK, inside them unless already aborted (psql then sends no savepoint).
+      let guard = false;
       try {
         if (tx) {
           if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
@@ -420,7 +428,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           outerOpen = true;
         }
         ranInOuter = true;
-        const guard = !onErrorStop && block === 'none';
+        guard = !onErrorStop && (block === 'none' || (onErrorRollback && !aborted));
         if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
         const rows = await runStatement(st.text);
         if (adapted.searchPath) {
@@ -466,10 +474,10 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           result.error = { message, location: errLocation, pg, ...(pg.sqlstate === '25001' ? { hint: 'rowguard test runs each file inside a transaction that is rolled back; statements that cannot run in a transaction block cannot be tested this way' } : {}) };
           break;
         }
-        // ON_ERROR_STOP off: psql carries on. Outside the file's own block the
-        // statement was guarded by a savepoint; inside it, the block stays
-        // aborted until the file's ROLLBACK, exactly as under psql.
-        if (block === 'none' && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
+        // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
+        // with ON_ERROR_ROLLBACK) the statement was guarded by a savepoint; else
+        // the block stays aborted until the file's ROLLBACK, exactly as under psql.
+        if ((block === 'none' || guard) && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
         else aborted = true;
       }
     }
