@@ -8,7 +8,8 @@
  * The library lives in its own schema instead (no CREATE EXTENSION, see
  * library.ts), so the runner reads three kinds of statement with the real
  * parser and adapts them:
- *  - CREATE EXTENSION pgtap: the library is already there, so nothing is
+ *  - CREATE EXTENSION pgtap (or basejump's supabase_test_helpers): the
+ *    library and the tests.* helpers are already there, so nothing is
  *    installed; only the named schema must exist, as Postgres requires;
  *  - SET/RESET search_path: the library schema is appended again afterwards,
  *    as if pgTAP were in whatever schema the file names;
@@ -33,15 +34,26 @@ function firstStatement(tree: unknown, kind: string): Node | undefined {
   return stmt?.[kind] as Node | undefined;
 }
 
-/** CREATE EXTENSION pgtap [WITH SCHEMA s]: the schema named (null without one); undefined for anything else. */
-export function pgtapExtensionSchema(tree: unknown): string | null | undefined {
+/**
+ * Extensions the runner installs itself in another form: pgTAP (the library)
+ * and basejump's supabase_test_helpers (the tests.* helpers), under the names
+ * its README and database.dev use.
+ */
+const STAND_IN_EXTENSIONS = new Set(['pgtap', 'supabase_test_helpers', 'basejump-supabase_test_helpers']);
+
+/**
+ * CREATE EXTENSION of one of those: the extension and the schema named (null
+ * without one); undefined for any other statement.
+ */
+export function standInExtension(tree: unknown): { name: string; schema: string | null } | undefined {
   const ce = firstStatement(tree, 'CreateExtensionStmt');
-  if (!ce || ce['extname'] !== 'pgtap') return undefined;
-  for (const opt of (ce['options'] as Node[] | undefined) ?? []) {
+  const name = ce?.['extname'];
+  if (typeof name !== 'string' || !STAND_IN_EXTENSIONS.has(name)) return undefined;
+  for (const opt of (ce!['options'] as Node[] | undefined) ?? []) {
     const d = opt['DefElem'] as { defname?: string; arg?: { String?: { sval?: string } } } | undefined;
-    if (d?.defname === 'schema') return d.arg?.String?.sval ?? null;
+    if (d?.defname === 'schema') return { name, schema: d.arg?.String?.sval ?? null };
   }
-  return null;
+  return { name, schema: null };
 }
 
 /**

@@ -26,7 +26,7 @@ import { pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
-import { libraryCallSites, pgtapExtensionSchema, searchPathChange, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
+import { libraryCallSites, searchPathChange, standInExtension, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
 export interface TestFile {
   /** Absolute path. */
@@ -372,11 +372,12 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
 
   /** The statement as it must run for the library to stand in for pgTAP, or null when nothing is to run. */
   const standIn = async (st: RunnableStatement, kind: string | undefined): Promise<{ st: RunnableStatement; searchPath?: { local: boolean } } | null> => {
-    if (kind === 'CreateExtensionStmt' && /pgtap/i.test(st.text)) {
-      const schema = pgtapExtensionSchema(await parseTree(st.text));
-      if (schema === null) return null;
-      if (schema !== undefined) {
-        pgtapSchemas.add(schema);
+    if (kind === 'CreateExtensionStmt' && /pgtap|supabase_test_helpers/i.test(st.text)) {
+      const ext = standInExtension(await parseTree(st.text));
+      if (ext && ext.schema === null) return null;
+      if (ext && ext.schema !== null) {
+        const schema = ext.schema;
+        if (ext.name === 'pgtap') pgtapSchemas.add(schema);
         // Postgres refuses a schema that does not exist ("schema … does not exist", 3F000); so does the cast.
         return { st: { ...st, text: `DO $rowguard$ BEGIN PERFORM ${psqlLiteral(schema).trimStart()}::pg_catalog.regnamespace; END $rowguard$`, toOriginal: () => 0 } };
       }
