@@ -11,8 +11,9 @@
  *  - CREATE EXTENSION pgtap (or basejump's supabase_test_helpers): the
  *    library and the tests.* helpers are already there, so nothing is
  *    installed; only the named schema must exist, as Postgres requires;
- *  - SET/RESET search_path: the library schema is appended again afterwards,
- *    as if pgTAP were in whatever schema the file names;
+ *  - SET/RESET search_path (or set_config('search_path', …)): the library
+ *    schema is appended again afterwards, as if pgTAP were in whatever schema
+ *    the file names;
  *  - `<schema>.fn(…)` where <schema> is `extensions` or the schema the file
  *    installed pgtap into and fn is a library function: the call is pointed
  *    at the library schema (only calls in the statement's own text; SQL
@@ -62,9 +63,36 @@ export function standInExtension(tree: unknown): { name: string; schema: string 
  */
 export function searchPathChange(tree: unknown): { local: boolean } | undefined {
   const vs = firstStatement(tree, 'VariableSetStmt') as { kind?: string; name?: string; is_local?: boolean } | undefined;
-  if (!vs) return undefined;
-  if (vs.kind === 'VAR_RESET_ALL' || vs.name === 'search_path') return { local: !!vs.is_local };
-  return undefined;
+  if (vs) return vs.kind === 'VAR_RESET_ALL' || vs.name === 'search_path' ? { local: !!vs.is_local } : undefined;
+  // set_config('search_path', …, is_local) anywhere in the statement; is_local
+  // when it is the constant true (a non-constant one counts as false).
+  let found: { local: boolean } | undefined;
+  walkFuncCalls((tree as Tree).stmts, (fc) => {
+    const name = fc.funcname?.map((n) => n.String?.sval);
+    if (!name || name[name.length - 1] !== 'set_config' || (name.length === 2 && name[0] !== 'pg_catalog')) return;
+    const first = fc.args?.[0]?.['A_Const'] as { sval?: { sval?: string } } | undefined;
+    if (first?.sval?.sval !== 'search_path') return;
+    const third = fc.args?.[2]?.['A_Const'] as { boolval?: { boolval?: boolean } } | undefined;
+    found = { local: (found?.local ?? false) || third?.boolval?.boolval === true };
+  });
+  return found;
+}
+
+interface FuncCallNode {
+  funcname?: Array<{ String?: { sval?: string } }>;
+  args?: Node[];
+  location?: number;
+}
+
+function walkFuncCalls(v: unknown, visit: (fc: FuncCallNode) => void): void {
+  if (Array.isArray(v)) {
+    for (const x of v) walkFuncCalls(x, visit);
+    return;
+  }
+  if (v === null || typeof v !== 'object') return;
+  const fc = (v as Node)['FuncCall'] as FuncCallNode | undefined;
+  if (fc) visit(fc);
+  for (const x of Object.values(v as Node)) walkFuncCalls(x, visit);
 }
 
 /** A schema-qualified call to re-point: [start, end) of the schema qualifier in the statement (UTF-16 offsets). */
@@ -80,14 +108,8 @@ export interface QualifierSite {
 export function libraryCallSites(tree: unknown, text: string, schemas: ReadonlySet<string>, functions: ReadonlySet<string>): QualifierSite[] {
   const sites: QualifierSite[] = [];
   const buf = Buffer.from(text, 'utf8');
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      for (const x of v) walk(x);
-      return;
-    }
-    if (v === null || typeof v !== 'object') return;
-    const fc = (v as Node)['FuncCall'] as { funcname?: Array<{ String?: { sval?: string } }>; location?: number } | undefined;
-    if (fc?.funcname?.length === 2 && fc.location !== undefined) {
+  walkFuncCalls((tree as Tree).stmts, (fc) => {
+    if (fc.funcname?.length === 2 && fc.location !== undefined) {
       const schema = fc.funcname[0]!.String?.sval;
       const name = fc.funcname[1]!.String?.sval;
       if (schema !== undefined && name !== undefined && schemas.has(schema) && functions.has(name)) {
@@ -97,8 +119,6 @@ export function libraryCallSites(tree: unknown, text: string, schemas: ReadonlyS
         if (m) sites.push({ start, end: start + m[0].length });
       }
     }
-    for (const x of Object.values(v as Node)) walk(x);
-  };
-  walk((tree as Tree).stmts);
+  });
   return sites.sort((a, b) => a.start - b.start);
 }

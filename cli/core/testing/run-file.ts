@@ -382,15 +382,13 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         return { st: { ...st, text: `DO $rowguard$ BEGIN PERFORM ${psqlLiteral(schema).trimStart()}::pg_catalog.regnamespace; END $rowguard$`, toOriginal: () => 0 } };
       }
     }
-    if (kind === 'VariableSetStmt') {
-      const searchPath = searchPathChange(await parseTree(st.text));
-      if (searchPath) return { st, searchPath };
-    }
-    if (qualifiedCall().test(st.text)) {
-      const sites = libraryCallSites(await parseTree(st.text), st.text, pgtapSchemas, libraryFunctions);
-      return { st: replaceRanges(st, sites.map((s) => ({ ...s, text: opts.librarySchema }))) };
-    }
-    return { st };
+    const qualified = qualifiedCall().test(st.text);
+    const setsPath = kind === 'VariableSetStmt' || /set_config/i.test(st.text);
+    if (!qualified && !setsPath) return { st };
+    const tree = await parseTree(st.text);
+    const searchPath = setsPath ? searchPathChange(tree) : undefined;
+    const sites = qualified ? libraryCallSites(tree, st.text, pgtapSchemas, libraryFunctions) : [];
+    return { st: replaceRanges(st, sites.map((s) => ({ ...s, text: opts.librarySchema }))), ...(searchPath ? { searchPath } : {}) };
   };
 
   try {
