@@ -288,11 +288,21 @@ $$;
 CREATE FUNCTION _tap_funcs_extensions() RETURNS name[] LANGUAGE sql STABLE AS $$
     SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e)
 $$;
+-- This library stands in for the pgtap extension, so has_extension and
+-- hasnt_extension find "pgtap" as files written for it expect: in the schema
+-- the file's CREATE EXTENSION pgtap named (the runner records it in
+-- rowguard_tap.extension_schema, transaction-local like the extension would
+-- be), else in `extensions`, where the Supabase CLI installs it before running
+-- the tests. The *_are lists read pg_extension only.
+CREATE FUNCTION _tap_pgtap_schema() RETURNS name LANGUAGE sql STABLE AS $$
+    SELECT coalesce(nullif(pg_catalog.current_setting('rowguard_tap.extension_schema', true), ''), 'extensions')::name
+$$;
 CREATE FUNCTION _tap_funcs_ext_exists(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1 AND e.extname = $2)
+        OR ($2 = 'pgtap' AND $1 = _tap_pgtap_schema())
 $$;
 CREATE FUNCTION _tap_funcs_ext_exists(name) RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1)
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1) OR $1 = 'pgtap'
 $$;
 
 CREATE FUNCTION extensions_are(name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are_unnest('extensions', _tap_funcs_extensions($1), $2, $3); END $$;

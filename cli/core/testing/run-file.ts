@@ -374,12 +374,13 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   const standIn = async (st: RunnableStatement, kind: string | undefined): Promise<{ st: RunnableStatement; searchPath?: { local: boolean } } | null> => {
     if (kind === 'CreateExtensionStmt' && /pgtap|supabase_test_helpers/i.test(st.text)) {
       const ext = standInExtension(await parseTree(st.text));
-      if (ext && ext.schema === null) return null;
-      if (ext && ext.schema !== null) {
-        const schema = ext.schema;
-        if (ext.name === 'pgtap') pgtapSchemas.add(schema);
-        // Postgres refuses a schema that does not exist ("schema … does not exist", 3F000); so does the cast.
-        return { st: { ...st, text: `DO $rowguard$ BEGIN PERFORM ${psqlLiteral(schema).trimStart()}::pg_catalog.regnamespace; END $rowguard$`, toOriginal: () => 0 } };
+      if (ext) {
+        if (ext.name === 'pgtap' && ext.schema !== null) pgtapSchemas.add(ext.schema);
+        // Postgres refuses a schema that does not exist ("schema … does not exist", 3F000); so does the
+        // cast. Without one, an extension goes into the current schema. has_extension reads where pgtap is.
+        const schema = ext.schema === null ? 'pg_catalog.current_schema()' : `(SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = ${psqlLiteral(ext.schema).trimStart()}::pg_catalog.regnamespace)`;
+        const record = ext.name === 'pgtap' ? `PERFORM pg_catalog.set_config('rowguard_tap.extension_schema', ${schema}, true);` : `PERFORM ${schema};`;
+        return { st: { ...st, text: `DO $rowguard$ BEGIN ${record} END $rowguard$`, toOriginal: () => 0 } };
       }
     }
     const qualified = qualifiedCall().test(st.text);
