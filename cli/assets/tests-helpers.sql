@@ -205,26 +205,32 @@ $$;
 
 -- Counts as basejump counts: relations with a row type (pg_type), so views
 -- and composite types are included; the descriptions keep its spacing.
+-- PL/pgSQL, whose body is not resolved at CREATE time: this file is also
+-- loaded without the assertion library (test/as).
 CREATE FUNCTION tests.rls_enabled(testing_schema text) RETURNS text
-LANGUAGE sql AS $$
-    SELECT rowguard_tap.is(
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN rowguard_tap.is(
         (SELECT count(*)::integer FROM pg_catalog.pg_class c
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = testing_schema
            JOIN pg_catalog.pg_type t ON t.oid = c.reltype
           WHERE NOT c.relrowsecurity),
         0,
         'All tables in the' || testing_schema || ' schema should have row level security enabled');
+END;
 $$;
 
 CREATE FUNCTION tests.rls_enabled(testing_schema text, testing_table text) RETURNS text
-LANGUAGE sql AS $$
-    SELECT rowguard_tap.is(
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN rowguard_tap.is(
         (SELECT count(*)::integer FROM pg_catalog.pg_class c
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = testing_schema AND c.relname = testing_table
            JOIN pg_catalog.pg_type t ON t.oid = c.reltype
           WHERE c.relrowsecurity),
         1,
         testing_table || 'table in the' || testing_schema || ' schema should have row level security enabled');
+END;
 $$;
 
 -- A frozen clock: test_overrides.now() is put ahead of pg_catalog on the
