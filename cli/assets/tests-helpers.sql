@@ -158,9 +158,17 @@ $$;
 
 -- Back to the session user with no claims: set_config('role', 'none') is SET
 -- ROLE NONE, and an empty request.jwt.claims makes auth.uid() NULL (conventions §5).
+-- A file written for basejump's helpers (below) expects anon instead, as
+-- basejump's clear_authentication sets it: such a file is recognised by its
+-- use of them (tests.basejump, set for the transaction by
+-- tests.create_supabase_user and by the runner on CREATE EXTENSION
+-- supabase_test_helpers).
 CREATE FUNCTION tests.clear_authentication() RETURNS void
 LANGUAGE sql AS $$
-    SELECT pg_catalog.set_config('role', 'none', true),
+    SELECT pg_catalog.set_config('role',
+               CASE WHEN pg_catalog.current_setting('tests.basejump', true) = 'on'
+                    THEN coalesce(nullif(pg_catalog.current_setting('rowguard.anon_role', true), ''), 'anon')
+                    ELSE 'none' END, true),
            pg_catalog.set_config('request.jwt.claims', '', true);
 $$;
 
@@ -169,14 +177,13 @@ $$;
 -- messages: users named by a test identifier kept in
 -- raw_user_meta_data.test_identifier (tests.authenticate_as takes that name as
 -- well as an email), RLS checks that print pgTAP lines, and a frozen now().
--- The users are the GoTrue-shaped rows tests.create_user makes. One
--- difference: tests.clear_authentication above returns to the session user,
--- where basejump's switches to anon.
+-- The users are the GoTrue-shaped rows tests.create_user makes.
 CREATE FUNCTION tests.create_supabase_user(identifier text, email text DEFAULT NULL, phone text DEFAULT NULL, metadata jsonb DEFAULT NULL) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
     uid uuid := pg_catalog.gen_random_uuid();
 BEGIN
+    PERFORM pg_catalog.set_config('tests.basejump', 'on', true);
     RETURN tests._create_user(uid, coalesce(email, uid::text || '@test.com'), phone,
         pg_catalog.jsonb_build_object('test_identifier', identifier) || coalesce(metadata, '{}'::jsonb));
 END;

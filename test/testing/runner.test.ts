@@ -219,9 +219,9 @@ describe('verdicts', () => {
     writeFileSync(join(dir, 'a.test.sql'), "set search_path = '';\nselect extensions.plan(3);\nselect extensions.has_extension('extensions', 'pgtap', 'qualified, no extension created');\nselect extensions.is(1, no_such_column, 'x');\n");
     writeFileSync(join(dir, 'b.test.sql'), 'begin;\ncreate extension pgtap with schema no_such_schema;\nselect plan(1);\n');
     // basejump's helpers as an extension (its README; database.dev's name): already installed as tests.*.
-    writeFileSync(join(dir, 'c.test.sql'), 'begin;\ncreate extension supabase_test_helpers;\ncreate extension if not exists "basejump-supabase_test_helpers" with schema tests;\nselect plan(1);\nselect isnt(tests.create_supabase_user(\'c_user\'), null, \'helpers there\');\nrollback;\n');
+    writeFileSync(join(dir, 'c.test.sql'), 'begin;\ncreate extension supabase_test_helpers;\ncreate extension if not exists "basejump-supabase_test_helpers" with schema tests;\nselect plan(2);\nselect has_function(\'tests\', \'create_supabase_user\', \'helpers there\');\nselect tests.clear_authentication();\nselect is(current_user::text, \'anon\', \'clear_authentication: anon, as basejump\'\'s\');\nrollback;\n');
     const [a, b, c] = (await run([join(dir, 'a.test.sql'), join(dir, 'b.test.sql'), join(dir, 'c.test.sql')])).files;
-    expect(c!.output).toEqual(['1..1', 'ok 1 - helpers there']);
+    expect(c!.output).toEqual(['1..2', 'ok 1 - helpers there', '', 'ok 2 - clear_authentication: anon, as basejump\'s']);
     expect(a!.output).toEqual(['1..3', 'ok 1 - qualified, no extension created']);
     expect(a!.error).toMatchObject({ pg: { sqlstate: '42703' }, location: { line: 4, column: 25 } });
     expect(b!.error).toMatchObject({ message: 'schema "no_such_schema" does not exist', pg: { sqlstate: '3F000' }, location: { line: 2 } });

@@ -379,7 +379,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         // Postgres refuses a schema that does not exist ("schema … does not exist", 3F000); so does the
         // cast. Without one, an extension goes into the current schema. has_extension reads where pgtap is.
         const schema = ext.schema === null ? 'pg_catalog.current_schema()' : `(SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = ${psqlLiteral(ext.schema).trimStart()}::pg_catalog.regnamespace)`;
-        const record = ext.name === 'pgtap' ? `PERFORM pg_catalog.set_config('rowguard_tap.extension_schema', ${schema}, true);` : `PERFORM ${schema};`;
+        // basejump's helpers: tests.clear_authentication switches to anon in such a file (tests-helpers.sql).
+        const record = ext.name === 'pgtap' ? `PERFORM pg_catalog.set_config('rowguard_tap.extension_schema', ${schema}, true);` : `PERFORM ${schema}, pg_catalog.set_config('tests.basejump', 'on', true);`;
         return { st: { ...st, text: `DO $rowguard$ BEGIN ${record} END $rowguard$`, toOriginal: () => 0 } };
       }
     }
