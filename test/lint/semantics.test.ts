@@ -403,3 +403,19 @@ describe('rls-owner-is-api-role: ownership follows inherited privileges, not eve
     expect(await rule('rls-owner-is-api-role', `create role ${d} nologin; grant ${d} to authenticated with inherit false; ${table} alter table public.t owner to ${d};`)).toEqual([]);
   });
 });
+
+describe('anon-write-unprotected: TRUNCATE from default privileges, once per schema', () => {
+  it('several tables where TRUNCATE is the only finding make one finding with the schema-wide revoke; other writes stay per table', async () => {
+    const f = await rule(
+      'anon-write-unprotected',
+      `create table public.a (id int); create table public.b (id int); create table public.c (id int);
+       alter table public.a enable row level security; alter table public.b enable row level security;
+       grant truncate on public.a, public.b to anon; grant insert, truncate on public.c to anon;`,
+    );
+    expect(f.map((x) => [x.object, x.message]).sort()).toEqual([
+      ['public.*', 'anon can truncate 2 tables in schema public (TRUNCATE ignores RLS): public.a, public.b'],
+      ['public.c', 'anon can insert into and truncate public.c (TRUNCATE ignores RLS) (RLS is off)'],
+    ]);
+    expect(f.find((x) => x.object === 'public.*')!.fix).toBe('revoke truncate on all tables in schema public from anon, public; alter default privileges in schema public revoke truncate on tables from anon, public');
+  });
+});

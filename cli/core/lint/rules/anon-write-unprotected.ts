@@ -8,22 +8,42 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'anon holds INSERT/UPDATE/DELETE on a table with RLS off, or TRUNCATE on any table',
-  docs: 'RLS filters INSERT/UPDATE/DELETE only when it is on, and never applies to TRUNCATE. Effective privileges count (grants to PUBLIC and through role membership). Supabase-style default privileges grant anon ALL, TRUNCATE included.',
+  docs: 'RLS filters INSERT/UPDATE/DELETE only when it is on, and never applies to TRUNCATE. Effective privileges count (grants to PUBLIC and through role membership). Supabase-style default privileges grant anon ALL, TRUNCATE included: tables where TRUNCATE is the only finding are reported once per schema (object `schema.*`, which is also what lint.ignore takes), with the REVOKE that clears them all.',
   fix: 'revoke insert, update, delete, truncate on … from anon (and from public)',
   check(ctx) {
     const out: RawFinding[] = [];
     const anon = ctx.anonRole;
     if (!ctx.apiRoles.includes(anon)) return out;
+    // Tables where TRUNCATE is anon's only unprotected write, by schema: Supabase-style
+    // default privileges give it on every table, and one REVOKE per schema clears them.
+    const truncateOnly = new Map<string, string[]>();
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || !isUserRelation(ctx, rel)) continue;
       const privs = privilegesOf(ctx, rel, anon);
       const unprotected = privs.filter((p) => p === 'TRUNCATE' || (!rel.rls && (p === 'INSERT' || p === 'UPDATE' || p === 'DELETE')));
       if (unprotected.length === 0) continue;
+      if (unprotected.length === 1 && unprotected[0] === 'TRUNCATE') {
+        truncateOnly.set(rel.schema, [...(truncateOnly.get(rel.schema) ?? []), rel.qualified]);
+        continue;
+      }
       out.push({
         object: rel.qualified,
         objectKind: 'table',
         message: `${anon} can ${listWords(unprotected.map(verbOf))} ${rel.qualified}${unprotected.includes('TRUNCATE') ? ' (TRUNCATE ignores RLS)' : ''}${!rel.rls && unprotected.some((p) => p !== 'TRUNCATE') ? ' (RLS is off)' : ''}`,
         fix: `revoke ${unprotected.map((p) => p.toLowerCase()).join(', ')} on ${rel.qualified} from ${anon}, public`,
+      });
+    }
+    for (const [schema, tables] of truncateOnly) {
+      if (tables.length === 1) {
+        out.push({ object: tables[0]!, objectKind: 'table', message: `${anon} can truncate ${tables[0]} (TRUNCATE ignores RLS)`, fix: `revoke truncate on ${tables[0]} from ${anon}, public` });
+        continue;
+      }
+      const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length - 5} more)` : '');
+      out.push({
+        object: `${schema}.*`,
+        objectKind: 'table',
+        message: `${anon} can truncate ${tables.length} tables in schema ${schema} (TRUNCATE ignores RLS): ${shown}`,
+        fix: `revoke truncate on all tables in schema ${schema} from ${anon}, public; alter default privileges in schema ${schema} revoke truncate on tables from ${anon}, public`,
       });
     }
     return out;
