@@ -89,7 +89,7 @@ export const rule: CatalogRule = {
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
-          message: `policy ${p.name} on ${p.table} reads ${hit.table} in a sub-select that never refers to the ${rel.name} row: ${listWords(roles)} callers who pass it can ${verb} every row${hit.filtered ? ' the rest of the condition lets through' : ''}, whichever ${hit.link.theirs} their ${hit.table} rows have`,
+          message: `policy ${p.name} on ${p.table} reads ${hit.table} in a sub-select that never refers to the ${rel.name} row: ${listWords(roles)} callers who pass it can ${verb} every row${hit.filtered ? ' the rest of the condition lets through' : ''}, not only those their ${hit.table} rows point at through ${hit.link.theirs}`,
           fix: `tie the sub-select to the row: … and ${hit.ref === rel.name ? `<alias>.${hit.link.theirs} = ${rel.name}.${hit.link.ours} (give the sub-select's ${rel.name} an alias)` : `${hit.ref}.${hit.link.theirs} = ${rel.name}.${hit.link.ours}`}`,
         });
       }
@@ -158,7 +158,7 @@ function detachedFinding(
         return {
           object: policyObject(p),
           objectKind: 'policy',
-          message: `${where}reads ${c.table} for the caller and ${r.table} for the row but never joins them: ${listWords(signedIn)} callers with any ${c.table} row can ${verb} every ${rel.name} row, whichever ${link.theirs} it has`,
+          message: `${where}reads ${c.table} for the caller and ${r.table} for the row but never joins them: ${listWords(signedIn)} callers with any ${c.table} row can ${verb} every ${rel.name} row, not only those their ${c.table} rows point at through ${link.theirs}`,
           fix: `join them: … and ${c.ref}.${link.theirs} = ${r.ref}.${link.ours}`,
         };
       }
