@@ -119,23 +119,49 @@ CREATE FUNCTION policy_cmd_is(name, name, text, text) RETURNS text LANGUAGE sql 
 CREATE FUNCTION policy_cmd_is(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT policy_cmd_is($1, $2, $3, 'Policy ' || quote_ident($2) || ' for table ' || quote_ident($1) || ' should apply to ' || upper($3) || ' command') $$;
 
 -- Privileges through has_*_privilege, i.e. including those a role inherits
--- and those granted to PUBLIC, as pgTAP reports them.
-CREATE FUNCTION _tap_table_privs(role name, tbl text) RETURNS text[]
+-- and those granted to PUBLIC, as pgTAP reports them, in pgTAP's order. A
+-- missing object or role comes back as a one-element marker that
+-- _tap_privs_check turns into pgTAP's diagnostic. Each kind catches only the
+-- errors pgTAP turns into one: has_sequence_privilege's 42809 for a relation
+-- that is not a sequence, or a missing schema in a table's name, go through.
+CREATE FUNCTION _tap_privs_of(kind text, role name, obj text, col name DEFAULT NULL) RETURNS text[]
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    granted text[] := '{}';
-    priv    text;
 BEGIN
-    FOREACH priv IN ARRAY ARRAY['DELETE', 'INSERT', 'REFERENCES', 'SELECT', 'TRIGGER', 'TRUNCATE', 'UPDATE'] LOOP
-        IF pg_catalog.has_table_privilege(role, tbl, priv) THEN
-            granted := granted || priv;
-        END IF;
-    END LOOP;
-    RETURN granted;
+    RETURN ARRAY(
+        SELECT p FROM unnest(CASE kind
+                WHEN 'table' THEN ARRAY['DELETE', 'INSERT', 'REFERENCES', 'SELECT', 'TRIGGER', 'TRUNCATE', 'UPDATE']
+                WHEN 'schema' THEN ARRAY['CREATE', 'USAGE']
+                WHEN 'function' THEN ARRAY['EXECUTE']
+                WHEN 'database' THEN ARRAY['CREATE', 'CONNECT', 'TEMPORARY']
+                WHEN 'sequence' THEN ARRAY['SELECT', 'UPDATE', 'USAGE']
+                ELSE ARRAY['INSERT', 'REFERENCES', 'SELECT', 'UPDATE'] END) WITH ORDINALITY u(p, i)
+         WHERE CASE kind
+                WHEN 'table' THEN pg_catalog.has_table_privilege(role, obj, p)
+                WHEN 'schema' THEN pg_catalog.has_schema_privilege(role, obj, p)
+                WHEN 'function' THEN pg_catalog.has_function_privilege(role, obj, p)
+                WHEN 'database' THEN pg_catalog.has_database_privilege(role, obj, p)
+                WHEN 'sequence' THEN pg_catalog.has_sequence_privilege(role, obj, p)
+                WHEN 'any_column' THEN pg_catalog.has_any_column_privilege(role, obj, p)
+                WHEN 'column' THEN pg_catalog.has_column_privilege(role, obj, col::text, p) END
+         ORDER BY i);
 EXCEPTION
     WHEN undefined_table THEN RETURN '{undefined_table}';
+    WHEN undefined_column THEN RETURN '{undefined_column}';
+    WHEN undefined_function THEN RETURN '{undefined_function}';
+    WHEN invalid_catalog_name THEN RETURN '{undefined_table}';   -- 3D000: no such database
+    WHEN invalid_schema_name THEN
+        IF kind = 'schema' THEN RETURN '{invalid_schema_name}'; END IF;
+        RAISE;
     WHEN undefined_object THEN RETURN '{undefined_role}';
 END;
+$$;
+
+-- "Role r should be granted A, B on <what>", pgTAP's default description.
+CREATE FUNCTION _tap_privs_descr(role name, privs name[], what text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'Role ' || quote_ident(role) || ' should be granted '
+        || CASE WHEN privs[1] IS NULL THEN 'no privileges' ELSE array_to_string(privs, ', ') END
+        || ' on ' || what
 $$;
 
 CREATE FUNCTION _tap_privs_check(have text[], want name[], descr text, missing_thing text, role name) RETURNS text
@@ -149,77 +175,39 @@ LANGUAGE sql AS $$
 $$;
 
 CREATE FUNCTION table_privs_are(name, name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_table_privs($3, quote_ident($1) || '.' || quote_ident($2)), $4, $5,
+    SELECT _tap_privs_check(_tap_privs_of('table', $3, quote_ident($1) || '.' || quote_ident($2)), $4, $5,
                             'Table ' || quote_ident($1) || '.' || quote_ident($2), $3)
 $$;
 CREATE FUNCTION table_privs_are(name, name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT table_privs_are($1, $2, $3, $4, 'Role ' || quote_ident($3) || ' should be granted '
-        || CASE WHEN $4[1] IS NULL THEN 'no privileges' ELSE array_to_string($4, ', ') END
-        || ' on table ' || quote_ident($1) || '.' || quote_ident($2))
+    SELECT table_privs_are($1, $2, $3, $4, _tap_privs_descr($3, $4, 'table ' || quote_ident($1) || '.' || quote_ident($2)))
 $$;
 -- pgTAP prints "Table <table>.<role>" when the table is missing in this variant; kept.
 CREATE FUNCTION table_privs_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_table_privs($2, quote_ident($1)), $3, $4,
+    SELECT _tap_privs_check(_tap_privs_of('table', $2, quote_ident($1)), $3, $4,
                             'Table ' || quote_ident($1) || '.' || quote_ident($2), $2)
 $$;
 CREATE FUNCTION table_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT table_privs_are($1, $2, $3, 'Role ' || quote_ident($2) || ' should be granted '
-        || CASE WHEN $3[1] IS NULL THEN 'no privileges' ELSE array_to_string($3, ', ') END
-        || ' on table ' || quote_ident($1))
-$$;
-
-CREATE FUNCTION _tap_schema_privs(role name, sch text) RETURNS text[]
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    granted text[] := '{}';
-    priv    text;
-BEGIN
-    FOREACH priv IN ARRAY ARRAY['CREATE', 'USAGE'] LOOP
-        IF pg_catalog.has_schema_privilege(role, sch, priv) THEN
-            granted := granted || priv;
-        END IF;
-    END LOOP;
-    RETURN granted;
-EXCEPTION
-    WHEN invalid_schema_name THEN RETURN '{invalid_schema_name}';
-    WHEN undefined_object THEN RETURN '{undefined_role}';
-END;
+    SELECT table_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'table ' || quote_ident($1)))
 $$;
 
 CREATE FUNCTION schema_privs_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_schema_privs($2, $1::text), $3, $4, 'Schema ' || quote_ident($1), $2)
+    SELECT _tap_privs_check(_tap_privs_of('schema', $2, $1::text), $3, $4, 'Schema ' || quote_ident($1), $2)
 $$;
 CREATE FUNCTION schema_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT schema_privs_are($1, $2, $3, 'Role ' || quote_ident($2) || ' should be granted '
-        || CASE WHEN $3[1] IS NULL THEN 'no privileges' ELSE array_to_string($3, ', ') END
-        || ' on schema ' || quote_ident($1))
-$$;
-
-CREATE FUNCTION _tap_function_privs(role name, fn text) RETURNS text[]
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN CASE WHEN pg_catalog.has_function_privilege(role, fn, 'EXECUTE') THEN '{EXECUTE}'::text[] ELSE '{}'::text[] END;
-EXCEPTION
-    WHEN undefined_function THEN RETURN '{undefined_function}';
-    WHEN undefined_object THEN RETURN '{undefined_role}';
-END;
+    SELECT schema_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'schema ' || quote_ident($1)))
 $$;
 
 CREATE FUNCTION function_privs_are(name, name, name[], name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_function_privs($4, quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ')'), $5, $6,
+    SELECT _tap_privs_check(_tap_privs_of('function', $4, quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ')'), $5, $6,
                             'Function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ')', $4)
 $$;
 CREATE FUNCTION function_privs_are(name, name, name[], name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT function_privs_are($1, $2, $3, $4, $5, 'Role ' || quote_ident($4) || ' should be granted '
-        || CASE WHEN $5[1] IS NULL THEN 'no privileges' ELSE array_to_string($5, ', ') END
-        || ' on function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ')')
+    SELECT function_privs_are($1, $2, $3, $4, $5, _tap_privs_descr($4, $5, 'function ' || quote_ident($1) || '.' || quote_ident($2) || '(' || array_to_string($3, ', ') || ')'))
 $$;
 CREATE FUNCTION function_privs_are(name, name[], name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_function_privs($3, quote_ident($1) || '(' || array_to_string($2, ', ') || ')'), $4, $5,
+    SELECT _tap_privs_check(_tap_privs_of('function', $3, quote_ident($1) || '(' || array_to_string($2, ', ') || ')'), $4, $5,
                             'Function ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ')', $3)
 $$;
 CREATE FUNCTION function_privs_are(name, name[], name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT function_privs_are($1, $2, $3, $4, 'Role ' || quote_ident($3) || ' should be granted '
-        || CASE WHEN $4[1] IS NULL THEN 'no privileges' ELSE array_to_string($4, ', ') END
-        || ' on function ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ')')
+    SELECT function_privs_are($1, $2, $3, $4, _tap_privs_descr($3, $4, 'function ' || quote_ident($1) || '(' || array_to_string($2, ', ') || ')'))
 $$;

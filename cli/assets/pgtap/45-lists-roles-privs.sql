@@ -173,102 +173,50 @@ CREATE FUNCTION isnt_member_of(name, name) RETURNS text LANGUAGE sql AS $$ SELEC
 -- ---------------------------------------------------------------------------
 
 -- The default description of every *_privs_are.
-CREATE FUNCTION _tap_lrp_privs_descr(role name, privs name[], what text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT 'Role ' || quote_ident(role) || ' should be granted '
-        || CASE WHEN privs[1] IS NULL THEN 'no privileges' ELSE array_to_string(privs, ', ') END
-        || ' on ' || what
-$$;
-
 -- 3D000 invalid_catalog_name: no such database.
-CREATE FUNCTION _tap_lrp_db_privs(role name, db text) RETURNS text[]
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN ARRAY(SELECT p FROM unnest(ARRAY['CREATE', 'CONNECT', 'TEMPORARY']) WITH ORDINALITY u(p, i)
-                  WHERE pg_catalog.has_database_privilege(role, db, p) ORDER BY i);
-EXCEPTION
-    WHEN invalid_catalog_name THEN RETURN '{undefined_table}';
-    WHEN undefined_object THEN RETURN '{undefined_role}';
-END;
-$$;
-
 CREATE FUNCTION database_privs_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_lrp_db_privs($2, $1::text), $3, $4, 'Database ' || quote_ident($1), $2)
+    SELECT _tap_privs_check(_tap_privs_of('database', $2, $1::text), $3, $4, 'Database ' || quote_ident($1), $2)
 $$;
 CREATE FUNCTION database_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT database_privs_are($1, $2, $3, _tap_lrp_privs_descr($2, $3, 'database ' || quote_ident($1)))
+    SELECT database_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'database ' || quote_ident($1)))
 $$;
 
 -- has_sequence_privilege raises 42809 (wrong_object_type) for a relation that
 -- is not a sequence; pgTAP lets that error through, and so does this.
-CREATE FUNCTION _tap_lrp_seq_privs(role name, seq text) RETURNS text[]
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'UPDATE', 'USAGE']) WITH ORDINALITY u(p, i)
-                  WHERE pg_catalog.has_sequence_privilege(role, seq, p) ORDER BY i);
-EXCEPTION
-    WHEN undefined_table THEN RETURN '{undefined_table}';
-    WHEN undefined_object THEN RETURN '{undefined_role}';
-END;
-$$;
-
 CREATE FUNCTION sequence_privs_are(name, name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_lrp_seq_privs($3, quote_ident($1) || '.' || quote_ident($2)), $4, $5,
+    SELECT _tap_privs_check(_tap_privs_of('sequence', $3, quote_ident($1) || '.' || quote_ident($2)), $4, $5,
                             'Sequence ' || quote_ident($1) || '.' || quote_ident($2), $3)
 $$;
 CREATE FUNCTION sequence_privs_are(name, name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT sequence_privs_are($1, $2, $3, $4, _tap_lrp_privs_descr($3, $4, 'sequence ' || quote_ident($1) || '.' || quote_ident($2)))
+    SELECT sequence_privs_are($1, $2, $3, $4, _tap_privs_descr($3, $4, 'sequence ' || quote_ident($1) || '.' || quote_ident($2)))
 $$;
 -- As in pgTAP, a missing sequence in this variant is named "Sequence <sequence>.<role>".
 CREATE FUNCTION sequence_privs_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_lrp_seq_privs($2, quote_ident($1)), $3, $4,
+    SELECT _tap_privs_check(_tap_privs_of('sequence', $2, quote_ident($1)), $3, $4,
                             'Sequence ' || quote_ident($1) || '.' || quote_ident($2), $2)
 $$;
 CREATE FUNCTION sequence_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT sequence_privs_are($1, $2, $3, _tap_lrp_privs_descr($2, $3, 'sequence ' || quote_ident($1)))
+    SELECT sequence_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'sequence ' || quote_ident($1)))
 $$;
 
 -- has_any_column_privilege: true with the privilege on the table or on any one column.
-CREATE FUNCTION _tap_lrp_any_col_privs(role name, tbl text) RETURNS text[]
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN ARRAY(SELECT p FROM unnest(ARRAY['INSERT', 'REFERENCES', 'SELECT', 'UPDATE']) WITH ORDINALITY u(p, i)
-                  WHERE pg_catalog.has_any_column_privilege(role, tbl, p) ORDER BY i);
-EXCEPTION
-    WHEN undefined_table THEN RETURN '{undefined_table}';
-    WHEN undefined_object THEN RETURN '{undefined_role}';
-END;
-$$;
-
 CREATE FUNCTION any_column_privs_are(name, name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_lrp_any_col_privs($3, quote_ident($1) || '.' || quote_ident($2)), $4, $5,
+    SELECT _tap_privs_check(_tap_privs_of('any_column', $3, quote_ident($1) || '.' || quote_ident($2)), $4, $5,
                             'Table ' || quote_ident($1) || '.' || quote_ident($2), $3)
 $$;
 CREATE FUNCTION any_column_privs_are(name, name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT any_column_privs_are($1, $2, $3, $4, _tap_lrp_privs_descr($3, $4, 'any column in ' || quote_ident($1) || '.' || quote_ident($2)))
+    SELECT any_column_privs_are($1, $2, $3, $4, _tap_privs_descr($3, $4, 'any column in ' || quote_ident($1) || '.' || quote_ident($2)))
 $$;
 -- As in pgTAP, a missing table in this variant is named "Table <table>.<role>".
 CREATE FUNCTION any_column_privs_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_privs_check(_tap_lrp_any_col_privs($2, quote_ident($1)), $3, $4,
+    SELECT _tap_privs_check(_tap_privs_of('any_column', $2, quote_ident($1)), $3, $4,
                             'Table ' || quote_ident($1) || '.' || quote_ident($2), $2)
 $$;
 CREATE FUNCTION any_column_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT any_column_privs_are($1, $2, $3, _tap_lrp_privs_descr($2, $3, 'any column in ' || quote_ident($1)))
+    SELECT any_column_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'any column in ' || quote_ident($1)))
 $$;
 
 -- 42703 undefined_column: the table exists, the column does not.
-CREATE FUNCTION _tap_lrp_col_privs(role name, tbl text, col name) RETURNS text[]
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN ARRAY(SELECT p FROM unnest(ARRAY['INSERT', 'REFERENCES', 'SELECT', 'UPDATE']) WITH ORDINALITY u(p, i)
-                  WHERE pg_catalog.has_column_privilege(role, tbl, col::text, p) ORDER BY i);
-EXCEPTION
-    WHEN undefined_column THEN RETURN '{undefined_column}';
-    WHEN undefined_table THEN RETURN '{undefined_table}';
-    WHEN undefined_object THEN RETURN '{undefined_role}';
-END;
-$$;
-
 CREATE FUNCTION _tap_lrp_col_check(have text[], want name[], descr text, qtable text, role name, qcol text) RETURNS text
 LANGUAGE sql AS $$
     SELECT CASE WHEN have[1] = 'undefined_column'
@@ -277,19 +225,19 @@ LANGUAGE sql AS $$
 $$;
 
 CREATE FUNCTION column_privs_are(name, name, name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_lrp_col_check(_tap_lrp_col_privs($4, quote_ident($1) || '.' || quote_ident($2), $3), $5, $6,
+    SELECT _tap_lrp_col_check(_tap_privs_of('column', $4, quote_ident($1) || '.' || quote_ident($2), $3), $5, $6,
                               quote_ident($1) || '.' || quote_ident($2), $4,
                               quote_ident($1) || '.' || quote_ident($2) || '.' || quote_ident($3))
 $$;
 CREATE FUNCTION column_privs_are(name, name, name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT column_privs_are($1, $2, $3, $4, $5, _tap_lrp_privs_descr($4, $5, 'column ' || quote_ident($1) || '.' || quote_ident($2) || '.' || quote_ident($3)))
+    SELECT column_privs_are($1, $2, $3, $4, $5, _tap_privs_descr($4, $5, 'column ' || quote_ident($1) || '.' || quote_ident($2) || '.' || quote_ident($3)))
 $$;
 CREATE FUNCTION column_privs_are(name, name, name, name[], text) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_lrp_col_check(_tap_lrp_col_privs($3, quote_ident($1), $2), $4, $5,
+    SELECT _tap_lrp_col_check(_tap_privs_of('column', $3, quote_ident($1), $2), $4, $5,
                               quote_ident($1), $3, quote_ident($1) || '.' || quote_ident($2))
 $$;
 CREATE FUNCTION column_privs_are(name, name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT column_privs_are($1, $2, $3, $4, _tap_lrp_privs_descr($3, $4, 'column ' || quote_ident($1) || '.' || quote_ident($2)))
+    SELECT column_privs_are($1, $2, $3, $4, _tap_privs_descr($3, $4, 'column ' || quote_ident($1) || '.' || quote_ident($2)))
 $$;
 
 -- Languages, FDWs, servers and tablespaces have one privilege each. A missing
@@ -317,25 +265,25 @@ CREATE FUNCTION language_privs_are(name, name, name[], text) RETURNS text LANGUA
     SELECT _tap_privs_check(_tap_lrp_one_priv($2, 'language', quote_ident($1)), $3, $4, 'Language ' || quote_ident($1), $2)
 $$;
 CREATE FUNCTION language_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT language_privs_are($1, $2, $3, _tap_lrp_privs_descr($2, $3, 'language ' || quote_ident($1)))
+    SELECT language_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'language ' || quote_ident($1)))
 $$;
 CREATE FUNCTION fdw_privs_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_privs_check(_tap_lrp_one_priv($2, 'fdw', $1::text), $3, $4, 'FDW ' || quote_ident($1), $2)
 $$;
 CREATE FUNCTION fdw_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT fdw_privs_are($1, $2, $3, _tap_lrp_privs_descr($2, $3, 'FDW ' || quote_ident($1)))
+    SELECT fdw_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'FDW ' || quote_ident($1)))
 $$;
 CREATE FUNCTION server_privs_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_privs_check(_tap_lrp_one_priv($2, 'server', $1::text), $3, $4, 'Server ' || quote_ident($1), $2)
 $$;
 CREATE FUNCTION server_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT server_privs_are($1, $2, $3, _tap_lrp_privs_descr($2, $3, 'server ' || quote_ident($1)))
+    SELECT server_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'server ' || quote_ident($1)))
 $$;
 CREATE FUNCTION tablespace_privs_are(name, name, name[], text) RETURNS text LANGUAGE sql AS $$
     SELECT _tap_privs_check(_tap_lrp_one_priv($2, 'tablespace', $1::text), $3, $4, 'Tablespace ' || quote_ident($1), $2)
 $$;
 CREATE FUNCTION tablespace_privs_are(name, name, name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT tablespace_privs_are($1, $2, $3, _tap_lrp_privs_descr($2, $3, 'tablespace ' || quote_ident($1)))
+    SELECT tablespace_privs_are($1, $2, $3, _tap_privs_descr($2, $3, 'tablespace ' || quote_ident($1)))
 $$;
 
 -- ---------------------------------------------------------------------------
