@@ -80,17 +80,22 @@ function opName(body: Body): string {
   return parts[parts.length - 1] ?? '';
 }
 
-function constString(v: unknown): string | null {
+/** `x::t::u` → `x`. */
+function stripCasts(v: unknown): unknown {
   let n = v;
   while (nodeType(n) === 'TypeCast') n = bodyOf(n)['arg'];
+  return n;
+}
+
+function constString(v: unknown): string | null {
+  const n = stripCasts(v);
   if (nodeType(n) !== 'A_Const') return null;
   const s = bodyOf(n)['sval'] as { sval?: string } | undefined;
   return s ? (s.sval ?? '') : null;
 }
 
 function constBool(v: unknown): boolean | null {
-  let n = v;
-  while (nodeType(n) === 'TypeCast') n = bodyOf(n)['arg'];
+  const n = stripCasts(v);
   if (nodeType(n) !== 'A_Const') return null;
   const b = bodyOf(n)['boolval'] as { boolval?: boolean } | undefined;
   if (b) return b.boolval === true;
@@ -882,11 +887,6 @@ const SELF_COMPARISON: Readonly<Record<string, boolean>> = { '=': true, '<=': tr
 /** Functions that give another value on each call, so `f() = f()` is no self-comparison. */
 const VOLATILE = new Set(['random', 'random_normal', 'clock_timestamp', 'timeofday', 'nextval', 'gen_random_uuid', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'txid_current']);
 
-function stripCasts(v: unknown): unknown {
-  let n = v;
-  while (nodeType(n) === 'TypeCast') n = bodyOf(n)['arg'];
-  return n;
-}
 
 /** `x op x` for a comparison of an expression (with a column in it) with itself, else null. */
 function selfComparison(t: string, b: Body, ancestors: readonly Ancestor[]): SelfComparison | null {
