@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayDatabase } from '../../cli/core/db.js';
-import { withSql } from '../../cli/core/db.js';
+import { createThrowawayDatabase, withSql } from '../../cli/core/db.js';
 import { serverUrl } from '../helpers/pg.js';
 import { lintWith, makeTemplate, modelOf, parseSync } from './helpers.js';
 
@@ -401,6 +401,29 @@ describe('rls-owner-is-api-role: ownership follows inherited privileges, not eve
     // Postgres 16+: INHERIT per grant.
     const d = role('d');
     expect(await rule('rls-owner-is-api-role', `create role ${d} nologin; grant ${d} to authenticated with inherit false; ${table} alter table public.t owner to ${d};`)).toEqual([]);
+  });
+
+  it("what the rule rests on, on Postgres: a request as authenticated reads every row of a table its inherited role owns, and none once RLS is forced", async () => {
+    const e = role('e');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      const count = () =>
+        withSql(db.url, (sql) =>
+          sql.begin(async (tx) => {
+            await tx.unsafe(`set local role authenticated; select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000001","role":"authenticated"}', true)`).simple();
+            const [r] = await tx.unsafe('select count(*)::int as n from public.t');
+            return r!['n'] as number;
+          }),
+        );
+      // Another user's row: the policy alone would hide it.
+      await withSql(db.url, (sql) => sql.unsafe(`create role ${e} nologin; grant ${e} to authenticated; ${table} alter table public.t owner to ${e};
+        insert into public.t values (1, '00000000-0000-4000-8000-000000000002')`).simple());
+      expect(await count()).toBe(1);
+      await withSql(db.url, (sql) => sql.unsafe('alter table public.t force row level security'));
+      expect(await count()).toBe(0);
+    } finally {
+      await db.drop();
+    }
   });
 });
 
