@@ -173,6 +173,32 @@ export function columnPrivilegesOf(ctx: CatalogLintContext, rel: Relation, role:
   return out;
 }
 
+const relationIndex = new WeakMap<CatalogModel, ReadonlyMap<string, Relation>>();
+
+/** Relations by `schema.table` (once per model). */
+export function relationsByName(model: CatalogModel): ReadonlyMap<string, Relation> {
+  let m = relationIndex.get(model);
+  if (!m) relationIndex.set(model, (m = new Map(model.relations.map((r) => [r.qualified, r]))));
+  return m;
+}
+
+const sqlFunctionIndex = new WeakMap<CatalogModel, ReadonlyMap<string, readonly FunctionInfo[]>>();
+
+/** The user's functions with a body the lint reads (LANGUAGE sql), by `schema.name`, every overload (once per model). */
+export function sqlFunctionsByName(model: CatalogModel): ReadonlyMap<string, readonly FunctionInfo[]> {
+  let m = sqlFunctionIndex.get(model);
+  if (!m) {
+    const byName = new Map<string, FunctionInfo[]>();
+    for (const fn of model.functions) {
+      if (fn.body === null || fn.fromExtension) continue;
+      const key = `${fn.schema}.${fn.name}`;
+      byName.set(key, [...(byName.get(key) ?? []), fn]);
+    }
+    sqlFunctionIndex.set(model, (m = byName));
+  }
+  return m;
+}
+
 const helperSets = new WeakMap<CatalogModel, ReadonlySet<string>>();
 
 /**
@@ -204,12 +230,7 @@ const gateLookups = new WeakMap<CatalogModel, (name: string) => ReadonlySet<stri
 export function helperRoleGate(ctx: CatalogLintContext): (name: string) => ReadonlySet<string> | null {
   let f = gateLookups.get(ctx.model);
   if (!f) {
-    const byName = new Map<string, FunctionInfo[]>();
-    for (const fn of ctx.model.functions) {
-      if (fn.body === null || fn.fromExtension) continue;
-      const key = `${fn.schema}.${fn.name}`;
-      byName.set(key, [...(byName.get(key) ?? []), fn]);
-    }
+    const byName = sqlFunctionsByName(ctx.model);
     f = (name) => {
       const fns = byName.get(name);
       if (!fns) return null;

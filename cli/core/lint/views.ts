@@ -5,7 +5,7 @@
  * base relations behind an exposed view.
  */
 import type { CatalogModel, Relation } from '../catalog/model.js';
-import { bypassesRls } from './facts.js';
+import { bypassesRls, relationsByName } from './facts.js';
 
 export function isInvokerView(rel: Relation): boolean {
   const v = rel.options['security_invoker']?.toLowerCase();
@@ -14,7 +14,7 @@ export function isInvokerView(rel: Relation): boolean {
 
 /** Base relations a view reads, through nested views (not through materialized views, which store rows). */
 export function baseRelations(model: CatalogModel, view: Relation): Relation[] {
-  const byName = new Map(model.relations.map((r) => [r.qualified, r]));
+  const byName = relationsByName(model);
   const out = new Map<string, Relation>();
   const seen = new Set<string>([view.qualified]);
   const stack = [...view.dependsOn];

@@ -5,9 +5,9 @@
  * (a foreign key, or a shared `*_id` column) by a column it leaves unused.
  */
 import type { CatalogRule, RawFinding } from '../types.js';
-import type { FunctionInfo, Policy, Relation } from '../../catalog/model.js';
+import type { Policy, Relation } from '../../catalog/model.js';
 import type { DetachedCaller } from '../expr.js';
-import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policyObject } from '../facts.js';
+import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, sqlFunctionsByName } from '../facts.js';
 
 /** Who-did-it columns: a link through them is bookkeeping, not membership. */
 const BOOKKEEPING = /^(created|updated|modified|deleted|granted|invited|approved|added)_by(_id)?$/i;
@@ -56,7 +56,6 @@ export const rule: CatalogRule = {
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
-    let byName: Map<string, Relation> | undefined;
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || !rel.rls) continue;
       for (const p of rel.policies) {
@@ -67,7 +66,7 @@ export const rule: CatalogRule = {
         if (candidates.length === 0 && !a.using?.detachedCallers.length && !a.check?.detachedCallers.length && calls.length === 0) continue;
         const roles = apiRolesOf(ctx, p).filter((role) => commandsOf(p).some((c) => hasPrivilege(ctx, rel, role, c)));
         if (roles.length === 0) continue;
-        byName ??= new Map(ctx.model.relations.map((r) => [r.qualified, r]));
+        const byName = relationsByName(ctx.model);
         let hit: { table: string; ref: string; link: Link; filtered: boolean } | null = null;
         for (const branch of candidates) {
           for (const read of branch.reads) {
@@ -106,28 +105,11 @@ export const rule: CatalogRule = {
  * by a key the sub-select leaves unused, or when the caller's side is auth.users
  * (every signed-in user has a row there).
  */
-const byFunctionName = new WeakMap<object, Map<string, FunctionInfo[]>>();
-
-/** The user's LANGUAGE sql functions by `schema.name` (once per model). */
-function sqlFunctions(ctx: Parameters<CatalogRule['check']>[0]): Map<string, FunctionInfo[]> {
-  let m = byFunctionName.get(ctx.model);
-  if (!m) {
-    m = new Map();
-    for (const fn of ctx.model.functions) {
-      if (fn.body === null || fn.fromExtension) continue;
-      const key = `${fn.schema}.${fn.name}`;
-      m.set(key, [...(m.get(key) ?? []), fn]);
-    }
-    byFunctionName.set(ctx.model, m);
-  }
-  return m;
-}
-
 function detachedFinding(
   ctx: Parameters<CatalogRule['check']>[0],
   rel: Relation,
   p: Policy,
-  byName: Map<string, Relation>,
+  byName: ReadonlyMap<string, Relation>,
   roles: string[],
   verb: string,
 ): RawFinding | null {
@@ -137,7 +119,7 @@ function detachedFinding(
   const a = ctx.analysis(p);
   const found: Array<{ d: DetachedCaller; via: string | null }> = [...(a.using?.detachedCallers ?? []), ...(a.check?.detachedCallers ?? [])].map((d) => ({ d, via: null }));
   for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
-    for (const fn of sqlFunctions(ctx).get(name) ?? []) found.push(...ctx.functionAnalysis(fn).detached.map((d) => ({ d, via: `${name}()` })));
+    for (const fn of sqlFunctionsByName(ctx.model).get(name) ?? []) found.push(...ctx.functionAnalysis(fn).detached.map((d) => ({ d, via: `${name}()` })));
   }
   for (const { d, via } of found) {
     for (const c of d.caller) {

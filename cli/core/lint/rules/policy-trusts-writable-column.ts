@@ -6,10 +6,10 @@
  * INSERT a row of their own — they grant themselves whatever the policy
  * guards: the classic self-promotion hole.
  */
-import type { FunctionInfo, Policy, Relation } from '../../catalog/model.js';
+import type { Policy, Relation } from '../../catalog/model.js';
 import type { CallerFact } from '../expr.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf, writableWithoutUser } from '../facts.js';
+import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf, relationsByName, sqlFunctionsByName, writableWithoutUser } from '../facts.js';
 
 /** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
 export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
@@ -58,13 +58,8 @@ export const rule: CatalogRule = {
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
-    const byName = new Map(ctx.model.relations.map((r) => [r.qualified, r]));
-    const sqlFunctions = new Map<string, FunctionInfo[]>();
-    for (const fn of ctx.model.functions) {
-      if (fn.body === null || fn.fromExtension) continue;
-      const key = `${fn.schema}.${fn.name}`;
-      sqlFunctions.set(key, [...(sqlFunctions.get(key) ?? []), fn]);
-    }
+    const byName = relationsByName(ctx.model);
+    const sqlFunctions = sqlFunctionsByName(ctx.model);
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         const a = ctx.analysis(p);

@@ -6,7 +6,7 @@
  * file to their own public collection and everyone can read it.
  */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, commandsOf, isTable, listWords, policyObject, privilegesOf, writableWithoutUser } from '../facts.js';
+import { apiRolesOf, bypassesRls, commandsOf, isTable, listWords, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
 import { writePath } from './policy-trusts-writable-column.js';
 
 export const rule: CatalogRule = {
@@ -19,7 +19,7 @@ export const rule: CatalogRule = {
   fix: "check the target in the linking table's INSERT/UPDATE policy: with check (exists (select 1 from public.files f where f.id = file_id and f.user_id = (select auth.uid())))",
   check(ctx) {
     const out: RawFinding[] = [];
-    const byName = new Map(ctx.model.relations.map((r) => [r.qualified, r]));
+    const byName = relationsByName(ctx.model);
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || !rel.rls) continue;
       for (const p of rel.policies) {
