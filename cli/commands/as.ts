@@ -84,8 +84,8 @@ export function makeAsCommand(): Command {
       const identity = early ?? (await resolveIdentity(sql, idReq, { config: cfg, now, audience: o.aud }));
       return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema: o.schema ?? cfg.api.schemas?.[0], ...request });
     });
-    const { renderAsResult, asFooter, jsonRows } = await import('../core/report/rows.js');
-    ctx.out.result({ ...result, results: result.results.map((r) => ({ ...r, rows: jsonRows(r.rows) })) }, () => renderAsResult(result, ctx.out));
+    const { renderAsResult, asFooter, jsonResultSet } = await import('../core/report/rows.js');
+    ctx.out.result({ ...result, results: result.results.map(jsonResultSet) }, () => renderAsResult(result, ctx.out));
     ctx.out.info(asFooter(result, ctx.out));
   });
   return as;

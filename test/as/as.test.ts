@@ -390,6 +390,23 @@ describe('rowguard as: the CLI', () => {
     expect(r.stderr).toContain('rolled back');
   });
 
+  it('shows every column when names repeat (select 1 as a, 2 as a), in the table and in --json values', async () => {
+    const text = await runCli(['as', '--anon', '-c', "select 1 as a, 2 as a, 'x'::bytea as b"], { cwd, env: env() });
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n').slice(0, 2)).toEqual(['a  a  b', '1  2  \\x78']);
+    const json = await runCli(['--json', 'as', '--anon', '-c', "select 1 as a, 2 as a, 'x'::bytea as b"], { cwd, env: env() });
+    const set = JSON.parse(json.stdout).results[0];
+    expect(set.columns).toEqual(['a', 'a', 'b']);
+    expect(set.values).toEqual([[1, 2, '\\x78']]);
+    expect(set.rows).toEqual([{ a: 2, b: '\\x78' }]);
+  });
+
+  it('keeps the table aligned when a value spans lines', async () => {
+    const r = await runCli(['as', '--anon', '-c', "select E'one\\ntwo, longer' as body, 7 as n"], { cwd, env: env() });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual(['body         n', 'one        + 7', 'two, longer']);
+  });
+
   it('--json prints role, results and rows', async () => {
     const r = await runCli(['--json', 'as', '--service-role', '-c', 'select count(*)::int as n from public.deployments'], { cwd, env: env() });
     expect(r.code).toBe(0);

@@ -53,7 +53,13 @@ export interface ResultSet {
   /** Rows returned, or rows affected for INSERT/UPDATE/DELETE without RETURNING. */
   rowCount: number | null;
   columns: string[];
+  /** Rows keyed by column name. */
   rows: Array<Record<string, unknown>>;
+  /**
+   * Rows as arrays in column order — only when a column name repeats
+   * (`select 1 as a, 2 as a`), where `rows` can keep only the last of them.
+   */
+  values?: unknown[][];
 }
 
 export interface AsResult {
@@ -67,16 +73,31 @@ export interface AsResult {
 /** Marks the end of the user's statement inside the one-message fast path. */
 const END_MARK = 'rowguard:end';
 
-interface DriverResult extends Array<Record<string, unknown>> {
+/** One result as postgres.js gives it with .values(): rows as arrays. */
+interface DriverResult extends Array<unknown[]> {
   command?: string;
   count?: number | null;
   columns?: Array<{ name: string }> | null;
 }
 
+/** What the driver resolved a simple query to: one result (it has a tag), or one per row description. */
+type DriverResults = DriverResult | DriverResult[];
+
+function resultsOf(raw: DriverResults): DriverResult[] {
+  return (raw as DriverResult).command === undefined ? (raw as DriverResult[]) : [raw as DriverResult];
+}
+
 function toResultSet(r: DriverResult, command: string | null = r.command ?? null): ResultSet {
   const columns = (r.columns ?? []).map((c) => c.name);
-  const rows = Array.from(r);
-  return { command, rowCount: columns.length ? rows.length : (r.count ?? null), columns, rows };
+  const values = Array.from(r);
+  const rows = values.map((v) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) row[columns[i]!] = v[i];
+    return row;
+  });
+  const set: ResultSet = { command, rowCount: columns.length ? rows.length : (r.count ?? null), columns, rows };
+  if (new Set(columns).size < columns.length) set.values = values;
+  return set;
 }
 
 /**
@@ -106,9 +127,8 @@ function tagFromFirstKeyword(text: string): string | null {
  * returned no rows, and the last one is the end mark's (with the transaction
  * end's tag in it).
  */
-function markedResults(raw: DriverResult[] | DriverResult): ResultSet[] {
-  const all = Array.isArray(raw[0]) || (raw as DriverResult[]).length === 0 ? (raw as DriverResult[]) : [raw as DriverResult];
-  const sets = all.slice(0, -1).map((r) => toResultSet(r));
+function markedResults(raw: DriverResults): ResultSet[] {
+  const sets = resultsOf(raw).slice(0, -1).map((r) => toResultSet(r));
   if (sets[0] && sets[0].columns.length === 0 && (sets[0].command === 'SET' || sets[0].command === 'BEGIN')) sets.shift();
   return sets;
 }
@@ -120,9 +140,10 @@ function markedResults(raw: DriverResult[] | DriverResult): ResultSet[] {
  * has results of its own after the preamble's; one without wrote its tag and
  * count into the preamble's result (BEGIN, SET and the end carry no count).
  */
-function unmarkedResults(raw: DriverResult[] | DriverResult, tag: string): ResultSet[] {
-  if (!Array.isArray(raw[0])) return [toResultSet(raw as DriverResult, tag)];
-  const rest = (raw as DriverResult[]).slice(1);
+function unmarkedResults(raw: DriverResults, tag: string): ResultSet[] {
+  const all = resultsOf(raw);
+  if (all.length === 1) return [toResultSet(all[0]!, tag)];
+  const rest = all.slice(1);
   return rest.map((r, i) => toResultSet(r, i === rest.length - 1 ? tag : (r.command ?? null)));
 }
 
@@ -294,13 +315,13 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   try {
     if (one) {
       errorBase = () => Array.from(head).length;
-      const raw = (await conn.unsafe(one.message).simple()) as unknown as DriverResult[] | DriverResult;
+      const raw = (await conn.unsafe(one.message).simple().values()) as unknown as DriverResults;
       results.push(...(one.tag ? unmarkedResults(raw, one.tag) : markedResults(raw)));
     } else if (split) {
       await conn.unsafe(preamble).simple();
       for (const s of split) {
         errorOffset = s.startChars;
-        const r = (await conn.unsafe(s.text).simple()) as unknown as DriverResult;
+        const r = (await conn.unsafe(s.text).simple().values()) as unknown as DriverResult;
         results.push(toResultSet(r));
       }
       await conn.unsafe(end).simple();

@@ -11,9 +11,16 @@ export function cellText(v: unknown): string {
   return String(v);
 }
 
+const jsonValue = (v: unknown): unknown => (Buffer.isBuffer(v) ? '\\x' + v.toString('hex') : v);
+
 /** Rows made JSON-safe (bytea as \x hex, like Postgres' text output). */
 export function jsonRows(rows: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? '\\x' + v.toString('hex') : v])));
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, jsonValue(v)])));
+}
+
+/** A result set made JSON-safe: its rows, and its values when it has them (a column name repeats). */
+export function jsonResultSet<T extends { rows: Array<Record<string, unknown>>; values?: unknown[][] }>(set: T): T {
+  return { ...set, rows: jsonRows(set.rows), ...(set.values ? { values: set.values.map((v) => v.map(jsonValue)) } : {}) };
 }
 
 export function renderAsResult(r: AsResult, out: Output): string {
@@ -21,7 +28,8 @@ export function renderAsResult(r: AsResult, out: Output): string {
   const parts: string[] = [];
   for (const set of r.results) {
     if (set.columns.length > 0) {
-      parts.push(table(set.columns, set.rows.map((row) => set.columns.map((col) => cellText(row[col])))));
+      const values = set.values ?? set.rows.map((row) => set.columns.map((col) => row[col]));
+      parts.push(table(set.columns, values.map((v) => v.map(cellText))));
       parts.push(c.dim(`(${set.rows.length} row${set.rows.length === 1 ? '' : 's'})`));
     } else if (set.command) {
       parts.push(`${set.command}${set.rowCount !== null ? ` ${set.rowCount}` : ''}`);
