@@ -36,7 +36,18 @@ export function makeAsCommand(): Command {
     .option('--schema <name>', 'schema the request targets, first in search_path (default: config api.schemas[0], else public)')
     .option('-H, --header <header>', 'a request header, "Name: value" (repeatable); a Cookie header fills request.cookies', (v: string, prev: string[] = []) => [...prev, v])
     .option('--aud <audience>', 'expected token audience (default: config api.jwtAud)')
-    .option('--commit', 'COMMIT instead of the default ROLLBACK');
+    .option('--commit', 'COMMIT instead of the default ROLLBACK')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Output: each result as a table of the values as Postgres writes them (what psql',
+        'prints); how the request ran goes to stderr. With --json: { role, method, readOnly,',
+        'committed, results: [{ command, rowCount, columns, rows }] }, rows with typed values',
+        '(dates and timestamps as Postgres writes them, to the microsecond; bytea as \\x hex),',
+        'plus values (the rows as arrays) in a result where a column name repeats.',
+      ].join('\n'),
+    );
   addKeyOptions(as, true);
   as.action(async (o: AsOpts, cmd: Command) => {
     const ctx = contextOf(cmd);
@@ -82,8 +93,10 @@ export function makeAsCommand(): Command {
     const { runSqlAs } = await import('../core/as/run.js');
     const result = await withSql(server.url, async (sql) => {
       const identity = early ?? (await resolveIdentity(sql, idReq, { config: cfg, now, audience: o.aud }));
-      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema: o.schema ?? cfg.api.schemas?.[0], ...request });
-    });
+      // A table shows each value as Postgres writes it (as psql would); --json gives typed values.
+      const values = ctx.out.json ? 'typed' : 'text';
+      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema: o.schema ?? cfg.api.schemas?.[0], values, ...request });
+    }, { datesAsText: true });
     const { renderAsResult, asFooter, jsonResultSet } = await import('../core/report/rows.js');
     ctx.out.result({ ...result, results: result.results.map(jsonResultSet) }, () => renderAsResult(result, ctx.out));
     ctx.out.info(asFooter(result, ctx.out));

@@ -29,7 +29,23 @@ export interface ConnectOptions {
    * few thousand rows per connection; they pass arrays as text (arrayLiteral).
    */
   fetchTypes?: boolean;
+  /**
+   * Keep date, timestamp and timestamptz values as Postgres' text
+   * (`2026-11-29 20:15:14.962181+00`) instead of JS Dates, which hold
+   * milliseconds only and would show a different instant than the row has.
+   */
+  datesAsText?: boolean;
 }
+
+/** The driver's date type, read back as the text Postgres sent (parameters are still sent as before). */
+const DATES_AS_TEXT = {
+  date: {
+    to: 1184,
+    from: [1082, 1114, 1184],
+    serialize: (x: unknown) => (x instanceof Date ? x.toISOString() : String(x)),
+    parse: (x: string) => x,
+  },
+};
 
 
 
@@ -68,6 +84,7 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
     idle_timeout: 0,
     prepare: false,
     fetch_types: opts.fetchTypes ?? true,
+    ...(opts.datesAsText ? { types: DATES_AS_TEXT } : {}),
     connection: { application_name: 'rowguard', ...(opts.connection ?? {}) },
   });
 }

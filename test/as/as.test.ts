@@ -401,6 +401,15 @@ describe('rowguard as: the CLI', () => {
     expect(set.rows).toEqual([{ a: 2, b: '\\x78' }]);
   });
 
+  it("prints each value as Postgres writes it (psql's text: t, {1,2}, microseconds), and --json keeps timestamps to the microsecond", async () => {
+    const q = `select true as b, array[1,2] as arr, '{"a": 1}'::jsonb as j, timestamp '2026-01-02 03:04:05.123456' as ts, 1e-7::float8 as f, null::int as n`;
+    const text = await runCli(['as', '--anon', '-c', q], { cwd, env: env() });
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')[1]!.split(/ {2,}/)).toEqual(['t', '{1,2}', '{"a": 1}', '2026-01-02 03:04:05.123456', '1e-07', 'NULL']);
+    const json = await runCli(['--json', 'as', '--anon', '-c', q], { cwd, env: env() });
+    expect(JSON.parse(json.stdout).results[0].rows).toEqual([{ b: true, arr: [1, 2], j: { a: 1 }, ts: '2026-01-02 03:04:05.123456', f: 1e-7, n: null }]);
+  });
+
   it('keeps the table aligned when a value spans lines', async () => {
     const r = await runCli(['as', '--anon', '-c', "select E'one\\ntwo, longer' as body, 7 as n"], { cwd, env: env() });
     expect(r.code).toBe(0);

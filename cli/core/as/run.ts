@@ -45,6 +45,12 @@ export interface RunSqlAsOptions {
   schema?: string;
   /** db-extra-search-path; default ["public"]. */
   extraSearchPath?: string[];
+  /**
+   * 'typed' (default): values as the driver parses them (numbers, booleans,
+   * JSON, arrays). 'text': every value as the text Postgres sent, exactly what
+   * psql would print (`t`, `{1,2}`, microseconds), NULL as null.
+   */
+  values?: 'typed' | 'text';
 }
 
 export interface ResultSet {
@@ -85,6 +91,12 @@ type DriverResults = DriverResult | DriverResult[];
 
 function resultsOf(raw: DriverResults): DriverResult[] {
   return (raw as DriverResult).command === undefined ? (raw as DriverResult[]) : [raw as DriverResult];
+}
+
+/** Raw results (every value a Buffer of the server's text output, or null) turned into strings, in place. */
+function decodeText(raw: DriverResults): DriverResults {
+  for (const r of resultsOf(raw)) for (const row of r) for (let i = 0; i < row.length; i++) if (Buffer.isBuffer(row[i])) row[i] = (row[i] as Buffer).toString('utf8');
+  return raw;
 }
 
 function toResultSet(r: DriverResult, command: string | null = r.command ?? null): ResultSet {
@@ -309,19 +321,21 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   const reserved = single ? null : await sql.reserve();
   const conn = reserved ?? sql;
   const results: ResultSet[] = [];
+  const fetch = async (q: { values(): Promise<unknown>; raw(): Promise<unknown> }): Promise<DriverResults> =>
+    opts.values === 'text' ? decodeText((await q.raw()) as DriverResults) : ((await q.values()) as DriverResults);
   let errorOffset = 0;
   // Where the user's text starts inside the message (code points), for error positions: only computed on error.
   let errorBase = (): number => 0;
   try {
     if (one) {
       errorBase = () => Array.from(head).length;
-      const raw = (await conn.unsafe(one.message).simple().values()) as unknown as DriverResults;
+      const raw = (await fetch(conn.unsafe(one.message).simple())) as DriverResults;
       results.push(...(one.tag ? unmarkedResults(raw, one.tag) : markedResults(raw)));
     } else if (split) {
       await conn.unsafe(preamble).simple();
       for (const s of split) {
         errorOffset = s.startChars;
-        const r = (await conn.unsafe(s.text).simple().values()) as unknown as DriverResult;
+        const r = (await fetch(conn.unsafe(s.text).simple())) as DriverResult;
         results.push(toResultSet(r));
       }
       await conn.unsafe(end).simple();
