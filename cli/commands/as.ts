@@ -91,12 +91,22 @@ export function makeAsCommand(): Command {
     const server = await ctx.server();
     const { withSql } = await import('../core/db.js');
     const { runSqlAs } = await import('../core/as/run.js');
+    // A statement that runs for more than a second gets a line on a TTY saying it still runs.
+    const started = Date.now();
+    let progress: ReturnType<typeof ctx.out.progress> | undefined;
+    const ticking = setInterval(() => {
+      progress ??= ctx.out.progress('as:');
+      progress.update(`running, ${Math.round((Date.now() - started) / 1000)} s`);
+    }, 1000);
     const result = await withSql(server.url, async (sql) => {
       const identity = early ?? (await resolveIdentity(sql, idReq, { config: cfg, now, audience: o.aud }));
       // A table shows each value as Postgres writes it (as psql would); --json gives typed values.
       const values = ctx.out.json ? 'typed' : 'text';
       return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema: o.schema ?? cfg.api.schemas?.[0], values, ...request });
-    }, { datesAsText: true });
+    }, { datesAsText: true }).finally(() => {
+      clearInterval(ticking);
+      progress?.done();
+    });
     const { renderAsResult, asFooter, jsonResultSet } = await import('../core/report/rows.js');
     ctx.out.result({ ...result, results: result.results.map(jsonResultSet) }, () => renderAsResult(result, ctx.out));
     ctx.out.info(asFooter(result, ctx.out));

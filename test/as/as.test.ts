@@ -410,6 +410,13 @@ describe('rowguard as: the CLI', () => {
     expect(JSON.parse(json.stdout).results[0].rows).toEqual([{ b: true, arr: [1, 2], j: { a: 1 }, ts: '2026-01-02 03:04:05.123456', f: 1e-7, n: null }]);
   });
 
+  it('a statement running past a second writes no progress line into a pipe (progress is for a TTY only)', async () => {
+    const r = await runCli(['as', '--anon', '-c', 'select 1 as slept from pg_sleep(1.3)'], { cwd, env: env() });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual(['slept', '1']);
+    expect(r.stderr).toBe('as anon, POST; rolled back\n');
+  });
+
   it('keeps the table aligned when a value spans lines', async () => {
     const r = await runCli(['as', '--anon', '-c', "select E'one\\ntwo, longer' as body, 7 as n"], { cwd, env: env() });
     expect(r.code).toBe(0);
