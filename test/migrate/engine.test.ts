@@ -302,6 +302,18 @@ describe('concurrency and crashes', () => {
     expect(r.stderr).toContain('was interrupted outside a transaction');
   }, 90_000);
 
+  it('a statement that cannot run in a transaction (CREATE INDEX CONCURRENTLY) fails with the marker as the hint, and runs once the file has it', async () => {
+    dir = project({ '0001_t.sql': 'create table t (x int);\n', '0002_idx.sql': 'create index concurrently t_x_idx on t (x);\n' });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0002_idx.sql:1:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block [25001]');
+    expect(r.stderr).toContain('hint: this statement cannot run in a transaction: put -- rowguard:no-transaction on the first line');
+    expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
+    writeFileSync(join(dir, 'sql', '0002_idx.sql'), '-- rowguard:no-transaction\ncreate index concurrently t_x_idx on t (x);\n');
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    expect((await db.sql`select to_regclass('public.t_x_idx') as r`)[0]!['r']).toBe('t_x_idx');
+  });
+
   it('lock_timeout stops a migration queued behind a long transaction instead of blocking traffic', async () => {
     dir = project({ '0001_t.sql': 'create table t (x int);\n' });
     expect((await cli(['migrate', 'up'])).code).toBe(0);

@@ -262,10 +262,12 @@ async function migrationError(sql: Sql, file: MigrationFile, pgIn: NonNullable<R
   else location = await findFailingStatement(sql, file, pg.sqlstate);
   const lockHint = pg.sqlstate === '55P03' ? 'the migration waited longer than lock_timeout for a lock: retry when the blocking transaction ends (see pg_stat_activity), or raise migrations.lockTimeout' : undefined;
   const timeoutHint = pg.sqlstate === '57014' ? 'the statement ran longer than migrations.statementTimeout' : undefined;
+  // CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE … ADD VALUE (before PG12), ALTER SYSTEM…
+  const txHint = pg.sqlstate === '25001' ? 'this statement cannot run in a transaction: put -- rowguard:no-transaction on the first line of the file (it then runs statement by statement, outside a transaction)' : undefined;
   return new RowguardError('migration_failed', location ? (pg.message ?? 'failed') : `${file.displayPath}: ${pg.message ?? 'failed'}`, {
     location,
     pg,
-    hint: lockHint ?? timeoutHint ?? pg.hint,
+    hint: lockHint ?? timeoutHint ?? txHint ?? pg.hint,
     detail: pg.detail,
     meta: { version: file.version, file: file.displayPath },
     cause,
