@@ -1,4 +1,6 @@
 /** `rowguard migrate status|up|verify|new|resolve`. */
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { contextOf, type Context } from '../context.js';
 import type { EngineOptions } from '../core/migrate/engine.js';
@@ -6,8 +8,11 @@ import { RowguardError } from '../core/errors.js';
 
 async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOptions> {
   const cfg = ctx.config();
-  const server = await ctx.server();
   const out = ctx.out;
+  if (!existsSync(cfg.dirs.sql)) {
+    out.warn(`no migrations folder at ${relative(ctx.cwd, cfg.dirs.sql) || '.'}: run rowguard in the project's folder (or below one with a rowguard.config.json), or set dirs.sql there`);
+  }
+  const server = await ctx.server();
   const progress = out.progress('migrate');
   return {
     url: server.url,

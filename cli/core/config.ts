@@ -4,7 +4,7 @@
  * Core code never reads process.env; the CLI layer hands env-derived values in.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { RowguardError } from './errors.js';
 
 export const CONFIG_FILE = 'rowguard.config.json';
@@ -301,8 +301,16 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     file = resolve(opts.cwd, opts.configPath);
     if (!existsSync(file)) throw new RowguardError('config', `config file not found: ${file}`);
   } else {
-    const candidate = resolve(opts.cwd, CONFIG_FILE);
-    if (existsSync(candidate)) file = candidate;
+    // The nearest rowguard.config.json from here up, as git finds its repository: a
+    // command run in sql/ or test/ works on the project, not on a folder of its own.
+    for (let dir = resolve(opts.cwd); ; dir = dirname(dir)) {
+      const candidate = join(dir, CONFIG_FILE);
+      if (existsSync(candidate)) {
+        file = candidate;
+        break;
+      }
+      if (dirname(dir) === dir) break;
+    }
   }
   if (!file) return parseConfig({}, null, resolve(opts.cwd));
   let raw: unknown;

@@ -113,6 +113,27 @@ describe('configuration', () => {
   });
 });
 
+describe('project root', () => {
+  it('a command run below the project finds its rowguard.config.json upwards, as git finds its repository', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'rg-up-'));
+    mkdirSync(join(repo, 'db', 'migrations', 'notes'), { recursive: true });
+    writeFileSync(join(repo, 'db', 'migrations', '0001_x.sql'), 'select 1;');
+    writeFileSync(join(repo, 'rowguard.config.json'), JSON.stringify({ sql: 'db/migrations' }));
+    const r = await runCli(['--json', 'migrate', 'new', 'second'], { cwd: join(repo, 'db', 'migrations', 'notes') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).path).toBe(join(repo, 'db', 'migrations', '0002_second.sql'));
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('without a config and without sql/ here, migrate says where it looked', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'rg-nosql-'));
+    const r = await runCli(['migrate', 'status', '--db', 'postgres://nobody@127.0.0.1:1/none'], { cwd: empty });
+    expect(r.stderr).toContain("warning: no migrations folder at sql: run rowguard in the project's folder");
+    expect(r.code).toBe(3);
+    rmSync(empty, { recursive: true, force: true });
+  });
+});
+
 describe('docker engine', () => {
   const hasDocker = !!dockerEndpoint(process.env);
   it.skipIf(hasDocker)('without a Docker engine, --engine docker fails with one clear line (exit 3)', async () => {
