@@ -107,6 +107,31 @@ describe('migration state', () => {
     expect(f[0]!.fix).toMatch(/on only public\.p/);
   });
 
+  it('no-transaction-statement: every statement Postgres refuses in a transaction block, and none it allows', async () => {
+    const refused = [
+      'create index concurrently e_a on public.e (a)',
+      'drop index concurrently public.e_a',
+      'reindex index concurrently public.e_a',
+      'reindex schema public',
+      'vacuum public.e',
+      'vacuum (analyze) public.e',
+      'cluster',
+      'alter table public.p detach partition public.p1 concurrently',
+      'alter system set work_mem = 8192',
+    ];
+    const allowed = ['analyze public.e', 'reindex table public.e', 'cluster public.e using e_pkey', 'refresh materialized view concurrently public.mv', "alter type public.mood add value 'meh'"];
+    const file = (sql: string, noTx = false) => [
+      { displayPath: 'sql/0001.sql', sql: 'create table public.e (a int primary key); create table public.p (at date) partition by range (at);', judged: false },
+      { displayPath: 'sql/0002.sql', sql: (noTx ? '-- rowguard:no-transaction\n' : '') + sql + ';', judged: true },
+    ];
+    for (const sql of refused) {
+      const f = (await lintWith({ migrations: file(sql) })).findings.filter((x) => x.rule === 'no-transaction-statement');
+      expect(f.map((x) => x.location?.line), sql).toEqual([1]);
+      expect((await lintWith({ migrations: file(sql, true) })).findings.filter((x) => x.rule === 'no-transaction-statement'), `${sql} (no-transaction file)`).toEqual([]);
+    }
+    for (const sql of allowed) expect((await lintWith({ migrations: file(sql) })).findings.filter((x) => x.rule === 'no-transaction-statement'), sql).toEqual([]);
+  });
+
   it('follows renames and search_path across files', async () => {
     const r = await lintWith({
       migrations: [

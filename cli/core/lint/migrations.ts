@@ -9,6 +9,7 @@
  * no rows). Bodies of functions and DO blocks are not parsed (they are strings
  * to the grammar), so DDL inside them is not seen.
  */
+import { NO_TRANSACTION } from '../migrate/files.js';
 import { RowguardError } from '../errors.js';
 
 type Body = Record<string, unknown>;
@@ -67,6 +68,8 @@ export interface MigrationStatement {
   tablesBefore: ReadonlyMap<string, TableState>;
   /** Whether the file set lock_timeout before this statement. */
   lockTimeoutSet: boolean;
+  /** Whether the engine runs the file in one transaction (no `-- rowguard:no-transaction` first line). */
+  transactional: boolean;
 }
 
 export interface MigrationSource {
@@ -144,6 +147,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
     }
     let defaultSchema = 'public';
     let lockTimeoutSet = false;
+    const transactional = !NO_TRANSACTION.test(file.sql.split('\n', 1)[0] ?? '');
     for (const s of parsed.stmts ?? []) {
       const type = Object.keys(s.stmt)[0]!;
       const body = s.stmt[type]!;
@@ -177,6 +181,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         defaultSchema,
         tablesBefore: new Map(tables),
         lockTimeoutSet,
+        transactional,
       });
       // Track what this statement changes, for the statements after it.
       if (type === 'VariableSetStmt' && body['name'] === 'search_path' && Array.isArray(body['args'])) {

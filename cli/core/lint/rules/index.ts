@@ -35,6 +35,7 @@ import { rule as tableRewrite } from './table-rewrite.js';
 import { rule as dropColumnOrTable } from './drop-column-or-table.js';
 import { rule as constraintNotValid } from './constraint-not-valid.js';
 import { rule as missingLockTimeout } from './missing-lock-timeout.js';
+import { rule as noTransactionStatement } from './no-transaction-statement.js';
 import { rule as unusedSuppression } from './unused-suppression.js';
 import { rule as policyUnparsed } from './policy-unparsed.js';
 
@@ -78,6 +79,7 @@ export const RULES: readonly Rule[] = [
   dropColumnOrTable,
   constraintNotValid,
   missingLockTimeout,
+  noTransactionStatement,
 ];
 
 export const UNUSED_SUPPRESSION: RuleMeta = unusedSuppression;
