@@ -132,6 +132,21 @@ describe('migration state', () => {
     for (const sql of allowed) expect((await lintWith({ migrations: file(sql) })).findings.filter((x) => x.rule === 'no-transaction-statement'), sql).toEqual([]);
   });
 
+  it('rename-column-or-table: a table, a view and a column of theirs renamed after an earlier migration, each reported once', async () => {
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001.sql', sql: 'create table public.t (id int, a text); create view public.v as select id from public.t;', judged: false },
+        { displayPath: 'sql/0002.sql', sql: 'alter table public.t rename column a to b;\nalter view public.v rename to w;\nalter table public.t rename to u;', judged: true },
+      ],
+    });
+    const f = r.findings.filter((x) => x.rule === 'rename-column-or-table');
+    expect(f.map((x) => [x.object, x.location?.line])).toEqual([
+      ['public.t.a', 1],
+      ['public.v', 2],
+      ['public.t', 3],
+    ]);
+  });
+
   it('follows renames and search_path across files', async () => {
     const r = await lintWith({
       migrations: [

@@ -33,6 +33,7 @@ import { rule as indexNotConcurrent } from './index-not-concurrent.js';
 import { rule as addColumnNotNullNoDefault } from './add-column-not-null-no-default.js';
 import { rule as tableRewrite } from './table-rewrite.js';
 import { rule as dropColumnOrTable } from './drop-column-or-table.js';
+import { rule as renameColumnOrTable } from './rename-column-or-table.js';
 import { rule as constraintNotValid } from './constraint-not-valid.js';
 import { rule as missingLockTimeout } from './missing-lock-timeout.js';
 import { rule as noTransactionStatement } from './no-transaction-statement.js';
@@ -77,6 +78,7 @@ export const RULES: readonly Rule[] = [
   addColumnNotNullNoDefault,
   tableRewrite,
   dropColumnOrTable,
+  renameColumnOrTable,
   constraintNotValid,
   missingLockTimeout,
   noTransactionStatement,
