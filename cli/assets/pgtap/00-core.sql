@@ -17,19 +17,38 @@
 
 -- Test numbers come from a sequence, because nextval is not rolled back: a
 -- test inside a BEGIN … ROLLBACK block keeps its number and the next one
--- follows it, as with pgTAP's __tresults___numb_seq. (Each test file runs in
--- its own copy of the database, so the sequence is the file's own.) The
--- sequence is referenced by OID, fixed here at install time, so the numbering
--- works whatever search_path the test sets.
-CREATE SEQUENCE _tap_numbers;
-DO $install$
+-- follows it, as with pgTAP's __tresults___numb_seq. Like that one it is a
+-- temporary sequence, made by plan(): nextval on a temporary sequence is
+-- allowed in a read-only transaction (SET TRANSACTION READ ONLY after the
+-- plan), where a permanent one's is refused (25006), and a plan() inside
+-- BEGIN READ ONLY fails with pgTAP's "cannot execute CREATE SEQUENCE in a
+-- read-only transaction". It has pgTAP's name, so catalog queries see the
+-- same temporary objects under both, and the lists that leave pgTAP's
+-- helpers out (sequences_are on the search path) leave it out too. It is
+-- named through pg_temp, so the numbering works whatever search_path the
+-- test sets, and granted to PUBLIC, so it works whatever role the test
+-- switches to.
+CREATE FUNCTION _tap_next_number() RETURNS integer
+LANGUAGE sql AS $$ SELECT nextval('pg_temp.__tresults___numb_seq'::text)::integer $$;
+
+CREATE FUNCTION _tap_reset_numbers() RETURNS void
+LANGUAGE sql AS $$ SELECT setval('pg_temp.__tresults___numb_seq'::text, 1, false) $$;
+
+-- The sequence, new (numbering from 1) or set back to 1. Created by the
+-- role that plans, which needs TEMP on the database as it does under pgTAP
+-- (PUBLIC has it by default). A ROLLBACK of the plan's transaction takes
+-- the sequence with it, as it takes the plan.
+CREATE FUNCTION _tap_start_numbers() RETURNS void
+LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format($f$
-        CREATE FUNCTION _tap_next_number() RETURNS integer LANGUAGE sql AS 'SELECT nextval(%1$s::oid)::integer';
-        CREATE FUNCTION _tap_reset_numbers() RETURNS void LANGUAGE sql AS 'SELECT setval(%1$s::oid, 1, false)';
-    $f$, '_tap_numbers'::regclass::oid);
+    IF to_regclass('pg_temp.__tresults___numb_seq') IS NULL THEN
+        CREATE TEMP SEQUENCE __tresults___numb_seq;
+        GRANT USAGE, SELECT, UPDATE ON SEQUENCE pg_temp.__tresults___numb_seq TO PUBLIC;
+    ELSE
+        PERFORM _tap_reset_numbers();
+    END IF;
 END;
-$install$;
+$$;
 
 -- A setting that was never set reads NULL with missing_ok = true; one set and
 -- then rolled back reads ''. Both mean "unset".
@@ -119,7 +138,7 @@ BEGIN
     PERFORM _tap_put('plan', $1);
     PERFORM _tap_put('failed', 0);
     PERFORM set_config('rowguard_tap.curr', '', false);
-    PERFORM _tap_reset_numbers();
+    PERFORM _tap_start_numbers();
     PERFORM _tap_set_todos('[]');
     RETURN '1..' || $1;
 END;

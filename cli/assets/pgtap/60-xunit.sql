@@ -121,15 +121,9 @@ LANGUAGE sql AS $$ SELECT * FROM _runem(findfuncs($1), _tap_xunit_verbose()) $$;
 CREATE FUNCTION do_tap() RETURNS SETOF text
 LANGUAGE sql AS $$ SELECT * FROM _runem(findfuncs('^test'), _tap_xunit_verbose()) $$;
 
--- The next test number will be n: the numbering sequence (00-core.sql),
--- referenced by OID so any search_path works.
-DO $install$
-BEGIN
-    EXECUTE format($f$
-        CREATE FUNCTION _tap_xunit_number_from(n integer) RETURNS void LANGUAGE sql AS 'SELECT setval(%1$s::oid, n, false)';
-    $f$, '_tap_numbers'::regclass::oid);
-END;
-$install$;
+-- The next test number will be n: the numbering sequence (00-core.sql).
+CREATE FUNCTION _tap_xunit_number_from(n integer) RETURNS void
+LANGUAGE sql AS $$ SELECT setval('pg_temp.__tresults___numb_seq'::text, n, false) $$;
 
 -- The end of a runtests() run, as pgTAP's _cleanup() (which drops its
 -- temp tables): no plan any more, so the file may plan again, and

@@ -268,16 +268,10 @@ LANGUAGE sql AS $$ SELECT $1 || substring($2::regoperator::text, '[(][^)]+[)]$')
 -- check_test
 -- ---------------------------------------------------------------------------
 
--- The last test number handed out: the numbering sequence (00-core.sql),
--- referenced by OID so any search_path works. Like currval(), it fails
--- when no test ran in this session.
-DO $install$
-BEGIN
-    EXECUTE format($f$
-        CREATE FUNCTION _tap_misc_last_number() RETURNS integer LANGUAGE sql AS 'SELECT currval(%1$s::oid)::integer';
-    $f$, '_tap_numbers'::regclass::oid);
-END;
-$install$;
+-- The last test number handed out: the numbering sequence (00-core.sql).
+-- Like currval(), it fails when no test ran in this session.
+CREATE FUNCTION _tap_misc_last_number() RETURNS integer
+LANGUAGE sql AS $$ SELECT currval('pg_temp.__tresults___numb_seq'::text)::integer $$;
 
 -- check_test(output, pass, name, description, diagnostics, match): tests a
 -- test. The test that produced `output` is taken back (its number is used
