@@ -90,6 +90,41 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
 }
 
 /**
+ * Run a COPY … FROM STDIN with `data` as its input; settles when the server
+ * has taken the rows or refused them.
+ *
+ * postgres.js 3.4 resolves the query with a writable stream and, when the
+ * server refuses the data after the stream ended, never finishes that
+ * stream nor reports the error (porsager/postgres#1173). So the query's
+ * own resolve and reject, which the driver calls again when the server
+ * answers (resolve with the result, reject with the ErrorResponse), are
+ * watched to learn the outcome.
+ */
+export async function copyIn(sql: Sql, text: string, data: string): Promise<void> {
+  const query = sql.unsafe(text) as unknown as { resolve: (x: unknown) => void; reject: (e: unknown) => void; writable(): Promise<NodeJS.WritableStream> };
+  const answered = new Promise<void>((resolve, reject) => {
+    const { resolve: first, reject: fail } = query;
+    let streamed = false;
+    query.resolve = (x) => (streamed ? resolve() : ((streamed = true), first(x)));
+    query.reject = (e) => (reject(e), fail(e));
+  });
+  // A refusal before the data (no such table) rejects writable() itself.
+  answered.catch(() => undefined);
+  const stream = await query.writable();
+  await new Promise<void>((resolve, reject) => stream.write(data, (e) => (e ? reject(e) : resolve())));
+  stream.end();
+  await answered;
+}
+
+/** Run a COPY … TO STDOUT and return what it wrote. */
+export async function copyOut(sql: Sql, text: string): Promise<string> {
+  const stream = await sql.unsafe(text).readable();
+  let out = '';
+  for await (const chunk of stream) out += (chunk as Buffer).toString('utf8');
+  return out;
+}
+
+/**
  * Open a connection, prove it works with a round trip, run `fn`, close.
  * Connection problems surface as one 'db_unreachable' error (exit 3).
  */

@@ -71,6 +71,23 @@ describe('psql script preprocessing', () => {
     ]);
   });
 
+  it('hands the lines after COPY … FROM STDIN, up to \\., to that statement as its data, uninterpolated', () => {
+    const text = "-- seed\ncopy t (a, b) from stdin with (format csv); -- rows\n1,:v\n\\x,\"two\nlines\"\n\\.\nselect :'v';\nCOPY t FROM STDIN;\n3\n";
+    const s = expand(text, {}, { v: 'x' });
+    expect(s.problem).toBeUndefined();
+    expect(s.sql).toBe("-- seed\ncopy t (a, b) from stdin with (format csv); -- rows\nselect 'x';\nCOPY t FROM STDIN;\n");
+    expect(s.events).toEqual([
+      { kind: 'copy-data', at: s.sql.indexOf('select'), data: '1,:v\n\\x,"two\nlines"\n' },
+      // The end of the file ends the data too.
+      { kind: 'copy-data', at: s.sql.length, data: '3\n' },
+    ]);
+    // Positions after the data still map to their place in the file.
+    expect(sourceOf(s, s.sql.indexOf('select'))).toEqual({ file: 'main.sql', offset: text.indexOf('select') });
+    // COPY … TO STDOUT and COPY from a file take nothing from the script.
+    expect(expand("copy t to stdout;\nselect 1;\ncopy t from '/tmp/x';\nselect 2;\n").events).toEqual([]);
+    expect(expand('copy t from stdin; select 1;\n1\n').problem).toMatchObject({ message: 'COPY … FROM STDIN: start its data on the line after the statement' });
+  });
+
   it('answers :{?var} with whether the variable is set', () => {
     const s = expand('\\set x 1\n\\if :{?x}\nselect :{?x}, :{?y};\n\\endif\n\\if :{?y}\nselect 2;\n\\endif\n');
     expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select TRUE, FALSE;');

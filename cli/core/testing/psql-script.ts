@@ -4,7 +4,7 @@
  * quotes and comments runs to the end of the line), interpolates `:var`,
  * `:'var'`, `:"var"` and `:{?var}` where psql would, follows `\i`/`\ir`,
  * evaluates `\if`, and records what must happen between statements
- * (`\echo`, `\o`, `\gset`). A variable that `\gset` sets is substituted
+ * (`\echo`, `\o`, `\gset`) and the data lines a COPY … FROM STDIN reads. A variable that `\gset` sets is substituted
  * when the statement using it runs; meta-commands and `\if` see only the
  * variables known when the lexer reads them.
  *
@@ -35,7 +35,13 @@ export type ScriptEvent =
   /** A meta-command that changes the variables the runner reads (ON_ERROR_STOP). */
   | { kind: 'set'; at: number; name: string; value: string | null }
   /** `\gset [prefix]`: the statement it ends stores its one row in variables. */
-  | { kind: 'gset'; at: number; prefix: string };
+  | { kind: 'gset'; at: number; prefix: string }
+  /**
+   * The data of the COPY … FROM STDIN statement it ends: the lines after it
+   * up to a line `\.` (or the end of the file), as psql reads them from the
+   * file it runs, never interpolated.
+   */
+  | { kind: 'copy-data'; at: number; data: string };
 
 /**
  * A `:var` reference to a variable not set when the lexer read it: psql
@@ -85,6 +91,28 @@ export interface ExpandOptions {
   displayRoot?: string;
   /** Initial variables, e.g. ON_ERROR_STOP=1 as pg_prove sets it. */
   variables?: Record<string, string>;
+}
+
+/**
+ * A COPY statement that reads its data from the client (FROM STDIN). Read
+ * from the text, as the lexer has no parser: COPY first, then FROM STDIN
+ * before the statement's end.
+ */
+const COPY_FROM_STDIN = /^copy\b[^;]*?\bfrom\s+stdin\b/i;
+
+/** The text without the comments and blanks before its first word. */
+function stripLeadingComments(text: string): string {
+  let t = text;
+  for (;;) {
+    const s = t.replace(/^\s+/, '');
+    if (s.startsWith('--')) {
+      const nl = s.indexOf('\n');
+      t = nl === -1 ? '' : s.slice(nl + 1);
+    } else if (s.startsWith('/*')) {
+      const end = s.indexOf('*/');
+      t = end === -1 ? '' : s.slice(end + 2);
+    } else return s;
+  }
 }
 
 /** Meta-commands whose only effect is on psql's display: nothing to do here. */
@@ -139,6 +167,39 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     }
     out.push(text);
     outLen += text.length;
+  };
+
+  // The output text from `offset` on (the statement being ended).
+  const outputSince = (offset: number): string => {
+    let tail = '';
+    for (let k = out.length - 1; k >= 0 && outLen - tail.length > offset; k--) tail = out[k]! + tail;
+    return tail.slice(tail.length - (outLen - offset));
+  };
+
+  // psql sends a COPY … FROM STDIN as soon as it reads its `;`, then reads
+  // the data from the next line of the file on, up to a line `\.` (or the
+  // end of the file). The rest of the statement's line is copied as it is;
+  // anything but blanks or a comment there is refused rather than guessed at.
+  // Returns where the file goes on.
+  const copyData = (file: string, text: string, afterTerminator: number): number => {
+    const eol = text.indexOf('\n', afterTerminator);
+    const lineEnd = eol === -1 ? text.length : eol + 1;
+    if (!/^\s*(--.*)?$/.test(text.slice(afterTerminator, eol === -1 ? text.length : eol).replace(/\r$/, ''))) {
+      throw new Abort({ file, offset: afterTerminator, message: 'COPY … FROM STDIN: start its data on the line after the statement', hint: 'psql reads the data from the next line on, up to a line \\.' });
+    }
+    emit(text.slice(afterTerminator, lineEnd), file, afterTerminator, true);
+    let k = lineEnd;
+    let data = '';
+    while (k < text.length) {
+      const nl = text.indexOf('\n', k);
+      const next = nl === -1 ? text.length : nl + 1;
+      const line = text.slice(k, nl === -1 ? text.length : nl).replace(/\r$/, '');
+      k = next;
+      if (line === '\\.') break;
+      data += line + '\n';
+    }
+    events.push({ kind: 'copy-data', at: outLen, data });
+    return k;
   };
 
   const lex = (file: string, absPath: string, text: string, depth: number): 'quit' | void => {
@@ -210,9 +271,16 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       if (ch === '(') parenDepth++;
       else if (ch === ')') parenDepth = Math.max(0, parenDepth - 1);
       else if (ch === ';' && parenDepth === 0) {
+        const stmtStart = terminators[terminators.length - 1] ?? 0;
         i++;
         flush(i);
-        if (live()) terminators.push(outLen);
+        if (live()) {
+          terminators.push(outLen);
+          if (COPY_FROM_STDIN.test(stripLeadingComments(outputSince(stmtStart)))) {
+            i = copyData(file, text, i);
+            from = i;
+          }
+        }
         continue;
       }
       // Variable interpolation.

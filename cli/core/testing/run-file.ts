@@ -21,7 +21,7 @@
  * that one failure does not abort the rest, as in psql's autocommit mode.
  */
 import { readFileSync } from 'node:fs';
-import { connect } from '../db.js';
+import { connect, copyIn, copyOut } from '../db.js';
 import { pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
@@ -333,7 +333,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   // or the driver would try to reconnect.
   let lost = false;
 
-  const events = script.events.filter((e) => e.kind !== 'gset').sort((a, b) => a.at - b.at);
+  const events = script.events.filter((e) => e.kind !== 'gset' && e.kind !== 'copy-data').sort((a, b) => a.at - b.at);
   // \gset belongs to the statement it ends: the last one that starts before it.
   const gsetPrefix = new Map<number, string>();
   for (const e of script.events) {
@@ -343,6 +343,16 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       if (st.start < e.at) idx = i;
     });
     if (idx >= 0) gsetPrefix.set(idx, e.prefix);
+  }
+  // COPY … FROM STDIN: the data lines that followed it, by statement (as for \gset).
+  const copyInput = new Map<number, string>();
+  for (const e of script.events) {
+    if (e.kind !== 'copy-data') continue;
+    let idx = -1;
+    statements.forEach((st, i) => {
+      if (st.start < e.at) idx = i;
+    });
+    if (idx >= 0) copyInput.set(idx, e.data);
   }
   // Variables set by \gset while the file runs.
   const runtimeVars = new Map<string, string>();
@@ -431,7 +441,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         ranInOuter = true;
         guard = !onErrorStop && (block === 'none' || (onErrorRollback && !aborted));
         if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
-        const rows = await runStatement(st.text);
+        const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
         if (adapted.searchPath) {
           // Keep the library reachable, as pgTAP would be in the schema the file puts on its path.
           await exec(
@@ -496,7 +506,23 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   }
   return finish();
 
-  async function runStatement(text: string): Promise<Array<Array<Buffer | null>>> {
+  // A COPY … FROM STDIN gets the lines that followed it in the file (none when
+  // the lexer found none); a COPY … TO STDOUT writes its rows to the output, as
+  // psql prints them. Anything else runs as a simple query.
+  async function runStatement(text: string, copyData: string | undefined): Promise<Array<Array<Buffer | null>>> {
+    if (copyData !== undefined || /^\s*copy\b/i.test(stripComments(text))) {
+      const copy = (await parseTree(text)) as { stmts?: Array<{ stmt?: { CopyStmt?: { is_from?: boolean; filename?: string } } }> } | undefined;
+      const stmt = copy?.stmts?.[0]?.stmt?.CopyStmt;
+      if (stmt && stmt.filename === undefined) {
+        if (stmt.is_from) {
+          await copyIn(sql, text, copyData ?? '');
+          return [];
+        }
+        // Each line of the data as a one-column row, so it is printed as written.
+        const written = await copyOut(sql, text);
+        return written === '' ? [] : written.replace(/\n$/, '').split('\n').map((l) => [Buffer.from(l, 'utf8')]);
+      }
+    }
     const res = await exec(text);
     return Array.isArray(res) ? res : [];
   }
