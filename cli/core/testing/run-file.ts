@@ -467,6 +467,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         }
         if (outputOn) {
           for (const r of rows) {
+            // A row of no columns (SELECT FROM f()) prints nothing under psql, not an empty line.
+            if (r.length === 0) continue;
             for (const l of rowText(r).split('\n')) {
               result.output.push(l);
               lineOrigin.push(location);
