@@ -1,11 +1,18 @@
 -- Part 2: comparing values: is, isnt, matches and friends, cmp_ok.
 -- Diagnostics use pgTAP's exact wording and indentation.
 
+-- is, isnt and cmp_ok compare on the body lines where pgTAP does (7, 6 and
+-- 10), so an error there (json has no equality operator, cmp_ok was given
+-- an unknown one) has the same CONTEXT line, which lives_ok's diagnostics
+-- and runtests()'s "Test died" print.
 CREATE FUNCTION is(anyelement, anyelement, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    same boolean := $1 IS NOT DISTINCT FROM $2;
+    same boolean;
 BEGIN
+    -- NULL is the same as NULL here, unlike with =.
+    --
+    same := $1 IS NOT DISTINCT FROM $2;
     RETURN ok(same, $3) || CASE WHEN same THEN '' ELSE E'\n' || diag(
                '        have: ' || coalesce($1::text, 'NULL')
         || E'\n        want: ' || coalesce($2::text, 'NULL')) END;
@@ -18,8 +25,10 @@ LANGUAGE sql AS $$ SELECT is($1, $2, NULL) $$;
 CREATE FUNCTION isnt(anyelement, anyelement, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    differ boolean := $1 IS DISTINCT FROM $2;
+    differ boolean;
 BEGIN
+    -- As in is(), NULL and NULL do not differ.
+    differ := $1 IS DISTINCT FROM $2;
     RETURN ok(differ, $3) || CASE WHEN differ THEN '' ELSE E'\n' || diag(
                '        have: ' || coalesce($1::text, 'NULL')
         || E'\n        want: anything else') END;
@@ -69,9 +78,14 @@ LANGUAGE plpgsql AS $$
 DECLARE
     result boolean;
 BEGIN
-    EXECUTE format('SELECT %s::%s %s %s::%s',
-        coalesce(quote_literal($1), 'NULL'), pg_typeof($1), $2,
-        coalesce(quote_literal($3), 'NULL'), pg_typeof($3)) INTO result;
+    -- Concatenated, not format()ted: a NULL operator makes the whole query
+    -- NULL, and EXECUTE fails with pgTAP's "query string argument of
+    -- EXECUTE is null" (22004) rather than a syntax error.
+    --
+    --
+    EXECUTE 'SELECT '
+        || coalesce(quote_literal($1), 'NULL') || '::' || pg_typeof($1) || ' ' || $2 || ' '
+        || coalesce(quote_literal($3), 'NULL') || '::' || pg_typeof($3) INTO result;
     RETURN ok(coalesce(result, false), $4) || CASE WHEN result THEN '' ELSE E'\n' || diag(
                '    ' || coalesce(quote_literal($1), 'NULL')
         || E'\n        ' || $2

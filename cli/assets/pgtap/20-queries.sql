@@ -41,16 +41,26 @@ DECLARE
     want_found boolean;
     rownum     integer := 1;
     err        text;
+    -- The FETCHes are lines 12, 14, 25 and 27 of this body and the
+    -- comparison line 17, as in pgTAP, for the CONTEXT of their errors.
 BEGIN
-    FETCH $1 INTO have_rec; have_found := FOUND;
-    FETCH $2 INTO want_rec; want_found := FOUND;
+    FETCH $1 INTO have_rec;
+    have_found := FOUND;
+    FETCH $2 INTO want_rec;
+    want_found := FOUND;
     WHILE have_found OR want_found LOOP
         IF have_rec IS DISTINCT FROM want_rec OR have_found <> want_found THEN
-            RETURN _tap_cursor_diff($3, rownum, have_found, have_rec::text, want_found, want_rec::text);
+            RETURN _tap_cursor_diff(
+                $3, rownum,
+                have_found, have_rec::text,
+                want_found, want_rec::text
+            );
         END IF;
         rownum := rownum + 1;
-        FETCH $1 INTO have_rec; have_found := FOUND;
-        FETCH $2 INTO want_rec; want_found := FOUND;
+        FETCH $1 INTO have_rec;
+        have_found := FOUND;
+        FETCH $2 INTO want_rec;
+        want_found := FOUND;
     END LOOP;
     RETURN ok(true, $3);
 EXCEPTION WHEN datatype_mismatch THEN
@@ -67,15 +77,21 @@ DECLARE
     have_found boolean;
     want_found boolean;
     err        text;
+    -- The FETCHes are lines 11, 13, 19 and 21 of this body and the
+    -- comparison line 16, as in pgTAP, for the CONTEXT of their errors.
 BEGIN
-    FETCH $1 INTO have_rec; have_found := FOUND;
-    FETCH $2 INTO want_rec; want_found := FOUND;
+    FETCH $1 INTO have_rec;
+    have_found := FOUND;
+    FETCH $2 INTO want_rec;
+    want_found := FOUND;
     WHILE have_found OR want_found LOOP
         IF have_rec IS DISTINCT FROM want_rec OR have_found <> want_found THEN
             RETURN ok(true, $3);
         END IF;
-        FETCH $1 INTO have_rec; have_found := FOUND;
-        FETCH $2 INTO want_rec; want_found := FOUND;
+        FETCH $1 INTO have_rec;
+        have_found := FOUND;
+        FETCH $2 INTO want_rec;
+        want_found := FOUND;
     END LOOP;
     RETURN ok(false, $3);
 EXCEPTION WHEN datatype_mismatch THEN
@@ -84,102 +100,168 @@ EXCEPTION WHEN datatype_mismatch THEN
 END;
 $$;
 
--- Opening cursors for the text / array / cursor overloads. `ne` picks
--- results_ne instead of results_eq.
-CREATE FUNCTION _tap_results(have text, want text, descr text, ne boolean) RETURNS text
+-- The text, array and cursor overloads open cursors for what they were given
+-- and compare them with the two-cursor form. Each is its own PL/pgSQL
+-- function, with the OPEN of a query and the call of the two-cursor form on
+-- the body lines where pgTAP has them, because an error there (a query that
+-- raises, a column type without equality such as json) is reported with a
+-- CONTEXT naming the function and the line, which lives_ok's diagnostics and
+-- runtests()'s "Test died" print.
+CREATE FUNCTION results_eq(text, text, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    h refcursor;
-    w refcursor;
-    res text;
+    have refcursor;
+    want refcursor;
+    res  text;
 BEGIN
-    OPEN h FOR EXECUTE _query(have);
-    OPEN w FOR EXECUTE _query(want);
-    res := CASE WHEN ne THEN results_ne(h, w, descr) ELSE results_eq(h, w, descr) END;
-    CLOSE h;
-    CLOSE w;
+    OPEN have FOR EXECUTE _query($1);
+    OPEN want FOR EXECUTE _query($2);
+    res := results_eq(have, want, $3);
+    CLOSE have; CLOSE want;
     RETURN res;
 END;
 $$;
 
-CREATE FUNCTION _tap_results(have text, want anyarray, descr text, ne boolean) RETURNS text
+CREATE FUNCTION results_eq(text, anyarray, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    h refcursor;
-    w refcursor;
-    res text;
+    have refcursor;
+    want refcursor;
+    res  text;
 BEGIN
-    OPEN h FOR EXECUTE _query(have);
-    OPEN w FOR SELECT want[i] FROM generate_series(array_lower(want, 1), array_upper(want, 1)) s(i);
-    res := CASE WHEN ne THEN results_ne(h, w, descr) ELSE results_eq(h, w, descr) END;
-    CLOSE h;
-    CLOSE w;
+    OPEN have FOR EXECUTE _query($1);
+    OPEN want FOR SELECT $2[i]
+        FROM generate_series(array_lower($2, 1), array_upper($2, 1)) s(i);
+    res := results_eq(have, want, $3);
+    CLOSE have; CLOSE want;
     RETURN res;
 END;
 $$;
 
-CREATE FUNCTION _tap_results(have refcursor, want anyarray, descr text, ne boolean) RETURNS text
+CREATE FUNCTION results_eq(text, refcursor, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    w refcursor;
-    res text;
+    have refcursor;
+    res  text;
 BEGIN
-    OPEN w FOR SELECT want[i] FROM generate_series(array_lower(want, 1), array_upper(want, 1)) s(i);
-    res := CASE WHEN ne THEN results_ne(have, w, descr) ELSE results_eq(have, w, descr) END;
-    CLOSE w;
+    OPEN have FOR EXECUTE _query($1);
+    res := results_eq(have, $2, $3);
+    CLOSE have;
     RETURN res;
 END;
 $$;
 
-CREATE FUNCTION _tap_results(have text, want refcursor, descr text, ne boolean) RETURNS text
+CREATE FUNCTION results_eq(refcursor, text, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    h refcursor;
-    res text;
+    want refcursor;
+    res  text;
 BEGIN
-    OPEN h FOR EXECUTE _query(have);
-    res := CASE WHEN ne THEN results_ne(h, want, descr) ELSE results_eq(h, want, descr) END;
-    CLOSE h;
+    OPEN want FOR EXECUTE _query($2);
+    res := results_eq($1, want, $3);
+    CLOSE want;
     RETURN res;
 END;
 $$;
 
-CREATE FUNCTION _tap_results(have refcursor, want text, descr text, ne boolean) RETURNS text
+CREATE FUNCTION results_eq(refcursor, anyarray, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    w refcursor;
-    res text;
+    want refcursor;
+    res  text;
 BEGIN
-    OPEN w FOR EXECUTE _query(want);
-    res := CASE WHEN ne THEN results_ne(have, w, descr) ELSE results_eq(have, w, descr) END;
-    CLOSE w;
+    OPEN want FOR SELECT $2[i]
+        FROM generate_series(array_lower($2, 1), array_upper($2, 1)) s(i);
+    res := results_eq($1, want, $3);
+    CLOSE want;
+    RETURN res;
+END;
+$$;
+
+CREATE FUNCTION results_ne(text, text, text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    have refcursor;
+    want refcursor;
+    res  text;
+BEGIN
+    OPEN have FOR EXECUTE _query($1);
+    OPEN want FOR EXECUTE _query($2);
+    res := results_ne(have, want, $3);
+    CLOSE have; CLOSE want;
+    RETURN res;
+END;
+$$;
+
+CREATE FUNCTION results_ne(text, anyarray, text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    have refcursor;
+    want refcursor;
+    res  text;
+BEGIN
+    OPEN have FOR EXECUTE _query($1);
+    OPEN want FOR SELECT $2[i]
+        FROM generate_series(array_lower($2, 1), array_upper($2, 1)) s(i);
+    res := results_ne(have, want, $3);
+    CLOSE have; CLOSE want;
+    RETURN res;
+END;
+$$;
+
+CREATE FUNCTION results_ne(text, refcursor, text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    have refcursor;
+    res  text;
+BEGIN
+    OPEN have FOR EXECUTE _query($1);
+    res := results_ne(have, $2, $3);
+    CLOSE have;
+    RETURN res;
+END;
+$$;
+
+CREATE FUNCTION results_ne(refcursor, text, text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    want refcursor;
+    res  text;
+BEGIN
+    OPEN want FOR EXECUTE _query($2);
+    res := results_ne($1, want, $3);
+    CLOSE want;
+    RETURN res;
+END;
+$$;
+
+CREATE FUNCTION results_ne(refcursor, anyarray, text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    want refcursor;
+    res  text;
+BEGIN
+    OPEN want FOR SELECT $2[i]
+        FROM generate_series(array_lower($2, 1), array_upper($2, 1)) s(i);
+    res := results_ne($1, want, $3);
+    CLOSE want;
     RETURN res;
 END;
 $$;
 
 CREATE FUNCTION results_eq(refcursor, refcursor) RETURNS text LANGUAGE sql AS $$ SELECT results_eq($1, $2, NULL::text) $$;
-CREATE FUNCTION results_eq(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, false) $$;
-CREATE FUNCTION results_eq(text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, false) $$;
-CREATE FUNCTION results_eq(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, false) $$;
-CREATE FUNCTION results_eq(text, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, false) $$;
-CREATE FUNCTION results_eq(text, refcursor, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, false) $$;
-CREATE FUNCTION results_eq(text, refcursor) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, false) $$;
-CREATE FUNCTION results_eq(refcursor, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, false) $$;
-CREATE FUNCTION results_eq(refcursor, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, false) $$;
-CREATE FUNCTION results_eq(refcursor, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, false) $$;
-CREATE FUNCTION results_eq(refcursor, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, false) $$;
+CREATE FUNCTION results_eq(text, text) RETURNS text LANGUAGE sql AS $$ SELECT results_eq($1, $2, NULL::text) $$;
+CREATE FUNCTION results_eq(text, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT results_eq($1, $2, NULL::text) $$;
+CREATE FUNCTION results_eq(text, refcursor) RETURNS text LANGUAGE sql AS $$ SELECT results_eq($1, $2, NULL::text) $$;
+CREATE FUNCTION results_eq(refcursor, text) RETURNS text LANGUAGE sql AS $$ SELECT results_eq($1, $2, NULL::text) $$;
+CREATE FUNCTION results_eq(refcursor, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT results_eq($1, $2, NULL::text) $$;
 
 CREATE FUNCTION results_ne(refcursor, refcursor) RETURNS text LANGUAGE sql AS $$ SELECT results_ne($1, $2, NULL::text) $$;
-CREATE FUNCTION results_ne(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, true) $$;
-CREATE FUNCTION results_ne(text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, true) $$;
-CREATE FUNCTION results_ne(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, true) $$;
-CREATE FUNCTION results_ne(text, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, true) $$;
-CREATE FUNCTION results_ne(text, refcursor, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, true) $$;
-CREATE FUNCTION results_ne(text, refcursor) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, true) $$;
-CREATE FUNCTION results_ne(refcursor, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, true) $$;
-CREATE FUNCTION results_ne(refcursor, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, true) $$;
-CREATE FUNCTION results_ne(refcursor, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, $3, true) $$;
-CREATE FUNCTION results_ne(refcursor, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT _tap_results($1, $2, NULL::text, true) $$;
+CREATE FUNCTION results_ne(text, text) RETURNS text LANGUAGE sql AS $$ SELECT results_ne($1, $2, NULL::text) $$;
+CREATE FUNCTION results_ne(text, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT results_ne($1, $2, NULL::text) $$;
+CREATE FUNCTION results_ne(text, refcursor) RETURNS text LANGUAGE sql AS $$ SELECT results_ne($1, $2, NULL::text) $$;
+CREATE FUNCTION results_ne(refcursor, text) RETURNS text LANGUAGE sql AS $$ SELECT results_ne($1, $2, NULL::text) $$;
+CREATE FUNCTION results_ne(refcursor, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT results_ne($1, $2, NULL::text) $$;
 
 -- Set and bag comparison. Both sides are materialised into temp tables (so a
 -- prepared statement name works as a query, as in pgTAP) and compared with
@@ -288,12 +370,18 @@ $$;
 
 CREATE FUNCTION row_eq(text, anyelement) RETURNS text LANGUAGE sql AS $$ SELECT row_eq($1, $2, NULL) $$;
 
+-- is_empty and isnt_empty run the query on the body lines where pgTAP does
+-- (9 and 7), so an error in it has the same CONTEXT line in lives_ok's
+-- diagnostics and runtests()'s "Test died".
 CREATE FUNCTION is_empty(text, text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     rows text[] := '{}';
     rec  record;
 BEGIN
+    -- Every row the query returns is unexpected, and each is listed as
+    -- its record text.
+    --
     FOR rec IN EXECUTE _query($1) LOOP
         rows := rows || rec::text;
     END LOOP;
@@ -311,6 +399,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     rec record;
 BEGIN
+    -- One row is enough.
+    --
     FOR rec IN EXECUTE _query($1) LOOP
         RETURN ok(true, $2);
     END LOOP;
