@@ -275,27 +275,23 @@ LANGUAGE sql STABLE AS $$
      WHERE a.attrelid = ('pg_temp.' || tbl)::regclass AND a.attnum > 0 AND NOT a.attisdropped
 $$;
 
-CREATE FUNCTION _tap_materialise(query text, tbl text) RETURNS text
+-- The rows of a query, or of an array, in a temp table of the given name.
+-- Named as pgTAP's helper, with the CREATE on line 3 of its body, and given
+-- pgTAP's table names (__taphave__, __tapwant__), so a query that raises is
+-- reported with the same CONTEXT (the statement, then the function and line)
+-- in lives_ok's diagnostics and runtests()'s "Test died". No table is ever
+-- left behind for the next call: an error rolls its CREATE back with it.
+CREATE FUNCTION _temptable(query text, tbl text) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- A table left by an assertion that died halfway; DROP … IF EXISTS would
-    -- print a NOTICE when the session has no temp schema yet.
-    IF to_regclass('pg_temp.' || quote_ident(tbl)) IS NOT NULL THEN
-        EXECUTE format('DROP TABLE pg_temp.%I', tbl);
-    END IF;
     EXECUTE format('CREATE TEMP TABLE %I AS ', tbl) || _query(query);
     RETURN tbl;
 END;
 $$;
 
-CREATE FUNCTION _tap_materialise(rows anyarray, tbl text) RETURNS text
+CREATE FUNCTION _temptable(rows anyarray, tbl text) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- A table left by an assertion that died halfway; DROP … IF EXISTS would
-    -- print a NOTICE when the session has no temp schema yet.
-    IF to_regclass('pg_temp.' || quote_ident(tbl)) IS NOT NULL THEN
-        EXECUTE format('DROP TABLE pg_temp.%I', tbl);
-    END IF;
     EXECUTE format('CREATE TEMP TABLE %I AS SELECT $1[i] FROM generate_series(array_lower($1, 1), array_upper($1, 1)) s(i)', tbl) USING rows;
     RETURN tbl;
 END;
@@ -336,21 +332,21 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION set_eq(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, '', false) $$;
+CREATE FUNCTION set_eq(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, '', false) $$;
 CREATE FUNCTION set_eq(text, text) RETURNS text LANGUAGE sql AS $$ SELECT set_eq($1, $2, NULL::text) $$;
-CREATE FUNCTION set_eq(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, '', false) $$;
+CREATE FUNCTION set_eq(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, '', false) $$;
 CREATE FUNCTION set_eq(text, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT set_eq($1, $2, NULL::text) $$;
-CREATE FUNCTION bag_eq(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, 'ALL ', false) $$;
+CREATE FUNCTION bag_eq(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, 'ALL ', false) $$;
 CREATE FUNCTION bag_eq(text, text) RETURNS text LANGUAGE sql AS $$ SELECT bag_eq($1, $2, NULL::text) $$;
-CREATE FUNCTION bag_eq(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, 'ALL ', false) $$;
+CREATE FUNCTION bag_eq(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, 'ALL ', false) $$;
 CREATE FUNCTION bag_eq(text, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT bag_eq($1, $2, NULL::text) $$;
-CREATE FUNCTION set_ne(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, '', true) $$;
+CREATE FUNCTION set_ne(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, '', true) $$;
 CREATE FUNCTION set_ne(text, text) RETURNS text LANGUAGE sql AS $$ SELECT set_ne($1, $2, NULL::text) $$;
-CREATE FUNCTION set_ne(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, '', true) $$;
+CREATE FUNCTION set_ne(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, '', true) $$;
 CREATE FUNCTION set_ne(text, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT set_ne($1, $2, NULL::text) $$;
-CREATE FUNCTION bag_ne(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, 'ALL ', true) $$;
+CREATE FUNCTION bag_ne(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, 'ALL ', true) $$;
 CREATE FUNCTION bag_ne(text, text) RETURNS text LANGUAGE sql AS $$ SELECT bag_ne($1, $2, NULL::text) $$;
-CREATE FUNCTION bag_ne(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, 'ALL ', true) $$;
+CREATE FUNCTION bag_ne(text, anyarray, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_relcmp(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, 'ALL ', true) $$;
 CREATE FUNCTION bag_ne(text, anyarray) RETURNS text LANGUAGE sql AS $$ SELECT bag_ne($1, $2, NULL::text) $$;
 
 CREATE FUNCTION row_eq(text, anyelement, text) RETURNS text

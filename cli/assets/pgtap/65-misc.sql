@@ -111,7 +111,7 @@ CREATE FUNCTION isa_ok(anyelement, regtype) RETURNS text LANGUAGE sql AS $$ SELE
 
 -- The rows of `want` that `op` (EXCEPT [ALL] or INTERSECT [ALL]) leaves
 -- against `have` are the failure, listed as "<label> records". Both
--- queries are materialised by _tap_materialise (20-queries.sql); the rows
+-- queries are materialised by _temptable (20-queries.sql); the rows
 -- are read in the order the set operation returns them, as in pgTAP.
 CREATE FUNCTION _tap_misc_has(have text, want text, descr text, op text, label text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -140,13 +140,13 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION set_has(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_misc_has(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, 'EXCEPT', 'Missing') $$;
+CREATE FUNCTION set_has(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_misc_has(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, 'EXCEPT', 'Missing') $$;
 CREATE FUNCTION set_has(text, text) RETURNS text LANGUAGE sql AS $$ SELECT set_has($1, $2, NULL::text) $$;
-CREATE FUNCTION bag_has(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_misc_has(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, 'EXCEPT ALL', 'Missing') $$;
+CREATE FUNCTION bag_has(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_misc_has(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, 'EXCEPT ALL', 'Missing') $$;
 CREATE FUNCTION bag_has(text, text) RETURNS text LANGUAGE sql AS $$ SELECT bag_has($1, $2, NULL::text) $$;
-CREATE FUNCTION set_hasnt(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_misc_has(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, 'INTERSECT', 'Extra') $$;
+CREATE FUNCTION set_hasnt(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_misc_has(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, 'INTERSECT', 'Extra') $$;
 CREATE FUNCTION set_hasnt(text, text) RETURNS text LANGUAGE sql AS $$ SELECT set_hasnt($1, $2, NULL::text) $$;
-CREATE FUNCTION bag_hasnt(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_misc_has(_tap_materialise($1, '__rg_have__'), _tap_materialise($2, '__rg_want__'), $3, 'INTERSECT ALL', 'Extra') $$;
+CREATE FUNCTION bag_hasnt(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_misc_has(_temptable($1, '__taphave__'), _temptable($2, '__tapwant__'), $3, 'INTERSECT ALL', 'Extra') $$;
 CREATE FUNCTION bag_hasnt(text, text) RETURNS text LANGUAGE sql AS $$ SELECT bag_hasnt($1, $2, NULL::text) $$;
 
 -- ---------------------------------------------------------------------------
