@@ -10,8 +10,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     same boolean;
 BEGIN
-    -- NULL is the same as NULL here, unlike with =.
-    --
+    -- NULL is the same as NULL here, unlike with =; two values of a type
+    -- without an equality operator (json) raise here, on pgTAP's line 7.
     same := $1 IS NOT DISTINCT FROM $2;
     RETURN ok(same, $3) || CASE WHEN same THEN '' ELSE E'\n' || diag(
                '        have: ' || coalesce($1::text, 'NULL')
@@ -80,9 +80,9 @@ DECLARE
 BEGIN
     -- Concatenated, not format()ted: a NULL operator makes the whole query
     -- NULL, and EXECUTE fails with pgTAP's "query string argument of
-    -- EXECUTE is null" (22004) rather than a syntax error.
-    --
-    --
+    -- EXECUTE is null" (22004) rather than a syntax error. The operator goes
+    -- in as it was given, so 'IS DISTINCT FROM' works, and an unknown one
+    -- raises here, on pgTAP's line 10.
     EXECUTE 'SELECT '
         || coalesce(quote_literal($1), 'NULL') || '::' || pg_typeof($1) || ' ' || $2 || ' '
         || coalesce(quote_literal($3), 'NULL') || '::' || pg_typeof($3) INTO result;

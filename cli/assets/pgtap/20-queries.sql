@@ -376,8 +376,8 @@ DECLARE
     rec  record;
 BEGIN
     -- Every row the query returns is unexpected, and each is listed as
-    -- its record text.
-    --
+    -- its record text. A query that raises does so here, on pgTAP's
+    -- line 9.
     FOR rec IN EXECUTE _query($1) LOOP
         rows := rows || rec::text;
     END LOOP;
@@ -395,8 +395,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     rec record;
 BEGIN
-    -- One row is enough.
-    --
+    -- One row is enough. A query that raises does so here, on pgTAP's
+    -- line 7.
     FOR rec IN EXECUTE _query($1) LOOP
         RETURN ok(true, $2);
     END LOOP;
