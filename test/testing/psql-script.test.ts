@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandScript, lineColumn, sourceOf, splitMetaArgs, psqlLiteral } from '../../cli/core/testing/psql-script.js';
+import { echoText, expandScript, lineColumn, sourceOf, splitMetaArgs, psqlLiteral } from '../../cli/core/testing/psql-script.js';
 
 const expand = (text: string, files: Record<string, string> = {}, variables: Record<string, string> = {}) =>
   expandScript({ file: 'main.sql', path: '/proj/main.sql', text, cwd: '/proj', readFile: (p) => {
@@ -69,6 +69,15 @@ describe('psql script preprocessing', () => {
       [":'p_x'", 'literal'],
       [':"p_x"', 'identifier'],
     ]);
+  });
+
+  it('keeps what an \\echo needs to expand variables a \\gset sets before it runs', () => {
+    const s = expand("\\set k kk\nselect 1 as x \\gset p_\n\\echo :k :p_x :'p_x'\n\\echo :k\n");
+    const [echo, known] = s.events.filter((e) => e.kind === 'echo');
+    expect(echo).toMatchObject({ text: "kk :p_x :'p_x'", pending: { args: " :k :p_x :'p_x'" } });
+    const pending = echo?.kind === 'echo' ? echo.pending : undefined;
+    expect(echoText(pending!.args, new Map([...pending!.variables, ['p_x', "o'k"]]))).toBe("kk o'k 'o''k'");
+    expect(known).toEqual({ kind: 'echo', at: known!.at, text: 'kk', stream: 'stdout' });
   });
 
   it('hands the lines after COPY … FROM STDIN, up to \\., to that statement as its data, uninterpolated', () => {

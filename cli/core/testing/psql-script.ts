@@ -4,9 +4,10 @@
  * quotes and comments runs to the end of the line), interpolates `:var`,
  * `:'var'`, `:"var"` and `:{?var}` where psql would, follows `\i`/`\ir`,
  * evaluates `\if`, and records what must happen between statements
- * (`\echo`, `\o`, `\gset`) and the data lines a COPY … FROM STDIN reads. A variable that `\gset` sets is substituted
- * when the statement using it runs; meta-commands and `\if` see only the
- * variables known when the lexer reads them.
+ * (`\echo`, `\o`, `\gset`) and the data lines a COPY … FROM STDIN reads. A
+ * variable that `\gset` sets is substituted when the statement or `\echo`
+ * using it runs; other meta-commands and `\if` see only the variables known
+ * when the lexer reads them.
  *
  * The result is one SQL text plus a map back to the original files, so the
  * real parser can split it (cli/core/sql-text.ts) and every statement, and
@@ -29,7 +30,18 @@ export interface Span {
 }
 
 export type ScriptEvent =
-  | { kind: 'echo'; at: number; text: string; stream: 'stdout' | 'stderr' }
+  | {
+      kind: 'echo';
+      at: number;
+      text: string;
+      stream: 'stdout' | 'stderr';
+      /**
+       * When the arguments name variables unknown here, which a `\gset` that
+       * runs first may set: the arguments and the variables known here, to
+       * expand again when the echo runs (see echoText).
+       */
+      pending?: { args: string; variables: Map<string, string> };
+    }
   /** `\o file` (off) and `\o` (on again): whether query output is kept. */
   | { kind: 'output'; at: number; enabled: boolean }
   /** A meta-command that changes the variables the runner reads (ON_ERROR_STOP). */
@@ -402,10 +414,10 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       case 'echo':
       case 'qecho':
       case 'warn': {
-        const a = args();
-        const noNewline = a[0] === '-n';
-        const textOut = (noNewline ? a.slice(1) : a).join(' ');
-        events.push({ kind: 'echo', at, text: textOut, stream: cmd === 'warn' ? 'stderr' : 'stdout' });
+        const unknown: string[] = [];
+        const textOut = echoText(argText, variables, unknown, (m) => fail(m));
+        const pending = unknown.length > 0 ? { args: argText, variables: new Map(variables) } : undefined;
+        events.push({ kind: 'echo', at, text: textOut, stream: cmd === 'warn' ? 'stderr' : 'stdout', ...(pending ? { pending } : {}) });
         return;
       }
       case 'o':
@@ -493,6 +505,25 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
   return { sql: out.join(''), spans, events, terminators, deferred, sources, variables, ...(problem ? { problem } : {}) };
 }
 
+/**
+ * What `\echo` (or `\qecho`, `\warn`) prints for its arguments: them
+ * interpolated and joined by spaces, without a leading `-n`. The names of
+ * referenced variables that are not set go to `unknown`.
+ */
+export function echoText(args: string, variables: Map<string, string>, unknown: string[] = [], fail: (message: string) => never = (m) => {
+  throw new Error(m);
+}): string {
+  const watched = new Map(variables);
+  const get = watched.get.bind(watched);
+  watched.get = (name: string) => {
+    const v = get(name);
+    if (v === undefined) unknown.push(name);
+    return v;
+  };
+  const a = splitMetaArgs(args, watched, fail);
+  return (a[0] === '-n' ? a.slice(1) : a).join(' ');
+}
+
 function evalCondition(expr: string, fail: (m: string) => never): boolean {
   const b = parsePsqlBool(expr);
   if (b === undefined) fail(`\\if: "${expr}" is not a boolean (use true/false, on/off, 1/0)`);
@@ -548,6 +579,10 @@ export function splitMetaArgs(text: string, variables: Map<string, string>, fail
         const value = name === undefined ? undefined : variables.get(name);
         if (m && value !== undefined) {
           arg += m[1] !== undefined ? psqlLiteral(value).trimStart() : m[2] !== undefined ? psqlIdentifier(value) : value;
+          i += m[0].length;
+        } else if (m) {
+          // Not set: psql keeps the reference as written, quotes included.
+          arg += m[0];
           i += m[0].length;
         } else {
           arg += ch;

@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { connect, copyIn, copyOut } from '../db.js';
 import { pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
-import { expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
+import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
 import { libraryCallSites, searchPathChange, standInExtension, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
@@ -361,9 +361,11 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     while (nextEvent < events.length && events[nextEvent]!.at <= offset) {
       const e: ScriptEvent = events[nextEvent++]!;
       if (e.kind === 'echo') {
-        if (e.stream === 'stderr') result.messages.push(e.text);
+        // Variables a \gset set by now are seen, as psql sees them when it reaches the echo.
+        const text = e.pending && runtimeVars.size > 0 ? echoText(e.pending.args, new Map([...e.pending.variables, ...runtimeVars])) : e.text;
+        if (e.stream === 'stderr') result.messages.push(text);
         else if (outputOn) {
-          for (const l of e.text.split('\n')) {
+          for (const l of text.split('\n')) {
             result.output.push(l);
             lineOrigin.push(current);
           }
