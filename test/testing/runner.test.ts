@@ -190,6 +190,14 @@ describe('verdicts', () => {
     expect(f.tests.map((t) => t.description)).toEqual(['before the error']);
   });
 
+  it('COPY data the server refuses ends the file with the error at the COPY (the driver would wait for ever: porsager/postgres#1173)', async () => {
+    const r = await run([join(RUNNER, 'copy-refused.test.sql')]);
+    const f = r.files[0]!;
+    expect(f.status).toBe('errored');
+    expect(f.error).toMatchObject({ message: 'invalid input syntax for type integer: "two"', location: { line: 7, column: 1 }, pg: { sqlstate: '22P02' } });
+    expect(f.tests.map((t) => t.description)).toEqual(['before the copy']);
+  }, 30_000);
+
   it('runs pg_prove-style files as they are: own transactions, savepoints, \\set, \\i, \\echo, \\if, \\o', async () => {
     const r = await run([join(RUNNER, 'transactions.test.sql')]);
     const f = r.files[0]!;
