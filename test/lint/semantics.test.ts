@@ -482,3 +482,59 @@ describe('anon-write-unprotected: TRUNCATE from default privileges, once per sch
     expect(f.find((x) => x.object === 'public.*')!.fix).toBe('revoke truncate on all tables in schema public from anon, public; alter default privileges in schema public revoke truncate on tables from anon, public');
   });
 });
+
+describe('policy-session-check-permissive: a test of the session alone admits every row', () => {
+  const notes = (policies: string, cols = 'user_id uuid not null') => `create table public.notes (id int primary key, ${cols}, body text);
+    alter table public.notes enable row level security;
+    grant select, insert, update, delete on public.notes to authenticated;
+    ${policies}`;
+  const own = 'create policy own on public.notes for all to authenticated using ((select auth.uid()) = user_id) with check ((select auth.uid()) = user_id);';
+
+  it('on Postgres, a permissive aal2 policy lets a user with MFA read and update another user\'s note; AS RESTRICTIVE it does not', async () => {
+    for (const [kind, seen] of [['permissive', 1], ['restrictive', 0]] as const) {
+      const sql = notes(`${own} create policy mfa on public.notes as ${kind} for all to authenticated using ((select auth.jwt() ->> 'aal') = 'aal2');`);
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(`${sql} insert into auth.users (id) values ('00000000-0000-4000-8000-000000000001');
+          insert into public.notes values (1, '00000000-0000-4000-8000-000000000001', 'alice')`).simple());
+        // Bob, signed in with MFA, writes Alice's note (a throwaway database: the write may stay).
+        const rows = await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`set local role authenticated; select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal2"}', true)`).simple();
+            return (await tx.unsafe(`update public.notes set body = 'bob was here' returning id`)).length;
+          }),
+        );
+        expect(rows, kind).toBe(seen);
+      } finally {
+        await db.drop();
+      }
+      const f = await rule('policy-session-check-permissive', sql);
+      expect(f.length, kind).toBe(seen);
+    }
+  });
+
+  it('reports amr and is_anonymous tests too, and says which policies it widens and how to make it restrictive', async () => {
+    const sql = notes(`${own}
+        create policy totp on public.notes for select to authenticated using (array['totp'] <@ array(select jsonb_array_elements(auth.jwt() -> 'amr') ->> 'method'));
+        create policy permanent on public.notes for insert to authenticated with check ((select (auth.jwt() ->> 'is_anonymous')::boolean) is false);`);
+    const f = await rule('policy-session-check-permissive', sql);
+    // One finding per hole: policy-check-unbound leaves the session test to this rule.
+    expect(await rule('policy-check-unbound', sql)).toEqual([]);
+    expect(f.map((x) => x.message).sort()).toEqual([
+      'policy permanent on public.notes only tests the is_anonymous claim, and it is permissive, so it is OR-ed with own instead of narrowing it: any authenticated user who is not an anonymous sign-in can insert rows for anyone',
+      'policy totp on public.notes only tests the amr claim, and it is permissive, so it is OR-ed with own instead of narrowing it: any authenticated user who signed in with the tested method can read every row',
+    ]);
+    expect(f.find((x) => x.object.startsWith('permanent'))!.fix).toMatch(/^drop policy permanent on public\.notes; create policy permanent on public\.notes as restrictive for insert to authenticated with check /);
+  });
+
+  it('leaves alone an admin claim, a session test AND-ed with the owner, a restrictive owner policy, and a table whose rows belong to no one', async () => {
+    const quiet = [
+      notes(`${own} create policy admins on public.notes for all to authenticated using ((select auth.jwt() -> 'app_metadata' ->> 'role') = 'admin');`),
+      notes(`create policy own_mfa on public.notes for all to authenticated using ((select auth.uid()) = user_id and (select auth.jwt() ->> 'aal') = 'aal2');`),
+      notes(`create policy own on public.notes as restrictive for all to authenticated using ((select auth.uid()) = user_id);
+        create policy mfa on public.notes for select to authenticated using ((select auth.jwt() ->> 'aal') = 'aal2');`),
+      notes(`create policy mfa on public.notes for select to authenticated using ((select auth.jwt() ->> 'aal') = 'aal2');`, 'topic text'),
+    ];
+    for (const sql of quiet) expect(await rule('policy-session-check-permissive', sql), sql).toEqual([]);
+  });
+});

@@ -330,6 +330,14 @@ export interface ExprAnalysis {
   /** True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …). */
   alwaysTrueFor(role: string): boolean;
   /**
+   * The session claims (`aal`, `amr`, `is_anonymous`) the expression tests when
+   * that is all it looks at: no column of the row, no relation, no helper, and
+   * no claim that says who the caller is beyond the role and whether a user is
+   * signed in. Such a test (`(select auth.jwt() ->> 'aal') = 'aal2'`) admits a
+   * caller to every row; null when the expression is anything else.
+   */
+  sessionClaims: string[] | null;
+  /**
    * Never true for a request that carries no user (no sub, no email): every OR
    * branch has an AND-ed test that is NULL or false without one, such as
    * `user_id = auth.uid()` or `exists (select … where m.user_id = auth.uid())`.
@@ -1131,6 +1139,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
 
   const truthCache = new Map<string, boolean>();
   return {
+    sessionClaims: sessionClaimsOf(root, rowColumns.size > 0 || calls.size > 0),
     perRowCalls: [...new Set(perRowCalls)],
     readsUserMetadata,
     emailPatterns: [...new Set(emailPatterns)],
@@ -1158,6 +1167,73 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       return roleGate(root, helperGate);
     },
   };
+}
+
+/**
+ * Claims that say how the caller signed in, not who they are: GoTrue sets `aal`
+ * and `amr` from the session's factors (any user can enrol TOTP and reach aal2)
+ * and `is_anonymous` for anonymous sign-ins. Supabase documents tests on them as
+ * AS RESTRICTIVE policies, AND-ed with the policies that pick the rows.
+ */
+const SESSION_CLAIMS = new Set(['aal', 'amr', 'is_anonymous']);
+/** Claims a session test may also read without naming a user (role, and `sub` / session presence). */
+const NO_USER_CLAIMS = new Set(['role', 'sub', 'session_id', 'aud', 'iss']);
+
+/**
+ * See ExprAnalysis.sessionClaims. Every read of the claims must be a top-level
+ * key (`auth.jwt() ->> 'aal'`, `auth.jwt() -> 'amr'`, auth.role(), auth.uid()
+ * under IS [NOT] NULL) we can name; anything else (the whole claims object
+ * handed on, `#>>` paths, app_metadata) gives null.
+ */
+function sessionClaimsOf(root: unknown, readsRowOrHelper: boolean): string[] | null {
+  if (readsRowOrHelper) return null;
+  const seen = new Set<string>();
+  let unknown = false;
+  const isClaimsObject = (v: unknown): boolean => {
+    const n = stripCasts(v);
+    if (nodeType(n) === 'SubLink') {
+      const u = unwrap(n);
+      return u !== n && isClaimsObject(u);
+    }
+    if (nodeType(n) !== 'FuncCall') return false;
+    const f = funcName(bodyOf(n));
+    if (f === 'auth.jwt') return true;
+    if (f !== 'current_setting') return false;
+    const name = constString((bodyOf(n)['args'] as unknown[] | undefined)?.[0]);
+    return name === 'request.jwt.claims' || name === 'request.jwt.claim';
+  };
+  // Claim reads already accounted for (the claims object under a known key).
+  const counted = new Set<Body>();
+  walk(root, (t, b, anc) => {
+    if (unknown) return;
+    if (t === 'RangeVar' || t === 'ColumnRef' || isRoleValue(t, b)) {
+      // A FROM-less sub-select over the claims (`select jsonb_array_elements(auth.jwt() -> 'amr')`) reads no relation;
+      // a column reference inside it can only be its own output.
+      if (t === 'ColumnRef' && insideSubselect(anc)) return;
+      unknown = true;
+      return;
+    }
+    if (t === 'A_Expr' && (opName(b) === '->>' || opName(b) === '->') && isClaimsObject(b['lexpr'])) {
+      const key = constString(b['rexpr']);
+      if (key === null) unknown = true;
+      else seen.add(key);
+      walk(b['lexpr'], (tt, bb) => tt === 'FuncCall' && counted.add(bb));
+      return;
+    }
+    if (t !== 'FuncCall' || counted.has(b) || !CLAIM_FUNCTIONS.has(funcName(b))) return;
+    const f = funcName(b);
+    if (f === 'auth.role') seen.add('role');
+    else if (f === 'auth.uid') seen.add('sub');
+    else if (f === 'current_setting') {
+      const name = constString((b['args'] as unknown[] | undefined)?.[0]);
+      const m = name && /^request\.jwt\.claim\.(.+)$/.exec(name);
+      if (name === 'role') seen.add('role');
+      else if (m) seen.add(m[1]!);
+      else unknown = true;
+    } else unknown = true; // auth.jwt() read whole, auth.email()
+  });
+  if (unknown || ![...seen].some((c) => SESSION_CLAIMS.has(c)) || ![...seen].every((c) => SESSION_CLAIMS.has(c) || NO_USER_CLAIMS.has(c))) return null;
+  return [...seen].filter((c) => SESSION_CLAIMS.has(c)).sort();
 }
 
 /**

@@ -17,6 +17,7 @@ import { rule as policySubselectUncorrelated } from './policy-subselect-uncorrel
 import { rule as policyEmailPattern } from './policy-email-pattern.js';
 import { rule as policyAlwaysTrue } from './policy-always-true.js';
 import { rule as policyCheckUnbound } from './policy-check-unbound.js';
+import { rule as policySessionCheckPermissive } from './policy-session-check-permissive.js';
 import { rule as policyAnonymousBranch } from './policy-anonymous-branch.js';
 import { rule as policyToPublic } from './policy-to-public.js';
 import { rule as writePolicyWithoutSelect } from './write-policy-without-select.js';
@@ -58,6 +59,7 @@ export const RULES: readonly Rule[] = [
   policyEmailPattern,
   policyAlwaysTrue,
   policyCheckUnbound,
+  policySessionCheckPermissive,
   policyAnonymousBranch,
   policyToPublic,
   writePolicyWithoutSelect,

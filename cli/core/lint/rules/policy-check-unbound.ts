@@ -30,7 +30,8 @@ export const rule: CatalogRule = {
         if (!p.permissive || (p.command !== 'INSERT' && p.command !== 'UPDATE' && p.command !== 'ALL')) continue;
         const a = ctx.analysis(p);
         const effective = p.check !== null ? a.check : a.using;
-        if (!effective || effective.bindsCaller) continue;
+        // A test of the session alone (`auth.jwt() ->> 'aal'`) is policy-session-check-permissive's finding.
+        if (!effective || effective.bindsCaller || effective.sessionClaims) continue;
         owners ??= ownerColumns(rel);
         if (owners.length === 0) break; // only tables with an owner or tenant column are judged
         const cmds: Command[] = p.command === 'ALL' ? ['INSERT', 'UPDATE'] : [p.command];
