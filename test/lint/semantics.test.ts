@@ -538,3 +538,64 @@ describe('policy-session-check-permissive: a test of the session alone admits ev
     for (const sql of quiet) expect(await rule('policy-session-check-permissive', sql), sql).toEqual([]);
   });
 });
+
+describe('policy-check-unbound: a check that ties the owner but leaves the tenant free', () => {
+  const base = `create table public.orgs (id uuid primary key);
+    create table public.members (org_id uuid references public.orgs, user_id uuid, primary key (org_id, user_id));
+    alter table public.members enable row level security;
+    grant select on public.members to authenticated;
+    create policy mine on public.members for select to authenticated using ((select auth.uid()) = user_id);
+    create table public.projects (id uuid primary key default gen_random_uuid(), org_id uuid not null references public.orgs, user_id uuid not null, assignee uuid, name text);
+    alter table public.projects enable row level security;
+    grant select, insert, update on public.projects to authenticated;`;
+  const inOrg = 'org_id in (select m.org_id from public.members m where m.user_id = (select auth.uid()))';
+  const user = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
+
+  it("on Postgres, a user writes a row into another org that org's members then see; the fix rowguard gives stops it", async () => {
+    const sql = `${base}
+      create policy sel on public.projects for select to authenticated using (${inOrg});
+      create policy ins on public.projects for insert to authenticated with check ((select auth.uid()) = user_id);`;
+    const f = await rule('policy-check-unbound', sql);
+    expect(f.map((x) => x.message)).toEqual([
+      'policy ins lets authenticated write rows of public.projects into any org_id: its WITH CHECK ties user_id to the caller but not org_id, which policy sel uses to pick the rows a caller sees',
+    ]);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      const as = (n: number, stmt: string) =>
+        withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`set local role authenticated; select set_config('request.jwt.claims', '{"sub":"${user(n)}","role":"authenticated"}', true)`).simple();
+            return tx.unsafe(stmt);
+          }),
+        );
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.orgs values ('${user(8)}'), ('${user(9)}');
+        insert into public.members values ('${user(8)}', '${user(1)}'), ('${user(9)}', '${user(2)}')`).simple());
+      const plant = `insert into public.projects (org_id, user_id, name) values ('${user(8)}', '${user(2)}', 'planted')`;
+      await as(2, plant); // user 2, a member of org 9 only, writes into org 8
+      expect((await as(1, 'select name from public.projects')).map((r) => r['name'])).toEqual(['planted']);
+      await withSql(db.url, (s) => s.unsafe(f[0]!.fix));
+      await expect(as(2, plant)).rejects.toThrow(/row-level security/);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('also for an UPDATE whose USING picks rows by org; not when the check pins the org, a restrictive policy does, or the free column is whom the row is for', async () => {
+    const upd = await rule('policy-check-unbound', `${base}
+      create policy upd on public.projects for update to authenticated using (${inOrg}) with check ((select auth.uid()) = user_id);`);
+    expect(upd.map((x) => x.message)).toEqual([
+      'policy upd lets authenticated write rows of public.projects into any org_id: its WITH CHECK ties user_id to the caller but not org_id, which its own USING uses to pick the rows a caller may update',
+    ]);
+    const quiet = [
+      `create policy sel on public.projects for select to authenticated using (${inOrg});
+       create policy ins on public.projects for insert to authenticated with check ((select auth.uid()) = user_id and ${inOrg});`,
+      `create policy sel on public.projects for select to authenticated using (${inOrg});
+       create policy ins on public.projects for insert to authenticated with check ((select auth.uid()) = user_id);
+       create policy org on public.projects as restrictive for insert to authenticated with check (${inOrg});`,
+      `create policy sel on public.projects for select to authenticated using (assignee = (select auth.uid()) or ${inOrg});
+       create policy ins on public.projects for insert to authenticated with check (${inOrg});`,
+      `create policy own on public.projects for all to authenticated using (${inOrg}) with check (${inOrg});`,
+    ];
+    for (const q of quiet) expect(await rule('policy-check-unbound', `${base} ${q}`), q).toEqual([]);
+  });
+});

@@ -290,6 +290,12 @@ export interface ExprAnalysis {
   anonymousBranch: string | null;
   /** Some comparison, sub-select or helper call ties a column of the row to the caller. */
   bindsCaller: boolean;
+  /**
+   * Columns of the row that such a comparison, sub-select or helper call ties to
+   * the caller (`user_id` in `user_id = auth.uid()`, `org_id` in `org_id in
+   * (select m.org_id from members m where m.user_id = auth.uid())`), outside any NOT.
+   */
+  callerColumns: string[];
   /** Columns compared for equality with a claim (index candidates). */
   claimColumns: ClaimColumn[];
   /** Columns of the policy's own row the expression reads. */
@@ -990,6 +996,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const roleColumns: Array<{ column: string; fn: string }> = [];
   let readsUserMetadata = false;
   let bindsCaller = false;
+  const callerColumns = new Set<string>();
+  const tying = new Set<Body>();
 
   const callerDependent = (t: string, b: Body): boolean => isClaimCall(t, b) || isRoleValue(t, b) || (t === 'FuncCall' && isUserFunction(b));
 
@@ -1075,11 +1083,17 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
     // A comparison, sub-select or helper call whose subtree holds both a column of
     // the row and something that depends on the caller ties the row to the caller.
-    if (!bindsCaller && (t === 'A_Expr' || t === 'SubLink' || (t === 'FuncCall' && isUserFunction(b)))) {
+    // The outermost such node is enough: its row columns are the ones it ties.
+    if ((t === 'A_Expr' || t === 'SubLink' || (t === 'FuncCall' && isUserFunction(b))) && !anc.some((a) => tying.has(a.body))) {
       const me = { [t]: b };
       const hasCaller = contains(me, (tt, bb) => callerDependent(tt, bb), [...anc]);
-      const hasRow = hasCaller && contains(me, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa), [...anc]);
-      if (hasCaller && hasRow) bindsCaller = true;
+      const rowCols: string[] = [];
+      if (hasCaller) walk(me, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && rowCols.push(strings(bb['fields']).pop()!), [...anc]);
+      if (rowCols.length > 0) {
+        bindsCaller = true;
+        tying.add(b);
+        if (!anc.some((x) => x.type === 'BoolExpr' && x.body['boolop'] === 'NOT_EXPR')) rowCols.forEach((c) => callerColumns.add(c));
+      }
     }
   });
 
@@ -1145,6 +1159,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
+    callerColumns: [...callerColumns],
     claimColumns,
     rowColumns: [...rowColumns],
     assertedColumns: [...assertedColumns],

@@ -1,6 +1,9 @@
 /** A write policy whose check does not tie the row's owner/tenant to the caller lets users write rows as someone else. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import type { Relation } from '../../catalog/model.js';
+import type { Policy, Relation } from '../../catalog/model.js';
+import { quoteIdent } from '../../db.js';
+import { qualifiedName } from '../../policy/render.js';
+import type { CatalogLintContext } from '../types.js';
 import { apiRolesOf, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command } from '../facts.js';
 
 const OWNER_COLUMN = /^(user|owner|author|creator|profile|member|account|tenant|org|organization|organisation|team|workspace|company|customer)_(id|uuid)$|^(created|owned)_by$|_(user|owner)_id$/i;
@@ -19,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "INSERT/UPDATE/ALL policy whose effective WITH CHECK (USING when absent) does not bind the row's owner or tenant to the caller",
-  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users or a name like user_id, owner_id, tenant_id, org_id) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it.",
+  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users or a name like user_id, owner_id, tenant_id, org_id) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it. A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them.",
   fix: 'with check ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -31,7 +34,12 @@ export const rule: CatalogRule = {
         const a = ctx.analysis(p);
         const effective = p.check !== null ? a.check : a.using;
         // A test of the session alone (`auth.jwt() ->> 'aal'`) is policy-session-check-permissive's finding.
-        if (!effective || effective.bindsCaller || effective.sessionClaims) continue;
+        if (!effective || effective.sessionClaims) continue;
+        if (effective.bindsCaller) {
+          const gap = tenantGap(ctx, rel, p);
+          if (gap) out.push(gap);
+          continue;
+        }
         owners ??= ownerColumns(rel);
         if (owners.length === 0) break; // only tables with an owner or tenant column are judged
         const cmds: Command[] = p.command === 'ALL' ? ['INSERT', 'UPDATE'] : [p.command];
@@ -61,3 +69,60 @@ export const rule: CatalogRule = {
     return out;
   },
 };
+
+/**
+ * A check that ties one column to the caller (`user_id = auth.uid()`) but not
+ * the tenant column the table's SELECT policy (or, for UPDATE, the policy's own
+ * USING) picks rows by (`org_id in (select m.org_id from members m where
+ * m.user_id = auth.uid())`): the caller writes their own rows into any tenant,
+ * where that tenant's members see them. Columns compared with the caller's own
+ * id or email (`assigned_to = auth.uid()`) are whom a row is for, not whose
+ * tenant it is in, and are not asked for.
+ */
+function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFinding | null {
+  const a = ctx.analysis(p);
+  const effective = p.check !== null ? a.check : a.using;
+  if (!effective) return null;
+  const cmds: Command[] = p.command === 'ALL' ? ['INSERT', 'UPDATE'] : [p.command as Command];
+  const gate = effective.onlyForRoles(helperRoleGate(ctx));
+  const effectiveOf = (q: Policy) => {
+    const qa = ctx.analysis(q);
+    return q.check !== null ? qa.check : qa.using;
+  };
+  const roles: string[] = [];
+  let found: { columns: string[]; by: Policy } | null = null;
+  for (const role of apiRolesOf(ctx, p)) {
+    if (gate !== null && !gate.has(role)) continue;
+    for (const cmd of cmds) {
+      if (!hasPrivilege(ctx, rel, role, cmd)) continue;
+      const pinned = new Set([...effective.callerColumns, ...policiesFor(ctx.model, rel, role, cmd, false).flatMap((r) => effectiveOf(r)?.callerColumns ?? [])]);
+      // Who sees the row: the SELECT policies, and for UPDATE the rows this policy lets the caller pick.
+      const pickers = [...policiesFor(ctx.model, rel, role, 'SELECT', true), ...(cmd === 'UPDATE' && p.using !== null ? [p] : [])];
+      for (const q of pickers) {
+        const using = ctx.analysis(q).using;
+        if (!using?.bindsCaller) continue;
+        const whom = new Set(using.claimColumns.filter((c) => c.table === null && (c.claim === 'sub' || c.claim === 'email')).map((c) => c.column));
+        const missing = using.callerColumns.filter((c) => !whom.has(c) && !pinned.has(c));
+        if (missing.length === 0) continue;
+        found ??= { columns: missing, by: q };
+        if (!roles.includes(role)) roles.push(role);
+      }
+    }
+  }
+  if (!found || !p.check && p.command !== 'UPDATE' && p.command !== 'ALL') return null;
+  const tied = effective.callerColumns.filter((c) => !found!.columns.includes(c));
+  const cols = listWords(found.columns);
+  const byWords = found.by === p ? 'its own USING uses to pick the rows a caller may update' : `policy ${found.by.name} uses to pick the rows a caller sees`;
+  const checkText = p.check ?? p.using!;
+  return {
+    object: policyObject(p),
+    objectKind: 'policy',
+    message: `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} into any ${cols}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} ties ${tied.length ? listWords(tied) : 'the row'} to the caller but not ${cols}, which ${byWords}`,
+    // pg_get_expr breaks sub-selects over lines; a fix reads better on one.
+    fix: `alter policy ${quoteIdent(p.name)} on ${qualifiedName(rel.schema, rel.name)} with check ((${oneLine(checkText)}) and (${oneLine(found.by.using!)}))`,
+  };
+}
+
+function oneLine(expr: string): string {
+  return expr.replace(/\n\s*/g, ' ');
+}
