@@ -599,3 +599,49 @@ describe('policy-check-unbound: a check that ties the owner but leaves the tenan
     for (const q of quiet) expect(await rule('policy-check-unbound', `${base} ${q}`), q).toEqual([]);
   });
 });
+
+describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.uid()', () => {
+  const items = (trigger: string, policy = 'create policy ins on public.items for insert to authenticated with check (true);') => `
+    create table public.items (id int primary key, user_id uuid not null, body text);
+    alter table public.items enable row level security;
+    grant select, insert, update on public.items to authenticated;
+    create policy sel on public.items for select to authenticated using ((select auth.uid()) = user_id);
+    ${policy}
+    ${trigger}`;
+  const fn = (body: string) => `create function public.set_owner() returns trigger language plpgsql set search_path = '' as $$ ${body} $$;`;
+  const always = fn('begin -- the row is always the caller\'s\n new.user_id := (select auth.uid()); return new; end');
+
+  it('on Postgres, the row is the caller\'s whatever they send, so an unbound check is not reported', async () => {
+    const sql = items(`${always} create trigger set_owner before insert on public.items for each row execute function public.set_owner();`);
+    expect(await rule('policy-check-unbound', sql)).toEqual([]);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sql).simple());
+      const [row] = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`set local role authenticated; select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`).simple();
+          return tx.unsafe(`insert into public.items values (1, '00000000-0000-4000-8000-000000000001', 'as someone else') returning user_id`);
+        }),
+      );
+      expect(row!['user_id']).toBe('00000000-0000-4000-8000-000000000002');
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('is still reported when the trigger only fills a missing owner, has a WHEN condition, is disabled, or does not fire for the command', async () => {
+    const trig = 'create trigger set_owner before insert on public.items for each row';
+    const open = [
+      items(`${fn('begin if new.user_id is null then new.user_id := auth.uid(); end if; return new; end')} ${trig} execute function public.set_owner();`),
+      items(`${fn('begin new.user_id := coalesce(new.user_id, auth.uid()); return new; end')} ${trig} execute function public.set_owner();`),
+      items(`${always} ${trig} when (new.user_id is null) execute function public.set_owner();`),
+      items(`${always} ${trig} execute function public.set_owner(); alter table public.items disable trigger set_owner;`),
+      items(`${always} create trigger set_owner after insert on public.items for each row execute function public.set_owner();`),
+      items(`${always} ${trig} execute function public.set_owner();`, 'create policy upd on public.items for update to authenticated using ((select auth.uid()) = user_id) with check (true);'),
+    ];
+    for (const sql of open) expect((await rule('policy-check-unbound', sql)).map((f) => f.message), sql).toEqual([expect.stringMatching(/for any user_id: its (WITH CHECK|USING) .*never compares it with the caller$/)]);
+    // BEFORE INSERT OR UPDATE covers the UPDATE policy too.
+    expect(await rule('policy-check-unbound', items(`${always} create trigger set_owner before insert or update on public.items for each row execute function public.set_owner();`,
+      'create policy upd on public.items for update to authenticated using ((select auth.uid()) = user_id) with check (true);'))).toEqual([]);
+  });
+});

@@ -54,7 +54,7 @@ export interface RawCatalog {
   columns: Array<{ rel_oid: string; name: string; num: number; type: string; not_null: boolean; has_default: boolean; generated: boolean; identity: boolean; comment: string | null }>;
   indexes: Array<{ rel_oid: string; name: string; columns: Array<string | null>; unique: boolean; primary: boolean; valid: boolean; partial: boolean }>;
   foreignKeys: Array<{ rel_oid: string; name: string; columns: string[]; ref_table: string; ref_columns: string[] }>;
-  triggers: Array<{ rel_oid: string; name: string; type: number; enabled: boolean; function: string; columns: string[] }>;
+  triggers: Array<{ rel_oid: string; name: string; type: number; enabled: boolean; function: string; columns: string[]; conditional?: boolean }>;
   functions: Array<{
     schema: string;
     name: string;
@@ -69,6 +69,7 @@ export interface RawCatalog {
     owner: string;
     executable_by: string[];
     body: string | null;
+    trigger_source?: string | null;
     acl: AclItems;
     comment: string | null;
     from_extension: boolean;
@@ -161,6 +162,7 @@ function triggerOf(t: RawCatalog['triggers'][number]): Trigger {
     function: t.function,
     enabled: t.enabled,
     columns: [...t.columns],
+    conditional: t.conditional ?? false,
   };
 }
 
@@ -260,6 +262,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
     owner: f.owner,
     executableBy: [...f.executable_by].sort(),
     body: f.body,
+    triggerSource: f.trigger_source ?? null,
     grants: grantsFromAclItems(f.acl),
     comment: f.comment,
     fromExtension: f.from_extension,

@@ -266,7 +266,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
       jsonRows<RawCatalog['triggers']>(
         tx,
         tx`
-      select t.tgrelid::int8::text as rel_oid, t.tgname as name, t.tgtype::int as type, t.tgenabled <> 'D' as enabled,
+      select t.tgrelid::int8::text as rel_oid, t.tgname as name, t.tgtype::int as type, t.tgenabled <> 'D' as enabled, t.tgqual is not null as conditional,
              format('%s.%s', pn.nspname, p.proname) as function,
              array(select attname from unnest(t.tgattr::int2[]) k join pg_attribute on attrelid = t.tgrelid and attnum = k) as columns
       from pg_trigger t join pg_proc p on p.oid = t.tgfoid join pg_namespace pn on pn.oid = p.pronamespace
@@ -287,6 +287,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
              pg_get_userbyid(p.proowner) as owner,
              array(select x from unnest(${arrayLiteral(apiRoles)}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1) as executable_by,
              case when l.lanname = 'sql' then coalesce(pg_get_function_sqlbody(p.oid), p.prosrc) end as body,
+             case when l.lanname = 'plpgsql' and p.prorettype = 'pg_catalog.trigger'::regtype then p.prosrc end as trigger_source,
              coalesce(p.proacl, acldefault('f', p.proowner))::text[] as acl,
              dp.description as comment,
              exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e') as from_extension

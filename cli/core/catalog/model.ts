@@ -80,6 +80,8 @@ export interface Trigger {
   enabled: boolean;
   /** Trigger columns for UPDATE OF. */
   columns: string[];
+  /** It has a WHEN condition (pg_trigger.tgqual), so it may not fire for every row. */
+  conditional?: boolean;
 }
 
 /** A grant as stored in the ACL: grantee (role name or PUBLIC) → privileges. */
@@ -148,6 +150,8 @@ export interface FunctionInfo {
   executableBy: string[];
   /** LANGUAGE sql only: the body as written (prosrc) or, for RETURN / BEGIN ATOMIC bodies, as Postgres prints it; else null. */
   body: string | null;
+  /** LANGUAGE plpgsql trigger functions only: the source as written (prosrc), for what a trigger sets NEW's columns to; else null. */
+  triggerSource?: string | null;
   grants: Grant[];
   comment: string | null;
   /** Extension member functions are not the user's code. */

@@ -1295,13 +1295,86 @@ export interface FunctionAnalysis {
   roleGate: ReadonlySet<string> | null;
   /** It yields nothing, NULL or false without a user (functionNeedsUser). */
   needsUser: boolean;
+  /** A PL/pgSQL trigger function's columns of NEW it always sets to the caller's id (triggerCallerColumns). */
+  setsToCaller: string[];
 }
 
-export function analyseFunction(fn: { body: string | null; args: string }, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
-  if (fn.body === null) return { detached: [], roleGate: null, needsUser: false };
+export function analyseFunction(fn: { body: string | null; args: string; triggerSource?: string | null }, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
+  const setsToCaller = fn.triggerSource ? triggerCallerColumns(fn.triggerSource, parseSync) : [];
+  if (fn.body === null) return { detached: [], roleGate: null, needsUser: false, setsToCaller };
   return {
+    setsToCaller,
     detached: functionDetachedCallers(fn.body, fn.args, defaultSchema, parseSync),
     roleGate: functionRoleGate(fn.body, parseSync),
     needsUser: functionNeedsUser(fn.body, parseSync),
   };
+}
+
+/**
+ * The columns a PL/pgSQL trigger function always sets to the caller's id
+ * (`new.user_id := auth.uid();`), whatever the row held: assignments at the top
+ * level of its main block, before any RETURN, with a right-hand side that is the
+ * `sub` claim (auth.uid(), `auth.jwt() ->> 'sub'`, either wrapped or cast).
+ * There is no PL/pgSQL parser here, so the body is split into statements on
+ * semicolons outside quotes and comments, and anything inside IF / CASE / LOOP /
+ * nested blocks counts as conditional. A column assigned anything else anywhere
+ * (`new.user_id := coalesce(new.user_id, auth.uid())`) is not counted.
+ */
+export function triggerCallerColumns(source: string, parseSync: ParseSync): string[] {
+  // Blank out comments; keep quoted text intact but never split inside it.
+  const pieces: string[] = [];
+  let cur = '';
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i]!;
+    if (ch === '-' && source[i + 1] === '-') {
+      while (i < source.length && source[i] !== '\n') i++;
+      cur += ' ';
+    } else if (ch === '/' && source[i + 1] === '*') {
+      const end = source.indexOf('*/', i + 2);
+      i = end < 0 ? source.length : end + 1;
+      cur += ' ';
+    } else if (ch === "'" || ch === '"') {
+      const end = source.indexOf(ch, i + 1);
+      const stop = end < 0 ? source.length : end;
+      cur += source.slice(i, stop + 1);
+      i = stop;
+    } else if (ch === ';') {
+      pieces.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  pieces.push(cur.trim());
+  // The main block starts after the first BEGIN (DECLARE comes before it).
+  const first = pieces.findIndex((p) => /(^|\s)begin(\s|$)/i.test(p));
+  if (first < 0) return [];
+  pieces[first] = pieces[first]!.replace(/^[\s\S]*?(^|\s)begin(\s|$)/i, '').trim();
+  const assign = /^new\s*\.\s*(?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*))\s*:?=\s*([\s\S]+)$/i;
+  const set = new Set<string>();
+  const other = new Set<string>();
+  let depth = 0;
+  let returned = false;
+  for (const piece of pieces.slice(first)) {
+    const word = (/^[a-z<]+/i.exec(piece)?.[0] ?? '').toLowerCase();
+    const opens = ['if', 'case', 'loop', 'while', 'for', 'foreach', 'begin', 'declare'].includes(word) || word.startsWith('<<');
+    if (/^end(\s|$)/i.test(piece)) depth = Math.max(0, depth - 1);
+    // `if … then new.x := …`: the statement after THEN is conditional too.
+    const inner = opens ? piece.replace(/^[\s\S]*?\b(then|loop|else|begin)\b/i, '').trim() : /^(elsif|else|when|exception)\b/i.test(piece) ? piece.replace(/^[\s\S]*?\b(then|else)\b/i, '').trim() : piece;
+    if (/^return\b/i.test(inner)) returned = true;
+    const m = assign.exec(inner);
+    if (m) {
+      const column = m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase();
+      let isSub = false;
+      try {
+        const parsed = parseSync(`select ${m[3]}`) as { stmts: Array<{ stmt: unknown }> };
+        const targets = bodyOf(parsed.stmts[0]!.stmt)['targetList'] as unknown[];
+        isSub = targets.length === 1 && claimKey(bodyOf(targets[0])['val']) === 'sub';
+      } catch {
+        isSub = false;
+      }
+      if (isSub && depth === 0 && !opens && !returned && inner === piece) set.add(column);
+      else other.add(column);
+    }
+    if (opens) depth++;
+  }
+  return [...set].filter((c) => !other.has(c));
 }

@@ -257,3 +257,21 @@ export function writableWithoutUser(ctx: CatalogLintContext, rel: Relation, role
     }),
   );
 }
+
+/**
+ * Columns every row written by `command` gets set to the caller's id by an
+ * enabled BEFORE … FOR EACH ROW trigger without a WHEN condition (for UPDATE,
+ * one not limited to UPDATE OF other columns): `new.user_id := auth.uid()`.
+ * Whatever the caller sends, the row is theirs, so an unbound WITH CHECK on
+ * those columns lets them write nothing as someone else.
+ */
+export function columnsSetToCaller(ctx: CatalogLintContext, rel: Relation, command: 'INSERT' | 'UPDATE'): Set<string> {
+  const out = new Set<string>();
+  for (const t of rel.triggers) {
+    if (!t.enabled || t.timing !== 'BEFORE' || t.level !== 'ROW' || t.conditional || !t.events.includes(command)) continue;
+    const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.triggerSource);
+    if (!fn) continue;
+    for (const c of ctx.functionAnalysis(fn).setsToCaller) if (command === 'INSERT' || t.columns.length === 0 || t.columns.includes(c)) out.add(c);
+  }
+  return out;
+}

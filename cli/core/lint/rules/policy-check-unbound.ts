@@ -4,7 +4,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import { quoteIdent } from '../../db.js';
 import { qualifiedName } from '../../policy/render.js';
 import type { CatalogLintContext } from '../types.js';
-import { apiRolesOf, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command } from '../facts.js';
+import { apiRolesOf, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command } from '../facts.js';
 
 const OWNER_COLUMN = /^(user|owner|author|creator|profile|member|account|tenant|org|organization|organisation|team|workspace|company|customer)_(id|uuid)$|^(created|owned)_by$|_(user|owner)_id$/i;
 
@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "INSERT/UPDATE/ALL policy whose effective WITH CHECK (USING when absent) does not bind the row's owner or tenant to the caller",
-  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users or a name like user_id, owner_id, tenant_id, org_id) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it. A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them.",
+  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users or a name like user_id, owner_id, tenant_id, org_id) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it. A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function) counts as bound.",
   fix: 'with check ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -45,24 +45,33 @@ export const rule: CatalogRule = {
         const cmds: Command[] = p.command === 'ALL' ? ['INSERT', 'UPDATE'] : [p.command];
         // A role test (`is_service_role()`) that can never hold for the role lets it write nothing.
         const gate = effective.onlyForRoles(helperRoleGate(ctx));
-        const roles = apiRolesOf(ctx, p).filter((role) =>
-          (gate === null || gate.has(role)) &&
-          cmds.some(
-            (c) =>
-              hasPrivilege(ctx, rel, role, c) &&
-              // A restrictive policy on the same command that binds the caller closes the gap.
-              !policiesFor(ctx.model, rel, role, c, false).some((r) => {
-                const ra = ctx.analysis(r);
-                return ((r.check !== null ? ra.check : ra.using)?.bindsCaller ?? false);
-              }),
-          ),
-        );
+        // Owner columns a BEFORE trigger sets to auth.uid() whatever the caller sent are bound all the same.
+        const free = new Set<string>();
+        const roles = apiRolesOf(ctx, p).filter((role) => {
+          if (gate !== null && !gate.has(role)) return false;
+          let open = false;
+          for (const c of cmds) {
+            if (!hasPrivilege(ctx, rel, role, c)) continue;
+            // A restrictive policy on the same command that binds the caller closes the gap.
+            if (policiesFor(ctx.model, rel, role, c, false).some((r) => {
+              const ra = ctx.analysis(r);
+              return ((r.check !== null ? ra.check : ra.using)?.bindsCaller ?? false);
+            })) continue;
+            const setByTrigger = columnsSetToCaller(ctx, rel, c as 'INSERT' | 'UPDATE');
+            const left = owners!.filter((o) => !setByTrigger.has(o));
+            if (left.length === 0) continue;
+            left.forEach((o) => free.add(o));
+            open = true;
+          }
+          return open;
+        });
         if (roles.length === 0) continue;
+        const freeOwners = owners.filter((o) => free.has(o));
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
-          message: `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} for any ${listWords(owners)}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} never compares them with the caller`,
-          fix: `with check ((select auth.uid()) = ${owners[0]})`,
+          message: `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} for any ${listWords(freeOwners)}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} never compares ${freeOwners.length === 1 ? 'it' : 'them'} with the caller`,
+          fix: `with check ((select auth.uid()) = ${freeOwners[0]})`,
         });
       }
     }
@@ -95,7 +104,7 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
     if (gate !== null && !gate.has(role)) continue;
     for (const cmd of cmds) {
       if (!hasPrivilege(ctx, rel, role, cmd)) continue;
-      const pinned = new Set([...effective.callerColumns, ...policiesFor(ctx.model, rel, role, cmd, false).flatMap((r) => effectiveOf(r)?.callerColumns ?? [])]);
+      const pinned = new Set([...effective.callerColumns, ...columnsSetToCaller(ctx, rel, cmd as 'INSERT' | 'UPDATE'), ...policiesFor(ctx.model, rel, role, cmd, false).flatMap((r) => effectiveOf(r)?.callerColumns ?? [])]);
       // Who sees the row: the SELECT policies, and for UPDATE the rows this policy lets the caller pick.
       const pickers = [...policiesFor(ctx.model, rel, role, 'SELECT', true), ...(cmd === 'UPDATE' && p.using !== null ? [p] : [])];
       for (const q of pickers) {
