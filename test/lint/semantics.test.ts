@@ -585,6 +585,7 @@ describe('policy-check-unbound: a check that ties the owner but leaves the tenan
       create policy upd on public.projects for update to authenticated using (${inOrg}) with check ((select auth.uid()) = user_id);`);
     expect(upd.map((x) => x.message)).toEqual([
       'policy upd lets authenticated write rows of public.projects into any org_id: its WITH CHECK ties user_id to the caller but not org_id, which its own USING uses to pick the rows a caller may update',
+      // No SELECT policy here: nothing else checks the moved row.
     ]);
     const quiet = [
       `create policy sel on public.projects for select to authenticated using (${inOrg});
@@ -639,9 +640,42 @@ describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.ui
       items(`${always} create trigger set_owner after insert on public.items for each row execute function public.set_owner();`),
       items(`${always} ${trig} execute function public.set_owner();`, 'create policy upd on public.items for update to authenticated using ((select auth.uid()) = user_id) with check (true);'),
     ];
-    for (const sql of open) expect((await rule('policy-check-unbound', sql)).map((f) => f.message), sql).toEqual([expect.stringMatching(/for any user_id: its (WITH CHECK|USING) .*never compares it with the caller$/)]);
+    for (const sql of open) expect((await rule('policy-check-unbound', sql)).map((f) => f.message), sql).toEqual([expect.stringMatching(/(for any user_id: its (WITH CHECK|USING) .*|set user_id of their own rows .*: its WITH CHECK )never compares it with the caller/)]);
     // BEFORE INSERT OR UPDATE covers the UPDATE policy too.
     expect(await rule('policy-check-unbound', items(`${always} create trigger set_owner before insert or update on public.items for each row execute function public.set_owner();`,
       'create policy upd on public.items for update to authenticated using ((select auth.uid()) = user_id) with check (true);'))).toEqual([]);
+  });
+});
+
+describe('policy-check-unbound: an UPDATE whose USING binds the owner but whose WITH CHECK does not', () => {
+  const t = (col: string, cmp: string) => `create table public.t (id int primary key, ${col} not null, body text);
+    alter table public.t enable row level security;
+    grant select, update on public.t to authenticated;
+    create policy sel on public.t for select to authenticated using (${cmp});
+    create policy upd on public.t for update to authenticated using (${cmp}) with check (true);`;
+
+  it('on Postgres, the owner hands a row to another user; reported as such, also for an owner column named only by the policies', async () => {
+    const sql = t('user_id uuid', '(select auth.uid()) = user_id');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'mine')`).simple());
+      const moved = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`set local role authenticated; select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000001","role":"authenticated"}', true)`).simple();
+          // No WHERE and no RETURNING: the UPDATE reads no column, so the SELECT policy is not checked on the new row.
+          await tx.unsafe(`update public.t set user_id = '00000000-0000-4000-8000-000000000002'`);
+          await tx.unsafe('reset role');
+          return tx.unsafe(`select user_id from public.t`);
+        }),
+      );
+      expect(moved.map((r) => r['user_id'])).toEqual(['00000000-0000-4000-8000-000000000002']);
+    } finally {
+      await db.drop();
+    }
+    expect((await rule('policy-check-unbound', sql)).map((f) => f.message)).toEqual([
+      'policy upd lets authenticated set user_id of their own rows of public.t to anyone: its WITH CHECK never compares it with the caller, so a row can be handed to another user or tenant (an UPDATE that filters or returns rows must also pass SELECT policy sel; one that reads no column, such as a PATCH without filters, does not)',
+    ]);
+    // No foreign key and no owner-like name: the policies' `(select auth.uid())::text = owner_text` says whose row it is.
+    expect((await rule('policy-check-unbound', t('owner_text text', '(select auth.uid())::text = owner_text'))).map((f) => f.object)).toEqual(['upd on public.t']);
   });
 });

@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "INSERT/UPDATE/ALL policy whose effective WITH CHECK (USING when absent) does not bind the row's owner or tenant to the caller",
-  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users or a name like user_id, owner_id, tenant_id, org_id) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it. A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function) counts as bound.",
+  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it. A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function) counts as bound.",
   fix: 'with check ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -40,7 +40,7 @@ export const rule: CatalogRule = {
           if (gap) out.push(gap);
           continue;
         }
-        owners ??= ownerColumns(rel);
+        owners ??= ownerColumnsOf(ctx, rel);
         if (owners.length === 0) break; // only tables with an owner or tenant column are judged
         const cmds: Command[] = p.command === 'ALL' ? ['INSERT', 'UPDATE'] : [p.command];
         // A role test (`is_service_role()`) that can never hold for the role lets it write nothing.
@@ -70,7 +70,11 @@ export const rule: CatalogRule = {
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
-          message: `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} for any ${listWords(freeOwners)}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} never compares ${freeOwners.length === 1 ? 'it' : 'them'} with the caller`,
+          // An UPDATE whose USING picks the caller's own rows: the hole is what they may set, not which rows they reach.
+          message:
+            p.command === 'UPDATE' && p.check !== null && a.using?.bindsCaller
+              ? `policy ${p.name} lets ${listWords(roles)} set ${listWords(freeOwners)} of their own rows of ${rel.qualified} to anyone: its WITH CHECK never compares ${freeOwners.length === 1 ? 'it' : 'them'} with the caller, so a row can be handed to another user or tenant${selectGuard(ctx, rel, roles, freeOwners)}`
+              : `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} for any ${listWords(freeOwners)}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} never compares ${freeOwners.length === 1 ? 'it' : 'them'} with the caller`,
           fix: `with check ((select auth.uid()) = ${freeOwners[0]})`,
         });
       }
@@ -126,7 +130,7 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
   return {
     object: policyObject(p),
     objectKind: 'policy',
-    message: `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} into any ${cols}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} ties ${tied.length ? listWords(tied) : 'the row'} to the caller but not ${cols}, which ${byWords}`,
+    message: `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} into any ${cols}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} ties ${tied.length ? listWords(tied) : 'the row'} to the caller but not ${cols}, which ${byWords}${p.command === 'UPDATE' ? selectGuard(ctx, rel, roles, found.columns) : ''}`,
     // pg_get_expr breaks sub-selects over lines; a fix reads better on one.
     fix: `alter policy ${quoteIdent(p.name)} on ${qualifiedName(rel.schema, rel.name)} with check ((${oneLine(checkText)}) and (${oneLine(found.by.using!)}))`,
   };
@@ -134,4 +138,35 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
 
 function oneLine(expr: string): string {
   return expr.replace(/\n\s*/g, ' ');
+}
+
+/**
+ * ownerColumns, and the columns the table's own policies compare with the
+ * caller's id or email (`(select auth.uid())::text = owner_text`): whatever
+ * their name, the policies say whose row it is.
+ */
+function ownerColumnsOf(ctx: CatalogLintContext, rel: Relation): string[] {
+  const cols = new Set(ownerColumns(rel));
+  for (const q of rel.policies) {
+    const qa = ctx.analysis(q);
+    for (const e of [qa.using, qa.check]) for (const c of e?.claimColumns ?? []) if (c.table === null && (c.claim === 'sub' || c.claim === 'email')) cols.add(c.column);
+  }
+  return [...cols];
+}
+
+/**
+ * An UPDATE that reads a column (a WHERE, a RETURNING) also checks the new row
+ * against the SELECT policies (rowsecurity.c adds them as WITH CHECK options
+ * when the command needs SELECT). When every SELECT policy for the roles ties
+ * the free columns to the caller, only an UPDATE that reads no column — a
+ * PostgREST PATCH without filters — gets a row past them: say so.
+ */
+function selectGuard(ctx: CatalogLintContext, rel: Relation, roles: readonly string[], columns: readonly string[]): string {
+  const guarded: string[] = [];
+  for (const role of roles) {
+    const sel = policiesFor(ctx.model, rel, role, 'SELECT', true);
+    if (sel.length === 0 || !sel.every((q) => columns.every((c) => ctx.analysis(q).using?.callerColumns.includes(c)))) return '';
+    for (const q of sel) if (!guarded.includes(q.name)) guarded.push(q.name);
+  }
+  return guarded.length ? ` (an UPDATE that filters or returns rows must also pass SELECT policy ${listWords(guarded)}; one that reads no column, such as a PATCH without filters, does not)` : '';
 }
