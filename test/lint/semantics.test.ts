@@ -76,6 +76,8 @@ describe('partitions', () => {
     expect(await rule('rls-disabled-in-api', parent)).toEqual([]);
     const f = await rule('rls-disabled-in-api', `${parent} grant select on public.m_2026 to authenticated;`);
     expect(f.map((x) => x.object)).toEqual(['public.m_2026']);
+    expect(f[0]!.message).toBe("RLS is off on public.m_2026, a partition of public.m: queried by name it skips public.m's policies, so authenticated can read every row");
+    expect(f[0]!.fix).toMatch(/^revoke all on public\.m_2026 from authenticated, public \(reach it through public\.m\)/);
   });
 });
 

@@ -1,6 +1,6 @@
 /** A table the API serves with RLS off: every API role's grant applies to every row. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { columnPrivilegesOf, isExposed, isTable, isUserRelation, listWords, privilegesOf, verbOf } from '../facts.js';
+import { columnPrivilegesOf, isExposed, isTable, isUserRelation, listWords, privilegesOf, relationsByName, verbOf } from '../facts.js';
 
 const DATA_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
@@ -31,15 +31,22 @@ export const rule: CatalogRule = {
         .filter((x) => x.parts.length > 0);
       if (what.length === 0) continue;
       const parts = what.map((x) => `${x.role} can ${x.parts.join(' and ')}`);
+      // A partition queried by name is checked against its own RLS flag and policies, not its parent's.
+      const parent = rel.partitionOf ? relationsByName(ctx.model).get(rel.partitionOf) : undefined;
+      const guardedParent = parent && parent.rls && parent.policies.length > 0 ? parent : undefined;
       out.push({
         object: rel.qualified,
         objectKind: 'table',
         message: foreign
           ? `${rel.qualified} is a foreign table, which cannot have RLS: ${parts.join('; ')}`
-          : `RLS is off on ${rel.qualified}: ${parts.join('; ')}`,
+          : guardedParent
+            ? `RLS is off on ${rel.qualified}, a partition of ${guardedParent.qualified}: queried by name it skips ${guardedParent.qualified}'s policies, so ${parts.join('; ')}`
+            : `RLS is off on ${rel.qualified}: ${parts.join('; ')}`,
         fix: foreign
           ? `revoke all on ${rel.qualified} from ${listWords(what.map((x) => x.role))}; move it to an unexposed schema and serve it through a function or view that filters rows`
-          : `alter table ${rel.qualified} enable row level security; then add policies for ${listWords(what.map((x) => x.role))}`,
+          : guardedParent
+            ? `revoke all on ${rel.qualified} from ${listWords(what.map((x) => x.role))}, public (reach it through ${guardedParent.qualified}); or alter table ${rel.qualified} enable row level security and give it ${guardedParent.qualified}'s policies`
+            : `alter table ${rel.qualified} enable row level security; then add policies for ${listWords(what.map((x) => x.role))}`,
       });
     }
     return out;
