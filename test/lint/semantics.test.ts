@@ -681,3 +681,34 @@ describe('policy-check-unbound: an UPDATE whose USING binds the owner but whose 
     expect((await rule('policy-check-unbound', t('owner_text text', '(select auth.uid())::text = owner_text'))).map((f) => f.object)).toEqual(['upd on public.t']);
   });
 });
+
+describe('fixes quote identifiers', () => {
+  it('a mixed-case table and column get fixes that run as written', async () => {
+    const sql = `create table public."Weird Table" ("User Id" uuid references auth.users, body text);
+      grant select on public."Weird Table" to authenticated;
+      create table public."Notes" (id int primary key, "Owner" uuid, body text);
+      alter table public."Notes" enable row level security;
+      grant select, update on public."Notes" to authenticated;
+      create policy sel on public."Notes" for select to authenticated using ("Owner" = (select auth.uid()));
+      create policy upd on public."Notes" for update to authenticated using (true);`;
+    const model = await modelOf(template, sql);
+    const { findings } = await lintWith({ model });
+    const fix = (rule: string, object: string) => findings.find((f) => f.rule === rule && f.object === object)?.fix;
+    expect(fix('rls-disabled-in-api', 'public.Weird Table')).toBe('alter table public."Weird Table" enable row level security; then add policies for authenticated');
+    expect(fix('unindexed-foreign-key', 'public.Weird Table.User Id')).toBe('create index concurrently on public."Weird Table" ("User Id")');
+    expect(fix('claim-column-unindexed', 'public.Notes.Owner')).toBe('create index concurrently on public."Notes" ("Owner")');
+    expect(fix('policy-always-true', 'upd on public.Notes')).toBe('compare the row\'s owner with the caller, e.g. using ((select auth.uid()) = "Owner")');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sql).simple());
+      for (const stmt of [
+        'alter table public."Weird Table" enable row level security',
+        fix('unindexed-foreign-key', 'public.Weird Table.User Id')!,
+        fix('claim-column-unindexed', 'public.Notes.Owner')!,
+        `alter policy upd on public."Notes" ${fix('policy-always-true', 'upd on public.Notes')!.replace(/^.*e\.g\. /, '')}`,
+      ]) await withSql(db.url, (s) => s.unsafe(stmt));
+    } finally {
+      await db.drop();
+    }
+  });
+});

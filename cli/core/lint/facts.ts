@@ -13,6 +13,7 @@ import {
   type Relation,
   type TablePrivilege,
 } from '../catalog/model.js';
+import { quoteIdent } from '../db.js';
 import type { CatalogLintContext } from './types.js';
 
 export type Command = Exclude<PolicyCommand, 'ALL'>;
@@ -274,4 +275,14 @@ export function columnsSetToCaller(ctx: CatalogLintContext, rel: Relation, comma
     for (const c of ctx.functionAnalysis(fn).setsToCaller) if (command === 'INSERT' || t.columns.length === 0 || t.columns.includes(c)) out.add(c);
   }
   return out;
+}
+
+/** A relation as SQL in a fix: `public."Weird Table"` (messages keep the plain `schema.table`). */
+export function sqlName(rel: { schema: string; name: string }): string {
+  return `${quoteIdent(rel.schema)}.${quoteIdent(rel.name)}`;
+}
+
+/** Column names as SQL in a fix: `"User Id", org_id`. */
+export function sqlColumns(columns: readonly string[]): string {
+  return columns.map(quoteIdent).join(', ');
 }

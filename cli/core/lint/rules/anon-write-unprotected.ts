@@ -1,6 +1,6 @@
 /** anon writing where RLS does not stop it: tables with RLS off, and TRUNCATE (never subject to RLS). */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { isTable, isUserRelation, listWords, privilegesOf, verbOf } from '../facts.js';
+import { isTable, isUserRelation, listWords, privilegesOf, verbOf, sqlName } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -30,7 +30,7 @@ export const rule: CatalogRule = {
         object: rel.qualified,
         objectKind: 'table',
         message: `${anon} can ${listWords(unprotected.map(verbOf))} ${rel.qualified}${unprotected.includes('TRUNCATE') ? ' (TRUNCATE ignores RLS)' : ''}${!rel.rls && unprotected.some((p) => p !== 'TRUNCATE') ? ' (RLS is off)' : ''}`,
-        fix: `revoke ${unprotected.map((p) => p.toLowerCase()).join(', ')} on ${rel.qualified} from ${anon}, public`,
+        fix: `revoke ${unprotected.map((p) => p.toLowerCase()).join(', ')} on ${sqlName(rel)} from ${anon}, public`,
       });
     }
     for (const [schema, tables] of truncateOnly) {

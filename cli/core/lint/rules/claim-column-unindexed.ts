@@ -2,7 +2,7 @@
 import type { CatalogRule, RawFinding } from '../types.js';
 import { findRelation, type Policy, type Relation } from '../../catalog/model.js';
 import type { ClaimColumn } from '../expr.js';
-import { isTable, policyObject } from '../facts.js';
+import { isTable, policyObject, sqlName, sqlColumns } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -32,7 +32,7 @@ export const rule: CatalogRule = {
         object: key,
         objectKind: 'column',
         message: `${key} is compared with ${cc.claim} in policy ${policyObject(p)} but no index leads on it: every API query on ${rel.qualified} scans ${target.qualified}`,
-        fix: `create index concurrently on ${target.qualified} (${cc.column})`,
+        fix: `create index concurrently on ${sqlName(target)} (${sqlColumns([cc.column])})`,
       });
     };
     for (const rel of ctx.model.relations) {

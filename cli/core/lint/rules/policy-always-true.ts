@@ -1,9 +1,9 @@
 /** A permissive policy that is always true for an API role opens every row to it. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
-import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, verbOf, type Command } from '../facts.js';
+import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, verbOf, type Command, sqlColumns } from '../facts.js';
 import { isSensitiveColumn } from '../sensitive.js';
-import { ownerColumns } from './policy-check-unbound.js';
+import { ownerColumnsOf } from './policy-check-unbound.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -41,7 +41,7 @@ export const rule: CatalogRule = {
           object: policyObject(p),
           objectKind: 'policy',
           message: `policy ${p.name} is always true on ${rel.qualified}: ${hits.join('; ')}${sensitive.length && p.command !== 'UPDATE' && p.command !== 'DELETE' ? ` (sensitive columns: ${sensitive.join(', ')})` : ''}`,
-          fix: `compare the row's owner with the caller, e.g. using ((select auth.uid()) = ${ownerColumns(rel)[0] ?? 'user_id'})${sensitive.length ? `, or move ${listWords(sensitive)} to a table only its owner can read` : ''}`,
+          fix: `compare the row's owner with the caller, e.g. using ((select auth.uid()) = ${sqlColumns([ownerColumnsOf(ctx, rel)[0] ?? 'user_id'])})${sensitive.length ? `, or move ${listWords(sensitive)} to a table only its owner can read` : ''}`,
         });
       }
     }

@@ -4,7 +4,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import { quoteIdent } from '../../db.js';
 import { qualifiedName } from '../../policy/render.js';
 import type { CatalogLintContext } from '../types.js';
-import { apiRolesOf, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command } from '../facts.js';
+import { apiRolesOf, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command, sqlColumns } from '../facts.js';
 
 const OWNER_COLUMN = /^(user|owner|author|creator|profile|member|account|tenant|org|organization|organisation|team|workspace|company|customer)_(id|uuid)$|^(created|owned)_by$|_(user|owner)_id$/i;
 
@@ -75,7 +75,7 @@ export const rule: CatalogRule = {
             p.command === 'UPDATE' && p.check !== null && a.using?.bindsCaller
               ? `policy ${p.name} lets ${listWords(roles)} set ${listWords(freeOwners)} of their own rows of ${rel.qualified} to anyone: its WITH CHECK never compares ${freeOwners.length === 1 ? 'it' : 'them'} with the caller, so a row can be handed to another user or tenant${selectGuard(ctx, rel, roles, freeOwners)}`
               : `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} for any ${listWords(freeOwners)}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} never compares ${freeOwners.length === 1 ? 'it' : 'them'} with the caller`,
-          fix: `with check ((select auth.uid()) = ${freeOwners[0]})`,
+          fix: `with check ((select auth.uid()) = ${sqlColumns([freeOwners[0]!])})`,
         });
       }
     }
@@ -145,7 +145,7 @@ function oneLine(expr: string): string {
  * caller's id or email (`(select auth.uid())::text = owner_text`): whatever
  * their name, the policies say whose row it is.
  */
-function ownerColumnsOf(ctx: CatalogLintContext, rel: Relation): string[] {
+export function ownerColumnsOf(ctx: CatalogLintContext, rel: Relation): string[] {
   const cols = new Set(ownerColumns(rel));
   for (const q of rel.policies) {
     const qa = ctx.analysis(q);

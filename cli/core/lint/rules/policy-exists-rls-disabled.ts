@@ -1,6 +1,6 @@
 /** Policies on a table whose RLS is off do nothing. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { isTable } from '../facts.js';
+import { isTable, sqlName } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -18,7 +18,7 @@ export const rule: CatalogRule = {
         object: rel.qualified,
         objectKind: 'table',
         message: `${rel.qualified} has ${rel.policies.length} polic${rel.policies.length === 1 ? 'y' : 'ies'} (${rel.policies.map((p) => p.name).join(', ')}) but RLS is off: they are not applied`,
-        fix: `alter table ${rel.qualified} enable row level security`,
+        fix: `alter table ${sqlName(rel)} enable row level security`,
       });
     }
     return out;

@@ -1,6 +1,6 @@
 /** A table the API serves with RLS off: every API role's grant applies to every row. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { columnPrivilegesOf, isExposed, isTable, isUserRelation, listWords, privilegesOf, relationsByName, verbOf } from '../facts.js';
+import { columnPrivilegesOf, isExposed, isTable, isUserRelation, listWords, privilegesOf, relationsByName, verbOf, sqlName } from '../facts.js';
 
 const DATA_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
@@ -43,10 +43,10 @@ export const rule: CatalogRule = {
             ? `RLS is off on ${rel.qualified}, a partition of ${guardedParent.qualified}: queried by name it skips ${guardedParent.qualified}'s policies, so ${parts.join('; ')}`
             : `RLS is off on ${rel.qualified}: ${parts.join('; ')}`,
         fix: foreign
-          ? `revoke all on ${rel.qualified} from ${listWords(what.map((x) => x.role))}; move it to an unexposed schema and serve it through a function or view that filters rows`
+          ? `revoke all on ${sqlName(rel)} from ${listWords(what.map((x) => x.role))}; move it to an unexposed schema and serve it through a function or view that filters rows`
           : guardedParent
-            ? `revoke all on ${rel.qualified} from ${listWords(what.map((x) => x.role))}, public (reach it through ${guardedParent.qualified}); or alter table ${rel.qualified} enable row level security and give it ${guardedParent.qualified}'s policies`
-            : `alter table ${rel.qualified} enable row level security; then add policies for ${listWords(what.map((x) => x.role))}`,
+            ? `revoke all on ${sqlName(rel)} from ${listWords(what.map((x) => x.role))}, public (reach it through ${guardedParent.qualified}); or alter table ${sqlName(rel)} enable row level security and give it ${guardedParent.qualified}'s policies`
+            : `alter table ${sqlName(rel)} enable row level security; then add policies for ${listWords(what.map((x) => x.role))}`,
       });
     }
     return out;

@@ -1,6 +1,6 @@
 /** A table owner skips its own policies unless RLS is FORCEd; a login owner is an account that reads every row. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { isTable } from '../facts.js';
+import { isTable, sqlName } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -21,7 +21,7 @@ export const rule: CatalogRule = {
         object: rel.qualified,
         objectKind: 'table',
         message: `${rel.qualified} is owned by ${rel.owner}, a login role without BYPASSRLS: its sessions skip every policy because RLS is not forced`,
-        fix: `alter table ${rel.qualified} force row level security`,
+        fix: `alter table ${sqlName(rel)} force row level security`,
       });
     }
     return out;

@@ -5,7 +5,7 @@
  */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { CatalogModel } from '../../catalog/model.js';
-import { bypassesRls, isTable, listWords } from '../facts.js';
+import { bypassesRls, isTable, listWords, sqlName } from '../facts.js';
 
 /**
  * Roles whose privileges `role` has (has_privs_of_role): itself and,
@@ -49,7 +49,7 @@ export const rule: CatalogRule = {
         object: rel.qualified,
         objectKind: 'table',
         message: `${rel.qualified} is owned by ${rel.owner}: ${listWords(how)} ${owners.length > 1 ? 'act' : 'acts'} as its owner and ${owners.length > 1 ? 'skip' : 'skips'} every policy, because RLS is not forced`,
-        fix: `alter table ${rel.qualified} owner to postgres; (or: alter table ${rel.qualified} force row level security)`,
+        fix: `alter table ${sqlName(rel)} owner to postgres; (or: alter table ${sqlName(rel)} force row level security)`,
       });
     }
     return out;

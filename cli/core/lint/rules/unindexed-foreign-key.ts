@@ -1,6 +1,6 @@
 /** Foreign keys without an index make joins and ON DELETE checks on the referenced table scan this one. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { isTable, isUserRelation } from '../facts.js';
+import { isTable, isUserRelation, sqlName, sqlColumns } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -23,7 +23,7 @@ export const rule: CatalogRule = {
           object: `${rel.qualified}.${fk.columns.join(',')}`,
           objectKind: 'column',
           message: `foreign key ${fk.name} (${rel.qualified}.${fk.columns.join(', ')} → ${fk.refTable}) has no index: changes to ${fk.refTable} scan ${rel.qualified}`,
-          fix: `create index concurrently on ${rel.qualified} (${fk.columns.join(', ')})`,
+          fix: `create index concurrently on ${sqlName(rel)} (${sqlColumns(fk.columns)})`,
         });
       }
     }
