@@ -712,3 +712,35 @@ describe('fixes quote identifiers', () => {
     }
   });
 });
+
+describe('policy-trusts-request-header', () => {
+  const schema = (using: string) => `create table public.docs (id int primary key, org_id uuid not null, body text);
+    alter table public.docs enable row level security;
+    grant select on public.docs to authenticated;
+    create policy by_header on public.docs for select to authenticated using (${using});`;
+  const header = "org_id = ((select current_setting('request.headers', true))::json ->> 'x-org-id')::uuid";
+
+  it('on Postgres, whoever sends the header reads that org\'s rows; reported per OR branch, quiet when a branch ties the row to the caller', async () => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${schema(header)} insert into public.docs values (1, '00000000-0000-4000-8000-00000000000a', 'org a only')`).simple());
+      const rows = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          // What PostgREST sets for a request by a user of another org who adds `x-org-id: …a`.
+          await tx.unsafe(`set local role authenticated; select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true),
+            set_config('request.headers', '{"x-org-id":"00000000-0000-4000-8000-00000000000a"}', true)`).simple();
+          return tx.unsafe('select body from public.docs');
+        }),
+      );
+      expect(rows.map((r) => r['body'])).toEqual(['org a only']);
+    } finally {
+      await db.drop();
+    }
+    const f = await rule('policy-trusts-request-header', schema(`org_id = (select auth.uid()) or ${header}`));
+    expect(f.map((x) => x.message)).toEqual([
+      "policy by_header on public.docs lets rows through on request.headers ->> 'x-org-id', which the client sends with every request: authenticated can send any value and read the rows it names",
+    ]);
+    expect(await rule('policy-trusts-request-header', schema(`${header} and org_id = (select auth.uid())`))).toEqual([]);
+    expect(await rule('policy-trusts-request-header', schema(`org_id = (select auth.uid())`))).toEqual([]);
+  });
+});

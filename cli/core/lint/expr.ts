@@ -120,6 +120,37 @@ function isClaimCall(type: string, body: Body): boolean {
   return type === 'FuncCall' && CLAIM_FUNCTIONS.has(funcName(body));
 }
 
+/**
+ * PostgREST copies the request's headers, cookies, path and method into GUCs
+ * (`request.headers` as JSON, all headers but Cookie): the client writes them,
+ * so a test on them says nothing about who the caller is.
+ */
+function isClientValue(type: string, body: Body): boolean {
+  if (type !== 'FuncCall' || funcName(body) !== 'current_setting') return false;
+  const name = constString((body['args'] as unknown[] | undefined)?.[0]);
+  return name !== null && (['request.headers', 'request.cookies', 'request.path', 'request.method'].includes(name) || /^request\.(header|cookie)\./.test(name));
+}
+
+/** `request.headers ->> 'x-org-id'`, or the GUC's name, for the first client value in `v`. */
+function describeClientValue(v: unknown): string {
+  let text: string | null = null;
+  walk(v, (t, b) => {
+    if (text !== null) return;
+    if (t === 'A_Expr' && (opName(b) === '->>' || opName(b) === '->') && contains(b['lexpr'], isClientValue)) {
+      const inner = (() => {
+        let n: string | null = null;
+        walk(b['lexpr'], (tt, bb) => {
+          if (n === null && isClientValue(tt, bb)) n = constString((bb['args'] as unknown[])[0]);
+        });
+        return n;
+      })();
+      const key = constString(b['rexpr']);
+      if (inner && key !== null) text = `${inner} ${opName(b)} '${key}'`;
+    } else if (isClientValue(t, b)) text = constString((b['args'] as unknown[])[0]);
+  });
+  return text ?? 'a request GUC';
+}
+
 /** A user-defined function: printed schema-qualified (empty search_path) and not from pg_catalog. */
 function isUserFunction(body: Body): boolean {
   const parts = strings(body['funcname']);
@@ -333,6 +364,12 @@ export interface ExprAnalysis {
   selfComparisons: SelfComparison[];
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
   rowFreeBranches: RowFreeBranch[];
+  /**
+   * Top-level OR branches that read a value the client sends (`current_setting('request.headers')`,
+   * cookies, path) and have no AND-ed test tying the row to the caller: described
+   * as the value read, e.g. `request.headers ->> 'x-org-id'`.
+   */
+  clientValueBranches: string[];
   /** True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …). */
   alwaysTrueFor(role: string): boolean;
   /**
@@ -999,7 +1036,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const callerColumns = new Set<string>();
   const tying = new Set<Body>();
 
-  const callerDependent = (t: string, b: Body): boolean => isClaimCall(t, b) || isRoleValue(t, b) || (t === 'FuncCall' && isUserFunction(b));
+  // A header the client sends is no caller (see isClientValue).
+  const callerDependent = (t: string, b: Body): boolean => (isClaimCall(t, b) && !isClientValue(t, b)) || isRoleValue(t, b) || (t === 'FuncCall' && isUserFunction(b));
 
   walk(root, (t, b, anc) => {
     if (isClaimCall(t, b)) {
@@ -1151,8 +1189,16 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     });
   }
 
+  const clientValueBranches: string[] = [];
+  for (const br of branches(root, 'OR_EXPR')) {
+    if (!contains(br, isClientValue)) continue;
+    const ties = branches(br, 'AND_EXPR').some((c) => contains(c, isRowRef) && contains(c, (tt, bb) => callerDependent(tt, bb)));
+    if (!ties) clientValueBranches.push(describeClientValue(br));
+  }
+
   const truthCache = new Map<string, boolean>();
   return {
+    clientValueBranches,
     sessionClaims: sessionClaimsOf(root, rowColumns.size > 0 || calls.size > 0),
     perRowCalls: [...new Set(perRowCalls)],
     readsUserMetadata,

@@ -8,6 +8,7 @@ import { rule as authUsersExposed } from './auth-users-exposed.js';
 import { rule as securityDefinerRpc } from './security-definer-rpc.js';
 import { rule as functionSearchPathMutable } from './function-search-path-mutable.js';
 import { rule as policyUserMetadata } from './policy-user-metadata.js';
+import { rule as policyTrustsRequestHeader } from './policy-trusts-request-header.js';
 import { rule as policyTrustsWritableColumn } from './policy-trusts-writable-column.js';
 import { rule as policyTrustsWritableLink } from './policy-trusts-writable-link.js';
 import { rule as policySelfComparison } from './policy-self-comparison.js';
@@ -51,6 +52,7 @@ export const RULES: readonly Rule[] = [
   securityDefinerRpc,
   functionSearchPathMutable,
   policyUserMetadata,
+  policyTrustsRequestHeader,
   policyTrustsWritableColumn,
   policyTrustsWritableLink,
   policySelfComparison,
