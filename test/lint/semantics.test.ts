@@ -537,6 +537,10 @@ describe('policy-session-check-permissive: a test of the session alone admits ev
         create policy mfa on public.notes for select to authenticated using ((select auth.jwt() ->> 'aal') = 'aal2');`),
       notes(`create policy mfa on public.notes for select to authenticated using ((select auth.jwt() ->> 'aal') = 'aal2');`, 'topic text'),
     ];
+    // With no TO it applies to anon too, but an anonymous request carries no aal claim: only authenticated is named.
+    const toAll = await rule('policy-session-check-permissive', `${notes(own)} grant select on public.notes to anon;
+      create policy mfa on public.notes for select using ((select auth.jwt() ->> 'aal') = 'aal2');`);
+    expect(toAll.map((x) => x.message)).toEqual([expect.stringMatching(/: any authenticated user with MFA \(aal2\) can read every row$/)]);
     for (const sql of quiet) expect(await rule('policy-session-check-permissive', sql), sql).toEqual([]);
   });
 });

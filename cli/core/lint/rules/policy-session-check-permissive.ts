@@ -44,7 +44,8 @@ export const rule: CatalogRule = {
         const who = claims.map((c) => WHO[c]).filter(Boolean).join(' and ');
         const hits: string[] = [];
         const others = new Set<string>();
-        for (const role of apiRolesOf(ctx, p)) {
+        // An anonymous request's token has none of these claims (only role, iss, ref, iat, exp): it passes no such test.
+        for (const role of apiRolesOf(ctx, p).filter((r) => r !== ctx.anonRole)) {
           const cmds = commandsOf(p).filter((cmd) => {
             const c = sessionClaimsFor(a, p, cmd);
             if (!c || !hasPrivilege(ctx, rel, role, cmd)) return false;
