@@ -748,3 +748,29 @@ describe('policy-trusts-request-header', () => {
     expect(await rule('policy-trusts-request-header', schema(`org_id = (select auth.uid())`))).toEqual([]);
   });
 });
+
+describe('rls-enabled-no-policy: only restrictive policies', () => {
+  it('on Postgres, a restrictive owner policy alone admits no row, even the owner\'s; reported, and not once a permissive policy exists', async () => {
+    const sql = `create table public.t (id int primary key, user_id uuid);
+      alter table public.t enable row level security;
+      grant select on public.t to authenticated;
+      create policy own on public.t as restrictive for select to authenticated using ((select auth.uid()) = user_id);`;
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.t values (1, '00000000-0000-4000-8000-000000000001')`).simple());
+      const rows = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`set local role authenticated; select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000001","role":"authenticated"}', true)`).simple();
+          return tx.unsafe('select id from public.t');
+        }),
+      );
+      expect(rows).toHaveLength(0);
+    } finally {
+      await db.drop();
+    }
+    expect((await rule('rls-enabled-no-policy', sql)).map((f) => f.message)).toEqual([
+      'public.t has RLS on and only restrictive policies (own), which narrow permissive ones and admit nothing alone: authenticated is granted access but every row is denied',
+    ]);
+    expect(await rule('rls-enabled-no-policy', `${sql} create policy all_rows on public.t for select to authenticated using (true);`)).toEqual([]);
+  });
+});
