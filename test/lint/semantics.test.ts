@@ -774,3 +774,16 @@ describe('rls-enabled-no-policy: only restrictive policies', () => {
     expect(await rule('rls-enabled-no-policy', `${sql} create policy all_rows on public.t for select to authenticated using (true);`)).toEqual([]);
   });
 });
+
+describe('policy-always-true: a restrictive MFA policy does not narrow the rows', () => {
+  it('using (true) AND aal2 still lets every user with MFA update every row; a restrictive owner test does narrow it', async () => {
+    const t = (restrictive: string) => `create table public.t (id int primary key, user_id uuid, body text);
+      alter table public.t enable row level security;
+      grant select, update on public.t to authenticated;
+      create policy s on public.t for select to authenticated using ((select auth.uid()) = user_id);
+      create policy p on public.t for update to authenticated using (true);
+      create policy r on public.t as restrictive for update to authenticated using (${restrictive});`;
+    expect((await rule('policy-always-true', t("(select auth.jwt() ->> 'aal') = 'aal2'"))).map((f) => f.message)).toEqual(['policy p is always true on public.t: authenticated can update every row']);
+    expect(await rule('policy-always-true', t('(select auth.uid()) = user_id'))).toEqual([]);
+  });
+});

@@ -11,7 +11,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'permissive policy always true for an API role on UPDATE/DELETE/ALL, or on SELECT of a table with sensitive columns',
-  docs: "USING (true), (1 = 1) or a role-only check such as auth.role() = 'authenticated' lets that role change or delete every row. For SELECT it is only reported when the table has sensitive columns (email, phone, token, password, …): a plain public-read table is a legitimate design. A restrictive policy that narrows the same command suppresses the finding.",
+  docs: "USING (true), (1 = 1) or a role-only check such as auth.role() = 'authenticated' lets that role change or delete every row. For SELECT it is only reported when the table has sensitive columns (email, phone, token, password, …): a plain public-read table is a legitimate design. A restrictive policy that narrows the same command suppresses the finding; one that only tests the session (aal = 'aal2', amr, is_anonymous) picks callers, not rows, and does not.",
   fix: 'compare a column of the row with the caller, e.g. using ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -49,7 +49,14 @@ export const rule: CatalogRule = {
   },
 };
 
-/** A restrictive policy for the same role and command that is not itself always true narrows the permissive one. */
+/**
+ * A restrictive policy for the same role and command that is not itself always
+ * true narrows the permissive one — unless it only tests the session (`aal =
+ * 'aal2'`): that picks callers, not rows, and whoever passes still gets every row.
+ */
 function narrowed(ctx: Parameters<CatalogRule['check']>[0], rel: Relation, p: Policy, role: string, cmd: Command): boolean {
-  return policiesFor(ctx.model, rel, role, cmd, false).some((r) => r !== p && !(ctx.analysis(r).using?.alwaysTrueFor(role) ?? true));
+  return policiesFor(ctx.model, rel, role, cmd, false).some((r) => {
+    const using = ctx.analysis(r).using;
+    return r !== p && using !== null && !using.alwaysTrueFor(role) && using.sessionClaims === null;
+  });
 }
