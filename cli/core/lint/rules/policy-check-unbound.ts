@@ -102,6 +102,9 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
     const qa = ctx.analysis(q);
     return q.check !== null ? qa.check : qa.using;
   };
+  // A column that is a key on its own (`orgs.id`): a new value is a new row in no one's scope, and
+  // an existing one is taken (the rows that point at it, such as members, follow the key).
+  const keys = new Set(rel.indexes.filter((i) => (i.unique || i.primary) && i.valid && !i.partial && i.columns.length === 1 && i.columns[0] !== null).map((i) => i.columns[0]!));
   const roles: string[] = [];
   let found: { columns: string[]; by: Policy } | null = null;
   for (const role of apiRolesOf(ctx, p)) {
@@ -115,14 +118,14 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
         const using = ctx.analysis(q).using;
         if (!using?.bindsCaller) continue;
         const whom = new Set(using.claimColumns.filter((c) => c.table === null && (c.claim === 'sub' || c.claim === 'email')).map((c) => c.column));
-        const missing = using.callerColumns.filter((c) => !whom.has(c) && !pinned.has(c));
+        const missing = using.callerColumns.filter((c) => !whom.has(c) && !pinned.has(c) && !keys.has(c));
         if (missing.length === 0) continue;
         found ??= { columns: missing, by: q };
         if (!roles.includes(role)) roles.push(role);
       }
     }
   }
-  if (!found || !p.check && p.command !== 'UPDATE' && p.command !== 'ALL') return null;
+  if (!found) return null;
   const tied = effective.callerColumns.filter((c) => !found!.columns.includes(c));
   const cols = listWords(found.columns);
   const byWords = found.by === p ? 'its own USING uses to pick the rows a caller may update' : `policy ${found.by.name} uses to pick the rows a caller sees`;
