@@ -4,7 +4,7 @@
  * (splinter's reported false positives and misses).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyseExpression, functionDetachedCallers, functionNeedsUser, functionRoleGate, type ExprAnalysis } from '../../cli/core/lint/expr.js';
+import { analyseExpression, functionDetachedCallers, functionNeedsUser, functionRoleGate, triggerCallerColumns, type ExprAnalysis } from '../../cli/core/lint/expr.js';
 import { loadParser } from '../../cli/core/sql-text.js';
 
 let parse: (sql: string) => unknown;
@@ -317,5 +317,32 @@ describe("helper arguments filled with the caller's id", () => {
   it('records their positions by function; a column of the row is no caller', () => {
     expect(a("(public.holds_rank(( SELECT auth.uid() AS uid), 'captain'::text) OR public.holds_rank(author, 'x'::text))").callerArgs).toEqual({ 'public.holds_rank': [0] });
     expect(a("public.can_edit(doc_id, (auth.jwt() ->> 'email'::text))").callerArgs).toEqual({ 'public.can_edit': [1] });
+  });
+});
+
+describe('triggerCallerColumns: what a PL/pgSQL trigger always sets to the caller', () => {
+  const t = (src: string) => triggerCallerColumns(src, parse);
+  it('top-level assignments of the sub claim, in any spelling, for every operation', () => {
+    expect(t('begin new.user_id := auth.uid(); return new; end')).toEqual([{ column: 'user_id', ops: null }]);
+    expect(t(`declare x int; begin -- set the owner; always
+      NEW."Owner" = (select auth.uid()); new.created_by := (auth.jwt() ->> 'sub')::uuid; return NEW; end;`)).toEqual([
+      { column: 'Owner', ops: null },
+      { column: 'created_by', ops: null },
+    ]);
+    expect(t("begin new.note := 'a;b'; new.user_id := auth.uid(); return new; end")).toEqual([{ column: 'user_id', ops: null }]);
+    expect(t('begin if new.x is null then return null; end if; new.user_id := auth.uid(); return new; end')).toEqual([{ column: 'user_id', ops: null }]);
+  });
+  it('inside IF TG_OP = … only for those operations; any other condition, a fill-if-null or an early RETURN NEW does not count', () => {
+    expect(t("begin if TG_OP = 'INSERT' then new.created_by := auth.uid(); end if; new.updated_at := now(); return new; end")).toEqual([{ column: 'created_by', ops: ['INSERT'] }]);
+    expect(t("begin if tg_op in ('INSERT', 'UPDATE') then new.created_by := auth.uid(); end if; return new; end")).toEqual([{ column: 'created_by', ops: ['INSERT', 'UPDATE'] }]);
+    expect(t("begin if tg_op = 'UPDATE' then return new; end if; new.user_id := auth.uid(); return new; end")).toEqual([{ column: 'user_id', ops: ['DELETE', 'INSERT'] }]);
+    for (const src of [
+      'begin if new.user_id is null then new.user_id := auth.uid(); end if; return new; end',
+      'begin new.user_id := coalesce(new.user_id, auth.uid()); return new; end',
+      "begin new.user_id := auth.uid(); if auth.role() = 'service_role' then new.user_id := old.user_id; end if; return new; end",
+      'begin return new; new.user_id := auth.uid(); end',
+      "begin if tg_op = 'INSERT' then new.a := 1; else new.created_by := auth.uid(); end if; return new; end",
+      "begin if tg_op = 'INSERT' then if new.b then new.x := 1; new.user_id := auth.uid(); end if; end if; return new; end",
+    ]) expect(t(src), src).toEqual([]);
   });
 });

@@ -650,6 +650,11 @@ describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.ui
       items(`${always} ${trig} execute function public.set_owner();`, 'create policy upd on public.items for update to authenticated using ((select auth.uid()) = user_id) with check (true);'),
     ];
     for (const sql of open) expect((await rule('policy-check-unbound', sql)).map((f) => f.message), sql).toEqual([expect.stringMatching(/(for any user_id: its (WITH CHECK|USING) .*|set user_id of their own rows .*: its WITH CHECK )never compares it with the caller/)]);
+    // A trigger for INSERT OR UPDATE that sets the owner only under IF TG_OP = 'INSERT' binds INSERT, not UPDATE.
+    const onInsert = fn("begin if tg_op = 'INSERT' then new.user_id := auth.uid(); end if; return new; end");
+    const both = 'create trigger set_owner before insert or update on public.items for each row execute function public.set_owner();';
+    expect(await rule('policy-check-unbound', items(`${onInsert} ${both}`))).toEqual([]);
+    expect((await rule('policy-check-unbound', items(`${onInsert} ${both}`, 'create policy upd on public.items for update to authenticated using ((select auth.uid()) = user_id) with check (true);'))).map((f) => f.object)).toEqual(['upd on public.items']);
     // BEFORE INSERT OR UPDATE covers the UPDATE policy too.
     expect(await rule('policy-check-unbound', items(`${always} create trigger set_owner before insert or update on public.items for each row execute function public.set_owner();`,
       'create policy upd on public.items for update to authenticated using ((select auth.uid()) = user_id) with check (true);'))).toEqual([]);

@@ -272,7 +272,9 @@ export function columnsSetToCaller(ctx: CatalogLintContext, rel: Relation, comma
     if (!t.enabled || t.timing !== 'BEFORE' || t.level !== 'ROW' || t.conditional || !t.events.includes(command)) continue;
     const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.triggerSource);
     if (!fn) continue;
-    for (const c of ctx.functionAnalysis(fn).setsToCaller) if (command === 'INSERT' || t.columns.length === 0 || t.columns.includes(c)) out.add(c);
+    for (const { column, ops } of ctx.functionAnalysis(fn).setsToCaller) {
+      if ((ops === null || ops.includes(command)) && (command === 'INSERT' || t.columns.length === 0 || t.columns.includes(column))) out.add(column);
+    }
   }
   return out;
 }
