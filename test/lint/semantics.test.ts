@@ -795,3 +795,32 @@ describe('policy-always-true: a restrictive MFA policy does not narrow the rows'
     expect(await rule('policy-always-true', t('(select auth.uid()) = user_id'))).toEqual([]);
   });
 });
+
+describe('policy-always-true on SELECT: an owner-only SELECT policy it overrides', () => {
+  const t = (extra: string) => `create table public.messages (id int primary key, user_id uuid not null, body text);
+    alter table public.messages enable row level security;
+    grant select on public.messages to authenticated;
+    create policy signed_in on public.messages for select to authenticated using ((select auth.uid()) is not null);
+    ${extra}`;
+
+  it('is reported when an owner policy shows reads were meant per owner; a plain public-read table is not', async () => {
+    const f = await rule('policy-always-true', t('create policy own on public.messages for select to authenticated using ((select auth.uid()) = user_id);'));
+    expect(f.map((x) => x.message)).toEqual(['policy signed_in is always true on public.messages: authenticated can read every row, which makes the owner test of own pointless']);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${t('create policy own on public.messages for select to authenticated using ((select auth.uid()) = user_id);')}
+        insert into public.messages values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only')`).simple());
+      const rows = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`set local role authenticated; select set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`).simple();
+          return tx.unsafe('select body from public.messages');
+        }),
+      );
+      expect(rows.map((r) => r['body'])).toEqual(['for user 1 only']); // user 2 reads it: the owner policy decides nothing
+    } finally {
+      await db.drop();
+    }
+    expect(await rule('policy-always-true', t(''))).toEqual([]);
+    expect(await rule('policy-always-true', t("create policy published on public.messages for select to authenticated using (body <> '');"))).toEqual([]);
+  });
+});
