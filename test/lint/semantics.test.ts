@@ -754,6 +754,9 @@ describe('policy-trusts-request-header', () => {
     ]);
     expect(await rule('policy-trusts-request-header', schema(`${header} and org_id = (select auth.uid())`))).toEqual([]);
     expect(await rule('policy-trusts-request-header', schema(`org_id = (select auth.uid())`))).toEqual([]);
+    // The method is the operation itself, not a claim about who the caller is.
+    expect(await rule('policy-trusts-request-header', schema(`current_setting('request.method', true) = 'GET'`))).toEqual([]);
+    expect((await rule('policy-trusts-request-header', schema(`org_id::text = current_setting('request.cookies', true)::json ->> 'org'`))).map((x) => x.object)).toEqual(['by_header on public.docs']);
   });
 });
 

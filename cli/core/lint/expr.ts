@@ -121,14 +121,16 @@ function isClaimCall(type: string, body: Body): boolean {
 }
 
 /**
- * PostgREST copies the request's headers, cookies, path and method into GUCs
+ * PostgREST copies the request's headers, cookies and path into GUCs
  * (`request.headers` as JSON, all headers but Cookie): the client writes them,
- * so a test on them says nothing about who the caller is.
+ * so a test on them says nothing about who the caller is. (request.method is
+ * left out: it is the operation itself, which the privileges and policies for
+ * that command already decide.)
  */
 function isClientValue(type: string, body: Body): boolean {
   if (type !== 'FuncCall' || funcName(body) !== 'current_setting') return false;
   const name = constString((body['args'] as unknown[] | undefined)?.[0]);
-  return name !== null && (['request.headers', 'request.cookies', 'request.path', 'request.method'].includes(name) || /^request\.(header|cookie)\./.test(name));
+  return name !== null && (['request.headers', 'request.cookies', 'request.path'].includes(name) || /^request\.(header|cookie)\./.test(name));
 }
 
 /** `request.headers ->> 'x-org-id'`, or the GUC's name, for the first client value in `v`. */

@@ -8,7 +8,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy (or one of its OR branches) that picks rows by a request header, cookie or path (current_setting('request.headers') …) with no test tying the row to the caller",
-  docs: "PostgREST copies every request header (and the cookies, path and method) into request.headers / request.cookies / request.path: the client writes them. `org_id = (current_setting('request.headers', true)::json ->> 'x-org-id')::uuid` lets anyone send any org's id and get its rows. A header may narrow a test that ties the row to the caller (AND-ed with a membership sub-select); it cannot replace it. Only the JWT claims (request.jwt.claims) are signed.",
+  docs: "PostgREST copies every request header (and the cookies and path) into request.headers / request.cookies / request.path: the client writes them. `org_id = (current_setting('request.headers', true)::json ->> 'x-org-id')::uuid` lets anyone send any org's id and get its rows. A header may narrow a test that ties the row to the caller (AND-ed with a membership sub-select); it cannot replace it. Only the JWT claims (request.jwt.claims) are signed.",
   fix: "tie the row to the caller, e.g. org_id in (select m.org_id from members m where m.user_id = (select auth.uid())), and keep the header only as an extra AND-ed filter",
   check(ctx) {
     const out: RawFinding[] = [];
