@@ -18,7 +18,10 @@ describe('per-row claim calls', () => {
     expect(a('(user_id = auth.uid())').perRowCalls).toEqual(['auth.uid()']);
     expect(a('((( SELECT auth.uid() AS uid))::text = (user_id)::text)').perRowCalls).toEqual([]);
     expect(a("(( SELECT (auth.jwt() ->> 'org'::text)) = org)").perRowCalls).toEqual([]);
-    expect(a("(current_setting('app.tenant'::text, true) = tenant)").perRowCalls).toEqual(['current_setting()']);
+    // Named as written, arguments included, so the rule's fix, (select <call>), is SQL that runs.
+    expect(a("(current_setting('app.tenant'::text, true) = tenant)").perRowCalls).toEqual(["current_setting('app.tenant'::text, true)"]);
+    expect(a("(current_setting('a)'')b'::text) = tenant)").perRowCalls).toEqual(["current_setting('a)'')b'::text)"]);
+    expect(a("(owner = ((auth.jwt() ->> 'sub'::text))::uuid)").perRowCalls).toEqual(['auth.jwt()']);
   });
 
   it('inside an uncorrelated IN sub-select it runs once; inside a correlated EXISTS it runs per row', () => {

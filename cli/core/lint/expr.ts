@@ -962,8 +962,30 @@ function selfComparison(t: string, b: Body, ancestors: readonly Ancestor[]): Sel
 }
 
 /** Analyse one expression of a policy on table `tableName`. */
+/**
+ * The source text of the call whose name starts at byte `loc` of `src`: its name
+ * through the parenthesis that closes its argument list (quoted strings and
+ * identifiers skipped), or null when it cannot be found.
+ */
+function callSource(src: string, loc: unknown): string | null {
+  if (typeof loc !== 'number' || loc < 0) return null;
+  const start = Buffer.from(src, 'utf8').subarray(0, loc).toString('utf8').length;
+  let depth = 0;
+  for (let i = src.indexOf('(', start); i >= 0 && i < src.length; i++) {
+    const c = src[i];
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < src.length && !(src[j] === c && src[j + 1] !== c)) j += src[j] === c ? 2 : 1;
+      i = j;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return src.slice(start, i + 1);
+  }
+  return null;
+}
+
 export function analyseExpression(text: string, tableName: string, parseSync: ParseSync): ExprAnalysis {
-  const parsed = parseSync(`select ${text}`) as { stmts: Array<{ stmt: unknown }> };
+  const src = `select ${text}`;
+  const parsed = parseSync(src) as { stmts: Array<{ stmt: unknown }> };
   const select = bodyOf(parsed.stmts[0]!.stmt);
   const root = bodyOf((select['targetList'] as unknown[])[0])['val'];
 
@@ -1046,7 +1068,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       // Once per statement when some enclosing sub-select does not depend on the row
       // (an initPlan, or a hashed/materialised SubPlan); per row otherwise.
       const once = anc.some((a) => a.type === 'SubLink' && a.via === 'subselect' && !correlated(a.body));
-      if (!once) perRowCalls.push(`${funcName(b)}()`);
+      // Named as written, arguments included, so the fix reads as SQL: (select current_setting('x', true)).
+      if (!once) perRowCalls.push(callSource(src, b['location']) ?? `${funcName(b)}()`);
     }
     if (t === 'A_Const') {
       const s = (b['sval'] as { sval?: string } | undefined)?.sval;
