@@ -177,6 +177,23 @@ describe('ChainVerifier', () => {
     expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', seq: '2' });
     expect(r.expectedHead).toMatchObject({ found: true, ok: false, message: "the checkpoint's rows are unchanged, but lane 1 is broken before lane 1 row 6" });
   });
+  it('catches a correctly hashed lane that append_rows never writes (0, 9, negative), and a row with no lane or seq', () => {
+    // Anyone can compute an unkeyed chain from genesis: a whole forged lane
+    // verifies link by link, so only its number gives it away.
+    for (const lane of [0, 9, -1]) {
+      const r = verify([...chain(3, 1), ...chain(2, lane)].sort((x, y) => Number(x.lane) - Number(y.lane)));
+      expect(r.ok).toBe(false);
+      expect(r.firstBreak).toMatchObject({ kind: 'bad_lane', lane: String(lane), seq: '1', message: `lane ${lane} does not exist (rows are written to lanes 1..8 only): its rows were inserted or moved there` });
+      expect(r.breaks).toBe(1);
+    }
+    expect(verify([...chain(3, 1), ...chain(2, 8)]).ok).toBe(true);
+    const v = new ChainVerifier();
+    v.push(chain(3));
+    v.push([{ ...chain(1)[0]!, seq: null as unknown as string }]);
+    v.unchainedRows(1);
+    const r = v.result();
+    expect(r).toMatchObject({ ok: false, firstBreak: null, breaks: 0, unchained: 2 });
+  });
   it('counts independent breaks after resynchronising', () => {
     const rows = chain(10);
     rows[1] = { ...rows[1]!, actor_role: 'service_role' };

@@ -205,6 +205,56 @@ describe('tampering by a superuser with the triggers off', () => {
     const after = await runCli(['--db', db.url, 'audit', 'verify', '--expect-head', recorded]);
     expect(after.code).toBe(0);
   });
+
+  it('a forged row in a lane append_rows never writes (0 or below, or 9) is read and caught, not skipped; exit 1', async () => {
+    const [forged] = await db.sql<{ id: string }[]>`select pg_catalog.nextval('audit.log_id_seq')::text as id`;
+    for (const [lane, seq] of [[-1, 1], [0, -5], [9, 1]] as const) {
+      await tamper(
+        (tx) => tx`insert into audit.log (id, lane, seq, at, txid, db_role, operation, event, new_row, hash) overriding system value
+                   values (${forged!.id}, ${lane}, ${seq}, now(), pg_current_xact_id(), 'postgres', 'EVENT', 'login', '{}', ${'b'.repeat(64)})`,
+      );
+      try {
+        const r = await verifyAuditLog(db.sql, { batchSize: 4 });
+        expect(r.ok).toBe(false);
+        expect(r.firstBreak).toMatchObject({ kind: 'bad_lane', id: forged!.id, lane: String(lane), seq: String(seq) });
+        const cli = await runCli(['--db', db.url, 'audit', 'verify']);
+        expect(cli.code).toBe(1);
+        expect(cli.stdout).toContain(`audit chain BROKEN at lane ${lane} row ${seq} (id ${forged!.id}): lane ${lane} does not exist`);
+      } finally {
+        await tamper((tx) => tx`delete from audit.log where id = ${forged!.id}`);
+      }
+    }
+    expect((await verifyAuditLog(db.sql)).ok).toBe(true);
+  });
+
+  it('a row with no lane or no seq (key and NOT NULL dropped) is counted, not skipped: one line, exit 1, no stack trace', async () => {
+    const [forged] = await db.sql<{ id: string }[]>`select pg_catalog.nextval('audit.log_id_seq')::text as id`;
+    const [mid] = await db.sql<{ lane: number }[]>`select l.lane from audit.log l order by l.id limit 1`;
+    await tamper(async (tx) => {
+      await tx`alter table audit.log drop constraint log_pkey`;
+      await tx`alter table audit.log alter column lane drop not null, alter column seq drop not null`;
+      await tx`insert into audit.log (id, lane, seq, at, txid, db_role, operation, event, new_row, hash) overriding system value
+               values (${forged!.id}, null, 1, now(), pg_current_xact_id(), 'postgres', 'EVENT', 'login', '{}', ${'c'.repeat(64)}),
+                      (${forged!.id}, ${mid!.lane}, null, now(), pg_current_xact_id(), 'postgres', 'EVENT', 'login', '{}', ${'c'.repeat(64)})`;
+    });
+    try {
+      for (const batchSize of [2, 5000]) {
+        const r = await verifyAuditLog(db.sql, { batchSize });
+        expect(r).toMatchObject({ ok: false, firstBreak: null, breaks: 0, unchained: 2 });
+      }
+      const cli = await runCli(['--db', db.url, 'audit', 'verify', '--batch-size', '3']);
+      expect(cli.code).toBe(1);
+      expect(cli.stdout).toContain('audit chain BROKEN: 2 rows have no lane or seq (NULL): outside every chain, so inserted or moved out of one');
+      expect(cli.stderr).toBe('');
+    } finally {
+      await tamper(async (tx) => {
+        await tx`delete from audit.log where id = ${forged!.id}`;
+        await tx`alter table audit.log alter column lane set not null, alter column seq set not null`;
+        await tx`alter table audit.log add constraint log_pkey primary key (lane, seq)`;
+      });
+    }
+    expect((await verifyAuditLog(db.sql)).ok).toBe(true);
+  });
 });
 
 describe('concurrent writers', () => {

@@ -17,7 +17,11 @@
  * superuser who rewrites audit.append_rows() cannot make a tampered row pass.
  *
  * Within a lane seq is gap-free (each append takes previous seq + 1 under the
- * lane's lock), so a gap means deleted rows. A chain cannot show that its
+ * lane's lock), so a gap means deleted rows. Lanes are 1..LANES only: a row
+ * in any other lane, or with no lane or seq at all (a superuser can drop the
+ * key and NOT NULL), is outside every chain the database writes, so it was
+ * inserted or moved; every row of the table is read (the first batch has no
+ * lower bound) and counted against the table, so none can hide. A chain cannot show that its
  * newest rows were cut off or that rows were appended with correctly
  * recomputed hashes: verify prints a checkpoint (each lane's last seq and a
  * digest of those rows' hashes) to record elsewhere, and
@@ -35,6 +39,8 @@ import { RowguardError, pgFieldsOf } from '../errors.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 export const CANONICAL_VERSION = 'rowguard-audit-v3';
+/** audit.append_rows() writes lanes 1..LANES (sql/0005_audit.sql). */
+export const LANES = 8;
 
 /** One audit.log row as the text forms that are hashed (NULL as null). */
 export interface AuditRow {
@@ -83,7 +89,7 @@ export interface Position {
  * dropped column fails the build. The casts are trusted type output functions
  * only (see the file comment).
  */
-export function auditBatch(after: Position, limit: number) {
+export function auditBatch(after: Position | null, limit: number) {
   return qb()
     .selectFrom('audit.log as l')
     .select([
@@ -107,7 +113,14 @@ export function auditBatch(after: Position, limit: number) {
       raw<string | null>`l.new_row::text`.as('new_row'),
       'l.hash',
     ])
-    .where(raw<boolean>`(l.lane, l.seq) > (${after.lane}::smallint, ${after.seq.toString()}::bigint)`)
+    // The first batch starts at the smallest (lane, seq) there is: lane 0 and
+    // below are read too. A row with a NULL lane or seq is in no batch (a row
+    // comparison decided by the lane alone would let a NULL seq through, hence
+    // the explicit test); verifyAuditLog counts those.
+    .where(raw<boolean>`l.lane is not null and l.seq is not null`)
+    .where(after === null
+      ? raw<boolean>`(l.lane, l.seq) >= ('-32768'::smallint, '-9223372036854775808'::bigint)`
+      : raw<boolean>`(l.lane, l.seq) > (${after.lane}::smallint, ${after.seq.toString()}::bigint)`)
     .orderBy('l.lane')
     .orderBy('l.seq')
     .limit(limit);
@@ -196,7 +209,7 @@ export function parseCheckpoint(text: string): Checkpoint {
   return { lanes, digest: m![2]!.toLowerCase() };
 }
 
-export type BreakKind = 'bad_start' | 'gap' | 'hash_mismatch' | 'not_increasing';
+export type BreakKind = 'bad_start' | 'bad_lane' | 'gap' | 'hash_mismatch' | 'not_increasing';
 
 export interface ChainBreak {
   kind: BreakKind;
@@ -227,6 +240,8 @@ export interface VerifyResult {
   firstBreak: ChainBreak | null;
   /** Number of broken links (each resynchronised on the stored hash to find the next). */
   breaks: number;
+  /** Rows of the table in no chain at all (lane or seq NULL): inserted or moved. */
+  unchained: number;
   expectedHead: ExpectedHeadResult | null;
 }
 
@@ -246,6 +261,7 @@ export class ChainVerifier {
   private count = 0;
   private first: ChainBreak | null = null;
   private nBreaks = 0;
+  private nUnchained = 0;
   private readonly expect: Checkpoint | null;
   /** For each lane the checkpoint names: the seq it names, and what was found there. */
   private readonly expectAt = new Map<number, { seq: bigint; hash: string | null; brokenBefore: boolean }>();
@@ -265,11 +281,20 @@ export class ChainVerifier {
     for (const row of rows) this.pushOne(row);
   }
 
+  /** Rows the table holds outside every chain (no lane or no seq), found by counting the table. */
+  unchainedRows(n: number): void {
+    this.nUnchained += n;
+  }
+
   private closeLane(): void {
     if (this.lane !== null && this.prevSeq > 0n) this.heads.push({ lane: String(this.lane), seq: this.prevSeq.toString(), hash: this.prevHash });
   }
 
   private pushOne(row: AuditRow): void {
+    if (row.lane === null || row.seq === null) {
+      this.nUnchained++;
+      return;
+    }
     const lane = Number(row.lane);
     const seq = BigInt(row.seq);
     let linkOk = true;
@@ -282,6 +307,10 @@ export class ChainVerifier {
       this.prevSeq = 0n;
       this.prevHash = GENESIS_HASH;
       this.laneBroken = false;
+      if (!Number.isInteger(lane) || lane < 1 || lane > LANES) {
+        this.fail('bad_lane', row, `lane ${lane} does not exist (rows are written to lanes 1..${LANES} only): its rows were inserted or moved there`);
+        linkOk = false;
+      }
     }
     const expected = this.prevSeq + 1n;
     if (linkOk && seq < 1n) {
@@ -342,12 +371,13 @@ export class ChainVerifier {
     if (this.lane !== null && this.prevSeq > 0n) heads.push({ lane: String(this.lane), seq: this.prevSeq.toString(), hash: this.prevHash });
     const expectedHead = this.checkExpected(heads);
     return {
-      ok: this.nBreaks === 0 && (expectedHead === null || expectedHead.ok),
+      ok: this.nBreaks === 0 && this.nUnchained === 0 && (expectedHead === null || expectedHead.ok),
       rows: this.count,
       lanes: heads,
       head: heads.length ? formatCheckpoint(checkpointOf(heads)) : null,
       firstBreak: this.first,
       breaks: this.nBreaks,
+      unchained: this.nUnchained,
       expectedHead,
     };
   }
@@ -376,7 +406,8 @@ export async function verifyAuditLog(sql: Sql, opts: VerifyOptions = {}): Promis
       if (!exists?.ok) {
         throw new RowguardError('usage', 'this database has no audit.log', { hint: 'apply the migrations first: rowguard migrate up' });
       }
-      let after: Position = { lane: 0, seq: 0n };
+      // The first batch has no lower bound: a row in lane 0 or below is read too.
+      let after: Position | null = null;
       let read = 0;
       // Keyset pagination: `(lane, seq) > last` on the unique index, never OFFSET.
       for (;;) {
@@ -389,6 +420,10 @@ export async function verifyAuditLog(sql: Sql, opts: VerifyOptions = {}): Promis
         opts.onProgress?.(read);
         if (rows.length < batchSize) break;
       }
+      // Every row is in the scan unless its lane or seq is NULL (a row
+      // comparison with NULL is not true): count the table in the same snapshot.
+      const [all] = await tx<{ n: string }[]>`select pg_catalog.count(*)::text as n from audit.log`;
+      if (BigInt(all!.n) > BigInt(read)) verifier.unchainedRows(Number(BigInt(all!.n) - BigInt(read)));
     });
   } catch (err) {
     if (err instanceof RowguardError) throw err;
