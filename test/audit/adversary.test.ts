@@ -179,3 +179,36 @@ describe('API roles cannot switch capture off', () => {
     }
   });
 });
+
+describe('secrets never land in a row image, also with the auth tables tracked', () => {
+  it('sign-up, sign-in, password change, refresh rotation, magic link issue and redemption: no password, hash or token in any audit row, old images included', async () => {
+    const from = await lastId(db.sql);
+    const secrets: string[] = ['Sup3r-secret-pw!', 'N3w-secret-pw!'];
+    await db.sql.begin(async (tx) => {
+      await tx.unsafe(`select audit.enable_tracking(t) from unnest(array['auth.users', 'auth.identities', 'auth.sessions', 'auth.refresh_tokens', 'auth.one_time_tokens']::regclass[]) t`);
+      await tx`set local role service_role`;
+      await tx`select auth_flow.sign_up('victim@example.test', ${secrets[0]!}, '{}')`;
+      const [s1] = await tx<{ rt: string }[]>`select (auth_flow.sign_in('victim@example.test', ${secrets[0]!})).refresh_token as rt`;
+      const [s2] = await tx<{ rt: string }[]>`select (auth_flow.refresh(${s1!.rt})).refresh_token as rt`;
+      const [ml] = await tx<{ t: string }[]>`select auth_flow.issue_magic_link('victim@example.test') as t`;
+      const [s3] = await tx<{ rt: string }[]>`select (auth_flow.verify_magic_link(${ml!.t})).refresh_token as rt`;
+      await tx`reset role`;
+      await tx`update auth.users set encrypted_password = ${secrets[1]!} where email = 'victim@example.test'`;
+      secrets.push(s1!.rt, s2!.rt, ml!.t, s3!.rt);
+      // Stored forms too: the bcrypt hash and the token hashes.
+      const stored = await tx<{ v: string }[]>`
+        select encrypted_password as v from auth.users where email = 'victim@example.test'
+        union all select token from auth.refresh_tokens r join auth.users u on u.id::text = r.user_id::text where u.email = 'victim@example.test'
+        union all select refresh_token_hmac_key::text from auth.sessions s join auth.users u on u.id = s.user_id where u.email = 'victim@example.test'`;
+      secrets.push(...stored.map((r) => r.v).filter((v) => v));
+    });
+    const rows = await db.sql<{ t: string; table_name: string | null; operation: string }[]>`select to_jsonb(l)::text as t, table_name, operation from audit.log l where id > ${from}`;
+    expect(rows.filter((r) => r.operation === 'UPDATE' && r.table_name === 'users').length).toBeGreaterThan(0);
+    expect(rows.filter((r) => r.table_name === 'refresh_tokens').length).toBeGreaterThan(2);
+    for (const r of rows) {
+      for (const s of secrets) expect(r.t.includes(s), `${r.table_name} ${r.operation} holds a secret`).toBe(false);
+      expect(r.t).not.toMatch(/\$2[abxy]\$\d\d\$/);
+    }
+    expect((await verifyAuditLog(db.sql)).ok).toBe(true);
+  });
+});
