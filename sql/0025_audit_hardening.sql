@@ -149,10 +149,20 @@ $$;
 comment on function audit.retrack_after_ddl() is 'Event trigger: re-run audit.enable_tracking() on the tracked tables a CREATE TABLE / ALTER TABLE / COMMENT concerns (new secret or json columns, keys, partitions).';
 revoke all on function audit.retrack_after_ddl() from public;
 
-drop event trigger if exists audit_retrack;
-create event trigger audit_retrack on ddl_command_end
-  when tag in ('CREATE TABLE', 'ALTER TABLE', 'COMMENT')
-  execute function audit.retrack_after_ddl();
+-- Only a superuser may create an event trigger. Where the migrating role is
+-- not one (Supabase's postgres, RDS's master user), the migration still
+-- applies, says so, and re-tracking after DDL stays a manual step:
+-- select audit.enable_tracking('<table>') after changing a tracked table.
+do $create$
+begin
+  drop event trigger if exists audit_retrack;
+  create event trigger audit_retrack on ddl_command_end
+    when tag in ('CREATE TABLE', 'ALTER TABLE', 'COMMENT')
+    execute function audit.retrack_after_ddl();
+exception when insufficient_privilege then
+  raise notice 'audit_retrack not created: event triggers need a superuser. After DDL on a tracked table (a new column, a partition), run audit.enable_tracking() on it again.';
+end
+$create$;
 
 -- Tables tracked under 0005: a partitioned one moves to row-level capture
 -- (and gets its partitions' TRUNCATE triggers); every tracked table is
