@@ -1,0 +1,98 @@
+/**
+ * Adversarial tests of the auth flows (sql/0020…0023): what an attacker who
+ * reaches the trusted server's entry points tries. These pin behaviour that
+ * already holds, so a later change cannot quietly lose it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { freshDatabase, migrate, type TestDatabase } from '../helpers/pg.js';
+import type { Sql } from '../../cli/core/db.js';
+
+let db: TestDatabase;
+let sql: Sql;
+
+interface Grant {
+  user_id: string | null;
+  session_id: string | null;
+  refresh_token: string | null;
+}
+
+const signUp = async (email: string, password: string): Promise<string> =>
+  (await sql<{ id: string }[]>`select auth_flow.sign_up(${email}, ${password})::text as id`)[0]!.id;
+const signIn = async (email: string, password: string): Promise<Grant> =>
+  (await sql<Grant[]>`select * from auth_flow.sign_in(${email}, ${password})`)[0]!;
+const refresh = async (token: string): Promise<Grant> => (await sql<Grant[]>`select * from auth_flow.refresh(${token})`)[0]!;
+const issue = async (email: string): Promise<string | null> =>
+  (await sql<{ t: string | null }[]>`select auth_flow.issue_magic_link(${email}) as t`)[0]!.t;
+const verify = async (token: string): Promise<Grant> => (await sql<Grant[]>`select * from auth_flow.verify_magic_link(${token})`)[0]!;
+const lastReason = async (actor: string, event: string): Promise<unknown> =>
+  (await sql<{ r: string }[]>`select new_row ->> 'reason' as r from audit.log where event = ${event} and actor_id = ${actor}::uuid order by id desc limit 1`)[0]?.r;
+
+beforeAll(async () => {
+  db = await freshDatabase('rg_auth_hard');
+  sql = db.sql;
+  await migrate(db.url);
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('held (pinned)', () => {
+  it('refresh and magic links fail once the user is banned or soft-deleted; the refresh token works again after the ban', async () => {
+    const id = await signUp('ban@example.test', 'ban password 1');
+    const g = await signIn('ban@example.test', 'ban password 1');
+    const link = (await issue('ban@example.test'))!;
+    await sql`update auth.users set banned_until = now() + interval '1 hour' where id = ${id}::uuid`;
+    expect((await refresh(g.refresh_token!)).user_id).toBeNull();
+    // a magic link mailed before the ban does not sign in during it
+    expect((await verify(link)).user_id).toBeNull();
+    expect(await lastReason(id, 'magiclink_failed')).toBe('banned_or_deleted');
+    expect((await signIn('ban@example.test', 'ban password 1')).user_id).toBeNull();
+    expect(await issue('ban@example.test')).toBeNull();
+    // the failed refresh revoked nothing: after the ban the same token rotates
+    await sql`update auth.users set banned_until = null where id = ${id}::uuid`;
+    const next = await refresh(g.refresh_token!);
+    expect(next.user_id).toBe(id);
+    await sql`update auth.users set deleted_at = now() where id = ${id}::uuid`;
+    expect((await refresh(next.refresh_token!)).user_id).toBeNull();
+  });
+
+  it('a signed-out session\'s refresh token is dead; the user\'s other session keeps rotating, within itself', async () => {
+    await signUp('two@example.test', 'two password 1');
+    const a = await signIn('two@example.test', 'two password 1');
+    const b = await signIn('two@example.test', 'two password 1');
+    const [out] = await sql<{ n: number }[]>`select auth_flow.sign_out_by_refresh_token(${a.refresh_token!}, 'local') as n`;
+    expect(out!.n).toBe(1);
+    expect((await refresh(a.refresh_token!)).user_id).toBeNull();
+    // the other session is untouched, and its token is bound to it
+    const b2 = await refresh(b.refresh_token!);
+    expect(b2.session_id).toBe(b.session_id);
+  });
+
+  it('linking an identity another user holds neither moves it nor lets the second user sign in with it', async () => {
+    const ann = await signUp('id-ann@example.test', 'id ann password');
+    const eve = await signUp('id-eve@example.test', 'id eve password');
+    await sql`select auth_flow.link_identity(${ann}::uuid, 'github', '4242', '{"email": "id-ann@example.test", "email_verified": true}'::jsonb)`;
+    const [r] = await sql<{ id: string | null }[]>`select auth_flow.link_identity(${eve}::uuid, 'github', '4242', '{"email": "id-ann@example.test", "email_verified": false}'::jsonb) as id`;
+    expect(r!.id).toBeNull();
+    const [owner] = await sql<{ user_id: string; verified: string }[]>`
+      select user_id::text, identity_data ->> 'email_verified' as verified from auth.identities where provider = 'github' and provider_id = '4242'`;
+    expect(owner).toEqual({ user_id: ann, verified: 'true' });
+    expect((await sql<Grant[]>`select * from auth_flow.sign_in_with_identity('github', '4242')`)[0]!.user_id).toBe(ann);
+    // an email identity cannot be forged through link_identity
+    await expect(sql`select auth_flow.link_identity(${eve}::uuid, 'email', ${ann}, '{}'::jsonb)`).rejects.toMatchObject({ code: '22023' });
+    expect((await sql<Grant[]>`select * from auth_flow.sign_in_with_identity('email', ${ann})`)[0]!.user_id).toBeNull();
+  });
+
+  it('COPY into auth.users goes through the bcrypt trigger; a NUL byte never reaches the password check', async () => {
+    const id = '7c1d2e3f-0000-4000-8000-000000000001';
+    const writable = await sql`copy auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at) from stdin`.writable();
+    await pipeline(Readable.from([`00000000-0000-0000-0000-000000000000\t${id}\tauthenticated\tauthenticated\tcopy@example.test\tcopied password 1\t2030-01-01 00:00:00+00\n`]), writable);
+    const [row] = await sql<{ p: string }[]>`select encrypted_password as p from auth.users where id = ${id}::uuid`;
+    expect(row!.p).toMatch(/^\$2[ab]\$10\$/);
+    expect((await signIn('copy@example.test', 'copied password 1')).user_id).toBe(id);
+    await expect(signIn('copy@example.test', 'copied password 1\u0000x')).rejects.toMatchObject({ code: '22021' });
+  });
+});
