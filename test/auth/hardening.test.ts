@@ -1,7 +1,8 @@
 /**
- * Adversarial tests of the auth flows (sql/0020…0023): what an attacker who
- * reaches the trusted server's entry points tries. These pin behaviour that
- * already holds, so a later change cannot quietly lose it.
+ * Adversarial tests of the auth flows (sql/0020…0024): what an attacker who
+ * reaches the trusted server's entry points tries. The first group failed
+ * before sql/0024_auth_hardening.sql; the rest pin behaviour that already
+ * held, so a later change cannot quietly lose it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
@@ -39,7 +40,23 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('held (pinned)', () => {
+describe('fixed by 0024_auth_hardening', () => {
+  it('a password longer than 72 bytes never signs in, even when its first 72 bytes are the password', async () => {
+    const password = 'p'.repeat(72); // the longest the 0004 trigger hashes
+    const id = await signUp('long@example.test', password);
+    expect((await signIn('long@example.test', password + 'anything')).user_id).toBeNull();
+    expect(await lastReason(id, 'login_failed')).toBe('wrong_password');
+    // multi-byte: 36 two-byte characters are 72 bytes; one more character is over
+    const wide = 'é'.repeat(36);
+    await signUp('wide@example.test', wide);
+    expect((await signIn('wide@example.test', wide + 'é')).user_id).toBeNull();
+    expect((await signIn('wide@example.test', wide)).user_id).not.toBeNull();
+    expect((await signIn('long@example.test', password)).user_id).toBe(id);
+  });
+
+});
+
+describe('held before 0024 (pinned)', () => {
   it('refresh and magic links fail once the user is banned or soft-deleted; the refresh token works again after the ban', async () => {
     const id = await signUp('ban@example.test', 'ban password 1');
     const g = await signIn('ban@example.test', 'ban password 1');

@@ -1,0 +1,106 @@
+-- Auth hardening after an adversarial review of the flows (0020…0023). Each
+-- change replaces a function whole (CREATE OR REPLACE, same signature, same
+-- grants); the earlier migrations stay as deployed.
+--
+-- 1. sign_in: a password longer than 72 bytes never matches. bcrypt reads only
+--    the first 72 bytes, so `P || anything` signed in as a user whose password
+--    P is 72 bytes long (the 0004 trigger refuses to hash longer ones, so no
+--    password made here is longer). The bcrypt comparison still runs, so the
+--    failure costs the same work as any other. GoTrue rejects passwords over 72
+--    bytes when it sets them; at sign-in Go's bcrypt.CompareHashAndPassword
+--    truncates like pgcrypto, so GoTrue would accept the longer one: here it
+--    is refused. A user whose hash GoTrue made from a longer password (before
+--    it checked) signs in with its first 72 bytes, or with a magic link.
+--
+-- 1 ------------------------------------------------------------------------
+
+create or replace function auth_flow.sign_in(p_email text, p_password text)
+  returns auth_flow.session_grant
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+declare
+  v_now timestamptz := auth_flow.clock();
+  s auth_flow.settings;
+  v_email text := auth_flow.normalize_email(p_email);
+  v_key bytea := auth_flow.email_key(v_email);
+  u auth.users;
+  a auth_flow.login_attempts;
+  v_hash text;
+  v_match boolean;
+  v_reason text;
+  v_newly_locked boolean := false;
+  g auth_flow.session_grant;
+begin
+  select * into strict s from auth_flow.settings where singleton;
+  if v_email is not null then
+    select * into u from auth.users x where x.email = v_email and not x.is_sso_user;
+  end if;
+
+  insert into auth_flow.login_attempts (email_key) values (v_key) on conflict (email_key) do nothing;
+  select * into strict a from auth_flow.login_attempts x where x.email_key = v_key for update;
+
+  v_hash := case when u.encrypted_password ~ '^\$2[abxy]\$[0-9]{2}\$[./A-Za-z0-9]{53}$' then u.encrypted_password
+                 else auth_flow.dummy_hash() end;
+  v_match := extensions.crypt(coalesce(p_password, ''), v_hash) = v_hash;
+  -- bcrypt ignored every byte after the 72nd: the comparison above ran (same
+  -- work), but a longer password is never the one that was hashed.
+  v_match := v_match and pg_catalog.octet_length(coalesce(p_password, '')) <= 72;
+
+  v_reason := case
+    when u.id is null then 'unknown_email'
+    when a.locked_until > v_now then 'locked'
+    when u.encrypted_password is distinct from v_hash or not v_match then 'wrong_password'
+    when not auth_flow.user_may_sign_in(u, v_now) then 'banned_or_deleted'
+    when u.email_confirmed_at is null then 'email_not_confirmed'
+  end;
+
+  if v_reason is not null then
+    if a.locked_until > v_now then
+      null; -- locked: count, but neither restart the window nor extend the lock
+    elsif a.locked_until is not null or a.window_started_at is null or a.window_started_at + s.failure_window <= v_now then
+      a.failures := 0;
+      a.window_started_at := v_now;
+      a.locked_until := null;
+    end if;
+    a.failures := a.failures + 1;
+    if a.locked_until is null and a.failures >= s.max_failures then
+      a.locked_until := v_now + s.lockout_duration;
+      v_newly_locked := true;
+    end if;
+    update auth_flow.login_attempts x
+       set failures = a.failures, window_started_at = a.window_started_at,
+           locked_until = a.locked_until, last_failure_at = v_now
+     where x.email_key = v_key;
+    perform audit.log_auth_event('login_failed', u.id,
+      pg_catalog.jsonb_build_object('provider', 'email', 'reason', v_reason, 'failures', a.failures));
+    if v_newly_locked then
+      perform audit.log_auth_event('user_locked', u.id,
+        pg_catalog.jsonb_build_object('failures', a.failures, 'locked_until', a.locked_until));
+    end if;
+    return null;
+  end if;
+
+  delete from auth_flow.login_attempts x where x.email_key = v_key;
+  -- A hash made at another cost (before private.password_settings.bcrypt_cost
+  -- was raised, or imported) is replaced now that the password is known:
+  -- assigning the plaintext makes the 0004 trigger hash it at the configured
+  -- cost. So hashes follow the setting, and a sign-in costs the same for every
+  -- user as for the dummy hash of an unknown email. Only a password the
+  -- trigger would hash (1..72 bytes, not itself shaped like a bcrypt hash) is
+  -- re-assigned; any other (possible for rows GoTrue wrote) keeps its hash.
+  if pg_catalog.substr(u.encrypted_password, 5, 2)::integer
+       <> (select greatest(ps.bcrypt_cost, 10) from private.password_settings ps where ps.singleton)
+     and pg_catalog.octet_length(p_password) between 1 and 72
+     and p_password !~ '^\$2[abxy]\$' then
+    update auth.users x set encrypted_password = p_password where x.id = u.id;
+  end if;
+  g := auth_flow.start_session(u.id, 'password', null, v_now);
+  perform audit.log_auth_event('login', u.id, pg_catalog.jsonb_build_object('provider', 'email', 'session_id', g.session_id));
+  return g;
+end
+$$;
+comment on function auth_flow.sign_in(text, text) is 'Password sign-in with lockout: a session grant, or NULL for every failure (same work and answer for unknown email, wrong password, locked account; a password over 72 bytes never matches).';
+
