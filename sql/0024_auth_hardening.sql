@@ -12,6 +12,11 @@
 --    is refused. A user whose hash GoTrue made from a longer password (before
 --    it checked) signs in with its first 72 bytes, or with a magic link.
 --
+-- 2. verify_magic_link: the link only works while the user's email is still
+--    the one it was sent to (one_time_tokens.relates_to). Otherwise a link
+--    mailed to an address the user has since given up (a lost mailbox, a
+--    lapsed domain) still signed in as them until it expired.
+
 -- 1 ------------------------------------------------------------------------
 
 create or replace function auth_flow.sign_in(p_email text, p_password text)
@@ -103,4 +108,52 @@ begin
 end
 $$;
 comment on function auth_flow.sign_in(text, text) is 'Password sign-in with lockout: a session grant, or NULL for every failure (same work and answer for unknown email, wrong password, locked account; a password over 72 bytes never matches).';
+
+-- 2 ------------------------------------------------------------------------
+
+create or replace function auth_flow.verify_magic_link(p_token text)
+  returns auth_flow.session_grant
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+declare
+  v_now timestamptz := auth_flow.clock();
+  v_ttl interval := (select s.magic_link_ttl from auth_flow.settings s where s.singleton);
+  t auth.one_time_tokens;
+  u auth.users;
+  g auth_flow.session_grant;
+begin
+  select * into t from auth.one_time_tokens x
+   where x.token_hash = auth_flow.hash_secret(p_token) and x.token_type = 'recovery_token'
+   for update;
+  if t.id is null then
+    perform audit.log_auth_event('magiclink_failed', null, '{"reason": "unknown_or_used"}'::jsonb);
+    return null;
+  end if;
+  delete from auth.one_time_tokens x where x.id = t.id;
+
+  select * into u from auth.users x where x.id = t.user_id;
+  if (t.created_at at time zone 'UTC') + v_ttl <= v_now then
+    perform audit.log_auth_event('magiclink_failed', u.id, '{"reason": "expired"}'::jsonb);
+    return null;
+  end if;
+  if not auth_flow.user_may_sign_in(u, v_now) then
+    perform audit.log_auth_event('magiclink_failed', u.id, '{"reason": "banned_or_deleted"}'::jsonb);
+    return null;
+  end if;
+  -- The link was mailed to relates_to; the account must still have that email.
+  if t.relates_to is distinct from u.email then
+    perform audit.log_auth_event('magiclink_failed', u.id, '{"reason": "email_changed"}'::jsonb);
+    return null;
+  end if;
+
+  update auth.users x set email_confirmed_at = coalesce(x.email_confirmed_at, v_now) where x.id = u.id;
+  g := auth_flow.start_session(u.id, 'magiclink', null, v_now);
+  perform audit.log_auth_event('magiclink_redeemed', u.id, pg_catalog.jsonb_build_object('session_id', g.session_id));
+  return g;
+end
+$$;
+comment on function auth_flow.verify_magic_link(text) is 'Redeem a magic-link token once: a session grant (amr magiclink), or NULL for a wrong, used or expired token, or one sent to an email the user no longer has.';
 

@@ -54,6 +54,17 @@ describe('fixed by 0024_auth_hardening', () => {
     expect((await signIn('long@example.test', password)).user_id).toBe(id);
   });
 
+  it('a magic link only works while the account still has the email it was mailed to', async () => {
+    const id = await signUp('moved@example.test', 'moved password 1');
+    const old = (await issue('moved@example.test'))!;
+    // the user gives up the old address (lost mailbox, lapsed domain)
+    await sql`update auth.users set email = 'moved-new@example.test' where id = ${id}::uuid`;
+    expect((await verify(old)).user_id).toBeNull();
+    expect(await lastReason(id, 'magiclink_failed')).toBe('email_changed');
+    const fresh = (await issue('moved-new@example.test'))!;
+    expect((await verify(fresh)).user_id).toBe(id);
+  });
+
 });
 
 describe('held before 0024 (pinned)', () => {
