@@ -17,6 +17,21 @@
 --    mailed to an address the user has since given up (a lost mailbox, a
 --    lapsed domain) still signed in as them until it expired.
 
+-- 3. sign_up: a new account's email must be an address in the WHATWG form
+--    (HTML's <input type=email>: ASCII only, a domain of letters, digits and
+--    hyphens without a trailing dot). normalize_email lower-cases with the
+--    database's collation, which under C or POSIX leaves non-ASCII letters
+--    alone: 'Änn@example.test' and 'änn@example.test' became two accounts, as
+--    did the NFC and NFD forms of one address, an address with a zero-width
+--    character, and 'ann@example.test.' next to 'ann@example.test'. Each looks
+--    like (or mails the same box as) an existing account, which an application
+--    comparing emails in another way, or a person reading them, takes for that
+--    account. An IDN domain is accepted in its ASCII (xn--) form only, so it has
+--    one spelling. Sign-in and magic links still look up whatever is stored, so
+--    an account created before this migration keeps working. (GoTrue validates
+--    sign-up emails with the same ASCII pattern via badoux/checkmail, as far
+--    as we know; it lower-cases with Go's Unicode-aware strings.ToLower.)
+
 -- 1 ------------------------------------------------------------------------
 
 create or replace function auth_flow.sign_in(p_email text, p_password text)
@@ -156,4 +171,69 @@ begin
 end
 $$;
 comment on function auth_flow.verify_magic_link(text) is 'Redeem a magic-link token once: a session grant (amr magiclink), or NULL for a wrong, used or expired token, or one sent to an email the user no longer has.';
+
+-- 3 ------------------------------------------------------------------------
+
+create or replace function auth_flow.sign_up(p_email text, p_password text, p_user_metadata jsonb default '{}'::jsonb)
+  returns uuid
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+declare
+  v_now timestamptz := auth_flow.clock();
+  v_email text := auth_flow.normalize_email(p_email);
+  v_min integer := (select s.min_password_length from auth_flow.settings s where s.singleton);
+  v_id uuid := pg_catalog.gen_random_uuid();
+begin
+  -- The WHATWG form of an email address (ASCII: a domain in its punycode form),
+  -- see the header: normalize_email alone lets a look-alike of a taken address
+  -- (other case of a non-ASCII letter, another Unicode form, an invisible
+  -- character, a trailing dot) become a second account.
+  if v_email is null
+     or v_email !~ '^[a-z0-9.!#$%&''*+/=?^_`{|}~-]+@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$' then
+    raise exception 'sign-up: not an email address' using errcode = 'invalid_parameter_value';
+  end if;
+  -- Messages never carry the password or its length.
+  if p_password is null or pg_catalog.char_length(p_password) < v_min then
+    raise exception 'sign-up: the password must be at least % characters', v_min using errcode = 'invalid_parameter_value';
+  end if;
+  -- private.hash_password keeps a value that already is a bcrypt hash: such a
+  -- "password" would be stored as given and never match itself at sign-in.
+  if p_password ~ '^\$2[abxy]\$' then
+    raise exception 'sign-up: the password must not look like a bcrypt hash' using errcode = 'invalid_parameter_value';
+  end if;
+  if p_user_metadata is not null and pg_catalog.jsonb_typeof(p_user_metadata) <> 'object' then
+    raise exception 'sign-up: user metadata must be a json object' using errcode = 'invalid_parameter_value';
+  end if;
+
+  begin
+    -- encrypted_password gets the plaintext; the BEFORE trigger
+    -- hash_encrypted_password (0004) replaces it by its bcrypt hash before the
+    -- row is stored. The email is confirmed at once: there is no mailer in
+    -- the database (GoTrue's GOTRUE_MAILER_AUTOCONFIRM).
+    insert into auth.users (
+      instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+      raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_sso_user, is_anonymous)
+    values (
+      '00000000-0000-0000-0000-000000000000', v_id, 'authenticated', 'authenticated', v_email, p_password, v_now,
+      '{"provider": "email", "providers": ["email"]}'::jsonb, coalesce(p_user_metadata, '{}'::jsonb),
+      v_now, v_now, false, false);
+  exception when unique_violation then
+    -- GoTrue with autoconfirm answers "User already registered" too.
+    raise exception 'sign-up: a user with this email already exists' using errcode = 'unique_violation';
+  end;
+
+  -- GoTrue's email identity: provider_id is the user id.
+  insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
+  values (v_id::text, v_id,
+          pg_catalog.jsonb_build_object('sub', v_id::text, 'email', v_email, 'email_verified', false, 'phone_verified', false),
+          'email', null, v_now, v_now);
+
+  perform audit.log_auth_event('user_signedup', v_id, '{"provider": "email"}'::jsonb);
+  return v_id;
+end
+$$;
+comment on function auth_flow.sign_up(text, text, jsonb) is 'Create a confirmed email/password user (bcrypt by trigger) and its email identity; returns the user id. Raises on a bad email (not ASCII in the WHATWG form), a short password or a taken email.';
 

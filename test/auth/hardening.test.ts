@@ -65,6 +65,40 @@ describe('fixed by 0024_auth_hardening', () => {
     expect((await verify(fresh)).user_id).toBe(id);
   });
 
+  it('sign-up refuses look-alikes of an address: non-ASCII case, other Unicode forms, invisible characters, a trailing dot', async () => {
+    await signUp('ann@example.test', 'ann password 1');
+    await signUp('zoe@example.test', 'zoe password 1');
+    const lookalikes = [
+      'Änn@example.test', // lower() under the C collation leaves Ä alone
+      'änn@example.test',
+      'a\u0308nn@example.test', // NFD of the previous one
+      'ann\u200b@example.test', // zero-width space
+      'ann@example.test.', // the same mailbox
+      'ann@exämple.test', // an IDN in its Unicode form
+      'zoe@examp\u0131e.test', // dotless i
+    ];
+    for (const email of lookalikes) {
+      await expect(signUp(email, 'long enough password'), email).rejects.toMatchObject({ code: '22023', message: 'sign-up: not an email address' });
+    }
+    const [n] = await sql<{ n: number }[]>`select count(*)::int as n from auth.users where email like '%example.test%' and email !~ '^[ -~]*$'`;
+    expect(n!.n).toBe(0);
+    // the ASCII forms still register: punycode domain, plus-tag, quote, an uppercase address normalised
+    await signUp('ann@xn--exmple-cua.test', 'long enough password');
+    await signUp("  O'Brien+tag@Example.TEST ", 'long enough password');
+    expect((await signIn("o'brien+tag@example.test", 'long enough password')).user_id).not.toBeNull();
+  });
+
+  // not a failure before 0024: it checks that fix 3 locks no existing account out
+  it('an account stored before 0024 with a non-ASCII email still signs in and gets magic links', async () => {
+    // as GoTrue (Go's Unicode strings.ToLower) or an older sign_up would have stored it
+    const [u] = await sql<{ id: string }[]>`
+      insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, created_at, updated_at)
+      values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated',
+              'jürgen@example.test', 'jürgen password 1', now(), now(), now())
+      returning id::text`;
+    expect((await signIn('jürgen@example.test', 'jürgen password 1')).user_id).toBe(u!.id);
+    expect((await verify((await issue('jürgen@example.test'))!)).user_id).toBe(u!.id);
+  });
 });
 
 describe('held before 0024 (pinned)', () => {
