@@ -32,6 +32,18 @@
 --    sign-up emails with the same ASCII pattern via badoux/checkmail, as far
 --    as we know; it lower-cases with Go's Unicode-aware strings.ToLower.)
 
+-- 4. erase_user: a row that points at the user through a foreign key declared
+--    ON DELETE SET NULL or SET DEFAULT is not the user's: the schema says it
+--    outlives them (an invitation's invited_by, a ticket's assignee). Erasing
+--    the user deleted it anyway, so a user who could have their own account
+--    erased deleted other users' rows that merely named them. Now the key's
+--    action runs when the user row goes (the reference becomes NULL or the
+--    default), and the row stays. Rows tied by CASCADE, NO ACTION or RESTRICT
+--    keys, and audit-tracked tables' user_id, are erased as before.
+--    export_user still includes such rows (they are data about the user), and
+--    now reads a table that points at the user through several columns once,
+--    over all of them: it used to keep only the last column's rows.
+
 -- 1 ------------------------------------------------------------------------
 
 create or replace function auth_flow.sign_in(p_email text, p_password text)
@@ -237,3 +249,160 @@ end
 $$;
 comment on function auth_flow.sign_up(text, text, jsonb) is 'Create a confirmed email/password user (bcrypt by trigger) and its email identity; returns the user id. Raises on a bad email (not ASCII in the WHATWG form), a short password or a taken email.';
 
+-- 4 ------------------------------------------------------------------------
+
+-- The (table, column) pairs erase_user deletes by: auth_flow.owned_tables()
+-- without the columns whose foreign key to auth.users sets NULL or a default
+-- on delete.
+create or replace function auth_flow.erasable_tables()
+  returns table (relation regclass, owner_column name)
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select o.relation, o.owner_column
+    from auth_flow.owned_tables() o
+   where not exists (
+     select from pg_catalog.pg_constraint c
+       join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+      where c.contype = 'f' and c.confrelid = 'auth.users'::regclass and pg_catalog.cardinality(c.conkey) = 1
+        and c.conrelid = o.relation and a.attname = o.owner_column
+        and c.confdeltype in ('n', 'd') /* ON DELETE SET NULL, SET DEFAULT */)
+$$;
+comment on function auth_flow.erasable_tables() is 'auth_flow.owned_tables() minus columns whose FK to auth.users is ON DELETE SET NULL/SET DEFAULT: what erase_user deletes by.';
+revoke all on function auth_flow.erasable_tables() from public;
+
+create or replace function auth_flow.export_user(p_user_id uuid)
+  returns jsonb
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+declare
+  u auth.users;
+  owned jsonb := '{}'::jsonb;
+  rows_of jsonb;
+  r record;
+  result jsonb;
+begin
+  select * into u from auth.users x where x.id = p_user_id;
+  if u.id is null then
+    return null;
+  end if;
+  -- One query per table, over all of its columns that point at the user: a
+  -- table listed once per column used to keep only the last column's rows.
+  for r in select o.relation,
+                  pg_catalog.string_agg(pg_catalog.format('t.%I = $1', o.owner_column), ' or ' order by o.owner_column) as matches
+             from auth_flow.owned_tables() o
+            group by o.relation
+            order by o.relation::text loop
+    execute pg_catalog.format(
+      'select coalesce(pg_catalog.jsonb_agg(auth_flow.without_secrets(%L::regclass, pg_catalog.to_jsonb(t))), ''[]''::jsonb) from %s t where %s',
+      r.relation, r.relation, r.matches)
+      into rows_of using p_user_id;
+    owned := owned || pg_catalog.jsonb_build_object(r.relation::text, rows_of);
+  end loop;
+
+  result := pg_catalog.jsonb_build_object(
+    'user', auth_flow.without_secrets('auth.users', pg_catalog.to_jsonb(u)),
+    'identities', (select coalesce(pg_catalog.jsonb_agg(auth_flow.without_secrets('auth.identities', pg_catalog.to_jsonb(i)) order by i.created_at), '[]'::jsonb)
+                     from auth.identities i where i.user_id = p_user_id),
+    'sessions', (select coalesce(pg_catalog.jsonb_agg(auth_flow.without_secrets('auth.sessions', pg_catalog.to_jsonb(s))
+                                   || pg_catalog.jsonb_build_object('method', m.method, 'provider', m.provider) order by s.created_at), '[]'::jsonb)
+                   from auth.sessions s left join auth_flow.session_methods m on m.session_id = s.id
+                  where s.user_id = p_user_id),
+    'refresh_tokens', (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                 'id', t.id, 'session_id', t.session_id, 'revoked', t.revoked,
+                                 'created_at', t.created_at, 'updated_at', t.updated_at) order by t.id), '[]'::jsonb)
+                         from auth.refresh_tokens t where t.user_id = p_user_id::text),
+    'one_time_tokens', (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                  'token_type', o.token_type, 'relates_to', o.relates_to, 'created_at', o.created_at)), '[]'::jsonb)
+                          from auth.one_time_tokens o where o.user_id = p_user_id),
+    'lockout', (select pg_catalog.jsonb_build_object('failures', a.failures, 'window_started_at', a.window_started_at,
+                                                     'locked_until', a.locked_until, 'last_failure_at', a.last_failure_at)
+                  from auth_flow.login_attempts a where a.email_key = auth_flow.email_key(u.email)),
+    'owned_rows', owned,
+    -- What the audit log holds about the user: the rows whose actor they are
+    -- (already redacted when appended), without the chain's bookkeeping.
+    'audit_events', (select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l) - 'hash' - 'txid' order by l.id), '[]'::jsonb)
+                       from audit.log l where l.actor_id = p_user_id));
+  perform audit.log_auth_event('user_exported', p_user_id, '{}'::jsonb);
+  return result;
+end
+$$;
+comment on function auth_flow.export_user(uuid) is 'GDPR export: profile, identities, sessions, token metadata, owned rows, audit rows about the user (no hash, no token), as JSON; NULL for an unknown user.';
+
+create or replace function auth_flow.erase_user(p_user_id uuid)
+  returns jsonb
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+declare
+  u auth.users;
+  pending regclass[];
+  columns name[];
+  counts jsonb := '{}'::jsonb;
+  progress boolean := true;
+  i integer;
+  n integer;
+  still regclass[];
+  still_columns name[];
+  v_sessions integer;
+  v_identities integer;
+begin
+  select * into u from auth.users x where x.id = p_user_id;
+  if u.id is null then
+    return null;
+  end if;
+  -- The flows' rows first, in the order the flows lock them (attempts row,
+  -- then one-time token / refresh token row, then the user, then the audit
+  -- chain), so an erasure racing a sign-in, a redemption or a refresh of the
+  -- same user waits for it instead of deadlocking with it.
+  delete from auth_flow.login_attempts x where x.email_key = auth_flow.email_key(u.email);
+  delete from auth.one_time_tokens x where x.user_id = p_user_id;
+  -- refresh_tokens.user_id is text; this also catches rows without a session
+  -- (GoTrue's oldest tokens).
+  delete from auth.refresh_tokens x where x.user_id = p_user_id::text;
+  perform from auth.users x where x.id = p_user_id for update;
+  if not found then
+    return null; -- erased meanwhile by another call
+  end if;
+  select pg_catalog.count(*) into v_sessions from auth.sessions x where x.user_id = p_user_id;
+
+  select pg_catalog.array_agg(o.relation order by o.relation::text), pg_catalog.array_agg(o.owner_column order by o.relation::text)
+    into pending, columns from auth_flow.erasable_tables() o;
+  while progress and pg_catalog.cardinality(pending) > 0 loop
+    progress := false;
+    still := '{}';
+    still_columns := '{}';
+    for i in 1 .. pg_catalog.cardinality(pending) loop
+      begin
+        execute pg_catalog.format('delete from %s t where t.%I = $1', pending[i], columns[i]) using p_user_id;
+        get diagnostics n = row_count;
+        counts := counts || pg_catalog.jsonb_build_object(pending[i]::text, coalesce((counts ->> pending[i]::text)::integer, 0) + n);
+        progress := true;
+      exception when foreign_key_violation then
+        still := still || pending[i];
+        still_columns := still_columns || columns[i];
+      end;
+    end loop;
+    pending := still;
+    columns := still_columns;
+  end loop;
+  if pg_catalog.cardinality(pending) > 0 then
+    raise exception 'erase: rows in % still reference rows that cannot be deleted', pending
+      using errcode = 'foreign_key_violation', hint = 'a table outside the user''s own rows references them; delete or re-point those rows first';
+  end if;
+
+  select pg_catalog.count(*) into v_identities from auth.identities x where x.user_id = p_user_id;
+  delete from auth.users x where x.id = p_user_id;
+
+  counts := pg_catalog.jsonb_build_object('owned_rows', counts, 'sessions', v_sessions, 'identities', v_identities);
+  perform audit.log_auth_event('user_erased', p_user_id, counts);
+  return counts;
+end
+$$;
+comment on function auth_flow.erase_user(uuid) is 'GDPR erasure: delete owned rows (not rows that only point at the user through an ON DELETE SET NULL/SET DEFAULT key) and the user (cascading to identities, sessions, tokens); logs user_erased with counts only. NULL for an unknown user.';

@@ -88,6 +88,25 @@ describe('fixed by 0024_auth_hardening', () => {
     expect((await signIn("o'brien+tag@example.test", 'long enough password')).user_id).not.toBeNull();
   });
 
+  it('erasing a user keeps other users\' rows that only point at them (ON DELETE SET NULL); export reads every pointing column', async () => {
+    await sql`create table public.invitations (
+      id bigserial primary key,
+      user_id uuid not null references auth.users (id) on delete cascade,
+      invited_by uuid references auth.users (id) on delete set null,
+      note text)`;
+    const eve = await signUp('inviter@example.test', 'inviter password 1');
+    const bob = await signUp('invitee@example.test', 'invitee password 1');
+    await sql`insert into public.invitations (user_id, invited_by, note) values (${bob}::uuid, ${eve}::uuid, 'bob, invited by eve'), (${eve}::uuid, null, 'eve')`;
+    const [exp] = await sql<{ rows: Array<{ note: string }> }[]>`select auth_flow.export_user(${bob}::uuid) -> 'owned_rows' -> 'public.invitations' as rows`;
+    expect(exp!.rows.map((r) => r.note)).toEqual(['bob, invited by eve']);
+    // eve has her own account erased: bob's invitation stays, no longer naming her
+    const [erased] = await sql<{ c: { owned_rows: Record<string, number> } }[]>`select auth_flow.erase_user(${eve}::uuid) as c`;
+    expect(erased!.c.owned_rows['public.invitations']).toBe(1);
+    const left = await sql<{ note: string; user_id: string; invited_by: string | null }[]>`select note, user_id::text, invited_by::text from public.invitations order by id`;
+    expect(left).toEqual([{ note: 'bob, invited by eve', user_id: bob, invited_by: null }]);
+    await sql`drop table public.invitations`;
+  });
+
   // not a failure before 0024: it checks that fix 3 locks no existing account out
   it('an account stored before 0024 with a non-ASCII email still signs in and gets magic links', async () => {
     // as GoTrue (Go's Unicode strings.ToLower) or an older sign_up would have stored it
