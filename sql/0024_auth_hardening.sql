@@ -44,6 +44,17 @@
 --    now reads a table that points at the user through several columns once,
 --    over all of them: it used to keep only the last column's rows.
 
+-- 5. issue_magic_link: a user's link is replaced only once it is
+--    settings.magic_link_min_interval old (60 seconds, GoTrue's default
+--    GOTRUE_SMTP_MAX_FREQUENCY between mails to one address). Each issue
+--    replaced the previous link at once, so anyone who knew an email could
+--    request links for it in a loop and no link mailed to its owner ever
+--    survived long enough to be clicked; with the password lockout (also
+--    anyone's to trigger) that shut the owner out entirely, though the
+--    magic link is documented as the way back in. Now a mailed link stands
+--    for at least the interval, and requests inside it are refused (NULL,
+--    'magiclink_refused' with reason too_soon) without mailing anything.
+
 -- 1 ------------------------------------------------------------------------
 
 create or replace function auth_flow.sign_in(p_email text, p_password text)
@@ -406,3 +417,58 @@ begin
 end
 $$;
 comment on function auth_flow.erase_user(uuid) is 'GDPR erasure: delete owned rows (not rows that only point at the user through an ON DELETE SET NULL/SET DEFAULT key) and the user (cascading to identities, sessions, tokens); logs user_erased with counts only. NULL for an unknown user.';
+
+-- 5 ------------------------------------------------------------------------
+
+alter table auth_flow.settings
+  add column magic_link_min_interval interval not null default interval '60 seconds'
+    check (magic_link_min_interval >= interval '0');
+comment on column auth_flow.settings.magic_link_min_interval is 'A user''s magic link is not replaced (nor another mailed) until it is this old; GoTrue''s SMTP max frequency.';
+comment on table auth_flow.settings is 'One row: lockout (max_failures in failure_window locks for lockout_duration), refresh reuse interval, magic link lifetime and minimum interval between links, session timebox, minimum password length. Change with UPDATE.';
+
+create or replace function auth_flow.issue_magic_link(p_email text)
+  returns text
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+declare
+  v_now timestamptz := auth_flow.clock();
+  v_email text := auth_flow.normalize_email(p_email);
+  v_token text := auth_flow.new_secret();
+  v_min_interval interval := (select s.magic_link_min_interval from auth_flow.settings s where s.singleton);
+  v_ttl interval := (select s.magic_link_ttl from auth_flow.settings s where s.singleton);
+  v_id uuid;
+  u auth.users;
+begin
+  if v_email is not null then
+    select * into u from auth.users x where x.email = v_email and not x.is_sso_user;
+  end if;
+  if not auth_flow.user_may_sign_in(u, v_now) then
+    perform audit.log_auth_event('magiclink_refused', u.id, '{"reason": "no_user_may_sign_in"}'::jsonb);
+    return null;
+  end if;
+  -- created_at/updated_at are `timestamp` (without time zone) in GoTrue: UTC wall time.
+  -- A link younger than settings.magic_link_min_interval (and not expired) is
+  -- not replaced: the
+  -- WHERE of ON CONFLICT DO UPDATE is checked on the locked, latest row, so of
+  -- concurrent requests for one user (none holding a link yet) one inserts and
+  -- the others, waiting on the unique index, find that fresh row and fail.
+  insert into auth.one_time_tokens as o (id, user_id, token_type, token_hash, relates_to, created_at, updated_at)
+  values (pg_catalog.gen_random_uuid(), u.id, 'recovery_token', auth_flow.hash_secret(v_token), v_email,
+          v_now at time zone 'UTC', v_now at time zone 'UTC')
+  on conflict (user_id, token_type) do update
+    set id = excluded.id, token_hash = excluded.token_hash, relates_to = excluded.relates_to,
+        created_at = excluded.created_at, updated_at = excluded.updated_at
+    where (o.created_at at time zone 'UTC') + least(v_min_interval, v_ttl) <= v_now
+  returning o.id into v_id;
+  if v_id is null then
+    perform audit.log_auth_event('magiclink_refused', u.id, '{"reason": "too_soon"}'::jsonb);
+    return null;
+  end if;
+  perform audit.log_auth_event('magiclink_issued', u.id, '{}'::jsonb);
+  return v_token;
+end
+$$;
+comment on function auth_flow.issue_magic_link(text) is 'A single-use magic-link token for the email (stored hashed, replaces the previous one once it is magic_link_min_interval old), or NULL when no user may sign in with it or the current link is too young.';

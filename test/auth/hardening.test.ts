@@ -107,6 +107,33 @@ describe('fixed by 0024_auth_hardening', () => {
     await sql`drop table public.invitations`;
   });
 
+  it('requests in a loop cannot displace a user\'s magic link before magic_link_min_interval; after it they can', async () => {
+    const id = await signUp('spam@example.test', 'spam password 1');
+    const link = (await issue('spam@example.test'))!;
+    for (let i = 0; i < 3; i++) expect(await issue('Spam@Example.test')).toBeNull();
+    expect(await lastReason(id, 'magiclink_refused')).toBe('too_soon');
+    expect((await verify(link)).user_id).toBe(id);
+    // 61 s after a link, a new one replaces it
+    const second = (await issue('spam@example.test'))!;
+    const later = new Date(Date.now() + 61_000).toISOString();
+    const third = await sql.begin(async (tx) => {
+      await tx`select set_config('rowguard.auth_now', ${later}, true)`;
+      return (await tx<{ t: string | null }[]>`select auth_flow.issue_magic_link('spam@example.test') as t`)[0]!.t;
+    });
+    expect(third).not.toBeNull();
+    expect((await verify(second)).user_id).toBeNull();
+    expect((await verify(third!)).user_id).toBe(id);
+    // concurrent first requests: one link, the others refused
+    const conns = await Promise.all([sql.reserve(), sql.reserve(), sql.reserve()]);
+    try {
+      await signUp('spam-race@example.test', 'spam race password');
+      const got = await Promise.all(conns.map(async (c) => (await c<{ t: string | null }[]>`select auth_flow.issue_magic_link('spam-race@example.test') as t`)[0]!.t));
+      expect(got.filter((t) => t !== null)).toHaveLength(1);
+    } finally {
+      for (const c of conns) c.release();
+    }
+  });
+
   // not a failure before 0024: it checks that fix 3 locks no existing account out
   it('an account stored before 0024 with a non-ASCII email still signs in and gets magic links', async () => {
     // as GoTrue (Go's Unicode strings.ToLower) or an older sign_up would have stored it
