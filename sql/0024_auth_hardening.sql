@@ -1,6 +1,7 @@
 -- Auth hardening after an adversarial review of the flows (0020…0023). Each
--- change replaces a function whole (CREATE OR REPLACE, same signature, same
--- grants); the earlier migrations stay as deployed.
+-- change replaces functions whole (CREATE OR REPLACE, same signature, so the
+-- grants stay); 4 adds the helper auth_flow.erasable_tables() and 5 a column
+-- of auth_flow.settings. The earlier migrations stay as deployed.
 --
 -- 1. sign_in: a password longer than 72 bytes never matches. bcrypt reads only
 --    the first 72 bytes, so `P || anything` signed in as a user whose password
