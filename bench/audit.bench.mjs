@@ -51,7 +51,16 @@ async function bench(serverUrl) {
     await up({ url: db.url, dir: join(ROOT, 'sql'), displayRoot: ROOT, lockTimeout: '5s', statementTimeout: '0' });
     await admin`insert into auth.users (id, aud, role, email) values (${USER}, 'authenticated', 'authenticated', 'bench@bench.test')`;
 
-    const setTrigger = (on) => admin.unsafe(`alter table public.deployments ${on ? 'enable' : 'disable'} trigger audit_capture`);
+    // The floor is the same table with its capture trigger disabled. The audit_retrack event
+    // trigger (0025) puts a disabled capture trigger straight back, so it is off for the bench
+    // (the bench connects as a superuser, the only role that may).
+    await admin.unsafe('alter event trigger audit_retrack disable');
+    const setTrigger = async (on) => {
+      await admin.unsafe(`alter table public.deployments ${on ? 'enable' : 'disable'} trigger audit_capture`);
+      // A floor that still captures would make the ratio meaningless: check what the catalog says.
+      const [t] = await admin`select tgenabled <> 'D' as enabled from pg_trigger where tgrelid = 'public.deployments'::regclass and tgname = 'audit_capture'`;
+      if (t?.enabled !== on) throw new Error(`audit_capture is ${t?.enabled ? 'enabled' : 'disabled'} where the bench needs it ${on ? 'enabled' : 'disabled'}`);
+    };
     const reset = async () => {
       await admin.unsafe('truncate public.deployments');
       await admin.unsafe('checkpoint');
