@@ -140,6 +140,17 @@ describe('the whole story', () => {
     expect([wrong.code, wrong.stdout, wrong.stderr]).toEqual([1, '', again.stderr]);
   });
 
+  it('a second link inside magic_link_min_interval is refused exactly as an unknown address is (the hint names both causes)', async () => {
+    const first = await auth(['--json', 'auth', 'magic-link', 'bob@example.test']);
+    expect(first.code, first.stderr).toBe(0);
+    secrets.add((JSON.parse(first.stdout) as { token: string }).token);
+    const soon = await auth(['auth', 'magic-link', 'bob@example.test']);
+    expect(soon.code).toBe(1);
+    expect(soon.stderr).toBe('error: no magic link issued\nhint: no account has this address, or it was sent a link less than magic_link_min_interval ago (auth_flow.settings, default 60 s)\n');
+    const unknown = await auth(['auth', 'magic-link', 'nobody-here@example.test']);
+    expect([unknown.code, unknown.stderr]).toEqual([1, soon.stderr]);
+  });
+
   it('identity linking rejects a second claimant; sign-in through the identity has amr oauth', async () => {
     const linked = await auth(['--json', 'auth', 'link-identity', 'ann@example.test', '--provider', 'github', '--provider-id', '31337', '--data', '{"user_name":"ann"}']);
     expect(linked.code, linked.stderr).toBe(0);

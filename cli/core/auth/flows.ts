@@ -132,7 +132,8 @@ export async function issueMagicLink(sql: Sql, email: string): Promise<MagicLink
     select auth_flow.issue_magic_link(${email}) as token,
            now() + (select s.magic_link_ttl from auth_flow.settings s where s.singleton) as expires_at`);
   const row = rows[0];
-  if (!row || row.token === null) throw failed(AUTH_FAILED.magicLink);
+  // Which of the two it was is not said, as GoTrue does not say it: that would tell whether the address has an account.
+  if (!row || row.token === null) throw new RowguardError('auth', AUTH_FAILED.magicLink, { hint: 'no account has this address, or it was sent a link less than magic_link_min_interval ago (auth_flow.settings, default 60 s)' });
   return { token: row.token, expiresAt: row.expires_at };
 }
 
