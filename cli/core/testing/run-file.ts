@@ -160,35 +160,19 @@ interface RunnableStatement extends Statement {
   toOriginal(offset: number): number;
 }
 
-/** Put the values \gset has set since into the statement's deferred `:var` references. */
+/**
+ * Put the values \gset has set since into the statement's deferred `:var`
+ * references (an error inside a substituted value points at the reference).
+ */
 function substituteDeferred(st: Statement, script: ExpandedScript, vars: Map<string, string>): RunnableStatement {
-  const refs = script.deferred.filter((r) => r.start >= st.start && r.end <= st.end && vars.has(r.name));
-  if (refs.length === 0) return { ...st, toOriginal: (o) => o };
-  let text = st.text;
-  // Replaced from the end so earlier offsets stay valid; `subs` ends up in text order.
-  const subs: Array<{ at: number; oldLen: number; newLen: number }> = [];
-  for (const r of [...refs].sort((x, y) => y.start - x.start)) {
-    const value = vars.get(r.name)!;
-    const rendered = r.quote === 'literal' ? psqlLiteral(value).trimStart() : r.quote === 'identifier' ? psqlIdentifier(value) : value;
-    const at = r.start - st.start;
-    text = text.slice(0, at) + rendered + text.slice(r.end - st.start);
-    subs.unshift({ at, oldLen: r.end - r.start, newLen: rendered.length });
-  }
-  return {
-    ...st,
-    text,
-    toOriginal: (o) => {
-      let shift = 0;
-      for (const s of subs) {
-        const newAt = s.at + shift;
-        if (o < newAt) break;
-        // Inside a substituted value: point at the reference itself.
-        if (o < newAt + s.newLen) return s.at;
-        shift += s.newLen - s.oldLen;
-      }
-      return o - shift;
-    },
-  };
+  const ranges = script.deferred
+    .filter((r) => r.start >= st.start && r.end <= st.end && vars.has(r.name))
+    .map((r) => {
+      const value = vars.get(r.name)!;
+      const text = r.quote === 'literal' ? psqlLiteral(value).trimStart() : r.quote === 'identifier' ? psqlIdentifier(value) : value;
+      return { start: r.start - st.start, end: r.end - st.start, text };
+    });
+  return replaceRanges({ ...st, toOriginal: (o) => o }, ranges);
 }
 
 /** Replace [start, end) ranges of a runnable statement's text, keeping error positions mapped to the original. */
