@@ -318,25 +318,16 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   let lost = false;
 
   const events = script.events.filter((e) => e.kind !== 'gset' && e.kind !== 'copy-data').sort((a, b) => a.at - b.at);
-  // \gset belongs to the statement it ends: the last one that starts before it.
+  // \gset belongs to the statement it ends, and COPY … FROM STDIN's data lines to
+  // that COPY: in both cases the last statement that starts before them.
   const gsetPrefix = new Map<number, string>();
-  for (const e of script.events) {
-    if (e.kind !== 'gset') continue;
-    let idx = -1;
-    statements.forEach((st, i) => {
-      if (st.start < e.at) idx = i;
-    });
-    if (idx >= 0) gsetPrefix.set(idx, e.prefix);
-  }
-  // COPY … FROM STDIN: the data lines that followed it, by statement (as for \gset).
   const copyInput = new Map<number, string>();
   for (const e of script.events) {
-    if (e.kind !== 'copy-data') continue;
-    let idx = -1;
-    statements.forEach((st, i) => {
-      if (st.start < e.at) idx = i;
-    });
-    if (idx >= 0) copyInput.set(idx, e.data);
+    if (e.kind !== 'gset' && e.kind !== 'copy-data') continue;
+    const idx = statements.findLastIndex((st) => st.start < e.at);
+    if (idx < 0) continue;
+    if (e.kind === 'gset') gsetPrefix.set(idx, e.prefix);
+    else copyInput.set(idx, e.data);
   }
   // Variables set by \gset while the file runs.
   const runtimeVars = new Map<string, string>();
