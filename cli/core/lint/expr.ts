@@ -570,17 +570,24 @@ function roleGate(v: unknown, helperGate: (name: string) => ReadonlySet<string> 
 }
 
 /**
+ * A LANGUAGE sql function's body parsed (a `RETURN expr` body as `select expr`),
+ * or null when it does not parse.
+ */
+function parseFunctionBody(body: string, parseSync: ParseSync): { stmts?: Array<{ stmt: unknown }> } | null {
+  try {
+    return parseSync(/^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body) as { stmts?: Array<{ stmt: unknown }> };
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The role gate of a LANGUAGE sql function whose body is one FROM-less SELECT
  * (`select coalesce(auth.jwt() ->> 'role', '') = 'service_role'`), else null.
  */
 export function functionRoleGate(body: string, parseSync: ParseSync): ReadonlySet<string> | null {
-  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
-  let parsed: { stmts?: Array<{ stmt: unknown }> };
-  try {
-    parsed = parseSync(text) as typeof parsed;
-  } catch {
-    return null;
-  }
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return null;
   if (parsed.stmts?.length !== 1 || nodeType(parsed.stmts[0]!.stmt) !== 'SelectStmt') return null;
   const sel = bodyOf(parsed.stmts[0]!.stmt);
   const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
@@ -595,13 +602,8 @@ export function functionRoleGate(body: string, parseSync: ParseSync): ReadonlySe
  * (`select exists (select 1 from members m where … m.user_id = auth.uid())`).
  */
 export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
-  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
-  let parsed: { stmts?: Array<{ stmt: unknown }> };
-  try {
-    parsed = parseSync(text) as typeof parsed;
-  } catch {
-    return false;
-  }
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return false;
   if (parsed.stmts?.length !== 1 || nodeType(parsed.stmts[0]!.stmt) !== 'SelectStmt') return false;
   const sel = bodyOf(parsed.stmts[0]!.stmt);
   const none = new Set<string>();
@@ -825,13 +827,8 @@ function parameterNames(args: string): Set<string> {
  * parse yields nothing.
  */
 export function functionDetachedCallers(body: string, args: string, defaultSchema: string, parseSync: ParseSync): DetachedCaller[] {
-  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
-  let parsed: { stmts?: Array<{ stmt: unknown }> };
-  try {
-    parsed = parseSync(text) as typeof parsed;
-  } catch {
-    return [];
-  }
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
   const params = parameterNames(args);
   const isParam = (b: Body): boolean => {
     const fields = strings(b['fields']);
@@ -878,13 +875,8 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
  */
 export function functionCallerFacts(body: string, defaultSchema: string, parseSync: ParseSync, callerArgs?: { args: string; positions: readonly number[] }): CallerFact[] {
   // callerArgs.args also names the parameters, which are no columns of the tables read.
-  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
-  let parsed: { stmts?: Array<{ stmt: unknown }> };
-  try {
-    parsed = parseSync(text) as typeof parsed;
-  } catch {
-    return [];
-  }
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
   // Arguments the policy fills with the caller's id (`has_role(auth.uid(), 'admin')`): by name or $n.
   let isCaller: ((t: string, b: Body) => boolean) | undefined;
   if (callerArgs && callerArgs.positions.length > 0) {
