@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import stringWidth from 'string-width';
-import { table } from '../../cli/core/report/output.js';
+import { table } from '../../cli/core/report/table.js';
 
 /** Terminal column where each header's column starts, read off a rendered line. */
 function starts(line: string, cells: string[]): number[] {

@@ -1,7 +1,8 @@
 import type { MigrationPlan } from '../migrate/plan.js';
 import type { UpResult } from '../migrate/engine.js';
 import type { TargetResult } from '../migrate/targets.js';
-import { table, type Output } from './output.js';
+import type { Output } from './output.js';
+import { table } from './table.js';
 
 export function renderStatus(plan: MigrationPlan, out: Output): string {
   const c = out.c;

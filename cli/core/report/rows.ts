@@ -1,5 +1,6 @@
 /** Text output of `rowguard as`: each result as a table, and a footer saying how the request ran. */
-import { table, type Output } from './output.js';
+import type { Output } from './output.js';
+import { table } from './table.js';
 import type { AsResult } from '../as/run.js';
 
 /** One cell as psql would show it, close enough: NULL spelled out, JSON for objects, hex for bytea. */
