@@ -142,6 +142,39 @@ await withServer(async (server) => {
         console.log(`  server CPU per call (its backend's schedstat): floor ${(cpu.floor / 1000).toFixed(1)} µs, as ${(cpu.as / 1000).toFixed(1)} µs (+${((cpu.as - cpu.floor) / 1000).toFixed(1)} µs)`);
       }
     }
+    if (backendCpu) {
+      // What each of PostgREST's per-request steps costs the server (the README's breakdown):
+      // each step alone inside BEGIN … ROLLBACK, against that envelope; medians of 30 blocks.
+      const claimsLiteral = "'" + JSON.stringify({ ...identity.claims, role: identity.role }).replace(/'/g, "''") + "'";
+      const all = requestPreamble({ ...buildApiRequest(identity, { method: 'GET' }), settings: { search_path: '"public", "public"' } }, { readOnly: true });
+      const wrap = (step) => `begin isolation level read committed read only; ${step} select 1; rollback`;
+      const steps = [
+        ['select 1 alone', 'select 1'],
+        ['BEGIN … ROLLBACK', wrap('')],
+        ['SET LOCAL role', wrap('set local role authenticated;')],
+        ['search_path', wrap('set local search_path = "public", "public";')],
+        ['request.jwt.claims', wrap(`set local request.jwt.claims = ${claimsLiteral};`)],
+        ['request.method', wrap("set local request.method = 'GET';")],
+        ['all seven', `${all}\nselect 1;\nrollback`],
+      ];
+      const per = steps.map(() => []);
+      for (const [, q] of steps) for (let i = 0; i < 300; i++) await sql.unsafe(q).simple();
+      for (let b = 0; b < 30; b++) {
+        for (const [k, [, q]] of steps.entries()) {
+          const c0 = backendCpu();
+          for (let i = 0; i < 100; i++) await sql.unsafe(q).simple();
+          per[k].push((backendCpu() - c0) / 100); // ns per call
+        }
+      }
+      const m = per.map((xs) => xs.sort((a, b) => a - b)[xs.length >> 1]);
+      const us = (ns) => (ns / 1000).toFixed(1);
+      const plus = (ns) => (ns < 0 ? '' : '+') + us(ns);
+      console.log(
+        `per-request steps, server CPU per call (median of 30 blocks): BEGIN … ROLLBACK ${plus(m[1] - m[0])} µs over select 1 alone (${us(m[0])} µs); ` +
+          steps.slice(2, -1).map(([label], i) => `${label} ${plus(m[i + 2] - m[1])}`).join(', ') +
+          ` µs each alone; all seven ${plus(m[6] - m[1])} µs`,
+      );
+    }
     await sql.end();
 
     // CLI wall time, process start included (not part of the ratio above).
