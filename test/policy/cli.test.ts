@@ -110,6 +110,29 @@ describe('rowguard policy diff / apply', () => {
     const again = await runCli(['policy', 'diff', '--db', db.url, '--from', 'migrations', '--to', 'policies', '--exit-code'], { cwd: c });
     expect(again.code, again.stderr).toBe(0);
   });
+
+  it('a table a migration secures without a file in policies/ is named: no drift can ever show for it', async () => {
+    const c = copy();
+    writeFileSync(
+      join(c, 'sql', '0002_notes.sql'),
+      'create table public.notes (id int, owner uuid);\n' +
+        'alter table public.notes enable row level security;\n' +
+        'create policy notes_insert on public.notes for insert to authenticated with check (true);\n' +
+        'grant insert on public.notes to authenticated;\n' +
+        'create table public.scratch (id int);\n', // no RLS, no grants: nothing to declare
+    );
+    // (This project's sql/ and policies/ differ on purpose: the warning comes with the diff.)
+    const text = await runCli(['policy', 'diff', '--db', db.url, '--from', 'migrations', '--to', 'policies'], { cwd: c });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stderr).toContain('warning: not declared in policies/: public.notes — sql/ alone defines its RLS and grants');
+    expect(text.stderr).not.toContain('scratch');
+    const json = await runCli(['policy', 'diff', '--db', db.url, '--from', 'migrations', '--to', 'policies', '--format', 'json'], { cwd: c });
+    expect(JSON.parse(json.stdout).undeclared).toEqual(['public.notes']);
+    // Declared, the warning goes.
+    writeFileSync(join(c, 'policies', 'public.notes.sql'), 'alter table public.notes enable row level security;\ncreate policy notes_insert on public.notes for insert to authenticated with check (true);\ngrant insert on public.notes to authenticated;\n');
+    const after = await runCli(['policy', 'diff', '--db', db.url, '--from', 'migrations', '--to', 'policies', '--format', 'json'], { cwd: c });
+    expect(JSON.parse(after.stdout).undeclared).toEqual([]);
+  });
 });
 
 describe('rowguard policy pull / show', () => {

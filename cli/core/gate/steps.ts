@@ -28,7 +28,9 @@ async function driftStep(ctx: GateContext): Promise<StepOutcome> {
     if (changes) sections.push(changes);
   }
   if (!hasDifference(d.plan)) {
-    return { status: 'passed', summary: 'no drift: the migrations build exactly what policies/ declares', details: d.warnings, sections };
+    const n = d.undeclared.length;
+    const summary = n === 0 ? 'no drift: the migrations build exactly what policies/ declares' : `no drift in what policies/ declares; ${n} relation${n === 1 ? '' : 's'} with RLS or API grants ha${n === 1 ? 's' : 've'} no file there`;
+    return { status: 'passed', summary, details: d.warnings, sections, data: { undeclared: d.undeclared } };
   }
   const s = summarise(d.plan);
   const visible = d.plan.steps.filter((st) => !(st.kind === 'drop-policy' && st.replacedBy) && !(st.kind === 'rename-policy' && st.temporary));

@@ -48,6 +48,8 @@ export interface DiffResult {
   fromModel: CatalogModel;
   toModel: CatalogModel;
   warnings: string[];
+  /** Relations with RLS, policies or API grants that policies/ has no file for (empty when no side is policies/). */
+  undeclared: string[];
   /**
    * buildMs: the shadow database (create, migrate, overlay); readShadowMs: reading
    * it; readUrlMs: reading the URL sides, which runs while the shadow is built;
@@ -83,7 +85,7 @@ export async function readModel(url: string, apiRoles: readonly string[], effect
 export async function modelsOf(
   opts: DiffOptions,
   sides: readonly Source[],
-): Promise<{ models: CatalogModel[]; buildMs: number; readShadowMs: number; readUrlMs: number; shadow?: ShadowTimings }> {
+): Promise<{ models: CatalogModel[]; buildMs: number; readShadowMs: number; readUrlMs: number; shadow?: ShadowTimings; declared?: ReadonlySet<string> }> {
   const apiRoles = apiRolesOf(opts.config);
   const needs = new Set(sides.map((s) => s.kind));
   let buildMs = 0;
@@ -92,6 +94,8 @@ export async function modelsOf(
   const urlModels = new Map<string, CatalogModel>();
   let migrationsModel: CatalogModel | undefined;
   let policiesModel: CatalogModel | undefined;
+  /** The relations policies/ has a file for (when the policies side is built). */
+  let declared: Set<string> | undefined;
 
   const readUrls = async () => {
     const t = performance.now();
@@ -131,6 +135,7 @@ export async function modelsOf(
         readShadowMs += performance.now() - t1;
       }
       shadowTimings = shadow.timings;
+      if (needs.has('policies')) declared = new Set((both ? files : shadow.policyFiles).map((f) => f.qualified));
     } finally {
       await shadow?.drop().catch(() => undefined);
     }
@@ -140,13 +145,29 @@ export async function modelsOf(
   // The live side is read while the shadow is being built.
   const [readUrlMs] = await Promise.all([readUrls(), buildDesired()]);
   const models = sides.map((s) => (s.kind === 'url' ? urlModels.get(s.url)! : s.kind === 'migrations' ? migrationsModel! : policiesModel!));
-  return { models, buildMs, readShadowMs, readUrlMs, shadow: shadowTimings };
+  return { models, buildMs, readShadowMs, readUrlMs, shadow: shadowTimings, declared };
+}
+
+/**
+ * Relations whose access sql/ alone defines, though policies/ is meant to hold
+ * it: RLS on, a policy, or a privilege of an API role or PUBLIC, and no file.
+ * The policies side keeps them exactly as the migrations left them, so they can
+ * never show as drift; a table added in a migration without its file would
+ * otherwise pass unnoticed. Partitions follow their parent's file.
+ */
+export function undeclaredRelations(state: SecurityState, declared: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const t of state.tables.values()) {
+    if (declared.has(t.qualified) || (t.partitionOf !== null && declared.has(t.partitionOf))) continue;
+    if (t.rls || t.policies.length > 0 || t.grants.size > 0 || t.columnGrants.size > 0) out.push(t.qualified);
+  }
+  return out.sort();
 }
 
 export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
   const t0 = performance.now();
   const apiRoles = apiRolesOf(opts.config);
-  const { models, buildMs, readShadowMs, readUrlMs, shadow } = await modelsOf(opts, [opts.from, opts.to]);
+  const { models, buildMs, readShadowMs, readUrlMs, shadow, declared } = await modelsOf(opts, [opts.from, opts.to]);
   const [fromModel, toModel] = models as [CatalogModel, CatalogModel];
   const t1 = performance.now();
   const fromState = securityStateOf(fromModel, apiRoles);
@@ -160,6 +181,13 @@ export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
       `comparing PostgreSQL ${major(fromModel.serverVersion)} with ${major(toModel.serverVersion)}: pg_get_expr output can differ between major versions, so equal expressions may show as changed`,
     );
   }
+  const undeclared = declared ? undeclaredRelations(opts.to.kind === 'policies' ? toState : fromState, declared) : [];
+  if (undeclared.length > 0) {
+    const list = undeclared.length > 5 ? `${undeclared.slice(0, 5).join(', ')} and ${undeclared.length - 5} more` : undeclared.join(', ');
+    warnings.push(
+      `not declared in policies/: ${list} — sql/ alone defines ${undeclared.length === 1 ? 'its' : 'their'} RLS and grants, so no drift can show for ${undeclared.length === 1 ? 'it' : 'them'} (rowguard policy pull --table <table> writes the file)`,
+    );
+  }
   const side = (s: Source, m: CatalogModel): SideInfo => ({ label: sourceLabel(s), kind: s.kind, database: m.database, serverVersion: m.serverVersion });
   return {
     plan,
@@ -170,6 +198,7 @@ export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
     fromModel,
     toModel,
     warnings,
+    undeclared,
     timings: { buildMs, readShadowMs, readUrlMs, planMs, totalMs: performance.now() - t0, ...(shadow ? { shadow } : {}) },
   };
 }

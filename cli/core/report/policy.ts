@@ -19,6 +19,7 @@ export function diffJson(d: DiffResult) {
     onlyOnOneSide: d.plan.onlyOnOneSide,
     kindMismatch: d.plan.kindMismatch,
     warnings: d.warnings,
+    undeclared: d.undeclared,
     sql: renderScript(d.plan, { transaction: true }),
     timings: roundTimings(d.timings),
   };
