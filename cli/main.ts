@@ -75,6 +75,14 @@ const COMMANDS: Array<() => Command> = [
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  if (argv.includes('--json')) {
+    // Usage errors become the JSON error document (reportError) instead of commander's text.
+    const quiet = (cmd: Command) => {
+      cmd.configureOutput({ outputError: () => undefined, writeErr: () => undefined });
+      cmd.commands.forEach(quiet);
+    };
+    quiet(program);
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
@@ -87,6 +95,11 @@ async function reportError(err: unknown, argv: string[]): Promise<number> {
   if (err instanceof CommanderError) {
     // help and version "errors" are how commander says it printed them.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    if (argv.includes('--json')) {
+      const out = await fallbackOutput(argv);
+      const usage = new RowguardError('usage', err.message.replace(/^error: /, ''), { hint: 'run with --help for usage' });
+      out.out(JSON.stringify({ error: usage.toJSON() }, null, 2));
+    }
     return ExitCode.usage;
   }
   const out = await fallbackOutput(argv);

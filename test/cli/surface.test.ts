@@ -53,6 +53,18 @@ describe('help and exit codes', () => {
     expect((await runCli(['migrate', 'up', '--bogus'])).code).toBe(2);
     expect((await runCli(['frobnicate'])).code).toBe(2);
   });
+
+  it('with --json, a usage error commander finds is the JSON error document on stdout too', async () => {
+    for (const args of [['--json', 'lint', '--level', 'bogus'], ['--json', 'frobnicate'], ['migrate', 'up', '--bogus', '--json']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe('');
+      const doc = JSON.parse(r.stdout) as { error: { code: string; message: string; exitCode: number } };
+      expect(doc.error).toMatchObject({ code: 'usage', exitCode: 2 });
+      expect(doc.error.message).not.toMatch(/^error:/);
+    }
+    expect(JSON.parse((await runCli(['--json', 'lint', '--level', 'bogus'])).stdout).error.message).toContain("'bogus' is invalid");
+  });
 });
 
 describe('database errors', () => {
