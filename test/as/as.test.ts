@@ -184,10 +184,42 @@ describe('rowguard as: writes and denials', () => {
     expect(err.meta['httpStatus']).toBe(401);
   });
 
+  it("switches role as PostgREST's login would, not as the connecting superuser: another existing role is 42501 (HTTP 403), none is authenticator itself", async () => {
+    const [me] = await db.sql<{ u: string; su: string }[]>`select current_user::text as u, current_setting('is_superuser') as su`;
+    expect(me!.su).toBe('on'); // the premise: a superuser could SET ROLE to anything
+    const token = await mintAccessToken({ role: me!.u, exp: Math.floor(now()) + 60 }, signing);
+    const err = await failure(runAs({ kind: 'token', token, keys }, 'select count(*) from auth.users'));
+    expect(err.pg?.sqlstate).toBe('42501');
+    expect(err.pg?.message).toBe(`permission denied to set role "${me!.u}"`);
+    expect(err.meta['httpStatus']).toBe(403);
+    expect(err.hint).toMatch(/not a member of the token's role/);
+    // The anon role's request is not "authed": the same denial is a 401 there.
+    const anonErr = await failure(runSqlAs(db.sql, { claims: {}, role: me!.u }, 'select 1', { anonRole: me!.u }));
+    expect(anonErr.meta['httpStatus']).toBe(401);
+
+    const none = await mintAccessToken({ role: 'none', exp: Math.floor(now()) + 60 }, signing);
+    const r = await runAs({ kind: 'token', token: none, keys }, "select current_user::text as cu, session_user::text as su, current_setting('is_superuser') as sup");
+    expect(r.results[0]!.rows).toEqual([{ cu: 'authenticator', su: 'authenticator', sup: 'off' }]);
+  });
+
+  it("reads no ALTER ROLE … SET settings that PostgREST's login may not set (they would fail the switch)", async () => {
+    const role = `rg_as_su_${Math.random().toString(36).slice(2, 8)}`;
+    // log_min_duration_statement is a superuser-context setting: authenticator has no SET on it.
+    await db.sql.unsafe(`create role ${role} nologin; grant ${role} to authenticator; alter role ${role} set log_min_duration_statement = 1234; alter role ${role} set statement_timeout = '4321ms'`);
+    try {
+      const token = await mintAccessToken({ role, exp: Math.floor(now()) + 60 }, signing);
+      const r = await runAs({ kind: 'token', token, keys }, "select current_setting('statement_timeout') as st, current_user::text as who");
+      expect(r.results[0]!.rows).toEqual([{ st: '4321ms', who: role }]);
+    } finally {
+      await db.sql.unsafe(`drop role ${role}`);
+    }
+  });
+
   it("applies the role's ALTER ROLE … SET settings and isolation level, as PostgREST does", async () => {
     // A role of its own: roles are cluster-wide and other test files use the API roles.
     const role = `rg_as_settings_${Math.random().toString(36).slice(2, 8)}`;
-    await db.sql.unsafe(`create role ${role} nologin; alter role ${role} set statement_timeout = '1234ms'; alter role ${role} set default_transaction_isolation = 'repeatable read'; alter role ${role} set search_path = "My Schema", extensions`);
+    // Granted to authenticator: PostgREST can only switch to (and only reads the settings of) its login's roles.
+    await db.sql.unsafe(`create role ${role} nologin; grant ${role} to authenticator; alter role ${role} set statement_timeout = '1234ms'; alter role ${role} set default_transaction_isolation = 'repeatable read'; alter role ${role} set search_path = "My Schema", extensions`);
     try {
       const token = await mintAccessToken({ role, exp: Math.floor(now()) + 60 }, signing);
       const r = await runAs({ kind: 'token', token, keys }, "select current_setting('statement_timeout') as st, current_setting('transaction_isolation') as iso, current_setting('search_path') as sp, current_user::text as who");

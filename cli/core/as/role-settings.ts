@@ -8,7 +8,9 @@
  * it becomes the request transaction's isolation level.
  *
  * PostgREST reads them once (at start and on schema reload); so do we, per
- * connection pool.
+ * connection pool. It reads them as its login (authenticator): only roles that
+ * login is a direct member of, and only settings that login may set. With
+ * `login` given, so do we; without, the connecting user stands in for it.
  */
 import type { Sql } from '../db.js';
 
@@ -22,40 +24,47 @@ const cache = new WeakMap<Sql, Map<string, Promise<RoleSettings>>>();
 /** The reads that have arrived, so a warm request need not wait a turn of the event loop for a settled promise. */
 const settled = new WeakMap<Sql, Map<string, RoleSettings>>();
 
-export function roleSettings(sql: Sql, role: string): Promise<RoleSettings> {
+const keyOf = (role: string, login: string | null) => (login === null ? role : `${role}\u0000${login}`);
+
+export function roleSettings(sql: Sql, role: string, login: string | null = null): Promise<RoleSettings> {
   let perPool = cache.get(sql);
   if (!perPool) cache.set(sql, (perPool = new Map()));
-  let p = perPool.get(role);
+  const key = keyOf(role, login);
+  let p = perPool.get(key);
   if (!p) {
-    p = readRoleSettings(sql, role);
+    p = readRoleSettings(sql, role, login);
     p.then(
       (rs) => {
         let done = settled.get(sql);
         if (!done) settled.set(sql, (done = new Map()));
-        done.set(role, rs);
+        done.set(key, rs);
       },
       // A failed read is not cached: the next request tries again.
-      () => perPool!.delete(role),
+      () => perPool!.delete(key),
     );
-    perPool.set(role, p);
+    perPool.set(key, p);
   }
   return p;
 }
 
 /** The role's settings when a read has already arrived, else undefined (then await roleSettings). */
-export function knownRoleSettings(sql: Sql, role: string): RoleSettings | undefined {
-  return settled.get(sql)?.get(role);
+export function knownRoleSettings(sql: Sql, role: string, login: string | null = null): RoleSettings | undefined {
+  return settled.get(sql)?.get(keyOf(role, login));
 }
 
-async function readRoleSettings(sql: Sql, role: string): Promise<RoleSettings> {
+async function readRoleSettings(sql: Sql, role: string, login: string | null): Promise<RoleSettings> {
   const [v] = await sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`;
   // has_parameter_privilege exists from PostgreSQL 15 (GRANT SET ON PARAMETER).
-  const granted = (v?.v ?? 0) >= 150000 ? sql`or has_parameter_privilege(current_user, ps.name, 'set')` : sql``;
+  const granted = (v?.v ?? 0) >= 150000 ? (login === null ? sql`or has_parameter_privilege(current_user, ps.name, 'set')` : sql`or has_parameter_privilege(${login}::name, ps.name, 'set')`) : sql``;
+  const member =
+    login === null
+      ? sql``
+      : sql`and exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles l on l.oid = m.member where m.roleid = r.oid and l.rolname = ${login})`;
   const rows = await sql<{ key: string; value: string }[]>`
     with kv as (
       select substr(s, 1, strpos(s, '=') - 1) as key, substr(s, strpos(s, '=') + 1) as value
         from pg_catalog.pg_roles r, unnest(r.rolconfig) as s
-       where r.rolname = ${role}
+       where r.rolname = ${role} ${member}
     )
     select kv.key, kv.value
       from kv join pg_catalog.pg_settings ps on ps.name = kv.key

@@ -1,7 +1,8 @@
 /**
  * `rowguard as`: run SQL the way PostgREST would run a request for this
  * identity (conventions §2): READ COMMITTED transaction (or the role's
- * default_transaction_isolation; READ ONLY for GET and HEAD), the request
+ * default_transaction_isolation; READ ONLY for GET and HEAD), as PostgREST's
+ * login when the connection is a superuser's (see loginFor), the request
  * settings set transaction-locally (search_path, the role's ALTER ROLE … SET
  * settings, role, claims with the role written in, method, path, headers with
  * `authorization`, cookies), the statement, then ROLLBACK unless --commit.
@@ -74,6 +75,41 @@ export interface AsResult {
   readOnly: boolean;
   committed: boolean;
   results: ResultSet[];
+}
+
+/**
+ * PostgREST's login role (conventions §1, sql/0001_roles.sql). PostgREST
+ * connects as it and switches to the token's role with set_config('role', …),
+ * so Postgres only lets it become a role it is a member of: any other existing
+ * role is 42501 "permission denied to set role" (HTTP 403, or 401 for the anon
+ * role), "none" means the login itself, and session_user is the login.
+ */
+export const AUTHENTICATOR = 'authenticator';
+
+const logins = new WeakMap<Sql, Promise<string | null>>();
+const knownLogins = new WeakMap<Sql, string | null>();
+
+/**
+ * The login to become for each request on this pool: authenticator, when the
+ * connection is a superuser's (the embedded server's, a local postgres) and the
+ * role exists, so SET ROLE is checked as PostgREST's would be. null when the
+ * connection is authenticator already, or cannot become it (not a superuser, or
+ * no such role): then the connecting user's own memberships decide.
+ */
+function loginFor(sql: Sql): Promise<string | null> {
+  let p = logins.get(sql);
+  if (!p) {
+    p = sql<{ become: boolean }[]>`
+      select session_user <> ${AUTHENTICATOR}
+             and coalesce((select rolsuper from pg_catalog.pg_roles where rolname = session_user), false)
+             and exists (select from pg_catalog.pg_roles where rolname = ${AUTHENTICATOR}) as become`.then(([r]) => (r?.become ? AUTHENTICATOR : null));
+    p.then(
+      (login) => knownLogins.set(sql, login),
+      () => logins.delete(sql),
+    );
+    logins.set(sql, p);
+  }
+  return p;
 }
 
 /** Marks the end of the user's statement inside the one-message fast path. */
@@ -231,6 +267,8 @@ export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions
 interface Envelope {
   /** The role settings it was built from (a schema reload gives new ones). */
   role: RoleSettings;
+  /** The login it becomes first (see loginFor). */
+  login: string | null;
   method: string;
   readOnly: boolean;
   /** begin … and the SET LOCALs, in PostgREST's order. */
@@ -258,7 +296,7 @@ const CHECKED_MAX = 256;
 
 const envelopes = new WeakMap<AsIdentity, Map<string, Envelope>>();
 
-function envelopeFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOptions): Envelope {
+function envelopeFor(identity: AsIdentity, role: RoleSettings, login: string | null, opts: RunSqlAsOptions): Envelope {
   // The usual request has no headers, cookies or extra search path: a plain key then
   // (it starts with \u0001, which no JSON text does, so the two kinds never meet).
   const key =
@@ -268,13 +306,13 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOpt
   let perIdentity = envelopes.get(identity);
   if (!perIdentity) envelopes.set(identity, (perIdentity = new Map()));
   const hit = perIdentity.get(key);
-  if (hit && hit.role === role) return hit;
+  if (hit && hit.role === role && hit.login === login) return hit;
   // PostgREST sets search_path first: the request's schema (the first of db-schemas
   // unless Accept-Profile picks another), then db-extra-search-path (default public).
   const searchPath = [opts.schema ?? 'public', ...(opts.extraSearchPath ?? ['public'])].map((s) => '"' + s.replace(/"/g, '""') + '"').join(', ');
   const req = { ...buildApiRequest(identity, opts), settings: { search_path: searchPath, ...role.settings } };
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
-  const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined });
+  const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined, ...(login !== null ? { sessionAuthorization: login } : {}) });
   // The end mark is a row description between the statement and the transaction's end:
   // the driver starts a new result there, so COMMIT/ROLLBACK's tag lands in the end
   // mark's result and the statement keeps its own (SELECT, UPDATE 2…). It costs the
@@ -282,6 +320,7 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOpt
   const mark = `\n;\nselect 1 as "${END_MARK}";\n`;
   const env: Envelope = {
     role,
+    login,
     method: req.method ?? 'POST',
     readOnly,
     preamble,
@@ -297,8 +336,9 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, opts: RunSqlAsOpt
 export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
   if (!/\S/.test(text)) throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
   // Awaited only on a role's first request: a warm one goes straight to the wire.
-  const role = knownRoleSettings(sql, identity.role) ?? (await roleSettings(sql, identity.role));
-  const { method, readOnly, preamble, head, marked, bare, checked } = envelopeFor(identity, role, opts);
+  const login = knownLogins.has(sql) ? knownLogins.get(sql)! : await loginFor(sql);
+  const role = knownRoleSettings(sql, identity.role, login) ?? (await roleSettings(sql, identity.role, login));
+  const { method, readOnly, preamble, head, marked, bare, checked } = envelopeFor(identity, role, login, opts);
   const end = opts.commit ? 'commit' : 'rollback';
   let one = checked[end].get(text);
   let split: Awaited<ReturnType<typeof statementsOf>> = null;
@@ -359,6 +399,12 @@ const DENIAL_HINTS: Record<string, string> = {
   '25006': 'GET and HEAD run READ ONLY, as PostgREST does: use --method POST (or PATCH/DELETE) to write',
 };
 
+function denialHint(sqlstate: string, message: string): string | undefined {
+  if (sqlstate === '42501' && /row-level security/.test(message)) return "a policy's WITH CHECK (or USING, for an UPSERT/UPDATE) refused the row";
+  if (sqlstate === '42501' && message.startsWith('permission denied to set role')) return `PostgREST's login (${AUTHENTICATOR}) is not a member of the token's role: GRANT it to ${AUTHENTICATOR}, or fix the role claim`;
+  return DENIAL_HINTS[sqlstate];
+}
+
 function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionShift: number; role: string; authed: boolean }): unknown {
   const pg = pgFieldsOf(err);
   if (!pg?.sqlstate) return err;
@@ -386,7 +432,7 @@ function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionSh
   return new RowguardError('sql', `${message} (as ${ctx.role}: PostgREST would answer HTTP ${status})`, {
     pg: pgOut,
     location,
-    hint: pg.hint ?? (pg.sqlstate === '42501' && /row-level security/.test(pg.message ?? '') ? "a policy's WITH CHECK (or USING, for an UPSERT/UPDATE) refused the row" : DENIAL_HINTS[pg.sqlstate]),
+    hint: pg.hint ?? denialHint(pg.sqlstate, pg.message ?? ''),
     meta: { sqlstate: pg.sqlstate, httpStatus: status, role: ctx.role },
     cause: err,
   });

@@ -58,6 +58,13 @@ export interface RunAsOptions {
   commit?: boolean;
   /** Isolation level from the role's default_transaction_isolation; default READ COMMITTED. */
   isolation?: string;
+  /**
+   * Become this login role for the transaction (SET LOCAL SESSION AUTHORIZATION,
+   * which needs a superuser connection) before anything else, so that Postgres
+   * checks the role switch and the settings against PostgREST's login
+   * (authenticator) rather than against the connecting superuser.
+   */
+  sessionAuthorization?: string;
 }
 
 const ROLLBACK = Symbol('rowguard.rollback');
@@ -109,7 +116,8 @@ function settingValue(name: string, value: string): string {
 
 /**
  * The same steps as text, for one simple-protocol message:
- * `begin isolation level <read committed | the role's> read only|read write;` then one
+ * `begin isolation level <read committed | the role's> read only|read write;`, then
+ * `set local session authorization <login>;` when asked, then one
  * `set local <k> = <v>;` per setting, in requestSettings' order.
  *
  * `SET LOCAL k = v` and `set_config(k, v, true)` assign the same
@@ -121,6 +129,7 @@ export function requestPreamble(req: ApiRequest, opts: RunAsOptions = {}): strin
   const isolation = (opts.isolation ?? 'read committed').toLowerCase();
   if (!['read committed', 'repeatable read', 'serializable', 'read uncommitted'].includes(isolation)) throw new Error(`not an isolation level: ${JSON.stringify(opts.isolation)}`);
   const lines = [`begin isolation level ${isolation} ${opts.readOnly ? 'read only' : 'read write'};`];
+  if (opts.sessionAuthorization !== undefined) lines.push(`set local session authorization "${opts.sessionAuthorization.replace(/"/g, '""')}";`);
   for (const [k, v] of requestSettings(req)) {
     if (!GUC_NAME.test(k)) throw new Error(`not a setting name: ${JSON.stringify(k)}`);
     lines.push(`set local ${k} = ${settingValue(k, v)};`);
