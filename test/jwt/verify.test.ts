@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CompactSign, exportJWK, generateKeyPair, jwtVerify, importJWK } from 'jose';
-import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { signingKeyFromBytes, verifyKeysFromBytes, type SigningKey, type VerifyKey } from '../../cli/core/jwt/keys.js';
 import { mint, mintAccessToken } from '../../cli/core/jwt/mint.js';
 import { checkToken, verifyToken, MAX_TOKEN_BYTES, type VerifyOptions } from '../../cli/core/jwt/verify.js';
@@ -222,6 +222,77 @@ describe('rejections, each with PostgREST\'s code and message', () => {
     expect(performance.now() - t0).toBeLessThan(50);
     expect(r).toMatchObject({ code: null, httpStatus: 431, reason: 'too_large' });
     expect((await checkToken(rawHs({ alg: 'HS256' }, { role: 'a', pad: 'x'.repeat(MAX_TOKEN_BYTES / 2) }), hsKeys, opts)).ok).toBe(true);
+  });
+});
+
+describe("as PostgREST's aeson and jose-jwt read a token, not as JSON.parse or jose would", () => {
+  /** An HS256 token over this exact payload text. */
+  const rawPayload = (payload: string, header: unknown = { alg: 'HS256', typ: 'JWT' }) => rawHs(header, payload);
+  const ok = async (t: string, o: Partial<VerifyOptions> = {}) => {
+    const r = await checkToken(t, hsKeys, { ...opts, ...o });
+    if (!r.ok) throw new Error(`expected acceptance, got ${r.rejection.code} ${r.rejection.message}`);
+    return r;
+  };
+
+  it('a repeated key keeps its first value (aeson ≥ 2.2), in the payload and in the header', async () => {
+    expect((await ok(rawPayload('{"role":"anon","role":"service_role"}'))).role).toBe('anon');
+    expect(await rejection(rawPayload('{"exp":1,"exp":' + (NOW + 60) + '}'))).toMatchObject({ message: 'JWT expired' });
+    // {"alg":"HS256","alg":"none"} is an HS256 token to PostgREST (JSON.parse would see alg none).
+    const input = `${Buffer.from('{"alg":"HS256","alg":"none"}').toString('base64url')}.${enc({ role: 'authenticated' })}`;
+    const t = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    expect((await ok(t)).role).toBe('authenticated');
+  });
+
+  it('a byte-order mark before the payload JSON is not whitespace: PGRST303 "Parsing claims failed"', async () => {
+    expect(await rejection(rawPayload('\ufeff{"role":"authenticated"}'))).toMatchObject({ code: 'PGRST303', message: 'Parsing claims failed' });
+    expect((await ok(rawPayload(' \n{"role":"authenticated"}\t'))).role).toBe('authenticated');
+  });
+
+  it('time claims convert exactly as Int64 (toBoundedInteger): 2^63-1 is far off, 2^63 and any fraction are 0', async () => {
+    expect((await ok(rawPayload('{"exp":9223372036854775807}'))).ok).toBe(true);
+    expect(await rejection(rawPayload('{"exp":9223372036854775808}'))).toMatchObject({ message: 'JWT expired' });
+    expect(await rejection(rawPayload(`{"exp":${NOW + 3600}.0000000001}`))).toMatchObject({ message: 'JWT expired' });
+    expect(await rejection(rawPayload('{"exp":1e400}'))).toMatchObject({ message: 'JWT expired' });
+    expect((await ok(rawPayload(`{"exp":${NOW + 3600}.000}`))).ok).toBe(true);
+    expect((await ok(rawPayload(`{"exp":${(NOW + 3600) * 10}e-1}`))).ok).toBe(true);
+    expect(await rejection(rawPayload('{"nbf":9223372036854775807}'))).toMatchObject({ message: 'JWT not yet valid' });
+    expect((await ok(rawPayload('{"nbf":9223372036854775808,"iat":-9223372036854775809}'))).ok).toBe(true);
+  });
+
+  it('the 30 s skew, exactly at its edges, for exp, nbf and iat', async () => {
+    const t = (p: Record<string, number>) => mintAccessToken(p, hsSign);
+    expect((await ok(await t({ exp: NOW - 30, nbf: NOW + 30, iat: NOW + 30 }), { now: NOW + 0.999 })).ok).toBe(true);
+    expect(await rejection(await t({ exp: NOW - 31 }))).toMatchObject({ message: 'JWT expired' });
+    expect(await rejection(await t({ nbf: NOW + 31 }))).toMatchObject({ message: 'JWT not yet valid' });
+    expect(await rejection(await t({ iat: NOW + 31 }))).toMatchObject({ message: 'JWT issued at future' });
+    // exp is checked first, then nbf, then iat, then aud.
+    expect(await rejection(await t({ exp: NOW - 31, nbf: NOW + 31, iat: NOW + 31 }))).toMatchObject({ message: 'JWT expired' });
+    expect(await rejection(await t({ nbf: NOW + 31, iat: NOW + 31 }))).toMatchObject({ message: 'JWT not yet valid' });
+  });
+
+  it('header fields other than alg, typ, cty and kid are ignored: crit, b64:false, jku, x5c of any shape', async () => {
+    for (const extra of [{ crit: ['exp'] }, { crit: 'x' }, { crit: ['b64'], b64: false }, { jku: 5 }, { x5c: 'nope' }, { jwk: [] }, { typ: 'at+jwt' }]) {
+      expect((await ok(rawHs({ alg: 'HS256', ...extra }, { role: 'authenticated' }))).role, JSON.stringify(extra)).toBe('authenticated');
+    }
+    expect(await rejection(rawHs({ alg: 'HS256', typ: 5 }, { role: 'authenticated' }))).toMatchObject({ reason: 'malformed' });
+    expect(await rejection(rawHs({ alg: 'HS256', cty: ['x'] }, { role: 'authenticated' }))).toMatchObject({ reason: 'malformed' });
+  });
+
+  it('an ES signature is split in half into r and s, whatever its length, and checked on the key\'s own curve', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwks = verifyKeysFromBytes(Buffer.from(JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k' }] })), 'jwks');
+    const input = `${enc({ alg: 'ES256', kid: 'k' })}.${enc({ role: 'authenticated' })}`;
+    const p1363 = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    expect((await checkToken(`${input}.${p1363.toString('base64url')}`, jwks, opts)).ok).toBe(true);
+    // r and s each given a leading zero byte: 66 bytes, the same two integers to jose-jwt.
+    const padded = Buffer.concat([Buffer.from([0]), p1363.subarray(0, 32), Buffer.from([0]), p1363.subarray(32)]);
+    expect((await checkToken(`${input}.${padded.toString('base64url')}`, jwks, opts)).ok).toBe(true);
+    expect(await rejection(`${input}.${p1363.subarray(0, 63).toString('base64url')}`, jwks)).toMatchObject({ reason: 'bad_signature' });
+    // ES256 names the hash; the curve is the key's: a P-384 key verifies an ES256 (SHA-256) signature.
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const keys384 = verifyKeysFromBytes(Buffer.from(JSON.stringify({ keys: [{ ...p384.publicKey.export({ format: 'jwk' }), kid: 'k' }] })), 'jwks');
+    const sig384 = sign('sha256', Buffer.from(input), { key: p384.privateKey, dsaEncoding: 'ieee-p1363' });
+    expect((await checkToken(`${input}.${sig384.toString('base64url')}`, keys384, opts)).ok).toBe(true);
   });
 });
 

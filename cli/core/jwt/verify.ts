@@ -6,9 +6,13 @@
  * 1. Empty token: PGRST301 "Empty JWT is sent in Authorization header".
  * 2. Not three dot-separated parts: PGRST301 "Expected 3 parts in JWT; got n".
  * 3. Parse (jose-jwt `parseJwt`): every part strict unpadded base64url, the
- *    header a JSON object with a known `alg` and well-typed fields. Any failure
- *    is jose-jwt's BadCrypto: PGRST301 "JWT cryptographic operation failed".
+ *    header a JSON object with a known `alg` and, when present, string `typ`,
+ *    `cty` and `kid` (jose-jwt's JwsHeader has no other field: `crit`, `b64`,
+ *    `jku`, `x5c`… are ignored, whatever they hold). Any failure is jose-jwt's
+ *    BadCrypto: PGRST301 "JWT cryptographic operation failed".
  *    `alg: none` is BadAlgorithm: PGRST301 "Wrong or unsupported encoding algorithm".
+ *    Header and payload JSON are read as aeson reads them (./json.ts): a
+ *    repeated key keeps its first value.
  * 4. Keys (jose-jwt `canDecodeJws`): not `use: enc`; when the token has a
  *    `kid`, only keys with that same kid (a key without kid does not match);
  *    when the key has an `alg`, only that alg; and the key type must fit the
@@ -16,9 +20,13 @@
  *    checked against an RSA public key. No key left: PGRST301 "No suitable key
  *    or wrong key type" ("No suitable key was found to decode the JWT"); no key
  *    verifies: the same message, "None of the keys was able to decode the JWT".
- *    The signature itself is checked by jose, pinned to the header's alg.
+ *    The signature is checked over the token's own first two parts, with the
+ *    header's alg, as jose-jwt does (RFC 7797's b64:false changes nothing; an
+ *    ES signature is split in half into r and s, whatever its length).
  * 5. The payload must be a JSON object: PGRST303 "Parsing claims failed".
- * 6. exp, nbf, iat (in that order) with 30 s skew, then aud: PGRST303.
+ * 6. exp, nbf, iat (in that order) with 30 s skew, then aud: PGRST303. A time
+ *    claim counts as Int64 seconds from its JSON text: a fraction or a value
+ *    beyond Int64 is 0 (aeson's toBoundedInteger).
  * 7. Role from the role-claim JSONPath (a non-string value is JSON-encoded,
  *    as PostgREST does), else the anon role, else PGRST302.
  *
@@ -26,11 +34,11 @@
  * header limit (50 KiB) never reaches PostgREST: Warp answers 431, and we
  * reject it before decoding anything.
  */
-import { compactVerify } from 'jose';
-import type { KeyObject } from 'node:crypto';
+import { createHmac, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { RowguardError } from '../errors.js';
+import { int64OfNumber, parseJsonAeson } from './json.js';
 import { evaluateJsonPath, parseJsonPath, type PathSegment } from './jsonpath.js';
-import { cryptoKeyFor, type VerifyKey } from './keys.js';
+import type { VerifyKey } from './keys.js';
 
 /** Warp's settingsMaxTotalHeaderLength default (50 * 1024): all request headers together. */
 export const MAX_TOKEN_BYTES = 50 * 1024;
@@ -99,35 +107,63 @@ const MALFORMED = () => decodeRejection('JWT cryptographic operation failed', 'm
 const NO_SUITABLE_KEY = () => decodeRejection('No suitable key or wrong key type', 'no_suitable_key', 'No suitable key was found to decode the JWT');
 const NO_KEY_VERIFIED = () => decodeRejection('No suitable key or wrong key type', 'bad_signature', 'None of the keys was able to decode the JWT');
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** jose-jwt decodes Base64URLUnpadded: only the URL alphabet, no padding, no 4n+1 length. */
 function b64urlStrict(part: string): Buffer | undefined {
   if (part.length % 4 === 1 || !/^[A-Za-z0-9_-]*$/.test(part)) return undefined;
   return Buffer.from(part, 'base64url');
 }
 
-function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(utf8.decode(bytes));
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+/** A JSON object as aeson reads it (first of a repeated key wins), with its top-level numbers' text. */
+function parseJsonObject(bytes: Buffer): { object: Record<string, unknown>; numbers: Map<string, string> } | undefined {
+  const p = parseJsonAeson(bytes);
+  const v = p?.value;
+  return p && v !== null && typeof v === 'object' && !Array.isArray(v) ? { object: v as Record<string, unknown>, numbers: p.topNumbers } : undefined;
 }
 
 const optString = (v: unknown) => v === undefined || v === null || typeof v === 'string';
-const optStringArray = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
 
-/** jose-jwt's generic FromJSON JwsHeader: known alg, and typed optional fields. */
+/** jose-jwt's generic FromJSON JwsHeader {alg, typ, cty, kid}: a known alg, the others strings when present; nothing else is read. */
 function headerWellTyped(h: Record<string, unknown>): boolean {
-  return (
-    typeof h['alg'] === 'string' &&
-    JWS_ALGS.has(h['alg']) &&
-    ['kid', 'typ', 'cty', 'jku', 'x5u', 'x5t'].every((k) => optString(h[k])) &&
-    ['crit', 'x5c'].every((k) => optStringArray(h[k])) &&
-    (h['jwk'] === undefined || h['jwk'] === null || (typeof h['jwk'] === 'object' && !Array.isArray(h['jwk'])))
-  );
+  return typeof h['alg'] === 'string' && JWS_ALGS.has(h['alg']) && ['kid', 'typ', 'cty'].every((k) => optString(h[k]));
+}
+
+const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+
+/** A DER INTEGER of the unsigned big-endian bytes (os2ip: leading zeros do not matter). */
+function derInteger(b: Buffer): Buffer {
+  let i = 0;
+  while (i < b.length && b[i] === 0) i++;
+  let v = b.subarray(i);
+  if (v.length === 0 || (v[0]! & 0x80) !== 0) v = Buffer.concat([Buffer.from([0]), v]);
+  return Buffer.concat([Buffer.from([0x02]), derLength(v.length), v]);
+}
+function derLength(n: number): Buffer {
+  return n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+}
+
+/**
+ * jose-jwt's verifiers (Jose.Internal.Crypto): HMAC compared in constant time,
+ * RSASSA-PKCS1-v1_5, ECDSA with r and s the two halves of the signature
+ * (`B.splitAt (length sig \`div\` 2)`) and the key's own curve, Ed25519/Ed448.
+ */
+function signatureVerifies(alg: string, key: KeyObject, data: Buffer, sig: Buffer): boolean {
+  const hash = HASH[alg.slice(2)];
+  try {
+    if (alg.startsWith('HS') && hash) {
+      const mac = createHmac(hash, key).update(data).digest();
+      return mac.length === sig.length && timingSafeEqual(mac, sig);
+    }
+    if (alg.startsWith('RS') && hash) return cryptoVerify(hash, data, key, sig);
+    if (alg.startsWith('ES') && hash) {
+      const half = Math.floor(sig.length / 2);
+      const body = Buffer.concat([derInteger(sig.subarray(0, half)), derInteger(sig.subarray(half))]);
+      return cryptoVerify(hash, data, { key, dsaEncoding: 'der' }, Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]));
+    }
+    if (alg === 'EdDSA') return cryptoVerify(null, data, key, sig);
+  } catch {
+    /* a key that cannot do this (e.g. a malformed point): it does not verify */
+  }
+  return false;
 }
 
 function keyFitsAlg(alg: string, k: VerifyKey): boolean {
@@ -138,7 +174,10 @@ function keyFitsAlg(alg: string, k: VerifyKey): boolean {
 }
 
 /** Steps 1–5: the token's bytes and signature. */
-async function decodeAndCheckSignature(token: string, keys: readonly VerifyKey[]): Promise<{ header: Record<string, unknown>; claims: Record<string, unknown>; alg: string; kid?: string } | Rejection> {
+async function decodeAndCheckSignature(
+  token: string,
+  keys: readonly VerifyKey[],
+): Promise<{ header: Record<string, unknown>; claims: Record<string, unknown>; numbers: Map<string, string>; alg: string; kid?: string } | Rejection> {
   if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) {
     return { code: null, httpStatus: 431, message: `Token larger than ${MAX_TOKEN_BYTES} bytes: PostgREST's web server refuses request headers this large`, reason: 'too_large' };
   }
@@ -148,14 +187,16 @@ async function decodeAndCheckSignature(token: string, keys: readonly VerifyKey[]
   const [h64, p64, s64] = parts as [string, string, string];
 
   const headerBytes = b64urlStrict(h64);
-  const header = headerBytes && parseJsonObject(headerBytes);
+  const header = headerBytes && parseJsonObject(headerBytes)?.object;
   if (!header) return MALFORMED();
   const payloadBytes = b64urlStrict(p64);
   if (!payloadBytes) return MALFORMED();
   // jose-jwt's FromJSON JwtHeader looks at alg == "none" before anything else.
   if (header['alg'] === 'none') return decodeRejection('Wrong or unsupported encoding algorithm', 'alg_none', "JWT is unsecured but expected 'alg' was not 'none'");
   // A header with "enc" is a JWE, which needs five parts: with three it does not parse.
-  if (header['enc'] !== undefined || !headerWellTyped(header) || !b64urlStrict(s64)) return MALFORMED();
+  if (header['enc'] !== undefined || !headerWellTyped(header)) return MALFORMED();
+  const sig = b64urlStrict(s64);
+  if (!sig) return MALFORMED();
 
   const alg = header['alg'] as string;
   const kid = typeof header['kid'] === 'string' ? header['kid'] : undefined;
@@ -164,45 +205,36 @@ async function decodeAndCheckSignature(token: string, keys: readonly VerifyKey[]
   );
   if (candidates.length === 0) return NO_SUITABLE_KEY();
 
-  let verified = false;
-  for (const k of candidates) {
-    try {
-      const key = await cryptoKeyFor(k.key as KeyObject, alg, 'verify');
-      if (!key) continue;
-      // jose checks the signature with this key and nothing but the header's alg.
-      await compactVerify(token, key, { algorithms: [alg] });
-      verified = true;
-      break;
-    } catch {
-      /* this key did not verify it; try the next, as jose-jwt does */
-    }
-  }
-  if (!verified) return NO_KEY_VERIFIED();
+  // The signing input is the token's own bytes up to the second dot.
+  const data = Buffer.from(`${h64}.${p64}`, 'latin1');
+  // Every candidate is tried, as jose-jwt does; one that verifies is enough.
+  if (!candidates.some((k) => signatureVerifies(alg, k.key as KeyObject, data, sig))) return NO_KEY_VERIFIED();
 
   const claims = parseJsonObject(payloadBytes);
   if (!claims) return claimsRejection('Parsing claims failed', 'claims_not_object');
-  return { header, claims, alg, ...(kid !== undefined ? { kid } : {}) };
+  return { header, claims: claims.object, numbers: claims.numbers, alg, ...(kid !== undefined ? { kid } : {}) };
 }
 
-/** aeson's Scientific → Int64 with `fromMaybe 0 . toBoundedInteger`: fractions and huge values become 0. */
-function sciToInt(n: number): number {
-  return Number.isInteger(n) && Math.abs(n) <= 9223372036854775807 ? n : 0;
-}
-
-/** Step 6: PostgREST's checkForErrors; the first failing check wins. */
-export function checkClaims(claims: Record<string, unknown>, opts: VerifyOptions): Rejection | undefined {
-  const now = Math.floor(opts.now);
-  const time = (key: 'exp' | 'nbf' | 'iat', reason: RejectReason, bad: (t: number) => boolean, failure: [string, RejectReason]) => {
+/**
+ * Step 6: PostgREST's checkForErrors; the first failing check wins. `numbers`
+ * holds the JSON text of top-level number claims (from the token), so time
+ * claims convert exactly; claims built in memory convert from their value.
+ */
+export function checkClaims(claims: Record<string, unknown>, opts: VerifyOptions, numbers?: ReadonlyMap<string, string>): Rejection | undefined {
+  const now = BigInt(Math.floor(opts.now));
+  const skew = BigInt(CLOCK_SKEW_SECONDS);
+  const time = (key: 'exp' | 'nbf' | 'iat', reason: RejectReason, bad: (t: bigint) => boolean, failure: [string, RejectReason]) => {
     const v = claims[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number') return claimsRejection(`The JWT '${key}' claim must be a number`, reason);
-    return bad(sciToInt(v)) ? claimsRejection(failure[0], failure[1]) : undefined;
+    const raw = numbers?.get(key) ?? (Number.isFinite(v) ? (Number.isInteger(v) ? BigInt(v).toString() : String(v)) : '1e400');
+    return bad(int64OfNumber(raw)) ? claimsRejection(failure[0], failure[1]) : undefined;
   };
-  const exp = time('exp', 'exp_not_number', (t) => now - CLOCK_SKEW_SECONDS > t, ['JWT expired', 'expired']);
+  const exp = time('exp', 'exp_not_number', (t) => now - skew > t, ['JWT expired', 'expired']);
   if (exp) return exp;
-  const nbf = time('nbf', 'nbf_not_number', (t) => now + CLOCK_SKEW_SECONDS < t, ['JWT not yet valid', 'not_yet_valid']);
+  const nbf = time('nbf', 'nbf_not_number', (t) => now + skew < t, ['JWT not yet valid', 'not_yet_valid']);
   if (nbf) return nbf;
-  const iat = time('iat', 'iat_not_number', (t) => now + CLOCK_SKEW_SECONDS < t, ['JWT issued at future', 'issued_in_future']);
+  const iat = time('iat', 'iat_not_number', (t) => now + skew < t, ['JWT issued at future', 'issued_in_future']);
   if (iat) return iat;
 
   const aud = claims['aud'];
@@ -231,8 +263,8 @@ export function roleFromClaims(claims: Record<string, unknown>, opts: Pick<Verif
 }
 
 /** Steps 6–7 for claims that did not come from a token (as --user / --anon). */
-export function authorizeClaims(claims: Record<string, unknown>, opts: VerifyOptions): { ok: true; role: string } | { ok: false; rejection: Rejection } {
-  const bad = checkClaims(claims, opts);
+export function authorizeClaims(claims: Record<string, unknown>, opts: VerifyOptions, numbers?: ReadonlyMap<string, string>): { ok: true; role: string } | { ok: false; rejection: Rejection } {
+  const bad = checkClaims(claims, opts, numbers);
   if (bad) return { ok: false, rejection: bad };
   const role = roleFromClaims(claims, opts);
   return typeof role === 'string' ? { ok: true, role } : { ok: false, rejection: role };
@@ -242,9 +274,10 @@ export function authorizeClaims(claims: Record<string, unknown>, opts: VerifyOpt
 export async function checkToken(token: string, keys: readonly VerifyKey[], opts: VerifyOptions): Promise<VerifyResult> {
   const decoded = await decodeAndCheckSignature(token, keys);
   if ('reason' in decoded) return { ok: false, rejection: decoded };
-  const auth = authorizeClaims(decoded.claims, opts);
+  const { numbers, ...rest } = decoded;
+  const auth = authorizeClaims(rest.claims, opts, numbers);
   if (!auth.ok) return auth;
-  return { ok: true, ...decoded, role: auth.role };
+  return { ok: true, ...rest, role: auth.role };
 }
 
 /** Like checkToken, but a rejection is thrown as RowguardError('jwt') (exit 1). */

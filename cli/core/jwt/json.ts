@@ -1,0 +1,181 @@
+/**
+ * JSON read the way PostgREST's aeson (≥ 2.2, `Data.Aeson.Decoding`) reads a
+ * token's header and payload, where JSON.parse would decide differently:
+ *
+ * - a key that repeats keeps its FIRST value (aeson's `convertR` builds the
+ *   object with `KM.fromList` over the pairs reversed), where JSON.parse keeps
+ *   the last: `{"role":"anon","role":"service_role"}` is anon to PostgREST;
+ * - the bytes must be UTF-8 and a byte-order mark is not whitespace;
+ * - a number keeps its source text (`raw`), so a time claim can be converted
+ *   exactly as Scientific's `toBoundedInteger` does (see `int64OfNumber`),
+ *   which a double cannot do for 2^63 or for 1767225600.0000000001.
+ */
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export interface ParsedJson {
+  value: unknown;
+  /** Source text of each number that is a direct member of the top-level object (first occurrence). */
+  topNumbers: Map<string, string>;
+}
+
+class Bad extends Error {}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** Parse one JSON text (RFC 8259, whitespace around it allowed); undefined when it is not one. */
+export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefined {
+  let text: string;
+  try {
+    text = typeof input === 'string' ? input : utf8.decode(input);
+  } catch {
+    return undefined;
+  }
+  let i = 0;
+  const topNumbers = new Map<string, string>();
+  const ws = () => {
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
+      else break;
+    }
+  };
+  const str = (): string => {
+    // text[i] === '"'
+    i++;
+    let out = '';
+    let start = i;
+    for (;;) {
+      if (i >= text.length) throw new Bad();
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return out;
+      }
+      if (c < 0x20) throw new Bad();
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        if (e === 'u') {
+          const hex = text.slice(i + 2, i + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new Bad();
+          out += String.fromCharCode(parseInt(hex, 16));
+          i += 6;
+        } else if (e !== undefined && ESCAPES[e] !== undefined) {
+          out += ESCAPES[e];
+          i += 2;
+        } else throw new Bad();
+        start = i;
+        continue;
+      }
+      i++;
+    }
+  };
+  const value = (depth: number, top: boolean): unknown => {
+    if (depth > 10_000) throw new Bad();
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const obj: Record<string, unknown> = {};
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return obj;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') throw new Bad();
+        const key = str();
+        ws();
+        if (text[i] !== ':') throw new Bad();
+        i++;
+        ws();
+        const numStart = i;
+        const v = value(depth + 1, false);
+        if (!Object.prototype.hasOwnProperty.call(obj, key)) {
+          // defineProperty: a "__proto__" key is a member like any other, as in aeson.
+          Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+          if (top && typeof v === 'number') topNumbers.set(key, text.slice(numStart, i));
+        }
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return obj;
+        }
+        throw new Bad();
+      }
+    }
+    if (c === '[') {
+      i++;
+      const arr: unknown[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(value(depth + 1, false));
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return arr;
+        }
+        throw new Bad();
+      }
+    }
+    if (c === '"') return str();
+    if (text.startsWith('true', i)) return (i += 4), true;
+    if (text.startsWith('false', i)) return (i += 5), false;
+    if (text.startsWith('null', i)) return (i += 4), null;
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
+    if (!m) throw new Bad();
+    i += m[0].length;
+    return Number(m[0]);
+  };
+  try {
+    const v = value(0, true);
+    ws();
+    if (i !== text.length) return undefined;
+    return { value: v, topNumbers };
+  } catch (err) {
+    if (err instanceof Bad || err instanceof RangeError) return undefined;
+    throw err;
+  }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * PostgREST's `sciToInt = fromMaybe 0 . Sci.toBoundedInteger` (Int64) on a JSON
+ * number's source text: an integral value in Int64's range is itself
+ * (1767225600, 1.7672256e9, 17672256000e-1); a fraction, or anything beyond
+ * Int64, is 0. Returned as a bigint, so 2^63 - 1 stays exact.
+ */
+export function int64OfNumber(raw: string): bigint {
+  const m = /^(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?$/.exec(raw);
+  if (!m) return 0n;
+  const [, sign, int, frac = '', exp = '0'] = m;
+  let digits = (int! + frac).replace(/^0+/, '');
+  if (digits === '') return 0n;
+  let e = Number(exp) - frac.length;
+  const trailing = /0*$/.exec(digits)![0].length;
+  digits = digits.slice(0, digits.length - trailing);
+  e += trailing;
+  if (e < 0) return 0n; // a fraction
+  if (digits.length + e > 20) return 0n; // far beyond Int64
+  const n = BigInt(digits) * 10n ** BigInt(e) * (sign ? -1n : 1n);
+  return n < INT64_MIN || n > INT64_MAX ? 0n : n;
+}
