@@ -296,6 +296,56 @@ describe("as PostgREST's aeson and jose-jwt read a token, not as JSON.parse or j
   });
 });
 
+describe("verification keys read as PostgREST reads jwt-secret (Config.parseSecret, jose-jwt's Jwk)", () => {
+  const load = (material: unknown) => verifyKeysFromBytes(Buffer.from(typeof material === 'string' ? material : JSON.stringify(material)), 'keys.json');
+  const refused = (material: unknown) => {
+    try {
+      load(material);
+    } catch (err) {
+      expect(err).toBeInstanceOf(RowguardError);
+      return (err as RowguardError).message;
+    }
+    throw new Error('expected the key material to be refused');
+  };
+  const oct = { kty: 'oct', k: Buffer.from(SECRET).toString('base64url') };
+
+  it('one malformed key fails the whole JWKS (PostgREST would take the file as an HS256 secret): refused, naming the key', async () => {
+    const es = await asymmetric('ES256', 'es');
+    const good = { keys: [es.pub, oct] };
+    expect((await checkToken(await mintAccessToken({ role: 'r' }, es.signing), load(good), opts)).ok).toBe(true);
+    expect(refused({ keys: [es.pub, { ...oct, use: 'signature' }] })).toMatch(/keys\[1\]: "use" must be "sig" or "enc".*HS256 secret/);
+    expect(refused({ keys: [{ ...oct, k: Buffer.from(SECRET + '!').toString('base64') }] })).toMatch(/keys\[0\]: "k" is not unpadded base64url/);
+    expect(refused({ keys: [es.pub, { ...es.pub, crv: 'secp256k1' }] })).toMatch(/keys\[1\]: "crv" must be P-256/);
+    expect(refused({ keys: [{ kty: 'oct' }] })).toMatch(/keys\[0\]: a symmetric key needs "k"/);
+    expect(refused({ keys: [{ ...es.pub, kid: 7 }] })).toMatch(/"kid" is not a string/);
+    expect(refused({ kty: 'RSA', e: 'AQAB' })).toMatch(/not a JWK PostgREST can read \(an RSA key needs "n" and "e"\)/);
+  });
+
+  it("a bare array of JWKs (GOTRUE_JWT_KEYS' format) is no JWKS to PostgREST: refused", async () => {
+    const es = await asymmetric('ES256', 'es');
+    expect(refused([es.pub])).toMatch(/bare JSON array.*HS256 secret/);
+  });
+
+  it('keys of an unknown kty or alg load but never verify; key_ops is not read; oct and RSA keys live side by side', async () => {
+    const rs = await asymmetric('RS256', 'rs');
+    const keys = load({ keys: [{ kty: 'foo', kid: 'x' }, { ...oct, alg: 'PS256' }, { ...rs.pub, key_ops: ['encrypt'] }, { ...oct, kid: 'hs' }] });
+    expect((await checkToken(await mintAccessToken({ role: 'r' }, rs.signing), keys, opts)).ok).toBe(true);
+    expect((await checkToken(await mintAccessToken({ role: 'r' }, { ...hsSign, kid: 'hs' }), keys, opts)).ok).toBe(true);
+    expect(refused({ keys: [{ kty: 'foo' }] })).toMatch(/no usable key/);
+  });
+
+  it('an Ed25519 key is always "sig" and "EdDSA" to jose-jwt, whatever its use and alg say; Ed448 keys verify too', async () => {
+    const ed = await asymmetric('EdDSA', 'ed');
+    const token = await mintAccessToken({ role: 'authenticated' }, ed.signing);
+    expect((await checkToken(token, load({ keys: [{ ...ed.pub, use: 'enc', alg: 'ES256' }] }), opts)).ok).toBe(true);
+    const ed448 = generateKeyPairSync('ed448');
+    const jwks = { keys: [{ ...ed448.publicKey.export({ format: 'jwk' }), kid: 'e448' }] };
+    const input = `${enc({ alg: 'EdDSA', kid: 'e448' })}.${enc({ role: 'authenticated' })}`;
+    const t448 = `${input}.${sign(null, Buffer.from(input), ed448.privateKey).toString('base64url')}`;
+    expect((await checkToken(t448, load(jwks), opts)).ok).toBe(true);
+  });
+});
+
 describe('the role a request runs as', () => {
   it('the role claim, else the anon role, else PGRST302', async () => {
     expect((await verifyToken(await mintAccessToken({ role: 'authenticated' }, hsSign), hsKeys, opts)).role).toBe('authenticated');

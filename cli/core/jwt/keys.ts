@@ -17,6 +17,7 @@ import { createPrivateKey, createPublicKey, createSecretKey, webcrypto, type Jso
 import { readFileSync } from 'node:fs';
 import { RowguardError } from '../errors.js';
 import type { Config } from '../config.js';
+import { parseJsonAeson } from './json.js';
 
 /** PostgREST refuses to start with a shorter plain-text secret (and so do we, to mint). */
 export const MIN_SECRET_BYTES = 32;
@@ -148,7 +149,59 @@ function ktyOf(key: KeyObject): KeyType {
   return 'OKP';
 }
 
-/** Turn one JWK into a verification key; unusable ones keep key: null (they never match). */
+/** jose-jwt's `algs`: every alg name a JWK may carry (Jose.Jwa); any other makes the key an UnsupportedJwk. */
+const JWK_ALGS = new Set(['none', 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'RSA1_5', 'RSA-OAEP', 'RSA-OAEP-256', 'A128KW', 'A192KW', 'A256KW']);
+const JWK_KTYS = new Set(['RSA', 'OKP', 'EC', 'oct']);
+const B64URL_UNPADDED = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * How jose-jwt reads one JWK (`Jose.Jwk.parseJwk`, `JwkData`, `createJwk`):
+ * 'unsupported' when its alg or kty is not one it knows (an UnsupportedJwk,
+ * which loads but never verifies), else the first reason it fails to parse
+ * (one such key fails the whole JWKS), else null.
+ */
+function jwkProblem(jwk: unknown): string | 'unsupported' | null {
+  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return 'not a JSON object';
+  const o = jwk as Record<string, unknown>;
+  const present = (k: string) => o[k] !== undefined && o[k] !== null;
+  if ((present('alg') && !(typeof o['alg'] === 'string' && JWK_ALGS.has(o['alg']))) || (present('kty') && !(typeof o['kty'] === 'string' && JWK_KTYS.has(o['kty'])))) return 'unsupported';
+  if (!present('kty')) return 'no "kty"';
+  for (const f of ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'x', 'y']) {
+    if (present(f) && !(typeof o[f] === 'string' && B64URL_UNPADDED.test(o[f] as string) && (o[f] as string).length % 4 !== 1)) return `"${f}" is not unpadded base64url`;
+  }
+  for (const f of ['crv', 'kid', 'x5u', 'x5t']) if (present(f) && typeof o[f] !== 'string') return `"${f}" is not a string`;
+  if (present('x5c') && !(Array.isArray(o['x5c']) && o['x5c'].every((c) => typeof c === 'string'))) return '"x5c" is not an array of strings';
+  if (present('use') && o['use'] !== 'sig' && o['use'] !== 'enc') return '"use" must be "sig" or "enc"';
+  const none = (fs: string[], what: string) => {
+    const f = fs.find(present);
+    return f ? `"${f}" cannot be set for ${what}` : null;
+  };
+  const rsaPrivate = ['p', 'q', 'dp', 'dq', 'qi'];
+  switch (o['kty']) {
+    case 'RSA':
+      if (!present('n') || !present('e')) return 'an RSA key needs "n" and "e"';
+      return none(['crv', 'x', 'y'], 'an RSA key') ?? (present('d') ? null : none(rsaPrivate, 'an RSA public key'));
+    case 'oct':
+      if (!present('k')) return 'a symmetric key needs "k"';
+      return none(['n', 'e', 'd', ...rsaPrivate, 'crv', 'x', 'y'], 'a symmetric key');
+    case 'OKP': {
+      if (!present('crv') || !present('x')) return 'an OKP key needs "crv" and "x"';
+      const bad = none(['n', 'e', ...rsaPrivate], 'an OKP key');
+      if (bad) return bad;
+      const size = { Ed25519: 32, Ed448: 57 }[o['crv'] as string];
+      if (size === undefined) return `OKP curve "${o['crv'] as string}" is not Ed25519 or Ed448`;
+      if (Buffer.from(o['x'] as string, 'base64url').length !== size || (present('d') && Buffer.from(o['d'] as string, 'base64url').length !== size)) return 'invalid OKP key data';
+      return null;
+    }
+    default: // EC
+      if (!present('crv')) return 'an elliptic curve key needs "crv"';
+      if (!['P-256', 'P-384', 'P-521'].includes(o['crv'] as string)) return `"crv" must be P-256, P-384 or P-521 (got "${o['crv'] as string}")`;
+      if (!present('x') || !present('y')) return 'an elliptic curve key needs "x" and "y"';
+      return none(['n', 'e', ...rsaPrivate], 'an elliptic curve key');
+  }
+}
+
+/** Turn one JWK (that jose-jwt parses) into a verification key; unusable ones keep key: null (they never match). */
 function verifyKeyFromJwk(jwk: JsonWebKey): VerifyKey {
   const kty = jwk.kty as KeyType;
   const base = {
@@ -157,42 +210,69 @@ function verifyKeyFromJwk(jwk: JsonWebKey): VerifyKey {
     use: typeof jwk.use === 'string' ? jwk.use : undefined,
     crv: typeof jwk.crv === 'string' ? jwk.crv : undefined,
   };
+  if (jwkProblem(jwk) !== null) return { kty: JWK_KTYS.has(kty) ? kty : 'oct', ...base, key: null };
   try {
-    if (kty === 'oct') {
-      if (typeof jwk.k !== 'string') return { kty, ...base, key: null };
-      return { kty, ...base, key: createSecretKey(Buffer.from(jwk.k, 'base64url')) };
-    }
-    if (kty === 'RSA' || kty === 'EC' || kty === 'OKP') {
-      if (kty === 'OKP' && jwk.crv !== 'Ed25519') return { kty, ...base, key: null };
-      // createPublicKey accepts a private JWK too and keeps only the public half.
-      return { kty, ...base, key: createPublicKey({ key: jwk, format: 'jwk' }) };
-    }
+    if (kty === 'oct') return { kty, ...base, key: createSecretKey(Buffer.from(jwk.k!, 'base64url')) };
+    // jose-jwt's Ed25519/Ed448 keys are always "sig" and "EdDSA", whatever the JWK says.
+    if (kty === 'OKP') return { kty, ...base, use: 'sig', alg: 'EdDSA', key: createPublicKey({ key: { kty, crv: jwk.crv, x: jwk.x } as JsonWebKey, format: 'jwk' }) };
+    // createPublicKey accepts a private JWK too and keeps only the public half.
+    return { kty, ...base, key: createPublicKey({ key: jwk, format: 'jwk' }) };
   } catch {
-    /* malformed key material: unusable, like jose-jwt's UnsupportedJwk */
+    /* key material Node cannot load: unusable */
   }
-  return { kty: (['oct', 'RSA', 'EC', 'OKP'].includes(kty) ? kty : 'oct') as KeyType, ...base, key: null };
+  return { kty, ...base, key: null };
 }
 
-/** Verification keys from bytes, the PostgREST way (plus PEM). */
+/**
+ * Verification keys from bytes, the PostgREST way (`Config.parseSecret`), plus
+ * PEM: JSON that is a JWKS ({"keys": [...]}, every key parsing), else JSON that
+ * is one JWK, else the bytes are an HS256 secret. Where PostgREST would quietly
+ * fall back to taking a JSON key file as a secret (one malformed key in a JWKS,
+ * a bare array of keys), this refuses instead: every asymmetric token would be
+ * rejected there.
+ */
 export function verifyKeysFromBytes(raw: Buffer, source: string, kid?: string): VerifyKey[] {
   const m = classifyMaterial(raw);
-  if (m.kind === 'secret') {
-    checkSecretLength(m.secret, source);
-    // PostgREST: SymmetricJwk secret Nothing (Just Sig) (Just (Signed HS256)) — no kid, HS256 only.
-    return [{ kty: 'oct', alg: 'HS256', use: 'sig', key: createSecretKey(m.secret) }];
-  }
-  if (m.kind === 'pem') {
-    let key: KeyObject;
-    try {
-      key = createPublicKey(m.pem);
-    } catch {
-      throw new RowguardError('secret', `${source} is not a PEM public or private key that Node can read`);
+  if (m.kind !== 'pem') {
+    const secret = chomp(raw);
+    const parsed = parseJsonAeson(secret)?.value;
+    const asSecret = (why: string) =>
+      new RowguardError('secret', `${source}: ${why}, so PostgREST would not read it as keys but take the whole text as an HS256 secret`, {
+        hint: 'fix the file; PostgREST reads jwt-secret as a JWKS {"keys": [...]} only when every key in it parses',
+      });
+    if (Array.isArray(parsed)) throw asSecret('a bare JSON array of keys is GOTRUE_JWT_KEYS\' format, not a JWKS');
+    if (parsed !== null && typeof parsed === 'object') {
+      const o = parsed as Record<string, unknown>;
+      let setProblem: string | undefined;
+      if (Array.isArray(o['keys'])) {
+        const problems = o['keys'].map(jwkProblem);
+        const bad = problems.findIndex((p) => p !== null && p !== 'unsupported');
+        if (bad === -1) return usableKeys((o['keys'] as JsonWebKey[]).map(verifyKeyFromJwk), source);
+        setProblem = `keys[${bad}]: ${problems[bad]!}`;
+      }
+      const one = jwkProblem(o);
+      if (one === null || one === 'unsupported') return usableKeys([verifyKeyFromJwk(o as JsonWebKey)], source);
+      if (setProblem !== undefined) throw asSecret(`it is not a JWKS PostgREST can read (${setProblem})`);
+      if (o['kty'] !== undefined) throw asSecret(`it is not a JWK PostgREST can read (${one})`);
     }
-    return [{ kty: ktyOf(key), kid, alg: algForKeyObject(key), use: 'sig', key }];
+    checkSecretLength(secret, source);
+    // PostgREST: SymmetricJwk secret Nothing (Just Sig) (Just (Signed HS256)) — no kid, HS256 only.
+    return [{ kty: 'oct', alg: 'HS256', use: 'sig', key: createSecretKey(secret) }];
   }
-  const keys = m.keys.filter((k) => k && typeof k === 'object').map(verifyKeyFromJwk);
+  let key: KeyObject;
+  try {
+    key = createPublicKey(m.pem);
+  } catch {
+    throw new RowguardError('secret', `${source} is not a PEM public or private key that Node can read`);
+  }
+  return [{ kty: ktyOf(key), kid, alg: algForKeyObject(key), use: 'sig', key }];
+}
+
+function usableKeys(keys: VerifyKey[], source: string): VerifyKey[] {
   if (keys.length === 0 || keys.every((k) => k.key === null)) {
-    throw new RowguardError('secret', `${source} holds no usable key (expected a JWKS {"keys":[…]}, a JWK, a PEM key or a secret of ≥ ${MIN_SECRET_BYTES} characters)`);
+    throw new RowguardError('secret', `${source} holds no usable key (expected a JWKS {"keys":[…]}, a JWK, a PEM key or a secret of ≥ ${MIN_SECRET_BYTES} characters)`, {
+      hint: 'PostgREST would start with it and answer every token with PGRST301',
+    });
   }
   return keys;
 }
