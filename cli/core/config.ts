@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RowguardError } from './errors.js';
+import { parseJsonPath } from './jwt/jsonpath.js';
 
 export const CONFIG_FILE = 'rowguard.config.json';
 
@@ -215,8 +216,10 @@ export function parseConfig(raw: unknown, file: string | null, root: string): Co
     } else schemas = [...(s as string[])];
   }
   const roleClaimKey = str(a, 'roleClaimKey', DEFAULTS.api.roleClaimKey, 'api', p) as string;
-  if (!/^\$(\.[A-Za-z_][\w-]*|\['[^']*'\]|\[\d+\])+$/.test(roleClaimKey)) {
-    p.add('api.roleClaimKey', `"${roleClaimKey}" is not a JSONPath like $.role or $.app_metadata.role`);
+  try {
+    parseJsonPath(roleClaimKey);
+  } catch (err) {
+    p.add('api.roleClaimKey', (err as Error).message);
   }
   const api = {
     schemas,

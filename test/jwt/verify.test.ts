@@ -11,6 +11,8 @@ import { mint, mintAccessToken } from '../../cli/core/jwt/mint.js';
 import { checkToken, verifyToken, MAX_TOKEN_BYTES, type VerifyOptions } from '../../cli/core/jwt/verify.js';
 import { buildAccessClaims } from '../../cli/core/jwt/claims.js';
 import { RowguardError } from '../../cli/core/errors.js';
+import { parseConfig } from '../../cli/core/config.js';
+import { tmpdir } from 'node:os';
 
 const SECRET = 'verify-test-secret-0123456789abcdefghij';
 const NOW = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -359,6 +361,64 @@ describe('the role a request runs as', () => {
     expect((await verifyToken(t, hsKeys, { ...opts, roleClaimKey: "$['app_metadata']['missing']" })).role).toBe('anon');
     expect((await verifyToken(await mintAccessToken({ roles: ['r0', 'r1'] }, hsSign), hsKeys, { ...opts, roleClaimKey: '$.roles[1]' })).role).toBe('r1');
     expect((await verifyToken(await mintAccessToken({ role: 5 }, hsSign), hsKeys, opts)).role).toBe('5');
+  });
+
+  it("jwt-role-claim-key: RFC 9535 as aeson-jsonpath reads it (blank space, quoted names with escapes, negative index, slices, wildcards, descendants)", async () => {
+    const claims = {
+      role: 'authenticated',
+      'https://x/claims': { role: 'editor', 'it\'s': 'quoted' },
+      roles: ['r0', 'r1', 'r2'],
+      app_metadata: { b: { role: 'deep-b' }, a: { role: 'deep-a' } },
+      'app-role': 'dashed',
+      'caf\u00e9': 'unicode',
+    };
+    const t = await mintAccessToken(claims, hsSign);
+    const role = async (roleClaimKey: string) => (await verifyToken(t, hsKeys, { ...opts, roleClaimKey })).role;
+    expect(await role('$."https://x/claims".role').catch(() => 'refused')).toBe('refused'); // old quoting is not RFC 9535, nor the old grammar after $
+    expect(await role("$['https://x/claims'].role")).toBe('editor');
+    expect(await role('$["https://x/claims"][ "it\'s" ]')).toBe('quoted');
+    expect(await role("$['https://x/claims']['it\\'s']")).toBe('quoted');
+    expect(await role("$['caf\\u00e9']")).toBe('unicode');
+    expect(await role('$.café')).toBe('unicode');
+    expect(await role('$ .roles [ -1 ]')).toBe('r2');
+    expect(await role('$.roles[1:]')).toBe('r1');
+    expect(await role('$.roles[::-1]')).toBe('r2');
+    expect(await role('$.roles[5, 0]')).toBe('r0');
+    // Members in key order (aeson's KeyMap), whatever order the token has them in.
+    expect(await role('$.app_metadata.*.role')).toBe('deep-a');
+    expect(await role('$..role')).toBe('authenticated');
+    expect(await role('$.app_metadata..role')).toBe('deep-a');
+    expect(await role('$.roles[7]')).toBe('anon');
+    expect(await role('$.nested.missing[0]')).toBe('anon');
+    // "-" is not a member-name-shorthand character: PostgREST refuses such a path at start-up.
+    for (const bad of ['$.app-role', '$.roles[01]', '$.roles[-0]', '$.role ', 'role', '$.roles[1:2: ]', "$['a\\\"']", '$[?@.x == 1]']) {
+      const err = await verifyToken(t, hsKeys, { ...opts, roleClaimKey: bad }).catch((e: unknown) => e);
+      expect(err, bad).toBeInstanceOf(RowguardError);
+      expect((err as RowguardError).code, bad).toBe('config');
+    }
+    expect(await role("$['app-role']")).toBe('dashed');
+  });
+
+  it('jwt-role-claim-key: the pre-v16 syntax (.role, ."quoted", [0], a last [?(@ == "x")]), accepted again on PostgREST main', async () => {
+    const t = await mintAccessToken({ role: 'authenticated', 'https://x/claims': { role: 'editor' }, roles: ['a-1', 'b-2', 'anon'], n: null }, hsSign);
+    const role = async (roleClaimKey: string) => (await verifyToken(t, hsKeys, { ...opts, roleClaimKey })).role;
+    expect(await role('.role')).toBe('authenticated');
+    expect(await role('."https://x/claims".role')).toBe('editor');
+    expect(await role('.roles[1]')).toBe('b-2');
+    expect(await role('.roles[?(@ ^== "b")]')).toBe('b-2');
+    expect(await role('.roles[?(@ ==^ "1")]')).toBe('a-1');
+    expect(await role('.roles[?(@ *== "non")]')).toBe('anon');
+    expect(await role('.roles[?(@ == "zzz")]')).toBe('anon');
+    expect(await role('.n')).toBe('null');
+  });
+
+  it('the config takes the paths PostgREST takes for api.roleClaimKey, and refuses the others', () => {
+    for (const ok of ['.role', '$.roles[0]', "$['https://x/claims'].role", '$..role']) expect(parseConfig({ api: { roleClaimKey: ok } }, null, tmpdir()).api.roleClaimKey).toBe(ok);
+    for (const bad of ['$.app-role', 'role', '$.role ']) expect(() => parseConfig({ api: { roleClaimKey: bad } }, null, tmpdir()), bad).toThrow(/roleClaimKey/);
+  });
+
+  it('an empty jwt-aud is no jwt-aud (PostgREST drops an empty value)', async () => {
+    expect((await checkToken(await mintAccessToken({ aud: 'x' }, hsSign), hsKeys, { ...opts, audience: '' })).ok).toBe(true);
   });
 
   it('the error for a rejection never contains the token', async () => {

@@ -37,7 +37,7 @@
 import { createHmac, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { RowguardError } from '../errors.js';
 import { int64OfNumber, parseJsonAeson } from './json.js';
-import { evaluateJsonPath, parseJsonPath, type PathSegment } from './jsonpath.js';
+import { evaluateJsonPath, parseJsonPath, type RolePath } from './jsonpath.js';
 import type { VerifyKey } from './keys.js';
 
 /** Warp's settingsMaxTotalHeaderLength default (50 * 1024): all request headers together. */
@@ -239,7 +239,8 @@ export function checkClaims(claims: Record<string, unknown>, opts: VerifyOptions
 
   const aud = claims['aud'];
   if (aud === undefined || aud === null) return undefined;
-  const matches = (a: string) => opts.audience === undefined || opts.audience === null || a === opts.audience;
+  // An empty jwt-aud is no jwt-aud (PostgREST's optStringOrURI: mfilter (/= "")).
+  const matches = (a: string) => opts.audience === undefined || opts.audience === null || opts.audience === '' || a === opts.audience;
   if (typeof aud === 'string') return matches(aud) ? undefined : claimsRejection('JWT not in audience', 'wrong_audience');
   if (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) {
     return aud.length === 0 || aud.some(matches) ? undefined : claimsRejection('JWT not in audience', 'wrong_audience');
@@ -247,8 +248,8 @@ export function checkClaims(claims: Record<string, unknown>, opts: VerifyOptions
   return claimsRejection("The JWT 'aud' claim must be a string or an array of strings", 'aud_not_string_or_array');
 }
 
-const pathCache = new Map<string, PathSegment[]>();
-function rolePath(key: string): PathSegment[] {
+const pathCache = new Map<string, RolePath>();
+function rolePath(key: string): RolePath {
   let p = pathCache.get(key);
   if (!p) pathCache.set(key, (p = parseJsonPath(key)));
   return p;
