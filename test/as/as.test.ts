@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { assetPath } from '../../cli/core/assets.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +127,19 @@ describe('rowguard as: who sees what', () => {
       await one.unsafe('rollback').simple();
       await one.end();
     }
+  });
+
+  it("request.jwt.claims is PostgREST's text of the token: members in key order, numbers digit for digit, the first of a repeated key", async () => {
+    const exp = Math.floor(now()) + 60;
+    const payload = `{"sub":"${USER_A}","org_id":12345678901234567891,"role":"service_role","role":"authenticated","exp":${exp},"ratio":0.30000000000000004,"nested":{"b":1,"a":[2,{"d":null,"c":true}]}}`;
+    const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    const r = await runAs({ kind: 'token', token, keys }, "select current_user::text as who, current_setting('request.jwt.claims') as c, auth.jwt() ->> 'org_id' as org");
+    expect(r.results[0]!.rows[0]).toEqual({
+      who: 'service_role',
+      c: `{"exp":${exp},"nested":{"a":[2,{"c":true,"d":null}],"b":1},"org_id":12345678901234567891,"ratio":0.30000000000000004,"role":"service_role","sub":"${USER_A}"}`,
+      org: '12345678901234567891',
+    });
   });
 
   it('anon claims make every helper NULL but the role', async () => {

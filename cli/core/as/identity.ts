@@ -38,7 +38,7 @@ export async function resolveIdentity(sql: Sql | null, req: IdentityRequest, opt
   };
   if (req.kind === 'token') {
     const v = await verifyToken(req.token, req.keys, verifyOpts);
-    return { claims: v.claims, role: v.role, token: req.token };
+    return { claims: v.claims, role: v.role, token: req.token, claimsMembers: v.members };
   }
   let claims: Record<string, unknown>;
   if (req.kind === 'user') {

@@ -18,6 +18,7 @@ import type { Sql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { requestPreamble, type ApiRequest } from '../postgrest/request.js';
 import { leadingTriviaLength, locateCharPosition, nearTokenOneLine } from '../sql-text.js';
+import { claimsJsonAeson } from '../jwt/json.js';
 import { httpStatusForPgError } from './http-status.js';
 import { knownRoleSettings, roleSettings, type RoleSettings } from './role-settings.js';
 
@@ -28,6 +29,8 @@ export interface AsIdentity {
   role: string;
   /** The bearer token, when the request carries one (it lands in request.headers, as in PostgREST). */
   token?: string;
+  /** The token's top-level claims as aeson writes them (exact numbers); see claimsJsonAeson. */
+  claimsMembers?: ReadonlyMap<string, string>;
 }
 
 export interface RunSqlAsOptions {
@@ -254,7 +257,16 @@ export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions
   const method = (opts.method ?? 'POST').toUpperCase();
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (identity.token !== undefined) headers['authorization'] = `Bearer ${identity.token}`;
-  return { role: identity.role, claims: identity.claims, method, path: opts.path ?? '/', headers, cookies: opts.cookies ?? {} };
+  return {
+    role: identity.role,
+    claims: identity.claims,
+    // As PostgREST writes it: members in key order, a token's numbers digit for digit.
+    claimsJson: claimsJsonAeson(identity.claims, identity.role, identity.claimsMembers),
+    method,
+    path: opts.path ?? '/',
+    headers,
+    cookies: opts.cookies ?? {},
+  };
 }
 
 /**

@@ -17,6 +17,12 @@ export interface ParsedJson {
   value: unknown;
   /** Source text of each number that is a direct member of the top-level object (first occurrence). */
   topNumbers: Map<string, string>;
+  /**
+   * Each member of the top-level object as PostgREST writes it back out
+   * (see encodeAeson), with numbers exactly as the token spelled them, so a
+   * 64-bit id keeps every digit.
+   */
+  topEncoded: Map<string, string>;
 }
 
 class Bad extends Error {}
@@ -34,6 +40,9 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
   }
   let i = 0;
   const topNumbers = new Map<string, string>();
+  const topEncoded = new Map<string, string>();
+  // The aeson-style text of the value parsed last (set by value()).
+  let encoded = '';
   const ws = () => {
     while (i < text.length) {
       const c = text.charCodeAt(i);
@@ -80,11 +89,14 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
     if (c === '{') {
       i++;
       const obj: Record<string, unknown> = {};
-      ws();
-      if (text[i] === '}') {
+      const members = new Map<string, string>();
+      const close = () => {
         i++;
+        encoded = objectText(members);
         return obj;
-      }
+      };
+      ws();
+      if (text[i] === '}') return close();
       for (;;) {
         ws();
         if (text[i] !== '"') throw new Bad();
@@ -98,61 +110,103 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
         if (!Object.prototype.hasOwnProperty.call(obj, key)) {
           // defineProperty: a "__proto__" key is a member like any other, as in aeson.
           Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
-          if (top && typeof v === 'number') topNumbers.set(key, text.slice(numStart, i));
+          members.set(key, encoded);
+          if (top) {
+            topEncoded.set(key, encoded);
+            if (typeof v === 'number') topNumbers.set(key, text.slice(numStart, i));
+          }
         }
         ws();
         if (text[i] === ',') {
           i++;
           continue;
         }
-        if (text[i] === '}') {
-          i++;
-          return obj;
-        }
+        if (text[i] === '}') return close();
         throw new Bad();
       }
     }
     if (c === '[') {
       i++;
       const arr: unknown[] = [];
-      ws();
-      if (text[i] === ']') {
+      const items: string[] = [];
+      const close = () => {
         i++;
+        encoded = `[${items.join(',')}]`;
         return arr;
-      }
+      };
+      ws();
+      if (text[i] === ']') return close();
       for (;;) {
         arr.push(value(depth + 1, false));
+        items.push(encoded);
         ws();
         if (text[i] === ',') {
           i++;
           continue;
         }
-        if (text[i] === ']') {
-          i++;
-          return arr;
-        }
+        if (text[i] === ']') return close();
         throw new Bad();
       }
     }
-    if (c === '"') return str();
-    if (text.startsWith('true', i)) return (i += 4), true;
-    if (text.startsWith('false', i)) return (i += 5), false;
-    if (text.startsWith('null', i)) return (i += 4), null;
+    if (c === '"') {
+      const v = str();
+      encoded = JSON.stringify(v);
+      return v;
+    }
+    if (text.startsWith('true', i)) return (i += 4), (encoded = 'true'), true;
+    if (text.startsWith('false', i)) return (i += 5), (encoded = 'false'), false;
+    if (text.startsWith('null', i)) return (i += 4), (encoded = 'null'), null;
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
     if (!m) throw new Bad();
     i += m[0].length;
+    encoded = m[0];
     return Number(m[0]);
   };
   try {
     const v = value(0, true);
     ws();
     if (i !== text.length) return undefined;
-    return { value: v, topNumbers };
+    return { value: v, topNumbers, topEncoded };
   } catch (err) {
     if (err instanceof Bad || err instanceof RangeError) return undefined;
     throw err;
   }
+}
+
+/** aeson's KeyMap order (Data.Map over Text): keys by code point, i.e. by their UTF-8 bytes. */
+export const byKey = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+function objectText(members: ReadonlyMap<string, string>): string {
+  return `{${[...members.keys()]
+    .sort(byKey)
+    .map((k) => `${JSON.stringify(k)}:${members.get(k)!}`)
+    .join(',')}}`;
+}
+
+/**
+ * A value as PostgREST writes JSON back out (aeson's encode of a KeyMap):
+ * object members in key order, no blank space. For values built in memory.
+ */
+export function encodeAeson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : encodeAeson(x))).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return objectText(new Map(Object.keys(o).filter((k) => o[k] !== undefined).map((k) => [k, encodeAeson(o[k])])));
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * request.jwt.claims as PostgREST sets it: the claims object with "role" set
+ * to the role the request runs as, written by aeson (members in key order).
+ * `members` are the token's own member texts (exact numbers); without them,
+ * the claims object is encoded.
+ */
+export function claimsJsonAeson(claims: Record<string, unknown>, role: string, members?: ReadonlyMap<string, string>): string {
+  const m = new Map(members ?? Object.keys(claims).filter((k) => claims[k] !== undefined).map((k) => [k, encodeAeson(claims[k])]));
+  m.set('role', JSON.stringify(role));
+  return objectText(m);
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -17,6 +17,7 @@
  * A path that neither grammar reads is refused: PostgREST does not start.
  */
 import { RowguardError } from '../errors.js';
+import { byKey } from './json.js';
 
 type Selector =
   | { kind: 'name'; name: string }
@@ -212,8 +213,6 @@ function badPath(path: string, why: string): never {
   });
 }
 
-/** aeson's KeyMap order: keys by code point (UTF-8 byte order). */
-const byKey = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const membersInOrder = (o: Record<string, unknown>) =>
   Object.keys(o)

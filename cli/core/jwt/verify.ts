@@ -93,6 +93,8 @@ export interface Verified {
   header: Record<string, unknown>;
   /** The payload exactly as signed (PostgREST writes the role into request.jwt.claims later). */
   claims: Record<string, unknown>;
+  /** Each top-level claim as aeson writes it back out, numbers as the token spelled them (for request.jwt.claims). */
+  members: ReadonlyMap<string, string>;
   role: string;
   alg: string;
   kid?: string;
@@ -113,11 +115,11 @@ function b64urlStrict(part: string): Buffer | undefined {
   return Buffer.from(part, 'base64url');
 }
 
-/** A JSON object as aeson reads it (first of a repeated key wins), with its top-level numbers' text. */
-function parseJsonObject(bytes: Buffer): { object: Record<string, unknown>; numbers: Map<string, string> } | undefined {
+/** A JSON object as aeson reads it (first of a repeated key wins), with its top-level numbers' text and members' aeson text. */
+function parseJsonObject(bytes: Buffer): { object: Record<string, unknown>; numbers: Map<string, string>; members: Map<string, string> } | undefined {
   const p = parseJsonAeson(bytes);
   const v = p?.value;
-  return p && v !== null && typeof v === 'object' && !Array.isArray(v) ? { object: v as Record<string, unknown>, numbers: p.topNumbers } : undefined;
+  return p && v !== null && typeof v === 'object' && !Array.isArray(v) ? { object: v as Record<string, unknown>, numbers: p.topNumbers, members: p.topEncoded } : undefined;
 }
 
 const optString = (v: unknown) => v === undefined || v === null || typeof v === 'string';
@@ -177,7 +179,7 @@ function keyFitsAlg(alg: string, k: VerifyKey): boolean {
 async function decodeAndCheckSignature(
   token: string,
   keys: readonly VerifyKey[],
-): Promise<{ header: Record<string, unknown>; claims: Record<string, unknown>; numbers: Map<string, string>; alg: string; kid?: string } | Rejection> {
+): Promise<{ header: Record<string, unknown>; claims: Record<string, unknown>; members: Map<string, string>; numbers: Map<string, string>; alg: string; kid?: string } | Rejection> {
   if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) {
     return { code: null, httpStatus: 431, message: `Token larger than ${MAX_TOKEN_BYTES} bytes: PostgREST's web server refuses request headers this large`, reason: 'too_large' };
   }
@@ -212,7 +214,7 @@ async function decodeAndCheckSignature(
 
   const claims = parseJsonObject(payloadBytes);
   if (!claims) return claimsRejection('Parsing claims failed', 'claims_not_object');
-  return { header, claims: claims.object, numbers: claims.numbers, alg, ...(kid !== undefined ? { kid } : {}) };
+  return { header, claims: claims.object, members: claims.members, numbers: claims.numbers, alg, ...(kid !== undefined ? { kid } : {}) };
 }
 
 /**

@@ -17,6 +17,8 @@ export interface ApiRequest {
   role: string;
   /** The verified JWT payload (without role: it is written in here). */
   claims: Record<string, unknown>;
+  /** request.jwt.claims exactly, role included, when the caller has PostgREST's text for it; else built from claims. */
+  claimsJson?: string;
   method?: string;
   path?: string;
   headers?: Record<string, string>;
@@ -34,7 +36,7 @@ export function requestSettings(req: ApiRequest): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(req.settings ?? {})) pairs.push([k, v]);
   pairs.push(['role', req.role]);
-  pairs.push(['request.jwt.claims', JSON.stringify({ ...req.claims, role: req.role })]);
+  pairs.push(['request.jwt.claims', req.claimsJson ?? JSON.stringify({ ...req.claims, role: req.role })]);
   pairs.push(['request.method', req.method ?? 'POST']);
   pairs.push(['request.path', req.path ?? '/rpc/rowguard']);
   pairs.push(['request.headers', JSON.stringify(headers)]);
