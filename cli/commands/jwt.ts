@@ -17,6 +17,7 @@ export interface KeyOpts {
   jwksFile?: string;
   kid?: string;
   secret?: string;
+  secretIsBase64?: boolean;
 }
 
 export function keyFlags(ctx: Context, o: KeyOpts) {
@@ -24,7 +25,7 @@ export function keyFlags(ctx: Context, o: KeyOpts) {
   const abs = (p?: string) => (p === undefined || p === '-' ? p : resolve(ctx.cwd, p));
   const stdinUsers = [o.secretFile, o.keyFile, o.jwksFile].filter((p) => p === '-').length;
   if (stdinUsers > 1) throw new RowguardError('usage', 'only one of --secret-file, --key-file and --jwks-file can read stdin (-)');
-  return { secretFile: abs(o.secretFile), keyFile: abs(o.keyFile), jwksFile: abs(o.jwksFile), kid: o.kid };
+  return { secretFile: abs(o.secretFile), keyFile: abs(o.keyFile), jwksFile: abs(o.jwksFile), kid: o.kid, secretIsBase64: !!o.secretIsBase64 };
 }
 
 export function addKeyOptions(cmd: Command, verify: boolean): Command {
@@ -34,12 +35,18 @@ export function addKeyOptions(cmd: Command, verify: boolean): Command {
     .addOption(new Option('--secret <value>', 'refused: secrets never go on the command line').hideHelp());
   if (verify) cmd.option('--jwks-file <path>', "verification keys as PostgREST's jwt-secret (JWKS, JWK or secret); - reads stdin");
   cmd.option('--kid <id>', 'key id to put in (or expect from) the header');
+  cmd.option('--secret-is-base64', "the secret (or JWKS) is base64, as with PostgREST's jwt-secret-is-base64 (also config jwt.secretIsBase64)");
   return cmd;
 }
 
-/** A pasted Authorization header value works too: PostgREST strips "Bearer " (any case) the same way. */
+/**
+ * A pasted Authorization header value works too, read as PostgREST reads it
+ * (wai-extra's extractBearerAuth): a first word "Bearer" in any case, then the
+ * rest after blank space; "Bearer" alone is an empty token (PGRST301).
+ */
 function bareToken(t: string): string {
-  return t.replace(/^bearer +/i, '');
+  const m = /^([^ \t\n\v\f\r]*)([ \t\n\v\f\r][\s\S]*)?$/.exec(t);
+  return m && m[1]!.toLowerCase() === 'bearer' ? (m[2] ?? '').replace(/^[ \t\n\v\f\r]+/, '') : t;
 }
 
 export async function readToken(ctx: Context, arg: string | undefined, file: string | undefined): Promise<string> {

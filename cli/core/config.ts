@@ -47,6 +47,8 @@ export interface Config {
     privateKeyFile: string | null;
     /** JWKS (or single JWK) file used to verify, as PostgREST's jwt-secret. */
     jwksFile: string | null;
+    /** PostgREST's jwt-secret-is-base64: the secret (or JWKS) file and ROWGUARD_JWT_SECRET hold base64 of it. */
+    secretIsBase64: boolean;
     kid: string | null;
     issuer: string;
     /** Default access-token lifetime in seconds. */
@@ -88,6 +90,7 @@ const DEFAULTS = {
     secretFile: null,
     privateKeyFile: null,
     jwksFile: null,
+    secretIsBase64: false,
     kid: null,
     issuer: 'http://localhost:9999/auth/v1',
     expiresIn: 3600,
@@ -231,7 +234,7 @@ export function parseConfig(raw: unknown, file: string | null, root: string): Co
   };
 
   const j = section(r, 'jwt', p);
-  checkKeys(j, ['secretFile', 'privateKeyFile', 'jwksFile', 'kid', 'issuer', 'expiresIn', 'secret'], 'jwt', p);
+  checkKeys(j, ['secretFile', 'privateKeyFile', 'jwksFile', 'secretIsBase64', 'kid', 'issuer', 'expiresIn', 'secret'], 'jwt', p);
   if (j['secret'] !== undefined) {
     // A secret pasted into a committed file is a leak; the config only ever points at a file.
     p.add('jwt.secret', 'secrets are never read from the config file; use jwt.secretFile or ROWGUARD_JWT_SECRET');
@@ -244,6 +247,7 @@ export function parseConfig(raw: unknown, file: string | null, root: string): Co
     secretFile: fileRef('secretFile'),
     privateKeyFile: fileRef('privateKeyFile'),
     jwksFile: fileRef('jwksFile'),
+    secretIsBase64: bool(j, 'secretIsBase64', DEFAULTS.jwt.secretIsBase64, 'jwt', p),
     kid: str(j, 'kid', DEFAULTS.jwt.kid, 'jwt', p, true),
     issuer: str(j, 'issuer', DEFAULTS.jwt.issuer, 'jwt', p) as string,
     expiresIn: int(j, 'expiresIn', DEFAULTS.jwt.expiresIn, 'jwt', p, 1, 10 * 365 * 86400),

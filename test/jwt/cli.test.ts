@@ -56,6 +56,39 @@ describe('jwt mint and verify', () => {
     expect(doc.claims.email).toBe('x@example.test');
   });
 
+  it('reads a pasted Authorization value as PostgREST does: any blank space after Bearer; "Bearer" alone is an empty JWT', async () => {
+    const token = await mintAccessToken({ role: 'authenticated' }, signing);
+    const tab = await cli(['jwt', 'verify', `bEaReR\t ${token}`, '--secret-file', 'jwt.secret']);
+    expect(tab.code).toBe(0);
+    for (const alone of ['Bearer', 'Bearer   ']) {
+      const r = await cli(['--json', 'jwt', 'verify', alone, '--secret-file', 'jwt.secret']);
+      expect(r.code, alone).toBe(1);
+      expect(JSON.parse(r.stdout).error.meta).toMatchObject({ pgrst: 'PGRST301', message: 'Empty JWT is sent in Authorization header' });
+    }
+  });
+
+  it("--secret-is-base64 (jwt.secretIsBase64) reads the secret as PostgREST's jwt-secret-is-base64 does, to mint and to verify", async () => {
+    // Binary key bytes, ending in a newline byte: base64-decoded bytes are never chomped.
+    const key = Buffer.concat([Buffer.from('0123456789abcdef0123456789abcdef'), Buffer.from([0xff, 0x00, 0x0a])]);
+    const file = join(cwd, 'b64.secret');
+    writeFileSync(file, key.toString('base64url').replace(/=+$/, '') + '.'.repeat((4 - (key.toString('base64url').length % 4)) % 4) + '\n', { mode: 0o600 });
+    const signingB64 = signingKeyFromBytes(key, 'test', undefined, true);
+    const token = await mintAccessToken({ role: 'authenticated' }, signingB64);
+    const v = await cli(['jwt', 'verify', token, '--secret-file', file, '--secret-is-base64']);
+    expect(v.code).toBe(0);
+    const plain = await cli(['--json', 'jwt', 'verify', token, '--secret-file', file]);
+    expect(plain.code).toBe(1);
+    expect(JSON.parse(plain.stdout).error.meta).toMatchObject({ pgrst: 'PGRST301', reason: 'bad_signature' });
+    writeFileSync(join(cwd, 'b64.json'), JSON.stringify({ jwt: { secretIsBase64: true, secretFile: 'b64.secret' } }));
+    const m = await cli(['--config', 'b64.json', 'jwt', 'mint', '--role', 'authenticated']);
+    expect(m.code).toBe(0);
+    expect((await cli(['jwt', 'verify', m.stdout.trim(), '--secret-file', file, '--secret-is-base64'])).code).toBe(0);
+    writeFileSync(join(cwd, 'bad.secret'), 'not base64 at all!', { mode: 0o600 });
+    const bad = await cli(['jwt', 'verify', token, '--secret-file', 'bad.secret', '--secret-is-base64']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not padded base64/);
+  });
+
   it('--json mint shows header, payload and token; --claim and metadata flags land in the payload', async () => {
     const m = await cli(['--json', 'jwt', 'mint', '--claim', 'tier=gold', '--claim', 'n=5', '--app-metadata', '{"provider":"email"}', '--aal', 'aal2'], { env: { ROWGUARD_JWT_SECRET: ENV_SECRET } });
     expect(m.code).toBe(0);

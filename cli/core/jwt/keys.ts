@@ -53,6 +53,8 @@ export interface KeyFlags {
   /** --jwks-file: JWKS / JWK / secret used to verify (absolute path, or "-"). */
   jwksFile?: string;
   kid?: string;
+  /** --secret-is-base64 (PostgREST's jwt-secret-is-base64); also on with config jwt.secretIsBase64. */
+  secretIsBase64?: boolean;
 }
 
 /** The environment variables this module cares about, handed in by the command layer. */
@@ -84,6 +86,24 @@ async function readMaterial(path: string, stdin: StdinSource, what: string): Pro
   }
 }
 
+/**
+ * PostgREST's jwt-secret-is-base64 (`Config.decodeSecret`, after `@file` is
+ * read and chomped): '.' '-' '_' become '=' '+' '/', blank space around is
+ * dropped, and the rest must be padded base64 (base64-bytestring's strict
+ * `decode`), else PostgREST does not start. What it decodes to is then read
+ * as jwt-secret is (JWKS, JWK or secret, whose 32-byte floor applies to the
+ * decoded bytes).
+ */
+export function decodeSecretBase64(raw: Buffer, source: string): Buffer {
+  const text = raw.toString('utf8').replace(/\./g, '=').replace(/-/g, '+').replace(/_/g, '/').trim();
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) {
+    throw new RowguardError('secret', `${source} is not padded base64, which jwt-secret-is-base64 needs (PostgREST would refuse to start)`, {
+      hint: 'drop --secret-is-base64 / jwt.secretIsBase64 if the secret is used as it is',
+    });
+  }
+  return Buffer.from(text, 'base64');
+}
+
 /** PostgREST's chomp: drop exactly one trailing newline. */
 function chomp(b: Buffer): Buffer {
   return b.length > 0 && b[b.length - 1] === 0x0a ? b.subarray(0, b.length - 1) : b;
@@ -95,7 +115,7 @@ type Material =
   | { kind: 'secret'; secret: Buffer };
 
 /** Classify bytes as PostgREST does (JWKS, then JWK, then a plain secret), plus PEM. */
-export function classifyMaterial(raw: Buffer): Material {
+export function classifyMaterial(raw: Buffer, decoded = false): Material {
   const text = raw.toString('utf8');
   const trimmed = text.trim();
   if (trimmed.startsWith('-----BEGIN ')) return { kind: 'pem', pem: trimmed };
@@ -114,7 +134,8 @@ export function classifyMaterial(raw: Buffer): Material {
       if (typeof o['kty'] === 'string') return { kind: 'jwks', keys: [o as JsonWebKey] };
     }
   }
-  return { kind: 'secret', secret: chomp(raw) };
+  // A file loses one trailing newline (PostgREST's chomp of @file); base64-decoded bytes are used as they are.
+  return { kind: 'secret', secret: decoded ? raw : chomp(raw) };
 }
 
 function checkSecretLength(secret: Buffer, source: string): void {
@@ -231,10 +252,10 @@ function verifyKeyFromJwk(jwk: JsonWebKey): VerifyKey {
  * a bare array of keys), this refuses instead: every asymmetric token would be
  * rejected there.
  */
-export function verifyKeysFromBytes(raw: Buffer, source: string, kid?: string): VerifyKey[] {
-  const m = classifyMaterial(raw);
+export function verifyKeysFromBytes(raw: Buffer, source: string, kid?: string, decoded = false): VerifyKey[] {
+  const m = classifyMaterial(raw, decoded);
   if (m.kind !== 'pem') {
-    const secret = chomp(raw);
+    const secret = decoded ? raw : chomp(raw);
     const parsed = parseJsonAeson(secret)?.value;
     const asSecret = (why: string) =>
       new RowguardError('secret', `${source}: ${why}, so PostgREST would not read it as keys but take the whole text as an HS256 secret`, {
@@ -278,8 +299,8 @@ function usableKeys(keys: VerifyKey[], source: string): VerifyKey[] {
 }
 
 /** A signing key from bytes: a plain secret (HS256), a PEM private key, or a JWK/JWKS with exactly one private key. */
-export function signingKeyFromBytes(raw: Buffer, source: string, kid?: string): SigningKey {
-  const m = classifyMaterial(raw);
+export function signingKeyFromBytes(raw: Buffer, source: string, kid?: string, decoded = false): SigningKey {
+  const m = classifyMaterial(raw, decoded);
   if (m.kind === 'secret') {
     checkSecretLength(m.secret, source);
     return { alg: 'HS256', kid, key: createSecretKey(m.secret), source };
@@ -323,16 +344,19 @@ export function signingKeyFromBytes(raw: Buffer, source: string, kid?: string): 
  */
 export async function loadSigningKey(config: Config, env: KeyEnv, stdin: StdinSource, flags: KeyFlags): Promise<SigningKey> {
   const kid = flags.kid ?? config.jwt.kid ?? undefined;
+  const b64 = !!flags.secretIsBase64 || config.jwt.secretIsBase64;
+  // PostgREST's jwt-secret (a secret file, the environment) may be base64; a private key file never is.
+  const secret = (bytes: Buffer, source: string) => (b64 ? signingKeyFromBytes(decodeSecretBase64(chomp(bytes), source), source, kid, true) : signingKeyFromBytes(bytes, source, kid));
   if (flags.keyFile) {
     const { bytes, source } = await readMaterial(flags.keyFile, stdin, 'key file');
     return signingKeyFromBytes(bytes, source, kid);
   }
   if (flags.secretFile) {
     const { bytes, source } = await readMaterial(flags.secretFile, stdin, 'secret file');
-    return signingKeyFromBytes(bytes, source, kid);
+    return secret(bytes, source);
   }
   if (env.ROWGUARD_JWT_SECRET !== undefined && env.ROWGUARD_JWT_SECRET !== '') {
-    return signingKeyFromBytes(Buffer.from(env.ROWGUARD_JWT_SECRET, 'utf8'), ENV_SECRET, kid);
+    return secret(Buffer.from(env.ROWGUARD_JWT_SECRET, 'utf8'), ENV_SECRET);
   }
   if (config.jwt.privateKeyFile) {
     const { bytes, source } = await readMaterial(config.jwt.privateKeyFile, stdin, 'key file (config jwt.privateKeyFile)');
@@ -340,7 +364,7 @@ export async function loadSigningKey(config: Config, env: KeyEnv, stdin: StdinSo
   }
   if (config.jwt.secretFile) {
     const { bytes, source } = await readMaterial(config.jwt.secretFile, stdin, 'secret file (config jwt.secretFile)');
-    return signingKeyFromBytes(bytes, source, kid);
+    return secret(bytes, source);
   }
   throw new RowguardError('secret', 'no signing key: pass --secret-file <path> (or - for stdin), --key-file <path>, set ROWGUARD_JWT_SECRET, or set jwt.secretFile / jwt.privateKeyFile in rowguard.config.json', {
     hint: GENERATE_HINT,
@@ -354,19 +378,23 @@ export async function loadSigningKey(config: Config, env: KeyEnv, stdin: StdinSo
  */
 export async function loadVerifyKeys(config: Config, env: KeyEnv, stdin: StdinSource, flags: KeyFlags): Promise<VerifyKey[]> {
   const kid = flags.kid ?? config.jwt.kid ?? undefined;
-  const fromFile = async (path: string, what: string) => {
+  const b64 = !!flags.secretIsBase64 || config.jwt.secretIsBase64;
+  // What PostgREST takes as jwt-secret is base64 under jwt-secret-is-base64; a private key file never is.
+  const material = (bytes: Buffer, source: string, jwtSecret: boolean) =>
+    jwtSecret && b64 ? verifyKeysFromBytes(decodeSecretBase64(chomp(bytes), source), source, kid, true) : verifyKeysFromBytes(bytes, source, kid);
+  const fromFile = async (path: string, what: string, jwtSecret = true) => {
     const { bytes, source } = await readMaterial(path, stdin, what);
-    return verifyKeysFromBytes(bytes, source, kid);
+    return material(bytes, source, jwtSecret);
   };
   if (flags.jwksFile) return fromFile(flags.jwksFile, 'JWKS file');
   if (flags.secretFile) return fromFile(flags.secretFile, 'secret file');
-  if (flags.keyFile) return fromFile(flags.keyFile, 'key file');
+  if (flags.keyFile) return fromFile(flags.keyFile, 'key file', false);
   if (env.ROWGUARD_JWT_SECRET !== undefined && env.ROWGUARD_JWT_SECRET !== '') {
-    return verifyKeysFromBytes(Buffer.from(env.ROWGUARD_JWT_SECRET, 'utf8'), ENV_SECRET, kid);
+    return material(Buffer.from(env.ROWGUARD_JWT_SECRET, 'utf8'), ENV_SECRET, true);
   }
   if (config.jwt.jwksFile) return fromFile(config.jwt.jwksFile, 'JWKS file (config jwt.jwksFile)');
   if (config.jwt.secretFile) return fromFile(config.jwt.secretFile, 'secret file (config jwt.secretFile)');
-  if (config.jwt.privateKeyFile) return fromFile(config.jwt.privateKeyFile, 'key file (config jwt.privateKeyFile)');
+  if (config.jwt.privateKeyFile) return fromFile(config.jwt.privateKeyFile, 'key file (config jwt.privateKeyFile)', false);
   throw new RowguardError('secret', 'no key to verify with: pass --jwks-file, --secret-file or --key-file, set ROWGUARD_JWT_SECRET, or set jwt.jwksFile / jwt.secretFile in rowguard.config.json');
 }
 
