@@ -206,10 +206,12 @@ describe('rowguard as: writes and denials', () => {
     expect(err.pg?.sqlstate).toBe('42501');
     expect(err.pg?.message).toBe(`permission denied to set role "${me!.u}"`);
     expect(err.meta['httpStatus']).toBe(403);
+    expect(err.meta['wwwAuthenticate']).toBeNull();
     expect(err.hint).toMatch(/not a member of the token's role/);
     // The anon role's request is not "authed": the same denial is a 401 there.
     const anonErr = await failure(runSqlAs(db.sql, { claims: {}, role: me!.u }, 'select 1', { anonRole: me!.u }));
     expect(anonErr.meta['httpStatus']).toBe(401);
+    expect(anonErr.meta['wwwAuthenticate']).toBe('Bearer');
 
     const none = await mintAccessToken({ role: 'none', exp: Math.floor(now()) + 60 }, signing);
     const r = await runAs({ kind: 'token', token: none, keys }, "select current_user::text as cu, session_user::text as su, current_setting('is_superuser') as sup");

@@ -421,6 +421,22 @@ describe('the role a request runs as', () => {
     expect((await checkToken(await mintAccessToken({ aud: 'x' }, hsSign), hsKeys, { ...opts, audience: '' })).ok).toBe(true);
   });
 
+  it("carries PostgREST's error body and WWW-Authenticate header: invalid_token for PGRST301/303, a bare Bearer for PGRST302", async () => {
+    const expired = await verifyToken(await mintAccessToken({ exp: NOW - 60 }, hsSign), hsKeys, opts).catch((e: RowguardError) => e);
+    expect((expired as RowguardError).meta).toMatchObject({
+      httpStatus: 401,
+      wwwAuthenticate: 'Bearer error="invalid_token", error_description="JWT expired"',
+      body: { code: 'PGRST303', details: null, hint: null, message: 'JWT expired' },
+    });
+    const noKey = await verifyToken(await mintAccessToken({}, { ...hsSign, kid: 'nope' }), hsKeys, opts).catch((e: RowguardError) => e);
+    expect((noKey as RowguardError).meta).toMatchObject({
+      wwwAuthenticate: 'Bearer error="invalid_token", error_description="No suitable key or wrong key type"',
+      body: { code: 'PGRST301', details: 'No suitable key was found to decode the JWT', hint: null, message: 'No suitable key or wrong key type' },
+    });
+    const noAnon = await verifyToken(await mintAccessToken({}, hsSign), hsKeys, { ...opts, anonRole: null }).catch((e: RowguardError) => e);
+    expect((noAnon as RowguardError).meta).toMatchObject({ httpStatus: 401, wwwAuthenticate: 'Bearer', body: { code: 'PGRST302', message: 'Anonymous access is disabled' } });
+  });
+
   it('the error for a rejection never contains the token', async () => {
     const t = await mintAccessToken({ role: 'authenticated', exp: NOW - 3600 }, hsSign);
     const err = await verifyToken(t, hsKeys, opts).catch((e: unknown) => e);

@@ -445,7 +445,8 @@ function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionSh
     pg: pgOut,
     location,
     hint: pg.hint ?? denialHint(pg.sqlstate, pg.message ?? ''),
-    meta: { sqlstate: pg.sqlstate, httpStatus: status, role: ctx.role },
+    // PostgREST adds WWW-Authenticate: Bearer to a database error only when it answers 401 (Error.hs).
+    meta: { sqlstate: pg.sqlstate, httpStatus: status, role: ctx.role, wwwAuthenticate: status === 401 ? 'Bearer' : null },
     cause: err,
   });
 }

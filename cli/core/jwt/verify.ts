@@ -78,6 +78,21 @@ export interface Rejection {
   reason: RejectReason;
 }
 
+/**
+ * The WWW-Authenticate header PostgREST sends with a rejection (Error.hs):
+ * `Bearer error="invalid_token", error_description="<message>"` for
+ * PGRST301/303, `Bearer` for PGRST302, none for Warp's 431.
+ */
+export function wwwAuthenticate(r: Rejection): string | null {
+  if (r.code === 'PGRST301' || r.code === 'PGRST303') return `Bearer error="invalid_token", error_description=${JSON.stringify(r.message)}`;
+  return r.code === 'PGRST302' ? 'Bearer' : null;
+}
+
+/** PostgREST's JSON error body for a rejection ({code, details, hint, message}); null for Warp's 431. */
+export function errorBody(r: Rejection): { code: string; details: string | null; hint: null; message: string } | null {
+  return r.code ? { code: r.code, details: r.details ?? null, hint: null, message: r.message } : null;
+}
+
 export interface VerifyOptions {
   /** Seconds since the epoch. */
   now: number;
@@ -308,6 +323,6 @@ export function rejectionError(r: Rejection): RowguardError {
   return new RowguardError('jwt', `token rejected: ${head} (HTTP ${r.httpStatus})`, {
     detail: r.details,
     hint: HINTS[r.reason],
-    meta: { pgrst: r.code, httpStatus: r.httpStatus, message: r.message, reason: r.reason, ...(r.details ? { details: r.details } : {}) },
+    meta: { pgrst: r.code, httpStatus: r.httpStatus, message: r.message, reason: r.reason, ...(r.details ? { details: r.details } : {}), wwwAuthenticate: wwwAuthenticate(r), body: errorBody(r) },
   });
 }
