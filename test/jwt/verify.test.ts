@@ -361,6 +361,7 @@ describe('the role a request runs as', () => {
     expect((await verifyToken(t, hsKeys, { ...opts, roleClaimKey: "$['app_metadata']['missing']" })).role).toBe('anon');
     expect((await verifyToken(await mintAccessToken({ roles: ['r0', 'r1'] }, hsSign), hsKeys, { ...opts, roleClaimKey: '$.roles[1]' })).role).toBe('r1');
     expect((await verifyToken(await mintAccessToken({ role: 5 }, hsSign), hsKeys, opts)).role).toBe('5');
+    expect((await verifyToken(await mintAccessToken({ role: { b: [1, null], a: true } }, hsSign), hsKeys, opts)).role).toBe('{"a":true,"b":[1,null]}');
   });
 
   it("jwt-role-claim-key: RFC 9535 as aeson-jsonpath reads it (blank space, quoted names with escapes, negative index, slices, wildcards, descendants)", async () => {

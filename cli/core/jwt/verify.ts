@@ -36,7 +36,7 @@
  */
 import { createHmac, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { RowguardError } from '../errors.js';
-import { int64OfNumber, parseJsonAeson } from './json.js';
+import { encodeAeson, int64OfNumber, parseJsonAeson } from './json.js';
 import { evaluateJsonPath, parseJsonPath, type RolePath } from './jsonpath.js';
 import type { VerifyKey } from './keys.js';
 
@@ -275,7 +275,8 @@ function rolePath(key: string): RolePath {
 /** Step 7: the role a request runs as. */
 export function roleFromClaims(claims: Record<string, unknown>, opts: Pick<VerifyOptions, 'roleClaimKey' | 'anonRole'>): string | Rejection {
   const v = evaluateJsonPath(claims, rolePath(opts.roleClaimKey ?? '$.role'));
-  if (v !== undefined) return typeof v === 'string' ? v : JSON.stringify(v);
+  // A non-string value is its JSON text as aeson writes it (members in key order).
+  if (v !== undefined) return typeof v === 'string' ? v : encodeAeson(v);
   if (opts.anonRole) return opts.anonRole;
   return { code: 'PGRST302', httpStatus: 401, message: 'Anonymous access is disabled', reason: 'anonymous_disabled' };
 }
