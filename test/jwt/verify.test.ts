@@ -212,6 +212,19 @@ describe('rejections, each with PostgREST\'s code and message', () => {
     expect(await rejection('')).toMatchObject({ code: 'PGRST301', message: 'Empty JWT is sent in Authorization header', reason: 'empty' });
   });
 
+  it('token shapes: a JWE (5 parts), a trailing dot, empty parts, padding, blank space, a 3-part token with enc, a payload not UTF-8', async () => {
+    const good = await mintAccessToken({ role: 'authenticated' }, hsSign);
+    expect(await rejection(`${enc({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.a.b.c.d`)).toMatchObject({ code: 'PGRST301', message: 'Expected 3 parts in JWT; got 5' });
+    expect(await rejection(`${good}.`)).toMatchObject({ message: 'Expected 3 parts in JWT; got 4' });
+    expect(await rejection('..')).toMatchObject({ code: 'PGRST301', message: 'JWT cryptographic operation failed' });
+    expect(await rejection(`${good}=`)).toMatchObject({ reason: 'malformed' });
+    expect(await rejection(` ${good}`)).toMatchObject({ reason: 'malformed' });
+    expect(await rejection(`${good} `)).toMatchObject({ reason: 'malformed' });
+    expect(await rejection(rawHs({ alg: 'HS256', enc: 'A256GCM' }, { role: 'authenticated' }))).toMatchObject({ reason: 'malformed' });
+    const input = `${enc({ alg: 'HS256' })}.${Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString('base64url')}`;
+    expect(await rejection(`${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`)).toMatchObject({ code: 'PGRST303', message: 'Parsing claims failed' });
+  });
+
   it('a correctly signed payload that is not a JSON object: PGRST303 "Parsing claims failed"', async () => {
     expect(await rejection(rawHs({ alg: 'HS256', typ: 'JWT' }, 'not an object'))).toMatchObject({ code: 'PGRST303', message: 'Parsing claims failed' });
     expect(await rejection(rawHs({ alg: 'HS256' }, [1, 2]))).toMatchObject({ code: 'PGRST303', reason: 'claims_not_object' });
