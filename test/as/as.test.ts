@@ -499,6 +499,19 @@ describe('rowguard as: the CLI', () => {
     expect(bad.stderr + bad.stdout).not.toContain(tampered);
   });
 
+  it('a token naming a role authenticator cannot become: 42501, HTTP 403, and the token in no output, text or --json', async () => {
+    const [me] = await db.sql<{ u: string }[]>`select current_user::text as u`;
+    const token = await mintAccessToken({ role: me!.u, sub: USER_A, exp: Math.floor(now()) + 60 }, signing);
+    for (const json of [false, true]) {
+      const r = await runCli([...(json ? ['--json'] : []), 'as', '--token', token, '-c', 'select count(*) from auth.users'], { cwd, env: env() });
+      expect(r.code, r.stderr).toBe(1);
+      const out = r.stdout + r.stderr;
+      expect(out).toContain('42501');
+      expect(out).toContain(json ? '"httpStatus": 403' : 'HTTP 403');
+      for (const part of token.split('.')) expect(out).not.toContain(part);
+    }
+  });
+
   it('-H headers land in request.headers (lower-cased), a Cookie header in request.cookies', async () => {
     const r = await runCli(
       ['--json', 'as', '--anon', '--method', 'get', '--path', '/rpc/x', '-H', 'X-Forwarded-For: 203.0.113.7', '-H', 'Cookie: sb-a=1; theme=dark', '-c',
