@@ -218,6 +218,28 @@ describe('rowguard as: writes and denials', () => {
     expect(r.results[0]!.rows).toEqual([{ cu: 'authenticator', su: 'authenticator', sup: 'off' }]);
   });
 
+  it('says whose memberships decided the role switch: authenticator on a superuser connection, else the connecting user', async () => {
+    expect((await runAs({ kind: 'anon' }, 'select 1')).switchedFrom).toBe('authenticator');
+    const login = `rg_as_login_${Math.random().toString(36).slice(2, 8)}`;
+    await db.sql.unsafe(`create role ${login} login password 'pw-${login}' nosuperuser; grant anon to ${login}`);
+    const url = new URL(db.url);
+    url.username = login;
+    url.password = `pw-${login}`;
+    const plain = connect(url.toString(), { max: 1 });
+    try {
+      const identity = await resolveIdentity(plain, { kind: 'anon' }, { config, now: now() });
+      const r = await runSqlAs(plain, identity, 'select current_user::text as who, session_user::text as s', { anonRole: 'anon' });
+      expect(r.results[0]!.rows).toEqual([{ who: 'anon', s: login }]);
+      expect(r.switchedFrom).toBe(login);
+      const { asFooter } = await import('../../cli/core/report/rows.js');
+      const out = { c: { dim: (t: string) => t } } as unknown as Parameters<typeof asFooter>[1];
+      expect(asFooter(r, out)).toBe(`as anon, POST; rolled back; role switched from ${login}, not authenticator as in PostgREST`);
+    } finally {
+      await plain.end();
+      await db.sql.unsafe(`drop role ${login}`);
+    }
+  });
+
   it("reads no ALTER ROLE … SET settings that PostgREST's login may not set (they would fail the switch)", async () => {
     const role = `rg_as_su_${Math.random().toString(36).slice(2, 8)}`;
     // log_min_duration_statement is a superuser-context setting: authenticator has no SET on it.

@@ -16,7 +16,7 @@
  */
 import type { Sql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
-import { requestPreamble, type ApiRequest } from '../postgrest/request.js';
+import { AUTHENTICATOR, requestPreamble, type ApiRequest } from '../postgrest/request.js';
 import { leadingTriviaLength, locateCharPosition, nearTokenOneLine } from '../sql-text.js';
 import { claimsJsonAeson } from '../jwt/json.js';
 import { httpStatusForPgError } from './http-status.js';
@@ -78,6 +78,12 @@ export interface AsResult {
   readOnly: boolean;
   committed: boolean;
   results: ResultSet[];
+  /**
+   * The login the role switch was checked against: authenticator (become, or
+   * connected as), as PostgREST's is; else the connecting user, whose own
+   * memberships then decide which roles a token may name.
+   */
+  switchedFrom: string;
 }
 
 /**
@@ -87,10 +93,16 @@ export interface AsResult {
  * role is 42501 "permission denied to set role" (HTTP 403, or 401 for the anon
  * role), "none" means the login itself, and session_user is the login.
  */
-export const AUTHENTICATOR = 'authenticator';
+export { AUTHENTICATOR };
 
-const logins = new WeakMap<Sql, Promise<string | null>>();
-const knownLogins = new WeakMap<Sql, string | null>();
+interface Login {
+  /** The role to become with SET LOCAL SESSION AUTHORIZATION, or null. */
+  become: string | null;
+  /** Who SET ROLE is checked against: become, else the connection's session user. */
+  switchedFrom: string;
+}
+const logins = new WeakMap<Sql, Promise<Login>>();
+const knownLogins = new WeakMap<Sql, Login>();
 
 /**
  * The login to become for each request on this pool: authenticator, when the
@@ -99,13 +111,14 @@ const knownLogins = new WeakMap<Sql, string | null>();
  * connection is authenticator already, or cannot become it (not a superuser, or
  * no such role): then the connecting user's own memberships decide.
  */
-function loginFor(sql: Sql): Promise<string | null> {
+function loginFor(sql: Sql): Promise<Login> {
   let p = logins.get(sql);
   if (!p) {
-    p = sql<{ become: boolean }[]>`
+    p = sql<{ become: boolean; me: string }[]>`
       select session_user <> ${AUTHENTICATOR}
              and coalesce((select rolsuper from pg_catalog.pg_roles where rolname = session_user), false)
-             and exists (select from pg_catalog.pg_roles where rolname = ${AUTHENTICATOR}) as become`.then(([r]) => (r?.become ? AUTHENTICATOR : null));
+             and exists (select from pg_catalog.pg_roles where rolname = ${AUTHENTICATOR}) as become,
+             session_user::text as me`.then(([r]) => (r?.become ? { become: AUTHENTICATOR, switchedFrom: AUTHENTICATOR } : { become: null, switchedFrom: r?.me ?? '' }));
     p.then(
       (login) => knownLogins.set(sql, login),
       () => logins.delete(sql),
@@ -348,7 +361,7 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, login: string | n
 export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
   if (!/\S/.test(text)) throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
   // Awaited only on a role's first request: a warm one goes straight to the wire.
-  const login = knownLogins.has(sql) ? knownLogins.get(sql)! : await loginFor(sql);
+  const { become: login, switchedFrom } = knownLogins.get(sql) ?? (await loginFor(sql));
   const role = knownRoleSettings(sql, identity.role, login) ?? (await roleSettings(sql, identity.role, login));
   const { method, readOnly, preamble, head, marked, bare, checked } = envelopeFor(identity, role, login, opts);
   const end = opts.commit ? 'commit' : 'rollback';
@@ -402,7 +415,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   } finally {
     reserved?.release();
   }
-  return { role: identity.role, method, readOnly, committed: !!opts.commit, results };
+  return { role: identity.role, method, readOnly, committed: !!opts.commit, results, switchedFrom };
 }
 
 const DENIAL_HINTS: Record<string, string> = {

@@ -12,6 +12,9 @@
  */
 import type { Sql, TransactionSql } from '../db.js';
 
+/** PostgREST's login role (conventions §1, sql/0001_roles.sql): requests switch role from it. */
+export const AUTHENTICATOR = 'authenticator';
+
 export interface ApiRequest {
   /** The role the request runs as (already resolved from the token, or the anon role). */
   role: string;

@@ -2,6 +2,7 @@
 import type { Output } from './output.js';
 import { table } from './table.js';
 import type { AsResult } from '../as/run.js';
+import { AUTHENTICATOR } from '../postgrest/request.js';
 
 /** One cell as psql would show it, close enough: NULL spelled out, JSON for objects, hex for bytea. */
 export function cellText(v: unknown): string {
@@ -41,5 +42,7 @@ export function renderAsResult(r: AsResult, out: Output): string {
 
 /** The line that says how the request ran (stderr: the tables stay pipe-clean). */
 export function asFooter(r: AsResult, out: Output): string {
-  return out.c.dim(`as ${r.role}, ${r.method}${r.readOnly ? ' (read only)' : ''}; ${r.committed ? 'committed' : 'rolled back'}`);
+  // Without authenticator, the connecting user's memberships decided which role the token could switch to.
+  const from = r.switchedFrom && r.switchedFrom !== AUTHENTICATOR ? `; role switched from ${r.switchedFrom}, not ${AUTHENTICATOR} as in PostgREST` : '';
+  return out.c.dim(`as ${r.role}, ${r.method}${r.readOnly ? ' (read only)' : ''}; ${r.committed ? 'committed' : 'rolled back'}${from}`);
 }
