@@ -5,8 +5,10 @@
  * (`PostgREST.Config.parseSecret`): JSON that parses as a JWKS is a key set,
  * else JSON that parses as one JWK is a set of one, else the bytes are an
  * HS256 secret that must be at least 32 bytes long, with no `kid` and its
- * algorithm pinned to HS256. A secret read from a file loses exactly one
- * trailing "\n" (PostgREST's `chomp`). rowguard also takes PEM keys, which
+ * algorithm pinned to HS256. A JWKS with one key jose-jwt cannot parse, or a
+ * bare array of keys, is refused (PostgREST would take it as a plain secret).
+ * A secret read from a file loses exactly one trailing "\n" (PostgREST's
+ * `chomp`); under jwt-secret-is-base64 it is base64-decoded first. rowguard also takes PEM keys, which
  * PostgREST does not, so a private key file can be used for both minting and
  * verifying.
  *
@@ -415,8 +417,9 @@ const cryptoKeys = new WeakMap<KeyObject, Map<string, Promise<webcrypto.CryptoKe
 /**
  * The key as a WebCrypto CryptoKey for one alg and use, imported once and
  * cached: jose (WebCrypto build) would otherwise convert a KeyObject on every
- * call. null when the key cannot serve that alg (e.g. a P-384 key for ES256);
- * jose then refuses it, just as jose-jwt's decode fails for that key.
+ * call. null when the key cannot serve that alg (e.g. a P-384 key for ES256).
+ * Minting signs with it; verification does not go through jose (verify.ts
+ * checks signatures as jose-jwt does).
  */
 export function cryptoKeyFor(key: KeyObject, alg: string, usage: 'sign' | 'verify'): Promise<webcrypto.CryptoKey | null> {
   let perKey = cryptoKeys.get(key);
