@@ -196,6 +196,12 @@ describe('rowguard as: writes and denials', () => {
     const err = await failure(runAs({ kind: 'token', token, keys }, 'select 1'));
     expect(err.pg?.sqlstate).toBe('22023');
     expect(err.meta['httpStatus']).toBe(401);
+    // An empty role claim, and a non-string one (JSON-encoded), are role names like any other.
+    for (const [role, name] of [['', ''], [null, 'null'], [5, '5']] as const) {
+      const e = await failure(runAs({ kind: 'token', token: await mintAccessToken({ role, exp: Math.floor(now()) + 60 }, signing), keys }, 'select 1'));
+      expect(e.pg, String(role)).toMatchObject({ sqlstate: '22023', message: `role "${name}" does not exist` });
+      expect(e.meta['httpStatus']).toBe(401);
+    }
   });
 
   it("switches role as PostgREST's login would, not as the connecting superuser: another existing role is 42501 (HTTP 403), none is authenticator itself", async () => {
