@@ -258,6 +258,14 @@ describe("as PostgREST's aeson and jose-jwt read a token, not as JSON.parse or j
     expect((await ok(t)).role).toBe('authenticated');
   });
 
+  it('an unpaired surrogate escape is an error to aeson: PGRST303 in the payload, PGRST301 in the header', async () => {
+    expect(await rejection(rawPayload('{"role":"a\\ud800"}'))).toMatchObject({ code: 'PGRST303', message: 'Parsing claims failed' });
+    expect(await rejection(rawPayload('{"x":"\\udc00","role":"a"}'))).toMatchObject({ code: 'PGRST303' });
+    expect(await rejection(rawPayload('{"x":"\\ud800\\u0041"}'))).toMatchObject({ code: 'PGRST303' });
+    expect((await ok(rawPayload('{"role":"\\ud83d\\ude00"}'))).role).toBe('\u{1f600}');
+    expect(await rejection(rawPayload('{"role":"a"}', { alg: 'HS256', typ: '\ud800' }))).toMatchObject({ code: 'PGRST301', reason: 'malformed' });
+  });
+
   it('a byte-order mark before the payload JSON is not whitespace: PGRST303 "Parsing claims failed"', async () => {
     expect(await rejection(rawPayload('\ufeff{"role":"authenticated"}'))).toMatchObject({ code: 'PGRST303', message: 'Parsing claims failed' });
     expect((await ok(rawPayload(' \n{"role":"authenticated"}\t'))).role).toBe('authenticated');

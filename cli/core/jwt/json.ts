@@ -5,7 +5,8 @@
  * - a key that repeats keeps its FIRST value (aeson's `convertR` builds the
  *   object with `KM.fromList` over the pairs reversed), where JSON.parse keeps
  *   the last: `{"role":"anon","role":"service_role"}` is anon to PostgREST;
- * - the bytes must be UTF-8 and a byte-order mark is not whitespace;
+ * - the bytes must be UTF-8, a byte-order mark is not whitespace, and a \u
+ *   escape of a surrogate must be a high one followed by a low one;
  * - a number keeps its source text (`raw`), so a time claim can be converted
  *   exactly as Scientific's `toBoundedInteger` does (see `int64OfNumber`),
  *   which a double cannot do for 2^63 or for 1767225600.0000000001.
@@ -68,10 +69,22 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
         out += text.slice(start, i);
         const e = text[i + 1];
         if (e === 'u') {
-          const hex = text.slice(i + 2, i + 6);
-          if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new Bad();
-          out += String.fromCharCode(parseInt(hex, 16));
+          const unit = (at: number) => {
+            const hex = text.slice(at, at + 4);
+            if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new Bad();
+            return parseInt(hex, 16);
+          };
+          const u = unit(i + 2);
           i += 6;
+          // aeson's unescape: a high surrogate must be followed by \u and a low one; a lone low one is an error.
+          if (u >= 0xdc00 && u <= 0xdfff) throw new Bad();
+          if (u >= 0xd800 && u <= 0xdbff) {
+            if (text[i] !== '\\' || text[i + 1] !== 'u') throw new Bad();
+            const lo = unit(i + 2);
+            if (lo < 0xdc00 || lo > 0xdfff) throw new Bad();
+            out += String.fromCharCode(u, lo);
+            i += 6;
+          } else out += String.fromCharCode(u);
         } else if (e !== undefined && ESCAPES[e] !== undefined) {
           out += ESCAPES[e];
           i += 2;
