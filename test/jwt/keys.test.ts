@@ -42,6 +42,28 @@ describe('secrets', () => {
     expect(signingKeyFromBytes(Buffer.from('y'.repeat(32)), 'test').alg).toBe('HS256');
   });
 
+  it("a PEM key given as PostgREST's jwt-secret (--secret-file, --jwks-file, the environment) is refused; --key-file takes it", async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const d = dir();
+    const priv = join(d, 'k.pem');
+    const pub = join(d, 'pub.pem');
+    writeFileSync(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string);
+    const refused = async (p: Promise<unknown>) => {
+      const err = await p.then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(RowguardError);
+      expect((err as RowguardError).message).toMatch(/PEM key, which PostgREST's jwt-secret does not read/);
+    };
+    await refused(loadVerifyKeys(config(), {}, undefined, { secretFile: pub }));
+    await refused(loadVerifyKeys(config(), {}, undefined, { jwksFile: pub }));
+    await refused(loadVerifyKeys(config(), { ROWGUARD_JWT_SECRET: readFileSync(pub, 'utf8') }, undefined, {}));
+    await refused(loadSigningKey(config(), {}, undefined, { secretFile: priv }));
+    const signing = await loadSigningKey(config(), {}, undefined, { keyFile: priv });
+    const keys = await loadVerifyKeys(config(), {}, undefined, { keyFile: pub });
+    expect((await checkToken(await mintAccessToken({ role: 'a' }, signing), keys, opts)).ok).toBe(true);
+  });
+
   it("a secret file loses exactly one trailing newline, as PostgREST's chomp", async () => {
     const d = dir();
     const secret = 's'.repeat(40);

@@ -8,9 +8,10 @@
  * algorithm pinned to HS256. A JWKS with one key jose-jwt cannot parse, or a
  * bare array of keys, is refused (PostgREST would take it as a plain secret).
  * A secret read from a file loses exactly one trailing "\n" (PostgREST's
- * `chomp`); under jwt-secret-is-base64 it is base64-decoded first. rowguard also takes PEM keys, which
- * PostgREST does not, so a private key file can be used for both minting and
- * verifying.
+ * `chomp`); under jwt-secret-is-base64 it is base64-decoded first. rowguard
+ * also takes PEM keys, which PostgREST does not, but only as a key file
+ * (--key-file, jwt.privateKeyFile), so a private key file can be used for both
+ * minting and verifying; as a secret, a PEM is refused.
  *
  * Secrets never come from a flag value (it lands in shell history and `ps`),
  * and no message here contains key material.
@@ -104,6 +105,21 @@ export function decodeSecretBase64(raw: Buffer, source: string): Buffer {
     });
   }
   return Buffer.from(text, 'base64');
+}
+
+/**
+ * PostgREST's jwt-secret (and GoTrue's GOTRUE_JWT_SECRET) has no PEM form: such
+ * a text would be taken as an HS256 secret there. rowguard reads PEM only from
+ * --key-file / jwt.privateKeyFile, so a PEM given as the secret is refused
+ * rather than read as a key PostgREST would never see.
+ */
+function refusePemSecret(bytes: Buffer, source: string): Buffer {
+  if (classifyMaterial(bytes).kind === 'pem') {
+    throw new RowguardError('secret', `${source} is a PEM key, which PostgREST's jwt-secret does not read (it would take the text as an HS256 secret)`, {
+      hint: 'pass a PEM with --key-file (or jwt.privateKeyFile); give PostgREST the JWKS from `rowguard jwt keys generate`',
+    });
+  }
+  return bytes;
 }
 
 /** PostgREST's chomp: drop exactly one trailing newline. */
@@ -348,7 +364,8 @@ export async function loadSigningKey(config: Config, env: KeyEnv, stdin: StdinSo
   const kid = flags.kid ?? config.jwt.kid ?? undefined;
   const b64 = !!flags.secretIsBase64 || config.jwt.secretIsBase64;
   // PostgREST's jwt-secret (a secret file, the environment) may be base64; a private key file never is.
-  const secret = (bytes: Buffer, source: string) => (b64 ? signingKeyFromBytes(decodeSecretBase64(chomp(bytes), source), source, kid, true) : signingKeyFromBytes(bytes, source, kid));
+  const secret = (bytes: Buffer, source: string) =>
+    b64 ? signingKeyFromBytes(refusePemSecret(decodeSecretBase64(chomp(bytes), source), source), source, kid, true) : signingKeyFromBytes(refusePemSecret(bytes, source), source, kid);
   if (flags.keyFile) {
     const { bytes, source } = await readMaterial(flags.keyFile, stdin, 'key file');
     return signingKeyFromBytes(bytes, source, kid);
@@ -382,8 +399,10 @@ export async function loadVerifyKeys(config: Config, env: KeyEnv, stdin: StdinSo
   const kid = flags.kid ?? config.jwt.kid ?? undefined;
   const b64 = !!flags.secretIsBase64 || config.jwt.secretIsBase64;
   // What PostgREST takes as jwt-secret is base64 under jwt-secret-is-base64; a private key file never is.
-  const material = (bytes: Buffer, source: string, jwtSecret: boolean) =>
-    jwtSecret && b64 ? verifyKeysFromBytes(decodeSecretBase64(chomp(bytes), source), source, kid, true) : verifyKeysFromBytes(bytes, source, kid);
+  const material = (bytes: Buffer, source: string, jwtSecret: boolean) => {
+    if (!jwtSecret) return verifyKeysFromBytes(bytes, source, kid);
+    return b64 ? verifyKeysFromBytes(refusePemSecret(decodeSecretBase64(chomp(bytes), source), source), source, kid, true) : verifyKeysFromBytes(refusePemSecret(bytes, source), source, kid);
+  };
   const fromFile = async (path: string, what: string, jwtSecret = true) => {
     const { bytes, source } = await readMaterial(path, stdin, what);
     return material(bytes, source, jwtSecret);
