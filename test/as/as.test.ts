@@ -224,10 +224,12 @@ describe('rowguard as: writes and denials', () => {
     expect(r.results[0]!.rows).toEqual([{ cu: 'authenticator', su: 'authenticator', sup: 'off' }]);
   });
 
-  it('says whose memberships decided the role switch: authenticator on a superuser connection, else the connecting user', async () => {
+  it("on a connection neither superuser nor authenticator: a role authenticator cannot become is still refused (42501), and the footer says whose SET ROLE ran", async () => {
     expect((await runAs({ kind: 'anon' }, 'select 1')).switchedFrom).toBe('authenticator');
     const login = `rg_as_login_${Math.random().toString(36).slice(2, 8)}`;
-    await db.sql.unsafe(`create role ${login} login password 'pw-${login}' nosuperuser; grant anon to ${login}`);
+    const other = `${login}_other`;
+    // The login may switch to "other"; authenticator may not.
+    await db.sql.unsafe(`create role ${login} login password 'pw-${login}' nosuperuser; grant anon to ${login}; create role ${other} nologin; grant ${other} to ${login}`);
     const url = new URL(db.url);
     url.username = login;
     url.password = `pw-${login}`;
@@ -240,9 +242,17 @@ describe('rowguard as: writes and denials', () => {
       const { asFooter } = await import('../../cli/core/report/rows.js');
       const out = { c: { dim: (t: string) => t } } as unknown as Parameters<typeof asFooter>[1];
       expect(asFooter(r, out)).toBe(`as anon, POST; rolled back; role switched from ${login}, not authenticator as in PostgREST`);
+      // A role authenticator cannot become is refused as PostgREST's SET ROLE would be, though the login could.
+      const err = await failure(runSqlAs(plain, { claims: {}, role: other }, 'select 1', { anonRole: 'anon' }));
+      expect(err.pg).toMatchObject({ sqlstate: '42501', message: `permission denied to set role "${other}"` });
+      expect(err.meta).toMatchObject({ httpStatus: 403, wwwAuthenticate: null });
+      expect((await failure(runSqlAs(plain, { claims: {}, role: 'no_such_role_q' }, 'select 1', { anonRole: 'anon' }))).pg?.sqlstate).toBe('22023');
+      await db.sql.unsafe(`grant ${other} to authenticator`);
+      const granted = await runSqlAs(plain, { claims: {}, role: other }, 'select current_user::text as who', { anonRole: 'anon' });
+      expect(granted.results[0]!.rows).toEqual([{ who: other }]);
     } finally {
       await plain.end();
-      await db.sql.unsafe(`drop role ${login}`);
+      await db.sql.unsafe(`drop role ${other}; drop role ${login}`);
     }
   });
 

@@ -100,25 +100,39 @@ interface Login {
   become: string | null;
   /** Who SET ROLE is checked against: become, else the connection's session user. */
   switchedFrom: string;
+  /**
+   * pg_has_role's privilege for "authenticator may SET ROLE to it" ('SET' from
+   * PostgreSQL 16, 'MEMBER' before), when each request must ask it first: the
+   * connection is neither authenticator nor a superuser, and authenticator
+   * exists. null otherwise.
+   */
+  checkPrivilege: 'SET' | 'MEMBER' | null;
 }
 const logins = new WeakMap<Sql, Promise<Login>>();
 const knownLogins = new WeakMap<Sql, Login>();
 
 /**
- * The login to become for each request on this pool: authenticator, when the
- * connection is a superuser's (the embedded server's, a local postgres) and the
- * role exists, so SET ROLE is checked as PostgREST's would be. null when the
- * connection is authenticator already, or cannot become it (not a superuser, or
- * no such role): then the connecting user's own memberships decide.
+ * How each request on this pool switches role as PostgREST's would:
+ * - a superuser connection (the embedded server's, a local postgres) becomes
+ *   authenticator for the transaction, so Postgres checks SET ROLE itself;
+ * - a connection as authenticator needs nothing;
+ * - any other connection asks pg_has_role(authenticator, role) first (see
+ *   refuseSwitchAuthenticatorCannotMake), then SET ROLE runs as itself: "none"
+ *   and session_user are then the connecting user's, and the footer says so;
+ * - without an authenticator role, the connecting user's memberships decide.
  */
 function loginFor(sql: Sql): Promise<Login> {
   let p = logins.get(sql);
   if (!p) {
-    p = sql<{ become: boolean; me: string }[]>`
-      select session_user <> ${AUTHENTICATOR}
-             and coalesce((select rolsuper from pg_catalog.pg_roles where rolname = session_user), false)
-             and exists (select from pg_catalog.pg_roles where rolname = ${AUTHENTICATOR}) as become,
-             session_user::text as me`.then(([r]) => (r?.become ? { become: AUTHENTICATOR, switchedFrom: AUTHENTICATOR } : { become: null, switchedFrom: r?.me ?? '' }));
+    p = sql<{ su: boolean; me: string; has: boolean; v: number }[]>`
+      select coalesce((select rolsuper from pg_catalog.pg_roles where rolname = session_user), false) as su,
+             session_user::text as me,
+             exists (select from pg_catalog.pg_roles where rolname = ${AUTHENTICATOR}) as has,
+             current_setting('server_version_num')::int as v`.then(([r]): Login => {
+      if (!r || r.me === AUTHENTICATOR || !r.has) return { become: null, switchedFrom: r?.me ?? '', checkPrivilege: null };
+      if (r.su) return { become: AUTHENTICATOR, switchedFrom: AUTHENTICATOR, checkPrivilege: null };
+      return { become: null, switchedFrom: r.me, checkPrivilege: r.v >= 160000 ? 'SET' : 'MEMBER' };
+    });
     p.then(
       (login) => knownLogins.set(sql, login),
       () => logins.delete(sql),
@@ -126,6 +140,28 @@ function loginFor(sql: Sql): Promise<Login> {
     logins.set(sql, p);
   }
   return p;
+}
+
+/**
+ * On a connection that cannot become authenticator, the role switch PostgREST
+ * would refuse is refused before anything runs, with the error Postgres gives
+ * there (check_role: 42501 "permission denied to set role"). Asked on every
+ * request: grants change, and Postgres checks them on every SET ROLE too. A
+ * role that does not exist is left to SET ROLE itself (22023).
+ */
+async function refuseSwitchAuthenticatorCannotMake(sql: Sql, role: string, privilege: 'SET' | 'MEMBER', anonRole: string): Promise<void> {
+  if (role === 'none') return;
+  const [r] = await sql<{ allowed: boolean | null }[]>`
+    select case when exists (select from pg_catalog.pg_roles where rolname = ${role})
+                then pg_catalog.pg_has_role(${AUTHENTICATOR}, ${role}::text::name, ${privilege}) end as allowed`;
+  if (r?.allowed !== false) return;
+  const message = `permission denied to set role "${role}"`;
+  const status = httpStatusForPgError('42501', message, role !== anonRole);
+  throw new RowguardError('sql', `${message} (as ${role}: PostgREST would answer HTTP ${status})`, {
+    pg: { sqlstate: '42501', message },
+    hint: denialHint('42501', message),
+    meta: { sqlstate: '42501', httpStatus: status, role, wwwAuthenticate: status === 401 ? 'Bearer' : null },
+  });
 }
 
 /** Marks the end of the user's statement inside the one-message fast path. */
@@ -361,7 +397,8 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, login: string | n
 export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
   if (!/\S/.test(text)) throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
   // Awaited only on a role's first request: a warm one goes straight to the wire.
-  const { become: login, switchedFrom } = knownLogins.get(sql) ?? (await loginFor(sql));
+  const { become: login, switchedFrom, checkPrivilege } = knownLogins.get(sql) ?? (await loginFor(sql));
+  if (checkPrivilege !== null) await refuseSwitchAuthenticatorCannotMake(sql, identity.role, checkPrivilege, opts.anonRole);
   const role = knownRoleSettings(sql, identity.role, login) ?? (await roleSettings(sql, identity.role, login));
   const { method, readOnly, preamble, head, marked, bare, checked } = envelopeFor(identity, role, login, opts);
   const end = opts.commit ? 'commit' : 'rollback';
