@@ -421,7 +421,7 @@ describe('the role a request runs as', () => {
     expect(await role("$['app-role']")).toBe('dashed');
   });
 
-  it('jwt-role-claim-key: the pre-v16 syntax (.role, ."quoted", [0], a last [?(@ == "x")]), accepted again on PostgREST main', async () => {
+  it('jwt-role-claim-key: the pre-v16 syntax (.role, ."quoted", [0], a last [?(@ == "x")]), accepted again since PostgREST 16.2', async () => {
     const t = await mintAccessToken({ role: 'authenticated', 'https://x/claims': { role: 'editor' }, roles: ['a-1', 'b-2', 'anon'], n: null }, hsSign);
     const role = async (roleClaimKey: string) => (await verifyToken(t, hsKeys, { ...opts, roleClaimKey })).role;
     expect(await role('.role')).toBe('authenticated');

@@ -9,8 +9,8 @@
  *    Filter selectors (`[?…]`) are not supported here: such a path is refused.
  *    The role is the FIRST node selected; object members come in key order
  *    (aeson's KeyMap), as in aeson-jsonpath.
- * 2. Else the pre-v16 syntax (accepted again, deprecated, on PostgREST's main
- *    branch after 16.1; 16.0 and 16.1 refuse it): `.key`, `."quoted key"`,
+ * 2. Else the pre-v16 syntax (accepted again, deprecated, since PostgREST
+ *    16.2; 16.0 and 16.1 refuse it): `.key`, `."quoted key"`,
  *    `[0]`, and a last `[?(@ == "x")]` (also !=, ^==, ==^, *==) that picks the
  *    first matching string of an array.
  *
