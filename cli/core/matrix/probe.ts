@@ -48,6 +48,8 @@ export interface Truth {
   /** Columns each actor role may UPDATE, and SELECT (has_column_privilege). */
   updatable: Map<string, Set<string>>;
   readable: Map<string, Set<string>>;
+  /** Columns the table's policies read (pg_depend records a policy's column references). */
+  policyColumns: Set<string>;
 }
 
 const ROLLBACK = Symbol('rowguard.matrix.rollback');
@@ -152,7 +154,16 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
         readable.set(r.role, new Set(r.readable));
       }
     }
-    return { total, ownByUid, keys, sources, maxOf, updatable, readable };
+    const policyColumns = new Set(
+      (
+        await tx<{ name: string }[]>`
+          select distinct a.attname::text as name
+            from pg_catalog.pg_depend d
+            join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+           where d.classid = 'pg_catalog.pg_policy'::regclass and d.refobjid = ${rel.oid} and d.refobjsubid > 0`
+      ).map((r) => r.name),
+    );
+    return { total, ownByUid, keys, sources, maxOf, updatable, readable, policyColumns };
   });
 }
 
@@ -466,6 +477,61 @@ function updateColumn(rel: RelationModel, truth: Truth, actor: ProbeActor): Colu
   return [...eligible].sort((a, b) => rank(a) - rank(b) || a.attnum - b.attnum)[0]!;
 }
 
+/**
+ * Assignments for a blind `set c = <value>` (a write that reads no column),
+ * best first: columns the actor may UPDATE, preferably outside unique keys,
+ * foreign keys, the owner column and the columns policies read, so that one
+ * row's value fits every row and the WITH CHECK judges the rows as they are.
+ * The value is the column's in the first row to copy. A view has no keys of
+ * its own, so a few columns are offered in case one breaks a base table's key.
+ */
+function blindAssignments(rel: RelationModel, truth: Truth, actor: ProbeActor): string[] {
+  const source = truth.sources[0];
+  if (!source) return [];
+  const allowed = truth.updatable.get(actor.role) ?? new Set<string>();
+  const eligible = rel.columns.filter((c) => c.updatable && c.generated === '' && c.identity !== 'a' && allowed.has(c.name));
+  const inKey = new Set(rel.uniqueKeys.flat());
+  const rank = (c: ColumnRow) => (inKey.has(c.name) ? 8 : 0) + (c.inForeignKey ? 4 : 0) + (truth.policyColumns.has(c.name) ? 2 : 0) + (c.name === rel.ownerColumn ? 1 : 0);
+  return [...eligible]
+    .sort((a, b) => rank(a) - rank(b) || a.attnum - b.attnum)
+    .slice(0, BLIND_TRIES)
+    .map((col) => {
+      const v = source.values[rel.columns.indexOf(col)] ?? null;
+      return `${quoteIdent(col.name)} = ${v === null ? 'NULL' : literal(v)}::${col.type}`;
+    });
+}
+const BLIND_TRIES = 3;
+
+/** Try each assignment until one runs; only a constraint or WITH CHECK failure moves on to the next column. */
+async function firstBlind<T>(assignments: string[], run: (assignment: string) => Promise<{ ok: true; value: T } | { ok: false; err: unknown }>): Promise<T | null> {
+  for (const a of assignments) {
+    const r = await run(a);
+    if (r.ok) return r.value;
+    const o = outcomeOfError(r.err);
+    if (o.kind !== 'constraint' && o.kind !== 'refused') return null;
+  }
+  return null;
+}
+
+/**
+ * Postgres applies a table's SELECT policies to an UPDATE only when the
+ * statement reads a column (a WHERE, RETURNING, or a column on the right of
+ * SET), and checks the SELECT grant only then. `set c = c` reads c, so it
+ * measures what a filtered PATCH can change; a PATCH with no filter and
+ * `Prefer: return=minimal` reads nothing and can change every row the UPDATE
+ * policies allow, even rows the actor cannot see, or with no SELECT grant at
+ * all. The cell is the larger of the two, with a note when they differ.
+ */
+function preferBlind(reading: { ok: true; rows: number } | { ok: false; outcome: Outcome }, blindRows: number): string | null {
+  if (reading.ok) {
+    return blindRows > reading.rows
+      ? `an UPDATE that reads no column (PATCH without filters, Prefer: return=minimal) skips the SELECT policies; one that reads a column changes ${reading.rows}`
+      : null;
+  }
+  if (reading.outcome.kind === 'denied') return `without SELECT on the columns, an UPDATE that reads no column (PATCH without filters, Prefer: return=minimal) still runs (${reading.outcome.note})`;
+  return blindRows > 0 ? `an UPDATE that reads no column (PATCH without filters, Prefer: return=minimal) changes rows; one that reads a column failed: ${reading.outcome.note}` : null;
+}
+
 async function probeUpdate(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
   if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
   const col = updateColumn(rel, truth, actor);
@@ -473,39 +539,61 @@ async function probeUpdate(tx: TransactionSql, rel: RelationModel, truth: Truth,
   const ownTotal = ownTotalOf(truth, rel, actor);
   const c = quoteIdent(col.name);
   if (!rel.hasRowIdentity) return probeUpdateThroughView(tx, rel, actor, truth, c, ownTotal);
-  const r = await attempt(tx, async (sp) => {
-    // A no-op write (`set c = c`): it still needs the grants, passes USING and WITH CHECK, fires triggers.
-    const res = await sp.unsafe(`update ${rel.name} set ${c} = ${c}`);
-    await asSessionUser(sp);
-    // An UPDATE writes a new row version with a new ctid: the rows whose key is new are the ones it changed.
-    const ownExpr = ownTotal !== undefined ? `count(*) filter (where not (${ROW_KEY} = any($1::text[])) and r.${ownerPredicate(rel.ownerColumn!, 2)})::int` : 'null::int';
-    const params: Array<string | string[]> = ownTotal !== undefined ? [truth.keys, actor.uid!] : [truth.keys];
-    const [row] = await sp.unsafe<{ changed: number; own: number | null }[]>(
-      `select count(*) filter (where not (${ROW_KEY} = any($1::text[])))::int as changed, ${ownExpr} as own from ${rel.name} r`,
-      params as never,
-    );
-    return { count: res.count, changed: row!.changed, own: row!.own };
-  });
-  if (!r.ok) return cellOfFailure(outcomeOfError(r.err));
-  const cell = classifyRows({ rows: r.value.changed, rowsOwn: r.value.own ?? undefined, total: truth.total, ownTotal });
-  return r.value.count !== r.value.changed ? { ...cell, note: `the command reported ${r.value.count} rows, ${r.value.changed} new row versions were found` } : cell;
+  const run = (assignment: string) =>
+    attempt(tx, async (sp) => {
+      const res = await sp.unsafe(`update ${rel.name} set ${assignment}`);
+      await asSessionUser(sp);
+      // An UPDATE writes a new row version with a new ctid: the rows whose key is new are the ones it changed.
+      const ownExpr = ownTotal !== undefined ? `count(*) filter (where not (${ROW_KEY} = any($1::text[])) and r.${ownerPredicate(rel.ownerColumn!, 2)})::int` : 'null::int';
+      const params: Array<string | string[]> = ownTotal !== undefined ? [truth.keys, actor.uid!] : [truth.keys];
+      const [row] = await sp.unsafe<{ changed: number; own: number | null }[]>(
+        `select count(*) filter (where not (${ROW_KEY} = any($1::text[])))::int as changed, ${ownExpr} as own from ${rel.name} r`,
+        params as never,
+      );
+      return { count: res.count, changed: row!.changed, own: row!.own };
+    });
+  const cellOf = (v: { count: number; changed: number; own: number | null }): Cell => {
+    const cell = classifyRows({ rows: v.changed, rowsOwn: v.own ?? undefined, total: truth.total, ownTotal });
+    return v.count !== v.changed ? { ...cell, note: `the command reported ${v.count} rows, ${v.changed} new row versions were found` } : cell;
+  };
+  // A no-op write (`set c = c`): it still needs the grants, passes USING and WITH CHECK, fires triggers.
+  const r = await run(`${c} = ${c}`);
+  const reading = r.ok ? ({ ok: true, rows: r.value.changed } as const) : ({ ok: false, outcome: outcomeOfError(r.err) } as const);
+  const cell = r.ok ? cellOf(r.value) : cellOfFailure(reading.ok ? { kind: 'error', note: 'unexpected' } : reading.outcome);
+  if (reading.ok && reading.rows === truth.total) return cell; // every row already: a blind write cannot do more
+  const b = await firstBlind(blindAssignments(rel, truth, actor), run);
+  if (!b) return cell;
+  const why = preferBlind(reading, b.changed);
+  return why ? { ...cellOf(b), note: why } : cell;
 }
 
 /**
  * A view's rows have no ctid: count what `set c = c` changes, then what it
  * changes when limited to the actor's rows; both equal to the actor's row
- * count means exactly its own rows.
+ * count means exactly its own rows. A blind write (no column read) is counted
+ * too, as for tables.
  */
 async function probeUpdateThroughView(tx: TransactionSql, rel: RelationModel, actor: ProbeActor, truth: Truth, c: string, ownTotal: number | undefined): Promise<Cell> {
   const all = await attempt(tx, async (sp) => (await sp.unsafe(`update ${rel.name} set ${c} = ${c}`)).count);
-  if (!all.ok) return cellOfFailure(outcomeOfError(all.err));
-  let rowsOwn: number | undefined;
-  if (ownTotal !== undefined) {
-    const own = await attempt(tx, async (sp) => (await sp.unsafe(`update ${rel.name} set ${c} = ${c} where ${ownerPredicate(rel.ownerColumn!, 1)}`, [actor.uid!])).count);
-    if (own.ok) rowsOwn = own.value;
+  let cell: Cell;
+  if (all.ok) {
+    let rowsOwn: number | undefined;
+    if (ownTotal !== undefined) {
+      const own = await attempt(tx, async (sp) => (await sp.unsafe(`update ${rel.name} set ${c} = ${c} where ${ownerPredicate(rel.ownerColumn!, 1)}`, [actor.uid!])).count);
+      if (own.ok) rowsOwn = own.value;
+    }
+    cell = classifyRows({ rows: all.value, rowsOwn, total: truth.total, ownTotal });
+    if (cell.access === 'subset' && rowsOwn === undefined) cell = { ...cell, note: 'through a view: how many rows changed is known, whose is not' };
+    if (all.value === truth.total) return cell;
+  } else {
+    cell = cellOfFailure(outcomeOfError(all.err));
   }
-  const cell = classifyRows({ rows: all.value, rowsOwn, total: truth.total, ownTotal });
-  return cell.access === 'subset' && rowsOwn === undefined ? { ...cell, note: 'through a view: how many rows changed is known, whose is not' } : cell;
+  const b = await firstBlind(blindAssignments(rel, truth, actor), (assignment) => attempt(tx, async (sp) => (await sp.unsafe(`update ${rel.name} set ${assignment}`)).count));
+  if (b === null) return cell;
+  const why = preferBlind(all.ok ? { ok: true, rows: all.value } : { ok: false, outcome: outcomeOfError(all.err) }, b);
+  if (!why) return cell;
+  const blind = classifyRows({ rows: b, total: truth.total, ownTotal });
+  return { ...blind, note: blind.access === 'subset' ? `${why}; through a view: whose rows is not known` : why };
 }
 
 async function probeDelete(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
