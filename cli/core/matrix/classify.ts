@@ -99,7 +99,7 @@ export function classifyOwnedInsert(own: Outcome, other: Outcome): Cell {
   if (own.kind === 'error' || own.kind === 'skipped') return classifySingleInsert(own);
   if (other.kind === 'error') return { access: 'error', note: `as another owner: ${other.note}` };
   const notes = [own, other].filter((o) => o.kind === 'constraint').map((o) => (o as { note: string }).note);
-  const note = notes.length ? `allowed by grants and policies; the copied row then broke a constraint (${notes[0]})` : undefined;
+  const note = notes.length ? `allowed by grants and policies; the copied row then broke a constraint (${notes[0]})` : own.kind === 'ok' ? own.note : undefined;
   const withNote = (c: Cell): Cell => (note ? { ...c, note } : c);
   if (other.kind === 'skipped') {
     if (allowed(own)) return { access: 'all', note: `own rows allowed; another owner could not be tried (${other.note})` };

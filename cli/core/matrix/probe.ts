@@ -48,6 +48,8 @@ export interface Truth {
   /** Columns each actor role may UPDATE, and SELECT (has_column_privilege). */
   updatable: Map<string, Set<string>>;
   readable: Map<string, Set<string>>;
+  /** Columns each actor role may INSERT (has_column_privilege: a table grant or a column grant). */
+  insertable: Map<string, Set<string>>;
   /** Columns the table's policies read (pg_depend records a policy's column references). */
   policyColumns: Set<string>;
 }
@@ -123,6 +125,7 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
     const maxOf = new Map<string, string | null>();
     const updatable = new Map<string, Set<string>>();
     const readable = new Map<string, Set<string>>();
+    const insertable = new Map<string, Set<string>>();
     if (rel.writable) {
       if (rel.hasRowIdentity) keys = (await tx.unsafe<{ k: string }[]>(`select ${ROW_KEY} as k from ${t} r`)).map((r) => r.k);
       // Each column's text form, as JSON so a NULL stays null (a text[] literal would spell it NULL).
@@ -140,10 +143,11 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
           }
         }
       }
-      const rows = await tx<{ role: string; cols: string[]; readable: string[] }[]>`
+      const rows = await tx<{ role: string; cols: string[]; readable: string[]; insertable: string[] }[]>`
         select r.role,
                coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'UPDATE')), '{}') as cols,
-               coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'SELECT')), '{}') as readable
+               coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'SELECT')), '{}') as readable,
+               coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'INSERT')), '{}') as insertable
           from unnest(${roles}::text[]) r(role)
           cross join pg_catalog.pg_attribute a
          where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
@@ -152,6 +156,7 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
       for (const r of rows) {
         updatable.set(r.role, new Set(r.cols));
         readable.set(r.role, new Set(r.readable));
+        insertable.set(r.role, new Set(r.insertable));
       }
     }
     const policyColumns = new Set(
@@ -163,7 +168,7 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
            where d.classid = 'pg_catalog.pg_policy'::regclass and d.refobjid = ${rel.oid} and d.refobjsubid > 0`
       ).map((r) => r.name),
     );
-    return { total, ownByUid, keys, sources, maxOf, updatable, readable, policyColumns };
+    return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, policyColumns };
   });
 }
 
@@ -310,6 +315,15 @@ function freshValue(col: ColumnRow, truth: Truth, serial: number): string | null
 interface InsertPlan {
   text: string;
   note?: string;
+  /** Key columns left to their default (a serial's nextval, gen_random_uuid()). */
+  defaultedKeys: string[];
+}
+
+export interface InsertOptions {
+  /** Columns the actor may INSERT: the others are left out (their default applies), as a client would. */
+  insertable?: ReadonlySet<string>;
+  /** Give defaulted key columns explicit fresh values too (a default the actor may not run, e.g. a serial's sequence without USAGE). */
+  explicitKeys?: boolean;
 }
 
 /**
@@ -318,12 +332,16 @@ interface InsertPlan {
  * every other unique key gets one fresh value in a non-owner column, so the
  * copy does not collide with its original; the owner column gets `ownerValue`.
  */
-export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, ownerValue: string | null | undefined): InsertPlan {
+export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, ownerValue: string | null | undefined, opts: InsertOptions = {}): InsertPlan {
   const inKey = new Set(rel.uniqueKeys.flat());
   const idx = new Map(rel.columns.map((c, i) => [c.name, i]));
-  const cols = rel.columns.filter(
-    (c) => c.updatable && c.generated === '' && c.identity === '' && !(c.hasDefault && inKey.has(c.name) && c.name !== rel.ownerColumn) && !(source.omit?.has(c.name) && c.name !== rel.ownerColumn),
-  );
+  // A column the actor may not INSERT is left to its default, unless it is NOT NULL without one:
+  // leaving it out could only fail on NOT NULL, naming it keeps the real verdict (permission denied).
+  const mayGive = (c: ColumnRow) => !opts.insertable || opts.insertable.has(c.name) || (c.notNull && !c.hasDefault);
+  const defaultedKey = (c: ColumnRow) => c.hasDefault && inKey.has(c.name) && c.name !== rel.ownerColumn;
+  const base = rel.columns.filter((c) => c.updatable && c.generated === '' && c.identity === '' && mayGive(c));
+  const defaultedKeys = base.filter(defaultedKey).map((c) => c.name);
+  const cols = base.filter((c) => (opts.explicitKeys ? true : !defaultedKey(c)) && !(source.omit?.has(c.name) && c.name !== rel.ownerColumn && !(opts.explicitKeys && defaultedKey(c))));
   const values = new Map<string, string | null>(cols.map((c) => [c.name, source.values[idx.get(c.name)!] ?? null]));
   if (rel.ownerColumn && ownerValue !== undefined && values.has(rel.ownerColumn)) values.set(rel.ownerColumn, ownerValue);
   const notes: string[] = [];
@@ -352,7 +370,7 @@ export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, 
     return `${v === null ? 'NULL' : literal(v)}::${rel.columns.find((c) => c.name === n)!.type}`;
   };
   const text = names.length === 0 ? `insert into ${rel.name} default values` : `insert into ${rel.name} (${names.map(quoteIdent).join(', ')}) values (${names.map(typed).join(', ')})`;
-  return { text, ...(notes.length ? { note: notes.join('; ') } : {}) };
+  return { text, defaultedKeys: opts.explicitKeys ? [] : defaultedKeys, ...(notes.length ? { note: notes.join('; ') } : {}) };
 }
 
 /** A string literal that reads the same whatever standard_conforming_strings is: E'…' with \ and ' doubled. */
@@ -437,9 +455,19 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
     if ('reason' in made) return { access: 'n/a', note: made.reason };
     truth = { ...truth, sources: [made] };
   }
+  const insertable = truth.insertable.get(actor.role);
   const tryPlan = async (source: SourceRow, ownerValue: string | null | undefined): Promise<Outcome> => {
-    const plan = planInsert(rel, truth, source, ownerValue);
-    const { outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text);
+    let plan = planInsert(rel, truth, source, ownerValue, insertable ? { insertable } : {});
+    let { outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text);
+    if (o.kind === 'denied' && plan.defaultedKeys.length) {
+      // A denied default (nextval on a sequence without USAGE) stops only clients that rely on it:
+      // one that sends the key itself still inserts.
+      const denial = o.note;
+      plan = planInsert(rel, truth, source, ownerValue, { ...(insertable ? { insertable } : {}), explicitKeys: true });
+      ({ outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text));
+      if (o.kind === 'ok') o = { ...o, note: `with explicit key values (${denial} when they are left to their default)` };
+      else if (o.kind === 'denied') o = { kind: 'denied', note: denial };
+    }
     if (o.kind === 'ok' && ownerValue && actor.uid && ownerValue !== actor.uid && storedOwner === actor.uid) {
       // Asked for someone else's row, got one of our own: the write cannot create others' rows.
       return { kind: 'refused', note: `the owner (${rel.ownerColumn}) was rewritten to the actor by a trigger or default` };
