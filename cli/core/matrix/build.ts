@@ -66,7 +66,7 @@ export async function computeMatrixOn(url: string, inputs: MatrixInputs): Promis
     const specs: ActorSpec[] = readActorsFile(join(inputs.fixturesDir, 'actors.json'), display) ?? (await defaultActors(sql));
     const actors = await resolveActors(sql, specs, inputs.api, inputs.now ?? Math.floor(Date.now() / 1000));
     const schemas = await exposedSchemas(sql, inputs.schemas);
-    const rels = await readRelations(sql, schemas);
+    const rels = await readRelations(sql, schemas, actors.map((a) => a.role));
     const userIds = await sql<{ id: string }[]>`select id::text as id from auth.users order by id`.then(
       (r) => r.map((x) => x.id),
       () => [] as string[],

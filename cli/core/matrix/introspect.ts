@@ -39,6 +39,8 @@ export interface RelationRow {
   relkind: string;
   rls: boolean;
   forceRls: boolean;
+  /** A partition (relispartition): reachable through its parent, and directly by its own name. */
+  partition?: boolean;
   columns: ColumnRow[];
   /** Unique indexes (primary key and partial ones included) as lists of column names; expression indexes skipped. */
   uniqueKeys: string[][];
@@ -105,7 +107,7 @@ export function modelRelation(row: RelationRow): RelationModel {
     name: displayName(row.schema, row.table),
     schema: row.schema,
     table: row.table,
-    kind: KINDS[row.relkind] ?? 'table',
+    kind: row.partition ? 'partition' : (KINDS[row.relkind] ?? 'table'),
     rls: row.rls,
     forceRls: row.forceRls,
     ownerColumn: ownerColumnOf(row),
@@ -139,16 +141,26 @@ export async function exposedSchemas(sql: Sql, configured: readonly string[] | n
   return v.split(',').map((s) => s.trim().replace(/^"(.*)"$/, '$1')).filter(Boolean);
 }
 
-/** Read every table, partitioned table, view, materialized view and foreign table (no partitions) of `schemas`. */
-export async function readRelations(sql: Sql, schemas: string[]): Promise<RelationModel[]> {
+/**
+ * Read every table, partitioned table, view, materialized view and foreign
+ * table of `schemas`, and the partitions any of `roles` holds a privilege on.
+ * A partition is a table of its own: queried by its name (PostgREST serves it
+ * like any table of an exposed schema) only its own grants and RLS apply, not
+ * its parent's, so a partition with a grant is a path of its own. One without
+ * any grant to an actor is reachable only through its parent and left out.
+ */
+export async function readRelations(sql: Sql, schemas: string[], roles: readonly string[] = []): Promise<RelationModel[]> {
   const rels = await sql<Omit<RelationRow, 'columns' | 'uniqueKeys' | 'primaryKey'>[]>`
     select c.oid::int as oid, n.nspname as schema, c.relname as table, c.relkind::text as relkind,
-           c.relrowsecurity as rls, c.relforcerowsecurity as "forceRls"
+           c.relrowsecurity as rls, c.relforcerowsecurity as "forceRls", c.relispartition as partition
       from pg_catalog.pg_class c
       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
      where n.nspname = any(${schemas}::text[])
        and c.relkind in ('r', 'p', 'v', 'm', 'f') -- table, partitioned, view, matview, foreign
-       and not c.relispartition                   -- partitions are reached through their parent
+       and (not c.relispartition
+            or exists (select 1 from pg_catalog.pg_roles x
+                        where x.rolname = any(${[...roles]}::text[])
+                          and pg_catalog.has_table_privilege(x.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE')))
      order by n.nspname, c.relname`;
   if (!rels.length) return [];
   const oids = rels.map((r) => r.oid);

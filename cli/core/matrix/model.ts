@@ -55,7 +55,7 @@ export interface TableInfo {
   name: string;
   schema: string;
   table: string;
-  kind: 'table' | 'partitioned table' | 'view' | 'materialized view' | 'foreign table';
+  kind: 'table' | 'partitioned table' | 'partition' | 'view' | 'materialized view' | 'foreign table';
   rls: boolean;
   forceRls: boolean;
   /** The column deciding ownership, or null. */
