@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
 import { computeMatrixOn } from '../../cli/core/matrix/build.js';
 import { cellLabel, type Matrix } from '../../cli/core/matrix/model.js';
+import { labelsOf } from '../../cli/core/matrix/file.js';
+import { compareMatrices, describeChange } from '../../cli/core/matrix/compare.js';
 import { ACTORS, ALICE, BASE_SQL } from './base-schema.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -92,6 +94,7 @@ describe('access matrix on subtle access paths', () => {
   let db: TestDatabase;
   let dir: string;
   let m: Matrix;
+  const compute = () => computeMatrixOn(db.url, { fixturesDir: dir, displayRoot: dir, api: API, schemas: ['public'] });
 
   /** Run statements as PostgREST would for `sub` (null: anon), rolled back; returns each statement's row count. */
   async function asActor(sub: string | null, statements: string[]): Promise<Array<number | string>> {
@@ -122,7 +125,7 @@ describe('access matrix on subtle access paths', () => {
     await db.sql.unsafe(SCHEMA).simple();
     dir = tempDir('rg-matrix-paths-');
     writeFileSync(join(dir, 'actors.json'), JSON.stringify(ACTORS));
-    m = await computeMatrixOn(db.url, { fixturesDir: dir, displayRoot: dir, api: API, schemas: ['public'] });
+    m = await compute();
   });
   afterAll(async () => db?.drop());
 
@@ -146,8 +149,22 @@ describe('access matrix on subtle access paths', () => {
 
   it('column-level INSERT: a client that sends only its granted columns inserts, so the cell is not none', async () => {
     expect(await asActor(ALICE, [`insert into public.col_grants (name, user_id) values ('q', ${A})`, `insert into public.col_grants (name, user_id, secret) values ('q', ${A}, 'x')`])).toEqual([1, '42501']);
-    expect(row(m, 'public.col_grants', 'alice').slice(0, 2)).toEqual(['all', 'own']);
+    expect(row(m, 'public.col_grants', 'alice').slice(0, 2)).toEqual(['all (columns id, name)', 'own (columns name, user_id)']);
     expect(row(m, 'public.col_grants', 'anon')[1]).toBe('none');
+  });
+
+  it('column grants are part of the cell: widening one to the whole table is a changed cell that names the columns', async () => {
+    const before = labelsOf(m);
+    await db.sql.unsafe('grant select on public.col_grants to authenticated');
+    try {
+      expect(await asActor(ALICE, ['select secret from public.col_grants'])).toEqual([2]);
+      const after = labelsOf(await compute());
+      expect(compareMatrices(before, after).filter((c) => c.table === 'public.col_grants' && c.actor === 'alice').map(describeChange)).toEqual([
+        'alice: SELECT public.col_grants all rows (columns id, name) → all rows',
+      ]);
+    } finally {
+      await db.sql.unsafe('revoke select on public.col_grants from authenticated; grant select (id, name) on public.col_grants to authenticated');
+    }
   });
 
   it('column-level INSERT that misses a NOT NULL column without default stays none', async () => {

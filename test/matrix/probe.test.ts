@@ -251,7 +251,7 @@ describe('access matrix on hand-written schemas', () => {
 
   it('a hidden owner column: counts are exact, ownership is said to be unknown', () => {
     const cell = m.cells['public.hidden_owner']!['bob']!.SELECT;
-    expect(cellLabel(cell)).toBe('subset 2/3');
+    expect(cellLabel(cell)).toBe('subset 2/3 (columns id, body)');
     expect(cell.note).toMatch(/owner column is not readable/);
   });
 

@@ -48,6 +48,12 @@ export interface Cell {
   total?: number;
   /** Why: the reason for n/a, the error, or a remark that does not change the verdict. */
   note?: string;
+  /**
+   * The columns the actor may use for this command, when its privilege is on
+   * some columns only (column grants, e.g. every column but a password hash).
+   * Part of the label: widening a column grant to the whole table changes the cell.
+   */
+  columns?: string[];
 }
 
 export interface TableInfo {
@@ -78,8 +84,16 @@ export interface Matrix {
   cells: Record<string, Record<string, Record<MatrixCommand, Cell>>>;
 }
 
+/** Verdicts that say the command runs, so which columns it may use is part of them. */
+const RUNS: ReadonlySet<Access> = new Set(['all', 'own', 'subset', 'empty', 'refused']);
+
 /** The stable text of a cell, stored in test/access-matrix.json and compared. */
 export function cellLabel(cell: Cell): string {
+  const base = baseLabel(cell);
+  return cell.columns && RUNS.has(cell.access) ? `${base} (columns ${cell.columns.join(', ')})` : base;
+}
+
+function baseLabel(cell: Cell): string {
   switch (cell.access) {
     case 'subset':
       return cell.rows === undefined || cell.total === undefined ? 'subset' : `subset ${cell.rows}/${cell.total}`;
@@ -94,6 +108,8 @@ export function cellLabel(cell: Cell): string {
 
 /** Human wording used in change lines: "none", "all rows", "own rows", "subset 3/10". */
 export function describeLabel(label: string): string {
+  const cols = /^(all|own|subset(?: \d+\/\d+)?|empty|refused) (\(columns .*\))$/.exec(label);
+  if (cols) return `${describeLabel(cols[1]!)} ${cols[2]}`;
   if (label === 'all') return 'all rows';
   if (label === 'own') return 'own rows';
   if (label === 'empty') return 'no rows (empty)';

@@ -143,21 +143,22 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
           }
         }
       }
-      const rows = await tx<{ role: string; cols: string[]; readable: string[]; insertable: string[] }[]>`
-        select r.role,
-               coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'UPDATE')), '{}') as cols,
-               coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'SELECT')), '{}') as readable,
-               coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'INSERT')), '{}') as insertable
-          from unnest(${roles}::text[]) r(role)
-          cross join pg_catalog.pg_attribute a
-         where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
-           and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
-         group by r.role`;
-      for (const r of rows) {
-        updatable.set(r.role, new Set(r.cols));
-        readable.set(r.role, new Set(r.readable));
-        insertable.set(r.role, new Set(r.insertable));
-      }
+    }
+    // Column privileges (a table grant covers every column): what the probes may send, and what the labels name.
+    const rows = await tx<{ role: string; cols: string[]; readable: string[]; insertable: string[] }[]>`
+      select r.role,
+             coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'UPDATE')), '{}') as cols,
+             coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'SELECT')), '{}') as readable,
+             coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'INSERT')), '{}') as insertable
+        from unnest(${roles}::text[]) r(role)
+        cross join pg_catalog.pg_attribute a
+       where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
+         and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
+       group by r.role`;
+    for (const r of rows) {
+      updatable.set(r.role, new Set(r.cols));
+      readable.set(r.role, new Set(r.readable));
+      insertable.set(r.role, new Set(r.insertable));
     }
     const policyColumns = new Set(
       (
@@ -256,7 +257,12 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
         const UPDATE = await probeUpdate(tx, rel, truth, actor);
         await as('DELETE');
         const DELETE = await probeDelete(tx, rel, truth, actor);
-        out.set(rel.name, { SELECT, INSERT, UPDATE, DELETE });
+        out.set(rel.name, {
+          SELECT: withColumns(SELECT, rel, truth.readable.get(actor.role)),
+          INSERT: withColumns(INSERT, rel, truth.insertable.get(actor.role)),
+          UPDATE: withColumns(UPDATE, rel, truth.updatable.get(actor.role)),
+          DELETE,
+        });
       }
       throw ROLLBACK;
     });
@@ -264,6 +270,16 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
     if (err !== ROLLBACK) throw err;
   }
   return out;
+}
+
+/**
+ * Name the columns when the actor's privilege covers only some of them: a
+ * column grant (every column but a hash, say) and a table grant read the same
+ * rows, and only the columns tell a reviewer, and the committed matrix, apart.
+ */
+function withColumns(cell: Cell, rel: RelationModel, granted: ReadonlySet<string> | undefined): Cell {
+  if (!granted || granted.size === 0 || granted.size >= rel.columns.length) return cell;
+  return { ...cell, columns: rel.columns.filter((c) => granted.has(c.name)).map((c) => quoteIdent(c.name)) };
 }
 
 function ownTotalOf(truth: Truth, rel: RelationModel, actor: ProbeActor): number | undefined {
