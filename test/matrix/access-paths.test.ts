@@ -88,6 +88,15 @@ create policy ip_own on public.inh_parent to authenticated using (user_id = (sel
 grant select on public.inh_parent, public.inh_child to authenticated;
 insert into public.inh_parent values (1, ${A});
 insert into public.inh_child values (2, ${A}, 'x'), (3, ${B}, 'y');
+
+-- data-dependent: everyone reads published posts, a user inserts only their own drafts
+create table public.posts (id int primary key, user_id uuid not null references auth.users(id), status text not null);
+alter table public.posts enable row level security;
+grant select on public.posts to anon;
+grant select, insert on public.posts to authenticated;
+create policy p_read on public.posts for select using (status = 'published');
+create policy p_ins on public.posts for insert to authenticated with check (status = 'draft' and user_id = (select auth.uid()));
+insert into public.posts values (1, ${A}, 'published'), (2, ${A}, 'published'), (3, ${A}, 'draft'), (4, ${B}, 'published');
 `;
 
 describe('access matrix on subtle access paths', () => {
@@ -196,5 +205,11 @@ describe('access matrix on subtle access paths', () => {
     expect(row(m, 'public.inh_parent', 'alice')[0]).toBe('own');
     expect(row(m, 'public.inh_child', 'alice')[0]).toBe('all');
     expect(m.cells['public.inh_parent']!['alice']!.SELECT).toMatchObject({ rows: 2, total: 3 });
+  });
+
+  it("data-dependent WITH CHECK: a refused copy is followed by the fixtures' other rows, so own drafts are own, not refused", async () => {
+    expect(await asActor(ALICE, [`insert into public.posts values (9, ${A}, 'published')`, `insert into public.posts values (9, ${A}, 'draft')`, `insert into public.posts values (9, ${B}, 'draft')`])).toEqual(['42501', 1, '42501']);
+    expect(row(m, 'public.posts', 'alice').slice(0, 2)).toEqual(['subset 3/4', 'own']);
+    expect(row(m, 'public.posts', 'anon').slice(0, 2)).toEqual(['subset 3/4', 'none']);
   });
 });

@@ -61,6 +61,8 @@ const ROLLBACK = Symbol('rowguard.matrix.rollback');
  * any table; an UPDATE always writes a new version with a new ctid.
  */
 const ROW_KEY = `(r.tableoid::oid::text || ':' || r.ctid::text)`;
+/** Rows kept per owner to copy for INSERT, and copies tried before a refusal is the verdict. */
+const SOURCES_PER_OWNER = 4;
 const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'numeric']);
 const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'citext', 'name']);
 
@@ -131,8 +133,13 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
       // Each column's text form, as JSON so a NULL stays null (a text[] literal would spell it NULL).
       const vals = `pg_catalog.to_json(array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[])::text`;
       const ownerExpr = owner ? `r.${quoteIdent(owner)}::text` : 'null::text';
-      // DISTINCT ON the owner: one row to copy per owner, the first in text order so runs are repeatable.
-      const copies = await tx.unsafe<{ owner: string | null; values: string }[]>(`select distinct on (1) ${ownerExpr} as owner, ${vals} as values from ${t} r order by 1, row(r.*)::text`);
+      // A few rows to copy per owner, the first in text order so runs are repeatable: a WITH CHECK that
+      // depends on the data (status = 'draft') may refuse one copy and take another.
+      const copies = await tx.unsafe<{ owner: string | null; values: string }[]>(
+        `select owner, values from (select ${ownerExpr} as owner, ${vals} as values,
+                row_number() over (partition by ${ownerExpr} order by row(r.*)::text) as n from ${t} r) x
+          where n <= ${SOURCES_PER_OWNER} order by 1, n`,
+      );
       sources = copies.map((r) => ({ owner: r.owner, values: JSON.parse(r.values) as Array<string | null> }));
       for (const key of rel.uniqueKeys) {
         for (const name of key) {
@@ -490,18 +497,29 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
     }
     return plan.note && o.kind === 'constraint' ? { ...o, note: `${o.note}; ${plan.note}` } : o;
   };
+  /** Copy the candidates in turn while WITH CHECK refuses them: the first other outcome is the verdict. */
+  const tryCopies = async (candidates: SourceRow[], ownerValue: string | null | undefined): Promise<Outcome> => {
+    let first: Outcome | undefined;
+    for (const source of candidates.slice(0, SOURCES_PER_OWNER)) {
+      const o = await tryPlan(source, ownerValue);
+      if (o.kind !== 'refused') return o;
+      first ??= o;
+    }
+    return first!;
+  };
   if (!rel.ownerColumn || !actor.uid) {
     const source = truth.sources[0]!;
     // A synthesized row has no owner yet: give it some user's, as a copy would have.
     const owner = source.omit && rel.ownerColumn ? (opts.userIds[0] ?? null) : undefined;
-    return classifySingleInsert(await tryPlan(source, owner));
+    return classifySingleInsert(await tryCopies(truth.sources, owner));
   }
   const uid = actor.uid;
-  const mine = truth.sources.find((s) => s.owner === uid) ?? truth.sources[0]!;
-  const others = truth.sources.find((s) => s.owner !== null && s.owner !== uid);
-  const otherUid = others?.owner ?? opts.userIds.find((id) => id !== uid);
-  const own = await tryPlan(mine, uid);
-  const other: Outcome = otherUid ? await tryPlan(others ?? mine, otherUid) : { kind: 'skipped', note: 'no other user exists' };
+  const mineRows = truth.sources.filter((s) => s.owner === uid);
+  const otherRows = truth.sources.filter((s) => s.owner !== null && s.owner !== uid);
+  const rest = truth.sources.filter((s) => s.owner === null);
+  const otherUid = otherRows[0]?.owner ?? opts.userIds.find((id) => id !== uid);
+  const own = await tryCopies([...mineRows, ...otherRows, ...rest], uid);
+  const other: Outcome = otherUid ? await tryCopies([...otherRows, ...mineRows, ...rest], otherUid) : { kind: 'skipped', note: 'no other user exists' };
   const cell = classifyOwnedInsert(own, other);
   return other.kind === 'refused' && cell.access === 'own' && !cell.note && /rewritten/.test(other.note) ? { ...cell, note: other.note } : cell;
 }
