@@ -5,7 +5,7 @@ import { classifyOwnedInsert, classifyRows } from '../../cli/core/matrix/classif
 import { literal, planInsert, type Truth } from '../../cli/core/matrix/probe.js';
 import { parseActors } from '../../cli/core/matrix/actors.js';
 import { parseMatrixFile } from '../../cli/core/matrix/file.js';
-import { compareMatrices, describeChange } from '../../cli/core/matrix/compare.js';
+import { compareMatrices, describeChange, describeChanges } from '../../cli/core/matrix/compare.js';
 import { RowguardError } from '../../cli/core/errors.js';
 
 function col(name: string, over: Partial<ColumnRow> = {}): ColumnRow {
@@ -125,5 +125,28 @@ describe('committed file and comparison', () => {
       ...['SELECT', 'INSERT', 'UPDATE', 'DELETE'].map((c) => `bob: ${c} public.a ${c === 'SELECT' ? 'own rows' : 'none'} → (no longer computed)`),
       ...['SELECT', 'INSERT', 'UPDATE', 'DELETE'].map((c) => `anon: ${c} public.gone none → (no longer computed)`),
     ]);
+  });
+  it('a renamed, dropped or new table or actor is one line each, a new one with the access it brings', () => {
+    const row = (s: string) => ({ SELECT: s, INSERT: 'none', UPDATE: 'none', DELETE: 'none' });
+    const before = { 'public.notes': { anon: row('none'), alice: row('own') }, 'public.old': { anon: row('all'), alice: row('all') } };
+    // notes renamed to memos (same cells), old dropped, secrets added, and one cell of memos changed
+    const renamed = compareMatrices(before, { 'public.memos': { anon: row('none'), alice: row('own') }, 'public.secrets': { anon: row('all'), alice: row('none') } });
+    expect(describeChanges(renamed)).toEqual([
+      'public.notes → public.memos: renamed, or replaced by one with the same access (every cell unchanged)',
+      'public.old: no longer computed (dropped, renamed, or its schema is no longer exposed)',
+      'anon: public.secrets (new table) SELECT all rows, INSERT none, UPDATE none, DELETE none',
+      'alice: public.secrets (new table) SELECT none, INSERT none, UPDATE none, DELETE none',
+    ]);
+    // an actor renamed in actors.json, and a changed cell next to it
+    const actor = compareMatrices(before, { 'public.notes': { anon: row('all'), alicia: row('own') }, 'public.old': { anon: row('all'), alicia: row('all') } });
+    expect(describeChanges(actor)).toEqual(['anon: SELECT public.notes none → all rows', 'actor alice → alicia: renamed, or replaced by one with the same access (every cell unchanged)']);
+    // the same actor but with different access: gone, and new with every cell
+    const other = compareMatrices(before, { 'public.notes': { anon: row('none'), bob: row('all') }, 'public.old': { anon: row('all'), bob: row('all') } });
+    expect(describeChanges(other)).toEqual([
+      'actor alice: no longer computed (no longer in actors.json)',
+      'bob (new actor): public.notes SELECT all rows, INSERT none, UPDATE none, DELETE none',
+      'bob (new actor): public.old SELECT all rows, INSERT none, UPDATE none, DELETE none',
+    ]);
+    expect(renamed.every((c) => c.scope === 'table')).toBe(true);
   });
 });

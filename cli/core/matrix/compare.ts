@@ -13,11 +13,16 @@ export interface CellChange {
   expected: string | null;
   /** null: the cell is gone (table or actor no longer computed). */
   actual: string | null;
+  /** Set when the whole table, or the whole actor, is on one side only (added, dropped or renamed). */
+  scope?: 'table' | 'actor';
 }
 
 export function compareMatrices(expected: MatrixLabels, actual: MatrixLabels): CellChange[] {
   const changes: CellChange[] = [];
   const tables = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort();
+  const actorsOf = (m: MatrixLabels) => new Set(Object.values(m).flatMap((byActor) => Object.keys(byActor)));
+  const expectedActors = actorsOf(expected);
+  const actualActors = actorsOf(actual);
   for (const table of tables) {
     const e = expected[table] ?? {};
     const a = actual[table] ?? {};
@@ -27,7 +32,9 @@ export function compareMatrices(expected: MatrixLabels, actual: MatrixLabels): C
       for (const command of COMMANDS) {
         const ev = e[actor]?.[command] ?? null;
         const av = a[actor]?.[command] ?? null;
-        if (ev !== av) changes.push({ table, actor, command, expected: ev, actual: av });
+        if (ev === av) continue;
+        const scope = !(table in expected) || !(table in actual) ? 'table' : !expectedActors.has(actor) || !actualActors.has(actor) ? 'actor' : undefined;
+        changes.push({ table, actor, command, expected: ev, actual: av, ...(scope ? { scope } : {}) });
       }
     }
   }
@@ -38,4 +45,59 @@ export function describeChange(c: CellChange): string {
   const from = c.expected === null ? '(not in the committed matrix)' : describeLabel(c.expected);
   const to = c.actual === null ? '(no longer computed)' : describeLabel(c.actual);
   return `${c.actor}: ${c.command} ${c.table} ${from} → ${to}`;
+}
+
+type Cells = Map<string, Record<string, string>>;
+
+/** A whole table or actor on one side only: its cells, keyed by the other dimension. */
+function collect(changes: CellChange[], scope: 'table' | 'actor', side: 'expected' | 'actual'): Map<string, Cells> {
+  const out = new Map<string, Cells>();
+  for (const c of changes) {
+    const label = c[side];
+    if (c.scope !== scope || label === null) continue;
+    const [key, inner] = scope === 'table' ? [c.table, c.actor] : [c.actor, c.table];
+    const cells = out.get(key) ?? new Map<string, Record<string, string>>();
+    cells.set(inner, { ...cells.get(inner), [c.command]: label });
+    out.set(key, cells);
+  }
+  return out;
+}
+
+function fingerprint(cells: Cells): string {
+  return JSON.stringify([...cells.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, COMMANDS.map((c) => v[c] ?? null)]));
+}
+
+function commandsText(cells: Record<string, string>): string {
+  return COMMANDS.map((c) => `${c} ${cells[c] === undefined ? '?' : describeLabel(cells[c]!)}`).join(', ');
+}
+
+/**
+ * The lines a reviewer reads: each changed cell of a table and actor both
+ * sides know ("anon: SELECT public.a none → all rows"), then whole tables and
+ * actors that appear or disappear as one line each, a pair with identical
+ * cells as a rename, and a new one with every cell it brings, one line per
+ * actor (or table), since new access is what needs review.
+ */
+export function describeChanges(changes: CellChange[]): string[] {
+  const lines = changes.filter((c) => !c.scope).map(describeChange);
+  for (const scope of ['table', 'actor'] as const) {
+    const gone = collect(changes, scope, 'expected');
+    const added = collect(changes, scope, 'actual');
+    const what = scope === 'table' ? '' : 'actor ';
+    for (const [name, cells] of gone) {
+      const twin = [...added.entries()].find(([, other]) => fingerprint(other) === fingerprint(cells));
+      if (twin) {
+        lines.push(`${what}${name} → ${twin[0]}: renamed, or replaced by one with the same access (every cell unchanged)`);
+        added.delete(twin[0]);
+      } else {
+        lines.push(scope === 'table' ? `${name}: no longer computed (dropped, renamed, or its schema is no longer exposed)` : `actor ${name}: no longer computed (no longer in actors.json)`);
+      }
+    }
+    for (const [name, cells] of added) {
+      for (const [inner, byCommand] of cells) {
+        lines.push(scope === 'table' ? `${inner}: ${name} (new table) ${commandsText(byCommand)}` : `${name} (new actor): ${inner} ${commandsText(byCommand)}`);
+      }
+    }
+  }
+  return lines;
 }

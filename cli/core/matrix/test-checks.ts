@@ -9,7 +9,7 @@ import { connect } from '../db.js';
 import type { CheckContext, CheckResult, ExtraCheck } from '../testing/runner.js';
 import { readActorsFile } from './actors.js';
 import { checkMatrix, matrixPaths } from './check.js';
-import { describeChange } from './compare.js';
+import { describeChanges } from './compare.js';
 import { coverageRoles, runCoveragePass, type CoverageReport } from './coverage.js';
 import { exposedSchemas } from './introspect.js';
 
@@ -27,7 +27,7 @@ export function matrixCheck(): ExtraCheck {
         name: 'access matrix',
         ok: n === 0,
         summary: n === 0 ? `matches ${r.file}` : `${n} cell${n === 1 ? '' : 's'} changed from ${r.file} (rowguard matrix --update if intended)`,
-        details: r.changes.map(describeChange),
+        details: describeChanges(r.changes),
         data: { file: r.file, changes: r.changes },
       };
     },

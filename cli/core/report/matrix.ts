@@ -7,7 +7,7 @@
 import type { ChalkInstance } from 'chalk';
 import { COMMANDS, cellLabel, type Access, type Cell, type Matrix } from '../matrix/model.js';
 import { labelsOf } from '../matrix/file.js';
-import { describeChange, type CellChange } from '../matrix/compare.js';
+import { describeChange, describeChanges, type CellChange } from '../matrix/compare.js';
 
 function colourOf(c: ChalkInstance, access: Access): (s: string) => string {
   switch (access) {
@@ -96,13 +96,13 @@ export function matrixJson(m: Matrix, changes?: CellChange[]): unknown {
 /** After --update: what the rewrite changed. */
 export function renderUpdate(changes: CellChange[], hadFile: boolean, file: string): string {
   if (hadFile && !changes.length) return `${file} is up to date`;
-  return [`wrote ${file}${hadFile ? ` (${changes.length} cell${changes.length === 1 ? '' : 's'} changed)` : ''}`, ...(hadFile ? changes.map((ch) => `  ${describeChange(ch)}`) : [])].join('\n');
+  return [`wrote ${file}${hadFile ? ` (${changes.length} cell${changes.length === 1 ? '' : 's'} changed)` : ''}`, ...(hadFile ? describeChanges(changes).map((line) => `  ${line}`) : [])].join('\n');
 }
 
 export function renderChanges(changes: CellChange[], c: ChalkInstance, file: string): string {
   if (!changes.length) return `${c.green('✓')} the access matrix matches ${file}`;
   const lines = [`${c.red('✗')} ${changes.length} cell${changes.length === 1 ? '' : 's'} of the access matrix differ from ${file}:`];
-  for (const ch of changes) lines.push(`  ${describeChange(ch)}`);
+  for (const line of describeChanges(changes)) lines.push(`  ${line}`);
   lines.push(c.dim('  if the change is intended: rowguard matrix --update, and commit the file'));
   return lines.join('\n');
 }
