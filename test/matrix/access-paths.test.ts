@@ -97,6 +97,65 @@ grant select, insert on public.posts to authenticated;
 create policy p_read on public.posts for select using (status = 'published');
 create policy p_ins on public.posts for insert to authenticated with check (status = 'draft' and user_id = (select auth.uid()));
 insert into public.posts values (1, ${A}, 'published'), (2, ${A}, 'published'), (3, ${A}, 'draft'), (4, ${B}, 'published');
+
+-- a foreign table (no RLS possible): writes are not run, the grant decides between none and granted
+create extension if not exists file_fdw;
+create server rg_files foreign data wrapper file_fdw;
+create foreign table public.ft (id int, v text) server rg_files options (filename '/dev/null', format 'csv');
+grant select, insert on public.ft to authenticated;
+
+-- paths the probe gets right by running the statements (kept as regression cases)
+-- membership: the same role granted to an INHERIT and a NOINHERIT login role
+create table public.via_role (id int primary key);
+grant select on public.via_role to rg_paths_readers;
+insert into public.via_role values (1);
+-- a PUBLIC grant reaches every role
+create table public.pub_grant (id int primary key);
+grant select on public.pub_grant to public;
+insert into public.pub_grant values (1);
+-- a table owned by an API role: its owner skips RLS unless it is forced
+create table public.api_owned (id int primary key, user_id uuid references auth.users(id));
+alter table public.api_owned enable row level security;
+create policy ao on public.api_owned to authenticated using (user_id = (select auth.uid()));
+insert into public.api_owned values (1, ${A}), (2, ${B});
+alter table public.api_owned owner to authenticated;
+-- restrictive policies alone allow nothing; a policy without TO applies to every role
+create table public.restrictive_only (id int primary key);
+alter table public.restrictive_only enable row level security;
+grant select on public.restrictive_only to authenticated;
+create policy r on public.restrictive_only as restrictive for select to authenticated using (true);
+insert into public.restrictive_only values (1);
+create table public.to_public (id int primary key);
+alter table public.to_public enable row level security;
+grant select on public.to_public to anon, authenticated;
+create policy tp on public.to_public for select using (id = 1);
+insert into public.to_public values (1), (2);
+-- a policy reading another RLS table sees it through that table's RLS; a SECURITY DEFINER helper does not
+create table public.members (user_id uuid, team int);
+alter table public.members enable row level security;
+grant select on public.members to authenticated;
+create policy m on public.members for select to authenticated using (user_id = (select auth.uid()));
+insert into public.members values (${A}, 1), (${B}, 2);
+create table public.team_docs (id int primary key, team int);
+alter table public.team_docs enable row level security;
+grant select on public.team_docs to authenticated;
+create policy td on public.team_docs for select to authenticated using (team in (select team from public.members));
+insert into public.team_docs values (1, 1), (2, 2), (3, 2);
+create schema private;
+create function private.all_teams() returns setof int language sql stable security definer set search_path = '' as $f$ select team from public.members $f$;
+grant usage on schema private to authenticated;
+create table public.team_docs_definer (id int primary key, team int);
+alter table public.team_docs_definer enable row level security;
+grant select on public.team_docs_definer to authenticated;
+create policy tdd on public.team_docs_definer for select to authenticated using (team in (select private.all_teams()));
+insert into public.team_docs_definer values (1, 1), (2, 2);
+-- an unexposed table reached through a definer view and a materialized view in public
+create table private.secret (id int, user_id uuid);
+alter table private.secret enable row level security;
+insert into private.secret values (1, ${A}), (2, ${B});
+create view public.secret_view as select * from private.secret;
+create materialized view public.secret_mv as select * from private.secret;
+grant select on public.secret_view, public.secret_mv to anon;
 `;
 
 describe('access matrix on subtle access paths', () => {
@@ -130,10 +189,25 @@ describe('access matrix on subtle access paths', () => {
 
   beforeAll(async () => {
     db = await freshDatabase('rg_matrix_paths');
+    // Roles are cluster-wide: create them once, whichever test file gets there first.
+    await db.sql
+      .unsafe(
+        `do $$ begin
+           if not exists (select 1 from pg_roles where rolname = 'rg_paths_readers') then create role rg_paths_readers nologin; end if;
+           if not exists (select 1 from pg_roles where rolname = 'rg_paths_inherit') then create role rg_paths_inherit nologin inherit; end if;
+           if not exists (select 1 from pg_roles where rolname = 'rg_paths_noinherit') then create role rg_paths_noinherit nologin noinherit; end if;
+         exception when unique_violation or duplicate_object then null; end $$;
+         grant rg_paths_readers to rg_paths_inherit, rg_paths_noinherit;`,
+      )
+      .simple();
     await db.sql.unsafe(BASE_SQL).simple();
     await db.sql.unsafe(SCHEMA).simple();
     dir = tempDir('rg-matrix-paths-');
-    writeFileSync(join(dir, 'actors.json'), JSON.stringify(ACTORS));
+    const roles = [
+      { name: 'inherit', kind: 'role', role: 'rg_paths_inherit' },
+      { name: 'noinherit', kind: 'role', role: 'rg_paths_noinherit' },
+    ];
+    writeFileSync(join(dir, 'actors.json'), JSON.stringify({ actors: [...ACTORS.actors, ...roles] }));
     m = await compute();
   });
   afterAll(async () => db?.drop());
@@ -211,5 +285,39 @@ describe('access matrix on subtle access paths', () => {
     expect(await asActor(ALICE, [`insert into public.posts values (9, ${A}, 'published')`, `insert into public.posts values (9, ${A}, 'draft')`, `insert into public.posts values (9, ${B}, 'draft')`])).toEqual(['42501', 1, '42501']);
     expect(row(m, 'public.posts', 'alice').slice(0, 2)).toEqual(['subset 3/4', 'own']);
     expect(row(m, 'public.posts', 'anon').slice(0, 2)).toEqual(['subset 3/4', 'none']);
+  });
+
+  it('a foreign table: writes are not run, and the grant tells none from granted', () => {
+    expect(row(m, 'public.ft', 'alice')).toEqual(['empty', 'n/a: foreign table: INSERT granted, not run (it would write to the remote server)', 'none', 'none']);
+    expect(row(m, 'public.ft', 'anon')).toEqual(['none', 'none', 'none', 'none']);
+  });
+
+  it('grants: membership works through INHERIT only, PUBLIC reaches everyone', async () => {
+    expect(row(m, 'public.via_role', 'inherit')[0]).toBe('all');
+    expect(row(m, 'public.via_role', 'noinherit')[0]).toBe('none');
+    for (const actor of ['anon', 'alice', 'noinherit']) expect(row(m, 'public.pub_grant', actor)[0]).toBe('all');
+  });
+
+  it('RLS: an owning API role skips it, restrictive-only allows nothing, a policy without TO applies to anon too', async () => {
+    expect(await asActor(ALICE, ['select * from public.api_owned', 'select * from public.restrictive_only'])).toEqual([2, 0]);
+    expect(row(m, 'public.api_owned', 'alice')).toEqual(['all', 'all', 'all', 'all']);
+    expect(row(m, 'public.api_owned', 'anon')[0]).toBe('none');
+    expect(row(m, 'public.restrictive_only', 'alice')[0]).toBe('empty');
+    expect(row(m, 'public.to_public', 'anon')[0]).toBe('subset 1/2');
+    expect(row(m, 'public.to_public', 'alice')[0]).toBe('subset 1/2');
+  });
+
+  it('policies that read other tables: through their RLS, or around it with a SECURITY DEFINER helper', async () => {
+    expect(await asActor(ALICE, ['select * from public.team_docs', 'select * from public.team_docs_definer'])).toEqual([1, 2]);
+    expect(row(m, 'public.team_docs', 'alice')[0]).toBe('subset 1/3');
+    expect(row(m, 'public.team_docs', 'bob')[0]).toBe('subset 2/3');
+    expect(row(m, 'public.team_docs_definer', 'alice')[0]).toBe('all');
+  });
+
+  it('an unexposed RLS table leaks through a definer view and a materialized view in an exposed schema', async () => {
+    expect(await asActor(null, ['select * from public.secret_view', 'select * from public.secret_mv', 'select * from private.secret'])).toEqual([2, 2, '42501']);
+    expect(row(m, 'public.secret_view', 'anon')[0]).toBe('all');
+    expect(row(m, 'public.secret_mv', 'anon')[0]).toBe('all');
+    expect(Object.keys(m.cells).some((t) => t.startsWith('private.'))).toBe(false);
   });
 });

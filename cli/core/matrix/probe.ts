@@ -50,6 +50,8 @@ export interface Truth {
   readable: Map<string, Set<string>>;
   /** Columns each actor role may INSERT (has_column_privilege: a table grant or a column grant). */
   insertable: Map<string, Set<string>>;
+  /** INSERT/UPDATE/DELETE each actor role holds on the table or on some of its columns. */
+  writeGrants: Map<string, Set<string>>;
   /** Columns the table's policies read (pg_depend records a policy's column references). */
   policyColumns: Set<string>;
 }
@@ -162,6 +164,15 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
        where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
          and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
        group by r.role`;
+    const writeGrants = new Map<string, Set<string>>();
+    for (const r of await tx<{ role: string; grants: string[] }[]>`
+      select x.rolname::text as role,
+             array_remove(array[case when has_any_column_privilege(x.oid, ${rel.oid}::oid, 'INSERT') then 'INSERT' end,
+                                case when has_any_column_privilege(x.oid, ${rel.oid}::oid, 'UPDATE') then 'UPDATE' end,
+                                case when has_table_privilege(x.oid, ${rel.oid}::oid, 'DELETE') then 'DELETE' end], null) as grants
+        from pg_catalog.pg_roles x where x.rolname = any(${roles}::text[])`) {
+      writeGrants.set(r.role, new Set(r.grants));
+    }
     for (const r of rows) {
       updatable.set(r.role, new Set(r.cols));
       readable.set(r.role, new Set(r.readable));
@@ -176,7 +187,7 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
            where d.classid = 'pg_catalog.pg_policy'::regclass and d.refobjid = ${rel.oid} and d.refobjsubid > 0`
       ).map((r) => r.name),
     );
-    return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, policyColumns };
+    return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, writeGrants, policyColumns };
   });
 }
 
@@ -287,6 +298,20 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
 function withColumns(cell: Cell, rel: RelationModel, granted: ReadonlySet<string> | undefined): Cell {
   if (!granted || granted.size === 0 || granted.size >= rel.columns.length) return cell;
   return { ...cell, columns: rel.columns.filter((c) => granted.has(c.name)).map((c) => quoteIdent(c.name)) };
+}
+
+/**
+ * A write that is not run: a materialized view cannot be written at all; a
+ * foreign table's writes would reach the remote server (no RLS applies to
+ * foreign tables, so the grant is the whole answer). The catalog still tells
+ * "none" (no privilege) from a granted write, so granting one changes the cell.
+ */
+function unprobedWrite(rel: RelationModel, truth: Truth, actor: ProbeActor, command: 'INSERT' | 'UPDATE' | 'DELETE'): Cell {
+  if (rel.kind === 'foreign table') {
+    if (!truth.writeGrants.get(actor.role)?.has(command)) return { access: 'none', note: `no ${command} privilege on the foreign table` };
+    return { access: 'n/a', note: `foreign table: ${command} granted, not run (it would write to the remote server)` };
+  }
+  return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
 }
 
 function ownTotalOf(truth: Truth, rel: RelationModel, actor: ProbeActor): number | undefined {
@@ -472,7 +497,7 @@ export function synthesizeSource(rel: RelationModel): SourceRow | { reason: stri
 }
 
 async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, opts: ProbeOptions): Promise<Cell> {
-  if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
+  if (!rel.writable) return unprobedWrite(rel, truth, actor, 'INSERT');
   if (!truth.sources.length) {
     const made = synthesizeSource(rel);
     if ('reason' in made) return { access: 'n/a', note: made.reason };
@@ -595,7 +620,7 @@ function preferBlind(reading: { ok: true; rows: number } | { ok: false; outcome:
 }
 
 async function probeUpdate(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
-  if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
+  if (!rel.writable) return unprobedWrite(rel, truth, actor, 'UPDATE');
   const col = updateColumn(rel, truth, actor);
   if (!col) return { access: 'n/a', note: 'no updatable column (generated, identity ALWAYS, or not updatable through the view)' };
   const ownTotal = ownTotalOf(truth, rel, actor);
@@ -659,7 +684,7 @@ async function probeUpdateThroughView(tx: TransactionSql, rel: RelationModel, ac
 }
 
 async function probeDelete(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
-  if (!rel.writable) return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
+  if (!rel.writable) return unprobedWrite(rel, truth, actor, 'DELETE');
   const ownTotal = ownTotalOf(truth, rel, actor);
   const run = (replica: boolean) =>
     attempt(tx, async (sp) => {
