@@ -40,6 +40,13 @@ create policy u on public.upd_unseen for update to authenticated using (true) wi
 create policy d on public.upd_unseen for delete to authenticated using (true);
 insert into public.upd_unseen values (1, 'a'), (2, 'b');
 
+-- DELETE granted without SELECT: only a DELETE without a filter runs
+create table public.del_only (id int primary key);
+alter table public.del_only enable row level security;
+grant delete on public.del_only to authenticated;
+create policy d on public.del_only for delete to authenticated using (true);
+insert into public.del_only values (1), (2);
+
 -- the same through a security_invoker view
 create view public.upd_unseen_v with (security_invoker = true) as select * from public.upd_unseen;
 grant select, update on public.upd_unseen_v to authenticated;
@@ -223,6 +230,15 @@ describe('access matrix on subtle access paths', () => {
     expect(await asActor(ALICE, ['update public.upd_unseen set v = v', "update public.upd_unseen set v = 'z'", 'delete from public.upd_unseen where id = 1', 'delete from public.upd_unseen'])).toEqual([0, 2, 0, 2]);
     expect(row(m, 'public.upd_unseen', 'alice')).toEqual(['empty', 'none', 'all', 'all']);
     expect(m.cells['public.upd_unseen']!['alice']!.UPDATE.note).toMatch(/skips the SELECT policies; one that reads a column changes 0/);
+    expect(m.cells['public.upd_unseen']!['alice']!.DELETE.note).toBe(
+      'a DELETE that reads a column (a filter, or Prefer: return=representation) deletes 0: the SELECT policies apply to it; one without a filter deletes 2',
+    );
+  });
+
+  it('DELETE without SELECT: deletes every row without a filter, and the note says a filtered one is denied', async () => {
+    expect(await asActor(ALICE, ['delete from public.del_only where id = 1', 'delete from public.del_only'])).toEqual(['42501', 2]);
+    expect(row(m, 'public.del_only', 'alice')[3]).toBe('all');
+    expect(m.cells['public.del_only']!['alice']!.DELETE.note).toMatch(/is denied without SELECT; one without a filter deletes 2/);
   });
 
   it('the same through a security_invoker view', async () => {

@@ -715,5 +715,25 @@ async function probeDelete(tx: TransactionSql, rel: RelationModel, truth: Truth,
   }
   const ownDeleted = ownTotal !== undefined && r.value.ownLeft !== undefined ? ownTotal - r.value.ownLeft : undefined;
   const cell = classifyRows({ rows: r.value.count, rowsOwn: ownDeleted, total: truth.total, ownTotal });
-  return note ? { ...cell, note } : cell;
+  if (note) return { ...cell, note };
+  const reading = rel.rls && r.value.count > 0 ? await readingDeleteNote(tx, rel, truth, actor, r.value.count) : undefined;
+  return reading ? { ...cell, note: reading } : cell;
+}
+
+/**
+ * `delete from t` reads no column, so (as for UPDATE) the SELECT policies and
+ * the SELECT grant do not apply to it: the cell counts it. A DELETE that does
+ * read one (any filter, or PostgREST's Prefer: return=representation) is held
+ * to them; when that deletes fewer rows, say so, since "DELETE policy true,
+ * SELECT policy false" is often believed to delete nothing.
+ */
+async function readingDeleteNote(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, blindRows: number): Promise<string | undefined> {
+  const readable = truth.readable.get(actor.role) ?? new Set<string>();
+  const col = rel.columns.find((c) => readable.has(c.name));
+  const filtered = 'a DELETE that reads a column (a filter, or Prefer: return=representation)';
+  if (!col) return `${filtered} is denied without SELECT; one without a filter deletes ${blindRows}`;
+  const c = quoteIdent(col.name);
+  const r = await attempt(tx, async (sp) => (await sp.unsafe(`delete from ${rel.name} where ${c} is null or ${c} is not null`)).count);
+  if (!r.ok) return undefined;
+  return r.value < blindRows ? `${filtered} deletes ${r.value}: the SELECT policies apply to it; one without a filter deletes ${blindRows}` : undefined;
 }
