@@ -104,6 +104,25 @@ grant select, insert on public.posts to authenticated;
 create policy p_read on public.posts for select using (status = 'published');
 create policy p_ins on public.posts for insert to authenticated with check (status = 'draft' and user_id = (select auth.uid()));
 insert into public.posts values (1, ${A}, 'published'), (2, ${A}, 'published'), (3, ${A}, 'draft'), (4, ${B}, 'published');
+-- the same policy when every fixture row is published, and a policy that does not filter at all
+create table public.posts_published (id int primary key, status text not null);
+alter table public.posts_published enable row level security;
+grant select on public.posts_published to anon;
+create policy pp_read on public.posts_published for select using (status = 'published');
+insert into public.posts_published values (1, 'published'), (2, 'published');
+create table public.open_read (id int primary key);
+alter table public.open_read enable row level security;
+grant select on public.open_read to anon;
+create policy o_read on public.open_read for select using (true);
+create policy o_gate on public.open_read as restrictive for select using (current_setting('request.method', true) = 'GET'); -- reads no row
+insert into public.open_read values (1), (2);
+-- an owner policy beside one that reads no row (alice is "staff"): all for alice is not a fixture accident
+create table public.staff_read (id int primary key, user_id uuid references auth.users(id));
+alter table public.staff_read enable row level security;
+grant select on public.staff_read to authenticated;
+create policy sr_own on public.staff_read for select to authenticated using (user_id = (select auth.uid()));
+create policy sr_staff on public.staff_read for select to authenticated using ((select auth.uid()) = ${A});
+insert into public.staff_read values (1, ${A}), (2, ${B});
 
 -- a foreign table (no RLS possible): writes are not run, the grant decides between none and granted
 create extension if not exists file_fdw;
@@ -335,5 +354,16 @@ describe('access matrix on subtle access paths', () => {
     expect(row(m, 'public.secret_view', 'anon')[0]).toBe('all');
     expect(row(m, 'public.secret_mv', 'anon')[0]).toBe('all');
     expect(Object.keys(m.cells).some((t) => t.startsWith('private.'))).toBe(false);
+  });
+
+  it('data-dependent SELECT: all under a filtering policy says the fixtures decided it; an unfiltered all says nothing', () => {
+    expect(row(m, 'public.posts_published', 'anon')[0]).toBe('all');
+    expect(m.cells['public.posts_published']!['anon']!.SELECT.note).toMatch(/every row of the fixtures passes policies that can filter/);
+    expect(row(m, 'public.open_read', 'anon')[0]).toBe('all');
+    expect(m.cells['public.open_read']!['anon']!.SELECT.note).toBeUndefined();
+    expect(m.cells['public.api_owned']!['alice']!.SELECT.note).toBeUndefined(); // the owner is not subject to RLS
+    expect(row(m, 'public.staff_read', 'alice')[0]).toBe('all');
+    expect(m.cells['public.staff_read']!['alice']!.SELECT.note).toBeUndefined();
+    expect(row(m, 'public.staff_read', 'bob')[0]).toBe('own');
   });
 });

@@ -50,6 +50,12 @@ export interface Truth {
   readable: Map<string, Set<string>>;
   /** Columns each actor role may INSERT (has_column_privilege: a table grant or a column grant). */
   insertable: Map<string, Set<string>>;
+  /**
+   * Per actor role subject to the table's RLS (not its owner unless forced,
+   * not BYPASSRLS): the commands ('r', 'w', 'd') whose policies can filter
+   * rows (see readTruth). An "all" there only says every fixture row passed.
+   */
+  filtering: Map<string, Set<string>>;
   /** INSERT/UPDATE/DELETE each actor role holds on the table or on some of its columns. */
   writeGrants: Map<string, Set<string>>;
   /** Columns the table's policies read (pg_depend records a policy's column references). */
@@ -164,6 +170,38 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
        where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
          and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
        group by r.role`;
+    const filtering = new Map<string, Set<string>>();
+    if (rel.rls) {
+      const applicable = await tx<{ role: string; cmd: string; permissive: boolean; readsRow: boolean }[]>`
+        select x.rolname::text as role, p.polcmd::text as cmd, p.polpermissive as permissive,
+               -- reads the row: a USING other than true with a column or whole-row reference (the
+               -- policy's expressions record normal dependencies on those, its table an auto one)
+               (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), 'true') <> 'true'
+                and exists (select 1 from pg_catalog.pg_depend d
+                             where d.classid = 'pg_catalog.pg_policy'::regclass and d.objid = p.oid
+                               and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = c.oid and d.deptype = 'n')) as "readsRow"
+          from pg_catalog.pg_roles x
+          join pg_catalog.pg_class c on c.oid = ${rel.oid}::oid
+          join pg_catalog.pg_policy p on p.polrelid = c.oid
+         where x.rolname = any(${roles}::text[])
+           and not x.rolsuper and not x.rolbypassrls
+           and (c.relforcerowsecurity or not pg_catalog.pg_has_role(x.oid, c.relowner, 'USAGE'))
+           and (0::oid = any(p.polroles) -- 0: PUBLIC
+                or exists (select 1 from unnest(p.polroles) pr(oid) where pg_catalog.pg_has_role(x.oid, pr.oid, 'USAGE')))`;
+      for (const role of roles) {
+        const mine = applicable.filter((p) => p.role === role);
+        const cmds = new Set<string>();
+        for (const cmd of ['r', 'w', 'd']) {
+          const on = mine.filter((p) => p.cmd === '*' || p.cmd === cmd);
+          // Rows can be filtered by a restrictive policy that reads them, or when every permissive one
+          // reads them; a permissive one that does not (true, is_staff()) may well let every row through.
+          const restrictive = on.some((p) => !p.permissive && p.readsRow);
+          const permissive = on.filter((p) => p.permissive);
+          if (restrictive || (permissive.length > 0 && permissive.every((p) => p.readsRow))) cmds.add(cmd);
+        }
+        filtering.set(role, cmds);
+      }
+    }
     const writeGrants = new Map<string, Set<string>>();
     for (const r of await tx<{ role: string; grants: string[] }[]>`
       select x.rolname::text as role,
@@ -187,7 +225,7 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
            where d.classid = 'pg_catalog.pg_policy'::regclass and d.refobjid = ${rel.oid} and d.refobjsubid > 0`
       ).map((r) => r.name),
     );
-    return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, writeGrants, policyColumns };
+    return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, filtering, writeGrants, policyColumns };
   });
 }
 
@@ -275,11 +313,12 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
         const UPDATE = await probeUpdate(tx, rel, truth, actor);
         await as('DELETE');
         const DELETE = await probeDelete(tx, rel, truth, actor);
+        const filters = truth.filtering.get(actor.role);
         out.set(rel.name, {
-          SELECT: withColumns(SELECT, rel, truth.readable.get(actor.role)),
+          SELECT: withColumns(allOfFixtures(SELECT, filters, 'r'), rel, truth.readable.get(actor.role)),
           INSERT: withColumns(INSERT, rel, truth.insertable.get(actor.role)),
-          UPDATE: withColumns(UPDATE, rel, truth.updatable.get(actor.role)),
-          DELETE,
+          UPDATE: withColumns(allOfFixtures(UPDATE, filters, 'w'), rel, truth.updatable.get(actor.role)),
+          DELETE: allOfFixtures(DELETE, filters, 'd'),
         });
       }
       throw ROLLBACK;
@@ -288,6 +327,17 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
     if (err !== ROLLBACK) throw err;
   }
   return out;
+}
+
+/**
+ * "all" under a policy that filters means only that every row of the
+ * fixtures passed it (published posts, with no draft among them): the label
+ * stays what was measured, the note says how to tell it from filtered.
+ */
+function allOfFixtures(cell: Cell, filters: ReadonlySet<string> | undefined, cmd: 'r' | 'w' | 'd'): Cell {
+  if (cell.access !== 'all' || !filters?.has(cmd)) return cell;
+  const note = 'every row of the fixtures passes policies that can filter: add rows they should hide to tell filtered from all';
+  return { ...cell, note: cell.note ? `${cell.note}; ${note}` : note };
 }
 
 /**
