@@ -139,6 +139,16 @@ insert into public.via_role values (1);
 create table public.pub_grant (id int primary key);
 grant select on public.pub_grant to public;
 insert into public.pub_grant values (1);
+-- a REVOKE from anon alone leaves what PUBLIC holds: anon still reads
+create table public.revoked (id int primary key);
+grant select on public.revoked to public;
+revoke select on public.revoked from anon;
+insert into public.revoked values (1);
+-- default privileges reach the tables created after them
+alter default privileges in schema public grant select on tables to anon;
+create table public.later (id int primary key);
+alter default privileges in schema public revoke select on tables from anon;
+insert into public.later values (1);
 -- a table owned by an API role: its owner skips RLS unless it is forced
 create table public.api_owned (id int primary key, user_id uuid references auth.users(id));
 alter table public.api_owned enable row level security;
@@ -327,10 +337,14 @@ describe('access matrix on subtle access paths', () => {
     expect(row(m, 'public.ft', 'anon')).toEqual(['none', 'none', 'none', 'none']);
   });
 
-  it('grants: membership works through INHERIT only, PUBLIC reaches everyone', async () => {
+  it('grants: membership works through INHERIT only, PUBLIC reaches everyone (a REVOKE from anon alone too), default privileges reach later tables', async () => {
     expect(row(m, 'public.via_role', 'inherit')[0]).toBe('all');
     expect(row(m, 'public.via_role', 'noinherit')[0]).toBe('none');
     for (const actor of ['anon', 'alice', 'noinherit']) expect(row(m, 'public.pub_grant', actor)[0]).toBe('all');
+    expect(await asActor(null, ['select * from public.revoked', 'select * from public.later'])).toEqual([1, 1]);
+    expect(row(m, 'public.revoked', 'anon')[0]).toBe('all');
+    expect(row(m, 'public.later', 'anon')[0]).toBe('all');
+    expect(row(m, 'public.later', 'alice')[0]).toBe('none');
   });
 
   it('RLS: an owning API role skips it, restrictive-only allows nothing, a policy without TO applies to anon too', async () => {
