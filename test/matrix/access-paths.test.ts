@@ -40,6 +40,18 @@ create policy u on public.upd_unseen for update to authenticated using (true) wi
 create policy d on public.upd_unseen for delete to authenticated using (true);
 insert into public.upd_unseen values (1, 'a'), (2, 'b');
 
+-- INSERT allowed, the new row not visible: return=minimal inserts, return=representation fails
+create table public.drop_box (id int primary key, v text);
+alter table public.drop_box enable row level security;
+grant select, insert on public.drop_box to authenticated;
+create policy db_ins on public.drop_box for insert to authenticated with check (true);
+insert into public.drop_box values (1, 'a');
+create table public.notes_like (id int primary key, user_id uuid references auth.users(id));
+alter table public.notes_like enable row level security;
+grant select, insert on public.notes_like to authenticated;
+create policy nl on public.notes_like to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+insert into public.notes_like values (1, ${A});
+
 -- DELETE granted without SELECT: only a DELETE without a filter runs
 create table public.del_only (id int primary key);
 alter table public.del_only enable row level security;
@@ -268,6 +280,14 @@ describe('access matrix on subtle access paths', () => {
     expect(await asActor(ALICE, ['delete from public.del_only where id = 1', 'delete from public.del_only'])).toEqual(['42501', 2]);
     expect(row(m, 'public.del_only', 'alice')[3]).toBe('all');
     expect(m.cells['public.del_only']!['alice']!.DELETE.note).toMatch(/is denied without SELECT; one without a filter deletes 2/);
+  });
+
+  it('INSERT that the SELECT policies hide: the cell is the write, the note says RETURNING fails', async () => {
+    expect(await asActor(ALICE, ["insert into public.drop_box values (5, 'x')", "insert into public.drop_box values (6, 'x') returning 1", "insert into public.drop_box values (7, 'x') returning v"])).toEqual([1, 1, '42501']);
+    expect(row(m, 'public.drop_box', 'alice').slice(0, 2)).toEqual(['empty', 'all']);
+    expect(m.cells['public.drop_box']!['alice']!.INSERT.note).toMatch(/an INSERT that returns the row \(Prefer: return=representation\) fails: new row violates row-level security policy/);
+    expect(m.cells['public.posts']!['alice']!.INSERT.note).toMatch(/return=representation\) fails/); // a draft is not published, so not readable
+    expect(m.cells['public.notes_like']!['alice']!.INSERT.note).toBeUndefined();
   });
 
   it('the same through a security_invoker view', async () => {

@@ -554,6 +554,8 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
     truth = { ...truth, sources: [made] };
   }
   const insertable = truth.insertable.get(actor.role);
+  /** The first INSERT that went through, to try again returning the row. */
+  let okText: string | undefined;
   const tryPlan = async (source: SourceRow, ownerValue: string | null | undefined): Promise<Outcome> => {
     let plan = planInsert(rel, truth, source, ownerValue, insertable ? { insertable } : {});
     let { outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text);
@@ -570,6 +572,7 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
       // Asked for someone else's row, got one of our own: the write cannot create others' rows.
       return { kind: 'refused', note: `the owner (${rel.ownerColumn}) was rewritten to the actor by a trigger or default` };
     }
+    if (o.kind === 'ok' && o.count > 0) okText ??= plan.text;
     return plan.note && o.kind === 'constraint' ? { ...o, note: `${o.note}; ${plan.note}` } : o;
   };
   /** Copy the candidates in turn while WITH CHECK refuses them: the first other outcome is the verdict. */
@@ -586,7 +589,7 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
     const source = truth.sources[0]!;
     // A synthesized row has no owner yet: give it some user's, as a copy would have.
     const owner = source.omit && rel.ownerColumn ? (opts.userIds[0] ?? null) : undefined;
-    return classifySingleInsert(await tryCopies(truth.sources, owner));
+    return withReturning(tx, rel, truth, actor, classifySingleInsert(await tryCopies(truth.sources, owner)), okText);
   }
   const uid = actor.uid;
   const mineRows = truth.sources.filter((s) => s.owner === uid);
@@ -596,7 +599,31 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
   const own = await tryCopies([...mineRows, ...otherRows, ...rest], uid);
   const other: Outcome = otherUid ? await tryCopies([...otherRows, ...mineRows, ...rest], otherUid) : { kind: 'skipped', note: 'no other user exists' };
   const cell = classifyOwnedInsert(own, other);
-  return other.kind === 'refused' && cell.access === 'own' && !cell.note && /rewritten/.test(other.note) ? { ...cell, note: other.note } : cell;
+  const noted = other.kind === 'refused' && cell.access === 'own' && !cell.note && /rewritten/.test(other.note) ? { ...cell, note: other.note } : cell;
+  return withReturning(tx, rel, truth, actor, noted, okText);
+}
+
+/**
+ * PostgREST's POST with Prefer: return=representation (supabase-js
+ * `.insert().select()`) adds RETURNING <columns>, and a RETURNING that reads
+ * a column holds the new row to the SELECT policies and grant: an insert the
+ * cell allows can still fail that way. Said in the note (the verdict is the
+ * write, which return=minimal makes).
+ */
+async function withReturning(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, cell: Cell, text: string | undefined): Promise<Cell> {
+  if (!text || !rel.rls || !['all', 'own', 'subset'].includes(cell.access)) return cell;
+  const readable = truth.readable.get(actor.role) ?? new Set<string>();
+  const col = rel.columns.find((c) => readable.has(c.name));
+  let why: string | undefined;
+  if (!col) why = 'without SELECT, an INSERT that returns the row (Prefer: return=representation) is denied';
+  else {
+    const r = await attempt(tx, async (sp) => (await sp.unsafe(`${text} returning ${quoteIdent(col.name)}`)).count);
+    if (!r.ok) {
+      const o = outcomeOfError(r.err);
+      if (o.kind === 'refused' || o.kind === 'denied') why = `an INSERT that returns the row (Prefer: return=representation) fails: ${o.note}`;
+    }
+  }
+  return why ? { ...cell, note: cell.note ? `${cell.note}; ${why}` : why } : cell;
 }
 
 /**
