@@ -46,6 +46,12 @@ alter table public.drop_box enable row level security;
 grant select, insert on public.drop_box to authenticated;
 create policy db_ins on public.drop_box for insert to authenticated with check (true);
 insert into public.drop_box values (1, 'a');
+-- one FOR ALL policy whose WITH CHECK is not its USING: RETURNING still differs from the write
+create table public.all_policy (id int primary key, user_id uuid references auth.users(id), status text not null);
+alter table public.all_policy enable row level security;
+grant select, insert on public.all_policy to authenticated;
+create policy ap on public.all_policy to authenticated using (status = 'published') with check (user_id = (select auth.uid()));
+insert into public.all_policy values (1, ${A}, 'draft');
 create table public.notes_like (id int primary key, user_id uuid references auth.users(id));
 alter table public.notes_like enable row level security;
 grant select, insert on public.notes_like to authenticated;
@@ -288,6 +294,8 @@ describe('access matrix on subtle access paths', () => {
     expect(m.cells['public.drop_box']!['alice']!.INSERT.note).toMatch(/an INSERT that returns the row \(Prefer: return=representation\) fails: new row violates row-level security policy/);
     expect(m.cells['public.posts']!['alice']!.INSERT.note).toMatch(/return=representation\) fails/); // a draft is not published, so not readable
     expect(m.cells['public.notes_like']!['alice']!.INSERT.note).toBeUndefined();
+    expect(await asActor(ALICE, [`insert into public.all_policy values (8, ${A}, 'draft') returning id`])).toEqual(['42501']);
+    expect(m.cells['public.all_policy']!['alice']!.INSERT.note).toMatch(/return=representation\) fails/);
   });
 
   it('the same through a security_invoker view', async () => {

@@ -53,7 +53,7 @@ describe('classifyOwnedInsert', () => {
 
 describe('planInsert', () => {
   const truth = (values: Array<string | null>): [Truth, { owner: string; values: Array<string | null> }] => [
-    { total: 1, ownByUid: new Map(), keys: [], sources: [], maxOf: new Map([['seq', '41']]), updatable: new Map(), readable: new Map(), insertable: new Map(), filtering: new Map(), writeGrants: new Map(), policyColumns: new Set() },
+    { total: 1, ownByUid: new Map(), keys: [], sources: [], maxOf: new Map([['seq', '41']]), updatable: new Map(), readable: new Map(), insertable: new Map(), filtering: new Map(), samePolicies: new Map(), writeGrants: new Map(), policyColumns: new Set() },
     { owner: 'u1', values },
   ];
   it('leaves generated, identity and defaulted key columns to Postgres, freshens the other keys, sets the owner', () => {

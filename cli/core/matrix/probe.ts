@@ -56,10 +56,23 @@ export interface Truth {
    * rows (see readTruth). An "all" there only says every fixture row passed.
    */
   filtering: Map<string, Set<string>>;
+  /**
+   * Per actor role subject to RLS: whether a statement that reads a column
+   * meets the same policies as one that does not (only FOR ALL policies
+   * apply), so the second probe of UPDATE, DELETE and INSERT … RETURNING
+   * would find the same rows and is skipped. Absent: no policy applies to it.
+   */
+  samePolicies: Map<string, SamePolicies>;
   /** INSERT/UPDATE/DELETE each actor role holds on the table or on some of its columns. */
   writeGrants: Map<string, Set<string>>;
   /** Columns the table's policies read (pg_depend records a policy's column references). */
   policyColumns: Set<string>;
+}
+
+interface SamePolicies {
+  update: boolean;
+  delete: boolean;
+  returning: boolean;
 }
 
 const ROLLBACK = Symbol('rowguard.matrix.rollback');
@@ -171,9 +184,11 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
          and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
        group by r.role`;
     const filtering = new Map<string, Set<string>>();
+    const samePolicies = new Map<string, SamePolicies>();
     if (rel.rls) {
-      const applicable = await tx<{ role: string; cmd: string; permissive: boolean; readsRow: boolean }[]>`
+      const applicable = await tx<{ role: string; cmd: string; permissive: boolean; readsRow: boolean; checkIsUsing: boolean }[]>`
         select x.rolname::text as role, p.polcmd::text as cmd, p.polpermissive as permissive,
+               (p.polwithcheck is null or pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) = pg_catalog.pg_get_expr(p.polqual, p.polrelid)) as "checkIsUsing",
                -- reads the row: a USING other than true with a column or whole-row reference (the
                -- policy's expressions record normal dependencies on those, its table an auto one)
                (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), 'true') <> 'true'
@@ -200,6 +215,15 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
           if (restrictive || (permissive.length > 0 && permissive.every((p) => p.readsRow))) cmds.add(cmd);
         }
         filtering.set(role, cmds);
+        // A statement that reads a column adds the SELECT policies ('r' and '*') to the command's own
+        // ('w'/'d'/'a' and '*'): with '*' policies only, both sets are the same, and so are the rows.
+        const has = (cmd: string) => mine.some((p) => p.cmd === cmd);
+        samePolicies.set(role, {
+          update: !has('r') && !has('w'),
+          delete: !has('r') && !has('d'),
+          // RETURNING checks the new row against USING, the INSERT against WITH CHECK.
+          returning: !has('r') && !has('a') && mine.every((p) => p.checkIsUsing),
+        });
       }
     }
     const writeGrants = new Map<string, Set<string>>();
@@ -225,7 +249,7 @@ async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise
            where d.classid = 'pg_catalog.pg_policy'::regclass and d.refobjid = ${rel.oid} and d.refobjsubid > 0`
       ).map((r) => r.name),
     );
-    return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, filtering, writeGrants, policyColumns };
+    return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, filtering, samePolicies, writeGrants, policyColumns };
   });
 }
 
@@ -616,7 +640,7 @@ async function withReturning(tx: TransactionSql, rel: RelationModel, truth: Trut
   const col = rel.columns.find((c) => readable.has(c.name));
   let why: string | undefined;
   if (!col) why = 'without SELECT, an INSERT that returns the row (Prefer: return=representation) is denied';
-  else {
+  else if (truth.samePolicies.get(actor.role)?.returning === false) {
     const r = await attempt(tx, async (sp) => (await sp.unsafe(`${text} returning ${quoteIdent(col.name)}`)).count);
     if (!r.ok) {
       const o = outcomeOfError(r.err);
@@ -725,6 +749,7 @@ async function probeUpdate(tx: TransactionSql, rel: RelationModel, truth: Truth,
   const reading = r.ok ? ({ ok: true, rows: r.value.changed } as const) : ({ ok: false, outcome: outcomeOfError(r.err) } as const);
   const cell = r.ok ? cellOf(r.value) : cellOfFailure(reading.ok ? { kind: 'error', note: 'unexpected' } : reading.outcome);
   if (reading.ok && reading.rows === truth.total) return cell; // every row already: a blind write cannot do more
+  if (reading.ok && truth.samePolicies.get(actor.role)?.update !== false) return cell; // the same policies: the same rows
   const b = await firstBlind(blindAssignments(rel, truth, actor), run);
   if (!b) return cell;
   const why = preferBlind(reading, b.changed);
@@ -748,6 +773,7 @@ async function probeUpdateThroughView(tx: TransactionSql, rel: RelationModel, ac
     }
     cell = classifyRows({ rows: all.value, rowsOwn, total: truth.total, ownTotal });
     if (cell.access === 'subset' && rowsOwn === undefined) cell = { ...cell, note: 'through a view: how many rows changed is known, whose is not' };
+    // (A view has no policies of its own to compare: its base tables' apply, so the blind write always runs.)
     if (all.value === truth.total) return cell;
   } else {
     cell = cellOfFailure(outcomeOfError(all.err));
@@ -809,6 +835,7 @@ async function readingDeleteNote(tx: TransactionSql, rel: RelationModel, truth: 
   const col = rel.columns.find((c) => readable.has(c.name));
   const filtered = 'a DELETE that reads a column (a filter, or Prefer: return=representation)';
   if (!col) return `${filtered} is denied without SELECT; one without a filter deletes ${blindRows}`;
+  if (truth.samePolicies.get(actor.role)?.delete !== false) return undefined; // the same policies: the same rows
   const c = quoteIdent(col.name);
   const r = await attempt(tx, async (sp) => (await sp.unsafe(`delete from ${rel.name} where ${c} is null or ${c} is not null`)).count);
   if (!r.ok) return undefined;
