@@ -142,6 +142,20 @@ create policy sr_own on public.staff_read for select to authenticated using (use
 create policy sr_staff on public.staff_read for select to authenticated using ((select auth.uid()) = ${A});
 insert into public.staff_read values (1, ${A}), (2, ${B});
 
+-- reads with side effects fail in PostgREST's READ ONLY GET: a view calling nextval(), a policy that logs
+create sequence public.hits;
+create view public.counted as select id, nextval('public.hits') as hit from public.open_read;
+grant select on public.counted to anon;
+grant usage on sequence public.hits to anon;
+create table public.read_log (at timestamptz default now());
+grant insert on public.read_log to anon;
+create function public.log_read() returns boolean language plpgsql volatile as $f$ begin insert into public.read_log default values; return true; end $f$;
+create table public.logged_read (id int primary key);
+alter table public.logged_read enable row level security;
+grant select on public.logged_read to anon;
+create policy lr on public.logged_read for select using (public.log_read());
+insert into public.logged_read values (1);
+
 -- a foreign table (no RLS possible): writes are not run, the grant decides between none and granted
 create extension if not exists file_fdw;
 create server rg_files foreign data wrapper file_fdw;
@@ -407,5 +421,12 @@ describe('access matrix on subtle access paths', () => {
     expect(row(m, 'public.staff_read', 'alice')[0]).toBe('all');
     expect(m.cells['public.staff_read']!['alice']!.SELECT.note).toBeUndefined();
     expect(row(m, 'public.staff_read', 'bob')[0]).toBe('own');
+  });
+
+  it("a read with side effects is an error cell, as a GET in PostgREST's READ ONLY transaction is", async () => {
+    expect(await asActor(null, ['select count(*) from public.counted', 'select count(*) from public.logged_read'])).toEqual([1, 1]); // read-write: works
+    expect(row(m, 'public.counted', 'anon')[0]).toBe('error: 25006 cannot execute nextval() in a read-only transaction');
+    expect(row(m, 'public.logged_read', 'anon')[0]).toBe('error: 25006 cannot execute INSERT in a read-only transaction');
+    expect(row(m, 'public.open_read', 'anon')[0]).toBe('all');
   });
 });

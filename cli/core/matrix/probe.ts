@@ -133,124 +133,137 @@ function ownerPredicate(col: string, param: number): string {
 }
 
 async function readTruth(sql: Sql, rel: RelationModel, roles: string[]): Promise<Truth> {
+  let truth!: Truth;
+  // Read-write, always rolled back: a view that calls nextval() (or anything else that writes)
+  // cannot be counted in a READ ONLY transaction, and its ground truth is still needed.
+  await sql
+    .begin('isolation level repeatable read read write', async (tx) => {
+      truth = await readTruthIn(tx, rel, roles);
+      throw ROLLBACK;
+    })
+    .catch((err: unknown) => {
+      if (err !== ROLLBACK) throw err;
+    });
+  return truth;
+}
+
+async function readTruthIn(tx: TransactionSql, rel: RelationModel, roles: string[]): Promise<Truth> {
   const t = rel.name;
   const owner = rel.ownerColumn;
-  return sql.begin('isolation level repeatable read read only', async (tx) => {
-    const [{ total } = { total: 0 }] = await tx.unsafe<{ total: number }[]>(`select count(*)::int as total from ${t}`);
-    const ownByUid = new Map<string, number>();
-    if (owner) {
-      for (const r of await tx.unsafe<{ uid: string | null; n: number }[]>(`select ${quoteIdent(owner)}::text as uid, count(*)::int as n from ${t} group by 1`)) {
-        if (r.uid !== null) ownByUid.set(r.uid, r.n);
-      }
+  const [{ total } = { total: 0 }] = await tx.unsafe<{ total: number }[]>(`select count(*)::int as total from ${t}`);
+  const ownByUid = new Map<string, number>();
+  if (owner) {
+    for (const r of await tx.unsafe<{ uid: string | null; n: number }[]>(`select ${quoteIdent(owner)}::text as uid, count(*)::int as n from ${t} group by 1`)) {
+      if (r.uid !== null) ownByUid.set(r.uid, r.n);
     }
-    let keys: string[] = [];
-    let sources: SourceRow[] = [];
-    const maxOf = new Map<string, string | null>();
-    const updatable = new Map<string, Set<string>>();
-    const readable = new Map<string, Set<string>>();
-    const insertable = new Map<string, Set<string>>();
-    if (rel.writable) {
-      if (rel.hasRowIdentity) keys = (await tx.unsafe<{ k: string }[]>(`select ${ROW_KEY} as k from ${t} r`)).map((r) => r.k);
-      // Each column's text form, as JSON so a NULL stays null (a text[] literal would spell it NULL).
-      const vals = `pg_catalog.to_json(array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[])::text`;
-      const ownerExpr = owner ? `r.${quoteIdent(owner)}::text` : 'null::text';
-      // A few rows to copy per owner, the first in text order so runs are repeatable: a WITH CHECK that
-      // depends on the data (status = 'draft') may refuse one copy and take another.
-      const copies = await tx.unsafe<{ owner: string | null; values: string }[]>(
-        `select owner, values from (select ${ownerExpr} as owner, ${vals} as values,
-                row_number() over (partition by ${ownerExpr} order by row(r.*)::text) as n from ${t} r) x
-          where n <= ${SOURCES_PER_OWNER} order by 1, n`,
-      );
-      sources = copies.map((r) => ({ owner: r.owner, values: JSON.parse(r.values) as Array<string | null> }));
-      for (const key of rel.uniqueKeys) {
-        for (const name of key) {
-          const col = rel.columns.find((c) => c.name === name);
-          if (col && INTEGER_TYPES.has(col.baseType) && !maxOf.has(name)) {
-            const [m] = await tx.unsafe<{ m: string | null }[]>(`select max(${quoteIdent(name)})::text as m from ${t}`);
-            maxOf.set(name, m?.m ?? null);
-          }
-        }
-      }
-    }
-    // Column privileges (a table grant covers every column): what the probes may send, and what the labels name.
-    const rows = await tx<{ role: string; cols: string[]; readable: string[]; insertable: string[] }[]>`
-      select r.role,
-             coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'UPDATE')), '{}') as cols,
-             coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'SELECT')), '{}') as readable,
-             coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'INSERT')), '{}') as insertable
-        from unnest(${roles}::text[]) r(role)
-        cross join pg_catalog.pg_attribute a
-       where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
-         and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
-       group by r.role`;
-    const filtering = new Map<string, Set<string>>();
-    const samePolicies = new Map<string, SamePolicies>();
-    if (rel.rls) {
-      const applicable = await tx<{ role: string; cmd: string; permissive: boolean; readsRow: boolean; checkIsUsing: boolean }[]>`
-        select x.rolname::text as role, p.polcmd::text as cmd, p.polpermissive as permissive,
-               (p.polwithcheck is null or pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) = pg_catalog.pg_get_expr(p.polqual, p.polrelid)) as "checkIsUsing",
-               -- reads the row: a USING other than true with a column or whole-row reference (the
-               -- policy's expressions record normal dependencies on those, its table an auto one)
-               (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), 'true') <> 'true'
-                and exists (select 1 from pg_catalog.pg_depend d
-                             where d.classid = 'pg_catalog.pg_policy'::regclass and d.objid = p.oid
-                               and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = c.oid and d.deptype = 'n')) as "readsRow"
-          from pg_catalog.pg_roles x
-          join pg_catalog.pg_class c on c.oid = ${rel.oid}::oid
-          join pg_catalog.pg_policy p on p.polrelid = c.oid
-         where x.rolname = any(${roles}::text[])
-           and not x.rolsuper and not x.rolbypassrls
-           and (c.relforcerowsecurity or not pg_catalog.pg_has_role(x.oid, c.relowner, 'USAGE'))
-           and (0::oid = any(p.polroles) -- 0: PUBLIC
-                or exists (select 1 from unnest(p.polroles) pr(oid) where pg_catalog.pg_has_role(x.oid, pr.oid, 'USAGE')))`;
-      for (const role of roles) {
-        const mine = applicable.filter((p) => p.role === role);
-        const cmds = new Set<string>();
-        for (const cmd of ['r', 'w', 'd']) {
-          const on = mine.filter((p) => p.cmd === '*' || p.cmd === cmd);
-          // Rows can be filtered by a restrictive policy that reads them, or when every permissive one
-          // reads them; a permissive one that does not (true, is_staff()) may well let every row through.
-          const restrictive = on.some((p) => !p.permissive && p.readsRow);
-          const permissive = on.filter((p) => p.permissive);
-          if (restrictive || (permissive.length > 0 && permissive.every((p) => p.readsRow))) cmds.add(cmd);
-        }
-        filtering.set(role, cmds);
-        // A statement that reads a column adds the SELECT policies ('r' and '*') to the command's own
-        // ('w'/'d'/'a' and '*'): with '*' policies only, both sets are the same, and so are the rows.
-        const has = (cmd: string) => mine.some((p) => p.cmd === cmd);
-        samePolicies.set(role, {
-          update: !has('r') && !has('w'),
-          delete: !has('r') && !has('d'),
-          // RETURNING checks the new row against USING, the INSERT against WITH CHECK.
-          returning: !has('r') && !has('a') && mine.every((p) => p.checkIsUsing),
-        });
-      }
-    }
-    const writeGrants = new Map<string, Set<string>>();
-    for (const r of await tx<{ role: string; grants: string[] }[]>`
-      select x.rolname::text as role,
-             array_remove(array[case when has_any_column_privilege(x.oid, ${rel.oid}::oid, 'INSERT') then 'INSERT' end,
-                                case when has_any_column_privilege(x.oid, ${rel.oid}::oid, 'UPDATE') then 'UPDATE' end,
-                                case when has_table_privilege(x.oid, ${rel.oid}::oid, 'DELETE') then 'DELETE' end], null) as grants
-        from pg_catalog.pg_roles x where x.rolname = any(${roles}::text[])`) {
-      writeGrants.set(r.role, new Set(r.grants));
-    }
-    for (const r of rows) {
-      updatable.set(r.role, new Set(r.cols));
-      readable.set(r.role, new Set(r.readable));
-      insertable.set(r.role, new Set(r.insertable));
-    }
-    const policyColumns = new Set(
-      (
-        await tx<{ name: string }[]>`
-          select distinct a.attname::text as name
-            from pg_catalog.pg_depend d
-            join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
-           where d.classid = 'pg_catalog.pg_policy'::regclass and d.refobjid = ${rel.oid} and d.refobjsubid > 0`
-      ).map((r) => r.name),
+  }
+  let keys: string[] = [];
+  let sources: SourceRow[] = [];
+  const maxOf = new Map<string, string | null>();
+  const updatable = new Map<string, Set<string>>();
+  const readable = new Map<string, Set<string>>();
+  const insertable = new Map<string, Set<string>>();
+  if (rel.writable) {
+    if (rel.hasRowIdentity) keys = (await tx.unsafe<{ k: string }[]>(`select ${ROW_KEY} as k from ${t} r`)).map((r) => r.k);
+    // Each column's text form, as JSON so a NULL stays null (a text[] literal would spell it NULL).
+    const vals = `pg_catalog.to_json(array[${rel.columns.map((c) => `r.${quoteIdent(c.name)}::text`).join(', ')}]::text[])::text`;
+    const ownerExpr = owner ? `r.${quoteIdent(owner)}::text` : 'null::text';
+    // A few rows to copy per owner, the first in text order so runs are repeatable: a WITH CHECK that
+    // depends on the data (status = 'draft') may refuse one copy and take another.
+    const copies = await tx.unsafe<{ owner: string | null; values: string }[]>(
+      `select owner, values from (select ${ownerExpr} as owner, ${vals} as values,
+              row_number() over (partition by ${ownerExpr} order by row(r.*)::text) as n from ${t} r) x
+        where n <= ${SOURCES_PER_OWNER} order by 1, n`,
     );
-    return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, filtering, samePolicies, writeGrants, policyColumns };
-  });
+    sources = copies.map((r) => ({ owner: r.owner, values: JSON.parse(r.values) as Array<string | null> }));
+    for (const key of rel.uniqueKeys) {
+      for (const name of key) {
+        const col = rel.columns.find((c) => c.name === name);
+        if (col && INTEGER_TYPES.has(col.baseType) && !maxOf.has(name)) {
+          const [m] = await tx.unsafe<{ m: string | null }[]>(`select max(${quoteIdent(name)})::text as m from ${t}`);
+          maxOf.set(name, m?.m ?? null);
+        }
+      }
+    }
+  }
+  // Column privileges (a table grant covers every column): what the probes may send, and what the labels name.
+  const rows = await tx<{ role: string; cols: string[]; readable: string[]; insertable: string[] }[]>`
+    select r.role,
+           coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'UPDATE')), '{}') as cols,
+           coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'SELECT')), '{}') as readable,
+           coalesce(array_agg(a.attname::text order by a.attnum) filter (where has_column_privilege(r.role, a.attrelid, a.attnum, 'INSERT')), '{}') as insertable
+      from unnest(${roles}::text[]) r(role)
+      cross join pg_catalog.pg_attribute a
+     where a.attrelid = ${rel.oid} and a.attnum > 0 and not a.attisdropped
+       and exists (select 1 from pg_catalog.pg_roles x where x.rolname = r.role)
+     group by r.role`;
+  const filtering = new Map<string, Set<string>>();
+  const samePolicies = new Map<string, SamePolicies>();
+  if (rel.rls) {
+    const applicable = await tx<{ role: string; cmd: string; permissive: boolean; readsRow: boolean; checkIsUsing: boolean }[]>`
+      select x.rolname::text as role, p.polcmd::text as cmd, p.polpermissive as permissive,
+             (p.polwithcheck is null or pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) = pg_catalog.pg_get_expr(p.polqual, p.polrelid)) as "checkIsUsing",
+             -- reads the row: a USING other than true with a column or whole-row reference (the
+             -- policy's expressions record normal dependencies on those, its table an auto one)
+             (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), 'true') <> 'true'
+              and exists (select 1 from pg_catalog.pg_depend d
+                           where d.classid = 'pg_catalog.pg_policy'::regclass and d.objid = p.oid
+                             and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = c.oid and d.deptype = 'n')) as "readsRow"
+        from pg_catalog.pg_roles x
+        join pg_catalog.pg_class c on c.oid = ${rel.oid}::oid
+        join pg_catalog.pg_policy p on p.polrelid = c.oid
+       where x.rolname = any(${roles}::text[])
+         and not x.rolsuper and not x.rolbypassrls
+         and (c.relforcerowsecurity or not pg_catalog.pg_has_role(x.oid, c.relowner, 'USAGE'))
+         and (0::oid = any(p.polroles) -- 0: PUBLIC
+              or exists (select 1 from unnest(p.polroles) pr(oid) where pg_catalog.pg_has_role(x.oid, pr.oid, 'USAGE')))`;
+    for (const role of roles) {
+      const mine = applicable.filter((p) => p.role === role);
+      const cmds = new Set<string>();
+      for (const cmd of ['r', 'w', 'd']) {
+        const on = mine.filter((p) => p.cmd === '*' || p.cmd === cmd);
+        // Rows can be filtered by a restrictive policy that reads them, or when every permissive one
+        // reads them; a permissive one that does not (true, is_staff()) may well let every row through.
+        const restrictive = on.some((p) => !p.permissive && p.readsRow);
+        const permissive = on.filter((p) => p.permissive);
+        if (restrictive || (permissive.length > 0 && permissive.every((p) => p.readsRow))) cmds.add(cmd);
+      }
+      filtering.set(role, cmds);
+      // A statement that reads a column adds the SELECT policies ('r' and '*') to the command's own
+      // ('w'/'d'/'a' and '*'): with '*' policies only, both sets are the same, and so are the rows.
+      const has = (cmd: string) => mine.some((p) => p.cmd === cmd);
+      samePolicies.set(role, {
+        update: !has('r') && !has('w'),
+        delete: !has('r') && !has('d'),
+        // RETURNING checks the new row against USING, the INSERT against WITH CHECK.
+        returning: !has('r') && !has('a') && mine.every((p) => p.checkIsUsing),
+      });
+    }
+  }
+  const writeGrants = new Map<string, Set<string>>();
+  for (const r of await tx<{ role: string; grants: string[] }[]>`
+    select x.rolname::text as role,
+           array_remove(array[case when has_any_column_privilege(x.oid, ${rel.oid}::oid, 'INSERT') then 'INSERT' end,
+                              case when has_any_column_privilege(x.oid, ${rel.oid}::oid, 'UPDATE') then 'UPDATE' end,
+                              case when has_table_privilege(x.oid, ${rel.oid}::oid, 'DELETE') then 'DELETE' end], null) as grants
+      from pg_catalog.pg_roles x where x.rolname = any(${roles}::text[])`) {
+    writeGrants.set(r.role, new Set(r.grants));
+  }
+  for (const r of rows) {
+    updatable.set(r.role, new Set(r.cols));
+    readable.set(r.role, new Set(r.readable));
+    insertable.set(r.role, new Set(r.insertable));
+  }
+  const policyColumns = new Set(
+    (
+      await tx<{ name: string }[]>`
+        select distinct a.attname::text as name
+          from pg_catalog.pg_depend d
+          join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+         where d.classid = 'pg_catalog.pg_policy'::regclass and d.refobjid = ${rel.oid} and d.refobjsubid > 0`
+    ).map((r) => r.name),
+  );
+  return { total, ownByUid, keys, sources, maxOf, updatable, readable, insertable, filtering, samePolicies, writeGrants, policyColumns };
 }
 
 /** Start the actor's "request": PostgREST's settings, or just the role for a direct connection. */
@@ -400,18 +413,32 @@ function cellOfFailure(o: Outcome): Cell {
   return { access: 'error', note: o.kind === 'ok' ? 'unexpected' : o.note };
 }
 
+/**
+ * PostgREST runs a GET in a READ ONLY transaction: a view that calls nextval()
+ * or a policy function that writes (an access log) fails there with 25006,
+ * and so must the read here. Going read-only is allowed at any point of a
+ * transaction, and the savepoint's rollback undoes it.
+ */
+async function readOnly(sp: TransactionSql): Promise<void> {
+  await sp`select set_config('transaction_read_only', 'on', true)`;
+}
+
 async function probeSelect(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor): Promise<Cell> {
   const ownTotal = ownTotalOf(truth, rel, actor);
   if (ownTotal !== undefined) {
-    const r = await attempt(tx, (sp) =>
-      sp.unsafe<{ n: number; own: number }[]>(`select count(*)::int as n, count(*) filter (where ${ownerPredicate(rel.ownerColumn!, 1)})::int as own from ${rel.name}`, [actor.uid!]),
-    );
+    const r = await attempt(tx, async (sp) => {
+      await readOnly(sp);
+      return sp.unsafe<{ n: number; own: number }[]>(`select count(*)::int as n, count(*) filter (where ${ownerPredicate(rel.ownerColumn!, 1)})::int as own from ${rel.name}`, [actor.uid!]);
+    });
     if (r.ok) return classifyRows({ rows: r.value[0]!.n, rowsOwn: r.value[0]!.own, total: truth.total, ownTotal });
     const o = outcomeOfError(r.err);
     // A column grant may hide the owner column: count without it before concluding.
     if (o.kind !== 'denied') return cellOfFailure(o);
   }
-  const r = await attempt(tx, (sp) => sp.unsafe<{ n: number }[]>(`select count(*)::int as n from ${rel.name}`));
+  const r = await attempt(tx, async (sp) => {
+    await readOnly(sp);
+    return sp.unsafe<{ n: number }[]>(`select count(*)::int as n from ${rel.name}`);
+  });
   if (!r.ok) return cellOfFailure(outcomeOfError(r.err));
   return classifyRows({ rows: r.value[0]!.n, total: truth.total, ownTotal });
 }
