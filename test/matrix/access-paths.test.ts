@@ -161,6 +161,9 @@ create extension if not exists file_fdw;
 create server rg_files foreign data wrapper file_fdw;
 create foreign table public.ft (id int, v text) server rg_files options (filename '/dev/null', format 'csv');
 grant select, insert on public.ft to authenticated;
+-- one that even the superuser cannot read: its cells say so, the rest of the matrix is still computed
+create foreign table public.ft_gone (id int) server rg_files options (filename '/nonexistent/rowguard-matrix.csv', format 'csv');
+grant select on public.ft_gone to anon;
 
 -- paths the probe gets right by running the statements (kept as regression cases)
 -- membership: the same role granted to an INHERIT and a NOINHERIT login role
@@ -377,6 +380,7 @@ describe('access matrix on subtle access paths', () => {
   it('a foreign table: writes are not run, and the grant tells none from granted', () => {
     expect(row(m, 'public.ft', 'alice')).toEqual(['empty', 'n/a: foreign table: INSERT granted, not run (it would write to the remote server)', 'none', 'none']);
     expect(row(m, 'public.ft', 'anon')).toEqual(['none', 'none', 'none', 'none']);
+    expect(row(m, 'public.ft_gone', 'anon')).toEqual(Array(4).fill('error: 58P01 could not open file "/nonexistent/rowguard-matrix.csv" for reading: No such file or directory (reading it as the connecting role)'));
   });
 
   it('grants: membership works through INHERIT only, PUBLIC reaches everyone (a REVOKE from anon alone too), default privileges reach later tables', async () => {

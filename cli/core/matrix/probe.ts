@@ -299,11 +299,21 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
   await checkGroundTruthRole(sql);
   const roles = [...new Set(actors.map((a) => a.role))];
   const existing = new Set((await sql<{ rolname: string }[]>`select rolname from pg_catalog.pg_roles where rolname = any(${roles}::text[])`).map((r) => r.rolname));
-  const truths = new Map<string, Truth>();
+  const truths = new Map<string, Truth | Cell>();
   // Tables are independent: read them over the pool's connections in parallel.
   const pending = [...rels];
   const reader = async () => {
-    for (let rel = pending.shift(); rel; rel = pending.shift()) truths.set(rel.name, await readTruth(sql, rel, roles));
+    for (let rel = pending.shift(); rel; rel = pending.shift()) {
+      try {
+        truths.set(rel.name, await readTruth(sql, rel, roles));
+      } catch (err) {
+        // Even the connecting superuser cannot read it (a foreign table whose file or server is gone, a
+        // view whose function raises): every cell of it says so, the other relations are still probed.
+        const pg = pgFieldsOf(err);
+        if (!pg) throw err;
+        truths.set(rel.name, { access: 'error', note: `${pg.sqlstate ?? ''} ${pg.message ?? 'error'} (reading it as the connecting role)`.trim() });
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, rels.length)) }, reader));
 
@@ -334,13 +344,17 @@ function allCommands(cell: Cell): Record<MatrixCommand, Cell> {
   return Object.fromEntries(COMMANDS.map((c) => [c, cell])) as Record<MatrixCommand, Cell>;
 }
 
-async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, Truth>, actor: ProbeActor, opts: ProbeOptions): Promise<Map<string, Record<MatrixCommand, Cell>>> {
+async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, Truth | Cell>, actor: ProbeActor, opts: ProbeOptions): Promise<Map<string, Record<MatrixCommand, Cell>>> {
   const out = new Map<string, Record<MatrixCommand, Cell>>();
   try {
     await sql.begin('isolation level read committed read write', async (tx) => {
       await enterActor(tx, actor);
       for (const rel of rels) {
         const truth = truths.get(rel.name)!;
+        if ('access' in truth) {
+          out.set(rel.name, allCommands(truth));
+          continue;
+        }
         const as = (method: string) => asHttpRequest(tx, actor, method, rel);
         await as('GET');
         const SELECT = await probeSelect(tx, rel, truth, actor);
