@@ -227,6 +227,12 @@ insert into private.secret values (1, ${A}), (2, ${B});
 create view public.secret_view as select * from private.secret;
 create materialized view public.secret_mv as select * from private.secret;
 grant select on public.secret_view, public.secret_mv to anon;
+
+-- a view that shows each user their own rows (no RLS on the table), written through WITH CHECK OPTION
+create table private.diary (id uuid primary key default gen_random_uuid(), user_id uuid not null references auth.users(id), body text);
+insert into private.diary (user_id, body) values (${A}, 'a1'), (${A}, 'a2'), (${B}, 'b1');
+create view public.my_diary with (security_barrier) as select * from private.diary where user_id = (select auth.uid()) with cascaded check option;
+grant select, insert, update, delete on public.my_diary to authenticated;
 `;
 
 describe('access matrix on subtle access paths', () => {
@@ -432,5 +438,14 @@ describe('access matrix on subtle access paths', () => {
     expect(row(m, 'public.counted', 'anon')[0]).toBe('error: 25006 cannot execute nextval() in a read-only transaction');
     expect(row(m, 'public.logged_read', 'anon')[0]).toBe('error: 25006 cannot execute INSERT in a read-only transaction');
     expect(row(m, 'public.open_read', 'anon')[0]).toBe('all');
+  });
+
+  it('a view that filters by the caller: its rows are what it shows any actor, so each user reads own, and CHECK OPTION refuses others', async () => {
+    expect(await asActor(ALICE, ['select * from public.my_diary', `insert into public.my_diary (user_id, body) values (${B}, 'x')`])).toEqual([2, '44000']);
+    expect(row(m, 'public.my_diary', 'alice')).toEqual(['own', 'own', 'own', 'own']);
+    expect(m.cells['public.my_diary']!['alice']!.SELECT).toMatchObject({ rows: 2, total: 3 });
+    expect(row(m, 'public.my_diary', 'bob')).toEqual(['own', 'own', 'own', 'own']);
+    expect(m.cells['public.my_diary']!['alice']!.INSERT.note).toBeUndefined();
+    expect(row(m, 'public.my_diary', 'anon')[0]).toBe('none');
   });
 });

@@ -62,6 +62,8 @@ export function outcomeOfError(err: unknown): Outcome {
     return { kind: 'denied', note: message };
   }
   if (code.startsWith('23')) return { kind: 'constraint', sqlstate: code, note: `${code} ${message}` };
+  // 44000: a view's WITH CHECK OPTION refused the new row, as a policy's WITH CHECK would.
+  if (code === '44000') return { kind: 'refused', note: message };
   // 55000 for a view that is neither auto-updatable nor has an INSTEAD OF trigger or rule: nobody can write it.
   if (code === '55000' && /cannot (insert into|update|delete from) view/i.test(message)) return { kind: 'skipped', note: `not writable: ${message}` };
   return { kind: 'error', note: `${code} ${message}` };

@@ -316,6 +316,10 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, rels.length)) }, reader));
+  for (const rel of rels) {
+    const truth = truths.get(rel.name)!;
+    if (rel.kind === 'view' && !('access' in truth)) truths.set(rel.name, await viewUniverse(sql, rel, truth, actors));
+  }
 
   const found = new Map<string, Map<string, Record<MatrixCommand, Cell>>>();
   const queue = [...actors];
@@ -350,11 +354,12 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
     await sql.begin('isolation level read committed read write', async (tx) => {
       await enterActor(tx, actor);
       for (const rel of rels) {
-        const truth = truths.get(rel.name)!;
-        if ('access' in truth) {
-          out.set(rel.name, allCommands(truth));
+        const read = truths.get(rel.name)!;
+        if ('access' in read) {
+          out.set(rel.name, allCommands(read));
           continue;
         }
+        const truth = read;
         const as = (method: string) => asHttpRequest(tx, actor, method, rel);
         await as('GET');
         const SELECT = await probeSelect(tx, rel, truth, actor);
@@ -413,6 +418,37 @@ function unprobedWrite(rel: RelationModel, truth: Truth, actor: ProbeActor, comm
     return { access: 'n/a', note: `foreign table: ${command} granted, not run (it would write to the remote server)` };
   }
   return { access: 'n/a', note: `${rel.kind}: writes are not probed` };
+}
+
+/**
+ * A view's rows can depend on who reads it (`where user_id = auth.uid()`): counted
+ * with no claims, as a table's ground truth is, such a view shows nothing. Its
+ * rows are the union of what it shows with each actor's request settings (as
+ * the connecting role, so RLS is bypassed), told apart by the text of the row;
+ * a view that shows each user their own rows then reads "own", not "empty".
+ */
+async function viewUniverse(sql: Sql, rel: RelationModel, truth: Truth, actors: ProbeActor[]): Promise<Truth> {
+  const owner = rel.ownerColumn ? `v.${quoteIdent(rel.ownerColumn)}::text` : 'null::text';
+  const rows = new Map<string, string | null>();
+  try {
+    await sql.begin('isolation level repeatable read read write', async (tx) => {
+      for (const actor of [null, ...actors]) {
+        const r = await attempt(tx, async (sp) => {
+          if (actor?.request) await applyRequest(sp, actor.request);
+          await asSessionUser(sp);
+          return sp.unsafe<{ h: string; o: string | null }[]>(`select pg_catalog.md5(row(v.*)::text) as h, ${owner} as o from ${rel.name} v`);
+        });
+        if (r.ok) for (const row of r.value) rows.set(row.h, row.o);
+      }
+      throw ROLLBACK;
+    });
+  } catch (err) {
+    if (err !== ROLLBACK) throw err;
+  }
+  if (rows.size <= truth.total) return truth; // no actor sees more than the claims-less count: keep it (duplicates included)
+  const ownByUid = new Map<string, number>();
+  for (const o of rows.values()) if (o !== null) ownByUid.set(o, (ownByUid.get(o) ?? 0) + 1);
+  return { ...truth, total: rows.size, ownByUid };
 }
 
 function ownTotalOf(truth: Truth, rel: RelationModel, actor: ProbeActor): number | undefined {
