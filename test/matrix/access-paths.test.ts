@@ -233,7 +233,14 @@ create table private.diary (id uuid primary key default gen_random_uuid(), user_
 insert into private.diary (user_id, body) values (${A}, 'a1'), (${A}, 'a2'), (${B}, 'b1');
 create view public.my_diary with (security_barrier) as select * from private.diary where user_id = (select auth.uid()) with cascaded check option;
 grant select, insert, update, delete on public.my_diary to authenticated;
-`;
+
+-- tables the fixtures leave empty: one wide open to anon, one with the owner policy
+create table public.empty_open (id int primary key, note text);
+grant select, insert, update, delete on public.empty_open to anon;
+create table public.empty_owned (id uuid primary key default gen_random_uuid(), user_id uuid not null references auth.users(id), code varchar(1) not null unique);
+alter table public.empty_owned enable row level security;
+grant select, insert, update, delete on public.empty_owned to authenticated;
+create policy eo on public.empty_owned to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));`;
 
 describe('access matrix on subtle access paths', () => {
   let db: TestDatabase;
@@ -447,5 +454,14 @@ describe('access matrix on subtle access paths', () => {
     expect(row(m, 'public.my_diary', 'bob')).toEqual(['own', 'own', 'own', 'own']);
     expect(m.cells['public.my_diary']!['alice']!.INSERT.note).toBeUndefined();
     expect(row(m, 'public.my_diary', 'anon')[0]).toBe('none');
+  });
+
+  it('a table the fixtures leave empty is measured on rows made for it: open to anon reads all, not empty', () => {
+    expect(row(m, 'public.empty_open', 'anon')).toEqual(['all', 'all', 'all', 'all']);
+    expect(m.cells['public.empty_open']!['anon']!.SELECT).toMatchObject({ rows: 2, total: 2 }); // no owner column: two rows
+    expect(row(m, 'public.empty_owned', 'alice')).toEqual(['own', 'own', 'own', 'own']);
+    expect(row(m, 'public.empty_owned', 'bob')).toEqual(['own', 'own', 'own', 'own']);
+    expect(m.cells['public.empty_owned']!['alice']!.UPDATE).toMatchObject({ rows: 1, total: 3 }); // one row per user actor
+    expect(row(m, 'public.empty_owned', 'anon')).toEqual(['none', 'none', 'none', 'none']);
   });
 });

@@ -207,11 +207,15 @@ describe('access matrix on hand-written schemas', () => {
     expect(row(m, 'public.nokey', 'alice')).toEqual(['all', 'all', 'all', 'all']);
   });
 
-  it('empty tables: reads are empty, INSERT builds a row from the column types, or says why it cannot', () => {
-    expect(row(m, 'public.empty_one', 'alice')).toEqual(['empty', 'all', 'empty', 'empty']);
-    expect(row(m, 'public.empty_typed', 'alice').slice(0, 2)).toEqual(['empty', 'own']);
+  it('empty tables: measured on rows made from the column types (one per user), or say why they cannot be', () => {
+    expect(row(m, 'public.empty_one', 'alice')).toEqual(['all', 'all', 'all', 'all']);
+    expect(m.cells['public.empty_one']!['alice']!.SELECT.note).toMatch(/the fixtures put no row in this table: measured on 3 rows rowguard made/); // one per user actor
+    expect(row(m, 'public.empty_typed', 'alice').slice(0, 2)).toEqual(['own', 'own']);
     expect(m.cells['public.empty_typed']!['alice']!.INSERT.note).toBeUndefined();
     expect(row(m, 'public.empty_typed', 'anon')[1]).toBe('none');
+    // a NOT NULL reference to another table: no row can be made up, the cells say why
+    expect(row(m, 'public.empty_child', 'alice')[0]).toBe('empty');
+    expect(m.cells['public.empty_child']!['alice']!.SELECT.note).toMatch(/the table has no rows in the fixtures/);
     expect(row(m, 'public.empty_child', 'alice')[1]).toBe('n/a: the fixtures put no row in this table, and note_id needs a row of the table it references');
   });
 

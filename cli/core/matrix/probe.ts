@@ -65,6 +65,8 @@ export interface Truth {
   samePolicies: Map<string, SamePolicies>;
   /** INSERT/UPDATE/DELETE each actor role holds on the table or on some of its columns. */
   writeGrants: Map<string, Set<string>>;
+  /** Rows rowguard made because the fixtures left the table empty (see seedEmptyTables). */
+  seeded?: number;
   /** Columns the table's policies read (pg_depend records a policy's column references). */
   policyColumns: Set<string>;
 }
@@ -299,13 +301,16 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
   await checkGroundTruthRole(sql);
   const roles = [...new Set(actors.map((a) => a.role))];
   const existing = new Set((await sql<{ rolname: string }[]>`select rolname from pg_catalog.pg_roles where rolname = any(${roles}::text[])`).map((r) => r.rolname));
+  const seeded = await seedEmptyTables(sql, rels, actors, opts.userIds);
   const truths = new Map<string, Truth | Cell>();
   // Tables are independent: read them over the pool's connections in parallel.
   const pending = [...rels];
   const reader = async () => {
     for (let rel = pending.shift(); rel; rel = pending.shift()) {
       try {
-        truths.set(rel.name, await readTruth(sql, rel, roles));
+        const truth = await readTruth(sql, rel, roles);
+        const made = seeded.get(rel.name);
+        truths.set(rel.name, made ? { ...truth, seeded: made } : truth);
       } catch (err) {
         // Even the connecting superuser cannot read it (a foreign table whose file or server is gone, a
         // view whose function raises): every cell of it says so, the other relations are still probed.
@@ -370,11 +375,12 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
         await as('DELETE');
         const DELETE = await probeDelete(tx, rel, truth, actor);
         const filters = truth.filtering.get(actor.role);
+        const made = (cell: Cell) => withNote(cell, truth.seeded ? `the fixtures put no row in this table: measured on ${truth.seeded} rows rowguard made from the column types` : undefined);
         out.set(rel.name, {
-          SELECT: withColumns(allOfFixtures(SELECT, filters, 'r'), rel, truth.readable.get(actor.role)),
+          SELECT: made(withColumns(allOfFixtures(SELECT, filters, 'r'), rel, truth.readable.get(actor.role))),
           INSERT: withColumns(INSERT, rel, truth.insertable.get(actor.role)),
-          UPDATE: withColumns(allOfFixtures(UPDATE, filters, 'w'), rel, truth.updatable.get(actor.role)),
-          DELETE: allOfFixtures(DELETE, filters, 'd'),
+          UPDATE: made(withColumns(allOfFixtures(UPDATE, filters, 'w'), rel, truth.updatable.get(actor.role))),
+          DELETE: made(allOfFixtures(DELETE, filters, 'd')),
         });
       }
       throw ROLLBACK;
@@ -451,6 +457,63 @@ async function viewUniverse(sql: Sql, rel: RelationModel, truth: Truth, actors: 
   return { ...truth, total: rows.size, ownByUid };
 }
 
+function withNote(cell: Cell, note: string | undefined): Cell {
+  if (!note || cell.access === 'none' || cell.access === 'n/a' || cell.access === 'error') return cell;
+  return { ...cell, note: cell.note ? `${cell.note}; ${note}` : note };
+}
+
+/**
+ * A table the fixtures leave empty says nothing about reads, updates and
+ * deletes: every actor gets "empty", granted or not, open or not. In the
+ * throwaway database it gets rows first: one per user actor (plus another
+ * user when there is only one, so own can be told from all), or two without
+ * an owner column, built from the column types as INSERT builds them.
+ * Committed table by table in name order (all of a table's rows or none),
+ * before any ground truth is read, so triggers' side effects are the same on
+ * every run. Returns the rows each seeded table got.
+ */
+async function seedEmptyTables(sql: Sql, rels: RelationModel[], actors: ProbeActor[], userIds: string[]): Promise<Map<string, number>> {
+  const seeded = new Map<string, number>();
+  const actorUids = [...new Set(actors.map((a) => a.uid).filter((u): u is string => !!u))];
+  for (const id of userIds) if (actorUids.length < 2 && !actorUids.includes(id)) actorUids.push(id);
+  for (const rel of rels) {
+    if (!rel.hasRowIdentity) continue; // tables and partitioned tables (and listed partitions) only
+    const [{ any } = { any: true }] = await sql.unsafe<{ any: boolean }[]>(`select exists (select 1 from ${rel.name}) as any`).catch(() => [{ any: true }]);
+    if (any) continue;
+    const source = synthesizeSource(rel);
+    if ('reason' in source) continue;
+    const owners: Array<string | undefined> = rel.ownerColumn && actorUids.length ? actorUids : [undefined, undefined];
+    try {
+      await sql.begin(async (tx) => {
+        for (const [i, owner] of owners.entries()) {
+          // Integer keys without a default get max + 1 from here: 1000 apart per row, so rows do not collide.
+          const maxOf = new Map(rel.columns.filter((c) => INTEGER_TYPES.has(c.baseType)).map((c) => [c.name, String(i * 1000)]));
+          await tx.unsafe(planInsert(rel, { ...NO_TRUTH, maxOf }, source, owner, { row: i }).text);
+        }
+      });
+      seeded.set(rel.name, owners.length);
+    } catch (err) {
+      if (!pgFieldsOf(err)) throw err; // a constraint, trigger or partition bound refused a made-up row: leave it empty
+    }
+  }
+  return seeded;
+}
+
+const NO_TRUTH: Truth = {
+  total: 0,
+  ownByUid: new Map(),
+  keys: [],
+  sources: [],
+  maxOf: new Map(),
+  updatable: new Map(),
+  readable: new Map(),
+  insertable: new Map(),
+  filtering: new Map(),
+  samePolicies: new Map(),
+  writeGrants: new Map(),
+  policyColumns: new Set(),
+};
+
 function ownTotalOf(truth: Truth, rel: RelationModel, actor: ProbeActor): number | undefined {
   if (!rel.ownerColumn || !actor.uid) return undefined;
   return truth.ownByUid.get(actor.uid) ?? 0;
@@ -494,7 +557,7 @@ async function probeSelect(tx: TransactionSql, rel: RelationModel, truth: Truth,
 }
 
 /** A value no existing row has, for a column of a unique key; null when the type gives no generic way. */
-function freshValue(col: ColumnRow, truth: Truth, serial: number): string | null {
+function freshValue(col: ColumnRow, truth: Truth, serial: number, row?: number): string | null {
   if (col.baseType === 'uuid') return randomUUID();
   if (INTEGER_TYPES.has(col.baseType)) {
     // max + 1 (+ serial for a second key on the same column) stays in range unless the column is full.
@@ -504,9 +567,12 @@ function freshValue(col: ColumnRow, truth: Truth, serial: number): string | null
     return String(BigInt(max.split('.')[0]!) + 1n + BigInt(serial));
   }
   if (TEXT_TYPES.has(col.baseType)) {
-    const v = `rg-${randomBytes(8).toString('hex')}`;
-    // varchar(n)/char(n): atttypmod is n + 4 (VARHDRSZ).
-    return col.typmod > 4 ? v.slice(0, Math.max(1, col.typmod - 4)) : v;
+    // A row number (rows made for an empty table) leads, so those rows differ even in a varchar(1).
+    const hex = (row === undefined ? '' : row.toString(36)) + randomBytes(8).toString('hex');
+    // varchar(n)/char(n): atttypmod is n + 4 (VARHDRSZ). A short one gets the varying part only (a
+    // cut "rg-…" prefix would make every value alike).
+    const n = col.typmod > 4 ? Math.max(1, col.typmod - 4) : Infinity;
+    return n < 19 ? hex.slice(0, n) : `rg-${hex}`;
   }
   return null;
 }
@@ -523,6 +589,8 @@ export interface InsertOptions {
   insertable?: ReadonlySet<string>;
   /** Give defaulted key columns explicit fresh values too (a default the actor may not run, e.g. a serial's sequence without USAGE). */
   explicitKeys?: boolean;
+  /** The row's number among rows made together (seedEmptyTables): fresh text values start with it. */
+  row?: number;
 }
 
 /**
@@ -551,7 +619,7 @@ export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, 
     const ordered = [...candidates.filter((c) => !c.inForeignKey), ...candidates.filter((c) => c.inForeignKey)];
     let done = false;
     for (const c of ordered) {
-      const v = freshValue(c, truth, serial++);
+      const v = freshValue(c, truth, serial++, opts.row);
       if (v !== null) {
         values.set(c.name, v);
         done = true;
