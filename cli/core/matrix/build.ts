@@ -58,7 +58,11 @@ export async function applyFixtures(sql: Sql, files: string[], displayRoot: stri
   }
 }
 
-/** Compute the matrix on a database that is already migrated and seeded. */
+/**
+ * Compute the matrix on a database that is already migrated and seeded. It
+ * writes to it (tables the fixtures left empty get made-up rows, committed):
+ * use a throwaway database, as buildAndComputeMatrix does.
+ */
 export async function computeMatrixOn(url: string, inputs: MatrixInputs): Promise<Matrix> {
   const sql = connect(url, { max: Math.max(2, inputs.concurrency ?? 4) });
   try {
