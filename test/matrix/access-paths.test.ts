@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
 import { computeMatrixOn } from '../../cli/core/matrix/build.js';
 import { cellLabel, type Matrix } from '../../cli/core/matrix/model.js';
-import { labelsOf } from '../../cli/core/matrix/file.js';
+import { labelsOf, serializeMatrix } from '../../cli/core/matrix/file.js';
 import { compareMatrices, describeChange } from '../../cli/core/matrix/compare.js';
 import { ACTORS, ALICE, BASE_SQL } from './base-schema.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -463,5 +463,11 @@ describe('access matrix on subtle access paths', () => {
     expect(row(m, 'public.empty_owned', 'bob')).toEqual(['own', 'own', 'own', 'own']);
     expect(m.cells['public.empty_owned']!['alice']!.UPDATE).toMatchObject({ rows: 1, total: 3 }); // one row per user actor
     expect(row(m, 'public.empty_owned', 'anon')).toEqual(['none', 'none', 'none', 'none']);
+  });
+
+  it('the committed file is the same on a second run (made-up rows, blind writes and view unions included), with no timestamp', async () => {
+    const text = serializeMatrix(m);
+    expect(serializeMatrix(await compute())).toBe(text);
+    expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}|\d{2}:\d{2}/);
   });
 });
