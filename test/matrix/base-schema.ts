@@ -7,9 +7,11 @@
 export const BASE_SQL = `
 do $$
 begin
-  if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin noinherit; end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin noinherit; end if;
-  if not exists (select 1 from pg_roles where rolname = 'service_role') then create role service_role nologin noinherit bypassrls; end if;
+  -- The attributes sql/0001 gives them (INHERIT, as Supabase's): whichever test file creates these
+  -- cluster-wide roles first, a member role's grants reach them the same way.
+  if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin; end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then create role service_role nologin bypassrls; end if;
 exception when unique_violation or duplicate_object then null; -- a parallel file created it first
 end $$;
 create schema auth;
