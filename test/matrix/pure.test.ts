@@ -148,5 +148,11 @@ describe('committed file and comparison', () => {
       'bob (new actor): public.old SELECT all rows, INSERT none, UPDATE none, DELETE none',
     ]);
     expect(renamed.every((c) => c.scope === 'table')).toBe(true);
+    // the database role behind an actor renamed: every cell of it is the same n/a, said once
+    const gone = 'n/a: role rg_app does not exist';
+    const na = { SELECT: gone, INSERT: gone, UPDATE: gone, DELETE: gone };
+    const role = compareMatrices(before, { 'public.notes': { anon: row('none'), alice: na }, 'public.old': { anon: row('all'), alice: na } });
+    expect(role).toHaveLength(8);
+    expect(describeChanges(role)).toEqual(['alice: 8 cells → n/a: role rg_app does not exist (a renamed or dropped role: update actors.json)']);
   });
 });

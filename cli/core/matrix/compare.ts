@@ -79,7 +79,15 @@ function commandsText(cells: Record<string, string>): string {
  * actor (or table), since new access is what needs review.
  */
 export function describeChanges(changes: CellChange[]): string[] {
-  const lines = changes.filter((c) => !c.scope).map(describeChange);
+  // An actor whose role is gone (renamed or dropped) turns every cell into the same n/a: one line.
+  const missingRole = new Map<string, CellChange[]>();
+  for (const c of changes) {
+    if (!c.scope && c.actual !== null && /^n\/a: role .* does not exist$/.test(c.actual)) missingRole.set(c.actor, [...(missingRole.get(c.actor) ?? []), c]);
+  }
+  const lines = changes.filter((c) => !c.scope && !missingRole.has(c.actor)).map(describeChange);
+  for (const [actor, cells] of missingRole) {
+    lines.push(`${actor}: ${cells.length} cell${cells.length === 1 ? '' : 's'} → ${cells[0]!.actual} (a renamed or dropped role: update actors.json)`);
+  }
   for (const scope of ['table', 'actor'] as const) {
     const gone = collect(changes, scope, 'expected');
     const added = collect(changes, scope, 'actual');
