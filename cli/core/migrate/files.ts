@@ -2,6 +2,7 @@
  * Migration files: `sql/<version>_<name>.sql`, version = digits, applied in
  * numeric order. Pure apart from reading the folder.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -58,6 +59,38 @@ export function parseMigration(path: string, fileName: string, content: string, 
 }
 
 /**
+ * A migration's text, refusing bytes that are not UTF-8 (a Latin-1 'é'): decoding
+ * them would turn each into U+FFFD, so the server would store a different string
+ * than the file holds (psql sends the bytes and the server refuses them), and an
+ * edit of such a byte would keep the checksum.
+ */
+export function decodeUtf8(bytes: Buffer, displayPath: string): string {
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  // Walk the lossy decoding until it stops matching the bytes: that is the first bad sequence.
+  const text = bytes.toString('utf8');
+  let offset = 0;
+  let line = 1;
+  let column = 1;
+  let lineStart = 0;
+  for (const ch of text) {
+    const enc = Buffer.from(ch, 'utf8');
+    if (!bytes.subarray(offset, offset + enc.length).equals(enc)) break;
+    offset += enc.length;
+    if (ch === '\n') {
+      line++;
+      column = 1;
+      lineStart = offset;
+    } else column++;
+  }
+  const lineEnd = bytes.indexOf(0x0a, lineStart);
+  const source = bytes.subarray(lineStart, lineEnd === -1 ? bytes.length : lineEnd).toString('utf8').replace(/\r$/, '');
+  throw new RowguardError('migration_invalid_file', `not valid UTF-8 (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')}): rowguard sends and checksums migrations as UTF-8`, {
+    location: { file: displayPath, line, column, source },
+    hint: 'save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)',
+  });
+}
+
+/**
  * Read every migration of a folder, sorted by version. Files that end in .sql
  * but do not follow the naming rule, and duplicate versions, are errors (a typo'd
  * file would otherwise be silently skipped).
@@ -73,7 +106,7 @@ export function readMigrations(dir: string, displayRoot: string): MigrationFile[
       hint: 'rename it (e.g. 0007_add_index.sql) or move it out of the migrations folder',
     });
   }
-  const files = entries.map((n) => parseMigration(join(dir, n), n, readFileSync(join(dir, n), 'utf8'), displayRoot));
+  const files = entries.map((n) => parseMigration(join(dir, n), n, decodeUtf8(readFileSync(join(dir, n)), relative(displayRoot, join(dir, n)) || n), displayRoot));
   files.sort((a, b) => compareVersions(a.version, b.version) || a.name.localeCompare(b.name));
   for (let i = 1; i < files.length; i++) {
     if (compareVersions(files[i - 1]!.version, files[i]!.version) === 0) {
