@@ -64,10 +64,11 @@ export async function splitStatements(text: string): Promise<SplitStatement[] | 
   try {
     result = await parser.parse(text);
   } catch (err) {
+    // The parser's cursor is Postgres' own error position (code points, 1-based), which
+    // libpg-query hands back 0-based; unlike stmt_location it is not a byte offset.
     const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
-    const buf = Buffer.from(text, 'utf8');
     const cursor = e.sqlDetails?.cursorPosition;
-    return { message: e.message ?? String(err), position: cursor === undefined ? undefined : byteToCharOffset(buf, cursor) + 1 };
+    return { message: e.message ?? String(err), position: cursor === undefined ? undefined : cursor + 1 };
   }
   const buf = Buffer.from(text, 'utf8');
   const out: SplitStatement[] = [];

@@ -138,6 +138,41 @@ describe('migrate up', () => {
     expect(r.stderr).toContain('syntax error at or near "creat"');
   });
 
+  it('a syntax error in the 5th statement, after multi-byte characters and tabs, is at its line:col with the caret under it', async () => {
+    dir = project({
+      '0001_a.sql': "create table t (x text);\ninsert into t values ('héllo 日本語 🎉');\ncomment on table t is 'ünïcödé';\n-- 🎉🎉\ninsert into t values ('a'); insert into t values ('b');\n\tselect '日本', 'é',\tfrom t;\n",
+    });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0001_a.sql:6:20: syntax error at or near "from" [42601]');
+    // The caret line repeats the line's tabs and counts 日 and 本 as two columns each, as a terminal shows them.
+    const lines = r.stderr.split('\n');
+    const src = lines.findIndex((l) => l.startsWith('  6 | '));
+    expect(lines[src + 1]).toBe('      \t' + ' '.repeat(7) + ' '.repeat(6) + ' '.repeat(6) + '\t^');
+    expect((await db.sql`select to_regclass('public.t') as r`)[0]!['r']).toBeNull();
+  });
+
+  it('refuses a file that is not UTF-8 at the first bad byte, instead of sending U+FFFD for it', async () => {
+    dir = project({ '0001_t.sql': 'create table t (x text);\n' });
+    // Only the 0xe9 is not UTF-8: the 'ü' on line 1 is written as its two UTF-8 bytes.
+    writeFileSync(join(dir, 'sql', '0002_latin1.sql'), Buffer.concat([Buffer.from('-- ü\n', 'utf8'), Buffer.from("insert into t values ('caf\xe9');\n", 'latin1')]));
+    const r = await json(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    const err = r.body['error'] as { code: string; message: string; location: { file: string; line: number; column: number } };
+    expect(err.code).toBe('migration_invalid_file');
+    expect(err.message).toContain('not valid UTF-8 (byte 0xe9)');
+    expect(err.location).toMatchObject({ file: 'sql/0002_latin1.sql', line: 2, column: 27 });
+    expect((await db.sql`select to_regclass('rowguard.migrations') as r`)[0]!['r']).toBeNull();
+    // An applied file edited into non-UTF-8 bytes is not taken for the same file either.
+    rmSync(join(dir, 'sql', '0002_latin1.sql'));
+    writeFileSync(join(dir, 'sql', '0002_ok.sql'), "insert into t values ('caf\uFFFD');\n");
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    writeFileSync(join(dir, 'sql', '0002_ok.sql'), Buffer.from("insert into t values ('caf\xe9');\n", 'latin1'));
+    const v = await cli(['migrate', 'verify']);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('sql/0002_ok.sql:1:27: not valid UTF-8');
+  });
+
   it("a file cut short (an open quote, a dangling operator) is reported from the file alone, on one line, never naming rowguard's own history SQL", async () => {
     for (const [body, where, message] of [
       ["create table a (x int);\nselect 'abc\n", 'sql/0001_cut.sql:2:8', `unterminated quoted string at or near "'abc"`],

@@ -1,4 +1,5 @@
 /** Renders a RowguardError for humans: one line, then the SQL line with a caret, detail and hint. */
+import stringWidth from 'string-width';
 import type { Output } from './output.js';
 import type { RowguardError } from '../errors.js';
 
@@ -11,11 +12,24 @@ export function renderError(err: RowguardError, out: Output): string {
   if (err.location?.source !== undefined) {
     const num = String(err.location.line);
     lines.push(c.dim(`  ${num} | `) + err.location.source);
-    lines.push(' '.repeat(num.length + 5 + Math.max(0, err.location.column - 1)) + c.red('^'));
+    lines.push(' '.repeat(num.length + 5) + caretPadding(err.location.source, err.location.column) + c.red('^'));
   }
   const detail = err.detail ?? err.pg?.detail;
   if (detail) lines.push(`${c.dim('detail:')} ${detail}`);
   const hint = err.hint ?? err.pg?.hint;
   if (hint) lines.push(`${c.cyan('hint:')} ${hint}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What goes before the caret so it stands under column `column` (code points) of
+ * `source` as a terminal shows it: the line's own tabs (same tab stops), and as many
+ * spaces as each other character is wide (2 for CJK and most emoji, 0 for combining marks).
+ * Loaded only when an error is printed, so string-width costs nothing otherwise.
+ */
+export function caretPadding(source: string, column: number): string {
+  return Array.from(source)
+    .slice(0, Math.max(0, column - 1))
+    .map((ch) => (ch === '\t' ? '\t' : ' '.repeat(stringWidth(ch))))
+    .join('');
 }
