@@ -78,6 +78,9 @@ export interface PgErrorFields {
   hint?: string;
   position?: number;
   where?: string;
+  /** For an error in a query a function or DO block ran: that query's text and the position in it. */
+  internalQuery?: string;
+  internalPosition?: number;
   schema?: string;
   table?: string;
   column?: string;
@@ -141,6 +144,7 @@ export function pgFieldsOf(err: unknown): PgErrorFields | undefined {
   if (e['name'] !== 'PostgresError' || typeof e['code'] !== 'string') return undefined;
   const str = (k: string) => (typeof e[k] === 'string' && e[k] !== '' ? (e[k] as string) : undefined);
   const pos = str('position');
+  const ipos = str('internal_position');
   return {
     sqlstate: e['code'] as string,
     message: str('message'),
@@ -148,6 +152,8 @@ export function pgFieldsOf(err: unknown): PgErrorFields | undefined {
     hint: str('hint'),
     position: pos === undefined ? undefined : Number(pos),
     where: str('where'),
+    internalQuery: str('internal_query'),
+    internalPosition: ipos === undefined ? undefined : Number(ipos),
     schema: str('schema_name'),
     table: str('table_name'),
     column: str('column_name'),

@@ -132,3 +132,27 @@ export function leadingTriviaLength(text: string): number {
     } else return i;
   }
 }
+
+/**
+ * Where the body of a DO statement starts (UTF-16 index into `text`, just after
+ * its opening quote), for mapping PL/pgSQL's `inline_code_block line N` onto the
+ * file. Only for a body in dollar quotes or a plain '…' string (an E'' body's
+ * escapes could hide newlines); undefined otherwise.
+ */
+export function doBodyOffset(text: string): number | undefined {
+  const m = /^do\b/i.exec(text);
+  if (!m) return undefined;
+  let i = m[0].length;
+  for (;;) {
+    i += leadingTriviaLength(text.slice(i));
+    const lang = /^language\s+("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)/i.exec(text.slice(i));
+    if (lang) {
+      i += lang[0].length;
+      continue;
+    }
+    const dollar = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i));
+    if (dollar) return i + dollar[0].length;
+    if (text[i] === "'") return i + 1;
+    return undefined;
+  }
+}

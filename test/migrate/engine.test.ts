@@ -130,6 +130,31 @@ describe('migrate up', () => {
     expect(err.pg.detail).toContain('already exists');
   });
 
+  it('an error raised inside a DO block points at the line of its body (and the column when the server quotes the query), with the context', async () => {
+    dir = project({
+      '0001_do.sql': 'create table t (x int);\n-- é 日本\ndo $$\ndeclare n int;\nbegin\n  n := 1;\n  insert into  nope values (1);\nend $$;\n',
+    });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0001_do.sql:7:16: relation "nope" does not exist [42P01]');
+    expect(r.stderr).toContain('context: PL/pgSQL function inline_code_block line 5 at SQL statement');
+    // LANGUAGE before the body, a tab-indented statement, no query to quote: the statement's line.
+    dir = project({ '0001_do.sql': "create table t (x int);\ndo language plpgsql $body$\nbegin\n\tperform 1;\n\traise exception 'boom %', 1;\nend $body$;\n" });
+    const raise = await json(['migrate', 'up']);
+    expect(raise.code).toBe(1);
+    const err = raise.body['error'] as { message: string; location: { line: number; column: number } };
+    expect(err.message).toBe('boom 1');
+    expect(err.location).toMatchObject({ line: 5, column: 2 });
+    // A function the file calls: the call is the place in the file, the context says where in the function.
+    dir = project({
+      '0001_fn.sql': '-- rowguard:no-transaction\ncreate function f() returns int language plpgsql as $$\nbegin\n  return (select count(*) from nope);\nend $$;\ndo $$ begin\n  perform 1;\n  perform f();\nend $$;\n',
+    });
+    const fn = await cli(['migrate', 'up']);
+    expect(fn.code).toBe(1);
+    expect(fn.stderr).toContain('sql/0001_fn.sql:8:3: relation "nope" does not exist (statement 2 of 2');
+    expect(fn.stderr).toContain('context: PL/pgSQL function f() line 3 at RETURN');
+  });
+
   it('reports a syntax error with the position of the server', async () => {
     dir = project({ '0001_syntax.sql': 'create table a (x int);\n  creat table b (x int);\n' });
     const r = await cli(['migrate', 'up']);

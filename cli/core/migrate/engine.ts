@@ -12,8 +12,8 @@
  */
 import { userInfo } from 'node:os';
 import { connect, isConnectionError, connectionError, quoteLiteral, type Sql } from '../db.js';
-import { RowguardError, pgFieldsOf, type SqlLocation } from '../errors.js';
-import { locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements } from '../sql-text.js';
+import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
+import { doBodyOffset, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
 import { planMigrations, type HistoryRow, type MigrationPlan, type PlanOptions } from './plan.js';
 
@@ -254,10 +254,11 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
   }
 }
 
-async function migrationError(sql: Sql, file: MigrationFile, pgIn: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, statementOffsetChars?: number): Promise<RowguardError> {
+async function migrationError(sql: Sql, file: MigrationFile, pgIn: PgErrorFields, cause: unknown, statementOffsetChars?: number, statement?: SplitStatement): Promise<RowguardError> {
   const pg = pgIn.message ? { ...pgIn, message: nearTokenOneLine(pgIn.message) } : pgIn;
   let location: SqlLocation | undefined;
   if (pg.position) location = locateCharPosition(file.sql, pg.position, file.displayPath, statementOffsetChars ?? 0);
+  else if (statement) location = locateInDoBody(file, statement, pg) ?? locateCharPosition(file.sql, statement.startChars + 1, file.displayPath);
   else if (statementOffsetChars !== undefined) location = locateCharPosition(file.sql, statementOffsetChars + 1, file.displayPath);
   else location = await findFailingStatement(sql, file, pg.sqlstate);
   const lockHint = pg.sqlstate === '55P03' ? 'the migration waited longer than lock_timeout for a lock: retry when the blocking transaction ends (see pg_stat_activity), or raise migrations.lockTimeout' : undefined;
@@ -294,7 +295,7 @@ async function findFailingStatement(sql: Sql, file: MigrationFile, sqlstate?: st
           if (!sqlstate || pg?.sqlstate === sqlstate) {
             found = pg?.position
               ? locateCharPosition(file.sql, pg.position, file.displayPath, st.startChars)
-              : locateCharPosition(file.sql, st.startChars + 1, file.displayPath);
+              : ((pg && locateInDoBody(file, st, pg)) ?? locateCharPosition(file.sql, st.startChars + 1, file.displayPath));
           }
           break;
         }
@@ -303,6 +304,37 @@ async function findFailingStatement(sql: Sql, file: MigrationFile, sqlstate?: st
     })
     .catch(() => undefined);
   return found;
+}
+
+/**
+ * An error raised while the DO statement `st` ran: PL/pgSQL names the line of its
+ * body (`PL/pgSQL function inline_code_block line N at …`, the outermost frame of
+ * the context); when that frame alone is in the context, the server's internal
+ * query is the body's own text, so its internal position gives the column too.
+ */
+function locateInDoBody(file: MigrationFile, st: SplitStatement, pg: PgErrorFields): SqlLocation | undefined {
+  if (st.kind !== 'DoStmt' || !pg.where) return undefined;
+  const frames = pg.where.split('\n');
+  const m = /^PL\/pgSQL function inline_code_block line (\d+) at /.exec(frames[frames.length - 1]!);
+  const body = m ? doBodyOffset(st.text) : undefined;
+  if (!m || body === undefined) return undefined;
+  const chars = Array.from(file.sql);
+  let idx = st.startChars + Array.from(st.text.slice(0, body)).length;
+  for (let n = Number(m[1]); n > 1 && idx < chars.length; n--) {
+    while (idx < chars.length && chars[idx] !== '\n') idx++;
+    idx++;
+  }
+  if (idx >= chars.length) return undefined;
+  const end = st.startChars + Array.from(st.text).length;
+  if (frames.length === 1 && pg.internalQuery && pg.internalPosition) {
+    const rest = chars.slice(idx, end).join('');
+    const k = rest.indexOf(pg.internalQuery);
+    if (k >= 0 && !rest.slice(0, k).includes('\n')) {
+      return locateCharPosition(file.sql, idx + Array.from(rest.slice(0, k)).length + pg.internalPosition, file.displayPath);
+    }
+  }
+  while (idx < end && (chars[idx] === ' ' || chars[idx] === '\t')) idx++;
+  return locateCharPosition(file.sql, idx + 1, file.displayPath);
 }
 
 async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string): Promise<void> {
@@ -331,7 +363,7 @@ async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string
     } catch (err) {
       const pg = pgFieldsOf(err);
       if (!pg) throw err;
-      const e = await migrationError(sql, file, pg, err, st.startChars);
+      const e = await migrationError(sql, file, pg, err, st.startChars, st);
       const invalid = await invalidIndexes(sql);
       const record = {
         message: pg.message ?? 'failed',

@@ -16,6 +16,11 @@ export function renderError(err: RowguardError, out: Output): string {
   }
   const detail = err.detail ?? err.pg?.detail;
   if (detail) lines.push(`${c.dim('detail:')} ${detail}`);
+  // Where inside a function the error was raised: the innermost frame that names one
+  // (PL/pgSQL's `SQL statement "…"` frames only quote the query); --json has them all.
+  const frames = err.pg?.where?.split('\n') ?? [];
+  const context = frames.find((f) => /\bfunction\b/.test(f)) ?? frames[0];
+  if (context) lines.push(`${c.dim('context:')} ${context}`);
   const hint = err.hint ?? err.pg?.hint;
   if (hint) lines.push(`${c.cyan('hint:')} ${hint}`);
   return lines.join('\n') + '\n';
