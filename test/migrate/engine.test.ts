@@ -214,6 +214,39 @@ describe('migrate up', () => {
     }
   });
 
+  it('refuses psql meta-commands by name, at their place, before anything runs', async () => {
+    for (const [body, where, cmd, hint] of [
+      ['create table a (x int);\n\\set ON_ERROR_STOP on\n', 'sql/0001_meta.sql:2:1', '\\set', 'psql variables'],
+      ['create table a (x int);\n  \\i other.sql\n', 'sql/0001_meta.sql:2:3', '\\i', 'included statements'],
+      ['-- rowguard:no-transaction\ncreate table a (x int);\n\\c otherdb\n', 'sql/0001_meta.sql:3:1', '\\c', '--targets'],
+    ] as const) {
+      dir = project({ '0001_meta.sql': body });
+      const r = await json(['migrate', 'up']);
+      expect(r.code).toBe(1);
+      const err = r.body['error'] as { code: string; message: string; hint: string; location: { file: string; line: number; column: number } };
+      expect(err.code).toBe('migration_invalid_file');
+      expect(`${err.location.file}:${err.location.line}:${err.location.column}`).toBe(where);
+      expect(err.message).toBe(`psql meta-command ${cmd} in a migration: rowguard sends the file to the server as SQL, and only psql understands it`);
+      expect(err.hint).toContain(hint);
+      expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
+    }
+  });
+
+  it('a no-transaction file the server reads but rowguard cannot split is refused without running any of it', async () => {
+    // With standard_conforming_strings off, 'it\'s' is one string to the server and an open one to the parser.
+    await db.sql.unsafe(`alter database ${db.name} set standard_conforming_strings = off`);
+    dir = project({ '0001_esc.sql': "-- rowguard:no-transaction\ncreate table a (x text);\ninsert into a values ('it\\'s');\n" });
+    const r = await json(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    const err = r.body['error'] as { code: string; message: string; hint: string; location: { file: string; line: number } };
+    expect(err.code).toBe('migration_invalid_file');
+    expect(err.message).toContain('rowguard cannot split this no-transaction migration into statements');
+    expect(err.location).toMatchObject({ file: 'sql/0001_esc.sql', line: 3 });
+    expect(err.hint).toContain('standard_conforming_strings is off');
+    expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
+    expect((await db.sql`select count(*)::int as n from rowguard.migrations`)[0]!['n']).toBe(0);
+  });
+
   it('refuses transaction control inside a transactional migration', async () => {
     dir = project({ '0001_tx.sql': 'begin;\ncreate table a (x int);\ncommit;\n' });
     const r = await cli(['migrate', 'up']);

@@ -261,6 +261,24 @@ async function migrationError(sql: Sql, file: MigrationFile, pgIn: PgErrorFields
   else if (statement) location = locateInDoBody(file, statement, pg) ?? locateCharPosition(file.sql, statement.startChars + 1, file.displayPath);
   else if (statementOffsetChars !== undefined) location = locateCharPosition(file.sql, statementOffsetChars + 1, file.displayPath);
   else location = await findFailingStatement(sql, file, pg.sqlstate);
+  const meta = pg.sqlstate === '42601' && location?.source !== undefined ? /^\\([A-Za-z!?.]*)/.exec(Array.from(location.source).slice(location.column - 1).join('')) : null;
+  if (meta) {
+    // A psql meta-command: psql would have run it itself; the server only sees a backslash.
+    const cmd = meta[1]!;
+    const hint = /^(i|ir|include|include_relative)$/.test(cmd)
+      ? 'put the included statements in the migration itself (or in a migration of their own)'
+      : /^(c|connect)$/.test(cmd)
+        ? 'a migration runs on the one database migrate up is pointed at: migrate each database with its own --db (or --targets)'
+        : /^(set|unset|gset)$/.test(cmd)
+          ? 'psql variables do not exist here: write the values into the SQL'
+          : 'remove it: only SQL runs in a migration';
+    return new RowguardError('migration_invalid_file', `psql meta-command \\${cmd} in a migration: rowguard sends the file to the server as SQL, and only psql understands it`, {
+      location,
+      hint,
+      meta: { version: file.version, file: file.displayPath },
+      cause,
+    });
+  }
   const lockHint = pg.sqlstate === '55P03' ? 'the migration waited longer than lock_timeout for a lock: retry when the blocking transaction ends (see pg_stat_activity), or raise migrations.lockTimeout' : undefined;
   const timeoutHint = pg.sqlstate === '57014' ? 'the statement ran longer than migrations.statementTimeout' : undefined;
   // CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE … ADD VALUE (before PG12), ALTER SYSTEM…
@@ -340,17 +358,28 @@ function locateInDoBody(file: MigrationFile, st: SplitStatement, pg: PgErrorFiel
 async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string): Promise<void> {
   const split = await splitStatements(file.sql);
   if (isParseFailure(split)) {
-    // Let the server say it, with its position: nothing has run yet.
+    // Let the server say it, with its position, without running anything: a simple query
+    // is parsed whole before its first statement runs, and that first statement raises.
+    const probe = "do $rowguard$ begin raise exception 'rowguard: parse only' using errcode = 'P0001'; end $rowguard$;\n";
+    let serverAccepts = false;
     try {
-      await sql.unsafe('do $rowguard$ begin end $rowguard$').simple();
-      await sql.unsafe(file.sql).simple();
+      await sql.unsafe(probe + file.sql).simple();
     } catch (err) {
       const pg = pgFieldsOf(err);
-      if (pg) throw await migrationError(sql, file, pg, err);
-      throw err;
+      if (!pg) throw err;
+      serverAccepts = pg.sqlstate === 'P0001' && pg.message === 'rowguard: parse only';
+      if (!serverAccepts) throw await migrationError(sql, file, pg, err, pg.position ? -Array.from(probe).length : undefined);
     }
-    throw new RowguardError('migration_failed', `${file.displayPath}: ${split.message}`, {
+    // The server parses the file but rowguard's parser (the Postgres 17 grammar, standard_conforming_strings
+    // on) does not, so it cannot be split into statements to run one by one. Nothing ran.
+    const [scs] = await sql<{ v: string }[]>`select current_setting('standard_conforming_strings') as v`;
+    throw new RowguardError('migration_invalid_file', `${split.message} (rowguard cannot split this no-transaction migration into statements, though the server accepts it)`, {
       location: split.position ? locateCharPosition(file.sql, split.position, file.displayPath) : undefined,
+      hint:
+        scs?.v === 'off'
+          ? "standard_conforming_strings is off on this database, so a backslash in '…' is an escape: write E'…' strings, or turn it on"
+          : 'move the statement rowguard cannot read into a transactional migration (no -- rowguard:no-transaction line)',
+      meta: { version: file.version, file: file.displayPath },
     });
   }
   const t0 = performance.now();
