@@ -247,6 +247,26 @@ describe('migrate up', () => {
     expect((await db.sql`select count(*)::int as n from rowguard.migrations`)[0]!['n']).toBe(0);
   });
 
+  it('what a migration SETs (search_path, timeouts, role) and its temp tables stay in that file, as with psql -1 -f per file', async () => {
+    const role = `${db.name}_r`;
+    await db.sql.unsafe(`create role ${role}`);
+    try {
+      dir = project({
+        '0001_a.sql': "create schema s;\nset search_path = s;\nset lock_timeout = '1ms';\ncreate temp table tmp (x int);\ncreate table t1 (x int);\n",
+        '0002_b.sql': `create table t2 (x int);\ncreate temp table tmp (x int);\nselect set_config('rg.seen', current_setting('lock_timeout'), false);\ncreate table seen as select current_setting('rg.seen') as lock_timeout;\nset role ${role};\n`,
+        '0003_c.sql': `-- rowguard:no-transaction\ncreate table t3 (x int);\nset role ${role};\n`,
+        '0004_d.sql': 'create table t4 as select current_user::text as who;\n',
+      });
+      const r = await cli(['migrate', 'up']);
+      expect(r.code, r.stderr).toBe(0);
+      const [where] = await db.sql`select to_regclass('s.t1') is not null as s_t1, to_regclass('public.t2') is not null as public_t2, (select lock_timeout from seen) as lock_timeout, (select who from t4) as who, (select count(*)::int from rowguard.migrations where status = 'applied') as applied`;
+      const [me] = await db.sql<{ u: string }[]>`select current_user::text as u`;
+      expect(where).toEqual({ s_t1: true, public_t2: true, lock_timeout: '5s', who: me!.u, applied: 4 });
+    } finally {
+      await db.sql.unsafe(`drop owned by ${role}; drop role ${role}`);
+    }
+  });
+
   it('refuses transaction control inside a transactional migration', async () => {
     dir = project({ '0001_tx.sql': 'begin;\ncreate table a (x int);\ncommit;\n' });
     const r = await cli(['migrate', 'up']);

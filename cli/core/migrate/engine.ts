@@ -213,6 +213,17 @@ function combine(problems: RowguardError[]): RowguardError {
 /** Transaction control at a line start, terminated by ';' (plpgsql's BEGIN never is). */
 const TX_CONTROL_HINT = /^\s*(begin|commit|rollback|abort|end|start\s+transaction)(\s+(work|transaction))?\s*;/im;
 
+/**
+ * What a file changed in the session, undone before its history row is written and
+ * the next file runs, as psql -1 -f per file starts each file in a fresh session: a
+ * SET search_path or SET ROLE must neither reach the next migration nor stop the
+ * history write (`SET SESSION AUTHORIZATION DEFAULT` is allowed to any user). RESET ALL
+ * returns lock_timeout/statement_timeout to the values the session started with.
+ */
+const SESSION_RESET = 'set session authorization default; reset role; reset all;';
+/** Outside any transaction: temp tables, cached sequence values, prepared statements, LISTENs, cursors. */
+const SESSION_CLEANUP = 'discard temp; discard sequences; deallocate all; unlisten *; close all;';
+
 async function applyInTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
   // Cheap text check first; the parser (60 ms to load) confirms it is top-level, not inside a procedure body.
   const control = TX_CONTROL_HINT.test(file.sql) ? await transactionControlStatements(file.sql) : [];
@@ -230,9 +241,12 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
   const text =
     prefix +
     file.sql +
-    '\n;\ninsert into rowguard.migrations (version, name, checksum, status, applied_by, duration_ms) values (' +
+    '\n;\n' +
+    SESSION_RESET +
+    '\ninsert into rowguard.migrations (version, name, checksum, status, applied_by, duration_ms) values (' +
     [quoteLiteral(file.version), quoteLiteral(file.name), quoteLiteral(file.checksum), "'applied'", quoteLiteral(by)].join(', ') +
-    ", (extract(epoch from clock_timestamp() - now()) * 1000)::int);\ncommit;";
+    ", (extract(epoch from clock_timestamp() - now()) * 1000)::int);\ncommit;\n" +
+    SESSION_CLEANUP;
   try {
     await sql.unsafe(text).simple();
   } catch (err) {
@@ -393,6 +407,9 @@ async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string
       const pg = pgFieldsOf(err);
       if (!pg) throw err;
       const e = await migrationError(sql, file, pg, err, st.startChars, st);
+      // Out of a transaction block the file may have opened (psql would end it with the session),
+      // and back to our own role and settings, so that the history can be written.
+      await sql.unsafe(`rollback; ${SESSION_RESET} ${SESSION_CLEANUP}`).simple().catch(() => undefined);
       const invalid = await invalidIndexes(sql);
       const record = {
         message: pg.message ?? 'failed',
@@ -412,6 +429,7 @@ async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string
       });
     }
   }
+  await sql.unsafe(`${SESSION_RESET} ${SESSION_CLEANUP}`).simple();
   await sql`update rowguard.migrations set status = 'applied', duration_ms = ${Math.round(performance.now() - t0)}, error = null where version = ${file.version}`;
 }
 
