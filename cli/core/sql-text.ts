@@ -103,10 +103,98 @@ export function isParseFailure(x: unknown): x is ParseFailure {
   return !Array.isArray(x);
 }
 
-/** Top-level transaction control (BEGIN/COMMIT/ROLLBACK/…) in a file that parses, if any. */
+/** Transaction statements that end or start a transaction (SAVEPOINT, RELEASE and ROLLBACK TO stay inside one). */
+const ENDS_TRANSACTION = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START', 'TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE']);
+
+/**
+ * Top-level BEGIN/COMMIT/ROLLBACK/END/ABORT/START TRANSACTION/PREPARE TRANSACTION (with or
+ * without AND CHAIN, anywhere on a line) in a file that parses, if any. The parser loads only
+ * when a cheap scan finds one of those words starting a statement.
+ */
 export async function transactionControlStatements(text: string): Promise<SplitStatement[]> {
+  if (!mayStartWithTransactionWord(text)) return [];
+  const parser = await loadParser();
   const split = await splitStatements(text);
-  return isParseFailure(split) ? [] : split.filter((s) => s.kind === 'TransactionStmt');
+  if (isParseFailure(split)) return [];
+  return split.filter((s) => {
+    if (s.kind !== 'TransactionStmt') return false;
+    const node = (parser.parseSync(s.text) as { stmts?: Array<{ stmt: { TransactionStmt?: { kind?: string } } }> }).stmts?.[0]?.stmt.TransactionStmt;
+    return ENDS_TRANSACTION.has(node?.kind ?? '');
+  });
+}
+
+const TRANSACTION_WORDS = new Set(['begin', 'commit', 'rollback', 'abort', 'end', 'start', 'prepare']);
+
+/**
+ * Whether a statement of `text` may start with a transaction word: a lexical scan that
+ * skips comments (nested), '…' / E'…' strings, "…" identifiers and $tag$…$tag$ bodies,
+ * and reads identifiers whole (`a$b$` is one). It may say yes for a statement that is
+ * not transaction control (plpgsql's END inside BEGIN ATOMIC); the parser decides then.
+ */
+export function mayStartWithTransactionWord(text: string): boolean {
+  let i = 0;
+  let atStart = true;
+  const n = text.length;
+  const identChar = /[A-Za-z0-9_$\u0080-\uffff]/;
+  while (i < n) {
+    const ch = text[i]!;
+    const next = text[i + 1];
+    if (/\s/.test(ch)) {
+      i++;
+    } else if (ch === '-' && next === '-') {
+      const nl = text.indexOf('\n', i);
+      i = nl === -1 ? n : nl + 1;
+    } else if (ch === '/' && next === '*') {
+      let depth = 0;
+      while (i < n) {
+        if (text.startsWith('/*', i)) (depth++, (i += 2));
+        else if (text.startsWith('*/', i)) {
+          i += 2;
+          if (--depth === 0) break;
+        } else i++;
+      }
+    } else if (ch === ';') {
+      atStart = true;
+      i++;
+    } else if (ch === "'" || ch === '"') {
+      i = skipQuoted(text, i, ch, false);
+      atStart = false;
+    } else if ((ch === 'e' || ch === 'E') && next === "'") {
+      i = skipQuoted(text, i + 1, "'", true);
+      atStart = false;
+    } else if (ch === '$') {
+      const tag = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 200));
+      if (tag) {
+        const end = text.indexOf(tag[0], i + tag[0].length);
+        i = end === -1 ? n : end + tag[0].length;
+      } else i++;
+      atStart = false;
+    } else if (/[A-Za-z_\u0080-\uffff]/.test(ch)) {
+      let j = i + 1;
+      while (j < n && identChar.test(text[j]!)) j++;
+      if (atStart && TRANSACTION_WORDS.has(text.slice(i, j).toLowerCase())) return true;
+      i = j;
+      atStart = false;
+    } else {
+      i++;
+      atStart = false;
+    }
+  }
+  return false;
+}
+
+/** Index just past the quoted token starting at `start` ('' or "" doubles it; with backslashes, E'' escapes). */
+function skipQuoted(text: string, start: number, quote: string, backslashes: boolean): number {
+  let i = start + 1;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (backslashes && c === '\\') i += 2;
+    else if (c === quote) {
+      if (text[i + 1] === quote) i += 2;
+      else return i + 1;
+    } else i++;
+  }
+  return text.length;
 }
 
 /** Length (UTF-16 units) of the whitespace and comments (line comments, nested block comments) at the start of `text`. */

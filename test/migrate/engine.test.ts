@@ -276,6 +276,25 @@ describe('migrate up', () => {
     expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
   });
 
+  it('refuses a COMMIT mid-line or AND CHAIN (it would keep half a migration with no history row), and allows savepoints', async () => {
+    for (const [body, where] of [
+      ['create table a (x int); commit; create table b (x int);\n', 'sql/0001_tx.sql:1:25'],
+      ['create table a (x int);\ncommit and chain;\nselect 1/0;\n', 'sql/0001_tx.sql:2:1'],
+    ] as const) {
+      dir = project({ '0001_tx.sql': body });
+      const r = await json(['migrate', 'up']);
+      expect(r.code).toBe(1);
+      const err = r.body['error'] as { code: string; location: { file: string; line: number; column: number } };
+      expect(err.code).toBe('migration_invalid_file');
+      expect(`${err.location.file}:${err.location.line}:${err.location.column}`).toBe(where);
+      expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
+    }
+    dir = project({ '0001_sp.sql': 'create table a (x int);\ndo $$\nbegin\n  insert into a values (1);\nend;\n$$;\nsavepoint s;\ninsert into a values (2);\nrollback to savepoint s;\nrelease savepoint s;\n' });
+    const ok = await cli(['migrate', 'up']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await db.sql`select x from a`).map((r) => r['x'])).toEqual([1]);
+  });
+
   it('CRLF files apply and keep the LF checksum (a Windows checkout is not an edit)', async () => {
     dir = project({ '0001_a.sql': 'create table a (x int);\r\ncreate table b (x int);\r\n' });
     expect((await cli(['migrate', 'up'])).code).toBe(0);

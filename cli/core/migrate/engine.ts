@@ -210,9 +210,6 @@ function combine(problems: RowguardError[]): RowguardError {
   });
 }
 
-/** Transaction control at a line start, terminated by ';' (plpgsql's BEGIN never is). */
-const TX_CONTROL_HINT = /^\s*(begin|commit|rollback|abort|end|start\s+transaction)(\s+(work|transaction))?\s*;/im;
-
 /**
  * What a file changed in the session, undone before its history row is written and
  * the next file runs, as psql -1 -f per file starts each file in a fresh session: a
@@ -225,8 +222,9 @@ const SESSION_RESET = 'set session authorization default; reset role; reset all;
 const SESSION_CLEANUP = 'discard temp; discard sequences; deallocate all; unlisten *; close all;';
 
 async function applyInTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
-  // Cheap text check first; the parser (60 ms to load) confirms it is top-level, not inside a procedure body.
-  const control = TX_CONTROL_HINT.test(file.sql) ? await transactionControlStatements(file.sql) : [];
+  // A COMMIT or ROLLBACK would end our transaction midway: what ran before it would stay without a
+  // history row. A cheap scan first; the parser (60 ms to load) confirms it is a top-level statement.
+  const control = await transactionControlStatements(file.sql);
   if (control.length) {
     const loc = locateCharPosition(file.sql, control[0]!.startChars + 1, file.displayPath);
     throw new RowguardError('migration_invalid_file', `${control[0]!.text.split('\n')[0]!.trim()} inside a migration: rowguard runs each migration in its own transaction`, {
