@@ -76,6 +76,58 @@ export function connectionError(url: string, err: unknown): RowguardError {
   return new RowguardError('db_unreachable', `could not connect to ${where}: ${reason}`, { hint, pg, cause: err });
 }
 
+/**
+ * The session's first query, within `seconds`. Something on the port that answers but is
+ * not PostgreSQL (an HTTP API on the port next to the database's) makes postgres.js
+ * reconnect and resend forever, restarting its own connect timeout each time; so the
+ * deadline is ours, and it ends the client.
+ */
+export async function firstContact(sql: Sql, url: string, seconds = 10): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = Symbol('expired');
+  const deadline = new Promise<typeof expired>((resolve) => (timer = setTimeout(() => resolve(expired), seconds * 1000)));
+  try {
+    const first = sql`select 1`;
+    first.catch(() => undefined);
+    if ((await Promise.race([first, deadline])) !== expired) return;
+  } finally {
+    clearTimeout(timer);
+  }
+  await sql.end({ timeout: 0 }).catch(() => undefined);
+  throw new RowguardError('db_unreachable', `could not connect to ${describeUrl(url)}: no PostgreSQL server answered within ${seconds}s`, {
+    hint: await notPostgresHint(url),
+  });
+}
+
+/** Ask the port for an SSL answer as libpq does first: a PostgreSQL server replies with one byte, S or N. */
+async function notPostgresHint(url: string): Promise<string> {
+  const fallback = 'is that the database server and its port? (a firewall that drops packets looks the same)';
+  let host: string;
+  let port: number;
+  try {
+    const u = new URL(url);
+    host = u.hostname.replace(/^\[|\]$/g, '');
+    port = Number(u.port || '5432');
+    if (!host) return fallback;
+  } catch {
+    return fallback;
+  }
+  const { connect: tcp } = await import('node:net');
+  const reply = await new Promise<string | null>((resolve) => {
+    const socket = tcp({ host, port, timeout: 2000 });
+    const done = (x: string | null) => (socket.destroy(), resolve(x));
+    socket.on('connect', () => socket.write(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])));
+    socket.on('data', (d) => done(d.toString('latin1')));
+    socket.on('timeout', () => done(null));
+    socket.on('error', () => done(null));
+    socket.on('close', () => done(''));
+  });
+  if (reply === null || reply === '') return fallback;
+  if (/^HTTP\//.test(reply)) return `${host}:${port} answers HTTP, not PostgreSQL: is it an API's port rather than the database's? (the Supabase CLI serves the API on 54321 and the database on 54322)`;
+  if (reply === 'S' || reply === 'N') return 'the server accepted the connection but did not finish logging in: is it overloaded, or waiting on an authentication step?';
+  return `${host}:${port} answers, but not as PostgreSQL: is it the database's port?`;
+}
+
 export function connect(url: string, opts: ConnectOptions = {}): Sql {
   return postgres(url, {
     max: opts.max ?? 1,

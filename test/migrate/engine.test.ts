@@ -4,6 +4,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, unlinkSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { freshDatabase, runCli, CLI, type TestDatabase } from '../helpers/pg.js';
 
 let db: TestDatabase;
@@ -465,6 +467,53 @@ describe('concurrency and crashes', () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect((await cli(['migrate', 'up'])).code).toBe(0);
   });
+});
+
+describe('an unreachable database', () => {
+  const secret = 'S3cret-pw_do-not-print';
+  const noPassword = (r: { stdout: string; stderr: string }) => expect(r.stdout + r.stderr).not.toContain(secret);
+
+  it('a refused port, a wrong password and an unknown database: one line, exit 3, no password, with --db or DATABASE_URL', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);\n' });
+    const closed = createTcpServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const u = new URL(db.url);
+    const withPassword = (host: string, p: string | number, database: string) => `postgres://${u.username}:${secret}@${host}:${p}/${database}`;
+    for (const [url, message] of [
+      [withPassword('127.0.0.1', port, 'x'), `could not connect to 127.0.0.1:${port}/x: connect ECONNREFUSED`],
+      [withPassword(u.hostname, u.port, db.name), `could not connect to ${u.hostname}:${u.port}/${db.name}: password authentication failed`],
+      [db.url.replace(`/${db.name}`, '/rg_no_such_db'), `could not connect to ${u.hostname}:${u.port}/rg_no_such_db: database "rg_no_such_db" does not exist`],
+    ] as const) {
+      for (const r of [await runCli(['--db', url, 'migrate', 'up'], { cwd: dir }), await runCli(['migrate', 'status'], { cwd: dir, env: { DATABASE_URL: url } })]) {
+        expect(r.code, r.stderr).toBe(3);
+        expect(r.stderr.split('\n')[0]).toContain(message);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        noPassword(r);
+        if (u.password) expect(r.stdout + r.stderr).not.toContain(decodeURIComponent(u.password));
+      }
+    }
+  });
+
+  it('a port that answers but is not PostgreSQL (an HTTP API) fails within the connect timeout instead of hanging', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);\n' });
+    const api = createHttpServer((_q, res) => res.end('{}'));
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    const port = (api.address() as AddressInfo).port;
+    try {
+      const t0 = Date.now();
+      const r = await runCli(['--db', `postgres://postgres:${secret}@127.0.0.1:${port}/postgres`, 'migrate', 'up'], { cwd: dir, timeoutMs: 40_000 });
+      expect(r.code, r.stderr).toBe(3);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      expect(r.stderr).toContain(`could not connect to 127.0.0.1:${port}/postgres: no PostgreSQL server answered within 10s`);
+      expect(r.stderr).toContain('answers HTTP, not PostgreSQL');
+      noPassword(r);
+    } finally {
+      api.closeAllConnections();
+      await new Promise((r) => api.close(r));
+    }
+  }, 60_000);
 });
 
 describe('migrate new', () => {

@@ -11,7 +11,7 @@
  *   visible and the next `up` refuses until `migrate resolve`.
  */
 import { userInfo } from 'node:os';
-import { connect, isConnectionError, connectionError, quoteLiteral, type Sql } from '../db.js';
+import { connect, firstContact, isConnectionError, connectionError, quoteLiteral, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { doBodyOffset, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
@@ -103,8 +103,9 @@ async function withEngineSession<T>(opts: EngineOptions, fn: (sql: Sql) => Promi
   const sql = session(opts.url, opts.lockTimeout, opts.statementTimeout);
   try {
     try {
-      await sql`select 1`;
+      await firstContact(sql, opts.url);
     } catch (err) {
+      if (err instanceof RowguardError) throw err;
       if (isConnectionError(err)) throw connectionError(opts.url, err);
       const pg = pgFieldsOf(err);
       // 22023 invalid_parameter_value: a bad lock_timeout/statement_timeout from the config.
