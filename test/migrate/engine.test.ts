@@ -436,6 +436,35 @@ describe('concurrency and crashes', () => {
     expect(r.stderr).toContain('was interrupted outside a transaction');
   }, 90_000);
 
+  it('pg_terminate_backend of the migrating session: one line naming the file, exit 3, no history row for the half-run file', async () => {
+    const terminateWhenSleeping = async () => {
+      for (let i = 0; i < 200; i++) {
+        const [r] = await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and pid <> pg_backend_pid()`;
+        if ((r as { n: number }).n > 0) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      await db.sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'rowguard' and pid <> pg_backend_pid()`;
+    };
+    dir = project({ '0001_a.sql': 'create table a (x int);\n', '0002_slow.sql': 'create table slow (x int);\nselect pg_sleep(30);\n' });
+    const [r] = await Promise.all([cli(['migrate', 'up']), terminateWhenSleeping()]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^error: lost the connection to [^\n]+ while applying sql\/0002_slow\.sql: /);
+    expect(r.stderr).toContain('rowguard migrate status says whether it was applied');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
+    expect((await db.sql`select to_regclass('public.slow') as r`)[0]!['r']).toBeNull();
+    // Outside a transaction: what ran stays, and the file is recorded as running.
+    writeFileSync(join(dir, 'sql', '0002_slow.sql'), '-- rowguard:no-transaction\ncreate table slow (x int);\nselect pg_sleep(30);\n');
+    const [nt] = await Promise.all([cli(['migrate', 'up']), terminateWhenSleeping()]);
+    expect(nt.code).toBe(3);
+    expect(nt.stderr).toContain('while applying sql/0002_slow.sql (statement 2 of 2, outside a transaction)');
+    expect(nt.stderr).toContain('statement 1 stays applied and the migration is recorded as running');
+    expect(await history()).toEqual([
+      { version: '0001', status: 'applied' },
+      { version: '0002', status: 'running' },
+    ]);
+  }, 90_000);
+
   it('a statement that cannot run in a transaction (CREATE INDEX CONCURRENTLY) fails with the marker as the hint, and runs once the file has it', async () => {
     dir = project({ '0001_t.sql': 'create table t (x int);\n', '0002_idx.sql': 'create index concurrently t_x_idx on t (x);\n' });
     const r = await cli(['migrate', 'up']);

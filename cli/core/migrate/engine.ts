@@ -11,7 +11,7 @@
  *   visible and the next `up` refuses until `migrate resolve`.
  */
 import { userInfo } from 'node:os';
-import { connect, firstContact, isConnectionError, connectionError, quoteLiteral, type Sql } from '../db.js';
+import { connect, describeUrl, firstContact, isConnectionError, connectionError, quoteLiteral, scrubSecrets, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { doBodyOffset, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
@@ -188,7 +188,7 @@ export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?:
       for (const [i, file] of plan.pending.entries()) {
         opts.onProgress?.({ kind: 'applying', file, index: i, total: plan.pending.length });
         const t0 = performance.now();
-        if (file.noTransaction) await applyOutsideTransaction(sql, file, by);
+        if (file.noTransaction) await applyOutsideTransaction(sql, opts, file, by);
         else await applyInTransaction(sql, opts, file, by);
         const durationMs = Math.round(performance.now() - t0);
         applied.push({ version: file.version, name: file.name, file: file.displayPath, durationMs, noTransaction: file.noTransaction });
@@ -251,7 +251,12 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
   } catch (err) {
     // The explicit BEGIN left the session in an aborted transaction block.
     await sql.unsafe('rollback').simple().catch(() => undefined);
-    if (isConnectionError(err)) throw connectionError(opts.url, err);
+    if (lostConnection(err)) {
+      throw connectionLost(opts.url, err, file.displayPath, {
+        hint: 'a migration commits with its history row or not at all: rowguard migrate status says whether it was applied; then run migrate up again',
+        meta: { version: file.version, file: file.displayPath },
+      });
+    }
     const pg = pgFieldsOf(err);
     if (!pg) throw err;
     if (pg.sqlstate === '42601') {
@@ -368,7 +373,7 @@ function locateInDoBody(file: MigrationFile, st: SplitStatement, pg: PgErrorFiel
   return locateCharPosition(file.sql, idx + 1, file.displayPath);
 }
 
-async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string): Promise<void> {
+async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
   const split = await splitStatements(file.sql);
   if (isParseFailure(split)) {
     // Let the server say it, with its position, without running anything: a simple query
@@ -403,6 +408,12 @@ async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string
     try {
       await sql.unsafe(st.text).simple();
     } catch (err) {
+      if (lostConnection(err)) {
+        throw connectionLost(opts.url, err, `${file.displayPath} (statement ${i + 1} of ${split.length}, outside a transaction)`, {
+          hint: `${i === 0 ? '' : i === 1 ? 'statement 1 stays applied and ' : `statements 1–${i} stay applied and `}the migration is recorded as running: see what statement ${i + 1} left, then rowguard migrate resolve ${file.version} --applied|--rolled-back`,
+          meta: { version: file.version, file: file.displayPath, statementIndex: i + 1 },
+        });
+      }
       const pg = pgFieldsOf(err);
       if (!pg) throw err;
       const e = await migrationError(sql, file, pg, err, st.startChars, st);
@@ -430,6 +441,19 @@ async function applyOutsideTransaction(sql: Sql, file: MigrationFile, by: string
   }
   await sql.unsafe(`${SESSION_RESET} ${SESSION_CLEANUP}`).simple();
   await sql`update rowguard.migrations set status = 'applied', duration_ms = ${Math.round(performance.now() - t0)}, error = null where version = ${file.version}`;
+}
+
+/** The session is gone: the socket closed, or the server ended it (pg_terminate_backend, shutdown). */
+function lostConnection(err: unknown): boolean {
+  const state = pgFieldsOf(err)?.sqlstate;
+  return isConnectionError(err) || state === '57P01' || state === '57P02' || state === '57P05';
+}
+
+function connectionLost(url: string, err: unknown, while_: string, options: { hint: string; meta: Record<string, unknown> }): RowguardError {
+  const e = err as { code?: string; message?: string };
+  const pg = pgFieldsOf(err);
+  const reason = scrubSecrets(pg?.message ?? (e?.code === 'CONNECTION_CLOSED' ? 'the server closed the connection' : (e?.message ?? String(err))), url);
+  return new RowguardError('db_unreachable', `lost the connection to ${describeUrl(url)} while applying ${while_}: ${reason}`, { ...options, pg, cause: err });
 }
 
 /** Indexes left invalid by a failed CREATE INDEX CONCURRENTLY. */
