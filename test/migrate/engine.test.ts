@@ -269,6 +269,23 @@ describe('migrate up', () => {
     }
   });
 
+  it('the history is created for its owner only, whatever ALTER DEFAULT PRIVILEGES grants other roles', async () => {
+    const role = `${db.name}_reader`;
+    await db.sql.unsafe(`create role ${role}; alter default privileges grant select, insert, update, delete on tables to ${role}; alter default privileges grant usage on schemas to ${role}`);
+    try {
+      dir = project({ '0001_a.sql': 'create table a (x int);\n' });
+      expect((await cli(['migrate', 'up'])).code).toBe(0);
+      const [acl] = await db.sql<{ table: boolean; schema: boolean; owner: boolean }[]>`
+        select has_table_privilege(${role}, 'rowguard.migrations', 'select, insert, update, delete') as table,
+               has_schema_privilege(${role}, 'rowguard', 'usage') as schema,
+               has_table_privilege(current_user, 'rowguard.migrations', 'select, insert') as owner`;
+      expect(acl).toEqual({ table: false, schema: false, owner: true });
+      expect((await db.sql`select has_table_privilege('public', 'rowguard.migrations', 'select') as p`)[0]!['p']).toBe(false);
+    } finally {
+      await db.sql.unsafe(`alter default privileges revoke all on tables from ${role}; alter default privileges revoke all on schemas from ${role}; drop owned by ${role}; drop role ${role}`);
+    }
+  });
+
   it('refuses transaction control inside a transactional migration', async () => {
     dir = project({ '0001_tx.sql': 'begin;\ncreate table a (x int);\ncommit;\n' });
     const r = await cli(['migrate', 'up']);

@@ -56,21 +56,49 @@ export interface UpResult {
   upToDate: boolean;
 }
 
+/**
+ * Created once, readable and writable by its owner (the migrating role) only: what
+ * ALTER DEFAULT PRIVILEGES grants to other roles on new schemas and tables (a
+ * reporting role, an API role) is revoked, so no other role can rewrite the history.
+ * Grants made on purpose later are left alone.
+ */
 const HISTORY_DDL = `
-create schema if not exists rowguard;
-revoke all on schema rowguard from public;
-create table if not exists rowguard.migrations (
-  version     text primary key check (version ~ '^[0-9]+$'),
-  name        text not null,
-  checksum    text not null check (checksum ~ '^[0-9a-f]{64}$'),
-  status      text not null default 'applied' check (status in ('applied', 'failed', 'running')),
-  applied_at  timestamptz not null default now(),
-  applied_by  text not null,
-  duration_ms integer,
-  error       jsonb
-);
-revoke all on rowguard.migrations from public;
-comment on table rowguard.migrations is 'rowguard migration history: one row per applied (or failed no-transaction) migration';
+do $rowguard$
+declare
+  new_schema boolean := to_regnamespace('rowguard') is null;
+  g record;
+begin
+  if to_regclass('rowguard.migrations') is not null then return; end if;
+  create schema if not exists rowguard;
+  create table rowguard.migrations (
+    version     text primary key check (version ~ '^[0-9]+$'),
+    name        text not null,
+    checksum    text not null check (checksum ~ '^[0-9a-f]{64}$'),
+    status      text not null default 'applied' check (status in ('applied', 'failed', 'running')),
+    applied_at  timestamptz not null default now(),
+    applied_by  text not null,
+    duration_ms integer,
+    error       jsonb
+  );
+  comment on table rowguard.migrations is 'rowguard migration history: one row per applied (or failed no-transaction) migration';
+  revoke all on rowguard.migrations from public;
+  for g in
+    select distinct r.rolname from pg_class c, aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee
+    where c.oid = 'rowguard.migrations'::regclass and a.grantee <> c.relowner
+  loop
+    execute format('revoke all on rowguard.migrations from %I', g.rolname);
+  end loop;
+  if new_schema then
+    revoke all on schema rowguard from public;
+    for g in
+      select distinct r.rolname from pg_namespace n, aclexplode(n.nspacl) a join pg_roles r on r.oid = a.grantee
+      where n.nspname = 'rowguard' and a.grantee <> n.nspowner
+    loop
+      execute format('revoke all on schema rowguard from %I', g.rolname);
+    end loop;
+  end if;
+end
+$rowguard$;
 `;
 
 function session(url: string, lockTimeout: string, statementTimeout: string): Sql {
