@@ -73,6 +73,32 @@ describe('planMigrations', () => {
     expect(plan.entries.map((e) => `${e.version}:${e.state}`)).toEqual(['0001:missing', '0002:applied']);
   });
 
+  it('names the pending file that holds what a missing migration applied (renumbered), and notes a rename', () => {
+    const moved = file('0004', 'a', a.sql); // the content of 0001_a under a new number
+    const renumbered = planMigrations([moved, b], [applied(a), applied(b)]);
+    expect(renumbered.problems.map((p) => p.code)).toEqual(['migration_missing']);
+    expect(renumbered.problems[0]!.message).toBe('migration 0001_a.sql was applied but its file is gone: 0004_a.sql has the same content (renumbered?)');
+    expect(renumbered.problems[0]!.hint).toBe('give it back its version: rename 0004_a.sql to 0001_a.sql');
+    expect(planMigrations([b], [applied(a), applied(b)]).problems[0]!.hint).toBe('restore the file: applied migrations must stay in the folder');
+    const renamed = planMigrations([file('0001', 'init', a.sql)], [applied(a)]);
+    expect(renamed.problems).toEqual([]);
+    expect(renamed.entries[0]).toMatchObject({ state: 'applied', name: 'init', note: 'applied as 0001_a.sql' });
+  });
+
+  it('reports two history rows for one version (a hand edit) instead of hiding one', () => {
+    const one = file('1', 'a');
+    const plan = planMigrations([one], [applied(one, { version: '1' }), applied(a, { version: '0001', name: 'other', checksum: one.checksum })]);
+    expect(plan.problems.map((p) => p.code)).toEqual(['migration_dirty']);
+    expect(plan.problems[0]!.message).toBe('the history has two rows for migration 1: 1_a and 0001_other');
+  });
+
+  it('status entries carry what a failed no-transaction migration recorded', () => {
+    const error = { message: 'boom', sqlstate: '22012', statement: 'select 1/0', statementIndex: 2, location: 'sql/0001_a.sql:3:1', invalidIndexes: [] };
+    const plan = planMigrations([a], [applied(a, { status: 'failed', error })]);
+    expect(plan.entries[0]).toMatchObject({ state: 'failed', note: 'boom', error });
+    expect(planMigrations([a], []).entries[0]!.error).toBeNull();
+  });
+
   it('refuses a pending file older than the newest applied unless allowed', () => {
     const plan = planMigrations([a, b, c], [applied(a), applied(c)]);
     expect(plan.problems.map((p) => p.code)).toEqual(['migration_out_of_order']);

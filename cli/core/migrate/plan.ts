@@ -16,7 +16,7 @@ export interface HistoryRow {
   appliedBy: string;
   durationMs: number | null;
   /** For failed no-transaction migrations: what failed. */
-  error: { message: string; sqlstate?: string; statement?: string; location?: string } | null;
+  error: { message: string; sqlstate?: string; statement?: string; statementIndex?: number; location?: string; invalidIndexes?: string[] } | null;
 }
 
 export type MigrationState = 'applied' | 'pending' | 'edited' | 'missing' | 'failed';
@@ -29,8 +29,10 @@ export interface StatusEntry {
   appliedAt: string | null;
   appliedBy: string | null;
   durationMs: number | null;
-  /** Why it is failed/edited/pending-out-of-order, in a few words. */
+  /** Why it is failed/edited/pending-out-of-order/renamed, in a few words. */
   note: string | null;
+  /** For a failed no-transaction migration: what failed (message, sqlstate, statement, location, …), as recorded. */
+  error: HistoryRow['error'];
 }
 
 export interface MigrationPlan {
@@ -48,9 +50,22 @@ export interface PlanOptions {
 
 export function planMigrations(files: readonly MigrationFile[], history: readonly HistoryRow[], opts: PlanOptions = {}): MigrationPlan {
   const byVersion = new Map<string, HistoryRow>();
-  for (const h of history) byVersion.set(BigInt(h.version).toString(), h);
-  const fileVersions = new Set(files.map((f) => BigInt(f.version).toString()));
   const problems: RowguardError[] = [];
+  for (const h of history) {
+    const key = BigInt(h.version).toString();
+    const twin = byVersion.get(key);
+    if (twin) {
+      // Only a hand edit makes two rows for one number ('1' and '0001'): one of them hides the other.
+      problems.push(
+        new RowguardError('migration_dirty', `the history has two rows for migration ${key}: ${twin.version}_${twin.name} and ${h.version}_${h.name}`, {
+          hint: `delete the row that is not the file's: delete from rowguard.migrations where version = '…'`,
+          meta: { version: h.version, versions: [twin.version, h.version] },
+        }),
+      );
+    }
+    byVersion.set(key, h);
+  }
+  const fileVersions = new Set(files.map((f) => BigInt(f.version).toString()));
   const entries: StatusEntry[] = [];
 
   const appliedVersions = history.filter((h) => h.status === 'applied').map((h) => h.version);
@@ -100,17 +115,19 @@ export function planMigrations(files: readonly MigrationFile[], history: readonl
       entries.push(entry(f, 'edited', h, 'file differs from what was applied'));
       continue;
     }
-    entries.push(entry(f, 'applied', h, null));
+    entries.push(entry(f, 'applied', h, h.name !== f.name || h.version !== f.version ? `applied as ${h.version}_${h.name}.sql` : null));
   }
   for (const h of history) {
     if (h.status === 'applied' && !fileVersions.has(BigInt(h.version).toString())) {
+      // Renumbered after it was applied: a pending file holds exactly what was applied.
+      const moved = pending.find((f) => f.checksum === h.checksum);
       problems.push(
-        new RowguardError('migration_missing', `migration ${h.version}_${h.name}.sql was applied but its file is gone`, {
-          hint: 'restore the file: applied migrations must stay in the folder',
-          meta: { version: h.version },
+        new RowguardError('migration_missing', `migration ${h.version}_${h.name}.sql was applied but its file is gone${moved ? `: ${moved.displayPath} has the same content (renumbered?)` : ''}`, {
+          hint: moved ? `give it back its version: rename ${moved.displayPath} to ${h.version}_${moved.name}.sql` : 'restore the file: applied migrations must stay in the folder',
+          meta: { version: h.version, ...(moved ? { renumberedTo: moved.displayPath } : {}) },
         }),
       );
-      entries.push({ version: h.version, name: h.name, state: 'missing', file: null, appliedAt: h.appliedAt, appliedBy: h.appliedBy, durationMs: h.durationMs, note: 'file is gone' });
+      entries.push({ version: h.version, name: h.name, state: 'missing', file: null, appliedAt: h.appliedAt, appliedBy: h.appliedBy, durationMs: h.durationMs, note: moved ? `file is gone (renumbered to ${moved.version}?)` : 'file is gone', error: null });
     }
   }
   entries.sort((a, b) => compareVersions(a.version, b.version));
@@ -135,5 +152,6 @@ function entry(f: MigrationFile, state: MigrationState, h: HistoryRow | null, no
     appliedBy: h?.appliedBy ?? null,
     durationMs: h?.durationMs ?? null,
     note,
+    error: h?.error ?? null,
   };
 }
