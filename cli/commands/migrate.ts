@@ -87,7 +87,22 @@ export function makeMigrateCommand(): Command {
       const ctx = contextOf(cmd);
       if (o.targets !== undefined) return upTargets(ctx, o);
       const { up } = await import('../core/migrate/engine.js');
-      const result = await up(await engineOptions(ctx, o.lockWait), { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder });
+      // Ctrl-C or a CI job's SIGTERM cancels the running migration (it rolls back) and stops; a second one kills.
+      const interrupt = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+        ctx.out.info(`${signal}: cancelling the running migration…`);
+        interrupt.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let result;
+      try {
+        result = await up({ ...(await engineOptions(ctx, o.lockWait)), signal: interrupt.signal }, { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       const { renderUp } = await import('../core/report/migrate.js');
       ctx.out.result(result, () => renderUp(result, ctx.out));
     });

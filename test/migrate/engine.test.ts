@@ -437,6 +437,45 @@ describe('concurrency and crashes', () => {
     expect((await history()).map((h) => h.version)).toEqual(['0001', '0002', '0003']);
   }, 90_000);
 
+  it('SIGINT or SIGTERM cancels the running migration on the server (it rolls back) and stops, instead of leaving the server to commit it', async () => {
+    const sleeping = async () => {
+      for (let i = 0; i < 200; i++) {
+        const [r] = await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`;
+        if ((r as { n: number }).n > 0) return true;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return false;
+    };
+    const interrupt = async (signal: NodeJS.Signals) => {
+      const child = spawn(process.execPath, [CLI, '--db', db.url, 'migrate', 'up'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      expect(await sleeping()).toBe(true);
+      const t0 = Date.now();
+      child.kill(signal);
+      const code = await new Promise<number | null>((res) => child.on('close', res));
+      return { code, stderr, ms: Date.now() - t0 };
+    };
+    dir = project({ '0001_a.sql': 'create table a (x int);\n', '0002_slow.sql': 'create table slow (x int);\nselect pg_sleep(30);\n', '0003_c.sql': 'create table c (x int);\n' });
+    const r = await interrupt('SIGINT');
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(r.stderr).toContain('error: interrupted while applying sql/0002_slow.sql: its transaction was rolled back, so nothing of it was applied');
+    // Nothing is left running on the server to commit the migration later.
+    expect((await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`)[0]!['n']).toBe(0);
+    expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
+    expect((await db.sql`select to_regclass('public.slow') is not null as slow, to_regclass('public.c') is not null as c`)[0]).toEqual({ slow: false, c: false });
+    // Outside a transaction the cancelled statement is recorded as failed, like any failure.
+    writeFileSync(join(dir, 'sql', '0002_slow.sql'), '-- rowguard:no-transaction\ncreate table slow (x int);\nselect pg_sleep(30);\n');
+    const t = await interrupt('SIGTERM');
+    expect(t.code).toBe(1);
+    expect(t.stderr).toContain('sql/0002_slow.sql:3:1: interrupted: the statement was cancelled (statement 2 of 2, outside a transaction');
+    expect(await history()).toEqual([
+      { version: '0001', status: 'applied' },
+      { version: '0002', status: 'failed' },
+    ]);
+  }, 90_000);
+
   it('a no-transaction runner killed midway is reported as interrupted on the next run', async () => {
     dir = project({ '0001_slow.sql': '-- rowguard:no-transaction\ncreate table first (x int);\nselect pg_sleep(30);\n' });
     const child = spawn(process.execPath, [CLI, '--db', db.url, 'migrate', 'up'], { cwd: dir, stdio: 'ignore' });

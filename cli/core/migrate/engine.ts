@@ -30,6 +30,12 @@ export interface EngineOptions {
   statementTimeout: string;
   /** Seconds to wait for another runner's lock (default 600). */
   lockWaitSeconds?: number;
+  /**
+   * Aborted (Ctrl-C, a cancelled CI job): the running statement is cancelled on the
+   * server, so its migration rolls back, and no further migration starts. Without it,
+   * a client that goes away leaves the server to finish (and commit) the migration.
+   */
+  signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   /** Injected clock for tests. */
   now?: () => number;
@@ -182,6 +188,7 @@ async function acquireLock(sql: Sql, opts: EngineOptions): Promise<void> {
         hint: 'see pg_stat_activity for application_name = rowguard',
       });
     }
+    if (opts.signal?.aborted) throw new RowguardError('lock_timeout', 'interrupted while waiting for another migration runner: nothing was applied');
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 1000);
   }
@@ -214,6 +221,12 @@ export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?:
       const applied: AppliedMigration[] = [];
       const by = appliedBy();
       for (const [i, file] of plan.pending.entries()) {
+        if (opts.signal?.aborted) {
+          throw new RowguardError('migration_failed', `interrupted before ${file.displayPath}: ${applied.length} migration${applied.length === 1 ? '' : 's'} applied, ${plan.pending.length - i} not`, {
+            hint: 'run migrate up again to apply the rest',
+            meta: { applied: applied.map((m) => m.version) },
+          });
+        }
         opts.onProgress?.({ kind: 'applying', file, index: i, total: plan.pending.length });
         const t0 = performance.now();
         if (file.noTransaction) await applyOutsideTransaction(sql, opts, file, by);
@@ -275,10 +288,16 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
     ", (extract(epoch from clock_timestamp() - now()) * 1000)::int);\ncommit;\n" +
     SESSION_CLEANUP;
   try {
-    await sql.unsafe(text).simple();
+    await cancellable(sql.unsafe(text).simple(), opts.signal);
   } catch (err) {
     // The explicit BEGIN left the session in an aborted transaction block.
     await sql.unsafe('rollback').simple().catch(() => undefined);
+    if (opts.signal?.aborted && pgFieldsOf(err)?.sqlstate === '57014') {
+      throw new RowguardError('migration_failed', `interrupted while applying ${file.displayPath}: its transaction was rolled back, so nothing of it was applied`, {
+        hint: 'the migrations before it stay applied: run migrate up again to apply the rest',
+        meta: { version: file.version, file: file.displayPath },
+      });
+    }
     if (lostConnection(err)) {
       throw connectionLost(opts.url, err, file.displayPath, {
         hint: 'a migration commits with its history row or not at all: rowguard migrate status says whether it was applied; then run migrate up again',
@@ -434,7 +453,7 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
             on conflict (version) do update set status = 'running', checksum = excluded.checksum, applied_at = now(), applied_by = excluded.applied_by, error = null`;
   for (const [i, st] of split.entries()) {
     try {
-      await sql.unsafe(st.text).simple();
+      await cancellable(sql.unsafe(st.text).simple(), opts.signal);
     } catch (err) {
       if (lostConnection(err)) {
         throw connectionLost(opts.url, err, `${file.displayPath} (statement ${i + 1} of ${split.length}, outside a transaction)`, {
@@ -444,7 +463,8 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
       }
       const pg = pgFieldsOf(err);
       if (!pg) throw err;
-      const e = await migrationError(sql, file, pg, err, st.startChars, st);
+      const interrupted = opts.signal?.aborted && pg.sqlstate === '57014';
+      const e = await migrationError(sql, file, interrupted ? { ...pg, message: 'interrupted: the statement was cancelled' } : pg, err, st.startChars, st);
       // Out of a transaction block the file may have opened (psql would end it with the session),
       // and back to our own role and settings, so that the history can be written.
       await sql.unsafe(`rollback; ${SESSION_RESET} ${SESSION_CLEANUP}`).simple().catch(() => undefined);
@@ -469,6 +489,19 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
   }
   await sql.unsafe(`${SESSION_RESET} ${SESSION_CLEANUP}`).simple();
   await sql`update rowguard.migrations set status = 'applied', duration_ms = ${Math.round(performance.now() - t0)}, error = null where version = ${file.version}`;
+}
+
+/** A query that is cancelled on the server when `signal` aborts. */
+async function cancellable<T>(query: PromiseLike<T> & { cancel(): unknown }, signal?: AbortSignal): Promise<T> {
+  if (!signal) return await query;
+  const onAbort = () => void query.cancel();
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await query;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** The session is gone: the socket closed, or the server ended it (pg_terminate_backend, shutdown). */
