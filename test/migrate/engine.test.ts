@@ -1,6 +1,6 @@
 // The migration engine against a real Postgres, driven through the CLI as a user (or CI) would.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, unlinkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -320,6 +320,24 @@ describe('migrate up', () => {
     writeFileSync(join(dir, 'sql', '0001_a.sql'), 'create table a (x int);\ncreate table b (x int);\n');
     const v = await cli(['migrate', 'verify']);
     expect(v.code).toBe(0);
+  });
+
+  it('applies a symlinked migration, and refuses a .SQL file or a dangling link rather than skip it in silence', async () => {
+    dir = project({});
+    writeFileSync(join(dir, 'real_a.sql'), 'create table a (x int);\n');
+    symlinkSync(join(dir, 'real_a.sql'), join(dir, 'sql', '0001_a.sql'));
+    const r = await json(['migrate', 'up']);
+    expect(r.code, JSON.stringify(r.body)).toBe(0);
+    expect((r.body['applied'] as Array<{ file: string }>).map((m) => m.file)).toEqual(['sql/0001_a.sql']);
+    writeFileSync(join(dir, 'sql', '0002_b.SQL'), 'create table b (x int);\n');
+    const upper = await cli(['migrate', 'status']);
+    expect(upper.code).toBe(1);
+    expect(upper.stderr).toContain('"0002_b.SQL" not named <version>_<name>.sql');
+    rmSync(join(dir, 'sql', '0002_b.SQL'));
+    symlinkSync(join(dir, 'gone.sql'), join(dir, 'sql', '0002_b.sql'));
+    const dangling = await cli(['migrate', 'up']);
+    expect(dangling.code).toBe(1);
+    expect(dangling.stderr).toContain('sql/0002_b.sql is a symbolic link to nothing');
   });
 
   it('rejects badly named files and duplicate versions before touching the database', async () => {

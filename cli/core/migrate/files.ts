@@ -4,7 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from '../errors.js';
 
@@ -90,6 +90,14 @@ export function decodeUtf8(bytes: Buffer, displayPath: string): string {
   });
 }
 
+function isFileBehindLink(path: string, displayPath: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    throw new RowguardError('migration_invalid_file', `${displayPath} is a symbolic link to nothing`, { hint: 'point it at the migration file, or remove it' });
+  }
+}
+
 /**
  * Read every migration of a folder, sorted by version. Files that end in .sql
  * but do not follow the naming rule, and duplicate versions, are errors (a typo'd
@@ -97,8 +105,9 @@ export function decodeUtf8(bytes: Buffer, displayPath: string): string {
  */
 export function readMigrations(dir: string, displayRoot: string): MigrationFile[] {
   if (!existsSync(dir)) return [];
+  // A symlinked file is a migration too, and 0002_x.SQL is a misnamed one: neither may be skipped in silence.
   const entries = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.sql'))
+    .filter((e) => /\.sql$/i.test(e.name) && (e.isFile() || (e.isSymbolicLink() && isFileBehindLink(join(dir, e.name), relative(displayRoot, join(dir, e.name)) || e.name))))
     .map((e) => e.name);
   const bad = entries.filter((n) => !FILE_PATTERN.test(n));
   if (bad.length) {
