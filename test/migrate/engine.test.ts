@@ -430,6 +430,23 @@ describe('concurrency and crashes', () => {
     expect((await history()).length).toBe(12);
   });
 
+  it('a runner that cannot get the lock within --lock-wait says who holds it, and applies nothing', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);\n' });
+    const holder = await db.sql.reserve();
+    try {
+      const [{ pid }] = (await holder`select pg_backend_pid() as pid, pg_advisory_lock(${(0x726f7767756172n).toString()}::bigint)`) as unknown as [{ pid: number }];
+      const r = await cli(['migrate', 'up', '--lock-wait', '1']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`waiting for another migration runner (pid ${pid})…`);
+      expect(r.stderr).toMatch(new RegExp(`error: another migration runner \\(server pid ${pid}, from [^,]+, connected [0-9T:-]+Z\\) held the lock for more than 1s: nothing was applied`));
+      expect(r.stderr).toContain(`select * from pg_stat_activity where pid = ${pid}`);
+      expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
+    } finally {
+      await holder`select pg_advisory_unlock_all()`;
+      holder.release();
+    }
+  });
+
   it('a runner killed with SIGKILL mid-migration leaves nothing half-done; a rerun finishes', async () => {
     dir = project({
       '0001_a.sql': 'create table a (x int);\n',

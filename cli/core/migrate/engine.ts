@@ -169,23 +169,27 @@ export async function inspect(opts: EngineOptions, planOpts: PlanOptions = {}): 
 async function acquireLock(sql: Sql, opts: EngineOptions): Promise<void> {
   const deadline = (opts.now ?? Date.now)() + (opts.lockWaitSeconds ?? 600) * 1000;
   let delay = 50;
+  let holder: { pid: number; client: string; since: Date } | undefined;
   let told = false;
   for (;;) {
     const [row] = await sql<{ ok: boolean }[]>`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint) as ok`;
     if (row?.ok) return;
     if (!told) {
       // Advisory locks on one bigint key show as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-      const [holder] = await sql<{ pid: number }[]>`
-        select pid from pg_locks
-        where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())
-          and classid = ${Number(MIGRATION_LOCK_KEY >> 32n)} and objid = ${Number(MIGRATION_LOCK_KEY & 0xffffffffn)} and objsubid = 1
+      [holder] = await sql<{ pid: number; client: string; since: Date }[]>`
+        select l.pid, coalesce(host(a.client_addr), 'a local socket') as client, a.backend_start as since
+        from pg_locks l left join pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'advisory' and l.granted and l.database = (select oid from pg_database where datname = current_database())
+          and l.classid = ${Number(MIGRATION_LOCK_KEY >> 32n)} and l.objid = ${Number(MIGRATION_LOCK_KEY & 0xffffffffn)} and l.objsubid = 1
         limit 1`;
       opts.onProgress?.({ kind: 'waiting-for-lock', holderPid: holder?.pid ?? null });
       told = true;
     }
     if ((opts.now ?? Date.now)() > deadline) {
-      throw new RowguardError('lock_timeout', `another migration runner held the lock for more than ${opts.lockWaitSeconds ?? 600}s`, {
-        hint: 'see pg_stat_activity for application_name = rowguard',
+      const who = holder ? ` (server pid ${holder.pid}, from ${holder.client}, connected ${holder.since ? holder.since.toISOString().replace(/\.\d+Z$/, 'Z') : 'earlier'})` : '';
+      throw new RowguardError('lock_timeout', `another migration runner${who} held the lock for more than ${opts.lockWaitSeconds ?? 600}s: nothing was applied`, {
+        hint: holder ? `it may still be applying a migration: select * from pg_stat_activity where pid = ${holder.pid}; or wait longer with --lock-wait` : 'see pg_stat_activity for application_name = rowguard; or wait longer with --lock-wait',
+        meta: holder ? { holderPid: holder.pid } : {},
       });
     }
     if (opts.signal?.aborted) throw new RowguardError('lock_timeout', 'interrupted while waiting for another migration runner: nothing was applied');
