@@ -568,6 +568,14 @@ describe('concurrency and crashes', () => {
     expect((await db.sql`select to_regclass('public.t_x_idx') as r`)[0]!['r']).toBe('t_x_idx');
   });
 
+  it('a new enum value used in the migration that adds it: at the use, with the way out as the hint', async () => {
+    dir = project({ '0001_t.sql': "create type mood as enum ('sad');\ncreate table t (m mood);\n", '0002_happy.sql': "alter type mood add value 'happy';\ninsert into t values ('happy');\n" });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0002_happy.sql:2:23: unsafe use of new value "happy" of enum type mood [55P04]');
+    expect(r.stderr).toContain('hint: new enum values must be committed before they are used: move the ALTER TYPE … ADD VALUE into an earlier migration of its own');
+  });
+
   it('lock_timeout stops a migration queued behind a long transaction instead of blocking traffic', async () => {
     dir = project({ '0001_t.sql': 'create table t (x int);\n' });
     expect((await cli(['migrate', 'up'])).code).toBe(0);

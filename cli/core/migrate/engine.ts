@@ -352,10 +352,12 @@ async function migrationError(sql: Sql, file: MigrationFile, pgIn: PgErrorFields
   const timeoutHint = pg.sqlstate === '57014' ? 'the statement ran longer than migrations.statementTimeout' : undefined;
   // CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE … ADD VALUE (before PG12), ALTER SYSTEM…
   const txHint = pg.sqlstate === '25001' ? 'this statement cannot run in a transaction: put -- rowguard:no-transaction on the first line of the file (it then runs statement by statement, outside a transaction)' : undefined;
+  // ALTER TYPE … ADD VALUE and a use of the new value in one transaction.
+  const enumHint = pg.sqlstate === '55P04' ? 'new enum values must be committed before they are used: move the ALTER TYPE … ADD VALUE into an earlier migration of its own (each migration commits before the next runs)' : undefined;
   return new RowguardError('migration_failed', location ? (pg.message ?? 'failed') : `${file.displayPath}: ${pg.message ?? 'failed'}`, {
     location,
     pg,
-    hint: lockHint ?? timeoutHint ?? txHint ?? pg.hint,
+    hint: lockHint ?? timeoutHint ?? txHint ?? enumHint ?? pg.hint,
     detail: pg.detail,
     meta: { version: file.version, file: file.displayPath },
     cause,
