@@ -200,6 +200,16 @@ describe('migrate up', () => {
     expect(v.stderr).toContain('sql/0002_ok.sql:1:27: not valid UTF-8');
   });
 
+  it('refuses a NUL byte at its place instead of sending a message the server cannot read', async () => {
+    dir = project({ '0001_nul.sql': 'create table a (x int);\n  \0create table b (x int);\n' });
+    const r = await json(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    const err = r.body['error'] as { code: string; message: string; location: { file: string; line: number; column: number } };
+    expect(err.code).toBe('migration_invalid_file');
+    expect(err.message).toContain('contains a NUL byte');
+    expect(err.location).toMatchObject({ file: 'sql/0001_nul.sql', line: 2, column: 3 });
+  });
+
   it("a file cut short (an open quote, a dangling operator) is reported from the file alone, on one line, never naming rowguard's own history SQL", async () => {
     for (const [body, where, message] of [
       ["create table a (x int);\nselect 'abc\n", 'sql/0001_cut.sql:2:8', `unterminated quoted string at or near "'abc"`],

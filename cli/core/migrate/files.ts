@@ -65,7 +65,22 @@ export function parseMigration(path: string, fileName: string, content: string, 
  * edit of such a byte would keep the checksum.
  */
 export function decodeUtf8(bytes: Buffer, displayPath: string): string {
-  if (isUtf8(bytes)) return bytes.toString('utf8');
+  if (isUtf8(bytes)) {
+    const text = bytes.toString('utf8');
+    const nul = text.indexOf('\0');
+    if (nul !== -1) {
+      // A query is a NUL-terminated string on the wire: the server would refuse the message (psql stops reading the line there).
+      const before = text.slice(0, nul);
+      const line = before.split('\n').length;
+      const lineStart = before.lastIndexOf('\n') + 1;
+      const lineEnd = text.indexOf('\n', nul);
+      throw new RowguardError('migration_invalid_file', 'contains a NUL byte (0x00), which no PostgreSQL query can hold', {
+        location: { file: displayPath, line, column: Array.from(text.slice(lineStart, nul)).length + 1, source: text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd).replace(/\0/g, '\\0') },
+        hint: 'remove it (a file saved as UTF-16 is full of them: save it as UTF-8)',
+      });
+    }
+    return text;
+  }
   // Walk the lossy decoding until it stops matching the bytes: that is the first bad sequence.
   const text = bytes.toString('utf8');
   let offset = 0;
