@@ -157,6 +157,18 @@ describe('migrate up', () => {
     expect(fn.stderr).toContain('context: PL/pgSQL function f() line 3 at RETURN');
   });
 
+  it('does not run a slow failed file a second time just to locate its error', async () => {
+    dir = project({ '0001_seq.sql': 'create sequence runs;\n', '0002_slow.sql': "select nextval('runs');\nselect pg_sleep(2.5);\nselect 1/0;\n" });
+    const r = await json(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    const err = r.body['error'] as { message: string; detail: string; location?: unknown };
+    expect(err.message).toBe('sql/0002_slow.sql: division by zero');
+    expect(err.location).toBeUndefined();
+    expect(err.detail).toMatch(/^the statement is not located: the file ran 2\.\d s before it failed/);
+    // Sequences ignore rollbacks: one nextval means the file ran once.
+    expect((await db.sql`select last_value::int as n from runs`)[0]!['n']).toBe(1);
+  });
+
   it('reports a syntax error with the position of the server', async () => {
     dir = project({ '0001_syntax.sql': 'create table a (x int);\n  creat table b (x int);\n' });
     const r = await cli(['migrate', 'up']);

@@ -291,9 +291,11 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
     [quoteLiteral(file.version), quoteLiteral(file.name), quoteLiteral(file.checksum), "'applied'", quoteLiteral(by)].join(', ') +
     ", (extract(epoch from clock_timestamp() - now()) * 1000)::int);\ncommit;\n" +
     SESSION_CLEANUP;
+  const t0 = performance.now();
   try {
     await cancellable(sql.unsafe(text).simple(), opts.signal);
   } catch (err) {
+    const ranMs = performance.now() - t0;
     // The explicit BEGIN left the session in an aborted transaction block.
     await sql.unsafe('rollback').simple().catch(() => undefined);
     if (opts.signal?.aborted && pgFieldsOf(err)?.sqlstate === '57014') {
@@ -319,17 +321,29 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
         throw await migrationError(sql, file, { ...pg, message: own.message, position: own.position }, err, own.position ? 0 : undefined);
       }
     }
-    throw await migrationError(sql, file, pg, err, pg.position ? -Array.from(prefix).length : undefined);
+    throw await migrationError(sql, file, pg, err, pg.position ? -Array.from(prefix).length : undefined, undefined, ranMs);
   }
 }
 
-async function migrationError(sql: Sql, file: MigrationFile, pgIn: PgErrorFields, cause: unknown, statementOffsetChars?: number, statement?: SplitStatement): Promise<RowguardError> {
+/**
+ * Locating a run-time error runs the file again up to it (see findFailingStatement):
+ * not when the failed run took longer than this, as it would take as long again and
+ * hold the same locks, in production.
+ */
+const RERUN_LIMIT_MS = 2000;
+
+async function migrationError(sql: Sql, file: MigrationFile, pgIn: PgErrorFields, cause: unknown, statementOffsetChars?: number, statement?: SplitStatement, ranMs?: number): Promise<RowguardError> {
   const pg = pgIn.message ? { ...pgIn, message: nearTokenOneLine(pgIn.message) } : pgIn;
   let location: SqlLocation | undefined;
   if (pg.position) location = locateCharPosition(file.sql, pg.position, file.displayPath, statementOffsetChars ?? 0);
   else if (statement) location = locateInDoBody(file, statement, pg) ?? locateCharPosition(file.sql, statement.startChars + 1, file.displayPath);
   else if (statementOffsetChars !== undefined) location = locateCharPosition(file.sql, statementOffsetChars + 1, file.displayPath);
+  else if (ranMs !== undefined && ranMs > RERUN_LIMIT_MS) location = undefined;
   else location = await findFailingStatement(sql, file, pg.sqlstate);
+  const unlocated =
+    !location && ranMs !== undefined && ranMs > RERUN_LIMIT_MS
+      ? `the statement is not located: the file ran ${(ranMs / 1000).toFixed(1)} s before it failed, and finding it would run that again (psql -1 -f names its line)`
+      : undefined;
   const meta = pg.sqlstate === '42601' && location?.source !== undefined ? /^\\([A-Za-z!?.]*)/.exec(Array.from(location.source).slice(location.column - 1).join('')) : null;
   if (meta) {
     // A psql meta-command: psql would have run it itself; the server only sees a backslash.
@@ -358,7 +372,7 @@ async function migrationError(sql: Sql, file: MigrationFile, pgIn: PgErrorFields
     location,
     pg,
     hint: lockHint ?? timeoutHint ?? txHint ?? enumHint ?? pg.hint,
-    detail: pg.detail,
+    detail: [pg.detail, unlocated].filter(Boolean).join('\n') || undefined,
     meta: { version: file.version, file: file.displayPath },
     cause,
   });
