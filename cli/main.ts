@@ -27,7 +27,7 @@ Exit codes:
   0  ok
   1  the checked thing failed (a migration failed, drift found, lint findings, failing tests, a rejected token)
   2  usage or configuration error (nothing was done)
-  3  the database could not be reached or provisioned`;
+  3  the database could not be reached or provisioned, or the connection was lost`;
 
 export function buildProgram(): Command {
   const program = new Command('rowguard')
