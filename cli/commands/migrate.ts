@@ -70,7 +70,7 @@ export function makeMigrateCommand(): Command {
       const ctx = contextOf(cmd);
       const { inspect } = await import('../core/migrate/engine.js');
       const { plan } = await inspect(await engineOptions(ctx), { allowOutOfOrder: true });
-      const { renderStatus } = await import('../core/report/migrate.js');
+      const { renderStatus } = await import('../core/report/migrate-status.js');
       ctx.out.result({ migrations: plan.entries, problems: plan.problems.map((p) => p.toJSON()) }, () => renderStatus(plan, ctx.out));
     });
 
