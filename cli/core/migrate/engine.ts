@@ -108,7 +108,9 @@ $rowguard$;
 `;
 
 function session(url: string, lockTimeout: string, statementTimeout: string): Sql {
-  return connect(url, { max: 1, connection: { lock_timeout: lockTimeout, statement_timeout: statementTimeout } });
+  // No array types to parse here (no query of the engine returns or binds an array):
+  // fetch_types off spares a pg_type round trip on every `migrate` command.
+  return connect(url, { max: 1, fetchTypes: false, connection: { lock_timeout: lockTimeout, statement_timeout: statementTimeout } });
 }
 
 async function historyExists(sql: Sql): Promise<boolean> {
