@@ -1,3 +1,5 @@
+import { cellLabel, type Matrix } from '../../cli/core/matrix/model.js';
+
 /**
  * A small Supabase-shaped base for matrix tests on schemas other than the
  * project's: the API roles, a GoTrue-compatible slice of auth.users, auth.uid(),
@@ -49,3 +51,13 @@ export const ACTORS = {
 
 export const ALICE = '00000000-0000-0000-0000-00000000000a';
 export const BOB = '00000000-0000-0000-0000-00000000000b';
+
+/** The API settings the matrix tests build their matrices with. */
+export const API = { anonRole: 'anon', authenticatedRole: 'authenticated', serviceRole: 'service_role', roleClaimKey: '$.role', issuer: 'http://localhost:9999/auth/v1', expiresIn: 3600 };
+
+/** One actor's four labels on a table (SELECT, INSERT, UPDATE, DELETE). */
+export function row(m: Matrix, table: string, actor: string): string[] {
+  const c = m.cells[table]?.[actor];
+  if (!c) throw new Error(`no cells for ${actor} on ${table}; tables: ${Object.keys(m.cells).join(', ')}`);
+  return [cellLabel(c.SELECT), cellLabel(c.INSERT), cellLabel(c.UPDATE), cellLabel(c.DELETE)];
+}

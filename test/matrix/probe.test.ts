@@ -12,18 +12,11 @@ import { computeMatrixOn } from '../../cli/core/matrix/build.js';
 import { cellLabel, type Matrix } from '../../cli/core/matrix/model.js';
 import { labelsOf, parseMatrixFile, serializeMatrix } from '../../cli/core/matrix/file.js';
 import { compareMatrices, describeChange } from '../../cli/core/matrix/compare.js';
-import { ACTORS, BASE_SQL } from './base-schema.js';
+import { ACTORS, API, BASE_SQL, row } from './base-schema.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const API = { anonRole: 'anon', authenticatedRole: 'authenticated', serviceRole: 'service_role', roleClaimKey: '$.role', issuer: 'http://localhost:9999/auth/v1', expiresIn: 3600 };
 const A = "'00000000-0000-0000-0000-00000000000a'";
 const B = "'00000000-0000-0000-0000-00000000000b'";
-
-function row(m: Matrix, table: string, actor: string): string[] {
-  const c = m.cells[table]?.[actor];
-  if (!c) throw new Error(`no cells for ${actor} on ${table}; tables: ${Object.keys(m.cells).join(', ')}`);
-  return [cellLabel(c.SELECT), cellLabel(c.INSERT), cellLabel(c.UPDATE), cellLabel(c.DELETE)];
-}
 
 const SCHEMA = `
 -- the safe shape: own rows only
