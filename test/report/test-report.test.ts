@@ -66,3 +66,19 @@ describe('reports of runtests() files', () => {
     expect(xml).toContain('<failure message="not ok 1 - s.test_a" type="assertion">Failed test 1: &quot;s.test_a&quot;\n# Subtest: s.test_a()\nnot ok 1 - inner\n');
   });
 });
+
+describe('a file that errored', () => {
+  it('puts the caret under the column the server named, past tabs and wide characters', async () => {
+    const { RowguardError } = await import('../../cli/core/errors.js');
+    const source = '\tselect 文字 from nowhere_table;';
+    const error = new RowguardError('sql', 'relation "nowhere_table" does not exist', { location: { file: 'a.test.sql', line: 3, column: 17, source } });
+    const r = run();
+    r.files[0] = { ...r.files[0]!, status: 'errored', tests: [], error };
+    const out = new Output({ json: false, color: false, quiet: false, stdoutIsTTY: false, stderrIsTTY: false, writeOut: () => undefined, writeErr: () => undefined });
+    const lines = renderPretty(r, out).split('\n');
+    const at = lines.findIndex((l) => l.endsWith(source));
+    expect(at).toBeGreaterThan(0);
+    // "      3 | " then the source: the caret line keeps the tab and counts 文字 as four cells.
+    expect(lines[at + 1]).toBe('          \t' + ' '.repeat('select '.length + 4 + ' from '.length) + '^');
+  });
+});

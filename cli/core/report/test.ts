@@ -4,6 +4,7 @@
  * the JSON document, and JUnit XML for CI. Pure: a RunResult in, text out.
  */
 import type { Output } from './output.js';
+import { caretPadding } from './error.js';
 import type { CheckResult, RunResult } from '../testing/runner.js';
 import type { FileResult, TestOutcome } from '../testing/run-file.js';
 import type { SqlLocation } from '../errors.js';
@@ -88,7 +89,7 @@ export function renderPretty(run: RunResult, out: Output): string {
         if (e.location?.source !== undefined) {
           const num = String(e.location.line);
           lines.push(c.dim(`      ${num} | `) + e.location.source);
-          lines.push(' '.repeat(num.length + 9 + Math.max(0, e.location.column - 1)) + c.red('^'));
+          lines.push(' '.repeat(num.length + 9) + caretPadding(e.location.source, e.location.column) + c.red('^'));
         }
         if (e.pg?.detail) lines.push(`    ${c.dim('detail:')} ${e.pg.detail}`);
         if (e.hint ?? e.pg?.hint) lines.push(`    ${c.cyan('hint:')} ${e.hint ?? e.pg?.hint}`);
