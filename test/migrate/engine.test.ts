@@ -426,6 +426,18 @@ describe('no-transaction migrations', () => {
     ]);
   });
 
+  it('a failure inside a BEGIN … COMMIT the file opened says that block rolled back, and only it', async () => {
+    dir = project({
+      '0001_block.sql': '-- rowguard:no-transaction\ncreate table kept (x int);\nbegin;\ncreate table undone (x int);\nselect 1/0;\ncommit;\n',
+    });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0001_block.sql:5:');
+    expect(r.stderr).toContain('inside a transaction block the file opened: that block rolled back, statements before its BEGIN stay applied');
+    expect(r.stderr).not.toContain('the statements before it stay applied');
+    expect((await db.sql`select to_regclass('public.kept') is not null as kept, to_regclass('public.undone') is not null as undone`)[0]).toEqual({ kept: true, undone: false });
+  });
+
   it('resolve --applied records the migration as applied', async () => {
     dir = project({ '0001_bad.sql': '-- rowguard:no-transaction\nselect 1/0;\n' });
     expect((await cli(['migrate', 'up'])).code).toBe(1);

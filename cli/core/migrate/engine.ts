@@ -487,6 +487,15 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
       if (!pg) throw err;
       const interrupted = opts.signal?.aborted && pg.sqlstate === '57014';
       const e = await migrationError(sql, file, interrupted ? { ...pg, message: 'interrupted: the statement was cancelled' } : pg, err, st.startChars, st);
+      // Did the failure happen inside a transaction block the file opened (BEGIN … COMMIT in a
+      // no-transaction file)? Then the block's earlier statements roll back with it.
+      const inBlock = await sql
+        .unsafe('select 1')
+        .simple()
+        .then(
+          () => false,
+          (probe: unknown) => pgFieldsOf(probe)?.sqlstate === '25P02',
+        );
       // Out of a transaction block the file may have opened (psql would end it with the session),
       // and back to our own role and settings, so that the history can be written.
       await sql.unsafe(`rollback; ${SESSION_RESET} ${SESSION_CLEANUP}`).simple().catch(() => undefined);
@@ -500,7 +509,10 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
         invalidIndexes: invalid,
       };
       await sql`update rowguard.migrations set status = 'failed', error = ${sql.json(record)}, duration_ms = ${Math.round(performance.now() - t0)} where version = ${file.version}`;
-      throw new RowguardError('migration_failed', `${e.message} (statement ${i + 1} of ${split.length}, outside a transaction: the statements before it stay applied)`, {
+      const kept = inBlock
+        ? `inside a transaction block the file opened: that block rolled back, statements before its BEGIN stay applied`
+        : 'outside a transaction: the statements before it stay applied';
+      throw new RowguardError('migration_failed', `${e.message} (statement ${i + 1} of ${split.length}, ${kept})`, {
         location: e.location,
         pg: e.pg,
         detail: invalid.length ? `invalid indexes left behind: ${invalid.join(', ')} (drop them before retrying)` : e.detail,
