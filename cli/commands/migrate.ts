@@ -37,6 +37,27 @@ function parseSeconds(v: string): number {
   return n;
 }
 
+/**
+ * Ctrl-C or a CI job's SIGTERM cancels the running migrations (each rolls back) and
+ * starts nothing more; a second signal exits at once (130 / 143).
+ */
+async function interruptible<T>(ctx: Context, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    ctx.out.info(`${signal}: cancelling the running migration…`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await run(interrupt.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; lockWait?: string; targets?: string; concurrency: string }): Promise<void> {
   const concurrency = Number(o.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new RowguardError('usage', `--concurrency must be a whole number from 1 to 64 (got "${o.concurrency}")`);
@@ -46,14 +67,16 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
   const targets = readTargetsFile(resolve(ctx.cwd, o.targets!), ctx.env);
   const cfg = ctx.config();
   const { renderTargetLine, renderTargetsSummary } = await import('../core/report/migrate.js');
-  const results = await upMany(
-    targets,
-    { dir: cfg.dirs.sql, displayRoot: ctx.cwd, lockTimeout: cfg.migrations.lockTimeout, statementTimeout: cfg.migrations.statementTimeout, lockWaitSeconds: o.lockWait === undefined ? undefined : parseSeconds(o.lockWait) },
-    { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder },
-    concurrency,
-    (r) => {
-      if (!ctx.out.json) ctx.out.out(renderTargetLine(r, ctx.out));
-    },
+  const results = await interruptible(ctx, (signal) =>
+    upMany(
+      targets,
+      { dir: cfg.dirs.sql, displayRoot: ctx.cwd, lockTimeout: cfg.migrations.lockTimeout, statementTimeout: cfg.migrations.statementTimeout, lockWaitSeconds: o.lockWait === undefined ? undefined : parseSeconds(o.lockWait), signal },
+      { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder },
+      concurrency,
+      (r) => {
+        if (!ctx.out.json) ctx.out.out(renderTargetLine(r, ctx.out));
+      },
+    ),
   );
   const failed = results.filter((r) => !r.ok).length;
   ctx.out.result({ ok: failed === 0, targets: results, failed, succeeded: results.length - failed }, () => renderTargetsSummary(results, ctx.out));
@@ -87,22 +110,8 @@ export function makeMigrateCommand(): Command {
       const ctx = contextOf(cmd);
       if (o.targets !== undefined) return upTargets(ctx, o);
       const { up } = await import('../core/migrate/engine.js');
-      // Ctrl-C or a CI job's SIGTERM cancels the running migration (it rolls back) and stops; a second one kills.
-      const interrupt = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-        ctx.out.info(`${signal}: cancelling the running migration…`);
-        interrupt.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      let result;
-      try {
-        result = await up({ ...(await engineOptions(ctx, o.lockWait)), signal: interrupt.signal }, { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder });
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      const options = await engineOptions(ctx, o.lockWait);
+      const result = await interruptible(ctx, (signal) => up({ ...options, signal }, { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder }));
       const { renderUp } = await import('../core/report/migrate.js');
       ctx.out.result(result, () => renderUp(result, ctx.out));
     });

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freshDatabase, runCli, type TestDatabase } from '../helpers/pg.js';
+import { spawn } from 'node:child_process';
+import { CLI, freshDatabase, runCli, type TestDatabase } from '../helpers/pg.js';
 import { parseTargets } from '../../cli/core/migrate/targets.js';
 
 const dbs: TestDatabase[] = [];
@@ -59,6 +60,36 @@ describe('migrate up --targets', () => {
     expect(again.stdout).toContain('20 databases: 19 ok, 1 failed');
     expect(again.stdout.match(/up to date/g)).toHaveLength(19);
   });
+
+  it('SIGINT cancels the database being migrated (it rolls back) and starts no other', async () => {
+    const a = await freshDatabase('rg_tenant_sig');
+    const b = await freshDatabase('rg_tenant_sig');
+    dbs.push(a, b);
+    const sdir = mkdtempSync(join(tmpdir(), 'rg-targets-sig-'));
+    mkdirSync(join(sdir, 'sql'));
+    writeFileSync(join(sdir, 'sql', '0001_slow.sql'), 'create table slow (x int);\nselect pg_sleep(30);\n');
+    writeFileSync(join(sdir, 'targets.txt'), `${a.url}\n${b.url}\n`);
+    const child = spawn(process.execPath, [CLI, '--json', 'migrate', 'up', '--targets', 'targets.txt', '--concurrency', '1'], { cwd: sdir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    let sleeping = false;
+    for (let i = 0; i < 200 && !sleeping; i++) {
+      const [r] = await a.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`;
+      sleeping = (r as { n: number }).n > 0;
+      if (!sleeping) await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(sleeping).toBe(true);
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(code).toBe(1);
+    const body = JSON.parse(stdout) as { targets: Array<{ ok: boolean; error?: { message: string } }> };
+    expect(body.targets[0]!.error!.message).toContain('interrupted while applying sql/0001_slow.sql');
+    expect(body.targets[1]!.error!.message).toBe('interrupted before this database was started: nothing was applied to it');
+    for (const d of [a, b]) expect((await d.sql`select to_regclass('public.slow') is not null as slow`)[0]).toEqual({ slow: false });
+    rmSync(sdir, { recursive: true, force: true });
+  }, 60_000);
 
   it('refuses a malformed targets file before touching any database', () => {
     expect(() => parseTargets('postgres://a/b\nnot a url\n', 't.txt', {})).toThrow(/t\.txt:2/);

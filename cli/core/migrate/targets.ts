@@ -92,6 +92,20 @@ export async function upMany(
       const t = targets[i]!;
       const t0 = performance.now();
       let r: TargetResult;
+      if (base.signal?.aborted) {
+        // Interrupted: the targets not started yet are reported as such, not silently left out.
+        results[i] = {
+          target: describeUrl(t.url),
+          source: t.source,
+          ok: false,
+          applied: [],
+          upToDate: false,
+          durationMs: 0,
+          error: { code: 'migration_failed', message: 'interrupted before this database was started: nothing was applied to it' },
+        };
+        onResult?.(results[i]!);
+        continue;
+      }
       try {
         const res: UpResult = await up({ ...base, url: t.url, onProgress: undefined }, planOpts);
         r = {
