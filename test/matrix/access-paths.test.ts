@@ -464,3 +464,46 @@ describe('access matrix on subtle access paths', () => {
     expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}|\d{2}:\d{2}/);
   });
 });
+
+describe('actors switch role as PostgREST\'s login does', () => {
+  let db: TestDatabase;
+  afterAll(async () => db?.drop());
+
+  it("a user whose role authenticator is not a member of gets error cells (PostgREST answers 403), others are unaffected", async () => {
+    db = await freshDatabase('rg_matrix_login');
+    // Cluster-wide roles, as sql/0001 makes them (whichever test file gets there first).
+    await db.sql
+      .unsafe(
+        `do $$ begin
+           if not exists (select 1 from pg_roles where rolname = 'authenticator') then create role authenticator login noinherit nobypassrls; end if;
+           if not exists (select 1 from pg_roles where rolname = 'rg_paths_auditor') then create role rg_paths_auditor nologin; end if;
+         exception when unique_violation or duplicate_object then null; end $$;`,
+      )
+      .simple();
+    await db.sql.unsafe(BASE_SQL).simple();
+    await db.sql
+      .unsafe(
+        `do $$ declare r text; begin
+           foreach r in array array['anon', 'authenticated', 'service_role'] loop
+             if not pg_has_role('authenticator', r, 'member') then
+               begin execute format('grant %I to authenticator', r); exception when unique_violation or duplicate_object then null; end;
+             end if;
+           end loop;
+         end $$;
+         insert into auth.users (id, email, role, raw_app_meta_data) values ('00000000-0000-0000-0000-0000000000dd', 'auditor@example.test', 'rg_paths_auditor', '{"provider":"email"}');
+         create table public.ledger (id int primary key, note text);
+         insert into public.ledger values (1, 'x');
+         grant select on public.ledger to authenticated, rg_paths_auditor;`,
+      )
+      .simple();
+    const dir = tempDir('rg-matrix-login-');
+    writeFileSync(join(dir, 'actors.json'), JSON.stringify({ actors: [{ name: 'alice', kind: 'user', email: 'alice@example.test' }, { name: 'auditor', kind: 'user', email: 'auditor@example.test' }] }));
+    const m = await computeMatrixOn(db.url, { fixturesDir: dir, displayRoot: dir, api: API, schemas: ['public'] });
+    expect(row(m, 'public.ledger', 'alice')).toEqual(['all', 'none', 'none', 'none']);
+    const cell = m.cells['public.ledger']!['auditor']!;
+    expect(cell.SELECT.access).toBe('error');
+    expect(cell.SELECT.note).toContain('42501 permission denied to set role "rg_paths_auditor"');
+    expect(cell.SELECT.note).toContain("PostgREST's login (authenticator) is not a member of rg_paths_auditor");
+    expect(cell.DELETE.access).toBe('error');
+  });
+});

@@ -95,7 +95,7 @@ export interface AsResult {
  */
 export { AUTHENTICATOR };
 
-interface Login {
+export interface Login {
   /** The role to become with SET LOCAL SESSION AUTHORIZATION, or null. */
   become: string | null;
   /** Who SET ROLE is checked against: become, else the connection's session user. */
@@ -121,7 +121,7 @@ const knownLogins = new WeakMap<Sql, Login>();
  *   and session_user are then the connecting user's, and the footer says so;
  * - without an authenticator role, the connecting user's memberships decide.
  */
-function loginFor(sql: Sql): Promise<Login> {
+export function loginFor(sql: Sql): Promise<Login> {
   let p = logins.get(sql);
   if (!p) {
     p = sql<{ su: boolean; me: string; has: boolean; v: number }[]>`

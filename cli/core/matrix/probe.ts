@@ -26,6 +26,12 @@ import { COMMANDS, type ActorInfo, type Cell, type Matrix, type MatrixCommand } 
 export interface ProbeActor extends ActorInfo {
   /** The PostgREST request to emulate; null for a 'role' actor (a direct connection: SET ROLE only). */
   request: ApiRequest | null;
+  /**
+   * PostgREST's login to become before switching role (SET LOCAL SESSION AUTHORIZATION), as
+   * `rowguard as` does on a superuser connection: a request actor then switches role exactly
+   * as PostgREST's authenticator would. Set by probeMatrix; never for a 'role' actor.
+   */
+  login?: string | null;
 }
 
 interface SourceRow {
@@ -272,8 +278,15 @@ async function readTruthIn(tx: TransactionSql, rel: RelationModel, roles: string
 async function enterActor(tx: TransactionSql, actor: ProbeActor): Promise<void> {
   // A safety net, not PostgREST's: a probe that waits on a lock or loops must end as an error cell.
   await tx`select set_config('statement_timeout', '30s', true), set_config('lock_timeout', '10s', true)`;
+  if (actor.login) await tx.unsafe(`set local session authorization ${quoteIdent(actor.login)}`);
   if (actor.request) await applyRequest(tx, actor.request);
   else await tx`select set_config('role', ${actor.role}, true)`;
+}
+
+/** Become the actor's role again after asSessionUser (inside the same savepoint). */
+async function reenterActor(sp: TransactionSql, actor: ProbeActor): Promise<void> {
+  if (actor.login) await sp.unsafe(`set local session authorization ${quoteIdent(actor.login)}`);
+  await sp`select set_config('role', ${actor.role}, true)`;
 }
 
 /**
@@ -287,7 +300,8 @@ async function asHttpRequest(tx: TransactionSql, actor: ProbeActor, method: stri
 
 /** Become the connecting role again (inside a savepoint, so the rollback restores the actor). */
 async function asSessionUser(sp: TransactionSql): Promise<void> {
-  await sp.unsafe('set local role none');
+  // SESSION AUTHORIZATION DEFAULT undoes the login an actor may have become (any session may).
+  await sp.unsafe('set local session authorization default; set local role none').simple();
 }
 
 export interface ProbeOptions {
@@ -327,7 +341,10 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
   }
 
   const found = new Map<string, Map<string, Record<MatrixCommand, Cell>>>();
-  const queue = [...actors];
+  // Request actors switch role as PostgREST's login would, when the connection can become it.
+  const { loginFor } = await import('../as/run.js');
+  const { become } = await loginFor(sql);
+  const queue = actors.map((a) => (a.request && become ? { ...a, login: become } : a));
   const worker = async () => {
     for (let actor = queue.shift(); actor; actor = queue.shift()) {
       const a = actor;
@@ -355,9 +372,19 @@ function allCommands(cell: Cell): Record<MatrixCommand, Cell> {
 
 async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, Truth | Cell>, actor: ProbeActor, opts: ProbeOptions): Promise<Map<string, Record<MatrixCommand, Cell>>> {
   const out = new Map<string, Record<MatrixCommand, Cell>>();
+  let cannotEnter: Cell | undefined;
   try {
     await sql.begin('isolation level read committed read write', async (tx) => {
-      await enterActor(tx, actor);
+      try {
+        await enterActor(tx, actor);
+      } catch (err) {
+        // PostgREST's login cannot become the actor's role (42501): no request of this actor runs.
+        const pg = pgFieldsOf(err);
+        if (!pg) throw err;
+        const why = pg.sqlstate === '42501' && actor.login ? `: PostgREST's login (${actor.login}) is not a member of ${actor.role}, so PostgREST answers every request of this actor with 403` : '';
+        cannotEnter = { access: 'error', note: `${pg.sqlstate ?? ''} ${pg.message ?? 'error'}${why}`.trim() };
+        throw ROLLBACK;
+      }
       for (const rel of rels) {
         const read = truths.get(rel.name)!;
         if ('access' in read) {
@@ -388,6 +415,7 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
   } catch (err) {
     if (err !== ROLLBACK) throw err;
   }
+  if (cannotEnter) for (const rel of rels) out.set(rel.name, allCommands(cannotEnter));
   return out;
 }
 
@@ -940,7 +968,7 @@ async function probeDelete(tx: TransactionSql, rel: RelationModel, truth: Truth,
         // session_replication_role = replica skips the foreign-key triggers (it is superuser-only, so set before re-entering the actor).
         await asSessionUser(sp);
         await sp.unsafe('set local session_replication_role = replica');
-        await sp`select set_config('role', ${actor.role}, true)`;
+        await reenterActor(sp, actor);
       }
       const res = await sp.unsafe(`delete from ${rel.name}`);
       await asSessionUser(sp);
