@@ -221,6 +221,13 @@ export function leadingTriviaLength(text: string): number {
   }
 }
 
+/** Nothing but whitespace, comments and semicolons: a file with no statement in it. */
+export function hasNoStatement(text: string): boolean {
+  let i = leadingTriviaLength(text);
+  while (text[i] === ';') i += 1 + leadingTriviaLength(text.slice(i + 1));
+  return i >= text.length;
+}
+
 /**
  * Where the body of a DO statement starts (UTF-16 index into `text`, just after
  * its opening quote), for mapping PL/pgSQL's `inline_code_block line N` onto the

@@ -90,6 +90,22 @@ describe('migrate up', () => {
     expect(verify.stdout).toContain('0001_a.sql was changed');
   });
 
+  it('warns when it applies a file with no statement (a fresh migrate new), since filling it in later is an edit', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);\n' });
+    expect((await cli(['migrate', 'new', 'add b'])).code).toBe(0);
+    const r = await cli(['migrate', 'up']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/applied sql\/0002_add_b\.sql \(\d+ ms\) warning: it holds no statement, and it is now applied/);
+    expect(r.stdout).not.toMatch(/0001_a\.sql.*warning/);
+    const other = await freshDatabase();
+    dbs.push(other);
+    const dir2 = project({ '0001_c.sql': '-- only a comment\n;\n/* and /* nested */ one */\n', '0002_d.sql': 'select 1; -- a statement\n' });
+    const j = await runCli(['--db', other.url, '--json', 'migrate', 'up'], { cwd: dir2 });
+    rmSync(dir2, { recursive: true, force: true });
+    const applied = (JSON.parse(j.stdout) as { applied: Array<{ version: string; empty?: boolean }> }).applied;
+    expect(applied.map((m) => [m.version, m.empty ?? false])).toEqual([['0001', true], ['0002', false]]);
+  });
+
   it('refuses an applied migration whose file is gone, and a pending file older than the newest applied', async () => {
     dir = project({ '0001_a.sql': 'create table a (x int);', '0003_c.sql': 'create table c (x int);' });
     expect((await cli(['migrate', 'up'])).code).toBe(0);

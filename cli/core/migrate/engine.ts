@@ -13,7 +13,7 @@
 import { userInfo } from 'node:os';
 import { connect, describeUrl, firstContact, isConnectionError, connectionError, quoteLiteral, scrubSecrets, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
-import { doBodyOffset, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, type SplitStatement } from '../sql-text.js';
+import { doBodyOffset, hasNoStatement, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
 import { planMigrations, type HistoryRow, type MigrationPlan, type PlanOptions } from './plan.js';
 
@@ -52,6 +52,11 @@ export interface AppliedMigration {
   file: string;
   durationMs: number;
   noTransaction: boolean;
+  /**
+   * The file held no statement (a fresh `migrate new`): recorded as applied all the
+   * same, so filling it in later is an edit, refused by the next `up`.
+   */
+  empty?: true;
 }
 
 export interface UpResult {
@@ -238,7 +243,7 @@ export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?:
         if (file.noTransaction) await applyOutsideTransaction(sql, opts, file, by);
         else await applyInTransaction(sql, opts, file, by);
         const durationMs = Math.round(performance.now() - t0);
-        applied.push({ version: file.version, name: file.name, file: file.displayPath, durationMs, noTransaction: file.noTransaction });
+        applied.push({ version: file.version, name: file.name, file: file.displayPath, durationMs, noTransaction: file.noTransaction, ...(hasNoStatement(file.sql) ? { empty: true as const } : {}) });
         opts.onProgress?.({ kind: 'applied', file, durationMs, index: i, total: plan.pending.length });
       }
       return { applied, wouldApply, dryRun: false, upToDate: false };

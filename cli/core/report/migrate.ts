@@ -10,7 +10,8 @@ export function renderUp(r: UpResult, out: Output): string {
     return [`would apply ${r.wouldApply.length} migration${r.wouldApply.length > 1 ? 's' : ''}:`, ...r.wouldApply.map((m) => `  ${m.file}${m.noTransaction ? c.dim(' (no transaction)') : ''}`)].join('\n');
   }
   if (r.upToDate) return 'up to date: nothing to apply';
-  return [...r.applied.map((m) => `${c.green('applied')} ${m.file} ${c.dim(`(${m.durationMs} ms)`)}`), `${r.applied.length} migration${r.applied.length > 1 ? 's' : ''} applied`].join('\n');
+  const empty = (m: UpResult['applied'][number]) => (m.empty ? ` ${c.yellow('warning:')} it holds no statement, and it is now applied: write its change in a new migration (an edit to this one is refused)` : '');
+  return [...r.applied.map((m) => `${c.green('applied')} ${m.file} ${c.dim(`(${m.durationMs} ms)`)}${empty(m)}`), `${r.applied.length} migration${r.applied.length > 1 ? 's' : ''} applied`].join('\n');
 }
 
 export function renderVerify(plan: MigrationPlan, out: Output): string {
