@@ -184,9 +184,9 @@ export async function withSql<T>(url: string, fn: (sql: Sql) => Promise<T>, opts
   const sql = connect(url, opts);
   try {
     try {
-      await sql`select 1`;
+      await firstContact(sql, url);
     } catch (err) {
-      throw connectionError(url, err);
+      throw err instanceof RowguardError ? err : connectionError(url, err);
     }
     return await fn(sql);
   } catch (err) {

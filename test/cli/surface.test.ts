@@ -77,6 +77,25 @@ describe('database errors', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a port that answers but is not PostgreSQL fails after the connect deadline with a hint, for every command (not only migrate)', async () => {
+    const { createServer } = await import('node:http');
+    const api = createServer((_q, res) => res.end('{}'));
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    const port = (api.address() as { port: number }).port;
+    try {
+      const t0 = Date.now();
+      const r = await runCli(['--db', `postgres://alice:s3cr3t-pa55@127.0.0.1:${port}/appdb`, 'lint'], { cwd: dir, timeoutMs: 40_000 });
+      expect(r.code, r.stderr).toBe(3);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      expect(r.stderr).toContain(`could not connect to 127.0.0.1:${port}/appdb: no PostgreSQL server answered within 10s`);
+      expect(r.stderr).toContain('answers HTTP, not PostgreSQL');
+      expect(r.stderr + r.stdout).not.toContain('s3cr3t-pa55');
+    } finally {
+      api.closeAllConnections();
+      await new Promise((r) => api.close(r));
+    }
+  }, 60_000);
+
   it('a bad --db URL is a usage error', async () => {
     const r = await runCli(['--db', 'mysql://x@y/z', 'migrate', 'status'], { cwd: dir });
     expect(r.code).toBe(2);
