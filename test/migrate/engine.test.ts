@@ -561,6 +561,36 @@ describe('concurrency and crashes', () => {
     ]);
   }, 90_000);
 
+  it('a second signal exits at once when the first cancel does not end the migration (130 for SIGINT)', async () => {
+    // A body that swallows the cancel keeps the migration running after the first SIGINT.
+    dir = project({ '0001_stubborn.sql': "do $$ begin loop begin perform pg_sleep(30); exception when query_canceled then null; end; end loop; end $$;\n" });
+    const child = spawn(process.execPath, [CLI, '--db', db.url, 'migrate', 'up'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((res) => child.on('close', res));
+    const running = async () => {
+      for (let i = 0; i < 200; i++) {
+        const [r] = await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`;
+        if ((r as { n: number }).n > 0) return true;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return false;
+    };
+    try {
+      expect(await running()).toBe(true);
+      child.kill('SIGINT');
+      for (let i = 0; i < 100 && !stderr.includes('cancelling the running migration'); i++) await new Promise((res) => setTimeout(res, 50));
+      expect(stderr).toContain('SIGINT: cancelling the running migration');
+      await new Promise((res) => setTimeout(res, 500));
+      expect(child.exitCode).toBeNull(); // the first signal did not end it
+      child.kill('SIGINT');
+      expect(await closed).toBe(130);
+    } finally {
+      child.kill('SIGKILL');
+      await db.sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and pid <> pg_backend_pid()`;
+    }
+  }, 60_000);
+
   it('a no-transaction runner killed midway is reported as interrupted on the next run', async () => {
     dir = project({ '0001_slow.sql': '-- rowguard:no-transaction\ncreate table first (x int);\nselect pg_sleep(30);\n' });
     const child = spawn(process.execPath, [CLI, '--db', db.url, 'migrate', 'up'], { cwd: dir, stdio: 'ignore' });
