@@ -191,7 +191,12 @@ function ktyOf(key: KeyObject): KeyType {
 /** jose-jwt's `algs`: every alg name a JWK may carry (Jose.Jwa); any other makes the key an UnsupportedJwk. */
 const JWK_ALGS = new Set(['none', 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'RSA1_5', 'RSA-OAEP', 'RSA-OAEP-256', 'A128KW', 'A192KW', 'A256KW']);
 const JWK_KTYS = new Set(['RSA', 'OKP', 'EC', 'oct']);
-const B64URL_UNPADDED = /^[A-Za-z0-9_-]*$/;
+
+/** jose-jwt decodes Base64URLUnpadded (token parts and JWK fields alike): only the URL alphabet, no padding, no 4n+1 length. */
+export function unpaddedBase64url(text: string): Buffer | undefined {
+  if (text.length % 4 === 1 || !/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  return Buffer.from(text, 'base64url');
+}
 
 /**
  * How jose-jwt reads one JWK (`Jose.Jwk.parseJwk`, `JwkData`, `createJwk`):
@@ -206,7 +211,7 @@ function jwkProblem(jwk: unknown): string | 'unsupported' | null {
   if ((present('alg') && !(typeof o['alg'] === 'string' && JWK_ALGS.has(o['alg']))) || (present('kty') && !(typeof o['kty'] === 'string' && JWK_KTYS.has(o['kty'])))) return 'unsupported';
   if (!present('kty')) return 'no "kty"';
   for (const f of ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'x', 'y']) {
-    if (present(f) && !(typeof o[f] === 'string' && B64URL_UNPADDED.test(o[f] as string) && (o[f] as string).length % 4 !== 1)) return `"${f}" is not unpadded base64url`;
+    if (present(f) && !(typeof o[f] === 'string' && unpaddedBase64url(o[f] as string))) return `"${f}" is not unpadded base64url`;
   }
   for (const f of ['crv', 'kid', 'x5u', 'x5t']) if (present(f) && typeof o[f] !== 'string') return `"${f}" is not a string`;
   if (present('x5c') && !(Array.isArray(o['x5c']) && o['x5c'].every((c) => typeof c === 'string'))) return '"x5c" is not an array of strings';

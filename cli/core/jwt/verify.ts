@@ -38,7 +38,7 @@ import { createHmac, timingSafeEqual, verify as cryptoVerify, type KeyObject } f
 import { RowguardError } from '../errors.js';
 import { encodeAeson, int64OfNumber, parseJsonAeson } from './json.js';
 import { evaluateJsonPath, parseJsonPath, type RolePath } from './jsonpath.js';
-import type { VerifyKey } from './keys.js';
+import { unpaddedBase64url, type VerifyKey } from './keys.js';
 
 /** Warp's settingsMaxTotalHeaderLength default (50 * 1024): all request headers together. */
 export const MAX_TOKEN_BYTES = 50 * 1024;
@@ -124,12 +124,6 @@ const MALFORMED = () => decodeRejection('JWT cryptographic operation failed', 'm
 const NO_SUITABLE_KEY = () => decodeRejection('No suitable key or wrong key type', 'no_suitable_key', 'No suitable key was found to decode the JWT');
 const NO_KEY_VERIFIED = () => decodeRejection('No suitable key or wrong key type', 'bad_signature', 'None of the keys was able to decode the JWT');
 
-/** jose-jwt decodes Base64URLUnpadded: only the URL alphabet, no padding, no 4n+1 length. */
-function b64urlStrict(part: string): Buffer | undefined {
-  if (part.length % 4 === 1 || !/^[A-Za-z0-9_-]*$/.test(part)) return undefined;
-  return Buffer.from(part, 'base64url');
-}
-
 /** A JSON object as aeson reads it (first of a repeated key wins), with its top-level numbers' text and members' aeson text. */
 function parseJsonObject(bytes: Buffer): { object: Record<string, unknown>; numbers: Map<string, string>; members: Map<string, string> } | undefined {
   const p = parseJsonAeson(bytes);
@@ -203,16 +197,16 @@ async function decodeAndCheckSignature(
   if (parts.length !== 3) return decodeRejection(`Expected 3 parts in JWT; got ${parts.length}`, 'parts');
   const [h64, p64, s64] = parts as [string, string, string];
 
-  const headerBytes = b64urlStrict(h64);
+  const headerBytes = unpaddedBase64url(h64);
   const header = headerBytes && parseJsonObject(headerBytes)?.object;
   if (!header) return MALFORMED();
-  const payloadBytes = b64urlStrict(p64);
+  const payloadBytes = unpaddedBase64url(p64);
   if (!payloadBytes) return MALFORMED();
   // jose-jwt's FromJSON JwtHeader looks at alg == "none" before anything else.
   if (header['alg'] === 'none') return decodeRejection('Wrong or unsupported encoding algorithm', 'alg_none', "JWT is unsecured but expected 'alg' was not 'none'");
   // A header with "enc" is a JWE, which needs five parts: with three it does not parse.
   if (header['enc'] !== undefined || !headerWellTyped(header)) return MALFORMED();
-  const sig = b64urlStrict(s64);
+  const sig = unpaddedBase64url(s64);
   if (!sig) return MALFORMED();
 
   const alg = header['alg'] as string;
