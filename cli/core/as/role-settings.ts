@@ -26,13 +26,14 @@ const settled = new WeakMap<Sql, Map<string, RoleSettings>>();
 
 const keyOf = (role: string, login: string | null) => (login === null ? role : `${role}\u0000${login}`);
 
-export function roleSettings(sql: Sql, role: string, login: string | null = null): Promise<RoleSettings> {
+/** `serverVersion` (server_version_num) decides whether GRANT SET ON PARAMETER exists (15+); the caller has read it. */
+export function roleSettings(sql: Sql, role: string, login: string | null, serverVersion: number): Promise<RoleSettings> {
   let perPool = cache.get(sql);
   if (!perPool) cache.set(sql, (perPool = new Map()));
   const key = keyOf(role, login);
   let p = perPool.get(key);
   if (!p) {
-    p = readRoleSettings(sql, role, login);
+    p = readRoleSettings(sql, role, login, serverVersion);
     p.then(
       (rs) => {
         let done = settled.get(sql);
@@ -48,14 +49,13 @@ export function roleSettings(sql: Sql, role: string, login: string | null = null
 }
 
 /** The role's settings when a read has already arrived, else undefined (then await roleSettings). */
-export function knownRoleSettings(sql: Sql, role: string, login: string | null = null): RoleSettings | undefined {
+export function knownRoleSettings(sql: Sql, role: string, login: string | null): RoleSettings | undefined {
   return settled.get(sql)?.get(keyOf(role, login));
 }
 
-async function readRoleSettings(sql: Sql, role: string, login: string | null): Promise<RoleSettings> {
-  const [v] = await sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`;
+async function readRoleSettings(sql: Sql, role: string, login: string | null, serverVersion: number): Promise<RoleSettings> {
   // has_parameter_privilege exists from PostgreSQL 15 (GRANT SET ON PARAMETER).
-  const granted = (v?.v ?? 0) >= 150000 ? (login === null ? sql`or has_parameter_privilege(current_user, ps.name, 'set')` : sql`or has_parameter_privilege(${login}::name, ps.name, 'set')`) : sql``;
+  const granted = serverVersion >= 150000 ? (login === null ? sql`or has_parameter_privilege(current_user, ps.name, 'set')` : sql`or has_parameter_privilege(${login}::name, ps.name, 'set')`) : sql``;
   const member =
     login === null
       ? sql``

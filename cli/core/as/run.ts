@@ -107,6 +107,8 @@ export interface Login {
    * exists. null otherwise.
    */
   checkPrivilege: 'SET' | 'MEMBER' | null;
+  /** server_version_num, read in the same query (role settings need it). */
+  serverVersion: number;
 }
 const logins = new WeakMap<Sql, Promise<Login>>();
 const knownLogins = new WeakMap<Sql, Login>();
@@ -129,9 +131,10 @@ export function loginFor(sql: Sql): Promise<Login> {
              session_user::text as me,
              exists (select from pg_catalog.pg_roles where rolname = ${AUTHENTICATOR}) as has,
              current_setting('server_version_num')::int as v`.then(([r]): Login => {
-      if (!r || r.me === AUTHENTICATOR || !r.has) return { become: null, switchedFrom: r?.me ?? '', checkPrivilege: null };
-      if (r.su) return { become: AUTHENTICATOR, switchedFrom: AUTHENTICATOR, checkPrivilege: null };
-      return { become: null, switchedFrom: r.me, checkPrivilege: r.v >= 160000 ? 'SET' : 'MEMBER' };
+      const serverVersion = r?.v ?? 0;
+      if (!r || r.me === AUTHENTICATOR || !r.has) return { become: null, switchedFrom: r?.me ?? '', checkPrivilege: null, serverVersion };
+      if (r.su) return { become: AUTHENTICATOR, switchedFrom: AUTHENTICATOR, checkPrivilege: null, serverVersion };
+      return { become: null, switchedFrom: r.me, checkPrivilege: r.v >= 160000 ? 'SET' : 'MEMBER', serverVersion };
     });
     p.then(
       (login) => knownLogins.set(sql, login),
@@ -397,9 +400,9 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, login: string | n
 export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opts: RunSqlAsOptions): Promise<AsResult> {
   if (!/\S/.test(text)) throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
   // Awaited only on a role's first request: a warm one goes straight to the wire.
-  const { become: login, switchedFrom, checkPrivilege } = knownLogins.get(sql) ?? (await loginFor(sql));
+  const { become: login, switchedFrom, checkPrivilege, serverVersion } = knownLogins.get(sql) ?? (await loginFor(sql));
   if (checkPrivilege !== null) await refuseSwitchAuthenticatorCannotMake(sql, identity.role, checkPrivilege, opts.anonRole);
-  const role = knownRoleSettings(sql, identity.role, login) ?? (await roleSettings(sql, identity.role, login));
+  const role = knownRoleSettings(sql, identity.role, login) ?? (await roleSettings(sql, identity.role, login, serverVersion));
   const { method, readOnly, preamble, head, marked, bare, checked } = envelopeFor(identity, role, login, opts);
   const end = opts.commit ? 'commit' : 'rollback';
   let one = checked[end].get(text);
