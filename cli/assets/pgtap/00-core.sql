@@ -157,6 +157,20 @@ LANGUAGE sql STRICT AS $$
     SELECT _tap_get('failed')
 $$;
 
+-- pgTAP keeps these counters in rows of a temporary table and reads them with
+-- its internal _get(label). Test files and CI gates call it to ask pgTAP for
+-- its own accounting (_get('plan') - _get('curr_test'), or one row of plan,
+-- ran and failed after finish()), so it reads the same counters here. A label
+-- without a counter reads NULL, as a label without a row does in pgTAP; the
+-- 'todo' rows pgTAP also keeps there have no counterpart (the todo stack).
+CREATE FUNCTION _get(text) RETURNS integer
+LANGUAGE sql STRICT AS $$
+    SELECT CASE $1 WHEN 'plan' THEN _tap_get('plan')
+                   WHEN 'failed' THEN _tap_get('failed')
+                   WHEN 'curr_test' THEN _tap_get('curr')
+           END
+$$;
+
 -- pgTAP's diag(): '# ' before the text and after every line break. The three
 -- replacements run in this order, so a CRLF becomes "\n# # " exactly as in pgTAP.
 CREATE FUNCTION diag(msg text) RETURNS text
