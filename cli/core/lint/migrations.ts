@@ -31,6 +31,20 @@ export interface TableState {
   /** Created PARTITION BY (CREATE INDEX CONCURRENTLY is not supported on it). */
   partitioned: boolean;
   columns: ReadonlyMap<string, ColumnType>;
+  /**
+   * CHECK constraints of the form `col IS NOT NULL [AND …]`, by name (unnamed ones under
+   * `#n`), with whether they are validated: a validated one lets SET NOT NULL skip its
+   * scan (PG12+, NotNullImpliedByRelConstraints).
+   */
+  notNullChecks: ReadonlyMap<string, { columns: readonly string[]; validated: boolean }>;
+}
+
+export interface IndexState {
+  /** `schema.index` (an index lives in its table's schema). */
+  qualified: string;
+  table: string;
+  /** Index of the file that created it. */
+  createdInFile: number;
 }
 
 export interface Suppression {
@@ -66,6 +80,8 @@ export interface MigrationStatement {
   defaultSchema: string;
   /** Tables as they were before this statement ran. */
   tablesBefore: ReadonlyMap<string, TableState>;
+  /** Indexes migrations created (CREATE INDEX), as they were before this statement ran. */
+  indexesBefore: ReadonlyMap<string, IndexState>;
   /** Whether the file set lock_timeout before this statement. */
   lockTimeoutSet: boolean;
   /** Whether the engine runs the file in one transaction (no `-- rowguard:no-transaction` first line). */
@@ -131,6 +147,7 @@ export function relName(rangeVar: unknown, defaultSchema: string): string {
  */
 export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown): MigrationStatement[] {
   const tables = new Map<string, TableState>();
+  const indexes = new Map<string, IndexState>();
   const out: MigrationStatement[] = [];
   files.forEach((file, fileIndex) => {
     const idx = new LineIndex(file.sql);
@@ -180,20 +197,65 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         suppressions,
         defaultSchema,
         tablesBefore: new Map(tables),
+        indexesBefore: new Map(indexes),
         lockTimeoutSet,
         transactional,
       });
       // Track what this statement changes, for the statements after it.
       if (type === 'VariableSetStmt' && body['name'] === 'search_path' && Array.isArray(body['args'])) {
-        const first = (body['args'] as Array<Record<string, Body>>)[0];
-        const v = (first?.['A_Const']?.['sval'] as { sval?: string } | undefined)?.sval;
-        if (v) defaultSchema = v.replace(/^"(.*)"$/, '$1');
+        // The first schema that is not "$user" (a schema named after the role rarely exists: Postgres skips it then).
+        const v = (body['args'] as Array<Record<string, Body>>)
+          .map((a) => (a['A_Const']?.['sval'] as { sval?: string } | undefined)?.sval?.replace(/^"(.*)"$/, '$1'))
+          .find((x) => x && x !== '$user');
+        if (v) defaultSchema = v;
       }
-      if (type === 'VariableSetStmt' && body['name'] === 'lock_timeout') lockTimeoutSet = true;
+      if (type === 'VariableSetStmt' && body['name'] === 'lock_timeout') lockTimeoutSet = setsTimeout(body, transactional);
       applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath);
+      applyToIndexes(indexes, type, body, defaultSchema, fileIndex);
     }
   });
   return out;
+}
+
+/**
+ * Whether a `SET lock_timeout` leaves a timeout in force: 0 means "wait forever", RESET / DEFAULT
+ * go back to the server's setting (0 unless configured), and SET LOCAL outside a transaction
+ * block does nothing (Postgres only warns).
+ */
+function setsTimeout(body: Body, transactional: boolean): boolean {
+  if (body['kind'] !== 'VAR_SET_VALUE') return false;
+  if (body['is_local'] && !transactional) return false;
+  const a = ((body['args'] as Array<Record<string, Body>> | undefined) ?? [])[0]?.['A_Const'] ?? {};
+  if ('sval' in a) return !/^\s*0+\s*(us|ms|s|min|h|d)?\s*$/i.test(String((a['sval'] as { sval?: string }).sval ?? ''));
+  if ('ival' in a) return Number((a['ival'] as { ival?: number }).ival ?? 0) !== 0;
+  if ('fval' in a) return Number((a['fval'] as { fval?: string }).fval ?? 0) !== 0;
+  return true;
+}
+
+/** The columns a CHECK expression proves NOT NULL: `a IS NOT NULL`, and ANDs of such tests. */
+export function notNullColumns(expr: unknown): string[] {
+  const e = (expr ?? {}) as Record<string, Body>;
+  const nt = e['NullTest'];
+  if (nt && nt['nulltesttype'] === 'IS_NOT_NULL') {
+    const fields = strings(((nt['arg'] as Record<string, Body> | undefined)?.['ColumnRef'] as Body | undefined)?.['fields']);
+    return fields.length === 1 ? fields : [];
+  }
+  const be = e['BoolExpr'];
+  if (be && be['boolop'] === 'AND_EXPR') return ((be['args'] as unknown[] | undefined) ?? []).flatMap(notNullColumns);
+  return [];
+}
+
+function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Body, schema: string, fileIndex: number): void {
+  if (type === 'IndexStmt' && body['idxname']) {
+    const table = relName(body['relation'], schema);
+    const q = `${table.slice(0, table.lastIndexOf('.'))}.${body['idxname'] as string}`;
+    if (!(body['if_not_exists'] && indexes.has(q))) indexes.set(q, { qualified: q, table, createdInFile: fileIndex });
+  } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_INDEX') {
+    for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
+      const parts = strings(o['List']?.['items']);
+      indexes.delete(parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`);
+    }
+  }
 }
 
 /** Length (in UTF-16 units) of the whitespace and comments before the first token. */
@@ -221,20 +283,31 @@ function leadingTrivia(s: string): number {
 }
 
 function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string): void {
-  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, columns: new Map() };
+  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, columns: new Map(), notNullChecks: new Map() };
   if (type === 'CreateStmt') {
     const q = relName(body['relation'], schema);
     if (body['if_not_exists'] && tables.has(q)) return;
     const cols = new Map<string, ColumnType>();
+    const checks = new Map<string, { columns: readonly string[]; validated: boolean }>();
+    // CHECKs in CREATE TABLE are valid from the start (NOT VALID is ignored there: the table is empty).
+    const addCheck = (c: Body | undefined) => {
+      if (c?.['contype'] !== 'CONSTR_CHECK') return;
+      const columns = notNullColumns(c['raw_expr']);
+      if (columns.length) checks.set((c['conname'] as string | undefined) ?? `#${checks.size}`, { columns, validated: true });
+    };
     for (const e of (body['tableElts'] as Array<Record<string, Body>> | undefined) ?? []) {
-      if (e['ColumnDef']) cols.set(e['ColumnDef']['colname'] as string, typeOf(e['ColumnDef']['typeName']));
+      if (e['ColumnDef']) {
+        cols.set(e['ColumnDef']['colname'] as string, typeOf(e['ColumnDef']['typeName']));
+        for (const c of (e['ColumnDef']['constraints'] as Array<Record<string, Body>> | undefined) ?? []) addCheck(c['Constraint']);
+      }
+      addCheck(e['Constraint']);
     }
-    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'], columns: cols });
+    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'], columns: cols, notNullChecks: checks });
   } else if (type === 'CreateTableAsStmt') {
     const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
     if (into) {
       const q = relName(into, schema);
-      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, columns: new Map() });
+      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, columns: new Map(), notNullChecks: new Map() });
     }
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
     for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
@@ -259,14 +332,25 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
     const q = relName(body['relation'], schema);
     const t = existing(q);
     const cols = new Map(t.columns);
+    const checks = new Map(t.notNullChecks);
     for (const c of (body['cmds'] as Array<Record<string, Body>> | undefined) ?? []) {
       const cmd = c['AlterTableCmd'] ?? {};
       const def = (cmd['def'] as Record<string, Body> | undefined)?.['ColumnDef'];
+      const con = (cmd['def'] as Record<string, Body> | undefined)?.['Constraint'];
       if (cmd['subtype'] === 'AT_AddColumn' && def) cols.set(def['colname'] as string, typeOf(def['typeName']));
       if (cmd['subtype'] === 'AT_DropColumn') cols.delete(cmd['name'] as string);
       if (cmd['subtype'] === 'AT_AlterColumnType' && def) cols.set(cmd['name'] as string, typeOf(def['typeName']));
+      if (cmd['subtype'] === 'AT_AddConstraint' && con?.['contype'] === 'CONSTR_CHECK') {
+        const columns = notNullColumns(con['raw_expr']);
+        if (columns.length) checks.set((con['conname'] as string | undefined) ?? `#${checks.size}`, { columns, validated: !con['skip_validation'] });
+      }
+      if (cmd['subtype'] === 'AT_ValidateConstraint') {
+        const k = checks.get(cmd['name'] as string);
+        if (k) checks.set(cmd['name'] as string, { ...k, validated: true });
+      }
+      if (cmd['subtype'] === 'AT_DropConstraint') checks.delete(cmd['name'] as string);
     }
-    tables.set(q, { ...t, columns: cols });
+    tables.set(q, { ...t, columns: cols, notNullChecks: checks });
   }
 }
 

@@ -1,22 +1,40 @@
 /** Adding a validated constraint scans the whole table while holding a lock that blocks writes. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf } from '../migrations.js';
-import { alterTableCmds, locationOf, nodeBody } from '../stmt.js';
+import { existedBefore, originOf, relName } from '../migrations.js';
+import { alterTableCmds, constraintsOf, locationOf, nodeBody, type AlterCmd } from '../stmt.js';
+
+/** ALTER TABLE sub-commands that take no lock stronger than VALIDATE's own SHARE UPDATE EXCLUSIVE. */
+const WEAK = new Set(['AT_ValidateConstraint', 'AT_SetStatistics', 'AT_ClusterOn', 'AT_DropCluster', 'AT_SetRelOptions', 'AT_ResetRelOptions']);
 
 export const rule: MigrationRule = {
   kind: 'migration',
   id: 'constraint-not-valid',
   level: 'warn',
   category: 'migration',
-  description: 'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX, or SET NOT NULL, on an existing table',
-  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock. Add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (only SHARE UPDATE EXCLUSIVE). UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX. SET NOT NULL scans too, unless a validated CHECK (col IS NOT NULL) exists (PG12+).',
-  fix: 'alter table … add constraint … not valid; then alter table … validate constraint …',
+  description:
+    'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX, the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table',
+  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file: VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported.',
+  fix: 'alter table … add constraint … not valid; then, in a later migration file, alter table … validate constraint …',
   check(ctx) {
     const out: RawFinding[] = [];
+    // Per file: the first statement that took a write-blocking lock on each table, for VALIDATE after it.
+    let file = -1;
+    let lockedAt = new Map<string, number>();
     for (const s of ctx.statements) {
+      if (s.fileIndex !== file) {
+        file = s.fileIndex;
+        lockedAt = new Map();
+      }
+      if (s.type === 'IndexStmt' && !s.body['concurrent'] && s.transactional) {
+        // CREATE INDEX holds SHARE (blocks writes) until the transaction ends.
+        const t = relName(s.body['relation'], s.defaultSchema);
+        if (!lockedAt.has(t)) lockedAt.set(t, s.line);
+      }
       const at = alterTableCmds(s);
       if (!at || !existedBefore(s, at.table)) continue;
+      const strong = at.cmds.some((c) => !WEAK.has(c.subtype));
       const origin = originOf(s, at.table, ctx.rowEstimates);
+      const before = s.tablesBefore.get(at.table);
       for (const c of at.cmds) {
         if (c.subtype === 'AT_AddConstraint') {
           const con = nodeBody(c.def, 'Constraint');
@@ -30,7 +48,7 @@ export const rule: MigrationRule = {
               objectKind: 'table',
               location: loc,
               message: `adding ${kind === 'CONSTR_CHECK' ? 'CHECK' : 'FOREIGN KEY'} constraint ${name} to ${at.table} (${origin}) validates every row while blocking writes`,
-              fix: `add it NOT VALID, then: alter table ${at.table} validate constraint ${name || '<name>'}`,
+              fix: `add it NOT VALID, then, in a later migration file: alter table ${at.table} validate constraint ${name || '<name>'}`,
             });
           }
           if ((kind === 'CONSTR_UNIQUE' || kind === 'CONSTR_PRIMARY') && !con['indexname']) {
@@ -43,17 +61,71 @@ export const rule: MigrationRule = {
             });
           }
         }
+        if (c.subtype === 'AT_AddColumn') out.push(...inlineConstraints(s, at.table, origin, c));
         if (c.subtype === 'AT_SetNotNull') {
+          const checks = [...(before?.notNullChecks ?? new Map()).entries()].filter(([, k]) => k.columns.includes(c.name ?? ''));
+          if (checks.some(([, k]) => k.validated)) continue; // PG12+: the validated CHECK proves it, no scan
+          const pending = checks.find(([n]) => !n.startsWith('#'))?.[0];
           out.push({
             object: `${at.table}.${c.name}`,
             objectKind: 'column',
             location: s.at(at.location),
-            message: `set not null on ${at.table}.${c.name} (${origin}) scans every row under an ACCESS EXCLUSIVE lock`,
-            fix: `add constraint … check (${c.name} is not null) not valid; validate it; then set not null (PG12+ skips the scan)`,
+            message: `set not null on ${at.table}.${c.name} (${origin}) scans every row under an ACCESS EXCLUSIVE lock${pending ? ` (check ${pending} would spare the scan, but it is not validated yet)` : ''}`,
+            fix: pending
+              ? `in an earlier migration file: alter table ${at.table} validate constraint ${pending}; then set not null (PG12+ skips the scan)`
+              : `add constraint … check (${c.name} is not null) not valid; validate it in a later migration file; then set not null (PG12+ skips the scan)`,
+          });
+        }
+        if (c.subtype === 'AT_ValidateConstraint' && s.transactional) {
+          const line = lockedAt.get(at.table) ?? (strong ? s.line : undefined);
+          if (line === undefined) continue;
+          out.push({
+            object: at.table,
+            objectKind: 'table',
+            location: s.at(at.location),
+            message: `validate constraint ${c.name} scans every row of ${at.table} (${origin}) while this migration's transaction still holds the write-blocking lock that line ${line} took on it`,
+            fix: `move "alter table ${at.table} validate constraint ${c.name}" into a later migration file (each file runs in one transaction)`,
           });
         }
       }
+      if (s.transactional && strong && !lockedAt.has(at.table)) lockedAt.set(at.table, s.line);
     }
     return out;
   },
 };
+
+/** CHECK / REFERENCES / UNIQUE / PRIMARY KEY written in `ADD COLUMN`: validated or indexed inline, under the ALTER's lock. */
+function inlineConstraints(s: Parameters<typeof existedBefore>[0], table: string, origin: string, c: AlterCmd): RawFinding[] {
+  const def = nodeBody(c.def, 'ColumnDef');
+  if (!def) return [];
+  const col = def['colname'] as string;
+  const out: RawFinding[] = [];
+  // A new column without a default is all NULL: Postgres marks an inline REFERENCES valid without checking a row.
+  const filled = constraintsOf(def).some((x) => (x['contype'] === 'CONSTR_DEFAULT' && !nodeBody(x['raw_expr'], 'A_Const')?.['isnull']) || x['contype'] === 'CONSTR_GENERATED' || x['contype'] === 'CONSTR_IDENTITY');
+  for (const con of constraintsOf(def)) {
+    const kind = con['contype'];
+    if (kind === 'CONSTR_FOREIGN' && !filled) continue;
+    const loc = s.at((con['location'] as number | undefined) ?? locationOf(c.def));
+    if ((kind === 'CONSTR_CHECK' || kind === 'CONSTR_FOREIGN') && !con['skip_validation']) {
+      const what = kind === 'CONSTR_CHECK' ? 'a CHECK' : 'a REFERENCES';
+      out.push({
+        object: `${table}.${col}`,
+        objectKind: 'column',
+        location: loc,
+        message: `adding column ${col} with ${what} constraint to ${table} (${origin}) scans every row to validate it while blocking writes${kind === 'CONSTR_FOREIGN' ? ' to both tables' : ''}`,
+        fix: `add the column without it, then: alter table ${table} add constraint … ${kind === 'CONSTR_CHECK' ? 'check (…)' : `foreign key (${col}) references …`} not valid; validate it in a later migration file`,
+      });
+    }
+    if (kind === 'CONSTR_UNIQUE' || kind === 'CONSTR_PRIMARY') {
+      const what = kind === 'CONSTR_UNIQUE' ? 'unique' : 'primary key';
+      out.push({
+        object: `${table}.${col}`,
+        objectKind: 'column',
+        location: loc,
+        message: `adding column ${col} as ${what.toUpperCase()} to ${table} (${origin}) builds its index under an ACCESS EXCLUSIVE lock`,
+        fix: `add the column without ${what}, create unique index concurrently … on ${table} (${col}) in a -- rowguard:no-transaction file, then: alter table ${table} add constraint … ${what} using index …`,
+      });
+    }
+  }
+  return out;
+}
