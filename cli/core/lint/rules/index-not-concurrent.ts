@@ -1,32 +1,80 @@
-/** CREATE INDEX without CONCURRENTLY holds a SHARE lock: writes to the table wait for the whole build. */
+/**
+ * Building, dropping or rebuilding an index without CONCURRENTLY locks its table:
+ * CREATE INDEX and REINDEX hold SHARE (writes wait for the whole build), DROP INDEX
+ * holds ACCESS EXCLUSIVE (reads wait too) until the migration's transaction ends.
+ */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, relName } from '../migrations.js';
+import { existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
+import { nodeBody } from '../stmt.js';
+
+/** The index's table when a migration created the index, and whether the file may leave it alone (made in this file). */
+function indexTable(s: MigrationStatement, qualified: string): { table: string | null; fresh: boolean } {
+  const known = s.indexesBefore.get(qualified);
+  if (!known) return { table: null, fresh: false };
+  return { table: known.table, fresh: known.createdInFile === s.fileIndex || !existedBefore(s, known.table) };
+}
 
 export const rule: MigrationRule = {
   kind: 'migration',
   id: 'index-not-concurrent',
   level: 'warn',
   category: 'migration',
-  description: 'CREATE INDEX without CONCURRENTLY on a table that existed before the migration',
-  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes. CONCURRENTLY builds without blocking writes but cannot run in a transaction. Indexes on tables created in the same file are fine.',
+  description: 'CREATE INDEX, DROP INDEX or REINDEX without CONCURRENTLY on a table that existed before the migration',
+  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. Indexes on tables created in the same file are fine, and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached).',
   fix: 'create index concurrently …, in a file whose first line is -- rowguard:no-transaction',
   check(ctx) {
     const out: RawFinding[] = [];
     for (const s of ctx.statements) {
-      if (s.type !== 'IndexStmt' || s.body['concurrent']) continue;
-      const table = relName(s.body['relation'], s.defaultSchema);
-      if (!existedBefore(s, table)) continue;
-      // Postgres cannot build an index CONCURRENTLY on a partitioned table itself.
-      const partitioned = s.tablesBefore.get(table)?.partitioned ?? false;
-      out.push({
-        object: table,
-        objectKind: 'table',
-        location: s.at(undefined),
-        message: `create index on ${partitioned ? 'partitioned table ' : ''}${table} (${originOf(s, table, ctx.rowEstimates)}) without CONCURRENTLY blocks every write to it until the index is built`,
-        ...(partitioned
-          ? { fix: `create index … on only ${table}; then, per partition, create index concurrently … and alter index … attach partition …` }
-          : {}),
-      });
+      if (s.type === 'IndexStmt' && !s.body['concurrent']) {
+        const table = relName(s.body['relation'], s.defaultSchema);
+        if (!existedBefore(s, table)) continue;
+        // Postgres cannot build an index CONCURRENTLY on a partitioned table itself.
+        const partitioned = s.tablesBefore.get(table)?.partitioned ?? false;
+        // ON ONLY a partitioned table: an invalid index on the parent alone, nothing is built.
+        if (partitioned && !(s.body['relation'] as { inh?: boolean }).inh) continue;
+        out.push({
+          object: table,
+          objectKind: 'table',
+          location: s.at(undefined),
+          message: `create index on ${partitioned ? 'partitioned table ' : ''}${table} (${originOf(s, table, ctx.rowEstimates)}) without CONCURRENTLY blocks every write to it until the index is built`,
+          ...(partitioned
+            ? { fix: `create index … on only ${table}; then, per partition, create index concurrently … and alter index … attach partition …` }
+            : {}),
+        });
+      } else if (s.type === 'DropStmt' && s.body['removeType'] === 'OBJECT_INDEX' && !s.body['concurrent']) {
+        for (const o of (s.body['objects'] as unknown[] | undefined) ?? []) {
+          const parts = ((nodeBody(o, 'List')?.['items'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
+          const index = parts.length > 1 ? parts.join('.') : `${s.defaultSchema}.${parts[0]}`;
+          const { table, fresh } = indexTable(s, index);
+          if (fresh) continue;
+          out.push({
+            object: table ?? index,
+            objectKind: 'table',
+            location: s.at(undefined),
+            message: `drop index ${index} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on ${table ?? 'its table'}${table ? ` (${originOf(s, table, ctx.rowEstimates)})` : ''}: every read and write of it waits until the migration commits`,
+            fix: `drop index concurrently ${index}, in a file whose first line is -- rowguard:no-transaction`,
+          });
+        }
+      } else if (s.type === 'ReindexStmt') {
+        const kind = s.body['kind'];
+        if (kind !== 'REINDEX_OBJECT_TABLE' && kind !== 'REINDEX_OBJECT_INDEX') continue;
+        if (((s.body['params'] as unknown[] | undefined) ?? []).some((p) => nodeBody(p, 'DefElem')?.['defname'] === 'concurrently')) continue;
+        const name = relName(s.body['relation'], s.defaultSchema);
+        let table: string | null = name;
+        if (kind === 'REINDEX_OBJECT_INDEX') {
+          const r = indexTable(s, name);
+          if (r.fresh) continue;
+          table = r.table;
+        } else if (!existedBefore(s, name)) continue;
+        const what = kind === 'REINDEX_OBJECT_TABLE' ? `table ${name}` : `index ${name}`;
+        out.push({
+          object: table ?? name,
+          objectKind: 'table',
+          location: s.at(undefined),
+          message: `reindex ${what} without CONCURRENTLY blocks every write to ${table ?? 'its table'} (SHARE lock) and nearly every read too (it holds ACCESS EXCLUSIVE on the ${kind === 'REINDEX_OBJECT_TABLE' ? 'indexes' : 'index'}, which the planner locks for any query on the table) until the rebuild ends`,
+          fix: `reindex ${kind === 'REINDEX_OBJECT_TABLE' ? 'table' : 'index'} concurrently ${name}, in a file whose first line is -- rowguard:no-transaction`,
+        });
+      }
     }
     return out;
   },
