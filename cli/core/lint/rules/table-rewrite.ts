@@ -1,6 +1,6 @@
 /** Statements that rewrite every row under an ACCESS EXCLUSIVE lock: type changes, volatile defaults, stored generated columns. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, typeOf, type ColumnType } from '../migrations.js';
+import { existedBefore, originOf, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
 
 const VOLATILE = new Set(['gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'random', 'clock_timestamp', 'timeofday', 'nextval', 'gen_random_bytes', 'random_normal']);
@@ -41,17 +41,57 @@ function volatileCall(expr: unknown): string | null {
   return found;
 }
 
+/** `schema.name` of a type or domain name list (unqualified: the statement's schema). */
+function qualifiedType(names: unknown, schema: string): string {
+  const parts = ((names as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
+  return parts.length > 1 ? parts.slice(-2).join('.') : `${schema}.${parts[0]}`;
+}
+
+/**
+ * Whether an ALTER COLUMN TYPE's USING expression is the column itself (possibly cast to the
+ * new type): Postgres then judges the change as if there were no USING; anything else is
+ * computed for every row.
+ */
+function plainUsing(expr: unknown, column: string, to: ColumnType): boolean {
+  if (expr === undefined) return true;
+  const ref = (e: unknown) => {
+    const f = nodeBody(e, 'ColumnRef')?.['fields'] as unknown[] | undefined;
+    return !!f && f.length === 1 && nodeBody(f[0], 'String')?.['sval'] === column;
+  };
+  if (ref(expr)) return true;
+  const cast = nodeBody(expr, 'TypeCast');
+  return !!cast && ref(cast['arg']) && JSON.stringify(typeOf(cast['typeName'])) === JSON.stringify(to);
+}
+
+/** Domains with a CHECK or NOT NULL constraint, as the statements up to `s` (in order) made them. */
+function constrainedDomains(all: readonly MigrationStatement[]): Map<MigrationStatement, ReadonlySet<string>> {
+  const out = new Map<MigrationStatement, ReadonlySet<string>>();
+  let domains = new Set<string>();
+  for (const s of all) {
+    out.set(s, domains);
+    if (s.type === 'CreateDomainStmt' && ((s.body['constraints'] as unknown[] | undefined) ?? []).some((c) => ['CONSTR_CHECK', 'CONSTR_NOTNULL'].includes(nodeBody(c, 'Constraint')?.['contype'] as string))) {
+      domains = new Set(domains).add(qualifiedType(s.body['domainname'], s.defaultSchema));
+    }
+    if (s.type === 'AlterDomainStmt' && s.body['subtype'] === 'C') domains = new Set(domains).add(qualifiedType(s.body['typeName'], s.defaultSchema));
+  }
+  return out;
+}
+
+const hasOption = (params: unknown, name: string): boolean => Array.isArray(params) && params.some((p) => nodeBody(p, 'DefElem')?.['defname'] === name);
+
 export const rule: MigrationRule = {
   kind: 'migration',
   id: 'table-rewrite',
   level: 'warn',
   category: 'migration',
-  description: 'column type change, volatile default, serial/identity or stored generated column that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. Widening varchar/numeric limits, varchar → text and cidr → inet need no rewrite and are not reported; a constant default has needed none since PG11.',
+  description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, CLUSTER, VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported; a constant or STABLE default such as now() has needed none since PG11.',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
+    const domainsAt = constrainedDomains(ctx.allStatements);
     for (const s of ctx.statements) {
+      out.push(...maintenance(s, ctx.rowEstimates));
       const at = alterTableCmds(s);
       if (!at || !existedBefore(s, at.table)) continue;
       const origin = originOf(s, at.table, ctx.rowEstimates);
@@ -60,12 +100,14 @@ export const rule: MigrationRule = {
           const def = nodeBody(c.def, 'ColumnDef');
           const to = typeOf(def?.['typeName']);
           const from = s.tablesBefore.get(at.table)?.columns.get(c.name ?? '');
-          if (from && safeChange(from, to)) continue;
+          const using = def?.['raw_default'];
+          const plain = plainUsing(using, c.name ?? '', to);
+          if (from && plain && safeChange(from, to)) continue;
           out.push({
             object: `${at.table}.${c.name}`,
             objectKind: 'column',
             location: s.at(locationOf(c.def) ?? at.location),
-            message: `changing ${at.table}.${c.name} ${from ? `from ${show(from)} ` : ''}to ${show(to)} ${from ? 'rewrites' : 'may rewrite'} the whole table (${origin}) under an ACCESS EXCLUSIVE lock`,
+            message: `changing ${at.table}.${c.name} ${from ? `from ${show(from)} ` : ''}to ${show(to)}${plain ? '' : ' with a USING expression computed for every row'} ${from || !plain ? 'rewrites' : 'may rewrite'} the whole table (${origin}) under an ACCESS EXCLUSIVE lock`,
           });
         }
         if (c.subtype === 'AT_AddColumn') {
@@ -82,7 +124,9 @@ export const rule: MigrationRule = {
                 ? 'a stored generated column is computed for every row'
                 : dflt && volatileCall(dflt['raw_expr'])
                   ? `the volatile default ${volatileCall(dflt['raw_expr'])} is evaluated for every row`
-                  : null;
+                  : (domainsAt.get(s) ?? new Set()).has(qualifiedType((def['typeName'] as Body | undefined)?.['names'], s.defaultSchema))
+                    ? `its type is a domain with constraints, checked for every row`
+                    : null;
           if (!why) continue;
           out.push({
             object: `${at.table}.${def['colname'] as string}`,
@@ -96,3 +140,24 @@ export const rule: MigrationRule = {
     return out;
   },
 };
+
+/** CLUSTER, VACUUM FULL and REFRESH MATERIALIZED VIEW (without CONCURRENTLY) of relations that existed before. */
+function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>): RawFinding[] {
+  const one = (rel: unknown, what: string, why: string, fix: string): RawFinding[] => {
+    const name = relName(rel, s.defaultSchema);
+    if (!existedBefore(s, name)) return [];
+    return [{ object: name, objectKind: what === 'refresh materialized view' ? 'view' : 'table', location: s.at(undefined), message: `${what} ${name} (${originOf(s, name, rows)}) ${why}`, fix }];
+  };
+  if (s.type === 'RefreshMatViewStmt' && !s.body['concurrent']) {
+    return one(s.body['relation'], 'refresh materialized view', 'without CONCURRENTLY rebuilds it under an ACCESS EXCLUSIVE lock: every read of it waits for the whole query', 'refresh materialized view concurrently … (it needs a unique index on the view, and a view that has been populated)');
+  }
+  if (s.type === 'ClusterStmt' && s.body['relation']) {
+    return one(s.body['relation'], 'cluster', 'rewrites the whole table under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile', 'leave physical ordering to a maintenance window (or pg_repack), not a migration');
+  }
+  if (s.type === 'VacuumStmt' && s.body['is_vacuumcmd'] && hasOption(s.body['options'], 'full')) {
+    return ((s.body['rels'] as unknown[] | undefined) ?? []).flatMap((r) =>
+      one(nodeBody(r, 'VacuumRelation')?.['relation'], 'vacuum full', 'rewrites the whole table under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile', 'plain vacuum (no lock against reads or writes), or vacuum full in a maintenance window (or pg_repack), not in a migration'),
+    );
+  }
+  return [];
+}
