@@ -149,6 +149,39 @@ describe('migration state', () => {
     ]);
   });
 
+  it('missing-lock-timeout: a lock_timeout of 0, a RESET, or SET LOCAL outside a transaction block sets none', async () => {
+    const judge = async (sql: string, noTx = false) =>
+      (
+        await lintWith({
+          settings: { lockTimeout: '0' },
+          migrations: [
+            { displayPath: 'sql/0001.sql', sql: 'create table public.t (id int primary key);', judged: false },
+            { displayPath: 'sql/0002.sql', sql: (noTx ? '-- rowguard:no-transaction\n' : '') + sql, judged: true },
+          ],
+        })
+      ).findings.filter((f) => f.rule === 'missing-lock-timeout').map((f) => f.location?.line);
+    const alter = 'alter table public.t add column a int;';
+    expect(await judge(`set lock_timeout = '2s';\n${alter}`)).toEqual([]);
+    expect(await judge(`set local lock_timeout = '2s';\n${alter}`)).toEqual([]);
+    expect(await judge(`set lock_timeout = 0;\n${alter}`)).toEqual([2]);
+    expect(await judge(`set lock_timeout = '0ms';\n${alter}`)).toEqual([2]);
+    expect(await judge(`set lock_timeout = '2s';\nreset lock_timeout;\n${alter}`)).toEqual([3]);
+    expect(await judge(`set local lock_timeout = '2s';\n${alter}`, true)).toEqual([3]);
+    expect(await judge(`${alter}\nset lock_timeout = '2s';`)).toEqual([1]);
+    expect(await judge(`truncate public.t;`)).toEqual([1]);
+    expect(await judge(`lock table public.t in share mode;`)).toEqual([1]);
+  });
+
+  it('a search_path led by "$user" resolves unqualified names in the next schema', async () => {
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001.sql', sql: 'create schema app; create table app.t (id int, a varchar(10));', judged: false },
+        { displayPath: 'sql/0002.sql', sql: 'set search_path = "$user", app;\nalter table t alter column a type varchar(5);', judged: true },
+      ],
+    });
+    expect(r.findings.filter((x) => x.rule === 'table-rewrite').map((x) => x.object)).toEqual(['app.t.a']);
+  });
+
   it('follows renames and search_path across files', async () => {
     const r = await lintWith({
       migrations: [

@@ -1,6 +1,7 @@
 /** A migration waiting for a lock queues every later query on the table behind it. */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, relName, type MigrationStatement } from '../migrations.js';
+import { nodeBody } from '../stmt.js';
 
 /** The table a statement takes a strong lock on (ACCESS EXCLUSIVE, SHARE or SHARE ROW EXCLUSIVE), if any. */
 function lockedTable(s: MigrationStatement): string | null {
@@ -15,6 +16,22 @@ function lockedTable(s: MigrationStatement): string | null {
     case 'CreatePolicyStmt':
     case 'AlterPolicyStmt':
       return relName(s.body['table'], s.defaultSchema);
+    case 'TruncateStmt':
+    case 'LockStmt': {
+      const first = nodeBody(((s.body['relations'] as unknown[] | undefined) ?? [])[0], 'RangeVar');
+      return first ? relName(first, s.defaultSchema) : null;
+    }
+    case 'RefreshMatViewStmt':
+      return s.body['concurrent'] ? null : relName(s.body['relation'], s.defaultSchema);
+    case 'ClusterStmt':
+      return s.body['relation'] ? relName(s.body['relation'], s.defaultSchema) : null;
+    case 'ReindexStmt':
+      return s.body['kind'] === 'REINDEX_OBJECT_TABLE' ? relName(s.body['relation'], s.defaultSchema) : null;
+    case 'DropStmt': {
+      if (s.body['removeType'] !== 'OBJECT_TABLE') return null;
+      const parts = ((nodeBody(((s.body['objects'] as unknown[] | undefined) ?? [])[0], 'List')?.['items'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
+      return parts.length > 1 ? parts.join('.') : parts.length ? `${s.defaultSchema}.${parts[0]}` : null;
+    }
     default:
       return null;
   }
@@ -26,7 +43,7 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'migration locks an existing table with no lock_timeout (neither set in the file nor by the migration engine)',
-  docs: 'ALTER TABLE, CREATE INDEX, CREATE POLICY and CREATE TRIGGER wait for a strong lock; while they wait, every new query on the table queues behind them, so one long transaction stalls the API. rowguard\'s engine sets lock_timeout from migrations.lockTimeout (default 5s) for every file, so this fires only when that is 0 and the file sets none itself.',
+  docs: 'ALTER TABLE, CREATE INDEX, CREATE POLICY, CREATE TRIGGER, DROP TABLE, TRUNCATE, LOCK TABLE, CLUSTER, REINDEX TABLE and REFRESH MATERIALIZED VIEW wait for a strong lock; while they wait, every new query on the table queues behind them, so one long transaction stalls the API. rowguard\'s engine sets lock_timeout from migrations.lockTimeout (default 5s) for every file, so this fires only when that is 0 and the file sets none itself (SET lock_timeout = 0, RESET, and SET LOCAL in a -- rowguard:no-transaction file set none).',
   fix: "set lock_timeout = '5s' at the top of the file (or set migrations.lockTimeout in rowguard.config.json)",
   check(ctx) {
     const out: RawFinding[] = [];
