@@ -1,0 +1,189 @@
+/**
+ * The migration-safety rules, judged by Postgres 17 itself. Each case is a
+ * migration run on a table that holds rows, inside a transaction as `migrate up`
+ * runs it; what Postgres did is measured (did pg_relation_filenode change — a
+ * rewrite; did the transaction's sequential-scan count of the table grow — a
+ * scan; which locks the transaction holds on it afterwards), and the linter must
+ * report exactly the rules the case names. So a rule that claims a rewrite, scan
+ * or lock Postgres does not do (or misses one it does) fails here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
+import { serverUrl } from '../helpers/pg.js';
+import { lintWith } from './helpers.js';
+
+const BASE = `
+create table public.r (id int primary key);
+create table public.t (id int primary key, v varchar(10), n numeric(10,2), c cidr, i int, rid int);
+create index t_i on public.t (i);
+create domain public.dpos as int check (value > 0);
+create materialized view public.mv as select id from public.t;
+create unique index mv_id on public.mv (id);
+create table public.p (id int, at date) partition by range (at);
+create table public.p1 partition of public.p for values from ('2020-01-01') to ('2021-01-01');
+`;
+/** Rows for Postgres only: the linter judges text, Postgres needs something to rewrite and scan. */
+const ROWS = `
+insert into public.r values (1);
+insert into public.t select g, 'x' || g, g, '10.0.0.0/8', g, 1 from generate_series(1, 200) g;
+refresh materialized view public.mv;
+insert into public.p1 select g, date '2020-03-01' from generate_series(1, 50) g;
+`;
+
+const LOCKS = ['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
+
+interface Case {
+  name: string;
+  /** Extra migration (its own earlier file, committed) after BASE. */
+  before?: string;
+  sql: string;
+  /** The relation measured (default public.t). */
+  target?: string;
+  rewrite?: boolean;
+  scan?: boolean;
+  /** Strongest lock the transaction holds on the target after the migration (null: none). */
+  lock?: string | null;
+  /** Migration-safety rules the linter must report, each once. */
+  rules: string[];
+}
+
+const CASES: Case[] = [
+  // ADD COLUMN defaults: constant and STABLE are stored once (PG11+), volatile ones rewrite.
+  { name: 'add column with a constant default', sql: 'alter table public.t add column a int not null default 0;', rewrite: false, scan: false, rules: [] },
+  { name: 'add column default now() (STABLE)', sql: 'alter table public.t add column a timestamptz default now();', rewrite: false, rules: [] },
+  { name: 'add column default gen_random_uuid()', sql: 'alter table public.t add column a uuid default gen_random_uuid();', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
+  { name: 'add column default clock_timestamp()', sql: 'alter table public.t add column a timestamptz default clock_timestamp();', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'add column of a domain with a CHECK', sql: 'alter table public.t add column a public.dpos;', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'add column of a domain with a CHECK (unqualified)', sql: 'alter table public.t add column a dpos default 1;', rewrite: true, rules: ['table-rewrite'] },
+  // ALTER COLUMN TYPE: binary-coercible changes keep the heap and the indexes.
+  { name: 'varchar(10) → varchar(20)', sql: 'alter table public.t alter column v type varchar(20);', rewrite: false, scan: false, rules: [] },
+  { name: 'varchar(10) → varchar(5)', sql: 'alter table public.t alter column v type varchar(5);', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'varchar → text', sql: 'alter table public.t alter column v type text;', rewrite: false, rules: [] },
+  { name: 'varchar → text using v::text', sql: 'alter table public.t alter column v type text using v::text;', rewrite: false, rules: [] },
+  { name: 'varchar → text using lower(v)', sql: 'alter table public.t alter column v type text using lower(v);', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'numeric(10,2) → numeric(12,2)', sql: 'alter table public.t alter column n type numeric(12,2);', rewrite: false, rules: [] },
+  { name: 'numeric(10,2) → numeric', sql: 'alter table public.t alter column n type numeric;', rewrite: false, rules: [] },
+  { name: 'numeric(10,2) → numeric(12,4)', sql: 'alter table public.t alter column n type numeric(12,4);', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'cidr → inet', sql: 'alter table public.t alter column c type inet;', rewrite: false, rules: [] },
+  { name: 'int → bigint', sql: 'alter table public.t alter column i type bigint;', rewrite: true, rules: ['table-rewrite'] },
+  // SET NOT NULL: a scan, unless a validated CHECK (col IS NOT NULL) proves it (PG12+).
+  { name: 'set not null', sql: 'alter table public.t alter column i set not null;', scan: true, lock: 'AccessExclusiveLock', rules: ['constraint-not-valid'] },
+  {
+    name: 'set not null after a NOT VALID check, not validated yet',
+    before: 'alter table public.t add constraint t_i_nn check (i is not null) not valid;',
+    sql: 'alter table public.t alter column i set not null;',
+    scan: true,
+    rules: ['constraint-not-valid'],
+  },
+  {
+    name: 'set not null after the check was validated in an earlier file',
+    before: 'alter table public.t add constraint t_i_nn check (i is not null and i > 0) not valid;\nalter table public.t validate constraint t_i_nn;',
+    sql: 'alter table public.t alter column i set not null;',
+    scan: false,
+    rules: [],
+  },
+  // CHECK / FOREIGN KEY: NOT VALID, then VALIDATE in a later transaction.
+  { name: 'add check', sql: 'alter table public.t add constraint t_i_pos check (i > 0);', scan: true, lock: 'AccessExclusiveLock', rules: ['constraint-not-valid'] },
+  { name: 'add check not valid', sql: 'alter table public.t add constraint t_i_pos check (i > 0) not valid;', scan: false, rules: [] },
+  {
+    name: 'add check not valid, then validate in the same file',
+    sql: 'alter table public.t add constraint t_i_pos check (i > 0) not valid;\nalter table public.t validate constraint t_i_pos;',
+    scan: true,
+    lock: 'AccessExclusiveLock',
+    rules: ['constraint-not-valid'],
+  },
+  { name: 'validate in a later file', before: 'alter table public.t add constraint t_i_pos check (i > 0) not valid;', sql: 'alter table public.t validate constraint t_i_pos;', scan: true, lock: 'ShareUpdateExclusiveLock', rules: [] },
+  {
+    name: 'add foreign key not valid, then validate in the same file',
+    sql: 'alter table public.t add constraint t_rid_fk foreign key (rid) references public.r (id) not valid;\nalter table public.t validate constraint t_rid_fk;',
+    scan: true,
+    lock: 'ShareRowExclusiveLock',
+    rules: ['constraint-not-valid'],
+  },
+  { name: 'add foreign key not valid', sql: 'alter table public.t add constraint t_rid_fk foreign key (rid) references public.r (id) not valid;', scan: false, lock: 'ShareRowExclusiveLock', rules: [] },
+  // A new column without a default is all NULL: the inline foreign key is marked valid without a check.
+  { name: 'add column … references', sql: 'alter table public.t add column r2 int references public.r (id);', scan: false, lock: 'AccessExclusiveLock', rules: [] },
+  { name: 'add column … default … references', sql: 'alter table public.t add column r2 int default 1 references public.r (id);', scan: true, rules: ['constraint-not-valid'] },
+  { name: 'add column … check', sql: 'alter table public.t add column a int check (a > 0);', scan: true, rules: ['constraint-not-valid'] },
+  { name: 'add column … unique', sql: 'alter table public.t add column a int unique;', lock: 'AccessExclusiveLock', rules: ['constraint-not-valid'] },
+  // Indexes.
+  { name: 'create index', sql: 'create index t_v on public.t (v);', lock: 'ShareLock', rules: ['index-not-concurrent'] },
+  { name: 'drop index', sql: 'drop index public.t_i;', lock: 'AccessExclusiveLock', rules: ['index-not-concurrent'] },
+  { name: 'reindex index', sql: 'reindex index public.t_i;', lock: 'ShareLock', rules: ['index-not-concurrent'] },
+  { name: 'create index on only a partitioned table', sql: 'create index p_at on only public.p (at);', target: 'public.p1', scan: false, lock: null, rules: [] },
+  { name: 'create index on a partitioned table', sql: 'create index p_at on public.p (at);', target: 'public.p1', lock: 'ShareLock', rules: ['index-not-concurrent'] },
+  // Whole-relation rebuilds.
+  { name: 'refresh materialized view', sql: 'refresh materialized view public.mv;', target: 'public.mv', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
+  { name: 'refresh materialized view concurrently', sql: 'refresh materialized view concurrently public.mv;', target: 'public.mv', lock: 'ExclusiveLock', rules: [] },
+  { name: 'cluster', sql: 'cluster public.t using t_pkey;', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
+  // A table the same file created holds no rows and nobody else sees it.
+  {
+    name: 'everything on a table created in the same file',
+    sql: 'create table public.n (id int primary key, v varchar(10), i int);\ncreate index n_i on public.n (i);\nalter table public.n alter column i type bigint, alter column i set not null, add constraint n_i_pos check (i > 0), add column u uuid default gen_random_uuid();\ndrop index public.n_i;',
+    target: 'public.t',
+    lock: null,
+    rules: [],
+  },
+];
+
+let template: ThrowawayDatabase;
+beforeAll(async () => {
+  template = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg_tpl' });
+  await withSql(template.url, (sql) => sql.unsafe(BASE + ROWS).simple());
+}, 60_000);
+afterAll(async () => {
+  await template?.drop();
+});
+
+interface Measured {
+  rewrite: boolean;
+  scan: boolean;
+  lock: string | null;
+}
+
+/** Run `c.sql` in one transaction on a copy of the template (after `c.before`, committed), measure, roll back. */
+async function measure(c: Case): Promise<Measured> {
+  const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+  try {
+    return await withSql(db.url, async (sql) => {
+      if (c.before) await sql.unsafe(c.before).simple();
+      const target = c.target ?? 'public.t';
+      const probe = `select pg_relation_filenode('${target}')::text as node,
+        coalesce((select seq_scan from pg_stat_xact_user_tables where relid = '${target}'::regclass), 0)::int as scans`;
+      await sql.unsafe('begin');
+      try {
+        const [before] = await sql.unsafe<Array<{ node: string; scans: number }>>(probe);
+        await sql.unsafe(c.sql).simple();
+        const [after] = await sql.unsafe<Array<{ node: string; scans: number }>>(probe);
+        const locks = await sql.unsafe<Array<{ mode: string }>>(`select mode from pg_locks where pid = pg_backend_pid() and relation = '${target}'::regclass`);
+        const strongest = locks.map((l) => l.mode).sort((a, b) => LOCKS.indexOf(b) - LOCKS.indexOf(a))[0] ?? null;
+        return { rewrite: before!.node !== after!.node, scan: after!.scans > before!.scans, lock: strongest };
+      } finally {
+        await sql.unsafe('rollback');
+      }
+    });
+  } finally {
+    await db.drop();
+  }
+}
+
+async function lintRules(c: Case): Promise<string[]> {
+  const r = await lintWith({
+    migrations: [
+      { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+      ...(c.before ? [{ displayPath: 'sql/0002_before.sql', sql: c.before, judged: false }] : []),
+      { displayPath: 'sql/0003_change.sql', sql: c.sql, judged: true },
+    ],
+  });
+  return r.findings.filter((f) => f.category === 'migration').map((f) => f.rule).sort();
+}
+
+describe('migration-safety rules agree with what Postgres 17 does', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const m = await measure(c);
+    if (c.rewrite !== undefined) expect(m.rewrite, 'rewrite (relfilenode changed)').toBe(c.rewrite);
+    if (c.scan !== undefined) expect(m.scan, 'sequential scan of the table').toBe(c.scan);
+    if (c.lock !== undefined) expect(m.lock, 'strongest lock held afterwards').toBe(c.lock);
+    expect(await lintRules(c)).toEqual([...c.rules].sort());
+  });
+});
