@@ -43,6 +43,10 @@ interface Case {
   scan?: boolean;
   /** Strongest lock the transaction holds on the target after the migration (null: none). */
   lock?: string | null;
+  /** Rows left in the target afterwards. */
+  rows?: number;
+  /** The SQLSTATE Postgres fails the migration with (undefined: it must not fail). */
+  fails?: string;
   /** Migration-safety rules the linter must report, each once. */
   rules: string[];
 }
@@ -116,6 +120,26 @@ const CASES: Case[] = [
   { name: 'refresh materialized view', sql: 'refresh materialized view public.mv;', target: 'public.mv', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
   { name: 'refresh materialized view concurrently', sql: 'refresh materialized view concurrently public.mv;', target: 'public.mv', lock: 'ExclusiveLock', rules: [] },
   { name: 'cluster', sql: 'cluster public.t using t_pkey;', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
+  { name: 'set unlogged', sql: 'alter table public.t set unlogged;', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
+  // Data loss.
+  {
+    name: 'truncate … cascade empties the tables that reference it',
+    before: 'create table public.c (id int primary key, tid int references public.t (id));\ninsert into public.c select g, g from generate_series(1, 10) g;',
+    sql: 'truncate public.t cascade;',
+    target: 'public.c',
+    rows: 0,
+    rules: ['drop-column-or-table'],
+  },
+  // A value ALTER TYPE … ADD VALUE added cannot be used before it commits.
+  {
+    name: 'enum value added and used in the same file',
+    before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;",
+    sql: "alter type public.mood add value 'c';\nupdate public.t set m = 'c' where id = 1;",
+    fails: '55P04',
+    rules: ['no-transaction-statement'],
+  },
+  { name: 'enum value used in the file after the one that added it', before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;\nalter type public.mood add value 'c';", sql: "update public.t set m = 'c' where id = 1;", rules: [] },
+  { name: 'enum value added to a type the same file created', sql: "create type public.m2 as enum ('a');\nalter type public.m2 add value 'b';\ncreate table public.z (m public.m2 default 'b');", rules: [] },
   // A table the same file created holds no rows and nobody else sees it.
   {
     name: 'everything on a table created in the same file',
@@ -139,6 +163,8 @@ interface Measured {
   rewrite: boolean;
   scan: boolean;
   lock: string | null;
+  rows: number;
+  fails?: string;
 }
 
 /** Run `c.sql` in one transaction on a copy of the template (after `c.before`, committed), measure, roll back. */
@@ -153,11 +179,18 @@ async function measure(c: Case): Promise<Measured> {
       await sql.unsafe('begin');
       try {
         const [before] = await sql.unsafe<Array<{ node: string; scans: number }>>(probe);
-        await sql.unsafe(c.sql).simple();
+        try {
+          await sql.unsafe(c.sql).simple();
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (!code || c.fails === undefined) throw err;
+          return { rewrite: false, scan: false, lock: null, rows: -1, fails: code };
+        }
         const [after] = await sql.unsafe<Array<{ node: string; scans: number }>>(probe);
         const locks = await sql.unsafe<Array<{ mode: string }>>(`select mode from pg_locks where pid = pg_backend_pid() and relation = '${target}'::regclass`);
         const strongest = locks.map((l) => l.mode).sort((a, b) => LOCKS.indexOf(b) - LOCKS.indexOf(a))[0] ?? null;
-        return { rewrite: before!.node !== after!.node, scan: after!.scans > before!.scans, lock: strongest };
+        const [count] = await sql.unsafe<Array<{ n: number }>>(`select count(*)::int as n from ${target}`);
+        return { rewrite: before!.node !== after!.node, scan: after!.scans > before!.scans, lock: strongest, rows: count!.n };
       } finally {
         await sql.unsafe('rollback');
       }
@@ -181,6 +214,8 @@ async function lintRules(c: Case): Promise<string[]> {
 describe('migration-safety rules agree with what Postgres 17 does', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const m = await measure(c);
+    expect(m.fails, 'SQLSTATE the migration fails with').toBe(c.fails);
+    if (c.rows !== undefined) expect(m.rows, 'rows left').toBe(c.rows);
     if (c.rewrite !== undefined) expect(m.rewrite, 'rewrite (relfilenode changed)').toBe(c.rewrite);
     if (c.scan !== undefined) expect(m.scan, 'sequential scan of the table').toBe(c.scan);
     if (c.lock !== undefined) expect(m.lock, 'strongest lock held afterwards').toBe(c.lock);

@@ -84,8 +84,8 @@ export const rule: MigrationRule = {
   id: 'table-rewrite',
   level: 'warn',
   category: 'migration',
-  description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, CLUSTER, VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported; a constant or STABLE default such as now() has needed none since PG11.',
+  description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported; a constant or STABLE default such as now() has needed none since PG11.',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -108,6 +108,15 @@ export const rule: MigrationRule = {
             objectKind: 'column',
             location: s.at(locationOf(c.def) ?? at.location),
             message: `changing ${at.table}.${c.name} ${from ? `from ${show(from)} ` : ''}to ${show(to)}${plain ? '' : ' with a USING expression computed for every row'} ${from || !plain ? 'rewrites' : 'may rewrite'} the whole table (${origin}) under an ACCESS EXCLUSIVE lock`,
+          });
+        }
+        if (c.subtype === 'AT_SetLogged' || c.subtype === 'AT_SetUnLogged') {
+          out.push({
+            object: at.table,
+            objectKind: 'table',
+            location: s.at(at.location),
+            message: `set ${c.subtype === 'AT_SetLogged' ? 'logged' : 'unlogged'} on ${at.table} (${origin}) rewrites the whole table under an ACCESS EXCLUSIVE lock`,
+            fix: 'create the table with the persistence it needs, or change it in a maintenance window',
           });
         }
         if (c.subtype === 'AT_AddColumn') {
