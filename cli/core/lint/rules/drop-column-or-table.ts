@@ -1,6 +1,6 @@
 /** Dropping a column or table loses data and breaks clients still using it. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf } from '../migrations.js';
+import { existedBefore, originOf, relName } from '../migrations.js';
 import { alterTableCmds, nodeBody } from '../stmt.js';
 
 export const rule: MigrationRule = {
@@ -8,8 +8,8 @@ export const rule: MigrationRule = {
   id: 'drop-column-or-table',
   level: 'warn',
   category: 'migration',
-  description: 'DROP TABLE or ALTER TABLE … DROP COLUMN on a table that existed before the migration',
-  docs: 'The data is gone once the migration commits, and clients (or PostgREST\'s cached schema) still reading the column fail. Drop in a later release, after no code reads it; suppress with a reason when intended.',
+  description: 'DROP TABLE, ALTER TABLE … DROP COLUMN or TRUNCATE on a table that existed before the migration',
+  docs: 'The data is gone once the migration commits (TRUNCATE … CASCADE also empties every table that references it, recursively), and clients (or PostgREST\'s cached schema) still reading the column fail. Drop in a later release, after no code reads it; suppress with a reason when intended.',
   fix: 'stop reading it first and drop it in a later migration; back the data up if it may be needed',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -20,6 +20,21 @@ export const rule: MigrationRule = {
           const table = parts.length > 1 ? parts.join('.') : `${s.defaultSchema}.${parts[0]}`;
           if (!existedBefore(s, table)) continue;
           out.push({ object: table, objectKind: 'table', location: s.at(undefined), message: `drop table ${table} (${originOf(s, table, ctx.rowEstimates)}) deletes its rows for good` });
+        }
+        continue;
+      }
+      if (s.type === 'TruncateStmt') {
+        const cascade = s.body['behavior'] === 'DROP_CASCADE';
+        for (const r of (s.body['relations'] as unknown[] | undefined) ?? []) {
+          const table = relName(nodeBody(r, 'RangeVar'), s.defaultSchema);
+          if (!existedBefore(s, table)) continue;
+          out.push({
+            object: table,
+            objectKind: 'table',
+            location: s.at(nodeBody(r, 'RangeVar')?.['location'] as number | undefined),
+            message: `truncate ${table} (${originOf(s, table, ctx.rowEstimates)}) deletes all its rows for good${cascade ? ', and CASCADE empties every table with a foreign key to it as well, recursively' : ''}`,
+            fix: cascade ? `name every table to empty (truncate without cascade fails while another table references ${table}), and back the data up first` : 'back the data up first, and suppress with a reason when emptying it is intended',
+          });
         }
         continue;
       }
