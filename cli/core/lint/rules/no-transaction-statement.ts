@@ -48,13 +48,69 @@ function refusedInTransaction(s: MigrationStatement): string | null {
   }
 }
 
+/** String literals in a statement body, with their byte locations. */
+function literals(v: unknown, out: Array<{ value: string; location?: number }> = []): Array<{ value: string; location?: number }> {
+  if (!v || typeof v !== 'object') return out;
+  if (Array.isArray(v)) {
+    for (const x of v) literals(x, out);
+    return out;
+  }
+  const c = (v as Record<string, Record<string, unknown>>)['A_Const'];
+  const sval = (c?.['sval'] as { sval?: string } | undefined)?.sval;
+  if (c && sval !== undefined) out.push({ value: sval, location: c['location'] as number | undefined });
+  for (const x of Object.values(v)) literals(x, out);
+  return out;
+}
+
+/**
+ * A label ALTER TYPE … ADD VALUE added, used later in the same transaction: Postgres
+ * refuses the new value until it commits (55P04, "unsafe use of new value"), unless
+ * the enum type itself was created in that transaction.
+ */
+function newEnumValueUses(statements: readonly MigrationStatement[]): RawFinding[] {
+  const out: RawFinding[] = [];
+  let file = -1;
+  let added = new Map<string, { type: string; line: number }>();
+  let createdTypes = new Set<string>();
+  for (const s of statements) {
+    if (s.fileIndex !== file) {
+      file = s.fileIndex;
+      added = new Map();
+      createdTypes = new Set();
+    }
+    if (!s.transactional) continue;
+    const typeName = (names: unknown) => {
+      const parts = ((names as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
+      return parts.length > 1 ? parts.slice(-2).join('.') : `${s.defaultSchema}.${parts[0]}`;
+    };
+    if (s.type === 'CreateEnumStmt') createdTypes.add(typeName(s.body['typeName']));
+    if (s.type === 'AlterEnumStmt' && !s.body['oldVal']) {
+      const type = typeName(s.body['typeName']);
+      if (!createdTypes.has(type)) added.set(s.body['newVal'] as string, { type, line: s.line });
+      continue;
+    }
+    if (added.size === 0) continue;
+    const use = literals(s.body).find((l) => added.has(l.value));
+    if (!use) continue;
+    const a = added.get(use.value)!;
+    out.push({
+      object: s.file,
+      objectKind: 'file',
+      location: s.at(use.location),
+      message: `'${use.value}' is the value that alter type ${a.type} add value (line ${a.line}) adds in this same transaction: Postgres refuses to use it before that commits, so migrate up fails on ${s.file} (55P04)`,
+      fix: `move alter type ${a.type} add value '${use.value}' into an earlier migration file`,
+    });
+  }
+  return out;
+}
+
 export const rule: MigrationRule = {
   kind: 'migration',
   id: 'no-transaction-statement',
   level: 'error',
   category: 'migration',
-  description: 'statement that cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, …) in a migration that runs in one',
-  docs: "rowguard runs each migration in one transaction unless its first line is -- rowguard:no-transaction. Postgres refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX … CONCURRENTLY (and of a schema, system or database), VACUUM, CLUSTER of every table, DETACH PARTITION … CONCURRENTLY, CREATE/DROP DATABASE and TABLESPACE and ALTER SYSTEM there (25001), so migrate up fails on the file. Such a file runs statement by statement without a transaction: keep it to that statement, so a failure halfway leaves little to settle (migrate resolve).",
+  description: 'statement that cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, …), or a use of an enum value ALTER TYPE … ADD VALUE added, in a migration that runs in one',
+  docs: "rowguard runs each migration in one transaction unless its first line is -- rowguard:no-transaction. Postgres refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX … CONCURRENTLY (and of a schema, system or database), VACUUM, CLUSTER of every table, DETACH PARTITION … CONCURRENTLY, CREATE/DROP DATABASE and TABLESPACE and ALTER SYSTEM there (25001), so migrate up fails on the file. It also refuses a value that ALTER TYPE … ADD VALUE added in the same transaction (55P04) until that commits: add the value in an earlier file. Such a file runs statement by statement without a transaction: keep it to that statement, so a failure halfway leaves little to settle (migrate resolve).",
   fix: 'move the statement into a file of its own whose first line is -- rowguard:no-transaction',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -69,6 +125,7 @@ export const rule: MigrationRule = {
         message: `${what} cannot run inside a transaction block, and ${s.file} runs in one: migrate up fails on it (25001)`,
       });
     }
+    out.push(...newEnumValueUses(ctx.statements));
     return out;
   },
 };
