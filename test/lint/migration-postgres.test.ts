@@ -57,8 +57,25 @@ const CASES: Case[] = [
   { name: 'add column default now() (STABLE)', sql: 'alter table public.t add column a timestamptz default now();', rewrite: false, rules: [] },
   { name: 'add column default gen_random_uuid()', sql: 'alter table public.t add column a uuid default gen_random_uuid();', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
   { name: 'add column default clock_timestamp()', sql: 'alter table public.t add column a timestamptz default clock_timestamp();', rewrite: true, rules: ['table-rewrite'] },
+  {
+    name: 'add column default a plpgsql function created without a volatility (VOLATILE)',
+    before: "create function public.pick() returns int language plpgsql as 'begin return 1; end';",
+    sql: 'alter table public.t add column a int default public.pick();',
+    rewrite: true,
+    rules: ['table-rewrite'],
+  },
+  {
+    name: 'add column default a STABLE plpgsql function',
+    before: "create function public.pick() returns int language plpgsql stable as 'begin return 1; end';",
+    sql: 'alter table public.t add column a int default public.pick();',
+    rewrite: false,
+    rules: [],
+  },
   { name: 'add column of a domain with a CHECK', sql: 'alter table public.t add column a public.dpos;', rewrite: true, rules: ['table-rewrite'] },
   { name: 'add column of a domain with a CHECK (unqualified)', sql: 'alter table public.t add column a dpos default 1;', rewrite: true, rules: ['table-rewrite'] },
+  // NOT NULL needs a value for the rows already there.
+  { name: 'add column not null without a default', sql: 'alter table public.t add column a int not null;', fails: '23502', rules: ['add-column-not-null-no-default'] },
+  { name: 'add column not null default null', sql: 'alter table public.t add column a int not null default null;', fails: '23502', rules: ['add-column-not-null-no-default'] },
   // ALTER COLUMN TYPE: binary-coercible changes keep the heap and the indexes.
   { name: 'varchar(10) → varchar(20)', sql: 'alter table public.t alter column v type varchar(20);', rewrite: false, scan: false, rules: [] },
   { name: 'varchar(10) → varchar(5)', sql: 'alter table public.t alter column v type varchar(5);', rewrite: true, rules: ['table-rewrite'] },

@@ -24,7 +24,9 @@ export const rule: MigrationRule = {
         if (!def) continue;
         const cons = constraintsOf(def).map((x) => x['contype']);
         if (!cons.includes('CONSTR_NOTNULL') && !cons.includes('CONSTR_PRIMARY')) continue;
-        if (cons.some((k) => k === 'CONSTR_DEFAULT' || k === 'CONSTR_IDENTITY' || k === 'CONSTR_GENERATED')) continue;
+        // DEFAULT NULL is no default: every existing row still gets NULL.
+        const fills = constraintsOf(def).some((x) => (x['contype'] === 'CONSTR_DEFAULT' && !nodeBody(x['raw_expr'], 'A_Const')?.['isnull']) || x['contype'] === 'CONSTR_IDENTITY' || x['contype'] === 'CONSTR_GENERATED');
+        if (fills) continue;
         if (SERIAL.has(typeOf(def['typeName']).name)) continue;
         out.push({
           object: `${at.table}.${def['colname'] as string}`,

@@ -25,7 +25,12 @@ function show(t: ColumnType): string {
   return `${t.name}${t.mods.length ? `(${t.mods.join(',')})` : ''}${t.array ? '[]' : ''}`;
 }
 
-function volatileCall(expr: unknown): string | null {
+/**
+ * The first call to a volatile function in `expr`: a built-in one, or one the migrations
+ * created VOLATILE (the default) in a language other than sql (a sql one may be inlined,
+ * and then only its body counts).
+ */
+function volatileCall(expr: unknown, userVolatile: ReadonlySet<string> = new Set()): string | null {
   let found: string | null = null;
   const visit = (v: unknown): void => {
     if (found || !v || typeof v !== 'object') return;
@@ -33,7 +38,7 @@ function volatileCall(expr: unknown): string | null {
     const fc = (v as Record<string, Body>)['FuncCall'];
     if (fc) {
       const name = ((fc['funcname'] as Array<Record<string, Body>>) ?? []).map((x) => x['String']?.['sval'] as string).pop();
-      if (name && VOLATILE.has(name)) found = `${name}()`;
+      if (name && (VOLATILE.has(name) || userVolatile.has(name))) found = `${name}()`;
     }
     Object.values(v).forEach(visit);
   };
@@ -63,6 +68,26 @@ function plainUsing(expr: unknown, column: string, to: ColumnType): boolean {
   return !!cast && ref(cast['arg']) && JSON.stringify(typeOf(cast['typeName'])) === JSON.stringify(to);
 }
 
+/** Names of VOLATILE non-sql functions the statements before each one created (CREATE FUNCTION defaults to VOLATILE). */
+function volatileFunctions(all: readonly MigrationStatement[]): Map<MigrationStatement, ReadonlySet<string>> {
+  const out = new Map<MigrationStatement, ReadonlySet<string>>();
+  let fns = new Set<string>();
+  for (const s of all) {
+    out.set(s, fns);
+    if (s.type !== 'CreateFunctionStmt') continue;
+    const opt = (name: string) => {
+      const d = ((s.body['options'] as unknown[] | undefined) ?? []).map((o) => nodeBody(o, 'DefElem')).find((o) => o?.['defname'] === name);
+      return (nodeBody(d?.['arg'], 'String')?.['sval'] as string | undefined)?.toLowerCase();
+    };
+    const name = ((s.body['funcname'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string).pop();
+    if (!name) continue;
+    fns = new Set(fns);
+    if ((opt('volatility') ?? 'volatile') === 'volatile' && opt('language') !== 'sql') fns.add(name);
+    else fns.delete(name); // CREATE OR REPLACE with another volatility
+  }
+  return out;
+}
+
 /** Domains with a CHECK or NOT NULL constraint, as the statements up to `s` (in order) made them. */
 function constrainedDomains(all: readonly MigrationStatement[]): Map<MigrationStatement, ReadonlySet<string>> {
   const out = new Map<MigrationStatement, ReadonlySet<string>>();
@@ -90,6 +115,7 @@ export const rule: MigrationRule = {
   check(ctx) {
     const out: RawFinding[] = [];
     const domainsAt = constrainedDomains(ctx.allStatements);
+    const volatileAt = volatileFunctions(ctx.allStatements);
     for (const s of ctx.statements) {
       out.push(...maintenance(s, ctx.rowEstimates));
       const at = alterTableCmds(s);
@@ -131,8 +157,8 @@ export const rule: MigrationRule = {
               ? 'an identity column fills every row from a sequence'
               : cons.some((x) => x['contype'] === 'CONSTR_GENERATED')
                 ? 'a stored generated column is computed for every row'
-                : dflt && volatileCall(dflt['raw_expr'])
-                  ? `the volatile default ${volatileCall(dflt['raw_expr'])} is evaluated for every row`
+                : dflt && volatileCall(dflt['raw_expr'], volatileAt.get(s))
+                  ? `the volatile default ${volatileCall(dflt['raw_expr'], volatileAt.get(s))} is evaluated for every row`
                   : (domainsAt.get(s) ?? new Set()).has(qualifiedType((def['typeName'] as Body | undefined)?.['names'], s.defaultSchema))
                     ? `its type is a domain with constraints, checked for every row`
                     : null;
