@@ -133,6 +133,30 @@ const CASES: Case[] = [
   { name: 'reindex index', sql: 'reindex index public.t_i;', lock: 'ShareLock', rules: ['index-not-concurrent'] },
   { name: 'create index on only a partitioned table', sql: 'create index p_at on only public.p (at);', target: 'public.p1', scan: false, lock: null, rules: [] },
   { name: 'create index on a partitioned table', sql: 'create index p_at on public.p (at);', target: 'public.p1', lock: 'ShareLock', rules: ['index-not-concurrent'] },
+  // ATTACH PARTITION checks the bound on every row, unless a validated CHECK implies it.
+  {
+    name: 'attach partition of a table with rows',
+    before: "create table public.p2 (id int, at date);\ninsert into public.p2 select g, date '2021-03-01' from generate_series(1, 20) g;",
+    sql: "alter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01');",
+    target: 'public.p2',
+    scan: true,
+    lock: 'AccessExclusiveLock',
+    rules: ['constraint-not-valid'],
+  },
+  {
+    name: 'attach partition with a validated CHECK of the bound',
+    before: "create table public.p2 (id int, at date);\ninsert into public.p2 select g, date '2021-03-01' from generate_series(1, 20) g;\nalter table public.p2 add constraint p2_bound check (at is not null and at >= '2021-01-01' and at < '2022-01-01');",
+    sql: "alter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01');",
+    target: 'public.p2',
+    scan: false,
+    rules: [],
+  },
+  {
+    name: 'attach partition of a table the same file created',
+    sql: "create table public.p2 (id int, at date);\nalter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01');",
+    target: 'public.p',
+    rules: [],
+  },
   // Whole-relation rebuilds.
   { name: 'refresh materialized view', sql: 'refresh materialized view public.mv;', target: 'public.mv', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
   { name: 'refresh materialized view concurrently', sql: 'refresh materialized view concurrently public.mv;', target: 'public.mv', lock: 'ExclusiveLock', rules: [] },

@@ -32,11 +32,12 @@ export interface TableState {
   partitioned: boolean;
   columns: ReadonlyMap<string, ColumnType>;
   /**
-   * CHECK constraints of the form `col IS NOT NULL [AND …]`, by name (unnamed ones under
-   * `#n`), with whether they are validated: a validated one lets SET NOT NULL skip its
-   * scan (PG12+, NotNullImpliedByRelConstraints).
+   * CHECK constraints by name (unnamed ones under `#n`), with the columns they prove NOT
+   * NULL (`col IS NOT NULL [AND …]`) and whether they are validated: a validated one lets
+   * SET NOT NULL skip its scan (PG12+, NotNullImpliedByRelConstraints), and ATTACH
+   * PARTITION skip its own when it implies the partition bound.
    */
-  notNullChecks: ReadonlyMap<string, { columns: readonly string[]; validated: boolean }>;
+  checks: ReadonlyMap<string, { columns: readonly string[]; validated: boolean }>;
 }
 
 export interface IndexState {
@@ -283,7 +284,7 @@ function leadingTrivia(s: string): number {
 }
 
 function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string): void {
-  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, columns: new Map(), notNullChecks: new Map() };
+  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, columns: new Map(), checks: new Map() };
   if (type === 'CreateStmt') {
     const q = relName(body['relation'], schema);
     if (body['if_not_exists'] && tables.has(q)) return;
@@ -293,7 +294,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
     const addCheck = (c: Body | undefined) => {
       if (c?.['contype'] !== 'CONSTR_CHECK') return;
       const columns = notNullColumns(c['raw_expr']);
-      if (columns.length) checks.set((c['conname'] as string | undefined) ?? `#${checks.size}`, { columns, validated: true });
+      checks.set((c['conname'] as string | undefined) ?? `#${checks.size}`, { columns, validated: true });
     };
     for (const e of (body['tableElts'] as Array<Record<string, Body>> | undefined) ?? []) {
       if (e['ColumnDef']) {
@@ -302,12 +303,12 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       }
       addCheck(e['Constraint']);
     }
-    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'], columns: cols, notNullChecks: checks });
+    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'], columns: cols, checks: checks });
   } else if (type === 'CreateTableAsStmt') {
     const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
     if (into) {
       const q = relName(into, schema);
-      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, columns: new Map(), notNullChecks: new Map() });
+      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, columns: new Map(), checks: new Map() });
     }
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
     for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
@@ -332,7 +333,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
     const q = relName(body['relation'], schema);
     const t = existing(q);
     const cols = new Map(t.columns);
-    const checks = new Map(t.notNullChecks);
+    const checks = new Map(t.checks);
     for (const c of (body['cmds'] as Array<Record<string, Body>> | undefined) ?? []) {
       const cmd = c['AlterTableCmd'] ?? {};
       const def = (cmd['def'] as Record<string, Body> | undefined)?.['ColumnDef'];
@@ -342,7 +343,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       if (cmd['subtype'] === 'AT_AlterColumnType' && def) cols.set(cmd['name'] as string, typeOf(def['typeName']));
       if (cmd['subtype'] === 'AT_AddConstraint' && con?.['contype'] === 'CONSTR_CHECK') {
         const columns = notNullColumns(con['raw_expr']);
-        if (columns.length) checks.set((con['conname'] as string | undefined) ?? `#${checks.size}`, { columns, validated: !con['skip_validation'] });
+        checks.set((con['conname'] as string | undefined) ?? `#${checks.size}`, { columns, validated: !con['skip_validation'] });
       }
       if (cmd['subtype'] === 'AT_ValidateConstraint') {
         const k = checks.get(cmd['name'] as string);
@@ -350,7 +351,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       }
       if (cmd['subtype'] === 'AT_DropConstraint') checks.delete(cmd['name'] as string);
     }
-    tables.set(q, { ...t, columns: cols, notNullChecks: checks });
+    tables.set(q, { ...t, columns: cols, checks: checks });
   }
 }
 

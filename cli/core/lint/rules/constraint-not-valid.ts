@@ -12,8 +12,8 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description:
-    'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX, the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table',
-  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file: VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported.',
+    'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX, the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), ATTACH PARTITION of a table without a validated CHECK, or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table',
+  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file: VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported).',
   fix: 'alter table … add constraint … not valid; then, in a later migration file, alter table … validate constraint …',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -62,8 +62,22 @@ export const rule: MigrationRule = {
           }
         }
         if (c.subtype === 'AT_AddColumn') out.push(...inlineConstraints(s, at.table, origin, c));
+        if (c.subtype === 'AT_AttachPartition') {
+          const cmd = nodeBody(c.def, 'PartitionCmd');
+          const part = cmd ? relName(cmd['name'], s.defaultSchema) : null;
+          if (!part || !existedBefore(s, part)) continue;
+          // Postgres skips the scan when the partition's validated CHECKs imply the bound; any validated CHECK is taken as that.
+          if ([...(s.tablesBefore.get(part)?.checks.values() ?? [])].some((k) => k.validated)) continue;
+          out.push({
+            object: part,
+            objectKind: 'table',
+            location: s.at((cmd?.['name'] as { location?: number } | undefined)?.location ?? at.location),
+            message: `attach partition ${part} (${originOf(s, part, ctx.rowEstimates)}) to ${at.table} scans every row of ${part} under an ACCESS EXCLUSIVE lock to check the partition bound`,
+            fix: `first add a CHECK matching the bound: alter table ${part} add constraint … check (…) not valid; validate it in an earlier migration file; then attach (Postgres skips the scan when a validated CHECK implies the bound)`,
+          });
+        }
         if (c.subtype === 'AT_SetNotNull') {
-          const checks = [...(before?.notNullChecks ?? new Map()).entries()].filter(([, k]) => k.columns.includes(c.name ?? ''));
+          const checks = [...(before?.checks ?? new Map()).entries()].filter(([, k]) => k.columns.includes(c.name ?? ''));
           if (checks.some(([, k]) => k.validated)) continue; // PG12+: the validated CHECK proves it, no scan
           const pending = checks.find(([n]) => !n.startsWith('#'))?.[0];
           out.push({
