@@ -127,6 +127,32 @@ const CASES: Case[] = [
   { name: 'add column … default … references', sql: 'alter table public.t add column r2 int default 1 references public.r (id);', scan: true, rules: ['constraint-not-valid'] },
   { name: 'add column … check', sql: 'alter table public.t add column a int check (a > 0);', scan: true, rules: ['constraint-not-valid'] },
   { name: 'add column … unique', sql: 'alter table public.t add column a int unique;', lock: 'AccessExclusiveLock', rules: ['constraint-not-valid'] },
+  // PRIMARY KEY USING INDEX sets NOT NULL on its columns.
+  {
+    name: 'add primary key using index on a nullable column',
+    before: 'create table public.k (a int, b int);\ninsert into public.k select g, g from generate_series(1, 20) g;\ncreate unique index k_a on public.k (a);',
+    sql: 'alter table public.k add constraint k_pkey primary key using index k_a;',
+    target: 'public.k',
+    scan: true,
+    lock: 'AccessExclusiveLock',
+    rules: ['constraint-not-valid'],
+  },
+  {
+    name: 'add primary key using index on a NOT NULL column',
+    before: 'create table public.k (a int not null, b int);\ninsert into public.k select g, g from generate_series(1, 20) g;\ncreate unique index k_a on public.k (a);',
+    sql: 'alter table public.k add constraint k_pkey primary key using index k_a;',
+    target: 'public.k',
+    scan: false,
+    rules: [],
+  },
+  {
+    name: 'add primary key using index on a column a validated CHECK proves NOT NULL',
+    before: 'create table public.k (a int, b int);\ninsert into public.k select g, g from generate_series(1, 20) g;\ncreate unique index k_a on public.k (a);\nalter table public.k add constraint k_a_nn check (a is not null);',
+    sql: 'alter table public.k add constraint k_pkey primary key using index k_a;',
+    target: 'public.k',
+    scan: false,
+    rules: [],
+  },
   // Indexes.
   { name: 'create index', sql: 'create index t_v on public.t (v);', lock: 'ShareLock', rules: ['index-not-concurrent'] },
   { name: 'drop index', sql: 'drop index public.t_i;', lock: 'AccessExclusiveLock', rules: ['index-not-concurrent'] },

@@ -30,6 +30,8 @@ export interface TableState {
   createdIn: string | null;
   /** Created PARTITION BY (CREATE INDEX CONCURRENTLY is not supported on it). */
   partitioned: boolean;
+  /** Columns declared NOT NULL (or PRIMARY KEY) as far as the migrations show. */
+  notNull: ReadonlySet<string>;
   columns: ReadonlyMap<string, ColumnType>;
   /**
    * CHECK constraints by name (unnamed ones under `#n`), with the columns they prove NOT
@@ -44,6 +46,8 @@ export interface IndexState {
   /** `schema.index` (an index lives in its table's schema). */
   qualified: string;
   table: string;
+  /** Key columns (null for an expression key). */
+  columns: ReadonlyArray<string | null>;
   /** Index of the file that created it. */
   createdInFile: number;
 }
@@ -233,6 +237,11 @@ function setsTimeout(body: Body, transactional: boolean): boolean {
   return true;
 }
 
+/** Whether a column definition says NOT NULL or PRIMARY KEY. */
+function declaresNotNull(def: Body): boolean {
+  return ((def['constraints'] as Array<Record<string, Body>> | undefined) ?? []).some((c) => ['CONSTR_NOTNULL', 'CONSTR_PRIMARY'].includes(c['Constraint']?.['contype'] as string));
+}
+
 /** The columns a CHECK expression proves NOT NULL: `a IS NOT NULL`, and ANDs of such tests. */
 export function notNullColumns(expr: unknown): string[] {
   const e = (expr ?? {}) as Record<string, Body>;
@@ -250,7 +259,12 @@ function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Bo
   if (type === 'IndexStmt' && body['idxname']) {
     const table = relName(body['relation'], schema);
     const q = `${table.slice(0, table.lastIndexOf('.'))}.${body['idxname'] as string}`;
-    if (!(body['if_not_exists'] && indexes.has(q))) indexes.set(q, { qualified: q, table, createdInFile: fileIndex });
+    if (!(body['if_not_exists'] && indexes.has(q))) indexes.set(q, {
+        qualified: q,
+        table,
+        columns: ((body['indexParams'] as unknown[] | undefined) ?? []).map((p) => (((p as Record<string, Body>)['IndexElem']?.['name'] as string | undefined) ?? null)),
+        createdInFile: fileIndex,
+      });
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_INDEX') {
     for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
       const parts = strings(o['List']?.['items']);
@@ -284,7 +298,7 @@ function leadingTrivia(s: string): number {
 }
 
 function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string): void {
-  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, columns: new Map(), checks: new Map() };
+  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, notNull: new Set(), columns: new Map(), checks: new Map() };
   if (type === 'CreateStmt') {
     const q = relName(body['relation'], schema);
     if (body['if_not_exists'] && tables.has(q)) return;
@@ -296,19 +310,22 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       const columns = notNullColumns(c['raw_expr']);
       checks.set((c['conname'] as string | undefined) ?? `#${checks.size}`, { columns, validated: true });
     };
+    const notNull = new Set<string>();
     for (const e of (body['tableElts'] as Array<Record<string, Body>> | undefined) ?? []) {
       if (e['ColumnDef']) {
         cols.set(e['ColumnDef']['colname'] as string, typeOf(e['ColumnDef']['typeName']));
+        if (declaresNotNull(e['ColumnDef'])) notNull.add(e['ColumnDef']['colname'] as string);
         for (const c of (e['ColumnDef']['constraints'] as Array<Record<string, Body>> | undefined) ?? []) addCheck(c['Constraint']);
       }
       addCheck(e['Constraint']);
+      if (e['Constraint']?.['contype'] === 'CONSTR_PRIMARY') for (const k of strings(e['Constraint']['keys'])) notNull.add(k);
     }
-    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'], columns: cols, checks: checks });
+    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'], notNull, columns: cols, checks: checks });
   } else if (type === 'CreateTableAsStmt') {
     const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
     if (into) {
       const q = relName(into, schema);
-      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, columns: new Map(), checks: new Map() });
+      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, notNull: new Set(), columns: new Map(), checks: new Map() });
     }
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
     for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
@@ -327,18 +344,25 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       const ty = cols.get(body['subname'] as string)!;
       cols.delete(body['subname'] as string);
       cols.set(body['newname'] as string, ty);
-      tables.set(q, { ...t, columns: cols });
+      const notNull = new Set(t.notNull);
+      if (notNull.delete(body['subname'] as string)) notNull.add(body['newname'] as string);
+      tables.set(q, { ...t, columns: cols, notNull });
     }
   } else if (type === 'AlterTableStmt' && body['objtype'] === 'OBJECT_TABLE') {
     const q = relName(body['relation'], schema);
     const t = existing(q);
     const cols = new Map(t.columns);
     const checks = new Map(t.checks);
+    const notNull = new Set(t.notNull);
     for (const c of (body['cmds'] as Array<Record<string, Body>> | undefined) ?? []) {
       const cmd = c['AlterTableCmd'] ?? {};
       const def = (cmd['def'] as Record<string, Body> | undefined)?.['ColumnDef'];
       const con = (cmd['def'] as Record<string, Body> | undefined)?.['Constraint'];
       if (cmd['subtype'] === 'AT_AddColumn' && def) cols.set(def['colname'] as string, typeOf(def['typeName']));
+      if (cmd['subtype'] === 'AT_AddColumn' && def && declaresNotNull(def)) notNull.add(def['colname'] as string);
+      if (cmd['subtype'] === 'AT_SetNotNull') notNull.add(cmd['name'] as string);
+      if (cmd['subtype'] === 'AT_DropNotNull' || cmd['subtype'] === 'AT_DropColumn') notNull.delete(cmd['name'] as string);
+      if (cmd['subtype'] === 'AT_AddConstraint' && con?.['contype'] === 'CONSTR_PRIMARY') for (const k of strings(con['keys'])) notNull.add(k);
       if (cmd['subtype'] === 'AT_DropColumn') cols.delete(cmd['name'] as string);
       if (cmd['subtype'] === 'AT_AlterColumnType' && def) cols.set(cmd['name'] as string, typeOf(def['typeName']));
       if (cmd['subtype'] === 'AT_AddConstraint' && con?.['contype'] === 'CONSTR_CHECK') {
@@ -351,7 +375,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       }
       if (cmd['subtype'] === 'AT_DropConstraint') checks.delete(cmd['name'] as string);
     }
-    tables.set(q, { ...t, columns: cols, checks: checks });
+    tables.set(q, { ...t, columns: cols, checks: checks, notNull });
   }
 }
 

@@ -12,8 +12,8 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description:
-    'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX, the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), ATTACH PARTITION of a table without a validated CHECK, or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table',
-  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file: VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported).',
+    'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX (or USING INDEX on nullable columns), the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), ATTACH PARTITION of a table without a validated CHECK, or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table',
+  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file: VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX; a PRIMARY KEY also sets NOT NULL on its columns, a scan unless they are NOT NULL already or a validated CHECK proves it. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported).',
   fix: 'alter table … add constraint … not valid; then, in a later migration file, alter table … validate constraint …',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -49,6 +49,23 @@ export const rule: MigrationRule = {
               location: loc,
               message: `adding ${kind === 'CONSTR_CHECK' ? 'CHECK' : 'FOREIGN KEY'} constraint ${name} to ${at.table} (${origin}) validates every row while blocking writes`,
               fix: `add it NOT VALID, then, in a later migration file: alter table ${at.table} validate constraint ${name || '<name>'}`,
+            });
+          }
+          if (kind === 'CONSTR_PRIMARY' && con['indexname']) {
+            // A primary key sets NOT NULL on its columns: a scan, unless declared or proven already.
+            const index = `${at.table.slice(0, at.table.lastIndexOf('.'))}.${con['indexname'] as string}`;
+            const idx = s.indexesBefore.get(index);
+            if (!idx || !before || before.createdInFile < 0) continue;
+            const nullable = idx.columns.filter(
+              (col): col is string => !!col && before.columns.has(col) && !before.notNull.has(col) && ![...before.checks.values()].some((k) => k.validated && k.columns.includes(col)),
+            );
+            if (!nullable.length) continue;
+            out.push({
+              object: at.table,
+              objectKind: 'table',
+              location: loc,
+              message: `add primary key using index ${index} sets NOT NULL on ${nullable.join(', ')} of ${at.table} (${origin}), which scans every row under an ACCESS EXCLUSIVE lock`,
+              fix: `first: alter table ${at.table} add constraint … check (${nullable.map((c) => `${c} is not null`).join(' and ')}) not valid; validate it in an earlier migration file; then add the primary key (PG12+ skips the scan)`,
             });
           }
           if ((kind === 'CONSTR_UNIQUE' || kind === 'CONSTR_PRIMARY') && !con['indexname']) {
