@@ -30,6 +30,10 @@ export interface TableState {
   createdIn: string | null;
   /** Created PARTITION BY (CREATE INDEX CONCURRENTLY is not supported on it). */
   partitioned: boolean;
+  /** The partitioned table it is a partition of (CREATE … PARTITION OF, ATTACH PARTITION), if any. */
+  partitionOf: string | null;
+  /** Its foreign keys the migrations added, with whether they are validated. */
+  foreignKeys: ReadonlyArray<ForeignKeyState>;
   /** Columns declared NOT NULL (or PRIMARY KEY) as far as the migrations show. */
   notNull: ReadonlySet<string>;
   columns: ReadonlyMap<string, ColumnType>;
@@ -40,6 +44,14 @@ export interface TableState {
    * PARTITION skip its own when it implies the partition bound.
    */
   checks: ReadonlyMap<string, { columns: readonly string[]; validated: boolean }>;
+}
+
+export interface ForeignKeyState {
+  name: string;
+  columns: readonly string[];
+  /** `schema.table` it references. */
+  references: string;
+  validated: boolean;
 }
 
 export interface IndexState {
@@ -237,6 +249,14 @@ function setsTimeout(body: Body, transactional: boolean): boolean {
   return true;
 }
 
+/** A FOREIGN KEY table constraint (with its columns named), or null. */
+function foreignKeyOf(c: Body | undefined, schema: string, inCreate: boolean): ForeignKeyState | null {
+  if (c?.['contype'] !== 'CONSTR_FOREIGN' || !c['pktable']) return null;
+  const columns = strings(c['fk_attrs']);
+  if (!columns.length) return null;
+  return { name: (c['conname'] as string | undefined) ?? '', columns, references: relName(c['pktable'], schema), validated: inCreate || !c['skip_validation'] };
+}
+
 /** Whether a column definition says NOT NULL or PRIMARY KEY. */
 function declaresNotNull(def: Body): boolean {
   return ((def['constraints'] as Array<Record<string, Body>> | undefined) ?? []).some((c) => ['CONSTR_NOTNULL', 'CONSTR_PRIMARY'].includes(c['Constraint']?.['contype'] as string));
@@ -298,7 +318,7 @@ function leadingTrivia(s: string): number {
 }
 
 function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string): void {
-  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, notNull: new Set(), columns: new Map(), checks: new Map() };
+  const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() };
   if (type === 'CreateStmt') {
     const q = relName(body['relation'], schema);
     if (body['if_not_exists'] && tables.has(q)) return;
@@ -311,7 +331,11 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       checks.set((c['conname'] as string | undefined) ?? `#${checks.size}`, { columns, validated: true });
     };
     const notNull = new Set<string>();
+    const fks: ForeignKeyState[] = [];
     for (const e of (body['tableElts'] as Array<Record<string, Body>> | undefined) ?? []) {
+      // Foreign keys in CREATE TABLE are valid from the start (the table is empty).
+      const fk = foreignKeyOf(e['Constraint'], schema, true);
+      if (fk) fks.push(fk);
       if (e['ColumnDef']) {
         cols.set(e['ColumnDef']['colname'] as string, typeOf(e['ColumnDef']['typeName']));
         if (declaresNotNull(e['ColumnDef'])) notNull.add(e['ColumnDef']['colname'] as string);
@@ -320,12 +344,18 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       addCheck(e['Constraint']);
       if (e['Constraint']?.['contype'] === 'CONSTR_PRIMARY') for (const k of strings(e['Constraint']['keys'])) notNull.add(k);
     }
-    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'], notNull, columns: cols, checks: checks });
+    tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'],
+      partitionOf: body['partbound'] && Array.isArray(body['inhRelations']) ? relName((body['inhRelations'] as Array<Record<string, Body>>)[0]?.['RangeVar'], schema) : null,
+      foreignKeys: fks,
+      notNull,
+      columns: cols,
+      checks: checks,
+    });
   } else if (type === 'CreateTableAsStmt') {
     const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
     if (into) {
       const q = relName(into, schema);
-      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, notNull: new Set(), columns: new Map(), checks: new Map() });
+      tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() });
     }
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
     for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
@@ -354,6 +384,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
     const cols = new Map(t.columns);
     const checks = new Map(t.checks);
     const notNull = new Set(t.notNull);
+    let fks = [...t.foreignKeys];
     for (const c of (body['cmds'] as Array<Record<string, Body>> | undefined) ?? []) {
       const cmd = c['AlterTableCmd'] ?? {};
       const def = (cmd['def'] as Record<string, Body> | undefined)?.['ColumnDef'];
@@ -373,9 +404,20 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
         const k = checks.get(cmd['name'] as string);
         if (k) checks.set(cmd['name'] as string, { ...k, validated: true });
       }
-      if (cmd['subtype'] === 'AT_DropConstraint') checks.delete(cmd['name'] as string);
+      if (cmd['subtype'] === 'AT_DropConstraint') {
+        checks.delete(cmd['name'] as string);
+        fks = fks.filter((k) => k.name !== cmd['name']);
+      }
+      const fk = cmd['subtype'] === 'AT_AddConstraint' ? foreignKeyOf(con, schema, false) : null;
+      if (fk) fks.push(fk);
+      if (cmd['subtype'] === 'AT_ValidateConstraint') fks = fks.map((k) => (k.name === cmd['name'] ? { ...k, validated: true } : k));
+      const part = (cmd['def'] as Record<string, Body> | undefined)?.['PartitionCmd'];
+      if (part && (cmd['subtype'] === 'AT_AttachPartition' || cmd['subtype'] === 'AT_DetachPartition')) {
+        const pq = relName(part['name'], schema);
+        tables.set(pq, { ...existing(pq), partitionOf: cmd['subtype'] === 'AT_AttachPartition' ? q : null });
+      }
     }
-    tables.set(q, { ...t, columns: cols, checks: checks, notNull });
+    tables.set(q, { ...t, columns: cols, checks: checks, notNull, foreignKeys: fks });
   }
 }
 

@@ -1,6 +1,6 @@
 /** Adding a validated constraint scans the whole table while holding a lock that blocks writes. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, relName } from '../migrations.js';
+import { existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, constraintsOf, locationOf, nodeBody, type AlterCmd } from '../stmt.js';
 
 /** ALTER TABLE sub-commands that take no lock stronger than VALIDATE's own SHARE UPDATE EXCLUSIVE. */
@@ -13,7 +13,7 @@ export const rule: MigrationRule = {
   category: 'migration',
   description:
     'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX (or USING INDEX on nullable columns), the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), ATTACH PARTITION of a table without a validated CHECK, or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table',
-  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file: VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX; a PRIMARY KEY also sets NOT NULL on its columns, a scan unless they are NOT NULL already or a validated CHECK proves it. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported).',
+  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file (a partitioned table refuses a NOT VALID foreign key: add it to each partition that way, then to the parent, which adopts the validated keys without a scan): VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX; a PRIMARY KEY also sets NOT NULL on its columns, a scan unless they are NOT NULL already or a validated CHECK proves it. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported).',
   fix: 'alter table … add constraint … not valid; then, in a later migration file, alter table … validate constraint …',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -43,12 +43,16 @@ export const rule: MigrationRule = {
           const name = (con['conname'] as string | undefined) ?? '';
           const loc = s.at(locationOf(c.def) ?? at.location);
           if ((kind === 'CONSTR_CHECK' || kind === 'CONSTR_FOREIGN') && !con['skip_validation']) {
+            const partitionedFk = kind === 'CONSTR_FOREIGN' && !!before?.partitioned;
+            if (partitionedFk && partitionsHaveKey(s, at.table, con)) continue;
             out.push({
               object: at.table,
               objectKind: 'table',
               location: loc,
-              message: `adding ${kind === 'CONSTR_CHECK' ? 'CHECK' : 'FOREIGN KEY'} constraint ${name} to ${at.table} (${origin}) validates every row while blocking writes`,
-              fix: `add it NOT VALID, then, in a later migration file: alter table ${at.table} validate constraint ${name || '<name>'}`,
+              message: `adding ${kind === 'CONSTR_CHECK' ? 'CHECK' : 'FOREIGN KEY'} constraint ${name} to ${partitionedFk ? 'partitioned table ' : ''}${at.table} (${origin}) validates every row while blocking writes`,
+              fix: partitionedFk
+                ? `Postgres refuses NOT VALID foreign keys on a partitioned table: add the key NOT VALID to each partition, validate those in a later migration file, then add it to ${at.table} (it adopts the partitions' validated keys without a scan)`
+                : `add it NOT VALID, then, in a later migration file: alter table ${at.table} validate constraint ${name || '<name>'}`,
             });
           }
           if (kind === 'CONSTR_PRIMARY' && con['indexname']) {
@@ -125,8 +129,20 @@ export const rule: MigrationRule = {
   },
 };
 
+/**
+ * Whether every partition the migrations attached to `parent` already has a validated
+ * foreign key on the same columns to the same table: adding the key to the parent then
+ * adopts them without scanning (there must be at least one such partition).
+ */
+function partitionsHaveKey(s: MigrationStatement, parent: string, con: Record<string, unknown>): boolean {
+  const columns = JSON.stringify(((con['fk_attrs'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval']));
+  const references = relName(con['pktable'], s.defaultSchema);
+  const parts = [...s.tablesBefore.values()].filter((t) => t.partitionOf === parent);
+  return parts.length > 0 && parts.every((p) => p.foreignKeys.some((k) => k.validated && k.references === references && JSON.stringify(k.columns) === columns));
+}
+
 /** CHECK / REFERENCES / UNIQUE / PRIMARY KEY written in `ADD COLUMN`: validated or indexed inline, under the ALTER's lock. */
-function inlineConstraints(s: Parameters<typeof existedBefore>[0], table: string, origin: string, c: AlterCmd): RawFinding[] {
+function inlineConstraints(s: MigrationStatement, table: string, origin: string, c: AlterCmd): RawFinding[] {
   const def = nodeBody(c.def, 'ColumnDef');
   if (!def) return [];
   const col = def['colname'] as string;
