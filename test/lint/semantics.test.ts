@@ -168,6 +168,10 @@ describe('migration state', () => {
     expect(await judge(`set lock_timeout = '2s';\nreset lock_timeout;\n${alter}`)).toEqual([3]);
     expect(await judge(`set local lock_timeout = '2s';\n${alter}`, true)).toEqual([3]);
     expect(await judge(`${alter}\nset lock_timeout = '2s';`)).toEqual([1]);
+    expect(await judge(`select set_config('lock_timeout', '2s', false);\n${alter}`)).toEqual([]);
+    expect(await judge(`select pg_catalog.set_config('lock_timeout', '2s', true);\n${alter}`)).toEqual([]);
+    expect(await judge(`select set_config('lock_timeout', '2s', true);\n${alter}`, true)).toEqual([3]);
+    expect(await judge(`select set_config('lock_timeout', '0', false);\n${alter}`)).toEqual([2]);
     expect(await judge(`truncate public.t;`)).toEqual([1]);
     expect(await judge(`lock table public.t in share mode;`)).toEqual([1]);
   });

@@ -227,6 +227,8 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         if (v) defaultSchema = v;
       }
       if (type === 'VariableSetStmt' && body['name'] === 'lock_timeout') lockTimeoutSet = setsTimeout(body, transactional);
+      const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
+      if (viaSetConfig !== null) lockTimeoutSet = viaSetConfig;
       applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath);
       applyToIndexes(indexes, type, body, defaultSchema, fileIndex);
     }
@@ -260,6 +262,26 @@ function foreignKeyOf(c: Body | undefined, schema: string, inCreate: boolean): F
 /** Whether a column definition says NOT NULL or PRIMARY KEY. */
 function declaresNotNull(def: Body): boolean {
   return ((def['constraints'] as Array<Record<string, Body>> | undefined) ?? []).some((c) => ['CONSTR_NOTNULL', 'CONSTR_PRIMARY'].includes(c['Constraint']?.['contype'] as string));
+}
+
+/**
+ * `select set_config('lock_timeout', '5s', is_local)`: whether it leaves a timeout in force
+ * (null when the statement is no such call). is_local outside a transaction block lasts only
+ * for that statement.
+ */
+function setConfigLockTimeout(body: Body, transactional: boolean): boolean | null {
+  for (const t of (body['targetList'] as Array<Record<string, Body>> | undefined) ?? []) {
+    const fc = (t['ResTarget']?.['val'] as Record<string, Body> | undefined)?.['FuncCall'];
+    if (!fc || strings(fc['funcname']).pop() !== 'set_config') continue;
+    const args = ((fc['args'] as Array<Record<string, Body>> | undefined) ?? []).map((a) => a['A_Const']);
+    if ((args[0]?.['sval'] as { sval?: string } | undefined)?.sval !== 'lock_timeout') continue;
+    const value = (args[1]?.['sval'] as { sval?: string } | undefined)?.sval;
+    const local = !!(args[2]?.['boolval'] as { boolval?: boolean } | undefined)?.boolval;
+    if (value === undefined) return true; // not a literal: assume it sets one
+    if (local && !transactional) return false;
+    return !/^\s*0+\s*(us|ms|s|min|h|d)?\s*$/i.test(value);
+  }
+  return null;
 }
 
 /** The columns a CHECK expression proves NOT NULL: `a IS NOT NULL`, and ANDs of such tests. */
