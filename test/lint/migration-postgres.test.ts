@@ -16,6 +16,9 @@ const BASE = `
 create table public.r (id int primary key);
 create table public.t (id int primary key, v varchar(10), n numeric(10,2), c cidr, i int, rid int);
 create index t_i on public.t (i);
+create index t_vx on public.t (v);
+create index t_nx on public.t (n);
+create index t_cx on public.t using gist (c inet_ops);
 create domain public.dpos as int check (value > 0);
 create materialized view public.mv as select id from public.t;
 create unique index mv_id on public.mv (id);
@@ -40,6 +43,8 @@ interface Case {
   /** The relation measured (default public.t). */
   target?: string;
   rewrite?: boolean;
+  /** Whether any index of the target got a new relfilenode (was rebuilt). */
+  reindexed?: boolean;
   scan?: boolean;
   /** Strongest lock the transaction holds on the target after the migration (null: none). */
   lock?: string | null;
@@ -79,16 +84,16 @@ const CASES: Case[] = [
   { name: 'add column not null without a default', sql: 'alter table public.t add column a int not null;', fails: '23502', rules: ['add-column-not-null-no-default'] },
   { name: 'add column not null default null', sql: 'alter table public.t add column a int not null default null;', fails: '23502', rules: ['add-column-not-null-no-default'] },
   // ALTER COLUMN TYPE: binary-coercible changes keep the heap and the indexes.
-  { name: 'varchar(10) → varchar(20)', sql: 'alter table public.t alter column v type varchar(20);', rewrite: false, scan: false, rules: [] },
-  { name: 'varchar(10) → varchar(5)', sql: 'alter table public.t alter column v type varchar(5);', rewrite: true, rules: ['table-rewrite'] },
-  { name: 'varchar → text', sql: 'alter table public.t alter column v type text;', rewrite: false, rules: [] },
+  { name: 'varchar(10) → varchar(20)', sql: 'alter table public.t alter column v type varchar(20);', rewrite: false, reindexed: false, scan: false, rules: [] },
+  { name: 'varchar(10) → varchar(5)', sql: 'alter table public.t alter column v type varchar(5);', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
+  { name: 'varchar → text', sql: 'alter table public.t alter column v type text;', rewrite: false, reindexed: false, rules: [] },
   { name: 'varchar → text using v::text', sql: 'alter table public.t alter column v type text using v::text;', rewrite: false, rules: [] },
   { name: 'varchar → text using lower(v)', sql: 'alter table public.t alter column v type text using lower(v);', rewrite: true, rules: ['table-rewrite'] },
-  { name: 'numeric(10,2) → numeric(12,2)', sql: 'alter table public.t alter column n type numeric(12,2);', rewrite: false, rules: [] },
+  { name: 'numeric(10,2) → numeric(12,2)', sql: 'alter table public.t alter column n type numeric(12,2);', rewrite: false, reindexed: false, rules: [] },
   { name: 'numeric(10,2) → numeric', sql: 'alter table public.t alter column n type numeric;', rewrite: false, rules: [] },
   { name: 'numeric(10,2) → numeric(12,4)', sql: 'alter table public.t alter column n type numeric(12,4);', rewrite: true, rules: ['table-rewrite'] },
-  { name: 'cidr → inet', sql: 'alter table public.t alter column c type inet;', rewrite: false, rules: [] },
-  { name: 'int → bigint', sql: 'alter table public.t alter column i type bigint;', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'cidr → inet', sql: 'alter table public.t alter column c type inet;', rewrite: false, reindexed: false, rules: [] },
+  { name: 'int → bigint', sql: 'alter table public.t alter column i type bigint;', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
   // SET NOT NULL: a scan, unless a validated CHECK (col IS NOT NULL) proves it (PG12+).
   { name: 'set not null', sql: 'alter table public.t alter column i set not null;', scan: true, lock: 'AccessExclusiveLock', rules: ['constraint-not-valid'] },
   {
@@ -256,6 +261,7 @@ afterAll(async () => {
 
 interface Measured {
   rewrite: boolean;
+  reindexed: boolean;
   scan: boolean;
   lock: string | null;
   rows: number;
@@ -270,22 +276,26 @@ async function measure(c: Case): Promise<Measured> {
       if (c.before) await sql.unsafe(c.before).simple();
       const target = c.target ?? 'public.t';
       const probe = `select pg_relation_filenode('${target}')::text as node,
-        coalesce((select seq_scan from pg_stat_xact_user_tables where relid = '${target}'::regclass), 0)::int as scans`;
+        coalesce((select seq_scan from pg_stat_xact_user_tables where relid = '${target}'::regclass), 0)::int as scans,
+        (select string_agg(indexrelid::regclass || '=' || pg_relation_filenode(indexrelid), ',' order by indexrelid::regclass::text) from pg_index where indrelid = '${target}'::regclass) as indexes`;
       await sql.unsafe('begin');
       try {
-        const [before] = await sql.unsafe<Array<{ node: string; scans: number }>>(probe);
+        const [before] = await sql.unsafe<Array<{ node: string; scans: number; indexes: string | null }>>(probe);
         try {
           await sql.unsafe(c.sql).simple();
         } catch (err) {
           const code = (err as { code?: string }).code;
           if (!code || c.fails === undefined) throw err;
-          return { rewrite: false, scan: false, lock: null, rows: -1, fails: code };
+          return { rewrite: false, reindexed: false, scan: false, lock: null, rows: -1, fails: code };
         }
-        const [after] = await sql.unsafe<Array<{ node: string; scans: number }>>(probe);
+        const [after] = await sql.unsafe<Array<{ node: string; scans: number; indexes: string | null }>>(probe);
         const locks = await sql.unsafe<Array<{ mode: string }>>(`select mode from pg_locks where pid = pg_backend_pid() and relation = '${target}'::regclass`);
         const strongest = locks.map((l) => l.mode).sort((a, b) => LOCKS.indexOf(b) - LOCKS.indexOf(a))[0] ?? null;
         const [count] = await sql.unsafe<Array<{ n: number }>>(`select count(*)::int as n from ${target}`);
-        return { rewrite: before!.node !== after!.node, scan: after!.scans > before!.scans, lock: strongest, rows: count!.n };
+        const nodes = (list: string | null) => new Map((list ?? '').split(',').filter(Boolean).map((x) => x.split('=') as [string, string]));
+        const was = nodes(before!.indexes);
+        const reindexed = [...nodes(after!.indexes)].some(([name, node]) => was.has(name) && was.get(name) !== node);
+        return { rewrite: before!.node !== after!.node, reindexed, scan: after!.scans > before!.scans, lock: strongest, rows: count!.n };
       } finally {
         await sql.unsafe('rollback');
       }
@@ -312,6 +322,7 @@ describe('migration-safety rules agree with what Postgres 17 does', () => {
     expect(m.fails, 'SQLSTATE the migration fails with').toBe(c.fails);
     if (c.rows !== undefined) expect(m.rows, 'rows left').toBe(c.rows);
     if (c.rewrite !== undefined) expect(m.rewrite, 'rewrite (relfilenode changed)').toBe(c.rewrite);
+    if (c.reindexed !== undefined) expect(m.reindexed, 'an index rebuilt (its relfilenode changed)').toBe(c.reindexed);
     if (c.scan !== undefined) expect(m.scan, 'sequential scan of the table').toBe(c.scan);
     if (c.lock !== undefined) expect(m.lock, 'strongest lock held afterwards').toBe(c.lock);
     const found = await lintFindings(c);
