@@ -160,6 +160,23 @@ const CASES: Case[] = [
     scan: false,
     rules: [],
   },
+  // ALTER DOMAIN … ADD CONSTRAINT checks every column of the domain.
+  {
+    name: 'alter domain add constraint',
+    before: 'create domain public.dint as int;\nalter table public.t add column d public.dint;\nupdate public.t set d = i;',
+    sql: 'alter domain public.dint add constraint dint_pos check (value > 0);',
+    scan: true,
+    lock: 'ShareLock',
+    rules: ['constraint-not-valid'],
+  },
+  {
+    name: 'alter domain add constraint not valid',
+    before: 'create domain public.dint as int;\nalter table public.t add column d public.dint;\nupdate public.t set d = i;',
+    sql: 'alter domain public.dint add constraint dint_pos check (value > 0) not valid;',
+    scan: false,
+    lock: null,
+    rules: [],
+  },
   // PRIMARY KEY USING INDEX sets NOT NULL on its columns.
   {
     name: 'add primary key using index on a nullable column',

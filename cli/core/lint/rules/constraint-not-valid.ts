@@ -12,11 +12,13 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description:
-    'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX (or USING INDEX on nullable columns), the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), ATTACH PARTITION of a table without a validated CHECK, or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table',
-  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file (a partitioned table refuses a NOT VALID foreign key: add it to each partition that way, then to the parent, which adopts the validated keys without a scan): VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX; a PRIMARY KEY also sets NOT NULL on its columns, a scan unless they are NOT NULL already or a validated CHECK proves it. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported).',
+    'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX (or USING INDEX on nullable columns), the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), ATTACH PARTITION of a table without a validated CHECK, or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table; ALTER DOMAIN … ADD CONSTRAINT without NOT VALID',
+  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file (a partitioned table refuses a NOT VALID foreign key: add it to each partition that way, then to the parent, which adopts the validated keys without a scan): VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX; a PRIMARY KEY also sets NOT NULL on its columns, a scan unless they are NOT NULL already or a validated CHECK proves it. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported). ALTER DOMAIN … ADD CONSTRAINT checks every column of the domain, in every table, each under a SHARE lock: add it NOT VALID and VALIDATE later too.',
   fix: 'alter table … add constraint … not valid; then, in a later migration file, alter table … validate constraint …',
   check(ctx) {
     const out: RawFinding[] = [];
+    // Domains created per file (`file:schema.name`): a domain the same file created types no column with rows.
+    const domainsMadeInFile = new Set(ctx.allStatements.filter((x) => x.type === 'CreateDomainStmt').map((x) => `${x.fileIndex}:${qualifiedName(x.body['domainname'], x.defaultSchema)}`));
     // Per file: the first statement that took a write-blocking lock on each table, for VALIDATE after it.
     let file = -1;
     let lockedAt = new Map<string, number>();
@@ -29,6 +31,20 @@ export const rule: MigrationRule = {
         // CREATE INDEX holds SHARE (blocks writes) until the transaction ends.
         const t = relName(s.body['relation'], s.defaultSchema);
         if (!lockedAt.has(t)) lockedAt.set(t, s.line);
+      }
+      if (s.type === 'AlterDomainStmt' && s.body['subtype'] === 'C') {
+        const con = nodeBody(s.body['def'], 'Constraint');
+        const domain = qualifiedName(s.body['typeName'], s.defaultSchema);
+        if (con?.['contype'] === 'CONSTR_CHECK' && !con['skip_validation'] && !domainsMadeInFile.has(`${s.fileIndex}:${domain}`)) {
+          out.push({
+            object: domain,
+            objectKind: 'type',
+            location: s.at(undefined),
+            message: `adding CHECK constraint ${(con['conname'] as string | undefined) ?? ''} to domain ${domain} scans every table with a column of that type, each under a SHARE lock that blocks writes to it`,
+            fix: `add it NOT VALID, then, in a later migration file: alter domain ${domain} validate constraint ${(con['conname'] as string | undefined) ?? '<name>'}`,
+          });
+        }
+        continue;
       }
       const at = alterTableCmds(s);
       if (!at || !existedBefore(s, at.table)) continue;
@@ -128,6 +144,12 @@ export const rule: MigrationRule = {
     return out;
   },
 };
+
+/** `schema.name` of a qualified-name list (unqualified: the statement's schema). */
+function qualifiedName(names: unknown, schema: string): string {
+  const parts = ((names as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
+  return parts.length > 1 ? parts.slice(-2).join('.') : `${schema}.${parts[0]}`;
+}
 
 /**
  * Whether every partition the migrations attached to `parent` already has a validated
