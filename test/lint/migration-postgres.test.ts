@@ -52,6 +52,8 @@ interface Case {
   rows?: number;
   /** The SQLSTATE Postgres fails the migration with (undefined: it must not fail). */
   fails?: string;
+  /** What the message of the first finding must say. */
+  message?: RegExp;
   /** What the fix of the (single) finding must say. */
   fix?: RegExp;
   /** Migration-safety rules the linter must report, each once. */
@@ -62,7 +64,14 @@ const CASES: Case[] = [
   // ADD COLUMN defaults: constant and STABLE are stored once (PG11+), volatile ones rewrite.
   { name: 'add column with a constant default', sql: 'alter table public.t add column a int not null default 0;', rewrite: false, scan: false, rules: [] },
   { name: 'add column default now() (STABLE)', sql: 'alter table public.t add column a timestamptz default now();', rewrite: false, rules: [] },
-  { name: 'add column default gen_random_uuid()', sql: 'alter table public.t add column a uuid default gen_random_uuid();', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
+  { name: 'add column default gen_random_uuid()', sql: 'alter table public.t add column a uuid default gen_random_uuid();', rewrite: true, lock: 'AccessExclusiveLock', fix: /set default/, rules: ['table-rewrite'] },
+  {
+    name: 'add column, then set a volatile default (the fix table-rewrite gives)',
+    sql: 'alter table public.t add column a uuid;\nalter table public.t alter column a set default gen_random_uuid();',
+    rewrite: false,
+    scan: false,
+    rules: [],
+  },
   { name: 'add column default clock_timestamp()', sql: 'alter table public.t add column a timestamptz default clock_timestamp();', rewrite: true, rules: ['table-rewrite'] },
   {
     name: 'add column default a plpgsql function created without a volatility (VOLATILE)',
@@ -118,7 +127,16 @@ const CASES: Case[] = [
     sql: 'alter table public.t add constraint t_i_pos check (i > 0) not valid;\nalter table public.t validate constraint t_i_pos;',
     scan: true,
     lock: 'AccessExclusiveLock',
+    message: /the lock the alter table at line 1 took/,
     rules: ['constraint-not-valid'],
+  },
+  {
+    name: 'validate after a create index in the same file',
+    before: 'alter table public.t add constraint t_i_pos check (i > 0) not valid;',
+    sql: 'create index t_v on public.t (v);\nalter table public.t validate constraint t_i_pos;',
+    scan: true,
+    lock: 'ShareLock',
+    rules: ['constraint-not-valid', 'index-not-concurrent'],
   },
   { name: 'validate in a later file', before: 'alter table public.t add constraint t_i_pos check (i > 0) not valid;', sql: 'alter table public.t validate constraint t_i_pos;', scan: true, lock: 'ShareUpdateExclusiveLock', rules: [] },
   {
@@ -345,5 +363,6 @@ describe('migration-safety rules agree with what Postgres 17 does', () => {
     const found = await lintFindings(c);
     expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
     if (c.fix) expect(found[0]?.fix).toMatch(c.fix);
+    if (c.message) expect(found[0]?.message).toMatch(c.message);
   });
 });

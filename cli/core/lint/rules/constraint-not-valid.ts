@@ -21,7 +21,7 @@ export const rule: MigrationRule = {
     const domainsMadeInFile = new Set(ctx.allStatements.filter((x) => x.type === 'CreateDomainStmt').map((x) => `${x.fileIndex}:${qualifiedName(x.body['domainname'], x.defaultSchema)}`));
     // Per file: the first statement that took a write-blocking lock on each table, for VALIDATE after it.
     let file = -1;
-    let lockedAt = new Map<string, number>();
+    let lockedAt = new Map<string, string>();
     for (const s of ctx.statements) {
       if (s.fileIndex !== file) {
         file = s.fileIndex;
@@ -30,7 +30,7 @@ export const rule: MigrationRule = {
       if (s.type === 'IndexStmt' && !s.body['concurrent'] && s.transactional) {
         // CREATE INDEX holds SHARE (blocks writes) until the transaction ends.
         const t = relName(s.body['relation'], s.defaultSchema);
-        if (!lockedAt.has(t)) lockedAt.set(t, s.line);
+        if (!lockedAt.has(t)) lockedAt.set(t, `the create index at line ${s.line}`);
       }
       if (s.type === 'AlterDomainStmt' && s.body['subtype'] === 'C') {
         const con = nodeBody(s.body['def'], 'Constraint');
@@ -128,18 +128,18 @@ export const rule: MigrationRule = {
           });
         }
         if (c.subtype === 'AT_ValidateConstraint' && s.transactional) {
-          const line = lockedAt.get(at.table) ?? (strong ? s.line : undefined);
-          if (line === undefined) continue;
+          const by = lockedAt.get(at.table) ?? (strong ? 'this same alter table' : undefined);
+          if (by === undefined) continue;
           out.push({
             object: at.table,
             objectKind: 'table',
             location: s.at(at.location),
-            message: `validate constraint ${c.name} scans every row of ${at.table} (${origin}) while this migration's transaction still holds the write-blocking lock that line ${line} took on it`,
+            message: `validate constraint ${c.name} scans every row of ${at.table} (${origin}) while the migration's transaction still holds the lock ${by} took on it, which blocks writes until the file commits`,
             fix: `move "alter table ${at.table} validate constraint ${c.name}" into a later migration file (each file runs in one transaction)`,
           });
         }
       }
-      if (s.transactional && strong && !lockedAt.has(at.table)) lockedAt.set(at.table, s.line);
+      if (s.transactional && strong && !lockedAt.has(at.table)) lockedAt.set(at.table, `the alter table at line ${s.line}`);
     }
     return out;
   },

@@ -168,6 +168,9 @@ export const rule: MigrationRule = {
             objectKind: 'column',
             location: s.at(locationOf(c.def)),
             message: `adding ${def['colname'] as string} to ${at.table} (${origin}) rewrites the table under an ACCESS EXCLUSIVE lock: ${why}`,
+            ...(dflt && why.startsWith('the volatile default')
+              ? { fix: `add the column without that default, then: alter table ${at.table} alter column ${def['colname'] as string} set default … (only new rows get it, no rewrite); backfill the existing rows in batches` }
+              : {}),
           });
         }
       }
