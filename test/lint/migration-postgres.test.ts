@@ -14,7 +14,7 @@ import { lintWith } from './helpers.js';
 
 const BASE = `
 create table public.r (id int primary key);
-create table public.t (id int primary key, v varchar(10), n numeric(10,2), c cidr, i int, rid int);
+create table public.t (id int primary key, v varchar(10), n numeric(10,2), c cidr, i int, rid int, ts timestamp);
 create index t_i on public.t (i);
 create index t_vx on public.t (v);
 create index t_nx on public.t (n);
@@ -28,7 +28,7 @@ create table public.p1 partition of public.p for values from ('2020-01-01') to (
 /** Rows for Postgres only: the linter judges text, Postgres needs something to rewrite and scan. */
 const ROWS = `
 insert into public.r values (1);
-insert into public.t select g, 'x' || g, g, '10.0.0.0/8', g, 1 from generate_series(1, 200) g;
+insert into public.t select g, 'x' || g, g, '10.0.0.0/8', g, 1, timestamp '2024-01-01' + g * interval '1 hour' from generate_series(1, 200) g;
 refresh materialized view public.mv;
 insert into public.p1 select g, date '2020-03-01' from generate_series(1, 50) g;
 `;
@@ -102,6 +102,15 @@ const CASES: Case[] = [
   { name: 'numeric(10,2) → numeric', sql: 'alter table public.t alter column n type numeric;', rewrite: false, rules: [] },
   { name: 'numeric(10,2) → numeric(12,4)', sql: 'alter table public.t alter column n type numeric(12,4);', rewrite: true, rules: ['table-rewrite'] },
   { name: 'cidr → inet', sql: 'alter table public.t alter column c type inet;', rewrite: false, reindexed: false, rules: [] },
+  { name: 'timestamp → timestamptz in UTC', sql: "set local timezone = 'UTC';\nalter table public.t alter column ts type timestamptz;", rewrite: false, rules: [] },
+  { name: 'timestamp → timestamptz in GMT', sql: "set time zone 'GMT';\nalter table public.t alter column ts type timestamptz;", rewrite: false, rules: [] },
+  {
+    name: 'timestamp → timestamptz in Europe/Paris',
+    sql: "set local timezone = 'Europe/Paris';\nalter table public.t alter column ts type timestamptz;",
+    rewrite: true,
+    fix: /set local timezone = 'UTC'/,
+    rules: ['table-rewrite'],
+  },
   { name: 'int → bigint', sql: 'alter table public.t alter column i type bigint;', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
   // SET NOT NULL: a scan, unless a validated CHECK (col IS NOT NULL) proves it (PG12+).
   { name: 'set not null', sql: 'alter table public.t alter column i set not null;', scan: true, lock: 'AccessExclusiveLock', rules: ['constraint-not-valid'] },

@@ -101,6 +101,8 @@ export interface MigrationStatement {
   indexesBefore: ReadonlyMap<string, IndexState>;
   /** Whether the file set lock_timeout before this statement. */
   lockTimeoutSet: boolean;
+  /** The TimeZone the file set before this statement (SET [LOCAL] TIME ZONE), null when it set none. */
+  timeZone: string | null;
   /** Whether the engine runs the file in one transaction (no `-- rowguard:no-transaction` first line). */
   transactional: boolean;
 }
@@ -181,6 +183,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
     }
     let defaultSchema = 'public';
     let lockTimeoutSet = false;
+    let timeZone: string | null = null;
     const transactional = !NO_TRANSACTION.test(file.sql.split('\n', 1)[0] ?? '');
     for (const s of parsed.stmts ?? []) {
       const type = Object.keys(s.stmt)[0]!;
@@ -216,6 +219,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         tablesBefore: new Map(tables),
         indexesBefore: new Map(indexes),
         lockTimeoutSet,
+        timeZone,
         transactional,
       });
       // Track what this statement changes, for the statements after it.
@@ -227,6 +231,10 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         if (v) defaultSchema = v;
       }
       if (type === 'VariableSetStmt' && body['name'] === 'lock_timeout') lockTimeoutSet = setsTimeout(body, transactional);
+      if (type === 'VariableSetStmt' && body['name'] === 'timezone') {
+        const v = ((body['args'] as Array<Record<string, Body>> | undefined) ?? [])[0]?.['A_Const']?.['sval'] as { sval?: string } | undefined;
+        timeZone = body['kind'] === 'VAR_SET_VALUE' && !(body['is_local'] && !transactional) ? (v?.sval ?? null) : null;
+      }
       const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
       if (viaSetConfig !== null) lockTimeoutSet = viaSetConfig;
       applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath);

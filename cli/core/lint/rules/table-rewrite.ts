@@ -4,6 +4,8 @@ import { existedBefore, originOf, relName, typeOf, type ColumnType, type Migrati
 import { alterTableCmds, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
 
 const VOLATILE = new Set(['gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'random', 'clock_timestamp', 'timeofday', 'nextval', 'gen_random_bytes', 'random_normal']);
+/** Time zones with a fixed zero UTC offset, as SET TIME ZONE spells them. */
+const UTC_ZONES = new Set(['utc', 'etc/utc', 'uct', 'etc/uct', 'gmt', 'etc/gmt', 'gmt0', 'etc/gmt0', 'universal', 'etc/universal', 'zulu', 'etc/zulu', 'greenwich', 'etc/greenwich']);
 const SERIAL = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
 
 /** Type changes Postgres does without a rewrite (binary-coercible, or only a wider limit). */
@@ -110,7 +112,7 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported; a constant or STABLE default such as now() has needed none since PG11.',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11.',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -129,11 +131,15 @@ export const rule: MigrationRule = {
           const using = def?.['raw_default'];
           const plain = plainUsing(using, c.name ?? '', to);
           if (from && plain && safeChange(from, to)) continue;
+          // timestamp <-> timestamptz: PG12+ keeps the rows when the session's time zone is UTC (offset 0, no DST).
+          const tzFlip = !!from && plain && from.array === to.array && JSON.stringify(from.mods) === JSON.stringify(to.mods) && [from.name, to.name].sort().join() === 'timestamp,timestamptz';
+          if (tzFlip && UTC_ZONES.has((s.timeZone ?? '').toLowerCase())) continue;
           out.push({
             object: `${at.table}.${c.name}`,
             objectKind: 'column',
             location: s.at(locationOf(c.def) ?? at.location),
-            message: `changing ${at.table}.${c.name} ${from ? `from ${show(from)} ` : ''}to ${show(to)}${plain ? '' : ' with a USING expression computed for every row'} ${from || !plain ? 'rewrites' : 'may rewrite'} the whole table (${origin}) under an ACCESS EXCLUSIVE lock`,
+            message: `changing ${at.table}.${c.name} ${from ? `from ${show(from)} ` : ''}to ${show(to)}${plain ? '' : ' with a USING expression computed for every row'} ${from || !plain ? 'rewrites' : 'may rewrite'} the whole table (${origin}) under an ACCESS EXCLUSIVE lock${tzFlip ? ", unless the session's TimeZone is UTC" : ''}`,
+            ...(tzFlip ? { fix: `if the stored times are UTC: set local timezone = 'UTC' just before it (PG12+ then changes the type without a rewrite)` } : {}),
           });
         }
         if (c.subtype === 'AT_SetLogged' || c.subtype === 'AT_SetUnLogged') {
