@@ -233,6 +233,8 @@ const CASES: Case[] = [
   // Indexes.
   { name: 'create index', sql: 'create index t_v on public.t (v);', lock: 'ShareLock', rules: ['index-not-concurrent'] },
   { name: 'drop index', sql: 'drop index public.t_i;', lock: 'AccessExclusiveLock', rules: ['index-not-concurrent'] },
+  // DROP INDEX CONCURRENTLY is refused for an index of a partitioned table: no safer form to report.
+  { name: 'drop index of a partitioned table', before: 'create index p_at_idx on public.p (at);', sql: 'drop index public.p_at_idx;', target: 'public.p', lock: 'AccessExclusiveLock', rules: [] },
   { name: 'reindex index', sql: 'reindex index public.t_i;', lock: 'ShareLock', rules: ['index-not-concurrent'] },
   { name: 'create index on only a partitioned table', sql: 'create index p_at on only public.p (at);', target: 'public.p1', scan: false, lock: null, rules: [] },
   { name: 'create index on a partitioned table', sql: 'create index p_at on public.p (at);', target: 'public.p1', lock: 'ShareLock', rules: ['index-not-concurrent'] },

@@ -47,6 +47,8 @@ export const rule: MigrationRule = {
           const index = parts.length > 1 ? parts.join('.') : `${s.defaultSchema}.${parts[0]}`;
           const { table, fresh } = indexTable(s, index);
           if (fresh) continue;
+          // Postgres cannot drop an index of a partitioned table CONCURRENTLY: there is no safer form to point to.
+          if (table && s.tablesBefore.get(table)?.partitioned) continue;
           out.push({
             object: table ?? index,
             objectKind: 'table',
