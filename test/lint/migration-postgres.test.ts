@@ -52,6 +52,8 @@ interface Case {
   rows?: number;
   /** The SQLSTATE Postgres fails the migration with (undefined: it must not fail). */
   fails?: string;
+  /** Where the first finding points (line:column in the judged file). */
+  at?: string;
   /** What the message of the first finding must say. */
   message?: RegExp;
   /** What the fix of the (single) finding must say. */
@@ -286,6 +288,21 @@ const CASES: Case[] = [
   },
   { name: 'enum value used in the file after the one that added it', before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;\nalter type public.mood add value 'c';", sql: "update public.t set m = 'c' where id = 1;", rules: [] },
   { name: 'enum value added to a type the same file created', sql: "create type public.m2 as enum ('a');\nalter type public.m2 add value 'b';\ncreate table public.z (m public.m2 default 'b');", rules: [] },
+  // DDL in a DO block runs in the migration like any statement.
+  {
+    name: 'add foreign key inside a DO block (the idempotent form)',
+    sql: "do $$\nbegin\n  -- alter table public.t drop column v;\n  alter table public.t add constraint t_rid_fk foreign key (rid) references public.r (id);\nexception when duplicate_object then null;\nend\n$$;",
+    scan: true,
+    lock: 'ShareRowExclusiveLock',
+    at: '4:28', // the CONSTRAINT keyword, as for a top-level statement
+    rules: ['constraint-not-valid'],
+  },
+  {
+    name: 'add foreign key not valid inside a DO block, dynamic SQL in a string',
+    sql: "do $$ begin\n  alter table public.t add constraint t_rid_fk foreign key (rid) references public.r (id) not valid;\n  perform 'alter table public.t drop column v';\nend $$;",
+    scan: false,
+    rules: [],
+  },
   // A table the same file created holds no rows and nobody else sees it.
   {
     name: 'everything on a table created in the same file',
@@ -375,5 +392,6 @@ describe('migration-safety rules agree with what Postgres 17 does', () => {
     expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
     if (c.fix) expect(found[0]?.fix).toMatch(c.fix);
     if (c.message) expect(found[0]?.message).toMatch(c.message);
+    if (c.at) expect(`${found[0]?.location?.line}:${found[0]?.location?.column}`).toBe(c.at);
   });
 });

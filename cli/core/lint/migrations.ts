@@ -6,8 +6,9 @@
  * statement when an earlier file created it, or when no migration created it
  * at all (it came from elsewhere, e.g. GoTrue's auth.users); it is *new* when
  * the same file created it earlier (nobody else can see it yet, and it holds
- * no rows). Bodies of functions and DO blocks are not parsed (they are strings
- * to the grammar), so DDL inside them is not seen.
+ * no rows). Bodies of functions are not read (they run later, if ever); in a
+ * DO block, plain DDL statements are found and judged like top-level ones
+ * (EXECUTE strings are not).
  */
 import { NO_TRANSACTION } from '../migrate/files.js';
 import { RowguardError } from '../errors.js';
@@ -185,11 +186,18 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
     let lockTimeoutSet = false;
     let timeZone: string | null = null;
     const transactional = !NO_TRANSACTION.test(file.sql.split('\n', 1)[0] ?? '');
+    // Top-level statements, each followed by the DDL found inside it when it is a DO block.
+    const units: Array<{ stmt: Record<string, Body>; from: number; to: number; base: number }> = [];
     for (const s of parsed.stmts ?? []) {
-      const type = Object.keys(s.stmt)[0]!;
-      const body = s.stmt[type]!;
       const from = s.stmt_location ?? 0;
       const to = s.stmt_len ? from + s.stmt_len : idx.length;
+      units.push({ stmt: s.stmt, from, to, base: 0 });
+      if (s.stmt['DoStmt']) units.push(...doBlockStatements(idx.slice(from, to), from, parseSync));
+    }
+    for (const u of units) {
+      const type = Object.keys(u.stmt)[0]!;
+      const body = u.stmt[type]!;
+      const { from, to, base } = u;
       const raw = idx.slice(from, to);
       // The statement's first token: skip the whitespace and comments the parser attaches in front.
       const lead = leadingTrivia(raw);
@@ -198,7 +206,8 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
       const suppressions: Suppression[] = [];
       const leadText = raw.slice(0, lead);
       let lineNo = start.line - leadText.split('\n').length + 1;
-      for (const l of leadText.split('\n')) {
+      // A DO block's comments cover the statements inside it through its span: not repeated here.
+      for (const l of base ? [] : leadText.split('\n')) {
         const m = IGNORE_COMMENT.exec(l);
         if (m) suppressions.push({ rule: m[1]!, reason: (m[2] ?? '').trim(), location: { file: file.displayPath, line: lineNo, column: l.indexOf('--') + 1 } });
         lineNo++;
@@ -213,7 +222,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         column: start.column,
         endLine: idx.at(Math.max(startByte, to - 1)).line,
         objects: objectsOf(type, body, defaultSchema),
-        at: (byte) => ({ file: file.displayPath, ...(byte === undefined ? start : idx.at(byte)) }),
+        at: (byte) => ({ file: file.displayPath, ...(byte === undefined ? start : idx.at(base + byte)) }),
         suppressions,
         defaultSchema,
         tablesBefore: new Map(tables),
@@ -321,6 +330,63 @@ function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Bo
       indexes.delete(parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`);
     }
   }
+}
+
+/** Statements inside a DO block that the migration rules judge (its other statements are not looked for). */
+const DO_DDL = /\b(?:alter\s+(?:table|type|domain)|create\s+(?:unique\s+)?index|drop\s+(?:index|table)|reindex|refresh\s+materialized\s+view|truncate|cluster|vacuum)\b/gi;
+const DO_DDL_TYPES = new Set(['AlterTableStmt', 'RenameStmt', 'IndexStmt', 'DropStmt', 'ReindexStmt', 'RefreshMatViewStmt', 'TruncateStmt', 'ClusterStmt', 'VacuumStmt', 'AlterEnumStmt', 'AlterDomainStmt']);
+
+/**
+ * DDL written as plain statements in a dollar-quoted DO block (`do $$ begin alter table … ;
+ * exception when duplicate_object then null; end $$`, the usual way to make a migration
+ * idempotent): each piece from such a keyword to the next `;` that parses as one statement.
+ * Node locations of a piece are relative to it: `base` is its byte offset in the file.
+ * EXECUTE strings and the rest of PL/pgSQL are not read (a piece inside a string does not parse).
+ */
+function doBlockStatements(raw: string, from: number, parseSync: (sql: string) => unknown): Array<{ stmt: Record<string, Body>; from: number; to: number; base: number }> {
+  const lead = leadingTrivia(raw);
+  const text = raw.slice(lead);
+  const m = /^do\b/i.exec(text);
+  if (!m) return [];
+  // The body: after `do [language x]`, between two identical $tag$ delimiters.
+  let i = m[0].length;
+  let open: RegExpExecArray | null = null;
+  for (;;) {
+    i += leadingTrivia(text.slice(i));
+    const lang = /^language\s+("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)/i.exec(text.slice(i));
+    if (lang) {
+      i += lang[0].length;
+      continue;
+    }
+    open = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i));
+    break;
+  }
+  if (!open) return [];
+  const bodyStart = i + open[0].length;
+  const bodyEnd = text.indexOf(open[0], bodyStart);
+  if (bodyEnd < 0) return [];
+  const body = text.slice(bodyStart, bodyEnd);
+  // Comments and string literals blanked (same length): keywords and `;` are looked for in code only.
+  const code = body.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^']|'')*'/g, (x) => x.replace(/[^\n]/g, ' '));
+  const bodyByte = from + Buffer.byteLength(raw.slice(0, lead) + text.slice(0, bodyStart), 'utf8');
+  const out: Array<{ stmt: Record<string, Body>; from: number; to: number; base: number }> = [];
+  DO_DDL.lastIndex = 0;
+  for (let hit = DO_DDL.exec(code); hit; hit = DO_DDL.exec(code)) {
+    const semi = code.indexOf(';', hit.index);
+    const end = semi < 0 ? body.length : semi;
+    const piece = body.slice(hit.index, end);
+    let stmts: Array<{ stmt: Record<string, Body> }> | undefined;
+    try {
+      stmts = (parseSync(piece) as { stmts?: Array<{ stmt: Record<string, Body> }> }).stmts;
+    } catch {
+      continue; // not a whole statement (inside a string, an expression, …)
+    }
+    if (stmts?.length !== 1 || !DO_DDL_TYPES.has(Object.keys(stmts[0]!.stmt)[0]!)) continue;
+    const pieceByte = bodyByte + Buffer.byteLength(body.slice(0, hit.index), 'utf8');
+    out.push({ stmt: stmts[0]!.stmt, from: pieceByte, to: pieceByte + Buffer.byteLength(piece, 'utf8'), base: pieceByte });
+    DO_DDL.lastIndex = end;
+  }
+  return out;
 }
 
 /** Length (in UTF-16 units) of the whitespace and comments before the first token. */
