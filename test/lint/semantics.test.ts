@@ -176,6 +176,23 @@ describe('migration state', () => {
     expect(await judge(`lock table public.t in share mode;`)).toEqual([1]);
   });
 
+  it('a rowguard-lint-ignore comment above a DO block covers the DDL inside it', async () => {
+    const file = (comment: string) => [
+      { displayPath: 'sql/0001.sql', sql: 'create table public.r (id int primary key); create table public.t (id int, rid int);', judged: false },
+      {
+        displayPath: 'sql/0002.sql',
+        sql: `${comment}do $$ begin\n  alter table public.t add constraint t_fk foreign key (rid) references public.r (id);\nexception when duplicate_object then null;\nend $$;`,
+        judged: true,
+      },
+    ];
+    const plain = await lintWith({ migrations: file('') });
+    expect(plain.findings.filter((f) => f.rule === 'constraint-not-valid').map((f) => f.location?.line)).toEqual([2]);
+    const ignored = await lintWith({ migrations: file('-- rowguard-lint-ignore constraint-not-valid: t is empty in every environment\n') });
+    expect(ignored.findings.filter((f) => f.rule === 'constraint-not-valid')).toEqual([]);
+    expect(ignored.suppressed.map((f) => f.rule)).toEqual(['constraint-not-valid']);
+    expect(ignored.findings.filter((f) => f.rule === 'unused-suppression')).toEqual([]);
+  });
+
   it('a search_path led by "$user" resolves unqualified names in the next schema', async () => {
     const r = await lintWith({
       migrations: [
