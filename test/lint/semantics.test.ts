@@ -172,6 +172,8 @@ describe('migration state', () => {
     expect(await judge(`select pg_catalog.set_config('lock_timeout', '2s', true);\n${alter}`)).toEqual([]);
     expect(await judge(`select set_config('lock_timeout', '2s', true);\n${alter}`, true)).toEqual([3]);
     expect(await judge(`select set_config('lock_timeout', '0', false);\n${alter}`)).toEqual([2]);
+    expect(await judge(`do $$ begin set local lock_timeout = '2s'; end $$;\n${alter}`)).toEqual([]);
+    expect(await judge(`do $$ begin set local lock_timeout = '2s'; end $$;\n${alter}`, true)).toEqual([3]);
     expect(await judge(`truncate public.t;`)).toEqual([1]);
     expect(await judge(`lock table public.t in share mode;`)).toEqual([1]);
   });

@@ -333,8 +333,8 @@ function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Bo
 }
 
 /** Statements inside a DO block that the migration rules judge (its other statements are not looked for). */
-const DO_DDL = /\b(?:alter\s+(?:table|type|domain)|create\s+(?:unique\s+)?index|drop\s+(?:index|table)|reindex|refresh\s+materialized\s+view|truncate|cluster|vacuum)\b/gi;
-const DO_DDL_TYPES = new Set(['AlterTableStmt', 'RenameStmt', 'IndexStmt', 'DropStmt', 'ReindexStmt', 'RefreshMatViewStmt', 'TruncateStmt', 'ClusterStmt', 'VacuumStmt', 'AlterEnumStmt', 'AlterDomainStmt']);
+const DO_DDL = /\b(?:set\s+(?:local\s+|session\s+)?lock_timeout|alter\s+(?:table|type|domain)|create\s+(?:unique\s+)?index|drop\s+(?:index|table)|reindex|refresh\s+materialized\s+view|truncate|cluster|vacuum)\b/gi;
+const DO_DDL_TYPES = new Set(['VariableSetStmt', 'AlterTableStmt', 'RenameStmt', 'IndexStmt', 'DropStmt', 'ReindexStmt', 'RefreshMatViewStmt', 'TruncateStmt', 'ClusterStmt', 'VacuumStmt', 'AlterEnumStmt', 'AlterDomainStmt']);
 
 /**
  * DDL written as plain statements in a dollar-quoted DO block (`do $$ begin alter table … ;
