@@ -195,6 +195,14 @@ describe('migration state', () => {
     expect(ignored.findings.filter((f) => f.rule === 'unused-suppression')).toEqual([]);
   });
 
+  it('names are matched as Postgres folds them: quoted keeps case, unquoted folds to lower case', async () => {
+    const judge = async (sql: string) =>
+      (await lintWith({ migrations: [{ displayPath: 'sql/0002.sql', sql, judged: true }] })).findings.filter((f) => f.rule === 'index-not-concurrent').map((f) => f.object);
+    expect(await judge('create table "Evt" (id int);\ncreate index on "Evt" (id);')).toEqual([]);
+    expect(await judge('create table Evt (id int);\ncreate index on "evt" (id);')).toEqual([]);
+    expect(await judge('create table "Evt" (id int);\ncreate index on Evt (id);')).toEqual(['public.evt']);
+  });
+
   it('a search_path led by "$user" resolves unqualified names in the next schema', async () => {
     const r = await lintWith({
       migrations: [
