@@ -29,7 +29,18 @@ const CONFIG = {
   test: 'test',
   migrations: { lockTimeout: '5s', statementTimeout: '0' },
   api: { schemas: ['public'] },
-  lint: { level: 'warn', ignore: [] },
+  lint: {
+    level: 'warn',
+    // The findings the shipped sql/ is known to give, each with its reason (the project's own
+    // rowguard.config.json carries the same): migrations cannot be edited once applied.
+    ignore: [
+      {
+        rule: 'constraint-not-valid',
+        object: 'auth_flow.settings.magic_link_min_interval',
+        reason: 'auth_flow.settings holds one row (its primary key is check (singleton)): the CHECK on the new column scans that one row',
+      },
+    ],
+  },
 };
 
 /** Folders copied as they are (relative to the package root → the target). */

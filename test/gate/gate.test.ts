@@ -67,6 +67,16 @@ describe('rowguard init', () => {
     expect(JSON.parse(readFileSync(join(template, 'rowguard.config.json'), 'utf8'))).toMatchObject({ sql: 'sql', policies: 'policies' });
   });
 
+  it("lints clean with every rule on every shipped migration (the config carries the shipped sql/'s known findings)", async () => {
+    const db = await freshDatabase('rg_init_lint');
+    dbs.push(db);
+    await migrate(db.url, join(template, 'sql'));
+    const r = await runCli(['--db', db.url, '--json', 'lint', '--all'], { cwd: template });
+    const body = JSON.parse(r.stdout) as { findings: Array<{ rule: string; object: string }> };
+    expect(body.findings.map((f) => `${f.rule} ${f.object}`)).toEqual([]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
   it('never overwrites a file without --force', async () => {
     const dir = project();
     writeFileSync(join(dir, 'rowguard.config.json'), '{"sql": "migrations"}\n');
