@@ -124,6 +124,34 @@ describe('COMMENT ON and the config', () => {
   });
 });
 
+describe('lint.ignore entries for migration rules', () => {
+  const ADD = { displayPath: 'sql/0002_add.sql', sql: 'alter table public.t add column c int check (c > 0);\n' };
+  const OTHER = { displayPath: 'sql/0003_other.sql', sql: 'create index u_a on public.t (a);\n' };
+  const entry = { rule: 'constraint-not-valid', object: 'public.t.c', reason: 't holds one row' };
+
+  it('suppress the finding when its file is judged, and are not "unused" when no file touching the object is', async () => {
+    const settings = { ignore: [entry], configFile: 'rowguard.config.json' };
+    const judged = await lintWith({ migrations: [BEFORE, { ...ADD, judged: true }], settings });
+    expect(judged.suppressed.map((f) => `${f.rule} ${f.object}`)).toEqual(['constraint-not-valid public.t.c']);
+    expect(judged.findings.filter((f) => f.rule === 'unused-suppression')).toEqual([]);
+    // The gate without --base judges no file; a --base run judges only new files, here one on another object.
+    for (const migrations of [[BEFORE, { ...ADD, judged: false }], [BEFORE, { ...ADD, judged: false }, { ...OTHER, sql: 'create table public.u (a int);\n', judged: true }]]) {
+      const r = await lintWith({ migrations, settings });
+      expect(r.findings.filter((f) => f.rule === 'unused-suppression')).toEqual([]);
+    }
+  });
+
+  it('are "unused" when a judged file touched the object and gave no such finding', async () => {
+    const r = await lintWith({
+      migrations: [BEFORE, { displayPath: 'sql/0002_add.sql', sql: 'alter table public.t add column c int;\n', judged: true }],
+      settings: { ignore: [entry], configFile: 'rowguard.config.json' },
+    });
+    expect(r.findings.filter((f) => f.rule === 'unused-suppression').map((f) => f.message)).toEqual([
+      expect.stringMatching(/lint\.ignore\[0\] matched no constraint-not-valid finding on public\.t\.c/),
+    ]);
+  });
+});
+
 describe('expressions the parser cannot read', () => {
   it('are reported (policy-unparsed), not passed as clean', async () => {
     const model = await modelOf(template, `create table public.z (id int, user_id uuid); alter table public.z enable row level security;

@@ -137,12 +137,17 @@ export function runLint(input: LintInput): LintResult {
     statements,
     ignore: settings.ignore,
     configFile: settings.configFile,
-    evaluated: (id, stmt) => {
+    evaluated: (id, stmt, objects = []) => {
       const r = RULES.find((x) => x.id === id);
       if (!r) return true;
       if (r.kind === 'catalog') return model !== null;
       // migration-secret reads every file; the others only judged ones.
-      return r.id === 'migration-secret' || !stmt || stmt.judged;
+      if (r.id === 'migration-secret') return true;
+      if (stmt) return stmt.judged;
+      // A config entry or COMMENT ON for a migration rule: evaluated only when a judged file
+      // touched its object (a gate without --base judges no file, a --base run only new ones).
+      const related = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+      return judged.some((s) => objects.some((o) => o === '*' || s.objects.some((x) => related(o, x))));
     },
   });
   const { kept, suppressed } = applySuppressions(findings, sups);

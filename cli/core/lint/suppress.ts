@@ -45,8 +45,12 @@ export function collectSuppressions(opts: {
   statements: readonly MigrationStatement[];
   ignore: readonly LintIgnore[];
   configFile: string | null;
-  /** Rule id → whether it ran on this statement's file (migration rules) or at all (catalog rules). */
-  evaluated: (rule: string, stmt?: MigrationStatement) => boolean;
+  /**
+   * Rule id → whether it ran on this statement's file (migration rules) or at all (catalog
+   * rules); for a suppression without a statement, whether it ran on a statement touching one
+   * of its objects.
+   */
+  evaluated: (rule: string, stmt?: MigrationStatement, objects?: readonly string[]) => boolean;
 }): Suppression[] {
   const out: Suppression[] = [];
   for (const s of opts.statements) {
@@ -66,7 +70,7 @@ export function collectSuppressions(opts: {
   }
   if (opts.model) {
     const add = (text: string | null, what: string, objects: string[]) => {
-      for (const c of fromText(text)) out.push({ rule: c.rule, reason: c.reason, source: 'comment-on', origin: `COMMENT ON ${what}`, objects, evaluated: opts.evaluated(c.rule), used: false });
+      for (const c of fromText(text)) out.push({ rule: c.rule, reason: c.reason, source: 'comment-on', origin: `COMMENT ON ${what}`, objects, evaluated: opts.evaluated(c.rule, undefined, objects), used: false });
     };
     // Only objects with a comment can carry one: the names are built for those alone
     // (a large schema has tens of thousands of columns and policies, nearly all without).
@@ -84,7 +88,7 @@ export function collectSuppressions(opts: {
       source: 'config',
       origin: `${opts.configFile ?? 'config'} lint.ignore[${n}]`,
       objects: [i.object],
-      evaluated: opts.evaluated(i.rule),
+      evaluated: opts.evaluated(i.rule, undefined, [i.object]),
       used: false,
     });
   });
