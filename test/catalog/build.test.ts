@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { grantsFromAclItems, parseAclItem } from '../../cli/core/catalog/build.js';
+import { aclItemGrantor, grantsByOthersOf, grantsFromAclItems, parseAclItem } from '../../cli/core/catalog/build.js';
 
 describe('aclitem text', () => {
   it('reads grantee, privileges (grant options ignored) and PUBLIC', () => {
@@ -27,6 +27,17 @@ describe('aclitem text', () => {
       { grantee: 'PUBLIC', privileges: ['SELECT'] },
       { grantee: 'a', privileges: ['USAGE'] },
       { grantee: 'b', privileges: ['SELECT', 'INSERT', 'DELETE'] },
+    ]);
+  });
+
+  it('reads the grantor, quoted or not, and keeps the grants a role other than the owner made', () => {
+    expect(aclItemGrantor('anon=r/postgres')).toBe('postgres');
+    expect(aclItemGrantor('"a/b=c"=r/"x ""y"" /z"')).toBe('x "y" /z');
+    expect(aclItemGrantor('=r*/o')).toBe('o');
+    expect(grantsByOthersOf(['o=arwd/o', 'anon=r/o', 'anon=ar/"Grant Or"', '=w/g'], 'o', null)).toEqual([
+      { grantee: 'anon', privilege: 'INSERT', grantor: 'Grant Or', column: null },
+      { grantee: 'anon', privilege: 'SELECT', grantor: 'Grant Or', column: null },
+      { grantee: 'PUBLIC', privilege: 'UPDATE', grantor: 'g', column: null },
     ]);
   });
 });

@@ -13,6 +13,7 @@ import {
   type Relation,
   type TablePrivilege,
   type Trigger,
+  type GrantByOther,
 } from './model.js';
 
 type AclEntry = { grantee: string; privilege: string };
@@ -127,6 +128,30 @@ export function parseAclItem(item: string): AclEntry[] {
   return out;
 }
 
+/** The grantor of one aclitem's text (after the `/`, quoted like the grantee when needed). */
+export function aclItemGrantor(item: string): string {
+  let i = 0;
+  if (item.startsWith('"')) {
+    for (i = 1; i < item.length; i++) {
+      if (item[i] === '"' && item[i + 1] === '"') i++;
+      else if (item[i] === '"') break;
+    }
+  }
+  const rest = item.slice(item.indexOf('/', i) + 1);
+  return rest.startsWith('"') ? rest.slice(1, -1).replace(/""/g, '"') : rest;
+}
+
+/** The entries of `items` granted by someone other than `owner`. */
+export function grantsByOthersOf(items: readonly string[], owner: string, column: string | null): GrantByOther[] {
+  const out: GrantByOther[] = [];
+  for (const item of items) {
+    const grantor = aclItemGrantor(item);
+    if (grantor === owner) continue;
+    for (const a of parseAclItem(item)) out.push({ grantee: a.grantee, privilege: a.privilege, grantor, column });
+  }
+  return out;
+}
+
 export function grantsFromAclItems(items: readonly string[]): Grant[] {
   const by = new Map<string, Set<string>>();
   for (const a of items.flatMap(parseAclItem)) {
@@ -224,6 +249,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
         .sort(byName),
       grants: grantsOf(r.acl),
       columnGrants: (r.column_acl ?? []).flatMap(({ column, acl }) => grantsFromAclItems(acl).map((g) => ({ column, ...g }))),
+      grantsByOthers: grantsByOthersOf(r.acl, r.owner, null).concat((r.column_acl ?? []).flatMap(({ column, acl }) => grantsByOthersOf(acl, r.owner, column))),
       apiAccess,
       policies: (policies.get(r.oid) ?? [])
         .map(

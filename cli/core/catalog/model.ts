@@ -97,6 +97,19 @@ export interface ColumnGrant {
   privileges: string[];
 }
 
+/**
+ * A privilege that a role other than the relation's owner granted (it held it WITH
+ * GRANT OPTION). REVOKE removes only the grants its issuer made — a superuser
+ * issues it as the owner — so such a grant outlives the owner's REVOKE.
+ */
+export interface GrantByOther {
+  grantee: string;
+  privilege: string;
+  grantor: string;
+  /** The column, for a column-level grant. */
+  column: string | null;
+}
+
 /** Effective privileges of an API role (has_*_privilege, so membership and PUBLIC count). */
 export type ApiAccess = Record<string, TablePrivilege[]>;
 
@@ -122,6 +135,8 @@ export interface Relation {
   grants: Grant[];
   /** Column-level grants, by column number then grantee (separate from the table ACL). */
   columnGrants: ColumnGrant[];
+  /** Table and column grants whose grantor is not the owner (usually none); optional so hand-written models may omit it. */
+  grantsByOthers?: GrantByOther[];
   /** Per API role (that exists): effective table privileges. */
   apiAccess: ApiAccess;
   policies: Policy[];

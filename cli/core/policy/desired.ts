@@ -70,12 +70,29 @@ async function runOverlay(tx: TransactionSql, files: readonly PolicyFile[], apiR
     select polrelid::int8::text as oid, polname as name from pg_policy where polrelid = any(${rows.map((r) => r.oid)}::oid[])`;
   const policiesOf = new Map<string, string[]>();
   for (const p of policies) (policiesOf.get(p.oid) ?? policiesOf.set(p.oid, []).get(p.oid)!).push(p.name);
+  // Grants to these grantees that a role other than the owner made (on the table or a
+  // column): REVOKE removes only its issuer's grants, so each is revoked as its grantor.
+  // aclexplode grantee 0 = PUBLIC.
+  const byOthers = await tx<Array<{ oid: string; grantor: string; grantee: string }>>`
+    select distinct c.oid::int8::text as oid, pg_get_userbyid(a.grantor) as grantor,
+           case when a.grantee = 0 then 'public' else quote_ident(pg_get_userbyid(a.grantee)) end as grantee
+    from pg_class c
+    cross join lateral (
+      select grantor, grantee from aclexplode(c.relacl)
+      union all
+      select x.grantor, x.grantee from pg_attribute at cross join lateral aclexplode(at.attacl) x where at.attrelid = c.oid and at.attnum > 0
+    ) a
+    where c.oid = any(${rows.map((r) => r.oid)}::oid[]) and a.grantor <> c.relowner
+      and (a.grantee = 0 or pg_get_userbyid(a.grantee) = any(${existing}::text[]))`;
+  const byOthersOf = new Map<string, Array<{ grantor: string; grantee: string }>>();
+  for (const g of byOthers) (byOthersOf.get(g.oid) ?? byOthersOf.set(g.oid, []).get(g.oid)!).push(g);
   const reset: string[] = [];
   for (const t of rows) {
     const q = qualifiedName(t.schema, t.name);
     for (const name of policiesOf.get(t.oid) ?? []) reset.push(`drop policy ${quoteIdent(name)} on ${q};`);
     // REVOKE on the table also revokes the same privileges granted per column (REVOKE docs).
     reset.push(`revoke all on table ${q} from ${grantees};`);
+    for (const g of byOthersOf.get(t.oid) ?? []) reset.push(`set local role ${quoteIdent(g.grantor)}; revoke all on table ${q} from ${g.grantee}; reset role;`);
     if (KINDS_WITH_RLS.has(t.kind)) reset.push(`alter table ${q} no force row level security, disable row level security;`);
   }
   await tx.unsafe(reset.join('\n')).simple();

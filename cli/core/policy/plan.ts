@@ -56,8 +56,11 @@ interface StepBase {
 }
 
 export type Step =
-  | (StepBase & { kind: 'grant' | 'revoke'; grantee: string; privileges: string[] })
-  | (StepBase & { kind: 'grant-columns' | 'revoke-columns'; grantee: string; columns: Record<string, string[]> })
+  | (StepBase & { kind: 'grant'; grantee: string; privileges: string[] })
+  /** grantedBy: roles other than the owner that granted some of these privileges; the REVOKE is issued as each of them too. */
+  | (StepBase & { kind: 'revoke'; grantee: string; privileges: string[]; grantedBy?: string[] })
+  | (StepBase & { kind: 'grant-columns'; grantee: string; columns: Record<string, string[]> })
+  | (StepBase & { kind: 'revoke-columns'; grantee: string; columns: Record<string, string[]>; grantedBy?: string[] })
   | (StepBase & { kind: 'enable-rls' | 'disable-rls' | 'force-rls' | 'no-force-rls' })
   | (StepBase & { kind: 'create-policy'; policy: Policy; replaces: boolean })
   | (StepBase & { kind: 'drop-policy'; name: string; policy: Policy; replacedBy: boolean })
@@ -167,7 +170,11 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
     const need = want.grants.get(g) ?? [];
     const revoke = have.filter((p) => !need.includes(p));
     const grant = need.filter((p) => !have.includes(p));
-    if (revoke.length) steps.push(step(want, 'narrows', [revokeEffect(want.qualified, g, revoke)], 0, { kind: 'revoke', grantee: g, privileges: revoke }));
+    if (revoke.length) {
+      // Column grants too: a table-level REVOKE takes the issuer's column grants of those privileges with it.
+      const grantedBy = grantorsOf(cur, g, revoke, 'table-or-column');
+      steps.push(step(want, 'narrows', [revokeEffect(want.qualified, g, revoke)], 0, { kind: 'revoke', grantee: g, privileges: revoke, ...(grantedBy.length ? { grantedBy } : {}) }));
+    }
     if (grant.length) steps.push(step(want, 'widens', [grantEffect(want.qualified, g, grant, rlsOn, want.kind)], 9, { kind: 'grant', grantee: g, privileges: grant }));
 
     // Column grants. Revoking a table privilege also revokes it on every column
@@ -175,7 +182,7 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
     const haveCols = cur.columnGrants.get(g);
     const needCols = want.columnGrants.get(g);
     if (!haveCols && !needCols) continue; // the common case: no column grants on either side
-    steps.push(...planColumnGrants(want, g, revoke, need, haveCols ?? new Map(), needCols ?? new Map()));
+    steps.push(...planColumnGrants(cur, want, g, revoke, need, haveCols ?? new Map(), needCols ?? new Map()));
   }
 
   if (cur.rls && !want.rls) {
@@ -207,7 +214,16 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
   return steps;
 }
 
+/** Roles other than the owner that granted `g` one of `privileges`, on the table or a column (or only on a column), sorted. */
+function grantorsOf(cur: TableSecurity, g: string, privileges: readonly string[], on: 'table-or-column' | 'column'): string[] {
+  if (!cur.grantsByOthers?.length) return [];
+  const out = new Set<string>();
+  for (const x of cur.grantsByOthers) if (x.grantee === g && privileges.includes(x.privilege) && (on === 'table-or-column' || x.column !== null)) out.add(x.grantor);
+  return [...out].sort();
+}
+
 function planColumnGrants(
+  cur: TableSecurity,
   want: TableSecurity,
   g: string,
   revoked: readonly string[],
@@ -231,8 +247,14 @@ function planColumnGrants(
   const covered = (cols: Record<string, string[]>) => Object.keys(cols).every((p) => tableLevel.includes(p));
   if (Object.keys(revokeCols).length) {
     const neutral = covered(revokeCols);
+    const grantedBy = grantorsOf(cur, g, Object.keys(revokeCols).map((p) => p.toUpperCase()), 'column');
     steps.push(
-      step(want, neutral ? 'neutral' : 'narrows', [columnEffect(want.qualified, g, revokeCols, false, neutral)], 0, { kind: 'revoke-columns', grantee: g, columns: revokeCols }),
+      step(want, neutral ? 'neutral' : 'narrows', [columnEffect(want.qualified, g, revokeCols, false, neutral)], 0, {
+        kind: 'revoke-columns',
+        grantee: g,
+        columns: revokeCols,
+        ...(grantedBy.length ? { grantedBy } : {}),
+      }),
     );
   }
   if (Object.keys(grantCols).length) {

@@ -48,11 +48,11 @@ export function stepSql(s: Step): string {
     case 'grant':
       return `grant ${privilegeList(s.privileges)} on table ${t} to ${roleList([s.grantee])};`;
     case 'revoke':
-      return `revoke ${privilegeList(s.privileges)} on table ${t} from ${roleList([s.grantee])};`;
+      return asEachGrantor(`revoke ${privilegeList(s.privileges)} on table ${t} from ${roleList([s.grantee])};`, s.grantedBy);
     case 'grant-columns':
       return `grant ${columnPrivileges(s.columns)} on table ${t} to ${roleList([s.grantee])};`;
     case 'revoke-columns':
-      return `revoke ${columnPrivileges(s.columns)} on table ${t} from ${roleList([s.grantee])};`;
+      return asEachGrantor(`revoke ${columnPrivileges(s.columns)} on table ${t} from ${roleList([s.grantee])};`, s.grantedBy);
     // These four never recurse to partitions (tablecmds.c: "These commands never
     // recurse"): each partition keeps its own flags and is diffed on its own.
     case 'enable-rls':
@@ -77,6 +77,17 @@ export function stepSql(s: Step): string {
       return parts.join(' ') + ';';
     }
   }
+}
+
+/**
+ * A REVOKE removes only the grants its issuer made (a superuser issues it as the
+ * owner), and GRANTED BY must name the current user: a grant another role made is
+ * revoked by that role, so the statement is repeated under SET LOCAL ROLE for each.
+ * RESET ROLE returns to the session's role; the transaction scopes it either way.
+ */
+function asEachGrantor(revoke: string, grantedBy: readonly string[] | undefined): string {
+  if (!grantedBy?.length) return revoke;
+  return [revoke, ...grantedBy.map((r) => `set local role ${quoteIdent(r)}; ${revoke} reset role;`)].join('\n');
 }
 
 function sameRoleSet(a: readonly string[], b: readonly string[]): boolean {

@@ -4,7 +4,7 @@
  * Derived from a CatalogModel by a pure function, so the planner can be fed
  * hand-written models.
  */
-import { PUBLIC, type CatalogModel, type Policy, type RelKind } from '../catalog/model.js';
+import { PUBLIC, type CatalogModel, type GrantByOther, type Policy, type RelKind } from '../catalog/model.js';
 
 /** rowguard's own bookkeeping (migration history) is never part of a diff. */
 export const ROWGUARD_SCHEMA = 'rowguard';
@@ -26,6 +26,8 @@ export interface TableSecurity {
   grants: ReadonlyMap<string, readonly string[]>;
   /** grantee → privilege → sorted column names, for column-level grants (kept apart from table grants, as in the catalog). */
   columnGrants: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  /** Grants to these grantees made by a role other than the owner (a REVOKE must be issued as that role too). */
+  grantsByOthers?: readonly GrantByOther[];
 }
 
 export interface SecurityState {
@@ -51,6 +53,8 @@ export interface SecurityState {
 export function managedGrantees(apiRoles: readonly string[]): string[] {
   return [PUBLIC, ...[...new Set(apiRoles)].sort()];
 }
+
+const NONE: readonly GrantByOther[] = Object.freeze([]);
 
 export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]): SecurityState {
   const grantees = managedGrantees(apiRoles);
@@ -81,6 +85,7 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
       policies: r.policies,
       grants,
       columnGrants,
+      grantsByOthers: r.grantsByOthers?.length ? r.grantsByOthers.filter((g) => grantees.includes(g.grantee)) : NONE,
     });
   }
   return {

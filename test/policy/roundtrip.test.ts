@@ -1,0 +1,211 @@
+/**
+ * The round trip on schemas written the way other projects write them
+ * (roundtrip-schemas.ts): pull a live database into policies/, diff it against
+ * that database (empty), apply it to a fresh database that has only the tables
+ * (the catalog must then equal the original), pull again (byte-identical), and
+ * hand-edit files to equivalent spellings (still empty). One live and one fresh
+ * database for every schema; each diff builds one shadow database.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
+import { parseConfig, apiRolesOf, type Config } from '../../cli/core/config.js';
+import { diffPolicies, readModel, type DiffResult } from '../../cli/core/policy/diff.js';
+import { applyPlan } from '../../cli/core/policy/apply.js';
+import { writePolicyFiles } from '../../cli/core/policy/pull.js';
+import { securityStateOf } from '../../cli/core/policy/state.js';
+import { stepSql } from '../../cli/core/policy/render.js';
+import type { Sql } from '../../cli/core/db.js';
+import { PRELUDE, SCHEMAS, respell } from './roundtrip-schemas.js';
+
+const API = ['anon', 'authenticated', 'service_role'];
+const OWN_SCHEMAS = SCHEMAS.flatMap((s) => s.schemas);
+
+let project: string;
+let config: Config;
+let live: TestDatabase;
+let fresh: TestDatabase;
+
+function dir(...p: string[]): string {
+  return join(project, ...p);
+}
+
+async function pull(url: string): Promise<void> {
+  const state = securityStateOf(await readModel(url, apiRolesOf(config)), apiRolesOf(config));
+  writePolicyFiles(state, config.dirs.policies, project);
+}
+
+const diffAgainst = (url: string): Promise<DiffResult> =>
+  diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url }, to: { kind: 'policies' }, displayRoot: project });
+
+function describePlan(d: DiffResult): string {
+  return [...d.plan.steps.map(stepSql), ...d.plan.onlyOnOneSide.map((o) => `only in ${o.side}: ${o.table}`), ...d.plan.kindMismatch.map((k) => `kind: ${k.table}`)].join('\n');
+}
+
+/** Everything RLS-related the catalog holds for the fixtures' schemas, read with plain SQL. */
+async function catalog(sql: Sql) {
+  const where = `n.nspname = any($1::text[])`;
+  // ACLs as (grantee, privilege) sets; NULL means the owner's default. Neither the grantor nor WITH GRANT OPTION is
+  // managed by policies/ files (README "Policy diff"): a privilege another role granted comes back granted by the owner.
+  const acl = (col: string) => `cross join lateral aclexplode(coalesce(${col}, acldefault('r', c.relowner))) a left join pg_roles r on r.oid = a.grantee`;
+  const params = [OWN_SCHEMAS];
+  return {
+    policies: await sql.unsafe(
+      `select n.nspname, c.relname, p.polname, p.polcmd, p.polpermissive,
+         array(select coalesce(r.rolname, 'PUBLIC') from unnest(p.polroles) u left join pg_roles r on r.oid = u order by 1) as roles,
+         pg_get_expr(p.polqual, p.polrelid) as qual, pg_get_expr(p.polwithcheck, p.polrelid) as with_check
+       from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace where ${where} order by 1, 2, 3`,
+      params,
+    ),
+    pgPolicies: await sql.unsafe(`select * from pg_policies where schemaname = any($1::text[]) order by schemaname, tablename, policyname`, params),
+    flags: await sql.unsafe(
+      `select n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where c.relkind in ('r', 'p') and ${where} order by 1, 2`,
+      params,
+    ),
+    relacl: await sql.unsafe(
+      `select distinct n.nspname, c.relname, coalesce(r.rolname, 'PUBLIC') as grantee, a.privilege_type
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace ${acl('c.relacl')}
+       where c.relkind in ('r', 'p') and ${where} and (a.grantee = 0 or r.rolname = any($2::text[])) order by 1, 2, 3, 4`,
+      [OWN_SCHEMAS, API],
+    ),
+    attacl: await sql.unsafe(
+      `select distinct n.nspname, c.relname, at.attname, coalesce(r.rolname, 'PUBLIC') as grantee, a.privilege_type
+       from pg_attribute at join pg_class c on c.oid = at.attrelid join pg_namespace n on n.oid = c.relnamespace
+       cross join lateral aclexplode(at.attacl) a left join pg_roles r on r.oid = a.grantee
+       where ${where} and (a.grantee = 0 or r.rolname = any($2::text[])) order by 1, 2, 3, 4, 5`,
+      [OWN_SCHEMAS, API],
+    ),
+  };
+}
+
+function readFolder(): Record<string, string> {
+  return Object.fromEntries(readdirSync(config.dirs.policies).sort().map((f) => [f, readFileSync(join(config.dirs.policies, f), 'utf8')]));
+}
+
+beforeAll(async () => {
+  project = mkdtempSync(join(tmpdir(), 'rowguard-roundtrip-'));
+  mkdirSync(dir('sql'));
+  mkdirSync(dir('policies'));
+  writeFileSync(dir('sql', '0001_tables.sql'), [PRELUDE, ...SCHEMAS.map((s) => s.tables)].join('\n'));
+  config = parseConfig({}, null, project);
+  [live, fresh] = await Promise.all([freshDatabase('rg_roundtrip_live'), freshDatabase('rg_roundtrip_fresh')]);
+  // One at a time: both create the same cluster-wide roles.
+  await migrate(live.url, dir('sql'));
+  await migrate(fresh.url, dir('sql'));
+  await live.sql.unsafe(SCHEMAS.map((s) => s.security).join('\n'));
+}, 120_000);
+
+afterAll(async () => {
+  await live?.drop();
+  await fresh?.drop();
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe('round trip on real-world-shaped schemas', () => {
+  let pulled: Record<string, string>;
+
+  it('pull, then diff against the same database: empty', async () => {
+    await pull(live.url);
+    pulled = readFolder();
+    const d = await diffAgainst(live.url);
+    expect(describePlan(d)).toBe('');
+    expect(d.undeclared).toEqual([]);
+  });
+
+  it('pull twice: byte-identical', async () => {
+    await pull(live.url);
+    expect(readFolder()).toEqual(pulled);
+  });
+
+  it('every file hand-edited to an equivalent spelling: still empty', async () => {
+    for (const [f, text] of Object.entries(pulled)) writeFileSync(join(config.dirs.policies, f), respell(text));
+    try {
+      const d = await diffAgainst(live.url);
+      expect(describePlan(d)).toBe('');
+    } finally {
+      for (const [f, text] of Object.entries(pulled)) writeFileSync(join(config.dirs.policies, f), text);
+    }
+  });
+
+  it('apply to a fresh database with only the tables: diff empty, catalog equal', async () => {
+    const before = await diffAgainst(fresh.url);
+    await applyPlan(before.plan, { url: fresh.url, lockTimeout: '5s', statementTimeout: '0' });
+    const after = await diffAgainst(fresh.url);
+    expect(describePlan(after)).toBe('');
+    const [a, b] = await Promise.all([catalog(live.sql), catalog(fresh.sql)]);
+    expect(b).toEqual(a);
+  });
+
+  interface Change {
+    what: string;
+    file: string;
+    edit: (text: string) => string;
+    expect: Array<[string, string]>;
+  }
+  const replace = (a: string | RegExp, b: string) => (t: string) => {
+    const out = t.replace(a, b);
+    if (out === t) throw new Error(`edit did not apply: ${String(a)}`);
+    return out;
+  };
+  const CHANGES: Change[] = [
+    {
+      what: 'one policy expression tightened',
+      file: 'teams.accounts.sql',
+      edit: replace("using ((teams.has_role_on_account(id, 'owner'::teams.account_role) = true));", "using (teams.has_role_on_account(id, 'owner') = true and not personal_account);"),
+      expect: [['alter-policy', 'narrows']],
+    },
+    { what: 'one role added to a policy', file: 'api.todos.sql', edit: replace('to anon, web_anon', 'to anon, web_anon, authenticated'), expect: [['alter-policy', 'widens']] },
+    { what: 'one grant', file: 'supa.profiles.sql', edit: replace('grant select on table supa.profiles to anon;', 'grant select, update on table supa.profiles to anon;'), expect: [['grant', 'widens']] },
+    { what: 'one column grant removed', file: 'Tenant%20Data.Order%20%22Lines%22.sql', edit: replace(', update ("ß")', ''), expect: [['revoke-columns', 'narrows']] },
+    {
+      what: 'a quoted policy renamed',
+      file: 'Tenant%20Data.Order%20%22Lines%22.sql',
+      edit: replace('create policy "Owner\'s ""lines"" — read"', 'create policy "Renamed ""Ünï"" policy"'),
+      expect: [['rename-policy', 'neutral']],
+    },
+    // Owned by a role without BYPASSRLS (the other tables' owner is a superuser, whom FORCE does not bind).
+    { what: 'FORCE added', file: 'grants.owned.sql', edit: replace('enable row level security;\n', 'enable row level security;\nalter table grants.owned force row level security;\n'), expect: [['force-rls', 'narrows']] },
+    { what: 'FORCE removed where the owner is a superuser', file: 'metrics.events.sql', edit: replace('alter table metrics.events force row level security;\n', ''), expect: [['no-force-rls', 'neutral']] },
+    {
+      what: 'a restrictive policy loosened on a partition parent',
+      file: 'metrics.events.sql',
+      edit: replace("using ((at > '2025-01-01'::date))", "using (at > '2024-01-01'::date)"),
+      expect: [['alter-policy', 'may-widen']],
+    },
+  ];
+
+  it.each(CHANGES.map((c) => [c.what, c] as const))('%s: one step, applied, re-diff empty, and back', async (_what, c) => {
+    const path = join(config.dirs.policies, c.file);
+    const original = readFileSync(path, 'utf8');
+    writeFileSync(path, c.edit(original));
+    try {
+      const d = await diffAgainst(fresh.url);
+      expect(d.plan.steps.map((s) => [s.kind, s.hazard]), describePlan(d)).toEqual(c.expect);
+      await applyPlan(d.plan, { url: fresh.url, lockTimeout: '5s', statementTimeout: '0' });
+      expect(describePlan(await diffAgainst(fresh.url))).toBe('');
+    } finally {
+      writeFileSync(path, original);
+    }
+    const back = await diffAgainst(fresh.url);
+    expect(back.plan.steps).toHaveLength(c.expect.length);
+    await applyPlan(back.plan, { url: fresh.url, lockTimeout: '5s', statementTimeout: '0' });
+    expect(describePlan(await diffAgainst(fresh.url))).toBe('');
+  });
+
+  it('a grant another role made (not the owner) is revoked when its file drops it', async () => {
+    const path = join(config.dirs.policies, 'grants.by_other.sql');
+    const original = readFileSync(path, 'utf8');
+    writeFileSync(path, original.replace('grant select on table grants.by_other to anon;\n', '').replace('grant select, insert on table grants.by_other to authenticated;\n', 'grant select on table grants.by_other to authenticated;\n'));
+    try {
+      const d = await diffAgainst(live.url);
+      expect(d.plan.steps.map((s) => [s.kind, s.hazard]), describePlan(d)).toEqual([['revoke', 'narrows'], ['revoke', 'narrows']]);
+      await applyPlan(d.plan, { url: live.url, lockTimeout: '5s', statementTimeout: '0' });
+      expect(describePlan(await diffAgainst(live.url))).toBe('');
+    } finally {
+      writeFileSync(path, original);
+    }
+  });
+});
