@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { modelOf } from '../policy/fixtures.js';
 import { aclItemGrantor, grantsByOthersOf, grantsFromAclItems, parseAclItem } from '../../cli/core/catalog/build.js';
 
 describe('aclitem text', () => {
@@ -41,3 +42,14 @@ describe('aclitem text', () => {
     ]);
   });
 });
+
+describe('the PUBLIC pseudo-role', () => {
+  // Postgres reserves "public" but lets a role be named "PUBLIC"; its grants and policies
+  // would read as granted to every role (a pulled file would then grant to everyone).
+  it('a role named "PUBLIC" is refused, not read as every role', () => {
+    const table = { table: 'public.t', rls: true, grants: { PUBLIC: ['SELECT'] }, policies: [{ name: 'p', roles: ['PUBLIC'] }] };
+    expect(() => modelOf([table])).not.toThrow();
+    expect(() => modelOf([table], ['PUBLIC'])).toThrow(/has a role named "PUBLIC", which rowguard cannot tell apart from PUBLIC \(every role\)/);
+  });
+});
+

@@ -55,11 +55,11 @@ export function stateOf(tables: TableRow[]): SecurityState {
 }
 
 /** The catalog model of hand-written rows (effective privileges = direct grants plus PUBLIC's). */
-export function modelOf(tables: TableRow[]): CatalogModel {
+export function modelOf(tables: TableRow[], otherRoles: readonly string[] = []): CatalogModel {
   const raw: RawCatalog = {
     meta: { version: 170000, database: 'fixture', pgrst: null },
     apiRoles: API,
-    roles: ['anon', 'authenticated', 'service_role', 'owner'].map((name) => ({
+    roles: ['anon', 'authenticated', 'service_role', 'owner', ...otherRoles].map((name) => ({
       name,
       superuser: false,
       bypass_rls: name === 'service_role',

@@ -15,6 +15,7 @@ import {
   type Trigger,
   type GrantByOther,
 } from './model.js';
+import { RowguardError } from '../errors.js';
 
 type AclEntry = { grantee: string; privilege: string };
 
@@ -204,6 +205,14 @@ function groupBy<T extends { rel_oid: string }>(rows: readonly T[]): Map<string,
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 export function buildModel(raw: RawCatalog): CatalogModel {
+  // The model names the PUBLIC pseudo-role "PUBLIC" (an ACL's empty grantee, polroles 0).
+  // CREATE ROLE refuses "public" but not "PUBLIC": a role of that name would be read as
+  // every role, and a pulled file would grant to everyone what it granted to that role.
+  if (raw.roles.some((r) => r.name === PUBLIC)) {
+    throw new RowguardError('usage', `${raw.meta.database} has a role named "PUBLIC", which rowguard cannot tell apart from PUBLIC (every role)`, {
+      hint: 'rename it: ALTER ROLE "PUBLIC" RENAME TO …',
+    });
+  }
   // Most relations carry one of a few ACLs (the owner's plus the same grants): parse
   // each distinct one once. The grants are frozen with the model, so sharing is safe.
   // (A role name cannot contain NUL, so the joined key is unambiguous.)
