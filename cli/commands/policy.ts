@@ -114,7 +114,12 @@ export function makePolicyCommand(): Command {
       const result = await diffPolicies({ serverUrl: target.serverUrl, config, from: target.source, to: { kind: 'policies' }, displayRoot: ctx.cwd });
       ctx.out.info(report.renderDiffSummary(result, ctx.out).trimEnd());
       assertWideningAllowed(result.plan, { local: target.local, allowWidening: !!o.allowWidening, label: result.from.label });
-      const { applied } = await applyPlan(result.plan, { url: target.serverUrl, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout });
+      const { applied } = await applyPlan(result.plan, {
+        url: target.serverUrl,
+        lockTimeout: config.migrations.lockTimeout,
+        statementTimeout: config.migrations.statementTimeout,
+        sources: result.files,
+      });
       // Read the target again: after applying, nothing may be left to do.
       const after = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
       const left = planPolicyChanges(after, result.toState, await expressionsEqual()).steps.length;

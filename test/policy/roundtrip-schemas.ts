@@ -96,6 +96,7 @@ create table supa.profiles (id uuid primary key, username text, avatar_url text,
 create table supa.projects (id bigint generated always as identity primary key, team_id uuid, owner_id uuid, status text, tags text[]);
 create table supa.objects (id uuid primary key, bucket_id text, name text, owner uuid, metadata jsonb);
 create function supa.foldername(name text) returns text[] language sql immutable as $$ select string_to_array(name, '/') $$;
+create function supa.is_admin() returns boolean language sql stable as $$ select coalesce((auth.jwt() -> 'app_metadata' ->> 'admin')::boolean, false) $$;
 `,
     security: `
 alter table supa.profiles enable row level security;

@@ -18,6 +18,7 @@ import { writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { securityStateOf } from '../../cli/core/policy/state.js';
 import { stepSql } from '../../cli/core/policy/render.js';
 import type { Sql } from '../../cli/core/db.js';
+import { RowguardError } from '../../cli/core/errors.js';
 import { PRELUDE, SCHEMAS, respell } from './roundtrip-schemas.js';
 
 const API = ['anon', 'authenticated', 'service_role'];
@@ -208,4 +209,32 @@ describe('round trip on real-world-shaped schemas', () => {
       writeFileSync(path, original);
     }
   });
+
+  it('an apply that fails midway changes nothing and names the file:line:col the failing step comes from', async () => {
+    // The database lacks a helper sql/ has (the shadow has it, so the diff plans fine).
+    await fresh.sql.unsafe('drop function supa.is_admin()');
+    const profiles = join(config.dirs.policies, 'supa.profiles.sql');
+    const projects = join(config.dirs.policies, 'supa.projects.sql');
+    const originals = [readFileSync(profiles, 'utf8'), readFileSync(projects, 'utf8')] as const;
+    writeFileSync(profiles, originals[0].replace('grant select on table supa.profiles to anon;\n', ''));
+    writeFileSync(projects, `${originals[1]}\n-- admins\ncreate policy admins on supa.projects for update to authenticated\n  using (supa.is_admin());\n`);
+    try {
+      const before = await catalog(fresh.sql);
+      const d = await diffAgainst(fresh.url);
+      expect(d.plan.steps.map((s) => s.kind)).toEqual(['revoke', 'create-policy']);
+      const err = await applyPlan(d.plan, { url: fresh.url, lockTimeout: '5s', statementTimeout: '0', sources: d.files }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RowguardError);
+      const e = err as RowguardError;
+      expect(e.message).toBe('step 2 of 2 failed, nothing was applied: function supa.is_admin() does not exist');
+      const line = originals[1].split('\n').length + 2;
+      expect(e.location).toMatchObject({ file: join('policies', 'supa.projects.sql'), line, column: 1, source: 'create policy admins on supa.projects for update to authenticated' });
+      expect(e.hint).toMatch(/apply the migrations first/);
+      expect(await catalog(fresh.sql)).toEqual(before);
+    } finally {
+      writeFileSync(profiles, originals[0]);
+      writeFileSync(projects, originals[1]);
+      await fresh.sql.unsafe(`create function supa.is_admin() returns boolean language sql stable as $$ select coalesce((auth.jwt() -> 'app_metadata' ->> 'admin')::boolean, false) $$`);
+    }
+  });
 });
+

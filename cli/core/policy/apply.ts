@@ -7,6 +7,7 @@ import { RowguardError, pgFieldsOf } from '../errors.js';
 import { isWidening } from './effects.js';
 import type { PolicyPlan, Step } from './plan.js';
 import { stepSql } from './render.js';
+import { stepSource, type PolicyFile } from './files.js';
 
 /**
  * "Local" = a database nobody else depends on: the embedded server or a Docker
@@ -47,10 +48,15 @@ export function assertWideningAllowed(plan: PolicyPlan, opts: { local: boolean; 
   );
 }
 
+/** undefined_function, undefined_table, undefined_object (a role, a type), undefined_column, undefined_schema. */
+const MISSING_OBJECT = new Set(['42883', '42P01', '42704', '42703', '3F000']);
+
 export interface ApplyOptions {
   url: string;
   lockTimeout: string;
   statementTimeout: string;
+  /** The policies/ files the plan was made from: a failing step's error then names the statement it comes from. */
+  sources?: readonly PolicyFile[];
 }
 
 /**
@@ -75,10 +81,17 @@ export async function applyPlan(plan: PolicyPlan, opts: ApplyOptions): Promise<{
           } catch (err) {
             const pg = pgFieldsOf(err);
             if (!pg) throw err;
+            const location = opts.sources ? stepSource(plan.steps[i]!, opts.sources) : undefined;
             throw new RowguardError('sql', `step ${i + 1} of ${texts.length} failed, nothing was applied: ${pg.message ?? 'error'}`, {
+              ...(location ? { location } : {}),
               pg,
               detail: text,
-              hint: pg.sqlstate === '55P03' ? 'another session holds a lock on the table; retry, or raise migrations.lockTimeout' : undefined,
+              hint:
+                pg.sqlstate === '55P03'
+                  ? 'another session holds a lock on the table; retry, or raise migrations.lockTimeout'
+                  : MISSING_OBJECT.has(pg.sqlstate ?? '')
+                    ? 'this database lacks something sql/ creates: apply the migrations first (rowguard migrate up)'
+                    : undefined,
               cause: err,
             });
           }

@@ -10,6 +10,7 @@ import { RowguardError } from '../errors.js';
 import { introspect } from '../catalog/introspect.js';
 import type { CatalogModel } from '../catalog/model.js';
 import type { ShadowDatabase, ShadowTimings } from '../shadow.js';
+import type { PolicyFile } from './files.js';
 import { planPolicyChanges, type PolicyPlan } from './plan.js';
 import { expressionsEqual } from './expr-equal.js';
 import { managedGrantees, securityStateOf, type SecurityState } from './state.js';
@@ -50,6 +51,8 @@ export interface DiffResult {
   warnings: string[];
   /** Relations with RLS, policies or API grants that policies/ has no file for (empty when no side is policies/). */
   undeclared: string[];
+  /** The policies/ files read for a policies side (none otherwise): where each step comes from. */
+  files: readonly PolicyFile[];
   /**
    * buildMs: the shadow database (create, migrate, overlay); readShadowMs: reading
    * it; readUrlMs: reading the URL sides, which runs while the shadow is built;
@@ -85,7 +88,7 @@ export async function readModel(url: string, apiRoles: readonly string[], effect
 export async function modelsOf(
   opts: DiffOptions,
   sides: readonly Source[],
-): Promise<{ models: CatalogModel[]; buildMs: number; readShadowMs: number; readUrlMs: number; shadow?: ShadowTimings; declared?: ReadonlySet<string> }> {
+): Promise<{ models: CatalogModel[]; buildMs: number; readShadowMs: number; readUrlMs: number; shadow?: ShadowTimings; declared?: ReadonlySet<string>; files: readonly PolicyFile[] }> {
   const apiRoles = apiRolesOf(opts.config);
   const needs = new Set(sides.map((s) => s.kind));
   let buildMs = 0;
@@ -96,6 +99,7 @@ export async function modelsOf(
   let policiesModel: CatalogModel | undefined;
   /** The relations policies/ has a file for (when the policies side is built). */
   let declared: Set<string> | undefined;
+  let policyFiles: readonly PolicyFile[] = [];
 
   const readUrls = async () => {
     const t = performance.now();
@@ -135,7 +139,10 @@ export async function modelsOf(
         readShadowMs += performance.now() - t1;
       }
       shadowTimings = shadow.timings;
-      if (needs.has('policies')) declared = new Set((both ? files : shadow.policyFiles).map((f) => f.qualified));
+      if (needs.has('policies')) {
+        policyFiles = both ? files : shadow.policyFiles;
+        declared = new Set(policyFiles.map((f) => f.qualified));
+      }
     } finally {
       await shadow?.drop().catch(() => undefined);
     }
@@ -145,7 +152,7 @@ export async function modelsOf(
   // The live side is read while the shadow is being built.
   const [readUrlMs] = await Promise.all([readUrls(), buildDesired()]);
   const models = sides.map((s) => (s.kind === 'url' ? urlModels.get(s.url)! : s.kind === 'migrations' ? migrationsModel! : policiesModel!));
-  return { models, buildMs, readShadowMs, readUrlMs, shadow: shadowTimings, declared };
+  return { models, buildMs, readShadowMs, readUrlMs, shadow: shadowTimings, declared, files: policyFiles };
 }
 
 /**
@@ -167,7 +174,7 @@ export function undeclaredRelations(state: SecurityState, declared: ReadonlySet<
 export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
   const t0 = performance.now();
   const apiRoles = apiRolesOf(opts.config);
-  const { models, buildMs, readShadowMs, readUrlMs, shadow, declared } = await modelsOf(opts, [opts.from, opts.to]);
+  const { models, buildMs, readShadowMs, readUrlMs, shadow, declared, files } = await modelsOf(opts, [opts.from, opts.to]);
   const [fromModel, toModel] = models as [CatalogModel, CatalogModel];
   const t1 = performance.now();
   const fromState = securityStateOf(fromModel, apiRoles);
@@ -199,6 +206,7 @@ export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
     toModel,
     warnings,
     undeclared,
+    files,
     timings: { buildMs, readShadowMs, readUrlMs, planMs, totalMs: performance.now() - t0, ...(shadow ? { shadow } : {}) },
   };
 }

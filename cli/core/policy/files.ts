@@ -18,6 +18,8 @@ import { join, relative } from 'node:path';
 import { RowguardError } from '../errors.js';
 import { leadingTriviaLength, locateCharPosition, loadParser } from '../sql-text.js';
 import { PUBLIC } from '../catalog/model.js';
+import type { SqlLocation } from '../errors.js';
+import type { Step } from './plan.js';
 
 const SAFE = /[A-Za-z0-9_\-$]/;
 
@@ -62,6 +64,8 @@ export interface PolicyStatement {
   /** Code-point offset of the statement in the file. */
   startChars: number;
   kind: 'rls' | 'grant' | 'policy';
+  /** For CREATE POLICY: the policy's name (as Postgres stores it, truncated to 63 bytes). */
+  policyName?: string;
 }
 
 /** Read and validate every file of the folder (none when it does not exist). */
@@ -152,6 +156,7 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
       }
     };
     let kind: PolicyStatement['kind'];
+    let policyName: string | undefined;
     if (type === 'AlterTableStmt') {
       checkRel(node['relation'] as RangeVar, stmtStartByte);
       const cmds = (node['cmds'] as Array<{ AlterTableCmd: { subtype: string } }>) ?? [];
@@ -182,6 +187,7 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
     } else if (type === 'CreatePolicyStmt') {
       checkRel(node['table'] as RangeVar, stmtStartByte);
       kind = 'policy';
+      policyName = truncateIdentifier(String(node['policy_name'] ?? ''));
     } else {
       const what = type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
       fail(
@@ -190,8 +196,35 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
         'put other statements in a migration in sql/',
       );
     }
-    out.push({ text: stmtText, startChars: charAt(stmtStartByte) - 1, kind: kind! });
+    out.push({ text: stmtText, startChars: charAt(stmtStartByte) - 1, kind: kind!, ...(policyName !== undefined ? { policyName } : {}) });
   }
   return out;
+}
+
+/** An identifier as Postgres keeps it: at most 63 bytes (NAMEDATALEN - 1), cut at a character boundary. */
+function truncateIdentifier(name: string): string {
+  if (Buffer.byteLength(name, 'utf8') <= 63) return name;
+  let out = '';
+  for (const ch of name) {
+    if (Buffer.byteLength(out + ch, 'utf8') > 63) break;
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * Where in policies/ a plan step comes from: the CREATE POLICY that defines the
+ * policy it creates, alters or renames to, else the file's first statement of the
+ * step's kind (ALTER TABLE for RLS flags, GRANT/REVOKE for privileges), else the
+ * top of the file (a step that removes what the file no longer has). Undefined
+ * when the table has no file.
+ */
+export function stepSource(step: Step, files: readonly PolicyFile[]): SqlLocation | undefined {
+  const f = files.find((x) => x.qualified === step.table);
+  if (!f) return undefined;
+  const policy = step.kind === 'create-policy' ? step.policy.name : step.kind === 'alter-policy' ? step.after.name : step.kind === 'rename-policy' ? step.newName : undefined;
+  const kind = step.kind.endsWith('-rls') ? 'rls' : step.kind.startsWith('grant') ? 'grant' : undefined;
+  const s = policy !== undefined ? f.statements.find((x) => x.policyName === policy) : kind !== undefined ? f.statements.find((x) => x.kind === kind) : undefined;
+  return locateCharPosition(f.text, 1, f.displayPath, s?.startChars ?? 0);
 }
 
