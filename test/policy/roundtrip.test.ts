@@ -207,6 +207,7 @@ describe('round trip on real-world-shaped schemas', () => {
       expect(describePlan(await diffAgainst(live.url))).toBe('');
     } finally {
       writeFileSync(path, original);
+      await live.sql.unsafe('set role rt_grantor; grant select on grants.by_other to anon; grant insert on grants.by_other to authenticated; reset role;');
     }
   });
 
@@ -235,6 +236,79 @@ describe('round trip on real-world-shaped schemas', () => {
       writeFileSync(projects, originals[1]);
       await fresh.sql.unsafe(`create function supa.is_admin() returns boolean language sql stable as $$ select coalesce((auth.jwt() -> 'app_metadata' ->> 'admin')::boolean, false) $$`);
     }
+  });
+});
+
+describe('hostile policies/ files: handled, or refused with file:line:col and a hint', () => {
+  const file = (name: string) => join(config.dirs.policies, name);
+  /** Write `files` over the pulled folder, run `fn`, put the folder back (names not pulled are removed). */
+  async function withFiles<T>(files: Record<string, (pulled: string) => string>, fn: () => Promise<T>): Promise<T> {
+    const saved = new Map<string, string | null>();
+    for (const [name, make] of Object.entries(files)) {
+      let text: string | null = null;
+      try {
+        text = readFileSync(file(name), 'utf8');
+      } catch {
+        text = null;
+      }
+      saved.set(name, text);
+      writeFileSync(file(name), make(text ?? ''));
+    }
+    try {
+      return await fn();
+    } finally {
+      for (const [name, text] of saved) text === null ? rmSync(file(name)) : writeFileSync(file(name), text);
+    }
+  }
+  const refused = async (files: Record<string, (pulled: string) => string>) =>
+    withFiles(files, () => diffAgainst(live.url).then(() => null, (e: unknown) => e as RowguardError));
+
+  it('equivalent spellings Postgres accepts: GRANT ALL, dollar quotes, FOR ALL and AS PERMISSIVE spelled out', async () => {
+    const d = await withFiles(
+      {
+        'supa.projects.sql': (t) =>
+          t
+            .replace(/grant maintain, [a-z, ]+ on table supa.projects to authenticated;/, 'GRANT ALL PRIVILEGES ON TABLE supa.projects TO authenticated;')
+            .replace("'admin'::text", '$q$admin$q$'),
+        'api.todos.sql': (t) => t.replace('as permissive\n  for all', 'AS PERMISSIVE FOR ALL'),
+      },
+      () => diffAgainst(live.url),
+    );
+    expect(describePlan(d)).toBe('');
+  });
+
+  it('a statement for another table', async () => {
+    const e = await refused({ 'api.orgs.sql': (t) => `${t}create policy p on api.todos for select using (true);\n` });
+    expect(e).toBeInstanceOf(RowguardError);
+    expect(e!.message).toBe("api.todos is not this file's table (api.orgs): a policies/ file only changes its own table");
+    expect(e!.location).toMatchObject({ file: join('policies', 'api.orgs.sql'), line: 4, column: 20 });
+    expect(e!.hint).toBe('move the statement to api.todos.sql');
+  });
+
+  it('a second CREATE POLICY with the same name', async () => {
+    const e = await refused({ 'api.orgs.sql': (t) => `${t}create policy p on api.orgs for select using (true);\n\ncreate policy p on api.orgs for insert with check (true);\n` });
+    expect(e!.message).toBe('policy "p" for table "orgs" already exists');
+    expect(e!.location).toMatchObject({ file: join('policies', 'api.orgs.sql'), line: 6, column: 1 });
+  });
+
+  it('a role in TO that does not exist: its name is pointed at', async () => {
+    const e = await refused({ 'api.orgs.sql': (t) => `${t}create policy p on api.orgs for select\n  to authenticated, "No Such Rôle" using (true);\n` });
+    expect(e!.message).toBe('role "No Such Rôle" does not exist');
+    expect(e!.location).toMatchObject({ file: join('policies', 'api.orgs.sql'), line: 5, column: 21 });
+    expect(e!.hint).toBe('create the role No Such Rôle in a migration in sql/ (roles are server-wide), or correct the name');
+  });
+
+  it('a grant to a role that is not an API role', async () => {
+    const e = await refused({ 'api.orgs.sql': (t) => `${t}grant select on api.orgs to web_anon;\n` });
+    expect(e!.message).toMatch(/^web_anon is not an API role/);
+    expect(e!.location).toMatchObject({ line: 4, column: 29 });
+    expect(e!.hint).toMatch(/grant to other roles in a migration in sql\//);
+  });
+
+  it('a file name for a table that does not exist', async () => {
+    const e = await refused({ 'api.todo.sql': () => 'alter table api.todo enable row level security;\n' });
+    expect(e!.message).toBe(`${join('policies', 'api.todo.sql')}: api.todo does not exist after applying sql/`);
+    expect(e!.hint).toMatch(/rename the file/);
   });
 });
 

@@ -128,14 +128,20 @@ async function runOverlay(tx: TransactionSql, files: readonly PolicyFile[], apiR
         await tx.unsafe(s.text).simple();
       } catch (err) {
         const pg = pgFieldsOf(err);
-        if (pg) throw fileError(f, { ...pg, position: pg.position ?? 1 }, err, s.startChars);
-        throw err;
+        if (!pg) throw err;
+        // CREATE POLICY and GRANT report a missing role without a position: point at its name.
+        const role = pg.sqlstate === '42704' ? /^role "(.*)" does not exist$/.exec(pg.message ?? '')?.[1] : undefined;
+        const at = role !== undefined ? s.roleAt?.[role] : undefined;
+        if (at !== undefined) {
+          throw fileError(f, { ...pg, position: 1 }, err, at, `create the role ${role} in a migration in sql/ (roles are server-wide), or correct the name`);
+        }
+        throw fileError(f, { ...pg, position: pg.position ?? 1 }, err, s.startChars);
       }
     }
   }
 }
 
-function fileError(f: PolicyFile, pg: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, baseOffsetChars: number): RowguardError {
+function fileError(f: PolicyFile, pg: NonNullable<ReturnType<typeof pgFieldsOf>>, cause: unknown, baseOffsetChars: number, hint?: string): RowguardError {
   const location = locateCharPosition(f.text, pg.position ?? 1, f.displayPath, baseOffsetChars);
-  return new RowguardError('sql', pg.message ?? 'error in policies file', { location, pg, cause });
+  return new RowguardError('sql', pg.message ?? 'error in policies file', { location, pg, cause, ...(hint ? { hint } : {}) });
 }

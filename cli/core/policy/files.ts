@@ -66,6 +66,8 @@ export interface PolicyStatement {
   kind: 'rls' | 'grant' | 'policy';
   /** For CREATE POLICY: the policy's name (as Postgres stores it, truncated to 63 bytes). */
   policyName?: string;
+  /** Role names in TO (CREATE POLICY) or the grantee list → code-point offset in the file, to point at a role that does not exist. */
+  roleAt?: Record<string, number>;
 }
 
 /** Read and validate every file of the folder (none when it does not exist). */
@@ -157,6 +159,13 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
     };
     let kind: PolicyStatement['kind'];
     let policyName: string | undefined;
+    const roleAt: Record<string, number> = {};
+    const noteRoles = (specs: unknown) => {
+      for (const r of (specs as Array<{ RoleSpec?: { rolename?: string; location?: number } }>) ?? []) {
+        const name = r.RoleSpec?.rolename;
+        if (name !== undefined && r.RoleSpec?.location !== undefined && !(name in roleAt)) roleAt[name] = charAt(r.RoleSpec.location) - 1;
+      }
+    };
     if (type === 'AlterTableStmt') {
       checkRel(node['relation'] as RangeVar, stmtStartByte);
       const cmds = (node['cmds'] as Array<{ AlterTableCmd: { subtype: string } }>) ?? [];
@@ -183,11 +192,13 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
         }
       }
       if (node['grant_option']) fail('WITH GRANT OPTION is not managed by policies/ files', stmtStartByte);
+      noteRoles(node['grantees']);
       kind = 'grant';
     } else if (type === 'CreatePolicyStmt') {
       checkRel(node['table'] as RangeVar, stmtStartByte);
       kind = 'policy';
       policyName = truncateIdentifier(String(node['policy_name'] ?? ''));
+      noteRoles(node['roles']);
     } else {
       const what = type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
       fail(
@@ -196,7 +207,13 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
         'put other statements in a migration in sql/',
       );
     }
-    out.push({ text: stmtText, startChars: charAt(stmtStartByte) - 1, kind: kind!, ...(policyName !== undefined ? { policyName } : {}) });
+    out.push({
+      text: stmtText,
+      startChars: charAt(stmtStartByte) - 1,
+      kind: kind!,
+      ...(policyName !== undefined ? { policyName } : {}),
+      ...(Object.keys(roleAt).length ? { roleAt } : {}),
+    });
   }
   return out;
 }
