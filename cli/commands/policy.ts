@@ -15,7 +15,9 @@ The desired state is sql/ applied to a shadow database, then for each file: the
 table's policies dropped, the API roles' and PUBLIC's privileges revoked, RLS and
 FORCE turned off, and the file run. Tables without a file keep what sql/ gives them.
 File names: characters outside A-Z a-z 0-9 _ - $ are written %XX (UTF-8 bytes),
-e.g. "My Schema"."a.b" -> My%20Schema.a%2Eb.sql. \`policy pull\` writes this form.
+e.g. "My Schema"."a.b" -> My%20Schema.a%2Eb.sql (non-ASCII characters are kept
+as they are when %XX would make the name longer than 255 bytes). \`policy pull\`
+writes this form.
 Sources for --from/--to: a postgres:// URL, "migrations" (sql/ only) or "policies"
 (sql/ + policies/). The shadow database is created on the --db / DATABASE_URL /
 embedded server; a URL side is only read.`;

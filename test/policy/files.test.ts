@@ -1,6 +1,11 @@
 /** policies/ file validation: a file may change only its own table, and only its RLS flags, API grants and policies. */
 import { describe, expect, it } from 'vitest';
-import { validatePolicyFile } from '../../cli/core/policy/files.js';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePolicyFileName, policyFileName, validatePolicyFile } from '../../cli/core/policy/files.js';
+import { writePolicyFiles } from '../../cli/core/policy/pull.js';
+import { stateOf } from './fixtures.js';
 import { RowguardError } from '../../cli/core/errors.js';
 
 const ctx = { schema: 'public', table: 't', displayPath: 'policies/public.t.sql', grantees: ['PUBLIC', 'anon', 'authenticated', 'service_role'] };
@@ -55,5 +60,30 @@ describe('policies/ file validation', () => {
 
   it('a syntax error is reported where the parser stopped', async () => {
     expect(await refusal('alter table public.t enable row level security;\ncreate policy p on public.t usin (true);')).toMatch(/^2:\d+: syntax error at or near "usin"/);
+  });
+});
+
+describe('policies/ file names of 63-byte names', () => {
+  const tmp = () => mkdtempSync(join(tmpdir(), 'rowguard-names-'));
+
+  it('names beyond ASCII that %XX would make too long keep their characters, and read back the same', () => {
+    const schema = 'ö'.repeat(31); // 62 bytes
+    const table = 'ü'.repeat(31) + ' x';
+    const name = policyFileName(schema, table);
+    expect(name).toBe(`${schema}.${'ü'.repeat(31)}%20x.sql`);
+    expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+    expect(parsePolicyFileName(name)).toEqual({ schema, table });
+    // Short names keep the canonical %XX form.
+    expect(policyFileName('ö', 't')).toBe('%C3%B6.t.sql');
+    const dir = tmp();
+    writePolicyFiles(stateOf([{ table: `${schema}.${table}`, rls: true }]), join(dir, 'policies'), dir);
+    expect(readdirSync(join(dir, 'policies'))).toEqual([name]);
+  });
+
+  it('a name no file system takes is refused before anything is written', () => {
+    const dir = tmp();
+    const state = stateOf([{ table: 'public.a', rls: true }, { table: `${' '.repeat(63)}.${'/'.repeat(63)}`, rls: true }]);
+    expect(() => writePolicyFiles(state, join(dir, 'policies'), dir)).toThrow(/its policies\/ file name would be 383 bytes, longer than a file name may be \(255\); nothing was written/);
+    expect(existsSync(join(dir, 'policies'))).toBe(false);
   });
 });

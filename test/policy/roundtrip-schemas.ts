@@ -33,6 +33,10 @@ create or replace function auth.role() returns text language sql stable as $$
   select auth.jwt() ->> 'role' $$;
 `;
 
+/** 62 bytes each (Postgres keeps 63): as %XX the file name would be 377 bytes. */
+const LONG_SCHEMA = 'ö'.repeat(31);
+const LONG_TABLE = 'ü'.repeat(31);
+
 export interface RoundtripSchema {
   name: string;
   /** The schemas this fixture owns (its tables live there). */
@@ -176,13 +180,15 @@ create policy "partition read" on metrics.events_2025 for select to service_role
   {
     // Names that need quotes: schema, table, column and policy names with spaces, capitals, quotes, unicode, 63 bytes.
     name: 'quoting',
-    schemas: ['Tenant Data', 'ünï'],
+    schemas: ['Tenant Data', 'ünï', LONG_SCHEMA],
     tables: `
 create schema "Tenant Data";
 create schema "ünï";
 create table "Tenant Data"."Order ""Lines""" (id int, "Owner Id" uuid, "select" int, "ß" text);
 create table "ünï"."Ünïcödé tâble" (id int, "Großes Feld" text);
 create table "Tenant Data".a63_abcdefghijklmnopqrstuvwxyz_abcdefghijklmnopqrstuvwxyz_abcd (id int);
+create schema "${LONG_SCHEMA}";
+create table "${LONG_SCHEMA}"."${LONG_TABLE}" (id int);
 `,
     security: `
 alter table "Tenant Data"."Order ""Lines""" enable row level security;
@@ -199,6 +205,9 @@ alter table "ünï"."Ünïcödé tâble" force row level security;
 grant select on "ünï"."Ünïcödé tâble" to anon;
 create policy "Lesen für alle 🔒" on "ünï"."Ünïcödé tâble" for select to public using ("Großes Feld" is not null);
 alter table "Tenant Data".a63_abcdefghijklmnopqrstuvwxyz_abcdefghijklmnopqrstuvwxyz_abcd enable row level security;
+alter table "${LONG_SCHEMA}"."${LONG_TABLE}" enable row level security;
+grant select on "${LONG_SCHEMA}"."${LONG_TABLE}" to authenticated;
+create policy "${'ß'.repeat(31)}" on "${LONG_SCHEMA}"."${LONG_TABLE}" for select to authenticated using (id > 0);
 `,
   },
   {
@@ -276,6 +285,43 @@ create policy docs_level on docs.documents as restrictive for select to authenti
 create policy comments_rw on docs.comments to authenticated
   using (doc_id in (select d.id from docs.documents d where d.owner = auth.uid()))
   with check (author = auth.uid() and exists (select from docs.documents d join private.memberships m on m.doc_id = d.id where d.id = comments.doc_id));
+`,
+  },
+  {
+    // Expressions whose deparsed text must parse back to itself: CTEs, LATERAL, window functions, SIMILAR TO,
+    // BETWEEN, IS DISTINCT FROM, row comparisons, named arguments, COLLATE, AT TIME ZONE, quoted types, a self join,
+    // a table of the same name in another schema, and names with a dot, a slash and a percent sign.
+    name: 'expressions',
+    schemas: ['exotic', 'exotic.v2'],
+    tables: `
+create schema exotic;
+create schema "exotic.v2";
+create type exotic."Level" as enum ('low', 'high');
+create domain exotic.email as text check (value ~ '@');
+create table exotic.nodes (id int primary key, parent int, path varchar(200), owner_email exotic.email, lvl exotic."Level", at timestamp, tags text[], data jsonb);
+create table "exotic.v2".nodes (id int, visible boolean);
+create table exotic."a/b%c.d" (id int, "Weird ""Col""" text);
+create function exotic.score(a int, b int default 0, "mode" text default 'x') returns int language sql immutable as $$ select a + b $$;
+`,
+    security: `
+alter table exotic.nodes enable row level security;
+grant select, update on exotic.nodes to authenticated;
+create policy cte on exotic.nodes for select to authenticated using (exists (
+  with recursive up(id, parent) as (select n.id, n.parent from exotic.nodes n where n.id = nodes.parent
+                                    union all select n.id, n.parent from exotic.nodes n join up on n.id = up.parent)
+  select 1 from up where up.id = 1));
+create policy lateral_window on exotic.nodes for select to authenticated using (id in (
+  select x.id from (select n.id, row_number() over (partition by n.parent order by n.id desc) as rn from exotic.nodes n) x,
+    lateral (select count(*) as c from "exotic.v2".nodes v where v.id = x.id and v.visible) l where x.rn <= 3 and l.c > 0));
+create policy misc on exotic.nodes for update to authenticated
+  using (path similar to '/(a|b)%' and id between 1 and 100 and parent is distinct from 0 and (id, parent) < (5, 6)
+         and exotic.score(id, "mode" => 'y') > 0 and owner_email collate "C" like '%@x' and lvl >= 'high'
+         and (at at time zone 'UTC') > now() - interval '1 hour' and tags && array['a'] and data @? '$.a' and path::text ilike any (array['x%', 'y%']))
+  with check (lvl is not null and extract(year from at) = 2025 and coalesce(nullif(path, ''), 'z') <> 'q' and cast(data ->> 'n' as numeric(10, 2)) > 1.5);
+create policy same_name on exotic.nodes for select to authenticated using (exists (select 1 from "exotic.v2".nodes where "exotic.v2".nodes.id = exotic.nodes.id));
+alter table exotic."a/b%c.d" enable row level security;
+grant select ("Weird ""Col"""), insert on exotic."a/b%c.d" to anon;
+create policy "a/b%c.d" on exotic."a/b%c.d" for insert to anon with check ("Weird ""Col""" is json object);
 `,
   },
 ];

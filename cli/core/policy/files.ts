@@ -6,7 +6,9 @@
  * upper-case hex), so a dot, slash, space, quote or `%` in a name cannot break the
  * `<schema>.<table>` split or the path. `public.My Table` → `public.My%20Table.sql`,
  * `a.b` (a schema named "a.b") table t → `a%2Eb.t.sql`. Reading accepts any
- * valid percent-encoding; `policy pull` writes this canonical form.
+ * valid percent-encoding; `policy pull` writes this canonical form, except that
+ * characters beyond ASCII stay as they are when %XX would make the name longer
+ * than a file name may be (two 63-byte names of non-ASCII letters).
  *
  * A file may contain only, for its own relation: ALTER TABLE … ENABLE/DISABLE/
  * FORCE/NO FORCE ROW LEVEL SECURITY, GRANT/REVOKE of table or column privileges to the API
@@ -23,17 +25,29 @@ import type { Step } from './plan.js';
 
 const SAFE = /[A-Za-z0-9_\-$]/;
 
-export function encodeNamePart(name: string): string {
+/** `keepNonAscii`: characters beyond ASCII stay as they are (UTF-8 in the file name) instead of %XX per byte. */
+export function encodeNamePart(name: string, keepNonAscii = false): string {
   let out = '';
   for (const ch of name) {
-    if (SAFE.test(ch)) out += ch;
+    if (SAFE.test(ch) || (keepNonAscii && ch.codePointAt(0)! > 0x7f)) out += ch;
     else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
   }
   return out;
 }
 
+/** The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes or UTF-16 units). */
+export const MAX_FILE_NAME_BYTES = 255;
+
+/**
+ * The canonical file name. Two names of 63 bytes (Postgres's limit) written as %XX
+ * can reach 383 bytes: when the canonical form is longer than a file name may be,
+ * characters beyond ASCII are kept as they are (3 bytes of %XX per byte become 1),
+ * which reads back the same. Only names of mostly unusual ASCII stay too long.
+ */
 export function policyFileName(schema: string, table: string): string {
-  return `${encodeNamePart(schema)}.${encodeNamePart(table)}.sql`;
+  const canonical = `${encodeNamePart(schema)}.${encodeNamePart(table)}.sql`;
+  if (Buffer.byteLength(canonical, 'utf8') <= MAX_FILE_NAME_BYTES) return canonical;
+  return `${encodeNamePart(schema, true)}.${encodeNamePart(table, true)}.sql`;
 }
 
 /** `<schema>.<table>.sql` → names, or null when the name does not have that shape. */

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from '../errors.js';
-import { parsePolicyFileName, policyFileName } from './files.js';
+import { MAX_FILE_NAME_BYTES, parsePolicyFileName, policyFileName } from './files.js';
 import { renderPolicyFile } from './render.js';
 import type { SecurityState, TableSecurity } from './state.js';
 
@@ -36,12 +36,21 @@ export function selectTables(state: SecurityState, wanted: readonly string[] | u
  */
 export function writePolicyFiles(state: SecurityState, dir: string, displayRoot: string, wanted?: readonly string[]): PullResult {
   const tables = selectTables(state, wanted);
+  // Every name and text first: a name no file system takes is refused before anything is written.
+  const planned = tables.map((t) => ({ t, file: policyFileName(t.schema, t.name) }));
+  const tooLong = planned.find((p) => Buffer.byteLength(p.file, 'utf8') > MAX_FILE_NAME_BYTES);
+  if (tooLong) {
+    throw new RowguardError(
+      'usage',
+      `${tooLong.t.qualified}: its policies/ file name would be ${Buffer.byteLength(tooLong.file, 'utf8')} bytes, longer than a file name may be (${MAX_FILE_NAME_BYTES}); nothing was written`,
+      { hint: 'rename the schema or table in a migration (dots, slashes, spaces and other punctuation take 3 bytes each in the file name), or pull the other tables with --table' },
+    );
+  }
   mkdirSync(dir, { recursive: true });
   const result: PullResult = { written: [], unchanged: [], removed: [] };
   const existing = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sql')) : [];
   const keep = new Set<string>();
-  for (const t of tables) {
-    const file = policyFileName(t.schema, t.name);
+  for (const { t, file } of planned) {
     keep.add(file);
     const path = join(dir, file);
     const text = renderPolicyFile(t);
