@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
+import { freshDatabase, migrate, runCli, serverUrl, type TestDatabase } from '../helpers/pg.js';
 import { parseConfig, apiRolesOf, type Config } from '../../cli/core/config.js';
 import { diffPolicies, readModel, type DiffResult } from '../../cli/core/policy/diff.js';
 import { applyPlan } from '../../cli/core/policy/apply.js';
@@ -28,6 +28,8 @@ let project: string;
 let config: Config;
 let live: TestDatabase;
 let fresh: TestDatabase;
+/** sql/ applied once: every diff's shadow database is a copy of it (as the gate does), not migrated again. */
+let template: TestDatabase;
 
 function dir(...p: string[]): string {
   return join(project, ...p);
@@ -39,7 +41,7 @@ async function pull(url: string): Promise<void> {
 }
 
 const diffAgainst = (url: string): Promise<DiffResult> =>
-  diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url }, to: { kind: 'policies' }, displayRoot: project });
+  diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url }, to: { kind: 'policies' }, displayRoot: project, template: template.name });
 
 function describePlan(d: DiffResult): string {
   return [...d.plan.steps.map(stepSql), ...d.plan.onlyOnOneSide.map((o) => `only in ${o.side}: ${o.table}`), ...d.plan.kindMismatch.map((k) => `kind: ${k.table}`)].join('\n');
@@ -92,16 +94,18 @@ beforeAll(async () => {
   mkdirSync(dir('policies'));
   writeFileSync(dir('sql', '0001_tables.sql'), [PRELUDE, ...SCHEMAS.map((s) => s.tables)].join('\n'));
   config = parseConfig({}, null, project);
-  [live, fresh] = await Promise.all([freshDatabase('rg_roundtrip_live'), freshDatabase('rg_roundtrip_fresh')]);
-  // One at a time: both create the same cluster-wide roles.
+  [live, fresh, template] = await Promise.all([freshDatabase('rg_roundtrip_live'), freshDatabase('rg_roundtrip_fresh'), freshDatabase('rg_roundtrip_tmpl')]);
+  // One at a time: they create the same cluster-wide roles. The template's pool is never used (a copy needs it idle).
   await migrate(live.url, dir('sql'));
   await migrate(fresh.url, dir('sql'));
+  await migrate(template.url, dir('sql'));
   await live.sql.unsafe(SCHEMAS.map((s) => s.security).join('\n'));
 }, 120_000);
 
 afterAll(async () => {
   await live?.drop();
   await fresh?.drop();
+  await template?.drop();
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
@@ -190,10 +194,10 @@ describe('round trip on real-world-shaped schemas', () => {
     } finally {
       writeFileSync(path, original);
     }
+    // Back to the pulled state (the next case's first diff shows anything left over).
     const back = await diffAgainst(fresh.url);
     expect(back.plan.steps).toHaveLength(c.expect.length);
     await applyPlan(back.plan, { url: fresh.url, lockTimeout: '5s', statementTimeout: '0' });
-    expect(describePlan(await diffAgainst(fresh.url))).toBe('');
   });
 
   it('a grant another role made (not the owner) is revoked when its file drops it', async () => {
@@ -309,6 +313,41 @@ describe('hostile policies/ files: handled, or refused with file:line:col and a 
     const e = await refused({ 'api.todo.sql': () => 'alter table api.todo enable row level security;\n' });
     expect(e!.message).toBe(`${join('policies', 'api.todo.sql')}: api.todo does not exist after applying sql/`);
     expect(e!.hint).toMatch(/rename the file/);
+  });
+});
+
+describe('the same round trip through the CLI, with --json', () => {
+  it('pull --json reports every file unchanged; diff --exit-code is empty and exits 0', async () => {
+    const before = readFolder();
+    const pull = await runCli(['policy', 'pull', '--db', live.url, '--json'], { cwd: project });
+    expect(pull.code, pull.stderr).toBe(0);
+    const doc = JSON.parse(pull.stdout);
+    expect({ ...doc, unchanged: [...doc.unchanged].sort() }).toEqual({ written: [], unchanged: Object.keys(before).map((f) => join('policies', f)), removed: [] });
+    expect(readFolder()).toEqual(before);
+    const diff = await runCli(['policy', 'diff', '--db', live.url, '--exit-code'], { cwd: project });
+    expect([diff.code, diff.stdout, diff.stderr]).toEqual([0, '', '']);
+  });
+
+  it('one change: the JSON carries what the SQL output says, and apply --json applies it', async () => {
+    const path = join(config.dirs.policies, 'api.orgs.sql');
+    const original = readFileSync(path, 'utf8');
+    writeFileSync(path, original.replace('grant select on table api.orgs to anon;\n', ''));
+    try {
+      const text = await runCli(['policy', 'diff', '--db', fresh.url], { cwd: project });
+      const json = await runCli(['policy', 'diff', '--db', fresh.url, '--json'], { cwd: project });
+      expect([text.code, json.code]).toEqual([0, 0]);
+      const doc = JSON.parse(json.stdout);
+      expect(doc.steps).toHaveLength(1);
+      expect(doc.steps[0]).toMatchObject({ kind: 'revoke', hazard: 'narrows', grantee: 'anon', privileges: ['SELECT'], sql: 'revoke select on table api.orgs from anon;' });
+      expect(text.stdout).toBe(doc.sql.replace('begin;\n', `begin;\n-- [narrows] ${doc.steps[0].effects[0]}\n`));
+      const apply = await runCli(['policy', 'apply', '--db', fresh.url, '--json'], { cwd: project });
+      expect(apply.code, apply.stderr).toBe(0);
+      expect(JSON.parse(apply.stdout)).toMatchObject({ applied: 1, steps: [{ kind: 'revoke' }] });
+    } finally {
+      writeFileSync(path, original);
+    }
+    const back = await runCli(['policy', 'apply', '--db', fresh.url, '--json'], { cwd: project });
+    expect(JSON.parse(back.stdout)).toMatchObject({ applied: 1, steps: [{ kind: 'grant', hazard: 'widens' }] });
   });
 });
 
