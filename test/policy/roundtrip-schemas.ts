@@ -233,6 +233,13 @@ set role rt_grantor;
 grant select on grants.sql_by_other to anon;
 grant update (note) on grants.sql_by_other to authenticated;
 reset role;
+-- An API role given a grant option in sql/, which it passed on: resetting its grants needs CASCADE.
+create table grants.passed_on (id int);
+grant usage on schema grants to authenticated;
+grant select on grants.passed_on to authenticated with grant option;
+set role authenticated;
+grant select on grants.passed_on to anon;
+reset role;
 `,
     security: `
 grant select (id, label), update (label) on grants.cols to anon, authenticated;

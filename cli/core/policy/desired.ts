@@ -91,8 +91,13 @@ async function runOverlay(tx: TransactionSql, files: readonly PolicyFile[], apiR
     const q = qualifiedName(t.schema, t.name);
     for (const name of policiesOf.get(t.oid) ?? []) reset.push(`drop policy ${quoteIdent(name)} on ${q};`);
     // REVOKE on the table also revokes the same privileges granted per column (REVOKE docs).
-    reset.push(`revoke all on table ${q} from ${grantees};`);
-    for (const g of byOthersOf.get(t.oid) ?? []) reset.push(`set local role ${quoteIdent(g.grantor)}; revoke all on table ${q} from ${g.grantee}; reset role;`);
+    // CASCADE: an API role that sql/ gave a grant option may have passed the privilege
+    // on, and REVOKE refuses while such dependent grants exist. policies/ files cannot
+    // grant with grant option, so after the file runs no such grant could exist anyway.
+    // The grants others made go first: a grantor that is itself an API role loses its
+    // privileges, and with them the right to revoke, in the owner's REVOKE.
+    for (const g of byOthersOf.get(t.oid) ?? []) reset.push(`set local role ${quoteIdent(g.grantor)}; revoke all on table ${q} from ${g.grantee} cascade; reset role;`);
+    reset.push(`revoke all on table ${q} from ${grantees} cascade;`);
     if (KINDS_WITH_RLS.has(t.kind)) reset.push(`alter table ${q} no force row level security, disable row level security;`);
   }
   await tx.unsafe(reset.join('\n')).simple();
