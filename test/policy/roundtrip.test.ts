@@ -171,6 +171,13 @@ describe('round trip on real-world-shaped schemas', () => {
       edit: replace('create policy "Owner\'s ""lines"" — read"', 'create policy "Renamed ""Ünï"" policy"'),
       expect: [['rename-policy', 'neutral']],
     },
+    // sql/ gave authenticated a grant option and it granted anon: the REVOKE needs CASCADE, and anon keeps SELECT.
+    {
+      what: 'a grant an API role passed on is revoked from it',
+      file: 'grants.passed_on.sql',
+      edit: replace('grant select on table grants.passed_on to authenticated;\n', ''),
+      expect: [['revoke', 'narrows']],
+    },
     // Owned by a role without BYPASSRLS (the other tables' owner is a superuser, whom FORCE does not bind).
     { what: 'FORCE added', file: 'grants.owned.sql', edit: replace('enable row level security;\n', 'enable row level security;\nalter table grants.owned force row level security;\n'), expect: [['force-rls', 'narrows']] },
     { what: 'FORCE removed where the owner is a superuser', file: 'metrics.events.sql', edit: replace('alter table metrics.events force row level security;\n', ''), expect: [['no-force-rls', 'neutral']] },

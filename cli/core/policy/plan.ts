@@ -57,8 +57,12 @@ interface StepBase {
 
 export type Step =
   | (StepBase & { kind: 'grant'; grantee: string; privileges: string[] })
-  /** grantedBy: roles other than the owner that granted some of these privileges; the REVOKE is issued as each of them too. */
-  | (StepBase & { kind: 'revoke'; grantee: string; privileges: string[]; grantedBy?: string[] })
+  /**
+   * grantedBy: roles other than the owner that granted some of these privileges; the REVOKE is issued as each of them too.
+   * cascade: the grantee passed some of them on with a grant option, so the REVOKE needs CASCADE; regrant: what
+   * that takes from grantees who keep it in the desired state, granted back in the same step.
+   */
+  | (StepBase & { kind: 'revoke'; grantee: string; privileges: string[]; grantedBy?: string[]; cascade?: true; regrant?: Record<string, string[]> })
   | (StepBase & { kind: 'grant-columns'; grantee: string; columns: Record<string, string[]> })
   | (StepBase & { kind: 'revoke-columns'; grantee: string; columns: Record<string, string[]>; grantedBy?: string[] })
   | (StepBase & { kind: 'enable-rls' | 'disable-rls' | 'force-rls' | 'no-force-rls' })
@@ -165,15 +169,42 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
   const steps: Step[] = [];
   const rlsOn = want.rls;
 
+  const revokes = new Map<string, string[]>();
+  for (const g of grantees) {
+    const revoke = (cur.grants.get(g) ?? []).filter((p) => !(want.grants.get(g) ?? []).includes(p));
+    if (revoke.length) revokes.set(g, revoke);
+  }
+  const cascades = cur.grantsByOthers?.length ? cascadesOf(cur, revokes) : NO_CASCADES;
+
   for (const g of grantees) {
     const have = cur.grants.get(g) ?? [];
     const need = want.grants.get(g) ?? [];
-    const revoke = have.filter((p) => !need.includes(p));
+    const revoke = revokes.get(g) ?? [];
     const grant = need.filter((p) => !have.includes(p));
     if (revoke.length) {
       // Column grants too: a table-level REVOKE takes the issuer's column grants of those privileges with it.
-      const grantedBy = grantorsOf(cur, g, revoke, 'table-or-column');
-      steps.push(step(want, 'narrows', [revokeEffect(want.qualified, g, revoke)], 0, { kind: 'revoke', grantee: g, privileges: revoke, ...(grantedBy.length ? { grantedBy } : {}) }));
+      // A grant another revoke here takes away by CASCADE needs no REVOKE of its own (nor could its grantor issue one).
+      const grantedBy = grantorsOf(cur, g, revoke, 'table-or-column').filter((y) => revoke.some((p) => !cascades.edges.has(edgeKey(y, g, p)) && grantedTo(cur, y, g, p)));
+      const lost = cascades.lost.get(g) ?? [];
+      const regrant: Record<string, string[]> = {};
+      for (const [d, p] of lost) if ((want.grants.get(d) ?? []).includes(p)) (regrant[d] ??= []).push(p);
+      const effects = [revokeEffect(want.qualified, g, revoke)];
+      if (lost.length) {
+        effects.push(
+          `${g} passed ${lost.length === 1 ? 'it' : 'them'} on with a grant option: CASCADE also revokes ${lost.map(([d, p]) => `${p} from ${d}`).join(', ')}` +
+            (Object.keys(regrant).length ? `; granted back: ${Object.entries(regrant).map(([d, ps]) => `${ps.join(', ')} to ${d}`).join(', ')}` : ''),
+        );
+      }
+      steps.push(
+        step(want, 'narrows', effects, 0, {
+          kind: 'revoke',
+          grantee: g,
+          privileges: revoke,
+          ...(grantedBy.length ? { grantedBy } : {}),
+          ...(lost.length ? { cascade: true as const } : {}),
+          ...(Object.keys(regrant).length ? { regrant } : {}),
+        }),
+      );
     }
     if (grant.length) steps.push(step(want, 'widens', [grantEffect(want.qualified, g, grant, rlsOn, want.kind)], 9, { kind: 'grant', grantee: g, privileges: grant }));
 
@@ -212,6 +243,40 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
 
   steps.push(...planPolicies(cur, want, { rlsBefore: cur.rls, rlsAfter: want.rls, exempt }));
   return steps;
+}
+
+const edgeKey = (grantor: string, grantee: string, privilege: string) => `${grantor}\0${grantee}\0${privilege}`;
+const NO_CASCADES = { edges: new Set<string>(), lost: new Map<string, Array<[string, string]>>() };
+
+function grantedTo(cur: TableSecurity, grantor: string, grantee: string, privilege: string): boolean {
+  return (cur.grantsByOthers ?? []).some((x) => x.grantor === grantor && x.grantee === grantee && x.privilege === privilege);
+}
+
+/**
+ * What the table-level revokes take away by CASCADE: the grants each revoked grantee
+ * made with its grant option, and the grants made with those, and so on. `edges`:
+ * every such grant (grantor, grantee, privilege); `lost`: per revoked grantee, the
+ * (grantee, privilege) pairs its REVOKE … CASCADE removes.
+ */
+function cascadesOf(cur: TableSecurity, revokes: ReadonlyMap<string, readonly string[]>): { edges: Set<string>; lost: Map<string, Array<[string, string]>> } {
+  const edges = new Set<string>();
+  const lost = new Map<string, Array<[string, string]>>();
+  const table = (cur.grantsByOthers ?? []).filter((x) => x.column === null);
+  for (const [g, privileges] of revokes) {
+    const out: Array<[string, string]> = [];
+    const queue: Array<[string, string]> = privileges.map((p) => [g, p]);
+    for (let i = 0; i < queue.length; i++) {
+      const [grantor, p] = queue[i]!;
+      for (const x of table) {
+        if (x.grantor !== grantor || x.privilege !== p || edges.has(edgeKey(grantor, x.grantee, p))) continue;
+        edges.add(edgeKey(grantor, x.grantee, p));
+        if (x.grantee !== g) out.push([x.grantee, p]);
+        queue.push([x.grantee, p]);
+      }
+    }
+    if (out.length) lost.set(g, out);
+  }
+  return { edges, lost };
 }
 
 /** Roles other than the owner that granted `g` one of `privileges`, on the table or a column (or only on a column), sorted. */

@@ -47,8 +47,11 @@ export function stepSql(s: Step): string {
   switch (s.kind) {
     case 'grant':
       return `grant ${privilegeList(s.privileges)} on table ${t} to ${roleList([s.grantee])};`;
-    case 'revoke':
-      return asEachGrantor(`revoke ${privilegeList(s.privileges)} on table ${t} from ${roleList([s.grantee])};`, s.grantedBy);
+    case 'revoke': {
+      const revoke = asEachGrantor(`revoke ${privilegeList(s.privileges)} on table ${t} from ${roleList([s.grantee])}${s.cascade ? ' cascade' : ''};`, s.grantedBy);
+      const regrant = Object.entries(s.regrant ?? {}).map(([g, privs]) => `grant ${privilegeList(privs)} on table ${t} to ${roleList([g])};`);
+      return [revoke, ...regrant].join('\n');
+    }
     case 'grant-columns':
       return `grant ${columnPrivileges(s.columns)} on table ${t} to ${roleList([s.grantee])};`;
     case 'revoke-columns':
