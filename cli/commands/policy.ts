@@ -137,12 +137,19 @@ export function makePolicyCommand(): Command {
       const ctx = contextOf(cmd);
       const config = ctx.config();
       const target = await targetSource(ctx);
-      const { readModel } = await import('../core/policy/diff.js');
+      const { modelsOf } = await import('../core/policy/diff.js');
       const { securityStateOf } = await import('../core/policy/state.js');
-      const { writePolicyFiles } = await import('../core/policy/pull.js');
+      const { writePolicyFiles, hasMigrations } = await import('../core/policy/pull.js');
       const { apiRolesOf } = await import('../core/config.js');
-      const state = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
-      const result = writePolicyFiles(state, config.dirs.policies, ctx.cwd, o.table);
+      // A file is an overlay on what sql/ creates, and one for a relation sql/ does not
+      // create fails every diff: read sql/'s relations (a shadow database, built while
+      // the target is read). With no migrations yet, every relation is written.
+      const withSql = hasMigrations(config.dirs.sql);
+      const sides: Source[] = withSql ? [target.source, { kind: 'migrations' }] : [target.source];
+      const { models } = await modelsOf({ serverUrl: target.serverUrl, config, from: sides[0]!, to: sides[0]!, displayRoot: ctx.cwd }, sides);
+      const state = securityStateOf(models[0]!, apiRolesOf(config));
+      const created = withSql ? new Set(models[1]!.relations.map((r) => r.qualified)) : undefined;
+      const result = writePolicyFiles(state, config.dirs.policies, ctx.cwd, o.table, created);
       const { renderPull } = await import('../core/report/policy.js');
       ctx.out.result(result, () => renderPull(result));
     });

@@ -329,10 +329,31 @@ describe('the same round trip through the CLI, with --json', () => {
     const pull = await runCli(['policy', 'pull', '--db', live.url, '--json'], { cwd: project });
     expect(pull.code, pull.stderr).toBe(0);
     const doc = JSON.parse(pull.stdout);
-    expect({ ...doc, unchanged: [...doc.unchanged].sort() }).toEqual({ written: [], unchanged: Object.keys(before).map((f) => join('policies', f)), removed: [] });
+    expect({ ...doc, unchanged: [...doc.unchanged].sort() }).toEqual({ written: [], unchanged: Object.keys(before).map((f) => join('policies', f)), removed: [], skipped: [] });
     expect(readFolder()).toEqual(before);
     const diff = await runCli(['policy', 'diff', '--db', live.url, '--exit-code'], { cwd: project });
     expect([diff.code, diff.stdout, diff.stderr]).toEqual([0, '', '']);
+  });
+
+  it('a table sql/ does not create (a platform\'s own schema) is not pulled, so the folder still diffs', async () => {
+    await live.sql.unsafe(`create schema platform; create table platform.objects (id int, owner uuid);
+      alter table platform.objects enable row level security; grant select on platform.objects to authenticated;
+      create policy own on platform.objects for select to authenticated using (owner = auth.uid());`);
+    try {
+      const before = readFolder();
+      const pull = await runCli(['policy', 'pull', '--db', live.url, '--json'], { cwd: project });
+      expect(pull.code, pull.stderr).toBe(0);
+      expect(JSON.parse(pull.stdout)).toMatchObject({ written: [], removed: [], skipped: ['platform.objects'] });
+      expect(readFolder()).toEqual(before);
+      const diff = await runCli(['policy', 'diff', '--db', live.url], { cwd: project });
+      expect([diff.code, diff.stdout]).toEqual([0, '']);
+      expect(diff.stderr).toContain('platform.objects exists only in database');
+      const one = await runCli(['policy', 'pull', '--db', live.url, '--table', 'platform.objects'], { cwd: project });
+      expect(one.code).toBe(2);
+      expect(one.stderr).toContain('error: platform.objects is not created by sql/: a policies/ file for it would make every diff fail; nothing was written');
+    } finally {
+      await live.sql.unsafe('drop schema platform cascade');
+    }
   });
 
   it('one change: the JSON carries what the SQL output says, and apply --json applies it', async () => {

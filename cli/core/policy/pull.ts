@@ -14,6 +14,13 @@ export interface PullResult {
   written: string[];
   unchanged: string[];
   removed: string[];
+  /** Relations of the database that sql/ does not create (e.g. a platform's own schemas): no file written. */
+  skipped: string[];
+}
+
+/** Whether the migrations folder holds any migration. */
+export function hasMigrations(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.sql'));
 }
 
 /** `schema.table`, or a bare `table` meaning `public.table`. */
@@ -34,8 +41,17 @@ export function selectTables(state: SecurityState, wanted: readonly string[] | u
  * files of relations that no longer exist are removed. A relation's file is always
  * written under its canonical name, replacing any other spelling of it.
  */
-export function writePolicyFiles(state: SecurityState, dir: string, displayRoot: string, wanted?: readonly string[]): PullResult {
-  const tables = selectTables(state, wanted);
+export function writePolicyFiles(state: SecurityState, dir: string, displayRoot: string, wanted?: readonly string[], created?: ReadonlySet<string>): PullResult {
+  const selected = selectTables(state, wanted);
+  // `created`: the relations sql/ creates. A file for any other fails every diff
+  // ("does not exist after applying sql/"), so none is written.
+  const notCreated = created ? selected.filter((t) => !created.has(t.qualified)) : [];
+  if (wanted?.length && notCreated.length) {
+    throw new RowguardError('usage', `${notCreated[0]!.qualified} is not created by sql/: a policies/ file for it would make every diff fail; nothing was written`, {
+      hint: 'create the table in a migration in sql/ first, then pull it',
+    });
+  }
+  const tables = notCreated.length ? selected.filter((t) => created!.has(t.qualified)) : selected;
   // Every name and text first: a name no file system takes is refused before anything is written.
   const planned = tables.map((t) => ({ t, file: policyFileName(t.schema, t.name) }));
   const tooLong = planned.find((p) => Buffer.byteLength(p.file, 'utf8') > MAX_FILE_NAME_BYTES);
@@ -47,7 +63,7 @@ export function writePolicyFiles(state: SecurityState, dir: string, displayRoot:
     );
   }
   mkdirSync(dir, { recursive: true });
-  const result: PullResult = { written: [], unchanged: [], removed: [] };
+  const result: PullResult = { written: [], unchanged: [], removed: [], skipped: notCreated.map((t) => t.qualified) };
   const existing = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sql')) : [];
   const keep = new Set<string>();
   for (const { t, file } of planned) {
@@ -61,13 +77,13 @@ export function writePolicyFiles(state: SecurityState, dir: string, displayRoot:
       result.written.push(shown);
     }
   }
-  const selected = new Set(tables.map((t) => t.qualified));
+  const pulled = new Set(tables.map((t) => t.qualified));
   for (const f of existing) {
     if (keep.has(f)) continue;
     const parsed = parsePolicyFileName(f);
     const q = parsed ? `${parsed.schema}.${parsed.table}` : null;
     // Another spelling of a pulled table, or (full pull only) a table that is gone.
-    const stale = q !== null && (selected.has(q) || (!wanted?.length && !state.tables.has(q)));
+    const stale = q !== null && (pulled.has(q) || (!wanted?.length && !state.tables.has(q)));
     if (stale) {
       rmSync(join(dir, f));
       result.removed.push(relative(displayRoot, join(dir, f)) || f);

@@ -154,7 +154,10 @@ export function renderPull(r: PullResult): string {
   const lines = [
     ...r.written.map((f) => `wrote ${f}`),
     ...r.removed.map((f) => `removed ${f}`),
-    `${r.written.length} written, ${r.unchanged.length} unchanged, ${r.removed.length} removed`,
+    ...(r.skipped.length
+      ? [`not written (sql/ does not create ${r.skipped.length === 1 ? 'it' : 'them'}, so a file would make every diff fail): ${r.skipped.join(', ')}`]
+      : []),
+    `${r.written.length} written, ${r.unchanged.length} unchanged, ${r.removed.length} removed${r.skipped.length ? `, ${r.skipped.length} skipped` : ''}`,
   ];
   return lines.join('\n');
 }
