@@ -274,14 +274,14 @@ describe('hostile policies/ files: handled, or refused with file:line:col and a 
   const refused = async (files: Record<string, (pulled: string) => string>) =>
     withFiles(files, () => diffAgainst(live.url).then(() => null, (e: unknown) => e as RowguardError));
 
-  it('equivalent spellings Postgres accepts: GRANT ALL, dollar quotes, FOR ALL and AS PERMISSIVE spelled out', async () => {
+  it('equivalent spellings Postgres accepts: GRANT ALL, dollar quotes, FOR ALL and AS PERMISSIVE spelled out, a role named twice', async () => {
     const d = await withFiles(
       {
         'supa.projects.sql': (t) =>
           t
             .replace(/grant maintain, [a-z, ]+ on table supa.projects to authenticated;/, 'GRANT ALL PRIVILEGES ON TABLE supa.projects TO authenticated;')
             .replace("'admin'::text", '$q$admin$q$'),
-        'api.todos.sql': (t) => t.replace('as permissive\n  for all', 'AS PERMISSIVE FOR ALL'),
+        'api.todos.sql': (t) => t.replace('as permissive\n  for all', 'AS PERMISSIVE FOR ALL').replace('to anon, web_anon', 'to web_anon, anon, web_anon'),
       },
       () => diffAgainst(live.url),
     );

@@ -269,7 +269,8 @@ export function buildModel(raw: RawCatalog): CatalogModel {
             tableName: r.name,
             command: CMD[p.cmd] ?? 'ALL',
             permissive: p.permissive,
-            roles: [...p.roles].sort(),
+            // CREATE POLICY keeps a role named twice in TO twice; it means the same as once.
+            roles: [...new Set(p.roles)].sort(),
             using: p.using,
             check: p.check,
             comment: p.comment,
