@@ -54,6 +54,7 @@ describe('policies/ file validation', () => {
     expect(await refusal('grant select on all tables in schema public to anon;')).toMatch(/may only GRANT or REVOKE privileges on its own table/);
     expect(await refusal('grant usage on schema public to anon;')).toMatch(/may only GRANT or REVOKE privileges on its own table/);
     expect(await refusal('grant select on public.t to postgres;')).toMatch(/^1:29: postgres is not an API role/);
+    expect(await refusal('grant select on public.t to anon, current_user;')).toMatch(/^1:35: CURRENT_USER is not an API role/);
     expect(await refusal('grant select on public.t to anon with grant option;')).toMatch(/WITH GRANT OPTION is not managed/);
     expect(await refusal('alter policy p on public.t rename to q;')).toMatch(/RENAME is not allowed/);
   });

@@ -198,8 +198,10 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
       for (const g of (node['grantees'] as Array<{ RoleSpec: { roletype: string; rolename?: string; location?: number } }>) ?? []) {
         const name = g.RoleSpec.roletype === 'ROLESPEC_PUBLIC' ? PUBLIC : g.RoleSpec.rolename;
         if (!name || !ctx.grantees.includes(name)) {
+          // CURRENT_USER, SESSION_USER, CURRENT_ROLE: whoever runs the file, never an API role by name.
+          const keyword = g.RoleSpec.roletype.replace(/^ROLESPEC_/, '');
           fail(
-            `${name ?? g.RoleSpec.roletype} is not an API role: policies/ files grant only to ${ctx.grantees.filter((x) => x !== PUBLIC).join(', ')} or PUBLIC`,
+            `${name ?? keyword} is not an API role: policies/ files grant only to ${ctx.grantees.filter((x) => x !== PUBLIC).join(', ')} or PUBLIC`,
             g.RoleSpec.location ?? stmtStartByte,
             'grant to other roles in a migration in sql/ (rowguard compares only the API roles and PUBLIC)',
           );
