@@ -309,6 +309,7 @@ create table exotic.nodes (id int primary key, parent int, path varchar(200), ow
 create table "exotic.v2".nodes (id int, visible boolean);
 create table exotic."a/b%c.d" (id int, "Weird ""Col""" text);
 create function exotic.score(a int, b int default 0, "mode" text default 'x') returns int language sql immutable as $$ select a + b $$;
+create function exotic.row_ok(r exotic.nodes) returns boolean language sql stable as $$ select r.id > 0 $$;
 `,
     security: `
 alter table exotic.nodes enable row level security;
@@ -325,6 +326,10 @@ create policy misc on exotic.nodes for update to authenticated
          and exotic.score(id, "mode" => 'y') > 0 and owner_email collate "C" like '%@x' and lvl >= 'high'
          and (at at time zone 'UTC') > now() - interval '1 hour' and tags && array['a'] and data @? '$.a' and path::text ilike any (array['x%', 'y%']))
   with check (lvl is not null and extract(year from at) = 2025 and coalesce(nullif(path, ''), 'z') <> 'q' and cast(data ->> 'n' as numeric(10, 2)) > 1.5);
+create policy rows_and_aggregates on exotic.nodes for delete to authenticated
+  using (exotic.row_ok(nodes) and nodes is not null and id = (select distinct on (n.parent) n.id from exotic.nodes n order by n.parent, n.id limit 1)
+         and 2 < (select count(*) filter (where v.visible) from "exotic.v2".nodes v) and id in (values (1), (2))
+         and (data #>> '{a,b}') is not null and current_setting('app.tenant', true)::jsonb ? 'x' and not (tags @> '{}'));
 create policy same_name on exotic.nodes for select to authenticated using (exists (select 1 from "exotic.v2".nodes where "exotic.v2".nodes.id = exotic.nodes.id));
 alter table exotic."a/b%c.d" enable row level security;
 grant select ("Weird ""Col"""), insert on exotic."a/b%c.d" to anon;
