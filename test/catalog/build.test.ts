@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelOf } from '../policy/fixtures.js';
-import { aclItemGrantor, grantsByOthersOf, grantsFromAclItems, parseAclItem } from '../../cli/core/catalog/build.js';
+import { aclItemGrantOptions, aclItemGrantor, grantsByOthersOf, grantsFromAclItems, parseAclItem } from '../../cli/core/catalog/build.js';
 
 describe('aclitem text', () => {
   it('reads grantee, privileges (grant options ignored) and PUBLIC', () => {
@@ -29,6 +29,15 @@ describe('aclitem text', () => {
       { grantee: 'a', privileges: ['USAGE'] },
       { grantee: 'b', privileges: ['SELECT', 'INSERT', 'DELETE'] },
     ]);
+  });
+
+  it('reads which privileges carry the grant option, with quoted names around', () => {
+    expect(aclItemGrantOptions('anon=r*aw*/postgres', null)).toEqual([
+      { grantee: 'anon', privilege: 'SELECT', column: null },
+      { grantee: 'anon', privilege: 'UPDATE', column: null },
+    ]);
+    expect(aclItemGrantOptions('"a=*/b"=x*/"c*/d"', 'col')).toEqual([{ grantee: 'a=*/b', privilege: 'REFERENCES', column: 'col' }]);
+    expect(aclItemGrantOptions('=r/"o*"', null)).toEqual([]);
   });
 
   it('reads the grantor, quoted or not, and keeps the grants a role other than the owner made', () => {

@@ -120,6 +120,17 @@ describe('round trip on real-world-shaped schemas', () => {
     expect(d.undeclared).toEqual([]);
   });
 
+  it('a grant option, which files do not manage, is named in the pulled file', () => {
+    expect(pulled['grants.opt.sql']).toBe(
+      [
+        '-- grants.opt: row-level security, API grants and policies (rowguard policy pull).',
+        'grant select on table grants.opt to authenticated;',
+        '-- In the database pulled from, authenticated also holds SELECT WITH GRANT OPTION: policies/ files do not manage grant options, so the grants here carry none.',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('pull twice: byte-identical', async () => {
     await pull(live.url);
     expect(readFolder()).toEqual(pulled);

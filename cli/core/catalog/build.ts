@@ -129,6 +129,28 @@ export function parseAclItem(item: string): AclEntry[] {
   return out;
 }
 
+/** The privileges of one aclitem's text that carry the grant option (`*` after the letter). */
+export function aclItemGrantOptions(item: string, column: string | null): Array<{ grantee: string; privilege: string; column: string | null }> {
+  if (!item.includes('*')) return [];
+  const entries = parseAclItem(item);
+  const grantee = entries[0]?.grantee;
+  if (grantee === undefined) return [];
+  // The letters run from the '=' after the grantee to the '/' before the grantor.
+  let i = 0;
+  if (item.startsWith('"')) {
+    for (i = 1; i < item.length; i++) {
+      if (item[i] === '"' && item[i + 1] === '"') i++;
+      else if (item[i] === '"') break;
+    }
+    i++;
+  } else i = item.indexOf('=');
+  const out: Array<{ grantee: string; privilege: string; column: string | null }> = [];
+  for (let j = i + 1; j < item.length && item[j] !== '/'; j++) {
+    if (item[j + 1] === '*' && ACL_LETTERS[item[j]!]) out.push({ grantee, privilege: ACL_LETTERS[item[j]!]!, column });
+  }
+  return out;
+}
+
 /** The grantor of one aclitem's text (after the `/`, quoted like the grantee when needed). */
 export function aclItemGrantor(item: string): string {
   let i = 0;
@@ -259,6 +281,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
       grants: grantsOf(r.acl),
       columnGrants: (r.column_acl ?? []).flatMap(({ column, acl }) => grantsFromAclItems(acl).map((g) => ({ column, ...g }))),
       grantsByOthers: grantsByOthersOf(r.acl, r.owner, null).concat((r.column_acl ?? []).flatMap(({ column, acl }) => grantsByOthersOf(acl, r.owner, column))),
+      grantOptions: r.acl.flatMap((i) => aclItemGrantOptions(i, null)).concat((r.column_acl ?? []).flatMap(({ column, acl }) => acl.flatMap((i) => aclItemGrantOptions(i, column)))),
       apiAccess,
       policies: (policies.get(r.oid) ?? [])
         .map(

@@ -137,6 +137,8 @@ export interface Relation {
   columnGrants: ColumnGrant[];
   /** Table and column grants whose grantor is not the owner (usually none); optional so hand-written models may omit it. */
   grantsByOthers?: GrantByOther[];
+  /** Privileges held WITH GRANT OPTION (`*` in the ACL), per grantee and column (null: the table); usually none. */
+  grantOptions?: Array<{ grantee: string; privilege: string; column: string | null }>;
   /** Per API role (that exists): effective table privileges. */
   apiAccess: ApiAccess;
   policies: Policy[];

@@ -145,6 +145,16 @@ export function renderPolicyFile(t: TableSecurity): string {
       body.push(`grant ${columnPrivileges(Object.fromEntries(byPriv))} on table ${name} to ${roleList([grantee])};`);
     }
   }
+  // Grant options are not managed (a file cannot grant one): say what the file leaves out.
+  const options = new Map<string, string[]>();
+  for (const o of t.grantOptions ?? []) {
+    const what = o.column === null ? o.privilege : `${o.privilege} (${o.column})`;
+    const list = options.get(o.grantee) ?? options.set(o.grantee, []).get(o.grantee)!;
+    if (!list.includes(what)) list.push(what);
+  }
+  for (const [grantee, what] of options) {
+    body.push(`-- In the database pulled from, ${grantee} also holds ${what.join(', ')} WITH GRANT OPTION: policies/ files do not manage grant options, so the grants here carry none.`);
+  }
   for (const p of t.policies) {
     body.push('');
     body.push(createPolicySql(p, 'file'));

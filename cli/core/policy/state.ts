@@ -28,6 +28,8 @@ export interface TableSecurity {
   columnGrants: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
   /** Grants to these grantees made by a role other than the owner (a REVOKE must be issued as that role too). */
   grantsByOthers?: readonly GrantByOther[];
+  /** Privileges these grantees hold WITH GRANT OPTION (not managed by policies/ files; pull says so). */
+  grantOptions?: ReadonlyArray<{ grantee: string; privilege: string; column: string | null }>;
 }
 
 export interface SecurityState {
@@ -86,6 +88,7 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
       grants,
       columnGrants,
       grantsByOthers: r.grantsByOthers?.length ? r.grantsByOthers.filter((g) => grantees.includes(g.grantee)) : NONE,
+      ...(r.grantOptions?.length ? { grantOptions: r.grantOptions.filter((g) => grantees.includes(g.grantee)) } : {}),
     });
   }
   return {
