@@ -346,6 +346,31 @@ describe('the same round trip through the CLI, with --json', () => {
     expect([diff.code, diff.stdout, diff.stderr]).toEqual([0, '', '']);
   });
 
+  it('an error in a file: --json carries the message, file:line:col, hint and exit code the text shows', async () => {
+    const path = join(config.dirs.policies, 'api.orgs.sql');
+    const original = readFileSync(path, 'utf8');
+    writeFileSync(path, `${original}create policy p on api.orgs for select to "No Such Rôle" using (true);\n`);
+    try {
+      const text = await runCli(['policy', 'diff', '--db', live.url], { cwd: project });
+      const json = await runCli(['policy', 'diff', '--db', live.url, '--json'], { cwd: project });
+      expect([text.code, json.code]).toEqual([1, 1]);
+      const { error } = JSON.parse(json.stdout);
+      expect(error).toMatchObject({
+        code: 'sql',
+        message: 'role "No Such Rôle" does not exist',
+        location: { file: join('policies', 'api.orgs.sql'), line: 4, column: 43 },
+        hint: 'create the role No Such Rôle in a migration in sql/ (roles are server-wide), or correct the name',
+        pg: { sqlstate: '42704' },
+        exitCode: 1,
+      });
+      expect(text.stderr.split('\n')[0]).toBe(`error: ${join('policies', 'api.orgs.sql')}:4:43: role "No Such Rôle" does not exist [42704]`);
+      expect(text.stderr).toContain(`hint: ${error.hint}`);
+      expect(text.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      writeFileSync(path, original);
+    }
+  });
+
   it('a table sql/ does not create (a platform\'s own schema) is not pulled, so the folder still diffs', async () => {
     await live.sql.unsafe(`create schema platform; create table platform.objects (id int, owner uuid);
       alter table platform.objects enable row level security; grant select on platform.objects to authenticated;
