@@ -129,6 +129,24 @@ export function parseAclItem(item: string): AclEntry[] {
   return out;
 }
 
+type GrantOption = { grantee: string; privilege: string; column: string | null };
+const NO_GRANTS_BY_OTHERS: GrantByOther[] = Object.freeze([]) as unknown as GrantByOther[];
+const NO_GRANT_OPTIONS: GrantOption[] = Object.freeze([]) as unknown as GrantOption[];
+
+function aclExtras(
+  items: readonly string[],
+  owner: string,
+  columnAcl: ReadonlyArray<{ column: string; acl: readonly string[] }> | undefined,
+): { grantsByOthers: GrantByOther[]; grantOptions: GrantOption[] } {
+  const byOthers = grantsByOthersOf(items, owner, null);
+  const options = items.flatMap((i) => aclItemGrantOptions(i, null));
+  for (const { column, acl } of columnAcl ?? []) {
+    byOthers.push(...grantsByOthersOf(acl, owner, column));
+    options.push(...acl.flatMap((i) => aclItemGrantOptions(i, column)));
+  }
+  return { grantsByOthers: byOthers.length ? byOthers : NO_GRANTS_BY_OTHERS, grantOptions: options.length ? options : NO_GRANT_OPTIONS };
+}
+
 /** The privileges of one aclitem's text that carry the grant option (`*` after the letter). */
 export function aclItemGrantOptions(item: string, column: string | null): Array<{ grantee: string; privilege: string; column: string | null }> {
   if (!item.includes('*')) return [];
@@ -245,6 +263,16 @@ export function buildModel(raw: RawCatalog): CatalogModel {
     if (!g) grantsByAcl.set(key, (g = grantsFromAclItems(items)));
     return g;
   };
+  // Grants made by others and grant options, parsed once per distinct (owner, ACL) too;
+  // both are usually empty, and then the relation shares one frozen empty list.
+  const extrasByAcl = new Map<string, { grantsByOthers: GrantByOther[]; grantOptions: GrantOption[] }>();
+  const aclExtrasOf = (items: readonly string[], owner: string, columnAcl: RawCatalog['relations'][number]['column_acl']) => {
+    if (columnAcl?.length) return aclExtras(items, owner, columnAcl);
+    const key = `${owner}\0${items.join('\0')}`;
+    let e = extrasByAcl.get(key);
+    if (!e) extrasByAcl.set(key, (e = aclExtras(items, owner, undefined)));
+    return e;
+  };
   const policies = groupBy(raw.policies);
   const columns = groupBy(raw.columns);
   const indexes = groupBy(raw.indexes);
@@ -256,6 +284,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
     const q = `${r.schema}.${r.name}`;
     const apiAccess: Record<string, TablePrivilege[]> = {};
     for (const role of apiRoles) apiAccess[role] = [...((r.api_access[role] ?? []) as TablePrivilege[])];
+    const extras = aclExtrasOf(r.acl, r.owner, r.column_acl);
     return {
       schema: r.schema,
       name: r.name,
@@ -280,8 +309,8 @@ export function buildModel(raw: RawCatalog): CatalogModel {
         .sort(byName),
       grants: grantsOf(r.acl),
       columnGrants: (r.column_acl ?? []).flatMap(({ column, acl }) => grantsFromAclItems(acl).map((g) => ({ column, ...g }))),
-      grantsByOthers: grantsByOthersOf(r.acl, r.owner, null).concat((r.column_acl ?? []).flatMap(({ column, acl }) => grantsByOthersOf(acl, r.owner, column))),
-      grantOptions: r.acl.flatMap((i) => aclItemGrantOptions(i, null)).concat((r.column_acl ?? []).flatMap(({ column, acl }) => acl.flatMap((i) => aclItemGrantOptions(i, column)))),
+      grantsByOthers: extras.grantsByOthers,
+      grantOptions: extras.grantOptions,
       apiAccess,
       policies: (policies.get(r.oid) ?? [])
         .map(

@@ -56,7 +56,7 @@ export function managedGrantees(apiRoles: readonly string[]): string[] {
   return [PUBLIC, ...[...new Set(apiRoles)].sort()];
 }
 
-const NONE: readonly GrantByOther[] = Object.freeze([]);
+const NONE: readonly never[] = Object.freeze([]);
 
 export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]): SecurityState {
   const grantees = managedGrantees(apiRoles);
@@ -88,7 +88,7 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
       grants,
       columnGrants,
       grantsByOthers: r.grantsByOthers?.length ? r.grantsByOthers.filter((g) => grantees.includes(g.grantee)) : NONE,
-      ...(r.grantOptions?.length ? { grantOptions: r.grantOptions.filter((g) => grantees.includes(g.grantee)) } : {}),
+      grantOptions: r.grantOptions?.length ? r.grantOptions.filter((g) => grantees.includes(g.grantee)) : NONE,
     });
   }
   return {
