@@ -238,7 +238,7 @@ create table grants.passed_on (id int);
 grant usage on schema grants to authenticated;
 grant select on grants.passed_on to authenticated with grant option;
 set role authenticated;
-grant select on grants.passed_on to anon;
+grant select on grants.passed_on to anon, web_anon;
 reset role;
 `,
     security: `

@@ -187,7 +187,8 @@ function planTable(cur: TableSecurity, want: TableSecurity, grantees: readonly s
       const grantedBy = grantorsOf(cur, g, revoke, 'table-or-column').filter((y) => revoke.some((p) => !cascades.edges.has(edgeKey(y, g, p)) && grantedTo(cur, y, g, p)));
       const lost = cascades.lost.get(g) ?? [];
       const regrant: Record<string, string[]> = {};
-      for (const [d, p] of lost) if ((want.grants.get(d) ?? []).includes(p)) (regrant[d] ??= []).push(p);
+      // Managed grantees keep what policies/ gives them; any other role keeps what it had (rowguard does not manage it).
+      for (const [d, p] of lost) if (!grantees.includes(d) || (want.grants.get(d) ?? []).includes(p)) (regrant[d] ??= []).push(p);
       const effects = [revokeEffect(want.qualified, g, revoke)];
       if (lost.length) {
         effects.push(

@@ -26,7 +26,10 @@ export interface TableSecurity {
   grants: ReadonlyMap<string, readonly string[]>;
   /** grantee → privilege → sorted column names, for column-level grants (kept apart from table grants, as in the catalog). */
   columnGrants: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
-  /** Grants to these grantees made by a role other than the owner (a REVOKE must be issued as that role too). */
+  /**
+   * Grants made by a role other than the owner, to one of these grantees (a REVOKE must be issued as
+   * that role too) or by one of them (a REVOKE from it needs CASCADE, which takes them along).
+   */
   grantsByOthers?: readonly GrantByOther[];
   /** Privileges these grantees hold WITH GRANT OPTION (not managed by policies/ files; pull says so). */
   grantOptions?: ReadonlyArray<{ grantee: string; privilege: string; column: string | null }>;
@@ -87,7 +90,8 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
       policies: r.policies,
       grants,
       columnGrants,
-      grantsByOthers: r.grantsByOthers?.length ? r.grantsByOthers.filter((g) => grantees.includes(g.grantee)) : NONE,
+      // To a managed grantee, or by one (what a REVOKE … CASCADE from it would take along).
+      grantsByOthers: r.grantsByOthers?.length ? r.grantsByOthers.filter((g) => grantees.includes(g.grantee) || grantees.includes(g.grantor)) : NONE,
       grantOptions: r.grantOptions?.length ? r.grantOptions.filter((g) => grantees.includes(g.grantee)) : NONE,
     });
   }
