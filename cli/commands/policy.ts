@@ -144,11 +144,21 @@ export function makePolicyCommand(): Command {
       // A file is an overlay on what sql/ creates, and one for a relation sql/ does not
       // create fails every diff: read sql/'s relations (a shadow database, built while
       // the target is read). With no migrations yet, every relation is written.
-      const withSql = hasMigrations(config.dirs.sql);
-      const sides: Source[] = withSql ? [target.source, { kind: 'migrations' }] : [target.source];
-      const { models } = await modelsOf({ serverUrl: target.serverUrl, config, from: sides[0]!, to: sides[0]!, displayRoot: ctx.cwd }, sides);
-      const state = securityStateOf(models[0]!, apiRolesOf(config));
-      const created = withSql ? new Set(models[1]!.relations.map((r) => r.qualified)) : undefined;
+      const read = (sides: Source[]) => modelsOf({ serverUrl: target.serverUrl, config, from: sides[0]!, to: sides[0]!, displayRoot: ctx.cwd }, sides);
+      // The target is read while the shadow is built.
+      const [live, fromSql] = await Promise.all([
+        read([target.source]),
+        hasMigrations(config.dirs.sql)
+          ? read([{ kind: 'migrations' }]).catch((err: unknown) => {
+              // A role without CREATEDB can still pull (it only reads the target): every relation is written.
+              if (!(err instanceof RowguardError && err.pg?.sqlstate === '42501')) throw err;
+              ctx.out.warn(`could not build sql/ in a shadow database (${err.pg.message}): every relation is written, including any sql/ does not create`);
+              return undefined;
+            })
+          : undefined,
+      ]);
+      const created = fromSql ? new Set(fromSql.models[0]!.relations.map((r) => r.qualified)) : undefined;
+      const state = securityStateOf(live.models[0]!, apiRolesOf(config));
       const result = writePolicyFiles(state, config.dirs.policies, ctx.cwd, o.table, created);
       const { renderPull } = await import('../core/report/policy.js');
       ctx.out.result(result, () => renderPull(result));

@@ -396,8 +396,17 @@ describe('the same round trip through the CLI, with --json', () => {
       const one = await runCli(['policy', 'pull', '--db', live.url, '--table', 'platform.objects'], { cwd: project });
       expect(one.code).toBe(2);
       expect(one.stderr).toContain('error: platform.objects is not created by sql/: a policies/ file for it would make every diff fail; nothing was written');
+      // A role that may not create databases still pulls (it only reads the target), and is told what it gets.
+      await live.sql.unsafe(`create role rg_roundtrip_reader login password 'reader' nocreatedb`);
+      const url = new URL(live.url);
+      url.username = 'rg_roundtrip_reader';
+      url.password = 'reader';
+      const reader = await runCli(['policy', 'pull', '--db', url.toString(), '--table', 'api.orgs'], { cwd: project });
+      expect(reader.code, reader.stderr).toBe(0);
+      expect(reader.stderr).toContain('warning: could not build sql/ in a shadow database (permission denied to create database): every relation is written, including any sql/ does not create');
+      expect(readFolder()).toEqual(before);
     } finally {
-      await live.sql.unsafe('drop schema platform cascade');
+      await live.sql.unsafe('drop schema platform cascade; drop role if exists rg_roundtrip_reader');
     }
   });
 
