@@ -9,11 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { policyFileName } from '../../cli/core/policy/files.js';
 
-export const ROLES_SQL = `
+/** Creates each (name, options) role unless it exists, tolerating a concurrent creator. */
+export function rolesSql(roles: ReadonlyArray<readonly [name: string, options: string]>): string {
+  const values = roles.map(([n, a]) => `('${n.replace(/'/g, "''")}', '${a}')`).join(', ');
+  return `
 do $$
 declare r record;
 begin
-  for r in select * from (values ('anon', 'nologin'), ('authenticated', 'nologin'), ('service_role', 'nologin bypassrls'), ('Mixed Role', 'nologin')) v(n, a) loop
+  for r in select * from (values ${values}) v(n, a) loop
     if not exists (select from pg_roles where rolname = r.n) then
       begin
         execute format('create role %I %s', r.n, r.a);
@@ -22,6 +25,9 @@ begin
     end if;
   end loop;
 end $$;`;
+}
+
+export const ROLES_SQL = rolesSql([['anon', 'nologin'], ['authenticated', 'nologin'], ['service_role', 'nologin bypassrls'], ['Mixed Role', 'nologin']]);
 
 interface Case {
   schema: string;

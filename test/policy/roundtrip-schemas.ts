@@ -7,22 +7,13 @@
  * `tables` (roles, schemas, helpers, tables — what sql/ builds) and `security`
  * (RLS flags, grants, policies — what policies/ should capture).
  */
+import { rolesSql } from './project.js';
 
 /** Shared by every schema: the API roles, a non-API role, and Supabase-like auth helpers. */
-export const PRELUDE = `
-do $$
-declare r record;
-begin
-  for r in select * from (values ('anon', 'nologin'), ('authenticated', 'nologin'), ('service_role', 'nologin bypassrls'),
-                                  ('web_anon', 'nologin'), ('Mixed Role', 'nologin'), ('rt_grantor', 'nologin'), ('rt_owner', 'nologin')) v(n, a) loop
-    if not exists (select from pg_roles where rolname = r.n) then
-      begin
-        execute format('create role %I %s', r.n, r.a);
-      exception when duplicate_object or unique_violation then null;
-      end;
-    end if;
-  end loop;
-end $$;
+export const PRELUDE = `${rolesSql([
+  ['anon', 'nologin'], ['authenticated', 'nologin'], ['service_role', 'nologin bypassrls'],
+  ['web_anon', 'nologin'], ['Mixed Role', 'nologin'], ['rt_grantor', 'nologin'], ['rt_owner', 'nologin'],
+])}
 create schema if not exists auth;
 create table if not exists auth.users (id uuid primary key, email text, raw_app_meta_data jsonb);
 create or replace function auth.uid() returns uuid language sql stable as $$

@@ -12,6 +12,7 @@
  */
 import { NO_TRANSACTION } from '../migrate/files.js';
 import { RowguardError } from '../errors.js';
+import { doBodyOffset, leadingTriviaLength } from '../sql-text.js';
 
 type Body = Record<string, unknown>;
 
@@ -200,7 +201,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
       const { from, to, base } = u;
       const raw = idx.slice(from, to);
       // The statement's first token: skip the whitespace and comments the parser attaches in front.
-      const lead = leadingTrivia(raw);
+      const lead = leadingTriviaLength(raw);
       const startByte = from + Buffer.byteLength(raw.slice(0, lead), 'utf8');
       const start = idx.at(startByte);
       const suppressions: Suppression[] = [];
@@ -344,25 +345,12 @@ const DO_DDL_TYPES = new Set(['VariableSetStmt', 'AlterTableStmt', 'RenameStmt',
  * EXECUTE strings and the rest of PL/pgSQL are not read (a piece inside a string does not parse).
  */
 function doBlockStatements(raw: string, from: number, parseSync: (sql: string) => unknown): Array<{ stmt: Record<string, Body>; from: number; to: number; base: number }> {
-  const lead = leadingTrivia(raw);
+  const lead = leadingTriviaLength(raw);
   const text = raw.slice(lead);
-  const m = /^do\b/i.exec(text);
-  if (!m) return [];
-  // The body: after `do [language x]`, between two identical $tag$ delimiters.
-  let i = m[0].length;
-  let open: RegExpExecArray | null = null;
-  for (;;) {
-    i += leadingTrivia(text.slice(i));
-    const lang = /^language\s+("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)/i.exec(text.slice(i));
-    if (lang) {
-      i += lang[0].length;
-      continue;
-    }
-    open = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i));
-    break;
-  }
-  if (!open) return [];
-  const bodyStart = i + open[0].length;
+  // The body: after `do [language x]`, between two identical $tag$ delimiters (a '…' body is not read).
+  const bodyStart = doBodyOffset(text);
+  const open = bodyStart === undefined ? null : /\$([A-Za-z_][A-Za-z0-9_]*)?\$$/.exec(text.slice(0, bodyStart));
+  if (bodyStart === undefined || !open) return [];
   const bodyEnd = text.indexOf(open[0], bodyStart);
   if (bodyEnd < 0) return [];
   const body = text.slice(bodyStart, bodyEnd);
@@ -389,29 +377,6 @@ function doBlockStatements(raw: string, from: number, parseSync: (sql: string) =
   return out;
 }
 
-/** Length (in UTF-16 units) of the whitespace and comments before the first token. */
-function leadingTrivia(s: string): number {
-  let i = 0;
-  for (;;) {
-    while (i < s.length && /\s/.test(s[i]!)) i++;
-    if (s.startsWith('--', i)) {
-      const nl = s.indexOf('\n', i);
-      i = nl < 0 ? s.length : nl + 1;
-    } else if (s.startsWith('/*', i)) {
-      // Postgres block comments nest.
-      let depth = 0;
-      do {
-        if (s.startsWith('/*', i)) {
-          depth++;
-          i += 2;
-        } else if (s.startsWith('*/', i)) {
-          depth--;
-          i += 2;
-        } else i++;
-      } while (depth > 0 && i < s.length);
-    } else return i;
-  }
-}
 
 function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string): void {
   const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() };
