@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, migrate, runCli, serverUrl, type TestDatabase } from '../helpers/pg.js';
+import { describeUrl } from '../../cli/core/urls.js';
 
 interface Step {
   id: string;
@@ -29,7 +30,7 @@ function project(): string {
   return dir;
 }
 
-async function gate(dir: string, extra: string[] = []): Promise<{ code: number; report: Report; stderr: string }> {
+async function gate(dir: string, extra: string[] = []): Promise<{ code: number; report: Report; stderr: string; stdout: string }> {
   const r = await runCli(['--db', serverUrl(), 'gate', '--format', 'json', '--jobs', '2', ...extra], { cwd: dir, timeoutMs: 240_000 });
   let report: Report;
   try {
@@ -37,7 +38,7 @@ async function gate(dir: string, extra: string[] = []): Promise<{ code: number; 
   } catch {
     throw new Error(`gate printed no JSON (exit ${r.code}): ${r.stderr}`);
   }
-  return { code: r.code, report, stderr: r.stderr };
+  return { code: r.code, report, stderr: r.stderr, stdout: r.stdout };
 }
 
 const step = (r: Report, id: string) => r.steps.find((s) => s.id === id)!;
@@ -106,11 +107,18 @@ describe('rowguard gate', () => {
     await migrate(deployed.url, join(dir, 'sql'));
     const first = readdirSync(join(dir, 'sql')).sort()[0]!;
     appendFileSync(join(dir, 'sql', first), '\n-- an innocent-looking edit\n');
-    const { code, report } = await gate(dir, ['--against', deployed.url]);
+    const { code, report, stdout } = await gate(dir, ['--against', deployed.url, '--summary-file', 'summary.md']);
     expect(code).toBe(1);
     expect(step(report, 'files').status).toBe('failed');
     expect(step(report, 'files').details.join('\n')).toContain(`sql/${first} was changed after it was applied`);
     for (const id of ['migrate', 'drift', 'lint', 'tests', 'codegen']) expect(step(report, id).status).toBe('passed');
+    // The report (stdout, and the summary CI posts to the step summary or a PR) names the
+    // deployed database without its credentials.
+    const password = decodeURIComponent(new URL(deployed.url).password);
+    expect(password).not.toBe('');
+    expect((report as Report & { against: string }).against).toBe(describeUrl(deployed.url));
+    expect(stdout).not.toContain(password);
+    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).not.toContain(password);
   }, 240_000);
 
   it('with --against, migration-safety rules judge the files the deployed database has not applied', async () => {

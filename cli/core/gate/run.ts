@@ -93,7 +93,8 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     durationMs: Math.round(performance.now() - t0),
     database: ctx.database ? describeUrl(ctx.database.url) : describeUrl(opts.serverUrl),
     base: opts.base,
-    against: opts.against,
+    // host:port/database only: the report goes to stdout, --summary-file ($GITHUB_STEP_SUMMARY, PR comments) and JUnit.
+    against: opts.against ? describeUrl(opts.against) : null,
     steps,
   };
 }

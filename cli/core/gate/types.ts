@@ -28,6 +28,7 @@ export interface GateReport {
   /** host:port/database of the throwaway database (no credentials). */
   database: string;
   base: string | null;
+  /** host:port/database of --against (no credentials). */
   against: string | null;
   steps: StepReport[];
 }
