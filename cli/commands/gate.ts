@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { contextOf } from '../context.js';
 import { RowguardError } from '../core/errors.js';
+import { validateUrl } from '../core/urls.js';
 
 interface GateFlags {
   base?: string;
@@ -33,6 +34,7 @@ export function makeGateCommand(): Command {
       const format = out.json ? 'json' : o.format;
       const jobs = o.jobs === undefined ? undefined : Number(o.jobs);
       if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new RowguardError('usage', `--jobs must be a whole number ≥ 1 (got "${o.jobs}")`);
+      if (o.against !== undefined) validateUrl(o.against, '--against');
       const config = ctx.config();
       const server = await ctx.server(o.engine);
       try {

@@ -26,6 +26,19 @@ export function validateUrl(url: string, source: string): void {
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
     throw new RowguardError('usage', `${source} must start with postgres:// or postgresql:// (got ${u.protocol}//)`);
   }
+  // Without the `//`, `postgres:user:pw@host/db` parses as a path: the password
+  // would be taken for (and printed as) part of the database name.
+  if (!/^[a-z]+:\/\//i.test(url)) {
+    throw new RowguardError('usage', `${source} must start with postgres:// or postgresql:// (the // is missing)`, { hint: 'expected postgres://user:password@host:port/database' });
+  }
+  // The driver decodes user, password and database; a stray % is its URIError.
+  try {
+    for (const part of [u.username, u.password, u.pathname]) decodeURIComponent(part);
+  } catch {
+    throw new RowguardError('usage', `${source} has a malformed %-escape in its user, password or database name`, {
+      hint: 'percent-encode those characters in the URL: % as %25, @ as %40, : as %3A, / as %2F',
+    });
+  }
 }
 
 /** Replace the database name of a server URL. */

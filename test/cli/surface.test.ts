@@ -102,6 +102,31 @@ describe('database errors', () => {
     expect(r.stderr).toContain('--db must start with postgres://');
   });
 
+  it('a mistyped URL is a usage error that never prints its password, wherever the URL is given', async () => {
+    const pw = 'pw-MARKER-91c4e7a2d5';
+    const malformed = [
+      [`postgres:alice:${pw}@127.0.0.1/appdb`, 'the // is missing'], // read as a path: the password became the "database name"
+      [`postgres://alice:${pw}%zz@127.0.0.1:1/appdb`, 'malformed %-escape'], // the driver's URIError
+    ] as const;
+    for (const [url, says] of malformed) {
+      for (const { args, env } of [
+        { args: ['--db', url, 'migrate', 'status'], env: {} },
+        { args: ['lint'], env: { DATABASE_URL: url } },
+        { args: ['gate', '--against', url], env: {} },
+        { args: ['policy', 'diff', '--from', url.replace(/^postgres:\/\//, 'postgres:')], env: {} },
+        { args: ['--json', 'policy', 'show', '--from', url], env: {} },
+      ]) {
+        const r = await runCli(args, { cwd: dir, env });
+        const what = `${args.join(' ')} ${JSON.stringify(env)}`;
+        expect(r.code, what + r.stderr + r.stdout).toBe(2);
+        expect(r.stderr + r.stdout, what).not.toContain(pw);
+        expect(r.stderr + r.stdout, what).not.toMatch(/internal error|URIError|URI malformed/);
+        if (args[0] === '--json') expect(JSON.parse(r.stdout).error.code).toBe('usage');
+        else if (!args.includes('diff')) expect(r.stderr, what).toContain(says);
+      }
+    }
+  });
+
   it('--json errors are one JSON document with code, message and exit code', async () => {
     const port = await freePort();
     const r = await runCli(['--json', '--db', `postgres://u:pw-secret@127.0.0.1:${port}/x`, 'migrate', 'status'], { cwd: dir });

@@ -20,7 +20,8 @@ export type Source = { kind: 'url'; url: string; label?: string } | { kind: 'mig
 /** `migrations`, `policies`, or a postgres:// URL. */
 export function parseSource(value: string, flag: string): Source {
   if (value === 'migrations' || value === 'policies') return { kind: value };
-  if (/^postgres(ql)?:\/\//.test(value)) {
+  // Anything with a scheme is judged as a URL, whose errors never echo it (it may hold a password).
+  if (value.includes(':')) {
     validateUrl(value, flag);
     return { kind: 'url', url: value };
   }
