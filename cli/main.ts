@@ -115,6 +115,17 @@ async function reportError(err: unknown, argv: string[]): Promise<number> {
   return rgErr.exitCode;
 }
 
+const FS_HINTS: Record<string, string> = {
+  ENOENT: 'the file or its folder does not exist',
+  EISDIR: 'that is a folder: name a file',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EACCES: 'no permission for that path',
+  EPERM: 'no permission for that path',
+  EROFS: 'that file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EEXIST: 'the file exists already',
+};
+
 function toRowguardError(err: unknown): RowguardError {
   if (isRowguardError(err)) return err;
   const pg = pgFieldsOf(err);
@@ -122,6 +133,12 @@ function toRowguardError(err: unknown): RowguardError {
   const code = (err as { code?: string })?.code;
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED') {
     return new RowguardError('db_unreachable', `lost the database connection (${code})`);
+  }
+  // A file rowguard was told to read or write (-o, --junit, --summary-file, …) that cannot be:
+  // the user's path, not a bug. Node's fs errors carry the errno code, the call and the path.
+  const fsErr = err as NodeJS.ErrnoException;
+  if (typeof fsErr?.path === 'string' && typeof fsErr.syscall === 'string' && typeof code === 'string' && code in FS_HINTS) {
+    return new RowguardError('io', `cannot ${fsErr.syscall} ${fsErr.path} (${code})`, { hint: FS_HINTS[code], cause: err });
   }
   const message = (err as Error)?.message ?? String(err);
   return new RowguardError('internal', `internal error: ${message.replace(/postgres(ql)?:\/\/[^@\s]*@/g, 'postgres://*****@')}`, {

@@ -67,6 +67,18 @@ describe('help and exit codes', () => {
   });
 });
 
+describe('files named on the command line', () => {
+  it('an output path that cannot be written is a usage error naming it, not an internal error', async () => {
+    for (const [target, code] of [[join(dir, 'no-such-folder', 'report.txt'), 'ENOENT'], [dir, 'EISDIR']] as const) {
+      const r = await runCli(['lint', '--no-catalog', '-o', target], { cwd: dir });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`error: cannot open ${target} (${code})\nhint: ${code === 'ENOENT' ? 'the file or its folder does not exist' : 'that is a folder: name a file'}\n`);
+      const j = await runCli(['--json', 'lint', '--no-catalog', '-o', target], { cwd: dir });
+      expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'io', exitCode: 2 });
+    }
+  });
+});
+
 describe('database errors', () => {
   it('an unreachable server exits 3 naming host, port and database, never the password', async () => {
     const port = await freePort();
