@@ -103,6 +103,19 @@ describe('secrets', () => {
     const two = { keys: [{ kty: 'oct', k: Buffer.from('a'.repeat(40)).toString('base64url') }, { kty: 'oct', k: Buffer.from('b'.repeat(40)).toString('base64url') }] };
     expect(secretError(() => signingKeyFromBytes(Buffer.from(JSON.stringify(two)), 'jwks')).message).toContain('exactly one');
   });
+
+  it('a JWK whose "alg" cannot sign with its key is refused by name (exit 2), one that can is used', async () => {
+    const k = Buffer.from('k'.repeat(40)).toString('base64url');
+    const jwk = (alg: string) => Buffer.from(JSON.stringify({ kty: 'oct', k, alg }));
+    for (const alg of ['none', 'HS999', 'RS256', 'ES256']) {
+      const err = secretError(() => signingKeyFromBytes(jwk(alg), 'key.json'));
+      expect(err.message).toBe(`key.json: the JWK's alg "${alg}" cannot sign with its oct key`);
+      expect(err.exitCode).toBe(2);
+    }
+    const hs512 = signingKeyFromBytes(jwk('HS512'), 'key.json');
+    const token = await mintAccessToken({ role: 'a' }, hs512);
+    expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())).toMatchObject({ alg: 'HS512' });
+  });
 });
 
 describe('jwt keys generate', () => {

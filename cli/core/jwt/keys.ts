@@ -357,6 +357,13 @@ export function signingKeyFromBytes(raw: Buffer, source: string, kid?: string, d
   }
   if (key.type === 'secret') checkSecretLength(Buffer.from(jwk.k!, 'base64url'), source);
   const alg = typeof jwk.alg === 'string' ? jwk.alg : algForKeyObject(key);
+  // The JWK's "alg" is the user's text: one that cannot sign with this key (none, HS999,
+  // RS256 on an oct key) would fail inside jose with its own message.
+  if (!(key.type === 'secret' ? /^HS(256|384|512)$/.test(alg) : algForKeyObject(key) === 'RS256' ? /^RS(256|384|512)$/.test(alg) : alg === algForKeyObject(key))) {
+    throw new RowguardError('secret', `${source}: the JWK's alg ${JSON.stringify(alg)} cannot sign with its ${ktyOf(key)} key`, {
+      hint: 'drop "alg", or use HS256/384/512 for oct, RS256/384/512 for RSA, ES256/384/512 for the EC curve, EdDSA for Ed25519',
+    });
+  }
   return { alg, kid: kid ?? (typeof jwk['kid'] === 'string' ? (jwk['kid'] as string) : undefined), key, source };
 }
 
