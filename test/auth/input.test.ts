@@ -31,6 +31,14 @@ describe('readSecret', () => {
     expect(err).toBeInstanceOf(RowguardError);
     expect((err as RowguardError).message).toMatch(/--stdin/);
   });
+
+  it('a secret that is not UTF-8 or holds NUL is a usage error naming it, not silently altered or a server encoding error', async () => {
+    const read = (bytes: Buffer) => readSecret({ stdin: Readable.from([bytes]), promptTo: sink, fromStdin: true }, 'password').catch((e: unknown) => e);
+    // 0xff and 0xfe would both have become U+FFFD: two passwords, one hash.
+    expect(await read(Buffer.from([0x70, 0x77, 0xff, 0x0a]))).toMatchObject({ code: 'usage', message: 'the password on standard input is not UTF-8 text' });
+    expect(await read(Buffer.from('pass\0word\n'))).toMatchObject({ code: 'usage', message: 'the password contains a NUL character, which PostgreSQL text cannot hold' });
+    expect(await read(Buffer.from('pässwörd\n'))).toBe('pässwörd');
+  });
 });
 
 describe('tokensForGrant', () => {

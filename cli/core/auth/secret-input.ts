@@ -21,7 +21,13 @@ export async function readSecret(src: SecretSource, what: string): Promise<strin
     const chunks: Buffer[] = [];
     for await (const c of src.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
     // One trailing newline (from echo or a here-string) is not part of the secret.
-    value = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    // Not toString('utf8'): it turns bytes that are not UTF-8 into U+FFFD, so two different
+    // passwords would become the same one.
+    try {
+      value = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)).replace(/\r?\n$/, '');
+    } catch {
+      throw new RowguardError('usage', `the ${what} on standard input is not UTF-8 text`);
+    }
   } else if (src.stdin.isTTY && 'setRawMode' in src.stdin) {
     value = await promptNoEcho(src.stdin as NodeJS.ReadStream, src.promptTo, `${what}: `);
   } else {
@@ -30,6 +36,8 @@ export async function readSecret(src: SecretSource, what: string): Promise<strin
     });
   }
   if (value === '') throw new RowguardError('usage', `empty ${what}`);
+  // PostgreSQL text cannot hold NUL: the server would refuse it with an encoding error.
+  if (value.includes('\0')) throw new RowguardError('usage', `the ${what} contains a NUL character, which PostgreSQL text cannot hold`);
   return value;
 }
 
