@@ -27,7 +27,8 @@ Exit codes:
   0  ok
   1  the checked thing failed (a migration failed, drift found, lint findings, failing tests, a rejected token)
   2  usage or configuration error (nothing was done)
-  3  the database could not be reached or provisioned, or the connection was lost`;
+  3  the database could not be reached or provisioned, or the connection was lost
+  130  interrupted by Ctrl-C (143: SIGTERM); the throwaway databases it made are dropped`;
 
 export function buildProgram(): Command {
   const program = new Command('rowguard')
@@ -157,6 +158,40 @@ if (invokedDirectly) {
       if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
     });
   }
+  onInterrupt(process.argv.slice(2));
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
+}
+
+/**
+ * Ctrl-C (or a cancelled CI job's SIGTERM) in a command that does not handle it
+ * itself: drop the throwaway databases this process made, report the interruption
+ * (the --json error document too), exit 130 / 143. `test` and `migrate` listen
+ * themselves (they stop cleanly and report what finished); a second signal exits at once.
+ */
+function onInterrupt(argv: string[]): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    const exitCode = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+    if (stopping) process.exit(exitCode);
+    if (process.listenerCount(signal) > 1) return;
+    stopping = true;
+    // The command keeps running until exit; what fails in it once its databases are
+    // dropped under it (its connections ended) is not reported, nor is what it prints.
+    process.on('uncaughtException', () => undefined);
+    process.on('unhandledRejection', () => undefined);
+    void (async () => {
+      const out = await fallbackOutput(argv);
+      (await loadOutputModule()).silenceOutput();
+      const { dropLiveThrowawayDatabases } = await import('./core/db.js');
+      const dropped = await Promise.race([dropLiveThrowawayDatabases(), new Promise<number>((r) => setTimeout(() => r(-1), 10_000).unref())]);
+      const what = dropped < 0 ? 'its throwaway databases could not all be dropped within 10 s' : dropped ? `${dropped} throwaway database${dropped > 1 ? 's' : ''} dropped` : 'nothing to clean up';
+      const err = new RowguardError('interrupted', `interrupted by ${signal}: ${what}`, { exitCode });
+      if (out.json) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
+      else process.stderr.write((await import('./core/report/error.js')).renderError(err, out));
+      process.exit(exitCode);
+    })();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
 }

@@ -231,11 +231,21 @@ export interface ThrowawayDatabase {
  * terminating any connection left open.
  */
 export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?: string; template?: string } = {}): Promise<ThrowawayDatabase> {
+  if (interrupted) throw new RowguardError('interrupted', 'interrupted: no new throwaway database');
   const name = `${opts.prefix ?? 'rowguard_tmp'}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  await withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), async (sql) => {
+  // Known before CREATE DATABASE is sent: an interrupt during it must still drop it.
+  const entry = { serverUrl, name, created: Promise.resolve() };
+  entry.created = withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), async (sql) => {
     const tpl = opts.template ? ` template ${quoteIdent(opts.template)}` : '';
     await sql.unsafe(`create database ${quoteIdent(name)}${tpl}`);
   });
+  live.push(entry);
+  try {
+    await entry.created;
+  } catch (err) {
+    live.splice(live.indexOf(entry), 1);
+    throw err;
+  }
   const url = withDatabase(serverUrl, name);
   return {
     name,
@@ -244,11 +254,36 @@ export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?
   };
 }
 
+/** Throwaway databases created by this process and not dropped yet, oldest first. */
+const live: Array<{ serverUrl: string; name: string; created: Promise<void> }> = [];
+let interrupted = false;
+
+/**
+ * On Ctrl-C / SIGTERM (cli/main.ts): create no more throwaway databases and drop
+ * the ones that exist, newest first (copies before the templates they came from).
+ * Returns how many were dropped.
+ */
+export async function dropLiveThrowawayDatabases(): Promise<number> {
+  interrupted = true;
+  let dropped = 0;
+  while (live.length) {
+    const entry = live[live.length - 1]!;
+    await entry.created.catch(() => undefined);
+    // DROP … WITH (FORCE) ends the command's own sessions on it too.
+    if (await dropDatabase(entry.serverUrl, entry.name).then(() => true, () => false)) dropped++;
+    const i = live.indexOf(entry);
+    if (i >= 0) live.splice(i, 1); // a failed drop is not retried forever
+  }
+  return dropped;
+}
+
 export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
   await withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), async (sql) => {
     // WITH (FORCE) (PG13+) terminates sessions still connected.
     await sql.unsafe(`drop database if exists ${quoteIdent(name)} with (force)`);
   });
+  const i = live.findIndex((e) => e.name === name);
+  if (i >= 0) live.splice(i, 1);
 }
 
 /** The database to connect to for CREATE/DROP DATABASE: the URL's own unless it is the one being created. */

@@ -15,6 +15,10 @@ export const ExitCode = {
   usage: 2,
   /** The database could not be reached or provisioned. */
   database: 3,
+  /** Stopped by Ctrl-C (SIGINT), as shells report it. */
+  interrupted: 130,
+  /** Stopped by SIGTERM (a CI job cancelled). */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -37,6 +41,7 @@ export type ErrorCode =
   | 'jwt'
   | 'auth'
   | 'check_failed'
+  | 'interrupted'
   | 'internal';
 
 const exitCodeFor: Record<ErrorCode, ExitCode> = {
@@ -58,6 +63,7 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   jwt: ExitCode.failed,
   auth: ExitCode.failed,
   check_failed: ExitCode.failed,
+  interrupted: ExitCode.interrupted,
   internal: ExitCode.failed,
 };
 

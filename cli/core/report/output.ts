@@ -100,6 +100,17 @@ export interface OutputEnv {
   forceColorEnv?: boolean;
 }
 
+let silenced = false;
+
+/**
+ * After Ctrl-C the interrupted command may still print (a result, or the errors of
+ * its connections being ended): cli/main.ts silences every Output so that its
+ * interruption report is the only thing printed.
+ */
+export function silenceOutput(): void {
+  silenced = true;
+}
+
 export function createOutput(flags: OutputEnv, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): Output {
   const tty = !!io.stdout.isTTY;
   const color = flags.color !== false && !flags.noColorEnv && (tty || !!flags.forceColorEnv);
@@ -109,7 +120,7 @@ export function createOutput(flags: OutputEnv, io: { stdout: NodeJS.WriteStream;
     color,
     stdoutIsTTY: tty,
     stderrIsTTY: !!io.stderr.isTTY,
-    writeOut: (s) => void io.stdout.write(s),
-    writeErr: (s) => void io.stderr.write(s),
+    writeOut: (s) => void (silenced || io.stdout.write(s)),
+    writeErr: (s) => void (silenced || io.stderr.write(s)),
   });
 }
