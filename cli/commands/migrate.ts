@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { contextOf, type Context } from '../context.js';
 import type { EngineOptions } from '../core/migrate/engine.js';
-import { RowguardError } from '../core/errors.js';
+import { ExitCode, RowguardError, isRowguardError } from '../core/errors.js';
 
 async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOptions> {
   const cfg = ctx.config();
@@ -43,15 +43,24 @@ function parseSeconds(v: string): number {
  */
 async function interruptible<T>(ctx: Context, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const interrupt = new AbortController();
+  let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
     ctx.out.info(`${signal}: cancelling the running migration…`);
+    received = signal;
     interrupt.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     return await run(interrupt.signal);
+  } catch (err) {
+    // Stopped by the signal: the exit code says so (130 / 143), as for every command.
+    if (received && isRowguardError(err)) {
+      const { hint, detail, location, pg, meta } = err;
+      throw new RowguardError(err.code, err.message, { hint, detail, location, pg, meta, cause: err, exitCode: received === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated });
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -522,7 +522,7 @@ describe('concurrency and crashes', () => {
     expect((await history()).map((h) => h.version)).toEqual(['0001', '0002', '0003']);
   }, 90_000);
 
-  it('SIGINT or SIGTERM cancels the running migration on the server (it rolls back) and stops, instead of leaving the server to commit it', async () => {
+  it('SIGINT or SIGTERM cancels the running migration on the server (it rolls back) and stops with 130 / 143, instead of leaving the server to commit it', async () => {
     const sleeping = async () => {
       for (let i = 0; i < 200; i++) {
         const [r] = await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`;
@@ -543,7 +543,7 @@ describe('concurrency and crashes', () => {
     };
     dir = project({ '0001_a.sql': 'create table a (x int);\n', '0002_slow.sql': 'create table slow (x int);\nselect pg_sleep(30);\n', '0003_c.sql': 'create table c (x int);\n' });
     const r = await interrupt('SIGINT');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(130);
     expect(r.ms).toBeLessThan(10_000);
     expect(r.stderr).toContain('error: interrupted while applying sql/0002_slow.sql: its transaction was rolled back, so nothing of it was applied');
     // Nothing is left running on the server to commit the migration later.
@@ -553,7 +553,7 @@ describe('concurrency and crashes', () => {
     // Outside a transaction the cancelled statement is recorded as failed, like any failure.
     writeFileSync(join(dir, 'sql', '0002_slow.sql'), '-- rowguard:no-transaction\ncreate table slow (x int);\nselect pg_sleep(30);\n');
     const t = await interrupt('SIGTERM');
-    expect(t.code).toBe(1);
+    expect(t.code).toBe(143);
     expect(t.stderr).toContain('sql/0002_slow.sql:3:1: interrupted: the statement was cancelled (statement 2 of 2, outside a transaction');
     expect(await history()).toEqual([
       { version: '0001', status: 'applied' },
