@@ -95,10 +95,13 @@ export async function main(argv: string[]): Promise<number> {
 async function reportError(err: unknown, argv: string[]): Promise<number> {
   if (err instanceof CommanderError) {
     // help and version "errors" are how commander says it printed them.
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    // A group without its sub-command (`rowguard jwt`) is commander's help "as an error" (exit code 1).
+    const missing = err.code === 'commander.help' && err.exitCode !== 0;
+    if ((err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') && !missing) return ExitCode.ok;
     if (argv.includes('--json')) {
       const out = await fallbackOutput(argv);
-      const usage = new RowguardError('usage', err.message.replace(/^error: /, ''), { hint: 'run with --help for usage' });
+      const message = missing ? 'missing command: name one of the sub-commands' : err.message.replace(/^error: /, '');
+      const usage = new RowguardError('usage', message, { hint: 'run with --help for usage' });
       out.out(JSON.stringify({ error: usage.toJSON() }, null, 2));
     }
     return ExitCode.usage;

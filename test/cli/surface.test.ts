@@ -54,6 +54,18 @@ describe('help and exit codes', () => {
     expect((await runCli(['frobnicate'])).code).toBe(2);
   });
 
+  it('a command group without its sub-command (`rowguard jwt`) prints the help and is a usage error: exit 2, with --json the error document', async () => {
+    const r = await runCli(['jwt']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage: rowguard jwt');
+    for (const args of [['--json', 'jwt'], ['--json']]) {
+      const j = await runCli(args);
+      expect(j.code).toBe(2);
+      expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'usage', message: 'missing command: name one of the sub-commands', exitCode: 2 });
+    }
+    expect((await runCli(['jwt', '--help'])).code).toBe(0);
+  });
+
   it('with --json, a usage error commander finds is the JSON error document on stdout too', async () => {
     for (const args of [['--json', 'lint', '--level', 'bogus'], ['--json', 'frobnicate'], ['migrate', 'up', '--bogus', '--json']]) {
       const r = await runCli(args);
