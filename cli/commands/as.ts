@@ -66,11 +66,15 @@ export function makeAsCommand(): Command {
     if (o.file !== undefined) {
       const { readFileSync } = await import('node:fs');
       file = o.file;
+      let bytes: Buffer;
       try {
-        text = readFileSync(resolve(ctx.cwd, o.file), 'utf8');
+        bytes = readFileSync(resolve(ctx.cwd, o.file));
       } catch (err) {
         throw new RowguardError('io', `cannot read ${o.file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       }
+      // As for migrations: a NUL byte or bytes that are not UTF-8 are named at file:line:col,
+      // not left to the server (a NUL cuts the protocol message: "invalid message format").
+      text = (await import('../core/migrate/files.js')).decodeUtf8(bytes, o.file);
     } else text = o.command!;
 
     const now = Date.now() / 1000;

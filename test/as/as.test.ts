@@ -517,6 +517,16 @@ describe('rowguard as: the CLI', () => {
     expect(doc.results[0].rows).toEqual([{ n: 3 }]);
   });
 
+  it('-f with a NUL byte or bytes that are not UTF-8 names file:line:col, as for a migration (not the server\'s "invalid message format")', async () => {
+    writeFileSync(join(cwd, 'nul.sql'), 'select 1;\nselect 2;\0\n');
+    const nul = await runCli(['as', '--anon', '-f', 'nul.sql'], { cwd, env: env() });
+    expect(nul.code).toBe(1);
+    expect(nul.stderr.split('\n')[0]).toBe('error: nul.sql:2:10: contains a NUL byte (0x00), which no PostgreSQL query can hold');
+    writeFileSync(join(cwd, 'latin1.sql'), Buffer.concat([Buffer.from("select 'caf"), Buffer.from([0xe9]), Buffer.from("';\n")]));
+    const latin1 = await runCli(['--json', 'as', '--anon', '-f', 'latin1.sql'], { cwd, env: env() });
+    expect(JSON.parse(latin1.stdout).error).toMatchObject({ location: { file: 'latin1.sql', line: 1, column: 12 } });
+  });
+
   it('on a denial prints the SQLSTATE and the HTTP status, exit 1', async () => {
     const r = await runCli(['as', '--anon', '-c', 'select * from auth.users'], { cwd, env: env() });
     expect(r.code).toBe(1);
