@@ -190,6 +190,15 @@ describe('verdicts', () => {
     expect(f.tests.map((t) => t.description)).toEqual(['before the error']);
   });
 
+  it('a NUL byte errors the file at file:line:col instead of ending the query there and silently skipping the rest', async () => {
+    const dir = tempDir('rg-nul-');
+    // Cut at the NUL, this file would run one passing assertion of a plan of one: a pass.
+    writeFileSync(join(dir, 'nul.test.sql'), 'select plan(1);\nselect ok(true, \'runs\');\0\nselect ok(false, \'never runs\');\n');
+    const f = (await run([join(dir, 'nul.test.sql')])).files[0]!;
+    expect(f.status).toBe('errored');
+    expect(f.error).toMatchObject({ message: 'contains a NUL byte (0x00), which no PostgreSQL query can hold', location: { line: 2, column: 25 } });
+  });
+
   it('COPY data the server refuses ends the file with the error at the COPY (the driver would wait for ever: porsager/postgres#1173)', async () => {
     const r = await run([join(RUNNER, 'copy-refused.test.sql')]);
     const f = r.files[0]!;

@@ -22,7 +22,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, copyIn, copyOut } from '../db.js';
-import { pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
+import { isRowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
+import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
@@ -251,7 +252,9 @@ function rowText(row: Array<Buffer | null>): string {
 
 export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   const t0 = performance.now();
-  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  // A NUL byte would end the query on the wire and silently drop the rest of the file;
+  // bytes that are not UTF-8 would become U+FFFD. Named at file:line:col, as for migrations.
+  const readFile = opts.readFile ?? ((p: string) => decodeUtf8(readFileSync(p), opts.file.display));
   const result: FileResult = {
     file: opts.file.display,
     status: 'passed',
@@ -277,7 +280,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   try {
     text = readFile(opts.file.path);
   } catch (err) {
-    result.error = { message: `cannot read ${opts.file.display}: ${(err as Error).message}` };
+    result.error = isRowguardError(err) ? { message: err.message, hint: err.hint, location: err.location } : { message: `cannot read ${opts.file.display}: ${(err as Error).message}` };
     return finish();
   }
   const script = expandScript({
