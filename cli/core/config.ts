@@ -320,13 +320,36 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     }
   }
   if (!file) return parseConfig({}, null, resolve(opts.cwd));
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new RowguardError('config', `${file}: not valid JSON (${(err as Error).message})`);
+    throw new RowguardError('config', `cannot read the config file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let raw: unknown;
+  // A byte order mark (Windows editors) is not JSON, but not a mistake either.
+  text = text.replace(/^\uFEFF/, '');
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new RowguardError('config', `${file}: not valid JSON (${jsonSyntaxReason((err as Error).message, text)})`);
   }
   return parseConfig(raw, file, dirname(file));
+}
+
+/**
+ * JSON.parse's reason without the excerpt of the file it quotes (`..."secret":"abc"...`):
+ * that excerpt may be part of a secret pasted into the file, and may hold control
+ * characters. A position becomes line and column.
+ */
+function jsonSyntaxReason(message: string, text: string): string {
+  const reason = message
+    .replace(/,\s*(\.\.\.)?".*"(\.\.\.)?\s+is not valid JSON$/s, '')
+    .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return reason.replace(/ in JSON at position (\d+).*$/s, (_m, pos: string) => {
+    const before = text.slice(0, Number(pos));
+    return ` at line ${before.split('\n').length}, column ${Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1}`;
+  });
 }
 
 function deepFreeze<T>(o: T): T {

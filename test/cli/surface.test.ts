@@ -176,6 +176,29 @@ describe('configuration', () => {
     rmSync(cdir, { recursive: true, force: true });
   });
 
+  it('a config file that is not JSON is named with line and column, never quoting its text (a pasted secret, control characters)', async () => {
+    const cdir = mkdtempSync(join(tmpdir(), 'rg-cfg-json-'));
+    const cfg = join(cdir, 'rowguard.config.json');
+    const cases: Array<[string, string]> = [
+      ['{\n  "jwt": { "secret": pasted-SECRET-9d2f71c0 }\n}\n', `${cfg}: not valid JSON (Unexpected token 'p')`],
+      ['{\n  "sql": "db",\n}\n', `${cfg}: not valid JSON (Expected double-quoted property name at line 3, column 1)`],
+      ['\x1b[2J{', `${cfg}: not valid JSON (Unexpected token '\\u001b')`],
+    ];
+    for (const [text, message] of cases) {
+      writeFileSync(cfg, text);
+      const r = await runCli(['--json', 'migrate', 'status'], { cwd: cdir });
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout).error.message).toBe(message);
+      expect(r.stdout).not.toContain('pasted-SE');
+    }
+    writeFileSync(cfg, '\uFEFF{"sql": "db"}'); // a byte order mark from a Windows editor is not an error
+    expect((await runCli(['--json', 'migrate', 'new', 'x'], { cwd: cdir })).code).toBe(0);
+    rmSync(cfg);
+    mkdirSync(cfg);
+    expect((await runCli(['migrate', 'status'], { cwd: cdir })).stderr).toBe(`error: cannot read the config file ${cfg} (EISDIR)\n`);
+    rmSync(cdir, { recursive: true, force: true });
+  });
+
   it('folders are relative to the config file, so rowguard works from any repository', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'rg-repo-'));
     mkdirSync(join(repo, 'db', 'migrations'), { recursive: true });
