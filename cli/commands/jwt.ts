@@ -234,6 +234,9 @@ export function makeJwtCommand(): Command {
       const { decodeJwt } = await import('jose');
       let exp: unknown;
       try {
+        // A compact JWS only: base64url decoding skips a space or other stray character,
+        // which would then land in the header (a cookie value cannot hold one).
+        if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) throw new Error('not a compact JWS');
         exp = decodeJwt(token).exp;
       } catch {
         throw new RowguardError('jwt', 'the token is not a decodable JWT (three base64url parts with a JSON payload)');

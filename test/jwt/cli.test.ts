@@ -210,6 +210,13 @@ describe('jwt keys generate and jwt cookie', () => {
     // The token's remaining life: an hour less the seconds the two CLI runs took.
     expect(Number(m![2])).toBeGreaterThan(3500);
     expect(Number(m![2])).toBeLessThanOrEqual(3600);
+    // A token mangled on the way (a space, a line break or a non-ASCII character inside) is refused, not written into the header.
+    for (const mangled of [t.slice(0, 40) + ' ' + t.slice(40), t.slice(0, 40) + '\n' + t.slice(40), t.slice(0, 40) + 'é' + t.slice(40)]) {
+      const r = await cli(['jwt', 'cookie', '--token-file', '-'], { cwd: site, input: mangled });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('error: the token is not a decodable JWT (three base64url parts with a JSON payload)\n');
+    }
 
     writeFileSync(join(site, 'rowguard.config.json'), JSON.stringify({ cookie: { domain: '.co.uk', sameSite: 'None', secure: false } }));
     const bad = await cli(['jwt', 'cookie', t], { cwd: site });
