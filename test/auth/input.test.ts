@@ -87,7 +87,7 @@ def pump(until, limit):
                 return
             out += chunk
 pump(b'password: ', 20)
-os.write(fd, os.environ['SECRET'].encode() + b'\r')
+os.write(fd, os.environ['SECRET'].encode() + os.environ.get('ENTER', '\r').encode())
 pump(None, 20)
 _, status = os.waitpid(pid, 0)
 sys.stdout.buffer.write(out)
@@ -117,5 +117,19 @@ describe('the no-echo prompt on a terminal', () => {
     expect(screen).toContain('password: ');
     expect(screen).toMatch(/access_token: eyJ/);
     expect(screen).not.toContain('typed at a terminal');
+  });
+
+  it.skipIf(!hasPython)('Ctrl-C at the prompt is an interrupt (exit 130), Ctrl-D a cancelled answer (exit 2); neither echoes what was typed', async () => {
+    for (const [key, exit, says] of [['\u0003', 130, /interrupted at the password prompt: nothing was done/], ['\u0004', 2, /cancelled/]] as const) {
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', SECRET: 'half-typed', ENTER: key, ROWGUARD_JWT_SECRET: randomBytes(32).toString('base64url') };
+      delete env['DATABASE_URL'];
+      const child = spawn('python3', ['-c', PTY_DRIVER, process.execPath, CLI, '--db', db.url, 'auth', 'sign-in', 'tty@example.test'], { env });
+      let screen = '';
+      child.stdout.on('data', (d: Buffer) => (screen += d.toString('utf8')));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code, screen).toBe(exit);
+      expect(screen).toMatch(says);
+      expect(screen).not.toContain('half-typed');
+    }
   });
 });

@@ -63,7 +63,9 @@ function promptNoEcho(tty: NodeJS.ReadStream, out: { write(s: string): unknown }
     const onData = (chunk: string) => {
       for (const ch of chunk) {
         if (ch === '\r' || ch === '\n') return finish();
-        if (ch === '\u0003' || ch === '\u0004') return finish(new RowguardError('usage', 'cancelled'));
+        // Ctrl-C is the interrupt it would be outside raw mode (exit 130, as the README documents); Ctrl-D, no answer.
+        if (ch === '\u0003') return finish(new RowguardError('interrupted', `interrupted at the ${prompt.replace(/: $/, '')} prompt: nothing was done`));
+        if (ch === '\u0004') return finish(new RowguardError('usage', 'cancelled'));
         if (ch === '\u007f' || ch === '\b') buf = Array.from(buf).slice(0, -1).join(''); // a code point, not a UTF-16 unit
         else buf += ch;
       }
