@@ -304,6 +304,10 @@ export function parseConfig(raw: unknown, file: string | null, root: string): Co
 
 export function loadConfig(opts: LoadConfigOptions): Config {
   let file: string | null = null;
+  // `--config ""` (an unset variable in a script) must not fall back to another project's file.
+  if (opts.configPath !== undefined && opts.configPath.trim() === '') {
+    throw new RowguardError('usage', '--config was given an empty path', { hint: 'name the config file, or leave --config out to use the nearest rowguard.config.json' });
+  }
   if (opts.configPath) {
     file = resolve(opts.cwd, opts.configPath);
     if (!existsSync(file)) throw new RowguardError('config', `config file not found: ${file}`);

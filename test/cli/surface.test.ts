@@ -162,6 +162,17 @@ describe('database errors', () => {
 });
 
 describe('configuration', () => {
+  it('an empty --config is a usage error, not a silent fall-back to the nearest config file', async () => {
+    const cdir = mkdtempSync(join(tmpdir(), 'rg-cfg-empty-'));
+    writeFileSync(join(cdir, 'rowguard.config.json'), JSON.stringify({ sql: 'elsewhere' }));
+    for (const value of ['', ' ']) {
+      const r = await runCli(['--config', value, 'migrate', 'status'], { cwd: cdir });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^error: --config was given an empty path\nhint: /);
+    }
+    rmSync(cdir, { recursive: true, force: true });
+  });
+
   it('reports every problem of a config file at once (exit 2)', async () => {
     const cdir = mkdtempSync(join(tmpdir(), 'rg-cfg-'));
     writeFileSync(join(cdir, 'rowguard.config.json'), JSON.stringify({ embedded: { port: 'x' }, migrations: { lockTimeout: 'soon' }, jwt: { secret: 'pasted-secret-value' }, nonsense: 1 }));
