@@ -56,8 +56,20 @@ export function makeAsCommand(): Command {
     if (chosen !== 1) throw new RowguardError('usage', 'choose exactly one identity: --token/--token-file, --user <email>, --anon or --service-role');
     if ((o.command === undefined) === (o.file === undefined)) throw new RowguardError('usage', 'give the SQL with exactly one of -c "SQL" or -f file.sql');
     const method = o.method.toUpperCase();
-    if (!/^[A-Z]+$/.test(method)) throw new RowguardError('usage', `--method must be an HTTP method like GET or POST (got "${o.method}")`);
+    // The methods PostgREST runs SQL for; any other is its PGRST117 (405) before the database is asked, OPTIONS runs none.
+    if (!['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'].includes(method)) {
+      throw new RowguardError('usage', `--method ${JSON.stringify(o.method)}: ${method === 'OPTIONS' ? 'PostgREST answers OPTIONS without running SQL' : 'PostgREST answers 405 (PGRST117, unsupported HTTP method) without running SQL'}`, {
+        hint: 'use GET or HEAD (read only), POST, PATCH, PUT or DELETE',
+      });
+    }
     const cfg = ctx.config();
+    // PostgREST serves only db-schemas (Accept-Profile / Content-Profile pick one of them): any other is its PGRST106 (406).
+    const schemas = cfg.api.schemas;
+    if (o.schema !== undefined && (o.schema === '' || (schemas !== null && !schemas.includes(o.schema)))) {
+      throw new RowguardError('usage', `--schema ${JSON.stringify(o.schema)} is not an exposed schema: PostgREST answers 406 (PGRST106) for it`, {
+        hint: schemas ? `the exposed schemas (config api.schemas) are: ${schemas.join(', ')}` : 'name a schema PostgREST exposes (config api.schemas)',
+      });
+    }
     const { parseHeaders } = await import('../core/as/headers.js');
     const request = parseHeaders(o.header ?? []);
 

@@ -585,4 +585,23 @@ describe('rowguard as: the CLI', () => {
     expect((await runCli(['as', '--anon', '--service-role', '-c', 'select 1'], { cwd, env: env() })).code).toBe(2);
     expect((await runCli(['as', '--anon'], { cwd, env: env() })).code).toBe(2);
   });
+
+  it('refuses a method or schema PostgREST would answer without running SQL (405 PGRST117, 406 PGRST106), exit 2', async () => {
+    for (const [args, says] of [
+      [['--method', 'FOO'], /^error: --method "FOO": PostgREST answers 405 \(PGRST117/],
+      [['--method', 'options'], /^error: --method "options": PostgREST answers OPTIONS without running SQL/],
+      [['--schema', ''], /^error: --schema "" is not an exposed schema/],
+    ] as const) {
+      const r = await runCli(['as', '--service-role', ...args, '-c', 'select 1'], { cwd, env: env() });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(says);
+    }
+    // With api.schemas configured, only those; a configured one runs.
+    const conf = tempDir('rg-as-schemas-');
+    writeFileSync(join(conf, 'rowguard.config.json'), JSON.stringify({ api: { schemas: ['public'] } }));
+    const hidden = await runCli(['as', '--service-role', '--schema', 'private', '-c', 'select 1'], { cwd: conf, env: env() });
+    expect(hidden.code, hidden.stderr).toBe(2);
+    expect(hidden.stderr).toContain('hint: the exposed schemas (config api.schemas) are: public');
+    expect((await runCli(['as', '--service-role', '--schema', 'public', '--method', 'patch', '-c', 'select 1'], { cwd: conf, env: env() })).code).toBe(0);
+  });
 });
