@@ -129,7 +129,11 @@ async function notPostgresHint(url: string): Promise<string> {
 }
 
 export function connect(url: string, opts: ConnectOptions = {}): Sql {
+  // postgres.js takes the URL's path as the name without decoding it; libpq (psql) decodes
+  // %XX there, so `/my%20app` names the database "my app" for both.
+  const database = databaseOf(url);
   return postgres(url, {
+    ...(database ? { database } : {}),
     max: opts.max ?? 1,
     onnotice: opts.onNotice ? (n) => opts.onNotice!({ severity: n['severity'] as string | undefined, message: String(n['message']) }) : () => {},
     connect_timeout: opts.connectTimeout ?? 10,

@@ -91,6 +91,23 @@ describe('files named on the command line', () => {
   });
 });
 
+describe('database URLs', () => {
+  it('a database name is percent-decoded from the URL, as libpq (psql) does: /my%20app is "my app"', async () => {
+    const { withSql, dropDatabase } = await import('../../cli/core/db.js');
+    const { withDatabase } = await import('../../cli/core/urls.js');
+    const name = `rg url ${process.pid}/x`;
+    await withSql(serverUrl(), (sql) => sql.unsafe(`create database "${name}"`));
+    try {
+      const url = withDatabase(serverUrl(), name);
+      expect(url).toContain('/rg%20url%20');
+      const r = await runCli(['--db', url, '--json', 'migrate', 'status'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      await dropDatabase(serverUrl(), name);
+    }
+  });
+});
+
 describe('database errors', () => {
   it('an unreachable server exits 3 naming host, port and database, never the password', async () => {
     const port = await freePort();

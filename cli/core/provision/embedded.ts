@@ -127,7 +127,7 @@ export function readState(dataDir: string): EmbeddedState | undefined {
 }
 
 export function urlOf(state: EmbeddedState, database = 'postgres'): string {
-  return `postgres://${encodeURIComponent(state.user)}:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/${database}`;
+  return `postgres://${encodeURIComponent(state.user)}:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/${encodeURIComponent(database)}`;
 }
 
 function isInitialised(dataDir: string): boolean {
