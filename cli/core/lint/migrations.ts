@@ -148,6 +148,16 @@ function strings(list: unknown): string[] {
   return Array.isArray(list) ? list.map((x) => String(((x as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? '')) : [];
 }
 
+/** `schema.name` from a parsed name list: as written when qualified, else in `schema`. */
+function qualify(parts: readonly string[], schema: string): string {
+  return parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`;
+}
+
+/** The objects a DROP statement names (tables, indexes…), qualified. */
+export function droppedNames(body: Body, schema: string): string[] {
+  return ((body['objects'] as Array<Record<string, Body>> | undefined) ?? []).map((o) => qualify(strings(o['List']?.['items']), schema));
+}
+
 export function typeOf(typeName: unknown): ColumnType {
   const t = (typeName ?? {}) as Body;
   const names = strings(t['names']);
@@ -326,10 +336,7 @@ function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Bo
         createdInFile: fileIndex,
       });
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_INDEX') {
-    for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
-      const parts = strings(o['List']?.['items']);
-      indexes.delete(parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`);
-    }
+    for (const name of droppedNames(body, schema)) indexes.delete(name);
   }
 }
 
@@ -419,10 +426,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() });
     }
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
-    for (const o of (body['objects'] as Array<Record<string, Body>> | undefined) ?? []) {
-      const parts = strings(o['List']?.['items']);
-      tables.delete(parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`);
-    }
+    for (const name of droppedNames(body, schema)) tables.delete(name);
   } else if (type === 'RenameStmt') {
     const q = relName(body['relation'], schema);
     const t = existing(q);
@@ -524,8 +528,7 @@ export function objectsOf(type: string, body: Body, schema: string): string[] {
       return [`${body['policy_name'] as string} on ${table}`, table];
     }
     case 'CreateFunctionStmt': {
-      const parts = strings(body['funcname']);
-      return [`${parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`}(`];
+      return [`${qualify(strings(body['funcname']), schema)}(`];
     }
     case 'GrantStmt':
       if (body['objtype'] === 'OBJECT_TABLE' && body['targtype'] === 'ACL_TARGET_OBJECT') {

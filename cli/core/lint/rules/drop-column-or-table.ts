@@ -1,6 +1,6 @@
 /** Dropping a column or table loses data and breaks clients still using it. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, relName } from '../migrations.js';
+import { droppedNames, existedBefore, originOf, relName } from '../migrations.js';
 import { alterTableCmds, nodeBody } from '../stmt.js';
 
 export const rule: MigrationRule = {
@@ -15,9 +15,7 @@ export const rule: MigrationRule = {
     const out: RawFinding[] = [];
     for (const s of ctx.statements) {
       if (s.type === 'DropStmt' && s.body['removeType'] === 'OBJECT_TABLE') {
-        for (const o of (s.body['objects'] as unknown[] | undefined) ?? []) {
-          const parts = ((nodeBody(o, 'List')?.['items'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
-          const table = parts.length > 1 ? parts.join('.') : `${s.defaultSchema}.${parts[0]}`;
+        for (const table of droppedNames(s.body, s.defaultSchema)) {
           if (!existedBefore(s, table)) continue;
           out.push({ object: table, objectKind: 'table', location: s.at(undefined), message: `drop table ${table} (${originOf(s, table, ctx.rowEstimates)}) deletes its rows for good` });
         }

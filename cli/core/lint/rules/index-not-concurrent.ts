@@ -4,7 +4,7 @@
  * holds ACCESS EXCLUSIVE (reads wait too) until the migration's transaction ends.
  */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
+import { droppedNames, existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
 import { nodeBody } from '../stmt.js';
 
 /** The index's table when a migration created the index, and whether the file may leave it alone (made in this file). */
@@ -42,9 +42,7 @@ export const rule: MigrationRule = {
             : {}),
         });
       } else if (s.type === 'DropStmt' && s.body['removeType'] === 'OBJECT_INDEX' && !s.body['concurrent']) {
-        for (const o of (s.body['objects'] as unknown[] | undefined) ?? []) {
-          const parts = ((nodeBody(o, 'List')?.['items'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
-          const index = parts.length > 1 ? parts.join('.') : `${s.defaultSchema}.${parts[0]}`;
+        for (const index of droppedNames(s.body, s.defaultSchema)) {
           const { table, fresh } = indexTable(s, index);
           if (fresh) continue;
           // Postgres cannot drop an index of a partitioned table CONCURRENTLY: there is no safer form to point to.

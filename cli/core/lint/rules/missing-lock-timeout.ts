@@ -1,6 +1,6 @@
 /** A migration waiting for a lock queues every later query on the table behind it. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, relName, type MigrationStatement } from '../migrations.js';
+import { droppedNames, existedBefore, relName, type MigrationStatement } from '../migrations.js';
 import { nodeBody } from '../stmt.js';
 
 /** The table a statement takes a strong lock on (ACCESS EXCLUSIVE, SHARE or SHARE ROW EXCLUSIVE), if any. */
@@ -27,11 +27,8 @@ function lockedTable(s: MigrationStatement): string | null {
       return s.body['relation'] ? relName(s.body['relation'], s.defaultSchema) : null;
     case 'ReindexStmt':
       return s.body['kind'] === 'REINDEX_OBJECT_TABLE' ? relName(s.body['relation'], s.defaultSchema) : null;
-    case 'DropStmt': {
-      if (s.body['removeType'] !== 'OBJECT_TABLE') return null;
-      const parts = ((nodeBody(((s.body['objects'] as unknown[] | undefined) ?? [])[0], 'List')?.['items'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
-      return parts.length > 1 ? parts.join('.') : parts.length ? `${s.defaultSchema}.${parts[0]}` : null;
-    }
+    case 'DropStmt':
+      return s.body['removeType'] === 'OBJECT_TABLE' ? (droppedNames(s.body, s.defaultSchema)[0] ?? null) : null;
     default:
       return null;
   }
