@@ -148,14 +148,18 @@ function strings(list: unknown): string[] {
   return Array.isArray(list) ? list.map((x) => String(((x as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? '')) : [];
 }
 
-/** `schema.name` from a parsed name list: as written when qualified, else in `schema`. */
-function qualify(parts: readonly string[], schema: string): string {
-  return parts.length > 1 ? parts.join('.') : `${schema}.${parts[0]}`;
+/**
+ * `schema.name` of a parsed name list (a type, domain, function or dropped object):
+ * the last two parts when qualified (a database name in front is dropped), else in `schema`.
+ */
+export function qualifiedName(names: unknown, schema: string): string {
+  const parts = strings(names);
+  return parts.length > 1 ? parts.slice(-2).join('.') : `${schema}.${parts[0]}`;
 }
 
 /** The objects a DROP statement names (tables, indexes…), qualified. */
 export function droppedNames(body: Body, schema: string): string[] {
-  return ((body['objects'] as Array<Record<string, Body>> | undefined) ?? []).map((o) => qualify(strings(o['List']?.['items']), schema));
+  return ((body['objects'] as Array<Record<string, Body>> | undefined) ?? []).map((o) => qualifiedName(o['List']?.['items'], schema));
 }
 
 export function typeOf(typeName: unknown): ColumnType {
@@ -528,7 +532,7 @@ export function objectsOf(type: string, body: Body, schema: string): string[] {
       return [`${body['policy_name'] as string} on ${table}`, table];
     }
     case 'CreateFunctionStmt': {
-      return [`${qualify(strings(body['funcname']), schema)}(`];
+      return [`${qualifiedName(body['funcname'], schema)}(`];
     }
     case 'GrantStmt':
       if (body['objtype'] === 'OBJECT_TABLE' && body['targtype'] === 'ACL_TARGET_OBJECT') {

@@ -1,6 +1,6 @@
 /** Adding a validated constraint scans the whole table while holding a lock that blocks writes. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
+import { existedBefore, originOf, qualifiedName, relName, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, constraintsOf, locationOf, nodeBody, type AlterCmd } from '../stmt.js';
 
 /** ALTER TABLE sub-commands that take no lock stronger than VALIDATE's own SHARE UPDATE EXCLUSIVE. */
@@ -144,12 +144,6 @@ export const rule: MigrationRule = {
     return out;
   },
 };
-
-/** `schema.name` of a qualified-name list (unqualified: the statement's schema). */
-function qualifiedName(names: unknown, schema: string): string {
-  const parts = ((names as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
-  return parts.length > 1 ? parts.slice(-2).join('.') : `${schema}.${parts[0]}`;
-}
 
 /**
  * Whether every partition the migrations attached to `parent` already has a validated

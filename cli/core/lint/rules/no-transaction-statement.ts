@@ -3,7 +3,7 @@
  * in a migration the engine runs in one: `migrate up` would fail on them (25001).
  */
 import type { MigrationRule, RawFinding } from '../types.js';
-import type { MigrationStatement } from '../migrations.js';
+import { qualifiedName, type MigrationStatement } from '../migrations.js';
 import { nodeBody } from '../stmt.js';
 
 const hasOption = (params: unknown, name: string): boolean =>
@@ -79,13 +79,9 @@ function newEnumValueUses(statements: readonly MigrationStatement[]): RawFinding
       createdTypes = new Set();
     }
     if (!s.transactional) continue;
-    const typeName = (names: unknown) => {
-      const parts = ((names as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
-      return parts.length > 1 ? parts.slice(-2).join('.') : `${s.defaultSchema}.${parts[0]}`;
-    };
-    if (s.type === 'CreateEnumStmt') createdTypes.add(typeName(s.body['typeName']));
+    if (s.type === 'CreateEnumStmt') createdTypes.add(qualifiedName(s.body['typeName'], s.defaultSchema));
     if (s.type === 'AlterEnumStmt' && !s.body['oldVal']) {
-      const type = typeName(s.body['typeName']);
+      const type = qualifiedName(s.body['typeName'], s.defaultSchema);
       if (!createdTypes.has(type)) added.set(s.body['newVal'] as string, { type, line: s.line });
       continue;
     }

@@ -1,6 +1,6 @@
 /** Statements that rewrite every row under an ACCESS EXCLUSIVE lock: type changes, volatile defaults, stored generated columns. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
+import { existedBefore, originOf, qualifiedName, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
 
 const VOLATILE = new Set(['gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'random', 'clock_timestamp', 'timeofday', 'nextval', 'gen_random_bytes', 'random_normal']);
@@ -48,12 +48,6 @@ function volatileCall(expr: unknown, userVolatile: ReadonlySet<string> = new Set
   return found;
 }
 
-/** `schema.name` of a type or domain name list (unqualified: the statement's schema). */
-function qualifiedType(names: unknown, schema: string): string {
-  const parts = ((names as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string);
-  return parts.length > 1 ? parts.slice(-2).join('.') : `${schema}.${parts[0]}`;
-}
-
 /**
  * Whether an ALTER COLUMN TYPE's USING expression is the column itself (possibly cast to the
  * new type): Postgres then judges the change as if there were no USING; anything else is
@@ -97,9 +91,9 @@ function constrainedDomains(all: readonly MigrationStatement[]): Map<MigrationSt
   for (const s of all) {
     out.set(s, domains);
     if (s.type === 'CreateDomainStmt' && ((s.body['constraints'] as unknown[] | undefined) ?? []).some((c) => ['CONSTR_CHECK', 'CONSTR_NOTNULL'].includes(nodeBody(c, 'Constraint')?.['contype'] as string))) {
-      domains = new Set(domains).add(qualifiedType(s.body['domainname'], s.defaultSchema));
+      domains = new Set(domains).add(qualifiedName(s.body['domainname'], s.defaultSchema));
     }
-    if (s.type === 'AlterDomainStmt' && s.body['subtype'] === 'C') domains = new Set(domains).add(qualifiedType(s.body['typeName'], s.defaultSchema));
+    if (s.type === 'AlterDomainStmt' && s.body['subtype'] === 'C') domains = new Set(domains).add(qualifiedName(s.body['typeName'], s.defaultSchema));
   }
   return out;
 }
@@ -165,7 +159,7 @@ export const rule: MigrationRule = {
                 ? 'a stored generated column is computed for every row'
                 : dflt && volatileCall(dflt['raw_expr'], volatileAt.get(s))
                   ? `the volatile default ${volatileCall(dflt['raw_expr'], volatileAt.get(s))} is evaluated for every row`
-                  : (domainsAt.get(s) ?? new Set()).has(qualifiedType((def['typeName'] as Body | undefined)?.['names'], s.defaultSchema))
+                  : (domainsAt.get(s) ?? new Set()).has(qualifiedName((def['typeName'] as Body | undefined)?.['names'], s.defaultSchema))
                     ? `its type is a domain with constraints, checked for every row`
                     : null;
           if (!why) continue;
