@@ -135,6 +135,8 @@ export function makeJwtCommand(): Command {
     const extra = (o.claim ?? []).map(claimsMod.parseClaimAssignment);
     const appMeta = o.appMetadata !== undefined ? claimsMod.parseJsonObject(o.appMetadata, '--app-metadata') : undefined;
     const userMeta = o.userMetadata !== undefined ? claimsMod.parseJsonObject(o.userMetadata, '--user-metadata') : undefined;
+    if (o.sub !== undefined) claimsMod.parseUuid(o.sub, '--sub');
+    if (o.sessionId !== undefined) claimsMod.parseUuid(o.sessionId, '--session-id');
     const { loadSigningKey } = await import('../core/jwt/keys.js');
     const key = await loadSigningKey(cfg, { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, flags);
 

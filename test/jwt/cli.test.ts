@@ -98,6 +98,21 @@ describe('jwt mint and verify', () => {
     expect(doc.token.split('.')).toHaveLength(3);
   });
 
+  it('--sub and --session-id must be uuids (auth.uid() would raise 22P02 on every request); --claim sub=… is the way to mint another sub', async () => {
+    for (const args of [['--sub', 'user-1'], ['--sub', ''], ['--session-id', '42'], ['--user', 'ann@example.test', '--sub', 'ann']]) {
+      const m = await cli(['jwt', 'mint', '--secret-file', 'jwt.secret', ...args]);
+      expect(m.code, args.join(' ')).toBe(2);
+      expect(m.stdout).toBe('');
+      expect(m.stderr).toMatch(/--(sub|session-id) must be a uuid/);
+    }
+    const hinted = await cli(['jwt', 'mint', '--secret-file', 'jwt.secret', '--sub', 'auth0|123']);
+    expect(hinted.stderr).toContain('--claim sub=');
+    const ok = await cli(['--json', 'jwt', 'mint', '--secret-file', 'jwt.secret', '--sub', USER_A.toUpperCase()]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const other = await cli(['--json', 'jwt', 'mint', '--secret-file', 'jwt.secret', '--claim', 'sub=auth0|123']);
+    expect(JSON.parse(other.stdout).payload.sub).toBe('auth0|123');
+  });
+
   it('--anon and --service-role mint the legacy API key claims (no sub)', async () => {
     const a = JSON.parse((await cli(['--json', 'jwt', 'mint', '--anon', '--secret-file', 'jwt.secret'])).stdout);
     expect(Object.keys(a.payload)).toEqual(['iss', 'role', 'iat', 'exp']);

@@ -11,7 +11,7 @@
  */
 import type { Sql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
-import type { AmrEntry, AuthUser } from '../jwt/claims.js';
+import { isUuid, type AmrEntry, type AuthUser } from '../jwt/claims.js';
 
 /** auth_flow.session_grant: what a sign-in, a magic-link redemption or a refresh returns. */
 export interface SessionGrant {
@@ -173,15 +173,13 @@ export async function eraseUser(sql: Sql, userId: string): Promise<Record<string
   return counts;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A user named on the command line by id or email (administrative commands
  * only: export, erase, link-identity, sign-out --user; never a credential check).
  */
 export async function resolveUser(sql: Sql, who: string): Promise<{ id: string; email: string | null }> {
   const rows = await call(() =>
-    UUID.test(who)
+    isUuid(who)
       ? sql<{ id: string; email: string | null }[]>`select u.id::text as id, u.email from auth.users u where u.id = ${who}::uuid`
       : sql<{ id: string; email: string | null }[]>`
           select u.id::text as id, u.email from auth.users u

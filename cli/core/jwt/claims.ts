@@ -102,6 +102,22 @@ export function buildRoleKeyClaims(role: string, opts: { issuer: string; expires
   return { iss: opts.issuer, ...(opts.ref ? { ref: opts.ref } : {}), role, iat, exp: iat + opts.expiresIn };
 }
 
+/** A uuid as GoTrue writes one (8-4-4-4-12 hex digits). */
+export function isUuid(text: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
+}
+
+/**
+ * --sub and --session-id: GoTrue's are uuids, and auth.uid() casts sub to uuid,
+ * so any other sub makes every statement that reaches a policy fail with 22P02.
+ */
+export function parseUuid(text: string, flag: string): string {
+  if (isUuid(text)) return text;
+  throw new RowguardError('usage', `${flag} must be a uuid like 00000000-0000-4000-8000-000000000001 (got "${text}")`, {
+    hint: flag === '--sub' ? 'auth.uid() casts sub to uuid; to mint a token with another sub on purpose, use --claim sub=…' : undefined,
+  });
+}
+
 /** Durations for --exp: plain seconds, or 90s, 15m, 1h, 7d. */
 export function parseDuration(text: string, flag = '--exp'): number {
   const m = /^\s*(\d+)\s*(s|m|h|d)?\s*$/.exec(text);
