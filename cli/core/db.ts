@@ -6,7 +6,9 @@
 import postgres from 'postgres';
 import { randomBytes } from 'node:crypto';
 import { RowguardError, pgFieldsOf } from './errors.js';
-import { databaseOf, describeUrl, scrubSecrets, withDatabase } from './urls.js';
+import { readFileSync } from 'node:fs';
+import { checkServerIdentity, createSecureContext, type ConnectionOptions } from 'node:tls';
+import { databaseOf, describeUrl, scrubSecrets, tlsParams, withDatabase } from './urls.js';
 
 export { databaseOf, describeUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
 
@@ -53,27 +55,102 @@ const DATES_AS_TEXT = {
 /** SQLSTATE classes that mean "we never got a working session". */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN']);
 
+/** Node's TLS failures: the certificate did not verify, or the handshake (or the client key) failed. */
+function tlsFailure(code: string | undefined): 'certificate' | 'handshake' | null {
+  if (!code) return null;
+  if (/CERT|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH/.test(code)) return 'certificate';
+  return /^ERR_(SSL|OSSL|TLS)_/.test(code) ? 'handshake' : null;
+}
+
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string } | null;
   if (!e || typeof e !== 'object') return false;
-  if (e.code && CONNECTION_CODES.has(e.code)) return true;
+  if (e.code && (CONNECTION_CODES.has(e.code) || tlsFailure(e.code))) return true;
   // 28xxx: invalid authorization; 3D000: database does not exist; 57P03: cannot connect now; 08xxx: connection exception
   const s = pgFieldsOf(err)?.sqlstate;
   return !!s && (s.startsWith('28') || s === '3D000' || s === '57P03' || s.startsWith('08'));
 }
 
-export function connectionError(url: string, err: unknown): RowguardError {
+export function connectionError(url: string, err: unknown, probed?: string): RowguardError {
   const where = describeUrl(url);
   const e = err as { code?: string; message?: string };
   const pg = pgFieldsOf(err);
   let reason = pg?.message ?? e?.message ?? String(err);
   // Never let a server message or driver message echo the URL back.
   reason = scrubSecrets(reason, url);
-  let hint: string | undefined;
-  if (e?.code === 'ECONNREFUSED') hint = 'is the server running? Without --db or DATABASE_URL rowguard uses its embedded Postgres (rowguard db start)';
+  let hint: string | undefined = probed;
+  const tls = tlsFailure(e?.code);
+  if (probed) reason = 'the server hung up before logging in';
+  else if (e?.code === 'ECONNREFUSED') hint = 'is the server running? Without --db or DATABASE_URL rowguard uses its embedded Postgres (rowguard db start)';
+  else if (e?.code === 'ECONNRESET' && /secure TLS connection/.test(reason)) {
+    reason = 'the server does not accept TLS, but the URL requires it';
+    hint = 'sslmode=prefer (the default) uses TLS only where the server offers it';
+  } else if (e?.code === 'ERR_TLS_CERT_ALTNAME_INVALID') hint = 'connect by a host name the certificate lists, or use sslmode=verify-ca (which checks the CA only)';
+  else if (tls === 'certificate') hint = 'give the CA that signed the server certificate with sslrootcert=<file> in the URL (sslmode=verify-full checks the host name too)';
+  else if (tls === 'handshake') {
+    // OpenSSL's text is "<id>:error:<code>:SSL routines:<function>:<reason>:<file>:<line>": keep the reason.
+    reason = /SSL routines:[^:]*:([^:]+)/.exec(reason)?.[1] ?? reason.split('\n')[0]!;
+    hint = 'check the sslcert, sslkey and sslpassword of the URL, and the TLS versions both sides allow';
+  }
   else if (pg?.sqlstate?.startsWith('28')) hint = 'check the user and password in the URL';
   else if (pg?.sqlstate === '3D000') hint = 'create the database first, or point --db at one that exists';
   return new RowguardError('db_unreachable', `could not connect to ${where}: ${reason}`, { hint, pg, cause: err });
+}
+
+/**
+ * postgres.js's `ssl` option for a URL's libpq TLS parameters, so a URL that
+ * works with psql works here: postgres.js alone sends sslrootcert & co. to the
+ * server as settings (42704), takes sslmode=allow for require and an unknown
+ * mode for verify-full, and defaults to no TLS where libpq prefers it.
+ */
+export function tlsOf(url: string): { url: string; ssl: false | 'prefer' | 'require' | ConnectionOptions } {
+  const p = tlsParams(url, 'the database URL');
+  const file = (param: string, path: string | undefined): Buffer | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new RowguardError('io', `cannot read ${param} ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { hint: `${param} in the database URL names a PEM file` });
+    }
+  };
+  const ca = p.rootcert === 'system' ? undefined : file('sslrootcert', p.rootcert);
+  if (ca && !ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new RowguardError('usage', `sslrootcert ${p.rootcert} holds no PEM certificate`, { hint: 'sslrootcert names the CA certificate (-----BEGIN CERTIFICATE-----) that signed the server\'s' });
+  }
+  const client: ConnectionOptions = {
+    ...(p.cert ? { cert: file('sslcert', p.cert), key: file('sslkey', p.key), passphrase: p.password } : {}),
+    ...(p.minVersion ? { minVersion: p.minVersion as ConnectionOptions['minVersion'] } : {}),
+    ...(p.maxVersion ? { maxVersion: p.maxVersion as ConnectionOptions['maxVersion'] } : {}),
+  };
+  // Checked now: postgres.js builds the TLS context inside a socket callback, where a key
+  // that does not match its certificate (or a wrong passphrase) is an uncaught exception.
+  try {
+    createSecureContext({ ...client, ...(ca ? { ca } : {}) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const what = /MISMATCH/.test(code) ? 'sslkey does not belong to sslcert' : /DECRYPT|PASSPHRASE|BAD_PASSWORD/.test(code) ? 'sslkey cannot be decrypted (sslpassword missing or wrong)' : /VERSION/.test(code) ? 'ssl_min_protocol_version and ssl_max_protocol_version allow no TLS version' : `the TLS files of the database URL cannot be used (${code || 'unreadable PEM'})`;
+    throw new RowguardError('usage', what, { hint: 'check sslcert, sslkey, sslpassword and sslrootcert in the URL' });
+  }
+  // libpq: require with a root CA file verifies the chain, as verify-ca does.
+  const mode = p.mode === 'require' && ca ? 'verify-ca' : p.mode;
+  switch (mode) {
+    case 'disable':
+      return { url: p.url, ssl: false };
+    case 'allow': // libpq tries plain first and TLS second; the same servers accept prefer
+    case 'prefer':
+    case 'require':
+      // Neither verifies the server (libpq's require does not either).
+      if (Object.keys(client).length === 0) return { url: p.url, ssl: mode === 'require' ? 'require' : 'prefer' };
+      return { url: p.url, ssl: { ...client, rejectUnauthorized: false } };
+    case 'verify-ca':
+      return { url: p.url, ssl: { ...client, ca, rejectUnauthorized: true, checkServerIdentity: () => undefined } };
+    case 'verify-full': {
+      // Checked against the URL's host ourselves: postgres.js sends no servername for an
+      // IP address, and Node then checks the certificate against "localhost".
+      const host = new URL(p.url).hostname.replace(/^\[|\]$/g, '') || 'localhost';
+      return { url: p.url, ssl: { ...client, ca, rejectUnauthorized: true, checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert) } };
+    }
+  }
 }
 
 /**
@@ -90,6 +167,14 @@ export async function firstContact(sql: Sql, url: string, seconds = 10): Promise
     const first = sql`select 1`;
     first.catch(() => undefined);
     if ((await Promise.race([first, deadline])) !== expired) return;
+  } catch (err) {
+    // Hung up on before logging in (no TLS asked for, or an SSLRequest answered with
+    // something other than S or N): say what the port is, if it is not PostgreSQL.
+    const code = (err as { code?: string }).code;
+    if (code !== 'ECONNRESET' && code !== 'CONNECTION_CLOSED') throw err;
+    const hint = await notPostgresHint(url);
+    if (/not PostgreSQL|not as PostgreSQL/.test(hint)) throw connectionError(url, err, hint);
+    throw err;
   } finally {
     clearTimeout(timer);
   }
@@ -102,19 +187,31 @@ export async function firstContact(sql: Sql, url: string, seconds = 10): Promise
 /** Ask the port for an SSL answer as libpq does first: a PostgreSQL server replies with one byte, S or N. */
 async function notPostgresHint(url: string): Promise<string> {
   const fallback = 'is that the database server and its port? (a firewall that drops packets looks the same)';
-  let host: string;
-  let port: number;
+  const reply = await sslAnswer(url);
+  if (reply === null || reply === '') return fallback;
+  const { host, port } = hostPort(url)!;
+  if (/^HTTP\//.test(reply)) return `${host}:${port} answers HTTP, not PostgreSQL: is it an API's port rather than the database's? (the Supabase CLI serves the API on 54321 and the database on 54322)`;
+  if (reply === 'S' || reply === 'N') return 'the server accepted the connection but did not finish logging in: is it overloaded, or waiting on an authentication step?';
+  return `${host}:${port} answers, but not as PostgreSQL: is it the database's port?`;
+}
+
+function hostPort(url: string): { host: string; port: number } | null {
   try {
     const u = new URL(url);
-    host = u.hostname.replace(/^\[|\]$/g, '');
-    port = Number(u.port || '5432');
-    if (!host) return fallback;
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    return host ? { host, port: Number(u.port || '5432') } : null;
   } catch {
-    return fallback;
+    return null;
   }
+}
+
+/** The first bytes the port answers to an SSLRequest ('S' or 'N' from PostgreSQL), '' when it closes, null when nothing answers. */
+async function sslAnswer(url: string): Promise<string | null> {
+  const target = hostPort(url);
+  if (!target) return null;
   const { connect: tcp } = await import('node:net');
-  const reply = await new Promise<string | null>((resolve) => {
-    const socket = tcp({ host, port, timeout: 2000 });
+  return new Promise<string | null>((resolve) => {
+    const socket = tcp({ ...target, timeout: 2000 });
     const done = (x: string | null) => (socket.destroy(), resolve(x));
     socket.on('connect', () => socket.write(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])));
     socket.on('data', (d) => done(d.toString('latin1')));
@@ -122,17 +219,28 @@ async function notPostgresHint(url: string): Promise<string> {
     socket.on('error', () => done(null));
     socket.on('close', () => done(''));
   });
-  if (reply === null || reply === '') return fallback;
-  if (/^HTTP\//.test(reply)) return `${host}:${port} answers HTTP, not PostgreSQL: is it an API's port rather than the database's? (the Supabase CLI serves the API on 54321 and the database on 54322)`;
-  if (reply === 'S' || reply === 'N') return 'the server accepted the connection but did not finish logging in: is it overloaded, or waiting on an authentication step?';
-  return `${host}:${port} answers, but not as PostgreSQL: is it the database's port?`;
+}
+
+/**
+ * The same TLS choice for node-postgres (kysely-codegen's driver), which reads the
+ * URL's ssl parameters differently (its connection string overrides its options)
+ * and has no prefer: the server is asked first, as libpq does.
+ */
+export async function pgConnectionConfig(url: string): Promise<{ connectionString: string; database?: string; ssl: boolean | ConnectionOptions }> {
+  const { url: bare, ssl } = tlsOf(url);
+  const database = databaseOf(url) || undefined;
+  if (ssl === false || typeof ssl === 'object') return { connectionString: bare, database, ssl };
+  if (ssl === 'prefer' && (await sslAnswer(url)) !== 'S') return { connectionString: bare, database, ssl: false };
+  return { connectionString: bare, database, ssl: { rejectUnauthorized: false } };
 }
 
 export function connect(url: string, opts: ConnectOptions = {}): Sql {
   // postgres.js takes the URL's path as the name without decoding it; libpq (psql) decodes
   // %XX there, so `/my%20app` names the database "my app" for both.
   const database = databaseOf(url);
-  return postgres(url, {
+  const { url: bare, ssl } = tlsOf(url);
+  return postgres(bare, {
+    ssl,
     ...(database ? { database } : {}),
     max: opts.max ?? 1,
     onnotice: opts.onNotice ? (n) => opts.onNotice!({ severity: n['severity'] as string | undefined, message: String(n['message']) }) : () => {},

@@ -39,6 +39,73 @@ export function validateUrl(url: string, source: string): void {
       hint: 'percent-encode those characters in the URL: % as %25, @ as %40, : as %3A, / as %2F',
     });
   }
+  tlsParams(url, source);
+}
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+/** libpq's TLS parameters of a URL's query (libpq's defaults where absent). */
+export interface TlsParams {
+  /** The URL without them: postgres.js would send them to the server as settings (42704). */
+  url: string;
+  mode: SslMode;
+  /** A CA file, or `system` (the platform's CAs; libpq then requires verify-full). */
+  rootcert?: string;
+  cert?: string;
+  key?: string;
+  /** The client key's passphrase: a secret. */
+  password?: string;
+  minVersion?: string;
+  maxVersion?: string;
+}
+
+const TLS_KEYS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'ssl_min_protocol_version', 'ssl_max_protocol_version'];
+/** libpq parameters whose demand rowguard's driver cannot honour: refused rather than silently dropped. */
+const UNSUPPORTED = ['sslcrl', 'sslcrldir', 'sslcertmode', 'requirepeer', 'gssencmode', 'channel_binding', 'krbsrvname', 'gsslib', 'service', 'passfile', 'hostaddr'];
+const TLS_VERSIONS: Record<string, string> = { 'TLSv1': 'TLSv1', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
+
+/**
+ * Read the TLS parameters psql reads from a URL, as libpq reads them: sslmode
+ * defaults to prefer, an unknown one is refused, and sslrootcert=system needs
+ * verify-full. `source` names the flag or variable in errors (never the URL).
+ */
+export function tlsParams(url: string, source: string): TlsParams {
+  const u = new URL(url);
+  const q = u.searchParams;
+  for (const k of UNSUPPORTED) {
+    if (q.has(k)) throw new RowguardError('usage', `${source} sets ${k}, a libpq parameter rowguard's driver does not support`, { hint: `remove ${k} from the URL` });
+  }
+  const raw = q.get('sslmode') ?? 'prefer';
+  if (!(SSL_MODES as readonly string[]).includes(raw)) {
+    throw new RowguardError('usage', `${source} has an invalid sslmode "${raw}"`, { hint: `one of ${SSL_MODES.join(', ')}` });
+  }
+  const p: TlsParams = { url, mode: raw as SslMode };
+  const opt = (k: string) => q.get(k) || undefined;
+  p.rootcert = opt('sslrootcert');
+  p.cert = opt('sslcert');
+  p.key = opt('sslkey');
+  p.password = opt('sslpassword');
+  for (const [k, field] of [['ssl_min_protocol_version', 'minVersion'], ['ssl_max_protocol_version', 'maxVersion']] as const) {
+    const v = opt(k);
+    if (v === undefined) continue;
+    if (!TLS_VERSIONS[v]) throw new RowguardError('usage', `${source} has an invalid ${k} "${v}"`, { hint: `one of ${Object.keys(TLS_VERSIONS).join(', ')}` });
+    p[field] = TLS_VERSIONS[v];
+  }
+  const order = Object.keys(TLS_VERSIONS);
+  if (p.minVersion && p.maxVersion && order.indexOf(p.minVersion) > order.indexOf(p.maxVersion)) {
+    throw new RowguardError('usage', `${source} has ssl_min_protocol_version ${p.minVersion} above ssl_max_protocol_version ${p.maxVersion}`);
+  }
+  if (p.rootcert === 'system' && q.has('sslmode') && p.mode !== 'verify-full') {
+    throw new RowguardError('usage', `${source} has sslrootcert=system with sslmode=${p.mode}`, { hint: 'the system CAs are only used to verify the server fully: use sslmode=verify-full (libpq refuses this too)' });
+  }
+  if (p.rootcert === 'system') p.mode = 'verify-full';
+  if (p.cert && !p.key) throw new RowguardError('usage', `${source} sets sslcert without sslkey`, { hint: 'libpq would look in ~/.postgresql/postgresql.key; give sslkey in the URL' });
+  if (TLS_KEYS.some((k) => q.has(k))) {
+    for (const k of TLS_KEYS) q.delete(k);
+    p.url = u.toString();
+  }
+  return p;
 }
 
 /** Replace the database name of a server URL. */
@@ -57,8 +124,10 @@ export function scrubSecrets(text: string, url?: string): string {
   let out = text;
   if (url) {
     try {
-      const pw = decodeURIComponent(new URL(url).password);
-      if (pw) out = out.split(pw).join('*****');
+      const u = new URL(url);
+      for (const pw of [decodeURIComponent(u.password), u.searchParams.get('sslpassword') ?? '']) {
+        if (pw) out = out.split(pw).join('*****');
+      }
     } catch {
       /* not a URL: nothing to scrub */
     }

@@ -118,7 +118,7 @@ describe('database errors', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('a port that answers but is not PostgreSQL fails after the connect deadline with a hint, for every command (not only migrate)', async () => {
+  it('a port that answers but is not PostgreSQL fails with a hint, for every command (not only migrate)', async () => {
     const { createServer } = await import('node:http');
     const api = createServer((_q, res) => res.end('{}'));
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
@@ -128,7 +128,7 @@ describe('database errors', () => {
       const r = await runCli(['--db', `postgres://alice:s3cr3t-pa55@127.0.0.1:${port}/appdb`, 'lint'], { cwd: dir, timeoutMs: 40_000 });
       expect(r.code, r.stderr).toBe(3);
       expect(Date.now() - t0).toBeLessThan(30_000);
-      expect(r.stderr).toContain(`could not connect to 127.0.0.1:${port}/appdb: no PostgreSQL server answered within 10s`);
+      expect(r.stderr).toContain(`could not connect to 127.0.0.1:${port}/appdb: the server hung up before logging in`);
       expect(r.stderr).toContain('answers HTTP, not PostgreSQL');
       expect(r.stderr + r.stdout).not.toContain('s3cr3t-pa55');
     } finally {
