@@ -48,7 +48,7 @@ async function interruptible<T>(ctx: Context, run: (signal: AbortSignal) => Prom
     if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
     ctx.out.info(`${signal}: cancelling the running migration…`);
     received = signal;
-    interrupt.abort();
+    interrupt.abort(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -76,10 +76,11 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
   const targets = readTargetsFile(resolve(ctx.cwd, o.targets!), ctx.env);
   const cfg = ctx.config();
   const { renderTargetLine, renderTargetsSummary } = await import('../core/report/migrate.js');
+  let stopped: AbortSignal | undefined;
   const results = await interruptible(ctx, (signal) =>
     upMany(
       targets,
-      { dir: cfg.dirs.sql, displayRoot: ctx.cwd, lockTimeout: cfg.migrations.lockTimeout, statementTimeout: cfg.migrations.statementTimeout, lockWaitSeconds: o.lockWait === undefined ? undefined : parseSeconds(o.lockWait), signal },
+      { dir: cfg.dirs.sql, displayRoot: ctx.cwd, lockTimeout: cfg.migrations.lockTimeout, statementTimeout: cfg.migrations.statementTimeout, lockWaitSeconds: o.lockWait === undefined ? undefined : parseSeconds(o.lockWait), signal: (stopped = signal) },
       { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder },
       concurrency,
       (r) => {
@@ -89,7 +90,9 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
   );
   const failed = results.filter((r) => !r.ok).length;
   ctx.out.result({ ok: failed === 0, targets: results, failed, succeeded: results.length - failed }, () => renderTargetsSummary(results, ctx.out));
-  if (failed) process.exitCode = 1;
+  // Interrupted: every target is reported (above), and the exit code says it was a signal.
+  if (stopped?.aborted) process.exitCode = stopped.reason === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+  else if (failed) process.exitCode = 1;
 }
 
 export function makeMigrateCommand(): Command {

@@ -81,6 +81,7 @@ export function connectionError(url: string, err: unknown, probed?: string): Row
   let hint: string | undefined = probed;
   const tls = tlsFailure(e?.code);
   if (probed) reason = 'the server hung up before logging in';
+  else if (e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN') hint = `no address found for the host name${e.code === 'EAI_AGAIN' ? ' (the DNS lookup failed for now: is the network up?)' : ': check its spelling in the URL'}`;
   else if (e?.code === 'ECONNREFUSED') hint = 'is the server running? Without --db or DATABASE_URL rowguard uses its embedded Postgres (rowguard db start)';
   else if (e?.code === 'ECONNRESET' && /secure TLS connection/.test(reason)) {
     reason = 'the server does not accept TLS, but the URL requires it';

@@ -118,6 +118,14 @@ describe('database errors', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a host name that does not resolve exits 3 with a hint, never the password', async () => {
+    const r = await runCli(['--db', 'postgres://alice:s3cr3t-pa55@no-such-host.invalid:5432/appdb', 'migrate', 'status'], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('could not connect to no-such-host.invalid:5432/appdb');
+    expect(r.stderr).toMatch(/\nhint: no address found for the host name/);
+    expect(r.stderr + r.stdout).not.toContain('s3cr3t-pa55');
+  });
+
   it('a port that answers but is not PostgreSQL fails with a hint, for every command (not only migrate)', async () => {
     const { createServer } = await import('node:http');
     const api = createServer((_q, res) => res.end('{}'));
