@@ -65,9 +65,10 @@ describe('rowguard codegen', () => {
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(join(project, 'generated', 'db.ts'), 'utf8');
     expect(text).toMatch(/^import type \{ ColumnType, GeneratedAlways \} from "kysely";$/m);
-    expect(text).toMatch(/ id: GeneratedAlways<Int8>;/);
-    expect(text).toMatch(/ total: GeneratedAlways<Numeric \| null>;/);
-    expect(text).toMatch(/ confirmed_at: GeneratedAlways<Timestamp \| null>;/);
+    // GeneratedAlways<S> takes the select type: GeneratedAlways<Int8> would select Int8's ColumnType object
+    expect(text).toMatch(/ id: GeneratedAlways<string>;/);
+    expect(text).toMatch(/ total: GeneratedAlways<string \| null>;/);
+    expect(text).toMatch(/ confirmed_at: GeneratedAlways<Date \| null>;/);
     expect(text).toMatch(/ ref: Generated<Int8>;/); // BY DEFAULT: a value may be given
     expect(text).toMatch(/ n: Generated<number>;/);
     expect(text).toMatch(/ note: Generated<string \| null>;/);
@@ -78,7 +79,10 @@ describe('rowguard codegen', () => {
     writeFileSync(use, `
       import type { Kysely } from 'kysely';
       import type { DB } from './generated/db.js';
-      export function writes(db: Kysely<DB>) {
+      export async function writes(db: Kysely<DB>) {
+        const o = await db.selectFrom('orders').select(['id', 'total']).executeTakeFirstOrThrow();
+        const u = await db.selectFrom('auth.users').select('confirmed_at').executeTakeFirstOrThrow();
+        const read: [string, string | null, Date | null] = [o.id, o.total, u.confirmed_at];
         db.insertInto('orders').values({ qty: 1, price: '2', ref: '7', n: 3, note: 'x' });
         db.updateTable('orders').set({ qty: 2, ref: '8' });
         db.insertInto('auth.users').values({ id: 'x', email: 'a@b' });
@@ -90,10 +94,75 @@ describe('rowguard codegen', () => {
         db.insertInto('auth.users').values({ id: 'x', confirmed_at: new Date() });
         // @ts-expect-error the renamed interface's identity column
         db.insertInto('auth_users').values({ id: 1, name: 'x' });
+        return read;
       }
     `);
     const program = ts.createProgram([use], { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, skipLibCheck: true });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1 : '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
     expect(problems).toEqual([]);
+  });
+
+  it('writes a file that compiles under --strict and verifies stably for schemas with odd names, comments and inheritance', async () => {
+    const project = join(dir, 'odd');
+    mkdirSync(join(project, 'sql'), { recursive: true });
+    writeFileSync(join(project, 'rowguard.config.json'), JSON.stringify({ api: { schemas: ['public', 'other', 'MyApp'] } }));
+    writeFileSync(join(project, 'sql', '0001_app.sql'), `
+      create schema if not exists auth; create schema if not exists audit; create schema other; create schema "MyApp"; create schema myapp;
+      create table public.t (id int); create table other.t (id int);
+      create table public.auth_users (id int); create table auth.users (id uuid);
+      -- tables named like what the file itself uses: the DB interface, globals, kysely's imports
+      create table public.db (id int); create table public."DB" (id int);
+      create table public.date (d date, at timestamptz); create table public.buffer (b bytea);
+      create table public.generated_always (id int generated always as identity);
+      create table public."select" ("from" int, "a b" text, "a""q" text, "a-b" text, "1st" text, "ünï" text, "constructor" int);
+      create type public.status as enum ('a''b', 'c\\d', 'e"f', '*/', '\${x}');
+      create type other.status as enum ('x', 'y');
+      create table other.s (s public.status, o other.status);
+      comment on column public.t.id is 'ends */ a JSDoc block /* and more';
+      comment on column other.t.id is e'two\\nlines, ünïcode and a \\u2028 separator';
+      create table public.measures (id int, at date not null) partition by range (at);
+      create table public.measures_2024 partition of public.measures for values from ('2024-01-01') to ('2025-01-01');
+      create table public.parent (id int);
+      create table public.child (extra text) inherits (public.parent);
+      create table "MyApp"."Things" (id int);
+      create table myapp.hidden (id int); -- not exposed: "MyApp" is matched by its exact name
+    `);
+    const r = await runCli(['--db', serverUrl(), 'codegen'], { cwd: project });
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(join(project, 'generated', 'db.ts'), 'utf8');
+    expect(text).toContain('export interface Child {');
+    expect(text).not.toContain('Measures2024');
+    expect(text).not.toContain('Hidden');
+    expect(text).toContain('"MyApp.Things": MyAppThings;');
+
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(project, 'node_modules'));
+    const use = join(project, 'use.ts');
+    writeFileSync(use, `
+      import type { Kysely } from 'kysely';
+      import type { DB } from './generated/db.js';
+      export async function reads(db: Kysely<DB>) {
+        const d = await db.selectFrom('date').select(['d', 'at']).executeTakeFirstOrThrow();
+        const times: Array<number | undefined> = [d.d?.getTime(), d.at?.getTime()]; // still the global Date
+        const b = await db.selectFrom('buffer').select('b').executeTakeFirstOrThrow();
+        b.b?.readUInt8(0); // still Node's Buffer
+        await db.selectFrom('DB').select('id').execute();
+        await db.selectFrom('db').select('id').execute();
+        await db.selectFrom('child').select(['id', 'extra']).execute();
+        await db.selectFrom('select').select(['a b', 'a"q', '1st', 'ünï']).execute();
+        const s = await db.selectFrom('other.s').select(['s', 'o']).executeTakeFirstOrThrow();
+        const labels: Array<"a'b" | 'c\\\\d' | 'e"f' | '*/' | '\${x}' | null> = [s.s];
+        const other: Array<'x' | 'y' | null> = [s.o];
+        db.insertInto('auth.users').values({ id: 'x' });
+        db.insertInto('auth_users').values({ id: 1 });
+        // @ts-expect-error GENERATED ALWAYS, in a table whose interface was renamed
+        db.insertInto('generated_always').values({ id: 1 });
+        return { times, labels, other };
+      }
+    `);
+    const program = ts.createProgram([use], { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, skipLibCheck: true, types: ['node'] });
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName.slice(project.length + 1)}:${d.file ? d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1 : '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    expect(problems).toEqual([]);
+    const again = await runCli(['--db', serverUrl(), 'codegen', '--verify'], { cwd: project });
+    expect(again.code, again.stderr).toBe(0); // byte-identical on a second run
   });
 });
