@@ -29,7 +29,7 @@ export function makeCodegenCommand(): Command {
         progress.done();
         if (o.verify && !r.upToDate) {
           if (ctx.out.json) ctx.out.result(r, () => '');
-          throw staleError(r.file);
+          throw staleError(r.file, r.exists);
         }
         ctx.out.result(r, () => (o.verify ? `${r.file} is up to date (${r.tables} tables)` : r.written ? `wrote ${r.file} (${r.tables} tables)` : `${r.file} already up to date (${r.tables} tables)`));
       } finally {

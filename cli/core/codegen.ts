@@ -25,6 +25,8 @@ export interface CodegenResult {
   file: string;
   /** For --verify: whether the file on disk equals the generated text. */
   upToDate: boolean;
+  /** Whether the file was there before this run. */
+  exists: boolean;
   written: boolean;
   tables: number;
 }
@@ -112,21 +114,32 @@ export async function codegen(opts: CodegenOptions, verify: boolean): Promise<Co
     await up({ url: shadow.url, dir: opts.sqlDir, displayRoot: opts.displayRoot, lockTimeout: opts.lockTimeout, statementTimeout: opts.statementTimeout });
     const { text, tables } = await generateTypes(shadow.url, opts.schemas);
     const file = join(opts.generatedDir, 'db.ts');
-    const current = existsSync(file) ? readFileSync(file, 'utf8') : null;
-    const upToDate = current !== null && current.replace(/\r\n/g, '\n') === text;
-    if (verify) return { file: relative(opts.displayRoot, file), upToDate, written: false, tables };
+    const current = readIfThere(file);
+    const exists = current !== null;
+    const upToDate = exists && current.replace(/\r\n/g, '\n') === text;
+    if (verify) return { file: relative(opts.displayRoot, file), upToDate, exists, written: false, tables };
     if (!upToDate) {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, text);
     }
-    return { file: relative(opts.displayRoot, file), upToDate, written: !upToDate, tables };
+    return { file: relative(opts.displayRoot, file), upToDate, exists, written: !upToDate, tables };
   } finally {
     await shadow.drop().catch(() => undefined);
   }
 }
 
-export function staleError(file: string): RowguardError {
-  return new RowguardError('check_failed', `${file} is stale: it does not match the schema that sql/ builds`, {
-    hint: 'run rowguard codegen and commit the result',
-  });
+function readIfThere(file: string): string | null {
+  if (!existsSync(file)) return null;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    // readFileSync's EISDIR (generated/db.ts is a folder) names no path: it fails on read, not on
+    // open. With the path and call, the CLI reports it as an io error rather than as a bug.
+    throw Object.assign(err as Error, { path: file, syscall: 'read' });
+  }
+}
+
+export function staleError(file: string, exists = true): RowguardError {
+  const what = exists ? 'is stale: it does not match the schema that sql/ builds' : 'does not exist';
+  return new RowguardError('check_failed', `${file} ${what}`, { hint: 'run rowguard codegen and commit the result' });
 }

@@ -1,6 +1,6 @@
 // codegen writes kysely types for what sql/ builds; --verify fails when the file is stale.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -164,5 +164,28 @@ describe('rowguard codegen', () => {
     expect(problems).toEqual([]);
     const again = await runCli(['--db', serverUrl(), 'codegen', '--verify'], { cwd: project });
     expect(again.code, again.stderr).toBe(0); // byte-identical on a second run
+  });
+
+  it('reports a failing migration, a missing file and an unwritable one in one line with the documented exit code', async () => {
+    const project = join(dir, 'errors');
+    mkdirSync(join(project, 'sql'), { recursive: true });
+    const cli = (args: string[]) => runCli(['--db', serverUrl(), ...args], { cwd: project });
+    writeFileSync(join(project, 'sql', '0001_app.sql'), 'create schema if not exists auth;\ncreate schema if not exists audit;\ncreate table t (id int,\n  x nosuchtype);\n');
+    const failed = await cli(['codegen']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.split('\n')[0]).toBe('error: sql/0001_app.sql:4:5: type "nosuchtype" does not exist [42704]');
+    expect(failed.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(existsSync(join(project, 'generated'))).toBe(false); // nothing written
+
+    writeFileSync(join(project, 'sql', '0001_app.sql'), 'create schema if not exists auth;\ncreate schema if not exists audit;\ncreate table t (id int);\n');
+    const missing = await cli(['codegen', '--verify']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('error: generated/db.ts does not exist');
+    expect(existsSync(join(project, 'generated'))).toBe(false);
+
+    mkdirSync(join(project, 'generated', 'db.ts'), { recursive: true }); // a folder where the file goes
+    const io = await cli(['codegen']);
+    expect(io.code).toBe(2);
+    expect(io.stderr.split('\n')[0]).toMatch(/^error: cannot read .*generated\/db\.ts \(EISDIR\)$/);
   });
 });
