@@ -43,7 +43,7 @@ export interface ColumnFact {
   writable: boolean;
   /** The type pg sees in RowDescription: domains are sent as their base type. */
   wireType: number;
-  /** The column's type is (a domain over) a domain declared NOT NULL. */
+  /** A table column whose type is (a domain over) a domain declared NOT NULL. */
   domainNotNull: boolean;
   /** A domain in the column type's chain has a DEFAULT. */
   domainDefault: boolean;
@@ -85,7 +85,9 @@ export async function readCatalogFacts(db: Kysely<any>, schemas: readonly string
            case when c.relkind in ('v' /* view */, 'm' /* materialized view */)
                 then pg_catalog.pg_column_is_updatable(c.oid, a.attnum, true) else true end as writable,
            coalesce(d.base, a.atttypid) as wire,
-           coalesce(d.not_null, false) as domain_not_null, coalesce(d.has_default, false) as domain_default
+           -- a view's column reads NULL through an outer join whatever its domain says
+           coalesce(d.not_null, false) and c.relkind in ('r', 'p', 'f') as domain_not_null,
+           coalesce(d.has_default, false) as domain_default
       from pg_catalog.pg_attribute a
       join pg_catalog.pg_class c on c.oid = a.attrelid
       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
