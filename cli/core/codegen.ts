@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { createThrowawayDatabase } from './db.js';
+import { createThrowawayDatabase, pgConnectionConfig } from './db.js';
 import { RowguardError } from './errors.js';
 import { adjustMetadata, adjustStatements, pgParsers, readCatalogFacts, type CatalogFacts, type DriverParsers } from './codegen-truth.js';
 
@@ -54,7 +54,8 @@ export async function generateTypes(url: string, schemas: readonly string[]): Pr
   // database WITH (FORCE) receives 57P01, which a pool without an 'error' listener throws as an
   // uncaught event and the process dies. Only the introspection runs on it: no type parsers needed
   // (the generated types describe pg's default parsers, read from pg.types).
-  const pool = new pg.Pool({ connectionString: url });
+  // The URL's TLS parameters read as every other connection reads them (pg's own reading differs).
+  const pool = new pg.Pool(await pgConnectionConfig(url));
   pool.on('error', () => undefined);
   // Kysely<any>: the schema is what we are about to discover.
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });

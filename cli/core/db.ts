@@ -227,12 +227,11 @@ async function sslAnswer(url: string): Promise<string | null> {
  * URL's ssl parameters differently (its connection string overrides its options)
  * and has no prefer: the server is asked first, as libpq does.
  */
-export async function pgConnectionConfig(url: string): Promise<{ connectionString: string; database?: string; ssl: boolean | ConnectionOptions }> {
+export async function pgConnectionConfig(url: string): Promise<{ connectionString: string; ssl: boolean | ConnectionOptions }> {
   const { url: bare, ssl } = tlsOf(url);
-  const database = databaseOf(url) || undefined;
-  if (ssl === false || typeof ssl === 'object') return { connectionString: bare, database, ssl };
-  if (ssl === 'prefer' && (await sslAnswer(url)) !== 'S') return { connectionString: bare, database, ssl: false };
-  return { connectionString: bare, database, ssl: { rejectUnauthorized: false } };
+  if (ssl === false || typeof ssl === 'object') return { connectionString: bare, ssl };
+  if (ssl === 'prefer' && (await sslAnswer(url)) !== 'S') return { connectionString: bare, ssl: false };
+  return { connectionString: bare, ssl: { rejectUnauthorized: false } };
 }
 
 export function connect(url: string, opts: ConnectOptions = {}): Sql {

@@ -177,7 +177,12 @@ describe.skipIf(!hasOpenssl)('TLS parameters of the database URL', () => {
     expect(await viaPg(withParams(url, { sslmode: 'disable' }))).toBe(false);
     expect(await viaPg(withParams(url.replace('127.0.0.1', 'localhost'), { sslmode: 'verify-full', sslrootcert: file('ca.pem') }))).toBe(true);
     await expect(viaPg(withParams(url, { sslmode: 'verify-full', sslrootcert: file('ca.pem') }))).rejects.toThrow(/127\.0\.0\.1/);
-  });
+    // End to end: codegen (pg) and the throwaway database it builds (postgres.js), sslmode=require
+    // as psql reads it (pg alone takes require for verify-full and refuses the self-signed chain).
+    const r = await cli(['--db', withParams(url, { sslmode: 'require' }), '--json', 'codegen']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ file: 'generated/db.ts' });
+  }, 60_000);
 
   it('never prints the key passphrase', () => {
     expect(printed.join('\n')).not.toContain(PASSPHRASE);
