@@ -140,7 +140,8 @@ export function tlsOf(url: string): { url: string; ssl: false | 'prefer' | 'requ
     case 'allow': // libpq tries plain first and TLS second; the same servers accept prefer
     case 'prefer':
     case 'require':
-      // Neither verifies the server (libpq's require does not either).
+      // Neither verifies the server (libpq's require does not either). With a client certificate
+      // or protocol versions, postgres.js has no plain fallback: prefer then requires TLS.
       if (Object.keys(client).length === 0) return { url: p.url, ssl: mode === 'require' ? 'require' : 'prefer' };
       return { url: p.url, ssl: { ...client, rejectUnauthorized: false } };
     case 'verify-ca':
