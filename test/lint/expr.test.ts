@@ -24,10 +24,33 @@ describe('per-row claim calls', () => {
     expect(a("(owner = ((auth.jwt() ->> 'sub'::text))::uuid)").perRowCalls).toEqual(['auth.jwt()']);
   });
 
-  it('inside an uncorrelated IN sub-select it runs once; inside a correlated EXISTS it runs per row', () => {
+  it('inside an uncorrelated IN sub-select or a hashable correlated EXISTS it runs once; inside another correlated sub-select per row', () => {
     expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = auth.uid())))').perRowCalls).toEqual([]);
-    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id = docs.org_id) AND (m.user_id = auth.uid()))))').perRowCalls).toEqual(['auth.uid()']);
+    // AND-ed `inner = row column` ties only: Postgres also plans it as a hashed `org_id = ANY (…)`.
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id = docs.org_id) AND (m.user_id = auth.uid()))))').perRowCalls).toEqual([]);
+    // A constant LIMIT is dropped from an EXISTS first.
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id = docs.org_id) AND (m.user_id = auth.uid())) LIMIT 1))').perRowCalls).toEqual([]);
+    // Tied to the row under an OR, by a non-equality or in a join condition: a SubPlan per row.
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id = docs.org_id) OR (m.user_id = auth.uid()))))').perRowCalls).toEqual(['auth.uid()']);
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id >= docs.org_id) AND (m.user_id = auth.uid()))))').perRowCalls).toEqual(['auth.uid()']);
+    expect(a('(EXISTS ( SELECT 1 FROM (public.members m JOIN public.orgs o ON ((o.id = docs.org_id))) WHERE (m.user_id = auth.uid())))').perRowCalls).toEqual(['auth.uid()']);
     expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id = docs.org_id) AND (m.user_id = ( SELECT auth.uid() AS uid)))))').perRowCalls).toEqual([]);
+  });
+});
+
+describe('per-row lookups', () => {
+  const lookups = (e: string) => a(e).perRowLookups.map((l) => (l.kind === 'call' ? `call ${l.name}(${l.rowArgs.join(',')})` : `${l.form} on ${l.tables.join(',')} by ${l.rowColumns.join(',')}`));
+  it('a helper call outside any sub-select, with the row columns it is given', () => {
+    expect(lookups('private.is_member(org_id)')).toEqual(['call private.is_member(org_id)']);
+    expect(lookups('(private.is_admin() OR (user_id = ( SELECT auth.uid() AS uid)))')).toEqual(['call private.is_admin()']);
+    expect(lookups('( SELECT private.is_admin() AS is_admin)')).toEqual([]);
+    expect(lookups('(org_id IN ( SELECT private.user_orgs() AS user_orgs))')).toEqual([]);
+  });
+  it('a sub-select that refers to the row and cannot be hashed', () => {
+    expect(lookups('(( SELECT auth.uid() AS uid) IN ( SELECT m.user_id FROM public.members m WHERE (m.org_id = docs.org_id)))')).toEqual(['IN on public.members by org_id']);
+    expect(lookups("(( SELECT m.role FROM public.members m WHERE ((m.org_id = docs.org_id) AND (m.user_id = ( SELECT auth.uid() AS uid)))) = 'admin'::text)")).toEqual(['scalar on public.members by org_id']);
+    expect(lookups('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.org_id = docs.org_id) AND (m.user_id = ( SELECT auth.uid() AS uid)))))')).toEqual([]);
+    expect(lookups('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = ( SELECT auth.uid() AS uid))))')).toEqual([]);
   });
 });
 

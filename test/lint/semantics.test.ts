@@ -259,9 +259,8 @@ describe('policies that share their text across tables', () => {
     const objects = (id: string) => findings.filter((f) => f.rule === id).map((f) => f.object).sort();
 
     expect(parsed).toHaveLength(1); // six policies, one expression text
-    expect(objects('auth-call-per-row')).toEqual(
-      ['own', 'own_upd'].flatMap((p) => ['t_alpha', 't_beta', 't_gamma'].map((t) => `${p} on public.${t}`)),
-    );
+    // On t_beta the bare call is the condition of the index on user_id: evaluated once per scan.
+    expect(objects('auth-call-per-row')).toEqual(['own', 'own_upd'].flatMap((p) => ['t_alpha', 't_gamma'].map((t) => `${p} on public.${t}`)));
     expect(objects('claim-column-unindexed')).toEqual(['public.t_alpha.user_id', 'public.t_gamma.user_id']);
   });
 });

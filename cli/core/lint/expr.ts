@@ -312,9 +312,26 @@ export interface RowFreeBranch {
   filtered: boolean;
 }
 
+/**
+ * Something a policy runs for every row it is checked on, outside any sub-select:
+ * a call to a user-defined function (whether it is inlined is for the caller to
+ * decide, from the catalog), or a sub-select that refers to the row and that the
+ * planner cannot turn into one hashed lookup per statement.
+ */
+export type PerRowLookup =
+  | { kind: 'call'; name: string; text: string; rowArgs: string[] }
+  | { kind: 'subselect'; form: 'EXISTS' | 'IN' | 'ALL' | 'scalar' | 'ARRAY' | 'row comparison'; tables: string[]; rowColumns: string[] };
+
 export interface ExprAnalysis {
   /** Claim functions evaluated once per row (not inside an uncorrelated sub-select), e.g. `auth.uid()`. */
   perRowCalls: string[];
+  /**
+   * Each such call, with the row's column it is compared with when it is the value
+   * side of a top-level AND-ed `column = <value>` (no other column, no sub-select
+   * in the value): with an index leading on that column the planner evaluates the
+   * value once, as the index condition, instead of once per row.
+   */
+  perRowCallSites: Array<{ call: string; indexColumn: string | null }>;
   /** Reads `user_metadata` or `raw_user_meta_data`. */
   readsUserMetadata: boolean;
   /** Descriptions of pattern matches on the caller's email, e.g. `LIKE on auth.email()`. */
@@ -364,6 +381,8 @@ export interface ExprAnalysis {
   roleColumns: Array<{ column: string; fn: string }>;
   /** Comparisons of an expression with itself, usually a name that bound to the wrong relation. */
   selfComparisons: SelfComparison[];
+  /** Helper calls and sub-selects that run once per row the expression is checked on (see PerRowLookup). */
+  perRowLookups: PerRowLookup[];
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
   rowFreeBranches: RowFreeBranch[];
   /**
@@ -991,7 +1010,74 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const correlated = (sublink: Body): boolean =>
     contains(sublink['subselect'], (t, b, anc) => t === 'ColumnRef' && isRowColumn(b, anc), [{ type: 'SubLink', body: sublink, via: 'subselect' }]);
 
+  /**
+   * A correlated EXISTS the planner still runs once per statement: a plain SELECT
+   * whose only references to the row are AND-ed `<its column> = <row column>`
+   * tests in its WHERE. Postgres (subselect.c, convert_EXISTS_to_ANY) then also
+   * plans it as `row column = ANY (hashed SubPlan)`, one scan of the sub-select
+   * per statement, and picks that alternative by cost: it wins whenever the
+   * policy is checked on more than a handful of rows (measured in
+   * test/lint/performance-postgres.test.ts).
+   */
+  const hashableExists = (sublink: Body): boolean => {
+    if (sublink['subLinkType'] !== 'EXISTS_SUBLINK' || nodeType(sublink['subselect']) !== 'SelectStmt') return false;
+    const sel = bodyOf(sublink['subselect']);
+    if ((sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || !sel['fromClause']) return false;
+    for (const k of ['withClause', 'groupClause', 'havingClause', 'limitOffset', 'windowClause', 'distinctClause', 'lockingClause', 'valuesLists']) if (sel[k]) return false;
+    // EXISTS (… LIMIT 1): a constant positive LIMIT is dropped (simplify_EXISTS_query).
+    if (sel['limitCount'] && !(nodeType(sel['limitCount']) === 'A_Const' && Number((bodyOf(sel['limitCount'])['ival'] as { ival?: number } | undefined)?.ival ?? 0) > 0)) return false;
+    const base: Ancestor[] = [
+      { type: 'SubLink', body: sublink, via: 'subselect' },
+      { type: 'SelectStmt', body: sel, via: 'whereClause' },
+    ];
+    const refersToRow = (v: unknown, at: Ancestor[] = base): boolean => contains(v, (t, b, anc) => t === 'ColumnRef' && isRowColumn(b, anc), at);
+    // A reference to the row in a join condition or a LATERAL item keeps it per row.
+    if (refersToRow(sel['fromClause'], [base[0]!, { type: 'SelectStmt', body: sel, via: 'fromClause' }])) return false;
+    for (const conjunct of branches(sel['whereClause'], 'AND_EXPR')) {
+      if (!refersToRow(conjunct)) continue;
+      if (nodeType(conjunct) !== 'A_Expr') return false;
+      const b = bodyOf(conjunct);
+      if (String(b['kind']) !== 'AEXPR_OP' || opName(b) !== '=') return false;
+      const at: Ancestor[] = [...base, { type: 'A_Expr', body: b, via: 'lexpr' }];
+      const isRowSide = (v: unknown) => {
+        const c = stripCasts(v);
+        return nodeType(c) === 'ColumnRef' && isRowColumn(bodyOf(c), at);
+      };
+      const inner = isRowSide(b['lexpr']) ? b['rexpr'] : isRowSide(b['rexpr']) ? b['lexpr'] : null;
+      if (inner === null || refersToRow(inner, at) || contains(inner, (t) => t === 'SubLink') || !contains(inner, (t) => t === 'ColumnRef')) return false;
+    }
+    return true;
+  };
+  /** Runs once per statement: it does not refer to the row, or it is an EXISTS the planner hashes. */
+  const oncePerStatement = (sublink: Body): boolean => !correlated(sublink) || hashableExists(sublink);
+  const perRowLookups: PerRowLookup[] = [];
+  const SUBLINK_FORMS: Record<string, Extract<PerRowLookup, { kind: 'subselect' }>['form']> = {
+    EXISTS_SUBLINK: 'EXISTS',
+    ANY_SUBLINK: 'IN',
+    ALL_SUBLINK: 'ALL',
+    EXPR_SUBLINK: 'scalar',
+    ARRAY_SUBLINK: 'ARRAY',
+    ROWCOMPARE_SUBLINK: 'row comparison',
+  };
+
   const perRowCalls: string[] = [];
+  const perRowCallSites: Array<{ call: string; indexColumn: string | null }> = [];
+  /** Claim calls in the value of a top-level `column = value` conjunct, by call node → the column. */
+  const indexable = new Map<Body, string>();
+  for (const conjunct of branches(root, 'AND_EXPR')) {
+    if (nodeType(conjunct) !== 'A_Expr') continue;
+    const b = bodyOf(conjunct);
+    if (String(b['kind']) !== 'AEXPR_OP' || opName(b) !== '=') continue;
+    for (const [col, value] of [
+      [b['lexpr'], b['rexpr']],
+      [b['rexpr'], b['lexpr']],
+    ]) {
+      // The column bare (a cast on it keeps an index on the column from matching).
+      if (nodeType(col) !== 'ColumnRef' || !isRowColumn(bodyOf(col), [])) continue;
+      if (contains(value, (t) => t === 'ColumnRef' || t === 'SubLink')) continue;
+      walk(value, (t, fb) => isClaimCall(t, fb) && indexable.set(fb, strings(bodyOf(col)['fields']).pop()!));
+    }
+  }
   const emailPatterns: string[] = [];
   const claimColumns: ClaimColumn[] = [];
   const rowColumns = new Set<string>();
@@ -1059,9 +1145,13 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     if (isClaimCall(t, b)) {
       // Once per statement when some enclosing sub-select does not depend on the row
       // (an initPlan, or a hashed/materialised SubPlan); per row otherwise.
-      const once = anc.some((a) => a.type === 'SubLink' && a.via === 'subselect' && !correlated(a.body));
+      const once = anc.some((a) => a.type === 'SubLink' && a.via === 'subselect' && oncePerStatement(a.body));
       // Named as written, arguments included, so the fix reads as SQL: (select current_setting('x', true)).
-      if (!once) perRowCalls.push(callSource(src, b['location']) ?? `${funcName(b)}()`);
+      if (!once) {
+        const call = callSource(src, b['location']) ?? `${funcName(b)}()`;
+        perRowCalls.push(call);
+        perRowCallSites.push({ call, indexColumn: indexable.get(b) ?? null });
+      }
     }
     if (t === 'A_Const') {
       const s = (b['sval'] as { sval?: string } | undefined)?.sval;
@@ -1074,6 +1164,19 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
         rowColumns.add(last);
         if (!anc.some((x) => x.type === 'BoolExpr' && x.body['boolop'] === 'NOT_EXPR')) assertedColumns.add(last);
       }
+    }
+    if (t === 'FuncCall' && isUserFunction(b) && !insideSubselect(anc)) {
+      const rowArgs = new Set<string>();
+      walk(b['args'], (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && rowArgs.add(strings(bb['fields']).pop()!), [...anc, { type: t, body: b, via: 'args' }]);
+      perRowLookups.push({ kind: 'call', name: funcName(b), text: callSource(src, b['location']) ?? `${funcName(b)}()`, rowArgs: [...rowArgs] });
+    }
+    if (t === 'SubLink' && !insideSubselect(anc) && !oncePerStatement(b)) {
+      const inner: Ancestor[] = [...anc, { type: t, body: b, via: 'subselect' }];
+      const rowCols = new Set<string>();
+      walk(b['subselect'], (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && rowCols.add(strings(bb['fields']).pop()!), inner);
+      const tables = new Set<string>();
+      walk(b['subselect'], (tt, bb) => tt === 'SelectStmt' && localScope(bb['fromClause'], 'public').forEach((q) => tables.add(q)));
+      perRowLookups.push({ kind: 'subselect', form: SUBLINK_FORMS[String(b['subLinkType'])] ?? 'scalar', tables: [...tables], rowColumns: [...rowCols] });
     }
     if (t === 'FuncCall' && isUserFunction(b)) {
       calls.add(funcName(b));
@@ -1218,6 +1321,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     clientValueBranches,
     sessionClaims: sessionClaimsOf(root, rowColumns.size > 0 || calls.size > 0),
     perRowCalls: [...new Set(perRowCalls)],
+    perRowCallSites,
     readsUserMetadata,
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
@@ -1233,6 +1337,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     detachedCallers,
     roleColumns,
     selfComparisons,
+    perRowLookups,
     rowFreeBranches,
     alwaysTrueFor(role: string) {
       if (!truthCache.has(role)) truthCache.set(role, alwaysTrue(root, role));
@@ -1360,12 +1465,82 @@ export interface FunctionAnalysis {
   needsUser: boolean;
   /** A PL/pgSQL trigger function's columns of NEW it always sets to the caller's id, per TG_OP (triggerCallerColumns). */
   setsToCaller: CallerAssignment[];
+  /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
+  notInlined: string | null;
+  /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
+  bareClaimCalls: string[];
 }
 
-export function analyseFunction(fn: { body: string | null; args: string; triggerSource?: string | null }, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
+/** What analyseFunction reads of a function (a catalog FunctionInfo has it all). */
+interface FunctionSource {
+  body: string | null;
+  args: string;
+  triggerSource?: string | null;
+  language?: string;
+  securityDefiner?: boolean;
+  config?: readonly string[];
+  returns?: string;
+  volatility?: 'immutable' | 'stable' | 'volatile';
+}
+
+/**
+ * Why Postgres 17 never inlines a call to this function in an expression
+ * (clauses.c inline_function), or null when it may (or we cannot tell). Only a
+ * LANGUAGE sql function whose body is one `SELECT <expression>` with no FROM,
+ * WHERE or sub-select is inlined, and never one that is SECURITY DEFINER, has
+ * SET options or returns a set. (A STRICT function whose body is not strict is
+ * not inlined either; the catalog model does not carry proisstrict, so that case
+ * counts as inlined: no finding rather than a wrong one.)
+ */
+export function notInlinedReason(fn: FunctionSource, parseSync: ParseSync): string | null {
+  const language = fn.language ?? 'sql';
+  if (language === 'plpgsql') return 'a PL/pgSQL function is never inlined';
+  if (language !== 'sql') return `a LANGUAGE ${language} function is never inlined`;
+  if (fn.securityDefiner) return 'a SECURITY DEFINER function is never inlined';
+  if (fn.config && fn.config.length > 0) return `a function with SET ${fn.config[0]!.split('=')[0]} is never inlined`;
+  if (fn.returns && /^setof\s/i.test(fn.returns)) return null; // set-returning: only inlined in FROM, and not called per row in a policy's expression
+  if (fn.body === null) return null;
+  const text = /^\s*return\b/i.test(fn.body) ? fn.body.replace(/^\s*return\b/i, 'select') : fn.body;
+  let stmts: Array<{ stmt: unknown }>;
+  try {
+    stmts = (parseSync(text) as { stmts: Array<{ stmt: unknown }> }).stmts;
+  } catch {
+    return null;
+  }
+  if (stmts.length !== 1 || nodeType(stmts[0]!.stmt) !== 'SelectStmt') return 'its body is not a single SELECT, so it is never inlined';
+  const sel = bodyOf(stmts[0]!.stmt);
+  const reads = ['fromClause', 'whereClause', 'groupClause', 'havingClause', 'withClause', 'limitCount', 'limitOffset', 'valuesLists', 'distinctClause'].some((k) => sel[k]);
+  if (reads || (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || contains(sel['targetList'], (t) => t === 'SubLink')) {
+    return 'its body reads a table or has a sub-select, so it is never inlined';
+  }
+  // An IMMUTABLE function whose body reads the request (a STABLE call) is not inlined either.
+  if (fn.volatility === 'immutable' && contains(sel['targetList'], (t, b) => isClaimCall(t, b))) {
+    return 'an IMMUTABLE function whose body calls a STABLE one is never inlined';
+  }
+  return null;
+}
+
+/** The claim functions a SQL body calls outside any sub-select, e.g. `auth.uid()` in `select $1 = auth.uid()`. */
+function bareClaimCallsOf(body: string, parseSync: ParseSync): string[] {
+  const text = /^\s*return\b/i.test(body) ? body.replace(/^\s*return\b/i, 'select') : body;
+  const found = new Set<string>();
+  try {
+    walk(parseSync(text), (t, b, anc) => {
+      if (isClaimCall(t, b) && !insideSubselect(anc)) found.add(`${funcName(b)}()`);
+    });
+  } catch {
+    return [];
+  }
+  return [...found];
+}
+
+export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
   const setsToCaller = fn.triggerSource ? triggerCallerColumns(fn.triggerSource, parseSync) : [];
-  if (fn.body === null) return { detached: [], roleGate: null, needsUser: false, setsToCaller };
+  const notInlined = notInlinedReason(fn, parseSync);
+  if (fn.body === null) return { detached: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [] };
   return {
+    notInlined,
+    bareClaimCalls: bareClaimCallsOf(fn.body, parseSync),
     setsToCaller,
     detached: functionDetachedCallers(fn.body, fn.args, defaultSchema, parseSync),
     roleGate: functionRoleGate(fn.body, parseSync),

@@ -8,20 +8,41 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'auth.uid()/auth.jwt()/auth.role()/auth.email()/current_setting() evaluated per row instead of once in a scalar sub-select',
-  docs: 'These helpers are STABLE functions, so the executor calls them for every row the policy filters. Written as (select auth.uid()) the planner makes an initPlan evaluated once per statement. Calls already inside a sub-select that does not depend on the row (including ones under a cast, as in (select auth.uid())::text) are fine.',
+  docs: 'These helpers are STABLE functions, so the executor calls them for every row the policy filters (GoTrue\'s auth.uid() is inlined: current_setting() and a jsonb parse per row). Written as (select auth.uid()) the planner makes an initPlan evaluated once per statement, whatever plan it picks; a bare call that is the value of a top-level column = value test in USING, with an index leading on that column, is the index condition and evaluated once per scan (not reported). Calls inside a sub-select that does not depend on the row (including ones under a cast, as in (select auth.uid())::text), or inside a correlated EXISTS the planner hashes (AND-ed equalities with the row), are fine; a bare call in the body of a SQL helper the planner inlines counts as written in the policy.',
   fix: 'wrap the call: (select auth.uid())',
   check(ctx) {
     const out: RawFinding[] = [];
+    /**
+     * A LANGUAGE sql helper the planner inlines (one SELECT of an expression, not
+     * SECURITY DEFINER, no SET) puts its body where the call stood: a bare
+     * auth.uid() in it runs per row like one written in the policy.
+     */
+    const inlinedClaimCalls = (name: string): string[] => {
+      const fns = ctx.model.functions.filter((f) => `${f.schema}.${f.name}` === name && !f.fromExtension && f.body !== null);
+      if (fns.length === 0) return [];
+      const analyses = fns.map((f) => ctx.functionAnalysis(f));
+      if (analyses.some((x) => x.notInlined !== null)) return [];
+      return [...new Set(analyses.flatMap((x) => x.bareClaimCalls))];
+    };
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         const a = ctx.analysis(p);
-        if (!a.using?.perRowCalls.length && !a.check?.perRowCalls.length) continue; // the usual case: nothing to merge
-        const calls = [...new Set([...(a.using?.perRowCalls ?? []), ...(a.check?.perRowCalls ?? [])])];
+        const inlined = [...(a.using?.perRowLookups ?? []), ...(a.check?.perRowLookups ?? [])].flatMap((l) => (l.kind === 'call' ? inlinedClaimCalls(l.name).map((c) => ({ call: c, via: l.text })) : []));
+        if (!a.using?.perRowCalls.length && !a.check?.perRowCalls.length && inlined.length === 0) continue; // the usual case: nothing to merge
+        // In USING, a call compared with a column an index leads on is that index's condition: evaluated once per scan.
+        const indexed = (column: string | null) => column !== null && rel.indexes.some((i) => i.valid && !i.partial && i.columns[0] === column);
+        const usingCalls = (a.using?.perRowCallSites ?? []).filter((site) => !indexed(site.indexColumn)).map((site) => site.call);
+        const calls = [...new Set([...usingCalls, ...(a.check?.perRowCalls ?? [])])];
+        if (calls.length === 0 && inlined.length === 0) continue;
+        const viaHelpers = [...new Set(inlined.map((i) => `${i.call} (inside ${i.via}, which Postgres inlines)`))];
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
-          message: `policy ${p.name} on ${p.table} calls ${calls.join(', ')} once per row scanned`,
-          fix: `wrap each call in a scalar sub-select: ${calls.map((c) => `(select ${c})`).join(', ')}`,
+          message: `policy ${p.name} on ${p.table} calls ${[...calls, ...viaHelpers].join(', ')} once per row scanned`,
+          fix: [
+            ...(calls.length ? [`wrap each call in a scalar sub-select: ${calls.map((c) => `(select ${c})`).join(', ')}`] : []),
+            ...[...new Set(inlined.map((i) => i.via))].map((via) => `in the body of ${via.slice(0, via.indexOf('('))}, write ${[...new Set(inlined.filter((i) => i.via === via).map((i) => `(select ${i.call})`))].join(', ')}`),
+          ].join('; '),
         });
       }
     }
