@@ -28,6 +28,7 @@ import { rule as credentialColumnUnhashed } from './credential-column-unhashed.j
 import { rule as auditTableMutable } from './audit-table-mutable.js';
 import { rule as migrationSecret } from './migration-secret.js';
 import { rule as authCallPerRow } from './auth-call-per-row.js';
+import { rule as lookupPerRow } from './lookup-per-row.js';
 import { rule as multiplePermissivePolicies } from './multiple-permissive-policies.js';
 import { rule as claimColumnUnindexed } from './claim-column-unindexed.js';
 import { rule as unindexedForeignKey } from './unindexed-foreign-key.js';
@@ -74,6 +75,7 @@ export const RULES: readonly Rule[] = [
   migrationSecret,
   // performance
   authCallPerRow,
+  lookupPerRow,
   multiplePermissivePolicies,
   claimColumnUnindexed,
   unindexedForeignKey,
