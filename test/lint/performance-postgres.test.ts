@@ -91,6 +91,8 @@ interface Case {
   sql: string;
   /** Expected measurements (only those given are checked). */
   facts: Partial<Record<keyof Facts, number | boolean | string>> & { claimPerRow?: boolean; lookupPerRow?: boolean };
+  /** The role the request runs as, and the linter's authenticated role (default authenticated). */
+  role?: string;
   /** Performance rules the linter must report, each once (unindexed-foreign-key aside: it is about writes to orgs). */
   rules: string[];
 }
@@ -287,11 +289,48 @@ create policy not_public on public.docs as restrictive for select to authenticat
     facts: { seqScan: false, rows: 10 },
     rules: [],
   },
+  // Which policies apply to the role: Postgres follows inherited memberships only (has_privs_of_role). Run as
+  // rg_perf_user (the authenticated role of these two cases), a member of rg_perf_staff_ni WITH INHERIT FALSE
+  // and of rg_perf_staff_in WITH INHERIT TRUE (cluster-wide grants made once, below).
+  {
+    name: 'a permissive policy TO a role granted WITH INHERIT FALSE: not applied, not counted',
+    role: 'rg_perf_user',
+    sql: `${USER_ID_INDEX}
+grant usage on schema auth, private to rg_perf_user;
+grant select on public.docs to rg_perf_user;
+create policy own on public.docs for select to rg_perf_user using ((select auth.uid()) = user_id);
+create policy staff on public.docs for select to rg_perf_staff_ni using (public);`,
+    facts: { seqScan: false, rows: 10 },
+    rules: [],
+  },
+  {
+    name: 'the same policy TO a role granted WITH INHERIT TRUE: both policies OR-ed',
+    role: 'rg_perf_user',
+    sql: `${USER_ID_INDEX}
+grant usage on schema auth, private to rg_perf_user;
+grant select on public.docs to rg_perf_user;
+create policy own on public.docs for select to rg_perf_user using ((select auth.uid()) = user_id);
+create policy staff on public.docs for select to rg_perf_staff_in using (public);`,
+    facts: { seqScan: true, rows: 10 + 400 },
+    rules: ['multiple-permissive-policies'],
+  },
 ];
 
 let template: ThrowawayDatabase;
 beforeAll(async () => {
   await ensureRoles(serverUrl());
+  // Roles and memberships are cluster-wide: these are this file's own, so other files never see them.
+  await withSql(serverUrl(), (sql) =>
+    sql
+      .unsafe(
+        `do $$ begin
+          create role rg_perf_user nologin; create role rg_perf_staff_ni nologin; create role rg_perf_staff_in nologin;
+          grant rg_perf_staff_ni to rg_perf_user with inherit false;
+          grant rg_perf_staff_in to rg_perf_user with inherit true;
+        exception when duplicate_object or unique_violation then null; end $$`,
+      )
+      .simple(),
+  );
   template = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_perfpg_tpl' });
   await withSql(template.url, (sql) => sql.unsafe(readFileSync(join(FIXTURES, '_base.sql'), 'utf8') + BASE + DATA).simple());
 }, 60_000);
@@ -340,12 +379,12 @@ function factsOf(root: PlanNode, helperCalls: number, rows: number): Facts {
 }
 
 /** Run the request as PostgREST would, under EXPLAIN ANALYZE, and read what the executor did. */
-async function measure(sql: Sql): Promise<Facts> {
+async function measure(sql: Sql, role: string): Promise<Facts> {
   await sql.unsafe('begin');
   try {
     // track_functions is superuser-only: set before the role switch, as a server setting would be.
     await sql.unsafe("set local track_functions = 'all'");
-    await sql.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [CLAIMS]);
+    await sql.unsafe(`select set_config('role', $2, true), set_config('request.jwt.claims', $1, true)`, [CLAIMS, role]);
     const [{ 'QUERY PLAN': plan }] = (await sql.unsafe(`explain (analyze, verbose, buffers, format json) ${REQUEST}`)) as unknown as [{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }];
     const [{ n }] = (await sql.unsafe(`select page_total::int as n from (${REQUEST}) r`)) as unknown as [{ n: number }];
     await sql.unsafe('reset role');
@@ -359,17 +398,18 @@ async function measure(sql: Sql): Promise<Facts> {
 
 describe('performance rules agree with what the Postgres 17 planner does', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const role = c.role ?? 'authenticated';
     const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_perfpg', template: template.name });
     try {
       const { facts, model } = await withSql(db.url, async (sql) => {
         await sql.unsafe(`${c.sql}\ngrant execute on all functions in schema private to authenticated;\nanalyze;`).simple();
-        return { facts: await measure(sql), model: await introspect(sql, { apiRoles: ['anon', 'authenticated'], scope: 'full' }) };
+        return { facts: await measure(sql, role), model: await introspect(sql, { apiRoles: ['anon', role], scope: 'full' }) };
       });
       const claimPerRow = facts.claimEvaluations >= PER_ROW;
       const lookupPerRow = facts.subPlanLoops >= PER_ROW || facts.helperCalls >= PER_ROW;
       const measured: Record<string, number | boolean | string> = { ...facts, claimPerRow, lookupPerRow };
       for (const [k, v] of Object.entries(c.facts)) expect(measured[k], `${k} (${JSON.stringify(measured)})`).toBe(v);
-      const found = (await lintWith({ model })).findings.filter((f) => f.category === 'performance' && f.rule !== 'unindexed-foreign-key');
+      const found = (await lintWith({ model, settings: { authenticatedRole: role } })).findings.filter((f) => f.category === 'performance' && f.rule !== 'unindexed-foreign-key');
       expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
       // What the server did and what the linter says must agree.
       expect(c.rules.includes('auth-call-per-row'), 'auth-call-per-row ⇔ claims evaluated per row').toBe(claimPerRow);

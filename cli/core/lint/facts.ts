@@ -5,7 +5,6 @@
  */
 import {
   PUBLIC,
-  roleClosure,
   type CatalogModel,
   type FunctionInfo,
   type Policy,
@@ -64,17 +63,41 @@ export function rolesAllowed(ctx: CatalogLintContext, rel: Relation, command: Co
 const closures = new WeakMap<CatalogModel, Map<string, Set<string>>>();
 
 /**
- * Whether a policy applies to `role`: listed directly, through membership
- * (pg_has_role semantics, transitively), or via PUBLIC. Same as the model's
- * policyAppliesTo, with the role closures memoised per model.
+ * Whether a policy applies to `role`: listed directly, through an inherited
+ * membership (has_privs_of_role, transitively), or via PUBLIC.
  */
 export function appliesTo(model: CatalogModel, p: Policy, role: string): boolean {
   if (p.roles.includes(PUBLIC)) return true;
+  const c = privilegeClosure(model, role);
+  return p.roles.some((r) => c.has(r));
+}
+
+/**
+ * `role` and the roles whose privileges it has (has_privs_of_role): memberships
+ * followed only where they are inherited (pg_auth_members.inherit_option since
+ * Postgres 16, rolinherit before). A policy TO a role granted WITH INHERIT FALSE
+ * does not apply (rowsecurity.c check_role_for_policy), and neither do its
+ * column grants. Memoised per model.
+ */
+function privilegeClosure(model: CatalogModel, role: string): Set<string> {
   let m = closures.get(model);
   if (!m) closures.set(model, (m = new Map()));
   let c = m.get(role);
-  if (!c) m.set(role, (c = roleClosure(model, role)));
-  return p.roles.some((r) => c!.has(r));
+  if (!c) {
+    const byName = new Map(model.roles.map((r) => [r.name, r]));
+    c = new Set<string>();
+    const stack = [role];
+    while (stack.length) {
+      const r = stack.pop()!;
+      if (c.has(r)) continue;
+      c.add(r);
+      // A role missing from the model (hand-built models in tests) is followed by membership, as before.
+      const known = byName.get(r);
+      for (const g of known ? (known.inheritsFrom ?? known.memberOf) : []) stack.push(g);
+    }
+    m.set(role, c);
+  }
+  return c;
 }
 
 type Applicable = { all: Policy[]; permissive: Policy[]; restrictive: Policy[] };
@@ -157,10 +180,7 @@ export function verbOf(priv: string): string {
 export function columnPrivilegesOf(ctx: CatalogLintContext, rel: Relation, role: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   if (!reachesSchema(ctx, rel.schema, role)) return out;
-  let m = closures.get(ctx.model);
-  if (!m) closures.set(ctx.model, (m = new Map()));
-  let c = m.get(role);
-  if (!c) m.set(role, (c = roleClosure(ctx.model, role)));
+  const c = privilegeClosure(ctx.model, role);
   const table = new Set<string>(privilegesOf(ctx, rel, role));
   for (const g of rel.columnGrants ?? []) {
     if (g.grantee !== PUBLIC && !c.has(g.grantee)) continue;
