@@ -121,10 +121,14 @@ describe('binding the row to the caller', () => {
   });
 
   it('finds the columns compared with a claim, in the row and in membership tables', () => {
-    expect(a('(( SELECT auth.uid() AS uid) = user_id)').claimColumns).toEqual([{ table: null, column: 'user_id', claim: 'sub' }]);
+    expect(a('(( SELECT auth.uid() AS uid) = user_id)').claimColumns).toEqual([{ table: null, column: 'user_id', claim: 'sub', castTo: null }]);
     expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = ( SELECT auth.uid() AS uid))))').claimColumns).toEqual([
-      { table: 'public.members', column: 'user_id', claim: 'sub' },
+      { table: 'public.members', column: 'user_id', claim: 'sub', castTo: null },
     ]);
+  });
+  it('with the type the column itself is cast to (a cast of the claim does not count)', () => {
+    expect(a('((user_id)::text = (( SELECT auth.uid() AS uid))::text)').claimColumns).toEqual([{ table: null, column: 'user_id', claim: 'sub', castTo: 'text' }]);
+    expect(a("(tenant_id = (( SELECT (auth.jwt() ->> 'tenant'::text)))::integer)").claimColumns).toEqual([{ table: null, column: 'tenant_id', claim: 'tenant', castTo: null }]);
   });
 });
 

@@ -27,7 +27,8 @@ import { ensureRoles, FIXTURES, lintWith } from './helpers.js';
  * The request: GET /docs as PostgREST 12 builds it (every column of the rows the
  * policies let through, aggregated to JSON), so no index-only shortcut.
  */
-const REQUEST = "with pgrst_source as (select public.docs.* from public.docs) select pg_catalog.count(_postgrest_t) as page_total, coalesce(json_agg(_postgrest_t), '[]') as body from (select * from pgrst_source) _postgrest_t";
+const request = (table: string) =>
+  `with pgrst_source as (select public.${table}.* from public.${table}) select pg_catalog.count(_postgrest_t) as page_total, coalesce(json_agg(_postgrest_t), '[]') as body from (select * from pgrst_source) _postgrest_t`;
 
 /** Rows of the policy's table: "per row" below means at least half of them. */
 const ROWS = 40_000;
@@ -91,6 +92,8 @@ interface Case {
   sql: string;
   /** Expected measurements (only those given are checked). */
   facts: Partial<Record<keyof Facts, number | boolean | string>> & { claimPerRow?: boolean; lookupPerRow?: boolean };
+  /** The table the request reads (default docs). */
+  table?: string;
   /** The role the request runs as, and the linter's authenticated role (default authenticated). */
   role?: string;
   /** Performance rules the linter must report, each once (unindexed-foreign-key aside: it is about writes to orgs). */
@@ -171,7 +174,14 @@ const CASES: Case[] = [
     name: 'bare call under a cast and COALESCE: per row',
     sql: policy("user_id::text = coalesce(auth.uid()::text, '')", USER_ID_INDEX),
     facts: { claimPerRow: true, seqScan: true, rows: 10 },
-    rules: ['auth-call-per-row'],
+    // …and the cast keeps the index on user_id out of it.
+    rules: ['auth-call-per-row', 'claim-column-unindexed'],
+  },
+  {
+    name: 'user_id::text = (select auth.uid())::text with an index on user_id: the cast hides the column from it, Seq Scan',
+    sql: policy('user_id::text = (select auth.uid())::text', USER_ID_INDEX),
+    facts: { claimPerRow: false, seqScan: true, rows: 10 },
+    rules: ['claim-column-unindexed'],
   },
   {
     name: 'wrapped call under a cast: once',
@@ -191,6 +201,35 @@ const CASES: Case[] = [
     facts: { claimPerRow: true, helperCalls: 0, seqScan: true, rows: 10 },
     // claim-column-unindexed does not look into helpers: the user_id compared inside owns() goes unjudged.
     rules: ['auth-call-per-row'],
+  },
+  {
+    name: 'partitioned table with an index on user_id in every leaf (none on the parent): each leaf scanned by its index',
+    table: 'pdocs',
+    sql: `create table public.pdocs (id int, user_id uuid, tenant text) partition by list (tenant);
+create table public.pdocs_0 partition of public.pdocs for values in ('t0');
+create table public.pdocs_1 partition of public.pdocs for values in ('t1');
+insert into public.pdocs select id, user_id, tenant from public.docs;
+create index pdocs_0_user_id on public.pdocs_0 (user_id);
+create index pdocs_1_user_id on public.pdocs_1 (user_id);
+alter table public.pdocs enable row level security;
+grant select on public.pdocs to authenticated;
+create policy p on public.pdocs for select to authenticated using ((select auth.uid()) = user_id);`,
+    facts: { seqScanned: '', rows: 10 },
+    rules: [],
+  },
+  {
+    name: 'the same with one leaf unindexed: that leaf is scanned whole',
+    table: 'pdocs',
+    sql: `create table public.pdocs (id int, user_id uuid, tenant text) partition by list (tenant);
+create table public.pdocs_0 partition of public.pdocs for values in ('t0');
+create table public.pdocs_1 partition of public.pdocs for values in ('t1');
+insert into public.pdocs select id, user_id, tenant from public.docs;
+create index pdocs_0_user_id on public.pdocs_0 (user_id);
+alter table public.pdocs enable row level security;
+grant select on public.pdocs to authenticated;
+create policy p on public.pdocs for select to authenticated using ((select auth.uid()) = user_id);`,
+    facts: { seqScanned: 'pdocs_1', rows: 10 },
+    rules: ['claim-column-unindexed'],
   },
   // --- membership sub-selects.
   {
@@ -379,14 +418,14 @@ function factsOf(root: PlanNode, helperCalls: number, rows: number): Facts {
 }
 
 /** Run the request as PostgREST would, under EXPLAIN ANALYZE, and read what the executor did. */
-async function measure(sql: Sql, role: string): Promise<Facts> {
+async function measure(sql: Sql, role: string, table: string): Promise<Facts> {
   await sql.unsafe('begin');
   try {
     // track_functions is superuser-only: set before the role switch, as a server setting would be.
     await sql.unsafe("set local track_functions = 'all'");
     await sql.unsafe(`select set_config('role', $2, true), set_config('request.jwt.claims', $1, true)`, [CLAIMS, role]);
-    const [{ 'QUERY PLAN': plan }] = (await sql.unsafe(`explain (analyze, verbose, buffers, format json) ${REQUEST}`)) as unknown as [{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }];
-    const [{ n }] = (await sql.unsafe(`select page_total::int as n from (${REQUEST}) r`)) as unknown as [{ n: number }];
+    const [{ 'QUERY PLAN': plan }] = (await sql.unsafe(`explain (analyze, verbose, buffers, format json) ${request(table)}`)) as unknown as [{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }];
+    const [{ n }] = (await sql.unsafe(`select page_total::int as n from (${request(table)}) r`)) as unknown as [{ n: number }];
     await sql.unsafe('reset role');
     const [{ calls }] = (await sql.unsafe("select coalesce(max(calls), 0)::int as calls from pg_stat_xact_user_functions where schemaname = 'private'")) as unknown as [{ calls: number }];
     // Both the EXPLAIN ANALYZE and the count ran the policy: half the calls are the EXPLAIN's.
@@ -403,7 +442,7 @@ describe('performance rules agree with what the Postgres 17 planner does', () =>
     try {
       const { facts, model } = await withSql(db.url, async (sql) => {
         await sql.unsafe(`${c.sql}\ngrant execute on all functions in schema private to authenticated;\nanalyze;`).simple();
-        return { facts: await measure(sql, role), model: await introspect(sql, { apiRoles: ['anon', role], scope: 'full' }) };
+        return { facts: await measure(sql, role, c.table ?? 'docs'), model: await introspect(sql, { apiRoles: ['anon', role], scope: 'full' }) };
       });
       const claimPerRow = facts.claimEvaluations >= PER_ROW;
       const lookupPerRow = facts.subPlanLoops >= PER_ROW || facts.helperCalls >= PER_ROW;

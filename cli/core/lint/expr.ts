@@ -250,6 +250,8 @@ export interface ClaimColumn {
   table: string | null;
   column: string;
   claim: string;
+  /** The type the policy casts the column to before comparing (`user_id::text`), or null when it compares the column itself. */
+  castTo: string | null;
 }
 
 export interface CallerFact {
@@ -1226,11 +1228,16 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
           if (!claim && !contains(other, (tt, bb) => isClaimCall(tt, bb))) continue;
           const fields = strings(bodyOf(c)['fields']);
           const column = fields[fields.length - 1]!;
-          if (isRowColumn(bodyOf(c), anc)) claimColumns.push({ table: null, column, claim: claim ?? describe(other) });
+          // The cast written on the column itself (`(user_id)::text`), if any.
+          let castTo: string | null = null;
+          for (let n: unknown = col; nodeType(n) === 'TypeCast'; n = bodyOf(n)['arg']) {
+            if (nodeType(bodyOf(n)['arg']) === 'ColumnRef') castTo = strings((bodyOf(n)['typeName'] as Body | undefined)?.['names']).filter((x) => x !== 'pg_catalog').join('.') || null;
+          }
+          if (isRowColumn(bodyOf(c), anc)) claimColumns.push({ table: null, column, claim: claim ?? describe(other), castTo });
           else {
             const scope = scopeOf(anc);
             const rel = fields.length >= 2 ? scope.get(fields[fields.length - 2]!) : scope.size === 1 || new Set(scope.values()).size === 1 ? [...scope.values()][0] : undefined;
-            if (rel) claimColumns.push({ table: rel, column, claim: claim ?? describe(other) });
+            if (rel) claimColumns.push({ table: rel, column, claim: claim ?? describe(other), castTo });
           }
         }
       }

@@ -4,30 +4,77 @@ import { findRelation, type Policy, type Relation } from '../../catalog/model.js
 import type { ClaimColumn } from '../expr.js';
 import { isTable, policyObject, sqlName, sqlColumns } from '../facts.js';
 
+/** Leaf partitions under each partitioned table (through sub-partitioned levels), by `schema.table`. */
+function leafPartitions(relations: readonly Relation[]): Map<string, Relation[]> {
+  const children = new Map<string, Relation[]>();
+  for (const r of relations) if (r.partitionOf) children.set(r.partitionOf, [...(children.get(r.partitionOf) ?? []), r]);
+  const out = new Map<string, Relation[]>();
+  const leavesOf = (q: string): Relation[] => (children.get(q) ?? []).flatMap((c) => (c.kind === 'partitioned' ? leavesOf(c.qualified) : [c]));
+  for (const q of children.keys()) out.set(q, leavesOf(q));
+  return out;
+}
+
+/** Type names as format_type prints them vs as a cast names them: the same type, or one whose btree index serves the other (varchar/char as text). */
+const TYPE_ALIASES: Record<string, string> = { int4: 'integer', int: 'integer', int8: 'bigint', int2: 'smallint', bool: 'boolean', varchar: 'character varying', float8: 'double precision', float4: 'real', timestamptz: 'timestamp with time zone', timestamp: 'timestamp without time zone' };
+function sameType(columnType: string, castTo: string): boolean {
+  const base = (t: string) => {
+    const n = t.toLowerCase().replace(/\(.*\)$/, '').replace(/^pg_catalog\./, '').trim();
+    return TYPE_ALIASES[n] ?? n;
+  };
+  const c = base(columnType);
+  const t = base(castTo);
+  return c === t || (t === 'text' && (c === 'character varying' || c === 'character'));
+}
+
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'claim-column-unindexed',
   level: 'warn',
   category: 'performance',
   description: 'column compared with a claim (auth.uid(), a JWT claim) in a policy, with no index leading on it',
-  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too.',
+  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too. A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists.',
   fix: 'create index concurrently on <table> (<column>)',
   check(ctx) {
     const out: RawFinding[] = [];
     // Columns judged so far, by relation (every policy of every table is visited, and
     // most compare the same column as the table's previous policy): no key string per visit.
     const seen = new Map<Relation, Set<string>>();
+    const leaves = leafPartitions(ctx.model.relations);
+    /**
+     * An index whose first key is the column, on the table, or — for a partitioned
+     * table — on every leaf partition: the scan of each leaf uses the leaf's own
+     * index, whether or not the parent has a partitioned index over them.
+     */
+    const led = (target: Relation, column: string): boolean => {
+      const leads = (r: Relation) => r.indexes.some((i) => i.valid && !i.partial && i.columns[0] === column);
+      if (leads(target)) return true;
+      const parts = leaves.get(target.qualified);
+      return parts !== undefined && parts.length > 0 && parts.every(leads);
+    };
     const judge = (rel: Relation, p: Policy, cc: ClaimColumn) => {
       const target = cc.table === null ? rel : findRelation(ctx.model, cc.table);
       if (!target) return;
+      const col = target.columns.find((c) => c.name === cc.column);
+      // A cast to another type (uuid → text) hides the column from its index: judged per cast.
+      const cast = cc.castTo !== null && col && !sameType(col.type, cc.castTo) ? cc.castTo : null;
+      const name = cast ? `${cc.column}::${cast}` : cc.column;
       // Each column is judged once, for the first policy that compares it (a table's policies usually all do).
       let judged = seen.get(target);
       if (!judged) seen.set(target, (judged = new Set()));
-      if (judged.has(cc.column)) return;
-      judged.add(cc.column);
-      if (!isTable(target) || !target.columns.some((c) => c.name === cc.column)) return;
-      if (target.indexes.some((i) => i.valid && !i.partial && i.columns[0] === cc.column)) return;
+      if (judged.has(name)) return;
+      judged.add(name);
+      if (!isTable(target) || !col) return;
       const key = `${target.qualified}.${cc.column}`;
+      if (cast) {
+        out.push({
+          object: key,
+          objectKind: 'column',
+          message: `policy ${policyObject(p)} compares ${name} with ${cc.claim}: no index on ${cc.column} can serve a comparison of its cast, so every API query on ${rel.qualified} scans ${target.qualified}`,
+          fix: `compare the column itself and cast the claim instead: ${cc.column} = ${cc.claim === 'sub' ? `(select auth.uid())${sameType(col.type, 'uuid') ? '' : `::${col.type}`}` : `(select <the ${cc.claim} claim>)::${col.type}`}`,
+        });
+        return;
+      }
+      if (led(target, cc.column)) return;
       out.push({
         object: key,
         objectKind: 'column',
