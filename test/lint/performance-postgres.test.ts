@@ -459,3 +459,84 @@ describe('performance rules agree with what the Postgres 17 planner does', () =>
     }
   });
 });
+
+/**
+ * unindexed-foreign-key, judged by what deleting a referenced row costs: the
+ * foreign key's check (ri_triggers.c: `select 1 from <referencing table> x
+ * where $1 = org_id for key share of x`) scans the referencing table unless an
+ * index serves it. Measured as the transaction's sequential and index scans of
+ * the referencing relations (every leaf of a partitioned one).
+ */
+interface FkCase {
+  name: string;
+  /** Creates public.items (or a partitioned public.items) referencing public.orgs, filled by the case. */
+  sql: string;
+  /** A sequential scan of a referencing relation happened. */
+  seqScan: boolean;
+  findings: number;
+}
+
+const ITEMS = (cols: string, fk: string) => `create table public.items (id int, org_id int not null, k int not null, ${cols} ${fk});`;
+const FILL = 'insert into public.items select g, (g % 1999) + 1, g % 2 from generate_series(1, 20000) g;';
+const FK_CASES: FkCase[] = [
+  { name: 'no index on the foreign key column: the check scans the table', sql: `${ITEMS('', 'foreign key (org_id) references public.orgs')} ${FILL}`, seqScan: true, findings: 1 },
+  { name: 'an index leading on it', sql: `${ITEMS('', 'foreign key (org_id) references public.orgs')} ${FILL} create index on public.items (org_id, id);`, seqScan: false, findings: 0 },
+  { name: 'an index with it second', sql: `${ITEMS('', 'foreign key (org_id) references public.orgs')} ${FILL} create index on public.items (id, org_id);`, seqScan: true, findings: 1 },
+  { name: 'a partial index', sql: `${ITEMS('', 'foreign key (org_id) references public.orgs')} ${FILL} create index on public.items (org_id) where k = 0;`, seqScan: true, findings: 1 },
+  { name: 'an expression index', sql: `${ITEMS('', 'foreign key (org_id) references public.orgs')} ${FILL} create index on public.items ((org_id + 0));`, seqScan: true, findings: 1 },
+  {
+    name: 'composite foreign key, index on its columns in the other order',
+    sql: `create table public.pairs (a int, b int, primary key (a, b)); insert into public.pairs select g, g from generate_series(1, 2000) g;
+      create table public.items (id int, a int, b int, foreign key (a, b) references public.pairs); insert into public.items select g, (g % 1999) + 1, (g % 1999) + 1 from generate_series(1, 20000) g;
+      create index on public.items (b, a);`,
+    seqScan: false,
+    findings: 0,
+  },
+  {
+    name: 'partitioned referencing table, an index on every leaf (none on the parent)',
+    sql: `create table public.items (id int, org_id int not null references public.orgs, k int not null) partition by list (k);
+      create table public.items_0 partition of public.items for values in (0); create table public.items_1 partition of public.items for values in (1);
+      ${FILL} create index on public.items_0 (org_id); create index on public.items_1 (org_id);`,
+    seqScan: false,
+    findings: 0,
+  },
+  {
+    name: 'partitioned referencing table, one leaf without the index',
+    sql: `create table public.items (id int, org_id int not null references public.orgs, k int not null) partition by list (k);
+      create table public.items_0 partition of public.items for values in (0); create table public.items_1 partition of public.items for values in (1);
+      ${FILL} create index on public.items_0 (org_id);`,
+    seqScan: true,
+    findings: 1,
+  },
+];
+
+describe('unindexed-foreign-key agrees with what deleting a referenced row scans', () => {
+  it.each(FK_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_perfpg', template: template.name });
+    try {
+      const { seqScans, model } = await withSql(db.url, async (sql) => {
+        await sql.unsafe(`${c.sql}\ninsert into public.orgs values (2001, 'unreferenced');\nanalyze;`).simple();
+        // A referenced row nothing points at (org 2001, pair 2000): the check finds nothing and the delete succeeds.
+        const referenced = c.sql.includes('public.pairs') ? 'delete from public.pairs where a = 2000' : 'delete from public.orgs where id = 2001';
+        const counts = "select coalesce(sum(seq_scan), 0)::int as n from pg_stat_xact_user_tables where relname like 'items%'";
+        let seqScans = 0;
+        await sql.unsafe('begin');
+        try {
+          const [before] = (await sql.unsafe(counts)) as unknown as [{ n: number }];
+          await sql.unsafe(referenced);
+          const [after] = (await sql.unsafe(counts)) as unknown as [{ n: number }];
+          seqScans = after.n - before.n;
+        } finally {
+          await sql.unsafe('rollback');
+        }
+        return { seqScans, model: await introspect(sql, { apiRoles: ['anon', 'authenticated'], scope: 'full' }) };
+      });
+      expect(seqScans > 0, 'sequential scan of a referencing relation').toBe(c.seqScan);
+      const found = (await lintWith({ model })).findings.filter((f) => f.rule === 'unindexed-foreign-key');
+      expect(found, JSON.stringify(found, null, 2)).toHaveLength(c.findings);
+      expect(found.length > 0, 'unindexed-foreign-key ⇔ the check scans').toBe(c.seqScan);
+    } finally {
+      await db.drop();
+    }
+  });
+});

@@ -308,3 +308,24 @@ export function sqlName(rel: { schema: string; name: string }): string {
 export function sqlColumns(columns: readonly string[]): string {
   return columns.map(quoteIdent).join(', ');
 }
+
+const leafIndex = new WeakMap<CatalogModel, ReadonlyMap<string, readonly Relation[]>>();
+
+/**
+ * The leaf partitions under each partitioned table (through sub-partitioned
+ * levels), by `schema.table`, once per model. A query on the parent scans each
+ * leaf with the leaf's own indexes, so an index on every leaf serves as well as
+ * a partitioned index on the parent (which creates exactly those).
+ */
+export function leafPartitions(model: CatalogModel): ReadonlyMap<string, readonly Relation[]> {
+  let out = leafIndex.get(model);
+  if (!out) {
+    const children = new Map<string, Relation[]>();
+    for (const r of model.relations) if (r.partitionOf) children.set(r.partitionOf, [...(children.get(r.partitionOf) ?? []), r]);
+    const leavesOf = (q: string): Relation[] => (children.get(q) ?? []).flatMap((c) => (c.kind === 'partitioned' ? leavesOf(c.qualified) : [c]));
+    const m = new Map<string, Relation[]>();
+    for (const q of children.keys()) m.set(q, leavesOf(q));
+    leafIndex.set(model, (out = m));
+  }
+  return out;
+}

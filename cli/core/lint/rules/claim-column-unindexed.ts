@@ -2,17 +2,7 @@
 import type { CatalogRule, RawFinding } from '../types.js';
 import { findRelation, type Policy, type Relation } from '../../catalog/model.js';
 import type { ClaimColumn } from '../expr.js';
-import { isTable, policyObject, sqlName, sqlColumns } from '../facts.js';
-
-/** Leaf partitions under each partitioned table (through sub-partitioned levels), by `schema.table`. */
-function leafPartitions(relations: readonly Relation[]): Map<string, Relation[]> {
-  const children = new Map<string, Relation[]>();
-  for (const r of relations) if (r.partitionOf) children.set(r.partitionOf, [...(children.get(r.partitionOf) ?? []), r]);
-  const out = new Map<string, Relation[]>();
-  const leavesOf = (q: string): Relation[] => (children.get(q) ?? []).flatMap((c) => (c.kind === 'partitioned' ? leavesOf(c.qualified) : [c]));
-  for (const q of children.keys()) out.set(q, leavesOf(q));
-  return out;
-}
+import { isTable, leafPartitions, policyObject, sqlName, sqlColumns } from '../facts.js';
 
 /** Type names as format_type prints them vs as a cast names them: the same type, or one whose btree index serves the other (varchar/char as text). */
 const TYPE_ALIASES: Record<string, string> = { int4: 'integer', int: 'integer', int8: 'bigint', int2: 'smallint', bool: 'boolean', varchar: 'character varying', float8: 'double precision', float4: 'real', timestamptz: 'timestamp with time zone', timestamp: 'timestamp without time zone' };
@@ -39,7 +29,7 @@ export const rule: CatalogRule = {
     // Columns judged so far, by relation (every policy of every table is visited, and
     // most compare the same column as the table's previous policy): no key string per visit.
     const seen = new Map<Relation, Set<string>>();
-    const leaves = leafPartitions(ctx.model.relations);
+    const leaves = leafPartitions(ctx.model);
     /**
      * An index whose first key is the column, on the table, or — for a partitioned
      * table — on every leaf partition: the scan of each leaf uses the leaf's own

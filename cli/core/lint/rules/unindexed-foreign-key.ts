@@ -1,6 +1,7 @@
 /** Foreign keys without an index make joins and ON DELETE checks on the referenced table scan this one. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { isTable, isUserRelation, sqlName, sqlColumns } from '../facts.js';
+import type { Relation } from '../../catalog/model.js';
+import { isTable, isUserRelation, leafPartitions, sqlName, sqlColumns } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -8,7 +9,7 @@ export const rule: CatalogRule = {
   level: 'info',
   category: 'performance',
   description: 'foreign key with no index whose leading columns are its columns',
-  docs: 'Postgres indexes the referenced key, not the referencing columns. Deleting or updating a referenced row (and joining back) then scans the referencing table; membership sub-selects in policies often join on these columns.',
+  docs: 'Postgres indexes the referenced key, not the referencing columns. Deleting or updating a referenced row (and joining back) then scans the referencing table; membership sub-selects in policies often join on these columns. An index whose leading columns are the key\'s, in any order, serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves.',
   fix: 'create index concurrently on <table> (<fk columns>)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -17,8 +18,11 @@ export const rule: CatalogRule = {
       for (const fk of rel.foreignKeys) {
         const n = fk.columns.length;
         const want = new Set(fk.columns);
-        const covered = rel.indexes.some((i) => i.valid && !i.partial && i.columns.length >= n && i.columns.slice(0, n).every((c) => c !== null && want.has(c)));
-        if (covered) continue;
+        // Leading columns in any order: the check tests each with equality.
+        const covers = (r: Relation) => r.indexes.some((i) => i.valid && !i.partial && i.columns.length >= n && i.columns.slice(0, n).every((c) => c !== null && want.has(c)));
+        // A partitioned table's check scans every leaf, each with its own indexes.
+        const leaves = leafPartitions(ctx.model).get(rel.qualified);
+        if (covers(rel) || (leaves !== undefined && leaves.length > 0 && leaves.every(covers))) continue;
         out.push({
           object: `${rel.qualified}.${fk.columns.join(',')}`,
           objectKind: 'column',
