@@ -321,6 +321,12 @@ create policy shared on public.docs for select to authenticated using (public);`
     rules: ['multiple-permissive-policies'],
   },
   {
+    name: 'the two merged into one policy with OR: the same plan (merging alone saves nothing)',
+    sql: policy('(select auth.uid()) = user_id or public', USER_ID_INDEX),
+    facts: { seqScan: true, rows: 10 + 400 },
+    rules: [],
+  },
+  {
     name: 'a permissive and a restrictive policy: AND-ed, the index serves the permissive one',
     sql: `${USER_ID_INDEX}
 create policy own on public.docs for select to authenticated using ((select auth.uid()) = user_id);

@@ -8,8 +8,8 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'several permissive policies for the same role and command on one table',
-  docs: 'Postgres ORs the permissive policies that apply to a role and command and evaluates each of them per row; merging them into one policy (or making the extra ones restrictive) is cheaper and easier to reason about.',
-  fix: 'merge them into one policy with OR, or make the narrowing ones AS RESTRICTIVE',
+  docs: 'Postgres ORs the permissive policies that apply to a role (directly, through an inherited membership, or PUBLIC) and a command (ALL counts for each) into one filter, checked on every row: an index that serves one of them cannot serve the OR, so the table is scanned. Merging them into one policy with OR gives the same plan; it is cheaper only when the narrowing ones become AS RESTRICTIVE (AND-ed, so the index serves again) or each branch is itself index-backed. Restrictive policies are not counted.',
+  fix: 'make the narrowing ones AS RESTRICTIVE, or merge them into one policy whose OR branches each have an index',
   check(ctx) {
     const out: RawFinding[] = [];
     for (const rel of ctx.model.relations) {
@@ -23,7 +23,7 @@ export const rule: CatalogRule = {
         }
       }
       if (parts.length === 0) continue;
-      out.push({ object: rel.qualified, objectKind: 'table', message: `${rel.qualified} has several permissive policies per role and command (${parts.join('; ')}): each is evaluated for every row` });
+      out.push({ object: rel.qualified, objectKind: 'table', message: `${rel.qualified} has several permissive policies per role and command (${parts.join('; ')}): Postgres ORs them into one filter, checked on every row unless each of them can use an index` });
     }
     return out;
   },
