@@ -311,6 +311,14 @@ create policy p on public.pdocs for select to authenticated using ((select auth.
     facts: { lookupPerRow: false, claimPerRow: false, helperCalls: 1, rows: 10 },
     rules: [],
   },
+  {
+    name: 'a policy TO service_role (BYPASSRLS) only: never evaluated, whatever it calls',
+    sql: `${USER_ID_INDEX}${HELPERS.isAdmin}
+create policy own on public.docs for select to authenticated using ((select auth.uid()) = user_id);
+create policy svc on public.docs for select to service_role using (user_id::text = auth.uid()::text or private.is_admin());`,
+    facts: { claimPerRow: false, lookupPerRow: false, helperCalls: 0, rows: 10 },
+    rules: [],
+  },
   // --- multiple permissive policies: OR'ed into one filter, all checked on every row.
   {
     name: 'two permissive SELECT policies: OR-ed, the index on user_id cannot serve the OR',

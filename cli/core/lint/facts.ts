@@ -151,6 +151,15 @@ export function bypassesRls(model: CatalogModel, role: string): boolean {
   return !!r && (r.superuser || r.bypassRls);
 }
 
+/**
+ * Whether Postgres never evaluates the policy: every role it is TO is a
+ * superuser or has BYPASSRLS, so no query ever applies it (a `to service_role`
+ * policy). Its cost is nobody's.
+ */
+export function neverEvaluated(model: CatalogModel, p: Policy): boolean {
+  return p.roles.length > 0 && !p.roles.includes(PUBLIC) && p.roles.every((r) => bypassesRls(model, r));
+}
+
 /** Relations that can hold rows and carry RLS: plain and partitioned tables. */
 export function isTable(rel: Relation): boolean {
   return rel.kind === 'table' || rel.kind === 'partitioned';

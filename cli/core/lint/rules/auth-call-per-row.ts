@@ -1,6 +1,6 @@
 /** auth.uid() & co. called bare in a policy run once per row; in a scalar sub-select, once per statement. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { policyObject } from '../facts.js';
+import { neverEvaluated, policyObject } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -8,7 +8,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'auth.uid()/auth.jwt()/auth.role()/auth.email()/current_setting() evaluated per row instead of once in a scalar sub-select',
-  docs: 'These helpers are STABLE functions, so the executor calls them for every row the policy filters (GoTrue\'s auth.uid() is inlined: current_setting() and a jsonb parse per row). Written as (select auth.uid()) the planner makes an initPlan evaluated once per statement, whatever plan it picks; a bare call that is the value of a top-level column = value test in USING, with an index leading on that column, is the index condition and evaluated once per scan (not reported). Calls inside a sub-select that does not depend on the row (including ones under a cast, as in (select auth.uid())::text), or inside a correlated EXISTS the planner hashes (AND-ed equalities with the row), are fine; a bare call in the body of a SQL helper the planner inlines counts as written in the policy.',
+  docs: 'These helpers are STABLE functions, so the executor calls them for every row the policy filters (GoTrue\'s auth.uid() is inlined: current_setting() and a jsonb parse per row). Written as (select auth.uid()) the planner makes an initPlan evaluated once per statement, whatever plan it picks; a bare call that is the value of a top-level column = value test in USING, with an index leading on that column, is the index condition and evaluated once per scan (not reported). Calls inside a sub-select that does not depend on the row (including ones under a cast, as in (select auth.uid())::text), or inside a correlated EXISTS the planner hashes (AND-ed equalities with the row), are fine; a bare call in the body of a SQL helper the planner inlines counts as written in the policy. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged.',
   fix: 'wrap the call: (select auth.uid())',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -26,6 +26,7 @@ export const rule: CatalogRule = {
     };
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
+        if (neverEvaluated(ctx.model, p)) continue; // TO roles that bypass RLS only
         const a = ctx.analysis(p);
         const inlined = [...(a.using?.perRowLookups ?? []), ...(a.check?.perRowLookups ?? [])].flatMap((l) => (l.kind === 'call' ? inlinedClaimCalls(l.name).map((c) => ({ call: c, via: l.text })) : []));
         if (!a.using?.perRowCalls.length && !a.check?.perRowCalls.length && inlined.length === 0) continue; // the usual case: nothing to merge

@@ -2,7 +2,7 @@
 import type { CatalogRule, RawFinding } from '../types.js';
 import { findRelation, type Policy, type Relation } from '../../catalog/model.js';
 import type { ClaimColumn } from '../expr.js';
-import { isTable, leafPartitions, policyObject, sqlName, sqlColumns } from '../facts.js';
+import { isTable, leafPartitions, neverEvaluated, policyObject, sqlColumns, sqlName } from '../facts.js';
 
 /** Type names as format_type prints them vs as a cast names them: the same type, or one whose btree index serves the other (varchar/char as text). */
 const TYPE_ALIASES: Record<string, string> = { int4: 'integer', int: 'integer', int8: 'bigint', int2: 'smallint', bool: 'boolean', varchar: 'character varying', float8: 'double precision', float4: 'real', timestamptz: 'timestamp with time zone', timestamp: 'timestamp without time zone' };
@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'column compared with a claim (auth.uid(), a JWT claim) in a policy, with no index leading on it',
-  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too. A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists.',
+  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too. A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged.',
   fix: 'create index concurrently on <table> (<column>)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -74,6 +74,7 @@ export const rule: CatalogRule = {
     };
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
+        if (neverEvaluated(ctx.model, p)) continue; // TO roles that bypass RLS only
         const a = ctx.analysis(p);
         for (const cc of a.using?.claimColumns ?? []) judge(rel, p, cc);
         for (const cc of a.check?.claimColumns ?? []) judge(rel, p, cc);
