@@ -231,6 +231,24 @@ create policy p on public.pdocs for select to authenticated using ((select auth.
     facts: { seqScanned: 'pdocs_1', rows: 10 },
     rules: ['claim-column-unindexed'],
   },
+  {
+    name: 'the same helper declared STRICT: its body (auth.uid() is not strict) keeps it from being inlined, called for every row',
+    sql: policy('private.owns(user_id)', HELPERS.owns.replace('language sql stable', 'language sql stable strict')),
+    facts: { claimPerRow: false, lookupPerRow: true, helperCalls: ROWS, rows: 10 },
+    rules: ['lookup-per-row'],
+  },
+  {
+    name: "current_setting('request.jwt.claims') read directly, bare: per row",
+    sql: policy("tenant = (current_setting('request.jwt.claims', true)::jsonb ->> 'tenant')"),
+    facts: { claimPerRow: true, seqScan: true, rows: ROWS / 2 },
+    rules: ['auth-call-per-row', 'claim-column-unindexed'],
+  },
+  {
+    name: "current_setting('request.jwt.claims') wrapped: once",
+    sql: policy("tenant = (select current_setting('request.jwt.claims', true)::jsonb ->> 'tenant')"),
+    facts: { claimPerRow: false, claimEvaluations: 1, seqScan: true, rows: ROWS / 2 },
+    rules: ['claim-column-unindexed'],
+  },
   // --- membership sub-selects.
   {
     name: 'org_id in (select … where m.user_id = auth.uid()): one hashed SubPlan, the claim its index condition',

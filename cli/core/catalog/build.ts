@@ -65,6 +65,7 @@ export interface RawCatalog {
     language: string;
     kind: string;
     security_definer: boolean;
+    strict?: boolean;
     volatility: string;
     config: string[];
     is_trigger: boolean;
@@ -344,6 +345,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
     language: f.language,
     kind: f.kind === 'p' ? 'procedure' : f.kind === 'a' ? 'aggregate' : f.kind === 'w' ? 'window' : 'function',
     securityDefiner: f.security_definer,
+    strict: f.strict === true,
     volatility: f.volatility === 'i' ? 'immutable' : f.volatility === 's' ? 'stable' : 'volatile',
     config: [...f.config],
     isTrigger: f.is_trigger,

@@ -281,7 +281,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
         tx,
         tx`
       select n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as args,
-             pg_get_function_result(p.oid) as returns, l.lanname as language, p.prokind as kind, p.prosecdef as security_definer,
+             pg_get_function_result(p.oid) as returns, l.lanname as language, p.prokind as kind, p.prosecdef as security_definer, p.proisstrict as strict,
              p.provolatile as volatility, coalesce(p.proconfig, '{}') as config, p.prorettype = 'pg_catalog.trigger'::regtype
                or p.prorettype = 'pg_catalog.event_trigger'::regtype as is_trigger,
              pg_get_userbyid(p.proowner) as owner,

@@ -158,6 +158,8 @@ export interface FunctionInfo {
   language: string;
   kind: 'function' | 'procedure' | 'aggregate' | 'window';
   securityDefiner: boolean;
+  /** STRICT (RETURNS NULL ON NULL INPUT): never inlined unless its body is strict too. */
+  strict?: boolean;
   volatility: 'immutable' | 'stable' | 'volatile';
   /** proconfig entries, e.g. ['search_path=""']. */
   config: string[];

@@ -1485,6 +1485,7 @@ interface FunctionSource {
   triggerSource?: string | null;
   language?: string;
   securityDefiner?: boolean;
+  strict?: boolean;
   config?: readonly string[];
   returns?: string;
   volatility?: 'immutable' | 'stable' | 'volatile';
@@ -1495,9 +1496,7 @@ interface FunctionSource {
  * (clauses.c inline_function), or null when it may (or we cannot tell). Only a
  * LANGUAGE sql function whose body is one `SELECT <expression>` with no FROM,
  * WHERE or sub-select is inlined, and never one that is SECURITY DEFINER, has
- * SET options or returns a set. (A STRICT function whose body is not strict is
- * not inlined either; the catalog model does not carry proisstrict, so that case
- * counts as inlined: no finding rather than a wrong one.)
+ * SET options or returns a set, nor a STRICT one whose body is not strict.
  */
 export function notInlinedReason(fn: FunctionSource, parseSync: ParseSync): string | null {
   const language = fn.language ?? 'sql';
@@ -1519,6 +1518,12 @@ export function notInlinedReason(fn: FunctionSource, parseSync: ParseSync): stri
   const reads = ['fromClause', 'whereClause', 'groupClause', 'havingClause', 'withClause', 'limitCount', 'limitOffset', 'valuesLists', 'distinctClause'].some((k) => sel[k]);
   if (reads || (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || contains(sel['targetList'], (t) => t === 'SubLink')) {
     return 'its body reads a table or has a sub-select, so it is never inlined';
+  }
+  // A STRICT function is inlined only when its body is strict as well; a call of a
+  // non-strict function in it (GoTrue's auth.uid() is not strict, nor is any SQL
+  // helper declared without STRICT), COALESCE, CASE, OR/AND or IS [NOT] NULL is not.
+  if (fn.strict && contains(sel['targetList'], (t, b) => ['CoalesceExpr', 'CaseExpr', 'BoolExpr', 'NullTest', 'BooleanTest', 'MinMaxExpr'].includes(t) || (t === 'FuncCall' && (isClaimCall(t, b) || isUserFunction(b))))) {
+    return 'a STRICT function whose body is not strict is never inlined';
   }
   // An IMMUTABLE function whose body reads the request (a STABLE call) is not inlined either.
   if (fn.volatility === 'immutable' && contains(sel['targetList'], (t, b) => isClaimCall(t, b))) {
