@@ -275,6 +275,12 @@ create policy p on public.pdocs for select to authenticated using ((select auth.
     rules: [],
   },
   {
+    name: 'the hashed EXISTS with members.user_id unindexed: members scanned whole, and reported',
+    sql: policy('exists (select 1 from public.members m where m.org_id = docs.org_id and m.user_id = (select auth.uid()))'),
+    facts: { claimPerRow: false, lookupPerRow: false, hashedSubPlan: true, seqScanned: 'docs members', rows: 20 },
+    rules: ['claim-column-unindexed'],
+  },
+  {
     name: 'the same EXISTS with LIMIT 1: the constant LIMIT is dropped, still hashed',
     sql: policy('exists (select 1 from public.members m where m.org_id = docs.org_id and m.user_id = auth.uid() limit 1)', MEMBER_USER_INDEX),
     facts: { claimPerRow: false, lookupPerRow: false, hashedSubPlan: true, rows: 20 },
@@ -335,6 +341,18 @@ create policy p on public.pdocs for select to authenticated using ((select auth.
 create policy own on public.docs for select to authenticated using ((select auth.uid()) = user_id);
 create policy svc on public.docs for select to service_role using (user_id::text = auth.uid()::text or private.is_admin());`,
     facts: { claimPerRow: false, lookupPerRow: false, helperCalls: 0, rows: 10 },
+    rules: [],
+  },
+  {
+    name: 'a VOLATILE PL/pgSQL helper, bare: called for every row',
+    sql: policy("private.flag() or (select auth.uid()) = user_id", "create function private.flag() returns boolean language plpgsql volatile as $$ begin return false; end $$;" + USER_ID_INDEX),
+    facts: { lookupPerRow: true, helperCalls: ROWS, seqScan: true, rows: 10 },
+    rules: ['lookup-per-row'],
+  },
+  {
+    name: 'the VOLATILE helper wrapped: still one InitPlan (an uncorrelated sub-select runs once whatever its volatility)',
+    sql: policy("(select private.flag()) or (select auth.uid()) = user_id", "create function private.flag() returns boolean language plpgsql volatile as $$ begin return false; end $$;" + USER_ID_INDEX),
+    facts: { lookupPerRow: false, helperCalls: 1, rows: 10 },
     rules: [],
   },
   // --- multiple permissive policies: OR'ed into one filter, all checked on every row.
