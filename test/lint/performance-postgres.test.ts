@@ -218,6 +218,21 @@ create policy p on public.pdocs for select to authenticated using ((select auth.
     rules: [],
   },
   {
+    name: 'partitioned, bare auth.uid() = user_id, an index on every leaf: one index condition per leaf',
+    table: 'pdocs',
+    sql: `create table public.pdocs (id int, user_id uuid, tenant text) partition by list (tenant);
+create table public.pdocs_0 partition of public.pdocs for values in ('t0');
+create table public.pdocs_1 partition of public.pdocs for values in ('t1');
+insert into public.pdocs select id, user_id, tenant from public.docs;
+create index pdocs_0_user_id on public.pdocs_0 (user_id);
+create index pdocs_1_user_id on public.pdocs_1 (user_id);
+alter table public.pdocs enable row level security;
+grant select on public.pdocs to authenticated;
+create policy p on public.pdocs for select to authenticated using (user_id = auth.uid());`,
+    facts: { claimPerRow: false, claimEvaluations: 2, seqScanned: '', rows: 10 },
+    rules: [],
+  },
+  {
     name: 'the same with one leaf unindexed: that leaf is scanned whole',
     table: 'pdocs',
     sql: `create table public.pdocs (id int, user_id uuid, tenant text) partition by list (tenant);

@@ -338,3 +338,15 @@ export function leafPartitions(model: CatalogModel): ReadonlyMap<string, readonl
   }
   return out;
 }
+
+/**
+ * Whether an index usable for `column = value` leads on the column: valid, not
+ * partial, first key the column, on the table or — for a partitioned table — on
+ * every leaf partition (see leafPartitions).
+ */
+export function indexLeadsOn(model: CatalogModel, rel: Relation, column: string): boolean {
+  const leads = (r: Relation) => r.indexes.some((i) => i.valid && !i.partial && i.columns[0] === column);
+  if (leads(rel)) return true;
+  const leaves = leafPartitions(model).get(rel.qualified);
+  return leaves !== undefined && leaves.length > 0 && leaves.every(leads);
+}

@@ -1,6 +1,6 @@
 /** auth.uid() & co. called bare in a policy run once per row; in a scalar sub-select, once per statement. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { neverEvaluated, policyObject } from '../facts.js';
+import { indexLeadsOn, neverEvaluated, policyObject } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -31,7 +31,7 @@ export const rule: CatalogRule = {
         const inlined = [...(a.using?.perRowLookups ?? []), ...(a.check?.perRowLookups ?? [])].flatMap((l) => (l.kind === 'call' ? inlinedClaimCalls(l.name).map((c) => ({ call: c, via: l.text })) : []));
         if (!a.using?.perRowCalls.length && !a.check?.perRowCalls.length && inlined.length === 0) continue; // the usual case: nothing to merge
         // In USING, a call compared with a column an index leads on is that index's condition: evaluated once per scan.
-        const indexed = (column: string | null) => column !== null && rel.indexes.some((i) => i.valid && !i.partial && i.columns[0] === column);
+        const indexed = (column: string | null) => column !== null && indexLeadsOn(ctx.model, rel, column);
         const usingCalls = (a.using?.perRowCallSites ?? []).filter((site) => !indexed(site.indexColumn)).map((site) => site.call);
         const calls = [...new Set([...usingCalls, ...(a.check?.perRowCalls ?? [])])];
         if (calls.length === 0 && inlined.length === 0) continue;

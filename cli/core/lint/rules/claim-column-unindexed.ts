@@ -2,7 +2,7 @@
 import type { CatalogRule, RawFinding } from '../types.js';
 import { findRelation, type Policy, type Relation } from '../../catalog/model.js';
 import type { ClaimColumn } from '../expr.js';
-import { isTable, leafPartitions, neverEvaluated, policyObject, sqlColumns, sqlName } from '../facts.js';
+import { indexLeadsOn, isTable, neverEvaluated, policyObject, sqlColumns, sqlName } from '../facts.js';
 
 /** Type names as format_type prints them vs as a cast names them: the same type, or one whose btree index serves the other (varchar/char as text). */
 const TYPE_ALIASES: Record<string, string> = { int4: 'integer', int: 'integer', int8: 'bigint', int2: 'smallint', bool: 'boolean', varchar: 'character varying', float8: 'double precision', float4: 'real', timestamptz: 'timestamp with time zone', timestamp: 'timestamp without time zone' };
@@ -29,18 +29,6 @@ export const rule: CatalogRule = {
     // Columns judged so far, by relation (every policy of every table is visited, and
     // most compare the same column as the table's previous policy): no key string per visit.
     const seen = new Map<Relation, Set<string>>();
-    const leaves = leafPartitions(ctx.model);
-    /**
-     * An index whose first key is the column, on the table, or — for a partitioned
-     * table — on every leaf partition: the scan of each leaf uses the leaf's own
-     * index, whether or not the parent has a partitioned index over them.
-     */
-    const led = (target: Relation, column: string): boolean => {
-      const leads = (r: Relation) => r.indexes.some((i) => i.valid && !i.partial && i.columns[0] === column);
-      if (leads(target)) return true;
-      const parts = leaves.get(target.qualified);
-      return parts !== undefined && parts.length > 0 && parts.every(leads);
-    };
     const judge = (rel: Relation, p: Policy, cc: ClaimColumn) => {
       const target = cc.table === null ? rel : findRelation(ctx.model, cc.table);
       if (!target) return;
@@ -64,7 +52,7 @@ export const rule: CatalogRule = {
         });
         return;
       }
-      if (led(target, cc.column)) return;
+      if (indexLeadsOn(ctx.model, target, cc.column)) return;
       out.push({
         object: key,
         objectKind: 'column',
