@@ -1,6 +1,6 @@
 /** auth.uid() & co. called bare in a policy run once per row; in a scalar sub-select, once per statement. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { indexLeadsOn, neverEvaluated, policyObject } from '../facts.js';
+import { indexLeadsOn, neverEvaluated, policyObject, sqlFunctionsByName } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -17,12 +17,16 @@ export const rule: CatalogRule = {
      * SECURITY DEFINER, no SET) puts its body where the call stood: a bare
      * auth.uid() in it runs per row like one written in the policy.
      */
+    const byName = sqlFunctionsByName(ctx.model);
+    const memo = new Map<string, string[]>();
     const inlinedClaimCalls = (name: string): string[] => {
-      const fns = ctx.model.functions.filter((f) => `${f.schema}.${f.name}` === name && !f.fromExtension && f.body !== null);
-      if (fns.length === 0) return [];
-      const analyses = fns.map((f) => ctx.functionAnalysis(f));
-      if (analyses.some((x) => x.notInlined !== null)) return [];
-      return [...new Set(analyses.flatMap((x) => x.bareClaimCalls))];
+      let calls = memo.get(name);
+      if (!calls) {
+        const analyses = (byName.get(name) ?? []).map((f) => ctx.functionAnalysis(f));
+        calls = analyses.length === 0 || analyses.some((x) => x.notInlined !== null) ? [] : [...new Set(analyses.flatMap((x) => x.bareClaimCalls))];
+        memo.set(name, calls);
+      }
+      return calls;
     };
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
