@@ -65,3 +65,40 @@ describe('policy show: how Postgres combines policies per role and command', () 
     expect(() => tableAccess(model, 'public.nope', API)).toThrowError(/no table public.nope/);
   });
 });
+
+describe('policy show on Postgres: whose policies apply is what the server does', () => {
+  it('a policy TO a role granted WITH INHERIT FALSE does not apply to its member (rowsecurity.c), and show says so', async () => {
+    const { freshDatabase } = await import('../helpers/pg.js');
+    const { introspect } = await import('../../cli/core/catalog/introspect.js');
+    const db = await freshDatabase('rg_show_inherit');
+    const tag = db.name.slice(-8).replace(/[^a-z0-9_]/g, '_');
+    const [user, staff, viewer] = [`rg_u_${tag}`, `rg_staff_${tag}`, `rg_view_${tag}`];
+    try {
+      await db.sql.unsafe(`
+        create role ${user} nologin; create role ${staff} nologin; create role ${viewer} nologin;
+        grant ${staff} to ${user} with inherit false;
+        grant ${viewer} to ${user} with inherit true;
+        create table public.t (id int, shared boolean);
+        insert into public.t values (1, false), (2, true);
+        alter table public.t enable row level security;
+        grant select on public.t to ${user};
+        create policy staff_all on public.t for select to ${staff} using (true);
+        create policy shared on public.t for select to ${viewer} using (shared);`);
+      const seen = await db.sql.begin(async (tx) => {
+        await tx.unsafe(`set local role ${user}`);
+        return (await tx.unsafe('select id from public.t order by id')).map((r) => r['id']);
+      });
+      expect(seen).toEqual([2]); // the server: only the inherited membership's policy
+      const model = await introspect(db.sql, { apiRoles: [user], scope: 'full' });
+      const sel = cmd(tableAccess(model, 'public.t', [user]), user, 'SELECT');
+      expect(sel.permissive).toEqual(['shared']);
+      expect(sel.using).toContain('shared');
+    } finally {
+      await db.sql.unsafe(`drop owned by ${user}, ${staff}, ${viewer}`).catch(() => undefined);
+      await db.drop();
+      const { withSql } = await import('../../cli/core/db.js');
+      const { serverUrl } = await import('../helpers/pg.js');
+      await withSql(serverUrl(), (sql) => sql.unsafe(`drop role if exists ${user}, ${staff}, ${viewer}`));
+    }
+  });
+});

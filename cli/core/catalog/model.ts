@@ -208,24 +208,40 @@ export function findRelation(model: CatalogModel, qualifiedName: string): Relati
   return model.relations.find((r) => r.qualified === qualifiedName);
 }
 
-/** Roles `role` belongs to, transitively (including itself). */
-export function roleClosure(model: CatalogModel, role: string): Set<string> {
-  const byName = new Map(model.roles.map((r) => [r.name, r]));
-  const seen = new Set<string>();
-  const stack = [role];
-  while (stack.length) {
-    const r = stack.pop()!;
-    if (seen.has(r)) continue;
-    seen.add(r);
-    for (const m of byName.get(r)?.memberOf ?? []) stack.push(m);
+const closures = new WeakMap<CatalogModel, Map<string, Set<string>>>();
+
+/**
+ * `role` and the roles whose privileges it has (has_privs_of_role): memberships
+ * followed only where they are inherited (pg_auth_members.inherit_option since
+ * Postgres 16, rolinherit before). A policy TO a role granted WITH INHERIT FALSE
+ * does not apply (rowsecurity.c check_role_for_policy), and neither do its
+ * grants. Memoised per model; do not mutate the result.
+ */
+export function privilegeClosure(model: CatalogModel, role: string): ReadonlySet<string> {
+  let m = closures.get(model);
+  if (!m) closures.set(model, (m = new Map()));
+  let c = m.get(role);
+  if (!c) {
+    const byName = new Map(model.roles.map((r) => [r.name, r]));
+    c = new Set<string>();
+    const stack = [role];
+    while (stack.length) {
+      const r = stack.pop()!;
+      if (c.has(r)) continue;
+      c.add(r);
+      // A role missing from the model (hand-built models in tests) is followed by membership.
+      const known = byName.get(r);
+      for (const g of known ? (known.inheritsFrom ?? known.memberOf) : []) stack.push(g);
+    }
+    m.set(role, c);
   }
-  return seen;
+  return c;
 }
 
-/** Whether a policy applies to `role` (directly, through membership, or via PUBLIC). */
+/** Whether a policy applies to `role`: listed directly, through an inherited membership, or via PUBLIC. */
 export function policyAppliesTo(model: CatalogModel, policy: Policy, role: string): boolean {
   if (policy.roles.includes(PUBLIC)) return true;
-  const closure = roleClosure(model, role);
+  const closure = privilegeClosure(model, role);
   return policy.roles.some((r) => closure.has(r));
 }
 

@@ -5,6 +5,8 @@
  */
 import {
   PUBLIC,
+  policyAppliesTo,
+  privilegeClosure,
   type CatalogModel,
   type FunctionInfo,
   type Policy,
@@ -60,45 +62,8 @@ export function rolesAllowed(ctx: CatalogLintContext, rel: Relation, command: Co
   return ctx.apiRoles.filter((r) => hasPrivilege(ctx, rel, r, privilegeFor(command)));
 }
 
-const closures = new WeakMap<CatalogModel, Map<string, Set<string>>>();
-
-/**
- * Whether a policy applies to `role`: listed directly, through an inherited
- * membership (has_privs_of_role, transitively), or via PUBLIC.
- */
-export function appliesTo(model: CatalogModel, p: Policy, role: string): boolean {
-  if (p.roles.includes(PUBLIC)) return true;
-  const c = privilegeClosure(model, role);
-  return p.roles.some((r) => c.has(r));
-}
-
-/**
- * `role` and the roles whose privileges it has (has_privs_of_role): memberships
- * followed only where they are inherited (pg_auth_members.inherit_option since
- * Postgres 16, rolinherit before). A policy TO a role granted WITH INHERIT FALSE
- * does not apply (rowsecurity.c check_role_for_policy), and neither do its
- * column grants. Memoised per model.
- */
-function privilegeClosure(model: CatalogModel, role: string): Set<string> {
-  let m = closures.get(model);
-  if (!m) closures.set(model, (m = new Map()));
-  let c = m.get(role);
-  if (!c) {
-    const byName = new Map(model.roles.map((r) => [r.name, r]));
-    c = new Set<string>();
-    const stack = [role];
-    while (stack.length) {
-      const r = stack.pop()!;
-      if (c.has(r)) continue;
-      c.add(r);
-      // A role missing from the model (hand-built models in tests) is followed by membership, as before.
-      const known = byName.get(r);
-      for (const g of known ? (known.inheritsFrom ?? known.memberOf) : []) stack.push(g);
-    }
-    m.set(role, c);
-  }
-  return c;
-}
+/** Whether a policy applies to `role` (model.policyAppliesTo: inherited memberships only, or PUBLIC). */
+export const appliesTo = policyAppliesTo;
 
 type Applicable = { all: Policy[]; permissive: Policy[]; restrictive: Policy[] };
 const applicable = new WeakMap<Relation, Map<string, Record<Command, Applicable>>>();

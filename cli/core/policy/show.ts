@@ -6,7 +6,7 @@
  * where a policy without WITH CHECK uses its USING. INSERT checks only WITH
  * CHECK, SELECT and DELETE only USING, UPDATE both. Pure.
  */
-import { PUBLIC, commandCovers, policyAppliesTo, roleClosure, type CatalogModel, type Policy, type PolicyCommand } from '../catalog/model.js';
+import { PUBLIC, commandCovers, policyAppliesTo, privilegeClosure, type CatalogModel, type Policy, type PolicyCommand } from '../catalog/model.js';
 import { RowguardError } from '../errors.js';
 
 type Cmd = Exclude<PolicyCommand, 'ALL'>;
@@ -79,8 +79,8 @@ export function tableAccess(model: CatalogModel, name: string, apiRoles: readonl
     const bypassesRls = r.bypassRls || r.superuser;
     const commands = COMMANDS.map((command): CommandAccess => {
       const tableWide = (rel.apiAccess[role] ?? []).includes(command);
-      // Column privileges (SELECT, INSERT, UPDATE) count when held directly, through membership or by PUBLIC.
-      const closure = roleClosure(model, role);
+      // Column privileges (SELECT, INSERT, UPDATE) count when held directly, through an inherited membership or by PUBLIC.
+      const closure = privilegeClosure(model, role);
       const columns = tableWide
         ? null
         : [...new Set((rel.columnGrants ?? []).filter((g) => (g.grantee === PUBLIC || closure.has(g.grantee)) && g.privileges.includes(command)).map((g) => g.column))];
