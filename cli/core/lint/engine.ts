@@ -5,6 +5,7 @@
  * sql/), introspect it once, decide which migration files are new, run.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { CatalogModel, FunctionInfo, Policy } from '../catalog/model.js';
 import { exposedSchemas } from '../catalog/model.js';
@@ -240,24 +241,29 @@ export interface LintRun extends LintResult {
   anchorFile: string | null;
 }
 
-/** Migration files changed (added or modified, committed or not) since `ref`, plus untracked ones. */
-export function filesChangedSince(ref: string, dir: string, root: string): Set<string> {
-  const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Migration files changed (added or modified, committed or not) since `ref`, plus untracked ones,
+ * as real paths. git runs at the top level with a top-relative pathspec: git reads pathspecs
+ * relative to its cwd, so a sql/ in a subfolder (monorepo) run from that subfolder matched
+ * nothing and every new migration went unjudged. Real paths on both sides: git prints the top
+ * level with symlinks resolved (/tmp → /private/tmp on macOS) while the files are read through
+ * the configured path.
+ */
+export function filesChangedSince(ref: string, dir: string): Set<string> {
+  if (!existsSync(dir)) return new Set();
+  const real = realpathSync(resolve(dir));
+  const git = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   let top: string;
   try {
-    git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-    top = git(['rev-parse', '--show-toplevel']).trim();
+    git(real, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    top = realpathSync(git(real, ['rev-parse', '--show-toplevel']).trim());
   } catch {
     throw new RowguardError('usage', `--since ${ref}: not a git revision here`, { hint: 'pass a branch, tag or commit, e.g. --since origin/main' });
   }
-  const rel = relative(top, resolve(dir)) || '.';
-  const changed = git(['diff', '--name-only', '--diff-filter=AMR', ref, '--', rel]);
-  const untracked = git(['ls-files', '--others', '--exclude-standard', '--', rel]);
-  // diff paths are relative to the top level; ls-files paths to the cwd (root).
-  return new Set([
-    ...changed.split('\n').filter(Boolean).map((p) => resolve(top, p)),
-    ...untracked.split('\n').filter(Boolean).map((p) => resolve(root, p)),
-  ]);
+  const rel = relative(top, real).split('\\').join('/') || '.';
+  const changed = git(top, ['diff', '--name-only', '--diff-filter=AMR', ref, '--', rel]);
+  const untracked = git(top, ['ls-files', '--others', '--exclude-standard', '--', rel]);
+  return new Set([...changed.split('\n'), ...untracked.split('\n')].filter(Boolean).map((p) => resolve(top, p)));
 }
 
 export async function lint(opts: LintOptions): Promise<LintRun> {
@@ -268,7 +274,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
   const parser = await loadParser();
   const files = readMigrations(config.dirs.sql, opts.cwd);
   const anchorFile = (config.file ? relative(opts.cwd, config.file) : null) || files[0]?.displayPath || null;
-  const since = opts.since ? filesChangedSince(opts.since, config.dirs.sql, opts.cwd) : null;
+  const since = opts.since ? filesChangedSince(opts.since, config.dirs.sql) : null;
 
   const settings: LintSettings = {
     schemas: config.api.schemas,
@@ -281,7 +287,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
   const apiRoles = [config.api.anonRole, config.api.authenticatedRole];
 
   const judgeBy = (pending: Set<string> | null) => (f: { path: string; version: string }) =>
-    opts.all ? true : since ? since.has(resolve(f.path)) : pending ? pending.has(f.version) : true;
+    opts.all ? true : since ? since.has(realpathSync(resolve(f.path))) : pending ? pending.has(f.version) : true;
 
   if (opts.filesOnly) {
     const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(null)(f) }));
