@@ -36,6 +36,12 @@ export function makeGateCommand(): Command {
       if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new RowguardError('usage', `--jobs must be a whole number ≥ 1 (got "${o.jobs}")`);
       if (o.against !== undefined) validateUrl(o.against, '--against');
       const config = ctx.config();
+      // A --base git cannot resolve (a shallow CI clone) is a usage error before anything runs,
+      // not three failed steps.
+      if (o.base !== undefined) {
+        const { resolveRef } = await import('../core/git.js');
+        await resolveRef(config.root, o.base);
+      }
       const server = await ctx.server(o.engine);
       try {
         const { runGate } = await import('../core/gate/run.js');

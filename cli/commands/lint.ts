@@ -81,8 +81,11 @@ Suppress one finding with a reason:
       }
       const failed = failsAt(run, threshold);
       if (format === 'json') emit(JSON.stringify(report.lintJson(run, threshold, failed), null, 2));
-      else if (format === 'sarif') emit(report.renderSarif(run, ALL_RULE_META, cmd.parent?.version() ?? '0.0.0'));
-      else if (format === 'github') emit(report.renderGithub(run));
+      else if (format === 'sarif' || format === 'github') {
+        const { pathFromRepoRoot } = await import('../core/git.js');
+        const prefix = await pathFromRepoRoot(ctx.cwd);
+        emit(format === 'sarif' ? report.renderSarif(run, ALL_RULE_META, cmd.parent?.version() ?? '0.0.0', prefix) : report.renderGithub(run, prefix));
+      }
       else emit(report.renderLintText(run, ctx.out, threshold));
       if (failed) process.exitCode = 1;
     });

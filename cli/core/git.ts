@@ -17,12 +17,28 @@ export async function repoRoot(cwd: string): Promise<string> {
   return (await git(cwd, ['rev-parse', '--show-toplevel'])).trim();
 }
 
+/**
+ * The path from the repository's top level to `cwd` ("packages/db/"), "" at the top or outside a
+ * repository. Code scanning and workflow annotations read file paths relative to the top level.
+ */
+export async function pathFromRepoRoot(cwd: string): Promise<string> {
+  return (await git(cwd, ['rev-parse', '--show-prefix']).catch(() => '')).trim();
+}
+
 export async function resolveRef(cwd: string, ref: string): Promise<string> {
   if (ref.startsWith('-')) throw new RowguardError('usage', `not a git ref: ${ref}`);
+  await repoRoot(cwd).catch((err: RowguardError) => {
+    throw new RowguardError('usage', `--base ${ref}: ${cwd} is not in a git work tree (${err.message})`);
+  });
   try {
     return (await git(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
   } catch {
-    throw new RowguardError('usage', `--base ${ref}: no such commit in this repository`, { hint: 'in CI, fetch the base branch first (actions/checkout with fetch-depth: 0)' });
+    // actions/checkout fetches one commit by default: the base branch is then not in the clone.
+    const shallow = (await git(cwd, ['rev-parse', '--is-shallow-repository']).catch(() => '')).trim() === 'true';
+    const branch = ref.replace(/^(refs\/remotes\/)?origin\//, '');
+    throw new RowguardError('usage', `--base ${ref}: no such commit in this ${shallow ? 'shallow clone' : 'repository'}`, {
+      hint: `fetch it first: actions/checkout with fetch-depth: 0, or git fetch --depth=1 origin ${branch}${/^[0-9a-f]{7,40}$/i.test(ref) ? '' : `:refs/remotes/origin/${branch}`}`,
+    });
   }
 }
 

@@ -164,7 +164,7 @@ async function migrateStep(ctx: GateContext): Promise<StepOutcome> {
   const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_gate' });
   const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-'));
   try {
-    const names = await exportFolderAtRef(cwd, base, config.dirs.sql, tmp);
+    const names = await exportFolderAtRef(config.root, base, config.dirs.sql, tmp);
     const b = await up({ ...engine, url: db.url, dir: tmp, displayRoot: tmp });
     const r = await up({ ...engine, url: db.url, dir: config.dirs.sql });
     ctx.database = db;

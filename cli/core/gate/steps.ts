@@ -61,7 +61,7 @@ async function policyChangesSinceBase(ctx: GateContext, config: Config, base: st
   type Diff = Parameters<typeof renderDiffMarkdown>[0];
   const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-policies-'));
   try {
-    await exportFolderAtRef(ctx.options.cwd, base, config.dirs.sql, join(tmp, 'sql'));
+    await exportFolderAtRef(config.root, base, config.dirs.sql, join(tmp, 'sql'));
     const baseConfig = { ...config, dirs: { ...config.dirs, sql: join(tmp, 'sql') } } as Config;
     const roles = apiRolesOf(config);
     // Before: the base's sql/ built in a shadow; after: the gate's own database (this change's sql/).
@@ -94,7 +94,8 @@ async function lintStep(ctx: GateContext): Promise<StepOutcome> {
   const counts = `${run.counts.error} error, ${run.counts.warn} warn, ${run.counts.info} info`;
   const files = `${run.judgedFiles.length} migration file${run.judgedFiles.length === 1 ? '' : 's'}`;
   const judged = base ? `${files} new since ${base}` : against ? `${files} not yet applied on --against` : 'migration-safety rules need --base or --against';
-  const sarif = JSON.parse(renderSarif(run, ALL_RULE_META, '0.1.0')) as { runs: unknown[] };
+  const { pathFromRepoRoot } = await import('../git.js');
+  const sarif = JSON.parse(renderSarif(run, ALL_RULE_META, '0.1.0', await pathFromRepoRoot(cwd))) as { runs: unknown[] };
   const sections = run.findings.length
     ? [
         {

@@ -58,8 +58,18 @@ export function lintJson(run: LintRun, threshold: Level, failed: boolean): unkno
 
 const SARIF_LEVEL: Record<Level, 'error' | 'warning' | 'note'> = { error: 'error', warn: 'warning', info: 'note' };
 
-/** SARIF 2.1.0 (OASIS): one run, the rules as the driver's reportingDescriptors, suppressed findings kept with their justification. */
-export function renderSarif(run: LintRun, rules: readonly RuleMeta[], version: string): string {
+/** A display path (relative to where the command ran) as the repository-relative path with forward slashes that code scanning and annotations resolve. */
+function repoPath(file: string, prefix: string): string {
+  const p = file.split('\\').join('/');
+  return prefix && !p.startsWith('/') ? prefix.replace(/\/?$/, '/') + p : p;
+}
+
+/**
+ * SARIF 2.1.0 (OASIS): one run, the rules as the driver's reportingDescriptors, suppressed findings
+ * kept with their justification. `repoPrefix` is the path from the repository root to the folder the
+ * finding paths are relative to (a monorepo's packages/db/).
+ */
+export function renderSarif(run: LintRun, rules: readonly RuleMeta[], version: string, repoPrefix = ''): string {
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const result = (f: Finding, suppression?: { reason: string; source: string }) => {
     // Code scanning rejects a result without a file and line: a catalog object no
@@ -72,7 +82,7 @@ export function renderSarif(run: LintRun, rules: readonly RuleMeta[], version: s
       message: { text: `${f.message}. Fix: ${f.fix}` },
       locations: [
         {
-          ...(loc ? { physicalLocation: { artifactLocation: { uri: loc.file.split('\\').join('/'), uriBaseId: '%SRCROOT%' }, region: { startLine: loc.line, startColumn: loc.column } } } : {}),
+          ...(loc ? { physicalLocation: { artifactLocation: { uri: repoPath(loc.file, repoPrefix), uriBaseId: '%SRCROOT%' }, region: { startLine: loc.line, startColumn: loc.column } } } : {}),
           logicalLocations: [{ fullyQualifiedName: f.object, kind: f.objectKind === 'file' ? 'module' : f.objectKind }],
         },
       ],
@@ -110,14 +120,14 @@ export function renderSarif(run: LintRun, rules: readonly RuleMeta[], version: s
 }
 
 /** GitHub workflow commands: `::error file=…,line=…,col=…,title=…::message`. */
-export function renderGithub(run: LintRun): string {
+export function renderGithub(run: LintRun, repoPrefix = ''): string {
   const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const prop = (s: string) => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
   const cmd: Record<Level, string> = { error: 'error', warn: 'warning', info: 'notice' };
   return run.findings
     .map((f) => {
       const l = f.location ?? f.definedAt;
-      const props = [...(l ? [`file=${prop(l.file)}`, `line=${l.line}`, `col=${l.column}`] : []), `title=${prop(`rowguard ${f.rule}: ${f.object}`)}`];
+      const props = [...(l ? [`file=${prop(repoPath(l.file, repoPrefix))}`, `line=${l.line}`, `col=${l.column}`] : []), `title=${prop(`rowguard ${f.rule}: ${f.object}`)}`];
       return `::${cmd[f.level]} ${props.join(',')}::${data(`${f.message}. Fix: ${f.fix}`)}`;
     })
     .join('\n');

@@ -1,0 +1,113 @@
+// `rowguard gate` where CI runs it: a shallow clone (actions/checkout's default depth 1), a monorepo
+// whose rowguard project sits in a subfolder, and the report files code scanning and PR comments read.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, serverUrl } from '../helpers/pg.js';
+
+interface Step {
+  id: string;
+  status: 'passed' | 'failed' | 'skipped';
+  summary: string;
+  details: string[];
+}
+interface Report {
+  ok: boolean;
+  steps: Step[];
+}
+
+const dirs: string[] = [];
+let template: string;
+
+function tmp(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.email=ci@example.test', '-c', 'user.name=ci', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A repository whose main holds the init'd project under `sub`, and a branch `pr` adding a migration lint warns about. */
+function repoWithPr(sub: string): { repo: string; project: string; newFile: string } {
+  const repo = tmp('rg-gate-ci-repo-');
+  const project = join(repo, sub);
+  mkdirSync(project, { recursive: true });
+  cpSync(template, project, { recursive: true });
+  git(repo, 'init', '-q');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-qm', 'rowguard');
+  git(repo, 'checkout', '-qb', 'pr');
+  const newFile = join(sub, 'sql', '0090_name_index.sql').split('\\').join('/');
+  writeFileSync(join(repo, newFile), 'create index deployments_name_idx on public.deployments (name);\n');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-qm', 'an index');
+  return { repo, project, newFile };
+}
+
+async function gate(cwd: string, extra: string[]): Promise<{ code: number; report: Report | null; stdout: string; stderr: string }> {
+  const r = await runCli(['--db', serverUrl(), ...extra.slice(0, extra.indexOf('gate')), 'gate', '--format', 'json', '--jobs', '2', ...extra.slice(extra.indexOf('gate') + 1)], { cwd, timeoutMs: 240_000 });
+  let report: Report | null = null;
+  try {
+    report = JSON.parse(r.stdout) as Report;
+  } catch {
+    report = null;
+  }
+  return { code: r.code, report, stdout: r.stdout, stderr: r.stderr };
+}
+
+const step = (r: Report | null, id: string) => r!.steps.find((s) => s.id === id)!;
+
+beforeAll(async () => {
+  template = tmp('rg-gate-ci-init-');
+  const r = await runCli(['--json', 'init'], { cwd: template });
+  expect(r.code, r.stderr).toBe(0);
+}, 120_000);
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('gate --base in a CI checkout', () => {
+  it('a shallow clone without the base branch is a usage error (exit 2) naming the fix, before any step runs', async () => {
+    const { repo } = repoWithPr('.');
+    const clone = join(tmp('rg-gate-ci-clone-'), 'c');
+    // --depth is ignored for plain local paths: file:// makes the clone really shallow, as actions/checkout's.
+    execFileSync('git', ['clone', '-q', '--depth', '1', '--branch', 'pr', `file://${repo}`, clone], { stdio: 'ignore' });
+    const r = await gate(clone, ['gate', '--base', 'origin/main']);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('error: --base origin/main: no such commit in this shallow clone\nhint: fetch it first: actions/checkout with fetch-depth: 0, or git fetch --depth=1 origin main:refs/remotes/origin/main\n');
+    expect(r.code).toBe(2);
+
+    // The hint's fetch is enough: depth 1 of main has no merge base with the PR, the trees are what count.
+    execFileSync('git', ['fetch', '-q', '--depth=1', 'origin', 'main:refs/remotes/origin/main'], { cwd: clone, stdio: 'ignore' });
+    const fetched = await gate(clone, ['gate', '--base', 'origin/main']);
+    expect(step(fetched.report, 'migrate').summary).toContain('1 new migration apply on top of origin/main');
+    expect(step(fetched.report, 'lint').summary).toContain('1 migration file new since origin/main');
+    expect(step(fetched.report, 'lint').details.join('\n')).toContain('index-not-concurrent: sql/0090_name_index.sql:1:1');
+    expect(fetched.code).toBe(1);
+  }, 240_000);
+
+  it('a project in a subfolder judges its new migrations whether gate runs there or at the root with --config', async () => {
+    const { repo, project, newFile } = repoWithPr('packages/db');
+    const fromSub = await gate(project, ['gate', '--base', 'main', '--sarif', 'out.sarif']);
+    const fromRoot = await gate(repo, ['--config', 'packages/db/rowguard.config.json', 'gate', '--base', 'main', '--sarif', 'out.sarif']);
+    for (const [r, dir] of [
+      [fromSub, project],
+      [fromRoot, repo],
+    ] as const) {
+      expect(step(r.report, 'lint').summary, r.stderr).toContain('1 migration file new since main');
+      expect(step(r.report, 'lint').status).toBe('failed');
+      expect(r.code).toBe(1);
+      // Code scanning resolves uris against the repository root (%SRCROOT%), wherever gate ran.
+      const sarif = JSON.parse(readFileSync(join(dir, 'out.sarif'), 'utf8')) as {
+        runs: Array<{ results: Array<{ ruleId: string; locations: Array<{ physicalLocation?: { artifactLocation: { uri: string; uriBaseId?: string } } }> }> }>;
+      };
+      const hit = sarif.runs[0]!.results.find((x) => x.ruleId === 'index-not-concurrent')!;
+      expect(hit.locations[0]!.physicalLocation!.artifactLocation).toEqual({ uri: newFile, uriBaseId: '%SRCROOT%' });
+    }
+  }, 300_000);
+});
