@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { apiRolesOf, type Config } from '../config.js';
+import { mdCode, mdText as md } from '../report/markdown.js';
 import type { StepId } from './types.js';
 import type { GateContext, StepOutcome, StepRunner } from './run.js';
 
@@ -100,7 +101,7 @@ async function lintStep(ctx: GateContext): Promise<StepOutcome> {
     ? [
         {
           title: `Lint findings (${counts})`,
-          markdown: ['| level | rule | object | what can happen |', '| --- | --- | --- | --- |', ...run.findings.map((f) => `| ${f.level} | \`${f.rule}\` | ${md(where(f) + f.object)} | ${md(f.message)} |`)].join('\n'),
+          markdown: ['| level | rule | object | what can happen |', '| --- | --- | --- | --- |', ...run.findings.map((f) => `| ${f.level} | ${mdCode(f.rule)} | ${md(where(f) + f.object)} | ${md(f.message)} |`)].join('\n'),
         },
       ]
     : [];
@@ -150,8 +151,4 @@ async function testsStep(ctx: GateContext): Promise<StepOutcome> {
       failure: f.status === 'failed' || f.status === 'errored' ? [...f.tests.filter((t) => t.failed).map((t) => `not ok ${t.number} - ${t.description}`), ...fileProblems(f)].join('\n') : undefined,
     })),
   };
-}
-
-function md(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }

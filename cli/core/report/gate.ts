@@ -1,6 +1,7 @@
 /** The gate's report as text (terminal), Markdown (PR comment / step summary), JUnit XML and SARIF. */
 import type { GateReport, StepReport } from '../gate/types.js';
 import type { Output } from './output.js';
+import { mdCode, mdText } from './markdown.js';
 
 const ICON_TEXT: Record<StepReport['status'], string> = { passed: 'ok  ', failed: 'FAIL', skipped: 'skip' };
 
@@ -28,28 +29,45 @@ export function formatMs(ms: number): string {
 
 const MD_ICON: Record<StepReport['status'], string> = { passed: '✅', failed: '❌', skipped: '⏭️' };
 
-function mdEscape(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
+/**
+ * Under GitHub's limits for what the summary feeds: a PR comment body holds 65,536 characters
+ * (`gh pr comment` fails above it) and $GITHUB_STEP_SUMMARY 1 MiB. The verdict and the step table
+ * always fit; sections that do not are named as cut.
+ */
+export const MARKDOWN_LIMIT = 60_000;
 
-export function renderGateMarkdown(r: GateReport): string {
-  const lines: string[] = [];
-  lines.push(`## rowguard gate: ${r.ok ? 'passed ✅' : 'failed ❌'}`, '');
-  const context = [r.base ? `base \`${r.base}\`` : null, r.against ? `history of \`${r.against}\`` : null].filter(Boolean);
-  if (context.length) lines.push(`Checked against ${context.join(' and ')}.`, '');
-  lines.push('| | step | result | time |', '| --- | --- | --- | --- |');
-  for (const s of r.steps) lines.push(`| ${MD_ICON[s.status]} | ${mdEscape(s.title)} | ${mdEscape(s.summary)} | ${formatMs(s.durationMs)} |`);
-  lines.push('');
+export function renderGateMarkdown(r: GateReport, limit = MARKDOWN_LIMIT): string {
+  const head: string[] = [];
+  head.push(`## rowguard gate: ${r.ok ? 'passed ✅' : 'failed ❌'}`, '');
+  const context = [r.base ? `base ${mdCode(r.base)}` : null, r.against ? `history of ${mdCode(r.against)}` : null].filter(Boolean);
+  if (context.length) head.push(`Checked against ${context.join(' and ')}.`, '');
+  head.push('| | step | result | time |', '| --- | --- | --- | --- |');
+  for (const s of r.steps) head.push(`| ${MD_ICON[s.status]} | ${mdText(s.title)} | ${mdText(s.summary)} | ${formatMs(s.durationMs)} |`);
+  head.push('');
+  const blocks: Array<{ title: string; text: string }> = [];
   for (const s of r.steps) {
     if (s.status === 'failed' && s.details.length) {
-      lines.push(`### ${MD_ICON[s.status]} ${s.title}`, '');
-      for (const d of s.details.slice(0, 100)) lines.push(`- ${d.replace(/\r?\n/g, ' ')}`);
+      const lines = [`### ${MD_ICON[s.status]} ${mdText(s.title)}`, ''];
+      for (const d of s.details.slice(0, 100)) lines.push(`- ${mdText(d)}`);
       if (s.details.length > 100) lines.push(`- … ${s.details.length - 100} more`);
-      lines.push('');
+      blocks.push({ title: s.title, text: lines.join('\n') + '\n' });
     }
-    for (const sec of s.sections ?? []) lines.push(`### ${sec.title}`, '', sec.markdown.trimEnd(), '');
+    for (const sec of s.sections ?? []) blocks.push({ title: sec.title, text: `### ${mdText(sec.title)}\n\n${sec.markdown.trimEnd()}\n` });
   }
-  return lines.join('\n').trimEnd() + '\n';
+  let text = head.join('\n') + '\n';
+  const cut: string[] = [];
+  for (const b of blocks) {
+    // Room is kept for the note that names what was cut.
+    if (cut.length === 0 && text.length + b.text.length + 1 <= limit - 2000) text += '\n' + b.text;
+    else cut.push(b.title);
+  }
+  if (cut.length) {
+    const names = cut.map((t) => mdText(t.length > 120 ? t.slice(0, 117) + '…' : t));
+    let note = `\n> ${cut.length} section${cut.length === 1 ? '' : 's'} cut to stay under GitHub's size limits (the full report: \`rowguard gate --format json\`): ${names.join('; ')}\n`;
+    if (note.length > 1900) note = note.slice(0, 1897) + '…\n';
+    text += note;
+  }
+  return text.trimEnd() + '\n';
 }
 
 function xml(text: string): string {

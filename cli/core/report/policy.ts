@@ -1,4 +1,5 @@
 /** Renderers for `policy diff|apply|pull|show`: the stderr summary, markdown, JSON shape and the show view. */
+import { mdCode, mdFence, mdText } from './markdown.js';
 import type { Output } from './output.js';
 import type { DiffResult } from '../policy/diff.js';
 import type { Step } from '../policy/plan.js';
@@ -85,8 +86,8 @@ export function renderDiffSummary(d: DiffResult, out: Output): string {
 
 export function renderDiffMarkdown(d: DiffResult): string {
   const s = summarise(d.plan);
-  const lines: string[] = [`### Policy diff: ${d.from.label} → ${d.to.label}`, ''];
-  for (const w of d.warnings) lines.push(`> **Warning:** ${w}`, '');
+  const lines: string[] = [`### Policy diff: ${mdText(d.from.label)} → ${mdText(d.to.label)}`, ''];
+  for (const w of d.warnings) lines.push(`> **Warning:** ${mdText(w)}`, '');
   if (d.plan.steps.length === 0 && d.plan.onlyOnOneSide.length === 0 && d.plan.kindMismatch.length === 0) {
     lines.push(`No difference (${d.plan.compared} relations compared).`);
     return lines.join('\n') + '\n';
@@ -97,17 +98,13 @@ export function renderDiffMarkdown(d: DiffResult): string {
     for (const st of d.plan.steps) {
       if ((st.kind === 'drop-policy' && st.replacedBy) || (st.kind === 'rename-policy' && st.temporary)) continue;
       const tag = st.hazard === 'widens' ? '**widens**' : st.hazard === 'may-widen' ? '**may widen**' : st.hazard;
-      lines.push(`| ${tag} | \`${st.table}\` | ${st.effects.map(mdEscape).join('<br>')} |`);
+      lines.push(`| ${tag} | ${mdCode(st.table)} | ${st.effects.map(mdText).join('<br>')} |`);
     }
     lines.push('');
   }
-  for (const n of sideNote(d)) lines.push(`- ${mdEscape(n)}`);
-  if (d.plan.steps.length) lines.push('', '```sql', renderScript(d.plan, { transaction: true }).trimEnd(), '```');
+  for (const n of sideNote(d)) lines.push(`- ${mdText(n)}`);
+  if (d.plan.steps.length) lines.push('', mdFence(renderScript(d.plan, { transaction: true }).trimEnd(), 'sql'));
   return lines.join('\n') + '\n';
-}
-
-function mdEscape(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 export function renderShow(reports: TableAccessReport[], out: Output, detailed: boolean): string {
