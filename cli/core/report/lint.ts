@@ -86,7 +86,11 @@ export function renderSarif(run: LintRun, rules: readonly RuleMeta[], version: s
           logicalLocations: [{ fullyQualifiedName: f.object, kind: f.objectKind === 'file' ? 'module' : f.objectKind }],
         },
       ],
-      partialFingerprints: { 'rowguardObject/v1': `${f.rule}:${f.object}` },
+      // Code scanning merges results that share a fingerprint into one alert: a rule can flag the
+      // same object in two migration files (two CREATE INDEX on one table), so the file is part
+      // of it. Not the line: migrations are immutable, and a catalog finding keeps its fingerprint
+      // when the statement that created its object moves.
+      partialFingerprints: { 'rowguardObject/v2': `${f.rule}:${f.object}${f.location ? `@${repoPath(f.location.file, repoPrefix)}` : ''}` },
       ...(suppression ? { suppressions: [{ kind: suppression.source === 'config' ? 'external' : 'inSource', justification: suppression.reason }] } : {}),
     };
   };
