@@ -1,6 +1,7 @@
 // The gate's reports as their readers take them: GitHub Markdown (PR comment, step summary) and JUnit XML.
 import { describe, expect, it } from 'vitest';
-import { renderGateMarkdown, MARKDOWN_LIMIT } from '../../cli/core/report/gate.js';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { renderGateJunit, renderGateMarkdown, MARKDOWN_LIMIT } from '../../cli/core/report/gate.js';
 import { mdCode, mdFence, mdText } from '../../cli/core/report/markdown.js';
 import type { GateReport, StepReport } from '../../cli/core/gate/types.js';
 
@@ -40,5 +41,53 @@ describe('gate Markdown', () => {
     expect(md.length).toBeLessThanOrEqual(MARKDOWN_LIMIT);
     expect(md).toContain('section 0');
     expect(md).toMatch(/> \d+ sections cut to stay under GitHub's size limits .*section 39/);
+  });
+});
+
+/** XML 1.0's Char production: anything else makes a conforming parser (expat, Xerces) reject the file. */
+const NOT_XML_CHAR = /[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+
+describe('gate JUnit', () => {
+  const weird = 'esc \u001b[31m ]]> \uffff nul \u0000 half \ud800 & <tag> "q" 😀';
+  const xml = renderGateJunit(
+    report([
+      { id: 'files', status: 'passed', summary: 'migration-safety rules need --base or --against' },
+      { id: 'migrate', status: 'passed', summary: 'ok' },
+      { id: 'lint', status: 'skipped', summary: `needs the database: ${weird}` },
+      {
+        id: 'tests',
+        status: 'failed',
+        summary: weird,
+        details: [weird],
+        junit: [
+          { name: 'a.test.sql', classname: 'rowguard.test', timeMs: 1 },
+          { name: 'b.test.sql', classname: 'rowguard.test', timeMs: 1, failure: `not ok 1 - ${weird}` },
+          { name: 'c.test.sql', classname: 'rowguard.test', timeMs: 1, error: 'c.test.sql:3:8: function nosuchfunction() does not exist [42883]' },
+          { name: 'd.test.sql', classname: 'rowguard.test', timeMs: 1, skipped: true },
+        ],
+      },
+    ]),
+  );
+
+  it('is well-formed XML 1.0 whatever SQL or error text holds', () => {
+    expect(XMLValidator.validate(xml)).toBe(true);
+    expect(xml).not.toMatch(NOT_XML_CHAR);
+    expect(xml).toContain('esc \ufffd[31m ]]&gt; \ufffd nul \ufffd half \ufffd &amp; &lt;tag&gt; &quot;q&quot; 😀');
+  });
+
+  it('counts failures, errors and skipped as the cases say, and a passed step says what it checked', () => {
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as {
+      testsuites: { testsuite: Record<string, string> & { testcase: Array<Record<string, unknown>> } };
+    };
+    const suite = doc.testsuites.testsuite;
+    const cases = suite.testcase;
+    expect({ tests: suite.tests, failures: suite.failures, errors: suite.errors, skipped: suite.skipped }).toEqual({
+      tests: String(cases.length),
+      failures: String(cases.filter((c) => 'failure' in c).length),
+      errors: String(cases.filter((c) => 'error' in c).length),
+      skipped: String(cases.filter((c) => 'skipped' in c).length),
+    });
+    expect([suite.failures, suite.errors, suite.skipped]).toEqual(['2', '1', '2']);
+    expect(cases.find((c) => c.name === 'files')!['system-out']).toBe('migration-safety rules need --base or --against');
   });
 });

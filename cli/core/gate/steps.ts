@@ -148,7 +148,9 @@ async function testsStep(ctx: GateContext): Promise<StepOutcome> {
       classname: 'rowguard.test',
       timeMs: f.durationMs,
       skipped: f.status === 'skipped',
-      failure: f.status === 'failed' || f.status === 'errored' ? [...f.tests.filter((t) => t.failed).map((t) => `not ok ${t.number} - ${t.description}`), ...fileProblems(f)].join('\n') : undefined,
+      ...(f.status === 'failed' || f.status === 'errored'
+        ? { [f.status === 'errored' ? 'error' : 'failure']: [...f.tests.filter((t) => t.failed).map((t) => `not ok ${t.number} - ${t.description}`), ...fileProblems(f)].join('\n') }
+        : {}),
     })),
   };
 }

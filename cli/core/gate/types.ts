@@ -16,8 +16,8 @@ export interface StepReport {
   data?: unknown;
   /** Markdown sections for the PR summary (policy changes, findings, changed matrix cells). */
   sections?: Array<{ title: string; markdown: string }>;
-  /** JUnit test cases the step contributes (e.g. one per SQL test file). */
-  junit?: Array<{ name: string; classname: string; timeMs: number; failure?: string; skipped?: boolean }>;
+  /** JUnit test cases the step contributes (e.g. one per SQL test file); `error`: the case could not run (a file that errored), `failure`: it ran and failed. */
+  junit?: Array<{ name: string; classname: string; timeMs: number; failure?: string; error?: string; skipped?: boolean }>;
   /** SARIF 2.1.0 results the step contributes (lint findings). */
   sarifRuns?: unknown[];
 }

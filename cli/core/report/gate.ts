@@ -70,44 +70,63 @@ export function renderGateMarkdown(r: GateReport, limit = MARKDOWN_LIMIT): strin
   return text.trimEnd() + '\n';
 }
 
+/**
+ * Text as XML 1.0 character data. XML 1.0 has no way to write C0 controls other than tab, LF and
+ * CR (not even as &#27;), nor U+FFFE, U+FFFF or an unpaired surrogate: one of them from SQL or
+ * error text (an ESC from a colour code, a U+FFFF in a test description) makes the whole report
+ * unreadable to GitLab, Jenkins or a JUnit action. They become U+FFFD.
+ */
 function xml(text: string): string {
   return text
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;');
 }
 
-/** JUnit XML: one suite for the gate's steps, plus the cases steps contribute (SQL test files). */
+/**
+ * JUnit XML: one suite for the gate's steps, plus the cases steps contribute (SQL test files).
+ * A case that ran and failed is a <failure>, one that could not run (a test file that errored) an
+ * <error>; the counts are those of the cases. Each step's one-line summary goes to <system-out>,
+ * so a passed step still says what it checked (and what it could not).
+ */
 export function renderGateJunit(r: GateReport): string {
   const cases: string[] = [];
   let failures = 0;
+  let errors = 0;
   let skipped = 0;
   let count = 0;
+  const out = (text: string) => `<system-out>${xml(text)}</system-out>`;
   for (const s of r.steps) {
     count++;
-    const body = s.status === 'failed' ? `<failure message="${xml(s.summary)}">${xml(s.details.join('\n'))}</failure>` : s.status === 'skipped' ? `<skipped message="${xml(s.summary)}"/>` : '';
+    const body =
+      s.status === 'failed'
+        ? `<failure message="${xml(s.summary)}">${xml(s.details.join('\n'))}</failure>`
+        : s.status === 'skipped'
+          ? `<skipped message="${xml(s.summary)}"/>`
+          : out(s.summary);
     if (s.status === 'failed') failures++;
     if (s.status === 'skipped') skipped++;
     cases.push(`    <testcase classname="rowguard.gate" name="${xml(s.title)}" time="${(s.durationMs / 1000).toFixed(3)}">${body}</testcase>`);
     for (const tc of s.junit ?? []) {
       count++;
-      if (tc.failure !== undefined) failures++;
-      if (tc.skipped) skipped++;
-      const inner = tc.failure !== undefined ? `<failure message="${xml(tc.failure.split('\n')[0] ?? '')}">${xml(tc.failure)}</failure>` : tc.skipped ? '<skipped/>' : '';
+      let inner = '';
+      if (tc.error !== undefined) {
+        errors++;
+        inner = `<error message="${xml(tc.error.split('\n')[0] ?? '')}">${xml(tc.error)}</error>`;
+      } else if (tc.failure !== undefined) {
+        failures++;
+        inner = `<failure message="${xml(tc.failure.split('\n')[0] ?? '')}">${xml(tc.failure)}</failure>`;
+      } else if (tc.skipped) {
+        skipped++;
+        inner = '<skipped/>';
+      }
       cases.push(`    <testcase classname="${xml(tc.classname)}" name="${xml(tc.name)}" time="${(tc.timeMs / 1000).toFixed(3)}">${inner}</testcase>`);
     }
   }
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="rowguard gate" tests="${count}" failures="${failures}" skipped="${skipped}" time="${(r.durationMs / 1000).toFixed(3)}">`,
-    `  <testsuite name="rowguard gate" tests="${count}" failures="${failures}" skipped="${skipped}" time="${(r.durationMs / 1000).toFixed(3)}">`,
-    ...cases,
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
+  const counts = `tests="${count}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${(r.durationMs / 1000).toFixed(3)}"`;
+  return ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="rowguard gate" ${counts}>`, `  <testsuite name="rowguard gate" ${counts}>`, ...cases, '  </testsuite>', '</testsuites>', ''].join('\n');
 }
 
 /** SARIF 2.1.0: the runs steps contributed (lint), or an empty run so uploads never fail. */
