@@ -111,3 +111,33 @@ describe('gate --base in a CI checkout', () => {
     }
   }, 300_000);
 });
+
+describe('gate is green only when its checks ran', () => {
+  function copy(): string {
+    const dir = tmp('rg-gate-ci-case-');
+    cpSync(template, dir, { recursive: true });
+    return dir;
+  }
+
+  it('without a committed access matrix the tests step fails, saying the access check did not run', async () => {
+    const dir = copy();
+    rmSync(join(dir, 'test', 'access-matrix.json'));
+    const r = await gate(dir, ['gate', '--junit', 'junit.xml']);
+    expect(step(r.report, 'tests').status).toBe('failed');
+    expect(step(r.report, 'tests').details).toContain('no committed access matrix (test/access-matrix.json): the access check did not run');
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/name="SQL tests and access matrix"[^\n]*<failure message="[^"]*no committed access matrix/);
+    expect(r.code).toBe(1);
+  }, 240_000);
+
+  it('a missing or empty sql/ fails the files step instead of proving an empty database', async () => {
+    const dir = copy();
+    rmSync(join(dir, 'sql'), { recursive: true });
+    const missing = await gate(dir, ['gate']);
+    expect(step(missing.report, 'files')).toMatchObject({ status: 'failed', summary: 'sql/ does not exist' });
+    expect(missing.code).toBe(1);
+    mkdirSync(join(dir, 'sql'));
+    const empty = await gate(dir, ['gate']);
+    expect(step(empty.report, 'files')).toMatchObject({ status: 'failed', summary: 'no migration files in sql/' });
+    expect(empty.code).toBe(1);
+  }, 240_000);
+});

@@ -103,7 +103,15 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
 async function filesStep(ctx: GateContext): Promise<StepOutcome> {
   const { config, cwd, against } = ctx.options;
   const { readMigrations } = await import('../migrate/files.js');
+  const { existsSync } = await import('node:fs');
+  const { relative } = await import('node:path');
+  const shown = relative(cwd, config.dirs.sql) || config.dirs.sql;
+  // A gate over no migrations proves nothing: every later step would pass on an empty database.
+  if (!existsSync(config.dirs.sql)) {
+    return { status: 'failed', summary: `${shown}/ does not exist`, details: [`hint: check "sql" in ${config.file ? relative(cwd, config.file) : 'rowguard.config.json'}, or run the gate from the project's folder (or with --config)`] };
+  }
   const files = readMigrations(config.dirs.sql, cwd);
+  if (files.length === 0) return { status: 'failed', summary: `no migration files in ${shown}/`, details: ['hint: migrations are named <version>_<name>.sql (rowguard migrate new <name>)'] };
   if (!against) return { status: 'passed', summary: `${files.length} migration files, well named and ordered`, details: [], data: { files: files.length } };
   const { inspect } = await import('../migrate/engine.js');
   const { plan } = await inspect({ url: against, dir: config.dirs.sql, displayRoot: cwd, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout });

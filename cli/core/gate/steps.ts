@@ -137,8 +137,13 @@ async function testsStep(ctx: GateContext): Promise<StepOutcome> {
   const matrix = run.extraChecks.find((x) => /matrix/i.test(x.name));
   const summary = `${c.passed}/${c.tests} assertions passed in ${c.files} file${c.files === 1 ? '' : 's'}${c.failed ? `, ${c.failed} failed` : ''}${c.erroredFiles ? `, ${c.erroredFiles} file${c.erroredFiles === 1 ? '' : 's'} errored` : ''}; ${matrix ? `access matrix ${matrix.ok ? 'unchanged' : matrix.summary}` : 'no committed access matrix'}`;
   if (c.files === 0) details.push(`no *.test.sql files under ${relative(cwd, config.dirs.test) || '.'}`);
+  // No committed matrix means the access check did not run: the gate is not green on that.
+  if (!matrix) {
+    const { matrixPaths } = await import('../matrix/check.js');
+    details.push(`no committed access matrix (${relative(cwd, matrixPaths(config).file)}): the access check did not run`, 'hint: rowguard matrix --update writes it; review and commit it');
+  }
   return {
-    status: run.ok && c.files > 0 ? 'passed' : 'failed',
+    status: run.ok && c.files > 0 && matrix ? 'passed' : 'failed',
     summary,
     details,
     data: { counts: c, checks: run.extraChecks.map((x) => ({ name: x.name, ok: x.ok, summary: x.summary, details: x.details })) },
