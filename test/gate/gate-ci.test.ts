@@ -141,3 +141,25 @@ describe('gate is green only when its checks ran', () => {
     expect(empty.code).toBe(1);
   }, 240_000);
 });
+
+describe('gate on a DATABASE_URL it cannot provision on', () => {
+  it('a role without CREATEDB is exit 3 naming the privilege, not a failed migration (exit 1)', async () => {
+    const { withSql } = await import('../../cli/core/db.js');
+    const { randomBytes } = await import('node:crypto');
+    const role = `rg_nocreatedb_${randomBytes(4).toString('hex')}`;
+    const url = new URL(serverUrl());
+    url.username = role;
+    url.password = 'pw-nocreatedb';
+    await withSql(serverUrl(), (sql) => sql.unsafe(`create role ${role} login nocreatedb password 'pw-nocreatedb'`));
+    try {
+      for (const extra of [[], ['--format', 'json']]) {
+        const r = await runCli(['gate', ...extra], { cwd: template, env: { DATABASE_URL: url.toString() }, timeoutMs: 120_000 });
+        expect(r.stderr).toMatch(/^(ok .*\n)*error: cannot create the gate's throwaway database on [^\n]*: permission denied to create database \[42501\]\nhint: [^\n]*CREATEDB[^\n]*\n$/);
+        expect(r.stderr).not.toContain('pw-nocreatedb');
+        expect(r.code).toBe(3);
+      }
+    } finally {
+      await withSql(serverUrl(), (sql) => sql.unsafe(`drop role ${role}`));
+    }
+  }, 240_000);
+});
