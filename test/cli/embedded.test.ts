@@ -18,6 +18,24 @@ afterAll(async () => {
 });
 
 describe('rowguard db (embedded PostgreSQL 17)', () => {
+  it('three commands starting it at once on a fresh data directory all get the one server (a CI matrix on one runner)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-embedded-race-'));
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    writeFileSync(join(dir, 'rowguard.config.json'), JSON.stringify({ embedded: { port } }));
+    const run = (args: string[]) => runCli(args, { cwd: dir, env, timeoutMs: 120_000 });
+    try {
+      const all = await Promise.all([1, 2, 3].map(() => run(['--json', 'db', 'start'])));
+      for (const r of all) expect(r.code, r.stderr).toBe(0);
+      expect(all.map((r) => (JSON.parse(r.stdout) as { started: boolean }).started).sort()).toEqual([false, false, true]);
+      expect(new Set(all.map((r) => (JSON.parse(r.stdout) as { port: number }).port))).toEqual(new Set([port]));
+      expect(existsSync(join(dir, '.rowguard', 'pgdata.lock'))).toBe(false);
+    } finally {
+      await run(['db', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('start initialises on first use, a second start is a no-op, status and url report it', async () => {
     const port = await freePort();
     writeFileSync(join(root, 'rowguard.config.json'), JSON.stringify({ embedded: { port } }));

@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { RowguardError } from '../errors.js';
@@ -219,9 +219,69 @@ function lastLine(text: string): string {
 
 /**
  * Start the cluster if it is not running (initialising it on first use) and
- * return its superuser URL. A second call while it runs is a no-op.
+ * return its superuser URL. A second call while it runs is a no-op. Commands
+ * started at once on one data directory (a CI matrix on one runner, `npm test`
+ * beside `rowguard gate`) take turns: without that, the second initdb found a
+ * half-written folder, or the second start removed the first one's fresh
+ * postmaster.pid as stale.
  */
 export async function start(opts: EmbeddedOptions): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
+  return withStartLock(opts.dataDir, () => startUnlocked(opts));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** `<dataDir>.lock` beside the folder (which may not exist yet), holding the holder's pid; a dead holder's lock is taken over. */
+async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  // link() is atomic and fails if the name exists: the lock appears with its pid already written.
+  const mine = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(mine, String(process.pid));
+  const deadline = Date.now() + 120_000;
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, lock);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(lock, 'utf8'));
+      } catch {
+        continue; // released between link() and read
+      }
+      if (!holder || !processAlive(holder)) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new RowguardError('provision', `another rowguard (pid ${holder}) has been starting the embedded PostgreSQL in ${dataDir} for 2 minutes`, {
+          hint: `if no rowguard is running, remove ${lock}`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+async function startUnlocked(opts: EmbeddedOptions): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
   const ids = await postgresIds();
   let state = readState(opts.dataDir);
   if (!isInitialised(opts.dataDir) || !state) {
