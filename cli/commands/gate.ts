@@ -1,7 +1,7 @@
 /** `rowguard gate`: the CI migration gate and the PR review in one command. */
 import { Command, Option } from 'commander';
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { contextOf } from '../context.js';
 import { RowguardError } from '../core/errors.js';
 import { validateUrl } from '../core/urls.js';
@@ -35,6 +35,13 @@ export function makeGateCommand(): Command {
       const jobs = o.jobs === undefined ? undefined : Number(o.jobs);
       if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new RowguardError('usage', `--jobs must be a whole number ≥ 1 (got "${o.jobs}")`);
       if (o.against !== undefined) validateUrl(o.against, '--against');
+      // Report paths are checked before the run: a typo must not cost a whole gate and then its verdict.
+      for (const [flag, file] of [['--summary-file', o.summaryFile], ['--junit', o.junit], ['--sarif', o.sarif]] as const) {
+        if (file === undefined) continue;
+        const path = resolve(ctx.cwd, file);
+        if (existsSync(path) && statSync(path).isDirectory()) throw new RowguardError('usage', `${flag} ${file}: that is a folder`, { hint: 'name a file' });
+        if (!existsSync(dirname(path))) throw new RowguardError('usage', `${flag} ${file}: the folder ${dirname(path)} does not exist`, { hint: 'create it first (mkdir -p)' });
+      }
       const config = ctx.config();
       // A --base git cannot resolve (a shallow CI clone) is a usage error before anything runs,
       // not three failed steps.

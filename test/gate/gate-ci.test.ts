@@ -163,3 +163,14 @@ describe('gate on a DATABASE_URL it cannot provision on', () => {
     }
   }, 240_000);
 });
+
+describe('gate report paths', () => {
+  it('a report path in a missing folder or naming a folder is exit 2 before any step runs', async () => {
+    const missing = await runCli(['--db', serverUrl(), 'gate', '--summary-file', 'no/such/dir/summary.md'], { cwd: template, timeoutMs: 120_000 });
+    expect(missing.stderr).toBe(`error: --summary-file no/such/dir/summary.md: the folder ${join(template, 'no/such/dir')} does not exist\nhint: create it first (mkdir -p)\n`);
+    expect(missing.code).toBe(2);
+    const folder = await runCli(['--db', serverUrl(), 'gate', '--junit', 'sql'], { cwd: template, timeoutMs: 120_000 });
+    expect(folder.stderr).toBe('error: --junit sql: that is a folder\nhint: name a file\n');
+    expect(folder.code).toBe(2);
+  }, 240_000);
+});
