@@ -1,7 +1,7 @@
 // The gate's reports as their readers take them: GitHub Markdown (PR comment, step summary) and JUnit XML.
 import { describe, expect, it } from 'vitest';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { renderGateJunit, renderGateMarkdown, MARKDOWN_LIMIT } from '../../cli/core/report/gate.js';
+import { renderGateJunit, renderGateMarkdown, renderGateSarif, MARKDOWN_LIMIT } from '../../cli/core/report/gate.js';
 import { mdCode, mdFence, mdText } from '../../cli/core/report/markdown.js';
 import type { GateReport, StepReport } from '../../cli/core/gate/types.js';
 
@@ -89,5 +89,24 @@ describe('gate JUnit', () => {
     });
     expect([suite.failures, suite.errors, suite.skipped]).toEqual(['2', '1', '2']);
     expect(cases.find((c) => c.name === 'files')!['system-out']).toBe('migration-safety rules need --base or --against');
+  });
+});
+
+describe('gate SARIF', () => {
+  type Sarif = { runs: Array<{ invocations: Array<{ executionSuccessful: boolean; toolExecutionNotifications?: Array<{ message: { text: string } }> }>; results: unknown[] }> };
+
+  it('when lint did not run, the run says so instead of reporting zero findings (which closes every open alert)', () => {
+    const doc = JSON.parse(renderGateSarif(report([{ id: 'migrate', status: 'failed' }, { id: 'lint', status: 'skipped', summary: 'needs the migrated database: migrate up failed' }]))) as Sarif;
+    expect(doc.runs).toHaveLength(1);
+    expect(doc.runs[0]!.invocations).toEqual([
+      { executionSuccessful: false, toolExecutionNotifications: [{ level: 'error', message: { text: 'lint did not run: needs the migrated database: migrate up failed' } }] },
+    ]);
+  });
+
+  it('a lint run that ran is marked successful, its results kept', () => {
+    const run = { tool: { driver: { name: 'rowguard', rules: [] } }, results: [{ ruleId: 'x', message: { text: 'm' } }] };
+    const doc = JSON.parse(renderGateSarif(report([{ id: 'lint', status: 'failed', sarifRuns: [run] }]))) as Sarif;
+    expect(doc.runs[0]!.invocations).toEqual([{ executionSuccessful: true }]);
+    expect(doc.runs[0]!.results).toEqual(run.results);
   });
 });

@@ -129,13 +129,33 @@ export function renderGateJunit(r: GateReport): string {
   return ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="rowguard gate" ${counts}>`, `  <testsuite name="rowguard gate" ${counts}>`, ...cases, '  </testsuite>', '</testsuites>', ''].join('\n');
 }
 
-/** SARIF 2.1.0: the runs steps contributed (lint), or an empty run so uploads never fail. */
+/**
+ * SARIF 2.1.0: the runs steps contributed (lint). When lint did not run (migrate failed, or lint
+ * itself could not finish), an empty run would tell code scanning "no findings", and code
+ * scanning closes every open alert of the category on such an upload. So that run says
+ * `executionSuccessful: false` with the reason, which code scanning refuses to process as a
+ * clean result instead of closing the alerts.
+ */
 export function renderGateSarif(r: GateReport): string {
-  const runs = r.steps.flatMap((s) => s.sarifRuns ?? []);
+  const lint = r.steps.find((s) => s.id === 'lint');
+  const runs = r.steps.flatMap((s) => s.sarifRuns ?? []) as Array<Record<string, unknown>>;
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
-    runs: runs.length ? runs : [{ tool: { driver: { name: 'rowguard', informationUri: 'https://github.com/rowguard/rowguard', rules: [] } }, results: [] }],
+    runs: runs.length
+      ? runs.map((run) => ({ ...run, invocations: [{ executionSuccessful: true }] }))
+      : [
+          {
+            tool: { driver: { name: 'rowguard', informationUri: 'https://github.com/rowguard/rowguard', rules: [] } },
+            invocations: [
+              {
+                executionSuccessful: false,
+                toolExecutionNotifications: [{ level: 'error', message: { text: `lint did not run: ${lint ? lint.summary : 'no lint step'}` } }],
+              },
+            ],
+            results: [],
+          },
+        ],
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }
