@@ -1,7 +1,7 @@
 // `rowguard gate` where CI runs it: a shallow clone (actions/checkout's default depth 1), a monorepo
 // whose rowguard project sits in a subfolder, and the report files code scanning and PR comments read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,22 @@ describe('gate is green only when its checks ran', () => {
     expect(step(r.report, 'tests').details).toContain('no committed access matrix (test/access-matrix.json): the access check did not run');
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/name="SQL tests and access matrix"[^\n]*<failure message="[^"]*no committed access matrix/);
     expect(r.code).toBe(1);
+  }, 240_000);
+
+  it('a config that suppresses a rule for every object still shows what it silenced', async () => {
+    const dir = copy();
+    const next = String(Math.max(...readdirSync(join(dir, 'sql')).map((f) => Number(f.split('_')[0]))) + 1).padStart(4, '0');
+    writeFileSync(join(dir, 'sql', `${next}_leaky.sql`), 'create table public.leaky (id int primary key, note text);\ngrant select on public.leaky to anon;\n');
+    const cfgFile = join(dir, 'rowguard.config.json');
+    const cfg = JSON.parse(readFileSync(cfgFile, 'utf8')) as { lint: { ignore: unknown[] } };
+    cfg.lint.ignore.push({ rule: 'rls-disabled-in-api', object: '*', reason: 'we know' });
+    writeFileSync(cfgFile, JSON.stringify(cfg, null, 2));
+    const r = await gate(dir, ['gate', '--summary-file', 'summary.md']);
+    expect(step(r.report, 'lint').status).toBe('passed');
+    expect(step(r.report, 'lint').summary).toMatch(/^0 error, 0 warn, 0 info, 1 suppressed /);
+    const md = readFileSync(join(dir, 'summary.md'), 'utf8');
+    expect(md).toContain('### Suppressed lint findings (1)');
+    expect(md).toMatch(/\| error \| `rls-disabled-in-api` \| [^|]*public\.leaky \| we know \(rowguard\.config\.json lint\.ignore\[\d+\]\) \|/);
   }, 240_000);
 
   it('a missing or empty sql/ fails the files step instead of proving an empty database', async () => {

@@ -92,12 +92,13 @@ async function lintStep(ctx: GateContext): Promise<StepOutcome> {
   const failed = failsAt(run, threshold);
   const where = (f: (typeof run.findings)[number]) => (f.location ? `${f.location.file}:${f.location.line}:${f.location.column}: ` : '');
   const details = run.findings.map((f) => `${f.level} ${f.rule}: ${where(f)}${f.object}: ${f.message}`);
-  const counts = `${run.counts.error} error, ${run.counts.warn} warn, ${run.counts.info} info`;
+  // Suppressed findings are named in the summary: a config that silences a rule for every object must not read as a clean lint.
+  const counts = `${run.counts.error} error, ${run.counts.warn} warn, ${run.counts.info} info${run.suppressed.length ? `, ${run.suppressed.length} suppressed` : ''}`;
   const files = `${run.judgedFiles.length} migration file${run.judgedFiles.length === 1 ? '' : 's'}`;
   const judged = base ? `${files} new since ${base}` : against ? `${files} not yet applied on --against` : 'migration-safety rules need --base or --against';
   const { pathFromRepoRoot } = await import('../git.js');
   const sarif = JSON.parse(renderSarif(run, ALL_RULE_META, '0.1.0', await pathFromRepoRoot(cwd))) as { runs: unknown[] };
-  const sections = run.findings.length
+  const sections: NonNullable<StepOutcome['sections']> = run.findings.length
     ? [
         {
           title: `Lint findings (${counts})`,
@@ -105,11 +106,17 @@ async function lintStep(ctx: GateContext): Promise<StepOutcome> {
         },
       ]
     : [];
+  if (run.suppressed.length) {
+    sections.push({
+      title: `Suppressed lint findings (${run.suppressed.length})`,
+      markdown: ['| level | rule | object | reason |', '| --- | --- | --- | --- |', ...run.suppressed.map((f) => `| ${f.level} | ${mdCode(f.rule)} | ${md(where(f) + f.object)} | ${md(f.suppressedBy.reason)} (${md(f.suppressedBy.origin)}) |`)].join('\n'),
+    });
+  }
   return {
     status: failed ? 'failed' : 'passed',
     summary: `${counts} (threshold ${threshold}; ${run.inspected.relations} relations, ${run.inspected.policies} policies, ${judged})`,
     details,
-    data: { counts: run.counts, findings: run.findings },
+    data: { counts: run.counts, findings: run.findings, suppressed: run.suppressed },
     sections,
     sarifRuns: sarif.runs,
   };
