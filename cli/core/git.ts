@@ -1,6 +1,6 @@
 /** The git reads the gate needs for --base: a folder's files as they were at a ref. */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from './errors.js';
 
@@ -48,7 +48,9 @@ export async function resolveRef(cwd: string, ref: string): Promise<string> {
  */
 export async function exportFolderAtRef(cwd: string, ref: string, dir: string, target: string): Promise<string[]> {
   const root = await repoRoot(cwd);
-  const rel = relative(root, dir).split('\\').join('/');
+  // git prints the top level with symlinks resolved: the folder must be compared the same way
+  // (a --config path through a symlink, /tmp on macOS), or it reads as outside the repository.
+  const rel = relative(root, existsSync(dir) ? realpathSync(dir) : dir).split('\\').join('/');
   const commit = await resolveRef(cwd, ref);
   const listing = await git(root, ['ls-tree', '--name-only', commit, '--', rel === '' ? '.' : `${rel}/`]);
   mkdirSync(target, { recursive: true });

@@ -1,7 +1,7 @@
 // `rowguard gate` where CI runs it: a shallow clone (actions/checkout's default depth 1), a monorepo
 // whose rowguard project sits in a subfolder, and the report files code scanning and PR comments read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,11 @@ describe('gate --base in a CI checkout', () => {
     const { repo, project, newFile } = repoWithPr('packages/db');
     const fromSub = await gate(project, ['gate', '--base', 'main', '--sarif', 'out.sarif']);
     const fromRoot = await gate(repo, ['--config', 'packages/db/rowguard.config.json', 'gate', '--base', 'main', '--sarif', 'out.sarif']);
+    // The same through a symlinked path (git reports the top level with symlinks resolved; /tmp on macOS is one).
+    const link = join(tmp('rg-gate-ci-link-'), 'repo');
+    symlinkSync(repo, link);
+    const viaLink = await gate(tmpdir(), ['--config', join(link, 'packages/db/rowguard.config.json'), 'gate', '--base', 'main', '--sarif', join(link, 'link.sarif')]);
+    expect(step(viaLink.report, 'migrate').status, viaLink.stderr).toBe('passed');
     for (const [r, dir] of [
       [fromSub, project],
       [fromRoot, repo],
