@@ -6,17 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, serverUrl } from '../helpers/pg.js';
+import type { Report } from './types.js';
 
-interface Step {
-  id: string;
-  status: 'passed' | 'failed' | 'skipped';
-  summary: string;
-  details: string[];
-}
-interface Report {
-  ok: boolean;
-  steps: Step[];
-}
 
 const dirs: string[] = [];
 let template: string;

@@ -5,18 +5,9 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, migrate, runCli, serverUrl, type TestDatabase } from '../helpers/pg.js';
+import type { Report } from './types.js';
 import { describeUrl } from '../../cli/core/urls.js';
 
-interface Step {
-  id: string;
-  status: 'passed' | 'failed' | 'skipped';
-  summary: string;
-  details: string[];
-}
-interface Report {
-  ok: boolean;
-  steps: Step[];
-}
 
 let template: string;
 const dirs: string[] = [];
