@@ -25,7 +25,9 @@ type Visitor = (type: string, body: Body, ancestors: readonly Ancestor[]) => voi
 function isNode(v: unknown): v is Record<string, Body> {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
   const keys = Object.keys(v);
-  return keys.length === 1 && /^[A-Z]/.test(keys[0]!) && typeof (v as Record<string, unknown>)[keys[0]!] === 'object';
+  if (keys.length !== 1) return false;
+  const first = keys[0]!.charCodeAt(0); // a node type: an upper-case ASCII initial (A_Expr, ColumnRef, …)
+  return first >= 65 && first <= 90 && typeof (v as Record<string, unknown>)[keys[0]!] === 'object';
 }
 
 /** Depth-first walk over every node, with the chain of enclosing nodes. */

@@ -111,9 +111,12 @@ export function apiRolesOf(ctx: CatalogLintContext, p: Policy): string[] {
 }
 
 /** Superusers and BYPASSRLS roles skip every policy (BYPASSRLS is not inherited through membership). */
+const bypassing = new WeakMap<CatalogModel, ReadonlySet<string>>();
+
 export function bypassesRls(model: CatalogModel, role: string): boolean {
-  const r = model.roles.find((x) => x.name === role);
-  return !!r && (r.superuser || r.bypassRls);
+  let names = bypassing.get(model);
+  if (!names) bypassing.set(model, (names = new Set(model.roles.filter((r) => r.superuser || r.bypassRls).map((r) => r.name))));
+  return names.has(role);
 }
 
 /**
