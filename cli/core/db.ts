@@ -126,7 +126,7 @@ export function tlsOf(url: string): { url: string; ssl: false | 'prefer' | 'requ
   // Checked now: postgres.js builds the TLS context inside a socket callback, where a key
   // that does not match its certificate (or a wrong passphrase) is an uncaught exception.
   try {
-    createSecureContext({ ...client, ...(ca ? { ca } : {}) });
+    if (ca || Object.keys(client).length > 0) createSecureContext({ ...client, ...(ca ? { ca } : {}) });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const what = /MISMATCH/.test(code) ? 'sslkey does not belong to sslcert' : /DECRYPT|PASSPHRASE|BAD_PASSWORD/.test(code) ? 'sslkey cannot be decrypted (sslpassword missing or wrong)' : /VERSION/.test(code) ? 'ssl_min_protocol_version and ssl_max_protocol_version allow no TLS version' : `the TLS files of the database URL cannot be used (${code || 'unreadable PEM'})`;
