@@ -343,7 +343,7 @@ export interface ThrowawayDatabase {
  * copy of `template`), for tests, shadow builds and the gate. `drop()` removes it,
  * terminating any connection left open.
  */
-export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?: string; template?: string } = {}): Promise<ThrowawayDatabase> {
+export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?: string; template?: string; purpose?: string } = {}): Promise<ThrowawayDatabase> {
   if (interrupted) throw new RowguardError('interrupted', 'interrupted: no new throwaway database');
   const name = `${opts.prefix ?? 'rowguard_tmp'}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   // Known before CREATE DATABASE is sent: an interrupt during it must still drop it.
@@ -357,6 +357,17 @@ export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?
     await entry.created;
   } catch (err) {
     live.splice(live.indexOf(entry), 1);
+    // 42501 insufficient_privilege: a role without CREATEDB. The database could not be
+    // provisioned (exit 3), whichever command asked; the pg fields stay for callers that
+    // can do without it (policy pull).
+    const pg = pgFieldsOf(err);
+    if (pg?.sqlstate === '42501') {
+      throw new RowguardError('provision', `cannot create ${opts.purpose ?? 'a throwaway database'} on ${describeUrl(serverUrl)}: ${pg.message}`, {
+        hint: 'rowguard builds it in a throwaway database on that server: use a role with CREATEDB, or leave --db / DATABASE_URL unset to use the embedded server',
+        pg,
+        cause: err,
+      });
+    }
     throw err;
   }
   const url = withDatabase(serverUrl, name);

@@ -8,8 +8,7 @@
  * The caller owns the result and must `drop()` it; if building fails, the
  * database is dropped here before the error propagates.
  */
-import { connect, createThrowawayDatabase, describeUrl, type ThrowawayDatabase } from './db.js';
-import { RowguardError, pgFieldsOf } from './errors.js';
+import { connect, createThrowawayDatabase, type ThrowawayDatabase } from './db.js';
 import { apiRolesOf, type Config } from './config.js';
 import { up } from './migrate/engine.js';
 import { readPolicyFiles, type PolicyFile } from './policy/files.js';
@@ -51,20 +50,7 @@ export async function buildShadow(opts: ShadowOptions): Promise<ShadowDatabase> 
   const files = opts.overlayPolicies ? await readPolicyFiles(opts.config.dirs.policies, displayRoot, managedGrantees(apiRolesOf(opts.config))) : [];
   opts.onPhase?.('create');
   let t = performance.now();
-  let db: ThrowawayDatabase;
-  try {
-    db = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_shadow', template: opts.template });
-  } catch (err) {
-    // 42501 insufficient_privilege: the role may not CREATE DATABASE.
-    if (pgFieldsOf(err)?.sqlstate === '42501') {
-      throw new RowguardError('db_unreachable', `cannot create a shadow database on ${describeUrl(opts.serverUrl)}: ${pgFieldsOf(err)!.message}`, {
-        hint: 'the desired state is built in a throwaway database: use a role with CREATEDB, or point --db / DATABASE_URL at a server where you have it (e.g. the embedded one)',
-        pg: pgFieldsOf(err),
-        cause: err,
-      });
-    }
-    throw err;
-  }
+  const db = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_shadow', template: opts.template, purpose: 'a shadow database' });
   const timings: ShadowTimings = { createMs: performance.now() - t, migrateMs: 0, policiesMs: 0 };
   try {
     if (opts.template === undefined) {

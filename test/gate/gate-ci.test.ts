@@ -170,6 +170,10 @@ describe('gate on a DATABASE_URL it cannot provision on', () => {
         expect(r.stderr).not.toContain('pw-nocreatedb');
         expect(r.code).toBe(3);
       }
+      // The same for every command that builds a throwaway database (one mechanism in db.ts).
+      const codegen = await runCli(['codegen', '--verify'], { cwd: template, env: { DATABASE_URL: url.toString() }, timeoutMs: 120_000 });
+      expect(codegen.code, codegen.stderr).toBe(3);
+      expect(codegen.stderr).toMatch(/^error: cannot create a throwaway database on [^\n]*: permission denied to create database \[42501\]\nhint: [^\n]*CREATEDB/);
     } finally {
       await withSql(serverUrl(), (sql) => sql.unsafe(`drop role ${role}`));
     }

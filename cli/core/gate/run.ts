@@ -3,12 +3,12 @@
  * when an earlier one failed (a step that needs the migrated database is
  * reported as skipped, with the reason, when the migration failed).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Config } from '../config.js';
 import { createThrowawayDatabase, describeUrl, type ThrowawayDatabase } from '../db.js';
-import { RowguardError, pgFieldsOf } from '../errors.js';
+import { RowguardError } from '../errors.js';
 import { STEP_TITLES, type GateReport, type StepId, type StepReport } from './types.js';
 
 export interface GateOptions {
@@ -99,31 +99,10 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
   };
 }
 
-/**
- * The gate's throwaway database. A role without CREATEDB (42501 insufficient_privilege) is a
- * database that could not be provisioned (exit 3), not a migration that failed (exit 1).
- */
-async function createGateDatabase(serverUrl: string): Promise<ThrowawayDatabase> {
-  try {
-    return await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_gate' });
-  } catch (err) {
-    if (pgFieldsOf(err)?.sqlstate === '42501') {
-      throw new RowguardError('provision', `cannot create the gate's throwaway database on ${describeUrl(serverUrl)}: ${pgFieldsOf(err)!.message}`, {
-        hint: 'the gate builds everything in a throwaway database: use a role with CREATEDB, or leave --db / DATABASE_URL unset to use the embedded server',
-        pg: pgFieldsOf(err),
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}
-
 /** 1. names, order, duplicates; with --against, checksums against a deployed history. */
 async function filesStep(ctx: GateContext): Promise<StepOutcome> {
   const { config, cwd, against } = ctx.options;
   const { readMigrations } = await import('../migrate/files.js');
-  const { existsSync } = await import('node:fs');
-  const { relative } = await import('node:path');
   const shown = relative(cwd, config.dirs.sql) || config.dirs.sql;
   // A gate over no migrations proves nothing: every later step would pass on an empty database.
   if (!existsSync(config.dirs.sql)) {
@@ -161,7 +140,7 @@ async function migrateStep(ctx: GateContext): Promise<StepOutcome> {
   const engine = { displayRoot: cwd, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout };
 
   const fromZero = async (): Promise<{ db: ThrowawayDatabase; applied: Array<{ file: string; durationMs: number; version: string }> }> => {
-    const db = await createGateDatabase(serverUrl);
+    const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_gate', purpose: "the gate's throwaway database" });
     try {
       const r = await up({ ...engine, url: db.url, dir: config.dirs.sql });
       return { db, applied: r.applied };
@@ -188,7 +167,7 @@ async function migrateStep(ctx: GateContext): Promise<StepOutcome> {
   }
 
   const { exportFolderAtRef } = await import('../git.js');
-  const db = await createGateDatabase(serverUrl);
+  const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_gate', purpose: "the gate's throwaway database" });
   const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-'));
   try {
     const names = await exportFolderAtRef(config.root, base, config.dirs.sql, tmp);
