@@ -174,27 +174,29 @@ export async function firstContact(sql: Sql, url: string, seconds = 10): Promise
     // something other than S or N): say what the port is, if it is not PostgreSQL.
     const code = (err as { code?: string }).code;
     if (code !== 'ECONNRESET' && code !== 'CONNECTION_CLOSED') throw err;
-    const hint = await notPostgresHint(url);
-    if (/not PostgreSQL|not as PostgreSQL/.test(hint)) throw connectionError(url, err, hint);
+    const probe = await probePort(url);
+    if (probe.notPostgres) throw connectionError(url, err, probe.hint);
     throw err;
   } finally {
     clearTimeout(timer);
   }
   await sql.end({ timeout: 0 }).catch(() => undefined);
   throw new RowguardError('db_unreachable', `could not connect to ${describeUrl(url)}: no PostgreSQL server answered within ${seconds}s`, {
-    hint: await notPostgresHint(url),
+    hint: (await probePort(url)).hint,
   });
 }
 
-/** Ask the port for an SSL answer as libpq does first: a PostgreSQL server replies with one byte, S or N. */
-async function notPostgresHint(url: string): Promise<string> {
-  const fallback = 'is that the database server and its port? (a firewall that drops packets looks the same)';
+/**
+ * Ask the port for an SSL answer as libpq does first (a PostgreSQL server replies with one
+ * byte, S or N): whether something else answers there, and the hint that says what.
+ */
+async function probePort(url: string): Promise<{ notPostgres: boolean; hint: string }> {
   const reply = await sslAnswer(url);
-  if (reply === null || reply === '') return fallback;
+  if (reply === null || reply === '') return { notPostgres: false, hint: 'is that the database server and its port? (a firewall that drops packets looks the same)' };
+  if (reply === 'S' || reply === 'N') return { notPostgres: false, hint: 'the server accepted the connection but did not finish logging in: is it overloaded, or waiting on an authentication step?' };
   const { host, port } = hostPort(url)!;
-  if (/^HTTP\//.test(reply)) return `${host}:${port} answers HTTP, not PostgreSQL: is it an API's port rather than the database's? (the Supabase CLI serves the API on 54321 and the database on 54322)`;
-  if (reply === 'S' || reply === 'N') return 'the server accepted the connection but did not finish logging in: is it overloaded, or waiting on an authentication step?';
-  return `${host}:${port} answers, but not as PostgreSQL: is it the database's port?`;
+  if (/^HTTP\//.test(reply)) return { notPostgres: true, hint: `${host}:${port} answers HTTP, not PostgreSQL: is it an API's port rather than the database's? (the Supabase CLI serves the API on 54321 and the database on 54322)` };
+  return { notPostgres: true, hint: `${host}:${port} answers, but not as PostgreSQL: is it the database's port?` };
 }
 
 function hostPort(url: string): { host: string; port: number } | null {
