@@ -62,9 +62,6 @@ export function rolesAllowed(ctx: CatalogLintContext, rel: Relation, command: Co
   return ctx.apiRoles.filter((r) => hasPrivilege(ctx, rel, r, privilegeFor(command)));
 }
 
-/** Whether a policy applies to `role` (model.policyAppliesTo: inherited memberships only, or PUBLIC). */
-export const appliesTo = policyAppliesTo;
-
 type Applicable = { all: Policy[]; permissive: Policy[]; restrictive: Policy[] };
 const applicable = new WeakMap<Relation, Map<string, Record<Command, Applicable>>>();
 
@@ -89,7 +86,7 @@ export function policiesFor(model: CatalogModel, rel: Relation, role: string, co
   if (!byCommand) {
     byCommand = { SELECT: noPolicies(), INSERT: noPolicies(), UPDATE: noPolicies(), DELETE: noPolicies() };
     for (const p of rel.policies) {
-      if (!appliesTo(model, p, role)) continue;
+      if (!policyAppliesTo(model, p, role)) continue;
       // A policy is for one command or for ALL of them (commandCovers).
       if (p.command === 'ALL') for (const c of COMMANDS) addPolicy(byCommand[c], p);
       else addPolicy(byCommand[p.command], p);
@@ -107,7 +104,7 @@ export function commandsOf(p: Policy): Command[] {
 
 /** API roles a policy applies to (directly, through membership, or via PUBLIC). */
 export function apiRolesOf(ctx: CatalogLintContext, p: Policy): string[] {
-  return ctx.apiRoles.filter((r) => appliesTo(ctx.model, p, r));
+  return ctx.apiRoles.filter((r) => policyAppliesTo(ctx.model, p, r));
 }
 
 /** Superusers and BYPASSRLS roles skip every policy (BYPASSRLS is not inherited through membership). */

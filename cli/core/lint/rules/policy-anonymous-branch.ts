@@ -1,6 +1,7 @@
 /** `auth.uid() IS NULL OR …` is true for every anonymous request. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { appliesTo, policyObject } from '../facts.js';
+import { policyAppliesTo } from '../../catalog/model.js';
+import { policyObject } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -15,7 +16,7 @@ export const rule: CatalogRule = {
     if (!ctx.apiRoles.includes(ctx.anonRole)) return out;
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
-        if (!p.permissive || !appliesTo(ctx.model, p, ctx.anonRole)) continue;
+        if (!p.permissive || !policyAppliesTo(ctx.model, p, ctx.anonRole)) continue;
         const a = ctx.analysis(p);
         const branch = a.using?.anonymousBranch ?? a.check?.anonymousBranch;
         if (!branch) continue;
