@@ -15,6 +15,22 @@ export function serverUrl(): string {
   return inject('pgServerUrl');
 }
 
+/** The test server's major version: a case that needs a newer server is skipped there, by name. */
+export function serverMajor(): number {
+  return inject('pgMajor');
+}
+
+/**
+ * SQL making `member` a member of `role` without inheriting its privileges: WITH INHERIT FALSE
+ * since Postgres 16; before, through a NOINHERIT go-between role (`<member>_noinherit`), which
+ * the catalog reads the same way (rolinherit).
+ */
+export function notInheritedGrant(role: string, member: string): string {
+  if (serverMajor() >= 16) return `grant ${role} to ${member} with inherit false;`;
+  const via = `${member}_noinherit`;
+  return `create role ${via} nologin noinherit; grant ${role} to ${via}; grant ${via} to ${member};`;
+}
+
 export interface TestDatabase {
   name: string;
   url: string;

@@ -69,5 +69,6 @@ export async function lintWith(input: Partial<Omit<LintInput, 'settings'>> & { s
     migrations: input.migrations ?? [],
     settings: { ...SETTINGS, ...input.settings },
     parseSync: input.parseSync ?? (await parseSync()),
+    ...(input.serverVersion !== undefined ? { serverVersion: input.serverVersion } : {}),
   });
 }

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createThrowawayDatabase, withSql, type Sql, type ThrowawayDatabase } from '../../cli/core/db.js';
 import { introspect } from '../../cli/core/catalog/introspect.js';
-import { serverUrl } from '../helpers/pg.js';
+import { notInheritedGrant, serverUrl } from '../helpers/pg.js';
 import { ensureRoles, FIXTURES, lintWith } from './helpers.js';
 
 /**
@@ -394,8 +394,8 @@ create policy not_public on public.docs as restrictive for select to authenticat
     rules: [],
   },
   // Which policies apply to the role: Postgres follows inherited memberships only (has_privs_of_role). Run as
-  // rg_perf_user (the authenticated role of these two cases), a member of rg_perf_staff_ni WITH INHERIT FALSE
-  // and of rg_perf_staff_in WITH INHERIT TRUE (cluster-wide grants made once, below).
+  // rg_perf_user (the authenticated role of these two cases), a member of rg_perf_staff_ni that does not inherit
+  // from it, and of rg_perf_staff_in that does (cluster-wide grants made once, below).
   {
     name: 'a permissive policy TO a role granted WITH INHERIT FALSE: not applied, not counted',
     role: 'rg_perf_user',
@@ -429,8 +429,8 @@ beforeAll(async () => {
       .unsafe(
         `do $$ begin
           create role rg_perf_user nologin; create role rg_perf_staff_ni nologin; create role rg_perf_staff_in nologin;
-          grant rg_perf_staff_ni to rg_perf_user with inherit false;
-          grant rg_perf_staff_in to rg_perf_user with inherit true;
+          ${notInheritedGrant('rg_perf_staff_ni', 'rg_perf_user')}
+          grant rg_perf_staff_in to rg_perf_user;
         exception when duplicate_object or unique_violation then null; end $$`,
       )
       .simple(),

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayDatabase } from '../../cli/core/db.js';
 import { createThrowawayDatabase, withSql } from '../../cli/core/db.js';
-import { serverUrl } from '../helpers/pg.js';
+import { serverMajor, serverUrl } from '../helpers/pg.js';
 import { lintWith, makeTemplate, modelOf, parseSync } from './helpers.js';
 
 let template: ThrowawayDatabase;
@@ -132,6 +132,27 @@ describe('migration state', () => {
       expect((await lintWith({ migrations: file(sql, true) })).findings.filter((x) => x.rule === 'no-transaction-statement'), `${sql} (no-transaction file)`).toEqual([]);
     }
     for (const sql of allowed) expect((await lintWith({ migrations: file(sql) })).findings.filter((x) => x.rule === 'no-transaction-statement'), sql).toEqual([]);
+  });
+
+  it('no-transaction-statement: a value added to an enum type the same file created is usable from Postgres 17 on; before, or with no server to ask, it is reported', async () => {
+    const migrations = [{ displayPath: 'sql/0001.sql', sql: "create type public.m as enum ('a');\nalter type public.m add value 'b';\ncreate table public.z (m public.m default 'b');", judged: true }];
+    const found = async (serverVersion?: number) => (await lintWith({ migrations, ...(serverVersion ? { serverVersion } : {}) })).findings.filter((x) => x.rule === 'no-transaction-statement');
+    expect(await found(170000)).toEqual([]);
+    for (const v of [150018, 160004, undefined]) {
+      const f = await found(v);
+      expect(f.map((x) => `${x.location?.line}:${x.location?.column}`), String(v)).toEqual(['3:43']);
+      expect(f[0]!.message).toContain('before 17');
+    }
+  });
+
+  it('constraint-not-valid: a foreign key on a partitioned table is added the partitions\' way before Postgres 18, NOT VALID from 18 on', async () => {
+    const migrations = [
+      { displayPath: 'sql/0001.sql', sql: 'create table public.r (id int primary key); create table public.p (at date, rid int) partition by range (at);', judged: false },
+      { displayPath: 'sql/0002.sql', sql: 'alter table public.p add constraint p_rid_fk foreign key (rid) references public.r (id);', judged: true },
+    ];
+    const fix = async (serverVersion?: number) => (await lintWith({ migrations, ...(serverVersion ? { serverVersion } : {}) })).findings.filter((x) => x.rule === 'constraint-not-valid').map((x) => x.fix);
+    expect(await fix(180001)).toEqual(['add it NOT VALID, then, in a later migration file: alter table public.p validate constraint p_rid_fk']);
+    for (const v of [150018, 170006, undefined]) expect((await fix(v))[0], String(v)).toMatch(/^Postgres before 18 refuses NOT VALID foreign keys on a partitioned table: add the key NOT VALID to each partition/);
   });
 
   it('rename-column-or-table: a table, a view and a column of theirs renamed after an earlier migration, each reported once', async () => {
@@ -503,7 +524,9 @@ describe('rls-owner-is-api-role: ownership follows inherited privileges, not eve
       ${table} alter table public.t owner to ${c};`;
     expect(await rule('rls-owner-is-api-role', noInherit)).toEqual([]);
     await withSql(serverUrl(), (sql) => sql.unsafe(`drop role ${b}; drop role ${c}`));
-    // Postgres 16+: INHERIT per grant.
+  });
+
+  it.skipIf(serverMajor() < 16)('an owner role granted to authenticated WITH INHERIT FALSE (Postgres 16+) is not reported', async () => {
     const d = role('d');
     expect(await rule('rls-owner-is-api-role', `create role ${d} nologin; grant ${d} to authenticated with inherit false; ${table} alter table public.t owner to ${d};`)).toEqual([]);
   });

@@ -8,6 +8,7 @@
  * (RLS flags, grants, policies — what policies/ should capture).
  */
 import { rolesSql } from './project.js';
+import { serverMajor } from '../helpers/pg.js';
 
 /** Shared by every schema: the API roles, a non-API role, and Supabase-like auth helpers. */
 export const PRELUDE = `${rolesSql([
@@ -324,7 +325,7 @@ create policy rows_and_aggregates on exotic.nodes for delete to authenticated
 create policy same_name on exotic.nodes for select to authenticated using (exists (select 1 from "exotic.v2".nodes where "exotic.v2".nodes.id = exotic.nodes.id));
 alter table exotic."a/b%c.d" enable row level security;
 grant select ("Weird ""Col"""), insert on exotic."a/b%c.d" to anon;
-create policy "a/b%c.d" on exotic."a/b%c.d" for insert to anon with check ("Weird ""Col""" is json object);
+create policy "a/b%c.d" on exotic."a/b%c.d" for insert to anon with check (${serverMajor() >= 16 ? '"Weird ""Col""" is json object' : 'json_typeof("Weird ""Col"""::json) = \'object\''});
 `,
   },
 ];

@@ -67,8 +67,8 @@ describe('policy show: how Postgres combines policies per role and command', () 
 });
 
 describe('policy show on Postgres: whose policies apply is what the server does', () => {
-  it('a policy TO a role granted WITH INHERIT FALSE does not apply to its member (rowsecurity.c), and show says so', async () => {
-    const { freshDatabase } = await import('../helpers/pg.js');
+  it('a policy TO a role its member does not inherit from (WITH INHERIT FALSE; a NOINHERIT go-between before 16) does not apply to it (rowsecurity.c), and show says so', async () => {
+    const { freshDatabase, notInheritedGrant } = await import('../helpers/pg.js');
     const { introspect } = await import('../../cli/core/catalog/introspect.js');
     const db = await freshDatabase('rg_show_inherit');
     const tag = db.name.slice(-8).replace(/[^a-z0-9_]/g, '_');
@@ -76,8 +76,8 @@ describe('policy show on Postgres: whose policies apply is what the server does'
     try {
       await db.sql.unsafe(`
         create role ${user} nologin; create role ${staff} nologin; create role ${viewer} nologin;
-        grant ${staff} to ${user} with inherit false;
-        grant ${viewer} to ${user} with inherit true;
+        ${notInheritedGrant(staff, user)}
+        grant ${viewer} to ${user};
         create table public.t (id int, shared boolean);
         insert into public.t values (1, false), (2, true);
         alter table public.t enable row level security;
@@ -98,7 +98,7 @@ describe('policy show on Postgres: whose policies apply is what the server does'
       await db.drop();
       const { withSql } = await import('../../cli/core/db.js');
       const { serverUrl } = await import('../helpers/pg.js');
-      await withSql(serverUrl(), (sql) => sql.unsafe(`drop role if exists ${user}, ${staff}, ${viewer}`));
+      await withSql(serverUrl(), (sql) => sql.unsafe(`drop role if exists ${user}, ${user}_noinherit, ${staff}, ${viewer}`));
     }
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { REPO_ROOT, runCli, serverUrl, freshDatabase } from '../helpers/pg.js';
+import { REPO_ROOT, runCli, serverMajor, serverUrl, freshDatabase } from '../helpers/pg.js';
 import { loadConfig, type Config } from '../../cli/core/config.js';
 import { runTests, buildTemplate, resetStatement, type RunResult } from '../../cli/core/testing/runner.js';
 import { runTestFile } from '../../cli/core/testing/run-file.js';
@@ -50,7 +50,9 @@ describe('TAP output matches pgTAP', () => {
     for (const name of COMPAT_FILES) {
       const f = r.files.find((x) => basename(x.file) === `${name}.test.sql`)!;
       // Golden files: the output of real pgTAP 1.2 (Debian's postgresql-15-pgtap) run by psql as pg_prove runs it.
-      const golden = readFileSync(join(COMPAT, `${name}.pgtap.tap`), 'utf8').replace(/\n$/, '').split('\n');
+      const golden = readFileSync(join(COMPAT, `${name}.pgtap.tap`), 'utf8').replace(/\n$/, '').split('\n')
+        // The CONTEXT lines are the server's: Postgres 18 calls a PL/pgSQL expression by that name.
+        .map((l) => (serverMajor() >= 18 ? l.replace(/^(#\s+)SQL expression "/, '$1PL/pgSQL expression "') : l));
       expect(f.output, name).toEqual(golden);
     }
     const a = r.files.find((x) => x.file.endsWith('assertions.test.sql'))!;
@@ -64,7 +66,10 @@ describe('TAP output matches pgTAP', () => {
 
   const pgtapSql = ['/usr/share/postgresql/15/extension/pgtap--1.2.0.sql', ...findPgtap()].find((p) => existsSync(p));
   const hasPgProve = spawnSync('pg_prove', ['--version']).status === 0 && spawnSync('psql', ['--version']).status === 0;
-  it.skipIf(!pgtapSql || !hasPgProve)('gives the same lines and verdict as pg_prove with the real pgTAP on the same files', async () => {
+  // Debian's pgTAP 1.2 and psql 15 predate Postgres 18: pgTAP asks has_table_privilege(…, 'RULE'), a
+  // privilege 18 no longer knows, and psql 15 sends COPY's \. line to a server that no longer ends on it.
+  const toolsPredateServer = serverMajor() >= 18;
+  it.skipIf(!pgtapSql || !hasPgProve || toolsPredateServer)('gives the same lines and verdict as pg_prove with the real pgTAP on the same files', async () => {
     const db = await freshDatabase('rg_realtap');
     try {
       await db.sql.unsafe(readFileSync(pgtapSql!, 'utf8')).simple();

@@ -38,6 +38,8 @@ export interface LintInput {
   migrations: readonly MigrationSource[];
   settings: LintSettings;
   parseSync: ParseSync;
+  /** server_version_num the migrations will run on, when known without a model (else the model's). */
+  serverVersion?: number;
 }
 
 export type SuppressedFinding = Finding & { suppressedBy: { origin: string; reason: string; source: string } };
@@ -115,7 +117,7 @@ export function runLint(input: LintInput): LintResult {
     }
   }
   const rowEstimates = new Map<string, number>(input.modelIsTarget && model ? model.relations.map((r) => [r.qualified, r.estimatedRows]) : []);
-  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates };
+  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates, serverVersion: input.serverVersion ?? model?.serverVersion ?? null };
   for (const rule of RULES) if (rule.kind === 'migration') findings.push(...complete(rule, rule.check(mctx)));
 
   // Point catalog findings at the statement that created their object (the last CREATE wins).

@@ -79,6 +79,8 @@ export interface MigrationLintContext {
   engineLockTimeout: string | null;
   /** Row estimates of the target database's tables (empty when linting a shadow or no database). */
   rowEstimates: ReadonlyMap<string, number>;
+  /** server_version_num of the database linted against; null with no database (files only). */
+  serverVersion: number | null;
 }
 
 export interface CatalogRule extends RuleMeta {

@@ -65,12 +65,14 @@ function literals(v: unknown, out: Array<{ value: string; location?: number }> =
 /**
  * A label ALTER TYPE … ADD VALUE added, used later in the same transaction: Postgres
  * refuses the new value until it commits (55P04, "unsafe use of new value"), unless
- * the enum type itself was created in that transaction.
+ * the enum type itself was created in that transaction and the server is 17 or later
+ * (before 17 that was refused too). With no database to ask, the older rule holds.
  */
-function newEnumValueUses(statements: readonly MigrationStatement[]): RawFinding[] {
+function newEnumValueUses(statements: readonly MigrationStatement[], serverVersion: number | null): RawFinding[] {
+  const createdTypesExempt = serverVersion !== null && serverVersion >= 170000;
   const out: RawFinding[] = [];
   let file = -1;
-  let added = new Map<string, { type: string; line: number }>();
+  let added = new Map<string, { type: string; line: number; created: boolean }>();
   let createdTypes = new Set<string>();
   for (const s of statements) {
     if (s.fileIndex !== file) {
@@ -82,7 +84,7 @@ function newEnumValueUses(statements: readonly MigrationStatement[]): RawFinding
     if (s.type === 'CreateEnumStmt') createdTypes.add(qualifiedName(s.body['typeName'], s.defaultSchema));
     if (s.type === 'AlterEnumStmt' && !s.body['oldVal']) {
       const type = qualifiedName(s.body['typeName'], s.defaultSchema);
-      if (!createdTypes.has(type)) added.set(s.body['newVal'] as string, { type, line: s.line });
+      if (!(createdTypesExempt && createdTypes.has(type))) added.set(s.body['newVal'] as string, { type, line: s.line, created: createdTypes.has(type) });
       continue;
     }
     if (added.size === 0) continue;
@@ -93,7 +95,7 @@ function newEnumValueUses(statements: readonly MigrationStatement[]): RawFinding
       object: s.file,
       objectKind: 'file',
       location: s.at(use.location),
-      message: `'${use.value}' is the value that alter type ${a.type} add value (line ${a.line}) adds in this same transaction: Postgres refuses to use it before that commits, so migrate up fails on ${s.file} (55P04)`,
+      message: `'${use.value}' is the value that alter type ${a.type} add value (line ${a.line}) adds in this same transaction: Postgres ${a.created ? 'before 17 refuses it even for a type this transaction created, until that commits' : 'refuses to use it before that commits'}, so migrate up fails on ${s.file} (55P04)`,
       fix: `move alter type ${a.type} add value '${use.value}' into an earlier migration file`,
     });
   }
@@ -106,7 +108,7 @@ export const rule: MigrationRule = {
   level: 'error',
   category: 'migration',
   description: 'statement that cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, …), or a use of an enum value ALTER TYPE … ADD VALUE added, in a migration that runs in one',
-  docs: "rowguard runs each migration in one transaction unless its first line is -- rowguard:no-transaction. Postgres refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX … CONCURRENTLY (and of a schema, system or database), VACUUM, CLUSTER of every table, DETACH PARTITION … CONCURRENTLY, CREATE/DROP DATABASE and TABLESPACE and ALTER SYSTEM there (25001), so migrate up fails on the file. It also refuses a value that ALTER TYPE … ADD VALUE added in the same transaction (55P04) until that commits: add the value in an earlier file. Such a file runs statement by statement without a transaction: keep it to that statement, so a failure halfway leaves little to settle (migrate resolve).",
+  docs: "rowguard runs each migration in one transaction unless its first line is -- rowguard:no-transaction. Postgres refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX … CONCURRENTLY (and of a schema, system or database), VACUUM, CLUSTER of every table, DETACH PARTITION … CONCURRENTLY, CREATE/DROP DATABASE and TABLESPACE and ALTER SYSTEM there (25001), so migrate up fails on the file. It also refuses a value that ALTER TYPE … ADD VALUE added in the same transaction (55P04) until that commits — since Postgres 17 except for a type that transaction created: add the value in an earlier file. Such a file runs statement by statement without a transaction: keep it to that statement, so a failure halfway leaves little to settle (migrate resolve).",
   fix: 'move the statement into a file of its own whose first line is -- rowguard:no-transaction',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -121,7 +123,7 @@ export const rule: MigrationRule = {
         message: `${what} cannot run inside a transaction block, and ${s.file} runs in one: migrate up fails on it (25001)`,
       });
     }
-    out.push(...newEnumValueUses(ctx.statements));
+    out.push(...newEnumValueUses(ctx.statements, ctx.serverVersion));
     return out;
   },
 };
