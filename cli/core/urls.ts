@@ -63,6 +63,30 @@ export interface TlsParams {
 const TLS_KEYS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'ssl_min_protocol_version', 'ssl_max_protocol_version'];
 /** libpq parameters whose demand rowguard's driver cannot honour: refused rather than silently dropped. */
 const UNSUPPORTED = ['sslcrl', 'sslcrldir', 'sslcertmode', 'requirepeer', 'gssencmode', 'channel_binding', 'krbsrvname', 'gsslib', 'service', 'passfile', 'hostaddr'];
+/**
+ * The environment variables libpq reads for a parameter the URL does not set (libpq has none for
+ * sslpassword). A CI job's PGSSLMODE=verify-full must not quietly become prefer.
+ */
+const LIBPQ_ENV: Record<string, string> = {
+  sslmode: 'PGSSLMODE',
+  sslrootcert: 'PGSSLROOTCERT',
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  ssl_min_protocol_version: 'PGSSLMINPROTOCOLVERSION',
+  ssl_max_protocol_version: 'PGSSLMAXPROTOCOLVERSION',
+  sslcrl: 'PGSSLCRL',
+  sslcrldir: 'PGSSLCRLDIR',
+  sslcertmode: 'PGSSLCERTMODE',
+  requirepeer: 'PGREQUIREPEER',
+  gssencmode: 'PGGSSENCMODE',
+  channel_binding: 'PGCHANNELBINDING',
+  krbsrvname: 'PGKRBSRVNAME',
+  gsslib: 'PGGSSLIB',
+  service: 'PGSERVICE',
+  hostaddr: 'PGHOSTADDR',
+};
+/** Values of unsupported parameters that ask nothing of the driver (it never uses GSS or channel binding). */
+const HARMLESS: Record<string, readonly string[]> = { gssencmode: ['disable', 'prefer'], channel_binding: ['disable', 'prefer'] };
 const TLS_VERSIONS: Record<string, string> = { 'TLSv1': 'TLSv1', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
 
 /**
@@ -70,18 +94,29 @@ const TLS_VERSIONS: Record<string, string> = { 'TLSv1': 'TLSv1', 'TLSv1.1': 'TLS
  * defaults to prefer, an unknown one is refused, and sslrootcert=system needs
  * verify-full. `source` names the flag or variable in errors (never the URL).
  */
-export function tlsParams(url: string, source: string): TlsParams {
+export function tlsParams(url: string, source: string, env: NodeJS.ProcessEnv = process.env): TlsParams {
   const u = new URL(url);
   const q = u.searchParams;
+  // As in libpq, the URL's parameter wins over its environment variable; errors name the one used.
+  const from = (k: string): { value: string; where: string } | undefined => {
+    if (q.has(k)) return { value: q.get(k)!, where: source };
+    const v = LIBPQ_ENV[k] ? env[LIBPQ_ENV[k]] : undefined;
+    return v === undefined || v === '' ? undefined : { value: v, where: LIBPQ_ENV[k]! };
+  };
   for (const k of UNSUPPORTED) {
-    if (q.has(k)) throw new RowguardError('usage', `${source} sets ${k}, a libpq parameter rowguard's driver does not support`, { hint: `remove ${k} from the URL` });
+    const set = from(k);
+    if (!set || HARMLESS[k]?.includes(set.value)) continue;
+    throw new RowguardError('usage', `${set.where} sets ${k}, a libpq parameter rowguard's driver does not support`, {
+      hint: set.where === source ? `remove ${k} from the URL` : `unset ${set.where} for rowguard`,
+    });
   }
-  const raw = q.get('sslmode') ?? 'prefer';
+  const mode = from('sslmode');
+  const raw = mode?.value ?? 'prefer';
   if (!(SSL_MODES as readonly string[]).includes(raw)) {
-    throw new RowguardError('usage', `${source} has an invalid sslmode "${raw}"`, { hint: `one of ${SSL_MODES.join(', ')}` });
+    throw new RowguardError('usage', `${mode!.where} has an invalid sslmode "${raw}"`, { hint: `one of ${SSL_MODES.join(', ')}` });
   }
   const p: TlsParams = { url, mode: raw as SslMode };
-  const opt = (k: string) => q.get(k) || undefined;
+  const opt = (k: string) => from(k)?.value || undefined;
   p.rootcert = opt('sslrootcert');
   p.cert = opt('sslcert');
   p.key = opt('sslkey');
@@ -89,14 +124,14 @@ export function tlsParams(url: string, source: string): TlsParams {
   for (const [k, field] of [['ssl_min_protocol_version', 'minVersion'], ['ssl_max_protocol_version', 'maxVersion']] as const) {
     const v = opt(k);
     if (v === undefined) continue;
-    if (!TLS_VERSIONS[v]) throw new RowguardError('usage', `${source} has an invalid ${k} "${v}"`, { hint: `one of ${Object.keys(TLS_VERSIONS).join(', ')}` });
+    if (!TLS_VERSIONS[v]) throw new RowguardError('usage', `${from(k)!.where} has an invalid ${k} "${v}"`, { hint: `one of ${Object.keys(TLS_VERSIONS).join(', ')}` });
     p[field] = TLS_VERSIONS[v];
   }
   const order = Object.keys(TLS_VERSIONS);
   if (p.minVersion && p.maxVersion && order.indexOf(p.minVersion) > order.indexOf(p.maxVersion)) {
     throw new RowguardError('usage', `${source} has ssl_min_protocol_version ${p.minVersion} above ssl_max_protocol_version ${p.maxVersion}`);
   }
-  if (p.rootcert === 'system' && q.has('sslmode') && p.mode !== 'verify-full') {
+  if (p.rootcert === 'system' && mode && p.mode !== 'verify-full') {
     throw new RowguardError('usage', `${source} has sslrootcert=system with sslmode=${p.mode}`, { hint: 'the system CAs are only used to verify the server fully: use sslmode=verify-full (libpq refuses this too)' });
   }
   if (p.rootcert === 'system') p.mode = 'verify-full';

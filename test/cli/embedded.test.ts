@@ -49,7 +49,7 @@ describe('rowguard db (embedded PostgreSQL 17)', () => {
     const status = await cli(['--json', 'db', 'status']);
     expect(JSON.parse(status.stdout)).toMatchObject({ initialised: true, running: true, port });
     const url = await cli(['db', 'url']);
-    expect(url.stdout.trim()).toMatch(new RegExp(`^postgres://postgres:[^@]+@127\\.0\\.0\\.1:${port}/postgres$`));
+    expect(url.stdout.trim()).toMatch(new RegExp(`^postgres://postgres:[^@]+@127\\.0\\.0\\.1:${port}/postgres\\?sslmode=disable$`));
   });
 
   it('commands without --db use it (migrate up from this folder\'s sql/)', async () => {

@@ -31,10 +31,15 @@ let url = ''; // postgres://…@127.0.0.1:<port>/postgres, the server's certific
 
 const file = (name: string) => join(certs, name);
 const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: 'pipe' });
-const cli = async (args: string[], opts: { cwd?: string } = {}): Promise<CliResult> => {
-  const r = await runCli(args, { cwd: opts.cwd ?? root, env: { DATABASE_URL: undefined } });
+const cli = async (args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> => {
+  const r = await runCli(args, { cwd: opts.cwd ?? root, env: { DATABASE_URL: undefined, ...opts.env } });
   printed.push(r.stdout, r.stderr);
   return r;
+};
+const withoutParam = (base: string, name: string) => {
+  const u = new URL(base);
+  u.searchParams.delete(name);
+  return u.toString();
 };
 const withParams = (base: string, params: Record<string, string>) => {
   const u = new URL(base);
@@ -70,7 +75,8 @@ describe.skipIf(!hasOpenssl)('TLS parameters of the database URL', () => {
     mkdirSync(join(root, 'sql'));
     const start = await cli(['db', 'start']);
     expect(start.code, start.stderr).toBe(0);
-    url = (await cli(['db', 'url'])).stdout.trim();
+    // Without the sslmode=disable the embedded server's URL carries: this one is given TLS below.
+    url = withoutParam((await cli(['db', 'url'])).stdout.trim(), 'sslmode');
     // The server's files go into its data directory, owned by the user it runs as (postgres, when run as root).
     const dataDir = join(root, '.rowguard', 'pgdata');
     const { uid, gid } = statSync(dataDir);
@@ -120,6 +126,37 @@ describe.skipIf(!hasOpenssl)('TLS parameters of the database URL', () => {
     expect(wrongCa.code).toBe(3);
     expect(wrongCa.stderr).toMatch(/certificate/);
     for (const r of [ip, noCa, wrongCa]) expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2); // error + hint, no stack
+  });
+
+  it("reads libpq's PGSSL* variables where the URL is silent; the URL's own parameter wins; the embedded server's URL is not touched", async () => {
+    const ca = file('ca.pem');
+    // verify-full from the environment: the certificate names localhost only, so 127.0.0.1 fails.
+    const strict = { PGSSLMODE: 'verify-full', PGSSLROOTCERT: ca };
+    const ip = await cli(['--db', url, 'migrate', 'status'], { env: strict });
+    expect(ip.code, ip.stderr).toBe(3);
+    expect(ip.stderr).toContain('sslmode=verify-ca');
+    expect((await cli(['--db', url.replace('127.0.0.1', 'localhost'), 'migrate', 'status'], { env: strict })).code).toBe(0);
+    // The URL says verify-ca: it wins over PGSSLMODE, and PGSSLROOTCERT still gives the CA.
+    expect((await cli(['--db', withParams(url, { sslmode: 'verify-ca' }), 'migrate', 'status'], { env: strict })).code).toBe(0);
+    // A client certificate from the environment reaches the server.
+    Object.assign(process.env, { PGSSLCERT: file('client.crt'), PGSSLKEY: file('client.key') });
+    try {
+      expect(await session(withParams(url, { sslmode: 'require' }))).toEqual({ ssl: true, client_dn: '/CN=rowguard-client' });
+    } finally {
+      delete process.env['PGSSLCERT'];
+      delete process.env['PGSSLKEY'];
+    }
+    // Refused, naming the variable: a bad value, and a parameter the driver cannot honour.
+    const bogus = await cli(['--db', url, 'migrate', 'status'], { env: { PGSSLMODE: 'bogus' } });
+    expect([bogus.code, bogus.stderr.split('\n')[0]]).toEqual([2, 'error: PGSSLMODE has an invalid sslmode "bogus"']);
+    const crl = await cli(['--db', url, 'migrate', 'status'], { env: { PGSSLCRL: ca } });
+    expect([crl.code, crl.stderr]).toEqual([2, "error: PGSSLCRL sets sslcrl, a libpq parameter rowguard's driver does not support\nhint: unset PGSSLCRL for rowguard\n"]);
+    // Values that ask nothing of a driver without GSS or channel binding pass; a demand does not.
+    expect((await cli(['--db', url, 'migrate', 'status'], { env: { PGGSSENCMODE: 'disable', PGCHANNELBINDING: 'prefer' } })).code).toBe(0);
+    expect((await cli(['--db', url, 'migrate', 'status'], { env: { PGCHANNELBINDING: 'require' } })).code).toBe(2);
+    // The embedded server (its URL says sslmode=disable) is not held to a PGSSLMODE meant for another.
+    const embedded = await cli(['migrate', 'status'], { env: strict });
+    expect(embedded.code, embedded.stderr).toBe(0);
   });
 
   it('presents a client certificate (sslcert, sslkey), decrypting the key with sslpassword', async () => {

@@ -35,7 +35,10 @@ export async function startDockerPostgres(env: Record<string, string | undefined
   }
   try {
     const container = await new mod.PostgreSqlContainer(image).start();
-    return { url: container.getConnectionUri(), stop: async () => void (await container.stop()) };
+    // The image serves no TLS: say so in the URL, so a PGSSLMODE meant for another server stays off it.
+    const url = new URL(container.getConnectionUri());
+    url.searchParams.set('sslmode', 'disable');
+    return { url: url.toString(), stop: async () => void (await container.stop()) };
   } catch (err) {
     throw new RowguardError('docker_unavailable', `--engine docker: could not start ${image} at ${endpoint}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }

@@ -132,8 +132,12 @@ export function readState(dataDir: string): EmbeddedState | undefined {
   }
 }
 
+/**
+ * The server has no TLS and listens on 127.0.0.1 only: its URL says so, which also keeps a
+ * PGSSLMODE meant for another server (libpq's variables apply where a URL is silent) off it.
+ */
 export function urlOf(state: EmbeddedState, database = 'postgres'): string {
-  return `postgres://${encodeURIComponent(state.user)}:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/${encodeURIComponent(database)}`;
+  return `postgres://${encodeURIComponent(state.user)}:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/${encodeURIComponent(database)}?sslmode=disable`;
 }
 
 function isInitialised(dataDir: string): boolean {
