@@ -21,6 +21,8 @@ describe('help and exit codes', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     for (const s of ['migrate', 'db', '--db <url>', '--json', '--no-color', '--quiet', 'Exit codes:', '3  the database could not be reached']) expect(r.stdout).toContain(s);
+    // --config is found as git finds its repository (README "Configuration"), not only in the current folder.
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('--config <file> config file (default: the nearest rowguard.config.json from the current folder up)');
   });
 
   it('--version prints the package version', async () => {
