@@ -462,6 +462,16 @@ describe('rowguard as: writes and denials', () => {
     const err = await failure(runAs({ kind: 'anon' }, 'select 1,\n  nope', { file: 'one.sql' }));
     expect(err.location).toMatchObject({ line: 2, column: 3 });
   });
+
+  it('an error the server gives no position for (division by zero, RAISE) points at the statement of the file that failed', async () => {
+    const text = "select 1;\n-- the second\n  select 1 / 0;\nselect 'é'; do $$ begin raise exception 'stop'; end $$;\n";
+    const err = await failure(runAs({ kind: 'service_role' }, text, { file: 'f.sql' }));
+    expect(err.pg?.sqlstate).toBe('22012');
+    expect(err.location).toMatchObject({ file: 'f.sql', line: 3, column: 3 });
+    const raised = await failure(runAs({ kind: 'service_role' }, text.replace('1 / 0', '1'), { file: 'f.sql' }));
+    expect(raised.pg?.sqlstate).toBe('P0001');
+    expect(raised.location).toMatchObject({ file: 'f.sql', line: 4, column: 13 });
+  });
 });
 
 describe('rowguard as: the CLI', () => {
