@@ -614,4 +614,20 @@ describe('rowguard as: the CLI', () => {
     expect(hidden.stderr).toContain('hint: the exposed schemas (config api.schemas) are: public');
     expect((await runCli(['as', '--service-role', '--schema', 'public', '--method', 'patch', '-c', 'select 1'], { cwd: conf, env: env() })).code).toBe(0);
   });
+
+  it("without api.schemas the exposed schemas are the database's pgrst.db_schemas, else public: --schema outside them is 406, and the first is the default", async () => {
+    const outside = await runCli(['as', '--service-role', '--schema', 'private', '-c', 'select 1'], { cwd, env: env() });
+    expect(outside.code, outside.stderr).toBe(2);
+    expect(outside.stderr).toContain("hint: the exposed schemas (the database's pgrst.db_schemas, else public) are: public");
+    const dbName = new URL(db.url).pathname.slice(1);
+    await db.sql.unsafe(`alter database "${dbName}" set pgrst.db_schemas = 'private, public'`);
+    try {
+      const path = await runCli(['--json', 'as', '--service-role', '-c', "select current_setting('search_path') as p"], { cwd, env: env() });
+      expect(path.code, path.stderr).toBe(0);
+      expect(JSON.parse(path.stdout).results[0].rows[0].p).toMatch(/^"?private"?, /);
+      expect((await runCli(['as', '--service-role', '--schema', 'private', '-c', 'select 1'], { cwd, env: env() })).code).toBe(0);
+    } finally {
+      await db.sql.unsafe(`alter database "${dbName}" reset pgrst.db_schemas`);
+    }
+  });
 });
