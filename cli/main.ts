@@ -35,7 +35,7 @@ export function buildProgram(): Command {
     .description('Keep a PostgreSQL security model (auth schema, RLS, bcrypt, audit) as versioned SQL, and prove it.')
     .version(VERSION, '-V, --version')
     .addOption(new Option('--db <url>', 'database URL (default: DATABASE_URL, else the embedded Postgres)'))
-    .addOption(new Option('--config <file>', 'config file (default: ./rowguard.config.json when present)'))
+    .addOption(new Option('--config <file>', 'config file (default: the nearest rowguard.config.json from the current folder up)'))
     .option('--json', 'print one JSON document on stdout')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('-q, --quiet', 'print only results and errors')

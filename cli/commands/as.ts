@@ -33,7 +33,7 @@ export function makeAsCommand(): Command {
     .option('-f, --file <path>', 'file of SQL to run (errors point at file:line:col)')
     .addOption(new Option('--method <method>', 'HTTP method: GET and HEAD run READ ONLY').default('POST'))
     .option('--path <path>', 'request.path (default /)')
-    .option('--schema <name>', 'schema the request targets, first in search_path (default: config api.schemas[0], else public)')
+    .option('--schema <name>', 'schema the request targets, first in search_path (default: the first exposed schema: config api.schemas, else pgrst.db_schemas, else public)')
     .option('-H, --header <header>', 'a request header, "Name: value" (repeatable); a Cookie header fills request.cookies', (v: string, prev: string[] = []) => [...prev, v])
     .option('--aud <audience>', 'expected token audience (default: config api.jwtAud)')
     .option('--commit', 'COMMIT instead of the default ROLLBACK')
@@ -64,12 +64,13 @@ export function makeAsCommand(): Command {
     }
     const cfg = ctx.config();
     // PostgREST serves only db-schemas (Accept-Profile / Content-Profile pick one of them): any other is its PGRST106 (406).
+    // Without api.schemas they are the database's pgrst.db_schemas, else public: checked once connected.
     const schemas = cfg.api.schemas;
-    if (o.schema !== undefined && (o.schema === '' || (schemas !== null && !schemas.includes(o.schema)))) {
-      throw new RowguardError('usage', `--schema ${JSON.stringify(o.schema)} is not an exposed schema: PostgREST answers 406 (PGRST106) for it`, {
-        hint: schemas ? `the exposed schemas (config api.schemas) are: ${schemas.join(', ')}` : 'name a schema PostgREST exposes (config api.schemas)',
+    const refuseSchema = (served: readonly string[] | null, from: string) =>
+      new RowguardError('usage', `--schema ${JSON.stringify(o.schema)} is not an exposed schema: PostgREST answers 406 (PGRST106) for it`, {
+        hint: served ? `the exposed schemas (${from}) are: ${served.join(', ')}` : 'name a schema PostgREST exposes (config api.schemas)',
       });
-    }
+    if (o.schema !== undefined && (o.schema === '' || (schemas !== null && !schemas.includes(o.schema)))) throw refuseSchema(schemas, 'config api.schemas');
     const { parseHeaders } = await import('../core/as/headers.js');
     const request = parseHeaders(o.header ?? []);
 
@@ -115,10 +116,18 @@ export function makeAsCommand(): Command {
       progress.update(`running, ${Math.round((Date.now() - started) / 1000)} s`);
     }, 1000);
     const result = await withSql(server.url, async (sql) => {
+      let schema = o.schema ?? schemas?.[0];
+      if (schemas === null) {
+        const { exposedSchemas } = await import('../core/matrix/introspect.js');
+        const served = await exposedSchemas(sql, null);
+        if (o.schema !== undefined && !served.includes(o.schema)) throw refuseSchema(served, "the database's pgrst.db_schemas, else public");
+        // As PostgREST: a request without Accept-Profile targets the first of db-schemas.
+        schema ??= served[0];
+      }
       const identity = early ?? (await resolveIdentity(sql, idReq, { config: cfg, now, audience: o.aud }));
       // A table shows each value as Postgres writes it (as psql would); --json gives typed values.
       const values = ctx.out.json ? 'typed' : 'text';
-      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema: o.schema ?? cfg.api.schemas?.[0], values, ...request });
+      return runSqlAs(sql, identity, text, { method, path: o.path, commit: o.commit, anonRole: cfg.api.anonRole, file, schema, values, ...request });
     }, { datesAsText: true }).finally(() => {
       clearInterval(ticking);
       progress?.done();

@@ -55,10 +55,10 @@ async function interruptible<T>(ctx: Context, run: (signal: AbortSignal) => Prom
   try {
     return await run(interrupt.signal);
   } catch (err) {
-    // Stopped by the signal: the exit code says so (130 / 143), as for every command.
+    // Stopped by the signal: the code and the exit code say so (interrupted, 130 / 143), as for every command.
     if (received && isRowguardError(err)) {
       const { hint, detail, location, pg, meta } = err;
-      throw new RowguardError(err.code, err.message, { hint, detail, location, pg, meta, cause: err, exitCode: received === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated });
+      throw new RowguardError('interrupted', err.message, { hint, detail, location, pg, meta, cause: err, exitCode: received === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated });
     }
     throw err;
   } finally {

@@ -115,6 +115,11 @@ class Problems {
   }
 }
 
+/** `migrations.lockTimeout`, or `sql` at the top level (no leading dot). */
+function settingPath(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
 function section(raw: Json, key: string, p: Problems): Json {
   const v = raw[key];
   if (v === undefined) return {};
@@ -136,7 +141,7 @@ function str<T extends string | null>(obj: Json, key: string, def: T, path: stri
   if (v === undefined) return def;
   if (v === null && nullable) return def === null ? (null as T) : (null as unknown as T);
   if (typeof v !== 'string' || v === '') {
-    p.add(`${path}.${key}`, nullable ? 'must be a non-empty string or null' : 'must be a non-empty string');
+    p.add(settingPath(path, key), nullable ? 'must be a non-empty string or null' : 'must be a non-empty string');
     return def;
   }
   return v;
@@ -146,7 +151,7 @@ function bool(obj: Json, key: string, def: boolean, path: string, p: Problems): 
   const v = obj[key];
   if (v === undefined) return def;
   if (typeof v !== 'boolean') {
-    p.add(`${path}.${key}`, 'must be true or false');
+    p.add(settingPath(path, key), 'must be true or false');
     return def;
   }
   return v;
@@ -156,7 +161,7 @@ function int(obj: Json, key: string, def: number, path: string, p: Problems, min
   const v = obj[key];
   if (v === undefined) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    p.add(`${path}.${key}`, `must be a whole number from ${min} to ${max}`);
+    p.add(settingPath(path, key), `must be a whole number from ${min} to ${max}`);
     return def;
   }
   return v;
@@ -166,7 +171,7 @@ function oneOf<T extends string>(obj: Json, key: string, def: T, allowed: readon
   const v = obj[key];
   if (v === undefined) return def;
   if (typeof v !== 'string' || !allowed.includes(v as T)) {
-    p.add(`${path}.${key}`, `must be one of ${allowed.join(', ')}`);
+    p.add(settingPath(path, key), `must be one of ${allowed.join(', ')}`);
     return def;
   }
   return v as T;
@@ -344,16 +349,99 @@ export function loadConfig(opts: LoadConfigOptions): Config {
 /**
  * JSON.parse's reason without the excerpt of the file it quotes (`..."secret":"abc"...`):
  * that excerpt may be part of a secret pasted into the file, and may hold control
- * characters. A position becomes line and column.
+ * characters. A position becomes line and column; V8 gives none for most errors
+ * ("Unexpected token 'p'", "Unexpected end of JSON input"), so then it is found by
+ * reading the text again.
  */
 function jsonSyntaxReason(message: string, text: string): string {
   const reason = message
     .replace(/,\s*(\.\.\.)?".*"(\.\.\.)?\s+is not valid JSON$/s, '')
     .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return reason.replace(/ in JSON at position (\d+).*$/s, (_m, pos: string) => {
-    const before = text.slice(0, Number(pos));
-    return ` at line ${before.split('\n').length}, column ${Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1}`;
-  });
+  const located = reason.replace(/ in JSON at position (\d+).*$/s, (_m, pos: string) => lineAndColumn(text, Number(pos)));
+  if (located !== reason) return located;
+  const at = firstJsonErrorAt(text);
+  return at === null ? reason : reason + lineAndColumn(text, at);
+}
+
+function lineAndColumn(text: string, pos: number): string {
+  const before = text.slice(0, pos);
+  return ` at line ${before.split('\n').length}, column ${Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1}`;
+}
+
+/** Where JSON.parse stops reading `text` (UTF-16 offset), or null when it is valid JSON (RFC 8259). */
+export function firstJsonErrorAt(text: string): number | null {
+  let i = 0;
+  const stop = (): never => {
+    throw new JsonStop(i);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const expect = (c: string) => {
+    if (text[i] !== c) stop();
+    i++;
+  };
+  const string = () => {
+    expect('"');
+    for (;;) {
+      const c = text[i];
+      if (c === undefined || c < ' ') stop();
+      i++;
+      if (c === '"') return;
+      if (c !== '\\') continue;
+      if (text[i] !== undefined && '"\\/bfnrt'.includes(text[i]!)) i++;
+      else if (text[i] === 'u') {
+        i++;
+        for (let k = 0; k < 4; k++) {
+          if (!/[0-9a-fA-F]/.test(text[i] ?? '')) stop();
+          i++;
+        }
+      } else stop();
+    }
+  };
+  const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        if (c === '{') {
+          ws();
+          string();
+          ws();
+          expect(':');
+        }
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else return expect(close);
+      }
+    }
+    if (c === '"') return string();
+    NUMBER.lastIndex = i;
+    if (NUMBER.test(text)) return void (i = NUMBER.lastIndex);
+    // As V8 reads a literal: up to the first character that does not fit (`tru}` stops at `}`).
+    const literal = c === 't' ? 'true' : c === 'f' ? 'false' : c === 'n' ? 'null' : null;
+    if (literal === null) stop();
+    for (const ch of literal!) expect(ch);
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) stop();
+    return null;
+  } catch (err) {
+    if (err instanceof JsonStop) return err.at;
+    throw err;
+  }
+}
+
+class JsonStop {
+  constructor(readonly at: number) {}
 }
 
 function deepFreeze<T>(o: T): T {

@@ -462,6 +462,16 @@ describe('rowguard as: writes and denials', () => {
     const err = await failure(runAs({ kind: 'anon' }, 'select 1,\n  nope', { file: 'one.sql' }));
     expect(err.location).toMatchObject({ line: 2, column: 3 });
   });
+
+  it('an error the server gives no position for (division by zero, RAISE) points at the statement of the file that failed', async () => {
+    const text = "select 1;\n-- the second\n  select 1 / 0;\nselect 'é'; do $$ begin raise exception 'stop'; end $$;\n";
+    const err = await failure(runAs({ kind: 'service_role' }, text, { file: 'f.sql' }));
+    expect(err.pg?.sqlstate).toBe('22012');
+    expect(err.location).toMatchObject({ file: 'f.sql', line: 3, column: 3 });
+    const raised = await failure(runAs({ kind: 'service_role' }, text.replace('1 / 0', '1'), { file: 'f.sql' }));
+    expect(raised.pg?.sqlstate).toBe('P0001');
+    expect(raised.location).toMatchObject({ file: 'f.sql', line: 4, column: 13 });
+  });
 });
 
 describe('rowguard as: the CLI', () => {
@@ -603,5 +613,21 @@ describe('rowguard as: the CLI', () => {
     expect(hidden.code, hidden.stderr).toBe(2);
     expect(hidden.stderr).toContain('hint: the exposed schemas (config api.schemas) are: public');
     expect((await runCli(['as', '--service-role', '--schema', 'public', '--method', 'patch', '-c', 'select 1'], { cwd: conf, env: env() })).code).toBe(0);
+  });
+
+  it("without api.schemas the exposed schemas are the database's pgrst.db_schemas, else public: --schema outside them is 406, and the first is the default", async () => {
+    const outside = await runCli(['as', '--service-role', '--schema', 'private', '-c', 'select 1'], { cwd, env: env() });
+    expect(outside.code, outside.stderr).toBe(2);
+    expect(outside.stderr).toContain("hint: the exposed schemas (the database's pgrst.db_schemas, else public) are: public");
+    const dbName = new URL(db.url).pathname.slice(1);
+    await db.sql.unsafe(`alter database "${dbName}" set pgrst.db_schemas = 'private, public'`);
+    try {
+      const path = await runCli(['--json', 'as', '--service-role', '-c', "select current_setting('search_path') as p"], { cwd, env: env() });
+      expect(path.code, path.stderr).toBe(0);
+      expect(JSON.parse(path.stdout).results[0].rows[0].p).toMatch(/^"?private"?, /);
+      expect((await runCli(['as', '--service-role', '--schema', 'private', '-c', 'select 1'], { cwd, env: env() })).code).toBe(0);
+    } finally {
+      await db.sql.unsafe(`alter database "${dbName}" reset pgrst.db_schemas`);
+    }
   });
 });

@@ -175,7 +175,14 @@ describe('ChainVerifier', () => {
     rows[1] = { ...rows[1]!, ip: '10.0.0.9' };
     const r = verify(rows, checkpoint);
     expect(r.firstBreak).toMatchObject({ kind: 'hash_mismatch', seq: '2' });
-    expect(r.expectedHead).toMatchObject({ found: true, ok: false, message: "the checkpoint's rows are unchanged, but lane 1 is broken before lane 1 row 6" });
+    expect(r.expectedHead).toMatchObject({ found: true, ok: false, message: "the checkpoint's rows keep their recorded hashes, but lane 1 is broken at or before lane 1 row 6" });
+    // The checkpoint's own row edited (its stored hash kept): not 'unchanged', and not 'before' it.
+    const last = chain(6);
+    const head = headOf(last);
+    last[5] = { ...last[5]!, ip: '10.0.0.9' };
+    const own = verify(last, head);
+    expect(own.firstBreak).toMatchObject({ kind: 'hash_mismatch', seq: '6' });
+    expect(own.expectedHead).toMatchObject({ found: true, ok: false, message: "the checkpoint's rows keep their recorded hashes, but lane 1 is broken at or before lane 1 row 6" });
   });
   it('catches a correctly hashed lane that append_rows never writes (0, 9, negative), and a row with no lane or seq', () => {
     // Anyone can compute an unkeyed chain from genesis: a whole forged lane

@@ -21,6 +21,8 @@ describe('help and exit codes', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     for (const s of ['migrate', 'db', '--db <url>', '--json', '--no-color', '--quiet', 'Exit codes:', '3  the database could not be reached']) expect(r.stdout).toContain(s);
+    // --config is found as git finds its repository (README "Configuration"), not only in the current folder.
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('--config <file> config file (default: the nearest rowguard.config.json from the current folder up)');
   });
 
   it('--version prints the package version', async () => {
@@ -208,6 +210,11 @@ describe('configuration', () => {
     expect(r.stderr).toContain('migrations.lockTimeout');
     expect(r.stderr).toContain('jwt.secret: secrets are never read from the config file');
     expect(r.stderr).toContain('nonsense: unknown setting');
+    // A top-level setting is named as it is written in the file: `sql`, not `.sql`.
+    writeFileSync(join(cdir, 'rowguard.config.json'), JSON.stringify({ sql: 1, embedded: { port: 1 } }));
+    const top = await runCli(['migrate', 'status'], { cwd: cdir });
+    expect(top.code).toBe(2);
+    expect(top.stderr).toContain('2 problems: sql: must be a non-empty string; embedded.port: must be a whole number');
     expect(r.stderr).not.toContain('pasted-secret-value');
     rmSync(cdir, { recursive: true, force: true });
   });
@@ -216,9 +223,13 @@ describe('configuration', () => {
     const cdir = mkdtempSync(join(tmpdir(), 'rg-cfg-json-'));
     const cfg = join(cdir, 'rowguard.config.json');
     const cases: Array<[string, string]> = [
-      ['{\n  "jwt": { "secret": pasted-SECRET-9d2f71c0 }\n}\n', `${cfg}: not valid JSON (Unexpected token 'p')`],
+      ['{\n  "jwt": { "secret": pasted-SECRET-9d2f71c0 }\n}\n', `${cfg}: not valid JSON (Unexpected token 'p' at line 2, column 22)`],
       ['{\n  "sql": "db",\n}\n', `${cfg}: not valid JSON (Expected double-quoted property name at line 3, column 1)`],
-      ['\x1b[2J{', `${cfg}: not valid JSON (Unexpected token '\\u001b')`],
+      ['\x1b[2J{', `${cfg}: not valid JSON (Unexpected token '\\u001b' at line 1, column 1)`],
+      // V8 names no position for these: the line and column are rowguard's own reading (columns count characters).
+      ['{\n  "sql": "db",\n  "test": ', `${cfg}: not valid JSON (Unexpected end of JSON input at line 3, column 11)`],
+      ['{\n  "lint": { "ignore": [{ "reason": "caf\u00e9 \u{1F642}", "rule": x }] }\n}\n', `${cfg}: not valid JSON (Unexpected token 'x' at line 2, column 54)`],
+      ['{ "cookie": { "secure": tru } }', `${cfg}: not valid JSON (Unexpected token ' ' at line 1, column 28)`],
     ];
     for (const [text, message] of cases) {
       writeFileSync(cfg, text);

@@ -76,7 +76,7 @@ describe('gate --base in a CI checkout', () => {
     // The hint's fetch is enough: depth 1 of main has no merge base with the PR, the trees are what count.
     execFileSync('git', ['fetch', '-q', '--depth=1', 'origin', 'main:refs/remotes/origin/main'], { cwd: clone, stdio: 'ignore' });
     const fetched = await gate(clone, ['gate', '--base', 'origin/main']);
-    expect(step(fetched.report, 'migrate').summary).toContain('1 new migration apply on top of origin/main');
+    expect(step(fetched.report, 'migrate').summary).toContain('1 new migration applies on top of origin/main');
     expect(step(fetched.report, 'lint').summary).toContain('1 migration file new since origin/main');
     expect(step(fetched.report, 'lint').details.join('\n')).toContain('index-not-concurrent: sql/0090_name_index.sql:1:1');
     expect(fetched.code).toBe(1);

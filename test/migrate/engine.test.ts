@@ -531,15 +531,17 @@ describe('concurrency and crashes', () => {
       }
       return false;
     };
-    const interrupt = async (signal: NodeJS.Signals) => {
-      const child = spawn(process.execPath, [CLI, '--db', db.url, 'migrate', 'up'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const interrupt = async (signal: NodeJS.Signals, flags: string[] = []) => {
+      const child = spawn(process.execPath, [CLI, '--db', db.url, ...flags, 'migrate', 'up'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
       let stderr = '';
+      let stdout = '';
       child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.on('data', (d) => (stdout += d));
       expect(await sleeping()).toBe(true);
       const t0 = Date.now();
       child.kill(signal);
       const code = await new Promise<number | null>((res) => child.on('close', res));
-      return { code, stderr, ms: Date.now() - t0 };
+      return { code, stderr, stdout, ms: Date.now() - t0 };
     };
     dir = project({ '0001_a.sql': 'create table a (x int);\n', '0002_slow.sql': 'create table slow (x int);\nselect pg_sleep(30);\n', '0003_c.sql': 'create table c (x int);\n' });
     const r = await interrupt('SIGINT');
@@ -550,6 +552,10 @@ describe('concurrency and crashes', () => {
     expect((await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`)[0]!['n']).toBe(0);
     expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
     expect((await db.sql`select to_regclass('public.slow') is not null as slow, to_regclass('public.c') is not null as c`)[0]).toEqual({ slow: false, c: false });
+    // With --json the error document's code says it was a signal, as for every command (README "Exit codes").
+    const j = await interrupt('SIGINT', ['--json']);
+    expect(j.code).toBe(130);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'interrupted', exitCode: 130, message: expect.stringContaining('interrupted while applying sql/0002_slow.sql') });
     // Outside a transaction the cancelled statement is recorded as failed, like any failure.
     writeFileSync(join(dir, 'sql', '0002_slow.sql'), '-- rowguard:no-transaction\ncreate table slow (x int);\nselect pg_sleep(30);\n');
     const t = await interrupt('SIGTERM');

@@ -429,6 +429,8 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   const fetch = async (q: { values(): Promise<unknown>; raw(): Promise<unknown> }): Promise<DriverResults> =>
     opts.values === 'text' ? decodeText((await q.raw()) as DriverResults) : ((await q.values()) as DriverResults);
   let errorOffset = 0;
+  // The statement of a file that is running (code points), for errors the server gives no position for.
+  let statementAt: number | undefined;
   // Where the user's text starts inside the message (code points), for error positions: only computed on error.
   let errorBase = (): number => 0;
   try {
@@ -439,10 +441,11 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
     } else if (split) {
       await conn.unsafe(preamble).simple();
       for (const s of split) {
-        errorOffset = s.startChars;
+        errorOffset = statementAt = s.startChars;
         const r = (await fetch(conn.unsafe(s.text).simple())) as DriverResult;
         results.push(toResultSet(r));
       }
+      statementAt = undefined;
       await conn.unsafe(end).simple();
     }
   } catch (err) {
@@ -451,7 +454,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
       .unsafe('rollback')
       .simple()
       .catch(() => undefined);
-    throw sqlErrorAs(err, { text, file: opts.file, positionShift: errorOffset - errorBase(), role: identity.role, authed: identity.role !== opts.anonRole });
+    throw sqlErrorAs(err, { text, file: opts.file, positionShift: errorOffset - errorBase(), statementAt, role: identity.role, authed: identity.role !== opts.anonRole });
   } finally {
     reserved?.release();
   }
@@ -470,7 +473,7 @@ function denialHint(sqlstate: string, message: string): string | undefined {
   return DENIAL_HINTS[sqlstate];
 }
 
-function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionShift: number; role: string; authed: boolean }): unknown {
+function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionShift: number; statementAt?: number; role: string; authed: boolean }): unknown {
   const pg = pgFieldsOf(err);
   if (!pg?.sqlstate) return err;
   const status = httpStatusForPgError(pg.sqlstate, pg.message ?? '', ctx.authed, pg.detail);
@@ -493,6 +496,9 @@ function sqlErrorAs(err: unknown, ctx: { text: string; file?: string; positionSh
       message = nearTokenOneLine(message.replace(/ at or near "([\s\S]*)"$/, (whole, token: string) => (token.length > own.length && token.startsWith(own) ? ` at or near "${own}"` : whole)));
     }
   }
+  // A run-time error (a constraint, division by zero, RAISE) has no position: in a file of
+  // several statements, point at the statement that failed.
+  if (pg.position === undefined && ctx.statementAt !== undefined) location = locateCharPosition(ctx.text, ctx.statementAt + 1, ctx.file ?? '-c');
   const pgOut = { ...pg, message, position: location ? undefined : pg.position };
   return new RowguardError('sql', `${message} (as ${ctx.role}: PostgREST would answer HTTP ${status})`, {
     pg: pgOut,

@@ -361,7 +361,7 @@ export class ChainVerifier {
     }
     const broken = [...this.expectAt].find(([, at]) => at.brokenBefore);
     if (broken) {
-      return { head, found: true, ok: false, message: `the checkpoint's rows are unchanged, but lane ${broken[0]} is broken before ${rowName(broken[0], broken[1].seq)}` };
+      return { head, found: true, ok: false, message: `the checkpoint's rows keep their recorded hashes, but lane ${broken[0]} is broken at or before ${rowName(broken[0], broken[1].seq)}` };
     }
     return { head, found: true, ok: true, message: 'every row of the checkpoint recorded earlier is still in the chain, unchanged' };
   }

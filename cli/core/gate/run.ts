@@ -176,7 +176,7 @@ async function migrateStep(ctx: GateContext): Promise<StepOutcome> {
     ctx.database = db;
     return {
       status: 'passed',
-      summary: `${r.applied.length} new migration${r.applied.length === 1 ? '' : 's'} apply on top of ${base} (${b.applied.length} from the base's ${names.length} files)`,
+      summary: `${r.applied.length} ${r.applied.length === 1 ? 'new migration applies' : 'new migrations apply'} on top of ${base} (${b.applied.length} from the base's ${names.length} files)`,
       details: r.applied.map((m) => `applied ${m.file} (${m.durationMs} ms)`),
       data: { base: b.applied.map((m) => m.version), applied: r.applied.map((m) => m.version) },
     };
