@@ -4,6 +4,7 @@
  * Core code never reads process.env; the CLI layer hands env-derived values in.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { RowguardError } from './errors.js';
 import { parseJsonPath } from './jwt/jsonpath.js';
@@ -350,8 +351,8 @@ export function loadConfig(opts: LoadConfigOptions): Config {
  * JSON.parse's reason without the excerpt of the file it quotes (`..."secret":"abc"...`):
  * that excerpt may be part of a secret pasted into the file, and may hold control
  * characters. A position becomes line and column; V8 gives none for most errors
- * ("Unexpected token 'p'", "Unexpected end of JSON input"), so then it is found by
- * reading the text again.
+ * ("Unexpected token 'p'", "Unexpected end of JSON input"), so then jsonc-parser,
+ * reading strictly, says where.
  */
 function jsonSyntaxReason(message: string, text: string): string {
   const reason = message
@@ -368,80 +369,13 @@ function lineAndColumn(text: string, pos: number): string {
   return ` at line ${before.split('\n').length}, column ${Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1}`;
 }
 
-/** Where JSON.parse stops reading `text` (UTF-16 offset), or null when it is valid JSON (RFC 8259). */
-export function firstJsonErrorAt(text: string): number | null {
-  let i = 0;
-  const stop = (): never => {
-    throw new JsonStop(i);
-  };
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const expect = (c: string) => {
-    if (text[i] !== c) stop();
-    i++;
-  };
-  const string = () => {
-    expect('"');
-    for (;;) {
-      const c = text[i];
-      if (c === undefined || c < ' ') stop();
-      i++;
-      if (c === '"') return;
-      if (c !== '\\') continue;
-      if (text[i] !== undefined && '"\\/bfnrt'.includes(text[i]!)) i++;
-      else if (text[i] === 'u') {
-        i++;
-        for (let k = 0; k < 4; k++) {
-          if (!/[0-9a-fA-F]/.test(text[i] ?? '')) stop();
-          i++;
-        }
-      } else stop();
-    }
-  };
-  const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
-      i++;
-      ws();
-      if (text[i] === close) return void i++;
-      for (;;) {
-        if (c === '{') {
-          ws();
-          string();
-          ws();
-          expect(':');
-        }
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else return expect(close);
-      }
-    }
-    if (c === '"') return string();
-    NUMBER.lastIndex = i;
-    if (NUMBER.test(text)) return void (i = NUMBER.lastIndex);
-    // As V8 reads a literal: up to the first character that does not fit (`tru}` stops at `}`).
-    const literal = c === 't' ? 'true' : c === 'f' ? 'false' : c === 'n' ? 'null' : null;
-    if (literal === null) stop();
-    for (const ch of literal!) expect(ch);
-  };
-  try {
-    value();
-    ws();
-    if (i < text.length) stop();
-    return null;
-  } catch (err) {
-    if (err instanceof JsonStop) return err.at;
-    throw err;
-  }
-}
-
-class JsonStop {
-  constructor(readonly at: number) {}
+/** Where a strict JSON reader first stops in `text` (UTF-16 offset), or null when it reads it all. */
+function firstJsonErrorAt(text: string): number | null {
+  // Loaded here, on the error path only: every command reads its config at start.
+  const { parse } = createRequire(import.meta.url)('jsonc-parser') as typeof import('jsonc-parser');
+  const errors: import('jsonc-parser').ParseError[] = [];
+  parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  return errors[0]?.offset ?? null;
 }
 
 function deepFreeze<T>(o: T): T {

@@ -226,10 +226,10 @@ describe('configuration', () => {
       ['{\n  "jwt": { "secret": pasted-SECRET-9d2f71c0 }\n}\n', `${cfg}: not valid JSON (Unexpected token 'p' at line 2, column 22)`],
       ['{\n  "sql": "db",\n}\n', `${cfg}: not valid JSON (Expected double-quoted property name at line 3, column 1)`],
       ['\x1b[2J{', `${cfg}: not valid JSON (Unexpected token '\\u001b' at line 1, column 1)`],
-      // V8 names no position for these: the line and column are rowguard's own reading (columns count characters).
+      // V8 names no position for these: the line and column are jsonc-parser's (columns count characters).
       ['{\n  "sql": "db",\n  "test": ', `${cfg}: not valid JSON (Unexpected end of JSON input at line 3, column 11)`],
       ['{\n  "lint": { "ignore": [{ "reason": "caf\u00e9 \u{1F642}", "rule": x }] }\n}\n', `${cfg}: not valid JSON (Unexpected token 'x' at line 2, column 54)`],
-      ['{ "cookie": { "secure": tru } }', `${cfg}: not valid JSON (Unexpected token ' ' at line 1, column 28)`],
+      ['{ "cookie": { "secure": tru } }', `${cfg}: not valid JSON (Unexpected token ' ' at line 1, column 25)`], // at the word that is not true
     ];
     for (const [text, message] of cases) {
       writeFileSync(cfg, text);
