@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDeepStrictEqual } from 'node:util';
 import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
 import { arrayLiteral, withSql } from '../../cli/core/db.js';
 import { introspect, policySliceFilter } from '../../cli/core/catalog/introspect.js';
@@ -182,8 +183,16 @@ describe('catalog introspection', () => {
     const back = await withSql(db.url, (s) => s<{ a: string[] }[]>`select json_agg(x order by n) as a from unnest(${arrayLiteral(odd)}::text[]) with ordinality as u(x, n)`, { fetchTypes: false });
     expect(back[0]!.a).toEqual(odd);
     const roles = ['anon', 'authenticated', 'acl "odd" role=x'];
-    const plain = await withSql(db.url, (s) => introspect(s, { apiRoles: roles, scope: 'full' }), { max: 3 });
-    const lean = await withSql(db.url, (s) => introspect(s, { apiRoles: roles, scope: 'full' }), { max: 3, fetchTypes: false });
+    const read = (fetchTypes: boolean) => withSql(db.url, (s) => introspect(s, { apiRoles: roles, scope: 'full' }), { max: 3, fetchTypes });
+    // Roles are cluster-wide, and other test files create and grant theirs meanwhile: the lean read
+    // is compared with plain reads on both sides of it that agree (so nothing changed in between).
+    let plain = await read(true);
+    let lean = await read(false);
+    for (let tries = 0; tries < 5; tries++) {
+      const after = await read(true);
+      if (isDeepStrictEqual(after, plain)) break;
+      [plain, lean] = [after, await read(false)];
+    }
     expect(lean).toEqual(plain);
     expect(lean.relations.some((r) => Object.keys(r.apiAccess).includes('acl "odd" role=x'))).toBe(true);
   });
