@@ -9,8 +9,8 @@
  * and initdb/pg_ctl run under that uid.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { RowguardError } from '../errors.js';
@@ -238,14 +238,65 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Test seams for the start lock: `sawDeadHolder` runs after a waiter found the lock's holder dead and before it acts on that. */
+export interface StartLockHooks {
+  sawDeadHolder?: (lock: string, content: string) => Promise<void>;
+  /** Poll interval while another process holds the lock (ms). */
+  pollMs?: number;
+  /** How long to wait for a live holder before giving up (ms). */
+  waitMs?: number;
+}
+
+/** The lock file's content: the holder's pid and a nonce, so each lock instance is told apart from a later one. */
+function lockHolder(content: string): number {
+  return Number(content.split(' ')[0]);
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Remove the lock instance whose content is `seen` (its holder is dead), unless it was already replaced.
+ * Two waiters that both saw the dead holder must not both remove it: the second would remove the lock
+ * the first has just taken. So a takeover is itself exclusive, per lock instance: only the process that
+ * creates `<lock>.takeover-<sha of the instance>` with O_EXCL may remove it, and it checks again, holding
+ * that file, that the lock is still that instance. Nobody else removes the instance meanwhile (its owner is
+ * dead, and other takers of it are shut out), and no new lock can be linked while it exists, so the check
+ * stays true until the unlink. A waiter that loses the race just polls again.
+ */
+function takeOverDeadLock(lock: string, seen: string): { guard: string; busy: boolean } {
+  const guard = `${lock}.takeover-${createHash('sha256').update(seen).digest('hex').slice(0, 16)}`;
+  let fd: number;
+  try {
+    fd = openSync(guard, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { guard, busy: true }; // another waiter is taking this instance over
+    throw err;
+  }
+  try {
+    closeSync(fd);
+    if (readOrUndefined(lock) === seen) unlinkSync(lock);
+  } finally {
+    rmSync(guard, { force: true });
+  }
+  return { guard, busy: false };
+}
+
 /** `<dataDir>.lock` beside the folder (which may not exist yet), holding the holder's pid; a dead holder's lock is taken over. */
-async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+export async function withStartLock<T>(dataDir: string, fn: () => Promise<T>, hooks: StartLockHooks = {}): Promise<T> {
   const lock = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
   mkdirSync(dirname(lock), { recursive: true });
-  // link() is atomic and fails if the name exists: the lock appears with its pid already written.
+  // link() is atomic and fails if the name exists: the lock appears with its content already written.
+  const content = `${process.pid} ${randomBytes(8).toString('hex')}`;
   const mine = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(mine, String(process.pid));
-  const deadline = Date.now() + 120_000;
+  writeFileSync(mine, content);
+  const deadline = Date.now() + (hooks.waitMs ?? 120_000);
   try {
     for (;;) {
       try {
@@ -254,22 +305,27 @@ async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(lock, 'utf8'));
-      } catch {
-        continue; // released between link() and read
-      }
+      const seen = readOrUndefined(lock);
+      if (seen === undefined) continue; // released between link() and read
+      const holder = lockHolder(seen);
+      let stuckGuard: string | undefined;
       if (!holder || !processAlive(holder)) {
-        rmSync(lock, { force: true });
-        continue;
+        await hooks.sawDeadHolder?.(lock, seen);
+        const takeover = takeOverDeadLock(lock, seen);
+        if (!takeover.busy) continue;
+        // Another waiter is taking it over; a takeover file that stays means that waiter died inside it.
+        stuckGuard = takeover.guard;
       }
       if (Date.now() > deadline) {
-        throw new RowguardError('provision', `another rowguard (pid ${holder}) has been starting the embedded PostgreSQL in ${dataDir} for 2 minutes`, {
-          hint: `if no rowguard is running, remove ${lock}`,
-        });
+        throw stuckGuard
+          ? new RowguardError('provision', `the start lock ${lock} of a process that is gone (pid ${holder}) has been being taken over for 2 minutes`, {
+              hint: `if no rowguard is running, remove ${lock} and ${stuckGuard}`,
+            })
+          : new RowguardError('provision', `another rowguard (pid ${holder}) has been starting the embedded PostgreSQL in ${dataDir} for 2 minutes`, {
+              hint: `if no rowguard is running, remove ${lock}`,
+            });
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, hooks.pollMs ?? 100));
     }
   } finally {
     rmSync(mine, { force: true });
@@ -277,7 +333,8 @@ async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<
   try {
     return await fn();
   } finally {
-    rmSync(lock, { force: true });
+    // Only our own instance: never a lock someone else holds.
+    if (readOrUndefined(lock) === content) unlinkSync(lock);
   }
 }
 
