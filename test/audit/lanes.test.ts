@@ -107,6 +107,31 @@ describe('lanes', () => {
     await late.unsafe('commit');
   });
 
+  it('a lane first taken inside a savepoint that rolls back goes to a waiter at once; the transaction appends after the waiter\'s row', async () => {
+    const n = 8;
+    const holders = Array.from({ length: n }, () => session());
+    for (const [i, h] of holders.entries()) {
+      await h.unsafe(i === 0 ? 'begin; savepoint s' : 'begin');
+      await event(h);
+    }
+    const lane = (await laneOf(holders[0]!))!;
+    const late = session();
+    await late.unsafe("begin; set local lock_timeout = '5s'");
+    const waiting = sqlstate(event(late));
+    await new Promise((r) => setTimeout(r, 100));
+    // Rolling back the savepoint releases the advisory lock taken in it, and forgets audit.lane.
+    await holders[0]!.unsafe('rollback to savepoint s');
+    expect(await waiting).toBe('ok');
+    expect(await laneOf(late)).toBe(lane);
+    await late.unsafe('commit');
+    // The holder's next append waits for no one and continues that lane's chain after the late row.
+    await event(holders[0]!);
+    const [mine] = await holders[0]!<{ lane: number; seq: string }[]>`select lane, seq::text from audit.log where txid = pg_current_xact_id()`;
+    const [theirs] = await db.sql<{ seq: string }[]>`select max(seq)::text as seq from audit.log where lane = ${lane}`;
+    expect(mine).toEqual({ lane, seq: String(Number(theirs!.seq) + 1) });
+    await Promise.all(holders.map((h) => h.unsafe('commit')));
+  });
+
   it('a forged lane hint naming a held lane does not put rows on that lane', async () => {
     const [holder, forger] = [session(), session()];
     await holder.unsafe('begin');
