@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withStartLock } from '../../cli/core/provision/embedded.js';
+import { processStartTime, withStartLock } from '../../cli/core/provision/embedded.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rg-start-lock-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -124,5 +124,20 @@ describe('the embedded start lock, a takeover left behind', () => {
     expect(polls).toBeGreaterThan(2);
     expect(polls).toBeLessThan(30); // it slept between polls
     expect(existsSync(lock)).toBe(true); // it did not remove the lock someone else is taking over
+  });
+
+  it('a lock whose pid now belongs to another process (it started after the lock was written) is taken over at once', async () => {
+    const dataDir = join(root, 'reused', 'pgdata');
+    const lock = `${dataDir}.lock`;
+    await withStartLock(dataDir, async () => undefined);
+    const started = processStartTime(process.pid);
+    expect(started).toMatch(/^\d+$/); // Linux: /proc/<pid>/stat
+    // Our pid is alive, but the holder that wrote this lock started at another time: it was not us.
+    writeFileSync(lock, `${process.pid} 0123456789abcdef ${Number(started) + 1}`);
+    expect(await withStartLock(dataDir, async () => 'ran', { pollMs: 5, waitMs: 200 })).toBe('ran');
+    // The same pid with its real start time is a live holder: waited for, then the error.
+    writeFileSync(lock, `${process.pid} 0123456789abcdef ${started}`);
+    await expect(withStartLock(dataDir, async () => 'ran', { pollMs: 5, waitMs: 50 })).rejects.toMatchObject({ code: 'provision' });
+    rmSync(lock);
   });
 });

@@ -247,9 +247,38 @@ export interface StartLockHooks {
   waitMs?: number;
 }
 
-/** The lock file's content: the holder's pid and a nonce, so each lock instance is told apart from a later one. */
-function lockHolder(content: string): number {
-  return Number(content.split(' ')[0]);
+/**
+ * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat; the fields
+ * after the parenthesised command name, which may hold spaces, are split from its last ')').
+ * undefined where there is no /proc.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The lock file's content: the holder's pid, a nonce (so each lock instance is told apart from a later
+ * one) and the holder's start time. The start time tells a dead holder from an unrelated process that
+ * got its pid since (a lock left in a cached .rowguard/ folder, a container restarted with the same
+ * pids); a lock written without one (an older rowguard) is judged by the pid alone.
+ */
+function lockContent(): string {
+  const started = processStartTime(process.pid);
+  return `${process.pid} ${randomBytes(8).toString('hex')}${started ? ` ${started}` : ''}`;
+}
+
+function lockHolderAlive(content: string): { pid: number; alive: boolean } {
+  const [pidText, , started] = content.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
+  if (!processAlive(pid)) return { pid, alive: false };
+  const now = started === undefined ? undefined : processStartTime(pid);
+  return { pid, alive: now === undefined || now === started };
 }
 
 function readOrUndefined(path: string): string | undefined {
@@ -293,7 +322,7 @@ export async function withStartLock<T>(dataDir: string, fn: () => Promise<T>, ho
   const lock = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
   mkdirSync(dirname(lock), { recursive: true });
   // link() is atomic and fails if the name exists: the lock appears with its content already written.
-  const content = `${process.pid} ${randomBytes(8).toString('hex')}`;
+  const content = lockContent();
   const mine = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}`;
   writeFileSync(mine, content);
   const deadline = Date.now() + (hooks.waitMs ?? 120_000);
@@ -307,9 +336,9 @@ export async function withStartLock<T>(dataDir: string, fn: () => Promise<T>, ho
       }
       const seen = readOrUndefined(lock);
       if (seen === undefined) continue; // released between link() and read
-      const holder = lockHolder(seen);
+      const { pid: holder, alive } = lockHolderAlive(seen);
       let stuckGuard: string | undefined;
-      if (!holder || !processAlive(holder)) {
+      if (!alive) {
         await hooks.sawDeadHolder?.(lock, seen);
         const takeover = takeOverDeadLock(lock, seen);
         if (!takeover.busy) continue;
