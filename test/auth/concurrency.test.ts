@@ -108,6 +108,30 @@ describe('sign-up and identities', () => {
   });
 });
 
+describe('sign-ins of one email at once', () => {
+  it('a sign-in waiting on the lockout row that a successful sign-in deletes meanwhile still signs in (not "query returned no rows")', async () => {
+    const email = 'two-tabs@example.test';
+    const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
+    // An earlier typo leaves the email's login_attempts row.
+    await expect(flows.signIn(sql, email, 'not the password')).rejects.toMatchObject({ code: 'auth' });
+    const a = client();
+    const b = client();
+    const pb = await pidOf(b);
+    // A does what a successful sign_in does with that row, holding its transaction open between the steps.
+    await a`begin`;
+    await a`select 1 from auth_flow.login_attempts where email_key = auth_flow.email_key(auth_flow.normalize_email(${email})) for update`;
+    const second = flows.signIn(b, email, PASSWORD).then(
+      (g) => g,
+      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+    );
+    await waitsOnLock(pb);
+    await a`delete from auth_flow.login_attempts where email_key = auth_flow.email_key(auth_flow.normalize_email(${email}))`;
+    await a`commit`;
+    const g = await second;
+    expect(g).toMatchObject({ userId, sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  });
+});
+
 describe('a refresh colliding with a sign-out', () => {
   // auth_flow.refresh locks its token row, then writes the session row (FK check, refreshed_at);
   // deleting a session locks the session row, then its tokens (ON DELETE CASCADE). Parked between
