@@ -141,3 +141,30 @@ describe('the embedded start lock, a takeover left behind', () => {
     rmSync(lock);
   });
 });
+
+describe('stop and reset beside a start', () => {
+  it('db reset waits for a start in progress on the same folder instead of removing it under initdb', async () => {
+    const { destroy } = await import('../../cli/core/provision/embedded.js');
+    const { mkdirSync } = await import('node:fs');
+    const dataDir = join(root, 'reset', 'pgdata');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let initialised = false;
+    // Stands in for a start that is initialising the folder while holding the lock.
+    const starting = withStartLock(dataDir, async () => {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(join(dataDir, 'PG_VERSION'), '17\n');
+      await held;
+      initialised = existsSync(join(dataDir, 'PG_VERSION'));
+    });
+    await sleep(20);
+    const reset = destroy(dataDir);
+    await sleep(200);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true); // reset is waiting
+    release();
+    await Promise.all([starting, reset]);
+    expect(initialised).toBe(true); // the start saw its folder whole
+    expect(existsSync(dataDir)).toBe(false); // then reset removed it
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+  });
+});

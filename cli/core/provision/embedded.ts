@@ -420,7 +420,16 @@ async function startUnlocked(opts: EmbeddedOptions): Promise<{ url: string; stat
   return { url: urlOf(state), state, started: true };
 }
 
+/**
+ * Stop and reset take the start lock too: a `db reset` or `db stop` beside a command that is
+ * starting (or initialising) the same folder waits for it, instead of removing the folder under
+ * initdb or stopping a server that pg_ctl is still waiting for.
+ */
 export async function stop(dataDir: string): Promise<{ stopped: boolean }> {
+  return withStartLock(dataDir, () => stopUnlocked(dataDir));
+}
+
+async function stopUnlocked(dataDir: string): Promise<{ stopped: boolean }> {
   const st = await status(dataDir);
   if (!st.running) return { stopped: false };
   const ids = await postgresIds();
@@ -434,7 +443,9 @@ export async function stop(dataDir: string): Promise<{ stopped: boolean }> {
 
 /** Stop, delete the data directory and its state file. */
 export async function destroy(dataDir: string): Promise<void> {
-  await stop(dataDir);
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(stateFile(dataDir), { force: true });
+  await withStartLock(dataDir, async () => {
+    await stopUnlocked(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(stateFile(dataDir), { force: true });
+  });
 }
