@@ -369,7 +369,7 @@ export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?
     if (pg?.sqlstate === '55006') {
       const template = opts.template ?? 'template1';
       const pids = await withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), (sql) =>
-        sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${template} and pid <> pg_backend_pid() order by pid`,
+        sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${template} and backend_type = 'client backend' and pid <> pg_backend_pid() order by pid`,
       ).then((rows) => rows.map((r) => r.pid), () => [] as number[]);
       throw new RowguardError('provision', `cannot create ${opts.purpose ?? 'a throwaway database'} on ${describeUrl(serverUrl)}: its template ${template} is in use by another session${pids.length ? ` (server pid ${pids.join(', ')})` : ''}`, {
         hint: `CREATE DATABASE copies ${template} only while nobody else is connected to it: close that session (select * from pg_stat_activity where datname = '${template.replace(/'/g, "''")}'), then run again`,

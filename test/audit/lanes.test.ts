@@ -107,15 +107,21 @@ describe('lanes', () => {
     await late.unsafe('commit');
   });
 
-  it('a lane first taken inside a savepoint that rolls back goes to a waiter at once; the transaction appends after the waiter\'s row', async () => {
+  it('a lane first taken inside a savepoint that rolls back goes to its waiter at once; the transaction appends after the waiter\'s row', async () => {
     const n = 8;
+    const late = session();
+    // With every lane held, an appender waits for its own backend's lane (pid % 8 + 1): that one is
+    // taken by holder 0 inside a savepoint (the audit.lane hint picks a free lane), the others around it.
+    const [{ pid }] = (await late`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
+    const lane = (pid % n) + 1;
+    const others = Array.from({ length: n }, (_, i) => i + 1).filter((l) => l !== lane);
     const holders = Array.from({ length: n }, () => session());
     for (const [i, h] of holders.entries()) {
       await h.unsafe(i === 0 ? 'begin; savepoint s' : 'begin');
+      await h`select set_config('audit.lane', ${String(i === 0 ? lane : others[i - 1]!)}, true)`;
       await event(h);
     }
-    const lane = (await laneOf(holders[0]!))!;
-    const late = session();
+    expect(await Promise.all(holders.map(laneOf))).toEqual([lane, ...others]);
     await late.unsafe("begin; set local lock_timeout = '5s'");
     const waiting = sqlstate(event(late));
     await new Promise((r) => setTimeout(r, 100));
