@@ -124,7 +124,12 @@ describe('lanes', () => {
     expect(await Promise.all(holders.map(laneOf))).toEqual([lane, ...others]);
     await late.unsafe("begin; set local lock_timeout = '5s'");
     const waiting = sqlstate(event(late));
-    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; ; i++) {
+      const [w] = await db.sql<{ w: string | null }[]>`select wait_event_type as w from pg_stat_activity where pid = ${pid}`;
+      if (w?.w === 'Lock') break;
+      if (i > 500) throw new Error('the late appender never waited for a lane');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     // Rolling back the savepoint releases the advisory lock taken in it, and forgets audit.lane.
     await holders[0]!.unsafe('rollback to savepoint s');
     expect(await waiting).toBe('ok');

@@ -60,13 +60,16 @@ describe('sign-up and identities', () => {
     const pb = await pidOf(b);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const made = new Promise<void>((r) => (inserted = r));
     // A's insert is made and not yet committed when B's arrives.
     const first = a.begin(async (tx) => {
       const id = await flows.signUp(tx as unknown as Sql, 'Dup.Case@Example.test', PASSWORD);
+      inserted();
       await held;
       return id;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await made;
     const second = flows.signUp(b, 'dup.case@example.TEST', PASSWORD).then(
       () => 'created',
       (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
@@ -89,12 +92,15 @@ describe('sign-up and identities', () => {
     const pb = await pidOf(b);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const made = new Promise<void>((r) => (inserted = r));
     const first = a.begin(async (tx) => {
       const r = await flows.linkIdentity(tx as unknown as Sql, u1, 'github', 'gh-4711', {});
+      inserted();
       await held;
       return r;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await made;
     const second = flows.linkIdentity(b, u2, 'github', 'gh-4711', {}).then(
       () => 'linked',
       (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
