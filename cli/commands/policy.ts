@@ -113,19 +113,33 @@ export function makePolicyCommand(): Command {
       const { securityStateOf } = await import('../core/policy/state.js');
       const { apiRolesOf } = await import('../core/config.js');
       const report = await import('../core/report/policy.js');
-      const result = await diffPolicies({ serverUrl: target.serverUrl, config, from: target.source, to: { kind: 'policies' }, displayRoot: ctx.cwd });
-      ctx.out.info(report.renderDiffSummary(result, ctx.out).trimEnd());
-      assertWideningAllowed(result.plan, { local: target.local, allowWidening: !!o.allowWidening, label: result.from.label });
-      const { applied } = await applyPlan(result.plan, {
+      const { withMigrationLock } = await import('../core/migrate/engine.js');
+      // Read, plan and apply under the runners' lock: a second apply (or a migrate up) started
+      // meanwhile waits, then plans against what this one left.
+      const lockOpts = {
         url: target.serverUrl,
         lockTimeout: config.migrations.lockTimeout,
         statementTimeout: config.migrations.statementTimeout,
-        sources: result.files,
+        onProgress: (e: { kind: string; holderPid?: number | null }) => {
+          if (e.kind === 'waiting-for-lock') ctx.out.info(`waiting for another migration runner or policy apply${e.holderPid ? ` (pid ${e.holderPid})` : ''}…`);
+        },
+      };
+      const { result, applied } = await withMigrationLock(lockOpts, async () => {
+        const result = await diffPolicies({ serverUrl: target.serverUrl, config, from: target.source, to: { kind: 'policies' }, displayRoot: ctx.cwd });
+        ctx.out.info(report.renderDiffSummary(result, ctx.out).trimEnd());
+        assertWideningAllowed(result.plan, { local: target.local, allowWidening: !!o.allowWidening, label: result.from.label });
+        const { applied } = await applyPlan(result.plan, {
+          url: target.serverUrl,
+          lockTimeout: config.migrations.lockTimeout,
+          statementTimeout: config.migrations.statementTimeout,
+          sources: result.files,
+        });
+        // Read the target again: after applying, nothing may be left to do.
+        const after = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
+        const left = planPolicyChanges(after, result.toState, await expressionsEqual()).steps.length;
+        if (left > 0) throw new RowguardError('internal', `applied ${applied} statements but ${left} difference(s) remain`, { hint: 'this is a bug in rowguard; please report it with `rowguard policy diff --format json`' });
+        return { result, applied };
       });
-      // Read the target again: after applying, nothing may be left to do.
-      const after = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
-      const left = planPolicyChanges(after, result.toState, await expressionsEqual()).steps.length;
-      if (left > 0) throw new RowguardError('internal', `applied ${applied} statements but ${left} difference(s) remain`, { hint: 'this is a bug in rowguard; please report it with `rowguard policy diff --format json`' });
       ctx.out.result({ applied, ...report.diffJson(result) }, () => (applied ? `applied ${applied} statement${applied === 1 ? '' : 's'} in one transaction; ${result.from.label} now matches policies/` : 'nothing to apply'));
     });
 

@@ -363,6 +363,20 @@ export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?
     // provisioned (exit 3), whichever command asked; the pg fields stay for callers that
     // can do without it (policy pull).
     const pg = pgFieldsOf(err);
+    // 55006 object_in_use: CREATE DATABASE copies its template (template1 unless told) only while no
+    // other session is connected to it, and has already waited 5 s for them to leave. Any client
+    // connected to template1 (a psql, a pooler, a tool's health check) makes every copy fail.
+    if (pg?.sqlstate === '55006') {
+      const template = opts.template ?? 'template1';
+      const pids = await withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), (sql) =>
+        sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${template} and backend_type = 'client backend' and pid <> pg_backend_pid() order by pid`,
+      ).then((rows) => rows.map((r) => r.pid), () => [] as number[]);
+      throw new RowguardError('provision', `cannot create ${opts.purpose ?? 'a throwaway database'} on ${describeUrl(serverUrl)}: its template ${template} is in use by another session${pids.length ? ` (server pid ${pids.join(', ')})` : ''}`, {
+        hint: `CREATE DATABASE copies ${template} only while nobody else is connected to it: close that session (select * from pg_stat_activity where datname = '${template.replace(/'/g, "''")}'), then run again`,
+        pg,
+        cause: err,
+      });
+    }
     if (pg?.sqlstate === '42501') {
       throw new RowguardError('provision', `cannot create ${opts.purpose ?? 'a throwaway database'} on ${describeUrl(serverUrl)}: ${pg.message}`, {
         hint: 'rowguard builds it in a throwaway database on that server: use a role with CREATEDB, or leave --db / DATABASE_URL unset to use the embedded server',

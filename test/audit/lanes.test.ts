@@ -107,6 +107,42 @@ describe('lanes', () => {
     await late.unsafe('commit');
   });
 
+  it('a lane first taken inside a savepoint that rolls back goes to its waiter at once; the transaction appends after the waiter\'s row', async () => {
+    const n = 8;
+    const late = session();
+    // With every lane held, an appender waits for its own backend's lane (pid % 8 + 1): that one is
+    // taken by holder 0 inside a savepoint (the audit.lane hint picks a free lane), the others around it.
+    const [{ pid }] = (await late`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
+    const lane = (pid % n) + 1;
+    const others = Array.from({ length: n }, (_, i) => i + 1).filter((l) => l !== lane);
+    const holders = Array.from({ length: n }, () => session());
+    for (const [i, h] of holders.entries()) {
+      await h.unsafe(i === 0 ? 'begin; savepoint s' : 'begin');
+      await h`select set_config('audit.lane', ${String(i === 0 ? lane : others[i - 1]!)}, true)`;
+      await event(h);
+    }
+    expect(await Promise.all(holders.map(laneOf))).toEqual([lane, ...others]);
+    await late.unsafe("begin; set local lock_timeout = '5s'");
+    const waiting = sqlstate(event(late));
+    for (let i = 0; ; i++) {
+      const [w] = await db.sql<{ w: string | null }[]>`select wait_event_type as w from pg_stat_activity where pid = ${pid}`;
+      if (w?.w === 'Lock') break;
+      if (i > 500) throw new Error('the late appender never waited for a lane');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Rolling back the savepoint releases the advisory lock taken in it, and forgets audit.lane.
+    await holders[0]!.unsafe('rollback to savepoint s');
+    expect(await waiting).toBe('ok');
+    expect(await laneOf(late)).toBe(lane);
+    await late.unsafe('commit');
+    // The holder's next append waits for no one and continues that lane's chain after the late row.
+    await event(holders[0]!);
+    const [mine] = await holders[0]!<{ lane: number; seq: string }[]>`select lane, seq::text from audit.log where txid = pg_current_xact_id()`;
+    const [theirs] = await db.sql<{ seq: string }[]>`select max(seq)::text as seq from audit.log where lane = ${lane}`;
+    expect(mine).toEqual({ lane, seq: String(Number(theirs!.seq) + 1) });
+    await Promise.all(holders.map((h) => h.unsafe('commit')));
+  });
+
   it('a forged lane hint naming a held lane does not put rows on that lane', async () => {
     const [holder, forger] = [session(), session()];
     await holder.unsafe('begin');

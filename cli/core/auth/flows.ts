@@ -70,9 +70,10 @@ function toGrant(row: GrantRow | undefined, failure: string): SessionGrant {
  * bad provider: SQLSTATE class 22 or 23, or P0002) becomes an 'auth' error
  * carrying Postgres's message, which never contains the secret.
  */
-async function call<T>(fn: () => Promise<T>): Promise<T> {
+async function call<T>(sql: Sql, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    // Inside a caller's transaction the abort is the caller's to handle: that transaction is over.
+    return await (isTransaction(sql) ? fn() : retryConflicts(fn));
   } catch (err) {
     const pg = pgFieldsOf(err);
     // 3F000 invalid_schema_name, 42883 undefined_function, 42P01 undefined_table
@@ -93,32 +94,75 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Attempts at one flow call that Postgres aborted for a conflict with a concurrent call. */
+const CONFLICT_ATTEMPTS = 5;
+
+/**
+ * Each flow is one statement in its own transaction, so when Postgres aborts it for a conflict with
+ * a concurrent flow (40P01 deadlock_detected: auth_flow.refresh locks its token row before the session
+ * row, while deleting a session — sign-out, erase — locks the session row, then its tokens by cascade;
+ * 40001 serialization_failure under a stricter default_transaction_isolation) nothing of it was
+ * committed, and running it again is what Postgres's documentation prescribes. The retry sees the
+ * winner's result: a refresh of a token whose session was just signed out fails as any unknown token does.
+ * Also retried: sign_in's lost lockout row (lostAttemptsRow).
+ */
+async function retryConflicts<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const state = pgFieldsOf(err)?.sqlstate;
+      if ((state !== '40P01' && state !== '40001' && !lostAttemptsRow(err)) || attempt >= CONFLICT_ATTEMPTS) throw err;
+      // Jittered, growing pause, so two retrying callers do not collide again in step.
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
+  }
+}
+
+/**
+ * auth_flow.sign_in (0024) makes sure the email's login_attempts row exists, then locks it with
+ * `SELECT … INTO STRICT … FOR UPDATE`. A successful sign-in of the same email deletes that row: one
+ * that was waiting for its lock then finds no row, and STRICT raises P0002 "query returned no rows"
+ * (two tabs signing in at once after an earlier typo). Nothing was committed and a new attempt makes
+ * the row again. Only that statement of sign_in: P0002 is also a deliberate answer elsewhere
+ * (link-identity: no such user).
+ */
+function lostAttemptsRow(err: unknown): boolean {
+  const pg = pgFieldsOf(err);
+  return pg?.sqlstate === 'P0002' && pg.message === 'query returned no rows' && /^PL\/pgSQL function auth_flow\.sign_in\(text,text\) line \d+ at SQL statement/.test(pg.where ?? '');
+}
+
+/** postgres.js gives a transaction's handle `savepoint`; the pool has none. */
+function isTransaction(sql: Sql): boolean {
+  return typeof (sql as unknown as { savepoint?: unknown }).savepoint === 'function';
+}
+
 const GRANT_COLUMNS = 'user_id, session_id, refresh_token, refresh_token_expires_at, aal, amr, user_claims, issued_at';
 
 export async function signUp(sql: Sql, email: string, password: string, userMetadata: Record<string, unknown> = {}): Promise<{ userId: string; email: string }> {
   // The function alone in the select list: it runs exactly once.
-  const rows = await call(() => sql<{ id: string }[]>`select auth_flow.sign_up(${email}, ${password}, ${sql.json(userMetadata as never)}::jsonb)::text as id`);
+  const rows = await call(sql, () => sql<{ id: string }[]>`select auth_flow.sign_up(${email}, ${password}, ${sql.json(userMetadata as never)}::jsonb)::text as id`);
   // auth_flow.normalize_email: trimmed and lower-cased.
   return { userId: rows[0]!.id, email: email.trim().toLowerCase() };
 }
 
 export async function signIn(sql: Sql, email: string, password: string): Promise<SessionGrant> {
-  const rows = await call(() => sql.unsafe<GrantRow[]>(`select ${GRANT_COLUMNS} from auth_flow.sign_in($1, $2)`, [email, password]));
+  const rows = await call(sql, () => sql.unsafe<GrantRow[]>(`select ${GRANT_COLUMNS} from auth_flow.sign_in($1, $2)`, [email, password]));
   return toGrant(rows[0], AUTH_FAILED.signIn);
 }
 
 export async function signInWithIdentity(sql: Sql, provider: string, providerId: string): Promise<SessionGrant> {
-  const rows = await call(() => sql.unsafe<GrantRow[]>(`select ${GRANT_COLUMNS} from auth_flow.sign_in_with_identity($1, $2)`, [provider, providerId]));
+  const rows = await call(sql, () => sql.unsafe<GrantRow[]>(`select ${GRANT_COLUMNS} from auth_flow.sign_in_with_identity($1, $2)`, [provider, providerId]));
   return toGrant(rows[0], AUTH_FAILED.signIn);
 }
 
 export async function refresh(sql: Sql, refreshToken: string): Promise<SessionGrant> {
-  const rows = await call(() => sql.unsafe<GrantRow[]>(`select ${GRANT_COLUMNS} from auth_flow.refresh($1)`, [refreshToken]));
+  const rows = await call(sql, () => sql.unsafe<GrantRow[]>(`select ${GRANT_COLUMNS} from auth_flow.refresh($1)`, [refreshToken]));
   return toGrant(rows[0], AUTH_FAILED.refresh);
 }
 
 export async function verifyMagicLink(sql: Sql, token: string): Promise<SessionGrant> {
-  const rows = await call(() => sql.unsafe<GrantRow[]>(`select ${GRANT_COLUMNS} from auth_flow.verify_magic_link($1)`, [token]));
+  const rows = await call(sql, () => sql.unsafe<GrantRow[]>(`select ${GRANT_COLUMNS} from auth_flow.verify_magic_link($1)`, [token]));
   return toGrant(rows[0], AUTH_FAILED.verify);
 }
 
@@ -128,7 +172,7 @@ export interface MagicLink {
 }
 
 export async function issueMagicLink(sql: Sql, email: string): Promise<MagicLink> {
-  const rows = await call(() => sql<{ token: string | null; expires_at: Date }[]>`
+  const rows = await call(sql, () => sql<{ token: string | null; expires_at: Date }[]>`
     select auth_flow.issue_magic_link(${email}) as token,
            now() + (select s.magic_link_ttl from auth_flow.settings s where s.singleton) as expires_at`);
   const row = rows[0];
@@ -138,7 +182,7 @@ export async function issueMagicLink(sql: Sql, email: string): Promise<MagicLink
 }
 
 export async function linkIdentity(sql: Sql, userId: string, provider: string, providerId: string, identityData: Record<string, unknown>): Promise<{ identityId: string }> {
-  const rows = await call(() => sql<{ id: string | null }[]>`
+  const rows = await call(sql, () => sql<{ id: string | null }[]>`
     select auth_flow.link_identity(${userId}::uuid, ${provider}, ${providerId}, ${sql.json(identityData as never)}::jsonb)::text as id`);
   const id = rows[0]?.id ?? null;
   if (id === null) throw failed(`link-identity failed: this ${provider} identity is already linked to another user`);
@@ -148,26 +192,26 @@ export async function linkIdentity(sql: Sql, userId: string, provider: string, p
 export type SignOutScope = 'local' | 'global' | 'others';
 
 export async function signOutByRefreshToken(sql: Sql, refreshToken: string, scope: SignOutScope): Promise<{ sessionsEnded: number }> {
-  const rows = await call(() => sql<{ n: number | null }[]>`select auth_flow.sign_out_by_refresh_token(${refreshToken}, ${scope}) as n`);
+  const rows = await call(sql, () => sql<{ n: number | null }[]>`select auth_flow.sign_out_by_refresh_token(${refreshToken}, ${scope}) as n`);
   const n = rows[0]?.n ?? null;
   if (n === null) throw failed(AUTH_FAILED.signOut);
   return { sessionsEnded: n };
 }
 
 export async function signOutUser(sql: Sql, userId: string): Promise<{ sessionsEnded: number }> {
-  const rows = await call(() => sql<{ n: number }[]>`select auth_flow.sign_out_user(${userId}::uuid) as n`);
+  const rows = await call(sql, () => sql<{ n: number }[]>`select auth_flow.sign_out_user(${userId}::uuid) as n`);
   return { sessionsEnded: rows[0]!.n };
 }
 
 export async function exportUser(sql: Sql, userId: string): Promise<Record<string, unknown>> {
-  const rows = await call(() => sql<{ doc: Record<string, unknown> | null }[]>`select auth_flow.export_user(${userId}::uuid) as doc`);
+  const rows = await call(sql, () => sql<{ doc: Record<string, unknown> | null }[]>`select auth_flow.export_user(${userId}::uuid) as doc`);
   const doc = rows[0]?.doc ?? null;
   if (doc === null) throw new RowguardError('auth', 'export failed: no such user');
   return doc;
 }
 
 export async function eraseUser(sql: Sql, userId: string): Promise<Record<string, unknown>> {
-  const rows = await call(() => sql<{ counts: Record<string, unknown> | null }[]>`select auth_flow.erase_user(${userId}::uuid) as counts`);
+  const rows = await call(sql, () => sql<{ counts: Record<string, unknown> | null }[]>`select auth_flow.erase_user(${userId}::uuid) as counts`);
   const counts = rows[0]?.counts ?? null;
   if (counts === null) throw new RowguardError('auth', 'erase failed: no such user');
   return counts;
@@ -178,7 +222,7 @@ export async function eraseUser(sql: Sql, userId: string): Promise<Record<string
  * only: export, erase, link-identity, sign-out --user; never a credential check).
  */
 export async function resolveUser(sql: Sql, who: string): Promise<{ id: string; email: string | null }> {
-  const rows = await call(() =>
+  const rows = await call(sql, () =>
     isUuid(who)
       ? sql<{ id: string; email: string | null }[]>`select u.id::text as id, u.email from auth.users u where u.id = ${who}::uuid`
       : sql<{ id: string; email: string | null }[]>`

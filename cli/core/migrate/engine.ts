@@ -209,6 +209,23 @@ async function releaseLock(sql: Sql): Promise<void> {
   await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`.catch(() => undefined);
 }
 
+/**
+ * Run `fn` holding the runners' lock on `opts.url`, on a session of its own. `policy apply`
+ * takes it for its whole read–plan–apply: two applies at once, or one beside a `migrate up`,
+ * would otherwise both plan against the same state and the later one run its stale plan
+ * (failing on what the first created, or undoing a change it never saw).
+ */
+export async function withMigrationLock<T>(opts: Pick<EngineOptions, 'url' | 'lockTimeout' | 'statementTimeout' | 'lockWaitSeconds' | 'signal' | 'onProgress' | 'now'>, fn: () => Promise<T>): Promise<T> {
+  return withEngineSession({ ...opts, dir: '', displayRoot: '' }, async (sql) => {
+    await acquireLock(sql, { ...opts, dir: '', displayRoot: '' });
+    try {
+      return await fn();
+    } finally {
+      await releaseLock(sql);
+    }
+  });
+}
+
 function appliedBy(): string {
   try {
     return userInfo().username;

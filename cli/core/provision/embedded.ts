@@ -9,8 +9,8 @@
  * and initdb/pg_ctl run under that uid.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -248,14 +248,94 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Test seams for the start lock: `sawDeadHolder` runs after a waiter found the lock's holder dead and before it acts on that. */
+export interface StartLockHooks {
+  sawDeadHolder?: (lock: string, content: string) => Promise<void>;
+  /** Poll interval while another process holds the lock (ms). */
+  pollMs?: number;
+  /** How long to wait for a live holder before giving up (ms). */
+  waitMs?: number;
+}
+
+/**
+ * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat; the fields
+ * after the parenthesised command name, which may hold spaces, are split from its last ')').
+ * undefined where there is no /proc.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The lock file's content: the holder's pid, a nonce (so each lock instance is told apart from a later
+ * one) and the holder's start time. The start time tells a dead holder from an unrelated process that
+ * got its pid since (a lock left in a cached .rowguard/ folder, a container restarted with the same
+ * pids); a lock written without one (an older rowguard) is judged by the pid alone.
+ */
+function lockContent(): string {
+  const started = processStartTime(process.pid);
+  return `${process.pid} ${randomBytes(8).toString('hex')}${started ? ` ${started}` : ''}`;
+}
+
+function lockHolderAlive(content: string): { pid: number; alive: boolean } {
+  const [pidText, , started] = content.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
+  if (!processAlive(pid)) return { pid, alive: false };
+  const now = started === undefined ? undefined : processStartTime(pid);
+  return { pid, alive: now === undefined || now === started };
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Remove the lock instance whose content is `seen` (its holder is dead), unless it was already replaced.
+ * Two waiters that both saw the dead holder must not both remove it: the second would remove the lock
+ * the first has just taken. So a takeover is itself exclusive, per lock instance: only the process that
+ * creates `<lock>.takeover-<sha of the instance>` with O_EXCL may remove it, and it checks again, holding
+ * that file, that the lock is still that instance. Nobody else removes the instance meanwhile (its owner is
+ * dead, and other takers of it are shut out), and no new lock can be linked while it exists, so the check
+ * stays true until the unlink. A waiter that loses the race just polls again.
+ */
+function takeOverDeadLock(lock: string, seen: string): { guard: string; busy: boolean } {
+  const guard = `${lock}.takeover-${createHash('sha256').update(seen).digest('hex').slice(0, 16)}`;
+  let fd: number;
+  try {
+    fd = openSync(guard, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { guard, busy: true }; // another waiter is taking this instance over
+    throw err;
+  }
+  try {
+    closeSync(fd);
+    if (readOrUndefined(lock) === seen) unlinkSync(lock);
+  } finally {
+    rmSync(guard, { force: true });
+  }
+  return { guard, busy: false };
+}
+
 /** `<dataDir>.lock` beside the folder (which may not exist yet), holding the holder's pid; a dead holder's lock is taken over. */
-async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+export async function withStartLock<T>(dataDir: string, fn: () => Promise<T>, hooks: StartLockHooks = {}): Promise<T> {
   const lock = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
   mkdirSync(dirname(lock), { recursive: true });
-  // link() is atomic and fails if the name exists: the lock appears with its pid already written.
+  // link() is atomic and fails if the name exists: the lock appears with its content already written.
+  const content = lockContent();
   const mine = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(mine, String(process.pid));
-  const deadline = Date.now() + 120_000;
+  writeFileSync(mine, content);
+  const deadline = Date.now() + (hooks.waitMs ?? 120_000);
   try {
     for (;;) {
       try {
@@ -264,22 +344,27 @@ async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(lock, 'utf8'));
-      } catch {
-        continue; // released between link() and read
-      }
-      if (!holder || !processAlive(holder)) {
-        rmSync(lock, { force: true });
-        continue;
+      const seen = readOrUndefined(lock);
+      if (seen === undefined) continue; // released between link() and read
+      const { pid: holder, alive } = lockHolderAlive(seen);
+      let stuckGuard: string | undefined;
+      if (!alive) {
+        await hooks.sawDeadHolder?.(lock, seen);
+        const takeover = takeOverDeadLock(lock, seen);
+        if (!takeover.busy) continue;
+        // Another waiter is taking it over; a takeover file that stays means that waiter died inside it.
+        stuckGuard = takeover.guard;
       }
       if (Date.now() > deadline) {
-        throw new RowguardError('provision', `another rowguard (pid ${holder}) has been starting the embedded PostgreSQL in ${dataDir} for 2 minutes`, {
-          hint: `if no rowguard is running, remove ${lock}`,
-        });
+        throw stuckGuard
+          ? new RowguardError('provision', `the start lock ${lock} of a process that is gone (pid ${holder}) has been being taken over for 2 minutes`, {
+              hint: `if no rowguard is running, remove ${lock} and ${stuckGuard}`,
+            })
+          : new RowguardError('provision', `another rowguard (pid ${holder}) has been starting the embedded PostgreSQL in ${dataDir} for 2 minutes`, {
+              hint: `if no rowguard is running, remove ${lock}`,
+            });
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, hooks.pollMs ?? 100));
     }
   } finally {
     rmSync(mine, { force: true });
@@ -287,7 +372,8 @@ async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<
   try {
     return await fn();
   } finally {
-    rmSync(lock, { force: true });
+    // Only our own instance: never a lock someone else holds.
+    if (readOrUndefined(lock) === content) unlinkSync(lock);
   }
 }
 
@@ -344,7 +430,16 @@ async function startUnlocked(opts: EmbeddedOptions): Promise<{ url: string; stat
   return { url: urlOf(state), state, started: true };
 }
 
+/**
+ * Stop and reset take the start lock too: a `db reset` or `db stop` beside a command that is
+ * starting (or initialising) the same folder waits for it, instead of removing the folder under
+ * initdb or stopping a server that pg_ctl is still waiting for.
+ */
 export async function stop(dataDir: string, build?: string): Promise<{ stopped: boolean }> {
+  return withStartLock(dataDir, () => stopUnlocked(dataDir, build));
+}
+
+async function stopUnlocked(dataDir: string, build?: string): Promise<{ stopped: boolean }> {
   const st = await status(dataDir);
   if (!st.running) return { stopped: false };
   const ids = await postgresIds();
@@ -358,7 +453,9 @@ export async function stop(dataDir: string, build?: string): Promise<{ stopped: 
 
 /** Stop, delete the data directory and its state file. */
 export async function destroy(dataDir: string, build?: string): Promise<void> {
-  await stop(dataDir, build);
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(stateFile(dataDir), { force: true });
+  await withStartLock(dataDir, async () => {
+    await stopUnlocked(dataDir, build);
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(stateFile(dataDir), { force: true });
+  });
 }

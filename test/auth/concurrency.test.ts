@@ -1,0 +1,214 @@
+/**
+ * Two of the same auth flow at once, each interleaving forced (a transaction held open, or a
+ * test-only trigger that parks a flow on an advisory lock at a chosen point) rather than left to
+ * timing: one sign-up per email whatever its case, one owner per OAuth identity, and a refresh that
+ * collides with a sign-out never hands the caller a deadlock.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, migrate, type TestDatabase } from '../helpers/pg.js';
+import { connect, type Sql } from '../../cli/core/db.js';
+import * as flows from '../../cli/core/auth/flows.js';
+
+let db: TestDatabase;
+let sql: Sql;
+const conns: Sql[] = [];
+/** A pool of one connection of its own (a second client, as another request would be). */
+const client = (): Sql => {
+  const c = connect(db.url, { max: 1 });
+  conns.push(c);
+  return c;
+};
+const pidOf = async (c: Sql) => (await c<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
+
+/** Until backend `pid` waits on a lock (a heavyweight lock: row, transaction id or advisory). */
+async function waitsOnLock(pid: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const [r] = await sql<{ w: string | null }[]>`select wait_event_type as w from pg_stat_activity where pid = ${pid}`;
+    if (r?.w === 'Lock') return;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  throw new Error(`backend ${pid} never waited on a lock`);
+}
+
+const PASSWORD = 'correct horse battery staple';
+const PARK = 4242;
+
+beforeAll(async () => {
+  db = await freshDatabase('rg_auth_conc');
+  sql = db.sql;
+  await migrate(db.url);
+  // The barrier: a row trigger that, in a transaction that asked for it, waits for advisory lock PARK.
+  await sql`
+    create function public.park() returns trigger language plpgsql as $$
+    begin
+      if current_setting('test.park', true) = 'on' then
+        perform pg_advisory_xact_lock_shared(${sql.unsafe(String(PARK))});
+      end if;
+      return case tg_op when 'DELETE' then old else new end;
+    end $$`;
+});
+
+afterAll(async () => {
+  await Promise.all(conns.map((c) => c.end({ timeout: 5 }).catch(() => undefined)));
+  await db?.drop();
+});
+
+describe('sign-up and identities', () => {
+  it('two sign-ups of one email in different case at once: one user, the other told the email is taken', async () => {
+    const a = client();
+    const b = client();
+    const pb = await pidOf(b);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const made = new Promise<void>((r) => (inserted = r));
+    // A's insert is made and not yet committed when B's arrives.
+    const first = a.begin(async (tx) => {
+      const id = await flows.signUp(tx as unknown as Sql, 'Dup.Case@Example.test', PASSWORD);
+      inserted();
+      await held;
+      return id;
+    });
+    await made;
+    const second = flows.signUp(b, 'dup.case@example.TEST', PASSWORD).then(
+      () => 'created',
+      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+    );
+    await waitsOnLock(pb); // on A's entry in the unique index
+    release();
+    expect((await first).email).toBe('dup.case@example.test');
+    expect(await second).toBe('auth: sign-up: a user with this email already exists');
+    const [n] = await sql<{ n: number }[]>`select count(*)::int as n from auth.users where lower(email) = 'dup.case@example.test'`;
+    expect(n!.n).toBe(1);
+    const [i] = await sql<{ n: number }[]>`select count(*)::int as n from auth.identities where provider = 'email' and identity_data->>'email' = 'dup.case@example.test'`;
+    expect(i!.n).toBe(1);
+  });
+
+  it('one (provider, provider_id) linked to two users at once: one link, the other refused', async () => {
+    const u1 = (await flows.signUp(sql, 'link-one@example.test', PASSWORD)).userId;
+    const u2 = (await flows.signUp(sql, 'link-two@example.test', PASSWORD)).userId;
+    const a = client();
+    const b = client();
+    const pb = await pidOf(b);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const made = new Promise<void>((r) => (inserted = r));
+    const first = a.begin(async (tx) => {
+      const r = await flows.linkIdentity(tx as unknown as Sql, u1, 'github', 'gh-4711', {});
+      inserted();
+      await held;
+      return r;
+    });
+    await made;
+    const second = flows.linkIdentity(b, u2, 'github', 'gh-4711', {}).then(
+      () => 'linked',
+      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+    );
+    await waitsOnLock(pb);
+    release();
+    expect((await first).identityId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await second).toBe('auth: link-identity failed: this github identity is already linked to another user');
+    const rows = await sql<{ user_id: string }[]>`select user_id::text from auth.identities where provider = 'github' and provider_id = 'gh-4711'`;
+    expect(rows).toEqual([{ user_id: u1 }]);
+  });
+});
+
+describe('sign-ins of one email at once', () => {
+  it('a sign-in waiting on the lockout row that a successful sign-in deletes meanwhile still signs in (not "query returned no rows")', async () => {
+    const email = 'two-tabs@example.test';
+    const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
+    // An earlier typo leaves the email's login_attempts row.
+    await expect(flows.signIn(sql, email, 'not the password')).rejects.toMatchObject({ code: 'auth' });
+    const a = client();
+    const b = client();
+    const pb = await pidOf(b);
+    // A does what a successful sign_in does with that row, holding its transaction open between the steps.
+    await a`begin`;
+    await a`select 1 from auth_flow.login_attempts where email_key = auth_flow.email_key(auth_flow.normalize_email(${email})) for update`;
+    const second = flows.signIn(b, email, PASSWORD).then(
+      (g) => g,
+      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+    );
+    await waitsOnLock(pb);
+    await a`delete from auth_flow.login_attempts where email_key = auth_flow.email_key(auth_flow.normalize_email(${email}))`;
+    await a`commit`;
+    const g = await second;
+    expect(g).toMatchObject({ userId, sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  });
+});
+
+describe('a refresh colliding with a sign-out', () => {
+  // auth_flow.refresh locks its token row, then writes the session row (FK check, refreshed_at);
+  // deleting a session locks the session row, then its tokens (ON DELETE CASCADE). Parked between
+  // the two, the pair deadlocks: Postgres aborts the one that waited first.
+
+  it('refresh parked after locking its token, sign-out of that user meanwhile: no deadlock reaches the sign-out caller, the session ends', async () => {
+    const email = 'collide-out@example.test';
+    const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
+    const g = await flows.signIn(sql, email, PASSWORD);
+    await sql`create trigger park before insert on auth.refresh_tokens for each row execute function public.park()`;
+    const gate = client();
+    const a = client();
+    const b = client();
+    const [pa, pb] = [await pidOf(a), await pidOf(b)];
+    try {
+      await gate`select pg_advisory_lock(${PARK})`;
+      // A locks g's token, revokes it, and parks before inserting the child.
+      const parked = a.begin(async (tx) => {
+        await tx`select set_config('test.park', 'on', true)`;
+        return flows.refresh(tx as unknown as Sql, g.refreshToken);
+      });
+      await waitsOnLock(pa);
+      const signOut = flows.signOutUser(b, userId).then(
+        (r) => r,
+        (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+      );
+      await waitsOnLock(pb); // the cascade waits on A's token row
+      await gate`select pg_advisory_unlock(${PARK})`;
+      const [refreshed, out] = await Promise.all([parked, signOut]);
+      expect(out).toEqual({ sessionsEnded: 1 });
+      // The refresh committed first (its grant), then the retried sign-out ended the session with its new token.
+      expect(refreshed.sessionId).toBe(g.sessionId);
+      const [left] = await sql<{ n: number }[]>`select count(*)::int as n from auth.sessions where user_id = ${userId}::uuid`;
+      expect(left!.n).toBe(0);
+      const [t] = await sql<{ n: number }[]>`select count(*)::int as n from auth.refresh_tokens where user_id = ${userId}`;
+      expect(t!.n).toBe(0);
+    } finally {
+      await sql`drop trigger if exists park on auth.refresh_tokens`;
+    }
+  });
+
+  it('sign-out parked after locking the session, a refresh of its token meanwhile: the refresh fails as an ended session does, not with a deadlock', async () => {
+    const email = 'collide-in@example.test';
+    const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
+    const g = await flows.signIn(sql, email, PASSWORD);
+    await sql`create trigger park before delete on auth.sessions for each row execute function public.park()`;
+    const gate = client();
+    const a = client();
+    const b = client();
+    const [pa, pb] = [await pidOf(a), await pidOf(b)];
+    try {
+      await gate`select pg_advisory_lock(${PARK})`;
+      const parked = a.begin(async (tx) => {
+        await tx`select set_config('test.park', 'on', true)`;
+        return flows.signOutUser(tx as unknown as Sql, userId);
+      });
+      await waitsOnLock(pa);
+      const refreshed = flows.refresh(b, g.refreshToken).then(
+        () => 'refreshed',
+        (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+      );
+      await waitsOnLock(pb); // the refresh's write of the session row waits on A
+      await gate`select pg_advisory_unlock(${PARK})`;
+      const [out, r] = await Promise.all([parked, refreshed]);
+      expect(out).toEqual({ sessionsEnded: 1 });
+      expect(r).toMatch(/^auth: /);
+      expect(r).not.toMatch(/deadlock/);
+      const [left] = await sql<{ n: number }[]>`select count(*)::int as n from auth.refresh_tokens where user_id = ${userId}`;
+      expect(left!.n).toBe(0);
+    } finally {
+      await sql`drop trigger if exists park on auth.sessions`;
+    }
+  });
+});
