@@ -99,12 +99,10 @@ const CONFLICT_ATTEMPTS = 5;
 
 /**
  * Each flow is one statement in its own transaction, so when Postgres aborts it for a conflict with
- * a concurrent flow (40P01 deadlock_detected: auth_flow.refresh locks its token row before the session
- * row, while deleting a session — sign-out, erase — locks the session row, then its tokens by cascade;
- * 40001 serialization_failure under a stricter default_transaction_isolation) nothing of it was
- * committed, and running it again is what Postgres's documentation prescribes. The retry sees the
- * winner's result: a refresh of a token whose session was just signed out fails as any unknown token does.
- * Also retried: sign_in's lost lockout row (lostAttemptsRow).
+ * a concurrent transaction (40001 serialization_failure under a stricter
+ * default_transaction_isolation; 40P01 deadlock_detected with a caller's own statements — the
+ * flows among themselves lock in one order since 0026) nothing of it was committed, and running it
+ * again is what Postgres's documentation prescribes. The retry sees the winner's result.
  */
 async function retryConflicts<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -112,24 +110,11 @@ async function retryConflicts<T>(fn: () => Promise<T>): Promise<T> {
       return await fn();
     } catch (err) {
       const state = pgFieldsOf(err)?.sqlstate;
-      if ((state !== '40P01' && state !== '40001' && !lostAttemptsRow(err)) || attempt >= CONFLICT_ATTEMPTS) throw err;
+      if ((state !== '40P01' && state !== '40001') || attempt >= CONFLICT_ATTEMPTS) throw err;
       // Jittered, growing pause, so two retrying callers do not collide again in step.
       await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
     }
   }
-}
-
-/**
- * auth_flow.sign_in (0024) makes sure the email's login_attempts row exists, then locks it with
- * `SELECT … INTO STRICT … FOR UPDATE`. A successful sign-in of the same email deletes that row: one
- * that was waiting for its lock then finds no row, and STRICT raises P0002 "query returned no rows"
- * (two tabs signing in at once after an earlier typo). Nothing was committed and a new attempt makes
- * the row again. Only that statement of sign_in: P0002 is also a deliberate answer elsewhere
- * (link-identity: no such user).
- */
-function lostAttemptsRow(err: unknown): boolean {
-  const pg = pgFieldsOf(err);
-  return pg?.sqlstate === 'P0002' && pg.message === 'query returned no rows' && /^PL\/pgSQL function auth_flow\.sign_in\(text,text\) line \d+ at SQL statement/.test(pg.where ?? '');
 }
 
 /** postgres.js gives a transaction's handle `savepoint`; the pool has none. */
