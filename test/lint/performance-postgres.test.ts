@@ -199,7 +199,19 @@ const CASES: Case[] = [
     name: 'an inlined SQL helper around a bare auth.uid(), on a column with no index: per row',
     sql: policy('private.owns(user_id)', HELPERS.owns),
     facts: { claimPerRow: true, helperCalls: 0, seqScan: true, rows: 10 },
-    // claim-column-unindexed does not look into helpers: the user_id compared inside owns() goes unjudged.
+    // Inlined, owns(user_id) is user_id = auth.uid(): the column it compares goes unindexed.
+    rules: ['auth-call-per-row', 'claim-column-unindexed'],
+  },
+  {
+    name: 'the same inlined helper, with an index on user_id: the inlined comparison is the index condition',
+    sql: policy('private.owns(user_id)', HELPERS.owns + USER_ID_INDEX),
+    facts: { claimPerRow: false, helperCalls: 0, seqScan: false, rows: 10 },
+    rules: [],
+  },
+  {
+    name: 'the same indexed helper ORed with another test: no index condition, the inlined auth.uid() per row',
+    sql: policy('private.owns(user_id) or public', HELPERS.owns + USER_ID_INDEX),
+    facts: { claimPerRow: true, helperCalls: 0 },
     rules: ['auth-call-per-row'],
   },
   {

@@ -323,7 +323,7 @@ export interface RowFreeBranch {
  * planner cannot turn into one hashed lookup per statement.
  */
 export type PerRowLookup =
-  | { kind: 'call'; name: string; text: string; rowArgs: string[] }
+  | { kind: 'call'; name: string; text: string; rowArgs: string[]; argColumns: (string | null)[]; conjunct: boolean }
   | { kind: 'subselect'; form: 'EXISTS' | 'IN' | 'ALL' | 'scalar' | 'ARRAY' | 'row comparison'; tables: string[]; rowColumns: string[] };
 
 export interface ExprAnalysis {
@@ -1082,6 +1082,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       walk(value, (t, fb) => isClaimCall(t, fb) && indexable.set(fb, strings(bodyOf(col)['fields']).pop()!));
     }
   }
+  /** Calls that are a top-level conjunct themselves (`owns(user_id) and …`): an inlined body can be an index condition there. */
+  const conjunctCalls = new Set(branches(root, 'AND_EXPR').filter((c) => nodeType(c) === 'FuncCall').map((c) => bodyOf(c)));
   const emailPatterns: string[] = [];
   const claimColumns: ClaimColumn[] = [];
   const rowColumns = new Set<string>();
@@ -1172,7 +1174,11 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     if (t === 'FuncCall' && isUserFunction(b) && !insideSubselect(anc)) {
       const rowArgs = new Set<string>();
       walk(b['args'], (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && rowArgs.add(strings(bb['fields']).pop()!), [...anc, { type: t, body: b, via: 'args' }]);
-      perRowLookups.push({ kind: 'call', name: funcName(b), text: callSource(src, b['location']) ?? `${funcName(b)}()`, rowArgs: [...rowArgs] });
+      // Per position, the row's column when the argument is just that column (`owns(user_id)`).
+      const argColumns = ((b['args'] as unknown[] | undefined) ?? []).map((a) =>
+        nodeType(a) === 'ColumnRef' && isRowColumn(bodyOf(a), [...anc, { type: t, body: b, via: 'args' }]) ? strings(bodyOf(a)['fields']).pop()! : null,
+      );
+      perRowLookups.push({ kind: 'call', name: funcName(b), text: callSource(src, b['location']) ?? `${funcName(b)}()`, rowArgs: [...rowArgs], argColumns, conjunct: conjunctCalls.has(b) });
     }
     if (t === 'SubLink' && !insideSubselect(anc) && !oncePerStatement(b)) {
       const inner: Ancestor[] = [...anc, { type: t, body: b, via: 'subselect' }];
@@ -1478,6 +1484,21 @@ export interface FunctionAnalysis {
   notInlined: string | null;
   /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
   bareClaimCalls: string[];
+  /**
+   * LANGUAGE sql: its parameters the body compares with a claim outside any sub-select
+   * (`select $1 = (select auth.uid())`): inlined, the argument is what the claim is compared with.
+   */
+  claimParams: ClaimParam[];
+}
+
+export interface ClaimParam {
+  /** The parameter's position, from 0. */
+  index: number;
+  claim: string;
+  /** The type the body casts the parameter to before comparing, if any. */
+  castTo: string | null;
+  /** `param = claim` is a conjunct of the body's one expression, the parameter bare: inlined where the call is a conjunct, an index on the argument serves it. */
+  indexable: boolean;
 }
 
 /** What analyseFunction reads of a function (a catalog FunctionInfo has it all). */
@@ -1548,13 +1569,44 @@ function bareClaimCallsOf(body: string, parseSync: ParseSync): string[] {
   return [...found];
 }
 
+/** The parameters a SQL body compares with a claim outside any sub-select: `$1 = auth.uid()`, `owner = (select auth.uid())`. */
+function claimParamsOf(body: string, args: string, parseSync: ParseSync): ClaimParam[] {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
+  const names = parameterList(args);
+  const out: ClaimParam[] = [];
+  const only = parsed.stmts?.length === 1 ? bodyOf(parsed.stmts[0]!.stmt) : {};
+  const targets = (only['targetList'] as unknown[] | undefined) ?? [];
+  const whole = targets.length === 1 && !only['fromClause'] && !only['whereClause'] ? bodyOf(targets[0])['val'] : undefined;
+  const conjuncts = new Set(whole === undefined ? [] : branches(whole, 'AND_EXPR').map((c) => bodyOf(c)));
+  walk(parsed, (t, b, anc) => {
+    if (t !== 'A_Expr' || insideSubselect(anc)) return;
+    const kind = String(b['kind']);
+    if (!((opName(b) === '=' && kind === 'AEXPR_OP') || kind === 'AEXPR_NOT_DISTINCT')) return;
+    for (const [side, other] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]] as const) {
+      let castTo: string | null = null;
+      let n: unknown = side;
+      for (; nodeType(n) === 'TypeCast'; n = bodyOf(n)['arg']) castTo = strings((bodyOf(n)['typeName'] as Body | undefined)?.['names']).filter((x) => x !== 'pg_catalog').join('.') || null;
+      const nb = bodyOf(n);
+      const fields = nodeType(n) === 'ColumnRef' ? strings(nb['fields']) : [];
+      const index = nodeType(n) === 'ParamRef' ? Number(nb['number']) - 1 : fields.length === 1 ? names.indexOf(fields[0]!) : -1;
+      if (index < 0) continue;
+      const claim = claimKey(other) ?? (contains(other, (tt, bb) => isClaimCall(tt, bb)) ? describe(other) : null);
+      const indexable = conjuncts.has(b) && castTo === null && opName(b) === '=' && !contains(other, (tt) => tt === 'ColumnRef' || tt === 'SubLink' || tt === 'ParamRef');
+      if (claim) out.push({ index, claim, castTo, indexable });
+    }
+  });
+  return out;
+}
+
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
   const setsToCaller = fn.triggerSource ? triggerCallerColumns(fn.triggerSource, parseSync) : [];
   const notInlined = notInlinedReason(fn, parseSync);
-  if (fn.body === null) return { detached: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [] };
+  if (fn.body === null) return { detached: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
   return {
     notInlined,
     bareClaimCalls: bareClaimCallsOf(fn.body, parseSync),
+    claimParams: fn.language === undefined || fn.language === 'sql' ? claimParamsOf(fn.body, fn.args, parseSync) : [],
     setsToCaller,
     detached: functionDetachedCallers(fn.body, fn.args, defaultSchema, parseSync),
     roleGate: functionRoleGate(fn.body, parseSync),

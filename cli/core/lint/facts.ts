@@ -16,6 +16,7 @@ import {
 } from '../catalog/model.js';
 import { quoteIdent } from '../db.js';
 import type { CatalogLintContext } from './types.js';
+import type { FunctionAnalysis } from './expr.js';
 
 export type Command = Exclude<PolicyCommand, 'ALL'>;
 export const COMMANDS: readonly Command[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
@@ -192,6 +193,15 @@ export function sqlFunctionsByName(model: CatalogModel): ReadonlyMap<string, rea
     sqlFunctionIndex.set(model, (m = byName));
   }
   return m;
+}
+
+/**
+ * The analyses of a LANGUAGE sql helper called by `name` when the planner inlines it whichever
+ * overload is meant (each one inlinable), else none: inlined, its body stands where the call stood.
+ */
+export function inlinedHelper(ctx: CatalogLintContext, name: string): readonly FunctionAnalysis[] {
+  const analyses = (sqlFunctionsByName(ctx.model).get(name) ?? []).map((f) => ctx.functionAnalysis(f));
+  return analyses.length === 0 || analyses.some((x) => x.notInlined !== null) ? [] : analyses;
 }
 
 const helperSets = new WeakMap<CatalogModel, ReadonlySet<string>>();

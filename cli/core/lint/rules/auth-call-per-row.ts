@@ -1,6 +1,7 @@
 /** auth.uid() & co. called bare in a policy run once per row; in a scalar sub-select, once per statement. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { indexLeadsOn, neverEvaluated, policyObject, sqlFunctionsByName } from '../facts.js';
+import { indexLeadsOn, inlinedHelper, neverEvaluated, policyObject } from '../facts.js';
+import type { PerRowLookup } from '../expr.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -8,7 +9,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'auth.uid()/auth.jwt()/auth.role()/auth.email()/current_setting() evaluated per row instead of once in a scalar sub-select',
-  docs: 'These helpers are STABLE functions, so the executor calls them for every row the policy filters (GoTrue\'s auth.uid() is inlined: current_setting() and a jsonb parse per row). Written as (select auth.uid()) the planner makes an initPlan evaluated once per statement, whatever plan it picks; a bare call that is the value of a top-level column = value test in USING, with an index leading on that column, is the index condition and evaluated once per scan (not reported). Calls inside a sub-select that does not depend on the row (including ones under a cast, as in (select auth.uid())::text), or inside a correlated EXISTS the planner hashes (AND-ed equalities with the row), are fine; a bare call in the body of a SQL helper the planner inlines counts as written in the policy. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged.',
+  docs: 'These helpers are STABLE functions, so the executor calls them for every row the policy filters (GoTrue\'s auth.uid() is inlined: current_setting() and a jsonb parse per row). Written as (select auth.uid()) the planner makes an initPlan evaluated once per statement, whatever plan it picks; a bare call that is the value of a top-level column = value test in USING, with an index leading on that column, is the index condition and evaluated once per scan (not reported). Calls inside a sub-select that does not depend on the row (including ones under a cast, as in (select auth.uid())::text), or inside a correlated EXISTS the planner hashes (AND-ed equalities with the row), are fine; a bare call in the body of a SQL helper the planner inlines counts as written in the policy (so owns(user_id) over select $1 = auth.uid(), a conjunct of USING with an index leading on user_id, is that index\'s condition too). Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged.',
   fix: 'wrap the call: (select auth.uid())',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -17,25 +18,26 @@ export const rule: CatalogRule = {
      * SECURITY DEFINER, no SET) puts its body where the call stood: a bare
      * auth.uid() in it runs per row like one written in the policy.
      */
-    const byName = sqlFunctionsByName(ctx.model);
     const memo = new Map<string, string[]>();
     const inlinedClaimCalls = (name: string): string[] => {
       let calls = memo.get(name);
-      if (!calls) {
-        const analyses = (byName.get(name) ?? []).map((f) => ctx.functionAnalysis(f));
-        calls = analyses.length === 0 || analyses.some((x) => x.notInlined !== null) ? [] : [...new Set(analyses.flatMap((x) => x.bareClaimCalls))];
-        memo.set(name, calls);
-      }
+      if (!calls) memo.set(name, (calls = [...new Set(inlinedHelper(ctx, name).flatMap((x) => x.bareClaimCalls))]));
       return calls;
     };
+    const inlinedClaimParams = (name: string) => inlinedHelper(ctx, name).flatMap((x) => x.claimParams);
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         if (neverEvaluated(ctx.model, p)) continue; // TO roles that bypass RLS only
         const a = ctx.analysis(p);
-        const inlined = [...(a.using?.perRowLookups ?? []), ...(a.check?.perRowLookups ?? [])].flatMap((l) => (l.kind === 'call' ? inlinedClaimCalls(l.name).map((c) => ({ call: c, via: l.text })) : []));
-        if (!a.using?.perRowCalls.length && !a.check?.perRowCalls.length && inlined.length === 0) continue; // the usual case: nothing to merge
         // In USING, a call compared with a column an index leads on is that index's condition: evaluated once per scan.
         const indexed = (column: string | null) => column !== null && indexLeadsOn(ctx.model, rel, column);
+        // So is an inlined helper that is a conjunct of USING and whose one claim call is `param = claim`
+        // with the argument an indexed column (owns(user_id) over select $1 = auth.uid()).
+        const servedByIndex = (l: PerRowLookup & { kind: 'call' }) =>
+          l.conjunct && inlinedClaimCalls(l.name).length === 1 && inlinedClaimParams(l.name).some((cp) => cp.indexable && indexed(l.argColumns[cp.index] ?? null));
+        const lookups = [...(a.using?.perRowLookups ?? []).filter((l) => !(l.kind === 'call' && servedByIndex(l))), ...(a.check?.perRowLookups ?? [])];
+        const inlined = lookups.flatMap((l) => (l.kind === 'call' ? inlinedClaimCalls(l.name).map((c) => ({ call: c, via: l.text })) : []));
+        if (!a.using?.perRowCalls.length && !a.check?.perRowCalls.length && inlined.length === 0) continue; // the usual case: nothing to merge
         const usingCalls = (a.using?.perRowCallSites ?? []).filter((site) => !indexed(site.indexColumn)).map((site) => site.call);
         const calls = [...new Set([...usingCalls, ...(a.check?.perRowCalls ?? [])])];
         if (calls.length === 0 && inlined.length === 0) continue;

@@ -1,8 +1,8 @@
 /** A column compared with the caller in a policy is the filter of every API query: it needs an index. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import { findRelation, type Policy, type Relation } from '../../catalog/model.js';
-import type { ClaimColumn } from '../expr.js';
-import { indexLeadsOn, isTable, neverEvaluated, policyObject, sqlColumns, sqlName } from '../facts.js';
+import type { ClaimColumn, ClaimParam } from '../expr.js';
+import { indexLeadsOn, isTable, neverEvaluated, policyObject, sqlColumns, inlinedHelper, sqlName } from '../facts.js';
 
 /** Type names as format_type prints them vs as a cast names them: the same type, or one whose btree index serves the other (varchar/char as text). */
 const TYPE_ALIASES: Record<string, string> = { int4: 'integer', int: 'integer', int8: 'bigint', int2: 'smallint', bool: 'boolean', varchar: 'character varying', float8: 'double precision', float4: 'real', timestamptz: 'timestamp with time zone', timestamp: 'timestamp without time zone' };
@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'column compared with a claim (auth.uid(), a JWT claim) in a policy, with no index leading on it',
-  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too. A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged.',
+  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too, and a column passed to a SQL helper the planner inlines that compares it with a claim (owns(user_id) over select $1 = auth.uid()). A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged.',
   fix: 'create index concurrently on <table> (<column>)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -60,12 +60,28 @@ export const rule: CatalogRule = {
         fix: `create index concurrently on ${sqlName(target)} (${sqlColumns([cc.column])})`,
       });
     };
+    // A LANGUAGE sql helper the planner inlines (`owns(user_id)` over `select $1 = auth.uid()`) puts
+    // its comparison where the call stood: the argument column is compared with the claim.
+    const memo = new Map<string, readonly ClaimParam[]>();
+    const inlinedClaimParams = (name: string): readonly ClaimParam[] => {
+      let params = memo.get(name);
+      if (!params) memo.set(name, (params = inlinedHelper(ctx, name).flatMap((x) => x.claimParams)));
+      return params;
+    };
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         if (neverEvaluated(ctx.model, p)) continue; // TO roles that bypass RLS only
         const a = ctx.analysis(p);
-        for (const cc of a.using?.claimColumns ?? []) judge(rel, p, cc);
-        for (const cc of a.check?.claimColumns ?? []) judge(rel, p, cc);
+        for (const side of [a.using, a.check]) {
+          for (const cc of side?.claimColumns ?? []) judge(rel, p, cc);
+          for (const l of side?.perRowLookups ?? []) {
+            if (l.kind !== 'call') continue;
+            for (const cp of inlinedClaimParams(l.name)) {
+              const column = l.argColumns[cp.index];
+              if (column) judge(rel, p, { table: null, column, claim: cp.claim, castTo: cp.castTo });
+            }
+          }
+        }
       }
     }
     return out;
