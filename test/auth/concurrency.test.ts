@@ -53,6 +53,37 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** An error as `code: message`, so a race's loser can be compared as a value. */
+const asText = (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`;
+
+/**
+ * A race with its interleaving forced: `first` runs on one client in a transaction and parks at
+ * the row trigger `park` (created `when` on `on` for this race); `second` starts on another client
+ * once the first waits there, and is let go once it waits on a lock the first holds. Both results.
+ */
+async function race<A, B>(when: string, on: string, first: (tx: Sql) => Promise<A>, second: (b: Sql) => Promise<B>, setUpSecond?: (b: Sql) => Promise<unknown>): Promise<[A, B | string]> {
+  await sql.unsafe(`create trigger park ${when} on ${on} for each row execute function public.park()`);
+  const gate = client();
+  const a = client();
+  const b = client();
+  const [pa, pb] = [await pidOf(a), await pidOf(b)];
+  try {
+    await setUpSecond?.(b);
+    await gate`select pg_advisory_lock(${PARK})`;
+    const parked = a.begin(async (tx) => {
+      await tx`select set_config('test.park', 'on', true)`;
+      return first(tx as unknown as Sql);
+    });
+    await waitsOnLock(pa);
+    const other = second(b).then((r) => r, asText);
+    await waitsOnLock(pb);
+    await gate`select pg_advisory_unlock(${PARK})`;
+    return (await Promise.all([parked, other])) as [A, B | string];
+  } finally {
+    await sql.unsafe(`drop trigger if exists park on ${on}`);
+  }
+}
+
 describe('sign-up and identities', () => {
   it('two sign-ups of one email in different case at once: one user, the other told the email is taken', async () => {
     const a = client();
@@ -72,7 +103,7 @@ describe('sign-up and identities', () => {
     await made;
     const second = flows.signUp(b, 'dup.case@example.TEST', PASSWORD).then(
       () => 'created',
-      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+      asText,
     );
     await waitsOnLock(pb); // on A's entry in the unique index
     release();
@@ -103,7 +134,7 @@ describe('sign-up and identities', () => {
     await made;
     const second = flows.linkIdentity(b, u2, 'github', 'gh-4711', {}).then(
       () => 'linked',
-      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+      asText,
     );
     await waitsOnLock(pb);
     release();
@@ -129,7 +160,7 @@ describe('sign-ins of one email at once', () => {
     // The SQL function itself, as a server calling auth_flow would (no retry by rowguard's client).
     const second = b<{ user_id: string | null; session_id: string | null }[]>`select user_id::text, session_id::text from auth_flow.sign_in(${email}, ${PASSWORD})`.then(
       (rows) => rows[0],
-      (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+      asText,
     );
     await waitsOnLock(pb);
     await a`delete from auth_flow.login_attempts where email_key = auth_flow.email_key(auth_flow.normalize_email(${email}))`;
@@ -143,31 +174,17 @@ describe("rowguard's client runs a flow again when Postgres aborts it for a conf
     const email = 'two-refreshes-rr@example.test';
     await flows.signUp(sql, email, PASSWORD);
     const g = await flows.signIn(sql, email, PASSWORD);
-    await sql`create trigger park before insert on auth.refresh_tokens for each row execute function public.park()`;
-    const gate = client();
-    const a = client();
-    const b = client();
-    const [pa, pb] = [await pidOf(a), await pidOf(b)];
-    try {
-      await b`set default_transaction_isolation = 'repeatable read'`;
-      await gate`select pg_advisory_lock(${PARK})`;
-      const parked = a.begin(async (tx) => {
-        await tx`select set_config('test.park', 'on', true)`;
-        return flows.refresh(tx as unknown as Sql, g.refreshToken);
-      });
-      await waitsOnLock(pa);
-      const second = flows.refresh(b, g.refreshToken).then(
-        () => 'refreshed',
-        (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
-      );
-      await waitsOnLock(pb); // on the session row A's refresh holds
-      await gate`select pg_advisory_unlock(${PARK})`;
-      expect((await parked).sessionId).toBe(g.sessionId);
-      // Its first attempt fails to serialize (40001); run again, it sees the token A rotated a moment ago.
-      expect(await second).toMatch(/^auth: refresh failed/);
-    } finally {
-      await sql`drop trigger if exists park on auth.refresh_tokens`;
-    }
+    // The second waits on the session row the first's refresh holds; its first attempt then fails
+    // to serialize (40001), and run again it sees the token the first rotated a moment ago.
+    const [first, second] = await race(
+      'before insert',
+      'auth.refresh_tokens',
+      (tx) => flows.refresh(tx, g.refreshToken),
+      (b) => flows.refresh(b, g.refreshToken).then(() => 'refreshed'),
+      (b) => b`set default_transaction_isolation = 'repeatable read'`,
+    );
+    expect(first.sessionId).toBe(g.sessionId);
+    expect(second).toMatch(/^auth: refresh failed/);
   });
 });
 
@@ -181,67 +198,37 @@ describe('a refresh colliding with a sign-out', () => {
     const email = 'collide-out@example.test';
     const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
     const g = await flows.signIn(sql, email, PASSWORD);
-    await sql`create trigger park before insert on auth.refresh_tokens for each row execute function public.park()`;
-    const gate = client();
-    const a = client();
-    const b = client();
-    const [pa, pb] = [await pidOf(a), await pidOf(b)];
-    try {
-      await gate`select pg_advisory_lock(${PARK})`;
-      // A locks g's token, revokes it, and parks before inserting the child.
-      const parked = a.begin(async (tx) => {
-        await tx`select set_config('test.park', 'on', true)`;
-        return flows.refresh(tx as unknown as Sql, g.refreshToken);
-      });
-      await waitsOnLock(pa);
-      const signOut = b<{ n: number }[]>`select auth_flow.sign_out_user(${userId}::uuid) as n`.then(
-        (rows) => ({ sessionsEnded: rows[0]!.n }),
-        (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
-      );
-      await waitsOnLock(pb); // the delete waits on the session row A's refresh holds
-      await gate`select pg_advisory_unlock(${PARK})`;
-      const [refreshed, out] = await Promise.all([parked, signOut]);
-      expect(out).toEqual({ sessionsEnded: 1 });
-      // The refresh committed first (its grant), then the sign-out ended the session with its new token.
-      expect(refreshed.sessionId).toBe(g.sessionId);
-      const [left] = await sql<{ n: number }[]>`select count(*)::int as n from auth.sessions where user_id = ${userId}::uuid`;
-      expect(left!.n).toBe(0);
-      const [t] = await sql<{ n: number }[]>`select count(*)::int as n from auth.refresh_tokens where user_id = ${userId}`;
-      expect(t!.n).toBe(0);
-    } finally {
-      await sql`drop trigger if exists park on auth.refresh_tokens`;
-    }
+    // A locks the session and g's token, revokes it, and parks before inserting the child; the
+    // sign-out's delete waits on the session row A holds.
+    const [refreshed, out] = await race(
+      'before insert',
+      'auth.refresh_tokens',
+      (tx) => flows.refresh(tx, g.refreshToken),
+      (b) => b<{ n: number }[]>`select auth_flow.sign_out_user(${userId}::uuid) as n`.then((rows) => ({ sessionsEnded: rows[0]!.n })),
+    );
+    expect(out).toEqual({ sessionsEnded: 1 });
+    // The refresh committed first (its grant), then the sign-out ended the session with its new token.
+    expect(refreshed.sessionId).toBe(g.sessionId);
+    const [left] = await sql<{ n: number }[]>`select count(*)::int as n from auth.sessions where user_id = ${userId}::uuid`;
+    expect(left!.n).toBe(0);
+    const [t] = await sql<{ n: number }[]>`select count(*)::int as n from auth.refresh_tokens where user_id = ${userId}`;
+    expect(t!.n).toBe(0);
   });
 
   it('sign-out parked after locking the session, a refresh of its token meanwhile: the refresh fails as an ended session does, not with a deadlock', async () => {
     const email = 'collide-in@example.test';
     const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
     const g = await flows.signIn(sql, email, PASSWORD);
-    await sql`create trigger park before delete on auth.sessions for each row execute function public.park()`;
-    const gate = client();
-    const a = client();
-    const b = client();
-    const [pa, pb] = [await pidOf(a), await pidOf(b)];
-    try {
-      await gate`select pg_advisory_lock(${PARK})`;
-      const parked = a.begin(async (tx) => {
-        await tx`select set_config('test.park', 'on', true)`;
-        return flows.signOutUser(tx as unknown as Sql, userId);
-      });
-      await waitsOnLock(pa);
-      const refreshed = b<{ session_id: string | null }[]>`select session_id::text from auth_flow.refresh(${g.refreshToken})`.then(
-        (rows) => (rows[0]?.session_id === null ? 'no grant' : 'refreshed'),
-        (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
-      );
-      await waitsOnLock(pb); // the refresh waits on the session row A is deleting
-      await gate`select pg_advisory_unlock(${PARK})`;
-      const [out, r] = await Promise.all([parked, refreshed]);
-      expect(out).toEqual({ sessionsEnded: 1 });
-      expect(r).toBe('no grant'); // as for any token whose session has ended
-      const [left] = await sql<{ n: number }[]>`select count(*)::int as n from auth.refresh_tokens where user_id = ${userId}`;
-      expect(left!.n).toBe(0);
-    } finally {
-      await sql`drop trigger if exists park on auth.sessions`;
-    }
+    // The refresh waits on the session row A is deleting.
+    const [out, r] = await race(
+      'before delete',
+      'auth.sessions',
+      (tx) => flows.signOutUser(tx, userId),
+      (b) => b<{ session_id: string | null }[]>`select session_id::text from auth_flow.refresh(${g.refreshToken})`.then((rows) => (rows[0]?.session_id === null ? 'no grant' : 'refreshed')),
+    );
+    expect(out).toEqual({ sessionsEnded: 1 });
+    expect(r).toBe('no grant'); // as for any token whose session has ended
+    const [left] = await sql<{ n: number }[]>`select count(*)::int as n from auth.refresh_tokens where user_id = ${userId}`;
+    expect(left!.n).toBe(0);
   });
 });
