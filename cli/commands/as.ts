@@ -118,8 +118,8 @@ export function makeAsCommand(): Command {
     const result = await withSql(server.url, async (sql) => {
       let schema = o.schema ?? schemas?.[0];
       if (schemas === null) {
-        const { exposedSchemas } = await import('../core/matrix/introspect.js');
-        const served = await exposedSchemas(sql, null);
+        const { readExposedSchemas } = await import('../core/catalog/exposed.js');
+        const served = await readExposedSchemas(sql, null);
         if (o.schema !== undefined && !served.includes(o.schema)) throw refuseSchema(served, "the database's pgrst.db_schemas, else public");
         // As PostgREST: a request without Accept-Profile targets the first of db-schemas.
         schema ??= served[0];

@@ -292,7 +292,7 @@ describe('access matrix on hand-written schemas', () => {
   });
 
   it('exposed schemas: the configured list, else pgrst.db_schemas from the database, else public', async () => {
-    const { exposedSchemas } = await import('../../cli/core/matrix/introspect.js');
+    const { readExposedSchemas: exposedSchemas } = await import('../../cli/core/catalog/exposed.js');
     const fresh = () => connect(db.url);
     let sql = fresh();
     try {
@@ -303,9 +303,15 @@ describe('access matrix on hand-written schemas', () => {
       await sql.end();
     }
     sql = fresh(); // database-level settings apply to new sessions
+    // Another database's setting is not this one's (the reading used to take any database's).
+    const other = await freshDatabase('rg_probe_other');
+    const otherSql = connect(other.url);
     try {
       expect(await exposedSchemas(sql, null)).toEqual(['public', 'My Api']);
+      expect(await exposedSchemas(otherSql, null)).toEqual(['public']);
     } finally {
+      await otherSql.end();
+      await other.drop();
       await sql.unsafe(`alter database ${db.name} reset pgrst.db_schemas`);
       await sql.end();
     }

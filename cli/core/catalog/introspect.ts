@@ -12,6 +12,7 @@ import type { PendingQuery, ReservedSql } from 'postgres';
 import { arrayLiteral, quoteLiteral, type Sql, type TransactionSql } from '../db.js';
 import { buildModel, type RawCatalog } from './build.js';
 import type { CatalogModel } from './model.js';
+import { PGRST_DB_SCHEMAS_SQL } from './exposed.js';
 
 export interface IntrospectOptions {
   /** API roles to compute effective privileges for (missing ones are ignored). */
@@ -48,16 +49,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
     const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null }>>`
       select current_setting('server_version_num')::int as version,
              current_database() as database,
-             coalesce(
-               (select substr(cfg, length('pgrst.db_schemas=') + 1)
-                from pg_db_role_setting s cross join lateral unnest(s.setconfig) cfg
-                where s.setdatabase = (select oid from pg_database where datname = current_database())
-                  and s.setrole = 0 and starts_with(cfg, 'pgrst.db_schemas=') limit 1),
-               (select substr(cfg, length('pgrst.db_schemas=') + 1)
-                from pg_db_role_setting s join pg_roles r on r.oid = s.setrole cross join lateral unnest(s.setconfig) cfg
-                where r.rolname = 'authenticator' and s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
-                  and starts_with(cfg, 'pgrst.db_schemas=') order by s.setdatabase desc limit 1)
-             ) as pgrst`;
+             ${tx.unsafe(PGRST_DB_SCHEMAS_SQL)} as pgrst`;
     const apiRoles = (
       await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${arrayLiteral(opts.apiRoles)}::text[]) order by 1`
     ).map((r) => r.rolname);

@@ -4,6 +4,7 @@
  * (introspect.ts). Tests build it from hand-written rows, no database needed.
  * Every list is sorted so two models of equal databases are deeply equal.
  */
+import { schemasFrom } from './exposed.js';
 
 export type RelKind = 'table' | 'partitioned' | 'view' | 'materialized' | 'foreign';
 export type PolicyCommand = 'ALL' | 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
@@ -252,12 +253,5 @@ export function commandCovers(policyCmd: PolicyCommand, command: Exclude<PolicyC
 
 /** Exposed schemas: config, else pgrst.db_schemas, else public (PostgREST's default). */
 export function exposedSchemas(model: CatalogModel, configured: readonly string[] | null): string[] {
-  if (configured && configured.length) return [...configured];
-  if (model.pgrstDbSchemas) {
-    return model.pgrstDbSchemas
-      .split(',')
-      .map((s) => s.trim().replace(/^"(.*)"$/, '$1'))
-      .filter((s) => s !== '');
-  }
-  return ['public'];
+  return schemasFrom(configured, model.pgrstDbSchemas);
 }

@@ -9,7 +9,8 @@ import { connect, createThrowawayDatabase, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { locateCharPosition } from '../sql-text.js';
 import { defaultActors, readActorsFile, resolveActors, type ApiSettings } from './actors.js';
-import { exposedSchemas, readRelations } from './introspect.js';
+import { readRelations } from './introspect.js';
+import { readExposedSchemas } from '../catalog/exposed.js';
 import type { ActorSpec, Matrix } from './model.js';
 import { probeMatrix } from './probe.js';
 
@@ -69,7 +70,7 @@ export async function computeMatrixOn(url: string, inputs: MatrixInputs): Promis
     const display = relative(inputs.displayRoot, join(inputs.fixturesDir, 'actors.json')) || 'actors.json';
     const specs: ActorSpec[] = readActorsFile(join(inputs.fixturesDir, 'actors.json'), display) ?? (await defaultActors(sql));
     const actors = await resolveActors(sql, specs, inputs.api, inputs.now ?? Math.floor(Date.now() / 1000));
-    const schemas = await exposedSchemas(sql, inputs.schemas);
+    const schemas = await readExposedSchemas(sql, inputs.schemas);
     const rels = await readRelations(sql, schemas, actors.map((a) => a.role));
     const userIds = await sql<{ id: string }[]>`select id::text as id from auth.users order by id`.then(
       (r) => r.map((x) => x.id),

@@ -121,27 +121,6 @@ export function modelRelation(row: RelationRow): RelationModel {
 }
 
 /**
- * The schemas PostgREST would serve: the configured list, else the
- * `pgrst.db_schemas` in-database setting (current_setting, or an
- * ALTER ROLE/DATABASE … SET pgrst.db_schemas stored in pg_db_role_setting),
- * else public.
- */
-export async function exposedSchemas(sql: Sql, configured: readonly string[] | null): Promise<string[]> {
-  if (configured && configured.length) return [...configured];
-  const [row] = await sql<{ v: string | null }[]>`
-    select coalesce(
-      nullif(current_setting('pgrst.db_schemas', true), ''),
-      (select split_part(s, '=', 2)
-         from pg_db_role_setting, unnest(setconfig) s
-        where s like 'pgrst.db\\_schemas=%'
-        order by setrole, setdatabase
-        limit 1)) as v`;
-  const v = row?.v;
-  if (!v) return ['public'];
-  return v.split(',').map((s) => s.trim().replace(/^"(.*)"$/, '$1')).filter(Boolean);
-}
-
-/**
  * Read every table, partitioned table, view, materialized view and foreign
  * table of `schemas`, and the partitions any of `roles` holds a privilege on.
  * A partition is a table of its own: queried by its name (PostgREST serves it

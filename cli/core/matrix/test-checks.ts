@@ -11,7 +11,7 @@ import { readActorsFile } from './actors.js';
 import { checkMatrix, matrixPaths } from './check.js';
 import { describeChanges } from './compare.js';
 import { coverageRoles, runCoveragePass, type CoverageReport } from './coverage.js';
-import { exposedSchemas } from './introspect.js';
+import { readExposedSchemas } from '../catalog/exposed.js';
 
 /** Fails the run when a computed cell differs from test/access-matrix.json (added only when that file exists). */
 export function matrixCheck(): ExtraCheck {
@@ -69,7 +69,7 @@ export function coverageCheck(opts: CoverageCheckOptions): ExtraCheck {
 async function scope(config: Config, url: string): Promise<{ schemas: string[]; roles: string[] }> {
   const sql = connect(url);
   try {
-    const schemas = await exposedSchemas(sql, config.api.schemas);
+    const schemas = await readExposedSchemas(sql, config.api.schemas);
     const declared = readActorsFile(join(matrixPaths(config).fixturesDir, 'actors.json'), 'actors.json') ?? [];
     const extra = declared.filter((a) => a.kind === 'role' && a.role).map((a) => a.role!);
     return { schemas, roles: await coverageRoles(sql, config.api, extra) };
