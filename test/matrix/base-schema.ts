@@ -14,7 +14,15 @@ begin
   if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin; end if;
   if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
   if not exists (select 1 from pg_roles where rolname = 'service_role') then create role service_role nologin bypassrls; end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticator') then create role authenticator login noinherit; end if;
 exception when unique_violation or duplicate_object then null; -- a parallel file created it first
+end $$;
+-- The matrix switches roles as PostgREST's login, which sql/0001 makes a member of each (a file that
+-- runs before any migration of the project's sql/ must not depend on one having run).
+do $$
+begin
+  grant anon, authenticated, service_role to authenticator;
+exception when unique_violation then null; -- granted by a parallel file at the same moment
 end $$;
 create schema auth;
 create table auth.users (
