@@ -84,31 +84,40 @@ async function race<A, B>(when: string, on: string, first: (tx: Sql) => Promise<
   }
 }
 
+/**
+ * A race on an uncommitted write: `first` runs in a transaction held open after it; `second` starts
+ * then, and the transaction commits once `second` waits on a lock it holds. Both results.
+ */
+async function againstUncommitted<A, B>(first: (tx: Sql) => Promise<A>, second: (b: Sql) => Promise<B>): Promise<[A, B | string]> {
+  const a = client();
+  const b = client();
+  const pb = await pidOf(b);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let written!: () => void;
+  const made = new Promise<void>((r) => (written = r));
+  const firstDone = a.begin(async (tx) => {
+    const r = await first(tx as unknown as Sql);
+    written();
+    await held;
+    return r;
+  });
+  await Promise.race([made, firstDone]);
+  const other = second(b).then((r) => r, asText);
+  await waitsOnLock(pb);
+  release();
+  return [(await firstDone) as A, await other];
+}
+
 describe('sign-up and identities', () => {
   it('two sign-ups of one email in different case at once: one user, the other told the email is taken', async () => {
-    const a = client();
-    const b = client();
-    const pb = await pidOf(b);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let inserted!: () => void;
-    const made = new Promise<void>((r) => (inserted = r));
-    // A's insert is made and not yet committed when B's arrives.
-    const first = a.begin(async (tx) => {
-      const id = await flows.signUp(tx as unknown as Sql, 'Dup.Case@Example.test', PASSWORD);
-      inserted();
-      await held;
-      return id;
-    });
-    await made;
-    const second = flows.signUp(b, 'dup.case@example.TEST', PASSWORD).then(
-      () => 'created',
-      asText,
+    // A's insert is made and not yet committed when B's arrives, and B waits on A's entry in the unique index.
+    const [first, second] = await againstUncommitted(
+      (tx) => flows.signUp(tx, 'Dup.Case@Example.test', PASSWORD),
+      (b) => flows.signUp(b, 'dup.case@example.TEST', PASSWORD).then(() => 'created'),
     );
-    await waitsOnLock(pb); // on A's entry in the unique index
-    release();
-    expect((await first).email).toBe('dup.case@example.test');
-    expect(await second).toBe('auth: sign-up: a user with this email already exists');
+    expect(first.email).toBe('dup.case@example.test');
+    expect(second).toBe('auth: sign-up: a user with this email already exists');
     const [n] = await sql<{ n: number }[]>`select count(*)::int as n from auth.users where lower(email) = 'dup.case@example.test'`;
     expect(n!.n).toBe(1);
     const [i] = await sql<{ n: number }[]>`select count(*)::int as n from auth.identities where provider = 'email' and identity_data->>'email' = 'dup.case@example.test'`;
@@ -118,28 +127,12 @@ describe('sign-up and identities', () => {
   it('one (provider, provider_id) linked to two users at once: one link, the other refused', async () => {
     const u1 = (await flows.signUp(sql, 'link-one@example.test', PASSWORD)).userId;
     const u2 = (await flows.signUp(sql, 'link-two@example.test', PASSWORD)).userId;
-    const a = client();
-    const b = client();
-    const pb = await pidOf(b);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let inserted!: () => void;
-    const made = new Promise<void>((r) => (inserted = r));
-    const first = a.begin(async (tx) => {
-      const r = await flows.linkIdentity(tx as unknown as Sql, u1, 'github', 'gh-4711', {});
-      inserted();
-      await held;
-      return r;
-    });
-    await made;
-    const second = flows.linkIdentity(b, u2, 'github', 'gh-4711', {}).then(
-      () => 'linked',
-      asText,
+    const [first, second] = await againstUncommitted(
+      (tx) => flows.linkIdentity(tx, u1, 'github', 'gh-4711', {}),
+      (b) => flows.linkIdentity(b, u2, 'github', 'gh-4711', {}).then(() => 'linked'),
     );
-    await waitsOnLock(pb);
-    release();
-    expect((await first).identityId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await second).toBe('auth: link-identity failed: this github identity is already linked to another user');
+    expect(first.identityId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second).toBe('auth: link-identity failed: this github identity is already linked to another user');
     const rows = await sql<{ user_id: string }[]>`select user_id::text from auth.identities where provider = 'github' and provider_id = 'gh-4711'`;
     expect(rows).toEqual([{ user_id: u1 }]);
   });
