@@ -9,6 +9,7 @@ import { RowguardError, pgFieldsOf } from './errors.js';
 import { readFileSync } from 'node:fs';
 import { checkServerIdentity, createSecureContext, type ConnectionOptions } from 'node:tls';
 import { databaseOf, describeUrl, scrubSecrets, tlsParams, withDatabase } from './urls.js';
+import { lookupPassword, withFilePassword } from './pgpass.js';
 
 export { databaseOf, describeUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
 
@@ -71,6 +72,16 @@ export function isConnectionError(err: unknown): boolean {
   return !!s && (s.startsWith('28') || s === '3D000' || s === '57P03' || s.startsWith('08'));
 }
 
+/** Where the refused password came from, and what to check (never the password). */
+function passwordHint(url: string): string {
+  if (new URL(url).password !== '') return 'check the user and password in the URL';
+  if (process.env['PGPASSWORD']) return 'check the user, and the password in PGPASSWORD';
+  const found = lookupPassword(url);
+  if (found?.ignored) return `no password was given, and ${found.file} was not read: ${found.ignored}`;
+  if (found?.password) return `the password came from ${found.file} line ${found.line}: check it, and the user`;
+  return `no password was given: put it in the URL, set PGPASSWORD, or add a line ${found?.key ?? 'host:port:database:user'}:<password> to ${found?.file ?? '~/.pgpass'}`;
+}
+
 export function connectionError(url: string, err: unknown, probed?: string): RowguardError {
   const where = describeUrl(url);
   const e = err as { code?: string; message?: string };
@@ -93,6 +104,7 @@ export function connectionError(url: string, err: unknown, probed?: string): Row
     reason = /SSL routines:[^:]*:([^:]+)/.exec(reason)?.[1] ?? reason.split('\n')[0]!;
     hint = 'check the sslcert, sslkey and sslpassword of the URL, and the TLS versions both sides allow';
   }
+  else if (pg?.sqlstate === '28P01') hint = passwordHint(url);
   else if (pg?.sqlstate?.startsWith('28')) hint = 'check the user and password in the URL';
   else if (pg?.sqlstate === '3D000') hint = 'create the database first, or point --db at one that exists';
   return new RowguardError('db_unreachable', `could not connect to ${where}: ${reason}`, { hint, pg, cause: err });
@@ -231,10 +243,21 @@ async function sslAnswer(url: string): Promise<string | null> {
  * and has no prefer: the server is asked first, as libpq does.
  */
 export async function pgConnectionConfig(url: string): Promise<{ connectionString: string; ssl: boolean | ConnectionOptions }> {
-  const { url: bare, ssl } = tlsOf(url);
+  // The password file as every other connection reads it, in the URL: pg takes a connection
+  // string's empty password over a password option.
+  const { url: bare, ssl } = tlsOf(withFilePassword(url));
   if (ssl === false || typeof ssl === 'object') return { connectionString: bare, ssl };
   if (ssl === 'prefer' && (await sslAnswer(url)) !== 'S') return { connectionString: bare, ssl: false };
   return { connectionString: bare, ssl: { rejectUnauthorized: false } };
+}
+
+/**
+ * A URL without a password, and no PGPASSWORD: the password file's, looked up
+ * (as libpq does, see pgpass.ts) only when the server asks for one.
+ */
+function passwordFileOption(url: string): { pass?: () => string } {
+  if (new URL(url).password !== '' || process.env['PGPASSWORD']) return {};
+  return { pass: () => lookupPassword(url)?.password ?? '' };
 }
 
 export function connect(url: string, opts: ConnectOptions = {}): Sql {
@@ -245,6 +268,7 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
   return postgres(bare, {
     ssl,
     ...(database ? { database } : {}),
+    ...passwordFileOption(url),
     max: opts.max ?? 1,
     onnotice: opts.onNotice ? (n) => opts.onNotice!({ severity: n['severity'] as string | undefined, message: String(n['message']) }) : () => {},
     connect_timeout: opts.connectTimeout ?? 10,
@@ -350,7 +374,7 @@ export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?
   const name = `${opts.prefix ?? 'rowguard_tmp'}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   // Known before CREATE DATABASE is sent: an interrupt during it must still drop it.
   const entry = { serverUrl, name, created: Promise.resolve() };
-  entry.created = withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), async (sql) => {
+  entry.created = withSql(onServer(serverUrl, adminDatabase(serverUrl)), async (sql) => {
     const tpl = opts.template ? ` template ${quoteIdent(opts.template)}` : '';
     await sql.unsafe(`create database ${quoteIdent(name)}${tpl}`);
   });
@@ -368,7 +392,7 @@ export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?
     // connected to template1 (a psql, a pooler, a tool's health check) makes every copy fail.
     if (pg?.sqlstate === '55006') {
       const template = opts.template ?? 'template1';
-      const pids = await withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), (sql) =>
+      const pids = await withSql(onServer(serverUrl, adminDatabase(serverUrl)), (sql) =>
         sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${template} and backend_type = 'client backend' and pid <> pg_backend_pid() order by pid`,
       ).then((rows) => rows.map((r) => r.pid), () => [] as number[]);
       throw new RowguardError('provision', `cannot create ${opts.purpose ?? 'a throwaway database'} on ${describeUrl(serverUrl)}: its template ${template} is in use by another session${pids.length ? ` (server pid ${pids.join(', ')})` : ''}`, {
@@ -386,7 +410,7 @@ export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?
     }
     throw err;
   }
-  const url = withDatabase(serverUrl, name);
+  const url = onServer(serverUrl, name);
   return {
     name,
     url,
@@ -418,12 +442,21 @@ export async function dropLiveThrowawayDatabases(): Promise<number> {
 }
 
 export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  await withSql(withDatabase(serverUrl, adminDatabase(serverUrl)), async (sql) => {
+  await withSql(onServer(serverUrl, adminDatabase(serverUrl)), async (sql) => {
     // WITH (FORCE) (PG13+) terminates sessions still connected.
     await sql.unsafe(`drop database if exists ${quoteIdent(name)} with (force)`);
   });
   const i = live.findIndex((e) => e.name === name);
   if (i >= 0) live.splice(i, 1);
+}
+
+/**
+ * Another database on the server of `serverUrl`. A password the password file gives
+ * `serverUrl` goes with it: a throwaway database is the user's server, not a new
+ * entry they could have written into ~/.pgpass.
+ */
+function onServer(serverUrl: string, database: string): string {
+  return withDatabase(withFilePassword(serverUrl), database);
 }
 
 /** The database to connect to for CREATE/DROP DATABASE: the URL's own unless it is the one being created. */

@@ -47,7 +47,7 @@ const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 
 
 /** libpq's TLS parameters of a URL's query (libpq's defaults where absent). */
 export interface TlsParams {
-  /** The URL without them: postgres.js would send them to the server as settings (42704). */
+  /** The URL without them (and without passfile): postgres.js would send them to the server as settings (42704). */
   url: string;
   mode: SslMode;
   /** A CA file, or `system` (the platform's CAs; libpq then requires verify-full). */
@@ -62,7 +62,7 @@ export interface TlsParams {
 
 const TLS_KEYS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'ssl_min_protocol_version', 'ssl_max_protocol_version'];
 /** libpq parameters whose demand rowguard's driver cannot honour: refused rather than silently dropped. */
-const UNSUPPORTED = ['sslcrl', 'sslcrldir', 'sslcertmode', 'requirepeer', 'gssencmode', 'channel_binding', 'krbsrvname', 'gsslib', 'service', 'passfile', 'hostaddr'];
+const UNSUPPORTED = ['sslcrl', 'sslcrldir', 'sslcertmode', 'requirepeer', 'gssencmode', 'channel_binding', 'krbsrvname', 'gsslib', 'service', 'hostaddr'];
 /**
  * The environment variables libpq reads for a parameter the URL does not set (libpq has none for
  * sslpassword). A CI job's PGSSLMODE=verify-full must not quietly become prefer.
@@ -136,8 +136,9 @@ export function tlsParams(url: string, source: string, env: NodeJS.ProcessEnv = 
   }
   if (p.rootcert === 'system') p.mode = 'verify-full';
   if (p.cert && !p.key) throw new RowguardError('usage', `${source} sets sslcert without sslkey`, { hint: 'libpq would look in ~/.postgresql/postgresql.key; give sslkey in the URL' });
-  if (TLS_KEYS.some((k) => q.has(k))) {
-    for (const k of TLS_KEYS) q.delete(k);
+  // passfile is read by pgpass.ts; the driver would send it to the server as a setting.
+  if ([...TLS_KEYS, 'passfile'].some((k) => q.has(k))) {
+    for (const k of [...TLS_KEYS, 'passfile']) q.delete(k);
     p.url = u.toString();
   }
   return p;
