@@ -185,6 +185,49 @@ describe('which migration files are judged', () => {
     }
   });
 
+  it('--since: a table an added file creates is new to the files added after it (one run applies them), not to a changed one', async () => {
+    const d = project({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n' });
+    try {
+      const git = (...a: string[]) => execFileSync('git', a, { cwd: d, stdio: 'pipe' });
+      git('init', '-q');
+      git('-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
+      git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
+      // The change: 0001 (deployed) edited to create v too; 0002 added (u); 0003 indexes all three.
+      writeFileSync(join(d, 'sql', '0001_t.sql'), 'create table public.t (id int primary key, a int);\ncreate table public.v (id int primary key, a int);\n');
+      writeFileSync(join(d, 'sql', '0002_u.sql'), 'create table public.u (id int primary key, a int);\n');
+      writeFileSync(join(d, 'sql', '0003_idx.sql'), 'create index on public.t (a);\ncreate index on public.u (a);\ncreate index on public.v (a);\n');
+      const doc = jsonOf(await runCli(['lint', '--no-catalog', '--since', 'HEAD', '--json'], { cwd: d }));
+      const indexed = doc.findings.filter((f: { rule: string }) => f.rule === 'index-not-concurrent').map((f: { object: string }) => f.object);
+      expect(indexed.sort()).toEqual(['public.t', 'public.v']);
+      // --all judges every file as applied on its own: u existed before 0003 ran.
+      const all = jsonOf(await runCli(['lint', '--no-catalog', '--all', '--json'], { cwd: d }));
+      expect(all.findings.filter((f: { rule: string }) => f.rule === 'index-not-concurrent').map((f: { object: string }) => f.object).sort()).toEqual(['public.t', 'public.u', 'public.v']);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('pending files are applied in one run: what an earlier pending file creates is new to the later ones', async () => {
+    const d = project({
+      '0001_t.sql': 'create table public.t (id int primary key, a int);\n',
+      '0002_u.sql': 'create table public.u (id int primary key, a int not null);\n',
+      '0003_more.sql': 'create index on public.u (a);\nalter table public.u add column b int not null;\nalter table public.u rename column a to c;\ncreate index on public.t (a);\n',
+    });
+    const { createThrowawayDatabase } = await import('../../cli/core/db.js');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint_batch' });
+    try {
+      const { up } = await import('../../cli/core/migrate/engine.js');
+      await up({ url: db.url, dir: join(d, 'sql'), displayRoot: d, lockTimeout: '5s', statementTimeout: '0' }, { to: '0001' });
+      const doc = jsonOf(await runCli(['lint', '--json'], { cwd: d, env: { DATABASE_URL: db.url } }));
+      expect(doc.judgedFiles).toEqual(['sql/0002_u.sql', 'sql/0003_more.sql']);
+      const migration = doc.findings.filter((f: { rule: string }) => ['index-not-concurrent', 'add-column-not-null-no-default', 'rename-column-or-table'].includes(f.rule));
+      expect(migration.map((f: { rule: string; object: string }) => `${f.rule} ${f.object}`)).toEqual(['index-not-concurrent public.t']);
+    } finally {
+      await db.drop();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('without --since, files already in the target database history are not judged', async () => {
     const d = project({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n', '0002_idx.sql': 'create index on public.t (a);\n' });
     const { createThrowawayDatabase } = await import('../../cli/core/db.js');

@@ -251,8 +251,8 @@ export interface LintRun extends LintResult {
  * level with symlinks resolved (/tmp → /private/tmp on macOS) while the files are read through
  * the configured path.
  */
-export function filesChangedSince(ref: string, dir: string): Set<string> {
-  if (!existsSync(dir)) return new Set();
+export function filesChangedSince(ref: string, dir: string): { changed: Set<string>; added: Set<string> } {
+  if (!existsSync(dir)) return { changed: new Set(), added: new Set() };
   const real = realpathSync(resolve(dir));
   const git = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   let top: string;
@@ -263,9 +263,18 @@ export function filesChangedSince(ref: string, dir: string): Set<string> {
     throw new RowguardError('usage', `--since ${ref}: not a git revision here`, { hint: 'pass a branch, tag or commit, e.g. --since origin/main' });
   }
   const rel = relative(top, real).split('\\').join('/') || '.';
-  const changed = git(top, ['diff', '--name-only', '--diff-filter=AMR', ref, '--', rel]);
-  const untracked = git(top, ['ls-files', '--others', '--exclude-standard', '--', rel]);
-  return new Set([...changed.split('\n'), ...untracked.split('\n')].filter(Boolean).map((p) => resolve(top, p)));
+  // "A\tpath", "M\tpath", "R100\told\tnew": the last field is the file as it is now.
+  const status = git(top, ['diff', '--name-status', '--diff-filter=AMR', ref, '--', rel])
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'));
+  const untracked = git(top, ['ls-files', '--others', '--exclude-standard', '--', rel]).split('\n').filter(Boolean);
+  const path = (p: string) => resolve(top, p);
+  return {
+    changed: new Set([...status.map((f) => path(f[f.length - 1]!)), ...untracked.map(path)]),
+    // A renamed file is a new version to the engine, but what it creates may exist already.
+    added: new Set([...status.filter((f) => f[0] === 'A').map((f) => path(f[f.length - 1]!)), ...untracked.map(path)]),
+  };
 }
 
 export async function lint(opts: LintOptions): Promise<LintRun> {
@@ -289,10 +298,15 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
   const apiRoles = [config.api.anonRole, config.api.authenticatedRole];
 
   const judgeBy = (pending: Set<string> | null) => (f: { path: string; version: string }) =>
-    opts.all ? true : since ? since.has(realpathSync(resolve(f.path))) : pending ? pending.has(f.version) : true;
+    opts.all ? true : since ? since.changed.has(realpathSync(resolve(f.path))) : pending ? pending.has(f.version) : true;
+  // Files one `migrate up` applies together: the target's pending ones, or the ones added since
+  // the ref. With --all (or files alone and no --since) each file is judged as applied on its own.
+  const isNewBy = (pending: Set<string> | null) => (f: { path: string; version: string }) =>
+    opts.all ? false : since ? since.added.has(realpathSync(resolve(f.path))) : pending ? pending.has(f.version) : false;
+  const sources = (pending: Set<string> | null) => files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f), isNew: isNewBy(pending)(f) }));
 
   if (opts.filesOnly) {
-    const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(null)(f) }));
+    const migrations = sources(null);
     return { ...runLint({ model: null, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'files', database: null }, anchorFile };
   }
 
@@ -315,7 +329,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
       async (sql) => ({ pending: opts.historyUrl ? await readPending() : await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full' }) }),
       { max: 3, fetchTypes: false },
     );
-    const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
+    const migrations = sources(pending);
     return { ...runLint({ model, modelIsTarget: true, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
   }
 
@@ -327,7 +341,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     await up({ url: shadow.url, dir: config.dirs.sql, displayRoot: opts.cwd, lockTimeout: config.migrations.lockTimeout, statementTimeout: config.migrations.statementTimeout });
     opts.onProgress?.('reading the catalog');
     const model = await withSql(shadow.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }), { max: 3, fetchTypes: false });
-    const migrations = files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f) }));
+    const migrations = sources(pending);
     return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'shadow', database: null }, anchorFile };
   } finally {
     await shadow.drop().catch(() => undefined);

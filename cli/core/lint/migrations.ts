@@ -78,6 +78,11 @@ export interface MigrationStatement {
   fileIndex: number;
   /** Whether this file is judged by the migration-safety rules (new since the ref / pending). */
   judged: boolean;
+  /**
+   * Files (by index) that one `migrate up` applies together with this one: its own, and when
+   * it is new to the target, every other new file. What they create is new here too.
+   */
+  deploysWith: ReadonlySet<number>;
   /** libpg-query node type (`AlterTableStmt`, …) and body. */
   type: string;
   body: Body;
@@ -113,6 +118,11 @@ export interface MigrationSource {
   displayPath: string;
   sql: string;
   judged: boolean;
+  /**
+   * New to the target (not in its history; added since the ref): applied in one run with the
+   * other new files, so a table an earlier new file creates does not exist before that run.
+   */
+  isNew?: boolean;
 }
 
 const IGNORE_COMMENT = /^\s*--\s*rowguard-lint-ignore\s+([A-Za-z0-9_-]+)\s*(?::\s*(.*?))?\s*$/;
@@ -184,7 +194,9 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
   const tables = new Map<string, TableState>();
   const indexes = new Map<string, IndexState>();
   const out: MigrationStatement[] = [];
+  const newFiles: ReadonlySet<number> = new Set(files.flatMap((f, i) => (f.isNew ? [i] : [])));
   files.forEach((file, fileIndex) => {
+    const deploysWith = file.isNew ? newFiles : new Set([fileIndex]);
     const idx = new LineIndex(file.sql);
     let parsed: { stmts?: Array<{ stmt: Record<string, Body>; stmt_location?: number; stmt_len?: number }> };
     try {
@@ -231,6 +243,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         file: file.displayPath,
         fileIndex,
         judged: file.judged,
+        deploysWith,
         type,
         body,
         line: start.line,
@@ -490,10 +503,13 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
   }
 }
 
-/** Whether `qualified` existed before `stmt` (created by an earlier file, or by no migration). */
+/**
+ * Whether `qualified` existed before the run that applies `stmt`: created by no migration, or by
+ * a file applied earlier (not by this file, nor by another new file applied in the same run).
+ */
 export function existedBefore(stmt: MigrationStatement, qualified: string): boolean {
   const t = stmt.tablesBefore.get(qualified);
-  return !t || t.createdInFile !== stmt.fileIndex;
+  return !t || !stmt.deploysWith.has(t.createdInFile);
 }
 
 /**

@@ -11,7 +11,7 @@ export const rule: MigrationRule = {
   level: 'error',
   category: 'migration',
   description: 'ALTER TABLE … ADD COLUMN … NOT NULL without a DEFAULT on a table that existed before the migration',
-  docs: 'Existing rows would get NULL in the new column, so the statement fails as soon as the table holds a row (often only in production). Tables created in the same file are fine.',
+  docs: 'Existing rows would get NULL in the new column, so the statement fails as soon as the table holds a row (often only in production). Tables created in the same file are fine, and so are tables an earlier file creates when both are new to the target (one `migrate up` applies them).',
   fix: 'add it with a constant default (no rewrite since PG11), or add it nullable, backfill, then set not null',
   check(ctx) {
     const out: RawFinding[] = [];

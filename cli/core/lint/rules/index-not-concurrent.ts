@@ -20,7 +20,7 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'CREATE INDEX, DROP INDEX or REINDEX without CONCURRENTLY on a table that existed before the migration',
-  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. Indexes on tables created in the same file are fine, and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached).',
+  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. Indexes on tables created in the same file are fine (or in an earlier file, when both are new to the target: one `migrate up` applies them), and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached).',
   fix: 'create index concurrently …, in a file whose first line is -- rowguard:no-transaction',
   check(ctx) {
     const out: RawFinding[] = [];
