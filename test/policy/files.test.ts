@@ -59,6 +59,18 @@ describe('policies/ file validation', () => {
     expect(await refusal('alter policy p on public.t rename to q;')).toMatch(/RENAME is not allowed/);
   });
 
+  it('DROP POLICY IF EXISTS and ALTER POLICY (the migration style) are refused with what to write instead', async () => {
+    const hintOf = async (text: string) => {
+      const e = (await validatePolicyFile(text, ctx).catch((x: unknown) => x)) as RowguardError;
+      expect(e, text).toBeInstanceOf(RowguardError);
+      return e.hint;
+    };
+    for (const text of ['drop policy if exists "p" on public.t;', 'alter policy p on public.t using (false);', 'alter policy p on public.t rename to q;']) {
+      expect(await hintOf(`create policy p on public.t using (true);\n${text}`)).toMatch(/^a policies\/ file states the policies that should exist: delete this line/);
+    }
+    expect(await hintOf('drop table public.t;')).toBe('put other statements in a migration in sql/');
+  });
+
   it('a syntax error is reported where the parser stopped', async () => {
     expect(await refusal('alter table public.t enable row level security;\ncreate policy p on public.t usin (true);')).toMatch(/^2:\d+: syntax error at or near "usin"/);
   });

@@ -217,10 +217,15 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
       noteRoles(node['roles']);
     } else {
       const what = type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+      // The idempotent migration style (DROP POLICY IF EXISTS, then CREATE; ALTER POLICY) pasted into
+      // a file that states what should exist.
+      const aboutPolicy = (type === 'DropStmt' && node['removeType'] === 'OBJECT_POLICY') || type === 'AlterPolicyStmt' || (type === 'RenameStmt' && node['renameType'] === 'OBJECT_POLICY');
       fail(
         `${what} is not allowed in a policies/ file (only ALTER TABLE … ROW LEVEL SECURITY, GRANT/REVOKE and CREATE POLICY on ${own})`,
         stmtStartByte,
-        'put other statements in a migration in sql/',
+        aboutPolicy
+          ? 'a policies/ file states the policies that should exist: delete this line and write each policy as its CREATE POLICY; policy apply drops, renames or alters to match'
+          : 'put other statements in a migration in sql/',
       );
     }
     out.push({
