@@ -228,6 +228,29 @@ describe('which migration files are judged', () => {
     }
   });
 
+  it('CREATE TABLE IF NOT EXISTS in a pending file of a table the target has creates nothing: the table keeps its rows', async () => {
+    const d = project({
+      '0001_v.sql': 'create table if not exists public.v (id int primary key, a int);\ncreate index on public.v (a);\n',
+      '0002_t.sql': 'create table if not exists public.t (id int primary key, a int);\ncreate index on public.t (a);\n',
+    });
+    const { createThrowawayDatabase, withSql } = await import('../../cli/core/db.js');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint_ifne' });
+    try {
+      const { up } = await import('../../cli/core/migrate/engine.js');
+      // t was made outside these migrations (by hand, or another tool), with rows.
+      await withSql(db.url, (sql) => sql.unsafe('create table public.t (id int primary key, a int); insert into public.t select g, g from generate_series(1, 500) g;').simple());
+      await up({ url: db.url, dir: join(d, 'sql'), displayRoot: d, lockTimeout: '5s', statementTimeout: '0' }, { to: '0001' });
+      const pending = jsonOf(await runCli(['lint', '--json'], { cwd: d, env: { DATABASE_URL: db.url } }));
+      expect(pending.findings.filter((f: { rule: string }) => f.rule === 'index-not-concurrent').map((f: { object: string }) => f.object)).toEqual(['public.t']);
+      // --all judges 0001 as it ran: v did not exist then, though the target has it now.
+      const all = jsonOf(await runCli(['lint', '--all', '--json'], { cwd: d, env: { DATABASE_URL: db.url } }));
+      expect(all.findings.filter((f: { rule: string }) => f.rule === 'index-not-concurrent').map((f: { object: string }) => f.object)).not.toContain('public.v');
+    } finally {
+      await db.drop();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('without --since, files already in the target database history are not judged', async () => {
     const d = project({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n', '0002_idx.sql': 'create index on public.t (a);\n' });
     const { createThrowawayDatabase } = await import('../../cli/core/db.js');

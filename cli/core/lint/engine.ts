@@ -40,6 +40,11 @@ export interface LintInput {
   parseSync: ParseSync;
   /** server_version_num the migrations will run on, when known without a model (else the model's). */
   serverVersion?: number;
+  /**
+   * The new migrations (`isNew`) are the ones the model's database has not run: every relation
+   * it has existed before them (with modelIsTarget).
+   */
+  newFilesArePending?: boolean;
 }
 
 export type SuppressedFinding = Finding & { suppressedBy: { origin: string; reason: string; source: string } };
@@ -67,7 +72,8 @@ function complete(rule: Rule, raw: RawFinding[]): Finding[] {
 
 export function runLint(input: LintInput): LintResult {
   const { model, settings, parseSync } = input;
-  const statements = readMigrationStatements(input.migrations, parseSync);
+  const inTarget = new Set(input.modelIsTarget && input.newFilesArePending && model ? model.relations.map((r) => r.qualified) : []);
+  const statements = readMigrationStatements(input.migrations, parseSync, inTarget);
   const judged = statements.filter((s) => s.judged);
   const findings: Finding[] = [];
 
@@ -330,7 +336,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
       { max: 3, fetchTypes: false },
     );
     const migrations = sources(pending);
-    return { ...runLint({ model, modelIsTarget: true, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
+    return { ...runLint({ model, modelIsTarget: true, newFilesArePending: pending !== null && !opts.historyUrl, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
   }
 
   const pending = await readPending();

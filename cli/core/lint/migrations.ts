@@ -189,12 +189,16 @@ export function relName(rangeVar: unknown, defaultSchema: string): string {
 /**
  * Parse every file (in order) into statements with the state before each.
  * A file that does not parse is a usage error with its file:line:col.
+ * `inTarget`: the relations (`schema.name`) of the target database, when the new
+ * files are the ones its history lacks: in them, CREATE TABLE IF NOT EXISTS of
+ * one of those creates nothing, and the table keeps its rows.
  */
-export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown): MigrationStatement[] {
+export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown, inTarget: ReadonlySet<string> = new Set()): MigrationStatement[] {
   const tables = new Map<string, TableState>();
   const indexes = new Map<string, IndexState>();
   const out: MigrationStatement[] = [];
   const newFiles: ReadonlySet<number> = new Set(files.flatMap((f, i) => (f.isNew ? [i] : [])));
+  const present = new Set(inTarget); // the target's relations, less those the files drop or rename
   files.forEach((file, fileIndex) => {
     const deploysWith = file.isNew ? newFiles : new Set([fileIndex]);
     const idx = new LineIndex(file.sql);
@@ -274,7 +278,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
       }
       const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
       if (viaSetConfig !== null) lockTimeoutSet = viaSetConfig;
-      applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath);
+      applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath, present, file.isNew === true);
       applyToIndexes(indexes, type, body, defaultSchema, fileIndex);
     }
   });
@@ -402,11 +406,13 @@ function doBlockStatements(raw: string, from: number, parseSync: (sql: string) =
 }
 
 
-function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string): void {
+function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string, inTarget: Set<string>, fileIsNew: boolean): void {
   const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() };
   if (type === 'CreateStmt') {
     const q = relName(body['relation'], schema);
-    if (body['if_not_exists'] && tables.has(q)) return;
+    // A no-op when the table exists: made by an earlier migration, or, for a file the target has
+    // not run, there in the target (made outside these files; not dropped or renamed by one).
+    if (body['if_not_exists'] && (tables.has(q) || (fileIsNew && inTarget.has(q)))) return;
     const cols = new Map<string, ColumnType>();
     const checks = new Map<string, { columns: readonly string[]; validated: boolean }>();
     // CHECKs in CREATE TABLE are valid from the start (NOT VALID is ignored there: the table is empty).
@@ -443,12 +449,16 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() });
     }
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
-    for (const name of droppedNames(body, schema)) tables.delete(name);
+    for (const name of droppedNames(body, schema)) {
+      tables.delete(name);
+      inTarget.delete(name);
+    }
   } else if (type === 'RenameStmt') {
     const q = relName(body['relation'], schema);
     const t = existing(q);
     if (body['renameType'] === 'OBJECT_TABLE') {
       tables.delete(q);
+      inTarget.delete(q);
       const nq = `${q.slice(0, q.lastIndexOf('.'))}.${body['newname'] as string}`;
       tables.set(nq, { ...t, qualified: nq });
     } else if (body['renameType'] === 'OBJECT_COLUMN' && t.columns.has(body['subname'] as string)) {
