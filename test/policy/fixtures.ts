@@ -198,12 +198,17 @@ export function simulate(from: SecurityState, steps: readonly Step[]): SecurityS
   return { ...from, tables };
 }
 
-/** A seeded linear congruential generator: `r(n)` is in [0, n). */
+/**
+ * A seeded generator (mulberry32): `r(n)` is in [0, n). Not an LCG's `x % n`, whose low bit
+ * alternates: every `r(2)` choice would follow the one before it.
+ */
 export function rng(seed: number): (n: number) => number {
-  let x = seed;
+  let x = seed >>> 0;
   return (n: number) => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return x % n;
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(x ^ (x >>> 15), 1 | x);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
 }
 

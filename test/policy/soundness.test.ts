@@ -21,6 +21,7 @@ import { stepSql } from '../../cli/core/policy/render.js';
 import type { Step } from '../../cli/core/policy/plan.js';
 import type { Sql } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
+import { rng } from './fixtures.js';
 
 const OWNER = 'rg_sound_owner';
 const ACTORS = ['anon', 'authenticated', OWNER];
@@ -49,16 +50,6 @@ interface TableState {
 }
 
 type Rand = (n: number) => number;
-/** mulberry32: the high bits of an LCG (fixtures' rng) alternate too regularly for r(2) choices. */
-function rng(seed: number): Rand {
-  let x = seed >>> 0;
-  return (n) => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(x ^ (x >>> 15), 1 | x);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[r(xs.length)]!;
 
 /** Clauses Postgres accepts for the command: INSERT has only WITH CHECK, SELECT/DELETE only USING. */

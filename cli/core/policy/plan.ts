@@ -34,7 +34,9 @@ import {
   columnEffect,
   createEffect,
   dropEffect,
+  exprDirection,
   grantEffect,
+  isWidening,
   policyLabel,
   replaceEffect,
   revokeEffect,
@@ -403,7 +405,8 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, ctx: PolicyContex
 }
 
 /**
- * A restrictive policy changed in place from A to an unrankable B (may widen)
+ * A restrictive policy changed in place from A to a B that does not only lift A
+ * (B may widen, or widens for one role while it adds a condition or a role)
  * holds neither end's restriction while the table's other late steps run: with
  * A, a permissive policy already in its final form lets in rows B keeps out.
  * When the table has other steps in phases 6–7, the ALTER becomes two: to
@@ -414,7 +417,7 @@ function splitUnrankedRestrictiveAlters(want: TableSecurity, steps: Step[]): Ste
   const late = steps.filter((s) => s.phase >= 6).length;
   if (late < 2) return steps;
   return steps.flatMap((s) => {
-    if (s.kind !== 'alter-policy' || s.after.permissive || s.hazard !== 'may-widen') return [s];
+    if (s.kind !== 'alter-policy' || s.after.permissive || !isWidening(s.hazard) || onlyLifts(s.before, s.after)) return [s];
     const c = s.before;
     const w = s.after;
     const roles = c.roles.includes(PUBLIC) || w.roles.includes(PUBLIC) ? [PUBLIC] : [...new Set([...c.roles, ...w.roles])].sort();
@@ -431,6 +434,17 @@ function splitUnrankedRestrictiveAlters(want: TableSecurity, steps: Step[]): Ste
       { ...s, before: mid } as Step,
     ];
   });
+}
+
+/**
+ * Whether restrictive `c` → `w` only lifts restrictions: it binds the same roles or fewer, and each
+ * condition admits the same rows or more (without WITH CHECK, USING is the check). B then admits
+ * everything A does, and A holding while the other steps run is within both ends.
+ */
+function onlyLifts(c: Policy, w: Policy): boolean {
+  const fewerRoles = c.roles.includes(PUBLIC) || w.roles.every((r) => c.roles.includes(r));
+  const lifts = (a: string | null, b: string | null) => b === null || (a !== null && (exprDirection(a, b) === 'neutral' || exprDirection(a, b) === 'widens'));
+  return fewerRoles && lifts(c.using, w.using) && lifts(c.check ?? c.using, w.check ?? w.using);
 }
 
 /** Both conditions (a missing one limits nothing on a restrictive policy). */
