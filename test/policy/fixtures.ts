@@ -8,6 +8,7 @@ import { buildModel, type RawCatalog } from '../../cli/core/catalog/build.js';
 import type { CatalogModel, Policy } from '../../cli/core/catalog/model.js';
 import { securityStateOf, type SecurityState, type TableSecurity } from '../../cli/core/policy/state.js';
 import type { Step } from '../../cli/core/policy/plan.js';
+import { mulberry32 } from '../helpers/random.js';
 
 /** aclitem privilege letters, as Postgres prints an ACL (the model reads them back). */
 const ACL_LETTER: Record<string, string> = { SELECT: 'r', INSERT: 'a', UPDATE: 'w', DELETE: 'd', TRUNCATE: 'D', REFERENCES: 'x', TRIGGER: 't' };
@@ -198,18 +199,10 @@ export function simulate(from: SecurityState, steps: readonly Step[]): SecurityS
   return { ...from, tables };
 }
 
-/**
- * A seeded generator (mulberry32): `r(n)` is in [0, n). Not an LCG's `x % n`, whose low bit
- * alternates: every `r(2)` choice would follow the one before it.
- */
+/** A seeded choice: `r(n)` is in [0, n). */
 export function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0;
-  return (n: number) => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(x ^ (x >>> 15), 1 | x);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n: number) => Math.floor(next() * n);
 }
 
 /**

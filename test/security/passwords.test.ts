@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, migrate, type TestDatabase } from '../helpers/pg.js';
 import { runAsRequest } from '../../cli/core/postgrest/request.js';
 import { IDS, requestFor, seed, sqlstateOf } from './seed.js';
+import { mulberry32 } from '../helpers/random.js';
 
 let db: TestDatabase;
 
@@ -21,17 +22,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-// mulberry32: a tiny seeded PRNG, so a failure can be replayed with the printed seed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded, so a failure can be replayed with the printed seed.
+const prng = mulberry32;
 
 const ALPHABETS = [
   ' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~',
