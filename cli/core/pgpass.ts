@@ -107,7 +107,7 @@ export function lookupPassword(url: string, env: NodeJS.ProcessEnv = process.env
     const st = statSync(file);
     if (process.platform !== 'win32') {
       if (!st.isFile()) return { file, key, ignored: 'it is not a plain file' };
-      if (st.mode & 0o077) return { file, key, ignored: 'group or others can read it (libpq ignores it too): chmod 600 it' };
+      if (st.mode & 0o077) return { file, key, ignored: 'group or others have access to it (libpq ignores it too): chmod 600 it' };
     }
     text = readFileSync(file, 'utf8');
   } catch {

@@ -141,7 +141,7 @@ describe('a URL without a password, on a server that asks for one', () => {
     const open = passFile(`${key()}:${ESCAPED}\n`, 0o644);
     const ignored = await cli(['migrate', 'status', '--db', bare], { PGPASSFILE: open });
     expect(ignored.code).toBe(3);
-    expect(ignored.stderr).toContain(`${open} was not read: group or others can read it`);
+    expect(ignored.stderr).toContain(`${open} was not read: group or others have access to it`);
     // One line of error and one of hint, no stack.
     for (const r of [refused, none, ignored]) expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
   });
