@@ -28,7 +28,7 @@ Exit codes:
   1  the checked thing failed (a migration failed, drift found, lint findings, failing tests, a rejected token)
   2  usage or configuration error (nothing was done)
   3  the database could not be reached or provisioned, or the connection was lost
-  130  interrupted by Ctrl-C (143: SIGTERM); the throwaway databases it made are dropped`;
+  130  interrupted by Ctrl-C (143: SIGTERM); the throwaway databases it made are dropped (any it cannot drop is named)`;
 
 export function buildProgram(): Command {
   const program = new Command('rowguard')
@@ -187,9 +187,16 @@ function onInterrupt(argv: string[]): void {
       const out = await fallbackOutput(argv);
       (await loadOutputModule()).silenceOutput();
       const { dropLiveThrowawayDatabases } = await import('./core/db.js');
-      const dropped = await Promise.race([dropLiveThrowawayDatabases(), new Promise<number>((r) => setTimeout(() => r(-1), 10_000).unref())]);
-      const what = dropped < 0 ? 'its throwaway databases could not all be dropped within 10 s' : dropped ? `${dropped} throwaway database${dropped > 1 ? 's' : ''} dropped` : 'nothing to clean up';
-      const err = new RowguardError('interrupted', `interrupted by ${signal}: ${what}`, { exitCode });
+      const result = await Promise.race([dropLiveThrowawayDatabases(), new Promise<null>((r) => setTimeout(() => r(null), 10_000).unref())]);
+      const plural = (n: number) => `${n} throwaway database${n > 1 ? 's' : ''}`;
+      let what = 'its throwaway databases could not all be dropped within 10 s';
+      let hint: string | undefined;
+      if (result && result.left.length) {
+        const names = result.left.map((l) => l.name);
+        what = `${result.dropped ? `${plural(result.dropped)} dropped; ` : ''}could not drop ${names.join(', ')} (${result.left[0]!.reason})`;
+        hint = `drop ${names.length > 1 ? 'them' : 'it'} by hand: ${names.map((n) => `drop database "${n}" with (force);`).join(' ')}`;
+      } else if (result) what = result.dropped ? `${plural(result.dropped)} dropped` : 'nothing to clean up';
+      const err = new RowguardError('interrupted', `interrupted by ${signal}: ${what}`, { exitCode, ...(hint ? { hint } : {}) });
       if (out.json) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
       else process.stderr.write((await import('./core/report/error.js')).renderError(err, out));
       process.exit(exitCode);

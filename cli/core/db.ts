@@ -425,20 +425,32 @@ let interrupted = false;
 /**
  * On Ctrl-C / SIGTERM (cli/main.ts): create no more throwaway databases and drop
  * the ones that exist, newest first (copies before the templates they came from).
- * Returns how many were dropped.
+ * A drop that fails (the server out of connection slots, say) is tried twice more;
+ * what still could not be dropped is returned by name, with the server's reason.
  */
-export async function dropLiveThrowawayDatabases(): Promise<number> {
+export async function dropLiveThrowawayDatabases(): Promise<{ dropped: number; left: Array<{ name: string; reason: string }> }> {
   interrupted = true;
   let dropped = 0;
+  const left: Array<{ name: string; reason: string }> = [];
   while (live.length) {
     const entry = live[live.length - 1]!;
-    await entry.created.catch(() => undefined);
-    // DROP … WITH (FORCE) ends the command's own sessions on it too.
-    if (await dropDatabase(entry.serverUrl, entry.name).then(() => true, () => false)) dropped++;
+    const made = await entry.created.then(() => true, () => false);
+    let reason: string | null = null;
+    for (let attempt = 0; made && attempt < 3; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 300 * attempt));
+      // DROP … WITH (FORCE) ends the command's own sessions on it too.
+      reason = await dropDatabase(entry.serverUrl, entry.name).then(
+        () => null,
+        (err: unknown) => scrubSecrets(pgFieldsOf(err)?.message ?? (err as Error)?.message ?? String(err), entry.serverUrl),
+      );
+      if (reason === null) break;
+    }
+    if (made && reason === null) dropped++;
+    else if (made) left.push({ name: entry.name, reason: reason! });
     const i = live.indexOf(entry);
     if (i >= 0) live.splice(i, 1); // a failed drop is not retried forever
   }
-  return dropped;
+  return { dropped, left };
 }
 
 export async function dropDatabase(serverUrl: string, name: string): Promise<void> {

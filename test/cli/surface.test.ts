@@ -330,6 +330,54 @@ describe('interrupts', () => {
       rmSync(project, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('a throwaway database it cannot drop on Ctrl-C is named, with the reason and the statement that drops it', async () => {
+    const { withSql } = await import('../../cli/core/db.js');
+    const { spawn } = await import('node:child_process');
+    const { randomBytes } = await import('node:crypto');
+    const suffix = randomBytes(4).toString('hex');
+    const role = `rg_sigint_left_${suffix}`;
+    const admin = `rg_sigint_admin_${suffix}`;
+    const roleUrl = new URL(serverUrl());
+    roleUrl.username = role;
+    roleUrl.password = 'pw-sigint';
+    roleUrl.pathname = `/${admin}`; // the database it connects to for CREATE and DROP DATABASE
+    const owned = () => withSql(serverUrl(), async (sql) => (await sql`select d.datname from pg_database d join pg_roles r on r.oid = d.datdba where r.rolname = ${role}`).map((r) => r['datname'] as string));
+    await withSql(serverUrl(), async (sql) => {
+      await sql.unsafe(`create role ${role} login createdb password 'pw-sigint'`);
+      await sql.unsafe(`create database ${admin}`);
+      await sql.unsafe(`revoke connect on database ${admin} from public; grant connect on database ${admin} to ${role};`).simple();
+    });
+    const project = mkdtempSync(join(tmpdir(), 'rg-sigint-'));
+    mkdirSync(join(project, 'sql'));
+    writeFileSync(join(project, 'rowguard.config.json'), '{}');
+    writeFileSync(join(project, 'sql', '0001_slow.sql'), 'select pg_sleep(60);\n');
+    try {
+      const child = spawn(process.execPath, [CLI, '--db', roleUrl.href, 'policy', 'diff', '--from', 'migrations'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      for (let i = 0; i < 200 && (await owned()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      const [made] = await owned();
+      expect(made).toBeDefined();
+      // From now on the command cannot reach the database it drops from.
+      await withSql(serverUrl(), (sql) => sql.unsafe(`revoke connect on database ${admin} from ${role}`));
+      child.kill('SIGINT');
+      expect(await closed, stderr).toBe(130);
+      expect(await owned()).toEqual([made]);
+      const lines = stderr.trimEnd().split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^error: interrupted by SIGINT: could not drop ${made} \\(could not connect to [^ ]+/${admin}: permission denied for database "${admin}"\\)$`));
+      expect(lines[1]).toBe(`hint: drop it by hand: drop database "${made}" with (force);`);
+      expect(lines).toHaveLength(2);
+    } finally {
+      await withSql(serverUrl(), async (sql) => {
+        for (const name of await owned()) await sql.unsafe(`drop database "${name}" with (force)`);
+        await sql.unsafe(`drop database if exists ${admin} with (force)`);
+        await sql.unsafe(`drop role ${role}`);
+      });
+      rmSync(project, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('docker engine', () => {
