@@ -8,6 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
 import { fallbackOutput, loadOutputModule } from './context.js';
+import { leftBehindWarnings } from './core/leftovers.js';
 import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
@@ -89,6 +90,13 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (err) {
     return await reportError(err, argv);
+  } finally {
+    // Throwaway databases the command could not drop: named once it is done, whatever its result.
+    const left = leftBehindWarnings();
+    if (left.length) {
+      const out = await fallbackOutput(argv);
+      for (const w of left) out.warn(w);
+    }
   }
 }
 

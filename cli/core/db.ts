@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { checkServerIdentity, createSecureContext, type ConnectionOptions } from 'node:tls';
 import { databaseOf, describeUrl, scrubSecrets, tlsParams, withDatabase } from './urls.js';
 import { lookupPassword, withFilePassword } from './pgpass.js';
+import { leftBehind } from './leftovers.js';
 
 export { databaseOf, describeUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
 
@@ -414,8 +415,30 @@ export async function createThrowawayDatabase(serverUrl: string, opts: { prefix?
   return {
     name,
     url,
-    drop: () => dropDatabase(serverUrl, name),
+    drop: async () => {
+      const reason = await dropTrying(serverUrl, name);
+      if (reason === null) return;
+      leftBehind.push({ name, reason });
+      throw new RowguardError('provision', `could not drop throwaway database ${name}: ${reason}`);
+    },
   };
+}
+
+/**
+ * Drop `name`, three tries (a server out of connection slots, say, is often
+ * transient): null when it is gone, else the server's last reason.
+ */
+async function dropTrying(serverUrl: string, name: string): Promise<string | null> {
+  let reason: string | null = null;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt) await new Promise((r) => setTimeout(r, 300 * attempt));
+    reason = await dropDatabase(serverUrl, name).then(
+      () => null,
+      (err: unknown) => scrubSecrets(pgFieldsOf(err)?.message ?? (err as Error)?.message ?? String(err), serverUrl),
+    );
+    if (reason === null) return null;
+  }
+  return reason;
 }
 
 /** Throwaway databases created by this process and not dropped yet, oldest first. */
@@ -425,8 +448,8 @@ let interrupted = false;
 /**
  * On Ctrl-C / SIGTERM (cli/main.ts): create no more throwaway databases and drop
  * the ones that exist, newest first (copies before the templates they came from).
- * A drop that fails (the server out of connection slots, say) is tried twice more;
- * what still could not be dropped is returned by name, with the server's reason.
+ * What could not be dropped (after three tries) is returned by name, with the
+ * server's reason.
  */
 export async function dropLiveThrowawayDatabases(): Promise<{ dropped: number; left: Array<{ name: string; reason: string }> }> {
   interrupted = true;
@@ -435,16 +458,8 @@ export async function dropLiveThrowawayDatabases(): Promise<{ dropped: number; l
   while (live.length) {
     const entry = live[live.length - 1]!;
     const made = await entry.created.then(() => true, () => false);
-    let reason: string | null = null;
-    for (let attempt = 0; made && attempt < 3; attempt++) {
-      if (attempt) await new Promise((r) => setTimeout(r, 300 * attempt));
-      // DROP … WITH (FORCE) ends the command's own sessions on it too.
-      reason = await dropDatabase(entry.serverUrl, entry.name).then(
-        () => null,
-        (err: unknown) => scrubSecrets(pgFieldsOf(err)?.message ?? (err as Error)?.message ?? String(err), entry.serverUrl),
-      );
-      if (reason === null) break;
-    }
+    // DROP … WITH (FORCE) ends the command's own sessions on it too.
+    const reason = made ? await dropTrying(entry.serverUrl, entry.name) : null;
     if (made && reason === null) dropped++;
     else if (made) left.push({ name: entry.name, reason: reason! });
     const i = live.indexOf(entry);

@@ -331,51 +331,95 @@ describe('interrupts', () => {
     }
   }, 60_000);
 
-  it('a throwaway database it cannot drop on Ctrl-C is named, with the reason and the statement that drops it', async () => {
-    const { withSql } = await import('../../cli/core/db.js');
-    const { spawn } = await import('node:child_process');
-    const { randomBytes } = await import('node:crypto');
-    const suffix = randomBytes(4).toString('hex');
-    const role = `rg_sigint_left_${suffix}`;
-    const admin = `rg_sigint_admin_${suffix}`;
-    const roleUrl = new URL(serverUrl());
-    roleUrl.username = role;
-    roleUrl.password = 'pw-sigint';
-    roleUrl.pathname = `/${admin}`; // the database it connects to for CREATE and DROP DATABASE
-    const owned = () => withSql(serverUrl(), async (sql) => (await sql`select d.datname from pg_database d join pg_roles r on r.oid = d.datdba where r.rolname = ${role}`).map((r) => r['datname'] as string));
-    await withSql(serverUrl(), async (sql) => {
-      await sql.unsafe(`create role ${role} login createdb password 'pw-sigint'`);
-      await sql.unsafe(`create database ${admin}`);
-      await sql.unsafe(`revoke connect on database ${admin} from public; grant connect on database ${admin} to ${role};`).simple();
-    });
-    const project = mkdtempSync(join(tmpdir(), 'rg-sigint-'));
-    mkdirSync(join(project, 'sql'));
-    writeFileSync(join(project, 'rowguard.config.json'), '{}');
-    writeFileSync(join(project, 'sql', '0001_slow.sql'), 'select pg_sleep(60);\n');
-    try {
-      const child = spawn(process.execPath, [CLI, '--db', roleUrl.href, 'policy', 'diff', '--from', 'migrations'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+});
+
+/**
+ * A role that may create databases, connecting through an admin database of its own (the one
+ * it runs CREATE and DROP DATABASE from), and a project whose one migration is slow, so a test
+ * can take that database away from it while a command runs. `owned()`: the databases it made.
+ */
+async function cutOffFixture(sleep: number) {
+  const { withSql } = await import('../../cli/core/db.js');
+  const { randomBytes } = await import('node:crypto');
+  const suffix = randomBytes(4).toString('hex');
+  const role = `rg_left_${suffix}`;
+  const admin = `rg_left_admin_${suffix}`;
+  const url = new URL(serverUrl());
+  url.username = role;
+  url.password = 'pw-left';
+  url.pathname = `/${admin}`;
+  await withSql(serverUrl(), async (sql) => {
+    await sql.unsafe(`create role ${role} login createdb password 'pw-left'`);
+    await sql.unsafe(`create database ${admin}`);
+    await sql.unsafe(`revoke connect on database ${admin} from public; grant connect on database ${admin} to ${role};`).simple();
+  });
+  const project = mkdtempSync(join(tmpdir(), 'rg-left-'));
+  mkdirSync(join(project, 'sql'));
+  writeFileSync(join(project, 'rowguard.config.json'), '{}');
+  writeFileSync(join(project, 'sql', '0001_slow.sql'), `select pg_sleep(${sleep});\n`);
+  const owned = () => withSql(serverUrl(), async (sql) => (await sql`select d.datname from pg_database d join pg_roles r on r.oid = d.datdba where r.rolname = ${role} order by 1`).map((r) => r['datname'] as string));
+  return {
+    admin,
+    url: url.href,
+    project,
+    owned,
+    /** Wait until the command has made its throwaway database, then take the admin database away. */
+    async cutOff(): Promise<string[]> {
       for (let i = 0; i < 200 && (await owned()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-      const [made] = await owned();
-      expect(made).toBeDefined();
-      // From now on the command cannot reach the database it drops from.
       await withSql(serverUrl(), (sql) => sql.unsafe(`revoke connect on database ${admin} from ${role}`));
-      child.kill('SIGINT');
-      expect(await closed, stderr).toBe(130);
-      expect(await owned()).toEqual([made]);
-      const lines = stderr.trimEnd().split('\n');
-      expect(lines[0]).toMatch(new RegExp(`^error: interrupted by SIGINT: could not drop ${made} \\(could not connect to [^ ]+/${admin}: permission denied for database "${admin}"\\)$`));
-      expect(lines[1]).toBe(`hint: drop it by hand: drop database "${made}" with (force);`);
-      expect(lines).toHaveLength(2);
-    } finally {
+      return owned();
+    },
+    /** What the server says when it is refused the admin database. */
+    refused: `could not connect to [^ ]+/${admin}: permission denied for database "${admin}"`,
+    async cleanup() {
       await withSql(serverUrl(), async (sql) => {
         for (const name of await owned()) await sql.unsafe(`drop database "${name}" with (force)`);
         await sql.unsafe(`drop database if exists ${admin} with (force)`);
         await sql.unsafe(`drop role ${role}`);
       });
       rmSync(project, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('throwaway databases it cannot drop', () => {
+  it('are named once the command is done, with the reason and the statement that drops them', async () => {
+    const f = await cutOffFixture(2);
+    try {
+      const run = runCli(['--db', f.url, 'lint', '--shadow', '--json'], { cwd: f.project });
+      const made = await f.cutOff();
+      const r = await run;
+      expect(made).toHaveLength(1);
+      expect(await f.owned()).toEqual(made);
+      expect(r.code, r.stderr).toBe(0); // the lint itself ran
+      expect(JSON.parse(r.stdout)).toHaveProperty('findings');
+      expect(r.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^warning: throwaway database ${made[0]} could not be dropped \\(${f.refused}\\); drop it by hand: drop database "${made[0]}" with \\(force\\);$`)),
+      ]);
+    } finally {
+      await f.cleanup();
+    }
+  }, 60_000);
+
+  it('on Ctrl-C too: one line naming it, and a hint with the statement', async () => {
+    const { spawn } = await import('node:child_process');
+    const f = await cutOffFixture(60);
+    try {
+      const child = spawn(process.execPath, [CLI, '--db', f.url, 'policy', 'diff', '--from', 'migrations'], { cwd: f.project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const [made] = await f.cutOff();
+      expect(made).toBeDefined();
+      child.kill('SIGINT');
+      expect(await closed, stderr).toBe(130);
+      expect(await f.owned()).toEqual([made]);
+      expect(stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^error: interrupted by SIGINT: could not drop ${made} \\(${f.refused}\\)$`)),
+        `hint: drop it by hand: drop database "${made}" with (force);`,
+      ]);
+    } finally {
+      await f.cleanup();
     }
   }, 60_000);
 });
