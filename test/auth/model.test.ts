@@ -1,0 +1,180 @@
+/**
+ * Sessions and refresh tokens against a model: random sequences of sign-ins,
+ * refreshes (with the live token, an old one, an unknown one), sign-outs by
+ * session or by refresh token in every scope, and a clock that moves by less
+ * than, exactly, and more than the reuse interval — each call's answer and the
+ * whole session/token state compared, after every step, with what GoTrue's
+ * rules (conventions §6, as sql/0021 and 0026 implement them) say.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { freshDatabase, migrate, type TestDatabase } from '../helpers/pg.js';
+import { mulberry32 } from '../helpers/random.js';
+import type { Sql } from '../../cli/core/db.js';
+
+const REUSE_MS = 10_000; // settings.refresh_reuse_interval, the default
+const START = Date.parse('2030-01-01T00:00:00Z');
+const STEPS_MS = [0, 3_000, 9_999, 10_000, 10_001, 60_000, 30 * 60_000, 2 * 3600_000];
+
+interface MToken { secret: string; revoked: boolean; revokedAt: number | null }
+interface MSession { id: string; user: string; notAfter: number | null; tokens: MToken[] }
+
+let db: TestDatabase;
+let sql: Sql;
+
+beforeAll(async () => {
+  db = await freshDatabase('rg_auth_model');
+  sql = db.sql;
+  await migrate(db.url);
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+async function at<T>(now: number, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  return (await sql.begin(async (tx) => {
+    await tx`select set_config('rowguard.auth_now', ${new Date(now).toISOString()}, true)`;
+    return fn(tx as unknown as Sql);
+  })) as T;
+}
+
+interface Grant { user_id: string | null; session_id: string | null; refresh_token: string | null; refresh_token_expires_at: Date | null }
+
+async function run(seed: number, timebox: number | null): Promise<{ ops: Record<string, number> }> {
+  const rnd = mulberry32(seed);
+  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  await sql`update auth_flow.settings set session_timebox = ${timebox === null ? null : `${timebox / 1000} seconds`}::interval`;
+  const users = new Map<string, { email: string; password: string }>();
+  for (const name of ['a', 'b']) {
+    const email = `${name}-${seed}-${randomBytes(3).toString('hex')}@model.test`;
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    const [u] = await sql<{ id: string }[]>`select auth_flow.sign_up(${email}, ${password})::text as id`;
+    users.set(u!.id, { email, password });
+  }
+  const userIds = [...users.keys()];
+  let now = START + seed * 86_400_000; // each seed its own day: no overlap with another run's rows
+  let sessions: MSession[] = [];
+  const ops: Record<string, number> = {};
+  const ended = (s: MSession) => s.notAfter !== null && s.notAfter <= now;
+  const tokenOf = (secret: string) => {
+    for (const s of sessions) for (const t of s.tokens) if (t.secret === secret) return { s, t };
+    return null;
+  };
+  const allSecrets = () => sessions.flatMap((s) => s.tokens.map((t) => t.secret));
+  const forgotten: string[] = []; // tokens of sessions signed out: their rows are gone
+  const history: string[] = [];
+
+  const check = async (what: string) => {
+    const ids = userIds;
+    const rows = await sql<{ id: string; user_id: string; not_after: Date | null }[]>`
+      select id::text, user_id::text, not_after from auth.sessions where user_id = any(${ids}::uuid[]) order by id`;
+    const got = rows.map((r) => `${r.id} ${r.user_id} ${r.not_after === null ? '-' : r.not_after.getTime()}`);
+    const want = [...sessions].sort((x, y) => (x.id < y.id ? -1 : 1)).map((s) => `${s.id} ${s.user} ${s.notAfter === null ? '-' : s.notAfter}`);
+    expect(got, `sessions after ${what}\n${history.join('\n')}`).toEqual(want);
+    const secrets = allSecrets();
+    const tokens = await sql<{ secret: string; revoked: boolean | null }[]>`
+      select x.secret, t.revoked from unnest(${secrets}::text[]) x(secret)
+      left join auth.refresh_tokens t on t.token = auth_flow.hash_secret(x.secret)`;
+    const byToken = new Map(tokens.map((t) => [t.secret, t.revoked]));
+    for (const s of sessions) {
+      for (const t of s.tokens) expect(byToken.get(t.secret), `token of ${s.id} after ${what}\n${history.join('\n')}`).toBe(t.revoked);
+      const n = (await sql<{ n: number }[]>`select count(*)::int as n from auth.refresh_tokens where session_id = ${s.id}::uuid`)[0]!.n;
+      expect(n, `tokens of ${s.id} after ${what}`).toBe(s.tokens.length);
+    }
+    if (forgotten.length) {
+      const n = (await sql<{ n: number }[]>`select count(*)::int as n from auth.refresh_tokens where token = any(select auth_flow.hash_secret(x) from unnest(${forgotten}::text[]) x)`)[0]!.n;
+      expect(n, `tokens of signed-out sessions after ${what}`).toBe(0);
+    }
+  };
+
+  for (let step = 0; step < 100; step++) {
+    const live = sessions.flatMap((s) => s.tokens.filter((t) => !t.revoked).map((t) => t.secret));
+    const old = sessions.flatMap((s) => s.tokens.filter((t) => t.revoked).map((t) => t.secret));
+    // A sign-in costs a bcrypt hash: at most 16, and whenever fewer than two sessions are left.
+    const signIns = ops['sign-in'] ?? 0;
+    const choice = sessions.length < 2 && signIns < 16 ? 0 : Math.floor(rnd() * 10);
+    let what: string;
+    if (choice === 0 && signIns < 16) {
+      const user = pick(userIds);
+      const g = await at(now, async (tx) => (await tx<Grant[]>`select * from auth_flow.sign_in(${users.get(user)!.email}, ${users.get(user)!.password})`)[0]!);
+      expect(g.session_id, 'sign-in').not.toBeNull();
+      expect(g.user_id).toBe(user);
+      const notAfter = timebox === null ? null : now + timebox;
+      expect(g.refresh_token_expires_at?.getTime() ?? null).toBe(notAfter);
+      sessions.push({ id: g.session_id!, user, notAfter, tokens: [{ secret: g.refresh_token!, revoked: false, revokedAt: null }] });
+      what = `sign-in ${user}`;
+      ops['sign-in'] = (ops['sign-in'] ?? 0) + 1;
+    } else if (choice <= 6) {
+      const pool = [...live, ...live, ...live, ...old, ...old, ...forgotten.slice(-2), 'never-issued'];
+      const secret = pick(pool);
+      const g = await at(now, async (tx) => (await tx<Grant[]>`select * from auth_flow.refresh(${secret})`)[0]!);
+      const found = tokenOf(secret);
+      let expected = 'null';
+      if (found && !ended(found.s)) {
+        const { s, t } = found;
+        if (!t.revoked) {
+          expected = 'grant';
+          t.revoked = true;
+          t.revokedAt = now;
+          expect(g.session_id, `refresh with the live token\n${history.join('\n')}`).toBe(s.id);
+          expect(g.user_id).toBe(s.user);
+          expect(g.refresh_token_expires_at?.getTime() ?? null).toBe(s.notAfter);
+          s.tokens.push({ secret: g.refresh_token!, revoked: false, revokedAt: null });
+        } else if (t.revokedAt! + REUSE_MS <= now) {
+          expected = 'null, session revoked';
+          for (const x of s.tokens) if (!x.revoked) Object.assign(x, { revoked: true, revokedAt: now });
+          s.notAfter = now;
+        } else expected = 'null (within the reuse interval)';
+      }
+      if (expected !== 'grant') expect(g.session_id, `refresh: expected ${expected}\n${history.join('\n')}`).toBeNull();
+      what = `refresh ${found ? (found.t.revoked && expected !== 'grant' ? 'old' : 'token') : 'unknown'} → ${expected}`;
+      ops[`refresh ${expected}`] = (ops[`refresh ${expected}`] ?? 0) + 1;
+    } else if (choice <= 8 || sessions.length === 0) {
+      now += pick(STEPS_MS);
+      what = `clock +${now - START}`;
+      ops['clock'] = (ops['clock'] ?? 0) + 1;
+    } else {
+      const scope = pick(['local', 'global', 'others'] as const);
+      const byToken = rnd() < 0.5;
+      const target = pick(sessions);
+      let secret: string | null = null;
+      let n: number | null;
+      if (byToken) {
+        secret = pick([...target.tokens.map((t) => t.secret), ...forgotten]);
+        n = (await at(now, (tx) => tx<{ n: number | null }[]>`select auth_flow.sign_out_by_refresh_token(${secret}, ${scope}) as n`))[0]!.n;
+      } else {
+        n = (await at(now, (tx) => tx<{ n: number | null }[]>`select auth_flow.sign_out(${target.id}::uuid, ${scope}) as n`))[0]!.n;
+      }
+      // Only a live token names a session to sign out; a session id always does.
+      const named = byToken ? (() => { const f = tokenOf(secret!); return f && !f.t.revoked ? f.s : null; })() : target;
+      let expected: number | null = byToken ? null : 0;
+      if (named) {
+        const gone = sessions.filter((s) => s.user === named.user && (scope === 'global' || (scope === 'local') === (s.id === named.id)));
+        expected = gone.length;
+        for (const s of gone) forgotten.push(...s.tokens.map((t) => t.secret));
+        sessions = sessions.filter((s) => !gone.includes(s));
+      }
+      expect(n, `sign-out ${scope} by ${byToken ? 'token' : 'session'}\n${history.join('\n')}`).toBe(expected);
+      what = `sign-out ${scope} by ${byToken ? 'token' : 'session'} → ${expected}`;
+      ops[`sign-out ${byToken ? 'token' : 'session'}`] = (ops[`sign-out ${byToken ? 'token' : 'session'}`] ?? 0) + 1;
+    }
+    history.push(what);
+    await check(what);
+  }
+  return { ops };
+}
+
+describe('sessions and refresh tokens, step by step against a model', () => {
+  // Sixty seeds of a hundred steps each agree with the model; these three reach every branch.
+  it.each([
+    [1, null],
+    [2, 3600_000],
+    [6, 45 * 60_000],
+  ] as const)('seed %i (session timebox %s ms)', async (seed, timebox) => {
+    const { ops } = await run(seed, timebox);
+    for (const branch of ['sign-in', 'refresh grant', 'refresh null', 'refresh null (within the reuse interval)', 'refresh null, session revoked', 'clock', 'sign-out token', 'sign-out session']) {
+      expect(ops[branch], branch).toBeGreaterThan(0);
+    }
+  }, 120_000);
+});
