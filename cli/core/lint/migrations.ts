@@ -190,8 +190,8 @@ export function relName(rangeVar: unknown, defaultSchema: string): string {
  * Parse every file (in order) into statements with the state before each.
  * A file that does not parse is a usage error with its file:line:col.
  * `inTarget`: the relations (`schema.name`) of the target database, when the new
- * files are the ones its history lacks: in them, CREATE TABLE IF NOT EXISTS of
- * one of those creates nothing, and the table keeps its rows.
+ * files are the ones its history lacks: in them, CREATE TABLE of one of those
+ * creates nothing, and the table keeps its rows.
  */
 export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown, inTarget: ReadonlySet<string> = new Set()): MigrationStatement[] {
   const tables = new Map<string, TableState>();
@@ -410,9 +410,11 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
   const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() };
   if (type === 'CreateStmt') {
     const q = relName(body['relation'], schema);
-    // A no-op when the table exists: made by an earlier migration, or, for a file the target has
-    // not run, there in the target (made outside these files; not dropped or renamed by one).
-    if (body['if_not_exists'] && (tables.has(q) || (fileIsNew && inTarget.has(q)))) return;
+    // IF NOT EXISTS of a table an earlier migration made is a no-op. So is, in a file the target has
+    // not run, CREATE TABLE of a table the target has (not dropped or renamed by these files): with
+    // IF NOT EXISTS it creates nothing; without, it fails there (the target's history is missing
+    // what made it). Either way what follows meets the existing table and its rows.
+    if ((body['if_not_exists'] && tables.has(q)) || (fileIsNew && inTarget.has(q))) return;
     const cols = new Map<string, ColumnType>();
     const checks = new Map<string, { columns: readonly string[]; validated: boolean }>();
     // CHECKs in CREATE TABLE are valid from the start (NOT VALID is ignored there: the table is empty).
