@@ -913,3 +913,59 @@ describe('policy-always-true on SELECT: an owner-only SELECT policy it overrides
     expect(await rule('policy-always-true', t("create policy published on public.messages for select to authenticated using (body <> '');"))).toEqual([]);
   });
 });
+
+/** The rows of public.t that a user (or anon, with no sub) reads, PostgREST's way. */
+async function readsAs(sqlText: string, role: 'anon' | 'authenticated', sub?: string): Promise<string[]> {
+  const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+  try {
+    await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+    return await withSql(db.url, (s) =>
+      s.begin(async (tx) => {
+        await tx.unsafe(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [role, JSON.stringify(sub ? { sub, role } : { role })]);
+        return (await tx.unsafe('select body from public.t order by id')).map((r) => r['body'] as string);
+      }),
+    );
+  } finally {
+    await db.drop();
+  }
+}
+
+describe('policy-always-true: branches true for every row (found by the differential against Postgres, test/lint/holes-postgres.test.ts)', () => {
+  const rows = `insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const t = (nullable: string, policies: string) => `create table public.t (id int primary key, user_id uuid ${nullable}, body text);
+    alter table public.t enable row level security;
+    grant select, insert, update, delete on public.t to anon, authenticated;
+    ${policies}`;
+
+  it('IS NOT NULL of a NOT NULL column is true for every row, so the OR-ed owner test decides nothing', async () => {
+    const sql = t('not null', 'create policy own on public.t for all to authenticated using ((select auth.uid()) = user_id or user_id is not null);');
+    expect((await rule('policy-always-true', sql)).map((f) => f.message)).toEqual(['policy own is always true on public.t: authenticated can read, update and delete from every row']);
+    expect(await readsAs(`${sql} ${rows}`, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    // On a nullable column the test picks the rows that have an owner: not every row.
+    expect(await rule('policy-always-true', t('', 'create policy own on public.t for all to authenticated using ((select auth.uid()) = user_id or user_id is not null);'))).toEqual([]);
+  });
+
+  it('an owner test OR-ed with an always-true branch in the same SELECT policy says reads were meant per owner', async () => {
+    const sql = t('not null', "create policy own on public.t for select to authenticated using ((select auth.uid()) = user_id or auth.role() = 'authenticated');");
+    expect((await rule('policy-always-true', sql)).map((f) => f.message)).toEqual(['policy own is always true on public.t: authenticated can read every row']);
+    expect(await readsAs(`${sql} ${rows}`, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    // Without the owner test it is a table every signed-in user reads, by design.
+    expect(await rule('policy-always-true', t('not null', "create policy signed_in on public.t for select to authenticated using (auth.role() = 'authenticated');"))).toEqual([]);
+  });
+
+  it("anon reading every row of a table whose signed-in users read only their own (a permissive or a restrictive owner test)", async () => {
+    const anonRead = 'create policy anon_read on public.t for select to anon using (true);';
+    const permissive = t('not null', `${anonRead} create policy own on public.t for select to authenticated using ((select auth.uid()) = user_id);`);
+    const restrictive = t(
+      'not null',
+      `${anonRead} create policy signed_in on public.t for all to authenticated using (true);
+       create policy own_only on public.t as restrictive for all to authenticated using ((select auth.uid()) = user_id);`,
+    );
+    for (const sql of [permissive, restrictive]) {
+      expect((await rule('policy-always-true', sql)).map((f) => f.message)).toEqual(['policy anon_read is always true on public.t: anon can read every row, while authenticated reads only the rows tied to it']);
+      expect(await readsAs(`${sql} ${rows}`, 'anon')).toEqual(['for user 1 only']);
+    }
+    // A public-read table: signed-in users read every row too.
+    expect(await rule('policy-always-true', t('not null', `${anonRead} create policy read_all on public.t for select to authenticated using (true);`))).toEqual([]);
+  });
+});

@@ -395,8 +395,11 @@ export interface ExprAnalysis {
    * as the value read, e.g. `request.headers ->> 'x-org-id'`.
    */
   clientValueBranches: string[];
-  /** True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …). */
-  alwaysTrueFor(role: string): boolean;
+  /**
+   * True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …).
+   * `notNull`: the NOT NULL columns of the policy's table, whose `IS NOT NULL` test is true for every row.
+   */
+  alwaysTrueFor(role: string, notNull?: ReadonlySet<string>): boolean;
   /**
    * The session claims (`aal`, `amr`, `is_anonymous`) the expression tests when
    * that is all it looks at: no column of the row, no relation, no helper, and
@@ -636,16 +639,16 @@ export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
   return targets.length === 1 && needsUserIn(bodyOf(targets[0])['val'], none);
 }
 
-function alwaysTrue(v: unknown, role: string): boolean {
+function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_COLUMNS): boolean {
   const t = nodeType(v);
   const b = bodyOf(v);
   const cb = constBool(v);
   if (cb !== null) return cb;
-  if (t === 'TypeCast') return alwaysTrue(b['arg'], role);
+  if (t === 'TypeCast') return alwaysTrue(b['arg'], role, notNull);
   if (t === 'BoolExpr') {
     const args = b['args'] as unknown[];
-    if (b['boolop'] === 'OR_EXPR') return args.some((a) => alwaysTrue(a, role));
-    if (b['boolop'] === 'AND_EXPR') return args.every((a) => alwaysTrue(a, role));
+    if (b['boolop'] === 'OR_EXPR') return args.some((a) => alwaysTrue(a, role, notNull));
+    if (b['boolop'] === 'AND_EXPR') return args.every((a) => alwaysTrue(a, role, notNull));
     if (b['boolop'] === 'NOT_EXPR') return constBool(args[0]) === false;
   }
   if (t === 'A_Expr') {
@@ -674,9 +677,17 @@ function alwaysTrue(v: unknown, role: string): boolean {
     const k = claimKey(b['arg']);
     if (k === 'sub' && role === 'authenticated') return true;
     if (k === 'role') return true;
+    // `user_id IS NOT NULL` on a NOT NULL column holds for every row. Outside a
+    // sub-select (alwaysTrue never enters one) a column reference is the row's.
+    const arg = unwrap(b['arg']);
+    if (notNull.size > 0 && nodeType(arg) === 'ColumnRef') {
+      const name = strings(bodyOf(arg)['fields']).pop();
+      if (name !== undefined && notNull.has(name)) return true;
+    }
   }
   return false;
 }
+const NO_COLUMNS: ReadonlySet<string> = new Set();
 
 function stripLoc(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (k, val) => (k === 'location' ? undefined : val)));
@@ -1354,9 +1365,10 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     selfComparisons,
     perRowLookups,
     rowFreeBranches,
-    alwaysTrueFor(role: string) {
-      if (!truthCache.has(role)) truthCache.set(role, alwaysTrue(root, role));
-      return truthCache.get(role)!;
+    alwaysTrueFor(role: string, notNull?: ReadonlySet<string>) {
+      const key = notNull?.size ? `${role}\0${[...notNull].sort().join(',')}` : role;
+      if (!truthCache.has(key)) truthCache.set(key, alwaysTrue(root, role, notNull));
+      return truthCache.get(key)!;
     },
     needsUser(helpers: ReadonlySet<string>) {
       return needsUserIn(root, helpers);
