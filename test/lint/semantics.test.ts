@@ -969,3 +969,34 @@ describe('policy-always-true: branches true for every row (found by the differen
     expect(await rule('policy-always-true', t('not null', `${anonRead} create policy read_all on public.t for select to authenticated using (true);`))).toEqual([]);
   });
 });
+
+describe('view-bypasses-rls: a definer view an API role can only write (found by test/lint/holes-postgres.test.ts)', () => {
+  const t = (invoker: boolean) => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    alter table public.t owner to rg_lint_nologin_owner;
+    grant select, update, delete on public.t to authenticated;
+    create policy own on public.t for all to authenticated using ((select auth.uid()) = user_id);
+    create view public.t_edit${invoker ? ' with (security_invoker = true)' : ''} as select * from public.t;
+    alter view public.t_edit owner to rg_lint_nologin_owner;
+    grant update, delete on public.t_edit to authenticated;`;
+
+  it("an unfiltered UPDATE or DELETE through it runs as the owner and skips the table's policies", async () => {
+    expect((await rule('view-bypasses-rls', t(false))).map((f) => f.message)).toEqual([
+      'authenticated can update and delete from view public.t_edit, which runs as rg_lint_nologin_owner and skips the RLS policies of public.t',
+    ]);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${t(false)} insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only')`).simple());
+      const changed = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return (await tx.unsafe("update public.t_edit set body = 'vandalised'")).count;
+        }),
+      );
+      expect(changed).toBe(1); // user 2 changed user 1's row
+    } finally {
+      await db.drop();
+    }
+    if (serverMajor() >= 15) expect(await rule('view-bypasses-rls', t(true))).toEqual([]);
+  });
+});
