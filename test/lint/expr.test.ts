@@ -183,9 +183,9 @@ describe('self-comparisons (a name bound to the wrong relation)', () => {
 describe('row-free OR branches (sub-selects that never look at the row)', () => {
   it('reports each branch that reads relations but no column of the row, with its alias and caller-bound columns', () => {
     const r = a('((owner = ( SELECT auth.uid() AS uid)) OR (EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid)))))');
-    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'] }], hasSelfComparison: false, filtered: false }]);
+    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'] }], calls: [], hasSelfComparison: false, filtered: false }]);
     const inForm = a('(( SELECT auth.uid() AS uid) IN ( SELECT pm.user_id FROM public.project_members pm))', 'projects');
-    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [] }], hasSelfComparison: false, filtered: false }]);
+    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [] }], calls: [], hasSelfComparison: false, filtered: false }]);
     const self = a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.user_id = ( SELECT auth.uid() AS uid)) AND (m.org_id = m.org_id))))', 'projects');
     expect(self.rowFreeBranches[0]?.hasSelfComparison).toBe(true);
   });
@@ -193,7 +193,7 @@ describe('row-free OR branches (sub-selects that never look at the row)', () => 
   it('a branch whose AND-ed row tests never involve the caller (status, deleted_at) is row-free too, marked filtered', () => {
     const gate = '(EXISTS ( SELECT 1 FROM public.crew c WHERE (c.user_id = ( SELECT auth.uid() AS uid))))';
     expect(a(`((status = 'open'::text) AND (archived_at IS NULL) AND ${gate})`, 'voyages').rowFreeBranches).toEqual([
-      { reads: [{ table: 'public.crew', ref: 'c', boundBy: ['user_id'] }], hasSelfComparison: false, filtered: true },
+      { reads: [{ table: 'public.crew', ref: 'c', boundBy: ['user_id'] }], calls: [], hasSelfComparison: false, filtered: true },
     ]);
   });
 
@@ -205,6 +205,14 @@ describe('row-free OR branches (sub-selects that never look at the row)', () => 
     expect(a(`((team_id = ANY (public.my_teams())) AND ${staff})`).rowFreeBranches).toEqual([]);
     expect(a(`((org_id IN ( SELECT p.org_id FROM public.profiles p WHERE (p.id = ( SELECT auth.uid() AS uid)))) AND ${staff})`).rowFreeBranches).toEqual([]);
     expect(a('(( SELECT auth.uid() AS uid) IS NOT NULL)').rowFreeBranches).toEqual([]);
+  });
+
+  it('names the helpers a branch calls with nothing from the row or the caller, whose bodies the rule reads', () => {
+    expect(a('((owner = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin))').rowFreeBranches).toEqual([{ reads: [], calls: ['private.is_admin'], hasSelfComparison: false, filtered: false }]);
+    expect(a("private.has_role('admin'::text)").rowFreeBranches).toEqual([{ reads: [], calls: ['private.has_role'], hasSelfComparison: false, filtered: false }]);
+    // The argument may be what the body ties its rows to.
+    expect(a('private.is_member(org_id)').rowFreeBranches).toEqual([]);
+    expect(a('private.has_role(( SELECT auth.uid() AS uid))').rowFreeBranches).toEqual([]);
   });
 });
 

@@ -1000,3 +1000,31 @@ describe('view-bypasses-rls: a definer view an API role can only write (found by
     if (serverMajor() >= 15) expect(await rule('view-bypasses-rls', t(true))).toEqual([]);
   });
 });
+
+describe('policy-subselect-uncorrelated: a LANGUAGE sql helper called with nothing from the row or the caller (found by test/lint/holes-postgres.test.ts)', () => {
+  const t = (tie: string) => `create table public.profiles (id int primary key, user_id uuid not null unique, role text not null default 'user');
+    alter table public.profiles enable row level security;
+    grant select on public.profiles to authenticated;
+    create policy own_profile on public.profiles for select to authenticated using ((select auth.uid()) = user_id);
+    create function private.is_admin() returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.profiles p where p.role = 'admin'${tie}) $$;
+    create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to authenticated;
+    create policy own on public.t for select to authenticated using ((select auth.uid()) = user_id);
+    create policy admin_read on public.t for select to authenticated using ((select private.is_admin()));`;
+
+  it('is read as if its sub-select stood in the policy: is_admin() that never asks whose profile says admin opens every row once anyone is an admin', async () => {
+    expect((await rule('policy-subselect-uncorrelated', t(''))).map((f) => f.message)).toEqual([
+      'policy admin_read on public.t calls private.is_admin(), which reads public.profiles in a sub-select that never refers to the t row: authenticated callers who pass it can see every row, not only those their public.profiles rows point at through user_id',
+    ]);
+    const rows = `grant usage on schema private to authenticated;
+      insert into public.profiles values (1, '00000000-0000-4000-8000-00000000000c', 'admin');
+      insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+    expect(await readsAs(`${t('')} ${rows}`, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    // Tied to the caller, it is an admin check.
+    const tied = t(' and p.user_id = (select auth.uid())');
+    expect(await rule('policy-subselect-uncorrelated', tied)).toEqual([]);
+    expect(await readsAs(`${tied} ${rows}`, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual([]);
+  });
+});

@@ -310,6 +310,11 @@ export interface SelfComparison {
 export interface RowFreeBranch {
   /** The relations its sub-selects read (`schema.table`, the name or alias the sub-select uses), each with the columns compared with a claim. */
   reads: Array<{ table: string; ref: string; boundBy: string[] }>;
+  /**
+   * Helpers it calls with no argument from the row or the caller (`private.is_admin()`,
+   * `has_role('admin')`): the sub-selects of their bodies are read here too (FunctionAnalysis.reads).
+   */
+  calls: string[];
   /** It holds a self-comparison, which explains it better. */
   hasSelfComparison: boolean;
   /** Some AND-ed test looks at the row alone (`status = 'open'`): the branch admits every row that passes it. */
@@ -877,6 +882,20 @@ export function functionDetachedCallers(body: string, args: string, defaultSchem
   return out;
 }
 
+/** The relations the SELECTs of a LANGUAGE sql body read, with the columns each compares with a claim (see RowFreeBranch.reads). */
+export function functionReads(body: string, defaultSchema: string, parseSync: ParseSync): Array<{ table: string; ref: string; boundBy: string[] }> {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
+  const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
+  walk(parsed.stmts ?? [], (t, b) => {
+    if (t !== 'SelectStmt') return;
+    const { scope, resolve } = ownColumns(b, defaultSchema);
+    for (const [ref, q] of scope) if (!reads.has(q)) reads.set(q, { ref, boundBy: new Set() });
+    for (const [q, cols] of boundColumns(b, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
+  });
+  return [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] }));
+}
+
 /**
  * The caller facts of one sub-select (see ExprAnalysis.callerFacts): tables of
  * its FROM tied to the caller by an AND-ed `column = <claim>` in its WHERE, and
@@ -1327,9 +1346,20 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
         for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
       },
     );
-    if (reads.size === 0) continue;
+    const calls = new Set<string>();
+    walk(
+      conjuncts.filter((c) => !filters.includes(c)),
+      (tt, bb) => {
+        if (tt !== 'FuncCall' || !isUserFunction(bb)) return;
+        // An argument from the row or the caller may be what the body ties its rows to.
+        const args = (bb['args'] as unknown[] | undefined) ?? [];
+        if (!args.some((x) => contains(x, (t2, b2) => t2 === 'ColumnRef' || callerDependent(t2, b2)))) calls.add(funcName(bb));
+      },
+    );
+    if (reads.size === 0 && calls.size === 0) continue;
     rowFreeBranches.push({
       reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] })),
+      calls: [...calls],
       hasSelfComparison: contains(br, (tt, bb, aa) => selfComparison(tt, bb, aa) !== null),
       filtered: filters.length > 0,
     });
@@ -1486,6 +1516,8 @@ export function analysePolicy(
 export interface FunctionAnalysis {
   /** Sub-selects that never join the caller's rows to the arguments' (functionDetachedCallers). */
   detached: DetachedCaller[];
+  /** LANGUAGE sql: the relations its body's SELECTs read, each with the columns compared with a claim (as RowFreeBranch.reads). */
+  reads: Array<{ table: string; ref: string; boundBy: string[] }>;
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
   roleGate: ReadonlySet<string> | null;
   /** It yields nothing, NULL or false without a user (functionNeedsUser). */
@@ -1614,9 +1646,10 @@ function claimParamsOf(body: string, args: string, parseSync: ParseSync): ClaimP
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
   const setsToCaller = fn.triggerSource ? triggerCallerColumns(fn.triggerSource, parseSync) : [];
   const notInlined = notInlinedReason(fn, parseSync);
-  if (fn.body === null) return { detached: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (fn.body === null) return { detached: [], reads: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
   return {
     notInlined,
+    reads: fn.language === undefined || fn.language === 'sql' ? functionReads(fn.body, defaultSchema, parseSync) : [],
     bareClaimCalls: bareClaimCallsOf(fn.body, parseSync),
     claimParams: fn.language === undefined || fn.language === 'sql' ? claimParamsOf(fn.body, fn.args, parseSync) : [],
     setsToCaller,

@@ -52,7 +52,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it), or never joins the caller's rows to the row's",
-  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. The same goes for a sub-select — in the policy or in a LANGUAGE sql helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
+  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. A LANGUAGE sql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy. The same goes for a sub-select — in the policy or in a LANGUAGE sql helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -67,13 +67,18 @@ export const rule: CatalogRule = {
         const roles = apiRolesOf(ctx, p).filter((role) => commandsOf(p).some((c) => hasPrivilege(ctx, rel, role, c)));
         if (roles.length === 0) continue;
         const byName = relationsByName(ctx.model);
-        let hit: { table: string; ref: string; link: Link; filtered: boolean } | null = null;
+        let hit: { table: string; ref: string; link: Link; filtered: boolean; via: string | null } | null = null;
         for (const branch of candidates) {
-          for (const read of branch.reads) {
+          // A helper called with nothing from the row or the caller reads its relations for the branch.
+          const reads = [
+            ...branch.reads.map((r) => ({ ...r, via: null as string | null })),
+            ...branch.calls.flatMap((name) => (sqlFunctionsByName(ctx.model).get(name) ?? []).flatMap((fn) => ctx.functionAnalysis(fn).reads.map((r) => ({ ...r, via: name })))),
+          ];
+          for (const read of reads) {
             const other = byName.get(read.table);
             const link = other && linkBetween(rel, other, read.boundBy);
             if (link) {
-              hit = { table: read.table, ref: read.ref, link, filtered: branch.filtered };
+              hit = { table: read.table, ref: read.ref, link, filtered: branch.filtered, via: read.via };
               break;
             }
           }
@@ -88,8 +93,10 @@ export const rule: CatalogRule = {
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
-          message: `policy ${p.name} on ${p.table} reads ${hit.table} in a sub-select that never refers to the ${rel.name} row: ${listWords(roles)} callers who pass it can ${verb} every row${hit.filtered ? ' the rest of the condition lets through' : ''}, not only those their ${hit.table} rows point at through ${hit.link.theirs}`,
-          fix: `tie the sub-select to the row: … and ${hit.ref === rel.name ? `<alias>.${hit.link.theirs} = ${rel.name}.${hit.link.ours} (give the sub-select's ${rel.name} an alias)` : `${hit.ref}.${hit.link.theirs} = ${rel.name}.${hit.link.ours}`}`,
+          message: `policy ${p.name} on ${p.table} ${hit.via ? `calls ${hit.via}(), which reads` : 'reads'} ${hit.table} in a sub-select that never refers to the ${rel.name} row: ${listWords(roles)} callers who pass it can ${verb} every row${hit.filtered ? ' the rest of the condition lets through' : ''}, not only those their ${hit.table} rows point at through ${hit.link.theirs}`,
+          fix: hit.via
+            ? `pass ${hit.via}() the row's ${hit.link.ours} and compare ${hit.ref}.${hit.link.theirs} with it, or tie its sub-select to the caller`
+            : `tie the sub-select to the row: … and ${hit.ref === rel.name ? `<alias>.${hit.link.theirs} = ${rel.name}.${hit.link.ours} (give the sub-select's ${rel.name} an alias)` : `${hit.ref}.${hit.link.theirs} = ${rel.name}.${hit.link.ours}`}`,
         });
       }
     }
