@@ -1028,3 +1028,39 @@ describe('policy-subselect-uncorrelated: a LANGUAGE sql helper called with nothi
     expect(await readsAs(`${tied} ${rows}`, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual([]);
   });
 });
+
+describe('view-bypasses-rls: a security_invoker view over a view that is not, kept in an unexposed schema (found by test/lint/holes-postgres.test.ts)', () => {
+  const t = (innerInvoker: boolean) => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    alter table public.t owner to rg_lint_nologin_owner;
+    grant select on public.t to authenticated;
+    create policy own on public.t for select to authenticated using ((select auth.uid()) = user_id);
+    grant usage on schema private to authenticated;
+    create view private.t_all${innerInvoker ? ' with (security_invoker = true)' : ''} as select * from public.t;
+    alter view private.t_all owner to rg_lint_nologin_owner;
+    grant select on private.t_all to authenticated;
+    create view public.t_pub with (security_invoker = true) as select * from private.t_all;
+    grant select on public.t_pub to authenticated;`;
+
+  it('serves the inner view as its owner to every caller with a grant on both', async () => {
+    if (serverMajor() < 15) return; // security_invoker views are Postgres 15+
+    expect((await rule('view-bypasses-rls', t(false))).map((f) => f.message)).toEqual([
+      'authenticated can read view public.t_pub, which runs as the caller but reads view private.t_all, which runs as rg_lint_nologin_owner and skips the RLS policies of public.t',
+    ]);
+    const rows = `insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${t(false)} ${rows}`).simple());
+      const seen = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return (await tx.unsafe('select body from public.t_pub')).map((r) => r['body']);
+        }),
+      );
+      expect(seen).toEqual(['for user 1 only']); // user 2 reads user 1's row
+    } finally {
+      await db.drop();
+    }
+    expect(await rule('view-bypasses-rls', t(true))).toEqual([]);
+  });
+});

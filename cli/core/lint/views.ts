@@ -35,3 +35,25 @@ export function ownerSkipsRls(model: CatalogModel, owner: string, table: Relatio
   if (bypassesRls(model, owner)) return true;
   return table.owner === owner && !table.forceRls;
 }
+
+/**
+ * The views that run as their owner (and the materialized views) a security_invoker
+ * view reads, through nested invoker views: the invoker view runs as the caller, but
+ * each of these then reads as its owner, or serves rows stored with no RLS.
+ */
+export function ownerRunViewsUnder(model: CatalogModel, view: Relation): Relation[] {
+  const byName = relationsByName(model);
+  const out = new Map<string, Relation>();
+  const seen = new Set<string>([view.qualified]);
+  const stack = [...view.dependsOn];
+  while (stack.length) {
+    const q = stack.pop()!;
+    if (seen.has(q)) continue;
+    seen.add(q);
+    const r = byName.get(q);
+    if (!r) continue;
+    if (r.kind === 'view' && isInvokerView(r)) stack.push(...r.dependsOn);
+    else if (r.kind === 'view' || r.kind === 'materialized') out.set(q, r);
+  }
+  return [...out.values()];
+}

@@ -1,43 +1,85 @@
 /** An exposed view that runs as its owner (or a materialized view) serves rows RLS would hide. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import { hasPrivilege, isExposed, isTable, isUserRelation, listWords, verbOf } from '../facts.js';
-import { baseRelations, isInvokerView, ownerSkipsRls } from '../views.js';
+import type { Relation } from '../../catalog/model.js';
+import { baseRelations, isInvokerView, ownerRunViewsUnder, ownerSkipsRls } from '../views.js';
 
 const WRITES = ['INSERT', 'UPDATE', 'DELETE'] as const;
+type Ctx = Parameters<CatalogRule['check']>[0];
+
+/** Why a view running as its owner (or a materialized view) shows `readers` rows they could not read themselves. */
+function ownerReasons(ctx: Ctx, view: Relation, readers: readonly string[]): string[] {
+  const reasons: string[] = [];
+  for (const t of baseRelations(ctx.model, view)) {
+    if (!isTable(t) && t.kind !== 'materialized' && t.kind !== 'foreign') continue;
+    if (isTable(t) && t.rls && ownerSkipsRls(ctx.model, view.owner, t)) reasons.push(`skips the RLS policies of ${t.qualified}`);
+    else {
+      const blind = readers.filter((r) => !hasPrivilege(ctx, t, r, 'SELECT'));
+      if (blind.length) reasons.push(`shows ${t.qualified}, which ${listWords(blind)} cannot read`);
+    }
+  }
+  return reasons;
+}
+
+/**
+ * A security_invoker view runs as the caller, but a view it reads that is not
+ * invoker runs as that view's owner, and a materialized view has no RLS: kept in
+ * an unexposed schema (and so not reported itself), such a view is served
+ * through the exposed one to every caller with a grant on both.
+ */
+function invokerViewFinding(ctx: Ctx, view: Relation, users: readonly string[], verbs: string): RawFinding | null {
+  for (const inner of ownerRunViewsUnder(ctx.model, view)) {
+    if (isExposed(ctx, inner)) continue; // reported on its own
+    // The caller's own privileges on the inner view are checked.
+    const through = users.filter((r) => hasPrivilege(ctx, inner, r, 'SELECT') || (inner.kind === 'view' && WRITES.some((w) => hasPrivilege(ctx, inner, r, w))));
+    if (through.length === 0) continue;
+    const reasons = inner.kind === 'materialized' ? ['stores rows with no RLS'] : ownerReasons(ctx, inner, through.filter((r) => hasPrivilege(ctx, inner, r, 'SELECT')));
+    if (reasons.length === 0) continue;
+    const kind = inner.kind === 'materialized' ? 'materialized view' : 'view';
+    return {
+      object: view.qualified,
+      objectKind: 'view',
+      message: `${listWords(through)} can ${verbs} view ${view.qualified}, which runs as the caller but reads ${kind} ${inner.qualified}${inner.kind === 'materialized' ? '' : `, which runs as ${inner.owner}`} and ${listWords(reasons)}`,
+      fix:
+        inner.kind === 'materialized'
+          ? `revoke select on ${inner.qualified} from ${listWords(through)}, or read the tables behind it instead`
+          : `alter view ${inner.qualified} set (security_invoker = true)`,
+    };
+  }
+  return null;
+}
 
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'view-bypasses-rls',
   level: 'error',
   category: 'security',
-  description: 'exposed view (not security_invoker) or materialized view readable (a view also writable) by an API role, over RLS tables or tables the role cannot read',
-  docs: 'A view runs with its owner\'s rights unless created with security_invoker = true (PG15+); the owner usually owns the tables too, so their policies are skipped. Writes through a simple (auto-updatable) view skip them too: a role granted only UPDATE or DELETE on it changes every row with one unfiltered request. A materialized view stores the owner\'s view of the data and has no RLS at all.',
+  description: 'exposed view (not security_invoker, or reading one that is not) or materialized view readable (a view also writable) by an API role, over RLS tables or tables the role cannot read',
+  docs: 'A view runs with its owner\'s rights unless created with security_invoker = true (PG15+); the owner usually owns the tables too, so their policies are skipped. Writes through a simple (auto-updatable) view skip them too: a role granted only UPDATE or DELETE on it changes every row with one unfiltered request. A security_invoker view runs as the caller, but a view it reads that is not invoker (or a materialized view), kept in an unexposed schema, is served through it all the same. A materialized view stores the owner\'s view of the data and has no RLS at all.',
   fix: 'alter view … set (security_invoker = true); for a materialized view, revoke select from the API roles or move it to an unexposed schema',
   check(ctx) {
     const out: RawFinding[] = [];
     for (const view of ctx.model.relations) {
-      if ((view.kind !== 'view' && view.kind !== 'materialized') || isInvokerView(view)) continue;
+      if (view.kind !== 'view' && view.kind !== 'materialized') continue;
       if (!isExposed(ctx, view) || !isUserRelation(ctx, view)) continue;
       const readers = ctx.apiRoles.filter((r) => hasPrivilege(ctx, view, r, 'SELECT'));
       // Writes through the view run as its owner as well (a materialized view takes none).
       const writes = view.kind === 'view' ? WRITES.filter((w) => ctx.apiRoles.some((r) => hasPrivilege(ctx, view, r, w))) : [];
       const users = ctx.apiRoles.filter((r) => readers.includes(r) || writes.some((w) => hasPrivilege(ctx, view, r, w)));
       if (users.length === 0) continue;
-      const reasons: string[] = [];
-      for (const t of baseRelations(ctx.model, view)) {
-        if (!isTable(t) && t.kind !== 'materialized' && t.kind !== 'foreign') continue;
-        if (isTable(t) && t.rls && ownerSkipsRls(ctx.model, view.owner, t)) reasons.push(`skips the RLS policies of ${t.qualified}`);
-        else {
-          const blind = readers.filter((r) => !hasPrivilege(ctx, t, r, 'SELECT'));
-          if (blind.length) reasons.push(`shows ${t.qualified}, which ${listWords(blind)} cannot read`);
-        }
+      const verbs = listWords([...(readers.length ? ['SELECT'] : []), ...writes].map(verbOf));
+      if (isInvokerView(view)) {
+        const inner = invokerViewFinding(ctx, view, users, verbs);
+        if (inner) out.push(inner);
+        continue;
       }
+      const reasons = ownerReasons(ctx, view, readers);
       if (reasons.length === 0) continue;
       const kind = view.kind === 'materialized' ? 'materialized view' : 'view';
       out.push({
         object: view.qualified,
         objectKind: 'view',
-        message: `${listWords(users)} can ${listWords([...(readers.length ? ['SELECT'] : []), ...writes].map(verbOf))} ${kind} ${view.qualified}, which runs as ${view.owner} and ${listWords(reasons)}`,
+        message: `${listWords(users)} can ${verbs} ${kind} ${view.qualified}, which runs as ${view.owner} and ${listWords(reasons)}`,
         fix:
           view.kind === 'materialized'
             ? `revoke select on ${view.qualified} from ${listWords(readers)}, or move it out of the exposed schemas`
