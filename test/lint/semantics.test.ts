@@ -1064,3 +1064,38 @@ describe('view-bypasses-rls: a security_invoker view over a view that is not, ke
     expect(await rule('view-bypasses-rls', t(true))).toEqual([]);
   });
 });
+
+describe('security-definer-rpc: an exposed function handing on the rows of a definer function kept out of the API (found by test/lint/holes-postgres.test.ts)', () => {
+  const t = (inner: string) => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to authenticated;
+    create policy own on public.t for select to authenticated using ((select auth.uid()) = user_id);
+    grant usage on schema private to authenticated;
+    ${inner}
+    create function public.my_rows() returns setof public.t language sql stable set search_path = '' as $$ select * from private.rows_of_t() $$;`;
+  const definerRows = "create function private.rows_of_t() returns setof public.t language sql stable security definer set search_path = '' as $$ select * from public.t $$;";
+
+  it('is reported when the inner function returns rows; not for a scalar helper, nor when the inner one is invoker', async () => {
+    expect((await rule('security-definer-rpc', t(definerRows))).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.my_rows() over RPC, which returns rows of private.rows_of_t(), a SECURITY DEFINER function that runs as ' +
+        `${(await withSql(serverUrl(), (s) => s`select current_user as u`))[0]!['u']} (RLS skipped for its owner)`,
+    ]);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${t(definerRows)} insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`).simple());
+      const seen = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return (await tx.unsafe('select body from public.my_rows()')).map((r) => r['body']);
+        }),
+      );
+      expect(seen).toEqual(['for user 1 only']); // user 2 reads user 1's row
+    } finally {
+      await db.drop();
+    }
+    expect(await rule('security-definer-rpc', t(definerRows.replace(' security definer', '')))).toEqual([]);
+    const helper = `create function private.is_owner(u uuid) returns boolean language sql stable security definer set search_path = '' as $$ select u = (select auth.uid()) $$;
+      create function private.rows_of_t() returns setof public.t language sql stable set search_path = '' as $$ select * from public.t where private.is_owner(user_id) $$;`;
+    expect(await rule('security-definer-rpc', t(helper))).toEqual([]);
+  });
+});

@@ -882,6 +882,17 @@ export function functionDetachedCallers(body: string, args: string, defaultSchem
   return out;
 }
 
+/** The schema-qualified user functions a LANGUAGE sql body calls. */
+export function functionCalls(body: string, parseSync: ParseSync): string[] {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
+  const calls = new Set<string>();
+  walk(parsed.stmts ?? [], (t, b) => {
+    if (t === 'FuncCall' && isUserFunction(b)) calls.add(funcName(b));
+  });
+  return [...calls];
+}
+
 /** The relations the SELECTs of a LANGUAGE sql body read, with the columns each compares with a claim (see RowFreeBranch.reads). */
 export function functionReads(body: string, defaultSchema: string, parseSync: ParseSync): Array<{ table: string; ref: string; boundBy: string[] }> {
   const parsed = parseFunctionBody(body, parseSync);
@@ -1518,6 +1529,8 @@ export interface FunctionAnalysis {
   detached: DetachedCaller[];
   /** LANGUAGE sql: the relations its body's SELECTs read, each with the columns compared with a claim (as RowFreeBranch.reads). */
   reads: Array<{ table: string; ref: string; boundBy: string[] }>;
+  /** LANGUAGE sql: the schema-qualified user functions its body calls (`private.rows_of_t`). */
+  calls: string[];
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
   roleGate: ReadonlySet<string> | null;
   /** It yields nothing, NULL or false without a user (functionNeedsUser). */
@@ -1646,10 +1659,11 @@ function claimParamsOf(body: string, args: string, parseSync: ParseSync): ClaimP
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
   const setsToCaller = fn.triggerSource ? triggerCallerColumns(fn.triggerSource, parseSync) : [];
   const notInlined = notInlinedReason(fn, parseSync);
-  if (fn.body === null) return { detached: [], reads: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (fn.body === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
   return {
     notInlined,
     reads: fn.language === undefined || fn.language === 'sql' ? functionReads(fn.body, defaultSchema, parseSync) : [],
+    calls: fn.language === undefined || fn.language === 'sql' ? functionCalls(fn.body, parseSync) : [],
     bareClaimCalls: bareClaimCallsOf(fn.body, parseSync),
     claimParams: fn.language === undefined || fn.language === 'sql' ? claimParamsOf(fn.body, fn.args, parseSync) : [],
     setsToCaller,

@@ -1,14 +1,21 @@
 /** A SECURITY DEFINER function the API serves as an RPC runs as its owner for anyone who can call it. */
 import type { CatalogRule, RawFinding } from '../types.js';
+import type { FunctionInfo } from '../../catalog/model.js';
 import { listWords, reachesSchema } from '../facts.js';
+
+/** SETOF, TABLE (…) or the row type of a relation: rows, not a scalar answer about the caller. */
+function returnsRows(ctx: Parameters<CatalogRule['check']>[0], fn: FunctionInfo): boolean {
+  const r = fn.returns.trim().toLowerCase();
+  return r.startsWith('setof ') || r.startsWith('table(') || r.startsWith('table (') || ctx.model.relations.some((rel) => rel.qualified.toLowerCase() === r || rel.name.toLowerCase() === r);
+}
 
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'security-definer-rpc',
   level: 'warn',
   category: 'security',
-  description: 'SECURITY DEFINER function in an exposed schema that an API role can call over RPC (trigger functions excluded)',
-  docs: 'PostgREST serves every function of an exposed schema at /rpc/<name>; a SECURITY DEFINER one runs with its owner\'s rights and skips RLS. EXECUTE is granted to PUBLIC by default. Trigger functions cannot be called over RPC.',
+  description: 'SECURITY DEFINER function in an exposed schema that an API role can call over RPC (trigger functions excluded), or an exposed LANGUAGE sql function that calls one returning rows from an unexposed schema',
+  docs: 'PostgREST serves every function of an exposed schema at /rpc/<name>; a SECURITY DEFINER one runs with its owner\'s rights and skips RLS. EXECUTE is granted to PUBLIC by default. Trigger functions cannot be called over RPC. Moving the definer function to an unexposed schema does not help when an exposed function hands its rows on: a LANGUAGE sql function served over RPC that calls a SECURITY DEFINER function returning rows (SETOF, TABLE or a row type) is reported too; one returning a scalar, such as a policy helper is_member(org_id) returning boolean, is not.',
   fix: 'move it to an unexposed schema (e.g. private) and call it from policies or other functions, or revoke execute from public, anon and authenticated',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -21,6 +28,23 @@ export const rule: CatalogRule = {
         objectKind: 'function',
         message: `${listWords(callers)} can call ${f.signature} over RPC, and it runs as ${f.owner} (SECURITY DEFINER, RLS skipped for its owner)`,
         fix: `revoke execute on function ${f.signature} from public, ${callers.join(', ')}; or move it to an unexposed schema`,
+      });
+    }
+    // An exposed function that hands on the rows of a definer function kept out of the API.
+    for (const f of ctx.model.functions) {
+      if (f.securityDefiner || f.isTrigger || f.fromExtension || f.kind !== 'function' || f.body === null || !ctx.exposed.has(f.schema)) continue;
+      const callers = f.executableBy.filter((r) => ctx.apiRoles.includes(r) && reachesSchema(ctx, f.schema, r));
+      if (callers.length === 0) continue;
+      const inner = ctx
+        .functionAnalysis(f)
+        .calls.flatMap((name) => ctx.model.functions.filter((g) => `${g.schema}.${g.name}` === name))
+        .find((g) => g.securityDefiner && !ctx.exposed.has(g.schema) && returnsRows(ctx, g) && callers.some((r) => g.executableBy.includes(r) && reachesSchema(ctx, g.schema, r)));
+      if (!inner) continue;
+      out.push({
+        object: f.signature,
+        objectKind: 'function',
+        message: `${listWords(callers)} can call ${f.signature} over RPC, which returns rows of ${inner.signature}, a SECURITY DEFINER function that runs as ${inner.owner} (RLS skipped for its owner)`,
+        fix: `make ${inner.signature} security invoker (or filter its rows by the caller), or revoke execute on function ${f.signature} from public, ${callers.join(', ')}`,
       });
     }
     return out;
