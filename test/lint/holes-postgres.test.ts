@@ -327,6 +327,31 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
     'request-header',
     (g) => g.policies.push(`create policy by_header on ${g.table} for select to authenticated using (user_id = (current_setting('request.headers', true)::json ->> 'x-user-id')::uuid);`),
   ],
+  [
+    'invoker-view-over-private-definer-view',
+    (g) => {
+      if (serverMajor() < 15) return;
+      const inner = `private.${g.table.slice(7)}_all`;
+      g.extra.push(
+        `create view ${inner} as select * from ${g.table};`,
+        `grant select on ${inner} to authenticated;`,
+        `create view ${g.table}_pub with (security_invoker = true) as select * from ${inner};`,
+        `grant select on ${g.table}_pub to authenticated;`,
+      );
+      g.objects.push({ kind: 'rel', name: `${g.table}_pub` });
+    },
+  ],
+  [
+    'invoker-function-over-private-definer-function',
+    (g) => {
+      const inner = `private.${g.table.slice(7)}_rows`;
+      g.extra.push(
+        `create function ${inner}() returns setof ${g.table} language sql stable security definer set search_path = '' as $$ select * from ${g.table} $$;`,
+        `create function ${g.table}_rows() returns setof ${g.table} language sql stable set search_path = '' as $$ select * from ${inner}() $$;`,
+      );
+      g.objects.push({ kind: 'fn', name: `${g.table}_rows` });
+    },
+  ],
   ['update-true-check-own', (g) => g.policies.push(`create policy take_any on ${g.table} for update to authenticated using (true) with check (${own()});`)],
   [
     'partition-rls-off',
