@@ -12,8 +12,11 @@ export function isInvokerView(rel: Relation): boolean {
   return rel.kind === 'view' && (v === 'true' || v === 'on' || v === '1' || v === 'yes');
 }
 
-/** Base relations a view reads, through nested views (not through materialized views, which store rows). */
-export function baseRelations(model: CatalogModel, view: Relation): Relation[] {
+/**
+ * The relations behind `view`: the views `through` accepts are followed into what
+ * they read, the others (and base relations) are kept when `keep` says so.
+ */
+function relationsBehind(model: CatalogModel, view: Relation, through: (r: Relation) => boolean, keep: (r: Relation) => boolean): Relation[] {
   const byName = relationsByName(model);
   const out = new Map<string, Relation>();
   const seen = new Set<string>([view.qualified]);
@@ -24,10 +27,15 @@ export function baseRelations(model: CatalogModel, view: Relation): Relation[] {
     seen.add(q);
     const r = byName.get(q);
     if (!r) continue;
-    if (r.kind === 'view') stack.push(...r.dependsOn);
-    else out.set(q, r);
+    if (through(r)) stack.push(...r.dependsOn);
+    else if (keep(r)) out.set(q, r);
   }
   return [...out.values()];
+}
+
+/** Base relations a view reads, through nested views (not through materialized views, which store rows). */
+export function baseRelations(model: CatalogModel, view: Relation): Relation[] {
+  return relationsBehind(model, view, (r) => r.kind === 'view', () => true);
 }
 
 /** Whether `owner` reading `table` skips its policies: table owner without FORCE, superuser or BYPASSRLS. */
@@ -42,18 +50,5 @@ export function ownerSkipsRls(model: CatalogModel, owner: string, table: Relatio
  * each of these then reads as its owner, or serves rows stored with no RLS.
  */
 export function ownerRunViewsUnder(model: CatalogModel, view: Relation): Relation[] {
-  const byName = relationsByName(model);
-  const out = new Map<string, Relation>();
-  const seen = new Set<string>([view.qualified]);
-  const stack = [...view.dependsOn];
-  while (stack.length) {
-    const q = stack.pop()!;
-    if (seen.has(q)) continue;
-    seen.add(q);
-    const r = byName.get(q);
-    if (!r) continue;
-    if (r.kind === 'view' && isInvokerView(r)) stack.push(...r.dependsOn);
-    else if (r.kind === 'view' || r.kind === 'materialized') out.set(q, r);
-  }
-  return [...out.values()];
+  return relationsBehind(model, view, (r) => r.kind === 'view' && isInvokerView(r), (r) => r.kind === 'view' || r.kind === 'materialized');
 }
