@@ -44,6 +44,16 @@ function project(files: Record<string, string>, config: object = {}): string {
   return d;
 }
 
+/** A project whose files are committed in a git repository of its own (for --since). */
+function committedProject(files: Record<string, string>): string {
+  const d = project(files);
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: d, stdio: 'pipe' });
+  git('init', '-q');
+  git('-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
+  git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
+  return d;
+}
+
 beforeAll(async () => {
   await ensureRoles(serverUrl());
   dir = project({
@@ -168,12 +178,8 @@ describe('rowguard lint --shadow', () => {
 
 describe('which migration files are judged', () => {
   it('--since <ref> judges only files added or changed since the ref (committed or not)', async () => {
-    const d = project({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n' });
+    const d = committedProject({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n' });
     try {
-      const git = (...a: string[]) => execFileSync('git', a, { cwd: d, stdio: 'pipe' });
-      git('init', '-q');
-      git('-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
-      git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
       // Old file gets an unsafe statement too, but it is not new: only 0002 is judged.
       writeFileSync(join(d, 'sql', '0002_idx.sql'), 'create index on public.t (a);\n');
       const r = await runCli(['lint', '--no-catalog', '--since', 'HEAD', '--json'], { cwd: d });
@@ -186,12 +192,8 @@ describe('which migration files are judged', () => {
   });
 
   it('--since: a table an added file creates is new to the files added after it (one run applies them), not to a changed one', async () => {
-    const d = project({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n' });
+    const d = committedProject({ '0001_t.sql': 'create table public.t (id int primary key, a int);\n' });
     try {
-      const git = (...a: string[]) => execFileSync('git', a, { cwd: d, stdio: 'pipe' });
-      git('init', '-q');
-      git('-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
-      git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
       // The change: 0001 (deployed) edited to create v too; 0002 added (u); 0003 indexes all three.
       writeFileSync(join(d, 'sql', '0001_t.sql'), 'create table public.t (id int primary key, a int);\ncreate table public.v (id int primary key, a int);\n');
       writeFileSync(join(d, 'sql', '0002_u.sql'), 'create table public.u (id int primary key, a int);\n');
