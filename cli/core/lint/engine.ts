@@ -303,13 +303,19 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
   };
   const apiRoles = [config.api.anonRole, config.api.authenticatedRole];
 
-  const judgeBy = (pending: Set<string> | null) => (f: { path: string; version: string }) =>
-    opts.all ? true : since ? since.changed.has(realpathSync(resolve(f.path))) : pending ? pending.has(f.version) : true;
-  // Files one `migrate up` applies together: the target's pending ones, or the ones added since
-  // the ref. With --all (or files alone and no --since) each file is judged as applied on its own.
-  const isNewBy = (pending: Set<string> | null) => (f: { path: string; version: string }) =>
-    opts.all ? false : since ? since.added.has(realpathSync(resolve(f.path))) : pending ? pending.has(f.version) : false;
-  const sources = (pending: Set<string> | null) => files.map((f) => ({ displayPath: f.displayPath, sql: f.sql, judged: judgeBy(pending)(f), isNew: isNewBy(pending)(f) }));
+  // Judged: every file with --all (or files alone and no --since), else the ones changed since the
+  // ref or not in the target's history. New: the files one `migrate up` applies together — the
+  // target's pending ones, or the ones added since the ref; with --all each stands alone.
+  const sources = (pending: Set<string> | null) =>
+    files.map((f) => {
+      const source = { displayPath: f.displayPath, sql: f.sql };
+      if (opts.all) return { ...source, judged: true, isNew: false };
+      if (since) {
+        const real = realpathSync(resolve(f.path));
+        return { ...source, judged: since.changed.has(real), isNew: since.added.has(real) };
+      }
+      return pending ? { ...source, judged: pending.has(f.version), isNew: pending.has(f.version) } : { ...source, judged: true, isNew: false };
+    });
 
   if (opts.filesOnly) {
     const migrations = sources(null);
