@@ -9,7 +9,7 @@ import { RowguardError, pgFieldsOf } from './errors.js';
 import { readFileSync } from 'node:fs';
 import { checkServerIdentity, createSecureContext, type ConnectionOptions } from 'node:tls';
 import { databaseOf, describeUrl, scrubSecrets, tlsParams, withDatabase } from './urls.js';
-import { lookupPassword, withFilePassword } from './pgpass.js';
+import { lookupPassword, usesPasswordFile, withFilePassword } from './pgpass.js';
 import { leftBehind } from './leftovers.js';
 
 export { databaseOf, describeUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
@@ -257,8 +257,7 @@ export async function pgConnectionConfig(url: string): Promise<{ connectionStrin
  * (as libpq does, see pgpass.ts) only when the server asks for one.
  */
 function passwordFileOption(url: string): { pass?: () => string } {
-  if (new URL(url).password !== '' || process.env['PGPASSWORD']) return {};
-  return { pass: () => lookupPassword(url)?.password ?? '' };
+  return usesPasswordFile(url) ? { pass: () => lookupPassword(url)?.password ?? '' } : {};
 }
 
 export function connect(url: string, opts: ConnectOptions = {}): Sql {

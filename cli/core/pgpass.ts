@@ -92,13 +92,18 @@ function passwordField(rest: string): string {
   return out;
 }
 
+/** Whether libpq would consult the password file for `url`: the URL has no password and PGPASSWORD is unset. */
+export function usesPasswordFile(url: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return new URL(url).password === '' && !env['PGPASSWORD'];
+}
+
 /**
  * What the password file says for `url`, or undefined when libpq would not
- * consult it (the URL has a password, or PGPASSWORD is set).
+ * consult it (usesPasswordFile).
  */
 export function lookupPassword(url: string, env: NodeJS.ProcessEnv = process.env): PasswordLookup | undefined {
+  if (!usesPasswordFile(url, env)) return undefined;
   const u = new URL(url);
-  if (u.password !== '' || env['PGPASSWORD']) return undefined;
   const file = passFile(u, env);
   const fields = connectionKey(u, env);
   const key = fields.join(':');
