@@ -288,33 +288,22 @@ describe('interrupts', () => {
   it('Ctrl-C drops the throwaway databases the command made and exits 130 with one line (with --json, the error document)', async () => {
     const { withSql } = await import('../../cli/core/db.js');
     const { spawn } = await import('node:child_process');
-    const { randomBytes } = await import('node:crypto');
-    const role = `rg_sigint_${randomBytes(4).toString('hex')}`;
-    const roleUrl = new URL(serverUrl());
-    roleUrl.username = role;
-    roleUrl.password = 'pw-sigint';
-    // Only this role creates databases with it as owner: those are the command's.
-    const owned = () => withSql(serverUrl(), async (sql) => Number((await sql`select count(*)::int as n from pg_database d join pg_roles r on r.oid = d.datdba where r.rolname = ${role}`)[0]!['n']));
+    const f = await cutOffFixture(60); // its admin database is never taken away here
     // Which databases, and who is connected to them: what a failure needs to be understood.
-    const left = () => withSql(serverUrl(), async (sql) => JSON.stringify(await sql`select d.datname, (select count(*)::int from pg_stat_activity a where a.datname = d.datname) as sessions from pg_database d join pg_roles r on r.oid = d.datdba where r.rolname = ${role}`));
-    await withSql(serverUrl(), (sql) => sql.unsafe(`create role ${role} login createdb password 'pw-sigint'`));
-    const project = mkdtempSync(join(tmpdir(), 'rg-sigint-'));
-    mkdirSync(join(project, 'sql'));
-    writeFileSync(join(project, 'rowguard.config.json'), '{}');
-    writeFileSync(join(project, 'sql', '0001_slow.sql'), 'select pg_sleep(60);\n'); // runs in the throwaway database
+    const left = () => withSql(serverUrl(), async (sql) => JSON.stringify(await sql`select d.datname, (select count(*)::int from pg_stat_activity a where a.datname = d.datname) as sessions from pg_database d where d.datname = any(${await f.owned()}::text[])`));
     try {
       for (const args of [['policy', 'diff', '--from', 'migrations'], ['--json', 'codegen', '--verify']]) {
-        const child = spawn(process.execPath, [CLI, '--db', roleUrl.href, ...args], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+        const child = spawn(process.execPath, [CLI, '--db', f.url, ...args], { cwd: f.project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-        for (let i = 0; i < 200 && (await owned()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
-        expect(await owned(), args.join(' ')).toBe(1);
+        for (let i = 0; i < 200 && (await f.owned()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+        expect((await f.owned()).length, args.join(' ')).toBe(1);
         child.kill('SIGINT');
         expect(await closed, args.join(' ') + stderr).toBe(130);
-        if ((await owned()) !== 0) expect.fail(`${args.join(' ')} left ${await left()}; it said: ${stdout}${stderr}`);
+        if ((await f.owned()).length !== 0) expect.fail(`${args.join(' ')} left ${await left()}; it said: ${stdout}${stderr}`);
         if (args[0] === '--json') {
           expect(stderr).toBe('');
           expect(JSON.parse(stdout).error).toEqual({ code: 'interrupted', message: 'interrupted by SIGINT: 1 throwaway database dropped', exitCode: 130 });
@@ -323,11 +312,7 @@ describe('interrupts', () => {
         }
       }
     } finally {
-      await withSql(serverUrl(), async (sql) => {
-        for (const { datname } of await sql`select datname from pg_database d join pg_roles r on r.oid = d.datdba where r.rolname = ${role}`) await sql.unsafe(`drop database "${datname}" with (force)`);
-        await sql.unsafe(`drop role ${role}`);
-      });
-      rmSync(project, { recursive: true, force: true });
+      await f.cleanup();
     }
   }, 60_000);
 
