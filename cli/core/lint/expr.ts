@@ -1384,6 +1384,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   }
 
   const truthCache = new Map<string, boolean>();
+  let hasNullTest: boolean | undefined;
   return {
     clientValueBranches,
     sessionClaims: sessionClaimsOf(root, rowColumns.size > 0 || calls.size > 0),
@@ -1407,9 +1408,11 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     perRowLookups,
     rowFreeBranches,
     alwaysTrueFor(role: string, notNull?: ReadonlySet<string>) {
-      const key = notNull?.size ? `${role}\0${[...notNull].sort().join(',')}` : role;
-      if (!truthCache.has(key)) truthCache.set(key, alwaysTrue(root, role, notNull));
-      return truthCache.get(key)!;
+      // The table's NOT NULL columns matter only to an IS [NOT] NULL test (rare): then the answer
+      // depends on the table and is not kept; otherwise it is worked out once per role.
+      if (notNull?.size && (hasNullTest ??= contains(root, (t) => t === 'NullTest'))) return alwaysTrue(root, role, notNull);
+      if (!truthCache.has(role)) truthCache.set(role, alwaysTrue(root, role));
+      return truthCache.get(role)!;
     },
     needsUser(helpers: ReadonlySet<string>) {
       return needsUserIn(root, helpers);
