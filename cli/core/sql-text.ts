@@ -48,13 +48,39 @@ export function loadParser(): Promise<typeof import('libpg-query')> {
   return parserPromise;
 }
 
+/**
+ * Each parsed statement's span in bytes: from just after the `;` that ends the
+ * statement before it (so the whitespace and comments above a statement come
+ * with it) to its end. Postgres 18's parser starts a statement at its first
+ * token and 17's just after the previous `;`; both read the same here. Empty
+ * statements (`;;`) belong to neither side.
+ */
+export function statementSpans<S extends { stmt_location?: number; stmt_len?: number }>(stmts: readonly S[], buf: Buffer): Array<S & { from: number; to: number }> {
+  let prevEnd = 0;
+  return stmts.map((s) => {
+    const token = s.stmt_location ?? 0;
+    const to = s.stmt_len ? token + s.stmt_len : buf.length;
+    const between = buf.subarray(prevEnd, token).toString('utf8');
+    let i = 0;
+    let afterSemicolon = 0;
+    for (;;) {
+      i += leadingTriviaLength(between.slice(i));
+      if (between[i] !== ';') break;
+      afterSemicolon = ++i;
+    }
+    const from = prevEnd + Buffer.byteLength(between.slice(0, afterSemicolon), 'utf8');
+    prevEnd = to;
+    return { ...s, from, to };
+  });
+}
+
 /** Byte offset (UTF-8) → code point offset. */
 function byteToCharOffset(buf: Buffer, byteOffset: number): number {
   return Array.from(buf.subarray(0, byteOffset).toString('utf8')).length;
 }
 
 /**
- * Split a file into top-level statements with the Postgres 17 grammar. Returns
+ * Split a file into top-level statements with the Postgres 18 grammar. Returns
  * a ParseFailure when the file does not parse (the server will then report the
  * syntax error itself, with its position).
  */
@@ -62,7 +88,7 @@ export async function splitStatements(text: string): Promise<SplitStatement[] | 
   const parser = await loadParser();
   let result: { stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
   try {
-    result = await parser.parse(text);
+    result = (await parser.parse(text)) as typeof result;
   } catch (err) {
     // The parser's cursor is Postgres' own error position (code points, 1-based), which
     // libpg-query hands back 0-based; unlike stmt_location it is not a byte offset.
@@ -72,11 +98,10 @@ export async function splitStatements(text: string): Promise<SplitStatement[] | 
   }
   const buf = Buffer.from(text, 'utf8');
   const out: SplitStatement[] = [];
-  for (const s of result.stmts ?? []) {
-    const start = s.stmt_location ?? 0;
-    const end = s.stmt_len ? start + s.stmt_len : buf.length;
+  for (const s of statementSpans(result.stmts ?? [], buf)) {
+    const { from: start, to: end } = s;
     const whole = buf.subarray(start, end).toString('utf8');
-    // stmt_location points just after the previous ';', so leading whitespace and comments come along.
+    // The span starts just after the previous ';', so leading whitespace and comments come along.
     const lead = leadingTriviaLength(whole);
     const raw = whole.slice(lead);
     if (raw.trim() === '') continue;

@@ -1,6 +1,6 @@
 // The cheap scan that decides whether a migration needs the parser to look for COMMIT/ROLLBACK.
 import { describe, expect, it } from 'vitest';
-import { mayStartWithTransactionWord, transactionControlStatements } from '../../cli/core/sql-text.js';
+import { mayStartWithTransactionWord, splitStatements, transactionControlStatements } from '../../cli/core/sql-text.js';
 
 describe('mayStartWithTransactionWord', () => {
   it('finds a transaction word that starts a statement, anywhere on a line', () => {
@@ -26,5 +26,19 @@ describe('transactionControlStatements', () => {
     const found = await transactionControlStatements(text);
     expect(found.map((s) => s.text)).toEqual(['commit and chain']);
     expect(await transactionControlStatements('savepoint a; release a;')).toEqual([]);
+  });
+});
+
+describe('splitStatements', () => {
+  it('gives each statement its own text and place, the comments above it not counted as its start', async () => {
+    const text = "-- head; not a statement\ncreate table a(x int);\n\n/* c; 2 */ create table b(y int) ;; select 'é;'; -- tail\nselect 2";
+    const got = await splitStatements(text);
+    if (!Array.isArray(got)) throw new Error(got.message);
+    expect(got.map((s) => [s.text, s.kind, text.slice(s.startChars, s.startChars + 6)])).toEqual([
+      ['create table a(x int)', 'CreateStmt', 'create'],
+      ['create table b(y int) ', 'CreateStmt', 'create'],
+      ["select 'é;'", 'SelectStmt', "select"],
+      ['select 2', 'SelectStmt', 'select'],
+    ]);
   });
 });

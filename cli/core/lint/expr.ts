@@ -5,7 +5,7 @@
  * empty search_path, so every non-catalog function and relation is schema
  * qualified (`auth.uid()`, `public.members`) and a scalar sub-select prints as
  * `( SELECT auth.uid() AS uid)`. We wrap it as `select <expr>`, parse it with
- * the Postgres 17 grammar (libpg-query) and walk the JSON tree. Pure: the
+ * the Postgres 18 grammar (libpg-query) and walk the JSON tree. Pure: the
  * parser's `parseSync` is handed in.
  */
 

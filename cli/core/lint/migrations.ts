@@ -1,6 +1,6 @@
 /**
  * Migration files read without running them: each file is parsed with the
- * Postgres 17 grammar (libpg-query), and every statement is paired with the
+ * Postgres 18 grammar (libpg-query), and every statement is paired with the
  * table state before it, tracked across the files in order (CREATE / DROP /
  * RENAME / ALTER TABLE … ADD / DROP / TYPE). A table is *existing* for a
  * statement when an earlier file created it, or when no migration created it
@@ -12,7 +12,7 @@
  */
 import { NO_TRANSACTION } from '../migrate/files.js';
 import { RowguardError } from '../errors.js';
-import { doBodyOffset, leadingTriviaLength } from '../sql-text.js';
+import { doBodyOffset, leadingTriviaLength, statementSpans } from '../sql-text.js';
 
 type Body = Record<string, unknown>;
 
@@ -129,7 +129,7 @@ const IGNORE_COMMENT = /^\s*--\s*rowguard-lint-ignore\s+([A-Za-z0-9_-]+)\s*(?::\
 
 /** Byte offset ↔ line/column (1-based, columns in code points) for one file. */
 class LineIndex {
-  private readonly buf: Buffer;
+  readonly buf: Buffer;
   private readonly lineStarts: number[] = [0];
   constructor(text: string) {
     this.buf = Buffer.from(text, 'utf8');
@@ -210,7 +210,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
       const pos = idx.at(Math.min(e.sqlDetails?.cursorPosition ?? 0, idx.length));
       throw new RowguardError('sql', `${file.displayPath}:${pos.line}:${pos.column}: ${e.message ?? 'syntax error'}`, {
         location: { file: file.displayPath, line: pos.line, column: pos.column },
-        hint: 'fix the syntax error; lint reads migrations with the Postgres 17 grammar',
+        hint: 'fix the syntax error; lint reads migrations with the Postgres 18 grammar',
       });
     }
     let defaultSchema = 'public';
@@ -219,9 +219,8 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
     const transactional = !NO_TRANSACTION.test(file.sql.split('\n', 1)[0] ?? '');
     // Top-level statements, each followed by the DDL found inside it when it is a DO block.
     const units: Array<{ stmt: Record<string, Body>; from: number; to: number; base: number }> = [];
-    for (const s of parsed.stmts ?? []) {
-      const from = s.stmt_location ?? 0;
-      const to = s.stmt_len ? from + s.stmt_len : idx.length;
+    for (const s of statementSpans(parsed.stmts ?? [], idx.buf)) {
+      const { from, to } = s;
       units.push({ stmt: s.stmt, from, to, base: 0 });
       if (s.stmt['DoStmt']) units.push(...doBlockStatements(idx.slice(from, to), from, parseSync));
     }

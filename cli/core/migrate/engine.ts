@@ -479,7 +479,7 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
       serverAccepts = pg.sqlstate === 'P0001' && pg.message === 'rowguard: parse only';
       if (!serverAccepts) throw await migrationError(sql, file, pg, err, pg.position ? -Array.from(probe).length : undefined);
     }
-    // The server parses the file but rowguard's parser (the Postgres 17 grammar, standard_conforming_strings
+    // The server parses the file but rowguard's parser (the Postgres 18 grammar, standard_conforming_strings
     // on) does not, so it cannot be split into statements to run one by one. Nothing ran.
     const [scs] = await sql<{ v: string }[]>`select current_setting('standard_conforming_strings') as v`;
     throw new RowguardError('migration_invalid_file', `${split.message} (rowguard cannot split this no-transaction migration into statements, though the server accepts it)`, {

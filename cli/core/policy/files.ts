@@ -18,7 +18,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from '../errors.js';
-import { leadingTriviaLength, locateCharPosition, loadParser } from '../sql-text.js';
+import { leadingTriviaLength, locateCharPosition, loadParser, statementSpans } from '../sql-text.js';
 import { PUBLIC } from '../catalog/model.js';
 import type { SqlLocation } from '../errors.js';
 import type { Step } from './plan.js';
@@ -148,11 +148,10 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
   }
   const own = `${ctx.schema}.${ctx.table}`;
   const out: PolicyStatement[] = [];
-  for (const s of result.stmts ?? []) {
-    const start = s.stmt_location ?? 0;
-    const end = s.stmt_len ? start + s.stmt_len : buf.length;
+  for (const s of statementSpans(result.stmts ?? [], buf)) {
+    const { from: start, to: end } = s;
     const raw = buf.subarray(start, end).toString('utf8');
-    // stmt_location points just after the previous ';': skip the whitespace and comments before the statement.
+    // The span starts just after the previous ';': skip the whitespace and comments before the statement.
     const lead = leadingTriviaLength(raw);
     const stmtStartByte = start + Buffer.byteLength(raw.slice(0, lead), 'utf8');
     const stmtText = raw.slice(lead);
