@@ -69,6 +69,7 @@ export async function lintWith(input: Partial<Omit<LintInput, 'settings'>> & { s
     migrations: input.migrations ?? [],
     settings: { ...SETTINGS, ...input.settings },
     parseSync: input.parseSync ?? (await parseSync()),
+    parsePlpgsqlSync: input.parsePlpgsqlSync ?? (await loadParser()).parsePlPgSQLSync,
     ...(input.serverVersion !== undefined ? { serverVersion: input.serverVersion } : {}),
   });
 }

@@ -111,6 +111,7 @@ const POLICY_STYLES: Array<[string, (t: string) => string[]]> = [
   ['all-check-equal', (t) => [`create policy own_all on ${t} for all to authenticated using (${own()}) with check (${own()});`]],
   ['all-to-public', (t) => [`create policy own_all on ${t} using (${own('auth.uid()')});`]],
   ['private-helper', (t) => [`create policy own_all on ${t} for all to authenticated using ((select private.is_me(user_id)));`]],
+  ['private-helper-plpgsql', (t) => [`create policy own_all on ${t} for all to authenticated using ((select private.is_me_pl(user_id)));`]],
   ['jwt-sub', (t) => [`create policy own_all on ${t} for all to authenticated using (((select auth.jwt()) ->> 'sub')::uuid = user_id);`]],
   [
     'app-metadata-admin',
@@ -151,6 +152,13 @@ const CORRECT_EXTRAS: Array<[string, (g: Group) => void]> = [
     (g) => {
       g.extra.push(`create function ${g.table}_list() returns setof ${g.table} language sql stable set search_path = '' as $$ select * from ${g.table} $$;`);
       g.objects.push({ kind: 'fn', name: `${g.table}_list` });
+    },
+  ],
+  [
+    'invoker-plpgsql-function',
+    (g) => {
+      g.extra.push(`create function ${g.table}_mine() returns setof ${g.table} language plpgsql stable set search_path = '' as $$ begin if not private.is_me_pl(auth.uid()) then return; end if; return query select * from ${g.table}; end $$;`);
+      g.objects.push({ kind: 'fn', name: `${g.table}_mine` });
     },
   ],
   // Owned by an API role, but FORCE puts the owner under the policies too.
@@ -324,6 +332,20 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
     },
   ],
   [
+    'helper-uncorrelated-plpgsql',
+    (g) => {
+      g.policies.push(`create policy admin_read on ${g.table} for select to authenticated using ((select private.is_admin_pl()));`);
+      g.reads.push('public.profiles');
+    },
+  ],
+  [
+    'writable-role-column-plpgsql',
+    (g) => {
+      g.policies.push(`create policy admin_read on ${g.table} for select to authenticated using ((select private.am_admin_pl()));`);
+      g.reads.push('public.profiles');
+    },
+  ],
+  [
     'request-header',
     (g) => g.policies.push(`create policy by_header on ${g.table} for select to authenticated using (user_id = (current_setting('request.headers', true)::json ->> 'x-user-id')::uuid);`),
   ],
@@ -350,6 +372,17 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
         `create function ${g.table}_rows() returns setof ${g.table} language sql stable set search_path = '' as $$ select * from ${inner}() $$;`,
       );
       g.objects.push({ kind: 'fn', name: `${g.table}_rows` });
+    },
+  ],
+  [
+    'invoker-plpgsql-function-over-private-definer-function',
+    (g) => {
+      const inner = `private.${g.table.slice(7)}_rows_pl`;
+      g.extra.push(
+        `create function ${inner}() returns setof ${g.table} language sql stable security definer set search_path = '' as $$ select * from ${g.table} $$;`,
+        `create function ${g.table}_rows_pl() returns setof ${g.table} language plpgsql stable set search_path = '' as $$ declare r ${g.table}; begin for r in select * from ${inner}() loop return next r; end loop; end $$;`,
+      );
+      g.objects.push({ kind: 'fn', name: `${g.table}_rows_pl` });
     },
   ],
   ['update-true-check-own', (g) => g.policies.push(`create policy take_any on ${g.table} for update to authenticated using (true) with check (${own()});`)],
@@ -419,12 +452,32 @@ alter table public.profiles enable row level security;
 ${PROFILES.grants.join('\n')}
 ${PROFILES.policies.join('\n')}
 -- An admin check that forgot to ask whose profile says admin (C's does).
-create function private.is_admin() returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.profiles p where p.role = 'admin') $$;`;
+create function private.is_admin() returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.profiles p where p.role = 'admin') $$;
+-- The same in PL/pgSQL.
+create function private.is_admin_pl() returns boolean language plpgsql stable security definer set search_path = '' as $$
+declare n int;
+begin
+  select count(*) into n from public.profiles p where p.role = 'admin';
+  return n > 0;
+end $$;
+-- Asks whose profile, but each user may write their own role.
+create function private.am_admin_pl() returns boolean language plpgsql stable security definer set search_path = '' as $$
+declare me uuid := auth.uid(); r text;
+begin
+  select p.role into r from public.profiles p where p.user_id = me;
+  if r = 'admin' then return true; end if;
+  return false;
+end $$;`;
 
 /** Per database, before the groups: the private helper the correct policies may call, the group role's membership, the probes. */
 const SETUP = `
 grant usage on schema private to authenticated;
 create function private.is_me(u uuid) returns boolean language sql stable security definer set search_path = '' as $$ select u = (select auth.uid()) $$;
+create function private.is_me_pl(u uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+declare me uuid := auth.uid();
+begin
+  return u = me;
+end $$;
 create schema holes_probe;
 grant usage on schema holes_probe to public;
 -- Every capability the current role has on a relation, each attempt undone. n_a: the rows of A in it.

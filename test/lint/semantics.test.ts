@@ -404,11 +404,15 @@ describe('policy-to-public: whether a request without a user can pass the policy
       create policy open_read on public.logbooks for select using (visibility = 'public' or keeper_id = (select auth.uid()));
       create policy crew_read on public.logbooks for select using (ship_id in (select public.my_ships()));
       create policy keeper_write on public.logbooks for update using (keeper_id = (select auth.uid())) with check (keeper_id = (select auth.uid()));
-      create policy backend_insert on public.logbooks for insert with check (auth.role() = 'service_role');`,
+      create policy backend_insert on public.logbooks for insert with check (auth.role() = 'service_role');
+      create function public.keeps(k uuid) returns boolean language sql stable as 'select k = (select auth.uid())';
+      create policy keeper_delete on public.logbooks for delete using ((select public.keeps(keeper_id)));`,
     );
     expect(Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.*anon included, /, '')]))).toEqual({
       'open_read on public.logbooks': 'and a request without a user can pass it',
       'crew_read on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
+      // The helper wrapped in a sub-select so it runs once per statement is the same test.
+      'keeper_delete on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
       'keeper_write on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
       'backend_insert on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
     });

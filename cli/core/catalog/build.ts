@@ -72,7 +72,7 @@ export interface RawCatalog {
     owner: string;
     executable_by: string[];
     body: string | null;
-    trigger_source?: string | null;
+    plpgsql_source?: string | null;
     acl: AclItems;
     comment: string | null;
     from_extension: boolean;
@@ -352,7 +352,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
     owner: f.owner,
     executableBy: [...f.executable_by].sort(),
     body: f.body,
-    triggerSource: f.trigger_source ?? null,
+    plpgsqlSource: f.plpgsql_source ?? null,
     grants: grantsFromAclItems(f.acl),
     comment: f.comment,
     fromExtension: f.from_extension,

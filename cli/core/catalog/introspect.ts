@@ -279,7 +279,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
              pg_get_userbyid(p.proowner) as owner,
              array(select x from unnest(${arrayLiteral(apiRoles)}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1) as executable_by,
              case when l.lanname = 'sql' then coalesce(pg_get_function_sqlbody(p.oid), p.prosrc) end as body,
-             case when l.lanname = 'plpgsql' and p.prorettype = 'pg_catalog.trigger'::regtype then p.prosrc end as trigger_source,
+             case when l.lanname = 'plpgsql' then p.prosrc end as plpgsql_source,
              coalesce(p.proacl, acldefault('f', p.proowner))::text[] as acl,
              dp.description as comment,
              exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e') as from_extension

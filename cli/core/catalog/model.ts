@@ -170,8 +170,8 @@ export interface FunctionInfo {
   executableBy: string[];
   /** LANGUAGE sql only: the body as written (prosrc) or, for RETURN / BEGIN ATOMIC bodies, as Postgres prints it; else null. */
   body: string | null;
-  /** LANGUAGE plpgsql trigger functions only: the source as written (prosrc), for what a trigger sets NEW's columns to; else null. */
-  triggerSource?: string | null;
+  /** LANGUAGE plpgsql only: the source as written (prosrc), which the lint reads (what a helper looks up, what a trigger sets NEW's columns to); else null. */
+  plpgsqlSource?: string | null;
   grants: Grant[];
   comment: string | null;
   /** Extension member functions are not the user's code. */

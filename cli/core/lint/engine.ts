@@ -12,7 +12,8 @@ import { exposedSchemas } from '../catalog/model.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
-import { analyseFunction, analysePolicy, functionCallerFacts, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis } from './expr.js';
+import { analyseFunction, analysePolicy, functionCallerFacts, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis, type ReadableBody } from './expr.js';
+import { readPlpgsql } from './plpgsql.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -38,6 +39,8 @@ export interface LintInput {
   migrations: readonly MigrationSource[];
   settings: LintSettings;
   parseSync: ParseSync;
+  /** PL/pgSQL's grammar (libpg-query's parsePlPgSQL): without it, PL/pgSQL functions are not read. */
+  parsePlpgsqlSync?: ParseSync;
   /** server_version_num the migrations will run on, when known without a model (else the model's). */
   serverVersion?: number;
   /**
@@ -84,6 +87,8 @@ export function runLint(input: LintInput): LintResult {
     const fnFacts = new Map<string, CallerFact[]>();
     const fnIds = new Map<FunctionInfo, number>();
     const fnAnalyses = new Map<FunctionInfo, FunctionAnalysis>();
+    const bodies = new Map<FunctionInfo, ReadableBody | null>();
+    const { parsePlpgsqlSync } = input;
     const ctx: CatalogLintContext = {
       model,
       exposed: new Set(exposed),
@@ -99,13 +104,25 @@ export function runLint(input: LintInput): LintResult {
         if (!fnIds.has(fn)) fnIds.set(fn, fnIds.size);
         const key = `${fnIds.get(fn)}:${[...callerArgs].sort().join(',')}`;
         let f = fnFacts.get(key);
-        if (!f) fnFacts.set(key, (f = fn.body === null ? [] : functionCallerFacts(fn.body, firstSchemaOf(fn.config), parseSync, { args: fn.args, positions: callerArgs })));
+        if (!f) {
+          const body = ctx.readableBody(fn);
+          fnFacts.set(key, (f = body === null ? [] : functionCallerFacts(body.sql, firstSchemaOf(fn.config), parseSync, { args: fn.args, positions: callerArgs, locals: body.locals })));
+        }
         return f;
       },
       functionAnalysis(fn) {
         let f = fnAnalyses.get(fn);
-        if (!f) fnAnalyses.set(fn, (f = analyseFunction(fn, firstSchemaOf(fn.config), parseSync)));
+        if (!f) fnAnalyses.set(fn, (f = analyseFunction(fn, firstSchemaOf(fn.config), parseSync, ctx.readableBody(fn))));
         return f;
+      },
+      readableBody(fn) {
+        if (!bodies.has(fn)) {
+          let b: ReadableBody | null = null;
+          if (fn.body !== null) b = { sql: fn.body, single: true, locals: [] };
+          else if (fn.plpgsqlSource && parsePlpgsqlSync && !fn.isTrigger) b = readPlpgsql({ args: fn.args, returns: fn.returns, source: fn.plpgsqlSource }, parsePlpgsqlSync, parseSync);
+          bodies.set(fn, b);
+        }
+        return bodies.get(fn) ?? null;
       },
     };
     for (const rule of RULES) if (rule.kind === 'catalog') findings.push(...complete(rule, rule.check(ctx)));
@@ -319,7 +336,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
 
   if (opts.filesOnly) {
     const migrations = sources(null);
-    return { ...runLint({ model: null, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'files', database: null }, anchorFile };
+    return { ...runLint({ model: null, migrations, settings, parseSync: parser.parseSync, parsePlpgsqlSync: parser.parsePlPgSQLSync }), target: { mode: 'files', database: null }, anchorFile };
   }
 
   const { introspect } = await import('../catalog/introspect.js');
@@ -342,7 +359,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
       { max: 3, fetchTypes: false },
     );
     const migrations = sources(pending);
-    return { ...runLint({ model, modelIsTarget: true, newFilesArePending: pending !== null && !opts.historyUrl, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
+    return { ...runLint({ model, modelIsTarget: true, newFilesArePending: pending !== null && !opts.historyUrl, migrations, settings, parseSync: parser.parseSync, parsePlpgsqlSync: parser.parsePlPgSQLSync }), target: { mode: 'database', database: databaseOf(opts.url) }, anchorFile };
   }
 
   const pending = await readPending();
@@ -354,7 +371,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     opts.onProgress?.('reading the catalog');
     const model = await withSql(shadow.url, (sql) => introspect(sql, { apiRoles, scope: 'full' }), { max: 3, fetchTypes: false });
     const migrations = sources(pending);
-    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync }), target: { mode: 'shadow', database: null }, anchorFile };
+    return { ...runLint({ model, migrations, settings, parseSync: parser.parseSync, parsePlpgsqlSync: parser.parsePlPgSQLSync }), target: { mode: 'shadow', database: null }, anchorFile };
   } finally {
     await shadow.drop().catch(() => undefined);
   }

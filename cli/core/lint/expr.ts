@@ -525,6 +525,9 @@ function innerJoinNeedsUser(from: unknown, helpers: ReadonlySet<string>): boolea
 
 /** NULL or false for a request without a user (see ExprAnalysis.needsUser). */
 function nullWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
+  // `(select private.is_member(org_id))`, the helper wrapped so it runs once per statement.
+  const inner = unwrap(v);
+  if (inner !== v) return needsUserIn(inner, helpers);
   const t = nodeType(v);
   const b = bodyOf(v);
   if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && isUserClaim(b['arg']);
@@ -598,6 +601,18 @@ function roleGate(v: unknown, helperGate: (name: string) => ReadonlySet<string> 
     return n === v ? null : roleGate(n, helperGate);
   }
   return null;
+}
+
+/** The claim an expression is (`auth.uid()`, `(auth.jwt() ->> 'email')::text`, …: see claimKey), or null. */
+export function claimOfExpression(text: string, parseSync: ParseSync): string | null {
+  try {
+    const stmts = (parseSync(`select ${text}`) as { stmts?: Array<{ stmt: unknown }> }).stmts;
+    const sel = stmts?.length === 1 ? bodyOf(stmts[0]!.stmt) : {};
+    const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+    return targets.length === 1 && !sel['fromClause'] ? claimKey(bodyOf(targets[0])['val']) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -865,10 +880,10 @@ function parameterNames(args: string): Set<string> {
  * helper a policy calls): its arguments play the row. A body that does not
  * parse yields nothing.
  */
-export function functionDetachedCallers(body: string, args: string, defaultSchema: string, parseSync: ParseSync): DetachedCaller[] {
+export function functionDetachedCallers(body: string, args: string, defaultSchema: string, parseSync: ParseSync, locals: readonly string[] = []): DetachedCaller[] {
   const parsed = parseFunctionBody(body, parseSync);
   if (!parsed) return [];
-  const params = parameterNames(args);
+  const params = new Set([...parameterNames(args), ...locals]);
   const isParam = (b: Body): boolean => {
     const fields = strings(b['fields']);
     return fields.length === 1 && params.has(fields[0]!);
@@ -937,7 +952,7 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
  * taken from `defaultSchema` (the first schema of the function's search_path).
  * A body that does not parse, or a RETURN / BEGIN ATOMIC form, yields what it can.
  */
-export function functionCallerFacts(body: string, defaultSchema: string, parseSync: ParseSync, callerArgs?: { args: string; positions: readonly number[] }): CallerFact[] {
+export function functionCallerFacts(body: string, defaultSchema: string, parseSync: ParseSync, callerArgs?: { args: string; positions: readonly number[]; locals?: readonly string[] }): CallerFact[] {
   // callerArgs.args also names the parameters, which are no columns of the tables read.
   const parsed = parseFunctionBody(body, parseSync);
   if (!parsed) return [];
@@ -954,7 +969,7 @@ export function functionCallerFacts(body: string, defaultSchema: string, parseSy
       return fields.length === 1 && byName.has(fields[0]!);
     };
   }
-  const params = parameterNames(callerArgs?.args ?? '');
+  const params = new Set([...parameterNames(callerArgs?.args ?? ''), ...(callerArgs?.locals ?? [])]);
   const facts: CallerFact[] = [];
   walk(parsed.stmts ?? [], (t, b) => {
     if (t === 'SelectStmt') facts.push(...callerFactsOf(b, defaultSchema, isCaller, params));
@@ -1526,17 +1541,17 @@ export function analysePolicy(
   return { using: one(policy.using), check: one(policy.check), errors };
 }
 
-/** What a LANGUAGE sql helper's body says about the caller (see CatalogLintContext.functionAnalysis). */
+/** What a LANGUAGE sql or plpgsql helper's body says about the caller (see CatalogLintContext.functionAnalysis). */
 export interface FunctionAnalysis {
   /** Sub-selects that never join the caller's rows to the arguments' (functionDetachedCallers). */
   detached: DetachedCaller[];
-  /** LANGUAGE sql: the relations its body's SELECTs read, each with the columns compared with a claim (as RowFreeBranch.reads). */
+  /** The relations its body's SELECTs read, each with the columns compared with a claim (as RowFreeBranch.reads). */
   reads: Array<{ table: string; ref: string; boundBy: string[] }>;
-  /** LANGUAGE sql: the schema-qualified user functions its body calls (`private.rows_of_t`). */
+  /** The schema-qualified user functions its body calls (`private.rows_of_t`). */
   calls: string[];
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
   roleGate: ReadonlySet<string> | null;
-  /** It yields nothing, NULL or false without a user (functionNeedsUser). */
+  /** It yields nothing, NULL or false without a user (functionNeedsUser; a PL/pgSQL body only when it is one RETURN). */
   needsUser: boolean;
   /** A PL/pgSQL trigger function's columns of NEW it always sets to the caller's id, per TG_OP (triggerCallerColumns). */
   setsToCaller: CallerAssignment[];
@@ -1565,7 +1580,9 @@ export interface ClaimParam {
 interface FunctionSource {
   body: string | null;
   args: string;
-  triggerSource?: string | null;
+  /** LANGUAGE plpgsql: the source as written. */
+  plpgsqlSource?: string | null;
+  isTrigger?: boolean;
   language?: string;
   securityDefiner?: boolean;
   strict?: boolean;
@@ -1659,20 +1676,34 @@ function claimParamsOf(body: string, args: string, parseSync: ParseSync): ClaimP
   return out;
 }
 
-export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync): FunctionAnalysis {
-  const setsToCaller = fn.triggerSource ? triggerCallerColumns(fn.triggerSource, parseSync) : [];
+/**
+ * What the lint reads of a function's body, or null: a LANGUAGE sql body as
+ * written, a PL/pgSQL one as its queries and expressions (readPlpgsql).
+ */
+export interface ReadableBody {
+  sql: string;
+  /** The whole body is what it returns (always so for LANGUAGE sql). */
+  single: boolean;
+  /** PL/pgSQL variables: values like parameters, no column of any table. */
+  locals: readonly string[];
+}
+
+export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null): FunctionAnalysis {
+  const setsToCaller = fn.isTrigger && fn.plpgsqlSource ? triggerCallerColumns(fn.plpgsqlSource, parseSync) : [];
   const notInlined = notInlinedReason(fn, parseSync);
-  if (fn.body === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
+  const { sql, single, locals } = readable;
   return {
     notInlined,
-    reads: fn.language === undefined || fn.language === 'sql' ? functionReads(fn.body, defaultSchema, parseSync) : [],
-    calls: fn.language === undefined || fn.language === 'sql' ? functionCalls(fn.body, parseSync) : [],
-    bareClaimCalls: bareClaimCallsOf(fn.body, parseSync),
-    claimParams: fn.language === undefined || fn.language === 'sql' ? claimParamsOf(fn.body, fn.args, parseSync) : [],
+    reads: functionReads(sql, defaultSchema, parseSync),
+    calls: functionCalls(sql, parseSync),
+    // What stands where the call stood once inlined: LANGUAGE sql only.
+    bareClaimCalls: fn.body !== null ? bareClaimCallsOf(fn.body, parseSync) : [],
+    claimParams: fn.body !== null ? claimParamsOf(fn.body, fn.args, parseSync) : [],
     setsToCaller,
-    detached: functionDetachedCallers(fn.body, fn.args, defaultSchema, parseSync),
-    roleGate: functionRoleGate(fn.body, parseSync),
-    needsUser: functionNeedsUser(fn.body, parseSync),
+    detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
+    roleGate: single ? functionRoleGate(sql, parseSync) : null,
+    needsUser: single ? functionNeedsUser(sql, parseSync) : false,
   };
 }
 

@@ -180,13 +180,13 @@ export function relationsByName(model: CatalogModel): ReadonlyMap<string, Relati
 
 const sqlFunctionIndex = new WeakMap<CatalogModel, ReadonlyMap<string, readonly FunctionInfo[]>>();
 
-/** The user's functions with a body the lint reads (LANGUAGE sql), by `schema.name`, every overload (once per model). */
-export function sqlFunctionsByName(model: CatalogModel): ReadonlyMap<string, readonly FunctionInfo[]> {
+/** The user's functions with a body the lint reads (LANGUAGE sql or plpgsql), by `schema.name`, every overload (once per model). */
+export function helpersByName(model: CatalogModel): ReadonlyMap<string, readonly FunctionInfo[]> {
   let m = sqlFunctionIndex.get(model);
   if (!m) {
     const byName = new Map<string, FunctionInfo[]>();
     for (const fn of model.functions) {
-      if (fn.body === null || fn.fromExtension) continue;
+      if ((fn.body === null && !fn.plpgsqlSource) || fn.fromExtension) continue;
       const key = `${fn.schema}.${fn.name}`;
       byName.set(key, [...(byName.get(key) ?? []), fn]);
     }
@@ -200,7 +200,7 @@ export function sqlFunctionsByName(model: CatalogModel): ReadonlyMap<string, rea
  * overload is meant (each one inlinable), else none: inlined, its body stands where the call stood.
  */
 export function inlinedHelper(ctx: CatalogLintContext, name: string): readonly FunctionAnalysis[] {
-  const analyses = (sqlFunctionsByName(ctx.model).get(name) ?? []).map((f) => ctx.functionAnalysis(f));
+  const analyses = (helpersByName(ctx.model).get(name) ?? []).map((f) => ctx.functionAnalysis(f));
   return analyses.length === 0 || analyses.some((x) => x.notInlined !== null) ? [] : analyses;
 }
 
@@ -218,7 +218,7 @@ export function callerHelpers(ctx: CatalogLintContext): ReadonlySet<string> {
     for (const fn of ctx.model.functions) {
       if (fn.fromExtension) continue;
       const key = `${fn.schema}.${fn.name}`;
-      verdict.set(key, (verdict.get(key) ?? true) && fn.body !== null && ctx.functionAnalysis(fn).needsUser);
+      verdict.set(key, (verdict.get(key) ?? true) && !!ctx.readableBody(fn)?.single && ctx.functionAnalysis(fn).needsUser);
     }
     h = new Set([...verdict].filter(([, v]) => v).map(([k]) => k));
     helperSets.set(ctx.model, h);
@@ -235,7 +235,7 @@ const gateLookups = new WeakMap<CatalogModel, (name: string) => ReadonlySet<stri
 export function helperRoleGate(ctx: CatalogLintContext): (name: string) => ReadonlySet<string> | null {
   let f = gateLookups.get(ctx.model);
   if (!f) {
-    const byName = sqlFunctionsByName(ctx.model);
+    const byName = helpersByName(ctx.model);
     f = (name) => {
       const fns = byName.get(name);
       if (!fns) return null;
@@ -274,7 +274,7 @@ export function columnsSetToCaller(ctx: CatalogLintContext, rel: Relation, comma
   const out = new Set<string>();
   for (const t of rel.triggers) {
     if (!t.enabled || t.timing !== 'BEFORE' || t.level !== 'ROW' || t.conditional || !t.events.includes(command)) continue;
-    const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.triggerSource);
+    const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.plpgsqlSource);
     if (!fn) continue;
     for (const { column, ops } of ctx.functionAnalysis(fn).setsToCaller) {
       if ((ops === null || ops.includes(command)) && (command === 'INSERT' || t.columns.length === 0 || t.columns.includes(column))) out.add(column);

@@ -5,7 +5,7 @@
  * parsed statements of the migration files with the table state before them.
  */
 import type { CatalogModel, FunctionInfo, Policy } from '../catalog/model.js';
-import type { CallerFact, FunctionAnalysis, PolicyAnalysis } from './expr.js';
+import type { CallerFact, FunctionAnalysis, PolicyAnalysis, ReadableBody } from './expr.js';
 import type { MigrationStatement, TableState } from './migrations.js';
 
 export type Level = 'error' | 'warn' | 'info';
@@ -63,11 +63,13 @@ export interface CatalogLintContext {
   authenticatedRole: string;
   /** The parse-tree analysis of a policy (parsed once, shared by every rule). */
   analysis(policy: Policy): PolicyAnalysis;
-  /** What a LANGUAGE sql function's body reads from the caller's own rows (parsed once). */
+  /** What a LANGUAGE sql or plpgsql function's body reads from the caller's own rows (parsed once). */
   /** …with `callerArgs`: the argument positions a policy fills with the caller's id (`has_role(auth.uid(), 'admin')`). */
   functionFacts(fn: FunctionInfo, callerArgs?: readonly number[]): CallerFact[];
-  /** What the parse tree of a LANGUAGE sql function's body says about the caller (worked out once; empty for other languages). */
+  /** What the parse tree of a LANGUAGE sql or plpgsql function's body says about the caller (worked out once; empty for other languages). */
   functionAnalysis(fn: FunctionInfo): FunctionAnalysis;
+  /** The body as the analyses read it (a PL/pgSQL one as its queries and expressions), or null when it is not read (other languages, trigger functions). */
+  readableBody(fn: FunctionInfo): ReadableBody | null;
 }
 
 export interface MigrationLintContext {

@@ -7,7 +7,7 @@
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { DetachedCaller } from '../expr.js';
-import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, sqlFunctionsByName } from '../facts.js';
+import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, helpersByName } from '../facts.js';
 
 /** Who-did-it columns: a link through them is bookkeeping, not membership. */
 const BOOKKEEPING = /^(created|updated|modified|deleted|granted|invited|approved|added)_by(_id)?$/i;
@@ -52,7 +52,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it), or never joins the caller's rows to the row's",
-  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. A LANGUAGE sql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy. The same goes for a sub-select — in the policy or in a LANGUAGE sql helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
+  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -72,7 +72,7 @@ export const rule: CatalogRule = {
           // A helper called with nothing from the row or the caller reads its relations for the branch.
           const reads = [
             ...branch.reads.map((r) => ({ ...r, via: null as string | null })),
-            ...branch.calls.flatMap((name) => (sqlFunctionsByName(ctx.model).get(name) ?? []).flatMap((fn) => ctx.functionAnalysis(fn).reads.map((r) => ({ ...r, via: name })))),
+            ...branch.calls.flatMap((name) => (helpersByName(ctx.model).get(name) ?? []).flatMap((fn) => ctx.functionAnalysis(fn).reads.map((r) => ({ ...r, via: name })))),
           ];
           for (const read of reads) {
             const other = byName.get(read.table);
@@ -105,7 +105,7 @@ export const rule: CatalogRule = {
 };
 
 /**
- * A sub-select — in the policy, or in a LANGUAGE sql helper it calls — that
+ * A sub-select — in the policy, or in a LANGUAGE sql or plpgsql helper it calls — that
  * ties one relation to the caller and another to the row (or to the helper's
  * arguments) but never joins them: `from projects p join members m on m.user_id
  * = auth.uid() where p.id = tasks.project_id`. Reported when the two are linked
@@ -126,7 +126,7 @@ function detachedFinding(
   const a = ctx.analysis(p);
   const found: Array<{ d: DetachedCaller; via: string | null }> = [...(a.using?.detachedCallers ?? []), ...(a.check?.detachedCallers ?? [])].map((d) => ({ d, via: null }));
   for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
-    for (const fn of sqlFunctionsByName(ctx.model).get(name) ?? []) found.push(...ctx.functionAnalysis(fn).detached.map((d) => ({ d, via: `${name}()` })));
+    for (const fn of helpersByName(ctx.model).get(name) ?? []) found.push(...ctx.functionAnalysis(fn).detached.map((d) => ({ d, via: `${name}()` })));
   }
   for (const { d, via } of found) {
     for (const c of d.caller) {

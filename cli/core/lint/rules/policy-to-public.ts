@@ -9,7 +9,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: 'permissive policy with no TO (applies to PUBLIC) on a table in an exposed schema',
-  docs: "Without TO a policy applies to PUBLIC: anon and every future role get it too, and its expression is evaluated for all of them. Restrictive policies to PUBLIC only narrow access and are not reported. The message says whether a request without a user can pass the policy; when every OR branch compares something with the caller's id or email (`user_id = auth.uid()`, `exists (select … where m.user_id = auth.uid())`, `org_id in (select my_orgs())` with a LANGUAGE sql helper that reads the caller's rows) it cannot (nor when it tests for another role, such as auth.role() = 'service_role'), and the finding is about evaluating it for every anon request and for roles added later.",
+  docs: "Without TO a policy applies to PUBLIC: anon and every future role get it too, and its expression is evaluated for all of them. Restrictive policies to PUBLIC only narrow access and are not reported. The message says whether a request without a user can pass the policy; when every OR branch compares something with the caller's id or email (`user_id = auth.uid()`, `exists (select … where m.user_id = auth.uid())`, `org_id in (select my_orgs())` or `(select is_member(org_id))` with a LANGUAGE sql or plpgsql helper that reads the caller's rows; a PL/pgSQL one when its body is one RETURN) it cannot (nor when it tests for another role, such as auth.role() = 'service_role'), and the finding is about evaluating it for every anon request and for roles added later.",
   fix: 'create policy … to authenticated (or the roles it is meant for)',
   check(ctx) {
     const out: RawFinding[] = [];

@@ -9,7 +9,7 @@
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { CallerFact } from '../expr.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf, relationsByName, sqlFunctionsByName, writableWithoutUser } from '../facts.js';
+import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf, relationsByName, helpersByName, writableWithoutUser } from '../facts.js';
 
 /** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
 export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
@@ -54,16 +54,16 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; plpgsql bodies are not.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
     const byName = relationsByName(ctx.model);
-    const sqlFunctions = sqlFunctionsByName(ctx.model);
+    const sqlFunctions = helpersByName(ctx.model);
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         const a = ctx.analysis(p);
-        // Looked up in the expression itself, or inside a LANGUAGE sql helper it calls (is_admin()).
+        // Looked up in the expression itself, or inside a LANGUAGE sql or plpgsql helper it calls (is_admin()).
         const facts: Array<CallerFact & { via?: string }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])];
         for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
           // Arguments filled with the caller's id stand for the caller inside the body (has_role(auth.uid(), 'admin')).

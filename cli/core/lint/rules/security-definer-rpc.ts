@@ -14,8 +14,8 @@ export const rule: CatalogRule = {
   id: 'security-definer-rpc',
   level: 'warn',
   category: 'security',
-  description: 'SECURITY DEFINER function in an exposed schema that an API role can call over RPC (trigger functions excluded), or an exposed LANGUAGE sql function that calls one returning rows from an unexposed schema',
-  docs: 'PostgREST serves every function of an exposed schema at /rpc/<name>; a SECURITY DEFINER one runs with its owner\'s rights and skips RLS. EXECUTE is granted to PUBLIC by default. Trigger functions cannot be called over RPC. Moving the definer function to an unexposed schema does not help when an exposed function hands its rows on: a LANGUAGE sql function served over RPC that calls a SECURITY DEFINER function returning rows (SETOF, TABLE or a row type) is reported too; one returning a scalar, such as a policy helper is_member(org_id) returning boolean, is not.',
+  description: 'SECURITY DEFINER function in an exposed schema that an API role can call over RPC (trigger functions excluded), or an exposed LANGUAGE sql or plpgsql function that calls one returning rows from an unexposed schema',
+  docs: 'PostgREST serves every function of an exposed schema at /rpc/<name>; a SECURITY DEFINER one runs with its owner\'s rights and skips RLS. EXECUTE is granted to PUBLIC by default. Trigger functions cannot be called over RPC. Moving the definer function to an unexposed schema does not help when an exposed function hands its rows on: a LANGUAGE sql or plpgsql function served over RPC that calls a SECURITY DEFINER function returning rows (SETOF, TABLE or a row type) is reported too; one returning a scalar, such as a policy helper is_member(org_id) returning boolean, is not.',
   fix: 'move it to an unexposed schema (e.g. private) and call it from policies or other functions, or revoke execute from public, anon and authenticated',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -32,7 +32,7 @@ export const rule: CatalogRule = {
     }
     // An exposed function that hands on the rows of a definer function kept out of the API.
     for (const f of ctx.model.functions) {
-      if (f.securityDefiner || f.isTrigger || f.fromExtension || f.kind !== 'function' || f.body === null || !ctx.exposed.has(f.schema)) continue;
+      if (f.securityDefiner || f.isTrigger || f.fromExtension || f.kind !== 'function' || !ctx.readableBody(f) || !ctx.exposed.has(f.schema)) continue;
       const callers = f.executableBy.filter((r) => ctx.apiRoles.includes(r) && reachesSchema(ctx, f.schema, r));
       if (callers.length === 0) continue;
       const inner = ctx

@@ -1,0 +1,161 @@
+/**
+ * A LANGUAGE plpgsql function read as SQL, so the lint's function analyses
+ * (what a helper reads, calls and ties to the caller) see PL/pgSQL helpers the
+ * way they see LANGUAGE sql ones. The body is parsed with PL/pgSQL's own grammar
+ * (libpg-query's parsePlPgSQL); every query and expression in it becomes one SQL
+ * statement (`select <expression>`). Pure.
+ */
+import { claimOfExpression, walk, type ReadableBody } from './expr.js';
+
+type Parse = (sql: string) => unknown;
+
+interface PlExpr {
+  query: string;
+  parseMode?: number | string;
+}
+
+/** RawParseMode (parser.h): how PL/pgSQL hands an expression to the SQL parser. */
+const RAW_PARSE_DEFAULT = 0;
+const RAW_PARSE_TYPE_NAME = 1;
+const RAW_PARSE_PLPGSQL_EXPR = 2;
+
+function modeOf(e: PlExpr): number {
+  const m = e.parseMode ?? RAW_PARSE_DEFAULT;
+  if (typeof m === 'number') return m;
+  return ['RAW_PARSE_DEFAULT', 'RAW_PARSE_TYPE_NAME', 'RAW_PARSE_PLPGSQL_EXPR', 'RAW_PARSE_PLPGSQL_ASSIGN1', 'RAW_PARSE_PLPGSQL_ASSIGN2', 'RAW_PARSE_PLPGSQL_ASSIGN3'].indexOf(m);
+}
+
+/** The expression as a SQL statement: a query as it is, an expression as `select <it>`, an assignment's right-hand side likewise. */
+function asStatement(e: PlExpr): string | null {
+  const mode = modeOf(e);
+  if (mode === RAW_PARSE_DEFAULT) return e.query;
+  if (mode === RAW_PARSE_TYPE_NAME || mode < 0) return null;
+  if (mode === RAW_PARSE_PLPGSQL_EXPR) return `select ${e.query}`;
+  // `target := value` / `target = value`, the target a variable, a field or an element.
+  const m = /^\s*(?:"(?:[^"]|"")*"|[^\s:=[]+)(?:\s*\[[^\]]*\])*\s*:?=/.exec(e.query);
+  return m ? `select ${e.query.slice(m[0].length).trim()}` : null;
+}
+
+/** How many parameters an identity argument list declares (`a uuid, b text` → 2). */
+function parameterCount(args: string): number {
+  return args.trim() === '' ? 0 : args.split(',').length;
+}
+
+function dollarQuoted(text: string): string {
+  let tag = 'rowguard';
+  for (let i = 0; text.includes(`$${tag}$`); i++) tag = `rowguard${i}`;
+  return `$${tag}$${text}$${tag}$`;
+}
+
+const entry = (v: unknown): [string, Record<string, unknown>] | null => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const keys = Object.keys(v);
+  return keys.length === 1 ? [keys[0]!, (v as Record<string, Record<string, unknown>>)[keys[0]!]!] : null;
+};
+
+/**
+ * `source` (prosrc) of a LANGUAGE plpgsql function with these identity arguments
+ * and result, read as SQL; null when PL/pgSQL's grammar does not take it (an
+ * OUT parameter assigned in the body, say: identity arguments leave those out).
+ *  - `sql`: its queries and expressions, each one statement, `;`-separated, in
+ *    the order written, a variable that only ever holds a claim (`v_uid uuid :=
+ *    auth.uid()`) written as that claim wherever it is read;
+ *  - `single`: the body is one `RETURN <expression>` or `RETURN QUERY <query>`
+ *    (no variable set beforehand, no exception handler): `sql` is then exactly
+ *    what it returns, as the body of a LANGUAGE sql function would be;
+ *  - `locals`: the other variables, read like parameters (no column of any table).
+ */
+export function readPlpgsql(fn: { args: string; returns: string; source: string }, parsePlpgsql: Parse, parseSync: Parse): ReadableBody | null {
+  let parsed: { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
+  try {
+    parsed = parsePlpgsql(`create function rowguard_lint(${fn.args}) returns ${fn.returns} language plpgsql as ${dollarQuoted(fn.source)}`) as typeof parsed;
+  } catch {
+    return null;
+  }
+  const func = parsed.plpgsql_funcs?.[0]?.PLpgSQL_function;
+  if (!func) return null;
+  const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
+  const nameOf = (dno: number): string | undefined => datums[dno]?.[1]['refname'] as string | undefined;
+  const variables = new Map<string, { values: string[]; otherwise: boolean; initial: string | null }>();
+  const cursors: string[] = [];
+  const nargs = parameterCount(fn.args);
+  datums.forEach((d, dno) => {
+    if (!d || (d[0] !== 'PLpgSQL_var' && d[0] !== 'PLpgSQL_rec')) return;
+    const name = String(d[1]['refname']);
+    const initial = (entry(d[1]['default_val'])?.[1] as PlExpr | undefined)?.query ?? null;
+    // The parameters come first: each starts out as its argument, never as a claim.
+    const isParameter = dno < nargs;
+    variables.set(name, { values: initial === null ? [] : [initial], otherwise: isParameter, initial });
+    const cursor = (entry(d[1]['cursor_explicit_expr'])?.[1] as PlExpr | undefined)?.query;
+    if (cursor) cursors.push(cursor);
+  });
+
+  // What each variable is set to: an assignment's value, or something else (INTO, a loop, GET DIAGNOSTICS).
+  const setElsewhere = (name: string | undefined) => {
+    const v = name === undefined ? undefined : variables.get(name);
+    if (v) v.otherwise = true;
+  };
+  const exprs: PlExpr[] = [];
+  walk(func['action'], (type, body) => {
+    if (type === 'PLpgSQL_expr') exprs.push(body as unknown as PlExpr);
+    else if (type === 'PLpgSQL_stmt_assign') {
+      const v = variables.get(nameOf(Number(body['varno'])) ?? '');
+      const value = entry(body['expr'])?.[1] as PlExpr | undefined;
+      const text = value ? asStatement(value) : null;
+      if (v && text) v.values.push(text.replace(/^select /, ''));
+      else if (v) v.otherwise = true;
+    } else if (type === 'PLpgSQL_row') for (const f of (body['fields'] as Array<{ name?: string }> | undefined) ?? []) setElsewhere(f.name);
+    else if (type === 'PLpgSQL_var' || type === 'PLpgSQL_rec') setElsewhere(body['refname'] as string | undefined);
+    else if (type === 'PLpgSQL_diag_item') setElsewhere(nameOf(Number(body['target'])));
+  });
+  // A variable that only ever holds a claim (`v_uid uuid := auth.uid()`) is that claim wherever it is read.
+  const claims = new Map<string, string>();
+  for (const [name, v] of variables) {
+    if (v.otherwise || v.values.length === 0) continue;
+    const kinds = new Set(v.values.map((x) => claimOfExpression(x, parseSync)));
+    if (kinds.size === 1 && !kinds.has(null)) claims.set(name, v.values[0]!);
+  }
+  // The initial values of the other variables are read (`v_org uuid := (select org_id from …)`); assignments are among exprs.
+  const initials = [...variables].flatMap(([name, v]) => (claims.has(name) || v.initial === null ? [] : [`select ${v.initial}`]));
+  const statements = [...initials, ...cursors, ...exprs.flatMap((e) => asStatement(e) ?? [])].map((s) => withClaims(s, claims, parseSync));
+
+  // One RETURN (QUERY) in the function's block, the implicit closing RETURN the parser adds aside.
+  let block = entry(func['action']);
+  let body = (block?.[1]['body'] as unknown[] | undefined) ?? [];
+  body = body.filter((s, i) => !(i === body.length - 1 && entry(s)?.[0] === 'PLpgSQL_stmt_return' && Object.keys(entry(s)![1]).every((k) => k === 'lineno')));
+  while (body.length === 1 && entry(body[0])?.[0] === 'PLpgSQL_stmt_block' && !entry(body[0])![1]['exceptions'] && !block?.[1]['exceptions']) {
+    block = entry(body[0]);
+    body = (block?.[1]['body'] as unknown[] | undefined) ?? [];
+  }
+  const only = body.length === 1 && !block?.[1]['exceptions'] ? entry(body[0]) : null;
+  const returned = only?.[0] === 'PLpgSQL_stmt_return' ? (entry(only[1]['expr'])?.[1] as PlExpr | undefined) : only?.[0] === 'PLpgSQL_stmt_return_query' ? (entry(only[1]['query'])?.[1] as PlExpr | undefined) : undefined;
+  // A variable's initial value is read before the RETURN: then the body is more than what it returns.
+  const single = returned && initials.length === 0 ? asStatement(returned) : null;
+  return {
+    sql: single !== null ? withClaims(single, claims, parseSync) : statements.join(';\n'),
+    single: single !== null,
+    locals: [...variables.keys()].filter((n) => !claims.has(n)),
+  };
+}
+
+/** `statement` with each bare reference to a claim variable replaced by its claim, in parentheses. */
+function withClaims(statement: string, claims: ReadonlyMap<string, string>, parseSync: Parse): string {
+  if (claims.size === 0) return statement;
+  const at: Array<{ from: number; to: number; claim: string }> = [];
+  const buf = Buffer.from(statement, 'utf8');
+  try {
+    walk(parseSync(statement), (type, body) => {
+      if (type !== 'ColumnRef') return;
+      const fields = (body['fields'] as unknown[] | undefined)?.map((f) => (entry(f)?.[0] === 'String' ? String(entry(f)![1]['sval']) : null)) ?? [];
+      const claim = fields.length === 1 && fields[0] !== null ? claims.get(fields[0]!) : undefined;
+      const from = Number(body['location'] ?? 0);
+      const to = from + Buffer.byteLength(fields[0] ?? '', 'utf8');
+      if (claim !== undefined && buf.subarray(from, to).toString('utf8').toLowerCase() === fields[0]) at.push({ from, to, claim });
+    });
+  } catch {
+    return statement;
+  }
+  let out = buf;
+  for (const r of at.sort((a, b) => b.from - a.from)) out = Buffer.concat([out.subarray(0, r.from), Buffer.from(`(${r.claim})`, 'utf8'), out.subarray(r.to)]);
+  return out.toString('utf8');
+}

@@ -1,0 +1,158 @@
+/**
+ * PL/pgSQL helpers read as SQL: the reading itself (readPlpgsql), and what the
+ * security rules then see in helpers written in PL/pgSQL the way Supabase
+ * projects often write them. Each lint case has a LANGUAGE sql twin the rules
+ * already read, and a correct look-alike that must stay quiet.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ThrowawayDatabase } from '../../cli/core/db.js';
+import { loadParser } from '../../cli/core/sql-text.js';
+import { readPlpgsql } from '../../cli/core/lint/plpgsql.js';
+import { lintWith, makeTemplate, modelOf } from './helpers.js';
+
+let parser: Awaited<ReturnType<typeof loadParser>>;
+const read = (source: string, args = '', returns = 'boolean') => readPlpgsql({ args, returns, source }, parser.parsePlPgSQLSync, parser.parseSync);
+
+let template: ThrowawayDatabase;
+beforeAll(async () => {
+  parser = await loadParser();
+  template = await makeTemplate();
+}, 60_000);
+afterAll(async () => {
+  await template?.drop();
+});
+
+describe('readPlpgsql', () => {
+  it('one RETURN is read as what it returns, like a LANGUAGE sql body', () => {
+    expect(read('begin return exists (select 1 from public.members m where m.user_id = auth.uid()); end')).toEqual({
+      sql: 'select exists (select 1 from public.members m where m.user_id = auth.uid())',
+      single: true,
+      locals: ['found'],
+    });
+    expect(read('begin return query select org_id from public.members where user_id = auth.uid(); end', '', 'SETOF uuid')).toMatchObject({
+      sql: 'select org_id from public.members where user_id = auth.uid()',
+      single: true,
+    });
+  });
+
+  it('a variable that only ever holds a claim is that claim where it is read', () => {
+    const r = read(`declare me uuid := auth.uid(); who text;
+      begin
+        me := (auth.jwt() ->> 'sub')::uuid;
+        select p.role into who from public.profiles p where p.user_id = me and p.note <> 'me';
+        return who = 'admin';
+      end`);
+    expect(r?.single).toBe(false);
+    expect(r?.sql.split(';\n').map((x) => x.replace(/\s+/g, ' '))).toEqual([
+      "select (auth.jwt() ->> 'sub')::uuid",
+      // INTO is gone (the parser blanks it), `me` is the claim, the string 'me' untouched.
+      "select p.role from public.profiles p where p.user_id = (auth.uid()) and p.note <> 'me'",
+      "select who = 'admin'",
+    ]);
+    expect(r?.locals).toEqual(['found', 'who']);
+  });
+
+  it('a variable also set from a query, a loop or anything else is a local, never taken for a claim', () => {
+    const r = read(`declare me uuid := auth.uid(); org uuid;
+      begin
+        select m.user_id into me from public.members m limit 1;
+        org := (select o.id from public.orgs o where o.owner = me);
+        return exists (select 1 from public.members m where m.user_id = me and m.org_id = org);
+      end`);
+    expect(r?.locals).toEqual(expect.arrayContaining(['me', 'org']));
+    expect(r?.sql).not.toContain('auth.uid()) and');
+    expect(r?.sql).toContain('where o.owner = me');
+  });
+
+  it('a parameter starts out as its argument, so setting it to a claim does not make it one; two different claims are neither', () => {
+    const r = read('begin if u is null then u := auth.uid(); end if; return exists (select 1 from public.members m where m.user_id = u); end', 'u uuid');
+    expect(r?.sql).toContain('m.user_id = u');
+    expect(r?.locals).toContain('u');
+    const two = read("declare who text := auth.uid()::text; begin if who is null then who := auth.email(); end if; return who = 'x'; end");
+    expect(two?.locals).toContain('who');
+    expect(two?.sql).toContain("select who = 'x'");
+  });
+
+  it('a cursor\'s query is read too', () => {
+    expect(read('declare c cursor for select p.role from public.profiles p; r record; begin open c; fetch c into r; close c; return r.role = \'admin\'; end')?.sql).toContain('select p.role from public.profiles p');
+  });
+
+  it('a read before the RETURN, an exception handler or control flow make it more than what it returns', () => {
+    expect(read("declare n int := (select count(*) from public.profiles); begin return n > 0; end")).toMatchObject({ single: false, sql: 'select (select count(*) from public.profiles);\nselect n > 0' });
+    expect(read('begin return auth.uid() is not null; exception when others then return true; end')?.single).toBe(false);
+    expect(read("begin if auth.role() = 'anon' then return false; end if; return true; end")).toMatchObject({ single: false, sql: "select auth.role() = 'anon';\nselect false;\nselect true" });
+  });
+
+  it('what PL/pgSQL does not take, or a body that carries the quote it is wrapped in, is read safely or not at all', () => {
+    // An OUT parameter is not among the identity arguments, so assigning it does not parse here.
+    expect(read('begin total := 1; end', '', 'integer')).toBeNull();
+    expect(read('begin retrun 1; end')).toBeNull();
+    expect(read("begin return '$rowguard$' = auth.email(); end")).toMatchObject({ single: true, sql: "select '$rowguard$' = auth.email()" });
+  });
+});
+
+async function lint(sql: string) {
+  const model = await modelOf(template, sql);
+  return (await lintWith({ model })).findings;
+}
+
+const PROFILES = `create table public.profiles (user_id uuid primary key, role text not null default 'user');
+alter table public.profiles enable row level security;
+create policy own on public.profiles for all to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+grant select, insert, update on public.profiles to authenticated;
+create table public.docs (id int primary key, user_id uuid not null);
+create index on public.docs (user_id);
+alter table public.docs enable row level security;
+grant select on public.docs to authenticated;
+`;
+
+describe('security rules through PL/pgSQL helpers', () => {
+  it("an is_admin() that never asks whose profile says admin (policy-subselect-uncorrelated), and not one that does", async () => {
+    const helper = (where: string) => `create function private.is_admin() returns boolean language plpgsql stable security definer set search_path = '' as $$
+      begin return exists (select 1 from public.profiles p where ${where}); end $$;
+      create policy admin_read on public.docs for select to authenticated using ((select private.is_admin()));`;
+    const bad = await lint(`${PROFILES}\n${helper("p.role = 'admin'")}`);
+    expect(bad.filter((f) => f.rule === 'policy-subselect-uncorrelated').map((f) => f.object)).toEqual(['admin_read on public.docs']);
+    const good = await lint(`${PROFILES}\n${helper("p.user_id = (select auth.uid()) and p.role = 'admin'")}`);
+    expect(good.filter((f) => f.rule === 'policy-subselect-uncorrelated')).toEqual([]);
+  });
+
+  it('an is_admin() that reads the role the caller can write on their own profile (policy-trusts-writable-column), and not once the column is out of reach', async () => {
+    const helper = `create function private.is_admin() returns boolean language plpgsql stable security definer set search_path = '' as $$
+      declare me uuid := auth.uid(); r text;
+      begin
+        select p.role into r from public.profiles p where p.user_id = me;
+        if r = 'admin' then return true; end if;
+        return false;
+      end $$;
+      create policy admin_read on public.docs for select to authenticated using ((select private.is_admin()));`;
+    const bad = await lint(`${PROFILES}\n${helper}`);
+    expect(bad.filter((f) => f.rule === 'policy-trusts-writable-column').map((f) => f.message)).toEqual([
+      expect.stringContaining('public.profiles.role (read by private.is_admin(); authenticated'),
+    ]);
+    const good = await lint(`${PROFILES}\n${helper}\nrevoke insert, update on public.profiles from authenticated; grant update (user_id) on public.profiles to authenticated;`);
+    expect(good.filter((f) => f.rule === 'policy-trusts-writable-column')).toEqual([]);
+  });
+
+  it('an exposed PL/pgSQL function handing on the rows of a private SECURITY DEFINER function (security-definer-rpc), and not one handing on a scalar', async () => {
+    const sql = (inner: string) => `${PROFILES}
+      create function private.all_docs() returns ${inner} language sql stable security definer set search_path = '' as $$ select ${inner === 'bigint' ? 'count(*)' : '*'} from public.docs $$;
+      grant usage on schema private to authenticated;
+      create function public.my_docs() returns ${inner} language plpgsql stable set search_path = '' as $$
+      begin return query select * from private.all_docs(); end $$;`;
+    const bad = await lint(sql('setof public.docs'));
+    expect(bad.filter((f) => f.rule === 'security-definer-rpc').map((f) => f.object)).toEqual(['public.my_docs()']);
+    const scalar = await lint(sql('bigint').replace('return query select * from private.all_docs();', 'return private.all_docs();'));
+    expect(scalar.filter((f) => f.rule === 'security-definer-rpc')).toEqual([]);
+  });
+
+  it('a PL/pgSQL helper that needs a user: a policy without TO calling it says anon cannot pass it (policy-to-public)', async () => {
+    const sql = (body: string) => `${PROFILES}
+      create function private.mine(u uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$ ${body} $$;
+      create policy own_docs on public.docs for select using ((select private.mine(user_id)));`;
+    const needs = await lint(sql('declare me uuid := auth.uid(); begin return u = me; end'));
+    expect(needs.filter((f) => f.rule === 'policy-to-public').map((f) => f.message)).toEqual([expect.stringContaining('a request without a user cannot pass it')]);
+    const open = await lint(sql('begin if auth.uid() is null then return true; end if; return u = auth.uid(); end'));
+    expect(open.filter((f) => f.rule === 'policy-to-public').map((f) => f.message)).toEqual([expect.not.stringContaining('a request without a user cannot pass it')]);
+  });
+});
