@@ -235,6 +235,13 @@ const CASES: Case[] = [
   },
   // Indexes.
   { name: 'create index', sql: 'create index t_v on public.t (v);', lock: 'ShareLock', rules: ['index-not-concurrent'] },
+  {
+    name: 'create index if not exists of an index an earlier migration made: nothing built, the table still locked',
+    sql: 'create index if not exists t_i on public.t (i);',
+    lock: 'ShareLock',
+    rules: ['index-not-concurrent'],
+    message: /builds nothing, as the index exists, but still takes a SHARE lock/,
+  },
   { name: 'drop index', sql: 'drop index public.t_i;', lock: 'AccessExclusiveLock', rules: ['index-not-concurrent'] },
   // DROP INDEX CONCURRENTLY is refused for an index of a partitioned table: no safer form to report.
   { name: 'drop index of a partitioned table', before: 'create index p_at_idx on public.p (at);', sql: 'drop index public.p_at_idx;', target: 'public.p', lock: 'AccessExclusiveLock', rules: [] },

@@ -20,7 +20,7 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'CREATE INDEX, DROP INDEX or REINDEX without CONCURRENTLY on a table that existed before the migration',
-  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. Indexes on tables created in the same file are fine (or in an earlier file, when both are new to the target: one `migrate up` applies them), and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached).',
+  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. CREATE INDEX IF NOT EXISTS of an index that exists builds nothing, but Postgres takes the lock before it looks, and holds it until the migration commits. Indexes on tables created in the same file are fine (or in an earlier file, when both are new to the target: one `migrate up` applies them), and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached).',
   fix: 'create index concurrently …, in a file whose first line is -- rowguard:no-transaction',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -32,11 +32,16 @@ export const rule: MigrationRule = {
         const partitioned = s.tablesBefore.get(table)?.partitioned ?? false;
         // ON ONLY a partitioned table: an invalid index on the parent alone, nothing is built.
         if (partitioned && !(s.body['relation'] as { inh?: boolean }).inh) continue;
+        // IF NOT EXISTS of an index an earlier statement made builds nothing, but Postgres locks the table before it looks.
+        const name = s.body['idxname'] as string | undefined;
+        const exists = !!s.body['if_not_exists'] && name !== undefined && s.indexesBefore.has(`${table.slice(0, table.lastIndexOf('.'))}.${name}`);
         out.push({
           object: table,
           objectKind: 'table',
           location: s.at(undefined),
-          message: `create index on ${partitioned ? 'partitioned table ' : ''}${table} (${originOf(s, table, ctx.rowEstimates)}) without CONCURRENTLY blocks every write to it until the index is built`,
+          message: exists
+            ? `create index if not exists ${name} on ${table} (${originOf(s, table, ctx.rowEstimates)}) builds nothing, as the index exists, but still takes a SHARE lock on the table and holds it, blocking every write, until the migration commits`
+            : `create index on ${partitioned ? 'partitioned table ' : ''}${table} (${originOf(s, table, ctx.rowEstimates)}) without CONCURRENTLY blocks every write to it until the index is built`,
           ...(partitioned
             ? { fix: `create index … on only ${table}; then, per partition, create index concurrently … and alter index … attach partition …` }
             : {}),
