@@ -34,7 +34,7 @@ export function makeGateCommand(): Command {
       const format = out.json ? 'json' : o.format;
       const jobs = o.jobs === undefined ? undefined : Number(o.jobs);
       if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new RowguardError('usage', `--jobs must be a whole number ≥ 1 (got "${o.jobs}")`);
-      if (o.against !== undefined) validateUrl(o.against, '--against');
+      if (o.against !== undefined) o.against = validateUrl(o.against, '--against');
       // Report paths are checked before the run: a typo must not cost a whole gate and then its verdict.
       for (const [flag, file] of [['--summary-file', o.summaryFile], ['--junit', o.junit], ['--sarif', o.sarif]] as const) {
         if (file === undefined) continue;

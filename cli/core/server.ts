@@ -39,12 +39,10 @@ export async function resolveServer(req: ServerRequest): Promise<ResolvedServer>
   const engine = req.engine ?? 'auto';
   if (engine !== 'docker' && engine !== 'embedded') {
     if (req.dbFlag !== undefined) {
-      validateUrl(req.dbFlag, '--db');
-      return { url: req.dbFlag, source: 'flag', release: async () => {} };
+      return { url: validateUrl(req.dbFlag, '--db', req.env), source: 'flag', release: async () => {} };
     }
     if (req.envUrl) {
-      validateUrl(req.envUrl, 'DATABASE_URL');
-      return { url: req.envUrl, source: 'env', release: async () => {} };
+      return { url: validateUrl(req.envUrl, 'DATABASE_URL', req.env), source: 'env', release: async () => {} };
     }
   }
   if (engine === 'docker') {

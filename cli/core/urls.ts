@@ -3,6 +3,7 @@
  * so the CLI can check a --db flag without loading postgres.js.
  */
 import { RowguardError } from './errors.js';
+import { expandService } from './pgservice.js';
 
 /** `host:port/database` — safe to print: no user, no password. */
 export function describeUrl(url: string): string {
@@ -16,8 +17,14 @@ export function describeUrl(url: string): string {
   }
 }
 
-export function validateUrl(url: string, source: string): void {
+/**
+ * Check a database URL the user gave and return the one to connect with: the
+ * same URL, or with the connection service it names (or PGSERVICE) written in
+ * (pgservice.ts). `source` names the flag or variable in errors (never the URL).
+ */
+export function validateUrl(given: string, source: string, env: NodeJS.ProcessEnv = process.env): string {
   let u: URL;
+  let url = given;
   try {
     u = new URL(url);
   } catch {
@@ -31,6 +38,9 @@ export function validateUrl(url: string, source: string): void {
   if (!/^[a-z]+:\/\//i.test(url)) {
     throw new RowguardError('usage', `${source} must start with postgres:// or postgresql:// (the // is missing)`, { hint: 'expected postgres://user:password@host:port/database' });
   }
+  const expanded = expandService(url, source, env);
+  url = expanded.url;
+  u = new URL(url);
   // The driver decodes user, password and database; a stray % is its URIError.
   try {
     for (const part of [u.username, u.password, u.pathname]) decodeURIComponent(part);
@@ -39,7 +49,8 @@ export function validateUrl(url: string, source: string): void {
       hint: 'percent-encode those characters in the URL: % as %25, @ as %40, : as %3A, / as %2F',
     });
   }
-  tlsParams(url, source);
+  tlsParams(url, expanded.service ? `${source} with ${expanded.service}` : source, env);
+  return url;
 }
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -62,7 +73,7 @@ export interface TlsParams {
 
 const TLS_KEYS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'ssl_min_protocol_version', 'ssl_max_protocol_version'];
 /** libpq parameters whose demand rowguard's driver cannot honour: refused rather than silently dropped. */
-const UNSUPPORTED = ['sslcrl', 'sslcrldir', 'sslcertmode', 'requirepeer', 'gssencmode', 'channel_binding', 'krbsrvname', 'gsslib', 'service', 'hostaddr'];
+const UNSUPPORTED = ['sslcrl', 'sslcrldir', 'sslcertmode', 'requirepeer', 'gssencmode', 'channel_binding', 'krbsrvname', 'gsslib', 'hostaddr'];
 /**
  * The environment variables libpq reads for a parameter the URL does not set (libpq has none for
  * sslpassword). A CI job's PGSSLMODE=verify-full must not quietly become prefer.
@@ -82,7 +93,6 @@ const LIBPQ_ENV: Record<string, string> = {
   channel_binding: 'PGCHANNELBINDING',
   krbsrvname: 'PGKRBSRVNAME',
   gsslib: 'PGGSSLIB',
-  service: 'PGSERVICE',
   hostaddr: 'PGHOSTADDR',
 };
 /** Values of unsupported parameters that ask nothing of the driver (it never uses GSS or channel binding). */
@@ -107,7 +117,7 @@ export function tlsParams(url: string, source: string, env: NodeJS.ProcessEnv = 
     const set = from(k);
     if (!set || HARMLESS[k]?.includes(set.value)) continue;
     throw new RowguardError('usage', `${set.where} sets ${k}, a libpq parameter rowguard's driver does not support`, {
-      hint: set.where === source ? `remove ${k} from the URL` : `unset ${set.where} for rowguard`,
+      hint: set.where === source ? `remove ${k} from the URL${source.includes(' with service "') ? ' or the service' : ''}` : `unset ${set.where} for rowguard`,
     });
   }
   const mode = from('sslmode');

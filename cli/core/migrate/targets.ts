@@ -36,7 +36,7 @@ export function parseTargets(text: string, file: string, env: Readonly<Record<st
       url = v;
     }
     try {
-      validateUrl(url, where);
+      url = validateUrl(url, where, env);
     } catch (e) {
       problems.push((e as Error).message.replace(url, '(url)'));
       return;

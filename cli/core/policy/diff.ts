@@ -22,8 +22,7 @@ export function parseSource(value: string, flag: string): Source {
   if (value === 'migrations' || value === 'policies') return { kind: value };
   // Anything with a scheme is judged as a URL, whose errors never echo it (it may hold a password).
   if (value.includes(':')) {
-    validateUrl(value, flag);
-    return { kind: 'url', url: value };
+    return { kind: 'url', url: validateUrl(value, flag) };
   }
   throw new RowguardError('usage', `${flag} must be a postgres:// URL, "migrations" or "policies" (got "${value}")`);
 }
