@@ -7,7 +7,7 @@ type Format = 'text' | 'markdown' | 'json' | 'html';
 
 export function makeMatrixCommand(): Command {
   return new Command('matrix')
-    .description('compute who can SELECT/INSERT/UPDATE/DELETE what, by running each operation as each actor on a seeded throwaway database; compare with test/access-matrix.json')
+    .description('compute who can SELECT/INSERT/UPDATE/DELETE what and call which /rpc function, as each actor on a seeded throwaway database; compare with test/access-matrix.json')
     .option('--update', 'write the computed matrix to test/access-matrix.json')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json', 'html']).default('text'))
     .option('--out <file>', 'write the rendered matrix to a file instead of stdout')
@@ -17,6 +17,8 @@ export function makeMatrixCommand(): Command {
       `
 Cells: none (42501: no grant), all, own (exactly the actor's rows), subset n/m,
 empty (allowed, no row matched), refused (WITH CHECK), n/a (not attempted), error.
+Functions PostgREST serves (/rpc) get one EXECUTE cell per actor: none, execute,
+or execute as <owner> for a SECURITY DEFINER function (it skips the caller's RLS).
 Actors come from test/fixtures/actors.json, seed data from test/fixtures/*.sql.
 Exit 1 when a cell differs from test/access-matrix.json (unless --update).`,
     )
@@ -34,10 +36,10 @@ Exit 1 when a cell differs from test/access-matrix.json (unless --update).`,
         progress.done();
         await server.release();
       }
-      const { matrix, changes, file, hasExpected } = check;
+      const { matrix, changes, file, hasExpected, functionsUntracked } = check;
       if (o.update) {
         const written = writeCommitted(cfg, matrix);
-        ctx.out.result({ written, changes }, () => report.renderUpdate(changes, hasExpected, written));
+        ctx.out.result({ written, changes }, () => report.renderUpdate(changes, hasExpected, written, functionsUntracked ? matrix.functions.length : undefined));
         return;
       }
       const render = (colour: boolean): string => {
@@ -52,7 +54,8 @@ Exit 1 when a cell differs from test/access-matrix.json (unless --update).`,
             return report.renderMatrixText(matrix, colour ? ctx.out.c : undefined);
         }
       };
-      const verdict = hasExpected ? report.renderChanges(changes, ctx.out.c, file) : `no ${file} yet: run rowguard matrix --update and commit it`;
+      const untracked = functionsUntracked && matrix.functions.length ? `\n${report.untrackedFunctions(matrix.functions.length, file)}` : '';
+      const verdict = hasExpected ? report.renderChanges(changes, ctx.out.c, file) + untracked : `no ${file} yet: run rowguard matrix --update and commit it`;
       if (o.out) {
         const { writeFileSync } = await import('node:fs');
         const { resolve } = await import('node:path');

@@ -40,6 +40,14 @@ const MATRIX: Matrix = {
       service_role: cells(all, all, all, all),
     },
   },
+  functions: [
+    { name: 'public.my_items()', schema: 'public', securityDefiner: false, owner: 'postgres' },
+    { name: 'public.all_items(uuid)', schema: 'public', securityDefiner: true, owner: 'postgres' },
+  ],
+  calls: {
+    'public.my_items()': { anon: { access: 'none' }, alice: { access: 'execute' }, staff: { access: 'execute' }, service_role: { access: 'execute' } },
+    'public.all_items(uuid)': { anon: { access: 'execute', runsAs: 'postgres' }, alice: { access: 'execute', runsAs: 'postgres' }, staff: { access: 'none' }, service_role: { access: 'execute', runsAs: 'postgres' } },
+  },
 };
 
 describe('access matrix HTML in Chromium', () => {
@@ -64,10 +72,12 @@ describe('access matrix HTML in Chromium', () => {
 
   const visibleCells = () => page.locator('tbody tr:not([hidden]) td.cell:not([hidden])').count();
 
-  it.skipIf(!hasChromium)('renders one labelled cell per table × command × actor and loads nothing from the network', async () => {
-    expect(await page.locator('td.cell').count()).toBe(3 * COMMANDS.length * 4);
-    expect(await visibleCells()).toBe(48);
-    expect(await page.locator('#visible-count').textContent()).toBe('48');
+  it.skipIf(!hasChromium)('renders one labelled cell per table × command × actor, and per function × actor, and loads nothing from the network', async () => {
+    expect(await page.locator('td.cell').count()).toBe((3 * COMMANDS.length + 2) * 4);
+    expect(await visibleCells()).toBe(56);
+    expect(await page.locator('#visible-count').textContent()).toBe('56');
+    expect(await page.locator('tr[data-table="public.all_items(uuid)"][data-command="EXECUTE"] td.cell').allTextContents()).toEqual(['execute as postgres', 'execute as postgres', 'none', 'execute as postgres']);
+    expect(await page.locator('tr[data-table="public.all_items(uuid)"] th').getAttribute('title')).toBe('function, SECURITY DEFINER (owner postgres)');
     // the label is text, not only colour
     const row = page.locator('tr[data-table="public.b"][data-command="INSERT"] td.cell');
     expect(await row.allTextContents()).toEqual(['none', 'refused', 'refused', 'all']);
@@ -98,14 +108,14 @@ describe('access matrix HTML in Chromium', () => {
       return out;
     })()`)) as Record<string, { bg: string; ratio: number }>;
     const kinds = ['none', 'own', 'subset', 'all', 'refused'];
-    for (const k of kinds) expect(styles[k]!.ratio).toBeGreaterThanOrEqual(4.5);
+    for (const k of [...kinds, 'execute', 'execute as owner']) expect(styles[k]!.ratio).toBeGreaterThanOrEqual(4.5);
     // none / own / subset / all / refused each get their own colour
     expect(new Set(kinds.map((k) => styles[k]!.bg)).size).toBe(kinds.length);
   });
 
   it.skipIf(!hasChromium)('filters by actor, by table and by access', async () => {
     await page.locator('input[data-filter-actor="anon"]').uncheck();
-    expect(await visibleCells()).toBe(36);
+    expect(await visibleCells()).toBe(42);
     expect(await page.locator('thead th[data-actor="anon"]').isHidden()).toBe(true);
     await page.locator('#table-filter').selectOption('public.b');
     expect(await page.locator('tbody tr:not([hidden])').count()).toBe(4);
@@ -114,10 +124,13 @@ describe('access matrix HTML in Chromium', () => {
     await page.locator('#access-filter').selectOption('refused');
     const rows = await page.locator('tbody tr:not([hidden])').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-command')));
     expect(rows).toEqual(['INSERT', 'UPDATE']);
+    // who may call a SECURITY DEFINER function
+    await page.locator('#table-filter').selectOption('');
+    await page.locator('#access-filter').selectOption('execute as owner');
+    expect(await page.locator('tbody tr:not([hidden])').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-table')))).toEqual(['public.all_items(uuid)']);
     // back to everything
     await page.locator('#access-filter').selectOption('');
-    await page.locator('#table-filter').selectOption('');
     await page.locator('input[data-filter-actor="anon"]').check();
-    expect(await visibleCells()).toBe(48);
+    expect(await visibleCells()).toBe(56);
   });
 });

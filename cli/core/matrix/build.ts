@@ -9,7 +9,7 @@ import { connect, createThrowawayDatabase, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { locateCharPosition } from '../sql-text.js';
 import { defaultActors, readActorsFile, resolveActors, type ApiSettings } from './actors.js';
-import { readRelations } from './introspect.js';
+import { readRelations, readRpcFunctions } from './introspect.js';
 import { readExposedSchemas } from '../catalog/exposed.js';
 import type { ActorSpec, Matrix } from './model.js';
 import { probeMatrix } from './probe.js';
@@ -72,11 +72,12 @@ export async function computeMatrixOn(url: string, inputs: MatrixInputs): Promis
     const actors = await resolveActors(sql, specs, inputs.api, inputs.now ?? Math.floor(Date.now() / 1000));
     const schemas = await readExposedSchemas(sql, inputs.schemas);
     const rels = await readRelations(sql, schemas, actors.map((a) => a.role));
+    const functions = await readRpcFunctions(sql, schemas);
     const userIds = await sql<{ id: string }[]>`select id::text as id from auth.users order by id`.then(
       (r) => r.map((x) => x.id),
       () => [] as string[],
     );
-    return await probeMatrix(sql, rels, actors, { userIds, concurrency: inputs.concurrency ?? 4 });
+    return await probeMatrix(sql, rels, actors, { userIds, concurrency: inputs.concurrency ?? 4, functions });
   } finally {
     await sql.end({ timeout: 5 }).catch(() => undefined);
   }

@@ -8,8 +8,8 @@ import { join, relative } from 'node:path';
 import type { Config } from '../config.js';
 import { RowguardError } from '../errors.js';
 import { buildAndComputeMatrix, type MatrixInputs } from './build.js';
-import { compareMatrices, type CellChange } from './compare.js';
-import { labelsOf, parseMatrixFile, serializeMatrix, type MatrixFile } from './file.js';
+import { compareCalls, compareMatrices, type CellChange } from './compare.js';
+import { callLabelsOf, labelsOf, parseMatrixFile, serializeMatrix, type MatrixFile } from './file.js';
 import type { Matrix } from './model.js';
 
 export const MATRIX_FILE = 'access-matrix.json';
@@ -41,6 +41,8 @@ export interface MatrixCheck {
   file: string;
   /** False when no committed file exists (nothing to compare). */
   hasExpected: boolean;
+  /** The committed file predates functions in the matrix: who may call them is computed, not compared. */
+  functionsUntracked: boolean;
   changes: CellChange[];
 }
 
@@ -59,8 +61,9 @@ function readCommitted(cfg: Config): { file: string; doc: MatrixFile | null } {
 }
 
 function compareWith(expected: { file: string; doc: MatrixFile | null }, matrix: Matrix): MatrixCheck {
-  if (!expected.doc) return { matrix, file: expected.file, hasExpected: false, changes: [] };
-  return { matrix, file: expected.file, hasExpected: true, changes: compareMatrices(expected.doc.tables, labelsOf(matrix)) };
+  if (!expected.doc) return { matrix, file: expected.file, hasExpected: false, functionsUntracked: false, changes: [] };
+  const calls = expected.doc.functions ? compareCalls(expected.doc.functions, callLabelsOf(matrix)) : [];
+  return { matrix, file: expected.file, hasExpected: true, functionsUntracked: !expected.doc.functions, changes: [...compareMatrices(expected.doc.tables, labelsOf(matrix)), ...calls] };
 }
 
 /** Compare an already computed matrix with the committed file. */

@@ -3,18 +3,19 @@
  * plus the one-line wording users read ("anon: SELECT public.deployments none → all rows").
  */
 import { COMMANDS, describeLabel, type MatrixCommand } from './model.js';
-import type { MatrixLabels } from './file.js';
+import type { CallLabels, MatrixLabels } from './file.js';
 
 export interface CellChange {
+  /** The relation, or for an EXECUTE cell the function. */
   table: string;
   actor: string;
-  command: MatrixCommand;
+  command: MatrixCommand | 'EXECUTE';
   /** null: the cell is new (table or actor not in the committed file). */
   expected: string | null;
   /** null: the cell is gone (table or actor no longer computed). */
   actual: string | null;
-  /** Set when the whole table, or the whole actor, is on one side only (added, dropped or renamed). */
-  scope?: 'table' | 'actor';
+  /** Set when the whole table, the whole function, or the whole actor, is on one side only (added, dropped or renamed). */
+  scope?: 'table' | 'actor' | 'function';
 }
 
 export function compareMatrices(expected: MatrixLabels, actual: MatrixLabels): CellChange[] {
@@ -36,6 +37,22 @@ export function compareMatrices(expected: MatrixLabels, actual: MatrixLabels): C
         const scope = !(table in expected) || !(table in actual) ? 'table' : !expectedActors.has(actor) || !actualActors.has(actor) ? 'actor' : undefined;
         changes.push({ table, actor, command, expected: ev, actual: av, ...(scope ? { scope } : {}) });
       }
+    }
+  }
+  return changes;
+}
+
+/** The same for who may call each function: one EXECUTE cell per (function, actor). */
+export function compareCalls(expected: CallLabels, actual: CallLabels): CellChange[] {
+  const changes: CellChange[] = [];
+  for (const fn of [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort()) {
+    const e = expected[fn];
+    const a = actual[fn];
+    for (const actor of [...new Set([...Object.keys(a ?? {}), ...Object.keys(e ?? {})])]) {
+      const ev = e?.[actor] ?? null;
+      const av = a?.[actor] ?? null;
+      if (ev === av) continue;
+      changes.push({ table: fn, actor, command: 'EXECUTE', expected: ev, actual: av, ...(!e || !a ? { scope: 'function' as const } : {}) });
     }
   }
   return changes;
@@ -85,6 +102,11 @@ export function describeChanges(changes: CellChange[]): string[] {
     if (!c.scope && c.actual !== null && /^n\/a: role .* does not exist$/.test(c.actual)) missingRole.set(c.actor, [...(missingRole.get(c.actor) ?? []), c]);
   }
   const lines = changes.filter((c) => !c.scope && !missingRole.has(c.actor)).map(describeChange);
+  // A function on one side only: gone as one line; new with who may call it, one line per actor.
+  for (const name of new Set(changes.filter((c) => c.scope === 'function' && c.actual === null).map((c) => c.table))) {
+    lines.push(`${name}: no longer computed (dropped, renamed, or its schema is no longer exposed)`);
+  }
+  for (const c of changes) if (c.scope === 'function' && c.expected === null) lines.push(`${c.actor}: ${c.table} (new function) EXECUTE ${describeLabel(c.actual!)}`);
   for (const [actor, cells] of missingRole) {
     lines.push(`${actor}: ${cells.length} cell${cells.length === 1 ? '' : 's'} → ${cells[0]!.actual} (a renamed or dropped role: update actors.json)`);
   }

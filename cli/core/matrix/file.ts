@@ -5,17 +5,30 @@
  * access is a one-line diff in review.
  */
 import { RowguardError } from '../errors.js';
-import { COMMANDS, cellLabel, type Matrix, type MatrixCommand } from './model.js';
+import { COMMANDS, callLabel, cellLabel, type Matrix, type MatrixCommand } from './model.js';
 
 export const MATRIX_FILE_VERSION = 1;
 
 /** The comparable content: table → actor → command → label. */
 export type MatrixLabels = Record<string, Record<string, Record<MatrixCommand, string>>>;
 
+/** function → actor → label (`none`, `execute`, `execute as <owner>`). */
+export type CallLabels = Record<string, Record<string, string>>;
+
 export interface MatrixFile {
   version: number;
   actors: Array<{ name: string; kind: string }>;
   tables: MatrixLabels;
+  /** Absent in a file written before functions were computed: they are then not compared. */
+  functions?: CallLabels;
+}
+
+export function callLabelsOf(m: Matrix): CallLabels {
+  const out: CallLabels = {};
+  for (const f of [...m.functions].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    out[f.name] = Object.fromEntries(m.actors.flatMap((a) => (m.calls[f.name]?.[a.name] ? [[a.name, callLabel(m.calls[f.name]![a.name]!)]] : [])));
+  }
+  return out;
 }
 
 export function labelsOf(m: Matrix): MatrixLabels {
@@ -36,7 +49,7 @@ export function serializeMatrix(m: Matrix): string {
   const j = JSON.stringify;
   const lines: string[] = [];
   lines.push('{');
-  lines.push(`  "$comment": ${j('Expected access of each actor to each table. Written by `rowguard matrix --update`; `rowguard matrix` and `rowguard test` fail when a computed cell differs.')},`);
+  lines.push(`  "$comment": ${j('Expected access of each actor to each table, and whether it may call each function PostgREST serves. Written by `rowguard matrix --update`; `rowguard matrix` and `rowguard test` fail when a computed cell differs.')},`);
   lines.push(`  "version": ${MATRIX_FILE_VERSION},`);
   lines.push('  "actors": [');
   m.actors.forEach((a, i) => lines.push(`    { "name": ${j(a.name)}, "kind": ${j(a.kind)} }${i < m.actors.length - 1 ? ',' : ''}`));
@@ -53,7 +66,13 @@ export function serializeMatrix(m: Matrix): string {
     });
     lines.push(`    }${ti < tables.length - 1 ? ',' : ''}`);
   });
-  lines.push('  }');
+  lines.push('  },');
+  // One line per function: who may call it.
+  const calls = callLabelsOf(m);
+  const fns = Object.keys(calls);
+  lines.push(`  "functions": {${fns.length ? '' : '}'}`);
+  fns.forEach((f, i) => lines.push(`    ${j(f)}: { ${Object.entries(calls[f]!).map(([a, label]) => `${j(a)}: ${j(label)}`).join(', ')} }${i < fns.length - 1 ? ',' : ''}`));
+  if (fns.length) lines.push('  }');
   lines.push('}');
   return lines.join('\n') + '\n';
 }
@@ -78,6 +97,13 @@ export function parseMatrixFile(text: string, display: string): MatrixFile {
       for (const c of COMMANDS) {
         if (typeof (byCmd as Record<string, unknown>)?.[c] !== 'string') throw bad(`tables[${t}][${a}].${c} must be a string`);
       }
+    }
+  }
+  if (d.functions !== undefined) {
+    if (!d.functions || typeof d.functions !== 'object' || Array.isArray(d.functions)) throw bad('"functions" must be an object');
+    for (const [f, byActor] of Object.entries(d.functions)) {
+      if (!byActor || typeof byActor !== 'object') throw bad(`functions[${f}] must be an object`);
+      for (const [a, label] of Object.entries(byActor)) if (typeof label !== 'string') throw bad(`functions[${f}][${a}] must be a string`);
     }
   }
   return d as MatrixFile;

@@ -5,7 +5,7 @@
  */
 import type { Sql } from '../db.js';
 import { quoteIdent } from '../db.js';
-import type { TableInfo } from './model.js';
+import type { RpcFunction, TableInfo } from './model.js';
 
 export interface ColumnRow {
   attnum: number;
@@ -128,6 +128,30 @@ export function modelRelation(row: RelationRow): RelationModel {
  * its parent's, so a partition with a grant is a path of its own. One without
  * any grant to an actor is reachable only through its parent and left out.
  */
+/** A function PostgREST serves, with its oid for probing. */
+export interface RpcFunctionModel extends RpcFunction {
+  oid: number;
+}
+
+/**
+ * The functions PostgREST serves at /rpc/<name> in the exposed schemas: plain
+ * functions (not procedures, aggregates or window functions), not trigger
+ * functions, not members of an extension (the extension's, not the project's).
+ */
+export async function readRpcFunctions(sql: Sql, schemas: string[]): Promise<RpcFunctionModel[]> {
+  return sql<RpcFunctionModel[]>`
+    select p.oid::int as oid, format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)) as name,
+           n.nspname as schema, p.prosecdef as "securityDefiner", pg_catalog.pg_get_userbyid(p.proowner) as owner
+      from pg_catalog.pg_proc p
+      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = any(${schemas}::text[])
+       and p.prokind = 'f'
+       and p.prorettype not in ('pg_catalog.trigger'::pg_catalog.regtype, 'pg_catalog.event_trigger'::pg_catalog.regtype)
+       and not exists (select 1 from pg_catalog.pg_depend d
+                        where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid and d.deptype = 'e')
+     order by 2`;
+}
+
 export async function readRelations(sql: Sql, schemas: string[], roles: readonly string[] = []): Promise<RelationModel[]> {
   const rels = await sql<Omit<RelationRow, 'columns' | 'uniqueKeys' | 'primaryKey'>[]>`
     select c.oid::int as oid, n.nspname as schema, c.relname as table, c.relkind::text as relkind,

@@ -77,11 +77,43 @@ export interface ActorInfo {
   uid?: string;
 }
 
+/** A function PostgREST serves at /rpc/<name>: in an exposed schema, not a procedure, aggregate or trigger function. */
+export interface RpcFunction {
+  /** `schema.name(identity arguments)`, as Postgres prints it. */
+  name: string;
+  schema: string;
+  /** SECURITY DEFINER: it runs as its owner, whose RLS (usually none) then applies. */
+  securityDefiner: boolean;
+  owner: string;
+}
+
+/**
+ * Whether an actor's request may call a function: `none` (42501: no EXECUTE on
+ * it, or no USAGE on its schema), `execute`, or `n/a`/`error` when the actor's
+ * request could not be set up at all.
+ */
+export interface CallCell {
+  access: 'none' | 'execute' | 'n/a' | 'error';
+  /** A SECURITY DEFINER function: the role the call runs as. Part of the label. */
+  runsAs?: string;
+  note?: string;
+}
+
 export interface Matrix {
   actors: ActorInfo[];
   tables: TableInfo[];
   /** cells[table name][actor name][command] */
   cells: Record<string, Record<string, Record<MatrixCommand, Cell>>>;
+  functions: RpcFunction[];
+  /** calls[function name][actor name] */
+  calls: Record<string, Record<string, CallCell>>;
+}
+
+/** The stable text of a call cell: `none`, `execute`, `execute as postgres` (SECURITY DEFINER). */
+export function callLabel(cell: CallCell): string {
+  if (cell.access === 'execute') return cell.runsAs ? `execute as ${cell.runsAs}` : 'execute';
+  if (cell.access === 'n/a' || cell.access === 'error') return cell.note ? `${cell.access}: ${cell.note}` : cell.access;
+  return 'none';
 }
 
 /** Verdicts that say the command runs, so which columns it may use is part of them. */
@@ -114,5 +146,7 @@ export function describeLabel(label: string): string {
   if (label === 'own') return 'own rows';
   if (label === 'empty') return 'no rows (empty)';
   if (label === 'refused') return 'refused by WITH CHECK';
+  const definer = /^execute as (.+)$/.exec(label);
+  if (definer) return `execute (SECURITY DEFINER: runs as ${definer[1]})`;
   return label;
 }

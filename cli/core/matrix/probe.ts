@@ -20,8 +20,8 @@ import { quoteIdent } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { applyRequest, type ApiRequest } from '../postgrest/request.js';
 import { classifyOwnedInsert, classifyRows, classifySingleInsert, outcomeOfError, type Outcome } from './classify.js';
-import type { RelationModel, ColumnRow } from './introspect.js';
-import { COMMANDS, type ActorInfo, type Cell, type Matrix, type MatrixCommand } from './model.js';
+import type { RelationModel, ColumnRow, RpcFunctionModel } from './introspect.js';
+import { COMMANDS, type ActorInfo, type CallCell, type Cell, type Matrix, type MatrixCommand } from './model.js';
 
 export interface ProbeActor extends ActorInfo {
   /** The PostgREST request to emulate; null for a 'role' actor (a direct connection: SET ROLE only). */
@@ -309,6 +309,14 @@ export interface ProbeOptions {
   userIds: string[];
   /** Connections to use in parallel (one actor per connection). */
   concurrency?: number;
+  /** The functions PostgREST serves (readRpcFunctions): whether each actor may call each is probed too. */
+  functions?: RpcFunctionModel[];
+}
+
+/** What one actor can do: a cell per (relation, command) and one per function. */
+interface ActorCells {
+  tables: Map<string, Record<MatrixCommand, Cell>>;
+  calls: Map<string, CallCell>;
 }
 
 export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: ProbeActor[], opts: ProbeOptions): Promise<Matrix> {
@@ -340,7 +348,8 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
     if (rel.kind === 'view' && !('access' in truth)) truths.set(rel.name, await viewUniverse(sql, rel, truth, actors));
   }
 
-  const found = new Map<string, Map<string, Record<MatrixCommand, Cell>>>();
+  const functions = opts.functions ?? [];
+  const found = new Map<string, ActorCells>();
   // Request actors switch role as PostgREST's login would, when the connection can become it.
   const { loginFor } = await import('../as/run.js');
   const { become } = await loginFor(sql);
@@ -349,20 +358,25 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
     for (let actor = queue.shift(); actor; actor = queue.shift()) {
       const a = actor;
       if (!existing.has(a.role)) {
-        found.set(a.name, new Map(rels.map((rel) => [rel.name, allCommands({ access: 'n/a', note: `role ${a.role} does not exist` })])));
+        const note = `role ${a.role} does not exist`;
+        found.set(a.name, { tables: new Map(rels.map((rel) => [rel.name, allCommands({ access: 'n/a', note })])), calls: new Map(functions.map((f) => [f.name, { access: 'n/a', note }])) });
         continue;
       }
-      found.set(a.name, await probeActor(sql, rels, truths, a, opts));
+      found.set(a.name, await probeActor(sql, rels, truths, a, functions, opts));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, actors.length)) }, worker));
   // Actors ran in parallel; the matrix lists them in the declared order.
   const cells: Matrix['cells'] = {};
-  for (const rel of rels) cells[rel.name] = Object.fromEntries(actors.map((a) => [a.name, found.get(a.name)!.get(rel.name)!]));
+  for (const rel of rels) cells[rel.name] = Object.fromEntries(actors.map((a) => [a.name, found.get(a.name)!.tables.get(rel.name)!]));
+  const calls: Matrix['calls'] = {};
+  for (const f of functions) calls[f.name] = Object.fromEntries(actors.map((a) => [a.name, found.get(a.name)!.calls.get(f.name)!]));
   return {
     actors: actors.map(({ request: _r, ...info }) => info),
     tables: rels.map((r) => ({ name: r.name, schema: r.schema, table: r.table, kind: r.kind, rls: r.rls, forceRls: r.forceRls, ownerColumn: r.ownerColumn })),
     cells,
+    functions: functions.map(({ oid: _o, ...f }) => f),
+    calls,
   };
 }
 
@@ -370,8 +384,9 @@ function allCommands(cell: Cell): Record<MatrixCommand, Cell> {
   return Object.fromEntries(COMMANDS.map((c) => [c, cell])) as Record<MatrixCommand, Cell>;
 }
 
-async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, Truth | Cell>, actor: ProbeActor, opts: ProbeOptions): Promise<Map<string, Record<MatrixCommand, Cell>>> {
+async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, Truth | Cell>, actor: ProbeActor, functions: RpcFunctionModel[], opts: ProbeOptions): Promise<ActorCells> {
   const out = new Map<string, Record<MatrixCommand, Cell>>();
+  const calls = new Map<string, CallCell>();
   let cannotEnter: Cell | undefined;
   try {
     await sql.begin('isolation level read committed read write', async (tx) => {
@@ -410,13 +425,29 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
           DELETE: made(allOfFixtures(DELETE, filters, 'd')),
         });
       }
+      if (functions.length) {
+        // As the actor's role, in its request: what Postgres checks when /rpc/<name> calls the function
+        // (EXECUTE on it, USAGE on its schema). The function itself is not run: its arguments are unknown.
+        const rows = await tx<{ oid: number; callable: boolean }[]>`
+          select f.oid::int as oid,
+                 pg_catalog.has_function_privilege(f.oid, 'EXECUTE') and pg_catalog.has_schema_privilege(p.pronamespace, 'USAGE') as callable
+            from unnest(${functions.map((f) => f.oid)}::oid[]) as f(oid)
+            join pg_catalog.pg_proc p on p.oid = f.oid`;
+        const callable = new Map(rows.map((r) => [r.oid, r.callable]));
+        for (const f of functions) {
+          calls.set(f.name, callable.get(f.oid) ? { access: 'execute', ...(f.securityDefiner ? { runsAs: f.owner } : {}) } : { access: 'none' });
+        }
+      }
       throw ROLLBACK;
     });
   } catch (err) {
     if (err !== ROLLBACK) throw err;
   }
-  if (cannotEnter) for (const rel of rels) out.set(rel.name, allCommands(cannotEnter));
-  return out;
+  if (cannotEnter) {
+    for (const rel of rels) out.set(rel.name, allCommands(cannotEnter));
+    for (const f of functions) calls.set(f.name, { access: 'error', ...(cannotEnter.note ? { note: cannotEnter.note } : {}) });
+  }
+  return { tables: out, calls };
 }
 
 /**

@@ -23,11 +23,12 @@ export function matrixCheck(): ExtraCheck {
         return { name: 'access matrix', ok: true, summary: `no ${r.file}: run rowguard matrix --update to start checking it`, details: [], data: { file: r.file, changes: [] } };
       }
       const n = r.changes.length;
+      const { untrackedFunctions } = await import('../report/matrix.js');
       return {
         name: 'access matrix',
         ok: n === 0,
         summary: n === 0 ? `matches ${r.file}` : `${n} cell${n === 1 ? '' : 's'} changed from ${r.file} (rowguard matrix --update if intended)`,
-        details: describeChanges(r.changes),
+        details: [...describeChanges(r.changes), ...(r.functionsUntracked && r.matrix.functions.length ? [untrackedFunctions(r.matrix.functions.length, r.file)] : [])],
         data: { file: r.file, changes: r.changes },
       };
     },

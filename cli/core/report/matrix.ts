@@ -5,8 +5,8 @@
  * Colours always come with the text label, so nothing depends on colour alone.
  */
 import type { ChalkInstance } from 'chalk';
-import { COMMANDS, cellLabel, type Access, type Cell, type Matrix } from '../matrix/model.js';
-import { labelsOf } from '../matrix/file.js';
+import { COMMANDS, callLabel, cellLabel, type Access, type CallCell, type Matrix } from '../matrix/model.js';
+import { callLabelsOf, labelsOf } from '../matrix/file.js';
 import { describeChange, describeChanges, type CellChange } from '../matrix/compare.js';
 
 function colourOf(c: ChalkInstance, access: Access): (s: string) => string {
@@ -30,12 +30,37 @@ function colourOf(c: ChalkInstance, access: Access): (s: string) => string {
   }
 }
 
-function tableRows(m: Matrix): Array<{ table: string; command: string; cells: Cell[] }> {
-  const rows: Array<{ table: string; command: string; cells: Cell[] }> = [];
+/** A call cell's colour: `execute` of a SECURITY DEFINER function reads as much as `all` (it skips the caller's RLS). */
+function callAccess(cell: CallCell): Access {
+  if (cell.access === 'execute') return cell.runsAs ? 'all' : 'own';
+  return cell.access;
+}
+
+interface Row {
+  table: string;
+  command: string;
+  labels: string[];
+  access: Access[];
+}
+
+/** One row per (table, command), then one per function (EXECUTE): the same grid for every format. */
+function matrixRows(m: Matrix): Row[] {
+  const rows: Row[] = [];
   for (const t of sortedTables(m)) {
-    for (const cmd of COMMANDS) rows.push({ table: t, command: cmd, cells: m.actors.map((a) => m.cells[t]![a.name]![cmd]) });
+    for (const cmd of COMMANDS) {
+      const cells = m.actors.map((a) => m.cells[t]![a.name]![cmd]);
+      rows.push({ table: t, command: cmd, labels: cells.map(cellLabel), access: cells.map((x) => x.access) });
+    }
+  }
+  for (const f of sortedFunctions(m)) {
+    const cells = m.actors.map((a) => m.calls[f]![a.name]!);
+    rows.push({ table: f, command: 'EXECUTE', labels: cells.map(callLabel), access: cells.map(callAccess) });
   }
   return rows;
+}
+
+function sortedFunctions(m: Matrix): string[] {
+  return m.functions.map((f) => f.name).sort();
 }
 
 function sortedTables(m: Matrix): string[] {
@@ -44,10 +69,10 @@ function sortedTables(m: Matrix): string[] {
 
 /** Terminal text: one row per (table, command), one column per actor. No `c`: no colour (files). */
 export function renderMatrixText(m: Matrix, c?: ChalkInstance): string {
-  if (!m.tables.length) return 'no tables in the exposed schemas';
-  const headers = ['table', 'command', ...m.actors.map((a) => a.name)];
-  const rows = tableRows(m);
-  const body = rows.map((r) => [r.table, r.command, ...r.cells.map(cellLabel)]);
+  if (!m.tables.length && !m.functions.length) return 'no tables or functions in the exposed schemas';
+  const headers = ['table / function', 'command', ...m.actors.map((a) => a.name)];
+  const rows = matrixRows(m);
+  const body = rows.map((r) => [r.table, r.command, ...r.labels]);
   const widths = headers.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[], colour?: (i: number) => (s: string) => string) =>
     cells
@@ -60,7 +85,7 @@ export function renderMatrixText(m: Matrix, c?: ChalkInstance): string {
   const plain = (s: string) => s;
   const out = [c ? c.bold(line(headers)) : line(headers)];
   body.forEach((b, ri) => {
-    out.push(line(b, (i) => (i < 2 || !c ? plain : colourOf(c, rows[ri]!.cells[i - 2]!.access))));
+    out.push(line(b, (i) => (i < 2 || !c ? plain : colourOf(c, rows[ri]!.access[i - 2]!))));
   });
   return out.join('\n');
 }
@@ -71,9 +96,9 @@ function mdEscape(s: string): string {
 
 /** A GitHub-flavoured Markdown table (PR comments). */
 export function renderMatrixMarkdown(m: Matrix): string {
-  const headers = ['table', 'command', ...m.actors.map((a) => a.name)];
+  const headers = ['table / function', 'command', ...m.actors.map((a) => a.name)];
   const lines = [`| ${headers.map(mdEscape).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
-  for (const r of tableRows(m)) lines.push(`| ${[`\`${r.table}\``, r.command, ...r.cells.map(cellLabel)].map(mdEscape).join(' | ')} |`);
+  for (const r of matrixRows(m)) lines.push(`| ${[`\`${r.table}\``, r.command, ...r.labels].map(mdEscape).join(' | ')} |`);
   return lines.join('\n') + '\n';
 }
 
@@ -89,14 +114,23 @@ export function matrixJson(m: Matrix, changes?: CellChange[]): unknown {
       ]),
     ),
     labels: labelsOf(m),
+    functions: m.functions,
+    calls: Object.fromEntries(sortedFunctions(m).map((f) => [f, Object.fromEntries(m.actors.map((a) => [a.name, { label: callLabel(m.calls[f]![a.name]!), ...m.calls[f]![a.name]! }]))])),
+    callLabels: callLabelsOf(m),
     ...(changes ? { changes: changes.map((ch) => ({ ...ch, message: describeChange(ch) })) } : {}),
   };
 }
 
 /** After --update: what the rewrite changed. */
-export function renderUpdate(changes: CellChange[], hadFile: boolean, file: string): string {
+export function renderUpdate(changes: CellChange[], hadFile: boolean, file: string, functionsAdded?: number): string {
+  if (hadFile && functionsAdded !== undefined && !changes.length) return `wrote ${file}: it now also lists who may call each of the ${functionsAdded} function${functionsAdded === 1 ? '' : 's'} PostgREST serves`;
   if (hadFile && !changes.length) return `${file} is up to date`;
   return [`wrote ${file}${hadFile ? ` (${changes.length} cell${changes.length === 1 ? '' : 's'} changed)` : ''}`, ...(hadFile ? describeChanges(changes).map((line) => `  ${line}`) : [])].join('\n');
+}
+
+/** A committed file from before functions were in the matrix: said once, with how to start comparing them. */
+export function untrackedFunctions(n: number, file: string): string {
+  return `who may call the ${n} function${n === 1 ? '' : 's'} PostgREST serves is not in ${file} yet, so it is not compared: rowguard matrix --update, and commit the file`;
 }
 
 export function renderChanges(changes: CellChange[], c: ChalkInstance, file: string): string {
@@ -136,6 +170,8 @@ table.matrix { border-collapse: collapse; font-size: .9rem; }
 .a-empty { background: #f4f4f4; color: #222; }
 .a-na { background: #fff; color: #333; font-style: italic; }
 .a-error { background: #ffd0c2; color: #5c1500; }
+.a-execute { background: #bfe8d8; color: #003d2b; }
+.a-definer { background: #f5c6d9; color: #4a0026; }
 ul.key { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .5rem; }
 ul.key li { border: 1px solid #777; padding: .2rem .5rem; }
 [hidden] { display: none !important; }
@@ -183,6 +219,12 @@ const ACCESS_TEXT: Record<Access, string> = {
   error: 'failed for another reason',
 };
 
+/** Function rows: `execute` runs under the caller's RLS; `execute as <owner>` (SECURITY DEFINER) under its owner's. */
+const CALL_TEXT: Record<string, string> = {
+  execute: 'may call the function (/rpc), which runs as the caller',
+  'execute as owner': "may call a SECURITY DEFINER function, which runs as its owner (the owner's RLS, usually none)",
+};
+
 function cssClass(access: Access): string {
   return access === 'n/a' ? 'a-na' : `a-${access}`;
 }
@@ -212,13 +254,33 @@ export function renderMatrixHtml(m: Matrix, opts: { title?: string; generatedAt?
       body.push(`<tr data-table="${html(t)}" data-command="${cmd}">${tableCell}<td>${cmd}</td>${cells}</tr>`);
     });
   }
+  const functions = sortedFunctions(m);
+  for (const f of functions) {
+    const info = m.functions.find((x) => x.name === f)!;
+    const cells = m.actors
+      .map((a) => {
+        const cell = m.calls[f]![a.name]!;
+        const label = callLabel(cell);
+        const access = cell.access === 'execute' ? (cell.runsAs ? 'execute as owner' : 'execute') : cell.access;
+        const cls = cell.access === 'execute' ? (cell.runsAs ? 'a-definer' : 'a-execute') : cssClass(cell.access);
+        const tip = [`${a.name} · EXECUTE ${f}: ${label}`, cell.note].filter(Boolean).join('\n');
+        return `<td class="cell ${cls}" data-actor="${html(a.name)}" data-access="${html(access)}" title="${html(tip)}">${html(label)}</td>`;
+      })
+      .join('');
+    const flags = `function${info.securityDefiner ? `, SECURITY DEFINER (owner ${info.owner})` : ''}`;
+    body.push(`<tr data-table="${html(f)}" data-command="EXECUTE"><th scope="row" title="${html(flags)}">${html(f)}</th><td>EXECUTE</td>${cells}</tr>`);
+  }
   const actorFilter = m.actors
     .map((a) => `<label><input type="checkbox" checked data-filter-actor="${html(a.name)}"> ${html(a.name)}</label>`)
     .join('');
-  const tableOptions = ['<option value="">all tables</option>', ...tables.map((t) => `<option value="${html(t)}">${html(t)}</option>`)].join('');
-  const accessOptions = ['<option value="">any access</option>', ...(Object.keys(ACCESS_TEXT) as Access[]).map((a) => `<option value="${html(a)}">${html(a)}</option>`)].join('');
-  const key = (Object.keys(ACCESS_TEXT) as Access[]).map((a) => `<li class="${cssClass(a)}"><strong>${html(a)}</strong>: ${html(ACCESS_TEXT[a])}</li>`).join('');
-  const total = tables.length * COMMANDS.length * m.actors.length;
+  const tableOptions = ['<option value="">all tables and functions</option>', ...[...tables, ...functions].map((t) => `<option value="${html(t)}">${html(t)}</option>`)].join('');
+  const accesses = [...(Object.keys(ACCESS_TEXT) as Access[]), ...(functions.length ? Object.keys(CALL_TEXT) : [])];
+  const accessOptions = ['<option value="">any access</option>', ...accesses.map((a) => `<option value="${html(a)}">${html(a)}</option>`)].join('');
+  const key = [
+    ...(Object.keys(ACCESS_TEXT) as Access[]).map((a) => `<li class="${cssClass(a)}"><strong>${html(a)}</strong>: ${html(ACCESS_TEXT[a])}</li>`),
+    ...(functions.length ? [`<li class="a-execute"><strong>execute</strong>: ${html(CALL_TEXT['execute']!)}</li>`, `<li class="a-definer"><strong>execute as …</strong>: ${html(CALL_TEXT['execute as owner']!)}</li>`] : []),
+  ].join('');
+  const total = (tables.length * COMMANDS.length + functions.length) * m.actors.length;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -229,7 +291,7 @@ export function renderMatrixHtml(m: Matrix, opts: { title?: string; generatedAt?
 </head>
 <body>
 <h1>${html(title)}</h1>
-<p class="meta">${tables.length} tables × ${m.actors.length} actors × ${COMMANDS.length} commands; each cell was computed by running the operation as the actor in a rolled-back savepoint${opts.generatedAt ? `, ${html(opts.generatedAt)}` : ''}. Showing <span id="visible-count">${total}</span> of ${total} cells.</p>
+<p class="meta">${tables.length} tables × ${m.actors.length} actors × ${COMMANDS.length} commands; each cell was computed by running the operation as the actor in a rolled-back savepoint${functions.length ? `; and ${functions.length} function${functions.length === 1 ? '' : 's'} PostgREST serves, each cell whether Postgres lets the actor's request call it` : ''}${opts.generatedAt ? `, ${html(opts.generatedAt)}` : ''}. Showing <span id="visible-count">${total}</span> of ${total} cells.</p>
 <ul class="key" aria-label="legend">${key}</ul>
 <fieldset><legend>actors</legend>${actorFilter}</fieldset>
 <fieldset><legend>rows</legend>
@@ -237,7 +299,7 @@ export function renderMatrixHtml(m: Matrix, opts: { title?: string; generatedAt?
 <label>access <select id="access-filter">${accessOptions}</select></label>
 </fieldset>
 <table class="matrix">
-<caption>Effective access per table, command and actor</caption>
+<caption>Effective access per table, command and actor${functions.length ? ', and who may call each function' : ''}</caption>
 <thead>${head}</thead>
 <tbody>
 ${body.join('\n')}
