@@ -116,6 +116,11 @@ function constBool(v: unknown): boolean | null {
  * call in a policy is evaluated for every row the scan visits; wrapped in a
  * scalar sub-select the planner turns it into an initPlan run once per statement.
  */
+/** Which helpers (`schema.name`) yield nothing, NULL or false without a user (facts.ts callerHelpers); a Set will do. */
+export interface HelperTest {
+  has(name: string): boolean;
+}
+
 export const CLAIM_FUNCTIONS: ReadonlySet<string> = new Set(['auth.uid', 'auth.jwt', 'auth.role', 'auth.email', 'current_setting']);
 
 function isClaimCall(type: string, body: Body): boolean {
@@ -421,7 +426,7 @@ export interface ExprAnalysis {
    * (see functionNeedsUser): `is_member(org_id)`, `x in (select my_teams())`
    * and `x = my_org()` count too.
    */
-  needsUser(helpers: ReadonlySet<string>): boolean;
+  needsUser(helpers: HelperTest): boolean;
   /**
    * The request roles for which the expression can be true at all, when it
    * tests the role (`auth.role() = 'service_role'`, `auth.jwt() ->> 'role' in
@@ -500,7 +505,7 @@ function isUserClaim(v: unknown): boolean {
 const STRICT_COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 
 /** A scalar or set sub-select / helper call that yields nothing without a user. */
-function emptyWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
+function emptyWithoutUser(v: unknown, helpers: HelperTest): boolean {
   const n = stripCasts(v);
   const t = nodeType(n);
   const b = bodyOf(n);
@@ -515,7 +520,7 @@ function emptyWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
 }
 
 /** An inner join whose ON needs a user (`join auth.users u on u.id = auth.uid()`) yields no rows without one. */
-function innerJoinNeedsUser(from: unknown, helpers: ReadonlySet<string>): boolean {
+function innerJoinNeedsUser(from: unknown, helpers: HelperTest): boolean {
   if (Array.isArray(from)) return from.some((f) => innerJoinNeedsUser(f, helpers));
   if (nodeType(from) !== 'JoinExpr') return false;
   const b = bodyOf(from);
@@ -524,7 +529,7 @@ function innerJoinNeedsUser(from: unknown, helpers: ReadonlySet<string>): boolea
 }
 
 /** NULL or false for a request without a user (see ExprAnalysis.needsUser). */
-function nullWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
+function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
   // `(select private.is_member(org_id))`, the helper wrapped so it runs once per statement.
   const inner = unwrap(v);
   if (inner !== v) return needsUserIn(inner, helpers);
@@ -549,7 +554,7 @@ function nullWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
   return false;
 }
 
-function needsUserIn(v: unknown, helpers: ReadonlySet<string>): boolean {
+function needsUserIn(v: unknown, helpers: HelperTest): boolean {
   return branches(v, 'OR_EXPR').every((br) => branches(br, 'AND_EXPR').some((c) => nullWithoutUser(c, helpers)));
 }
 
@@ -1429,7 +1434,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       if (!truthCache.has(role)) truthCache.set(role, alwaysTrue(root, role));
       return truthCache.get(role)!;
     },
-    needsUser(helpers: ReadonlySet<string>) {
+    needsUser(helpers: HelperTest) {
       return needsUserIn(root, helpers);
     },
     onlyForRoles(helperGate: (name: string) => ReadonlySet<string> | null) {

@@ -16,7 +16,7 @@ import {
 } from '../catalog/model.js';
 import { quoteIdent } from '../db.js';
 import type { CatalogLintContext } from './types.js';
-import type { FunctionAnalysis } from './expr.js';
+import type { FunctionAnalysis, HelperTest } from './expr.js';
 
 export type Command = Exclude<PolicyCommand, 'ALL'>;
 export const COMMANDS: readonly Command[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
@@ -204,24 +204,36 @@ export function inlinedHelper(ctx: CatalogLintContext, name: string): readonly F
   return analyses.length === 0 || analyses.some((x) => x.notInlined !== null) ? [] : analyses;
 }
 
-const helperSets = new WeakMap<CatalogModel, ReadonlySet<string>>();
+const helperTests = new WeakMap<CatalogModel, HelperTest>();
 
 /**
- * LANGUAGE sql functions (`schema.name`) that yield nothing, NULL or false
- * without a user: `is_org_owner(org)`, `my_teams()`. Worked out once per model;
- * a name counts when every overload does.
+ * Functions (`schema.name`) that yield nothing, NULL or false without a user:
+ * `is_org_owner(org)`, `my_teams()`, a LANGUAGE sql body or a PL/pgSQL one that
+ * is one RETURN. A name counts when every overload does; each name is worked
+ * out when first asked, once per model (a PL/pgSQL body is parsed only then).
  */
-export function callerHelpers(ctx: CatalogLintContext): ReadonlySet<string> {
-  let h = helperSets.get(ctx.model);
+export function callerHelpers(ctx: CatalogLintContext): HelperTest {
+  let h = helperTests.get(ctx.model);
   if (!h) {
-    const verdict = new Map<string, boolean>();
+    const overloads = new Map<string, FunctionInfo[]>();
     for (const fn of ctx.model.functions) {
       if (fn.fromExtension) continue;
       const key = `${fn.schema}.${fn.name}`;
-      verdict.set(key, (verdict.get(key) ?? true) && !!ctx.readableBody(fn)?.single && ctx.functionAnalysis(fn).needsUser);
+      overloads.set(key, [...(overloads.get(key) ?? []), fn]);
     }
-    h = new Set([...verdict].filter(([, v]) => v).map(([k]) => k));
-    helperSets.set(ctx.model, h);
+    const verdicts = new Map<string, boolean>();
+    h = {
+      has(name) {
+        let v = verdicts.get(name);
+        if (v === undefined) {
+          const fns = overloads.get(name) ?? [];
+          v = fns.length > 0 && fns.every((fn) => !!ctx.readableBody(fn)?.single && ctx.functionAnalysis(fn).needsUser);
+          verdicts.set(name, v);
+        }
+        return v;
+      },
+    };
+    helperTests.set(ctx.model, h);
   }
   return h;
 }
