@@ -4,12 +4,14 @@
  * (splinter's reported false positives and misses).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyseExpression, functionDetachedCallers, functionNeedsUser, functionRoleGate, triggerCallerColumns, type ExprAnalysis } from '../../cli/core/lint/expr.js';
+import { analyseExpression, functionDetachedCallers, functionNeedsUser, functionRoleGate, type ExprAnalysis } from '../../cli/core/lint/expr.js';
+import { triggerCallerColumns } from '../../cli/core/lint/plpgsql.js';
 import { loadParser } from '../../cli/core/sql-text.js';
 
 let parse: (sql: string) => unknown;
+let parsePlpgsql: (sql: string) => unknown;
 beforeAll(async () => {
-  parse = (await loadParser()).parseSync;
+  ({ parseSync: parse, parsePlPgSQLSync: parsePlpgsql } = await loadParser());
 });
 const a = (expr: string, table = 'docs'): ExprAnalysis => analyseExpression(expr, table, parse);
 
@@ -359,7 +361,7 @@ describe("helper arguments filled with the caller's id", () => {
 });
 
 describe('triggerCallerColumns: what a PL/pgSQL trigger always sets to the caller', () => {
-  const t = (src: string) => triggerCallerColumns(src, parse);
+  const t = (src: string) => triggerCallerColumns(src, parsePlpgsql, parse);
   it('top-level assignments of the sub claim, in any spelling, for every operation', () => {
     expect(t('begin new.user_id := auth.uid(); return new; end')).toEqual([{ column: 'user_id', ops: null }]);
     expect(t(`declare x int; begin -- set the owner; always
@@ -370,6 +372,16 @@ describe('triggerCallerColumns: what a PL/pgSQL trigger always sets to the calle
     expect(t("begin new.note := 'a;b'; new.user_id := auth.uid(); return new; end")).toEqual([{ column: 'user_id', ops: null }]);
     expect(t('begin if new.x is null then return null; end if; new.user_id := auth.uid(); return new; end')).toEqual([{ column: 'user_id', ops: null }]);
   });
+  it('read with PL/pgSQL\'s grammar: a plain nested block, a reversed TG_OP test, BEGIN in a string, ; in a dollar quote', () => {
+    expect(t('begin begin new.user_id := auth.uid(); end; return new; end')).toEqual([{ column: 'user_id', ops: null }]);
+    expect(t("begin if 'INSERT' = TG_OP then new.created_by := auth.uid(); end if; return new; end")).toEqual([{ column: 'created_by', ops: ['INSERT'] }]);
+    expect(t("declare msg text := 'begin'; begin new.user_id := auth.uid(); return new; end")).toEqual([{ column: 'user_id', ops: null }]);
+    expect(t('begin new.note := $q$a;b; if x then$q$; new.user_id := auth.uid(); return new; end')).toEqual([{ column: 'user_id', ops: null }]);
+    // In a block with an exception handler, or one PL/pgSQL does not take: not counted.
+    expect(t('begin new.user_id := auth.uid(); return new; exception when others then return new; end')).toEqual([]);
+    expect(t('begin new.user_id := auth.uid() return new; end')).toEqual([]);
+  });
+
   it('inside IF TG_OP = … only for those operations; any other condition, a fill-if-null or an early RETURN NEW does not count', () => {
     expect(t("begin if TG_OP = 'INSERT' then new.created_by := auth.uid(); end if; new.updated_at := now(); return new; end")).toEqual([{ column: 'created_by', ops: ['INSERT'] }]);
     expect(t("begin if tg_op in ('INSERT', 'UPDATE') then new.created_by := auth.uid(); end if; return new; end")).toEqual([{ column: 'created_by', ops: ['INSERT', 'UPDATE'] }]);

@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { analyseFunction, analysePolicy, functionCallerFacts, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis, type ReadableBody } from './expr.js';
-import { readPlpgsql } from './plpgsql.js';
+import { readPlpgsql, triggerCallerColumns } from './plpgsql.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -112,7 +112,10 @@ export function runLint(input: LintInput): LintResult {
       },
       functionAnalysis(fn) {
         let f = fnAnalyses.get(fn);
-        if (!f) fnAnalyses.set(fn, (f = analyseFunction(fn, firstSchemaOf(fn.config), parseSync, ctx.readableBody(fn))));
+        if (!f) {
+          const sets = fn.isTrigger && fn.plpgsqlSource && parsePlpgsqlSync ? triggerCallerColumns(fn.plpgsqlSource, parsePlpgsqlSync, parseSync) : [];
+          fnAnalyses.set(fn, (f = analyseFunction(fn, firstSchemaOf(fn.config), parseSync, ctx.readableBody(fn), sets)));
+        }
         return f;
       },
       readableBody(fn) {

@@ -1585,9 +1585,6 @@ export interface ClaimParam {
 interface FunctionSource {
   body: string | null;
   args: string;
-  /** LANGUAGE plpgsql: the source as written. */
-  plpgsqlSource?: string | null;
-  isTrigger?: boolean;
   language?: string;
   securityDefiner?: boolean;
   strict?: boolean;
@@ -1693,8 +1690,8 @@ export interface ReadableBody {
   locals: readonly string[];
 }
 
-export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null): FunctionAnalysis {
-  const setsToCaller = fn.isTrigger && fn.plpgsqlSource ? triggerCallerColumns(fn.plpgsqlSource, parseSync) : [];
+/** `setsToCaller`: a trigger function's, read from its PL/pgSQL body (plpgsql.ts triggerCallerColumns). */
+export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, setsToCaller: CallerAssignment[] = []): FunctionAnalysis {
   const notInlined = notInlinedReason(fn, parseSync);
   if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
@@ -1718,101 +1715,3 @@ export interface CallerAssignment {
   ops: string[] | null;
 }
 
-/**
- * The columns a PL/pgSQL trigger function always sets to the caller's id
- * (`new.user_id := auth.uid();`), whatever the row held: assignments at the top
- * level of its main block, or directly inside `if tg_op = 'INSERT' then … end if`
- * (for those operations), before any RETURN NEW that could skip them, with a
- * right-hand side that is the `sub` claim (auth.uid(), `auth.jwt() ->> 'sub'`,
- * wrapped or cast). There is no PL/pgSQL parser here, so the body is split into
- * statements on semicolons outside quotes and comments; anything inside another
- * IF, CASE, LOOP or nested block counts as conditional. A column assigned
- * anything else anywhere (`new.user_id := coalesce(new.user_id, auth.uid())`)
- * is not counted.
- */
-export function triggerCallerColumns(source: string, parseSync: ParseSync): CallerAssignment[] {
-  const pieces: string[] = [];
-  let cur = '';
-  for (let i = 0; i < source.length; i++) {
-    const ch = source[i]!;
-    if (ch === '-' && source[i + 1] === '-') {
-      while (i < source.length && source[i] !== '\n') i++;
-      cur += ' ';
-    } else if (ch === '/' && source[i + 1] === '*') {
-      const end = source.indexOf('*/', i + 2);
-      i = end < 0 ? source.length : end + 1;
-      cur += ' ';
-    } else if (ch === "'" || ch === '"') {
-      const end = source.indexOf(ch, i + 1);
-      const stop = end < 0 ? source.length : end;
-      cur += source.slice(i, stop + 1);
-      i = stop;
-    } else if (ch === ';') {
-      pieces.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  pieces.push(cur.trim());
-  // The main block starts after the first BEGIN (DECLARE comes before it).
-  const first = pieces.findIndex((p) => /(^|\s)begin(\s|$)/i.test(p));
-  if (first < 0) return [];
-  pieces[first] = pieces[first]!.replace(/^[\s\S]*?(^|\s)begin(\s|$)/i, '').trim();
-  const assign = /^new\s*\.\s*(?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*))\s*:?=\s*([\s\S]+)$/i;
-  const ALL = ['INSERT', 'UPDATE', 'DELETE'];
-  const set = new Map<string, Set<string>>();
-  const other = new Set<string>();
-  /** Operations a RETURN NEW / OLD may already have ended (a RETURN NULL skips the row: nothing is written). */
-  const ended = new Set<string>();
-  let depth = 0;
-  /** The TG_OP values the enclosing depth-1 IF is limited to, or null when it tests anything else. */
-  let frameOps: string[] | null = null;
-  for (const piece of pieces.slice(first)) {
-    const word = (/^[a-z<]+/i.exec(piece)?.[0] ?? '').toLowerCase();
-    const opens = ['if', 'case', 'loop', 'while', 'for', 'foreach', 'begin', 'declare'].includes(word) || word.startsWith('<<');
-    if (/^end(\s|$)/i.test(piece)) {
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) frameOps = null;
-      continue;
-    }
-    let inner = piece;
-    if (opens) {
-      if (depth === 0 && word === 'if') {
-        const one = /^if\s+tg_op\s*=\s*'(\w+)'\s+then\b/i.exec(piece);
-        const list = /^if\s+tg_op\s+in\s*\(([^)]*)\)\s+then\b/i.exec(piece);
-        frameOps = one ? [one[1]!.toUpperCase()] : list ? list[1]!.split(',').map((x) => x.trim().replace(/^'|'$/g, '').toUpperCase()) : null;
-      } else if (depth === 0) frameOps = null;
-      inner = piece.replace(/^[\s\S]*?\b(then|loop|else|begin)\b/i, '').trim();
-    } else if (/^(elsif|else|when|exception)\b/i.test(piece)) {
-      if (depth === 1) frameOps = null; // another branch: no longer the TG_OP test alone
-      inner = piece.replace(/^[\s\S]*?\b(then|else)\b/i, '').trim();
-    }
-    // `if a then if b then new.x := …`: the statement after THEN opens a block of its own.
-    const innerOpens = opens && /^(if|case|loop|while|for|foreach|begin|declare)\b/i.test(inner);
-    const level = opens ? depth + (innerOpens ? 2 : 1) : depth;
-    // Which operations this statement runs for, unconditionally within them (null: only under some other condition).
-    const ops = level === 0 ? ALL : level === 1 && frameOps ? frameOps : null;
-    if (/^return\b/i.test(inner) && !/^return\s+null\b/i.test(inner)) for (const op of ops ?? ALL) ended.add(op);
-    const m = assign.exec(inner);
-    if (m) {
-      const column = m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase();
-      let isSub = false;
-      try {
-        const parsed = parseSync(`select ${m[3]}`) as { stmts: Array<{ stmt: unknown }> };
-        const targets = bodyOf(parsed.stmts[0]!.stmt)['targetList'] as unknown[];
-        isSub = targets.length === 1 && claimKey(bodyOf(targets[0])['val']) === 'sub';
-      } catch {
-        isSub = false;
-      }
-      const live = (ops ?? []).filter((op) => !ended.has(op));
-      if (isSub && live.length > 0) {
-        const known = set.get(column) ?? new Set<string>();
-        live.forEach((op) => known.add(op));
-        set.set(column, known);
-      } else other.add(column);
-    }
-    if (opens) depth += innerOpens ? 2 : 1;
-  }
-  return [...set]
-    .filter(([c]) => !other.has(c))
-    .map(([column, ops]) => ({ column, ops: ALL.every((op) => ops.has(op)) ? null : [...ops].sort() }));
-}

@@ -5,7 +5,7 @@
  * (libpg-query's parsePlPgSQL); every query and expression in it becomes one SQL
  * statement (`select <expression>`). Pure.
  */
-import { claimOfExpression, walk, type ReadableBody } from './expr.js';
+import { claimOfExpression, walk, type CallerAssignment, type ReadableBody } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 
@@ -158,4 +158,120 @@ function withClaims(statement: string, claims: ReadonlyMap<string, string>, pars
   let out = buf;
   for (const r of at.sort((a, b) => b.from - a.from)) out = Buffer.concat([out.subarray(0, r.from), Buffer.from(`(${r.claim})`, 'utf8'), out.subarray(r.to)]);
   return out.toString('utf8');
+}
+
+const ALL_OPS = ['INSERT', 'UPDATE', 'DELETE'];
+
+/** The TG_OP values `tg_op = 'INSERT'` / `tg_op in ('INSERT', 'UPDATE')` (either side, any case) is true for; null for any other test. */
+function tgOpTest(cond: string, parseSync: Parse): string[] | null {
+  let target: unknown;
+  try {
+    const stmts = (parseSync(`select ${cond}`) as { stmts?: Array<{ stmt: unknown }> }).stmts ?? [];
+    const list = entry(stmts[0]?.stmt)?.[1]['targetList'] as unknown[] | undefined;
+    target = list?.length === 1 ? entry(list[0])?.[1]['val'] : undefined;
+  } catch {
+    return null;
+  }
+  const e = entry(target);
+  if (e?.[0] !== 'A_Expr') return null;
+  const isTgOp = (v: unknown) => {
+    const fields = entry(v)?.[0] === 'ColumnRef' ? (entry(v)![1]['fields'] as unknown[]) : [];
+    return fields.length === 1 && entry(fields[0])?.[1]['sval'] === 'tg_op';
+  };
+  const text = (v: unknown): string | null => {
+    const c = entry(v)?.[0] === 'A_Const' ? entry(v)![1]['sval'] : undefined;
+    return c && typeof c === 'object' ? String((c as { sval?: string }).sval ?? '').toUpperCase() : null;
+  };
+  const b = e[1];
+  const op = ((b['name'] as unknown[] | undefined) ?? []).map((n) => entry(n)?.[1]['sval']).join('.');
+  if (b['kind'] === 'AEXPR_OP' && op === '=') {
+    for (const [x, y] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]] as const) if (isTgOp(x) && text(y)) return [text(y)!];
+    return null;
+  }
+  const list = Array.isArray(b['rexpr']) ? b['rexpr'] : entry(b['rexpr'])?.[0] === 'List' ? entry(b['rexpr'])![1]['items'] : null;
+  if (b['kind'] === 'AEXPR_IN' && op === '=' && isTgOp(b['lexpr']) && Array.isArray(list)) {
+    const values = (list as unknown[]).map(text);
+    return values.every((v) => v !== null) ? (values as string[]) : null;
+  }
+  return null;
+}
+
+/**
+ * The columns a PL/pgSQL trigger function always sets to the caller's id
+ * (`new.user_id := auth.uid();`), whatever the row held, and for which TG_OP
+ * values (null: every one): assignments in its main block (or a plain nested
+ * BEGIN … END), or directly in the THEN of `if tg_op = 'INSERT' then … end if`
+ * there (for those operations), before any RETURN that could end the function
+ * for that operation (RETURN NULL writes nothing), of the `sub` claim
+ * (auth.uid(), `auth.jwt() ->> 'sub'`, wrapped or cast). Anything under
+ * another condition, in a loop or in a block with an exception handler is not
+ * counted, and a column assigned anything else anywhere
+ * (`new.user_id := coalesce(new.user_id, auth.uid())`) is not counted at all.
+ * Read with PL/pgSQL's own grammar; a body it does not take yields nothing.
+ */
+export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseSync: Parse): CallerAssignment[] {
+  let func: Record<string, unknown> | undefined;
+  try {
+    const parsed = parsePlpgsql(`create function rowguard_lint() returns trigger language plpgsql as ${dollarQuoted(source)}`) as { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
+    func = parsed.plpgsql_funcs?.[0]?.PLpgSQL_function;
+  } catch {
+    return [];
+  }
+  if (!func) return [];
+  const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
+  const newRec = datums.findIndex((d) => d?.[0] === 'PLpgSQL_rec' && d[1]['refname'] === 'new');
+  /** The column of NEW an assignment's target is, if it is one. */
+  const columnOf = (varno: unknown): string | undefined => {
+    const d = datums[Number(varno ?? 0)];
+    return d?.[0] === 'PLpgSQL_recfield' && Number(d[1]['recparentno'] ?? 0) === newRec ? String(d[1]['fieldname']) : undefined;
+  };
+  const set = new Map<string, Set<string>>();
+  const counted = new Set<unknown>();
+  /** Operations a RETURN may already have ended. */
+  const ended = new Set<string>();
+  const returnsRow = (b: Record<string, unknown>) => !/^\s*null\s*$/i.test(String((entry(b['expr'])?.[1] as PlExpr | undefined)?.query ?? ''));
+  const conditional = (body: unknown) =>
+    walk(body, (type, b) => {
+      if (type === 'PLpgSQL_stmt_return' && returnsRow(b)) ALL_OPS.forEach((op) => ended.add(op));
+    });
+  const visit = (stmts: unknown[], ops: readonly string[]) => {
+    for (const st of stmts) {
+      const e = entry(st);
+      if (!e) continue;
+      const [type, b] = e;
+      if (type === 'PLpgSQL_stmt_assign') {
+        const column = columnOf(b['varno']);
+        const value = (entry(b['expr'])?.[1] as PlExpr | undefined) ?? null;
+        const rhs = value ? asStatement(value) : null;
+        const live = ops.filter((op) => !ended.has(op));
+        if (column !== undefined && rhs !== null && live.length > 0 && claimOfExpression(rhs.replace(/^select /, ''), parseSync) === 'sub') {
+          const known = set.get(column) ?? new Set<string>();
+          live.forEach((op) => known.add(op));
+          set.set(column, known);
+          counted.add(b);
+        }
+      } else if (type === 'PLpgSQL_stmt_return') {
+        if (returnsRow(b)) ops.forEach((op) => ended.add(op));
+      } else if (type === 'PLpgSQL_stmt_block' && !b['exceptions']) {
+        visit((b['body'] as unknown[] | undefined) ?? [], ops);
+      } else if (type === 'PLpgSQL_stmt_if' && ops.length === ALL_OPS.length) {
+        const only = tgOpTest(String((entry(b['cond'])?.[1] as PlExpr | undefined)?.query ?? ''), parseSync);
+        if (only) visit((b['then_body'] as unknown[] | undefined) ?? [], only);
+        else conditional(b['then_body']);
+        conditional(b['elsif_list']);
+        conditional(b['else_body']);
+      } else conditional(b);
+    }
+  };
+  visit([func['action']], ALL_OPS);
+  // A column of NEW set to anything else, anywhere (or to the caller only under some other condition), does not count.
+  const other = new Set<string>();
+  walk(func['action'], (type, b) => {
+    if (type !== 'PLpgSQL_stmt_assign' || counted.has(b)) return;
+    const column = columnOf(b['varno']);
+    if (column !== undefined) other.add(column);
+  });
+  return [...set]
+    .filter(([c]) => !other.has(c))
+    .map(([column, ops]) => ({ column, ops: ALL_OPS.every((op) => ops.has(op)) ? null : [...ops].sort() }));
 }
