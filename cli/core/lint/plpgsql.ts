@@ -1,9 +1,10 @@
 /**
- * A LANGUAGE plpgsql function read as SQL, so the lint's function analyses
- * (what a helper reads, calls and ties to the caller) see PL/pgSQL helpers the
- * way they see LANGUAGE sql ones. The body is parsed with PL/pgSQL's own grammar
- * (libpg-query's parsePlPgSQL); every query and expression in it becomes one SQL
- * statement (`select <expression>`). Pure.
+ * LANGUAGE plpgsql functions as the lint reads them, parsed with PL/pgSQL's own
+ * grammar (libpg-query's parsePlPgSQL). A helper is read as SQL (readPlpgsql:
+ * every query and expression in it one SQL statement, `select <expression>`), so
+ * the function analyses (what a helper reads, calls and ties to the caller) see
+ * PL/pgSQL helpers the way they see LANGUAGE sql ones; a trigger function is read
+ * for the columns of NEW it always sets to the caller (triggerCallerColumns). Pure.
  */
 import { claimOfExpression, walk, type CallerAssignment, type ReadableBody } from './expr.js';
 
