@@ -204,10 +204,12 @@ function tgOpTest(cond: string, parseSync: Parse): string[] | null {
  * BEGIN … END), or directly in the THEN of `if tg_op = 'INSERT' then … end if`
  * there (for those operations), before any RETURN that could end the function
  * for that operation (RETURN NULL writes nothing), of the `sub` claim
- * (auth.uid(), `auth.jwt() ->> 'sub'`, wrapped or cast). Anything under
- * another condition, in a loop or in a block with an exception handler is not
- * counted, and a column assigned anything else anywhere
- * (`new.user_id := coalesce(new.user_id, auth.uid())`) is not counted at all.
+ * (auth.uid(), `auth.jwt() ->> 'sub'`, wrapped or cast). The branches of an IF
+ * whose every test is on TG_OP run for their operations (an ELSE for the ones
+ * no test took). Anything under another condition, in a loop or in a block with
+ * an exception handler is not counted, and an operation for which the column
+ * may also be assigned anything else (`new.user_id := coalesce(new.user_id,
+ * auth.uid())`, `:= old.user_id` in the ELSE) does not count for it.
  * Read with PL/pgSQL's own grammar; a body it does not take yields nothing.
  */
 export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseSync: Parse): CallerAssignment[] {
@@ -227,13 +229,20 @@ export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseS
     return d?.[0] === 'PLpgSQL_recfield' && Number(d[1]['recparentno'] ?? 0) === newRec ? String(d[1]['fieldname']) : undefined;
   };
   const set = new Map<string, Set<string>>();
-  const counted = new Set<unknown>();
+  /** Columns also assigned something else, with the operations that assignment may run for. */
+  const spoiled = new Map<string, Set<string>>();
+  const spoil = (column: string | undefined, ops: readonly string[]) => {
+    if (column !== undefined) spoiled.set(column, new Set([...(spoiled.get(column) ?? []), ...ops]));
+  };
   /** Operations a RETURN may already have ended. */
   const ended = new Set<string>();
   const returnsRow = (b: Record<string, unknown>) => !/^\s*null\s*$/i.test(String((entry(b['expr'])?.[1] as PlExpr | undefined)?.query ?? ''));
+  const condOf = (v: unknown) => String((entry(v)?.[1] as PlExpr | undefined)?.query ?? '');
+  // Under a condition of any other kind: every RETURN may end every operation, every assignment may run for any.
   const conditional = (body: unknown) =>
     walk(body, (type, b) => {
       if (type === 'PLpgSQL_stmt_return' && returnsRow(b)) ALL_OPS.forEach((op) => ended.add(op));
+      if (type === 'PLpgSQL_stmt_assign') spoil(columnOf(b['varno']), ALL_OPS);
     });
   const visit = (stmts: unknown[], ops: readonly string[]) => {
     for (const st of stmts) {
@@ -249,30 +258,34 @@ export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseS
           const known = set.get(column) ?? new Set<string>();
           live.forEach((op) => known.add(op));
           set.set(column, known);
-          counted.add(b);
-        }
+        } else spoil(column, ops);
       } else if (type === 'PLpgSQL_stmt_return') {
         if (returnsRow(b)) ops.forEach((op) => ended.add(op));
       } else if (type === 'PLpgSQL_stmt_block' && !b['exceptions']) {
         visit((b['body'] as unknown[] | undefined) ?? [], ops);
       } else if (type === 'PLpgSQL_stmt_if' && ops.length === ALL_OPS.length) {
-        const only = tgOpTest(String((entry(b['cond'])?.[1] as PlExpr | undefined)?.query ?? ''), parseSync);
-        if (only) visit((b['then_body'] as unknown[] | undefined) ?? [], only);
-        else conditional(b['then_body']);
-        conditional(b['elsif_list']);
-        conditional(b['else_body']);
+        // `if tg_op = 'INSERT' then … elsif tg_op = 'UPDATE' then … else … end if`: each branch runs for its own
+        // operations (the ELSE for those no test took), as long as every test is a TG_OP test.
+        let taken = tgOpTest(condOf(b['cond']), parseSync);
+        const branches: Array<{ stmts: unknown; ops: string[] | null }> = [{ stmts: b['then_body'], ops: taken }];
+        for (const e of (b['elsif_list'] as unknown[] | undefined) ?? []) {
+          const branch = entry(e)?.[1] ?? {};
+          const tested = taken ? tgOpTest(condOf(branch['cond']), parseSync) : null;
+          branches.push({ stmts: branch['stmts'], ops: tested && taken ? tested.filter((op) => !taken!.includes(op)) : null });
+          taken = tested && taken ? [...taken, ...tested] : null;
+        }
+        branches.push({ stmts: b['else_body'], ops: taken ? ALL_OPS.filter((op) => !taken!.includes(op)) : null });
+        for (const branch of branches) {
+          if (branch.ops) visit((branch.stmts as unknown[] | undefined) ?? [], branch.ops);
+          else conditional(branch.stmts);
+        }
       } else conditional(b);
     }
   };
   visit([func['action']], ALL_OPS);
-  // A column of NEW set to anything else, anywhere (or to the caller only under some other condition), does not count.
-  const other = new Set<string>();
-  walk(func['action'], (type, b) => {
-    if (type !== 'PLpgSQL_stmt_assign' || counted.has(b)) return;
-    const column = columnOf(b['varno']);
-    if (column !== undefined) other.add(column);
-  });
+  // An operation for which the column may also be set to anything else does not count.
   return [...set]
-    .filter(([c]) => !other.has(c))
+    .map(([column, ops]) => [column, new Set([...ops].filter((op) => !spoiled.get(column)?.has(op)))] as const)
+    .filter(([, ops]) => ops.size > 0)
     .map(([column, ops]) => ({ column, ops: ALL_OPS.every((op) => ops.has(op)) ? null : [...ops].sort() }));
 }
