@@ -382,6 +382,45 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     expect(await rule('policy-trusts-writable-column', profiles + lookup + trigger)).toEqual([]);
   });
 
+  // Reduced from supabase/supabase examples/supa-builder/supabase/migrations/20260131000006_fix_rls_recursion_final.sql:
+  // roles are readable by every user, and "no direct writes" is said with using (false) / with check (false).
+  it('a permissive policy that is constantly false (using (false), with check (false)) opens no write path; on Postgres it admits nothing', async () => {
+    const sql = (update: string, insert: string) => `create table public.org_roles (id int primary key, user_id uuid not null, org text not null, role text not null);
+      alter table public.org_roles enable row level security;
+      grant select, insert, update on public.org_roles to authenticated;
+      create policy read_roles on public.org_roles for select to authenticated using (true);
+      create policy no_updates on public.org_roles for update to authenticated using (${update});
+      create policy no_inserts on public.org_roles for insert to authenticated with check (${insert});
+      create table public.deployments (id int primary key, org text not null);
+      alter table public.deployments enable row level security;
+      grant select on public.deployments to authenticated;
+      create policy org_admins on public.deployments for select to authenticated
+        using (exists (select 1 from public.org_roles r where r.user_id = (select auth.uid()) and r.org = deployments.org and r.role = 'admin'));`;
+    for (const [update, insert] of [['false', 'false'], ['false and user_id = auth.uid()', 'null::boolean'], ['(1 = 1) and false', 'false or null']]) {
+      expect(await rule('policy-trusts-writable-column', sql(update, insert)), `${update} / ${insert}`).toEqual([]);
+    }
+    // An UPDATE policy that lets the caller reach their own row opens the column again, and the INSERT one a row of their own.
+    expect((await rule('policy-trusts-writable-column', sql('user_id = (select auth.uid())', 'false'))).map((f) => f.message)).toEqual([
+      expect.stringContaining('public.org_roles.org (authenticated: UPDATE, policy no_updates) and public.org_roles.role (authenticated: UPDATE, policy no_updates)'),
+    ]);
+    expect((await rule('policy-trusts-writable-column', sql('false', 'user_id = (select auth.uid())'))).map((f) => f.message)).toEqual([expect.stringContaining('(authenticated: INSERT, policy no_inserts)')]);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql('false', 'false')} insert into public.org_roles values (1, '00000000-0000-4000-8000-000000000002', 'acme', 'builder');`).simple());
+      const as = (q: string) =>
+        withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+            return tx.unsafe(q);
+          }),
+        );
+      expect(await as(`update public.org_roles set role = 'admin' where user_id = auth.uid() returning id`)).toHaveLength(0);
+      await expect(as(`insert into public.org_roles values (2, auth.uid(), 'acme', 'admin')`)).rejects.toThrow(/row-level security/);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('a table without RLS is writable on every row; a role that cannot reach the guarded table is not asked', async () => {
     const open = `create table public.roles_open (user_id uuid, role text); grant select, update on public.roles_open to authenticated;
       create table public.docs (id int); alter table public.docs enable row level security; grant select on public.docs to authenticated;

@@ -414,6 +414,13 @@ export interface ExprAnalysis {
    */
   sessionClaims: string[] | null;
   /**
+   * False (or NULL) for every row and every caller: `false`, `null`, `false and …`,
+   * `false or null`. A permissive policy whose USING or WITH CHECK is such a
+   * constant (`using (false)`, the usual way to say "not through the API") admits
+   * nothing for its command.
+   */
+  neverTrue: boolean;
+  /**
    * Never true for a request that carries no user (no sub, no email): every OR
    * branch has an AND-ed test that is NULL or false without one, such as
    * `user_id = auth.uid()` or `exists (select … where m.user_id = auth.uid())`.
@@ -708,6 +715,23 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
   return false;
 }
 const NO_COLUMNS: ReadonlySet<string> = new Set();
+
+/** See ExprAnalysis.neverTrue: a constant false or NULL, through casts, AND, OR and NOT of a constant true. */
+function neverTrue(v: unknown): boolean {
+  const cb = constBool(v);
+  if (cb !== null) return !cb;
+  const n = stripCasts(v);
+  const t = nodeType(n);
+  const b = bodyOf(n);
+  if (t === 'A_Const') return b['isnull'] === true;
+  if (t === 'BoolExpr') {
+    const args = b['args'] as unknown[];
+    if (b['boolop'] === 'AND_EXPR') return args.some(neverTrue);
+    if (b['boolop'] === 'OR_EXPR') return args.every(neverTrue);
+    if (b['boolop'] === 'NOT_EXPR') return constBool(args[0]) === true;
+  }
+  return false;
+}
 
 function stripLoc(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (k, val) => (k === 'location' ? undefined : val)));
@@ -1403,6 +1427,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   return {
     clientValueBranches,
     sessionClaims: sessionClaimsOf(root, rowColumns.size > 0 || calls.size > 0),
+    neverTrue: neverTrue(root),
     perRowCalls: [...new Set(perRowCalls)],
     perRowCallSites,
     readsUserMetadata,

@@ -248,6 +248,18 @@ export function helperRoleGate(ctx: CatalogLintContext): (name: string) => Reado
 }
 
 /**
+ * Whether a policy can let any row through for INSERT or UPDATE: not when the
+ * expression that judges the written row (WITH CHECK, else USING) or, for
+ * UPDATE, the one that picks the rows (USING) is a constant false or NULL
+ * (`using (false)`, `with check (false)`: "never through the API").
+ */
+export function admitsWrite(ctx: CatalogLintContext, p: Policy, command: 'INSERT' | 'UPDATE'): boolean {
+  const a = ctx.analysis(p);
+  if (command === 'UPDATE' && (a.using?.neverTrue ?? false)) return false;
+  return !((a.check ?? a.using)?.neverTrue ?? false);
+}
+
+/**
  * Whether a request without a user can pass some permissive INSERT or UPDATE
  * policy of `rel` for `role` (policies tied to auth.uid() leave anon no row to
  * write). A table without RLS is writable by whoever holds the privilege.
@@ -256,6 +268,7 @@ export function writableWithoutUser(ctx: CatalogLintContext, rel: Relation, role
   if (!rel.rls) return true;
   return (['INSERT', 'UPDATE'] as const).some((cmd) =>
     policiesFor(ctx.model, rel, role, cmd, true).some((p) => {
+      if (!admitsWrite(ctx, p, cmd)) return false;
       const a = ctx.analysis(p);
       const judged = [cmd === 'INSERT' ? a.check : (a.check ?? a.using), cmd === 'UPDATE' ? a.using : null].filter((e) => e !== null);
       return judged.length === 0 || !judged.every((e) => e.needsUser(callerHelpers(ctx)));
