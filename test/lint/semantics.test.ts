@@ -456,6 +456,51 @@ describe('policy-to-public: whether a request without a user can pass the policy
       'backend_insert on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
     });
   });
+
+  // count() over the caller's rows is 0 without a user, not nothing: a quota check passes for anon.
+  it('an aggregate over the caller\'s rows is one row without a user: count() is 0, which a comparison can pass; on Postgres anon passes a quota', async () => {
+    const notes = `create table public.notes (id int primary key, user_id uuid, body text);
+      alter table public.notes enable row level security;
+      grant select, insert on public.notes to anon, authenticated;`;
+    const count = '(select count(*) from public.notes n where n.user_id = (select auth.uid()))';
+    const f = await rule(
+      'policy-to-public',
+      `${notes}
+      create policy quota on public.notes for insert with check (${count} < 5);
+      create policy seen on public.notes for select using (${count} > 0);
+      create policy also_seen on public.notes for update using (1 <= ${count});
+      create policy newest on public.notes for delete using (id = (select max(n.id) from public.notes n where n.user_id = (select auth.uid())));
+      create function public.has_notes() returns boolean language sql stable as 'select count(*) > 0 from public.notes n where n.user_id = (select auth.uid())';
+      create function public.no_notes() returns boolean language sql stable as 'select count(*) = 0 from public.notes n where n.user_id = (select auth.uid())';
+      create table public.a (id int primary key); alter table public.a enable row level security;
+      create policy via_has on public.a for select using (public.has_notes());
+      create policy via_none on public.a for insert with check (public.no_notes());`,
+    );
+    const passes = 'and a request without a user can pass it';
+    const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+    expect(Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.*anon included, /, '')]))).toEqual({
+      'quota on public.notes': passes,
+      'seen on public.notes': cannot,
+      'also_seen on public.notes': cannot,
+      'newest on public.notes': cannot,
+      'via_has on public.a': cannot,
+      'via_none on public.a': passes,
+    });
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${notes} create policy quota on public.notes for insert with check (${count} < 5);`).simple());
+      // No RETURNING: that would need a SELECT policy too.
+      const inserted = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+          return tx.unsafe(`insert into public.notes values (1, '00000000-0000-4000-8000-000000000002', 'as someone')`);
+        }),
+      );
+      expect(inserted.count).toBe(1);
+    } finally {
+      await db.drop();
+    }
+  });
 });
 
 describe('policy-subselect-uncorrelated: which links make a row-free sub-select a hole', () => {

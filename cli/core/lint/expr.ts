@@ -506,6 +506,87 @@ function isUserClaim(v: unknown): boolean {
 /** Comparisons that are NULL when either side is NULL. */
 const STRICT_COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 
+/** Aggregates whose value over no rows is NULL (count's is 0). */
+const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'bit_and', 'bit_or', 'bit_xor', 'xmlagg', 'stddev', 'variance']);
+
+function isAggregateCall(v: unknown): boolean {
+  if (nodeType(v) !== 'FuncCall') return false;
+  const b = bodyOf(v);
+  return !b['over'] && (b['agg_star'] === true || AGGREGATES.has(funcName(b)));
+}
+
+/**
+ * A SELECT with an aggregate in its target list and no GROUP BY returns one row
+ * even when no row matches (`select count(*) from members where user_id =
+ * auth.uid()` gives 0 without a user, not nothing).
+ */
+function aggregatesToOneRow(sel: Body): boolean {
+  if (sel['groupClause']) return false;
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  return targets.some((t) => contains(bodyOf(t)['val'], (tt, bb) => isAggregateCall({ [tt]: bb })));
+}
+
+/** Whether the rows a SELECT reads need a user (its WHERE, or an inner join's ON). */
+function rowsNeedUser(sel: Body, helpers: ReadonlySet<string>): boolean {
+  return (sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], helpers)) || innerJoinNeedsUser(sel['fromClause'], helpers);
+}
+
+/**
+ * The value without a user of `(select <aggregate> from … where <needs a user>)`,
+ * or of such an aggregate in the target of that SELECT: 0 for count, NULL
+ * (null) for the others; undefined for anything else.
+ */
+function aggregateWithoutUser(v: unknown, helpers: ReadonlySet<string>, rowsOf?: Body): 0 | null | undefined {
+  let n = stripCasts(v);
+  let sel = rowsOf;
+  if (nodeType(n) === 'SubLink' && bodyOf(n)['subLinkType'] === 'EXPR_SUBLINK') {
+    sel = bodyOf(bodyOf(n)['subselect']);
+    const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+    if (!sel['fromClause'] || targets.length !== 1) return undefined;
+    n = stripCasts(bodyOf(targets[0])['val']);
+  }
+  if (!sel || !isAggregateCall(n) || !aggregatesToOneRow(sel) || sel['havingClause'] || !rowsNeedUser(sel, helpers)) return undefined;
+  return funcName(bodyOf(n)) === 'count' ? 0 : null;
+}
+
+function numericConst(v: unknown): number | null {
+  const n = stripCasts(v);
+  if (nodeType(n) !== 'A_Const') return null;
+  const b = bodyOf(n);
+  const i = b['ival'] as { ival?: number } | undefined;
+  if (i) return i.ival ?? 0;
+  const f = b['fval'] as { fval?: string } | undefined;
+  return f?.fval !== undefined ? Number(f.fval) : null;
+}
+
+/** `a <op> b` on numbers, for the comparisons in STRICT_COMPARISONS. */
+function compareNumbers(a: number, op: string, b: number): boolean {
+  return op === '=' ? a === b : op === '<>' || op === '!=' ? a !== b : op === '<' ? a < b : op === '>' ? a > b : op === '<=' ? a <= b : a >= b;
+}
+
+/**
+ * A comparison of an aggregate over rows that need a user with a number: NULL
+ * (any aggregate but count) or false (`count(*) > 0`: 0 > 0) without a user.
+ * `rowsOf`: the SELECT whose target the comparison is, when it is not a sub-select.
+ */
+function aggregateTestFalseWithoutUser(v: unknown, helpers: ReadonlySet<string>, rowsOf?: Body): boolean {
+  const n = stripCasts(v);
+  if (nodeType(n) !== 'A_Expr') return false;
+  const b = bodyOf(n);
+  const op = opName(b);
+  if (String(b['kind']) !== 'AEXPR_OP' || !STRICT_COMPARISONS.has(op)) return false;
+  for (const [x, y, flip] of [
+    [b['lexpr'], b['rexpr'], false],
+    [b['rexpr'], b['lexpr'], true],
+  ] as const) {
+    const value = aggregateWithoutUser(x, helpers, rowsOf);
+    if (value === null) return true;
+    const c = numericConst(y);
+    if (value === 0 && c !== null) return !(flip ? compareNumbers(c, op, 0) : compareNumbers(0, op, c));
+  }
+  return false;
+}
+
 /** A scalar or set sub-select / helper call that yields nothing without a user. */
 function emptyWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
   const n = stripCasts(v);
@@ -518,7 +599,9 @@ function emptyWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
     const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
     return targets.length === 1 && emptyWithoutUser(bodyOf(targets[0])['val'], helpers);
   }
-  return (sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], helpers)) || innerJoinNeedsUser(sel['fromClause'], helpers);
+  // One row even over none: NULL for sum() or max(), but 0 for count(), which a comparison can pass.
+  if (aggregatesToOneRow(sel)) return aggregateWithoutUser(n, helpers) === null;
+  return rowsNeedUser(sel, helpers);
 }
 
 /** An inner join whose ON needs a user (`join auth.users u on u.id = auth.uid()`) yields no rows without one. */
@@ -543,7 +626,7 @@ function nullWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
   if (t === 'A_Expr') {
     const kind = String(b['kind']);
     const sides = [b['lexpr'], b['rexpr']];
-    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return sides.some((x) => isUserClaim(x) || emptyWithoutUser(x, helpers));
+    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => isUserClaim(x) || emptyWithoutUser(x, helpers));
     if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_IN') return isUserClaim(b['lexpr']);
     return false;
   }
@@ -661,8 +744,14 @@ export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
   const sel = bodyOf(parsed.stmts[0]!.stmt);
   const none = new Set<string>();
   if (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') return false;
-  if (sel['fromClause']) return (sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], none)) || innerJoinNeedsUser(sel['fromClause'], none);
   const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  if (sel['fromClause'] && aggregatesToOneRow(sel)) {
+    // `select count(*) > 0 from … where user_id = auth.uid()`: one row, whose value decides.
+    if (targets.length !== 1) return false;
+    const val = bodyOf(targets[0])['val'];
+    return aggregateWithoutUser(val, none, sel) === null || branches(val, 'OR_EXPR').every((br) => branches(br, 'AND_EXPR').some((c) => aggregateTestFalseWithoutUser(c, none, sel)));
+  }
+  if (sel['fromClause']) return rowsNeedUser(sel, none);
   return targets.length === 1 && needsUserIn(bodyOf(targets[0])['val'], none);
 }
 
