@@ -587,12 +587,25 @@ function aggregateTestFalseWithoutUser(v: unknown, helpers: ReadonlySet<string>,
   return false;
 }
 
+/**
+ * A call of a helper that yields nothing, NULL or false without a user: named in
+ * `helpers` as `schema.name`, or as `schema.name#i` when it does so once its
+ * argument i is the caller's id (`has_role(auth.uid(), 'admin')`) and the call
+ * hands it that.
+ */
+function helperNeedsUser(b: Body, helpers: ReadonlySet<string>): boolean {
+  const name = funcName(b);
+  if (helpers.has(name)) return true;
+  const args = (b['args'] as unknown[] | undefined) ?? [];
+  return args.some((x, i) => helpers.has(`${name}#${i}`) && isUserClaim(x));
+}
+
 /** A scalar or set sub-select / helper call that yields nothing without a user. */
 function emptyWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
   const n = stripCasts(v);
   const t = nodeType(n);
   const b = bodyOf(n);
-  if (t === 'FuncCall') return helpers.has(funcName(b));
+  if (t === 'FuncCall') return helperNeedsUser(b, helpers);
   if (t !== 'SubLink') return false;
   const sel = bodyOf(b['subselect']);
   if (!sel['fromClause']) {
@@ -622,7 +635,7 @@ function nullWithoutUser(v: unknown, helpers: ReadonlySet<string>): boolean {
   const b = bodyOf(v);
   if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && isUserClaim(b['arg']);
   // A helper test such as is_org_owner(org_id) whose body needs a user.
-  if (t === 'FuncCall') return helpers.has(funcName(b));
+  if (t === 'FuncCall') return helperNeedsUser(b, helpers);
   if (t === 'A_Expr') {
     const kind = String(b['kind']);
     const sides = [b['lexpr'], b['rexpr']];
@@ -715,6 +728,39 @@ function parseFunctionBody(body: string, parseSync: ParseSync): { stmts?: Array<
   } catch {
     return null;
   }
+}
+
+/**
+ * `body` (a LANGUAGE sql body, or a PL/pgSQL one as readPlpgsql gives it) with
+ * every reference to parameter `position` (by name, qualified with the function's
+ * name or not, or as $n) replaced by `(auth.uid())`: the body as it runs when a
+ * policy hands the helper the caller's id. Null when it does not parse or never
+ * reads the parameter.
+ */
+export function withCallerArgument(body: string, fnName: string, args: string, position: number, parseSync: ParseSync): string | null {
+  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
+  const name = parameterList(args)[position] ?? '';
+  const at: Array<{ from: number; to: number }> = [];
+  const buf = Buffer.from(text, 'utf8');
+  const IDENT = '("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)';
+  try {
+    walk(parseSync(text), (t, b) => {
+      const from = Number(b['location'] ?? -1);
+      if (from < 0) return;
+      if (t === 'ParamRef' && Number(b['number']) === position + 1) at.push({ from, to: from + `$${position + 1}`.length });
+      if (t !== 'ColumnRef' || name === '') return;
+      const fields = strings(b['fields']);
+      if (fields[fields.length - 1] !== name || fields.length > 2 || (fields.length === 2 && fields[0] !== fnName)) return;
+      const m = new RegExp(`^${IDENT}${fields.length === 2 ? `\\s*\\.\\s*${IDENT}` : ''}`).exec(buf.subarray(from).toString('utf8'));
+      if (m) at.push({ from, to: from + Buffer.byteLength(m[0], 'utf8') });
+    });
+  } catch {
+    return null;
+  }
+  if (at.length === 0) return null;
+  let out = buf;
+  for (const r of at.sort((a, b) => b.from - a.from)) out = Buffer.concat([out.subarray(0, r.from), Buffer.from('(auth.uid())', 'utf8'), out.subarray(r.to)]);
+  return out.toString('utf8');
 }
 
 /**
@@ -1665,8 +1711,10 @@ export interface FunctionAnalysis {
   calls: string[];
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
   roleGate: ReadonlySet<string> | null;
-  /** It yields nothing, NULL or false without a user (functionNeedsUser; a PL/pgSQL body only when it is one RETURN). */
+  /** It yields nothing, NULL or false without a user (functionNeedsUser; a PL/pgSQL body only when readPlpgsql reads it as what it returns). */
   needsUser: boolean;
+  /** The same once argument `position` (from 0) is the caller's id, as in `has_role(auth.uid(), 'admin')` (worked out on first use). */
+  needsUserGivenCaller(position: number): boolean;
   /** A PL/pgSQL trigger function's columns of NEW it always sets to the caller's id, per TG_OP (triggerCallerColumns). */
   setsToCaller: CallerAssignment[];
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
@@ -1692,6 +1740,7 @@ export interface ClaimParam {
 
 /** What analyseFunction reads of a function (a catalog FunctionInfo has it all). */
 interface FunctionSource {
+  name?: string;
   body: string | null;
   args: string;
   /** LANGUAGE plpgsql: the source as written. */
@@ -1805,9 +1854,18 @@ export interface ReadableBody {
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null): FunctionAnalysis {
   const setsToCaller = fn.isTrigger && fn.plpgsqlSource ? triggerCallerColumns(fn.plpgsqlSource, parseSync) : [];
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
+  const givenCaller = new Map<number, boolean>();
   return {
+    needsUserGivenCaller(position: number) {
+      if (!single) return false;
+      if (!givenCaller.has(position)) {
+        const bound = withCallerArgument(sql, fn.name ?? '', fn.args, position, parseSync);
+        givenCaller.set(position, bound !== null && functionNeedsUser(bound, parseSync));
+      }
+      return givenCaller.get(position)!;
+    },
     notInlined,
     reads: functionReads(sql, defaultSchema, parseSync),
     calls: functionCalls(sql, parseSync),

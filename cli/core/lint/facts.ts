@@ -220,7 +220,25 @@ export function callerHelpers(ctx: CatalogLintContext): ReadonlySet<string> {
       const key = `${fn.schema}.${fn.name}`;
       verdict.set(key, (verdict.get(key) ?? true) && !!ctx.readableBody(fn)?.single && ctx.functionAnalysis(fn).needsUser);
     }
-    h = new Set([...verdict].filter(([, v]) => v).map(([k]) => k));
+    const set = new Set([...verdict].filter(([, v]) => v).map(([k]) => k));
+    // Helpers a policy hands the caller's id (`has_role(auth.uid(), 'admin')`): `name#i` when, with
+    // argument i the caller's id, every overload yields nothing, NULL or false without a user.
+    const byName = helpersByName(ctx.model);
+    for (const rel of ctx.model.relations) {
+      for (const p of rel.policies) {
+        const a = ctx.analysis(p);
+        for (const callerArgs of [a.using?.callerArgs, a.check?.callerArgs]) {
+          for (const [name, positions] of Object.entries(callerArgs ?? {})) {
+            const fns = byName.get(name) ?? [];
+            for (const i of positions) {
+              if (set.has(`${name}#${i}`) || fns.length === 0) continue;
+              if (fns.every((fn) => !!ctx.readableBody(fn)?.single && ctx.functionAnalysis(fn).needsUserGivenCaller(i))) set.add(`${name}#${i}`);
+            }
+          }
+        }
+      }
+    }
+    h = set;
     helperSets.set(ctx.model, h);
   }
   return h;
