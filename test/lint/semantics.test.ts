@@ -868,6 +868,41 @@ describe('policy-check-unbound: an UPDATE whose USING binds the owner but whose 
   });
 });
 
+// Seen on supabase/supabase examples/todo-list/nextjs-todo-list/supabase/migrations/20230712094349_init.sql: the finding named
+// the INSERT policy ("Individuals can create todos.") as the reason an index is needed.
+describe('claim-column-unindexed: a WITH CHECK judges the written row, which no scan finds', () => {
+  const feedback = (policies: string) => `create table public.feedback (id int primary key, user_id uuid not null, org_id int not null, body text);
+    create table public.members (org_id int not null, user_id uuid not null);
+    alter table public.feedback enable row level security;
+    grant insert, select on public.feedback to authenticated;
+    ${policies}`;
+  const insertOwn = 'create policy send on public.feedback for insert to authenticated with check (user_id = (select auth.uid()));';
+
+  it('an insert-only table needs no index on the column its check compares; a SELECT policy on it does, and is the one named; on Postgres the insert scans nothing', async () => {
+    expect(await rule('claim-column-unindexed', feedback(insertOwn))).toEqual([]);
+    const f = await rule('claim-column-unindexed', feedback(`${insertOwn} create policy read_own on public.feedback for select to authenticated using (user_id = (select auth.uid()));`));
+    expect(f.map((x) => [x.object, x.message])).toEqual([['public.feedback.user_id', expect.stringContaining('in policy read_own on public.feedback')]]);
+    // A sub-select in the check still reads its table, once per written row.
+    const viaMembers = await rule('claim-column-unindexed', feedback('create policy send on public.feedback for insert to authenticated with check (org_id in (select m.org_id from public.members m where m.user_id = (select auth.uid())));'));
+    expect(viaMembers.map((x) => x.object)).toEqual(['public.members.user_id']);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${feedback(insertOwn)} insert into public.feedback select g, gen_random_uuid(), 1, 'x' from generate_series(1, 2000) g; analyze public.feedback;`).simple());
+      const plan = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return tx.unsafe(`explain (format json) insert into public.feedback values (5000, '00000000-0000-4000-8000-000000000002', 1, 'hi')`);
+        }),
+      );
+      const text = JSON.stringify(plan);
+      expect(text).toContain('"Node Type":"ModifyTable"');
+      expect(text).not.toMatch(/Scan/);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('fixes quote identifiers', () => {
   it('a mixed-case table and column get fixes that run as written', async () => {
     const sql = `create table public."Weird Table" ("User Id" uuid references auth.users, body text);
