@@ -903,6 +903,51 @@ describe('claim-column-unindexed: a WITH CHECK judges the written row, which no 
   });
 });
 
+describe('auth-call-per-row: a bare call in WITH CHECK runs once per row written, not scanned', () => {
+  it('says which; on Postgres a STABLE call in a check runs for each inserted row, wrapped once per statement', async () => {
+    const t = `create table public.todos (id int primary key, user_id uuid not null);
+      alter table public.todos enable row level security;
+      grant select, insert on public.todos to authenticated;`;
+    const f = await rule('auth-call-per-row', `${t}
+      create policy add on public.todos for insert to authenticated with check (auth.uid() = user_id);
+      create policy mine on public.todos for select to authenticated using (auth.uid() = user_id);`);
+    expect(Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.* calls /, '')]))).toEqual({
+      'add on public.todos': 'auth.uid() once per row written (in its WITH CHECK)',
+      'mine on public.todos': 'auth.uid() once per row scanned',
+    });
+    // GoTrue's auth.uid() is inlined, so a PL/pgSQL stand-in shows the calls (pg_stat_xact_user_functions).
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) =>
+        s.unsafe(`${t} create function public.me() returns uuid language plpgsql stable as $$ begin return auth.uid(); end $$;
+          grant execute on function public.me() to authenticated;`).simple(),
+      );
+      // Each measurement is one transaction, rolled back (by the sentinel thrown once the counter is read).
+      const calls = async (check: string): Promise<number> => {
+        let n = -1;
+        await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`set local track_functions = 'all';
+              create policy add on public.todos for insert to authenticated with check (${check});
+              select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
+              insert into public.todos select g, '00000000-0000-4000-8000-000000000002' from generate_series(1, 3) g;`).simple();
+            const [row] = await tx.unsafe(`select calls from pg_stat_xact_user_functions where funcname = 'me'`);
+            n = Number(row!['calls']);
+            throw new Error('rollback');
+          }),
+        ).catch((e: Error) => {
+          if (e.message !== 'rollback') throw e;
+        });
+        return n;
+      };
+      expect(await calls('public.me() = user_id')).toBe(3);
+      expect(await calls('(select public.me()) = user_id')).toBe(1);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('fixes quote identifiers', () => {
   it('a mixed-case table and column get fixes that run as written', async () => {
     const sql = `create table public."Weird Table" ("User Id" uuid references auth.users, body text);
