@@ -835,6 +835,25 @@ describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.ui
   });
 });
 
+// Reduced from supabase/supabase examples/user-management/nextjs-user-management/supabase/migrations/20221017024722_init.sql.
+describe('policy-check-unbound: storage.objects, whose owner Supabase Storage sets from the JWT', () => {
+  const storage = (extra = '') => `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.objects (id uuid primary key, bucket_id text, name text, owner uuid, owner_id text, metadata jsonb);
+    alter table storage.objects enable row level security;
+    grant select, insert, update on storage.objects to anon, authenticated;
+    create policy "Anyone can upload an avatar." on storage.objects for insert with check (bucket_id = 'avatars');
+    create policy "Anyone can update their own avatar." on storage.objects for update using (auth.uid() = owner) with check (bucket_id = 'avatars');
+    ${extra}`;
+
+  it('is not reported for owner and owner_id while storage is served only by Storage; it is once PostgREST exposes the schema, and for another owner column', async () => {
+    expect(await rule('policy-check-unbound', storage())).toEqual([]);
+    const exposed = await rule('policy-check-unbound', storage(), { schemas: ['public', 'storage'] });
+    expect(exposed.map((f) => f.object).sort()).toEqual(['Anyone can update their own avatar. on storage.objects', 'Anyone can upload an avatar. on storage.objects']);
+    const other = await rule('policy-check-unbound', storage('alter table storage.objects add column uploader_id uuid references auth.users;'));
+    expect(other.map((f) => f.message).sort()).toEqual([expect.stringContaining('set uploader_id of their own rows'), expect.stringContaining('for any uploader_id')]);
+  });
+});
+
 describe('policy-check-unbound: an UPDATE whose USING binds the owner but whose WITH CHECK does not', () => {
   const t = (col: string, cmp: string) => `create table public.t (id int primary key, ${col} not null, body text);
     alter table public.t enable row level security;

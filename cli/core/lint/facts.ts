@@ -303,6 +303,10 @@ export function writableWithoutUser(ctx: CatalogLintContext, rel: Relation, role
  */
 export function columnsSetToCaller(ctx: CatalogLintContext, rel: Relation, command: 'INSERT' | 'UPDATE'): Set<string> {
   const out = new Set<string>();
+  // Supabase Storage writes storage.objects itself and sets owner / owner_id from the JWT's sub
+  // (supabase.com/docs/guides/storage/security/ownership): a client cannot name another owner,
+  // unless the schema is also served by PostgREST, where a client writes the row as it likes.
+  if (rel.qualified === 'storage.objects' && !ctx.exposed.has('storage')) for (const c of ['owner', 'owner_id']) if (rel.columns.some((x) => x.name === c)) out.add(c);
   for (const t of rel.triggers) {
     if (!t.enabled || t.timing !== 'BEFORE' || t.level !== 'ROW' || t.conditional || !t.events.includes(command)) continue;
     const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.plpgsqlSource);
