@@ -374,12 +374,15 @@ describe('triggerCallerColumns: what a PL/pgSQL trigger always sets to the calle
     expect(t("begin if TG_OP = 'INSERT' then new.created_by := auth.uid(); end if; new.updated_at := now(); return new; end")).toEqual([{ column: 'created_by', ops: ['INSERT'] }]);
     expect(t("begin if tg_op in ('INSERT', 'UPDATE') then new.created_by := auth.uid(); end if; return new; end")).toEqual([{ column: 'created_by', ops: ['INSERT', 'UPDATE'] }]);
     expect(t("begin if tg_op = 'UPDATE' then return new; end if; new.user_id := auth.uid(); return new; end")).toEqual([{ column: 'user_id', ops: ['DELETE', 'INSERT'] }]);
+    // The ELSE of a TG_OP chain runs for the operations its tests did not name; a column it sets otherwise counts only for the others.
+    expect(t("begin if tg_op = 'INSERT' then new.a := 1; else new.created_by := auth.uid(); end if; return new; end")).toEqual([{ column: 'created_by', ops: ['DELETE', 'UPDATE'] }]);
+    expect(t("begin if tg_op = 'INSERT' then new.created_by := auth.uid(); else new.created_by := old.created_by; end if; return new; end")).toEqual([{ column: 'created_by', ops: ['INSERT'] }]);
+    expect(t("begin if tg_op = 'INSERT' then new.a := 1; elsif new.b then new.x := 2; else new.created_by := auth.uid(); end if; return new; end")).toEqual([]);
     for (const src of [
       'begin if new.user_id is null then new.user_id := auth.uid(); end if; return new; end',
       'begin new.user_id := coalesce(new.user_id, auth.uid()); return new; end',
       "begin new.user_id := auth.uid(); if auth.role() = 'service_role' then new.user_id := old.user_id; end if; return new; end",
       'begin return new; new.user_id := auth.uid(); end',
-      "begin if tg_op = 'INSERT' then new.a := 1; else new.created_by := auth.uid(); end if; return new; end",
       "begin if tg_op = 'INSERT' then if new.b then new.x := 1; new.user_id := auth.uid(); end if; end if; return new; end",
     ]) expect(t(src), src).toEqual([]);
   });

@@ -835,6 +835,44 @@ describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.ui
   });
 });
 
+// Reduced from usebasejump/basejump supabase/migrations/20240414161707_basejump-setup.sql (trigger_set_user_tracking).
+describe("policy-check-unbound: a trigger that sets the owner under IF TG_OP = 'INSERT' and something else under its ELSE", () => {
+  const accounts = (body: string) => `create table public.accounts (id int primary key, created_by uuid references auth.users, name text);
+    alter table public.accounts enable row level security;
+    grant select, insert, update on public.accounts to authenticated;
+    create policy sel on public.accounts for select to authenticated using (created_by = (select auth.uid()));
+    create policy ins on public.accounts for insert to authenticated with check (name is not null);
+    create function public.track() returns trigger language plpgsql set search_path = '' as $$ begin ${body} return new; end $$;
+    create trigger track before insert or update on public.accounts for each row execute function public.track();`;
+  const tracking = "if tg_op = 'INSERT' then new.created_by = auth.uid(); else new.created_by = old.created_by; end if;";
+
+  it('binds the INSERT (the ELSE runs for the other operations only); on Postgres the row is the caller\'s whatever they send', async () => {
+    expect(await rule('policy-check-unbound', accounts(tracking))).toEqual([]);
+    expect(await rule('policy-check-unbound', accounts("if tg_op in ('INSERT') then new.created_by := auth.uid(); elsif tg_op = 'UPDATE' then new.created_by := old.created_by; end if;"))).toEqual([]);
+    // Not when the ELSE (or a later statement) also runs for INSERT, or the IF tests something else.
+    for (const body of [
+      "if tg_op = 'UPDATE' then new.created_by = old.created_by; else new.created_by = auth.uid(); end if; new.created_by = coalesce(new.created_by, auth.uid());",
+      "if new.name = 'x' then new.created_by = auth.uid(); else new.created_by = old.created_by; end if;",
+      "if tg_op = 'INSERT' then new.created_by = auth.uid(); end if; if tg_op <> 'UPDATE' then new.created_by = new.created_by; end if;",
+    ]) {
+      expect((await rule('policy-check-unbound', accounts(body))).map((f) => f.object), body).toEqual(['ins on public.accounts']);
+    }
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${accounts(tracking)} insert into auth.users (id) values ('00000000-0000-4000-8000-000000000001'), ('00000000-0000-4000-8000-000000000002');`).simple());
+      const [row] = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return tx.unsafe(`insert into public.accounts values (1, '00000000-0000-4000-8000-000000000001', 'spam') returning created_by`);
+        }),
+      );
+      expect(row!['created_by']).toBe('00000000-0000-4000-8000-000000000002');
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 // Reduced from supabase/supabase examples/user-management/nextjs-user-management/supabase/migrations/20221017024722_init.sql.
 describe('policy-check-unbound: storage.objects, whose owner Supabase Storage sets from the JWT', () => {
   const storage = (extra = '') => `create schema storage; grant usage on schema storage to anon, authenticated;

@@ -1927,12 +1927,20 @@ export function triggerCallerColumns(source: string, parseSync: ParseSync): Call
   const assign = /^new\s*\.\s*(?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*))\s*:?=\s*([\s\S]+)$/i;
   const ALL = ['INSERT', 'UPDATE', 'DELETE'];
   const set = new Map<string, Set<string>>();
-  const other = new Set<string>();
+  /** Columns assigned anything else, with the operations that assignment may run for. */
+  const other = new Map<string, Set<string>>();
   /** Operations a RETURN NEW / OLD may already have ended (a RETURN NULL skips the row: nothing is written). */
   const ended = new Set<string>();
   let depth = 0;
-  /** The TG_OP values the enclosing depth-1 IF is limited to, or null when it tests anything else. */
+  /** The TG_OP values the enclosing depth-1 IF branch is limited to, or null when it tests anything else. */
   let frameOps: string[] | null = null;
+  /** The TG_OP values the IF / ELSIF tests of the depth-1 chain so far have taken (null: some test is about anything else), for its ELSE. */
+  let chainOps: string[] | null = null;
+  const tgOps = (test: string): string[] | null => {
+    const one = /^(?:if|elsif|elseif)\s+tg_op\s*=\s*'(\w+)'\s+then\b/i.exec(test);
+    const list = /^(?:if|elsif|elseif)\s+tg_op\s+in\s*\(([^)]*)\)\s+then\b/i.exec(test);
+    return one ? [one[1]!.toUpperCase()] : list ? list[1]!.split(',').map((x) => x.trim().replace(/^'|'$/g, '').toUpperCase()) : null;
+  };
   for (const piece of pieces.slice(first)) {
     const word = (/^[a-z<]+/i.exec(piece)?.[0] ?? '').toLowerCase();
     const opens = ['if', 'case', 'loop', 'while', 'for', 'foreach', 'begin', 'declare'].includes(word) || word.startsWith('<<');
@@ -1943,14 +1951,17 @@ export function triggerCallerColumns(source: string, parseSync: ParseSync): Call
     }
     let inner = piece;
     if (opens) {
-      if (depth === 0 && word === 'if') {
-        const one = /^if\s+tg_op\s*=\s*'(\w+)'\s+then\b/i.exec(piece);
-        const list = /^if\s+tg_op\s+in\s*\(([^)]*)\)\s+then\b/i.exec(piece);
-        frameOps = one ? [one[1]!.toUpperCase()] : list ? list[1]!.split(',').map((x) => x.trim().replace(/^'|'$/g, '').toUpperCase()) : null;
-      } else if (depth === 0) frameOps = null;
+      if (depth === 0 && word === 'if') chainOps = frameOps = tgOps(piece);
+      else if (depth === 0) chainOps = frameOps = null;
       inner = piece.replace(/^[\s\S]*?\b(then|loop|else|begin)\b/i, '').trim();
-    } else if (/^(elsif|else|when|exception)\b/i.test(piece)) {
-      if (depth === 1) frameOps = null; // another branch: no longer the TG_OP test alone
+    } else if (/^(elsif|elseif|else|when|exception)\b/i.test(piece)) {
+      if (depth === 1) {
+        // Another branch of `if tg_op = 'INSERT' then … elsif tg_op = 'UPDATE' then … else …`: its own operations.
+        const tested = /^(elsif|elseif)\b/i.test(piece) ? tgOps(piece) : null;
+        if (tested && chainOps) chainOps = [...chainOps, ...(frameOps = tested)];
+        else if (/^else\b/i.test(piece) && chainOps) frameOps = ALL.filter((op) => !chainOps!.includes(op));
+        else chainOps = frameOps = null;
+      }
       inner = piece.replace(/^[\s\S]*?\b(then|else)\b/i, '').trim();
     }
     // `if a then if b then new.x := …`: the statement after THEN opens a block of its own.
@@ -1975,11 +1986,17 @@ export function triggerCallerColumns(source: string, parseSync: ParseSync): Call
         const known = set.get(column) ?? new Set<string>();
         live.forEach((op) => known.add(op));
         set.set(column, known);
-      } else other.add(column);
+      } else {
+        const known = other.get(column) ?? new Set<string>();
+        (ops ?? ALL).forEach((op) => known.add(op));
+        other.set(column, known);
+      }
     }
     if (opens) depth += innerOpens ? 2 : 1;
   }
+  // An operation for which the column may also be set to anything else does not count.
   return [...set]
-    .filter(([c]) => !other.has(c))
+    .map(([column, ops]) => [column, new Set([...ops].filter((op) => !other.get(column)?.has(op)))] as const)
+    .filter(([, ops]) => ops.size > 0)
     .map(([column, ops]) => ({ column, ops: ALL.every((op) => ops.has(op)) ? null : [...ops].sort() }));
 }
