@@ -382,6 +382,36 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     expect(await rule('policy-trusts-writable-column', profiles + lookup + trigger)).toEqual([]);
   });
 
+  // Seen on matiasbattocchia/open-bsp-api supabase/schemas (get_authorized_orgs() reads agents where user_id = auth.uid();
+  // an api-key branch lets anon write agents rows, never one anon's own lookup finds).
+  it('anon is not named when the looked-up row is the user\'s own (user_id = auth.uid()), even where anon can write the table; on Postgres its write gets it nothing', async () => {
+    const sql = `create table public.seats (org int not null, user_id uuid, seat text not null);
+      alter table public.seats enable row level security;
+      create policy kiosk_adds on public.seats for insert to anon, authenticated with check (seat <> '');
+      create table public.ledgers (id int primary key, org int not null);
+      alter table public.ledgers enable row level security;
+      create policy org_ledgers on public.ledgers for select to anon, authenticated
+        using (org in (select s.org from public.seats s where s.user_id = (select auth.uid())));
+      grant select, insert on public.seats, public.ledgers to anon, authenticated;`;
+    const f = await rule('policy-trusts-writable-column', sql);
+    expect(f.map((x) => x.message)).toEqual([expect.stringContaining('public.seats.org (authenticated: INSERT, policy kiosk_adds)')]);
+    expect(f[0]!.message).not.toContain('anon:');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.ledgers values (1, 7);`).simple());
+      const seen = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+          await tx.unsafe(`insert into public.seats values (7, null, 'owner')`);
+          return tx.unsafe('select id from public.ledgers');
+        }),
+      );
+      expect(seen).toHaveLength(0);
+    } finally {
+      await db.drop();
+    }
+  });
+
   // Reduced from supabase/supabase examples/supa-builder/supabase/migrations/20260131000006_fix_rls_recursion_final.sql:
   // roles are readable by every user, and "no direct writes" is said with using (false) / with check (false).
   it('a permissive policy that is constantly false (using (false), with check (false)) opens no write path; on Postgres it admits nothing', async () => {
@@ -396,7 +426,7 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
       grant select on public.deployments to authenticated;
       create policy org_admins on public.deployments for select to authenticated
         using (exists (select 1 from public.org_roles r where r.user_id = (select auth.uid()) and r.org = deployments.org and r.role = 'admin'));`;
-    for (const [update, insert] of [['false', 'false'], ['false and user_id = auth.uid()', 'null::boolean'], ['(1 = 1) and false', 'false or null']]) {
+    for (const [update, insert] of [['false', 'false'], ['false and user_id = auth.uid()', 'null::boolean'], ['(1 = 1) and false', 'false or null']] as const) {
       expect(await rule('policy-trusts-writable-column', sql(update, insert)), `${update} / ${insert}`).toEqual([]);
     }
     // An UPDATE policy that lets the caller reach their own row opens the column again, and the INSERT one a row of their own.

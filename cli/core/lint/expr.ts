@@ -261,6 +261,8 @@ export interface CallerFact {
   table: string;
   /** The columns compared with a claim (what makes the row the caller's). */
   boundBy: string[];
+  /** One of them is compared with the user's id or email: a request without a user has no such row. */
+  byUser: boolean;
   /** The other columns of that table the sub-select reads. */
   columns: string[];
 }
@@ -924,7 +926,7 @@ function ownColumns(select: Body, defaultSchema: string): { scope: Map<string, s
  * The columns of a SELECT's own relations that its WHERE ties to the caller by
  * an AND-ed `column = <claim>` (or IS NOT DISTINCT FROM), by relation.
  */
-function boundColumns(select: Body, resolve: Resolve, isCaller: (t: string, b: Body) => boolean = isClaimCall): Map<string, Set<string>> {
+function boundColumns(select: Body, resolve: Resolve, isCaller: (t: string, b: Body) => boolean = isClaimCall, byUser?: Set<string>): Map<string, Set<string>> {
   const bound = new Map<string, Set<string>>();
   for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
     if (nodeType(conjunct) !== 'A_Expr') continue;
@@ -939,6 +941,13 @@ function boundColumns(select: Body, resolve: Resolve, isCaller: (t: string, b: B
       if (nodeType(c) !== 'ColumnRef' || !(claimKey(other) || contains(other, (tt, bb) => isClaimCall(tt, bb) || isCaller(tt, bb)))) continue;
       const r = resolve(bodyOf(c), false);
       if (r) bound.set(r.table, (bound.get(r.table) ?? new Set()).add(r.column));
+      // An AND-ed equality with the user's id or email (or a helper argument holding it): no row for a request without a user.
+      const k = claimKey(other);
+      const user =
+        k !== null
+          ? !ANON_CLAIMS.has(k)
+          : contains(other, (tt, bb) => (tt === 'FuncCall' || tt === 'A_Expr' ? isUserClaim({ [tt]: bb }) : isCaller !== isClaimCall && (tt === 'ParamRef' || tt === 'ColumnRef') && isCaller(tt, bb)));
+      if (r && user) byUser?.add(r.table);
     }
   }
   return bound;
@@ -1089,7 +1098,8 @@ export function functionReads(body: string, defaultSchema: string, parseSync: Pa
 function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: string, b: Body) => boolean, params: ReadonlySet<string> = new Set()): CallerFact[] {
   const { scope, resolve } = ownColumns(select, defaultSchema);
   if (scope.size === 0) return [];
-  const bound = boundColumns(select, resolve, isCaller);
+  const byUser = new Set<string>();
+  const bound = boundColumns(select, resolve, isCaller, byUser);
   if (bound.size === 0) return [];
   const read = new Map<string, Set<string>>();
   walk({ SelectStmt: select }, (t, b, anc) => {
@@ -1102,7 +1112,7 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
     if (!r || !bound.has(r.table) || bound.get(r.table)!.has(r.column)) return;
     read.set(r.table, (read.get(r.table) ?? new Set()).add(r.column));
   });
-  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], columns: [...(read.get(table) ?? [])] })).filter((f) => f.columns.length > 0);
+  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], byUser: byUser.has(table), columns: [...(read.get(table) ?? [])] })).filter((f) => f.columns.length > 0);
 }
 
 /**

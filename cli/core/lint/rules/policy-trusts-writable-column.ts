@@ -56,7 +56,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -85,8 +85,9 @@ export const rule: CatalogRule = {
             for (const role of roles) {
               const path = writePath(ctx, looked, role, column, fact.boundBy);
               if (!path) continue;
-              // Every write path tied to auth.uid(): a request without a user has no row of its own to set.
-              if (role === ctx.anonRole && !writableWithoutUser(ctx, looked, role)) continue;
+              // A row looked up by the user's id (`user_id = auth.uid()`) is never a request without a user's own,
+              // whatever it writes; nor is any row when every write path is tied to auth.uid().
+              if (role === ctx.anonRole && (fact.byUser || !writableWithoutUser(ctx, looked, role))) continue;
               const hole = `${fact.table}.${column} (${fact.via ? `read by ${fact.via}; ` : ''}${role}: ${path})`;
               if (!holes.includes(hole)) holes.push(hole);
             }
