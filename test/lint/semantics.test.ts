@@ -1035,6 +1035,40 @@ describe('auth-call-per-row: a bare call in WITH CHECK runs once per row written
   });
 });
 
+// Reduced from supabase/supabase examples/supa-builder/supabase/migrations/20260131000001_initial_schema.sql (project_audit_logs).
+describe('audit-table-mutable: a role that RLS lets change no row is not named for UPDATE or DELETE', () => {
+  it('names TRUNCATE for the API roles, everything for the owner and BYPASSRLS roles; on Postgres authenticated updates and deletes nothing', async () => {
+    const sql = `create table public.project_audit_logs (id int primary key, actor_id uuid not null, action text not null);
+      alter table public.project_audit_logs enable row level security;
+      grant all on public.project_audit_logs to anon, authenticated, service_role;
+      create policy read_own on public.project_audit_logs for select to authenticated using (actor_id = (select auth.uid()));
+      create policy log_own on public.project_audit_logs for insert to authenticated with check (actor_id = (select auth.uid()));`;
+    const f = await rule('audit-table-mutable', sql);
+    expect(f).toHaveLength(1);
+    const open = f[0]!.message.replace(/^.*can be rewritten: /, '').replace(/ and no trigger rejects it$/, '').split('; ');
+    expect(open).toEqual(expect.arrayContaining(['anon can TRUNCATE', 'authenticated can TRUNCATE', 'service_role can UPDATE, DELETE and TRUNCATE']));
+    expect(open.find((x) => x.endsWith('can UPDATE, DELETE and TRUNCATE') && !x.startsWith('service_role'))).toBeDefined(); // the owner
+    // A permissive UPDATE policy gives authenticated a way to change rows again.
+    const upd = await rule('audit-table-mutable', `${sql} create policy fix_own on public.project_audit_logs for update to authenticated using (actor_id = (select auth.uid()));`);
+    expect(upd[0]!.message).toContain('authenticated can UPDATE and TRUNCATE');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.project_audit_logs values (1, '00000000-0000-4000-8000-000000000002', 'create');`).simple());
+      const changed = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          const u = await tx.unsafe(`update public.project_audit_logs set action = 'forged'`);
+          const d = await tx.unsafe('delete from public.project_audit_logs');
+          return u.count + d.count;
+        }),
+      );
+      expect(changed).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('fixes quote identifiers', () => {
   it('a mixed-case table and column get fixes that run as written', async () => {
     const sql = `create table public."Weird Table" ("User Id" uuid references auth.users, body text);
