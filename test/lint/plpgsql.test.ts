@@ -5,9 +5,10 @@
  * already read, and a correct look-alike that must stay quiet.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ThrowawayDatabase } from '../../cli/core/db.js';
+import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
 import { loadParser } from '../../cli/core/sql-text.js';
 import { readPlpgsql } from '../../cli/core/lint/plpgsql.js';
+import { serverUrl } from '../helpers/pg.js';
 import { lintWith, makeTemplate, modelOf } from './helpers.js';
 
 let parser: Awaited<ReturnType<typeof loadParser>>;
@@ -42,14 +43,35 @@ describe('readPlpgsql', () => {
         select p.role into who from public.profiles p where p.user_id = me and p.note <> 'me';
         return who = 'admin';
       end`);
-    expect(r?.single).toBe(false);
-    expect(r?.sql.split(';\n').map((x) => x.replace(/\s+/g, ' '))).toEqual([
-      "select (auth.jwt() ->> 'sub')::uuid",
-      // INTO is gone (the parser blanks it), `me` is the claim, the string 'me' untouched.
-      "select p.role from public.profiles p where p.user_id = (auth.uid()) and p.note <> 'me'",
-      "select who = 'admin'",
-    ]);
+    // Setting the claim variable again changes nothing; the SELECT INTO is read where `who` is returned.
+    expect(r?.single).toBe(true);
+    // INTO is gone (the parser blanks it), `me` is the claim, the string 'me' untouched.
+    expect(r?.sql.replace(/\s+/g, ' ')).toBe("select ((select p.role from public.profiles p where p.user_id = (auth.uid()) and p.note <> 'me')) = 'admin'");
     expect(r?.locals).toEqual(['found', 'who']);
+  });
+
+  it('variables each set once, from a query (SELECT INTO) or an expression, then returned: the one SELECT it amounts to', () => {
+    // Reduced from supabase/supabase examples/slack-clone/nextjs-slack-clone/supabase/migrations/20240214102356_init.sql (authorize()).
+    expect(read(`declare n int; begin
+        select count(*) from public.grants g where g.permission = authorize.perm and g.user_id = authorize.who into n;
+        return n > 0; end`, 'perm text, who uuid')).toMatchObject({
+      single: true,
+      sql: expect.stringMatching(/^select \(\(select count\(\*\) from public\.grants g where g\.permission = authorize\.perm and g\.user_id = authorize\.who\s*\)\) > 0$/),
+    });
+    expect(read("declare lim int; n int; begin lim := 5; select count(*) into n from public.notes where user_id = auth.uid(); return n < lim; end")?.sql.replace(/\s+/g, ' ')).toBe(
+      'select ((select count(*) from public.notes where user_id = auth.uid())) < (5)',
+    );
+    // Not when a variable is set twice, a parameter is set, the query fills several variables or is STRICT, or another statement comes first.
+    for (const [src, args] of [
+      ['declare n int; begin select count(*) into n from public.a; select count(*) into n from public.b; return n > 0; end', ''],
+      ['begin select count(*) into k from public.a; return k > 0; end', 'k int'],
+      ['declare a int; b int; begin select 1, 2 into a, b; return a = b; end', ''],
+      ['declare n int; begin select count(*) into strict n from public.a; return n > 0; end', ''],
+      ["declare n int; begin perform pg_notify('x', 'y'); select count(*) into n from public.a; return n > 0; end", ''],
+      ['declare n int; begin select count(*) into n from public.a; return n > 0; exception when others then return true; end', ''],
+    ] as const) {
+      expect(read(src, args)?.single, src).toBe(false);
+    }
   });
 
   it('a variable also set from a query, a loop or anything else is a local, never taken for a claim', () => {
@@ -144,6 +166,52 @@ describe('security rules through PL/pgSQL helpers', () => {
     expect(bad.filter((f) => f.rule === 'security-definer-rpc').map((f) => f.object)).toEqual(['public.my_docs()']);
     const scalar = await lint(sql('bigint').replace('return query select * from private.all_docs();', 'return private.all_docs();'));
     expect(scalar.filter((f) => f.rule === 'security-definer-rpc')).toEqual([]);
+  });
+
+  // Reduced from supabase/supabase examples/slack-clone/nextjs-slack-clone/supabase/migrations/20240214102356_init.sql:
+  // `using (authorize('channels.delete', auth.uid()))`, authorize() counting the user's grants into a variable.
+  it("a helper handed the caller's id (authorize(perm, auth.uid())), in SQL or PL/pgSQL with SELECT INTO: anon cannot pass it (policy-to-public); on Postgres anon deletes nothing", async () => {
+    const schema = `create table public.grants (user_id uuid, permission text);
+      alter table public.grants enable row level security;
+      create table public.channels (id int primary key, created_by uuid);
+      alter table public.channels enable row level security;
+      grant select, delete on public.channels to anon, authenticated;`;
+    const plpgsql = (cmp: string) => `create function public.authorize(perm text, user_id uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+      declare n int;
+      begin
+        select count(*) from public.grants g where g.permission = authorize.perm and ${cmp} into n;
+        return n > 0;
+      end $$;`;
+    const forms = {
+      plpgsql: plpgsql('g.user_id = authorize.user_id'),
+      sqlByName: `create function public.authorize(perm text, who uuid) returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.grants g where g.permission = perm and g.user_id = who) $$;`,
+      sqlByNumber: `create function public.authorize(text, uuid) returns boolean language sql stable security definer set search_path = '' as $$ select count(*) > 0 from public.grants g where g.permission = $1 and g.user_id = $2 $$;`,
+    };
+    const policy = `create policy mods_delete on public.channels for delete using (public.authorize('channels.delete', (select auth.uid())));`;
+    for (const [name, fn] of Object.entries(forms)) {
+      const f = (await lint(`${schema} ${fn} ${policy}`)).filter((x) => x.rule === 'policy-to-public');
+      expect(f.map((x) => x.message), name).toEqual([expect.stringContaining('a request without a user cannot pass it')]);
+    }
+    // A helper that does not look at the id it is handed, or a policy that hands it a column of the row: anon can pass.
+    for (const sql of [
+      `${schema} ${plpgsql('g.user_id is null')} ${policy}`,
+      `${schema} ${forms.plpgsql} create policy mods_delete on public.channels for delete using (public.authorize('channels.delete', created_by));`,
+    ]) {
+      expect((await lint(sql)).filter((x) => x.rule === 'policy-to-public').map((x) => x.message), sql).toEqual([expect.stringContaining('a request without a user can pass it')]);
+    }
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${schema} ${forms.plpgsql} ${policy} insert into public.channels values (1, null); insert into public.grants values (null, 'channels.delete');`).simple());
+      const deleted = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+          return tx.unsafe('delete from public.channels');
+        }),
+      );
+      expect(deleted.count).toBe(0);
+    } finally {
+      await db.drop();
+    }
   });
 
   it('a PL/pgSQL helper that needs a user: a policy without TO calling it says anon cannot pass it (policy-to-public)', async () => {

@@ -382,6 +382,75 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     expect(await rule('policy-trusts-writable-column', profiles + lookup + trigger)).toEqual([]);
   });
 
+  // Seen on matiasbattocchia/open-bsp-api supabase/schemas (get_authorized_orgs() reads agents where user_id = auth.uid();
+  // an api-key branch lets anon write agents rows, never one anon's own lookup finds).
+  it('anon is not named when the looked-up row is the user\'s own (user_id = auth.uid()), even where anon can write the table; on Postgres its write gets it nothing', async () => {
+    const sql = `create table public.seats (org int not null, user_id uuid, seat text not null);
+      alter table public.seats enable row level security;
+      create policy kiosk_adds on public.seats for insert to anon, authenticated with check (seat <> '');
+      create table public.ledgers (id int primary key, org int not null);
+      alter table public.ledgers enable row level security;
+      create policy org_ledgers on public.ledgers for select to anon, authenticated
+        using (org in (select s.org from public.seats s where s.user_id = (select auth.uid())));
+      grant select, insert on public.seats, public.ledgers to anon, authenticated;`;
+    const f = await rule('policy-trusts-writable-column', sql);
+    expect(f.map((x) => x.message)).toEqual([expect.stringContaining('public.seats.org (authenticated: INSERT, policy kiosk_adds)')]);
+    expect(f[0]!.message).not.toContain('anon:');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.ledgers values (1, 7);`).simple());
+      const seen = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+          await tx.unsafe(`insert into public.seats values (7, null, 'owner')`);
+          return tx.unsafe('select id from public.ledgers');
+        }),
+      );
+      expect(seen).toHaveLength(0);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  // Reduced from supabase/supabase examples/supa-builder/supabase/migrations/20260131000006_fix_rls_recursion_final.sql:
+  // roles are readable by every user, and "no direct writes" is said with using (false) / with check (false).
+  it('a permissive policy that is constantly false (using (false), with check (false)) opens no write path; on Postgres it admits nothing', async () => {
+    const sql = (update: string, insert: string) => `create table public.org_roles (id int primary key, user_id uuid not null, org text not null, role text not null);
+      alter table public.org_roles enable row level security;
+      grant select, insert, update on public.org_roles to authenticated;
+      create policy read_roles on public.org_roles for select to authenticated using (true);
+      create policy no_updates on public.org_roles for update to authenticated using (${update});
+      create policy no_inserts on public.org_roles for insert to authenticated with check (${insert});
+      create table public.deployments (id int primary key, org text not null);
+      alter table public.deployments enable row level security;
+      grant select on public.deployments to authenticated;
+      create policy org_admins on public.deployments for select to authenticated
+        using (exists (select 1 from public.org_roles r where r.user_id = (select auth.uid()) and r.org = deployments.org and r.role = 'admin'));`;
+    for (const [update, insert] of [['false', 'false'], ['false and user_id = auth.uid()', 'null::boolean'], ['(1 = 1) and false', 'false or null']] as const) {
+      expect(await rule('policy-trusts-writable-column', sql(update, insert)), `${update} / ${insert}`).toEqual([]);
+    }
+    // An UPDATE policy that lets the caller reach their own row opens the column again, and the INSERT one a row of their own.
+    expect((await rule('policy-trusts-writable-column', sql('user_id = (select auth.uid())', 'false'))).map((f) => f.message)).toEqual([
+      expect.stringContaining('public.org_roles.org (authenticated: UPDATE, policy no_updates) and public.org_roles.role (authenticated: UPDATE, policy no_updates)'),
+    ]);
+    expect((await rule('policy-trusts-writable-column', sql('false', 'user_id = (select auth.uid())'))).map((f) => f.message)).toEqual([expect.stringContaining('(authenticated: INSERT, policy no_inserts)')]);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql('false', 'false')} insert into public.org_roles values (1, '00000000-0000-4000-8000-000000000002', 'acme', 'builder');`).simple());
+      const as = (q: string) =>
+        withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+            return tx.unsafe(q);
+          }),
+        );
+      expect(await as(`update public.org_roles set role = 'admin' where user_id = auth.uid() returning id`)).toHaveLength(0);
+      await expect(as(`insert into public.org_roles values (2, auth.uid(), 'acme', 'admin')`)).rejects.toThrow(/row-level security/);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('a table without RLS is writable on every row; a role that cannot reach the guarded table is not asked', async () => {
     const open = `create table public.roles_open (user_id uuid, role text); grant select, update on public.roles_open to authenticated;
       create table public.docs (id int); alter table public.docs enable row level security; grant select on public.docs to authenticated;
@@ -416,6 +485,51 @@ describe('policy-to-public: whether a request without a user can pass the policy
       'keeper_write on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
       'backend_insert on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
     });
+  });
+
+  // count() over the caller's rows is 0 without a user, not nothing: a quota check passes for anon.
+  it('an aggregate over the caller\'s rows is one row without a user: count() is 0, which a comparison can pass; on Postgres anon passes a quota', async () => {
+    const notes = `create table public.notes (id int primary key, user_id uuid, body text);
+      alter table public.notes enable row level security;
+      grant select, insert on public.notes to anon, authenticated;`;
+    const count = '(select count(*) from public.notes n where n.user_id = (select auth.uid()))';
+    const f = await rule(
+      'policy-to-public',
+      `${notes}
+      create policy quota on public.notes for insert with check (${count} < 5);
+      create policy seen on public.notes for select using (${count} > 0);
+      create policy also_seen on public.notes for update using (1 <= ${count});
+      create policy newest on public.notes for delete using (id = (select max(n.id) from public.notes n where n.user_id = (select auth.uid())));
+      create function public.has_notes() returns boolean language sql stable as 'select count(*) > 0 from public.notes n where n.user_id = (select auth.uid())';
+      create function public.no_notes() returns boolean language sql stable as 'select count(*) = 0 from public.notes n where n.user_id = (select auth.uid())';
+      create table public.a (id int primary key); alter table public.a enable row level security;
+      create policy via_has on public.a for select using (public.has_notes());
+      create policy via_none on public.a for insert with check (public.no_notes());`,
+    );
+    const passes = 'and a request without a user can pass it';
+    const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+    expect(Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.*anon included, /, '')]))).toEqual({
+      'quota on public.notes': passes,
+      'seen on public.notes': cannot,
+      'also_seen on public.notes': cannot,
+      'newest on public.notes': cannot,
+      'via_has on public.a': cannot,
+      'via_none on public.a': passes,
+    });
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${notes} create policy quota on public.notes for insert with check (${count} < 5);`).simple());
+      // No RETURNING: that would need a SELECT policy too.
+      const inserted = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+          return tx.unsafe(`insert into public.notes values (1, '00000000-0000-4000-8000-000000000002', 'as someone')`);
+        }),
+      );
+      expect(inserted.count).toBe(1);
+    } finally {
+      await db.drop();
+    }
   });
 });
 
@@ -751,6 +865,63 @@ describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.ui
   });
 });
 
+// Reduced from usebasejump/basejump supabase/migrations/20240414161707_basejump-setup.sql (trigger_set_user_tracking).
+describe("policy-check-unbound: a trigger that sets the owner under IF TG_OP = 'INSERT' and something else under its ELSE", () => {
+  const accounts = (body: string) => `create table public.accounts (id int primary key, created_by uuid references auth.users, name text);
+    alter table public.accounts enable row level security;
+    grant select, insert, update on public.accounts to authenticated;
+    create policy sel on public.accounts for select to authenticated using (created_by = (select auth.uid()));
+    create policy ins on public.accounts for insert to authenticated with check (name is not null);
+    create function public.track() returns trigger language plpgsql set search_path = '' as $$ begin ${body} return new; end $$;
+    create trigger track before insert or update on public.accounts for each row execute function public.track();`;
+  const tracking = "if tg_op = 'INSERT' then new.created_by = auth.uid(); else new.created_by = old.created_by; end if;";
+
+  it('binds the INSERT (the ELSE runs for the other operations only); on Postgres the row is the caller\'s whatever they send', async () => {
+    expect(await rule('policy-check-unbound', accounts(tracking))).toEqual([]);
+    expect(await rule('policy-check-unbound', accounts("if tg_op in ('INSERT') then new.created_by := auth.uid(); elsif tg_op = 'UPDATE' then new.created_by := old.created_by; end if;"))).toEqual([]);
+    // Not when the ELSE (or a later statement) also runs for INSERT, or the IF tests something else.
+    for (const body of [
+      "if tg_op = 'UPDATE' then new.created_by = old.created_by; else new.created_by = auth.uid(); end if; new.created_by = coalesce(new.created_by, auth.uid());",
+      "if new.name = 'x' then new.created_by = auth.uid(); else new.created_by = old.created_by; end if;",
+      "if tg_op = 'INSERT' then new.created_by = auth.uid(); end if; if tg_op <> 'UPDATE' then new.created_by = new.created_by; end if;",
+    ]) {
+      expect((await rule('policy-check-unbound', accounts(body))).map((f) => f.object), body).toEqual(['ins on public.accounts']);
+    }
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${accounts(tracking)} insert into auth.users (id) values ('00000000-0000-4000-8000-000000000001'), ('00000000-0000-4000-8000-000000000002');`).simple());
+      const [row] = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return tx.unsafe(`insert into public.accounts values (1, '00000000-0000-4000-8000-000000000001', 'spam') returning created_by`);
+        }),
+      );
+      expect(row!['created_by']).toBe('00000000-0000-4000-8000-000000000002');
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+// Reduced from supabase/supabase examples/user-management/nextjs-user-management/supabase/migrations/20221017024722_init.sql.
+describe('policy-check-unbound: storage.objects, whose owner Supabase Storage sets from the JWT', () => {
+  const storage = (extra = '') => `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.objects (id uuid primary key, bucket_id text, name text, owner uuid, owner_id text, metadata jsonb);
+    alter table storage.objects enable row level security;
+    grant select, insert, update on storage.objects to anon, authenticated;
+    create policy "Anyone can upload an avatar." on storage.objects for insert with check (bucket_id = 'avatars');
+    create policy "Anyone can update their own avatar." on storage.objects for update using (auth.uid() = owner) with check (bucket_id = 'avatars');
+    ${extra}`;
+
+  it('is not reported for owner and owner_id while storage is served only by Storage; it is once PostgREST exposes the schema, and for another owner column', async () => {
+    expect(await rule('policy-check-unbound', storage())).toEqual([]);
+    const exposed = await rule('policy-check-unbound', storage(), { schemas: ['public', 'storage'] });
+    expect(exposed.map((f) => f.object).sort()).toEqual(['Anyone can update their own avatar. on storage.objects', 'Anyone can upload an avatar. on storage.objects']);
+    const other = await rule('policy-check-unbound', storage('alter table storage.objects add column uploader_id uuid references auth.users;'));
+    expect(other.map((f) => f.message).sort()).toEqual([expect.stringContaining('set uploader_id of their own rows'), expect.stringContaining('for any uploader_id')]);
+  });
+});
+
 describe('policy-check-unbound: an UPDATE whose USING binds the owner but whose WITH CHECK does not', () => {
   const t = (col: string, cmp: string) => `create table public.t (id int primary key, ${col} not null, body text);
     alter table public.t enable row level security;
@@ -781,6 +952,120 @@ describe('policy-check-unbound: an UPDATE whose USING binds the owner but whose 
     ]);
     // No foreign key and no owner-like name: the policies' `(select auth.uid())::text = owner_text` says whose row it is.
     expect((await rule('policy-check-unbound', t('owner_text text', '(select auth.uid())::text = owner_text'))).map((f) => f.object)).toEqual(['upd on public.t']);
+  });
+});
+
+// Seen on supabase/supabase examples/todo-list/nextjs-todo-list/supabase/migrations/20230712094349_init.sql: the finding named
+// the INSERT policy ("Individuals can create todos.") as the reason an index is needed.
+describe('claim-column-unindexed: a WITH CHECK judges the written row, which no scan finds', () => {
+  const feedback = (policies: string) => `create table public.feedback (id int primary key, user_id uuid not null, org_id int not null, body text);
+    create table public.members (org_id int not null, user_id uuid not null);
+    alter table public.feedback enable row level security;
+    grant insert, select on public.feedback to authenticated;
+    ${policies}`;
+  const insertOwn = 'create policy send on public.feedback for insert to authenticated with check (user_id = (select auth.uid()));';
+
+  it('an insert-only table needs no index on the column its check compares; a SELECT policy on it does, and is the one named; on Postgres the insert scans nothing', async () => {
+    expect(await rule('claim-column-unindexed', feedback(insertOwn))).toEqual([]);
+    const f = await rule('claim-column-unindexed', feedback(`${insertOwn} create policy read_own on public.feedback for select to authenticated using (user_id = (select auth.uid()));`));
+    expect(f.map((x) => [x.object, x.message])).toEqual([['public.feedback.user_id', expect.stringContaining('in policy read_own on public.feedback')]]);
+    // A sub-select in the check still reads its table, once per written row.
+    const viaMembers = await rule('claim-column-unindexed', feedback('create policy send on public.feedback for insert to authenticated with check (org_id in (select m.org_id from public.members m where m.user_id = (select auth.uid())));'));
+    expect(viaMembers.map((x) => x.object)).toEqual(['public.members.user_id']);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${feedback(insertOwn)} insert into public.feedback select g, gen_random_uuid(), 1, 'x' from generate_series(1, 2000) g; analyze public.feedback;`).simple());
+      const plan = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return tx.unsafe(`explain (format json) insert into public.feedback values (5000, '00000000-0000-4000-8000-000000000002', 1, 'hi')`);
+        }),
+      );
+      const text = JSON.stringify(plan);
+      expect(text).toContain('"Node Type":"ModifyTable"');
+      expect(text).not.toMatch(/Scan/);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('auth-call-per-row: a bare call in WITH CHECK runs once per row written, not scanned', () => {
+  it('says which; on Postgres a STABLE call in a check runs for each inserted row, wrapped once per statement', async () => {
+    const t = `create table public.todos (id int primary key, user_id uuid not null);
+      alter table public.todos enable row level security;
+      grant select, insert on public.todos to authenticated;`;
+    const f = await rule('auth-call-per-row', `${t}
+      create policy add on public.todos for insert to authenticated with check (auth.uid() = user_id);
+      create policy mine on public.todos for select to authenticated using (auth.uid() = user_id);`);
+    expect(Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.* calls /, '')]))).toEqual({
+      'add on public.todos': 'auth.uid() once per row written (in its WITH CHECK)',
+      'mine on public.todos': 'auth.uid() once per row scanned',
+    });
+    // GoTrue's auth.uid() is inlined, so a PL/pgSQL stand-in shows the calls (pg_stat_xact_user_functions).
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) =>
+        s.unsafe(`${t} create function public.me() returns uuid language plpgsql stable as $$ begin return auth.uid(); end $$;
+          grant execute on function public.me() to authenticated;`).simple(),
+      );
+      // Each measurement is one transaction, rolled back (by the sentinel thrown once the counter is read).
+      const calls = async (check: string): Promise<number> => {
+        let n = -1;
+        await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`set local track_functions = 'all';
+              create policy add on public.todos for insert to authenticated with check (${check});
+              select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
+              insert into public.todos select g, '00000000-0000-4000-8000-000000000002' from generate_series(1, 3) g;`).simple();
+            const [row] = await tx.unsafe(`select calls from pg_stat_xact_user_functions where funcname = 'me'`);
+            n = Number(row!['calls']);
+            throw new Error('rollback');
+          }),
+        ).catch((e: Error) => {
+          if (e.message !== 'rollback') throw e;
+        });
+        return n;
+      };
+      expect(await calls('public.me() = user_id')).toBe(3);
+      expect(await calls('(select public.me()) = user_id')).toBe(1);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+// Reduced from supabase/supabase examples/supa-builder/supabase/migrations/20260131000001_initial_schema.sql (project_audit_logs).
+describe('audit-table-mutable: a role that RLS lets change no row is not named for UPDATE or DELETE', () => {
+  it('names TRUNCATE for the API roles, everything for the owner and BYPASSRLS roles; on Postgres authenticated updates and deletes nothing', async () => {
+    const sql = `create table public.project_audit_logs (id int primary key, actor_id uuid not null, action text not null);
+      alter table public.project_audit_logs enable row level security;
+      grant all on public.project_audit_logs to anon, authenticated, service_role;
+      create policy read_own on public.project_audit_logs for select to authenticated using (actor_id = (select auth.uid()));
+      create policy log_own on public.project_audit_logs for insert to authenticated with check (actor_id = (select auth.uid()));`;
+    const f = await rule('audit-table-mutable', sql);
+    expect(f).toHaveLength(1);
+    const open = f[0]!.message.replace(/^.*can be rewritten: /, '').replace(/ and no trigger rejects it$/, '').split('; ');
+    expect(open).toEqual(expect.arrayContaining(['anon can TRUNCATE', 'authenticated can TRUNCATE', 'service_role can UPDATE, DELETE and TRUNCATE']));
+    expect(open.find((x) => x.endsWith('can UPDATE, DELETE and TRUNCATE') && !x.startsWith('service_role'))).toBeDefined(); // the owner
+    // A permissive UPDATE policy gives authenticated a way to change rows again.
+    const upd = await rule('audit-table-mutable', `${sql} create policy fix_own on public.project_audit_logs for update to authenticated using (actor_id = (select auth.uid()));`);
+    expect(upd[0]!.message).toContain('authenticated can UPDATE and TRUNCATE');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.project_audit_logs values (1, '00000000-0000-4000-8000-000000000002', 'create');`).simple());
+      const changed = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          const u = await tx.unsafe(`update public.project_audit_logs set action = 'forged'`);
+          const d = await tx.unsafe('delete from public.project_audit_logs');
+          return u.count + d.count;
+        }),
+      );
+      expect(changed).toBe(0);
+    } finally {
+      await db.drop();
+    }
   });
 });
 

@@ -266,6 +266,8 @@ export interface CallerFact {
   table: string;
   /** The columns compared with a claim (what makes the row the caller's). */
   boundBy: string[];
+  /** One of them is compared with the user's id or email: a request without a user has no such row. */
+  byUser: boolean;
   /** The other columns of that table the sub-select reads. */
   columns: string[];
 }
@@ -419,6 +421,13 @@ export interface ExprAnalysis {
    */
   sessionClaims: string[] | null;
   /**
+   * False (or NULL) for every row and every caller: `false`, `null`, `false and …`,
+   * `false or null`. A permissive policy whose USING or WITH CHECK is such a
+   * constant (`using (false)`, the usual way to say "not through the API") admits
+   * nothing for its command.
+   */
+  neverTrue: boolean;
+  /**
    * Never true for a request that carries no user (no sub, no email): every OR
    * branch has an AND-ed test that is NULL or false without one, such as
    * `user_id = auth.uid()` or `exists (select … where m.user_id = auth.uid())`.
@@ -504,19 +513,115 @@ function isUserClaim(v: unknown): boolean {
 /** Comparisons that are NULL when either side is NULL. */
 const STRICT_COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 
+/** Aggregates whose value over no rows is NULL (count's is 0). */
+const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'bit_and', 'bit_or', 'bit_xor', 'xmlagg', 'stddev', 'variance']);
+
+function isAggregateCall(v: unknown): boolean {
+  if (nodeType(v) !== 'FuncCall') return false;
+  const b = bodyOf(v);
+  return !b['over'] && (b['agg_star'] === true || AGGREGATES.has(funcName(b)));
+}
+
+/**
+ * A SELECT with an aggregate in its target list and no GROUP BY returns one row
+ * even when no row matches (`select count(*) from members where user_id =
+ * auth.uid()` gives 0 without a user, not nothing).
+ */
+function aggregatesToOneRow(sel: Body): boolean {
+  if (sel['groupClause']) return false;
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  return targets.some((t) => contains(bodyOf(t)['val'], (tt, bb) => isAggregateCall({ [tt]: bb })));
+}
+
+/** Whether the rows a SELECT reads need a user (its WHERE, or an inner join's ON). */
+function rowsNeedUser(sel: Body, helpers: HelperTest): boolean {
+  return (sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], helpers)) || innerJoinNeedsUser(sel['fromClause'], helpers);
+}
+
+/**
+ * The value without a user of `(select <aggregate> from … where <needs a user>)`,
+ * or of such an aggregate in the target of that SELECT: 0 for count, NULL
+ * (null) for the others; undefined for anything else.
+ */
+function aggregateWithoutUser(v: unknown, helpers: HelperTest, rowsOf?: Body): 0 | null | undefined {
+  let n = stripCasts(v);
+  let sel = rowsOf;
+  if (nodeType(n) === 'SubLink' && bodyOf(n)['subLinkType'] === 'EXPR_SUBLINK') {
+    sel = bodyOf(bodyOf(n)['subselect']);
+    const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+    if (!sel['fromClause'] || targets.length !== 1) return undefined;
+    n = stripCasts(bodyOf(targets[0])['val']);
+  }
+  if (!sel || !isAggregateCall(n) || !aggregatesToOneRow(sel) || sel['havingClause'] || !rowsNeedUser(sel, helpers)) return undefined;
+  return funcName(bodyOf(n)) === 'count' ? 0 : null;
+}
+
+function numericConst(v: unknown): number | null {
+  const n = stripCasts(v);
+  if (nodeType(n) !== 'A_Const') return null;
+  const b = bodyOf(n);
+  const i = b['ival'] as { ival?: number } | undefined;
+  if (i) return i.ival ?? 0;
+  const f = b['fval'] as { fval?: string } | undefined;
+  return f?.fval !== undefined ? Number(f.fval) : null;
+}
+
+/** `a <op> b` on numbers, for the comparisons in STRICT_COMPARISONS. */
+function compareNumbers(a: number, op: string, b: number): boolean {
+  return op === '=' ? a === b : op === '<>' || op === '!=' ? a !== b : op === '<' ? a < b : op === '>' ? a > b : op === '<=' ? a <= b : a >= b;
+}
+
+/**
+ * A comparison of an aggregate over rows that need a user with a number: NULL
+ * (any aggregate but count) or false (`count(*) > 0`: 0 > 0) without a user.
+ * `rowsOf`: the SELECT whose target the comparison is, when it is not a sub-select.
+ */
+function aggregateTestFalseWithoutUser(v: unknown, helpers: HelperTest, rowsOf?: Body): boolean {
+  const n = stripCasts(v);
+  if (nodeType(n) !== 'A_Expr') return false;
+  const b = bodyOf(n);
+  const op = opName(b);
+  if (String(b['kind']) !== 'AEXPR_OP' || !STRICT_COMPARISONS.has(op)) return false;
+  for (const [x, y, flip] of [
+    [b['lexpr'], b['rexpr'], false],
+    [b['rexpr'], b['lexpr'], true],
+  ] as const) {
+    const value = aggregateWithoutUser(x, helpers, rowsOf);
+    if (value === null) return true;
+    const c = numericConst(y);
+    if (value === 0 && c !== null) return !(flip ? compareNumbers(c, op, 0) : compareNumbers(0, op, c));
+  }
+  return false;
+}
+
+/**
+ * A call of a helper that yields nothing, NULL or false without a user: named in
+ * `helpers` as `schema.name`, or as `schema.name#i` when it does so once its
+ * argument i is the caller's id (`has_role(auth.uid(), 'admin')`) and the call
+ * hands it that.
+ */
+function helperNeedsUser(b: Body, helpers: HelperTest): boolean {
+  const name = funcName(b);
+  if (helpers.has(name)) return true;
+  const args = (b['args'] as unknown[] | undefined) ?? [];
+  return args.some((x, i) => helpers.has(`${name}#${i}`) && isUserClaim(x));
+}
+
 /** A scalar or set sub-select / helper call that yields nothing without a user. */
 function emptyWithoutUser(v: unknown, helpers: HelperTest): boolean {
   const n = stripCasts(v);
   const t = nodeType(n);
   const b = bodyOf(n);
-  if (t === 'FuncCall') return helpers.has(funcName(b));
+  if (t === 'FuncCall') return helperNeedsUser(b, helpers);
   if (t !== 'SubLink') return false;
   const sel = bodyOf(b['subselect']);
   if (!sel['fromClause']) {
     const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
     return targets.length === 1 && emptyWithoutUser(bodyOf(targets[0])['val'], helpers);
   }
-  return (sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], helpers)) || innerJoinNeedsUser(sel['fromClause'], helpers);
+  // One row even over none: NULL for sum() or max(), but 0 for count(), which a comparison can pass.
+  if (aggregatesToOneRow(sel)) return aggregateWithoutUser(n, helpers) === null;
+  return rowsNeedUser(sel, helpers);
 }
 
 /** An inner join whose ON needs a user (`join auth.users u on u.id = auth.uid()`) yields no rows without one. */
@@ -537,11 +642,11 @@ function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
   const b = bodyOf(v);
   if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && isUserClaim(b['arg']);
   // A helper test such as is_org_owner(org_id) whose body needs a user.
-  if (t === 'FuncCall') return helpers.has(funcName(b));
+  if (t === 'FuncCall') return helperNeedsUser(b, helpers);
   if (t === 'A_Expr') {
     const kind = String(b['kind']);
     const sides = [b['lexpr'], b['rexpr']];
-    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return sides.some((x) => isUserClaim(x) || emptyWithoutUser(x, helpers));
+    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => isUserClaim(x) || emptyWithoutUser(x, helpers));
     if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_IN') return isUserClaim(b['lexpr']);
     return false;
   }
@@ -633,6 +738,39 @@ function parseFunctionBody(body: string, parseSync: ParseSync): { stmts?: Array<
 }
 
 /**
+ * `body` (a LANGUAGE sql body, or a PL/pgSQL one as readPlpgsql gives it) with
+ * every reference to parameter `position` (by name, qualified with the function's
+ * name or not, or as $n) replaced by `(auth.uid())`: the body as it runs when a
+ * policy hands the helper the caller's id. Null when it does not parse or never
+ * reads the parameter.
+ */
+export function withCallerArgument(body: string, fnName: string, args: string, position: number, parseSync: ParseSync): string | null {
+  const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
+  const name = parameterList(args)[position] ?? '';
+  const at: Array<{ from: number; to: number }> = [];
+  const buf = Buffer.from(text, 'utf8');
+  const IDENT = '("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)';
+  try {
+    walk(parseSync(text), (t, b) => {
+      const from = Number(b['location'] ?? -1);
+      if (from < 0) return;
+      if (t === 'ParamRef' && Number(b['number']) === position + 1) at.push({ from, to: from + `$${position + 1}`.length });
+      if (t !== 'ColumnRef' || name === '') return;
+      const fields = strings(b['fields']);
+      if (fields[fields.length - 1] !== name || fields.length > 2 || (fields.length === 2 && fields[0] !== fnName)) return;
+      const m = new RegExp(`^${IDENT}${fields.length === 2 ? `\\s*\\.\\s*${IDENT}` : ''}`).exec(buf.subarray(from).toString('utf8'));
+      if (m) at.push({ from, to: from + Buffer.byteLength(m[0], 'utf8') });
+    });
+  } catch {
+    return null;
+  }
+  if (at.length === 0) return null;
+  let out = buf;
+  for (const r of at.sort((a, b) => b.from - a.from)) out = Buffer.concat([out.subarray(0, r.from), Buffer.from('(auth.uid())', 'utf8'), out.subarray(r.to)]);
+  return out.toString('utf8');
+}
+
+/**
  * The role gate of a LANGUAGE sql function whose body is one FROM-less SELECT
  * (`select coalesce(auth.jwt() ->> 'role', '') = 'service_role'`), else null.
  */
@@ -659,8 +797,14 @@ export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
   const sel = bodyOf(parsed.stmts[0]!.stmt);
   const none = new Set<string>();
   if (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') return false;
-  if (sel['fromClause']) return (sel['whereClause'] !== undefined && needsUserIn(sel['whereClause'], none)) || innerJoinNeedsUser(sel['fromClause'], none);
   const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  if (sel['fromClause'] && aggregatesToOneRow(sel)) {
+    // `select count(*) > 0 from … where user_id = auth.uid()`: one row, whose value decides.
+    if (targets.length !== 1) return false;
+    const val = bodyOf(targets[0])['val'];
+    return aggregateWithoutUser(val, none, sel) === null || branches(val, 'OR_EXPR').every((br) => branches(br, 'AND_EXPR').some((c) => aggregateTestFalseWithoutUser(c, none, sel)));
+  }
+  if (sel['fromClause']) return rowsNeedUser(sel, none);
   return targets.length === 1 && needsUserIn(bodyOf(targets[0])['val'], none);
 }
 
@@ -713,6 +857,23 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
   return false;
 }
 const NO_COLUMNS: ReadonlySet<string> = new Set();
+
+/** See ExprAnalysis.neverTrue: a constant false or NULL, through casts, AND, OR and NOT of a constant true. */
+function neverTrue(v: unknown): boolean {
+  const cb = constBool(v);
+  if (cb !== null) return !cb;
+  const n = stripCasts(v);
+  const t = nodeType(n);
+  const b = bodyOf(n);
+  if (t === 'A_Const') return b['isnull'] === true;
+  if (t === 'BoolExpr') {
+    const args = b['args'] as unknown[];
+    if (b['boolop'] === 'AND_EXPR') return args.some(neverTrue);
+    if (b['boolop'] === 'OR_EXPR') return args.every(neverTrue);
+    if (b['boolop'] === 'NOT_EXPR') return constBool(args[0]) === true;
+  }
+  return false;
+}
 
 function stripLoc(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (k, val) => (k === 'location' ? undefined : val)));
@@ -770,7 +931,7 @@ function ownColumns(select: Body, defaultSchema: string): { scope: Map<string, s
  * The columns of a SELECT's own relations that its WHERE ties to the caller by
  * an AND-ed `column = <claim>` (or IS NOT DISTINCT FROM), by relation.
  */
-function boundColumns(select: Body, resolve: Resolve, isCaller: (t: string, b: Body) => boolean = isClaimCall): Map<string, Set<string>> {
+function boundColumns(select: Body, resolve: Resolve, isCaller: (t: string, b: Body) => boolean = isClaimCall, byUser?: Set<string>): Map<string, Set<string>> {
   const bound = new Map<string, Set<string>>();
   for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
     if (nodeType(conjunct) !== 'A_Expr') continue;
@@ -785,6 +946,13 @@ function boundColumns(select: Body, resolve: Resolve, isCaller: (t: string, b: B
       if (nodeType(c) !== 'ColumnRef' || !(claimKey(other) || contains(other, (tt, bb) => isClaimCall(tt, bb) || isCaller(tt, bb)))) continue;
       const r = resolve(bodyOf(c), false);
       if (r) bound.set(r.table, (bound.get(r.table) ?? new Set()).add(r.column));
+      // An AND-ed equality with the user's id or email (or a helper argument holding it): no row for a request without a user.
+      const k = claimKey(other);
+      const user =
+        k !== null
+          ? !ANON_CLAIMS.has(k)
+          : contains(other, (tt, bb) => (tt === 'FuncCall' || tt === 'A_Expr' ? isUserClaim({ [tt]: bb }) : isCaller !== isClaimCall && (tt === 'ParamRef' || tt === 'ColumnRef') && isCaller(tt, bb)));
+      if (r && user) byUser?.add(r.table);
     }
   }
   return bound;
@@ -935,7 +1103,8 @@ export function functionReads(body: string, defaultSchema: string, parseSync: Pa
 function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: string, b: Body) => boolean, params: ReadonlySet<string> = new Set()): CallerFact[] {
   const { scope, resolve } = ownColumns(select, defaultSchema);
   if (scope.size === 0) return [];
-  const bound = boundColumns(select, resolve, isCaller);
+  const byUser = new Set<string>();
+  const bound = boundColumns(select, resolve, isCaller, byUser);
   if (bound.size === 0) return [];
   const read = new Map<string, Set<string>>();
   walk({ SelectStmt: select }, (t, b, anc) => {
@@ -948,7 +1117,7 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
     if (!r || !bound.has(r.table) || bound.get(r.table)!.has(r.column)) return;
     read.set(r.table, (read.get(r.table) ?? new Set()).add(r.column));
   });
-  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], columns: [...(read.get(table) ?? [])] })).filter((f) => f.columns.length > 0);
+  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], byUser: byUser.has(table), columns: [...(read.get(table) ?? [])] })).filter((f) => f.columns.length > 0);
 }
 
 /**
@@ -1408,6 +1577,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   return {
     clientValueBranches,
     sessionClaims: sessionClaimsOf(root, rowColumns.size > 0 || calls.size > 0),
+    neverTrue: neverTrue(root),
     perRowCalls: [...new Set(perRowCalls)],
     perRowCallSites,
     readsUserMetadata,
@@ -1556,8 +1726,10 @@ export interface FunctionAnalysis {
   calls: string[];
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
   roleGate: ReadonlySet<string> | null;
-  /** It yields nothing, NULL or false without a user (functionNeedsUser; a PL/pgSQL body only when it is one RETURN). */
+  /** It yields nothing, NULL or false without a user (functionNeedsUser; a PL/pgSQL body only when readPlpgsql reads it as what it returns). */
   needsUser: boolean;
+  /** The same once argument `position` (from 0) is the caller's id, as in `has_role(auth.uid(), 'admin')` (worked out on first use). */
+  needsUserGivenCaller(position: number): boolean;
   /** A PL/pgSQL trigger function's columns of NEW it always sets to the caller's id, per TG_OP (triggerCallerColumns). */
   setsToCaller: CallerAssignment[];
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
@@ -1583,6 +1755,7 @@ export interface ClaimParam {
 
 /** What analyseFunction reads of a function (a catalog FunctionInfo has it all). */
 interface FunctionSource {
+  name?: string;
   body: string | null;
   args: string;
   language?: string;
@@ -1693,9 +1866,18 @@ export interface ReadableBody {
 /** `setsToCaller`: a trigger function's, read from its PL/pgSQL body (plpgsql.ts triggerCallerColumns). */
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, setsToCaller: CallerAssignment[] = []): FunctionAnalysis {
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
+  const givenCaller = new Map<number, boolean>();
   return {
+    needsUserGivenCaller(position: number) {
+      if (!single) return false;
+      if (!givenCaller.has(position)) {
+        const bound = withCallerArgument(sql, fn.name ?? '', fn.args, position, parseSync);
+        givenCaller.set(position, bound !== null && functionNeedsUser(bound, parseSync));
+      }
+      return givenCaller.get(position)!;
+    },
     notInlined,
     reads: functionReads(sql, defaultSchema, parseSync),
     calls: functionCalls(sql, parseSync),

@@ -223,12 +223,14 @@ export function callerHelpers(ctx: CatalogLintContext): HelperTest {
     }
     const verdicts = new Map<string, boolean>();
     h = {
-      has(name) {
-        let v = verdicts.get(name);
+      has(key) {
+        let v = verdicts.get(key);
         if (v === undefined) {
-          const fns = overloads.get(name) ?? [];
-          v = fns.length > 0 && fns.every((fn) => !!ctx.readableBody(fn)?.single && ctx.functionAnalysis(fn).needsUser);
-          verdicts.set(name, v);
+          // `name#i`: the helper handed the caller's id as its argument i (`has_role(auth.uid(), 'admin')`).
+          const handed = /^(.*)#(\d+)$/.exec(key);
+          const fns = overloads.get(handed ? handed[1]! : key) ?? [];
+          v = fns.length > 0 && fns.every((fn) => !!ctx.readableBody(fn)?.single && (handed ? ctx.functionAnalysis(fn).needsUserGivenCaller(Number(handed[2])) : ctx.functionAnalysis(fn).needsUser));
+          verdicts.set(key, v);
         }
         return v;
       },
@@ -260,6 +262,18 @@ export function helperRoleGate(ctx: CatalogLintContext): (name: string) => Reado
 }
 
 /**
+ * Whether a policy can let any row through for INSERT or UPDATE: not when the
+ * expression that judges the written row (WITH CHECK, else USING) or, for
+ * UPDATE, the one that picks the rows (USING) is a constant false or NULL
+ * (`using (false)`, `with check (false)`: "never through the API").
+ */
+export function admitsWrite(ctx: CatalogLintContext, p: Policy, command: 'INSERT' | 'UPDATE'): boolean {
+  const a = ctx.analysis(p);
+  if (command === 'UPDATE' && (a.using?.neverTrue ?? false)) return false;
+  return !((a.check ?? a.using)?.neverTrue ?? false);
+}
+
+/**
  * Whether a request without a user can pass some permissive INSERT or UPDATE
  * policy of `rel` for `role` (policies tied to auth.uid() leave anon no row to
  * write). A table without RLS is writable by whoever holds the privilege.
@@ -268,6 +282,7 @@ export function writableWithoutUser(ctx: CatalogLintContext, rel: Relation, role
   if (!rel.rls) return true;
   return (['INSERT', 'UPDATE'] as const).some((cmd) =>
     policiesFor(ctx.model, rel, role, cmd, true).some((p) => {
+      if (!admitsWrite(ctx, p, cmd)) return false;
       const a = ctx.analysis(p);
       const judged = [cmd === 'INSERT' ? a.check : (a.check ?? a.using), cmd === 'UPDATE' ? a.using : null].filter((e) => e !== null);
       return judged.length === 0 || !judged.every((e) => e.needsUser(callerHelpers(ctx)));
@@ -284,6 +299,10 @@ export function writableWithoutUser(ctx: CatalogLintContext, rel: Relation, role
  */
 export function columnsSetToCaller(ctx: CatalogLintContext, rel: Relation, command: 'INSERT' | 'UPDATE'): Set<string> {
   const out = new Set<string>();
+  // Supabase Storage writes storage.objects itself and sets owner / owner_id from the JWT's sub
+  // (supabase.com/docs/guides/storage/security/ownership): a client cannot name another owner,
+  // unless the schema is also served by PostgREST, where a client writes the row as it likes.
+  if (rel.qualified === 'storage.objects' && !ctx.exposed.has('storage')) for (const c of ['owner', 'owner_id']) if (rel.columns.some((x) => x.name === c)) out.add(c);
   for (const t of rel.triggers) {
     if (!t.enabled || t.timing !== 'BEFORE' || t.level !== 'ROW' || t.conditional || !t.events.includes(command)) continue;
     const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.plpgsqlSource);

@@ -62,8 +62,9 @@ const entry = (v: unknown): [string, Record<string, unknown>] | null => {
  *    the order written, a variable that only ever holds a claim (`v_uid uuid :=
  *    auth.uid()`) written as that claim wherever it is read;
  *  - `single`: the body is one `RETURN <expression>` or `RETURN QUERY <query>`
- *    (no variable set beforehand, no exception handler): `sql` is then exactly
- *    what it returns, as the body of a LANGUAGE sql function would be;
+ *    (no variable set beforehand, no exception handler), or sets variables once
+ *    each and returns an expression of them (composedReturn): `sql` is then
+ *    exactly what it returns, as the body of a LANGUAGE sql function would be;
  *  - `locals`: the other variables, read like parameters (no column of any table).
  */
 export function readPlpgsql(fn: { args: string; returns: string; source: string }, parsePlpgsql: Parse, parseSync: Parse): ReadableBody | null {
@@ -131,12 +132,71 @@ export function readPlpgsql(fn: { args: string; returns: string; source: string 
   const only = body.length === 1 && !block?.[1]['exceptions'] ? entry(body[0]) : null;
   const returned = only?.[0] === 'PLpgSQL_stmt_return' ? (entry(only[1]['expr'])?.[1] as PlExpr | undefined) : only?.[0] === 'PLpgSQL_stmt_return_query' ? (entry(only[1]['query'])?.[1] as PlExpr | undefined) : undefined;
   // A variable's initial value is read before the RETURN: then the body is more than what it returns.
-  const single = returned && initials.length === 0 ? asStatement(returned) : null;
+  const single = initials.length === 0 ? (returned ? asStatement(returned) : !block?.[1]['exceptions'] ? composedReturn(body, nargs, datums, claims, parseSync) : null) : null;
   return {
     sql: single !== null ? withClaims(single, claims, parseSync) : statements.join(';\n'),
     single: single !== null,
     locals: [...variables.keys()].filter((n) => !claims.has(n)),
   };
+}
+
+/**
+ * A body that only sets variables, each once, from a query (`select count(*)
+ * into n from …`) or an expression (`v := …`), and then returns an expression
+ * of them (`return n > 0`), as the one SELECT it amounts to: each variable read
+ * as its value, a query as a scalar sub-select (no row gives NULL, as SELECT INTO
+ * does). Null for anything else (another statement, a parameter or a variable
+ * set twice, a query into several variables). The block must have no exception
+ * handler (the caller checks).
+ */
+function composedReturn(body: unknown[], nargs: number, datums: Array<[string, Record<string, unknown>] | null>, claims: ReadonlyMap<string, string>, parseSync: Parse): string | null {
+  if (body.length < 2) return null;
+  const last = entry(body[body.length - 1]);
+  const returned = last?.[0] === 'PLpgSQL_stmt_return' ? (entry(last[1]['expr'])?.[1] as PlExpr | undefined) : undefined;
+  const returnedSql = returned ? asStatement(returned) : null;
+  if (returnedSql === null) return null;
+  const values = new Map(claims);
+  /** A local scalar variable set here for the first time (not a parameter, not FOUND, not a claim variable). */
+  const settable = (varno: number): string | null => {
+    const d = datums[varno];
+    const name = d?.[1]['refname'] as string | undefined;
+    if (!d || d[0] !== 'PLpgSQL_var' || varno < nargs || name === undefined || name === 'found' || values.has(name)) return null;
+    return name;
+  };
+  for (const stmt of body.slice(0, -1)) {
+    const e = entry(stmt);
+    if (e?.[0] === 'PLpgSQL_stmt_assign') {
+      const varno = Number(e[1]['varno']);
+      const name = datums[varno]?.[1]['refname'] as string | undefined;
+      // An assignment of a variable that only ever holds a claim is already read as that claim.
+      if (name !== undefined && claims.has(name)) continue;
+      const target = settable(varno);
+      const value = entry(e[1]['expr'])?.[1] as PlExpr | undefined;
+      const text = value ? asStatement(value) : null;
+      if (target === null || text === null) return null;
+      values.set(target, withClaims(text, values, parseSync).replace(/^select /, ''));
+    } else if (e?.[0] === 'PLpgSQL_stmt_execsql' && e[1]['into'] && !e[1]['strict']) {
+      const row = entry(e[1]['target']);
+      const fields = (row?.[1]['fields'] as Array<{ varno?: number }> | undefined) ?? [];
+      const varno = row?.[0] === 'PLpgSQL_row' && fields.length === 1 ? Number(fields[0]!.varno) : row?.[0] === 'PLpgSQL_var' ? datums.findIndex((d) => d?.[1] === row[1]) : -1;
+      const target = varno >= 0 ? settable(varno) : null;
+      const query = (entry(e[1]['sqlstmt'])?.[1] as PlExpr | undefined)?.query;
+      if (target === null || !query || !oneColumnSelect(query, parseSync)) return null;
+      values.set(target, `(${withClaims(query, values, parseSync)})`);
+    } else return null;
+  }
+  return withClaims(returnedSql, values, parseSync);
+}
+
+/** Whether `query` is one plain SELECT of one column (what a scalar sub-select takes). */
+function oneColumnSelect(query: string, parseSync: Parse): boolean {
+  try {
+    const stmts = (parseSync(query) as { stmts?: Array<{ stmt: unknown }> }).stmts ?? [];
+    const sel = stmts.length === 1 ? entry(stmts[0]!.stmt) : null;
+    return sel?.[0] === 'SelectStmt' && ((sel[1]['targetList'] as unknown[] | undefined)?.length ?? 0) === 1;
+  } catch {
+    return false;
+  }
 }
 
 /** `statement` with each bare reference to a claim variable replaced by its claim, in parentheses. */

@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'column compared with a claim (auth.uid(), a JWT claim) in a policy, with no index leading on it',
-  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too, and a column passed to a SQL helper the planner inlines that compares it with a claim (owns(user_id) over select $1 = auth.uid()). A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged.',
+  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too, and a column passed to a SQL helper the planner inlines that compares it with a claim (owns(user_id) over select $1 = auth.uid()). A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged. A WITH CHECK judges the row being written, which no scan finds: a column of that row compared there needs no index (a table its sub-select reads does).',
   fix: 'create index concurrently on <table> (<column>)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -73,9 +73,12 @@ export const rule: CatalogRule = {
         if (neverEvaluated(ctx.model, p)) continue; // TO roles that bypass RLS only
         const a = ctx.analysis(p);
         for (const side of [a.using, a.check]) {
-          for (const cc of side?.claimColumns ?? []) judge(rel, p, cc);
+          // WITH CHECK judges the row being written, found by no scan: its own columns need no index
+          // there (a sub-select's table in it is still scanned).
+          const scans = side === a.using;
+          for (const cc of side?.claimColumns ?? []) if (scans || cc.table !== null) judge(rel, p, cc);
           for (const l of side?.perRowLookups ?? []) {
-            if (l.kind !== 'call') continue;
+            if (l.kind !== 'call' || !scans) continue;
             for (const cp of inlinedClaimParams(l.name)) {
               const column = l.argColumns[cp.index];
               if (column) judge(rel, p, { table: null, column, claim: cp.claim, castTo: cp.castTo });

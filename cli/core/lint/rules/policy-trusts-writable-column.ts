@@ -9,7 +9,7 @@
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { CallerFact } from '../expr.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf, relationsByName, helpersByName, writableWithoutUser } from '../facts.js';
+import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf, relationsByName, helpersByName, writableWithoutUser } from '../facts.js';
 
 /** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
 export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
@@ -25,14 +25,16 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
     // Outside NOT: `not exists (… m.org_id = t.org_id …)` rules one org out and lets every other in.
     return judge?.assertedColumns.includes(column) ?? false;
   };
+  // A permissive policy that is constantly false (`using (false)`) lets nothing through: it opens no path.
+  const permissiveFor = (command: 'UPDATE' | 'INSERT') => policiesFor(ctx.model, rel, role, command, true).filter((p) => admitsWrite(ctx, p, command));
   const pinned = (command: 'UPDATE' | 'INSERT') =>
-    policiesFor(ctx.model, rel, role, command, false).some((p) => asserts(p, command)) || policiesFor(ctx.model, rel, role, command, true).every((p) => asserts(p, command));
+    policiesFor(ctx.model, rel, role, command, false).some((p) => asserts(p, command)) || permissiveFor(command).every((p) => asserts(p, command));
   if (can('UPDATE')) {
     // A BEFORE UPDATE OF <column> trigger is where such a column is usually guarded.
     const guarded = rel.triggers.some((t) => t.enabled && t.timing === 'BEFORE' && t.level === 'ROW' && t.events.includes('UPDATE') && t.columns.includes(column));
     if (!guarded) {
       if (!rel.rls) return `UPDATE (${rel.qualified} has no row-level security)`;
-      const permissive = policiesFor(ctx.model, rel, role, 'UPDATE', true);
+      const permissive = permissiveFor('UPDATE');
       if (permissive.length > 0 && !pinned('UPDATE')) return `UPDATE, policy ${permissive.filter((p) => !asserts(p, 'UPDATE')).map((p) => p.name).join(', ')}`;
     }
   }
@@ -41,7 +43,7 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
     const oneRowEach = rel.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null && boundBy.includes(c)));
     if (!oneRowEach) {
       if (!rel.rls) return `INSERT (${rel.qualified} has no row-level security)`;
-      const permissive = policiesFor(ctx.model, rel, role, 'INSERT', true);
+      const permissive = permissiveFor('INSERT');
       if (permissive.length > 0 && !pinned('INSERT')) return `INSERT, policy ${permissive.filter((p) => !asserts(p, 'INSERT')).map((p) => p.name).join(', ')}`;
     }
   }
@@ -54,7 +56,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -83,8 +85,9 @@ export const rule: CatalogRule = {
             for (const role of roles) {
               const path = writePath(ctx, looked, role, column, fact.boundBy);
               if (!path) continue;
-              // Every write path tied to auth.uid(): a request without a user has no row of its own to set.
-              if (role === ctx.anonRole && !writableWithoutUser(ctx, looked, role)) continue;
+              // A row looked up by the user's id (`user_id = auth.uid()`) is never a request without a user's own,
+              // whatever it writes; nor is any row when every write path is tied to auth.uid().
+              if (role === ctx.anonRole && (fact.byUser || !writableWithoutUser(ctx, looked, role))) continue;
               const hole = `${fact.table}.${column} (${fact.via ? `read by ${fact.via}; ` : ''}${role}: ${path})`;
               if (!holes.includes(hole)) holes.push(hole);
             }
