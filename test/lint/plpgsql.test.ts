@@ -7,9 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
 import { loadParser } from '../../cli/core/sql-text.js';
-import { readPlpgsql } from '../../cli/core/lint/plpgsql.js';
+import { metadataCopies, readPlpgsql } from '../../cli/core/lint/plpgsql.js';
+import { introspect } from '../../cli/core/catalog/introspect.js';
 import { serverUrl } from '../helpers/pg.js';
-import { lintWith, makeTemplate, modelOf } from './helpers.js';
+import { FIXTURES, lintWith, makeTemplate, modelOf } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let parser: Awaited<ReturnType<typeof loadParser>>;
 const read = (source: string, args = '', returns = 'boolean') => readPlpgsql({ args, returns, source }, parser.parsePlPgSQLSync, parser.parseSync);
@@ -222,5 +225,62 @@ describe('security rules through PL/pgSQL helpers', () => {
     expect(needs.filter((f) => f.rule === 'policy-to-public').map((f) => f.message)).toEqual([expect.stringContaining('a request without a user cannot pass it')]);
     const open = await lint(sql('begin if auth.uid() is null then return true; end if; return u = auth.uid(); end'));
     expect(open.filter((f) => f.rule === 'policy-to-public').map((f) => f.message)).toEqual([expect.not.stringContaining('a request without a user cannot pass it')]);
+  });
+});
+
+describe('user-metadata-copied: a trigger on auth.users that copies user_metadata into what a policy decides on', () => {
+  const copies = (source: string) => metadataCopies(source, 'public', parser.parsePlPgSQLSync, parser.parseSync).map((c) => `${c.table}.${c.column}`).sort();
+
+  it('finds the copy through VALUES, SELECT, SELECT … INTO and := variables, UPDATE … SET and ON CONFLICT … excluded', () => {
+    expect(copies(`begin insert into profiles (id, name, role) values (new.id, new.raw_user_meta_data ->> 'name', new.raw_user_meta_data ->> 'role'); return new; end`)).toEqual(['public.profiles.name', 'public.profiles.role']);
+    expect(copies(`declare org uuid; begin select (new.raw_user_meta_data ->> 'org')::uuid into org; insert into private.members (org_id, user_id) select org, new.id; return new; end`)).toEqual(['private.members.org_id']);
+    expect(copies(`declare r text; begin r := lower(new.raw_user_meta_data ->> 'role'); update public.profiles set role = r, seen = now() where id = new.id; return new; end`)).toEqual(['public.profiles.role']);
+    expect(copies(`begin insert into profiles (id, role) values (new.id, new.raw_user_meta_data ->> 'role') on conflict (id) do update set role = excluded.role, id = excluded.id; return new; end`)).toEqual(['public.profiles.role']);
+    // app_metadata, the email, the id: not the user's to choose.
+    expect(copies(`begin insert into profiles (id, role, email) values (new.id, new.raw_app_meta_data ->> 'role', new.email); return new; end`)).toEqual([]);
+  });
+
+  it('on Postgres a user who signs up with {"role": "admin"} reads every report; the lint names the policy, and not the twin that copies only a name', async () => {
+    const bad = readFileSync(join(FIXTURES, 'user-metadata-copied', 'bad.sql'), 'utf8');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint_signup', template: template.name });
+    try {
+      const A = '00000000-0000-4000-8000-00000000000a';
+      const seen = await withSql(db.url, async (sql) => {
+        await sql.unsafe(`${bad}
+          insert into public.reports values (1, 'q1'), (2, 'q2');
+          -- What GoTrue does on sign-up with options.data = {"role": "admin"}.
+          insert into auth.users (id, email, raw_user_meta_data) values ('${A}', 'a@example.test', '{"role": "admin"}');`).simple();
+        return sql.begin(async (tx) => {
+          await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify({ sub: A, role: 'authenticated' })}, true)`;
+          return (await tx`select count(*)::int as n from public.reports`)[0]!['n'];
+        });
+      });
+      expect(seen).toBe(2);
+      const model = await withSql(db.url, (sql) => introspect(sql, { apiRoles: ['anon', 'authenticated'], scope: 'full' }));
+      const found = (await lintWith({ model })).findings.filter((f) => f.rule === 'user-metadata-copied');
+      expect(found.map((f) => [f.object, f.message])).toEqual([
+        ['admins on public.reports', expect.stringContaining('public.profiles.role (copied by trigger on_auth_user_created (public.handle_new_user()))')],
+      ]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('through a PL/pgSQL helper and an UPDATE trigger: a membership whose organisation comes from the metadata', async () => {
+    const found = (await lint(`create schema if not exists app;
+      create table app.members (org_id uuid not null, user_id uuid not null, primary key (org_id, user_id));
+      create function app.sync_member() returns trigger language plpgsql security definer set search_path = '' as $$
+      begin
+        insert into app.members (org_id, user_id) values ((new.raw_user_meta_data ->> 'org_id')::uuid, new.id) on conflict do nothing;
+        return new;
+      end $$;
+      create trigger member_on_update after insert or update of raw_user_meta_data on auth.users for each row execute function app.sync_member();
+      create function private.my_orgs() returns setof uuid language plpgsql stable security definer set search_path = '' as $$
+      begin return query select m.org_id from app.members m where m.user_id = auth.uid(); end $$;
+      create table public.projects (id int primary key, org_id uuid not null);
+      alter table public.projects enable row level security;
+      create policy members_read on public.projects for select to authenticated using (org_id in (select private.my_orgs()));
+      grant select on public.projects to authenticated;`)).filter((f) => f.rule === 'user-metadata-copied');
+    expect(found.map((f) => f.message)).toEqual([expect.stringContaining('app.members.org_id (read by private.my_orgs(); copied by trigger member_on_update (app.sync_member()))')]);
   });
 });

@@ -1732,6 +1732,8 @@ export interface FunctionAnalysis {
   needsUserGivenCaller(position: number): boolean;
   /** A PL/pgSQL trigger function's columns of NEW it always sets to the caller's id, per TG_OP (triggerCallerColumns). */
   setsToCaller: CallerAssignment[];
+  /** A PL/pgSQL trigger function's writes of values read from new.raw_user_meta_data (metadataCopies). */
+  metadataCopies: MetadataCopy[];
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
   notInlined: string | null;
   /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
@@ -1863,10 +1865,18 @@ export interface ReadableBody {
   locals: readonly string[];
 }
 
-/** `setsToCaller`: a trigger function's, read from its PL/pgSQL body (plpgsql.ts triggerCallerColumns). */
-export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, setsToCaller: CallerAssignment[] = []): FunctionAnalysis {
+/** What a trigger function's PL/pgSQL body is read for (plpgsql.ts). */
+export interface TriggerReading {
+  setsToCaller: CallerAssignment[];
+  metadataCopies: MetadataCopy[];
+}
+
+const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
+
+export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
+  const { setsToCaller, metadataCopies } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   return {
@@ -1885,10 +1895,18 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     bareClaimCalls: fn.body !== null ? bareClaimCallsOf(fn.body, parseSync) : [],
     claimParams: fn.body !== null ? claimParamsOf(fn.body, fn.args, parseSync) : [],
     setsToCaller,
+    metadataCopies,
     detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: single ? functionNeedsUser(sql, parseSync) : false,
   };
+}
+
+/** A column a trigger function writes with a value taken from the row's user_metadata. */
+export interface MetadataCopy {
+  /** `schema.table` written (unqualified names resolved in the function's first search_path schema). */
+  table: string;
+  column: string;
 }
 
 /** A column a trigger function sets to the caller's id, and the TG_OP values it does so for (null: every one). */

@@ -16,7 +16,7 @@ import {
 } from '../catalog/model.js';
 import { quoteIdent } from '../db.js';
 import type { CatalogLintContext } from './types.js';
-import type { FunctionAnalysis, HelperTest } from './expr.js';
+import type { CallerFact, FunctionAnalysis, HelperTest } from './expr.js';
 
 export type Command = Exclude<PolicyCommand, 'ALL'>;
 export const COMMANDS: readonly Command[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
@@ -202,6 +202,23 @@ export function helpersByName(model: CatalogModel): ReadonlyMap<string, readonly
 export function inlinedHelper(ctx: CatalogLintContext, name: string): readonly FunctionAnalysis[] {
   const analyses = (helpersByName(ctx.model).get(name) ?? []).map((f) => ctx.functionAnalysis(f));
   return analyses.length === 0 || analyses.some((x) => x.notInlined !== null) ? [] : analyses;
+}
+
+/**
+ * The rows of other tables a policy looks the caller up in, and the columns it
+ * decides on there (`exists (select 1 from profiles p where p.id = auth.uid()
+ * and p.is_admin)`): in its expressions, or inside a LANGUAGE sql or plpgsql
+ * helper it calls (is_admin(), `via` names it), where arguments filled with the
+ * caller's id (`has_role(auth.uid(), 'admin')`) stand for the caller.
+ */
+export function policyCallerFacts(ctx: CatalogLintContext, p: Policy): Array<CallerFact & { via?: string }> {
+  const a = ctx.analysis(p);
+  const facts: Array<CallerFact & { via?: string }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])];
+  for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
+    const callerArgs = [...new Set([...(a.using?.callerArgs[name] ?? []), ...(a.check?.callerArgs[name] ?? [])])];
+    for (const fn of helpersByName(ctx.model).get(name) ?? []) facts.push(...ctx.functionFacts(fn, callerArgs).map((f) => ({ ...f, via: `${name}()` })));
+  }
+  return facts;
 }
 
 const helperTests = new WeakMap<CatalogModel, HelperTest>();

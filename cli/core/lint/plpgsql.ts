@@ -6,7 +6,7 @@
  * PL/pgSQL helpers the way they see LANGUAGE sql ones; a trigger function is read
  * for the columns of NEW it always sets to the caller (triggerCallerColumns). Pure.
  */
-import { claimOfExpression, walk, type CallerAssignment, type ReadableBody } from './expr.js';
+import { claimOfExpression, walk, type CallerAssignment, type MetadataCopy, type ReadableBody } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 
@@ -48,6 +48,16 @@ function dollarQuoted(text: string): string {
   return `$${tag}$${text}$${tag}$`;
 }
 
+/** A function's parse by PL/pgSQL's grammar (`PLpgSQL_function`: datums and action), or undefined when it does not take it. */
+function parseFunction(source: string, args: string, returns: string, parsePlpgsql: Parse): Record<string, unknown> | undefined {
+  try {
+    const parsed = parsePlpgsql(`create function rowguard_lint(${args}) returns ${returns} language plpgsql as ${dollarQuoted(source)}`) as { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
+    return parsed.plpgsql_funcs?.[0]?.PLpgSQL_function;
+  } catch {
+    return undefined;
+  }
+}
+
 const entry = (v: unknown): [string, Record<string, unknown>] | null => {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
   const keys = Object.keys(v);
@@ -68,13 +78,7 @@ const entry = (v: unknown): [string, Record<string, unknown>] | null => {
  *  - `locals`: the other variables, read like parameters (no column of any table).
  */
 export function readPlpgsql(fn: { args: string; returns: string; source: string }, parsePlpgsql: Parse, parseSync: Parse): ReadableBody | null {
-  let parsed: { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
-  try {
-    parsed = parsePlpgsql(`create function rowguard_lint(${fn.args}) returns ${fn.returns} language plpgsql as ${dollarQuoted(fn.source)}`) as typeof parsed;
-  } catch {
-    return null;
-  }
-  const func = parsed.plpgsql_funcs?.[0]?.PLpgSQL_function;
+  const func = parseFunction(fn.source, fn.args, fn.returns, parsePlpgsql);
   if (!func) return null;
   const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
   const nameOf = (dno: number): string | undefined => datums[dno]?.[1]['refname'] as string | undefined;
@@ -273,13 +277,7 @@ function tgOpTest(cond: string, parseSync: Parse): string[] | null {
  * Read with PL/pgSQL's own grammar; a body it does not take yields nothing.
  */
 export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseSync: Parse): CallerAssignment[] {
-  let func: Record<string, unknown> | undefined;
-  try {
-    const parsed = parsePlpgsql(`create function rowguard_lint() returns trigger language plpgsql as ${dollarQuoted(source)}`) as { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
-    func = parsed.plpgsql_funcs?.[0]?.PLpgSQL_function;
-  } catch {
-    return [];
-  }
+  const func = parseFunction(source, '', 'trigger', parsePlpgsql);
   if (!func) return [];
   const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
   const newRec = datums.findIndex((d) => d?.[0] === 'PLpgSQL_rec' && d[1]['refname'] === 'new');
@@ -348,4 +346,90 @@ export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseS
     .map(([column, ops]) => [column, new Set([...ops].filter((op) => !spoiled.get(column)?.has(op)))] as const)
     .filter(([, ops]) => ops.size > 0)
     .map(([column, ops]) => ({ column, ops: ALL_OPS.every((op) => ops.has(op)) ? null : [...ops].sort() }));
+}
+
+/** Whether a parsed expression reads `new.raw_user_meta_data` or one of `tainted` (variables holding it). */
+function readsMetadata(v: unknown, tainted: ReadonlySet<string>): boolean {
+  let found = false;
+  walk(v, (type, b) => {
+    if (found || type !== 'ColumnRef') return;
+    const fields = ((b['fields'] as unknown[] | undefined) ?? []).map((f) => String(entry(f)?.[1]['sval'] ?? ''));
+    found = (fields.length >= 2 && fields[0] === 'new' && fields[1] === 'raw_user_meta_data') || (fields.length >= 1 && tainted.has(fields[0]!));
+  });
+  return found;
+}
+
+/** Whether a parsed expression reads `excluded.<column>` for one of `columns`. */
+function readsExcluded(v: unknown, columns: ReadonlySet<string>): boolean {
+  let found = false;
+  walk(v, (type, b) => {
+    if (found || type !== 'ColumnRef') return;
+    const fields = ((b['fields'] as unknown[] | undefined) ?? []).map((f) => String(entry(f)?.[1]['sval'] ?? ''));
+    found = fields.length === 2 && fields[0] === 'excluded' && columns.has(fields[1]!);
+  });
+  return found;
+}
+
+/**
+ * The columns a PL/pgSQL trigger function on auth.users writes (INSERT …
+ * VALUES / SELECT, UPDATE … SET, ON CONFLICT DO UPDATE) with a value read from
+ * `new.raw_user_meta_data` — directly, or through a variable set from it —
+ * which the user chose at sign-up and may change at any time (PUT /user).
+ */
+export function metadataCopies(source: string, defaultSchema: string, parsePlpgsql: Parse, parseSync: Parse): MetadataCopy[] {
+  const func = parseFunction(source, '', 'trigger', parsePlpgsql);
+  if (!func) return [];
+  const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
+  const parse = (text: string): unknown => {
+    try {
+      return (parseSync(text) as { stmts?: Array<{ stmt: unknown }> }).stmts?.[0]?.stmt;
+    } catch {
+      return undefined;
+    }
+  };
+  const tainted = new Set<string>();
+  for (const d of datums) {
+    const initial = (entry(d?.[1]['default_val'])?.[1] as PlExpr | undefined)?.query;
+    if (initial && readsMetadata(parse(`select ${initial}`), tainted)) tainted.add(String(d![1]['refname']));
+  }
+  const out: MetadataCopy[] = [];
+  const add = (rangeVar: unknown, column: string) => {
+    const r = (rangeVar ?? {}) as Record<string, unknown>;
+    const table = `${(r['schemaname'] as string | undefined) ?? defaultSchema}.${String(r['relname'])}`;
+    if (!out.some((c) => c.table === table && c.column === column)) out.push({ table, column });
+  };
+  // In the order written: a variable set from the metadata carries it into what it is written to later.
+  walk(func['action'], (type, b) => {
+    if (type === 'PLpgSQL_stmt_assign') {
+      const name = datums[Number(b['varno'] ?? 0)]?.[1]['refname'] as string | undefined;
+      const text = asStatement((entry(b['expr'])?.[1] as PlExpr | undefined) ?? { query: '' });
+      if (name && text && readsMetadata(parse(text), tainted)) tainted.add(name);
+      return;
+    }
+    if (type !== 'PLpgSQL_stmt_execsql') return;
+    const stmt = parse((entry(b['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? '');
+    const [kind, body] = entry(stmt) ?? ['', {}];
+    if (kind === 'SelectStmt' && b['into'] && readsMetadata(stmt, tainted)) {
+      const target = entry(b['target']);
+      for (const f of (target?.[1]['fields'] as Array<{ name?: string }> | undefined) ?? []) if (f.name) tainted.add(f.name);
+      if (target?.[0] === 'PLpgSQL_var' || target?.[0] === 'PLpgSQL_rec') tainted.add(String(target[1]['refname']));
+    }
+    /** SET column = value, …; `excluded` (ON CONFLICT) holds the row the INSERT tried, with its metadata columns. */
+    const setList = (list: unknown, rangeVar: unknown, excluded: ReadonlySet<string> = new Set()) => {
+      for (const t of (list as unknown[] | undefined) ?? []) {
+        const rt = entry(t)?.[1] ?? {};
+        if (rt['name'] && (readsMetadata(rt['val'], tainted) || readsExcluded(rt['val'], excluded))) add(rangeVar, String(rt['name']));
+      }
+    };
+    if (kind === 'InsertStmt') {
+      const columns = ((body['cols'] as unknown[] | undefined) ?? []).map((c) => String(entry(c)?.[1]['name'] ?? ''));
+      const select = entry(body['selectStmt'])?.[1] ?? {};
+      const rows = (select['valuesLists'] as unknown[] | undefined)?.map((l) => (entry(l)?.[1]['items'] as unknown[] | undefined) ?? []) ?? [((select['targetList'] as unknown[] | undefined) ?? []).map((t) => entry(t)?.[1]['val'])];
+      const copied = new Set<string>();
+      for (const row of rows) row.forEach((value, i) => columns[i] && readsMetadata(value, tainted) && copied.add(columns[i]!));
+      for (const column of copied) add(body['relation'], column);
+      setList((body['onConflictClause'] as Record<string, unknown> | undefined)?.['targetList'], body['relation'], copied);
+    } else if (kind === 'UpdateStmt') setList(body['targetList'], body['relation']);
+  });
+  return out;
 }

@@ -42,6 +42,7 @@ import { rule as missingLockTimeout } from './missing-lock-timeout.js';
 import { rule as noTransactionStatement } from './no-transaction-statement.js';
 import { rule as unusedSuppression } from './unused-suppression.js';
 import { rule as policyUnparsed } from './policy-unparsed.js';
+import { rule as userMetadataCopied } from './user-metadata-copied.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
@@ -53,6 +54,7 @@ export const RULES: readonly Rule[] = [
   securityDefinerRpc,
   functionSearchPathMutable,
   policyUserMetadata,
+  userMetadataCopied,
   policyTrustsRequestHeader,
   policyTrustsWritableColumn,
   policyTrustsWritableLink,

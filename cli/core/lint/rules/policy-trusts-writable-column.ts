@@ -7,9 +7,8 @@
  * guards: the classic self-promotion hole.
  */
 import type { Policy, Relation } from '../../catalog/model.js';
-import type { CallerFact } from '../expr.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyObject, privilegesOf, relationsByName, helpersByName, writableWithoutUser } from '../facts.js';
+import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
 
 /** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
 export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
@@ -61,17 +60,9 @@ export const rule: CatalogRule = {
   check(ctx) {
     const out: RawFinding[] = [];
     const byName = relationsByName(ctx.model);
-    const sqlFunctions = helpersByName(ctx.model);
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
-        const a = ctx.analysis(p);
-        // Looked up in the expression itself, or inside a LANGUAGE sql or plpgsql helper it calls (is_admin()).
-        const facts: Array<CallerFact & { via?: string }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])];
-        for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
-          // Arguments filled with the caller's id stand for the caller inside the body (has_role(auth.uid(), 'admin')).
-          const callerArgs = [...new Set([...(a.using?.callerArgs[name] ?? []), ...(a.check?.callerArgs[name] ?? [])])];
-          for (const fn of sqlFunctions.get(name) ?? []) facts.push(...ctx.functionFacts(fn, callerArgs).map((f) => ({ ...f, via: `${name}()` })));
-        }
+        const facts = policyCallerFacts(ctx, p);
         if (facts.length === 0) continue;
         // Roles the policy lets through to this table (a role without the privilege never reaches it).
         const roles = apiRolesOf(ctx, p).filter((r) => !bypassesRls(ctx.model, r) && commandsOf(p).some((c) => privilegesOf(ctx, rel, r).includes(c)));
