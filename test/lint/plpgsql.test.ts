@@ -284,3 +284,23 @@ describe('user-metadata-copied: a trigger on auth.users that copies user_metadat
     expect(found.map((f) => f.message)).toEqual([expect.stringContaining('app.members.org_id (read by private.my_orgs(); copied by trigger member_on_update (app.sync_member()))')]);
   });
 });
+
+describe('security-definer-rpc says what a definer function it can read does', () => {
+  it('what it writes, and whether its body ever asks who calls it', async () => {
+    const found = (await lint(`${PROFILES}
+      create function public.create_user(email text) returns uuid language plpgsql security definer set search_path = '' as $$
+      declare id uuid := gen_random_uuid();
+      begin insert into auth.users (id, email) values (id, email); return id; end $$;
+      create function public.rename_me(name text) returns void language plpgsql security definer set search_path = '' as $$
+      declare me uuid := auth.uid();
+      begin update public.profiles set role = name where user_id = me; end $$;
+      create function public.count_docs() returns bigint language sql security definer set search_path = '' as 'select count(*) from public.docs';`))
+      .filter((f) => f.rule === 'security-definer-rpc')
+      .map((f) => [f.object, f.message.replace(/^.*RLS skipped for its owner\)/, '')]);
+    expect(Object.fromEntries(found)).toEqual({
+      'public.create_user(email text)': '; it writes auth.users, and its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
+      'public.rename_me(name text)': '; it writes public.profiles',
+      'public.count_docs()': '; its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
+    });
+  });
+});

@@ -1081,6 +1081,20 @@ export function functionCalls(body: string, parseSync: ParseSync): string[] {
   return [...calls];
 }
 
+/** What a body writes (INSERT, UPDATE, DELETE, MERGE targets) and whether it reads who calls it anywhere. */
+export function functionWrites(body: string, defaultSchema: string, parseSync: ParseSync): { tables: string[]; asksCaller: boolean } | null {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return null;
+  const tables = new Set<string>();
+  let asksCaller = false;
+  walk(parsed.stmts ?? [], (t, b) => {
+    const target = b['relation'] as Body | undefined;
+    if (['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(t) && target) tables.add(`${(target['schemaname'] as string | undefined) ?? defaultSchema}.${target['relname'] as string}`);
+    if (isClaimCall(t, b) || isRoleValue(t, b)) asksCaller = true;
+  });
+  return { tables: [...tables], asksCaller };
+}
+
 /** The relations the SELECTs of a LANGUAGE sql body read, with the columns each compares with a claim (see RowFreeBranch.reads). */
 export function functionReads(body: string, defaultSchema: string, parseSync: ParseSync): Array<{ table: string; ref: string; boundBy: string[] }> {
   const parsed = parseFunctionBody(body, parseSync);
@@ -1724,6 +1738,8 @@ export interface FunctionAnalysis {
   reads: Array<{ table: string; ref: string; boundBy: string[] }>;
   /** The schema-qualified user functions its body calls (`private.rows_of_t`). */
   calls: string[];
+  /** The relations its body inserts into, updates or deletes from, and whether it reads who calls it (a claim, current_user); null when the body is not read. */
+  writes: { tables: string[]; asksCaller: boolean } | null;
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
   roleGate: ReadonlySet<string> | null;
   /** It yields nothing, NULL or false without a user (functionNeedsUser; a PL/pgSQL body only when readPlpgsql reads it as what it returns). */
@@ -1876,7 +1892,7 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
   const { setsToCaller, metadataCopies } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   return {
@@ -1891,6 +1907,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     notInlined,
     reads: functionReads(sql, defaultSchema, parseSync),
     calls: functionCalls(sql, parseSync),
+    writes: functionWrites(sql, defaultSchema, parseSync),
     // What stands where the call stood once inlined: LANGUAGE sql only.
     bareClaimCalls: fn.body !== null ? bareClaimCallsOf(fn.body, parseSync) : [],
     claimParams: fn.body !== null ? claimParamsOf(fn.body, fn.args, parseSync) : [],
