@@ -249,6 +249,17 @@ describe('verdicts', () => {
     expect(b!.error).toMatchObject({ message: 'schema "no_such_schema" does not exist', pg: { sqlstate: '3F000' }, location: { line: 2 } });
   });
 
+  it('stands in for CREATE EXTENSION pgtap and follows search_path in a file with a syntax error further down', async () => {
+    // One bad statement makes the whole file unparsable; the statements before it must still be read
+    // for what they are. Real pgTAP 1.2 (pg_prove, pgTAP installed in extensions) on the same file:
+    // 1..2, ok 1 - before the typo, ok 2 - search_path followed, then psql's syntax error at line 6.
+    const dir = tempDir('rg-pgtap-typo-');
+    writeFileSync(join(dir, 'typo.test.sql'), "begin;\ncreate extension if not exists pgtap with schema extensions;\nset local search_path = public, extensions;\nselect plan(2);\nselect ok(true, 'before the typo'); select ok(true, 'search_path followed');\nselec 1;\nrollback;\n");
+    const [f] = (await run([join(dir, 'typo.test.sql')])).files;
+    expect(f!.output).toEqual(['1..2', 'ok 1 - before the typo', 'ok 2 - search_path followed']);
+    expect(f!.error).toMatchObject({ message: 'syntax error at or near "selec"', pg: { sqlstate: '42601' }, location: { line: 6, column: 1 } });
+  });
+
   it('\\gset stores a row in variables later statements use, and needs exactly one row', async () => {
     const r = await run([join(RUNNER, 'gset.test.sql'), join(RUNNER, 'gset-error.test.sql')]);
     const [err, g] = r.files;

@@ -96,7 +96,7 @@ export interface RunFileOptions {
 
 interface Statement {
   text: string;
-  /** The parse tree's statement node type (e.g. VariableSetStmt); undefined when the file does not parse. */
+  /** The parse tree's statement node type (e.g. VariableSetStmt); undefined when the statement does not parse. */
   kind?: string;
   /** UTF-16 offsets in the expanded script. */
   start: number;
@@ -133,7 +133,12 @@ export function locate(script: ExpandedScript, outOffset: number): SqlLocation {
   return { file, line: lc.line, column: lc.column, source: lc.source };
 }
 
-/** Split with the real parser; if the file does not parse, fall back to psql's own split at top-level `;`. */
+/**
+ * Split with the real parser; if the file does not parse, fall back to psql's
+ * own split at top-level `;`, each statement then read on its own: one bad
+ * statement must not hide what the others are (a CREATE EXTENSION pgtap above a
+ * typo must still be stood in for, as the statements before the typo run).
+ */
 async function statementsOf(script: ExpandedScript): Promise<Statement[]> {
   const sql = script.sql;
   const split = await splitStatements(sql);
@@ -150,7 +155,11 @@ async function statementsOf(script: ExpandedScript): Promise<Statement[]> {
     const piece = sql.slice(prev, end);
     const lead = piece.length - piece.trimStart().length;
     const text = piece.trim().replace(/;$/, '');
-    if (stripComments(text).trim() !== '') out.push({ text, start: prev + lead, end });
+    if (stripComments(text).trim() !== '') {
+      const alone = await splitStatements(text);
+      const kind = !isParseFailure(alone) && alone.length === 1 ? alone[0]!.kind : undefined;
+      out.push({ text, ...(kind ? { kind } : {}), start: prev + lead, end });
+    }
     prev = end;
   }
   return out;
