@@ -477,4 +477,15 @@ describe('reports', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test file matches --filter zzz-nothing');
   });
+
+  it('a folder of Supabase-style .sql files (supabase test db names them so) is answered with what to do', async () => {
+    const dir = tempDir('rg-supabase-names-');
+    mkdirSync(join(dir, 'database'));
+    writeFileSync(join(dir, 'database', '01-schema.sql'), 'select 1;\n');
+    writeFileSync(join(dir, 'database', '02-rls.sql'), 'select 1;\n');
+    await expect(run([dir])).rejects.toMatchObject({
+      message: 'no test files found',
+      hint: expect.stringMatching(/has 2 other \.sql files \(.*database\/01-schema\.sql, …\): name them \*\.test\.sql, or pass them as paths/),
+    });
+  });
 });

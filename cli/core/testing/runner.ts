@@ -21,7 +21,7 @@ import type { Config } from '../config.js';
 import { connect, createThrowawayDatabase, dropDatabase, type ThrowawayDatabase } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { up } from '../migrate/engine.js';
-import { discoverTestFiles } from './discover.js';
+import { discoverTestFiles, otherSqlFiles } from './discover.js';
 import { installLibrary, LIBRARY_SCHEMA } from './library.js';
 import { runTestFile, type FileResult } from './run-file.js';
 
@@ -206,8 +206,12 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   });
   const checks = opts.extraChecks ?? [];
   if (files.length === 0 && checks.length === 0) {
+    const others = opts.filter ? [] : otherSqlFiles({ cwd: opts.cwd, displayRoot: opts.config.root, paths: opts.paths, defaultDir: opts.config.dirs.test });
+    const where = opts.paths.length ? opts.paths.join(', ') : 'the test folder';
     throw new RowguardError('usage', opts.filter ? `no test file matches --filter ${opts.filter}` : 'no test files found', {
-      hint: `rowguard test runs the *.test.sql files under ${opts.paths.length ? opts.paths.join(', ') : 'the test folder'} (folders named fixtures are skipped)`,
+      hint: others.length
+        ? `a folder contributes its *.test.sql files; ${where} has ${others.length} other .sql file${others.length === 1 ? '' : 's'} (${others[0]}${others.length > 1 ? ', …' : ''}): name them *.test.sql, or pass them as paths (files run whatever their name)`
+        : `rowguard test runs the *.test.sql files under ${where} (folders named fixtures are skipped)`,
     });
   }
   const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, files.length)));
