@@ -135,10 +135,14 @@ LANGUAGE sql AS $$
            pg_catalog.set_config('request.jwt.claims', claims::text, true);
 $$;
 
-CREATE FUNCTION tests.authenticate_as(email text) RETURNS void
+-- The parameter is named as basejump names it (identifier: an email here, or
+-- a test identifier): suites that load their own copy of basejump's helpers
+-- (CREATE OR REPLACE FUNCTION tests.authenticate_as(identifier text)) replace
+-- this one instead of failing with "cannot change name of input parameter".
+CREATE FUNCTION tests.authenticate_as(identifier text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    claims jsonb := tests.user_claims(email);
+    claims jsonb := tests.user_claims(identifier);
 BEGIN
     PERFORM tests._impersonate(claims ->> 'role', claims);
 END;

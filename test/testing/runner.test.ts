@@ -249,6 +249,30 @@ describe('verdicts', () => {
     expect(b!.error).toMatchObject({ message: 'schema "no_such_schema" does not exist', pg: { sqlstate: '3F000' }, location: { line: 2 } });
   });
 
+  it("lets a file load its own copy of basejump's helpers over the runner's (CREATE OR REPLACE with basejump's parameter names)", async () => {
+    // emilet16/Bluetooth-Business-Card's 0000-test-setup.sql vendors basejump's helper file; under
+    // pg_prove with real pgTAP it creates them fresh. Every helper keeps its name, arguments and types.
+    const dir = tempDir('rg-vendored-helpers-');
+    writeFileSync(join(dir, 'vendored.test.sql'), [
+      'begin;',
+      'select plan(2);',
+      "create or replace function tests.authenticate_as(identifier text) returns void language plpgsql as $$ begin perform set_config('role', 'authenticated', true); perform set_config('request.jwt.claims', json_build_object('sub', tests.get_supabase_uid(identifier))::text, true); end $$;",
+      "create or replace function tests.create_supabase_user(identifier text, email text default null, phone text default null, metadata jsonb default null) returns uuid security definer set search_path = auth, pg_temp language sql as $$ insert into auth.users (id, email, raw_user_meta_data) values (gen_random_uuid(), coalesce(email, identifier || '@test.com'), jsonb_build_object('test_identifier', identifier)) returning id $$;",
+      "create or replace function tests.rls_enabled(testing_schema text) returns text language sql as $$ select ok(true, 'own rls_enabled') $$;",
+      "create or replace function tests.clear_authentication() returns void language plpgsql as $$ begin perform set_config('role', 'anon', true); end $$;",
+      "select tests.create_supabase_user('vendored') is not null as created;",
+      "select tests.authenticate_as('vendored');",
+      "select is(auth.uid(), tests.get_supabase_uid('vendored'), 'the vendored authenticate_as ran');",
+      'reset role;',
+      "select tests.rls_enabled('public');",
+      'rollback;',
+      '',
+    ].join('\n'));
+    const [f] = (await run([join(dir, 'vendored.test.sql')])).files;
+    expect(f!.error).toBeUndefined();
+    expect(f!.output).toEqual(['1..2', 't', '', 'ok 1 - the vendored authenticate_as ran', 'ok 2 - own rls_enabled']);
+  });
+
   it('stands in for CREATE EXTENSION pgtap and follows search_path in a file with a syntax error further down', async () => {
     // One bad statement makes the whole file unparsable; the statements before it must still be read
     // for what they are. Real pgTAP 1.2 (pg_prove, pgTAP installed in extensions) on the same file:
