@@ -273,6 +273,46 @@ describe('verdicts', () => {
     expect(f!.output).toEqual(['1..2', 't', '', 'ok 1 - the vendored authenticate_as ran', 'ok 2 - own rls_enabled']);
   });
 
+  it('--setup runs a suite\'s setup file first and keeps what it commits for every file, as pg_prove does', async () => {
+    // The same three files through pg_prove with real pgTAP 1.2, setup first: its block prints
+    // 1..1 / ok 1 - setup works, and a and b print exactly the lines expected below.
+    const dir = join(RUNNER, 'setup');
+    const seenByCheck: boolean[] = [];
+    const check = {
+      name: 'sees the template',
+      async run(ctx: { templateUrl: string }) {
+        const sql = connect(ctx.templateUrl);
+        try {
+          const [row] = await sql`select to_regnamespace('rg_helpers') is not null as there`;
+          seenByCheck.push(row!['there'] as boolean);
+        } finally {
+          await sql.end();
+        }
+        return { name: 'sees the template', ok: true, summary: '', details: [] };
+      },
+    };
+    const r = await run([dir], { jobs: 2, setup: [join(dir, '00000-setup.sql')], extraChecks: [check] });
+    // The setup file is not run again as a test (it is named like one here only by its folder).
+    expect(r.files.map((f) => basename(f.file))).toEqual(['a.test.sql', 'b.test.sql']);
+    const lines = (desc: string) => ['1..3', `ok 1 - ${desc}`, 'ok 2 - what its own block rolled back is gone', 'ok 3 - a file sees only its own rows'];
+    expect(r.files[0]!.output).toEqual(lines('a helper the setup file committed'));
+    expect(r.files[1]!.output).toEqual(lines('still there for the next file'));
+    expect(r.ok).toBe(true);
+    // The extra checks (the access matrix) still see the database sql/ builds, without the setup.
+    expect(seenByCheck).toEqual([false]);
+
+    // A setup file that fails stops the run, naming the file and the place.
+    const bad = tempDir('rg-setup-bad-');
+    writeFileSync(join(bad, 'setup.sql'), 'create schema rg_s;\nselect no_such_function();\n');
+    writeFileSync(join(bad, 'x.test.sql'), 'select plan(1);\nselect pass();\n');
+    await expect(run([join(bad, 'x.test.sql')], { setup: [join(bad, 'setup.sql')] })).rejects.toMatchObject({
+      code: 'sql',
+      message: 'setup file failed: function no_such_function() does not exist',
+      location: { file: expect.stringMatching(/setup\.sql$/), line: 2, column: 8 },
+    });
+    await expect(run([join(bad, 'x.test.sql')], { setup: [join(bad, 'missing.sql')] })).rejects.toMatchObject({ code: 'usage' });
+  });
+
   it('stands in for CREATE EXTENSION pgtap and follows search_path in a file with a syntax error further down', async () => {
     // One bad statement makes the whole file unparsable; the statements before it must still be read
     // for what they are. Real pgTAP 1.2 (pg_prove, pgTAP installed in extensions) on the same file:
@@ -500,6 +540,12 @@ describe('reports', () => {
     const none = await runCli(['--db', serverUrl(), 'test', '--filter', 'zzz-nothing'], { cwd: project });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test file matches --filter zzz-nothing');
+    const both = await runCli(['--db', serverUrl(), 'test', '--setup', join(RUNNER, 'setup', '00000-setup.sql'), '--coverage', join(RUNNER, 'setup')], { cwd: project });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--setup cannot be combined with --coverage yet');
+    const setup = await runCli(['--db', serverUrl(), 'test', '--setup', join(RUNNER, 'setup', '00000-setup.sql'), join(RUNNER, 'setup')], { cwd: project });
+    expect(setup.code).toBe(0);
+    expect(setup.stdout).toMatch(/^ok 2 - .*setup\/b\.test\.sql$/m);
   });
 
   it('a folder of Supabase-style .sql files (supabase test db names them so) is answered with what to do', async () => {

@@ -92,6 +92,12 @@ export interface RunFileOptions {
   reset?: { text: string; params: unknown[] };
   /** Told whether the reset ran, i.e. whether the database is as the file found it. */
   onReset?: (clean: boolean) => void;
+  /**
+   * A setup file (`rowguard test --setup`): what it leaves outside its own
+   * BEGIN … ROLLBACK is committed at the end, as psql would have committed it,
+   * when the file ran without an error. Only ever used on the run's own copy.
+   */
+  commit?: boolean;
 }
 
 interface Statement {
@@ -490,7 +496,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     result.error = { message: `lost the connection while running the file: ${e.message}` };
   } finally {
     let clean = !lost;
-    if (clean && outerOpen) await exec('rollback').catch(() => (clean = false));
+    if (clean && outerOpen) await exec(opts.commit && !result.error ? 'commit' : 'rollback').catch(() => (clean = false));
     if (clean && opts.reset) await sql.unsafe(opts.reset.text, opts.reset.params as never[]).catch(() => (clean = false));
     opts.onReset?.(clean && !!opts.reset);
     await sql.end({ timeout: lost ? 0 : 5 }).catch(() => undefined);
