@@ -39,7 +39,7 @@ $$;
 -- aud/role "authenticated", app_metadata {"provider":"email","providers":["email"]},
 -- the given user_metadata, and its "email" identity. Returns the user's id.
 -- tests._create_user is that with a given id and phone (internal: not executable by PUBLIC).
-CREATE FUNCTION tests._create_user(uid uuid, email text, phone text, metadata jsonb) RETURNS uuid
+CREATE FUNCTION tests._create_user(uid uuid, email text, phone text, metadata jsonb, app_metadata jsonb DEFAULT '{"provider": "email", "providers": ["email"]}') RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
     ts      timestamptz := pg_catalog.now();
@@ -57,7 +57,7 @@ BEGIN
         'email', email,
         'email_confirmed_at', ts,
         'phone', phone,
-        'raw_app_meta_data', '{"provider": "email", "providers": ["email"]}'::jsonb,
+        'raw_app_meta_data', app_metadata,
         'raw_user_meta_data', coalesce(metadata, '{}'::jsonb),
         'is_sso_user', false,
         'is_anonymous', false,
@@ -135,10 +135,14 @@ LANGUAGE sql AS $$
            pg_catalog.set_config('request.jwt.claims', claims::text, true);
 $$;
 
-CREATE FUNCTION tests.authenticate_as(email text) RETURNS void
+-- The parameter is named as basejump names it (identifier: an email here, or
+-- a test identifier): suites that load their own copy of basejump's helpers
+-- (CREATE OR REPLACE FUNCTION tests.authenticate_as(identifier text)) replace
+-- this one instead of failing with "cannot change name of input parameter".
+CREATE FUNCTION tests.authenticate_as(identifier text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    claims jsonb := tests.user_claims(email);
+    claims jsonb := tests.user_claims(identifier);
 BEGIN
     PERFORM tests._impersonate(claims ->> 'role', claims);
 END;
@@ -177,15 +181,16 @@ $$;
 -- messages: users named by a test identifier kept in
 -- raw_user_meta_data.test_identifier (tests.authenticate_as takes that name as
 -- well as an email), RLS checks that print pgTAP lines, and a frozen now().
--- The users are the GoTrue-shaped rows tests.create_user makes.
+-- The users are the GoTrue-shaped rows tests.create_user makes, with basejump's empty raw_app_meta_data.
 CREATE FUNCTION tests.create_supabase_user(identifier text, email text DEFAULT NULL, phone text DEFAULT NULL, metadata jsonb DEFAULT NULL) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
     uid uuid := pg_catalog.gen_random_uuid();
 BEGIN
     PERFORM pg_catalog.set_config('tests.basejump', 'on', true);
+    -- raw_app_meta_data is {} as basejump writes it (its own tests check that), where GoTrue would write the provider.
     RETURN tests._create_user(uid, coalesce(email, uid::text || '@test.com'), phone,
-        pg_catalog.jsonb_build_object('test_identifier', identifier) || coalesce(metadata, '{}'::jsonb));
+        pg_catalog.jsonb_build_object('test_identifier', identifier) || coalesce(metadata, '{}'::jsonb), '{}'::jsonb);
 END;
 $$;
 
@@ -274,4 +279,4 @@ $$;
 -- by default (ALTER DEFAULT PRIVILEGES), and API roles must reach these.
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;
 REVOKE ALL ON FUNCTION tests._insert_known_columns(regclass, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION tests._create_user(uuid, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tests._create_user(uuid, text, text, jsonb, jsonb) FROM PUBLIC;

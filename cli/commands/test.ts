@@ -13,6 +13,7 @@ interface TestFlags {
   junit?: string;
   engine?: string;
   coverage?: boolean;
+  setup: string[];
 }
 
 export function makeTestCommand(): Command {
@@ -26,6 +27,7 @@ export function makeTestCommand(): Command {
     .option('--junit <file>', 'also write a JUnit XML report to this file')
     .addOption(new Option('--engine <engine>', 'where the throwaway database runs: embedded or docker'))
     .option('--coverage', 'report the (table, command, role) cells and the policies no test exercised (runs the files a second time, instrumented)')
+    .option('--setup <file>', 'run this file first and keep what it commits for every test file, as pg_prove runs a suite\'s 00000-setup file (repeatable, in order)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addHelpText(
       'after',
       `
@@ -34,7 +36,9 @@ each row a query returns is a line of TAP), with a pgTAP-compatible library
 (plan, ok, is, results_eq, throws_ok, policies_are, …) and tests.* helpers
 (create_user, authenticate_as, authenticate_as_anon, …) installed for them.
 Nothing a file does is ever committed, and every file starts from the same state
-(one database copy per --jobs worker; sequences are reset between files).
+(one database copy per --jobs worker; sequences are reset between files). A --setup
+file runs once before them, as psql runs it: what it commits (a suite's helper
+functions) is there for every file; its own TAP is not reported.
 Ctrl-C stops the run, drops its databases and exits 130.
 A whole-suite run (no paths, no --filter) also compares the access matrix with
 test/access-matrix.json when it exists (see rowguard matrix) and fails on a changed cell.
@@ -48,6 +52,7 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
         jobs = Number(o.jobs);
         if (!Number.isInteger(jobs) || jobs < 1) throw new RowguardError('usage', `--jobs must be a positive whole number (got "${o.jobs}")`);
       }
+      if (o.setup.length && o.coverage) throw new RowguardError('usage', '--setup cannot be combined with --coverage yet', { hint: 'run the coverage pass without --setup' });
       const format: Format = ctx.flags.json ? 'json' : (o.format ?? (ctx.out.stdoutIsTTY ? 'pretty' : 'tap'));
       const { runTests } = await import('../core/testing/runner.js');
       const { extraChecksFor } = await import('../core/testing/extra-checks.js');
@@ -68,6 +73,7 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
           filter: o.filter,
           jobs,
           bail: o.bail,
+          setup: o.setup,
           signal: interrupt.signal,
           extraChecks: await extraChecksFor(cfg, { coverage: o.coverage, paths, filter: o.filter, cwd: ctx.cwd, jobs }),
           onEvent: (e) => {

@@ -81,4 +81,21 @@ describe('a file that errored', () => {
     // "      3 | " then the source: the caret line keeps the tab and counts 文字 as four cells.
     expect(lines[at + 1]).toBe('          \t' + ' '.repeat('select '.length + 4 + ' from '.length) + '^');
   });
+  it('names the function it died in, as psql prints the CONTEXT (TAP, pretty and JUnit)', async () => {
+    // A statement of basejump's suite that died in a policy helper: psql 15 printed
+    // CONTEXT: SQL expression "…" / PL/pgSQL function get_account(uuid) line 4 at IF.
+    const { renderTap } = await import('../../cli/core/report/test.js');
+    const where = 'SQL expression "current_user IN (\'anon\', \'authenticated\')"\nPL/pgSQL function get_account(uuid) line 4 at IF';
+    const r = run();
+    r.files[0] = {
+      ...r.files[0]!,
+      status: 'errored',
+      tests: [],
+      error: { message: 'permission denied for function current_user_account_role', location: { file: 'x.test.sql', line: 228, column: 1 }, pg: { sqlstate: '42501', where } },
+    };
+    expect(renderTap(r).split('\n')).toContain('    # context: PL/pgSQL function get_account(uuid) line 4 at IF');
+    const out = new Output({ json: false, color: false, quiet: false, stdoutIsTTY: false, stderrIsTTY: false, writeOut: () => undefined, writeErr: () => undefined });
+    expect(renderPretty(r, out).split('\n')).toContain('    context: PL/pgSQL function get_account(uuid) line 4 at IF');
+    expect(renderJunit(r)).toContain('[42501]\ncontext: PL/pgSQL function get_account(uuid) line 4 at IF</error>');
+  });
 });

@@ -137,4 +137,15 @@ describe('psql script preprocessing', () => {
     expect(splitMetaArgs(` a 'b c' 'x\\ny' "Q q" :v :'v' \\echo`, vars, fail)).toEqual(['a', 'b c', 'x\ny', '"Q q"', "it's", "'it''s'"]);
     expect(psqlLiteral('a\\b')).toBe(" E'a\\\\b'");
   });
+
+  it('reads a doubled quote as a quote also first and last in a quoted argument', () => {
+    // A suite's constants file: \set USER_ID '''<uuid>''' then :USER_ID::uuid. psql 15 on the same
+    // lines: \set a '''abc''' → 'abc', \set b '''' → ', \set c 'x''''y' → x''y.
+    const fail = (m: string): never => {
+      throw new Error(m);
+    };
+    expect(splitMetaArgs(`a '''abc''' '''' 'x''''y'`, new Map(), fail)).toEqual(['a', "'abc'", "'", "x''y"]);
+    const s = expand("\\set uid '''11111111-1111-4111-8111-111111111111'''\nselect :uid::uuid;\n");
+    expect(s.sql).toBe("\nselect '11111111-1111-4111-8111-111111111111'::uuid;\n");
+  });
 });

@@ -249,6 +249,81 @@ describe('verdicts', () => {
     expect(b!.error).toMatchObject({ message: 'schema "no_such_schema" does not exist', pg: { sqlstate: '3F000' }, location: { line: 2 } });
   });
 
+  it("lets a file load its own copy of basejump's helpers over the runner's (CREATE OR REPLACE with basejump's parameter names)", async () => {
+    // emilet16/Bluetooth-Business-Card's 0000-test-setup.sql vendors basejump's helper file; under
+    // pg_prove with real pgTAP it creates them fresh. Every helper keeps its name, arguments and types.
+    const dir = tempDir('rg-vendored-helpers-');
+    writeFileSync(join(dir, 'vendored.test.sql'), [
+      'begin;',
+      'select plan(2);',
+      "create or replace function tests.authenticate_as(identifier text) returns void language plpgsql as $$ begin perform set_config('role', 'authenticated', true); perform set_config('request.jwt.claims', json_build_object('sub', tests.get_supabase_uid(identifier))::text, true); end $$;",
+      "create or replace function tests.create_supabase_user(identifier text, email text default null, phone text default null, metadata jsonb default null) returns uuid security definer set search_path = auth, pg_temp language sql as $$ insert into auth.users (id, email, raw_user_meta_data) values (gen_random_uuid(), coalesce(email, identifier || '@test.com'), jsonb_build_object('test_identifier', identifier)) returning id $$;",
+      "create or replace function tests.rls_enabled(testing_schema text) returns text language sql as $$ select ok(true, 'own rls_enabled') $$;",
+      "create or replace function tests.clear_authentication() returns void language plpgsql as $$ begin perform set_config('role', 'anon', true); end $$;",
+      "select tests.create_supabase_user('vendored') is not null as created;",
+      "select tests.authenticate_as('vendored');",
+      "select is(auth.uid(), tests.get_supabase_uid('vendored'), 'the vendored authenticate_as ran');",
+      'reset role;',
+      "select tests.rls_enabled('public');",
+      'rollback;',
+      '',
+    ].join('\n'));
+    const [f] = (await run([join(dir, 'vendored.test.sql')])).files;
+    expect(f!.error).toBeUndefined();
+    expect(f!.output).toEqual(['1..2', 't', '', 'ok 1 - the vendored authenticate_as ran', 'ok 2 - own rls_enabled']);
+  });
+
+  it('--setup runs a suite\'s setup file first and keeps what it commits for every file, as pg_prove does', async () => {
+    // The same three files through pg_prove with real pgTAP 1.2, setup first: its block prints
+    // 1..1 / ok 1 - setup works, and a and b print exactly the lines expected below.
+    const dir = join(RUNNER, 'setup');
+    const seenByCheck: boolean[] = [];
+    const check = {
+      name: 'sees the template',
+      async run(ctx: { templateUrl: string }) {
+        const sql = connect(ctx.templateUrl);
+        try {
+          const [row] = await sql`select to_regnamespace('rg_helpers') is not null as there`;
+          seenByCheck.push(row!['there'] as boolean);
+        } finally {
+          await sql.end();
+        }
+        return { name: 'sees the template', ok: true, summary: '', details: [] };
+      },
+    };
+    const r = await run([dir], { jobs: 2, setup: [join(dir, '00000-setup.sql')], extraChecks: [check] });
+    // The setup file is not run again as a test (it is named like one here only by its folder).
+    expect(r.files.map((f) => basename(f.file))).toEqual(['a.test.sql', 'b.test.sql']);
+    const lines = (desc: string) => ['1..3', `ok 1 - ${desc}`, 'ok 2 - what its own block rolled back is gone', 'ok 3 - a file sees only its own rows'];
+    expect(r.files[0]!.output).toEqual(lines('a helper the setup file committed'));
+    expect(r.files[1]!.output).toEqual(lines('still there for the next file'));
+    expect(r.ok).toBe(true);
+    // The extra checks (the access matrix) still see the database sql/ builds, without the setup.
+    expect(seenByCheck).toEqual([false]);
+
+    // A setup file that fails stops the run, naming the file and the place.
+    const bad = tempDir('rg-setup-bad-');
+    writeFileSync(join(bad, 'setup.sql'), 'create schema rg_s;\nselect no_such_function();\n');
+    writeFileSync(join(bad, 'x.test.sql'), 'select plan(1);\nselect pass();\n');
+    await expect(run([join(bad, 'x.test.sql')], { setup: [join(bad, 'setup.sql')] })).rejects.toMatchObject({
+      code: 'sql',
+      message: 'setup file failed: function no_such_function() does not exist',
+      location: { file: expect.stringMatching(/setup\.sql$/), line: 2, column: 8 },
+    });
+    await expect(run([join(bad, 'x.test.sql')], { setup: [join(bad, 'missing.sql')] })).rejects.toMatchObject({ code: 'usage' });
+  });
+
+  it('stands in for CREATE EXTENSION pgtap and follows search_path in a file with a syntax error further down', async () => {
+    // One bad statement makes the whole file unparsable; the statements before it must still be read
+    // for what they are. Real pgTAP 1.2 (pg_prove, pgTAP installed in extensions) on the same file:
+    // 1..2, ok 1 - before the typo, ok 2 - search_path followed, then psql's syntax error at line 6.
+    const dir = tempDir('rg-pgtap-typo-');
+    writeFileSync(join(dir, 'typo.test.sql'), "begin;\ncreate extension if not exists pgtap with schema extensions;\nset local search_path = public, extensions;\nselect plan(2);\nselect ok(true, 'before the typo'); select ok(true, 'search_path followed');\nselec 1;\nrollback;\n");
+    const [f] = (await run([join(dir, 'typo.test.sql')])).files;
+    expect(f!.output).toEqual(['1..2', 'ok 1 - before the typo', 'ok 2 - search_path followed']);
+    expect(f!.error).toMatchObject({ message: 'syntax error at or near "selec"', pg: { sqlstate: '42601' }, location: { line: 6, column: 1 } });
+  });
+
   it('\\gset stores a row in variables later statements use, and needs exactly one row', async () => {
     const r = await run([join(RUNNER, 'gset.test.sql'), join(RUNNER, 'gset-error.test.sql')]);
     const [err, g] = r.files;
@@ -465,5 +540,22 @@ describe('reports', () => {
     const none = await runCli(['--db', serverUrl(), 'test', '--filter', 'zzz-nothing'], { cwd: project });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test file matches --filter zzz-nothing');
+    const both = await runCli(['--db', serverUrl(), 'test', '--setup', join(RUNNER, 'setup', '00000-setup.sql'), '--coverage', join(RUNNER, 'setup')], { cwd: project });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--setup cannot be combined with --coverage yet');
+    const setup = await runCli(['--db', serverUrl(), 'test', '--setup', join(RUNNER, 'setup', '00000-setup.sql'), join(RUNNER, 'setup')], { cwd: project });
+    expect(setup.code).toBe(0);
+    expect(setup.stdout).toMatch(/^ok 2 - .*setup\/b\.test\.sql$/m);
+  });
+
+  it('a folder of Supabase-style .sql files (supabase test db names them so) is answered with what to do', async () => {
+    const dir = tempDir('rg-supabase-names-');
+    mkdirSync(join(dir, 'database'));
+    writeFileSync(join(dir, 'database', '01-schema.sql'), 'select 1;\n');
+    writeFileSync(join(dir, 'database', '02-rls.sql'), 'select 1;\n');
+    await expect(run([dir])).rejects.toMatchObject({
+      message: 'no test files found',
+      hint: expect.stringMatching(/has 2 other \.sql files \(.*database\/01-schema\.sql, …\): name them \*\.test\.sql, or pass them as paths/),
+    });
   });
 });

@@ -16,14 +16,21 @@ export function renderError(err: RowguardError, out: Output): string {
   }
   const detail = err.detail ?? err.pg?.detail;
   if (detail) lines.push(`${c.dim('detail:')} ${detail}`);
-  // Where inside a function the error was raised: the innermost frame that names one
-  // (PL/pgSQL's `SQL statement "…"` frames only quote the query); --json has them all.
-  const frames = err.pg?.where?.split('\n') ?? [];
-  const context = frames.find((f) => /\bfunction\b/.test(f)) ?? frames[0];
+  const context = contextFrame(err.pg?.where);
   if (context) lines.push(`${c.dim('context:')} ${context}`);
   const hint = err.hint ?? err.pg?.hint;
   if (hint) lines.push(`${c.cyan('hint:')} ${hint}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Where inside a function an error was raised, from the server's CONTEXT: the
+ * innermost frame that names one (PL/pgSQL's `SQL statement "…"` frames only
+ * quote the query); --json has them all.
+ */
+export function contextFrame(where: string | undefined): string | undefined {
+  const frames = where?.split('\n') ?? [];
+  return frames.find((f) => /\bfunction\b/.test(f)) ?? frames[0];
 }
 
 /**

@@ -4,7 +4,7 @@
  * the JSON document, and JUnit XML for CI. Pure: a RunResult in, text out.
  */
 import type { Output } from './output.js';
-import { caretPadding } from './error.js';
+import { caretPadding, contextFrame } from './error.js';
 import type { CheckResult, RunResult } from '../testing/runner.js';
 import type { FileResult, TestOutcome } from '../testing/run-file.js';
 import type { SqlLocation } from '../errors.js';
@@ -16,6 +16,9 @@ function fileErrorLines(f: FileResult): string[] {
   const e = f.error;
   const lines = [`${e.location ? where(e.location) + ': ' : ''}${e.message}${e.pg?.sqlstate ? ` [${e.pg.sqlstate}]` : ''}`];
   if (e.pg?.detail) lines.push(`detail: ${e.pg.detail}`);
+  // A statement that died inside a function (a trigger, a policy's helper): psql prints the CONTEXT too.
+  const context = contextFrame(e.pg?.where);
+  if (context) lines.push(`context: ${context}`);
   if (e.hint ?? e.pg?.hint) lines.push(`hint: ${e.hint ?? e.pg?.hint}`);
   return lines;
 }
@@ -92,6 +95,8 @@ export function renderPretty(run: RunResult, out: Output): string {
           lines.push(' '.repeat(num.length + 9) + caretPadding(e.location.source, e.location.column) + c.red('^'));
         }
         if (e.pg?.detail) lines.push(`    ${c.dim('detail:')} ${e.pg.detail}`);
+        const context = contextFrame(e.pg?.where);
+        if (context) lines.push(`    ${c.dim('context:')} ${context}`);
         if (e.hint ?? e.pg?.hint) lines.push(`    ${c.cyan('hint:')} ${e.hint ?? e.pg?.hint}`);
       }
     }

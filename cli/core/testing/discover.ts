@@ -24,14 +24,26 @@ export interface DiscoverOptions {
   filter?: string;
 }
 
-function walk(dir: string, out: string[]): void {
+function walk(dir: string, out: string[], suffix = TEST_SUFFIX): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!SKIPPED_DIRS.has(entry.name)) walk(full, out);
-    } else if (entry.name.endsWith(TEST_SUFFIX)) out.push(full);
+      if (!SKIPPED_DIRS.has(entry.name)) walk(full, out, suffix);
+    } else if (entry.name.endsWith(suffix)) out.push(full);
   }
+}
+
+/**
+ * The `.sql` files not named `*.test.sql` in the folders a run searched, as
+ * displayed paths: Supabase suites (`supabase/tests/database/01-x.sql`, which
+ * `supabase test db` runs) are named so, and a run that found nothing says so.
+ */
+export function otherSqlFiles(opts: Omit<DiscoverOptions, 'filter'>): string[] {
+  const roots = opts.paths.length ? opts.paths.map((p) => resolve(opts.cwd, p)) : [opts.defaultDir];
+  const found: string[] = [];
+  for (const p of roots) if (existsSync(p) && statSync(p).isDirectory()) walk(p, found, '.sql');
+  return found.filter((f) => !f.endsWith(TEST_SUFFIX)).sort().map((f) => relative(opts.displayRoot, f) || f);
 }
 
 export function globToRegExp(glob: string): RegExp {

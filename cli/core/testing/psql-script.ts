@@ -549,17 +549,18 @@ export function splitMetaArgs(text: string, variables: Map<string, string>, fail
     while (i < n && !/\s/.test(text[i]!)) {
       const ch = text[i]!;
       if (ch === "'") {
+        // A doubled quote is a quote wherever it stands, also first or last in the argument.
         i++;
-        while (i < n && text[i] !== "'") {
-          if (text[i] === '\\' && i + 1 < n) {
+        while (i < n) {
+          if (text[i] === "'") {
+            if (text[i + 1] !== "'") break;
+            arg += "'";
+            i += 2;
+          } else if (text[i] === '\\' && i + 1 < n) {
             const e = text[i + 1]!;
             arg += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e === 'b' ? '\b' : e === 'f' ? '\f' : e;
             i += 2;
           } else arg += text[i++];
-          if (text[i] === "'" && text[i + 1] === "'") {
-            arg += "'";
-            i += 2;
-          }
         }
         i++;
       } else if (ch === '"') {

@@ -92,11 +92,17 @@ export interface RunFileOptions {
   reset?: { text: string; params: unknown[] };
   /** Told whether the reset ran, i.e. whether the database is as the file found it. */
   onReset?: (clean: boolean) => void;
+  /**
+   * A setup file (`rowguard test --setup`): what it leaves outside its own
+   * BEGIN … ROLLBACK is committed at the end, as psql would have committed it,
+   * when the file ran without an error. Only ever used on the run's own copy.
+   */
+  commit?: boolean;
 }
 
 interface Statement {
   text: string;
-  /** The parse tree's statement node type (e.g. VariableSetStmt); undefined when the file does not parse. */
+  /** The parse tree's statement node type (e.g. VariableSetStmt); undefined when the statement does not parse. */
   kind?: string;
   /** UTF-16 offsets in the expanded script. */
   start: number;
@@ -133,7 +139,12 @@ export function locate(script: ExpandedScript, outOffset: number): SqlLocation {
   return { file, line: lc.line, column: lc.column, source: lc.source };
 }
 
-/** Split with the real parser; if the file does not parse, fall back to psql's own split at top-level `;`. */
+/**
+ * Split with the real parser; if the file does not parse, fall back to psql's
+ * own split at top-level `;`, each statement then read on its own: one bad
+ * statement must not hide what the others are (a CREATE EXTENSION pgtap above a
+ * typo must still be stood in for, as the statements before the typo run).
+ */
 async function statementsOf(script: ExpandedScript): Promise<Statement[]> {
   const sql = script.sql;
   const split = await splitStatements(sql);
@@ -150,7 +161,11 @@ async function statementsOf(script: ExpandedScript): Promise<Statement[]> {
     const piece = sql.slice(prev, end);
     const lead = piece.length - piece.trimStart().length;
     const text = piece.trim().replace(/;$/, '');
-    if (stripComments(text).trim() !== '') out.push({ text, start: prev + lead, end });
+    if (stripComments(text).trim() !== '') {
+      const alone = await splitStatements(text);
+      const kind = !isParseFailure(alone) && alone.length === 1 ? alone[0]!.kind : undefined;
+      out.push({ text, ...(kind ? { kind } : {}), start: prev + lead, end });
+    }
     prev = end;
   }
   return out;
@@ -481,7 +496,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     result.error = { message: `lost the connection while running the file: ${e.message}` };
   } finally {
     let clean = !lost;
-    if (clean && outerOpen) await exec('rollback').catch(() => (clean = false));
+    if (clean && outerOpen) await exec(opts.commit && !result.error ? 'commit' : 'rollback').catch(() => (clean = false));
     if (clean && opts.reset) await sql.unsafe(opts.reset.text, opts.reset.params as never[]).catch(() => (clean = false));
     opts.onReset?.(clean && !!opts.reset);
     await sql.end({ timeout: lost ? 0 : 5 }).catch(() => undefined);

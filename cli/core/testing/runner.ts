@@ -16,12 +16,14 @@
  * one. A copy costs a few hundred milliseconds, so this keeps a suite of many
  * small files fast without giving up the identical start.
  */
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { connect, createThrowawayDatabase, dropDatabase, type ThrowawayDatabase } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { up } from '../migrate/engine.js';
-import { discoverTestFiles } from './discover.js';
+import { discoverTestFiles, otherSqlFiles } from './discover.js';
 import { installLibrary, LIBRARY_SCHEMA } from './library.js';
 import { runTestFile, type FileResult } from './run-file.js';
 
@@ -78,6 +80,14 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** A database with sql/ already applied, copied instead of migrating again (the gate's). */
   migrated?: string;
+  /**
+   * Setup files (`--setup`), in order: run once on a copy of the template as
+   * psql runs them under pg_prove, what they commit kept (helper functions a
+   * suite's `00000-helpers.sql` creates for the files after it). Every test
+   * file starts from that copy; the extra checks still use the template.
+   * Their own TAP is not reported; an error in one stops the run.
+   */
+  setup?: string[];
 }
 
 export interface RunCounts {
@@ -148,13 +158,7 @@ export async function buildTemplate(serverUrl: string, config: Config, onEvent?:
     let sequences: SequenceSnapshot;
     try {
       await installLibrary(sql);
-      // pg_sequences.last_value is NULL until the first nextval (is_called false): then restart at start_value.
-      const rows = await sql<Array<{ name: string; value: string; called: boolean }>>`
-        select format('%I.%I', schemaname, sequencename) as name,
-               coalesce(last_value, start_value)::text as value,
-               last_value is not null as called
-          from pg_catalog.pg_sequences`;
-      sequences = rows.map((r) => ({ name: r.name, value: r.value, called: r.called }));
+      sequences = await sequenceSnapshot(sql);
     } finally {
       // No session may stay connected to a template while it is copied.
       await sql.end({ timeout: 5 });
@@ -164,6 +168,16 @@ export async function buildTemplate(serverUrl: string, config: Config, onEvent?:
     await db.drop().catch(() => undefined);
     throw err;
   }
+}
+
+async function sequenceSnapshot(sql: ReturnType<typeof connect>): Promise<SequenceSnapshot> {
+  // pg_sequences.last_value is NULL until the first nextval (is_called false): then restart at start_value.
+  const rows = await sql<Array<{ name: string; value: string; called: boolean }>>`
+    select format('%I.%I', schemaname, sequencename) as name,
+           coalesce(last_value, start_value)::text as value,
+           last_value is not null as called
+      from pg_catalog.pg_sequences`;
+  return rows.map((r) => ({ name: r.name, value: r.value, called: r.called }));
 }
 
 /** One statement that puts every sequence back (setval with is_called as it was). */
@@ -197,22 +211,42 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   const results: FileResult[] = [];
   const notRun: string[] = [];
   const drops: Array<Promise<void>> = [];
+  const setupFiles = (opts.setup ?? []).map((p) => {
+    const path = resolve(opts.cwd, p);
+    if (!existsSync(path) || !statSync(path).isFile()) throw new RowguardError('usage', `--setup: no such file: ${p}`);
+    return { path, display: relative(opts.config.root, path) || path };
+  });
+  const setupPaths = new Set(setupFiles.map((f) => f.path));
+  // A setup file inside a folder that is also searched is not run a second time as a test.
   const files = discoverTestFiles({
     cwd: opts.cwd,
     displayRoot: opts.config.root,
     paths: opts.paths,
     defaultDir: opts.config.dirs.test,
     filter: opts.filter,
-  });
+  }).filter((f) => !setupPaths.has(f.path));
   const checks = opts.extraChecks ?? [];
   if (files.length === 0 && checks.length === 0) {
+    const others = opts.filter ? [] : otherSqlFiles({ cwd: opts.cwd, displayRoot: opts.config.root, paths: opts.paths, defaultDir: opts.config.dirs.test });
+    const where = opts.paths.length ? opts.paths.join(', ') : 'the test folder';
     throw new RowguardError('usage', opts.filter ? `no test file matches --filter ${opts.filter}` : 'no test files found', {
-      hint: `rowguard test runs the *.test.sql files under ${opts.paths.length ? opts.paths.join(', ') : 'the test folder'} (folders named fixtures are skipped)`,
+      hint: others.length
+        ? `a folder contributes its *.test.sql files; ${where} has ${others.length} other .sql file${others.length === 1 ? '' : 's'} (${others[0]}${others.length > 1 ? ', …' : ''}): name them *.test.sql, or pass them as paths (files run whatever their name)`
+        : `rowguard test runs the *.test.sql files under ${where} (folders named fixtures are skipped)`,
     });
   }
   const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, files.length)));
 
   const template = await buildTemplate(opts.serverUrl, opts.config, opts.onEvent, opts.migrated);
+  let base: ThrowawayDatabase & { sequences: SequenceSnapshot } = template;
+  if (setupFiles.length) {
+    try {
+      base = await applySetup(opts, template, setupFiles);
+    } catch (err) {
+      await template.drop().catch(() => undefined);
+      throw err;
+    }
+  }
   const inUse = new Set<string>();
   let interrupted = false;
   const onAbort = () => {
@@ -232,7 +266,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
     const t1 = performance.now();
     let next = 0;
     const settings = sessionSettings(opts.config);
-    const reset = resetStatement(template.sequences);
+    const reset = resetStatement(base.sequences);
     const worker = async () => {
       let copy: ThrowawayDatabase | undefined;
       const discard = () => {
@@ -243,7 +277,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
         while (next < files.length && !bailed && !interrupted) {
           const file = files[next++]!;
           if (!copy) {
-            copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_t', template: template.name });
+            copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_t', template: base.name });
             inUse.add(copy.name);
             if (interrupted) {
               discard();
@@ -294,6 +328,34 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await Promise.all(drops);
+    if (base !== template) await base.drop().catch(() => undefined);
     await template.drop().catch(() => undefined);
+  }
+}
+
+/** The run's setup files on a copy of the template, committed; the copy's sequences as they are then. */
+async function applySetup(opts: RunOptions, template: ThrowawayDatabase, setupFiles: Array<{ path: string; display: string }>): Promise<ThrowawayDatabase & { sequences: SequenceSnapshot }> {
+  const db = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_ts', template: template.name });
+  try {
+    for (const file of setupFiles) {
+      const r = await runTestFile({ url: db.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings: sessionSettings(opts.config), librarySchema: LIBRARY_SCHEMA, commit: true });
+      if (r.error) {
+        // The location names the file (or the file it \i-included); without one, the message does.
+        throw new RowguardError('sql', `setup file ${r.error.location ? '' : file.display + ' '}failed: ${r.error.message}`, {
+          ...(r.error.location ? { location: r.error.location } : {}),
+          ...(r.error.hint ? { hint: r.error.hint } : {}),
+          ...(r.error.pg ? { pg: r.error.pg } : {}),
+        });
+      }
+    }
+    const sql = connect(db.url);
+    try {
+      return { ...db, sequences: await sequenceSnapshot(sql) };
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  } catch (err) {
+    await db.drop().catch(() => undefined);
+    throw err;
   }
 }
