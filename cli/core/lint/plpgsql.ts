@@ -348,26 +348,18 @@ export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseS
     .map(([column, ops]) => ({ column, ops: ALL_OPS.every((op) => ops.has(op)) ? null : [...ops].sort() }));
 }
 
-/** Whether a parsed expression reads `new.raw_user_meta_data` or one of `tainted` (variables holding it). */
-function readsMetadata(v: unknown, tainted: ReadonlySet<string>): boolean {
+/** Whether a parsed expression has a column reference whose name parts (`['new', 'raw_user_meta_data']`) pass `test`. */
+function refersTo(v: unknown, test: (fields: string[]) => boolean): boolean {
   let found = false;
   walk(v, (type, b) => {
-    if (found || type !== 'ColumnRef') return;
-    const fields = ((b['fields'] as unknown[] | undefined) ?? []).map((f) => String(entry(f)?.[1]['sval'] ?? ''));
-    found = (fields.length >= 2 && fields[0] === 'new' && fields[1] === 'raw_user_meta_data') || (fields.length >= 1 && tainted.has(fields[0]!));
+    if (!found && type === 'ColumnRef') found = test(((b['fields'] as unknown[] | undefined) ?? []).map((f) => String(entry(f)?.[1]['sval'] ?? '')));
   });
   return found;
 }
 
-/** Whether a parsed expression reads `excluded.<column>` for one of `columns`. */
-function readsExcluded(v: unknown, columns: ReadonlySet<string>): boolean {
-  let found = false;
-  walk(v, (type, b) => {
-    if (found || type !== 'ColumnRef') return;
-    const fields = ((b['fields'] as unknown[] | undefined) ?? []).map((f) => String(entry(f)?.[1]['sval'] ?? ''));
-    found = fields.length === 2 && fields[0] === 'excluded' && columns.has(fields[1]!);
-  });
-  return found;
+/** Whether a parsed expression reads `new.raw_user_meta_data` or one of `tainted` (variables holding it). */
+function readsMetadata(v: unknown, tainted: ReadonlySet<string>): boolean {
+  return refersTo(v, (f) => (f[0] === 'new' && f[1] === 'raw_user_meta_data') || tainted.has(f[0] ?? ''));
 }
 
 /**
@@ -418,7 +410,7 @@ export function metadataCopies(source: string, defaultSchema: string, parsePlpgs
     const setList = (list: unknown, rangeVar: unknown, excluded: ReadonlySet<string> = new Set()) => {
       for (const t of (list as unknown[] | undefined) ?? []) {
         const rt = entry(t)?.[1] ?? {};
-        if (rt['name'] && (readsMetadata(rt['val'], tainted) || readsExcluded(rt['val'], excluded))) add(rangeVar, String(rt['name']));
+        if (rt['name'] && (readsMetadata(rt['val'], tainted) || refersTo(rt['val'], (f) => f.length === 2 && f[0] === 'excluded' && excluded.has(f[1]!)))) add(rangeVar, String(rt['name']));
       }
     };
     if (kind === 'InsertStmt') {
