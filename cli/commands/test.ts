@@ -27,7 +27,7 @@ export function makeTestCommand(): Command {
     .option('--junit <file>', 'also write a JUnit XML report to this file')
     .addOption(new Option('--engine <engine>', 'where the throwaway database runs: embedded or docker'))
     .option('--coverage', 'report the (table, command, role) cells and the policies no test exercised (runs the files a second time, instrumented)')
-    .option('--setup <file>', 'run this file first and keep what it commits for every test file, as pg_prove runs a suite\'s 00000-setup file (repeatable, in order)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--setup <file>', 'run this file first and keep what it commits for every test file, as pg_prove runs a suite\'s 00000-setup file (repeatable, in order; default: the config\'s testSetup)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addHelpText(
       'after',
       `
@@ -52,7 +52,6 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
         jobs = Number(o.jobs);
         if (!Number.isInteger(jobs) || jobs < 1) throw new RowguardError('usage', `--jobs must be a positive whole number (got "${o.jobs}")`);
       }
-      if (o.setup.length && o.coverage) throw new RowguardError('usage', '--setup cannot be combined with --coverage yet', { hint: 'run the coverage pass without --setup' });
       const format: Format = ctx.flags.json ? 'json' : (o.format ?? (ctx.out.stdoutIsTTY ? 'pretty' : 'tap'));
       const { runTests } = await import('../core/testing/runner.js');
       const { extraChecksFor } = await import('../core/testing/extra-checks.js');
@@ -73,7 +72,8 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
           filter: o.filter,
           jobs,
           bail: o.bail,
-          setup: o.setup,
+          // --setup replaces the config's testSetup (its paths are the config folder's).
+          setup: o.setup.length ? o.setup : [...cfg.testSetup],
           signal: interrupt.signal,
           extraChecks: await extraChecksFor(cfg, { coverage: o.coverage, paths, filter: o.filter, cwd: ctx.cwd, jobs }),
           onEvent: (e) => {

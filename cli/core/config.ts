@@ -23,6 +23,8 @@ export interface Config {
   /** Folder paths are relative to this (the config file's folder, else the cwd). */
   root: string;
   dirs: { sql: string; policies: string; generated: string; test: string };
+  /** `rowguard test` and the gate run these first, once, and keep what they commit (`--setup`); absolute paths. */
+  testSetup: string[];
   migrations: {
     /** Postgres interval text, applied as `SET lock_timeout`. */
     lockTimeout: string;
@@ -194,12 +196,18 @@ export function parseConfig(raw: unknown, file: string | null, root: string): Co
   const r = raw as Json;
   checkKeys(
     r,
-    ['$schema', 'sql', 'policies', 'generated', 'test', 'migrations', 'embedded', 'api', 'jwt', 'cookie', 'lint'],
+    ['$schema', 'sql', 'policies', 'generated', 'test', 'testSetup', 'migrations', 'embedded', 'api', 'jwt', 'cookie', 'lint'],
     '',
     p,
   );
   const dir = (key: keyof Config['dirs']) => resolve(root, str(r, key, DEFAULTS.dirs[key], '', p) as string);
   const dirs = { sql: dir('sql'), policies: dir('policies'), generated: dir('generated'), test: dir('test') };
+  const testSetup: string[] = [];
+  if (r['testSetup'] !== undefined) {
+    const list = r['testSetup'];
+    if (!Array.isArray(list) || list.some((f) => typeof f !== 'string' || f === '')) p.add('testSetup', 'must be a list of file paths (a suite\'s setup files, run in order before the tests)');
+    else testSetup.push(...list.map((f) => resolve(root, f as string)));
+  }
 
   const m = section(r, 'migrations', p);
   checkKeys(m, ['lockTimeout', 'statementTimeout'], 'migrations', p);
@@ -299,6 +307,7 @@ export function parseConfig(raw: unknown, file: string | null, root: string): Co
     file,
     root,
     dirs,
+    testSetup,
     migrations: { lockTimeout, statementTimeout },
     embedded,
     api,

@@ -165,6 +165,19 @@ describe('rowguard gate', () => {
     for (const id of ['files', 'migrate', 'drift', 'lint', 'codegen']) expect(step(report, id).status).toBe('passed');
   }, 240_000);
 
+  it("the config's testSetup runs before the SQL tests, as a suite's setup file runs under pg_prove", async () => {
+    const dir = project();
+    writeFileSync(join(dir, 'test', 'sql', '00000-helpers.sql'), "create schema rg_gate_helpers;\ngrant usage on schema rg_gate_helpers to public;\ncreate function rg_gate_helpers.answer() returns int language sql as 'select 42';\n");
+    writeFileSync(join(dir, 'test', 'sql', 'zz_setup.test.sql'), "begin;\nselect plan(1);\nselect is(rg_gate_helpers.answer(), 42, 'the setup file committed its helper');\nselect * from finish();\nrollback;\n");
+    const without = await gate(dir);
+    expect(step(without.report, 'tests').status).toBe('failed');
+    const configFile = join(dir, 'rowguard.config.json');
+    writeFileSync(configFile, JSON.stringify({ ...JSON.parse(readFileSync(configFile, 'utf8')), testSetup: ['test/sql/00000-helpers.sql'] }));
+    const { code, report } = await gate(dir);
+    expect(code, JSON.stringify(report.steps.map((x) => [x.id, x.status, x.details.slice(0, 3)]))).toBe(0);
+    expect(step(report, 'tests').status).toBe('passed');
+  }, 240_000);
+
   it('a changed access-matrix cell fails the tests step naming the cell', async () => {
     const dir = project();
     const file = join(dir, 'test', 'access-matrix.json');

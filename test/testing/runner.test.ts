@@ -278,16 +278,20 @@ describe('verdicts', () => {
     // 1..1 / ok 1 - setup works, and a and b print exactly the lines expected below.
     const dir = join(RUNNER, 'setup');
     const seenByCheck: boolean[] = [];
+    const there = async (url: string) => {
+      const sql = connect(url);
+      try {
+        const [row] = await sql`select to_regnamespace('rg_helpers') is not null as there`;
+        return row!['there'] as boolean;
+      } finally {
+        await sql.end();
+      }
+    };
     const check = {
       name: 'sees the template',
-      async run(ctx: { templateUrl: string }) {
-        const sql = connect(ctx.templateUrl);
-        try {
-          const [row] = await sql`select to_regnamespace('rg_helpers') is not null as there`;
-          seenByCheck.push(row!['there'] as boolean);
-        } finally {
-          await sql.end();
-        }
+      async run(ctx: { templateUrl: string; files: { url: string } }) {
+        // The template (the access matrix's), and the database the files start from (the coverage pass's).
+        seenByCheck.push(await there(ctx.templateUrl), await there(ctx.files.url));
         return { name: 'sees the template', ok: true, summary: '', details: [] };
       },
     };
@@ -298,8 +302,8 @@ describe('verdicts', () => {
     expect(r.files[0]!.output).toEqual(lines('a helper the setup file committed'));
     expect(r.files[1]!.output).toEqual(lines('still there for the next file'));
     expect(r.ok).toBe(true);
-    // The extra checks (the access matrix) still see the database sql/ builds, without the setup.
-    expect(seenByCheck).toEqual([false]);
+    // The extra checks see the database sql/ builds (the access matrix's), and where the files start (the coverage pass's).
+    expect(seenByCheck).toEqual([false, true]);
 
     // A setup file that fails stops the run, naming the file and the place.
     const bad = tempDir('rg-setup-bad-');
@@ -540,12 +544,22 @@ describe('reports', () => {
     const none = await runCli(['--db', serverUrl(), 'test', '--filter', 'zzz-nothing'], { cwd: project });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test file matches --filter zzz-nothing');
-    const both = await runCli(['--db', serverUrl(), 'test', '--setup', join(RUNNER, 'setup', '00000-setup.sql'), '--coverage', join(RUNNER, 'setup')], { cwd: project });
-    expect(both.code).toBe(2);
-    expect(both.stderr).toContain('--setup cannot be combined with --coverage yet');
     const setup = await runCli(['--db', serverUrl(), 'test', '--setup', join(RUNNER, 'setup', '00000-setup.sql'), join(RUNNER, 'setup')], { cwd: project });
     expect(setup.code).toBe(0);
     expect(setup.stdout).toMatch(/^ok 2 - .*setup\/b\.test\.sql$/m);
+    // The config's testSetup does the same when --setup is not given, and --coverage runs the files after it too.
+    const configured = mkdtempSync(join(tmpdir(), 'rg-test-setup-'));
+    writeFileSync(join(configured, 'rowguard.config.json'), JSON.stringify({ sql: join(REPO_ROOT, 'sql'), test: join(RUNNER, 'setup'), testSetup: [join(RUNNER, 'setup', '00000-setup.sql')] }));
+    const fromConfig = await runCli(['--db', serverUrl(), 'test', '--coverage', '--json'], { cwd: configured });
+    expect(fromConfig.code, fromConfig.stderr).toBe(0);
+    const report = JSON.parse(fromConfig.stdout) as { counts: { files: number }; extraChecks: Array<{ name: string; ok: boolean }> };
+    expect(report.counts.files).toBe(2);
+    expect(report.extraChecks.map((c) => [c.name, c.ok])).toContainEqual(['coverage', true]);
+    writeFileSync(join(configured, 'rowguard.config.json'), JSON.stringify({ sql: join(REPO_ROOT, 'sql'), test: join(RUNNER, 'setup'), testSetup: 'setup.sql' }));
+    const badKey = await runCli(['--db', serverUrl(), 'test'], { cwd: configured });
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain('testSetup: must be a list of file paths');
+    rmSync(configured, { recursive: true, force: true });
   });
 
   it('a folder of Supabase-style .sql files (supabase test db names them so) is answered with what to do', async () => {

@@ -128,7 +128,7 @@ async function testsStep(ctx: GateContext): Promise<StepOutcome> {
   const { runTests } = await import('../testing/runner.js');
   const { extraChecksFor } = await import('../testing/extra-checks.js');
   const { fileProblems } = await import('../report/test.js');
-  const run = await runTests({ serverUrl, config, cwd, paths: [], jobs, extraChecks: await extraChecksFor(config), migrated: ctx.database!.name });
+  const run = await runTests({ serverUrl, config, cwd, paths: [], jobs, setup: [...config.testSetup], extraChecks: await extraChecksFor(config), migrated: ctx.database!.name });
   const c = run.counts;
   const details: string[] = [];
   for (const f of run.files) {

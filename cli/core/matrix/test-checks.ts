@@ -50,12 +50,13 @@ export function coverageCheck(opts: CoverageCheckOptions): ExtraCheck {
       const { runTestFile } = await import('../testing/run-file.js');
       const { LIBRARY_SCHEMA } = await import('../testing/library.js');
       const { sessionSettings } = await import('../testing/runner.js');
-      const { schemas, roles } = await scope(ctx.config, ctx.templateUrl);
+      // The files run where they run in the test pass: after the setup files, when there are any.
+      const { schemas, roles } = await scope(ctx.config, ctx.files.url);
       const settings = sessionSettings(ctx.config);
       const report = await runCoveragePass({
         serverUrl: ctx.serverUrl,
-        template: ctx.template,
-        templateUrl: ctx.templateUrl,
+        template: ctx.files.name,
+        templateUrl: ctx.files.url,
         schemas,
         roles,
         files: opts.files.length,

@@ -39,6 +39,8 @@ export interface CheckContext {
   /** Name of the database built from sql/ (plus the rowguard_tap and tests schemas); copy it, never change it. */
   template: string;
   templateUrl: string;
+  /** The database each test file starts from: the template, or its copy with the setup files applied (RunOptions.setup); copy it, never change it. */
+  files: { name: string; url: string };
 }
 
 export interface CheckResult {
@@ -213,7 +215,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   const drops: Array<Promise<void>> = [];
   const setupFiles = (opts.setup ?? []).map((p) => {
     const path = resolve(opts.cwd, p);
-    if (!existsSync(path) || !statSync(path).isFile()) throw new RowguardError('usage', `--setup: no such file: ${p}`);
+    if (!existsSync(path) || !statSync(path).isFile()) throw new RowguardError('usage', `setup file not found: ${relative(opts.cwd, path) || path}`, { hint: '--setup (or the config\'s testSetup) names a file that runs before the tests' });
     return { path, display: relative(opts.config.root, path) || path };
   });
   const setupPaths = new Set(setupFiles.map((f) => f.path));
@@ -315,7 +317,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
       const t2 = performance.now();
       for (const check of checks) {
         opts.onEvent?.({ kind: 'check-start', name: check.name });
-        const r = await check.run({ serverUrl: opts.serverUrl, config: opts.config, template: template.name, templateUrl: template.url });
+        const r = await check.run({ serverUrl: opts.serverUrl, config: opts.config, template: template.name, templateUrl: template.url, files: { name: base.name, url: base.url } });
         extra.push(r);
         opts.onEvent?.({ kind: 'check-done', result: r });
       }
