@@ -59,6 +59,11 @@ export function walk(value: unknown, visit: Visitor, ancestors: Ancestor[] = [])
   go(value);
 }
 
+/** A node as `[type, body]` (`{ ColumnRef: {…} }` → `['ColumnRef', {…}]`), or null for anything else. */
+export function nodeEntry(v: unknown): [string, Body] | null {
+  return isNode(v) ? [Object.keys(v)[0]!, (v as Record<string, Body>)[Object.keys(v)[0]!]!] : null;
+}
+
 function nodeType(v: unknown): string | null {
   return isNode(v) ? Object.keys(v)[0]! : null;
 }
@@ -66,7 +71,7 @@ function bodyOf(v: unknown): Body {
   return isNode(v) ? (v as Record<string, Body>)[Object.keys(v)[0]!]! : {};
 }
 
-function strings(list: unknown): string[] {
+export function strings(list: unknown): string[] {
   return Array.isArray(list) ? list.map((x) => String((bodyOf(x) as { sval?: string }).sval ?? '')) : [];
 }
 
@@ -77,7 +82,7 @@ export function funcName(body: Body): string {
   return parts.join('.');
 }
 
-function opName(body: Body): string {
+export function opName(body: Body): string {
   const parts = strings(body['name']);
   return parts[parts.length - 1] ?? '';
 }
@@ -89,7 +94,7 @@ function stripCasts(v: unknown): unknown {
   return n;
 }
 
-function constString(v: unknown): string | null {
+export function constString(v: unknown): string | null {
   const n = stripCasts(v);
   if (nodeType(n) !== 'A_Const') return null;
   const s = bodyOf(n)['sval'] as { sval?: string } | undefined;

@@ -6,7 +6,7 @@
  * PL/pgSQL helpers the way they see LANGUAGE sql ones; a trigger function is read
  * for the columns of NEW it always sets to the caller (triggerCallerColumns). Pure.
  */
-import { claimOfExpression, walk, type CallerAssignment, type MetadataCopy, type ReadableBody } from './expr.js';
+import { claimOfExpression, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type MetadataCopy, type ReadableBody } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 
@@ -57,12 +57,6 @@ function parseFunction(source: string, args: string, returns: string, parsePlpgs
     return undefined;
   }
 }
-
-const entry = (v: unknown): [string, Record<string, unknown>] | null => {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
-  const keys = Object.keys(v);
-  return keys.length === 1 ? [keys[0]!, (v as Record<string, Record<string, unknown>>)[keys[0]!]!] : null;
-};
 
 /**
  * `source` (prosrc) of a LANGUAGE plpgsql function with these identity arguments
@@ -211,8 +205,8 @@ function withClaims(statement: string, claims: ReadonlyMap<string, string>, pars
   try {
     walk(parseSync(statement), (type, body) => {
       if (type !== 'ColumnRef') return;
-      const fields = (body['fields'] as unknown[] | undefined)?.map((f) => (entry(f)?.[0] === 'String' ? String(entry(f)![1]['sval']) : null)) ?? [];
-      const claim = fields.length === 1 && fields[0] !== null ? claims.get(fields[0]!) : undefined;
+      const fields = strings(body['fields']);
+      const claim = fields.length === 1 ? claims.get(fields[0]!) : undefined;
       const from = Number(body['location'] ?? 0);
       const to = from + Buffer.byteLength(fields[0] ?? '', 'utf8');
       if (claim !== undefined && buf.subarray(from, to).toString('utf8').toLowerCase() === fields[0]) at.push({ from, to, claim });
@@ -239,16 +233,10 @@ function tgOpTest(cond: string, parseSync: Parse): string[] | null {
   }
   const e = entry(target);
   if (e?.[0] !== 'A_Expr') return null;
-  const isTgOp = (v: unknown) => {
-    const fields = entry(v)?.[0] === 'ColumnRef' ? (entry(v)![1]['fields'] as unknown[]) : [];
-    return fields.length === 1 && entry(fields[0])?.[1]['sval'] === 'tg_op';
-  };
-  const text = (v: unknown): string | null => {
-    const c = entry(v)?.[0] === 'A_Const' ? entry(v)![1]['sval'] : undefined;
-    return c && typeof c === 'object' ? String((c as { sval?: string }).sval ?? '').toUpperCase() : null;
-  };
+  const isTgOp = (v: unknown) => entry(v)?.[0] === 'ColumnRef' && strings(entry(v)![1]['fields']).join('.') === 'tg_op';
+  const text = (v: unknown): string | null => constString(v)?.toUpperCase() ?? null;
   const b = e[1];
-  const op = ((b['name'] as unknown[] | undefined) ?? []).map((n) => entry(n)?.[1]['sval']).join('.');
+  const op = opName(b);
   if (b['kind'] === 'AEXPR_OP' && op === '=') {
     for (const [x, y] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]] as const) if (isTgOp(x) && text(y)) return [text(y)!];
     return null;
@@ -352,7 +340,7 @@ export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseS
 function refersTo(v: unknown, test: (fields: string[]) => boolean): boolean {
   let found = false;
   walk(v, (type, b) => {
-    if (!found && type === 'ColumnRef') found = test(((b['fields'] as unknown[] | undefined) ?? []).map((f) => String(entry(f)?.[1]['sval'] ?? '')));
+    if (!found && type === 'ColumnRef') found = test(strings(b['fields']));
   });
   return found;
 }
