@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { analyseFunction, analysePolicy, functionCallerFacts, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis, type ReadableBody } from './expr.js';
-import { metadataCopies, readPlpgsql, triggerCallerColumns } from './plpgsql.js';
+import { readPlpgsql, readTrigger } from './plpgsql.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -114,8 +114,7 @@ export function runLint(input: LintInput): LintResult {
         let f = fnAnalyses.get(fn);
         if (!f) {
           const schema = firstSchemaOf(fn.config);
-          const src = fn.isTrigger && parsePlpgsqlSync ? fn.plpgsqlSource : null;
-          const trigger = src ? { setsToCaller: triggerCallerColumns(src, parsePlpgsqlSync!, parseSync), metadataCopies: metadataCopies(src, schema, parsePlpgsqlSync!, parseSync) } : undefined;
+          const trigger = fn.isTrigger && fn.plpgsqlSource && parsePlpgsqlSync ? readTrigger(fn.plpgsqlSource, schema, parsePlpgsqlSync, parseSync) : undefined;
           fnAnalyses.set(fn, (f = analyseFunction(fn, schema, parseSync, ctx.readableBody(fn), trigger)));
         }
         return f;

@@ -6,7 +6,7 @@
  * PL/pgSQL helpers the way they see LANGUAGE sql ones; a trigger function is read
  * for the columns of NEW it always sets to the caller (triggerCallerColumns). Pure.
  */
-import { claimOfExpression, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type MetadataCopy, type ReadableBody } from './expr.js';
+import { claimOfExpression, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 
@@ -266,7 +266,16 @@ function tgOpTest(cond: string, parseSync: Parse): string[] | null {
  */
 export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseSync: Parse): CallerAssignment[] {
   const func = parseFunction(source, '', 'trigger', parsePlpgsql);
-  if (!func) return [];
+  return func ? callerColumnsOf(func, parseSync) : [];
+}
+
+/** A trigger function's body, parsed once, read for both things the lint wants from it. */
+export function readTrigger(source: string, defaultSchema: string, parsePlpgsql: Parse, parseSync: Parse): TriggerReading {
+  const func = parseFunction(source, '', 'trigger', parsePlpgsql);
+  return func ? { setsToCaller: callerColumnsOf(func, parseSync), metadataCopies: copiesOf(func, defaultSchema, parseSync) } : { setsToCaller: [], metadataCopies: [] };
+}
+
+function callerColumnsOf(func: Record<string, unknown>, parseSync: Parse): CallerAssignment[] {
   const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
   const newRec = datums.findIndex((d) => d?.[0] === 'PLpgSQL_rec' && d[1]['refname'] === 'new');
   /** The column of NEW an assignment's target is, if it is one. */
@@ -358,7 +367,10 @@ function readsMetadata(v: unknown, tainted: ReadonlySet<string>): boolean {
  */
 export function metadataCopies(source: string, defaultSchema: string, parsePlpgsql: Parse, parseSync: Parse): MetadataCopy[] {
   const func = parseFunction(source, '', 'trigger', parsePlpgsql);
-  if (!func) return [];
+  return func ? copiesOf(func, defaultSchema, parseSync) : [];
+}
+
+function copiesOf(func: Record<string, unknown>, defaultSchema: string, parseSync: Parse): MetadataCopy[] {
   const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
   const parse = (text: string): unknown => {
     try {
