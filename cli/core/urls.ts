@@ -49,7 +49,8 @@ export function validateUrl(given: string, source: string, env: NodeJS.ProcessEn
       hint: 'percent-encode those characters in the URL: % as %25, @ as %40, : as %3A, / as %2F',
     });
   }
-  tlsParams(url, expanded.service ? `${source} with ${expanded.service}` : source, env);
+  if (expanded.service) tlsParams(url, `${source} with ${expanded.service}`, env, 'the URL or the service');
+  else tlsParams(url, source, env);
   return url;
 }
 
@@ -102,9 +103,10 @@ const TLS_VERSIONS: Record<string, string> = { 'TLSv1': 'TLSv1', 'TLSv1.1': 'TLS
 /**
  * Read the TLS parameters psql reads from a URL, as libpq reads them: sslmode
  * defaults to prefer, an unknown one is refused, and sslrootcert=system needs
- * verify-full. `source` names the flag or variable in errors (never the URL).
+ * verify-full. `source` names the flag or variable in errors (never the URL);
+ * `written` where its parameters were written, for the hint ("the URL or the service").
  */
-export function tlsParams(url: string, source: string, env: NodeJS.ProcessEnv = process.env): TlsParams {
+export function tlsParams(url: string, source: string, env: NodeJS.ProcessEnv = process.env, written = 'the URL'): TlsParams {
   const u = new URL(url);
   const q = u.searchParams;
   // As in libpq, the URL's parameter wins over its environment variable; errors name the one used.
@@ -117,7 +119,7 @@ export function tlsParams(url: string, source: string, env: NodeJS.ProcessEnv = 
     const set = from(k);
     if (!set || HARMLESS[k]?.includes(set.value)) continue;
     throw new RowguardError('usage', `${set.where} sets ${k}, a libpq parameter rowguard's driver does not support`, {
-      hint: set.where === source ? `remove ${k} from the URL${source.includes(' with service "') ? ' or the service' : ''}` : `unset ${set.where} for rowguard`,
+      hint: set.where === source ? `remove ${k} from ${written}` : `unset ${set.where} for rowguard`,
     });
   }
   const mode = from('sslmode');
