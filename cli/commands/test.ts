@@ -18,7 +18,7 @@ interface TestFlags {
 
 export function makeTestCommand(): Command {
   return new Command('test')
-    .description('run pgTAP-style SQL tests (default: test/**/*.test.sql) on copies of a database built from sql/, each file inside a transaction that is rolled back')
+    .description('run pgTAP-style SQL tests (default: test/**/*.test.sql) on copies of a database built from sql/, as pg_prove would run them one after another')
     .argument('[paths...]', 'test files or folders (folders: their *.test.sql files)')
     .option('--filter <pattern>', 'only files whose path contains this text (or matches it as a glob with * and ?)')
     .option('--bail', 'stop after the first file that does not pass')
@@ -35,10 +35,13 @@ Files are run as pg_prove runs them (psql meta-commands \\set \\i \\echo \\if �
 each row a query returns is a line of TAP), with a pgTAP-compatible library
 (plan, ok, is, results_eq, throws_ok, policies_are, …) and tests.* helpers
 (create_user, authenticate_as, authenticate_as_anon, …) installed for them.
-Nothing a file does is ever committed, and every file starts from the same state
-(one database copy per --jobs worker; sequences are reset between files). A --setup
-file runs once before them, as psql runs it: what it commits (a suite's helper
-functions) is there for every file; its own TAP is not reported.
+What a file commits (outside its own BEGIN … ROLLBACK: a suite's 00-setup.sql
+creating helpers and users) is there for the files after it in path order, as under
+pg_prove; such a file runs alone, in the run's own copy, and a role it would create
+is never committed (nothing of it is then kept). Every other file runs in a
+transaction that is rolled back, side by side with its neighbours (one database copy
+per --jobs worker; sequences are reset between files). A --setup file runs once
+before them all, as psql runs it; its own TAP is not reported.
 Ctrl-C stops the run, drops its databases and exits 130.
 A whole-suite run (no paths, no --filter) also compares the access matrix with
 test/access-matrix.json when it exists (see rowguard matrix) and fails on a changed cell.

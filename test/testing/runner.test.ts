@@ -99,7 +99,7 @@ function findPgtap(): string[] {
 }
 
 describe('isolation', () => {
-  it('a file that commits, creates a role and then crashes leaves nothing for the next file', async () => {
+  it('a file that would commit a role keeps nothing for the next file, says so, and leaves nothing on the server', async () => {
     // This run's databases, by name: other test files create rowguard_t… copies at the same time.
     const mine = new Set<string>();
     const r = await run([join(RUNNER, 'leak-a.test.sql'), join(RUNNER, 'leak-b.test.sql')], {
@@ -112,14 +112,18 @@ describe('isolation', () => {
     expect(a!.status).toBe('errored');
     expect(a!.error).toMatchObject({ pg: { sqlstate: '42P01' }, location: { file: 'test/testing/fixtures/runner/leak-a.test.sql', line: 15, column: 15 } });
     expect(a!.messages).toContain('WARNING:  there is no transaction in progress');
+    // Under pg_prove b would see a's table and sequences; rowguard never commits a role, so none of it is kept.
+    expect(a!.warnings).toEqual(['nothing it did was kept: it changes role rg_leak_role outside BEGIN … ROLLBACK, which would outlive the run (create roles in sql/, or wrap them in BEGIN … ROLLBACK)']);
+    expect(a!.kept).toBeUndefined();
     expect(b!.status).toBe('passed');
-    // One worker: b reuses a's database, so this also proves the sequence reset.
+    // b runs in the copy a ran in, so this also proves a's sequences were put back.
     expect(b!.tests.map((t) => t.ok)).toEqual([true, true, true, true, true]);
     // Nor on the server: the role never committed, and the copies are gone.
     const sql = connect(serverUrl());
     try {
       expect(await sql`select 1 from pg_roles where rolname = 'rg_leak_role'`).toHaveLength(0);
-      expect(mine.size).toBe(2); // the template and the one copy both files ran in
+      // The template and the run's own copy: both files may commit (a's DDL, b's nextval), so both ran there, one after the other.
+      expect(mine.size).toBe(2);
       expect(await sql`select datname from pg_database where datname = any(${[...mine]})`).toEqual([]);
     } finally {
       await sql.end();
@@ -151,12 +155,14 @@ describe('isolation', () => {
       for (let i = 1; i <= 6; i++) {
         writeFileSync(
           join(dir, `p${i}.test.sql`),
-          `SELECT plan(2);
+          `BEGIN;
+SELECT plan(2);
 CREATE TABLE public.shared (n integer);
 INSERT INTO public.shared SELECT generate_series(1, ${i});
 SELECT pg_sleep(0.3);
 SELECT is((SELECT count(*)::int FROM public.shared), ${i}, 'only my ${i} rows');
 SELECT is((SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database()), 1, 'alone in my database');
+ROLLBACK;
 `,
         );
       }

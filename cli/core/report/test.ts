@@ -101,6 +101,7 @@ export function renderPretty(run: RunResult, out: Output): string {
       }
     }
     for (const w of f.warnings) lines.push(`    ${c.yellow('warning:')} ${w}`);
+    if (f.kept) lines.push(`    ${c.dim(`note: what it commits outside BEGIN … ROLLBACK (from ${where(f.kept)}) is kept for the files after it, as under pg_prove`)}`);
   }
   for (const file of run.notRun) lines.push(`${c.dim('-')} ${file} ${c.dim(`(not run: ${run.interrupted ? 'interrupted' : '--bail'})`)}`);
   for (const ch of run.extraChecks) lines.push(...renderCheck(ch, out));

@@ -122,3 +122,61 @@ export function libraryCallSites(tree: unknown, text: string, schemas: ReadonlyS
   });
   return sites.sort((a, b) => a.start - b.start);
 }
+
+/**
+ * Library assertions that run a SQL string they are given (or evaluate a
+ * column default, which may call nextval): what that SQL does is the file's.
+ */
+const RUNS_SQL = new Set([
+  'lives_ok', 'throws_ok', 'throws_like', 'throws_ilike', 'throws_matching', 'throws_imatching',
+  'results_eq', 'results_ne', 'set_eq', 'set_ne', 'set_has', 'set_hasnt', 'bag_eq', 'bag_ne', 'bag_has', 'bag_hasnt',
+  'is_empty', 'isnt_empty', 'row_eq', 'performs_ok', 'performs_within', 'runtests', 'do_tap', 'col_default_is',
+]);
+
+/** Built-in functions that change nothing a later session could see. */
+const READ_ONLY_BUILTINS = new Set([
+  'count', 'sum', 'min', 'max', 'avg', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'format', 'concat', 'concat_ws',
+  'now', 'current_setting', 'set_config', 'lower', 'upper', 'length', 'to_json', 'to_jsonb', 'row_to_json',
+  'json_build_object', 'jsonb_build_object', 'json_build_array', 'jsonb_build_array', 'array_length', 'cardinality',
+  'pg_sleep', 'pg_sleep_for', 'pg_sleep_until', 'version', 'current_database', 'pg_backend_pid',
+]);
+
+/**
+ * Whether a statement cannot leave anything behind for another session when
+ * psql runs it outside a transaction block (autocommit): session settings
+ * (SET, RESET, SHOW), a CREATE EXTENSION the library stands in for, a
+ * statement that does not parse (it fails), and a plain SELECT whose every
+ * call is an assertion of the library that runs no SQL of its own (`plan`,
+ * `ok`, `has_table`, `finish`…, whose only writes are a temporary sequence
+ * and temporary tables, gone with the session) or a read-only built-in. Any
+ * other statement (DDL, DML, a call of any other function) may.
+ */
+export function leavesNothing(tree: unknown, libraryFunctions: ReadonlySet<string>, pgtapSchemas: ReadonlySet<string>): boolean {
+  const stmt = (tree as Tree | undefined)?.stmts?.[0]?.stmt;
+  if (!stmt || (tree as Tree).stmts!.length !== 1) return stmt === undefined;
+  const [kind] = Object.keys(stmt);
+  if (kind === 'VariableSetStmt' || kind === 'VariableShowStmt') return true;
+  if (kind === 'CreateExtensionStmt') return standInExtension(tree) !== undefined;
+  if (kind !== 'SelectStmt') return false;
+  let writes = false;
+  const visit = (v: unknown): void => {
+    if (writes || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach(visit);
+    const node = v as Node;
+    for (const k of ['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']) if (node[k]) writes = true;
+    const select = node['SelectStmt'] as Node | undefined;
+    if (select?.['intoClause'] || select?.['lockingClause']) writes = true;
+    const fc = node['FuncCall'] as FuncCallNode | undefined;
+    if (fc) {
+      const parts = fc.funcname?.map((n) => n.String?.sval ?? '') ?? [];
+      const name = parts[parts.length - 1] ?? '';
+      const schema = parts.length === 2 ? parts[0]! : null;
+      const library = libraryFunctions.has(name) && !RUNS_SQL.has(name) && (schema === null || pgtapSchemas.has(schema));
+      const builtin = READ_ONLY_BUILTINS.has(name) && (schema === null || schema === 'pg_catalog');
+      if (!library && !builtin) writes = true;
+    }
+    for (const x of Object.values(node)) visit(x);
+  };
+  visit(stmt);
+  return !writes;
+}

@@ -1,10 +1,13 @@
 /**
  * Running one test file the way `pg_prove` (psql -X -A -t -q -v ON_ERROR_STOP=1)
  * would, on one connection, with one difference that makes files safe to run
- * side by side: nothing a file does is ever committed.
+ * side by side: nothing a file does is committed, unless the runner asks for
+ * what psql would have committed (`commit`, for a file that may commit
+ * something the files after it see; see firstCommitted).
  *
- * Transactions: the file runs inside a transaction of ours that is always
- * rolled back. The file's own transaction control is mapped onto it:
+ * Transactions: the file runs inside a transaction of ours that is rolled
+ * back (with `commit`, committed at the end, less the block the file left
+ * open). The file's own transaction control is mapped onto it:
  *  - its first BEGIN, when nothing ran before it, opens our transaction
  *    (with the file's isolation level and access mode);
  *  - a later BEGIN becomes a savepoint, its ROLLBACK a rollback to that
@@ -27,7 +30,7 @@ import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
-import { libraryCallSites, searchPathChange, standInExtension, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
+import { leavesNothing, libraryCallSites, searchPathChange, standInExtension, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
 export interface TestFile {
   /** Absolute path. */
@@ -69,6 +72,14 @@ export interface FileResult {
   messages: string[];
   /** Things the runner changed about the file's behaviour (e.g. ignored BEGIN options). */
   warnings: string[];
+  /**
+   * Where psql may first commit something of the file (outside its BEGIN …
+   * ROLLBACK): it ran on the run's own copy with that kept, and the files
+   * after it start from there, as under pg_prove. Absent for other files.
+   */
+  kept?: SqlLocation;
+  /** Run to keep what it commits (RunFileOptions.commit), why nothing was kept after all. */
+  notKept?: string;
   durationMs: number;
 }
 
@@ -265,6 +276,46 @@ function rowText(row: Array<Buffer | null>): string {
   return row.map((v) => (v === null ? '' : v.toString('utf8'))).join('|');
 }
 
+/**
+ * Where psql may first commit something of this file that a file run after it
+ * in the same database would see (pg_prove runs a suite's files one after
+ * another in one database), or null when it cannot: a statement outside the
+ * file's own BEGIN … ROLLBACK blocks, or inside a block it COMMITs, that may
+ * leave something behind (see leavesNothing). Read from the text before the
+ * file runs, with the same expansion of \i, \if and variables; a file that
+ * cannot be read or expanded runs nothing.
+ */
+export async function firstCommitted(opts: Pick<RunFileOptions, 'file' | 'cwd' | 'displayRoot' | 'librarySchema'>, libraryFunctions: ReadonlySet<string>): Promise<SqlLocation | null> {
+  let script: ExpandedScript;
+  try {
+    const text = decodeUtf8(readFileSync(opts.file.path), opts.file.display);
+    script = expandScript({ file: opts.file.display, path: opts.file.path, text, cwd: opts.cwd, displayRoot: opts.displayRoot, readFile: (p) => readFileSync(p, 'utf8'), variables: { ON_ERROR_STOP: '1' } });
+  } catch {
+    return null;
+  }
+  if (script.problem) return null;
+  const schemas = new Set([SUPABASE_PGTAP_SCHEMA, opts.librarySchema]);
+  let open = false;
+  // The first statement of the open block that may leave something, kept if the block is committed.
+  let pending: SqlLocation | null = null;
+  for (const st of await statementsOf(script)) {
+    const tx = await classify(st.text);
+    if (tx) {
+      if (tx.kind === 'begin' && !open) [open, pending] = [true, null];
+      else if (tx.kind === 'commit' && open) {
+        if (pending) return pending;
+        open = tx.chain;
+      } else if (tx.kind === 'rollback' && open) [open, pending] = [tx.chain, null];
+      continue;
+    }
+    if (leavesNothing(await parseTree(st.text), libraryFunctions, schemas)) continue;
+    const where = locate(script, st.start);
+    if (!open) return where;
+    pending ??= where;
+  }
+  return null;
+}
+
 export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   const t0 = performance.now();
   // A NUL byte would end the query on the wire and silently drop the rest of the file;
@@ -434,7 +485,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           outerOpen = true;
         }
         ranInOuter = true;
-        guard = !onErrorStop && (block === 'none' || (onErrorRollback && !aborted));
+        // A file whose commits are kept runs each statement outside its blocks in a savepoint too, so
+        // that an error stopping it undoes that statement alone, as psql's autocommit would.
+        guard = (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
         if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
         const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
         if (adapted.searchPath) {
@@ -479,6 +532,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         const message = `${pg.message ?? 'error'}`;
         result.messages.push(`ERROR:  ${message}`);
         if (onErrorStop || lost) {
+          if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
           result.error = { message, location: errLocation, pg, ...(pg.sqlstate === '25001' ? { hint: 'rowguard test runs each file inside a transaction that is rolled back; statements that cannot run in a transaction block cannot be tested this way' } : {}) };
           break;
         }
@@ -496,7 +550,25 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     result.error = { message: `lost the connection while running the file: ${e.message}` };
   } finally {
     let clean = !lost;
-    if (clean && outerOpen) await exec(opts.commit && !result.error ? 'commit' : 'rollback').catch(() => (clean = false));
+    if (clean && outerOpen) {
+      // (Set in the closures above: the compiler cannot see it change.)
+      const open = block as 'none' | 'outer' | 'savepoint';
+      if (opts.commit && open !== 'outer') {
+        // The session ends here: psql's server rolls back a block the file left open (an error stopped
+        // it inside one, or it never closed it); what ran outside blocks, and blocks it committed, stay.
+        if (open === 'savepoint') await exec(`rollback to savepoint ${FILE_SAVEPOINT}; release savepoint ${FILE_SAVEPOINT}`).catch(() => (clean = false));
+        let server: string[] | null = null;
+        if (clean) {
+          server = await serverWideChanges(exec).catch((err: Error) => {
+            result.notKept = `it could not be checked for changes that outlive the run (${err.message})`;
+            return null;
+          });
+        }
+        if (server?.length) result.notKept = `it changes ${server.join(', ')} outside BEGIN … ROLLBACK, which would outlive the run (create roles in sql/, or wrap them in BEGIN … ROLLBACK)`;
+        if (result.notKept) result.warnings.push(`nothing it did was kept: ${result.notKept}`);
+        if (clean) await exec(server?.length === 0 ? 'commit' : 'rollback').catch(() => (clean = false));
+      } else await exec('rollback').catch(() => (clean = false));
+    }
     if (clean && opts.reset) await sql.unsafe(opts.reset.text, opts.reset.params as never[]).catch(() => (clean = false));
     opts.onReset?.(clean && !!opts.reset);
     await sql.end({ timeout: lost ? 0 : 5 }).catch(() => undefined);
@@ -607,4 +679,28 @@ function applyTap(result: FileResult, tap: TapParse, origins: Array<SqlLocation 
   else if (tap.plan?.skipAll !== undefined && tap.tests.length === 0) result.status = 'skipped';
   else if (result.tests.some((t) => t.failed) || tap.problems.length > 0) result.status = 'failed';
   else result.status = 'passed';
+}
+
+/**
+ * What this transaction (or one of its subtransactions) changed that outlives
+ * the database: new or altered roles (pg_authid, when this session may read
+ * it), role memberships, role settings for every or another database, and
+ * tablespaces; [] for none. A row is this transaction's when its xmin is still
+ * in progress: another session's uncommitted rows are not visible here, so
+ * concurrent sessions creating roles do not count. Dropped rows are not seen.
+ */
+async function serverWideChanges(exec: (text: string) => Promise<Array<Array<Buffer | null>>>): Promise<string[]> {
+  const [assigned] = await exec('select pg_catalog.pg_current_xact_id_if_assigned() is not null, pg_catalog.has_table_privilege(\'pg_catalog.pg_authid\', \'select\')');
+  if (assigned?.[0]?.toString() !== 't') return [];
+  // age() counts from this transaction's xid: 0 for it, below 0 for the xids assigned after it (its
+  // subtransactions', or another session's that committed since), which pg_xact_status tells apart.
+  const mine = (x: string) => `pg_catalog.age(${x}) <= 0 and pg_catalog.pg_xact_status((c.v - pg_catalog.age(${x}))::text::xid8) = 'in progress'`;
+  const parts = [
+    `select format('role membership %I in %I', m.member::regrole, m.roleid::regrole) from pg_catalog.pg_auth_members m, c where ${mine('m.xmin')}`,
+    `select format('settings of role %s', coalesce(nullif(s.setrole, 0)::regrole::text, 'every role')) from pg_catalog.pg_db_role_setting s, c where s.setdatabase <> (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database()) and ${mine('s.xmin')}`,
+    `select format('tablespace %I', t.spcname) from pg_catalog.pg_tablespace t, c where ${mine('t.xmin')}`,
+  ];
+  if (assigned[1]?.toString() === 't') parts.unshift(`select format('role %I', a.rolname) from pg_catalog.pg_authid a, c where ${mine('a.xmin')}`);
+  const rows = await exec(`with c as (select pg_catalog.pg_current_xact_id()::text::bigint as v) ${parts.join(' union all ')}`);
+  return [...new Set(rows.map((r) => r[0]?.toString() ?? ''))];
 }

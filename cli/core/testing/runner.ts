@@ -3,7 +3,9 @@
  * library installed (the template), copy it once per worker (CREATE DATABASE
  * … TEMPLATE), and run the files in those copies, one at a time per copy,
  * `--jobs` copies side by side (files running at the same time never share a
- * database). Then the extra checks (e.g. the access matrix) run against the
+ * database). A file that may commit something (as pg_prove would leave it for
+ * the files after it) runs alone in the run's own copy, kept; the files after
+ * it copy that. Then the extra checks (e.g. the access matrix) run against the
  * template. The result is data; reporters render it.
  *
  * Why a file finds the template's state even in a reused copy: everything it
@@ -25,7 +27,7 @@ import { RowguardError } from '../errors.js';
 import { up } from '../migrate/engine.js';
 import { discoverTestFiles, otherSqlFiles } from './discover.js';
 import { installLibrary, LIBRARY_SCHEMA } from './library.js';
-import { runTestFile, type FileResult } from './run-file.js';
+import { firstCommitted, runTestFile, type FileResult, type TestFile } from './run-file.js';
 
 /** Something besides the SQL files that decides whether the run passes. */
 export interface ExtraCheck {
@@ -172,6 +174,22 @@ export async function buildTemplate(serverUrl: string, config: Config, onEvent?:
   }
 }
 
+/** `fn` on a connection of its own to `url`, closed after. */
+async function withSql<T>(url: string, fn: (sql: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
+  const sql = connect(url);
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** The library's function names (what a file may call without leaving anything behind, see leavesNothing). */
+async function libraryFunctionNames(url: string): Promise<Set<string>> {
+  const rows = await withSql(url, (sql) => sql<Array<{ name: string }>>`select distinct p.proname::text as name from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace(${LIBRARY_SCHEMA})`);
+  return new Set(rows.map((r) => r.name));
+}
+
 async function sequenceSnapshot(sql: ReturnType<typeof connect>): Promise<SequenceSnapshot> {
   // pg_sequences.last_value is NULL until the first nextval (is_called false): then restart at start_value.
   const rows = await sql<Array<{ name: string; value: string; called: boolean }>>`
@@ -264,50 +282,83 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   let bailed = false;
   let filesMs = 0;
   let checksMs = 0;
+  // pg_prove runs a suite's files one after another in one database: what a file commits is there
+  // for the files after it. A file that may commit (firstCommitted) runs alone, in the run's own
+  // copy, with its commits kept (run-file's `commit`), and the files after it start from that copy;
+  // the files between two such files run side by side, each in a copy, rolled back.
+  let carried: (ThrowawayDatabase & { sequences: SequenceSnapshot }) | undefined;
   try {
     const t1 = performance.now();
-    let next = 0;
     const settings = sessionSettings(opts.config);
-    const reset = resetStatement(base.sequences);
-    const worker = async () => {
-      let copy: ThrowawayDatabase | undefined;
-      const discard = () => {
-        if (copy && inUse.delete(copy.name)) drops.push(dropDatabase(opts.serverUrl, copy.name).catch(() => undefined));
-        copy = undefined;
-      };
-      try {
-        while (next < files.length && !bailed && !interrupted) {
-          const file = files[next++]!;
-          if (!copy) {
-            copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_t', template: base.name });
-            inUse.add(copy.name);
-            if (interrupted) {
-              discard();
-              break;
-            }
-          }
-          opts.onEvent?.({ kind: 'file-start', file: file.display, database: copy.name });
-          let clean = false;
-          const result = await runTestFile({
-            url: copy.url,
-            file,
-            cwd: opts.cwd,
-            displayRoot: opts.config.root,
-            settings,
-            librarySchema: LIBRARY_SCHEMA,
-            reset,
-            onReset: (ok) => (clean = ok),
-          });
-          if (!clean) discard();
-          results.push(result);
-          opts.onEvent?.({ kind: 'file-done', result, done: results.length, total: files.length });
-          if (opts.bail && result.status !== 'passed' && result.status !== 'skipped') bailed = true;
-        }
-      } finally {
-        discard();
-      }
+    const library = await libraryFunctionNames(template.url);
+    const keptFrom = await Promise.all(files.map((file) => firstCommitted({ file, cwd: opts.cwd, displayRoot: opts.config.root, librarySchema: LIBRARY_SCHEMA }, library)));
+    const stopped = () => bailed || interrupted;
+    const record = (result: FileResult) => {
+      results.push(result);
+      opts.onEvent?.({ kind: 'file-done', result, done: results.length, total: files.length });
+      if (opts.bail && result.status !== 'passed' && result.status !== 'skipped') bailed = true;
     };
-    await Promise.all(Array.from({ length: jobs }, worker));
+    /** Files side by side, `jobs` copies of `from` at a time, each copy reused after the file's rollback. */
+    const runSideBySide = async (batch: TestFile[], from: ThrowawayDatabase & { sequences: SequenceSnapshot }) => {
+      let next = 0;
+      const reset = resetStatement(from.sequences);
+      const worker = async () => {
+        let copy: ThrowawayDatabase | undefined;
+        const discard = () => {
+          if (copy && inUse.delete(copy.name)) drops.push(dropDatabase(opts.serverUrl, copy.name).catch(() => undefined));
+          copy = undefined;
+        };
+        try {
+          while (next < batch.length && !stopped()) {
+            const file = batch[next++]!;
+            if (!copy) {
+              copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_t', template: from.name });
+              inUse.add(copy.name);
+              if (interrupted) {
+                discard();
+                break;
+              }
+            }
+            opts.onEvent?.({ kind: 'file-start', file: file.display, database: copy.name });
+            let clean = false;
+            const result = await runTestFile({ url: copy.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings, librarySchema: LIBRARY_SCHEMA, reset, onReset: (ok) => (clean = ok) });
+            if (!clean) discard();
+            record(result);
+          }
+        } finally {
+          discard();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(jobs, batch.length) }, worker));
+    };
+    let batch: TestFile[] = [];
+    let from = base;
+    for (const [i, file] of [...files.entries(), [files.length, undefined] as const]) {
+      const kept = file ? keptFrom[i] : null;
+      if (file && !kept) {
+        batch.push(file);
+        continue;
+      }
+      if (batch.length && !stopped()) await runSideBySide(batch, from);
+      batch = [];
+      if (!file || !kept || stopped()) continue;
+      if (!carried) {
+        carried = { ...(await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_tk', template: from.name })), sequences: from.sequences };
+        from = carried;
+      }
+      inUse.add(carried.name);
+      opts.onEvent?.({ kind: 'file-start', file: file.display, database: carried.name });
+      const result = await runTestFile({ url: carried.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings, librarySchema: LIBRARY_SCHEMA, commit: true });
+      inUse.delete(carried.name);
+      // What it did to sequences stays too (nextval is never rolled back, under psql neither), unless
+      // nothing of it was kept: then they go back to where the file found them.
+      if (!result.notKept) result.kept = kept;
+      if (!interrupted) {
+        if (result.notKept) await withSql(carried.url, (sql) => sql.unsafe(resetStatement(carried!.sequences).text, resetStatement(carried!.sequences).params as never[]));
+        else carried.sequences = await withSql(carried.url, sequenceSnapshot);
+      }
+      record(result);
+    }
     filesMs = performance.now() - t1;
     const ran = new Set(results.map((r) => r.file));
     for (const f of files) if (!ran.has(f.display)) notRun.push(f.display);
@@ -330,6 +381,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await Promise.all(drops);
+    if (carried) await carried.drop().catch(() => undefined);
     if (base !== template) await base.drop().catch(() => undefined);
     await template.drop().catch(() => undefined);
   }
@@ -341,6 +393,7 @@ async function applySetup(opts: RunOptions, template: ThrowawayDatabase, setupFi
   try {
     for (const file of setupFiles) {
       const r = await runTestFile({ url: db.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings: sessionSettings(opts.config), librarySchema: LIBRARY_SCHEMA, commit: true });
+      if (r.notKept) throw new RowguardError('sql', `setup file ${file.display}: nothing it did was kept: ${r.notKept}`);
       if (r.error) {
         // The location names the file (or the file it \i-included); without one, the message does.
         throw new RowguardError('sql', `setup file ${r.error.location ? '' : file.display + ' '}failed: ${r.error.message}`, {
@@ -350,12 +403,7 @@ async function applySetup(opts: RunOptions, template: ThrowawayDatabase, setupFi
         });
       }
     }
-    const sql = connect(db.url);
-    try {
-      return { ...db, sequences: await sequenceSnapshot(sql) };
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+    return { ...db, sequences: await withSql(db.url, sequenceSnapshot) };
   } catch (err) {
     await db.drop().catch(() => undefined);
     throw err;
