@@ -20,6 +20,8 @@ import { firstCommitted, runTestFile } from '../../cli/core/testing/run-file.js'
 import { LIBRARY_SCHEMA } from '../../cli/core/testing/library.js';
 import { connect, createThrowawayDatabase } from '../../cli/core/db.js';
 import { isRowguardError } from '../../cli/core/errors.js';
+import { extraChecksFor } from '../../cli/core/testing/extra-checks.js';
+import type { CoverageReport } from '../../cli/core/matrix/coverage.js';
 
 let dir: string;
 let config: Config;
@@ -100,6 +102,18 @@ describe('what the files after a committing file see', () => {
       expect(f['30-blocks.sql']!.kept).toMatchObject({ line: 2, column: 1 });
       for (const name of ['0-before.sql', '10-use.sql', '20-own-rows.sql', '40-after.sql']) expect(f[name]!.kept, name).toBeUndefined();
     }
+  });
+
+  it("--coverage runs the files the same way: a file that needs the setup file's user is counted", async () => {
+    const paths = suite({
+      '00-setup.sql': "select tests.create_supabase_user('alice');\ninsert into public.deployments (user_id, name) values (tests.get_supabase_uid('alice'), 'hers');\n",
+      '10-delete.sql': "begin;\nselect plan(1);\nselect tests.authenticate_as('alice');\nselect lives_ok('delete from public.deployments', 'alice deletes');\nrollback;\n",
+    });
+    const extraChecks = await extraChecksFor(config, { coverage: true, paths, cwd: REPO_ROOT });
+    const r = await run(paths, { extraChecks });
+    expect(failures(r)).toEqual([]);
+    const report = r.extraChecks.find((c) => c.name === 'coverage')!.data as CoverageReport;
+    expect(report.cells.find((c) => c.table === 'public.deployments' && c.command === 'DELETE' && c.role === 'authenticated')?.status).toBe('exercised');
   });
 
   it('an error keeps what psql had committed before it and drops the block it stopped in', async () => {

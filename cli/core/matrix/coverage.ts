@@ -46,7 +46,7 @@
  *    so such a statement also counts for SELECT.
  */
 import type { Sql } from '../db.js';
-import { connect, createThrowawayDatabase, dropDatabase, quoteIdent, quoteLiteral } from '../db.js';
+import { createThrowawayDatabase, dropDatabase, quoteIdent, quoteLiteral, withSql, type ThrowawayDatabase } from '../db.js';
 import { displayName } from './introspect.js';
 import { COMMANDS, type MatrixCommand } from './model.js';
 
@@ -280,9 +280,14 @@ export interface CoveragePassOptions {
   schemas: string[];
   /** Roles to report on (the API roles and those acting through them). */
   roles: string[];
-  /** Runs one file in the database at `url` and returns the messages it produced (NOTICEs). */
-  runFile: (url: string, index: number) => Promise<readonly string[]>;
+  /**
+   * Runs one file in the database at `url` and returns the messages it produced (NOTICEs); with
+   * `commit`, keeps what the file commits there (see run-file's `commit`).
+   */
+  runFile: (url: string, index: number, commit: boolean) => Promise<readonly string[]>;
   files: number;
+  /** The files that ran for their commits in the test pass (by index): the files after each start from what it committed, as there. */
+  kept?: ReadonlySet<number>;
   jobs?: number;
 }
 
@@ -291,37 +296,46 @@ export interface CoveragePassOptions {
  * copy of that, collect the hits, and report against the uninstrumented template.
  */
 export async function runCoveragePass(opts: CoveragePassOptions): Promise<CoverageReport> {
-  const model = await withConnection(opts.templateUrl, (sql) => readCoverageModel(sql, opts.schemas, opts.roles));
+  const model = await withSql(opts.templateUrl, (sql) => readCoverageModel(sql, opts.schemas, opts.roles));
   const covTemplate = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_cov', template: opts.template });
   const hits: Hit[] = [];
+  let carried: ThrowawayDatabase | undefined;
   try {
-    await withConnection(covTemplate.url, (sql) => instrumentDatabase(sql, opts.schemas));
-    let next = 0;
-    const worker = async () => {
-      while (next < opts.files) {
-        const i = next++;
-        const copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_covf', template: covTemplate.name });
-        try {
-          hits.push(...parseHits(await opts.runFile(copy.url, i)));
-        } finally {
-          await dropDatabase(opts.serverUrl, copy.name).catch(() => undefined);
+    await withSql(covTemplate.url, (sql) => instrumentDatabase(sql, opts.schemas));
+    // As in the test pass: the files between two that commit side by side, each in its own copy;
+    // one that commits alone in the pass's own copy, which the files after it then copy.
+    const sideBySide = async (batch: number[], from: string) => {
+      let next = 0;
+      const worker = async () => {
+        while (next < batch.length) {
+          const i = batch[next++]!;
+          const copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_covf', template: from });
+          try {
+            hits.push(...parseHits(await opts.runFile(copy.url, i, false)));
+          } finally {
+            await dropDatabase(opts.serverUrl, copy.name).catch(() => undefined);
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 4, batch.length)) }, worker));
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 4, opts.files)) }, worker));
+    let batch: number[] = [];
+    for (let i = 0; i <= opts.files; i++) {
+      if (i < opts.files && !opts.kept?.has(i)) {
+        batch.push(i);
+        continue;
+      }
+      if (batch.length) await sideBySide(batch, carried?.name ?? covTemplate.name);
+      batch = [];
+      if (i === opts.files) break;
+      carried ??= await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_covk', template: covTemplate.name });
+      hits.push(...parseHits(await opts.runFile(carried.url, i, true)));
+    }
   } finally {
+    await carried?.drop().catch(() => undefined);
     await covTemplate.drop().catch(() => undefined);
   }
   return buildCoverageReport(model, hits);
-}
-
-async function withConnection<T>(url: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const sql = connect(url);
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end({ timeout: 5 }).catch(() => undefined);
-  }
 }
 
 /** The roles a coverage report covers: the API roles, NOLOGIN roles acting through authenticated (e.g. staff), and any extra. */

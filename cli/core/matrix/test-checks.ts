@@ -60,8 +60,9 @@ export function coverageCheck(opts: CoverageCheckOptions): ExtraCheck {
         schemas,
         roles,
         files: opts.files.length,
+        kept: new Set(opts.files.flatMap((f, i) => (ctx.kept.has(f.path) ? [i] : []))),
         ...(opts.jobs ? { jobs: opts.jobs } : {}),
-        runFile: async (url, i) => (await runTestFile({ url, file: opts.files[i]!, cwd: opts.cwd, settings, librarySchema: LIBRARY_SCHEMA })).messages,
+        runFile: async (url, i, commit) => (await runTestFile({ url, file: opts.files[i]!, cwd: opts.cwd, settings, librarySchema: LIBRARY_SCHEMA, commit })).messages,
       });
       return { name: 'coverage', ok: true, summary: coverageSummary(report), details: coverageDetails(report), data: report };
     },

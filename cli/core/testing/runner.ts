@@ -22,7 +22,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
-import { connect, createThrowawayDatabase, dropDatabase, type ThrowawayDatabase } from '../db.js';
+import { connect, createThrowawayDatabase, dropDatabase, withSql, type ThrowawayDatabase } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { up } from '../migrate/engine.js';
 import { discoverTestFiles, otherSqlFiles } from './discover.js';
@@ -43,6 +43,8 @@ export interface CheckContext {
   templateUrl: string;
   /** The database each test file starts from: the template, or its copy with the setup files applied (RunOptions.setup); copy it, never change it. */
   files: { name: string; url: string };
+  /** The test files that ran for their commits (FileResult.kept), by path: the files after each start from what it committed. */
+  kept: ReadonlySet<string>;
 }
 
 export interface CheckResult {
@@ -174,16 +176,6 @@ export async function buildTemplate(serverUrl: string, config: Config, onEvent?:
   }
 }
 
-/** `fn` on a connection of its own to `url`, closed after. */
-async function withSql<T>(url: string, fn: (sql: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
-  const sql = connect(url);
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
-
 /** The library's function names (what a file may call without leaving anything behind, see leavesNothing). */
 async function libraryFunctionNames(url: string): Promise<Set<string>> {
   const rows = await withSql(url, (sql) => sql<Array<{ name: string }>>`select distinct p.proname::text as name from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace(${LIBRARY_SCHEMA})`);
@@ -287,11 +279,13 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   // copy, with its commits kept (run-file's `commit`), and the files after it start from that copy;
   // the files between two such files run side by side, each in a copy, rolled back.
   let carried: (ThrowawayDatabase & { sequences: SequenceSnapshot }) | undefined;
+  let keptPaths = new Set<string>();
   try {
     const t1 = performance.now();
     const settings = sessionSettings(opts.config);
     const library = await libraryFunctionNames(template.url);
     const keptFrom = await Promise.all(files.map((file) => firstCommitted({ file, cwd: opts.cwd, displayRoot: opts.config.root, librarySchema: LIBRARY_SCHEMA }, library)));
+    keptPaths = new Set(files.filter((_, i) => keptFrom[i]).map((f) => f.path));
     const stopped = () => bailed || interrupted;
     const record = (result: FileResult) => {
       results.push(result);
@@ -368,7 +362,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
       const t2 = performance.now();
       for (const check of checks) {
         opts.onEvent?.({ kind: 'check-start', name: check.name });
-        const r = await check.run({ serverUrl: opts.serverUrl, config: opts.config, template: template.name, templateUrl: template.url, files: { name: base.name, url: base.url } });
+        const r = await check.run({ serverUrl: opts.serverUrl, config: opts.config, template: template.name, templateUrl: template.url, files: { name: base.name, url: base.url }, kept: keptPaths });
         extra.push(r);
         opts.onEvent?.({ kind: 'check-done', result: r });
       }
