@@ -248,7 +248,14 @@ describe('verdicts', () => {
     writeFileSync(join(dir, 'b.test.sql'), 'begin;\ncreate extension pgtap with schema no_such_schema;\nselect plan(1);\n');
     // basejump's helpers as an extension (its README; database.dev's name): already installed as tests.*.
     writeFileSync(join(dir, 'c.test.sql'), 'begin;\ncreate extension supabase_test_helpers;\ncreate extension if not exists "basejump-supabase_test_helpers" with schema tests;\nselect plan(2);\nselect has_function(\'tests\', \'create_supabase_user\', \'helpers there\');\nselect tests.clear_authentication();\nselect is(current_user::text, \'anon\', \'clear_authentication: anon, as basejump\'\'s\');\nrollback;\n');
-    const [a, b, c] = (await run([join(dir, 'a.test.sql'), join(dir, 'b.test.sql'), join(dir, 'c.test.sql')])).files;
+    // Installed through database.dev first, as basejump's README has it: dbdev.install answers true, as dbdev does.
+    writeFileSync(join(dir, 'd.test.sql'), "begin;\nselect dbdev.install('basejump-supabase_test_helpers');\ncreate extension if not exists \"basejump-supabase_test_helpers\" version '0.0.6';\nselect plan(1);\nselect has_function('tests', 'authenticate_as', 'helpers there');\nrollback;\n");
+    // Any other package is not stood in for: no dbdev, no install.
+    writeFileSync(join(dir, 'e.test.sql'), "begin;\nselect plan(1);\nselect dbdev.install('olirice-index_advisor');\nrollback;\n");
+    const [a, b, c, d, e] = (await run(['a', 'b', 'c', 'd', 'e'].map((n) => join(dir, `${n}.test.sql`)))).files;
+    expect(d!.output).toEqual(['t', '1..1', 'ok 1 - helpers there']);
+    expect(d!.status).toBe('passed');
+    expect(e!.error).toMatchObject({ message: 'schema "dbdev" does not exist', pg: { sqlstate: '3F000' }, location: { line: 3 } });
     expect(c!.output).toEqual(['1..2', 'ok 1 - helpers there', '', 'ok 2 - clear_authentication: anon, as basejump\'s']);
     expect(a!.output).toEqual(['1..3', 'ok 1 - qualified, no extension created']);
     expect(a!.error).toMatchObject({ pg: { sqlstate: '42703' }, location: { line: 4, column: 25 } });

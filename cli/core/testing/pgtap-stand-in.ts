@@ -58,6 +58,23 @@ export function standInExtension(tree: unknown): { name: string; schema: string 
 }
 
 /**
+ * `SELECT dbdev.install('basejump-supabase_test_helpers')` (or another of
+ * those extensions), alone: how basejump's README installs its helpers
+ * through database.dev before CREATE EXTENSION. The runner answers it as
+ * dbdev would (true) when the database has no dbdev of its own.
+ */
+export function standInInstall(tree: unknown): boolean {
+  const sel = firstStatement(tree, 'SelectStmt');
+  const targets = sel?.['targetList'] as Node[] | undefined;
+  if (!sel || targets?.length !== 1 || sel['fromClause'] || sel['whereClause'] || (tree as Tree).stmts!.length !== 1) return false;
+  const fc = (targets[0]!['ResTarget'] as Node | undefined)?.['val'] as Node | undefined;
+  const call = fc?.['FuncCall'] as FuncCallNode | undefined;
+  const name = call?.funcname?.map((n) => n.String?.sval);
+  const arg = (call?.args?.length === 1 ? call.args[0]!['A_Const'] : undefined) as { sval?: { sval?: string } } | undefined;
+  return name?.length === 2 && name[0] === 'dbdev' && name[1] === 'install' && STAND_IN_EXTENSIONS.has(arg?.sval?.sval ?? '');
+}
+
+/**
  * A SET, SET LOCAL, RESET or SET … TO DEFAULT of search_path, or RESET ALL:
  * whether it was transaction-local (SET LOCAL). undefined for anything else.
  */
