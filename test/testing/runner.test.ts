@@ -575,14 +575,23 @@ describe('reports', () => {
     rmSync(configured, { recursive: true, force: true });
   });
 
-  it('a folder of Supabase-style .sql files (supabase test db names them so) is answered with what to do', async () => {
+  it('a folder of Supabase-style .sql files (supabase test db names them so) runs them when named, and is answered with what to do as the test folder', async () => {
     const dir = tempDir('rg-supabase-names-');
     mkdirSync(join(dir, 'database'));
-    writeFileSync(join(dir, 'database', '01-schema.sql'), 'select 1;\n');
-    writeFileSync(join(dir, 'database', '02-rls.sql'), 'select 1;\n');
-    await expect(run([dir])).rejects.toMatchObject({
+    mkdirSync(join(dir, 'database', 'fixtures'));
+    writeFileSync(join(dir, 'database', '01-schema.sql'), "select plan(1);\nselect pass('schema');\n");
+    writeFileSync(join(dir, 'database', '02-rls.sql'), "select plan(1);\nselect pass('rls');\n");
+    writeFileSync(join(dir, 'database', 'fixtures', 'seed.sql'), 'select 1/0;\n');
+    const named = await run([dir]);
+    expect(named.files.map((f) => [basename(f.file), f.status])).toEqual([['01-schema.sql', 'passed'], ['02-rls.sql', 'passed']]);
+    // A folder with *.test.sql files contributes only those.
+    writeFileSync(join(dir, 'database', '03.test.sql'), "select plan(1);\nselect pass('named so');\n");
+    expect((await run([dir])).files.map((f) => basename(f.file))).toEqual(['03.test.sql']);
+    rmSync(join(dir, 'database', '03.test.sql'));
+    const asTestFolder = { ...config, dirs: { ...config.dirs, test: dir } };
+    await expect(runTests({ serverUrl: serverUrl(), config: asTestFolder, cwd: REPO_ROOT, paths: [], jobs: 1 })).rejects.toMatchObject({
       message: 'no test files found',
-      hint: expect.stringMatching(/has 2 other \.sql files \(.*database\/01-schema\.sql, …\): name them \*\.test\.sql, or pass them as paths/),
+      hint: expect.stringMatching(/has 2 other \.sql files \(.*database\/01-schema\.sql, …\): name them \*\.test\.sql, or pass the folder as a path \(a folder named with no \*\.test\.sql in it runs its \.sql files/),
     });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Which files `rowguard test` runs: the paths given (files run whatever their
- * name; folders contribute their `*.test.sql` files, recursively), or every
- * `*.test.sql` under the test folder. Folders named `fixtures` (seed data and
+ * name; folders contribute their `*.test.sql` files, recursively, or, having
+ * none, their `*.sql` files, as `supabase test db` runs supabase/tests), or
+ * every `*.test.sql` under the test folder. Folders named `fixtures` (seed data and
  * the runner's own sample files), `node_modules` and dot-folders are not
  * searched. `--filter` keeps files whose displayed path contains the text, or
  * matches it as a glob when it has `*` or `?`.
@@ -77,6 +78,9 @@ export function discoverTestFiles(opts: DiscoverOptions): TestFile[] {
     if (statSync(p).isDirectory()) {
       const files: string[] = [];
       walk(p, files);
+      // A folder named on the command line with no *.test.sql in it is a suite laid out as
+      // `supabase test db` runs it (supabase/tests/**/*.sql): its .sql files are the tests.
+      if (files.length === 0 && opts.paths.length) walk(p, files, '.sql');
       files.forEach((f) => found.add(f));
     } else found.add(p);
   }

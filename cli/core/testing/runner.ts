@@ -243,7 +243,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
     const where = opts.paths.length ? opts.paths.join(', ') : 'the test folder';
     throw new RowguardError('usage', opts.filter ? `no test file matches --filter ${opts.filter}` : 'no test files found', {
       hint: others.length
-        ? `a folder contributes its *.test.sql files; ${where} has ${others.length} other .sql file${others.length === 1 ? '' : 's'} (${others[0]}${others.length > 1 ? ', …' : ''}): name them *.test.sql, or pass them as paths (files run whatever their name)`
+        ? `the test folder contributes its *.test.sql files; ${where} has ${others.length} other .sql file${others.length === 1 ? '' : 's'} (${others[0]}${others.length > 1 ? ', …' : ''}): name them *.test.sql, or pass the folder as a path (a folder named with no *.test.sql in it runs its .sql files, as supabase test db does)`
         : `rowguard test runs the *.test.sql files under ${where} (folders named fixtures are skipped)`,
     });
   }
