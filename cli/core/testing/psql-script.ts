@@ -479,7 +479,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         break;
       case 'c':
       case 'connect':
-        fail(`\\${cmd} is not supported: each test file runs on one connection inside one rolled-back transaction`);
+        fail(`\\${cmd} is not supported: each test file runs on one connection, inside one transaction of rowguard's`);
         break;
       case 'copy':
         fail('\\copy is not supported by rowguard test', 'insert fixture rows with INSERT … VALUES instead');

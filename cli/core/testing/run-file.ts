@@ -481,7 +481,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       try {
         if (tx) {
           if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
-            result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'nothing a test file does is ever committed' };
+            result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'rowguard test runs each file inside a transaction of its own, which it commits only as psql would have (for the files after it)' };
             break;
           }
           await runTransactionControl(tx, st.text);
@@ -540,7 +540,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         result.messages.push(`ERROR:  ${message}`);
         if (onErrorStop || lost) {
           if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
-          result.error = { message, location: errLocation, pg, ...(pg.sqlstate === '25001' ? { hint: 'rowguard test runs each file inside a transaction that is rolled back; statements that cannot run in a transaction block cannot be tested this way' } : {}) };
+          result.error = { message, location: errLocation, pg, ...(pg.sqlstate === '25001' ? { hint: 'rowguard test runs each file inside a transaction of its own (rolled back, or kept as psql would have committed it); statements that cannot run in a transaction block cannot be tested this way' } : {}) };
           break;
         }
         // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
@@ -632,7 +632,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           if (tx.chain) await exec(`savepoint ${FILE_SAVEPOINT}`);
           else block = 'none';
         } else if (block === 'outer') {
-          // Never commit: what the block did stays visible to the rest of the file, and is rolled back at the end.
+          // Not committed here: what the block did stays visible to the rest of the file, and ends with our transaction (kept with `commit`).
           if (!tx.chain) block = 'none';
         } else {
           result.messages.push('WARNING:  there is no transaction in progress');

@@ -8,7 +8,7 @@
  * it copy that. Then the extra checks (e.g. the access matrix) run against the
  * template. The result is data; reporters render it.
  *
- * Why a file finds the template's state even in a reused copy: everything it
+ * Why a file that cannot commit finds its start state even in a reused copy: everything it
  * does runs inside a transaction that is always rolled back (run-file.ts), and
  * the one thing a rollback does not undo — sequence values (nextval and setval
  * are never rolled back) — is set back to the template's values on the same
