@@ -157,6 +157,20 @@ export function locate(script: ExpandedScript, outOffset: number): SqlLocation {
  * typo must still be stood in for, as the statements before the typo run).
  */
 async function statementsOf(script: ExpandedScript): Promise<Statement[]> {
+  // The runner reads every file before running it (firstCommitted): the second read is the first's.
+  let found = readStatements.get(script.sql);
+  if (!found) {
+    found = splitScript(script);
+    readStatements.set(script.sql, found);
+    if (readStatements.size > 512) readStatements.delete(readStatements.keys().next().value!);
+  }
+  return found;
+}
+
+/** Scripts' statements by the script's text, most recent last. */
+const readStatements = new Map<string, Promise<Statement[]>>();
+
+async function splitScript(script: ExpandedScript): Promise<Statement[]> {
   const sql = script.sql;
   const split = await splitStatements(sql);
   if (!isParseFailure(split)) {
@@ -295,23 +309,35 @@ export async function firstCommitted(opts: Pick<RunFileOptions, 'file' | 'cwd' |
   }
   if (script.problem) return null;
   const schemas = new Set([SUPABASE_PGTAP_SCHEMA, opts.librarySchema]);
-  let open = false;
-  // The first statement of the open block that may leave something, kept if the block is committed.
-  let pending: SqlLocation | null = null;
+  /** The first of these statements that may leave something. Most kinds are told without a second parse. */
+  const firstLeaving = async (stmts: Statement[]): Promise<SqlLocation | null> => {
+    for (const st of stmts) {
+      const leaves =
+        st.kind === 'VariableSetStmt' || st.kind === 'VariableShowStmt' ? false
+        : st.kind === 'SelectStmt' || st.kind === 'CreateExtensionStmt' || st.kind === undefined ? !leavesNothing(await parseTree(st.text), libraryFunctions, schemas)
+        : true;
+      if (leaves) return locate(script, st.start);
+    }
+    return null;
+  };
+  // The statements of the block open now: read only if the block is committed.
+  let block: Statement[] | null = null;
   for (const st of await statementsOf(script)) {
     const tx = await classify(st.text);
     if (tx) {
-      if (tx.kind === 'begin' && !open) [open, pending] = [true, null];
-      else if (tx.kind === 'commit' && open) {
-        if (pending) return pending;
-        open = tx.chain;
-      } else if (tx.kind === 'rollback' && open) [open, pending] = [tx.chain, null];
+      if (tx.kind === 'begin' && !block) block = [];
+      else if (tx.kind === 'commit' && block) {
+        const where = await firstLeaving(block);
+        if (where) return where;
+        block = tx.chain ? [] : null;
+      } else if (tx.kind === 'rollback' && block) block = tx.chain ? [] : null;
       continue;
     }
-    if (leavesNothing(await parseTree(st.text), libraryFunctions, schemas)) continue;
-    const where = locate(script, st.start);
-    if (!open) return where;
-    pending ??= where;
+    if (block) block.push(st);
+    else {
+      const where = await firstLeaving([st]);
+      if (where) return where;
+    }
   }
   return null;
 }
