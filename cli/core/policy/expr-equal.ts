@@ -6,7 +6,7 @@
  * `a and b` against `b and a`. A diff that reported those would ask a reviewer
  * to approve a "may widen" change that changes nothing.
  *
- * Canonical form: the parse tree without locations, with AND/OR arguments
+ * Canonical form: the parse tree without positions, with AND/OR arguments
  * flattened and sorted, and the two sides of `=`, `<>` and IS [NOT] DISTINCT
  * FROM sorted (these operators are symmetric; Postgres resolves `b = a` to the
  * commutator of `a = b`). Nothing else is reordered. Text that does not parse
@@ -18,6 +18,16 @@ type Node = Record<string, unknown>;
 type ParseSync = (sql: string) => unknown;
 
 const SYMMETRIC_OPS = new Set(['=', '<>', '!=']);
+
+/**
+ * Where a node was written (ParseLoc fields, byte offsets into the text): they move
+ * when operands are reordered, and mean nothing. Since the Postgres 18 grammar an
+ * ARRAY[…] also records where its list starts and ends (A_ArrayExpr list_start,
+ * list_end) and an IN (…) list too (A_Expr rexpr_list_start, rexpr_list_end), so
+ * `location` alone is not enough: pg_get_expr writes every IN list as
+ * `= ANY (ARRAY[…])`.
+ */
+const POSITION_KEYS = new Set(['location', 'name_location', 'stmt_location', 'stmt_len', 'list_start', 'list_end', 'rexpr_list_start', 'rexpr_list_end']);
 
 function one(v: unknown): [string, Node] | null {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
@@ -55,7 +65,7 @@ function canon(v: unknown): string {
     }
   }
   const keys = Object.keys(v as Node)
-    .filter((k) => k !== 'location')
+    .filter((k) => !POSITION_KEYS.has(k))
     .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canon((v as Node)[k])}`).join(',')}}`;
 }
