@@ -17,7 +17,8 @@ import { applyPlan } from '../../cli/core/policy/apply.js';
 import { policyFileName } from '../../cli/core/policy/files.js';
 import { writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { securityStateOf } from '../../cli/core/policy/state.js';
-import { stepSql } from '../../cli/core/policy/render.js';
+import { renderScript, stepSql } from '../../cli/core/policy/render.js';
+import { connect } from '../../cli/core/db.js';
 import { expressionsEqual } from '../../cli/core/policy/expr-equal.js';
 import { rolesSql } from './project.js';
 
@@ -57,6 +58,14 @@ const CASES: Case[] = [
     file: `${ON}\ncreate policy p on T for delete to authenticated using ('locked' <> status and org_id in (select m.org_id from public.members m where m.role in ('owner', 'admin') and auth.uid() = m.user_id));`,
     expect: [],
   },
+  // pg_get_expr leaves pg_catalog's lower unqualified: applied under a search_path that lists
+  // pg_catalog after public (the database `fresh` below), it called public.lower instead.
+  {
+    schema: 'public', table: 'catalog_function', columns: COLS,
+    live: `${ON} create policy p on T for select to anon using (lower(status) = 'open');`,
+    file: `${ON}\ncreate policy p on T for select to anon using (lower(status) = 'open');`,
+    expect: [],
+  },
   // A different list is still a change.
   {
     schema: 'public', table: 'in_list_changed', columns: COLS,
@@ -75,12 +84,16 @@ create schema if not exists auth;
 create or replace function auth.uid() returns uuid language sql stable as $$ select nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
 create or replace function auth.jwt() returns jsonb language sql stable as $$ select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb $$;
 create table public.members (user_id uuid, org_id int, role text);
+-- Shadows pg_catalog.lower(text) for a session whose search_path lists pg_catalog after public.
+create function public.lower(text) returns text language sql immutable as $$ select 'open' $$;
 `;
 
 let project: string;
 let config: Config;
 let live: TestDatabase;
 let fresh: TestDatabase;
+/** Like fresh, for the script diff prints. */
+let freshScript: TestDatabase;
 let first: DiffResult;
 
 const diffFrom = (url: string) => diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url }, to: { kind: 'policies' }, displayRoot: project });
@@ -101,10 +114,11 @@ beforeAll(async () => {
     [PRELUDE, ...schemas.map((s) => `create schema ${qi(s)};`), ...CASES.map((c) => `create table ${sqlName(c.schema, c.table)} (${c.columns});`)].join('\n') + '\n',
   );
   config = parseConfig({}, null, project);
-  [live, fresh] = await Promise.all([freshDatabase('rg_peer_live'), freshDatabase('rg_peer_fresh')]);
-  // One at a time: both create the same cluster-wide roles.
-  await migrate(live.url, join(project, 'sql'));
-  await migrate(fresh.url, join(project, 'sql'));
+  [live, fresh, freshScript] = await Promise.all([freshDatabase('rg_peer_live'), freshDatabase('rg_peer_fresh'), freshDatabase('rg_peer_script')]);
+  // One at a time: they create the same cluster-wide roles.
+  for (const db of [live, fresh, freshScript]) await migrate(db.url, join(project, 'sql'));
+  // The targets of apply and of the printed script: pg_catalog searched after public (new sessions).
+  for (const db of [fresh, freshScript]) await db.sql.unsafe(`alter database ${qi(db.name)} set search_path = public, pg_catalog`);
   await live.sql.unsafe(CASES.map((c) => fill(c.live, c)).join('\n'));
   writeFiles(CASES);
   first = await diffFrom(live.url);
@@ -113,6 +127,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await live?.drop();
   await fresh?.drop();
+  await freshScript?.drop();
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
@@ -127,6 +142,18 @@ describe('hand-written policies/ files against a live database', () => {
     expect(d.plan.steps.length).toBeGreaterThan(CASES.length);
     await applyPlan(d.plan, { url: fresh.url, lockTimeout: '5s', statementTimeout: '0' });
     expect(planText(await diffFrom(fresh.url))).toBe('');
+  });
+
+  it('the script diff prints, run on a database with only sql/: the second diff is empty', async () => {
+    const d = await diffFrom(freshScript.url);
+    const sql = connect(freshScript.url, { max: 1 });
+    try {
+      expect(await sql`show search_path`).toEqual([{ search_path: 'public, pg_catalog' }]);
+      await sql.unsafe(renderScript(d.plan, { transaction: true, comments: true })).simple();
+    } finally {
+      await sql.end();
+    }
+    expect(planText(await diffFrom(freshScript.url))).toBe('');
   });
 
   it('the live database pulled: the diff against it is empty', async () => {

@@ -1,8 +1,11 @@
 /**
  * Steps → SQL, and security state → a `policies/` file. Pure. Every identifier
  * goes through quoteIdent; expressions are pg_get_expr output read with an empty
- * search_path, so every name in them is schema-qualified and they mean the same
- * thing whatever search_path the script runs with.
+ * search_path, so every name outside pg_catalog in them is schema-qualified. Names
+ * of pg_catalog are not (pg_get_expr leaves out a schema the name is found through),
+ * and pg_catalog comes first only when search_path does not list it later: under
+ * `public, pg_catalog` a `lower(x)` would call a public.lower. So a script runs
+ * its expressions with an empty search_path, as they were read.
  */
 import { PUBLIC, type Policy } from '../catalog/model.js';
 import { quoteIdent } from '../db.js';
@@ -111,12 +114,27 @@ export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
   const lines: string[] = [];
   for (const h of opts.header ?? []) lines.push(`-- ${h}`);
   if (opts.transaction) lines.push('begin;');
+  if (plan.steps.some(carriesExpression)) {
+    if (opts.comments) lines.push('-- the policy expressions are written as read: with an empty search_path (pg_catalog first)');
+    lines.push(SEARCH_PATH_AS_READ);
+  }
   for (const s of plan.steps) {
     if (opts.comments) for (const e of s.effects) lines.push(`-- [${s.hazard}] ${oneLine(e)}`);
     lines.push(stepSql(s));
   }
   if (opts.transaction) lines.push('commit;');
   return lines.join('\n') + '\n';
+}
+
+/**
+ * For the transaction only (a migration file runs in the engine's own, and the
+ * engine resets the session after each file).
+ */
+export const SEARCH_PATH_AS_READ = "set local search_path = '';";
+
+/** A step whose SQL holds a policy expression (pg_get_expr text). */
+function carriesExpression(s: Step): boolean {
+  return s.kind === 'create-policy' || (s.kind === 'alter-policy' && (s.before.using !== s.after.using || s.before.check !== s.after.check));
 }
 
 function oneLine(s: string): string {
