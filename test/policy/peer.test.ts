@@ -15,12 +15,13 @@ import { apiRolesOf, parseConfig, type Config } from '../../cli/core/config.js';
 import { diffPolicies, readModel, type DiffResult } from '../../cli/core/policy/diff.js';
 import { applyPlan } from '../../cli/core/policy/apply.js';
 import { policyFileName } from '../../cli/core/policy/files.js';
-import { writePolicyFiles } from '../../cli/core/policy/pull.js';
+import { selectTables, writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { securityStateOf } from '../../cli/core/policy/state.js';
 import { renderScript, stepSql } from '../../cli/core/policy/render.js';
 import { connect } from '../../cli/core/db.js';
 import { expressionsEqual } from '../../cli/core/policy/expr-equal.js';
 import { rolesSql } from './project.js';
+import { qualified } from '../../cli/core/catalog/model.js';
 
 interface Case {
   schema: string;
@@ -65,6 +66,38 @@ const CASES: Case[] = [
     live: `${ON} create policy p on T for select to anon using (lower(status) = 'open');`,
     file: `${ON}\ncreate policy p on T for select to anon using (lower(status) = 'open');`,
     expect: [],
+  },
+  // Two relations whose schema.table read the same: schema "a.b" with table c, schema a with
+  // table "b.c". One hid the other (same key), and two files for them were refused as one table's.
+  {
+    schema: 'a.b', table: 'c', columns: COLS,
+    live: `${ON} create policy p on T for select to anon using (id = 1);`,
+    file: `${ON}\ncreate policy p on T for select to anon using (id = 1);`,
+    expect: [],
+  },
+  {
+    schema: 'a', table: 'b.c', columns: COLS,
+    live: `${ON} create policy p on T for select to anon using (id = 1);`,
+    file: `${ON}\ncreate policy p on T for select to anon using (id = 1 or id = 2);\ngrant select on T to anon;`,
+    expect: [['alter-policy', 'widens'], ['grant', 'widens']],
+  },
+  {
+    schema: 'public', table: 'x.y', columns: COLS,
+    live: `grant select on T to anon;`,
+    file: ``,
+    expect: [['revoke', 'narrows']],
+  },
+  {
+    schema: 'public.x', table: 'y', columns: COLS,
+    live: ``,
+    file: ``,
+    expect: [],
+  },
+  {
+    schema: 'public', table: '"q".r', columns: COLS,
+    live: `${ON}`,
+    file: ``,
+    expect: [['disable-rls', 'widens']],
   },
   // A different list is still a change.
   {
@@ -132,7 +165,7 @@ afterAll(async () => {
 });
 
 describe('hand-written policies/ files against a live database', () => {
-  it.each(CASES.map((c) => [`${c.schema}.${c.table}`, c] as const))('%s', (table, c) => {
+  it.each(CASES.map((c) => [qualified(c.schema, c.table), c] as const))('%s', (table, c) => {
     const steps = first.plan.steps.filter((s) => s.table === table);
     expect(steps.map((s) => [s.kind, s.hazard]), steps.map(stepSql).join('\n')).toEqual(c.expect);
   });
@@ -161,6 +194,19 @@ describe('hand-written policies/ files against a live database', () => {
     writePolicyFiles(securityStateOf(await readModel(live.url, apiRoles), apiRoles), config.dirs.policies, project);
     expect(planText(await diffFrom(live.url))).toBe('');
     writeFiles(CASES);
+  });
+});
+
+describe('names that read the same unquoted', () => {
+  it('pull --table takes the name as shown (a dotted part in double quotes), and says when a plain spelling names two tables', async () => {
+    const apiRoles = apiRolesOf(config);
+    const state = securityStateOf(await readModel(live.url, apiRoles), apiRoles);
+    const pick = (w: string) => selectTables(state, [w]).map((t) => [t.schema, t.name]);
+    expect(pick('"a.b".c')).toEqual([['a.b', 'c']]);
+    expect(pick('a."b.c"')).toEqual([['a', 'b.c']]);
+    expect(pick('x.y')).toEqual([['public', 'x.y']]);
+    expect(() => pick('public.x.y')).toThrow(`public.x.y names 2 tables in ${live.name}: "public.x".y, public."x.y"`);
+    expect(() => pick('a.b.c')).toThrow(`a.b.c names 2 tables in ${live.name}: "a.b".c, a."b.c"`);
   });
 });
 
