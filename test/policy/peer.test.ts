@@ -99,6 +99,14 @@ const CASES: Case[] = [
     file: ``,
     expect: [['disable-rls', 'widens']],
   },
+  // A carriage return ends a -- comment as a line feed does: in the effect comments of the script
+  // diff prints (and --write puts in a migration), the rest of the literal ran as a statement.
+  {
+    schema: 'public', table: 'comment_breaker', columns: COLS,
+    live: ON,
+    file: `${ON}\ncreate policy p on T for select to anon using (status <> E'x\\rdrop table public.victim; --');`,
+    expect: [['create-policy', 'widens']],
+  },
   // A different list is still a change.
   {
     schema: 'public', table: 'in_list_changed', columns: COLS,
@@ -108,7 +116,11 @@ const CASES: Case[] = [
   },
 ];
 
-const qi = (name: string) => '"' + name.replace(/"/g, '""') + '"';
+/** A quoted identifier; one with a control character as U&"…" (files are read with CR turned into LF). */
+const qi = (name: string) =>
+  /[\x00-\x1f]/.test(name)
+    ? 'U&"' + [...name].map((ch) => (ch < ' ' || ch === '\\' ? '\\' + ch.charCodeAt(0).toString(16).padStart(4, '0') : ch === '"' ? '""' : ch)).join('') + '"'
+    : '"' + name.replace(/"/g, '""') + '"';
 const sqlName = (schema: string, table: string) => `${qi(schema)}.${qi(table)}`;
 const fill = (text: string, c: Case) => text.replace(/\bT\b(?=[ ;\n])/g, sqlName(c.schema, c.table));
 
@@ -118,6 +130,7 @@ create or replace function auth.uid() returns uuid language sql stable as $$ sel
 create or replace function auth.jwt() returns jsonb language sql stable as $$ select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb $$;
 create table public.members (user_id uuid, org_id int, role text);
 -- Shadows pg_catalog.lower(text) for a session whose search_path lists pg_catalog after public.
+create table public.victim (id int);
 create function public.lower(text) returns text language sql immutable as $$ select 'open' $$;
 `;
 
@@ -182,7 +195,11 @@ describe('hand-written policies/ files against a live database', () => {
     const sql = connect(freshScript.url, { max: 1 });
     try {
       expect(await sql`show search_path`).toEqual([{ search_path: 'public, pg_catalog' }]);
-      await sql.unsafe(renderScript(d.plan, { transaction: true, comments: true })).simple();
+      const script = renderScript(d.plan, { transaction: true, comments: true });
+      expect(script).toContain("'x\rdrop table public.victim; --'::text"); // the policy's literal, CR and all
+      await sql.unsafe(script).simple();
+      // Nothing but the plan ran: the text after a CR in a comment stayed in the comment.
+      expect(await sql`select to_regclass('public.victim') is not null as kept`).toEqual([{ kept: true }]);
     } finally {
       await sql.end();
     }

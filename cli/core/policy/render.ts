@@ -112,14 +112,14 @@ export interface ScriptOptions {
 export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
   if (plan.steps.length === 0) return '';
   const lines: string[] = [];
-  for (const h of opts.header ?? []) lines.push(`-- ${h}`);
+  for (const h of opts.header ?? []) lines.push(comment(h));
   if (opts.transaction) lines.push('begin;');
   if (plan.steps.some(carriesExpression)) {
     if (opts.comments) lines.push('-- the policy expressions are written as read: with an empty search_path (pg_catalog first)');
     lines.push(SEARCH_PATH_AS_READ);
   }
   for (const s of plan.steps) {
-    if (opts.comments) for (const e of s.effects) lines.push(`-- [${s.hazard}] ${oneLine(e)}`);
+    if (opts.comments) for (const e of s.effects) lines.push(comment(`[${s.hazard}] ${e}`));
     lines.push(stepSql(s));
   }
   if (opts.transaction) lines.push('commit;');
@@ -137,16 +137,22 @@ function carriesExpression(s: Step): boolean {
   return s.kind === 'create-policy' || (s.kind === 'alter-policy' && (s.before.using !== s.after.using || s.before.check !== s.after.check));
 }
 
-function oneLine(s: string): string {
-  return s.includes('\n') ? s.replace(/\s*\n\s*/g, ' ') : s;
+/**
+ * `-- text` on one line. A line comment ends at a line feed or a carriage return
+ * (scan.l, psql's lexer too), and the text holds names and string literals as the
+ * catalog has them: a CR left in it would end the comment and run the rest of the
+ * line (`'x<CR>drop table …; --'` in a policy's USING) as a statement of the script.
+ */
+function comment(text: string): string {
+  return `-- ${text.replace(/\s*[\r\n]\s*/g, ' ')}`;
 }
 
 /** The canonical `policies/` file of one relation (what `policy pull` writes). */
 export function renderPolicyFile(t: TableSecurity): string {
   const name = qualifiedName(t.schema, t.name);
   const out: string[] = [];
-  out.push(`-- ${t.qualified}: row-level security, API grants and policies (rowguard policy pull).`);
-  if (t.isPartition) out.push(`-- A partition of ${t.partitionOf}: its flags, grants and policies are its own, not the parent's.`);
+  out.push(comment(`${t.qualified}: row-level security, API grants and policies (rowguard policy pull).`));
+  if (t.isPartition) out.push(comment(`A partition of ${t.partitionOf}: its flags, grants and policies are its own, not the parent's.`));
   if (t.kind === 'partitioned') out.push('-- A partitioned table: these apply when it is queried through the parent; each partition has its own file.');
   const body: string[] = [];
   if (t.rls) body.push(`alter table ${name} enable row level security;`);
@@ -171,7 +177,7 @@ export function renderPolicyFile(t: TableSecurity): string {
     if (!list.includes(what)) list.push(what);
   }
   for (const [grantee, what] of options) {
-    body.push(`-- In the database pulled from, ${grantee} also holds ${what.join(', ')} WITH GRANT OPTION: policies/ files do not manage grant options, so the grants here carry none.`);
+    body.push(comment(`In the database pulled from, ${grantee} also holds ${what.join(', ')} WITH GRANT OPTION: policies/ files do not manage grant options, so the grants here carry none.`));
   }
   for (const p of t.policies) {
     body.push('');
