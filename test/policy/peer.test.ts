@@ -7,7 +7,7 @@
  * and pull the live database (diff against it empty).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
@@ -17,7 +17,7 @@ import { applyPlan } from '../../cli/core/policy/apply.js';
 import { policyFileName } from '../../cli/core/policy/files.js';
 import { selectTables, writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { securityStateOf } from '../../cli/core/policy/state.js';
-import { renderScript, stepSql } from '../../cli/core/policy/render.js';
+import { renderScript, stepSql, withoutRawCr } from '../../cli/core/policy/render.js';
 import { connect } from '../../cli/core/db.js';
 import { expressionsEqual } from '../../cli/core/policy/expr-equal.js';
 import { rolesSql } from './project.js';
@@ -106,6 +106,15 @@ const CASES: Case[] = [
     live: ON,
     file: `${ON}\ncreate policy p on T for select to anon using (status <> E'x\\rdrop table public.victim; --');`,
     expect: [['create-policy', 'widens']],
+  },
+  // A CR in a table's name, a policy's name and a string literal: pull wrote them raw, and
+  // policies/ files are read with CR turned into LF (a Windows checkout's CRLF), so the pulled
+  // file named another table (and its header comment ran as a statement).
+  {
+    schema: 'public', table: 'cr\rtable', columns: COLS,
+    live: `${ON} create policy U&"p\\000Dq" on T for select to anon using (status <> E'a\\rb\\\\c');`,
+    file: `${ON}\ncreate policy U&"p\\000Dq" on T for select to anon using (status <> E'a\\rb\\\\c');`,
+    expect: [],
   },
   // A different list is still a change.
   {
@@ -196,7 +205,9 @@ describe('hand-written policies/ files against a live database', () => {
     try {
       expect(await sql`show search_path`).toEqual([{ search_path: 'public, pg_catalog' }]);
       const script = renderScript(d.plan, { transaction: true, comments: true });
-      expect(script).toContain("'x\rdrop table public.victim; --'::text"); // the policy's literal, CR and all
+      // The policy's literal, its CR written as an escape (a migration file is read with CR turned into LF).
+      expect(script).toContain("U&'x\\000ddrop table public.victim; --'::text");
+      expect(script).not.toContain('\r');
       await sql.unsafe(script).simple();
       // Nothing but the plan ran: the text after a CR in a comment stayed in the comment.
       expect(await sql`select to_regclass('public.victim') is not null as kept`).toEqual([{ kept: true }]);
@@ -204,6 +215,24 @@ describe('hand-written policies/ files against a live database', () => {
       await sql.end();
     }
     expect(planText(await diffFrom(freshScript.url))).toBe('');
+  });
+
+  it('the script as --write puts it in a migration, run by migrate up after sql/: the second diff is empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rowguard-peer-write-'));
+    const db = await freshDatabase('rg_peer_write');
+    try {
+      cpSync(join(project, 'sql'), dir, { recursive: true });
+      await migrate(db.url, dir);
+      const d = await diffFrom(db.url);
+      expect(d.plan.steps.length).toBeGreaterThan(CASES.length);
+      writeFileSync(join(dir, '0002_sync_policies.sql'), renderScript(d.plan, { transaction: false, comments: true, header: ['0002_sync_policies'] }));
+      await migrate(db.url, dir);
+      expect(await db.sql`select to_regclass('public.victim') is not null as kept`).toEqual([{ kept: true }]);
+      expect(planText(await diffFrom(db.url))).toBe('');
+    } finally {
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the live database pulled: the diff against it is empty', async () => {
@@ -224,6 +253,16 @@ describe('names that read the same unquoted', () => {
     expect(pick('x.y')).toEqual([['public', 'x.y']]);
     expect(() => pick('public.x.y')).toThrow(`public.x.y names 2 tables in ${live.name}: "public.x".y, public."x.y"`);
     expect(() => pick('a.b.c')).toThrow(`a.b.c names 2 tables in ${live.name}: "a.b".c, a."b.c"`);
+  });
+});
+
+describe('quoted names and literals with a carriage return, as files hold them', () => {
+  it('are written with Unicode escapes, everything else as it was', () => {
+    expect(withoutRawCr(`create policy "a\rb" on public."it""s\r" using ((s <> 'x\r''y'::text) AND (t = E'b\\\\\rc'::text) AND (CASE'z' IS NULL));`)).toBe(
+      `create policy U&"a\\000db" on public.U&"it""s\\000d" using ((s <> U&'x\\000d''y'::text) AND (t = U&'b\\005c\\000dc'::text) AND (CASE'z' IS NULL));`,
+    );
+    const plain = `create policy "a b" on public.t using ((s <> E'x\\\\y'::text));`;
+    expect(withoutRawCr(plain)).toBe(plain);
   });
 });
 

@@ -120,7 +120,7 @@ export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
   }
   for (const s of plan.steps) {
     if (opts.comments) for (const e of s.effects) lines.push(comment(`[${s.hazard}] ${e}`));
-    lines.push(stepSql(s));
+    lines.push(withoutRawCr(stepSql(s)));
   }
   if (opts.transaction) lines.push('commit;');
   return lines.join('\n') + '\n';
@@ -147,6 +147,58 @@ function comment(text: string): string {
   return `-- ${text.replace(/\s*[\r\n]\s*/g, ' ')}`;
 }
 
+/**
+ * `sql` with every quoted name and string literal that holds a carriage return
+ * written with Unicode escapes (`U&"a\000db"`, `U&'a\000db'`): policies/ files and
+ * migrations are read with CR and CRLF turned into LF (files.ts, migrate/files.ts),
+ * which would turn such a name into another one. The text is quoteIdent and
+ * pg_get_expr output: `"…"`, `'…'`, and `E'…'` with doubled backslashes only; any
+ * other shape is left as it is.
+ */
+export function withoutRawCr(sql: string): string {
+  if (!sql.includes('\r')) return sql;
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const q = sql[i]!;
+    if (q !== '"' && q !== "'") {
+      out += q;
+      i++;
+      continue;
+    }
+    // E'…': the E is a token of its own (not the end of a name such as CASE).
+    const escaped = q === "'" && /(^|[^A-Za-z0-9_$])[Ee]$/.test(out);
+    let value = '';
+    let j = i + 1;
+    for (;;) {
+      const c = sql[j];
+      if (c === undefined) return sql;
+      if (c === q) {
+        if (sql[j + 1] !== q) break;
+        value += q;
+        j += 2;
+      } else if (escaped && c === '\\') {
+        const n = sql[j + 1];
+        if (n !== '\\' && n !== "'") return sql;
+        value += n;
+        j += 2;
+      } else {
+        value += c;
+        j++;
+      }
+    }
+    if (value.includes('\r')) {
+      if (escaped) out = out.slice(0, -1);
+      const body = [...value].map((c) => (c < ' ' || c === '\\' ? `\\${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c === q ? q + q : c)).join('');
+      out += `U&${q}${body}${q}`;
+    } else {
+      out += sql.slice(i, j + 1);
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
 /** The canonical `policies/` file of one relation (what `policy pull` writes). */
 export function renderPolicyFile(t: TableSecurity): string {
   const name = qualifiedName(t.schema, t.name);
@@ -155,18 +207,18 @@ export function renderPolicyFile(t: TableSecurity): string {
   if (t.isPartition) out.push(comment(`A partition of ${t.partitionOf}: its flags, grants and policies are its own, not the parent's.`));
   if (t.kind === 'partitioned') out.push('-- A partitioned table: these apply when it is queried through the parent; each partition has its own file.');
   const body: string[] = [];
-  if (t.rls) body.push(`alter table ${name} enable row level security;`);
-  if (t.forceRls) body.push(`alter table ${name} force row level security;`);
+  if (t.rls) body.push(withoutRawCr(`alter table ${name} enable row level security;`));
+  if (t.forceRls) body.push(withoutRawCr(`alter table ${name} force row level security;`));
   const grants = [...t.grants.entries()];
   if (grants.length) {
     if (body.length) body.push('');
-    for (const [grantee, privs] of grants) body.push(`grant ${privilegeList(privs)} on table ${name} to ${roleList([grantee])};`);
+    for (const [grantee, privs] of grants) body.push(withoutRawCr(`grant ${privilegeList(privs)} on table ${name} to ${roleList([grantee])};`));
   }
   const columnGrants = [...t.columnGrants.entries()];
   if (columnGrants.length) {
     if (body.length && !grants.length) body.push('');
     for (const [grantee, byPriv] of columnGrants) {
-      body.push(`grant ${columnPrivileges(Object.fromEntries(byPriv))} on table ${name} to ${roleList([grantee])};`);
+      body.push(withoutRawCr(`grant ${columnPrivileges(Object.fromEntries(byPriv))} on table ${name} to ${roleList([grantee])};`));
     }
   }
   // Grant options are not managed (a file cannot grant one): say what the file leaves out.
@@ -181,7 +233,7 @@ export function renderPolicyFile(t: TableSecurity): string {
   }
   for (const p of t.policies) {
     body.push('');
-    body.push(createPolicySql(p, 'file'));
+    body.push(withoutRawCr(createPolicySql(p, 'file')));
   }
   if (body.length === 0) out.push('-- RLS off, no grants to the API roles or PUBLIC, no policies.');
   return [...out, ...body].join('\n') + '\n';
