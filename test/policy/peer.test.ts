@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
+import { freshDatabase, migrate, runCli, serverUrl, type TestDatabase } from '../helpers/pg.js';
 import { apiRolesOf, parseConfig, type Config } from '../../cli/core/config.js';
 import { diffPolicies, readModel, type DiffResult } from '../../cli/core/policy/diff.js';
 import { applyPlan } from '../../cli/core/policy/apply.js';
@@ -240,6 +240,24 @@ describe('hand-written policies/ files against a live database', () => {
     writePolicyFiles(securityStateOf(await readModel(live.url, apiRoles), apiRoles), config.dirs.policies, project);
     expect(planText(await diffFrom(live.url))).toBe('');
     writeFiles(CASES);
+  });
+});
+
+describe('rowguard policy apply', () => {
+  it('on a database that lacks a table of sql/: applies the rest and does not claim it matches', async () => {
+    const db = await freshDatabase('rg_peer_cli');
+    try {
+      await migrate(db.url, join(project, 'sql'));
+      await db.sql.unsafe('drop table public.victim');
+      const r = await runCli(['policy', 'apply', '--db', db.url], { cwd: project });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('public.victim exists only in sql/ + policies/');
+      expect(r.stdout + r.stderr).toMatch(/applied \d+ statements in one transaction; .+ now matches policies\/, except 1 relation not compared \(see above: it exists on one side only or differs in kind\)/);
+      const again = await runCli(['policy', 'apply', '--db', db.url], { cwd: project });
+      expect(again.stdout + again.stderr).toContain('nothing to apply, except 1 relation not compared');
+    } finally {
+      await db.drop();
+    }
   });
 });
 
