@@ -116,6 +116,14 @@ const CASES: Case[] = [
     file: `${ON}\ncreate policy U&"p\\000Dq" on T for select to anon using (status <> E'a\\rb\\\\c');`,
     expect: [],
   },
+  // A user's = between text and int, next to another between int and text: swapping the sides
+  // calls the other function, yet counted as operand order (only pg_catalog's = is symmetric).
+  {
+    schema: 'public', table: 'user_operator_swapped', columns: COLS,
+    live: `${ON} create policy p on T for select to anon using (status = 1);`,
+    file: `${ON}\ncreate policy p on T for select to anon using (1 = status);`,
+    expect: [['alter-policy', 'may-widen']],
+  },
   // A different list is still a change.
   {
     schema: 'public', table: 'in_list_changed', columns: COLS,
@@ -140,6 +148,10 @@ create or replace function auth.jwt() returns jsonb language sql stable as $$ se
 create table public.members (user_id uuid, org_id int, role text);
 -- Shadows pg_catalog.lower(text) for a session whose search_path lists pg_catalog after public.
 create table public.victim (id int);
+create function public.text_eq_int(text, int) returns boolean language sql immutable as $$ select length($1) = $2 $$;
+create function public.int_eq_text(int, text) returns boolean language sql immutable as $$ select $1::text = $2 $$;
+create operator public.= (leftarg = text, rightarg = int, function = public.text_eq_int);
+create operator public.= (leftarg = int, rightarg = text, function = public.int_eq_text);
 create function public.lower(text) returns text language sql immutable as $$ select 'open' $$;
 `;
 
@@ -290,6 +302,9 @@ describe('expressions equal up to operand order, as pg_get_expr writes them', ()
     expect(same("((status = ANY (ARRAY['a'::text, 'b'::text])) AND (user_id = auth.uid()))", "((auth.uid() = user_id) AND (status = ANY (ARRAY['a'::text, 'b'::text])))")).toBe(true);
     expect(same("((tags @> ARRAY['x'::text]) OR (org_id = 1))", "((1 = org_id) OR (tags @> ARRAY['x'::text]))")).toBe(true);
     expect(same("(ARRAY[org_id, 1] = ARRAY[1, org_id])", "(ARRAY[1, org_id] = ARRAY[org_id, 1])")).toBe(true);
+    // Only pg_catalog's = has sides that may be swapped.
+    expect(same('(a OPERATOR(pg_catalog.=) b)', '(b OPERATOR(pg_catalog.=) a)')).toBe(true);
+    expect(same('(status OPERATOR(public.=) 1)', '(1 OPERATOR(public.=) status)')).toBe(false);
     // The elements of an array keep their order.
     expect(same("(ARRAY[org_id, 1] = x)", "(ARRAY[1, org_id] = x)")).toBe(false);
     expect(same("((status = ANY (ARRAY['a'::text, 'b'::text])) AND (id > 0))", "((id > 0) AND (status = ANY (ARRAY['b'::text, 'a'::text])))")).toBe(false);

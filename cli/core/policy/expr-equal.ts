@@ -8,7 +8,7 @@
  *
  * Canonical form: the parse tree without positions, with AND/OR arguments
  * flattened and sorted, and the two sides of `=`, `<>` and IS [NOT] DISTINCT
- * FROM sorted (these operators are symmetric; Postgres resolves `b = a` to the
+ * FROM sorted (pg_catalog's are symmetric; Postgres resolves `b = a` to the
  * commutator of `a = b`). Nothing else is reordered. Text that does not parse
  * is only equal to itself.
  */
@@ -35,10 +35,16 @@ function one(v: unknown): [string, Node] | null {
   return keys.length === 1 && /^[A-Z]/.test(keys[0]!) ? [keys[0]!, (v as Record<string, Node>)[keys[0]!]!] : null;
 }
 
-function opName(body: Node): string {
-  const names = (body['name'] as unknown[] | undefined) ?? [];
-  const last = one(names[names.length - 1]);
-  return last ? String(last[1]['sval'] ?? '') : '';
+/**
+ * The operator's name when it is pg_catalog's: pg_get_expr (empty search_path) writes
+ * those bare, and every other one as OPERATOR(schema.op). Only pg_catalog's `=` and
+ * `<>` are known to be commutative (each has a commutator, oprcom, except xid = int4,
+ * which has no int4 = xid to swap into); `OPERATOR(public.=)` may be a user's
+ * (text, int) next to a different (int, text), so its sides are never swapped.
+ */
+function catalogOpName(body: Node): string {
+  const names = ((body['name'] as unknown[] | undefined) ?? []).map((n) => String(one(n)?.[1]['sval'] ?? ''));
+  return names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog') ? names[names.length - 1]! : '';
 }
 
 /** The normalised tree as a JSON string (object keys in a fixed order). */
@@ -59,7 +65,7 @@ function canon(v: unknown): string {
       return `{"BoolExpr":{"boolop":${JSON.stringify(body['boolop'])},"args":[${flat.map(canon).sort().join(',')}]}}`;
     }
     const kind = body['kind'];
-    if (type === 'A_Expr' && ((kind === 'AEXPR_OP' && SYMMETRIC_OPS.has(opName(body))) || kind === 'AEXPR_DISTINCT' || kind === 'AEXPR_NOT_DISTINCT')) {
+    if (type === 'A_Expr' && ((kind === 'AEXPR_OP' && SYMMETRIC_OPS.has(catalogOpName(body))) || kind === 'AEXPR_DISTINCT' || kind === 'AEXPR_NOT_DISTINCT')) {
       const sides = [canon(body['lexpr']), canon(body['rexpr'])].sort();
       return `{"A_Expr":{"kind":${JSON.stringify(kind)},"name":${canon(body['name'])},"sides":[${sides.join(',')}]}}`;
     }
