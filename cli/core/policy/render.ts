@@ -4,8 +4,10 @@
  * search_path, so every name outside pg_catalog in them is schema-qualified. Names
  * of pg_catalog are not (pg_get_expr leaves out a schema the name is found through),
  * and pg_catalog comes first only when search_path does not list it later: under
- * `public, pg_catalog` a `lower(x)` would call a public.lower. So a script runs
- * its expressions with an empty search_path, as they were read.
+ * `public, pg_catalog` a `lower(x)` would call a public.lower. So a script puts
+ * pg_catalog first for its expressions, and keeps the rest of the path: the `=` of
+ * IS DISTINCT FROM, NULLIF and `CASE x WHEN` is found by its operand types and never
+ * written (citext's lives in the schema citext was installed in).
  */
 import { PUBLIC, type Policy } from '../catalog/model.js';
 import { quoteIdent } from '../db.js';
@@ -115,7 +117,7 @@ export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
   for (const h of opts.header ?? []) lines.push(comment(h));
   if (opts.transaction) lines.push('begin;');
   if (plan.steps.some(carriesExpression)) {
-    if (opts.comments) lines.push('-- the policy expressions are written as read: with an empty search_path (pg_catalog first)');
+    if (opts.comments) lines.push('-- the policy expressions are written as read: pg_catalog first on the search_path');
     lines.push(SEARCH_PATH_AS_READ);
   }
   for (const s of plan.steps) {
@@ -130,7 +132,7 @@ export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
  * For the transaction only (a migration file runs in the engine's own, and the
  * engine resets the session after each file).
  */
-export const SEARCH_PATH_AS_READ = "set local search_path = '';";
+export const SEARCH_PATH_AS_READ = "select set_config('search_path', 'pg_catalog, ' || current_setting('search_path'), true);";
 
 /** A step whose SQL holds a policy expression (pg_get_expr text). */
 function carriesExpression(s: Step): boolean {
