@@ -3,8 +3,10 @@
  * a live database built from hand-written SQL, the policies/ files as a person
  * writes them (not as pull writes them), and for each case the steps the diff
  * must find (none when the two mean the same). Then the round trips every case
- * must survive: apply the files to a database with only sql/ (second diff empty),
- * and pull the live database (diff against it empty).
+ * must survive, each ending in a diff without a step: the files applied to a
+ * database with only sql/, the script diff prints run there, the same script as
+ * the migration --write makes, and the live database pulled. The databases of the
+ * first three list pg_catalog after public on their search_path.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -243,6 +245,7 @@ describe('hand-written policies/ files against a live database', () => {
     try {
       cpSync(join(project, 'sql'), dir, { recursive: true });
       await migrate(db.url, dir);
+      await db.sql.unsafe(`alter database ${qi(db.name)} set search_path = public, pg_catalog`);
       const d = await diffFrom(db.url);
       expect(d.plan.steps.length).toBeGreaterThan(CASES.length);
       writeFileSync(join(dir, '0002_sync_policies.sql'), renderScript(d.plan, { transaction: false, comments: true, header: ['0002_sync_policies'] }));
