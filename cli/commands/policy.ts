@@ -140,7 +140,12 @@ export function makePolicyCommand(): Command {
         if (left > 0) throw new RowguardError('internal', `applied ${applied} statements but ${left} difference(s) remain`, { hint: 'this is a bug in rowguard; please report it with `rowguard policy diff --format json`' });
         return { result, applied };
       });
-      ctx.out.result({ applied, ...report.diffJson(result) }, () => (applied ? `applied ${applied} statement${applied === 1 ? '' : 's'} in one transaction; ${result.from.label} now matches policies/` : 'nothing to apply'));
+      // A relation on one side only (or of another kind) is never created, dropped or compared: no claim of a match for it.
+      const apart = result.plan.onlyOnOneSide.length + result.plan.kindMismatch.length;
+      const except = apart ? `, except ${apart} relation${apart === 1 ? '' : 's'} not compared (see above: ${apart === 1 ? 'it exists on one side only or differs' : 'they exist on one side only or differ'} in kind)` : '';
+      ctx.out.result({ applied, ...report.diffJson(result) }, () =>
+        applied ? `applied ${applied} statement${applied === 1 ? '' : 's'} in one transaction; ${result.from.label} now matches policies/${except}` : `nothing to apply${except}`,
+      );
     });
 
   policy

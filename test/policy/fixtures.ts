@@ -81,7 +81,7 @@ export function modelOf(tables: TableRow[], otherRoles: readonly string[] = []):
         rls: t.rls ?? false,
         force_rls: t.force ?? false,
         is_partition: !!t.partitionOf,
-        partition_of: t.partitionOf ?? null,
+        partition_of: t.partitionOf ? ([t.partitionOf.slice(0, t.partitionOf.indexOf('.')), t.partitionOf.slice(t.partitionOf.indexOf('.') + 1)] as [string, string]) : null,
         options: [],
         estimated_rows: 0,
         comment: null,

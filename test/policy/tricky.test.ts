@@ -441,7 +441,8 @@ describe('tricky policy diffs on real databases', () => {
     const alter = doc.steps.find((s: { table: string }) => s.table === 'public.role_added');
     expect(alter.before.roles).toEqual(['authenticated']);
     expect(alter.after.roles).toEqual(['anon', 'authenticated']);
-    expect(doc.sql).toBe(['begin;', ...d.plan.steps.map(stepSql), 'commit;', ''].join('\n'));
+    // Policy expressions run with pg_catalog first, as they were read.
+    expect(doc.sql).toBe(['begin;', "select set_config('search_path', 'pg_catalog, ' || current_setting('search_path'), true);", ...d.plan.steps.map(stepSql), 'commit;', ''].join('\n'));
     expect(doc.summary.steps).toBe(d.plan.steps.length);
     expect(doc.onlyOnOneSide).toHaveLength(4);
   });

@@ -1,6 +1,7 @@
 /** Rows of one catalog read → the frozen CatalogModel. Pure. */
 import {
   PUBLIC,
+  qualified,
   type CatalogModel,
   type Column,
   type ForeignKey,
@@ -41,7 +42,8 @@ export interface RawCatalog {
     rls: boolean;
     force_rls: boolean;
     is_partition: boolean;
-    partition_of: string | null;
+    /** [schema, name] of the parent. */
+    partition_of: [string, string] | null;
     options: string[];
     estimated_rows: number;
     comment: string | null;
@@ -50,12 +52,13 @@ export interface RawCatalog {
     column_acl?: Array<{ column: string; acl: AclItems }>;
     api_access: Record<string, string[]>;
     view_definition: string | null;
-    depends_on: string[];
+    /** [schema, name] of each relation a view reads. */
+    depends_on: Array<[string, string]>;
   }>;
   policies: Array<{ rel_oid: string; name: string; cmd: string; permissive: boolean; roles: string[]; using: string | null; check: string | null; comment: string | null }>;
   columns: Array<{ rel_oid: string; name: string; num: number; type: string; not_null: boolean; has_default: boolean; generated: boolean; identity: boolean; comment: string | null }>;
   indexes: Array<{ rel_oid: string; name: string; columns: Array<string | null>; unique: boolean; primary: boolean; valid: boolean; partial: boolean }>;
-  foreignKeys: Array<{ rel_oid: string; name: string; columns: string[]; ref_table: string; ref_columns: string[] }>;
+  foreignKeys: Array<{ rel_oid: string; name: string; columns: string[]; ref_table: [string, string]; ref_columns: string[] }>;
   triggers: Array<{ rel_oid: string; name: string; type: number; enabled: boolean; function: string; columns: string[]; conditional?: boolean }>;
   functions: Array<{
     schema: string;
@@ -282,7 +285,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
 
   const apiRoles = [...raw.apiRoles].sort();
   const relations: Relation[] = raw.relations.map((r) => {
-    const q = `${r.schema}.${r.name}`;
+    const q = qualified(r.schema, r.name);
     const apiAccess: Record<string, TablePrivilege[]> = {};
     for (const role of apiRoles) apiAccess[role] = [...((r.api_access[role] ?? []) as TablePrivilege[])];
     const extras = aclExtrasOf(r.acl, r.owner, r.column_acl);
@@ -295,7 +298,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
       rls: r.rls,
       forceRls: r.force_rls,
       isPartition: r.is_partition,
-      partitionOf: r.partition_of,
+      partitionOf: r.partition_of ? qualified(...r.partition_of) : null,
       options: options(r.options),
       estimatedRows: r.estimated_rows,
       comment: r.comment,
@@ -306,7 +309,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
         .map((i): Index => ({ name: i.name, columns: [...i.columns], unique: i.unique, primary: i.primary, valid: i.valid, partial: i.partial }))
         .sort(byName),
       foreignKeys: (fks.get(r.oid) ?? [])
-        .map((f): ForeignKey => ({ name: f.name, columns: [...f.columns], refTable: f.ref_table, refColumns: [...f.ref_columns] }))
+        .map((f): ForeignKey => ({ name: f.name, columns: [...f.columns], refTable: qualified(...f.ref_table), refColumns: [...f.ref_columns] }))
         .sort(byName),
       grants: grantsOf(r.acl),
       columnGrants: (r.column_acl ?? []).flatMap(({ column, acl }) => grantsFromAclItems(acl).map((g) => ({ column, ...g }))),
@@ -332,7 +335,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
         .sort(byName),
       triggers: (triggers.get(r.oid) ?? []).map(triggerOf).sort(byName),
       viewDefinition: r.view_definition,
-      dependsOn: [...r.depends_on].sort(),
+      dependsOn: r.depends_on.map(([s, n]) => qualified(s, n)).sort(),
     };
   });
 

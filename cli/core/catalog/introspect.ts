@@ -184,7 +184,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
       select c.oid::int8::text as oid, n.nspname as schema, c.relname as name, c.relkind as kind,
              pg_get_userbyid(c.relowner) as owner, c.relrowsecurity as rls, c.relforcerowsecurity as force_rls,
              c.relispartition as is_partition,
-             (select format('%s.%s', pn.nspname, pc.relname) from pg_inherits i join pg_class pc on pc.oid = i.inhparent
+             (select array[pn.nspname::text, pc.relname::text] from pg_inherits i join pg_class pc on pc.oid = i.inhparent
                 join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid and c.relispartition limit 1) as partition_of,
              coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as estimated_rows,
              descr.description as comment,
@@ -199,7 +199,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
                        from unnest(${arrayLiteral(apiRoles)}::text[]) x), '{}')`} as api_access,
              case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end as view_definition,
              case when c.relkind in ('v', 'm') then coalesce(array(
-               select distinct format('%s.%s', dn.nspname, dc.relname)
+               select distinct array[dn.nspname::text, dc.relname::text]
                from pg_rewrite rw join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = rw.oid and d.refclassid = 'pg_class'::regclass
                join pg_class dc on dc.oid = d.refobjid join pg_namespace dn on dn.oid = dc.relnamespace
                where rw.ev_class = c.oid and dc.oid <> c.oid order by 1), '{}') else '{}' end as depends_on
@@ -245,7 +245,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
         tx`
       select co.conrelid::int8::text as rel_oid, co.conname as name,
              array(select attname from unnest(co.conkey) with ordinality u(k, o) join pg_attribute on attrelid = co.conrelid and attnum = k order by o) as columns,
-             format('%s.%s', rn.nspname, rc.relname) as ref_table,
+             array[rn.nspname::text, rc.relname::text] as ref_table,
              array(select attname from unnest(co.confkey) with ordinality u(k, o) join pg_attribute on attrelid = co.confrelid and attnum = k order by o) as ref_columns
       from pg_constraint co join pg_class c on c.oid = co.conrelid join pg_namespace n on n.oid = c.relnamespace
       join pg_class rc on rc.oid = co.confrelid join pg_namespace rn on rn.oid = rc.relnamespace

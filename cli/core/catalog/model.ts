@@ -50,7 +50,7 @@ export interface Index {
 export interface ForeignKey {
   name: string;
   columns: string[];
-  refTable: string; // qualified schema.name
+  refTable: string; // qualified(schema, name)
   refColumns: string[];
 }
 
@@ -201,8 +201,18 @@ export interface CatalogModel {
   extensions: Array<{ name: string; schema: string }>;
 }
 
+/**
+ * A relation's `schema.name`, the key rowguard finds it by (and shows it as). Each part
+ * is written as it is, unless it holds a dot or starts with a double quote: then it is
+ * double-quoted as in SQL ("" for "). Written plainly, schema "a.b" with table c and
+ * schema a with table "b.c" would both be a.b.c, and one would hide the other.
+ */
 export function qualified(schema: string, name: string): string {
-  return `${schema}.${name}`;
+  return `${qualifiedPart(schema)}.${qualifiedPart(name)}`;
+}
+
+function qualifiedPart(name: string): string {
+  return name.includes('.') || name.startsWith('"') ? `"${name.replace(/"/g, '""')}"` : name;
 }
 
 export function findRelation(model: CatalogModel, qualifiedName: string): Relation | undefined {

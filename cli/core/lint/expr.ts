@@ -8,6 +8,7 @@
  * the Postgres 18 grammar (libpg-query) and walk the JSON tree. Pure: the
  * parser's `parseSync` is handed in.
  */
+import { qualified } from '../catalog/model.js';
 
 /** A libpg-query node body (the object under `{ TypeName: body }`). */
 type Body = Record<string, unknown>;
@@ -897,7 +898,7 @@ function localScope(fromClause: unknown, defaultSchema: string): Map<string, str
     const t = nodeType(v);
     const b = bodyOf(v);
     if (t === 'RangeVar') {
-      const q = `${(b['schemaname'] as string | undefined) ?? defaultSchema}.${b['relname'] as string}`;
+      const q = qualified((b['schemaname'] as string | undefined) ?? defaultSchema, b['relname'] as string);
       const alias = (b['alias'] as { aliasname?: string } | undefined)?.aliasname;
       scope.set(alias ?? (b['relname'] as string), q);
     } else if (t === 'JoinExpr') {
@@ -1094,7 +1095,7 @@ export function functionWrites(body: string, defaultSchema: string, parseSync: P
   let asksCaller = false;
   walk(parsed.stmts ?? [], (t, b) => {
     const target = b['relation'] as Body | undefined;
-    if (['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(t) && target) tables.add(`${(target['schemaname'] as string | undefined) ?? defaultSchema}.${target['relname'] as string}`);
+    if (['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(t) && target) tables.add(qualified((target['schemaname'] as string | undefined) ?? defaultSchema, target['relname'] as string));
     if (isClaimCall(t, b) || isRoleValue(t, b)) asksCaller = true;
   });
   return { tables: [...tables], asksCaller };

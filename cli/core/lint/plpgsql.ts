@@ -6,6 +6,7 @@
  * PL/pgSQL helpers the way they see LANGUAGE sql ones; a trigger function is read
  * for the columns of NEW it always sets to the caller (triggerCallerColumns). Pure.
  */
+import { qualified } from '../catalog/model.js';
 import { claimOfExpression, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
 
 type Parse = (sql: string) => unknown;
@@ -387,7 +388,7 @@ function copiesOf(func: Record<string, unknown>, defaultSchema: string, parseSyn
   const out: MetadataCopy[] = [];
   const add = (rangeVar: unknown, column: string) => {
     const r = (rangeVar ?? {}) as Record<string, unknown>;
-    const table = `${(r['schemaname'] as string | undefined) ?? defaultSchema}.${String(r['relname'])}`;
+    const table = qualified((r['schemaname'] as string | undefined) ?? defaultSchema, String(r['relname']));
     if (!out.some((c) => c.table === table && c.column === column)) out.push({ table, column });
   };
   // In the order written: a variable set from the metadata carries it into what it is written to later.

@@ -70,7 +70,9 @@ export async function applyPlan(plan: PolicyPlan, opts: ApplyOptions): Promise<{
   await withSql(opts.url, async (sql) => {
     const run = (oneTrip: boolean) =>
       sql.begin(async (tx) => {
-        await tx`select set_config('lock_timeout', ${opts.lockTimeout}, true), set_config('statement_timeout', ${opts.statementTimeout}, true)`;
+        // pg_catalog first: the expressions are pg_get_expr text read with an empty search_path, whose
+        // bare names are pg_catalog's; the target's own search_path may list it late (render.ts).
+        await tx`select set_config('lock_timeout', ${opts.lockTimeout}, true), set_config('statement_timeout', ${opts.statementTimeout}, true), set_config('search_path', 'pg_catalog, ' || current_setting('search_path'), true)`;
         if (oneTrip) {
           await tx.unsafe(texts.join('\n')).simple();
           return;

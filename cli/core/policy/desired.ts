@@ -7,6 +7,7 @@
 import { quoteIdent, type Sql, type TransactionSql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { locateCharPosition } from '../sql-text.js';
+import { qualified } from '../catalog/model.js';
 import type { PolicyFile } from './files.js';
 import { qualifiedName } from './render.js';
 
@@ -49,7 +50,7 @@ async function runOverlay(tx: TransactionSql, files: readonly PolicyFile[], apiR
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     join unnest(${files.map((f) => f.schema)}::text[], ${files.map((f) => f.table)}::text[]) as w(s, t)
       on w.s = n.nspname and w.t = c.relname`;
-  const byName = new Map(rows.map((r) => [`${r.schema}.${r.name}`, r]));
+  const byName = new Map(rows.map((r) => [qualified(r.schema, r.name), r]));
   for (const f of files) {
     const t = byName.get(f.qualified);
     if (!t) {

@@ -6,9 +6,9 @@
  * `a and b` against `b and a`. A diff that reported those would ask a reviewer
  * to approve a "may widen" change that changes nothing.
  *
- * Canonical form: the parse tree without locations, with AND/OR arguments
+ * Canonical form: the parse tree without positions, with AND/OR arguments
  * flattened and sorted, and the two sides of `=`, `<>` and IS [NOT] DISTINCT
- * FROM sorted (these operators are symmetric; Postgres resolves `b = a` to the
+ * FROM sorted (pg_catalog's are symmetric; Postgres resolves `b = a` to the
  * commutator of `a = b`). Nothing else is reordered. Text that does not parse
  * is only equal to itself.
  */
@@ -19,16 +19,32 @@ type ParseSync = (sql: string) => unknown;
 
 const SYMMETRIC_OPS = new Set(['=', '<>', '!=']);
 
+/**
+ * Where a node was written (ParseLoc fields, byte offsets into the text): they move
+ * when operands are reordered, and mean nothing. Since the Postgres 18 grammar an
+ * ARRAY[…] also records where its list starts and ends (A_ArrayExpr list_start,
+ * list_end) and an IN (…) list too (A_Expr rexpr_list_start, rexpr_list_end), so
+ * `location` alone is not enough: pg_get_expr writes every IN list as
+ * `= ANY (ARRAY[…])`.
+ */
+const POSITION_KEYS = new Set(['location', 'name_location', 'stmt_location', 'stmt_len', 'list_start', 'list_end', 'rexpr_list_start', 'rexpr_list_end']);
+
 function one(v: unknown): [string, Node] | null {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
   const keys = Object.keys(v);
   return keys.length === 1 && /^[A-Z]/.test(keys[0]!) ? [keys[0]!, (v as Record<string, Node>)[keys[0]!]!] : null;
 }
 
-function opName(body: Node): string {
-  const names = (body['name'] as unknown[] | undefined) ?? [];
-  const last = one(names[names.length - 1]);
-  return last ? String(last[1]['sval'] ?? '') : '';
+/**
+ * The operator's name when it is pg_catalog's: pg_get_expr (empty search_path) writes
+ * those bare, and every other one as OPERATOR(schema.op). Only pg_catalog's `=` and
+ * `<>` are known to be commutative (each has a commutator, oprcom, except xid = int4,
+ * which has no int4 = xid to swap into); `OPERATOR(public.=)` may be a user's
+ * (text, int) next to a different (int, text), so its sides are never swapped.
+ */
+function catalogOpName(body: Node): string {
+  const names = ((body['name'] as unknown[] | undefined) ?? []).map((n) => String(one(n)?.[1]['sval'] ?? ''));
+  return names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog') ? names[names.length - 1]! : '';
 }
 
 /** The normalised tree as a JSON string (object keys in a fixed order). */
@@ -49,13 +65,13 @@ function canon(v: unknown): string {
       return `{"BoolExpr":{"boolop":${JSON.stringify(body['boolop'])},"args":[${flat.map(canon).sort().join(',')}]}}`;
     }
     const kind = body['kind'];
-    if (type === 'A_Expr' && ((kind === 'AEXPR_OP' && SYMMETRIC_OPS.has(opName(body))) || kind === 'AEXPR_DISTINCT' || kind === 'AEXPR_NOT_DISTINCT')) {
+    if (type === 'A_Expr' && ((kind === 'AEXPR_OP' && SYMMETRIC_OPS.has(catalogOpName(body))) || kind === 'AEXPR_DISTINCT' || kind === 'AEXPR_NOT_DISTINCT')) {
       const sides = [canon(body['lexpr']), canon(body['rexpr'])].sort();
       return `{"A_Expr":{"kind":${JSON.stringify(kind)},"name":${canon(body['name'])},"sides":[${sides.join(',')}]}}`;
     }
   }
   const keys = Object.keys(v as Node)
-    .filter((k) => k !== 'location')
+    .filter((k) => !POSITION_KEYS.has(k))
     .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canon((v as Node)[k])}`).join(',')}}`;
 }

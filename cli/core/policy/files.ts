@@ -19,7 +19,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from '../errors.js';
 import { leadingTriviaLength, locateCharPosition, loadParser, statementSpans } from '../sql-text.js';
-import { PUBLIC } from '../catalog/model.js';
+import { PUBLIC, qualified as qualify } from '../catalog/model.js';
 import type { SqlLocation } from '../errors.js';
 import type { Step } from './plan.js';
 
@@ -65,7 +65,7 @@ export function parsePolicyFileName(fileName: string): { schema: string; table: 
 export interface PolicyFile {
   schema: string;
   table: string;
-  /** `schema.table`, unquoted. */
+  /** qualified(schema, table): `schema.table`, a part quoted only when it holds a dot or starts with a quote. */
   qualified: string;
   path: string;
   displayPath: string;
@@ -99,7 +99,7 @@ export async function readPolicyFiles(dir: string, displayRoot: string, grantees
         hint: 'name it <schema>.<table>.sql; write a dot, slash, space or other unusual character of a name as %XX (e.g. public.My%20Table.sql)',
       });
     }
-    const qualified = `${parsed.schema}.${parsed.table}`;
+    const qualified = qualify(parsed.schema, parsed.table);
     const dup = seen.get(qualified);
     if (dup) throw new RowguardError('usage', `${displayPath}: ${qualified} already has a file (${dup})`, { hint: 'keep one file per table' });
     seen.set(qualified, displayPath);
@@ -146,7 +146,7 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
     const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
     return fail(e.message ?? 'syntax error', e.sqlDetails?.cursorPosition ?? 0);
   }
-  const own = `${ctx.schema}.${ctx.table}`;
+  const own = qualify(ctx.schema, ctx.table);
   const out: PolicyStatement[] = [];
   for (const s of statementSpans(result.stmts ?? [], buf)) {
     const { from: start, to: end } = s;
@@ -162,7 +162,7 @@ export async function validatePolicyFile(text: string, ctx: ValidateContext): Pr
       // Unqualified names resolve through search_path; only `public` (the default path's schema) may be left out.
       const schema = rv.schemaname ?? (ctx.schema === 'public' ? 'public' : undefined);
       if (schema !== ctx.schema || rv.relname !== ctx.table) {
-        const named = rv.schemaname ? `${rv.schemaname}.${rv.relname}` : rv.relname;
+        const named = rv.schemaname ? qualify(rv.schemaname, rv.relname) : rv.relname;
         fail(
           `${named} is not this file's table (${own}): a policies/ file only changes its own table`,
           rv.location ?? at,

@@ -46,7 +46,7 @@ import {
 import { sameBody, sameRoles, type SecurityState, type TableSecurity } from './state.js';
 
 interface StepBase {
-  /** `schema.table`, unquoted. */
+  /** `schema.table` (catalog/model.ts qualified(): a part quoted only when it holds a dot or starts with a quote). */
   table: string;
   schema: string;
   tableName: string;

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from '../errors.js';
+import { qualified } from '../catalog/model.js';
 import { MAX_FILE_NAME_BYTES, parsePolicyFileName, policyFileName } from './files.js';
 import { renderPolicyFile } from './render.js';
 import type { SecurityState, TableSecurity } from './state.js';
@@ -23,16 +24,27 @@ export function hasMigrations(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.sql'));
 }
 
-/** `schema.table`, or a bare `table` meaning `public.table`. */
+/**
+ * `schema.table` as rowguard shows it (a part with a dot in double quotes), or a
+ * bare `table` meaning `public.table`; also `schema.table` with a dotted part left
+ * unquoted, when only one relation reads so.
+ */
 export function selectTables(state: SecurityState, wanted: readonly string[] | undefined): TableSecurity[] {
   const all = [...state.tables.values()].sort((a, b) => (a.qualified < b.qualified ? -1 : a.qualified > b.qualified ? 1 : 0));
   if (!wanted || wanted.length === 0) return all;
   return wanted.map((w) => {
-    const found = state.tables.get(w) ?? state.tables.get(`public.${w}`) ?? all.find((t) => `${t.schema}.${t.name}` === w);
-    if (!found) {
+    const exact = state.tables.get(w) ?? state.tables.get(qualified('public', w));
+    if (exact) return exact;
+    const plain = all.filter((t) => `${t.schema}.${t.name}` === w || (t.schema === 'public' && t.name === w));
+    if (plain.length > 1) {
+      throw new RowguardError('usage', `${w} names ${plain.length} tables in ${state.database}: ${plain.map((t) => t.qualified).join(', ')}`, {
+        hint: 'write the part with the dot in double quotes, as listed',
+      });
+    }
+    if (!plain[0]) {
       throw new RowguardError('usage', `no table ${w} in ${state.database}`, { hint: 'name it schema.table (a bare name means public.<name>)' });
     }
-    return found;
+    return plain[0];
   });
 }
 
@@ -81,7 +93,7 @@ export function writePolicyFiles(state: SecurityState, dir: string, displayRoot:
   for (const f of existing) {
     if (keep.has(f)) continue;
     const parsed = parsePolicyFileName(f);
-    const q = parsed ? `${parsed.schema}.${parsed.table}` : null;
+    const q = parsed ? qualified(parsed.schema, parsed.table) : null;
     // Another spelling of a pulled table, or (full pull only) a table that is gone.
     const stale = q !== null && (pulled.has(q) || (!wanted?.length && !state.tables.has(q)));
     if (stale) {

@@ -1,8 +1,13 @@
 /**
  * Steps → SQL, and security state → a `policies/` file. Pure. Every identifier
  * goes through quoteIdent; expressions are pg_get_expr output read with an empty
- * search_path, so every name in them is schema-qualified and they mean the same
- * thing whatever search_path the script runs with.
+ * search_path, so every name outside pg_catalog in them is schema-qualified. Names
+ * of pg_catalog are not (pg_get_expr leaves out a schema the name is found through),
+ * and pg_catalog comes first only when search_path does not list it later: under
+ * `public, pg_catalog` a `lower(x)` would call a public.lower. So a script puts
+ * pg_catalog first for its expressions, and keeps the rest of the path: the `=` of
+ * IS DISTINCT FROM, NULLIF and `CASE x WHEN` is found by its operand types and never
+ * written (citext's lives in the schema citext was installed in).
  */
 import { PUBLIC, type Policy } from '../catalog/model.js';
 import { quoteIdent } from '../db.js';
@@ -109,40 +114,113 @@ export interface ScriptOptions {
 export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
   if (plan.steps.length === 0) return '';
   const lines: string[] = [];
-  for (const h of opts.header ?? []) lines.push(`-- ${h}`);
+  for (const h of opts.header ?? []) lines.push(comment(h));
   if (opts.transaction) lines.push('begin;');
+  if (plan.steps.some(carriesExpression)) {
+    if (opts.comments) lines.push('-- the policy expressions are written as read: pg_catalog first on the search_path');
+    lines.push(SEARCH_PATH_AS_READ);
+  }
   for (const s of plan.steps) {
-    if (opts.comments) for (const e of s.effects) lines.push(`-- [${s.hazard}] ${oneLine(e)}`);
-    lines.push(stepSql(s));
+    if (opts.comments) for (const e of s.effects) lines.push(comment(`[${s.hazard}] ${e}`));
+    lines.push(withoutRawCr(stepSql(s)));
   }
   if (opts.transaction) lines.push('commit;');
   return lines.join('\n') + '\n';
 }
 
-function oneLine(s: string): string {
-  return s.includes('\n') ? s.replace(/\s*\n\s*/g, ' ') : s;
+/**
+ * For the transaction only (a migration file runs in the engine's own, and the
+ * engine resets the session after each file).
+ */
+export const SEARCH_PATH_AS_READ = "select set_config('search_path', 'pg_catalog, ' || current_setting('search_path'), true);";
+
+/** A step whose SQL holds a policy expression (pg_get_expr text). */
+function carriesExpression(s: Step): boolean {
+  return s.kind === 'create-policy' || (s.kind === 'alter-policy' && (s.before.using !== s.after.using || s.before.check !== s.after.check));
+}
+
+/**
+ * `-- text` on one line. A line comment ends at a line feed or a carriage return
+ * (scan.l, psql's lexer too), and the text holds names and string literals as the
+ * catalog has them: a CR left in it would end the comment and run the rest of the
+ * line (`'x<CR>drop table …; --'` in a policy's USING) as a statement of the script.
+ */
+function comment(text: string): string {
+  return `-- ${text.replace(/\s*[\r\n]\s*/g, ' ')}`;
+}
+
+/**
+ * `sql` with every quoted name and string literal that holds a carriage return
+ * written with Unicode escapes (`U&"a\000db"`, `U&'a\000db'`): policies/ files and
+ * migrations are read with CR and CRLF turned into LF (files.ts, migrate/files.ts),
+ * which would turn such a name into another one. The text is quoteIdent and
+ * pg_get_expr output: `"…"`, `'…'`, and `E'…'` with doubled backslashes only; any
+ * other shape is left as it is.
+ */
+export function withoutRawCr(sql: string): string {
+  if (!sql.includes('\r')) return sql;
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const q = sql[i]!;
+    if (q !== '"' && q !== "'") {
+      out += q;
+      i++;
+      continue;
+    }
+    // E'…': the E is a token of its own (not the end of a name such as CASE).
+    const escaped = q === "'" && /(^|[^A-Za-z0-9_$])[Ee]$/.test(out);
+    let value = '';
+    let j = i + 1;
+    for (;;) {
+      const c = sql[j];
+      if (c === undefined) return sql;
+      if (c === q) {
+        if (sql[j + 1] !== q) break;
+        value += q;
+        j += 2;
+      } else if (escaped && c === '\\') {
+        const n = sql[j + 1];
+        if (n !== '\\' && n !== "'") return sql;
+        value += n;
+        j += 2;
+      } else {
+        value += c;
+        j++;
+      }
+    }
+    if (value.includes('\r')) {
+      if (escaped) out = out.slice(0, -1);
+      const body = [...value].map((c) => (c < ' ' || c === '\\' ? `\\${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c === q ? q + q : c)).join('');
+      out += `U&${q}${body}${q}`;
+    } else {
+      out += sql.slice(i, j + 1);
+    }
+    i = j + 1;
+  }
+  return out;
 }
 
 /** The canonical `policies/` file of one relation (what `policy pull` writes). */
 export function renderPolicyFile(t: TableSecurity): string {
   const name = qualifiedName(t.schema, t.name);
   const out: string[] = [];
-  out.push(`-- ${t.qualified}: row-level security, API grants and policies (rowguard policy pull).`);
-  if (t.isPartition) out.push(`-- A partition of ${t.partitionOf}: its flags, grants and policies are its own, not the parent's.`);
+  out.push(comment(`${t.qualified}: row-level security, API grants and policies (rowguard policy pull).`));
+  if (t.isPartition) out.push(comment(`A partition of ${t.partitionOf}: its flags, grants and policies are its own, not the parent's.`));
   if (t.kind === 'partitioned') out.push('-- A partitioned table: these apply when it is queried through the parent; each partition has its own file.');
   const body: string[] = [];
-  if (t.rls) body.push(`alter table ${name} enable row level security;`);
-  if (t.forceRls) body.push(`alter table ${name} force row level security;`);
+  if (t.rls) body.push(withoutRawCr(`alter table ${name} enable row level security;`));
+  if (t.forceRls) body.push(withoutRawCr(`alter table ${name} force row level security;`));
   const grants = [...t.grants.entries()];
   if (grants.length) {
     if (body.length) body.push('');
-    for (const [grantee, privs] of grants) body.push(`grant ${privilegeList(privs)} on table ${name} to ${roleList([grantee])};`);
+    for (const [grantee, privs] of grants) body.push(withoutRawCr(`grant ${privilegeList(privs)} on table ${name} to ${roleList([grantee])};`));
   }
   const columnGrants = [...t.columnGrants.entries()];
   if (columnGrants.length) {
     if (body.length && !grants.length) body.push('');
     for (const [grantee, byPriv] of columnGrants) {
-      body.push(`grant ${columnPrivileges(Object.fromEntries(byPriv))} on table ${name} to ${roleList([grantee])};`);
+      body.push(withoutRawCr(`grant ${columnPrivileges(Object.fromEntries(byPriv))} on table ${name} to ${roleList([grantee])};`));
     }
   }
   // Grant options are not managed (a file cannot grant one): say what the file leaves out.
@@ -153,11 +231,11 @@ export function renderPolicyFile(t: TableSecurity): string {
     if (!list.includes(what)) list.push(what);
   }
   for (const [grantee, what] of options) {
-    body.push(`-- In the database pulled from, ${grantee} also holds ${what.join(', ')} WITH GRANT OPTION: policies/ files do not manage grant options, so the grants here carry none.`);
+    body.push(comment(`In the database pulled from, ${grantee} also holds ${what.join(', ')} WITH GRANT OPTION: policies/ files do not manage grant options, so the grants here carry none.`));
   }
   for (const p of t.policies) {
     body.push('');
-    body.push(createPolicySql(p, 'file'));
+    body.push(withoutRawCr(createPolicySql(p, 'file')));
   }
   if (body.length === 0) out.push('-- RLS off, no grants to the API roles or PUBLIC, no policies.');
   return [...out, ...body].join('\n') + '\n';

@@ -10,7 +10,7 @@ import { PUBLIC, type CatalogModel, type GrantByOther, type Policy, type RelKind
 export const ROWGUARD_SCHEMA = 'rowguard';
 
 export interface TableSecurity {
-  /** `schema.name`, unquoted. */
+  /** `schema.name` (catalog/model.ts qualified(): a part quoted only when it holds a dot or starts with a quote). */
   qualified: string;
   schema: string;
   name: string;
