@@ -1,7 +1,7 @@
 /** An exposed view or materialized view over auth.users leaks users' emails and metadata. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import { findRelation } from '../../catalog/model.js';
-import { hasPrivilege, isExposed, listWords } from '../facts.js';
+import { hasPrivilege, hasTablePrivilege, isExposed, listWords } from '../facts.js';
 import { baseRelations, isInvokerView } from '../views.js';
 
 export const rule: CatalogRule = {
@@ -20,7 +20,7 @@ export const rule: CatalogRule = {
       if (!baseRelations(ctx.model, view).some((r) => r.qualified === 'auth.users')) continue;
       const readers = ctx.apiRoles.filter((r) => hasPrivilege(ctx, view, r, 'SELECT'));
       // A security_invoker view reads auth.users with the caller's rights: harmless unless the caller can read it anyway.
-      const leaking = isInvokerView(view) ? readers.filter((r) => users && hasPrivilege(ctx, users, r, 'SELECT')) : readers;
+      const leaking = isInvokerView(view) ? readers.filter((r) => users && hasTablePrivilege(ctx, users, r, 'SELECT')) : readers;
       if (leaking.length === 0) continue;
       out.push({
         object: view.qualified,

@@ -1,6 +1,6 @@
 /** An exposed view that runs as its owner (or a materialized view) serves rows RLS would hide. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { hasPrivilege, isExposed, isTable, isUserRelation, listWords, verbOf } from '../facts.js';
+import { hasPrivilege, hasTablePrivilege, isExposed, isTable, isUserRelation, listWords, verbOf } from '../facts.js';
 import type { Relation } from '../../catalog/model.js';
 import { baseRelations, isInvokerView, ownerRunViewsUnder, ownerSkipsRls } from '../views.js';
 
@@ -14,7 +14,8 @@ function ownerReasons(ctx: Ctx, view: Relation, readers: readonly string[]): str
     if (!isTable(t) && t.kind !== 'materialized' && t.kind !== 'foreign') continue;
     if (isTable(t) && t.rls && ownerSkipsRls(ctx.model, view.owner, t)) reasons.push(`skips the RLS policies of ${t.qualified}`);
     else {
-      const blind = readers.filter((r) => !hasPrivilege(ctx, t, r, 'SELECT'));
+      // Only a grant on the whole table means the view shows nothing the reader could not read itself.
+      const blind = readers.filter((r) => !hasTablePrivilege(ctx, t, r, 'SELECT'));
       if (blind.length) reasons.push(`shows ${t.qualified}, which ${listWords(blind)} cannot read`);
     }
   }
