@@ -20,7 +20,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
-import { serverUrl } from '../helpers/pg.js';
+import { serverMajor, serverUrl } from '../helpers/pg.js';
 import { lintWith, makeTemplate, modelOf } from './helpers.js';
 
 const A = 'aaaaaaaa-0000-4000-8000-00000000000a';
@@ -105,5 +105,40 @@ create policy edit_all on public.notes for update to authenticated using (true);
       ['rls-enabled-no-policy', 'multiple-permissive-policies'],
     );
     expect(v).toEqual({ 'rls-enabled-no-policy': ['public.locked'], 'multiple-permissive-policies': ['public.two'] });
+  });
+
+  // splinter (0010) flags the owner-run view; rowguard said nothing when the reader had its own grant
+  // on the RLS-off table behind it (the view shows nothing more than that grant) and the table sat in
+  // an unexposed schema (so rls-disabled-in-api skipped it) — and nothing at all for an invoker view.
+  const hidden = `create table private.secrets (id int, note text);
+insert into private.secrets values (1, 'a'), (2, 'b');
+grant select on private.secrets to anon;
+create view public.secrets_v${serverMajor() >= 15 ? ' with (security_invoker = true)' : ''} as select * from private.secrets;
+grant select on public.secrets_v to anon;`;
+
+  it('an RLS-off table in an unexposed schema served by an exposed view is reported; on Postgres anon reads every row through it', async () => {
+    const v = await verdicts(hidden, ['rls-disabled-in-api']);
+    expect(v['rls-disabled-in-api']).toEqual(['private.secrets']);
+    const rows = await asApi(hidden, 'anon', 'select count(*)::int as n from public.secrets_v');
+    expect(rows).toEqual([{ n: 2 }]);
+    // A foreign table the same way (it cannot have RLS at all).
+    const ft = await verdicts(
+      `create foreign data wrapper rg_parity_fdw; create server rg_parity_srv foreign data wrapper rg_parity_fdw;
+       create foreign table private.remote (id int) server rg_parity_srv; grant select on private.remote to anon;
+       create view public.remote_v as select * from private.remote; grant select on public.remote_v to anon;`,
+      ['rls-disabled-in-api'],
+    );
+    expect(ft['rls-disabled-in-api']).toEqual(['private.remote']);
+  });
+
+  it('not when no exposed view reads it, or the reader cannot use the view', async () => {
+    const v = await verdicts(
+      `create table private.secrets (id int, note text); grant select on private.secrets to anon;
+       create view private.secrets_v as select * from private.secrets; grant select on private.secrets_v to anon;
+       create table private.other (id int); grant select on private.other to anon;
+       create view public.other_v as select * from private.other; grant select on public.other_v to authenticated;`,
+      ['rls-disabled-in-api'],
+    );
+    expect(v['rls-disabled-in-api']).toEqual([]);
   });
 });
