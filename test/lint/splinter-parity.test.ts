@@ -141,4 +141,22 @@ grant select on public.secrets_v to anon;`;
     );
     expect(v['rls-disabled-in-api']).toEqual([]);
   });
+
+  // splinter (0003) checks relrowsecurity; rowguard reported per-row calls in policies Postgres never
+  // applies (RLS off), as if their cost were paid — the table's own finding is policy-exists-rls-disabled.
+  it('per-row policy costs are not reported on a table with RLS off, and are once it is on', async () => {
+    const off = `create table public.t (id bigint primary key, user_id uuid);
+      create policy own on public.t for select to authenticated using (auth.uid() = user_id);
+      create function public.is_admin() returns boolean language plpgsql stable as $$ begin return false; end $$;
+      create policy admin on public.t for select to authenticated using (public.is_admin());
+      grant select on public.t to authenticated;`;
+    const rules = ['auth-call-per-row', 'claim-column-unindexed', 'lookup-per-row', 'policy-exists-rls-disabled'];
+    expect(await verdicts(off, rules)).toEqual({ 'auth-call-per-row': [], 'claim-column-unindexed': [], 'lookup-per-row': [], 'policy-exists-rls-disabled': ['public.t'] });
+    expect(await verdicts(`${off} alter table public.t enable row level security;`, rules)).toEqual({
+      'auth-call-per-row': ['own on public.t'],
+      'claim-column-unindexed': ['public.t.user_id'],
+      'lookup-per-row': ['admin on public.t'],
+      'policy-exists-rls-disabled': [],
+    });
+  });
 });

@@ -138,11 +138,14 @@ export function bypassesRls(model: CatalogModel, role: string): boolean {
 }
 
 /**
- * Whether Postgres never evaluates the policy: every role it is TO is a
- * superuser or has BYPASSRLS, so no query ever applies it (a `to service_role`
- * policy). Its cost is nobody's.
+ * Whether Postgres never evaluates the policy: RLS is off on its table
+ * (relrowsecurity false: policies are stored but not applied), or every role it
+ * is TO is a superuser or has BYPASSRLS, so no query ever applies it (a `to
+ * service_role` policy). Its cost is nobody's — until RLS is enabled, which
+ * policy-exists-rls-disabled asks for.
  */
-export function neverEvaluated(model: CatalogModel, p: Policy): boolean {
+export function neverEvaluated(model: CatalogModel, rel: Relation, p: Policy): boolean {
+  if (!rel.rls) return true;
   return p.roles.length > 0 && !p.roles.includes(PUBLIC) && p.roles.every((r) => bypassesRls(model, r));
 }
 
