@@ -142,6 +142,26 @@ grant select on public.secrets_v to anon;`;
     expect(v['rls-disabled-in-api']).toEqual([]);
   });
 
+  // splinter (0010) flags every owner-run view; rowguard reported one only when its owner skips the
+  // table's RLS or the reader lacks the grant. An owner under RLS reads through its own roles' policies.
+  it('a view whose owner is under RLS but has a policy of its own the reader lacks is reported; on Postgres anon reads every row through it', async () => {
+    const sql = (policy: string) => `create table public.t (id bigint primary key, user_id uuid, note text);
+      insert into public.t values (1, '${A}', 'a'), (2, '${B}', 'b');
+      alter table public.t enable row level security;
+      grant select on public.t to anon, authenticated, rg_lint_app_owner;
+      create policy own on public.t for select to authenticated using ((select auth.uid()) = user_id);
+      ${policy}
+      create view public.t_v as select id, note from public.t;
+      alter view public.t_v owner to rg_lint_app_owner;
+      grant select on public.t_v to anon;`;
+    const reporting = sql('create policy reporting on public.t for select to rg_lint_app_owner using (true);');
+    expect((await verdicts(reporting, ['view-bypasses-rls']))['view-bypasses-rls']).toEqual(['public.t_v']);
+    expect(await asApi(reporting, 'anon', 'select count(*)::int as n from public.t_v')).toEqual([{ n: 2 }]);
+    // Without it the owner gets no policy and the view shows nothing: not reported (splinter still flags it).
+    expect((await verdicts(sql(''), ['view-bypasses-rls']))['view-bypasses-rls']).toEqual([]);
+    expect(await asApi(sql(''), 'anon', 'select count(*)::int as n from public.t_v')).toEqual([{ n: 0 }]);
+  });
+
   // splinter (0003) checks relrowsecurity; rowguard reported per-row calls in policies Postgres never
   // applies (RLS off), as if their cost were paid — the table's own finding is policy-exists-rls-disabled.
   it('per-row policy costs are not reported on a table with RLS off, and are once it is on', async () => {
