@@ -162,6 +162,18 @@ grant select on public.secrets_v to anon;`;
     expect(await asApi(sql(''), 'anon', 'select count(*)::int as n from public.t_v')).toEqual([{ n: 0 }]);
   });
 
+  // splinter (0002) reports a security_invoker view over auth.users only while RLS is off there;
+  // rowguard reported one whenever the caller held SELECT on auth.users, though with RLS on the
+  // caller reads it through auth.users' own policies (here none: no row).
+  it('an invoker view over auth.users with RLS on there is not reported for a caller with a grant; on Postgres it reads no row', async () => {
+    if (serverMajor() < 15) return; // security_invoker views are Postgres 15+
+    const sql = `insert into auth.users (id, email) values ('${A}', 'a@example.test'), ('${B}', 'b@example.test');
+      grant select on auth.users to authenticated;
+      create view public.users_v with (security_invoker = true) as select id, email from auth.users; grant select on public.users_v to authenticated;`;
+    expect((await verdicts(sql, ['auth-users-exposed']))['auth-users-exposed']).toEqual([]);
+    expect(await asApi(sql, 'authenticated', 'select count(*)::int as n from public.users_v')).toEqual([{ n: 0 }]);
+  });
+
   // splinter (0003) checks relrowsecurity; rowguard reported per-row calls in policies Postgres never
   // applies (RLS off), as if their cost were paid — the table's own finding is policy-exists-rls-disabled.
   it('per-row policy costs are not reported on a table with RLS off, and are once it is on', async () => {
