@@ -16,7 +16,8 @@
  * function-search-path-mutable; 0013 rls_disabled_in_public, 0017 foreign_table_in_api and 0023
  * sensitive_columns_exposed ~ rls-disabled-in-api; 0015 rls_references_user_metadata ~
  * policy-user-metadata; 0024 rls_policy_always_true ~ policy-always-true; 0028/0029
- * {anon,authenticated}_security_definer_function_executable ~ security-definer-rpc.
+ * {anon,authenticated}_security_definer_function_executable ~ security-definer-rpc. 0015 and 0017
+ * never disagreed; the others' disagreements are each of a kind below.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
@@ -190,5 +191,176 @@ grant select on public.secrets_v to anon;`;
       'lookup-per-row': ['admin on public.t'],
       'policy-exists-rls-disabled': [],
     });
+  });
+});
+
+describe('deliberate differences: rowguard reports what splinter does not', () => {
+  it('0003: a bare auth.uid() beside a (select auth.uid()) elsewhere in the policy (splinter matches the text "select auth.uid()" anywhere)', async () => {
+    const v = await verdicts(
+      `${NOTES} grant select on public.notes to authenticated;
+       create policy mixed on public.notes for select to authenticated using (auth.uid() = user_id or (select auth.uid()) is null);`,
+      ['auth-call-per-row'],
+    );
+    expect(v['auth-call-per-row']).toEqual(['mixed on public.notes']);
+  });
+
+  it('0006, 0007, 0008, 0013, 0024: a partitioned table is judged like a plain one (splinter reads relkind r only)', async () => {
+    const part = (name: string, rest: string) => `create table public.${name} (id bigint, user_id uuid, note text) partition by range (id);
+       create table public.${name}_p1 partition of public.${name} for values from (0) to (100); ${rest}`;
+    const v = await verdicts(
+      [
+        part('multi', `alter table public.multi enable row level security; grant select on public.multi to authenticated;
+          create policy a on public.multi for select to authenticated using ((select auth.uid()) = user_id);
+          create policy b on public.multi for select to authenticated using (note = 'x');`),
+        part('ignored', `create policy a on public.ignored for select to authenticated using ((select auth.uid()) = user_id);`),
+        part('denied', `alter table public.denied enable row level security; grant select on public.denied to authenticated;`),
+        part('open', `grant select on public.open to anon;`),
+        part('edit', `alter table public.edit enable row level security; grant select, update on public.edit to authenticated;
+          create policy own on public.edit for select to authenticated using ((select auth.uid()) = user_id);
+          create policy edit_all on public.edit for update to authenticated using (true);`),
+      ].join('\n'),
+      ['multiple-permissive-policies', 'policy-exists-rls-disabled', 'rls-enabled-no-policy', 'rls-disabled-in-api', 'policy-always-true'],
+    );
+    expect(v).toEqual({
+      'multiple-permissive-policies': ['public.multi'],
+      'policy-exists-rls-disabled': ['public.ignored'],
+      'rls-enabled-no-policy': ['public.denied'],
+      'rls-disabled-in-api': ['public.open'],
+      'policy-always-true': ['edit_all on public.edit'],
+    });
+  });
+
+  it('0008: only restrictive policies deny every row as no policy does (splinter asks for no policy at all)', async () => {
+    const v = await verdicts(
+      `${NOTES.replace(/create policy own_read[^;]*;/, '')} grant select on public.notes to authenticated;
+       create policy own on public.notes as restrictive for select to authenticated using ((select auth.uid()) = user_id);`,
+      ['rls-enabled-no-policy'],
+    );
+    expect(v['rls-enabled-no-policy']).toEqual(['public.notes']);
+  });
+
+  it('0008: tables of Supabase-managed schemas (auth, storage, …) are judged too when an API role is granted them (splinter skips those schemas)', async () => {
+    const v = await verdicts('grant select on auth.users to authenticated;', ['rls-enabled-no-policy']);
+    expect(v['rls-enabled-no-policy']).toEqual(['auth.users']);
+  });
+
+  it('0013: any data privilege and column grants count, not only SELECT on the whole table (splinter: has_table_privilege SELECT)', async () => {
+    const v = await verdicts(
+      `create table public.upd (id int); grant update on public.upd to authenticated;
+       create table public.col (id int, email text); grant select (id) on public.col to anon;`,
+      ['rls-disabled-in-api'],
+    );
+    expect(v['rls-disabled-in-api']).toEqual(['public.col', 'public.upd']);
+  });
+
+  it('0024: SELECT using (true) is judged (sensitive columns, an owner test it overrides); splinter never flags SELECT', async () => {
+    const v = await verdicts(
+      `create table public.accounts (id bigint primary key, user_id uuid, password text);
+       alter table public.accounts enable row level security; grant select on public.accounts to authenticated;
+       create policy read_all on public.accounts for select to authenticated using (true);
+       create table public.posts (id bigint primary key, title text);
+       alter table public.posts enable row level security; grant select on public.posts to anon, authenticated;
+       create policy read_all on public.posts for select using (true);`,
+      ['policy-always-true'],
+    );
+    // A public-read table with no sensitive column is a legitimate design.
+    expect(v['policy-always-true']).toEqual(['read_all on public.accounts']);
+  });
+});
+
+describe('deliberate differences: splinter reports what rowguard does not', () => {
+  it('0001: a foreign key of a partitioned table is reported once, on the parent, not on each partition’s clone of it', async () => {
+    const v = await verdicts(
+      `create table public.orgs (id bigint primary key);
+       create table public.ev (id bigint, org_id bigint references public.orgs (id)) partition by range (id);
+       create table public.ev_p1 partition of public.ev for values from (0) to (100);
+       create table public.ev_p2 partition of public.ev for values from (100) to (200);`,
+      ['unindexed-foreign-key'],
+    );
+    expect(v['unindexed-foreign-key']).toEqual(['public.ev.org_id']);
+  });
+
+  it('0006, 0024: a policy for a command the role holds no privilege for is never reached (42501 first); RLS off applies no policy', async () => {
+    const v = await verdicts(
+      `${NOTES} grant select on public.notes to authenticated;
+       create policy edit_all on public.notes for update to authenticated using (true);
+       create policy del_all on public.notes for delete to authenticated using (1 = 1);
+       create policy also on public.notes for update to authenticated using (note = 'x');
+       create table public.off (id int, note text); grant select on public.off to authenticated;
+       create policy a on public.off for select to authenticated using (note = 'a');
+       create policy b on public.off for select to authenticated using (note = 'b');`,
+      ['policy-always-true', 'multiple-permissive-policies'],
+    );
+    expect(v).toEqual({ 'policy-always-true': [], 'multiple-permissive-policies': [] });
+  });
+
+  it('0024: INSERT … with check (true) is policy-check-unbound’s finding; an always-true policy a restrictive owner test narrows is not one', async () => {
+    const v = await verdicts(
+      `${NOTES} grant select, insert, update on public.notes to authenticated;
+       create policy ins_all on public.notes for insert to authenticated with check (true);
+       create policy edit_all on public.notes for update to authenticated using (true);
+       create policy own_only on public.notes as restrictive for update to authenticated using ((select auth.uid()) = user_id) with check ((select auth.uid()) = user_id);`,
+      ['policy-always-true', 'policy-check-unbound'],
+    );
+    expect(v).toEqual({ 'policy-always-true': [], 'policy-check-unbound': ['ins_all on public.notes'] });
+  });
+
+  it('0008: RLS on and no policy, granted to no API role, is the locked-table pattern, not a forgotten policy', async () => {
+    const v = await verdicts(
+      `create table public.locked (id int); alter table public.locked enable row level security; revoke all on public.locked from anon, authenticated, public;`,
+      ['rls-enabled-no-policy'],
+    );
+    expect(v['rls-enabled-no-policy']).toEqual([]);
+  });
+
+  it('0006, 0008, 0024: grants in a schema the API roles have no USAGE on are unreachable (has_table_privilege ignores USAGE)', async () => {
+    const v = await verdicts(
+      `create table private.t (id int, user_id uuid, note text); alter table private.t enable row level security;
+       grant all on private.t to anon, authenticated;
+       create policy edit_all on private.t for update to authenticated using (true);
+       create policy a on private.t for select to authenticated using (note = 'a');
+       create policy b on private.t for select to authenticated using (note = 'b');
+       create table private.locked (id int); alter table private.locked enable row level security; grant select on private.locked to anon;`,
+      ['policy-always-true', 'multiple-permissive-policies', 'rls-enabled-no-policy'],
+    );
+    expect(v).toEqual({ 'policy-always-true': [], 'multiple-permissive-policies': [], 'rls-enabled-no-policy': [] });
+  });
+
+  it('0010, 0016: an owner-run or materialized view over an exposed RLS-off table the reader can read anyway: the table is reported, not the view', async () => {
+    const v = await verdicts(
+      `create table public.t (id int, note text); grant select on public.t to anon;
+       create view public.t_v as select * from public.t; grant select on public.t_v to anon;
+       create materialized view public.t_mv as select * from public.t; grant select on public.t_mv to anon;`,
+      ['view-bypasses-rls', 'rls-disabled-in-api'],
+    );
+    expect(v).toEqual({ 'view-bypasses-rls': [], 'rls-disabled-in-api': ['public.t'] });
+  });
+
+  it('0002: a security_invoker view over auth.users with RLS off there reads it with the caller’s rights, which API roles lack (42501)', async () => {
+    if (serverMajor() < 15) return; // security_invoker views are Postgres 15+
+    const sql = `alter table auth.users disable row level security;
+       create view public.users_v with (security_invoker = true) as select id, email from auth.users; grant select on public.users_v to anon;`;
+    expect((await verdicts(sql, ['auth-users-exposed']))['auth-users-exposed']).toEqual([]);
+    await expect(asApi(sql, 'anon', 'select * from public.users_v')).rejects.toThrow(/permission denied for table users/);
+    // Once the caller may read auth.users itself, the view hands it on: reported.
+    expect((await verdicts(`${sql} grant select on auth.users to anon;`, ['auth-users-exposed']))['auth-users-exposed']).toEqual(['public.users_v']);
+  });
+
+  it('0011: a SECURITY INVOKER function without search_path runs with the caller’s rights: nothing to hijack', async () => {
+    const v = await verdicts(
+      `create function public.plus(x int) returns int language sql as $$ select x + 1 $$;
+       create function public.plus_definer(x int) returns int language sql security definer as $$ select x + 1 $$;`,
+      ['function-search-path-mutable'],
+    );
+    expect(v['function-search-path-mutable']).toEqual(['public.plus_definer(x integer)']);
+  });
+
+  it('0028, 0029: a SECURITY DEFINER trigger function cannot be called over RPC', async () => {
+    const v = await verdicts(
+      `create function public.stamp() returns trigger language plpgsql security definer set search_path = '' as $$ begin return new; end $$;
+       create function public.rpc() returns int language sql security definer set search_path = '' as $$ select 1 $$;`,
+      ['security-definer-rpc'],
+    );
+    expect(v['security-definer-rpc']).toEqual(['public.rpc()']);
   });
 });
