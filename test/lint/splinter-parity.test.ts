@@ -163,6 +163,23 @@ grant select on public.secrets_v to anon;`;
     expect(await asApi(sql(''), 'anon', 'select count(*)::int as n from public.t_v')).toEqual([{ n: 0 }]);
   });
 
+  it('so is one whose owner escapes a restrictive policy the reader gets; on Postgres user A reads B’s row through it', async () => {
+    const sql = (to: string) => `create table public.t (id bigint primary key, user_id uuid, note text);
+      insert into public.t values (1, '${A}', 'a'), (2, '${B}', 'b');
+      alter table public.t enable row level security;
+      grant select on public.t to authenticated, rg_lint_app_owner;
+      create policy everyone on public.t for select to authenticated, rg_lint_app_owner using (true);
+      create policy own_only on public.t as restrictive for select to ${to} using ((select auth.uid()) = user_id);
+      create view public.t_v as select id, note from public.t;
+      alter view public.t_v owner to rg_lint_app_owner;
+      grant select on public.t_v to authenticated;`;
+    expect((await verdicts(sql('authenticated'), ['view-bypasses-rls']))['view-bypasses-rls']).toEqual(['public.t_v']);
+    expect(await asApi(sql('authenticated'), 'authenticated', 'select count(*)::int as n from public.t_v')).toEqual([{ n: 2 }]);
+    // The restrictive policy for the owner too: the view shows the caller's own row, as reading the table would.
+    expect((await verdicts(sql('authenticated, rg_lint_app_owner'), ['view-bypasses-rls']))['view-bypasses-rls']).toEqual([]);
+    expect(await asApi(sql('authenticated, rg_lint_app_owner'), 'authenticated', 'select count(*)::int as n from public.t_v')).toEqual([{ n: 1 }]);
+  });
+
   // splinter (0002) reports a security_invoker view over auth.users only while RLS is off there;
   // rowguard reported one whenever the caller held SELECT on auth.users, though with RLS on the
   // caller reads it through auth.users' own policies (here none: no row).

@@ -24,6 +24,9 @@ function ownerReasons(ctx: Ctx, view: Relation, readers: readonly string[]): str
         const extra = policiesFor(ctx.model, t, view.owner, 'SELECT', true).filter((p) => readers.some((r) => !policyAppliesTo(ctx.model, p, r)));
         const without = readers.filter((r) => extra.some((p) => !policyAppliesTo(ctx.model, p, r)));
         if (extra.length) reasons.push(`reads ${t.qualified} through ${view.owner}'s polic${extra.length === 1 ? 'y' : 'ies'} ${listWords(extra.map((p) => p.name))}, which ${listWords(without)} ${without.length === 1 ? 'does' : 'do'} not get`);
+        // …and without a reader's restrictive SELECT policy that is not the owner's (`as restrictive to authenticated`).
+        const escaped = readers.flatMap((r) => policiesFor(ctx.model, t, r, 'SELECT', false)).filter((p, i, all) => all.indexOf(p) === i && !policyAppliesTo(ctx.model, p, view.owner));
+        if (escaped.length) reasons.push(`reads ${t.qualified} as ${view.owner}, whom restrictive polic${escaped.length === 1 ? 'y' : 'ies'} ${listWords(escaped.map((p) => p.name))} ${escaped.length === 1 ? 'does' : 'do'} not narrow`);
       }
     }
   }
@@ -64,7 +67,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'exposed view (not security_invoker, or reading one that is not) or materialized view readable (a view also writable) by an API role, over RLS tables or tables the role cannot read',
-  docs: 'A view runs with its owner\'s rights unless created with security_invoker = true (PG15+); the owner usually owns the tables too, so their policies are skipped. Writes through a simple (auto-updatable) view skip them too: a role granted only UPDATE or DELETE on it changes every row with one unfiltered request. A security_invoker view runs as the caller, but a view it reads that is not invoker (or a materialized view), kept in an unexposed schema, is served through it all the same. A materialized view stores the owner\'s view of the data and has no RLS at all. An owner under the table\'s RLS (not its owner, no BYPASSRLS) reads it through the policies for its own roles: a permissive SELECT policy it gets and the reader does not (to reporting using (true)) is reported too.',
+  docs: 'A view runs with its owner\'s rights unless created with security_invoker = true (PG15+); the owner usually owns the tables too, so their policies are skipped. Writes through a simple (auto-updatable) view skip them too: a role granted only UPDATE or DELETE on it changes every row with one unfiltered request. A security_invoker view runs as the caller, but a view it reads that is not invoker (or a materialized view), kept in an unexposed schema, is served through it all the same. A materialized view stores the owner\'s view of the data and has no RLS at all. An owner under the table\'s RLS (not its owner, no BYPASSRLS) reads it through the policies for its own roles: a permissive SELECT policy it gets and the reader does not (to reporting using (true)), or a restrictive one the reader gets and it does not, is reported too.',
   fix: 'alter view … set (security_invoker = true); for a materialized view, revoke select from the API roles or move it to an unexposed schema',
   check(ctx) {
     const out: RawFinding[] = [];
