@@ -49,8 +49,28 @@ export function privilegesOf(ctx: CatalogLintContext, rel: Relation, role: strin
   return rel.apiAccess[role] ?? [];
 }
 
-export function hasPrivilege(ctx: CatalogLintContext, rel: Relation, role: string, priv: TablePrivilege): boolean {
+/** Whether `role` holds `priv` on the whole relation (every column, present and future). */
+export function hasTablePrivilege(ctx: CatalogLintContext, rel: Relation, role: string, priv: TablePrivilege): boolean {
   return privilegesOf(ctx, rel, role).includes(priv);
+}
+
+/** Privileges Postgres also grants per column (pg_attribute.attacl); DELETE, TRUNCATE and TRIGGER are table-wide only. */
+const COLUMN_PRIVILEGES: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'REFERENCES']);
+
+/**
+ * Whether `role` can run the command `priv` on the relation at all: a table privilege, or the
+ * same privilege on one of its columns (GRANT UPDATE (note) ON t). Either way the command runs
+ * and the policies for it decide which rows it touches, so a column grant counts wherever a rule
+ * asks "who does this policy let through" — has_table_privilege (apiAccess) is false for it.
+ */
+export function hasPrivilege(ctx: CatalogLintContext, rel: Relation, role: string, priv: TablePrivilege): boolean {
+  if (hasTablePrivilege(ctx, rel, role, priv)) return true;
+  return COLUMN_PRIVILEGES.has(priv) && (rel.columnGrants?.length ?? 0) > 0 && columnPrivilegesOf(ctx, rel, role).has(priv);
+}
+
+/** Whether `role` can set `column` with `priv` (INSERT or UPDATE): on the whole table, or by a grant on that column. */
+export function canWriteColumn(ctx: CatalogLintContext, rel: Relation, role: string, priv: 'INSERT' | 'UPDATE', column: string): boolean {
+  return hasTablePrivilege(ctx, rel, role, priv) || (columnPrivilegesOf(ctx, rel, role).get(priv)?.includes(column) ?? false);
 }
 
 /** The privilege a policy command needs ('ALL' needs any of them). */
@@ -118,11 +138,14 @@ export function bypassesRls(model: CatalogModel, role: string): boolean {
 }
 
 /**
- * Whether Postgres never evaluates the policy: every role it is TO is a
- * superuser or has BYPASSRLS, so no query ever applies it (a `to service_role`
- * policy). Its cost is nobody's.
+ * Whether Postgres never evaluates the policy: RLS is off on its table
+ * (relrowsecurity false: policies are stored but not applied), or every role it
+ * is TO is a superuser or has BYPASSRLS, so no query ever applies it (a `to
+ * service_role` policy). Its cost is nobody's — until RLS is enabled, which
+ * policy-exists-rls-disabled asks for.
  */
-export function neverEvaluated(model: CatalogModel, p: Policy): boolean {
+export function neverEvaluated(model: CatalogModel, rel: Relation, p: Policy): boolean {
+  if (!rel.rls) return true;
   return p.roles.length > 0 && !p.roles.includes(PUBLIC) && p.roles.every((r) => bypassesRls(model, r));
 }
 

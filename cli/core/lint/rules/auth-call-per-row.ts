@@ -9,7 +9,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'auth.uid()/auth.jwt()/auth.role()/auth.email()/current_setting() evaluated per row instead of once in a scalar sub-select',
-  docs: 'These helpers are STABLE functions, so the executor calls them for every row the policy filters (GoTrue\'s auth.uid() is inlined: current_setting() and a jsonb parse per row). Written as (select auth.uid()) the planner makes an initPlan evaluated once per statement, whatever plan it picks; a bare call that is the value of a top-level column = value test in USING, with an index leading on that column, is the index condition and evaluated once per scan (not reported). Calls inside a sub-select that does not depend on the row (including ones under a cast, as in (select auth.uid())::text), or inside a correlated EXISTS the planner hashes (AND-ed equalities with the row), are fine; a bare call in the body of a SQL helper the planner inlines counts as written in the policy (so owns(user_id) over select $1 = auth.uid(), a conjunct of USING with an index leading on user_id, is that index\'s condition too). Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged. In WITH CHECK a bare call runs once per row written (an INSERT scans nothing, but a bulk INSERT pays it for every row), and the message says so.',
+  docs: 'These helpers are STABLE functions, so the executor calls them for every row the policy filters (GoTrue\'s auth.uid() is inlined: current_setting() and a jsonb parse per row). Written as (select auth.uid()) the planner makes an initPlan evaluated once per statement, whatever plan it picks; a bare call that is the value of a top-level column = value test in USING, with an index leading on that column, is the index condition and evaluated once per scan (not reported). Calls inside a sub-select that does not depend on the row (including ones under a cast, as in (select auth.uid())::text), or inside a correlated EXISTS the planner hashes (AND-ed equalities with the row), are fine; a bare call in the body of a SQL helper the planner inlines counts as written in the policy (so owns(user_id) over select $1 = auth.uid(), a conjunct of USING with an index leading on user_id, is that index\'s condition too). Policies on a table with RLS off, or only TO roles that bypass RLS (service_role), are never evaluated and not judged. In WITH CHECK a bare call runs once per row written (an INSERT scans nothing, but a bulk INSERT pays it for every row), and the message says so.',
   fix: 'wrap the call: (select auth.uid())',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -27,7 +27,7 @@ export const rule: CatalogRule = {
     const inlinedClaimParams = (name: string) => inlinedHelper(ctx, name).flatMap((x) => x.claimParams);
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
-        if (neverEvaluated(ctx.model, p)) continue; // TO roles that bypass RLS only
+        if (neverEvaluated(ctx.model, rel, p)) continue; // RLS off, or TO roles that bypass RLS only
         const a = ctx.analysis(p);
         // In USING, a call compared with a column an index leads on is that index's condition: evaluated once per scan.
         const indexed = (column: string | null) => column !== null && indexLeadsOn(ctx.model, rel, column);

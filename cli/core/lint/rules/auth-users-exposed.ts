@@ -10,7 +10,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'view or materialized view in an exposed schema over auth.users, readable by an API role',
-  docs: 'auth.users holds every user\'s email, phone and metadata and is never granted to API roles; a view that reads it as its owner (or stores it) hands it to them.',
+  docs: 'auth.users holds every user\'s email, phone and metadata and is never granted to API roles; a view that reads it as its owner (or stores it) hands it to them. A security_invoker view reads it as the caller: reported when the caller holds SELECT on auth.users and RLS is off there (with RLS on, auth.users\' own policies decide, as they would directly).',
   fix: 'select only the needed columns of the caller\'s own row through a SECURITY DEFINER function in an unexposed schema, or drop the view',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -19,8 +19,10 @@ export const rule: CatalogRule = {
       if ((view.kind !== 'view' && view.kind !== 'materialized') || !isExposed(ctx, view)) continue;
       if (!baseRelations(ctx.model, view).some((r) => r.qualified === 'auth.users')) continue;
       const readers = ctx.apiRoles.filter((r) => hasPrivilege(ctx, view, r, 'SELECT'));
-      // A security_invoker view reads auth.users with the caller's rights: harmless unless the caller can read it anyway.
-      const leaking = isInvokerView(view) ? readers.filter((r) => users && hasPrivilege(ctx, users, r, 'SELECT')) : readers;
+      // A security_invoker view reads auth.users with the caller's rights: its grant (a view needs no
+      // USAGE on auth, so has_table_privilege alone) and, with RLS on there, its policies — which decide
+      // what it reads through the view as they would directly. Only a grant with RLS off hands every row on.
+      const leaking = isInvokerView(view) ? readers.filter((r) => users && !users.rls && (users.apiAccess[r] ?? []).includes('SELECT')) : readers;
       if (leaking.length === 0) continue;
       out.push({
         object: view.qualified,

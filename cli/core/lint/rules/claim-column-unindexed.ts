@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'performance',
   description: 'column compared with a claim (auth.uid(), a JWT claim) in a policy, with no index leading on it',
-  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too, and a column passed to a SQL helper the planner inlines that compares it with a claim (owns(user_id) over select $1 = auth.uid()). A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged. A WITH CHECK judges the row being written, which no scan finds: a column of that row compared there needs no index (a table its sub-select reads does).',
+  docs: 'A policy such as (select auth.uid()) = user_id is added to every query the API runs; without an index whose first key column is user_id each request scans the whole table. Columns of tables in membership sub-selects count too, and a column passed to a SQL helper the planner inlines that compares it with a claim (owns(user_id) over select $1 = auth.uid()). A composite index leading on the column serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves (each leaf is scanned with its own). A cast of the column to another type (user_id::text = …) hides it from any index on the column, and is reported even when one exists. Policies on a table with RLS off, or only TO roles that bypass RLS (service_role), are never evaluated and not judged. A WITH CHECK judges the row being written, which no scan finds: a column of that row compared there needs no index (a table its sub-select reads does).',
   fix: 'create index concurrently on <table> (<column>)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -70,7 +70,7 @@ export const rule: CatalogRule = {
     };
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
-        if (neverEvaluated(ctx.model, p)) continue; // TO roles that bypass RLS only
+        if (neverEvaluated(ctx.model, rel, p)) continue; // RLS off, or TO roles that bypass RLS only
         const a = ctx.analysis(p);
         for (const side of [a.using, a.check]) {
           // WITH CHECK judges the row being written, found by no scan: its own columns need no index

@@ -13,7 +13,7 @@ export const rule: CatalogRule = {
   category: 'performance',
   description: 'helper function that is never inlined, or sub-select that refers to the row, run once per row a policy filters',
   docs:
-    'Postgres checks a policy as a filter on every row the scan visits, and an RLS qualifier is evaluated per row even when it does not depend on the row. A PL/pgSQL, SECURITY DEFINER or table-reading SQL helper (is_admin(), is_member(org_id)) is never inlined, so it is called for each row; a sub-select that refers to the row ((select auth.uid()) in (select user_id from members m where m.org_id = t.org_id), a scalar (select role … where m.org_id = t.org_id)) is a SubPlan re-run for each row. Wrapped as (select is_admin()) a helper runs once per statement, and org_id in (select … where user_id = (select auth.uid())) is one hashed lookup. A correlated EXISTS whose only ties to the row are AND-ed equalities is hashed by the planner and not reported. WITH CHECK expressions run per written row and are not judged. Policies only TO roles that bypass RLS (service_role) are never evaluated and not judged.',
+    'Postgres checks a policy as a filter on every row the scan visits, and an RLS qualifier is evaluated per row even when it does not depend on the row. A PL/pgSQL, SECURITY DEFINER or table-reading SQL helper (is_admin(), is_member(org_id)) is never inlined, so it is called for each row; a sub-select that refers to the row ((select auth.uid()) in (select user_id from members m where m.org_id = t.org_id), a scalar (select role … where m.org_id = t.org_id)) is a SubPlan re-run for each row. Wrapped as (select is_admin()) a helper runs once per statement, and org_id in (select … where user_id = (select auth.uid())) is one hashed lookup. A correlated EXISTS whose only ties to the row are AND-ed equalities is hashed by the planner and not reported. WITH CHECK expressions run per written row and are not judged. Policies on a table with RLS off, or only TO roles that bypass RLS (service_role), are never evaluated and not judged.',
   fix: 'wrap a helper that does not take the row in a scalar sub-select, (select private.is_admin()); select the caller\'s keys once and compare the row with them: org_id in (select m.org_id from members m where m.user_id = (select auth.uid()))',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -53,7 +53,7 @@ export const rule: CatalogRule = {
     };
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
-        if (neverEvaluated(ctx.model, p)) continue; // TO roles that bypass RLS only
+        if (neverEvaluated(ctx.model, rel, p)) continue; // RLS off, or TO roles that bypass RLS only
         const lookups = ctx.analysis(p).using?.perRowLookups ?? [];
         const found = lookups.map(explain).filter((x): x is Explained => x !== null);
         if (found.length === 0) continue;

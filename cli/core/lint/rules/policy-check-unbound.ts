@@ -4,7 +4,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import { quoteIdent } from '../../db.js';
 import { qualifiedName } from '../../policy/render.js';
 import type { CatalogLintContext } from '../types.js';
-import { apiRolesOf, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command, sqlColumns } from '../facts.js';
+import { apiRolesOf, canWriteColumn, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command, sqlColumns } from '../facts.js';
 
 const OWNER_COLUMN = /^(user|owner|author|creator|profile|member|account|tenant|org|organization|organisation|team|workspace|company|customer)_(id|uuid)$|^(created|owned)_by$|_(user|owner)_id$/i;
 
@@ -58,7 +58,8 @@ export const rule: CatalogRule = {
               return ((r.check !== null ? ra.check : ra.using)?.bindsCaller ?? false);
             })) continue;
             const setByTrigger = columnsSetToCaller(ctx, rel, c as 'INSERT' | 'UPDATE');
-            const left = owners!.filter((o) => !setByTrigger.has(o));
+            // A column grant (GRANT UPDATE (note) …) that leaves the owner column out lets the caller set nothing there.
+            const left = owners!.filter((o) => !setByTrigger.has(o) && canWriteColumn(ctx, rel, role, c as 'INSERT' | 'UPDATE', o));
             if (left.length === 0) continue;
             left.forEach((o) => free.add(o));
             open = true;
@@ -118,7 +119,7 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
         const using = ctx.analysis(q).using;
         if (!using?.bindsCaller) continue;
         const whom = new Set(using.claimColumns.filter((c) => c.table === null && (c.claim === 'sub' || c.claim === 'email')).map((c) => c.column));
-        const missing = using.callerColumns.filter((c) => !whom.has(c) && !pinned.has(c) && !keys.has(c));
+        const missing = using.callerColumns.filter((c) => !whom.has(c) && !pinned.has(c) && !keys.has(c) && canWriteColumn(ctx, rel, role, cmd as 'INSERT' | 'UPDATE', c));
         if (missing.length === 0) continue;
         found ??= { columns: missing, by: q };
         if (!roles.includes(role)) roles.push(role);

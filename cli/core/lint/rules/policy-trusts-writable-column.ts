@@ -8,7 +8,7 @@
  */
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, isTable, listWords, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
+import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
 
 /** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
 export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
@@ -65,7 +65,7 @@ export const rule: CatalogRule = {
         const facts = policyCallerFacts(ctx, p);
         if (facts.length === 0) continue;
         // Roles the policy lets through to this table (a role without the privilege never reaches it).
-        const roles = apiRolesOf(ctx, p).filter((r) => !bypassesRls(ctx.model, r) && commandsOf(p).some((c) => privilegesOf(ctx, rel, r).includes(c)));
+        const roles = apiRolesOf(ctx, p).filter((r) => !bypassesRls(ctx.model, r) && commandsOf(p).some((c) => hasPrivilege(ctx, rel, r, c)));
         const holes: string[] = [];
         for (const fact of facts) {
           const looked = byName.get(fact.table);

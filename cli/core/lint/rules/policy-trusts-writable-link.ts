@@ -6,7 +6,7 @@
  * file to their own public collection and everyone can read it.
  */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, commandsOf, isTable, listWords, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
+import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, writableWithoutUser } from '../facts.js';
 import { writePath } from './policy-trusts-writable-column.js';
 
 export const rule: CatalogRule = {
@@ -27,7 +27,7 @@ export const rule: CatalogRule = {
         const a = ctx.analysis(p);
         const links = [...(a.using?.linkFacts ?? []), ...(a.check?.linkFacts ?? [])];
         if (links.length === 0) continue;
-        const roles = apiRolesOf(ctx, p).filter((r) => !bypassesRls(ctx.model, r) && commandsOf(p).some((c) => privilegesOf(ctx, rel, r).includes(c)));
+        const roles = apiRolesOf(ctx, p).filter((r) => !bypassesRls(ctx.model, r) && commandsOf(p).some((c) => hasPrivilege(ctx, rel, r, c)));
         const holes: string[] = [];
         let first: Array<{ table: string; column: string; rowColumn: string }> | null = null;
         // A row must match every link of its sub-select (bucket and path): the caller has to control them all.

@@ -1,6 +1,8 @@
 /** A table the API serves with RLS off: every API role's grant applies to every row. */
-import type { CatalogRule, RawFinding } from '../types.js';
-import { columnPrivilegesOf, isExposed, isTable, isUserRelation, listWords, privilegesOf, relationsByName, verbOf, sqlName } from '../facts.js';
+import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
+import type { Relation, TablePrivilege } from '../../catalog/model.js';
+import { baseRelations } from '../views.js';
+import { columnPrivilegesOf, hasPrivilege, isExposed, isTable, isUserRelation, listWords, privilegesOf, relationsByName, verbOf, sqlName } from '../facts.js';
 
 const DATA_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
@@ -9,19 +11,26 @@ export const rule: CatalogRule = {
   id: 'rls-disabled-in-api',
   level: 'error',
   category: 'security',
-  description: 'table in an exposed schema that an API role can read or write, with RLS off (or a foreign table, which cannot have RLS)',
-  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name). Foreign tables cannot enable RLS at all: keep them in an unexposed schema and serve what users may see through a function or view that filters it.',
+  description: 'table in an exposed schema (or read by a view of one) that an API role can read or write, with RLS off (or a foreign table, which cannot have RLS)',
+  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name). A table kept in an unexposed schema is served all the same by a view or materialized view of an exposed schema that reads it: when the role holds the privilege on both, it reaches every row through the view (an invoker view reads with the caller\'s grant, which needs no USAGE on the schema of the table; a view that runs as its owner shows every row). Foreign tables cannot enable RLS at all: keep them in an unexposed schema and serve what users may see through a function or view that filters it.',
   fix: 'alter table … enable row level security, then write policies (or revoke the grants)',
   check(ctx) {
     const out: RawFinding[] = [];
+    const viewsOver = exposedViewsOver(ctx);
     for (const rel of ctx.model.relations) {
       const foreign = rel.kind === 'foreign';
-      if (!(isTable(rel) || foreign) || rel.rls || !isExposed(ctx, rel) || !isUserRelation(ctx, rel)) continue;
+      if (!(isTable(rel) || foreign) || rel.rls || !isUserRelation(ctx, rel)) continue;
+      // Kept out of the exposed schemas, a table is still served by an exposed view that reads it.
+      const views = isExposed(ctx, rel) ? null : (viewsOver.get(rel.qualified) ?? []);
+      if (views !== null && views.length === 0) continue;
       const what = ctx.apiRoles
         .map((role) => {
-          const privs = privilegesOf(ctx, rel, role).filter((p) => (DATA_PRIVILEGES as readonly string[]).includes(p));
+          // Through a view: what the role may do on both (the view, and the table with its own grant; a
+          // view reads it without USAGE on its schema). Otherwise the grant on the table reached by its schema.
+          const through = (ps: readonly string[]) => (views === null ? ps : ps.filter((p) => views.some((v) => hasPrivilege(ctx, v, role, p as TablePrivilege))));
+          const privs = through((views === null ? privilegesOf(ctx, rel, role) : (rel.apiAccess[role] ?? [])).filter((p) => (DATA_PRIVILEGES as readonly string[]).includes(p)));
           // Column grants (GRANT SELECT (email) …) reach every row of those columns just the same.
-          const cols = [...columnPrivilegesOf(ctx, rel, role)].filter(([p]) => (DATA_PRIVILEGES as readonly string[]).includes(p));
+          const cols = views === null ? [...columnPrivilegesOf(ctx, rel, role)].filter(([p]) => (DATA_PRIVILEGES as readonly string[]).includes(p)) : [];
           const parts = [
             ...(privs.length ? [`${listWords(privs.map(verbOf))} every row`] : []),
             ...cols.map(([p, cs]) => `${verbOf(p)} ${listWords(cs)} of every row`),
@@ -31,18 +40,26 @@ export const rule: CatalogRule = {
         .filter((x) => x.parts.length > 0);
       if (what.length === 0) continue;
       const parts = what.map((x) => `${x.role} can ${x.parts.join(' and ')}`);
+      // The views those roles can use (the others serve them nothing).
+      const serving = views?.filter((v) => what.some((x) => DATA_PRIVILEGES.some((p) => hasPrivilege(ctx, v, x.role, p))));
       // A partition queried by name is checked against its own RLS flag and policies, not its parent's.
       const parent = rel.partitionOf ? relationsByName(ctx.model).get(rel.partitionOf) : undefined;
       const guardedParent = parent && parent.rls && parent.policies.length > 0 ? parent : undefined;
       out.push({
         object: rel.qualified,
         objectKind: 'table',
-        message: foreign
+        message: serving
+          ? `${foreign ? `${rel.qualified} is a foreign table, which cannot have RLS,` : `RLS is off on ${rel.qualified},`} which is in no exposed schema but served by ${listWords(serving.map((v) => `${v.kind === 'materialized' ? 'materialized view' : 'view'} ${v.qualified}`))}: ${parts.join('; ')}`
+          : foreign
           ? `${rel.qualified} is a foreign table, which cannot have RLS: ${parts.join('; ')}`
           : guardedParent
             ? `RLS is off on ${rel.qualified}, a partition of ${guardedParent.qualified}: queried by name it skips ${guardedParent.qualified}'s policies, so ${parts.join('; ')}`
             : `RLS is off on ${rel.qualified}: ${parts.join('; ')}`,
-        fix: foreign
+        fix: serving
+          ? foreign
+            ? `revoke all on ${sqlName(rel)} from ${listWords(what.map((x) => x.role))}, and serve what users may see through a view that filters rows`
+            : `alter table ${sqlName(rel)} enable row level security; then add policies for ${listWords(what.map((x) => x.role))} (or revoke their grants on ${sqlName(rel)})`
+          : foreign
           ? `revoke all on ${sqlName(rel)} from ${listWords(what.map((x) => x.role))}; move it to an unexposed schema and serve it through a function or view that filters rows`
           : guardedParent
             ? `revoke all on ${sqlName(rel)} from ${listWords(what.map((x) => x.role))}, public (reach it through ${guardedParent.qualified}); or alter table ${sqlName(rel)} enable row level security and give it ${guardedParent.qualified}'s policies`
@@ -52,3 +69,18 @@ export const rule: CatalogRule = {
     return out;
   },
 };
+
+/**
+ * Views and materialized views of exposed schemas, by the tables and foreign tables they read
+ * (through nested views). PostgREST serves them, and what they read with them: an invoker view
+ * reads as the caller, whose own grant on an RLS-off table reaches every row; a view that runs
+ * as its owner, or a materialized view, shows every row too.
+ */
+function exposedViewsOver(ctx: CatalogLintContext): Map<string, Relation[]> {
+  const out = new Map<string, Relation[]>();
+  for (const v of ctx.model.relations) {
+    if ((v.kind !== 'view' && v.kind !== 'materialized') || !isExposed(ctx, v) || !isUserRelation(ctx, v)) continue;
+    for (const t of baseRelations(ctx.model, v)) out.set(t.qualified, [...(out.get(t.qualified) ?? []), v]);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 /** RLS on and API roles granted, but no policy: everything is denied (often a forgotten policy). */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { isTable, listWords, privilegesOf } from '../facts.js';
+import { hasPrivilege, isTable, listWords } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -8,14 +8,15 @@ export const rule: CatalogRule = {
   level: 'info',
   category: 'security',
   description: 'RLS on and API roles granted, but no policy at all (or only restrictive ones): every row is denied',
-  docs: 'With RLS on and no policy, Postgres applies a default-deny: API roles see and change nothing. Restrictive policies only narrow what permissive ones admit, so with no permissive policy they deny everything too. Safe, but usually a missing policy or a grant to revoke.',
+  docs: 'With RLS on and no policy, Postgres applies a default-deny: API roles see and change nothing. Restrictive policies only narrow what permissive ones admit, so with no permissive policy they deny everything too. A column grant (GRANT SELECT (id) …) counts as access like a table grant. Safe, but usually a missing policy or a grant to revoke.',
   fix: 'add the policies the API roles need, or revoke their grants',
   check(ctx) {
     const out: RawFinding[] = [];
     for (const rel of ctx.model.relations) {
       // Without a permissive policy nothing is admitted: restrictive ones are AND-ed onto an empty OR.
       if (!isTable(rel) || !rel.rls || rel.policies.some((p) => p.permissive)) continue;
-      const roles = ctx.apiRoles.filter((r) => privilegesOf(ctx, rel, r).some((p) => ['SELECT', 'INSERT', 'UPDATE', 'DELETE'].includes(p)));
+      // A column grant (GRANT SELECT (id) …) lets the role run the command too, and be denied every row.
+      const roles = ctx.apiRoles.filter((r) => (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const).some((p) => hasPrivilege(ctx, rel, r, p)));
       if (roles.length === 0) continue;
       out.push({
         object: rel.qualified,

@@ -1,7 +1,7 @@
 /** An exposed view that runs as its owner (or a materialized view) serves rows RLS would hide. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { hasPrivilege, isExposed, isTable, isUserRelation, listWords, verbOf } from '../facts.js';
-import type { Relation } from '../../catalog/model.js';
+import { hasPrivilege, hasTablePrivilege, isExposed, isTable, isUserRelation, listWords, policiesFor, verbOf } from '../facts.js';
+import { policyAppliesTo, type Relation } from '../../catalog/model.js';
 import { baseRelations, isInvokerView, ownerRunViewsUnder, ownerSkipsRls } from '../views.js';
 
 const WRITES = ['INSERT', 'UPDATE', 'DELETE'] as const;
@@ -14,8 +14,20 @@ function ownerReasons(ctx: Ctx, view: Relation, readers: readonly string[]): str
     if (!isTable(t) && t.kind !== 'materialized' && t.kind !== 'foreign') continue;
     if (isTable(t) && t.rls && ownerSkipsRls(ctx.model, view.owner, t)) reasons.push(`skips the RLS policies of ${t.qualified}`);
     else {
-      const blind = readers.filter((r) => !hasPrivilege(ctx, t, r, 'SELECT'));
+      // Only a grant on the whole table means the view shows nothing the reader could not read itself.
+      const blind = readers.filter((r) => !hasTablePrivilege(ctx, t, r, 'SELECT'));
       if (blind.length) reasons.push(`shows ${t.qualified}, which ${listWords(blind)} cannot read`);
+      // An owner under the table's RLS reads it through the policies for the owner's roles, not the
+      // reader's: a permissive SELECT policy the owner gets and a reader does not (`to reporting
+      // using (true)`) shows that reader rows its own policies hide.
+      if (isTable(t) && t.rls) {
+        const extra = policiesFor(ctx.model, t, view.owner, 'SELECT', true).filter((p) => readers.some((r) => !policyAppliesTo(ctx.model, p, r)));
+        const without = readers.filter((r) => extra.some((p) => !policyAppliesTo(ctx.model, p, r)));
+        if (extra.length) reasons.push(`reads ${t.qualified} through ${view.owner}'s polic${extra.length === 1 ? 'y' : 'ies'} ${listWords(extra.map((p) => p.name))}, which ${listWords(without)} ${without.length === 1 ? 'does' : 'do'} not get`);
+        // …and without a reader's restrictive SELECT policy that is not the owner's (`as restrictive to authenticated`).
+        const escaped = readers.flatMap((r) => policiesFor(ctx.model, t, r, 'SELECT', false)).filter((p, i, all) => all.indexOf(p) === i && !policyAppliesTo(ctx.model, p, view.owner));
+        if (escaped.length) reasons.push(`reads ${t.qualified} as ${view.owner}, whom restrictive polic${escaped.length === 1 ? 'y' : 'ies'} ${listWords(escaped.map((p) => p.name))} ${escaped.length === 1 ? 'does' : 'do'} not narrow`);
+      }
     }
   }
   return reasons;
@@ -55,7 +67,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'exposed view (not security_invoker, or reading one that is not) or materialized view readable (a view also writable) by an API role, over RLS tables or tables the role cannot read',
-  docs: 'A view runs with its owner\'s rights unless created with security_invoker = true (PG15+); the owner usually owns the tables too, so their policies are skipped. Writes through a simple (auto-updatable) view skip them too: a role granted only UPDATE or DELETE on it changes every row with one unfiltered request. A security_invoker view runs as the caller, but a view it reads that is not invoker (or a materialized view), kept in an unexposed schema, is served through it all the same. A materialized view stores the owner\'s view of the data and has no RLS at all.',
+  docs: 'A view runs with its owner\'s rights unless created with security_invoker = true (PG15+); the owner usually owns the tables too, so their policies are skipped. Writes through a simple (auto-updatable) view skip them too: a role granted only UPDATE or DELETE on it changes every row with one unfiltered request. A security_invoker view runs as the caller, but a view it reads that is not invoker (or a materialized view), kept in an unexposed schema, is served through it all the same. A materialized view stores the owner\'s view of the data and has no RLS at all. An owner under the table\'s RLS (not its owner, no BYPASSRLS) reads it through the policies for its own roles: a permissive SELECT policy it gets and the reader does not (to reporting using (true)), or a restrictive one the reader gets and it does not, is reported too.',
   fix: 'alter view … set (security_invoker = true); for a materialized view, revoke select from the API roles or move it to an unexposed schema',
   check(ctx) {
     const out: RawFinding[] = [];
