@@ -280,7 +280,8 @@ CREATE FUNCTION is_indexed(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok
 -- pg_index flags of one index; a missing index fails like a false flag.
 CREATE FUNCTION _tap_cons_index_flag(idx oid, flag text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT CASE flag WHEN 'unique' THEN x.indisunique WHEN 'primary' THEN x.indisprimary ELSE x.indisclustered END
+    SELECT coalesce((SELECT CASE flag WHEN 'unique' THEN x.indisunique WHEN 'primary' THEN x.indisprimary
+                                          WHEN 'partial' THEN x.indpred IS NOT NULL ELSE x.indisclustered END
                        FROM pg_catalog.pg_index x WHERE x.indexrelid = idx), false)
 $$;
 
@@ -293,6 +294,14 @@ CREATE FUNCTION index_is_primary(name, name, name, text) RETURNS text LANGUAGE s
 CREATE FUNCTION index_is_primary(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_primary($1, $2, $3, 'Index ' || quote_ident($3) || ' should be on a primary key') $$;
 CREATE FUNCTION index_is_primary(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, $1, $2, true), 'primary'), 'Index ' || quote_ident($2) || ' should be on a primary key') $$;
 CREATE FUNCTION index_is_primary(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, true), 'primary'), 'Index ' || quote_ident($1) || ' should be on a primary key') $$;
+
+-- index_is_partial (pgTAP 1.3.4): the index has a WHERE clause (pg_index.indpred).
+-- A NULL schema or table matches nothing, as pgTAP compares them with =; without
+-- a schema, the table must be visible on the search path.
+CREATE FUNCTION index_is_partial(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false), 'partial'), $4) $$;
+CREATE FUNCTION index_is_partial(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_partial($1, $2, $3, 'Index ' || quote_ident($3) || ' should be partial') $$;
+CREATE FUNCTION index_is_partial(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, coalesce($1, ''), $2, true), 'partial'), 'Index ' || quote_ident($2) || ' should be partial') $$;
+CREATE FUNCTION index_is_partial(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, true), 'partial'), 'Index ' || quote_ident($1) || ' should be partial') $$;
 
 -- indisclustered: set by CLUSTER … USING / ALTER TABLE … CLUSTER ON. pgTAP's
 -- variants without a schema do not check visibility here.
