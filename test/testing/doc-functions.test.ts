@@ -1,7 +1,7 @@
 /**
  * Every function pgTAP's documentation lists, with every overload it lists,
  * through `rowguard test`: the files in fixtures/doc call each one passing and
- * failing, and
+ * failing (and with NULL arguments where pgTAP 1.2 answers in its own way), and
  * must print exactly the lines pgTAP printed for them — the golden files, always;
  * and, where Debian's pgTAP 1.2 and pg_prove are installed, pg_prove's lines on
  * the same files, run now.
@@ -49,7 +49,15 @@ const golden = (name: string): string[] => readFileSync(join(DOC, `${name}.pgtap
 describe("pgTAP's documented functions", () => {
   it('every file runs to its plan with no error', () => {
     expect(ours.files.map((f) => basename(f.file)).sort()).toEqual(NAMES.map((n) => `${n}.test.sql`));
-    for (const f of ours.files) expect(f.problems, f.file).toEqual([]);
+    for (const f of ours.files) {
+      if (basename(f.file) !== 'null-arguments.test.sql') expect(f.problems, f.file).toEqual([]);
+    }
+    // pgTAP's has_index with a NULL schema, table or index name builds its failure's
+    // diagnostic from that name: the whole result is NULL, psql prints an empty line, and
+    // the test it counted is missing from the TAP — 22 such calls, here as under pg_prove.
+    const nulls = ours.files.find((f) => basename(f.file) === 'null-arguments.test.sql')!;
+    expect(nulls.problems).toEqual(['Bad plan. You planned 188 tests but ran 166.', 'Tests out of sequence. Found (102) but expected (93)']);
+    expect(nulls.output.filter((l) => l === '')).toHaveLength(22);
   });
 
   it.each(NAMES)('%s prints the lines pgTAP printed (golden file)', (name) => {
