@@ -119,7 +119,7 @@ describe("pgTAP's documented functions", () => {
         const file = join(DOC, `${name}.test.sql`);
         const p = spawnSync('pg_prove', ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', db.name, '-v', file], { env, encoding: 'utf8' });
         const theirs = p.stdout.split('\n').filter((l) => TAP_LINE.test(l));
-        expect(theirs.length, name).toBeGreaterThan(100);
+        expect(theirs[0], name).toBe(golden(name)[0]); // pg_prove ran the file: its plan line
         expect(output(name).filter((l) => TAP_LINE.test(l)), name).toEqual(theirs);
         const f = ours.files.find((x) => basename(x.file) === `${name}.test.sql`)!;
         expect(p.status !== 0, name).toBe(f.status !== 'passed');

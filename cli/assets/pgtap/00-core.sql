@@ -28,6 +28,30 @@
 -- named through pg_temp, so the numbering works whatever search_path the
 -- test sets, and granted to PUBLIC, so it works whatever role the test
 -- switches to.
+-- The search path as the test file set it. The runner appends this library's
+-- schema to the path (at the start and after every SET search_path of the
+-- file) and records the result in rowguard_tap.appended_search_path, with the
+-- same SET LOCAL or SET scope; while the path is still that value, its last
+-- element is ours, and the default descriptions pgTAP builds from the path
+-- ("Search path … should have the correct tables", can()'s schemas) leave it
+-- out, as pgTAP's path holds only what the file put there. A path the file set
+-- to include the library itself is shown as it is.
+CREATE FUNCTION _tap_search_path() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p = pg_catalog.current_setting('rowguard_tap.appended_search_path', true)
+                THEN pg_catalog.regexp_replace(p, '(^|, )[^,]*$', '') ELSE p END
+      FROM pg_catalog.current_setting('search_path') p
+$$;
+
+-- current_schemas(true) without the library's schema when the runner appended it.
+CREATE FUNCTION _tap_current_schemas() RETURNS name[]
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p = pg_catalog.current_setting('rowguard_tap.appended_search_path', true)
+                THEN pg_catalog.array_remove(pg_catalog.current_schemas(true), pg_catalog.substring(p, '(?:^|, )([^,]*)$')::name)
+                ELSE pg_catalog.current_schemas(true) END
+      FROM pg_catalog.current_setting('search_path') p
+$$;
+
 CREATE FUNCTION _tap_next_number() RETURNS integer
 LANGUAGE sql AS $$ SELECT nextval('pg_temp.__tresults___numb_seq'::text)::integer $$;
 

@@ -161,7 +161,7 @@ CREATE FUNCTION materialized_views_are(name, name[], text) RETURNS text LANGUAGE
 CREATE FUNCTION materialized_views_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are(NULL, true, $1, $2) $$;
 CREATE FUNCTION materialized_views_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are($1, false, $2, 'Schema ' || quote_ident($1) || ' should have the correct materialized views') $$;
 CREATE FUNCTION materialized_views_are(name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_cols_matviews_are(NULL, true, $1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct materialized views')
+    SELECT _tap_cols_matviews_are(NULL, true, $1, 'Search path ' || _tap_search_path() || ' should have the correct materialized views')
 $$;
 
 -- Types (pg_type.typtype: b base, c composite, d domain, p pseudo, e enum;
@@ -244,15 +244,15 @@ $$;
 CREATE FUNCTION types_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, NULL), $2, $3) $$;
 CREATE FUNCTION types_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT types_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct types') $$;
 CREATE FUNCTION types_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, NULL), $1, $2) $$;
-CREATE FUNCTION types_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT types_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct types') $$;
+CREATE FUNCTION types_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT types_are($1, 'Search path ' || _tap_search_path() || ' should have the correct types') $$;
 CREATE FUNCTION domains_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, '{d}'), $2, $3) $$;
 CREATE FUNCTION domains_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT domains_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct domains') $$;
 CREATE FUNCTION domains_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, '{d}'), $1, $2) $$;
-CREATE FUNCTION domains_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT domains_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct domains') $$;
+CREATE FUNCTION domains_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT domains_are($1, 'Search path ' || _tap_search_path() || ' should have the correct domains') $$;
 CREATE FUNCTION enums_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, '{e}'), $2, $3) $$;
 CREATE FUNCTION enums_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT enums_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct enums') $$;
 CREATE FUNCTION enums_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, '{e}'), $1, $2) $$;
-CREATE FUNCTION enums_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT enums_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct enums') $$;
+CREATE FUNCTION enums_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT enums_are($1, 'Search path ' || _tap_search_path() || ' should have the correct enums') $$;
 
 -- pgTAP's way of writing the wanted type like the one found: when the found
 -- type has no double quote, the wanted one is taken as written; otherwise the

@@ -198,7 +198,7 @@ BEGIN
     RETURN _tap_set_are('functions', ARRAY(SELECT f.name FROM _tap_functions f WHERE f.is_visible AND f.schema NOT IN ('pg_catalog', 'information_schema')), $1, $2);
 END;
 $$;
-CREATE FUNCTION functions_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT functions_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct functions') $$;
+CREATE FUNCTION functions_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT functions_are($1, 'Search path ' || _tap_search_path() || ' should have the correct functions') $$;
 
 -- Triggers by name on a table in a schema, or on the table visible under that name.
 CREATE FUNCTION _tap_funcs_trigger_exists(name, name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
