@@ -197,9 +197,18 @@ $$;
 
 -- pgTAP's diag(): '# ' before the text and after every line break. The three
 -- replacements run in this order, so a CRLF becomes "\n# # " exactly as in pgTAP.
+-- Neither strict nor immutable, and PL/pgSQL so that it is never inlined: the
+-- planner must not fold diag(NULL) to a NULL constant. Assertions written in SQL
+-- return ok(…) || E'\n' || diag(message), and a message built from a NULL argument
+-- ('Column ' || quote_ident(NULL) …) would then fold the whole concatenation to
+-- NULL without calling ok(): Postgres 18 plans SQL function bodies with their
+-- argument values as constants, and the test would go unnumbered and uncounted.
+-- pgTAP (PL/pgSQL callers) records it, and prints an empty line, as this does.
 CREATE FUNCTION diag(msg text) RETURNS text
-LANGUAGE sql STRICT IMMUTABLE AS $$
-    SELECT '# ' || replace(replace(replace(msg, E'\r\n', E'\n# '), E'\n', E'\n# '), E'\r', E'\n# ')
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN '# ' || replace(replace(replace(msg, E'\r\n', E'\n# '), E'\n', E'\n# '), E'\r', E'\n# ');
+END
 $$;
 
 CREATE FUNCTION diag(msg anyelement) RETURNS text
