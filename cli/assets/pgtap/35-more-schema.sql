@@ -36,6 +36,8 @@ CREATE FUNCTION hasnt_role(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _
 CREATE FUNCTION has_pk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_pk($1, $2) IS NOT NULL, $3) $$;
 CREATE FUNCTION has_pk(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_pk($1) IS NOT NULL, $2) $$;
 CREATE FUNCTION has_pk(name) RETURNS text LANGUAGE sql AS $$ SELECT has_pk($1, 'Table ' || quote_ident($1) || ' should have a primary key') $$;
+-- pgTAP 1.3.1's (schema, table); two untyped literals still mean (table, description).
+CREATE FUNCTION has_pk(name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_pk($1, $2, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should have a primary key') $$;
 CREATE FUNCTION hasnt_pk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_pk($1, $2) IS NULL, $3) $$;
 CREATE FUNCTION hasnt_pk(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_pk($1) IS NULL, $2) $$;
 CREATE FUNCTION hasnt_pk(name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_pk($1, 'Table ' || quote_ident($1) || ' should not have a primary key') $$;

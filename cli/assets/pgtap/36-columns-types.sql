@@ -77,6 +77,9 @@ CREATE FUNCTION has_composite(name) RETURNS text LANGUAGE sql AS $$ SELECT has_c
 CREATE FUNCTION hasnt_composite(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cols_rel_exists('{c}', $1, $2), $3) $$;
 CREATE FUNCTION hasnt_composite(name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cols_rel_exists('{c}', $1), $2) $$;
 CREATE FUNCTION hasnt_composite(name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_composite($1, 'Composite type ' || quote_ident($1) || ' should not exist') $$;
+-- pgTAP 1.3.4's (schema, type) pair; two untyped literals still mean (type, description).
+CREATE FUNCTION has_composite(name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_composite($1, $2, 'Composite type ' || quote_ident($1) || '.' || quote_ident($2) || ' should exist') $$;
+CREATE FUNCTION hasnt_composite(name, name) RETURNS text LANGUAGE sql AS $$ SELECT hasnt_composite($1, $2, 'Composite type ' || quote_ident($1) || '.' || quote_ident($2) || ' should not exist') $$;
 
 CREATE FUNCTION is_partitioned(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cols_rel_exists('{p}', $1, $2), $3) $$;
 CREATE FUNCTION is_partitioned(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cols_rel_exists('{p}', $1, $2), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be partitioned') $$;
@@ -158,7 +161,7 @@ CREATE FUNCTION materialized_views_are(name, name[], text) RETURNS text LANGUAGE
 CREATE FUNCTION materialized_views_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are(NULL, true, $1, $2) $$;
 CREATE FUNCTION materialized_views_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_matviews_are($1, false, $2, 'Schema ' || quote_ident($1) || ' should have the correct materialized views') $$;
 CREATE FUNCTION materialized_views_are(name[]) RETURNS text LANGUAGE sql AS $$
-    SELECT _tap_cols_matviews_are(NULL, true, $1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct materialized views')
+    SELECT _tap_cols_matviews_are(NULL, true, $1, 'Search path ' || _tap_search_path() || ' should have the correct materialized views')
 $$;
 
 -- Types (pg_type.typtype: b base, c composite, d domain, p pseudo, e enum;
@@ -241,15 +244,15 @@ $$;
 CREATE FUNCTION types_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, NULL), $2, $3) $$;
 CREATE FUNCTION types_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT types_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct types') $$;
 CREATE FUNCTION types_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, NULL), $1, $2) $$;
-CREATE FUNCTION types_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT types_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct types') $$;
+CREATE FUNCTION types_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT types_are($1, 'Search path ' || _tap_search_path() || ' should have the correct types') $$;
 CREATE FUNCTION domains_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, '{d}'), $2, $3) $$;
 CREATE FUNCTION domains_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT domains_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct domains') $$;
 CREATE FUNCTION domains_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, '{d}'), $1, $2) $$;
-CREATE FUNCTION domains_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT domains_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct domains') $$;
+CREATE FUNCTION domains_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT domains_are($1, 'Search path ' || _tap_search_path() || ' should have the correct domains') $$;
 CREATE FUNCTION enums_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types($1, false, '{e}'), $2, $3) $$;
 CREATE FUNCTION enums_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT enums_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct enums') $$;
 CREATE FUNCTION enums_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_cols_are('types', _tap_cols_types(NULL, true, '{e}'), $1, $2) $$;
-CREATE FUNCTION enums_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT enums_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct enums') $$;
+CREATE FUNCTION enums_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT enums_are($1, 'Search path ' || _tap_search_path() || ' should have the correct enums') $$;
 
 -- pgTAP's way of writing the wanted type like the one found: when the found
 -- type has no double quote, the wanted one is taken as written; otherwise the
@@ -534,4 +537,39 @@ CREATE FUNCTION domain_type_isnt(text, text, text) RETURNS text LANGUAGE sql AS 
 $$;
 CREATE FUNCTION domain_type_isnt(text, text) RETURNS text LANGUAGE sql AS $$
     SELECT domain_type_isnt($1, $2, 'Domain ' || $1 || ' should not extend type ' || $2)
+$$;
+
+-- format_type_string(type) (pgTAP 1.3.1; 1.3.3's behaviour): a type as written in SQL
+-- ('int4', 'varchar(10)', 'timestamp(3) with time zone') in format_type's spelling
+-- ('integer', 'character varying(10)', …), NULL for anything that is not a type.
+-- Postgres 17's to_regtypemod reads the modifier; before 17 it goes through the type's
+-- typmodin function, and an interval (whose modifiers only the grammar reads) comes
+-- back as written. col_type_is and domain_type_is keep pgTAP 1.2's plain comparison.
+CREATE FUNCTION format_type_string(text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    t regtype;
+    modin regproc;
+    mods text;
+    typmod integer;
+BEGIN
+    IF current_setting('server_version_num')::integer >= 170000 THEN
+        EXECUTE 'SELECT pg_catalog.format_type(pg_catalog.to_regtype($1), pg_catalog.to_regtypemod($1))' INTO mods USING $1;
+        RETURN mods;
+    END IF;
+    t := $1::regtype;
+    IF t = 'interval'::regtype THEN
+        RETURN $1;
+    END IF;
+    SELECT typmodin INTO modin FROM pg_catalog.pg_type WHERE oid = t;
+    IF modin = 0 THEN
+        RETURN pg_catalog.format_type(t, NULL);
+    END IF;
+    -- '(10,2)' → the cstring[] literal '{10,2}' typmodin takes.
+    mods := translate(substring($1 FROM '[(][^")]+[)]'), '()', '{}');
+    EXECUTE format('SELECT %s(%L::cstring[])', modin, mods) INTO typmod;
+    RETURN pg_catalog.format_type(t, typmod);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END;
 $$;

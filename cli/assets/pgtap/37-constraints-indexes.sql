@@ -182,7 +182,9 @@ CREATE FUNCTION col_has_check(name, name) RETURNS text LANGUAGE sql AS $$ SELECT
 -- Indexes. The first index named idx (on a table named tbl, in schema sch,
 -- when given; on a table visible on the search_path when visible is true).
 -- pgTAP checks visibility in some variants and not in others; each caller
--- below passes what pgTAP does.
+-- below passes what pgTAP does. NULL here means "not given"; a schema or
+-- table argument that is NULL matches nothing in pgTAP (it compares with =),
+-- so callers pass coalesce(arg, ''): no schema or table is named ''.
 CREATE FUNCTION _tap_cons_index(sch name, tbl name, idx name, visible boolean) RETURNS oid
 LANGUAGE sql STABLE AS $$
     SELECT x.indexrelid
@@ -215,7 +217,7 @@ LANGUAGE sql AS $$
         ELSE is(quote_ident(idx) || ' ON ' || k.tname || '(' || array_to_string(k.keys, ', ') || ')',
                 quote_ident(idx) || ' ON ' || k.tname || '(' || array_to_string(cols, ', ') || ')',
                 descr) END
-      FROM (SELECT _tap_cons_index_keys(_tap_cons_index(sch, tbl, idx, sch IS NULL))::name[] AS keys,
+      FROM (SELECT _tap_cons_index_keys(_tap_cons_index(sch, coalesce(tbl, ''), idx, sch IS NULL))::name[] AS keys,
                    CASE WHEN sch IS NULL THEN '' ELSE quote_ident(sch) || '.' END || quote_ident(tbl) AS tname) k
 $$;
 
@@ -232,12 +234,12 @@ CREATE FUNCTION has_index(name, name, name[]) RETURNS text LANGUAGE sql AS $$ SE
 -- names a schema, else (table, index, column or expression, description).
 CREATE FUNCTION has_index(name, name, name, text) RETURNS text LANGUAGE sql AS $$
     SELECT CASE WHEN _tap_schema_exists($1)
-        THEN ok(_tap_cons_index($1, $2, $3, false) IS NOT NULL, $4)
+        THEN ok(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false) IS NOT NULL, $4)
         ELSE has_index($1, $2, ARRAY[$3], $4) END
 $$;
 CREATE FUNCTION has_index(name, name, name) RETURNS text LANGUAGE sql AS $$
     SELECT CASE WHEN _tap_schema_exists($1)
-        THEN ok(_tap_cons_index($1, $2, $3, false) IS NOT NULL, 'Index ' || quote_ident($3) || ' should exist')
+        THEN ok(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false) IS NOT NULL, 'Index ' || quote_ident($3) || ' should exist')
         ELSE has_index($1, $2, ARRAY[$3], 'Index ' || quote_ident($2) || ' should exist') END
 $$;
 -- has_index('t', 'i', 'x'): literals resolve to this (text) variant, so 'x' is
@@ -245,14 +247,14 @@ $$;
 CREATE FUNCTION has_index(name, name, text) RETURNS text LANGUAGE sql AS $$
     SELECT CASE WHEN $3 LIKE '%(%'
         THEN has_index($1, $2, $3::name)
-        ELSE ok(_tap_cons_index(NULL, $1, $2, true) IS NOT NULL, $3) END
+        ELSE ok(_tap_cons_index(NULL, coalesce($1, ''), $2, true) IS NOT NULL, $3) END
 $$;
-CREATE FUNCTION has_index(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, $1, $2, true) IS NOT NULL, 'Index ' || quote_ident($2) || ' should exist') $$;
+CREATE FUNCTION has_index(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, coalesce($1, ''), $2, true) IS NOT NULL, 'Index ' || quote_ident($2) || ' should exist') $$;
 
-CREATE FUNCTION hasnt_index(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index($1, $2, $3, false) IS NULL, $4) $$;
-CREATE FUNCTION hasnt_index(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index($1, $2, $3, false) IS NULL, 'Index ' || quote_ident($3) || ' should not exist') $$;
-CREATE FUNCTION hasnt_index(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, $1, $2, true) IS NULL, $3) $$;
-CREATE FUNCTION hasnt_index(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, $1, $2, true) IS NULL, 'Index ' || quote_ident($2) || ' should not exist') $$;
+CREATE FUNCTION hasnt_index(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false) IS NULL, $4) $$;
+CREATE FUNCTION hasnt_index(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false) IS NULL, 'Index ' || quote_ident($3) || ' should not exist') $$;
+CREATE FUNCTION hasnt_index(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, coalesce($1, ''), $2, true) IS NULL, $3) $$;
+CREATE FUNCTION hasnt_index(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index(NULL, coalesce($1, ''), $2, true) IS NULL, 'Index ' || quote_ident($2) || ' should not exist') $$;
 
 -- Some index on the table has exactly this key. Without a schema, pgTAP looks
 -- at every table of that name, visible or not.
@@ -280,25 +282,34 @@ CREATE FUNCTION is_indexed(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok
 -- pg_index flags of one index; a missing index fails like a false flag.
 CREATE FUNCTION _tap_cons_index_flag(idx oid, flag text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT CASE flag WHEN 'unique' THEN x.indisunique WHEN 'primary' THEN x.indisprimary ELSE x.indisclustered END
+    SELECT coalesce((SELECT CASE flag WHEN 'unique' THEN x.indisunique WHEN 'primary' THEN x.indisprimary
+                                          WHEN 'partial' THEN x.indpred IS NOT NULL ELSE x.indisclustered END
                        FROM pg_catalog.pg_index x WHERE x.indexrelid = idx), false)
 $$;
 
-CREATE FUNCTION index_is_unique(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index($1, $2, $3, false), 'unique'), $4) $$;
+CREATE FUNCTION index_is_unique(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false), 'unique'), $4) $$;
 CREATE FUNCTION index_is_unique(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_unique($1, $2, $3, 'Index ' || quote_ident($3) || ' should be unique') $$;
-CREATE FUNCTION index_is_unique(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, $1, $2, true), 'unique'), 'Index ' || quote_ident($2) || ' should be unique') $$;
+CREATE FUNCTION index_is_unique(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, coalesce($1, ''), $2, true), 'unique'), 'Index ' || quote_ident($2) || ' should be unique') $$;
 CREATE FUNCTION index_is_unique(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, true), 'unique'), 'Index ' || quote_ident($1) || ' should be unique') $$;
 
-CREATE FUNCTION index_is_primary(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index($1, $2, $3, false), 'primary'), $4) $$;
+CREATE FUNCTION index_is_primary(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false), 'primary'), $4) $$;
 CREATE FUNCTION index_is_primary(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_primary($1, $2, $3, 'Index ' || quote_ident($3) || ' should be on a primary key') $$;
-CREATE FUNCTION index_is_primary(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, $1, $2, true), 'primary'), 'Index ' || quote_ident($2) || ' should be on a primary key') $$;
+CREATE FUNCTION index_is_primary(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, coalesce($1, ''), $2, true), 'primary'), 'Index ' || quote_ident($2) || ' should be on a primary key') $$;
 CREATE FUNCTION index_is_primary(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, true), 'primary'), 'Index ' || quote_ident($1) || ' should be on a primary key') $$;
+
+-- index_is_partial (pgTAP 1.3.4): the index has a WHERE clause (pg_index.indpred).
+-- A NULL schema or table matches nothing, as pgTAP compares them with =; without
+-- a schema, the table must be visible on the search path.
+CREATE FUNCTION index_is_partial(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false), 'partial'), $4) $$;
+CREATE FUNCTION index_is_partial(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_partial($1, $2, $3, 'Index ' || quote_ident($3) || ' should be partial') $$;
+CREATE FUNCTION index_is_partial(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, coalesce($1, ''), $2, true), 'partial'), 'Index ' || quote_ident($2) || ' should be partial') $$;
+CREATE FUNCTION index_is_partial(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, true), 'partial'), 'Index ' || quote_ident($1) || ' should be partial') $$;
 
 -- indisclustered: set by CLUSTER … USING / ALTER TABLE … CLUSTER ON. pgTAP's
 -- variants without a schema do not check visibility here.
-CREATE FUNCTION is_clustered(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index($1, $2, $3, false), 'clustered'), $4) $$;
+CREATE FUNCTION is_clustered(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false), 'clustered'), $4) $$;
 CREATE FUNCTION is_clustered(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT is_clustered($1, $2, $3, 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be clustered on index ' || quote_ident($3)) $$;
-CREATE FUNCTION is_clustered(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, $1, $2, false), 'clustered'), 'Table ' || quote_ident($1) || ' should be clustered on index ' || quote_ident($2)) $$;
+CREATE FUNCTION is_clustered(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, coalesce($1, ''), $2, false), 'clustered'), 'Table ' || quote_ident($1) || ' should be clustered on index ' || quote_ident($2)) $$;
 CREATE FUNCTION is_clustered(name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_index_flag(_tap_cons_index(NULL, NULL, $1, false), 'clustered'), 'Table should be clustered on index ' || quote_ident($1)) $$;
 
 -- The index's access method (pg_am.amname via pg_class.relam): btree, hash, gin, gist…
@@ -307,9 +318,9 @@ LANGUAGE sql STABLE AS $$
     SELECT am.amname FROM pg_catalog.pg_class ci JOIN pg_catalog.pg_am am ON am.oid = ci.relam WHERE ci.oid = idx
 $$;
 
-CREATE FUNCTION index_is_type(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cons_index_am(_tap_cons_index($1, $2, $3, false)), $4, $5) $$;
+CREATE FUNCTION index_is_type(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cons_index_am(_tap_cons_index(coalesce($1, ''), coalesce($2, ''), $3, false)), $4, $5) $$;
 CREATE FUNCTION index_is_type(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT index_is_type($1, $2, $3, $4, 'Index ' || quote_ident($3) || ' should be a ' || quote_ident($4) || ' index') $$;
-CREATE FUNCTION index_is_type(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cons_index_am(_tap_cons_index(NULL, $1, $2, false)), $3, 'Index ' || quote_ident($2) || ' should be a ' || quote_ident($3) || ' index') $$;
+CREATE FUNCTION index_is_type(name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cons_index_am(_tap_cons_index(NULL, coalesce($1, ''), $2, false)), $3, 'Index ' || quote_ident($2) || ' should be a ' || quote_ident($3) || ' index') $$;
 CREATE FUNCTION index_is_type(name, name) RETURNS text LANGUAGE sql AS $$ SELECT is(_tap_cons_index_am(_tap_cons_index(NULL, NULL, $1, false)), $2, 'Index ' || quote_ident($1) || ' should be a ' || quote_ident($2) || ' index') $$;
 
 -- Index names of a table; without a schema, the visible table outside
@@ -371,41 +382,43 @@ LANGUAGE sql STABLE AS $$
                          WHERE i1.inhparent = anc AND i2.inhrelid = des))
 $$;
 
+-- A NULL schema is the search path here; pgTAP's variants with schemas look a
+-- NULL one up with = and find nothing, so they pass coalesce(schema, '').
 CREATE FUNCTION _tap_cons_ancestor(sch1 name, tbl1 name, sch2 name, tbl2 name, depth integer) RETURNS boolean
 LANGUAGE sql STABLE AS $$ SELECT coalesce(_tap_cons_ancestor(_tap_cons_rel(sch1, tbl1), _tap_cons_rel(sch2, tbl2), depth), false) $$;
 
-CREATE FUNCTION is_ancestor_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($1, $2, $3, $4, $5), $6) $$;
-CREATE FUNCTION is_ancestor_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($1, $2, $3, $4, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be ancestor ' || $5 || ' for ' || quote_ident($3) || '.' || quote_ident($4)) $$;
-CREATE FUNCTION is_ancestor_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($1, $2, $3, $4, NULL), $5) $$;
-CREATE FUNCTION is_ancestor_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($1, $2, $3, $4, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be an ancestor of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION is_ancestor_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(coalesce($1, ''), $2, coalesce($3, ''), $4, $5), $6) $$;
+CREATE FUNCTION is_ancestor_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(coalesce($1, ''), $2, coalesce($3, ''), $4, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be ancestor ' || $5 || ' for ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION is_ancestor_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(coalesce($1, ''), $2, coalesce($3, ''), $4, NULL), $5) $$;
+CREATE FUNCTION is_ancestor_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(coalesce($1, ''), $2, coalesce($3, ''), $4, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be an ancestor of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
 CREATE FUNCTION is_ancestor_of(name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $1, NULL, $2, $3), $4) $$;
 CREATE FUNCTION is_ancestor_of(name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $1, NULL, $2, $3), 'Table ' || quote_ident($1) || ' should be ancestor ' || $3 || ' of ' || quote_ident($2)) $$;
 CREATE FUNCTION is_ancestor_of(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $1, NULL, $2, NULL), $3) $$;
 CREATE FUNCTION is_ancestor_of(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $1, NULL, $2, NULL), 'Table ' || quote_ident($1) || ' should be an ancestor of ' || quote_ident($2)) $$;
 
-CREATE FUNCTION isnt_ancestor_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($1, $2, $3, $4, $5), $6) $$;
-CREATE FUNCTION isnt_ancestor_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($1, $2, $3, $4, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be ancestor ' || $5 || ' for ' || quote_ident($3) || '.' || quote_ident($4)) $$;
-CREATE FUNCTION isnt_ancestor_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($1, $2, $3, $4, NULL), $5) $$;
-CREATE FUNCTION isnt_ancestor_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($1, $2, $3, $4, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be an ancestor of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(coalesce($1, ''), $2, coalesce($3, ''), $4, $5), $6) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(coalesce($1, ''), $2, coalesce($3, ''), $4, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be ancestor ' || $5 || ' for ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(coalesce($1, ''), $2, coalesce($3, ''), $4, NULL), $5) $$;
+CREATE FUNCTION isnt_ancestor_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(coalesce($1, ''), $2, coalesce($3, ''), $4, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be an ancestor of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
 CREATE FUNCTION isnt_ancestor_of(name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $1, NULL, $2, $3), $4) $$;
 CREATE FUNCTION isnt_ancestor_of(name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $1, NULL, $2, $3), 'Table ' || quote_ident($1) || ' should not be ancestor ' || $3 || ' of ' || quote_ident($2)) $$;
 CREATE FUNCTION isnt_ancestor_of(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $1, NULL, $2, NULL), $3) $$;
 CREATE FUNCTION isnt_ancestor_of(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $1, NULL, $2, NULL), 'Table ' || quote_ident($1) || ' should not be an ancestor of ' || quote_ident($2)) $$;
 
 -- "descendent" is pgTAP's spelling, kept in names and messages.
-CREATE FUNCTION is_descendent_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($3, $4, $1, $2, $5), $6) $$;
-CREATE FUNCTION is_descendent_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($3, $4, $1, $2, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be descendent ' || $5 || ' from ' || quote_ident($3) || '.' || quote_ident($4)) $$;
-CREATE FUNCTION is_descendent_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($3, $4, $1, $2, NULL), $5) $$;
-CREATE FUNCTION is_descendent_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor($3, $4, $1, $2, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be a descendent of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION is_descendent_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(coalesce($3, ''), $4, coalesce($1, ''), $2, $5), $6) $$;
+CREATE FUNCTION is_descendent_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(coalesce($3, ''), $4, coalesce($1, ''), $2, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be descendent ' || $5 || ' from ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION is_descendent_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(coalesce($3, ''), $4, coalesce($1, ''), $2, NULL), $5) $$;
+CREATE FUNCTION is_descendent_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(coalesce($3, ''), $4, coalesce($1, ''), $2, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should be a descendent of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
 CREATE FUNCTION is_descendent_of(name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $2, NULL, $1, $3), $4) $$;
 CREATE FUNCTION is_descendent_of(name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $2, NULL, $1, $3), 'Table ' || quote_ident($1) || ' should be descendent ' || $3 || ' from ' || quote_ident($2)) $$;
 CREATE FUNCTION is_descendent_of(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $2, NULL, $1, NULL), $3) $$;
 CREATE FUNCTION is_descendent_of(name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_cons_ancestor(NULL, $2, NULL, $1, NULL), 'Table ' || quote_ident($1) || ' should be a descendent of ' || quote_ident($2)) $$;
 
-CREATE FUNCTION isnt_descendent_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($3, $4, $1, $2, $5), $6) $$;
-CREATE FUNCTION isnt_descendent_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($3, $4, $1, $2, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be descendent ' || $5 || ' from ' || quote_ident($3) || '.' || quote_ident($4)) $$;
-CREATE FUNCTION isnt_descendent_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($3, $4, $1, $2, NULL), $5) $$;
-CREATE FUNCTION isnt_descendent_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor($3, $4, $1, $2, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be a descendent of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(coalesce($3, ''), $4, coalesce($1, ''), $2, $5), $6) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(coalesce($3, ''), $4, coalesce($1, ''), $2, $5), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be descendent ' || $5 || ' from ' || quote_ident($3) || '.' || quote_ident($4)) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(coalesce($3, ''), $4, coalesce($1, ''), $2, NULL), $5) $$;
+CREATE FUNCTION isnt_descendent_of(name, name, name, name) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(coalesce($3, ''), $4, coalesce($1, ''), $2, NULL), 'Table ' || quote_ident($1) || '.' || quote_ident($2) || ' should not be a descendent of ' || quote_ident($3) || '.' || quote_ident($4)) $$;
 CREATE FUNCTION isnt_descendent_of(name, name, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $2, NULL, $1, $3), $4) $$;
 CREATE FUNCTION isnt_descendent_of(name, name, integer) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $2, NULL, $1, $3), 'Table ' || quote_ident($1) || ' should not be descendent ' || $3 || ' from ' || quote_ident($2)) $$;
 CREATE FUNCTION isnt_descendent_of(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(NOT _tap_cons_ancestor(NULL, $2, NULL, $1, NULL), $3) $$;

@@ -198,7 +198,7 @@ BEGIN
     RETURN _tap_set_are('functions', ARRAY(SELECT f.name FROM _tap_functions f WHERE f.is_visible AND f.schema NOT IN ('pg_catalog', 'information_schema')), $1, $2);
 END;
 $$;
-CREATE FUNCTION functions_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT functions_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct functions') $$;
+CREATE FUNCTION functions_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT functions_are($1, 'Search path ' || _tap_search_path() || ' should have the correct functions') $$;
 
 -- Triggers by name on a table in a schema, or on the table visible under that name.
 CREATE FUNCTION _tap_funcs_trigger_exists(name, name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
@@ -293,16 +293,17 @@ $$;
 -- the file's CREATE EXTENSION pgtap named (the runner records it in
 -- rowguard_tap.extension_schema, transaction-local like the extension would
 -- be), else in `extensions`, where the Supabase CLI installs it before running
--- the tests. The *_are lists read pg_extension only.
+-- the tests. The *_are lists read pg_extension only. A NULL name or schema is
+-- no extension (false, as pgTAP's EXISTS), never a NULL verdict.
 CREATE FUNCTION _tap_pgtap_schema() RETURNS name LANGUAGE sql STABLE AS $$
     SELECT coalesce(nullif(pg_catalog.current_setting('rowguard_tap.extension_schema', true), ''), 'extensions')::name
 $$;
 CREATE FUNCTION _tap_funcs_ext_exists(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1 AND e.extname = $2)
-        OR ($2 = 'pgtap' AND $1 = _tap_pgtap_schema())
+        OR ($2 = 'pgtap' AND $1 = _tap_pgtap_schema()) IS TRUE
 $$;
 CREATE FUNCTION _tap_funcs_ext_exists(name) RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1) OR $1 = 'pgtap'
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = $1) OR ($1 = 'pgtap') IS TRUE
 $$;
 
 CREATE FUNCTION extensions_are(name, name[], text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN _tap_set_are_unnest('extensions', _tap_funcs_extensions($1), $2, $3); END $$;

@@ -50,17 +50,17 @@ $$;
 CREATE FUNCTION tables_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('tables', '{r,p}', coalesce($1, ''), $2, $3) $$;
 CREATE FUNCTION tables_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('tables', '{r,p}', NULL, $1, $2) $$;
 CREATE FUNCTION tables_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT tables_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct tables') $$;
-CREATE FUNCTION tables_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT tables_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct tables') $$;
+CREATE FUNCTION tables_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT tables_are($1, 'Search path ' || _tap_search_path() || ' should have the correct tables') $$;
 
 CREATE FUNCTION views_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('views', '{v}', coalesce($1, ''), $2, $3) $$;
 CREATE FUNCTION views_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('views', '{v}', NULL, $1, $2) $$;
 CREATE FUNCTION views_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT views_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct views') $$;
-CREATE FUNCTION views_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT views_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct views') $$;
+CREATE FUNCTION views_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT views_are($1, 'Search path ' || _tap_search_path() || ' should have the correct views') $$;
 
 CREATE FUNCTION sequences_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('sequences', '{S}', coalesce($1, ''), $2, $3) $$;
 CREATE FUNCTION sequences_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('sequences', '{S}', NULL, $1, $2) $$;
 CREATE FUNCTION sequences_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT sequences_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct sequences') $$;
-CREATE FUNCTION sequences_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT sequences_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct sequences') $$;
+CREATE FUNCTION sequences_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT sequences_are($1, 'Search path ' || _tap_search_path() || ' should have the correct sequences') $$;
 
 -- ---------------------------------------------------------------------------
 -- schemas_are, roles_are, users_are, groups_are

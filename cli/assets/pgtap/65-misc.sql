@@ -79,9 +79,9 @@ LANGUAGE sql AS $$
 $$;
 -- current_schemas(true), as in pgTAP: pg_catalog, and the session's temp
 -- schema once it exists. Under pgTAP that is always (its plan() creates temp
--- tables), here only after something created a temp table; and the list holds
--- this library's schema where pgTAP's would hold the one pgTAP is installed in.
-CREATE FUNCTION can(name[]) RETURNS text LANGUAGE sql AS $$ SELECT can($1, 'Schema ' || _tap_ident_list(current_schemas(true), ' or ') || ' can') $$;
+-- tables), here once plan() made its temporary sequence; the library's own
+-- schema, which the runner appends to the path, is left out.
+CREATE FUNCTION can(name[]) RETURNS text LANGUAGE sql AS $$ SELECT can($1, 'Schema ' || _tap_ident_list(_tap_current_schemas(), ' or ') || ' can') $$;
 
 -- ---------------------------------------------------------------------------
 -- isa_ok

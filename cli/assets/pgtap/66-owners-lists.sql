@@ -146,7 +146,7 @@ CREATE FUNCTION tablespaces_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT t
 CREATE FUNCTION foreign_tables_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('foreign tables', '{f}', coalesce($1, ''), $2, $3) $$;
 CREATE FUNCTION foreign_tables_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_lrp_rels_are('foreign tables', '{f}', NULL, $1, $2) $$;
 CREATE FUNCTION foreign_tables_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT foreign_tables_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct foreign tables') $$;
-CREATE FUNCTION foreign_tables_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT foreign_tables_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct foreign tables') $$;
+CREATE FUNCTION foreign_tables_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT foreign_tables_are($1, 'Search path ' || _tap_search_path() || ' should have the correct foreign tables') $$;
 
 -- The rules (pg_rewrite) of one relation: in a schema, or the relation
 -- visible through the search path outside pg_catalog and information_schema.
@@ -194,7 +194,7 @@ $$;
 CREATE FUNCTION opclasses_are(name, name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('operator classes', _tap_own_opclasses($1), $2, $3) $$;
 CREATE FUNCTION opclasses_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT opclasses_are($1, $2, 'Schema ' || quote_ident($1) || ' should have the correct operator classes') $$;
 CREATE FUNCTION opclasses_are(name[], text) RETURNS text LANGUAGE sql AS $$ SELECT _tap_set_are('operator classes', _tap_own_opclasses(), $1, $2) $$;
-CREATE FUNCTION opclasses_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT opclasses_are($1, 'Search path ' || pg_catalog.current_setting('search_path') || ' should have the correct operator classes') $$;
+CREATE FUNCTION opclasses_are(name[]) RETURNS text LANGUAGE sql AS $$ SELECT opclasses_are($1, 'Search path ' || _tap_search_path() || ' should have the correct operator classes') $$;
 
 -- Operators as 'name(left,right) RETURNS result': the argument list is the
 -- regoperator's (NONE for a prefix operator's left side; types outside the

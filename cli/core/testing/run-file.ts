@@ -485,7 +485,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   try {
     const [init] = await sql.unsafe(
       `select array(select distinct p.proname::text from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace($1::text)) as library_functions, ` +
-        `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false)` +
+        // The path with the library appended is recorded for _tap_search_path() (00-core.sql).
+        `set_config('rowguard_tap.appended_search_path', set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false), false)` +
         Object.keys(opts.settings)
           .map((_, i) => `, set_config($${i * 2 + 2}, $${i * 2 + 3}, false)`)
           .join(''),
@@ -525,8 +526,10 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
         if (adapted.searchPath) {
           // Keep the library reachable, as pgTAP would be in the schema the file puts on its path.
+          // The result is recorded with the same scope, for the descriptions that print the path.
+          const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local})`;
           await exec(
-            `select set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local}) ` +
+            `select set_config('rowguard_tap.appended_search_path', ${appended}, ${adapted.searchPath.local}) ` +
               `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
           );
         }
