@@ -381,3 +381,32 @@ describe('deliberate differences: splinter reports what rowguard does not', () =
     expect(v['security-definer-rpc']).toEqual(['public.rpc()']);
   });
 });
+
+describe('splinter lints rowguard has since added a rule for', () => {
+  // 0014 extension_in_public flags any extension whose schema is public. extension-in-api judges
+  // what an API request reaches: its members in an exposed schema that the role may execute or read.
+  it('0014: dblink in public is reported with what anon can call; on Postgres anon calls it', async () => {
+    const ext = 'create extension dblink schema public;';
+    const found = (await lintWith({ model: await modelOf(template, ext) })).findings.filter((f) => f.rule === 'extension-in-api');
+    expect(found.map((f) => f.object)).toEqual(['dblink']);
+    expect(found[0]!.message).toMatch(/^extension dblink has members in exposed schema public: anon and authenticated can call \d+ of its functions over \/rpc \(public\.dblink, public\.dblink_build_sql_delete, public\.dblink_build_sql_insert, …\)$/);
+    // PostgREST would run this for GET /rpc/dblink_get_connections as anon: it runs.
+    expect(await asApi(ext, 'anon', 'select public.dblink_get_connections() as c')).toEqual([{ c: null }]);
+  });
+
+  it('0014: not when the API roles may not execute its members, or they live in an unexposed schema (splinter flags public whatever the grants)', async () => {
+    const v = await verdicts(
+      `create extension dblink schema public;
+       revoke execute on all functions in schema public from public;
+       create schema extensions;
+       create extension pgrowlocks schema extensions;`,
+      ['extension-in-api'],
+    );
+    expect(v['extension-in-api']).toEqual([]);
+  });
+
+  it('0014: a view of an extension that anon can read counts too', async () => {
+    const v = (await lintWith({ model: await modelOf(template, 'create extension pg_buffercache schema public; grant select on public.pg_buffercache to anon;') })).findings.filter((f) => f.rule === 'extension-in-api');
+    expect(v.map((f) => f.message)).toEqual([expect.stringMatching(/: anon can [^;]*read its view public\.pg_buffercache;/)]);
+  });
+});

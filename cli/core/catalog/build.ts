@@ -80,7 +80,13 @@ export interface RawCatalog {
     comment: string | null;
     from_extension: boolean;
   }>;
-  extensions: Array<{ name: string; schema: string }>;
+  extensions: Array<{
+    name: string;
+    schema: string;
+    /** Its member functions and relations; optional so hand-written rows may omit them. */
+    functions?: Array<{ schema: string; name: string; signature: string; executable_by: string[] }>;
+    relations?: Array<{ schema: string; name: string; kind: string; api_access: Record<string, string[]> }>;
+  }>;
 }
 
 const KIND: Record<string, RelKind> = { r: 'table', p: 'partitioned', v: 'view', m: 'materialized', f: 'foreign' };
@@ -374,7 +380,18 @@ export function buildModel(raw: RawCatalog): CatalogModel {
       .sort(byName),
     relations,
     functions,
-    extensions: [...raw.extensions],
+    extensions: raw.extensions.map((e) => ({
+      name: e.name,
+      schema: e.schema,
+      functions: (e.functions ?? []).map((f) => ({ schema: f.schema, name: f.name, signature: f.signature, executableBy: [...f.executable_by] })),
+      relations: (e.relations ?? []).map((r) => ({
+        schema: r.schema,
+        name: r.name,
+        qualified: qualified(r.schema, r.name),
+        kind: KIND[r.kind] ?? 'table',
+        apiAccess: Object.fromEntries(apiRoles.map((role) => [role, [...((r.api_access[role] ?? []) as TablePrivilege[])]])),
+      })),
+    })),
   });
 }
 

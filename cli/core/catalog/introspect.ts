@@ -293,7 +293,24 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
       jsonRows<RawCatalog['extensions']>(
         tx,
         tx`
-      select e.extname as name, n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace order by 1`,
+      select e.extname as name, n.nspname as schema,
+             -- its member functions (prokind f: what PostgREST serves at /rpc) and relations, with what each API role may do
+             coalesce((select json_agg(json_build_object('schema', fn.nspname, 'name', p.proname,
+                                 'signature', format('%s.%s(%s)', fn.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+                                 'executable_by', array(select x from unnest(${arrayLiteral(apiRoles)}::text[]) x where has_function_privilege(x, p.oid, 'EXECUTE') order by 1))
+                               order by fn.nspname, p.proname, p.oid)
+                       from pg_depend d join pg_proc p on p.oid = d.objid join pg_namespace fn on fn.oid = p.pronamespace
+                       where d.refclassid = 'pg_extension'::regclass and d.refobjid = e.oid and d.classid = 'pg_proc'::regclass and d.deptype = 'e'
+                         and p.prokind = 'f'), '[]') as functions,
+             coalesce((select json_agg(json_build_object('schema', rn.nspname, 'name', c.relname, 'kind', c.relkind,
+                                 'api_access', coalesce((select json_object_agg(x, array(
+                                     select pr from unnest(array['SELECT','INSERT','UPDATE','DELETE']) pr where has_table_privilege(x, c.oid, pr)))
+                                   from unnest(${arrayLiteral(apiRoles)}::text[]) x), '{}'))
+                               order by rn.nspname, c.relname)
+                       from pg_depend d join pg_class c on c.oid = d.objid join pg_namespace rn on rn.oid = c.relnamespace
+                       where d.refclassid = 'pg_extension'::regclass and d.refobjid = e.oid and d.classid = 'pg_class'::regclass and d.deptype = 'e'
+                         and c.relkind in ('r', 'p', 'v', 'm', 'f')), '[]') as relations
+      from pg_extension e join pg_namespace n on n.oid = e.extnamespace order by 1`,
     ),
 
   };

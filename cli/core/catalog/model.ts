@@ -187,6 +187,16 @@ export interface Schema {
   fromExtension: boolean;
 }
 
+/** An installed extension: where it lives, and its members an API request could reach. */
+export interface Extension {
+  name: string;
+  schema: string;
+  /** Member functions (not procedures or aggregates), with the API roles holding EXECUTE. */
+  functions: Array<{ schema: string; name: string; signature: string; executableBy: string[] }>;
+  /** Member tables, views, materialized views and foreign tables, with each API role's privileges. */
+  relations: Array<{ schema: string; name: string; qualified: string; kind: RelKind; apiAccess: ApiAccess }>;
+}
+
 export interface CatalogModel {
   serverVersion: number;
   database: string;
@@ -198,7 +208,7 @@ export interface CatalogModel {
   schemas: Schema[];
   relations: Relation[];
   functions: FunctionInfo[];
-  extensions: Array<{ name: string; schema: string }>;
+  extensions: Extension[];
 }
 
 /**

@@ -43,6 +43,7 @@ import { rule as noTransactionStatement } from './no-transaction-statement.js';
 import { rule as unusedSuppression } from './unused-suppression.js';
 import { rule as policyUnparsed } from './policy-unparsed.js';
 import { rule as userMetadataCopied } from './user-metadata-copied.js';
+import { rule as extensionInApi } from './extension-in-api.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
@@ -53,6 +54,7 @@ export const RULES: readonly Rule[] = [
   authUsersExposed,
   securityDefinerRpc,
   functionSearchPathMutable,
+  extensionInApi,
   policyUserMetadata,
   userMetadataCopied,
   policyTrustsRequestHeader,
