@@ -127,6 +127,17 @@ describe('what the files after a committing file see', () => {
     expect(f['2-after.sql']!.status).toBe('passed');
   });
 
+  it('a deferred constraint broken outside BEGIN … ROLLBACK fails the file, and nothing of it is kept', async () => {
+    const paths = suite({
+      '1-deferred.sql': "create table public.pairs (id int primary key, other int references public.pairs (id) deferrable initially deferred);\ninsert into public.pairs values (1, 2);\nselect plan(1);\nselect pass('before the commit');\n",
+      '2-after.sql': "begin;\nselect plan(1);\nselect hasnt_table('public', 'pairs', 'nothing kept');\nrollback;\n",
+    });
+    const f = byName(await run(paths));
+    expect(f['1-deferred.sql']).toMatchObject({ status: 'errored', error: { pg: { sqlstate: '23503' } }, notKept: expect.stringMatching(/^committing it failed: insert or update on table "pairs" violates foreign key constraint/) });
+    expect(f['1-deferred.sql']!.kept).toBeUndefined();
+    expect(f['2-after.sql']!.status).toBe('passed');
+  });
+
   it('a setup file (--setup) that creates a role fails the run, and the role is not left on the server', async () => {
     const [setup, test] = suite({ 'setup.sql': 'create role rg_carry_setup_role;\n', 'a.test.sql': 'select plan(1);\nselect pass();\n' });
     const err = await run([test!], { setup: [setup!] }).catch((e: unknown) => e);

@@ -602,7 +602,16 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         }
         if (server?.length) result.notKept = `it changes ${server.join(', ')} outside BEGIN … ROLLBACK, which would outlive the run (create roles in sql/, or wrap them in BEGIN … ROLLBACK)`;
         if (result.notKept) result.warnings.push(`nothing it did was kept: ${result.notKept}`);
-        if (clean) await exec(server?.length === 0 ? 'commit' : 'rollback').catch(() => (clean = false));
+        if (clean && server?.length === 0) {
+          // A deferred constraint is checked here (psql would have failed the statement that broke it).
+          await exec('commit').catch((err: Error) => {
+            const pg = pgFieldsOf(err);
+            if (pg && !pg.sqlstate?.startsWith('08') && !pg.sqlstate?.startsWith('57P')) {
+              result.notKept = `committing it failed: ${pg.message ?? err.message}`;
+              result.error ??= { message: pg.message ?? err.message, pg, hint: 'a deferred constraint was broken outside BEGIN … ROLLBACK (psql fails the statement that broke it): nothing the file did was kept' };
+            } else clean = false;
+          });
+        } else if (clean) await exec('rollback').catch(() => (clean = false));
       } else await exec('rollback').catch(() => (clean = false));
     }
     if (clean && opts.reset) await sql.unsafe(opts.reset.text, opts.reset.params as never[]).catch(() => (clean = false));

@@ -327,32 +327,38 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
     };
     let batch: TestFile[] = [];
     let from = base;
-    for (const [i, file] of [...files.entries(), [files.length, undefined] as const]) {
-      const kept = file ? keptFrom[i] : null;
-      if (file && !kept) {
+    const flush = async () => {
+      if (batch.length && !stopped()) await runSideBySide(batch, from);
+      batch = [];
+    };
+    for (const [i, file] of files.entries()) {
+      const kept = keptFrom[i];
+      if (!kept) {
         batch.push(file);
         continue;
       }
-      if (batch.length && !stopped()) await runSideBySide(batch, from);
-      batch = [];
-      if (!file || !kept || stopped()) continue;
+      await flush();
+      if (stopped()) break;
       if (!carried) {
         carried = { ...(await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_tk', template: from.name })), sequences: from.sequences };
         from = carried;
       }
-      inUse.add(carried.name);
-      opts.onEvent?.({ kind: 'file-start', file: file.display, database: carried.name });
-      const result = await runTestFile({ url: carried.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings, librarySchema: LIBRARY_SCHEMA, commit: true });
-      inUse.delete(carried.name);
+      const into = carried;
+      inUse.add(into.name);
+      opts.onEvent?.({ kind: 'file-start', file: file.display, database: into.name });
+      const result = await runTestFile({ url: into.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings, librarySchema: LIBRARY_SCHEMA, commit: true });
+      inUse.delete(into.name);
       // What it did to sequences stays too (nextval is never rolled back, under psql neither), unless
       // nothing of it was kept: then they go back to where the file found them.
       if (!result.notKept) result.kept = kept;
       if (!interrupted) {
-        if (result.notKept) await withSql(carried.url, (sql) => sql.unsafe(resetStatement(carried!.sequences).text, resetStatement(carried!.sequences).params as never[]));
-        else carried.sequences = await withSql(carried.url, sequenceSnapshot);
+        const reset = resetStatement(into.sequences);
+        if (result.notKept) await withSql(into.url, (sql) => sql.unsafe(reset.text, reset.params as never[]));
+        else into.sequences = await withSql(into.url, sequenceSnapshot);
       }
       record(result);
     }
+    await flush();
     filesMs = performance.now() - t1;
     const ran = new Set(results.map((r) => r.file));
     for (const f of files) if (!ran.has(f.display)) notRun.push(f.display);
