@@ -581,9 +581,11 @@ describe('reports', () => {
     mkdirSync(join(dir, 'database', 'fixtures'));
     writeFileSync(join(dir, 'database', '01-schema.sql'), "select plan(1);\nselect pass('schema');\n");
     writeFileSync(join(dir, 'database', '02-rls.sql'), "select plan(1);\nselect pass('rls');\n");
+    writeFileSync(join(dir, 'database', '03-older.pg'), "select plan(1);\nselect pass('pg_prove --ext .pg');\n");
     writeFileSync(join(dir, 'database', 'fixtures', 'seed.sql'), 'select 1/0;\n');
     const named = await run([dir]);
-    expect(named.files.map((f) => [basename(f.file), f.status])).toEqual([['01-schema.sql', 'passed'], ['02-rls.sql', 'passed']]);
+    expect(named.files.map((f) => [basename(f.file), f.status])).toEqual([['01-schema.sql', 'passed'], ['02-rls.sql', 'passed'], ['03-older.pg', 'passed']]);
+    rmSync(join(dir, 'database', '03-older.pg'));
     // A folder with *.test.sql files contributes only those.
     writeFileSync(join(dir, 'database', '03.test.sql'), "select plan(1);\nselect pass('named so');\n");
     expect((await run([dir])).files.map((f) => basename(f.file))).toEqual(['03.test.sql']);

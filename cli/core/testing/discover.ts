@@ -1,7 +1,7 @@
 /**
  * Which files `rowguard test` runs: the paths given (files run whatever their
  * name; folders contribute their `*.test.sql` files, recursively, or, having
- * none, their `*.sql` files, as `supabase test db` runs supabase/tests), or
+ * none, their `*.sql` and `*.pg` files, as `supabase test db` runs supabase/tests), or
  * every `*.test.sql` under the test folder. Folders named `fixtures` (seed data and
  * the runner's own sample files), `node_modules` and dot-folders are not
  * searched. `--filter` keeps files whose displayed path contains the text, or
@@ -25,13 +25,16 @@ export interface DiscoverOptions {
   filter?: string;
 }
 
-function walk(dir: string, out: string[], suffix = TEST_SUFFIX): void {
+/** What `supabase test db` runs in a folder: `pg_prove --ext .pg --ext .sql -r`. */
+const SUPABASE_SUFFIXES = ['.sql', '.pg'];
+
+function walk(dir: string, out: string[], suffixes: readonly string[] = [TEST_SUFFIX]): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!SKIPPED_DIRS.has(entry.name)) walk(full, out, suffix);
-    } else if (entry.name.endsWith(suffix)) out.push(full);
+      if (!SKIPPED_DIRS.has(entry.name)) walk(full, out, suffixes);
+    } else if (suffixes.some((s) => entry.name.endsWith(s))) out.push(full);
   }
 }
 
@@ -43,7 +46,7 @@ function walk(dir: string, out: string[], suffix = TEST_SUFFIX): void {
 export function otherSqlFiles(opts: Omit<DiscoverOptions, 'filter'>): string[] {
   const roots = opts.paths.length ? opts.paths.map((p) => resolve(opts.cwd, p)) : [opts.defaultDir];
   const found: string[] = [];
-  for (const p of roots) if (existsSync(p) && statSync(p).isDirectory()) walk(p, found, '.sql');
+  for (const p of roots) if (existsSync(p) && statSync(p).isDirectory()) walk(p, found, ['.sql']);
   return found.filter((f) => !f.endsWith(TEST_SUFFIX)).sort().map((f) => relative(opts.displayRoot, f) || f);
 }
 
@@ -80,7 +83,7 @@ export function discoverTestFiles(opts: DiscoverOptions): TestFile[] {
       walk(p, files);
       // A folder named on the command line with no *.test.sql in it is a suite laid out as
       // `supabase test db` runs it (supabase/tests/**/*.sql): its .sql files are the tests.
-      if (files.length === 0 && opts.paths.length) walk(p, files, '.sql');
+      if (files.length === 0 && opts.paths.length) walk(p, files, SUPABASE_SUFFIXES);
       files.forEach((f) => found.add(f));
     } else found.add(p);
   }
