@@ -217,6 +217,9 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
   ['all-true', (g) => g.policies.push(`create policy everything on ${g.table} for all to authenticated using (true) with check (true);`)],
   ['update-true', (g) => g.policies.push(`create policy edit_all on ${g.table} for update to authenticated using (true);`)],
   ['delete-true', (g) => g.policies.push(`create policy delete_all on ${g.table} for delete to authenticated using (true);`)],
+  // Only filters the rows (the SELECT policy seems to tie them to the caller; it does not for a write that reads no column).
+  ['update-filter-only', (g, r) => g.policies.push(`create policy edit_open on ${g.table} for update to authenticated using (${pick(r, ["note <> 'archived'", 'id > 0'])})${r(2) ? ' with check ((select auth.uid()) = user_id)' : ''};`)],
+  ['delete-filter-only', (g, r) => g.policies.push(`create policy delete_open on ${g.table} for delete to authenticated using (${pick(r, ["note <> 'archived'", 'id > 0'])});`)],
   [
     'anonymous-branch',
     (g, r) => {

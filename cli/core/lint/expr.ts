@@ -363,6 +363,12 @@ export interface ExprAnalysis {
   /** Some comparison, sub-select or helper call ties a column of the row to the caller. */
   bindsCaller: boolean;
   /**
+   * Every top-level OR branch (the whole expression when there is no OR) holds such a test, or
+   * asks only who the caller is, never the row (`auth.jwt() -> 'app_metadata' ->> 'role' = 'admin'`):
+   * a caller no such gate admits gets only the rows tied to it.
+   */
+  ownRowsOnly: boolean;
+  /**
    * Columns of the row that such a comparison, sub-select or helper call ties to
    * the caller (`user_id` in `user_id = auth.uid()`, `org_id` in `org_id in
    * (select m.org_id from members m where m.user_id = auth.uid())`), outside any NOT.
@@ -1604,6 +1610,11 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
+    // Every top-level OR branch ties the row to the caller, or asks only who the caller is (an admin gate).
+    ownRowsOnly:
+      bindsCaller &&
+      !alwaysTrue(root, '\0') &&
+      ors.every((br) => contains(br, (_t, b) => tying.has(b)) || (contains(br, (t, b) => callerDependent(t, b)) && !contains(br, (t, b, a) => t === 'ColumnRef' && isRowColumn(b, a)))),
     callerColumns: [...callerColumns],
     claimColumns,
     rowColumns: [...rowColumns],

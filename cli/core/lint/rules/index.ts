@@ -44,6 +44,7 @@ import { rule as unusedSuppression } from './unused-suppression.js';
 import { rule as policyUnparsed } from './policy-unparsed.js';
 import { rule as userMetadataCopied } from './user-metadata-copied.js';
 import { rule as extensionInApi } from './extension-in-api.js';
+import { rule as writePolicyUnbound } from './write-policy-unbound.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
@@ -69,6 +70,7 @@ export const RULES: readonly Rule[] = [
   policySessionCheckPermissive,
   policyAnonymousBranch,
   policyToPublic,
+  writePolicyUnbound,
   writePolicyWithoutSelect,
   rlsOwnerIsApiRole,
   rlsNotForced,

@@ -8,7 +8,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: 'UPDATE or DELETE policy for a role that no SELECT policy covers: its writes silently match no row',
-  docs: 'An UPDATE or DELETE that reads columns (a WHERE clause, RETURNING, or SET from a column — PostgREST always filters) also needs the rows to pass a SELECT (or ALL) policy; with none, zero rows match and no error is raised.',
+  docs: 'An UPDATE or DELETE that reads columns (a WHERE clause, RETURNING of a column, or SET from a column — any PostgREST PATCH or DELETE with a filter) also needs the rows to pass a SELECT (or ALL) policy; with none, zero rows match and no error is raised. (One that reads no column is judged by the write policy alone: see write-policy-unbound.)',
   fix: 'add a SELECT policy for the same role with the same condition',
   check(ctx) {
     const out: RawFinding[] = [];

@@ -1,0 +1,71 @@
+/**
+ * `for delete using (bucket_id = 'avatars')` beside `for select using (owner =
+ * auth.uid())` reads as "users delete their own avatars": the SELECT policy
+ * seems to limit the delete. It does only when the DELETE reads a column (a
+ * WHERE, RETURNING of a column): Postgres adds SELECT policies to UPDATE and
+ * DELETE only then. PostgREST's PATCH or DELETE without a filter reads none
+ * (RETURNING 1 with Prefer: return=minimal), so the write policy's USING alone
+ * decides, and every user's avatars go.
+ */
+import type { Policy, Relation } from '../../catalog/model.js';
+import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
+import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, sqlColumns } from '../facts.js';
+import { ownerColumnsOf } from './policy-check-unbound.js';
+
+/** Text that asks who the caller is: a claim, a setting, the database role. */
+const ASKS_CALLER = /\bauth\s*\.|current_setting|current_user|session_user|current_role|\buser\b|jwt/i;
+
+export const rule: CatalogRule = {
+  kind: 'catalog',
+  id: 'write-policy-unbound',
+  level: 'error',
+  category: 'security',
+  description: "permissive UPDATE/DELETE policy that only filters rows (status = 'open', bucket_id = 'avatars') on a table whose SELECT policies tie rows to their owner: a write that reads no column reaches other users' rows",
+  docs: "Postgres applies a table's SELECT policies to an UPDATE or DELETE only when the command reads the row's columns (a WHERE clause, RETURNING of a column, SET from a column). PostgREST's PATCH or DELETE without a filter reads none (unless pg-safeupdate refuses it), so it is judged by the UPDATE or DELETE policy alone: with USING (status = 'open') every signed-in user updates every user's open rows — and with a WITH CHECK that sets user_id to the caller, takes them over. Reported when every permissive SELECT policy of the role ties rows to the caller, in each OR branch or behind a test of the caller alone such as an admin claim (its users cannot read each other's rows) and the write policy's USING never asks who the caller is (no claim, setting, role or helper call); a restrictive policy that narrows the same command suppresses it. USING (true) is policy-always-true's finding.",
+  fix: "add the owner test to the write policy's USING, e.g. using (bucket_id = 'avatars' and owner = (select auth.uid()))",
+  check(ctx) {
+    const out: RawFinding[] = [];
+    for (const rel of ctx.model.relations) {
+      if (!isTable(rel) || !rel.rls) continue;
+      for (const p of rel.policies) {
+        if (!p.permissive || p.using === null || ASKS_CALLER.test(p.using)) continue;
+        if (!commandsOf(p).some((c) => c === 'UPDATE' || c === 'DELETE')) continue;
+        const using = ctx.analysis(p).using;
+        if (!using || using.bindsCaller || using.calls.length > 0) continue;
+        const hits: Array<{ role: string; cmds: string[]; reads: readonly Policy[] }> = [];
+        for (const role of apiRolesOf(ctx, p)) {
+          if (bypassesRls(ctx.model, role) || using.alwaysTrueFor(role)) continue;
+          const reads = ownRowsOnly(ctx, rel, role);
+          if (reads.length === 0) continue;
+          const cmds = commandsOf(p).filter((c) => (c === 'UPDATE' || c === 'DELETE') && hasPrivilege(ctx, rel, role, c) && !narrowed(ctx, rel, p, role, c));
+          if (cmds.length) hits.push({ role, cmds, reads });
+        }
+        if (hits.length === 0) continue;
+        const owner = ownerColumnsOf(ctx, rel)[0] ?? hits[0]!.reads.flatMap((q) => ctx.analysis(q).using?.callerColumns ?? [])[0] ?? 'user_id';
+        const reads = [...new Set(hits.flatMap((h) => h.reads.map((q) => q.name)))].sort();
+        out.push({
+          object: policyObject(p),
+          objectKind: 'policy',
+          message: `policy ${p.name} on ${rel.qualified} lets ${listWords(hits.map((h) => `${h.role} ${listWords(h.cmds.map((c) => c.toLowerCase()))}`))} other users' rows: its USING (${p.using}) never ties the row to the caller, and an ${listWords([...new Set(hits.flatMap((h) => h.cmds))])} that reads no column (PostgREST's PATCH or DELETE without a filter) is not limited by the SELECT polic${reads.length === 1 ? 'y' : 'ies'} ${listWords(reads)}, which tie${reads.length === 1 ? 's' : ''} reads to their owner`,
+          fix: `add the owner test: using ((${p.using}) and ${sqlColumns([owner])} = (select auth.uid()))`,
+        });
+      }
+    }
+    return out;
+  },
+};
+
+/** The role's permissive SELECT policies on the table when each lets a caller read only its own rows (or all, past an admin gate); else none. */
+function ownRowsOnly(ctx: CatalogLintContext, rel: Relation, role: string): readonly Policy[] {
+  const selects = policiesFor(ctx.model, rel, role, 'SELECT', true);
+  const own = (q: Policy) => {
+    const using = ctx.analysis(q).using;
+    return using !== null && using.ownRowsOnly && !using.alwaysTrueFor(role);
+  };
+  return selects.length > 0 && selects.every(own) ? selects : [];
+}
+
+/** A restrictive policy for the same role and command narrows the write (which rows, or which callers). */
+function narrowed(ctx: CatalogLintContext, rel: Relation, p: Policy, role: string, cmd: 'UPDATE' | 'DELETE'): boolean {
+  return policiesFor(ctx.model, rel, role, cmd, false).some((r) => r !== p);
+}
