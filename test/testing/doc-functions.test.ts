@@ -7,11 +7,11 @@
  * the same files, run now.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { REPO_ROOT, serverMajor, serverUrl, freshDatabase } from '../helpers/pg.js';
+import { canCompareWithRealPgtap, pgProve, realPgtapSql } from '../helpers/real-pgtap.js';
+import { REPO_ROOT, serverUrl, freshDatabase } from '../helpers/pg.js';
 import { loadConfig, type Config } from '../../cli/core/config.js';
 import { runTests, type RunResult } from '../../cli/core/testing/runner.js';
 
@@ -105,19 +105,13 @@ describe("pgTAP's documented functions", () => {
     expect(newer).toContain('not ok 12 - index_is_partial (4 args) failing');
   });
 
-  const pgtapSql = ['/usr/share/postgresql/15/extension/pgtap--1.2.0.sql', ...findPgtap()].find((p) => existsSync(p));
-  const hasPgProve = spawnSync('pg_prove', ['--version']).status === 0 && spawnSync('psql', ['--version']).status === 0;
-  // As in runner.test.ts: Debian's pgTAP 1.2 and psql 15 predate Postgres 18.
-  const toolsPredateServer = serverMajor() >= 18;
-  it.skipIf(!pgtapSql || !hasPgProve || toolsPredateServer)('print the same lines and verdict as pg_prove with the real pgTAP 1.2, run now', async () => {
+  it.skipIf(!canCompareWithRealPgtap())('print the same lines and verdict as pg_prove with the real pgTAP 1.2, run now', async () => {
     const db = await freshDatabase('rg_doctap');
     try {
-      await db.sql.unsafe(readFileSync(pgtapSql!, 'utf8')).simple();
-      const u = new URL(db.url);
-      const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+      await db.sql.unsafe(readFileSync(realPgtapSql()!, 'utf8')).simple();
       for (const name of NAMES.filter((n) => !NEWER_THAN_1_2.has(n))) {
         const file = join(DOC, `${name}.test.sql`);
-        const p = spawnSync('pg_prove', ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', db.name, '-v', file], { env, encoding: 'utf8' });
+        const p = pgProve(db.url, file);
         const theirs = p.stdout.split('\n').filter((l) => TAP_LINE.test(l));
         expect(theirs[0], name).toBe(golden(name)[0]); // pg_prove ran the file: its plan line
         expect(output(name).filter((l) => TAP_LINE.test(l)), name).toEqual(theirs);
@@ -129,12 +123,3 @@ describe("pgTAP's documented functions", () => {
     }
   });
 });
-
-function findPgtap(): string[] {
-  const base = '/usr/share/postgresql';
-  if (!existsSync(base)) return [];
-  return readdirSync(base).flatMap((v) => {
-    const dir = join(base, v, 'extension');
-    return existsSync(dir) ? readdirSync(dir).filter((f) => /^pgtap--\d+\.\d+\.\d+\.sql$/.test(f)).map((f) => join(dir, f)) : [];
-  });
-}

@@ -4,11 +4,11 @@
  * pg_prove-style files, the tests.* helpers, JUnit and the CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { canCompareWithRealPgtap, pgProve, realPgtapSql } from '../helpers/real-pgtap.js';
 import { REPO_ROOT, runCli, serverMajor, serverUrl, freshDatabase } from '../helpers/pg.js';
 import { loadConfig, type Config } from '../../cli/core/config.js';
 import { runTests, buildTemplate, resetStatement, type RunResult } from '../../cli/core/testing/runner.js';
@@ -64,21 +64,14 @@ describe('TAP output matches pgTAP', () => {
     expect(a.tests.find((t) => t.description === 'is fails')!.diagnostics).toEqual(['Failed test 7: "is fails"', '        have: 1', '        want: 2']);
   });
 
-  const pgtapSql = ['/usr/share/postgresql/15/extension/pgtap--1.2.0.sql', ...findPgtap()].find((p) => existsSync(p));
-  const hasPgProve = spawnSync('pg_prove', ['--version']).status === 0 && spawnSync('psql', ['--version']).status === 0;
-  // Debian's pgTAP 1.2 and psql 15 predate Postgres 18: pgTAP asks has_table_privilege(…, 'RULE'), a
-  // privilege 18 no longer knows, and psql 15 sends COPY's \. line to a server that no longer ends on it.
-  const toolsPredateServer = serverMajor() >= 18;
-  it.skipIf(!pgtapSql || !hasPgProve || toolsPredateServer)('gives the same lines and verdict as pg_prove with the real pgTAP on the same files', async () => {
+  it.skipIf(!canCompareWithRealPgtap())('gives the same lines and verdict as pg_prove with the real pgTAP on the same files', async () => {
     const db = await freshDatabase('rg_realtap');
     try {
-      await db.sql.unsafe(readFileSync(pgtapSql!, 'utf8')).simple();
-      const u = new URL(db.url);
-      const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+      await db.sql.unsafe(readFileSync(realPgtapSql()!, 'utf8')).simple();
       const ours = await run([COMPAT], { jobs: 2 });
       expect(ours.files).toHaveLength(COMPAT_FILES.length);
       for (const f of ours.files) {
-        const p = spawnSync('pg_prove', ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', db.name, '-v', join(REPO_ROOT, f.file)], { env, encoding: 'utf8' });
+        const p = pgProve(db.url, join(REPO_ROOT, f.file));
         const theirs = p.stdout.split('\n').filter((l) => /^(ok \d|not ok \d|#|1\.\.)/.test(l));
         expect(f.output.filter((l) => /^(ok \d|not ok \d|#|1\.\.)/.test(l)), f.file).toEqual(theirs);
         expect(p.status !== 0, f.file).toBe(f.status !== 'passed');
@@ -88,15 +81,6 @@ describe('TAP output matches pgTAP', () => {
     }
   });
 });
-
-function findPgtap(): string[] {
-  const base = '/usr/share/postgresql';
-  if (!existsSync(base)) return [];
-  return readdirSync(base).flatMap((v) => {
-    const dir = join(base, v, 'extension');
-    return existsSync(dir) ? readdirSync(dir).filter((f) => /^pgtap--\d+\.\d+\.\d+\.sql$/.test(f)).map((f) => join(dir, f)) : [];
-  });
-}
 
 describe('isolation', () => {
   it('a file that would commit a role keeps nothing for the next file, says so, and leaves nothing on the server', async () => {
