@@ -594,4 +594,32 @@ describe('reports', () => {
       hint: expect.stringMatching(/has 2 other \.sql files \(.*database\/01-schema\.sql, …\): name them \*\.test\.sql, or pass the folder as a path \(a folder named with no \*\.test\.sql in it runs its \.sql files/),
     });
   });
+
+  it('supabase/tests contributes every .sql file, as supabase test db runs them: a kit\'s 00000-helpers.sql beside its *.test.sql files runs first, its commits there for them', async () => {
+    // makerkit's layout: supabase/tests/database/00000-makerkit-helpers.sql (helpers created outside
+    // BEGIN … ROLLBACK) next to *.test.sql files that call them; pg_prove runs every .sql file there.
+    const dir = tempDir('rg-supabase-kit-');
+    const tests = join(dir, 'supabase', 'tests');
+    mkdirSync(join(tests, 'database'), { recursive: true });
+    const helpers = "create schema kit_helpers;\ncreate function kit_helpers.answer() returns int language sql as 'select 42';\nbegin;\nselect plan(1);\nselect pass('helpers');\nselect * from finish();\nrollback;\n";
+    const uses = "begin;\nselect plan(1);\nselect is(kit_helpers.answer(), 42, 'the helper is there');\nselect * from finish();\nrollback;\n";
+    writeFileSync(join(tests, 'database', '00000-helpers.sql'), helpers);
+    writeFileSync(join(tests, 'database', 'answer.test.sql'), uses);
+    const seen = (r: RunResult) => r.files.map((f) => [basename(f.file), f.status]);
+    const both = [['00000-helpers.sql', 'passed'], ['answer.test.sql', 'passed']];
+    expect(seen(await run([tests]))).toEqual(both);
+    expect(seen(await run([join(tests, 'database')]))).toEqual(both);
+    // As the configured test folder too (rowguard test with no paths).
+    expect(seen(await runTests({ serverUrl: serverUrl(), config: { ...config, dirs: { ...config.dirs, test: tests } }, cwd: REPO_ROOT, paths: [], jobs: 1 }))).toEqual(both);
+    // Any other folder with *.test.sql files contributes only those (its other .sql files may be \i-included helpers),
+    // also in a project that itself lives below some supabase/tests folder: the rule reads the path below the project root.
+    const project = join(tests, 'project');
+    mkdirSync(join(project, 'db'), { recursive: true });
+    writeFileSync(join(project, 'db', '00000-helpers.sql'), helpers);
+    writeFileSync(join(project, 'db', 'answer.test.sql'), uses);
+    const inProject = { ...config, root: project, dirs: { ...config.dirs, test: join(project, 'db') } };
+    const elsewhere = await runTests({ serverUrl: serverUrl(), config: inProject, cwd: project, paths: ['db'], jobs: 1 });
+    expect(elsewhere.files.map((f) => [f.file, f.status])).toEqual([['db/answer.test.sql', 'errored']]);
+    expect(elsewhere.files[0]!.error?.message).toContain('schema "kit_helpers" does not exist');
+  });
 });
