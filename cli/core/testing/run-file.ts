@@ -662,7 +662,12 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           else block = 'none';
         } else if (block === 'outer') {
           // Not committed here: what the block did stays visible to the rest of the file, and ends with our transaction (kept with `commit`).
-          if (!tx.chain) block = 'none';
+          // COMMIT AND CHAIN opens the next block at once: a savepoint of ours, so that its ROLLBACK undoes
+          // only what ran after the chain, as psql's server would (not the committed block with it).
+          if (tx.chain) {
+            await exec(`savepoint ${FILE_SAVEPOINT}`);
+            block = 'savepoint';
+          } else block = 'none';
         } else {
           result.messages.push('WARNING:  there is no transaction in progress');
         }
