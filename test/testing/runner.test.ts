@@ -250,6 +250,16 @@ describe('verdicts', () => {
     expect(on!.messages).toEqual([...warnings, 'ERROR:  SAVEPOINT can only be used in transaction blocks', 'ERROR:  RELEASE SAVEPOINT can only be used in transaction blocks', 'ERROR:  ROLLBACK TO SAVEPOINT can only be used in transaction blocks']);
   });
 
+  it('ROLLBACK AND CHAIN and COMMIT AND CHAIN keep the block\'s isolation level, as the server\'s chain does', async () => {
+    const dir = tempDir('rg-chain-');
+    writeFileSync(join(dir, 'chain.sql'), "start transaction isolation level serializable;\ncreate table public.chain_t (x int);\nrollback and chain;\nselect plan(3);\n" +
+      "select is(current_setting('transaction_isolation'), 'serializable', 'after ROLLBACK AND CHAIN');\nselect hasnt_table('public', 'chain_t', 'the first block rolled back');\n" +
+      "commit and chain;\nselect is(current_setting('transaction_isolation'), 'serializable', 'after COMMIT AND CHAIN');\nrollback;\n");
+    const [f] = (await run([join(dir, 'chain.sql')])).files;
+    expect(f!.tests.map((t) => [t.ok, t.description])).toEqual([[true, 'after ROLLBACK AND CHAIN'], [true, 'the first block rolled back'], [true, 'after COMMIT AND CHAIN']]);
+    expect(f!.status).toBe('passed');
+  });
+
   it('stands in for pgTAP where Supabase-style files expect it: CREATE EXTENSION pgtap, its schema on the search_path, qualified calls', async () => {
     const r = await run([join(RUNNER, 'pgtap-extension.test.sql')]);
     const f = r.files[0]!;

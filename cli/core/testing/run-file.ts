@@ -710,13 +710,14 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
             block = 'none';
           }
         } else if (block === 'outer') {
-          await exec('rollback');
-          outerOpen = false;
-          block = 'none';
           if (tx.chain) {
-            await exec('begin');
-            outerOpen = true;
-            block = 'outer';
+            // The server's own chain: the next block keeps the first one's isolation level and access mode, as under psql.
+            await exec('rollback and chain');
+            ranInOuter = false;
+          } else {
+            await exec('rollback');
+            outerOpen = false;
+            block = 'none';
           }
         } else {
           result.messages.push('WARNING:  there is no transaction in progress');
