@@ -233,21 +233,21 @@ describe('verdicts', () => {
     ]);
   });
 
-  it('outside a block, as psql runs each statement in a transaction of its own: SET LOCAL / SET TRANSACTION end with their statement (a warning), SAVEPOINT is refused (25P01)', async () => {
+  it('outside a block, as psql runs each statement in a transaction of its own: SET LOCAL / SET TRANSACTION end with their statement (a warning), SAVEPOINT, LOCK and DECLARE CURSOR are refused (25P01)', async () => {
     const dir = tempDir('rg-outside-block-');
     const sets = "set local role anon;\nset local search_path = pg_catalog;\nset transaction isolation level serializable;\nset constraints all deferred;\nselect plan(4);\n" +
       "select is(current_user::text, session_user::text, 'SET LOCAL ROLE lasted one statement');\n" +
       "select ok(current_setting('search_path') like '%public%', 'SET LOCAL search_path lasted one statement');\n" +
       "select is(current_setting('transaction_isolation'), 'read committed', 'SET TRANSACTION lasted one statement');\n";
     writeFileSync(join(dir, 'stop.sql'), sets + "savepoint s;\nselect pass('never: psql stops at the SAVEPOINT');\n");
-    writeFileSync(join(dir, 'on.sql'), '\\set ON_ERROR_STOP 0\n' + sets + "savepoint s;\nrelease savepoint s;\nrollback to savepoint s;\nselect pass('psql carried on, nothing left aborted');\n");
+    writeFileSync(join(dir, 'on.sql'), '\\set ON_ERROR_STOP 0\n' + sets + "savepoint s;\nrelease savepoint s;\nrollback to savepoint s;\nlock table pg_catalog.pg_class;\ndeclare c cursor for select 1;\ndeclare h cursor with hold for select 1;\nselect pass('psql carried on, nothing left aborted');\n");
     const [on, stop] = (await run([join(dir, 'on.sql'), join(dir, 'stop.sql')])).files;
     const warnings = ['SET LOCAL', 'SET LOCAL', 'SET TRANSACTION', 'SET CONSTRAINTS'].map((s) => `WARNING:  ${s} can only be used in transaction blocks`);
     expect(stop!.tests.map((t) => [t.ok, t.description])).toEqual([[true, 'SET LOCAL ROLE lasted one statement'], [true, 'SET LOCAL search_path lasted one statement'], [true, 'SET TRANSACTION lasted one statement']]);
     expect(stop!.error).toMatchObject({ message: 'SAVEPOINT can only be used in transaction blocks', pg: { sqlstate: '25P01' }, location: { line: 9, column: 1 } });
     expect(stop!.messages.slice(0, 4)).toEqual(warnings);
     expect(on!.status).toBe('passed');
-    expect(on!.messages).toEqual([...warnings, 'ERROR:  SAVEPOINT can only be used in transaction blocks', 'ERROR:  RELEASE SAVEPOINT can only be used in transaction blocks', 'ERROR:  ROLLBACK TO SAVEPOINT can only be used in transaction blocks']);
+    expect(on!.messages).toEqual([...warnings, 'ERROR:  SAVEPOINT can only be used in transaction blocks', 'ERROR:  RELEASE SAVEPOINT can only be used in transaction blocks', 'ERROR:  ROLLBACK TO SAVEPOINT can only be used in transaction blocks', 'ERROR:  LOCK TABLE can only be used in transaction blocks', 'ERROR:  DECLARE CURSOR can only be used in transaction blocks']);
   });
 
   it('ROLLBACK AND CHAIN and COMMIT AND CHAIN keep the block\'s isolation level, as the server\'s chain does', async () => {

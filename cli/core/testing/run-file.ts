@@ -303,6 +303,15 @@ function transactionOnlySet(tree: unknown): string | null {
   return set.is_local ? 'SET LOCAL' : null;
 }
 
+/** 'LOCK TABLE' or 'DECLARE CURSOR' (one without WITH HOLD) when the statement is one, which the server runs only in a transaction block (RequireTransactionBlock); null otherwise. */
+function blockOnly(tree: unknown): string | null {
+  const stmt = (tree as { stmts?: Array<{ stmt?: Record<string, unknown> }> } | undefined)?.stmts?.[0]?.stmt;
+  if (stmt?.['LockStmt']) return 'LOCK TABLE';
+  const declare = stmt?.['DeclareCursorStmt'] as { options?: number } | undefined;
+  // CURSOR_OPT_HOLD (0x0020, parsenodes.h): a cursor WITH HOLD outlives its transaction and is allowed.
+  return declare && ((declare.options ?? 0) & 0x0020) === 0 ? 'DECLARE CURSOR' : null;
+}
+
 /** One psql row → one line: columns joined by '|', NULL printed as ''. */
 function rowText(row: Array<Buffer | null>): string {
   return row.map((v) => (v === null ? '' : v.toString('utf8'))).join('|');
@@ -532,7 +541,16 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       // Run in a savepoint of ours: outside the file's blocks (psql's autocommit) or, with
       // ON_ERROR_ROLLBACK, inside them unless already aborted (psql then sends no savepoint).
       let guard = false;
+      let refused = false;
       try {
+        // LOCK and DECLARE CURSOR (without HOLD) outside a block: psql's one-statement transaction makes the server refuse them.
+        if (block === 'none' && (st0.kind === 'LockStmt' || st0.kind === 'DeclareCursorStmt')) {
+          const needs = blockOnly(await parseTree(st.text));
+          if (needs) {
+            refused = true;
+            throw outsideBlock(`${needs} can only be used in transaction blocks`);
+          }
+        }
         if (tx) {
           if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
             result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'rowguard test runs each file inside a transaction of its own, which it commits only as psql would have (for the files after it)' };
@@ -603,7 +621,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         // with ON_ERROR_ROLLBACK) the statement was guarded by a savepoint; else
         // the block stays aborted until the file's ROLLBACK, exactly as under psql.
         // A statement refused outside a block (outsideBlock) never reached the server: nothing to undo.
-        if (tx && block === 'none') continue;
+        if (refused || (tx && block === 'none')) continue;
         if ((block === 'none' || guard) && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
         else aborted = true;
       }
