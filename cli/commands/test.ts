@@ -19,7 +19,7 @@ interface TestFlags {
 export function makeTestCommand(): Command {
   return new Command('test')
     .description('run pgTAP-style SQL tests (default: test/**/*.test.sql) on copies of a database built from sql/, as pg_prove would run them one after another')
-    .argument('[paths...]', 'test files or folders (folders: their *.test.sql files, or their *.sql and *.pg files when they have none, as supabase test db runs supabase/tests)')
+    .argument('[paths...]', 'test files or folders (folders: their *.test.sql files, or their *.sql and *.pg files when they have none; supabase/tests and the folders below it: every *.sql and *.pg file, as supabase test db runs them)')
     .option('--filter <pattern>', 'only files whose path contains this text (or matches it as a glob with * and ?)')
     .option('--bail', 'stop after the first file that does not pass')
     .option('--jobs <n>', 'files to run at a time (default: the number of CPUs)')

@@ -138,6 +138,19 @@ describe('what the files after a committing file see', () => {
     expect(f['2-after.sql']!.status).toBe('passed');
   });
 
+  it('COMMIT AND CHAIN commits the block before it: a ROLLBACK of the chained block undoes only what ran after the chain', async () => {
+    // The file's first BEGIN is rowguard's own transaction; the chained block must not roll that back with it.
+    const paths = suite({
+      '1-chain.sql': "begin;\ncreate table public.chained (note text);\ninsert into public.chained values ('first block');\ncommit and chain;\ninsert into public.chained values ('chained block');\nrollback;\nselect plan(1);\nselect results_eq('select note from public.chained', array['first block'], 'the file sees its committed block');\n",
+      // The same after a statement outside any block (the block is then a savepoint of rowguard's).
+      '2-chain-later.sql': "insert into public.chained values ('autocommit');\nbegin;\ninsert into public.chained values ('second first block');\ncommit and chain;\ninsert into public.chained values ('second chained block');\nrollback;\nselect plan(1);\nselect results_eq('select count(*)::int from public.chained', array[3], 'the second chained block is gone');\n",
+      '3-after.sql': "begin;\nselect plan(1);\nselect results_eq('select note from public.chained', array['first block', 'autocommit', 'second first block'], 'what psql committed, no chained block');\nrollback;\n",
+    });
+    const r = await run(paths);
+    expect(failures(r)).toEqual([]);
+    expect(r.files.map((f) => f.status)).toEqual(['passed', 'passed', 'passed']);
+  });
+
   it('a setup file (--setup) that creates a role fails the run, and the role is not left on the server', async () => {
     const [setup, test] = suite({ 'setup.sql': 'create role rg_carry_setup_role;\n', 'a.test.sql': 'select plan(1);\nselect pass();\n' });
     const err = await run([test!], { setup: [setup!] }).catch((e: unknown) => e);

@@ -217,6 +217,33 @@ describe('verdicts', () => {
     ]);
   });
 
+  it('outside a block, as psql runs each statement in a transaction of its own: SET LOCAL / SET TRANSACTION end with their statement (a warning), SAVEPOINT, LOCK and DECLARE CURSOR are refused (25P01)', async () => {
+    const dir = tempDir('rg-outside-block-');
+    const sets = "set local role anon;\nset local search_path = pg_catalog;\nset transaction isolation level serializable;\nset constraints all deferred;\nselect plan(4);\n" +
+      "select is(current_user::text, session_user::text, 'SET LOCAL ROLE lasted one statement');\n" +
+      "select ok(current_setting('search_path') like '%public%', 'SET LOCAL search_path lasted one statement');\n" +
+      "select is(current_setting('transaction_isolation'), 'read committed', 'SET TRANSACTION lasted one statement');\n";
+    writeFileSync(join(dir, 'stop.sql'), sets + "savepoint s;\nselect pass('never: psql stops at the SAVEPOINT');\n");
+    writeFileSync(join(dir, 'on.sql'), '\\set ON_ERROR_STOP 0\n' + sets + "savepoint s;\nrelease savepoint s;\nrollback to savepoint s;\nlock table pg_catalog.pg_class;\ndeclare c cursor for select 1;\ndeclare h cursor with hold for select 1;\nselect pass('psql carried on, nothing left aborted');\n");
+    const [on, stop] = (await run([join(dir, 'on.sql'), join(dir, 'stop.sql')])).files;
+    const warnings = ['SET LOCAL', 'SET LOCAL', 'SET TRANSACTION', 'SET CONSTRAINTS'].map((s) => `WARNING:  ${s} can only be used in transaction blocks`);
+    expect(stop!.tests.map((t) => [t.ok, t.description])).toEqual([[true, 'SET LOCAL ROLE lasted one statement'], [true, 'SET LOCAL search_path lasted one statement'], [true, 'SET TRANSACTION lasted one statement']]);
+    expect(stop!.error).toMatchObject({ message: 'SAVEPOINT can only be used in transaction blocks', pg: { sqlstate: '25P01' }, location: { line: 9, column: 1 } });
+    expect(stop!.messages.slice(0, 4)).toEqual(warnings);
+    expect(on!.status).toBe('passed');
+    expect(on!.messages).toEqual([...warnings, 'ERROR:  SAVEPOINT can only be used in transaction blocks', 'ERROR:  RELEASE SAVEPOINT can only be used in transaction blocks', 'ERROR:  ROLLBACK TO SAVEPOINT can only be used in transaction blocks', 'ERROR:  LOCK TABLE can only be used in transaction blocks', 'ERROR:  DECLARE CURSOR can only be used in transaction blocks']);
+  });
+
+  it('ROLLBACK AND CHAIN and COMMIT AND CHAIN keep the block\'s isolation level, as the server\'s chain does', async () => {
+    const dir = tempDir('rg-chain-');
+    writeFileSync(join(dir, 'chain.sql'), "start transaction isolation level serializable;\ncreate table public.chain_t (x int);\nrollback and chain;\nselect plan(3);\n" +
+      "select is(current_setting('transaction_isolation'), 'serializable', 'after ROLLBACK AND CHAIN');\nselect hasnt_table('public', 'chain_t', 'the first block rolled back');\n" +
+      "commit and chain;\nselect is(current_setting('transaction_isolation'), 'serializable', 'after COMMIT AND CHAIN');\nrollback;\n");
+    const [f] = (await run([join(dir, 'chain.sql')])).files;
+    expect(f!.tests.map((t) => [t.ok, t.description])).toEqual([[true, 'after ROLLBACK AND CHAIN'], [true, 'the first block rolled back'], [true, 'after COMMIT AND CHAIN']]);
+    expect(f!.status).toBe('passed');
+  });
+
   it('stands in for pgTAP where Supabase-style files expect it: CREATE EXTENSION pgtap, its schema on the search_path, qualified calls', async () => {
     const r = await run([join(RUNNER, 'pgtap-extension.test.sql')]);
     const f = r.files[0]!;
@@ -579,5 +606,33 @@ describe('reports', () => {
       message: 'no test files found',
       hint: expect.stringMatching(/has 2 other \.sql files \(.*database\/01-schema\.sql, …\): name them \*\.test\.sql, or pass the folder as a path \(a folder named with no \*\.test\.sql in it runs its \.sql files/),
     });
+  });
+
+  it('supabase/tests contributes every .sql file, as supabase test db runs them: a kit\'s 00000-helpers.sql beside its *.test.sql files runs first, its commits there for them', async () => {
+    // makerkit's layout: supabase/tests/database/00000-makerkit-helpers.sql (helpers created outside
+    // BEGIN … ROLLBACK) next to *.test.sql files that call them; pg_prove runs every .sql file there.
+    const dir = tempDir('rg-supabase-kit-');
+    const tests = join(dir, 'supabase', 'tests');
+    mkdirSync(join(tests, 'database'), { recursive: true });
+    const helpers = "create schema kit_helpers;\ncreate function kit_helpers.answer() returns int language sql as 'select 42';\nbegin;\nselect plan(1);\nselect pass('helpers');\nselect * from finish();\nrollback;\n";
+    const uses = "begin;\nselect plan(1);\nselect is(kit_helpers.answer(), 42, 'the helper is there');\nselect * from finish();\nrollback;\n";
+    writeFileSync(join(tests, 'database', '00000-helpers.sql'), helpers);
+    writeFileSync(join(tests, 'database', 'answer.test.sql'), uses);
+    const seen = (r: RunResult) => r.files.map((f) => [basename(f.file), f.status]);
+    const both = [['00000-helpers.sql', 'passed'], ['answer.test.sql', 'passed']];
+    expect(seen(await run([tests]))).toEqual(both);
+    expect(seen(await run([join(tests, 'database')]))).toEqual(both);
+    // As the configured test folder too (rowguard test with no paths).
+    expect(seen(await runTests({ serverUrl: serverUrl(), config: { ...config, dirs: { ...config.dirs, test: tests } }, cwd: REPO_ROOT, paths: [], jobs: 1 }))).toEqual(both);
+    // Any other folder with *.test.sql files contributes only those (its other .sql files may be \i-included helpers),
+    // also in a project that itself lives below some supabase/tests folder: the rule reads the path below the project root.
+    const project = join(tests, 'project');
+    mkdirSync(join(project, 'db'), { recursive: true });
+    writeFileSync(join(project, 'db', '00000-helpers.sql'), helpers);
+    writeFileSync(join(project, 'db', 'answer.test.sql'), uses);
+    const inProject = { ...config, root: project, dirs: { ...config.dirs, test: join(project, 'db') } };
+    const elsewhere = await runTests({ serverUrl: serverUrl(), config: inProject, cwd: project, paths: ['db'], jobs: 1 });
+    expect(elsewhere.files.map((f) => [f.file, f.status])).toEqual([['db/answer.test.sql', 'errored']]);
+    expect(elsewhere.files[0]!.error?.message).toContain('schema "kit_helpers" does not exist');
   });
 });

@@ -1,14 +1,15 @@
 /**
  * Which files `rowguard test` runs: the paths given (files run whatever their
  * name; folders contribute their `*.test.sql` files, recursively, or, having
- * none, their `*.sql` and `*.pg` files, as `supabase test db` runs supabase/tests), or
- * every `*.test.sql` under the test folder. Folders named `fixtures` (seed data and
- * the runner's own sample files), `node_modules` and dot-folders are not
- * searched. `--filter` keeps files whose displayed path contains the text, or
+ * none, their `*.sql` and `*.pg` files), or every `*.test.sql` under the test folder;
+ * `supabase/tests` and the folders below it, named or the test folder,
+ * contribute every `*.sql` and `*.pg` file, as `supabase test db` runs them. Folders
+ * named `fixtures` (seed data and the runner's own sample files),
+ * `node_modules` and dot-folders are not searched. `--filter` keeps files whose displayed path contains the text, or
  * matches it as a glob when it has `*` or `?`.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { RowguardError } from '../errors.js';
 import type { TestFile } from './run-file.js';
 
@@ -70,6 +71,17 @@ export function matchesFilter(display: string, filter: string): boolean {
   return /[*?]/.test(filter) ? globToRegExp(filter).test(path) : path.includes(filter);
 }
 
+/**
+ * `supabase/tests` or a folder below it, where `supabase test db` finds its test files. Read
+ * below the project root when the folder is inside it, so a checkout that happens to live under
+ * some `supabase/tests` folder keeps the *.test.sql rule for its own folders.
+ */
+export function isSupabaseTests(dir: string, root: string): boolean {
+  const inRoot = relative(root, dir);
+  const parts = (inRoot !== '' && !inRoot.startsWith('..') && !isAbsolute(inRoot) ? inRoot : resolve(dir)).split(sep);
+  return parts.some((part, i) => part === 'supabase' && parts[i + 1] === 'tests');
+}
+
 export function discoverTestFiles(opts: DiscoverOptions): TestFile[] {
   const found = new Set<string>();
   const roots = opts.paths.length ? opts.paths.map((p) => resolve(opts.cwd, p)) : [opts.defaultDir];
@@ -80,10 +92,15 @@ export function discoverTestFiles(opts: DiscoverOptions): TestFile[] {
     }
     if (statSync(p).isDirectory()) {
       const files: string[] = [];
-      walk(p, files);
-      // A folder named on the command line with no *.test.sql in it is a suite laid out as
-      // `supabase test db` runs it (supabase/tests/**/*.sql): its .sql files are the tests.
-      if (files.length === 0 && opts.paths.length) walk(p, files, SUPABASE_SUFFIXES);
+      // Supabase's tests folder (or one below it), and a folder named on the command line with no
+      // *.test.sql in it, are suites laid out as `supabase test db` runs them: pg_prove runs every .sql (and .pg)
+      // file under supabase/tests, so a kit's 00000-helpers.sql next to its *.test.sql files (as
+      // makerkit's are) is a test file too, run first, and what it commits is there for the others.
+      if (isSupabaseTests(p, opts.displayRoot)) walk(p, files, SUPABASE_SUFFIXES);
+      else {
+        walk(p, files);
+        if (files.length === 0 && opts.paths.length) walk(p, files, SUPABASE_SUFFIXES);
+      }
       files.forEach((f) => found.add(f));
     } else found.add(p);
   }

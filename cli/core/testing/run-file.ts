@@ -285,6 +285,33 @@ async function classify(text: string): Promise<TxStatement | null> {
   return { kind, chain: !!stmt.chain, options };
 }
 
+/** An error as the server raises it for a statement that needs a transaction block (SQLSTATE 25P01, no_active_sql_transaction). */
+function outsideBlock(message: string): Error {
+  return Object.assign(new Error(message), { name: 'PostgresError', code: '25P01', severity: 'ERROR' });
+}
+
+/**
+ * 'SET LOCAL', 'SET TRANSACTION' or 'SET CONSTRAINTS' when the statement is one, which only set
+ * something for the transaction they run in (the server's WarnNoTransactionBlock); null otherwise.
+ */
+function transactionOnlySet(tree: unknown): string | null {
+  const stmt = (tree as { stmts?: Array<{ stmt?: Record<string, unknown> }> } | undefined)?.stmts?.[0]?.stmt;
+  if (stmt?.['ConstraintsSetStmt']) return 'SET CONSTRAINTS';
+  const set = stmt?.['VariableSetStmt'] as { kind?: string; name?: string; is_local?: boolean } | undefined;
+  if (!set) return null;
+  if (set.kind === 'VAR_SET_MULTI' && set.name === 'TRANSACTION') return 'SET TRANSACTION';
+  return set.is_local ? 'SET LOCAL' : null;
+}
+
+/** 'LOCK TABLE' or 'DECLARE CURSOR' (one without WITH HOLD) when the statement is one, which the server runs only in a transaction block (RequireTransactionBlock); null otherwise. */
+function blockOnly(tree: unknown): string | null {
+  const stmt = (tree as { stmts?: Array<{ stmt?: Record<string, unknown> }> } | undefined)?.stmts?.[0]?.stmt;
+  if (stmt?.['LockStmt']) return 'LOCK TABLE';
+  const declare = stmt?.['DeclareCursorStmt'] as { options?: number } | undefined;
+  // CURSOR_OPT_HOLD (0x0020, parsenodes.h): a cursor WITH HOLD outlives its transaction and is allowed.
+  return declare && ((declare.options ?? 0) & 0x0020) === 0 ? 'DECLARE CURSOR' : null;
+}
+
 /** One psql row → one line: columns joined by '|', NULL printed as ''. */
 function rowText(row: Array<Buffer | null>): string {
   return row.map((v) => (v === null ? '' : v.toString('utf8'))).join('|');
@@ -502,10 +529,28 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       const st = adapted.st;
       const location = locate(script, st.start);
       const tx = await classify(st.text);
+      // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS outside a block: psql's server warns and the
+      // setting ends with that statement's own transaction; in rowguard's it would last the whole file.
+      if (block === 'none' && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
+        const only = transactionOnlySet(await parseTree(st.text));
+        if (only) {
+          result.messages.push(`WARNING:  ${only} can only be used in transaction blocks`);
+          continue;
+        }
+      }
       // Run in a savepoint of ours: outside the file's blocks (psql's autocommit) or, with
       // ON_ERROR_ROLLBACK, inside them unless already aborted (psql then sends no savepoint).
       let guard = false;
+      let refused = false;
       try {
+        // LOCK and DECLARE CURSOR (without HOLD) outside a block: psql's one-statement transaction makes the server refuse them.
+        if (block === 'none' && (st0.kind === 'LockStmt' || st0.kind === 'DeclareCursorStmt')) {
+          const needs = blockOnly(await parseTree(st.text));
+          if (needs) {
+            refused = true;
+            throw outsideBlock(`${needs} can only be used in transaction blocks`);
+          }
+        }
         if (tx) {
           if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
             result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'rowguard test runs each file inside a transaction of its own, which it commits only as psql would have (for the files after it)' };
@@ -575,6 +620,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
         // with ON_ERROR_ROLLBACK) the statement was guarded by a savepoint; else
         // the block stays aborted until the file's ROLLBACK, exactly as under psql.
+        // A statement refused outside a block (outsideBlock) never reached the server: nothing to undo.
+        if (refused || (tx && block === 'none')) continue;
         if ((block === 'none' || guard) && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
         else aborted = true;
       }
@@ -671,7 +718,12 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           else block = 'none';
         } else if (block === 'outer') {
           // Not committed here: what the block did stays visible to the rest of the file, and ends with our transaction (kept with `commit`).
-          if (!tx.chain) block = 'none';
+          // COMMIT AND CHAIN opens the next block at once: a savepoint of ours, so that its ROLLBACK undoes
+          // only what ran after the chain, as psql's server would (not the committed block with it).
+          if (tx.chain) {
+            await exec(`savepoint ${FILE_SAVEPOINT}`);
+            block = 'savepoint';
+          } else block = 'none';
         } else {
           result.messages.push('WARNING:  there is no transaction in progress');
         }
@@ -685,13 +737,14 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
             block = 'none';
           }
         } else if (block === 'outer') {
-          await exec('rollback');
-          outerOpen = false;
-          block = 'none';
           if (tx.chain) {
-            await exec('begin');
-            outerOpen = true;
-            block = 'outer';
+            // The server's own chain: the next block keeps the first one's isolation level and access mode, as under psql.
+            await exec('rollback and chain');
+            ranInOuter = false;
+          } else {
+            await exec('rollback');
+            outerOpen = false;
+            block = 'none';
           }
         } else {
           result.messages.push('WARNING:  there is no transaction in progress');
@@ -700,6 +753,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       case 'savepoint':
       case 'release':
       case 'rollback_to':
+        // psql runs a statement outside a block in a transaction of its own, where the server refuses
+        // these (25P01); rowguard's transaction would take them and open a block psql never had.
+        if (block === 'none') throw outsideBlock(`${{ savepoint: 'SAVEPOINT', release: 'RELEASE SAVEPOINT', rollback_to: 'ROLLBACK TO SAVEPOINT' }[tx.kind]} can only be used in transaction blocks`);
         if (!outerOpen) {
           await exec('begin');
           outerOpen = true;
