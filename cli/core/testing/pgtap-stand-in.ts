@@ -30,8 +30,9 @@ interface Tree {
   stmts?: Array<{ stmt?: Node }>;
 }
 
-function firstStatement(tree: unknown, kind: string): Node | undefined {
-  const stmt = (tree as Tree).stmts?.[0]?.stmt;
+/** The body of the parse tree's first statement when it is of `kind` (`'VariableSetStmt'`, …). */
+export function firstStatement(tree: unknown, kind: string): Node | undefined {
+  const stmt = (tree as Tree | undefined)?.stmts?.[0]?.stmt;
   return stmt?.[kind] as Node | undefined;
 }
 

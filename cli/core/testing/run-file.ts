@@ -30,7 +30,7 @@ import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
-import { leavesNothing, libraryCallSites, searchPathChange, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
+import { firstStatement, leavesNothing, libraryCallSites, searchPathChange, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
 export interface TestFile {
   /** Absolute path. */
@@ -295,9 +295,8 @@ function outsideBlock(message: string): Error {
  * something for the transaction they run in (the server's WarnNoTransactionBlock); null otherwise.
  */
 function transactionOnlySet(tree: unknown): string | null {
-  const stmt = (tree as { stmts?: Array<{ stmt?: Record<string, unknown> }> } | undefined)?.stmts?.[0]?.stmt;
-  if (stmt?.['ConstraintsSetStmt']) return 'SET CONSTRAINTS';
-  const set = stmt?.['VariableSetStmt'] as { kind?: string; name?: string; is_local?: boolean } | undefined;
+  if (firstStatement(tree, 'ConstraintsSetStmt')) return 'SET CONSTRAINTS';
+  const set = firstStatement(tree, 'VariableSetStmt') as { kind?: string; name?: string; is_local?: boolean } | undefined;
   if (!set) return null;
   if (set.kind === 'VAR_SET_MULTI' && set.name === 'TRANSACTION') return 'SET TRANSACTION';
   return set.is_local ? 'SET LOCAL' : null;
@@ -305,9 +304,8 @@ function transactionOnlySet(tree: unknown): string | null {
 
 /** 'LOCK TABLE' or 'DECLARE CURSOR' (one without WITH HOLD) when the statement is one, which the server runs only in a transaction block (RequireTransactionBlock); null otherwise. */
 function blockOnly(tree: unknown): string | null {
-  const stmt = (tree as { stmts?: Array<{ stmt?: Record<string, unknown> }> } | undefined)?.stmts?.[0]?.stmt;
-  if (stmt?.['LockStmt']) return 'LOCK TABLE';
-  const declare = stmt?.['DeclareCursorStmt'] as { options?: number } | undefined;
+  if (firstStatement(tree, 'LockStmt')) return 'LOCK TABLE';
+  const declare = firstStatement(tree, 'DeclareCursorStmt') as { options?: number } | undefined;
   // CURSOR_OPT_HOLD (0x0020, parsenodes.h): a cursor WITH HOLD outlives its transaction and is allowed.
   return declare && ((declare.options ?? 0) & 0x0020) === 0 ? 'DECLARE CURSOR' : null;
 }
