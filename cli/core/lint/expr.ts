@@ -362,6 +362,8 @@ export interface ExprAnalysis {
   anonymousBranch: string | null;
   /** Some comparison, sub-select or helper call ties a column of the row to the caller. */
   bindsCaller: boolean;
+  /** Something in it depends on who the caller is: a claim or setting (not one the client sends), the database role, or a helper function. */
+  asksCaller: boolean;
   /**
    * Every top-level OR branch (the whole expression when there is no OR) holds such a test, or
    * asks only who the caller is, never the row (`auth.jwt() -> 'app_metadata' ->> 'role' = 'admin'`):
@@ -1610,6 +1612,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
+    asksCaller: contains(root, (t, b) => callerDependent(t, b)),
     // Every top-level OR branch ties the row to the caller, or asks only who the caller is (an admin gate).
     ownRowsOnly:
       bindsCaller &&

@@ -12,9 +12,6 @@ import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, sqlColumns } from '../facts.js';
 import { ownerColumnsOf } from './policy-check-unbound.js';
 
-/** Text that asks who the caller is: a claim, a setting, the database role. */
-const ASKS_CALLER = /\bauth\s*\.|current_setting|current_user|session_user|current_role|\buser\b|jwt/i;
-
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'write-policy-unbound',
@@ -28,10 +25,9 @@ export const rule: CatalogRule = {
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || !rel.rls) continue;
       for (const p of rel.policies) {
-        if (!p.permissive || p.using === null || ASKS_CALLER.test(p.using)) continue;
-        if (!commandsOf(p).some((c) => c === 'UPDATE' || c === 'DELETE')) continue;
+        if (!p.permissive || p.using === null || !commandsOf(p).some((c) => c === 'UPDATE' || c === 'DELETE')) continue;
         const using = ctx.analysis(p).using;
-        if (!using || using.bindsCaller || using.calls.length > 0) continue;
+        if (!using || using.asksCaller) continue;
         const hits: Array<{ role: string; cmds: string[]; reads: readonly Policy[] }> = [];
         for (const role of apiRolesOf(ctx, p)) {
           if (bypassesRls(ctx.model, role) || using.alwaysTrueFor(role)) continue;
