@@ -47,6 +47,7 @@
  */
 import type { Sql } from '../db.js';
 import { createThrowawayDatabase, dropDatabase, quoteIdent, quoteLiteral, withSql, type ThrowawayDatabase } from '../db.js';
+import { inCommitOrder } from '../testing/order.js';
 import { displayName } from './introspect.js';
 import { COMMANDS, type MatrixCommand } from './model.js';
 
@@ -304,33 +305,32 @@ export async function runCoveragePass(opts: CoveragePassOptions): Promise<Covera
     await withSql(covTemplate.url, (sql) => instrumentDatabase(sql, opts.schemas));
     // As in the test pass: the files between two that commit side by side, each in its own copy;
     // one that commits alone in the pass's own copy, which the files after it then copy.
-    const sideBySide = async (batch: number[], from: string) => {
-      let next = 0;
-      const worker = async () => {
-        while (next < batch.length) {
-          const i = batch[next++]!;
-          const copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_covf', template: from });
-          try {
-            hits.push(...parseHits(await opts.runFile(copy.url, i, false)));
-          } finally {
-            await dropDatabase(opts.serverUrl, copy.name).catch(() => undefined);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 4, batch.length)) }, worker));
-    };
-    let batch: number[] = [];
-    for (let i = 0; i <= opts.files; i++) {
-      if (i < opts.files && !opts.kept?.has(i)) {
-        batch.push(i);
-        continue;
-      }
-      if (batch.length) await sideBySide(batch, carried?.name ?? covTemplate.name);
-      batch = [];
-      if (i === opts.files) break;
-      carried ??= await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_covk', template: covTemplate.name });
-      hits.push(...parseHits(await opts.runFile(carried.url, i, true)));
-    }
+    await inCommitOrder(
+      Array.from({ length: opts.files }, (_, i) => i),
+      (i) => opts.kept?.has(i) ?? false,
+      {
+        sideBySide: async (batch) => {
+          const from = carried?.name ?? covTemplate.name;
+          let next = 0;
+          const worker = async () => {
+            while (next < batch.length) {
+              const i = batch[next++]!;
+              const copy = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_covf', template: from });
+              try {
+                hits.push(...parseHits(await opts.runFile(copy.url, i, false)));
+              } finally {
+                await dropDatabase(opts.serverUrl, copy.name).catch(() => undefined);
+              }
+            }
+          };
+          await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 4, batch.length)) }, worker));
+        },
+        alone: async (i) => {
+          carried ??= await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_covk', template: covTemplate.name });
+          hits.push(...parseHits(await opts.runFile(carried.url, i, true)));
+        },
+      },
+    );
   } finally {
     await carried?.drop().catch(() => undefined);
     await covTemplate.drop().catch(() => undefined);

@@ -28,6 +28,7 @@ import { up } from '../migrate/engine.js';
 import { discoverTestFiles, otherSqlFiles } from './discover.js';
 import { installLibrary, LIBRARY_SCHEMA } from './library.js';
 import { firstCommitted, runTestFile, type FileResult, type TestFile } from './run-file.js';
+import { inCommitOrder } from './order.js';
 
 /** Something besides the SQL files that decides whether the run passes. */
 export interface ExtraCheck {
@@ -142,10 +143,21 @@ export function sessionSettings(config: Config): Record<string, string> {
 }
 
 /**
+ * A built template: its sequences as they start, and the library's function names (what a
+ * file may call without leaving anything behind, see leavesNothing).
+ */
+export type Template = ThrowawayDatabase & { sequences: SequenceSnapshot; libraryFunctions: ReadonlySet<string> };
+
+/**
  * The database every file copies: sql/ applied by the migration engine (or a
  * copy of `migrated`, a database that already has it), then the library.
  */
-export async function buildTemplate(serverUrl: string, config: Config, onEvent?: (e: RunEvent) => void, migrated?: string): Promise<ThrowawayDatabase & { sequences: SequenceSnapshot }> {
+export async function buildTemplate(
+  serverUrl: string,
+  config: Config,
+  onEvent?: (e: RunEvent) => void,
+  migrated?: string,
+): Promise<Template> {
   onEvent?.({ kind: 'template', phase: 'create' });
   const db = await createThrowawayDatabase(serverUrl, { prefix: 'rowguard_test', template: migrated });
   try {
@@ -162,24 +174,21 @@ export async function buildTemplate(serverUrl: string, config: Config, onEvent?:
     onEvent?.({ kind: 'template', phase: 'library' });
     const sql = connect(db.url);
     let sequences: SequenceSnapshot;
+    let libraryFunctions: Set<string>;
     try {
       await installLibrary(sql);
       sequences = await sequenceSnapshot(sql);
+      const names = await sql<Array<{ name: string }>>`select distinct p.proname::text as name from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace(${LIBRARY_SCHEMA})`;
+      libraryFunctions = new Set(names.map((r) => r.name));
     } finally {
       // No session may stay connected to a template while it is copied.
       await sql.end({ timeout: 5 });
     }
-    return { ...db, sequences };
+    return { ...db, sequences, libraryFunctions };
   } catch (err) {
     await db.drop().catch(() => undefined);
     throw err;
   }
-}
-
-/** The library's function names (what a file may call without leaving anything behind, see leavesNothing). */
-async function libraryFunctionNames(url: string): Promise<Set<string>> {
-  const rows = await withSql(url, (sql) => sql<Array<{ name: string }>>`select distinct p.proname::text as name from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace(${LIBRARY_SCHEMA})`);
-  return new Set(rows.map((r) => r.name));
 }
 
 async function sequenceSnapshot(sql: ReturnType<typeof connect>): Promise<SequenceSnapshot> {
@@ -283,8 +292,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   try {
     const t1 = performance.now();
     const settings = sessionSettings(opts.config);
-    const library = await libraryFunctionNames(template.url);
-    const keptFrom = await Promise.all(files.map((file) => firstCommitted({ file, cwd: opts.cwd, displayRoot: opts.config.root, librarySchema: LIBRARY_SCHEMA }, library)));
+    const keptFrom = await Promise.all(files.map((file) => firstCommitted({ file, cwd: opts.cwd, displayRoot: opts.config.root, librarySchema: LIBRARY_SCHEMA }, template.libraryFunctions)));
     keptPaths = new Set(files.filter((_, i) => keptFrom[i]).map((f) => f.path));
     const stopped = () => bailed || interrupted;
     const record = (result: FileResult) => {
@@ -325,40 +333,30 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
       };
       await Promise.all(Array.from({ length: Math.min(jobs, batch.length) }, worker));
     };
-    let batch: TestFile[] = [];
     let from = base;
-    const flush = async () => {
-      if (batch.length && !stopped()) await runSideBySide(batch, from);
-      batch = [];
-    };
-    for (const [i, file] of files.entries()) {
-      const kept = keptFrom[i];
-      if (!kept) {
-        batch.push(file);
-        continue;
-      }
-      await flush();
-      if (stopped()) break;
-      if (!carried) {
-        carried = { ...(await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_tk', template: from.name })), sequences: from.sequences };
-        from = carried;
-      }
-      const into = carried;
-      inUse.add(into.name);
-      opts.onEvent?.({ kind: 'file-start', file: file.display, database: into.name });
-      const result = await runTestFile({ url: into.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings, librarySchema: LIBRARY_SCHEMA, commit: true });
-      inUse.delete(into.name);
-      // What it did to sequences stays too (nextval is never rolled back, under psql neither), unless
-      // nothing of it was kept: then they go back to where the file found them.
-      if (!result.notKept) result.kept = kept;
-      if (!interrupted) {
-        const reset = resetStatement(into.sequences);
-        if (result.notKept) await withSql(into.url, (sql) => sql.unsafe(reset.text, reset.params as never[]));
-        else into.sequences = await withSql(into.url, sequenceSnapshot);
-      }
-      record(result);
-    }
-    await flush();
+    await inCommitOrder(files, (_, i) => keptFrom[i] !== null, {
+      sideBySide: (batch) => runSideBySide(batch, from),
+      alone: async (file, i) => {
+        if (!carried) {
+          carried = { ...(await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_tk', template: from.name })), sequences: from.sequences };
+          from = carried;
+        }
+        const into = carried;
+        inUse.add(into.name);
+        opts.onEvent?.({ kind: 'file-start', file: file.display, database: into.name });
+        const result = await runTestFile({ url: into.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings, librarySchema: LIBRARY_SCHEMA, commit: true });
+        inUse.delete(into.name);
+        // What it did to sequences stays too (nextval is never rolled back, under psql neither), unless
+        // nothing of it was kept: then they go back to where the file found them.
+        if (!result.notKept) result.kept = keptFrom[i]!;
+        if (!interrupted) {
+          const reset = resetStatement(into.sequences);
+          if (result.notKept) await withSql(into.url, (sql) => sql.unsafe(reset.text, reset.params as never[]));
+          else into.sequences = await withSql(into.url, sequenceSnapshot);
+        }
+        record(result);
+      },
+    }, stopped);
     filesMs = performance.now() - t1;
     const ran = new Set(results.map((r) => r.file));
     for (const f of files) if (!ran.has(f.display)) notRun.push(f.display);
