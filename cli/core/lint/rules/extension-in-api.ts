@@ -1,9 +1,9 @@
 /**
  * An extension installed into a schema the API exposes brings its functions to
  * /rpc and its views and tables to the API: `create extension dblink` in public
- * lets anon open connections from the database server (dblink_connect,
- * dblink_exec), pg_stat_statements shows everyone's query texts. Supabase
- * keeps extensions in the unexposed `extensions` schema for this reason.
+ * lets anon call dblink_connect and dblink_exec, which open connections from the
+ * database server. Supabase keeps extensions in the unexposed `extensions`
+ * schema for this reason.
  */
 import type { Extension } from '../../catalog/model.js';
 import { quoteIdent } from '../../db.js';
@@ -18,7 +18,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: 'extension with members in an exposed schema that an API role can call over /rpc (its functions) or read or write (its tables and views)',
-  docs: "PostgREST serves every function of an exposed schema that the caller may EXECUTE, and an extension's functions are granted to PUBLIC unless its script says otherwise: installed into public, dblink lets anon open connections from the database server and run SQL on other servers, http and pg_net make requests from it, and pg_stat_statements' view shows every role's query texts. Members are judged as the API role would reach them (EXECUTE or a table privilege, and USAGE on their schema); procedures and aggregates are not served. Extensions whose members all sit in unexposed schemas, or that API roles cannot use, are not reported.",
+  docs: "PostgREST serves every function of an exposed schema that the caller may EXECUTE, and an extension's functions are granted to PUBLIC unless its script says otherwise: installed into public, dblink lets anon call dblink_connect and dblink_exec, which open connections from the database server and run SQL on other servers. Members are judged as the API role would reach them (EXECUTE or a table privilege, and USAGE on their schema); procedures and aggregates are not served. Extensions whose members all sit in unexposed schemas, or that API roles cannot use, are not reported.",
   fix: 'create schema if not exists extensions; alter extension <name> set schema extensions (an extension that is not relocatable: drop it and create it with schema extensions); or revoke execute on its functions from the API roles',
   check(ctx) {
     const out: RawFinding[] = [];

@@ -4,8 +4,8 @@
  * seems to limit the delete. It does only when the DELETE reads a column (a
  * WHERE, RETURNING of a column): Postgres adds SELECT policies to UPDATE and
  * DELETE only then. PostgREST's PATCH or DELETE without a filter reads none
- * (RETURNING 1 with Prefer: return=minimal), so the write policy's USING alone
- * decides, and every user's avatars go.
+ * (with no ?select its query builder writes `RETURNING 1`), so the write
+ * policy's USING alone decides, and every user's avatars go.
  */
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
