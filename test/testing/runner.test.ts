@@ -273,6 +273,26 @@ describe('verdicts', () => {
     expect(b!.error).toMatchObject({ message: 'schema "no_such_schema" does not exist', pg: { sqlstate: '3F000' }, location: { line: 2 } });
   });
 
+  it("lists pgtap in extensions_are after the file's own CREATE EXTENSION pgtap, in the schema it went to, as pgTAP's pg_extension row does", async () => {
+    // On a database with no extension but plpgsql, as the golden files' came from: an empty sql/.
+    const dir = tempDir('rg-pgtap-ext-lists-');
+    mkdirSync(join(dir, 'sql'));
+    writeFileSync(join(dir, 'rowguard.config.json'), JSON.stringify({ sql: 'sql', test: RUNNER }));
+    const names = ['pgtap-extension-lists', 'pgtap-extension-here'];
+    const r = await runTests({ serverUrl: serverUrl(), config: loadConfig({ cwd: dir }), cwd: dir, paths: names.map((n) => join(RUNNER, `${n}.test.sql`)), jobs: 1 });
+    for (const name of names) {
+      const f = r.files.find((x) => basename(x.file) === `${name}.test.sql`)!;
+      expect(f.problems, name).toEqual([]);
+      // Golden: real pgTAP 1.2 (CREATE EXTENSION on Debian's postgresql-15-pgtap) on the same file.
+      expect(f.output, name).toEqual(readFileSync(join(RUNNER, `${name}.pgtap.tap`), 'utf8').replace(/\n$/, '').split('\n'));
+    }
+    // Spelled out: pgtap is listed where the file put it, and only there.
+    const lists = r.files.find((x) => basename(x.file) === 'pgtap-extension-lists.test.sql')!.output;
+    expect(lists.slice(1, 6)).toEqual(['ok 1 - every extension, pgtap among them', 'not ok 2 - Should have the correct extensions', '# Failed test 2: "Should have the correct extensions"', '#     Extra extensions:', '#         pgtap']);
+    expect(lists).toContain('ok 3 - Schema rg_tap_home should have the correct extensions');
+    expect(lists).toContain('ok 5 - not where it was not installed');
+  });
+
   it("lets a file load its own copy of basejump's helpers over the runner's (CREATE OR REPLACE with basejump's parameter names)", async () => {
     // emilet16/Bluetooth-Business-Card's 0000-test-setup.sql vendors basejump's helper file; under
     // pg_prove with real pgTAP it creates them fresh. Every helper keeps its name, arguments and types.

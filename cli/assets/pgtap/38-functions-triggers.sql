@@ -281,22 +281,32 @@ END;
 $$;
 CREATE FUNCTION triggers_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT triggers_are($1, $2, 'Table ' || quote_ident($1) || ' should have the correct triggers') $$;
 
--- Extensions, anywhere or in one schema (extnamespace).
+-- Extensions, anywhere or in one schema (extnamespace). After the file's own
+-- CREATE EXTENSION pgtap, pgtap is one of them, in the schema it named (or the
+-- current one), as pg_extension lists it under pgTAP; the runner records that
+-- schema in rowguard_tap.extension_schema (see below). Without that statement
+-- the lists read pg_extension only.
+CREATE FUNCTION _tap_created_pgtap_schema() RETURNS name LANGUAGE sql STABLE AS $$
+    SELECT nullif(pg_catalog.current_setting('rowguard_tap.extension_schema', true), '')::name
+$$;
 CREATE FUNCTION _tap_funcs_extensions(name) RETURNS name[] LANGUAGE sql STABLE AS $$
-    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1)
+    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1
+                 UNION SELECT 'pgtap'::name WHERE $1 = _tap_created_pgtap_schema())
 $$;
 CREATE FUNCTION _tap_funcs_extensions() RETURNS name[] LANGUAGE sql STABLE AS $$
-    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e)
+    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e
+                 UNION SELECT 'pgtap'::name WHERE _tap_created_pgtap_schema() IS NOT NULL)
 $$;
 -- This library stands in for the pgtap extension, so has_extension and
 -- hasnt_extension find "pgtap" as files written for it expect: in the schema
 -- the file's CREATE EXTENSION pgtap named (the runner records it in
 -- rowguard_tap.extension_schema, transaction-local like the extension would
 -- be), else in `extensions`, where the Supabase CLI installs it before running
--- the tests. The *_are lists read pg_extension only. A NULL name or schema is
--- no extension (false, as pgTAP's EXISTS), never a NULL verdict.
+-- the tests (the *_are lists name it only after that CREATE EXTENSION, above).
+-- A NULL name or schema is no extension (false, as pgTAP's EXISTS), never a
+-- NULL verdict.
 CREATE FUNCTION _tap_pgtap_schema() RETURNS name LANGUAGE sql STABLE AS $$
-    SELECT coalesce(nullif(pg_catalog.current_setting('rowguard_tap.extension_schema', true), ''), 'extensions')::name
+    SELECT coalesce(_tap_created_pgtap_schema(), 'extensions')
 $$;
 CREATE FUNCTION _tap_funcs_ext_exists(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1 AND e.extname = $2)
