@@ -273,6 +273,54 @@ describe('verdicts', () => {
     expect(b!.error).toMatchObject({ message: 'schema "no_such_schema" does not exist', pg: { sqlstate: '3F000' }, location: { line: 2 } });
   });
 
+  it("lists pgtap in extensions_are after the file's own CREATE EXTENSION pgtap, in the schema it went to, as pgTAP's pg_extension row does", async () => {
+    // On a database with no extension but plpgsql, as the golden files' came from: an empty sql/.
+    const dir = tempDir('rg-pgtap-ext-lists-');
+    mkdirSync(join(dir, 'sql'));
+    writeFileSync(join(dir, 'rowguard.config.json'), JSON.stringify({ sql: 'sql', test: RUNNER }));
+    const names = ['pgtap-extension-lists', 'pgtap-extension-here'];
+    const r = await runTests({ serverUrl: serverUrl(), config: loadConfig({ cwd: dir }), cwd: dir, paths: names.map((n) => join(RUNNER, `${n}.test.sql`)), jobs: 1 });
+    for (const name of names) {
+      const f = r.files.find((x) => basename(x.file) === `${name}.test.sql`)!;
+      expect(f.problems, name).toEqual([]);
+      // Golden: real pgTAP 1.2 (CREATE EXTENSION on Debian's postgresql-15-pgtap) on the same file.
+      expect(f.output, name).toEqual(readFileSync(join(RUNNER, `${name}.pgtap.tap`), 'utf8').replace(/\n$/, '').split('\n'));
+    }
+    // Spelled out: pgtap is listed where the file put it, and only there.
+    const lists = r.files.find((x) => basename(x.file) === 'pgtap-extension-lists.test.sql')!.output;
+    expect(lists.slice(1, 6)).toEqual(['ok 1 - every extension, pgtap among them', 'not ok 2 - Should have the correct extensions', '# Failed test 2: "Should have the correct extensions"', '#     Extra extensions:', '#         pgtap']);
+    expect(lists).toContain('ok 3 - Schema rg_tap_home should have the correct extensions');
+    expect(lists).toContain('ok 5 - not where it was not installed');
+  });
+
+  it('a committed CREATE EXTENSION pgtap WITH SCHEMA is there for the files after it, as the extension is under pg_prove; a read-only block refuses it', async () => {
+    const dir = tempDir('rg-pgtap-ext-carry-');
+    // A setup file installs pgTAP into a schema of its own; the files after it find it there (pg_prove
+    // printed these lines with real pgTAP 1.2). Before, the record lived in a transaction-local setting:
+    // has_extension looked in `extensions`, extensions_are missed pgtap and tap_home.plan() did not exist.
+    writeFileSync(join(dir, '00-setup.test.sql'), 'create schema tap_home;\ncreate extension if not exists pgtap with schema tap_home;\n');
+    writeFileSync(join(dir, '01-check.test.sql'), "begin;\nset local search_path = public, tap_home;\nselect plan(3);\nselect extensions_are('tap_home', array['pgtap']);\nselect has_extension('tap_home'::name, 'pgtap'::name);\nselect hasnt_extension('extensions'::name, 'pgtap'::name);\nselect * from finish();\nrollback;\n");
+    writeFileSync(join(dir, '02-qualified.test.sql'), "begin;\nset local search_path = public, tap_home;\nselect tap_home.plan(1);\nselect tap_home.ok(true, 'qualified');\nselect * from tap_home.finish();\nrollback;\n");
+    // psql: "cannot execute CREATE EXTENSION in a read-only transaction", IF NOT EXISTS or not.
+    writeFileSync(join(dir, '03-read-only.test.sql'), 'begin read only;\ncreate extension if not exists pgtap;\nselect plan(1);\n');
+    const r = await run([dir]);
+    const files = Object.fromEntries(r.files.map((f) => [basename(f.file), f]));
+    expect(files['01-check.test.sql']!.output).toEqual(['1..3', 'ok 1 - Schema tap_home should have the correct extensions', 'ok 2 - Extension pgtap should exist in schema tap_home', 'ok 3 - Extension pgtap should not exist in schema extensions']);
+    expect(files['02-qualified.test.sql']!.output).toEqual(['1..1', 'ok 1 - qualified']);
+    expect(files['03-read-only.test.sql']!.error).toMatchObject({ message: 'cannot execute CREATE EXTENSION in a read-only transaction', pg: { sqlstate: '25006' }, location: { line: 2 } });
+
+    // The same from a --setup file (pg_prove's line after psql ran setup.sql); and a CREATE EXTENSION
+    // rolled back is gone, as the extension would be.
+    const other = tempDir('rg-pgtap-ext-setup-');
+    writeFileSync(join(other, 'setup.sql'), 'create schema tap_home;\ncreate extension pgtap schema tap_home;\n');
+    writeFileSync(join(other, 'a.test.sql'), "begin;\nset local search_path = public, tap_home;\nselect tap_home.plan(1);\nselect has_extension('tap_home'::name, 'pgtap'::name);\nrollback;\n");
+    writeFileSync(join(other, 'b.test.sql'), "begin;\ncreate extension pgtap with schema public;\nrollback;\nbegin;\nselect plan(2);\nselect extensions_are('public', '{}'::name[]);\nselect has_extension('extensions'::name, 'pgtap'::name);\nrollback;\n");
+    const s = Object.fromEntries((await run([join(other, 'a.test.sql')], { setup: [join(other, 'setup.sql')] })).files.map((f) => [basename(f.file), f]));
+    expect(s['a.test.sql']!.output).toEqual(['1..1', 'ok 1 - Extension pgtap should exist in schema tap_home']);
+    const b = (await run([join(other, 'b.test.sql')])).files[0]!;
+    expect(b.output).toEqual(['1..2', 'ok 1 - Schema public should have the correct extensions', 'ok 2 - Extension pgtap should exist in schema extensions']);
+  });
+
   it("lets a file load its own copy of basejump's helpers over the runner's (CREATE OR REPLACE with basejump's parameter names)", async () => {
     // emilet16/Bluetooth-Business-Card's 0000-test-setup.sql vendors basejump's helper file; under
     // pg_prove with real pgTAP it creates them fresh. Every helper keeps its name, arguments and types.

@@ -281,22 +281,48 @@ END;
 $$;
 CREATE FUNCTION triggers_are(name, name[]) RETURNS text LANGUAGE sql AS $$ SELECT triggers_are($1, $2, 'Table ' || quote_ident($1) || ' should have the correct triggers') $$;
 
--- Extensions, anywhere or in one schema (extnamespace).
+-- Where the file's CREATE EXTENSION pgtap put pgTAP: the runner answers that
+-- statement with _tap_stand_in_pgtap(schema), which keeps the schema here. A
+-- table, so the record is exactly as transactional as pgTAP's pg_extension
+-- row: a ROLLBACK (to a savepoint) takes it back, and a file that commits it
+-- (a setup file that creates a schema and installs pgTAP there) leaves it for
+-- the files after it, as pg_prove's files see the extension an earlier one
+-- installed. The first CREATE EXTENSION wins, as IF NOT EXISTS does.
+CREATE TABLE _tap_extension_home (extname name PRIMARY KEY, schema name NOT NULL);
+GRANT INSERT ON _tap_extension_home TO PUBLIC;
+CREATE FUNCTION _tap_stand_in_pgtap(name) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    -- CREATE EXTENSION is refused in a read-only transaction, IF NOT EXISTS or not.
+    IF pg_catalog.current_setting('transaction_read_only') = 'on' THEN
+        RAISE EXCEPTION 'cannot execute CREATE EXTENSION in a read-only transaction' USING ERRCODE = '25006';
+    END IF;
+    INSERT INTO _tap_extension_home (extname, schema) VALUES ('pgtap', $1) ON CONFLICT DO NOTHING;
+END;
+$$;
+CREATE FUNCTION _tap_created_pgtap_schema() RETURNS name LANGUAGE sql STABLE AS $$
+    SELECT schema FROM _tap_extension_home WHERE extname = 'pgtap'
+$$;
+
+-- Extensions, anywhere or in one schema (extnamespace). After a CREATE
+-- EXTENSION pgtap (the file's own, or a committed one of an earlier file),
+-- pgtap is one of them, in the schema it went to, as pg_extension lists it
+-- under pgTAP. Without one the lists read pg_extension only.
 CREATE FUNCTION _tap_funcs_extensions(name) RETURNS name[] LANGUAGE sql STABLE AS $$
-    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1)
+    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1
+                 UNION SELECT 'pgtap'::name WHERE $1 = _tap_created_pgtap_schema())
 $$;
 CREATE FUNCTION _tap_funcs_extensions() RETURNS name[] LANGUAGE sql STABLE AS $$
-    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e)
+    SELECT ARRAY(SELECT e.extname FROM pg_catalog.pg_extension e
+                 UNION SELECT 'pgtap'::name WHERE _tap_created_pgtap_schema() IS NOT NULL)
 $$;
 -- This library stands in for the pgtap extension, so has_extension and
 -- hasnt_extension find "pgtap" as files written for it expect: in the schema
--- the file's CREATE EXTENSION pgtap named (the runner records it in
--- rowguard_tap.extension_schema, transaction-local like the extension would
--- be), else in `extensions`, where the Supabase CLI installs it before running
--- the tests. The *_are lists read pg_extension only. A NULL name or schema is
--- no extension (false, as pgTAP's EXISTS), never a NULL verdict.
+-- a CREATE EXTENSION pgtap named (above), else in `extensions`, where the
+-- Supabase CLI installs it before running the tests (the *_are lists name it
+-- only after that CREATE EXTENSION). A NULL name or schema is no extension
+-- (false, as pgTAP's EXISTS), never a NULL verdict.
 CREATE FUNCTION _tap_pgtap_schema() RETURNS name LANGUAGE sql STABLE AS $$
-    SELECT coalesce(nullif(pg_catalog.current_setting('rowguard_tap.extension_schema', true), ''), 'extensions')::name
+    SELECT coalesce(_tap_created_pgtap_schema(), 'extensions')
 $$;
 CREATE FUNCTION _tap_funcs_ext_exists(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1 AND e.extname = $2)

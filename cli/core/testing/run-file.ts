@@ -24,7 +24,7 @@
  * that one failure does not abort the rest, as in psql's autocommit mode.
  */
 import { readFileSync } from 'node:fs';
-import { connect, copyIn, copyOut } from '../db.js';
+import { connect, copyIn, copyOut, quoteIdent } from '../db.js';
 import { isRowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
@@ -486,10 +486,11 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       if (ext) {
         if (ext.name === 'pgtap' && ext.schema !== null) pgtapSchemas.add(ext.schema);
         // Postgres refuses a schema that does not exist ("schema … does not exist", 3F000); so does the
-        // cast. Without one, an extension goes into the current schema. has_extension reads where pgtap is.
+        // cast. Without one, an extension goes into the current schema. has_extension and extensions_are
+        // read where pgtap is from the library's table, which keeps it as pg_extension would (38-functions-triggers.sql).
         const schema = ext.schema === null ? 'pg_catalog.current_schema()' : `(SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = ${psqlLiteral(ext.schema).trimStart()}::pg_catalog.regnamespace)`;
         // basejump's helpers: tests.clear_authentication switches to anon in such a file (tests-helpers.sql).
-        const record = ext.name === 'pgtap' ? `PERFORM pg_catalog.set_config('rowguard_tap.extension_schema', ${schema}, true);` : `PERFORM ${schema}, pg_catalog.set_config('tests.basejump', 'on', true);`;
+        const record = ext.name === 'pgtap' ? `PERFORM ${quoteIdent(opts.librarySchema)}._tap_stand_in_pgtap(${schema});` : `PERFORM ${schema}, pg_catalog.set_config('tests.basejump', 'on', true);`;
         return { st: { ...st, text: `DO $rowguard$ BEGIN ${record} END $rowguard$`, toOriginal: () => 0 } };
       }
     }
@@ -510,6 +511,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   try {
     const [init] = await sql.unsafe(
       `select array(select distinct p.proname::text from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace($1::text)) as library_functions, ` +
+        // Where an earlier file's committed CREATE EXTENSION pgtap put pgTAP: calls qualified with it reach the library.
+        `array(select schema::text from ${quoteIdent(opts.librarySchema)}._tap_extension_home) as pgtap_schemas, ` +
         // The path with the library appended is recorded for _tap_search_path() (00-core.sql).
         `set_config('rowguard_tap.appended_search_path', set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false), false)` +
         Object.keys(opts.settings)
@@ -518,6 +521,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       [opts.librarySchema, ...Object.entries(opts.settings).flat()],
     );
     libraryFunctions = new Set((init?.['library_functions'] as string[] | undefined) ?? []);
+    for (const schema of (init?.['pgtap_schemas'] as string[] | undefined) ?? []) pgtapSchemas.add(schema);
 
     for (const [index, st0] of statements.entries()) {
       // Meta-commands run when psql reads them: before any statement that ends after them.
