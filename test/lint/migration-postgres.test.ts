@@ -246,6 +246,8 @@ const CASES: Case[] = [
   // DROP INDEX CONCURRENTLY is refused for an index of a partitioned table: no safer form to report.
   { name: 'drop index of a partitioned table', before: 'create index p_at_idx on public.p (at);', sql: 'drop index public.p_at_idx;', target: 'public.p', lock: 'AccessExclusiveLock', rules: [] },
   { name: 'reindex index', sql: 'reindex index public.t_i;', lock: 'ShareLock', rules: ['index-not-concurrent'] },
+  // A boolean option set to false is off, as Postgres reads it: this is a plain REINDEX, which runs in the transaction.
+  { name: 'reindex (concurrently false) index', sql: 'reindex (concurrently false) index public.t_i;', reindexed: true, lock: 'ShareLock', rules: ['index-not-concurrent'] },
   { name: 'create index on only a partitioned table', sql: 'create index p_at on only public.p (at);', target: 'public.p1', scan: false, lock: null, rules: [] },
   { name: 'create index on a partitioned table', sql: 'create index p_at on public.p (at);', target: 'public.p1', lock: 'ShareLock', rules: ['index-not-concurrent'] },
   // ATTACH PARTITION checks the bound on every row, unless a validated CHECK implies it.
@@ -407,5 +409,45 @@ describe('migration-safety rules agree with what the server does (Postgres 17 by
     if (c.fix) expect(found[0]?.fix).toMatch(c.fix);
     if (c.message) expect(found[0]?.message).toMatch(c.message);
     if (c.at) expect(`${found[0]?.location?.line}:${found[0]?.location?.column}`).toBe(c.at);
+  });
+});
+
+/**
+ * Statements Postgres runs only outside a transaction block, in a `-- rowguard:no-transaction`
+ * file: each runs on its own (as `migrate up` runs such a file) on a copy of the template, and
+ * whether the table's relfilenode changed (a rewrite) is measured.
+ */
+const OUTSIDE: Array<{ name: string; sql: string; rewrite: boolean; rules: string[] }> = [
+  { name: 'vacuum (full)', sql: 'vacuum (full) public.t;', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'vacuum (full false): a plain vacuum', sql: 'vacuum (full false) public.t;', rewrite: false, rules: [] },
+  { name: 'vacuum (full off, analyze)', sql: 'vacuum (full off, analyze) public.t;', rewrite: false, rules: [] },
+  { name: 'vacuum (full 0)', sql: 'vacuum (full 0) public.t;', rewrite: false, rules: [] },
+  { name: 'vacuum (full 1)', sql: 'vacuum (full 1) public.t;', rewrite: true, rules: ['table-rewrite'] },
+];
+
+describe('no-transaction statements agree with what the server does', () => {
+  it.each(OUTSIDE.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+    try {
+      const node = `select pg_relation_filenode('public.t')::text as node`;
+      const rewrite = await withSql(db.url, async (sql) => {
+        const [before] = await sql.unsafe<Array<{ node: string }>>(node);
+        await sql.unsafe(c.sql).simple();
+        const [after] = await sql.unsafe<Array<{ node: string }>>(node);
+        return before!.node !== after!.node;
+      });
+      expect(rewrite, 'rewrite (relfilenode changed)').toBe(c.rewrite);
+    } finally {
+      await db.drop();
+    }
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+        { displayPath: 'sql/0003_change.sql', sql: `-- rowguard:no-transaction\n${c.sql}`, judged: true },
+      ],
+      serverVersion: serverMajor() * 10000,
+    });
+    const found = r.findings.filter((f) => f.category === 'migration');
+    expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
   });
 });

@@ -35,3 +35,20 @@ export function locationOf(v: unknown): number | undefined {
   const b = Object.values(v as Record<string, Body>)[0];
   return (b?.['location'] as number | undefined) ?? undefined;
 }
+
+/**
+ * Whether a parenthesized option list (`vacuum (full) t`, `reindex (concurrently false) index i`)
+ * turns the boolean option `name` on, as Postgres reads it (defGetBoolean): named with no value,
+ * or with true / on / a non-zero integer; false, off and 0 turn it off (the statement then does
+ * what it does without the option).
+ */
+export function booleanOption(params: unknown, name: string): boolean {
+  if (!Array.isArray(params)) return false;
+  const d = params.map((p) => nodeBody(p, 'DefElem')).find((p) => p?.['defname'] === name);
+  if (!d) return false;
+  if (d['arg'] === undefined) return true;
+  const int = nodeBody(d['arg'], 'Integer');
+  if (int) return Number(int['ival'] ?? 0) !== 0;
+  const str = nodeBody(d['arg'], 'String')?.['sval'];
+  return typeof str === 'string' ? !['false', 'off'].includes(str.toLowerCase()) : true;
+}

@@ -5,7 +5,7 @@
  */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { droppedNames, existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
-import { nodeBody } from '../stmt.js';
+import { booleanOption } from '../stmt.js';
 
 /** The index's table when a migration created the index, and whether the file may leave it alone (made in this file). */
 function indexTable(s: MigrationStatement, qualified: string): { table: string | null; fresh: boolean } {
@@ -63,7 +63,7 @@ export const rule: MigrationRule = {
       } else if (s.type === 'ReindexStmt') {
         const kind = s.body['kind'];
         if (kind !== 'REINDEX_OBJECT_TABLE' && kind !== 'REINDEX_OBJECT_INDEX') continue;
-        if (((s.body['params'] as unknown[] | undefined) ?? []).some((p) => nodeBody(p, 'DefElem')?.['defname'] === 'concurrently')) continue;
+        if (booleanOption(s.body['params'], 'concurrently')) continue;
         const name = relName(s.body['relation'], s.defaultSchema);
         let table: string | null = name;
         if (kind === 'REINDEX_OBJECT_INDEX') {

@@ -4,10 +4,7 @@
  */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { qualifiedName, type MigrationStatement } from '../migrations.js';
-import { nodeBody } from '../stmt.js';
-
-const hasOption = (params: unknown, name: string): boolean =>
-  Array.isArray(params) && params.some((p) => nodeBody(p, 'DefElem')?.['defname'] === name);
+import { booleanOption, nodeBody } from '../stmt.js';
 
 /** What the statement is, as the fix names it, when it cannot run in a transaction block; else null. */
 function refusedInTransaction(s: MigrationStatement): string | null {
@@ -20,7 +17,7 @@ function refusedInTransaction(s: MigrationStatement): string | null {
     case 'ReindexStmt': {
       const kind = b['kind'] as string;
       if (kind === 'REINDEX_OBJECT_SCHEMA' || kind === 'REINDEX_OBJECT_SYSTEM' || kind === 'REINDEX_OBJECT_DATABASE') return `reindex ${kind.slice('REINDEX_OBJECT_'.length).toLowerCase()}`;
-      return hasOption(b['params'], 'concurrently') ? 'reindex … concurrently' : null;
+      return booleanOption(b['params'], 'concurrently') ? 'reindex … concurrently' : null;
     }
     case 'VacuumStmt':
       return b['is_vacuumcmd'] ? 'vacuum' : null; // ANALYZE alone may run in a transaction

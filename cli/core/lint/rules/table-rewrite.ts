@@ -1,7 +1,7 @@
 /** Statements that rewrite every row under an ACCESS EXCLUSIVE lock: type changes, volatile defaults, stored generated columns. */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, originOf, qualifiedName, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
-import { alterTableCmds, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
+import { alterTableCmds, booleanOption, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
 
 const VOLATILE = new Set(['gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'random', 'clock_timestamp', 'timeofday', 'nextval', 'gen_random_bytes', 'random_normal']);
 /** Time zones with a fixed zero UTC offset, as SET TIME ZONE spells them. */
@@ -98,8 +98,6 @@ function constrainedDomains(all: readonly MigrationStatement[]): Map<MigrationSt
   return out;
 }
 
-const hasOption = (params: unknown, name: string): boolean => Array.isArray(params) && params.some((p) => nodeBody(p, 'DefElem')?.['defname'] === name);
-
 export const rule: MigrationRule = {
   kind: 'migration',
   id: 'table-rewrite',
@@ -192,7 +190,7 @@ function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>): 
   if (s.type === 'ClusterStmt' && s.body['relation']) {
     return one(s.body['relation'], 'cluster', 'rewrites the whole table under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile', 'leave physical ordering to a maintenance window (or pg_repack), not a migration');
   }
-  if (s.type === 'VacuumStmt' && s.body['is_vacuumcmd'] && hasOption(s.body['options'], 'full')) {
+  if (s.type === 'VacuumStmt' && s.body['is_vacuumcmd'] && booleanOption(s.body['options'], 'full')) {
     return ((s.body['rels'] as unknown[] | undefined) ?? []).flatMap((r) =>
       one(nodeBody(r, 'VacuumRelation')?.['relation'], 'vacuum full', 'rewrites the whole table under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile', 'plain vacuum (no lock against reads or writes), or vacuum full in a maintenance window (or pg_repack), not in a migration'),
     );
