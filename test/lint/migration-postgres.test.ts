@@ -11,6 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
 import { serverMajor, serverUrl } from '../helpers/pg.js';
 import { lintWith } from './helpers.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { up } from '../../cli/core/migrate/engine.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const BASE = `
 create table public.r (id int primary key);
@@ -446,6 +450,55 @@ describe('no-transaction statements agree with what the server does', () => {
         { displayPath: 'sql/0003_change.sql', sql: `-- rowguard:no-transaction\n${c.sql}`, judged: true },
       ],
       serverVersion: serverMajor() * 10000,
+    });
+    const found = r.findings.filter((f) => f.category === 'migration');
+    expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
+  });
+});
+
+/**
+ * BEGIN / COMMIT in migration files, applied by the real engine (`migrate up`) on a copy of the
+ * template: a file it runs in one transaction may hold none; in a no-transaction file a BEGIN …
+ * COMMIT block is one transaction again, with the same limits (and a block left open is refused).
+ */
+const BLOCKS: Array<{ name: string; sql: string; fails?: string; rules: string[]; lockTimeout?: string }> = [
+  { name: 'begin … commit in a transactional file', sql: 'begin;\nalter table public.t add column a int;\ncommit;', fails: 'migration_invalid_file', rules: ['no-transaction-statement', 'no-transaction-statement'] },
+  { name: 'rollback in a transactional file', sql: 'alter table public.t add column a int;\nrollback;', fails: 'migration_invalid_file', rules: ['no-transaction-statement'] },
+  { name: 'savepoint in a transactional file', sql: 'savepoint s;\nalter table public.t add column a int;\nrelease savepoint s;', rules: [] },
+  { name: 'create index concurrently inside a block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\ncreate index concurrently t_v2 on public.t (v);\ncommit;', fails: '25001', rules: ['no-transaction-statement'] },
+  { name: 'create index concurrently after a block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\nalter table public.t add column a int;\ncommit;\ncreate index concurrently t_a on public.t (a);', rules: [] },
+  { name: 'add check not valid and validate in one block of a no-transaction file', sql: "-- rowguard:no-transaction\nbegin;\nalter table public.t add constraint t_i_pos check (i > 0) not valid;\nalter table public.t validate constraint t_i_pos;\ncommit;", rules: ['constraint-not-valid'] },
+  { name: 'add check not valid in a block, validate after it', sql: "-- rowguard:no-transaction\nbegin;\nalter table public.t add constraint t_i_pos check (i > 0) not valid;\ncommit;\nalter table public.t validate constraint t_i_pos;", rules: [] },
+  { name: 'enum value added and used in one block of a no-transaction file', sql: "-- rowguard:no-transaction\ncreate type public.m3 as enum ('a');\nbegin;\nalter type public.m3 add value 'b';\ncreate table public.z (m public.m3 default 'b');\ncommit;", fails: '55P04', rules: ['no-transaction-statement'] },
+  { name: 'enum value added in a block, used after it', sql: "-- rowguard:no-transaction\ncreate type public.m3 as enum ('a');\nbegin;\nalter type public.m3 add value 'b';\ncommit;\ncreate table public.z (m public.m3 default 'b');", rules: [] },
+  { name: 'a block never committed', sql: '-- rowguard:no-transaction\nbegin;\nalter table public.t add column a int;', fails: 'migration_invalid_file', rules: ['no-transaction-statement'] },
+  { name: 'set local lock_timeout lasts until its block commits', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;\nalter table public.t add column b int;", lockTimeout: '0', rules: ['missing-lock-timeout'] },
+  { name: 'set local lock_timeout covers the statements of its block', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;", lockTimeout: '0', rules: [] },
+];
+
+describe('transaction blocks in migration files, as migrate up runs them', () => {
+  it.each(BLOCKS.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+    const dir = tempDir('rg-lint-blocks-');
+    mkdirSync(join(dir, 'sql'));
+    writeFileSync(join(dir, 'sql', '0003_change.sql'), c.sql);
+    let fails: string | undefined;
+    try {
+      await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: c.lockTimeout ?? '5s', statementTimeout: '0' });
+    } catch (err) {
+      const e = err as { code?: string; pg?: { sqlstate?: string } };
+      fails = e.pg?.sqlstate ?? e.code;
+    } finally {
+      await db.drop();
+    }
+    expect(fails, 'what migrate up fails with').toBe(c.fails);
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+        { displayPath: 'sql/0003_change.sql', sql: c.sql, judged: true },
+      ],
+      serverVersion: serverMajor() * 10000,
+      ...(c.lockTimeout ? { settings: { lockTimeout: c.lockTimeout } } : {}),
     });
     const found = r.findings.filter((f) => f.category === 'migration');
     expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
