@@ -504,3 +504,90 @@ describe('transaction blocks in migration files, as migrate up runs them', () =>
     expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
   });
 });
+
+/**
+ * missing-lock-timeout claims that while the statement waits for its lock, reads or writes of the
+ * table queue behind it: so the lock it waits for must conflict with a reader's or a writer's.
+ * Measured: one session holds EXCLUSIVE on public.t in an open transaction (it conflicts with
+ * every mode but ACCESS SHARE, which VACUUM takes first, briefly, to find the table), another
+ * runs the statement (on its own, as a no-transaction file runs it), and pg_locks shows the mode
+ * it waits for (null: none, it went through). Linted with the engine's lock_timeout off (migrations.lockTimeout 0).
+ */
+const QUEUES = ['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
+const LOCK_WAITS: Array<{ name: string; before?: string; sql: string; waitsFor: string | null }> = [
+  { name: 'add column', sql: 'alter table public.t add column a int', waitsFor: 'AccessExclusiveLock' },
+  { name: 'validate constraint alone', before: 'alter table public.t add constraint t_i_pos check (i > 0) not valid', sql: 'alter table public.t validate constraint t_i_pos', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'set statistics', sql: 'alter table public.t alter column i set statistics 100', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'set (fillfactor)', sql: 'alter table public.t set (fillfactor = 70)', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'validate constraint with add column', before: 'alter table public.t add constraint t_i_pos check (i > 0) not valid', sql: 'alter table public.t validate constraint t_i_pos, add column a int', waitsFor: 'AccessExclusiveLock' },
+  { name: 'lock table', sql: 'begin; lock table public.t; commit', waitsFor: 'AccessExclusiveLock' },
+  { name: 'lock table in share mode', sql: 'begin; lock table public.t in share mode; commit', waitsFor: 'ShareLock' },
+  { name: 'lock table in share update exclusive mode', sql: 'begin; lock table public.t in share update exclusive mode; commit', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'lock table in access share mode', sql: 'begin; lock table public.t in access share mode; commit', waitsFor: null },
+  { name: 'drop index', sql: 'drop index public.t_i', waitsFor: 'AccessExclusiveLock' },
+  { name: 'drop index concurrently', sql: 'drop index concurrently public.t_i', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'reindex index', sql: 'reindex index public.t_i', waitsFor: 'ShareLock' },
+  { name: 'reindex table concurrently', sql: 'reindex table concurrently public.t', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'vacuum full', sql: 'vacuum full public.t', waitsFor: 'AccessExclusiveLock' },
+  { name: 'vacuum (full false)', sql: 'vacuum (full false) public.t', waitsFor: 'ShareUpdateExclusiveLock' },
+];
+
+async function awaitedLock(c: { before?: string; sql: string }): Promise<string | null> {
+  const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+  try {
+    return await withSql(db.url, (holder) =>
+      withSql(
+        db.url,
+        async (runner) => {
+          if (c.before) await runner.unsafe(c.before).simple();
+          const [me] = await runner.unsafe<Array<{ pid: number }>>('select pg_backend_pid() as pid');
+          const held = await holder.reserve();
+          let mode: string | null = null;
+          try {
+            await held.unsafe('begin');
+            await held.unsafe('lock table public.t in exclusive mode');
+            let done = false;
+            const run = runner
+              .unsafe(c.sql)
+              .simple()
+              .then(
+                () => null,
+                (err: unknown) => err,
+              )
+              .finally(() => (done = true));
+            for (let i = 0; i < 200 && mode === null && !done; i++) {
+              const rows = await held.unsafe<Array<{ mode: string }>>(`select mode from pg_locks where pid = ${me!.pid} and not granted and relation = 'public.t'::regclass`);
+              if (rows[0]) mode = rows[0].mode;
+              else await new Promise((r) => setTimeout(r, 10));
+            }
+            await held.unsafe('rollback');
+            const err = await run;
+            if (err) throw err;
+          } finally {
+            held.release();
+          }
+          return mode;
+        },
+        { max: 1 },
+      ),
+    );
+  } finally {
+    await db.drop();
+  }
+}
+
+describe('missing-lock-timeout reports the statements whose lock waits block reads or writes', () => {
+  it.each(LOCK_WAITS.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await awaitedLock(c), 'the lock it waits for').toBe(c.waitsFor);
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+        ...(c.before ? [{ displayPath: 'sql/0002_before.sql', sql: `${c.before};`, judged: false }] : []),
+        { displayPath: 'sql/0003_change.sql', sql: `-- rowguard:no-transaction\n${c.sql};`, judged: true },
+      ],
+      settings: { lockTimeout: '0' },
+      serverVersion: serverMajor() * 10000,
+    });
+    expect(r.findings.filter((f) => f.rule === 'missing-lock-timeout').length, JSON.stringify(r.findings, null, 2)).toBe(c.waitsFor && QUEUES.includes(c.waitsFor) ? 1 : 0);
+  });
+});

@@ -11,6 +11,12 @@ export function constraintsOf(columnDef: Body): Body[] {
   return ((columnDef['constraints'] as unknown[] | undefined) ?? []).map((c) => nodeBody(c, 'Constraint')).filter((c): c is Body => !!c);
 }
 
+/**
+ * ALTER TABLE sub-commands that take SHARE UPDATE EXCLUSIVE, not a stronger lock
+ * (AlterTableGetLockLevel): it conflicts with neither reads nor writes.
+ */
+export const SHARE_UPDATE_EXCLUSIVE_CMDS: ReadonlySet<string> = new Set(['AT_ValidateConstraint', 'AT_SetStatistics', 'AT_ClusterOn', 'AT_DropCluster', 'AT_SetRelOptions', 'AT_ResetRelOptions']);
+
 export interface AlterCmd {
   subtype: string;
   name?: string;

@@ -1,10 +1,10 @@
 /** Adding a validated constraint scans the whole table while holding a lock that blocks writes. */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, originOf, qualifiedName, relName, type MigrationStatement } from '../migrations.js';
-import { alterTableCmds, constraintsOf, locationOf, nodeBody, type AlterCmd } from '../stmt.js';
+import { alterTableCmds, constraintsOf, locationOf, nodeBody, SHARE_UPDATE_EXCLUSIVE_CMDS, type AlterCmd } from '../stmt.js';
 
 /** ALTER TABLE sub-commands that take no lock stronger than VALIDATE's own SHARE UPDATE EXCLUSIVE. */
-const WEAK = new Set(['AT_ValidateConstraint', 'AT_SetStatistics', 'AT_ClusterOn', 'AT_DropCluster', 'AT_SetRelOptions', 'AT_ResetRelOptions']);
+const WEAK = SHARE_UPDATE_EXCLUSIVE_CMDS;
 
 export const rule: MigrationRule = {
   kind: 'migration',
