@@ -421,7 +421,10 @@ describe('migration-safety rules agree with what the server does (Postgres 17 by
  * file: each runs on its own (as `migrate up` runs such a file) on a copy of the template, and
  * whether the table's relfilenode changed (a rewrite) is measured.
  */
-const OUTSIDE: Array<{ name: string; sql: string; rewrite: boolean; rules: string[] }> = [
+const OUTSIDE: Array<{ name: string; before?: string; sql: string; rewrite: boolean; reindexed?: boolean; rules: string[] }> = [
+  { name: 'cluster with no table (every table clustered before)', before: 'cluster public.t using t_pkey;', sql: 'cluster;', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'reindex schema', sql: 'reindex schema public;', rewrite: false, reindexed: true, rules: ['index-not-concurrent'] },
+  { name: 'reindex schema concurrently', sql: 'reindex schema concurrently public;', rewrite: false, reindexed: true, rules: [] },
   { name: 'vacuum (full)', sql: 'vacuum (full) public.t;', rewrite: true, rules: ['table-rewrite'] },
   { name: 'vacuum (full false): a plain vacuum', sql: 'vacuum (full false) public.t;', rewrite: false, rules: [] },
   { name: 'vacuum (full off, analyze)', sql: 'vacuum (full off, analyze) public.t;', rewrite: false, rules: [] },
@@ -433,20 +436,23 @@ describe('no-transaction statements agree with what the server does', () => {
   it.each(OUTSIDE.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
     try {
-      const node = `select pg_relation_filenode('public.t')::text as node`;
-      const rewrite = await withSql(db.url, async (sql) => {
-        const [before] = await sql.unsafe<Array<{ node: string }>>(node);
+      const node = `select pg_relation_filenode('public.t')::text as node, pg_relation_filenode('public.t_i')::text as index`;
+      const [rewrite, reindexed] = await withSql(db.url, async (sql) => {
+        if (c.before) await sql.unsafe(c.before).simple();
+        const [before] = await sql.unsafe<Array<{ node: string; index: string }>>(node);
         await sql.unsafe(c.sql).simple();
-        const [after] = await sql.unsafe<Array<{ node: string }>>(node);
-        return before!.node !== after!.node;
+        const [after] = await sql.unsafe<Array<{ node: string; index: string }>>(node);
+        return [before!.node !== after!.node, before!.index !== after!.index];
       });
       expect(rewrite, 'rewrite (relfilenode changed)').toBe(c.rewrite);
+      if (c.reindexed !== undefined) expect(reindexed, 'index t_i rebuilt (its relfilenode changed)').toBe(c.reindexed);
     } finally {
       await db.drop();
     }
     const r = await lintWith({
       migrations: [
         { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+        ...(c.before ? [{ displayPath: 'sql/0002_before.sql', sql: c.before, judged: false }] : []),
         { displayPath: 'sql/0003_change.sql', sql: `-- rowguard:no-transaction\n${c.sql}`, judged: true },
       ],
       serverVersion: serverMajor() * 10000,
@@ -528,6 +534,8 @@ const LOCK_WAITS: Array<{ name: string; before?: string; sql: string; waitsFor: 
   { name: 'drop index concurrently', sql: 'drop index concurrently public.t_i', waitsFor: 'ShareUpdateExclusiveLock' },
   { name: 'reindex index', sql: 'reindex index public.t_i', waitsFor: 'ShareLock' },
   { name: 'reindex table concurrently', sql: 'reindex table concurrently public.t', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'reindex schema', sql: 'reindex schema public', waitsFor: 'ShareLock' },
+  { name: 'reindex schema concurrently', sql: 'reindex schema concurrently public', waitsFor: 'ShareUpdateExclusiveLock' },
   { name: 'vacuum full', sql: 'vacuum full public.t', waitsFor: 'AccessExclusiveLock' },
   { name: 'vacuum (full false)', sql: 'vacuum (full false) public.t', waitsFor: 'ShareUpdateExclusiveLock' },
 ];

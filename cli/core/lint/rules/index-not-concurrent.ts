@@ -19,7 +19,7 @@ export const rule: MigrationRule = {
   id: 'index-not-concurrent',
   level: 'warn',
   category: 'migration',
-  description: 'CREATE INDEX, DROP INDEX or REINDEX without CONCURRENTLY on a table that existed before the migration',
+  description: 'CREATE INDEX, DROP INDEX or REINDEX without CONCURRENTLY on a table that existed before the migration (REINDEX SCHEMA / DATABASE: on every table in it)',
   docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. CREATE INDEX IF NOT EXISTS of an index that exists builds nothing, but Postgres takes the lock before it looks, and holds it until the migration commits. Indexes on tables created in the same file are fine (or in an earlier file, when both are new to the target: one `migrate up` applies them), and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached).',
   fix: 'create index concurrently …, in a file whose first line is -- rowguard:no-transaction',
   check(ctx) {
@@ -62,8 +62,20 @@ export const rule: MigrationRule = {
         }
       } else if (s.type === 'ReindexStmt') {
         const kind = s.body['kind'];
-        if (kind !== 'REINDEX_OBJECT_TABLE' && kind !== 'REINDEX_OBJECT_INDEX') continue;
         if (booleanOption(s.body['params'], 'concurrently')) continue;
+        if (kind === 'REINDEX_OBJECT_SCHEMA' || kind === 'REINDEX_OBJECT_DATABASE') {
+          // Every table of the schema (database), one after the other, each under SHARE while its indexes are rebuilt.
+          const what = kind === 'REINDEX_OBJECT_SCHEMA' ? `schema ${s.body['name'] as string}` : `database${s.body['name'] ? ` ${s.body['name'] as string}` : ''}`;
+          out.push({
+            object: s.file,
+            objectKind: 'file',
+            location: s.at(undefined),
+            message: `reindex ${what} without CONCURRENTLY rebuilds the indexes of every table in it, blocking every write to each table (SHARE lock) and nearly every read too while its indexes are rebuilt`,
+            fix: `reindex ${what} concurrently (or reindex … concurrently only the indexes that need it), in a file whose first line is -- rowguard:no-transaction`,
+          });
+          continue;
+        }
+        if (kind !== 'REINDEX_OBJECT_TABLE' && kind !== 'REINDEX_OBJECT_INDEX') continue;
         const name = relName(s.body['relation'], s.defaultSchema);
         let table: string | null = name;
         if (kind === 'REINDEX_OBJECT_INDEX') {

@@ -52,6 +52,9 @@ function lockedTable(s: MigrationStatement): string | null {
       // REINDEX TABLE takes SHARE on the table; REINDEX INDEX too, on the index's table (known when a migration made the index).
       if (s.body['kind'] === 'REINDEX_OBJECT_TABLE') return relName(s.body['relation'], s.defaultSchema);
       if (s.body['kind'] === 'REINDEX_OBJECT_INDEX') return s.indexesBefore.get(relName(s.body['relation'], s.defaultSchema))?.table ?? null;
+      // REINDEX SCHEMA / DATABASE: each of its tables in turn.
+      if (s.body['kind'] === 'REINDEX_OBJECT_SCHEMA') return `every table of schema ${s.body['name'] as string}`;
+      if (s.body['kind'] === 'REINDEX_OBJECT_DATABASE') return 'every table of the database';
       return null;
     }
     case 'DropStmt':

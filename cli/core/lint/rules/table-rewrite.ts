@@ -103,7 +103,7 @@ export const rule: MigrationRule = {
   id: 'table-rewrite',
   level: 'warn',
   category: 'migration',
-  description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
+  description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER (with no table: every table clustered before), VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
   docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11.',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
@@ -186,6 +186,16 @@ function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>): 
   };
   if (s.type === 'RefreshMatViewStmt' && !s.body['concurrent']) {
     return one(s.body['relation'], 'refresh materialized view', 'without CONCURRENTLY rebuilds it under an ACCESS EXCLUSIVE lock: every read of it waits for the whole query', 'refresh materialized view concurrently … (it needs a unique index on the view, and a view that has been populated)');
+  }
+  if (s.type === 'ClusterStmt' && !s.body['relation']) {
+    // CLUSTER with no table: every table of the current user's that was clustered before (pg_index.indisclustered).
+    return [{
+      object: s.file,
+      objectKind: 'file',
+      location: s.at(undefined),
+      message: 'cluster without a table rewrites every table that was clustered before (on the index it was clustered on), each under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile',
+      fix: 'leave physical ordering to a maintenance window (or pg_repack), not a migration',
+    }];
   }
   if (s.type === 'ClusterStmt' && s.body['relation']) {
     return one(s.body['relation'], 'cluster', 'rewrites the whole table under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile', 'leave physical ordering to a maintenance window (or pg_repack), not a migration');
