@@ -520,7 +520,7 @@ describe('transaction blocks in migration files, as migrate up runs them', () =>
  * it waits for (null: none, it went through). Linted with the engine's lock_timeout off (migrations.lockTimeout 0).
  */
 const QUEUES = ['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
-const LOCK_WAITS: Array<{ name: string; before?: string; sql: string; waitsFor: string | null }> = [
+const LOCK_WAITS: Array<{ name: string; before?: string; sql: string; table?: string; waitsFor: string | null; rules?: string[] }> = [
   { name: 'add column', sql: 'alter table public.t add column a int', waitsFor: 'AccessExclusiveLock' },
   { name: 'validate constraint alone', before: 'alter table public.t add constraint t_i_pos check (i > 0) not valid', sql: 'alter table public.t validate constraint t_i_pos', waitsFor: 'ShareUpdateExclusiveLock' },
   { name: 'set statistics', sql: 'alter table public.t alter column i set statistics 100', waitsFor: 'ShareUpdateExclusiveLock' },
@@ -536,11 +536,13 @@ const LOCK_WAITS: Array<{ name: string; before?: string; sql: string; waitsFor: 
   { name: 'reindex table concurrently', sql: 'reindex table concurrently public.t', waitsFor: 'ShareUpdateExclusiveLock' },
   { name: 'reindex schema', sql: 'reindex schema public', waitsFor: 'ShareLock' },
   { name: 'reindex schema concurrently', sql: 'reindex schema concurrently public', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'detach partition', sql: 'alter table public.p detach partition public.p1', table: 'public.p', waitsFor: 'AccessExclusiveLock', rules: ['index-not-concurrent'] },
+  { name: 'detach partition concurrently', sql: 'alter table public.p detach partition public.p1 concurrently', table: 'public.p', waitsFor: 'ShareUpdateExclusiveLock', rules: [] },
   { name: 'vacuum full', sql: 'vacuum full public.t', waitsFor: 'AccessExclusiveLock' },
   { name: 'vacuum (full false)', sql: 'vacuum (full false) public.t', waitsFor: 'ShareUpdateExclusiveLock' },
 ];
 
-async function awaitedLock(c: { before?: string; sql: string }): Promise<string | null> {
+async function awaitedLock(c: { before?: string; sql: string; table?: string }): Promise<string | null> {
   const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
   try {
     return await withSql(db.url, (holder) =>
@@ -553,7 +555,7 @@ async function awaitedLock(c: { before?: string; sql: string }): Promise<string 
           let mode: string | null = null;
           try {
             await held.unsafe('begin');
-            await held.unsafe('lock table public.t in exclusive mode');
+            await held.unsafe(`lock table ${c.table ?? 'public.t'} in exclusive mode`);
             let done = false;
             const run = runner
               .unsafe(c.sql)
@@ -564,7 +566,7 @@ async function awaitedLock(c: { before?: string; sql: string }): Promise<string 
               )
               .finally(() => (done = true));
             for (let i = 0; i < 200 && mode === null && !done; i++) {
-              const rows = await held.unsafe<Array<{ mode: string }>>(`select mode from pg_locks where pid = ${me!.pid} and not granted and relation = 'public.t'::regclass`);
+              const rows = await held.unsafe<Array<{ mode: string }>>(`select mode from pg_locks where pid = ${me!.pid} and not granted and relation = '${c.table ?? 'public.t'}'::regclass`);
               if (rows[0]) mode = rows[0].mode;
               else await new Promise((r) => setTimeout(r, 10));
             }
@@ -597,5 +599,6 @@ describe('missing-lock-timeout reports the statements whose lock waits block rea
       serverVersion: serverMajor() * 10000,
     });
     expect(r.findings.filter((f) => f.rule === 'missing-lock-timeout').length, JSON.stringify(r.findings, null, 2)).toBe(c.waitsFor && QUEUES.includes(c.waitsFor) ? 1 : 0);
+    if (c.rules) expect(r.findings.filter((f) => f.category === 'migration' && f.rule !== 'missing-lock-timeout').map((f) => f.rule)).toEqual(c.rules);
   });
 });

@@ -17,8 +17,11 @@ function lockedTable(s: MigrationStatement): string | null {
   switch (s.type) {
     case 'AlterTableStmt': {
       if (s.body['objtype'] !== 'OBJECT_TABLE') return null;
-      const cmds = ((s.body['cmds'] as unknown[] | undefined) ?? []).map((c) => nodeBody(c, 'AlterTableCmd')?.['subtype'] as string);
-      return cmds.every((c) => SHARE_UPDATE_EXCLUSIVE_CMDS.has(c)) ? null : relName(s.body['relation'], s.defaultSchema);
+      const cmds = ((s.body['cmds'] as unknown[] | undefined) ?? []).map((c) => nodeBody(c, 'AlterTableCmd'));
+      // DETACH PARTITION … CONCURRENTLY takes SHARE UPDATE EXCLUSIVE too.
+      const weak = (c: Record<string, unknown> | undefined) =>
+        SHARE_UPDATE_EXCLUSIVE_CMDS.has(c?.['subtype'] as string) || (c?.['subtype'] === 'AT_DetachPartition' && !!nodeBody(c['def'], 'PartitionCmd')?.['concurrent']);
+      return cmds.every(weak) ? null : relName(s.body['relation'], s.defaultSchema);
     }
     case 'IndexStmt':
       return s.body['concurrent'] ? null : relName(s.body['relation'], s.defaultSchema);
@@ -75,7 +78,7 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'migration locks an existing table with no lock_timeout (neither set in the file nor by the migration engine)',
-  docs: 'ALTER TABLE (but for VALIDATE CONSTRAINT, SET STATISTICS, SET / RESET (…) and CLUSTER ON alone, which take SHARE UPDATE EXCLUSIVE), CREATE INDEX, CREATE POLICY, CREATE TRIGGER, DROP TABLE, DROP INDEX, TRUNCATE, LOCK TABLE (SHARE mode and up), CLUSTER, VACUUM FULL, REINDEX (each without CONCURRENTLY) and REFRESH MATERIALIZED VIEW wait for a lock that conflicts with reads or writes; while they wait, every new query on the table queues behind them, so one long transaction stalls the API. rowguard\'s engine sets lock_timeout from migrations.lockTimeout (default 5s) for every file, so this fires only when that is 0 and the file sets none itself (SET lock_timeout = 0, RESET, and SET LOCAL in a -- rowguard:no-transaction file set none).',
+  docs: 'ALTER TABLE (but for VALIDATE CONSTRAINT, SET STATISTICS, SET / RESET (…), CLUSTER ON and DETACH PARTITION … CONCURRENTLY alone, which take SHARE UPDATE EXCLUSIVE), CREATE INDEX, CREATE POLICY, CREATE TRIGGER, DROP TABLE, DROP INDEX, TRUNCATE, LOCK TABLE (SHARE mode and up), CLUSTER, VACUUM FULL, REINDEX (each without CONCURRENTLY) and REFRESH MATERIALIZED VIEW wait for a lock that conflicts with reads or writes; while they wait, every new query on the table queues behind them, so one long transaction stalls the API. rowguard\'s engine sets lock_timeout from migrations.lockTimeout (default 5s) for every file, so this fires only when that is 0 and the file sets none itself (SET lock_timeout = 0, RESET, and SET LOCAL in a -- rowguard:no-transaction file set none).',
   fix: "set lock_timeout = '5s' at the top of the file (or set migrations.lockTimeout in rowguard.config.json)",
   check(ctx) {
     const out: RawFinding[] = [];
