@@ -10,7 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
 import { serverMajor, serverUrl } from '../helpers/pg.js';
-import { lintWith } from './helpers.js';
+import { ensureRoles, lintWith } from './helpers.js';
+import { introspect } from '../../cli/core/catalog/introspect.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { up } from '../../cli/core/migrate/engine.js';
@@ -600,5 +601,45 @@ describe('missing-lock-timeout reports the statements whose lock waits block rea
     });
     expect(r.findings.filter((f) => f.rule === 'missing-lock-timeout').length, JSON.stringify(r.findings, null, 2)).toBe(c.waitsFor && QUEUES.includes(c.waitsFor) ? 1 : 0);
     if (c.rules) expect(r.findings.filter((f) => f.category === 'migration' && f.rule !== 'missing-lock-timeout').map((f) => f.rule)).toEqual(c.rules);
+  });
+});
+
+/**
+ * A default calling a function the migrations did not create (an extension's, or one made by hand)
+ * is judged by the volatility the database linted against gives it: a VOLATILE plpgsql one is
+ * evaluated for every row (a rewrite), a STABLE one once.
+ */
+describe('add column with a default calling a function of the database, not of the migrations', () => {
+  const FNS = `create function public.mk_volatile() returns uuid language plpgsql as 'begin return gen_random_uuid(); end';
+create function public.mk_stable() returns uuid language plpgsql stable as 'begin return ''00000000-0000-0000-0000-000000000000''; end';`;
+  it.each([
+    ['mk_volatile', true],
+    ['mk_stable', false],
+  ] as const)('%s()', async (fn, rewrites) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+    const sql = `alter table public.t add column a uuid default public.${fn}();`;
+    try {
+      await ensureRoles(serverUrl());
+      const { rewrite, model } = await withSql(db.url, async (s) => {
+        await s.unsafe(FNS).simple();
+        const model = await introspect(s, { apiRoles: ['anon', 'authenticated'], scope: 'full' });
+        const [before] = await s.unsafe<Array<{ node: string }>>(`select pg_relation_filenode('public.t')::text as node`);
+        await s.unsafe(`begin; ${sql}`).simple();
+        const [after] = await s.unsafe<Array<{ node: string }>>(`select pg_relation_filenode('public.t')::text as node`);
+        await s.unsafe('rollback');
+        return { rewrite: before!.node !== after!.node, model };
+      });
+      expect(rewrite, 'rewrite (relfilenode changed)').toBe(rewrites);
+      const r = await lintWith({
+        model,
+        migrations: [
+          { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+          { displayPath: 'sql/0003_change.sql', sql, judged: true },
+        ],
+      });
+      expect(r.findings.filter((f) => f.category === 'migration').map((f) => f.rule)).toEqual(rewrites ? ['table-rewrite'] : []);
+    } finally {
+      await db.drop();
+    }
   });
 });

@@ -64,10 +64,13 @@ function plainUsing(expr: unknown, column: string, to: ColumnType): boolean {
   return !!cast && ref(cast['arg']) && JSON.stringify(typeOf(cast['typeName'])) === JSON.stringify(to);
 }
 
-/** Names of VOLATILE non-sql functions the statements before each one created (CREATE FUNCTION defaults to VOLATILE). */
-function volatileFunctions(all: readonly MigrationStatement[]): Map<MigrationStatement, ReadonlySet<string>> {
+/**
+ * Names of VOLATILE non-sql functions before each statement: the database's (`catalog`), as the
+ * statements before it created or replaced them (CREATE FUNCTION defaults to VOLATILE).
+ */
+function volatileFunctions(all: readonly MigrationStatement[], catalog: ReadonlySet<string>): Map<MigrationStatement, ReadonlySet<string>> {
   const out = new Map<MigrationStatement, ReadonlySet<string>>();
-  let fns = new Set<string>();
+  let fns = new Set<string>(catalog);
   for (const s of all) {
     out.set(s, fns);
     if (s.type !== 'CreateFunctionStmt') continue;
@@ -104,12 +107,12 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER (with no table: every table clustered before), VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11.',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE (LANGUAGE sql functions aside: Postgres may inline them).',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
     const domainsAt = constrainedDomains(ctx.allStatements);
-    const volatileAt = volatileFunctions(ctx.allStatements);
+    const volatileAt = volatileFunctions(ctx.allStatements, ctx.catalogVolatileFunctions);
     for (const s of ctx.statements) {
       out.push(...maintenance(s, ctx.rowEstimates));
       const at = alterTableCmds(s);
