@@ -643,3 +643,24 @@ create function public.mk_stable() returns uuid language plpgsql stable as 'begi
     }
   });
 });
+
+describe('drop database in a no-transaction migration', () => {
+  it('migrate up deletes the database, and drop-column-or-table reports it', async () => {
+    const victim = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg_victim' });
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+    const sql = `-- rowguard:no-transaction\ndrop database ${victim.name};\n`;
+    const dir = tempDir('rg-lint-dropdb-');
+    mkdirSync(join(dir, 'sql'));
+    writeFileSync(join(dir, 'sql', '0003_change.sql'), sql);
+    try {
+      await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: '5s', statementTimeout: '0' });
+      const [row] = await withSql(db.url, (s) => s<Array<{ n: number }>>`select count(*)::int as n from pg_database where datname = ${victim.name}`);
+      expect(row!.n, 'the database is gone').toBe(0);
+    } finally {
+      await db.drop();
+      await victim.drop().catch(() => undefined);
+    }
+    const r = await lintWith({ migrations: [{ displayPath: 'sql/0003_change.sql', sql, judged: true }] });
+    expect(r.findings.filter((f) => f.category === 'migration').map((f) => [f.rule, f.object])).toEqual([['drop-column-or-table', victim.name]]);
+  });
+});

@@ -14,7 +14,7 @@ export const LEVEL_RANK: Record<Level, number> = { error: 3, warn: 2, info: 1 };
 
 export type Category = 'security' | 'performance' | 'migration' | 'lint';
 
-export type ObjectKind = 'table' | 'view' | 'column' | 'policy' | 'function' | 'file' | 'role' | 'type' | 'extension';
+export type ObjectKind = 'table' | 'view' | 'column' | 'policy' | 'function' | 'file' | 'role' | 'type' | 'extension' | 'database';
 
 export interface RuleMeta {
   /** kebab-case; also the file name under rules/. */
