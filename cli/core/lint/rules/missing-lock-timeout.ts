@@ -52,9 +52,12 @@ function lockedTable(s: MigrationStatement): string | null {
     }
     case 'ReindexStmt': {
       if (booleanOption(s.body['params'], 'concurrently')) return null;
-      // REINDEX TABLE takes SHARE on the table; REINDEX INDEX too, on the index's table (known when a migration made the index).
+      // REINDEX TABLE takes SHARE on the table; REINDEX INDEX too, on the index's table (named when a migration made the index).
       if (s.body['kind'] === 'REINDEX_OBJECT_TABLE') return relName(s.body['relation'], s.defaultSchema);
-      if (s.body['kind'] === 'REINDEX_OBJECT_INDEX') return s.indexesBefore.get(relName(s.body['relation'], s.defaultSchema))?.table ?? null;
+      if (s.body['kind'] === 'REINDEX_OBJECT_INDEX') {
+        const index = relName(s.body['relation'], s.defaultSchema);
+        return s.indexesBefore.get(index)?.table ?? `the table of index ${index}`;
+      }
       // REINDEX SCHEMA / DATABASE: each of its tables in turn.
       if (s.body['kind'] === 'REINDEX_OBJECT_SCHEMA') return `every table of schema ${s.body['name'] as string}`;
       if (s.body['kind'] === 'REINDEX_OBJECT_DATABASE') return 'every table of the database';
@@ -64,7 +67,9 @@ function lockedTable(s: MigrationStatement): string | null {
       if (s.body['removeType'] === 'OBJECT_TABLE') return droppedNames(s.body, s.defaultSchema)[0] ?? null;
       // DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the index's table.
       if (s.body['removeType'] === 'OBJECT_INDEX' && !s.body['concurrent']) {
-        return droppedNames(s.body, s.defaultSchema).map((i) => s.indexesBefore.get(i)?.table).find((t) => !!t) ?? null;
+        const names = droppedNames(s.body, s.defaultSchema);
+        // An index no migration made: its table is not known, but it is locked all the same.
+        return names.map((i) => s.indexesBefore.get(i)?.table).find((t) => !!t) ?? (names[0] ? `the table of index ${names[0]}` : null);
       }
       return null;
     default:
