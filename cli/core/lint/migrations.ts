@@ -292,22 +292,23 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
           .find((x) => x && x !== '$user');
         if (v) defaultSchema = v;
       }
-      // SET LOCAL outside a transaction block does nothing (Postgres only warns); inside one it lasts until the block ends.
+      // SET LOCAL outside a transaction block does nothing (Postgres only warns); inside one it lasts until
+      // the block ends. A plain SET (or RESET) replaces it at once, and lasts past the commit.
       const local = !!body['is_local'];
       if (type === 'VariableSetStmt' && body['name'] === 'lock_timeout' && !(local && !transactional)) {
         if (local) localLockTimeout = setsTimeout(body);
-        else lockTimeoutSet = setsTimeout(body);
+        else [lockTimeoutSet, localLockTimeout] = [setsTimeout(body), undefined];
       }
       if (type === 'VariableSetStmt' && body['name'] === 'timezone' && !(local && !transactional)) {
         const v = ((body['args'] as Array<Record<string, Body>> | undefined) ?? [])[0]?.['A_Const']?.['sval'] as { sval?: string } | undefined;
         const zone = body['kind'] === 'VAR_SET_VALUE' ? (v?.sval ?? null) : null;
         if (local) localTimeZone = zone;
-        else timeZone = zone;
+        else [timeZone, localTimeZone] = [zone, undefined];
       }
       const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
       if (viaSetConfig !== null) {
         if (viaSetConfig.local) localLockTimeout = viaSetConfig.value;
-        else lockTimeoutSet = viaSetConfig.value;
+        else [lockTimeoutSet, localLockTimeout] = [viaSetConfig.value, undefined];
       }
       if (!fileTransactional && base === 0) {
         const effect = transactionBlockEffect(u.stmt);
