@@ -18,10 +18,13 @@ function lockedTable(s: MigrationStatement): string | null {
     case 'AlterTableStmt': {
       if (s.body['objtype'] !== 'OBJECT_TABLE') return null;
       const cmds = ((s.body['cmds'] as unknown[] | undefined) ?? []).map((c) => nodeBody(c, 'AlterTableCmd'));
-      // DETACH PARTITION … CONCURRENTLY takes SHARE UPDATE EXCLUSIVE too.
+      // DETACH PARTITION … CONCURRENTLY takes SHARE UPDATE EXCLUSIVE too, and so does ATTACH PARTITION on the
+      // partitioned table (PG12+); ATTACH takes ACCESS EXCLUSIVE on the table it attaches.
       const weak = (c: Record<string, unknown> | undefined) =>
         SHARE_UPDATE_EXCLUSIVE_CMDS.has(c?.['subtype'] as string) || (c?.['subtype'] === 'AT_DetachPartition' && !!nodeBody(c['def'], 'PartitionCmd')?.['concurrent']);
-      return cmds.every(weak) ? null : relName(s.body['relation'], s.defaultSchema);
+      const attached = cmds.filter((c) => c?.['subtype'] === 'AT_AttachPartition').map((c) => relName(nodeBody(c!['def'], 'PartitionCmd')?.['name'], s.defaultSchema));
+      if (cmds.every((c) => weak(c) || c?.['subtype'] === 'AT_AttachPartition')) return attached.find((t) => existedBefore(s, t)) ?? null;
+      return relName(s.body['relation'], s.defaultSchema);
     }
     case 'IndexStmt':
       return s.body['concurrent'] ? null : relName(s.body['relation'], s.defaultSchema);
@@ -83,7 +86,7 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'migration locks an existing table with no lock_timeout (neither set in the file nor by the migration engine)',
-  docs: 'ALTER TABLE (but for VALIDATE CONSTRAINT, SET STATISTICS, SET / RESET (…), CLUSTER ON and DETACH PARTITION … CONCURRENTLY alone, which take SHARE UPDATE EXCLUSIVE), CREATE INDEX, CREATE POLICY, CREATE TRIGGER, DROP TABLE, DROP INDEX, TRUNCATE, LOCK TABLE (SHARE mode and up), CLUSTER, VACUUM FULL, REINDEX (each without CONCURRENTLY) and REFRESH MATERIALIZED VIEW wait for a lock that conflicts with reads or writes; while they wait, every new query on the table queues behind them, so one long transaction stalls the API. rowguard\'s engine sets lock_timeout from migrations.lockTimeout (default 5s) for every file, so this fires only when that is 0 and the file sets none itself (SET lock_timeout = 0, RESET, and SET LOCAL in a -- rowguard:no-transaction file set none).',
+  docs: 'ALTER TABLE (but for VALIDATE CONSTRAINT, SET STATISTICS, SET / RESET (…), CLUSTER ON and DETACH PARTITION … CONCURRENTLY alone, which take SHARE UPDATE EXCLUSIVE; ATTACH PARTITION locks the table it attaches, not the partitioned one), CREATE INDEX, CREATE POLICY, CREATE TRIGGER, DROP TABLE, DROP INDEX, TRUNCATE, LOCK TABLE (SHARE mode and up), CLUSTER, VACUUM FULL, REINDEX (each without CONCURRENTLY) and REFRESH MATERIALIZED VIEW wait for a lock that conflicts with reads or writes; while they wait, every new query on the table queues behind them, so one long transaction stalls the API. rowguard\'s engine sets lock_timeout from migrations.lockTimeout (default 5s) for every file, so this fires only when that is 0 and the file sets none itself (SET lock_timeout = 0, RESET, and SET LOCAL in a -- rowguard:no-transaction file set none).',
   fix: "set lock_timeout = '5s' at the top of the file (or set migrations.lockTimeout in rowguard.config.json)",
   check(ctx) {
     const out: RawFinding[] = [];
