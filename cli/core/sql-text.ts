@@ -128,6 +128,38 @@ export function isParseFailure(x: unknown): x is ParseFailure {
   return !Array.isArray(x);
 }
 
+/**
+ * What a top-level statement does to an explicit transaction block: BEGIN / START TRANSACTION
+ * open one; COMMIT / END / ROLLBACK / ABORT / PREPARE TRANSACTION close it, except with AND CHAIN,
+ * which starts the next at once (the block goes on); SAVEPOINT, RELEASE, ROLLBACK TO and every
+ * other statement leave it as it is (null).
+ */
+export function transactionBlockEffect(stmt: Record<string, unknown>): 'open' | 'close' | null {
+  const t = stmt['TransactionStmt'] as { kind?: string; chain?: boolean } | undefined;
+  if (!t) return null;
+  if (t.kind === 'TRANS_STMT_BEGIN' || t.kind === 'TRANS_STMT_START') return 'open';
+  if (t.kind === 'TRANS_STMT_COMMIT' || t.kind === 'TRANS_STMT_ROLLBACK') return t.chain ? 'open' : 'close';
+  if (t.kind === 'TRANS_STMT_PREPARE') return 'close';
+  return null;
+}
+
+/**
+ * The BEGIN (or START TRANSACTION) of a block still open at the end of the statements, if any:
+ * nothing commits it, so when the session ends Postgres rolls back what ran after it.
+ */
+export async function unclosedTransactionBlock(statements: readonly SplitStatement[]): Promise<SplitStatement | null> {
+  let open: SplitStatement | null = null;
+  for (const s of statements) {
+    if (s.kind !== 'TransactionStmt') continue;
+    const parser = await loadParser();
+    const stmt = (parser.parseSync(s.text) as { stmts?: Array<{ stmt: Record<string, unknown> }> }).stmts?.[0]?.stmt ?? {};
+    const effect = transactionBlockEffect(stmt);
+    if (effect === 'open' && !open) open = s;
+    if (effect === 'close') open = null;
+  }
+  return open;
+}
+
 /** Transaction statements that end or start a transaction (SAVEPOINT, RELEASE and ROLLBACK TO stay inside one). */
 const ENDS_TRANSACTION = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START', 'TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE']);
 

@@ -10,7 +10,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
 import { serverMajor, serverUrl } from '../helpers/pg.js';
-import { lintWith } from './helpers.js';
+import { ensureRoles, lintWith } from './helpers.js';
+import { introspect } from '../../cli/core/catalog/introspect.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { up } from '../../cli/core/migrate/engine.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const BASE = `
 create table public.r (id int primary key);
@@ -246,6 +251,8 @@ const CASES: Case[] = [
   // DROP INDEX CONCURRENTLY is refused for an index of a partitioned table: no safer form to report.
   { name: 'drop index of a partitioned table', before: 'create index p_at_idx on public.p (at);', sql: 'drop index public.p_at_idx;', target: 'public.p', lock: 'AccessExclusiveLock', rules: [] },
   { name: 'reindex index', sql: 'reindex index public.t_i;', lock: 'ShareLock', rules: ['index-not-concurrent'] },
+  // A boolean option set to false is off, as Postgres reads it: this is a plain REINDEX, which runs in the transaction.
+  { name: 'reindex (concurrently false) index', sql: 'reindex (concurrently false) index public.t_i;', reindexed: true, lock: 'ShareLock', rules: ['index-not-concurrent'] },
   { name: 'create index on only a partitioned table', sql: 'create index p_at on only public.p (at);', target: 'public.p1', scan: false, lock: null, rules: [] },
   { name: 'create index on a partitioned table', sql: 'create index p_at on public.p (at);', target: 'public.p1', lock: 'ShareLock', rules: ['index-not-concurrent'] },
   // ATTACH PARTITION checks the bound on every row, unless a validated CHECK implies it.
@@ -407,5 +414,270 @@ describe('migration-safety rules agree with what the server does (Postgres 17 by
     if (c.fix) expect(found[0]?.fix).toMatch(c.fix);
     if (c.message) expect(found[0]?.message).toMatch(c.message);
     if (c.at) expect(`${found[0]?.location?.line}:${found[0]?.location?.column}`).toBe(c.at);
+  });
+});
+
+/**
+ * Statements Postgres runs only outside a transaction block, in a `-- rowguard:no-transaction`
+ * file: each runs on its own (as `migrate up` runs such a file) on a copy of the template, and
+ * whether the table's relfilenode changed (a rewrite) is measured.
+ */
+const OUTSIDE: Array<{ name: string; before?: string; sql: string; rewrite: boolean; reindexed?: boolean; rules: string[] }> = [
+  { name: 'cluster with no table (every table clustered before)', before: 'cluster public.t using t_pkey;', sql: 'cluster;', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'reindex schema', sql: 'reindex schema public;', rewrite: false, reindexed: true, rules: ['index-not-concurrent'] },
+  { name: 'reindex schema concurrently', sql: 'reindex schema concurrently public;', rewrite: false, reindexed: true, rules: [] },
+  { name: 'vacuum (full)', sql: 'vacuum (full) public.t;', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'vacuum (full false): a plain vacuum', sql: 'vacuum (full false) public.t;', rewrite: false, rules: [] },
+  { name: 'vacuum (full off, analyze)', sql: 'vacuum (full off, analyze) public.t;', rewrite: false, rules: [] },
+  { name: 'vacuum (full 0)', sql: 'vacuum (full 0) public.t;', rewrite: false, rules: [] },
+  { name: 'vacuum (full 1)', sql: 'vacuum (full 1) public.t;', rewrite: true, rules: ['table-rewrite'] },
+];
+
+describe('no-transaction statements agree with what the server does', () => {
+  it.each(OUTSIDE.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+    try {
+      const node = `select pg_relation_filenode('public.t')::text as node, pg_relation_filenode('public.t_i')::text as index`;
+      const [rewrite, reindexed] = await withSql(db.url, async (sql) => {
+        if (c.before) await sql.unsafe(c.before).simple();
+        const [before] = await sql.unsafe<Array<{ node: string; index: string }>>(node);
+        await sql.unsafe(c.sql).simple();
+        const [after] = await sql.unsafe<Array<{ node: string; index: string }>>(node);
+        return [before!.node !== after!.node, before!.index !== after!.index];
+      });
+      expect(rewrite, 'rewrite (relfilenode changed)').toBe(c.rewrite);
+      if (c.reindexed !== undefined) expect(reindexed, 'index t_i rebuilt (its relfilenode changed)').toBe(c.reindexed);
+    } finally {
+      await db.drop();
+    }
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+        ...(c.before ? [{ displayPath: 'sql/0002_before.sql', sql: c.before, judged: false }] : []),
+        { displayPath: 'sql/0003_change.sql', sql: `-- rowguard:no-transaction\n${c.sql}`, judged: true },
+      ],
+      serverVersion: serverMajor() * 10000,
+    });
+    const found = r.findings.filter((f) => f.category === 'migration');
+    expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
+  });
+});
+
+/**
+ * BEGIN / COMMIT in migration files, applied by the real engine (`migrate up`) on a copy of the
+ * template: a file it runs in one transaction may hold none; in a no-transaction file a BEGIN …
+ * COMMIT block is one transaction again, with the same limits (and a block left open is refused).
+ */
+const BLOCKS: Array<{ name: string; sql: string; fails?: string; rules: string[]; lockTimeout?: string }> = [
+  { name: 'begin … commit in a transactional file', sql: 'begin;\nalter table public.t add column a int;\ncommit;', fails: 'migration_invalid_file', rules: ['no-transaction-statement', 'no-transaction-statement'] },
+  { name: 'rollback in a transactional file', sql: 'alter table public.t add column a int;\nrollback;', fails: 'migration_invalid_file', rules: ['no-transaction-statement'] },
+  { name: 'savepoint in a transactional file', sql: 'savepoint s;\nalter table public.t add column a int;\nrelease savepoint s;', rules: [] },
+  { name: 'create index concurrently inside a block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\ncreate index concurrently t_v2 on public.t (v);\ncommit;', fails: '25001', rules: ['no-transaction-statement'] },
+  { name: 'create index concurrently after a block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\nalter table public.t add column a int;\ncommit;\ncreate index concurrently t_a on public.t (a);', rules: [] },
+  { name: 'add check not valid and validate in one block of a no-transaction file', sql: "-- rowguard:no-transaction\nbegin;\nalter table public.t add constraint t_i_pos check (i > 0) not valid;\nalter table public.t validate constraint t_i_pos;\ncommit;", rules: ['constraint-not-valid'] },
+  { name: 'add check not valid in a block, validate after it', sql: "-- rowguard:no-transaction\nbegin;\nalter table public.t add constraint t_i_pos check (i > 0) not valid;\ncommit;\nalter table public.t validate constraint t_i_pos;", rules: [] },
+  { name: 'enum value added and used in one block of a no-transaction file', sql: "-- rowguard:no-transaction\ncreate type public.m3 as enum ('a');\nbegin;\nalter type public.m3 add value 'b';\ncreate table public.z (m public.m3 default 'b');\ncommit;", fails: '55P04', rules: ['no-transaction-statement'] },
+  { name: 'enum value added in a block, used after it', sql: "-- rowguard:no-transaction\ncreate type public.m3 as enum ('a');\nbegin;\nalter type public.m3 add value 'b';\ncommit;\ncreate table public.z (m public.m3 default 'b');", rules: [] },
+  { name: 'a block never committed', sql: '-- rowguard:no-transaction\nbegin;\nalter table public.t add column a int;', fails: 'migration_invalid_file', rules: ['no-transaction-statement'] },
+  { name: 'set local lock_timeout lasts until its block commits', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;\nalter table public.t add column b int;", lockTimeout: '0', rules: ['missing-lock-timeout'] },
+  { name: 'set local lock_timeout covers the statements of its block', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;", lockTimeout: '0', rules: [] },
+];
+
+describe('transaction blocks in migration files, as migrate up runs them', () => {
+  it.each(BLOCKS.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+    const dir = tempDir('rg-lint-blocks-');
+    mkdirSync(join(dir, 'sql'));
+    writeFileSync(join(dir, 'sql', '0003_change.sql'), c.sql);
+    let fails: string | undefined;
+    try {
+      await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: c.lockTimeout ?? '5s', statementTimeout: '0' });
+    } catch (err) {
+      const e = err as { code?: string; pg?: { sqlstate?: string } };
+      fails = e.pg?.sqlstate ?? e.code;
+    } finally {
+      await db.drop();
+    }
+    expect(fails, 'what migrate up fails with').toBe(c.fails);
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+        { displayPath: 'sql/0003_change.sql', sql: c.sql, judged: true },
+      ],
+      serverVersion: serverMajor() * 10000,
+      ...(c.lockTimeout ? { settings: { lockTimeout: c.lockTimeout } } : {}),
+    });
+    const found = r.findings.filter((f) => f.category === 'migration');
+    expect(found.map((f) => f.rule).sort(), JSON.stringify(found, null, 2)).toEqual([...c.rules].sort());
+  });
+});
+
+/**
+ * missing-lock-timeout claims that while the statement waits for its lock, reads or writes of the
+ * table queue behind it: so the lock it waits for must conflict with a reader's or a writer's.
+ * Measured: one session holds EXCLUSIVE on public.t in an open transaction (it conflicts with
+ * every mode but ACCESS SHARE, which VACUUM takes first, briefly, to find the table), another
+ * runs the statement (on its own, as a no-transaction file runs it), and pg_locks shows the mode
+ * it waits for (null: none, it went through). Linted with the engine's lock_timeout off (migrations.lockTimeout 0).
+ */
+const QUEUES = ['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
+const LOCK_WAITS: Array<{
+  name: string;
+  before?: string;
+  sql: string;
+  table?: string;
+  waitsFor: string | null;
+  rules?: string[];
+  notAMigration?: boolean;
+  /** missing-lock-timeout findings, when another table than the measured one decides them. */
+  timeoutFindings?: number;
+}> = [
+  { name: 'add column', sql: 'alter table public.t add column a int', waitsFor: 'AccessExclusiveLock' },
+  { name: 'validate constraint alone', before: 'alter table public.t add constraint t_i_pos check (i > 0) not valid', sql: 'alter table public.t validate constraint t_i_pos', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'set statistics', sql: 'alter table public.t alter column i set statistics 100', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'set (fillfactor)', sql: 'alter table public.t set (fillfactor = 70)', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'validate constraint with add column', before: 'alter table public.t add constraint t_i_pos check (i > 0) not valid', sql: 'alter table public.t validate constraint t_i_pos, add column a int', waitsFor: 'AccessExclusiveLock' },
+  { name: 'lock table', sql: 'begin; lock table public.t; commit', waitsFor: 'AccessExclusiveLock' },
+  { name: 'lock table in share mode', sql: 'begin; lock table public.t in share mode; commit', waitsFor: 'ShareLock' },
+  { name: 'lock table in share update exclusive mode', sql: 'begin; lock table public.t in share update exclusive mode; commit', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'lock table in access share mode', sql: 'begin; lock table public.t in access share mode; commit', waitsFor: null },
+  { name: 'drop index', sql: 'drop index public.t_i', waitsFor: 'AccessExclusiveLock' },
+  { name: 'drop index concurrently', sql: 'drop index concurrently public.t_i', waitsFor: 'ShareUpdateExclusiveLock' },
+  { name: 'reindex index', sql: 'reindex index public.t_i', waitsFor: 'ShareLock' },
+  { name: 'reindex table concurrently', sql: 'reindex table concurrently public.t', waitsFor: 'ShareUpdateExclusiveLock' },
+  // An index made outside the migrations (by hand, or by an extension): its table is not known to the linter.
+  { name: 'reindex index of an index no migration made', before: 'create index t_n_hand on public.t (n)', notAMigration: true, sql: 'reindex index public.t_n_hand', waitsFor: 'ShareLock' },
+  { name: 'drop index of an index no migration made', before: 'create index t_n_hand on public.t (n)', notAMigration: true, sql: 'drop index public.t_n_hand', waitsFor: 'AccessExclusiveLock' },
+  { name: 'reindex schema', sql: 'reindex schema public', waitsFor: 'ShareLock' },
+  { name: 'reindex schema concurrently', sql: 'reindex schema concurrently public', waitsFor: 'ShareUpdateExclusiveLock' },
+  // ATTACH PARTITION: SHARE UPDATE EXCLUSIVE on the partitioned table, ACCESS EXCLUSIVE on the table it attaches.
+  { name: 'attach partition: the partitioned table', before: 'create table public.p2 (id int, at date)', sql: "alter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01')", table: 'public.p', waitsFor: 'ShareUpdateExclusiveLock', rules: ['constraint-not-valid'], timeoutFindings: 1 },
+  { name: 'attach partition: the table it attaches', before: 'create table public.p2 (id int, at date)', sql: "alter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01')", table: 'public.p2', waitsFor: 'AccessExclusiveLock', rules: ['constraint-not-valid'] },
+  { name: 'attach partition of a table the same file creates', sql: "create table public.p2 (id int, at date);\nalter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01')", table: 'public.p', waitsFor: 'ShareUpdateExclusiveLock', rules: [] },
+  { name: 'detach partition', sql: 'alter table public.p detach partition public.p1', table: 'public.p', waitsFor: 'AccessExclusiveLock', rules: ['index-not-concurrent'] },
+  { name: 'detach partition concurrently', sql: 'alter table public.p detach partition public.p1 concurrently', table: 'public.p', waitsFor: 'ShareUpdateExclusiveLock', rules: [] },
+  { name: 'vacuum full', sql: 'vacuum full public.t', waitsFor: 'AccessExclusiveLock' },
+  { name: 'vacuum (full false)', sql: 'vacuum (full false) public.t', waitsFor: 'ShareUpdateExclusiveLock' },
+];
+
+async function awaitedLock(c: { before?: string; sql: string; table?: string }): Promise<string | null> {
+  const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+  try {
+    return await withSql(db.url, (holder) =>
+      withSql(
+        db.url,
+        async (runner) => {
+          if (c.before) await runner.unsafe(c.before).simple();
+          const [me] = await runner.unsafe<Array<{ pid: number }>>('select pg_backend_pid() as pid');
+          const held = await holder.reserve();
+          let mode: string | null = null;
+          try {
+            await held.unsafe('begin');
+            await held.unsafe(`lock table ${c.table ?? 'public.t'} in exclusive mode`);
+            let done = false;
+            const run = runner
+              .unsafe(c.sql)
+              .simple()
+              .then(
+                () => null,
+                (err: unknown) => err,
+              )
+              .finally(() => (done = true));
+            for (let i = 0; i < 200 && mode === null && !done; i++) {
+              const rows = await held.unsafe<Array<{ mode: string }>>(`select mode from pg_locks where pid = ${me!.pid} and not granted and relation = '${c.table ?? 'public.t'}'::regclass`);
+              if (rows[0]) mode = rows[0].mode;
+              else await new Promise((r) => setTimeout(r, 10));
+            }
+            await held.unsafe('rollback');
+            const err = await run;
+            if (err) throw err;
+          } finally {
+            held.release();
+          }
+          return mode;
+        },
+        { max: 1 },
+      ),
+    );
+  } finally {
+    await db.drop();
+  }
+}
+
+describe('missing-lock-timeout reports the statements whose lock waits block reads or writes', () => {
+  it.each(LOCK_WAITS.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await awaitedLock(c), 'the lock it waits for').toBe(c.waitsFor);
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+        ...(c.before && !c.notAMigration ? [{ displayPath: 'sql/0002_before.sql', sql: `${c.before};`, judged: false }] : []),
+        { displayPath: 'sql/0003_change.sql', sql: `-- rowguard:no-transaction\n${c.sql};`, judged: true },
+      ],
+      settings: { lockTimeout: '0' },
+      serverVersion: serverMajor() * 10000,
+    });
+    expect(r.findings.filter((f) => f.rule === 'missing-lock-timeout').length, JSON.stringify(r.findings, null, 2)).toBe(c.timeoutFindings ?? (c.waitsFor && QUEUES.includes(c.waitsFor) ? 1 : 0));
+    if (c.rules) expect(r.findings.filter((f) => f.category === 'migration' && f.rule !== 'missing-lock-timeout').map((f) => f.rule)).toEqual(c.rules);
+  });
+});
+
+/**
+ * A default calling a function the migrations did not create (an extension's, or one made by hand)
+ * is judged by the volatility the database linted against gives it: a VOLATILE plpgsql one is
+ * evaluated for every row (a rewrite), a STABLE one once.
+ */
+describe('add column with a default calling a function of the database, not of the migrations', () => {
+  const FNS = `create function public.mk_volatile() returns uuid language plpgsql as 'begin return gen_random_uuid(); end';
+create function public.mk_stable() returns uuid language plpgsql stable as 'begin return ''00000000-0000-0000-0000-000000000000''; end';`;
+  it.each([
+    ['mk_volatile', true],
+    ['mk_stable', false],
+  ] as const)('%s()', async (fn, rewrites) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+    const sql = `alter table public.t add column a uuid default public.${fn}();`;
+    try {
+      await ensureRoles(serverUrl());
+      const { rewrite, model } = await withSql(db.url, async (s) => {
+        await s.unsafe(FNS).simple();
+        const model = await introspect(s, { apiRoles: ['anon', 'authenticated'], scope: 'full' });
+        const [before] = await s.unsafe<Array<{ node: string }>>(`select pg_relation_filenode('public.t')::text as node`);
+        await s.unsafe(`begin; ${sql}`).simple();
+        const [after] = await s.unsafe<Array<{ node: string }>>(`select pg_relation_filenode('public.t')::text as node`);
+        await s.unsafe('rollback');
+        return { rewrite: before!.node !== after!.node, model };
+      });
+      expect(rewrite, 'rewrite (relfilenode changed)').toBe(rewrites);
+      const r = await lintWith({
+        model,
+        migrations: [
+          { displayPath: 'sql/0001_base.sql', sql: BASE, judged: false },
+          { displayPath: 'sql/0003_change.sql', sql, judged: true },
+        ],
+      });
+      expect(r.findings.filter((f) => f.category === 'migration').map((f) => f.rule)).toEqual(rewrites ? ['table-rewrite'] : []);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('drop database in a no-transaction migration', () => {
+  it('migrate up deletes the database, and drop-column-or-table reports it', async () => {
+    const victim = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg_victim' });
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
+    const sql = `-- rowguard:no-transaction\ndrop database ${victim.name};\n`;
+    const dir = tempDir('rg-lint-dropdb-');
+    mkdirSync(join(dir, 'sql'));
+    writeFileSync(join(dir, 'sql', '0003_change.sql'), sql);
+    try {
+      await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: '5s', statementTimeout: '0' });
+      const [row] = await withSql(db.url, (s) => s<Array<{ n: number }>>`select count(*)::int as n from pg_database where datname = ${victim.name}`);
+      expect(row!.n, 'the database is gone').toBe(0);
+    } finally {
+      await db.drop();
+      await victim.drop().catch(() => undefined);
+    }
+    const r = await lintWith({ migrations: [{ displayPath: 'sql/0003_change.sql', sql, judged: true }] });
+    expect(r.findings.filter((f) => f.category === 'migration').map((f) => [f.rule, f.object])).toEqual([['drop-column-or-table', victim.name]]);
   });
 });

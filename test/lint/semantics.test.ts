@@ -187,6 +187,9 @@ describe('migration state', () => {
     expect(await judge(`set lock_timeout = 0;\n${alter}`)).toEqual([2]);
     expect(await judge(`set lock_timeout = '0ms';\n${alter}`)).toEqual([2]);
     expect(await judge(`set lock_timeout = '2s';\nreset lock_timeout;\n${alter}`)).toEqual([3]);
+    // RESET (or a plain SET) after SET LOCAL replaces the local value at once (checked with SHOW on Postgres 17).
+    expect(await judge(`set local lock_timeout = '2s';\nreset lock_timeout;\n${alter}`)).toEqual([3]);
+    expect(await judge(`set local lock_timeout = '2s';\nset lock_timeout = 0;\n${alter}`)).toEqual([3]);
     expect(await judge(`set local lock_timeout = '2s';\n${alter}`, true)).toEqual([3]);
     expect(await judge(`${alter}\nset lock_timeout = '2s';`)).toEqual([1]);
     expect(await judge(`select set_config('lock_timeout', '2s', false);\n${alter}`)).toEqual([]);

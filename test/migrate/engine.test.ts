@@ -454,6 +454,23 @@ describe('no-transaction migrations', () => {
     expect((await db.sql`select to_regclass('public.kept') is not null as kept, to_regclass('public.undone') is not null as undone`)[0]).toEqual({ kept: true, undone: false });
   });
 
+  it('a BEGIN the file never commits is refused before anything runs (its statements would be rolled back when the session ends)', async () => {
+    dir = project({
+      '0001_open.sql': '-- rowguard:no-transaction\ncreate table before_it (x int);\nbegin;\ncreate table inside (x int);\n',
+    });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('sql/0001_open.sql:3:1');
+    expect(r.stderr).toContain('never commits');
+    expect((await db.sql`select to_regclass('public.before_it') is not null as b, to_regclass('public.inside') is not null as i`)[0]).toEqual({ b: false, i: false });
+    // COMMIT AND CHAIN keeps the block open; a later COMMIT closes it, and then the file applies whole.
+    writeFileSync(join(dir, 'sql', '0001_open.sql'), '-- rowguard:no-transaction\ncreate table before_it (x int);\nbegin;\ncreate table inside (x int);\ncommit and chain;\ncreate table chained (x int);\ncommit;\n');
+    const ok = await cli(['migrate', 'up']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await db.sql`select to_regclass('public.inside') is not null as i, to_regclass('public.chained') is not null as c`)[0]).toEqual({ i: true, c: true });
+    expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
+  });
+
   it('resolve --applied records the migration as applied', async () => {
     dir = project({ '0001_bad.sql': '-- rowguard:no-transaction\nselect 1/0;\n' });
     expect((await cli(['migrate', 'up'])).code).toBe(1);

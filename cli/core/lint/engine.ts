@@ -144,7 +144,8 @@ export function runLint(input: LintInput): LintResult {
     }
   }
   const rowEstimates = new Map<string, number>(input.modelIsTarget && model ? model.relations.map((r) => [r.qualified, r.estimatedRows]) : []);
-  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates, serverVersion: input.serverVersion ?? model?.serverVersion ?? null };
+  const catalogVolatileFunctions = new Set((model?.functions ?? []).filter((f) => f.kind === 'function' && f.volatility === 'volatile' && f.language !== 'sql').map((f) => f.name));
+  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates, serverVersion: input.serverVersion ?? model?.serverVersion ?? null, catalogVolatileFunctions };
   for (const rule of RULES) if (rule.kind === 'migration') findings.push(...complete(rule, rule.check(mctx)));
 
   // Point catalog findings at the statement that created their object (the last CREATE wins).

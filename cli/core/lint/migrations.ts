@@ -12,7 +12,7 @@
  */
 import { NO_TRANSACTION } from '../migrate/files.js';
 import { RowguardError } from '../errors.js';
-import { doBodyOffset, leadingTriviaLength, statementSpans } from '../sql-text.js';
+import { doBodyOffset, leadingTriviaLength, statementSpans, transactionBlockEffect } from '../sql-text.js';
 
 type Body = Record<string, unknown>;
 
@@ -111,7 +111,19 @@ export interface MigrationStatement {
   /** The TimeZone the file set before this statement (SET [LOCAL] TIME ZONE), null when it set none. */
   timeZone: string | null;
   /** Whether the engine runs the file in one transaction (no `-- rowguard:no-transaction` first line). */
+  fileTransactional: boolean;
+  /**
+   * Whether the statement runs inside a transaction block: the file's own, or, in a
+   * no-transaction file, a BEGIN … COMMIT block the file opens.
+   */
   transactional: boolean;
+  /** Line of the BEGIN of the no-transaction file's block the statement runs in (null: not in one). */
+  blockLine: number | null;
+  /**
+   * The transaction the statement runs in, as a key: statements with the same key share one
+   * (and the locks it holds); outside a block of a no-transaction file each statement has its own.
+   */
+  transaction: string;
 }
 
 export interface MigrationSource {
@@ -214,9 +226,15 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
       });
     }
     let defaultSchema = 'public';
+    // lock_timeout and TimeZone as the session has them, and as SET LOCAL has them until the transaction ends (undefined: not set).
     let lockTimeoutSet = false;
     let timeZone: string | null = null;
-    const transactional = !NO_TRANSACTION.test(file.sql.split('\n', 1)[0] ?? '');
+    let localLockTimeout: boolean | undefined;
+    let localTimeZone: string | null | undefined;
+    const fileTransactional = !NO_TRANSACTION.test(file.sql.split('\n', 1)[0] ?? '');
+    // An explicit BEGIN … COMMIT block of a no-transaction file (the engine runs the file statement by statement).
+    let blockLine: number | null = null;
+    let blocks = 0;
     // Top-level statements, each followed by the DDL found inside it when it is a DO block.
     const units: Array<{ stmt: Record<string, Body>; from: number; to: number; base: number }> = [];
     for (const s of statementSpans(parsed.stmts ?? [], idx.buf)) {
@@ -224,7 +242,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
       units.push({ stmt: s.stmt, from, to, base: 0 });
       if (s.stmt['DoStmt']) units.push(...doBlockStatements(idx.slice(from, to), from, parseSync));
     }
-    for (const u of units) {
+    for (const [unitIndex, u] of units.entries()) {
       const type = Object.keys(u.stmt)[0]!;
       const body = u.stmt[type]!;
       const { from, to, base } = u;
@@ -242,6 +260,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         if (m) suppressions.push({ rule: m[1]!, reason: (m[2] ?? '').trim(), location: { file: file.displayPath, line: lineNo, column: l.indexOf('--') + 1 } });
         lineNo++;
       }
+      const transactional = fileTransactional || blockLine !== null;
       out.push({
         file: file.displayPath,
         fileIndex,
@@ -258,9 +277,12 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         defaultSchema,
         tablesBefore: new Map(tables),
         indexesBefore: new Map(indexes),
-        lockTimeoutSet,
-        timeZone,
+        lockTimeoutSet: localLockTimeout ?? lockTimeoutSet,
+        timeZone: localTimeZone !== undefined ? localTimeZone : timeZone,
+        fileTransactional,
         transactional,
+        blockLine,
+        transaction: fileTransactional ? `${fileIndex}` : blockLine !== null ? `${fileIndex}:block${blocks}` : `${fileIndex}:statement${unitIndex}`,
       });
       // Track what this statement changes, for the statements after it.
       if (type === 'VariableSetStmt' && body['name'] === 'search_path' && Array.isArray(body['args'])) {
@@ -270,13 +292,42 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
           .find((x) => x && x !== '$user');
         if (v) defaultSchema = v;
       }
-      if (type === 'VariableSetStmt' && body['name'] === 'lock_timeout') lockTimeoutSet = setsTimeout(body, transactional);
-      if (type === 'VariableSetStmt' && body['name'] === 'timezone') {
+      // SET LOCAL outside a transaction block does nothing (Postgres only warns); inside one it lasts until
+      // the block ends. A plain SET (or RESET) replaces it at once, and lasts past the commit.
+      const local = !!body['is_local'];
+      if (type === 'VariableSetStmt' && body['name'] === 'lock_timeout' && !(local && !transactional)) {
+        if (local) localLockTimeout = setsTimeout(body);
+        else [lockTimeoutSet, localLockTimeout] = [setsTimeout(body), undefined];
+      }
+      if (type === 'VariableSetStmt' && body['name'] === 'timezone' && !(local && !transactional)) {
         const v = ((body['args'] as Array<Record<string, Body>> | undefined) ?? [])[0]?.['A_Const']?.['sval'] as { sval?: string } | undefined;
-        timeZone = body['kind'] === 'VAR_SET_VALUE' && !(body['is_local'] && !transactional) ? (v?.sval ?? null) : null;
+        const zone = body['kind'] === 'VAR_SET_VALUE' ? (v?.sval ?? null) : null;
+        if (local) localTimeZone = zone;
+        else [timeZone, localTimeZone] = [zone, undefined];
       }
       const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
-      if (viaSetConfig !== null) lockTimeoutSet = viaSetConfig;
+      if (viaSetConfig !== null) {
+        if (viaSetConfig.local) localLockTimeout = viaSetConfig.value;
+        else [lockTimeoutSet, localLockTimeout] = [viaSetConfig.value, undefined];
+      }
+      if (!fileTransactional && base === 0) {
+        const effect = transactionBlockEffect(u.stmt);
+        if (effect === 'open' && blockLine === null) {
+          blockLine = start.line;
+          blocks++;
+        }
+        if (effect === 'close') blockLine = null;
+        if (effect !== null) {
+          // The transaction ended (AND CHAIN too): what SET LOCAL set is gone.
+          localLockTimeout = undefined;
+          localTimeZone = undefined;
+        }
+      }
+      if (!fileTransactional && blockLine === null) {
+        // Outside a block each statement is its own transaction: a set_config(…, true) lasted only for it.
+        localLockTimeout = undefined;
+        localTimeZone = undefined;
+      }
       applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath, present, file.isNew === true);
       applyToIndexes(indexes, type, body, defaultSchema, fileIndex);
     }
@@ -286,12 +337,10 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
 
 /**
  * Whether a `SET lock_timeout` leaves a timeout in force: 0 means "wait forever", RESET / DEFAULT
- * go back to the server's setting (0 unless configured), and SET LOCAL outside a transaction
- * block does nothing (Postgres only warns).
+ * go back to the server's setting (0 unless configured).
  */
-function setsTimeout(body: Body, transactional: boolean): boolean {
+function setsTimeout(body: Body): boolean {
   if (body['kind'] !== 'VAR_SET_VALUE') return false;
-  if (body['is_local'] && !transactional) return false;
   const a = ((body['args'] as Array<Record<string, Body>> | undefined) ?? [])[0]?.['A_Const'] ?? {};
   if ('sval' in a) return !/^\s*0+\s*(us|ms|s|min|h|d)?\s*$/i.test(String((a['sval'] as { sval?: string }).sval ?? ''));
   if ('ival' in a) return Number((a['ival'] as { ival?: number }).ival ?? 0) !== 0;
@@ -313,11 +362,11 @@ function declaresNotNull(def: Body): boolean {
 }
 
 /**
- * `select set_config('lock_timeout', '5s', is_local)`: whether it leaves a timeout in force
- * (null when the statement is no such call). is_local outside a transaction block lasts only
- * for that statement.
+ * `select set_config('lock_timeout', '5s', is_local)`: whether it leaves a timeout in force, and
+ * whether only until the transaction ends (null when the statement is no such call). is_local
+ * outside a transaction block lasts only for that statement.
  */
-function setConfigLockTimeout(body: Body, transactional: boolean): boolean | null {
+function setConfigLockTimeout(body: Body, transactional: boolean): { value: boolean; local: boolean } | null {
   for (const t of (body['targetList'] as Array<Record<string, Body>> | undefined) ?? []) {
     const fc = (t['ResTarget']?.['val'] as Record<string, Body> | undefined)?.['FuncCall'];
     if (!fc || strings(fc['funcname']).pop() !== 'set_config') continue;
@@ -325,9 +374,9 @@ function setConfigLockTimeout(body: Body, transactional: boolean): boolean | nul
     if ((args[0]?.['sval'] as { sval?: string } | undefined)?.sval !== 'lock_timeout') continue;
     const value = (args[1]?.['sval'] as { sval?: string } | undefined)?.sval;
     const local = !!(args[2]?.['boolval'] as { boolval?: boolean } | undefined)?.boolval;
-    if (value === undefined) return true; // not a literal: assume it sets one
-    if (local && !transactional) return false;
-    return !/^\s*0+\s*(us|ms|s|min|h|d)?\s*$/i.test(value);
+    if (value === undefined) return { value: true, local }; // not a literal: assume it sets one
+    if (local && !transactional) return { value: false, local };
+    return { value: !/^\s*0+\s*(us|ms|s|min|h|d)?\s*$/i.test(value), local };
   }
   return null;
 }

@@ -14,7 +14,7 @@ export const LEVEL_RANK: Record<Level, number> = { error: 3, warn: 2, info: 1 };
 
 export type Category = 'security' | 'performance' | 'migration' | 'lint';
 
-export type ObjectKind = 'table' | 'view' | 'column' | 'policy' | 'function' | 'file' | 'role' | 'type' | 'extension';
+export type ObjectKind = 'table' | 'view' | 'column' | 'policy' | 'function' | 'file' | 'role' | 'type' | 'extension' | 'database';
 
 export interface RuleMeta {
   /** kebab-case; also the file name under rules/. */
@@ -83,6 +83,12 @@ export interface MigrationLintContext {
   rowEstimates: ReadonlyMap<string, number>;
   /** server_version_num of the database linted against; null with no database (files only). */
   serverVersion: number | null;
+  /**
+   * Names (without schema) of the VOLATILE functions of the database linted against (the target
+   * or the shadow), but for LANGUAGE sql ones (Postgres may inline those, and then only their body
+   * counts); empty with files only.
+   */
+  catalogVolatileFunctions: ReadonlySet<string>;
 }
 
 export interface CatalogRule extends RuleMeta {

@@ -13,7 +13,7 @@
 import { userInfo } from 'node:os';
 import { connect, describeUrl, firstContact, isConnectionError, connectionError, quoteLiteral, scrubSecrets, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
-import { doBodyOffset, hasNoStatement, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, type SplitStatement } from '../sql-text.js';
+import { doBodyOffset, hasNoStatement, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, unclosedTransactionBlock, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
 import { planMigrations, type HistoryRow, type MigrationPlan, type PlanOptions } from './plan.js';
 
@@ -488,6 +488,16 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
         scs?.v === 'off'
           ? "standard_conforming_strings is off on this database, so a backslash in '…' is an escape: write E'…' strings, or turn it on"
           : 'move the statement rowguard cannot read into a transactional migration (no -- rowguard:no-transaction line)',
+      meta: { version: file.version, file: file.displayPath },
+    });
+  }
+  // A BEGIN never committed: the session's end would roll back the statements after it, once the
+  // history said "applied". Refused before anything runs, as COMMIT in a transactional file is.
+  const unclosed = await unclosedTransactionBlock(split);
+  if (unclosed) {
+    throw new RowguardError('migration_invalid_file', `${unclosed.text.split('\n')[0]!.trim()} opens a transaction block that the file never commits: what runs after it would be rolled back when the session ends`, {
+      location: locateCharPosition(file.sql, unclosed.startChars + 1, file.displayPath),
+      hint: 'end the block with commit;',
       meta: { version: file.version, file: file.displayPath },
     });
   }

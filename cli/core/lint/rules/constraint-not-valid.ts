@@ -1,10 +1,10 @@
 /** Adding a validated constraint scans the whole table while holding a lock that blocks writes. */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, originOf, qualifiedName, relName, type MigrationStatement } from '../migrations.js';
-import { alterTableCmds, constraintsOf, locationOf, nodeBody, type AlterCmd } from '../stmt.js';
+import { alterTableCmds, constraintsOf, locationOf, nodeBody, SHARE_UPDATE_EXCLUSIVE_CMDS, type AlterCmd } from '../stmt.js';
 
 /** ALTER TABLE sub-commands that take no lock stronger than VALIDATE's own SHARE UPDATE EXCLUSIVE. */
-const WEAK = new Set(['AT_ValidateConstraint', 'AT_SetStatistics', 'AT_ClusterOn', 'AT_DropCluster', 'AT_SetRelOptions', 'AT_ResetRelOptions']);
+const WEAK = SHARE_UPDATE_EXCLUSIVE_CMDS;
 
 export const rule: MigrationRule = {
   kind: 'migration',
@@ -19,12 +19,13 @@ export const rule: MigrationRule = {
     const out: RawFinding[] = [];
     // Domains created per file (`file:schema.name`): a domain the same file created types no column with rows.
     const domainsMadeInFile = new Set(ctx.allStatements.filter((x) => x.type === 'CreateDomainStmt').map((x) => `${x.fileIndex}:${qualifiedName(x.body['domainname'], x.defaultSchema)}`));
-    // Per file: the first statement that took a write-blocking lock on each table, for VALIDATE after it.
-    let file = -1;
+    // Per transaction (a file's, or a BEGIN … COMMIT block's of a no-transaction file): the first
+    // statement that took a write-blocking lock on each table, for VALIDATE after it.
+    let transaction = '';
     let lockedAt = new Map<string, string>();
     for (const s of ctx.statements) {
-      if (s.fileIndex !== file) {
-        file = s.fileIndex;
+      if (s.transaction !== transaction) {
+        transaction = s.transaction;
         lockedAt = new Map();
       }
       if (s.type === 'IndexStmt' && !s.body['concurrent'] && s.transactional) {
@@ -135,8 +136,10 @@ export const rule: MigrationRule = {
             object: at.table,
             objectKind: 'table',
             location: s.at(at.location),
-            message: `validate constraint ${c.name} scans every row of ${at.table} (${origin}) while the migration's transaction still holds the lock ${by} took on it, which blocks writes until the file commits`,
-            fix: `move "alter table ${at.table} validate constraint ${c.name}" into a later migration file (each file runs in one transaction)`,
+            message: `validate constraint ${c.name} scans every row of ${at.table} (${origin}) while the migration's transaction still holds the lock ${by} took on it, which blocks writes until ${s.blockLine === null ? 'the file commits' : `the block begun at line ${s.blockLine} commits`}`,
+            fix: s.blockLine === null
+              ? `move "alter table ${at.table} validate constraint ${c.name}" into a later migration file (each file runs in one transaction)`
+              : `move "alter table ${at.table} validate constraint ${c.name}" after the COMMIT of the block begun at line ${s.blockLine}`,
           });
         }
       }

@@ -8,8 +8,8 @@ export const rule: MigrationRule = {
   id: 'drop-column-or-table',
   level: 'warn',
   category: 'migration',
-  description: 'DROP TABLE, ALTER TABLE … DROP COLUMN or TRUNCATE on a table that existed before the migration',
-  docs: 'The data is gone once the migration commits (TRUNCATE … CASCADE also empties every table that references it, recursively), and clients (or PostgREST\'s cached schema) still reading the column fail. Drop in a later release, after no code reads it; suppress with a reason when intended.',
+  description: 'DROP TABLE, ALTER TABLE … DROP COLUMN or TRUNCATE on a table that existed before the migration, or DROP DATABASE',
+  docs: 'The data is gone once the migration commits (TRUNCATE … CASCADE also empties every table that references it, recursively), and clients (or PostgREST\'s cached schema) still reading the column fail. DROP DATABASE (which only a -- rowguard:no-transaction file can run) deletes another database whole. Drop in a later release, after no code reads it; suppress with a reason when intended.',
   fix: 'stop reading it first and drop it in a later migration; back the data up if it may be needed',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -19,6 +19,18 @@ export const rule: MigrationRule = {
           if (!existedBefore(s, table)) continue;
           out.push({ object: table, objectKind: 'table', location: s.at(undefined), message: `drop table ${table} (${originOf(s, table, ctx.rowEstimates)}) deletes its rows for good` });
         }
+        continue;
+      }
+      if (s.type === 'DropdbStmt') {
+        // Refused in a transaction block (no-transaction-statement says so); in a no-transaction file it runs.
+        const name = s.body['dbname'] as string;
+        out.push({
+          object: name,
+          objectKind: 'database',
+          location: s.at(undefined),
+          message: `drop database ${name} deletes that whole database, every table and row in it, for good`,
+          fix: 'drop databases by hand, not from a migration; suppress with a reason when it is a scratch database the migrations made',
+        });
         continue;
       }
       if (s.type === 'TruncateStmt') {

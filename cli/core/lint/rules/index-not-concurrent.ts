@@ -5,7 +5,7 @@
  */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { droppedNames, existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
-import { nodeBody } from '../stmt.js';
+import { booleanOption, nodeBody } from '../stmt.js';
 
 /** The index's table when a migration created the index, and whether the file may leave it alone (made in this file). */
 function indexTable(s: MigrationStatement, qualified: string): { table: string | null; fresh: boolean } {
@@ -19,8 +19,8 @@ export const rule: MigrationRule = {
   id: 'index-not-concurrent',
   level: 'warn',
   category: 'migration',
-  description: 'CREATE INDEX, DROP INDEX or REINDEX without CONCURRENTLY on a table that existed before the migration',
-  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. CREATE INDEX IF NOT EXISTS of an index that exists builds nothing, but Postgres takes the lock before it looks, and holds it until the migration commits. Indexes on tables created in the same file are fine (or in an earlier file, when both are new to the target: one `migrate up` applies them), and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached).',
+  description: 'CREATE INDEX, DROP INDEX, REINDEX or ALTER TABLE … DETACH PARTITION without CONCURRENTLY on a table that existed before the migration (REINDEX SCHEMA / DATABASE: on every table in it)',
+  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. CREATE INDEX IF NOT EXISTS of an index that exists builds nothing, but Postgres takes the lock before it looks, and holds it until the migration commits. Indexes on tables created in the same file are fine (or in an earlier file, when both are new to the target: one `migrate up` applies them), and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached). DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table (and the partition) until the migration commits; DETACH PARTITION … CONCURRENTLY only SHARE UPDATE EXCLUSIVE.',
   fix: 'create index concurrently …, in a file whose first line is -- rowguard:no-transaction',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -60,10 +60,39 @@ export const rule: MigrationRule = {
             fix: `drop index concurrently ${index}, in a file whose first line is -- rowguard:no-transaction`,
           });
         }
+      } else if (s.type === 'AlterTableStmt' && s.body['objtype'] === 'OBJECT_TABLE') {
+        // DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table and the partition; CONCURRENTLY (PG14+), SHARE UPDATE EXCLUSIVE.
+        const table = relName(s.body['relation'], s.defaultSchema);
+        if (!existedBefore(s, table)) continue;
+        for (const c of (s.body['cmds'] as unknown[] | undefined) ?? []) {
+          const cmd = nodeBody(c, 'AlterTableCmd');
+          const part = cmd?.['subtype'] === 'AT_DetachPartition' ? nodeBody(cmd['def'], 'PartitionCmd') : undefined;
+          if (!part || part['concurrent']) continue;
+          const name = relName(part['name'], s.defaultSchema);
+          out.push({
+            object: table,
+            objectKind: 'table',
+            location: s.at(undefined),
+            message: `detach partition ${name} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on ${table} (${originOf(s, table, ctx.rowEstimates)}): every read and write of it waits until the migration commits`,
+            fix: `alter table ${table} detach partition ${name} concurrently, in a file whose first line is -- rowguard:no-transaction (Postgres refuses it while ${table} has a DEFAULT partition)`,
+          });
+        }
       } else if (s.type === 'ReindexStmt') {
         const kind = s.body['kind'];
+        if (booleanOption(s.body['params'], 'concurrently')) continue;
+        if (kind === 'REINDEX_OBJECT_SCHEMA' || kind === 'REINDEX_OBJECT_DATABASE') {
+          // Every table of the schema (database), one after the other, each under SHARE while its indexes are rebuilt.
+          const what = kind === 'REINDEX_OBJECT_SCHEMA' ? `schema ${s.body['name'] as string}` : `database${s.body['name'] ? ` ${s.body['name'] as string}` : ''}`;
+          out.push({
+            object: s.file,
+            objectKind: 'file',
+            location: s.at(undefined),
+            message: `reindex ${what} without CONCURRENTLY rebuilds the indexes of every table in it, blocking every write to each table (SHARE lock) and nearly every read too while its indexes are rebuilt`,
+            fix: `reindex ${what} concurrently (or reindex … concurrently only the indexes that need it), in a file whose first line is -- rowguard:no-transaction`,
+          });
+          continue;
+        }
         if (kind !== 'REINDEX_OBJECT_TABLE' && kind !== 'REINDEX_OBJECT_INDEX') continue;
-        if (((s.body['params'] as unknown[] | undefined) ?? []).some((p) => nodeBody(p, 'DefElem')?.['defname'] === 'concurrently')) continue;
         const name = relName(s.body['relation'], s.defaultSchema);
         let table: string | null = name;
         if (kind === 'REINDEX_OBJECT_INDEX') {

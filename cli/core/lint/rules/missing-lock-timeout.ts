@@ -1,13 +1,31 @@
 /** A migration waiting for a lock queues every later query on the table behind it. */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { droppedNames, existedBefore, relName, type MigrationStatement } from '../migrations.js';
-import { nodeBody } from '../stmt.js';
+import { booleanOption, nodeBody, SHARE_UPDATE_EXCLUSIVE_CMDS } from '../stmt.js';
 
-/** The table a statement takes a strong lock on (ACCESS EXCLUSIVE, SHARE or SHARE ROW EXCLUSIVE), if any. */
+/** LOCK TABLE modes (lockdefs.h) from SHARE up: the ones that conflict with writes (ROW EXCLUSIVE) or reads. */
+const SHARE_LOCK = 5;
+
+/**
+ * The table a statement takes a lock on that conflicts with reads or writes (SHARE, SHARE ROW
+ * EXCLUSIVE, EXCLUSIVE or ACCESS EXCLUSIVE), if any: while it waits for that lock, reads or writes
+ * queue behind it. SHARE UPDATE EXCLUSIVE (VALIDATE CONSTRAINT, SET STATISTICS, the CONCURRENTLY
+ * forms) conflicts with neither.
+ */
 function lockedTable(s: MigrationStatement): string | null {
+  const first = (list: unknown) => nodeBody(((list as unknown[] | undefined) ?? [])[0], 'RangeVar');
   switch (s.type) {
-    case 'AlterTableStmt':
-      return s.body['objtype'] === 'OBJECT_TABLE' ? relName(s.body['relation'], s.defaultSchema) : null;
+    case 'AlterTableStmt': {
+      if (s.body['objtype'] !== 'OBJECT_TABLE') return null;
+      const cmds = ((s.body['cmds'] as unknown[] | undefined) ?? []).map((c) => nodeBody(c, 'AlterTableCmd'));
+      // DETACH PARTITION … CONCURRENTLY takes SHARE UPDATE EXCLUSIVE too, and so does ATTACH PARTITION on the
+      // partitioned table (PG12+); ATTACH takes ACCESS EXCLUSIVE on the table it attaches.
+      const weak = (c: Record<string, unknown> | undefined) =>
+        SHARE_UPDATE_EXCLUSIVE_CMDS.has(c?.['subtype'] as string) || (c?.['subtype'] === 'AT_DetachPartition' && !!nodeBody(c['def'], 'PartitionCmd')?.['concurrent']);
+      const attached = cmds.filter((c) => c?.['subtype'] === 'AT_AttachPartition').map((c) => relName(nodeBody(c!['def'], 'PartitionCmd')?.['name'], s.defaultSchema));
+      if (cmds.every((c) => weak(c) || c?.['subtype'] === 'AT_AttachPartition')) return attached.find((t) => existedBefore(s, t)) ?? null;
+      return relName(s.body['relation'], s.defaultSchema);
+    }
     case 'IndexStmt':
       return s.body['concurrent'] ? null : relName(s.body['relation'], s.defaultSchema);
     case 'CreateTrigStmt':
@@ -16,19 +34,47 @@ function lockedTable(s: MigrationStatement): string | null {
     case 'CreatePolicyStmt':
     case 'AlterPolicyStmt':
       return relName(s.body['table'], s.defaultSchema);
-    case 'TruncateStmt':
+    case 'TruncateStmt': {
+      const r = first(s.body['relations']);
+      return r ? relName(r, s.defaultSchema) : null;
+    }
     case 'LockStmt': {
-      const first = nodeBody(((s.body['relations'] as unknown[] | undefined) ?? [])[0], 'RangeVar');
-      return first ? relName(first, s.defaultSchema) : null;
+      const r = first(s.body['relations']);
+      // LOCK TABLE without IN … MODE is ACCESS EXCLUSIVE.
+      return r && Number(s.body['mode'] ?? 8) >= SHARE_LOCK ? relName(r, s.defaultSchema) : null;
     }
     case 'RefreshMatViewStmt':
       return s.body['concurrent'] ? null : relName(s.body['relation'], s.defaultSchema);
     case 'ClusterStmt':
       return s.body['relation'] ? relName(s.body['relation'], s.defaultSchema) : null;
-    case 'ReindexStmt':
-      return s.body['kind'] === 'REINDEX_OBJECT_TABLE' ? relName(s.body['relation'], s.defaultSchema) : null;
+    case 'VacuumStmt': {
+      // VACUUM FULL takes ACCESS EXCLUSIVE; a plain VACUUM or ANALYZE, SHARE UPDATE EXCLUSIVE.
+      if (!booleanOption(s.body['options'], 'full')) return null;
+      const r = nodeBody(((s.body['rels'] as unknown[] | undefined) ?? [])[0], 'VacuumRelation')?.['relation'];
+      return r ? relName(r, s.defaultSchema) : null;
+    }
+    case 'ReindexStmt': {
+      if (booleanOption(s.body['params'], 'concurrently')) return null;
+      // REINDEX TABLE takes SHARE on the table; REINDEX INDEX too, on the index's table (named when a migration made the index).
+      if (s.body['kind'] === 'REINDEX_OBJECT_TABLE') return relName(s.body['relation'], s.defaultSchema);
+      if (s.body['kind'] === 'REINDEX_OBJECT_INDEX') {
+        const index = relName(s.body['relation'], s.defaultSchema);
+        return s.indexesBefore.get(index)?.table ?? `the table of index ${index}`;
+      }
+      // REINDEX SCHEMA / DATABASE: each of its tables in turn.
+      if (s.body['kind'] === 'REINDEX_OBJECT_SCHEMA') return `every table of schema ${s.body['name'] as string}`;
+      if (s.body['kind'] === 'REINDEX_OBJECT_DATABASE') return 'every table of the database';
+      return null;
+    }
     case 'DropStmt':
-      return s.body['removeType'] === 'OBJECT_TABLE' ? (droppedNames(s.body, s.defaultSchema)[0] ?? null) : null;
+      if (s.body['removeType'] === 'OBJECT_TABLE') return droppedNames(s.body, s.defaultSchema)[0] ?? null;
+      // DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the index's table.
+      if (s.body['removeType'] === 'OBJECT_INDEX' && !s.body['concurrent']) {
+        const names = droppedNames(s.body, s.defaultSchema);
+        // An index no migration made: its table is not known, but it is locked all the same.
+        return names.map((i) => s.indexesBefore.get(i)?.table).find((t) => !!t) ?? (names[0] ? `the table of index ${names[0]}` : null);
+      }
+      return null;
     default:
       return null;
   }
@@ -40,7 +86,7 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'migration locks an existing table with no lock_timeout (neither set in the file nor by the migration engine)',
-  docs: 'ALTER TABLE, CREATE INDEX, CREATE POLICY, CREATE TRIGGER, DROP TABLE, TRUNCATE, LOCK TABLE, CLUSTER, REINDEX TABLE and REFRESH MATERIALIZED VIEW wait for a strong lock; while they wait, every new query on the table queues behind them, so one long transaction stalls the API. rowguard\'s engine sets lock_timeout from migrations.lockTimeout (default 5s) for every file, so this fires only when that is 0 and the file sets none itself (SET lock_timeout = 0, RESET, and SET LOCAL in a -- rowguard:no-transaction file set none).',
+  docs: 'ALTER TABLE (but for VALIDATE CONSTRAINT, SET STATISTICS, SET / RESET (…), CLUSTER ON and DETACH PARTITION … CONCURRENTLY alone, which take SHARE UPDATE EXCLUSIVE; ATTACH PARTITION locks the table it attaches, not the partitioned one), CREATE INDEX, CREATE POLICY, CREATE TRIGGER, DROP TABLE, DROP INDEX, TRUNCATE, LOCK TABLE (SHARE mode and up), CLUSTER, VACUUM FULL, REINDEX (each without CONCURRENTLY) and REFRESH MATERIALIZED VIEW wait for a lock that conflicts with reads or writes; while they wait, every new query on the table queues behind them, so one long transaction stalls the API. rowguard\'s engine sets lock_timeout from migrations.lockTimeout (default 5s) for every file, so this fires only when that is 0 and the file sets none itself (SET lock_timeout = 0, RESET, and SET LOCAL in a -- rowguard:no-transaction file set none).',
   fix: "set lock_timeout = '5s' at the top of the file (or set migrations.lockTimeout in rowguard.config.json)",
   check(ctx) {
     const out: RawFinding[] = [];

@@ -4,10 +4,8 @@
  */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { qualifiedName, type MigrationStatement } from '../migrations.js';
-import { nodeBody } from '../stmt.js';
-
-const hasOption = (params: unknown, name: string): boolean =>
-  Array.isArray(params) && params.some((p) => nodeBody(p, 'DefElem')?.['defname'] === name);
+import { transactionBlockEffect } from '../../sql-text.js';
+import { booleanOption, nodeBody } from '../stmt.js';
 
 /** What the statement is, as the fix names it, when it cannot run in a transaction block; else null. */
 function refusedInTransaction(s: MigrationStatement): string | null {
@@ -20,7 +18,7 @@ function refusedInTransaction(s: MigrationStatement): string | null {
     case 'ReindexStmt': {
       const kind = b['kind'] as string;
       if (kind === 'REINDEX_OBJECT_SCHEMA' || kind === 'REINDEX_OBJECT_SYSTEM' || kind === 'REINDEX_OBJECT_DATABASE') return `reindex ${kind.slice('REINDEX_OBJECT_'.length).toLowerCase()}`;
-      return hasOption(b['params'], 'concurrently') ? 'reindex … concurrently' : null;
+      return booleanOption(b['params'], 'concurrently') ? 'reindex … concurrently' : null;
     }
     case 'VacuumStmt':
       return b['is_vacuumcmd'] ? 'vacuum' : null; // ANALYZE alone may run in a transaction
@@ -43,6 +41,8 @@ function refusedInTransaction(s: MigrationStatement): string | null {
       return 'drop tablespace';
     case 'AlterSystemStmt':
       return 'alter system';
+    case 'TransactionStmt':
+      return b['kind'] === 'TRANS_STMT_COMMIT_PREPARED' ? 'commit prepared' : b['kind'] === 'TRANS_STMT_ROLLBACK_PREPARED' ? 'rollback prepared' : null;
     default:
       return null;
   }
@@ -71,12 +71,12 @@ function literals(v: unknown, out: Array<{ value: string; location?: number }> =
 function newEnumValueUses(statements: readonly MigrationStatement[], serverVersion: number | null): RawFinding[] {
   const createdTypesExempt = serverVersion !== null && serverVersion >= 170000;
   const out: RawFinding[] = [];
-  let file = -1;
+  let transaction = '';
   let added = new Map<string, { type: string; line: number; created: boolean }>();
   let createdTypes = new Set<string>();
   for (const s of statements) {
-    if (s.fileIndex !== file) {
-      file = s.fileIndex;
+    if (s.transaction !== transaction) {
+      transaction = s.transaction;
       added = new Map();
       createdTypes = new Set();
     }
@@ -102,13 +102,51 @@ function newEnumValueUses(statements: readonly MigrationStatement[], serverVersi
   return out;
 }
 
+/**
+ * Transaction control the engine cannot honour: in a file it runs in one transaction, `migrate up`
+ * refuses BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and PREPARE TRANSACTION before
+ * running anything (they would end its transaction midway); in a no-transaction file, a BEGIN
+ * whose block is still open at the end of the file: its statements are rolled back when the
+ * session ends.
+ */
+function transactionControl(statements: readonly MigrationStatement[]): RawFinding[] {
+  const out: RawFinding[] = [];
+  const open = new Map<number, MigrationStatement>(); // no-transaction file → the BEGIN of its open block
+  for (const s of statements) {
+    if (s.type !== 'TransactionStmt') continue;
+    const effect = transactionBlockEffect({ [s.type]: s.body });
+    if (effect === null) continue;
+    if (s.fileTransactional) {
+      const kind = String(s.body['kind'] ?? '').replace(/^TRANS_STMT_/, '').toLowerCase();
+      out.push({
+        object: s.file,
+        objectKind: 'file',
+        location: s.at(undefined),
+        message: `${kind === 'start' ? 'start transaction' : kind === 'prepare' ? 'prepare transaction' : kind} in ${s.file}, which runs in the migration's own transaction: migrate up refuses the file (it would end that transaction midway)`,
+        fix: 'remove the transaction statements (the file already runs in one transaction), or put -- rowguard:no-transaction on the first line and keep the BEGIN … COMMIT',
+      });
+    } else if (effect === 'open' && s.blockLine === null) open.set(s.fileIndex, s);
+    else if (effect === 'close') open.delete(s.fileIndex);
+  }
+  for (const s of open.values()) {
+    out.push({
+      object: s.file,
+      objectKind: 'file',
+      location: s.at(undefined),
+      message: `the transaction block begun at line ${s.line} of ${s.file} is never committed: the statements after it are rolled back when the migration's session ends`,
+      fix: 'end the block with commit;',
+    });
+  }
+  return out;
+}
+
 export const rule: MigrationRule = {
   kind: 'migration',
   id: 'no-transaction-statement',
   level: 'error',
   category: 'migration',
-  description: 'statement that cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, …), or a use of an enum value ALTER TYPE … ADD VALUE added, in a migration that runs in one',
-  docs: "rowguard runs each migration in one transaction unless its first line is -- rowguard:no-transaction. Postgres refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX … CONCURRENTLY (and of a schema, system or database), VACUUM, CLUSTER of every table, DETACH PARTITION … CONCURRENTLY, CREATE/DROP DATABASE and TABLESPACE and ALTER SYSTEM there (25001), so migrate up fails on the file. It also refuses a value that ALTER TYPE … ADD VALUE added in the same transaction (55P04) until that commits — since Postgres 17 except for a type that transaction created: add the value in an earlier file. Such a file runs statement by statement without a transaction: keep it to that statement, so a failure halfway leaves little to settle (migrate resolve).",
+  description: 'statement that cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, …), or a use of an enum value ALTER TYPE … ADD VALUE added, in a migration that runs in one (or in a BEGIN … COMMIT block of a no-transaction file); BEGIN / COMMIT / ROLLBACK in a migration that runs in one; a BEGIN never committed in a no-transaction file',
+  docs: "rowguard runs each migration in one transaction unless its first line is -- rowguard:no-transaction. Postgres refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX … CONCURRENTLY (and of a schema, system or database), VACUUM, CLUSTER of every table, DETACH PARTITION … CONCURRENTLY, CREATE/DROP DATABASE and TABLESPACE and ALTER SYSTEM there (25001), so migrate up fails on the file. It also refuses a value that ALTER TYPE … ADD VALUE added in the same transaction (55P04) until that commits — since Postgres 17 except for a type that transaction created: add the value in an earlier file. Such a file runs statement by statement without a transaction: keep it to that statement, so a failure halfway leaves little to settle (migrate resolve). A BEGIN … COMMIT block in it is one transaction again, with the same limits. migrate up refuses BEGIN, COMMIT, ROLLBACK (END, ABORT, START TRANSACTION, PREPARE TRANSACTION) in a file it runs in one transaction; in a no-transaction file, a BEGIN never committed loses the statements after it when the session ends.",
   fix: 'move the statement into a file of its own whose first line is -- rowguard:no-transaction',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -120,10 +158,14 @@ export const rule: MigrationRule = {
         object: s.file,
         objectKind: 'file',
         location: s.at(undefined),
-        message: `${what} cannot run inside a transaction block, and ${s.file} runs in one: migrate up fails on it (25001)`,
+        message: s.fileTransactional
+          ? `${what} cannot run inside a transaction block, and ${s.file} runs in one: migrate up fails on it (25001)`
+          : `${what} cannot run inside a transaction block, and here it runs in the one begun at line ${s.blockLine} of ${s.file}: migrate up fails on it (25001)`,
+        ...(s.fileTransactional ? {} : { fix: `move it out of the BEGIN … COMMIT block begun at line ${s.blockLine}` }),
       });
     }
     out.push(...newEnumValueUses(ctx.statements, ctx.serverVersion));
+    out.push(...transactionControl(ctx.statements));
     return out;
   },
 };

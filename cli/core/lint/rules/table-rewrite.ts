@@ -1,7 +1,7 @@
 /** Statements that rewrite every row under an ACCESS EXCLUSIVE lock: type changes, volatile defaults, stored generated columns. */
 import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, originOf, qualifiedName, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
-import { alterTableCmds, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
+import { alterTableCmds, booleanOption, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
 
 const VOLATILE = new Set(['gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'random', 'clock_timestamp', 'timeofday', 'nextval', 'gen_random_bytes', 'random_normal']);
 /** Time zones with a fixed zero UTC offset, as SET TIME ZONE spells them. */
@@ -64,10 +64,13 @@ function plainUsing(expr: unknown, column: string, to: ColumnType): boolean {
   return !!cast && ref(cast['arg']) && JSON.stringify(typeOf(cast['typeName'])) === JSON.stringify(to);
 }
 
-/** Names of VOLATILE non-sql functions the statements before each one created (CREATE FUNCTION defaults to VOLATILE). */
-function volatileFunctions(all: readonly MigrationStatement[]): Map<MigrationStatement, ReadonlySet<string>> {
+/**
+ * Names of VOLATILE non-sql functions before each statement: the database's (`catalog`), as the
+ * statements before it created or replaced them (CREATE FUNCTION defaults to VOLATILE).
+ */
+function volatileFunctions(all: readonly MigrationStatement[], catalog: ReadonlySet<string>): Map<MigrationStatement, ReadonlySet<string>> {
   const out = new Map<MigrationStatement, ReadonlySet<string>>();
-  let fns = new Set<string>();
+  let fns = new Set<string>(catalog);
   for (const s of all) {
     out.set(s, fns);
     if (s.type !== 'CreateFunctionStmt') continue;
@@ -98,20 +101,18 @@ function constrainedDomains(all: readonly MigrationStatement[]): Map<MigrationSt
   return out;
 }
 
-const hasOption = (params: unknown, name: string): boolean => Array.isArray(params) && params.some((p) => nodeBody(p, 'DefElem')?.['defname'] === name);
-
 export const rule: MigrationRule = {
   kind: 'migration',
   id: 'table-rewrite',
   level: 'warn',
   category: 'migration',
-  description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11.',
+  description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER (with no table: every table clustered before), VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE (LANGUAGE sql functions aside: Postgres may inline them).',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
     const domainsAt = constrainedDomains(ctx.allStatements);
-    const volatileAt = volatileFunctions(ctx.allStatements);
+    const volatileAt = volatileFunctions(ctx.allStatements, ctx.catalogVolatileFunctions);
     for (const s of ctx.statements) {
       out.push(...maintenance(s, ctx.rowEstimates));
       const at = alterTableCmds(s);
@@ -189,10 +190,20 @@ function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>): 
   if (s.type === 'RefreshMatViewStmt' && !s.body['concurrent']) {
     return one(s.body['relation'], 'refresh materialized view', 'without CONCURRENTLY rebuilds it under an ACCESS EXCLUSIVE lock: every read of it waits for the whole query', 'refresh materialized view concurrently … (it needs a unique index on the view, and a view that has been populated)');
   }
+  if (s.type === 'ClusterStmt' && !s.body['relation']) {
+    // CLUSTER with no table: every table of the current user's that was clustered before (pg_index.indisclustered).
+    return [{
+      object: s.file,
+      objectKind: 'file',
+      location: s.at(undefined),
+      message: 'cluster without a table rewrites every table that was clustered before (on the index it was clustered on), each under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile',
+      fix: 'leave physical ordering to a maintenance window (or pg_repack), not a migration',
+    }];
+  }
   if (s.type === 'ClusterStmt' && s.body['relation']) {
     return one(s.body['relation'], 'cluster', 'rewrites the whole table under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile', 'leave physical ordering to a maintenance window (or pg_repack), not a migration');
   }
-  if (s.type === 'VacuumStmt' && s.body['is_vacuumcmd'] && hasOption(s.body['options'], 'full')) {
+  if (s.type === 'VacuumStmt' && s.body['is_vacuumcmd'] && booleanOption(s.body['options'], 'full')) {
     return ((s.body['rels'] as unknown[] | undefined) ?? []).flatMap((r) =>
       one(nodeBody(r, 'VacuumRelation')?.['relation'], 'vacuum full', 'rewrites the whole table under an ACCESS EXCLUSIVE lock: nothing can read or write it meanwhile', 'plain vacuum (no lock against reads or writes), or vacuum full in a maintenance window (or pg_repack), not in a migration'),
     );
