@@ -1203,6 +1203,47 @@ describe('policy-always-true on SELECT: an owner-only SELECT policy it overrides
   });
 });
 
+describe('policy-always-true on SELECT: sensitive columns count only when the role can read them', () => {
+  const t = (grant: string) => `create table public.profiles (id uuid primary key, username text, email text, phone text);
+    alter table public.profiles enable row level security;
+    create policy read_all on public.profiles for select to anon, authenticated using (true);
+    ${grant}
+    insert into public.profiles values ('00000000-0000-4000-8000-000000000001', 'one', 'one@example.com', '+1');`;
+
+  it("column privileges that leave email and phone out (Supabase's column-level security) are a correct public profile; granting them is reported", async () => {
+    // Postgres refuses anon the email column under the column grant, and serves it under the table grant.
+    const emailAsAnon = async (sqlText: string) => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+        return await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+            return (await tx.unsafe('select email from public.profiles')).map((r) => r['email'] as string);
+          }),
+        );
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        await db.drop();
+      }
+    };
+    const columns = t('grant select (id, username) on public.profiles to anon, authenticated;');
+    expect(await emailAsAnon(columns)).toBe('permission denied for table profiles');
+    expect(await rule('policy-always-true', columns)).toEqual([]);
+
+    const table = t('grant select on public.profiles to anon, authenticated;');
+    expect(await emailAsAnon(table)).toEqual(['one@example.com']);
+    expect((await rule('policy-always-true', table)).map((f) => f.message)).toEqual([
+      'policy read_all is always true on public.profiles: anon can read every row; authenticated can read every row (sensitive columns: email, phone)',
+    ]);
+    // A column grant that includes email: only the columns granted are named, and only for the role that holds them.
+    expect((await rule('policy-always-true', t('grant select (id, username) on public.profiles to anon; grant select (id, username, email) on public.profiles to authenticated;'))).map((f) => f.message)).toEqual([
+      'policy read_all is always true on public.profiles: authenticated can read every row (sensitive columns: email)',
+    ]);
+  });
+});
+
 /** The rows of public.t that a user (or anon, with no sub) reads, PostgREST's way. */
 async function readsAs(sqlText: string, role: 'anon' | 'authenticated', sub?: string): Promise<string[]> {
   const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });

@@ -1,7 +1,7 @@
 /** A permissive policy that is always true for an API role opens every row to it. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
-import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, verbOf, type Command, sqlColumns } from '../facts.js';
+import { apiRolesOf, canReadColumn, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, verbOf, type Command, sqlColumns } from '../facts.js';
 import { isSensitiveColumn } from '../sensitive.js';
 import { ownerColumnsOf } from './policy-check-unbound.js';
 
@@ -31,9 +31,12 @@ export const rule: CatalogRule = {
         const hits: string[] = [];
         const shadowed = new Set<string>();
         let anonOverSignedIn = false;
+        // Only the sensitive columns a role can read count: column privileges that leave out
+        // email and phone (GRANT SELECT (id, username) …) keep them from every request, whatever the policy.
+        const readableSensitive = new Set<string>();
         for (const role of apiRolesOf(ctx, p)) {
           if (!using.alwaysTrueFor(role, notNull)) continue;
-          const sensitive = sensitiveOf();
+          const sensitive = sensitiveOf().filter((c) => canReadColumn(ctx, rel, role, c));
           // A permissive SELECT policy for the same role that ties rows to their owner says reads were
           // meant to be per owner; OR-ed with this one it never decides anything. So does an owner
           // test in an OR branch of this very policy (`user_id = auth.uid() or true`).
@@ -52,9 +55,10 @@ export const rule: CatalogRule = {
           if (cmds.includes('SELECT') && sensitive.length === 0) owned.forEach((q) => shadowed.add(q.name));
           if (cmds.includes('SELECT') && sensitive.length === 0 && owned.length === 0 && !ownBranch && signedInOwned.length > 0) anonOverSignedIn = true;
           if (cmds.length) hits.push(`${role} can ${listWords(cmds.map(verbOf))} every row`);
+          if (cmds.includes('SELECT')) sensitive.forEach((c) => readableSensitive.add(c));
         }
         if (hits.length === 0) continue;
-        const sensitive = sensitiveOf();
+        const sensitive = sensitiveOf().filter((c) => readableSensitive.has(c));
         out.push({
           object: policyObject(p),
           objectKind: 'policy',
