@@ -388,6 +388,15 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
       g.objects.push({ kind: 'fn', name: `${g.table}_rows_pl` });
     },
   ],
+  // The helper is handed the row's owner but never reads it: a LANGUAGE sql parameter named like the
+  // column (the body's bare user_id is p.user_id), or a PL/pgSQL one the body forgot.
+  [
+    'helper-ignores-argument',
+    (g, r) => {
+      g.policies = [`create policy own_all on ${g.table} for all to authenticated using ((select ${pick(r, ['private.owns', 'private.owns_pl'])}(user_id)));`];
+      g.reads.push('public.profiles');
+    },
+  ],
   ['update-true-check-own', (g) => g.policies.push(`create policy take_any on ${g.table} for update to authenticated using (true) with check (${own()});`)],
   [
     'partition-rls-off',
@@ -462,6 +471,13 @@ declare n int;
 begin
   select count(*) into n from public.profiles p where p.role = 'admin';
   return n > 0;
+end $$;
+-- Meant to ask whether the row's owner is the caller: in a LANGUAGE sql body the bare user_id is
+-- p.user_id (a column wins over a parameter of the same name), so any user with a profile passes.
+create function private.owns(user_id uuid) returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.profiles p where p.user_id = user_id and p.user_id = (select auth.uid())) $$;
+create function private.owns_pl(p_owner uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+begin
+  return exists (select 1 from public.profiles p where p.user_id = auth.uid());
 end $$;
 -- Asks whose profile, but each user may write their own role.
 create function private.am_admin_pl() returns boolean language plpgsql stable security definer set search_path = '' as $$

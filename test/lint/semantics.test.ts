@@ -1359,6 +1359,51 @@ describe('policy-subselect-uncorrelated: a LANGUAGE sql helper called with nothi
   });
 });
 
+describe('policy-subselect-uncorrelated: a helper handed the row that never reads that parameter', () => {
+  const ORG1 = '11111111-0000-4000-8000-000000000001';
+  const ORG2 = '22222222-0000-4000-8000-000000000002';
+  const t = (helper: string) => `create table public.orgs (id uuid primary key);
+    create table public.members (org_id uuid not null references public.orgs, user_id uuid not null, primary key (org_id, user_id));
+    alter table public.members enable row level security;
+    grant usage on schema private to authenticated;
+    ${helper}
+    create table public.t (id int primary key, org_id uuid not null references public.orgs, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to authenticated;
+    create policy org_rows on public.t for select to authenticated using ((select private.is_member(org_id)));
+    insert into public.orgs values ('${ORG1}'), ('${ORG2}');
+    insert into public.members values ('${ORG1}', '00000000-0000-4000-8000-000000000001'), ('${ORG2}', '00000000-0000-4000-8000-000000000002');
+    insert into public.t values (1, '${ORG1}', 'org 1'), (2, '${ORG2}', 'org 2');`;
+  const sqlHelper = (param: string, ref: string) => `create function private.is_member(${param} uuid) returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.members m where m.org_id = ${ref} and m.user_id = (select auth.uid())) $$;`;
+
+  it('a LANGUAGE sql parameter named like the column: the bare name is members.org_id, so every member of any org reads every org', async () => {
+    const shadowed = t(sqlHelper('org_id', 'org_id'));
+    expect((await rule('policy-subselect-uncorrelated', shadowed)).map((f) => f.message)).toEqual([
+      'policy org_rows on public.t hands org_id to private.is_member(), whose body never reads that parameter (in a LANGUAGE sql body a bare org_id names the column of the table it reads, not the parameter): it gives the same answer for every t row, so authenticated callers who pass it can see every row',
+    ]);
+    expect(await readsAs(shadowed, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 1', 'org 2']);
+    // The parameter qualified with the function's name, as $1, or renamed: each reads it.
+    for (const [param, ref] of [['org_id', 'is_member.org_id'], ['org_id', '$1'], ['p_org_id', 'p_org_id']]) {
+      const fixed = t(sqlHelper(param!, ref!));
+      expect(await rule('policy-subselect-uncorrelated', fixed), ref).toEqual([]);
+      expect(await readsAs(fixed, 'authenticated', '00000000-0000-4000-8000-000000000002'), ref).toEqual(['org 2']);
+    }
+  });
+
+  it('a PL/pgSQL helper whose body forgot its parameter; one that reads it is quiet', async () => {
+    const plpgsql = (test: string) =>
+      t(`create function private.is_member(p_org uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+        begin return exists (select 1 from public.members m where m.user_id = auth.uid()${test}); end $$;`);
+    expect((await rule('policy-subselect-uncorrelated', plpgsql(''))).map((f) => f.message)).toEqual([
+      'policy org_rows on public.t hands org_id to private.is_member(), whose body never reads that parameter: it gives the same answer for every t row, so authenticated callers who pass it can see every row',
+    ]);
+    expect(await readsAs(plpgsql(''), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 1', 'org 2']);
+    expect(await rule('policy-subselect-uncorrelated', plpgsql(' and m.org_id = p_org'))).toEqual([]);
+    expect(await readsAs(plpgsql(' and m.org_id = p_org'), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 2']);
+  });
+});
+
 describe('view-bypasses-rls: a security_invoker view over a view that is not, kept in an unexposed schema (found by test/lint/holes-postgres.test.ts)', () => {
   const t = (innerInvoker: boolean) => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;

@@ -332,6 +332,12 @@ export interface RowFreeBranch {
   hasSelfComparison: boolean;
   /** Some AND-ed test looks at the row alone (`status = 'open'`): the branch admits every row that passes it. */
   filtered: boolean;
+  /**
+   * Helpers it hands columns of the row only through parameters their bodies never read
+   * (rowFreeBranchesGiven): `private.is_member(org_id)` whose body's `org_id` names
+   * members.org_id. The row's columns it passed, by helper.
+   */
+  ignoredArgCalls: Array<{ name: string; columns: string[] }>;
 }
 
 /**
@@ -415,6 +421,11 @@ export interface ExprAnalysis {
   perRowLookups: PerRowLookup[];
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
   rowFreeBranches: RowFreeBranch[];
+  /**
+   * The same, reading a helper call's arguments at the positions `ignored` gives for it (the
+   * parameters its body never reads) as passing nothing: the row's columns handed there tie nothing.
+   */
+  rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null): RowFreeBranch[];
   /**
    * Top-level OR branches that read a value the client sends (`current_setting('request.headers')`,
    * cookies, path) and have no AND-ed test tying the row to the caller: described
@@ -1553,45 +1564,69 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   // AND-ed tests, if any, look at the row alone (`status = 'open'`), never at the
   // caller. Inside a sub-select a reference to the row is qualified with the
   // table's name (ruleutils prints it so), which isRowColumn recognises.
-  const rowFreeBranches: RowFreeBranch[] = [];
+  const rowFreeOf = (ignored: ((name: string) => ReadonlySet<number> | null) | null): RowFreeBranch[] => {
+    const out: RowFreeBranch[] = [];
+    // The argument positions of a user function call that its body never reads (none without `ignored`).
+    const ignoredOf = (bb: Body): ReadonlySet<number> | null => (ignored && isUserFunction(bb) ? ignored(funcName(bb)) : null);
+    // Whether a node sits in such an argument: what it says never reaches the body.
+    const inIgnoredArg = (node: Body, aa: readonly Ancestor[]): boolean =>
+      aa.some((a) => {
+        if (a.type !== 'FuncCall') return false;
+        const skip = ignoredOf(a.body);
+        if (!skip?.size) return false;
+        const args = (a.body['args'] as unknown[] | undefined) ?? [];
+        return args.some((x, i) => skip.has(i) && contains(x, (_t, b2) => b2 === node));
+      });
+    const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa) && !inIgnoredArg(bb, aa);
+    for (const br of branches(root, 'OR_EXPR')) {
+      const conjuncts = branches(br, 'AND_EXPR');
+      const filters = conjuncts.filter((c) => contains(c, isRowRef));
+      // A row test that also reads the caller, a relation or a helper may tie the row to the caller.
+      if (filters.some((c) => contains(c, (tt, bb) => tt === 'SubLink' || callerDependent(tt, bb)))) continue;
+      const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
+      walk(
+        conjuncts.filter((c) => !filters.includes(c)),
+        (tt, bb) => {
+          if (tt !== 'SelectStmt') return;
+          const { scope, resolve } = ownColumns(bb, 'public');
+          for (const [ref, q] of scope) {
+            const known = reads.get(q);
+            if (!known) reads.set(q, { ref, boundBy: new Set() });
+            else if (ref !== q.slice(q.indexOf('.') + 1)) known.ref = ref;
+          }
+          for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
+        },
+      );
+      const calls = new Set<string>();
+      const ignoredArgCalls: Array<{ name: string; columns: string[] }> = [];
+      walk(
+        conjuncts.filter((c) => !filters.includes(c)),
+        (tt, bb, aa) => {
+          if (tt !== 'FuncCall' || !isUserFunction(bb)) return;
+          // An argument from the row or the caller may be what the body ties its rows to.
+          const args = (bb['args'] as unknown[] | undefined) ?? [];
+          const skip = ignoredOf(bb);
+          const passes = (x: unknown) => contains(x, (t2, b2) => t2 === 'ColumnRef' || callerDependent(t2, b2));
+          if (args.some((x, i) => !skip?.has(i) && passes(x))) return;
+          calls.add(funcName(bb));
+          const base = [...aa, { type: 'FuncCall', body: bb, via: 'args' }];
+          const columns = args.flatMap((x, i) => (skip?.has(i) && contains(x, (t2, b2, a2) => t2 === 'ColumnRef' && isRowColumn(b2, a2), base) ? [describe(x)] : []));
+          if (columns.length) ignoredArgCalls.push({ name: funcName(bb), columns });
+        },
+      );
+      if (reads.size === 0 && calls.size === 0) continue;
+      out.push({
+        reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] })),
+        calls: [...calls],
+        hasSelfComparison: contains(br, (tt, bb, aa) => selfComparison(tt, bb, aa) !== null),
+        filtered: filters.length > 0,
+        ignoredArgCalls,
+      });
+    }
+    return out;
+  };
+  const rowFreeBranches = rowFreeOf(null);
   const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa);
-  for (const br of branches(root, 'OR_EXPR')) {
-    const conjuncts = branches(br, 'AND_EXPR');
-    const filters = conjuncts.filter((c) => contains(c, isRowRef));
-    // A row test that also reads the caller, a relation or a helper may tie the row to the caller.
-    if (filters.some((c) => contains(c, (tt, bb) => tt === 'SubLink' || callerDependent(tt, bb)))) continue;
-    const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
-    walk(
-      conjuncts.filter((c) => !filters.includes(c)),
-      (tt, bb) => {
-        if (tt !== 'SelectStmt') return;
-        const { scope, resolve } = ownColumns(bb, 'public');
-        for (const [ref, q] of scope) {
-          const known = reads.get(q);
-          if (!known) reads.set(q, { ref, boundBy: new Set() });
-          else if (ref !== q.slice(q.indexOf('.') + 1)) known.ref = ref;
-        }
-        for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
-      },
-    );
-    const calls = new Set<string>();
-    walk(
-      conjuncts.filter((c) => !filters.includes(c)),
-      (tt, bb) => {
-        if (tt !== 'FuncCall' || !isUserFunction(bb)) return;
-        // An argument from the row or the caller may be what the body ties its rows to.
-        const args = (bb['args'] as unknown[] | undefined) ?? [];
-        if (!args.some((x) => contains(x, (t2, b2) => t2 === 'ColumnRef' || callerDependent(t2, b2)))) calls.add(funcName(bb));
-      },
-    );
-    if (reads.size === 0 && calls.size === 0) continue;
-    rowFreeBranches.push({
-      reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] })),
-      calls: [...calls],
-      hasSelfComparison: contains(br, (tt, bb, aa) => selfComparison(tt, bb, aa) !== null),
-      filtered: filters.length > 0,
-    });
-  }
 
   const clientValueBranches: string[] = [];
   for (const br of branches(root, 'OR_EXPR')) {
@@ -1631,6 +1666,9 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     selfComparisons,
     perRowLookups,
     rowFreeBranches,
+    rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
+      return rowFreeOf(ignored);
+    },
     alwaysTrueFor(role: string, notNull?: ReadonlySet<string>) {
       // The table's NOT NULL columns matter only to an IS [NOT] NULL test (rare): then the answer
       // depends on the table and is not kept; otherwise it is worked out once per role.
@@ -1770,6 +1808,11 @@ export interface FunctionAnalysis {
   setsToCaller: CallerAssignment[];
   /** A PL/pgSQL trigger function's writes of values read from new.raw_user_meta_data (metadataCopies). */
   metadataCopies: MetadataCopy[];
+  /**
+   * The parameter positions (from 0) its body never reads, or null when that cannot be told
+   * (see unreadParameters). `columnsOf` gives a relation's columns from the catalog.
+   */
+  unreadParams(columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null;
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
   notInlined: string | null;
   /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
@@ -1795,6 +1838,8 @@ export interface ClaimParam {
 interface FunctionSource {
   name?: string;
   body: string | null;
+  /** LANGUAGE plpgsql: the source as written. */
+  plpgsqlSource?: string | null;
   args: string;
   language?: string;
   securityDefiner?: boolean;
@@ -1912,10 +1957,15 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
   const { setsToCaller, metadataCopies } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
+  let unread: ReadonlySet<number> | null | undefined;
   return {
+    unreadParams(columnsOf) {
+      if (unread === undefined) unread = unreadParameters(fn, defaultSchema, parseSync, columnsOf);
+      return unread;
+    },
     needsUserGivenCaller(position: number) {
       if (!single) return false;
       if (!givenCaller.has(position)) {
@@ -1937,6 +1987,61 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: single ? functionNeedsUser(sql, parseSync) : false,
   };
+}
+
+/**
+ * The parameter positions (from 0) a helper's body never reads; null when that cannot be told
+ * (another language, a body that does not parse, OUT or VARIADIC parameters).
+ *
+ * LANGUAGE sql: a parameter is read as `$n`, as `<function>.<name>`, or as a bare name that no
+ * column of the relations in scope has. Postgres resolves a bare name to a column first and to
+ * a parameter only when no column of that name is in scope (SQL functions' parameters come after
+ * columns), so in `is_member(org_id uuid)` over `… from members m where m.org_id = org_id` both
+ * sides are members.org_id and the argument is never looked at. A relation the catalog does not
+ * know (a CTE, a sub-select) cannot make a name a column here: the name then counts as read.
+ *
+ * PL/pgSQL: its name (not after a dot, or after `<function>.`) or `$n` anywhere in the source
+ * counts as read — a name that is both a variable and a column is an error there
+ * (plpgsql.variable_conflict), so nothing is taken as unread on a guess.
+ */
+export function unreadParameters(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null {
+  if (/\b(out|inout|variadic)\b/i.test(fn.args)) return null;
+  const names = parameterList(fn.args);
+  if (names.length === 0) return new Set();
+  const fname = (fn.name ?? '').toLowerCase();
+  const read = new Set<number>();
+  const language = fn.language ?? 'sql';
+  if (language === 'plpgsql') {
+    const src = fn.plpgsqlSource;
+    if (!src) return null;
+    names.forEach((n, i) => {
+      const esc = n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const dollar = new RegExp(`\\$${i + 1}(?![0-9])`);
+      const bare = new RegExp(`(^|[^\\w$.])"?${esc}"?(?![\\w$])`, 'i');
+      const qualifiedRef = fname ? new RegExp(`(^|[^\\w$.])"?${fname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\."?${esc}"?(?![\\w$])`, 'i') : null;
+      if (dollar.test(src) || (n !== '' && (bare.test(src) || qualifiedRef?.test(src)))) read.add(i);
+    });
+  } else if (language === 'sql' && fn.body !== null) {
+    const parsed = parseFunctionBody(fn.body, parseSync);
+    if (!parsed) return null;
+    walk(parsed.stmts ?? [], (t, b, anc) => {
+      if (t === 'ParamRef') read.add(Number(b['number']) - 1);
+      if (t !== 'ColumnRef') return;
+      const fields = strings(b['fields']);
+      if (fields.length === 2 && fields[0]!.toLowerCase() === fname && names.includes(fields[1]!)) read.add(names.indexOf(fields[1]!));
+      if (fields.length !== 1 || !names.includes(fields[0]!)) return;
+      // The relations in scope where the name stands: every enclosing statement's FROM (a
+      // sub-select in a FROM does not see its siblings), and an UPDATE or DELETE's target.
+      const inScope: string[] = [];
+      anc.forEach((a) => {
+        if (a.via === 'fromClause') return;
+        for (const k of ['fromClause', 'usingClause']) inScope.push(...localScope(a.body[k], defaultSchema).values());
+        if ((a.type === 'UpdateStmt' || a.type === 'DeleteStmt') && a.body['relation']) inScope.push(...localScope([{ RangeVar: a.body['relation'] }], defaultSchema).values());
+      });
+      if (!inScope.some((q) => columnsOf(q)?.includes(fields[0]!))) read.add(names.indexOf(fields[0]!));
+    });
+  } else return null;
+  return new Set(names.map((_n, i) => i).filter((i) => !read.has(i)));
 }
 
 /** A column a trigger function writes with a value taken from the row's user_metadata. */
