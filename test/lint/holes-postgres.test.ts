@@ -252,6 +252,10 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
         `create policy meta_admin on ${g.table} for select to authenticated using (${pick(r, ["(auth.jwt() -> 'user_metadata' ->> 'role') = 'admin'", "coalesce(((select auth.jwt()) -> 'user_metadata' ->> 'is_admin')::boolean, false)"])});`,
       ),
   ],
+  [
+    'user-metadata-helper',
+    (g, r) => g.policies.push(`create policy meta_admin on ${g.table} for select to authenticated using ((select ${pick(r, ['private.meta_admin', 'private.meta_admin_pl'])}()));`),
+  ],
   ['self-comparison', (g) => void (g.policies = [`create policy own_all on ${g.table} for all to authenticated using (user_id = user_id);`])],
   [
     'self-comparison-subselect',
@@ -471,6 +475,16 @@ declare n int;
 begin
   select count(*) into n from public.profiles p where p.role = 'admin';
   return n > 0;
+end $$;
+-- The hostile user chose its own metadata at sign-up (GoTrue's raw_user_meta_data; PUT /user changes it).
+insert into auth.users (id, raw_user_meta_data) values ('${A}', '{"role": "admin", "is_admin": true}'), ('${B}', '{}');
+-- An admin check that reads what each user writes about themselves.
+create function private.meta_admin() returns boolean language sql stable security definer set search_path = '' as $$ select coalesce((select (u.raw_user_meta_data ->> 'role') = 'admin' from auth.users u where u.id = (select auth.uid())), false) $$;
+create function private.meta_admin_pl() returns boolean language plpgsql stable security definer set search_path = '' as $$
+declare m jsonb;
+begin
+  select u.raw_user_meta_data into m from auth.users u where u.id = auth.uid();
+  return coalesce((m ->> 'is_admin')::boolean, false);
 end $$;
 -- Meant to ask whether the row's owner is the caller: in a LANGUAGE sql body the bare user_id is
 -- p.user_id (a column wins over a parameter of the same name), so any user with a profile passes.

@@ -1404,6 +1404,35 @@ describe('policy-subselect-uncorrelated: a helper handed the row that never read
   });
 });
 
+describe('policy-user-metadata: a helper that reads raw_user_meta_data from auth.users', () => {
+  const t = (column: string, via = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to authenticated;
+    grant usage on schema private to authenticated;
+    create function private.meta_role(uid uuid) returns text language plpgsql stable security definer set search_path = '' as $$
+      declare r text; begin select u.${column} ->> 'role' into r from auth.users u where u.id = uid; return r; end $$;
+    create function private.is_admin() returns boolean language sql stable security definer set search_path = '' as $$
+      select ${via || `coalesce((select (u.${column} ->> 'role') = 'admin' from auth.users u where u.id = (select auth.uid())), false)`} $$;
+    create policy own_or_admin on public.t for select to authenticated using (user_id = (select auth.uid()) or (select private.is_admin()));
+    -- User 2 wrote role admin into its own metadata (GoTrue: options.data at sign-up, or PUT /user).
+    insert into auth.users (id, raw_user_meta_data, raw_app_meta_data) values ('00000000-0000-4000-8000-000000000002', '{"role": "admin"}', '{}');
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+
+  it('decides on what the user chose: reported through the helper (and a helper it calls); app_metadata is not', async () => {
+    expect((await rule('policy-user-metadata', t('raw_user_meta_data'))).map((f) => f.message)).toEqual([
+      'policy own_or_admin on public.t decides on user_metadata through private.is_admin(), whose body reads it: any signed-in user can set it on themselves and pass the policy',
+    ]);
+    expect(await readsAs(t('raw_user_meta_data'), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    const nested = t('raw_user_meta_data', "private.meta_role((select auth.uid())) = 'admin'");
+    expect((await rule('policy-user-metadata', nested)).map((f) => f.message)).toEqual([
+      'policy own_or_admin on public.t decides on user_metadata through private.is_admin() → private.meta_role(), whose body reads it: any signed-in user can set it on themselves and pass the policy',
+    ]);
+    expect(await readsAs(nested, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    expect(await rule('policy-user-metadata', t('raw_app_meta_data'))).toEqual([]);
+    expect(await readsAs(t('raw_app_meta_data'), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual([]);
+  });
+});
+
 describe('view-bypasses-rls: a security_invoker view over a view that is not, kept in an unexposed schema (found by test/lint/holes-postgres.test.ts)', () => {
   const t = (innerInvoker: boolean) => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;

@@ -1106,6 +1106,19 @@ export function functionCalls(body: string, parseSync: ParseSync): string[] {
   return [...calls];
 }
 
+/** Whether a body reads user_metadata the way a policy would be caught reading it: the JSON key, or auth.users.raw_user_meta_data. */
+export function functionReadsUserMetadata(body: string, parseSync: ParseSync): boolean {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return false;
+  return contains(parsed.stmts ?? [], (t, b) => {
+    if (t === 'A_Const') {
+      const str = (b['sval'] as { sval?: string } | undefined)?.sval;
+      return str !== undefined && isUserMetadataString(str);
+    }
+    return t === 'ColumnRef' && strings(b['fields']).pop() === 'raw_user_meta_data';
+  });
+}
+
 /** What a body writes (INSERT, UPDATE, DELETE, MERGE targets) and whether it reads who calls it anywhere. */
 export function functionWrites(body: string, defaultSchema: string, parseSync: ParseSync): { tables: string[]; asksCaller: boolean } | null {
   const parsed = parseFunctionBody(body, parseSync);
@@ -1796,6 +1809,8 @@ export interface FunctionAnalysis {
   reads: Array<{ table: string; ref: string; boundBy: string[] }>;
   /** The schema-qualified user functions its body calls (`private.rows_of_t`). */
   calls: string[];
+  /** Its body reads user_metadata (a JSON key of the claims) or auth.users.raw_user_meta_data, as a policy would (ExprAnalysis.readsUserMetadata). */
+  readsUserMetadata: boolean;
   /** The relations its body inserts into, updates or deletes from, and whether it reads who calls it (a claim, current_user); null when the body is not read. */
   writes: { tables: string[]; asksCaller: boolean } | null;
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
@@ -1957,7 +1972,7 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
   const { setsToCaller, metadataCopies } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -1977,6 +1992,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     notInlined,
     reads: functionReads(sql, defaultSchema, parseSync),
     calls: functionCalls(sql, parseSync),
+    readsUserMetadata: functionReadsUserMetadata(sql, parseSync),
     writes: functionWrites(sql, defaultSchema, parseSync),
     // What stands where the call stood once inlined: LANGUAGE sql only.
     bareClaimCalls: fn.body !== null ? bareClaimCallsOf(fn.body, parseSync) : [],
