@@ -1433,6 +1433,43 @@ describe('policy-user-metadata: a helper that reads raw_user_meta_data from auth
   });
 });
 
+describe('rls-disabled-in-api: a table kept out of the API but read by an exposed function that runs as the caller', () => {
+  const t = (where: string) => `create schema app;
+    grant usage on schema app to authenticated;
+    create table app.t (id int primary key, user_id uuid not null, body text);
+    grant select on app.t to authenticated;
+    create function public.t_rows() returns setof app.t language sql stable set search_path = '' as $$ select * from app.t s${where} $$;
+    insert into app.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const overRpc = async (sqlText: string) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+      return await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return (await tx.unsafe('select body from public.t_rows()')).map((r) => r['body'] as string);
+        }),
+      );
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('serves every row over /rpc with the caller\'s grant; a body that reads only the caller\'s rows does not', async () => {
+    expect((await rule('rls-disabled-in-api', t(''))).map((f) => f.message)).toEqual([
+      'RLS is off on app.t, which is in no exposed schema but served by function public.t_rows(), which runs as the caller: authenticated can read every row',
+    ]);
+    expect(await overRpc(t(''))).toEqual(['for user 1 only']); // user 2 reads user 1's row
+    const mine = t(' where s.user_id = (select auth.uid())');
+    expect(await rule('rls-disabled-in-api', mine)).toEqual([]);
+    expect(await overRpc(mine)).toEqual([]);
+    // Without USAGE on the table's schema the function's query fails for the caller: nothing is served.
+    const noUsage = t('').replace('grant usage on schema app to authenticated;', '');
+    expect(await rule('rls-disabled-in-api', noUsage)).toEqual([]);
+    await expect(overRpc(noUsage)).rejects.toThrow(/permission denied for schema app/);
+  });
+});
+
 describe('view-bypasses-rls: a security_invoker view over a view that is not, kept in an unexposed schema (found by test/lint/holes-postgres.test.ts)', () => {
   const t = (innerInvoker: boolean) => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;
