@@ -109,6 +109,20 @@ describe('anonymous branch', () => {
     // Not top level: the AND still requires the user.
     expect(a('((auth.uid() IS NULL) AND (user_id IS NULL))').anonymousBranch).toBeNull();
   });
+
+  it("a COALESCE that falls back from the user's id to the row's own column, or to true", () => {
+    expect(a('(user_id = COALESCE(( SELECT auth.uid() AS uid), user_id))').anonymousBranch).toBe('user_id = COALESCE(auth.uid(), user_id)');
+    expect(a('((NOT (user_id IS DISTINCT FROM COALESCE(auth.uid(), user_id))) OR is_public)').anonymousBranch).toBe('user_id IS NOT DISTINCT FROM COALESCE(auth.uid(), user_id)');
+    expect(a("(COALESCE((nullif(current_setting('request.jwt.claim.sub'::text, true), ''::text))::uuid, docs.user_id) = docs.user_id)").anonymousBranch).not.toBeNull();
+    expect(a('COALESCE((auth.uid() = user_id), true)').anonymousBranch).toBe('COALESCE(<a test of auth.uid()>, true)');
+    // The fallback is another column, another claim, or false; or the COALESCE is on the row's side.
+    expect(a('(user_id = COALESCE(auth.uid(), owner_id))').anonymousBranch).toBeNull();
+    expect(a("(user_id = COALESCE(auth.uid(), ((auth.jwt() ->> 'sub'::text))::uuid))").anonymousBranch).toBeNull();
+    expect(a('COALESCE((auth.uid() = user_id), false)').anonymousBranch).toBeNull();
+    expect(a('(COALESCE(owner_id, user_id) = ( SELECT auth.uid() AS uid))').anonymousBranch).toBeNull();
+    // Not top level: AND-ed with a test anon fails.
+    expect(a('((user_id = COALESCE(auth.uid(), user_id)) AND (auth.uid() IS NOT NULL))').anonymousBranch).toBeNull();
+  });
 });
 
 describe('binding the row to the caller', () => {

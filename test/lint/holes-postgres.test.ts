@@ -227,6 +227,14 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
       if (r(2)) g.grants.push(`grant select, insert, update, delete on ${g.table} to anon;`);
     },
   ],
+  // A fallback for requests without a user that makes the test true: auth.uid() is NULL for anon.
+  [
+    'anonymous-fallback',
+    (g, r) => {
+      g.policies = [`create policy own_or_anon on ${g.table} to anon, authenticated using (${pick(r, ['user_id = coalesce((select auth.uid()), user_id)', 'coalesce(auth.uid() = user_id, true)', 'user_id is not distinct from coalesce(auth.uid(), user_id)'])});`];
+      g.grants.push(`grant select, insert, update, delete on ${g.table} to anon;`);
+    },
+  ],
   [
     'or-true-ish',
     (g, r) => {

@@ -1470,6 +1470,23 @@ describe('rls-disabled-in-api: a table kept out of the API but read by an expose
   });
 });
 
+describe('policy-anonymous-branch: a COALESCE fallback for a request without a user', () => {
+  const t = (using: string) => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    create policy own on public.t for select to anon, authenticated using (${using});
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+
+  it("user_id = coalesce(auth.uid(), user_id) compares the column with itself for anon, which reads every row; the owner test alone does not", async () => {
+    for (const using of ['user_id = coalesce((select auth.uid()), user_id)', 'coalesce(auth.uid() = user_id, true)', 'user_id is not distinct from coalesce(auth.uid(), user_id)']) {
+      expect((await rule('policy-anonymous-branch', t(using))).map((f) => f.object), using).toEqual(['own on public.t']);
+      expect(await readsAs(t(using), 'anon'), using).toEqual(['for user 1 only']);
+    }
+    expect(await rule('policy-anonymous-branch', t('user_id = (select auth.uid())'))).toEqual([]);
+    expect(await readsAs(t('user_id = (select auth.uid())'), 'anon')).toEqual([]);
+  });
+});
+
 describe('view-bypasses-rls: a security_invoker view over a view that is not, kept in an unexposed schema (found by test/lint/holes-postgres.test.ts)', () => {
   const t = (innerInvoker: boolean) => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;

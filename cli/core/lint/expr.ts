@@ -1571,6 +1571,58 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       }
     }
   }
+  // A fallback for a request without a user that makes the test true: the user's id (or email) is
+  // NULL for anon, so `user_id = coalesce(auth.uid(), user_id)` compares the row's column with
+  // itself and `coalesce(auth.uid() = user_id, true)` is true.
+  if (anonymousBranch === null) {
+    const userClaim = (v: unknown) =>
+      contains(v, (t, b) => {
+        const k = claimKey({ [t]: b });
+        return k === 'sub' || k === 'email';
+      });
+    const coalesceArgs = (v: unknown): unknown[] | null => {
+      const n = stripCasts(v);
+      return nodeType(n) === 'CoalesceExpr' ? ((bodyOf(n)['args'] as unknown[] | undefined) ?? []) : null;
+    };
+    const rowColumnOf = (v: unknown): string | null => {
+      const n = stripCasts(v);
+      if (nodeType(n) !== 'ColumnRef' || !isRowColumn(bodyOf(n), [])) return null;
+      return strings(bodyOf(n)['fields']).pop() ?? null;
+    };
+    for (const br of ors) {
+      const whole = coalesceArgs(br);
+      if (whole && whole.length >= 2 && userClaim(whole[0]) && constBool(whole[whole.length - 1]) === true) {
+        let claim = 'the user';
+        walk(whole[0], (t, b) => {
+          const k = claimKey({ [t]: b });
+          if (claim === 'the user' && (k === 'sub' || k === 'email')) claim = describe({ [t]: b });
+        });
+        anonymousBranch = `COALESCE(<a test of ${claim}>, true)`;
+        break;
+      }
+      // `=`, or IS NOT DISTINCT FROM (ruleutils prints it as NOT (a IS DISTINCT FROM b)).
+      let cmp = br;
+      let op = '=';
+      if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+        cmp = ((bodyOf(br)['args'] as unknown[] | undefined) ?? [])[0];
+        if (nodeType(cmp) !== 'A_Expr' || String(bodyOf(cmp)['kind']) !== 'AEXPR_DISTINCT') continue;
+        op = 'IS NOT DISTINCT FROM';
+      } else if (nodeType(br) !== 'A_Expr') continue;
+      const b = bodyOf(cmp);
+      const kind = String(b['kind']);
+      if (!((opName(b) === '=' && kind === 'AEXPR_OP') || kind === 'AEXPR_NOT_DISTINCT' || (op !== '=' && kind === 'AEXPR_DISTINCT'))) continue;
+      if (kind === 'AEXPR_NOT_DISTINCT') op = 'IS NOT DISTINCT FROM';
+      for (const [col, other] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]]) {
+        const name = rowColumnOf(col);
+        const args = coalesceArgs(other);
+        if (name !== null && args !== null && args.length >= 2 && userClaim(args[0]) && args.slice(1).some((x) => rowColumnOf(x) === name)) {
+          anonymousBranch = `${name} ${op} COALESCE(${describe(args[0])}, ${name})`;
+          break;
+        }
+      }
+      if (anonymousBranch !== null) break;
+    }
+  }
 
   // OR branches whose tie to the caller never involves the row: they read
   // relations through sub-selects that do not refer to the row, and their other
