@@ -1487,6 +1487,57 @@ describe('policy-anonymous-branch: a COALESCE fallback for a request without a u
   });
 });
 
+describe('security-definer-rpc: a definer function that falls back to an argument for the user', () => {
+  const t = (uid: string, revoke = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    create function public.rows_of(p_user_id uuid default null) returns setof public.t language plpgsql stable security definer set search_path = '' as $$
+      declare v_uid uuid := ${uid};
+      begin
+        if v_uid is null then raise exception 'user required'; end if;
+        return query select * from public.t x where x.user_id = v_uid;
+      end $$;
+    alter table public.t owner to rg_lint_nologin_owner;
+    alter function public.rows_of(uuid) owner to rg_lint_nologin_owner;
+    grant usage on schema auth to rg_lint_nologin_owner;
+    ${revoke}
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const anonCalls = async (sqlText: string) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+      return await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+          return (await tx.unsafe(`select body from public.rows_of('00000000-0000-4000-8000-000000000001')`)).map((r) => r['body'] as string);
+        }),
+      );
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('coalesce(auth.uid(), p_user_id): anon names any user and gets their rows; the message says so', async () => {
+    const fallback = t('coalesce(auth.uid(), p_user_id)');
+    expect(await anonCalls(fallback)).toEqual(['for user 1 only']);
+    expect((await rule('security-definer-rpc', fallback)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.rows_of(p_user_id uuid) over RPC, and it runs as rg_lint_nologin_owner (SECURITY DEFINER, RLS skipped for its owner); it takes the user from p_user_id when the request carries none (coalesce(auth.uid(), p_user_id)), so anon acts as any user it names',
+    ]);
+    // The caller's id alone: anon is refused, and the message does not claim the fallback.
+    expect(await anonCalls(t('auth.uid()'))).toBe('user required');
+    expect((await rule('security-definer-rpc', t('auth.uid()'))).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.rows_of(p_user_id uuid) over RPC, and it runs as rg_lint_nologin_owner (SECURITY DEFINER, RLS skipped for its owner)',
+    ]);
+    // Revoked from anon (what the projects that had it did): authenticated always has a user, so the fallback never applies.
+    const revoked = t('coalesce(auth.uid(), p_user_id)', 'revoke execute on function public.rows_of(uuid) from public, anon; grant execute on function public.rows_of(uuid) to authenticated;');
+    expect(await anonCalls(revoked)).toMatch(/permission denied for function rows_of/);
+    expect((await rule('security-definer-rpc', revoked)).map((f) => f.message)).toEqual([
+      'authenticated can call public.rows_of(p_user_id uuid) over RPC, and it runs as rg_lint_nologin_owner (SECURITY DEFINER, RLS skipped for its owner)',
+    ]);
+  });
+});
+
 describe('view-bypasses-rls: a security_invoker view over a view that is not, kept in an unexposed schema (found by test/lint/holes-postgres.test.ts)', () => {
   const t = (innerInvoker: boolean) => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;

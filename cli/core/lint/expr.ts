@@ -1119,6 +1119,36 @@ export function functionReadsUserMetadata(body: string, parseSync: ParseSync): b
   });
 }
 
+/**
+ * The parameters a body takes the user from when the request carries none: a COALESCE whose
+ * first argument is the user's id or email (auth.uid(), the sub claim) and a later one a
+ * parameter (`coalesce(auth.uid(), p_user_id)`, meant for service-role callers). auth.uid() is
+ * NULL for anon, so whoever can call the function without a user names the user it acts as.
+ */
+export function claimFallbacks(body: string, args: string, parseSync: ParseSync): string[] {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
+  const names = parameterList(args);
+  const userClaim = (v: unknown) =>
+    contains(v, (t, b) => {
+      const k = claimKey({ [t]: b });
+      return k === 'sub' || k === 'email';
+    });
+  const out = new Set<string>();
+  walk(parsed.stmts ?? [], (t, b) => {
+    if (t !== 'CoalesceExpr') return;
+    const xs = (b['args'] as unknown[] | undefined) ?? [];
+    if (xs.length < 2 || !userClaim(xs[0])) return;
+    for (const x of xs.slice(1)) {
+      const n = stripCasts(x);
+      const fields = nodeType(n) === 'ColumnRef' ? strings(bodyOf(n)['fields']) : [];
+      const param = nodeType(n) === 'ParamRef' ? (names[Number(bodyOf(n)['number']) - 1] || `$${String(bodyOf(n)['number'])}`) : fields.length === 1 && names.includes(fields[0]!) ? fields[0]! : null;
+      if (param) out.add(param);
+    }
+  });
+  return [...out];
+}
+
 /** What a body writes (INSERT, UPDATE, DELETE, MERGE targets) and whether it reads who calls it anywhere. */
 export function functionWrites(body: string, defaultSchema: string, parseSync: ParseSync): { tables: string[]; asksCaller: boolean } | null {
   const parsed = parseFunctionBody(body, parseSync);
@@ -1863,6 +1893,8 @@ export interface FunctionAnalysis {
   calls: string[];
   /** Its body reads user_metadata (a JSON key of the claims) or auth.users.raw_user_meta_data, as a policy would (ExprAnalysis.readsUserMetadata). */
   readsUserMetadata: boolean;
+  /** Parameters its body falls back to when the request carries no user: `coalesce(auth.uid(), p_user_id)` (claimFallbacks). */
+  claimFallbacks: string[];
   /** The relations its body inserts into, updates or deletes from, and whether it reads who calls it (a claim, current_user); null when the body is not read. */
   writes: { tables: string[]; asksCaller: boolean } | null;
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
@@ -2024,7 +2056,7 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
   const { setsToCaller, metadataCopies } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2045,6 +2077,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     reads: functionReads(sql, defaultSchema, parseSync),
     calls: functionCalls(sql, parseSync),
     readsUserMetadata: functionReadsUserMetadata(sql, parseSync),
+    claimFallbacks: claimFallbacks(sql, fn.args, parseSync),
     writes: functionWrites(sql, defaultSchema, parseSync),
     // What stands where the call stood once inlined: LANGUAGE sql only.
     bareClaimCalls: fn.body !== null ? bareClaimCallsOf(fn.body, parseSync) : [],
