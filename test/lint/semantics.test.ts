@@ -1538,6 +1538,62 @@ describe('security-definer-rpc: a definer function that falls back to an argumen
   });
 });
 
+describe("policy-trusts-writable-column: owners add members through a helper that requires the caller's row in the same org", () => {
+  const ORG1 = '11111111-0000-4000-8000-000000000001';
+  const ORG2 = '22222222-0000-4000-8000-000000000002';
+  const U1 = '00000000-0000-4000-8000-000000000001';
+  const U2 = '00000000-0000-4000-8000-000000000002';
+  const t = (tie: string) => `create table public.members (org_id uuid not null, user_id uuid not null, role text not null default 'member', primary key (org_id, user_id));
+    create table public.docs (id int primary key, org_id uuid not null, body text);
+    alter table public.members enable row level security;
+    alter table public.docs enable row level security;
+    grant select, insert on public.members to authenticated;
+    grant select on public.docs to authenticated;
+    grant usage on schema private to authenticated;
+    create function private.is_org_owner(p_org uuid) returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.members m where ${tie}m.user_id = (select auth.uid()) and m.role = 'owner') $$;
+    create policy mem_read on public.members for select to authenticated using (user_id = (select auth.uid()));
+    create policy mem_add on public.members for insert to authenticated with check ((select private.is_org_owner(org_id)));
+    create policy org_docs on public.docs for select to authenticated using (org_id in (select m.org_id from public.members m where m.user_id = (select auth.uid()) and m.role = 'owner'));
+    insert into public.members values ('${ORG1}', '${U1}', 'member'), ('${ORG2}', '${U2}', 'owner');
+    insert into public.docs values (1, '${ORG1}', 'org 1'), (2, '${ORG2}', 'org 2');`;
+  /** As user `sub`: insert a membership, then read docs; the error message when the insert is refused. */
+  const joinAs = async (sqlText: string, sub: string, org: string, user: string) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+      return await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub, role: 'authenticated' })]);
+          await tx.unsafe(`insert into public.members values ($1, $2, 'owner')`, [org, user]);
+          return (await tx.unsafe('select body from public.docs order by id')).map((r) => r['body'] as string);
+        }),
+      );
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('is_org_owner(org_id) tied to the new row: no user can add themselves, so no finding; tied to any org, an owner joins every org', async () => {
+    const keyed = t('m.org_id = p_org and ');
+    expect(await rule('policy-trusts-writable-column', keyed)).toEqual([]);
+    // A member is no owner: refused in its own org and in another.
+    expect(await joinAs(keyed, U1, ORG1, U1)).toBe('new row violates row-level security policy for table "members"');
+    expect(await joinAs(keyed, U1, ORG2, U1)).toBe('new row violates row-level security policy for table "members"');
+    // An owner passes the check only in its own org, where its row already holds the key.
+    expect(await joinAs(keyed, U2, ORG1, U2)).toBe('new row violates row-level security policy for table "members"');
+    expect(await joinAs(keyed, U2, ORG2, U2)).toMatch(/duplicate key value violates unique constraint "members_pkey"/);
+    // What the policy is for: an owner adds someone else.
+    expect(await joinAs(keyed, U2, ORG2, U1)).toEqual(['org 2']);
+
+    const anyOrg = t('');
+    expect((await rule('policy-trusts-writable-column', anyOrg)).map((f) => f.object).sort()).toEqual(['mem_add on public.members', 'org_docs on public.docs']);
+    expect(await joinAs(anyOrg, U2, ORG1, U2)).toEqual(['org 1', 'org 2']); // the owner of org 2 made itself owner of org 1
+  });
+});
+
 describe('view-bypasses-rls: a security_invoker view over a view that is not, kept in an unexposed schema (found by test/lint/holes-postgres.test.ts)', () => {
   const t = (innerInvoker: boolean) => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;

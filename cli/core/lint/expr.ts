@@ -422,6 +422,12 @@ export interface ExprAnalysis {
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
   rowFreeBranches: RowFreeBranch[];
   /**
+   * Helper calls the whole expression requires (AND-ed at the top, no top-level OR, bare or in a
+   * FROM-less scalar sub-select), with the row's column handed at each argument position (null
+   * for anything else): `(select private.is_org_owner(org_id))`. See helperRequiredCallerRows.
+   */
+  requiredCalls: Array<{ name: string; argColumns: Array<string | null> }>;
+  /**
    * The same, reading a helper call's arguments at the positions `ignored` gives for it (the
    * parameters its body never reads) as passing nothing: the row's columns handed there tie nothing.
    */
@@ -770,6 +776,11 @@ function parseFunctionBody(body: string, parseSync: ParseSync): { stmts?: Array<
  * reads the parameter.
  */
 export function withCallerArgument(body: string, fnName: string, args: string, position: number, parseSync: ParseSync): string | null {
+  return withArgument(body, fnName, args, position, '(auth.uid())', parseSync);
+}
+
+/** `body` with every reference to parameter `position` replaced by `replacement` (see withCallerArgument). */
+function withArgument(body: string, fnName: string, args: string, position: number, replacement: string, parseSync: ParseSync): string | null {
   const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
   const name = parameterList(args)[position] ?? '';
   const at: Array<{ from: number; to: number }> = [];
@@ -791,7 +802,7 @@ export function withCallerArgument(body: string, fnName: string, args: string, p
   }
   if (at.length === 0) return null;
   let out = buf;
-  for (const r of at.sort((a, b) => b.from - a.from)) out = Buffer.concat([out.subarray(0, r.from), Buffer.from('(auth.uid())', 'utf8'), out.subarray(r.to)]);
+  for (const r of at.sort((a, b) => b.from - a.from)) out = Buffer.concat([out.subarray(0, r.from), Buffer.from(replacement, 'utf8'), out.subarray(r.to)]);
   return out.toString('utf8');
 }
 
@@ -1104,6 +1115,58 @@ export function functionCalls(body: string, parseSync: ParseSync): string[] {
     if (t === 'FuncCall' && isUserFunction(b)) calls.add(funcName(b));
   });
   return [...calls];
+}
+
+/**
+ * What a helper the policy requires (`(select private.is_org_owner(org_id))` in an INSERT check)
+ * asks of the caller's existing rows, read as if its body stood in the policy of `tableName`: its
+ * parameters that receive the row's columns become those columns. Only a body that is one
+ * `SELECT <expression>` with no FROM is read; each EXISTS AND-ed at its top that finds a row of
+ * one relation tied to the caller (`m.user_id = auth.uid()`) yields that relation, the columns
+ * tied to the caller, and the columns equal to the new row's column of the same name
+ * (`m.org_id = p_org`, handed org_id).
+ */
+export function helperRequiredCallerRows(body: string, fnName: string, args: string, argColumns: ReadonlyArray<string | null>, tableName: string, parseSync: ParseSync): Array<{ table: string; boundBy: string[]; rowEquals: string[] }> {
+  let text: string | null = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
+  for (let i = 0; i < argColumns.length && text !== null; i++) {
+    const col = argColumns[i];
+    if (col) text = withArgument(text, fnName, args, i, `${quoteIdent(tableName)}.${quoteIdent(col)}`, parseSync) ?? text;
+  }
+  if (text === null) return [];
+  const parsed = parseFunctionBody(text, parseSync);
+  const stmts = parsed?.stmts ?? [];
+  if (stmts.length !== 1 || nodeType(stmts[0]!.stmt) !== 'SelectStmt') return [];
+  const sel = bodyOf(stmts[0]!.stmt);
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  if (targets.length !== 1 || sel['fromClause'] || sel['whereClause']) return [];
+  const out: Array<{ table: string; boundBy: string[]; rowEquals: string[] }> = [];
+  for (const c of branches(bodyOf(targets[0])['val'], 'AND_EXPR')) {
+    if (nodeType(c) !== 'SubLink' || bodyOf(c)['subLinkType'] !== 'EXISTS_SUBLINK' || nodeType(bodyOf(c)['subselect']) !== 'SelectStmt') continue;
+    const inner = bodyOf(bodyOf(c)['subselect']);
+    const { scope, resolve } = ownColumns(inner, 'public');
+    const tables = new Set(scope.values());
+    if (tables.size !== 1 || scope.has(tableName)) continue;
+    const table = [...tables][0]!;
+    const boundBy = [...(boundColumns(inner, resolve).get(table) ?? [])];
+    if (boundBy.length === 0) continue;
+    const rowEquals: string[] = [];
+    for (const w of branches(inner['whereClause'], 'AND_EXPR')) {
+      if (nodeType(w) !== 'A_Expr' || opName(bodyOf(w)) !== '=' || String(bodyOf(w)['kind']) !== 'AEXPR_OP') continue;
+      const sides = [stripCasts(bodyOf(w)['lexpr']), stripCasts(bodyOf(w)['rexpr'])];
+      if (!sides.every((x) => nodeType(x) === 'ColumnRef')) continue;
+      for (const [mine, row] of [sides, [sides[1], sides[0]]] as const) {
+        const r = resolve(bodyOf(mine), false);
+        const f = strings(bodyOf(row)['fields']);
+        if (r && r.table === table && f.length === 2 && f[0] === tableName && f[1] === r.column) rowEquals.push(r.column);
+      }
+    }
+    out.push({ table, boundBy, rowEquals });
+  }
+  return out;
+}
+
+function quoteIdent(s: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`;
 }
 
 /** Whether a body reads user_metadata the way a policy would be caught reading it: the JSON key, or auth.users.raw_user_meta_data. */
@@ -1721,6 +1784,21 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     return out;
   };
   const rowFreeBranches = rowFreeOf(null);
+
+  const requiredCalls: Array<{ name: string; argColumns: Array<string | null> }> = [];
+  if (ors.length === 1) {
+    for (const c of branches(root, 'AND_EXPR')) {
+      const n = stripCasts(unwrap(c));
+      if (nodeType(n) !== 'FuncCall' || !isUserFunction(bodyOf(n))) continue;
+      const argColumns = ((bodyOf(n)['args'] as unknown[] | undefined) ?? []).map((x) => {
+        const col = stripCasts(x);
+        if (nodeType(col) !== 'ColumnRef') return null;
+        const f = strings(bodyOf(col)['fields']);
+        return f.length === 1 || (f.length === 2 && f[0] === tableName) ? f[f.length - 1]! : null;
+      });
+      requiredCalls.push({ name: funcName(bodyOf(n)), argColumns });
+    }
+  }
   const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa);
 
   const clientValueBranches: string[] = [];
@@ -1761,6 +1839,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     selfComparisons,
     perRowLookups,
     rowFreeBranches,
+    requiredCalls,
     rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
       return rowFreeOf(ignored);
     },
@@ -1895,6 +1974,8 @@ export interface FunctionAnalysis {
   readsUserMetadata: boolean;
   /** Parameters its body falls back to when the request carries no user: `coalesce(auth.uid(), p_user_id)` (claimFallbacks). */
   claimFallbacks: string[];
+  /** Called in a policy of `tableName` with the row's columns at `argColumns`: the caller's rows its body requires (helperRequiredCallerRows; one-expression bodies only). */
+  requiredCallerRows(argColumns: ReadonlyArray<string | null>, tableName: string): Array<{ table: string; boundBy: string[]; rowEquals: string[] }>;
   /** The relations its body inserts into, updates or deletes from, and whether it reads who calls it (a claim, current_user); null when the body is not read. */
   writes: { tables: string[]; asksCaller: boolean } | null;
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
@@ -2056,7 +2137,7 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
   const { setsToCaller, metadataCopies } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2078,6 +2159,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     calls: functionCalls(sql, parseSync),
     readsUserMetadata: functionReadsUserMetadata(sql, parseSync),
     claimFallbacks: claimFallbacks(sql, fn.args, parseSync),
+    requiredCallerRows: (argColumns, tableName) => (single ? helperRequiredCallerRows(sql, fn.name ?? '', fn.args, argColumns, tableName, parseSync) : []),
     writes: functionWrites(sql, defaultSchema, parseSync),
     // What stands where the call stood once inlined: LANGUAGE sql only.
     bareClaimCalls: fn.body !== null ? bareClaimCallsOf(fn.body, parseSync) : [],
