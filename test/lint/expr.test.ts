@@ -4,7 +4,7 @@
  * (splinter's reported false positives and misses).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyseExpression, functionDetachedCallers, functionNeedsUser, functionRoleGate, type ExprAnalysis } from '../../cli/core/lint/expr.js';
+import { analyseExpression, functionDetachedCallers, functionNeedsUser, functionRoleGate, unreadParameters, type ExprAnalysis } from '../../cli/core/lint/expr.js';
 import { triggerCallerColumns } from '../../cli/core/lint/plpgsql.js';
 import { loadParser } from '../../cli/core/sql-text.js';
 
@@ -109,6 +109,20 @@ describe('anonymous branch', () => {
     // Not top level: the AND still requires the user.
     expect(a('((auth.uid() IS NULL) AND (user_id IS NULL))').anonymousBranch).toBeNull();
   });
+
+  it("a COALESCE that falls back from the user's id to the row's own column, or to true", () => {
+    expect(a('(user_id = COALESCE(( SELECT auth.uid() AS uid), user_id))').anonymousBranch).toBe('user_id = COALESCE(auth.uid(), user_id)');
+    expect(a('((NOT (user_id IS DISTINCT FROM COALESCE(auth.uid(), user_id))) OR is_public)').anonymousBranch).toBe('user_id IS NOT DISTINCT FROM COALESCE(auth.uid(), user_id)');
+    expect(a("(COALESCE((nullif(current_setting('request.jwt.claim.sub'::text, true), ''::text))::uuid, docs.user_id) = docs.user_id)").anonymousBranch).not.toBeNull();
+    expect(a('COALESCE((auth.uid() = user_id), true)').anonymousBranch).toBe('COALESCE(<a test of auth.uid()>, true)');
+    // The fallback is another column, another claim, or false; or the COALESCE is on the row's side.
+    expect(a('(user_id = COALESCE(auth.uid(), owner_id))').anonymousBranch).toBeNull();
+    expect(a("(user_id = COALESCE(auth.uid(), ((auth.jwt() ->> 'sub'::text))::uuid))").anonymousBranch).toBeNull();
+    expect(a('COALESCE((auth.uid() = user_id), false)').anonymousBranch).toBeNull();
+    expect(a('(COALESCE(owner_id, user_id) = ( SELECT auth.uid() AS uid))').anonymousBranch).toBeNull();
+    // Not top level: AND-ed with a test anon fails.
+    expect(a('((user_id = COALESCE(auth.uid(), user_id)) AND (auth.uid() IS NOT NULL))').anonymousBranch).toBeNull();
+  });
 });
 
 describe('binding the row to the caller', () => {
@@ -189,9 +203,9 @@ describe('self-comparisons (a name bound to the wrong relation)', () => {
 describe('row-free OR branches (sub-selects that never look at the row)', () => {
   it('reports each branch that reads relations but no column of the row, with its alias and caller-bound columns', () => {
     const r = a('((owner = ( SELECT auth.uid() AS uid)) OR (EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid)))))');
-    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'] }], calls: [], hasSelfComparison: false, filtered: false }]);
+    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'] }], calls: [], hasSelfComparison: false, filtered: false, ignoredArgCalls: [] }]);
     const inForm = a('(( SELECT auth.uid() AS uid) IN ( SELECT pm.user_id FROM public.project_members pm))', 'projects');
-    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [] }], calls: [], hasSelfComparison: false, filtered: false }]);
+    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [] }], calls: [], hasSelfComparison: false, filtered: false, ignoredArgCalls: [] }]);
     const self = a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.user_id = ( SELECT auth.uid() AS uid)) AND (m.org_id = m.org_id))))', 'projects');
     expect(self.rowFreeBranches[0]?.hasSelfComparison).toBe(true);
   });
@@ -199,7 +213,7 @@ describe('row-free OR branches (sub-selects that never look at the row)', () => 
   it('a branch whose AND-ed row tests never involve the caller (status, deleted_at) is row-free too, marked filtered', () => {
     const gate = '(EXISTS ( SELECT 1 FROM public.crew c WHERE (c.user_id = ( SELECT auth.uid() AS uid))))';
     expect(a(`((status = 'open'::text) AND (archived_at IS NULL) AND ${gate})`, 'voyages').rowFreeBranches).toEqual([
-      { reads: [{ table: 'public.crew', ref: 'c', boundBy: ['user_id'] }], calls: [], hasSelfComparison: false, filtered: true },
+      { reads: [{ table: 'public.crew', ref: 'c', boundBy: ['user_id'] }], calls: [], hasSelfComparison: false, filtered: true, ignoredArgCalls: [] },
     ]);
   });
 
@@ -214,11 +228,53 @@ describe('row-free OR branches (sub-selects that never look at the row)', () => 
   });
 
   it('names the helpers a branch calls with nothing from the row or the caller, whose bodies the rule reads', () => {
-    expect(a('((owner = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin))').rowFreeBranches).toEqual([{ reads: [], calls: ['private.is_admin'], hasSelfComparison: false, filtered: false }]);
-    expect(a("private.has_role('admin'::text)").rowFreeBranches).toEqual([{ reads: [], calls: ['private.has_role'], hasSelfComparison: false, filtered: false }]);
+    expect(a('((owner = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin))').rowFreeBranches).toEqual([{ reads: [], calls: ['private.is_admin'], hasSelfComparison: false, filtered: false, ignoredArgCalls: [] }]);
+    expect(a("private.has_role('admin'::text)").rowFreeBranches).toEqual([{ reads: [], calls: ['private.has_role'], hasSelfComparison: false, filtered: false, ignoredArgCalls: [] }]);
     // The argument may be what the body ties its rows to.
     expect(a('private.is_member(org_id)').rowFreeBranches).toEqual([]);
     expect(a('private.has_role(( SELECT auth.uid() AS uid))').rowFreeBranches).toEqual([]);
+  });
+
+  it('given the parameters a helper never reads, the row handed there ties nothing: the branch is row-free and names the columns', () => {
+    const ignored = (skip: Record<string, number[]>) => (name: string) => (skip[name] ? new Set(skip[name]) : null);
+    const e = a('(( SELECT private.is_member(docs.org_id) AS is_member) AND (status = \'open\'::text))');
+    expect(e.rowFreeBranches).toEqual([]);
+    expect(e.rowFreeBranchesGiven(ignored({ 'private.is_member': [0] }))).toEqual([
+      { reads: [], calls: ['private.is_member'], hasSelfComparison: false, filtered: true, ignoredArgCalls: [{ name: 'private.is_member', columns: ['docs.org_id'] }] },
+    ]);
+    // A parameter it does read, or another argument that carries the row, still ties it.
+    expect(e.rowFreeBranchesGiven(ignored({ 'private.is_member': [1] }))).toEqual([]);
+    expect(a('private.can(org_id, owner)').rowFreeBranchesGiven(ignored({ 'private.can': [0] }))).toEqual([]);
+    // Another OR branch that ties the row is left alone.
+    expect(a('((owner = ( SELECT auth.uid() AS uid)) OR private.is_member(org_id))').rowFreeBranchesGiven(ignored({ 'private.is_member': [0] }))).toEqual([
+      { reads: [], calls: ['private.is_member'], hasSelfComparison: false, filtered: false, ignoredArgCalls: [{ name: 'private.is_member', columns: ['org_id'] }] },
+    ]);
+  });
+});
+
+describe('parameters a helper body never reads', () => {
+  const columns: Record<string, string[]> = { 'public.members': ['org_id', 'user_id'] };
+  const unread = (args: string, body: string, language = 'sql', name = 'is_member') =>
+    [...(unreadParameters(language === 'sql' ? { name, args, language, body } : { name, args, language, body: null, plpgsqlSource: body }, 'public', parse, (t) => columns[t] ?? null) ?? ['unknown'])];
+
+  it('LANGUAGE sql: a bare name a column in scope has is the column; $n, <function>.<name> and a name no column has are the parameter', () => {
+    const member = (ref: string) => `select exists (select 1 from public.members m where m.org_id = ${ref} and m.user_id = auth.uid())`;
+    expect(unread('org_id uuid', member('org_id'))).toEqual([0]);
+    expect(unread('org_id uuid', member('is_member.org_id'))).toEqual([]);
+    expect(unread('org_id uuid', member('$1'))).toEqual([]);
+    expect(unread('p_org uuid', member('p_org'))).toEqual([]);
+    expect(unread('uuid', member("'x'::uuid"))).toEqual([0]);
+    // Outside the sub-select the name is the parameter; a relation the catalog does not know cannot make it a column.
+    expect(unread('org_id uuid', 'select org_id in (select m.org_id from public.members m where m.user_id = auth.uid())')).toEqual([]);
+    expect(unread('org_id uuid', 'with x as (select 1) select exists (select 1 from x where org_id is not null)')).toEqual([]);
+    expect(unread('org_id uuid, out ok boolean', member('org_id'))).toEqual(['unknown']);
+  });
+
+  it('PL/pgSQL: its name or $n anywhere in the source counts as read', () => {
+    expect(unread('p_org uuid', 'begin return exists (select 1 from public.members m where m.user_id = auth.uid()); end', 'plpgsql')).toEqual([0]);
+    expect(unread('p_org uuid', 'begin return exists (select 1 from public.members m where m.org_id = p_org); end', 'plpgsql')).toEqual([]);
+    expect(unread('org_id uuid', 'begin return exists (select 1 from public.members m where m.org_id = org_id); end', 'plpgsql')).toEqual([]);
+    expect(unread('uuid', 'declare o alias for $1; begin return o is not null; end', 'plpgsql')).toEqual([]);
   });
 });
 

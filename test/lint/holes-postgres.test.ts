@@ -227,6 +227,14 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
       if (r(2)) g.grants.push(`grant select, insert, update, delete on ${g.table} to anon;`);
     },
   ],
+  // A fallback for requests without a user that makes the test true: auth.uid() is NULL for anon.
+  [
+    'anonymous-fallback',
+    (g, r) => {
+      g.policies = [`create policy own_or_anon on ${g.table} to anon, authenticated using (${pick(r, ['user_id = coalesce((select auth.uid()), user_id)', 'coalesce(auth.uid() = user_id, true)', 'user_id is not distinct from coalesce(auth.uid(), user_id)'])});`];
+      g.grants.push(`grant select, insert, update, delete on ${g.table} to anon;`);
+    },
+  ],
   [
     'or-true-ish',
     (g, r) => {
@@ -251,6 +259,10 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
       g.policies.push(
         `create policy meta_admin on ${g.table} for select to authenticated using (${pick(r, ["(auth.jwt() -> 'user_metadata' ->> 'role') = 'admin'", "coalesce(((select auth.jwt()) -> 'user_metadata' ->> 'is_admin')::boolean, false)"])});`,
       ),
+  ],
+  [
+    'user-metadata-helper',
+    (g, r) => g.policies.push(`create policy meta_admin on ${g.table} for select to authenticated using ((select ${pick(r, ['private.meta_admin', 'private.meta_admin_pl'])}()));`),
   ],
   ['self-comparison', (g) => void (g.policies = [`create policy own_all on ${g.table} for all to authenticated using (user_id = user_id);`])],
   [
@@ -388,6 +400,15 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
       g.objects.push({ kind: 'fn', name: `${g.table}_rows_pl` });
     },
   ],
+  // The helper is handed the row's owner but never reads it: a LANGUAGE sql parameter named like the
+  // column (the body's bare user_id is p.user_id), or a PL/pgSQL one the body forgot.
+  [
+    'helper-ignores-argument',
+    (g, r) => {
+      g.policies = [`create policy own_all on ${g.table} for all to authenticated using ((select ${pick(r, ['private.owns', 'private.owns_pl'])}(user_id)));`];
+      g.reads.push('public.profiles');
+    },
+  ],
   ['update-true-check-own', (g) => g.policies.push(`create policy take_any on ${g.table} for update to authenticated using (true) with check (${own()});`)],
   [
     'partition-rls-off',
@@ -462,6 +483,23 @@ declare n int;
 begin
   select count(*) into n from public.profiles p where p.role = 'admin';
   return n > 0;
+end $$;
+-- The hostile user chose its own metadata at sign-up (GoTrue's raw_user_meta_data; PUT /user changes it).
+insert into auth.users (id, raw_user_meta_data) values ('${A}', '{"role": "admin", "is_admin": true}'), ('${B}', '{}');
+-- An admin check that reads what each user writes about themselves.
+create function private.meta_admin() returns boolean language sql stable security definer set search_path = '' as $$ select coalesce((select (u.raw_user_meta_data ->> 'role') = 'admin' from auth.users u where u.id = (select auth.uid())), false) $$;
+create function private.meta_admin_pl() returns boolean language plpgsql stable security definer set search_path = '' as $$
+declare m jsonb;
+begin
+  select u.raw_user_meta_data into m from auth.users u where u.id = auth.uid();
+  return coalesce((m ->> 'is_admin')::boolean, false);
+end $$;
+-- Meant to ask whether the row's owner is the caller: in a LANGUAGE sql body the bare user_id is
+-- p.user_id (a column wins over a parameter of the same name), so any user with a profile passes.
+create function private.owns(user_id uuid) returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.profiles p where p.user_id = user_id and p.user_id = (select auth.uid())) $$;
+create function private.owns_pl(p_owner uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+begin
+  return exists (select 1 from public.profiles p where p.user_id = auth.uid());
 end $$;
 -- Asks whose profile, but each user may write their own role.
 create function private.am_admin_pl() returns boolean language plpgsql stable security definer set search_path = '' as $$

@@ -1206,6 +1206,47 @@ describe('policy-always-true on SELECT: an owner-only SELECT policy it overrides
   });
 });
 
+describe('policy-always-true on SELECT: sensitive columns count only when the role can read them', () => {
+  const t = (grant: string) => `create table public.profiles (id uuid primary key, username text, email text, phone text);
+    alter table public.profiles enable row level security;
+    create policy read_all on public.profiles for select to anon, authenticated using (true);
+    ${grant}
+    insert into public.profiles values ('00000000-0000-4000-8000-000000000001', 'one', 'one@example.com', '+1');`;
+
+  it("column privileges that leave email and phone out (Supabase's column-level security) are a correct public profile; granting them is reported", async () => {
+    // Postgres refuses anon the email column under the column grant, and serves it under the table grant.
+    const emailAsAnon = async (sqlText: string) => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+        return await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+            return (await tx.unsafe('select email from public.profiles')).map((r) => r['email'] as string);
+          }),
+        );
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        await db.drop();
+      }
+    };
+    const columns = t('grant select (id, username) on public.profiles to anon, authenticated;');
+    expect(await emailAsAnon(columns)).toBe('permission denied for table profiles');
+    expect(await rule('policy-always-true', columns)).toEqual([]);
+
+    const table = t('grant select on public.profiles to anon, authenticated;');
+    expect(await emailAsAnon(table)).toEqual(['one@example.com']);
+    expect((await rule('policy-always-true', table)).map((f) => f.message)).toEqual([
+      'policy read_all is always true on public.profiles: anon can read every row; authenticated can read every row (sensitive columns: email, phone)',
+    ]);
+    // A column grant that includes email: only the columns granted are named, and only for the role that holds them.
+    expect((await rule('policy-always-true', t('grant select (id, username) on public.profiles to anon; grant select (id, username, email) on public.profiles to authenticated;'))).map((f) => f.message)).toEqual([
+      'policy read_all is always true on public.profiles: authenticated can read every row (sensitive columns: email)',
+    ]);
+  });
+});
+
 /** The rows of public.t that a user (or anon, with no sub) reads, PostgREST's way. */
 async function readsAs(sqlText: string, role: 'anon' | 'authenticated', sub?: string): Promise<string[]> {
   const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
@@ -1318,6 +1359,241 @@ describe('policy-subselect-uncorrelated: a LANGUAGE sql helper called with nothi
     const tied = t(' and p.user_id = (select auth.uid())');
     expect(await rule('policy-subselect-uncorrelated', tied)).toEqual([]);
     expect(await readsAs(`${tied} ${rows}`, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual([]);
+  });
+});
+
+describe('policy-subselect-uncorrelated: a helper handed the row that never reads that parameter', () => {
+  const ORG1 = '11111111-0000-4000-8000-000000000001';
+  const ORG2 = '22222222-0000-4000-8000-000000000002';
+  const t = (helper: string) => `create table public.orgs (id uuid primary key);
+    create table public.members (org_id uuid not null references public.orgs, user_id uuid not null, primary key (org_id, user_id));
+    alter table public.members enable row level security;
+    grant usage on schema private to authenticated;
+    ${helper}
+    create table public.t (id int primary key, org_id uuid not null references public.orgs, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to authenticated;
+    create policy org_rows on public.t for select to authenticated using ((select private.is_member(org_id)));
+    insert into public.orgs values ('${ORG1}'), ('${ORG2}');
+    insert into public.members values ('${ORG1}', '00000000-0000-4000-8000-000000000001'), ('${ORG2}', '00000000-0000-4000-8000-000000000002');
+    insert into public.t values (1, '${ORG1}', 'org 1'), (2, '${ORG2}', 'org 2');`;
+  const sqlHelper = (param: string, ref: string) => `create function private.is_member(${param} uuid) returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.members m where m.org_id = ${ref} and m.user_id = (select auth.uid())) $$;`;
+
+  it('a LANGUAGE sql parameter named like the column: the bare name is members.org_id, so every member of any org reads every org', async () => {
+    const shadowed = t(sqlHelper('org_id', 'org_id'));
+    expect((await rule('policy-subselect-uncorrelated', shadowed)).map((f) => f.message)).toEqual([
+      'policy org_rows on public.t hands org_id to private.is_member(), whose body never reads that parameter (in a LANGUAGE sql body a bare org_id names the column of the table it reads, not the parameter): it gives the same answer for every t row, so authenticated callers who pass it can see every row',
+    ]);
+    expect(await readsAs(shadowed, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 1', 'org 2']);
+    // The parameter qualified with the function's name, as $1, or renamed: each reads it.
+    for (const [param, ref] of [['org_id', 'is_member.org_id'], ['org_id', '$1'], ['p_org_id', 'p_org_id']]) {
+      const fixed = t(sqlHelper(param!, ref!));
+      expect(await rule('policy-subselect-uncorrelated', fixed), ref).toEqual([]);
+      expect(await readsAs(fixed, 'authenticated', '00000000-0000-4000-8000-000000000002'), ref).toEqual(['org 2']);
+    }
+  });
+
+  it('a PL/pgSQL helper whose body forgot its parameter; one that reads it is quiet', async () => {
+    const plpgsql = (test: string) =>
+      t(`create function private.is_member(p_org uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+        begin return exists (select 1 from public.members m where m.user_id = auth.uid()${test}); end $$;`);
+    expect((await rule('policy-subselect-uncorrelated', plpgsql(''))).map((f) => f.message)).toEqual([
+      'policy org_rows on public.t hands org_id to private.is_member(), whose body never reads that parameter: it gives the same answer for every t row, so authenticated callers who pass it can see every row',
+    ]);
+    expect(await readsAs(plpgsql(''), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 1', 'org 2']);
+    expect(await rule('policy-subselect-uncorrelated', plpgsql(' and m.org_id = p_org'))).toEqual([]);
+    expect(await readsAs(plpgsql(' and m.org_id = p_org'), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 2']);
+  });
+});
+
+describe('policy-user-metadata: a helper that reads raw_user_meta_data from auth.users', () => {
+  const t = (column: string, via = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to authenticated;
+    grant usage on schema private to authenticated;
+    create function private.meta_role(uid uuid) returns text language plpgsql stable security definer set search_path = '' as $$
+      declare r text; begin select u.${column} ->> 'role' into r from auth.users u where u.id = uid; return r; end $$;
+    create function private.is_admin() returns boolean language sql stable security definer set search_path = '' as $$
+      select ${via || `coalesce((select (u.${column} ->> 'role') = 'admin' from auth.users u where u.id = (select auth.uid())), false)`} $$;
+    create policy own_or_admin on public.t for select to authenticated using (user_id = (select auth.uid()) or (select private.is_admin()));
+    -- User 2 wrote role admin into its own metadata (GoTrue: options.data at sign-up, or PUT /user).
+    insert into auth.users (id, raw_user_meta_data, raw_app_meta_data) values ('00000000-0000-4000-8000-000000000002', '{"role": "admin"}', '{}');
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+
+  it('decides on what the user chose: reported through the helper (and a helper it calls); app_metadata is not', async () => {
+    expect((await rule('policy-user-metadata', t('raw_user_meta_data'))).map((f) => f.message)).toEqual([
+      'policy own_or_admin on public.t decides on user_metadata through private.is_admin(), whose body reads it: any signed-in user can set it on themselves and pass the policy',
+    ]);
+    expect(await readsAs(t('raw_user_meta_data'), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    const nested = t('raw_user_meta_data', "private.meta_role((select auth.uid())) = 'admin'");
+    expect((await rule('policy-user-metadata', nested)).map((f) => f.message)).toEqual([
+      'policy own_or_admin on public.t decides on user_metadata through private.is_admin() → private.meta_role(), whose body reads it: any signed-in user can set it on themselves and pass the policy',
+    ]);
+    expect(await readsAs(nested, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    expect(await rule('policy-user-metadata', t('raw_app_meta_data'))).toEqual([]);
+    expect(await readsAs(t('raw_app_meta_data'), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual([]);
+  });
+});
+
+describe('rls-disabled-in-api: a table kept out of the API but read by an exposed function that runs as the caller', () => {
+  const t = (where: string) => `create schema app;
+    grant usage on schema app to authenticated;
+    create table app.t (id int primary key, user_id uuid not null, body text);
+    grant select on app.t to authenticated;
+    create function public.t_rows() returns setof app.t language sql stable set search_path = '' as $$ select * from app.t s${where} $$;
+    insert into app.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const overRpc = async (sqlText: string) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+      return await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
+          return (await tx.unsafe('select body from public.t_rows()')).map((r) => r['body'] as string);
+        }),
+      );
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('serves every row over /rpc with the caller\'s grant; a body that reads only the caller\'s rows does not', async () => {
+    expect((await rule('rls-disabled-in-api', t(''))).map((f) => f.message)).toEqual([
+      'RLS is off on app.t, which is in no exposed schema but served by function public.t_rows(), which runs as the caller: authenticated can read every row',
+    ]);
+    expect(await overRpc(t(''))).toEqual(['for user 1 only']); // user 2 reads user 1's row
+    const mine = t(' where s.user_id = (select auth.uid())');
+    expect(await rule('rls-disabled-in-api', mine)).toEqual([]);
+    expect(await overRpc(mine)).toEqual([]);
+    // Without USAGE on the table's schema the function's query fails for the caller: nothing is served.
+    const noUsage = t('').replace('grant usage on schema app to authenticated;', '');
+    expect(await rule('rls-disabled-in-api', noUsage)).toEqual([]);
+    await expect(overRpc(noUsage)).rejects.toThrow(/permission denied for schema app/);
+  });
+});
+
+describe('policy-anonymous-branch: a COALESCE fallback for a request without a user', () => {
+  const t = (using: string) => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    create policy own on public.t for select to anon, authenticated using (${using});
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+
+  it("user_id = coalesce(auth.uid(), user_id) compares the column with itself for anon, which reads every row; the owner test alone does not", async () => {
+    for (const using of ['user_id = coalesce((select auth.uid()), user_id)', 'coalesce(auth.uid() = user_id, true)', 'user_id is not distinct from coalesce(auth.uid(), user_id)']) {
+      expect((await rule('policy-anonymous-branch', t(using))).map((f) => f.object), using).toEqual(['own on public.t']);
+      expect(await readsAs(t(using), 'anon'), using).toEqual(['for user 1 only']);
+    }
+    expect(await rule('policy-anonymous-branch', t('user_id = (select auth.uid())'))).toEqual([]);
+    expect(await readsAs(t('user_id = (select auth.uid())'), 'anon')).toEqual([]);
+  });
+});
+
+describe('security-definer-rpc: a definer function that falls back to an argument for the user', () => {
+  const t = (uid: string, revoke = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    create function public.rows_of(p_user_id uuid default null) returns setof public.t language plpgsql stable security definer set search_path = '' as $$
+      declare v_uid uuid := ${uid};
+      begin
+        if v_uid is null then raise exception 'user required'; end if;
+        return query select * from public.t x where x.user_id = v_uid;
+      end $$;
+    alter table public.t owner to rg_lint_nologin_owner;
+    alter function public.rows_of(uuid) owner to rg_lint_nologin_owner;
+    grant usage on schema auth to rg_lint_nologin_owner;
+    ${revoke}
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const anonCalls = async (sqlText: string) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+      return await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+          return (await tx.unsafe(`select body from public.rows_of('00000000-0000-4000-8000-000000000001')`)).map((r) => r['body'] as string);
+        }),
+      );
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('coalesce(auth.uid(), p_user_id): anon names any user and gets their rows; the message says so', async () => {
+    const fallback = t('coalesce(auth.uid(), p_user_id)');
+    expect(await anonCalls(fallback)).toEqual(['for user 1 only']);
+    expect((await rule('security-definer-rpc', fallback)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.rows_of(p_user_id uuid) over RPC, and it runs as rg_lint_nologin_owner (SECURITY DEFINER, RLS skipped for its owner); it takes the user from p_user_id when the request carries none (coalesce(auth.uid(), p_user_id)), so anon acts as any user it names',
+    ]);
+    // The caller's id alone: anon is refused, and the message does not claim the fallback.
+    expect(await anonCalls(t('auth.uid()'))).toBe('user required');
+    expect((await rule('security-definer-rpc', t('auth.uid()'))).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.rows_of(p_user_id uuid) over RPC, and it runs as rg_lint_nologin_owner (SECURITY DEFINER, RLS skipped for its owner)',
+    ]);
+    // Revoked from anon (what the projects that had it did): authenticated always has a user, so the fallback never applies.
+    const revoked = t('coalesce(auth.uid(), p_user_id)', 'revoke execute on function public.rows_of(uuid) from public, anon; grant execute on function public.rows_of(uuid) to authenticated;');
+    expect(await anonCalls(revoked)).toMatch(/permission denied for function rows_of/);
+    expect((await rule('security-definer-rpc', revoked)).map((f) => f.message)).toEqual([
+      'authenticated can call public.rows_of(p_user_id uuid) over RPC, and it runs as rg_lint_nologin_owner (SECURITY DEFINER, RLS skipped for its owner)',
+    ]);
+  });
+});
+
+describe("policy-trusts-writable-column: owners add members through a helper that requires the caller's row in the same org", () => {
+  const ORG1 = '11111111-0000-4000-8000-000000000001';
+  const ORG2 = '22222222-0000-4000-8000-000000000002';
+  const U1 = '00000000-0000-4000-8000-000000000001';
+  const U2 = '00000000-0000-4000-8000-000000000002';
+  const t = (tie: string) => `create table public.members (org_id uuid not null, user_id uuid not null, role text not null default 'member', primary key (org_id, user_id));
+    create table public.docs (id int primary key, org_id uuid not null, body text);
+    alter table public.members enable row level security;
+    alter table public.docs enable row level security;
+    grant select, insert on public.members to authenticated;
+    grant select on public.docs to authenticated;
+    grant usage on schema private to authenticated;
+    create function private.is_org_owner(p_org uuid) returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.members m where ${tie}m.user_id = (select auth.uid()) and m.role = 'owner') $$;
+    create policy mem_read on public.members for select to authenticated using (user_id = (select auth.uid()));
+    create policy mem_add on public.members for insert to authenticated with check ((select private.is_org_owner(org_id)));
+    create policy org_docs on public.docs for select to authenticated using (org_id in (select m.org_id from public.members m where m.user_id = (select auth.uid()) and m.role = 'owner'));
+    insert into public.members values ('${ORG1}', '${U1}', 'member'), ('${ORG2}', '${U2}', 'owner');
+    insert into public.docs values (1, '${ORG1}', 'org 1'), (2, '${ORG2}', 'org 2');`;
+  /** As user `sub`: insert a membership, then read docs; the error message when the insert is refused. */
+  const joinAs = async (sqlText: string, sub: string, org: string, user: string) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+      return await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub, role: 'authenticated' })]);
+          await tx.unsafe(`insert into public.members values ($1, $2, 'owner')`, [org, user]);
+          return (await tx.unsafe('select body from public.docs order by id')).map((r) => r['body'] as string);
+        }),
+      );
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('is_org_owner(org_id) tied to the new row: no user can add themselves, so no finding; tied to any org, an owner joins every org', async () => {
+    const keyed = t('m.org_id = p_org and ');
+    expect(await rule('policy-trusts-writable-column', keyed)).toEqual([]);
+    // A member is no owner: refused in its own org and in another.
+    expect(await joinAs(keyed, U1, ORG1, U1)).toBe('new row violates row-level security policy for table "members"');
+    expect(await joinAs(keyed, U1, ORG2, U1)).toBe('new row violates row-level security policy for table "members"');
+    // An owner passes the check only in its own org, where its row already holds the key.
+    expect(await joinAs(keyed, U2, ORG1, U2)).toBe('new row violates row-level security policy for table "members"');
+    expect(await joinAs(keyed, U2, ORG2, U2)).toMatch(/duplicate key value violates unique constraint "members_pkey"/);
+    // What the policy is for: an owner adds someone else.
+    expect(await joinAs(keyed, U2, ORG2, U1)).toEqual(['org 2']);
+
+    const anyOrg = t('');
+    expect((await rule('policy-trusts-writable-column', anyOrg)).map((f) => f.object).sort()).toEqual(['mem_add on public.members', 'org_docs on public.docs']);
+    expect(await joinAs(anyOrg, U2, ORG1, U2)).toEqual(['org 1', 'org 2']); // the owner of org 2 made itself owner of org 1
   });
 });
 

@@ -332,6 +332,12 @@ export interface RowFreeBranch {
   hasSelfComparison: boolean;
   /** Some AND-ed test looks at the row alone (`status = 'open'`): the branch admits every row that passes it. */
   filtered: boolean;
+  /**
+   * Helpers it hands columns of the row only through parameters their bodies never read
+   * (rowFreeBranchesGiven): `private.is_member(org_id)` whose body's `org_id` names
+   * members.org_id. The row's columns it passed, by helper.
+   */
+  ignoredArgCalls: Array<{ name: string; columns: string[] }>;
 }
 
 /**
@@ -415,6 +421,17 @@ export interface ExprAnalysis {
   perRowLookups: PerRowLookup[];
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
   rowFreeBranches: RowFreeBranch[];
+  /**
+   * Helper calls the whole expression requires (AND-ed at the top, no top-level OR, bare or in a
+   * FROM-less scalar sub-select), with the row's column handed at each argument position (null
+   * for anything else): `(select private.is_org_owner(org_id))`. See helperRequiredCallerRows.
+   */
+  requiredCalls: Array<{ name: string; argColumns: Array<string | null> }>;
+  /**
+   * The same, reading a helper call's arguments at the positions `ignored` gives for it (the
+   * parameters its body never reads) as passing nothing: the row's columns handed there tie nothing.
+   */
+  rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null): RowFreeBranch[];
   /**
    * Top-level OR branches that read a value the client sends (`current_setting('request.headers')`,
    * cookies, path) and have no AND-ed test tying the row to the caller: described
@@ -759,6 +776,11 @@ function parseFunctionBody(body: string, parseSync: ParseSync): { stmts?: Array<
  * reads the parameter.
  */
 export function withCallerArgument(body: string, fnName: string, args: string, position: number, parseSync: ParseSync): string | null {
+  return withArgument(body, fnName, args, position, '(auth.uid())', parseSync);
+}
+
+/** `body` with every reference to parameter `position` replaced by `replacement` (see withCallerArgument). */
+function withArgument(body: string, fnName: string, args: string, position: number, replacement: string, parseSync: ParseSync): string | null {
   const text = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
   const name = parameterList(args)[position] ?? '';
   const at: Array<{ from: number; to: number }> = [];
@@ -780,7 +802,7 @@ export function withCallerArgument(body: string, fnName: string, args: string, p
   }
   if (at.length === 0) return null;
   let out = buf;
-  for (const r of at.sort((a, b) => b.from - a.from)) out = Buffer.concat([out.subarray(0, r.from), Buffer.from('(auth.uid())', 'utf8'), out.subarray(r.to)]);
+  for (const r of at.sort((a, b) => b.from - a.from)) out = Buffer.concat([out.subarray(0, r.from), Buffer.from(replacement, 'utf8'), out.subarray(r.to)]);
   return out.toString('utf8');
 }
 
@@ -1093,6 +1115,101 @@ export function functionCalls(body: string, parseSync: ParseSync): string[] {
     if (t === 'FuncCall' && isUserFunction(b)) calls.add(funcName(b));
   });
   return [...calls];
+}
+
+/**
+ * What a helper the policy requires (`(select private.is_org_owner(org_id))` in an INSERT check)
+ * asks of the caller's existing rows, read as if its body stood in the policy of `tableName`: its
+ * parameters that receive the row's columns become those columns. Only a body that is one
+ * `SELECT <expression>` with no FROM is read; each EXISTS AND-ed at its top that finds a row of
+ * one relation tied to the caller (`m.user_id = auth.uid()`) yields that relation, the columns
+ * tied to the caller, and the columns equal to the new row's column of the same name
+ * (`m.org_id = p_org`, handed org_id).
+ */
+export function helperRequiredCallerRows(body: string, fnName: string, args: string, argColumns: ReadonlyArray<string | null>, tableName: string, parseSync: ParseSync): Array<{ table: string; boundBy: string[]; rowEquals: string[] }> {
+  let text: string | null = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
+  for (let i = 0; i < argColumns.length && text !== null; i++) {
+    const col = argColumns[i];
+    if (col) text = withArgument(text, fnName, args, i, `${quoteIdent(tableName)}.${quoteIdent(col)}`, parseSync) ?? text;
+  }
+  if (text === null) return [];
+  const parsed = parseFunctionBody(text, parseSync);
+  const stmts = parsed?.stmts ?? [];
+  if (stmts.length !== 1 || nodeType(stmts[0]!.stmt) !== 'SelectStmt') return [];
+  const sel = bodyOf(stmts[0]!.stmt);
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  if (targets.length !== 1 || sel['fromClause'] || sel['whereClause']) return [];
+  const out: Array<{ table: string; boundBy: string[]; rowEquals: string[] }> = [];
+  for (const c of branches(bodyOf(targets[0])['val'], 'AND_EXPR')) {
+    if (nodeType(c) !== 'SubLink' || bodyOf(c)['subLinkType'] !== 'EXISTS_SUBLINK' || nodeType(bodyOf(c)['subselect']) !== 'SelectStmt') continue;
+    const inner = bodyOf(bodyOf(c)['subselect']);
+    const { scope, resolve } = ownColumns(inner, 'public');
+    const tables = new Set(scope.values());
+    if (tables.size !== 1 || scope.has(tableName)) continue;
+    const table = [...tables][0]!;
+    const boundBy = [...(boundColumns(inner, resolve).get(table) ?? [])];
+    if (boundBy.length === 0) continue;
+    const rowEquals: string[] = [];
+    for (const w of branches(inner['whereClause'], 'AND_EXPR')) {
+      if (nodeType(w) !== 'A_Expr' || opName(bodyOf(w)) !== '=' || String(bodyOf(w)['kind']) !== 'AEXPR_OP') continue;
+      const sides = [stripCasts(bodyOf(w)['lexpr']), stripCasts(bodyOf(w)['rexpr'])];
+      if (!sides.every((x) => nodeType(x) === 'ColumnRef')) continue;
+      for (const [mine, row] of [sides, [sides[1], sides[0]]] as const) {
+        const r = resolve(bodyOf(mine), false);
+        const f = strings(bodyOf(row)['fields']);
+        if (r && r.table === table && f.length === 2 && f[0] === tableName && f[1] === r.column) rowEquals.push(r.column);
+      }
+    }
+    out.push({ table, boundBy, rowEquals });
+  }
+  return out;
+}
+
+function quoteIdent(s: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`;
+}
+
+/** Whether a body reads user_metadata the way a policy would be caught reading it: the JSON key, or auth.users.raw_user_meta_data. */
+export function functionReadsUserMetadata(body: string, parseSync: ParseSync): boolean {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return false;
+  return contains(parsed.stmts ?? [], (t, b) => {
+    if (t === 'A_Const') {
+      const str = (b['sval'] as { sval?: string } | undefined)?.sval;
+      return str !== undefined && isUserMetadataString(str);
+    }
+    return t === 'ColumnRef' && strings(b['fields']).pop() === 'raw_user_meta_data';
+  });
+}
+
+/**
+ * The parameters a body takes the user from when the request carries none: a COALESCE whose
+ * first argument is the user's id or email (auth.uid(), the sub claim) and a later one a
+ * parameter (`coalesce(auth.uid(), p_user_id)`, meant for service-role callers). auth.uid() is
+ * NULL for anon, so whoever can call the function without a user names the user it acts as.
+ */
+export function claimFallbacks(body: string, args: string, parseSync: ParseSync): string[] {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
+  const names = parameterList(args);
+  const userClaim = (v: unknown) =>
+    contains(v, (t, b) => {
+      const k = claimKey({ [t]: b });
+      return k === 'sub' || k === 'email';
+    });
+  const out = new Set<string>();
+  walk(parsed.stmts ?? [], (t, b) => {
+    if (t !== 'CoalesceExpr') return;
+    const xs = (b['args'] as unknown[] | undefined) ?? [];
+    if (xs.length < 2 || !userClaim(xs[0])) return;
+    for (const x of xs.slice(1)) {
+      const n = stripCasts(x);
+      const fields = nodeType(n) === 'ColumnRef' ? strings(bodyOf(n)['fields']) : [];
+      const param = nodeType(n) === 'ParamRef' ? (names[Number(bodyOf(n)['number']) - 1] || `$${String(bodyOf(n)['number'])}`) : fields.length === 1 && names.includes(fields[0]!) ? fields[0]! : null;
+      if (param) out.add(param);
+    }
+  });
+  return [...out];
 }
 
 /** What a body writes (INSERT, UPDATE, DELETE, MERGE targets) and whether it reads who calls it anywhere. */
@@ -1547,51 +1664,142 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       }
     }
   }
+  // A fallback for a request without a user that makes the test true: the user's id (or email) is
+  // NULL for anon, so `user_id = coalesce(auth.uid(), user_id)` compares the row's column with
+  // itself and `coalesce(auth.uid() = user_id, true)` is true.
+  if (anonymousBranch === null) {
+    const userClaim = (v: unknown) =>
+      contains(v, (t, b) => {
+        const k = claimKey({ [t]: b });
+        return k === 'sub' || k === 'email';
+      });
+    const coalesceArgs = (v: unknown): unknown[] | null => {
+      const n = stripCasts(v);
+      return nodeType(n) === 'CoalesceExpr' ? ((bodyOf(n)['args'] as unknown[] | undefined) ?? []) : null;
+    };
+    const rowColumnOf = (v: unknown): string | null => {
+      const n = stripCasts(v);
+      if (nodeType(n) !== 'ColumnRef' || !isRowColumn(bodyOf(n), [])) return null;
+      return strings(bodyOf(n)['fields']).pop() ?? null;
+    };
+    for (const br of ors) {
+      const whole = coalesceArgs(br);
+      if (whole && whole.length >= 2 && userClaim(whole[0]) && constBool(whole[whole.length - 1]) === true) {
+        let claim = 'the user';
+        walk(whole[0], (t, b) => {
+          const k = claimKey({ [t]: b });
+          if (claim === 'the user' && (k === 'sub' || k === 'email')) claim = describe({ [t]: b });
+        });
+        anonymousBranch = `COALESCE(<a test of ${claim}>, true)`;
+        break;
+      }
+      // `=`, or IS NOT DISTINCT FROM (ruleutils prints it as NOT (a IS DISTINCT FROM b)).
+      let cmp = br;
+      let op = '=';
+      if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+        cmp = ((bodyOf(br)['args'] as unknown[] | undefined) ?? [])[0];
+        if (nodeType(cmp) !== 'A_Expr' || String(bodyOf(cmp)['kind']) !== 'AEXPR_DISTINCT') continue;
+        op = 'IS NOT DISTINCT FROM';
+      } else if (nodeType(br) !== 'A_Expr') continue;
+      const b = bodyOf(cmp);
+      const kind = String(b['kind']);
+      if (!((opName(b) === '=' && kind === 'AEXPR_OP') || kind === 'AEXPR_NOT_DISTINCT' || (op !== '=' && kind === 'AEXPR_DISTINCT'))) continue;
+      if (kind === 'AEXPR_NOT_DISTINCT') op = 'IS NOT DISTINCT FROM';
+      for (const [col, other] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]]) {
+        const name = rowColumnOf(col);
+        const args = coalesceArgs(other);
+        if (name !== null && args !== null && args.length >= 2 && userClaim(args[0]) && args.slice(1).some((x) => rowColumnOf(x) === name)) {
+          anonymousBranch = `${name} ${op} COALESCE(${describe(args[0])}, ${name})`;
+          break;
+        }
+      }
+      if (anonymousBranch !== null) break;
+    }
+  }
 
   // OR branches whose tie to the caller never involves the row: they read
   // relations through sub-selects that do not refer to the row, and their other
   // AND-ed tests, if any, look at the row alone (`status = 'open'`), never at the
   // caller. Inside a sub-select a reference to the row is qualified with the
   // table's name (ruleutils prints it so), which isRowColumn recognises.
-  const rowFreeBranches: RowFreeBranch[] = [];
-  const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa);
-  for (const br of branches(root, 'OR_EXPR')) {
-    const conjuncts = branches(br, 'AND_EXPR');
-    const filters = conjuncts.filter((c) => contains(c, isRowRef));
-    // A row test that also reads the caller, a relation or a helper may tie the row to the caller.
-    if (filters.some((c) => contains(c, (tt, bb) => tt === 'SubLink' || callerDependent(tt, bb)))) continue;
-    const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
-    walk(
-      conjuncts.filter((c) => !filters.includes(c)),
-      (tt, bb) => {
-        if (tt !== 'SelectStmt') return;
-        const { scope, resolve } = ownColumns(bb, 'public');
-        for (const [ref, q] of scope) {
-          const known = reads.get(q);
-          if (!known) reads.set(q, { ref, boundBy: new Set() });
-          else if (ref !== q.slice(q.indexOf('.') + 1)) known.ref = ref;
-        }
-        for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
-      },
-    );
-    const calls = new Set<string>();
-    walk(
-      conjuncts.filter((c) => !filters.includes(c)),
-      (tt, bb) => {
-        if (tt !== 'FuncCall' || !isUserFunction(bb)) return;
-        // An argument from the row or the caller may be what the body ties its rows to.
-        const args = (bb['args'] as unknown[] | undefined) ?? [];
-        if (!args.some((x) => contains(x, (t2, b2) => t2 === 'ColumnRef' || callerDependent(t2, b2)))) calls.add(funcName(bb));
-      },
-    );
-    if (reads.size === 0 && calls.size === 0) continue;
-    rowFreeBranches.push({
-      reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] })),
-      calls: [...calls],
-      hasSelfComparison: contains(br, (tt, bb, aa) => selfComparison(tt, bb, aa) !== null),
-      filtered: filters.length > 0,
-    });
+  const rowFreeOf = (ignored: ((name: string) => ReadonlySet<number> | null) | null): RowFreeBranch[] => {
+    const out: RowFreeBranch[] = [];
+    // The argument positions of a user function call that its body never reads (none without `ignored`).
+    const ignoredOf = (bb: Body): ReadonlySet<number> | null => (ignored && isUserFunction(bb) ? ignored(funcName(bb)) : null);
+    // Whether a node sits in such an argument: what it says never reaches the body.
+    const inIgnoredArg = (node: Body, aa: readonly Ancestor[]): boolean =>
+      aa.some((a) => {
+        if (a.type !== 'FuncCall') return false;
+        const skip = ignoredOf(a.body);
+        if (!skip?.size) return false;
+        const args = (a.body['args'] as unknown[] | undefined) ?? [];
+        return args.some((x, i) => skip.has(i) && contains(x, (_t, b2) => b2 === node));
+      });
+    const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa) && !inIgnoredArg(bb, aa);
+    for (const br of branches(root, 'OR_EXPR')) {
+      const conjuncts = branches(br, 'AND_EXPR');
+      const filters = conjuncts.filter((c) => contains(c, isRowRef));
+      // A row test that also reads the caller, a relation or a helper may tie the row to the caller.
+      if (filters.some((c) => contains(c, (tt, bb) => tt === 'SubLink' || callerDependent(tt, bb)))) continue;
+      const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
+      walk(
+        conjuncts.filter((c) => !filters.includes(c)),
+        (tt, bb) => {
+          if (tt !== 'SelectStmt') return;
+          const { scope, resolve } = ownColumns(bb, 'public');
+          for (const [ref, q] of scope) {
+            const known = reads.get(q);
+            if (!known) reads.set(q, { ref, boundBy: new Set() });
+            else if (ref !== q.slice(q.indexOf('.') + 1)) known.ref = ref;
+          }
+          for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
+        },
+      );
+      const calls = new Set<string>();
+      const ignoredArgCalls: Array<{ name: string; columns: string[] }> = [];
+      walk(
+        conjuncts.filter((c) => !filters.includes(c)),
+        (tt, bb, aa) => {
+          if (tt !== 'FuncCall' || !isUserFunction(bb)) return;
+          // An argument from the row or the caller may be what the body ties its rows to.
+          const args = (bb['args'] as unknown[] | undefined) ?? [];
+          const skip = ignoredOf(bb);
+          const passes = (x: unknown) => contains(x, (t2, b2) => t2 === 'ColumnRef' || callerDependent(t2, b2));
+          if (args.some((x, i) => !skip?.has(i) && passes(x))) return;
+          calls.add(funcName(bb));
+          const base = [...aa, { type: 'FuncCall', body: bb, via: 'args' }];
+          const columns = args.flatMap((x, i) => (skip?.has(i) && contains(x, (t2, b2, a2) => t2 === 'ColumnRef' && isRowColumn(b2, a2), base) ? [describe(x)] : []));
+          if (columns.length) ignoredArgCalls.push({ name: funcName(bb), columns });
+        },
+      );
+      if (reads.size === 0 && calls.size === 0) continue;
+      out.push({
+        reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] })),
+        calls: [...calls],
+        hasSelfComparison: contains(br, (tt, bb, aa) => selfComparison(tt, bb, aa) !== null),
+        filtered: filters.length > 0,
+        ignoredArgCalls,
+      });
+    }
+    return out;
+  };
+  const rowFreeBranches = rowFreeOf(null);
+
+  const requiredCalls: Array<{ name: string; argColumns: Array<string | null> }> = [];
+  if (ors.length === 1) {
+    for (const c of branches(root, 'AND_EXPR')) {
+      const n = stripCasts(unwrap(c));
+      if (nodeType(n) !== 'FuncCall' || !isUserFunction(bodyOf(n))) continue;
+      const argColumns = ((bodyOf(n)['args'] as unknown[] | undefined) ?? []).map((x) => {
+        const col = stripCasts(x);
+        if (nodeType(col) !== 'ColumnRef') return null;
+        const f = strings(bodyOf(col)['fields']);
+        return f.length === 1 || (f.length === 2 && f[0] === tableName) ? f[f.length - 1]! : null;
+      });
+      requiredCalls.push({ name: funcName(bodyOf(n)), argColumns });
+    }
   }
+  const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa);
 
   const clientValueBranches: string[] = [];
   for (const br of branches(root, 'OR_EXPR')) {
@@ -1631,6 +1839,10 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     selfComparisons,
     perRowLookups,
     rowFreeBranches,
+    requiredCalls,
+    rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
+      return rowFreeOf(ignored);
+    },
     alwaysTrueFor(role: string, notNull?: ReadonlySet<string>) {
       // The table's NOT NULL columns matter only to an IS [NOT] NULL test (rare): then the answer
       // depends on the table and is not kept; otherwise it is worked out once per role.
@@ -1758,6 +1970,12 @@ export interface FunctionAnalysis {
   reads: Array<{ table: string; ref: string; boundBy: string[] }>;
   /** The schema-qualified user functions its body calls (`private.rows_of_t`). */
   calls: string[];
+  /** Its body reads user_metadata (a JSON key of the claims) or auth.users.raw_user_meta_data, as a policy would (ExprAnalysis.readsUserMetadata). */
+  readsUserMetadata: boolean;
+  /** Parameters its body falls back to when the request carries no user: `coalesce(auth.uid(), p_user_id)` (claimFallbacks). */
+  claimFallbacks: string[];
+  /** Called in a policy of `tableName` with the row's columns at `argColumns`: the caller's rows its body requires (helperRequiredCallerRows; one-expression bodies only). */
+  requiredCallerRows(argColumns: ReadonlyArray<string | null>, tableName: string): Array<{ table: string; boundBy: string[]; rowEquals: string[] }>;
   /** The relations its body inserts into, updates or deletes from, and whether it reads who calls it (a claim, current_user); null when the body is not read. */
   writes: { tables: string[]; asksCaller: boolean } | null;
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
@@ -1770,6 +1988,11 @@ export interface FunctionAnalysis {
   setsToCaller: CallerAssignment[];
   /** A PL/pgSQL trigger function's writes of values read from new.raw_user_meta_data (metadataCopies). */
   metadataCopies: MetadataCopy[];
+  /**
+   * The parameter positions (from 0) its body never reads, or null when that cannot be told
+   * (see unreadParameters). `columnsOf` gives a relation's columns from the catalog.
+   */
+  unreadParams(columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null;
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
   notInlined: string | null;
   /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
@@ -1795,6 +2018,8 @@ export interface ClaimParam {
 interface FunctionSource {
   name?: string;
   body: string | null;
+  /** LANGUAGE plpgsql: the source as written. */
+  plpgsqlSource?: string | null;
   args: string;
   language?: string;
   securityDefiner?: boolean;
@@ -1912,10 +2137,15 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
   const { setsToCaller, metadataCopies } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
+  let unread: ReadonlySet<number> | null | undefined;
   return {
+    unreadParams(columnsOf) {
+      if (unread === undefined) unread = unreadParameters(fn, defaultSchema, parseSync, columnsOf);
+      return unread;
+    },
     needsUserGivenCaller(position: number) {
       if (!single) return false;
       if (!givenCaller.has(position)) {
@@ -1927,6 +2157,9 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     notInlined,
     reads: functionReads(sql, defaultSchema, parseSync),
     calls: functionCalls(sql, parseSync),
+    readsUserMetadata: functionReadsUserMetadata(sql, parseSync),
+    claimFallbacks: claimFallbacks(sql, fn.args, parseSync),
+    requiredCallerRows: (argColumns, tableName) => (single ? helperRequiredCallerRows(sql, fn.name ?? '', fn.args, argColumns, tableName, parseSync) : []),
     writes: functionWrites(sql, defaultSchema, parseSync),
     // What stands where the call stood once inlined: LANGUAGE sql only.
     bareClaimCalls: fn.body !== null ? bareClaimCallsOf(fn.body, parseSync) : [],
@@ -1937,6 +2170,61 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: single ? functionNeedsUser(sql, parseSync) : false,
   };
+}
+
+/**
+ * The parameter positions (from 0) a helper's body never reads; null when that cannot be told
+ * (another language, a body that does not parse, OUT or VARIADIC parameters).
+ *
+ * LANGUAGE sql: a parameter is read as `$n`, as `<function>.<name>`, or as a bare name that no
+ * column of the relations in scope has. Postgres resolves a bare name to a column first and to
+ * a parameter only when no column of that name is in scope (SQL functions' parameters come after
+ * columns), so in `is_member(org_id uuid)` over `… from members m where m.org_id = org_id` both
+ * sides are members.org_id and the argument is never looked at. A relation the catalog does not
+ * know (a CTE, a sub-select) cannot make a name a column here: the name then counts as read.
+ *
+ * PL/pgSQL: its name (not after a dot, or after `<function>.`) or `$n` anywhere in the source
+ * counts as read — a name that is both a variable and a column is an error there
+ * (plpgsql.variable_conflict), so nothing is taken as unread on a guess.
+ */
+export function unreadParameters(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null {
+  if (/\b(out|inout|variadic)\b/i.test(fn.args)) return null;
+  const names = parameterList(fn.args);
+  if (names.length === 0) return new Set();
+  const fname = (fn.name ?? '').toLowerCase();
+  const read = new Set<number>();
+  const language = fn.language ?? 'sql';
+  if (language === 'plpgsql') {
+    const src = fn.plpgsqlSource;
+    if (!src) return null;
+    names.forEach((n, i) => {
+      const esc = n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const dollar = new RegExp(`\\$${i + 1}(?![0-9])`);
+      const bare = new RegExp(`(^|[^\\w$.])"?${esc}"?(?![\\w$])`, 'i');
+      const qualifiedRef = fname ? new RegExp(`(^|[^\\w$.])"?${fname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\."?${esc}"?(?![\\w$])`, 'i') : null;
+      if (dollar.test(src) || (n !== '' && (bare.test(src) || qualifiedRef?.test(src)))) read.add(i);
+    });
+  } else if (language === 'sql' && fn.body !== null) {
+    const parsed = parseFunctionBody(fn.body, parseSync);
+    if (!parsed) return null;
+    walk(parsed.stmts ?? [], (t, b, anc) => {
+      if (t === 'ParamRef') read.add(Number(b['number']) - 1);
+      if (t !== 'ColumnRef') return;
+      const fields = strings(b['fields']);
+      if (fields.length === 2 && fields[0]!.toLowerCase() === fname && names.includes(fields[1]!)) read.add(names.indexOf(fields[1]!));
+      if (fields.length !== 1 || !names.includes(fields[0]!)) return;
+      // The relations in scope where the name stands: every enclosing statement's FROM (a
+      // sub-select in a FROM does not see its siblings), and an UPDATE or DELETE's target.
+      const inScope: string[] = [];
+      anc.forEach((a) => {
+        if (a.via === 'fromClause') return;
+        for (const k of ['fromClause', 'usingClause']) inScope.push(...localScope(a.body[k], defaultSchema).values());
+        if ((a.type === 'UpdateStmt' || a.type === 'DeleteStmt') && a.body['relation']) inScope.push(...localScope([{ RangeVar: a.body['relation'] }], defaultSchema).values());
+      });
+      if (!inScope.some((q) => columnsOf(q)?.includes(fields[0]!))) read.add(names.indexOf(fields[0]!));
+    });
+  } else return null;
+  return new Set(names.map((_n, i) => i).filter((i) => !read.has(i)));
 }
 
 /** A column a trigger function writes with a value taken from the row's user_metadata. */

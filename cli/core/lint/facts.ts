@@ -68,6 +68,11 @@ export function hasPrivilege(ctx: CatalogLintContext, rel: Relation, role: strin
   return COLUMN_PRIVILEGES.has(priv) && (rel.columnGrants?.length ?? 0) > 0 && columnPrivilegesOf(ctx, rel, role).has(priv);
 }
 
+/** Whether `role` can read `column`: SELECT on the whole table, or a grant on that column (GRANT SELECT (id, username) …). */
+export function canReadColumn(ctx: CatalogLintContext, rel: Relation, role: string, column: string): boolean {
+  return hasTablePrivilege(ctx, rel, role, 'SELECT') || (columnPrivilegesOf(ctx, rel, role).get('SELECT')?.includes(column) ?? false);
+}
+
 /** Whether `role` can set `column` with `priv` (INSERT or UPDATE): on the whole table, or by a grant on that column. */
 export function canWriteColumn(ctx: CatalogLintContext, rel: Relation, role: string, priv: 'INSERT' | 'UPDATE', column: string): boolean {
   return hasTablePrivilege(ctx, rel, role, priv) || (columnPrivilegesOf(ctx, rel, role).get(priv)?.includes(column) ?? false);

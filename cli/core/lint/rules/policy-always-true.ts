@@ -1,7 +1,7 @@
 /** A permissive policy that is always true for an API role opens every row to it. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
-import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, verbOf, type Command, sqlColumns } from '../facts.js';
+import { apiRolesOf, canReadColumn, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, verbOf, type Command, sqlColumns } from '../facts.js';
 import { isSensitiveColumn } from '../sensitive.js';
 import { ownerColumnsOf } from './policy-check-unbound.js';
 
@@ -11,7 +11,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'permissive policy always true for an API role on UPDATE/DELETE/ALL, or on SELECT of a table with sensitive columns, with an owner test it overrides, or for anon where signed-in users read only their own rows',
-  docs: "USING (true), (1 = 1), a role-only check such as auth.role() = 'authenticated', or `user_id IS NOT NULL` on a NOT NULL column lets that role change or delete every row. For SELECT it is only reported when the table has sensitive columns (email, phone, token, password, …), when an owner test says reads were meant to be per owner — another permissive SELECT policy for the same role that ties rows to their owner, or an OR branch of the policy itself (`user_id = auth.uid() or true`): OR-ed with an always-true test it decides nothing — or when it is anon's while the authenticated role reads only the rows tied to it (anon would see more than any user): a plain public-read table is a legitimate design. A restrictive policy that narrows the same command suppresses the finding; one that only tests the session (aal = 'aal2', amr, is_anonymous) picks callers, not rows, and does not.",
+  docs: "USING (true), (1 = 1), a role-only check such as auth.role() = 'authenticated', or `user_id IS NOT NULL` on a NOT NULL column lets that role change or delete every row. For SELECT it is only reported when the table has sensitive columns (email, phone, token, password, …) that the role can read (column privileges that leave them out keep them from it), when an owner test says reads were meant to be per owner — another permissive SELECT policy for the same role that ties rows to their owner, or an OR branch of the policy itself (`user_id = auth.uid() or true`): OR-ed with an always-true test it decides nothing — or when it is anon's while the authenticated role reads only the rows tied to it (anon would see more than any user): a plain public-read table is a legitimate design. A restrictive policy that narrows the same command suppresses the finding; one that only tests the session (aal = 'aal2', amr, is_anonymous) picks callers, not rows, and does not.",
   fix: 'compare a column of the row with the caller, e.g. using ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -31,9 +31,12 @@ export const rule: CatalogRule = {
         const hits: string[] = [];
         const shadowed = new Set<string>();
         let anonOverSignedIn = false;
+        // Only the sensitive columns a role can read count: column privileges that leave out
+        // email and phone (GRANT SELECT (id, username) …) keep them from every request, whatever the policy.
+        const readableSensitive = new Set<string>();
         for (const role of apiRolesOf(ctx, p)) {
           if (!using.alwaysTrueFor(role, notNull)) continue;
-          const sensitive = sensitiveOf();
+          const sensitive = sensitiveOf().filter((c) => canReadColumn(ctx, rel, role, c));
           // A permissive SELECT policy for the same role that ties rows to their owner says reads were
           // meant to be per owner; OR-ed with this one it never decides anything. So does an owner
           // test in an OR branch of this very policy (`user_id = auth.uid() or true`).
@@ -52,9 +55,10 @@ export const rule: CatalogRule = {
           if (cmds.includes('SELECT') && sensitive.length === 0) owned.forEach((q) => shadowed.add(q.name));
           if (cmds.includes('SELECT') && sensitive.length === 0 && owned.length === 0 && !ownBranch && signedInOwned.length > 0) anonOverSignedIn = true;
           if (cmds.length) hits.push(`${role} can ${listWords(cmds.map(verbOf))} every row`);
+          if (cmds.includes('SELECT')) sensitive.forEach((c) => readableSensitive.add(c));
         }
         if (hits.length === 0) continue;
-        const sensitive = sensitiveOf();
+        const sensitive = sensitiveOf().filter((c) => readableSensitive.has(c));
         out.push({
           object: policyObject(p),
           objectKind: 'policy',

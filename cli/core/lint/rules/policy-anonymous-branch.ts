@@ -8,8 +8,8 @@ export const rule: CatalogRule = {
   id: 'policy-anonymous-branch',
   level: 'error',
   category: 'security',
-  description: 'policy whose top level is an OR with an `auth.uid() IS NULL`-style branch, which opens the table to anonymous requests',
-  docs: 'Anonymous requests carry no sub (GoTrue helpers return NULL), so a top-level `auth.uid() IS NULL OR …` branch is true for every row when the policy applies to anon (or PUBLIC). Often meant as "allow the backend", but the service role bypasses RLS anyway.',
+  description: 'policy whose top level is an OR with an `auth.uid() IS NULL`-style branch, or a fallback for a request without a user (`user_id = coalesce(auth.uid(), user_id)`), which opens the table to anonymous requests',
+  docs: 'Anonymous requests carry no sub (GoTrue helpers return NULL), so a top-level `auth.uid() IS NULL OR …` branch is true for every row when the policy applies to anon (or PUBLIC). Often meant as "allow the backend", but the service role bypasses RLS anyway. A COALESCE that falls back from the user\'s id or email to the row\'s own column (`user_id = coalesce(auth.uid(), user_id)`, or IS NOT DISTINCT FROM) or to true (`coalesce(auth.uid() = user_id, true)`) is the same test written another way: without a user it compares the column with itself.',
   fix: 'drop the IS NULL branch; the service role has BYPASSRLS and needs no policy',
   check(ctx) {
     const out: RawFinding[] = [];

@@ -52,7 +52,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it), or never joins the caller's rows to the row's",
-  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
+  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. A helper the policy hands a column of the row (`(select private.is_member(org_id))`) whose body never reads that parameter gives the same answer for every row and is reported too, with no link needed: most often a LANGUAGE sql parameter named like a column of the table the body reads (`where m.org_id = org_id`), which Postgres resolves to the column, so every member of any organisation passes (write is_member.org_id or $1, or rename the parameter); a PL/pgSQL parameter counts as read wherever its name appears. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -86,6 +86,11 @@ export const rule: CatalogRule = {
         }
         const verb = { ALL: 'see and change', SELECT: 'see', INSERT: 'insert', UPDATE: 'update', DELETE: 'delete' }[p.command];
         if (!hit) {
+          const ignored = ignoredArgumentFinding(ctx, rel, p, calls, roles, verb);
+          if (ignored) {
+            out.push(ignored);
+            continue;
+          }
           const detached = detachedFinding(ctx, rel, p, byName, roles, verb);
           if (detached) out.push(detached);
           continue;
@@ -103,6 +108,47 @@ export const rule: CatalogRule = {
     return out;
   },
 };
+
+/**
+ * A helper the policy hands a column of the row (`private.is_member(org_id)`) whose body never
+ * reads that parameter — most often a LANGUAGE sql parameter named like a column of the table
+ * the body reads, which Postgres resolves to the column — and that is all that ties the row to
+ * the caller in its OR branch: the helper gives the same answer for every row, so whoever
+ * passes it once passes it for every row.
+ */
+function ignoredArgumentFinding(ctx: Parameters<CatalogRule['check']>[0], rel: Relation, p: Policy, calls: readonly string[], roles: string[], verb: string): RawFinding | null {
+  if (calls.length === 0) return null;
+  const columnsOf = (q: string) => relationsByName(ctx.model).get(q)?.columns.map((c) => c.name) ?? null;
+  // A position counts as unread only when every overload of the name leaves it unread.
+  const ignored = (name: string): ReadonlySet<number> | null => {
+    const fns = helpersByName(ctx.model).get(name) ?? [];
+    const sets = fns.map((fn) => ctx.functionAnalysis(fn).unreadParams(columnsOf));
+    if (sets.length === 0 || sets.some((x) => x === null)) return null;
+    return new Set([...sets[0]!].filter((i) => sets.every((x) => x!.has(i))));
+  };
+  const a = ctx.analysis(p);
+  for (const e of [a.using, a.check]) {
+    for (const branch of e?.rowFreeBranchesGiven(ignored) ?? []) {
+      for (const call of branch.ignoredArgCalls) {
+        // ruleutils qualifies the row's columns inside a sub-select (`(select f(t.org_id))`): name them bare.
+        const c = { ...call, columns: call.columns.map((col) => (col.startsWith(`${rel.name}.`) ? col.slice(rel.name.length + 1) : col)) };
+        // The body decides on something: it reads a relation (a membership, a role), else it is a constant.
+        const fns = helpersByName(ctx.model).get(c.name) ?? [];
+        if (!fns.some((fn) => ctx.functionAnalysis(fn).reads.length > 0)) continue;
+        const fn = fns[0]!;
+        // A LANGUAGE sql parameter named like the column handed to it: the body's bare name is a column.
+        const shadowed = c.columns.filter((col) => fns.some((f) => f.language === 'sql' && new RegExp(`(^|[\\s,(])"?${col}"?\\s`).test(f.args)));
+        return {
+          object: policyObject(p),
+          objectKind: 'policy',
+          message: `policy ${p.name} on ${p.table} hands ${listWords(c.columns)} to ${c.name}(), whose body never reads ${c.columns.length > 1 ? 'those parameters' : 'that parameter'}${shadowed.length ? ` (in a LANGUAGE sql body a bare ${listWords(shadowed)} names the column of the table it reads, not the parameter)` : ''}: it gives the same answer for every ${rel.name} row, so ${listWords(roles)} callers who pass it can ${verb} every row${branch.filtered ? ' the rest of the condition lets through' : ''}`,
+          fix: `make ${c.name}() compare the parameter with the row it looks up${shadowed.length ? ` — write it as ${fn.name}.${shadowed[0]} or $n, or rename it (p_${shadowed[0]})` : ''}`,
+        };
+      }
+    }
+  }
+  return null;
+}
 
 /**
  * A sub-select — in the policy, or in a LANGUAGE sql or plpgsql helper it calls — that

@@ -8,7 +8,7 @@
  */
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
+import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, hasPrivilege, helpersByName, isTable, listWords, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
 
 /** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
 export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
@@ -24,8 +24,24 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
     // Outside NOT: `not exists (… m.org_id = t.org_id …)` rules one org out and lets every other in.
     return judge?.assertedColumns.includes(column) ?? false;
   };
-  // A permissive policy that is constantly false (`using (false)`) lets nothing through: it opens no path.
-  const permissiveFor = (command: 'UPDATE' | 'INSERT') => policiesFor(ctx.model, rel, role, command, true).filter((p) => admitsWrite(ctx, p, command));
+  // A permissive policy that is constantly false (`using (false)`) lets nothing through: it opens no
+  // path. Nor does an INSERT check that requires, through a helper handed the new row's columns, the
+  // caller's existing row with the same key as the new one (`(select private.is_org_owner(org_id))`
+  // over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, under a
+  // unique (org_id, user_id)): a row of the caller's own would collide with the row the check asks
+  // for, so only rows for other users pass (owners adding members). (The same test written as a
+  // sub-select on the table in its own policy is refused by Postgres as infinite recursion.)
+  const keyed = (r: { table: string; boundBy: string[]; rowEquals: string[] }) =>
+    r.table === rel.qualified && rel.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null && (r.rowEquals.includes(c) || (r.boundBy.includes(c) && boundBy.includes(c)))));
+  const noOwnInsert = (p: Policy) =>
+    (ctx.analysis(p).check?.requiredCalls ?? []).some(({ name, argColumns }) => {
+      const fns = helpersByName(ctx.model).get(name) ?? [];
+      return (
+        fns.length > 0 &&
+        fns.every((fn) => ctx.functionAnalysis(fn).requiredCallerRows(argColumns, rel.name).some(keyed))
+      );
+    });
+  const permissiveFor = (command: 'UPDATE' | 'INSERT') => policiesFor(ctx.model, rel, role, command, true).filter((p) => admitsWrite(ctx, p, command) && !(command === 'INSERT' && noOwnInsert(p)));
   const pinned = (command: 'UPDATE' | 'INSERT') =>
     policiesFor(ctx.model, rel, role, command, false).some((p) => asserts(p, command)) || permissiveFor(command).every((p) => asserts(p, command));
   if (can('UPDATE')) {
@@ -55,7 +71,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or a unique key on the caller's id (for inserts) counts as guarding it, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];

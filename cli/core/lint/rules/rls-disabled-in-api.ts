@@ -1,8 +1,8 @@
 /** A table the API serves with RLS off: every API role's grant applies to every row. */
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import type { Relation, TablePrivilege } from '../../catalog/model.js';
+import type { FunctionInfo, Relation, TablePrivilege } from '../../catalog/model.js';
 import { baseRelations } from '../views.js';
-import { columnPrivilegesOf, hasPrivilege, isExposed, isTable, isUserRelation, listWords, privilegesOf, relationsByName, verbOf, sqlName } from '../facts.js';
+import { columnPrivilegesOf, hasPrivilege, isExposed, isTable, isUserRelation, listWords, privilegesOf, reachesSchema, relationsByName, verbOf, sqlName } from '../facts.js';
 
 const DATA_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
@@ -11,18 +11,23 @@ export const rule: CatalogRule = {
   id: 'rls-disabled-in-api',
   level: 'error',
   category: 'security',
-  description: 'table in an exposed schema (or read by a view of one) that an API role can read or write, with RLS off (or a foreign table, which cannot have RLS)',
-  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name). A table kept in an unexposed schema is served all the same by a view or materialized view of an exposed schema that reads it: when the role holds the privilege on both, it reaches every row through the view (an invoker view reads with the caller\'s grant, which needs no USAGE on the schema of the table; a view that runs as its owner shows every row). Foreign tables cannot enable RLS at all: keep them in an unexposed schema and serve what users may see through a function or view that filters it.',
+  description: 'table in an exposed schema (or read by a view or an invoker function of one) that an API role can read or write, with RLS off (or a foreign table, which cannot have RLS)',
+  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name). A table kept in an unexposed schema is served all the same by a view or materialized view of an exposed schema that reads it: when the role holds the privilege on both, it reaches every row through the view (an invoker view reads with the caller\'s grant, which needs no USAGE on the schema of the table; a view that runs as its owner shows every row). So is it by a LANGUAGE sql or plpgsql function of an exposed schema (served at /rpc) that reads or writes it with the caller\'s rights, when the role may call the function and holds the privilege on the table and USAGE on its schema, unless the function ties what it reads to the caller (`where user_id = auth.uid()`); a SECURITY DEFINER one is security-definer-rpc\'s. Foreign tables cannot enable RLS at all: keep them in an unexposed schema and serve what users may see through a function or view that filters it.',
   fix: 'alter table … enable row level security, then write policies (or revoke the grants)',
   check(ctx) {
     const out: RawFinding[] = [];
     const viewsOver = exposedViewsOver(ctx);
+    const functionsOver = exposedFunctionsOver(ctx);
     for (const rel of ctx.model.relations) {
       const foreign = rel.kind === 'foreign';
       if (!(isTable(rel) || foreign) || rel.rls || !isUserRelation(ctx, rel)) continue;
       // Kept out of the exposed schemas, a table is still served by an exposed view that reads it.
       const views = isExposed(ctx, rel) ? null : (viewsOver.get(rel.qualified) ?? []);
-      if (views !== null && views.length === 0) continue;
+      if (views !== null && views.length === 0) {
+        const fns = functionsOver.get(rel.qualified);
+        if (fns) out.push(...servedByFunctions(ctx, rel, fns));
+        continue;
+      }
       const what = ctx.apiRoles
         .map((role) => {
           // Through a view: what the role may do on both (the view, and the table with its own grant; a
@@ -83,4 +88,54 @@ function exposedViewsOver(ctx: CatalogLintContext): Map<string, Relation[]> {
     for (const t of baseRelations(ctx.model, v)) out.set(t.qualified, [...(out.get(t.qualified) ?? []), v]);
   }
   return out;
+}
+
+/**
+ * LANGUAGE sql and plpgsql functions of exposed schemas that run as the caller, by the tables
+ * their bodies read (SELECT, with the columns compared with a claim) or write. PostgREST serves
+ * them at /rpc/<name>; their queries use the caller's grants, USAGE on the table's schema included.
+ */
+function exposedFunctionsOver(ctx: CatalogLintContext): Map<string, Array<{ fn: FunctionInfo; reads: boolean; boundBy: string[]; writes: boolean }>> {
+  const out = new Map<string, Array<{ fn: FunctionInfo; reads: boolean; boundBy: string[]; writes: boolean }>>();
+  for (const fn of ctx.model.functions) {
+    if (fn.securityDefiner || fn.isTrigger || fn.fromExtension || fn.kind !== 'function' || !ctx.exposed.has(fn.schema) || !ctx.readableBody(fn)) continue;
+    const a = ctx.functionAnalysis(fn);
+    const tables = new Set([...a.reads.map((r) => r.table), ...(a.writes?.tables ?? [])]);
+    for (const t of tables) {
+      const read = a.reads.find((r) => r.table === t);
+      out.set(t, [...(out.get(t) ?? []), { fn, reads: read !== undefined, boundBy: read?.boundBy ?? [], writes: a.writes?.tables.includes(t) ?? false }]);
+    }
+  }
+  return out;
+}
+
+/**
+ * An RLS-off table of an unexposed schema that exposed invoker functions read or write: each API
+ * role that may call one, and holds the privilege on the table with USAGE on its schema, reaches
+ * every row through it. A read tied to the caller (`where user_id = auth.uid()`) serves only the
+ * caller's rows and is not counted; a write is (its arguments pick the rows).
+ */
+function servedByFunctions(ctx: CatalogLintContext, rel: Relation, fns: ReadonlyArray<{ fn: FunctionInfo; reads: boolean; boundBy: string[]; writes: boolean }>): RawFinding[] {
+  const served = new Map<string, Set<string>>();
+  const via = new Set<string>();
+  for (const role of ctx.apiRoles) {
+    for (const f of fns) {
+      if (!f.fn.executableBy.includes(role) || !reachesSchema(ctx, f.fn.schema, role)) continue;
+      const privs = privilegesOf(ctx, rel, role);
+      const got = [...(f.reads && f.boundBy.length === 0 && privs.includes('SELECT') ? ['SELECT'] : []), ...(f.writes ? privs.filter((p) => p === 'INSERT' || p === 'UPDATE' || p === 'DELETE') : [])];
+      if (got.length === 0) continue;
+      served.set(role, new Set([...(served.get(role) ?? []), ...got]));
+      via.add(f.fn.signature);
+    }
+  }
+  if (served.size === 0) return [];
+  const parts = [...served].map(([role, ps]) => `${role} can ${listWords(DATA_PRIVILEGES.filter((p) => ps.has(p)).map(verbOf))} every row`);
+  return [
+    {
+      object: rel.qualified,
+      objectKind: 'table',
+      message: `RLS is off on ${rel.qualified}, which is in no exposed schema but served by ${listWords([...via].sort().map((s) => `function ${s}`))}, which runs as the caller: ${parts.join('; ')}`,
+      fix: `alter table ${sqlName(rel)} enable row level security; then add policies for ${listWords([...served.keys()])} (or revoke their grants on ${sqlName(rel)})`,
+    },
+  ];
 }

@@ -15,7 +15,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: 'SECURITY DEFINER function in an exposed schema that an API role can call over RPC (trigger functions excluded), or an exposed LANGUAGE sql or plpgsql function that calls one returning rows from an unexposed schema',
-  docs: 'PostgREST serves every function of an exposed schema at /rpc/<name>; a SECURITY DEFINER one runs with its owner\'s rights and skips RLS. EXECUTE is granted to PUBLIC by default. Trigger functions cannot be called over RPC. Moving the definer function to an unexposed schema does not help when an exposed function hands its rows on: a LANGUAGE sql or plpgsql function served over RPC that calls a SECURITY DEFINER function returning rows (SETOF, TABLE or a row type) is reported too; one returning a scalar, such as a policy helper is_member(org_id) returning boolean, is not. The message says what a LANGUAGE sql or plpgsql body writes and whether it ever asks who calls it: a definer function anon can call that writes and never looks at the caller (a create_user(email) inserting into auth.users) is the one to fix first.',
+  docs: 'PostgREST serves every function of an exposed schema at /rpc/<name>; a SECURITY DEFINER one runs with its owner\'s rights and skips RLS. EXECUTE is granted to PUBLIC by default. Trigger functions cannot be called over RPC. Moving the definer function to an unexposed schema does not help when an exposed function hands its rows on: a LANGUAGE sql or plpgsql function served over RPC that calls a SECURITY DEFINER function returning rows (SETOF, TABLE or a row type) is reported too; one returning a scalar, such as a policy helper is_member(org_id) returning boolean, is not. The message says what a LANGUAGE sql or plpgsql body writes and whether it ever asks who calls it: a definer function anon can call that writes and never looks at the caller (a create_user(email) inserting into auth.users) is the one to fix first, and so is one that falls back to an argument for the user when the request carries none (`coalesce(auth.uid(), p_user_id)`, meant for the service role): anon names any user and acts as them.',
   fix: 'move it to an unexposed schema (e.g. private) and call it from policies or other functions, or revoke execute from public, anon and authenticated',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -25,7 +25,17 @@ export const rule: CatalogRule = {
       if (callers.length === 0) continue;
       // What its body does with those rights, when it can be read: the worst of these write as anyone, for anyone.
       const body = ctx.readableBody(f) ? ctx.functionAnalysis(f).writes : null;
-      const does = body ? [body.tables.length ? `it writes ${listWords(body.tables)}` : '', body.asksCaller ? '' : 'its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)'].filter(Boolean).join(', and ') : '';
+      // `coalesce(auth.uid(), p_user_id)`: without a user (anon) the argument names who it acts as.
+      const fallbacks = ctx.readableBody(f) && callers.includes(ctx.anonRole) ? ctx.functionAnalysis(f).claimFallbacks : [];
+      const does = body
+        ? [
+            body.tables.length ? `it writes ${listWords(body.tables)}` : '',
+            body.asksCaller ? '' : 'its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
+            fallbacks.length ? `it takes the user from ${listWords(fallbacks)} when the request carries none (coalesce(auth.uid(), ${fallbacks[0]})), so ${ctx.anonRole} acts as any user it names` : '',
+          ]
+            .filter(Boolean)
+            .join(', and ')
+        : '';
       out.push({
         object: f.signature,
         objectKind: 'function',
