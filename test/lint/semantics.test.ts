@@ -378,8 +378,56 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     expect(await rule('policy-trusts-writable-column', columnGrant + lookup)).toEqual([]);
     const trigger = `create function public.keep_flag() returns trigger language plpgsql as $$ begin new.is_admin := old.is_admin; return new; end $$;
       create trigger keep_flag before update of is_admin on public.profiles for each row execute function public.keep_flag();`;
-    // The primary key on id (what ties the row to the caller) leaves no second row to insert.
-    expect(await rule('policy-trusts-writable-column', profiles + lookup + trigger)).toEqual([]);
+    // The primary key on id (what ties the row to the caller) leaves no second row to insert, once a sign-up trigger made the first.
+    const signUp = `create function public.handle_new_user() returns trigger language plpgsql security definer set search_path = '' as $$ begin insert into public.profiles (id) values (new.id); return new; end $$;
+      create trigger on_auth_user_created after insert on auth.users for each row execute function public.handle_new_user();`;
+    expect(await rule('policy-trusts-writable-column', profiles + lookup + trigger + signUp)).toEqual([]);
+  });
+
+  // Seen on y4my4my4m/harmony db_schema/migrations (profiles_insert_own; a BEFORE UPDATE trigger guards is_admin,
+  // no trigger on auth.users makes the profile): a new user inserted their own profile with is_admin = true.
+  it("a unique key on the caller's id guards inserts only when a sign-up trigger made the row and the caller cannot delete it; on Postgres the first insert sets the flag", async () => {
+    const lookup = `create policy admins on public.secrets for select to authenticated
+      using (exists (select 1 from public.profiles p where p.id = (select auth.uid()) and p.is_admin));
+      create function public.keep_flag() returns trigger language plpgsql as $$ begin new.is_admin := old.is_admin; return new; end $$;
+      create trigger keep_flag before update of is_admin on public.profiles for each row execute function public.keep_flag();`;
+    const signUp = `create function public.handle_new_user() returns trigger language plpgsql security definer set search_path = '' as $$
+      begin
+        insert into public.profiles (id, display_name) values (new.id, new.email);
+        return new;
+      end $$;
+      create trigger on_auth_user_created after insert on auth.users for each row execute function public.handle_new_user();`;
+    const insertPath = [expect.stringContaining('public.profiles.is_admin (authenticated: INSERT, policy own_profile)')];
+    // No sign-up trigger: the user's profile is the one they insert.
+    expect((await rule('policy-trusts-writable-column', profiles + lookup)).map((f) => f.message)).toEqual(insertPath);
+    // A sign-up trigger, but the caller may delete their profile and insert it again.
+    expect((await rule('policy-trusts-writable-column', `${profiles + lookup + signUp} grant delete on public.profiles to authenticated;`)).map((f) => f.message)).toEqual(insertPath);
+    // A trigger that is off, or inserts elsewhere, makes no profile.
+    expect((await rule('policy-trusts-writable-column', `${profiles + lookup + signUp} alter table auth.users disable trigger on_auth_user_created;`)).map((f) => f.message)).toEqual(insertPath);
+    expect((await rule('policy-trusts-writable-column', profiles + lookup + signUp.replace('insert into public.profiles (id, display_name)', 'insert into public.secrets (id, v)').replace('(new.id, new.email)', '(1, new.email)'))).map((f) => f.message)).toEqual(insertPath);
+    expect(await rule('policy-trusts-writable-column', profiles + lookup + signUp)).toEqual([]);
+
+    const user = '00000000-0000-4000-8000-00000000000a';
+    const secretsSeen = async (sql: string, attack: string) => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.secrets values (7, 's'); insert into auth.users (id, email) values ('${user}', 'a@x.test');`).simple());
+        return await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"${user}","role":"authenticated"}', true)`);
+            await tx.unsafe(`do $$ begin ${attack} exception when unique_violation or insufficient_privilege then null; end $$`);
+            return (await tx.unsafe('select id from public.secrets')).length;
+          }),
+        );
+      } finally {
+        await db.drop();
+      }
+    };
+    const insertAdmin = `insert into public.profiles (id, is_admin) values ('${user}', true);`;
+    const updateAdmin = `update public.profiles set is_admin = true where id = '${user}';`;
+    expect(await secretsSeen(profiles + lookup, insertAdmin)).toBe(1);
+    expect(await secretsSeen(profiles + lookup + signUp, updateAdmin + insertAdmin)).toBe(0);
+    expect(await secretsSeen(`${profiles + lookup + signUp} grant delete on public.profiles to authenticated;`, `delete from public.profiles where id = '${user}'; ${insertAdmin}`)).toBe(1);
   });
 
   // Seen on matiasbattocchia/open-bsp-api supabase/schemas (get_authorized_orgs() reads agents where user_id = auth.uid();

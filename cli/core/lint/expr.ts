@@ -1770,6 +1770,8 @@ export interface FunctionAnalysis {
   setsToCaller: CallerAssignment[];
   /** A PL/pgSQL trigger function's writes of values read from new.raw_user_meta_data (metadataCopies). */
   metadataCopies: MetadataCopy[];
+  /** A PL/pgSQL trigger function's INSERT targets (`schema.table`), e.g. the profiles row a sign-up trigger creates. */
+  triggerInserts: string[];
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
   notInlined: string | null;
   /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
@@ -1905,14 +1907,16 @@ export interface ReadableBody {
 export interface TriggerReading {
   setsToCaller: CallerAssignment[];
   metadataCopies: MetadataCopy[];
+  /** The tables its INSERT statements write (`schema.table`). */
+  inserts: string[];
 }
 
-const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
+const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], inserts: [] };
 
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
-  const { setsToCaller, metadataCopies } = trigger;
+  const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   return {
@@ -1933,6 +1937,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     claimParams: fn.body !== null ? claimParamsOf(fn.body, fn.args, parseSync) : [],
     setsToCaller,
     metadataCopies,
+    triggerInserts,
     detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: single ? functionNeedsUser(sql, parseSync) : false,
