@@ -1436,3 +1436,41 @@ describe('security-definer-rpc: an exposed function handing on the rows of a def
     expect(await rule('security-definer-rpc', t(helper))).toEqual([]);
   });
 });
+
+// Seen on hpi-studyu/studyu supabase/migrations (can_edit(auth.uid(), study.*) in the policy on public.study): the
+// message said "it takes the row's )" and the fix "compare the row with them:  in (select …)", naming no column.
+describe('lookup-per-row: a helper handed the whole row (t.*)', () => {
+  it("says it takes the whole row and suggests the table's key; on Postgres the helper runs once per row", async () => {
+    const sql = `create table public.studies (id int primary key, owner uuid not null, editors text[] not null default '{}');
+      alter table public.studies enable row level security;
+      grant select on public.studies to authenticated;
+      create function public.can_edit(u uuid, s public.studies) returns boolean language sql stable set search_path = '' as $$ select s.owner = u $$;
+      create policy editors on public.studies for select to authenticated using (public.can_edit((select auth.uid()), studies.*));`;
+    const f = await rule('lookup-per-row', sql);
+    expect(f.map((x) => x.message)).toEqual([
+      'policy editors on public.studies calls public.can_edit(( SELECT auth.uid() AS uid), studies.*) once per row scanned (a function with SET search_path is never inlined, and it takes the whole row)',
+    ]);
+    expect(f[0]!.fix).toBe("have a helper return the caller's values once and compare the row with them: id in (select <helper returning the caller's id values>())");
+    // Beside a column of the row, both are named and the column is what the fix compares.
+    const both = await rule('lookup-per-row', sql.replace('(public.can_edit((select auth.uid()), studies.*))', '(public.can_edit(owner, studies.*))'));
+    expect(both[0]!.message).toContain('and it takes the whole row and the row\'s owner)');
+    expect(both[0]!.fix).toContain(': owner in (select');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.studies select g, gen_random_uuid() from generate_series(1, 50) g;`).simple());
+      const calls = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`set local track_functions = 'all'`);
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-00000000000a","role":"authenticated"}', true)`);
+          await tx.unsafe('select count(*) from public.studies');
+          await tx.unsafe('reset role');
+          const [row] = await tx.unsafe(`select calls::int as n from pg_stat_xact_user_functions where funcname = 'can_edit'`);
+          return row?.['n'];
+        }),
+      );
+      expect(calls).toBe(50);
+    } finally {
+      await db.drop();
+    }
+  });
+});

@@ -1431,11 +1431,14 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
     if (t === 'FuncCall' && isUserFunction(b) && !insideSubselect(anc)) {
       const rowArgs = new Set<string>();
-      walk(b['args'], (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && rowArgs.add(strings(bb['fields']).pop()!), [...anc, { type: t, body: b, via: 'args' }]);
-      // Per position, the row's column when the argument is just that column (`owns(user_id)`).
-      const argColumns = ((b['args'] as unknown[] | undefined) ?? []).map((a) =>
-        nodeType(a) === 'ColumnRef' && isRowColumn(bodyOf(a), [...anc, { type: t, body: b, via: 'args' }]) ? strings(bodyOf(a)['fields']).pop()! : null,
-      );
+      // `t.*` (the whole row) ends in A_Star, which has no name: recorded as '*'.
+      const rowRef = (fields: unknown) => strings(fields).pop() || '*';
+      walk(b['args'], (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && rowArgs.add(rowRef(bb['fields'])), [...anc, { type: t, body: b, via: 'args' }]);
+      // Per position, the row's column when the argument is just that column (`owns(user_id)`); the whole row is none.
+      const argColumns = ((b['args'] as unknown[] | undefined) ?? []).map((a) => {
+        const col = nodeType(a) === 'ColumnRef' && isRowColumn(bodyOf(a), [...anc, { type: t, body: b, via: 'args' }]) ? rowRef(bodyOf(a)['fields']) : null;
+        return col === '*' ? null : col;
+      });
       perRowLookups.push({ kind: 'call', name: funcName(b), text: callSource(src, b['location']) ?? `${funcName(b)}()`, rowArgs: [...rowArgs], argColumns, conjunct: conjunctCalls.has(b) });
     }
     if (t === 'SubLink' && !insideSubselect(anc) && !oncePerStatement(b)) {
