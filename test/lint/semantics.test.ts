@@ -535,6 +535,59 @@ describe('policy-to-public: whether a request without a user can pass the policy
     });
   });
 
+  // Seen on GerevSec/llmwiki api/db_migrations (kb_invites_select: lower(email) = lower(claims ->> 'email')): said
+  // "a request without a user can pass it", which anon cannot.
+  it("a strict built-in around the caller's email (lower(), btrim()) is still NULL without a user; coalesce() is not; on Postgres anon sees no invite", async () => {
+    const invites = `create table public.invites (id int primary key, email text not null);
+      alter table public.invites enable row level security;
+      grant select on public.invites to anon, authenticated;`;
+    const claim = "((current_setting('request.jwt.claims', true))::jsonb ->> 'email')";
+    const policies = {
+      by_lower: `lower(email) = lower(${claim})`,
+      by_trim: `btrim(lower(email)) = trim(lower(${claim}))`,
+      by_auth_email: 'upper(email) = upper(auth.email())',
+      in_list: `lower(${claim}) in ('a@x.test', 'b@x.test')`,
+      not_null: `lower(${claim}) is not null`,
+      by_coalesce: `coalesce(lower(${claim}), '') = lower(email)`,
+    };
+    const f = await rule('policy-to-public', invites + Object.entries(policies).map(([name, using]) => `create policy ${name} on public.invites for select using (${using});`).join('\n'));
+    const passes = 'and a request without a user can pass it';
+    const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+    expect(Object.fromEntries(f.map((x) => [x.object.replace(' on public.invites', ''), x.message.replace(/^.*anon included, /, '')]))).toEqual({
+      by_lower: cannot,
+      by_trim: cannot,
+      by_auth_email: cannot,
+      in_list: cannot,
+      not_null: cannot,
+      by_coalesce: passes,
+    });
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${invites} insert into public.invites values (1, ''), (2, 'a@x.test');`).simple());
+      const seenBy = (using: string, claims: string) =>
+        withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`create policy p on public.invites for select using (${using})`);
+            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', $1, true)`, [claims]);
+            const rows = await tx.unsafe('select id from public.invites');
+            throw Object.assign(new Error('rollback'), { rows: rows.length });
+          }).catch((e: { rows?: number }) => {
+            if (e.rows === undefined) throw e;
+            return e.rows;
+          }),
+        );
+      for (const name of ['by_lower', 'by_trim', 'by_auth_email', 'in_list', 'not_null'] as const) {
+        // PostgREST sets the claims of a request without a token to {"role": "anon"}; Supabase's anon key adds iss, ref, iat, exp.
+        expect(await seenBy(policies[name], '{"role":"anon"}'), name).toBe(0);
+        expect(await seenBy(policies[name], '{"role":"anon","iss":"supabase","ref":"x","iat":1,"exp":2}'), name).toBe(0);
+      }
+      // coalesce() turns the missing claim into '', which the invite with an empty email matches.
+      expect(await seenBy(policies.by_coalesce, '{"role":"anon"}')).toBe(1);
+    } finally {
+      await db.drop();
+    }
+  });
+
   // count() over the caller's rows is 0 without a user, not nothing: a quota check passes for anon.
   it('an aggregate over the caller\'s rows is one row without a user: count() is 0, which a comparison can pass; on Postgres anon passes a quota', async () => {
     const notes = `create table public.notes (id int primary key, user_id uuid, body text);

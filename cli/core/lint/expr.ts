@@ -444,7 +444,8 @@ export interface ExprAnalysis {
   /**
    * Never true for a request that carries no user (no sub, no email): every OR
    * branch has an AND-ed test that is NULL or false without one, such as
-   * `user_id = auth.uid()` or `exists (select … where m.user_id = auth.uid())`.
+   * `user_id = auth.uid()`, `lower(email) = lower(auth.email())` (a strict
+   * built-in of a claim is NULL too) or `exists (select … where m.user_id = auth.uid())`.
    * `helpers` are functions that yield nothing, NULL or false without a user
    * (see functionNeedsUser): `is_member(org_id)`, `x in (select my_teams())`
    * and `x = my_org()` count too.
@@ -522,6 +523,22 @@ const ANON_CLAIMS = new Set(['role', 'iss', 'ref', 'iat', 'exp', 'nbf', 'aud']);
 function isUserClaim(v: unknown): boolean {
   const k = claimKey(v);
   return k !== null && !ANON_CLAIMS.has(k);
+}
+
+/**
+ * Built-in functions declared STRICT (NULL in, NULL out) that policies wrap a
+ * claim in: `lower(email) = lower(auth.jwt() ->> 'email')`. `trim(x)` parses as btrim.
+ */
+const STRICT_TEXT_FUNCTIONS = new Set(['lower', 'upper', 'btrim', 'ltrim', 'rtrim', 'initcap', 'md5', 'length', 'char_length', 'character_length', 'octet_length', 'split_part', 'replace', 'substr', 'left', 'right', 'reverse']);
+
+/** NULL for a request without a user: a user claim, or a strict built-in of one (`lower(auth.email())`). */
+function nullWithoutUserValue(v: unknown): boolean {
+  if (isUserClaim(v)) return true;
+  const n = unwrap(v);
+  if (nodeType(n) !== 'FuncCall') return false;
+  const b = bodyOf(n);
+  if (!STRICT_TEXT_FUNCTIONS.has(funcName(b)) || b['agg_star'] || b['over']) return false;
+  return ((b['args'] as unknown[] | undefined) ?? []).some(nullWithoutUserValue);
 }
 
 /** Comparisons that are NULL when either side is NULL. */
@@ -654,21 +671,21 @@ function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
   if (inner !== v) return needsUserIn(inner, helpers);
   const t = nodeType(v);
   const b = bodyOf(v);
-  if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && isUserClaim(b['arg']);
+  if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && nullWithoutUserValue(b['arg']);
   // A helper test such as is_org_owner(org_id) whose body needs a user.
   if (t === 'FuncCall') return helperNeedsUser(b, helpers);
   if (t === 'A_Expr') {
     const kind = String(b['kind']);
     const sides = [b['lexpr'], b['rexpr']];
-    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => isUserClaim(x) || emptyWithoutUser(x, helpers));
-    if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_IN') return isUserClaim(b['lexpr']);
+    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => nullWithoutUserValue(x) || emptyWithoutUser(x, helpers));
+    if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_IN') return nullWithoutUserValue(b['lexpr']);
     return false;
   }
   if (t === 'SubLink') {
     const kind = b['subLinkType'];
     // EXISTS over no rows is false; x IN (no rows) is false, NULL IN (…) is NULL.
     if (kind === 'EXISTS_SUBLINK') return emptyWithoutUser(v, helpers);
-    if (kind === 'ANY_SUBLINK') return isUserClaim(b['testexpr']) || emptyWithoutUser({ SubLink: { ...b, subLinkType: 'EXPR_SUBLINK' } }, helpers);
+    if (kind === 'ANY_SUBLINK') return nullWithoutUserValue(b['testexpr']) || emptyWithoutUser({ SubLink: { ...b, subLinkType: 'EXPR_SUBLINK' } }, helpers);
   }
   return false;
 }
