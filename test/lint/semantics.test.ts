@@ -1527,3 +1527,71 @@ describe('lookup-per-row: a helper handed the whole row (t.*)', () => {
     }
   });
 });
+
+// Seen on y4my4my4m/harmony db_schema/migrations: is_current_user_admin() is coalesce((select is_admin from profiles
+// where auth_user_id = auth.uid()), false), and a check such as blocker_id = get_current_profile_id() needs a profile.
+// policy-to-public said a request without a user could pass, and policy-check-unbound that anon could write.
+describe('a request without a user: coalesce(<lookup of the caller>, false) and a check bound to the caller', () => {
+  const schema = (fallback: string) => `create table public.profiles (id uuid primary key, is_admin boolean not null default false);
+    alter table public.profiles enable row level security;
+    create function public.is_admin() returns boolean language sql stable security definer set search_path = '' as
+      $$ select coalesce((select p.is_admin from public.profiles p where p.id = auth.uid()), ${fallback}) $$;
+    create function public.my_profile() returns uuid language sql stable security definer set search_path = '' as
+      $$ select p.id from public.profiles p where p.id = auth.uid() $$;
+    create table public.reports (id int primary key, user_id uuid, body text);
+    alter table public.reports enable row level security;
+    create policy admins_all on public.reports using ((select public.is_admin()));
+    create table public.blocks (blocker_id uuid not null, blocked_user_id uuid not null, primary key (blocker_id, blocked_user_id));
+    alter table public.blocks enable row level security;
+    create policy own_blocks on public.blocks for select using (blocker_id = (select public.my_profile()) or blocked_user_id = (select public.my_profile()));
+    create policy block_someone on public.blocks for insert with check (blocker_id = (select public.my_profile()));
+    grant select, insert, update, delete on public.reports, public.blocks to anon, authenticated;`;
+  const message = (f: Array<{ object: string; message: string }>) => Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.*anon included, /, '')]));
+
+  it('says anon cannot pass or write, and can when the fallback is true; on Postgres anon reads and writes accordingly', async () => {
+    const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+    expect(message(await rule('policy-to-public', schema('false')))['admins_all on public.reports']).toBe(cannot);
+    expect(message(await rule('policy-to-public', schema('null')))['admins_all on public.reports']).toBe(cannot);
+    expect(message(await rule('policy-to-public', schema('true')))['admins_all on public.reports']).toBe('and a request without a user can pass it');
+    const unbound = (await rule('policy-check-unbound', schema('false'))).map((f) => f.message);
+    expect(unbound).toEqual([
+      expect.stringContaining('policy admins_all lets authenticated write rows of public.reports for any user_id'),
+      expect.stringContaining('policy block_someone lets authenticated write rows of public.blocks into any blocked_user_id'),
+    ]);
+    expect((await rule('policy-check-unbound', schema('true'))).map((f) => f.message)).toContainEqual(expect.stringContaining('policy admins_all lets anon and authenticated write rows of public.reports'));
+
+    const anon = async (fallback: string) => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(`${schema(fallback)} insert into public.profiles values ('00000000-0000-4000-8000-00000000000a', true); insert into public.reports values (1, '00000000-0000-4000-8000-00000000000a', 'r');`).simple());
+        return await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+            const seen = (await tx.unsafe('select id from public.reports')).length;
+            // Each write in a savepoint that is always undone: true when Postgres took it.
+            const wrote = (q: string) =>
+              tx
+                .savepoint(async (sp) => {
+                  await sp.unsafe(q);
+                  throw Object.assign(new Error('undo'), { took: true });
+                })
+                .catch((e: { took?: boolean; code?: string }) => {
+                  if (e.took) return true;
+                  if (e.code === '42501') return false;
+                  throw e;
+                });
+            return {
+              seen,
+              report: await wrote(`insert into public.reports values (2, '00000000-0000-4000-8000-00000000000a', 'x')`),
+              block: await wrote(`insert into public.blocks values ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b')`),
+            };
+          }),
+        );
+      } finally {
+        await db.drop();
+      }
+    };
+    expect(await anon('false')).toEqual({ seen: 0, report: false, block: false });
+    expect(await anon('true')).toEqual({ seen: 1, report: true, block: false });
+  });
+});

@@ -672,6 +672,12 @@ function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
   const t = nodeType(v);
   const b = bodyOf(v);
   if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && nullWithoutUserValue(b['arg']);
+  // `coalesce((select p.is_admin from profiles p where p.id = auth.uid()), false)`: each argument NULL or
+  // false without a user, or the constant false / NULL it falls back to.
+  if (t === 'CoalesceExpr') {
+    const args = (b['args'] as unknown[] | undefined) ?? [];
+    return args.length > 0 && args.every((x) => constBool(x) === false || (nodeType(stripCasts(x)) === 'A_Const' && bodyOf(stripCasts(x))['isnull'] === true) || needsUserIn(x, helpers) || emptyWithoutUser(x, helpers));
+  }
   // A helper test such as is_org_owner(org_id) whose body needs a user.
   if (t === 'FuncCall') return helperNeedsUser(b, helpers);
   if (t === 'A_Expr') {
