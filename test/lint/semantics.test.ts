@@ -381,8 +381,56 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     expect(await rule('policy-trusts-writable-column', columnGrant + lookup)).toEqual([]);
     const trigger = `create function public.keep_flag() returns trigger language plpgsql as $$ begin new.is_admin := old.is_admin; return new; end $$;
       create trigger keep_flag before update of is_admin on public.profiles for each row execute function public.keep_flag();`;
-    // The primary key on id (what ties the row to the caller) leaves no second row to insert.
-    expect(await rule('policy-trusts-writable-column', profiles + lookup + trigger)).toEqual([]);
+    // The primary key on id (what ties the row to the caller) leaves no second row to insert, once a sign-up trigger made the first.
+    const signUp = `create function public.handle_new_user() returns trigger language plpgsql security definer set search_path = '' as $$ begin insert into public.profiles (id) values (new.id); return new; end $$;
+      create trigger on_auth_user_created after insert on auth.users for each row execute function public.handle_new_user();`;
+    expect(await rule('policy-trusts-writable-column', profiles + lookup + trigger + signUp)).toEqual([]);
+  });
+
+  // Seen on y4my4my4m/harmony db_schema/migrations (profiles_insert_own; a BEFORE UPDATE trigger guards is_admin,
+  // no trigger on auth.users makes the profile): a new user inserted their own profile with is_admin = true.
+  it("a unique key on the caller's id guards inserts only when a sign-up trigger made the row and the caller cannot delete it; on Postgres the first insert sets the flag", async () => {
+    const lookup = `create policy admins on public.secrets for select to authenticated
+      using (exists (select 1 from public.profiles p where p.id = (select auth.uid()) and p.is_admin));
+      create function public.keep_flag() returns trigger language plpgsql as $$ begin new.is_admin := old.is_admin; return new; end $$;
+      create trigger keep_flag before update of is_admin on public.profiles for each row execute function public.keep_flag();`;
+    const signUp = `create function public.handle_new_user() returns trigger language plpgsql security definer set search_path = '' as $$
+      begin
+        insert into public.profiles (id, display_name) values (new.id, new.email);
+        return new;
+      end $$;
+      create trigger on_auth_user_created after insert on auth.users for each row execute function public.handle_new_user();`;
+    const insertPath = [expect.stringContaining('public.profiles.is_admin (authenticated: INSERT, policy own_profile)')];
+    // No sign-up trigger: the user's profile is the one they insert.
+    expect((await rule('policy-trusts-writable-column', profiles + lookup)).map((f) => f.message)).toEqual(insertPath);
+    // A sign-up trigger, but the caller may delete their profile and insert it again.
+    expect((await rule('policy-trusts-writable-column', `${profiles + lookup + signUp} grant delete on public.profiles to authenticated;`)).map((f) => f.message)).toEqual(insertPath);
+    // A trigger that is off, or inserts elsewhere, makes no profile.
+    expect((await rule('policy-trusts-writable-column', `${profiles + lookup + signUp} alter table auth.users disable trigger on_auth_user_created;`)).map((f) => f.message)).toEqual(insertPath);
+    expect((await rule('policy-trusts-writable-column', profiles + lookup + signUp.replace('insert into public.profiles (id, display_name)', 'insert into public.secrets (id, v)').replace('(new.id, new.email)', '(1, new.email)'))).map((f) => f.message)).toEqual(insertPath);
+    expect(await rule('policy-trusts-writable-column', profiles + lookup + signUp)).toEqual([]);
+
+    const user = '00000000-0000-4000-8000-00000000000a';
+    const secretsSeen = async (sql: string, attack: string) => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.secrets values (7, 's'); insert into auth.users (id, email) values ('${user}', 'a@x.test');`).simple());
+        return await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"${user}","role":"authenticated"}', true)`);
+            await tx.unsafe(`do $$ begin ${attack} exception when unique_violation or insufficient_privilege then null; end $$`);
+            return (await tx.unsafe('select id from public.secrets')).length;
+          }),
+        );
+      } finally {
+        await db.drop();
+      }
+    };
+    const insertAdmin = `insert into public.profiles (id, is_admin) values ('${user}', true);`;
+    const updateAdmin = `update public.profiles set is_admin = true where id = '${user}';`;
+    expect(await secretsSeen(profiles + lookup, insertAdmin)).toBe(1);
+    expect(await secretsSeen(profiles + lookup + signUp, updateAdmin + insertAdmin)).toBe(0);
+    expect(await secretsSeen(`${profiles + lookup + signUp} grant delete on public.profiles to authenticated;`, `delete from public.profiles where id = '${user}'; ${insertAdmin}`)).toBe(1);
   });
 
   // Seen on matiasbattocchia/open-bsp-api supabase/schemas (get_authorized_orgs() reads agents where user_id = auth.uid();
@@ -488,6 +536,59 @@ describe('policy-to-public: whether a request without a user can pass the policy
       'keeper_write on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
       'backend_insert on public.logbooks': 'and is evaluated for every anon request although a request without a user cannot pass it',
     });
+  });
+
+  // Seen on GerevSec/llmwiki api/db_migrations (kb_invites_select: lower(email) = lower(claims ->> 'email')): said
+  // "a request without a user can pass it", which anon cannot.
+  it("a strict built-in around the caller's email (lower(), btrim()) is still NULL without a user; coalesce() is not; on Postgres anon sees no invite", async () => {
+    const invites = `create table public.invites (id int primary key, email text not null);
+      alter table public.invites enable row level security;
+      grant select on public.invites to anon, authenticated;`;
+    const claim = "((current_setting('request.jwt.claims', true))::jsonb ->> 'email')";
+    const policies = {
+      by_lower: `lower(email) = lower(${claim})`,
+      by_trim: `btrim(lower(email)) = trim(lower(${claim}))`,
+      by_auth_email: 'upper(email) = upper(auth.email())',
+      in_list: `lower(${claim}) in ('a@x.test', 'b@x.test')`,
+      not_null: `lower(${claim}) is not null`,
+      by_coalesce: `coalesce(lower(${claim}), '') = lower(email)`,
+    };
+    const f = await rule('policy-to-public', invites + Object.entries(policies).map(([name, using]) => `create policy ${name} on public.invites for select using (${using});`).join('\n'));
+    const passes = 'and a request without a user can pass it';
+    const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+    expect(Object.fromEntries(f.map((x) => [x.object.replace(' on public.invites', ''), x.message.replace(/^.*anon included, /, '')]))).toEqual({
+      by_lower: cannot,
+      by_trim: cannot,
+      by_auth_email: cannot,
+      in_list: cannot,
+      not_null: cannot,
+      by_coalesce: passes,
+    });
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${invites} insert into public.invites values (1, ''), (2, 'a@x.test');`).simple());
+      const seenBy = (using: string, claims: string) =>
+        withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`create policy p on public.invites for select using (${using})`);
+            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', $1, true)`, [claims]);
+            const rows = await tx.unsafe('select id from public.invites');
+            throw Object.assign(new Error('rollback'), { rows: rows.length });
+          }).catch((e: { rows?: number }) => {
+            if (e.rows === undefined) throw e;
+            return e.rows;
+          }),
+        );
+      for (const name of ['by_lower', 'by_trim', 'by_auth_email', 'in_list', 'not_null'] as const) {
+        // PostgREST sets the claims of a request without a token to {"role": "anon"}; Supabase's anon key adds iss, ref, iat, exp.
+        expect(await seenBy(policies[name], '{"role":"anon"}'), name).toBe(0);
+        expect(await seenBy(policies[name], '{"role":"anon","iss":"supabase","ref":"x","iat":1,"exp":2}'), name).toBe(0);
+      }
+      // coalesce() turns the missing claim into '', which the invite with an empty email matches.
+      expect(await seenBy(policies.by_coalesce, '{"role":"anon"}')).toBe(1);
+    } finally {
+      await db.drop();
+    }
   });
 
   // count() over the caller's rows is 0 without a user, not nothing: a quota check passes for anon.
@@ -1665,5 +1766,111 @@ describe('security-definer-rpc: an exposed function handing on the rows of a def
     const helper = `create function private.is_owner(u uuid) returns boolean language sql stable security definer set search_path = '' as $$ select u = (select auth.uid()) $$;
       create function private.rows_of_t() returns setof public.t language sql stable set search_path = '' as $$ select * from public.t where private.is_owner(user_id) $$;`;
     expect(await rule('security-definer-rpc', t(helper))).toEqual([]);
+  });
+});
+
+// Seen on hpi-studyu/studyu supabase/migrations (can_edit(auth.uid(), study.*) in the policy on public.study): the
+// message said "it takes the row's )" and the fix "compare the row with them:  in (select …)", naming no column.
+describe('lookup-per-row: a helper handed the whole row (t.*)', () => {
+  it("says it takes the whole row and suggests the table's key; on Postgres the helper runs once per row", async () => {
+    const sql = `create table public.studies (id int primary key, owner uuid not null, editors text[] not null default '{}');
+      alter table public.studies enable row level security;
+      grant select on public.studies to authenticated;
+      create function public.can_edit(u uuid, s public.studies) returns boolean language sql stable set search_path = '' as $$ select s.owner = u $$;
+      create policy editors on public.studies for select to authenticated using (public.can_edit((select auth.uid()), studies.*));`;
+    const f = await rule('lookup-per-row', sql);
+    expect(f.map((x) => x.message)).toEqual([
+      'policy editors on public.studies calls public.can_edit(( SELECT auth.uid() AS uid), studies.*) once per row scanned (a function with SET search_path is never inlined, and it takes the whole row)',
+    ]);
+    expect(f[0]!.fix).toBe("have a helper return the caller's values once and compare the row with them: id in (select <helper returning the caller's id values>())");
+    // Beside a column of the row, both are named and the column is what the fix compares.
+    const both = await rule('lookup-per-row', sql.replace('(public.can_edit((select auth.uid()), studies.*))', '(public.can_edit(owner, studies.*))'));
+    expect(both[0]!.message).toContain('and it takes the whole row and the row\'s owner)');
+    expect(both[0]!.fix).toContain(': owner in (select');
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.studies select g, gen_random_uuid() from generate_series(1, 50) g;`).simple());
+      const calls = await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`set local track_functions = 'all'`);
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-00000000000a","role":"authenticated"}', true)`);
+          await tx.unsafe('select count(*) from public.studies');
+          await tx.unsafe('reset role');
+          const [row] = await tx.unsafe(`select calls::int as n from pg_stat_xact_user_functions where funcname = 'can_edit'`);
+          return row?.['n'];
+        }),
+      );
+      expect(calls).toBe(50);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+// Seen on y4my4my4m/harmony db_schema/migrations: is_current_user_admin() is coalesce((select is_admin from profiles
+// where auth_user_id = auth.uid()), false), and a check such as blocker_id = get_current_profile_id() needs a profile.
+// policy-to-public said a request without a user could pass, and policy-check-unbound that anon could write.
+describe('a request without a user: coalesce(<lookup of the caller>, false) and a check bound to the caller', () => {
+  const schema = (fallback: string) => `create table public.profiles (id uuid primary key, is_admin boolean not null default false);
+    alter table public.profiles enable row level security;
+    create function public.is_admin() returns boolean language sql stable security definer set search_path = '' as
+      $$ select coalesce((select p.is_admin from public.profiles p where p.id = auth.uid()), ${fallback}) $$;
+    create function public.my_profile() returns uuid language sql stable security definer set search_path = '' as
+      $$ select p.id from public.profiles p where p.id = auth.uid() $$;
+    create table public.reports (id int primary key, user_id uuid, body text);
+    alter table public.reports enable row level security;
+    create policy admins_all on public.reports using ((select public.is_admin()));
+    create table public.blocks (blocker_id uuid not null, blocked_user_id uuid not null, primary key (blocker_id, blocked_user_id));
+    alter table public.blocks enable row level security;
+    create policy own_blocks on public.blocks for select using (blocker_id = (select public.my_profile()) or blocked_user_id = (select public.my_profile()));
+    create policy block_someone on public.blocks for insert with check (blocker_id = (select public.my_profile()));
+    grant select, insert, update, delete on public.reports, public.blocks to anon, authenticated;`;
+  const message = (f: Array<{ object: string; message: string }>) => Object.fromEntries(f.map((x) => [x.object, x.message.replace(/^.*anon included, /, '')]));
+
+  it('says anon cannot pass or write, and can when the fallback is true; on Postgres anon reads and writes accordingly', async () => {
+    const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+    expect(message(await rule('policy-to-public', schema('false')))['admins_all on public.reports']).toBe(cannot);
+    expect(message(await rule('policy-to-public', schema('null')))['admins_all on public.reports']).toBe(cannot);
+    expect(message(await rule('policy-to-public', schema('true')))['admins_all on public.reports']).toBe('and a request without a user can pass it');
+    const unbound = (await rule('policy-check-unbound', schema('false'))).map((f) => f.message);
+    expect(unbound).toEqual([
+      expect.stringContaining('policy admins_all lets authenticated write rows of public.reports for any user_id'),
+      expect.stringContaining('policy block_someone lets authenticated write rows of public.blocks into any blocked_user_id'),
+    ]);
+    expect((await rule('policy-check-unbound', schema('true'))).map((f) => f.message)).toContainEqual(expect.stringContaining('policy admins_all lets anon and authenticated write rows of public.reports'));
+
+    const anon = async (fallback: string) => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(`${schema(fallback)} insert into public.profiles values ('00000000-0000-4000-8000-00000000000a', true); insert into public.reports values (1, '00000000-0000-4000-8000-00000000000a', 'r');`).simple());
+        return await withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+            const seen = (await tx.unsafe('select id from public.reports')).length;
+            // Each write in a savepoint that is always undone: true when Postgres took it.
+            const wrote = (q: string) =>
+              tx
+                .savepoint(async (sp) => {
+                  await sp.unsafe(q);
+                  throw Object.assign(new Error('undo'), { took: true });
+                })
+                .catch((e: { took?: boolean; code?: string }) => {
+                  if (e.took) return true;
+                  if (e.code === '42501') return false;
+                  throw e;
+                });
+            return {
+              seen,
+              report: await wrote(`insert into public.reports values (2, '00000000-0000-4000-8000-00000000000a', 'x')`),
+              block: await wrote(`insert into public.blocks values ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b')`),
+            };
+          }),
+        );
+      } finally {
+        await db.drop();
+      }
+    };
+    expect(await anon('false')).toEqual({ seen: 0, report: false, block: false });
+    expect(await anon('true')).toEqual({ seen: 1, report: true, block: false });
   });
 });

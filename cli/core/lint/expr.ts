@@ -461,7 +461,8 @@ export interface ExprAnalysis {
   /**
    * Never true for a request that carries no user (no sub, no email): every OR
    * branch has an AND-ed test that is NULL or false without one, such as
-   * `user_id = auth.uid()` or `exists (select … where m.user_id = auth.uid())`.
+   * `user_id = auth.uid()`, `lower(email) = lower(auth.email())` (a strict
+   * built-in of a claim is NULL too) or `exists (select … where m.user_id = auth.uid())`.
    * `helpers` are functions that yield nothing, NULL or false without a user
    * (see functionNeedsUser): `is_member(org_id)`, `x in (select my_teams())`
    * and `x = my_org()` count too.
@@ -539,6 +540,22 @@ const ANON_CLAIMS = new Set(['role', 'iss', 'ref', 'iat', 'exp', 'nbf', 'aud']);
 function isUserClaim(v: unknown): boolean {
   const k = claimKey(v);
   return k !== null && !ANON_CLAIMS.has(k);
+}
+
+/**
+ * Built-in functions declared STRICT (NULL in, NULL out) that policies wrap a
+ * claim in: `lower(email) = lower(auth.jwt() ->> 'email')`. `trim(x)` parses as btrim.
+ */
+const STRICT_TEXT_FUNCTIONS = new Set(['lower', 'upper', 'btrim', 'ltrim', 'rtrim', 'initcap', 'md5', 'length', 'char_length', 'character_length', 'octet_length', 'split_part', 'replace', 'substr', 'left', 'right', 'reverse']);
+
+/** NULL for a request without a user: a user claim, or a strict built-in of one (`lower(auth.email())`). */
+function nullWithoutUserValue(v: unknown): boolean {
+  if (isUserClaim(v)) return true;
+  const n = unwrap(v);
+  if (nodeType(n) !== 'FuncCall') return false;
+  const b = bodyOf(n);
+  if (!STRICT_TEXT_FUNCTIONS.has(funcName(b)) || b['agg_star'] || b['over']) return false;
+  return ((b['args'] as unknown[] | undefined) ?? []).some(nullWithoutUserValue);
 }
 
 /** Comparisons that are NULL when either side is NULL. */
@@ -671,21 +688,27 @@ function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
   if (inner !== v) return needsUserIn(inner, helpers);
   const t = nodeType(v);
   const b = bodyOf(v);
-  if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && isUserClaim(b['arg']);
+  if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && nullWithoutUserValue(b['arg']);
+  // `coalesce((select p.is_admin from profiles p where p.id = auth.uid()), false)`: each argument NULL or
+  // false without a user, or the constant false / NULL it falls back to.
+  if (t === 'CoalesceExpr') {
+    const args = (b['args'] as unknown[] | undefined) ?? [];
+    return args.length > 0 && args.every((x) => constBool(x) === false || (nodeType(stripCasts(x)) === 'A_Const' && bodyOf(stripCasts(x))['isnull'] === true) || needsUserIn(x, helpers) || emptyWithoutUser(x, helpers));
+  }
   // A helper test such as is_org_owner(org_id) whose body needs a user.
   if (t === 'FuncCall') return helperNeedsUser(b, helpers);
   if (t === 'A_Expr') {
     const kind = String(b['kind']);
     const sides = [b['lexpr'], b['rexpr']];
-    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => isUserClaim(x) || emptyWithoutUser(x, helpers));
-    if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_IN') return isUserClaim(b['lexpr']);
+    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => nullWithoutUserValue(x) || emptyWithoutUser(x, helpers));
+    if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_IN') return nullWithoutUserValue(b['lexpr']);
     return false;
   }
   if (t === 'SubLink') {
     const kind = b['subLinkType'];
     // EXISTS over no rows is false; x IN (no rows) is false, NULL IN (…) is NULL.
     if (kind === 'EXISTS_SUBLINK') return emptyWithoutUser(v, helpers);
-    if (kind === 'ANY_SUBLINK') return isUserClaim(b['testexpr']) || emptyWithoutUser({ SubLink: { ...b, subLinkType: 'EXPR_SUBLINK' } }, helpers);
+    if (kind === 'ANY_SUBLINK') return nullWithoutUserValue(b['testexpr']) || emptyWithoutUser({ SubLink: { ...b, subLinkType: 'EXPR_SUBLINK' } }, helpers);
   }
   return false;
 }
@@ -1548,11 +1571,14 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
     if (t === 'FuncCall' && isUserFunction(b) && !insideSubselect(anc)) {
       const rowArgs = new Set<string>();
-      walk(b['args'], (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && rowArgs.add(strings(bb['fields']).pop()!), [...anc, { type: t, body: b, via: 'args' }]);
-      // Per position, the row's column when the argument is just that column (`owns(user_id)`).
-      const argColumns = ((b['args'] as unknown[] | undefined) ?? []).map((a) =>
-        nodeType(a) === 'ColumnRef' && isRowColumn(bodyOf(a), [...anc, { type: t, body: b, via: 'args' }]) ? strings(bodyOf(a)['fields']).pop()! : null,
-      );
+      // `t.*` (the whole row) ends in A_Star, which has no name: recorded as '*'.
+      const rowRef = (fields: unknown) => strings(fields).pop() || '*';
+      walk(b['args'], (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && rowArgs.add(rowRef(bb['fields'])), [...anc, { type: t, body: b, via: 'args' }]);
+      // Per position, the row's column when the argument is just that column (`owns(user_id)`); the whole row is none.
+      const argColumns = ((b['args'] as unknown[] | undefined) ?? []).map((a) => {
+        const col = nodeType(a) === 'ColumnRef' && isRowColumn(bodyOf(a), [...anc, { type: t, body: b, via: 'args' }]) ? rowRef(bodyOf(a)['fields']) : null;
+        return col === '*' ? null : col;
+      });
       perRowLookups.push({ kind: 'call', name: funcName(b), text: callSource(src, b['location']) ?? `${funcName(b)}()`, rowArgs: [...rowArgs], argColumns, conjunct: conjunctCalls.has(b) });
     }
     if (t === 'SubLink' && !insideSubselect(anc) && !oncePerStatement(b)) {
@@ -1993,6 +2019,8 @@ export interface FunctionAnalysis {
    * (see unreadParameters). `columnsOf` gives a relation's columns from the catalog.
    */
   unreadParams(columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null;
+  /** A PL/pgSQL trigger function's INSERT targets (`schema.table`), e.g. the profiles row a sign-up trigger creates. */
+  triggerInserts: string[];
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
   notInlined: string | null;
   /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
@@ -2130,14 +2158,16 @@ export interface ReadableBody {
 export interface TriggerReading {
   setsToCaller: CallerAssignment[];
   metadataCopies: MetadataCopy[];
+  /** The tables its INSERT statements write (`schema.table`). */
+  inserts: string[];
 }
 
-const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [] };
+const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], inserts: [] };
 
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
-  const { setsToCaller, metadataCopies } = trigger;
+  const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [] };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2166,6 +2196,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     claimParams: fn.body !== null ? claimParamsOf(fn.body, fn.args, parseSync) : [],
     setsToCaller,
     metadataCopies,
+    triggerInserts,
     detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: single ? functionNeedsUser(sql, parseSync) : false,

@@ -336,6 +336,27 @@ export function writableWithoutUser(ctx: CatalogLintContext, rel: Relation, role
 }
 
 /**
+ * Whether a user's row of `rel` is made for them when they sign up: an enabled
+ * INSERT trigger (no WHEN) on auth.users whose PL/pgSQL function inserts into
+ * `rel` (the usual handle_new_user). Without one, the user's first row is the
+ * one they INSERT themselves, with whatever values they choose.
+ */
+export function madeAtSignUp(ctx: CatalogLintContext, rel: Relation): boolean {
+  const users = ctx.model.relations.find((r) => r.qualified === 'auth.users');
+  return (users?.triggers ?? []).some((t) => {
+    if (!t.enabled || t.conditional || t.level !== 'ROW' || !t.events.includes('INSERT')) return false;
+    const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.plpgsqlSource);
+    return fn !== undefined && ctx.functionAnalysis(fn).triggerInserts.includes(rel.qualified);
+  });
+}
+
+/** Whether `role` may DELETE some row of `rel` (its own, at least): the privilege, and no RLS or a permissive DELETE policy that is not constantly false. */
+export function mayDelete(ctx: CatalogLintContext, rel: Relation, role: string): boolean {
+  if (!hasPrivilege(ctx, rel, role, 'DELETE')) return false;
+  return !rel.rls || policiesFor(ctx.model, rel, role, 'DELETE', true).some((p) => !(ctx.analysis(p).using?.neverTrue ?? false));
+}
+
+/**
  * Columns every row written by `command` gets set to the caller's id by an
  * enabled BEFORE … FOR EACH ROW trigger without a WHEN condition (for UPDATE,
  * one not limited to UPDATE OF other columns): `new.user_id := auth.uid()`.

@@ -273,7 +273,27 @@ export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseS
 /** A trigger function's body, parsed once, read for both things the lint wants from it. */
 export function readTrigger(source: string, defaultSchema: string, parsePlpgsql: Parse, parseSync: Parse): TriggerReading {
   const func = parseFunction(source, '', 'trigger', parsePlpgsql);
-  return func ? { setsToCaller: callerColumnsOf(func, parseSync), metadataCopies: copiesOf(func, defaultSchema, parseSync) } : { setsToCaller: [], metadataCopies: [] };
+  return func
+    ? { setsToCaller: callerColumnsOf(func, parseSync), metadataCopies: copiesOf(func, defaultSchema, parseSync), inserts: insertTargetsOf(func, defaultSchema, parseSync) }
+    : { setsToCaller: [], metadataCopies: [], inserts: [] };
+}
+
+/** The tables a PL/pgSQL function's own INSERT statements write (`schema.table`; EXECUTE'd text is not read). */
+function insertTargetsOf(func: Record<string, unknown>, defaultSchema: string, parseSync: Parse): string[] {
+  const out = new Set<string>();
+  walk(func['action'], (type, b) => {
+    if (type !== 'PLpgSQL_stmt_execsql') return;
+    let stmt: unknown;
+    try {
+      stmt = (parseSync((entry(b['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? '') as { stmts?: Array<{ stmt: unknown }> }).stmts?.[0]?.stmt;
+    } catch {
+      return;
+    }
+    const [kind, body] = entry(stmt) ?? ['', {}];
+    const r = body['relation'] as Record<string, unknown> | undefined;
+    if (kind === 'InsertStmt' && r) out.add(qualified((r['schemaname'] as string | undefined) ?? defaultSchema, String(r['relname'])));
+  });
+  return [...out];
 }
 
 function callerColumnsOf(func: Record<string, unknown>, parseSync: Parse): CallerAssignment[] {

@@ -4,6 +4,7 @@
  */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { PerRowLookup } from '../expr.js';
+import type { Relation } from '../../catalog/model.js';
 import { listWords, neverEvaluated, policyObject } from '../facts.js';
 
 export const rule: CatalogRule = {
@@ -31,15 +32,19 @@ export const rule: CatalogRule = {
       return reasons.every((r) => r !== null) ? reasons[0]! : null;
     };
     type Explained = { what: string; why: string; fix: string };
-    const explain = (l: PerRowLookup): Explained | null => {
+    const explain = (l: PerRowLookup, rel: Relation): Explained | null => {
       if (l.kind === 'call') {
         const why = notInlined(l.name);
         if (why === null) return null;
         if (l.rowArgs.length === 0) return { what: `calls ${l.text}`, why, fix: `wrap the call in a scalar sub-select so it runs once per statement: (select ${l.text})` };
-        const col = l.rowArgs[0]!;
+        // '*': the whole row (`t.*`); the fix then compares the row's key.
+        const columns = l.rowArgs.filter((c) => c !== '*');
+        const takes = [...(l.rowArgs.includes('*') ? ['the whole row'] : []), ...(columns.length > 0 ? [`the row's ${listWords(columns)}`] : [])];
+        const key = rel.indexes.find((i) => i.primary && i.columns.length === 1)?.columns[0];
+        const col = columns[0] ?? key ?? '<key>';
         return {
           what: `calls ${l.text}`,
-          why: `${why}, and it takes the row's ${listWords(l.rowArgs)}`,
+          why: `${why}, and it takes ${takes.join(' and ')}`,
           fix: `have a helper return the caller's values once and compare the row with them: ${col} in (select <helper returning the caller's ${col} values>())`,
         };
       }
@@ -55,7 +60,7 @@ export const rule: CatalogRule = {
       for (const p of rel.policies) {
         if (neverEvaluated(ctx.model, rel, p)) continue; // RLS off, or TO roles that bypass RLS only
         const lookups = ctx.analysis(p).using?.perRowLookups ?? [];
-        const found = lookups.map(explain).filter((x): x is Explained => x !== null);
+        const found = lookups.map((l) => explain(l, rel)).filter((x): x is Explained => x !== null);
         if (found.length === 0) continue;
         out.push({
           object: policyObject(p),

@@ -4,7 +4,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import { quoteIdent } from '../../db.js';
 import { qualifiedName } from '../../policy/render.js';
 import type { CatalogLintContext } from '../types.js';
-import { apiRolesOf, canWriteColumn, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command, sqlColumns } from '../facts.js';
+import { apiRolesOf, callerHelpers, canWriteColumn, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command, sqlColumns } from '../facts.js';
 
 const OWNER_COLUMN = /^(user|owner|author|creator|profile|member|account|tenant|org|organization|organisation|team|workspace|company|customer)_(id|uuid)$|^(created|owned)_by$|_(user|owner)_id$/i;
 
@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "INSERT/UPDATE/ALL policy whose effective WITH CHECK (USING when absent) does not bind the row's owner or tenant to the caller",
-  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it. A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function, or in the INSERT branch of `if tg_op = 'INSERT' then … else … end if`) counts as bound for the operations it does so for, and so do storage.objects' owner and owner_id, which Supabase Storage sets from the caller's JWT (unless the storage schema is exposed through PostgREST).",
+  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it; nor is anon when the check is NULL or false without a user (blocker_id = my_profile_id(), an is_admin() that is coalesce((select … where id = auth.uid()), false)). A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function, or in the INSERT branch of `if tg_op = 'INSERT' then … else … end if`) counts as bound for the operations it does so for, and so do storage.objects' owner and owner_id, which Supabase Storage sets from the caller's JWT (unless the storage schema is exposed through PostgREST).",
   fix: 'with check ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -47,8 +47,11 @@ export const rule: CatalogRule = {
         const gate = effective.onlyForRoles(helperRoleGate(ctx));
         // Owner columns a BEFORE trigger sets to auth.uid() whatever the caller sent are bound all the same.
         const free = new Set<string>();
+        // A check that is NULL or false without a user (`blocker_id = my_profile_id()`) lets anon write nothing.
+        const anonShut = effective.needsUser(callerHelpers(ctx));
         const roles = apiRolesOf(ctx, p).filter((role) => {
           if (gate !== null && !gate.has(role)) return false;
+          if (role === ctx.anonRole && anonShut) return false;
           let open = false;
           for (const c of cmds) {
             if (!hasPrivilege(ctx, rel, role, c)) continue;
@@ -108,8 +111,10 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
   const keys = new Set(rel.indexes.filter((i) => (i.unique || i.primary) && i.valid && !i.partial && i.columns.length === 1 && i.columns[0] !== null).map((i) => i.columns[0]!));
   const roles: string[] = [];
   let found: { columns: string[]; by: Policy } | null = null;
+  const anonShut = effective.needsUser(callerHelpers(ctx));
   for (const role of apiRolesOf(ctx, p)) {
     if (gate !== null && !gate.has(role)) continue;
+    if (role === ctx.anonRole && anonShut) continue;
     for (const cmd of cmds) {
       if (!hasPrivilege(ctx, rel, role, cmd)) continue;
       const pinned = new Set([...effective.callerColumns, ...columnsSetToCaller(ctx, rel, cmd as 'INSERT' | 'UPDATE'), ...policiesFor(ctx.model, rel, role, cmd, false).flatMap((r) => effectiveOf(r)?.callerColumns ?? [])]);
