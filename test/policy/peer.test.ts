@@ -131,9 +131,9 @@ const CASES: Case[] = [
   // one calls text_eq_int and the other int_eq_text (the rows differ, see below).
   {
     schema: 'public', table: 'distinct_operator_swapped', columns: COLS,
-    live: `${ON} create policy p on T for select to anon using (status is distinct from 1); create policy q on T for select to anon using (id > 0 and status is not distinct from 2);`,
-    file: `${ON}\ncreate policy p on T for select to anon using (1 is distinct from status);\ncreate policy q on T for select to anon using (2 is not distinct from status and 0 < id);`,
-    expect: [['alter-policy', 'may-widen'], ['alter-policy', 'may-widen']],
+    live: `${ON} create policy p on T for select to anon using (status is distinct from 1); create policy q on T for select to anon using (id > 0 and status is not distinct from 2); create policy w on T for insert to anon with check (exists (select 1 from public.members m where m.role is distinct from 3));`,
+    file: `${ON}\ncreate policy p on T for select to anon using (1 is distinct from status);\ncreate policy q on T for select to anon using (2 is not distinct from status and 0 < id);\ncreate policy w on T for insert to anon with check (exists (select 1 from public.members m where 3 is distinct from m.role));`,
+    expect: [['alter-policy', 'may-widen'], ['alter-policy', 'may-widen'], ['alter-policy', 'may-widen']],
   },
   // pg_catalog's = (int, bigint) has a commutator: swapped sides resolve to it and mean the same.
   {
