@@ -22,6 +22,7 @@ import { securityStateOf } from '../../cli/core/policy/state.js';
 import { renderScript, stepSql, withoutRawCr } from '../../cli/core/policy/render.js';
 import { connect } from '../../cli/core/db.js';
 import { expressionsEqual } from '../../cli/core/policy/expr-equal.js';
+import { diffJson } from '../../cli/core/report/policy.js';
 import { rolesSql } from './project.js';
 import { qualified } from '../../cli/core/catalog/model.js';
 
@@ -298,6 +299,16 @@ describe('IS DISTINCT FROM with a user\'s = on the path', () => {
     expect(await rows('status is distinct from 1')).toEqual([3]);
     // int_eq_text: '1' = status, true for '1' only.
     expect(await rows('1 is distinct from status')).toEqual([2, 3]);
+  });
+
+  it('--format json shows those policies with the fields of any other', () => {
+    const steps = (diffJson(first) as { steps: Array<Record<string, unknown>> }).steps.filter((s) => s['table'] === 'public.distinct_operator_swapped');
+    expect(steps.map((s) => s['kind'])).toEqual(['alter-policy', 'alter-policy', 'alter-policy']);
+    for (const s of steps) {
+      for (const side of ['before', 'after']) {
+        expect(Object.keys(s[side] as object).sort()).toEqual(['check', 'command', 'comment', 'name', 'permissive', 'roles', 'schema', 'table', 'tableName', 'using']);
+      }
+    }
   });
 });
 
