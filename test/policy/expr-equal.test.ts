@@ -30,6 +30,8 @@ describe('expressionsEqual', () => {
     // Everything else still compares as before: AND/OR order, pg_catalog's = and <>, DISTINCT as written.
     expect(same('((a IS DISTINCT FROM b) AND (c = 1))', '((1 = c) AND (a IS DISTINCT FROM b))', { swapDistinct: false })).toBe(true);
     expect(same('((x <> y) OR (a IS DISTINCT FROM b))', '((a IS DISTINCT FROM b) OR (y <> x))', { swapDistinct: false })).toBe(true);
+    // NULLIF also finds its = by the types, but its arguments are never swapped (it returns the first).
+    expect(same('(NULLIF(a, b) IS NULL)', '(NULLIF(b, a) IS NULL)')).toBe(false);
   });
 
   it('anything else that differs is a change', () => {
