@@ -1,8 +1,8 @@
 /** Policy expressions equal up to operand order, never beyond it. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expressionsEqual } from '../../cli/core/policy/expr-equal.js';
+import { expressionsEqual, type SameExpression } from '../../cli/core/policy/expr-equal.js';
 
-let same: (a: string | null, b: string | null) => boolean;
+let same: SameExpression;
 beforeAll(async () => {
   same = await expressionsEqual();
 });
@@ -18,6 +18,20 @@ describe('expressionsEqual', () => {
     expect(same('(NOT (a = b))', '(NOT (b = a))')).toBe(true);
     expect(same('f((a = b))', 'f((b = a))')).toBe(true);
     expect(same(null, null)).toBe(true);
+  });
+
+  it('IS [NOT] DISTINCT FROM sides are swapped only when the caller says every = under it has a commutator', () => {
+    // The common case (pg_catalog's =, citext's =; the default): swapped sides are operand order.
+    expect(same('(a IS DISTINCT FROM b)', '(b IS DISTINCT FROM a)', { swapDistinct: true })).toBe(true);
+    // A user's =(text, int) beside another =(int, text): the text cannot show which one runs.
+    expect(same('(a IS DISTINCT FROM b)', '(b IS DISTINCT FROM a)', { swapDistinct: false })).toBe(false);
+    expect(same('(NOT (a IS DISTINCT FROM b))', '(NOT (b IS DISTINCT FROM a))', { swapDistinct: false })).toBe(false);
+    expect(same('((a IS DISTINCT FROM b) AND (c = 1))', '((1 = c) AND (b IS DISTINCT FROM a))', { swapDistinct: false })).toBe(false);
+    // Everything else still compares as before: AND/OR order, pg_catalog's = and <>, DISTINCT as written.
+    expect(same('((a IS DISTINCT FROM b) AND (c = 1))', '((1 = c) AND (a IS DISTINCT FROM b))', { swapDistinct: false })).toBe(true);
+    expect(same('((x <> y) OR (a IS DISTINCT FROM b))', '((a IS DISTINCT FROM b) OR (y <> x))', { swapDistinct: false })).toBe(true);
+    // NULLIF also finds its = by the types, but its arguments are never swapped (it returns the first).
+    expect(same('(NULLIF(a, b) IS NULL)', '(NULLIF(b, a) IS NULL)')).toBe(false);
   });
 
   it('anything else that differs is a change', () => {

@@ -22,6 +22,7 @@ import { securityStateOf } from '../../cli/core/policy/state.js';
 import { renderScript, stepSql, withoutRawCr } from '../../cli/core/policy/render.js';
 import { connect } from '../../cli/core/db.js';
 import { expressionsEqual } from '../../cli/core/policy/expr-equal.js';
+import { diffJson } from '../../cli/core/report/policy.js';
 import { rolesSql } from './project.js';
 import { qualified } from '../../cli/core/catalog/model.js';
 
@@ -126,6 +127,29 @@ const CASES: Case[] = [
     file: `${ON}\ncreate policy p on T for select to anon using (1 = status);`,
     expect: [['alter-policy', 'may-widen']],
   },
+  // The same two operators under IS [NOT] DISTINCT FROM, which pg_get_expr writes without naming
+  // its = (Postgres picks it by the operand types): the texts differ only in operand order, yet
+  // one calls text_eq_int and the other int_eq_text (the rows differ, see below).
+  {
+    schema: 'public', table: 'distinct_operator_swapped', columns: COLS,
+    live: `${ON} create policy p on T for select to anon using (status is distinct from 1); create policy q on T for select to anon using (id > 0 and status is not distinct from 2); create policy w on T for insert to anon with check (exists (select 1 from public.members m where m.role is distinct from 3));`,
+    file: `${ON}\ncreate policy p on T for select to anon using (1 is distinct from status);\ncreate policy q on T for select to anon using (2 is not distinct from status and 0 < id);\ncreate policy w on T for insert to anon with check (exists (select 1 from public.members m where 3 is distinct from m.role));`,
+    expect: [['alter-policy', 'may-widen'], ['alter-policy', 'may-widen'], ['alter-policy', 'may-widen']],
+  },
+  // pg_catalog's = (int, bigint) has a commutator: swapped sides resolve to it and mean the same.
+  {
+    schema: 'public', table: 'distinct_catalog_swapped', columns: COLS,
+    live: `${ON} create policy p on T for select to anon using (id is distinct from 1::bigint and status is not distinct from 'x');`,
+    file: `${ON}\ncreate policy p on T for select to anon using ('x' is not distinct from status and 1::bigint is distinct from id);`,
+    expect: [],
+  },
+  // citext's = (citext, citext) is its own commutator: swapped sides mean the same.
+  {
+    schema: 'public', table: 'distinct_citext_swapped', columns: 'id int, name public.citext',
+    live: `${ON} create policy p on T for select to anon using (name is distinct from 'x');`,
+    file: `${ON}\ncreate policy p on T for select to anon using ('x' is distinct from name);`,
+    expect: [],
+  },
   // IS DISTINCT FROM, NULLIF and CASE x WHEN find their = by the types, and pg_get_expr cannot
   // name it: here the user's text = int. Applied with only pg_catalog on the path, not found.
   {
@@ -153,6 +177,7 @@ const fill = (text: string, c: Case) => text.replace(/\bT\b(?=[ ;\n])/g, sqlName
 
 const PRELUDE = `${rolesSql([['anon', 'nologin'], ['authenticated', 'nologin'], ['service_role', 'nologin bypassrls']])}
 create schema if not exists auth;
+create extension if not exists citext schema public;
 create or replace function auth.uid() returns uuid language sql stable as $$ select nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
 create or replace function auth.jwt() returns jsonb language sql stable as $$ select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb $$;
 create table public.members (user_id uuid, org_id int, role text);
@@ -263,6 +288,27 @@ describe('hand-written policies/ files against a live database', () => {
     writePolicyFiles(securityStateOf(await readModel(live.url, apiRoles), apiRoles), config.dirs.policies, project);
     expect(planText(await diffFrom(live.url))).toBe('');
     writeFiles(CASES);
+  });
+});
+
+describe('IS DISTINCT FROM with a user\'s = on the path', () => {
+  it('selects other rows with its sides swapped: text_eq_int against int_eq_text', async () => {
+    const rows = async (cond: string) =>
+      (await live.sql.unsafe(`select id from (values (1, '1'), (2, 'a'), (3, null)) v(id, status) where ${cond} order by id`)).map((r) => r['id']);
+    // text_eq_int: length(status) = 1, true for '1' and 'a'.
+    expect(await rows('status is distinct from 1')).toEqual([3]);
+    // int_eq_text: '1' = status, true for '1' only.
+    expect(await rows('1 is distinct from status')).toEqual([2, 3]);
+  });
+
+  it('--format json shows those policies with the fields of any other', () => {
+    const steps = (diffJson(first) as { steps: Array<Record<string, unknown>> }).steps.filter((s) => s['table'] === 'public.distinct_operator_swapped');
+    expect(steps.map((s) => s['kind'])).toEqual(['alter-policy', 'alter-policy', 'alter-policy']);
+    for (const s of steps) {
+      for (const side of ['before', 'after']) {
+        expect(Object.keys(s[side] as object).sort()).toEqual(['check', 'command', 'comment', 'name', 'permissive', 'roles', 'schema', 'table', 'tableName', 'using']);
+      }
+    }
   });
 });
 

@@ -55,7 +55,19 @@ export interface RawCatalog {
     /** [schema, name] of each relation a view reads. */
     depends_on: Array<[string, string]>;
   }>;
-  policies: Array<{ rel_oid: string; name: string; cmd: string; permissive: boolean; roles: string[]; using: string | null; check: string | null; comment: string | null }>;
+  policies: Array<{
+    rel_oid: string;
+    name: string;
+    cmd: string;
+    permissive: boolean;
+    roles: string[];
+    using: string | null;
+    check: string | null;
+    comment: string | null;
+    /** USING / WITH CHECK has an IS [NOT] DISTINCT FROM whose `=` has no commutator (model.ts Policy.usingSidesFixed). */
+    using_sides_fixed?: boolean;
+    check_sides_fixed?: boolean;
+  }>;
   columns: Array<{ rel_oid: string; name: string; num: number; type: string; not_null: boolean; has_default: boolean; generated: boolean; identity: boolean; comment: string | null }>;
   indexes: Array<{ rel_oid: string; name: string; columns: Array<string | null>; unique: boolean; primary: boolean; valid: boolean; partial: boolean }>;
   foreignKeys: Array<{ rel_oid: string; name: string; columns: string[]; ref_table: [string, string]; ref_columns: string[] }>;
@@ -336,6 +348,9 @@ export function buildModel(raw: RawCatalog): CatalogModel {
             using: p.using,
             check: p.check,
             comment: p.comment,
+            // Only when set: most policies have no such operator, and a model's shape stays as it was.
+            ...(p.using_sides_fixed ? { usingSidesFixed: true } : {}),
+            ...(p.check_sides_fixed ? { checkSidesFixed: true } : {}),
           }),
         )
         .sort(byName),

@@ -118,6 +118,25 @@ export function policySliceFilter(slice: number, slices: number): string {
 }
 
 /**
+ * Whether a policy expression has an IS [NOT] DISTINCT FROM whose `=` has no
+ * commutator. Postgres finds that operator by the operand types and pg_get_expr
+ * does not print it; pg_policy's node tree does (`{DISTINCTEXPR :opno N :opfuncid`;
+ * IS NOT DISTINCT FROM is NOT over one, and a sub-select's nodes are in the same
+ * text). With a commutator, `b = a` is `a = b` by the operator's own declaration,
+ * the one the planner commutes by (pg_catalog's, citext's =); without one, swapped
+ * sides resolve to another operator or to none. pg_catalog's = without one
+ * (xid = int4) has no swapped form at all (`5 is distinct from xmin` fails: no
+ * operator int4 = xid), so only operators of other schemas are looked for: usually
+ * none, and then no tree is read. `pats` is the LIKE pattern of each (no `%`, `_`
+ * or `\` in them); a tree's text escapes `{` and blanks inside names (outfuncs
+ * outToken), so a pattern only matches a node. Measured on 8,000 policies (Postgres
+ * 15): with no pattern, no difference (65 ms); with two, every tree read, 50 ms more;
+ * regexp_matches over the same trees cost over 500 ms more.
+ */
+const SIDES_FIXED_PATTERNS = `(select array(select '%{DISTINCTEXPR :opno ' || o.oid::text || ' %' from pg_catalog.pg_operator o
+    where o.oprname = '=' and o.oprcom = 0 and o.oprnamespace <> 'pg_catalog'::regnamespace) as pats)`;
+
+/**
  * Slice `slice` of `slices` of the policies, by table, so one table's policies stay
  * together and each backend opens a disjoint set of tables.
  */
@@ -129,8 +148,10 @@ function policies(tx: Sql, slice: number, slices: number) {
     select p.polrelid::int8::text as rel_oid, p.polname as name, p.polcmd as cmd, p.polpermissive as permissive,
            array(select case when r = 0 then 'PUBLIC' else pg_get_userbyid(r) end from unnest(p.polroles) r order by 1) as roles,
            pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as check,
-           dp.description as comment
-    from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+           dp.description as comment,
+           coalesce(p.polqual::text like any (f.pats), false) as using_sides_fixed,
+           coalesce(p.polwithcheck::text like any (f.pats), false) as check_sides_fixed
+    from pg_policy p cross join ${tx.unsafe(SIDES_FIXED_PATTERNS)} f join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
     left join pg_description dp on dp.objoid = p.oid and dp.classoid = 'pg_policy'::regclass and dp.objsubid = 0
     where ${tx.unsafe(SYSTEM_SCHEMA_FILTER)} and ${tx.unsafe(policySliceFilter(slice, slices))}
     order by p.polrelid, p.polname`,

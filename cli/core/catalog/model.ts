@@ -68,6 +68,15 @@ export interface Policy {
   using: string | null;
   check: string | null;
   comment: string | null;
+  /**
+   * USING (WITH CHECK) holds an IS [NOT] DISTINCT FROM whose `=` has no commutator
+   * (pg_operator.oprcom = 0), like a user's =(text, int) beside an unrelated
+   * =(int, text): pg_get_expr never names that operator, and `b IS DISTINCT FROM a`
+   * would resolve to another one, so its sides are not operand order
+   * (policy/expr-equal.ts). Absent means false.
+   */
+  usingSidesFixed?: boolean;
+  checkSidesFixed?: boolean;
 }
 
 export interface Trigger {

@@ -11,6 +11,14 @@
  * FROM sorted (pg_catalog's are symmetric; Postgres resolves `b = a` to the
  * commutator of `a = b`). Nothing else is reordered. Text that does not parse
  * is only equal to itself.
+ *
+ * IS [NOT] DISTINCT FROM is the exception the text cannot show: Postgres picks
+ * its `=` by the operand types and pg_get_expr never names it, so with a user's
+ * =(text, int) and another =(int, text) on the path, `status IS DISTINCT FROM 1`
+ * and `1 IS DISTINCT FROM status` call different functions and select different
+ * rows. Only the catalog knows (pg_policy's node tree, DISTINCTEXPR :opno;
+ * Policy.usingSidesFixed / checkSidesFixed in the model), so the caller says
+ * per comparison whether DISTINCT sides may be swapped.
  */
 import { loadParser } from '../sql-text.js';
 
@@ -47,9 +55,10 @@ function catalogOpName(body: Node): string {
   return names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog') ? names[names.length - 1]! : '';
 }
 
-/** The normalised tree as a JSON string (object keys in a fixed order). */
-function canon(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
+/** The normalised tree as a JSON string (object keys in a fixed order); DISTINCT sides sorted when `swapDistinct`. */
+function canon(v: unknown, swapDistinct: boolean): string {
+  const canon_ = (x: unknown) => canon(x, swapDistinct);
+  if (Array.isArray(v)) return `[${v.map(canon_).join(',')}]`;
   if (!v || typeof v !== 'object') return JSON.stringify(v);
   const node = one(v);
   if (node) {
@@ -62,44 +71,54 @@ function canon(v: unknown): string {
         else flat.push(x);
       };
       (body['args'] as unknown[]).forEach(collect);
-      return `{"BoolExpr":{"boolop":${JSON.stringify(body['boolop'])},"args":[${flat.map(canon).sort().join(',')}]}}`;
+      return `{"BoolExpr":{"boolop":${JSON.stringify(body['boolop'])},"args":[${flat.map(canon_).sort().join(',')}]}}`;
     }
     const kind = body['kind'];
-    if (type === 'A_Expr' && ((kind === 'AEXPR_OP' && SYMMETRIC_OPS.has(catalogOpName(body))) || kind === 'AEXPR_DISTINCT' || kind === 'AEXPR_NOT_DISTINCT')) {
-      const sides = [canon(body['lexpr']), canon(body['rexpr'])].sort();
-      return `{"A_Expr":{"kind":${JSON.stringify(kind)},"name":${canon(body['name'])},"sides":[${sides.join(',')}]}}`;
+    const distinct = kind === 'AEXPR_DISTINCT' || kind === 'AEXPR_NOT_DISTINCT';
+    if (type === 'A_Expr' && ((kind === 'AEXPR_OP' && SYMMETRIC_OPS.has(catalogOpName(body))) || (distinct && swapDistinct))) {
+      const sides = [canon_(body['lexpr']), canon_(body['rexpr'])].sort();
+      return `{"A_Expr":{"kind":${JSON.stringify(kind)},"name":${canon_(body['name'])},"sides":[${sides.join(',')}]}}`;
     }
   }
   const keys = Object.keys(v as Node)
     .filter((k) => !POSITION_KEYS.has(k))
     .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canon((v as Node)[k])}`).join(',')}}`;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canon_((v as Node)[k])}`).join(',')}}`;
 }
 
+/**
+ * Whether two expressions are equal (NULL = no clause). `swapDistinct` false when
+ * either expression has an IS [NOT] DISTINCT FROM whose `=` has no commutator (see
+ * the file comment); true (the default) when all of theirs have one.
+ */
+export type SameExpression = (a: string | null, b: string | null, opts?: { swapDistinct?: boolean }) => boolean;
+
 /** Equality of two policy expressions (NULL = no clause) up to operand order, given a parser. */
-export function expressionsEqualWith(parseSync: ParseSync): (a: string | null, b: string | null) => boolean {
-  const memo = new Map<string, string | null>();
-  const form = (text: string): string | null => {
-    if (!memo.has(text)) {
+export function expressionsEqualWith(parseSync: ParseSync): SameExpression {
+  const memo = [new Map<string, string | null>(), new Map<string, string | null>()];
+  const form = (text: string, swapDistinct: boolean): string | null => {
+    const m = memo[swapDistinct ? 1 : 0]!;
+    if (!m.has(text)) {
       let c: string | null = null;
       try {
-        c = canon((parseSync(`select ${text}`) as { stmts: unknown }).stmts);
+        c = canon((parseSync(`select ${text}`) as { stmts: unknown }).stmts, swapDistinct);
       } catch {
         c = null;
       }
-      memo.set(text, c);
+      m.set(text, c);
     }
-    return memo.get(text)!;
+    return m.get(text)!;
   };
-  return (a, b) => {
+  return (a, b, opts) => {
     if (a === b) return true;
     if (a === null || b === null) return false;
-    const fa = form(a);
-    return fa !== null && fa === form(b);
+    const swapDistinct = opts?.swapDistinct ?? true;
+    const fa = form(a, swapDistinct);
+    return fa !== null && fa === form(b, swapDistinct);
   };
 }
 
 /** The same, with rowguard's parser loaded. */
-export async function expressionsEqual(): Promise<(a: string | null, b: string | null) => boolean> {
+export async function expressionsEqual(): Promise<SameExpression> {
   return expressionsEqualWith((await loadParser()).parseSync);
 }

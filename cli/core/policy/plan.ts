@@ -44,6 +44,7 @@ import {
   type PolicyContext,
 } from './effects.js';
 import { sameBody, sameRoles, type SecurityState, type TableSecurity } from './state.js';
+import type { SameExpression } from './expr-equal.js';
 
 interface StepBase {
   /** `schema.table` (catalog/model.ts qualified(): a part quoted only when it holds a dot or starts with a quote). */
@@ -100,13 +101,17 @@ export function hasDifference(plan: PolicyPlan): boolean {
  * policies on the `from` side written as there (see expr-equal.ts), so operand
  * order alone is never a change.
  */
-function adoptEquivalentExpressions(from: SecurityState, to: SecurityState, same: (a: string | null, b: string | null) => boolean): SecurityState {
+function adoptEquivalentExpressions(from: SecurityState, to: SecurityState, same: SameExpression): SecurityState {
   const tables = new Map(to.tables);
   for (const [q, want] of to.tables) {
     const cur = from.tables.get(q);
     if (!cur || cur.policies.length === 0) continue;
     const texts = [...new Set(cur.policies.flatMap((p) => [p.using, p.check]).filter((t): t is string => t !== null))];
-    const adopt = (t: string | null) => (t === null || texts.includes(t) ? t : (texts.find((c) => same(c, t)) ?? t));
+    // DISTINCT sides are operand order only when neither expression has one whose = has no commutator.
+    const fixedFrom = sidesFixedTexts(cur.policies);
+    const fixedTo = sidesFixedTexts(want.policies);
+    const adopt = (t: string | null) =>
+      t === null || texts.includes(t) ? t : (texts.find((c) => same(c, t, { swapDistinct: !fixedFrom.has(c) && !fixedTo.has(t) })) ?? t);
     const policies = want.policies.map((p) => {
       const using = adopt(p.using);
       const check = adopt(p.check);
@@ -117,11 +122,21 @@ function adoptEquivalentExpressions(from: SecurityState, to: SecurityState, same
   return { ...to, tables };
 }
 
+/** The USING / WITH CHECK texts of `policies` that have DISTINCT sides which may not be swapped (Policy.usingSidesFixed). */
+function sidesFixedTexts(policies: readonly Policy[]): Set<string> {
+  const fixed = new Set<string>();
+  for (const p of policies) {
+    if (p.usingSidesFixed && p.using !== null) fixed.add(p.using);
+    if (p.checkSidesFixed && p.check !== null) fixed.add(p.check);
+  }
+  return fixed;
+}
+
 /**
  * The steps that turn `from` into `to`. With `sameExpression` (expressionsEqual()),
  * expressions that differ only in operand order count as equal.
  */
-export function planPolicyChanges(from: SecurityState, desired: SecurityState, sameExpression?: (a: string | null, b: string | null) => boolean): PolicyPlan {
+export function planPolicyChanges(from: SecurityState, desired: SecurityState, sameExpression?: SameExpression): PolicyPlan {
   const to = sameExpression ? adoptEquivalentExpressions(from, desired, sameExpression) : desired;
   const steps: Step[] = [];
   const onlyOnOneSide: OneSided[] = [];

@@ -3,6 +3,7 @@ import { mdCode, mdFence, mdText } from './markdown.js';
 import type { Output } from './output.js';
 import type { DiffResult } from '../policy/diff.js';
 import type { Step } from '../policy/plan.js';
+import type { Policy } from '../catalog/model.js';
 import { summarise } from '../policy/plan.js';
 import { stepSql, renderScript } from '../policy/render.js';
 import type { Hazard } from '../policy/effects.js';
@@ -28,6 +29,14 @@ export function diffJson(d: DiffResult) {
 
 function stepJson(s: Step): Record<string, unknown> {
   const { phase: _phase, ...rest } = s;
+  if ('policy' in rest) return { ...rest, policy: policyJson(rest.policy) };
+  if ('before' in rest) return { ...rest, before: policyJson(rest.before), after: policyJson(rest.after) };
+  return rest;
+}
+
+/** A policy as --json shows it: usingSidesFixed / checkSidesFixed are what the diff compares by (catalog/model.ts), not part of the policy. */
+function policyJson(p: Policy): Omit<Policy, 'usingSidesFixed' | 'checkSidesFixed'> {
+  const { usingSidesFixed: _u, checkSidesFixed: _c, ...rest } = p;
   return rest;
 }
 
