@@ -203,17 +203,27 @@ describe('self-comparisons (a name bound to the wrong relation)', () => {
 describe('row-free OR branches (sub-selects that never look at the row)', () => {
   it('reports each branch that reads relations but no column of the row, with its alias and caller-bound columns', () => {
     const r = a('((owner = ( SELECT auth.uid() AS uid)) OR (EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid)))))');
-    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'] }], calls: [], hasSelfComparison: false, filtered: false, ignoredArgCalls: [] }]);
+    expect(r.rowFreeBranches).toEqual([{ reads: [{ table: 'public.staff', ref: 's', boundBy: ['user_id'], lookups: [{ boundBy: ['user_id'], tested: [] }] }], calls: [], hasSelfComparison: false, filtered: false, ignoredArgCalls: [] }]);
     const inForm = a('(( SELECT auth.uid() AS uid) IN ( SELECT pm.user_id FROM public.project_members pm))', 'projects');
-    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [] }], calls: [], hasSelfComparison: false, filtered: false, ignoredArgCalls: [] }]);
+    expect(inForm.rowFreeBranches).toEqual([{ reads: [{ table: 'public.project_members', ref: 'pm', boundBy: [], lookups: [] }], calls: [], hasSelfComparison: false, filtered: false, ignoredArgCalls: [] }]);
     const self = a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.user_id = ( SELECT auth.uid() AS uid)) AND (m.org_id = m.org_id))))', 'projects');
     expect(self.rowFreeBranches[0]?.hasSelfComparison).toBe(true);
+  });
+
+  it("names, per look-up of the caller's rows, the other columns it tests or returns; EXISTS's target list tests nothing", () => {
+    const lookups = (e: string) => a(e, 'admin_audit_log').rowFreeBranches.flatMap((b) => b.reads.map((r) => [r.table, r.lookups]));
+    const bound = "(p.auth_user_id = ( SELECT auth.uid() AS uid))";
+    expect(lookups(`( SELECT p.is_admin FROM public.profiles p WHERE ${bound})`)).toEqual([['public.profiles', [{ boundBy: ['auth_user_id'], tested: ['is_admin'] }]]]);
+    expect(lookups(`(EXISTS ( SELECT 1 FROM public.profiles p WHERE (${bound} AND (p.role = 'admin'::text))))`)).toEqual([['public.profiles', [{ boundBy: ['auth_user_id'], tested: ['role'] }]]]);
+    expect(lookups(`(EXISTS ( SELECT p.is_admin FROM public.profiles p WHERE ${bound}))`)).toEqual([['public.profiles', [{ boundBy: ['auth_user_id'], tested: [] }]]]);
+    // A relation read without a claim has no look-up.
+    expect(lookups("(EXISTS ( SELECT 1 FROM public.flags f WHERE f.enabled))")).toEqual([['public.flags', []]]);
   });
 
   it('a branch whose AND-ed row tests never involve the caller (status, deleted_at) is row-free too, marked filtered', () => {
     const gate = '(EXISTS ( SELECT 1 FROM public.crew c WHERE (c.user_id = ( SELECT auth.uid() AS uid))))';
     expect(a(`((status = 'open'::text) AND (archived_at IS NULL) AND ${gate})`, 'voyages').rowFreeBranches).toEqual([
-      { reads: [{ table: 'public.crew', ref: 'c', boundBy: ['user_id'] }], calls: [], hasSelfComparison: false, filtered: true, ignoredArgCalls: [] },
+      { reads: [{ table: 'public.crew', ref: 'c', boundBy: ['user_id'], lookups: [{ boundBy: ['user_id'], tested: [] }] }], calls: [], hasSelfComparison: false, filtered: true, ignoredArgCalls: [] },
     ]);
   });
 

@@ -1874,3 +1874,107 @@ describe('a request without a user: coalesce(<lookup of the caller>, false) and 
     expect(await anon('true')).toEqual({ seen: 1, report: true, block: false });
   });
 });
+
+// Seen on y4my4my4m/harmony (23 times): `(select public.is_current_user_admin())` on tables linked to profiles by
+// a profile id was reported as a sub-select that never refers to the row, with a fix narrowing admins to their own rows.
+describe('policy-subselect-uncorrelated: a global gate on an attribute of the caller\'s own row is not a missing link', () => {
+  const schema = `create table public.orgs (id uuid primary key);
+    create table public.profiles (id uuid primary key default gen_random_uuid(), auth_user_id uuid not null unique references auth.users (id),
+      org_id uuid references public.orgs, is_admin boolean not null default false);
+    create table public.admin_audit_log (id bigserial primary key, admin_id uuid references public.profiles (id), action text);
+    create table public.members (org_id uuid references public.orgs, user_id uuid, role text, primary key (org_id, user_id));
+    create table public.projects (id int primary key, org_id uuid references public.orgs);
+    create table public.memberships (id uuid primary key, org_id uuid references public.orgs, user_id uuid, role text, unique (org_id, user_id));
+    create table public.member_notes (id int primary key, member_id uuid references public.memberships (id));
+    create function public.is_current_user_admin() returns boolean language sql stable security definer set search_path = '' as
+      $$ select coalesce((select p.is_admin from public.profiles p where p.auth_user_id = auth.uid()), false) $$;
+    do $$ declare t text; begin
+      foreach t in array array['orgs','profiles','admin_audit_log','members','projects','memberships','member_notes'] loop
+        execute format('alter table public.%I enable row level security', t);
+        execute format('grant select on public.%I to authenticated', t);
+      end loop; end $$;
+    create policy own_profile on public.profiles for select to authenticated using (auth_user_id = (select auth.uid()));
+    create policy own_memberships on public.members for select to authenticated using (user_id = (select auth.uid()));`;
+  const policies: Record<string, [table: string, using: string]> = {
+    helper_gate: ['admin_audit_log', '(select public.is_current_user_admin())'],
+    inline_gate: ['admin_audit_log', '(select p.is_admin from public.profiles p where p.auth_user_id = (select auth.uid()))'],
+    exists_gate: ['admin_audit_log', 'exists (select 1 from public.profiles p where p.auth_user_id = (select auth.uid()) and p.is_admin)'],
+    any_member: ['projects', 'exists (select 1 from public.members m where m.user_id = (select auth.uid()))'],
+    any_org_admin: ['projects', "exists (select 1 from public.members m where m.user_id = (select auth.uid()) and m.role = 'admin')"],
+    any_profile: ['admin_audit_log', 'exists (select 1 from public.profiles p where p.auth_user_id = (select auth.uid()))'],
+    // EXISTS never evaluates its target list: the flag it names tests nothing.
+    exists_lists_flag: ['admin_audit_log', 'exists (select p.is_admin from public.profiles p where p.auth_user_id = (select auth.uid()))'],
+    // profiles.org_id beside projects.org_id: the flag is read as one of the caller's organisation.
+    tenant_admin: ['projects', 'exists (select 1 from public.profiles p where p.auth_user_id = (select auth.uid()) and p.is_admin)'],
+    // Linked by memberships' own key, but user_id alone is no key of it: an admin of any organisation.
+    membership_admin: ['member_notes', "exists (select 1 from public.memberships m where m.user_id = (select auth.uid()) and m.role = 'admin')"],
+  };
+  const sqlOf = (name: string) => `create policy ${name} on public.${policies[name]![0]} for select to authenticated using (${policies[name]![1]});`;
+
+  it('reports the member, org-admin, any-profile, tenant-flag and non-unique look-ups, not the admin gates', async () => {
+    const f = await rule('policy-subselect-uncorrelated', schema + Object.keys(policies).map(sqlOf).join('\n'));
+    expect(f.map((x) => [x.object, x.fix])).toEqual([
+      ['any_member on public.projects', 'tie the sub-select to the row: … and m.org_id = projects.org_id'],
+      ['any_org_admin on public.projects', 'tie the sub-select to the row: … and m.org_id = projects.org_id'],
+      ['any_profile on public.admin_audit_log', 'tie the sub-select to the row: … and p.id = admin_audit_log.admin_id'],
+      ['exists_lists_flag on public.admin_audit_log', 'tie the sub-select to the row: … and p.id = admin_audit_log.admin_id'],
+      ['membership_admin on public.member_notes', 'tie the sub-select to the row: … and m.id = member_notes.member_id'],
+      ['tenant_admin on public.projects', 'tie the sub-select to the row: … and p.org_id = projects.org_id'],
+    ]);
+  });
+
+  it('on Postgres, as PostgREST runs a request: an admin sees every audit entry and a non-admin none; the reported ones let a caller see rows of another organisation', async () => {
+    const [admin, plain, orgAdmin] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000c'];
+    const [orgA, orgB] = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000b1'];
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) =>
+        s
+          .unsafe(
+            `${schema} insert into auth.users (id) values ('${admin}'), ('${plain}'), ('${orgAdmin}');
+            insert into public.orgs values ('${orgA}'), ('${orgB}');
+            insert into public.profiles (id, auth_user_id, org_id, is_admin) values
+              ('00000000-0000-4000-8000-0000000000fa', '${admin}', null, true), ('00000000-0000-4000-8000-0000000000fb', '${plain}', '${orgA}', false),
+              ('00000000-0000-4000-8000-0000000000fc', '${orgAdmin}', '${orgA}', true);
+            -- Entries by two different admins: a gate tied to admin_id would show each only their own.
+            insert into public.admin_audit_log (admin_id, action) values ('00000000-0000-4000-8000-0000000000fa', 'a'), ('00000000-0000-4000-8000-0000000000fc', 'b');
+            insert into public.members values ('${orgA}', '${plain}', 'member'), ('${orgA}', '${orgAdmin}', 'admin');
+            insert into public.projects values (1, '${orgA}'), (2, '${orgB}');
+            insert into public.memberships values ('00000000-0000-4000-8000-0000000000d1', '${orgA}', '${orgAdmin}', 'admin'), ('00000000-0000-4000-8000-0000000000d2', '${orgB}', '${plain}', 'member');
+            insert into public.member_notes values (1, '00000000-0000-4000-8000-0000000000d1'), (2, '00000000-0000-4000-8000-0000000000d2');
+            create policy own_membership_rows on public.memberships for select to authenticated using (user_id = (select auth.uid()));`,
+          )
+          .simple(),
+      );
+      const seen = (name: string, user: string) =>
+        withSql(db.url, (s) =>
+          s
+            .begin(async (tx) => {
+              await tx.unsafe(sqlOf(name));
+              await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: user, role: 'authenticated' })]);
+              const rows = await tx.unsafe(`select count(*)::int as n from public.${policies[name]![0]}`);
+              throw Object.assign(new Error('rollback'), { rows: rows[0]!['n'] as number });
+            })
+            .catch((e: { rows?: number }) => {
+              if (e.rows === undefined) throw e;
+              return e.rows;
+            }),
+        );
+      for (const gate of ['helper_gate', 'inline_gate', 'exists_gate']) {
+        expect(await seen(gate, admin), gate).toBe(2);
+        expect(await seen(gate, orgAdmin), gate).toBe(2);
+        expect(await seen(gate, plain), gate).toBe(0);
+      }
+      // Reported: a member of organisation A, an admin of A, a profile with no flag, a flag of A's profile see B's project or every entry.
+      expect(await seen('any_member', plain)).toBe(2);
+      expect(await seen('any_org_admin', orgAdmin)).toBe(2);
+      expect(await seen('any_profile', plain)).toBe(2);
+      expect(await seen('exists_lists_flag', plain)).toBe(2);
+      expect(await seen('tenant_admin', orgAdmin)).toBe(2);
+      // An admin of organisation A reads the note on a member of B.
+      expect(await seen('membership_admin', orgAdmin)).toBe(2);
+    } finally {
+      await db.drop();
+    }
+  });
+});

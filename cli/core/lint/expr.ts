@@ -314,6 +314,18 @@ export interface SelfComparison {
 }
 
 /**
+ * One SELECT's look-up of the caller's rows in one relation: the columns its AND-ed
+ * WHERE compares with a claim, and the other columns of that relation it reads in
+ * its tests (WHERE, JOIN … ON, HAVING) or returns (its target list, unless it sits
+ * under EXISTS, which ignores it). `select p.is_admin from profiles p where
+ * p.auth_user_id = auth.uid()` binds auth_user_id and tests is_admin.
+ */
+export interface CallerLookup {
+  boundBy: string[];
+  tested: string[];
+}
+
+/**
  * A top-level OR branch (the whole expression when there is no OR) that reads
  * other relations through sub-selects that never refer to the policy's row, and
  * whose other AND-ed tests, if any, look at the row without the caller
@@ -321,8 +333,8 @@ export interface SelfComparison {
  * a caller it admits gets every row (every row that passes those tests).
  */
 export interface RowFreeBranch {
-  /** The relations its sub-selects read (`schema.table`, the name or alias the sub-select uses), each with the columns compared with a claim. */
-  reads: Array<{ table: string; ref: string; boundBy: string[] }>;
+  /** The relations its sub-selects read (`schema.table`, the name or alias the sub-select uses), each with the columns compared with a claim (see CallerLookup). */
+  reads: Array<{ table: string; ref: string; boundBy: string[]; lookups: CallerLookup[] }>;
   /**
    * Helpers it calls with no argument from the row or the caller (`private.is_admin()`,
    * `has_role('admin')`): the sub-selects of their bodies are read here too (FunctionAnalysis.reads).
@@ -966,6 +978,29 @@ function localScope(fromClause: unknown, defaultSchema: string): Map<string, str
 type Resolve = (b: Body, nested: boolean) => { table: string; column: string } | null;
 
 /**
+ * The CallerLookups of one SELECT, by relation (only those it binds to a claim).
+ * `ancestors` are the SELECT's own: under an EXISTS sub-link its target list is
+ * never evaluated, so it tests nothing.
+ */
+function callerLookupsOf(select: Body, resolve: Resolve, ancestors: readonly Ancestor[]): Map<string, CallerLookup> {
+  const bound = boundColumns(select, resolve);
+  const out = new Map<string, CallerLookup>();
+  if (bound.size === 0) return out;
+  const parent = ancestors[ancestors.length - 1];
+  const underExists = parent?.type === 'SubLink' && parent.body['subLinkType'] === 'EXISTS_SUBLINK';
+  const tested = new Map<string, Set<string>>();
+  const parts = Object.entries(select).filter(([k]) => k !== 'targetList' || !underExists).map(([, v]) => v);
+  walk(parts, (t, b, anc) => {
+    if (t !== 'ColumnRef') return;
+    const r = resolve(b, anc.some((a) => a.type === 'SelectStmt'));
+    if (!r || !bound.has(r.table) || bound.get(r.table)!.has(r.column)) return;
+    tested.set(r.table, (tested.get(r.table) ?? new Set()).add(r.column));
+  });
+  for (const [table, by] of bound) out.set(table, { boundBy: [...by], tested: [...(tested.get(table) ?? [])] });
+  return out;
+}
+
+/**
  * A SELECT's own relations (its FROM, by name and alias) and a resolver from a
  * ColumnRef to `{ table, column }` of one of them; an unqualified name resolves
  * only when the SELECT reads one relation, and not from a nested SELECT.
@@ -1250,17 +1285,22 @@ export function functionWrites(body: string, defaultSchema: string, parseSync: P
 }
 
 /** The relations the SELECTs of a LANGUAGE sql body read, with the columns each compares with a claim (see RowFreeBranch.reads). */
-export function functionReads(body: string, defaultSchema: string, parseSync: ParseSync): Array<{ table: string; ref: string; boundBy: string[] }> {
+export function functionReads(body: string, defaultSchema: string, parseSync: ParseSync): Array<{ table: string; ref: string; boundBy: string[]; lookups: CallerLookup[] }> {
   const parsed = parseFunctionBody(body, parseSync);
   if (!parsed) return [];
-  const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
-  walk(parsed.stmts ?? [], (t, b) => {
+  const reads = new Map<string, { ref: string; boundBy: Set<string>; lookups: CallerLookup[] }>();
+  walk(parsed.stmts ?? [], (t, b, anc) => {
     if (t !== 'SelectStmt') return;
     const { scope, resolve } = ownColumns(b, defaultSchema);
-    for (const [ref, q] of scope) if (!reads.has(q)) reads.set(q, { ref, boundBy: new Set() });
-    for (const [q, cols] of boundColumns(b, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
+    for (const [ref, q] of scope) if (!reads.has(q)) reads.set(q, { ref, boundBy: new Set(), lookups: [] });
+    for (const [q, l] of callerLookupsOf(b, resolve, anc)) {
+      const r = reads.get(q);
+      if (!r) continue;
+      for (const c of l.boundBy) r.boundBy.add(c);
+      r.lookups.push(l);
+    }
   });
-  return [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] }));
+  return [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy], lookups: r.lookups }));
 }
 
 /**
@@ -1767,18 +1807,23 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       const filters = conjuncts.filter((c) => contains(c, isRowRef));
       // A row test that also reads the caller, a relation or a helper may tie the row to the caller.
       if (filters.some((c) => contains(c, (tt, bb) => tt === 'SubLink' || callerDependent(tt, bb)))) continue;
-      const reads = new Map<string, { ref: string; boundBy: Set<string> }>();
+      const reads = new Map<string, { ref: string; boundBy: Set<string>; lookups: CallerLookup[] }>();
       walk(
         conjuncts.filter((c) => !filters.includes(c)),
-        (tt, bb) => {
+        (tt, bb, aa) => {
           if (tt !== 'SelectStmt') return;
           const { scope, resolve } = ownColumns(bb, 'public');
           for (const [ref, q] of scope) {
             const known = reads.get(q);
-            if (!known) reads.set(q, { ref, boundBy: new Set() });
+            if (!known) reads.set(q, { ref, boundBy: new Set(), lookups: [] });
             else if (ref !== q.slice(q.indexOf('.') + 1)) known.ref = ref;
           }
-          for (const [q, cols] of boundColumns(bb, resolve)) for (const c of cols) reads.get(q)?.boundBy.add(c);
+          for (const [q, l] of callerLookupsOf(bb, resolve, aa)) {
+            const r = reads.get(q);
+            if (!r) continue;
+            for (const c of l.boundBy) r.boundBy.add(c);
+            r.lookups.push(l);
+          }
         },
       );
       const calls = new Set<string>();
@@ -1800,7 +1845,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       );
       if (reads.size === 0 && calls.size === 0) continue;
       out.push({
-        reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy] })),
+        reads: [...reads].map(([table, r]) => ({ table, ref: r.ref, boundBy: [...r.boundBy], lookups: r.lookups })),
         calls: [...calls],
         hasSelfComparison: contains(br, (tt, bb, aa) => selfComparison(tt, bb, aa) !== null),
         filtered: filters.length > 0,
@@ -1993,7 +2038,7 @@ export interface FunctionAnalysis {
   /** Sub-selects that never join the caller's rows to the arguments' (functionDetachedCallers). */
   detached: DetachedCaller[];
   /** The relations its body's SELECTs read, each with the columns compared with a claim (as RowFreeBranch.reads). */
-  reads: Array<{ table: string; ref: string; boundBy: string[] }>;
+  reads: Array<{ table: string; ref: string; boundBy: string[]; lookups: CallerLookup[] }>;
   /** The schema-qualified user functions its body calls (`private.rows_of_t`). */
   calls: string[];
   /** Its body reads user_metadata (a JSON key of the claims) or auth.users.raw_user_meta_data, as a policy would (ExprAnalysis.readsUserMetadata). */

@@ -46,13 +46,56 @@ export function linkBetween(rel: Relation, other: Relation, bound: readonly stri
   return null;
 }
 
+/** Every link between `rel` and `other` (linkBetween, each further one among the columns the ones before left). */
+function linksBetween(rel: Relation, other: Relation, bound: readonly string[]): Link[] {
+  const out: Link[] = [];
+  const used = [...bound];
+  for (let link = linkBetween(rel, other, used); link; link = linkBetween(rel, other, used)) {
+    out.push(link);
+    used.push(link.theirs);
+  }
+  return out;
+}
+
+/** The columns of one of `rel`'s unique keys (primary key, unique constraint or index: valid, not partial, no expression), each a list. */
+function uniqueKeys(rel: Relation): string[][] {
+  return rel.indexes.filter((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null)).map((i) => i.columns as string[]);
+}
+
+/**
+ * A look-up of the caller's own single row that decides on an attribute of it — an admin
+ * flag, a role: `(select p.is_admin from profiles p where p.auth_user_id = auth.uid())`.
+ * Its answer is a property of the caller alone, like a JWT claim, so a link between that
+ * row and the policy's row is no missing correlation: it says whose the row is, and tying
+ * the two would narrow an admin to their own rows. It must
+ * - compare a unique key of the table with the caller (a NULL key matches nothing, so
+ *   at most one row: the caller's own), which members' user_id alone is not — a role
+ *   there is a role in one organisation;
+ * - test or return a column other than that key and the link columns: with none, it only
+ *   asks whether the caller has a row at all, which every user with a profile passes;
+ * - be linked to the policy's table only through one of the table's own unique keys
+ *   (admin_audit_log.admin_id → profiles.id): a link through a column the caller's row
+ *   carries (profiles.org_id beside projects.org_id) makes the tested role one of a
+ *   tenant, and an admin of one organisation would pass for every other.
+ */
+export function globalGate(rel: Relation, other: Relation, lookups: readonly { boundBy: string[]; tested: string[] }[]): boolean {
+  const keys = uniqueKeys(other);
+  const isKey = (c: string) => keys.some((k) => k.length === 1 && k[0] === c);
+  return lookups.some((l) => {
+    if (!keys.some((k) => k.every((c) => l.boundBy.includes(c)))) return false;
+    const links = linksBetween(rel, other, l.boundBy);
+    if (links.length === 0 || !links.every((x) => isKey(x.theirs))) return false;
+    return l.tested.some((c) => !links.some((x) => x.theirs === c));
+  });
+}
+
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'policy-subselect-uncorrelated',
   level: 'warn',
   category: 'security',
   description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it), or never joins the caller's rows to the row's",
-  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported. A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. A helper the policy hands a column of the row (`(select private.is_member(org_id))`) whose body never reads that parameter gives the same answer for every row and is reported too, with no link needed: most often a LANGUAGE sql parameter named like a column of the table the body reads (`where m.org_id = org_id`), which Postgres resolves to the column, so every member of any organisation passes (write is_member.org_id or $1, or rename the parameter); a PL/pgSQL parameter counts as read wherever its name appears. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
+  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported; nor is one on an attribute of the caller's own single row — a look-up that compares a unique key of its table with the caller and tests or returns another column (`(select p.is_admin from profiles p where p.auth_user_id = auth.uid())`, in the policy or a helper) — when the link goes through one of that table's own unique keys (admin_audit_log.admin_id → profiles.id says whose entry it is). It stays reported when it tests nothing but the key (any user with a profile passes), when the binding is no unique key (members.user_id: a role there is one of any organisation), or when the link is a column the caller's row carries (profiles.org_id beside projects.org_id: the flag of one organisation's profile). A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. A helper the policy hands a column of the row (`(select private.is_member(org_id))`) whose body never reads that parameter gives the same answer for every row and is reported too, with no link needed: most often a LANGUAGE sql parameter named like a column of the table the body reads (`where m.org_id = org_id`), which Postgres resolves to the column, so every member of any organisation passes (write is_member.org_id or $1, or rename the parameter); a PL/pgSQL parameter counts as read wherever its name appears. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -77,7 +120,7 @@ export const rule: CatalogRule = {
           for (const read of reads) {
             const other = byName.get(read.table);
             const link = other && linkBetween(rel, other, read.boundBy);
-            if (link) {
+            if (link && !globalGate(rel, other, read.lookups)) {
               hit = { table: read.table, ref: read.ref, link, filtered: branch.filtered, via: read.via };
               break;
             }
