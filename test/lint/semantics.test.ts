@@ -4,7 +4,7 @@
  * schemas from pgrst.db_schemas, partitions, FORCE, policies for group roles.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ThrowawayDatabase } from '../../cli/core/db.js';
+import type { ThrowawayDatabase, TransactionSql } from '../../cli/core/db.js';
 import { createThrowawayDatabase, withSql } from '../../cli/core/db.js';
 import { serverMajor, serverUrl } from '../helpers/pg.js';
 import { lintWith, makeTemplate, modelOf, parseSync } from './helpers.js';
@@ -411,21 +411,11 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     expect(await rule('policy-trusts-writable-column', profiles + lookup + signUp)).toEqual([]);
 
     const user = '00000000-0000-4000-8000-00000000000a';
-    const secretsSeen = async (sql: string, attack: string) => {
-      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
-      try {
-        await withSql(db.url, (s) => s.unsafe(`${sql} insert into public.secrets values (7, 's'); insert into auth.users (id, email) values ('${user}', 'a@x.test');`).simple());
-        return await withSql(db.url, (s) =>
-          s.begin(async (tx) => {
-            await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"${user}","role":"authenticated"}', true)`);
-            await tx.unsafe(`do $$ begin ${attack} exception when unique_violation or insufficient_privilege then null; end $$`);
-            return (await tx.unsafe('select id from public.secrets')).length;
-          }),
-        );
-      } finally {
-        await db.drop();
-      }
-    };
+    const secretsSeen = (sql: string, attack: string) =>
+      asRequest(`${sql} insert into public.secrets values (7, 's'); insert into auth.users (id, email) values ('${user}', 'a@x.test');`, 'authenticated', user, async (tx) => {
+        await tx.unsafe(`do $$ begin ${attack} exception when unique_violation or insufficient_privilege then null; end $$`);
+        return (await tx.unsafe('select id from public.secrets')).length;
+      });
     const insertAdmin = `insert into public.profiles (id, is_admin) values ('${user}', true);`;
     const updateAdmin = `update public.profiles set is_admin = true where id = '${user}';`;
     expect(await secretsSeen(profiles + lookup, insertAdmin)).toBe(1);
@@ -1316,22 +1306,8 @@ describe('policy-always-true on SELECT: sensitive columns count only when the ro
 
   it("column privileges that leave email and phone out (Supabase's column-level security) are a correct public profile; granting them is reported", async () => {
     // Postgres refuses anon the email column under the column grant, and serves it under the table grant.
-    const emailAsAnon = async (sqlText: string) => {
-      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
-      try {
-        await withSql(db.url, (s) => s.unsafe(sqlText).simple());
-        return await withSql(db.url, (s) =>
-          s.begin(async (tx) => {
-            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
-            return (await tx.unsafe('select email from public.profiles')).map((r) => r['email'] as string);
-          }),
-        );
-      } catch (e) {
-        return (e as Error).message;
-      } finally {
-        await db.drop();
-      }
-    };
+    const emailAsAnon = (sqlText: string) =>
+      orMessage(asRequest(sqlText, 'anon', undefined, async (tx) => (await tx.unsafe('select email from public.profiles')).map((r) => r['email'] as string)));
     const columns = t('grant select (id, username) on public.profiles to anon, authenticated;');
     expect(await emailAsAnon(columns)).toBe('permission denied for table profiles');
     expect(await rule('policy-always-true', columns)).toEqual([]);
@@ -1348,20 +1324,34 @@ describe('policy-always-true on SELECT: sensitive columns count only when the ro
   });
 });
 
-/** The rows of public.t that a user (or anon, with no sub) reads, PostgREST's way. */
-async function readsAs(sqlText: string, role: 'anon' | 'authenticated', sub?: string): Promise<string[]> {
+/**
+ * `body` run as one request PostgREST's way — role and request.jwt.claims set transaction-locally
+ * (`sub` only when given) — in a fresh copy of the template with `sqlText` run in it, which is
+ * dropped afterwards. A refused request rejects with Postgres's error.
+ */
+async function asRequest<T>(sqlText: string, role: 'anon' | 'authenticated', sub: string | undefined, body: (tx: TransactionSql) => Promise<T>): Promise<T> {
   const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
   try {
     await withSql(db.url, (s) => s.unsafe(sqlText).simple());
-    return await withSql(db.url, (s) =>
+    let result: T | undefined;
+    await withSql(db.url, (s) =>
       s.begin(async (tx) => {
         await tx.unsafe(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [role, JSON.stringify(sub ? { sub, role } : { role })]);
-        return (await tx.unsafe('select body from public.t order by id')).map((r) => r['body'] as string);
+        result = await body(tx);
       }),
     );
+    return result as T;
   } finally {
     await db.drop();
   }
+}
+
+/** The error's message in place of a result, for a request Postgres refuses. */
+const orMessage = <T>(p: Promise<T>): Promise<T | string> => p.catch((e: Error) => e.message);
+
+/** The rows of public.t that a user (or anon, with no sub) reads, PostgREST's way. */
+async function readsAs(sqlText: string, role: 'anon' | 'authenticated', sub?: string): Promise<string[]> {
+  return asRequest(sqlText, role, sub, async (tx) => (await tx.unsafe('select body from public.t order by id')).map((r) => r['body'] as string));
 }
 
 describe('policy-always-true: branches true for every row (found by the differential against Postgres, test/lint/holes-postgres.test.ts)', () => {
@@ -1544,20 +1534,8 @@ describe('rls-disabled-in-api: a table kept out of the API but read by an expose
     grant select on app.t to authenticated;
     create function public.t_rows() returns setof app.t language sql stable set search_path = '' as $$ select * from app.t s${where} $$;
     insert into app.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
-  const overRpc = async (sqlText: string) => {
-    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
-    try {
-      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
-      return await withSql(db.url, (s) =>
-        s.begin(async (tx) => {
-          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true)`);
-          return (await tx.unsafe('select body from public.t_rows()')).map((r) => r['body'] as string);
-        }),
-      );
-    } finally {
-      await db.drop();
-    }
-  };
+  const overRpc = (sqlText: string) =>
+    asRequest(sqlText, 'authenticated', '00000000-0000-4000-8000-000000000002', async (tx) => (await tx.unsafe('select body from public.t_rows()')).map((r) => r['body'] as string));
 
   it('serves every row over /rpc with the caller\'s grant; a body that reads only the caller\'s rows does not', async () => {
     expect((await rule('rls-disabled-in-api', t(''))).map((f) => f.message)).toEqual([
@@ -1605,22 +1583,8 @@ describe('security-definer-rpc: a definer function that falls back to an argumen
     grant usage on schema auth to rg_lint_nologin_owner;
     ${revoke}
     insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
-  const anonCalls = async (sqlText: string) => {
-    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
-    try {
-      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
-      return await withSql(db.url, (s) =>
-        s.begin(async (tx) => {
-          await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
-          return (await tx.unsafe(`select body from public.rows_of('00000000-0000-4000-8000-000000000001')`)).map((r) => r['body'] as string);
-        }),
-      );
-    } catch (e) {
-      return (e as Error).message;
-    } finally {
-      await db.drop();
-    }
-  };
+  const anonCalls = (sqlText: string) =>
+    orMessage(asRequest(sqlText, 'anon', undefined, async (tx) => (await tx.unsafe(`select body from public.rows_of('00000000-0000-4000-8000-000000000001')`)).map((r) => r['body'] as string)));
 
   it('coalesce(auth.uid(), p_user_id): anon names any user and gets their rows; the message says so', async () => {
     const fallback = t('coalesce(auth.uid(), p_user_id)');
@@ -1662,23 +1626,13 @@ describe("policy-trusts-writable-column: owners add members through a helper tha
     insert into public.members values ('${ORG1}', '${U1}', 'member'), ('${ORG2}', '${U2}', 'owner');
     insert into public.docs values (1, '${ORG1}', 'org 1'), (2, '${ORG2}', 'org 2');`;
   /** As user `sub`: insert a membership, then read docs; the error message when the insert is refused. */
-  const joinAs = async (sqlText: string, sub: string, org: string, user: string) => {
-    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
-    try {
-      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
-      return await withSql(db.url, (s) =>
-        s.begin(async (tx) => {
-          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub, role: 'authenticated' })]);
-          await tx.unsafe(`insert into public.members values ($1, $2, 'owner')`, [org, user]);
-          return (await tx.unsafe('select body from public.docs order by id')).map((r) => r['body'] as string);
-        }),
-      );
-    } catch (e) {
-      return (e as Error).message;
-    } finally {
-      await db.drop();
-    }
-  };
+  const joinAs = (sqlText: string, sub: string, org: string, user: string) =>
+    orMessage(
+      asRequest(sqlText, 'authenticated', sub, async (tx) => {
+        await tx.unsafe(`insert into public.members values ($1, $2, 'owner')`, [org, user]);
+        return (await tx.unsafe('select body from public.docs order by id')).map((r) => r['body'] as string);
+      }),
+    );
 
   it('is_org_owner(org_id) tied to the new row: no user can add themselves, so no finding; tied to any org, an owner joins every org', async () => {
     const keyed = t('m.org_id = p_org and ');
@@ -1839,37 +1793,27 @@ describe('a request without a user: coalesce(<lookup of the caller>, false) and 
     ]);
     expect((await rule('policy-check-unbound', schema('true'))).map((f) => f.message)).toContainEqual(expect.stringContaining('policy admins_all lets anon and authenticated write rows of public.reports'));
 
-    const anon = async (fallback: string) => {
-      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
-      try {
-        await withSql(db.url, (s) => s.unsafe(`${schema(fallback)} insert into public.profiles values ('00000000-0000-4000-8000-00000000000a', true); insert into public.reports values (1, '00000000-0000-4000-8000-00000000000a', 'r');`).simple());
-        return await withSql(db.url, (s) =>
-          s.begin(async (tx) => {
-            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
-            const seen = (await tx.unsafe('select id from public.reports')).length;
-            // Each write in a savepoint that is always undone: true when Postgres took it.
-            const wrote = (q: string) =>
-              tx
-                .savepoint(async (sp) => {
-                  await sp.unsafe(q);
-                  throw Object.assign(new Error('undo'), { took: true });
-                })
-                .catch((e: { took?: boolean; code?: string }) => {
-                  if (e.took) return true;
-                  if (e.code === '42501') return false;
-                  throw e;
-                });
-            return {
-              seen,
-              report: await wrote(`insert into public.reports values (2, '00000000-0000-4000-8000-00000000000a', 'x')`),
-              block: await wrote(`insert into public.blocks values ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b')`),
-            };
-          }),
-        );
-      } finally {
-        await db.drop();
-      }
-    };
+    const anon = (fallback: string) =>
+      asRequest(`${schema(fallback)} insert into public.profiles values ('00000000-0000-4000-8000-00000000000a', true); insert into public.reports values (1, '00000000-0000-4000-8000-00000000000a', 'r');`, 'anon', undefined, async (tx) => {
+        const seen = (await tx.unsafe('select id from public.reports')).length;
+        // Each write in a savepoint that is always undone: true when Postgres took it.
+        const wrote = (q: string) =>
+          tx
+            .savepoint(async (sp) => {
+              await sp.unsafe(q);
+              throw Object.assign(new Error('undo'), { took: true });
+            })
+            .catch((e: { took?: boolean; code?: string }) => {
+              if (e.took) return true;
+              if (e.code === '42501') return false;
+              throw e;
+            });
+        return {
+          seen,
+          report: await wrote(`insert into public.reports values (2, '00000000-0000-4000-8000-00000000000a', 'x')`),
+          block: await wrote(`insert into public.blocks values ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b')`),
+        };
+      });
     expect(await anon('false')).toEqual({ seen: 0, report: false, block: false });
     expect(await anon('true')).toEqual({ seen: 1, report: true, block: false });
   });
