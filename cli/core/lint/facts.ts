@@ -206,6 +206,26 @@ export function relationsByName(model: CatalogModel): ReadonlyMap<string, Relati
   return m;
 }
 
+const triggerFunctionIndex = new WeakMap<CatalogModel, ReadonlyMap<string, FunctionInfo>>();
+
+/**
+ * The PL/pgSQL function a trigger runs (`trigger.function` is `schema.name`; a trigger
+ * function takes no arguments, so the name is enough), or undefined for any other
+ * language: only PL/pgSQL trigger bodies are read. Indexed once per model.
+ */
+export function plpgsqlTriggerFunction(model: CatalogModel, trigger: { function: string }): FunctionInfo | undefined {
+  let m = triggerFunctionIndex.get(model);
+  if (!m) {
+    const byName = new Map<string, FunctionInfo>();
+    for (const fn of model.functions) {
+      const key = `${fn.schema}.${fn.name}`;
+      if (fn.isTrigger && fn.plpgsqlSource && !byName.has(key)) byName.set(key, fn);
+    }
+    triggerFunctionIndex.set(model, (m = byName));
+  }
+  return m.get(trigger.function);
+}
+
 const sqlFunctionIndex = new WeakMap<CatalogModel, ReadonlyMap<string, readonly FunctionInfo[]>>();
 
 /** The user's functions with a body the lint reads (LANGUAGE sql or plpgsql), by `schema.name`, every overload (once per model). */
@@ -342,10 +362,10 @@ export function writableWithoutUser(ctx: CatalogLintContext, rel: Relation, role
  * one they INSERT themselves, with whatever values they choose.
  */
 export function madeAtSignUp(ctx: CatalogLintContext, rel: Relation): boolean {
-  const users = ctx.model.relations.find((r) => r.qualified === 'auth.users');
+  const users = relationsByName(ctx.model).get('auth.users');
   return (users?.triggers ?? []).some((t) => {
     if (!t.enabled || t.conditional || t.level !== 'ROW' || !t.events.includes('INSERT')) return false;
-    const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.plpgsqlSource);
+    const fn = plpgsqlTriggerFunction(ctx.model, t);
     return fn !== undefined && ctx.functionAnalysis(fn).triggerInserts.includes(rel.qualified);
   });
 }
@@ -371,7 +391,7 @@ export function columnsSetToCaller(ctx: CatalogLintContext, rel: Relation, comma
   if (rel.qualified === 'storage.objects' && !ctx.exposed.has('storage')) for (const c of ['owner', 'owner_id']) if (rel.columns.some((x) => x.name === c)) out.add(c);
   for (const t of rel.triggers) {
     if (!t.enabled || t.timing !== 'BEFORE' || t.level !== 'ROW' || t.conditional || !t.events.includes(command)) continue;
-    const fn = ctx.model.functions.find((f) => `${f.schema}.${f.name}` === t.function && f.isTrigger && f.plpgsqlSource);
+    const fn = plpgsqlTriggerFunction(ctx.model, t);
     if (!fn) continue;
     for (const { column, ops } of ctx.functionAnalysis(fn).setsToCaller) {
       if ((ops === null || ops.includes(command)) && (command === 'INSERT' || t.columns.length === 0 || t.columns.includes(column))) out.add(column);

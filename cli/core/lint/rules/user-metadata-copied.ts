@@ -6,7 +6,7 @@
  * policy-user-metadata's hole, one table removed.
  */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { listWords, policyCallerFacts, policyObject } from '../facts.js';
+import { listWords, plpgsqlTriggerFunction, policyCallerFacts, policyObject, relationsByName } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -17,19 +17,18 @@ export const rule: CatalogRule = {
   docs: "A sign-up trigger (`handle_new_user`) often fills a profiles or members row from new.raw_user_meta_data. That JSON is whatever the client sent to sign up (`options.data`), and the user can change it later (PUT /user, which fires an UPDATE trigger too). When a policy then looks the caller up in that table and decides on the copied column (`exists (select 1 from profiles p where p.id = auth.uid() and p.role = 'admin')`, an is_admin() helper, `org_id in (select org_id from members where user_id = auth.uid())`), anyone can sign up as an admin or into any organisation. The rule reads the PL/pgSQL trigger functions of enabled INSERT or UPDATE triggers on auth.users (INSERT … VALUES / SELECT, UPDATE … SET, ON CONFLICT DO UPDATE, and variables set from the metadata on the way) and the columns each policy decides on, in its expressions or in the helpers it calls. Copying a display name or an avatar is fine: no policy decides on those.",
   fix: "fill the column from raw_app_meta_data (only the service role writes it) or leave it to its default, and let a trusted path (an admin, an invitation) set it; copy only what users may choose, such as a display name",
   check(ctx) {
-    const users = ctx.model.relations.find((r) => r.schema === 'auth' && r.name === 'users');
+    const users = relationsByName(ctx.model).get('auth.users');
     if (!users) return [];
     // `schema.table.column` → the triggers that copy user_metadata into it.
     const copies = new Map<string, string[]>();
     for (const t of users.triggers) {
       if (!t.enabled || !t.events.some((e) => e === 'INSERT' || e === 'UPDATE')) continue;
-      for (const fn of ctx.model.functions) {
-        if (`${fn.schema}.${fn.name}` !== t.function || !fn.isTrigger || !fn.plpgsqlSource) continue;
-        for (const c of ctx.functionAnalysis(fn).metadataCopies) {
-          const key = `${c.table}.${c.column}`;
-          const by = `trigger ${t.name} (${fn.schema}.${fn.name}())`;
-          if (!copies.get(key)?.includes(by)) copies.set(key, [...(copies.get(key) ?? []), by]);
-        }
+      const fn = plpgsqlTriggerFunction(ctx.model, t);
+      if (!fn) continue;
+      for (const c of ctx.functionAnalysis(fn).metadataCopies) {
+        const key = `${c.table}.${c.column}`;
+        const by = `trigger ${t.name} (${fn.schema}.${fn.name}())`;
+        if (!copies.get(key)?.includes(by)) copies.set(key, [...(copies.get(key) ?? []), by]);
       }
     }
     if (copies.size === 0) return [];
