@@ -149,19 +149,21 @@ export function transactionBlockEffect(stmt: Record<string, unknown>): 'open' | 
  */
 export async function unclosedTransactionBlock(statements: readonly SplitStatement[]): Promise<SplitStatement | null> {
   let open: SplitStatement | null = null;
-  for (const s of statements) {
-    if (s.kind !== 'TransactionStmt') continue;
-    const parser = await loadParser();
-    const stmt = (parser.parseSync(s.text) as { stmts?: Array<{ stmt: Record<string, unknown> }> }).stmts?.[0]?.stmt ?? {};
-    const effect = transactionBlockEffect(stmt);
+  const control = statements.filter((s) => s.kind === 'TransactionStmt');
+  if (control.length === 0) return null;
+  const parser = await loadParser();
+  for (const s of control) {
+    const effect = transactionBlockEffect(topLevelStatement(parser.parseSync, s.text));
     if (effect === 'open' && !open) open = s;
     if (effect === 'close') open = null;
   }
   return open;
 }
 
-/** Transaction statements that end or start a transaction (SAVEPOINT, RELEASE and ROLLBACK TO stay inside one). */
-const ENDS_TRANSACTION = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START', 'TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE']);
+/** The parse tree of the one statement `text` holds (an empty node when it holds none). */
+function topLevelStatement(parseSync: (sql: string) => unknown, text: string): Record<string, unknown> {
+  return (parseSync(text) as { stmts?: Array<{ stmt: Record<string, unknown> }> }).stmts?.[0]?.stmt ?? {};
+}
 
 /**
  * Top-level BEGIN/COMMIT/ROLLBACK/END/ABORT/START TRANSACTION/PREPARE TRANSACTION (with or
@@ -173,11 +175,8 @@ export async function transactionControlStatements(text: string): Promise<SplitS
   const parser = await loadParser();
   const split = await splitStatements(text);
   if (isParseFailure(split)) return [];
-  return split.filter((s) => {
-    if (s.kind !== 'TransactionStmt') return false;
-    const node = (parser.parseSync(s.text) as { stmts?: Array<{ stmt: { TransactionStmt?: { kind?: string } } }> }).stmts?.[0]?.stmt.TransactionStmt;
-    return ENDS_TRANSACTION.has(node?.kind ?? '');
-  });
+  // Those that start or end a transaction (SAVEPOINT, RELEASE and ROLLBACK TO stay inside one).
+  return split.filter((s) => s.kind === 'TransactionStmt' && transactionBlockEffect(topLevelStatement(parser.parseSync, s.text)) !== null);
 }
 
 const TRANSACTION_WORDS = new Set(['begin', 'commit', 'rollback', 'abort', 'end', 'start', 'prepare']);
