@@ -1922,3 +1922,51 @@ describe('policy-subselect-uncorrelated: a global gate on an attribute of the ca
     }
   });
 });
+
+// x op ALL (array) is true over an empty array whatever x is, NULL included: a policy
+// `auth.uid() = all(editors)` lets a request without a user read every row nobody was added to.
+describe('policy-to-public: ALL over an array that may be empty passes without a user', () => {
+  const t = (using: string) => `create table public.t (id int primary key, editors uuid[] not null default '{}', owner_id uuid, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    create policy p on public.t for select using (${using});
+    insert into public.t values (1, '{}', null, 'nobody''s yet'), (2, '{00000000-0000-4000-8000-000000000001}', '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const passes = 'and a request without a user can pass it';
+  const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+  const verdict = async (using: string) => (await rule('policy-to-public', t(using))).map((f) => f.message.replace(/^.*anon included, /, ''));
+
+  it('= ALL (a column) and <> ALL (a column) pass for anon on the empty array; = ANY and ALL over a non-empty ARRAY[…] do not', async () => {
+    for (const using of ['auth.uid() = all(editors)', '(select auth.uid()) = all (editors)', 'auth.uid() <> all(editors)', "auth.uid() = all('{}'::uuid[])", 'auth.uid() = all(array[]::uuid[])']) {
+      expect(await verdict(using), using).toEqual([passes]);
+      expect(await readsAs(t(using), 'anon'), using).toContain("nobody's yet");
+    }
+    for (const using of ['auth.uid() = any(editors)', '(select auth.uid()) = all(array[owner_id])', "auth.uid() = all('{00000000-0000-4000-8000-000000000001}'::uuid[])"]) {
+      expect(await verdict(using), using).toEqual([cannot]);
+      expect(await readsAs(t(using), 'anon'), using).toEqual([]);
+    }
+  });
+
+  it('policy-vacuous-all: on Postgres every signed-in user reads the row nobody was added to, through = ALL (a column) or = ALL (select …); = ANY and a non-empty ARRAY[…] are not reported', async () => {
+    const U2 = '00000000-0000-4000-8000-000000000002';
+    // Row 2's member is user 1, as its editors say; row 1 has neither.
+    const members = `create table public.members (board_id int, user_id uuid);
+      insert into public.members values (2, '00000000-0000-4000-8000-000000000001');
+      grant select on public.members to authenticated;`;
+    const cases = {
+      '(select auth.uid()) = all (editors)': 'auth.uid() = ALL (editors)',
+      [`(select auth.uid()) = all (select m.user_id from public.members m where m.board_id = t.id)`]: 'auth.uid() = ALL (select …)',
+      '(select auth.uid()) = all (array_remove(editors, null))': 'auth.uid() = ALL (an array)',
+    };
+    for (const [using, text] of Object.entries(cases)) {
+      const sqlText = members + t(using);
+      const found = await rule('policy-vacuous-all', sqlText);
+      expect(found.map((f) => f.message), using).toEqual([expect.stringContaining(`tests "${text}": ALL over nothing is true, so anon and authenticated can read the rows`)]);
+      expect(found[0]!.fix, using).toBe(`test membership with = ANY: ${text.replace(' = ALL ', ' = ANY ')}`);
+      // User 2 was added to nothing, and reads row 1 all the same.
+      expect((await asRequest(sqlText, 'authenticated', U2, async (tx) => (await tx.unsafe('select id from public.t order by id')).map((r) => r['id'] as number))), using).toEqual([1]);
+    }
+    for (const using of ['(select auth.uid()) = any (editors)', '(select auth.uid()) = all (array[owner_id])', 'not ((select auth.uid()) = all (editors))', '(select auth.uid()) <> all (editors)']) {
+      expect(await rule('policy-vacuous-all', t(using)), using).toEqual([]);
+    }
+  });
+});

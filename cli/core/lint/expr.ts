@@ -429,6 +429,12 @@ export interface ExprAnalysis {
   roleColumns: Array<{ column: string; fn: string }>;
   /** Comparisons of an expression with itself, usually a name that bound to the wrong relation. */
   selfComparisons: SelfComparison[];
+  /**
+   * `<caller> = ALL (<array or sub-select>)` outside any NOT, where the array can be empty or
+   * the sub-select find nothing: ALL over nothing is true, so the test passes for every caller
+   * (anon included) on those rows. As written, e.g. `auth.uid() = ALL (editors)`.
+   */
+  vacuousAll: string[];
   /** Helper calls and sub-selects that run once per row the expression is checked on (see PerRowLookup). */
   perRowLookups: PerRowLookup[];
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
@@ -693,6 +699,15 @@ function innerJoinNeedsUser(from: unknown, helpers: HelperTest): boolean {
   return (b['quals'] !== undefined && needsUserIn(b['quals'], helpers)) || innerJoinNeedsUser(b['larg'], helpers) || innerJoinNeedsUser(b['rarg'], helpers);
 }
 
+/** An array that has at least one element whatever the row: `ARRAY[a, …]`, or a literal such as `'{x}'::uuid[]`. */
+function nonEmptyArray(v: unknown): boolean {
+  const n = stripCasts(v);
+  if (nodeType(n) === 'A_ArrayExpr') return (((bodyOf(n)['elements'] as unknown[] | undefined) ?? []).length) > 0;
+  const text = constString(n);
+  // An optional dimension decoration ('[1:2]={a,b}'), then '{' and something that is not the closing brace.
+  return text !== null && /^\s*(\[[^\]]*\]\s*)*=?\s*\{\s*[^\s}]/.test(text);
+}
+
 /** NULL or false for a request without a user (see ExprAnalysis.needsUser). */
 function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
   // `(select private.is_member(org_id))`, the helper wrapped so it runs once per statement.
@@ -713,7 +728,10 @@ function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
     const kind = String(b['kind']);
     const sides = [b['lexpr'], b['rexpr']];
     if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => nullWithoutUserValue(x) || emptyWithoutUser(x, helpers));
-    if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_IN') return nullWithoutUserValue(b['lexpr']);
+    // NULL op ANY (…) is NULL or false, as is NULL [NOT] IN (a list, never empty); but NULL op ALL (…)
+    // is true over an empty array, so only an array that cannot be empty keeps anon out.
+    if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_IN') return nullWithoutUserValue(b['lexpr']);
+    if (kind === 'AEXPR_OP_ALL') return nullWithoutUserValue(b['lexpr']) && nonEmptyArray(b['rexpr']);
     return false;
   }
   if (t === 'SubLink') {
@@ -1414,6 +1432,28 @@ function selfComparison(t: string, b: Body, ancestors: readonly Ancestor[]): Sel
   return { text: `${side} ${op} ${side}`, always, inSubselect: insideSubselect(ancestors) };
 }
 
+/**
+ * `x = ALL (…)` comparing the caller with an array that may be empty, or a
+ * sub-select that may find no row, outside any NOT: described as written
+ * (`auth.uid() = ALL (editors)`), else null. ALL over nothing is true whatever
+ * x is, NULL included. An `ARRAY[a, …]` or `'{x}'` literal is never empty, nor is
+ * a sub-select without FROM and WHERE or one that aggregates to one row.
+ */
+function vacuousAllTest(t: string, b: Body, anc: readonly Ancestor[], callerDependent: (t: string, b: Body) => boolean): string | null {
+  if (anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) return null;
+  if (t === 'A_Expr') {
+    if (String(b['kind']) !== 'AEXPR_OP_ALL' || opName(b) !== '=' || nonEmptyArray(b['rexpr'])) return null;
+    if (!contains(b['lexpr'], callerDependent) && !contains(b['rexpr'], callerDependent)) return null;
+    const r = stripCasts(b['rexpr']);
+    return `${describe(b['lexpr'])} = ALL (${nodeType(r) === 'ColumnRef' ? strings(bodyOf(r)['fields']).join('.') : 'an array'})`;
+  }
+  if (b['subLinkType'] !== 'ALL_SUBLINK' || strings(b['operName']).pop() !== '=') return null;
+  const sel = bodyOf(b['subselect']);
+  if ((!sel['fromClause'] && !sel['whereClause']) || (aggregatesToOneRow(sel) && !sel['havingClause'])) return null;
+  if (!contains(b['testexpr'], callerDependent) && !contains(b['subselect'], callerDependent)) return null;
+  return `${describe(b['testexpr'])} = ALL (select …)`;
+}
+
 /** Analyse one expression of a policy on table `tableName`. */
 /**
  * The source text of the call whose name starts at byte `loc` of `src`: its name
@@ -1576,6 +1616,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     return out;
   };
   const selfComparisons: SelfComparison[] = [];
+  const vacuousAll: string[] = [];
   const roleColumns: Array<{ column: string; fn: string }> = [];
   let readsUserMetadata = false;
   let bindsCaller = false;
@@ -1645,6 +1686,10 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
         const d = detachedCallerOf(b, 'public', isRowColumn, anc);
         if (d) detachedCallers.push(d);
       }
+    }
+    if (t === 'A_Expr' || t === 'SubLink') {
+      const all = vacuousAllTest(t, b, anc, callerDependent);
+      if (all) vacuousAll.push(all);
     }
     if (t === 'A_Expr') {
       const self = selfComparison(t, b, anc);
@@ -1908,6 +1953,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     detachedCallers,
     roleColumns,
     selfComparisons,
+    vacuousAll,
     perRowLookups,
     rowFreeBranches,
     requiredCalls,
