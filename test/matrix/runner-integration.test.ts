@@ -10,12 +10,14 @@ import { REPO_ROOT, runCli, serverUrl } from '../helpers/pg.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const TEST_FILE = `
+begin;
 select plan(2);
 select tests.create_user('cov-a@example.test');
 select tests.authenticate_as('cov-a@example.test');
 select lives_ok($$ insert into public.deployments (user_id, name) values (auth.uid(), 'mine') $$, 'a user creates a deployment');
 select is((select count(*)::int from public.deployments), 1, 'and sees only it');
 select * from finish();
+rollback;
 `;
 
 describe('rowguard test with the access matrix', () => {

@@ -234,6 +234,82 @@ describe('verdicts', () => {
     expect(on!.messages).toEqual([...warnings, 'ERROR:  SAVEPOINT can only be used in transaction blocks', 'ERROR:  RELEASE SAVEPOINT can only be used in transaction blocks', 'ERROR:  ROLLBACK TO SAVEPOINT can only be used in transaction blocks', 'ERROR:  LOCK TABLE can only be used in transaction blocks', 'ERROR:  DECLARE CURSOR can only be used in transaction blocks']);
   });
 
+  // psql ends a setting made for the transaction with the statement outside a block, or with the
+  // block's COMMIT; rowguard's own transaction goes on, so the runner puts the value back there.
+  const TX_LOCAL =
+    "select plan(9);\n" +
+    "select set_config('request.jwt.claims', '{\"sub\":\"x\"}', true);\n" +
+    "select is(current_setting('request.jwt.claims', true), '', 'set_config(…, true) outside a block ended with its statement');\n" +
+    "select set_config('app.k', 'session', false);\n" +
+    "select from pg_catalog.set_config('app.k', 'transaction', true);\n" +
+    "select is(current_setting('app.k', true), 'session', 'the session value is back');\n" +
+    "select set_config('role', 'pg_read_all_data', true), set_config('search_path', 'pg_catalog', true);\n" +
+    "select is(current_user::text, session_user::text, 'a role set for the statement ended with it');\n" +
+    "select ok(current_setting('search_path') like '%public%', 'and the search_path');\n" +
+    "begin;\n" +
+    "select set_config('app.m', 'in block', true);\n" +
+    "set local app.n = 'set local';\n" +
+    "set app.o = 'set in block';\n" +
+    "select is(current_setting('app.m', true), 'in block', 'inside a block it lasts');\n" +
+    "commit;\n" +
+    "select is(current_setting('app.m', true), '', 'COMMIT ended it');\n" +
+    "select is(current_setting('app.n', true), '', 'and the SET LOCAL');\n" +
+    "select is(current_setting('app.o', true), 'set in block', 'a session SET in the block stays');\n" +
+    "begin;\nselect set_config('app.k', 'rolled back', false);\nrollback;\n" +
+    "select is(current_setting('app.k', true), 'session', 'ROLLBACK undid a session set');\n" +
+    "select * from finish();\n";
+
+  it('outside a block a setting made for the transaction ends with the statement, and inside one at COMMIT, as under psql', async () => {
+    const dir = tempDir('rg-tx-local-');
+    writeFileSync(join(dir, 'local.sql'), TX_LOCAL);
+    // The same in a file whose first statement is BEGIN (rowguard's own transaction), and in one that
+    // commits a table (run alone, its commits kept for the files after it).
+    writeFileSync(join(dir, 'outer.sql'), "begin;\nselect plan(2);\nselect set_config('app.m', 'in block', true);\nselect is(current_setting('app.m', true), 'in block', 'inside the first block');\ncommit;\nselect is(current_setting('app.m', true), '', 'its COMMIT ended it');\nselect * from finish();\n");
+    writeFileSync(join(dir, 'kept.sql'), 'create table public.tx_local_kept (x int);\n' + TX_LOCAL);
+    const files = (await run([dir])).files;
+    for (const f of files) {
+      expect(f.status, `${f.file}: ${f.output.join('\n')}`).toBe('passed');
+      expect(f.tests.length, f.file).toBe(f.file.endsWith('outer.sql') ? 2 : 9);
+    }
+    expect(files.find((f) => f.file.endsWith('kept.sql'))!.kept).toBeDefined();
+  });
+
+  it("tests.authenticate_as outside a block lasts one statement, as basejump's helpers do under pg_prove; inside a block, until its end", async () => {
+    const dir = tempDir('rg-tx-local-helpers-');
+    writeFileSync(
+      join(dir, 'helpers.sql'),
+      "begin;\nselect tests.create_user('ann@example.test');\ncommit;\nselect plan(4);\n" +
+        "select tests.authenticate_as('ann@example.test');\n" +
+        "select is(current_user::text, session_user::text, 'outside a block the switch ended with its statement');\n" +
+        "select is(auth.uid(), null, 'and so did the claims');\n" +
+        "begin;\nselect tests.authenticate_as('ann@example.test');\nselect is(current_user::text, 'authenticated', 'inside a block it lasts');\ncommit;\n" +
+        "select is(current_user::text, session_user::text, 'until the block ends');\nselect * from finish();\n",
+    );
+    const [f] = (await run([join(dir, 'helpers.sql')])).files;
+    expect(f!.tests.map((t) => [t.ok, t.description])).toEqual([
+      [true, 'outside a block the switch ended with its statement'],
+      [true, 'and so did the claims'],
+      [true, 'inside a block it lasts'],
+      [true, 'until the block ends'],
+    ]);
+  });
+
+  it.skipIf(!canCompareWithRealPgtap())('settings made for the transaction: the same lines as pg_prove with the real pgTAP', async () => {
+    const dir = tempDir('rg-tx-local-real-');
+    writeFileSync(join(dir, 'local.sql'), TX_LOCAL);
+    const db = await freshDatabase('rg_txlocal');
+    try {
+      await db.sql.unsafe(readFileSync(realPgtapSql()!, 'utf8')).simple();
+      const p = pgProve(db.url, join(dir, 'local.sql'));
+      const [ours] = (await run([join(dir, 'local.sql')])).files;
+      const tap = (ls: string[]) => ls.filter((l) => /^(ok \d|not ok \d|#|1\.\.)/.test(l));
+      expect(tap(ours!.output)).toEqual(tap(p.stdout.split('\n')));
+      expect(p.status).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('ROLLBACK AND CHAIN and COMMIT AND CHAIN keep the block\'s isolation level, as the server\'s chain does', async () => {
     const dir = tempDir('rg-chain-');
     writeFileSync(join(dir, 'chain.sql'), "start transaction isolation level serializable;\ncreate table public.chain_t (x int);\nrollback and chain;\nselect plan(3);\n" +

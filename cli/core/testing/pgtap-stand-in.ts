@@ -96,6 +96,43 @@ export function searchPathChange(tree: unknown): { local: boolean } | undefined 
   return found;
 }
 
+/** The tests.* helpers that switch the role and the claims with set_config(…, true) (tests-helpers.sql, basejump's). */
+const IMPERSONATING = new Set(['authenticate_as', 'authenticate_as_anon', 'authenticate_as_service_role', 'clear_authentication', '_impersonate']);
+
+/**
+ * The settings a statement changes, by scope: `local` for the transaction
+ * only (SET LOCAL, set_config(name, …, true) with a constant name, a tests.*
+ * helper that impersonates: role and request.jwt.claims), `session` for the
+ * session (SET, RESET, set_config(…, false)); `all` for RESET ALL. Names are
+ * lower case, as Postgres matches them. What a function sets inside its body
+ * (other than those helpers), or a DO block, is not seen.
+ */
+export function settingChanges(tree: unknown): { local: string[]; session: string[]; all: boolean } {
+  const out = { local: [] as string[], session: [] as string[], all: false };
+  for (const { stmt } of (tree as Tree | undefined)?.stmts ?? []) {
+    const vs = stmt?.['VariableSetStmt'] as { kind?: string; name?: string; is_local?: boolean } | undefined;
+    if (vs) {
+      if (vs.kind === 'VAR_RESET_ALL') out.all = true;
+      // SET TRANSACTION / SET SESSION CHARACTERISTICS (VAR_SET_MULTI) and SESSION AUTHORIZATION are not settings set_config can put back.
+      else if (vs.name && vs.kind !== 'VAR_SET_MULTI' && vs.name !== 'session_authorization') (vs.is_local ? out.local : out.session).push(vs.name.toLowerCase());
+      continue;
+    }
+    walkFuncCalls(stmt, (fc) => {
+      const name = fc.funcname?.map((n) => n.String?.sval ?? '') ?? [];
+      const fn = name[name.length - 1] ?? '';
+      if (IMPERSONATING.has(fn) && (name.length === 1 || name[0] === 'tests')) {
+        out.local.push('role', 'request.jwt.claims');
+        return;
+      }
+      if (fn !== 'set_config' || (name.length === 2 && name[0] !== 'pg_catalog')) return;
+      const setting = (fc.args?.[0]?.['A_Const'] as { sval?: { sval?: string } } | undefined)?.sval?.sval;
+      const local = (fc.args?.[2]?.['A_Const'] as { boolval?: { boolval?: boolean } } | undefined)?.boolval?.boolval === true;
+      if (setting !== undefined) (local ? out.local : out.session).push(setting.toLowerCase());
+    });
+  }
+  return out;
+}
+
 interface FuncCallNode {
   funcname?: Array<{ String?: { sval?: string } }>;
   args?: Node[];

@@ -30,7 +30,7 @@ import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
-import { firstStatement, leavesNothing, libraryCallSites, searchPathChange, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
+import { firstStatement, leavesNothing, libraryCallSites, searchPathChange, settingChanges, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
 export interface TestFile {
   /** Absolute path. */
@@ -131,6 +131,10 @@ interface TxStatement {
 const TX_PREFIX = /^\s*(?:(?:--[^\n]*\n)|(?:\/\*[\s\S]*?\*\/)|\s)*(begin|start|commit|end|rollback|abort|savepoint|release|prepare)\b/i;
 const FILE_SAVEPOINT = 'rowguard_file_tx';
 const STMT_SAVEPOINT = 'rowguard_stmt';
+/** Where the library records the search_path it appended itself to (00-core.sql). */
+const APPENDED_PATH = 'rowguard_tap.appended_search_path';
+/** Calls that may set a setting (see settingChanges): only SET/RESET and statements naming one are parsed for it. */
+const SETTING_CHANGE_HINT = /set_config|authenticate_as|clear_authentication|_impersonate/i;
 
 /** Code-point offset (what the parser and the server count) → UTF-16 offset in `text`. */
 export function codePointToUtf16(text: string, cp: number): number {
@@ -472,6 +476,30 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   };
 
   const exec = (text: string) => sql.unsafe(text).simple().raw() as unknown as Promise<Array<Array<Buffer | null>>>;
+  // Settings the file set for the transaction (SET LOCAL, set_config(…, true), tests.authenticate_as):
+  // psql's transaction ends them with a statement outside a block, or at the block's COMMIT, while
+  // rowguard's transaction goes on. Name → the value before, put back at those points.
+  const transactionLocal = new Map<string, string>();
+  const noteSettingChanges = async (text: string, kind: string | undefined): Promise<void> => {
+    if (kind !== 'VariableSetStmt' && !SETTING_CHANGE_HINT.test(text)) return;
+    const changes = settingChanges(await parseTree(text));
+    if (changes.all) transactionLocal.clear();
+    // A session value set now is what the session keeps, whatever was set for the transaction before.
+    for (const n of changes.session) transactionLocal.delete(n);
+    const names = [...new Set(changes.local)].filter((n) => !transactionLocal.has(n));
+    // The path the library appended is recorded beside search_path (for the descriptions that print it).
+    if (names.includes('search_path') && !transactionLocal.has(APPENDED_PATH)) names.push(APPENDED_PATH);
+    if (names.length === 0 || aborted) return;
+    const [row] = await exec(`select ${names.map((n) => `pg_catalog.current_setting(${psqlLiteral(n).trimStart()}, true)`).join(', ')}`);
+    // A setting never set reads NULL; once a transaction-local value of it ends, it reads '' (a placeholder now exists).
+    names.forEach((n, i) => transactionLocal.set(n, row?.[i]?.toString('utf8') ?? ''));
+  };
+  const endTransactionLocal = async (): Promise<void> => {
+    if (transactionLocal.size === 0) return;
+    const pairs = [...transactionLocal];
+    transactionLocal.clear();
+    await exec(`select ${pairs.map(([n, v]) => `pg_catalog.set_config(${psqlLiteral(n).trimStart()}, ${psqlLiteral(v).trimStart()}, true)`).join(', ')}`);
+  };
   // Where the file may call pgTAP by a qualified name (see pgtap-stand-in.ts), and the library's function names.
   const pgtapSchemas = new Set([SUPABASE_PGTAP_SCHEMA]);
   let libraryFunctions = new Set<string>();
@@ -566,6 +594,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           outerOpen = true;
         }
         ranInOuter = true;
+        await noteSettingChanges(st.text, st0.kind);
         // A file whose commits are kept runs each statement outside its blocks in a savepoint too, so
         // that an error stopping it undoes that statement alone, as psql's autocommit would.
         guard = (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
@@ -580,6 +609,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
               `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
           );
         }
+        // Outside a block the statement was a transaction of its own under psql: what it set for it ends here.
+        if (block === 'none') await endTransactionLocal();
         if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
         const prefix = gsetPrefix.get(index);
         if (prefix !== undefined) {
@@ -611,6 +642,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         if (!pg) throw err;
         // 57P01..57P05: the server ended the session (terminate, shutdown, database dropped); 08xxx: connection failure.
         if (pg.sqlstate?.startsWith('57P') || pg.sqlstate?.startsWith('08')) lost = true;
+        // Outside a block a failed statement is undone whole (its savepoint, or the end of the file): so is what it set.
+        if (block === 'none') transactionLocal.clear();
         const errLocation = pg.position ? locate(script, st.start + st.toOriginal(codePointToUtf16(st.text, pg.position - 1))) : location;
         const message = `${pg.message ?? 'error'}`;
         result.messages.push(`ERROR:  ${message}`);
@@ -714,6 +747,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       case 'commit':
         // COMMIT of an aborted transaction is a ROLLBACK in Postgres.
         if (aborted && block !== 'none') return runTransactionControl({ ...tx, kind: 'rollback' }, text);
+        // The block's transaction ends: so do the settings made for it (AND CHAIN included).
+        if (block !== 'none') await endTransactionLocal();
         if (block === 'savepoint') {
           await exec(`release savepoint ${FILE_SAVEPOINT}`);
           if (tx.chain) await exec(`savepoint ${FILE_SAVEPOINT}`);
@@ -732,6 +767,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         return;
       case 'rollback':
         aborted = false;
+        // Rolled back with the block (to our savepoint, or our transaction): nothing to put back.
+        if (block !== 'none') transactionLocal.clear();
         if (block === 'savepoint') {
           await exec(`rollback to savepoint ${FILE_SAVEPOINT}`);
           if (!tx.chain) {
