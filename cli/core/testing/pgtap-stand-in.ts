@@ -113,8 +113,7 @@ export function settingChanges(tree: unknown): { local: string[]; session: strin
     const vs = stmt?.['VariableSetStmt'] as { kind?: string; name?: string; is_local?: boolean } | undefined;
     if (vs) {
       if (vs.kind === 'VAR_RESET_ALL') out.all = true;
-      // SET TRANSACTION / SET SESSION CHARACTERISTICS (VAR_SET_MULTI) and SESSION AUTHORIZATION are not settings set_config can put back.
-      else if (vs.name && vs.kind !== 'VAR_SET_MULTI' && vs.name !== 'session_authorization') (vs.is_local ? out.local : out.session).push(vs.name.toLowerCase());
+      else if (vs.name && vs.kind !== 'VAR_SET_MULTI') (vs.is_local ? out.local : out.session).push(vs.name.toLowerCase());
       continue;
     }
     walkFuncCalls(stmt, (fc) => {
@@ -130,8 +129,13 @@ export function settingChanges(tree: unknown): { local: string[]; session: strin
       if (setting !== undefined) (local ? out.local : out.session).push(setting.toLowerCase());
     });
   }
+  // SESSION AUTHORIZATION and the transaction's own characteristics cannot be put back with set_config
+  // once the transaction has run a query (SET TRANSACTION, SET SESSION CHARACTERISTICS are VAR_SET_MULTI).
+  out.local = out.local.filter((n) => !NOT_RESTORABLE.has(n));
   return out;
 }
+
+const NOT_RESTORABLE = new Set(['session_authorization', 'transaction_isolation', 'transaction_read_only', 'transaction_deferrable']);
 
 interface FuncCallNode {
   funcname?: Array<{ String?: { sval?: string } }>;
