@@ -301,6 +301,35 @@ const CASES: Case[] = [
     fails: '55P04',
     rules: ['no-transaction-statement'],
   },
+  // The new label's text is refused only where Postgres reads it as the enum (enum_in): written into or compared with a varchar column, or cast to text, it is a plain string.
+  {
+    name: "enum value added, its text written into and compared with varchar columns in the same file",
+    before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;",
+    sql: "alter type public.mood add value 'c';\ninsert into public.t (id, v) values (500, 'c') on conflict (id) do update set v = 'c';\nupdate public.t set v = 'c' where v in ('c', 'x1') or t.v <> 'c';\ndelete from public.t where 'c' = v and id > 1000;\nselect 'c'::text, 'c'::pg_catalog.varchar;",
+    rules: [],
+  },
+  {
+    name: 'enum value added, then compared with the enum column in the same file',
+    before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;",
+    sql: "alter type public.mood add value 'c';\nupdate public.t set v = 'c' where m = 'c';",
+    fails: '55P04',
+    at: '2:39',
+    rules: ['no-transaction-statement'],
+  },
+  {
+    name: 'enum value added, then written into a column of a domain over the enum',
+    before: "create type public.mood as enum ('a', 'b');\ncreate domain public.dmood as public.mood;\nalter table public.t add column dm public.dmood;",
+    sql: "alter type public.mood add value 'c';\ninsert into public.t (id, dm) values (500, 'c');",
+    fails: '55P04',
+    rules: ['no-transaction-statement'],
+  },
+  {
+    name: 'enum value added, then cast to the enum in the same file',
+    before: "create type public.mood as enum ('a', 'b');",
+    sql: "alter type public.mood add value 'c';\nupdate public.t set v = 'x' where 'c'::public.mood is not null;",
+    fails: '55P04',
+    rules: ['no-transaction-statement'],
+  },
   { name: 'enum value used in the file after the one that added it', before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;\nalter type public.mood add value 'c';", sql: "update public.t set m = 'c' where id = 1;", rules: [] },
   // Postgres 17 lets a transaction use a value it added to a type it created; 15 and 16 refuse it.
   {
