@@ -379,6 +379,10 @@ describe('migrate up', () => {
     writeFileSync(join(dir, 'sql', '0001_a.sql'), 'create table a (x int);\ncreate table b (x int);\n');
     const v = await cli(['migrate', 'verify']);
     expect(v.code).toBe(0);
+    // What a LF checkout applies, where psql would keep the CR inside a string or a body spanning lines.
+    writeFileSync(join(dir, 'sql', '0002_b.sql'), "insert into a values (length('1\r\n2'));\r\ncreate function f() returns text language sql as $$\r\n  select 'x'\r\n$$;\r\n");
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    expect(await db.sql`select (select x from a) as x, strpos(prosrc, chr(13)) as cr from pg_proc where proname = 'f'`).toEqual([{ x: 3, cr: 0 }]);
   });
 
   it('applies a symlinked migration, and refuses a .SQL file or a dangling link rather than skip it in silence', async () => {
