@@ -164,7 +164,19 @@ describe('rowguard lint --shadow', () => {
       const r = await runCli(['lint', '--no-catalog', '--all'], { cwd: bad });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/sql\/0001_x\.sql:2:8: syntax error at or near "tabel"/);
+      expect(r.stderr.match(/0001_x\.sql:2:8/g), 'the location once').toHaveLength(1);
       expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  it('a COPY … FROM STDIN with its rows is named at the COPY, not as a syntax error in its first row', async () => {
+    const bad = project({ '0001_x.sql': 'create table t (id int);\ncopy t (id) from stdin;\n1\n\\.\n' });
+    try {
+      const r = await runCli(['lint', '--no-catalog', '--all'], { cwd: bad });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: sql\/0001_x\.sql:2:1: COPY … FROM STDIN in a migration/);
     } finally {
       rmSync(bad, { recursive: true, force: true });
     }

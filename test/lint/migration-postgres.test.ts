@@ -72,6 +72,20 @@ const CASES: Case[] = [
   { name: 'add column with a constant default', sql: 'alter table public.t add column a int not null default 0;', rewrite: false, scan: false, rules: [] },
   { name: 'add column default now() (STABLE)', sql: 'alter table public.t add column a timestamptz default now();', rewrite: false, rules: [] },
   { name: 'add column default gen_random_uuid()', sql: 'alter table public.t add column a uuid default gen_random_uuid();', rewrite: true, lock: 'AccessExclusiveLock', fix: /set default/, rules: ['table-rewrite'] },
+  // A VOLATILE LANGUAGE sql function in a default: Postgres inlines a bare SELECT of one expression and judges its body; one with a FROM (or an aggregate) stays a volatile call.
+  { name: 'add column default calling a sql function the migrations made, whose body inlines to a constant', before: "create function public.one() returns text language sql as 'select ''x''';", sql: 'alter table public.t add column a text not null default public.one();', rewrite: false, scan: false, rules: [] },
+  { name: 'add column default calling a sql function the migrations made, whose body inlines to random()', before: "create function public.rnd() returns float8 language sql as 'select random()';", sql: 'alter table public.t add column a float8 default public.rnd();', rewrite: true, lock: 'AccessExclusiveLock', rules: ['table-rewrite'] },
+  {
+    name: 'add column default calling a sql function the migrations made, whose body has a FROM and an aggregate',
+    before: "create function public.changeme() returns text language sql as $$ select 'changeme_' || string_agg(substr('abc', g, 1), '') from generate_series(1, 3) g $$;",
+    sql: 'alter table public.t add column a text not null default public.changeme();',
+    rewrite: true,
+    lock: 'AccessExclusiveLock',
+    message: /changeme\(\)/,
+    rules: ['table-rewrite'],
+  },
+  { name: 'add column default calling a sql function the migrations made SECURITY DEFINER', before: "create function public.one_sd() returns text language sql security definer as 'select ''x''';", sql: 'alter table public.t add column a text default public.one_sd();', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'add column default calling a sql function the migrations made with RETURN', before: "create function public.one_ret() returns text language sql return 'x';", sql: 'alter table public.t add column a text default public.one_ret();', rewrite: false, rules: [] },
   {
     name: 'add column, then set a volatile default (the fix table-rewrite gives)',
     sql: 'alter table public.t add column a uuid;\nalter table public.t alter column a set default gen_random_uuid();',
@@ -298,6 +312,35 @@ const CASES: Case[] = [
     name: 'enum value added and used in the same file',
     before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;",
     sql: "alter type public.mood add value 'c';\nupdate public.t set m = 'c' where id = 1;",
+    fails: '55P04',
+    rules: ['no-transaction-statement'],
+  },
+  // The new label's text is refused only where Postgres reads it as the enum (enum_in): written into or compared with a varchar column, or cast to text, it is a plain string.
+  {
+    name: "enum value added, its text written into and compared with varchar columns in the same file",
+    before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;",
+    sql: "alter type public.mood add value 'c';\ninsert into public.t (id, v) values (500, 'c') on conflict (id) do update set v = 'c';\nupdate public.t set v = 'c' where v in ('c', 'x1') or t.v <> 'c';\ndelete from public.t where 'c' = v and id > 1000;\nselect 'c'::text, 'c'::pg_catalog.varchar;",
+    rules: [],
+  },
+  {
+    name: 'enum value added, then compared with the enum column in the same file',
+    before: "create type public.mood as enum ('a', 'b');\nalter table public.t add column m public.mood;",
+    sql: "alter type public.mood add value 'c';\nupdate public.t set v = 'c' where m = 'c';",
+    fails: '55P04',
+    at: '2:39',
+    rules: ['no-transaction-statement'],
+  },
+  {
+    name: 'enum value added, then written into a column of a domain over the enum',
+    before: "create type public.mood as enum ('a', 'b');\ncreate domain public.dmood as public.mood;\nalter table public.t add column dm public.dmood;",
+    sql: "alter type public.mood add value 'c';\ninsert into public.t (id, dm) values (500, 'c');",
+    fails: '55P04',
+    rules: ['no-transaction-statement'],
+  },
+  {
+    name: 'enum value added, then cast to the enum in the same file',
+    before: "create type public.mood as enum ('a', 'b');",
+    sql: "alter type public.mood add value 'c';\nupdate public.t set v = 'x' where 'c'::public.mood is not null;",
     fails: '55P04',
     rules: ['no-transaction-statement'],
   },
@@ -628,10 +671,20 @@ describe('missing-lock-timeout reports the statements whose lock waits block rea
  */
 describe('add column with a default calling a function of the database, not of the migrations', () => {
   const FNS = `create function public.mk_volatile() returns uuid language plpgsql as 'begin return gen_random_uuid(); end';
-create function public.mk_stable() returns uuid language plpgsql stable as 'begin return ''00000000-0000-0000-0000-000000000000''; end';`;
+create function public.mk_stable() returns uuid language plpgsql stable as 'begin return ''00000000-0000-0000-0000-000000000000''; end';
+create function public.mk_sql_const() returns uuid language sql as 'select ''00000000-0000-0000-0000-000000000000''::uuid';
+create function public.mk_sql_random() returns uuid language sql as 'select gen_random_uuid()';
+create function public.mk_sql_from() returns uuid language sql as 'select u from (values (''00000000-0000-0000-0000-000000000000''::uuid)) v(u)';
+create function public.mk_sql_set() returns uuid language sql set search_path = '' as 'select ''00000000-0000-0000-0000-000000000000''::uuid';
+create function public.mk_sql_return() returns uuid language sql return '00000000-0000-0000-0000-000000000000'::uuid;`;
   it.each([
     ['mk_volatile', true],
     ['mk_stable', false],
+    ['mk_sql_const', false],
+    ['mk_sql_random', true],
+    ['mk_sql_from', true],
+    ['mk_sql_set', true],
+    ['mk_sql_return', false],
   ] as const)('%s()', async (fn, rewrites) => {
     const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
     const sql = `alter table public.t add column a uuid default public.${fn}();`;

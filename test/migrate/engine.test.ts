@@ -272,6 +272,27 @@ describe('migrate up', () => {
     }
   });
 
+  it('refuses COPY … FROM STDIN (pg_dump data: psql sends the lines after it) at the COPY, before anything of the file runs; the words in a string are SQL', async () => {
+    for (const [body, where] of [
+      ['create table a (x int, s text);\n-- seed\ncopy a (x, s) from stdin;\n1\tone\n\\.\n', 'sql/0001_copy.sql:3:1'],
+      ['-- rowguard:no-transaction\ncreate table a (x int);\n  COPY a FROM STDIN;\n1\n\\.\n', 'sql/0001_copy.sql:3:3'],
+    ] as const) {
+      dir = project({ '0001_copy.sql': body });
+      const r = await json(['migrate', 'up']);
+      expect(r.code).toBe(1);
+      const err = r.body['error'] as { code: string; message: string; hint: string; location: { file: string; line: number; column: number } };
+      expect(err.code).toBe('migration_invalid_file');
+      expect(`${err.location.file}:${err.location.line}:${err.location.column}`).toBe(where);
+      expect(err.message).toBe('COPY … FROM STDIN in a migration: psql sends the lines after it as its rows, rowguard sends the file to the server as SQL');
+      expect(err.hint).toContain('INSERT … VALUES');
+      expect((await db.sql`select to_regclass('public.a') as r`)[0]!['r']).toBeNull();
+      expect(await history()).toEqual([]);
+    }
+    dir = project({ '0001_words.sql': "create table a (s text);\ninsert into a values ('copy a from stdin;');\n" });
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    expect((await db.sql`select s from a`)[0]!['s']).toBe('copy a from stdin;');
+  });
+
   it('a no-transaction file the server reads but rowguard cannot split is refused without running any of it', async () => {
     // With standard_conforming_strings off, 'it\'s' is one string to the server and an open one to the parser.
     await db.sql.unsafe(`alter database ${db.name} set standard_conforming_strings = off`);
@@ -358,6 +379,10 @@ describe('migrate up', () => {
     writeFileSync(join(dir, 'sql', '0001_a.sql'), 'create table a (x int);\ncreate table b (x int);\n');
     const v = await cli(['migrate', 'verify']);
     expect(v.code).toBe(0);
+    // What a LF checkout applies, where psql would keep the CR inside a string or a body spanning lines.
+    writeFileSync(join(dir, 'sql', '0002_b.sql'), "insert into a values (length('1\r\n2'));\r\ncreate function f() returns text language sql as $$\r\n  select 'x'\r\n$$;\r\n");
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    expect(await db.sql`select (select x from a) as x, strpos(prosrc, chr(13)) as cr from pg_proc where proname = 'f'`).toEqual([{ x: 3, cr: 0 }]);
   });
 
   it('applies a symlinked migration, and refuses a .SQL file or a dangling link rather than skip it in silence', async () => {

@@ -17,6 +17,7 @@ import { readPlpgsql, readTrigger } from './plpgsql.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
+import { catalogBodyStatements, inlinedExpression, volatileCall } from './sql-inline.js';
 import { LEVEL_RANK, type CatalogLintContext, type Finding, type Level, type MigrationLintContext, type RawFinding, type Rule } from './types.js';
 
 export type ParseSync = (sql: string) => unknown;
@@ -144,8 +145,14 @@ export function runLint(input: LintInput): LintResult {
     }
   }
   const rowEstimates = new Map<string, number>(input.modelIsTarget && model ? model.relations.map((r) => [r.qualified, r.estimatedRows]) : []);
-  const catalogVolatileFunctions = new Set((model?.functions ?? []).filter((f) => f.kind === 'function' && f.volatility === 'volatile' && f.language !== 'sql').map((f) => f.name));
-  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates, serverVersion: input.serverVersion ?? model?.serverVersion ?? null, catalogVolatileFunctions };
+  const volatileFns = (model?.functions ?? []).filter((f) => f.kind === 'function' && f.volatility === 'volatile');
+  const catalogVolatileFunctions = new Set(volatileFns.filter((f) => f.language !== 'sql').map((f) => f.name));
+  // A sql one counts when Postgres keeps the call (not inlined) or inlines a volatile body.
+  for (const f of volatileFns.filter((f) => f.language === 'sql')) {
+    const expr = f.securityDefiner || f.config.length > 0 || /^(setof|table)\b/i.test(f.returns) || f.body === null ? null : inlinedExpression(catalogBodyStatements(f.body, parseSync));
+    if (expr === null || volatileCall(expr, catalogVolatileFunctions) !== null) catalogVolatileFunctions.add(f.name);
+  }
+  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates, serverVersion: input.serverVersion ?? model?.serverVersion ?? null, catalogVolatileFunctions, parseSync };
   for (const rule of RULES) if (rule.kind === 'migration') findings.push(...complete(rule, rule.check(mctx)));
 
   // Point catalog findings at the statement that created their object (the last CREATE wins).

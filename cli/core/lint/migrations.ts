@@ -11,6 +11,7 @@
  * (EXECUTE strings are not).
  */
 import { NO_TRANSACTION } from '../migrate/files.js';
+import { copyFromStdinOffset } from '../migrate/psql-copy.js';
 import { RowguardError } from '../errors.js';
 import { doBodyOffset, leadingTriviaLength, statementSpans, transactionBlockEffect } from '../sql-text.js';
 
@@ -219,8 +220,17 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
       parsed = parseSync(file.sql) as typeof parsed;
     } catch (err) {
       const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
+      // Rows after a COPY … FROM STDIN are psql's input, not SQL: say so at the COPY (migrate up refuses it too).
+      const copy = copyFromStdinOffset(file.sql, file.displayPath);
+      if (copy !== null) {
+        const at = idx.at(Buffer.byteLength(file.sql.slice(0, copy)));
+        throw new RowguardError('sql', 'COPY … FROM STDIN in a migration: psql sends the lines after it as its rows, rowguard sends the file to the server as SQL', {
+          location: { file: file.displayPath, line: at.line, column: at.column },
+          hint: 'write the rows as INSERT … VALUES (pg_dump --inserts writes them so), or load them with psql outside the migrations',
+        });
+      }
       const pos = idx.at(Math.min(e.sqlDetails?.cursorPosition ?? 0, idx.length));
-      throw new RowguardError('sql', `${file.displayPath}:${pos.line}:${pos.column}: ${e.message ?? 'syntax error'}`, {
+      throw new RowguardError('sql', e.message ?? 'syntax error', {
         location: { file: file.displayPath, line: pos.line, column: pos.column },
         hint: 'fix the syntax error; lint reads migrations with the Postgres 18 grammar',
       });

@@ -84,11 +84,13 @@ export interface MigrationLintContext {
   /** server_version_num of the database linted against; null with no database (files only). */
   serverVersion: number | null;
   /**
-   * Names (without schema) of the VOLATILE functions of the database linted against (the target
-   * or the shadow), but for LANGUAGE sql ones (Postgres may inline those, and then only their body
-   * counts); empty with files only.
+   * Names (without schema) of the functions of the database linted against (the target or the
+   * shadow) whose calls are volatile: VOLATILE ones, but for LANGUAGE sql ones whose body Postgres
+   * inlines to an expression without a volatile call (sql-inline.ts); empty with files only.
    */
   catalogVolatileFunctions: ReadonlySet<string>;
+  /** The Postgres grammar, for rules that read a function body the statements carry as text. */
+  parseSync?: (sql: string) => unknown;
 }
 
 export interface CatalogRule extends RuleMeta {

@@ -15,6 +15,7 @@ import { connect, describeUrl, firstContact, isConnectionError, connectionError,
 import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { doBodyOffset, hasNoStatement, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, unclosedTransactionBlock, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
+import { copyFromStdinOffset } from './psql-copy.js';
 import { planMigrations, type HistoryRow, type MigrationPlan, type PlanOptions } from './plan.js';
 
 /** Key of the advisory lock (an arbitrary constant: 'rowguard' in ASCII). */
@@ -291,7 +292,22 @@ const SESSION_RESET = 'set session authorization default; reset role; reset all;
 /** Outside any transaction: temp tables, cached sequence values, prepared statements, LISTENs, cursors. */
 const SESSION_CLEANUP = 'discard temp; discard sequences; deallocate all; unlisten *; close all;';
 
+/**
+ * A COPY … FROM STDIN is refused before any of the file runs: its rows follow it in the file for
+ * psql to send, and the server, handed the file as SQL, would call the first row a syntax error.
+ */
+function refuseCopyFromStdin(file: MigrationFile): void {
+  const at = copyFromStdinOffset(file.sql, file.displayPath);
+  if (at === null) return;
+  throw new RowguardError('migration_invalid_file', 'COPY … FROM STDIN in a migration: psql sends the lines after it as its rows, rowguard sends the file to the server as SQL', {
+    location: locateCharPosition(file.sql, Array.from(file.sql.slice(0, at)).length + 1, file.displayPath),
+    hint: 'write the rows as INSERT … VALUES (pg_dump --inserts writes them so), or load them with psql outside the migrations',
+    meta: { version: file.version, file: file.displayPath },
+  });
+}
+
 async function applyInTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
+  refuseCopyFromStdin(file);
   // A COMMIT or ROLLBACK would end our transaction midway: what ran before it would stay without a
   // history row. A cheap scan first; the parser (60 ms to load) confirms it is a top-level statement.
   const control = await transactionControlStatements(file.sql);
@@ -465,6 +481,7 @@ function locateInDoBody(file: MigrationFile, st: SplitStatement, pg: PgErrorFiel
 }
 
 async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
+  refuseCopyFromStdin(file);
   const split = await splitStatements(file.sql);
   if (isParseFailure(split)) {
     // Let the server say it, with its position, without running anything: a simple query

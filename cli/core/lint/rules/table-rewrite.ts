@@ -2,8 +2,8 @@
 import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, originOf, qualifiedName, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, booleanOption, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
+import { catalogBodyStatements, inlinedExpression, volatileCall } from '../sql-inline.js';
 
-const VOLATILE = new Set(['gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'random', 'clock_timestamp', 'timeofday', 'nextval', 'gen_random_bytes', 'random_normal']);
 /** Time zones with a fixed zero UTC offset, as SET TIME ZONE spells them. */
 const UTC_ZONES = new Set(['utc', 'etc/utc', 'uct', 'etc/uct', 'gmt', 'etc/gmt', 'gmt0', 'etc/gmt0', 'universal', 'etc/universal', 'zulu', 'etc/zulu', 'greenwich', 'etc/greenwich']);
 const SERIAL = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
@@ -28,27 +28,6 @@ function show(t: ColumnType): string {
 }
 
 /**
- * The first call to a volatile function in `expr`: a built-in one, or one the migrations
- * created VOLATILE (the default) in a language other than sql (a sql one may be inlined,
- * and then only its body counts).
- */
-function volatileCall(expr: unknown, userVolatile: ReadonlySet<string> = new Set()): string | null {
-  let found: string | null = null;
-  const visit = (v: unknown): void => {
-    if (found || !v || typeof v !== 'object') return;
-    if (Array.isArray(v)) return v.forEach(visit);
-    const fc = (v as Record<string, Body>)['FuncCall'];
-    if (fc) {
-      const name = ((fc['funcname'] as Array<Record<string, Body>>) ?? []).map((x) => x['String']?.['sval'] as string).pop();
-      if (name && (VOLATILE.has(name) || userVolatile.has(name))) found = `${name}()`;
-    }
-    Object.values(v).forEach(visit);
-  };
-  visit(expr);
-  return found;
-}
-
-/**
  * Whether an ALTER COLUMN TYPE's USING expression is the column itself (possibly cast to the
  * new type): Postgres then judges the change as if there were no USING; anything else is
  * computed for every row.
@@ -65,26 +44,47 @@ function plainUsing(expr: unknown, column: string, to: ColumnType): boolean {
 }
 
 /**
- * Names of VOLATILE non-sql functions before each statement: the database's (`catalog`), as the
- * statements before it created or replaced them (CREATE FUNCTION defaults to VOLATILE).
+ * Names of the functions whose calls are volatile before each statement: the database's
+ * (`catalog`), as the statements before it created or replaced them (CREATE FUNCTION defaults
+ * to VOLATILE). A VOLATILE LANGUAGE sql function counts unless Postgres inlines its body to an
+ * expression with no volatile call (a SECURITY DEFINER, SET or SETOF one is never inlined).
  */
-function volatileFunctions(all: readonly MigrationStatement[], catalog: ReadonlySet<string>): Map<MigrationStatement, ReadonlySet<string>> {
+function volatileFunctions(all: readonly MigrationStatement[], catalog: ReadonlySet<string>, parseSync: ((sql: string) => unknown) | undefined): Map<MigrationStatement, ReadonlySet<string>> {
   const out = new Map<MigrationStatement, ReadonlySet<string>>();
   let fns = new Set<string>(catalog);
   for (const s of all) {
     out.set(s, fns);
     if (s.type !== 'CreateFunctionStmt') continue;
-    const opt = (name: string) => {
-      const d = ((s.body['options'] as unknown[] | undefined) ?? []).map((o) => nodeBody(o, 'DefElem')).find((o) => o?.['defname'] === name);
-      return (nodeBody(d?.['arg'], 'String')?.['sval'] as string | undefined)?.toLowerCase();
-    };
+    const options = ((s.body['options'] as unknown[] | undefined) ?? []).map((o) => nodeBody(o, 'DefElem'));
+    const option = (name: string) => options.find((o) => o?.['defname'] === name);
+    const opt = (name: string) => (nodeBody(option(name)?.['arg'], 'String')?.['sval'] as string | undefined)?.toLowerCase();
     const name = ((s.body['funcname'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval'] as string).pop();
     if (!name) continue;
     fns = new Set(fns);
-    if ((opt('volatility') ?? 'volatile') === 'volatile' && opt('language') !== 'sql') fns.add(name);
-    else fns.delete(name); // CREATE OR REPLACE with another volatility
+    const volatile = (opt('volatility') ?? 'volatile') === 'volatile';
+    if (volatile && opt('language') !== 'sql') fns.add(name);
+    else if (volatile && sqlCallVolatile(s.body, option, fns, parseSync)) fns.add(name);
+    else fns.delete(name); // CREATE OR REPLACE with another volatility, or a body that inlines
   }
   return out;
+}
+
+/** Whether a call to this VOLATILE sql function stays volatile once planned (see sql-inline.ts). */
+function sqlCallVolatile(body: Body, option: (name: string) => Body | undefined, fns: ReadonlySet<string>, parseSync: ((sql: string) => unknown) | undefined): boolean {
+  const security = nodeBody(option('security')?.['arg'], 'Boolean')?.['boolval'];
+  if (security || option('set') || (body['returnType'] as Body | undefined)?.['setof']) return true;
+  let stmts: unknown[] | null = null;
+  const sqlBody = body['sql_body'];
+  if (nodeBody(sqlBody, 'ReturnStmt')) stmts = [sqlBody];
+  else if (nodeBody(sqlBody, 'List')) stmts = ((nodeBody(((nodeBody(sqlBody, 'List')!['items'] as unknown[]) ?? [])[0], 'List')?.['items'] as unknown[] | undefined) ?? []);
+  else {
+    const text = nodeBody(((nodeBody(option('as')?.['arg'], 'List')?.['items'] as unknown[] | undefined) ?? [])[0], 'String')?.['sval'];
+    if (typeof text !== 'string' || !parseSync) return false; // not read: judged as before, not volatile
+    stmts = catalogBodyStatements(text, parseSync);
+    if (stmts === null) return false;
+  }
+  const expr = inlinedExpression(stmts);
+  return expr === null || volatileCall(expr, fns) !== null;
 }
 
 /** Domains with a CHECK or NOT NULL constraint, as the statements up to `s` (in order) made them. */
@@ -107,12 +107,12 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER (with no table: every table clustered before), VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE (LANGUAGE sql functions aside: Postgres may inline them).',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE — a LANGUAGE sql one only when Postgres does not inline its body to an expression without a volatile call (a body with a FROM, an aggregate or a set-returning function, a SECURITY DEFINER or SET function, is not inlined).',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
     const domainsAt = constrainedDomains(ctx.allStatements);
-    const volatileAt = volatileFunctions(ctx.allStatements, ctx.catalogVolatileFunctions);
+    const volatileAt = volatileFunctions(ctx.allStatements, ctx.catalogVolatileFunctions, ctx.parseSync);
     for (const s of ctx.statements) {
       out.push(...maintenance(s, ctx.rowEstimates));
       const at = alterTableCmds(s);
