@@ -1354,6 +1354,45 @@ async function readsAs(sqlText: string, role: 'anon' | 'authenticated', sub?: st
   return asRequest(sqlText, role, sub, async (tx) => (await tx.unsafe('select body from public.t order by id')).map((r) => r['body'] as string));
 }
 
+describe('write-policy-unbound: an OR branch of a write policy that never asks who the caller is', () => {
+  const owner = '00000000-0000-4000-8000-000000000001';
+  const other = '00000000-0000-4000-8000-000000000002';
+  // A FOR ALL policy whose second branch was meant for reads (a team found by its join code):
+  // every team gets a code, so every signed-in user reads, renames and deletes every team.
+  const t = (policies: string) => `create table public.teams (id int primary key, created_by uuid not null, code text, name text);
+    alter table public.teams enable row level security;
+    grant select, insert, update, delete on public.teams to authenticated;
+    ${policies}
+    insert into public.teams values (1, '${owner}', 'X7Q2', 'owner''s team');`;
+  const forAll = t('create policy team_access on public.teams for all to authenticated using (created_by = (select auth.uid()) or code is not null);');
+
+  it('is reported for the commands whose new row the branch also passes, and on Postgres another user renames and deletes the row', async () => {
+    expect((await rule('write-policy-unbound', forAll)).map((f) => f.message)).toEqual([
+      'policy team_access on public.teams lets authenticated update and delete every row its OR branch on code admits: that branch never asks who the caller is, so it passes for every user beside the branches that do',
+    ]);
+    const wrote = await asRequest(forAll, 'authenticated', other, async (tx) => [
+      ...(await tx.unsafe(`update public.teams set name = 'renamed' where id = 1 returning name`)).map((r) => r['name'] as string),
+      ...(await tx.unsafe('delete from public.teams returning id')).map((r) => String(r['id'])),
+    ]);
+    expect(wrote).toEqual(['renamed', '1']);
+  });
+
+  it('a WITH CHECK that binds the new row to the caller leaves the DELETE only; a restrictive owner policy or a FOR SELECT policy, nothing', async () => {
+    const bound = t('create policy team_access on public.teams for all to authenticated using (created_by = (select auth.uid()) or code is not null) with check (created_by = (select auth.uid()));');
+    expect((await rule('write-policy-unbound', bound)).map((f) => f.message)).toEqual([
+      'policy team_access on public.teams lets authenticated delete every row its OR branch on code admits: that branch never asks who the caller is, so it passes for every user beside the branches that do',
+    ]);
+    // On Postgres the other user's UPDATE cannot keep the row theirs to anyone but themselves.
+    expect(await orMessage(asRequest(bound, 'authenticated', other, (tx) => tx.unsafe(`update public.teams set name = 'renamed' where id = 1`)))).toMatch(/violates row-level security policy/);
+    const narrowed = t(`create policy team_access on public.teams for all to authenticated using (created_by = (select auth.uid()) or code is not null);
+      create policy own_writes_u on public.teams as restrictive for update to authenticated using (created_by = (select auth.uid()));
+      create policy own_writes_d on public.teams as restrictive for delete to authenticated using (created_by = (select auth.uid()));`);
+    expect(await rule('write-policy-unbound', narrowed)).toEqual([]);
+    expect(await asRequest(narrowed, 'authenticated', other, async (tx) => (await tx.unsafe('delete from public.teams returning id')).length)).toBe(0);
+    expect(await rule('write-policy-unbound', t('create policy team_read on public.teams for select to authenticated using (created_by = (select auth.uid()) or code is not null);'))).toEqual([]);
+  });
+});
+
 describe('policy-always-true: branches true for every row (found by the differential against Postgres, test/lint/holes-postgres.test.ts)', () => {
   const rows = `insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
   const t = (nullable: string, policies: string) => `create table public.t (id int primary key, user_id uuid ${nullable}, body text);

@@ -440,6 +440,14 @@ export interface ExprAnalysis {
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
   rowFreeBranches: RowFreeBranch[];
   /**
+   * Top-level OR branches (of two or more) that test the row and never ask who the caller
+   * is — no claim, setting, database role or helper call anywhere in them, sub-selects
+   * included — and are not constantly false: `team_code is not null` in `created_by =
+   * auth.uid() or team_code is not null`. Each gives the row's columns it reads. Such a
+   * branch admits the rows it picks for every caller, whatever the other branches ask.
+   */
+  callerFreeBranches: Array<{ columns: string[] }>;
+  /**
    * Helper calls the whole expression requires (AND-ed at the top, no top-level OR, bare or in a
    * FROM-less scalar sub-select), with the row's column handed at each argument position (null
    * for anything else): `(select private.is_org_owner(org_id))`. See helperRequiredCallerRows.
@@ -1901,6 +1909,16 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   };
   const rowFreeBranches = rowFreeOf(null);
 
+  const callerFreeBranches: Array<{ columns: string[] }> = [];
+  if (ors.length > 1) {
+    for (const br of ors) {
+      if (neverTrue(br) || contains(br, (tt, bb) => callerDependent(tt, bb))) continue;
+      const columns = new Set<string>();
+      walk(br, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && columns.add(strings(bb['fields']).pop()!));
+      if (columns.size > 0) callerFreeBranches.push({ columns: [...columns] });
+    }
+  }
+
   const requiredCalls: Array<{ name: string; argColumns: Array<string | null> }> = [];
   if (ors.length === 1) {
     for (const c of branches(root, 'AND_EXPR')) {
@@ -1956,6 +1974,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     vacuousAll,
     perRowLookups,
     rowFreeBranches,
+    callerFreeBranches,
     requiredCalls,
     rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
       return rowFreeOf(ignored);
