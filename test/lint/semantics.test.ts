@@ -1354,6 +1354,44 @@ async function readsAs(sqlText: string, role: 'anon' | 'authenticated', sub?: st
   return asRequest(sqlText, role, sub, async (tx) => (await tx.unsafe('select body from public.t order by id')).map((r) => r['body'] as string));
 }
 
+describe('policy-subselect-uncorrelated: a gate on rows any user can write (found on mckaywrigley/chatbot-ui)', () => {
+  const owner = '00000000-0000-4000-8000-000000000001';
+  const other = '00000000-0000-4000-8000-000000000002';
+  // Meant: an image whose second path segment is a shared album. Inside the sub-select the
+  // unqualified `name` is albums.name, so the test never looks at the image.
+  const t = (image: string) => `create table public.images (id int primary key, name text not null);
+    alter table public.images enable row level security;
+    grant select on public.images to anon, authenticated;
+    create table public.albums (id uuid primary key, user_id uuid not null, name text not null, shared boolean not null default false);
+    alter table public.albums enable row level security;
+    grant select, insert on public.albums to authenticated;
+    create policy own_albums on public.albums for all to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+    create policy read_images on public.images for select using (split_part(name, '/', 1) = (select auth.uid())::text or exists (select 1 from public.albums a where a.id::text = split_part(${image}, '/', 2) and a.shared));
+    insert into public.images values (1, '${owner}/11111111-0000-4000-8000-000000000001/private.png');`;
+  const flip = `insert into public.albums values ('22222222-0000-4000-8000-000000000002', '${other}', 'x/22222222-0000-4000-8000-000000000002', true)`;
+
+  it('is reported when the caller can write what the sub-select reads; on Postgres one album row the caller writes opens every image', async () => {
+    const captured = t('name');
+    expect((await rule('policy-subselect-uncorrelated', captured)).map((f) => f.message)).toEqual([
+      'policy read_images on public.images reads public.albums in a sub-select that refers to neither the images row nor the caller, and authenticated can write the columns it reads there: a user who writes rows of their own that satisfy it passes it, and can then see every row the rest of the condition lets through (so can anyone else who can read those rows)',
+    ]);
+    expect(await asRequest(captured, 'authenticated', other, async (tx) => {
+      const before = (await tx.unsafe('select id from public.images')).length;
+      await tx.unsafe(flip);
+      return [before, (await tx.unsafe('select id from public.images')).length];
+    })).toEqual([0, 1]);
+  });
+
+  it('the sub-select tied to the row, or reading a table no API role can write, is not', async () => {
+    expect(await rule('policy-subselect-uncorrelated', t('images.name'))).toEqual([]);
+    expect(await asRequest(t('images.name'), 'authenticated', other, async (tx) => {
+      await tx.unsafe(flip);
+      return (await tx.unsafe('select id from public.images')).length;
+    })).toBe(0);
+    expect(await rule('policy-subselect-uncorrelated', t('name').replace('grant select, insert on public.albums', 'grant select on public.albums'))).toEqual([]);
+  });
+});
+
 describe('write-policy-unbound: an OR branch of a write policy that never asks who the caller is', () => {
   const owner = '00000000-0000-4000-8000-000000000001';
   const other = '00000000-0000-4000-8000-000000000002';
