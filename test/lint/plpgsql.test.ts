@@ -303,4 +303,29 @@ describe('security-definer-rpc says what a definer function it can read does', (
       'public.count_docs()': '; its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
     });
   });
+
+  it("asks through a function it calls (a guard that reads auth.uid() and raises, as kruxt's coach_create_athlete_note does), however deep; not through one that never asks", async () => {
+    const found = (await lint(`${PROFILES}
+      create table public.notes (id serial primary key, author uuid, body text);
+      alter table public.notes enable row level security;
+      create function public.require_user() returns uuid language plpgsql stable security definer set search_path = '' as $$
+      declare v uuid := auth.uid();
+      begin if v is null then raise exception 'sign in'; end if; return v; end $$;
+      create function public.require_author() returns uuid language sql stable set search_path = '' as 'select public.require_user()';
+      create function public.today() returns date language sql stable set search_path = '' as 'select current_date';
+      create function public.add_note(p_body text) returns void language plpgsql security definer set search_path = '' as $$
+      declare v_actor uuid := public.require_user();
+      begin insert into public.notes (author, body) values (v_actor, p_body); end $$;
+      create function public.add_note_deep(p_body text) returns void language plpgsql security definer set search_path = '' as $$
+      begin perform public.require_author(); insert into public.notes (body) values (p_body); end $$;
+      create function public.add_note_dated(p_body text) returns void language plpgsql security definer set search_path = '' as $$
+      begin insert into public.notes (body) values (p_body || public.today()); end $$;`))
+      .filter((f) => f.rule === 'security-definer-rpc' && f.object.startsWith('public.add_note'))
+      .map((f) => [f.object, f.message.replace(/^.*RLS skipped for its owner\)/, '')]);
+    expect(Object.fromEntries(found)).toEqual({
+      'public.add_note(p_body text)': '; it writes public.notes',
+      'public.add_note_deep(p_body text)': '; it writes public.notes',
+      'public.add_note_dated(p_body text)': '; it writes public.notes, and its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
+    });
+  });
 });

@@ -1354,6 +1354,83 @@ async function readsAs(sqlText: string, role: 'anon' | 'authenticated', sub?: st
   return asRequest(sqlText, role, sub, async (tx) => (await tx.unsafe('select body from public.t order by id')).map((r) => r['body'] as string));
 }
 
+describe('policy-subselect-uncorrelated: a gate on rows any user can write (found on mckaywrigley/chatbot-ui)', () => {
+  const owner = '00000000-0000-4000-8000-000000000001';
+  const other = '00000000-0000-4000-8000-000000000002';
+  // Meant: an image whose second path segment is a shared album. Inside the sub-select the
+  // unqualified `name` is albums.name, so the test never looks at the image.
+  const t = (image: string) => `create table public.images (id int primary key, name text not null);
+    alter table public.images enable row level security;
+    grant select on public.images to anon, authenticated;
+    create table public.albums (id uuid primary key, user_id uuid not null, name text not null, shared boolean not null default false);
+    alter table public.albums enable row level security;
+    grant select, insert on public.albums to authenticated;
+    create policy own_albums on public.albums for all to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+    create policy read_images on public.images for select using (split_part(name, '/', 1) = (select auth.uid())::text or exists (select 1 from public.albums a where a.id::text = split_part(${image}, '/', 2) and a.shared));
+    insert into public.images values (1, '${owner}/11111111-0000-4000-8000-000000000001/private.png');`;
+  const flip = `insert into public.albums values ('22222222-0000-4000-8000-000000000002', '${other}', 'x/22222222-0000-4000-8000-000000000002', true)`;
+
+  it('is reported when the caller can write what the sub-select reads; on Postgres one album row the caller writes opens every image', async () => {
+    const captured = t('name');
+    expect((await rule('policy-subselect-uncorrelated', captured)).map((f) => f.message)).toEqual([
+      'policy read_images on public.images reads public.albums in a sub-select that refers to neither the images row nor the caller, and authenticated can write the columns it reads there: a user who writes rows of their own that satisfy it passes it, and can then see every row the rest of the condition lets through (so can anyone else who can read those rows)',
+    ]);
+    expect(await asRequest(captured, 'authenticated', other, async (tx) => {
+      const before = (await tx.unsafe('select id from public.images')).length;
+      await tx.unsafe(flip);
+      return [before, (await tx.unsafe('select id from public.images')).length];
+    })).toEqual([0, 1]);
+  });
+
+  it('the sub-select tied to the row, or reading a table no API role can write, is not', async () => {
+    expect(await rule('policy-subselect-uncorrelated', t('images.name'))).toEqual([]);
+    expect(await asRequest(t('images.name'), 'authenticated', other, async (tx) => {
+      await tx.unsafe(flip);
+      return (await tx.unsafe('select id from public.images')).length;
+    })).toBe(0);
+    expect(await rule('policy-subselect-uncorrelated', t('name').replace('grant select, insert on public.albums', 'grant select on public.albums'))).toEqual([]);
+  });
+});
+
+describe('write-policy-unbound: an OR branch of a write policy that never asks who the caller is', () => {
+  const owner = '00000000-0000-4000-8000-000000000001';
+  const other = '00000000-0000-4000-8000-000000000002';
+  // A FOR ALL policy whose second branch was meant for reads (a team found by its join code):
+  // every team gets a code, so every signed-in user reads, renames and deletes every team.
+  const t = (policies: string) => `create table public.teams (id int primary key, created_by uuid not null, code text, name text);
+    alter table public.teams enable row level security;
+    grant select, insert, update, delete on public.teams to authenticated;
+    ${policies}
+    insert into public.teams values (1, '${owner}', 'X7Q2', 'owner''s team');`;
+  const forAll = t('create policy team_access on public.teams for all to authenticated using (created_by = (select auth.uid()) or code is not null);');
+
+  it('is reported for the commands whose new row the branch also passes, and on Postgres another user renames and deletes the row', async () => {
+    expect((await rule('write-policy-unbound', forAll)).map((f) => f.message)).toEqual([
+      'policy team_access on public.teams lets authenticated update and delete every row its OR branch on code admits: that branch never asks who the caller is, so it passes for every user beside the branches that do',
+    ]);
+    const wrote = await asRequest(forAll, 'authenticated', other, async (tx) => [
+      ...(await tx.unsafe(`update public.teams set name = 'renamed' where id = 1 returning name`)).map((r) => r['name'] as string),
+      ...(await tx.unsafe('delete from public.teams returning id')).map((r) => String(r['id'])),
+    ]);
+    expect(wrote).toEqual(['renamed', '1']);
+  });
+
+  it('a WITH CHECK that binds the new row to the caller leaves the DELETE only; a restrictive owner policy or a FOR SELECT policy, nothing', async () => {
+    const bound = t('create policy team_access on public.teams for all to authenticated using (created_by = (select auth.uid()) or code is not null) with check (created_by = (select auth.uid()));');
+    expect((await rule('write-policy-unbound', bound)).map((f) => f.message)).toEqual([
+      'policy team_access on public.teams lets authenticated delete every row its OR branch on code admits: that branch never asks who the caller is, so it passes for every user beside the branches that do',
+    ]);
+    // On Postgres the other user's UPDATE cannot keep the row theirs to anyone but themselves.
+    expect(await orMessage(asRequest(bound, 'authenticated', other, (tx) => tx.unsafe(`update public.teams set name = 'renamed' where id = 1`)))).toMatch(/violates row-level security policy/);
+    const narrowed = t(`create policy team_access on public.teams for all to authenticated using (created_by = (select auth.uid()) or code is not null);
+      create policy own_writes_u on public.teams as restrictive for update to authenticated using (created_by = (select auth.uid()));
+      create policy own_writes_d on public.teams as restrictive for delete to authenticated using (created_by = (select auth.uid()));`);
+    expect(await rule('write-policy-unbound', narrowed)).toEqual([]);
+    expect(await asRequest(narrowed, 'authenticated', other, async (tx) => (await tx.unsafe('delete from public.teams returning id')).length)).toBe(0);
+    expect(await rule('write-policy-unbound', t('create policy team_read on public.teams for select to authenticated using (created_by = (select auth.uid()) or code is not null);'))).toEqual([]);
+  });
+});
+
 describe('policy-always-true: branches true for every row (found by the differential against Postgres, test/lint/holes-postgres.test.ts)', () => {
   const rows = `insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
   const t = (nullable: string, policies: string) => `create table public.t (id int primary key, user_id uuid ${nullable}, body text);

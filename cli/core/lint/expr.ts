@@ -440,6 +440,26 @@ export interface ExprAnalysis {
   /** Top-level OR branches that do not depend on the row but read relations (see RowFreeBranch). */
   rowFreeBranches: RowFreeBranch[];
   /**
+   * Top-level OR branches (of two or more) that test the row and never ask who the caller
+   * is — no claim, setting, database role or helper call anywhere in them, sub-selects
+   * included — and are not constantly false: `team_code is not null` in `created_by =
+   * auth.uid() or team_code is not null`. Each gives the row's columns it reads. Such a
+   * branch admits the rows it picks for every caller, whatever the other branches ask.
+   */
+  callerFreeBranches: Array<{ columns: string[] }>;
+  /**
+   * Sub-selects that refer to neither the row nor the caller — no claim, setting, role or
+   * helper call in them — standing as a test of their own in an OR branch (one OR nested
+   * under the branch's AND is expanded) whose other tests look at the row alone
+   * (`bucket_id = 'images' and (… or exists (select 1 from chats c where c.id = (select
+   * m.chat_id from messages m where m.id = (storage.foldername(c.name))[2]::uuid) and c.sharing
+   * <> 'private'))`, where `name` bound to chats.name): true or false alike for every row
+   * and caller, as the rows of the tables it reads make it. Each gives those tables and, by
+   * table, the columns it reads (null for a table it reads a column of without naming which),
+   * and the user functions it calls (storage.foldername): the rule must know they ask nothing.
+   */
+  rowFreeGates: Array<{ tables: Record<string, string[] | null>; calls: string[] }>;
+  /**
    * Helper calls the whole expression requires (AND-ed at the top, no top-level OR, bare or in a
    * FROM-less scalar sub-select), with the row's column handed at each argument position (null
    * for anything else): `(select private.is_org_owner(org_id))`. See helperRequiredCallerRows.
@@ -1901,6 +1921,60 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   };
   const rowFreeBranches = rowFreeOf(null);
 
+  const rowFreeGates: Array<{ tables: Record<string, string[] | null>; calls: string[] }> = [];
+  {
+    const rowRef = (tt: string, bb: Body, aa: readonly Ancestor[]) => tt === 'ColumnRef' && isRowColumn(bb, aa);
+    // A claim or the database role; the user functions called are handed to the rule.
+    const asks = (tt: string, bb: Body) => (isClaimCall(tt, bb) && !isClientValue(tt, bb)) || isRoleValue(tt, bb);
+    const seen = new Set<Body>();
+    for (const br of ors) {
+      const conjuncts = branches(br, 'AND_EXPR');
+      const nested = conjuncts.filter((c) => nodeType(c) === 'BoolExpr' && bodyOf(c)['boolop'] === 'OR_EXPR');
+      const sets = nested.length === 0 ? [conjuncts] : nested.length === 1 ? branches(nested[0], 'OR_EXPR').map((x) => [...conjuncts.filter((c) => c !== nested[0]), ...branches(x, 'AND_EXPR')]) : [];
+      for (const set of sets) {
+        const gates = set.filter((c) => nodeType(c) === 'SubLink' && bodyOf(c)['subLinkType'] === 'EXISTS_SUBLINK' && !contains(c, rowRef) && !contains(c, asks));
+        if (gates.length === 0) continue;
+        // Every other test looks at the row alone (a filter) or at nothing: none ties the row to anyone.
+        if (set.some((c) => !gates.includes(c) && (contains(c, (tt, bb) => callerDependent(tt, bb)) || contains(c, (tt) => tt === 'SubLink')))) continue;
+        for (const g of gates) {
+          if (seen.has(bodyOf(g))) continue;
+          seen.add(bodyOf(g));
+          const tables: Record<string, string[] | null> = {};
+          walk(bodyOf(g)['subselect'], (tt, bb) => {
+            if (tt !== 'SelectStmt') return;
+            for (const q of localScope(bb['fromClause'], 'public').values()) tables[q] ??= [];
+          });
+          walk(bodyOf(g)['subselect'], (tt, bb, aa) => {
+            if (tt !== 'ColumnRef') return;
+            // The nearest SELECT whose relations the name resolves in, from the innermost outwards.
+            const sels = aa.filter((a) => a.type === 'SelectStmt').reverse();
+            let r: { table: string; column: string } | null = null;
+            for (const [i, sel] of sels.entries()) if ((r = ownColumns(sel.body, 'public').resolve(bb, i > 0))) break;
+            if (r) {
+              if (tables[r.table] !== null) tables[r.table] = [...new Set([...(tables[r.table] ?? []), r.column])];
+            } else if (sels[0]) {
+              // A column named without its relation, among several: which table's it is stays unknown.
+              for (const q of localScope(sels[0].body['fromClause'], 'public').values()) tables[q] = null;
+            }
+          });
+          const called = new Set<string>();
+          walk(bodyOf(g)['subselect'], (tt, bb) => tt === 'FuncCall' && isUserFunction(bb) && called.add(funcName(bb)));
+          rowFreeGates.push({ tables, calls: [...called] });
+        }
+      }
+    }
+  }
+
+  const callerFreeBranches: Array<{ columns: string[] }> = [];
+  if (ors.length > 1) {
+    for (const br of ors) {
+      if (neverTrue(br) || contains(br, (tt, bb) => callerDependent(tt, bb))) continue;
+      const columns = new Set<string>();
+      walk(br, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && columns.add(strings(bb['fields']).pop()!));
+      if (columns.size > 0) callerFreeBranches.push({ columns: [...columns] });
+    }
+  }
+
   const requiredCalls: Array<{ name: string; argColumns: Array<string | null> }> = [];
   if (ors.length === 1) {
     for (const c of branches(root, 'AND_EXPR')) {
@@ -1956,6 +2030,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     vacuousAll,
     perRowLookups,
     rowFreeBranches,
+    callerFreeBranches,
+    rowFreeGates,
     requiredCalls,
     rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
       return rowFreeOf(ignored);

@@ -7,7 +7,8 @@
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { DetachedCaller } from '../expr.js';
-import { apiRolesOf, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, helpersByName } from '../facts.js';
+import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, helpersByName, writableWithoutUser } from '../facts.js';
+import { writePath } from './policy-trusts-writable-column.js';
 
 /** Who-did-it columns: a link through them is bookkeeping, not membership. */
 const BOOKKEEPING = /^(created|updated|modified|deleted|granted|invited|approved|added)_by(_id)?$/i;
@@ -94,8 +95,8 @@ export const rule: CatalogRule = {
   id: 'policy-subselect-uncorrelated',
   level: 'warn',
   category: 'security',
-  description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it), or never joins the caller's rows to the row's",
-  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported; nor is one on an attribute of the caller's own single row — a look-up that compares a unique key of its table with the caller and tests or returns another column (`(select p.is_admin from profiles p where p.auth_user_id = auth.uid())`, in the policy or a helper) — when the link goes through one of that table's own unique keys (admin_audit_log.admin_id → profiles.id says whose entry it is). It stays reported when it tests nothing but the key (any user with a profile passes), when the binding is no unique key (members.user_id: a role there is one of any organisation), or when the link is a column the caller's row carries (profiles.org_id beside projects.org_id: the flag of one organisation's profile). A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. A helper the policy hands a column of the row (`(select private.is_member(org_id))`) whose body never reads that parameter gives the same answer for every row and is reported too, with no link needed: most often a LANGUAGE sql parameter named like a column of the table the body reads (`where m.org_id = org_id`), which Postgres resolves to the column, so every member of any organisation passes (write is_member.org_id or $1, or rename the parameter); a PL/pgSQL parameter counts as read wherever its name appears. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead.",
+  description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it) or, asking nothing of the caller either, over tables the caller can write; or that never joins the caller's rows to the row's",
+  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported; nor is one on an attribute of the caller's own single row — a look-up that compares a unique key of its table with the caller and tests or returns another column (`(select p.is_admin from profiles p where p.auth_user_id = auth.uid())`, in the policy or a helper) — when the link goes through one of that table's own unique keys (admin_audit_log.admin_id → profiles.id says whose entry it is). It stays reported when it tests nothing but the key (any user with a profile passes), when the binding is no unique key (members.user_id: a role there is one of any organisation), or when the link is a column the caller's row carries (profiles.org_id beside projects.org_id: the flag of one organisation's profile). A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. A helper the policy hands a column of the row (`(select private.is_member(org_id))`) whose body never reads that parameter gives the same answer for every row and is reported too, with no link needed: most often a LANGUAGE sql parameter named like a column of the table the body reads (`where m.org_id = org_id`), which Postgres resolves to the column, so every member of any organisation passes (write is_member.org_id or $1, or rename the parameter); a PL/pgSQL parameter counts as read wherever its name appears. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead. With no link needed either: an EXISTS that refers to neither the row nor the caller (no claim or role, and only functions whose bodies ask nothing, such as storage.foldername), standing beside tests of the row alone, over tables the caller can read and whose columns it reads the caller can write (an INSERT or UPDATE of their own that no check pins): the caller writes a row that satisfies it and passes for every row the rest lets through — most often an unqualified column inside the sub-select that names the sub-select's own table (`(storage.foldername(name))[2]` inside `exists (select 1 from chats …)` is chats.name, not the object's).",
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -135,7 +136,12 @@ export const rule: CatalogRule = {
             continue;
           }
           const detached = detachedFinding(ctx, rel, p, byName, roles, verb);
-          if (detached) out.push(detached);
+          if (detached) {
+            out.push(detached);
+            continue;
+          }
+          const flipped = writableGateFinding(ctx, rel, p, roles, verb);
+          if (flipped) out.push(flipped);
           continue;
         }
         out.push({
@@ -151,6 +157,53 @@ export const rule: CatalogRule = {
     return out;
   },
 };
+
+/**
+ * A sub-select that refers to neither the row nor the caller, standing as a test of its own
+ * beside tests of the row alone (ExprAnalysis.rowFreeGates), over tables whose columns it reads
+ * the caller can write (policy-trusts-writable-column's writePath, on every such column): the
+ * caller adds or edits rows of their own until it holds, and from then on it holds for every
+ * caller and every row the rest lets through. chatbot-ui's message images: `(storage.foldername
+ * (name))[2]` inside `exists (select 1 from chats …)` names chats.name, not the object's name,
+ * and any user names a public chat of theirs `x/<their message id>/y`.
+ */
+function writableGateFinding(ctx: Parameters<CatalogRule['check']>[0], rel: Relation, p: Policy, roles: string[], verb: string): RawFinding | null {
+  const a = ctx.analysis(p);
+  const byName = relationsByName(ctx.model);
+  for (const gate of [...(a.using?.rowFreeGates ?? []), ...(a.check?.rowFreeGates ?? [])]) {
+    const tables = Object.entries(gate.tables);
+    if (tables.length === 0) continue;
+    // Every function it calls has a body that asks nothing of the caller, nor do the functions that one calls.
+    if (!gate.calls.every((name) => asksNothing(ctx, name, new Set()))) continue;
+    const who = roles.filter((role) => {
+      if (bypassesRls(ctx.model, role)) return false;
+      return tables.every(([name, columns]) => {
+        const t = byName.get(name);
+        if (!t || !isTable(t) || columns === null || columns.length === 0) return false;
+        if (role === ctx.anonRole && !writableWithoutUser(ctx, t, role)) return false;
+        // The sub-select runs as the caller: their rows count only where they can read the table.
+        return hasPrivilege(ctx, t, role, 'SELECT') && columns.every((c) => writePath(ctx, t, role, c, []) !== null);
+      });
+    });
+    if (who.length === 0) continue;
+    const names = tables.map(([name]) => name);
+    return {
+      object: policyObject(p),
+      objectKind: 'policy',
+      message: `policy ${p.name} on ${p.table} reads ${listWords(names)} in a sub-select that refers to neither the ${rel.name} row nor the caller, and ${listWords(who)} can write the columns it reads there: a user who writes rows of their own that satisfy it passes it, and can then ${verb} every row the rest of the condition lets through (so can anyone else who can read those rows)`,
+      fix: `tie the sub-select to the row or the caller (inside a sub-select an unqualified column names the sub-select's own tables first: write ${rel.name}.<column> for the row's)`,
+    };
+  }
+  return null;
+}
+
+/** Every overload of `name` has a readable body that never asks who calls it, through the functions it calls too. */
+function asksNothing(ctx: Parameters<CatalogRule['check']>[0], name: string, seen: Set<string>): boolean {
+  if (seen.has(name)) return true;
+  seen.add(name);
+  const fns = helpersByName(ctx.model).get(name) ?? [];
+  return fns.length > 0 && fns.every((fn) => ctx.readableBody(fn) !== null && ctx.functionAnalysis(fn).writes?.asksCaller === false && ctx.functionAnalysis(fn).calls.every((c) => asksNothing(ctx, c, seen)));
+}
 
 /**
  * A helper the policy hands a column of the row (`private.is_member(org_id)`) whose body never

@@ -17,8 +17,8 @@ export const rule: CatalogRule = {
   id: 'write-policy-unbound',
   level: 'error',
   category: 'security',
-  description: "permissive UPDATE/DELETE policy that only filters rows (status = 'open', bucket_id = 'avatars') on a table whose SELECT policies tie rows to their owner: a write that reads no column reaches other users' rows",
-  docs: "Postgres applies a table's SELECT policies to an UPDATE or DELETE only when the command reads the row's columns (a WHERE clause, RETURNING of a column, SET from a column). PostgREST's PATCH or DELETE without a filter reads none (unless pg-safeupdate refuses it), so it is judged by the UPDATE or DELETE policy alone: with USING (status = 'open') every signed-in user updates every user's open rows — and with a WITH CHECK that sets user_id to the caller, takes them over. Reported when every permissive SELECT policy of the role ties rows to the caller, in each OR branch or behind a test of the caller alone such as an admin claim (its users cannot read each other's rows) and the write policy's USING never asks who the caller is (no claim, setting, role or helper call); a restrictive policy that narrows the same command suppresses it. USING (true) is policy-always-true's finding.",
+  description: "permissive UPDATE/DELETE policy that only filters rows (status = 'open', bucket_id = 'avatars') on a table whose SELECT policies tie rows to their owner, or that has such a filter as an OR branch beside an owner test: a write reaches other users' rows",
+  docs: "Postgres applies a table's SELECT policies to an UPDATE or DELETE only when the command reads the row's columns (a WHERE clause, RETURNING of a column, SET from a column). PostgREST's PATCH or DELETE without a filter reads none (unless pg-safeupdate refuses it), so it is judged by the UPDATE or DELETE policy alone: with USING (status = 'open') every signed-in user updates every user's open rows — and with a WITH CHECK that sets user_id to the caller, takes them over. Reported when every permissive SELECT policy of the role ties rows to the caller, in each OR branch or behind a test of the caller alone such as an admin claim (its users cannot read each other's rows) and the write policy's USING never asks who the caller is (no claim, setting, role or helper call); a restrictive policy that narrows the same command suppresses it. USING (true) is policy-always-true's finding. A USING that asks who the caller is in one OR branch and not in another, which tests the row (`created_by = auth.uid() or team_code is not null`, typically a FOR ALL policy whose second branch was meant for reads), is reported whatever the SELECT policies: that branch passes for every user, so each deletes, and updates, the rows it picks — for UPDATE only when the new row can pass such a branch too (no WITH CHECK, or one with a branch that does not ask either); a check that binds the new row to the caller (`assignee = auth.uid()` beside `using (assignee is null or …)`, taking an unassigned ticket) is a hand-over and is not reported, and a restrictive policy on the same command suppresses it here too.",
   fix: "add the owner test to the write policy's USING, e.g. using (bucket_id = 'avatars' and owner = (select auth.uid()))",
   check(ctx) {
     const out: RawFinding[] = [];
@@ -27,7 +27,12 @@ export const rule: CatalogRule = {
       for (const p of rel.policies) {
         if (!p.permissive || p.using === null || !commandsOf(p).some((c) => c === 'UPDATE' || c === 'DELETE')) continue;
         const using = ctx.analysis(p).using;
-        if (!using || using.asksCaller) continue;
+        if (!using) continue;
+        if (using.asksCaller) {
+          const open = callerFreeBranch(ctx, rel, p);
+          if (open) out.push(open);
+          continue;
+        }
         const hits: Array<{ role: string; cmds: string[]; reads: readonly Policy[] }> = [];
         for (const role of apiRolesOf(ctx, p)) {
           if (bypassesRls(ctx.model, role) || using.alwaysTrueFor(role)) continue;
@@ -50,6 +55,39 @@ export const rule: CatalogRule = {
     return out;
   },
 };
+
+/**
+ * A write policy whose USING asks who the caller is in some OR branch and not in another
+ * (`created_by = auth.uid() or team_code is not null`, often a FOR ALL policy whose second
+ * branch was meant for reads): that branch lets every caller update and delete the rows it
+ * picks, whatever the SELECT policies say (they let a filtered write through when they admit
+ * those rows too, and an unfiltered one reads no column). An UPDATE counts only when the new
+ * row can pass a branch that does not ask either (the USING again, with no WITH CHECK): a
+ * check that binds the new row to the caller (`assignee = auth.uid()` beside `assignee is
+ * null`, taking an unassigned ticket) is a deliberate hand-over.
+ */
+function callerFreeBranch(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFinding | null {
+  const a = ctx.analysis(p);
+  const using = a.using!;
+  if (using.callerFreeBranches.length === 0) return null;
+  const check = a.check ?? using;
+  const checkOpen = !check.asksCaller || check.callerFreeBranches.length > 0;
+  const hits: Array<{ role: string; cmds: string[] }> = [];
+  for (const role of apiRolesOf(ctx, p)) {
+    if (bypassesRls(ctx.model, role) || using.alwaysTrueFor(role)) continue;
+    const cmds = commandsOf(p).filter((c) => (c === 'DELETE' || (c === 'UPDATE' && checkOpen)) && hasPrivilege(ctx, rel, role, c) && !narrowed(ctx, rel, p, role, c));
+    if (cmds.length) hits.push({ role, cmds });
+  }
+  if (hits.length === 0) return null;
+  const columns = [...new Set(using.callerFreeBranches.flatMap((b) => b.columns))];
+  const owner = using.callerColumns[0] ?? ownerColumnsOf(ctx, rel)[0] ?? 'user_id';
+  return {
+    object: policyObject(p),
+    objectKind: 'policy',
+    message: `policy ${p.name} on ${rel.qualified} lets ${listWords(hits.map((h) => `${h.role} ${listWords(h.cmds.map((c) => c.toLowerCase()))}`))} every row its OR branch on ${listWords(columns)} admits: that branch never asks who the caller is, so it passes for every user beside the branches that do`,
+    fix: `keep the write to the caller: move that branch to a FOR SELECT policy, or AND it with the owner test (… and ${sqlColumns([owner])} = (select auth.uid()))`,
+  };
+}
 
 /** The role's permissive SELECT policies on the table when each lets a caller read only its own rows (or all, past an admin gate); else none. */
 function ownRowsOnly(ctx: CatalogLintContext, rel: Relation, role: string): readonly Policy[] {
