@@ -185,6 +185,21 @@ describe('verdicts', () => {
     expect(f.tests.map((t) => t.description)).toEqual(['before the error']);
   });
 
+  it('a CALL or DO outside BEGIN whose body COMMITs (psql runs it in autocommit, where it may) stops the file with a hint saying why; inside BEGIN, where psql fails alike, no hint', async () => {
+    const dir = tempDir('rg-call-commit-');
+    const proc = 'create table public.cc_t (x int);\ncreate procedure public.cc_p() language plpgsql as $$ begin insert into public.cc_t values (1); commit; end $$;\nselect plan(1);\n';
+    writeFileSync(join(dir, 'call.sql'), proc + "call public.cc_p();\nselect pass('psql gets here');\n");
+    writeFileSync(join(dir, 'do.sql'), "select plan(1);\ndo $$ begin rollback; end $$;\nselect pass('psql gets here');\n");
+    // (call.sql may commit: its table and procedure stay for the files after it, as under pg_prove.)
+    writeFileSync(join(dir, 'inside.sql'), "select plan(1);\nbegin;\ncall public.cc_p();\nrollback;\n");
+    const [call, doBlock, inside] = (await run([join(dir, 'call.sql'), join(dir, 'do.sql'), join(dir, 'inside.sql')])).files;
+    const hint = 'rowguard test runs each file inside a transaction of its own (rolled back, or kept as psql would have committed it), where a procedure or DO block cannot COMMIT or ROLLBACK as it can under psql outside BEGIN … COMMIT; such a step cannot be tested this way';
+    expect(call!.error).toMatchObject({ message: 'invalid transaction termination', pg: { sqlstate: '2D000' }, location: { line: 4, column: 1 }, hint });
+    expect(doBlock!.error).toMatchObject({ message: 'invalid transaction termination', pg: { sqlstate: '2D000' }, location: { line: 2, column: 1 }, hint });
+    expect(inside!.error).toMatchObject({ message: 'invalid transaction termination', pg: { sqlstate: '2D000' }, location: { line: 3, column: 1 } });
+    expect(inside!.error!.hint).toBeUndefined();
+  });
+
   it('a NUL byte errors the file at file:line:col instead of ending the query there and silently skipping the rest', async () => {
     const dir = tempDir('rg-nul-');
     // Cut at the NUL, this file would run one passing assertion of a plan of one: a pass.

@@ -310,6 +310,20 @@ function blockOnly(tree: unknown): string | null {
   return declare && ((declare.options ?? 0) & 0x0020) === 0 ? 'DECLARE CURSOR' : null;
 }
 
+/**
+ * The hint for an error that rowguard's own transaction caused where psql would not have failed:
+ * 25001 (a statement that cannot run in a transaction block) anywhere, and 2D000 (a procedure or
+ * DO block that COMMITs or ROLLBACKs: the server allows that only for a CALL or DO sent outside a
+ * transaction block, as psql sends it in autocommit) outside the file's own blocks — inside them
+ * psql fails the same way, so no hint.
+ */
+function transactionHint(sqlstate: string | undefined, block: 'none' | 'outer' | 'savepoint'): string | undefined {
+  const ours = 'rowguard test runs each file inside a transaction of its own (rolled back, or kept as psql would have committed it)';
+  if (sqlstate === '25001') return `${ours}; statements that cannot run in a transaction block cannot be tested this way`;
+  if (sqlstate === '2D000' && block === 'none') return `${ours}, where a procedure or DO block cannot COMMIT or ROLLBACK as it can under psql outside BEGIN … COMMIT; such a step cannot be tested this way`;
+  return undefined;
+}
+
 /** One psql row → one line: columns joined by '|', NULL printed as ''. */
 function rowText(row: Array<Buffer | null>): string {
   return row.map((v) => (v === null ? '' : v.toString('utf8'))).join('|');
@@ -616,7 +630,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         result.messages.push(`ERROR:  ${message}`);
         if (onErrorStop || lost) {
           if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
-          result.error = { message, location: errLocation, pg, ...(pg.sqlstate === '25001' ? { hint: 'rowguard test runs each file inside a transaction of its own (rolled back, or kept as psql would have committed it); statements that cannot run in a transaction block cannot be tested this way' } : {}) };
+          const hint = transactionHint(pg.sqlstate, block);
+          result.error = { message, location: errLocation, pg, ...(hint ? { hint } : {}) };
           break;
         }
         // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
