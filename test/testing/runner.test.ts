@@ -536,6 +536,19 @@ describe('assertions pgTAP lacks', () => {
 });
 
 describe('tests.* helpers', () => {
+  it("leave the privileges of a tests schema the schema under test already has as they are (xUnit suites keep their test functions there and check them), and still install beside its functions", async () => {
+    const dir = tempDir('rg-own-tests-schema-');
+    mkdirSync(join(dir, 'sql'));
+    writeFileSync(join(dir, 'sql', '0001_tests.sql'), "create schema tests;\ncreate function tests.test_own() returns setof text language sql as $$ select 'ok 1 - own'::text $$;\nrevoke execute on function tests.test_own() from public;\n");
+    writeFileSync(join(dir, 'rowguard.config.json'), JSON.stringify({ sql: 'sql', test: '.' }));
+    writeFileSync(join(dir, 'own.sql'), "begin;\nselect plan(4);\ncreate role rg_probe;\nselect schema_privs_are('tests', 'rg_probe', array[]::text[]);\nselect function_privs_are('tests', 'test_own', array[]::text[], 'rg_probe', array[]::text[]);\n" +
+      "select lives_ok('select tests.clear_authentication()', 'the helpers are there beside the schema''s own functions');\n" +
+      "set local role rg_probe;\nselect throws_ok('select tests.clear_authentication()', '42501', 'permission denied for schema tests', 'a role the schema does not let in does not reach them');\nreset role;\nselect * from finish();\nrollback;\n");
+    const r = await runTests({ serverUrl: serverUrl(), config: loadConfig({ cwd: dir }), cwd: dir, paths: [join(dir, 'own.sql')], jobs: 1 });
+    // Lines 1-2: what pg_prove prints with real pgTAP 1.2 on a database built from the same sql/.
+    expect(r.files[0]!.output).toEqual(['1..4', 'ok 1 - Role rg_probe should be granted no privileges on schema tests', 'ok 2 - Role rg_probe should be granted no privileges on function tests.test_own()', "ok 3 - the helpers are there beside the schema's own functions", 'ok 4 - a role the schema does not let in does not reach them']);
+  });
+
   it('impersonate users, anon and service_role and clear again (SQL test)', async () => {
     const r = await run([join(RUNNER, 'auth.test.sql')]);
     expect(r.files[0]!.error).toBeUndefined();
