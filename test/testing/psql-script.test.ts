@@ -48,6 +48,20 @@ describe('psql script preprocessing', () => {
     expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 1; select 4;');
   });
 
+  it('takes an \\if / \\elif value that is not a boolean as false with psql\'s error on stderr, and goes on, ON_ERROR_STOP or not (psql 15 printed these)', () => {
+    const s = expand('\\set ON_ERROR_STOP 1\n\\if 3\nselect 1;\n\\elif xx\nselect 2;\n\\else\nselect 3;\n\\endif\n\\if of\nselect 4;\n\\else\nselect 5;\n\\endif\n\\if :nope\nselect 6;\n\\endif\n\\if\nselect 7;\n\\endif\nselect 8;\n');
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 3; select 5; select 8;');
+    expect(s.events.filter((e) => e.kind === 'echo').map((e) => [e.kind === 'echo' && e.stream, e.kind === 'echo' && e.text])).toEqual(
+      ['"3" for "\\if', '"xx" for "\\elif', '":nope" for "\\if', '"" for "\\if'].map((v) => ['stderr', `error: unrecognized value ${v} expression": Boolean expected`]),
+    );
+  });
+
+  it('refuses an \\if on a variable only a \\gset before it can set: psql reads it once the \\gset ran, rowguard before the file runs', () => {
+    const s = expand("select true as ready \\gset\n\\if :ready\nselect 1;\n\\endif\n");
+    expect(s.problem).toMatchObject({ file: 'main.sql', offset: 27, message: '\\if: :ready is not set when rowguard reads the \\if, before the file runs (a \\gset sets it only then)' });
+  });
+
   it('records \\echo, \\o and ON_ERROR_STOP changes at their place between statements', () => {
     const s = expand("select 1;\n\\echo hello :'v'\n\\o /dev/null\nselect 2;\n\\o\n\\set ON_ERROR_STOP off\n", {}, { v: 'x' });
     expect(s.events.map((e) => ({ ...e, at: undefined }))).toEqual([

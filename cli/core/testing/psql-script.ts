@@ -142,7 +142,8 @@ export function parsePsqlBool(value: string): boolean | undefined {
   const v = value.trim().toLowerCase();
   if (v === '') return undefined;
   if ('true'.startsWith(v) || 'yes'.startsWith(v) || v === 'on' || v === '1') return true;
-  if ('false'.startsWith(v) || 'no'.startsWith(v) || v === 'off' || v === '0') return false;
+  // psql compares at least two letters for on/off ('o' is neither), so "of" is off.
+  if ('false'.startsWith(v) || 'no'.startsWith(v) || v === 'off' || v === 'of' || v === '0') return false;
   return undefined;
 }
 
@@ -366,10 +367,25 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     };
     const args = () => splitMetaArgs(argText, variables, (m) => fail(m));
 
+    // psql's \if / \elif: a value that is not a boolean is reported (stderr) and counts as false —
+    // the file goes on, ON_ERROR_STOP or not. Except a variable not set yet where a \gset came
+    // before: psql reads it when it reaches the \if, after the \gset ran; this runs first.
+    const condition = (): boolean => {
+      const expr = args().join(' ');
+      const value = parsePsqlBool(expr);
+      if (value !== undefined) return value;
+      const unset = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))$/.exec(expr);
+      if (unset && events.some((e) => e.kind === 'gset')) {
+        fail(`\\${cmd}: :${unset[1] ?? unset[2] ?? unset[3]} is not set when rowguard reads the \\${cmd}, before the file runs (a \\gset sets it only then)`, 'test the value in SQL instead (e.g. SELECT CASE … or skip())');
+      }
+      events.push({ kind: 'echo', at: outLen, text: `error: unrecognized value "${expr}" for "\\${cmd} expression": Boolean expected`, stream: 'stderr' });
+      return false;
+    };
+
     // Conditionals are evaluated even inside inactive branches (to keep nesting).
     if (cmd === 'if') {
       const parentActive = live();
-      const value = parentActive ? evalCondition(args().join(' '), fail) : false;
+      const value = parentActive ? condition() : false;
       conds.push({ active: parentActive && value, done: parentActive && value, parentActive });
       return;
     }
@@ -385,7 +401,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         top!.done = true;
         return;
       }
-      const value = top!.parentActive && !top!.done ? evalCondition(args().join(' '), fail) : false;
+      const value = top!.parentActive && !top!.done ? condition() : false;
       top!.active = value;
       top!.done = top!.done || value;
       return;
@@ -522,12 +538,6 @@ export function echoText(args: string, variables: Map<string, string>, unknown: 
   };
   const a = splitMetaArgs(args, watched, fail);
   return (a[0] === '-n' ? a.slice(1) : a).join(' ');
-}
-
-function evalCondition(expr: string, fail: (m: string) => never): boolean {
-  const b = parsePsqlBool(expr);
-  if (b === undefined) fail(`\\if: "${expr}" is not a boolean (use true/false, on/off, 1/0)`);
-  return b!;
 }
 
 /**
