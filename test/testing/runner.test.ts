@@ -436,6 +436,20 @@ describe('verdicts', () => {
     expect(r.files[0]!.messages.filter((m) => m.startsWith('ERROR'))).toHaveLength(3);
   });
 
+  it('reads \\set ON_ERROR_STOP / ON_ERROR_ROLLBACK as psql does: no value is on, a value psql refuses leaves the setting as it was', async () => {
+    const dir = tempDir('rg-error-vars-');
+    // psql 15: `\set ON_ERROR_STOP` alone turns it on (the file stops at the error, as pg_prove showed);
+    // `\set ON_ERROR_STOP maybe` is refused, so the 0 before it stays (the file carries on).
+    writeFileSync(join(dir, 'bare.sql'), "\\set ON_ERROR_STOP 0\n\\set ON_ERROR_STOP\nselect plan(2);\nselect pass(:'ON_ERROR_STOP');\nselect 1/0;\nselect pass('never: psql stopped');\n");
+    writeFileSync(join(dir, 'refused.sql'), "\\set ON_ERROR_STOP 0\n\\set ON_ERROR_STOP maybe\n\\set ON_ERROR_ROLLBACK nope\nselect plan(1);\nselect 1/0;\nselect pass(:'ON_ERROR_STOP');\n");
+    const [bare, refused] = (await run([join(dir, 'bare.sql'), join(dir, 'refused.sql')])).files;
+    expect(bare!.output).toEqual(['1..2', 'ok 1 - on']);
+    expect(bare!.error).toMatchObject({ message: 'division by zero', location: { line: 5 } });
+    expect(refused!.status).toBe('passed');
+    expect(refused!.output).toEqual(['1..1', 'ok 1 - 0']);
+    expect(refused!.messages).toEqual(['error: unrecognized value "maybe" for "ON_ERROR_STOP": Boolean expected', 'error: unrecognized value "nope" for "ON_ERROR_ROLLBACK"\nAvailable values are: on, off, interactive.', 'ERROR:  division by zero']);
+  });
+
   it('with ON_ERROR_ROLLBACK on, undoes a failing statement inside a block alone, as psql does', async () => {
     const r = await run([join(RUNNER, 'on-error-rollback.test.sql')]);
     const f = r.files[0]!;

@@ -147,6 +147,25 @@ export function parsePsqlBool(value: string): boolean | undefined {
   return undefined;
 }
 
+/** The psql variables the runner reads, which psql checks as it sets them. */
+const ERROR_VARIABLES = new Set(['ON_ERROR_STOP', 'ON_ERROR_ROLLBACK']);
+
+/**
+ * The value `\set name value` leaves, as psql's hooks for ON_ERROR_STOP and
+ * ON_ERROR_ROLLBACK leave it: no value means on (`\set ON_ERROR_STOP` stops
+ * on errors), and a value they do not take is refused with psql's error and
+ * the variable keeps the value it had. Other variables take any value.
+ */
+export function errorVariable(name: string, value: string): string | { error: string } {
+  if (!ERROR_VARIABLES.has(name)) return value;
+  if (value === '') return 'on';
+  if (parsePsqlBool(value) !== undefined) return value;
+  if (name === 'ON_ERROR_ROLLBACK') {
+    return value.toLowerCase() === 'interactive' ? value : { error: `error: unrecognized value "${value}" for "${name}"\nAvailable values are: on, off, interactive.` };
+  }
+  return { error: `error: unrecognized value "${value}" for "${name}": Boolean expected` };
+}
+
 /** psql quotes `:'var'` with PQescapeLiteral: doubled quotes, and an E'' string when there are backslashes. */
 export function psqlLiteral(value: string): string {
   const body = value.replace(/'/g, "''");
@@ -415,13 +434,22 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         if (a.length === 0) return; // psql lists the variables: nothing to run
         const [name, ...rest] = a;
         if (!/^[A-Za-z0-9_]+$/.test(name!)) fail(`\\set: invalid variable name "${name}"`);
-        variables.set(name!, rest.join(''));
-        events.push({ kind: 'set', at, name: name!, value: rest.join('') });
+        const value = errorVariable(name!, rest.join(''));
+        if (typeof value === 'object') {
+          events.push({ kind: 'echo', at, text: value.error, stream: 'stderr' });
+          return;
+        }
+        variables.set(name!, value);
+        events.push({ kind: 'set', at, name: name!, value });
         return;
       }
       case 'unset': {
         const [name] = args();
-        if (name) {
+        if (name && ERROR_VARIABLES.has(name)) {
+          // psql's hook: unsetting one of these sets it to off.
+          variables.set(name, 'off');
+          events.push({ kind: 'set', at, name, value: 'off' });
+        } else if (name) {
           variables.delete(name);
           events.push({ kind: 'set', at, name, value: null });
         }
