@@ -148,16 +148,17 @@ export function parsePsqlBool(value: string): boolean | undefined {
 }
 
 /** The psql variables the runner reads, which psql checks as it sets them. */
-const ERROR_VARIABLES = new Set(['ON_ERROR_STOP', 'ON_ERROR_ROLLBACK']);
+const RUNNER_VARIABLES = new Set(['ON_ERROR_STOP', 'ON_ERROR_ROLLBACK', 'AUTOCOMMIT']);
 
 /**
- * The value `\set name value` leaves, as psql's hooks for ON_ERROR_STOP and
- * ON_ERROR_ROLLBACK leave it: no value means on (`\set ON_ERROR_STOP` stops
- * on errors), and a value they do not take is refused with psql's error and
- * the variable keeps the value it had. Other variables take any value.
+ * The value `\set name value` leaves, as psql's hooks for ON_ERROR_STOP,
+ * ON_ERROR_ROLLBACK and AUTOCOMMIT leave it: no value means on (`\set
+ * ON_ERROR_STOP` stops on errors), and a value they do not take is refused
+ * with psql's error and the variable keeps the value it had. Other variables
+ * take any value.
  */
 export function errorVariable(name: string, value: string): string | { error: string } {
-  if (!ERROR_VARIABLES.has(name)) return value;
+  if (!RUNNER_VARIABLES.has(name)) return value;
   if (value === '') return 'on';
   if (parsePsqlBool(value) !== undefined) return value;
   if (name === 'ON_ERROR_ROLLBACK') {
@@ -445,7 +446,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       }
       case 'unset': {
         const [name] = args();
-        if (name && ERROR_VARIABLES.has(name)) {
+        if (name && RUNNER_VARIABLES.has(name)) {
           // psql's hook: unsetting one of these sets it to off.
           variables.set(name, 'off');
           events.push({ kind: 'set', at, name, value: 'off' });

@@ -442,6 +442,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   // savepoint, so a failing one is undone alone and the block goes on. "interactive"
   // means on only for interactive sessions, and a file is not one.
   let onErrorRollback = false;
+  // psql's AUTOCOMMIT: off, psql sends BEGIN before a statement outside a block, so what the file
+  // does stays in that block until its COMMIT (and is rolled back at the end of the file without one).
+  let autocommit = true;
   let outerOpen = false;
   let block: 'none' | 'outer' | 'savepoint' = 'none';
   let ranInOuter = false;
@@ -482,6 +485,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       } else if (e.kind === 'output') outputOn = e.enabled;
       else if (e.kind === 'set' && e.name === 'ON_ERROR_STOP') onErrorStop = e.value === null ? false : parsePsqlBool(e.value) ?? false;
       else if (e.kind === 'set' && e.name === 'ON_ERROR_ROLLBACK') onErrorRollback = e.value !== null && parsePsqlBool(e.value) === true;
+      else if (e.kind === 'set' && e.name === 'AUTOCOMMIT') autocommit = e.value !== null && parsePsqlBool(e.value) !== false;
     }
   };
 
@@ -545,6 +549,11 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       const st = adapted.st;
       const location = locate(script, st.start);
       const tx = await classify(st.text);
+      // AUTOCOMMIT off: psql's implicit BEGIN (also before a SAVEPOINT; statements that cannot run in
+      // a block fail in rowguard's transaction either way).
+      if (!autocommit && block === 'none' && (!tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to')) {
+        await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
+      }
       // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS outside a block: psql's server warns and the
       // setting ends with that statement's own transaction; in rowguard's it would last the whole file.
       if (block === 'none' && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
