@@ -62,6 +62,15 @@ describe('psql script preprocessing', () => {
     expect(s.problem).toMatchObject({ file: 'main.sql', offset: 27, message: '\\if: :ready is not set when rowguard reads the \\if, before the file runs (a \\gset sets it only then)' });
   });
 
+  it('\\; puts a semicolon in and the line goes on as SQL (the statement after it was dropped as if it were the meta-command\'s arguments)', () => {
+    const s = expand("select pass('a') \\; select pass('b') \\;select 3;\nselect 4;\n");
+    expect(s.problem).toBeUndefined();
+    expect(s.sql).toBe("select pass('a') ; select pass('b') ;select 3;\nselect 4;\n");
+    // Not sent at the \; — psql sends the line as one query at the plain semicolon.
+    expect(s.terminators).toEqual([s.sql.indexOf('select 3;') + 9, s.sql.length - 1]);
+    expect(sourceOf(s, s.sql.indexOf("select pass('b')"))).toEqual({ file: 'main.sql', offset: 20 });
+  });
+
   it('records \\echo, \\o and ON_ERROR_STOP changes at their place between statements', () => {
     const s = expand("select 1;\n\\echo hello :'v'\n\\o /dev/null\nselect 2;\n\\o\n\\set ON_ERROR_STOP off\n", {}, { v: 'x' });
     expect(s.events.map((e) => ({ ...e, at: undefined }))).toEqual([

@@ -356,6 +356,15 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         i++;
         continue;
       }
+      // `\;` puts a semicolon in the query without sending it (psql's way to send several statements
+      // as one query): the line goes on as SQL. They run here one by one, as the parser splits them.
+      if (ch === '\\' && next === ';') {
+        flush(i);
+        emit(';', file, i, false);
+        i += 2;
+        from = i;
+        continue;
+      }
       // Meta-command: from the backslash to the end of the line.
       if (ch === '\\') {
         flush(i);
@@ -507,8 +516,6 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         return 'quit';
       case 'g':
         if (args().length) fail('\\g with an argument (output to a file or command) is not supported');
-        return 'send';
-      case ';':
         return 'send';
       case 'gset': {
         const [prefix, ...more] = args();
