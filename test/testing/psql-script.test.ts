@@ -71,6 +71,14 @@ describe('psql script preprocessing', () => {
     expect(sourceOf(s, s.sql.indexOf("select pass('b')"))).toEqual({ file: 'main.sql', offset: 20 });
   });
 
+  it('ends a meta-command at the next unquoted backslash: another one starts there, and \\\\ hands the line back to SQL, as psql 15 runs them', () => {
+    // psql printed x, y and 1 for these two lines; the SQL and the \echo after the first command were dropped.
+    const s = expand("\\echo x \\\\ select 'y';\n\\set v 1 \\echo :v\n\\echo 'a\\\\b' \"c\\d\"\n");
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe("select 'y';");
+    expect(s.events.map((e) => (e.kind === 'echo' ? e.text : e.kind === 'set' ? `${e.name}=${e.value}` : e.kind))).toEqual(['x', 'v=1', '1', 'a\\b "c\\d"']);
+  });
+
   it('records \\echo, \\o and ON_ERROR_STOP changes at their place between statements', () => {
     const s = expand("select 1;\n\\echo hello :'v'\n\\o /dev/null\nselect 2;\n\\o\n\\set ON_ERROR_STOP off\n", {}, { v: 'x' });
     expect(s.events.map((e) => ({ ...e, at: undefined }))).toEqual([

@@ -147,6 +147,33 @@ export function parsePsqlBool(value: string): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Where the meta-command starting at `start` (its backslash) ends: the end of
+ * the line, or the first backslash after its name outside single quotes,
+ * double quotes and backquotes. The shell commands `\\!` and `\\setenv`-style
+ * whole-line commands are refused anyway, so the quoting rules of psql's
+ * normal arguments are enough.
+ */
+function metaCommandEnd(text: string, start: number, lineEnd: number): number {
+  let i = start + 1;
+  // The name: letters (and !?), or one of the one-character commands.
+  const name = /^(?:[A-Za-z_!?]+|.)/.exec(text.slice(i, lineEnd));
+  i += name ? name[0].length : 0;
+  while (i < lineEnd) {
+    const ch = text[i]!;
+    if (ch === "'") {
+      i++;
+      while (i < lineEnd && text[i] !== "'") i += text[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (ch === '"' || ch === '`') {
+      const close = text.indexOf(ch, i + 1);
+      i = close === -1 || close > lineEnd ? lineEnd : close + 1;
+    } else if (ch === '\\') return i;
+    else i++;
+  }
+  return lineEnd;
+}
+
 /** The psql variables the runner reads, which psql checks as it sets them. */
 const RUNNER_VARIABLES = new Set(['ON_ERROR_STOP', 'ON_ERROR_ROLLBACK', 'AUTOCOMMIT']);
 
@@ -365,14 +392,17 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         from = i;
         continue;
       }
-      // Meta-command: from the backslash to the end of the line.
+      // Meta-command: from the backslash to the end of the line, or to the next unquoted backslash,
+      // as psql reads it: one there starts another meta-command, and `\\` hands the rest of the
+      // line back to SQL (`\echo x \\ select 1;`).
       if (ch === '\\') {
         flush(i);
         const eol = text.indexOf('\n', i);
         const lineEnd = eol === -1 ? n : eol;
-        const result = meta(file, absPath, text, i, lineEnd, depth);
+        const cmdEnd = metaCommandEnd(text, i, lineEnd);
+        const result = meta(file, absPath, text, i, cmdEnd, depth);
         // Keep line structure for the parser; the newline itself is copied verbatim.
-        i = lineEnd;
+        i = text.startsWith('\\\\', cmdEnd) ? cmdEnd + 2 : cmdEnd;
         from = i;
         if (result === 'quit') return 'quit';
         if (result === 'send') {
