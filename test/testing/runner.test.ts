@@ -249,6 +249,13 @@ describe('verdicts', () => {
     expect(on!.messages).toEqual([...warnings, 'ERROR:  SAVEPOINT can only be used in transaction blocks', 'ERROR:  RELEASE SAVEPOINT can only be used in transaction blocks', 'ERROR:  ROLLBACK TO SAVEPOINT can only be used in transaction blocks', 'ERROR:  LOCK TABLE can only be used in transaction blocks', 'ERROR:  DECLARE CURSOR can only be used in transaction blocks']);
   });
 
+  it('\\o /dev/null turns query output and \\qecho away but not \\echo, which psql writes to stdout (pg_prove printed these lines)', async () => {
+    const dir = tempDir('rg-o-echo-');
+    writeFileSync(join(dir, 'o.sql'), "select plan(2);\n\\o /dev/null\n\\echo # echo while output is off\n\\qecho # qecho while output is off\nselect pass('hidden');\n\\o\n\\qecho # qecho again\nselect pass('shown');\n");
+    const f = (await run([join(dir, 'o.sql')])).files[0]!;
+    expect(f.output).toEqual(['1..2', '# echo while output is off', '# qecho again', 'ok 2 - shown']);
+  });
+
   it('ROLLBACK AND CHAIN and COMMIT AND CHAIN keep the block\'s isolation level, as the server\'s chain does', async () => {
     const dir = tempDir('rg-chain-');
     writeFileSync(join(dir, 'chain.sql'), "start transaction isolation level serializable;\ncreate table public.chain_t (x int);\nrollback and chain;\nselect plan(3);\n" +

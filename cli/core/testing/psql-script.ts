@@ -34,7 +34,8 @@ export type ScriptEvent =
       kind: 'echo';
       at: number;
       text: string;
-      stream: 'stdout' | 'stderr';
+      /** `\echo`: psql's stdout; `\qecho`: the query output, which `\o file` turns away; `\warn`: stderr. */
+      stream: 'stdout' | 'query' | 'stderr';
       /**
        * When the arguments name variables unknown here, which a `\gset` that
        * runs first may set: the arguments and the variables known here, to
@@ -501,7 +502,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const unknown: string[] = [];
         const textOut = echoText(argText, variables, unknown, (m) => fail(m));
         const pending = unknown.length > 0 ? { args: argText, variables: new Map(variables) } : undefined;
-        events.push({ kind: 'echo', at, text: textOut, stream: cmd === 'warn' ? 'stderr' : 'stdout', ...(pending ? { pending } : {}) });
+        events.push({ kind: 'echo', at, text: textOut, stream: cmd === 'warn' ? 'stderr' : cmd === 'qecho' ? 'query' : 'stdout', ...(pending ? { pending } : {}) });
         return;
       }
       case 'o':

@@ -476,7 +476,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         // Variables a \gset set by now are seen, as psql sees them when it reaches the echo.
         const text = e.pending && runtimeVars.size > 0 ? echoText(e.pending.args, new Map([...e.pending.variables, ...runtimeVars])) : e.text;
         if (e.stream === 'stderr') result.messages.push(text);
-        else if (outputOn) {
+        // \o file turns query output and \qecho away, not \echo (psql writes it to stdout).
+        else if (outputOn || e.stream === 'stdout') {
           for (const l of text.split('\n')) {
             result.output.push(l);
             lineOrigin.push(current);
