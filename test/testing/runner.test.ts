@@ -256,6 +256,16 @@ describe('verdicts', () => {
     expect(f.output).toEqual(['1..2', '# echo while output is off', '# qecho again', 'ok 2 - shown']);
   });
 
+  it("has psql's connection variables (:DBNAME, :USER, :HOST, :PORT, :SERVER_VERSION_NUM, :SERVER_VERSION_NAME), a \\set of the file's own first", async () => {
+    const dir = tempDir('rg-psql-vars-');
+    writeFileSync(join(dir, 'vars.sql'), "select plan(5);\nselect is(:'DBNAME', current_database()::text, 'DBNAME');\nselect is(:'USER', session_user::text, 'USER');\n" +
+      "select is(:SERVER_VERSION_NUM, current_setting('server_version_num')::int, 'SERVER_VERSION_NUM');\nselect is(:'SERVER_VERSION_NAME', current_setting('server_version'), 'SERVER_VERSION_NAME');\n" +
+      "\\echo # :HOST :PORT\n\\set USER someone\nselect is(:'USER'::text, 'someone', 'own set');\n");
+    const f = (await run([join(dir, 'vars.sql')])).files[0]!;
+    const server = new URL(serverUrl());
+    expect(f.output).toEqual(['1..5', 'ok 1 - DBNAME', 'ok 2 - USER', 'ok 3 - SERVER_VERSION_NUM', 'ok 4 - SERVER_VERSION_NAME', `# ${server.hostname} ${server.port}`, 'ok 5 - own set']);
+  });
+
   it('ROLLBACK AND CHAIN and COMMIT AND CHAIN keep the block\'s isolation level, as the server\'s chain does', async () => {
     const dir = tempDir('rg-chain-');
     writeFileSync(join(dir, 'chain.sql'), "start transaction isolation level serializable;\ncreate table public.chain_t (x int);\nrollback and chain;\nselect plan(3);\n" +

@@ -532,6 +532,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       `select array(select distinct p.proname::text from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace($1::text)) as library_functions, ` +
         // Where an earlier file's committed CREATE EXTENSION pgtap put pgTAP: calls qualified with it reach the library.
         `array(select schema::text from ${quoteIdent(opts.librarySchema)}._tap_extension_home) as pgtap_schemas, ` +
+        // psql's own variables for the connection (:DBNAME, :USER, :SERVER_VERSION_NUM, …).
+        `current_database() as dbname, session_user as session_user, current_setting('server_version_num') as server_version_num, current_setting('server_version') as server_version, ` +
         // The path with the library appended is recorded for _tap_search_path() (00-core.sql).
         `set_config('rowguard_tap.appended_search_path', set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false), false)` +
         Object.keys(opts.settings)
@@ -541,6 +543,18 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     );
     libraryFunctions = new Set((init?.['library_functions'] as string[] | undefined) ?? []);
     for (const schema of (init?.['pgtap_schemas'] as string[] | undefined) ?? []) pgtapSchemas.add(schema);
+    // Set as psql sets them on connecting; a reference the file did not \set itself is substituted when
+    // its statement runs, as a \gset variable is (the names are the run's copy, not the configured database).
+    const url = new URL(opts.url);
+    const connected: Record<string, string> = {
+      DBNAME: String(init?.['dbname'] ?? ''),
+      USER: String(init?.['session_user'] ?? ''),
+      HOST: decodeURIComponent(url.hostname),
+      PORT: url.port || '5432',
+      SERVER_VERSION_NUM: String(init?.['server_version_num'] ?? ''),
+      SERVER_VERSION_NAME: String(init?.['server_version'] ?? ''),
+    };
+    for (const [name, value] of Object.entries(connected)) runtimeVars.set(name, value);
 
     for (const [index, st0] of statements.entries()) {
       // Meta-commands run when psql reads them: before any statement that ends after them.
