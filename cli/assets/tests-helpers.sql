@@ -13,8 +13,18 @@
 -- every name, so a test's search_path cannot redirect them. They exist only in
 -- a throwaway test database, where letting any role create users is the point.
 
-CREATE SCHEMA IF NOT EXISTS tests;
-GRANT USAGE ON SCHEMA tests TO PUBLIC;
+-- A `tests` schema the schema under test already has (xUnit suites keep their
+-- test functions there) is used as it is: its privileges are part of what the
+-- suite checks (schema_privs_are), so only a schema created here is opened to
+-- PUBLIC. The helpers then reach the roles that schema lets in.
+DO $$
+BEGIN
+    IF pg_catalog.to_regnamespace('tests') IS NULL THEN
+        CREATE SCHEMA tests;
+        GRANT USAGE ON SCHEMA tests TO PUBLIC;
+    END IF;
+END;
+$$;
 
 -- Insert one row made of the keys of `payload` that are real, writable
 -- columns of `tbl` (attgenerated = '' excludes generated columns such as
@@ -276,7 +286,15 @@ END;
 $$;
 
 -- Explicit grants: the schema under test may have revoked EXECUTE from PUBLIC
--- by default (ALTER DEFAULT PRIVILEGES), and API roles must reach these.
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;
+-- by default (ALTER DEFAULT PRIVILEGES), and API roles must reach these. Named
+-- one by one, not ALL FUNCTIONS IN SCHEMA tests: that would also grant the
+-- functions of a `tests` schema the schema under test has (see the top).
+GRANT EXECUTE ON FUNCTION
+    tests.create_user(text, jsonb), tests.user_claims(text), tests._impersonate(text, jsonb),
+    tests.authenticate_as(text), tests.authenticate_as_anon(), tests.authenticate_as_service_role(),
+    tests.clear_authentication(), tests.create_supabase_user(text, text, text, jsonb),
+    tests.get_supabase_user(text), tests.get_supabase_uid(text), tests.rls_enabled(text),
+    tests.rls_enabled(text, text), tests.freeze_time(timestamptz), tests.unfreeze_time()
+    TO PUBLIC;
 REVOKE ALL ON FUNCTION tests._insert_known_columns(regclass, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tests._create_user(uuid, text, text, jsonb, jsonb) FROM PUBLIC;

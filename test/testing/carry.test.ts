@@ -127,6 +127,17 @@ describe('what the files after a committing file see', () => {
     expect(f['2-after.sql']!.status).toBe('passed');
   });
 
+  it('\\set AUTOCOMMIT off: what the file does stays in the block psql opens for it, kept only up to its COMMIT (pg_prove printed these lines)', async () => {
+    const paths = suite({
+      '1-autocommit-off.sql': "\\set AUTOCOMMIT off\ncreate table public.ac_kept (x int);\ncommit;\ncreate table public.ac_dropped (x int);\nselect plan(2);\n" +
+        "select has_table('public', 'ac_kept', 'committed');\nsavepoint s;\nselect has_table('public', 'ac_dropped', 'not committed, in the same block: SAVEPOINT works there');\n",
+      '2-after.sql': "select plan(2);\nselect has_table('public', 'ac_kept', 'the committed table is there');\nselect hasnt_table('public', 'ac_dropped', 'the rest ended with the file, as psql rolls back at exit');\n",
+    });
+    const f = byName(await run(paths));
+    expect(f['1-autocommit-off.sql']!.output).toEqual(['1..2', 'ok 1 - committed', 'ok 2 - not committed, in the same block: SAVEPOINT works there']);
+    expect(f['2-after.sql']!.output).toEqual(['1..2', 'ok 1 - the committed table is there', 'ok 2 - the rest ended with the file, as psql rolls back at exit']);
+  });
+
   it('a deferred constraint broken outside BEGIN … ROLLBACK fails the file, and nothing of it is kept', async () => {
     const paths = suite({
       '1-deferred.sql': "create table public.pairs (id int primary key, other int references public.pairs (id) deferrable initially deferred);\ninsert into public.pairs values (1, 2);\nselect plan(1);\nselect pass('before the commit');\n",

@@ -48,6 +48,37 @@ describe('psql script preprocessing', () => {
     expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 1; select 4;');
   });
 
+  it('takes an \\if / \\elif value that is not a boolean as false with psql\'s error on stderr, and goes on, ON_ERROR_STOP or not (psql 15 printed these)', () => {
+    const s = expand('\\set ON_ERROR_STOP 1\n\\if 3\nselect 1;\n\\elif xx\nselect 2;\n\\else\nselect 3;\n\\endif\n\\if of\nselect 4;\n\\else\nselect 5;\n\\endif\n\\if :nope\nselect 6;\n\\endif\n\\if\nselect 7;\n\\endif\nselect 8;\n');
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 3; select 5; select 8;');
+    expect(s.events.filter((e) => e.kind === 'echo').map((e) => [e.kind === 'echo' && e.stream, e.kind === 'echo' && e.text])).toEqual(
+      ['"3" for "\\if', '"xx" for "\\elif', '":nope" for "\\if', '"" for "\\if'].map((v) => ['stderr', `error: unrecognized value ${v} expression": Boolean expected`]),
+    );
+  });
+
+  it('refuses an \\if on a variable only a \\gset before it can set: psql reads it once the \\gset ran, rowguard before the file runs', () => {
+    const s = expand("select true as ready \\gset\n\\if :ready\nselect 1;\n\\endif\n");
+    expect(s.problem).toMatchObject({ file: 'main.sql', offset: 27, message: '\\if: :ready is not set when rowguard reads the \\if, before the file runs (a \\gset sets it only then)' });
+  });
+
+  it('\\; puts a semicolon in and the line goes on as SQL (the statement after it was dropped as if it were the meta-command\'s arguments)', () => {
+    const s = expand("select pass('a') \\; select pass('b') \\;select 3;\nselect 4;\n");
+    expect(s.problem).toBeUndefined();
+    expect(s.sql).toBe("select pass('a') ; select pass('b') ;select 3;\nselect 4;\n");
+    // Not sent at the \; — psql sends the line as one query at the plain semicolon.
+    expect(s.terminators).toEqual([s.sql.indexOf('select 3;') + 9, s.sql.length - 1]);
+    expect(sourceOf(s, s.sql.indexOf("select pass('b')"))).toEqual({ file: 'main.sql', offset: 20 });
+  });
+
+  it('ends a meta-command at the next unquoted backslash: another one starts there, and \\\\ hands the line back to SQL, as psql 15 runs them', () => {
+    // psql printed x, y and 1 for these two lines; the SQL and the \echo after the first command were dropped.
+    const s = expand("\\echo x \\\\ select 'y';\n\\set v 1 \\echo :v\n\\echo 'a\\\\b' \"c\\d\"\n");
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe("select 'y';");
+    expect(s.events.map((e) => (e.kind === 'echo' ? e.text : e.kind === 'set' ? `${e.name}=${e.value}` : e.kind))).toEqual(['x', 'v=1', '1', 'a\\b "c\\d"']);
+  });
+
   it('records \\echo, \\o and ON_ERROR_STOP changes at their place between statements', () => {
     const s = expand("select 1;\n\\echo hello :'v'\n\\o /dev/null\nselect 2;\n\\o\n\\set ON_ERROR_STOP off\n", {}, { v: 'x' });
     expect(s.events.map((e) => ({ ...e, at: undefined }))).toEqual([

@@ -185,6 +185,21 @@ describe('verdicts', () => {
     expect(f.tests.map((t) => t.description)).toEqual(['before the error']);
   });
 
+  it('a CALL or DO outside BEGIN whose body COMMITs (psql runs it in autocommit, where it may) stops the file with a hint saying why; inside BEGIN, where psql fails alike, no hint', async () => {
+    const dir = tempDir('rg-call-commit-');
+    const proc = 'create table public.cc_t (x int);\ncreate procedure public.cc_p() language plpgsql as $$ begin insert into public.cc_t values (1); commit; end $$;\nselect plan(1);\n';
+    writeFileSync(join(dir, 'call.sql'), proc + "call public.cc_p();\nselect pass('psql gets here');\n");
+    writeFileSync(join(dir, 'do.sql'), "select plan(1);\ndo $$ begin rollback; end $$;\nselect pass('psql gets here');\n");
+    // (call.sql may commit: its table and procedure stay for the files after it, as under pg_prove.)
+    writeFileSync(join(dir, 'inside.sql'), "select plan(1);\nbegin;\ncall public.cc_p();\nrollback;\n");
+    const [call, doBlock, inside] = (await run([join(dir, 'call.sql'), join(dir, 'do.sql'), join(dir, 'inside.sql')])).files;
+    const hint = 'rowguard test runs each file inside a transaction of its own (rolled back, or kept as psql would have committed it), where a procedure or DO block cannot COMMIT or ROLLBACK as it can under psql outside BEGIN … COMMIT; such a step cannot be tested this way';
+    expect(call!.error).toMatchObject({ message: 'invalid transaction termination', pg: { sqlstate: '2D000' }, location: { line: 4, column: 1 }, hint });
+    expect(doBlock!.error).toMatchObject({ message: 'invalid transaction termination', pg: { sqlstate: '2D000' }, location: { line: 2, column: 1 }, hint });
+    expect(inside!.error).toMatchObject({ message: 'invalid transaction termination', pg: { sqlstate: '2D000' }, location: { line: 3, column: 1 } });
+    expect(inside!.error!.hint).toBeUndefined();
+  });
+
   it('a NUL byte errors the file at file:line:col instead of ending the query there and silently skipping the rest', async () => {
     const dir = tempDir('rg-nul-');
     // Cut at the NUL, this file would run one passing assertion of a plan of one: a pass.
@@ -311,6 +326,23 @@ describe('verdicts', () => {
     } finally {
       await db.drop();
     }
+  });
+
+  it('\\o /dev/null turns query output and \\qecho away but not \\echo, which psql writes to stdout (pg_prove printed these lines)', async () => {
+    const dir = tempDir('rg-o-echo-');
+    writeFileSync(join(dir, 'o.sql'), "select plan(2);\n\\o /dev/null\n\\echo # echo while output is off\n\\qecho # qecho while output is off\nselect pass('hidden');\n\\o\n\\qecho # qecho again\nselect pass('shown');\n");
+    const f = (await run([join(dir, 'o.sql')])).files[0]!;
+    expect(f.output).toEqual(['1..2', '# echo while output is off', '# qecho again', 'ok 2 - shown']);
+  });
+
+  it("has psql's connection variables (:DBNAME, :USER, :HOST, :PORT, :SERVER_VERSION_NUM, :SERVER_VERSION_NAME), a \\set of the file's own first", async () => {
+    const dir = tempDir('rg-psql-vars-');
+    writeFileSync(join(dir, 'vars.sql'), "select plan(5);\nselect is(:'DBNAME', current_database()::text, 'DBNAME');\nselect is(:'USER', session_user::text, 'USER');\n" +
+      "select is(:SERVER_VERSION_NUM, current_setting('server_version_num')::int, 'SERVER_VERSION_NUM');\nselect is(:'SERVER_VERSION_NAME', current_setting('server_version'), 'SERVER_VERSION_NAME');\n" +
+      "\\echo # :HOST :PORT\n\\set USER someone\nselect is(:'USER'::text, 'someone', 'own set');\n");
+    const f = (await run([join(dir, 'vars.sql')])).files[0]!;
+    const server = new URL(serverUrl());
+    expect(f.output).toEqual(['1..5', 'ok 1 - DBNAME', 'ok 2 - USER', 'ok 3 - SERVER_VERSION_NUM', 'ok 4 - SERVER_VERSION_NAME', `# ${server.hostname} ${server.port}`, 'ok 5 - own set']);
   });
 
   it('ROLLBACK AND CHAIN and COMMIT AND CHAIN keep the block\'s isolation level, as the server\'s chain does', async () => {
@@ -500,6 +532,20 @@ describe('verdicts', () => {
     expect(r.files[0]!.messages.filter((m) => m.startsWith('ERROR'))).toHaveLength(3);
   });
 
+  it('reads \\set ON_ERROR_STOP / ON_ERROR_ROLLBACK as psql does: no value is on, a value psql refuses leaves the setting as it was', async () => {
+    const dir = tempDir('rg-error-vars-');
+    // psql 15: `\set ON_ERROR_STOP` alone turns it on (the file stops at the error, as pg_prove showed);
+    // `\set ON_ERROR_STOP maybe` is refused, so the 0 before it stays (the file carries on).
+    writeFileSync(join(dir, 'bare.sql'), "\\set ON_ERROR_STOP 0\n\\set ON_ERROR_STOP\nselect plan(2);\nselect pass(:'ON_ERROR_STOP');\nselect 1/0;\nselect pass('never: psql stopped');\n");
+    writeFileSync(join(dir, 'refused.sql'), "\\set ON_ERROR_STOP 0\n\\set ON_ERROR_STOP maybe\n\\set ON_ERROR_ROLLBACK nope\nselect plan(1);\nselect 1/0;\nselect pass(:'ON_ERROR_STOP');\n");
+    const [bare, refused] = (await run([join(dir, 'bare.sql'), join(dir, 'refused.sql')])).files;
+    expect(bare!.output).toEqual(['1..2', 'ok 1 - on']);
+    expect(bare!.error).toMatchObject({ message: 'division by zero', location: { line: 5 } });
+    expect(refused!.status).toBe('passed');
+    expect(refused!.output).toEqual(['1..1', 'ok 1 - 0']);
+    expect(refused!.messages).toEqual(['error: unrecognized value "maybe" for "ON_ERROR_STOP": Boolean expected', 'error: unrecognized value "nope" for "ON_ERROR_ROLLBACK"\nAvailable values are: on, off, interactive.', 'ERROR:  division by zero']);
+  });
+
   it('with ON_ERROR_ROLLBACK on, undoes a failing statement inside a block alone, as psql does', async () => {
     const r = await run([join(RUNNER, 'on-error-rollback.test.sql')]);
     const f = r.files[0]!;
@@ -600,6 +646,19 @@ describe('assertions pgTAP lacks', () => {
 });
 
 describe('tests.* helpers', () => {
+  it("leave the privileges of a tests schema the schema under test already has as they are (xUnit suites keep their test functions there and check them), and still install beside its functions", async () => {
+    const dir = tempDir('rg-own-tests-schema-');
+    mkdirSync(join(dir, 'sql'));
+    writeFileSync(join(dir, 'sql', '0001_tests.sql'), "create schema tests;\ncreate function tests.test_own() returns setof text language sql as $$ select 'ok 1 - own'::text $$;\nrevoke execute on function tests.test_own() from public;\n");
+    writeFileSync(join(dir, 'rowguard.config.json'), JSON.stringify({ sql: 'sql', test: '.' }));
+    writeFileSync(join(dir, 'own.sql'), "begin;\nselect plan(4);\ncreate role rg_probe;\nselect schema_privs_are('tests', 'rg_probe', array[]::text[]);\nselect function_privs_are('tests', 'test_own', array[]::text[], 'rg_probe', array[]::text[]);\n" +
+      "select lives_ok('select tests.clear_authentication()', 'the helpers are there beside the schema''s own functions');\n" +
+      "set local role rg_probe;\nselect throws_ok('select tests.clear_authentication()', '42501', 'permission denied for schema tests', 'a role the schema does not let in does not reach them');\nreset role;\nselect * from finish();\nrollback;\n");
+    const r = await runTests({ serverUrl: serverUrl(), config: loadConfig({ cwd: dir }), cwd: dir, paths: [join(dir, 'own.sql')], jobs: 1 });
+    // Lines 1-2: what pg_prove prints with real pgTAP 1.2 on a database built from the same sql/.
+    expect(r.files[0]!.output).toEqual(['1..4', 'ok 1 - Role rg_probe should be granted no privileges on schema tests', 'ok 2 - Role rg_probe should be granted no privileges on function tests.test_own()', "ok 3 - the helpers are there beside the schema's own functions", 'ok 4 - a role the schema does not let in does not reach them']);
+  });
+
   it('impersonate users, anon and service_role and clear again (SQL test)', async () => {
     const r = await run([join(RUNNER, 'auth.test.sql')]);
     expect(r.files[0]!.error).toBeUndefined();

@@ -34,7 +34,8 @@ export type ScriptEvent =
       kind: 'echo';
       at: number;
       text: string;
-      stream: 'stdout' | 'stderr';
+      /** `\echo`: psql's stdout; `\qecho`: the query output, which `\o file` turns away; `\warn`: stderr. */
+      stream: 'stdout' | 'query' | 'stderr';
       /**
        * When the arguments name variables unknown here, which a `\gset` that
        * runs first may set: the arguments and the variables known here, to
@@ -142,8 +143,56 @@ export function parsePsqlBool(value: string): boolean | undefined {
   const v = value.trim().toLowerCase();
   if (v === '') return undefined;
   if ('true'.startsWith(v) || 'yes'.startsWith(v) || v === 'on' || v === '1') return true;
-  if ('false'.startsWith(v) || 'no'.startsWith(v) || v === 'off' || v === '0') return false;
+  // psql compares at least two letters for on/off ('o' is neither), so "of" is off.
+  if ('false'.startsWith(v) || 'no'.startsWith(v) || v === 'off' || v === 'of' || v === '0') return false;
   return undefined;
+}
+
+/**
+ * Where the meta-command starting at `start` (its backslash) ends: the end of
+ * the line, or the first backslash after its name outside single quotes,
+ * double quotes and backquotes. The shell commands `\\!` and `\\setenv`-style
+ * whole-line commands are refused anyway, so the quoting rules of psql's
+ * normal arguments are enough.
+ */
+function metaCommandEnd(text: string, start: number, lineEnd: number): number {
+  let i = start + 1;
+  // The name: letters (and !?), or one of the one-character commands.
+  const name = /^(?:[A-Za-z_!?]+|.)/.exec(text.slice(i, lineEnd));
+  i += name ? name[0].length : 0;
+  while (i < lineEnd) {
+    const ch = text[i]!;
+    if (ch === "'") {
+      i++;
+      while (i < lineEnd && text[i] !== "'") i += text[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (ch === '"' || ch === '`') {
+      const close = text.indexOf(ch, i + 1);
+      i = close === -1 || close > lineEnd ? lineEnd : close + 1;
+    } else if (ch === '\\') return i;
+    else i++;
+  }
+  return lineEnd;
+}
+
+/** The psql variables the runner reads, which psql checks as it sets them. */
+const RUNNER_VARIABLES = new Set(['ON_ERROR_STOP', 'ON_ERROR_ROLLBACK', 'AUTOCOMMIT']);
+
+/**
+ * The value `\set name value` leaves, as psql's hooks for ON_ERROR_STOP,
+ * ON_ERROR_ROLLBACK and AUTOCOMMIT leave it: no value means on (`\set
+ * ON_ERROR_STOP` stops on errors), and a value they do not take is refused
+ * with psql's error and the variable keeps the value it had. Other variables
+ * take any value.
+ */
+export function errorVariable(name: string, value: string): string | { error: string } {
+  if (!RUNNER_VARIABLES.has(name)) return value;
+  if (value === '') return 'on';
+  if (parsePsqlBool(value) !== undefined) return value;
+  if (name === 'ON_ERROR_ROLLBACK') {
+    return value.toLowerCase() === 'interactive' ? value : { error: `error: unrecognized value "${value}" for "${name}"\nAvailable values are: on, off, interactive.` };
+  }
+  return { error: `error: unrecognized value "${value}" for "${name}": Boolean expected` };
 }
 
 /** psql quotes `:'var'` with PQescapeLiteral: doubled quotes, and an E'' string when there are backslashes. */
@@ -335,14 +384,26 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         i++;
         continue;
       }
-      // Meta-command: from the backslash to the end of the line.
+      // `\;` puts a semicolon in the query without sending it (psql's way to send several statements
+      // as one query): the line goes on as SQL. They run here one by one, as the parser splits them.
+      if (ch === '\\' && next === ';') {
+        flush(i);
+        emit(';', file, i, false);
+        i += 2;
+        from = i;
+        continue;
+      }
+      // Meta-command: from the backslash to the end of the line, or to the next unquoted backslash,
+      // as psql reads it: one there starts another meta-command, and `\\` hands the rest of the
+      // line back to SQL (`\echo x \\ select 1;`).
       if (ch === '\\') {
         flush(i);
         const eol = text.indexOf('\n', i);
         const lineEnd = eol === -1 ? n : eol;
-        const result = meta(file, absPath, text, i, lineEnd, depth);
+        const cmdEnd = metaCommandEnd(text, i, lineEnd);
+        const result = meta(file, absPath, text, i, cmdEnd, depth);
         // Keep line structure for the parser; the newline itself is copied verbatim.
-        i = lineEnd;
+        i = text.startsWith('\\\\', cmdEnd) ? cmdEnd + 2 : cmdEnd;
         from = i;
         if (result === 'quit') return 'quit';
         if (result === 'send') {
@@ -366,10 +427,25 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     };
     const args = () => splitMetaArgs(argText, variables, (m) => fail(m));
 
+    // psql's \if / \elif: a value that is not a boolean is reported (stderr) and counts as false —
+    // the file goes on, ON_ERROR_STOP or not. Except a variable not set yet where a \gset came
+    // before: psql reads it when it reaches the \if, after the \gset ran; this runs first.
+    const condition = (): boolean => {
+      const expr = args().join(' ');
+      const value = parsePsqlBool(expr);
+      if (value !== undefined) return value;
+      const unset = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))$/.exec(expr);
+      if (unset && events.some((e) => e.kind === 'gset')) {
+        fail(`\\${cmd}: :${unset[1] ?? unset[2] ?? unset[3]} is not set when rowguard reads the \\${cmd}, before the file runs (a \\gset sets it only then)`, 'test the value in SQL instead (e.g. SELECT CASE … or skip())');
+      }
+      events.push({ kind: 'echo', at: outLen, text: `error: unrecognized value "${expr}" for "\\${cmd} expression": Boolean expected`, stream: 'stderr' });
+      return false;
+    };
+
     // Conditionals are evaluated even inside inactive branches (to keep nesting).
     if (cmd === 'if') {
       const parentActive = live();
-      const value = parentActive ? evalCondition(args().join(' '), fail) : false;
+      const value = parentActive ? condition() : false;
       conds.push({ active: parentActive && value, done: parentActive && value, parentActive });
       return;
     }
@@ -385,7 +461,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         top!.done = true;
         return;
       }
-      const value = top!.parentActive && !top!.done ? evalCondition(args().join(' '), fail) : false;
+      const value = top!.parentActive && !top!.done ? condition() : false;
       top!.active = value;
       top!.done = top!.done || value;
       return;
@@ -399,13 +475,22 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         if (a.length === 0) return; // psql lists the variables: nothing to run
         const [name, ...rest] = a;
         if (!/^[A-Za-z0-9_]+$/.test(name!)) fail(`\\set: invalid variable name "${name}"`);
-        variables.set(name!, rest.join(''));
-        events.push({ kind: 'set', at, name: name!, value: rest.join('') });
+        const value = errorVariable(name!, rest.join(''));
+        if (typeof value === 'object') {
+          events.push({ kind: 'echo', at, text: value.error, stream: 'stderr' });
+          return;
+        }
+        variables.set(name!, value);
+        events.push({ kind: 'set', at, name: name!, value });
         return;
       }
       case 'unset': {
         const [name] = args();
-        if (name) {
+        if (name && RUNNER_VARIABLES.has(name)) {
+          // psql's hook: unsetting one of these sets it to off.
+          variables.set(name, 'off');
+          events.push({ kind: 'set', at, name, value: 'off' });
+        } else if (name) {
           variables.delete(name);
           events.push({ kind: 'set', at, name, value: null });
         }
@@ -417,7 +502,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const unknown: string[] = [];
         const textOut = echoText(argText, variables, unknown, (m) => fail(m));
         const pending = unknown.length > 0 ? { args: argText, variables: new Map(variables) } : undefined;
-        events.push({ kind: 'echo', at, text: textOut, stream: cmd === 'warn' ? 'stderr' : 'stdout', ...(pending ? { pending } : {}) });
+        events.push({ kind: 'echo', at, text: textOut, stream: cmd === 'warn' ? 'stderr' : cmd === 'qecho' ? 'query' : 'stdout', ...(pending ? { pending } : {}) });
         return;
       }
       case 'o':
@@ -462,8 +547,6 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         return 'quit';
       case 'g':
         if (args().length) fail('\\g with an argument (output to a file or command) is not supported');
-        return 'send';
-      case ';':
         return 'send';
       case 'gset': {
         const [prefix, ...more] = args();
@@ -522,12 +605,6 @@ export function echoText(args: string, variables: Map<string, string>, unknown: 
   };
   const a = splitMetaArgs(args, watched, fail);
   return (a[0] === '-n' ? a.slice(1) : a).join(' ');
-}
-
-function evalCondition(expr: string, fail: (m: string) => never): boolean {
-  const b = parsePsqlBool(expr);
-  if (b === undefined) fail(`\\if: "${expr}" is not a boolean (use true/false, on/off, 1/0)`);
-  return b!;
 }
 
 /**

@@ -314,6 +314,20 @@ function blockOnly(tree: unknown): string | null {
   return declare && ((declare.options ?? 0) & 0x0020) === 0 ? 'DECLARE CURSOR' : null;
 }
 
+/**
+ * The hint for an error that rowguard's own transaction caused where psql would not have failed:
+ * 25001 (a statement that cannot run in a transaction block) anywhere, and 2D000 (a procedure or
+ * DO block that COMMITs or ROLLBACKs: the server allows that only for a CALL or DO sent outside a
+ * transaction block, as psql sends it in autocommit) outside the file's own blocks — inside them
+ * psql fails the same way, so no hint.
+ */
+function transactionHint(sqlstate: string | undefined, block: 'none' | 'outer' | 'savepoint'): string | undefined {
+  const ours = 'rowguard test runs each file inside a transaction of its own (rolled back, or kept as psql would have committed it)';
+  if (sqlstate === '25001') return `${ours}; statements that cannot run in a transaction block cannot be tested this way`;
+  if (sqlstate === '2D000' && block === 'none') return `${ours}, where a procedure or DO block cannot COMMIT or ROLLBACK as it can under psql outside BEGIN … COMMIT; such a step cannot be tested this way`;
+  return undefined;
+}
+
 /** One psql row → one line: columns joined by '|', NULL printed as ''. */
 function rowText(row: Array<Buffer | null>): string {
   return row.map((v) => (v === null ? '' : v.toString('utf8'))).join('|');
@@ -432,6 +446,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   // savepoint, so a failing one is undone alone and the block goes on. "interactive"
   // means on only for interactive sessions, and a file is not one.
   let onErrorRollback = false;
+  // psql's AUTOCOMMIT: off, psql sends BEGIN before a statement outside a block, so what the file
+  // does stays in that block until its COMMIT (and is rolled back at the end of the file without one).
+  let autocommit = true;
   let outerOpen = false;
   let block: 'none' | 'outer' | 'savepoint' = 'none';
   let ranInOuter = false;
@@ -463,7 +480,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         // Variables a \gset set by now are seen, as psql sees them when it reaches the echo.
         const text = e.pending && runtimeVars.size > 0 ? echoText(e.pending.args, new Map([...e.pending.variables, ...runtimeVars])) : e.text;
         if (e.stream === 'stderr') result.messages.push(text);
-        else if (outputOn) {
+        // \o file turns query output and \qecho away, not \echo (psql writes it to stdout).
+        else if (outputOn || e.stream === 'stdout') {
           for (const l of text.split('\n')) {
             result.output.push(l);
             lineOrigin.push(current);
@@ -472,6 +490,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       } else if (e.kind === 'output') outputOn = e.enabled;
       else if (e.kind === 'set' && e.name === 'ON_ERROR_STOP') onErrorStop = e.value === null ? false : parsePsqlBool(e.value) ?? false;
       else if (e.kind === 'set' && e.name === 'ON_ERROR_ROLLBACK') onErrorRollback = e.value !== null && parsePsqlBool(e.value) === true;
+      else if (e.kind === 'set' && e.name === 'AUTOCOMMIT') autocommit = e.value !== null && parsePsqlBool(e.value) !== false;
     }
   };
 
@@ -541,6 +560,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       `select array(select distinct p.proname::text from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace($1::text)) as library_functions, ` +
         // Where an earlier file's committed CREATE EXTENSION pgtap put pgTAP: calls qualified with it reach the library.
         `array(select schema::text from ${quoteIdent(opts.librarySchema)}._tap_extension_home) as pgtap_schemas, ` +
+        // psql's own variables for the connection (:DBNAME, :USER, :SERVER_VERSION_NUM, …).
+        `current_database() as dbname, session_user as session_user, current_setting('server_version_num') as server_version_num, current_setting('server_version') as server_version, ` +
         // The path with the library appended is recorded for _tap_search_path() (00-core.sql).
         `set_config('rowguard_tap.appended_search_path', set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false), false)` +
         Object.keys(opts.settings)
@@ -550,6 +571,18 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     );
     libraryFunctions = new Set((init?.['library_functions'] as string[] | undefined) ?? []);
     for (const schema of (init?.['pgtap_schemas'] as string[] | undefined) ?? []) pgtapSchemas.add(schema);
+    // Set as psql sets them on connecting; a reference the file did not \set itself is substituted when
+    // its statement runs, as a \gset variable is (the names are the run's copy, not the configured database).
+    const url = new URL(opts.url);
+    const connected: Record<string, string> = {
+      DBNAME: String(init?.['dbname'] ?? ''),
+      USER: String(init?.['session_user'] ?? ''),
+      HOST: decodeURIComponent(url.hostname),
+      PORT: url.port || '5432',
+      SERVER_VERSION_NUM: String(init?.['server_version_num'] ?? ''),
+      SERVER_VERSION_NAME: String(init?.['server_version'] ?? ''),
+    };
+    for (const [name, value] of Object.entries(connected)) runtimeVars.set(name, value);
 
     for (const [index, st0] of statements.entries()) {
       // Meta-commands run when psql reads them: before any statement that ends after them.
@@ -559,6 +592,11 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       const st = adapted.st;
       const location = locate(script, st.start);
       const tx = await classify(st.text);
+      // AUTOCOMMIT off: psql's implicit BEGIN (also before a SAVEPOINT; statements that cannot run in
+      // a block fail in rowguard's transaction either way).
+      if (!autocommit && block === 'none' && (!tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to')) {
+        await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
+      }
       // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS outside a block: psql's server warns and the
       // setting ends with that statement's own transaction; in rowguard's it would last the whole file.
       if (block === 'none' && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
@@ -649,7 +687,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         result.messages.push(`ERROR:  ${message}`);
         if (onErrorStop || lost) {
           if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
-          result.error = { message, location: errLocation, pg, ...(pg.sqlstate === '25001' ? { hint: 'rowguard test runs each file inside a transaction of its own (rolled back, or kept as psql would have committed it); statements that cannot run in a transaction block cannot be tested this way' } : {}) };
+          const hint = transactionHint(pg.sqlstate, block);
+          result.error = { message, location: errLocation, pg, ...(hint ? { hint } : {}) };
           break;
         }
         // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
