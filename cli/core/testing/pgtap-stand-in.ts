@@ -98,6 +98,8 @@ export function searchPathChange(tree: unknown): { local: boolean } | undefined 
 
 /** The tests.* helpers that switch the role and the claims with set_config(…, true) (tests-helpers.sql, basejump's). */
 const IMPERSONATING = new Set(['authenticate_as', 'authenticate_as_anon', 'authenticate_as_service_role', 'clear_authentication', '_impersonate']);
+/** What they set for the transaction. */
+export const IMPERSONATED: readonly string[] = ['role', 'request.jwt.claims'];
 
 /**
  * The settings a statement changes, by scope: `local` for the transaction
@@ -120,7 +122,7 @@ export function settingChanges(tree: unknown): { local: string[]; session: strin
       const name = fc.funcname?.map((n) => n.String?.sval ?? '') ?? [];
       const fn = name[name.length - 1] ?? '';
       if (IMPERSONATING.has(fn) && (name.length === 1 || name[0] === 'tests')) {
-        out.local.push('role', 'request.jwt.claims');
+        out.local.push(...IMPERSONATED);
         return;
       }
       if (fn !== 'set_config' || (name.length === 2 && name[0] !== 'pg_catalog')) return;

@@ -30,7 +30,7 @@ import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
 import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
-import { firstStatement, leavesNothing, libraryCallSites, searchPathChange, settingChanges, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
+import { firstStatement, IMPERSONATED, leavesNothing, libraryCallSites, searchPathChange, settingChanges, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
 export interface TestFile {
   /** Absolute path. */
@@ -501,6 +501,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   const transactionLocal = new Map<string, string>();
   const noteSettingChanges = async (text: string, kind: string | undefined): Promise<void> => {
     if (kind !== 'VariableSetStmt' && !SETTING_CHANGE_HINT.test(text)) return;
+    // A tests.* helper call with no set_config beside it (a suite's usual statement, once per check)
+    // can only set what the helpers set: once those are noted for the block, nothing to parse or ask.
+    if (kind !== 'VariableSetStmt' && !/set_config/i.test(text) && IMPERSONATED.every((n) => transactionLocal.has(n))) return;
     const changes = settingChanges(await parseTree(text));
     if (changes.all) transactionLocal.clear();
     // A session value set now is what the session keeps, whatever was set for the transaction before.
