@@ -312,7 +312,7 @@ export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions
   return {
     role: identity.role,
     claims: identity.claims,
-    // As PostgREST writes it: members in key order, a token's numbers digit for digit.
+    // As PostgREST writes it: members in key order, a token's numbers as aeson writes them (integers digit for digit).
     claimsJson: claimsJsonAeson(identity.claims, identity.role, identity.claimsMembers),
     method,
     path: opts.path ?? '/',

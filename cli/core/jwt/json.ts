@@ -9,7 +9,8 @@
  *   escape of a surrogate must be a high one followed by a low one;
  * - a number keeps its source text (`raw`), so a time claim can be converted
  *   exactly as Scientific's `toBoundedInteger` does (see `int64OfNumber`),
- *   which a double cannot do for 2^63 or for 1767225600.0000000001.
+ *   which a double cannot do for 2^63 or for 1767225600.0000000001; what is
+ *   written back out is aeson's text of that Scientific (`aesonNumberText`).
  */
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -20,8 +21,8 @@ export interface ParsedJson {
   topNumbers: Map<string, string>;
   /**
    * Each member of the top-level object as PostgREST writes it back out
-   * (see encodeAeson), with numbers exactly as the token spelled them, so a
-   * 64-bit id keeps every digit.
+   * (see encodeAeson), each number as aeson writes the Scientific it read
+   * (aesonNumberText), so a 64-bit id keeps every digit.
    */
   topEncoded: Map<string, string>;
 }
@@ -173,7 +174,7 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
     const m = NUMBER.exec(text);
     if (!m) throw new Bad();
     i += m[0].length;
-    encoded = m[0];
+    encoded = aesonNumberText(m[0]);
     return Number(m[0]);
   };
   try {
@@ -220,6 +221,46 @@ export function claimsJsonAeson(claims: Record<string, unknown>, role: string, m
   const m = new Map(members ?? Object.keys(claims).filter((k) => claims[k] !== undefined).map((k) => [k, encodeAeson(claims[k])]));
   m.set('role', JSON.stringify(role));
   return objectText(m);
+}
+
+/** Haskell Int arithmetic: wraps at 64 bits. */
+const int = (n: bigint): bigint => BigInt.asIntN(64, n);
+
+/**
+ * A JSON number as PostgREST writes it back out: aeson (≥ 2.2,
+ * `Data.Aeson.Decoding.ByteString.scanNumberLiteral`) reads it into a
+ * Scientific WITHOUT normalising — coefficient = all digits written, exponent
+ * = the written exponent minus the fraction digits (Int, wrapping) — and its
+ * encoder (`Data.Aeson.Encoding.Builder.scientific`) writes an exponent in
+ * [0, 1024] as the integer coefficient × 10^e, anything else with scientific's
+ * `formatScientificBuilder Generic Nothing` over the normalised digits 0.d₁…dₙ
+ * × 10^ne: exponent form (`d.ddde<ne-1>`, at least one fraction digit) when
+ * ne < 0 or ne > 7, else fixed (`0.00dd` or digits with a point and at least
+ * one digit on each side). So 1767225600.0 is written 1.7672256e9,
+ * 1.7672256e9 is 1767225600, 0.05 is 5.0e-2, 1.50 is 1.5, -0.0 is 0.0.
+ */
+export function aesonNumberText(raw: string): string {
+  const m = /^(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?)([0-9]+))?$/.exec(raw);
+  if (!m) return raw;
+  const [, sign, whole, frac, expSign, expDigits] = m;
+  const negative = sign === '-';
+  const coef = BigInt(whole! + (frac ?? ''));
+  let e = frac === undefined ? 0n : -BigInt(frac.length);
+  if (expDigits !== undefined) e = int(expSign === '-' ? e - int(BigInt(expDigits)) : e + int(BigInt(expDigits)));
+  if (coef === 0n) return e < 0n || e > 1024n ? '0.0' : '0';
+  if (e >= 0n && e <= 1024n) return `${negative ? '-' : ''}${coef * 10n ** e}`;
+  // toDecimalDigits: the coefficient's digits without trailing zeros, value 0.d₁…dₙ × 10^ne.
+  const all = coef.toString();
+  const ds = all.replace(/0+$/, '');
+  const ne = int(BigInt(all.length) + e);
+  let body: string;
+  if (ne < 0n || ne > 7n) body = `${ds[0]}.${ds.length > 1 ? ds.slice(1) : '0'}e${int(ne - 1n)}`;
+  else if (ne === 0n) body = `0.${ds}`;
+  else {
+    const n = Number(ne);
+    body = `${ds.slice(0, n).padEnd(n, '0')}.${ds.slice(n) || '0'}`;
+  }
+  return `${negative ? '-' : ''}${body}`;
 }
 
 const INT64_MIN = -(2n ** 63n);
