@@ -161,6 +161,19 @@ describe('rowguard as: who sees what', () => {
     });
   });
 
+  it("strings in request.jwt.claims are escaped as aeson escapes them: \\b and \\f as \\u0008 and \\u000c, other controls as lower-case \\u00XX", async () => {
+    const exp = Math.floor(now()) + 60;
+    // The payload's own escapes: \b \f \u0001 \u001F \t \n \" \\ \/ and a literal é.
+    const payload = `{"role":"authenticated","exp":${exp},"s":"a\\bb\\fc\\u0001d\\u001Fe\\tf\\ng\\"h\\\\i\\/jé","k\\b":1}`;
+    const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    const r = await runAs({ kind: 'token', token, keys }, "select current_setting('request.jwt.claims') as c, auth.jwt() ->> 's' as s");
+    expect(r.results[0]!.rows[0]).toEqual({
+      c: `{"exp":${exp},"k\\u0008":1,"role":"authenticated","s":"a\\u0008b\\u000cc\\u0001d\\u001fe\\tf\\ng\\"h\\\\i/jé"}`,
+      s: 'a\bb\fc\u0001d\u001fe\tf\ng"h\\i/jé',
+    });
+  });
+
   it('the rewritten number keeps its value: 2,000 random JSON numbers, each equal to its aeson text as numeric on Postgres', async () => {
     const rand = mulberry32(20261130);
     const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');

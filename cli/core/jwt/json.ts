@@ -164,7 +164,7 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
     }
     if (c === '"') {
       const v = str();
-      encoded = JSON.stringify(v);
+      encoded = aesonString(v);
       return v;
     }
     if (text.startsWith('true', i)) return (i += 4), (encoded = 'true'), true;
@@ -188,13 +188,24 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
   }
 }
 
+/**
+ * A string as aeson writes it (`Data.Aeson.Encoding.Builder.escapeAscii`):
+ * `\"`, `\\`, `\n`, `\r`, `\t`, any other control character as a
+ * lower-case `\u00xx` — so `\b` and `\f`, which JSON.stringify writes short,
+ * become `\u0008` and `\u000c` — and everything else, `/` and non-ASCII
+ * included, as it is.
+ */
+export function aesonString(s: string): string {
+  return JSON.stringify(s).replace(/\\(.)/g, (all, c: string) => (c === 'b' ? '\\u0008' : c === 'f' ? '\\u000c' : all));
+}
+
 /** aeson's KeyMap order (Data.Map over Text): keys by code point, i.e. by their UTF-8 bytes. */
 export const byKey = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 function objectText(members: ReadonlyMap<string, string>): string {
   return `{${[...members.keys()]
     .sort(byKey)
-    .map((k) => `${JSON.stringify(k)}:${members.get(k)!}`)
+    .map((k) => `${aesonString(k)}:${members.get(k)!}`)
     .join(',')}}`;
 }
 
@@ -208,7 +219,7 @@ export function encodeAeson(v: unknown): string {
     const o = v as Record<string, unknown>;
     return objectText(new Map(Object.keys(o).filter((k) => o[k] !== undefined).map((k) => [k, encodeAeson(o[k])])));
   }
-  return JSON.stringify(v) ?? 'null';
+  return typeof v === 'string' ? aesonString(v) : (JSON.stringify(v) ?? 'null');
 }
 
 /**
@@ -219,7 +230,7 @@ export function encodeAeson(v: unknown): string {
  */
 export function claimsJsonAeson(claims: Record<string, unknown>, role: string, members?: ReadonlyMap<string, string>): string {
   const m = new Map(members ?? Object.keys(claims).filter((k) => claims[k] !== undefined).map((k) => [k, encodeAeson(claims[k])]));
-  m.set('role', JSON.stringify(role));
+  m.set('role', aesonString(role));
   return objectText(m);
 }
 
