@@ -253,6 +253,16 @@ describe('rowguard as: writes and denials', () => {
     }
   });
 
+  it('a role claim with a NUL character: 22021 as Postgres refuses it in set_config, HTTP 400 (an error code PostgREST does not map)', async () => {
+    const token = await mintAccessToken({ role: 'auth\u0000enticated', exp: Math.floor(now()) + 60 }, signing);
+    const err = await failure(runAs({ kind: 'token', token, keys }, 'select 1'));
+    expect(err.pg?.sqlstate).toBe('22021');
+    expect(err.meta).toMatchObject({ sqlstate: '22021', httpStatus: 400, wwwAuthenticate: null });
+    expect(err.message).toMatch(/^invalid byte sequence for encoding "UTF8": 0x00 \(as auth\u0000enticated: PostgREST would answer HTTP 400\)$/);
+    // The connection is usable afterwards.
+    expect((await runAs({ kind: 'anon' }, 'select 1 as one')).results[0]!.rows).toEqual([{ one: 1 }]);
+  });
+
   it("switches role as PostgREST's login would, not as the connecting superuser: another existing role is 42501 (HTTP 403), none is authenticator itself", async () => {
     const [me] = await db.sql<{ u: string; su: string }[]>`select current_user::text as u, current_setting('is_superuser') as su`;
     expect(me!.su).toBe('on'); // the premise: a superuser could SET ROLE to anything
