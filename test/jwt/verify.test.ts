@@ -282,6 +282,15 @@ describe("as PostgREST's aeson and jose-jwt read a token, not as JSON.parse or j
     expect((await ok(rawPayload('{"nbf":9223372036854775808,"iat":-9223372036854775809}'))).ok).toBe(true);
   });
 
+  it("a written exponent wraps at 64 bits, as aeson reads it into an Int: 2^64 + 2 is 2, 2^64 + 10 is 10", async () => {
+    // (NOW + 3600) / 100 with an exponent of 2^64 + 2: PostgREST reads it as NOW + 3600, not far beyond Int64.
+    const wrapped = (mantissa: number, plus: number) => `${mantissa}e${(2n ** 64n + BigInt(plus)).toString()}`;
+    expect((await ok(rawPayload(`{"exp":${wrapped((NOW + 3600) / 100, 2)}}`))).ok).toBe(true);
+    expect(await rejection(rawPayload(`{"nbf":${wrapped(1, 10)}}`))).toMatchObject({ message: 'JWT not yet valid' });
+    // 2^64 - 1 wraps to -1: 0.1 is a fraction, so 0.
+    expect(await rejection(rawPayload(`{"exp":${wrapped(1, -1)}}`))).toMatchObject({ message: 'JWT expired' });
+  });
+
   it('the 30 s skew, exactly at its edges, for exp, nbf and iat', async () => {
     const t = (p: Record<string, number>) => mintAccessToken(p, hsSign);
     expect((await ok(await t({ exp: NOW - 30, nbf: NOW + 30, iat: NOW + 30 }), { now: NOW + 0.999 })).ok).toBe(true);

@@ -235,7 +235,7 @@ export function claimsJsonAeson(claims: Record<string, unknown>, role: string, m
 }
 
 /** Haskell Int arithmetic: wraps at 64 bits. */
-const int = (n: bigint): bigint => BigInt.asIntN(64, n);
+const hsInt = (n: bigint): bigint => BigInt.asIntN(64, n);
 
 /**
  * A JSON number as PostgREST writes it back out: aeson (≥ 2.2,
@@ -257,15 +257,15 @@ export function aesonNumberText(raw: string): string {
   const negative = sign === '-';
   const coef = BigInt(whole! + (frac ?? ''));
   let e = frac === undefined ? 0n : -BigInt(frac.length);
-  if (expDigits !== undefined) e = int(expSign === '-' ? e - int(BigInt(expDigits)) : e + int(BigInt(expDigits)));
+  if (expDigits !== undefined) e = hsInt(expSign === '-' ? e - hsInt(BigInt(expDigits)) : e + hsInt(BigInt(expDigits)));
   if (coef === 0n) return e < 0n || e > 1024n ? '0.0' : '0';
   if (e >= 0n && e <= 1024n) return `${negative ? '-' : ''}${coef * 10n ** e}`;
   // toDecimalDigits: the coefficient's digits without trailing zeros, value 0.d₁…dₙ × 10^ne.
   const all = coef.toString();
   const ds = all.replace(/0+$/, '');
-  const ne = int(BigInt(all.length) + e);
+  const ne = hsInt(BigInt(all.length) + e);
   let body: string;
-  if (ne < 0n || ne > 7n) body = `${ds[0]}.${ds.length > 1 ? ds.slice(1) : '0'}e${int(ne - 1n)}`;
+  if (ne < 0n || ne > 7n) body = `${ds[0]}.${ds.length > 1 ? ds.slice(1) : '0'}e${hsInt(ne - 1n)}`;
   else if (ne === 0n) body = `0.${ds}`;
   else {
     const n = Number(ne);
@@ -289,12 +289,13 @@ export function int64OfNumber(raw: string): bigint {
   const [, sign, int, frac = '', exp = '0'] = m;
   let digits = (int! + frac).replace(/^0+/, '');
   if (digits === '') return 0n;
-  let e = Number(exp) - frac.length;
+  // aeson reads the written exponent into an Int, wrapping at 64 bits (see aesonNumberText).
+  let e = hsInt(-BigInt(frac.length) + hsInt(BigInt(exp)));
   const trailing = /0*$/.exec(digits)![0].length;
   digits = digits.slice(0, digits.length - trailing);
-  e += trailing;
-  if (e < 0) return 0n; // a fraction
-  if (digits.length + e > 20) return 0n; // far beyond Int64
-  const n = BigInt(digits) * 10n ** BigInt(e) * (sign ? -1n : 1n);
+  e += BigInt(trailing);
+  if (e < 0n) return 0n; // a fraction
+  if (BigInt(digits.length) + e > 20n) return 0n; // far beyond Int64
+  const n = BigInt(digits) * 10n ** e * (sign ? -1n : 1n);
   return n < INT64_MIN || n > INT64_MAX ? 0n : n;
 }
