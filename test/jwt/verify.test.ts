@@ -291,6 +291,19 @@ describe("as PostgREST's aeson and jose-jwt read a token, not as JSON.parse or j
     expect(await rejection(rawPayload(`{"exp":${wrapped(1, -1)}}`))).toMatchObject({ message: 'JWT expired' });
   });
 
+  it('claims nested as deep as a 50 KiB token allows (~19,000) parse every time, as aeson has no nesting limit; a deep role is written out whole', async () => {
+    const deep = (n: number, inner = '') => `${'['.repeat(n)}${inner}${']'.repeat(n)}`;
+    // The recursive parser ran out of stack somewhere between 4,000 and 10,000 levels, at a depth that moved with the JIT.
+    for (const n of [3000, 5000, 8000, 12000, 19000, 5000, 19000]) {
+      const t = rawPayload(`{"role":"authenticated","a":${deep(n)}}`);
+      expect(t.length, String(n)).toBeLessThanOrEqual(MAX_TOKEN_BYTES);
+      expect((await ok(t)).role, String(n)).toBe('authenticated');
+    }
+    expect((await ok(rawPayload(`{"role":${deep(15000)}}`))).role).toBe(deep(15000));
+    expect((await ok(rawPayload(`{"a":${deep(15000, '"r"')}}`), { roleClaimKey: '$..*' })).role).toBe(deep(15000, '"r"'));
+    expect((await ok(rawPayload(`{"a":${deep(15000, '"r"')}}`), { roleClaimKey: '$.a..[0]' })).role).toBe(deep(14999, '"r"'));
+  });
+
   it('the 30 s skew, exactly at its edges, for exp, nbf and iat', async () => {
     const t = (p: Record<string, number>) => mintAccessToken(p, hsSign);
     expect((await ok(await t({ exp: NOW - 30, nbf: NOW + 30, iat: NOW + 30 }), { now: NOW + 0.999 })).ok).toBe(true);

@@ -96,89 +96,111 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
       i++;
     }
   };
-  const value = (depth: number, top: boolean): unknown => {
-    if (depth > 10_000) throw new Bad();
+  // Iterative, with an explicit stack: aeson's decoder has no nesting limit (a 50 KiB token nests
+  // ~19,000 deep), and a recursive parser here ran out of JavaScript stack at a depth that depended
+  // on how warm the JIT was, so the same token could parse or not.
+  type Frame =
+    | { kind: 'object'; obj: Record<string, unknown>; members: Map<string, string>; key: string; numStart: number; top: boolean }
+    | { kind: 'array'; arr: unknown[]; items: string[] };
+  const stack: Frame[] = [];
+  // The value parsed last, with `encoded` its aeson text.
+  let result: unknown;
+  const readKey = (f: Frame & { kind: 'object' }) => {
+    ws();
+    if (text[i] !== '"') throw new Bad();
+    f.key = str();
+    ws();
+    if (text[i] !== ':') throw new Bad();
+    i++;
+    ws();
+    f.numStart = i;
+  };
+  /** Parse a scalar or an empty container (true: `result` is set), or open a container (false). */
+  const begin = (): boolean => {
     ws();
     const c = text[i];
     if (c === '{') {
       i++;
-      const obj: Record<string, unknown> = {};
-      const members = new Map<string, string>();
-      const close = () => {
-        i++;
-        encoded = objectText(members);
-        return obj;
-      };
       ws();
-      if (text[i] === '}') return close();
-      for (;;) {
-        ws();
-        if (text[i] !== '"') throw new Bad();
-        const key = str();
-        ws();
-        if (text[i] !== ':') throw new Bad();
-        i++;
-        ws();
-        const numStart = i;
-        const v = value(depth + 1, false);
-        if (!Object.prototype.hasOwnProperty.call(obj, key)) {
-          // defineProperty: a "__proto__" key is a member like any other, as in aeson.
-          Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
-          members.set(key, encoded);
-          if (top) {
-            topEncoded.set(key, encoded);
-            if (typeof v === 'number') topNumbers.set(key, text.slice(numStart, i));
-          }
-        }
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') return close();
-        throw new Bad();
-      }
+      if (text[i] === '}') return i++, (result = {}), (encoded = '{}'), true;
+      const f: Frame = { kind: 'object', obj: {}, members: new Map(), key: '', numStart: i, top: stack.length === 0 };
+      readKey(f);
+      stack.push(f);
+      return false;
     }
     if (c === '[') {
       i++;
-      const arr: unknown[] = [];
-      const items: string[] = [];
-      const close = () => {
-        i++;
-        encoded = `[${items.join(',')}]`;
-        return arr;
-      };
       ws();
-      if (text[i] === ']') return close();
-      for (;;) {
-        arr.push(value(depth + 1, false));
-        items.push(encoded);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') return close();
-        throw new Bad();
-      }
+      if (text[i] === ']') return i++, (result = []), (encoded = '[]'), true;
+      stack.push({ kind: 'array', arr: [], items: [] });
+      return false;
     }
     if (c === '"') {
-      const v = str();
-      encoded = aesonString(v);
-      return v;
+      result = str();
+      encoded = aesonString(result as string);
+      return true;
     }
-    if (text.startsWith('true', i)) return (i += 4), (encoded = 'true'), true;
-    if (text.startsWith('false', i)) return (i += 5), (encoded = 'false'), false;
-    if (text.startsWith('null', i)) return (i += 4), (encoded = 'null'), null;
+    if (text.startsWith('true', i)) return (i += 4), (result = true), (encoded = 'true'), true;
+    if (text.startsWith('false', i)) return (i += 5), (result = false), (encoded = 'false'), true;
+    if (text.startsWith('null', i)) return (i += 4), (result = null), (encoded = 'null'), true;
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
     if (!m) throw new Bad();
     i += m[0].length;
     encoded = aesonNumberText(m[0]);
-    return Number(m[0]);
+    result = Number(m[0]);
+    return true;
+  };
+  const value = (): unknown => {
+    let done = begin();
+    for (;;) {
+      if (!done) {
+        done = begin();
+        continue;
+      }
+      const f = stack[stack.length - 1];
+      if (!f) return result;
+      if (f.kind === 'object') {
+        if (!Object.prototype.hasOwnProperty.call(f.obj, f.key)) {
+          // defineProperty: a "__proto__" key is a member like any other, as in aeson.
+          Object.defineProperty(f.obj, f.key, { value: result, enumerable: true, writable: true, configurable: true });
+          f.members.set(f.key, encoded);
+          if (f.top) {
+            topEncoded.set(f.key, encoded);
+            if (typeof result === 'number') topNumbers.set(f.key, text.slice(f.numStart, i));
+          }
+        }
+        ws();
+        if (text[i] === ',') {
+          i++;
+          readKey(f);
+          done = begin();
+          continue;
+        }
+        if (text[i] !== '}') throw new Bad();
+        i++;
+        stack.pop();
+        result = f.obj;
+        encoded = objectText(f.members);
+      } else {
+        f.arr.push(result);
+        f.items.push(encoded);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          done = begin();
+          continue;
+        }
+        if (text[i] !== ']') throw new Bad();
+        i++;
+        stack.pop();
+        result = f.arr;
+        encoded = `[${f.items.join(',')}]`;
+      }
+    }
   };
   try {
-    const v = value(0, true);
+    const v = value();
     ws();
     if (i !== text.length) return undefined;
     return { value: v, topNumbers, topEncoded };
@@ -213,13 +235,38 @@ function objectText(members: ReadonlyMap<string, string>): string {
  * A value as PostgREST writes JSON back out (aeson's encode of a KeyMap):
  * object members in key order, no blank space. For values built in memory.
  */
-export function encodeAeson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : encodeAeson(x))).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return objectText(new Map(Object.keys(o).filter((k) => o[k] !== undefined).map((k) => [k, encodeAeson(o[k])])));
+export function encodeAeson(root: unknown): string {
+  // Iterative: a claim can nest ~19,000 deep (see parseJsonAeson).
+  type Frame = { keys: string[] | null; values: unknown[]; parts: string[] };
+  const open = (v: unknown): Frame | string => {
+    if (Array.isArray(v)) return { keys: null, values: v.map((x) => (x === undefined ? null : x)), parts: [] };
+    if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o)
+        .filter((k) => o[k] !== undefined)
+        .sort(byKey);
+      return { keys, values: keys.map((k) => o[k]), parts: [] };
+    }
+    return typeof v === 'string' ? aesonString(v) : (JSON.stringify(v) ?? 'null');
+  };
+  const first = open(root);
+  if (typeof first === 'string') return first;
+  const stack: Frame[] = [first];
+  for (;;) {
+    const f = stack[stack.length - 1]!;
+    if (f.parts.length < f.values.length) {
+      const child = open(f.values[f.parts.length]);
+      if (typeof child === 'string') f.parts.push(child);
+      else stack.push(child);
+      continue;
+    }
+    stack.pop();
+    const keys = f.keys;
+    const text = keys ? `{${f.parts.map((p, j) => `${aesonString(keys[j]!)}:${p}`).join(',')}}` : `[${f.parts.join(',')}]`;
+    const parent = stack[stack.length - 1];
+    if (!parent) return text;
+    parent.parts.push(text);
   }
-  return typeof v === 'string' ? aesonString(v) : (JSON.stringify(v) ?? 'null');
 }
 
 /**
