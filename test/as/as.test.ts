@@ -19,6 +19,8 @@ import { userClaimsFromDatabase } from '../../cli/core/jwt/user.js';
 import { RowguardError } from '../../cli/core/errors.js';
 import { connect } from '../../cli/core/db.js';
 import { seed, USER_A, USER_B } from './fixture.js';
+import { mulberry32 } from '../helpers/random.js';
+import { aesonNumberText } from '../../cli/core/jwt/json.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SECRET = 'as-test-secret-0123456789-abcdefghijklmnop';
@@ -142,6 +144,53 @@ describe('rowguard as: who sees what', () => {
     });
   });
 
+  it("a number that is not a plain integer is written as aeson writes its Scientific, not as the token spelled it (what auth.jwt() ->> reads)", async () => {
+    // aeson keeps coefficient and exponent as written (1767225600.0 is 17672256000e-1); its encoder writes an
+    // exponent in [0, 1024] as an integer and anything else with scientific's Generic format (exponent form
+    // below 0.1 or from 10^7 up). Expected texts worked out by hand from those rules.
+    const exp = Math.floor(now()) + 60;
+    const payload = `{"role":"authenticated","sub":"${USER_A}","exp":${exp},"iat_f":1767225600.0,"b":1.7672256e9,"c":0.05,"d":100.0,"e":1e-7,"f":-0.0,"g":1E2,"h":1e1025,"i":[1.50,-2.5e-3,12345678.5,1234567.5],"j":{"k":0e5}}`;
+    const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    const r = await runAs({ kind: 'token', token, keys }, "select current_setting('request.jwt.claims') as c, auth.jwt() ->> 'iat_f' as iat_f, auth.jwt() ->> 'c' as c2");
+    expect(r.results[0]!.rows[0]).toEqual({
+      c: `{"b":1767225600,"c":5.0e-2,"d":100.0,"e":1.0e-7,"exp":${exp},"f":0.0,"g":100,"h":1.0e1025,"i":[1.5,-2.5e-3,1.23456785e7,1234567.5],"iat_f":1.7672256e9,"j":{"k":0},"role":"authenticated","sub":"${USER_A}"}`,
+      // Postgres reads PostgREST's 1.7672256e9 as 1767225600 (a ::bigint cast works) and 5.0e-2 as 0.050.
+      iat_f: '1767225600',
+      c2: '0.050',
+    });
+  });
+
+  it("strings in request.jwt.claims are escaped as aeson escapes them: \\b and \\f as \\u0008 and \\u000c, other controls as lower-case \\u00XX", async () => {
+    const exp = Math.floor(now()) + 60;
+    // The payload's own escapes: \b \f \u0001 \u001F \t \n \" \\ \/ and a literal é.
+    const payload = `{"role":"authenticated","exp":${exp},"s":"a\\bb\\fc\\u0001d\\u001Fe\\tf\\ng\\"h\\\\i\\/jé","k\\b":1}`;
+    const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    const r = await runAs({ kind: 'token', token, keys }, "select current_setting('request.jwt.claims') as c, auth.jwt() ->> 's' as s");
+    expect(r.results[0]!.rows[0]).toEqual({
+      c: `{"exp":${exp},"k\\u0008":1,"role":"authenticated","s":"a\\u0008b\\u000cc\\u0001d\\u001fe\\tf\\ng\\"h\\\\i/jé"}`,
+      s: 'a\bb\fc\u0001d\u001fe\tf\ng"h\\i/jé',
+    });
+  });
+
+  it('the rewritten number keeps its value: 2,000 random JSON numbers, each equal to its aeson text as numeric on Postgres', async () => {
+    const rand = mulberry32(20261130);
+    const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');
+    const raws = Array.from({ length: 2000 }, () => {
+      const whole = rand() < 0.3 ? '0' : String(1 + Math.floor(rand() * 9)) + digits(Math.floor(rand() * 12));
+      const frac = rand() < 0.6 ? `.${digits(1 + Math.floor(rand() * 8))}${rand() < 0.3 ? '000' : ''}` : '';
+      const exp = rand() < 0.5 ? `${rand() < 0.5 ? 'e' : 'E'}${['', '+', '-'][Math.floor(rand() * 3)]}${Math.floor(rand() * 40)}` : '';
+      return `${rand() < 0.3 ? '-' : ''}${whole}${frac}${exp}`;
+    });
+    const pairs = raws.map((raw) => [raw, aesonNumberText(raw)]);
+    const rows = await db.sql.unsafe(`select r, a from jsonb_to_recordset($1::text::jsonb) as x(r text, a text) where r::numeric <> a::numeric`, [JSON.stringify(pairs.map(([r, a]) => ({ r, a })))]);
+    expect(rows.length).toBe(0);
+    // And the text is JSON Postgres reads.
+    const bad = await db.sql.unsafe(`select a from jsonb_to_recordset($1::text::jsonb) as x(a text) where (a::jsonb)::text is null`, [JSON.stringify(pairs.map(([, a]) => ({ a })))]);
+    expect(bad.length).toBe(0);
+  });
+
   it('anon claims make every helper NULL but the role', async () => {
     const r = await runAs({ kind: 'anon' }, 'select auth.uid() as uid, auth.role() as role, auth.email() as email');
     expect(r.role).toBe('anon');
@@ -202,6 +251,16 @@ describe('rowguard as: writes and denials', () => {
       expect(e.pg, String(role)).toMatchObject({ sqlstate: '22023', message: `role "${name}" does not exist` });
       expect(e.meta['httpStatus']).toBe(401);
     }
+  });
+
+  it('a role claim with a NUL character: 22021 as Postgres refuses it in set_config, HTTP 400 (an error code PostgREST does not map)', async () => {
+    const token = await mintAccessToken({ role: 'auth\u0000enticated', exp: Math.floor(now()) + 60 }, signing);
+    const err = await failure(runAs({ kind: 'token', token, keys }, 'select 1'));
+    expect(err.pg?.sqlstate).toBe('22021');
+    expect(err.meta).toMatchObject({ sqlstate: '22021', httpStatus: 400, wwwAuthenticate: null });
+    expect(err.message).toMatch(/^invalid byte sequence for encoding "UTF8": 0x00 \(as auth\u0000enticated: PostgREST would answer HTTP 400\)$/);
+    // The connection is usable afterwards.
+    expect((await runAs({ kind: 'anon' }, 'select 1 as one')).results[0]!.rows).toEqual([{ one: 1 }]);
   });
 
   it("switches role as PostgREST's login would, not as the connecting superuser: another existing role is 42501 (HTTP 403), none is authenticator itself", async () => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { freshDatabase, migrate, runCli, type CliResult, type TestDatabase } from '../helpers/pg.js';
 import { seed, USER_A } from '../as/fixture.js';
@@ -54,6 +55,26 @@ describe('jwt mint and verify', () => {
     expect(doc).toMatchObject({ valid: true, role: 'authenticated', alg: 'HS256', header: { alg: 'HS256', typ: 'JWT' } });
     expect(doc.claims.exp - doc.claims.iat).toBe(900);
     expect(doc.claims.email).toBe('x@example.test');
+  });
+
+  it('a token whose claims nest 19,000 deep (PostgREST takes it): exit 0, the claims printed compact, --json reads back', async () => {
+    const n = 19000;
+    const payload = `{"role":"authenticated","a":${'['.repeat(n)}"r"${']'.repeat(n)}}`;
+    const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    const v = await cli(['jwt', 'verify', '--token-file', '-', '--secret-file', 'jwt.secret'], { input: token });
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('role authenticated');
+    expect(v.stdout).toContain(`{"role":"authenticated","a":${'['.repeat(n)}"r"`);
+    const j = await cli(['--json', 'jwt', 'verify', '--token-file', '-', '--secret-file', 'jwt.secret'], { input: token });
+    expect(j.code).toBe(0);
+    const doc = JSON.parse(j.stdout);
+    expect(doc).toMatchObject({ valid: true, role: 'authenticated' });
+    let a: unknown = doc.claims.a;
+    let depth = 0;
+    while (Array.isArray(a)) (a = a[0]), depth++;
+    expect([depth, a]).toEqual([n, 'r']);
   });
 
   it('reads a pasted Authorization value as PostgREST does: any blank space after Bearer; "Bearer" alone is an empty JWT', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseConfig } from '../../cli/core/config.js';
 import { RowguardError } from '../../cli/core/errors.js';
-import { loadSigningKey, loadVerifyKeys, signingKeyFromBytes, verifyKeysFromBytes, MIN_SECRET_BYTES } from '../../cli/core/jwt/keys.js';
+import { decodeSecretBase64, loadSigningKey, loadVerifyKeys, signingKeyFromBytes, verifyKeysFromBytes, MIN_SECRET_BYTES } from '../../cli/core/jwt/keys.js';
 import { generateKeys } from '../../cli/core/jwt/generate.js';
 import { mintAccessToken } from '../../cli/core/jwt/mint.js';
 import { checkToken } from '../../cli/core/jwt/verify.js';
@@ -40,6 +40,33 @@ describe('secrets', () => {
     }
     expect(secretError(() => signingKeyFromBytes(Buffer.from(''), 'test')).message).toContain('empty');
     expect(signingKeyFromBytes(Buffer.from('y'.repeat(32)), 'test').alg).toBe('HS256');
+  });
+
+  it("jwt-secret-is-base64 takes only canonical base64 (base64-bytestring 1.2's decode): unused bits set in the last group are refused, as PostgREST refuses to start", () => {
+    // 32 bytes end in a group "xxx=" (2 unused bits), 31 bytes in "xx==" (4 unused bits), 33 bytes in no padding.
+    const key32 = Buffer.from('0123456789abcdef0123456789abcdeF');
+    const key31 = Buffer.from('0123456789abcdef0123456789abcde');
+    for (const key of [key32, key31, Buffer.concat([key32, Buffer.from('!')])]) {
+      const text = key.toString('base64');
+      expect(decodeSecretBase64(Buffer.from(text + '\n'), 'f').equals(key), text).toBe(true);
+      // URL-safe spelling with "." for "=", as PostgREST's replaceUrlChars reads it.
+      expect(decodeSecretBase64(Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=/g, '.')), 'f').equals(key)).toBe(true);
+    }
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    // Set the lowest bit of the last data character before the padding: Node would decode it to the same bytes.
+    const bump = (text: string) => {
+      const at = text.indexOf('=') - 1;
+      return text.slice(0, at) + ALPHABET[ALPHABET.indexOf(text[at]!) | 1] + text.slice(at + 1);
+    };
+    for (const key of [key32, key31]) {
+      const odd = bump(key.toString('base64'));
+      expect(Buffer.from(odd, 'base64').equals(key)).toBe(true);
+      const err = secretError(() => decodeSecretBase64(Buffer.from(odd), 'b64.secret'));
+      expect(err.code).toBe('secret');
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toMatch(/^b64\.secret is not canonical base64/);
+      expect(err.message).not.toContain(odd);
+    }
   });
 
   it("a PEM key given as PostgREST's jwt-secret (--secret-file, --jwks-file, the environment) is refused; --key-file takes it", async () => {

@@ -282,6 +282,28 @@ describe("as PostgREST's aeson and jose-jwt read a token, not as JSON.parse or j
     expect((await ok(rawPayload('{"nbf":9223372036854775808,"iat":-9223372036854775809}'))).ok).toBe(true);
   });
 
+  it("a written exponent wraps at 64 bits, as aeson reads it into an Int: 2^64 + 2 is 2, 2^64 + 10 is 10", async () => {
+    // (NOW + 3600) / 100 with an exponent of 2^64 + 2: PostgREST reads it as NOW + 3600, not far beyond Int64.
+    const wrapped = (mantissa: number, plus: number) => `${mantissa}e${(2n ** 64n + BigInt(plus)).toString()}`;
+    expect((await ok(rawPayload(`{"exp":${wrapped((NOW + 3600) / 100, 2)}}`))).ok).toBe(true);
+    expect(await rejection(rawPayload(`{"nbf":${wrapped(1, 10)}}`))).toMatchObject({ message: 'JWT not yet valid' });
+    // 2^64 - 1 wraps to -1: 0.1 is a fraction, so 0.
+    expect(await rejection(rawPayload(`{"exp":${wrapped(1, -1)}}`))).toMatchObject({ message: 'JWT expired' });
+  });
+
+  it('claims nested as deep as a 50 KiB token allows (~19,000) parse every time, as aeson has no nesting limit; a deep role is written out whole', async () => {
+    const deep = (n: number, inner = '') => `${'['.repeat(n)}${inner}${']'.repeat(n)}`;
+    // The recursive parser ran out of stack somewhere between 4,000 and 10,000 levels, at a depth that moved with the JIT.
+    for (const n of [3000, 5000, 8000, 12000, 19000, 5000, 19000]) {
+      const t = rawPayload(`{"role":"authenticated","a":${deep(n)}}`);
+      expect(t.length, String(n)).toBeLessThanOrEqual(MAX_TOKEN_BYTES);
+      expect((await ok(t)).role, String(n)).toBe('authenticated');
+    }
+    expect((await ok(rawPayload(`{"role":${deep(15000)}}`))).role).toBe(deep(15000));
+    expect((await ok(rawPayload(`{"a":${deep(15000, '"r"')}}`), { roleClaimKey: '$..*' })).role).toBe(deep(15000, '"r"'));
+    expect((await ok(rawPayload(`{"a":${deep(15000, '"r"')}}`), { roleClaimKey: '$.a..[0]' })).role).toBe(deep(14999, '"r"'));
+  });
+
   it('the 30 s skew, exactly at its edges, for exp, nbf and iat', async () => {
     const t = (p: Record<string, number>) => mintAccessToken(p, hsSign);
     expect((await ok(await t({ exp: NOW - 30, nbf: NOW + 30, iat: NOW + 30 }), { now: NOW + 0.999 })).ok).toBe(true);

@@ -312,7 +312,7 @@ export function buildApiRequest(identity: AsIdentity, opts: Pick<RunSqlAsOptions
   return {
     role: identity.role,
     claims: identity.claims,
-    // As PostgREST writes it: members in key order, a token's numbers digit for digit.
+    // As PostgREST writes it: members in key order, a token's numbers as aeson writes them (integers digit for digit).
     claimsJson: claimsJsonAeson(identity.claims, identity.role, identity.claimsMembers),
     method,
     path: opts.path ?? '/',
@@ -401,8 +401,15 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   if (!/\S/.test(text)) throw new RowguardError('usage', 'no SQL to run: pass -c "SQL" or -f file.sql');
   // Awaited only on a role's first request: a warm one goes straight to the wire.
   const { become: login, switchedFrom, checkPrivilege, serverVersion } = knownLogins.get(sql) ?? (await loginFor(sql));
-  if (checkPrivilege !== null) await refuseSwitchAuthenticatorCannotMake(sql, identity.role, checkPrivilege, opts.anonRole);
-  const role = knownRoleSettings(sql, identity.role, login) ?? (await roleSettings(sql, identity.role, login, serverVersion));
+  let role: RoleSettings;
+  try {
+    if (checkPrivilege !== null) await refuseSwitchAuthenticatorCannotMake(sql, identity.role, checkPrivilege, opts.anonRole);
+    role = knownRoleSettings(sql, identity.role, login) ?? (await roleSettings(sql, identity.role, login, serverVersion));
+  } catch (err) {
+    // The role name goes to Postgres first in these lookups: one it cannot take as text (a NUL
+    // character, 22021) fails here as PostgREST's set_config would, and gets PostgREST's answer.
+    throw sqlErrorAs(err, { text: '', positionShift: Number.NEGATIVE_INFINITY, role: identity.role, authed: identity.role !== opts.anonRole });
+  }
   const { method, readOnly, preamble, head, marked, bare, checked } = envelopeFor(identity, role, login, opts);
   const end = opts.commit ? 'commit' : 'rollback';
   let one = checked[end].get(text);

@@ -9,7 +9,8 @@
  *   escape of a surrogate must be a high one followed by a low one;
  * - a number keeps its source text (`raw`), so a time claim can be converted
  *   exactly as Scientific's `toBoundedInteger` does (see `int64OfNumber`),
- *   which a double cannot do for 2^63 or for 1767225600.0000000001.
+ *   which a double cannot do for 2^63 or for 1767225600.0000000001; what is
+ *   written back out is aeson's text of that Scientific (`aesonNumberText`).
  */
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -20,8 +21,8 @@ export interface ParsedJson {
   topNumbers: Map<string, string>;
   /**
    * Each member of the top-level object as PostgREST writes it back out
-   * (see encodeAeson), with numbers exactly as the token spelled them, so a
-   * 64-bit id keeps every digit.
+   * (see encodeAeson), each number as aeson writes the Scientific it read
+   * (aesonNumberText), so a 64-bit id keeps every digit.
    */
   topEncoded: Map<string, string>;
 }
@@ -95,89 +96,111 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
       i++;
     }
   };
-  const value = (depth: number, top: boolean): unknown => {
-    if (depth > 10_000) throw new Bad();
+  // Iterative, with an explicit stack: aeson's decoder has no nesting limit (a 50 KiB token nests
+  // ~19,000 deep), and a recursive parser here ran out of JavaScript stack at a depth that depended
+  // on how warm the JIT was, so the same token could parse or not.
+  type Frame =
+    | { kind: 'object'; obj: Record<string, unknown>; members: Map<string, string>; key: string; numStart: number; top: boolean }
+    | { kind: 'array'; arr: unknown[]; items: string[] };
+  const stack: Frame[] = [];
+  // The value parsed last, with `encoded` its aeson text.
+  let result: unknown;
+  const readKey = (f: Frame & { kind: 'object' }) => {
+    ws();
+    if (text[i] !== '"') throw new Bad();
+    f.key = str();
+    ws();
+    if (text[i] !== ':') throw new Bad();
+    i++;
+    ws();
+    f.numStart = i;
+  };
+  /** Parse a scalar or an empty container (true: `result` is set), or open a container (false). */
+  const begin = (): boolean => {
     ws();
     const c = text[i];
     if (c === '{') {
       i++;
-      const obj: Record<string, unknown> = {};
-      const members = new Map<string, string>();
-      const close = () => {
-        i++;
-        encoded = objectText(members);
-        return obj;
-      };
       ws();
-      if (text[i] === '}') return close();
-      for (;;) {
-        ws();
-        if (text[i] !== '"') throw new Bad();
-        const key = str();
-        ws();
-        if (text[i] !== ':') throw new Bad();
-        i++;
-        ws();
-        const numStart = i;
-        const v = value(depth + 1, false);
-        if (!Object.prototype.hasOwnProperty.call(obj, key)) {
+      if (text[i] === '}') return i++, (result = {}), (encoded = '{}'), true;
+      const f: Frame = { kind: 'object', obj: {}, members: new Map(), key: '', numStart: i, top: stack.length === 0 };
+      readKey(f);
+      stack.push(f);
+      return false;
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return i++, (result = []), (encoded = '[]'), true;
+      stack.push({ kind: 'array', arr: [], items: [] });
+      return false;
+    }
+    if (c === '"') {
+      result = str();
+      encoded = aesonString(result as string);
+      return true;
+    }
+    if (text.startsWith('true', i)) return (i += 4), (result = true), (encoded = 'true'), true;
+    if (text.startsWith('false', i)) return (i += 5), (result = false), (encoded = 'false'), true;
+    if (text.startsWith('null', i)) return (i += 4), (result = null), (encoded = 'null'), true;
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
+    if (!m) throw new Bad();
+    i += m[0].length;
+    encoded = aesonNumberText(m[0]);
+    result = Number(m[0]);
+    return true;
+  };
+  const value = (): unknown => {
+    let done = begin();
+    for (;;) {
+      if (!done) {
+        done = begin();
+        continue;
+      }
+      const f = stack[stack.length - 1];
+      if (!f) return result;
+      if (f.kind === 'object') {
+        if (!Object.prototype.hasOwnProperty.call(f.obj, f.key)) {
           // defineProperty: a "__proto__" key is a member like any other, as in aeson.
-          Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
-          members.set(key, encoded);
-          if (top) {
-            topEncoded.set(key, encoded);
-            if (typeof v === 'number') topNumbers.set(key, text.slice(numStart, i));
+          Object.defineProperty(f.obj, f.key, { value: result, enumerable: true, writable: true, configurable: true });
+          f.members.set(f.key, encoded);
+          if (f.top) {
+            topEncoded.set(f.key, encoded);
+            if (typeof result === 'number') topNumbers.set(f.key, text.slice(f.numStart, i));
           }
         }
         ws();
         if (text[i] === ',') {
           i++;
+          readKey(f);
+          done = begin();
           continue;
         }
-        if (text[i] === '}') return close();
-        throw new Bad();
-      }
-    }
-    if (c === '[') {
-      i++;
-      const arr: unknown[] = [];
-      const items: string[] = [];
-      const close = () => {
+        if (text[i] !== '}') throw new Bad();
         i++;
-        encoded = `[${items.join(',')}]`;
-        return arr;
-      };
-      ws();
-      if (text[i] === ']') return close();
-      for (;;) {
-        arr.push(value(depth + 1, false));
-        items.push(encoded);
+        stack.pop();
+        result = f.obj;
+        encoded = objectText(f.members);
+      } else {
+        f.arr.push(result);
+        f.items.push(encoded);
         ws();
         if (text[i] === ',') {
           i++;
+          done = begin();
           continue;
         }
-        if (text[i] === ']') return close();
-        throw new Bad();
+        if (text[i] !== ']') throw new Bad();
+        i++;
+        stack.pop();
+        result = f.arr;
+        encoded = `[${f.items.join(',')}]`;
       }
     }
-    if (c === '"') {
-      const v = str();
-      encoded = JSON.stringify(v);
-      return v;
-    }
-    if (text.startsWith('true', i)) return (i += 4), (encoded = 'true'), true;
-    if (text.startsWith('false', i)) return (i += 5), (encoded = 'false'), false;
-    if (text.startsWith('null', i)) return (i += 4), (encoded = 'null'), null;
-    NUMBER.lastIndex = i;
-    const m = NUMBER.exec(text);
-    if (!m) throw new Bad();
-    i += m[0].length;
-    encoded = m[0];
-    return Number(m[0]);
   };
   try {
-    const v = value(0, true);
+    const v = value();
     ws();
     if (i !== text.length) return undefined;
     return { value: v, topNumbers, topEncoded };
@@ -187,13 +210,24 @@ export function parseJsonAeson(input: Uint8Array | string): ParsedJson | undefin
   }
 }
 
+/**
+ * A string as aeson writes it (`Data.Aeson.Encoding.Builder.escapeAscii`):
+ * `\"`, `\\`, `\n`, `\r`, `\t`, any other control character as a
+ * lower-case `\u00xx` — so `\b` and `\f`, which JSON.stringify writes short,
+ * become `\u0008` and `\u000c` — and everything else, `/` and non-ASCII
+ * included, as it is.
+ */
+export function aesonString(s: string): string {
+  return JSON.stringify(s).replace(/\\(.)/g, (all, c: string) => (c === 'b' ? '\\u0008' : c === 'f' ? '\\u000c' : all));
+}
+
 /** aeson's KeyMap order (Data.Map over Text): keys by code point, i.e. by their UTF-8 bytes. */
 export const byKey = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 function objectText(members: ReadonlyMap<string, string>): string {
   return `{${[...members.keys()]
     .sort(byKey)
-    .map((k) => `${JSON.stringify(k)}:${members.get(k)!}`)
+    .map((k) => `${aesonString(k)}:${members.get(k)!}`)
     .join(',')}}`;
 }
 
@@ -201,13 +235,38 @@ function objectText(members: ReadonlyMap<string, string>): string {
  * A value as PostgREST writes JSON back out (aeson's encode of a KeyMap):
  * object members in key order, no blank space. For values built in memory.
  */
-export function encodeAeson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : encodeAeson(x))).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return objectText(new Map(Object.keys(o).filter((k) => o[k] !== undefined).map((k) => [k, encodeAeson(o[k])])));
+export function encodeAeson(root: unknown): string {
+  // Iterative: a claim can nest ~19,000 deep (see parseJsonAeson).
+  type Frame = { keys: string[] | null; values: unknown[]; parts: string[] };
+  const open = (v: unknown): Frame | string => {
+    if (Array.isArray(v)) return { keys: null, values: v.map((x) => (x === undefined ? null : x)), parts: [] };
+    if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o)
+        .filter((k) => o[k] !== undefined)
+        .sort(byKey);
+      return { keys, values: keys.map((k) => o[k]), parts: [] };
+    }
+    return typeof v === 'string' ? aesonString(v) : (JSON.stringify(v) ?? 'null');
+  };
+  const first = open(root);
+  if (typeof first === 'string') return first;
+  const stack: Frame[] = [first];
+  for (;;) {
+    const f = stack[stack.length - 1]!;
+    if (f.parts.length < f.values.length) {
+      const child = open(f.values[f.parts.length]);
+      if (typeof child === 'string') f.parts.push(child);
+      else stack.push(child);
+      continue;
+    }
+    stack.pop();
+    const keys = f.keys;
+    const text = keys ? `{${f.parts.map((p, j) => `${aesonString(keys[j]!)}:${p}`).join(',')}}` : `[${f.parts.join(',')}]`;
+    const parent = stack[stack.length - 1];
+    if (!parent) return text;
+    parent.parts.push(text);
   }
-  return JSON.stringify(v) ?? 'null';
 }
 
 /**
@@ -218,8 +277,48 @@ export function encodeAeson(v: unknown): string {
  */
 export function claimsJsonAeson(claims: Record<string, unknown>, role: string, members?: ReadonlyMap<string, string>): string {
   const m = new Map(members ?? Object.keys(claims).filter((k) => claims[k] !== undefined).map((k) => [k, encodeAeson(claims[k])]));
-  m.set('role', JSON.stringify(role));
+  m.set('role', aesonString(role));
   return objectText(m);
+}
+
+/** Haskell Int arithmetic: wraps at 64 bits. */
+const hsInt = (n: bigint): bigint => BigInt.asIntN(64, n);
+
+/**
+ * A JSON number as PostgREST writes it back out: aeson (≥ 2.2,
+ * `Data.Aeson.Decoding.ByteString.scanNumberLiteral`) reads it into a
+ * Scientific WITHOUT normalising — coefficient = all digits written, exponent
+ * = the written exponent minus the fraction digits (Int, wrapping) — and its
+ * encoder (`Data.Aeson.Encoding.Builder.scientific`) writes an exponent in
+ * [0, 1024] as the integer coefficient × 10^e, anything else with scientific's
+ * `formatScientificBuilder Generic Nothing` over the normalised digits 0.d₁…dₙ
+ * × 10^ne: exponent form (`d.ddde<ne-1>`, at least one fraction digit) when
+ * ne < 0 or ne > 7, else fixed (`0.00dd` or digits with a point and at least
+ * one digit on each side). So 1767225600.0 is written 1.7672256e9,
+ * 1.7672256e9 is 1767225600, 0.05 is 5.0e-2, 1.50 is 1.5, -0.0 is 0.0.
+ */
+export function aesonNumberText(raw: string): string {
+  const m = /^(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?)([0-9]+))?$/.exec(raw);
+  if (!m) return raw;
+  const [, sign, whole, frac, expSign, expDigits] = m;
+  const negative = sign === '-';
+  const coef = BigInt(whole! + (frac ?? ''));
+  let e = frac === undefined ? 0n : -BigInt(frac.length);
+  if (expDigits !== undefined) e = hsInt(expSign === '-' ? e - hsInt(BigInt(expDigits)) : e + hsInt(BigInt(expDigits)));
+  if (coef === 0n) return e < 0n || e > 1024n ? '0.0' : '0';
+  if (e >= 0n && e <= 1024n) return `${negative ? '-' : ''}${coef * 10n ** e}`;
+  // toDecimalDigits: the coefficient's digits without trailing zeros, value 0.d₁…dₙ × 10^ne.
+  const all = coef.toString();
+  const ds = all.replace(/0+$/, '');
+  const ne = hsInt(BigInt(all.length) + e);
+  let body: string;
+  if (ne < 0n || ne > 7n) body = `${ds[0]}.${ds.length > 1 ? ds.slice(1) : '0'}e${hsInt(ne - 1n)}`;
+  else if (ne === 0n) body = `0.${ds}`;
+  else {
+    const n = Number(ne);
+    body = `${ds.slice(0, n).padEnd(n, '0')}.${ds.slice(n) || '0'}`;
+  }
+  return `${negative ? '-' : ''}${body}`;
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -237,12 +336,13 @@ export function int64OfNumber(raw: string): bigint {
   const [, sign, int, frac = '', exp = '0'] = m;
   let digits = (int! + frac).replace(/^0+/, '');
   if (digits === '') return 0n;
-  let e = Number(exp) - frac.length;
+  // aeson reads the written exponent into an Int, wrapping at 64 bits (see aesonNumberText).
+  let e = hsInt(-BigInt(frac.length) + hsInt(BigInt(exp)));
   const trailing = /0*$/.exec(digits)![0].length;
   digits = digits.slice(0, digits.length - trailing);
-  e += trailing;
-  if (e < 0) return 0n; // a fraction
-  if (digits.length + e > 20) return 0n; // far beyond Int64
-  const n = BigInt(digits) * 10n ** BigInt(e) * (sign ? -1n : 1n);
+  e += BigInt(trailing);
+  if (e < 0n) return 0n; // a fraction
+  if (BigInt(digits.length) + e > 20n) return 0n; // far beyond Int64
+  const n = BigInt(digits) * 10n ** e * (sign ? -1n : 1n);
   return n < INT64_MIN || n > INT64_MAX ? 0n : n;
 }

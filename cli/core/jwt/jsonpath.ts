@@ -219,13 +219,15 @@ const membersInOrder = (o: Record<string, unknown>) =>
     .sort(byKey)
     .map((k) => o[k]);
 
+/** Every object and array at or under v, in document order (pre-order); iterative, as claims can nest ~19,000 deep. */
 function descendants(v: unknown, out: unknown[]): unknown[] {
-  if (isObject(v)) {
-    out.push(v);
-    for (const m of membersInOrder(v)) descendants(m, out);
-  } else if (Array.isArray(v)) {
-    out.push(v);
-    for (const m of v) descendants(m, out);
+  const todo: unknown[] = [v];
+  while (todo.length > 0) {
+    const n = todo.pop();
+    const children = isObject(n) ? membersInOrder(n) : Array.isArray(n) ? n : null;
+    if (!children) continue;
+    out.push(n);
+    for (let k = children.length - 1; k >= 0; k--) todo.push(children[k]);
   }
   return out;
 }

@@ -92,8 +92,8 @@ async function readMaterial(path: string, stdin: StdinSource, what: string): Pro
 /**
  * PostgREST's jwt-secret-is-base64 (`Config.decodeSecret`, after `@file` is
  * read and chomped): '.' '-' '_' become '=' '+' '/', blank space around is
- * dropped, and the rest must be padded base64 (base64-bytestring's strict
- * `decode`), else PostgREST does not start. What it decodes to is then read
+ * dropped, and the rest must be padded, canonical base64 (base64-bytestring
+ * 1.2's strict `decode`), else PostgREST does not start. What it decodes to is then read
  * as jwt-secret is (JWKS, JWK or secret, whose 32-byte floor applies to the
  * decoded bytes).
  */
@@ -104,7 +104,15 @@ export function decodeSecretBase64(raw: Buffer, source: string): Buffer {
       hint: 'drop --secret-is-base64 / jwt.secretIsBase64 if the secret is used as it is',
     });
   }
-  return Buffer.from(text, 'base64');
+  const bytes = Buffer.from(text, 'base64');
+  // base64-bytestring ≥ 1.2 also refuses a last group whose unused bits are not zero ("QR==" for "A"),
+  // which Node would decode; canonical base64 is exactly what re-encoding the bytes gives back.
+  if (bytes.toString('base64') !== text) {
+    throw new RowguardError('secret', `${source} is not canonical base64 (bits set after the last byte), which jwt-secret-is-base64 refuses (PostgREST would refuse to start)`, {
+      hint: 're-encode the key bytes with a standard base64 encoder',
+    });
+  }
+  return bytes;
 }
 
 /**

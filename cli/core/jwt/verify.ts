@@ -108,7 +108,7 @@ export interface Verified {
   header: Record<string, unknown>;
   /** The payload exactly as signed (PostgREST writes the role into request.jwt.claims later). */
   claims: Record<string, unknown>;
-  /** Each top-level claim as aeson writes it back out, numbers as the token spelled them (for request.jwt.claims). */
+  /** Each top-level claim as aeson writes it back out, a number as aeson writes its Scientific (integers digit for digit; for request.jwt.claims). */
   members: ReadonlyMap<string, string>;
   role: string;
   alg: string;

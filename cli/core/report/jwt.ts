@@ -1,5 +1,6 @@
 /** Text output of `jwt verify`, `jwt keys generate` and `jwt cookie` (JSON shapes are built by the command). */
 import type { Output } from './output.js';
+import { jsonText } from './json-text.js';
 import type { Verified } from '../jwt/verify.js';
 import type { GeneratedKeys } from '../jwt/generate.js';
 
@@ -25,7 +26,7 @@ export function renderVerified(v: Verified, now: number, out: Output): string {
   ];
   for (const k of ['sub', 'email', 'aud', 'iss']) if (v.claims[k] !== undefined) lines.push(`${c.dim(`${k}:`)} ${JSON.stringify(v.claims[k])}`);
   for (const k of ['iat', 'nbf', 'exp']) if (v.claims[k] !== undefined) lines.push(`${c.dim(`${k}:`)} ${String(v.claims[k])}${when(v.claims[k], now)}`);
-  lines.push(c.dim('claims:'), JSON.stringify(v.claims, null, 2));
+  lines.push(c.dim('claims:'), jsonText(v.claims));
   return lines.join('\n');
 }
 

@@ -4,6 +4,7 @@
  * prints one JSON document on stdout. This folder is the only user of chalk.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
+import { jsonText } from './json-text.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -60,7 +61,7 @@ export class Output {
 
   /** The result: JSON document under --json, else the rendered text. */
   result(data: unknown, render: () => string): void {
-    if (this.json) this.writeOut(JSON.stringify(data, null, 2) + '\n');
+    if (this.json) this.writeOut(jsonText(data) + '\n');
     else {
       const text = render();
       if (text !== '') this.out(text);
