@@ -43,6 +43,28 @@ describe('psql script preprocessing', () => {
     expect(s.problem).toMatchObject({ file: 'main.sql', offset: 10, message: '\\i nope.sql: no such file' });
   });
 
+  it('refuses an \\i of the file an earlier \\o wrote: psql runs what the query wrote there, rowguard would run the file as it was on disk', () => {
+    // psql 15 printed "ok 1 - fresh" for this script, with gen.sql holding select pass('stale') beforehand.
+    const files = { 'gen.sql': "select pass('stale');\n", 'lib/out.sql': "\\o gen.sql\n" };
+    const text = "\\o gen.sql\nselect 'select pass(''fresh'');';\n\\o\n\\i gen.sql\n";
+    const s = expand(text, files);
+    expect(s.problem).toMatchObject({
+      file: 'main.sql',
+      offset: text.indexOf('\\i gen.sql'),
+      message: '\\i gen.sql: reads what \\o gen.sql wrote while the file ran, which rowguard cannot include (it reads every \\i before the file runs)',
+    });
+    expect(s.sql).not.toContain('stale');
+    // The same file through \ir, an absolute path, and an \o in an included file (psql resolves it against the working directory, as \i).
+    expect(expand("\\o /proj/gen.sql\nselect 1;\n\\o\n\\ir gen.sql\n", files).problem?.message).toMatch(/^\\ir gen\.sql: reads what \\o/);
+    expect(expand('\\i lib/out.sql\nselect 1;\n\\o\n\\i gen.sql\n', files).problem?.message).toMatch(/^\\i gen\.sql: reads what \\o/);
+    // Output sent to another file, or piped, leaves the include alone.
+    for (const o of ['\\o other.sql', '\\o |cat', '\\o /dev/null']) {
+      const t = expand(`${o}\nselect 1;\n\\o\n\\i gen.sql\n`, files);
+      expect(t.problem).toBeUndefined();
+      expect(t.sql).toContain("select pass('stale');");
+    }
+  });
+
   it('evaluates \\if / \\elif / \\else with the current variables', () => {
     const s = expand('\\set on true\n\\if :on\nselect 1;\n\\else\nselect 2;\n\\endif\n\\if false\nselect 3;\n\\elif yes\nselect 4;\n\\endif\n');
     expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 1; select 4;');

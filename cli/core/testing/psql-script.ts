@@ -263,6 +263,8 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     return k;
   };
 
+  // The files `\o <file>` has pointed psql's query output at so far (absolute paths).
+  const written = new Set<string>();
   const lex = (file: string, absPath: string, text: string, depth: number): 'quit' | void => {
     sources.set(file, text);
     let i = 0;
@@ -508,6 +510,9 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       case 'o':
       case 'out': {
         const a = args();
+        // psql writes the query output to this file (relative to the working directory) while the
+        // script runs; `|command` pipes it instead.
+        if (a[0] && !a[0].startsWith('|')) written.add(isAbsolute(a[0]) ? a[0] : join(opts.cwd, a[0]));
         events.push({ kind: 'output', at, enabled: a.length === 0 });
         return;
       }
@@ -527,6 +532,16 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
           : relativeToScript
             ? [join(dirname(absPath), target!)]
             : [join(opts.cwd, target!), join(dirname(absPath), target!)];
+        // psql reads an included file when it reaches the \i, so it runs what an earlier \o wrote
+        // there in this run (the classic way to generate SQL and run it). rowguard reads includes
+        // before the file runs: it would run the file as it was on disk, stale or missing.
+        const generated = candidates.find((c) => written.has(c));
+        if (generated !== undefined) {
+          fail(
+            `\\${cmd} ${target}: reads what \\o ${target} wrote while the file ran, which rowguard cannot include (it reads every \\${cmd} before the file runs)`,
+            'run the generated SQL in the database instead, e.g. a DO block that EXECUTEs each statement the query returns',
+          );
+        }
         let content: string | undefined;
         let used = candidates[0]!;
         for (const c of candidates) {
