@@ -581,6 +581,54 @@ describe('policy-to-public: whether a request without a user can pass the policy
     }
   });
 
+  // Seen on readest (files_update: using (auth.uid() = user_id) with check (deleted_at is null or …), no TO): said
+  // "a request without a user can pass it", but anon reaches no row through its USING.
+  it('an UPDATE policy is passed through its USING and its WITH CHECK both, an ALL policy through either; on Postgres anon updates nothing under the first two and inserts under the third', async () => {
+    const files = `create table public.files (id int primary key, user_id uuid not null, deleted_at timestamptz);
+      alter table public.files enable row level security;
+      grant select, insert, update on public.files to anon, authenticated;`;
+    const policies = {
+      using_bound: 'for update using (user_id = auth.uid()) with check (deleted_at is null)',
+      check_bound: 'for update using (true) with check (user_id = auth.uid())',
+      open_update: 'for update using (deleted_at is null) with check (deleted_at is null)',
+      all_check_open: 'for all using (user_id = auth.uid()) with check (deleted_at is null)',
+    };
+    const f = await rule('policy-to-public', files + Object.entries(policies).map(([name, rest]) => `create policy ${name} on public.files ${rest};`).join('\n'));
+    const passes = 'and a request without a user can pass it';
+    const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+    expect(Object.fromEntries(f.map((x) => [x.object.replace(' on public.files', ''), x.message.replace(/^.*anon included, /, '')]))).toEqual({
+      using_bound: cannot,
+      check_bound: cannot,
+      open_update: passes,
+      all_check_open: passes,
+    });
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${files} insert into public.files values (1, '00000000-0000-4000-8000-000000000001', null);`).simple());
+      // What anon's statement does under one policy: rows changed, or the SQLSTATE; always rolled back.
+      const asAnon = (policy: string, statement: string) =>
+        withSql(db.url, (s) =>
+          s.begin(async (tx) => {
+            await tx.unsafe(`create policy p on public.files ${policy}`);
+            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
+            const r = await tx.unsafe(statement).then((x) => x.count, (e: { code?: string }) => e.code ?? 'error');
+            throw Object.assign(new Error('rollback'), { r });
+          }).catch((e: { r?: number | string }) => {
+            if (e.r === undefined) throw e;
+            return e.r;
+          }),
+        );
+      // No filter and no RETURNING, as a PATCH without filters: no SELECT policy is needed.
+      const patch = 'update public.files set deleted_at = null';
+      expect(await asAnon(policies.using_bound, patch)).toBe(0);
+      expect(await asAnon(policies.check_bound, patch)).toBe('42501');
+      expect(await asAnon(policies.open_update, patch)).toBe(1);
+      expect(await asAnon(policies.all_check_open, `insert into public.files values (2, '00000000-0000-4000-8000-000000000002', null)`)).toBe(1);
+    } finally {
+      await db.drop();
+    }
+  });
+
   // count() over the caller's rows is 0 without a user, not nothing: a quota check passes for anon.
   it('an aggregate over the caller\'s rows is one row without a user: count() is 0, which a comparison can pass; on Postgres anon passes a quota', async () => {
     const notes = `create table public.notes (id int primary key, user_id uuid, body text);

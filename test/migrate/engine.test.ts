@@ -696,6 +696,20 @@ describe('concurrency and crashes', () => {
     expect((await db.sql`select to_regclass('public.t_x_idx') as r`)[0]!['r']).toBe('t_x_idx');
   });
 
+  it('a procedure that COMMITs, CALLed in a transactional file (2D000), has the marker as the hint, and runs once the file has it', async () => {
+    const proc = 'create procedure fill() language plpgsql as $$ begin insert into t values (1); commit; insert into t values (2); end $$;\n';
+    dir = project({ '0001_t.sql': 'create table t (x int);\n', '0002_fill.sql': proc + 'call fill();\n' });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sql/0002_fill.sql:2:1: invalid transaction termination [2D000]');
+    expect(r.stderr).toContain('hint: a procedure run by CALL, or a DO block, can COMMIT or ROLLBACK only outside a transaction: put -- rowguard:no-transaction on the first line');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
+    writeFileSync(join(dir, 'sql', '0002_fill.sql'), '-- rowguard:no-transaction\n' + proc + 'call fill();\n');
+    expect((await cli(['migrate', 'up'])).code).toBe(0);
+    expect((await db.sql`select count(*)::int as n from t`)[0]!['n']).toBe(2);
+  });
+
   it('a new enum value used in the migration that adds it: at the use, with the way out as the hint', async () => {
     dir = project({ '0001_t.sql': "create type mood as enum ('sad');\ncreate table t (m mood);\n", '0002_happy.sql': "alter type mood add value 'happy';\ninsert into t values ('happy');\n" });
     const r = await cli(['migrate', 'up']);

@@ -406,12 +406,19 @@ async function migrationError(sql: Sql, file: MigrationFile, pgIn: PgErrorFields
   const timeoutHint = pg.sqlstate === '57014' ? 'the statement ran longer than migrations.statementTimeout' : undefined;
   // CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE … ADD VALUE (before PG12), ALTER SYSTEM…
   const txHint = pg.sqlstate === '25001' ? 'this statement cannot run in a transaction: put -- rowguard:no-transaction on the first line of the file (it then runs statement by statement, outside a transaction)' : undefined;
+  // A procedure (CALL) or DO block that COMMITs or ROLLBACKs: the server allows it only outside a
+  // transaction block, as psql runs a file without -1. Only for a file run in one transaction (a
+  // no-transaction file gives its own hint).
+  const terminationHint =
+    pg.sqlstate === '2D000' && !file.noTransaction
+      ? 'a procedure run by CALL, or a DO block, can COMMIT or ROLLBACK only outside a transaction: put -- rowguard:no-transaction on the first line of the file (a function never can)'
+      : undefined;
   // ALTER TYPE … ADD VALUE and a use of the new value in one transaction.
   const enumHint = pg.sqlstate === '55P04' ? 'new enum values must be committed before they are used: move the ALTER TYPE … ADD VALUE into an earlier migration of its own (each migration commits before the next runs)' : undefined;
   return new RowguardError('migration_failed', location ? (pg.message ?? 'failed') : `${file.displayPath}: ${pg.message ?? 'failed'}`, {
     location,
     pg,
-    hint: lockHint ?? timeoutHint ?? txHint ?? enumHint ?? pg.hint,
+    hint: lockHint ?? timeoutHint ?? txHint ?? terminationHint ?? enumHint ?? pg.hint,
     detail: [pg.detail, unlocated].filter(Boolean).join('\n') || undefined,
     meta: { version: file.version, file: file.displayPath },
     cause,
