@@ -2095,3 +2095,31 @@ describe('policy-to-public: ALL over an array that may be empty passes without a
     }
   });
 });
+
+// Found on readest and authority-engine: `user_id = public.uid_helper()`, where the helper returns the
+// caller's id from the claims, was said to be passable without a user; the same test inline was not.
+describe('policy-to-public: a helper that returns the caller\'s id is NULL without a user, as the claim is', () => {
+  const t = (body: string, lang = 'sql') => `create table public.t (id int primary key, user_id uuid, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    create function public.uid_helper() returns uuid language ${lang} stable as $f$ ${body} $f$;
+    create policy own on public.t for select using (user_id = public.uid_helper());
+    insert into public.t values (1, null, 'nobody''s'), (2, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const verdict = async (sqlText: string) => (await rule('policy-to-public', sqlText)).map((f) => f.message.replace(/^.*anon included, /, ''));
+  const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+
+  it('in a LANGUAGE sql or a one-RETURN plpgsql body, from the claims or auth.uid(); on Postgres anon reads nothing', async () => {
+    for (const [body, lang] of [
+      ["select (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid", 'sql'],
+      ['select auth.uid()', 'sql'],
+      ['begin return auth.uid(); end', 'plpgsql'],
+    ] as const) {
+      expect(await verdict(t(body, lang)), body).toEqual([cannot]);
+      expect(await readsAs(t(body, lang), 'anon'), body).toEqual([]);
+    }
+    // One that falls back to a value anon has is passable, and says so.
+    const fallback = t("select coalesce(auth.uid(), '00000000-0000-4000-8000-000000000001'::uuid)");
+    expect(await verdict(fallback)).toEqual(['and a request without a user can pass it']);
+    expect(await readsAs(fallback, 'anon')).toEqual(['for user 1 only']);
+  });
+});

@@ -914,7 +914,9 @@ export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
     return aggregateWithoutUser(val, none, sel) === null || branches(val, 'OR_EXPR').every((br) => branches(br, 'AND_EXPR').some((c) => aggregateTestFalseWithoutUser(c, none, sel)));
   }
   if (sel['fromClause']) return rowsNeedUser(sel, none);
-  return targets.length === 1 && needsUserIn(bodyOf(targets[0])['val'], none);
+  // A helper that returns the caller's id or email (`select (… ->> 'sub')::uuid`) is NULL without a
+  // user, as the claim is: `user_id = public.current_uid()` then admits no row.
+  return targets.length === 1 && (nullWithoutUserValue(bodyOf(targets[0])['val']) || needsUserIn(bodyOf(targets[0])['val'], none));
 }
 
 function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_COLUMNS): boolean {
