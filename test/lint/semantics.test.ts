@@ -2097,6 +2097,11 @@ describe("policy-trusts-writable-column: a write path gated by a PL/pgSQL helper
     expect(await findings(schema(`if not found then return null; end if;\n      return r = 'founder';`))).toEqual({});
     expect(await findings(schema(guarded(`r in ('founder', 'owner') and p in ('manage', 'reports')`)))).toEqual({});
     expect(await findings(schema(guarded(`r = 'founder'`)).replace('o.user_id = v', 'o.user_id = (select auth.uid())'))).toEqual({});
+    // A SECURITY INVOKER helper, or a table that forces RLS on its owner, reads the row through operators' policies: not read as a gate.
+    expect(Object.keys(await findings(sql.replace('security definer', 'security invoker'))).sort()).toEqual(['ops_manage on public.operators', 'reports_read on public.reports']);
+    const owned = `${sql} alter table public.operators owner to rg_lint_app_owner; alter function public.has_perm(text, uuid) owner to rg_lint_app_owner;`;
+    expect(await findings(owned)).toEqual({});
+    expect(Object.keys(await findings(`${owned} alter table public.operators force row level security;`)).sort()).toEqual(['ops_manage on public.operators', 'reports_read on public.reports']);
     expect(await attack(sql, nobody, [promote, join])).toEqual({ results: [0, 'refused'], seen: 0 });
     expect(await attack(sql, staff, [promote, join])).toEqual({ results: [0, 'refused'], seen: 0 });
     expect(await attack(sql, founder, [])).toEqual({ results: [], seen: 1 });
