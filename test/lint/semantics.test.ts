@@ -2131,6 +2131,25 @@ describe("policy-trusts-writable-column: a write path gated by a PL/pgSQL helper
     expect(await attack(sql, nobody, [promote, join])).toEqual({ results: [0, 'refused'], seen: 0 });
   });
 
+  it("`if r is null` is also false for a row whose column is NULL: a gate on role does not hold what a gate on nick asks; on Postgres an operator without a nick gives themselves one", async () => {
+    const sql = schema(
+      guarded(`p = 'manage'`),
+      `alter table public.operators add column nick text;
+      create function public.has_nick(v uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+        declare n text;
+        begin
+          select o.nick into n from public.operators o where o.user_id = v and o.is_active;
+          if n is null then return false; end if;
+          return true;
+        end $$;
+      create table public.lounge (id int primary key); alter table public.lounge enable row level security; grant select on public.lounge to authenticated;
+      insert into public.lounge values (1);
+      create policy nick_lounge on public.lounge for select to authenticated using (public.has_nick((select auth.uid())));`,
+    );
+    expect((await findings(sql))['nick_lounge on public.lounge']).toContain('public.operators.nick (read by public.has_nick(); authenticated: UPDATE, policy ops_manage)');
+    expect(await attack(sql, staff, [`update public.operators set nick = 'me' where user_id = auth.uid()`], 'public.lounge')).toEqual({ results: [1], seen: 1 });
+  });
+
   it('a gate on a column of another table the user sets for themselves opens the path; on Postgres they make themselves founder', async () => {
     const sql = schema(
       guarded(`r = 'founder'`),

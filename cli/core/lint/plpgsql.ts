@@ -622,6 +622,7 @@ function readGate(func: Record<string, unknown>, nargs: number, defaultSchema: s
 
   // Optionally `if <into variable> is null` / `if not found` then return false/null; then RETURN.
   let guarded = false;
+  const guardAtoms: string[] = [];
   if (rest.length === 2) {
     const [kind, b] = rest[0]!;
     if (kind !== 'PLpgSQL_stmt_if' || (b['elsif_list'] as unknown[] | undefined)?.length || b['else_body']) return null;
@@ -634,6 +635,8 @@ function readGate(func: Record<string, unknown>, nargs: number, defaultSchema: s
     const notFound = cond?.[0] === 'BoolExpr' && cond[1]['boolop'] === 'NOT_EXPR' && strings(entry(((cond[1]['args'] as unknown[]) ?? [])[0])?.[1]['fields']).join('.') === 'found';
     if (!isNullOfInto && !notFound) return null;
     guarded = true;
+    // `if r is null`: also false for a row whose column is NULL.
+    if (isNullOfInto) guardAtoms.push(`${varColumn.get(strings(entry(cond[1]['arg'])![1]['fields'])[0]!)!} notnull`);
   }
   const ret = rest[rest.length - 1]!;
   if (ret[0] !== 'PLpgSQL_stmt_return' || !ret[1]['expr']) return null;
@@ -663,7 +666,7 @@ function readGate(func: Record<string, unknown>, nargs: number, defaultSchema: s
         const ways = dnf(returned, { column: varEnv, args });
         if (ways === null) return null;
         // A way that tests a variable needs the row (a NULL variable tests false), as does every way after the guard.
-        return ways.map((w) => (guarded || w.length > 0 ? [...new Set([...w, ...rowNeeds, ROW_FOUND])].sort() : []));
+        return ways.map((w) => (guarded || w.length > 0 ? [...new Set([...w, ...rowNeeds, ...guardAtoms, ROW_FOUND])].sort() : []));
       } catch (e) {
         if (e instanceof NotAGate) return null;
         throw e;
