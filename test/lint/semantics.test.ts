@@ -2123,3 +2123,139 @@ describe('policy-to-public: a helper that returns the caller\'s id is NULL witho
     expect(await readsAs(fallback, 'anon')).toEqual(['for user 1 only']);
   });
 });
+
+// Seen on musta96/kruxt-beta (49 false alarms): has_perm(p, uid) is a multi-statement PL/pgSQL helper that selects the
+// caller's operators row INTO a variable, returns false when there is none, and returns a test of it. The management
+// policy on operators it gates was counted as a write path for any user; only someone who already passes can take it.
+describe("policy-trusts-writable-column: a write path gated by a PL/pgSQL helper on the caller's own row", () => {
+  const [founder, staff, nobody] = ['00000000-0000-4000-8000-0000000000f1', '00000000-0000-4000-8000-0000000000f2', '00000000-0000-4000-8000-0000000000f3'];
+  const helper = (name: string, body: string) => `create function public.${name}(p text, v uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+    declare r text;
+    begin
+      select o.role into r from public.operators o where o.user_id = v and o.is_active;
+      ${body}
+    end $$;`;
+  const schema = (hasPerm: string, extra = '') => `create table public.operators (user_id uuid primary key, role text not null, is_active bool not null default true);
+    create table public.reports (id int primary key, body text);
+    ${helper('has_perm', hasPerm)}
+    alter table public.operators enable row level security; alter table public.reports enable row level security;
+    grant select, insert, update, delete on public.operators to authenticated; grant select on public.reports to authenticated;
+    create policy ops_manage on public.operators for all to authenticated using (public.has_perm('manage', (select auth.uid()))) with check (public.has_perm('manage', (select auth.uid())));
+    create policy reports_read on public.reports for select to authenticated using (public.has_perm('reports', (select auth.uid())));
+    ${extra}`;
+  const guarded = (test: string) => `if r is null then return false; end if;\n      return ${test};`;
+  const seed = `insert into public.operators values ('${founder}', 'founder', true), ('${staff}', 'staff', true); insert into public.reports values (1, 'r');`;
+  const findings = async (sql: string) => Object.fromEntries((await rule('policy-trusts-writable-column', sql)).map((f) => [f.object, f.message.replace(/^.* decides on (.*) of the caller's own row.*$/, '$1')]));
+
+  /** As `user`: each write in turn (kept when Postgres takes it: 'refused' or the rows it touched), then what they read. */
+  const attack = (sql: string, user: string, writes: string[], read = 'public.reports') =>
+    asRequest(`${sql} ${seed}`, 'authenticated', user, async (tx) => {
+      const results: Array<number | 'refused'> = [];
+      for (const w of writes) {
+        results.push(
+          await tx
+            .savepoint(async (sp) => (await sp.unsafe(w)).count)
+            .catch((e: { code?: string }) => {
+              if (e.code === '42501' || e.code === '23505') return 'refused' as const;
+              throw e;
+            }),
+        );
+      }
+      return { results, seen: (await tx.unsafe(`select 1 from ${read}`)).length };
+    });
+  const promote = `update public.operators set role = 'founder', is_active = true where user_id = auth.uid()`;
+  const join = `insert into public.operators values (auth.uid(), 'founder', true)`;
+
+  it("an admin-only gate (role = 'founder', false without a row) opens no path; on Postgres only a founder gets through", async () => {
+    const sql = schema(guarded(`r = 'founder' or p = 'read'`));
+    expect(await findings(sql)).toEqual({});
+    // Written `if not found`, with a NULL for no row, or the caller's id from auth.uid() in the body: the same gate.
+    expect(await findings(schema(`if not found then return null; end if;\n      return r = 'founder';`))).toEqual({});
+    expect(await findings(schema(guarded(`r in ('founder', 'owner') and p in ('manage', 'reports')`)))).toEqual({});
+    expect(await findings(schema(guarded(`r = 'founder'`)).replace('o.user_id = v', 'o.user_id = (select auth.uid())'))).toEqual({});
+    // A SECURITY INVOKER helper, or a table that forces RLS on its owner, reads the row through operators' policies: not read as a gate.
+    expect(Object.keys(await findings(sql.replace('security definer', 'security invoker'))).sort()).toEqual(['ops_manage on public.operators', 'reports_read on public.reports']);
+    const owned = `${sql} alter table public.operators owner to rg_lint_app_owner; alter function public.has_perm(text, uuid) owner to rg_lint_app_owner;`;
+    expect(await findings(owned)).toEqual({});
+    expect(Object.keys(await findings(`${owned} alter table public.operators force row level security;`)).sort()).toEqual(['ops_manage on public.operators', 'reports_read on public.reports']);
+    expect(await attack(sql, nobody, [promote, join])).toEqual({ results: [0, 'refused'], seen: 0 });
+    expect(await attack(sql, staff, [promote, join])).toEqual({ results: [0, 'refused'], seen: 0 });
+    expect(await attack(sql, founder, [])).toEqual({ results: [], seen: 1 });
+  });
+
+  it('a gate any operator passes (p folded to true) leaves the founders-only policy reported; on Postgres staff promote themselves', async () => {
+    const sql = schema(guarded(`r = 'founder' or p = 'manage'`));
+    // ops_manage asks only for an operator, which any writer already is; reports_read asks for a founder.
+    expect(await findings(sql)).toEqual({
+      'reports_read on public.reports': expect.stringContaining('public.operators.role (read by public.has_perm(); authenticated: UPDATE, policy ops_manage)'),
+    });
+    expect(await attack(sql, staff, [promote])).toEqual({ results: [1], seen: 1 });
+  });
+
+  it("`return r is not null` (any operator) gates nothing a founders-only helper asks; on Postgres staff read the founders' notes", async () => {
+    const sql = schema(
+      guarded('r is not null'),
+      `${helper('is_founder', guarded(`r = 'founder'`))}
+      create table public.notes (id int primary key); alter table public.notes enable row level security; grant select on public.notes to authenticated;
+      insert into public.notes values (1);
+      create policy founder_notes on public.notes for select to authenticated using (public.is_founder('', (select auth.uid())));`,
+    );
+    expect(await findings(sql)).toEqual({
+      'founder_notes on public.notes': expect.stringContaining('public.operators.role (read by public.is_founder(); authenticated: UPDATE, policy ops_manage)'),
+    });
+    expect(await attack(sql, staff, [promote], 'public.notes')).toEqual({ results: [1], seen: 1 });
+    expect(await attack(sql, nobody, [promote, join])).toEqual({ results: [0, 'refused'], seen: 0 });
+  });
+
+  it("`if r is null` is also false for a row whose column is NULL: a gate on role does not hold what a gate on nick asks; on Postgres an operator without a nick gives themselves one", async () => {
+    const sql = schema(
+      guarded(`p = 'manage'`),
+      `alter table public.operators add column nick text;
+      create function public.has_nick(v uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+        declare n text;
+        begin
+          select o.nick into n from public.operators o where o.user_id = v and o.is_active;
+          if n is null then return false; end if;
+          return true;
+        end $$;
+      create table public.lounge (id int primary key); alter table public.lounge enable row level security; grant select on public.lounge to authenticated;
+      insert into public.lounge values (1);
+      create policy nick_lounge on public.lounge for select to authenticated using (public.has_nick((select auth.uid())));`,
+    );
+    expect((await findings(sql))['nick_lounge on public.lounge']).toContain('public.operators.nick (read by public.has_nick(); authenticated: UPDATE, policy ops_manage)');
+    expect(await attack(sql, staff, [`update public.operators set nick = 'me' where user_id = auth.uid()`], 'public.lounge')).toEqual({ results: [1], seen: 1 });
+  });
+
+  it('a gate on a column of another table the user sets for themselves opens the path; on Postgres they make themselves founder', async () => {
+    const sql = schema(
+      guarded(`r = 'founder'`),
+      `create table public.profiles (id uuid primary key, is_admin bool not null default false);
+      alter table public.profiles enable row level security; grant select, insert, update on public.profiles to authenticated;
+      create policy own_profile on public.profiles for all to authenticated using (id = (select auth.uid())) with check (id = (select auth.uid()));
+      create function public.is_admin(v uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+        declare a bool;
+        begin
+          select pr.is_admin into a from public.profiles pr where pr.id = v;
+          return a;
+        end $$;
+      drop policy ops_manage on public.operators;
+      create policy ops_manage on public.operators for all to authenticated using (public.is_admin((select auth.uid()))) with check (public.is_admin((select auth.uid())));`,
+    );
+    expect((await findings(sql))['reports_read on public.reports']).toContain('public.operators.role (read by public.has_perm(); authenticated: UPDATE, policy ops_manage)');
+    expect(await attack(sql, nobody, [`insert into public.profiles values (auth.uid(), true)`, join])).toEqual({ results: [1, 1], seen: 1 });
+  });
+
+  it('an INSERT check whose gate passes without a row (no guard, p folded to true) opens the path; on Postgres a stranger inserts themselves as founder', async () => {
+    const sql = schema(`return r = 'founder' or p = 'join';`, `create policy ops_join on public.operators for insert to authenticated with check (public.has_perm('join', (select auth.uid())));`);
+    expect(await findings(sql)).toEqual({
+      'ops_manage on public.operators': expect.stringContaining('public.operators.role (read by public.has_perm(); authenticated: INSERT, policy ops_join)'),
+      'reports_read on public.reports': expect.stringContaining('public.operators.role (read by public.has_perm(); authenticated: INSERT, policy ops_join)'),
+    });
+    expect(await attack(sql, nobody, [join])).toEqual({ results: [1], seen: 1 });
+    // Guarded, the same check needs the caller's row already: only operators pass it, and none of them inserts a second row of their own.
+    const closed = sql.replace(`return r = 'founder' or p = 'join';`, guarded(`r = 'founder' or p = 'join'`));
+    expect(await findings(closed)).toEqual({});
+    expect(await attack(closed, nobody, [join])).toEqual({ results: ['refused'], seen: 0 });
+    expect(await attack(closed, staff, [join, promote])).toEqual({ results: ['refused', 0], seen: 0 });
+  });
+});

@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { analyseFunction, analysePolicy, functionCallerFacts, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis, type ReadableBody } from './expr.js';
-import { readPlpgsql, readTrigger } from './plpgsql.js';
+import { plpgsqlCallerGate, readPlpgsql, readTrigger } from './plpgsql.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -116,7 +116,8 @@ export function runLint(input: LintInput): LintResult {
         if (!f) {
           const schema = firstSchemaOf(fn.config);
           const trigger = fn.isTrigger && fn.plpgsqlSource && parsePlpgsqlSync ? readTrigger(fn.plpgsqlSource, schema, parsePlpgsqlSync, parseSync) : undefined;
-          fnAnalyses.set(fn, (f = analyseFunction(fn, schema, parseSync, ctx.readableBody(fn), trigger)));
+          const gate = !fn.isTrigger && fn.plpgsqlSource && parsePlpgsqlSync ? plpgsqlCallerGate({ args: fn.args, returns: fn.returns, source: fn.plpgsqlSource }, schema, parsePlpgsqlSync, parseSync) : null;
+          fnAnalyses.set(fn, (f = analyseFunction(fn, schema, parseSync, ctx.readableBody(fn), trigger, gate)));
         }
         return f;
       },

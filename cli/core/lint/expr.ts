@@ -102,7 +102,7 @@ export function constString(v: unknown): string | null {
   return s ? (s.sval ?? '') : null;
 }
 
-function constBool(v: unknown): boolean | null {
+export function constBool(v: unknown): boolean | null {
   const n = stripCasts(v);
   if (nodeType(n) !== 'A_Const') return null;
   const b = bodyOf(n)['boolval'] as { boolval?: boolean } | undefined;
@@ -125,6 +125,64 @@ function constBool(v: unknown): boolean | null {
 /** Which helpers (`schema.name`) yield nothing, NULL or false without a user (facts.ts callerHelpers); a Set will do. */
 export interface HelperTest {
   has(name: string): boolean;
+}
+
+/** An argument of a helper call as a gate reads it: a string constant, the caller's id (`auth.uid()`), or anything else (null). */
+export type GateArg = { value: string } | 'caller' | null;
+
+/** A call of a user helper (`schema.name`) standing as a test of its own in a policy expression. */
+export interface GateCall {
+  name: string;
+  args: GateArg[];
+}
+
+/**
+ * What a helper that looks the caller up tests (callerGate, plpgsql.ts): the caller's row of `table`
+ * found by `key` = the caller's id, and, for the arguments of one call, the ways through as sets of
+ * atoms on that row's columns (`role=founder`, `is_active=true`, `role notnull`, and `(row)`: the row
+ * exists), any one set enough;
+ * null when the arguments leave it open. An empty set passes without any row.
+ */
+export interface CallerGate {
+  table: string;
+  key: string[];
+  passes(args: readonly GateArg[]): string[][] | null;
+}
+
+function isCallerId(v: unknown): boolean {
+  return claimKey(v) === 'sub';
+}
+
+/**
+ * The expression as OR-ed branches of AND-ed items, each item a call of a user helper
+ * (`public.has_perm('manage', (select auth.uid()))`, bare or as a scalar sub-select) or
+ * 'other': a test with no sub-select and no user helper in it (`user_id = auth.uid()`).
+ * Null for anything else (NOT, CASE, a sub-select, a helper inside another expression).
+ */
+function gateFormOf(root: unknown): Array<Array<GateCall | 'other'>> | null {
+  const branch = (v: unknown): Array<Array<GateCall | 'other'>> | null => {
+    const n = unwrap(v);
+    const t = nodeType(n);
+    const b = bodyOf(n);
+    if (t === 'BoolExpr' && (b['boolop'] === 'OR_EXPR' || b['boolop'] === 'AND_EXPR')) {
+      const parts = ((b['args'] as unknown[] | undefined) ?? []).map(branch);
+      if (parts.some((x) => x === null)) return null;
+      if (b['boolop'] === 'OR_EXPR') return parts.flatMap((x) => x!);
+      return parts.reduce<Array<Array<GateCall | 'other'>>>((acc, x) => acc.flatMap((a) => x!.map((y) => [...a, ...y])), [[]]);
+    }
+    if (t === 'FuncCall' && isUserFunction(b)) {
+      const args = ((b['args'] as unknown[] | undefined) ?? []).map((a): GateArg => {
+        if (isCallerId(a)) return 'caller';
+        const s = constString(a);
+        return s !== null ? { value: s } : null;
+      });
+      if (b['agg_star'] || b['func_variadic'] || b['over'] || contains(b['args'], (tt, bb) => tt === 'SubLink' && !isCallerId({ SubLink: bb }))) return null;
+      return [[{ name: funcName(b), args }]];
+    }
+    if (contains(n, (tt, bb) => tt === 'SubLink' || (tt === 'FuncCall' && isUserFunction(bb)))) return null;
+    return [['other']];
+  };
+  return branch(root);
 }
 
 export const CLAIM_FUNCTIONS: ReadonlySet<string> = new Set(['auth.uid', 'auth.jwt', 'auth.role', 'auth.email', 'current_setting']);
@@ -513,6 +571,8 @@ export interface ExprAnalysis {
    * `helperGate` gives the same for a helper by `schema.name`.
    */
   onlyForRoles(helperGate: (name: string) => ReadonlySet<string> | null): ReadonlySet<string> | null;
+  /** The expression as OR-ed branches of AND-ed helper calls and other tests (gateFormOf), or null. */
+  gateForm: Array<Array<GateCall | 'other'>> | null;
 }
 
 export interface PolicyAnalysis {
@@ -2035,6 +2095,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     callerFreeBranches,
     rowFreeGates,
     requiredCalls,
+    gateForm: gateFormOf(root),
     rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
       return rowFreeOf(ignored);
     },
@@ -2199,6 +2260,8 @@ export interface FunctionAnalysis {
    * (`select $1 = (select auth.uid())`): inlined, the argument is what the claim is compared with.
    */
   claimParams: ClaimParam[];
+  /** A PL/pgSQL helper that looks up the caller's row and tests it (plpgsqlCallerGate), or null. */
+  callerGate: CallerGate | null;
 }
 
 export interface ClaimParam {
@@ -2333,10 +2396,10 @@ export interface TriggerReading {
 
 const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], inserts: [] };
 
-export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER): FunctionAnalysis {
+export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null): FunctionAnalysis {
   const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [] };
+  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2369,6 +2432,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: single ? functionNeedsUser(sql, parseSync) : false,
+    callerGate,
   };
 }
 

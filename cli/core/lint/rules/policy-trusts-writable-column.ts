@@ -7,11 +7,89 @@
  * guards: the classic self-promotion hole.
  */
 import type { Policy, Relation } from '../../catalog/model.js';
+import type { ExprAnalysis, GateCall } from '../expr.js';
+import { ROW_FOUND } from '../plpgsql.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, hasPrivilege, helpersByName, isTable, listWords, madeAtSignUp, mayDelete, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
 
-/** How `role` can set `column` on a row of its own in `rel`, or null when it cannot. */
-export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[]): string | null {
+/** A test of the caller's row of one table, found by `key`: any one of `ways` (sets of atoms on its columns) lets them through. */
+interface RowGate {
+  table: string;
+  key: string[];
+  ways: string[][];
+}
+
+/**
+ * The gate a helper call is (its PL/pgSQL body's CallerGate for these arguments), or null. Its SELECT
+ * must see the caller's row whatever the row holds: the table has no RLS, or the helper is SECURITY
+ * DEFINER owned by a role that skips RLS there (BYPASSRLS, or the table's owner without FORCE) —
+ * otherwise a policy of the table could hide the row, and what passes is not what the body says.
+ */
+function gateOfCall(ctx: CatalogLintContext, call: GateCall): RowGate | null {
+  const fns = helpersByName(ctx.model).get(call.name) ?? [];
+  if (fns.length !== 1) return null;
+  const fn = fns[0]!;
+  const gate = ctx.functionAnalysis(fn).callerGate;
+  const ways = gate?.passes(call.args) ?? null;
+  const t = gate ? relationsByName(ctx.model).get(gate.table) : undefined;
+  if (!gate || !ways || !t) return null;
+  const seesAll = !t.rls || (fn.securityDefiner && (bypassesRls(ctx.model, fn.owner) || (fn.owner === t.owner && !t.forceRls)));
+  return seesAll ? { table: gate.table, key: gate.key, ways } : null;
+}
+
+const sameRow = (a: RowGate, b: RowGate) => a.table === b.table && a.key.join() === b.key.join();
+
+/**
+ * The gate a write policy's expression puts on every caller: each OR-ed branch AND-s at least one
+ * helper call that is a gate on the caller's row of `rel` (other tests in it only narrow it further);
+ * null when a branch has none, or anything else stands in it.
+ */
+function writeGate(ctx: CatalogLintContext, rel: Relation, e: ExprAnalysis | null): RowGate | null {
+  const form = e?.gateForm ?? null;
+  if (!form || form.length === 0) return null;
+  const ways: string[][] = [];
+  for (const branch of form) {
+    const gates = branch.filter((x): x is GateCall => x !== 'other').map((c) => gateOfCall(ctx, c));
+    if (gates.length === 0 || gates.some((g) => g === null || g.table !== rel.qualified || !sameRow(g, gates[0]!))) return null;
+    ways.push(...gates.reduce<string[][]>((acc, g) => acc.flatMap((a) => g!.ways.map((w) => [...new Set([...a, ...w])])), [[]]));
+  }
+  const first = gateOfCall(ctx, form[0]!.find((x): x is GateCall => x !== 'other')!)!;
+  return { table: first.table, key: first.key, ways };
+}
+
+/**
+ * The gates through which policy `p` reads the caller's row of `rel`: every helper call in its
+ * expressions that reads that row is a gate on it (RowGate), nothing else in them reads it (no
+ * sub-select, no other helper on it); null otherwise.
+ */
+export function readGates(ctx: CatalogLintContext, p: Policy, rel: Relation): RowGate[] | null {
+  const a = ctx.analysis(p);
+  const out: RowGate[] = [];
+  for (const e of [a.using, a.check]) {
+    if (!e) continue;
+    if (!e.gateForm) return null;
+    for (const call of e.gateForm.flat()) {
+      if (call === 'other') continue;
+      const g = gateOfCall(ctx, call);
+      if (g && g.table === rel.qualified) out.push(g);
+      else if ((helpersByName(ctx.model).get(call.name) ?? []).some((fn) => ctx.functionFacts(fn).some((f) => f.table === rel.qualified) || ctx.functionAnalysis(fn).reads.some((r) => r.table === rel.qualified))) return null;
+    }
+  }
+  return out.length > 0 && out.every((g) => sameRow(g, out[0]!)) ? out : null;
+}
+
+/** Every way through `w` already passes `r`: each of its sets of atoms holds one of r's. */
+function implies(w: RowGate, r: RowGate): boolean {
+  return sameRow(w, r) && w.ways.every((x) => r.ways.some((y) => y.every((atom) => x.includes(atom))));
+}
+
+/**
+ * How `role` can set `column` on a row of its own in `rel`, or null when it cannot.
+ * `held`: the gates through which the policy asking reads that row (readGates). A write policy
+ * whose own gate on the caller's row (by a unique key) already implies each of them opens no
+ * path: only a caller who passes the policy already can take it (an admin-gated management policy).
+ */
+export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, column: string, boundBy: readonly string[], held: readonly RowGate[] | null = null): string | null {
   const table = privilegesOf(ctx, rel, role);
   const columns = columnPrivilegesOf(ctx, rel, role);
   const can = (priv: 'UPDATE' | 'INSERT') => table.includes(priv) || (columns.get(priv)?.includes(column) ?? false);
@@ -41,7 +119,18 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
         fns.every((fn) => ctx.functionAnalysis(fn).requiredCallerRows(argColumns, rel.name).some(keyed))
       );
     });
-  const permissiveFor = (command: 'UPDATE' | 'INSERT') => policiesFor(ctx.model, rel, role, command, true).filter((p) => admitsWrite(ctx, p, command) && !(command === 'INSERT' && noOwnInsert(p)));
+  // The row a gate reads is the caller's only when its key is unique (PL/pgSQL's SELECT INTO takes the first row found).
+  const oneRow = (g: RowGate) => rel.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null && g.key.includes(c)));
+  const alreadyHeld = (p: Policy, command: 'UPDATE' | 'INSERT') => {
+    if (!held || held.length === 0) return false;
+    const a = ctx.analysis(p);
+    // UPDATE: USING picks the rows, so a caller it refuses updates none; INSERT: the check (USING for an ALL policy without one).
+    const gate = writeGate(ctx, rel, command === 'UPDATE' ? a.using : (a.check ?? (p.command === 'ALL' ? a.using : null)));
+    if (gate === null || !oneRow(gate) || !held.every((r) => sameRow(gate, r))) return false;
+    // Or, for INSERT, every way through needs the caller's row already: their own row would collide with it on the unique key.
+    return held.every((r) => implies(gate, r)) || (command === 'INSERT' && gate.ways.every((w) => w.includes(ROW_FOUND)));
+  };
+  const permissiveFor = (command: 'UPDATE' | 'INSERT') => policiesFor(ctx.model, rel, role, command, true).filter((p) => admitsWrite(ctx, p, command) && !(command === 'INSERT' && noOwnInsert(p)) && !alreadyHeld(p, command));
   const pinned = (command: 'UPDATE' | 'INSERT') =>
     policiesFor(ctx.model, rel, role, command, false).some((p) => asserts(p, command)) || permissiveFor(command).every((p) => asserts(p, command));
   if (can('UPDATE')) {
@@ -73,7 +162,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or (for inserts) a unique key on the caller's id when a trigger on auth.users creates that row at sign-up (an INSERT in its PL/pgSQL function) and the caller cannot delete it counts as guarding it — without such a trigger the user's first row is the one they insert, with the column set as they like, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger, or (for inserts) a unique key on the caller's id when a trigger on auth.users creates that row at sign-up (an INSERT in its PL/pgSQL function) and the caller cannot delete it counts as guarding it — without such a trigger the user's first row is the one they insert, with the column set as they like, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id). A write policy gated on the caller's own row opens no path when only a caller who passes the policy already can take it: its USING (UPDATE) or check (INSERT) calls a PL/pgSQL helper that sees every row of the table (no RLS, or SECURITY DEFINER owned by its owner without FORCE or by a BYPASSRLS role) and SELECTs the caller's row by a unique key INTO variables, returns false when there is none (`if r is null` / `if not found`) and returns a test of them (`has_perm('manage', auth.uid())` over `select o.role into r from operators o where o.user_id = v and o.is_active … return r = 'founder' or p = 'read'`, the parameters folded with the call's constants), and every way through it is also a way through each such gate the policy asking reads the row with (has_perm('reports', …): founders again), or, for INSERT, every way through needs the caller's existing row (their own new row would collide with it); a gate any operator passes (`return r is not null`, `or p = 'manage'` called with 'manage') still opens the path to what only founders pass, as does a gate on another table or one that passes without a row. LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -88,11 +177,12 @@ export const rule: CatalogRule = {
         for (const fact of facts) {
           const looked = byName.get(fact.table);
           if (!looked || !isTable(looked)) continue;
+          const held = readGates(ctx, p, looked);
           for (const column of fact.columns) {
             // A key of its own (workouts.id): the caller cannot give their row a value another row holds.
             if (looked.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.length === 1 && i.columns[0] === column)) continue;
             for (const role of roles) {
-              const path = writePath(ctx, looked, role, column, fact.boundBy);
+              const path = writePath(ctx, looked, role, column, fact.boundBy, held);
               if (!path) continue;
               // A row looked up by the user's id (`user_id = auth.uid()`) is never a request without a user's own,
               // whatever it writes; nor is any row when every write path is tied to auth.uid().
