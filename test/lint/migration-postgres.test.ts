@@ -676,7 +676,8 @@ create function public.mk_sql_const() returns uuid language sql as 'select ''000
 create function public.mk_sql_random() returns uuid language sql as 'select gen_random_uuid()';
 create function public.mk_sql_from() returns uuid language sql as 'select u from (values (''00000000-0000-0000-0000-000000000000''::uuid)) v(u)';
 create function public.mk_sql_set() returns uuid language sql set search_path = '' as 'select ''00000000-0000-0000-0000-000000000000''::uuid';
-create function public.mk_sql_return() returns uuid language sql return '00000000-0000-0000-0000-000000000000'::uuid;`;
+create function public.mk_sql_return() returns uuid language sql return '00000000-0000-0000-0000-000000000000'::uuid;
+create function public.mk_sql_calls() returns uuid language sql as 'select public.mk_sql_random()';`;
   it.each([
     ['mk_volatile', true],
     ['mk_stable', false],
@@ -685,6 +686,8 @@ create function public.mk_sql_return() returns uuid language sql return '0000000
     ['mk_sql_from', true],
     ['mk_sql_set', true],
     ['mk_sql_return', false],
+    // Inlined into a body that is itself inlined: volatile whatever order the catalog lists them in.
+    ['mk_sql_calls', true],
   ] as const)('%s()', async (fn, rewrites) => {
     const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg', template: template.name });
     const sql = `alter table public.t add column a uuid default public.${fn}();`;

@@ -22,6 +22,32 @@ import { LEVEL_RANK, type CatalogLintContext, type Finding, type Level, type Mig
 
 export type ParseSync = (sql: string) => unknown;
 
+/**
+ * Names of the catalog's functions whose calls are volatile (MigrationLintContext.catalogVolatileFunctions):
+ * every VOLATILE one but a LANGUAGE sql one that Postgres inlines to an expression without a volatile
+ * call — that body may call another sql function, so the set grows until nothing more joins it.
+ */
+function volatileCatalogFunctions(functions: readonly FunctionInfo[], parseSync: ParseSync): Set<string> {
+  const volatile = functions.filter((f) => f.kind === 'function' && f.volatility === 'volatile');
+  const out = new Set(volatile.filter((f) => f.language !== 'sql').map((f) => f.name));
+  const inlined: Array<[string, unknown]> = [];
+  for (const f of volatile.filter((f) => f.language === 'sql')) {
+    const expr = f.securityDefiner || f.config.length > 0 || /^(setof|table)\b/i.test(f.returns) || f.body === null ? null : inlinedExpression(catalogBodyStatements(f.body, parseSync));
+    if (expr === null) out.add(f.name);
+    else inlined.push([f.name, expr]);
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, expr] of inlined) {
+      if (!out.has(name) && volatileCall(expr, out) !== null) {
+        out.add(name);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
 export interface LintSettings {
   /** api.schemas from the config (null: pgrst.db_schemas, else public). */
   schemas: readonly string[] | null;
@@ -146,13 +172,8 @@ export function runLint(input: LintInput): LintResult {
     }
   }
   const rowEstimates = new Map<string, number>(input.modelIsTarget && model ? model.relations.map((r) => [r.qualified, r.estimatedRows]) : []);
-  const volatileFns = (model?.functions ?? []).filter((f) => f.kind === 'function' && f.volatility === 'volatile');
-  const catalogVolatileFunctions = new Set(volatileFns.filter((f) => f.language !== 'sql').map((f) => f.name));
-  // A sql one counts when Postgres keeps the call (not inlined) or inlines a volatile body.
-  for (const f of volatileFns.filter((f) => f.language === 'sql')) {
-    const expr = f.securityDefiner || f.config.length > 0 || /^(setof|table)\b/i.test(f.returns) || f.body === null ? null : inlinedExpression(catalogBodyStatements(f.body, parseSync));
-    if (expr === null || volatileCall(expr, catalogVolatileFunctions) !== null) catalogVolatileFunctions.add(f.name);
-  }
+  // Only migration statements ask which catalog functions are volatile: a catalog-only lint parses no body.
+  const catalogVolatileFunctions = judged.length > 0 ? volatileCatalogFunctions(model?.functions ?? [], parseSync) : new Set<string>();
   const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates, serverVersion: input.serverVersion ?? model?.serverVersion ?? null, catalogVolatileFunctions, parseSync };
   for (const rule of RULES) if (rule.kind === 'migration') findings.push(...complete(rule, rule.check(mctx)));
 
