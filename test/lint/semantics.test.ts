@@ -558,17 +558,7 @@ describe('policy-to-public: whether a request without a user can pass the policy
     try {
       await withSql(db.url, (s) => s.unsafe(`${invites} insert into public.invites values (1, ''), (2, 'a@x.test');`).simple());
       const seenBy = (using: string, claims: string) =>
-        withSql(db.url, (s) =>
-          s.begin(async (tx) => {
-            await tx.unsafe(`create policy p on public.invites for select using (${using})`);
-            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', $1, true)`, [claims]);
-            const rows = await tx.unsafe('select id from public.invites');
-            throw Object.assign(new Error('rollback'), { rows: rows.length });
-          }).catch((e: { rows?: number }) => {
-            if (e.rows === undefined) throw e;
-            return e.rows;
-          }),
-        );
+        rolledBackRequest(db.url, `create policy p on public.invites for select using (${using})`, 'anon', JSON.parse(claims) as Record<string, unknown>, async (tx) => (await tx.unsafe('select id from public.invites')).length);
       for (const name of ['by_lower', 'by_trim', 'by_auth_email', 'in_list', 'not_null'] as const) {
         // PostgREST sets the claims of a request without a token to {"role": "anon"}; Supabase's anon key adds iss, ref, iat, exp.
         expect(await seenBy(policies[name], '{"role":"anon"}'), name).toBe(0);
@@ -607,17 +597,7 @@ describe('policy-to-public: whether a request without a user can pass the policy
       await withSql(db.url, (s) => s.unsafe(`${files} insert into public.files values (1, '00000000-0000-4000-8000-000000000001', null);`).simple());
       // What anon's statement does under one policy: rows changed, or the SQLSTATE; always rolled back.
       const asAnon = (policy: string, statement: string) =>
-        withSql(db.url, (s) =>
-          s.begin(async (tx) => {
-            await tx.unsafe(`create policy p on public.files ${policy}`);
-            await tx.unsafe(`select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)`);
-            const r = await tx.unsafe(statement).then((x) => x.count, (e: { code?: string }) => e.code ?? 'error');
-            throw Object.assign(new Error('rollback'), { r });
-          }).catch((e: { r?: number | string }) => {
-            if (e.r === undefined) throw e;
-            return e.r;
-          }),
-        );
+        rolledBackRequest(db.url, `create policy p on public.files ${policy}`, 'anon', { role: 'anon' }, (tx) => tx.unsafe(statement).then((x): number | string => x.count, (e: { code?: string }) => e.code ?? 'error'));
       // No filter and no RETURNING, as a PATCH without filters: no SELECT policy is needed.
       const patch = 'update public.files set deleted_at = null';
       expect(await asAnon(policies.using_bound, patch)).toBe(0);
@@ -1151,24 +1131,19 @@ describe('auth-call-per-row: a bare call in WITH CHECK runs once per row written
         s.unsafe(`${t} create function public.me() returns uuid language plpgsql stable as $$ begin return auth.uid(); end $$;
           grant execute on function public.me() to authenticated;`).simple(),
       );
-      // Each measurement is one transaction, rolled back (by the sentinel thrown once the counter is read).
-      const calls = async (check: string): Promise<number> => {
-        let n = -1;
-        await withSql(db.url, (s) =>
-          s.begin(async (tx) => {
-            await tx.unsafe(`set local track_functions = 'all';
-              create policy add on public.todos for insert to authenticated with check (${check});
-              select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
-              insert into public.todos select g, '00000000-0000-4000-8000-000000000002' from generate_series(1, 3) g;`).simple();
+      // Each measurement is one transaction, rolled back.
+      const calls = (check: string): Promise<number> =>
+        rolledBackRequest(
+          db.url,
+          `set local track_functions = 'all'; create policy add on public.todos for insert to authenticated with check (${check});`,
+          'authenticated',
+          { sub: '00000000-0000-4000-8000-000000000002', role: 'authenticated' },
+          async (tx) => {
+            await tx.unsafe(`insert into public.todos select g, '00000000-0000-4000-8000-000000000002' from generate_series(1, 3) g`);
             const [row] = await tx.unsafe(`select calls from pg_stat_xact_user_functions where funcname = 'me'`);
-            n = Number(row!['calls']);
-            throw new Error('rollback');
-          }),
-        ).catch((e: Error) => {
-          if (e.message !== 'rollback') throw e;
-        });
-        return n;
-      };
+            return Number(row!['calls']);
+          },
+        );
       expect(await calls('public.me() = user_id')).toBe(3);
       expect(await calls('(select public.me()) = user_id')).toBe(1);
     } finally {
@@ -1381,17 +1356,30 @@ async function asRequest<T>(sqlText: string, role: 'anon' | 'authenticated', sub
   const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
   try {
     await withSql(db.url, (s) => s.unsafe(sqlText).simple());
-    let result: T | undefined;
-    await withSql(db.url, (s) =>
-      s.begin(async (tx) => {
-        await tx.unsafe(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [role, JSON.stringify(sub ? { sub, role } : { role })]);
-        result = await body(tx);
-      }),
-    );
-    return result as T;
+    return await rolledBackRequest(db.url, '', role, sub ? { sub, role } : { role }, body);
   } finally {
     await db.drop();
   }
+}
+
+/**
+ * What `body` gives in one transaction on an existing database `url` that runs `setup`, then becomes
+ * `role` with `claims` as PostgREST does; always rolled back, so the next call starts from the same rows.
+ */
+async function rolledBackRequest<T>(url: string, setup: string, role: string, claims: Record<string, unknown>, body: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  const ROLLBACK = Symbol('rollback');
+  let result: T | undefined;
+  await withSql(url, (s) =>
+    s.begin(async (tx) => {
+      if (setup) await tx.unsafe(setup).simple();
+      await tx.unsafe(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [role, JSON.stringify(claims)]);
+      result = await body(tx);
+      throw ROLLBACK;
+    }),
+  ).catch((e: unknown) => {
+    if (e !== ROLLBACK) throw e;
+  });
+  return result as T;
 }
 
 /** The error's message in place of a result, for a request Postgres refuses. */
