@@ -80,20 +80,10 @@ export function standInInstall(tree: unknown): boolean {
  * whether it was transaction-local (SET LOCAL). undefined for anything else.
  */
 export function searchPathChange(tree: unknown): { local: boolean } | undefined {
-  const vs = firstStatement(tree, 'VariableSetStmt') as { kind?: string; name?: string; is_local?: boolean } | undefined;
-  if (vs) return vs.kind === 'VAR_RESET_ALL' || vs.name === 'search_path' ? { local: !!vs.is_local } : undefined;
-  // set_config('search_path', …, is_local) anywhere in the statement; is_local
-  // when it is the constant true (a non-constant one counts as false).
-  let found: { local: boolean } | undefined;
-  walkFuncCalls((tree as Tree).stmts, (fc) => {
-    const name = fc.funcname?.map((n) => n.String?.sval);
-    if (!name || name[name.length - 1] !== 'set_config' || (name.length === 2 && name[0] !== 'pg_catalog')) return;
-    const first = fc.args?.[0]?.['A_Const'] as { sval?: { sval?: string } } | undefined;
-    if (first?.sval?.sval !== 'search_path') return;
-    const third = fc.args?.[2]?.['A_Const'] as { boolval?: { boolval?: boolean } } | undefined;
-    found = { local: (found?.local ?? false) || third?.boolval?.boolval === true };
-  });
-  return found;
+  // set_config('search_path', …, is_local) counts as local when is_local is the constant true.
+  const c = settingChanges(tree);
+  if (c.local.includes('search_path')) return { local: true };
+  return c.all || c.session.includes('search_path') ? { local: false } : undefined;
 }
 
 /** The tests.* helpers that switch the role and the claims with set_config(…, true) (tests-helpers.sql, basejump's). */

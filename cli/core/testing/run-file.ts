@@ -566,7 +566,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         // psql's own variables for the connection (:DBNAME, :USER, :SERVER_VERSION_NUM, …).
         `current_database() as dbname, session_user as session_user, current_setting('server_version_num') as server_version_num, current_setting('server_version') as server_version, ` +
         // The path with the library appended is recorded for _tap_search_path() (00-core.sql).
-        `set_config('rowguard_tap.appended_search_path', set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false), false)` +
+        `set_config('${APPENDED_PATH}', set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), $1::text), false), false)` +
         Object.keys(opts.settings)
           .map((_, i) => `, set_config($${i * 2 + 2}, $${i * 2 + 3}, false)`)
           .join(''),
@@ -646,7 +646,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           // The result is recorded with the same scope, for the descriptions that print the path.
           const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local})`;
           await exec(
-            `select set_config('rowguard_tap.appended_search_path', ${appended}, ${adapted.searchPath.local}) ` +
+            `select set_config('${APPENDED_PATH}', ${appended}, ${adapted.searchPath.local}) ` +
               `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
           );
         }
