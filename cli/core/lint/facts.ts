@@ -244,6 +244,26 @@ export function helpersByName(model: CatalogModel): ReadonlyMap<string, readonly
 }
 
 /**
+ * Whether a helper (`schema.name`) asks who calls it, itself or through the schema-qualified
+ * functions it calls (LANGUAGE sql or plpgsql, followed): 'asks' when every overload does ('v_actor
+ * := public.require_staff()' whose body reads auth.uid()), 'never' when every overload has a readable
+ * body that asks nothing and calls only such helpers, 'unknown' otherwise (a body that cannot be read,
+ * overloads that differ, a name with no function). A call back into a helper being read counts as asking nothing.
+ */
+export function callerQuestion(ctx: CatalogLintContext, name: string, seen: Set<string> = new Set()): 'asks' | 'never' | 'unknown' {
+  if (seen.has(name)) return 'never';
+  seen.add(name);
+  const verdicts = (helpersByName(ctx.model).get(name) ?? []).map((fn): 'asks' | 'never' | 'unknown' => {
+    const own = ctx.readableBody(fn) !== null ? ctx.functionAnalysis(fn).writes?.asksCaller : undefined;
+    if (own === undefined) return 'unknown';
+    if (own) return 'asks';
+    const callees = ctx.functionAnalysis(fn).calls.map((c) => callerQuestion(ctx, c, seen));
+    return callees.includes('asks') ? 'asks' : callees.every((v) => v === 'never') ? 'never' : 'unknown';
+  });
+  return verdicts.length > 0 && verdicts.every((v) => v === verdicts[0]) ? verdicts[0]! : 'unknown';
+}
+
+/**
  * The analyses of a LANGUAGE sql helper called by `name` when the planner inlines it whichever
  * overload is meant (each one inlinable), else none: inlined, its body stands where the call stood.
  */

@@ -7,7 +7,7 @@
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { DetachedCaller } from '../expr.js';
-import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, helpersByName, writableWithoutUser } from '../facts.js';
+import { apiRolesOf, bypassesRls, callerQuestion, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, helpersByName, writableWithoutUser } from '../facts.js';
 import { writePath } from './policy-trusts-writable-column.js';
 
 /** Who-did-it columns: a link through them is bookkeeping, not membership. */
@@ -174,7 +174,7 @@ function writableGateFinding(ctx: Parameters<CatalogRule['check']>[0], rel: Rela
     const tables = Object.entries(gate.tables);
     if (tables.length === 0) continue;
     // Every function it calls has a body that asks nothing of the caller, nor do the functions that one calls.
-    if (!gate.calls.every((name) => asksNothing(ctx, name, new Set()))) continue;
+    if (!gate.calls.every((name) => callerQuestion(ctx, name) === 'never')) continue;
     const who = roles.filter((role) => {
       if (bypassesRls(ctx.model, role)) return false;
       return tables.every(([name, columns]) => {
@@ -197,13 +197,6 @@ function writableGateFinding(ctx: Parameters<CatalogRule['check']>[0], rel: Rela
   return null;
 }
 
-/** Every overload of `name` has a readable body that never asks who calls it, through the functions it calls too. */
-function asksNothing(ctx: Parameters<CatalogRule['check']>[0], name: string, seen: Set<string>): boolean {
-  if (seen.has(name)) return true;
-  seen.add(name);
-  const fns = helpersByName(ctx.model).get(name) ?? [];
-  return fns.length > 0 && fns.every((fn) => ctx.readableBody(fn) !== null && ctx.functionAnalysis(fn).writes?.asksCaller === false && ctx.functionAnalysis(fn).calls.every((c) => asksNothing(ctx, c, seen)));
-}
 
 /**
  * A helper the policy hands a column of the row (`private.is_member(org_id)`) whose body never

@@ -1,7 +1,7 @@
 /** A SECURITY DEFINER function the API serves as an RPC runs as its owner for anyone who can call it. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { FunctionInfo } from '../../catalog/model.js';
-import { helpersByName, listWords, reachesSchema } from '../facts.js';
+import { callerQuestion, listWords, reachesSchema } from '../facts.js';
 
 /** SETOF, TABLE (…) or the row type of a relation: rows, not a scalar answer about the caller. */
 function returnsRows(ctx: Parameters<CatalogRule['check']>[0], fn: FunctionInfo): boolean {
@@ -9,24 +9,6 @@ function returnsRows(ctx: Parameters<CatalogRule['check']>[0], fn: FunctionInfo)
   return r.startsWith('setof ') || r.startsWith('table(') || r.startsWith('table (') || ctx.model.relations.some((rel) => rel.qualified.toLowerCase() === r || rel.name.toLowerCase() === r);
 }
 
-/**
- * Whether a function it calls (LANGUAGE sql or plpgsql, followed through the functions those call)
- * asks who calls it: `v_actor uuid := public.require_staff(p_gym)` whose body reads auth.uid() and
- * raises for anyone else. Calls are read schema-qualified, as everywhere in the lint (an unqualified
- * `perform require_staff()` is not followed). Every overload of a called name must ask; a body that
- * cannot be read does not.
- */
-function asksThroughHelper(ctx: Parameters<CatalogRule['check']>[0], f: FunctionInfo, seen = new Set<FunctionInfo>([f])): boolean {
-  const byName = helpersByName(ctx.model);
-  return ctx.functionAnalysis(f).calls.some((name) => {
-    const fns = (byName.get(name) ?? []).filter((g) => !seen.has(g) && ctx.readableBody(g));
-    if (fns.length === 0) return false;
-    return fns.every((g) => {
-      seen.add(g);
-      return (ctx.functionAnalysis(g).writes?.asksCaller ?? false) || asksThroughHelper(ctx, g, seen);
-    });
-  });
-}
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -49,7 +31,7 @@ export const rule: CatalogRule = {
       const does = body
         ? [
             body.tables.length ? `it writes ${listWords(body.tables)}` : '',
-            body.asksCaller || asksThroughHelper(ctx, f) ? '' : 'its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
+            body.asksCaller || ctx.functionAnalysis(f).calls.some((c) => callerQuestion(ctx, c) === 'asks') ? '' : 'its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
             fallbacks.length ? `it takes the user from ${listWords(fallbacks)} when the request carries none (coalesce(auth.uid(), ${fallbacks[0]})), so ${ctx.anonRole} acts as any user it names` : '',
           ]
             .filter(Boolean)
