@@ -1044,6 +1044,52 @@ describe('policy-check-unbound: storage.objects, whose owner Supabase Storage se
   });
 });
 
+// Supabase Storage runs each request on storage.objects and storage.buckets as the caller's role with the
+// caller's claims (its access-control guide), so those tables face anon whatever PostgREST exposes.
+describe('storage.objects and storage.buckets are served by Supabase Storage, not only through PostgREST', () => {
+  const storage = (extra: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.buckets (id text primary key, name text not null, public boolean default false);
+    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner uuid, metadata jsonb);
+    create table storage.migrations (id int primary key, name text);
+    alter table storage.buckets enable row level security;
+    grant all on storage.buckets, storage.objects, storage.migrations to anon, authenticated;
+    insert into storage.buckets values ('avatars', 'avatars', true);
+    ${extra}`;
+
+  it('policy-to-public judges their policies with storage in no API schema: anon uploads through a policy with no TO', async () => {
+    const sql = storage(`alter table storage.objects enable row level security;
+      create policy "Anyone can upload an avatar." on storage.objects for insert with check (bucket_id = 'avatars');
+      create policy "Own files" on storage.objects for select using (owner = (select auth.uid()));`);
+    const found = await rule('policy-to-public', sql);
+    expect(found.map((f) => [f.object, f.message.endsWith('a request without a user can pass it')])).toEqual([
+      ['Anyone can upload an avatar. on storage.objects', true],
+      ['Own files on storage.objects', false],
+    ]);
+    // As Storage runs an anonymous upload: role anon, no sub.
+    const inserted = await asRequest(sql, 'anon', undefined, async (tx) => (await tx.unsafe(`insert into storage.objects (bucket_id, name) values ('avatars', 'x.png')`)).count);
+    expect(inserted).toBe(1);
+  });
+
+  it('rls-disabled-in-api reports storage.objects with RLS off, saying Storage serves it; a storage table Storage does not serve is not', async () => {
+    const sql = storage(`insert into storage.objects (bucket_id, name, owner) values ('avatars', 'a/secret.pdf', '00000000-0000-4000-8000-00000000000a');`);
+    const found = await rule('rls-disabled-in-api', sql);
+    expect(found.map((f) => f.object)).toEqual(['storage.objects']);
+    expect(found[0]!.message).toMatch(/^RLS is off on storage\.objects, which Supabase Storage serves as the caller's role: anon can read, insert into, update and delete from every row/);
+    const listed = await asRequest(sql, 'anon', undefined, (tx) => tx.unsafe(`select name from storage.objects`));
+    expect(listed.map((r) => r['name'])).toEqual(['a/secret.pdf']);
+    // Exposed through PostgREST as well: the plain message.
+    const exposed = await rule('rls-disabled-in-api', sql, { schemas: ['public', 'storage'] });
+    expect(exposed.map((f) => f.object).sort()).toEqual(['storage.migrations', 'storage.objects']);
+    expect(exposed.find((f) => f.object === 'storage.objects')!.message).toMatch(/^RLS is off on storage\.objects: /);
+  });
+
+  it('a table named storage.objects without Storage\'s columns is an ordinary table of an unexposed schema', async () => {
+    const sql = `create schema storage; grant usage on schema storage to anon;
+      create table storage.objects (id int primary key, body text); grant select on storage.objects to anon;`;
+    expect(await rule('rls-disabled-in-api', sql)).toEqual([]);
+  });
+});
+
 describe('policy-check-unbound: an UPDATE whose USING binds the owner but whose WITH CHECK does not', () => {
   const t = (col: string, cmp: string) => `create table public.t (id int primary key, ${col} not null, body text);
     alter table public.t enable row level security;

@@ -30,6 +30,23 @@ export function isExposed(ctx: CatalogLintContext, rel: { schema: string }): boo
   return ctx.exposed.has(rel.schema);
 }
 
+/**
+ * Supabase Storage's own tables, storage.objects (a bucket_id and a name) and storage.buckets:
+ * Storage runs each request against them as the caller's role with the caller's claims set, as
+ * PostgREST does (supabase.com/docs/guides/storage/security/access-control), so their grants and
+ * policies face anon and every user whatever PostgREST's db-schemas say.
+ */
+export function servedByStorage(rel: Relation): boolean {
+  if (rel.schema !== 'storage' || (rel.kind !== 'table' && rel.kind !== 'partitioned')) return false;
+  const has = (c: string) => rel.columns.some((x) => x.name === c);
+  return (rel.name === 'objects' && has('bucket_id') && has('name')) || (rel.name === 'buckets' && has('id') && has('public'));
+}
+
+/** A relation API roles reach by name: one of an exposed schema, or one Supabase Storage serves (servedByStorage). */
+export function isServed(ctx: CatalogLintContext, rel: Relation): boolean {
+  return isExposed(ctx, rel) || servedByStorage(rel);
+}
+
 /** Whether `role` has USAGE on the relation's schema (without it every privilege is moot). */
 const schemaIndex = new WeakMap<CatalogModel, Map<string, CatalogModel['schemas'][number]>>();
 

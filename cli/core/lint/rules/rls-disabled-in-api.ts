@@ -2,7 +2,7 @@
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import type { FunctionInfo, Relation, TablePrivilege } from '../../catalog/model.js';
 import { baseRelations } from '../views.js';
-import { columnPrivilegesOf, hasPrivilege, isExposed, isTable, isUserRelation, listWords, privilegesOf, reachesSchema, relationsByName, verbOf, sqlName } from '../facts.js';
+import { columnPrivilegesOf, hasPrivilege, isExposed, isServed, isTable, isUserRelation, listWords, privilegesOf, reachesSchema, relationsByName, verbOf, sqlName } from '../facts.js';
 
 const DATA_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
@@ -11,8 +11,8 @@ export const rule: CatalogRule = {
   id: 'rls-disabled-in-api',
   level: 'error',
   category: 'security',
-  description: 'table in an exposed schema (or read by a view or an invoker function of one) that an API role can read or write, with RLS off (or a foreign table, which cannot have RLS)',
-  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name). A table kept in an unexposed schema is served all the same by a view or materialized view of an exposed schema that reads it: when the role holds the privilege on both, it reaches every row through the view (an invoker view reads with the caller\'s grant, which needs no USAGE on the schema of the table; a view that runs as its owner shows every row). So is it by a LANGUAGE sql or plpgsql function of an exposed schema (served at /rpc) that reads or writes it with the caller\'s rights, when the role may call the function and holds the privilege on the table and USAGE on its schema, unless the function ties what it reads to the caller (`where user_id = auth.uid()`); a SECURITY DEFINER one is security-definer-rpc\'s. Foreign tables cannot enable RLS at all: keep them in an unexposed schema and serve what users may see through a function or view that filters it.',
+  description: 'table in an exposed schema or served by Supabase Storage (or read by a view or an invoker function of one) that an API role can read or write, with RLS off (or a foreign table, which cannot have RLS)',
+  docs: 'Without RLS a grant is all-or-nothing: PostgREST serves every row to anon/authenticated. Effective privileges count (PUBLIC, role membership, column grants). Partitions count on their own (they can be queried by name). A table kept in an unexposed schema is served all the same by a view or materialized view of an exposed schema that reads it: when the role holds the privilege on both, it reaches every row through the view (an invoker view reads with the caller\'s grant, which needs no USAGE on the schema of the table; a view that runs as its owner shows every row). So is it by a LANGUAGE sql or plpgsql function of an exposed schema (served at /rpc) that reads or writes it with the caller\'s rights, when the role may call the function and holds the privilege on the table and USAGE on its schema, unless the function ties what it reads to the caller (`where user_id = auth.uid()`); a SECURITY DEFINER one is security-definer-rpc\'s. Supabase Storage\'s storage.objects and storage.buckets count as exposed whatever the API schemas: Storage runs each request on them as the caller\'s role. Foreign tables cannot enable RLS at all: keep them in an unexposed schema and serve what users may see through a function or view that filters it.',
   fix: 'alter table … enable row level security, then write policies (or revoke the grants)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
       const foreign = rel.kind === 'foreign';
       if (!(isTable(rel) || foreign) || rel.rls || !isUserRelation(ctx, rel)) continue;
       // Kept out of the exposed schemas, a table is still served by an exposed view that reads it.
-      const views = isExposed(ctx, rel) ? null : (viewsOver.get(rel.qualified) ?? []);
+      const views = isServed(ctx, rel) ? null : (viewsOver.get(rel.qualified) ?? []);
       if (views !== null && views.length === 0) {
         const fns = functionsOver.get(rel.qualified);
         if (fns) out.push(...servedByFunctions(ctx, rel, fns));
@@ -59,7 +59,9 @@ export const rule: CatalogRule = {
           ? `${rel.qualified} is a foreign table, which cannot have RLS: ${parts.join('; ')}`
           : guardedParent
             ? `RLS is off on ${rel.qualified}, a partition of ${guardedParent.qualified}: queried by name it skips ${guardedParent.qualified}'s policies, so ${parts.join('; ')}`
-            : `RLS is off on ${rel.qualified}: ${parts.join('; ')}`,
+            : isExposed(ctx, rel)
+              ? `RLS is off on ${rel.qualified}: ${parts.join('; ')}`
+              : `RLS is off on ${rel.qualified}, which Supabase Storage serves as the caller's role: ${parts.join('; ')}`,
         fix: serving
           ? foreign
             ? `revoke all on ${sqlName(rel)} from ${listWords(what.map((x) => x.role))}, and serve what users may see through a view that filters rows`
