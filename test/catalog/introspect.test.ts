@@ -203,4 +203,30 @@ describe('catalog introspection', () => {
     expect(rel.policies.map((p) => p.name)).toEqual(['own rows', 'p_all']);
     expect(rel.columns).toEqual([]);
   });
+
+  it("reads Supabase Storage's public bucket ids from storage.buckets' rows; null with no such table or none this connection may read", async () => {
+    expect(model.publicBuckets).toBeNull();
+    const other = await freshDatabase();
+    try {
+      await other.sql.unsafe(`create schema storage;
+        create table storage.buckets (id text primary key, name text, public boolean not null default false);
+        insert into storage.buckets values ('b-public', 'b', true), ('a-private', 'a', false), ('a''s public', 'c', true);
+        do $$ begin create role rg_no_buckets nologin; exception when duplicate_object then null; end $$;
+        grant usage on schema storage to rg_no_buckets;`);
+      expect((await introspect(other.sql, { apiRoles: ['anon'] })).publicBuckets).toEqual(["a's public", 'b-public']);
+      // A role that may not read the table reads the rest of the catalog all the same.
+      const asOther = await withSql(
+        other.url,
+        async (s) => {
+          await s`set role rg_no_buckets`;
+          return introspect(s, { apiRoles: ['anon'] });
+        },
+        { max: 1 },
+      );
+      expect(asOther.publicBuckets).toBeNull();
+      expect(asOther.relations.map((r) => r.qualified)).toContain('storage.buckets');
+    } finally {
+      await other.drop();
+    }
+  });
 });

@@ -31,6 +31,14 @@ export interface IntrospectOptions {
   effectivePrivileges?: boolean;
 }
 
+// Whether storage.buckets is Supabase Storage's (an id and a public flag) and this connection may read it.
+const STORAGE_BUCKETS_READABLE_SQL = `coalesce((
+               select pg_catalog.has_table_privilege(c.oid, 'select')
+               from pg_catalog.pg_class c
+               where c.oid = pg_catalog.to_regclass('storage.buckets')
+                 and (select count(*) from pg_catalog.pg_attribute a
+                      where a.attrelid = c.oid and a.attname in ('id', 'public') and a.attnum > 0 and not a.attisdropped) = 2), false)`;
+
 // Schemas that are never the user's: the catalogs, toast and temp schemas.
 const SYSTEM_SCHEMA_FILTER = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
@@ -46,10 +54,13 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   let helpers: HelperLane[] = [];
   const reading = sql.begin('isolation level repeatable read read only', async (tx) => {
     await tx`set local search_path = ''`;
-    const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null }>>`
+    const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null; buckets: boolean }>>`
       select current_setting('server_version_num')::int as version,
              current_database() as database,
-             ${tx.unsafe(PGRST_DB_SCHEMAS_SQL)} as pgrst`;
+             ${tx.unsafe(PGRST_DB_SCHEMAS_SQL)} as pgrst,
+             ${tx.unsafe(STORAGE_BUCKETS_READABLE_SQL)} as buckets`;
+    // Supabase Storage's public buckets: data, not catalog, but what decides whether a listing policy leaks.
+    const publicBuckets = meta!.buckets ? (await tx<Array<{ id: string }>>`select id::text as id from storage.buckets where public order by 1`).map((b) => b.id) : null;
     const apiRoles = (
       await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${arrayLiteral(opts.apiRoles)}::text[]) order by 1`
     ).map((r) => r.rolname);
@@ -69,7 +80,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
     const r = await runInLanes(tx, wanted, q, helpers);
     const none = [] as never[];
     return {
-      meta: meta!,
+      meta: { version: meta!.version, database: meta!.database, pgrst: meta!.pgrst, publicBuckets },
       apiRoles,
       roles: r.roles as RawCatalog['roles'],
       schemas: r.schemas as RawCatalog['schemas'],

@@ -213,6 +213,12 @@ export interface CatalogModel {
   apiRoles: string[];
   /** `pgrst.db_schemas` as set on the database or the authenticator role, if any. */
   pgrstDbSchemas: string | null;
+  /**
+   * Ids of Supabase Storage's public buckets (storage.buckets where public: their objects are
+   * served by URL to anyone), read from the rows; null when there is no such table or the
+   * connection may not read it (under RLS it reads only the rows its policies show).
+   */
+  publicBuckets: string[] | null;
   roles: Role[];
   schemas: Schema[];
   relations: Relation[];
