@@ -1090,6 +1090,50 @@ describe('storage.objects and storage.buckets are served by Supabase Storage, no
   });
 });
 
+describe('public-bucket-listable: a SELECT policy that admits every object of a public bucket', () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const storage = (policies: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
+    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner_id text);
+    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
+    grant all on storage.buckets, storage.objects to anon, authenticated;
+    insert into storage.buckets values ('avatars', 'avatars', true), ('media', 'media', true), ('private', 'private', false);
+    insert into storage.objects (bucket_id, name, owner_id) values
+      ('avatars', '${A}/unlinked-draft.png', '${A}'), ('avatars', '${B}/b.png', '${B}'), ('private', 'p.pdf', '${A}');
+    ${policies}`;
+  const listed = (sql: string, role: 'anon' | 'authenticated', sub?: string) =>
+    asRequest(sql, role, sub, async (tx) => (await tx.unsafe(`select name from storage.objects where bucket_id = 'avatars' order by name`)).map((r) => r['name'] as string));
+
+  it('on Postgres anon (to public) and any user (a role test, an IN list) list every file of the bucket; each is reported with the roles and buckets it opens', async () => {
+    const sql = storage(`create policy "Public avatars" on storage.objects for select using (bucket_id = 'avatars');
+      create policy "Signed-in media" on storage.objects for select using (auth.role() = 'authenticated' and bucket_id in ('media', 'avatars'));`);
+    expect(await listed(sql, 'anon')).toEqual([`${A}/unlinked-draft.png`, `${B}/b.png`]);
+    expect(await listed(sql, 'authenticated', B)).toEqual([`${A}/unlinked-draft.png`, `${B}/b.png`]);
+    const found = await rule('public-bucket-listable', sql);
+    expect(found.map((f) => f.message)).toEqual([
+      'policy Public avatars on storage.objects admits every object of a public bucket: anon and authenticated list every file of public bucket avatars, and Storage serves each of them by URL to anyone',
+      'policy Signed-in media on storage.objects admits every object of a public bucket: authenticated lists every file of public buckets avatars and media, and Storage serves each of them by URL to anyone',
+    ]);
+  });
+
+  it('a listing limited to the caller\'s files, a private bucket, a restrictive owner policy and a role without the grant are not reported; on Postgres the user lists only their own', async () => {
+    const own = storage(`create policy "Own avatars" on storage.objects for select to authenticated using (bucket_id = 'avatars' and owner_id = (select auth.uid())::text);
+      create policy "Private readers" on storage.objects for select to authenticated using (bucket_id = 'private');`);
+    expect(await listed(own, 'authenticated', B)).toEqual([`${B}/b.png`]);
+    expect(await rule('public-bucket-listable', own)).toEqual([]);
+    const narrowed = storage(`create policy "Public avatars" on storage.objects for select using (bucket_id = 'avatars');
+      create policy "Only own" on storage.objects as restrictive for select to anon, authenticated using (owner_id = (select auth.uid())::text);`);
+    expect(await listed(narrowed, 'anon')).toEqual([]);
+    expect(await rule('public-bucket-listable', narrowed)).toEqual([]);
+    const noGrant = storage(`revoke select on storage.objects from anon; create policy "Public avatars" on storage.objects for select to anon using (bucket_id = 'avatars');`);
+    expect(await rule('public-bucket-listable', noGrant)).toEqual([]);
+    // The same policy once the bucket is made private: its files are no longer served by URL.
+    const made = storage(`update storage.buckets set public = false where id = 'avatars'; create policy "Public avatars" on storage.objects for select using (bucket_id = 'avatars');`);
+    expect(await rule('public-bucket-listable', made)).toEqual([]);
+  });
+});
+
 describe('policy-check-unbound: an UPDATE whose USING binds the owner but whose WITH CHECK does not', () => {
   const t = (col: string, cmp: string) => `create table public.t (id int primary key, ${col} not null, body text);
     alter table public.t enable row level security;

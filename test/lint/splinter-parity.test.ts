@@ -16,8 +16,9 @@
  * function-search-path-mutable; 0013 rls_disabled_in_public, 0017 foreign_table_in_api and 0023
  * sensitive_columns_exposed ~ rls-disabled-in-api; 0015 rls_references_user_metadata ~
  * policy-user-metadata; 0024 rls_policy_always_true ~ policy-always-true; 0028/0029
- * {anon,authenticated}_security_definer_function_executable ~ security-definer-rpc. 0015 and 0017
- * never disagreed; the others' disagreements are each of a kind below.
+ * {anon,authenticated}_security_definer_function_executable ~ security-definer-rpc; 0025
+ * public_bucket_allows_listing ~ public-bucket-listable. 0015 and 0017 never disagreed; the others'
+ * disagreements are each of a kind below.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
@@ -410,5 +411,38 @@ describe('splinter lints rowguard has since added a rule for', () => {
   it('0014: a view of an extension that anon can read counts too', async () => {
     const v = (await lintWith({ model: await modelOf(template, 'create extension pg_buffercache schema public; grant select on public.pg_buffercache to anon;') })).findings.filter((f) => f.rule === 'extension-in-api');
     expect(v.map((f) => f.message)).toEqual([expect.stringMatching(/: anon can [^;]*read its view public\.pg_buffercache;/)]);
+  });
+
+  // 0025 public_bucket_allows_listing matches a SELECT policy's text against true, 1 = 1 or exactly
+  // bucket_id = '<public bucket>'. public-bucket-listable asks whether the USING holds for every object
+  // of the bucket for the role, and weighs grants, RLS and restrictive policies. Compared on 14 hand
+  // cases: both report bucket_id = 'x' (to public, to authenticated, FOR ALL) and true; neither the
+  // owner, folder, private-bucket and other-role forms; the rest are below.
+  const BUCKETS = `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
+    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner_id text);
+    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
+    grant all on storage.buckets, storage.objects to anon, authenticated;
+    insert into storage.buckets values ('avatars', 'avatars', true);
+    insert into storage.objects (bucket_id, name, owner_id) values ('avatars', 'x/private-scan.pdf', '${B}');`;
+
+  it('0025: a role test, an IN list and an OR-ed owner test still list the whole bucket (splinter\'s pattern misses them); on Postgres user A lists B\'s file', async () => {
+    for (const using of ["auth.role() = 'authenticated' and bucket_id = 'avatars'", "bucket_id in ('avatars', 'banners')", "bucket_id = 'avatars' or owner_id = (select auth.uid())::text"]) {
+      const sql = `${BUCKETS} create policy p on storage.objects for select to authenticated using (${using});`;
+      expect(await verdicts(sql, ['public-bucket-listable']), using).toEqual({ 'public-bucket-listable': ['p on storage.objects'] });
+      expect(await asApi(sql, 'authenticated', 'select name from storage.objects'), using).toEqual([{ name: 'x/private-scan.pdf' }]);
+    }
+  });
+
+  it('0025: not with a restrictive owner policy, without the SELECT grant, or with RLS off (rls-disabled-in-api\'s error); splinter flags all three', async () => {
+    const policy = "create policy p on storage.objects for select using (bucket_id = 'avatars');";
+    const restrictive = `${BUCKETS} ${policy} create policy r on storage.objects as restrictive for select using (owner_id = (select auth.uid())::text);`;
+    expect(await verdicts(restrictive, ['public-bucket-listable'])).toEqual({ 'public-bucket-listable': [] });
+    expect(await asApi(restrictive, 'authenticated', 'select name from storage.objects')).toEqual([]);
+    expect(await verdicts(`${BUCKETS} ${policy} revoke select on storage.objects from anon, authenticated;`, ['public-bucket-listable'])).toEqual({ 'public-bucket-listable': [] });
+    expect(await verdicts(`${BUCKETS} ${policy} alter table storage.objects disable row level security;`, ['public-bucket-listable', 'rls-disabled-in-api'])).toEqual({
+      'public-bucket-listable': [],
+      'rls-disabled-in-api': ['storage.objects'],
+    });
   });
 });

@@ -537,8 +537,10 @@ export interface ExprAnalysis {
   /**
    * True for every row when the request runs as `role` (`true`, `1 = 1`, `auth.role() = 'authenticated'`, …).
    * `notNull`: the NOT NULL columns of the policy's table, whose `IS NOT NULL` test is true for every row.
+   * `values`: columns taken to hold these strings — true for every such row (`bucket_id = 'avatars'`
+   * given bucket_id 'avatars', an IN list or `= ANY (ARRAY[…])` naming it).
    */
-  alwaysTrueFor(role: string, notNull?: ReadonlySet<string>): boolean;
+  alwaysTrueFor(role: string, notNull?: ReadonlySet<string>, values?: ReadonlyMap<string, string>): boolean;
   /**
    * The session claims (`aal`, `amr`, `is_anonymous`) the expression tests when
    * that is all it looks at: no column of the row, no relation, no helper, and
@@ -979,16 +981,16 @@ export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
   return targets.length === 1 && (nullWithoutUserValue(bodyOf(targets[0])['val']) || needsUserIn(bodyOf(targets[0])['val'], none));
 }
 
-function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_COLUMNS): boolean {
+function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_COLUMNS, values: ReadonlyMap<string, string> = NO_VALUES): boolean {
   const t = nodeType(v);
   const b = bodyOf(v);
   const cb = constBool(v);
   if (cb !== null) return cb;
-  if (t === 'TypeCast') return alwaysTrue(b['arg'], role, notNull);
+  if (t === 'TypeCast') return alwaysTrue(b['arg'], role, notNull, values);
   if (t === 'BoolExpr') {
     const args = b['args'] as unknown[];
-    if (b['boolop'] === 'OR_EXPR') return args.some((a) => alwaysTrue(a, role, notNull));
-    if (b['boolop'] === 'AND_EXPR') return args.every((a) => alwaysTrue(a, role, notNull));
+    if (b['boolop'] === 'OR_EXPR') return args.some((a) => alwaysTrue(a, role, notNull, values));
+    if (b['boolop'] === 'AND_EXPR') return args.every((a) => alwaysTrue(a, role, notNull, values));
     if (b['boolop'] === 'NOT_EXPR') return constBool(args[0]) === false;
   }
   if (t === 'A_Expr') {
@@ -1005,11 +1007,21 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
         [r, l],
       ]) {
         if (claimKey(x) === 'role' && constString(y) === role) return true;
+        // A column taken to hold a value (outside a sub-select, which alwaysTrue never enters, a column is the row's).
+        const held = heldValue(x, values);
+        if (held !== null && constString(y) === held) return true;
       }
     }
     if (kind === 'AEXPR_IN' && claimKey(b['lexpr']) === 'role') {
       const list = b['rexpr'] as unknown[];
       if (Array.isArray(list) && list.some((x) => constString(x) === role)) return true;
+    }
+    // bucket_id in ('a', 'b'), which pg_get_expr writes bucket_id = ANY (ARRAY['a'::text, 'b'::text]).
+    const held = (kind === 'AEXPR_IN' || (kind === 'AEXPR_OP_ANY' && op === '=')) && heldValue(b['lexpr'], values);
+    if (typeof held === 'string') {
+      const r = stripCasts(b['rexpr']);
+      const list = kind === 'AEXPR_IN' ? b['rexpr'] : nodeType(r) === 'A_ArrayExpr' ? bodyOf(r)['elements'] : null;
+      if (Array.isArray(list) && list.some((x) => constString(x) === held)) return true;
     }
   }
   if (t === 'NullTest' && b['nulltesttype'] === 'IS_NOT_NULL') {
@@ -1028,6 +1040,16 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
   return false;
 }
 const NO_COLUMNS: ReadonlySet<string> = new Set();
+const NO_VALUES: ReadonlyMap<string, string> = new Map();
+
+/** The value `values` gives the column `v` names (through casts), or null. */
+function heldValue(v: unknown, values: ReadonlyMap<string, string>): string | null {
+  if (values.size === 0) return null;
+  const n = stripCasts(v);
+  if (nodeType(n) !== 'ColumnRef') return null;
+  const name = strings(bodyOf(n)['fields']).pop();
+  return name === undefined ? null : (values.get(name) ?? null);
+}
 
 /** See ExprAnalysis.neverTrue: a constant false or NULL, through casts, AND, OR and NOT of a constant true. */
 function neverTrue(v: unknown): boolean {
@@ -2099,7 +2121,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
       return rowFreeOf(ignored);
     },
-    alwaysTrueFor(role: string, notNull?: ReadonlySet<string>) {
+    alwaysTrueFor(role: string, notNull?: ReadonlySet<string>, values?: ReadonlyMap<string, string>) {
+      if (values?.size) return alwaysTrue(root, role, notNull, values);
       // The table's NOT NULL columns matter only to an IS [NOT] NULL test (rare): then the answer
       // depends on the table and is not kept; otherwise it is worked out once per role.
       if (notNull?.size && (hasNullTest ??= contains(root, (t) => t === 'NullTest'))) return alwaysTrue(root, role, notNull);

@@ -46,6 +46,7 @@ import { rule as policyUnparsed } from './policy-unparsed.js';
 import { rule as userMetadataCopied } from './user-metadata-copied.js';
 import { rule as extensionInApi } from './extension-in-api.js';
 import { rule as writePolicyUnbound } from './write-policy-unbound.js';
+import { rule as publicBucketListable } from './public-bucket-listable.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
@@ -72,6 +73,7 @@ export const RULES: readonly Rule[] = [
   policySessionCheckPermissive,
   policyAnonymousBranch,
   policyToPublic,
+  publicBucketListable,
   writePolicyUnbound,
   writePolicyWithoutSelect,
   rlsOwnerIsApiRole,
