@@ -1090,6 +1090,44 @@ describe('storage.objects and storage.buckets are served by Supabase Storage, no
   });
 });
 
+describe('write-policy-unbound on storage.objects served by Storage alone: its writes name the object, so the SELECT policies apply', () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const storage = (policies: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
+    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner_id text);
+    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
+    grant all on storage.buckets, storage.objects to anon, authenticated;
+    insert into storage.buckets values ('docs', 'docs', false), ('shared', 'shared', false);
+    insert into storage.objects (bucket_id, name, owner_id) values ('docs', '${B}/tax.pdf', '${B}'), ('shared', 'b-notes.txt', '${B}');
+    ${policies}`;
+  // Storage's deleteObjects: delete … where bucket_id = $1 and name in (…) returning * (supabase/storage, database/knex.ts).
+  const storageDelete = (sql: string, bucket: string, name: string) =>
+    asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe(`delete from storage.objects where bucket_id = $1 and name = any($2) returning name`, [bucket, [name]])).length);
+  const ownReads = `create policy "own files" on storage.objects for select to authenticated using (owner_id = (select auth.uid())::text);`;
+
+  it('a write policy that only names the bucket, beside reads tied to the owner: Storage deletes none of B\'s files and it is not reported; exposed through PostgREST, an unfiltered DELETE takes them and it is', async () => {
+    const sql = storage(`${ownReads}
+      create policy "delete docs" on storage.objects for delete to authenticated using (bucket_id = 'docs');
+      create policy "rename docs" on storage.objects for update to authenticated using (bucket_id = 'docs');`);
+    expect(await storageDelete(sql, 'docs', `${B}/tax.pdf`)).toBe(0);
+    expect(await rule('write-policy-unbound', sql)).toEqual([]);
+    expect(await asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('delete from storage.objects')).count)).toBe(1);
+    const exposed = await rule('write-policy-unbound', sql, { schemas: ['public', 'storage'] });
+    expect(exposed.map((f) => f.object).sort()).toEqual(['delete docs on storage.objects', 'rename docs on storage.objects']);
+  });
+
+  it('a caller-free OR branch: reported when the role also reads other users\' files through it (FOR ALL: Storage deletes B\'s), not beside reads tied to the owner', async () => {
+    const forAll = storage(`create policy "own or shared" on storage.objects for all to authenticated using (owner_id = (select auth.uid())::text or bucket_id = 'shared');`);
+    expect(await storageDelete(forAll, 'shared', 'b-notes.txt')).toBe(1);
+    expect((await rule('write-policy-unbound', forAll)).map((f) => f.object)).toEqual(['own or shared on storage.objects']);
+    const deleteOnly = storage(`${ownReads}
+      create policy "delete own or shared" on storage.objects for delete to authenticated using (owner_id = (select auth.uid())::text or bucket_id = 'shared');`);
+    expect(await storageDelete(deleteOnly, 'shared', 'b-notes.txt')).toBe(0);
+    expect(await rule('write-policy-unbound', deleteOnly)).toEqual([]);
+  });
+});
+
 describe('public-bucket-listable: a SELECT policy that admits every object of a public bucket', () => {
   const A = '00000000-0000-4000-8000-00000000000a';
   const B = '00000000-0000-4000-8000-00000000000b';

@@ -1,15 +1,16 @@
 /**
- * `for delete using (bucket_id = 'avatars')` beside `for select using (owner =
- * auth.uid())` reads as "users delete their own avatars": the SELECT policy
+ * `for delete using (status = 'draft')` beside `for select using (user_id =
+ * auth.uid())` reads as "users delete their own drafts": the SELECT policy
  * seems to limit the delete. It does only when the DELETE reads a column (a
  * WHERE, RETURNING of a column): Postgres adds SELECT policies to UPDATE and
  * DELETE only then. PostgREST's PATCH or DELETE without a filter reads none
  * (with no ?select its query builder writes `RETURNING 1`), so the write
- * policy's USING alone decides, and every user's avatars go.
+ * policy's USING alone decides, and every user's drafts go. (Supabase Storage,
+ * which always names the object it writes, is the exception: see storageOnly.)
  */
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, sqlColumns } from '../facts.js';
+import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isExposed, isTable, listWords, policiesFor, policyObject, servedByStorage, sqlColumns } from '../facts.js';
 import { ownerColumnsOf } from './policy-check-unbound.js';
 
 export const rule: CatalogRule = {
@@ -18,21 +19,25 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "permissive UPDATE/DELETE policy that only filters rows (status = 'open', bucket_id = 'avatars') on a table whose SELECT policies tie rows to their owner, or that has such a filter as an OR branch beside an owner test: a write reaches other users' rows",
-  docs: "Postgres applies a table's SELECT policies to an UPDATE or DELETE only when the command reads the row's columns (a WHERE clause, RETURNING of a column, SET from a column). PostgREST's PATCH or DELETE without a filter reads none (unless pg-safeupdate refuses it), so it is judged by the UPDATE or DELETE policy alone: with USING (status = 'open') every signed-in user updates every user's open rows — and with a WITH CHECK that sets user_id to the caller, takes them over. Reported when every permissive SELECT policy of the role ties rows to the caller, in each OR branch or behind a test of the caller alone such as an admin claim (its users cannot read each other's rows) and the write policy's USING never asks who the caller is (no claim, setting, role or helper call); a restrictive policy that narrows the same command suppresses it. USING (true) is policy-always-true's finding. A USING that asks who the caller is in one OR branch and not in another, which tests the row (`created_by = auth.uid() or team_code is not null`, typically a FOR ALL policy whose second branch was meant for reads), is reported whatever the SELECT policies: that branch passes for every user, so each deletes, and updates, the rows it picks — for UPDATE only when the new row can pass such a branch too (no WITH CHECK, or one with a branch that does not ask either); a check that binds the new row to the caller (`assignee = auth.uid()` beside `using (assignee is null or …)`, taking an unassigned ticket) is a hand-over and is not reported, and a restrictive policy on the same command suppresses it here too.",
+  docs: "Postgres applies a table's SELECT policies to an UPDATE or DELETE only when the command reads the row's columns (a WHERE clause, RETURNING of a column, SET from a column). PostgREST's PATCH or DELETE without a filter reads none (unless pg-safeupdate refuses it), so it is judged by the UPDATE or DELETE policy alone: with USING (status = 'open') every signed-in user updates every user's open rows — and with a WITH CHECK that sets user_id to the caller, takes them over. Reported when every permissive SELECT policy of the role ties rows to the caller, in each OR branch or behind a test of the caller alone such as an admin claim (its users cannot read each other's rows) and the write policy's USING never asks who the caller is (no claim, setting, role or helper call); a restrictive policy that narrows the same command suppresses it. USING (true) is policy-always-true's finding. A USING that asks who the caller is in one OR branch and not in another, which tests the row (`created_by = auth.uid() or team_code is not null`, typically a FOR ALL policy whose second branch was meant for reads), is reported whatever the SELECT policies: that branch passes for every user, so each deletes, and updates, the rows it picks — for UPDATE only when the new row can pass such a branch too (no WITH CHECK, or one with a branch that does not ask either); a check that binds the new row to the caller (`assignee = auth.uid()` beside `using (assignee is null or …)`, taking an unassigned ticket) is a hand-over and is not reported, and a restrictive policy on the same command suppresses it here too. storage.objects served by Supabase Storage alone (storage in no API schema) is judged by Storage's writes, which always name the object (`where bucket_id = … and name = …` with RETURNING), so the SELECT policies apply: a write policy that never asks who the caller is beside SELECT policies that tie reads to the owner reaches no one else's file and is not reported, and a caller-free OR branch is reported only when the role also reads other users' files.",
   fix: "add the owner test to the write policy's USING, e.g. using (bucket_id = 'avatars' and owner = (select auth.uid()))",
   check(ctx) {
     const out: RawFinding[] = [];
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || !rel.rls) continue;
+      // Supabase Storage updates and deletes objects by bucket_id and name, RETURNING them: the SELECT
+      // policies apply to its every write, and where they keep a caller to their own files so do its writes.
+      const storageOnly = servedByStorage(rel) && !isExposed(ctx, rel);
       for (const p of rel.policies) {
         if (!p.permissive || p.using === null || !commandsOf(p).some((c) => c === 'UPDATE' || c === 'DELETE')) continue;
         const using = ctx.analysis(p).using;
         if (!using) continue;
         if (using.asksCaller) {
-          const open = callerFreeBranch(ctx, rel, p);
+          const open = callerFreeBranch(ctx, rel, p, storageOnly);
           if (open) out.push(open);
           continue;
         }
+        if (storageOnly) continue;
         const hits: Array<{ role: string; cmds: string[]; reads: readonly Policy[] }> = [];
         for (const role of apiRolesOf(ctx, p)) {
           if (bypassesRls(ctx.model, role) || using.alwaysTrueFor(role)) continue;
@@ -66,7 +71,7 @@ export const rule: CatalogRule = {
  * check that binds the new row to the caller (`assignee = auth.uid()` beside `assignee is
  * null`, taking an unassigned ticket) is a deliberate hand-over.
  */
-function callerFreeBranch(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFinding | null {
+function callerFreeBranch(ctx: CatalogLintContext, rel: Relation, p: Policy, storageOnly: boolean): RawFinding | null {
   const a = ctx.analysis(p);
   const using = a.using!;
   if (using.callerFreeBranches.length === 0) return null;
@@ -75,6 +80,8 @@ function callerFreeBranch(ctx: CatalogLintContext, rel: Relation, p: Policy): Ra
   const hits: Array<{ role: string; cmds: string[] }> = [];
   for (const role of apiRolesOf(ctx, p)) {
     if (bypassesRls(ctx.model, role) || using.alwaysTrueFor(role)) continue;
+    // Through Storage alone a write reaches only rows the SELECT policies show: none of another user's when they tie every read to the caller.
+    if (storageOnly && ownRowsOnly(ctx, rel, role).length > 0) continue;
     const cmds = commandsOf(p).filter((c) => (c === 'DELETE' || (c === 'UPDATE' && checkOpen)) && hasPrivilege(ctx, rel, role, c) && !narrowed(ctx, rel, p, role, c));
     if (cmds.length) hits.push({ role, cmds });
   }
