@@ -1128,6 +1128,48 @@ describe('write-policy-unbound on storage.objects served by Storage alone: its w
   });
 });
 
+describe('policy-check-unbound: an upload policy that forgets the folder the reads pick files by', () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const folder = '(storage.foldername(name))[1] = (select auth.uid())::text';
+  const storage = (insertCheck: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
+    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner uuid, owner_id text);
+    create function storage.foldername(name text) returns text[] language sql immutable as $$ select (string_to_array(name, '/'))[:cardinality(string_to_array(name, '/')) - 1] $$;
+    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
+    grant all on storage.buckets, storage.objects to anon, authenticated;
+    insert into storage.buckets values ('docs', 'docs', false);
+    create policy "read own folder" on storage.objects for select to authenticated using (bucket_id = 'docs' and ${folder});
+    create policy "upload" on storage.objects for insert to authenticated with check (${insertCheck});`;
+  // Storage's upload: insert … (bucket_id, name, owner, owner_id) with the owner from the JWT.
+  const upload = (sql: string) =>
+    withPlanted(sql, async (url) => rolledBackRequest(url, `set local role authenticated; select set_config('request.jwt.claims', '{"sub":"${A}","role":"authenticated"}', true); insert into storage.objects (bucket_id, name, owner, owner_id) values ('docs', '${B}/invoice.pdf', '${A}', '${A}'); reset role;`, 'authenticated', { sub: B, role: 'authenticated' }, async (tx) => (await tx.unsafe(`select name from storage.objects`)).map((r) => r['name'] as string)));
+  const withPlanted = async <T>(sql: string, body: (url: string) => Promise<T>): Promise<T> => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sql).simple());
+      return await body(db.url);
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it("on Postgres a user plants a file in another user's folder, who then lists it: reported, naming name and the read policy", async () => {
+    const sql = storage("bucket_id = 'docs'");
+    expect(await upload(sql)).toEqual([`${B}/invoice.pdf`]);
+    const found = await rule('policy-check-unbound', sql);
+    expect(found.map((f) => f.message)).toEqual([
+      'policy upload lets authenticated write rows of storage.objects into any name: its WITH CHECK never ties name to the caller, which policy read own folder uses to pick the rows a caller sees',
+    ]);
+  });
+
+  it('with the folder test in the upload policy the insert is refused and nothing is reported', async () => {
+    const sql = storage(`bucket_id = 'docs' and ${folder}`);
+    await expect(upload(sql)).rejects.toThrow(/new row violates row-level security policy/);
+    expect(await rule('policy-check-unbound', sql)).toEqual([]);
+  });
+});
+
 describe('public-bucket-listable: a SELECT policy that admits every object of a public bucket', () => {
   const A = '00000000-0000-4000-8000-00000000000a';
   const B = '00000000-0000-4000-8000-00000000000b';

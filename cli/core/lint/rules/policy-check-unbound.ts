@@ -22,7 +22,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "INSERT/UPDATE/ALL policy whose effective WITH CHECK (USING when absent) does not bind the row's owner or tenant to the caller",
-  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it; nor is anon when the check is NULL or false without a user (blocker_id = my_profile_id(), an is_admin() that is coalesce((select … where id = auth.uid()), false)). A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function, or in the INSERT branch of `if tg_op = 'INSERT' then … else … end if`) counts as bound for the operations it does so for, and so do storage.objects' owner and owner_id, which Supabase Storage sets from the caller's JWT (unless the storage schema is exposed through PostgREST).",
+  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it; nor is anon when the check is NULL or false without a user (blocker_id = my_profile_id(), an is_admin() that is coalesce((select … where id = auth.uid()), false)). A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function, or in the INSERT branch of `if tg_op = 'INSERT' then … else … end if`) counts as bound for the operations it does so for, and so do storage.objects' owner and owner_id, which Supabase Storage sets from the caller's JWT (unless the storage schema is exposed through PostgREST). With the owner bound that way, the row can still land in another user's view: a check that leaves free a column the SELECT policy picks rows by (an upload policy with only `bucket_id = 'docs'` beside reads by `(storage.foldername(name))[1] = auth.uid()::text` lets a user put a file in another user's folder) is reported as for a check that binds the owner.",
   fix: 'with check ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -69,7 +69,12 @@ export const rule: CatalogRule = {
           }
           return open;
         });
-        if (roles.length === 0) continue;
+        if (roles.length === 0) {
+          // The owner is bound all the same (a trigger, Supabase Storage): the row may still land in someone else's view.
+          const gap = tenantGap(ctx, rel, p);
+          if (gap) out.push(gap);
+          continue;
+        }
         const freeOwners = owners.filter((o) => free.has(o));
         out.push({
           object: policyObject(p),
@@ -139,7 +144,7 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
   return {
     object: policyObject(p),
     objectKind: 'policy',
-    message: `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} into any ${cols}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} ties ${tied.length ? listWords(tied) : 'the row'} to the caller but not ${cols}, which ${byWords}${p.command === 'UPDATE' ? selectGuard(ctx, rel, roles, found.columns) : ''}`,
+    message: `policy ${p.name} lets ${listWords(roles)} write rows of ${rel.qualified} into any ${cols}: its ${p.check !== null ? 'WITH CHECK' : 'USING (used as WITH CHECK)'} ${tied.length ? `ties ${listWords(tied)} to the caller but not ${cols}` : `never ties ${cols} to the caller`}, which ${byWords}${p.command === 'UPDATE' ? selectGuard(ctx, rel, roles, found.columns) : ''}`,
     // pg_get_expr breaks sub-selects over lines; a fix reads better on one.
     fix: `alter policy ${quoteIdent(p.name)} on ${qualifiedName(rel.schema, rel.name)} with check ((${oneLine(checkText)}) and (${oneLine(found.by.using!)}))`,
   };
