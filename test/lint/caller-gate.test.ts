@@ -55,6 +55,7 @@ describe('sqlCallerGate', () => {
       exists(`o.user_id = v and o.role <> 'founder'`),
       exists(`o.user_id = v and o.org_id in (select org_id from public.orgs)`),
       `select exists (select 1 from public.operators o join public.orgs g on g.id = o.org_id where o.user_id = v)`,
+      `select exists (select 1 from only public.operators o where o.user_id = v)`,
       `select exists (select 1 from public.operators o (a, b) where o.a = v)`,
       `select o.role = 'founder' from public.operators o where o.user_id = v order by o.role`,
       `select exists (select 1 from public.operators o where o.user_id = v) and exists (select 1 from public.orgs g where g.owner = v)`,

@@ -2349,4 +2349,19 @@ describe("policy-trusts-writable-column: a write path gated by a PL/pgSQL helper
     expect(Object.keys(await findings(sql)).sort()).toEqual(['ops_manage on public.operators', 'reports_read on public.reports']);
     expect(await attack(sql, nobody, [join])).toEqual({ results: [1], seen: 1 });
   });
+
+  it('a look-up FROM ONLY the table misses the rows of its child tables: no gate; on Postgres a founder kept in a child table passes the manage gate, not the ONLY one, and inserts the row that passes it', async () => {
+    const oldFounder = '00000000-0000-4000-8000-0000000000f4';
+    const sql = tables(
+      sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'read'`)}`),
+      `${sqlGate('is_founder', `select exists (select 1 from only public.operators o where o.user_id = v and o.is_active and o.role = 'founder')`)}
+      create table public.operators_old () inherits (public.operators);
+      insert into public.operators_old values ('${oldFounder}', 'founder', true);
+      drop policy reports_read on public.reports;
+      create policy reports_read on public.reports for select to authenticated using (public.is_founder('', (select auth.uid())));`,
+    );
+    expect((await findings(sql))['reports_read on public.reports']).toContain('public.operators.role (read by public.is_founder(); authenticated: ');
+    expect(await attack(sql, oldFounder, [join])).toEqual({ results: [1], seen: 1 });
+    expect(await attack(sql, oldFounder, [])).toEqual({ results: [], seen: 0 });
+  });
 });

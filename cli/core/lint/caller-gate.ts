@@ -90,7 +90,8 @@ export function readLookup(select: unknown, names: Names, defaultSchema: string,
   for (const k of ['distinctClause', 'groupClause', 'havingClause', 'withClause', 'sortClause', 'limitOffset', 'lockingClause', 'larg', 'valuesLists', 'windowClause']) if (s[k]) fail();
   const from = (s['fromClause'] as unknown[] | undefined) ?? [];
   const rv = from.length === 1 ? entry(from[0]) : null;
-  if (rv?.[0] !== 'RangeVar' || rv[1]['inh'] === false) fail();
+  // FROM ONLY skips the rows of child tables; the parse leaves `inh` out (false) for it.
+  if (rv?.[0] !== 'RangeVar' || rv[1]['inh'] !== true) fail();
   const relname = String(rv![1]['relname']);
   const table = qualified((rv![1]['schemaname'] as string | undefined) ?? defaultSchema, relname);
   // `operators o (a, b)` renames the columns: not read.
