@@ -2293,9 +2293,11 @@ describe("policy-trusts-writable-column: a write path gated by a PL/pgSQL helper
       select o.role into r from public.operators o where o.user_id = v and o.is_active;
       ${body}
     end $$;`;
-  const schema = (hasPerm: string, extra = '') => `create table public.operators (user_id uuid primary key, role text not null, is_active bool not null default true);
+  const schema = (hasPerm: string, extra = '') => tables(helper('has_perm', hasPerm), extra);
+  /** The operators and reports tables, `gate` (which defines public.has_perm(p text, v uuid)), and its two policies. */
+  const tables = (gate: string, extra = '') => `create table public.operators (user_id uuid primary key, role text not null, is_active bool not null default true);
     create table public.reports (id int primary key, body text);
-    ${helper('has_perm', hasPerm)}
+    ${gate}
     alter table public.operators enable row level security; alter table public.reports enable row level security;
     grant select, insert, update, delete on public.operators to authenticated; grant select on public.reports to authenticated;
     create policy ops_manage on public.operators for all to authenticated using (public.has_perm('manage', (select auth.uid()))) with check (public.has_perm('manage', (select auth.uid())));
@@ -2415,5 +2417,121 @@ describe("policy-trusts-writable-column: a write path gated by a PL/pgSQL helper
     expect(await findings(closed)).toEqual({});
     expect(await attack(closed, nobody, [join])).toEqual({ results: ['refused'], seen: 0 });
     expect(await attack(closed, staff, [join, promote])).toEqual({ results: ['refused', 0], seen: 0 });
+  });
+
+  // The same gate as one SELECT: LANGUAGE sql (exists or a scalar test of the row, NULL without one), PL/pgSQL that is one RETURN.
+  const sqlGate = (name: string, body: string, args = 'p text, v uuid') => `create function public.${name}(${args}) returns boolean language sql stable security definer set search_path = '' as $$ ${body} $$;`;
+  const plReturn = (name: string, expression: string, args = 'p text, v uuid') => `create function public.${name}(${args}) returns boolean language plpgsql stable security definer set search_path = '' as $$ begin return ${expression}; end $$;`;
+  const exists = (test: string, key = 'o.user_id = v') => `exists (select 1 from public.operators o where ${key} and o.is_active and (${test}))`;
+  /** The policies call has_perm() with no argument: the helper reads auth.uid() itself. */
+  const noArgs = (sql: string) => sql.replace(/public\.has_perm\('\w+', \(select auth\.uid\(\)\)\)/g, 'public.has_perm()');
+
+  it('the same admin-only gate written as LANGUAGE sql (exists, or a scalar test NULL without a row) or as one RETURN opens no path; on Postgres only a founder gets through', async () => {
+    const forms = {
+      'sql exists': tables(sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'read'`)}`)),
+      'sql scalar': tables(sqlGate('has_perm', `select o.role = 'founder' from public.operators o where o.user_id = v and o.is_active`)),
+      'sql scalar sub-select': tables(sqlGate('has_perm', `select (select o.role = 'founder' or p = 'read' from public.operators o where o.user_id = v and o.is_active)`)),
+      'sql standard body': tables(`create function public.has_perm(p text, v uuid) returns boolean language sql stable security definer set search_path = '' return ${exists(`o.role = 'founder' or p = 'read'`)};`),
+      'plpgsql one RETURN': tables(plReturn('has_perm', exists(`o.role = 'founder'`))),
+      'sql exists, no argument': noArgs(tables(sqlGate('has_perm', `select exists (select 1 from public.operators where user_id = (select auth.uid()) and role = 'founder')`, ''))),
+      'sql scalar, no argument': noArgs(tables(sqlGate('has_perm', `select o.role = 'founder' from public.operators o where o.user_id = auth.uid()`, ''))),
+      'plpgsql one RETURN, no argument': noArgs(tables(plReturn('has_perm', `exists (select 1 from public.operators o where o.user_id = auth.uid() and o.role in ('founder', 'owner'))`, ''))),
+    };
+    for (const [form, sql] of Object.entries(forms)) {
+      expect(await findings(sql), form).toEqual({});
+      expect(await attack(sql, nobody, [promote, join]), form).toEqual({ results: [0, 'refused'], seen: 0 });
+      expect(await attack(sql, staff, [promote, join]), form).toEqual({ results: [0, 'refused'], seen: 0 });
+      expect(await attack(sql, founder, []), form).toEqual({ results: [], seen: 1 });
+    }
+  });
+
+  it('written as LANGUAGE sql, a gate any operator passes (`or p = \'manage\'` called with \'manage\') leaves the founders-only policy reported; on Postgres staff promote themselves', async () => {
+    const sql = tables(sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'manage'`)}`));
+    expect(await findings(sql)).toEqual({
+      'reports_read on public.reports': expect.stringContaining('public.operators.role (read by public.has_perm(); authenticated: UPDATE, policy ops_manage)'),
+    });
+    expect(await attack(sql, staff, [promote])).toEqual({ results: [1], seen: 1 });
+  });
+
+  it("written as LANGUAGE sql, `exists (… where user_id = v)` with no role test (any operator) gates nothing a founders-only helper asks; on Postgres staff read the founders' notes", async () => {
+    const sql = tables(
+      sqlGate('has_perm', `select exists (select 1 from public.operators o where o.user_id = v)`),
+      `${sqlGate('is_founder', `select ${exists(`o.role = 'founder'`)}`)}
+      create table public.notes (id int primary key); alter table public.notes enable row level security; grant select on public.notes to authenticated;
+      insert into public.notes values (1);
+      create policy founder_notes on public.notes for select to authenticated using (public.is_founder('', (select auth.uid())));`,
+    );
+    expect(await findings(sql)).toMatchObject({
+      'founder_notes on public.notes': expect.stringContaining('public.operators.role (read by public.is_founder(); authenticated: UPDATE, policy ops_manage)'),
+    });
+    expect(await attack(sql, staff, [promote], 'public.notes')).toEqual({ results: [1], seen: 1 });
+  });
+
+  it('written as LANGUAGE sql, a gate on a column of another table the user sets for themselves opens the path; on Postgres they make themselves founder', async () => {
+    const sql = tables(
+      sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'read'`)}`),
+      `create table public.profiles (id uuid primary key, is_admin bool not null default false);
+      alter table public.profiles enable row level security; grant select, insert, update on public.profiles to authenticated;
+      create policy own_profile on public.profiles for all to authenticated using (id = (select auth.uid())) with check (id = (select auth.uid()));
+      ${sqlGate('is_admin', 'select pr.is_admin from public.profiles pr where pr.id = v', 'v uuid')}
+      drop policy ops_manage on public.operators;
+      create policy ops_manage on public.operators for all to authenticated using (public.is_admin((select auth.uid()))) with check (public.is_admin((select auth.uid())));`,
+    );
+    expect((await findings(sql))['reports_read on public.reports']).toContain('public.operators.role (read by public.has_perm(); authenticated: UPDATE, policy ops_manage)');
+    expect(await attack(sql, nobody, [`insert into public.profiles values (auth.uid(), true)`, join])).toEqual({ results: [1, 1], seen: 1 });
+  });
+
+  it('written as LANGUAGE sql, an INSERT check that passes without a row (`p = \'join\' or exists (…)`) opens the path; on Postgres a stranger inserts themselves as founder', async () => {
+    const sql = tables(sqlGate('has_perm', `select p = 'join' or ${exists(`o.role = 'founder'`)}`), `create policy ops_join on public.operators for insert to authenticated with check (public.has_perm('join', (select auth.uid())));`);
+    expect(await findings(sql)).toEqual({
+      'ops_manage on public.operators': expect.stringContaining('public.operators.role (read by public.has_perm(); authenticated: INSERT, policy ops_join)'),
+      'reports_read on public.reports': expect.stringContaining('public.operators.role (read by public.has_perm(); authenticated: INSERT, policy ops_join)'),
+    });
+    expect(await attack(sql, nobody, [join])).toEqual({ results: [1], seen: 1 });
+    // Inside the exists, the same test needs the caller's row already: only operators pass it, and none of them inserts a second row of their own.
+    const closed = tables(sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'join'`)}`), `create policy ops_join on public.operators for insert to authenticated with check (public.has_perm('join', (select auth.uid())));`);
+    expect(await findings(closed)).toEqual({});
+    expect(await attack(closed, nobody, [join])).toEqual({ results: ['refused'], seen: 0 });
+    expect(await attack(closed, staff, [join, promote])).toEqual({ results: ['refused', 0], seen: 0 });
+  });
+
+  it('without a unique key on what the look-up reads by, the INSERT gate that needs a row opens the path; on Postgres staff insert a second row as founder', async () => {
+    const nonUnique = (sql: string) =>
+      sql.replace('user_id uuid primary key, role text not null, is_active bool not null default true', "user_id uuid not null, role text not null, is_active bool not null default true, org text not null default 'a', primary key (user_id, org)");
+    const sql = nonUnique(tables(sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'join'`)}`), `create policy ops_join on public.operators for insert to authenticated with check (public.has_perm('join', (select auth.uid())));`));
+    // Not read as a gate, the UPDATE policy is the first path the message names; the INSERT one is what staff take.
+    expect(await findings(sql)).toMatchObject({
+      'reports_read on public.reports': expect.stringContaining('public.operators.role (read by public.has_perm(); authenticated: UPDATE, policy ops_manage)'),
+    });
+    expect(await attack(sql, staff, [`insert into public.operators (user_id, role, is_active, org) values (auth.uid(), 'founder', true, 'b')`])).toEqual({ results: [1], seen: 1 });
+  });
+
+  it('a LANGUAGE sql helper read through RLS (SECURITY INVOKER, or FORCE on its owner) is no gate: both policies stay reported', async () => {
+    const sql = tables(sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'read'`)}`));
+    expect(Object.keys(await findings(sql.replace('security definer', 'security invoker'))).sort()).toEqual(['ops_manage on public.operators', 'reports_read on public.reports']);
+    const owned = `${sql} alter table public.operators owner to rg_lint_app_owner; alter function public.has_perm(text, uuid) owner to rg_lint_app_owner;`;
+    expect(await findings(owned)).toEqual({});
+    expect(Object.keys(await findings(`${owned} alter table public.operators force row level security;`)).sort()).toEqual(['ops_manage on public.operators', 'reports_read on public.reports']);
+  });
+
+  it('a LANGUAGE sql parameter named like a column of the table is that column (`o.user_id = user_id` holds for every row): no gate; on Postgres a stranger passes it and inserts themselves', async () => {
+    const sql = tables(sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'read'`, 'o.user_id = user_id')}`, 'p text, user_id uuid'));
+    expect(Object.keys(await findings(sql)).sort()).toEqual(['ops_manage on public.operators', 'reports_read on public.reports']);
+    expect(await attack(sql, nobody, [join])).toEqual({ results: [1], seen: 1 });
+  });
+
+  it('a look-up FROM ONLY the table misses the rows of its child tables: no gate; on Postgres a founder kept in a child table passes the manage gate, not the ONLY one, and inserts the row that passes it', async () => {
+    const oldFounder = '00000000-0000-4000-8000-0000000000f4';
+    const sql = tables(
+      sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'read'`)}`),
+      `${sqlGate('is_founder', `select exists (select 1 from only public.operators o where o.user_id = v and o.is_active and o.role = 'founder')`)}
+      create table public.operators_old () inherits (public.operators);
+      insert into public.operators_old values ('${oldFounder}', 'founder', true);
+      drop policy reports_read on public.reports;
+      create policy reports_read on public.reports for select to authenticated using (public.is_founder('', (select auth.uid())));`,
+    );
+    expect((await findings(sql))['reports_read on public.reports']).toContain('public.operators.role (read by public.is_founder(); authenticated: ');
+    expect(await attack(sql, oldFounder, [join])).toEqual({ results: [1], seen: 1 });
+    expect(await attack(sql, oldFounder, [])).toEqual({ results: [], seen: 0 });
   });
 });

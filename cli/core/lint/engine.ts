@@ -12,8 +12,9 @@ import { exposedSchemas } from '../catalog/model.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
-import { analyseFunction, analysePolicy, functionCallerFacts, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis, type ReadableBody } from './expr.js';
+import { analyseFunction, analysePolicy, functionCallerFacts, parameterList, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis, type ReadableBody } from './expr.js';
 import { plpgsqlCallerGate, readPlpgsql, readTrigger } from './plpgsql.js';
+import { sqlCallerGate } from './caller-gate.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -142,8 +143,11 @@ export function runLint(input: LintInput): LintResult {
         if (!f) {
           const schema = firstSchemaOf(fn.config);
           const trigger = fn.isTrigger && fn.plpgsqlSource && parsePlpgsqlSync ? readTrigger(fn.plpgsqlSource, schema, parsePlpgsqlSync, parseSync) : undefined;
-          const gate = !fn.isTrigger && fn.plpgsqlSource && parsePlpgsqlSync ? plpgsqlCallerGate({ args: fn.args, returns: fn.returns, source: fn.plpgsqlSource }, schema, parsePlpgsqlSync, parseSync) : null;
-          fnAnalyses.set(fn, (f = analyseFunction(fn, schema, parseSync, ctx.readableBody(fn), trigger, gate)));
+          const readable = ctx.readableBody(fn);
+          // The gate a helper on the caller's row is: a PL/pgSQL SELECT INTO and RETURN, or a body that is one SELECT (LANGUAGE sql, one RETURN).
+          const intoGate = !fn.isTrigger && fn.plpgsqlSource && parsePlpgsqlSync ? plpgsqlCallerGate({ name: fn.name, args: fn.args, returns: fn.returns, source: fn.plpgsqlSource }, schema, parsePlpgsqlSync, parseSync) : null;
+          const gate = intoGate ?? (!fn.isTrigger && readable?.single ? sqlCallerGate({ name: fn.name, args: parameterList(fn.args), returns: fn.returns }, readable.sql, readable.locals, schema, parseSync) : null);
+          fnAnalyses.set(fn, (f = analyseFunction(fn, schema, parseSync, readable, trigger, gate)));
         }
         return f;
       },

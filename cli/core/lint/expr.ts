@@ -146,6 +146,12 @@ export interface GateCall {
 export interface CallerGate {
   table: string;
   key: string[];
+  /**
+   * The bare names the body read as its parameters (`where o.user_id = v`): were `table` to have a
+   * column of that name, LANGUAGE sql would read the column instead and PL/pgSQL would refuse the
+   * name as ambiguous, so the reading does not hold.
+   */
+  paramNames: string[];
   passes(args: readonly GateArg[]): string[][] | null;
 }
 
@@ -1251,7 +1257,7 @@ function detachedCallerOf(select: Body, defaultSchema: string, isRow: (b: Body, 
 }
 
 /** Parameter names of a function from its argument list (`workspace uuid, out n int`), in order; '' for an unnamed one. */
-function parameterList(args: string): string[] {
+export function parameterList(args: string): string[] {
   if (args.trim() === '') return [];
   return args.split(',').map((part) => {
     const words = part.trim().split(/\s+/).filter((w) => !/^(in|out|inout|variadic)$/i.test(w));
@@ -2283,7 +2289,7 @@ export interface FunctionAnalysis {
    * (`select $1 = (select auth.uid())`): inlined, the argument is what the claim is compared with.
    */
   claimParams: ClaimParam[];
-  /** A PL/pgSQL helper that looks up the caller's row and tests it (plpgsqlCallerGate), or null. */
+  /** A helper that looks up the caller's row and tests it (caller-gate.ts: a PL/pgSQL SELECT INTO, a LANGUAGE sql or one-RETURN body), or null. */
   callerGate: CallerGate | null;
 }
 

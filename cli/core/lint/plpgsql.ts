@@ -7,7 +7,8 @@
  * for the columns of NEW it always sets to the caller (triggerCallerColumns). Pure.
  */
 import { qualified } from '../catalog/model.js';
-import { claimOfExpression, constBool, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type GateArg, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
+import { fail, gateOf, NotAGate, oneStatement, readLookup } from './caller-gate.js';
+import { claimOfExpression, constBool, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 
@@ -447,38 +448,27 @@ function copiesOf(func: Record<string, unknown>, defaultSchema: string, parseSyn
   return out;
 }
 
-/** The atom of a CallerGate way that needs the caller's row to exist. */
-export const ROW_FOUND = '(row)';
-
-/** A body this reading cannot follow. */
-class NotAGate extends Error {}
-
 /**
- * The gate a PL/pgSQL helper is (CallerGate), when its body is exactly: one
+ * The gate a PL/pgSQL helper is (CallerGate, read by caller-gate.ts), when its body is exactly: one
  * `SELECT <columns> INTO <variables> FROM <table> [alias] WHERE <key> = <the caller's id> [AND …]`
- * (the id a parameter or auth.uid(); every other condition a test of a column against a
- * constant), optionally `IF <one of those variables> IS NULL` / `IF NOT FOUND THEN RETURN
- * false` (or NULL), then `RETURN <test>`, where the test is AND/OR of variables compared with
- * string constants (= or IN), boolean variables, `IS NOT NULL` and parameters compared with
- * constants (folded for each call's arguments). No row found leaves the variables NULL, so a
- * way through that tests none of them passes without a row unless the IF returns first.
- * Anything else (NOT, another statement, an exception handler, a join): null.
+ * (the id a parameter or auth.uid()), optionally `IF <one of those variables> IS NULL` / `IF NOT
+ * FOUND THEN RETURN false` (or NULL), then `RETURN <test>`, the test over the variables as
+ * gateOf reads it over the row's columns. No row found leaves the variables NULL, so a way
+ * through that tests none of them passes without a row unless the IF returns first. Anything
+ * else (another statement, an exception handler, a join): null.
  */
-export function plpgsqlCallerGate(fn: { args: string; returns: string; source: string }, defaultSchema: string, parsePlpgsql: Parse, parseSync: Parse): CallerGate | null {
+export function plpgsqlCallerGate(fn: { name: string; args: string; returns: string; source: string }, defaultSchema: string, parsePlpgsql: Parse, parseSync: Parse): CallerGate | null {
   const func = parseFunction(fn.source, fn.args, fn.returns, parsePlpgsql);
   if (!func) return null;
   try {
-    return readGate(func, parameterCount(fn.args), defaultSchema, parseSync);
+    return readGate(func, fn.name, parameterCount(fn.args), defaultSchema, parseSync);
   } catch (e) {
     if (e instanceof NotAGate) return null;
     throw e;
   }
 }
 
-function readGate(func: Record<string, unknown>, nargs: number, defaultSchema: string, parseSync: Parse): CallerGate | null {
-  const fail = (): never => {
-    throw new NotAGate();
-  };
+function readGate(func: Record<string, unknown>, fnName: string, nargs: number, defaultSchema: string, parseSync: Parse): CallerGate | null {
   const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
   const params = datums.slice(0, nargs).map((d) => (d?.[0] === 'PLpgSQL_var' ? String(d[1]['refname']) : fail()));
   const block = entry(func['action']);
@@ -491,134 +481,19 @@ function readGate(func: Record<string, unknown>, nargs: number, defaultSchema: s
   const intoVars =
     target?.[0] === 'PLpgSQL_row' ? ((target[1]['fields'] as Array<{ name?: string }> | undefined) ?? []).map((f) => String(f.name ?? fail())) : target?.[0] === 'PLpgSQL_var' ? [String(target[1]['refname'])] : fail();
   if (intoVars.some((v) => params.includes(v))) return null;
-  const one = (text: string): unknown => {
-    const parsed = (parseSync(text) as { stmts?: Array<{ stmt: unknown }> }).stmts ?? [];
-    return parsed.length === 1 ? parsed[0]!.stmt : fail();
-  };
   const exprOf = (v: unknown): unknown => {
     const q = (entry(v)?.[1] as PlExpr | undefined)?.query ?? fail();
-    const sel = entry(one(`select ${q}`))![1];
+    const sel = entry(oneStatement(`select ${q}`, parseSync))![1];
     return entry((sel['targetList'] as unknown[])[0])![1]['val'];
   };
-  // The look-up: one table, plain column targets, AND-ed conditions.
-  const sel = entry(one((entry(lookup![1]['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? fail()));
-  if (sel?.[0] !== 'SelectStmt') return null;
-  const s = sel[1];
-  for (const k of ['distinctClause', 'groupClause', 'havingClause', 'withClause', 'sortClause', 'limitOffset', 'lockingClause', 'larg', 'valuesLists']) if (s[k]) return null;
-  const from = (s['fromClause'] as unknown[] | undefined) ?? [];
-  const rv = from.length === 1 ? entry(from[0]) : null;
-  if (rv?.[0] !== 'RangeVar' || rv[1]['inh'] === false) return null;
-  const relname = String(rv[1]['relname']);
-  const table = qualified((rv[1]['schemaname'] as string | undefined) ?? defaultSchema, relname);
-  const alias = ((rv[1]['alias'] as Record<string, unknown> | undefined)?.['aliasname'] as string | undefined) ?? relname;
-  const locals = new Set([...params, ...datums.filter((d) => d?.[0] === 'PLpgSQL_var').map((d) => String(d![1]['refname']))]);
-  /** A column of the looked-up row (`o.role`, or a bare name that is no variable). */
-  const columnOf = (v: unknown): string | null => {
-    const e = entry(v);
-    if (e?.[0] !== 'ColumnRef') return null;
-    const f = strings(e[1]['fields']);
-    if (f.length === 2 && f[0] === alias) return f[1]!;
-    if (f.length === 1 && !locals.has(f[0]!)) return f[0]!;
-    return null;
-  };
-  const paramOf = (v: unknown): number | null => {
-    const e = entry(v);
-    if (e?.[0] === 'ParamRef') return Number(e[1]['number'] ?? 0) - 1;
-    if (e?.[0] !== 'ColumnRef') return null;
-    const f = strings(e[1]['fields']);
-    return f.length === 1 && params.includes(f[0]!) ? params.indexOf(f[0]!) : null;
-  };
-  const targets = ((s['targetList'] as unknown[] | undefined) ?? []).map((t) => columnOf(entry(t)?.[1]['val']) ?? fail());
+  const names = { params, fnName, locals: new Set(datums.filter((d) => d?.[0] === 'PLpgSQL_var').map((d) => String(d![1]['refname']))) };
+  const bare = new Set<string>();
+  // The look-up: plain column targets, one for each INTO variable.
+  const sel = oneStatement((entry(lookup![1]['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? fail(), parseSync);
+  const row = readLookup(sel, names, defaultSchema, bare);
+  const targets = ((entry(sel)![1]['targetList'] as unknown[] | undefined) ?? []).map((t) => row.column(entry(t)?.[1]['val']) ?? fail());
   if (targets.length !== intoVars.length) return null;
   const varColumn = new Map(intoVars.map((v, i) => [v, targets[i]!]));
-
-  type Dnf = string[][];
-  type Env = { column: (v: unknown) => string | null; args: readonly GateArg[] };
-  const and = (parts: Dnf[]): Dnf => parts.reduce<Dnf>((acc, x) => acc.flatMap((a) => x.map((y) => [...new Set([...a, ...y])])), [[]]);
-  const valueOf = (v: unknown, env: Env): { column: string } | { value: string } | { open: true } | null => {
-    const n = entry(v)?.[0] === 'TypeCast' ? entry(v)![1]['arg'] : v;
-    const c = env.column(n);
-    if (c !== null) return { column: c };
-    const p = paramOf(n);
-    if (p !== null) {
-      const a = env.args[p];
-      return a && a !== 'caller' ? { value: a.value } : { open: true };
-    }
-    const b = constBool(v);
-    if (b !== null) return { value: String(b) };
-    const str = constString(v);
-    return str !== null ? { value: str } : null;
-  };
-  const equal = (x: ReturnType<typeof valueOf>, y: ReturnType<typeof valueOf>): Dnf | null => {
-    if (!x || !y || 'open' in x || 'open' in y) return null;
-    if ('column' in x && 'column' in y) return null;
-    if ('column' in x) return [[`${x.column}=${(y as { value: string }).value}`]];
-    if ('column' in y) return [[`${y.column}=${x.value}`]];
-    return x.value === y.value ? [[]] : [];
-  };
-  const dnf = (v: unknown, env: Env): Dnf | null => {
-    const [t, b] = entry(v) ?? ['', {}];
-    const b1 = constBool(v);
-    if (b1 !== null) return b1 ? [[]] : [];
-    if (t === 'BoolExpr' && (b['boolop'] === 'AND_EXPR' || b['boolop'] === 'OR_EXPR')) {
-      const parts = ((b['args'] as unknown[] | undefined) ?? []).map((x) => dnf(x, env));
-      if (parts.some((x) => x === null)) return null;
-      return b['boolop'] === 'OR_EXPR' ? parts.flatMap((x) => x!) : and(parts as Dnf[]);
-    }
-    if (t === 'A_Expr' && b['kind'] === 'AEXPR_OP' && opName(b) === '=') return equal(valueOf(b['lexpr'], env), valueOf(b['rexpr'], env));
-    if (t === 'A_Expr' && b['kind'] === 'AEXPR_IN' && opName(b) === '=') {
-      const list = Array.isArray(b['rexpr']) ? (b['rexpr'] as unknown[]) : entry(b['rexpr'])?.[0] === 'List' ? ((entry(b['rexpr'])![1]['items'] as unknown[]) ?? []) : null;
-      if (!list) return null;
-      const parts = list.map((x) => equal(valueOf(b['lexpr'], env), valueOf(x, env)));
-      return parts.some((x) => x === null) ? null : parts.flatMap((x) => x!);
-    }
-    if (t === 'NullTest' && b['nulltesttype'] === 'IS_NOT_NULL') {
-      const c = env.column(b['arg']);
-      return c !== null ? [[`${c} notnull`]] : null;
-    }
-    if (t === 'ColumnRef') {
-      const x = valueOf(v, env);
-      return x && 'column' in x ? [[`${x.column}=true`]] : x && 'value' in x ? (x.value === 'true' ? [[]] : []) : null;
-    }
-    return null;
-  };
-
-  // WHERE: the key (= the caller's id: a parameter, or auth.uid()) and tests of columns against constants.
-  const conjuncts: unknown[] = [];
-  const flatten = (v: unknown) => {
-    const e = entry(v);
-    if (e?.[0] === 'BoolExpr' && e[1]['boolop'] === 'AND_EXPR') ((e[1]['args'] as unknown[]) ?? []).forEach(flatten);
-    else conjuncts.push(v);
-  };
-  if (!s['whereClause']) return null;
-  flatten(s['whereClause']);
-  const key: string[] = [];
-  let callerParam: number | null | undefined;
-  const filters: unknown[] = [];
-  for (const c of conjuncts) {
-    const e = entry(c);
-    if (e?.[0] === 'A_Expr' && e[1]['kind'] === 'AEXPR_OP' && opName(e[1]) === '=') {
-      const pairs = [
-        [e[1]['lexpr'], e[1]['rexpr']],
-        [e[1]['rexpr'], e[1]['lexpr']],
-      ] as const;
-      const hit = pairs.find(([x, y]) => columnOf(x) !== null && (paramOf(y) !== null || isCallerCall(y)));
-      if (hit) {
-        const p = paramOf(hit[1]);
-        if (callerParam !== undefined && callerParam !== p) return null;
-        callerParam = p;
-        key.push(columnOf(hit[0])!);
-        continue;
-      }
-    }
-    filters.push(c);
-  }
-  if (key.length === 0) return null;
-  const rowEnv: Env = { column: columnOf, args: [] };
-  const lookupAtoms = filters.map((f) => dnf(f, rowEnv));
-  // Each filter must be one set of atoms (no OR over the row).
-  if (lookupAtoms.some((x) => x === null || x.length !== 1)) return null;
-  const rowNeeds = [...new Set(lookupAtoms.flatMap((x) => x![0]!))];
 
   // Optionally `if <into variable> is null` / `if not found` then return false/null; then RETURN.
   let guarded = false;
@@ -641,42 +516,12 @@ function readGate(func: Record<string, unknown>, nargs: number, defaultSchema: s
   const ret = rest[rest.length - 1]!;
   if (ret[0] !== 'PLpgSQL_stmt_return' || !ret[1]['expr']) return null;
   const returned = exprOf(ret[1]['expr']);
-  const varEnv = (v: unknown): string | null => {
+  // The test names the row's columns through the INTO variables; nothing else of the row is read.
+  const column = (v: unknown): string | null => {
     const e = entry(v);
     if (e?.[0] !== 'ColumnRef') return null;
     const f = strings(e[1]['fields']);
     return f.length === 1 ? (varColumn.get(f[0]!) ?? null) : null;
   };
-  // Only the INTO variables and parameters may appear; anything else is not read here.
-  let stray = false;
-  walk(returned, (type, b) => {
-    if (type === 'ColumnRef') {
-      const f = strings(b['fields']);
-      if (f.length !== 1 || (!varColumn.has(f[0]!) && !params.includes(f[0]!))) stray = true;
-    }
-    if (type === 'SubLink' || type === 'FuncCall') stray = true;
-  });
-  if (stray) return null;
-  return {
-    table,
-    key: [...key].sort(),
-    passes(args) {
-      if (callerParam !== null && callerParam !== undefined && args[callerParam] !== 'caller') return null;
-      try {
-        const ways = dnf(returned, { column: varEnv, args });
-        if (ways === null) return null;
-        // A way that tests a variable needs the row (a NULL variable tests false), as does every way after the guard.
-        return ways.map((w) => (guarded || w.length > 0 ? [...new Set([...w, ...rowNeeds, ...guardAtoms, ROW_FOUND])].sort() : []));
-      } catch (e) {
-        if (e instanceof NotAGate) return null;
-        throw e;
-      }
-    },
-  };
-}
-
-/** `auth.uid()` or `(select auth.uid())`, the caller's id as a key test compares it. */
-function isCallerCall(v: unknown): boolean {
-  const n = entry(v)?.[0] === 'SubLink' && !entry(entry(v)![1]['subselect'])?.[1]['fromClause'] ? entry(entry((entry(entry(v)![1]['subselect'])?.[1]['targetList'] as unknown[] | undefined)?.[0])?.[1]['val']) : entry(v);
-  return n?.[0] === 'FuncCall' && strings(n[1]['funcname']).join('.') === 'auth.uid' && !n[1]['args'];
+  return gateOf(returned, { lookup: row, column, needsRow: guarded, extra: guardAtoms, testInLookup: false }, names, defaultSchema, bare);
 }
