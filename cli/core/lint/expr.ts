@@ -436,6 +436,15 @@ export interface ExprAnalysis {
   emailPatterns: string[];
   /** A top-level OR branch that is true when the request carries no user, e.g. `auth.uid() IS NULL`. */
   anonymousBranch: string | null;
+  /**
+   * Top-level OR branches (the whole expression when there is no OR) that are a bare `NOT EXISTS
+   * (select … from t …)` whose FROM holds plain relations only (joined by commas or inner joins),
+   * with those relations (`schema.table`): the sub-select runs under the caller's RLS, so for a
+   * caller who sees no row of one of them the branch is true whatever the row holds.
+   */
+  absenceBranches: Array<{ text: string; tables: string[] }>;
+  /** Holds a sub-select (`(select auth.uid())` included): Postgres refuses a policy of a table whose RLS, expanded again inside it, holds one (42P17). */
+  hasSubLink: boolean;
   /** Some comparison, sub-select or helper call ties a column of the row to the caller. */
   bindsCaller: boolean;
   /** Something in it depends on who the caller is: a claim or setting (not one the client sends), the database role, or a helper function. */
@@ -1910,6 +1919,24 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
   }
 
+  // `not exists (select 1 from members m where m.org_id = t.org_id)` (the first member of an org):
+  // the sub-select sees only what the caller's SELECT policies on members let through.
+  const absenceBranches: Array<{ text: string; tables: string[] }> = [];
+  for (const br of ors) {
+    if (nodeType(br) !== 'BoolExpr' || bodyOf(br)['boolop'] !== 'NOT_EXPR') continue;
+    const inner = ((bodyOf(br)['args'] as unknown[] | undefined) ?? [])[0];
+    if (nodeType(inner) !== 'SubLink' || bodyOf(inner)['subLinkType'] !== 'EXISTS_SUBLINK') continue;
+    const sel = bodyOf(bodyOf(inner)['subselect']);
+    if (nodeType(bodyOf(inner)['subselect']) !== 'SelectStmt' || (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || sel['withClause'] !== undefined) continue;
+    const from = (sel['fromClause'] as unknown[] | undefined) ?? [];
+    // Only relations an empty one of which empties the whole FROM: no outer join, function or sub-select.
+    const plain = (v: unknown): boolean =>
+      nodeType(v) === 'RangeVar' || (nodeType(v) === 'JoinExpr' && bodyOf(v)['jointype'] === 'JOIN_INNER' && plain(bodyOf(v)['larg']) && plain(bodyOf(v)['rarg']));
+    if (from.length === 0 || !from.every(plain)) continue;
+    const tables = [...new Set(localScope(from, 'public').values())];
+    absenceBranches.push({ text: `NOT EXISTS (SELECT … FROM ${tables.join(', ')} …)`, tables });
+  }
+
   // OR branches whose tie to the caller never involves the row: they read
   // relations through sub-selects that do not refer to the row, and their other
   // AND-ed tests, if any, look at the row alone (`status = 'open'`), never at the
@@ -2071,6 +2098,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     readsUserMetadata,
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
+    absenceBranches,
+    hasSubLink: contains(root, (t) => t === 'SubLink'),
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
     asksCaller: contains(root, (t, b) => callerDependent(t, b)),
     // Every top-level OR branch ties the row to the caller, or asks only who the caller is (an admin gate).
