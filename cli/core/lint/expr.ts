@@ -1285,6 +1285,22 @@ export function functionCalls(body: string, parseSync: ParseSync): string[] {
 }
 
 /**
+ * The functions a body calls by a bare name (`is_org_admin(org_id)`), as `defaultSchema.name`: the
+ * first schema of the function's search_path, where its unqualified relations are looked up too.
+ * Built-ins (`now()`, `coalesce`) come out as names no user function has; callers keep only those that are one.
+ */
+export function functionBareCalls(body: string, defaultSchema: string, parseSync: ParseSync): string[] {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
+  const calls = new Set<string>();
+  walk(parsed.stmts ?? [], (t, b) => {
+    const parts = strings(b['funcname']);
+    if (t === 'FuncCall' && parts.length === 1) calls.add(`${defaultSchema}.${parts[0]}`);
+  });
+  return [...calls];
+}
+
+/**
  * What a helper the policy requires (`(select private.is_org_owner(org_id))` in an INSERT check)
  * asks of the caller's existing rows, read as if its body stood in the policy of `tableName`: its
  * parameters that receive the row's columns become those columns. Only a body that is one
@@ -2255,6 +2271,8 @@ export interface FunctionAnalysis {
   reads: Array<{ table: string; ref: string; boundBy: string[]; lookups: CallerLookup[] }>;
   /** The schema-qualified user functions its body calls (`private.rows_of_t`). */
   calls: string[];
+  /** The functions its body calls by a bare name, qualified with the first schema of its search_path (functionBareCalls; built-ins included). */
+  bareCalls: string[];
   /** Its body reads user_metadata (a JSON key of the claims) or auth.users.raw_user_meta_data, as a policy would (ExprAnalysis.readsUserMetadata). */
   readsUserMetadata: boolean;
   /** Parameters its body falls back to when the request carries no user: `coalesce(auth.uid(), p_user_id)` (claimFallbacks). */
@@ -2428,7 +2446,7 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], in
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null): FunctionAnalysis {
   const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
+  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2448,6 +2466,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     notInlined,
     reads: functionReads(sql, defaultSchema, parseSync),
     calls: functionCalls(sql, parseSync),
+    bareCalls: functionBareCalls(sql, defaultSchema, parseSync),
     readsUserMetadata: functionReadsUserMetadata(sql, parseSync),
     claimFallbacks: claimFallbacks(sql, fn.args, parseSync),
     requiredCallerRows: (argColumns, tableName) => (single ? helperRequiredCallerRows(sql, fn.name ?? '', fn.args, argColumns, tableName, parseSync) : []),
