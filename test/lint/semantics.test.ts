@@ -2295,5 +2295,12 @@ describe('policy-anonymous-branch: a NOT EXISTS over rows anon cannot see (found
     const recursive = schema('using ((select auth.uid()) is not null)');
     expect(await messages(recursive)).toEqual([]);
     expect(await anonJoins(recursive)).toBe('42P17');
+    // A read filter over rows anon may read anyway (posts of authors who blocked nobody it can see) is left alone.
+    const reads = `${schema('using (auth.uid() is not null)')}
+      create table public.posts (id int primary key, org_id uuid not null);
+      alter table public.posts enable row level security;
+      grant select on public.posts to anon, authenticated;
+      create policy posts_read on public.posts for select using (not exists (select 1 from public.members m where m.org_id = posts.org_id and m.role = 'banned'));`;
+    expect(await messages(reads)).toHaveLength(1);
   });
 });

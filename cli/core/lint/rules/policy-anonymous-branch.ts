@@ -10,7 +10,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'policy whose top level is an OR with an `auth.uid() IS NULL`-style branch, a fallback for a request without a user (`user_id = coalesce(auth.uid(), user_id)`), or a `NOT EXISTS` over a table anon sees no row of, which opens the table to anonymous requests',
-  docs: 'Anonymous requests carry no sub (GoTrue helpers return NULL), so a top-level `auth.uid() IS NULL OR …` branch is true for every row when the policy applies to anon (or PUBLIC). Often meant as "allow the backend", but the service role bypasses RLS anyway. A COALESCE that falls back from the user\'s id or email to the row\'s own column (`user_id = coalesce(auth.uid(), user_id)`, or IS NOT DISTINCT FROM) or to true (`coalesce(auth.uid() = user_id, true)`) is the same test written another way: without a user it compares the column with itself. A sub-select in a policy runs under the caller\'s own RLS: a top-level `NOT EXISTS (select 1 from members m where m.org_id = t.org_id)` branch (the first member of an organisation adds themselves) is true for anon for every row when anon may read members but none of its SELECT policies lets a request without a user see a row, so anon passes it for every organisation, members or not (reported when anon holds the privilege the policy\'s command needs; not when the sub-select reads the policy\'s own table and a SELECT policy of it holds a sub-select, such as `(select auth.uid())`: Postgres then refuses the request as infinite recursion, 42P17).',
+  docs: 'Anonymous requests carry no sub (GoTrue helpers return NULL), so a top-level `auth.uid() IS NULL OR …` branch is true for every row when the policy applies to anon (or PUBLIC). Often meant as "allow the backend", but the service role bypasses RLS anyway. A COALESCE that falls back from the user\'s id or email to the row\'s own column (`user_id = coalesce(auth.uid(), user_id)`, or IS NOT DISTINCT FROM) or to true (`coalesce(auth.uid() = user_id, true)`) is the same test written another way: without a user it compares the column with itself. A sub-select in a policy runs under the caller\'s own RLS: a top-level `NOT EXISTS (select 1 from members m where m.org_id = t.org_id)` branch (the first member of an organisation adds themselves) is true for anon for every row when anon may read members but none of its SELECT policies lets a request without a user see a row, so anon passes it for every organisation, members or not (reported on INSERT, UPDATE, DELETE and ALL policies when anon holds a privilege one of those commands needs — a read filter over rows anon may read anyway is left alone; not when the sub-select reads the policy\'s own table and a SELECT policy of it holds a sub-select, such as `(select auth.uid())`: Postgres then refuses the request as infinite recursion, 42P17).',
   fix: 'drop the IS NULL branch (the service role has BYPASSRLS and needs no policy); a NOT EXISTS that must see every row belongs in a SECURITY DEFINER helper, and the policy in `to authenticated`',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -56,8 +56,9 @@ function seesNothing(ctx: CatalogLintContext, t: Relation, role: string): boolea
 /** A top-level `NOT EXISTS` branch over a table anon sees nothing of: true for anon on every row. */
 function absenceFinding(ctx: CatalogLintContext, rel: Relation, p: Policy, byName: ReadonlyMap<string, Relation>): RawFinding | null {
   const anon = ctx.anonRole;
-  // Without the privilege the command needs, anon never reaches the policy.
-  if (!commandsOf(p).some((c) => hasPrivilege(ctx, rel, anon, privilegeFor(c)))) return null;
+  // Writes only: a read filter such as `not exists (select … from blocks b where b.blocked_id = auth.uid() …)`
+  // on public rows lets anon read them, as meant. Without the privilege a write needs, anon never reaches the policy.
+  if (!commandsOf(p).some((c) => c !== 'SELECT' && hasPrivilege(ctx, rel, anon, privilegeFor(c)))) return null;
   const a = ctx.analysis(p);
   const shut = (e: NonNullable<typeof a.using>) => {
     const gate = e.onlyForRoles(helperRoleGate(ctx));
@@ -82,7 +83,7 @@ function absenceFinding(ctx: CatalogLintContext, rel: Relation, p: Policy, byNam
       return {
         object: policyObject(p),
         objectKind: 'policy',
-        message: `policy ${p.name} (${p.command}) on ${p.table} has a top-level "${br.text}" branch in its ${side}: the sub-select runs under ${anon}'s RLS and no SELECT policy of ${hidden} lets a request without a user see a row, so ${anon} passes it for every row${p.command === 'SELECT' ? '' : ', writes included'}`,
+        message: `policy ${p.name} (${p.command}) on ${p.table} has a top-level "${br.text}" branch in its ${side}: the sub-select runs under ${anon}'s RLS and no SELECT policy of ${hidden} lets a request without a user see a row, so ${anon} passes it for every row, writes included`,
         fix: `read ${hidden} in a SECURITY DEFINER helper that sees every row, and give the policy \`to authenticated\``,
       };
     }
