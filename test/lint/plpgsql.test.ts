@@ -328,4 +328,45 @@ describe('security-definer-rpc says what a definer function it can read does', (
       'public.add_note_dated(p_body text)': '; it writes public.notes, and its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
     });
   });
+
+  // classroomio's is_user_in_course_group_or_admin(group_id): no SET search_path, and it calls
+  // is_org_admin(org_id) and is_user_in_course_group($1) by their bare names; both read auth.uid().
+  const BARE = `create table public.members (org_id uuid not null, user_id uuid not null, role text not null);
+    alter table public.members enable row level security;
+    create function public.is_admin_of(org uuid) returns boolean language plpgsql stable as $$
+    begin return exists (select 1 from public.members m where m.org_id = org and m.user_id = auth.uid() and m.role = 'admin'); end $$;
+    create function public.stamp() returns text language sql stable as 'select current_date::text';
+    create function public.admin_or_open(org uuid) returns boolean language plpgsql stable security definer as $$
+    declare ok boolean;
+    begin ok := is_admin_of(org); return ok or org is null; end $$;
+    create function public.label(org uuid) returns text language plpgsql stable security definer as $$
+    begin return stamp() || coalesce(org::text, '') || now()::text; end $$;`;
+
+  it('asks through a function it calls by its bare name, found on the search_path; a bare call to one that never asks, or to a built-in, asks nothing', async () => {
+    const found = (await lint(BARE))
+      .filter((f) => f.rule === 'security-definer-rpc')
+      .map((f) => [f.object, f.message.replace(/^.*RLS skipped for its owner\)/, '')]);
+    expect(Object.fromEntries(found)).toEqual({
+      'public.admin_or_open(org uuid)': '',
+      'public.label(org uuid)': '; its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
+    });
+    // On Postgres, with PostgREST's search_path, the bare call reaches public.is_admin_of: the answer depends on the caller.
+    const org = '11111111-0000-4000-8000-000000000001';
+    const admin = '00000000-0000-4000-8000-0000000000a1';
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (sql) => sql.unsafe(`${BARE} insert into public.members values ('${org}', '${admin}', 'admin');`).simple());
+      const asks = (sub: string) =>
+        withSql(db.url, (sql) =>
+          sql.begin(async (tx) => {
+            await tx.unsafe(`select set_config('search_path', 'public', true), set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub, role: 'authenticated' })]);
+            return (await tx.unsafe(`select public.admin_or_open('${org}') as ok`))[0]!['ok'];
+          }),
+        );
+      expect(await asks(admin)).toBe(true);
+      expect(await asks('00000000-0000-4000-8000-0000000000b2')).toBe(false);
+    } finally {
+      await db.drop();
+    }
+  });
 });

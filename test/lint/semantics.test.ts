@@ -2535,3 +2535,60 @@ describe("policy-trusts-writable-column: a write path gated by a PL/pgSQL helper
     expect(await attack(sql, oldFounder, [])).toEqual({ results: [], seen: 0 });
   });
 });
+
+describe('policy-anonymous-branch: a NOT EXISTS over rows anon cannot see (found on classroomio/classroomio)', () => {
+  const admin = '00000000-0000-4000-8000-0000000000a1';
+  const org = '11111111-0000-4000-8000-000000000001';
+  // Meant: the first member of an organisation may add themselves, later ones only its admins.
+  // The sub-select runs under the caller's RLS: anon sees no member, so every org looks empty.
+  const schema = (memberRead: string, insertTo = '', extra = '') => `create table public.orgs (id uuid primary key);
+    create table public.members (id int generated always as identity primary key, org_id uuid not null references public.orgs, user_id uuid, role text not null default 'member');
+    alter table public.members enable row level security;
+    grant select, insert on public.members to anon, authenticated;
+    create policy members_read on public.members for select ${memberRead};
+    create policy members_insert on public.members for insert ${insertTo} with check (
+      exists (select 1 from public.members m where m.org_id = members.org_id and m.user_id = (select auth.uid()) and m.role = 'admin')
+      or not exists (select 1 from public.members m where m.org_id = members.org_id));
+    ${extra}
+    insert into public.orgs values ('${org}');
+    insert into public.members (org_id, user_id, role) values ('${org}', '${admin}', 'admin');`;
+  const join = `insert into public.members (org_id, role) values ('${org}', 'admin')`;
+  const anonJoins = (sqlText: string) => asRequest(sqlText, 'anon', undefined, (tx) => tx.unsafe(join).then((x): number | string => x.count, (e: { code?: string }) => e.code ?? 'error'));
+  const messages = async (sqlText: string) => (await rule('policy-anonymous-branch', sqlText)).map((f) => f.message);
+
+  it('is reported when no SELECT policy lets anon see a member; on Postgres anon makes itself admin of an org that has one', async () => {
+    const open = schema('using (auth.uid() is not null)');
+    expect(await messages(open)).toEqual([
+      `policy members_insert (INSERT) on public.members has a top-level "NOT EXISTS (SELECT … FROM public.members …)" branch in its WITH CHECK: the sub-select runs under anon's RLS and no SELECT policy of public.members lets a request without a user see a row, so anon passes it for every row, writes included`,
+    ]);
+    expect(await anonJoins(open)).toBe(1);
+    // Also when anon may read only rows of its own (none: it has no user).
+    const own = schema('using (user_id = auth.uid())');
+    expect(await messages(own)).toHaveLength(1);
+    expect(await anonJoins(own)).toBe(1);
+  });
+
+  it('is not reported when anon sees the members, when the policy is not for anon, or when anon may not insert; on Postgres anon is refused', async () => {
+    const visible = schema('using (true)');
+    expect(await messages(visible)).toEqual([]);
+    expect(await anonJoins(visible)).toBe('42501');
+    const signedIn = schema('using (auth.uid() is not null)', 'to authenticated');
+    expect(await messages(signedIn)).toEqual([]);
+    expect(await anonJoins(signedIn)).toBe('42501');
+    const noGrant = schema('using (auth.uid() is not null)', '', 'revoke insert on public.members from anon;');
+    expect(await messages(noGrant)).toEqual([]);
+    expect(await anonJoins(noGrant)).toBe('42501');
+    // A sub-select in the members' own SELECT policy makes Postgres refuse the insert: it expands that
+    // policy again inside members_insert and reports infinite recursion instead of an empty table.
+    const recursive = schema('using ((select auth.uid()) is not null)');
+    expect(await messages(recursive)).toEqual([]);
+    expect(await anonJoins(recursive)).toBe('42P17');
+    // A read filter over rows anon may read anyway (posts of authors who blocked nobody it can see) is left alone.
+    const reads = `${schema('using (auth.uid() is not null)')}
+      create table public.posts (id int primary key, org_id uuid not null);
+      alter table public.posts enable row level security;
+      grant select on public.posts to anon, authenticated;
+      create policy posts_read on public.posts for select using (not exists (select 1 from public.members m where m.org_id = posts.org_id and m.role = 'banned'));`;
+    expect(await messages(reads)).toHaveLength(1);
+  });
+});

@@ -442,6 +442,15 @@ export interface ExprAnalysis {
   emailPatterns: string[];
   /** A top-level OR branch that is true when the request carries no user, e.g. `auth.uid() IS NULL`. */
   anonymousBranch: string | null;
+  /**
+   * Top-level OR branches (the whole expression when there is no OR) that are a bare `NOT EXISTS
+   * (select … from t …)` whose FROM holds plain relations only (joined by commas or inner joins),
+   * with those relations (`schema.table`): the sub-select runs under the caller's RLS, so for a
+   * caller who sees no row of one of them the branch is true whatever the row holds.
+   */
+  absenceBranches: Array<{ text: string; tables: string[] }>;
+  /** Holds a sub-select (`(select auth.uid())` included): Postgres refuses a policy of a table whose RLS, expanded again inside it, holds one (42P17). */
+  hasSubLink: boolean;
   /** Some comparison, sub-select or helper call ties a column of the row to the caller. */
   bindsCaller: boolean;
   /** Something in it depends on who the caller is: a claim or setting (not one the client sends), the database role, or a helper function. */
@@ -1304,6 +1313,22 @@ export function functionCalls(body: string, parseSync: ParseSync): string[] {
 }
 
 /**
+ * The functions a body calls by a bare name (`is_org_admin(org_id)`), as `defaultSchema.name`: the
+ * first schema of the function's search_path, where its unqualified relations are looked up too.
+ * Built-ins (`now()`, `coalesce`) come out as names no user function has; callers keep only those that are one.
+ */
+export function functionBareCalls(body: string, defaultSchema: string, parseSync: ParseSync): string[] {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed) return [];
+  const calls = new Set<string>();
+  walk(parsed.stmts ?? [], (t, b) => {
+    const parts = strings(b['funcname']);
+    if (t === 'FuncCall' && parts.length === 1) calls.add(`${defaultSchema}.${parts[0]}`);
+  });
+  return [...calls];
+}
+
+/**
  * What a helper the policy requires (`(select private.is_org_owner(org_id))` in an INSERT check)
  * asks of the caller's existing rows, read as if its body stood in the policy of `tableName`: its
  * parameters that receive the row's columns become those columns. Only a body that is one
@@ -1938,6 +1963,24 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
   }
 
+  // `not exists (select 1 from members m where m.org_id = t.org_id)` (the first member of an org):
+  // the sub-select sees only what the caller's SELECT policies on members let through.
+  const absenceBranches: Array<{ text: string; tables: string[] }> = [];
+  for (const br of ors) {
+    if (nodeType(br) !== 'BoolExpr' || bodyOf(br)['boolop'] !== 'NOT_EXPR') continue;
+    const inner = ((bodyOf(br)['args'] as unknown[] | undefined) ?? [])[0];
+    if (nodeType(inner) !== 'SubLink' || bodyOf(inner)['subLinkType'] !== 'EXISTS_SUBLINK') continue;
+    const sel = bodyOf(bodyOf(inner)['subselect']);
+    if (nodeType(bodyOf(inner)['subselect']) !== 'SelectStmt' || (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || sel['withClause'] !== undefined) continue;
+    const from = (sel['fromClause'] as unknown[] | undefined) ?? [];
+    // Only relations an empty one of which empties the whole FROM: no outer join, function or sub-select.
+    const plain = (v: unknown): boolean =>
+      nodeType(v) === 'RangeVar' || (nodeType(v) === 'JoinExpr' && bodyOf(v)['jointype'] === 'JOIN_INNER' && plain(bodyOf(v)['larg']) && plain(bodyOf(v)['rarg']));
+    if (from.length === 0 || !from.every(plain)) continue;
+    const tables = [...new Set(localScope(from, 'public').values())];
+    absenceBranches.push({ text: `NOT EXISTS (SELECT … FROM ${tables.join(', ')} …)`, tables });
+  }
+
   // OR branches whose tie to the caller never involves the row: they read
   // relations through sub-selects that do not refer to the row, and their other
   // AND-ed tests, if any, look at the row alone (`status = 'open'`), never at the
@@ -2099,6 +2142,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     readsUserMetadata,
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
+    absenceBranches,
+    hasSubLink: contains(root, (t) => t === 'SubLink'),
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
     asksCaller: contains(root, (t, b) => callerDependent(t, b)),
     // Every top-level OR branch ties the row to the caller, or asks only who the caller is (an admin gate).
@@ -2255,6 +2300,8 @@ export interface FunctionAnalysis {
   reads: Array<{ table: string; ref: string; boundBy: string[]; lookups: CallerLookup[] }>;
   /** The schema-qualified user functions its body calls (`private.rows_of_t`). */
   calls: string[];
+  /** The functions its body calls by a bare name, qualified with the first schema of its search_path (functionBareCalls; built-ins included). */
+  bareCalls: string[];
   /** Its body reads user_metadata (a JSON key of the claims) or auth.users.raw_user_meta_data, as a policy would (ExprAnalysis.readsUserMetadata). */
   readsUserMetadata: boolean;
   /** Parameters its body falls back to when the request carries no user: `coalesce(auth.uid(), p_user_id)` (claimFallbacks). */
@@ -2428,7 +2475,7 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], in
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null): FunctionAnalysis {
   const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
+  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, boolean>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2448,6 +2495,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     notInlined,
     reads: functionReads(sql, defaultSchema, parseSync),
     calls: functionCalls(sql, parseSync),
+    bareCalls: functionBareCalls(sql, defaultSchema, parseSync),
     readsUserMetadata: functionReadsUserMetadata(sql, parseSync),
     claimFallbacks: claimFallbacks(sql, fn.args, parseSync),
     requiredCallerRows: (argColumns, tableName) => (single ? helperRequiredCallerRows(sql, fn.name ?? '', fn.args, argColumns, tableName, parseSync) : []),

@@ -261,8 +261,20 @@ export function helpersByName(model: CatalogModel): ReadonlyMap<string, readonly
 }
 
 /**
- * Whether a helper (`schema.name`) asks who calls it, itself or through the schema-qualified
- * functions it calls (LANGUAGE sql or plpgsql, followed): 'asks' when every overload does ('v_actor
+ * The user functions (`schema.name`) a helper's body calls: by their qualified name, or by a bare
+ * one that names a LANGUAGE sql or plpgsql function of the first schema on its search_path
+ * (`is_org_admin(org_id)` in a body without SET search_path: public.is_org_admin, as a request's
+ * search_path finds it). A bare name no such function has is a built-in (`now()`) and is left out.
+ */
+export function helperCalls(ctx: CatalogLintContext, fn: FunctionInfo): string[] {
+  const a = ctx.functionAnalysis(fn);
+  const helpers = helpersByName(ctx.model);
+  return [...new Set([...a.calls, ...a.bareCalls.filter((c) => helpers.has(c))])];
+}
+
+/**
+ * Whether a helper (`schema.name`) asks who calls it, itself or through the functions it calls
+ * (helperCalls: LANGUAGE sql or plpgsql, by a qualified name or a bare one, followed): 'asks' when every overload does ('v_actor
  * := public.require_staff()' whose body reads auth.uid()), 'never' when every overload has a readable
  * body that asks nothing and calls only such helpers, 'unknown' otherwise (a body that cannot be read,
  * overloads that differ, a name with no function). A call back into a helper being read counts as asking nothing.
@@ -274,7 +286,7 @@ export function callerQuestion(ctx: CatalogLintContext, name: string, seen: Set<
     const own = ctx.readableBody(fn) !== null ? ctx.functionAnalysis(fn).writes?.asksCaller : undefined;
     if (own === undefined) return 'unknown';
     if (own) return 'asks';
-    const callees = ctx.functionAnalysis(fn).calls.map((c) => callerQuestion(ctx, c, seen));
+    const callees = helperCalls(ctx, fn).map((c) => callerQuestion(ctx, c, seen));
     return callees.includes('asks') ? 'asks' : callees.every((v) => v === 'never') ? 'never' : 'unknown';
   });
   return verdicts.length > 0 && verdicts.every((v) => v === verdicts[0]) ? verdicts[0]! : 'unknown';

@@ -1,32 +1,92 @@
-/** `auth.uid() IS NULL OR …` is true for every anonymous request. */
-import type { CatalogRule, RawFinding } from '../types.js';
-import { policyAppliesTo } from '../../catalog/model.js';
-import { policyObject } from '../facts.js';
+/** `auth.uid() IS NULL OR …` is true for every anonymous request, and so is a `NOT EXISTS` over rows anon cannot see. */
+import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
+import type { Policy, Relation } from '../../catalog/model.js';
+import { policyAppliesTo, privilegeClosure } from '../../catalog/model.js';
+import { bypassesRls, callerHelpers, commandsOf, hasPrivilege, helperRoleGate, isTable, policiesFor, policyObject, privilegeFor, relationsByName } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'policy-anonymous-branch',
   level: 'error',
   category: 'security',
-  description: 'policy whose top level is an OR with an `auth.uid() IS NULL`-style branch, or a fallback for a request without a user (`user_id = coalesce(auth.uid(), user_id)`), which opens the table to anonymous requests',
-  docs: 'Anonymous requests carry no sub (GoTrue helpers return NULL), so a top-level `auth.uid() IS NULL OR …` branch is true for every row when the policy applies to anon (or PUBLIC). Often meant as "allow the backend", but the service role bypasses RLS anyway. A COALESCE that falls back from the user\'s id or email to the row\'s own column (`user_id = coalesce(auth.uid(), user_id)`, or IS NOT DISTINCT FROM) or to true (`coalesce(auth.uid() = user_id, true)`) is the same test written another way: without a user it compares the column with itself.',
-  fix: 'drop the IS NULL branch; the service role has BYPASSRLS and needs no policy',
+  description: 'policy whose top level is an OR with an `auth.uid() IS NULL`-style branch, a fallback for a request without a user (`user_id = coalesce(auth.uid(), user_id)`), or a `NOT EXISTS` over a table anon sees no row of, which opens the table to anonymous requests',
+  docs: 'Anonymous requests carry no sub (GoTrue helpers return NULL), so a top-level `auth.uid() IS NULL OR …` branch is true for every row when the policy applies to anon (or PUBLIC). Often meant as "allow the backend", but the service role bypasses RLS anyway. A COALESCE that falls back from the user\'s id or email to the row\'s own column (`user_id = coalesce(auth.uid(), user_id)`, or IS NOT DISTINCT FROM) or to true (`coalesce(auth.uid() = user_id, true)`) is the same test written another way: without a user it compares the column with itself. A sub-select in a policy runs under the caller\'s own RLS: a top-level `NOT EXISTS (select 1 from members m where m.org_id = t.org_id)` branch (the first member of an organisation adds themselves) is true for anon for every row when anon may read members but none of its SELECT policies lets a request without a user see a row, so anon passes it for every organisation, members or not (reported on INSERT, UPDATE, DELETE and ALL policies when anon holds a privilege one of those commands needs — a read filter over rows anon may read anyway is left alone; not when the sub-select reads the policy\'s own table and a SELECT policy of it holds a sub-select, such as `(select auth.uid())`: Postgres then refuses the request as infinite recursion, 42P17).',
+  fix: 'drop the IS NULL branch (the service role has BYPASSRLS and needs no policy); a NOT EXISTS that must see every row belongs in a SECURITY DEFINER helper, and the policy in `to authenticated`',
   check(ctx) {
     const out: RawFinding[] = [];
     if (!ctx.apiRoles.includes(ctx.anonRole)) return out;
+    const byName = relationsByName(ctx.model);
     for (const rel of ctx.model.relations) {
       for (const p of rel.policies) {
         if (!p.permissive || !policyAppliesTo(ctx.model, p, ctx.anonRole)) continue;
         const a = ctx.analysis(p);
         const branch = a.using?.anonymousBranch ?? a.check?.anonymousBranch;
-        if (!branch) continue;
-        out.push({
-          object: policyObject(p),
-          objectKind: 'policy',
-          message: `policy ${p.name} (${p.command}) on ${p.table} has a top-level "${branch}" branch: ${ctx.anonRole} passes it for every row${p.command === 'SELECT' ? '' : ', writes included'}`,
-        });
+        if (branch) {
+          out.push({
+            object: policyObject(p),
+            objectKind: 'policy',
+            message: `policy ${p.name} (${p.command}) on ${p.table} has a top-level "${branch}" branch: ${ctx.anonRole} passes it for every row${p.command === 'SELECT' ? '' : ', writes included'}`,
+          });
+          continue;
+        }
+        const absence = absenceFinding(ctx, rel, p, byName);
+        if (absence) out.push(absence);
       }
     }
     return out;
   },
 };
+
+/**
+ * Whether `role` sees no row of `t` in a sub-select: it may read the table (else the query fails),
+ * RLS applies to it (on, and the role neither bypasses it nor acts as the owner), and no permissive
+ * SELECT policy for it can be passed without a user (it needs one, tests for another role, or has no USING).
+ */
+function seesNothing(ctx: CatalogLintContext, t: Relation, role: string): boolean {
+  if (!isTable(t) || !t.rls || !hasPrivilege(ctx, t, role, 'SELECT')) return false;
+  if (bypassesRls(ctx.model, role) || (!t.forceRls && privilegeClosure(ctx.model, role).has(t.owner))) return false;
+  return policiesFor(ctx.model, t, role, 'SELECT', true).every((q) => {
+    const u = ctx.analysis(q).using;
+    if (u === null) return true;
+    const gate = u.onlyForRoles(helperRoleGate(ctx));
+    return (gate !== null && !gate.has(role)) || u.needsUser(callerHelpers(ctx));
+  });
+}
+
+/** A top-level `NOT EXISTS` branch over a table anon sees nothing of: true for anon on every row. */
+function absenceFinding(ctx: CatalogLintContext, rel: Relation, p: Policy, byName: ReadonlyMap<string, Relation>): RawFinding | null {
+  const anon = ctx.anonRole;
+  // Writes only: a read filter such as `not exists (select … from blocks b where b.blocked_id = auth.uid() …)`
+  // on public rows lets anon read them, as meant. Without the privilege a write needs, anon never reaches the policy.
+  if (!commandsOf(p).some((c) => c !== 'SELECT' && hasPrivilege(ctx, rel, anon, privilegeFor(c)))) return null;
+  const a = ctx.analysis(p);
+  const shut = (e: NonNullable<typeof a.using>) => {
+    const gate = e.onlyForRoles(helperRoleGate(ctx));
+    return (gate !== null && !gate.has(anon)) || e.needsUser(callerHelpers(ctx));
+  };
+  for (const [side, e] of [['USING', a.using], ['WITH CHECK', a.check]] as const) {
+    if (!e) continue;
+    // An UPDATE passes through USING and then WITH CHECK: the other side must let anon through too.
+    if (p.command === 'UPDATE') {
+      const other = side === 'USING' ? a.check : a.using;
+      if (other && shut(other)) continue;
+    }
+    for (const br of e.absenceBranches) {
+      const hidden = br.tables.find((q) => {
+        const t = byName.get(q);
+        // Reading the policy's own table again: Postgres expands its RLS inside the policy and, when
+        // that holds a sub-select, refuses the request (42P17, infinite recursion) instead of passing it.
+        if (t === rel && policiesFor(ctx.model, t, anon, 'SELECT').some((q2) => ctx.analysis(q2).using?.hasSubLink)) return false;
+        return t !== undefined && seesNothing(ctx, t, anon);
+      });
+      if (!hidden) continue;
+      return {
+        object: policyObject(p),
+        objectKind: 'policy',
+        message: `policy ${p.name} (${p.command}) on ${p.table} has a top-level "${br.text}" branch in its ${side}: the sub-select runs under ${anon}'s RLS and no SELECT policy of ${hidden} lets a request without a user see a row, so ${anon} passes it for every row, writes included`,
+        fix: `read ${hidden} in a SECURITY DEFINER helper that sees every row, and give the policy \`to authenticated\``,
+      };
+    }
+  }
+  return null;
+}

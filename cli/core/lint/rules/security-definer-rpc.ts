@@ -1,7 +1,7 @@
 /** A SECURITY DEFINER function the API serves as an RPC runs as its owner for anyone who can call it. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { FunctionInfo } from '../../catalog/model.js';
-import { callerQuestion, listWords, reachesSchema } from '../facts.js';
+import { callerQuestion, helperCalls, listWords, reachesSchema } from '../facts.js';
 
 /** SETOF, TABLE (…) or the row type of a relation: rows, not a scalar answer about the caller. */
 function returnsRows(ctx: Parameters<CatalogRule['check']>[0], fn: FunctionInfo): boolean {
@@ -16,7 +16,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: 'SECURITY DEFINER function in an exposed schema that an API role can call over RPC (trigger functions excluded), or an exposed LANGUAGE sql or plpgsql function that calls one returning rows from an unexposed schema',
-  docs: 'PostgREST serves every function of an exposed schema at /rpc/<name>; a SECURITY DEFINER one runs with its owner\'s rights and skips RLS. EXECUTE is granted to PUBLIC by default. Trigger functions cannot be called over RPC. Moving the definer function to an unexposed schema does not help when an exposed function hands its rows on: a LANGUAGE sql or plpgsql function served over RPC that calls a SECURITY DEFINER function returning rows (SETOF, TABLE or a row type) is reported too; one returning a scalar, such as a policy helper is_member(org_id) returning boolean, is not. The message says what a LANGUAGE sql or plpgsql body writes and whether it ever asks who calls it (itself, or through a LANGUAGE sql or plpgsql function it calls by its schema-qualified name, such as a public.require_staff() that reads auth.uid() and raises for anyone else): a definer function anon can call that writes and never looks at the caller (a create_user(email) inserting into auth.users) is the one to fix first, and so is one that falls back to an argument for the user when the request carries none (`coalesce(auth.uid(), p_user_id)`, meant for the service role): anon names any user and acts as them.',
+  docs: 'PostgREST serves every function of an exposed schema at /rpc/<name>; a SECURITY DEFINER one runs with its owner\'s rights and skips RLS. EXECUTE is granted to PUBLIC by default. Trigger functions cannot be called over RPC. Moving the definer function to an unexposed schema does not help when an exposed function hands its rows on: a LANGUAGE sql or plpgsql function served over RPC that calls a SECURITY DEFINER function returning rows (SETOF, TABLE or a row type) is reported too; one returning a scalar, such as a policy helper is_member(org_id) returning boolean, is not. The message says what a LANGUAGE sql or plpgsql body writes and whether it ever asks who calls it (itself, or through a LANGUAGE sql or plpgsql function it calls, such as a public.require_staff() that reads auth.uid() and raises for anyone else, named with its schema or without one when the function is in the first schema of its search_path (public when it sets none)): a definer function anon can call that writes and never looks at the caller (a create_user(email) inserting into auth.users) is the one to fix first, and so is one that falls back to an argument for the user when the request carries none (`coalesce(auth.uid(), p_user_id)`, meant for the service role): anon names any user and acts as them.',
   fix: 'move it to an unexposed schema (e.g. private) and call it from policies or other functions, or revoke execute from public, anon and authenticated',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -31,7 +31,7 @@ export const rule: CatalogRule = {
       const does = body
         ? [
             body.tables.length ? `it writes ${listWords(body.tables)}` : '',
-            body.asksCaller || ctx.functionAnalysis(f).calls.some((c) => callerQuestion(ctx, c) === 'asks') ? '' : 'its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
+            body.asksCaller || helperCalls(ctx, f).some((c) => callerQuestion(ctx, c) === 'asks') ? '' : 'its body never asks who calls it (no auth.uid(), auth.jwt(), claim or current_user)',
             fallbacks.length ? `it takes the user from ${listWords(fallbacks)} when the request carries none (coalesce(auth.uid(), ${fallbacks[0]})), so ${ctx.anonRole} acts as any user it names` : '',
           ]
             .filter(Boolean)
