@@ -50,6 +50,11 @@ export type ScriptEvent =
   /** `\gset [prefix]`: the statement it ends stores its one row in variables. */
   | { kind: 'gset'; at: number; prefix: string }
   /**
+   * `\gexec`: the statement it ends prints nothing; each value of its result, row by row and
+   * column by column (NULLs skipped), is then sent as a statement of its own.
+   */
+  | { kind: 'gexec'; at: number }
+  /**
    * The data of the COPY … FROM STDIN statement it ends: the lines after it
    * up to a line `\.` (or the end of the file), as psql reads them from the
    * file it runs, never interpolated.
@@ -470,6 +475,14 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     }
     if (!live()) return;
 
+    // \g, \gset and \gexec send the query buffer; an empty one (the query already ended with `;`)
+    // makes psql send the previous query again, which the split into statements cannot show.
+    const emptyBuffer = () => {
+      if (stripLeadingComments(outputSince(terminators[terminators.length - 1] ?? 0)).trim() === '') {
+        fail(`\\${cmd} after a query that already ended with ; (psql would run that query again)`, `drop the ; before \\${cmd}, or repeat the query`);
+      }
+    };
+
     const at = outLen;
     switch (cmd) {
       case 'set': {
@@ -562,14 +575,19 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         return 'quit';
       case 'g':
         if (args().length) fail('\\g with an argument (output to a file or command) is not supported');
+        emptyBuffer();
         return 'send';
       case 'gset': {
         const [prefix, ...more] = args();
         if (more.length) fail('\\gset takes at most one argument (a variable name prefix)');
+        emptyBuffer();
         events.push({ kind: 'gset', at, prefix: prefix ?? '' });
         return 'send';
       }
       case 'gexec':
+        emptyBuffer();
+        events.push({ kind: 'gexec', at });
+        return 'send';
       case 'gx':
       case 'gdesc':
       case 'crosstabview':
@@ -588,7 +606,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         break;
       default:
         if (DISPLAY_ONLY.has(cmd)) return;
-        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\gset \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
+        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\gset \\gexec \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
     }
   };
 

@@ -334,6 +334,39 @@ function rowText(row: Array<Buffer | null>): string {
 }
 
 /**
+ * The meta-commands that belong to one statement, by its index: \gset and \gexec to the statement
+ * they end, COPY … FROM STDIN's data lines to that COPY; in each case the last statement that
+ * starts before them.
+ */
+function statementEvents(script: ExpandedScript, statements: Statement[]): { gsetPrefix: Map<number, string>; copyInput: Map<number, string>; gexecAt: Set<number> } {
+  const gsetPrefix = new Map<number, string>();
+  const copyInput = new Map<number, string>();
+  const gexecAt = new Set<number>();
+  for (const e of script.events) {
+    if (e.kind !== 'gset' && e.kind !== 'gexec' && e.kind !== 'copy-data') continue;
+    const idx = statements.findLastIndex((st) => st.start < e.at);
+    if (idx < 0) continue;
+    if (e.kind === 'gset') gsetPrefix.set(idx, e.prefix);
+    else if (e.kind === 'gexec') gexecAt.add(idx);
+    else copyInput.set(idx, e.data);
+  }
+  return { gsetPrefix, copyInput, gexecAt };
+}
+
+/** The statements of a value \gexec runs (one unparsed statement when it does not parse: the server reports it). */
+async function generatedStatements(text: string): Promise<Statement[]> {
+  const split = await splitStatements(text);
+  if (isParseFailure(split)) return stripComments(text).trim() === '' ? [] : [{ text, start: 0, end: 0 }];
+  return split.map((s) => ({ text: s.text, kind: s.kind, start: 0, end: 0 }));
+}
+
+/** A statement's text on one line, shortened, for a message. */
+function oneLine(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 120 ? `${t.slice(0, 117)}…` : t;
+}
+
+/**
  * Where psql may first commit something of this file that a file run after it
  * in the same database would see (pg_prove runs a suite's files one after
  * another in one database), or null when it cannot: a statement outside the
@@ -365,7 +398,11 @@ export async function firstCommitted(opts: Pick<RunFileOptions, 'file' | 'cwd' |
   };
   // The statements of the block open now: read only if the block is committed.
   let block: Statement[] | null = null;
-  for (const st of await statementsOf(script)) {
+  const statements = await statementsOf(script);
+  // What a \gexec runs is known only when it runs: its query counts as a statement that may leave something.
+  const { gexecAt } = statementEvents(script, statements);
+  for (const [index, st0] of statements.entries()) {
+    const st = gexecAt.has(index) ? { ...st0, kind: 'gexec' } : st0;
     const tx = await classify(st.text);
     if (tx) {
       if (tx.kind === 'begin' && !block) block = [];
@@ -458,18 +495,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   // or the driver would try to reconnect.
   let lost = false;
 
-  const events = script.events.filter((e) => e.kind !== 'gset' && e.kind !== 'copy-data').sort((a, b) => a.at - b.at);
-  // \gset belongs to the statement it ends, and COPY … FROM STDIN's data lines to
-  // that COPY: in both cases the last statement that starts before them.
-  const gsetPrefix = new Map<number, string>();
-  const copyInput = new Map<number, string>();
-  for (const e of script.events) {
-    if (e.kind !== 'gset' && e.kind !== 'copy-data') continue;
-    const idx = statements.findLastIndex((st) => st.start < e.at);
-    if (idx < 0) continue;
-    if (e.kind === 'gset') gsetPrefix.set(idx, e.prefix);
-    else copyInput.set(idx, e.data);
-  }
+  const events = script.events.filter((e) => e.kind !== 'gset' && e.kind !== 'gexec' && e.kind !== 'copy-data').sort((a, b) => a.at - b.at);
+  const { gsetPrefix, copyInput, gexecAt } = statementEvents(script, statements);
   // Variables set by \gset while the file runs.
   const runtimeVars = new Map<string, string>();
   let nextEvent = 0;
@@ -558,6 +585,147 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     return { st: replaceRanges(st, sites.map((s) => ({ ...s, text: opts.librarySchema }))), ...(searchPath ? { searchPath } : {}) };
   };
 
+  /**
+   * Run one statement of the file (or one a \\gexec generated, `generated` naming where that \\gexec
+   * is): 'stop' when the file stops there.
+   */
+  const runOne = async (st0: Statement, index: number, generated?: SqlLocation): Promise<'stop' | void> => {
+    // A generated statement is sent as the server returned it (no psql variables); its place is the \\gexec's.
+    const adapted = await standIn(generated ? { ...st0, toOriginal: () => 0 } : substituteDeferred(st0, script, runtimeVars), st0.kind);
+    if (!adapted) return;
+    const st = adapted.st;
+    const location = generated ?? locate(script, st.start);
+    const tx = await classify(st.text);
+    // AUTOCOMMIT off: psql's implicit BEGIN (also before a SAVEPOINT; statements that cannot run in
+    // a block fail in rowguard's transaction either way).
+    if (!autocommit && block === 'none' && (!tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to')) {
+      await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
+    }
+    // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS outside a block: psql's server warns and the
+    // setting ends with that statement's own transaction; in rowguard's it would last the whole file.
+    if (block === 'none' && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
+      const only = transactionOnlySet(await parseTree(st.text));
+      if (only) {
+        result.messages.push(`WARNING:  ${only} can only be used in transaction blocks`);
+        return;
+      }
+    }
+    // Run in a savepoint of ours: outside the file's blocks (psql's autocommit) or, with
+    // ON_ERROR_ROLLBACK, inside them unless already aborted (psql then sends no savepoint).
+    let guard = false;
+    let refused = false;
+    let generate: Array<Array<Buffer | null>> | undefined;
+    try {
+      // LOCK and DECLARE CURSOR (without HOLD) outside a block: psql's one-statement transaction makes the server refuse them.
+      if (block === 'none' && (st0.kind === 'LockStmt' || st0.kind === 'DeclareCursorStmt')) {
+        const needs = blockOnly(await parseTree(st.text));
+        if (needs) {
+          refused = true;
+          throw outsideBlock(`${needs} can only be used in transaction blocks`);
+        }
+      }
+      if (tx) {
+        if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
+          result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'rowguard test runs each file inside a transaction of its own, which it commits only as psql would have (for the files after it)' };
+          return 'stop';
+        }
+        await runTransactionControl(tx, st.text);
+        return;
+      }
+      if (!outerOpen) {
+        await exec('begin');
+        outerOpen = true;
+      }
+      ranInOuter = true;
+      await noteSettingChanges(st.text, st0.kind);
+      // A file whose commits are kept runs each statement outside its blocks in a savepoint too, so
+      // that an error stopping it undoes that statement alone, as psql's autocommit would.
+      guard = (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
+      if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
+      const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
+      if (adapted.searchPath) {
+        // Keep the library reachable, as pgTAP would be in the schema the file puts on its path.
+        // The result is recorded with the same scope, for the descriptions that print the path.
+        const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local})`;
+        await exec(
+          `select set_config('${APPENDED_PATH}', ${appended}, ${adapted.searchPath.local}) ` +
+            `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
+        );
+      }
+      // Outside a block the statement was a transaction of its own under psql: what it set for it ends here.
+      if (block === 'none') await endTransactionLocal();
+      if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
+      const prefix = gsetPrefix.get(index);
+      if (prefix !== undefined) {
+        // psql: exactly one row; each column sets <prefix><column>, NULL unsets it. Nothing is printed.
+        if (rows.length !== 1) {
+          result.error = { message: rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset', location };
+          return 'stop';
+        }
+        const columns = ((rows as unknown as { columns?: Array<{ name: string }> }).columns ?? []).map((c) => c.name);
+        columns.forEach((name, i) => {
+          const v = rows[0]![i];
+          if (v === null || v === undefined) runtimeVars.delete(prefix + name);
+          else runtimeVars.set(prefix + name, v.toString('utf8'));
+        });
+        return;
+      }
+      // \gexec: the query's own rows are not printed; what they say runs once this statement is done.
+      if (gexecAt.has(index)) generate = rows;
+      else if (outputOn) {
+        for (const r of rows) {
+          // A row of no columns (SELECT FROM f()) prints nothing under psql, not an empty line.
+          if (r.length === 0) continue;
+          for (const l of rowText(r).split('\n')) {
+            result.output.push(l);
+            lineOrigin.push(location);
+          }
+        }
+      }
+    } catch (err) {
+      const pg = pgFieldsOf(err);
+      if (!pg) throw err;
+      // 57P01..57P05: the server ended the session (terminate, shutdown, database dropped); 08xxx: connection failure.
+      if (pg.sqlstate?.startsWith('57P') || pg.sqlstate?.startsWith('08')) lost = true;
+      // Outside a block a failed statement is undone whole (its savepoint, or the end of the file): so is what it set.
+      if (block === 'none') transactionLocal.clear();
+      const errLocation = generated ?? (pg.position ? locate(script, st.start + st.toOriginal(codePointToUtf16(st.text, pg.position - 1))) : location);
+      const message = `${pg.message ?? 'error'}`;
+      result.messages.push(`ERROR:  ${message}`);
+      if (onErrorStop || lost) {
+        if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
+        const hint = transactionHint(pg.sqlstate, block) ?? (generated ? `in the statement \\gexec ran there: ${oneLine(st.text)}` : undefined);
+        result.error = { message, location: errLocation, pg, ...(hint ? { hint } : {}) };
+        return 'stop';
+      }
+      // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
+      // with ON_ERROR_ROLLBACK) the statement was guarded by a savepoint; else
+      // the block stays aborted until the file's ROLLBACK, exactly as under psql.
+      // A statement refused outside a block (outsideBlock) never reached the server: nothing to undo.
+      if (refused || (tx && block === 'none')) return;
+      if ((block === 'none' || guard) && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
+      else aborted = true;
+    }
+    if (generate) return runGenerated(generate, location);
+  };
+
+  /**
+   * psql's \gexec: each value of the rows, row by row and column by column, is sent as a query of its
+   * own (NULLs skipped), through the same path as the file's statements; a failing one stops the file
+   * under ON_ERROR_STOP, else the next one runs. A value holding several statements is one query to
+   * psql; they run one by one here, as statements joined with `\;` do.
+   */
+  const runGenerated = async (rows: Array<Array<Buffer | null>>, at: SqlLocation): Promise<'stop' | void> => {
+    for (const row of rows) {
+      for (const cell of row) {
+        if (cell === null || cell === undefined) continue;
+        for (const st of await generatedStatements(cell.toString('utf8'))) {
+          if ((await runOne(st, -1, at)) === 'stop') return 'stop';
+        }
+      }
+    }
+  };
+
   try {
     const [init] = await sql.unsafe(
       `select array(select distinct p.proname::text from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace($1::text)) as library_functions, ` +
@@ -590,118 +758,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     for (const [index, st0] of statements.entries()) {
       // Meta-commands run when psql reads them: before any statement that ends after them.
       runEventsBefore(st0.end);
-      const adapted = await standIn(substituteDeferred(st0, script, runtimeVars), st0.kind);
-      if (!adapted) continue;
-      const st = adapted.st;
-      const location = locate(script, st.start);
-      const tx = await classify(st.text);
-      // AUTOCOMMIT off: psql's implicit BEGIN (also before a SAVEPOINT; statements that cannot run in
-      // a block fail in rowguard's transaction either way).
-      if (!autocommit && block === 'none' && (!tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to')) {
-        await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
-      }
-      // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS outside a block: psql's server warns and the
-      // setting ends with that statement's own transaction; in rowguard's it would last the whole file.
-      if (block === 'none' && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
-        const only = transactionOnlySet(await parseTree(st.text));
-        if (only) {
-          result.messages.push(`WARNING:  ${only} can only be used in transaction blocks`);
-          continue;
-        }
-      }
-      // Run in a savepoint of ours: outside the file's blocks (psql's autocommit) or, with
-      // ON_ERROR_ROLLBACK, inside them unless already aborted (psql then sends no savepoint).
-      let guard = false;
-      let refused = false;
-      try {
-        // LOCK and DECLARE CURSOR (without HOLD) outside a block: psql's one-statement transaction makes the server refuse them.
-        if (block === 'none' && (st0.kind === 'LockStmt' || st0.kind === 'DeclareCursorStmt')) {
-          const needs = blockOnly(await parseTree(st.text));
-          if (needs) {
-            refused = true;
-            throw outsideBlock(`${needs} can only be used in transaction blocks`);
-          }
-        }
-        if (tx) {
-          if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
-            result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'rowguard test runs each file inside a transaction of its own, which it commits only as psql would have (for the files after it)' };
-            break;
-          }
-          await runTransactionControl(tx, st.text);
-          continue;
-        }
-        if (!outerOpen) {
-          await exec('begin');
-          outerOpen = true;
-        }
-        ranInOuter = true;
-        await noteSettingChanges(st.text, st0.kind);
-        // A file whose commits are kept runs each statement outside its blocks in a savepoint too, so
-        // that an error stopping it undoes that statement alone, as psql's autocommit would.
-        guard = (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
-        if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
-        const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
-        if (adapted.searchPath) {
-          // Keep the library reachable, as pgTAP would be in the schema the file puts on its path.
-          // The result is recorded with the same scope, for the descriptions that print the path.
-          const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local})`;
-          await exec(
-            `select set_config('${APPENDED_PATH}', ${appended}, ${adapted.searchPath.local}) ` +
-              `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
-          );
-        }
-        // Outside a block the statement was a transaction of its own under psql: what it set for it ends here.
-        if (block === 'none') await endTransactionLocal();
-        if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
-        const prefix = gsetPrefix.get(index);
-        if (prefix !== undefined) {
-          // psql: exactly one row; each column sets <prefix><column>, NULL unsets it. Nothing is printed.
-          if (rows.length !== 1) {
-            result.error = { message: rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset', location };
-            break;
-          }
-          const columns = ((rows as unknown as { columns?: Array<{ name: string }> }).columns ?? []).map((c) => c.name);
-          columns.forEach((name, i) => {
-            const v = rows[0]![i];
-            if (v === null || v === undefined) runtimeVars.delete(prefix + name);
-            else runtimeVars.set(prefix + name, v.toString('utf8'));
-          });
-          continue;
-        }
-        if (outputOn) {
-          for (const r of rows) {
-            // A row of no columns (SELECT FROM f()) prints nothing under psql, not an empty line.
-            if (r.length === 0) continue;
-            for (const l of rowText(r).split('\n')) {
-              result.output.push(l);
-              lineOrigin.push(location);
-            }
-          }
-        }
-      } catch (err) {
-        const pg = pgFieldsOf(err);
-        if (!pg) throw err;
-        // 57P01..57P05: the server ended the session (terminate, shutdown, database dropped); 08xxx: connection failure.
-        if (pg.sqlstate?.startsWith('57P') || pg.sqlstate?.startsWith('08')) lost = true;
-        // Outside a block a failed statement is undone whole (its savepoint, or the end of the file): so is what it set.
-        if (block === 'none') transactionLocal.clear();
-        const errLocation = pg.position ? locate(script, st.start + st.toOriginal(codePointToUtf16(st.text, pg.position - 1))) : location;
-        const message = `${pg.message ?? 'error'}`;
-        result.messages.push(`ERROR:  ${message}`);
-        if (onErrorStop || lost) {
-          if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
-          const hint = transactionHint(pg.sqlstate, block);
-          result.error = { message, location: errLocation, pg, ...(hint ? { hint } : {}) };
-          break;
-        }
-        // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
-        // with ON_ERROR_ROLLBACK) the statement was guarded by a savepoint; else
-        // the block stays aborted until the file's ROLLBACK, exactly as under psql.
-        // A statement refused outside a block (outsideBlock) never reached the server: nothing to undo.
-        if (refused || (tx && block === 'none')) continue;
-        if ((block === 'none' || guard) && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
-        else aborted = true;
-      }
+      if ((await runOne(st0, index)) === 'stop') break;
     }
     if (!result.error) runEventsBefore(Number.POSITIVE_INFINITY);
   } catch (err) {
