@@ -1,5 +1,6 @@
 /**
- * psql's `\gexec` through `rowguard test`: the query's rows are not printed, each value (row by
+ * Statements joined with `\;` are one query to psql (one transaction outside a block, one
+ * savepoint with ON_ERROR_ROLLBACK, the rest skipped after an error), and psql's `\gexec` through `rowguard test`: the query's rows are not printed, each value (row by
  * row, column by column, NULLs skipped) runs as a statement of its own through the file's statement
  * path — TAP lines counted, errors under ON_ERROR_STOP or not, blocks, settings made for the
  * transaction — compared with pg_prove and the real pgTAP 1.2 where they are installed.
@@ -149,5 +150,80 @@ describe('\\gexec', () => {
       expect(f!.status, cmd).toBe('errored');
       expect(f!.error, cmd).toMatchObject({ message: `${cmd} after a query that already ended with ; (psql would run that query again)`, location: { line: 3, column: 1 } });
     }
+  });
+});
+
+const GROUPS =
+  '\\set ON_ERROR_STOP 0\n' +
+  'select plan(11);\n' +
+  'create table public.grp_t (x int);\n' +
+  'insert into public.grp_t values (1) \\; select 1/0 \\; insert into public.grp_t values (2);\n' +
+  "select is((select count(*)::int from public.grp_t), 0, 'an error undoes the whole group and skips the rest');\n" +
+  "set local work_mem = '7MB' \\; select is(current_setting('work_mem'), '7MB', 'SET LOCAL lasts the group');\n" +
+  "select isnt(current_setting('work_mem'), '7MB', 'and ends with it');\n" +
+  "select set_config('app.g', 'v', true) \\; select is(current_setting('app.g', true), 'v', 'set_config(…, true) lasts the group');\n" +
+  "select is(current_setting('app.g', true), '', 'and ends with it');\n" +
+  "lock table public.grp_t \\; select pass('LOCK in a group runs');\n" +
+  'begin;\n' +
+  "insert into public.grp_t values (3) \\; select 1/0 \\; select pass('never');\n" +
+  'rollback;\n' +
+  '\\set ON_ERROR_ROLLBACK on\n' +
+  'begin;\n' +
+  'insert into public.grp_t values (4) \\; select 1/0;\n' +
+  "select is((select count(*)::int from public.grp_t), 0, 'ON_ERROR_ROLLBACK undoes the whole group');\n" +
+  'commit;\n' +
+  "select 'select set_config(''app.q'', ''z'', true); select is(current_setting(''app.q'', true), ''z'', ''a generated value is one query'')' \\gexec\n" +
+  "select is(current_setting('app.q', true), '', 'which ends its settings');\n" +
+  "select pass('a') \\; select pass('b');\n";
+
+describe('statements joined with \\;', () => {
+  it('run as one query: one transaction outside a block, one savepoint with ON_ERROR_ROLLBACK, the rest skipped after an error', async () => {
+    const [p] = suite({ 'groups.sql': GROUPS });
+    const [f] = (await run([p!])).files;
+    expect(tap(f!.output)).toEqual([
+      '1..11',
+      'ok 1 - an error undoes the whole group and skips the rest',
+      'ok 2 - SET LOCAL lasts the group',
+      'ok 3 - and ends with it',
+      'ok 4 - set_config(…, true) lasts the group',
+      'ok 5 - and ends with it',
+      'ok 6 - LOCK in a group runs',
+      'ok 7 - ON_ERROR_ROLLBACK undoes the whole group',
+      'ok 8 - a generated value is one query',
+      'ok 9 - which ends its settings',
+      'ok 10 - a',
+      'ok 11 - b',
+    ]);
+    expect(f!.status).toBe('passed');
+    // psql's stderr: one error a group, none for the statements skipped after it, no SET LOCAL warning.
+    expect(f!.messages.filter((m) => /^(ERROR|WARNING)/.test(m))).toEqual(['ERROR:  division by zero', 'ERROR:  division by zero', 'ERROR:  division by zero']);
+  });
+
+  it.skipIf(!canCompareWithRealPgtap())('print the same lines and verdict as pg_prove with the real pgTAP 1.2', async () => {
+    const [p] = suite({ 'groups.sql': GROUPS });
+    const db = await freshDatabase('rg_groups');
+    try {
+      await db.sql.unsafe(readFileSync(realPgtapSql()!, 'utf8')).simple();
+      const pr = pgProve(db.url, p!);
+      const [f] = (await run([p!])).files;
+      expect(tap(f!.output)).toEqual(tap(pr.stdout.split('\n')));
+      expect(pr.status).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('a group an error stops takes back what ran before the error in it, in a file whose commits are kept', async () => {
+    const [a, b] = suite({
+      'a.sql': 'create table public.grp_kept (x int);\ninsert into public.grp_kept values (1) \\; select 1/0;\n',
+      'b.sql': "select plan(2);\nselect has_table('public', 'grp_kept', 'committed before the group');\nselect is((select count(*)::int from public.grp_kept), 0, 'the insert went with the group');\n",
+    });
+    const r = await run([a!, b!]);
+    expect(r.files[0]!.error).toMatchObject({ message: 'division by zero', location: { line: 2 } });
+    expect(r.files[0]!.kept).toBeDefined();
+    expect(r.files[1]!.tests.map((t) => [t.ok, t.description])).toEqual([
+      [true, 'committed before the group'],
+      [true, 'the insert went with the group'],
+    ]);
   });
 });

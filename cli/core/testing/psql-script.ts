@@ -88,6 +88,8 @@ export interface ExpandedScript {
   events: ScriptEvent[];
   /** Top-level `;` (and `\g`) positions in `sql`, psql's own statement ends: the fallback split. */
   terminators: number[];
+  /** Positions in `sql` of the `;` that stand for `\;`: the statements either side are one query to psql. */
+  joins: number[];
   deferred: DeferredReference[];
   /** Source texts by file path, for line/column lookups. */
   sources: Map<string, string>;
@@ -217,6 +219,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
   const spans: Span[] = [];
   const events: ScriptEvent[] = [];
   const terminators: number[] = [];
+  const joins: number[] = [];
   const deferred: DeferredReference[] = [];
   const sources = new Map<string, string>();
   // \if stack: `active` is whether text is executed; `done` whether a branch was taken.
@@ -392,9 +395,10 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         continue;
       }
       // `\;` puts a semicolon in the query without sending it (psql's way to send several statements
-      // as one query): the line goes on as SQL. They run here one by one, as the parser splits them.
+      // as one query): the line goes on as SQL. The parser splits them; the runner runs them as one query.
       if (ch === '\\' && next === ';') {
         flush(i);
+        if (live()) joins.push(outLen);
         emit(';', file, i, false);
         i += 2;
         from = i;
@@ -618,7 +622,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     if (!(err instanceof Abort)) throw err;
     problem = err.problem;
   }
-  return { sql: out.join(''), spans, events, terminators, deferred, sources, variables, ...(problem ? { problem } : {}) };
+  return { sql: out.join(''), spans, events, terminators, joins, deferred, sources, variables, ...(problem ? { problem } : {}) };
 }
 
 /**

@@ -131,6 +131,7 @@ interface TxStatement {
 const TX_PREFIX = /^\s*(?:(?:--[^\n]*\n)|(?:\/\*[\s\S]*?\*\/)|\s)*(begin|start|commit|end|rollback|abort|savepoint|release|prepare)\b/i;
 const FILE_SAVEPOINT = 'rowguard_file_tx';
 const STMT_SAVEPOINT = 'rowguard_stmt';
+const GROUP_SAVEPOINT = 'rowguard_group';
 /** Where the library records the search_path it appended itself to (00-core.sql). */
 const APPENDED_PATH = 'rowguard_tap.appended_search_path';
 /** Calls that may set a setting (see settingChanges): only SET/RESET and statements naming one are parsed for it. */
@@ -351,6 +352,17 @@ function statementEvents(script: ExpandedScript, statements: Statement[]): { gse
     else copyInput.set(idx, e.data);
   }
   return { gsetPrefix, copyInput, gexecAt };
+}
+
+/** The indexes of the statements joined to the next one by a `\;` (one query to psql). */
+function joinedToNext(script: ExpandedScript, statements: Statement[]): Set<number> {
+  const joined = new Set<number>();
+  let k = 0;
+  for (let i = 0; i + 1 < statements.length && k < script.joins.length; i++) {
+    while (k < script.joins.length && script.joins[k]! < statements[i]!.end) k++;
+    if (k < script.joins.length && script.joins[k]! < statements[i + 1]!.start) joined.add(i);
+  }
+  return joined;
 }
 
 /** The statements of a value \gexec runs (one unparsed statement when it does not parse: the server reports it). */
@@ -585,11 +597,15 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     return { st: replaceRanges(st, sites.map((s) => ({ ...s, text: opts.librarySchema }))), ...(searchPath ? { searchPath } : {}) };
   };
 
+  // The `\;` group running now (see runGroup): outside a block (`implicit`) its statements share one
+  // transaction; `savepoint` when one of ours undoes the whole group on an error.
+  let group: { implicit: boolean; savepoint: boolean; generate?: { rows: Array<Array<Buffer | null>>; at: SqlLocation } } | null = null;
+
   /**
    * Run one statement of the file (or one a \\gexec generated, `generated` naming where that \\gexec
-   * is): 'stop' when the file stops there.
+   * is): 'stop' when the file stops there, 'failed' when it failed and the file goes on.
    */
-  const runOne = async (st0: Statement, index: number, generated?: SqlLocation): Promise<'stop' | void> => {
+  const runOne = async (st0: Statement, index: number, generated?: SqlLocation): Promise<'stop' | 'failed' | void> => {
     // A generated statement is sent as the server returned it (no psql variables); its place is the \\gexec's.
     const adapted = await standIn(generated ? { ...st0, toOriginal: () => 0 } : substituteDeferred(st0, script, runtimeVars), st0.kind);
     if (!adapted) return;
@@ -601,9 +617,11 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     if (!autocommit && block === 'none' && (!tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to')) {
       await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
     }
+    // Outside the file's blocks and any `\;` group, the statement is a transaction of its own under psql.
+    const alone = block === 'none' && !group;
     // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS outside a block: psql's server warns and the
     // setting ends with that statement's own transaction; in rowguard's it would last the whole file.
-    if (block === 'none' && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
+    if (alone && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
       const only = transactionOnlySet(await parseTree(st.text));
       if (only) {
         result.messages.push(`WARNING:  ${only} can only be used in transaction blocks`);
@@ -617,7 +635,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     let generate: Array<Array<Buffer | null>> | undefined;
     try {
       // LOCK and DECLARE CURSOR (without HOLD) outside a block: psql's one-statement transaction makes the server refuse them.
-      if (block === 'none' && (st0.kind === 'LockStmt' || st0.kind === 'DeclareCursorStmt')) {
+      if (alone && (st0.kind === 'LockStmt' || st0.kind === 'DeclareCursorStmt')) {
         const needs = blockOnly(await parseTree(st.text));
         if (needs) {
           refused = true;
@@ -640,7 +658,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       await noteSettingChanges(st.text, st0.kind);
       // A file whose commits are kept runs each statement outside its blocks in a savepoint too, so
       // that an error stopping it undoes that statement alone, as psql's autocommit would.
-      guard = (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
+      guard = !group && (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
       if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
       const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
       if (adapted.searchPath) {
@@ -653,7 +671,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         );
       }
       // Outside a block the statement was a transaction of its own under psql: what it set for it ends here.
-      if (block === 'none') await endTransactionLocal();
+      if (alone) await endTransactionLocal();
       if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
       const prefix = gsetPrefix.get(index);
       if (prefix !== undefined) {
@@ -688,13 +706,13 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       // 57P01..57P05: the server ended the session (terminate, shutdown, database dropped); 08xxx: connection failure.
       if (pg.sqlstate?.startsWith('57P') || pg.sqlstate?.startsWith('08')) lost = true;
       // Outside a block a failed statement is undone whole (its savepoint, or the end of the file): so is what it set.
-      if (block === 'none') transactionLocal.clear();
+      if (alone) transactionLocal.clear();
       const errLocation = generated ?? (pg.position ? locate(script, st.start + st.toOriginal(codePointToUtf16(st.text, pg.position - 1))) : location);
       const message = `${pg.message ?? 'error'}`;
       result.messages.push(`ERROR:  ${message}`);
       if (onErrorStop || lost) {
         if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
-        const hint = transactionHint(pg.sqlstate, block) ?? (generated ? `in the statement \\gexec ran there: ${oneLine(st.text)}` : undefined);
+        const hint = transactionHint(pg.sqlstate, alone ? 'none' : block === 'none' ? 'outer' : block) ?? (generated ? `in the statement \\gexec ran there: ${oneLine(st.text)}` : undefined);
         result.error = { message, location: errLocation, pg, ...(hint ? { hint } : {}) };
         return 'stop';
       }
@@ -703,25 +721,78 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       // the block stays aborted until the file's ROLLBACK, exactly as under psql.
       // A statement refused outside a block (outsideBlock) never reached the server: nothing to undo.
       if (refused || (tx && block === 'none')) return;
+      // In a `\;` group the server skips the rest of the query: the group undoes what it did (runGroup).
+      if (group) {
+        if (!group.savepoint) aborted = true;
+        return 'failed';
+      }
       if ((block === 'none' || guard) && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
       else aborted = true;
     }
-    if (generate) return runGenerated(generate, location);
+    if (generate && group) group.generate = { rows: generate, at: location };
+    else if (generate) return runGenerated(generate, location);
+  };
+
+  /**
+   * Statements joined with `\;` are one query to psql: outside a block one transaction of the server's
+   * (what they set for it lasts to the last of them; an error undoes them all), in a block with
+   * ON_ERROR_ROLLBACK one savepoint of psql's; in every case an error skips the rest of the query. A
+   * \\gexec that ends the group runs after it. (A group holding transaction control runs statement by
+   * statement: see the main loop.)
+   */
+  const runGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
+    if (!autocommit && block === 'none') await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
+    const implicit = block === 'none';
+    const savepoint = implicit ? !onErrorStop || !!opts.commit : onErrorRollback && !aborted;
+    if (!outerOpen) {
+      await exec('begin');
+      outerOpen = true;
+    }
+    ranInOuter = true;
+    if (savepoint) await exec(`savepoint ${GROUP_SAVEPOINT}`);
+    const current: NonNullable<typeof group> = { implicit, savepoint };
+    group = current;
+    let outcome: 'stop' | 'failed' | void = undefined;
+    try {
+      for (const it of items) {
+        if (!it.generated) runEventsBefore(it.st.end);
+        outcome = await runOne(it.st, it.index, it.generated);
+        if (outcome) break;
+      }
+    } finally {
+      group = null;
+    }
+    if (outcome) {
+      if (savepoint && !lost) await exec(`rollback to savepoint ${GROUP_SAVEPOINT}; release savepoint ${GROUP_SAVEPOINT}`).catch(() => (lost = true));
+      if (implicit) transactionLocal.clear();
+      return outcome === 'stop' ? 'stop' : undefined;
+    }
+    if (implicit) await endTransactionLocal();
+    if (savepoint) await exec(`release savepoint ${GROUP_SAVEPOINT}`);
+    if (current.generate) return runGenerated(current.generate.rows, current.generate.at);
+  };
+
+  /** Statements to run as psql sends them: one alone, or a `\;` group without transaction control. */
+  const runQuery = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
+    if (items.length > 1 && !items.some((it) => TX_PREFIX.test(it.st.text))) return runGroup(items);
+    for (const it of items) {
+      if (!it.generated) runEventsBefore(it.st.end);
+      if ((await runOne(it.st, it.index, it.generated)) === 'stop') return 'stop';
+    }
   };
 
   /**
    * psql's \gexec: each value of the rows, row by row and column by column, is sent as a query of its
    * own (NULLs skipped), through the same path as the file's statements; a failing one stops the file
    * under ON_ERROR_STOP, else the next one runs. A value holding several statements is one query to
-   * psql; they run one by one here, as statements joined with `\;` do.
+   * psql, as statements joined with `\;` are (runQuery).
    */
   const runGenerated = async (rows: Array<Array<Buffer | null>>, at: SqlLocation): Promise<'stop' | void> => {
     for (const row of rows) {
       for (const cell of row) {
         if (cell === null || cell === undefined) continue;
-        for (const st of await generatedStatements(cell.toString('utf8'))) {
-          if ((await runOne(st, -1, at)) === 'stop') return 'stop';
-        }
+        const query = (await generatedStatements(cell.toString('utf8'))).map((st) => ({ st, index: -1, generated: at }));
+        if ((await runQuery(query)) === 'stop') return 'stop';
       }
     }
   };
@@ -755,10 +826,14 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     };
     for (const [name, value] of Object.entries(connected)) runtimeVars.set(name, value);
 
-    for (const [index, st0] of statements.entries()) {
-      // Meta-commands run when psql reads them: before any statement that ends after them.
-      runEventsBefore(st0.end);
-      if ((await runOne(st0, index)) === 'stop') break;
+    // Meta-commands run when psql reads them: before any statement that ends after them (runQuery).
+    const joined = joinedToNext(script, statements);
+    for (let index = 0; index < statements.length; ) {
+      let last = index;
+      while (joined.has(last)) last++;
+      const query = statements.slice(index, last + 1).map((st, k) => ({ st, index: index + k }));
+      index = last + 1;
+      if ((await runQuery(query)) === 'stop') break;
     }
     if (!result.error) runEventsBefore(Number.POSITIVE_INFINITY);
   } catch (err) {
