@@ -143,12 +143,26 @@ describe('\\gexec', () => {
     expect(r.files[0]!.kept).toMatchObject({ line: 2 });
   });
 
-  it('refuses a \\gexec, \\gset or \\g after a query that already ended with ; (psql runs that query again)', async () => {
-    for (const cmd of ['\\gexec', '\\gset', '\\g']) {
-      const [p] = suite({ 'again.sql': `select plan(2);\nselect pass('x');\n${cmd}\n` });
-      const [f] = (await run([p!])).files;
-      expect(f!.status, cmd).toBe('errored');
-      expect(f!.error, cmd).toMatchObject({ message: `${cmd} after a query that already ended with ; (psql would run that query again)`, location: { line: 3, column: 1 } });
+  it('\\g, \\gset and \\gexec after a query that already ended with ; send that query again, as psql does', async () => {
+    const text =
+      "select plan(4);\nselect pass('x');\n\\g\nselect 'select pass(''y'')' as q;\n\\gexec\n" +
+      // A variable the query reads, and a \\; group, go with it.
+      "\\set n 7\nselect 0 as w \\; select :n as v;\n\\gset\nselect is(:v, 7, 'gset again');\n";
+    const [p, none] = suite({ 'again.sql': text, 'none.sql': '\\gset\nselect 1;\n' });
+    const r = await run([p!, none!]);
+    expect(r.files[0]!.output).toEqual(['1..4', 'ok 1 - x', 'ok 2 - x', "select pass('y')", 'ok 3 - y', '0', '7', '0', 'ok 4 - gset again']);
+    expect(r.files[0]!.status).toBe('passed');
+    expect(r.files[1]!.error).toMatchObject({ message: '\\gset with no query before it', location: { line: 1, column: 1 } });
+    if (canCompareWithRealPgtap()) {
+      const db = await freshDatabase('rg_again');
+      try {
+        await db.sql.unsafe(readFileSync(realPgtapSql()!, 'utf8')).simple();
+        const pr = pgProve(db.url, p!);
+        expect(tap(r.files[0]!.output)).toEqual(tap(pr.stdout.split('\n')));
+        expect(pr.status).toBe(0);
+      } finally {
+        await db.drop();
+      }
     }
   });
 });
@@ -197,6 +211,15 @@ describe('statements joined with \\;', () => {
     expect(f!.status).toBe('passed');
     // psql's stderr: one error a group, none for the statements skipped after it, no SET LOCAL warning.
     expect(f!.messages.filter((m) => /^(ERROR|WARNING)/.test(m))).toEqual(['ERROR:  division by zero', 'ERROR:  division by zero', 'ERROR:  division by zero']);
+  });
+
+  it('the same where the file does not parse before it runs (a variable a \\gset sets: the statements are split at psql\'s ends)', async () => {
+    const [p] = suite({ 'groups-gset.sql': 'select 11 as n \\gset\n' + GROUPS.replace('select plan(11);', 'select plan(:n);') });
+    const [f] = (await run([p!])).files;
+    const [g] = (await run(suite({ 'groups.sql': GROUPS }))).files;
+    expect(f!.output).toEqual(g!.output);
+    expect(f!.messages.filter((m) => /^(ERROR|WARNING)/.test(m))).toEqual(['ERROR:  division by zero', 'ERROR:  division by zero', 'ERROR:  division by zero']);
+    expect(f!.status).toBe('passed');
   });
 
   it.skipIf(!canCompareWithRealPgtap())('print the same lines and verdict as pg_prove with the real pgTAP 1.2', async () => {

@@ -220,6 +220,8 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
   const events: ScriptEvent[] = [];
   const terminators: number[] = [];
   const joins: number[] = [];
+  // Where the query psql sent last is in the output text (from the end of the one before, through its `;`).
+  let lastSent: { start: number; end: number } | null = null;
   const deferred: DeferredReference[] = [];
   const sources = new Map<string, string>();
   // \if stack: `active` is whether text is executed; `done` whether a branch was taken.
@@ -346,6 +348,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         i++;
         flush(i);
         if (live()) {
+          lastSent = { start: stmtStart, end: outLen };
           terminators.push(outLen);
           if (COPY_FROM_STDIN.test(stripLeadingComments(outputSince(stmtStart)))) {
             i = copyData(file, text, i);
@@ -418,8 +421,12 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         from = i;
         if (result === 'quit') return 'quit';
         if (result === 'send') {
+          const sentFrom = terminators[terminators.length - 1] ?? 0;
           emit(';', file, i, false);
-          if (live()) terminators.push(outLen);
+          if (live()) {
+            lastSent = { start: sentFrom, end: outLen };
+            terminators.push(outLen);
+          }
         }
         continue;
       }
@@ -479,12 +486,25 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     }
     if (!live()) return;
 
-    // \g, \gset and \gexec send the query buffer; an empty one (the query already ended with `;`)
-    // makes psql send the previous query again, which the split into statements cannot show.
+    // \g, \gset and \gexec send the query buffer; an empty one (the query already ended with `;`,
+    // as in `select 1 as x;` then `\gset` on the next line) makes psql send the previous query again:
+    // its text is put in once more, mapped to where it was written.
     const emptyBuffer = () => {
-      if (stripLeadingComments(outputSince(terminators[terminators.length - 1] ?? 0)).trim() === '') {
-        fail(`\\${cmd} after a query that already ended with ; (psql would run that query again)`, `drop the ; before \\${cmd}, or repeat the query`);
+      if (stripLeadingComments(outputSince(terminators[terminators.length - 1] ?? 0)).trim() !== '') return;
+      if (!lastSent) fail(`\\${cmd} with no query before it`);
+      const { start, end } = lastSent!;
+      if (COPY_FROM_STDIN.test(stripLeadingComments(outputSince(start)))) fail(`\\${cmd} after COPY … FROM STDIN: psql would send the COPY again, which rowguard does not`);
+      const base = outLen;
+      // The query without its `;` (the \g… that sends it again adds one).
+      const last = end - 1;
+      const textOf = outputSince(start).slice(0, last - start);
+      for (const sp of spans.filter((x) => x.outEnd > start && x.outStart < last)) {
+        const from = Math.max(sp.outStart, start);
+        const to = Math.min(sp.outEnd, last);
+        emit(textOf.slice(from - start, to - start), sp.file, sp.verbatim ? sp.srcStart + (from - sp.outStart) : sp.srcStart, sp.verbatim);
       }
+      for (const r of deferred.filter((x) => x.start >= start && x.end <= last)) deferred.push({ ...r, start: r.start - start + base, end: r.end - start + base });
+      for (const j of joins.filter((x) => x >= start && x < last)) joins.push(j - start + base);
     };
 
     const at = outLen;
@@ -585,12 +605,12 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const [prefix, ...more] = args();
         if (more.length) fail('\\gset takes at most one argument (a variable name prefix)');
         emptyBuffer();
-        events.push({ kind: 'gset', at, prefix: prefix ?? '' });
+        events.push({ kind: 'gset', at: outLen, prefix: prefix ?? '' });
         return 'send';
       }
       case 'gexec':
         emptyBuffer();
-        events.push({ kind: 'gexec', at });
+        events.push({ kind: 'gexec', at: outLen });
         return 'send';
       case 'gx':
       case 'gdesc':

@@ -187,7 +187,8 @@ async function splitScript(script: ExpandedScript): Promise<Statement[]> {
   // The server will report the syntax error, with its position, when the bad statement runs.
   const out: Statement[] = [];
   let prev = 0;
-  for (const end of [...script.terminators, sql.length]) {
+  // psql's statement ends, and the `;` of `\;` (each statement of such a group runs on its own: runQuery).
+  for (const end of [...script.terminators, ...script.joins.map((j) => j + 1), sql.length].sort((a, b) => a - b)) {
     const piece = sql.slice(prev, end);
     const lead = piece.length - piece.trimStart().length;
     const text = piece.trim().replace(/;$/, '');
@@ -359,7 +360,9 @@ function joinedToNext(script: ExpandedScript, statements: Statement[]): Set<numb
   const joined = new Set<number>();
   let k = 0;
   for (let i = 0; i + 1 < statements.length && k < script.joins.length; i++) {
-    while (k < script.joins.length && script.joins[k]! < statements[i]!.end) k++;
+    // (A statement's end can be past its `;`, where the file does not parse: its text ends before.)
+    const textEnd = statements[i]!.start + statements[i]!.text.length;
+    while (k < script.joins.length && script.joins[k]! < textEnd) k++;
     if (k < script.joins.length && script.joins[k]! < statements[i + 1]!.start) joined.add(i);
   }
   return joined;
