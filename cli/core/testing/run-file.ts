@@ -605,11 +605,11 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   let group: { implicit: boolean; savepoint: boolean; generate?: { rows: Array<Array<Buffer | null>>; at: SqlLocation } } | null = null;
 
   /**
-   * Run one statement of the file (or one a \\gexec generated, `generated` naming where that \\gexec
+   * Run one statement of the file (or one a \gexec generated, `generated` naming where that \gexec
    * is): 'stop' when the file stops there, 'failed' when it failed and the file goes on.
    */
   const runOne = async (st0: Statement, index: number, generated?: SqlLocation): Promise<'stop' | 'failed' | void> => {
-    // A generated statement is sent as the server returned it (no psql variables); its place is the \\gexec's.
+    // A generated statement is sent as the server returned it (no psql variables); its place is the \gexec's.
     const adapted = await standIn(generated ? { ...st0, toOriginal: () => 0 } : substituteDeferred(st0, script, runtimeVars), st0.kind);
     if (!adapted) return;
     const st = adapted.st;
@@ -740,7 +740,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
    * Statements joined with `\;` are one query to psql: outside a block one transaction of the server's
    * (what they set for it lasts to the last of them; an error undoes them all), in a block with
    * ON_ERROR_ROLLBACK one savepoint of psql's; in every case an error skips the rest of the query. A
-   * \\gexec that ends the group runs after it. (A group holding transaction control runs statement by
+   * \gexec that ends the group runs after it. (A group holding transaction control runs statement by
    * statement: see the main loop.)
    */
   const runGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
