@@ -163,7 +163,7 @@ describe('psql script preprocessing', () => {
 
   it('refuses meta-commands it cannot honour, naming them', () => {
     for (const [cmd, msg] of [
-      ['\\gexec', '\\gexec is not supported'],
+      ['\\gx', '\\gx is not supported'],
       ['\\connect other', '\\connect is not supported'],
       ['\\copy t from stdin', '\\copy is not supported'],
       ['\\! rm -rf /', 'shell command'],

@@ -50,6 +50,11 @@ export type ScriptEvent =
   /** `\gset [prefix]`: the statement it ends stores its one row in variables. */
   | { kind: 'gset'; at: number; prefix: string }
   /**
+   * `\gexec`: the statement it ends prints nothing; each value of its result, row by row and
+   * column by column (NULLs skipped), is then sent as a statement of its own.
+   */
+  | { kind: 'gexec'; at: number }
+  /**
    * The data of the COPY … FROM STDIN statement it ends: the lines after it
    * up to a line `\.` (or the end of the file), as psql reads them from the
    * file it runs, never interpolated.
@@ -83,6 +88,8 @@ export interface ExpandedScript {
   events: ScriptEvent[];
   /** Top-level `;` (and `\g`) positions in `sql`, psql's own statement ends: the fallback split. */
   terminators: number[];
+  /** Positions in `sql` of the `;` that stand for `\;`: the statements either side are one query to psql. */
+  joins: number[];
   deferred: DeferredReference[];
   /** Source texts by file path, for line/column lookups. */
   sources: Map<string, string>;
@@ -212,6 +219,9 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
   const spans: Span[] = [];
   const events: ScriptEvent[] = [];
   const terminators: number[] = [];
+  const joins: number[] = [];
+  // Where the query psql sent last is in the output text (from the end of the one before, through its `;`).
+  let lastSent: { start: number; end: number } | null = null;
   const deferred: DeferredReference[] = [];
   const sources = new Map<string, string>();
   // \if stack: `active` is whether text is executed; `done` whether a branch was taken.
@@ -338,6 +348,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         i++;
         flush(i);
         if (live()) {
+          lastSent = { start: stmtStart, end: outLen };
           terminators.push(outLen);
           if (COPY_FROM_STDIN.test(stripLeadingComments(outputSince(stmtStart)))) {
             i = copyData(file, text, i);
@@ -387,9 +398,10 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         continue;
       }
       // `\;` puts a semicolon in the query without sending it (psql's way to send several statements
-      // as one query): the line goes on as SQL. They run here one by one, as the parser splits them.
+      // as one query): the line goes on as SQL. The parser splits them; the runner runs them as one query.
       if (ch === '\\' && next === ';') {
         flush(i);
+        if (live()) joins.push(outLen);
         emit(';', file, i, false);
         i += 2;
         from = i;
@@ -409,8 +421,12 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         from = i;
         if (result === 'quit') return 'quit';
         if (result === 'send') {
+          const sentFrom = terminators[terminators.length - 1] ?? 0;
           emit(';', file, i, false);
-          if (live()) terminators.push(outLen);
+          if (live()) {
+            lastSent = { start: sentFrom, end: outLen };
+            terminators.push(outLen);
+          }
         }
         continue;
       }
@@ -469,6 +485,27 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       return;
     }
     if (!live()) return;
+
+    // \g, \gset and \gexec send the query buffer; an empty one (the query already ended with `;`,
+    // as in `select 1 as x;` then `\gset` on the next line) makes psql send the previous query again:
+    // its text is put in once more, mapped to where it was written.
+    const emptyBuffer = () => {
+      if (stripLeadingComments(outputSince(terminators[terminators.length - 1] ?? 0)).trim() !== '') return;
+      if (!lastSent) fail(`\\${cmd} with no query before it`);
+      const { start, end } = lastSent!;
+      if (COPY_FROM_STDIN.test(stripLeadingComments(outputSince(start)))) fail(`\\${cmd} after COPY … FROM STDIN: psql would send the COPY again, which rowguard does not`);
+      const base = outLen;
+      // The query without its `;` (the \g… that sends it again adds one).
+      const last = end - 1;
+      const textOf = outputSince(start).slice(0, last - start);
+      for (const sp of spans.filter((x) => x.outEnd > start && x.outStart < last)) {
+        const from = Math.max(sp.outStart, start);
+        const to = Math.min(sp.outEnd, last);
+        emit(textOf.slice(from - start, to - start), sp.file, sp.verbatim ? sp.srcStart + (from - sp.outStart) : sp.srcStart, sp.verbatim);
+      }
+      for (const r of deferred.filter((x) => x.start >= start && x.end <= last)) deferred.push({ ...r, start: r.start - start + base, end: r.end - start + base });
+      for (const j of joins.filter((x) => x >= start && x < last)) joins.push(j - start + base);
+    };
 
     const at = outLen;
     switch (cmd) {
@@ -562,14 +599,19 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         return 'quit';
       case 'g':
         if (args().length) fail('\\g with an argument (output to a file or command) is not supported');
+        emptyBuffer();
         return 'send';
       case 'gset': {
         const [prefix, ...more] = args();
         if (more.length) fail('\\gset takes at most one argument (a variable name prefix)');
-        events.push({ kind: 'gset', at, prefix: prefix ?? '' });
+        emptyBuffer();
+        events.push({ kind: 'gset', at: outLen, prefix: prefix ?? '' });
         return 'send';
       }
       case 'gexec':
+        emptyBuffer();
+        events.push({ kind: 'gexec', at: outLen });
+        return 'send';
       case 'gx':
       case 'gdesc':
       case 'crosstabview':
@@ -588,7 +630,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         break;
       default:
         if (DISPLAY_ONLY.has(cmd)) return;
-        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\gset \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
+        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\gset \\gexec \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
     }
   };
 
@@ -600,7 +642,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     if (!(err instanceof Abort)) throw err;
     problem = err.problem;
   }
-  return { sql: out.join(''), spans, events, terminators, deferred, sources, variables, ...(problem ? { problem } : {}) };
+  return { sql: out.join(''), spans, events, terminators, joins, deferred, sources, variables, ...(problem ? { problem } : {}) };
 }
 
 /**

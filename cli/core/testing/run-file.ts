@@ -131,6 +131,7 @@ interface TxStatement {
 const TX_PREFIX = /^\s*(?:(?:--[^\n]*\n)|(?:\/\*[\s\S]*?\*\/)|\s)*(begin|start|commit|end|rollback|abort|savepoint|release|prepare)\b/i;
 const FILE_SAVEPOINT = 'rowguard_file_tx';
 const STMT_SAVEPOINT = 'rowguard_stmt';
+const GROUP_SAVEPOINT = 'rowguard_group';
 /** Where the library records the search_path it appended itself to (00-core.sql). */
 const APPENDED_PATH = 'rowguard_tap.appended_search_path';
 /** Calls that may set a setting (see settingChanges): only SET/RESET and statements naming one are parsed for it. */
@@ -186,7 +187,8 @@ async function splitScript(script: ExpandedScript): Promise<Statement[]> {
   // The server will report the syntax error, with its position, when the bad statement runs.
   const out: Statement[] = [];
   let prev = 0;
-  for (const end of [...script.terminators, sql.length]) {
+  // psql's statement ends, and the `;` of `\;` (each statement of such a group runs on its own: runQuery).
+  for (const end of [...script.terminators, ...script.joins.map((j) => j + 1), sql.length].sort((a, b) => a - b)) {
     const piece = sql.slice(prev, end);
     const lead = piece.length - piece.trimStart().length;
     const text = piece.trim().replace(/;$/, '');
@@ -334,6 +336,52 @@ function rowText(row: Array<Buffer | null>): string {
 }
 
 /**
+ * The meta-commands that belong to one statement, by its index: \gset and \gexec to the statement
+ * they end, COPY … FROM STDIN's data lines to that COPY; in each case the last statement that
+ * starts before them.
+ */
+function statementEvents(script: ExpandedScript, statements: Statement[]): { gsetPrefix: Map<number, string>; copyInput: Map<number, string>; gexecAt: Set<number> } {
+  const gsetPrefix = new Map<number, string>();
+  const copyInput = new Map<number, string>();
+  const gexecAt = new Set<number>();
+  for (const e of script.events) {
+    if (e.kind !== 'gset' && e.kind !== 'gexec' && e.kind !== 'copy-data') continue;
+    const idx = statements.findLastIndex((st) => st.start < e.at);
+    if (idx < 0) continue;
+    if (e.kind === 'gset') gsetPrefix.set(idx, e.prefix);
+    else if (e.kind === 'gexec') gexecAt.add(idx);
+    else copyInput.set(idx, e.data);
+  }
+  return { gsetPrefix, copyInput, gexecAt };
+}
+
+/** The indexes of the statements joined to the next one by a `\;` (one query to psql). */
+function joinedToNext(script: ExpandedScript, statements: Statement[]): Set<number> {
+  const joined = new Set<number>();
+  let k = 0;
+  for (let i = 0; i + 1 < statements.length && k < script.joins.length; i++) {
+    // (A statement's end can be past its `;`, where the file does not parse: its text ends before.)
+    const textEnd = statements[i]!.start + statements[i]!.text.length;
+    while (k < script.joins.length && script.joins[k]! < textEnd) k++;
+    if (k < script.joins.length && script.joins[k]! < statements[i + 1]!.start) joined.add(i);
+  }
+  return joined;
+}
+
+/** The statements of a value \gexec runs (one unparsed statement when it does not parse: the server reports it). */
+async function generatedStatements(text: string): Promise<Statement[]> {
+  const split = await splitStatements(text);
+  if (isParseFailure(split)) return stripComments(text).trim() === '' ? [] : [{ text, start: 0, end: 0 }];
+  return split.map((s) => ({ text: s.text, kind: s.kind, start: 0, end: 0 }));
+}
+
+/** A statement's text on one line, shortened, for a message. */
+function oneLine(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 120 ? `${t.slice(0, 117)}…` : t;
+}
+
+/**
  * Where psql may first commit something of this file that a file run after it
  * in the same database would see (pg_prove runs a suite's files one after
  * another in one database), or null when it cannot: a statement outside the
@@ -365,7 +413,11 @@ export async function firstCommitted(opts: Pick<RunFileOptions, 'file' | 'cwd' |
   };
   // The statements of the block open now: read only if the block is committed.
   let block: Statement[] | null = null;
-  for (const st of await statementsOf(script)) {
+  const statements = await statementsOf(script);
+  // What a \gexec runs is known only when it runs: its query counts as a statement that may leave something.
+  const { gexecAt } = statementEvents(script, statements);
+  for (const [index, st0] of statements.entries()) {
+    const st = gexecAt.has(index) ? { ...st0, kind: 'gexec' } : st0;
     const tx = await classify(st.text);
     if (tx) {
       if (tx.kind === 'begin' && !block) block = [];
@@ -458,18 +510,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   // or the driver would try to reconnect.
   let lost = false;
 
-  const events = script.events.filter((e) => e.kind !== 'gset' && e.kind !== 'copy-data').sort((a, b) => a.at - b.at);
-  // \gset belongs to the statement it ends, and COPY … FROM STDIN's data lines to
-  // that COPY: in both cases the last statement that starts before them.
-  const gsetPrefix = new Map<number, string>();
-  const copyInput = new Map<number, string>();
-  for (const e of script.events) {
-    if (e.kind !== 'gset' && e.kind !== 'copy-data') continue;
-    const idx = statements.findLastIndex((st) => st.start < e.at);
-    if (idx < 0) continue;
-    if (e.kind === 'gset') gsetPrefix.set(idx, e.prefix);
-    else copyInput.set(idx, e.data);
-  }
+  const events = script.events.filter((e) => e.kind !== 'gset' && e.kind !== 'gexec' && e.kind !== 'copy-data').sort((a, b) => a.at - b.at);
+  const { gsetPrefix, copyInput, gexecAt } = statementEvents(script, statements);
   // Variables set by \gset while the file runs.
   const runtimeVars = new Map<string, string>();
   let nextEvent = 0;
@@ -558,6 +600,206 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     return { st: replaceRanges(st, sites.map((s) => ({ ...s, text: opts.librarySchema }))), ...(searchPath ? { searchPath } : {}) };
   };
 
+  // The `\;` group running now (see runGroup): outside a block (`implicit`) its statements share one
+  // transaction; `savepoint` when one of ours undoes the whole group on an error.
+  let group: { implicit: boolean; savepoint: boolean; generate?: { rows: Array<Array<Buffer | null>>; at: SqlLocation } } | null = null;
+
+  /**
+   * Run one statement of the file (or one a \gexec generated, `generated` naming where that \gexec
+   * is): 'stop' when the file stops there, 'failed' when it failed and the file goes on.
+   */
+  const runOne = async (st0: Statement, index: number, generated?: SqlLocation): Promise<'stop' | 'failed' | void> => {
+    // A generated statement is sent as the server returned it (no psql variables); its place is the \gexec's.
+    const adapted = await standIn(generated ? { ...st0, toOriginal: () => 0 } : substituteDeferred(st0, script, runtimeVars), st0.kind);
+    if (!adapted) return;
+    const st = adapted.st;
+    const location = generated ?? locate(script, st.start);
+    const tx = await classify(st.text);
+    // AUTOCOMMIT off: psql's implicit BEGIN (also before a SAVEPOINT; statements that cannot run in
+    // a block fail in rowguard's transaction either way).
+    if (!autocommit && block === 'none' && (!tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to')) {
+      await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
+    }
+    // Outside the file's blocks and any `\;` group, the statement is a transaction of its own under psql.
+    const alone = block === 'none' && !group;
+    // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS outside a block: psql's server warns and the
+    // setting ends with that statement's own transaction; in rowguard's it would last the whole file.
+    if (alone && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
+      const only = transactionOnlySet(await parseTree(st.text));
+      if (only) {
+        result.messages.push(`WARNING:  ${only} can only be used in transaction blocks`);
+        return;
+      }
+    }
+    // Run in a savepoint of ours: outside the file's blocks (psql's autocommit) or, with
+    // ON_ERROR_ROLLBACK, inside them unless already aborted (psql then sends no savepoint).
+    let guard = false;
+    let refused = false;
+    let generate: Array<Array<Buffer | null>> | undefined;
+    try {
+      // LOCK and DECLARE CURSOR (without HOLD) outside a block: psql's one-statement transaction makes the server refuse them.
+      if (alone && (st0.kind === 'LockStmt' || st0.kind === 'DeclareCursorStmt')) {
+        const needs = blockOnly(await parseTree(st.text));
+        if (needs) {
+          refused = true;
+          throw outsideBlock(`${needs} can only be used in transaction blocks`);
+        }
+      }
+      if (tx) {
+        if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
+          result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'rowguard test runs each file inside a transaction of its own, which it commits only as psql would have (for the files after it)' };
+          return 'stop';
+        }
+        await runTransactionControl(tx, st.text);
+        return;
+      }
+      if (!outerOpen) {
+        await exec('begin');
+        outerOpen = true;
+      }
+      ranInOuter = true;
+      await noteSettingChanges(st.text, st0.kind);
+      // A file whose commits are kept runs each statement outside its blocks in a savepoint too, so
+      // that an error stopping it undoes that statement alone, as psql's autocommit would.
+      guard = !group && (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
+      if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
+      const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
+      if (adapted.searchPath) {
+        // Keep the library reachable, as pgTAP would be in the schema the file puts on its path.
+        // The result is recorded with the same scope, for the descriptions that print the path.
+        const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local})`;
+        await exec(
+          `select set_config('${APPENDED_PATH}', ${appended}, ${adapted.searchPath.local}) ` +
+            `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
+        );
+      }
+      // Outside a block the statement was a transaction of its own under psql: what it set for it ends here.
+      if (alone) await endTransactionLocal();
+      if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
+      const prefix = gsetPrefix.get(index);
+      if (prefix !== undefined) {
+        // psql: exactly one row; each column sets <prefix><column>, NULL unsets it. Nothing is printed.
+        if (rows.length !== 1) {
+          result.error = { message: rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset', location };
+          return 'stop';
+        }
+        const columns = ((rows as unknown as { columns?: Array<{ name: string }> }).columns ?? []).map((c) => c.name);
+        columns.forEach((name, i) => {
+          const v = rows[0]![i];
+          if (v === null || v === undefined) runtimeVars.delete(prefix + name);
+          else runtimeVars.set(prefix + name, v.toString('utf8'));
+        });
+        return;
+      }
+      // \gexec: the query's own rows are not printed; what they say runs once this statement is done.
+      if (gexecAt.has(index)) generate = rows;
+      else if (outputOn) {
+        for (const r of rows) {
+          // A row of no columns (SELECT FROM f()) prints nothing under psql, not an empty line.
+          if (r.length === 0) continue;
+          for (const l of rowText(r).split('\n')) {
+            result.output.push(l);
+            lineOrigin.push(location);
+          }
+        }
+      }
+    } catch (err) {
+      const pg = pgFieldsOf(err);
+      if (!pg) throw err;
+      // 57P01..57P05: the server ended the session (terminate, shutdown, database dropped); 08xxx: connection failure.
+      if (pg.sqlstate?.startsWith('57P') || pg.sqlstate?.startsWith('08')) lost = true;
+      // Outside a block a failed statement is undone whole (its savepoint, or the end of the file): so is what it set.
+      if (alone) transactionLocal.clear();
+      const errLocation = generated ?? (pg.position ? locate(script, st.start + st.toOriginal(codePointToUtf16(st.text, pg.position - 1))) : location);
+      const message = `${pg.message ?? 'error'}`;
+      result.messages.push(`ERROR:  ${message}`);
+      if (onErrorStop || lost) {
+        if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
+        const hint = transactionHint(pg.sqlstate, alone ? 'none' : block === 'none' ? 'outer' : block) ?? (generated ? `in the statement \\gexec ran there: ${oneLine(st.text)}` : undefined);
+        result.error = { message, location: errLocation, pg, ...(hint ? { hint } : {}) };
+        return 'stop';
+      }
+      // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
+      // with ON_ERROR_ROLLBACK) the statement was guarded by a savepoint; else
+      // the block stays aborted until the file's ROLLBACK, exactly as under psql.
+      // A statement refused outside a block (outsideBlock) never reached the server: nothing to undo.
+      if (refused || (tx && block === 'none')) return;
+      // In a `\;` group the server skips the rest of the query: the group undoes what it did (runGroup).
+      if (group) {
+        if (!group.savepoint) aborted = true;
+        return 'failed';
+      }
+      if ((block === 'none' || guard) && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
+      else aborted = true;
+    }
+    if (generate && group) group.generate = { rows: generate, at: location };
+    else if (generate) return runGenerated(generate, location);
+  };
+
+  /**
+   * Statements joined with `\;` are one query to psql: outside a block one transaction of the server's
+   * (what they set for it lasts to the last of them; an error undoes them all), in a block with
+   * ON_ERROR_ROLLBACK one savepoint of psql's; in every case an error skips the rest of the query. A
+   * \gexec that ends the group runs after it. (A group holding transaction control runs statement by
+   * statement: see the main loop.)
+   */
+  const runGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
+    if (!autocommit && block === 'none') await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
+    const implicit = block === 'none';
+    const savepoint = implicit ? !onErrorStop || !!opts.commit : onErrorRollback && !aborted;
+    if (!outerOpen) {
+      await exec('begin');
+      outerOpen = true;
+    }
+    ranInOuter = true;
+    if (savepoint) await exec(`savepoint ${GROUP_SAVEPOINT}`);
+    const current: NonNullable<typeof group> = { implicit, savepoint };
+    group = current;
+    let outcome: 'stop' | 'failed' | void = undefined;
+    try {
+      for (const it of items) {
+        if (!it.generated) runEventsBefore(it.st.end);
+        outcome = await runOne(it.st, it.index, it.generated);
+        if (outcome) break;
+      }
+    } finally {
+      group = null;
+    }
+    if (outcome) {
+      if (savepoint && !lost) await exec(`rollback to savepoint ${GROUP_SAVEPOINT}; release savepoint ${GROUP_SAVEPOINT}`).catch(() => (lost = true));
+      if (implicit) transactionLocal.clear();
+      return outcome === 'stop' ? 'stop' : undefined;
+    }
+    if (implicit) await endTransactionLocal();
+    if (savepoint) await exec(`release savepoint ${GROUP_SAVEPOINT}`);
+    if (current.generate) return runGenerated(current.generate.rows, current.generate.at);
+  };
+
+  /** Statements to run as psql sends them: one alone, or a `\;` group without transaction control. */
+  const runQuery = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
+    if (items.length > 1 && !items.some((it) => TX_PREFIX.test(it.st.text))) return runGroup(items);
+    for (const it of items) {
+      if (!it.generated) runEventsBefore(it.st.end);
+      if ((await runOne(it.st, it.index, it.generated)) === 'stop') return 'stop';
+    }
+  };
+
+  /**
+   * psql's \gexec: each value of the rows, row by row and column by column, is sent as a query of its
+   * own (NULLs skipped), through the same path as the file's statements; a failing one stops the file
+   * under ON_ERROR_STOP, else the next one runs. A value holding several statements is one query to
+   * psql, as statements joined with `\;` are (runQuery).
+   */
+  const runGenerated = async (rows: Array<Array<Buffer | null>>, at: SqlLocation): Promise<'stop' | void> => {
+    for (const row of rows) {
+      for (const cell of row) {
+        if (cell === null || cell === undefined) continue;
+        const query = (await generatedStatements(cell.toString('utf8'))).map((st) => ({ st, index: -1, generated: at }));
+        if ((await runQuery(query)) === 'stop') return 'stop';
+      }
+    }
+  };
+
   try {
     const [init] = await sql.unsafe(
       `select array(select distinct p.proname::text from pg_catalog.pg_proc p where p.pronamespace = pg_catalog.to_regnamespace($1::text)) as library_functions, ` +
@@ -587,121 +829,14 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     };
     for (const [name, value] of Object.entries(connected)) runtimeVars.set(name, value);
 
-    for (const [index, st0] of statements.entries()) {
-      // Meta-commands run when psql reads them: before any statement that ends after them.
-      runEventsBefore(st0.end);
-      const adapted = await standIn(substituteDeferred(st0, script, runtimeVars), st0.kind);
-      if (!adapted) continue;
-      const st = adapted.st;
-      const location = locate(script, st.start);
-      const tx = await classify(st.text);
-      // AUTOCOMMIT off: psql's implicit BEGIN (also before a SAVEPOINT; statements that cannot run in
-      // a block fail in rowguard's transaction either way).
-      if (!autocommit && block === 'none' && (!tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to')) {
-        await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
-      }
-      // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS outside a block: psql's server warns and the
-      // setting ends with that statement's own transaction; in rowguard's it would last the whole file.
-      if (block === 'none' && (st0.kind === 'VariableSetStmt' || st0.kind === 'ConstraintsSetStmt')) {
-        const only = transactionOnlySet(await parseTree(st.text));
-        if (only) {
-          result.messages.push(`WARNING:  ${only} can only be used in transaction blocks`);
-          continue;
-        }
-      }
-      // Run in a savepoint of ours: outside the file's blocks (psql's autocommit) or, with
-      // ON_ERROR_ROLLBACK, inside them unless already aborted (psql then sends no savepoint).
-      let guard = false;
-      let refused = false;
-      try {
-        // LOCK and DECLARE CURSOR (without HOLD) outside a block: psql's one-statement transaction makes the server refuse them.
-        if (block === 'none' && (st0.kind === 'LockStmt' || st0.kind === 'DeclareCursorStmt')) {
-          const needs = blockOnly(await parseTree(st.text));
-          if (needs) {
-            refused = true;
-            throw outsideBlock(`${needs} can only be used in transaction blocks`);
-          }
-        }
-        if (tx) {
-          if (tx.kind === 'prepare' || tx.kind === 'commit_prepared' || tx.kind === 'rollback_prepared') {
-            result.error = { message: 'two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) is not supported in test files', location, hint: 'rowguard test runs each file inside a transaction of its own, which it commits only as psql would have (for the files after it)' };
-            break;
-          }
-          await runTransactionControl(tx, st.text);
-          continue;
-        }
-        if (!outerOpen) {
-          await exec('begin');
-          outerOpen = true;
-        }
-        ranInOuter = true;
-        await noteSettingChanges(st.text, st0.kind);
-        // A file whose commits are kept runs each statement outside its blocks in a savepoint too, so
-        // that an error stopping it undoes that statement alone, as psql's autocommit would.
-        guard = (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
-        if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
-        const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
-        if (adapted.searchPath) {
-          // Keep the library reachable, as pgTAP would be in the schema the file puts on its path.
-          // The result is recorded with the same scope, for the descriptions that print the path.
-          const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local})`;
-          await exec(
-            `select set_config('${APPENDED_PATH}', ${appended}, ${adapted.searchPath.local}) ` +
-              `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
-          );
-        }
-        // Outside a block the statement was a transaction of its own under psql: what it set for it ends here.
-        if (block === 'none') await endTransactionLocal();
-        if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
-        const prefix = gsetPrefix.get(index);
-        if (prefix !== undefined) {
-          // psql: exactly one row; each column sets <prefix><column>, NULL unsets it. Nothing is printed.
-          if (rows.length !== 1) {
-            result.error = { message: rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset', location };
-            break;
-          }
-          const columns = ((rows as unknown as { columns?: Array<{ name: string }> }).columns ?? []).map((c) => c.name);
-          columns.forEach((name, i) => {
-            const v = rows[0]![i];
-            if (v === null || v === undefined) runtimeVars.delete(prefix + name);
-            else runtimeVars.set(prefix + name, v.toString('utf8'));
-          });
-          continue;
-        }
-        if (outputOn) {
-          for (const r of rows) {
-            // A row of no columns (SELECT FROM f()) prints nothing under psql, not an empty line.
-            if (r.length === 0) continue;
-            for (const l of rowText(r).split('\n')) {
-              result.output.push(l);
-              lineOrigin.push(location);
-            }
-          }
-        }
-      } catch (err) {
-        const pg = pgFieldsOf(err);
-        if (!pg) throw err;
-        // 57P01..57P05: the server ended the session (terminate, shutdown, database dropped); 08xxx: connection failure.
-        if (pg.sqlstate?.startsWith('57P') || pg.sqlstate?.startsWith('08')) lost = true;
-        // Outside a block a failed statement is undone whole (its savepoint, or the end of the file): so is what it set.
-        if (block === 'none') transactionLocal.clear();
-        const errLocation = pg.position ? locate(script, st.start + st.toOriginal(codePointToUtf16(st.text, pg.position - 1))) : location;
-        const message = `${pg.message ?? 'error'}`;
-        result.messages.push(`ERROR:  ${message}`);
-        if (onErrorStop || lost) {
-          if (guard && !lost) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => (lost = true));
-          const hint = transactionHint(pg.sqlstate, block);
-          result.error = { message, location: errLocation, pg, ...(hint ? { hint } : {}) };
-          break;
-        }
-        // ON_ERROR_STOP off: psql carries on. Outside the file's own block (or
-        // with ON_ERROR_ROLLBACK) the statement was guarded by a savepoint; else
-        // the block stays aborted until the file's ROLLBACK, exactly as under psql.
-        // A statement refused outside a block (outsideBlock) never reached the server: nothing to undo.
-        if (refused || (tx && block === 'none')) continue;
-        if ((block === 'none' || guard) && outerOpen) await exec(`rollback to savepoint ${STMT_SAVEPOINT}; release savepoint ${STMT_SAVEPOINT}`).catch(() => undefined);
-        else aborted = true;
-      }
+    // Meta-commands run when psql reads them: before any statement that ends after them (runQuery).
+    const joined = joinedToNext(script, statements);
+    for (let index = 0; index < statements.length; ) {
+      let last = index;
+      while (joined.has(last)) last++;
+      const query = statements.slice(index, last + 1).map((st, k) => ({ st, index: index + k }));
+      index = last + 1;
+      if ((await runQuery(query)) === 'stop') break;
     }
     if (!result.error) runEventsBefore(Number.POSITIVE_INFINITY);
   } catch (err) {
