@@ -1,0 +1,180 @@
+/**
+ * A second outside checker's cases for `policy diff` / `apply` / `pull`: spellings
+ * of one function that differ in text only, what becomes of a comment on a policy,
+ * and relations as real databases have them (partitions, inheritance, a policy on a
+ * table with RLS off, FORCE without ENABLE, views, a materialized view, a foreign
+ * table) through pull and apply.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
+import { apiRolesOf, parseConfig, type Config } from '../../cli/core/config.js';
+import { diffPolicies, readModel } from '../../cli/core/policy/diff.js';
+import { applyPlan } from '../../cli/core/policy/apply.js';
+import { writePolicyFiles } from '../../cli/core/policy/pull.js';
+import { securityStateOf } from '../../cli/core/policy/state.js';
+import { stepSql } from '../../cli/core/policy/render.js';
+import { rolesSql } from './project.js';
+
+const ROLES = rolesSql([['anon', 'nologin'], ['authenticated', 'nologin'], ['service_role', 'nologin bypassrls']]);
+const urlConfig = parseConfig({}, null, '/nonexistent');
+const diffUrls = (from: string, to: string) => diffPolicies({ serverUrl: serverUrl(), config: urlConfig, from: { kind: 'url', url: from }, to: { kind: 'url', url: to } });
+const stepsOf = (steps: ReadonlyArray<Parameters<typeof stepSql>[0]>, table: string) => steps.filter((s) => s.table === table).map((s) => [s.kind, s.hazard, stepSql(s)]);
+
+describe('CURRENT_USER spelled as CURRENT_ROLE, USER or "current_user"()', () => {
+  let a: TestDatabase;
+  let b: TestDatabase;
+  const SPELLINGS = { current_role: 'current_role', user_kw: 'user', call: '"current_user"()', session: 'session_user', call_session: '"session_user"()' };
+  beforeAll(async () => {
+    a = await freshDatabase('rg_peer2_user_a');
+    b = await freshDatabase('rg_peer2_user_b');
+    for (const db of [a, b]) await db.sql.unsafe(ROLES);
+    for (const [t, spelling] of Object.entries(SPELLINGS)) {
+      const create = `create table public.${t} (id int, owner_name text); alter table public.${t} enable row level security; grant select on public.${t} to anon, authenticated;`;
+      await a.sql.unsafe(`${create} create policy p on public.${t} for select to anon, authenticated using (owner_name = ${t === 'call_session' ? 'session_user' : 'current_user'});`);
+      await b.sql.unsafe(`${create} create policy p on public.${t} for select to anon, authenticated using (owner_name = ${spelling});`);
+    }
+  });
+  afterAll(async () => {
+    await a?.drop();
+    await b?.drop();
+  });
+
+  it('are the same value on Postgres, and session_user is not', async () => {
+    const [row] = await a.sql.begin(async (tx) => {
+      await tx`set local role anon`;
+      return tx`select current_user as cu, current_role as cr, user as u, "current_user"() as call, session_user as su, "session_user"() as scall`;
+    });
+    expect(row).toMatchObject({ cu: 'anon', cr: 'anon', u: 'anon', call: 'anon' });
+    expect(row!['su']).not.toBe('anon');
+    expect(row!['scall']).toBe(row!['su']);
+  });
+
+  it('are no change to the diff; session_user instead of current_user is one', async () => {
+    const plan = (await diffUrls(a.url, b.url)).plan;
+    for (const t of ['current_role', 'user_kw', 'call', 'call_session']) expect(stepsOf(plan.steps, `public.${t}`), t).toEqual([]);
+    expect(stepsOf(plan.steps, 'public.session')).toEqual([['alter-policy', 'may-widen', 'alter policy p on public.session using ((owner_name = SESSION_USER));']]);
+  });
+});
+
+describe('a comment on a policy', () => {
+  let a: TestDatabase;
+  let b: TestDatabase;
+  beforeAll(async () => {
+    a = await freshDatabase('rg_peer2_comment_a');
+    b = await freshDatabase('rg_peer2_comment_b');
+    for (const db of [a, b]) await db.sql.unsafe(ROLES);
+    const tables = `create table public.altered (id int, uid int); create table public.recreated (id int, uid int);
+      alter table public.altered enable row level security; alter table public.recreated enable row level security;`;
+    await a.sql.unsafe(`${tables}
+      create policy p on public.altered for select to authenticated using (uid = 1);
+      create policy p on public.recreated for select to authenticated using (uid = 1);
+      comment on policy p on public.altered is 'owners only';
+      comment on policy p on public.recreated is 'owners only';`);
+    await b.sql.unsafe(`${tables}
+      create policy p on public.altered for select to authenticated using ((uid = 1) and (id > 0));
+      create policy p on public.recreated for all to authenticated using (uid = 1);`);
+  });
+  afterAll(async () => {
+    await a?.drop();
+    await b?.drop();
+  });
+
+  it('is not compared, is kept by ALTER POLICY and is lost when apply drops and creates the policy', async () => {
+    const plan = (await diffUrls(a.url, b.url)).plan;
+    expect(plan.steps.map((s) => [s.table, s.kind])).toEqual([
+      ['public.altered', 'alter-policy'],
+      ['public.recreated', 'drop-policy'],
+      ['public.recreated', 'create-policy'],
+    ]);
+    await applyPlan(plan, { url: a.url, lockTimeout: '5s', statementTimeout: '0' });
+    const comments = await a.sql`select c.relname as t, obj_description(p.oid, 'pg_policy') as comment from pg_policy p join pg_class c on c.oid = p.polrelid order by 1`;
+    expect(comments).toEqual([
+      { t: 'altered', comment: 'owners only' },
+      { t: 'recreated', comment: null },
+    ]);
+    expect((await diffUrls(a.url, b.url)).plan.steps).toEqual([]);
+  });
+});
+
+describe('relations as databases have them, through pull and apply', () => {
+  const SQL = `${ROLES}
+create table public.parted (id int, uid int) partition by list (uid);
+create table public.parted_1 partition of public.parted for values in (1);
+create table public.parted_d partition of public.parted default;
+create table public.base (id int, uid int);
+create table public.child (extra text) inherits (public.base);
+create table public.forced (id int);
+create table public.inactive (id int, uid int);
+create table public.src (id int, uid int);
+create view public.v_invoker with (security_invoker = true) as select * from public.src;
+create view public.v_definer as select * from public.src;
+create materialized view public.mv as select * from public.src;
+create foreign data wrapper rg_peer2_fdw;
+create server rg_peer2_srv foreign data wrapper rg_peer2_fdw;
+create foreign table public.ft (id int) server rg_peer2_srv;
+`;
+  const LIVE = `
+alter table public.parted enable row level security;
+create policy own on public.parted for select to authenticated using (uid = 1);
+alter table public.parted_1 enable row level security;
+grant select on public.parted, public.parted_1, public.parted_d to authenticated;
+alter table public.base enable row level security;
+create policy own on public.base for all to authenticated using (uid = 1);
+grant select, insert on public.base, public.child to authenticated;
+alter table public.forced force row level security;
+grant select on public.forced to anon;
+create policy never on public.inactive for select to anon using (false);
+grant select on public.inactive to anon;
+grant select on public.v_invoker, public.v_definer to anon;
+grant select on public.mv to authenticated;
+grant select on public.ft to anon;
+`;
+  let project: string;
+  let config: Config;
+  let live: TestDatabase;
+  let fresh: TestDatabase;
+  const diffFrom = (url: string) => diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url }, to: { kind: 'policies' }, displayRoot: project });
+
+  beforeAll(async () => {
+    project = mkdtempSync(join(tmpdir(), 'rowguard-peer2-'));
+    mkdirSync(join(project, 'sql'));
+    writeFileSync(join(project, 'sql', '0001_init.sql'), SQL);
+    config = parseConfig({}, null, project);
+    live = await freshDatabase('rg_peer2_live');
+    fresh = await freshDatabase('rg_peer2_fresh');
+    await migrate(live.url, join(project, 'sql'));
+    await migrate(fresh.url, join(project, 'sql'));
+    await live.sql.unsafe(LIVE);
+  });
+  afterAll(async () => {
+    await live?.drop();
+    await fresh?.drop();
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  it('pulled, then applied to a database with only sql/: both diffs are empty, and each step says what it does', async () => {
+    const apiRoles = apiRolesOf(config);
+    const pulled = writePolicyFiles(securityStateOf(await readModel(live.url, apiRoles), apiRoles), config.dirs.policies, project);
+    expect(pulled.written).toHaveLength(12);
+    expect(readFileSync(join(project, 'policies', 'public.forced.sql'), 'utf8')).toContain('alter table public.forced force row level security;');
+    expect(readFileSync(join(project, 'policies', 'public.inactive.sql'), 'utf8')).not.toContain('enable row level security');
+    expect((await diffFrom(live.url)).plan.steps.map(stepSql)).toEqual([]);
+
+    const d = await diffFrom(fresh.url);
+    const effect = (table: string, kind: string) => d.plan.steps.find((s) => s.table === table && s.kind === kind);
+    // A policy on a table whose RLS stays off, and FORCE without ENABLE: nothing changes for anyone.
+    expect(effect('public.inactive', 'create-policy')?.hazard).toBe('neutral');
+    expect(effect('public.inactive', 'create-policy')?.effects[0]).toMatch(/no effect while RLS is disabled on public\.inactive$/);
+    expect(effect('public.forced', 'force-rls')?.hazard).toBe('neutral');
+    // A partition and an inheriting table are reached directly under their own flags, not the parent's.
+    expect(effect('public.parted_d', 'grant')?.effects).toEqual(['authenticated can now SELECT public.parted_d (RLS is off: every row)']);
+    expect(effect('public.child', 'grant')?.effects).toEqual(['authenticated can now SELECT and INSERT public.child (RLS is off: every row)']);
+    expect(effect('public.parted_1', 'enable-rls')?.effects).toEqual(['RLS enabled on public.parted_1: it has no policies, so API roles see and write no rows']);
+    for (const t of ['public.v_invoker', 'public.v_definer', 'public.mv', 'public.ft']) expect(effect(t, 'grant')?.hazard, t).toBe('widens');
+    await applyPlan(d.plan, { url: fresh.url, lockTimeout: '5s', statementTimeout: '0' });
+    expect((await diffFrom(fresh.url)).plan.steps.map(stepSql)).toEqual([]);
+  });
+});
