@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
 import { apiRolesOf, parseConfig, type Config } from '../../cli/core/config.js';
 import { diffPolicies, readModel } from '../../cli/core/policy/diff.js';
-import { applyPlan } from '../../cli/core/policy/apply.js';
+import { applyPlan, assertWideningAllowed } from '../../cli/core/policy/apply.js';
+import { antitoneReads } from '../../cli/core/policy/antitone-reads.js';
 import { writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { securityStateOf } from '../../cli/core/policy/state.js';
 import { stepSql } from '../../cli/core/policy/render.js';
@@ -58,6 +59,116 @@ describe('CURRENT_USER spelled as CURRENT_ROLE, USER or "current_user"()', () =>
     const plan = (await diffUrls(a.url, b.url)).plan;
     for (const t of ['current_role', 'user_kw', 'call', 'call_session']) expect(stepsOf(plan.steps, `public.${t}`), t).toEqual([]);
     expect(stepsOf(plan.steps, 'public.session')).toEqual([['alter-policy', 'may-widen', 'alter policy p on public.session using ((owner_name = SESSION_USER));']]);
+  });
+});
+
+describe('a policy that reads another table (or its own) where fewer rows let more through', () => {
+  // feed is hidden from a blocked user by NOT EXISTS on blocklist; posts allows a fourth
+  // post only while the user sees fewer than three of their own. Narrowing what blocklist
+  // and posts show (a dropped SELECT policy, a condition more) opens both. members is read
+  // under a plain EXISTS: narrowing it narrows, and stays labelled so.
+  const SCAFFOLD = `${ROLES}
+create schema auth;
+grant usage on schema auth to public;
+create function auth.uid() returns int language sql stable as $$ select nullif(current_setting('rg.uid', true), '')::int $$;
+create table public.posts (id int primary key, user_id int, hidden boolean);
+insert into public.posts values (1, 1, false), (2, 1, false), (3, 1, true);
+create table public.blocklist (user_id int);
+insert into public.blocklist values (1);
+create table public.feed (id int);
+insert into public.feed values (1);
+create table public.members (user_id int, active boolean);
+insert into public.members values (1, false);
+create table public.docs (id int);
+insert into public.docs values (1);
+alter table public.posts enable row level security;
+alter table public.blocklist enable row level security;
+alter table public.feed enable row level security;
+alter table public.members enable row level security;
+alter table public.docs enable row level security;
+grant select, insert on public.posts to authenticated;
+grant select on public.blocklist, public.feed, public.members, public.docs to authenticated;
+create policy quota on public.posts for insert to authenticated
+  with check (user_id = auth.uid() and (select count(*) from public.posts p where p.user_id = auth.uid()) < 3);
+create policy not_blocked on public.feed for select to authenticated
+  using (not exists (select 1 from public.blocklist b where b.user_id = auth.uid()));
+create policy member on public.docs for select to authenticated
+  using (exists (select 1 from public.members m where m.user_id = auth.uid()));
+`;
+  const BEFORE = `
+create policy own on public.posts for select to authenticated using (user_id = auth.uid());
+create policy see_self on public.blocklist for select to authenticated using (user_id = auth.uid());
+create policy see_self on public.members for select to authenticated using (user_id = auth.uid());`;
+  const AFTER = `
+create policy own on public.posts for select to authenticated using (user_id = auth.uid() and not hidden);
+create policy see_self on public.members for select to authenticated using (user_id = auth.uid() and active);`;
+  let a: TestDatabase;
+  let b: TestDatabase;
+  beforeAll(async () => {
+    a = await freshDatabase('rg_peer2_reads_a');
+    b = await freshDatabase('rg_peer2_reads_b');
+    await a.sql.unsafe(SCAFFOLD + BEFORE);
+    await b.sql.unsafe(SCAFFOLD + AFTER);
+  });
+  afterAll(async () => {
+    await a?.drop();
+    await b?.drop();
+  });
+
+  /** What user 1 can do: rows of feed and docs seen, and whether a fourth post goes in (all undone). */
+  const user1 = async (db: TestDatabase) => {
+    let out: { feed: number; docs: number; fourthPost: boolean } | undefined;
+    const rollback = new Error('rollback');
+    await db.sql
+      .begin(async (tx) => {
+        await tx`select set_config('rg.uid', '1', true)`;
+        await tx`set local role authenticated`;
+        const [{ feed, docs }] = (await tx`select (select count(*)::int from public.feed) as feed, (select count(*)::int from public.docs) as docs`) as unknown as [{ feed: number; docs: number }];
+        const fourthPost = await tx.savepoint((s) => s`insert into public.posts values (4, 1, false)`).then(() => true, () => false);
+        out = { feed, docs, fourthPost };
+        throw rollback;
+      })
+      .catch((e: unknown) => {
+        if (e !== rollback) throw e;
+      });
+    return out!;
+  };
+
+  it('on Postgres: the narrowing change lets user 1 read the feed and post a fourth time', async () => {
+    expect(await user1(a)).toEqual({ feed: 0, docs: 1, fourthPost: false });
+    expect(await user1(b)).toEqual({ feed: 1, docs: 0, fourthPost: true });
+  });
+
+  it('the steps that show less of a table read that way are may-widen, and apply refuses them on a remote database', async () => {
+    const plan = (await diffUrls(a.url, b.url)).plan;
+    expect(plan.steps.map((s) => [s.table, s.kind, s.hazard])).toEqual([
+      ['public.blocklist', 'drop-policy', 'may-widen'],
+      ['public.members', 'alter-policy', 'narrows'],
+      ['public.posts', 'alter-policy', 'may-widen'],
+    ]);
+    expect(plan.steps[0]!.effects[1]).toBe(
+      'policy not_blocked on public.feed reads public.blocklist where fewer rows can let more through (NOT EXISTS, NOT IN, <> ALL, a count or other scalar sub-select): showing less of public.blocklist may widen access there',
+    );
+    expect(plan.steps[2]!.effects[1]).toMatch(/^policy quota on public\.posts reads public\.posts where/);
+    expect(() => assertWideningAllowed(plan, { local: false, allowWidening: false, label: 'prod' })).toThrow(/refusing to apply 2 widening changes to prod/);
+  });
+
+  it('reads: NOT EXISTS, NOT IN, ALL, scalar and ARRAY sub-selects, an outer join\'s inner side, grouping; not EXISTS, IN or = ANY', async () => {
+    const reads = await antitoneReads();
+    const sub = (t: string) => `( SELECT 1 FROM ${t} x WHERE (x.id = 1))`;
+    expect(reads(`(EXISTS ${sub('public.members')})`)).toEqual([]);
+    expect(reads(`(org_id IN ( SELECT m.org_id FROM public.members m))`)).toEqual([]);
+    expect(reads(`((EXISTS ${sub('public.a')}) OR (org_id = ANY ( SELECT m.org_id FROM app."Members" m)))`)).toEqual([]);
+    expect(reads(`(NOT (EXISTS ${sub('public.blocklist')}))`)).toEqual(['public.blocklist']);
+    expect(reads(`(NOT (org_id IN ( SELECT m.org_id FROM public.members m)))`)).toEqual(['public.members']);
+    expect(reads(`(org_id = ALL ( SELECT m.org_id FROM public.members m))`)).toEqual(['public.members']);
+    expect(reads(`(org_id <> ALL (ARRAY( SELECT m.org_id FROM public.members m)))`)).toEqual(['public.members']);
+    expect(reads(`(( SELECT count(*) AS count FROM public.posts p WHERE (p.user_id = 1)) < 3)`)).toEqual(['public.posts']);
+    expect(reads(`(EXISTS ( SELECT 1 FROM (public.a x LEFT JOIN public.b y ON ((x.id = y.id))) WHERE (y.id IS NULL)))`)).toEqual(['public.b']);
+    expect(reads(`(EXISTS ( SELECT 1 FROM public.a x WHERE (NOT (EXISTS ${sub('public.c')}))))`)).toEqual(['public.c']);
+    expect(reads(`(NOT (NOT (EXISTS ${sub('public.c')})))`)).toEqual([]);
+    expect(reads(`(EXISTS ( SELECT 1 FROM public.a x GROUP BY x.id HAVING (count(*) < 2)))`)).toEqual(['public.a']);
+    expect(reads(`CASE WHEN (EXISTS ${sub('public.a')}) THEN false ELSE true END`)).toEqual(['public.a']);
   });
 });
 
