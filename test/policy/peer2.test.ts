@@ -63,9 +63,10 @@ describe('CURRENT_USER spelled as CURRENT_ROLE, USER or "current_user"()', () =>
 });
 
 describe('a policy that reads another table (or its own) where fewer rows let more through', () => {
-  // feed is hidden from a blocked user by NOT EXISTS on blocklist; posts allows a fourth
-  // post only while the user sees fewer than three of their own. Narrowing what blocklist
-  // and posts show (a dropped SELECT policy, a condition more) opens both. members is read
+  // feed is hidden from a blocked user by NOT EXISTS on blocklist, and notes by NOT IN on
+  // hidden_ids; posts allows a fourth post only while the user sees fewer than three of
+  // their own. Narrowing what blocklist, hidden_ids and posts show (a dropped SELECT
+  // policy, one recreated for INSERT only, a condition more) opens all three. members is read
   // under a plain EXISTS: narrowing it narrows, and stays labelled so.
   const SCAFFOLD = `${ROLES}
 create schema auth;
@@ -81,6 +82,15 @@ create table public.members (user_id int, active boolean);
 insert into public.members values (1, false);
 create table public.docs (id int);
 insert into public.docs values (1);
+create table public.hidden_ids (id int);
+insert into public.hidden_ids values (1);
+create table public.notes (id int);
+insert into public.notes values (1);
+alter table public.hidden_ids enable row level security;
+alter table public.notes enable row level security;
+grant select, insert on public.hidden_ids to authenticated;
+grant select on public.notes to authenticated;
+create policy shown on public.notes for select to authenticated using (id not in (select h.id from public.hidden_ids h));
 alter table public.posts enable row level security;
 alter table public.blocklist enable row level security;
 alter table public.feed enable row level security;
@@ -98,10 +108,12 @@ create policy member on public.docs for select to authenticated
   const BEFORE = `
 create policy own on public.posts for select to authenticated using (user_id = auth.uid());
 create policy see_self on public.blocklist for select to authenticated using (user_id = auth.uid());
-create policy see_self on public.members for select to authenticated using (user_id = auth.uid());`;
+create policy see_self on public.members for select to authenticated using (user_id = auth.uid());
+create policy listed on public.hidden_ids for select to authenticated using (true);`;
   const AFTER = `
 create policy own on public.posts for select to authenticated using (user_id = auth.uid() and not hidden);
-create policy see_self on public.members for select to authenticated using (user_id = auth.uid() and active);`;
+create policy see_self on public.members for select to authenticated using (user_id = auth.uid() and active);
+create policy listed on public.hidden_ids for insert to authenticated with check (false);`;
   let a: TestDatabase;
   let b: TestDatabase;
   beforeAll(async () => {
@@ -115,17 +127,19 @@ create policy see_self on public.members for select to authenticated using (user
     await b?.drop();
   });
 
-  /** What user 1 can do: rows of feed and docs seen, and whether a fourth post goes in (all undone). */
+  /** What user 1 can do: rows of feed, notes and docs seen, and whether a fourth post goes in (all undone). */
   const user1 = async (db: TestDatabase) => {
-    let out: { feed: number; docs: number; fourthPost: boolean } | undefined;
+    let out: { feed: number; notes: number; docs: number; fourthPost: boolean } | undefined;
     const rollback = new Error('rollback');
     await db.sql
       .begin(async (tx) => {
         await tx`select set_config('rg.uid', '1', true)`;
         await tx`set local role authenticated`;
-        const [{ feed, docs }] = (await tx`select (select count(*)::int from public.feed) as feed, (select count(*)::int from public.docs) as docs`) as unknown as [{ feed: number; docs: number }];
+        const [{ feed, notes, docs }] = (await tx`select (select count(*)::int from public.feed) as feed, (select count(*)::int from public.notes) as notes, (select count(*)::int from public.docs) as docs`) as unknown as [
+          { feed: number; notes: number; docs: number },
+        ];
         const fourthPost = await tx.savepoint((s) => s`insert into public.posts values (4, 1, false)`).then(() => true, () => false);
-        out = { feed, docs, fourthPost };
+        out = { feed, notes, docs, fourthPost };
         throw rollback;
       })
       .catch((e: unknown) => {
@@ -134,23 +148,26 @@ create policy see_self on public.members for select to authenticated using (user
     return out!;
   };
 
-  it('on Postgres: the narrowing change lets user 1 read the feed and post a fourth time', async () => {
-    expect(await user1(a)).toEqual({ feed: 0, docs: 1, fourthPost: false });
-    expect(await user1(b)).toEqual({ feed: 1, docs: 0, fourthPost: true });
+  it('on Postgres: the narrowing change lets user 1 read the feed and the notes and post a fourth time', async () => {
+    expect(await user1(a)).toEqual({ feed: 0, notes: 0, docs: 1, fourthPost: false });
+    expect(await user1(b)).toEqual({ feed: 1, notes: 1, docs: 0, fourthPost: true });
   });
 
   it('the steps that show less of a table read that way are may-widen, and apply refuses them on a remote database', async () => {
     const plan = (await diffUrls(a.url, b.url)).plan;
     expect(plan.steps.map((s) => [s.table, s.kind, s.hazard])).toEqual([
       ['public.blocklist', 'drop-policy', 'may-widen'],
+      ['public.hidden_ids', 'drop-policy', 'neutral'],
       ['public.members', 'alter-policy', 'narrows'],
       ['public.posts', 'alter-policy', 'may-widen'],
+      ['public.hidden_ids', 'create-policy', 'may-widen'],
     ]);
     expect(plan.steps[0]!.effects[1]).toBe(
       'policy not_blocked on public.feed reads public.blocklist where fewer rows can let more through (NOT EXISTS, NOT IN, <> ALL, a count or other scalar sub-select): showing less of public.blocklist may widen access there',
     );
-    expect(plan.steps[2]!.effects[1]).toMatch(/^policy quota on public\.posts reads public\.posts where/);
-    expect(() => assertWideningAllowed(plan, { local: false, allowWidening: false, label: 'prod' })).toThrow(/refusing to apply 2 widening changes to prod/);
+    expect(plan.steps[3]!.effects[1]).toMatch(/^policy quota on public\.posts reads public\.posts where/);
+    expect(plan.steps[4]!.effects.at(-1)).toMatch(/^policy shown on public\.notes reads public\.hidden_ids where/);
+    expect(() => assertWideningAllowed(plan, { local: false, allowWidening: false, label: 'prod' })).toThrow(/refusing to apply 3 widening changes to prod/);
   });
 
   it('reads: NOT EXISTS, NOT IN, ALL, scalar and ARRAY sub-selects, an outer join\'s inner side, grouping; not EXISTS, IN or = ANY', async () => {

@@ -168,7 +168,7 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
     policyNames.set(q, new Set([...cur.policies, ...want.policies].map((p) => p.name)));
     const tableSteps = planTable(cur, want, to.grantees, exempt);
     const readBy = readers.get(q);
-    if (readBy) for (const s of tableSteps) if (s.hazard === 'narrows' && narrowsWhatItShows(s)) lessShownMayWiden(s, q, readBy);
+    if (readBy) for (const s of tableSteps) if (s.hazard === 'narrows' && narrowsWhatItShows(s, tableSteps)) lessShownMayWiden(s, q, readBy);
     steps.push(...tableSteps);
   }
   const tableRank = new Map(names.map((q, i) => [q, i]));
@@ -201,14 +201,17 @@ function antitoneReaders(from: SecurityState, to: SecurityState, antitone: Antit
  * A step that can make the table show a role fewer rows to a sub-select (which runs as
  * that role, as a SELECT): RLS enabled or forced, or a SELECT or ALL policy changed. A
  * revoked privilege makes the sub-select fail instead (42501), which admits nothing.
+ * The create of a replacement carries the label of the pair: the policy it replaces
+ * counts too (any the table's steps drop to be replaced).
  */
-function narrowsWhatItShows(s: Step): boolean {
+function narrowsWhatItShows(s: Step, tableSteps: readonly Step[]): boolean {
   const shows = (p: Policy) => p.command === 'SELECT' || p.command === 'ALL';
   switch (s.kind) {
     case 'enable-rls':
     case 'force-rls':
       return true;
     case 'create-policy':
+      return shows(s.policy) || (s.replaces && tableSteps.some((d) => d.kind === 'drop-policy' && d.replacedBy && shows(d.policy)));
     case 'drop-policy':
       return shows(s.policy);
     case 'alter-policy':
