@@ -65,8 +65,9 @@ describe('CURRENT_USER spelled as CURRENT_ROLE, USER or "current_user"()', () =>
 describe('a policy that reads another table (or its own) where fewer rows let more through', () => {
   // feed is hidden from a blocked user by NOT EXISTS on blocklist, and notes by NOT IN on
   // hidden_ids; posts allows a fourth post only while the user sees fewer than three of
-  // their own. Narrowing what blocklist, hidden_ids and posts show (a dropped SELECT
-  // policy, one recreated for INSERT only, a condition more) opens all three. members is read
+  // their own; chat by NOT EXISTS on a security_invoker view of mutes. Narrowing what
+  // blocklist, hidden_ids, mutes and posts show (a dropped SELECT policy, one recreated for
+  // INSERT only, a condition more) opens all four. members is read
   // under a plain EXISTS: narrowing it narrows, and stays labelled so.
   const SCAFFOLD = `${ROLES}
 create schema auth;
@@ -91,6 +92,15 @@ alter table public.notes enable row level security;
 grant select, insert on public.hidden_ids to authenticated;
 grant select on public.notes to authenticated;
 create policy shown on public.notes for select to authenticated using (id not in (select h.id from public.hidden_ids h));
+create table public.mutes (user_id int);
+insert into public.mutes values (1);
+create view public.my_mutes with (security_invoker = true) as select user_id from public.mutes;
+create table public.chat (id int);
+insert into public.chat values (1);
+alter table public.mutes enable row level security;
+alter table public.chat enable row level security;
+grant select on public.mutes, public.my_mutes, public.chat to authenticated;
+create policy unmuted on public.chat for select to authenticated using (not exists (select 1 from public.my_mutes m where m.user_id = auth.uid()));
 alter table public.posts enable row level security;
 alter table public.blocklist enable row level security;
 alter table public.feed enable row level security;
@@ -109,7 +119,8 @@ create policy member on public.docs for select to authenticated
 create policy own on public.posts for select to authenticated using (user_id = auth.uid());
 create policy see_self on public.blocklist for select to authenticated using (user_id = auth.uid());
 create policy see_self on public.members for select to authenticated using (user_id = auth.uid());
-create policy listed on public.hidden_ids for select to authenticated using (true);`;
+create policy listed on public.hidden_ids for select to authenticated using (true);
+create policy see_self on public.mutes for select to authenticated using (user_id = auth.uid());`;
   const AFTER = `
 create policy own on public.posts for select to authenticated using (user_id = auth.uid() and not hidden);
 create policy see_self on public.members for select to authenticated using (user_id = auth.uid() and active);
@@ -129,17 +140,17 @@ create policy listed on public.hidden_ids for insert to authenticated with check
 
   /** What user 1 can do: rows of feed, notes and docs seen, and whether a fourth post goes in (all undone). */
   const user1 = async (db: TestDatabase) => {
-    let out: { feed: number; notes: number; docs: number; fourthPost: boolean } | undefined;
+    let out: { feed: number; notes: number; chat: number; docs: number; fourthPost: boolean } | undefined;
     const rollback = new Error('rollback');
     await db.sql
       .begin(async (tx) => {
         await tx`select set_config('rg.uid', '1', true)`;
         await tx`set local role authenticated`;
-        const [{ feed, notes, docs }] = (await tx`select (select count(*)::int from public.feed) as feed, (select count(*)::int from public.notes) as notes, (select count(*)::int from public.docs) as docs`) as unknown as [
-          { feed: number; notes: number; docs: number },
-        ];
+        const [{ feed, notes, chat, docs }] = (await tx`
+          select (select count(*)::int from public.feed) as feed, (select count(*)::int from public.notes) as notes,
+                 (select count(*)::int from public.chat) as chat, (select count(*)::int from public.docs) as docs`) as unknown as [{ feed: number; notes: number; chat: number; docs: number }];
         const fourthPost = await tx.savepoint((s) => s`insert into public.posts values (4, 1, false)`).then(() => true, () => false);
-        out = { feed, notes, docs, fourthPost };
+        out = { feed, notes, chat, docs, fourthPost };
         throw rollback;
       })
       .catch((e: unknown) => {
@@ -148,9 +159,9 @@ create policy listed on public.hidden_ids for insert to authenticated with check
     return out!;
   };
 
-  it('on Postgres: the narrowing change lets user 1 read the feed and the notes and post a fourth time', async () => {
-    expect(await user1(a)).toEqual({ feed: 0, notes: 0, docs: 1, fourthPost: false });
-    expect(await user1(b)).toEqual({ feed: 1, notes: 1, docs: 0, fourthPost: true });
+  it('on Postgres: the narrowing change lets user 1 read the feed, the notes and the chat and post a fourth time', async () => {
+    expect(await user1(a)).toEqual({ feed: 0, notes: 0, chat: 0, docs: 1, fourthPost: false });
+    expect(await user1(b)).toEqual({ feed: 1, notes: 1, chat: 1, docs: 0, fourthPost: true });
   });
 
   it('the steps that show less of a table read that way are may-widen, and apply refuses them on a remote database', async () => {
@@ -159,15 +170,17 @@ create policy listed on public.hidden_ids for insert to authenticated with check
       ['public.blocklist', 'drop-policy', 'may-widen'],
       ['public.hidden_ids', 'drop-policy', 'neutral'],
       ['public.members', 'alter-policy', 'narrows'],
+      ['public.mutes', 'drop-policy', 'may-widen'],
       ['public.posts', 'alter-policy', 'may-widen'],
       ['public.hidden_ids', 'create-policy', 'may-widen'],
     ]);
     expect(plan.steps[0]!.effects[1]).toBe(
       'policy not_blocked on public.feed reads public.blocklist where fewer rows can let more through (NOT EXISTS, NOT IN, <> ALL, a count or other scalar sub-select): showing less of public.blocklist may widen access there',
     );
-    expect(plan.steps[3]!.effects[1]).toMatch(/^policy quota on public\.posts reads public\.posts where/);
-    expect(plan.steps[4]!.effects.at(-1)).toMatch(/^policy shown on public\.notes reads public\.hidden_ids where/);
-    expect(() => assertWideningAllowed(plan, { local: false, allowWidening: false, label: 'prod' })).toThrow(/refusing to apply 3 widening changes to prod/);
+    expect(plan.steps[3]!.effects[1]).toMatch(/^policy unmuted on public\.chat \(through public\.my_mutes\) reads public\.mutes where/);
+    expect(plan.steps[4]!.effects[1]).toMatch(/^policy quota on public\.posts reads public\.posts where/);
+    expect(plan.steps[5]!.effects.at(-1)).toMatch(/^policy shown on public\.notes reads public\.hidden_ids where/);
+    expect(() => assertWideningAllowed(plan, { local: false, allowWidening: false, label: 'prod' })).toThrow(/refusing to apply 4 widening changes to prod/);
   });
 
   it('reads: NOT EXISTS, NOT IN, ALL, scalar and ARRAY sub-selects, an outer join\'s inner side, grouping; not EXISTS, IN or = ANY', async () => {

@@ -177,19 +177,27 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
 
 const NO_READERS: ReadonlyMap<string, string[]> = new Map();
 
-/** Table read → the policies (on either side) that read it where fewer visible rows can admit more. */
+/**
+ * Table read → the policies (on either side) that read it where fewer visible rows can
+ * admit more. A view read that way reads the relations of its query, which may show less
+ * through it (either way: the view's own query may negate them), and so on through views.
+ */
 function antitoneReaders(from: SecurityState, to: SecurityState, antitone: AntitoneReads): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  const add = (read: string, label: string, seen: Set<string>) => {
+    if (seen.has(read)) return;
+    seen.add(read);
+    const list = out.get(read) ?? out.set(read, []).get(read)!;
+    if (!list.includes(label)) list.push(label);
+    for (const state of [from, to]) for (const r of state.tables.get(read)?.viewReads ?? []) add(r, `${label} (through ${read})`, seen);
+  };
   for (const state of [from, to]) {
     for (const t of state.tables.values()) {
       for (const p of t.policies) {
         const label = `policy ${policyLabel(p.name)} on ${t.qualified}`;
         for (const e of [p.using, p.check]) {
           if (e === null || !e.includes('SELECT')) continue; // no sub-select: pg_get_expr writes the keyword in capitals
-          for (const read of antitone(e)) {
-            const list = out.get(read) ?? out.set(read, []).get(read)!;
-            if (!list.includes(label)) list.push(label);
-          }
+          for (const read of antitone(e)) add(read, label, new Set());
         }
       }
     }
