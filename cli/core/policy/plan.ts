@@ -196,7 +196,8 @@ function antitoneReaders(from: SecurityState, to: SecurityState, antitone: Antit
       for (const p of t.policies) {
         const label = `policy ${policyLabel(p.name)} on ${t.qualified}`;
         for (const e of [p.using, p.check]) {
-          if (e === null || !e.includes('SELECT')) continue; // no sub-select: pg_get_expr writes the keyword in capitals
+          // No sub-select reading a relation: pg_get_expr writes its keywords in capitals (`( SELECT auth.uid() AS uid)` reads none).
+          if (e === null || !e.includes(' FROM ')) continue;
           for (const read of antitone(e)) add(read, label, new Set());
         }
       }
