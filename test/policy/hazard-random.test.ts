@@ -14,6 +14,10 @@
  * from the state before its first step to the state after its second, when no
  * widening step runs in between. A step that says "no change in access" must
  * change nothing at all.
+ *
+ * The second part puts a table T whose policy reads a list table L (EXISTS, NOT EXISTS,
+ * IN, NOT IN, a count, an ARRAY) beside random changes of L: each of L's steps is judged
+ * by what the actors can do on L and on T.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, serverUrl, type TestDatabase } from '../helpers/pg.js';
@@ -302,6 +306,66 @@ afterAll(async () => {
   await b?.drop();
 });
 
+const show = (steps: readonly Step[]) => steps.map((s) => `  ${s.hazard}: ${stepSql(s)}`).join('\n');
+
+/**
+ * Judge each step of `steps` (one table's, in plan order) by the capabilities on `probed`
+ * (the table itself, and any table whose policies read it) before and after it; problems
+ * are pushed to `problems`. Returns how many steps were judged.
+ */
+async function judgeSteps(db: Sql, steps: readonly Step[], probed: readonly string[], problems: string[]): Promise<number> {
+  const sqls = steps.map(stepSql);
+  const capsAfter = async (k: number) => {
+    const all = new Map<string, Set<string>>();
+    for (const t of probed) {
+      for (const [actor, caps] of await capabilities(db, t, sqls.slice(0, k))) {
+        const set = all.get(actor) ?? all.set(actor, new Set()).get(actor)!;
+        for (const c of caps) set.add(`${t}: ${c}`);
+      }
+    }
+    return all;
+  };
+  // states[k]: after the first k steps.
+  const states: Array<Map<string, Set<string>>> = [];
+  for (let k = 0; k <= steps.length; k++) states.push(await capsAfter(k));
+  const gains = (from: number, to: number) =>
+    ACTORS.flatMap(([label]) => {
+      const g = diffSets(states[to]!.get(label)!, states[from]!.get(label)!);
+      return g.length ? [`${label} gains ${g.slice(0, 3).join(', ')}${g.length > 3 ? ', …' : ''}`] : [];
+    });
+  const losses = (from: number, to: number) =>
+    ACTORS.flatMap(([label]) => {
+      const l = diffSets(states[from]!.get(label)!, states[to]!.get(label)!);
+      return l.length ? [`${label} loses ${l.slice(0, 3).join(', ')}`] : [];
+    });
+  // The other half of a replacement (drop + create, the create carries the label).
+  const partner = (i: number): number => {
+    const s = steps[i]!;
+    if (s.kind === 'drop-policy' && s.replacedBy) return steps.findIndex((c) => c.kind === 'create-policy' && c.replaces && isReplacementPair(s, c));
+    if (s.kind === 'create-policy' && s.replaces) return steps.findIndex((d) => d.kind === 'drop-policy' && d.replacedBy && isReplacementPair(d, s));
+    return -1;
+  };
+  let judged = 0;
+  for (let k = 1; k <= steps.length; k++) {
+    const s = steps[k - 1]!;
+    const j = partner(k - 1);
+    const label = s.kind === 'drop-policy' && j >= 0 ? steps[j]!.hazard : s.hazard;
+    if (isWidening(label)) continue;
+    let from = k - 1;
+    if (j > k - 1 && s.kind === 'drop-policy') continue; // judged with its create
+    if (j >= 0 && j < k - 1) from = j;
+    if (steps.slice(from, k - 1).some((x) => isWidening(x.hazard))) continue;
+    judged++;
+    const g = gains(from, k);
+    if (g.length) problems.push(`${s.table}: step ${k} (${s.hazard}: ${stepSql(s)}) — ${g.join('; ')}\n${show(steps)}`);
+    if (claimsNoChange(s) && from === k - 1) {
+      const l = losses(k - 1, k);
+      if (l.length) problems.push(`${s.table}: step ${k} says no change in access (${stepSql(s)}) — ${l.join('; ')}\n${show(steps)}`);
+    }
+  }
+  return judged;
+}
+
 describe('each step\'s hazard against what roles and users can do before and after it', () => {
   it.each([101, 102, 103, 104])('seed %i', async (seed) => {
     const r = rng(seed);
@@ -317,50 +381,11 @@ describe('each step\'s hazard against what roles and users can do before and aft
     await b.sql.unsafe(tables.map((t, i) => `${tableSql(t)}\n${stateSql(t, pairs[i]![1])}`).join('\n')).simple();
 
     const plan = (await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url: a.url }, to: { kind: 'url', url: b.url } })).plan;
-    const show = (steps: readonly Step[]) => steps.map((s) => `  ${s.hazard}: ${stepSql(s)}`).join('\n');
     const problems: string[] = [];
     let judged = 0;
     for (const t of tables) {
       const steps = plan.steps.filter((s) => s.table === t);
-      if (!steps.length) continue;
-      const sqls = steps.map(stepSql);
-      // states[k]: after the first k steps.
-      const states = [await capabilities(a.sql, t)];
-      for (let k = 1; k <= steps.length; k++) states.push(await capabilities(a.sql, t, sqls.slice(0, k)));
-      const gains = (from: number, to: number) =>
-        ACTORS.flatMap(([label]) => {
-          const g = diffSets(states[to]!.get(label)!, states[from]!.get(label)!);
-          return g.length ? [`${label} gains ${g.slice(0, 3).join(', ')}${g.length > 3 ? ', …' : ''}`] : [];
-        });
-      const losses = (from: number, to: number) =>
-        ACTORS.flatMap(([label]) => {
-          const l = diffSets(states[from]!.get(label)!, states[to]!.get(label)!);
-          return l.length ? [`${label} loses ${l.slice(0, 3).join(', ')}`] : [];
-        });
-      // The other half of a replacement (drop + create, the create carries the label).
-      const partner = (i: number): number => {
-        const s = steps[i]!;
-        if (s.kind === 'drop-policy' && s.replacedBy) return steps.findIndex((c) => c.kind === 'create-policy' && c.replaces && isReplacementPair(s, c));
-        if (s.kind === 'create-policy' && s.replaces) return steps.findIndex((d) => d.kind === 'drop-policy' && d.replacedBy && isReplacementPair(d, s));
-        return -1;
-      };
-      for (let k = 1; k <= steps.length; k++) {
-        const s = steps[k - 1]!;
-        const j = partner(k - 1);
-        const label = s.kind === 'drop-policy' && j >= 0 ? steps[j]!.hazard : s.hazard;
-        if (isWidening(label)) continue;
-        let from = k - 1;
-        if (j > k - 1 && s.kind === 'drop-policy') continue; // judged with its create
-        if (j >= 0 && j < k - 1) from = j;
-        if (steps.slice(from, k - 1).some((x) => isWidening(x.hazard))) continue;
-        judged++;
-        const g = gains(from, k);
-        if (g.length) problems.push(`${t}: step ${k} (${s.hazard}: ${stepSql(s)}) — ${g.join('; ')}\n${show(steps)}`);
-        if (claimsNoChange(s) && from === k - 1) {
-          const l = losses(k - 1, k);
-          if (l.length) problems.push(`${t}: step ${k} says no change in access (${stepSql(s)}) — ${l.join('; ')}\n${show(steps)}`);
-        }
-      }
+      if (steps.length) judged += await judgeSteps(a.sql, steps, [t], problems);
     }
     expect(problems).toEqual([]);
     expect(judged).toBeGreaterThan(20); // the checks ran on real plans
@@ -368,5 +393,108 @@ describe('each step\'s hazard against what roles and users can do before and aft
     await applyPlan(plan, { url: a.url, lockTimeout: '5s', statementTimeout: '0' });
     const again = await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url: a.url }, to: { kind: 'url', url: b.url } });
     expect(again.plan.steps.map(stepSql)).toEqual([]);
+  });
+});
+
+/**
+ * A table T whose one policy reads a list table L (the same on both sides), and random
+ * edits of L's RLS, grants and SELECT policies: each of L's steps is judged by what the
+ * actors can do on L and on T. Under EXISTS or IN, L showing less narrows T; under NOT
+ * EXISTS, NOT IN, a count or an ARRAY it can widen T, and the step must say so.
+ */
+describe('each step on a table that another table\'s policy reads', () => {
+  const READERS = [
+    '(not exists (select 1 from L l where l.uid = auth.uid()))',
+    '(exists (select 1 from L l where l.uid = auth.uid()))',
+    '(T.uid not in (select l.uid from L l where l.uid is not null))',
+    '(T.uid in (select l.uid from L l))',
+    '((select count(*) from L l where l.x) < 2)',
+    '(T.uid = any (array(select l.uid from L l)))',
+    '(x or not exists (select 1 from L l where l.uid = T.uid and l.y))',
+  ];
+  const LIST_EXPRS = ['(uid = auth.uid())', 'true', 'false', '(uid = 1)', '(auth.uid() is not null)', 'x', '(y or uid is null)'];
+  const listPolicy = (r: Rand, name: string): PolicyState => ({
+    name,
+    cmd: pick(r, ['select', 'all'] as const),
+    permissive: r(4) > 0,
+    roles: pick(r, [['authenticated'], ['PUBLIC'], ['anon'], [MEMBER]]),
+    using: pick(r, LIST_EXPRS),
+    check: null,
+  });
+  const listState = (r: Rand): TableState => ({
+    rls: r(4) > 0,
+    force: false,
+    grants: { anon: ['SELECT'], authenticated: ['SELECT'], PUBLIC: r(4) === 0 ? ['SELECT'] : [] },
+    policies: ['a', 'b', 'c'].filter(() => r(2) === 0).map((n) => listPolicy(r, n)),
+  });
+  const listEdit = (r: Rand, s: TableState): TableState => {
+    const t: TableState = structuredClone(s);
+    const p = t.policies.length ? t.policies[r(t.policies.length)]! : undefined;
+    switch (r(7)) {
+      case 0:
+        t.rls = !t.rls;
+        break;
+      case 1:
+        if (p) t.policies = t.policies.filter((q) => q !== p);
+        break;
+      case 2:
+        t.policies.push(listPolicy(r, pick(r, ['d', 'e'])));
+        break;
+      case 3:
+        if (p?.using) p.using = `(${p.using} and ${pick(r, LIST_EXPRS)})`;
+        break;
+      case 4:
+        if (p) p.permissive = !p.permissive;
+        break;
+      case 5:
+        if (p) p.roles = pick(r, [['authenticated'], ['PUBLIC'], ['anon'], [MEMBER]]);
+        break;
+      case 6: {
+        const g = pick(r, ['anon', 'authenticated', 'PUBLIC']);
+        t.grants[g] = t.grants[g]!.length ? [] : ['SELECT'];
+        break;
+      }
+    }
+    t.policies = t.policies.filter((q, i) => t.policies.findIndex((o) => o.name === q.name) === i);
+    return t;
+  };
+
+  it.each([201, 202, 203])('seed %i', async (seed) => {
+    const r = rng(seed);
+    const groups = Array.from({ length: 30 }, (_, i) => ({ t: `public.hzr_${seed}_${i}`, l: `public.hzr_${seed}_${i}_list`, reader: pick(r, READERS), permissive: r(3) > 0 }));
+    const setup = (states: TableState[]) =>
+      groups
+        .map((g, i) =>
+          [
+            tableSql(g.l),
+            stateSql(g.l, states[i]!),
+            tableSql(g.t),
+            `alter table ${g.t} enable row level security;`,
+            `grant select, insert, update, delete on ${g.t} to anon, authenticated;`,
+            // A restrictive reader needs a permissive policy to limit.
+            ...(g.permissive ? [] : [`create policy base on ${g.t} for all to public using (true);`]),
+            `create policy reader on ${g.t} as ${g.permissive ? 'permissive' : 'restrictive'} for all to public using (${g.reader.replaceAll('L', g.l).replaceAll('T.', `${g.t}.`)});`,
+          ].join('\n'),
+        )
+        .join('\n');
+    const from = groups.map(() => listState(r));
+    const to = from.map((s) => {
+      let t = s;
+      for (let n = 1 + r(3); n > 0; n--) t = listEdit(r, t);
+      return t;
+    });
+    await a.sql.unsafe(setup(from)).simple();
+    await b.sql.unsafe(setup(to)).simple();
+
+    const plan = (await diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url: a.url }, to: { kind: 'url', url: b.url } })).plan;
+    expect(plan.steps.filter((s) => groups.some((g) => g.t === s.table))).toEqual([]);
+    const problems: string[] = [];
+    let judged = 0;
+    for (const g of groups) {
+      const steps = plan.steps.filter((s) => s.table === g.l);
+      if (steps.length) judged += await judgeSteps(a.sql, steps, [g.l, g.t], problems);
+    }
+    expect(problems).toEqual([]);
+    expect(judged).toBeGreaterThan(5); // the checks ran on real plans
   });
 });
