@@ -58,6 +58,7 @@ async function policyChangesSinceBase(ctx: GateContext, config: Config, base: st
   const { securityStateOf } = await import('../policy/state.js');
   const { planPolicyChanges } = await import('../policy/plan.js');
   const { expressionsEqual } = await import('../policy/expr-equal.js');
+  const { antitoneReads } = await import('../policy/antitone-reads.js');
   const { renderDiffMarkdown } = await import('../report/policy.js');
   type Diff = Parameters<typeof renderDiffMarkdown>[0];
   const tmp = mkdtempSync(join(tmpdir(), 'rowguard-base-policies-'));
@@ -70,7 +71,7 @@ async function policyChangesSinceBase(ctx: GateContext, config: Config, base: st
       modelsOf({ serverUrl: ctx.options.serverUrl, displayRoot: ctx.options.cwd, config: baseConfig, from: { kind: 'migrations' }, to: { kind: 'migrations' } }, [{ kind: 'migrations' }]),
       readModel(ctx.database!.url, roles),
     ]);
-    const plan = planPolicyChanges(securityStateOf(before!, roles), securityStateOf(after, roles), await expressionsEqual());
+    const plan = planPolicyChanges(securityStateOf(before!, roles), securityStateOf(after, roles), await expressionsEqual(), await antitoneReads());
     // Rendered like a policy diff whose sides are the base and this change.
     const side = (label: string) => ({ label, kind: 'migrations' as const, database: '', serverVersion: before!.serverVersion });
     const md = renderDiffMarkdown({ plan, from: side(base), to: side('this change'), warnings: [] } as unknown as Diff);

@@ -13,6 +13,7 @@ import type { ShadowDatabase, ShadowTimings } from '../shadow.js';
 import type { PolicyFile } from './files.js';
 import { planPolicyChanges, type PolicyPlan } from './plan.js';
 import { expressionsEqual } from './expr-equal.js';
+import { antitoneReads } from './antitone-reads.js';
 import { managedGrantees, securityStateOf, type SecurityState } from './state.js';
 
 export type Source = { kind: 'url'; url: string; label?: string } | { kind: 'migrations' } | { kind: 'policies' };
@@ -179,7 +180,7 @@ export async function diffPolicies(opts: DiffOptions): Promise<DiffResult> {
   const t1 = performance.now();
   const fromState = securityStateOf(fromModel, apiRoles);
   const toState = securityStateOf(toModel, apiRoles);
-  const plan = planPolicyChanges(fromState, toState, await expressionsEqual());
+  const plan = planPolicyChanges(fromState, toState, await expressionsEqual(), await antitoneReads());
   const planMs = performance.now() - t1;
   const warnings: string[] = [];
   const major = (v: number) => Math.floor(v / 10000);

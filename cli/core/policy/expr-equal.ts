@@ -10,7 +10,8 @@
  * flattened and sorted, and the two sides of `=`, `<>` and IS [NOT] DISTINCT
  * FROM sorted (pg_catalog's are symmetric; Postgres resolves `b = a` to the
  * commutator of `a = b`). Nothing else is reordered. Text that does not parse
- * is only equal to itself.
+ * is only equal to itself. One rename besides: CURRENT_ROLE, USER and "current_user"()
+ * are CURRENT_USER (see sameUserFunction).
  *
  * IS [NOT] DISTINCT FROM is the exception the text cannot show: Postgres picks
  * its `=` by the operand types and pg_get_expr never names it, so with a user's
@@ -55,6 +56,22 @@ function catalogOpName(body: Node): string {
   return names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog') ? names[names.length - 1]! : '';
 }
 
+/**
+ * CURRENT_USER, CURRENT_ROLE, USER and a call of pg_catalog's "current_user"() are one
+ * function: the executor evaluates all three keywords by calling current_user()
+ * (execExprInterp.c, ExecEvalSQLValueFunction), and the docs call current_role and
+ * user equivalent to current_user. Likewise SESSION_USER and "session_user"(). A bare
+ * call is pg_catalog's: pg_get_expr (empty search_path) qualifies any other schema's.
+ * Returns the keyword's op that stands for the node, or null.
+ */
+function sameUserFunction(type: string, body: Node): string | null {
+  if (type === 'SQLValueFunction') return body['op'] === 'SVFOP_CURRENT_ROLE' || body['op'] === 'SVFOP_USER' ? 'SVFOP_CURRENT_USER' : null;
+  if (type !== 'FuncCall' || body['args'] !== undefined || body['agg_star'] || body['agg_distinct'] || body['func_variadic'] || body['over'] || body['agg_filter'] || body['agg_order']) return null;
+  const names = ((body['funcname'] as unknown[] | undefined) ?? []).map((n) => String(one(n)?.[1]['sval'] ?? ''));
+  const name = names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog') ? names[names.length - 1] : '';
+  return name === 'current_user' ? 'SVFOP_CURRENT_USER' : name === 'session_user' ? 'SVFOP_SESSION_USER' : null;
+}
+
 /** The normalised tree as a JSON string (object keys in a fixed order); DISTINCT sides sorted when `swapDistinct`. */
 function canon(v: unknown, swapDistinct: boolean): string {
   const canon_ = (x: unknown) => canon(x, swapDistinct);
@@ -63,6 +80,8 @@ function canon(v: unknown, swapDistinct: boolean): string {
   const node = one(v);
   if (node) {
     const [type, body] = node;
+    const user = sameUserFunction(type, body);
+    if (user) return canon({ SQLValueFunction: { op: user, typmod: -1 } }, swapDistinct);
     if (type === 'BoolExpr' && (body['boolop'] === 'AND_EXPR' || body['boolop'] === 'OR_EXPR')) {
       const flat: unknown[] = [];
       const collect = (x: unknown) => {

@@ -37,6 +37,7 @@ import {
   exprDirection,
   grantEffect,
   isWidening,
+  listText,
   policyLabel,
   replaceEffect,
   revokeEffect,
@@ -45,6 +46,7 @@ import {
 } from './effects.js';
 import { sameBody, sameRoles, type SecurityState, type TableSecurity } from './state.js';
 import type { SameExpression } from './expr-equal.js';
+import type { AntitoneReads } from './antitone-reads.js';
 
 interface StepBase {
   /** `schema.table` (catalog/model.ts qualified(): a part quoted only when it holds a dot or starts with a quote). */
@@ -134,9 +136,12 @@ function sidesFixedTexts(policies: readonly Policy[]): Set<string> {
 
 /**
  * The steps that turn `from` into `to`. With `sameExpression` (expressionsEqual()),
- * expressions that differ only in operand order count as equal.
+ * expressions that differ only in operand order count as equal. With `antitone`
+ * (antitoneReads()), a step that narrows what a table shows is may-widen when a
+ * policy on either side reads that table where fewer rows can let more through
+ * (NOT EXISTS, NOT IN, a count): see antitone-reads.ts.
  */
-export function planPolicyChanges(from: SecurityState, desired: SecurityState, sameExpression?: SameExpression): PolicyPlan {
+export function planPolicyChanges(from: SecurityState, desired: SecurityState, sameExpression?: SameExpression, antitone?: AntitoneReads): PolicyPlan {
   const to = sameExpression ? adoptEquivalentExpressions(from, desired, sameExpression) : desired;
   const steps: Step[] = [];
   const onlyOnOneSide: OneSided[] = [];
@@ -145,6 +150,7 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
   // Exempt on both sides (two servers can differ in their roles).
   const exempt = new Set(from.rlsExempt.filter((r) => to.rlsExempt.includes(r)));
   const policyNames = new Map<string, Set<string>>();
+  const readers = antitone ? antitoneReaders(from, to, antitone) : NO_READERS;
   const names = [...new Set([...from.tables.keys(), ...to.tables.keys()])].sort();
   for (const q of names) {
     const cur = from.tables.get(q);
@@ -160,10 +166,75 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
     }
     compared++;
     policyNames.set(q, new Set([...cur.policies, ...want.policies].map((p) => p.name)));
-    steps.push(...planTable(cur, want, to.grantees, exempt));
+    const tableSteps = planTable(cur, want, to.grantees, exempt);
+    const readBy = readers.get(q);
+    if (readBy) for (const s of tableSteps) if (s.hazard === 'narrows' && narrowsWhatItShows(s, tableSteps)) lessShownMayWiden(s, q, readBy);
+    steps.push(...tableSteps);
   }
   const tableRank = new Map(names.map((q, i) => [q, i]));
   return { steps: order(steps, policyNames, tableRank), onlyOnOneSide, kindMismatch, compared };
+}
+
+const NO_READERS: ReadonlyMap<string, string[]> = new Map();
+
+/**
+ * Table read → the policies (on either side) that read it where fewer visible rows can
+ * admit more. A view read that way reads the relations of its query, which may show less
+ * through it (either way: the view's own query may negate them), and so on through views.
+ */
+function antitoneReaders(from: SecurityState, to: SecurityState, antitone: AntitoneReads): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (read: string, label: string, seen: Set<string>) => {
+    if (seen.has(read)) return;
+    seen.add(read);
+    const list = out.get(read) ?? out.set(read, []).get(read)!;
+    if (!list.includes(label)) list.push(label);
+    for (const state of [from, to]) for (const r of state.tables.get(read)?.viewReads ?? []) add(r, `${label} (through ${read})`, seen);
+  };
+  for (const state of [from, to]) {
+    for (const t of state.tables.values()) {
+      for (const p of t.policies) {
+        const label = `policy ${policyLabel(p.name)} on ${t.qualified}`;
+        for (const e of [p.using, p.check]) {
+          // No sub-select reading a relation: pg_get_expr writes its keywords in capitals (`( SELECT auth.uid() AS uid)` reads none).
+          if (e === null || !e.includes(' FROM ')) continue;
+          for (const read of antitone(e)) add(read, label, new Set());
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A step that can make the table show a role fewer rows to a sub-select (which runs as
+ * that role, as a SELECT): RLS enabled or forced, or a SELECT or ALL policy changed. A
+ * revoked privilege makes the sub-select fail instead (42501), which admits nothing.
+ * The create of a replacement carries the label of the pair: the policy it replaces
+ * counts too (any the table's steps drop to be replaced).
+ */
+function narrowsWhatItShows(s: Step, tableSteps: readonly Step[]): boolean {
+  const shows = (p: Policy) => p.command === 'SELECT' || p.command === 'ALL';
+  switch (s.kind) {
+    case 'enable-rls':
+    case 'force-rls':
+      return true;
+    case 'create-policy':
+      return shows(s.policy) || (s.replaces && tableSteps.some((d) => d.kind === 'drop-policy' && d.replacedBy && shows(d.policy)));
+    case 'drop-policy':
+      return shows(s.policy);
+    case 'alter-policy':
+      return shows(s.before) || shows(s.after);
+    default:
+      return false;
+  }
+}
+
+function lessShownMayWiden(s: Step, table: string, readBy: readonly string[]): void {
+  s.hazard = 'may-widen';
+  s.effects.push(
+    `${listText(readBy)} read${readBy.length === 1 ? 's' : ''} ${table} where fewer rows can let more through (NOT EXISTS, NOT IN, <> ALL, a count or other scalar sub-select): showing less of ${table} may widen access there`,
+  );
 }
 
 function isTableKind(k: string): boolean {

@@ -31,6 +31,8 @@ export interface TableSecurity {
    * that role too) or by one of them (a REVOKE from it needs CASCADE, which takes them along).
    */
   grantsByOthers?: readonly GrantByOther[];
+  /** For a view: the relations its query reads (a sub-select over the view reads them, under their RLS for a security_invoker view). */
+  viewReads?: readonly string[];
   /** Privileges these grantees hold WITH GRANT OPTION (not managed by policies/ files; pull says so). */
   grantOptions?: ReadonlyArray<{ grantee: string; privilege: string; column: string | null }>;
 }
@@ -93,6 +95,7 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
       // To a managed grantee, or by one (what a REVOKE … CASCADE from it would take along).
       grantsByOthers: r.grantsByOthers?.length ? r.grantsByOthers.filter((g) => grantees.includes(g.grantee) || grantees.includes(g.grantor)) : NONE,
       grantOptions: r.grantOptions?.length ? r.grantOptions.filter((g) => grantees.includes(g.grantee)) : NONE,
+      ...(r.kind === 'view' && r.dependsOn?.length ? { viewReads: r.dependsOn } : {}),
     });
   }
   return {
