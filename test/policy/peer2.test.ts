@@ -199,6 +199,58 @@ create policy listed on public.hidden_ids for insert to authenticated with check
     expect(reads(`(NOT (NOT (EXISTS ${sub('public.c')})))`)).toEqual([]);
     expect(reads(`(EXISTS ( SELECT 1 FROM public.a x GROUP BY x.id HAVING (count(*) < 2)))`)).toEqual(['public.a']);
     expect(reads(`CASE WHEN (EXISTS ${sub('public.a')}) THEN false ELSE true END`)).toEqual(['public.a']);
+    // A column looked up and compared: fewer rows give the same value or NULL, and NULL admits nothing, under NOT too.
+    expect(reads(`(org_id = ( SELECT p.org_id FROM public.profiles p WHERE (p.id = auth.uid())))`)).toEqual([]);
+    expect(reads(`(( SELECT (p.org_id)::text AS org_id FROM public.profiles p WHERE (p.id = auth.uid())) = (org_id)::text)`)).toEqual([]);
+    expect(reads(`(NOT (org_id = ( SELECT p.org_id FROM public.profiles p WHERE (p.id = auth.uid()))))`)).toEqual([]);
+    expect(reads(`(org_id <> ( SELECT p.org_id FROM public.profiles p WHERE (p.id = auth.uid())))`)).toEqual([]);
+    // What its own WHERE reads still counts: fewer bans let the look-up find a row.
+    expect(reads(`(org_id = ( SELECT p.org_id FROM public.profiles p WHERE (NOT (EXISTS ${sub('public.bans')}))))`)).toEqual(['public.bans']);
+    expect(reads(`(org_id IS DISTINCT FROM ( SELECT p.org_id FROM public.profiles p))`)).toEqual(['public.profiles']);
+    expect(reads(`(( SELECT count(*) AS count FROM public.posts p) = 0)`)).toEqual(['public.posts']);
+    expect(reads(`(org_id = ( SELECT max(p.org_id) AS max FROM public.profiles p))`)).toEqual(['public.profiles']);
+  });
+});
+
+describe('a tenant look-up (org_id = (select org_id from profiles …)) over a table that shows fewer rows', () => {
+  // docs are read through the caller's organisation, others through NOT (the same test); user 1's
+  // profile stops being visible to them. The look-up turns NULL, which admits nothing either way.
+  const SCAFFOLD = `${ROLES}
+create schema auth;
+create function auth.uid() returns int language sql stable as $$ select nullif(current_setting('rg.uid', true), '')::int $$;
+create table public.profiles (id int primary key, org_id int, active boolean);
+insert into public.profiles values (1, 10, false);
+create table public.docs (id int, org_id int);
+insert into public.docs values (1, 10), (2, 20);
+alter table public.profiles enable row level security;
+alter table public.docs enable row level security;
+grant select on public.profiles, public.docs to authenticated;
+create policy same_org on public.docs for select to authenticated using (org_id = (select p.org_id from public.profiles p where p.id = auth.uid()));
+create policy other_orgs on public.docs for select to authenticated using (not (org_id = (select p.org_id from public.profiles p where p.id = auth.uid())) and id > 1);`;
+  let a: TestDatabase;
+  let b: TestDatabase;
+  beforeAll(async () => {
+    a = await freshDatabase('rg_peer2_lookup_a');
+    b = await freshDatabase('rg_peer2_lookup_b');
+    await a.sql.unsafe(`${SCAFFOLD} create policy own on public.profiles for select to authenticated using (id = auth.uid());`);
+    await b.sql.unsafe(`${SCAFFOLD} create policy own on public.profiles for select to authenticated using (id = auth.uid() and active);`);
+  });
+  afterAll(async () => {
+    await a?.drop();
+    await b?.drop();
+  });
+
+  it('on Postgres user 1 reads both docs before and none after; the step narrows', async () => {
+    const docs = (db: TestDatabase) =>
+      db.sql.begin(async (tx) => {
+        await tx`select set_config('rg.uid', '1', true)`;
+        await tx`set local role authenticated`;
+        return (await tx`select id from public.docs order by id`).map((r) => r['id'] as number);
+      });
+    expect(await docs(a)).toEqual([1, 2]);
+    expect(await docs(b)).toEqual([]);
+    const plan = (await diffUrls(a.url, b.url)).plan;
+    expect(plan.steps.map((s) => [s.table, s.kind, s.hazard])).toEqual([['public.profiles', 'alter-policy', 'narrows']]);
   });
 });
 

@@ -8,7 +8,12 @@
  *   fewer rows when B shows fewer: monotone, the narrowing stays a narrowing;
  * - `NOT EXISTS (…)` (a block list), `x NOT IN (…)`, `<> ALL (…)` admit more;
  * - a scalar sub-select (`(select count(*) from B …) < 3`, a quota) or an ARRAY(…)
- *   can go either way.
+ *   can go either way — but not one that selects a plain column compared with `=`,
+ *   `<>`, `<`, … (`org_id = (select org_id from profiles where id = auth.uid())`, the
+ *   usual tenant look-up): fewer rows leave it the same value or NULL, and a comparison
+ *   with NULL is NULL, which admits nothing under NOT too. So its rows count as more
+ *   rows, more access, whatever surrounds it. (Where it matched more than one row the
+ *   request failed, and fewer could let it through; an error is no access.)
  *
  * So a step that narrows what B shows may widen access through such a reader (the
  * planner says may-widen). Read from the parse tree (libpg-query) of pg_get_expr
@@ -62,7 +67,37 @@ function walk(v: unknown, p: Polarity, out: Set<string>): void {
     select(body['subselect'], q, out);
     return;
   }
+  if (type === 'A_Expr' && body['kind'] === 'AEXPR_OP' && COMPARISONS.has(operatorName(body) ?? '')) {
+    const [l, r] = [body['lexpr'], body['rexpr']];
+    const lookup = columnLookup(l) ?? columnLookup(r);
+    if (lookup) {
+      select(lookup, 1, out);
+      walk(lookup === columnLookup(l) ? r : l, 0, out);
+      return;
+    }
+  }
   for (const x of Object.values(body)) walk(x, 0, out);
+}
+
+/** Built-in comparisons: strict, so NULL on either side gives NULL. */
+const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
+
+function operatorName(body: Node): string | null {
+  const names = (body['name'] as unknown[] | undefined) ?? [];
+  const last = one(names[names.length - 1]);
+  return last?.[0] === 'String' ? String(last[1]['sval']) : null;
+}
+
+/** The sub-select of a scalar sub-select whose one output is a plain column (through casts), or null. */
+function columnLookup(v: unknown): unknown {
+  const link = one(v);
+  if (link?.[0] !== 'SubLink' || link[1]['subLinkType'] !== 'EXPR_SUBLINK') return null;
+  const sel = one(link[1]['subselect']);
+  const targets = sel?.[0] === 'SelectStmt' ? ((sel[1]['targetList'] as unknown[] | undefined) ?? []) : [];
+  if (targets.length !== 1) return null;
+  let out = one(targets[0])?.[1]['val'];
+  while (one(out)?.[0] === 'TypeCast') out = one(out)![1]['arg'];
+  return one(out)?.[0] === 'ColumnRef' ? link[1]['subselect'] : null;
 }
 
 /** A sub-select whose rows count with polarity `p`. */
