@@ -2534,6 +2534,21 @@ describe("policy-trusts-writable-column: a write path gated by a PL/pgSQL helper
     expect(await attack(sql, oldFounder, [join])).toEqual({ results: [1], seen: 1 });
     expect(await attack(sql, oldFounder, [])).toEqual({ results: [], seen: 0 });
   });
+
+  it("a table others INHERIT from has no unique key over their rows too: the INSERT gate's row is no longer the caller's only one; on Postgres staff kept in a child table insert themselves as founder", async () => {
+    const childStaff = '00000000-0000-4000-8000-0000000000c5';
+    const sql = tables(
+      sqlGate('has_perm', `select ${exists(`o.role = 'founder' or p = 'join'`)}`),
+      `create policy ops_join on public.operators for insert to authenticated with check (public.has_perm('join', (select auth.uid())));
+      create table public.operators_old () inherits (public.operators);
+      insert into public.operators_old values ('${childStaff}', 'staff', true);`,
+    );
+    expect((await findings(sql))['reports_read on public.reports']).toContain('public.operators.role (read by public.has_perm(); authenticated: ');
+    expect(await attack(sql, childStaff, [join])).toEqual({ results: [1], seen: 1 });
+    // Without the child table the same schema opens no path: the key leaves staff no second row.
+    const plain = sql.replace(/create table public\.operators_old[^;]*;\s*insert into public\.operators_old[^;]*;/, '');
+    expect(await findings(plain)).toEqual({});
+  });
 });
 
 describe('policy-anonymous-branch: a NOT EXISTS over rows anon cannot see (found on classroomio/classroomio)', () => {

@@ -45,6 +45,8 @@ export interface RawCatalog {
     is_partition: boolean;
     /** [schema, name] of the parent. */
     partition_of: [string, string] | null;
+    /** Tables that INHERIT from it (not partitions); optional so hand-written rows may omit it. */
+    has_inheritance_children?: boolean;
     options: string[];
     estimated_rows: number;
     comment: string | null;
@@ -318,6 +320,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
       forceRls: r.force_rls,
       isPartition: r.is_partition,
       partitionOf: r.partition_of ? qualified(...r.partition_of) : null,
+      hasInheritanceChildren: r.has_inheritance_children ?? false,
       options: options(r.options),
       estimatedRows: r.estimated_rows,
       comment: r.comment,

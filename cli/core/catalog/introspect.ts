@@ -218,6 +218,7 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
              c.relispartition as is_partition,
              (select array[pn.nspname::text, pc.relname::text] from pg_inherits i join pg_class pc on pc.oid = i.inhparent
                 join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid and c.relispartition limit 1) as partition_of,
+             exists (select from pg_inherits i join pg_class ic on ic.oid = i.inhrelid where i.inhparent = c.oid and not ic.relispartition) as has_inheritance_children,
              coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as estimated_rows,
              descr.description as comment,
              coalesce(c.relacl, acldefault('r', c.relowner))::text[] as acl,

@@ -135,6 +135,11 @@ export interface Relation {
   isPartition: boolean;
   /** Qualified parent for partitions. */
   partitionOf: string | null;
+  /**
+   * Tables INHERIT from it (not partitions): a query of it reads their rows too, which its
+   * unique indexes do not cover (uniqueKeys gives none for it).
+   */
+  hasInheritanceChildren: boolean;
   /** reloptions as a map (security_invoker, security_barrier, …). */
   options: Record<string, string>;
   estimatedRows: number;

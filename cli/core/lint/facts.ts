@@ -47,6 +47,21 @@ export function isServed(ctx: CatalogLintContext, rel: Relation): boolean {
   return isExposed(ctx, rel) || servedByStorage(rel);
 }
 
+/**
+ * The columns of each of `rel`'s unique keys (primary key, unique constraint or index: valid, not
+ * partial, no expression), each a list — none for a table others INHERIT from: a query of it reads
+ * their rows too, and its indexes hold nothing of theirs (a child can repeat the parent's key).
+ */
+export function uniqueKeys(rel: Relation): string[][] {
+  if (rel.hasInheritanceChildren) return [];
+  return rel.indexes.filter((i) => (i.unique || i.primary) && i.valid && !i.partial && i.columns.length > 0 && i.columns.every((c) => c !== null)).map((i) => i.columns as string[]);
+}
+
+/** Whether `rel` has a unique key (uniqueKeys) whose every column passes `within`. */
+export function uniqueWithin(rel: Relation, within: (column: string) => boolean): boolean {
+  return uniqueKeys(rel).some((k) => k.every(within));
+}
+
 /** Whether `role` has USAGE on the relation's schema (without it every privilege is moot). */
 const schemaIndex = new WeakMap<CatalogModel, Map<string, CatalogModel['schemas'][number]>>();
 

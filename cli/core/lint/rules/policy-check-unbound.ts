@@ -4,7 +4,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import { quoteIdent } from '../../db.js';
 import { qualifiedName } from '../../policy/render.js';
 import type { CatalogLintContext } from '../types.js';
-import { apiRolesOf, callerHelpers, canWriteColumn, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command, sqlColumns } from '../facts.js';
+import { apiRolesOf, callerHelpers, canWriteColumn, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command, sqlColumns, uniqueKeys } from '../facts.js';
 
 const OWNER_COLUMN = /^(user|owner|author|creator|profile|member|account|tenant|org|organization|organisation|team|workspace|company|customer)_(id|uuid)$|^(created|owned)_by$|_(user|owner)_id$/i;
 
@@ -113,7 +113,7 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
   };
   // A column that is a key on its own (`orgs.id`): a new value is a new row in no one's scope, and
   // an existing one is taken (the rows that point at it, such as members, follow the key).
-  const keys = new Set(rel.indexes.filter((i) => (i.unique || i.primary) && i.valid && !i.partial && i.columns.length === 1 && i.columns[0] !== null).map((i) => i.columns[0]!));
+  const keys = new Set(uniqueKeys(rel).flatMap((k) => (k.length === 1 ? k : [])));
   const roles: string[] = [];
   let found: { columns: string[]; by: Policy } | null = null;
   const anonShut = effective.needsUser(callerHelpers(ctx));

@@ -7,7 +7,7 @@
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { DetachedCaller } from '../expr.js';
-import { apiRolesOf, bypassesRls, callerQuestion, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, helpersByName, writableWithoutUser } from '../facts.js';
+import { apiRolesOf, bypassesRls, callerQuestion, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, helpersByName, writableWithoutUser, uniqueKeys } from '../facts.js';
 import { writePath } from './policy-trusts-writable-column.js';
 
 /** Who-did-it columns: a link through them is bookkeeping, not membership. */
@@ -56,11 +56,6 @@ function linksBetween(rel: Relation, other: Relation, bound: readonly string[]):
     used.push(link.theirs);
   }
   return out;
-}
-
-/** The columns of one of `rel`'s unique keys (primary key, unique constraint or index: valid, not partial, no expression), each a list. */
-function uniqueKeys(rel: Relation): string[][] {
-  return rel.indexes.filter((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null)).map((i) => i.columns as string[]);
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import type { ExprAnalysis, GateCall } from '../expr.js';
 import { ROW_FOUND } from '../caller-gate.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, hasPrivilege, helpersByName, isTable, listWords, madeAtSignUp, mayDelete, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, writableWithoutUser } from '../facts.js';
+import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, hasPrivilege, helpersByName, isTable, listWords, madeAtSignUp, mayDelete, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, uniqueWithin, writableWithoutUser } from '../facts.js';
 
 /** A test of the caller's row of one table, found by `key`: any one of `ways` (sets of atoms on its columns) lets them through. */
 interface RowGate {
@@ -112,7 +112,7 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
   // for, so only rows for other users pass (owners adding members). (The same test written as a
   // sub-select on the table in its own policy is refused by Postgres as infinite recursion.)
   const keyed = (r: { table: string; boundBy: string[]; rowEquals: string[] }) =>
-    r.table === rel.qualified && rel.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null && (r.rowEquals.includes(c) || (r.boundBy.includes(c) && boundBy.includes(c)))));
+    r.table === rel.qualified && uniqueWithin(rel, (c) => r.rowEquals.includes(c) || (r.boundBy.includes(c) && boundBy.includes(c)));
   const noOwnInsert = (p: Policy) =>
     (ctx.analysis(p).check?.requiredCalls ?? []).some(({ name, argColumns }) => {
       const fns = helpersByName(ctx.model).get(name) ?? [];
@@ -122,7 +122,7 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
       );
     });
   // The row a gate reads is the caller's only when its key is unique (SELECT INTO and a LANGUAGE sql scalar take the first row found).
-  const oneRow = (g: RowGate) => rel.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null && g.key.includes(c)));
+  const oneRow = (g: RowGate) => uniqueWithin(rel, (c) => g.key.includes(c));
   const alreadyHeld = (p: Policy, command: 'UPDATE' | 'INSERT') => {
     if (!held || held.length === 0) return false;
     const a = ctx.analysis(p);
@@ -148,7 +148,7 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
     // A unique key on what ties the row to the caller leaves room for one row only: theirs already when
     // a trigger on auth.users made it at sign-up and they cannot delete it. Otherwise a user who has no
     // row yet (or deletes theirs) inserts it with the column set as they like.
-    const oneRowEach = rel.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.every((c) => c !== null && boundBy.includes(c)));
+    const oneRowEach = uniqueWithin(rel, (c) => boundBy.includes(c));
     if (!oneRowEach || !madeAtSignUp(ctx, rel) || mayDelete(ctx, rel, role)) {
       if (!rel.rls) return `INSERT (${rel.qualified} has no row-level security)`;
       const permissive = permissiveFor('INSERT');
@@ -182,7 +182,7 @@ export const rule: CatalogRule = {
           const held = readGates(ctx, p, looked);
           for (const column of fact.columns) {
             // A key of its own (workouts.id): the caller cannot give their row a value another row holds.
-            if (looked.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.length === 1 && i.columns[0] === column)) continue;
+            if (uniqueWithin(looked, (c) => c === column)) continue;
             for (const role of roles) {
               const path = writePath(ctx, looked, role, column, fact.boundBy, held);
               if (!path) continue;

@@ -6,7 +6,7 @@
  * file to their own public collection and everyone can read it.
  */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, writableWithoutUser } from '../facts.js';
+import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, uniqueWithin, writableWithoutUser } from '../facts.js';
 import { writePath } from './policy-trusts-writable-column.js';
 
 export const rule: CatalogRule = {
@@ -37,7 +37,7 @@ export const rule: CatalogRule = {
           if (!linking || !isTable(linking)) continue;
           const columns = same.map((l) => l.column);
           // A unique key within the link columns: the row it points at already has its one link (chats.id, storage_path).
-          if (linking.indexes.some((i) => i.unique && i.valid && !i.partial && i.columns.length > 0 && i.columns.every((c) => c !== null && columns.includes(c)))) continue;
+          if (uniqueWithin(linking, (c) => columns.includes(c))) continue;
           for (const role of roles) {
             const paths = same.map((l) => writePath(ctx, linking, role, l.column, []));
             if (paths.some((x) => !x)) continue;
