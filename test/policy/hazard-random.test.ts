@@ -30,6 +30,7 @@ import type { Step } from '../../cli/core/policy/plan.js';
 import type { Sql } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
 import { rng } from './fixtures.js';
+import { COMMANDS, pick, randomPolicy as drawPolicy, stateSql, validClauses, type PolicyState, type Rand, type TableState } from './random-policies.js';
 
 const OWNER = 'rg_hz_owner';
 const MEMBER = 'rg_hz_member';
@@ -43,7 +44,6 @@ const ACTORS: Array<[string, string, string]> = [
 ];
 const GRANTEES = ['anon', 'authenticated', 'PUBLIC'];
 const PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
-const COMMANDS = ['select', 'insert', 'update', 'delete', 'all'] as const;
 const EXPRS = [
   '(uid = auth.uid())',
   '(uid = (select auth.uid()))',
@@ -60,49 +60,7 @@ const EXPRS = [
 ];
 const ROLE_SETS = [['anon'], ['authenticated'], ['PUBLIC'], [MEMBER], ['anon', 'authenticated'], [OWNER], ['authenticated', MEMBER]];
 
-interface PolicyState {
-  name: string;
-  cmd: (typeof COMMANDS)[number];
-  permissive: boolean;
-  roles: string[];
-  using: string | null;
-  check: string | null;
-}
-
-interface TableState {
-  rls: boolean;
-  force: boolean;
-  grants: Record<string, string[]>;
-  policies: PolicyState[];
-}
-
-type Rand = (n: number) => number;
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[r(xs.length)]!;
-
-function validClauses(p: PolicyState): PolicyState {
-  let { using, check } = p;
-  if (p.cmd === 'insert') {
-    check ??= using ?? 'true';
-    using = null;
-  }
-  if (p.cmd === 'select' || p.cmd === 'delete') {
-    using ??= check ?? 'true';
-    check = null;
-  }
-  if (using === null && check === null) using = 'true';
-  return { ...p, using, check };
-}
-
-function randomPolicy(r: Rand, name: string): PolicyState {
-  return validClauses({
-    name,
-    cmd: pick(r, COMMANDS),
-    permissive: r(3) > 0,
-    roles: pick(r, ROLE_SETS),
-    using: r(5) === 0 ? null : pick(r, EXPRS),
-    check: r(3) === 0 ? pick(r, EXPRS) : null,
-  });
-}
+const randomPolicy = (r: Rand, name: string) => drawPolicy(r, name, ROLE_SETS, EXPRS, 5);
 
 function randomState(r: Rand): TableState {
   return {
@@ -180,23 +138,6 @@ function edit(r: Rand, s: TableState): TableState {
   }
   t.policies = t.policies.filter((q, i) => t.policies.findIndex((o) => o.name === q.name) === i);
   return t;
-}
-
-const roleSql = (roles: readonly string[]) => roles.map((x) => (x === 'PUBLIC' ? 'public' : `"${x}"`)).join(', ');
-
-function stateSql(table: string, s: TableState): string {
-  return [
-    `alter table ${table} ${s.rls ? 'enable' : 'disable'} row level security;`,
-    `alter table ${table} ${s.force ? '' : 'no '}force row level security;`,
-    ...Object.entries(s.grants)
-      .filter(([, p]) => p.length)
-      .map(([g, p]) => `grant ${p.join(', ')} on ${table} to ${g};`),
-    ...s.policies.map(
-      (p) =>
-        `create policy "${p.name}" on ${table} as ${p.permissive ? 'permissive' : 'restrictive'} for ${p.cmd} to ${roleSql(p.roles)}` +
-        `${p.using ? ` using (${p.using})` : ''}${p.check ? ` with check (${p.check})` : ''};`,
-    ),
-  ].join('\n');
 }
 
 const SCAFFOLD = `

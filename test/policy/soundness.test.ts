@@ -22,61 +22,17 @@ import type { Step } from '../../cli/core/policy/plan.js';
 import type { Sql } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
 import { rng } from './fixtures.js';
+import { COMMANDS, pick, randomPolicy as drawPolicy, stateSql, validClauses, type Rand, type TableState } from './random-policies.js';
 
 const OWNER = 'rg_sound_owner';
 const ACTORS = ['anon', 'authenticated', OWNER];
 const GRANTEES = ['anon', 'authenticated', 'PUBLIC'];
 const PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
-const COMMANDS = ['select', 'insert', 'update', 'delete', 'all'] as const;
 const EXPRS = ['x', 'y', 'z', '(x AND y)', '(x OR z)', '(NOT x)', 'true', 'false', '(y IS NULL)', '(x AND (y OR z))', '(z IS NOT TRUE)'];
 const ROLE_SETS = [['anon'], ['authenticated'], ['PUBLIC'], ['anon', 'authenticated'], [OWNER], ['authenticated', OWNER]];
 
-interface PolicyState {
-  name: string;
-  cmd: (typeof COMMANDS)[number];
-  permissive: boolean;
-  roles: string[];
-  using: string | null;
-  check: string | null;
-}
-
-interface TableState {
-  rls: boolean;
-  force: boolean;
-  grants: Record<string, string[]>;
-  /** [grantee, privilege, columns] */
-  columnGrants: Array<[string, 'SELECT' | 'UPDATE', string[]]>;
-  policies: PolicyState[];
-}
-
-type Rand = (n: number) => number;
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[r(xs.length)]!;
-
-/** Clauses Postgres accepts for the command: INSERT has only WITH CHECK, SELECT/DELETE only USING. */
-function validClauses(p: PolicyState): PolicyState {
-  let { using, check } = p;
-  if (p.cmd === 'insert') {
-    check ??= using ?? 'true';
-    using = null;
-  }
-  if (p.cmd === 'select' || p.cmd === 'delete') {
-    using ??= check ?? 'true';
-    check = null;
-  }
-  if (using === null && check === null) using = 'true';
-  return { ...p, using, check };
-}
-
-function randomPolicy(r: Rand, name: string): PolicyState {
-  return validClauses({
-    name,
-    cmd: pick(r, COMMANDS),
-    permissive: r(3) > 0,
-    roles: pick(r, ROLE_SETS),
-    using: r(4) === 0 ? null : pick(r, EXPRS),
-    check: r(3) === 0 ? pick(r, EXPRS) : null,
-  });
-}
+/** How often a policy is drawn without USING: one time in 4. */
+const randomPolicy = (r: Rand, name: string) => drawPolicy(r, name, ROLE_SETS, EXPRS, 4);
 
 function randomState(r: Rand): TableState {
   return {
@@ -106,7 +62,7 @@ function edit(r: Rand, s: TableState): TableState {
       break;
     }
     case 3:
-      t.columnGrants = t.columnGrants.length ? [] : [[pick(r, ['anon', 'authenticated']), pick(r, ['SELECT', 'UPDATE'] as const), ['id', 'x']]];
+      t.columnGrants = t.columnGrants?.length ? [] : [[pick(r, ['anon', 'authenticated']), pick(r, ['SELECT', 'UPDATE'] as const), ['id', 'x']]];
       break;
     case 4:
       if (p) t.policies = t.policies.filter((q) => q !== p);
@@ -143,22 +99,6 @@ function edit(r: Rand, s: TableState): TableState {
   // A name the edit reused: the first policy keeps it.
   t.policies = t.policies.filter((q, i) => t.policies.findIndex((o) => o.name === q.name) === i);
   return t;
-}
-
-const roleSql = (roles: readonly string[]) => roles.map((x) => (x === 'PUBLIC' ? 'public' : `"${x}"`)).join(', ');
-
-function stateSql(table: string, s: TableState): string {
-  return [
-    `alter table ${table} ${s.rls ? 'enable' : 'disable'} row level security;`,
-    `alter table ${table} ${s.force ? '' : 'no '}force row level security;`,
-    ...Object.entries(s.grants).filter(([, p]) => p.length).map(([g, p]) => `grant ${p.join(', ')} on ${table} to ${g};`),
-    ...s.columnGrants.map(([g, priv, cols]) => `grant ${priv} (${cols.join(', ')}) on ${table} to ${g};`),
-    ...s.policies.map(
-      (p) =>
-        `create policy "${p.name}" on ${table} as ${p.permissive ? 'permissive' : 'restrictive'} for ${p.cmd} to ${roleSql(p.roles)}` +
-        `${p.using ? ` using (${p.using})` : ''}${p.check ? ` with check (${p.check})` : ''};`,
-    ),
-  ].join('\n');
 }
 
 /** Functions the probes use, the same in both databases (not part of any table's policy state). */
