@@ -1046,15 +1046,20 @@ describe('policy-check-unbound: storage.objects, whose owner Supabase Storage se
 
 // Supabase Storage runs each request on storage.objects and storage.buckets as the caller's role with the
 // caller's claims (its access-control guide), so those tables face anon whatever PostgREST exposes.
+/** A stand-in for Supabase Storage's tables, with RLS on both and its grants to the API roles; then `rest`. */
+const supabaseStorage = (rest: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
+  create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
+  create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner uuid, owner_id text, metadata jsonb);
+  create function storage.foldername(name text) returns text[] language sql immutable as $$ select (string_to_array(name, '/'))[:cardinality(string_to_array(name, '/')) - 1] $$;
+  alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
+  grant all on storage.buckets, storage.objects to anon, authenticated;
+  ${rest}`;
+
 describe('storage.objects and storage.buckets are served by Supabase Storage, not only through PostgREST', () => {
-  const storage = (extra: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
-    create table storage.buckets (id text primary key, name text not null, public boolean default false);
-    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner uuid, metadata jsonb);
-    create table storage.migrations (id int primary key, name text);
-    alter table storage.buckets enable row level security;
-    grant all on storage.buckets, storage.objects, storage.migrations to anon, authenticated;
+  const storage = (extra: string) =>
+    supabaseStorage(`create table storage.migrations (id int primary key, name text); grant all on storage.migrations to anon, authenticated;
     insert into storage.buckets values ('avatars', 'avatars', true);
-    ${extra}`;
+    ${extra}`);
 
   it('policy-to-public judges their policies with storage in no API schema: anon uploads through a policy with no TO', async () => {
     const sql = storage(`alter table storage.objects enable row level security;
@@ -1071,7 +1076,8 @@ describe('storage.objects and storage.buckets are served by Supabase Storage, no
   });
 
   it('rls-disabled-in-api reports storage.objects with RLS off, saying Storage serves it; a storage table Storage does not serve is not', async () => {
-    const sql = storage(`insert into storage.objects (bucket_id, name, owner) values ('avatars', 'a/secret.pdf', '00000000-0000-4000-8000-00000000000a');`);
+    const sql = storage(`alter table storage.objects disable row level security;
+      insert into storage.objects (bucket_id, name, owner) values ('avatars', 'a/secret.pdf', '00000000-0000-4000-8000-00000000000a');`);
     const found = await rule('rls-disabled-in-api', sql);
     expect(found.map((f) => f.object)).toEqual(['storage.objects']);
     expect(found[0]!.message).toMatch(/^RLS is off on storage\.objects, which Supabase Storage serves as the caller's role: anon can read, insert into, update and delete from every row/);
@@ -1093,14 +1099,10 @@ describe('storage.objects and storage.buckets are served by Supabase Storage, no
 describe('write-policy-unbound on storage.objects served by Storage alone: its writes name the object, so the SELECT policies apply', () => {
   const A = '00000000-0000-4000-8000-00000000000a';
   const B = '00000000-0000-4000-8000-00000000000b';
-  const storage = (policies: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
-    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
-    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner_id text);
-    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
-    grant all on storage.buckets, storage.objects to anon, authenticated;
-    insert into storage.buckets values ('docs', 'docs', false), ('shared', 'shared', false);
+  const storage = (policies: string) =>
+    supabaseStorage(`insert into storage.buckets values ('docs', 'docs', false), ('shared', 'shared', false);
     insert into storage.objects (bucket_id, name, owner_id) values ('docs', '${B}/tax.pdf', '${B}'), ('shared', 'b-notes.txt', '${B}');
-    ${policies}`;
+    ${policies}`);
   // Storage's deleteObjects: delete … where bucket_id = $1 and name in (…) returning * (supabase/storage, database/knex.ts).
   const storageDelete = (sql: string, bucket: string, name: string) =>
     asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe(`delete from storage.objects where bucket_id = $1 and name = any($2) returning name`, [bucket, [name]])).length);
@@ -1132,15 +1134,10 @@ describe('policy-check-unbound: an upload policy that forgets the folder the rea
   const A = '00000000-0000-4000-8000-00000000000a';
   const B = '00000000-0000-4000-8000-00000000000b';
   const folder = '(storage.foldername(name))[1] = (select auth.uid())::text';
-  const storage = (insertCheck: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
-    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
-    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner uuid, owner_id text);
-    create function storage.foldername(name text) returns text[] language sql immutable as $$ select (string_to_array(name, '/'))[:cardinality(string_to_array(name, '/')) - 1] $$;
-    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
-    grant all on storage.buckets, storage.objects to anon, authenticated;
-    insert into storage.buckets values ('docs', 'docs', false);
+  const storage = (insertCheck: string) =>
+    supabaseStorage(`insert into storage.buckets values ('docs', 'docs', false);
     create policy "read own folder" on storage.objects for select to authenticated using (bucket_id = 'docs' and ${folder});
-    create policy "upload" on storage.objects for insert to authenticated with check (${insertCheck});`;
+    create policy "upload" on storage.objects for insert to authenticated with check (${insertCheck});`);
   // Storage's upload: insert … (bucket_id, name, owner, owner_id) with the owner from the JWT.
   const upload = (sql: string) =>
     withPlanted(sql, async (url) => rolledBackRequest(url, `set local role authenticated; select set_config('request.jwt.claims', '{"sub":"${A}","role":"authenticated"}', true); insert into storage.objects (bucket_id, name, owner, owner_id) values ('docs', '${B}/invoice.pdf', '${A}', '${A}'); reset role;`, 'authenticated', { sub: B, role: 'authenticated' }, async (tx) => (await tx.unsafe(`select name from storage.objects`)).map((r) => r['name'] as string)));
@@ -1173,15 +1170,11 @@ describe('policy-check-unbound: an upload policy that forgets the folder the rea
 describe('public-bucket-listable: a SELECT policy that admits every object of a public bucket', () => {
   const A = '00000000-0000-4000-8000-00000000000a';
   const B = '00000000-0000-4000-8000-00000000000b';
-  const storage = (policies: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
-    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
-    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner_id text);
-    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
-    grant all on storage.buckets, storage.objects to anon, authenticated;
-    insert into storage.buckets values ('avatars', 'avatars', true), ('media', 'media', true), ('private', 'private', false);
+  const storage = (policies: string) =>
+    supabaseStorage(`insert into storage.buckets values ('avatars', 'avatars', true), ('media', 'media', true), ('private', 'private', false);
     insert into storage.objects (bucket_id, name, owner_id) values
       ('avatars', '${A}/unlinked-draft.png', '${A}'), ('avatars', '${B}/b.png', '${B}'), ('private', 'p.pdf', '${A}');
-    ${policies}`;
+    ${policies}`);
   const listed = (sql: string, role: 'anon' | 'authenticated', sub?: string) =>
     asRequest(sql, role, sub, async (tx) => (await tx.unsafe(`select name from storage.objects where bucket_id = 'avatars' order by name`)).map((r) => r['name'] as string));
 
