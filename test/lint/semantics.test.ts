@@ -29,6 +29,19 @@ async function rule(id: string, sql: string, settings = {}) {
   return (await lintWith({ model, settings })).findings.filter((f) => f.rule === id);
 }
 
+describe('policy-self-comparison names what a self-compared sub-select gives away', () => {
+  it('every row to a reading policy, any row to an INSERT check', async () => {
+    const sql = `create table public.members (org_id int, user_id uuid);
+      create table public.projects (id int primary key, org_id int);
+      alter table public.projects enable row level security;
+      grant select, insert on public.projects to authenticated;
+      create policy read on public.projects for select to authenticated using (exists (select 1 from public.members m where m.org_id = m.org_id and m.user_id = (select auth.uid())));
+      create policy add on public.projects for insert to authenticated with check (exists (select 1 from public.members m where m.org_id = m.org_id and m.user_id = (select auth.uid())));`;
+    const found = Object.fromEntries((await rule('policy-self-comparison', sql)).map((f) => [f.object, f.message.replace(/^.*whoever passes it /, '')]));
+    expect(found).toEqual({ 'read on public.projects': 'gets every row', 'add on public.projects': 'may write any row' });
+  });
+});
+
 describe('effective privileges', () => {
   it('a grant to PUBLIC reaches anon and authenticated', async () => {
     const f = await rule('rls-disabled-in-api', 'create table public.t (id int); grant select on public.t to public;');

@@ -24,7 +24,11 @@ export const rule: CatalogRule = {
           object: policyObject(p),
           objectKind: 'policy',
           message: `policy ${p.name} on ${p.table} compares ${texts.map((t) => `"${t}"`).join(', ')}: ${
-            !always ? 'never true, so it matches nothing' : first.inSubselect ? `always true, so the sub-select no longer depends on the ${rel.name} row and whoever passes it gets every row` : 'true for every row, so it restricts nothing'
+            !always
+              ? 'never true, so it matches nothing'
+              : first.inSubselect
+                ? `always true, so the sub-select no longer depends on the ${rel.name} row and whoever passes it ${p.command === 'INSERT' ? 'may write any row' : 'gets every row'}`
+                : 'true for every row, so it restricts nothing'
           }`,
           fix: first.inSubselect
             ? `qualify the row's column with its table's name: ${qualifiedFix(first.text, rel.name)}`
