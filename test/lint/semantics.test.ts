@@ -1933,6 +1933,29 @@ describe("policy-trusts-writable-column: owners add members through a helper tha
     expect((await rule('policy-trusts-writable-column', anyOrg)).map((f) => f.object).sort()).toEqual(['mem_add on public.members', 'org_docs on public.docs']);
     expect(await joinAs(anyOrg, U2, ORG1, U2)).toEqual(['org 1', 'org 2']); // the owner of org 2 made itself owner of org 1
   });
+
+  it("the caller's id handed to the helper (supabase/dbdev's is_organization_maintainer(auth.uid(), organization_id), positional $1 and $2): the same reading, so no finding; tied to any org, still reported", async () => {
+    const handed = (tie: string) =>
+      t('')
+        .replace(
+          /create function private\.is_org_owner[\s\S]*?\$\$;/,
+          // A function, so the $$ of the body is not read as a replacement pattern.
+          () => `create function private.is_org_owner(user_id uuid, org_id uuid) returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.members m where ${tie}m.user_id = $1 and m.role = 'owner') $$;`,
+        )
+        .replace('with check ((select private.is_org_owner(org_id)))', 'with check (private.is_org_owner(auth.uid(), org_id))');
+    const keyed = handed('m.org_id = $2 and ');
+    expect(keyed).toContain('private.is_org_owner(auth.uid(), org_id)');
+    expect(await rule('policy-trusts-writable-column', keyed)).toEqual([]);
+    expect(await joinAs(keyed, U1, ORG1, U1)).toBe('new row violates row-level security policy for table "members"');
+    expect(await joinAs(keyed, U2, ORG1, U2)).toBe('new row violates row-level security policy for table "members"');
+    expect(await joinAs(keyed, U2, ORG2, U2)).toMatch(/duplicate key value violates unique constraint "members_pkey"/);
+    expect(await joinAs(keyed, U2, ORG2, U1)).toEqual(['org 2']);
+
+    const anyOrg = handed('');
+    expect((await rule('policy-trusts-writable-column', anyOrg)).map((f) => f.object).sort()).toEqual(['mem_add on public.members', 'org_docs on public.docs']);
+    expect(await joinAs(anyOrg, U2, ORG1, U2)).toEqual(['org 1', 'org 2']);
+  });
 });
 
 describe('view-bypasses-rls: a security_invoker view over a view that is not, kept in an unexposed schema (found by test/lint/holes-postgres.test.ts)', () => {
