@@ -1128,6 +1128,53 @@ describe('write-policy-unbound on storage.objects served by Storage alone: its w
   });
 });
 
+describe('write-policy-unbound: an UPDATE or DELETE policy for anon that never asks who the caller is', () => {
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const storage = (policies: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
+    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner_id text);
+    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
+    grant all on storage.buckets, storage.objects to anon, authenticated;
+    insert into storage.buckets values ('uploads', 'uploads', false);
+    insert into storage.objects (bucket_id, name, owner_id) values ('uploads', '${B}/contract.pdf', '${B}');
+    ${policies}`;
+  // Storage's list (select … where bucket_id = $1 and name like prefix) and remove (delete … where bucket_id = $1 and name in (…) returning *), run as anon.
+  const storageList = (sql: string) => asRequest(sql, 'anon', undefined, async (tx) => (await tx.unsafe(`select name from storage.objects where bucket_id = 'uploads' and name like $1`, [`${B}/%`])).length);
+  const storageRemove = (sql: string) =>
+    asRequest(sql, 'anon', undefined, async (tx) => (await tx.unsafe(`delete from storage.objects where bucket_id = 'uploads' and name = any($1) returning name`, [[`${B}/contract.pdf`]])).length);
+  const bucketOnly = `create policy "anon read" on storage.objects for select to anon using (bucket_id = 'uploads');
+    create policy "anon remove" on storage.objects for delete to anon using (bucket_id = 'uploads');
+    create policy "anon move" on storage.objects for update to anon using (bucket_id = 'uploads');`;
+
+  it("a private bucket's files that every visitor lists, removes and moves (quivr's policies): reported; not when anon reads none of them, so Storage removes none", async () => {
+    const sql = storage(bucketOnly);
+    expect(await storageList(sql)).toBe(1);
+    expect(await storageRemove(sql)).toBe(1);
+    expect((await rule('write-policy-unbound', sql)).map((f) => f.object).sort()).toEqual(['anon move on storage.objects', 'anon remove on storage.objects']);
+    const unread = storage(`create policy "anon remove" on storage.objects for delete to anon using (bucket_id = 'uploads');`);
+    expect(await storageRemove(unread)).toBe(0);
+    expect(await rule('write-policy-unbound', unread)).toEqual([]);
+  });
+
+  it('a table anon deletes from through PostgREST: an unfiltered DELETE takes every draft, reported; the same policy for authenticated beside open reads, and anon updating one granted column, are not', async () => {
+    const t = (policies: string) => `create table public.notes (id int primary key, body text, status text, views int not null default 0);
+      alter table public.notes enable row level security; grant select, update, delete on public.notes to anon, authenticated;
+      insert into public.notes values (1, 'b', 'draft'), (2, 'c', 'published');
+      create policy "read all" on public.notes for select using (true);
+      ${policies}`;
+    const drafts = t(`create policy "drop drafts" on public.notes for delete to anon using (status = 'draft');`);
+    expect(await asRequest(drafts, 'anon', undefined, async (tx) => (await tx.unsafe('delete from public.notes')).count)).toBe(1);
+    expect((await rule('write-policy-unbound', drafts)).map((f) => f.message)).toEqual([
+      `policy drop drafts on public.notes lets anon delete every row its USING ((status = 'draft'::text)) admits: anon is every visitor without signing in, and the policy never asks who the caller is`,
+    ]);
+    expect(await rule('write-policy-unbound', t(`create policy "drop drafts" on public.notes for delete to authenticated using (status = 'draft');`))).toEqual([]);
+    const counter = `${t(`create policy "count views" on public.notes for update to anon using (status = 'published');`)}
+      revoke update on public.notes from anon; grant update (views) on public.notes to anon;`;
+    expect(await asRequest(counter, 'anon', undefined, async (tx) => (await tx.unsafe('update public.notes set views = views + 1')).count)).toBe(1);
+    expect(await rule('write-policy-unbound', counter)).toEqual([]);
+  });
+});
+
 describe('policy-check-unbound: an upload policy that forgets the folder the reads pick files by', () => {
   const A = '00000000-0000-4000-8000-00000000000a';
   const B = '00000000-0000-4000-8000-00000000000b';
