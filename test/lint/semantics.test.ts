@@ -1128,6 +1128,21 @@ describe('write-policy-unbound on storage.objects served by Storage alone: its w
   });
 });
 
+describe('migration-secret: a JWT is a secret unless it is the anon key', () => {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const token = (claims: object) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}.c2lnbmF0dXJlLW9mLXRoZS1leGFtcGxlLWtleS0x`;
+  const secrets = async (claims: object, settings = {}) =>
+    (
+      await lintWith({ migrations: [{ displayPath: 'sql/0001_keys.sql', sql: `create function public.key() returns text language sql as $$ select '${token(claims)}' $$;`, judged: true }], settings })
+    ).findings.filter((f) => f.rule === 'migration-secret');
+  it("supabase/dbdev's stored anon key (role anon, no sub) is what every browser gets: no finding; a service_role key, a user's token, or anon's key where the API's anonymous role is another, are", async () => {
+    expect(await secrets({ iss: 'supabase', ref: 'exampleref', role: 'anon', iat: 1, exp: 2 })).toEqual([]);
+    expect(await secrets({ iss: 'supabase', ref: 'exampleref', role: 'service_role', iat: 1, exp: 2 })).toHaveLength(1);
+    expect(await secrets({ sub: '00000000-0000-4000-8000-00000000000b', role: 'anon', exp: 2 })).toHaveLength(1);
+    expect(await secrets({ role: 'anon' }, { anonRole: 'web_anon' })).toHaveLength(1);
+  });
+});
+
 describe('write-policy-unbound: an UPDATE or DELETE policy for anon that never asks who the caller is', () => {
   const B = '00000000-0000-4000-8000-00000000000b';
   const storage = (policies: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
