@@ -1128,6 +1128,27 @@ describe('write-policy-unbound on storage.objects served by Storage alone: its w
   });
 });
 
+describe('anon-write-unprotected: TRUNCATE of a table other tables reference', () => {
+  const t = (accountsGrant: string) => `create table public.buckets (id text primary key);
+    create table public.objects (id int primary key, bucket_id text references public.buckets);
+    create table public.accounts (id int primary key, avatar_id int references public.objects);
+    alter table public.buckets enable row level security; alter table public.objects enable row level security; alter table public.accounts enable row level security;
+    grant all on public.buckets, public.objects to anon; ${accountsGrant}
+    insert into public.buckets values ('b'); insert into public.objects values (1, 'b');`;
+  const truncate = (sql: string, tables: string) => orMessage(asRequest(sql, 'anon', undefined, async (tx) => (await tx.unsafe(`truncate ${tables}`), 'truncated')));
+  it("supabase/dbdev's accounts referencing storage.objects: anon, without TRUNCATE on accounts, truncates neither storage table and nothing is reported; with it, all three are", async () => {
+    const kept = t('grant select on public.accounts to anon;');
+    expect(await truncate(kept, 'public.objects, public.buckets')).toBe('cannot truncate a table referenced in a foreign key constraint');
+    expect(await truncate(kept, 'public.buckets cascade')).toBe('permission denied for table accounts');
+    expect(await rule('anon-write-unprotected', kept)).toEqual([]);
+    const open = t('grant all on public.accounts to anon;');
+    expect(await truncate(open, 'public.buckets cascade')).toBe('truncated');
+    expect((await rule('anon-write-unprotected', open)).map((f) => f.message)).toEqual([
+      'anon can truncate 3 tables in schema public (TRUNCATE ignores RLS): public.accounts, public.buckets, public.objects',
+    ]);
+  });
+});
+
 describe('migration-secret: a JWT is a secret unless it is the anon key', () => {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const token = (claims: object) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}.c2lnbmF0dXJlLW9mLXRoZS1leGFtcGxlLWtleS0x`;
