@@ -528,6 +528,23 @@ describe('policy-to-public: whether a request without a user can pass the policy
     });
   });
 
+  // Seen on QuivrHQ/quivr ("USERS" on public.users: for all to public, no USING, no WITH CHECK): said "a request without a
+  // user can pass it", though Postgres lets no row through such a policy for any role.
+  it('a policy with neither USING nor WITH CHECK lets nothing through, for anon or a user: not reported', async () => {
+    const sql = `create table public.members (id uuid primary key, email text);
+      alter table public.members enable row level security;
+      grant all on public.members to anon, authenticated;
+      insert into public.members values ('00000000-0000-4000-8000-00000000000b', 'b@x.test');
+      create policy everyone on public.members for all;`;
+    for (const [role, sub] of [['anon', undefined], ['authenticated', '00000000-0000-4000-8000-00000000000b']] as const) {
+      expect(await asRequest(sql, role, sub, async (tx) => (await tx.unsafe('select id from public.members')).length)).toBe(0);
+      expect(await orMessage(asRequest(sql, role, sub, async (tx) => (await tx.unsafe(`insert into public.members values (gen_random_uuid(), 'x')`)).count))).toBe(
+        'new row violates row-level security policy for table "members"',
+      );
+    }
+    expect(await rule('policy-to-public', sql)).toEqual([]);
+  });
+
   // Seen on GerevSec/llmwiki api/db_migrations (kb_invites_select: lower(email) = lower(claims ->> 'email')): said
   // "a request without a user can pass it", which anon cannot.
   it("a strict built-in around the caller's email (lower(), btrim()) is still NULL without a user; coalesce() is not; on Postgres anon sees no invite", async () => {
