@@ -1166,6 +1166,19 @@ describe('anon-write-unprotected: TRUNCATE of a table other tables reference', (
   });
 });
 
+describe('an empty migration file (Scan-Go/mobile keeps one, 20240222011903_enable_notification_rls.sql)', () => {
+  it('is a migration of no statement: the server runs it, and lint judges the files beside it instead of stopping at "Query cannot be empty"', async () => {
+    expect(await withSql(serverUrl(), async (s) => (await s.unsafe('')).length)).toBe(0);
+    const { findings } = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_empty.sql', sql: '', judged: true },
+        { displayPath: 'sql/0002_secret.sql', sql: "alter role authenticator set app.jwt_secret = 'super-secret-jwt-token-with-at-least-32-characters-long';", judged: true },
+      ],
+    });
+    expect(findings.filter((f) => f.rule === 'migration-secret').map((f) => f.object)).toEqual(['sql/0002_secret.sql']);
+  });
+});
+
 describe('migration-secret: a JWT is a secret unless it is the anon key', () => {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const token = (claims: object) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}.c2lnbmF0dXJlLW9mLXRoZS1leGFtcGxlLWtleS0x`;
