@@ -541,6 +541,23 @@ describe('policy-to-public: whether a request without a user can pass the policy
     });
   });
 
+  // Seen on QuivrHQ/quivr ("USERS" on public.users: for all to public, no USING, no WITH CHECK): said "a request without a
+  // user can pass it", though Postgres lets no row through such a policy for any role.
+  it('a policy with neither USING nor WITH CHECK lets nothing through, for anon or a user: not reported', async () => {
+    const sql = `create table public.members (id uuid primary key, email text);
+      alter table public.members enable row level security;
+      grant all on public.members to anon, authenticated;
+      insert into public.members values ('00000000-0000-4000-8000-00000000000b', 'b@x.test');
+      create policy everyone on public.members for all;`;
+    for (const [role, sub] of [['anon', undefined], ['authenticated', '00000000-0000-4000-8000-00000000000b']] as const) {
+      expect(await asRequest(sql, role, sub, async (tx) => (await tx.unsafe('select id from public.members')).length)).toBe(0);
+      expect(await orMessage(asRequest(sql, role, sub, async (tx) => (await tx.unsafe(`insert into public.members values (gen_random_uuid(), 'x')`)).count))).toBe(
+        'new row violates row-level security policy for table "members"',
+      );
+    }
+    expect(await rule('policy-to-public', sql)).toEqual([]);
+  });
+
   // Seen on GerevSec/llmwiki api/db_migrations (kb_invites_select: lower(email) = lower(claims ->> 'email')): said
   // "a request without a user can pass it", which anon cannot.
   it("a strict built-in around the caller's email (lower(), btrim()) is still NULL without a user; coalesce() is not; on Postgres anon sees no invite", async () => {
@@ -1140,6 +1157,102 @@ describe('write-policy-unbound on storage.objects served by Storage alone: its w
       create policy "delete own or shared" on storage.objects for delete to authenticated using (owner_id = (select auth.uid())::text or bucket_id = 'shared');`);
     expect(await storageDelete(deleteOnly, 'shared', 'b-notes.txt')).toBe(0);
     expect(await rule('write-policy-unbound', deleteOnly)).toEqual([]);
+  });
+});
+
+describe('anon-write-unprotected: TRUNCATE of a table other tables reference', () => {
+  const t = (accountsGrant: string) => `create table public.buckets (id text primary key);
+    create table public.objects (id int primary key, bucket_id text references public.buckets);
+    create table public.accounts (id int primary key, avatar_id int references public.objects);
+    alter table public.buckets enable row level security; alter table public.objects enable row level security; alter table public.accounts enable row level security;
+    grant all on public.buckets, public.objects to anon; ${accountsGrant}
+    insert into public.buckets values ('b'); insert into public.objects values (1, 'b');`;
+  const truncate = (sql: string, tables: string) => orMessage(asRequest(sql, 'anon', undefined, async (tx) => (await tx.unsafe(`truncate ${tables}`), 'truncated')));
+  it("supabase/dbdev's accounts referencing storage.objects: anon, without TRUNCATE on accounts, truncates neither storage table and nothing is reported; with it, all three are", async () => {
+    const kept = t('grant select on public.accounts to anon;');
+    expect(await truncate(kept, 'public.objects, public.buckets')).toBe('cannot truncate a table referenced in a foreign key constraint');
+    expect(await truncate(kept, 'public.buckets cascade')).toBe('permission denied for table accounts');
+    expect(await rule('anon-write-unprotected', kept)).toEqual([]);
+    const open = t('grant all on public.accounts to anon;');
+    expect(await truncate(open, 'public.buckets cascade')).toBe('truncated');
+    expect((await rule('anon-write-unprotected', open)).map((f) => f.message)).toEqual([
+      'anon can truncate 3 tables in schema public (TRUNCATE ignores RLS): public.accounts, public.buckets, public.objects',
+    ]);
+  });
+});
+
+describe('an empty migration file (Scan-Go/mobile keeps one, 20240222011903_enable_notification_rls.sql)', () => {
+  it('is a migration of no statement: the server runs it, and lint judges the files beside it instead of stopping at "Query cannot be empty"', async () => {
+    expect(await withSql(serverUrl(), async (s) => (await s.unsafe('')).length)).toBe(0);
+    const { findings } = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_empty.sql', sql: '', judged: true },
+        { displayPath: 'sql/0002_secret.sql', sql: "alter role authenticator set app.jwt_secret = 'super-secret-jwt-token-with-at-least-32-characters-long';", judged: true },
+      ],
+    });
+    expect(findings.filter((f) => f.rule === 'migration-secret').map((f) => f.object)).toEqual(['sql/0002_secret.sql']);
+  });
+});
+
+describe('migration-secret: a JWT is a secret unless it is the anon key', () => {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const token = (claims: object) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}.c2lnbmF0dXJlLW9mLXRoZS1leGFtcGxlLWtleS0x`;
+  const secrets = async (claims: object, settings = {}) =>
+    (
+      await lintWith({ migrations: [{ displayPath: 'sql/0001_keys.sql', sql: `create function public.key() returns text language sql as $$ select '${token(claims)}' $$;`, judged: true }], settings })
+    ).findings.filter((f) => f.rule === 'migration-secret');
+  it("supabase/dbdev's stored anon key (role anon, no sub) is what every browser gets: no finding; a service_role key, a user's token, or anon's key where the API's anonymous role is another, are", async () => {
+    expect(await secrets({ iss: 'supabase', ref: 'exampleref', role: 'anon', iat: 1, exp: 2 })).toEqual([]);
+    expect(await secrets({ iss: 'supabase', ref: 'exampleref', role: 'service_role', iat: 1, exp: 2 })).toHaveLength(1);
+    expect(await secrets({ sub: '00000000-0000-4000-8000-00000000000b', role: 'anon', exp: 2 })).toHaveLength(1);
+    expect(await secrets({ role: 'anon' }, { anonRole: 'web_anon' })).toHaveLength(1);
+  });
+});
+
+describe('write-policy-unbound: an UPDATE or DELETE policy for anon that never asks who the caller is', () => {
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const storage = (policies: string) => `create schema storage; grant usage on schema storage to anon, authenticated;
+    create table storage.buckets (id text primary key, name text not null, public boolean not null default false);
+    create table storage.objects (id uuid primary key default gen_random_uuid(), bucket_id text references storage.buckets, name text, owner_id text);
+    alter table storage.buckets enable row level security; alter table storage.objects enable row level security;
+    grant all on storage.buckets, storage.objects to anon, authenticated;
+    insert into storage.buckets values ('uploads', 'uploads', false);
+    insert into storage.objects (bucket_id, name, owner_id) values ('uploads', '${B}/contract.pdf', '${B}');
+    ${policies}`;
+  // Storage's list (select … where bucket_id = $1 and name like prefix) and remove (delete … where bucket_id = $1 and name in (…) returning *), run as anon.
+  const storageList = (sql: string) => asRequest(sql, 'anon', undefined, async (tx) => (await tx.unsafe(`select name from storage.objects where bucket_id = 'uploads' and name like $1`, [`${B}/%`])).length);
+  const storageRemove = (sql: string) =>
+    asRequest(sql, 'anon', undefined, async (tx) => (await tx.unsafe(`delete from storage.objects where bucket_id = 'uploads' and name = any($1) returning name`, [[`${B}/contract.pdf`]])).length);
+  const bucketOnly = `create policy "anon read" on storage.objects for select to anon using (bucket_id = 'uploads');
+    create policy "anon remove" on storage.objects for delete to anon using (bucket_id = 'uploads');
+    create policy "anon move" on storage.objects for update to anon using (bucket_id = 'uploads');`;
+
+  it("a private bucket's files that every visitor lists, removes and moves (quivr's policies): reported; not when anon reads none of them, so Storage removes none", async () => {
+    const sql = storage(bucketOnly);
+    expect(await storageList(sql)).toBe(1);
+    expect(await storageRemove(sql)).toBe(1);
+    expect((await rule('write-policy-unbound', sql)).map((f) => f.object).sort()).toEqual(['anon move on storage.objects', 'anon remove on storage.objects']);
+    const unread = storage(`create policy "anon remove" on storage.objects for delete to anon using (bucket_id = 'uploads');`);
+    expect(await storageRemove(unread)).toBe(0);
+    expect(await rule('write-policy-unbound', unread)).toEqual([]);
+  });
+
+  it('a table anon deletes from through PostgREST: an unfiltered DELETE takes every draft, reported; the same policy for authenticated beside open reads, and anon updating one granted column, are not', async () => {
+    const t = (policies: string) => `create table public.notes (id int primary key, body text, status text, views int not null default 0);
+      alter table public.notes enable row level security; grant select, update, delete on public.notes to anon, authenticated;
+      insert into public.notes values (1, 'b', 'draft'), (2, 'c', 'published');
+      create policy "read all" on public.notes for select using (true);
+      ${policies}`;
+    const drafts = t(`create policy "drop drafts" on public.notes for delete to anon using (status = 'draft');`);
+    expect(await asRequest(drafts, 'anon', undefined, async (tx) => (await tx.unsafe('delete from public.notes')).count)).toBe(1);
+    expect((await rule('write-policy-unbound', drafts)).map((f) => f.message)).toEqual([
+      `policy drop drafts on public.notes lets anon delete every row its USING ((status = 'draft'::text)) admits: anon is every visitor without signing in, and the policy never asks who the caller is`,
+    ]);
+    expect(await rule('write-policy-unbound', t(`create policy "drop drafts" on public.notes for delete to authenticated using (status = 'draft');`))).toEqual([]);
+    const counter = `${t(`create policy "count views" on public.notes for update to anon using (status = 'published');`)}
+      revoke update on public.notes from anon; grant update (views) on public.notes to anon;`;
+    expect(await asRequest(counter, 'anon', undefined, async (tx) => (await tx.unsafe('update public.notes set views = views + 1')).count)).toBe(1);
+    expect(await rule('write-policy-unbound', counter)).toEqual([]);
   });
 });
 
@@ -1938,6 +2051,29 @@ describe("policy-trusts-writable-column: owners add members through a helper tha
     const anyOrg = t('');
     expect((await rule('policy-trusts-writable-column', anyOrg)).map((f) => f.object).sort()).toEqual(['mem_add on public.members', 'org_docs on public.docs']);
     expect(await joinAs(anyOrg, U2, ORG1, U2)).toEqual(['org 1', 'org 2']); // the owner of org 2 made itself owner of org 1
+  });
+
+  it("the caller's id handed to the helper (supabase/dbdev's is_organization_maintainer(auth.uid(), organization_id), positional $1 and $2): the same reading, so no finding; tied to any org, still reported", async () => {
+    const handed = (tie: string) =>
+      t('')
+        .replace(
+          /create function private\.is_org_owner[\s\S]*?\$\$;/,
+          // A function, so the $$ of the body is not read as a replacement pattern.
+          () => `create function private.is_org_owner(user_id uuid, org_id uuid) returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.members m where ${tie}m.user_id = $1 and m.role = 'owner') $$;`,
+        )
+        .replace('with check ((select private.is_org_owner(org_id)))', 'with check (private.is_org_owner(auth.uid(), org_id))');
+    const keyed = handed('m.org_id = $2 and ');
+    expect(keyed).toContain('private.is_org_owner(auth.uid(), org_id)');
+    expect(await rule('policy-trusts-writable-column', keyed)).toEqual([]);
+    expect(await joinAs(keyed, U1, ORG1, U1)).toBe('new row violates row-level security policy for table "members"');
+    expect(await joinAs(keyed, U2, ORG1, U2)).toBe('new row violates row-level security policy for table "members"');
+    expect(await joinAs(keyed, U2, ORG2, U2)).toMatch(/duplicate key value violates unique constraint "members_pkey"/);
+    expect(await joinAs(keyed, U2, ORG2, U1)).toEqual(['org 2']);
+
+    const anyOrg = handed('');
+    expect((await rule('policy-trusts-writable-column', anyOrg)).map((f) => f.object).sort()).toEqual(['mem_add on public.members', 'org_docs on public.docs']);
+    expect(await joinAs(anyOrg, U2, ORG1, U2)).toEqual(['org 1', 'org 2']);
   });
 });
 

@@ -178,7 +178,7 @@ export function runLint(input: LintInput): LintResult {
   const rowEstimates = new Map<string, number>(input.modelIsTarget && model ? model.relations.map((r) => [r.qualified, r.estimatedRows]) : []);
   // Only migration statements ask which catalog functions are volatile: a catalog-only lint parses no body.
   const catalogVolatileFunctions = judged.length > 0 ? volatileCatalogFunctions(model?.functions ?? [], parseSync) : new Set<string>();
-  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates, serverVersion: input.serverVersion ?? model?.serverVersion ?? null, catalogVolatileFunctions, parseSync };
+  const mctx: MigrationLintContext = { statements: judged, allStatements: statements, engineLockTimeout: timeoutOrNull(settings.lockTimeout), rowEstimates, serverVersion: input.serverVersion ?? model?.serverVersion ?? null, catalogVolatileFunctions, parseSync, anonRole: settings.anonRole };
   for (const rule of RULES) if (rule.kind === 'migration') findings.push(...complete(rule, rule.check(mctx)));
 
   // Point catalog findings at the statement that created their object (the last CREATE wins).

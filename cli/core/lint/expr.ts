@@ -535,7 +535,8 @@ export interface ExprAnalysis {
   /**
    * Helper calls the whole expression requires (AND-ed at the top, no top-level OR, bare or in a
    * FROM-less scalar sub-select), with the row's column handed at each argument position (null
-   * for anything else): `(select private.is_org_owner(org_id))`. See helperRequiredCallerRows.
+   * for anything else, CALLER_ARG for the caller's id): `(select private.is_org_owner(org_id))`,
+   * `is_maintainer(auth.uid(), org_id)`. See helperRequiredCallerRows.
    */
   requiredCalls: Array<{ name: string; argColumns: Array<string | null> }>;
   /**
@@ -1328,6 +1329,9 @@ export function functionBareCalls(body: string, defaultSchema: string, parseSync
   return [...calls];
 }
 
+/** In a required call's argColumns: the argument is the caller's id (auth.uid(), the sub claim), not a column of the row. */
+export const CALLER_ARG = '\0caller';
+
 /**
  * What a helper the policy requires (`(select private.is_org_owner(org_id))` in an INSERT check)
  * asks of the caller's existing rows, read as if its body stood in the policy of `tableName`: its
@@ -1341,7 +1345,7 @@ export function helperRequiredCallerRows(body: string, fnName: string, args: str
   let text: string | null = /^\s*RETURN\s/i.test(body) ? body.replace(/^\s*RETURN\s/i, 'select ') : body;
   for (let i = 0; i < argColumns.length && text !== null; i++) {
     const col = argColumns[i];
-    if (col) text = withArgument(text, fnName, args, i, `${quoteIdent(tableName)}.${quoteIdent(col)}`, parseSync) ?? text;
+    if (col) text = withArgument(text, fnName, args, i, col === CALLER_ARG ? 'auth.uid()' : `${quoteIdent(tableName)}.${quoteIdent(col)}`, parseSync) ?? text;
   }
   if (text === null) return [];
   const parsed = parseFunctionBody(text, parseSync);
@@ -2114,6 +2118,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       const n = stripCasts(unwrap(c));
       if (nodeType(n) !== 'FuncCall' || !isUserFunction(bodyOf(n))) continue;
       const argColumns = ((bodyOf(n)['args'] as unknown[] | undefined) ?? []).map((x) => {
+        // The caller's id handed to the helper (is_maintainer(auth.uid(), org_id)) is read as auth.uid() in its body.
+        if (isCallerId(x)) return CALLER_ARG;
         const col = stripCasts(x);
         if (nodeType(col) !== 'ColumnRef') return null;
         const f = strings(bodyOf(col)['fields']);

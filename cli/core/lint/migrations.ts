@@ -217,7 +217,9 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
     const idx = new LineIndex(file.sql);
     let parsed: { stmts?: Array<{ stmt: Record<string, Body>; stmt_location?: number; stmt_len?: number }> };
     try {
-      parsed = parseSync(file.sql) as typeof parsed;
+      // An empty file is a migration of no statement (Postgres runs '' as nothing; Supabase's CLI keeps such files),
+      // but libpg_query refuses '' as "Query cannot be empty" — whitespace or a comment alone it reads as no statement.
+      parsed = (file.sql === '' ? { stmts: [] } : parseSync(file.sql)) as typeof parsed;
     } catch (err) {
       const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
       // Rows after a COPY … FROM STDIN are psql's input, not SQL: say so at the COPY (migrate up refuses it too).

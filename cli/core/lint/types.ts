@@ -91,6 +91,8 @@ export interface MigrationLintContext {
   catalogVolatileFunctions: ReadonlySet<string>;
   /** The Postgres grammar, for rules that read a function body the statements carry as text. */
   parseSync?: (sql: string) => unknown;
+  /** The API's anonymous role (api.anonRole): a JWT for it is the project's public key. */
+  anonRole?: string;
 }
 
 export interface CatalogRule extends RuleMeta {

@@ -6,7 +6,21 @@ const SECRET_SETTING = /(secret|password|passwd|pwd|api_?key|private_?key|token|
 /** Pre-hashed role passwords (SCRAM verifier, md5 + 32 hex) are what Postgres stores anyway, not the secret. */
 const PREHASHED = /^(SCRAM-SHA-256\$|md5[0-9a-f]{32}$)/;
 /** A signed JWT: three base64url parts, the first two JSON objects ("eyJ" = base64 of '{"'). */
-const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}\b/;
+const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}\b/g;
+
+/**
+ * A token for the anonymous role and no user (`{"iss":"supabase","ref":…,"role":"anon"}`) is the
+ * project's anon key, which every browser of the app is handed: it gives what any visitor has,
+ * so finding it in a file leaks nothing. Any other claim set (service_role, a user's sub) is a secret.
+ */
+function isPublicAnonKey(token: string, anonRole: string): boolean {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    return claims !== null && typeof claims === 'object' && claims['role'] === anonRole && claims['sub'] === undefined;
+  } catch {
+    return false;
+  }
+}
 
 function constValue(args: unknown): { value: string; location?: number } | null {
   const first = Array.isArray(args) ? args[0] : undefined;
@@ -21,7 +35,7 @@ export const rule: MigrationRule = {
   level: 'error',
   category: 'security',
   description: 'secret in a migration file: a literal in ALTER … SET / set_config for a secret-named setting, CREATE/ALTER ROLE … PASSWORD, or a signed JWT',
-  docs: 'Migration files are committed and copied everywhere; a JWT secret or password in them is leaked for good. Every file is checked, not only new ones. Pre-hashed role passwords (SCRAM-SHA-256$…, md5…) and PASSWORD NULL are fine. The secret itself is never printed.',
+  docs: 'Migration files are committed and copied everywhere; a JWT secret or password in them is leaked for good. Every file is checked, not only new ones. Pre-hashed role passwords (SCRAM-SHA-256$…, md5…) and PASSWORD NULL are fine, and so is a JWT whose claims are the anonymous role and no user (Supabase\'s anon key, handed to every browser); a service_role key or a user\'s token is not. The secret itself is never printed.',
   fix: 'remove it from the file, rotate it, and set it outside version control (environment, a secret store, or ALTER ROLE … PASSWORD run by hand)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -55,7 +69,7 @@ export const rule: MigrationRule = {
           if (name === 'set_config' && key && val && SECRET_SETTING.test(key.value)) found.push({ what: `a literal value for setting ${key.value}`, location: val.location });
         }
         for (const [k, x] of Object.entries(v)) {
-          if (k === 'sval' && typeof x === 'string' && JWT.test(x)) found.push({ what: 'a signed JWT', location: (v as Body)['location'] as number | undefined });
+          if (k === 'sval' && typeof x === 'string' && [...x.matchAll(JWT)].some((m) => !isPublicAnonKey(m[0], ctx.anonRole ?? 'anon'))) found.push({ what: 'a signed JWT', location: (v as Body)['location'] as number | undefined });
           else visit(x);
         }
       };

@@ -10,7 +10,7 @@
  */
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, isExposed, isTable, listWords, policiesFor, policyObject, servedByStorage, sqlColumns } from '../facts.js';
+import { apiRolesOf, bypassesRls, commandsOf, hasPrivilege, hasTablePrivilege, isExposed, isTable, listWords, policiesFor, policyObject, servedByStorage, sqlColumns } from '../facts.js';
 import { ownerColumnsOf } from './policy-check-unbound.js';
 
 export const rule: CatalogRule = {
@@ -18,8 +18,8 @@ export const rule: CatalogRule = {
   id: 'write-policy-unbound',
   level: 'error',
   category: 'security',
-  description: "permissive UPDATE/DELETE policy that only filters rows (status = 'open', bucket_id = 'avatars') on a table whose SELECT policies tie rows to their owner, or that has such a filter as an OR branch beside an owner test: a write reaches other users' rows",
-  docs: "Postgres applies a table's SELECT policies to an UPDATE or DELETE only when the command reads the row's columns (a WHERE clause, RETURNING of a column, SET from a column). PostgREST's PATCH or DELETE without a filter reads none (unless pg-safeupdate refuses it), so it is judged by the UPDATE or DELETE policy alone: with USING (status = 'open') every signed-in user updates every user's open rows — and with a WITH CHECK that sets user_id to the caller, takes them over. Reported when every permissive SELECT policy of the role ties rows to the caller, in each OR branch or behind a test of the caller alone such as an admin claim (its users cannot read each other's rows) and the write policy's USING never asks who the caller is (no claim, setting, role or helper call); a restrictive policy that narrows the same command suppresses it. USING (true) is policy-always-true's finding. A USING that asks who the caller is in one OR branch and not in another, which tests the row (`created_by = auth.uid() or team_code is not null`, typically a FOR ALL policy whose second branch was meant for reads), is reported whatever the SELECT policies: that branch passes for every user, so each deletes, and updates, the rows it picks — for UPDATE only when the new row can pass such a branch too (no WITH CHECK, or one with a branch that does not ask either); a check that binds the new row to the caller (`assignee = auth.uid()` beside `using (assignee is null or …)`, taking an unassigned ticket) is a hand-over and is not reported, and a restrictive policy on the same command suppresses it here too. storage.objects served by Supabase Storage alone (storage in no API schema) is judged by Storage's writes, which always name the object (`where bucket_id = … and name = …` with RETURNING), so the SELECT policies apply: a write policy that never asks who the caller is beside SELECT policies that tie reads to the owner reaches no one else's file and is not reported, and a caller-free OR branch is reported only when the role also reads other users' files.",
+  description: "permissive UPDATE/DELETE policy that only filters rows (status = 'open', bucket_id = 'avatars') on a table whose SELECT policies tie rows to their owner, or that has such a filter as an OR branch beside an owner test, or that is anon's: a write reaches other users' rows",
+  docs: "Postgres applies a table's SELECT policies to an UPDATE or DELETE only when the command reads the row's columns (a WHERE clause, RETURNING of a column, SET from a column). PostgREST's PATCH or DELETE without a filter reads none (unless pg-safeupdate refuses it), so it is judged by the UPDATE or DELETE policy alone: with USING (status = 'open') every signed-in user updates every user's open rows — and with a WITH CHECK that sets user_id to the caller, takes them over. Reported when every permissive SELECT policy of the role ties rows to the caller, in each OR branch or behind a test of the caller alone such as an admin claim (its users cannot read each other's rows) and the write policy's USING never asks who the caller is (no claim, setting, role or helper call); a restrictive policy that narrows the same command suppresses it. USING (true) is policy-always-true's finding. A USING that asks who the caller is in one OR branch and not in another, which tests the row (`created_by = auth.uid() or team_code is not null`, typically a FOR ALL policy whose second branch was meant for reads), is reported whatever the SELECT policies: that branch passes for every user, so each deletes, and updates, the rows it picks — for UPDATE only when the new row can pass such a branch too (no WITH CHECK, or one with a branch that does not ask either); a check that binds the new row to the caller (`assignee = auth.uid()` beside `using (assignee is null or …)`, taking an unassigned ticket) is a hand-over and is not reported, and a restrictive policy on the same command suppresses it here too. storage.objects served by Supabase Storage alone (storage in no API schema) is judged by Storage's writes, which always name the object (`where bucket_id = … and name = …` with RETURNING), so the SELECT policies apply: a write policy that never asks who the caller is beside SELECT policies that tie reads to the owner reaches no one else's file and is not reported, and a caller-free OR branch is reported only when the role also reads other users' files. A write policy for anon that never asks who the caller is (`for delete to anon using (bucket_id = 'uploads')`) is reported whatever the SELECT policies: anon is every visitor, so the rows it picks are open to the internet — through Storage alone only when anon also reads those files through a SELECT policy that does not ask either (Storage's writes need the row), and UPDATE only with the table-wide privilege (an UPDATE granted on a counter column alone is not).",
   fix: "add the owner test to the write policy's USING, e.g. using (bucket_id = 'avatars' and owner = (select auth.uid()))",
   check(ctx) {
     const out: RawFinding[] = [];
@@ -35,6 +35,11 @@ export const rule: CatalogRule = {
         if (using.asksCaller) {
           const open = callerFreeBranch(ctx, rel, p, storageOnly);
           if (open) out.push(open);
+          continue;
+        }
+        const anon = anonWrite(ctx, rel, p, storageOnly);
+        if (anon) {
+          out.push(anon);
           continue;
         }
         if (storageOnly) continue;
@@ -93,6 +98,30 @@ function callerFreeBranch(ctx: CatalogLintContext, rel: Relation, p: Policy, sto
     objectKind: 'policy',
     message: `policy ${p.name} on ${rel.qualified} lets ${listWords(hits.map((h) => `${h.role} ${listWords(h.cmds.map((c) => c.toLowerCase()))}`))} every row its OR branch on ${listWords(columns)} admits: that branch never asks who the caller is, so it passes for every user beside the branches that do`,
     fix: `keep the write to the caller: move that branch to a FOR SELECT policy, or AND it with the owner test (… and ${sqlColumns([owner])} = (select auth.uid()))`,
+  };
+}
+
+/**
+ * An UPDATE or DELETE policy for anon that never asks who the caller is: anon is every visitor
+ * with the project's public key, so the rows its USING picks (bucket_id = 'uploads', status =
+ * 'draft') are open to the whole internet — there is no caller whose rows it could mean. Through
+ * PostgREST an unfiltered PATCH or DELETE reads no column, so the write policy alone decides;
+ * through Supabase Storage alone (its writes name the object and return it) only the files anon
+ * also reads through a SELECT policy that does not ask either. USING (true) is policy-always-true's;
+ * UPDATE counts only with the table-wide privilege (GRANT UPDATE (views) is a counter anon bumps).
+ */
+function anonWrite(ctx: CatalogLintContext, rel: Relation, p: Policy, storageOnly: boolean): RawFinding | null {
+  const role = ctx.anonRole;
+  const using = ctx.analysis(p).using!;
+  if (!apiRolesOf(ctx, p).includes(role) || bypassesRls(ctx.model, role) || using.alwaysTrueFor(role)) return null;
+  if (storageOnly && !policiesFor(ctx.model, rel, role, 'SELECT', true).some((q) => ctx.analysis(q).using?.asksCaller === false)) return null;
+  const cmds = commandsOf(p).filter((c) => (c === 'DELETE' || (c === 'UPDATE' && hasTablePrivilege(ctx, rel, role, c))) && hasPrivilege(ctx, rel, role, c) && !narrowed(ctx, rel, p, role, c));
+  if (cmds.length === 0) return null;
+  return {
+    object: policyObject(p),
+    objectKind: 'policy',
+    message: `policy ${p.name} on ${rel.qualified} lets ${role} ${listWords(cmds.map((c) => c.toLowerCase()))} every row its USING (${p.using}) admits: ${role} is every visitor without signing in, and the policy never asks who the caller is${storageOnly ? ` (Storage ${listWords(cmds.map((c) => (c === 'DELETE' ? 'removes' : 'moves')))} each file ${role} can read)` : ''}`,
+    fix: `write the policy for the signed-in owner instead, e.g. to authenticated using ((${p.using}) and ${storageOnly ? 'owner_id = (select auth.uid())::text' : `${sqlColumns([ownerColumnsOf(ctx, rel)[0] ?? 'user_id'])} = (select auth.uid())`})`,
   };
 }
 
