@@ -143,6 +143,20 @@ const CASES: Case[] = [
   { name: 'time(3) → time', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: 'alter table public.t alter column m3 type time;', rewrite: false, rules: [] },
   { name: 'timetz → timetz(2)', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: 'alter table public.t alter column tz type time(2) with time zone;', rewrite: true, rules: ['table-rewrite'] },
   { name: 'timestamp(3) → timestamptz(3) outside UTC', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: "set local timezone = 'Europe/Paris';\nalter table public.t alter column t3 type timestamptz(3);", rewrite: true, rules: ['table-rewrite'] },
+  // CREATE TABLE in a DO block creates the table as at top level: what the block then does to it meets an empty table no one uses yet.
+  {
+    name: 'create table in a DO block, then an index, a NOT NULL column and a rename of it in the block',
+    sql: 'do $$\nbegin\n  create table public.t_new (id int primary key, v varchar(10));\n  create index t_new_v on public.t_new (v);\n  alter table public.t_new add column w int not null;\n  alter table public.t_new rename to t_fresh;\nend $$;',
+    lock: null,
+    rows: 200,
+    rules: [],
+  },
+  {
+    name: 'create table guarded in a DO block, of a table that exists: the index after it is built on the existing table',
+    sql: "do $$\nbegin\n  if to_regclass('public.t') is null then\n    create table public.t (id int primary key, v varchar(10));\n  end if;\nend $$;\ncreate index t_v2 on public.t (v);",
+    lock: 'ShareLock',
+    rules: ['index-not-concurrent'],
+  },
   // A serial column is its integer type with a sequence default.
   { name: 'smallserial → int2', before: 'alter table public.t add column s smallserial;', sql: 'alter table public.t alter column s type int2;', rewrite: false, rules: [] },
   { name: 'smallserial → int8', before: 'alter table public.t add column s smallserial;', sql: 'alter table public.t alter column s type int8;', rewrite: true, rules: ['table-rewrite'] },
