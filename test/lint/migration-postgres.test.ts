@@ -113,6 +113,29 @@ const CASES: Case[] = [
   // NOT NULL needs a value for the rows already there.
   { name: 'add column not null without a default', sql: 'alter table public.t add column a int not null;', fails: '23502', rules: ['add-column-not-null-no-default'] },
   { name: 'add column not null default null', sql: 'alter table public.t add column a int not null default null;', fails: '23502', rules: ['add-column-not-null-no-default'] },
+  // After a TRUNCATE in the same transaction the table holds no row, and its ACCESS EXCLUSIVE lock keeps it so.
+  { name: 'truncate, then add column not null without a default', sql: 'truncate public.t cascade;\nalter table public.t add column a int not null;', rows: 0, lock: 'AccessExclusiveLock', rules: ['drop-column-or-table'] },
+  {
+    name: 'truncate, a comment, then add column not null without a default',
+    sql: "truncate table public.t cascade;\ncomment on table public.t is 'emptied';\nalter table public.t add column a int not null;",
+    rows: 0,
+    rules: ['drop-column-or-table'],
+  },
+  { name: 'truncate, insert a row, then add column not null', sql: 'truncate public.t cascade;\ninsert into public.t (id) values (1);\nalter table public.t add column a int not null;', fails: '23502', rules: ['drop-column-or-table', 'add-column-not-null-no-default'] },
+  {
+    name: 'truncate in a DO block that then inserts, then add column not null',
+    sql: 'do $$\nbegin\n  truncate public.t cascade;\n  insert into public.t (id) values (1);\nend $$;\nalter table public.t add column a int not null;',
+    fails: '23502',
+    rules: ['drop-column-or-table', 'add-column-not-null-no-default'],
+  },
+  {
+    name: 'truncate only of a parent whose inheritance child has rows, then add column not null',
+    before: 'create table public.tp (id int);\ncreate table public.tc () inherits (public.tp);\ninsert into public.tc values (1);',
+    target: 'public.tp',
+    sql: 'truncate only public.tp;\nalter table public.tp add column a int not null;',
+    fails: '23502',
+    rules: ['drop-column-or-table', 'add-column-not-null-no-default'],
+  },
   // ALTER COLUMN TYPE: binary-coercible changes keep the heap and the indexes.
   { name: 'varchar(10) → varchar(20)', sql: 'alter table public.t alter column v type varchar(20);', rewrite: false, reindexed: false, scan: false, rules: [] },
   { name: 'varchar(10) → varchar(5)', sql: 'alter table public.t alter column v type varchar(5);', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
@@ -548,6 +571,9 @@ const BLOCKS: Array<{ name: string; sql: string; fails?: string; rules: string[]
   { name: 'add check not valid in a block, validate after it', sql: "-- rowguard:no-transaction\nbegin;\nalter table public.t add constraint t_i_pos check (i > 0) not valid;\ncommit;\nalter table public.t validate constraint t_i_pos;", rules: [] },
   { name: 'enum value added and used in one block of a no-transaction file', sql: "-- rowguard:no-transaction\ncreate type public.m3 as enum ('a');\nbegin;\nalter type public.m3 add value 'b';\ncreate table public.z (m public.m3 default 'b');\ncommit;", fails: '55P04', rules: ['no-transaction-statement'] },
   { name: 'enum value added in a block, used after it', sql: "-- rowguard:no-transaction\ncreate type public.m3 as enum ('a');\nbegin;\nalter type public.m3 add value 'b';\ncommit;\ncreate table public.z (m public.m3 default 'b');", rules: [] },
+  { name: 'truncate and add column not null in one block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\ntruncate public.t cascade;\nalter table public.t add column a int not null;\ncommit;', rules: ['drop-column-or-table'] },
+  // Each statement its own transaction: between them another session may insert a row (none does here).
+  { name: 'truncate, then add column not null, each on its own in a no-transaction file', sql: '-- rowguard:no-transaction\ntruncate public.t cascade;\nalter table public.t add column a int not null;', rules: ['drop-column-or-table', 'add-column-not-null-no-default'] },
   { name: 'a block never committed', sql: '-- rowguard:no-transaction\nbegin;\nalter table public.t add column a int;', fails: 'migration_invalid_file', rules: ['no-transaction-statement'] },
   { name: 'set local lock_timeout lasts until its block commits', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;\nalter table public.t add column b int;", lockTimeout: '0', rules: ['missing-lock-timeout'] },
   { name: 'set local lock_timeout covers the statements of its block', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;", lockTimeout: '0', rules: [] },
