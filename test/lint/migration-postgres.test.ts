@@ -180,6 +180,16 @@ const CASES: Case[] = [
     lock: 'ShareLock',
     rules: ['index-not-concurrent'],
   },
+  // An unnamed constraint (Postgres names it <table>_pkey, <table>_<col>_check …) is named by its kind alone.
+  {
+    name: 'add primary key, unnamed',
+    before: 'create table public.u (id int not null, n int);\ninsert into public.u select g, g from generate_series(1, 20) g;',
+    target: 'public.u',
+    sql: 'alter table public.u add primary key (id), add check (n > 0);',
+    lock: 'AccessExclusiveLock',
+    message: /^adding PRIMARY KEY constraint to public\.u \(/,
+    rules: ['constraint-not-valid', 'constraint-not-valid'],
+  },
   // A serial column is its integer type with a sequence default.
   { name: 'smallserial → int2', before: 'alter table public.t add column s smallserial;', sql: 'alter table public.t alter column s type int2;', rewrite: false, rules: [] },
   { name: 'smallserial → int8', before: 'alter table public.t add column s smallserial;', sql: 'alter table public.t alter column s type int8;', rewrite: true, rules: ['table-rewrite'] },
