@@ -780,6 +780,31 @@ create function public.mk_sql_calls() returns uuid language sql as 'select publi
   });
 });
 
+describe('unqualified names in migrations, on a database whose search_path starts elsewhere', () => {
+  it('migrate up creates in the first schema of the database search_path, and lint names that table', async () => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg' });
+    const dir = tempDir('rg-lint-searchpath-');
+    const sql = 'create index t_id on t (id);';
+    try {
+      await withSql(db.url, (s) => s.unsafe(`create schema app; alter database "${db.name}" set search_path = "$user", app, public; create table app.t (id int); insert into app.t select generate_series(1, 100);`).simple());
+      mkdirSync(join(dir, 'sql'));
+      writeFileSync(join(dir, 'sql', '0001_index.sql'), sql);
+      await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: '5s', statementTimeout: '0' });
+      const model = await withSql(db.url, async (s) => {
+        // The index went to app, beside its table.
+        expect(await s.unsafe(`select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relname = 't_id'`)).toEqual([{ nspname: 'app' }]);
+        return introspect(s, { apiRoles: ['anon', 'authenticated'], scope: 'full' });
+      });
+      const r = await lintWith({ model, modelIsTarget: true, newFilesArePending: true, migrations: [{ displayPath: 'sql/0001_index.sql', sql, judged: true, isNew: true }] });
+      const found = r.findings.filter((f) => f.category === 'migration');
+      expect(found.map((f) => [f.rule, f.object])).toEqual([['index-not-concurrent', 'app.t']]);
+      expect(found[0]!.message).toMatch(/^create index on app\.t \(it existed before these migrations/);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('drop database in a no-transaction migration', () => {
   it('migrate up deletes the database, and drop-column-or-table reports it', async () => {
     const victim = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg_victim' });

@@ -204,9 +204,10 @@ export function relName(rangeVar: unknown, defaultSchema: string): string {
  * A file that does not parse is a usage error with its file:line:col.
  * `inTarget`: the relations (`schema.name`) of the target database, when the new
  * files are the ones its history lacks: in them, CREATE TABLE of one of those
- * creates nothing, and the table keeps its rows.
+ * creates nothing, and the table keeps its rows. `startSchema`: where unqualified
+ * names go until a file sets its search_path (the first schema of the database's).
  */
-export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown, inTarget: ReadonlySet<string> = new Set()): MigrationStatement[] {
+export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown, inTarget: ReadonlySet<string> = new Set(), startSchema = 'public'): MigrationStatement[] {
   const tables = new Map<string, TableState>();
   const indexes = new Map<string, IndexState>();
   const out: MigrationStatement[] = [];
@@ -235,7 +236,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         hint: 'fix the syntax error; lint reads migrations with the Postgres 18 grammar',
       });
     }
-    let defaultSchema = 'public';
+    let defaultSchema = startSchema;
     // lock_timeout and TimeZone as the session has them, and as SET LOCAL has them until the transaction ends (undefined: not set).
     let lockTimeoutSet = false;
     let timeZone: string | null = null;
