@@ -113,6 +113,29 @@ const CASES: Case[] = [
   // NOT NULL needs a value for the rows already there.
   { name: 'add column not null without a default', sql: 'alter table public.t add column a int not null;', fails: '23502', rules: ['add-column-not-null-no-default'] },
   { name: 'add column not null default null', sql: 'alter table public.t add column a int not null default null;', fails: '23502', rules: ['add-column-not-null-no-default'] },
+  // After a TRUNCATE in the same transaction the table holds no row, and its ACCESS EXCLUSIVE lock keeps it so.
+  { name: 'truncate, then add column not null without a default', sql: 'truncate public.t cascade;\nalter table public.t add column a int not null;', rows: 0, lock: 'AccessExclusiveLock', rules: ['drop-column-or-table'] },
+  {
+    name: 'truncate, a comment, then add column not null without a default',
+    sql: "truncate table public.t cascade;\ncomment on table public.t is 'emptied';\nalter table public.t add column a int not null;",
+    rows: 0,
+    rules: ['drop-column-or-table'],
+  },
+  { name: 'truncate, insert a row, then add column not null', sql: 'truncate public.t cascade;\ninsert into public.t (id) values (1);\nalter table public.t add column a int not null;', fails: '23502', rules: ['drop-column-or-table', 'add-column-not-null-no-default'] },
+  {
+    name: 'truncate in a DO block that then inserts, then add column not null',
+    sql: 'do $$\nbegin\n  truncate public.t cascade;\n  insert into public.t (id) values (1);\nend $$;\nalter table public.t add column a int not null;',
+    fails: '23502',
+    rules: ['drop-column-or-table', 'add-column-not-null-no-default'],
+  },
+  {
+    name: 'truncate only of a parent whose inheritance child has rows, then add column not null',
+    before: 'create table public.tp (id int);\ncreate table public.tc () inherits (public.tp);\ninsert into public.tc values (1);',
+    target: 'public.tp',
+    sql: 'truncate only public.tp;\nalter table public.tp add column a int not null;',
+    fails: '23502',
+    rules: ['drop-column-or-table', 'add-column-not-null-no-default'],
+  },
   // ALTER COLUMN TYPE: binary-coercible changes keep the heap and the indexes.
   { name: 'varchar(10) → varchar(20)', sql: 'alter table public.t alter column v type varchar(20);', rewrite: false, reindexed: false, scan: false, rules: [] },
   { name: 'varchar(10) → varchar(5)', sql: 'alter table public.t alter column v type varchar(5);', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
@@ -133,6 +156,43 @@ const CASES: Case[] = [
     rules: ['table-rewrite'],
   },
   { name: 'int → bigint', sql: 'alter table public.t alter column i type bigint;', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
+  // Precision of timestamp, timestamptz, time and timetz (TemporalSimplify): none, the maximum (6) or a wider one keeps the rows.
+  { name: 'timestamp(3) → timestamp', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: 'alter table public.t alter column t3 type timestamp;', rewrite: false, reindexed: false, scan: false, rules: [] },
+  { name: 'timestamp(3) → timestamp(6)', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: 'alter table public.t alter column t3 type timestamp(6);', rewrite: false, reindexed: false, rules: [] },
+  { name: 'timestamp(3) → timestamp(1)', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: 'alter table public.t alter column t3 type timestamp(1);', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
+  { name: 'timestamp → timestamp(6)', sql: 'alter table public.t alter column ts type timestamp(6);', rewrite: false, rules: [] },
+  { name: 'timestamp → timestamp(3)', sql: 'alter table public.t alter column ts type timestamp(3);', rewrite: true, message: /from timestamp to timestamp\(3\)/, rules: ['table-rewrite'] },
+  { name: 'timestamptz(2) → timestamptz(5)', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: 'alter table public.t alter column z2 type timestamp(5) with time zone;', rewrite: false, rules: [] },
+  { name: 'time(3) → time', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: 'alter table public.t alter column m3 type time;', rewrite: false, rules: [] },
+  { name: 'timetz → timetz(2)', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: 'alter table public.t alter column tz type time(2) with time zone;', rewrite: true, rules: ['table-rewrite'] },
+  { name: 'timestamp(3) → timestamptz(3) outside UTC', before: "alter table public.t add column t3 timestamp(3), add column z2 timestamptz(2), add column m3 time(3), add column tz timetz;\nupdate public.t set t3 = ts + interval '1.2345 s', z2 = ts + interval '1.2345 s', m3 = time '10:00:01.2345', tz = timetz '10:00:01.2345+02';\ncreate index t_t3 on public.t (t3);", sql: "set local timezone = 'Europe/Paris';\nalter table public.t alter column t3 type timestamptz(3);", rewrite: true, rules: ['table-rewrite'] },
+  // CREATE TABLE in a DO block creates the table as at top level: what the block then does to it meets an empty table no one uses yet.
+  {
+    name: 'create table in a DO block, then an index, a NOT NULL column and a rename of it in the block',
+    sql: 'do $$\nbegin\n  create table public.t_new (id int primary key, v varchar(10));\n  create index t_new_v on public.t_new (v);\n  alter table public.t_new add column w int not null;\n  alter table public.t_new rename to t_fresh;\nend $$;',
+    lock: null,
+    rows: 200,
+    rules: [],
+  },
+  {
+    name: 'create table guarded in a DO block, of a table that exists: the index after it is built on the existing table',
+    sql: "do $$\nbegin\n  if to_regclass('public.t') is null then\n    create table public.t (id int primary key, v varchar(10));\n  end if;\nend $$;\ncreate index t_v2 on public.t (v);",
+    lock: 'ShareLock',
+    rules: ['index-not-concurrent'],
+  },
+  // An unnamed constraint (Postgres names it <table>_pkey, <table>_<col>_check …) is named by its kind alone.
+  {
+    name: 'add primary key, unnamed',
+    before: 'create table public.u (id int not null, n int);\ninsert into public.u select g, g from generate_series(1, 20) g;',
+    target: 'public.u',
+    sql: 'alter table public.u add primary key (id), add check (n > 0);',
+    lock: 'AccessExclusiveLock',
+    message: /^adding PRIMARY KEY constraint to public\.u \(/,
+    rules: ['constraint-not-valid', 'constraint-not-valid'],
+  },
+  // A serial column is its integer type with a sequence default.
+  { name: 'smallserial → int2', before: 'alter table public.t add column s smallserial;', sql: 'alter table public.t alter column s type int2;', rewrite: false, rules: [] },
+  { name: 'smallserial → int8', before: 'alter table public.t add column s smallserial;', sql: 'alter table public.t alter column s type int8;', rewrite: true, rules: ['table-rewrite'] },
   // SET NOT NULL: a scan, unless a validated CHECK (col IS NOT NULL) proves it (PG12+).
   { name: 'set not null', sql: 'alter table public.t alter column i set not null;', scan: true, lock: 'AccessExclusiveLock', rules: ['constraint-not-valid'] },
   {
@@ -521,6 +581,9 @@ const BLOCKS: Array<{ name: string; sql: string; fails?: string; rules: string[]
   { name: 'add check not valid in a block, validate after it', sql: "-- rowguard:no-transaction\nbegin;\nalter table public.t add constraint t_i_pos check (i > 0) not valid;\ncommit;\nalter table public.t validate constraint t_i_pos;", rules: [] },
   { name: 'enum value added and used in one block of a no-transaction file', sql: "-- rowguard:no-transaction\ncreate type public.m3 as enum ('a');\nbegin;\nalter type public.m3 add value 'b';\ncreate table public.z (m public.m3 default 'b');\ncommit;", fails: '55P04', rules: ['no-transaction-statement'] },
   { name: 'enum value added in a block, used after it', sql: "-- rowguard:no-transaction\ncreate type public.m3 as enum ('a');\nbegin;\nalter type public.m3 add value 'b';\ncommit;\ncreate table public.z (m public.m3 default 'b');", rules: [] },
+  { name: 'truncate and add column not null in one block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\ntruncate public.t cascade;\nalter table public.t add column a int not null;\ncommit;', rules: ['drop-column-or-table'] },
+  // Each statement its own transaction: between them another session may insert a row (none does here).
+  { name: 'truncate, then add column not null, each on its own in a no-transaction file', sql: '-- rowguard:no-transaction\ntruncate public.t cascade;\nalter table public.t add column a int not null;', rules: ['drop-column-or-table', 'add-column-not-null-no-default'] },
   { name: 'a block never committed', sql: '-- rowguard:no-transaction\nbegin;\nalter table public.t add column a int;', fails: 'migration_invalid_file', rules: ['no-transaction-statement'] },
   { name: 'set local lock_timeout lasts until its block commits', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;\nalter table public.t add column b int;", lockTimeout: '0', rules: ['missing-lock-timeout'] },
   { name: 'set local lock_timeout covers the statements of its block', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;", lockTimeout: '0', rules: [] },
@@ -711,6 +774,31 @@ create function public.mk_sql_calls() returns uuid language sql as 'select publi
         ],
       });
       expect(r.findings.filter((f) => f.category === 'migration').map((f) => f.rule)).toEqual(rewrites ? ['table-rewrite'] : []);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('unqualified names in migrations, on a database whose search_path starts elsewhere', () => {
+  it('migrate up creates in the first schema of the database search_path, and lint names that table', async () => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg' });
+    const dir = tempDir('rg-lint-searchpath-');
+    const sql = 'create index t_id on t (id);';
+    try {
+      await withSql(db.url, (s) => s.unsafe(`create schema app; alter database "${db.name}" set search_path = "$user", app, public; create table app.t (id int); insert into app.t select generate_series(1, 100);`).simple());
+      mkdirSync(join(dir, 'sql'));
+      writeFileSync(join(dir, 'sql', '0001_index.sql'), sql);
+      await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: '5s', statementTimeout: '0' });
+      const model = await withSql(db.url, async (s) => {
+        // The index went to app, beside its table.
+        expect(await s.unsafe(`select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relname = 't_id'`)).toEqual([{ nspname: 'app' }]);
+        return introspect(s, { apiRoles: ['anon', 'authenticated'], scope: 'full' });
+      });
+      const r = await lintWith({ model, modelIsTarget: true, newFilesArePending: true, migrations: [{ displayPath: 'sql/0001_index.sql', sql, judged: true, isNew: true }] });
+      const found = r.findings.filter((f) => f.category === 'migration');
+      expect(found.map((f) => [f.rule, f.object])).toEqual([['index-not-concurrent', 'app.t']]);
+      expect(found[0]!.message).toMatch(/^create index on app\.t \(it existed before these migrations/);
     } finally {
       await db.drop();
     }

@@ -443,6 +443,8 @@ describe('no-transaction migrations', () => {
     expect(r.stderr).toContain('sql/0002_idx.sql:3:');
     expect(r.stderr).toContain('statement 2 of 3');
     expect(r.stderr).toContain('public.t_x');
+    // Postgres's detail names the duplicated key, as psql prints it, beside the index left behind.
+    expect(r.stderr).toMatch(/detail: Key \(x\)=\(1\) is duplicated\. invalid indexes left behind: public\.t_x/);
     // The statement before the failure stays applied; the one after never ran.
     expect((await db.sql`select to_regclass('public.side') is not null as side, to_regclass('public.never') is not null as never`)[0]).toEqual({ side: true, never: false });
     expect(await history()).toEqual([

@@ -219,6 +219,12 @@ export interface CatalogModel {
   /** `pgrst.db_schemas` as set on the database or the authenticator role, if any. */
   pgrstDbSchemas: string | null;
   /**
+   * The search_path a new session on the database starts with (ALTER DATABASE / ROLE … SET
+   * search_path, else the server's): migrate up runs each file in such a session, so unqualified
+   * names in migrations resolve in its first schema. Null when not read.
+   */
+  searchPath?: string | null;
+  /**
    * Ids of Supabase Storage's public buckets (storage.buckets where public: their objects are
    * served by URL to anyone), read from the rows; null when there is no such table or the
    * connection may not read it (under RLS it reads only the rows its policies show).

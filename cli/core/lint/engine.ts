@@ -101,10 +101,22 @@ function complete(rule: Rule, raw: RawFinding[]): Finding[] {
   return raw.map((r) => ({ rule: rule.id, level: rule.level, category: rule.category, object: r.object, objectKind: r.objectKind, message: r.message, fix: r.fix ?? rule.fix, ...(r.location ? { location: r.location } : {}) }));
 }
 
+/**
+ * The schema unqualified names go to in a session with this search_path: its first entry that is
+ * not "$user" (a schema named after the role rarely exists: Postgres skips it then), else public.
+ */
+function firstSchema(searchPath: string | null | undefined): string {
+  for (const part of (searchPath ?? '').split(',')) {
+    const name = part.trim().replace(/^"(.*)"$/, '$1');
+    if (name && name !== '$user') return name;
+  }
+  return 'public';
+}
+
 export function runLint(input: LintInput): LintResult {
   const { model, settings, parseSync } = input;
   const inTarget = new Set(input.modelIsTarget && input.newFilesArePending && model ? model.relations.map((r) => r.qualified) : []);
-  const statements = readMigrationStatements(input.migrations, parseSync, inTarget);
+  const statements = readMigrationStatements(input.migrations, parseSync, inTarget, firstSchema(model?.searchPath));
   const judged = statements.filter((s) => s.judged);
   const findings: Finding[] = [];
 

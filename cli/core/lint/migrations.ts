@@ -204,9 +204,10 @@ export function relName(rangeVar: unknown, defaultSchema: string): string {
  * A file that does not parse is a usage error with its file:line:col.
  * `inTarget`: the relations (`schema.name`) of the target database, when the new
  * files are the ones its history lacks: in them, CREATE TABLE of one of those
- * creates nothing, and the table keeps its rows.
+ * creates nothing, and the table keeps its rows. `startSchema`: where unqualified
+ * names go until a file sets its search_path (the first schema of the database's).
  */
-export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown, inTarget: ReadonlySet<string> = new Set()): MigrationStatement[] {
+export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown, inTarget: ReadonlySet<string> = new Set(), startSchema = 'public'): MigrationStatement[] {
   const tables = new Map<string, TableState>();
   const indexes = new Map<string, IndexState>();
   const out: MigrationStatement[] = [];
@@ -237,7 +238,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         hint: 'fix the syntax error; lint reads migrations with the Postgres 18 grammar',
       });
     }
-    let defaultSchema = 'public';
+    let defaultSchema = startSchema;
     // lock_timeout and TimeZone as the session has them, and as SET LOCAL has them until the transaction ends (undefined: not set).
     let lockTimeoutSet = false;
     let timeZone: string | null = null;
@@ -340,7 +341,7 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         localLockTimeout = undefined;
         localTimeZone = undefined;
       }
-      applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath, present, file.isNew === true);
+      applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath, present, file.isNew === true, base !== 0);
       applyToIndexes(indexes, type, body, defaultSchema, fileIndex);
     }
   });
@@ -422,8 +423,8 @@ function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Bo
 }
 
 /** Statements inside a DO block that the migration rules judge (its other statements are not looked for). */
-const DO_DDL = /\b(?:set\s+(?:local\s+|session\s+)?lock_timeout|alter\s+(?:table|type|domain)|create\s+(?:unique\s+)?index|drop\s+(?:index|table)|reindex|refresh\s+materialized\s+view|truncate|cluster|vacuum)\b/gi;
-const DO_DDL_TYPES = new Set(['VariableSetStmt', 'AlterTableStmt', 'RenameStmt', 'IndexStmt', 'DropStmt', 'ReindexStmt', 'RefreshMatViewStmt', 'TruncateStmt', 'ClusterStmt', 'VacuumStmt', 'AlterEnumStmt', 'AlterDomainStmt']);
+const DO_DDL = /\b(?:set\s+(?:local\s+|session\s+)?lock_timeout|alter\s+(?:table|type|domain)|create\s+(?:unlogged\s+)?table|create\s+(?:unique\s+)?index|drop\s+(?:index|table)|reindex|refresh\s+materialized\s+view|truncate|cluster|vacuum)\b/gi;
+const DO_DDL_TYPES = new Set(['VariableSetStmt', 'CreateStmt', 'AlterTableStmt', 'RenameStmt', 'IndexStmt', 'DropStmt', 'ReindexStmt', 'RefreshMatViewStmt', 'TruncateStmt', 'ClusterStmt', 'VacuumStmt', 'AlterEnumStmt', 'AlterDomainStmt']);
 
 /**
  * DDL written as plain statements in a dollar-quoted DO block (`do $$ begin alter table … ;
@@ -466,7 +467,7 @@ function doBlockStatements(raw: string, from: number, parseSync: (sql: string) =
 }
 
 
-function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string, inTarget: Set<string>, fileIsNew: boolean): void {
+function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string, inTarget: Set<string>, fileIsNew: boolean, inDoBlock = false): void {
   const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() };
   if (type === 'CreateStmt') {
     const q = relName(body['relation'], schema);
@@ -474,7 +475,9 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
     // not run, CREATE TABLE of a table the target has (not dropped or renamed by these files): with
     // IF NOT EXISTS it creates nothing; without, it fails there (the target's history is missing
     // what made it). Either way what follows meets the existing table and its rows.
-    if ((body['if_not_exists'] && tables.has(q)) || (fileIsNew && inTarget.has(q))) return;
+    // In a DO block the CREATE may sit in an IF that skips it when the table exists (the usual guard):
+    // a table the migrations already have is kept as it was, as with IF NOT EXISTS.
+    if (((body['if_not_exists'] || inDoBlock) && tables.has(q)) || (fileIsNew && inTarget.has(q))) return;
     const cols = new Map<string, ColumnType>();
     const checks = new Map<string, { columns: readonly string[]; validated: boolean }>();
     // CHECKs in CREATE TABLE are valid from the start (NOT VALID is ignored there: the table is empty).

@@ -571,7 +571,8 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
       throw new RowguardError('migration_failed', `${e.message} (statement ${i + 1} of ${split.length}, ${kept})`, {
         location: e.location,
         pg: e.pg,
-        detail: invalid.length ? `invalid indexes left behind: ${invalid.join(', ')} (drop them before retrying)` : e.detail,
+        // Postgres's own detail (which key is duplicated) says what to fix; the indexes what to clean up.
+        detail: invalid.length ? `${e.detail ? `${e.detail} ` : ''}invalid indexes left behind: ${invalid.join(', ')} (drop them before retrying)` : e.detail,
         hint: `fix the cause, undo or finish the statements by hand, then: rowguard migrate resolve ${file.version} --applied|--rolled-back`,
         meta: { ...e.meta, invalidIndexes: invalid },
       });

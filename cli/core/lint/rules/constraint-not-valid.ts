@@ -41,7 +41,7 @@ export const rule: MigrationRule = {
             object: domain,
             objectKind: 'type',
             location: s.at(undefined),
-            message: `adding CHECK constraint ${(con['conname'] as string | undefined) ?? ''} to domain ${domain} scans every table with a column of that type, each under a SHARE lock that blocks writes to it`,
+            message: `adding CHECK constraint${con['conname'] ? ` ${con['conname'] as string}` : ''} to domain ${domain} scans every table with a column of that type, each under a SHARE lock that blocks writes to it`,
             fix: `add it NOT VALID, then, in a later migration file: alter domain ${domain} validate constraint ${(con['conname'] as string | undefined) ?? '<name>'}`,
           });
         }
@@ -66,7 +66,7 @@ export const rule: MigrationRule = {
               object: at.table,
               objectKind: 'table',
               location: loc,
-              message: `adding ${kind === 'CONSTR_CHECK' ? 'CHECK' : 'FOREIGN KEY'} constraint ${name} to ${partitionedFk ? 'partitioned table ' : ''}${at.table} (${origin}) validates every row while blocking writes`,
+              message: `adding ${kind === 'CONSTR_CHECK' ? 'CHECK' : 'FOREIGN KEY'} constraint${name ? ` ${name}` : ''} to ${partitionedFk ? 'partitioned table ' : ''}${at.table} (${origin}) validates every row while blocking writes`,
               // Postgres 18 takes NOT VALID foreign keys on partitioned tables too; before, the partitions' way is the only one.
               fix: partitionedFk && !(ctx.serverVersion !== null && ctx.serverVersion >= 180000)
                 ? `Postgres before 18 refuses NOT VALID foreign keys on a partitioned table: add the key NOT VALID to each partition, validate those in a later migration file, then add it to ${at.table} (it adopts the partitions' validated keys without a scan)`
@@ -95,7 +95,7 @@ export const rule: MigrationRule = {
               object: at.table,
               objectKind: 'table',
               location: loc,
-              message: `adding ${kind === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY'} constraint ${name} to ${at.table} (${origin}) builds its index under an ACCESS EXCLUSIVE lock`,
+              message: `adding ${kind === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY'} constraint${name ? ` ${name}` : ''} to ${at.table} (${origin}) builds its index under an ACCESS EXCLUSIVE lock`,
               fix: `create unique index concurrently … first, then: alter table ${at.table} add constraint ${name || '<name>'} ${kind === 'CONSTR_UNIQUE' ? 'unique' : 'primary key'} using index …`,
             });
           }

@@ -8,10 +8,17 @@ import { catalogBodyStatements, inlinedExpression, volatileCall } from '../sql-i
 const UTC_ZONES = new Set(['utc', 'etc/utc', 'uct', 'etc/uct', 'gmt', 'etc/gmt', 'gmt0', 'etc/gmt0', 'universal', 'etc/universal', 'zulu', 'etc/zulu', 'greenwich', 'etc/greenwich']);
 const SERIAL = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
 
+/** A serial column is its integer type with a sequence default: changing it to that type changes nothing. */
+const SERIAL_TYPE: Readonly<Record<string, string>> = { smallserial: 'int2', serial2: 'int2', serial: 'int4', serial4: 'int4', bigserial: 'int8', serial8: 'int8' };
+/** Types whose length coercion has Postgres's TemporalSimplify as support function (timestamp_support, time_support). */
+const TEMPORAL = new Set(['timestamp', 'timestamptz', 'time', 'timetz']);
+/** MAX_TIMESTAMP_PRECISION and MAX_TIME_PRECISION: a larger precision is clamped to it. */
+const MAX_TEMPORAL_PRECISION = 6;
+
 /** Type changes Postgres does without a rewrite (binary-coercible, or only a wider limit). */
 function safeChange(from: ColumnType, to: ColumnType): boolean {
   if (from.array !== to.array) return false;
-  const f = from.name;
+  const f = SERIAL_TYPE[from.name] ?? from.name;
   const t = to.name;
   if (f === t && JSON.stringify(from.mods) === JSON.stringify(to.mods)) return true;
   if (f === 'varchar' && t === 'varchar') return to.mods.length === 0 || (from.mods.length > 0 && to.mods[0]! >= from.mods[0]!);
@@ -20,6 +27,9 @@ function safeChange(from: ColumnType, to: ColumnType): boolean {
   if (f === 'numeric' && t === 'numeric') return to.mods.length === 0 || (from.mods.length > 0 && to.mods[0]! >= from.mods[0]! && (to.mods[1] ?? 0) === (from.mods[1] ?? 0));
   if ((f === 'varbit' || f === 'bit varying') && t === f) return to.mods.length === 0 || (from.mods.length > 0 && to.mods[0]! >= from.mods[0]!);
   if (f === 'cidr' && t === 'inet') return true;
+  // timestamp(3) → timestamp, time(0) → time(6): TemporalSimplify keeps the stored values when the new
+  // precision is unlimited, the maximum, or at least the old one (timestamp → timestamp(3) rounds every row).
+  if (TEMPORAL.has(f) && t === f) return to.mods.length === 0 || to.mods[0]! >= MAX_TEMPORAL_PRECISION || (from.mods.length > 0 && to.mods[0]! >= from.mods[0]!);
   return false;
 }
 
@@ -107,7 +117,7 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER (with no table: every table clustered before), VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits, varchar → text, text → varchar and cidr → inet need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE — a LANGUAGE sql one only when Postgres does not inline its body to an expression without a volatile call (a body with a FROM, an aggregate or a set-returning function, a SECURITY DEFINER or SET function, is not inlined).',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits or the precision of timestamp, timestamptz, time and timetz (timestamp(3) → timestamp), varchar → text, text → varchar, cidr → inet and a serial column to its own integer type need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE — a LANGUAGE sql one only when Postgres does not inline its body to an expression without a volatile call (a body with a FROM, an aggregate or a set-returning function, a SECURITY DEFINER or SET function, is not inlined).',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
