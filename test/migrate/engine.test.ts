@@ -403,6 +403,13 @@ describe('migrate up', () => {
     expect(dangling.stderr).toContain('sql/0002_b.sql is a symbolic link to nothing');
   });
 
+  it('takes any name the Supabase CLI takes after the version (@, spaces, dots), shown as written', async () => {
+    dir = project({ '20240101000000_add@v2 shop.items.sql': 'create table items (x int);', '20240102000000_.sql': 'create table b (x int);' });
+    const r = await json(['migrate', 'up']);
+    expect(r.code, JSON.stringify(r.body)).toBe(0);
+    expect((r.body['applied'] as Array<{ file: string }>).map((m) => m.file)).toEqual(['sql/20240101000000_add@v2 shop.items.sql', 'sql/20240102000000_.sql']);
+  });
+
   it('rejects badly named files and duplicate versions before touching the database', async () => {
     dir = project({ '0001_a.sql': 'create table a (x int);', 'notes.sql': 'select 1;' });
     const r = await cli(['migrate', 'up']);

@@ -24,7 +24,8 @@ export interface MigrationFile {
   noTransaction: boolean;
 }
 
-export const FILE_PATTERN = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
+/** The Supabase CLI's rule (`^([0-9]+)_(.*)\.sql$`): any name after the version, here without control characters. */
+export const FILE_PATTERN = /^(\d+)_([^\x00-\x1f\x7f]*)\.sql$/;
 export const NO_TRANSACTION = /^--\s*rowguard:no-transaction\s*$/;
 
 export function normaliseLineEndings(text: string): string {
