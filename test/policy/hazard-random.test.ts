@@ -30,7 +30,7 @@ import type { Step } from '../../cli/core/policy/plan.js';
 import type { Sql } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
 import { rng } from './fixtures.js';
-import { COMMANDS, pick, randomPolicy as drawPolicy, stateSql, validClauses, type PolicyState, type Rand, type TableState } from './random-policies.js';
+import { capabilitiesOf, COMMANDS, flipEdit, pick, randomPolicy as drawPolicy, stateSql, validClauses, type PolicyState, type Rand, type TableState } from './random-policies.js';
 
 const OWNER = 'rg_hz_owner';
 const MEMBER = 'rg_hz_member';
@@ -76,19 +76,13 @@ function randomState(r: Rand): TableState {
 function edit(r: Rand, s: TableState): TableState {
   const t: TableState = structuredClone(s);
   const p = t.policies.length ? t.policies[r(t.policies.length)]! : undefined;
-  switch (r(15)) {
+  const k = r(15);
+  switch (k) {
     case 0:
-      t.rls = !t.rls;
-      break;
     case 1:
-      t.force = !t.force;
+    case 2:
+      flipEdit(r, t, k, GRANTEES, PRIVILEGES);
       break;
-    case 2: {
-      const g = pick(r, GRANTEES);
-      const priv = pick(r, PRIVILEGES);
-      t.grants[g] = t.grants[g]!.includes(priv) ? t.grants[g]!.filter((x) => x !== priv) : [...t.grants[g]!, priv];
-      break;
-    }
     case 3:
       if (p) t.policies = t.policies.filter((q) => q !== p);
       break;
@@ -199,27 +193,22 @@ function tableSql(table: string): string {
   ].join('\n');
 }
 
-const rollback = new Error('rollback');
 
 /** The capabilities of each actor on `table`, after running `prefix` (all undone). */
-async function capabilities(db: Sql, table: string, prefix: readonly string[] = []): Promise<Map<string, Set<string>>> {
-  const out = new Map<string, Set<string>>();
-  for (const [label, role, uid] of ACTORS) {
-    await db
-      .begin(async (tx) => {
-        if (prefix.length) await tx.unsafe(prefix.join('\n')).simple();
+const capabilities = (db: Sql, table: string, prefix: readonly string[] = []) =>
+  capabilitiesOf(
+    db,
+    table,
+    'public.rg_hz_probe',
+    ACTORS.map(([label, role, uid]) => ({
+      label,
+      setup: async (tx) => {
         await tx.unsafe(`select set_config('rg.uid', $1, true)`, [uid]);
         await tx.unsafe(`set local role ${role}`);
-        const [row] = await tx.unsafe('select public.rg_hz_probe($1::regclass) as caps', [table]);
-        out.set(label, new Set(row!['caps'] as string[]));
-        throw rollback;
-      })
-      .catch((e: unknown) => {
-        if (e !== rollback) throw e;
-      });
-  }
-  return out;
-}
+      },
+    })),
+    prefix,
+  );
 
 const diffSets = (now: Set<string>, before: Set<string>) => [...now].filter((c) => !before.has(c));
 

@@ -1,8 +1,11 @@
 /**
  * What the random policy-plan tests (soundness.test.ts, hazard-random.test.ts) share: one
  * table's security state as data, the clauses Postgres accepts for each command, and the SQL
- * that sets a state. What each test draws and probes stays in the test.
+ * that sets a state, the edits both draw first, and probing what each actor can do. What else
+ * each test draws and probes stays in the test.
  */
+import type { Sql, TransactionSql } from '../../cli/core/db.js';
+
 export const COMMANDS = ['select', 'insert', 'update', 'delete', 'all'] as const;
 
 export interface PolicyState {
@@ -70,4 +73,45 @@ export function stateSql(table: string, s: TableState): string {
         `${p.using ? ` using (${p.using})` : ''}${p.check ? ` with check (${p.check})` : ''};`,
     ),
   ].join('\n');
+}
+
+/** The edits both tests draw first (k 0–2): RLS or FORCE switched, or one privilege of one grantee flipped. */
+export function flipEdit(r: Rand, t: TableState, k: 0 | 1 | 2, grantees: readonly string[], privileges: readonly string[]): void {
+  if (k === 0) t.rls = !t.rls;
+  else if (k === 1) t.force = !t.force;
+  else {
+    const g = pick(r, grantees);
+    const priv = pick(r, privileges);
+    t.grants[g] = t.grants[g]!.includes(priv) ? t.grants[g]!.filter((x) => x !== priv) : [...t.grants[g]!, priv];
+  }
+}
+
+/**
+ * What `probe` (a function of a table returning text[], created by the test) answers for each
+ * actor on `table`, by label: `prefix` run first, then the actor's `setup` (a role switch, the
+ * caller's id), each actor in its own transaction, rolled back.
+ */
+export async function capabilitiesOf(
+  db: Sql,
+  table: string,
+  probe: string,
+  actors: ReadonlyArray<{ label: string; setup: (tx: TransactionSql) => Promise<unknown> }>,
+  prefix: readonly string[] = [],
+): Promise<Map<string, Set<string>>> {
+  const rollback = new Error('rollback');
+  const out = new Map<string, Set<string>>();
+  for (const { label, setup } of actors) {
+    await db
+      .begin(async (tx) => {
+        if (prefix.length) await tx.unsafe(prefix.join('\n')).simple();
+        await setup(tx);
+        const [row] = await tx.unsafe(`select ${probe}($1::regclass) as caps`, [table]);
+        out.set(label, new Set(row!['caps'] as string[]));
+        throw rollback;
+      })
+      .catch((e: unknown) => {
+        if (e !== rollback) throw e;
+      });
+  }
+  return out;
 }

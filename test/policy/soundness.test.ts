@@ -22,7 +22,7 @@ import type { Step } from '../../cli/core/policy/plan.js';
 import type { Sql } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
 import { rng } from './fixtures.js';
-import { COMMANDS, pick, randomPolicy as drawPolicy, stateSql, validClauses, type Rand, type TableState } from './random-policies.js';
+import { capabilitiesOf, COMMANDS, flipEdit, pick, randomPolicy as drawPolicy, stateSql, validClauses, type Rand, type TableState } from './random-policies.js';
 
 const OWNER = 'rg_sound_owner';
 const ACTORS = ['anon', 'authenticated', OWNER];
@@ -48,19 +48,13 @@ function randomState(r: Rand): TableState {
 function edit(r: Rand, s: TableState): TableState {
   const t: TableState = structuredClone(s);
   const p = t.policies.length ? t.policies[r(t.policies.length)]! : undefined;
-  switch (r(14)) {
+  const k = r(14);
+  switch (k) {
     case 0:
-      t.rls = !t.rls;
-      break;
     case 1:
-      t.force = !t.force;
+    case 2:
+      flipEdit(r, t, k, GRANTEES, PRIVILEGES);
       break;
-    case 2: {
-      const g = pick(r, GRANTEES);
-      const priv = pick(r, PRIVILEGES);
-      t.grants[g] = t.grants[g]!.includes(priv) ? t.grants[g]!.filter((x) => x !== priv) : [...t.grants[g]!, priv];
-      break;
-    }
     case 3:
       t.columnGrants = t.columnGrants?.length ? [] : [[pick(r, ['anon', 'authenticated']), pick(r, ['SELECT', 'UPDATE'] as const), ['id', 'x']]];
       break;
@@ -164,26 +158,9 @@ function tableSql(table: string): string {
   ].join('\n');
 }
 
-const rollback = new Error('rollback');
-
 /** The capabilities of each actor on `table`, after running `prefix` (all undone). */
-async function capabilities(db: Sql, table: string, prefix: readonly string[] = []): Promise<Map<string, Set<string>>> {
-  const out = new Map<string, Set<string>>();
-  for (const actor of ACTORS) {
-    await db
-      .begin(async (tx) => {
-        if (prefix.length) await tx.unsafe(prefix.join('\n')).simple();
-        await tx.unsafe(`set local role ${actor}`);
-        const [row] = await tx.unsafe('select public.rg_probe($1::regclass) as caps', [table]);
-        out.set(actor, new Set(row!['caps'] as string[]));
-        throw rollback;
-      })
-      .catch((e: unknown) => {
-        if (e !== rollback) throw e;
-      });
-  }
-  return out;
-}
+const capabilities = (db: Sql, table: string, prefix: readonly string[] = []) =>
+  capabilitiesOf(db, table, 'public.rg_probe', ACTORS.map((actor) => ({ label: actor, setup: (tx) => tx.unsafe(`set local role ${actor}`) })), prefix);
 
 const gained = (now: Set<string>, ...before: Array<Set<string>>) => [...now].filter((c) => !before.some((b) => b.has(c)));
 
