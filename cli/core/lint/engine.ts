@@ -429,11 +429,5 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
 
 /** The schema unqualified names in a function body resolve to first: its own search_path setting's first schema, else public. */
 function firstSchemaOf(config: readonly string[]): string {
-  const setting = config.find((c) => c.startsWith('search_path='));
-  if (!setting) return 'public';
-  for (const part of setting.slice('search_path='.length).split(',')) {
-    const name = part.trim().replace(/^"(.*)"$/, '$1');
-    if (name !== '' && name !== '$user') return name;
-  }
-  return 'public';
+  return firstSchema(config.find((c) => c.startsWith('search_path='))?.slice('search_path='.length));
 }
