@@ -689,7 +689,8 @@ async function awaitedLock(c: { before?: string; sql: string; table?: string }):
                 (err: unknown) => err,
               )
               .finally(() => (done = true));
-            for (let i = 0; i < 200 && mode === null && !done; i++) {
+            // Polled until the statement waits or ends; a busy machine (the whole suite in parallel) can take seconds to get there.
+            for (const until = Date.now() + 15_000; Date.now() < until && mode === null && !done; ) {
               const rows = await held.unsafe<Array<{ mode: string }>>(`select mode from pg_locks where pid = ${me!.pid} and not granted and relation = '${c.table ?? 'public.t'}'::regclass`);
               if (rows[0]) mode = rows[0].mode;
               else await new Promise((r) => setTimeout(r, 10));
