@@ -283,6 +283,48 @@ describe('user-metadata-copied: a trigger on auth.users that copies user_metadat
       grant select on public.projects to authenticated;`)).filter((f) => f.rule === 'user-metadata-copied');
     expect(found.map((f) => f.message)).toEqual([expect.stringContaining('app.members.org_id (read by private.my_orgs(); copied by trigger member_on_update (app.sync_member()))')]);
   });
+
+  // Seen on supabase/dbdev (realworld5): the handle a user signs up with is copied into a unique accounts.handle.
+  it("a unique handle compared with the row's own is the user's to claim only while free: not reported; compared with a constant it is, and on Postgres the first to sign up with it reads the rows", async () => {
+    const schema = (test: string) => `create table public.accounts (id uuid primary key, handle text not null unique);
+      alter table public.accounts enable row level security;
+      create policy own_account on public.accounts for select to authenticated using (id = (select auth.uid()));
+      grant select on public.accounts to authenticated;
+      create function public.handle_new_user() returns trigger language plpgsql security definer set search_path = '' as $$
+      begin insert into public.accounts (id, handle) values (new.id, new.raw_user_meta_data ->> 'handle'); return new; end $$;
+      create trigger on_auth_user_created after insert on auth.users for each row execute function public.handle_new_user();
+      create table public.packages (id int primary key, handle text not null, body text);
+      alter table public.packages enable row level security;
+      create policy own_handle on public.packages for select to authenticated using (exists (select 1 from public.accounts a where a.id = (select auth.uid()) and ${test}));
+      grant select on public.packages to authenticated;`;
+    const keyed = schema('a.handle = packages.handle');
+    const fixed = schema("a.handle = 'staff'");
+    expect((await lint(keyed)).filter((f) => f.rule === 'user-metadata-copied')).toEqual([]);
+    expect((await lint(fixed)).filter((f) => f.rule === 'user-metadata-copied').map((f) => f.message)).toEqual([expect.stringContaining('public.accounts.handle (copied by trigger on_auth_user_created')]);
+
+    const bob = '00000000-0000-4000-8000-00000000000b';
+    const eve = '00000000-0000-4000-8000-00000000000e';
+    const seenByEve = async (sql: string, handle: string) => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint_signup', template: template.name });
+      try {
+        return await withSql(db.url, async (s) => {
+          await s.unsafe(`${sql}
+            insert into auth.users (id, email, raw_user_meta_data) values ('${bob}', 'bob@example.test', '{"handle": "bob"}');
+            insert into public.packages values (1, 'bob', 'bob''s'), (2, 'staff', 'internal');`).simple();
+          // Eve signs up with the handle she wants; a taken one fails the sign-up.
+          await s.unsafe(`do $$ begin insert into auth.users (id, email, raw_user_meta_data) values ('${eve}', 'eve@example.test', '{"handle": "${handle}"}'); exception when unique_violation then null; end $$`);
+          return s.begin(async (tx) => {
+            await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify({ sub: eve, role: 'authenticated' })}, true)`;
+            return (await tx`select id from public.packages`).map((r) => r['id']);
+          });
+        });
+      } finally {
+        await db.drop();
+      }
+    };
+    expect(await seenByEve(keyed, 'bob')).toEqual([]);
+    expect(await seenByEve(fixed, 'staff')).toEqual([1, 2]);
+  });
 });
 
 describe('security-definer-rpc says what a definer function it can read does', () => {

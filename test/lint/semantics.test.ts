@@ -436,6 +436,61 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     expect(await secretsSeen(`${profiles + lookup + signUp} grant delete on public.profiles to authenticated;`, `delete from public.profiles where id = '${user}'; ${insertAdmin}`)).toBe(1);
   });
 
+  // realworld5's reproduction: profiles.invite_code is unique, and the user writes their own. The first to write a code
+  // holds it, so uniqueness keeps no one out when the code is compared with anything but the row the policy decides on.
+  it("a unique column the caller writes is trusted only when compared with the policy's row (workouts.id = sets.workout_id); on Postgres an unused invite code is the user's to claim", async () => {
+    const base = `create table public.workouts (id int primary key, user_id uuid not null, title text);
+      alter table public.workouts enable row level security;
+      create policy own_workouts on public.workouts for all to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+      create table public.sets (id int primary key, workout_id int not null references public.workouts, reps int);
+      alter table public.sets enable row level security;
+      create table public.invites (code text primary key);
+      alter table public.invites enable row level security;
+      create policy read_invites on public.invites for select to authenticated using (true);
+      create table public.members (id uuid primary key, invite_code text unique);
+      alter table public.members enable row level security;
+      create policy own_member on public.members for all to authenticated using (id = (select auth.uid())) with check (id = (select auth.uid()));
+      create table public.lounge (id int primary key, note text);
+      alter table public.lounge enable row level security;
+      grant select, insert, update on public.workouts, public.members to authenticated;
+      grant select on public.sets, public.lounge, public.invites to authenticated;
+      create function public.owns_workout(_w int) returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.workouts w where w.id = _w and w.user_id = auth.uid()) $$;
+      create function public.holds_code(_code text) returns boolean language sql stable security definer set search_path = '' as $$ select exists (select 1 from public.members m where m.id = auth.uid() and m.invite_code = _code) $$;`;
+    const keyed = [
+      `create policy own_sets on public.sets for select to authenticated using (exists (select 1 from public.workouts w where w.id = sets.workout_id and w.user_id = (select auth.uid())));`,
+      `create policy own_sets on public.sets for select to authenticated using (workout_id in (select w.id from public.workouts w where w.user_id = (select auth.uid())));`,
+      `create policy own_sets on public.sets for select to authenticated using (public.owns_workout(workout_id));`,
+    ];
+    for (const policy of keyed) expect(await rule('policy-trusts-writable-column', base + policy), policy).toEqual([]);
+    const unkeyed = [
+      `create policy vip on public.lounge for select to authenticated using (exists (select 1 from public.members m where m.id = (select auth.uid()) and m.invite_code in (select code from public.invites)));`,
+      `create policy vip on public.lounge for select to authenticated using (exists (select 1 from public.members m where m.id = (select auth.uid()) and m.invite_code = 'VIP-2025'));`,
+      `create policy vip on public.lounge for select to authenticated using (public.holds_code('VIP-2025'));`,
+      // Handed a column of the row, but the row is the lounge's, not a member's: the helper's key stands in for it.
+      `create policy own_sets on public.sets for select to authenticated using (public.owns_workout(workout_id) or public.owns_workout(42));`,
+    ];
+    for (const policy of unkeyed) {
+      const f = await rule('policy-trusts-writable-column', base + policy);
+      expect(f.map((x) => x.message), policy).toEqual([expect.stringMatching(/public\.(members\.invite_code|workouts\.id) \(.*authenticated: (INSERT|UPDATE), policy own_(member|workouts)/)]);
+    }
+
+    const ann = '00000000-0000-4000-8000-00000000000a';
+    const bob = '00000000-0000-4000-8000-00000000000b';
+    const rows = `insert into auth.users (id, email) values ('${ann}', 'ann@x.test'), ('${bob}', 'bob@x.test');
+      insert into public.workouts values (1, '${bob}', 'bob''s'); insert into public.sets values (10, 1, 5);
+      insert into public.invites values ('VIP-2025'); insert into public.lounge values (1, 'members only');
+      insert into public.members values ('${ann}', null);`;
+    const seen = (policy: string, attack: string, table: string) =>
+      asRequest(base + policy + rows, 'authenticated', ann, async (tx) => {
+        await tx.unsafe(`do $$ begin ${attack} exception when unique_violation then null; end $$`);
+        return (await tx.unsafe(`select id from public.${table}`)).length;
+      });
+    // Ann cannot give a workout of hers the id of Bob's: his sets stay his.
+    expect(await seen(keyed[0]!, `insert into public.workouts values (1, '${ann}', 'mine');`, 'sets')).toBe(0);
+    // She claims the unused code, and the lounge is hers.
+    expect(await seen(unkeyed[0]!, `update public.members set invite_code = 'VIP-2025' where id = '${ann}';`, 'lounge')).toBe(1);
+  });
+
   // Seen on matiasbattocchia/open-bsp-api supabase/schemas (get_authorized_orgs() reads agents where user_id = auth.uid();
   // an api-key branch lets anon write agents rows, never one anon's own lookup finds).
   it('anon is not named when the looked-up row is the user\'s own (user_id = auth.uid()), even where anon can write the table; on Postgres its write gets it nothing', async () => {

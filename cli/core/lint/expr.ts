@@ -340,6 +340,12 @@ export interface CallerFact {
   byUser: boolean;
   /** The other columns of that table the sub-select reads. */
   columns: string[];
+  /**
+   * Columns of that table the sub-select compares with the row the policy decides on (an AND-ed
+   * `w.id = sets.workout_id`, or `sets.workout_id in (select w.id …)`): `'row'`. In a helper's body,
+   * with a parameter: its position (0-based), the row's only when the policy hands it a column of the row.
+   */
+  keyedTo: Array<{ column: string; to: 'row' | number }>;
 }
 
 /** A column of a sub-select's table compared with a column of the policy's row (see ExprAnalysis.linkFacts). */
@@ -481,6 +487,8 @@ export interface ExprAnalysis {
   calls: string[];
   /** Of those, the argument positions (0-based) filled with the caller's id or email (`has_role(auth.uid(), 'admin')`), by function. */
   callerArgs: Record<string, number[]>;
+  /** Of those, the argument positions every call of the function fills with a column of the policy's row (`owns_workout(workout_id)`), by function. */
+  rowArgs: Record<string, number[]>;
   /**
    * What a sub-select reads from the caller's own rows: a sub-select whose FROM
    * relation is tied to the caller by `column = <claim>` (a profile, a
@@ -1465,12 +1473,31 @@ export function functionReads(body: string, defaultSchema: string, parseSync: Pa
  * its FROM tied to the caller by an AND-ed `column = <claim>` in its WHERE, and
  * the other columns of those tables it reads anywhere inside it.
  */
-function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: string, b: Body) => boolean, params: ReadonlySet<string> = new Set()): CallerFact[] {
+function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: string, b: Body) => boolean, params: ReadonlySet<string> = new Set(), keys?: RowKeys): CallerFact[] {
   const { scope, resolve } = ownColumns(select, defaultSchema);
   if (scope.size === 0) return [];
   const byUser = new Set<string>();
   const bound = boundColumns(select, resolve, isCaller, byUser);
   if (bound.size === 0) return [];
+  const keyedTo = new Map<string, CallerFact['keyedTo']>();
+  const key = (col: unknown, to: 'row' | number | null) => {
+    const c = unwrap(col);
+    const r = nodeType(c) === 'ColumnRef' ? resolve(bodyOf(c), false) : null;
+    if (r && to !== null && bound.has(r.table)) keyedTo.set(r.table, [...(keyedTo.get(r.table) ?? []), { column: r.column, to }]);
+  };
+  if (keys) {
+    for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
+      if (nodeType(conjunct) !== 'A_Expr') continue;
+      const b = bodyOf(conjunct);
+      if (!((String(b['kind']) === 'AEXPR_OP' && opName(b) === '=') || String(b['kind']) === 'AEXPR_NOT_DISTINCT')) continue;
+      key(b['lexpr'], keys.inWhere(b['rexpr']));
+      key(b['rexpr'], keys.inWhere(b['lexpr']));
+    }
+    const sublink = keys.sublink;
+    const oper = sublink ? strings(sublink['operName']).pop() : undefined;
+    const targets = (select['targetList'] as unknown[] | undefined) ?? [];
+    if (sublink?.['subLinkType'] === 'ANY_SUBLINK' && (oper === undefined || oper === '=') && targets.length === 1) key(bodyOf(targets[0])['val'], keys.outside(sublink['testexpr']));
+  }
   const read = new Map<string, Set<string>>();
   walk({ SelectStmt: select }, (t, b, anc) => {
     if (t !== 'ColumnRef') return;
@@ -1482,7 +1509,17 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
     if (!r || !bound.has(r.table) || bound.get(r.table)!.has(r.column)) return;
     read.set(r.table, (read.get(r.table) ?? new Set()).add(r.column));
   });
-  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], byUser: byUser.has(table), columns: [...(read.get(table) ?? [])] })).filter((f) => f.columns.length > 0);
+  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], byUser: byUser.has(table), columns: [...(read.get(table) ?? [])], keyedTo: keyedTo.get(table) ?? [] })).filter((f) => f.columns.length > 0);
+}
+
+/**
+ * What the other side of a sub-select's equality is (see CallerFact.keyedTo): `inWhere` for a side
+ * in its WHERE, `outside` for the test of `x IN (select …)` (`sublink`), which stands outside it.
+ */
+interface RowKeys {
+  sublink?: Body;
+  inWhere(v: unknown): 'row' | number | null;
+  outside(v: unknown): 'row' | number | null;
 }
 
 /**
@@ -1509,9 +1546,21 @@ export function functionCallerFacts(body: string, defaultSchema: string, parseSy
     };
   }
   const params = new Set([...parameterNames(callerArgs?.args ?? ''), ...(callerArgs?.locals ?? [])]);
+  // A side that is one parameter (by name or $n): its position, which the policy's call fills.
+  const names = parameterList(callerArgs?.args ?? '');
+  const position = (v: unknown): number | null => {
+    const c = unwrap(v);
+    if (nodeType(c) === 'ParamRef') return Number(bodyOf(c)['number']) - 1;
+    const fields = nodeType(c) === 'ColumnRef' ? strings(bodyOf(c)['fields']) : [];
+    const i = fields.length === 1 ? names.indexOf(fields[0]!) : -1;
+    return i >= 0 ? i : null;
+  };
   const facts: CallerFact[] = [];
-  walk(parsed.stmts ?? [], (t, b) => {
-    if (t === 'SelectStmt') facts.push(...callerFactsOf(b, defaultSchema, isCaller, params));
+  walk(parsed.stmts ?? [], (t, b, anc) => {
+    if (t !== 'SelectStmt') return;
+    const parent = anc[anc.length - 1];
+    const sublink = parent?.type === 'SubLink' && parent.via === 'subselect' ? parent.body : undefined;
+    facts.push(...callerFactsOf(b, defaultSchema, isCaller, params, { sublink, inWhere: position, outside: position }));
   });
   return facts;
 }
@@ -1707,6 +1756,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const assertedColumns = new Set<string>();
   const calls = new Set<string>();
   const callerArgs: Record<string, number[]> = {};
+  const rowArgs: Record<string, number[]> = {};
   const callerFacts: CallerFact[] = [];
   const linkFacts: LinkFact[] = [];
   let linkGroups = 0;
@@ -1816,10 +1866,22 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
         const known = (callerArgs[funcName(b)] ??= []);
         if (!known.includes(i)) known.push(i);
       });
+      const at: Ancestor[] = [...anc, { type: t, body: b, via: 'args' }];
+      const here = ((b['args'] as unknown[] | undefined) ?? []).flatMap((arg, i) => (nodeType(arg) === 'ColumnRef' && isRowColumn(bodyOf(arg), at) ? [i] : []));
+      const name = funcName(b);
+      rowArgs[name] = name in rowArgs ? rowArgs[name]!.filter((i) => here.includes(i)) : here;
     }
     if (t === 'SelectStmt' && anc.length > 0 && anc[anc.length - 1]!.type === 'SubLink' && anc[anc.length - 1]!.via === 'subselect') {
       // Under NOT the lookup denies (`not exists (select … where m.user_id = auth.uid())`): setting it only shuts the caller out.
-      if (!anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) callerFacts.push(...callerFactsOf(b));
+      if (!anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) {
+        const sublink = anc[anc.length - 1]!.body;
+        const inner: Ancestor[] = [...anc, { type: 'SelectStmt', body: b, via: 'whereClause' }];
+        const rowSide = (at: readonly Ancestor[]) => (v: unknown) => {
+          const c = unwrap(v);
+          return nodeType(c) === 'ColumnRef' && isRowColumn(bodyOf(c), at) ? 'row' : null;
+        };
+        callerFacts.push(...callerFactsOf(b, 'public', undefined, new Set(), { sublink, inWhere: rowSide(inner), outside: rowSide(anc.slice(0, -1)) }));
+      }
       linkFacts.push(...linkFactsOf(b, anc[anc.length - 1]!.body, anc));
       if (!anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) {
         const d = detachedCallerOf(b, 'public', isRowColumn, anc);
@@ -2163,6 +2225,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     assertedColumns: [...assertedColumns],
     calls: [...calls],
     callerArgs,
+    rowArgs,
     callerFacts,
     linkFacts,
     detachedCallers,

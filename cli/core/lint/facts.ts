@@ -17,6 +17,7 @@ import {
 import { quoteIdent } from '../db.js';
 import type { CatalogLintContext } from './types.js';
 import type { CallerFact, FunctionAnalysis, HelperTest } from './expr.js';
+import { parameterList } from './expr.js';
 
 export type Command = Exclude<PolicyCommand, 'ALL'>;
 export const COMMANDS: readonly Command[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
@@ -323,14 +324,36 @@ export function inlinedHelper(ctx: CatalogLintContext, name: string): readonly F
  * helper it calls (is_admin(), `via` names it), where arguments filled with the
  * caller's id (`has_role(auth.uid(), 'admin')`) stand for the caller.
  */
-export function policyCallerFacts(ctx: CatalogLintContext, p: Policy): Array<CallerFact & { via?: string }> {
+export function policyCallerFacts(ctx: CatalogLintContext, p: Policy): Array<CallerFact & { via?: string; keyed: string[] }> {
   const a = ctx.analysis(p);
-  const facts: Array<CallerFact & { via?: string }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])];
-  for (const name of new Set([...(a.using?.calls ?? []), ...(a.check?.calls ?? [])])) {
-    const callerArgs = [...new Set([...(a.using?.callerArgs[name] ?? []), ...(a.check?.callerArgs[name] ?? [])])];
-    for (const fn of helpersByName(ctx.model).get(name) ?? []) facts.push(...ctx.functionFacts(fn, callerArgs).map((f) => ({ ...f, via: `${name}()` })));
+  const keyedToRow = (f: CallerFact) => f.keyedTo.filter((k) => k.to === 'row').map((k) => k.column);
+  const facts: Array<CallerFact & { via?: string; keyed: string[] }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])].map((f) => ({ ...f, keyed: keyedToRow(f) }));
+  const exprs = [a.using, a.check].filter((e) => e !== null);
+  for (const name of new Set(exprs.flatMap((e) => e.calls))) {
+    const callerArgs = [...new Set(exprs.flatMap((e) => e.callerArgs[name] ?? []))];
+    // A parameter compared with the looked-up row's column is the policy's row when every call hands it a column of the row.
+    const rowArgs = exprs.filter((e) => e.calls.includes(name)).reduce<number[] | null>((acc, e) => (acc ?? e.rowArgs[name] ?? []).filter((i) => (e.rowArgs[name] ?? []).includes(i)), null) ?? [];
+    for (const fn of helpersByName(ctx.model).get(name) ?? []) {
+      const params = parameterList(fn.args);
+      for (const f of ctx.functionFacts(fn, callerArgs)) {
+        // A parameter named like a column of the table is that column in LANGUAGE sql: no key.
+        const columns = relationsByName(ctx.model).get(f.table)?.columns.map((c) => c.name) ?? [];
+        const keyed = f.keyedTo.filter((k) => typeof k.to === 'number' && rowArgs.includes(k.to) && !columns.includes(params[k.to] ?? '')).map((k) => k.column);
+        facts.push({ ...f, via: `${name}()`, keyed });
+      }
+    }
   }
   return facts;
+}
+
+/**
+ * Whether `column` of the looked-up table is a key of its own that the look-up compares with the
+ * policy's row (`w.id = sets.workout_id`, workouts.id unique): a user who writes it cannot give
+ * their row the value that row's own holds. Compared with anything else (a constant, another
+ * table), the first to write a value holds it: no guard.
+ */
+export function keyedToRow(looked: Relation, fact: { keyed: readonly string[] }, column: string): boolean {
+  return fact.keyed.includes(column) && uniqueWithin(looked, (c) => c === column);
 }
 
 const helperTests = new WeakMap<CatalogModel, HelperTest>();
