@@ -302,6 +302,69 @@ describe('policies that share their text across tables', () => {
   });
 });
 
+// Seen on unison (realworld4): any team member updates a doc, created_by included, and drafts are the creator's.
+describe('owner-column-rewritable: a team member who may rewrite the owner column takes what only the owner gets', () => {
+  const schema = (extra = '') => `create table public.team_members (team_id int not null, user_id uuid not null, primary key (team_id, user_id));
+    alter table public.team_members enable row level security;
+    create policy own_memberships on public.team_members for select to authenticated using (user_id = (select auth.uid()));
+    create table public.docs (id int primary key, team_id int not null, created_by uuid not null, title text);
+    alter table public.docs enable row level security;
+    create policy team_reads on public.docs for select to authenticated
+      using (team_id in (select m.team_id from public.team_members m where m.user_id = (select auth.uid())));
+    create policy team_edits on public.docs for update to authenticated
+      using (team_id in (select m.team_id from public.team_members m where m.user_id = (select auth.uid())));
+    create table public.drafts (id int primary key, doc_id int not null references public.docs, body text);
+    alter table public.drafts enable row level security;
+    create policy creators_drafts on public.drafts for select to authenticated
+      using (exists (select 1 from public.docs d where d.id = drafts.doc_id and d.created_by = (select auth.uid())));
+    grant select on public.team_members, public.drafts to authenticated;
+    grant select, update, delete on public.docs to authenticated;
+    ${extra}`;
+
+  it('names the UPDATE path and every grant by the owner column: a look-up from another table, an owner-only DELETE', async () => {
+    const f = await rule('owner-column-rewritable', schema('create policy creator_deletes on public.docs for delete to authenticated using (created_by = (select auth.uid()));'));
+    expect(f.map((x) => [x.object, x.message])).toEqual([
+      [
+        'team_edits on public.docs',
+        'policy team_edits lets authenticated update rows of public.docs they reach through team_id without owning them, and set created_by (which DELETE policy creator_deletes and policy creators_drafts on public.drafts grant by) to themselves: a member makes themselves the owner',
+      ],
+    ]);
+  });
+
+  it('not when the column is out of reach or guarded, the team already gets it, or the UPDATE path is the owner\'s alone', async () => {
+    const keep = `create function public.keep_creator() returns trigger language plpgsql as $$ begin new.created_by := old.created_by; return new; end $$;
+      create trigger keep_creator before update on public.docs for each row execute function public.keep_creator();`;
+    for (const [why, sql] of [
+      ['a column grant without it', schema('revoke update on public.docs from authenticated; grant update (title) on public.docs to authenticated;')],
+      ['a trigger that keeps it', schema(keep)],
+      ['a trigger on UPDATE OF it', schema(keep.replace('before update on', 'before update of created_by on'))],
+      ['a restrictive policy that ties it to the caller', schema('create policy only_creators on public.docs as restrictive for update to authenticated using (created_by = (select auth.uid()));')],
+      ['an UPDATE path that asks for the owner too', schema().replace("for update to authenticated\n      using (team_id in", "for update to authenticated\n      using (created_by = (select auth.uid()) and team_id in")],
+      ['no grant by it', schema().replace(/create policy creators_drafts[^;]*;/, '')],
+    ] as const) {
+      expect(await rule('owner-column-rewritable', sql), why).toEqual([]);
+    }
+    // The team deletes any doc already: an owner-only DELETE gives a member nothing more (the drafts look-up still does).
+    const f = await rule('owner-column-rewritable', schema('create policy creator_deletes on public.docs for delete to authenticated using (created_by = (select auth.uid())); create policy team_deletes on public.docs for delete to authenticated using (team_id in (select m.team_id from public.team_members m where m.user_id = (select auth.uid())));'));
+    expect(f.map((x) => x.message)).toEqual([expect.stringContaining('set created_by (which policy creators_drafts on public.drafts grants by)')]);
+  });
+
+  it('on Postgres a member sets created_by to themselves and reads the creator\'s drafts; with the column grant they cannot', async () => {
+    const ann = '00000000-0000-4000-8000-00000000000a';
+    const bob = '00000000-0000-4000-8000-00000000000b';
+    const rows = `insert into public.team_members values (1, '${ann}'), (1, '${bob}');
+      insert into public.docs values (1, 1, '${bob}', 'plan'); insert into public.drafts values (1, 1, 'bob''s draft');`;
+    const draftsSeen = (sql: string) =>
+      asRequest(sql + rows, 'authenticated', ann, async (tx) => {
+        const before = (await tx.unsafe('select id from public.drafts')).length;
+        await tx.unsafe(`do $$ begin update public.docs set created_by = '${ann}' where id = 1; exception when insufficient_privilege then null; end $$`);
+        return [before, (await tx.unsafe('select id from public.drafts')).length];
+      });
+    expect(await draftsSeen(schema())).toEqual([0, 1]);
+    expect(await draftsSeen(schema('revoke update on public.docs from authenticated; grant update (title) on public.docs to authenticated;'))).toEqual([0, 0]);
+  });
+});
+
 describe("policy-trusts-writable-column: the caller's own row, followed where it is read and how it is written", () => {
   const profiles = `create table public.profiles (id uuid primary key, display_name text, is_admin boolean not null default false);
     alter table public.profiles enable row level security;

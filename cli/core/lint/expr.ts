@@ -473,6 +473,13 @@ export interface ExprAnalysis {
    * (select m.org_id from members m where m.user_id = auth.uid())`), outside any NOT.
    */
   callerColumns: string[];
+  /**
+   * Per top-level OR branch (the whole expression when there is no OR): `owners`, the row's columns
+   * an AND-ed `column = <the user's id or email>` ties to the caller (`created_by = auth.uid()`), and
+   * `shared`, the row's other columns its tests tie to the caller (`team_id in (select my_teams())`):
+   * a branch with shared columns and no owner admits a caller to rows other users own.
+   */
+  ownerBranches: Array<{ owners: string[]; shared: string[] }>;
   /** Columns compared for equality with a claim (index candidates). */
   claimColumns: ClaimColumn[];
   /** Columns of the policy's own row the expression reads. */
@@ -2192,6 +2199,29 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   }
   const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa);
 
+  // Per OR branch: the row's columns an AND-ed `column = <the user's id or email>` makes theirs, and the others its tests tie to the caller.
+  const ownerBranches = ors.map((br) => {
+    const owners = new Set<string>();
+    const shared = new Set<string>();
+    for (const c of branches(br, 'AND_EXPR')) {
+      const b = nodeType(c) === 'A_Expr' ? bodyOf(c) : null;
+      if (b && ((String(b['kind']) === 'AEXPR_OP' && opName(b) === '=') || String(b['kind']) === 'AEXPR_NOT_DISTINCT')) {
+        const sides = [
+          [b['lexpr'], b['rexpr']],
+          [b['rexpr'], b['lexpr']],
+        ];
+        const owner = sides.map(([col, other]) => (nodeType(stripCasts(col)) === 'ColumnRef' && isRowColumn(bodyOf(stripCasts(col)), []) && isUserClaim(other) ? strings(bodyOf(stripCasts(col))['fields']).pop()! : null)).find((x) => x);
+        if (owner) {
+          owners.add(owner);
+          continue;
+        }
+      }
+      if (nodeType(c) === 'BoolExpr' && bodyOf(c)['boolop'] === 'NOT_EXPR') continue;
+      if (contains(c, (_t, bb) => tying.has(bb))) walk(c, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && shared.add(strings(bb['fields']).pop()!));
+    }
+    return { owners: [...owners], shared: [...shared].filter((x) => !owners.has(x)) };
+  });
+
   const clientValueBranches: string[] = [];
   for (const br of branches(root, 'OR_EXPR')) {
     if (!contains(br, isClientValue)) continue;
@@ -2220,6 +2250,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       !alwaysTrue(root, '\0') &&
       ors.every((br) => contains(br, (_t, b) => tying.has(b)) || (contains(br, (t, b) => callerDependent(t, b)) && !contains(br, (t, b, a) => t === 'ColumnRef' && isRowColumn(b, a)))),
     callerColumns: [...callerColumns],
+    ownerBranches,
     claimColumns,
     rowColumns: [...rowColumns],
     assertedColumns: [...assertedColumns],

@@ -19,6 +19,7 @@ import { rule as policySubselectUncorrelated } from './policy-subselect-uncorrel
 import { rule as policyEmailPattern } from './policy-email-pattern.js';
 import { rule as policyAlwaysTrue } from './policy-always-true.js';
 import { rule as policyCheckUnbound } from './policy-check-unbound.js';
+import { rule as ownerColumnRewritable } from './owner-column-rewritable.js';
 import { rule as policySessionCheckPermissive } from './policy-session-check-permissive.js';
 import { rule as policyAnonymousBranch } from './policy-anonymous-branch.js';
 import { rule as policyToPublic } from './policy-to-public.js';
@@ -70,6 +71,7 @@ export const RULES: readonly Rule[] = [
   policyEmailPattern,
   policyAlwaysTrue,
   policyCheckUnbound,
+  ownerColumnRewritable,
   policySessionCheckPermissive,
   policyAnonymousBranch,
   policyToPublic,
