@@ -291,12 +291,12 @@ async function classify(text: string): Promise<TxStatement | null> {
   return { kind, chain: !!stmt.chain, options };
 }
 
-/** An error as the server raises it for a statement that needs a transaction block (SQLSTATE 25P01, no_active_sql_transaction). */
 /** Whether psql sends BEGIN before this statement with AUTOCOMMIT off: not before one that is transaction control, savepoints aside (its command_no_begin). */
 function opensBlock(tx: TxStatement | null): boolean {
   return !tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to';
 }
 
+/** An error as the server raises it for a statement that needs a transaction block (SQLSTATE 25P01, no_active_sql_transaction). */
 function outsideBlock(message: string): Error {
   return Object.assign(new Error(message), { name: 'PostgresError', code: '25P01', severity: 'ERROR' });
 }
@@ -755,8 +755,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
    * Statements joined with `\;` are one query to psql: outside a block one transaction of the server's
    * (what they set for it lasts to the last of them; an error undoes them all), in a block with
    * ON_ERROR_ROLLBACK one savepoint of psql's; in every case an error skips the rest of the query. A
-   * \gexec that ends the group runs after it. (A group holding transaction control runs statement by
-   * statement: see the main loop.)
+   * \gexec that ends the group runs after it. (A group holding transaction control: runTxGroup.)
    */
   const runGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
     readGroup(items);
