@@ -250,3 +250,137 @@ describe('statements joined with \\;', () => {
     ]);
   });
 });
+
+// `\;` groups holding transaction control, with what psql 15 + pgTAP 1.2 print for them under pg_prove
+// (run by hand, and below when installed): the server's implicit transaction block for a query of
+// several statements — COMMIT and ROLLBACK end it with a warning, BEGIN takes the statements before it
+// into the block it opens, savepoints are refused there, an error ends the query.
+const TX_GROUPS: Record<string, { text: string; output: string[]; messages: string[] }> = {
+  'implicit.sql': {
+    text:
+      '\\set ON_ERROR_STOP 0\nselect plan(11);\ncreate table public.txg (x int);\n' +
+      'insert into public.txg values (1) \\; rollback;\n' +
+      "select is((select array_agg(x) from public.txg), null, 'a ROLLBACK in the group takes back the statement before it');\n" +
+      'insert into public.txg values (2) \\; commit \\; insert into public.txg values (3) \\; select 1/0;\n' +
+      "select is((select array_agg(x) from public.txg), '{2}', 'a COMMIT keeps what is before it, an error takes back what follows');\n" +
+      'insert into public.txg values (4) \\; begin \\; insert into public.txg values (5) \\; rollback;\n' +
+      "select is((select array_agg(x) from public.txg), '{2}', 'BEGIN takes the statements before it into its block');\n" +
+      "begin \\; insert into public.txg values (6) \\; select 1/0 \\; select pass('never');\n" +
+      "select pass('the block is aborted');\nrollback;\n" +
+      "select is((select array_agg(x) from public.txg), '{2}', 'an error in the block leaves it aborted');\n" +
+      "select pass('before') \\; savepoint a \\; select pass('never');\n" +
+      'begin;\nsavepoint a \\; insert into public.txg values (7) \\; rollback to a \\; release a;\n' +
+      "select is((select array_agg(x) from public.txg), '{2}', 'savepoints in a block');\n" +
+      'commit \\; insert into public.txg values (8) \\; select 1/0;\n' +
+      "select is((select array_agg(x) from public.txg), '{2}', 'after the COMMIT that ends the block, an implicit transaction');\n" +
+      "set local work_mem = '6MB' \\; begin \\; select is(current_setting('work_mem'), '6MB', 'SET LOCAL before BEGIN lasts in the block') \\; commit;\n" +
+      "select isnt(current_setting('work_mem'), '6MB', 'and ends at its COMMIT');\n" +
+      "select pass('chained') \\; commit and chain \\; select pass('never');\n" +
+      "rollback and chain;\nselect pass('end');\n",
+    output: [
+      '1..11',
+      'ok 1 - a ROLLBACK in the group takes back the statement before it',
+      'ok 2 - a COMMIT keeps what is before it, an error takes back what follows',
+      'ok 3 - BEGIN takes the statements before it into its block',
+      'ok 4 - an error in the block leaves it aborted',
+      'ok 5 - before',
+      'ok 6 - savepoints in a block',
+      'ok 7 - after the COMMIT that ends the block, an implicit transaction',
+      'ok 8 - SET LOCAL before BEGIN lasts in the block',
+      'ok 9 - and ends at its COMMIT',
+      'ok 10 - chained',
+      'ok 11 - end',
+    ],
+    messages: [
+      'WARNING:  there is no transaction in progress',
+      'WARNING:  there is no transaction in progress',
+      'ERROR:  division by zero',
+      'ERROR:  division by zero',
+      'ERROR:  current transaction is aborted, commands ignored until end of transaction block',
+      'ERROR:  SAVEPOINT can only be used in transaction blocks',
+      'ERROR:  division by zero',
+      'ERROR:  COMMIT AND CHAIN can only be used in transaction blocks',
+      'ERROR:  ROLLBACK AND CHAIN can only be used in transaction blocks',
+    ],
+  },
+  'rollback-autocommit.sql': {
+    text:
+      '\\set ON_ERROR_STOP 0\n\\set ON_ERROR_ROLLBACK on\nselect plan(7);\ncreate table public.txh (x int);\n' +
+      'begin;\ninsert into public.txh values (1) \\; savepoint s \\; insert into public.txh values (2) \\; select 1/0;\n' +
+      "select is((select array_agg(x) from public.txh), null, 'ON_ERROR_ROLLBACK: the group goes back to psql''s savepoint');\n" +
+      'insert into public.txh values (3) \\; commit \\; insert into public.txh values (4) \\; select 1/0;\n' +
+      "select is((select array_agg(x) from public.txh), '{3}', 'once the group commits the block, the error takes back the implicit part');\n" +
+      'begin;\ninsert into public.txh values (5) \\; rollback \\; insert into public.txh values (6);\n' +
+      "select is((select array_agg(x) from public.txh), '{3,6}', 'a ROLLBACK in the group, what follows kept');\n" +
+      // psql reads the whole group before it sends it: \echo prints first, and the \set before it holds.
+      "select pass('echoed after') \\; \\echo echoed first\n" +
+      '\\set AUTOCOMMIT off\n' +
+      'insert into public.txh values (7) \\; commit \\; insert into public.txh values (8);\nrollback;\n' +
+      "select is((select array_agg(x) from public.txh), '{3,6,7,8}', 'AUTOCOMMIT off: BEGIN before the group, an implicit transaction after its COMMIT');\ncommit;\n" +
+      'insert into public.txh values (9) \\; select 1;\nrollback;\n' +
+      "select is((select array_agg(x) from public.txh), '{3,6,7,8}', 'AUTOCOMMIT off: BEGIN before a group without transaction control');\ncommit;\n" +
+      'begin \\; insert into public.txh values (10) \\; commit;\nrollback;\n' +
+      "select is((select array_agg(x) from public.txh), '{3,6,7,8,10}', 'no BEGIN before a group that starts with one');\ncommit;\n",
+    output: [
+      '1..7',
+      "ok 1 - ON_ERROR_ROLLBACK: the group goes back to psql's savepoint",
+      'ok 2 - once the group commits the block, the error takes back the implicit part',
+      'ok 3 - a ROLLBACK in the group, what follows kept',
+      'echoed first',
+      'ok 4 - echoed after',
+      'ok 5 - AUTOCOMMIT off: BEGIN before the group, an implicit transaction after its COMMIT',
+      '1',
+      'ok 6 - AUTOCOMMIT off: BEGIN before a group without transaction control',
+      'ok 7 - no BEGIN before a group that starts with one',
+    ],
+    messages: [
+      'ERROR:  division by zero',
+      'ERROR:  division by zero',
+      'WARNING:  there is no transaction in progress',
+      'WARNING:  there is no transaction in progress',
+    ],
+  },
+};
+
+describe('\\; groups holding transaction control', () => {
+  it('run as the server runs one query of several statements: its implicit transaction, BEGIN taking it in, an error ending the group', async () => {
+    const r = await run(suite(Object.fromEntries(Object.entries(TX_GROUPS).map(([n, f]) => [n, f.text]))));
+    for (const f of r.files) {
+      const want = TX_GROUPS[f.file.split('/').pop()!]!;
+      expect(f.output, f.file).toEqual(want.output);
+      expect(f.messages.filter((m) => /^(ERROR|WARNING)/.test(m)), f.file).toEqual(want.messages);
+    }
+  });
+
+  it.skipIf(!canCompareWithRealPgtap())('print the same lines as pg_prove with the real pgTAP 1.2', async () => {
+    const paths = suite(Object.fromEntries(Object.entries(TX_GROUPS).map(([n, f]) => [n, f.text])));
+    const db = await freshDatabase('rg_txgroups');
+    try {
+      await db.sql.unsafe(readFileSync(realPgtapSql()!, 'utf8')).simple();
+      const ours = await run(paths);
+      for (const f of ours.files) {
+        const p = pgProve(db.url, paths.find((x) => x.endsWith(f.file.split('/').pop()!))!);
+        // pg_prove's own lines aside (the file's name, its verdict, the summary): psql's output as it came.
+        expect(f.output, f.file).toEqual(p.stdout.split('\n').filter((l) => l !== '' && !/^\S+\.sql \.\.|^All |^ok$|^Files=|^Result:/.test(l)));
+        expect(p.status, f.file).toBe(0);
+        expect(f.status, f.file).toBe('passed');
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('what a file whose commits are kept leaves: a ROLLBACK in a group takes back what is before it, a BEGIN left open what follows', async () => {
+    const [a, b] = suite({
+      'a.sql':
+        'create table public.txk (x int);\n' +
+        'insert into public.txk values (1) \\; commit \\; insert into public.txk values (2) \\; rollback \\; insert into public.txk values (3);\n' +
+        'insert into public.txk values (4) \\; begin \\; insert into public.txk values (5);\n',
+      'b.sql': "select plan(1);\nselect is((select array_agg(x order by x) from public.txk), '{1,3}', 'what the file before left');\n",
+    });
+    const r = await run([a!, b!]);
+    expect(r.files[0]!.kept).toBeDefined();
+    expect(r.files[0]!.messages.filter((m) => /^(ERROR|WARNING)/.test(m))).toEqual(['WARNING:  there is no transaction in progress', 'WARNING:  there is no transaction in progress']);
+    expect(r.files[1]!.tests.map((t) => [t.ok, t.description])).toEqual([[true, 'what the file before left']]);
+  });
+});

@@ -75,6 +75,45 @@ SELECT n.nspname AS fk_schema,
    AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
    AND pg_catalog.has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER');
 
+-- A foreign key's referential action as pgTAP spells it (confdeltype / confupdtype codes).
+CREATE FUNCTION _tap_fk_action(code "char") RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE code WHEN 'a' THEN 'NO ACTION' WHEN 'c' THEN 'CASCADE' WHEN 'd' THEN 'SET DEFAULT'
+                     WHEN 'n' THEN 'SET NULL' WHEN 'r' THEN 'RESTRICT' END
+$$;
+
+-- pgTAP's pg_all_foreign_keys view, which suites read directly (chef's chef_pgtap helpers check a
+-- key's ON DELETE / ON UPDATE action through it): one row per foreign key as _tap_cons_fks sees them,
+-- with pgTAP's column names. match_type names only FULL and PARTIAL (and pgTAP's old 'u', NONE):
+-- MATCH SIMPLE, confmatchtype 's' and the default, reads NULL there. pk_constraint_name is the
+-- primary key or unique constraint owning the referenced index, NULL for a bare unique index.
+CREATE VIEW pg_all_foreign_keys AS
+SELECT n.nspname AS fk_schema_name,
+       c.relname AS fk_table_name,
+       x.conname AS fk_constraint_name,
+       c.oid AS fk_table_oid,
+       _tap_cons_cols(x.conrelid, x.conkey) AS fk_columns,
+       pn.nspname AS pk_schema_name,
+       p.relname AS pk_table_name,
+       k.conname AS pk_constraint_name,
+       p.oid AS pk_table_oid,
+       i.relname AS pk_index_name,
+       _tap_cons_cols(x.confrelid, x.confkey) AS pk_columns,
+       (CASE x.confmatchtype WHEN 'f' THEN 'FULL' WHEN 'p' THEN 'PARTIAL' WHEN 'u' THEN 'NONE' END)::text AS match_type,
+       _tap_fk_action(x.confdeltype) AS on_delete,
+       _tap_fk_action(x.confupdtype) AS on_update,
+       x.condeferrable AS is_deferrable,
+       x.condeferred AS is_deferred
+  FROM pg_catalog.pg_constraint x
+  JOIN pg_catalog.pg_class c ON c.oid = x.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_catalog.pg_class p ON p.oid = x.confrelid
+  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+  JOIN pg_catalog.pg_class i ON i.oid = x.conindid AND i.relkind = 'i'
+  LEFT JOIN pg_catalog.pg_constraint k ON k.conindid = i.oid AND k.conrelid = x.confrelid AND k.contype IN ('p', 'u')
+ WHERE x.contype = 'f'
+   AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+   AND pg_catalog.has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER');
+
 CREATE FUNCTION _tap_cons_fk_exists(sch name, tbl name, cols name[]) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT FROM _tap_cons_fks f WHERE f.fk_table = tbl AND f.fk_cols = cols

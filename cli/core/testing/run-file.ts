@@ -291,6 +291,11 @@ async function classify(text: string): Promise<TxStatement | null> {
   return { kind, chain: !!stmt.chain, options };
 }
 
+/** Whether psql sends BEGIN before this statement with AUTOCOMMIT off: not before one that is transaction control, savepoints aside (its command_no_begin). */
+function opensBlock(tx: TxStatement | null): boolean {
+  return !tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to';
+}
+
 /** An error as the server raises it for a statement that needs a transaction block (SQLSTATE 25P01, no_active_sql_transaction). */
 function outsideBlock(message: string): Error {
   return Object.assign(new Error(message), { name: 'PostgresError', code: '25P01', severity: 'ERROR' });
@@ -616,8 +621,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     const location = generated ?? locate(script, st.start);
     const tx = await classify(st.text);
     // AUTOCOMMIT off: psql's implicit BEGIN (also before a SAVEPOINT; statements that cannot run in
-    // a block fail in rowguard's transaction either way).
-    if (!autocommit && block === 'none' && (!tx || tx.kind === 'savepoint' || tx.kind === 'release' || tx.kind === 'rollback_to')) {
+    // a block fail in rowguard's transaction either way). Not between the statements of a `\;` group:
+    // psql sends its BEGIN before the whole query (runGroup, runTxGroup).
+    if (!autocommit && block === 'none' && !group && opensBlock(tx)) {
       await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
     }
     // Outside the file's blocks and any `\;` group, the statement is a transaction of its own under psql.
@@ -737,13 +743,22 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   };
 
   /**
+   * psql reads a `\;` group to its end before it sends it: the meta-commands on its lines (an \echo, a
+   * \set AUTOCOMMIT or ON_ERROR_ROLLBACK just before it) have run by then.
+   */
+  const readGroup = (items: Array<{ st: Statement; generated?: SqlLocation }>): void => {
+    const last = items[items.length - 1]!;
+    if (!last.generated) runEventsBefore(last.st.end);
+  };
+
+  /**
    * Statements joined with `\;` are one query to psql: outside a block one transaction of the server's
    * (what they set for it lasts to the last of them; an error undoes them all), in a block with
    * ON_ERROR_ROLLBACK one savepoint of psql's; in every case an error skips the rest of the query. A
-   * \gexec that ends the group runs after it. (A group holding transaction control runs statement by
-   * statement: see the main loop.)
+   * \gexec that ends the group runs after it. (A group holding transaction control: runTxGroup.)
    */
   const runGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
+    readGroup(items);
     if (!autocommit && block === 'none') await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
     const implicit = block === 'none';
     const savepoint = implicit ? !onErrorStop || !!opts.commit : onErrorRollback && !aborted;
@@ -775,9 +790,114 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     if (current.generate) return runGenerated(current.generate.rows, current.generate.at);
   };
 
-  /** Statements to run as psql sends them: one alone, or a `\;` group without transaction control. */
+  /**
+   * A `\;` group holding transaction control, as the server runs one query of several statements
+   * (its implicit transaction block): outside the file's blocks the statements share one transaction
+   * up to a COMMIT or ROLLBACK of the group, which ends it with psql's warning "there is no
+   * transaction in progress" (`insert … \; rollback` takes the insert back), and a new one starts
+   * after it; a BEGIN turns that transaction into a block, the statements before it in the group
+   * included; SAVEPOINT, RELEASE, ROLLBACK TO and COMMIT or ROLLBACK AND CHAIN there fail (25P01). An
+   * error skips the rest of the group and undoes the statements of its implicit transaction, or
+   * leaves the block aborted — or, with ON_ERROR_ROLLBACK in a block the group started in, goes back
+   * to psql's savepoint while the group has not ended that block.
+   */
+  const runTxGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
+    readGroup(items);
+    // psql sends BEGIN before the query unless it starts with transaction control (command_no_begin).
+    if (!autocommit && block === 'none' && opensBlock(await classify(items[0]!.st.text))) await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
+    // psql's ON_ERROR_ROLLBACK savepoint, taken before the query when a block is open.
+    let psqlSavepoint = block !== 'none' && onErrorRollback && !aborted;
+    if (psqlSavepoint) await exec(`savepoint ${GROUP_SAVEPOINT}`);
+    // The implicit transaction's statements run after FILE_SAVEPOINT: a BEGIN makes it the file's block.
+    let implicitOpen = false;
+    const current: NonNullable<typeof group> = { implicit: true, savepoint: psqlSavepoint };
+    group = current;
+    let outcome: 'stop' | 'failed' | void = undefined;
+    /** An error the server raises itself in the implicit transaction: it ends the query, as runOne's do. */
+    const refuse = (message: string, at: SqlLocation): 'stop' | 'failed' => {
+      result.messages.push(`ERROR:  ${message}`);
+      if (onErrorStop) {
+        result.error = { message, location: at, pg: { sqlstate: '25P01', message } };
+        return 'stop';
+      }
+      return 'failed';
+    };
+    try {
+      for (const it of items) {
+        if (!it.generated) runEventsBefore(it.st.end);
+        const tx = await classify(it.st.text);
+        const at = it.generated ?? locate(script, it.st.start);
+        if (block === 'none' && tx && tx.kind !== 'prepare' && tx.kind !== 'commit_prepared' && tx.kind !== 'rollback_prepared') {
+          if (tx.kind === 'begin') {
+            if (!implicitOpen) {
+              outcome = await runOne(it.st, it.index, it.generated);
+              if (outcome) break;
+              continue;
+            }
+            // The statements before it in the group are in the block it opens.
+            if (tx.options) result.warnings.push(`BEGIN ${tx.options}: the options were ignored (statements ran before it in rowguard's transaction)`);
+            implicitOpen = false;
+            block = 'savepoint';
+            continue;
+          }
+          if ((tx.kind === 'commit' || tx.kind === 'rollback') && !tx.chain) {
+            result.messages.push('WARNING:  there is no transaction in progress');
+            if (implicitOpen) {
+              if (tx.kind === 'commit') {
+                await endTransactionLocal();
+                await exec(`release savepoint ${FILE_SAVEPOINT}`);
+              } else {
+                transactionLocal.clear();
+                await exec(`rollback to savepoint ${FILE_SAVEPOINT}; release savepoint ${FILE_SAVEPOINT}`);
+              }
+              implicitOpen = false;
+            }
+            continue;
+          }
+          const name = { commit: 'COMMIT AND CHAIN', rollback: 'ROLLBACK AND CHAIN', savepoint: 'SAVEPOINT', release: 'RELEASE SAVEPOINT', rollback_to: 'ROLLBACK TO SAVEPOINT' }[tx.kind as 'commit'];
+          outcome = refuse(`${name} can only be used in transaction blocks`, at);
+          break;
+        }
+        if (block === 'none' && !tx && !implicitOpen) {
+          if (!outerOpen) {
+            await exec('begin');
+            outerOpen = true;
+          }
+          ranInOuter = true;
+          await exec(`savepoint ${FILE_SAVEPOINT}`);
+          implicitOpen = true;
+        }
+        // A COMMIT or ROLLBACK of the block ends psql's savepoint with it (released first: the
+        // outermost block's COMMIT is no statement of ours).
+        if (tx && block !== 'none' && psqlSavepoint && (tx.kind === 'commit' || tx.kind === 'rollback')) {
+          if (tx.kind === 'commit' && !aborted) await exec(`release savepoint ${GROUP_SAVEPOINT}`);
+          psqlSavepoint = false;
+        }
+        current.savepoint = implicitOpen || psqlSavepoint;
+        outcome = await runOne(it.st, it.index, it.generated);
+        if (outcome) break;
+      }
+    } finally {
+      group = null;
+    }
+    if (outcome) {
+      if (implicitOpen && !lost) {
+        transactionLocal.clear();
+        await exec(`rollback to savepoint ${FILE_SAVEPOINT}; release savepoint ${FILE_SAVEPOINT}`).catch(() => (lost = true));
+      } else if (psqlSavepoint && !lost) await exec(`rollback to savepoint ${GROUP_SAVEPOINT}; release savepoint ${GROUP_SAVEPOINT}`).catch(() => (lost = true));
+      return outcome === 'stop' ? 'stop' : undefined;
+    }
+    if (implicitOpen) {
+      await endTransactionLocal();
+      await exec(`release savepoint ${FILE_SAVEPOINT}`);
+    }
+    if (psqlSavepoint) await exec(`release savepoint ${GROUP_SAVEPOINT}`);
+    if (current.generate) return runGenerated(current.generate.rows, current.generate.at);
+  };
+
+  /** Statements to run as psql sends them: one alone, or a `\;` group. */
   const runQuery = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
-    if (items.length > 1 && !items.some((it) => TX_PREFIX.test(it.st.text))) return runGroup(items);
+    if (items.length > 1) return items.some((it) => TX_PREFIX.test(it.st.text)) ? runTxGroup(items) : runGroup(items);
     for (const it of items) {
       if (!it.generated) runEventsBefore(it.st.end);
       if ((await runOne(it.st, it.index, it.generated)) === 'stop') return 'stop';
@@ -938,11 +1058,15 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
             await exec(`savepoint ${FILE_SAVEPOINT}`);
             block = 'savepoint';
           } else block = 'none';
+        } else if (tx.chain) {
+          // The server refuses to chain a transaction that is no block (25P01), where a plain COMMIT only warns.
+          throw outsideBlock('COMMIT AND CHAIN can only be used in transaction blocks');
         } else {
           result.messages.push('WARNING:  there is no transaction in progress');
         }
         return;
       case 'rollback':
+        if (block === 'none' && tx.chain) throw outsideBlock('ROLLBACK AND CHAIN can only be used in transaction blocks');
         aborted = false;
         // Rolled back with the block (to our savepoint, or our transaction): nothing to put back.
         if (block !== 'none') transactionLocal.clear();
