@@ -331,6 +331,13 @@ describe('owner-column-rewritable: a team member who may rewrite the owner colum
     ]);
   });
 
+  it('anon is not named when the team test asks for the user', async () => {
+    const sql = schema('grant select, update on public.docs to anon; grant select on public.drafts to anon;')
+      .replace('team_edits on public.docs for update to authenticated', 'team_edits on public.docs for update')
+      .replace('creators_drafts on public.drafts for select to authenticated', 'creators_drafts on public.drafts for select');
+    expect((await rule('owner-column-rewritable', sql)).map((x) => x.message)).toEqual([expect.stringMatching(/^policy team_edits lets authenticated update/)]);
+  });
+
   it('not when the column is out of reach or guarded, the team already gets it, or the UPDATE path is the owner\'s alone', async () => {
     const keep = `create function public.keep_creator() returns trigger language plpgsql as $$ begin new.created_by := old.created_by; return new; end $$;
       create trigger keep_creator before update on public.docs for each row execute function public.keep_creator();`;
