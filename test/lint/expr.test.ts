@@ -151,22 +151,27 @@ describe('binding the row to the caller', () => {
 describe("caller facts (columns a policy reads from the caller's own row)", () => {
   it('a sub-select tied to the caller by column = claim yields the other columns it reads', () => {
     expect(a('((owner = ( SELECT auth.uid() AS uid)) OR (EXISTS ( SELECT 1 FROM public.profiles p WHERE ((p.id = ( SELECT auth.uid() AS uid)) AND p.is_admin))))', 'invoices').callerFacts).toEqual([
-      { table: 'public.profiles', boundBy: ['id'], byUser: true, columns: ['is_admin'], keyedTo: [] },
+      { table: 'public.profiles', boundBy: ['id'], byUser: true, columns: ['is_admin'], compared: [] },
     ]);
     expect(a('(org_id IN ( SELECT m.org_id FROM public.members m WHERE (m.user_id = ( SELECT auth.uid() AS uid))))').callerFacts).toEqual([
-      { table: 'public.members', boundBy: ['user_id'], byUser: true, columns: ['org_id'], keyedTo: [{ column: 'org_id', to: 'row' }] },
+      { table: 'public.members', boundBy: ['user_id'], byUser: true, columns: ['org_id'], compared: [{ column: 'org_id', to: 'row' }] },
     ]);
-    // Compared with the row in the WHERE too; compared with a constant, not.
+    // Compared with the row in the WHERE too; with a constant, another table's column, or as a scalar with a constant.
     expect(a('(EXISTS ( SELECT 1 FROM public.workouts w WHERE ((w.id = sets.workout_id) AND (w.user_id = auth.uid()) AND (w.kind = 1))))', 'sets').callerFacts).toEqual([
-      { table: 'public.workouts', boundBy: ['user_id'], byUser: true, columns: ['id', 'kind'], keyedTo: [{ column: 'id', to: 'row' }] },
+      { table: 'public.workouts', boundBy: ['user_id'], byUser: true, columns: ['id', 'kind'], compared: [{ column: 'id', to: 'row' }, { column: 'kind', to: 'constant' }] },
     ]);
+    expect(a('(EXISTS ( SELECT 1 FROM public.members m WHERE ((m.id = auth.uid()) AND (m.invite_code IN ( SELECT invites.code FROM public.invites)))))', 'lounge').callerFacts[0]!.compared).toEqual([
+      { column: 'invite_code', to: { table: 'public.invites', column: 'code' } },
+    ]);
+    expect(a("(( SELECT m.invite_code FROM public.members m WHERE (m.id = auth.uid())) = 'VIP'::text)", 'lounge').callerFacts[0]!.compared).toEqual([{ column: 'invite_code', to: 'constant' }]);
+    expect(a('(code = ( SELECT m.invite_code FROM public.members m WHERE (m.id = auth.uid())))', 'lounge').callerFacts[0]!.compared).toEqual([{ column: 'invite_code', to: 'row' }]);
     // Unqualified columns belong to the sub-select's only relation; a claim other than sub binds too.
     expect(a("(( SELECT profiles.role FROM public.profiles WHERE (email = auth.email())) = 'admin'::text)").callerFacts).toEqual([
-      { table: 'public.profiles', boundBy: ['email'], byUser: true, columns: ['role'], keyedTo: [] },
+      { table: 'public.profiles', boundBy: ['email'], byUser: true, columns: ['role'], compared: [{ column: 'role', to: 'constant' }] },
     ]);
     // Bound by a claim a request without a user also carries (its role): not the user's own row.
     expect(a("(( SELECT r.level FROM public.role_levels r WHERE (r.role = auth.role())) > 1)").callerFacts).toEqual([
-      { table: 'public.role_levels', boundBy: ['role'], byUser: false, columns: ['level'], keyedTo: [] },
+      { table: 'public.role_levels', boundBy: ['role'], byUser: false, columns: ['level'], compared: [] },
     ]);
   });
 

@@ -341,12 +341,17 @@ export interface CallerFact {
   /** The other columns of that table the sub-select reads. */
   columns: string[];
   /**
-   * Columns of that table the sub-select compares with the row the policy decides on (an AND-ed
-   * `w.id = sets.workout_id`, or `sets.workout_id in (select w.id …)`): `'row'`. In a helper's body,
-   * with a parameter: its position (0-based), the row's only when the policy hands it a column of the row.
+   * Columns of that table the sub-select compares (AND-ed `=`, IN, or the value it stands in for
+   * in a comparison) with something: `'row'`, a column of the row the policy decides on
+   * (`w.id = sets.workout_id`, `sets.workout_id in (select w.id …)`); `'constant'`
+   * (`m.invite_code = 'VIP'`); a column of another relation (`m.invite_code in (select code from
+   * invites)`); in a helper's body, a parameter (its position, 0-based), which the call fills.
    */
-  keyedTo: Array<{ column: string; to: 'row' | number }>;
+  compared: Array<{ column: string; to: Comparand }>;
 }
+
+/** What a column of a looked-up row is compared with (see CallerFact.compared). */
+export type Comparand = 'row' | 'constant' | number | { table: string; column: string };
 
 /** A column of a sub-select's table compared with a column of the policy's row (see ExprAnalysis.linkFacts). */
 export interface LinkFact {
@@ -494,8 +499,8 @@ export interface ExprAnalysis {
   calls: string[];
   /** Of those, the argument positions (0-based) filled with the caller's id or email (`has_role(auth.uid(), 'admin')`), by function. */
   callerArgs: Record<string, number[]>;
-  /** Of those, the argument positions every call of the function fills with a column of the policy's row (`owns_workout(workout_id)`), by function. */
-  rowArgs: Record<string, number[]>;
+  /** Of those, the argument positions some call fills with a constant (`holds_code('VIP')`), by function. */
+  constArgs: Record<string, number[]>;
   /**
    * What a sub-select reads from the caller's own rows: a sub-select whose FROM
    * relation is tied to the caller by `column = <claim>` (a profile, a
@@ -1486,24 +1491,45 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
   const byUser = new Set<string>();
   const bound = boundColumns(select, resolve, isCaller, byUser);
   if (bound.size === 0) return [];
-  const keyedTo = new Map<string, CallerFact['keyedTo']>();
-  const key = (col: unknown, to: 'row' | number | null) => {
+  const compared = new Map<string, CallerFact['compared']>();
+  const record = (col: unknown, to: Comparand | null) => {
     const c = unwrap(col);
     const r = nodeType(c) === 'ColumnRef' ? resolve(bodyOf(c), false) : null;
-    if (r && to !== null && bound.has(r.table)) keyedTo.set(r.table, [...(keyedTo.get(r.table) ?? []), { column: r.column, to }]);
+    if (r && to !== null && bound.has(r.table)) compared.set(r.table, [...(compared.get(r.table) ?? []), { column: r.column, to }]);
+  };
+  /** A value: the row's column or a parameter (as `keys` says), a constant, a column of another relation of this SELECT, or a one-relation sub-select's one column. */
+  const comparand = (v: unknown, side: (v: unknown) => 'row' | number | null): Comparand | null => {
+    const mine = side(v);
+    if (mine !== null) return mine;
+    const n = stripCasts(v);
+    if (nodeType(n) === 'A_Const') return 'constant';
+    // A column outside the sub-select is no relation of its own.
+    if (nodeType(n) === 'ColumnRef') {
+      const r = side === keys?.inWhere ? resolve(bodyOf(n), false) : null;
+      return r && !bound.has(r.table) ? r : null;
+    }
+    return nodeType(n) === 'SubLink' && bodyOf(n)['subLinkType'] === 'EXPR_SUBLINK' ? selected(bodyOf(n)['subselect'], defaultSchema) : null;
   };
   if (keys) {
     for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
-      if (nodeType(conjunct) !== 'A_Expr') continue;
       const b = bodyOf(conjunct);
-      if (!((String(b['kind']) === 'AEXPR_OP' && opName(b) === '=') || String(b['kind']) === 'AEXPR_NOT_DISTINCT')) continue;
-      key(b['lexpr'], keys.inWhere(b['rexpr']));
-      key(b['rexpr'], keys.inWhere(b['lexpr']));
+      if (nodeType(conjunct) === 'A_Expr' && ((String(b['kind']) === 'AEXPR_OP' && opName(b) === '=') || String(b['kind']) === 'AEXPR_NOT_DISTINCT')) {
+        record(b['lexpr'], comparand(b['rexpr'], keys.inWhere));
+        record(b['rexpr'], comparand(b['lexpr'], keys.inWhere));
+      } else if (nodeType(conjunct) === 'A_Expr' && String(b['kind']) === 'AEXPR_IN' && opName(b) === '=') {
+        const list = Array.isArray(b['rexpr']) ? (b['rexpr'] as unknown[]) : [];
+        if (list.length > 0 && list.every((x) => nodeType(stripCasts(x)) === 'A_Const')) record(b['lexpr'], 'constant');
+      } else if (nodeType(conjunct) === 'SubLink' && b['subLinkType'] === 'ANY_SUBLINK' && [undefined, '='].includes(strings(b['operName']).pop())) {
+        record(b['testexpr'], selected(b['subselect'], defaultSchema));
+      }
     }
     const sublink = keys.sublink;
     const oper = sublink ? strings(sublink['operName']).pop() : undefined;
     const targets = (select['targetList'] as unknown[] | undefined) ?? [];
-    if (sublink?.['subLinkType'] === 'ANY_SUBLINK' && (oper === undefined || oper === '=') && targets.length === 1) key(bodyOf(targets[0])['val'], keys.outside(sublink['testexpr']));
+    const target = targets.length === 1 ? bodyOf(targets[0])['val'] : undefined;
+    if (sublink?.['subLinkType'] === 'ANY_SUBLINK' && (oper === undefined || oper === '=')) record(target, comparand(sublink['testexpr'], keys.outside));
+    // A scalar sub-select compared with something: `(select p.invite_code from profiles p where …) = 'VIP'`.
+    if (sublink?.['subLinkType'] === 'EXPR_SUBLINK' && keys.partner !== undefined) record(target, comparand(keys.partner, keys.outside));
   }
   const read = new Map<string, Set<string>>();
   walk({ SelectStmt: select }, (t, b, anc) => {
@@ -1516,17 +1542,38 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
     if (!r || !bound.has(r.table) || bound.get(r.table)!.has(r.column)) return;
     read.set(r.table, (read.get(r.table) ?? new Set()).add(r.column));
   });
-  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], byUser: byUser.has(table), columns: [...(read.get(table) ?? [])], keyedTo: keyedTo.get(table) ?? [] })).filter((f) => f.columns.length > 0);
+  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], byUser: byUser.has(table), columns: [...(read.get(table) ?? [])], compared: compared.get(table) ?? [] })).filter((f) => f.columns.length > 0);
 }
 
 /**
- * What the other side of a sub-select's equality is (see CallerFact.keyedTo): `inWhere` for a side
- * in its WHERE, `outside` for the test of `x IN (select …)` (`sublink`), which stands outside it.
+ * How to read what a sub-select's columns are compared with (see CallerFact.compared): whether a value
+ * is the row's column or a parameter, `inWhere` for a side in its WHERE, `outside` for one outside it
+ * — the test of `x IN (select …)` (`sublink`), or the other side of a comparison the sub-select
+ * stands in as a scalar (`partner`).
  */
 interface RowKeys {
   sublink?: Body;
+  partner?: unknown;
   inWhere(v: unknown): 'row' | number | null;
   outside(v: unknown): 'row' | number | null;
+}
+
+/** The relation and column a one-relation SELECT returns as its one column (`select code from invites`), or null. */
+function selected(v: unknown, defaultSchema = 'public'): { table: string; column: string } | null {
+  if (nodeType(v) !== 'SelectStmt') return null;
+  const sel = bodyOf(v);
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  const t = targets.length === 1 ? stripCasts(bodyOf(targets[0])['val']) : null;
+  return nodeType(t) === 'ColumnRef' ? ownColumns(sel, defaultSchema).resolve(bodyOf(t), false) : null;
+}
+
+/** The other side of the `=` comparison a node (a scalar sub-select) stands on one side of, reading its ancestors; undefined when it stands in none. */
+function comparisonPartner(anc: readonly Ancestor[]): unknown {
+  let i = anc.length - 1;
+  while (i >= 0 && anc[i]!.type === 'TypeCast') i--;
+  const a = anc[i];
+  if (!a || a.type !== 'A_Expr' || !((String(a.body['kind']) === 'AEXPR_OP' && opName(a.body) === '=') || String(a.body['kind']) === 'AEXPR_NOT_DISTINCT')) return undefined;
+  return a.via === 'lexpr' ? a.body['rexpr'] : a.via === 'rexpr' ? a.body['lexpr'] : undefined;
 }
 
 /**
@@ -1567,7 +1614,8 @@ export function functionCallerFacts(body: string, defaultSchema: string, parseSy
     if (t !== 'SelectStmt') return;
     const parent = anc[anc.length - 1];
     const sublink = parent?.type === 'SubLink' && parent.via === 'subselect' ? parent.body : undefined;
-    facts.push(...callerFactsOf(b, defaultSchema, isCaller, params, { sublink, inWhere: position, outside: position }));
+    const partner = sublink ? comparisonPartner(anc.slice(0, -1)) : undefined;
+    facts.push(...callerFactsOf(b, defaultSchema, isCaller, params, { sublink, partner, inWhere: position, outside: position }));
   });
   return facts;
 }
@@ -1763,7 +1811,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   const assertedColumns = new Set<string>();
   const calls = new Set<string>();
   const callerArgs: Record<string, number[]> = {};
-  const rowArgs: Record<string, number[]> = {};
+  const constArgs: Record<string, number[]> = {};
   const callerFacts: CallerFact[] = [];
   const linkFacts: LinkFact[] = [];
   let linkGroups = 0;
@@ -1873,10 +1921,11 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
         const known = (callerArgs[funcName(b)] ??= []);
         if (!known.includes(i)) known.push(i);
       });
-      const at: Ancestor[] = [...anc, { type: t, body: b, via: 'args' }];
-      const here = ((b['args'] as unknown[] | undefined) ?? []).flatMap((arg, i) => (nodeType(arg) === 'ColumnRef' && isRowColumn(bodyOf(arg), at) ? [i] : []));
       const name = funcName(b);
-      rowArgs[name] = name in rowArgs ? rowArgs[name]!.filter((i) => here.includes(i)) : here;
+      ((b['args'] as unknown[] | undefined) ?? []).forEach((arg, i) => {
+        const known = (constArgs[name] ??= []);
+        if (nodeType(stripCasts(arg)) === 'A_Const' && !known.includes(i)) known.push(i);
+      });
     }
     if (t === 'SelectStmt' && anc.length > 0 && anc[anc.length - 1]!.type === 'SubLink' && anc[anc.length - 1]!.via === 'subselect') {
       // Under NOT the lookup denies (`not exists (select … where m.user_id = auth.uid())`): setting it only shuts the caller out.
@@ -1887,7 +1936,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
           const c = unwrap(v);
           return nodeType(c) === 'ColumnRef' && isRowColumn(bodyOf(c), at) ? 'row' : null;
         };
-        callerFacts.push(...callerFactsOf(b, 'public', undefined, new Set(), { sublink, inWhere: rowSide(inner), outside: rowSide(anc.slice(0, -1)) }));
+        callerFacts.push(...callerFactsOf(b, 'public', undefined, new Set(), { sublink, partner: comparisonPartner(anc.slice(0, -1)), inWhere: rowSide(inner), outside: rowSide(anc.slice(0, -1)) }));
       }
       linkFacts.push(...linkFactsOf(b, anc[anc.length - 1]!.body, anc));
       if (!anc.some((a) => a.type === 'BoolExpr' && a.body['boolop'] === 'NOT_EXPR')) {
@@ -2256,7 +2305,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     assertedColumns: [...assertedColumns],
     calls: [...calls],
     callerArgs,
-    rowArgs,
+    constArgs,
     callerFacts,
     linkFacts,
     detachedCallers,

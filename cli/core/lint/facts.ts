@@ -17,7 +17,6 @@ import {
 import { quoteIdent } from '../db.js';
 import type { CatalogLintContext } from './types.js';
 import type { CallerFact, FunctionAnalysis, HelperTest } from './expr.js';
-import { parameterList } from './expr.js';
 
 export type Command = Exclude<PolicyCommand, 'ALL'>;
 export const COMMANDS: readonly Command[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
@@ -324,36 +323,36 @@ export function inlinedHelper(ctx: CatalogLintContext, name: string): readonly F
  * helper it calls (is_admin(), `via` names it), where arguments filled with the
  * caller's id (`has_role(auth.uid(), 'admin')`) stand for the caller.
  */
-export function policyCallerFacts(ctx: CatalogLintContext, p: Policy): Array<CallerFact & { via?: string; keyed: string[] }> {
+export function policyCallerFacts(ctx: CatalogLintContext, p: Policy): Array<CallerFact & { via?: string; loose: string[] }> {
   const a = ctx.analysis(p);
-  const keyedToRow = (f: CallerFact) => f.keyedTo.filter((k) => k.to === 'row').map((k) => k.column);
-  const facts: Array<CallerFact & { via?: string; keyed: string[] }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])].map((f) => ({ ...f, keyed: keyedToRow(f) }));
+  const byName = relationsByName(ctx.model);
+  // A value of another table is held in the looked-up one when a foreign key there points at the column (posts.author_id → profiles.id).
+  const held = (looked: string, column: string, to: { table: string; column: string }) =>
+    byName.get(to.table)?.foreignKeys.some((fk) => fk.refTable === looked && fk.columns.length === 1 && fk.columns[0] === to.column && fk.refColumns[0] === column) ?? false;
+  const looseOf = (f: CallerFact, param: (position: number) => boolean) =>
+    f.compared.filter(({ column, to }) => to === 'constant' || (typeof to === 'number' ? param(to) : typeof to === 'object' && !held(f.table, column, to))).map((c) => c.column);
+  const facts: Array<CallerFact & { via?: string; loose: string[] }> = [...(a.using?.callerFacts ?? []), ...(a.check?.callerFacts ?? [])].map((f) => ({ ...f, loose: looseOf(f, () => false) }));
   const exprs = [a.using, a.check].filter((e) => e !== null);
   for (const name of new Set(exprs.flatMap((e) => e.calls))) {
     const callerArgs = [...new Set(exprs.flatMap((e) => e.callerArgs[name] ?? []))];
-    // A parameter compared with the looked-up row's column is the policy's row when every call hands it a column of the row.
-    const rowArgs = exprs.filter((e) => e.calls.includes(name)).reduce<number[] | null>((acc, e) => (acc ?? e.rowArgs[name] ?? []).filter((i) => (e.rowArgs[name] ?? []).includes(i)), null) ?? [];
+    // A parameter some call fills with a constant compares the column with that constant.
+    const constArgs = new Set(exprs.flatMap((e) => e.constArgs[name] ?? []));
     for (const fn of helpersByName(ctx.model).get(name) ?? []) {
-      const params = parameterList(fn.args);
-      for (const f of ctx.functionFacts(fn, callerArgs)) {
-        // A parameter named like a column of the table is that column in LANGUAGE sql: no key.
-        const columns = relationsByName(ctx.model).get(f.table)?.columns.map((c) => c.name) ?? [];
-        const keyed = f.keyedTo.filter((k) => typeof k.to === 'number' && rowArgs.includes(k.to) && !columns.includes(params[k.to] ?? '')).map((k) => k.column);
-        facts.push({ ...f, via: `${name}()`, keyed });
-      }
+      for (const f of ctx.functionFacts(fn, callerArgs)) facts.push({ ...f, via: `${name}()`, loose: looseOf(f, (i) => constArgs.has(i)) });
     }
   }
   return facts;
 }
 
 /**
- * Whether `column` of the looked-up table is a key of its own that the look-up compares with the
- * policy's row (`w.id = sets.workout_id`, workouts.id unique): a user who writes it cannot give
- * their row the value that row's own holds. Compared with anything else (a constant, another
- * table), the first to write a value holds it: no guard.
+ * Whether `column` of the looked-up table is a key of its own that the policy never compares with a
+ * value no row may hold yet: the caller cannot give their row a value another row holds
+ * (`w.id = sets.workout_id`, workouts.id unique). Compared with a constant or with another table's
+ * column that no foreign key ties to it (`m.invite_code in (select code from invites)`), the first
+ * to write a free value holds it: no guard.
  */
-export function keyedToRow(looked: Relation, fact: { keyed: readonly string[] }, column: string): boolean {
-  return fact.keyed.includes(column) && uniqueWithin(looked, (c) => c === column);
+export function heldKey(looked: Relation, fact: { loose: readonly string[] }, column: string): boolean {
+  return !fact.loose.includes(column) && uniqueWithin(looked, (c) => c === column);
 }
 
 const helperTests = new WeakMap<CatalogModel, HelperTest>();

@@ -6,7 +6,7 @@
  * policy-user-metadata's hole, one table removed.
  */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { keyedToRow, listWords, plpgsqlTriggerFunction, policyCallerFacts, policyObject, relationsByName } from '../facts.js';
+import { heldKey, listWords, plpgsqlTriggerFunction, policyCallerFacts, policyObject, relationsByName } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -14,7 +14,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'policy decides on a column that a trigger on auth.users copies from user_metadata, which users choose themselves',
-  docs: "A sign-up trigger (`handle_new_user`) often fills a profiles or members row from new.raw_user_meta_data. That JSON is whatever the client sent to sign up (`options.data`), and the user can change it later (PUT /user, which fires an UPDATE trigger too). When a policy then looks the caller up in that table and decides on the copied column (`exists (select 1 from profiles p where p.id = auth.uid() and p.role = 'admin')`, an is_admin() helper, `org_id in (select org_id from members where user_id = auth.uid())`), anyone can sign up as an admin or into any organisation. The rule reads the PL/pgSQL trigger functions of enabled INSERT or UPDATE triggers on auth.users (INSERT … VALUES / SELECT, UPDATE … SET, ON CONFLICT DO UPDATE, and variables set from the metadata on the way) and the columns each policy decides on, in its expressions or in the helpers it calls. Copying a display name or an avatar is fine: no policy decides on those. Nor is a unique column (a handle) that the look-up compares with the policy's row (`a.handle = packages.handle`): the user claims only a handle no one holds, and the rows under another's stay theirs; compared with a constant (`a.handle = 'admin'`) it is reported, as the first to sign up with it holds it.",
+  docs: "A sign-up trigger (`handle_new_user`) often fills a profiles or members row from new.raw_user_meta_data. That JSON is whatever the client sent to sign up (`options.data`), and the user can change it later (PUT /user, which fires an UPDATE trigger too). When a policy then looks the caller up in that table and decides on the copied column (`exists (select 1 from profiles p where p.id = auth.uid() and p.role = 'admin')`, an is_admin() helper, `org_id in (select org_id from members where user_id = auth.uid())`), anyone can sign up as an admin or into any organisation. The rule reads the PL/pgSQL trigger functions of enabled INSERT or UPDATE triggers on auth.users (INSERT … VALUES / SELECT, UPDATE … SET, ON CONFLICT DO UPDATE, and variables set from the metadata on the way) and the columns each policy decides on, in its expressions or in the helpers it calls. Copying a display name or an avatar is fine: no policy decides on those. Nor is a unique column (a handle) compared with the policy's row (`a.handle = packages.handle`): the user claims only a handle no one holds, and the rows under another's stay theirs; compared with a constant (`a.handle = 'admin'`) it is reported, as the first to sign up with it holds it.",
   fix: "fill the column from raw_app_meta_data (only the service role writes it) or leave it to its default, and let a trusted path (an admin, an invitation) set it; copy only what users may choose, such as a display name",
   check(ctx) {
     const users = relationsByName(ctx.model).get('auth.users');
@@ -39,8 +39,8 @@ export const rule: CatalogRule = {
         for (const fact of policyCallerFacts(ctx, p)) {
           const looked = relationsByName(ctx.model).get(fact.table);
           for (const column of fact.columns) {
-            // A unique handle copied from the metadata and compared with the row's (`a.handle = packages.handle`): the user claims only a free one.
-            if (looked && keyedToRow(looked, fact, column)) continue;
+            // A unique handle copied from the metadata (`a.handle = packages.handle`): the user claims only a free one.
+            if (looked && heldKey(looked, fact, column)) continue;
             const by = copies.get(`${fact.table}.${column}`);
             const hole = by && `${fact.table}.${column} (${fact.via ? `read by ${fact.via}; ` : ''}copied by ${listWords(by)})`;
             if (hole && !holes.includes(hole)) holes.push(hole);
