@@ -508,7 +508,7 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
 
   // realworld5's reproduction: profiles.invite_code is unique, and the user writes their own. The first to write a code
   // holds it, so uniqueness keeps no one out when the code is compared with anything but the row the policy decides on.
-  it("a unique column the caller writes is trusted only when compared with the policy's row (workouts.id = sets.workout_id); on Postgres an unused invite code is the user's to claim", async () => {
+  it("a unique column the caller writes is trusted unless compared with a value no row may hold yet (a constant, a table no foreign key ties to it); on Postgres an unused invite code is the user's to claim", async () => {
     const base = `create table public.workouts (id int primary key, user_id uuid not null, title text);
       alter table public.workouts enable row level security;
       create policy own_workouts on public.workouts for all to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
