@@ -1256,6 +1256,28 @@ describe('write-policy-unbound: an UPDATE or DELETE policy for anon that never a
   });
 });
 
+describe("write-policy-unbound: a write policy whose USING is never true (gonasi's service-role-only credits)", () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const t = (writes: string) => `create table public.credits (id int primary key, user_id uuid not null, amount int not null);
+    alter table public.credits enable row level security; grant select, update, delete on public.credits to authenticated;
+    insert into public.credits values (1, '${A}', 10), (2, '${B}', 20);
+    create policy "own credits" on public.credits for select to authenticated using (user_id = (select auth.uid()));
+    ${writes}`;
+  const unfiltered = (sql: string, stmt: string) => asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe(stmt)).count);
+
+  it('using (false) for delete and update lets no one write a row (an unfiltered PATCH and DELETE change none): not reported; using (amount > 0) beside the same reads still is', async () => {
+    const never = t(`create policy "service role only (delete)" on public.credits for delete to authenticated using (false);
+      create policy "service role only (update)" on public.credits for update to authenticated using (false) with check (false);`);
+    expect(await unfiltered(never, 'delete from public.credits')).toBe(0);
+    expect(await unfiltered(never, 'update public.credits set amount = 1000')).toBe(0);
+    expect(await rule('write-policy-unbound', never)).toEqual([]);
+    const open = t(`create policy "drop spent" on public.credits for delete to authenticated using (amount > 0);`);
+    expect(await unfiltered(open, 'delete from public.credits')).toBe(2);
+    expect((await rule('write-policy-unbound', open)).map((f) => f.object)).toEqual(['drop spent on public.credits']);
+  });
+});
+
 describe('policy-check-unbound: an upload policy that forgets the folder the reads pick files by', () => {
   const A = '00000000-0000-4000-8000-00000000000a';
   const B = '00000000-0000-4000-8000-00000000000b';
