@@ -1656,6 +1656,20 @@ describe('policy-always-true on SELECT: sensitive columns count only when the ro
       'policy read_all is always true on public.profiles: authenticated can read every row (sensitive columns: email)',
     ]);
   });
+
+  it("a boolean named after an email (gonasi's notification types: default_email, send by email or not) holds no address: a public read of it is not reported; the same name as text is", async () => {
+    const types = (kind: string) => `create table public.notification_types (id int primary key, title text not null, default_email ${kind});
+      alter table public.notification_types enable row level security; grant select on public.notification_types to authenticated;
+      create policy read_types on public.notification_types for select to authenticated using (true);
+      insert into public.notification_types values (1, 'Invoice ready', ${kind === 'boolean' ? 'true' : "'billing@example.com'"});`;
+    const read = (sqlText: string) => asRequest(sqlText, 'authenticated', '00000000-0000-4000-8000-000000000001', async (tx) => (await tx.unsafe('select default_email from public.notification_types')).map((r) => r['default_email']));
+    expect(await read(types('boolean'))).toEqual([true]);
+    expect(await rule('policy-always-true', types('boolean'))).toEqual([]);
+    expect(await read(types('text'))).toEqual(['billing@example.com']);
+    expect((await rule('policy-always-true', types('text'))).map((f) => f.message)).toEqual([
+      'policy read_types is always true on public.notification_types: authenticated can read every row (sensitive columns: default_email)',
+    ]);
+  });
 });
 
 /**
