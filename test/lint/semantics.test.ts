@@ -964,6 +964,90 @@ describe('policy-check-unbound: a check that ties the owner but leaves the tenan
     ];
     for (const q of quiet) expect(await rule('policy-check-unbound', `${base} ${q}`), q).toEqual([]);
   });
+
+  it("a check that ties the org in one OR branch only (gonasi's invites: role <> 'admin' or the caller owns the org): the invitee moves their invite into another org; not when each branch pins it, sets it NULL or is an admin gate", async () => {
+    const invites = (check: string) => `${base}
+      create table public.invites (id int primary key, org_id uuid references public.orgs, email text not null, role text not null);
+      alter table public.invites enable row level security;
+      grant select, update on public.invites to authenticated;
+      create policy sel on public.invites for select to authenticated using (${inOrg} or email = (select auth.jwt() ->> 'email'));
+      create policy upd on public.invites for update to authenticated using (${inOrg} or email = (select auth.jwt() ->> 'email')) with check (${check});`;
+    const hole = invites(`role <> 'admin' or ${inOrg}`);
+    expect((await rule('policy-check-unbound', hole)).map((x) => x.message)).toEqual([
+      "policy upd lets authenticated write rows of public.invites into any org_id: its WITH CHECK never ties org_id to the caller, which policy sel uses to pick the rows a caller sees",
+    ]);
+    // On Postgres: user 2, invited to org 8 by address, moves the invite into org 9, where user 1 is a member and sees it.
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${hole} insert into public.orgs values ('${user(8)}'), ('${user(9)}');
+        insert into public.members values ('${user(9)}', '${user(1)}');
+        insert into public.invites values (1, '${user(8)}', 'two@example.com', 'editor');`).simple());
+      const as = (n: number, email: string, stmt: string) =>
+        rolledBackRequest(db.url, '', 'authenticated', { sub: user(n), role: 'authenticated', email }, async (tx) => {
+          const moved = (await tx.unsafe(stmt)).count;
+          await tx.unsafe(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: user(1), role: 'authenticated', email: 'one@example.com' })]);
+          return { moved, seenByOne: (await tx.unsafe('select email from public.invites')).map((r) => r['email']) };
+        });
+      expect(await as(2, 'two@example.com', `update public.invites set org_id = '${user(9)}' where email = 'two@example.com'`)).toEqual({ moved: 1, seenByOne: ['two@example.com'] });
+    } finally {
+      await db.drop();
+    }
+    const quiet = [
+      `(select auth.uid()) = '${user(5)}' and ${inOrg}`,
+      `(select auth.jwt() ->> 'user_role') = 'super' or ${inOrg}`,
+      `org_id is null or ${inOrg}`,
+      `false or ${inOrg}`,
+    ];
+    for (const q of quiet) expect(await rule('policy-check-unbound', invites(q)), q).toEqual([]);
+  });
+
+  it("ways that cannot meet are not mixed: recogito's tag definitions (a user-scoped way beside a project-scoped one), a way tied by the row's own key, and reads that also test a column the check pins", async () => {
+    const tags = (check: string, extra = '') => `${base}
+      create table public.tag_defs (id int primary key, scope text not null, scope_id uuid, created_by uuid, layer_id int);
+      alter table public.tag_defs enable row level security;
+      grant select, insert on public.tag_defs to authenticated;
+      create table public.editors (def_id int, user_id uuid);
+      create function public.edits(def int) returns boolean language sql stable security definer set search_path = '' as
+        $$ select exists (select 1 from public.editors e where e.def_id = def and e.user_id = (select auth.uid())) $$;
+      create policy sel on public.tag_defs for select to authenticated using ((scope = 'org' and scope_id in (select m.org_id from public.members m where m.user_id = (select auth.uid()))) or (scope = 'user' and created_by = (select auth.uid())));
+      create policy ins on public.tag_defs for insert to authenticated with check (${check});
+      ${extra}`;
+    const orgWay = `(scope = 'org' and scope_id in (select m.org_id from public.members m where m.user_id = (select auth.uid())))`;
+    // Without the scope test the user's own way takes any scope_id, and an org-scoped row lands in org 9, whose member 1 reads it.
+    const loose = tags(`${orgWay} or created_by = (select auth.uid())`);
+    expect((await rule('policy-check-unbound', loose)).map((x) => x.message)).toEqual([
+      'policy ins lets authenticated write rows of public.tag_defs into any scope_id: its WITH CHECK never ties scope_id to the caller, which policy sel uses to pick the rows a caller sees',
+    ]);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${loose} insert into public.orgs values ('${user(9)}'); insert into public.members values ('${user(9)}', '${user(1)}');`).simple());
+      const seen = await rolledBackRequest(db.url, '', 'authenticated', { sub: user(2), role: 'authenticated' }, async (tx) => {
+        await tx.unsafe(`insert into public.tag_defs values (1, 'org', '${user(9)}', '${user(2)}')`);
+        await tx.unsafe(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: user(1), role: 'authenticated' })]);
+        return (await tx.unsafe('select id from public.tag_defs')).map((r) => r['id']);
+      });
+      expect(seen).toEqual([1]);
+    } finally {
+      await db.drop();
+    }
+    const quiet = [
+      // Each way names its scope: a user-scoped row is read by its creator alone, whatever scope_id holds.
+      tags(`${orgWay} or (scope = 'user' and created_by = (select auth.uid()))`),
+      // A way only the row's own key ties: a new id is one no editors row names yet.
+      tags(`${orgWay} or (scope = 'user' and created_by = (select auth.uid())) or public.edits(id)`),
+    ];
+    for (const q of quiet) expect(await rule('policy-check-unbound', q), q).toEqual([]);
+    // Reads that also test the layer the check pins: no one outside the caller's layers reads the row, whatever org it names.
+    const layered = `${base}
+      create table public.layers (id int primary key, user_id uuid);
+      alter table public.layers enable row level security; grant select on public.layers to authenticated;
+      create policy mine on public.layers for select to authenticated using (user_id = (select auth.uid()));
+      create table public.notes (id int primary key, org_id uuid, layer_id int references public.layers);
+      alter table public.notes enable row level security; grant select, insert on public.notes to authenticated;
+      create policy sel on public.notes for select to authenticated using (${inOrg} and layer_id in (select l.id from public.layers l where l.user_id = (select auth.uid())));
+      create policy ins on public.notes for insert to authenticated with check (layer_id in (select l.id from public.layers l where l.user_id = (select auth.uid())));`;
+    expect(await rule('policy-check-unbound', layered)).toEqual([]);
+  });
 });
 
 describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.uid()', () => {
