@@ -1089,6 +1089,90 @@ describe('policy-check-unbound: a check that ties the owner but leaves the tenan
     ];
     for (const q of quiet) expect(await rule('policy-check-unbound', `${base} ${q}`), q).toEqual([]);
   });
+
+  it("a check that ties the org in one OR branch only (gonasi's invites: role <> 'admin' or the caller owns the org): the invitee moves their invite into another org; not when each branch pins it, sets it NULL or is an admin gate", async () => {
+    const invites = (check: string) => `${base}
+      create table public.invites (id int primary key, org_id uuid references public.orgs, email text not null, role text not null);
+      alter table public.invites enable row level security;
+      grant select, update on public.invites to authenticated;
+      create policy sel on public.invites for select to authenticated using (${inOrg} or email = (select auth.jwt() ->> 'email'));
+      create policy upd on public.invites for update to authenticated using (${inOrg} or email = (select auth.jwt() ->> 'email')) with check (${check});`;
+    const hole = invites(`role <> 'admin' or ${inOrg}`);
+    expect((await rule('policy-check-unbound', hole)).map((x) => x.message)).toEqual([
+      "policy upd lets authenticated write rows of public.invites into any org_id: its WITH CHECK never ties org_id to the caller, which policy sel uses to pick the rows a caller sees",
+    ]);
+    // On Postgres: user 2, invited to org 8 by address, moves the invite into org 9, where user 1 is a member and sees it.
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${hole} insert into public.orgs values ('${user(8)}'), ('${user(9)}');
+        insert into public.members values ('${user(9)}', '${user(1)}');
+        insert into public.invites values (1, '${user(8)}', 'two@example.com', 'editor');`).simple());
+      const as = (n: number, email: string, stmt: string) =>
+        rolledBackRequest(db.url, '', 'authenticated', { sub: user(n), role: 'authenticated', email }, async (tx) => {
+          const moved = (await tx.unsafe(stmt)).count;
+          await tx.unsafe(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: user(1), role: 'authenticated', email: 'one@example.com' })]);
+          return { moved, seenByOne: (await tx.unsafe('select email from public.invites')).map((r) => r['email']) };
+        });
+      expect(await as(2, 'two@example.com', `update public.invites set org_id = '${user(9)}' where email = 'two@example.com'`)).toEqual({ moved: 1, seenByOne: ['two@example.com'] });
+    } finally {
+      await db.drop();
+    }
+    const quiet = [
+      `(select auth.uid()) = '${user(5)}' and ${inOrg}`,
+      `(select auth.jwt() ->> 'user_role') = 'super' or ${inOrg}`,
+      `org_id is null or ${inOrg}`,
+      `false or ${inOrg}`,
+    ];
+    for (const q of quiet) expect(await rule('policy-check-unbound', invites(q)), q).toEqual([]);
+  });
+
+  it("ways that cannot meet are not mixed: recogito's tag definitions (a user-scoped way beside a project-scoped one), a way tied by the row's own key, and reads that also test a column the check pins", async () => {
+    const tags = (check: string, extra = '') => `${base}
+      create table public.tag_defs (id int primary key, scope text not null, scope_id uuid, created_by uuid, layer_id int);
+      alter table public.tag_defs enable row level security;
+      grant select, insert on public.tag_defs to authenticated;
+      create table public.editors (def_id int, user_id uuid);
+      create function public.edits(def int) returns boolean language sql stable security definer set search_path = '' as
+        $$ select exists (select 1 from public.editors e where e.def_id = def and e.user_id = (select auth.uid())) $$;
+      create policy sel on public.tag_defs for select to authenticated using ((scope = 'org' and scope_id in (select m.org_id from public.members m where m.user_id = (select auth.uid()))) or (scope = 'user' and created_by = (select auth.uid())));
+      create policy ins on public.tag_defs for insert to authenticated with check (${check});
+      ${extra}`;
+    const orgWay = `(scope = 'org' and scope_id in (select m.org_id from public.members m where m.user_id = (select auth.uid())))`;
+    // Without the scope test the user's own way takes any scope_id, and an org-scoped row lands in org 9, whose member 1 reads it.
+    const loose = tags(`${orgWay} or created_by = (select auth.uid())`);
+    expect((await rule('policy-check-unbound', loose)).map((x) => x.message)).toEqual([
+      'policy ins lets authenticated write rows of public.tag_defs into any scope_id: its WITH CHECK never ties scope_id to the caller, which policy sel uses to pick the rows a caller sees',
+    ]);
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${loose} insert into public.orgs values ('${user(9)}'); insert into public.members values ('${user(9)}', '${user(1)}');`).simple());
+      const seen = await rolledBackRequest(db.url, '', 'authenticated', { sub: user(2), role: 'authenticated' }, async (tx) => {
+        await tx.unsafe(`insert into public.tag_defs values (1, 'org', '${user(9)}', '${user(2)}')`);
+        await tx.unsafe(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: user(1), role: 'authenticated' })]);
+        return (await tx.unsafe('select id from public.tag_defs')).map((r) => r['id']);
+      });
+      expect(seen).toEqual([1]);
+    } finally {
+      await db.drop();
+    }
+    const quiet = [
+      // Each way names its scope: a user-scoped row is read by its creator alone, whatever scope_id holds.
+      tags(`${orgWay} or (scope = 'user' and created_by = (select auth.uid()))`),
+      // A way only the row's own key ties: a new id is one no editors row names yet.
+      tags(`${orgWay} or (scope = 'user' and created_by = (select auth.uid())) or public.edits(id)`),
+    ];
+    for (const q of quiet) expect(await rule('policy-check-unbound', q), q).toEqual([]);
+    // Reads that also test the layer the check pins: no one outside the caller's layers reads the row, whatever org it names.
+    const layered = `${base}
+      create table public.layers (id int primary key, user_id uuid);
+      alter table public.layers enable row level security; grant select on public.layers to authenticated;
+      create policy mine on public.layers for select to authenticated using (user_id = (select auth.uid()));
+      create table public.notes (id int primary key, org_id uuid, layer_id int references public.layers);
+      alter table public.notes enable row level security; grant select, insert on public.notes to authenticated;
+      create policy sel on public.notes for select to authenticated using (${inOrg} and layer_id in (select l.id from public.layers l where l.user_id = (select auth.uid())));
+      create policy ins on public.notes for insert to authenticated with check (layer_id in (select l.id from public.layers l where l.user_id = (select auth.uid())));`;
+    expect(await rule('policy-check-unbound', layered)).toEqual([]);
+  });
 });
 
 describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.uid()', () => {
@@ -1378,6 +1462,28 @@ describe('write-policy-unbound: an UPDATE or DELETE policy for anon that never a
       revoke update on public.notes from anon; grant update (views) on public.notes to anon;`;
     expect(await asRequest(counter, 'anon', undefined, async (tx) => (await tx.unsafe('update public.notes set views = views + 1')).count)).toBe(1);
     expect(await rule('write-policy-unbound', counter)).toEqual([]);
+  });
+});
+
+describe("write-policy-unbound: a write policy whose USING is never true (gonasi's service-role-only credits)", () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const t = (writes: string) => `create table public.credits (id int primary key, user_id uuid not null, amount int not null);
+    alter table public.credits enable row level security; grant select, update, delete on public.credits to authenticated;
+    insert into public.credits values (1, '${A}', 10), (2, '${B}', 20);
+    create policy "own credits" on public.credits for select to authenticated using (user_id = (select auth.uid()));
+    ${writes}`;
+  const unfiltered = (sql: string, stmt: string) => asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe(stmt)).count);
+
+  it('using (false) for delete and update lets no one write a row (an unfiltered PATCH and DELETE change none): not reported; using (amount > 0) beside the same reads still is', async () => {
+    const never = t(`create policy "service role only (delete)" on public.credits for delete to authenticated using (false);
+      create policy "service role only (update)" on public.credits for update to authenticated using (false) with check (false);`);
+    expect(await unfiltered(never, 'delete from public.credits')).toBe(0);
+    expect(await unfiltered(never, 'update public.credits set amount = 1000')).toBe(0);
+    expect(await rule('write-policy-unbound', never)).toEqual([]);
+    const open = t(`create policy "drop spent" on public.credits for delete to authenticated using (amount > 0);`);
+    expect(await unfiltered(open, 'delete from public.credits')).toBe(2);
+    expect((await rule('write-policy-unbound', open)).map((f) => f.object)).toEqual(['drop spent on public.credits']);
   });
 });
 
@@ -1757,6 +1863,20 @@ describe('policy-always-true on SELECT: sensitive columns count only when the ro
     // A column grant that includes email: only the columns granted are named, and only for the role that holds them.
     expect((await rule('policy-always-true', t('grant select (id, username) on public.profiles to anon; grant select (id, username, email) on public.profiles to authenticated;'))).map((f) => f.message)).toEqual([
       'policy read_all is always true on public.profiles: authenticated can read every row (sensitive columns: email)',
+    ]);
+  });
+
+  it("a boolean named after an email (gonasi's notification types: default_email, send by email or not) holds no address: a public read of it is not reported; the same name as text is", async () => {
+    const types = (kind: string) => `create table public.notification_types (id int primary key, title text not null, default_email ${kind});
+      alter table public.notification_types enable row level security; grant select on public.notification_types to authenticated;
+      create policy read_types on public.notification_types for select to authenticated using (true);
+      insert into public.notification_types values (1, 'Invoice ready', ${kind === 'boolean' ? 'true' : "'billing@example.com'"});`;
+    const read = (sqlText: string) => asRequest(sqlText, 'authenticated', '00000000-0000-4000-8000-000000000001', async (tx) => (await tx.unsafe('select default_email from public.notification_types')).map((r) => r['default_email']));
+    expect(await read(types('boolean'))).toEqual([true]);
+    expect(await rule('policy-always-true', types('boolean'))).toEqual([]);
+    expect(await read(types('text'))).toEqual(['billing@example.com']);
+    expect((await rule('policy-always-true', types('text'))).map((f) => f.message)).toEqual([
+      'policy read_types is always true on public.notification_types: authenticated can read every row (sensitive columns: default_email)',
     ]);
   });
 });

@@ -437,6 +437,15 @@ export type PerRowLookup =
   | { kind: 'call'; name: string; text: string; rowArgs: string[]; argColumns: (string | null)[]; conjunct: boolean }
   | { kind: 'subselect'; form: 'EXISTS' | 'IN' | 'ALL' | 'scalar' | 'ARRAY' | 'row comparison'; tables: string[]; rowColumns: string[] };
 
+/** One way through a policy expression (see ExprAnalysis.ways). */
+export interface Way {
+  pinned: Set<string>;
+  equals: Map<string, string>;
+}
+
+/** Ways listed before giving up (an AND of ORs multiplies them). */
+const WAY_LIMIT = 64;
+
 export interface ExprAnalysis {
   /** Claim functions evaluated once per row (not inside an uncorrelated sub-select), e.g. `auth.uid()`. */
   perRowCalls: string[];
@@ -485,6 +494,20 @@ export interface ExprAnalysis {
    * a branch with shared columns and no owner admits a caller to rows other users own.
    */
   ownerBranches: Array<{ owners: string[]; shared: string[] }>;
+  /**
+   * Those of callerColumns that every way through the expression ties (or sets NULL): `org_id` in
+   * `user_id = auth.uid() and org_id in (select my_orgs())`, not in `status = 'draft' or org_id in
+   * (select my_orgs())`, whose first branch passes whatever org_id is. An OR branch that ties only
+   * columns of `keys` (the row's own id: `can_edit_context(auth.uid(), id)`) is left out, as is an
+   * admin gate: a new row's key is one no look-up finds yet.
+   */
+  pinnedColumns(keys: ReadonlySet<string>): string[];
+  /**
+   * The ways through the expression that pinnedColumns reads: per way (an OR branch, AND-ed out),
+   * the columns it pins and the constants it compares columns with (`scope = 'project'`). null when
+   * there are more than WAY_LIMIT.
+   */
+  ways(keys: ReadonlySet<string>): ReadonlyArray<Way> | null;
   /** Columns compared for equality with a claim (index candidates). */
   claimColumns: ClaimColumn[];
   /** Columns of the policy's own row the expression reads. */
@@ -1866,6 +1889,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   let bindsCaller = false;
   const callerColumns = new Set<string>();
   const tying = new Set<Body>();
+  // The row columns each tying node (outside any NOT) ties, for pinnedColumns.
+  const tiedBy = new Map<Body, string[]>();
 
   // A header the client sends is no caller (see isClientValue).
   const callerDependent = (t: string, b: Body): boolean => (isClaimCall(t, b) && !isClientValue(t, b)) || isRoleValue(t, b) || (t === 'FuncCall' && isUserFunction(b));
@@ -2008,7 +2033,10 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       if (rowCols.length > 0) {
         bindsCaller = true;
         tying.add(b);
-        if (!anc.some((x) => x.type === 'BoolExpr' && x.body['boolop'] === 'NOT_EXPR')) rowCols.forEach((c) => callerColumns.add(c));
+        if (!anc.some((x) => x.type === 'BoolExpr' && x.body['boolop'] === 'NOT_EXPR')) {
+          rowCols.forEach((c) => callerColumns.add(c));
+          tiedBy.set(b, rowCols);
+        }
       }
     }
   });
@@ -2278,9 +2306,86 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     if (!ties) clientValueBranches.push(describeClientValue(br));
   }
 
+  // The ways through the expression (its OR branches, AND-ed out, at most WAY_LIMIT), each with the
+  // columns it pins — ties to the caller, or sets NULL — and the constants it compares columns with
+  // (`scope = 'user'`), which keep it apart from a way that wants another value. An OR branch that
+  // asks only who the caller is and reads no column (an admin gate), one that is never true, and one
+  // that ties only columns of `keys` (the row's own id: `can_edit_context(auth.uid(), id)`, which a
+  // new row's fresh key passes for no one) are no way through for other callers and are left out.
+  // NOT pins nothing. null: too many ways to list.
+  const waysOf = (v: unknown, keys: ReadonlySet<string>): Way[] | null => {
+    const n = stripCasts(v);
+    if (nodeType(n) === 'BoolExpr') {
+      const op = bodyOf(n)['boolop'];
+      const args = bodyOf(n)['args'] as unknown[];
+      if (op === 'AND_EXPR') {
+        let acc: Way[] = [{ pinned: new Set(), equals: new Map() }];
+        for (const x of args) {
+          const ws = waysOf(x, keys);
+          if (ws === null) return null;
+          const next: Way[] = [];
+          for (const a of acc) {
+            for (const w of ws) {
+              if ([...w.equals].some(([c, k]) => a.equals.has(c) && a.equals.get(c) !== k)) continue; // contradictory
+              next.push({ pinned: new Set([...a.pinned, ...w.pinned]), equals: new Map([...a.equals, ...w.equals]) });
+            }
+          }
+          if (next.length > WAY_LIMIT) return null;
+          acc = next;
+        }
+        return acc;
+      }
+      if (op === 'OR_EXPR') {
+        const out: Way[] = [];
+        for (const br of args) {
+          if (neverTrue(br) || (contains(br, (t, b) => callerDependent(t, b)) && !contains(br, (t, b, a) => t === 'ColumnRef' && isRowColumn(b, a)))) continue;
+          const ws = waysOf(br, keys);
+          if (ws === null) return null;
+          out.push(...ws.filter((w) => w.pinned.size === 0 || [...w.pinned].some((c) => !keys.has(c))));
+          if (out.length > WAY_LIMIT) return null;
+        }
+        return out;
+      }
+      return [{ pinned: new Set(), equals: new Map() }];
+    }
+    const way: Way = { pinned: new Set(), equals: new Map() };
+    if (nodeType(n) === 'NullTest' && bodyOf(n)['nulltesttype'] === 'IS_NULL') {
+      const arg = stripCasts(bodyOf(n)['arg']);
+      if (nodeType(arg) === 'ColumnRef' && isRowColumn(bodyOf(arg), [])) way.pinned.add(strings(bodyOf(arg)['fields']).pop()!);
+    }
+    if (nodeType(n) === 'A_Expr' && String(bodyOf(n)['kind']) === 'AEXPR_OP' && opName(bodyOf(n)) === '=') {
+      for (const [c, k] of [
+        [bodyOf(n)['lexpr'], bodyOf(n)['rexpr']],
+        [bodyOf(n)['rexpr'], bodyOf(n)['lexpr']],
+      ]) {
+        const col = stripCasts(c);
+        const value = constString(k) ?? numericConst(k);
+        if (nodeType(col) === 'ColumnRef' && isRowColumn(bodyOf(col), []) && value !== null) way.equals.set(strings(bodyOf(col)['fields']).pop()!, String(value));
+      }
+    }
+    walk(n, (_t, b) => tiedBy.get(b)?.forEach((c) => way.pinned.add(c)));
+    return [way];
+  };
+  const waysCache = new Map<string, Way[] | null>();
+  const waysFor = (keys: ReadonlySet<string>): Way[] | null => {
+    const k = [...keys].sort().join('\0');
+    if (!waysCache.has(k)) waysCache.set(k, waysOf(root, keys));
+    return waysCache.get(k)!;
+  };
+
   const truthCache = new Map<string, boolean>();
   let hasNullTest: boolean | undefined;
   return {
+    pinnedColumns(keys: ReadonlySet<string>) {
+      const ways = waysFor(keys);
+      // Too many ways to list: every column some comparison ties, as before ways were read.
+      if (ways === null) return [...callerColumns];
+      if (ways.length === 0) return [];
+      return [...ways[0]!.pinned].filter((c) => ways.every((w) => w.pinned.has(c)));
+    },
+    ways(keys: ReadonlySet<string>) {
+      return waysFor(keys);
+    },
     clientValueBranches,
     sessionClaims: sessionClaimsOf(root, rowColumns.size > 0 || calls.size > 0),
     neverTrue: neverTrue(root),

@@ -4,6 +4,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import { quoteIdent } from '../../db.js';
 import { qualifiedName } from '../../policy/render.js';
 import type { CatalogLintContext } from '../types.js';
+import type { ExprAnalysis } from '../expr.js';
 import { apiRolesOf, callerHelpers, canWriteColumn, columnsSetToCaller, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, type Command, sqlColumns, uniqueKeys } from '../facts.js';
 
 const OWNER_COLUMN = /^(user|owner|author|creator|profile|member|account|tenant|org|organization|organisation|team|workspace|company|customer)_(id|uuid)$|^(created|owned)_by$|_(user|owner)_id$/i;
@@ -22,7 +23,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "INSERT/UPDATE/ALL policy whose effective WITH CHECK (USING when absent) does not bind the row's owner or tenant to the caller",
-  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it; nor is anon when the check is NULL or false without a user (blocker_id = my_profile_id(), an is_admin() that is coalesce((select … where id = auth.uid()), false)). A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function, or in the INSERT branch of `if tg_op = 'INSERT' then … else … end if`) counts as bound for the operations it does so for, and so do storage.objects' owner and owner_id, which Supabase Storage sets from the caller's JWT (unless the storage schema is exposed through PostgREST). With the owner bound that way, the row can still land in another user's view: a check that leaves free a column the SELECT policy picks rows by (an upload policy with only `bucket_id = 'docs'` beside reads by `(storage.foldername(name))[1] = auth.uid()::text` lets a user put a file in another user's folder) is reported as for a check that binds the owner.",
+  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it; nor is anon when the check is NULL or false without a user (blocker_id = my_profile_id(), an is_admin() that is coalesce((select … where id = auth.uid()), false)). A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. A column counts as tied only when every OR branch of the check ties it or sets it NULL (a branch that asks only who the caller is, an admin gate, is left out): `role <> 'editor' or org_id in (select …)` leaves org_id free for editors. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function, or in the INSERT branch of `if tg_op = 'INSERT' then … else … end if`) counts as bound for the operations it does so for, and so do storage.objects' owner and owner_id, which Supabase Storage sets from the caller's JWT (unless the storage schema is exposed through PostgREST). With the owner bound that way, the row can still land in another user's view: a check that leaves free a column the SELECT policy picks rows by (an upload policy with only `bucket_id = 'docs'` beside reads by `(storage.foldername(name))[1] = auth.uid()::text` lets a user put a file in another user's folder) is reported as for a check that binds the owner.",
   fix: 'with check ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -122,14 +123,14 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
     if (role === ctx.anonRole && anonShut) continue;
     for (const cmd of cmds) {
       if (!hasPrivilege(ctx, rel, role, cmd)) continue;
-      const pinned = new Set([...effective.callerColumns, ...columnsSetToCaller(ctx, rel, cmd as 'INSERT' | 'UPDATE'), ...policiesFor(ctx.model, rel, role, cmd, false).flatMap((r) => effectiveOf(r)?.callerColumns ?? [])]);
+      const pinned = new Set([...columnsSetToCaller(ctx, rel, cmd as 'INSERT' | 'UPDATE'), ...policiesFor(ctx.model, rel, role, cmd, false).flatMap((r) => effectiveOf(r)?.pinnedColumns(keys) ?? [])]);
       // Who sees the row: the SELECT policies, and for UPDATE the rows this policy lets the caller pick.
       const pickers = [...policiesFor(ctx.model, rel, role, 'SELECT', true), ...(cmd === 'UPDATE' && p.using !== null ? [p] : [])];
       for (const q of pickers) {
         const using = ctx.analysis(q).using;
         if (!using?.bindsCaller) continue;
         const whom = new Set(using.claimColumns.filter((c) => c.table === null && (c.claim === 'sub' || c.claim === 'email')).map((c) => c.column));
-        const missing = using.callerColumns.filter((c) => !whom.has(c) && !pinned.has(c) && !keys.has(c) && canWriteColumn(ctx, rel, role, cmd as 'INSERT' | 'UPDATE', c));
+        const missing = freeColumns(effective, using, keys).filter((c) => !whom.has(c) && !pinned.has(c) && !keys.has(c) && canWriteColumn(ctx, rel, role, cmd as 'INSERT' | 'UPDATE', c));
         if (missing.length === 0) continue;
         found ??= { columns: missing, by: q };
         if (!roles.includes(role)) roles.push(role);
@@ -137,7 +138,7 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
     }
   }
   if (!found) return null;
-  const tied = effective.callerColumns.filter((c) => !found!.columns.includes(c));
+  const tied = effective.pinnedColumns(keys).filter((c) => !found!.columns.includes(c));
   const cols = listWords(found.columns);
   const byWords = found.by === p ? 'its own USING uses to pick the rows a caller may update' : `policy ${found.by.name} uses to pick the rows a caller sees`;
   const checkText = p.check ?? p.using!;
@@ -148,6 +149,32 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
     // pg_get_expr breaks sub-selects over lines; a fix reads better on one.
     fix: `alter policy ${quoteIdent(p.name)} on ${qualifiedName(rel.schema, rel.name)} with check ((${oneLine(checkText)}) and (${oneLine(found.by.using!)}))`,
   };
+}
+
+/**
+ * The columns a way through the check leaves free that a way through the picker (a SELECT policy's
+ * USING) ties to the caller, where both ways can hold for one row and the picker's way tests no
+ * column the check's way pinned: `role <> 'admin' or org_id in (…)` leaves org_id free for
+ * editors, while `scope = 'user' and created_by = auth.uid()` leaves scope_id free only for rows
+ * the reads pick by `scope = 'project' and … scope_id …` on no way.
+ * Too many ways to list: the columns some comparison of the picker ties, less those some
+ * comparison of the check ties (as before ways were read).
+ */
+function freeColumns(check: ExprAnalysis, picker: ExprAnalysis, keys: ReadonlySet<string>): string[] {
+  const checkWays = check.ways(keys);
+  const pickerWays = picker.ways(keys);
+  if (checkWays === null || pickerWays === null) return picker.callerColumns.filter((c) => !check.callerColumns.includes(c));
+  const free = new Set<string>();
+  for (const w of checkWays) {
+    for (const v of pickerWays) {
+      if ([...w.equals].some(([c, k]) => v.equals.has(c) && v.equals.get(c) !== k)) continue;
+      // A reader through v must also pass its test of a column the writer pinned to themselves
+      // (`… and layer_id in my layers` beside a check that ties layer_id): no one new reads the row.
+      if ([...v.pinned].some((c) => w.pinned.has(c))) continue;
+      for (const c of v.pinned) free.add(c);
+    }
+  }
+  return picker.callerColumns.filter((c) => free.has(c));
 }
 
 function oneLine(expr: string): string {
@@ -172,14 +199,25 @@ export function ownerColumnsOf(ctx: CatalogLintContext, rel: Relation): string[]
  * An UPDATE that reads a column (a WHERE, a RETURNING) also checks the new row
  * against the SELECT policies (rowsecurity.c adds them as WITH CHECK options
  * when the command needs SELECT). When every SELECT policy for the roles ties
- * the free columns to the caller, only an UPDATE that reads no column — a
+ * the free columns to the caller on every way through it, only an UPDATE that reads no column — a
  * PostgREST PATCH without filters — gets a row past them: say so.
  */
 function selectGuard(ctx: CatalogLintContext, rel: Relation, roles: readonly string[], columns: readonly string[]): string {
+  const keys = new Set(uniqueKeys(rel).flatMap((k) => (k.length === 1 ? k : [])));
+  // The SELECT policy ties the free columns somewhere; but a way through it that does not pin them
+  // (`email = the caller's`, which the moved row keeps; `is_public`) may let the moved row by, and
+  // then the hint is not given.
+  const guards = (q: Policy): boolean => {
+    const using = ctx.analysis(q).using;
+    if (!using) return false;
+    if (!columns.every((c) => using.callerColumns.includes(c))) return false;
+    const ways = using.ways(keys);
+    return ways === null || ways.every((v) => columns.every((c) => v.pinned.has(c)));
+  };
   const guarded: string[] = [];
   for (const role of roles) {
     const sel = policiesFor(ctx.model, rel, role, 'SELECT', true);
-    if (sel.length === 0 || !sel.every((q) => columns.every((c) => ctx.analysis(q).using?.callerColumns.includes(c)))) return '';
+    if (sel.length === 0 || !sel.every(guards)) return '';
     for (const q of sel) if (!guarded.includes(q.name)) guarded.push(q.name);
   }
   return guarded.length ? ` (an UPDATE that filters or returns rows must also pass SELECT policy ${listWords(guarded)}; one that reads no column, such as a PATCH without filters, does not)` : '';

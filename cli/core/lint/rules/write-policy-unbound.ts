@@ -31,7 +31,8 @@ export const rule: CatalogRule = {
       for (const p of rel.policies) {
         if (!p.permissive || p.using === null || !commandsOf(p).some((c) => c === 'UPDATE' || c === 'DELETE')) continue;
         const using = ctx.analysis(p).using;
-        if (!using) continue;
+        // USING (false): Postgres updates and deletes no row through it, for any caller.
+        if (!using || using.neverTrue) continue;
         if (using.asksCaller) {
           const open = callerFreeBranch(ctx, rel, p, storageOnly);
           if (open) out.push(open);
