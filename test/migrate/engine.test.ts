@@ -328,6 +328,21 @@ describe('migrate up', () => {
     }
   });
 
+  // realworld6's reproduction: an ALTER DATABASE … SET search_path for extensions, then a later file that relies on it.
+  it('a later file starts with the database settings an earlier one set (ALTER DATABASE … SET), as psql -1 -f per file, in a new session each, does; what the connection set itself stays', async () => {
+    dir = project({
+      '0001_a.sql': `create schema ext;\ncreate function ext.greet() returns text language sql as $$ select 'hi' $$;\ndo $$ begin execute format('alter database %I set search_path = "$user", public, ext', current_database()); end $$;\n`,
+      '0002_b.sql': 'create table t (x text default greet());\n',
+      '0003_c.sql': `-- rowguard:no-transaction\ndo $$ begin execute format('alter database %I set rg.flag = %L', current_database(), 'on'); end $$;\n`,
+      '0004_d.sql': "create table seen as select current_setting('rg.flag', true) as flag, current_setting('application_name') as app;\n",
+    });
+    const r = await cli(['migrate', 'up']);
+    expect(r.code, r.stderr).toBe(0);
+    const [row] = await db.sql`select (select column_default from information_schema.columns where table_name = 't' and column_name = 'x') as def, flag, app from seen`;
+    // application_name is the connection's own: a reset must keep it, not take the database's or the default.
+    expect(row).toEqual({ def: 'greet()', flag: 'on', app: expect.stringContaining('rowguard') });
+  });
+
   it('the history is created for its owner only, whatever ALTER DEFAULT PRIVILEGES grants other roles', async () => {
     const role = `${db.name}_reader`;
     await db.sql.unsafe(`create role ${role}; alter default privileges grant select, insert, update, delete on tables to ${role}; alter default privileges grant usage on schemas to ${role}`);

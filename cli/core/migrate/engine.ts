@@ -249,6 +249,7 @@ export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?:
       await sql.unsafe(HISTORY_DDL).simple();
       const applied: AppliedMigration[] = [];
       const by = appliedBy();
+      let reapply = false;
       for (const [i, file] of plan.pending.entries()) {
         if (opts.signal?.aborted) {
           throw new RowguardError('migration_failed', `interrupted before ${file.displayPath}: ${applied.length} migration${applied.length === 1 ? '' : 's'} applied, ${plan.pending.length - i} not`, {
@@ -258,8 +259,9 @@ export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?:
         }
         opts.onProgress?.({ kind: 'applying', file, index: i, total: plan.pending.length });
         const t0 = performance.now();
-        if (file.noTransaction) await applyOutsideTransaction(sql, opts, file, by);
-        else await applyInTransaction(sql, opts, file, by);
+        reapply ||= ALTERS_DEFAULTS.test(file.sql);
+        if (file.noTransaction) await applyOutsideTransaction(sql, opts, file, by, reapply);
+        else await applyInTransaction(sql, opts, file, by, reapply);
         const durationMs = Math.round(performance.now() - t0);
         applied.push({ version: file.version, name: file.name, file: file.displayPath, durationMs, noTransaction: file.noTransaction, ...(hasNoStatement(file.sql) ? { empty: true as const } : {}) });
         opts.onProgress?.({ kind: 'applied', file, durationMs, index: i, total: plan.pending.length });
@@ -289,6 +291,30 @@ function combine(problems: RowguardError[]): RowguardError {
  * returns lock_timeout/statement_timeout to the values the session started with.
  */
 const SESSION_RESET = 'set session authorization default; reset role; reset all;';
+
+/**
+ * A file that may change the settings a new session starts with (`alter database … set search_path`,
+ * `alter role … set`): psql's next file, in a new session, starts with them; RESET ALL returns to
+ * those the connection started with.
+ */
+const ALTERS_DEFAULTS = /\balter\s+(database|role|user)\b/i;
+/**
+ * After RESET ALL, the database's and the login role's settings as they are now (pg_db_role_setting,
+ * in the server's order: database and role, role, database, every role), for the parameters the
+ * connection itself did not set and the session may set.
+ */
+const DEFAULTS_REAPPLY = `select set_config(d.name, d.value, false) from (
+  select distinct on (split_part(c, '=', 1)) split_part(c, '=', 1) as name, substr(c, strpos(c, '=') + 1) as value
+  from pg_catalog.pg_db_role_setting s cross join unnest(s.setconfig) c
+  where s.setdatabase in (0, (select oid from pg_catalog.pg_database where datname = current_database()))
+    and s.setrole in (0, (select oid from pg_catalog.pg_roles where rolname = session_user))
+  order by split_part(c, '=', 1), (s.setdatabase <> 0 and s.setrole <> 0) desc, s.setrole <> 0 desc, s.setdatabase <> 0 desc
+) d left join pg_catalog.pg_settings p on p.name = d.name
+where coalesce(p.source, 'default') not in ('client', 'override', 'command line', 'environment variable')
+  and (coalesce(p.context, 'user') = 'user' or (p.context = 'superuser' and (select rolsuper from pg_catalog.pg_roles where rolname = current_user)));`;
+
+/** SESSION_RESET, and DEFAULTS_REAPPLY once a file of the run may have changed them. */
+const sessionReset = (reapply: boolean) => (reapply ? `${SESSION_RESET}\n${DEFAULTS_REAPPLY}` : SESSION_RESET);
 /** Outside any transaction: temp tables, cached sequence values, prepared statements, LISTENs, cursors. */
 const SESSION_CLEANUP = 'discard temp; discard sequences; deallocate all; unlisten *; close all;';
 
@@ -306,7 +332,7 @@ function refuseCopyFromStdin(file: MigrationFile): void {
   });
 }
 
-async function applyInTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
+async function applyInTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string, reapply: boolean): Promise<void> {
   refuseCopyFromStdin(file);
   // A COMMIT or ROLLBACK would end our transaction midway: what ran before it would stay without a
   // history row. A cheap scan first; the parser (60 ms to load) confirms it is a top-level statement.
@@ -326,7 +352,7 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
     prefix +
     file.sql +
     '\n;\n' +
-    SESSION_RESET +
+    sessionReset(reapply) +
     '\ninsert into rowguard.migrations (version, name, checksum, status, applied_by, duration_ms) values (' +
     [quoteLiteral(file.version), quoteLiteral(file.name), quoteLiteral(file.checksum), "'applied'", quoteLiteral(by)].join(', ') +
     ", (extract(epoch from clock_timestamp() - now()) * 1000)::int);\ncommit;\n" +
@@ -487,7 +513,7 @@ function locateInDoBody(file: MigrationFile, st: SplitStatement, pg: PgErrorFiel
   return locateCharPosition(file.sql, idx + 1, file.displayPath);
 }
 
-async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string): Promise<void> {
+async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: MigrationFile, by: string, reapply: boolean): Promise<void> {
   refuseCopyFromStdin(file);
   const split = await splitStatements(file.sql);
   if (isParseFailure(split)) {
@@ -578,7 +604,7 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
       });
     }
   }
-  await sql.unsafe(`${SESSION_RESET} ${SESSION_CLEANUP}`).simple();
+  await sql.unsafe(`${sessionReset(reapply)} ${SESSION_CLEANUP}`).simple();
   await sql`update rowguard.migrations set status = 'applied', duration_ms = ${Math.round(performance.now() - t0)}, error = null where version = ${file.version}`;
 }
 
