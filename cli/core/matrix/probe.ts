@@ -675,7 +675,15 @@ export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, 
   for (const key of rel.uniqueKeys) {
     if (!key.every((k) => values.has(k))) continue; // a defaulted column already makes it fresh
     const candidates = key.map((k) => rel.columns.find((c) => c.name === k)!).filter((c) => c.name !== rel.ownerColumn);
-    const ordered = [...candidates.filter((c) => !c.inForeignKey), ...candidates.filter((c) => c.inForeignKey)];
+    // A column of a foreign key keeps the copied value: a fresh one names no parent row, so the
+    // policies that look the parent up (an org member adding someone to the org) refuse a row no
+    // client would send. A copy that collides fails on the key after WITH CHECK passed (ExecInsert
+    // checks the policies first): still the verdict "allowed", with a note.
+    const ordered = candidates.filter((c) => !c.inForeignKey);
+    if (!ordered.length && candidates.length) {
+      notes.push(`unique key (${key.join(', ')}) kept the copied values: its columns reference other tables`);
+      continue;
+    }
     let done = false;
     for (const c of ordered) {
       const v = freshValue(c, truth, serial++, opts.row);

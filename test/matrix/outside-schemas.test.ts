@@ -1,0 +1,82 @@
+/**
+ * The matrix on schemas unlike the project's, as an outside checker would point it at theirs:
+ * each cell is compared with what the statement really does as that actor on Postgres, and
+ * malformed inputs are one line naming the file and where, before any database work.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
+import { computeMatrixOn } from '../../cli/core/matrix/build.js';
+import type { Matrix } from '../../cli/core/matrix/model.js';
+import { ACTORS, ALICE, API, BASE_SQL, BOB, row } from './base-schema.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const STAFF = '00000000-0000-0000-0000-00000000000c';
+
+/**
+ * Org membership: an org's owner adds members, a member cannot. The key (org_id, user_id) has
+ * no column of its own to make fresh: both reference other tables.
+ */
+const ORGS_SQL = `
+create table public.orgs (id int primary key, name text not null);
+create table public.members (org_id int not null references public.orgs, user_id uuid not null references auth.users,
+  role text not null, primary key (org_id, user_id));
+create schema private;
+create function private.owns(o int) returns boolean language sql stable security definer set search_path = '' as
+  $$ select exists (select 1 from public.members m where m.org_id = o and m.user_id = auth.uid() and m.role = 'owner') $$;
+grant usage on schema private to authenticated;
+alter table public.members enable row level security;
+grant select, insert on public.members to authenticated;
+create policy m_read on public.members for select to authenticated using (user_id = auth.uid() or private.owns(org_id));
+create policy m_add on public.members for insert to authenticated with check (private.owns(org_id));
+insert into public.orgs values (1, 'one'), (2, 'two');
+insert into public.members values (1, '${ALICE}', 'owner'), (1, '${STAFF}', 'member'), (2, '${BOB}', 'owner');
+`;
+
+describe('a unique key made only of foreign-key columns', () => {
+  let db: TestDatabase;
+  let m: Matrix;
+
+  /** One INSERT as PostgREST would run it for `sub`, rolled back: its row count or SQLSTATE. */
+  async function insertAs(sub: string, statement: string): Promise<number | string> {
+    let out: number | string = '';
+    await db.sql
+      .begin(async (tx) => {
+        await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify({ role: 'authenticated', sub })}, true)`;
+        try {
+          out = (await tx.unsafe(statement)).count;
+        } catch (err) {
+          out = (err as { code?: string }).code ?? 'error';
+        }
+        throw new Error('rollback');
+      })
+      .catch((err: Error) => {
+        if (err.message !== 'rollback') throw err;
+      });
+    return out;
+  }
+
+  beforeAll(async () => {
+    db = await freshDatabase('rg_matrix_outside');
+    await db.sql.unsafe(BASE_SQL).simple();
+    await db.sql.unsafe(ORGS_SQL).simple();
+    const dir = tempDir('rg-matrix-outside-');
+    writeFileSync(join(dir, 'actors.json'), JSON.stringify(ACTORS));
+    m = await computeMatrixOn(db.url, { fixturesDir: dir, displayRoot: dir, api: API, schemas: ['public'] });
+  });
+  afterAll(async () => db?.drop());
+
+  it("an org's owner may add other users to it: INSERT is all, not refused by a made-up org id", async () => {
+    // What Postgres says: the owner adds bob to org 1; her own membership exists already (a key
+    // violation, raised after WITH CHECK passed); a plain member adds nobody.
+    expect(await insertAs(ALICE, `insert into public.members values (1, '${BOB}', 'member')`)).toBe(1);
+    expect(await insertAs(ALICE, `insert into public.members values (1, '${ALICE}', 'member')`)).toBe('23505');
+    expect(await insertAs(STAFF, `insert into public.members values (1, '${BOB}', 'member')`)).toBe('42501');
+    expect(await insertAs(BOB, `insert into public.members values (2, '${ALICE}', 'member')`)).toBe(1);
+    expect(row(m, 'public.members', 'alice')).toEqual(['subset 2/3', 'all', 'none', 'none']);
+    expect(row(m, 'public.members', 'bob')).toEqual(['own', 'all', 'none', 'none']);
+    expect(row(m, 'public.members', 'staff')).toEqual(['own', 'refused', 'none', 'none']);
+    expect(m.cells['public.members']!['alice']!.INSERT.note).toMatch(/23505 .*members_pkey.*unique key \(org_id, user_id\) kept the copied values/);
+  });
+});
