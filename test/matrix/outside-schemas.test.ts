@@ -4,10 +4,13 @@
  * malformed inputs are one line naming the file and where, before any database work.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freshDatabase, type TestDatabase } from '../helpers/pg.js';
+import { freshDatabase, runCli, serverUrl, type TestDatabase } from '../helpers/pg.js';
 import { computeMatrixOn } from '../../cli/core/matrix/build.js';
+import { parseActors } from '../../cli/core/matrix/actors.js';
+import { parseMatrixFile } from '../../cli/core/matrix/file.js';
+import type { RowguardError } from '../../cli/core/errors.js';
 import type { Matrix } from '../../cli/core/matrix/model.js';
 import { ACTORS, ALICE, API, BASE_SQL, BOB, row } from './base-schema.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -78,5 +81,73 @@ describe('a unique key made only of foreign-key columns', () => {
     expect(row(m, 'public.members', 'bob')).toEqual(['own', 'all', 'none', 'none']);
     expect(row(m, 'public.members', 'staff')).toEqual(['own', 'refused', 'none', 'none']);
     expect(m.cells['public.members']!['alice']!.INSERT.note).toMatch(/23505 .*members_pkey.*unique key \(org_id, user_id\) kept the copied values/);
+  });
+});
+
+describe('malformed actors.json and access-matrix.json', () => {
+  const fail = (fn: () => unknown): RowguardError => {
+    try {
+      fn();
+    } catch (err) {
+      return err as RowguardError;
+    }
+    throw new Error('expected an error');
+  };
+
+  it('a JSON syntax error is one line at line:col, without the excerpt V8 quotes', () => {
+    const text = '{ "actors": [\n  { "name": "anon", "kind": "anon" },\n] }\n';
+    const e = fail(() => parseActors(text, 'test/fixtures/actors.json'));
+    expect(e.code).toBe('config');
+    expect(e.message).toBe("test/fixtures/actors.json: not valid JSON (Unexpected token ']' at line 3, column 1)");
+    const m = fail(() => parseMatrixFile('{ "version": 1,\n  "actors": [],\n  "tables": { "x": ] } }', 'test/access-matrix.json'));
+    expect(m.message).toBe("test/access-matrix.json: not valid JSON (Unexpected token ']' at line 3, column 20)");
+  });
+
+  it('a key the file does not have is named, not ignored', () => {
+    expect(fail(() => parseActors('{"actors": [{"name": "anon", "kind": "anon"}], "actor": []}', 'actors.json')).message).toBe('actors.json: actor: unknown key (expected "actors")');
+    expect(parseActors('{"$comment": "who runs the matrix", "actors": [{"name": "anon", "kind": "anon"}]}', 'actors.json')).toEqual([{ name: 'anon', kind: 'anon' }]);
+    const file = 'test/access-matrix.json';
+    const cells = '{"SELECT": "none", "INSERT": "none", "UPDATE": "none", "DELETE": "none"';
+    expect(fail(() => parseMatrixFile('{"version": 1, "actors": [], "tables": {}, "tabels": {}}', file)).message).toBe(`${file}: tabels: unknown key (expected version, actors, tables, functions)`);
+    expect(fail(() => parseMatrixFile(`{"version": 1, "actors": [], "tables": {"public.t": {"anon": ${cells}, "TRUNCATE": "all"}}}}`, file)).message).toBe(
+      `${file}: tables[public.t][anon].TRUNCATE: unknown command (expected SELECT, INSERT, UPDATE, DELETE)`,
+    );
+    expect(fail(() => parseMatrixFile('{"version": 1, "actors": [{"nom": "anon"}], "tables": {}}', file)).message).toBe(`${file}: actors[0] must be {"name": …, "kind": …}`);
+    expect(fail(() => parseMatrixFile('{"version": 1, "actors": [], "tables": []}', file)).message).toBe(`${file}: "tables" must be an object`);
+  });
+});
+
+describe('a scratch project through the CLI', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  function project(sql: Record<string, string>, actors: string): string {
+    const dir = tempDir('rg-matrix-outside-cli-');
+    dirs.push(dir);
+    mkdirSync(join(dir, 'sql'));
+    mkdirSync(join(dir, 'test', 'fixtures'), { recursive: true });
+    for (const [name, text] of Object.entries(sql)) writeFileSync(join(dir, 'sql', name), text);
+    writeFileSync(join(dir, 'test', 'fixtures', 'actors.json'), actors);
+    writeFileSync(join(dir, 'rowguard.config.json'), '{"api": {"schemas": ["public"]}}');
+    return dir;
+  }
+
+  it('a malformed actors.json fails before any migration runs (exit 2, one line)', async () => {
+    const dir = project({ '0001_fails.sql': 'select 1/0;\n' }, '{"actors": [{"name": "anon", "kind": "anon", "token": "x"}]}');
+    const r = await runCli(['matrix'], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: test/fixtures/actors.json: actors[0].token: unknown key\n');
+  });
+
+  it('--update, an unchanged rerun exits 0, a policy change is exactly its cells (exit 1)', async () => {
+    const dir = project({ '0001_base.sql': BASE_SQL, '0002_orgs.sql': ORGS_SQL }, JSON.stringify(ACTORS));
+    const env = { DATABASE_URL: serverUrl() };
+    expect((await runCli(['matrix', '--update'], { cwd: dir, env })).code).toBe(0);
+    expect((await runCli(['matrix'], { cwd: dir, env })).code).toBe(0);
+    writeFileSync(join(dir, 'sql', '0003_members_only_see_themselves.sql'), 'alter policy m_read on public.members using (user_id = auth.uid());\n');
+    const r = await runCli(['matrix'], { cwd: dir, env });
+    expect(r.code).toBe(1);
+    const verdict = r.stdout.slice(r.stdout.indexOf('✗'));
+    expect(verdict.split('\n').slice(0, 2)).toEqual(['✗ 1 cell of the access matrix differs from test/access-matrix.json:', '  alice: SELECT public.members subset 2/3 → own rows']);
   });
 });
