@@ -33,8 +33,15 @@ alter table public.members enable row level security;
 grant select, insert on public.members to authenticated;
 create policy m_read on public.members for select to authenticated using (user_id = auth.uid() or private.owns(org_id));
 create policy m_add on public.members for insert to authenticated with check (private.owns(org_id));
+-- an invitation is the invitee's to read: the owner who writes one cannot read it back
+create table public.invites (org_id int not null references public.orgs, user_id uuid not null references auth.users, primary key (org_id, user_id));
+alter table public.invites enable row level security;
+grant select, insert on public.invites to authenticated;
+create policy i_read on public.invites for select to authenticated using (user_id = auth.uid());
+create policy i_add on public.invites for insert to authenticated with check (private.owns(org_id));
 insert into public.orgs values (1, 'one'), (2, 'two');
 insert into public.members values (1, '${ALICE}', 'owner'), (1, '${STAFF}', 'member'), (2, '${BOB}', 'owner');
+insert into public.invites values (1, '${STAFF}'), (2, '${ALICE}');
 `;
 
 describe('a unique key made only of foreign-key columns', () => {
@@ -81,6 +88,18 @@ describe('a unique key made only of foreign-key columns', () => {
     expect(row(m, 'public.members', 'bob')).toEqual(['own', 'all', 'none', 'none']);
     expect(row(m, 'public.members', 'staff')).toEqual(['own', 'refused', 'none', 'none']);
     expect(m.cells['public.members']!['alice']!.INSERT.note).toMatch(/23505 .*members_pkey.*unique key \(org_id, user_id\) kept the copied values/);
+  });
+
+  it("an INSERT of another user's row that the SELECT policies hide: the note says return=representation fails", async () => {
+    expect(await insertAs(ALICE, `insert into public.invites values (1, '${BOB}')`)).toBe(1);
+    expect(await insertAs(ALICE, `insert into public.invites values (1, '${BOB}') returning org_id`)).toBe('42501');
+    expect(await insertAs(ALICE, `insert into public.invites values (1, '${ALICE}') returning org_id`)).toBe(1);
+    const cell = m.cells['public.invites']!['alice']!.INSERT;
+    expect(cell.access).toBe('all');
+    expect(cell.note).toMatch(/an INSERT of another user's row that returns it \(Prefer: return=representation\) fails: new row violates row-level security policy for table "invites"/);
+    // a member may invite no one: no note about returning what was never written
+    expect(m.cells['public.invites']!['staff']!.INSERT).toMatchObject({ access: 'refused' });
+    expect(m.cells['public.invites']!['staff']!.INSERT.note).not.toMatch(/return=representation/);
   });
 });
 

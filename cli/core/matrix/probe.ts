@@ -790,8 +790,12 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
     truth = { ...truth, sources: [made] };
   }
   const insertable = truth.insertable.get(actor.role);
-  /** The first INSERT that went through, to try again returning the row. */
-  let okText: string | undefined;
+  /**
+   * The first INSERT the policies let through (it ran, or failed on a constraint after WITH CHECK
+   * passed) with the actor's own row, and the first with another owner's: each is tried again
+   * returning the row.
+   */
+  const accepted: { own?: string; other?: string } = {};
   const tryPlan = async (source: SourceRow, ownerValue: string | null | undefined): Promise<Outcome> => {
     let plan = planInsert(rel, truth, source, ownerValue, insertable ? { insertable } : {});
     let { outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text);
@@ -808,7 +812,10 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
       // Asked for someone else's row, got one of our own: the write cannot create others' rows.
       return { kind: 'refused', note: `the owner (${rel.ownerColumn}) was rewritten to the actor by a trigger or default` };
     }
-    if (o.kind === 'ok' && o.count > 0) okText ??= plan.text;
+    if ((o.kind === 'ok' && o.count > 0) || o.kind === 'constraint') {
+      if (actor.uid && ownerValue && ownerValue !== actor.uid) accepted.other ??= plan.text;
+      else accepted.own ??= plan.text;
+    }
     return plan.note && o.kind === 'constraint' ? { ...o, note: `${o.note}; ${plan.note}` } : o;
   };
   /** Copy the candidates in turn while WITH CHECK refuses them: the first other outcome is the verdict. */
@@ -825,7 +832,7 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
     const source = truth.sources[0]!;
     // A synthesized row has no owner yet: give it some user's, as a copy would have.
     const owner = source.omit && rel.ownerColumn ? (opts.userIds[0] ?? null) : undefined;
-    return withReturning(tx, rel, truth, actor, classifySingleInsert(await tryCopies(truth.sources, owner)), okText);
+    return withReturning(tx, rel, truth, actor, classifySingleInsert(await tryCopies(truth.sources, owner)), accepted);
   }
   const uid = actor.uid;
   const mineRows = truth.sources.filter((s) => s.owner === uid);
@@ -836,7 +843,7 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
   const other: Outcome = otherUid ? await tryCopies([...otherRows, ...mineRows, ...rest], otherUid) : { kind: 'skipped', note: 'no other user exists' };
   const cell = classifyOwnedInsert(own, other);
   const noted = other.kind === 'refused' && cell.access === 'own' && !cell.note && /rewritten/.test(other.note) ? { ...cell, note: other.note } : cell;
-  return withReturning(tx, rel, truth, actor, noted, okText);
+  return withReturning(tx, rel, truth, actor, noted, accepted);
 }
 
 /**
@@ -846,17 +853,23 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
  * cell allows can still fail that way. Said in the note (the verdict is the
  * write, which return=minimal makes).
  */
-async function withReturning(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, cell: Cell, text: string | undefined): Promise<Cell> {
-  if (!text || !rel.rls || !['all', 'own', 'subset'].includes(cell.access)) return cell;
+async function withReturning(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, cell: Cell, accepted: { own?: string; other?: string }): Promise<Cell> {
+  if ((!accepted.own && !accepted.other) || !rel.rls || !['all', 'own', 'subset'].includes(cell.access)) return cell;
   const readable = truth.readable.get(actor.role) ?? new Set<string>();
   const col = rel.columns.find((c) => readable.has(c.name));
   let why: string | undefined;
   if (!col) why = 'without SELECT, an INSERT that returns the row (Prefer: return=representation) is denied';
   else if (truth.samePolicies.get(actor.role)?.returning === false) {
-    const r = await attempt(tx, async (sp) => (await sp.unsafe(`${text} returning ${quoteIdent(col.name)}`)).count);
-    if (!r.ok) {
+    // Another owner's row is tried too: an "all" (inviting someone, sharing with them) is often
+    // hidden from its writer by a SELECT policy on the owner. Postgres checks the SELECT policies of
+    // a RETURNING beside WITH CHECK, before the constraints, so a copy that collided tells too.
+    for (const [whose, text] of [['own', accepted.own], ['other', accepted.other]] as const) {
+      if (!text || why) continue;
+      const r = await attempt(tx, async (sp) => (await sp.unsafe(`${text} returning ${quoteIdent(col.name)}`)).count);
+      if (r.ok) continue;
       const o = outcomeOfError(r.err);
-      if (o.kind === 'refused' || o.kind === 'denied') why = `an INSERT that returns the row (Prefer: return=representation) fails: ${o.note}`;
+      const insert = whose === 'other' ? "an INSERT of another user's row that returns it" : 'an INSERT that returns the row';
+      if (o.kind === 'refused' || o.kind === 'denied') why = `${insert} (Prefer: return=representation) fails: ${o.note}`;
     }
   }
   return why ? { ...cell, note: cell.note ? `${cell.note}; ${why}` : why } : cell;
