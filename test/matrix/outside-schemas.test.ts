@@ -39,9 +39,16 @@ alter table public.invites enable row level security;
 grant select, insert on public.invites to authenticated;
 create policy i_read on public.invites for select to authenticated using (user_id = auth.uid());
 create policy i_add on public.invites for insert to authenticated with check (private.owns(org_id));
+-- no owner column: what may be inserted depends on the org the row names
+create table public.org_events (id int primary key, org_id int not null references public.orgs, what text);
+alter table public.org_events enable row level security;
+grant select, insert on public.org_events to authenticated;
+create policy e_read on public.org_events for select to authenticated using (private.owns(org_id));
+create policy e_add on public.org_events for insert to authenticated with check (private.owns(org_id));
 insert into public.orgs values (1, 'one'), (2, 'two');
 insert into public.members values (1, '${ALICE}', 'owner'), (1, '${STAFF}', 'member'), (2, '${BOB}', 'owner');
 insert into public.invites values (1, '${STAFF}'), (2, '${ALICE}');
+insert into public.org_events values (1, 2, 'in two'), (2, 1, 'in one');
 `;
 
 describe('a unique key made only of foreign-key columns', () => {
@@ -88,6 +95,19 @@ describe('a unique key made only of foreign-key columns', () => {
     expect(row(m, 'public.members', 'bob')).toEqual(['own', 'all', 'none', 'none']);
     expect(row(m, 'public.members', 'staff')).toEqual(['own', 'refused', 'none', 'none']);
     expect(m.cells['public.members']!['alice']!.INSERT.note).toMatch(/23505 .*members_pkey.*unique key \(org_id, user_id\) kept the copied values/);
+  });
+
+  it('an INSERT "all" on a table without owners says when WITH CHECK refused other copies first', async () => {
+    // alice owns org 1 only: the first copy (an event of org 2) is refused, the second goes in
+    expect(await insertAs(ALICE, 'insert into public.org_events values (9, 2, null)')).toBe('42501');
+    expect(await insertAs(ALICE, 'insert into public.org_events values (9, 1, null)')).toBe(1);
+    expect(m.cells['public.org_events']!['alice']!.INSERT).toMatchObject({
+      access: 'all',
+      note: 'WITH CHECK refused 1 of the fixture rows copied before one went in: which rows may be inserted depends on their values',
+    });
+    // bob owns org 2: the first copy goes in, nothing to say
+    expect(m.cells['public.org_events']!['bob']!.INSERT).toEqual({ access: 'all', rows: 1 });
+    expect(m.cells['public.org_events']!['staff']!.INSERT.access).toBe('refused');
   });
 
   it("an INSERT of another user's row that the SELECT policies hide: the note says return=representation fails", async () => {

@@ -819,20 +819,32 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
     return plan.note && o.kind === 'constraint' ? { ...o, note: `${o.note}; ${plan.note}` } : o;
   };
   /** Copy the candidates in turn while WITH CHECK refuses them: the first other outcome is the verdict. */
+  /** Copies WITH CHECK refused before the last tryCopies found its verdict. */
+  let refusedBefore = 0;
   const tryCopies = async (candidates: SourceRow[], ownerValue: string | null | undefined): Promise<Outcome> => {
     let first: Outcome | undefined;
+    refusedBefore = 0;
     for (const source of candidates.slice(0, SOURCES_PER_OWNER)) {
       const o = await tryPlan(source, ownerValue);
       if (o.kind !== 'refused') return o;
       first ??= o;
+      refusedBefore++;
     }
+    refusedBefore = 0;
     return first!;
   };
   if (!rel.ownerColumn || !actor.uid) {
     const source = truth.sources[0]!;
     // A synthesized row has no owner yet: give it some user's, as a copy would have.
     const owner = source.omit && rel.ownerColumn ? (opts.userIds[0] ?? null) : undefined;
-    return withReturning(tx, rel, truth, actor, classifySingleInsert(await tryCopies(truth.sources, owner)), accepted);
+    const cell = classifySingleInsert(await tryCopies(truth.sources, owner));
+    // Without owners to tell rows apart, "all" says only that some copy went in: when WITH CHECK
+    // refused others first (a row of another org), the actor may insert some rows, not any.
+    const partial =
+      cell.access === 'all' && refusedBefore > 0
+        ? `WITH CHECK refused ${refusedBefore} of the fixture rows copied before one went in: which rows may be inserted depends on their values`
+        : undefined;
+    return withReturning(tx, rel, truth, actor, partial ? { ...cell, note: cell.note ? `${cell.note}; ${partial}` : partial } : cell, accepted);
   }
   const uid = actor.uid;
   const mineRows = truth.sources.filter((s) => s.owner === uid);
