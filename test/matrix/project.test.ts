@@ -118,7 +118,7 @@ describe('the project access matrix', () => {
     writeFileSync(join(dir, 'test', 'fixtures', 'actors.json'), JSON.stringify({ actors: [{ name: 'ghost', kind: 'user', email: 'ghost@example.test' }] }));
     const g = await runCli(['matrix'], { cwd: dir, env: { DATABASE_URL: serverUrl() } });
     expect(g.code).toBe(2);
-    expect(g.stderr).toContain('actor ghost: no user with email ghost@example.test in auth.users');
+    expect(g.stderr).toContain('test/fixtures/actors.json: actors[0] (ghost): no user with email ghost@example.test in auth.users');
   });
 
   describe('formats', () => {

@@ -15,6 +15,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db.js';
+import { jsonSyntaxReason } from '../config.js';
 import { RowguardError } from '../errors.js';
 import { buildAccessClaims, buildRoleKeyClaims } from '../jwt/claims.js';
 import { findAuthUser } from '../jwt/user.js';
@@ -27,14 +28,19 @@ const KINDS: ActorKind[] = ['anon', 'user', 'service_role', 'role'];
 /** Validate an actors document; every problem at once, as the config loader does. */
 export function parseActors(text: string, file: string): ActorSpec[] {
   let doc: unknown;
+  // A byte order mark is not JSON, but not a mistake either (as for the config file).
+  const json = text.replace(/^\uFEFF/, '');
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(json);
   } catch (err) {
-    throw new RowguardError('config', `${file}: not valid JSON (${(err as Error).message})`);
+    // One line at line:col, without the excerpt of the file V8 quotes (it spans lines).
+    throw new RowguardError('config', `${file}: not valid JSON (${jsonSyntaxReason((err as Error).message, json)})`);
   }
   const list = (doc as { actors?: unknown })?.actors;
   if (!Array.isArray(list) || list.length === 0) throw new RowguardError('config', `${file}: expected {"actors": [ … ]} with at least one actor`);
   const problems: string[] = [];
+  // Any other key is a mistake that would otherwise be ignored (as in the config file); $comment is a note.
+  for (const k of Object.keys(doc as object)) if (k !== 'actors' && k !== '$comment') problems.push(`${file}: ${k}: unknown key (expected "actors")`);
   const seen = new Set<string>();
   const out: ActorSpec[] = [];
   list.forEach((a: Record<string, unknown>, i) => {
@@ -84,9 +90,9 @@ export async function defaultActors(sql: Sql): Promise<ActorSpec[]> {
  * user carries GoTrue's access-token claims for its auth.users row, with the
  * role taken by the configured role claim key as PostgREST does.
  */
-export async function resolveActors(sql: Sql, specs: ActorSpec[], api: ApiSettings, now: number): Promise<ProbeActor[]> {
+export async function resolveActors(sql: Sql, specs: ActorSpec[], api: ApiSettings, now: number, file?: string): Promise<ProbeActor[]> {
   const out: ProbeActor[] = [];
-  for (const s of specs) {
+  for (const [i, s] of specs.entries()) {
     switch (s.kind) {
       case 'anon':
         out.push({ name: s.name, kind: s.kind, role: api.anonRole, request: { role: api.anonRole, claims: {}, method: 'GET', path: '/' } });
@@ -105,7 +111,9 @@ export async function resolveActors(sql: Sql, specs: ActorSpec[], api: ApiSettin
           user = await findAuthUser(sql, s.email!);
         } catch (err) {
           if (!(err instanceof RowguardError)) throw err;
-          throw new RowguardError(err.code, `actor ${s.name}: ${err.message}`, { hint: 'the fixtures (test/fixtures/*.sql) must create every user actors.json names', cause: err });
+          // Where the actor is declared, as for the file's other problems (actors.json: actors[1] (zed): …).
+          const at = file ? `${file}: actors[${i}] (${s.name})` : `actor ${s.name}`;
+          throw new RowguardError(err.code, `${at}: ${err.message}`, { hint: 'the fixtures (test/fixtures/*.sql) must create every user actors.json names', cause: err });
         }
         const claims = buildAccessClaims(user, { issuer: api.issuer, expiresIn: api.expiresIn, sessionId: randomUUID(), defaultRole: api.authenticatedRole }, now);
         const role = roleFromClaims(claims, { roleClaimKey: api.roleClaimKey, anonRole: api.anonRole });

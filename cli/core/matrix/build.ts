@@ -25,6 +25,11 @@ export interface MatrixInputs {
   /** Injected clock (seconds) for the tokens' iat/exp. */
   now?: number;
   concurrency?: number;
+  /**
+   * The actors of fixturesDir/actors.json, already read (null: there is none, so the defaults):
+   * buildAndComputeMatrix reads the file before any database work, so a malformed one fails first.
+   */
+  actors?: ActorSpec[] | null;
 }
 
 export function fixtureFiles(dir: string): string[] {
@@ -67,9 +72,10 @@ export async function applyFixtures(sql: Sql, files: string[], displayRoot: stri
 export async function computeMatrixOn(url: string, inputs: MatrixInputs): Promise<Matrix> {
   const sql = connect(url, { max: Math.max(2, inputs.concurrency ?? 4) });
   try {
-    const display = relative(inputs.displayRoot, join(inputs.fixturesDir, 'actors.json')) || 'actors.json';
-    const specs: ActorSpec[] = readActorsFile(join(inputs.fixturesDir, 'actors.json'), display) ?? (await defaultActors(sql));
-    const actors = await resolveActors(sql, specs, inputs.api, inputs.now ?? Math.floor(Date.now() / 1000));
+    const display = actorsDisplay(inputs);
+    const declared = inputs.actors !== undefined ? inputs.actors : readActorsFile(join(inputs.fixturesDir, 'actors.json'), display);
+    const specs: ActorSpec[] = declared ?? (await defaultActors(sql));
+    const actors = await resolveActors(sql, specs, inputs.api, inputs.now ?? Math.floor(Date.now() / 1000), declared ? display : undefined);
     const schemas = await readExposedSchemas(sql, inputs.schemas);
     const rels = await readRelations(sql, schemas, actors.map((a) => a.role));
     const functions = await readRpcFunctions(sql, schemas);
@@ -93,8 +99,14 @@ export interface BuildOptions extends MatrixInputs {
   onProgress?: (step: string) => void;
 }
 
+function actorsDisplay(inputs: MatrixInputs): string {
+  return relative(inputs.displayRoot, join(inputs.fixturesDir, 'actors.json')) || 'actors.json';
+}
+
 /** Build, seed, compute, drop. */
 export async function buildAndComputeMatrix(opts: BuildOptions): Promise<Matrix> {
+  // A malformed actors.json fails here, before a database is made, migrated and seeded for nothing.
+  if (opts.actors === undefined) opts = { ...opts, actors: readActorsFile(join(opts.fixturesDir, 'actors.json'), actorsDisplay(opts)) };
   const db = await createThrowawayDatabase(opts.serverUrl, { prefix: 'rowguard_matrix', ...(opts.template ? { template: opts.template } : {}) });
   try {
     if (!opts.template) {

@@ -4,10 +4,14 @@
  * SELECT/INSERT/UPDATE/DELETE) and one line per (table, actor), so a change in
  * access is a one-line diff in review.
  */
+import { jsonSyntaxReason } from '../config.js';
 import { RowguardError } from '../errors.js';
 import { COMMANDS, callLabel, cellLabel, type Matrix, type MatrixCommand } from './model.js';
 
 export const MATRIX_FILE_VERSION = 1;
+
+/** The keys serializeMatrix writes, and so the only ones a committed file may have. */
+const FILE_KEYS = ['$comment', 'version', 'actors', 'tables', 'functions'];
 
 /** The comparable content: table → actor → command → label. */
 export type MatrixLabels = Record<string, Record<string, Record<MatrixCommand, string>>>;
@@ -80,29 +84,39 @@ export function serializeMatrix(m: Matrix): string {
 /** Read a committed matrix; a malformed file is one config error naming it. */
 export function parseMatrixFile(text: string, display: string): MatrixFile {
   let doc: unknown;
+  const json = text.replace(/^\uFEFF/, '');
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(json);
   } catch (err) {
-    throw new RowguardError('config', `${display}: not valid JSON (${(err as Error).message})`, { hint: 'rewrite it with rowguard matrix --update' });
+    // One line at line:col, without the excerpt of the file V8 quotes (it spans lines).
+    throw new RowguardError('config', `${display}: not valid JSON (${jsonSyntaxReason((err as Error).message, json)})`, { hint: 'rewrite it with rowguard matrix --update' });
   }
   const d = doc as Partial<MatrixFile>;
   const bad = (why: string) => new RowguardError('config', `${display}: ${why}`, { hint: 'rewrite it with rowguard matrix --update' });
-  if (!d || typeof d !== 'object') throw bad('expected a JSON object');
+  const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(d)) throw bad('expected a JSON object');
+  // A misspelt key ("tabels") would leave its cells uncompared: every key is one --update writes.
+  for (const k of Object.keys(d)) if (!FILE_KEYS.includes(k)) throw bad(`${k}: unknown key (expected ${FILE_KEYS.slice(1).join(', ')})`);
   if (d.version !== MATRIX_FILE_VERSION) throw bad(`unsupported version ${String(d.version)} (this rowguard writes ${MATRIX_FILE_VERSION})`);
   if (!Array.isArray(d.actors)) throw bad('"actors" must be a list');
-  if (!d.tables || typeof d.tables !== 'object') throw bad('"tables" must be an object');
+  d.actors.forEach((a, i) => {
+    if (!isObject(a) || typeof a.name !== 'string' || typeof a.kind !== 'string') throw bad(`actors[${i}] must be {"name": …, "kind": …}`);
+  });
+  if (!isObject(d.tables)) throw bad('"tables" must be an object');
   for (const [t, byActor] of Object.entries(d.tables)) {
-    if (!byActor || typeof byActor !== 'object') throw bad(`tables[${t}] must be an object`);
+    if (!isObject(byActor)) throw bad(`tables[${t}] must be an object`);
     for (const [a, byCmd] of Object.entries(byActor)) {
+      if (!isObject(byCmd)) throw bad(`tables[${t}][${a}] must be an object`);
       for (const c of COMMANDS) {
-        if (typeof (byCmd as Record<string, unknown>)?.[c] !== 'string') throw bad(`tables[${t}][${a}].${c} must be a string`);
+        if (typeof byCmd[c] !== 'string') throw bad(`tables[${t}][${a}].${c} must be a string`);
       }
+      for (const k of Object.keys(byCmd)) if (!(COMMANDS as readonly string[]).includes(k)) throw bad(`tables[${t}][${a}].${k}: unknown command (expected ${COMMANDS.join(', ')})`);
     }
   }
   if (d.functions !== undefined) {
-    if (!d.functions || typeof d.functions !== 'object' || Array.isArray(d.functions)) throw bad('"functions" must be an object');
+    if (!isObject(d.functions)) throw bad('"functions" must be an object');
     for (const [f, byActor] of Object.entries(d.functions)) {
-      if (!byActor || typeof byActor !== 'object') throw bad(`functions[${f}] must be an object`);
+      if (!isObject(byActor)) throw bad(`functions[${f}] must be an object`);
       for (const [a, label] of Object.entries(byActor)) if (typeof label !== 'string') throw bad(`functions[${f}][${a}] must be a string`);
     }
   }

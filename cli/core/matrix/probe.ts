@@ -675,7 +675,15 @@ export function planInsert(rel: RelationModel, truth: Truth, source: SourceRow, 
   for (const key of rel.uniqueKeys) {
     if (!key.every((k) => values.has(k))) continue; // a defaulted column already makes it fresh
     const candidates = key.map((k) => rel.columns.find((c) => c.name === k)!).filter((c) => c.name !== rel.ownerColumn);
-    const ordered = [...candidates.filter((c) => !c.inForeignKey), ...candidates.filter((c) => c.inForeignKey)];
+    // A column of a foreign key keeps the copied value: a fresh one names no parent row, so the
+    // policies that look the parent up (an org member adding someone to the org) refuse a row no
+    // client would send. A copy that collides fails on the key after WITH CHECK passed (ExecInsert
+    // checks the policies first): still the verdict "allowed", with a note.
+    const ordered = candidates.filter((c) => !c.inForeignKey);
+    if (!ordered.length && candidates.length) {
+      notes.push(`unique key (${key.join(', ')}) kept the copied values: its columns reference other tables`);
+      continue;
+    }
     let done = false;
     for (const c of ordered) {
       const v = freshValue(c, truth, serial++, opts.row);
@@ -782,8 +790,12 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
     truth = { ...truth, sources: [made] };
   }
   const insertable = truth.insertable.get(actor.role);
-  /** The first INSERT that went through, to try again returning the row. */
-  let okText: string | undefined;
+  /**
+   * The first INSERT the policies let through (it ran, or failed on a constraint after WITH CHECK
+   * passed) with the actor's own row, and the first with another owner's: each is tried again
+   * returning the row.
+   */
+  const accepted: { own?: string; other?: string } = {};
   const tryPlan = async (source: SourceRow, ownerValue: string | null | undefined): Promise<Outcome> => {
     let plan = planInsert(rel, truth, source, ownerValue, insertable ? { insertable } : {});
     let { outcome: o, storedOwner } = await runInsert(tx, rel, truth, plan.text);
@@ -800,24 +812,39 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
       // Asked for someone else's row, got one of our own: the write cannot create others' rows.
       return { kind: 'refused', note: `the owner (${rel.ownerColumn}) was rewritten to the actor by a trigger or default` };
     }
-    if (o.kind === 'ok' && o.count > 0) okText ??= plan.text;
+    if ((o.kind === 'ok' && o.count > 0) || o.kind === 'constraint') {
+      if (actor.uid && ownerValue && ownerValue !== actor.uid) accepted.other ??= plan.text;
+      else accepted.own ??= plan.text;
+    }
     return plan.note && o.kind === 'constraint' ? { ...o, note: `${o.note}; ${plan.note}` } : o;
   };
   /** Copy the candidates in turn while WITH CHECK refuses them: the first other outcome is the verdict. */
+  /** Copies WITH CHECK refused before the last tryCopies found its verdict. */
+  let refusedBefore = 0;
   const tryCopies = async (candidates: SourceRow[], ownerValue: string | null | undefined): Promise<Outcome> => {
     let first: Outcome | undefined;
+    refusedBefore = 0;
     for (const source of candidates.slice(0, SOURCES_PER_OWNER)) {
       const o = await tryPlan(source, ownerValue);
       if (o.kind !== 'refused') return o;
       first ??= o;
+      refusedBefore++;
     }
+    refusedBefore = 0;
     return first!;
   };
   if (!rel.ownerColumn || !actor.uid) {
     const source = truth.sources[0]!;
     // A synthesized row has no owner yet: give it some user's, as a copy would have.
     const owner = source.omit && rel.ownerColumn ? (opts.userIds[0] ?? null) : undefined;
-    return withReturning(tx, rel, truth, actor, classifySingleInsert(await tryCopies(truth.sources, owner)), okText);
+    const cell = classifySingleInsert(await tryCopies(truth.sources, owner));
+    // Without owners to tell rows apart, "all" says only that some copy went in: when WITH CHECK
+    // refused others first (a row of another org), the actor may insert some rows, not any.
+    const partial =
+      cell.access === 'all' && refusedBefore > 0
+        ? `WITH CHECK refused ${refusedBefore} of the fixture rows copied before one went in: which rows may be inserted depends on their values`
+        : undefined;
+    return withReturning(tx, rel, truth, actor, partial ? { ...cell, note: cell.note ? `${cell.note}; ${partial}` : partial } : cell, accepted);
   }
   const uid = actor.uid;
   const mineRows = truth.sources.filter((s) => s.owner === uid);
@@ -828,7 +855,7 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
   const other: Outcome = otherUid ? await tryCopies([...otherRows, ...mineRows, ...rest], otherUid) : { kind: 'skipped', note: 'no other user exists' };
   const cell = classifyOwnedInsert(own, other);
   const noted = other.kind === 'refused' && cell.access === 'own' && !cell.note && /rewritten/.test(other.note) ? { ...cell, note: other.note } : cell;
-  return withReturning(tx, rel, truth, actor, noted, okText);
+  return withReturning(tx, rel, truth, actor, noted, accepted);
 }
 
 /**
@@ -838,17 +865,23 @@ async function probeInsert(tx: TransactionSql, rel: RelationModel, truth: Truth,
  * cell allows can still fail that way. Said in the note (the verdict is the
  * write, which return=minimal makes).
  */
-async function withReturning(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, cell: Cell, text: string | undefined): Promise<Cell> {
-  if (!text || !rel.rls || !['all', 'own', 'subset'].includes(cell.access)) return cell;
+async function withReturning(tx: TransactionSql, rel: RelationModel, truth: Truth, actor: ProbeActor, cell: Cell, accepted: { own?: string; other?: string }): Promise<Cell> {
+  if ((!accepted.own && !accepted.other) || !rel.rls || !['all', 'own', 'subset'].includes(cell.access)) return cell;
   const readable = truth.readable.get(actor.role) ?? new Set<string>();
   const col = rel.columns.find((c) => readable.has(c.name));
   let why: string | undefined;
   if (!col) why = 'without SELECT, an INSERT that returns the row (Prefer: return=representation) is denied';
   else if (truth.samePolicies.get(actor.role)?.returning === false) {
-    const r = await attempt(tx, async (sp) => (await sp.unsafe(`${text} returning ${quoteIdent(col.name)}`)).count);
-    if (!r.ok) {
+    // Another owner's row is tried too: an "all" (inviting someone, sharing with them) is often
+    // hidden from its writer by a SELECT policy on the owner. Postgres checks the SELECT policies of
+    // a RETURNING beside WITH CHECK, before the constraints, so a copy that collided tells too.
+    for (const [whose, text] of [['own', accepted.own], ['other', accepted.other]] as const) {
+      if (!text || why) continue;
+      const r = await attempt(tx, async (sp) => (await sp.unsafe(`${text} returning ${quoteIdent(col.name)}`)).count);
+      if (r.ok) continue;
       const o = outcomeOfError(r.err);
-      if (o.kind === 'refused' || o.kind === 'denied') why = `an INSERT that returns the row (Prefer: return=representation) fails: ${o.note}`;
+      const insert = whose === 'other' ? "an INSERT of another user's row that returns it" : 'an INSERT that returns the row';
+      if (o.kind === 'refused' || o.kind === 'denied') why = `${insert} (Prefer: return=representation) fails: ${o.note}`;
     }
   }
   return why ? { ...cell, note: cell.note ? `${cell.note}; ${why}` : why } : cell;

@@ -135,7 +135,7 @@ export function untrackedFunctions(n: number, file: string): string {
 
 export function renderChanges(changes: CellChange[], c: ChalkInstance, file: string): string {
   if (!changes.length) return `${c.green('✓')} the access matrix matches ${file}`;
-  const lines = [`${c.red('✗')} ${changes.length} cell${changes.length === 1 ? '' : 's'} of the access matrix differ from ${file}:`];
+  const lines = [`${c.red('✗')} ${changes.length} cell${changes.length === 1 ? '' : 's'} of the access matrix differ${changes.length === 1 ? 's' : ''} from ${file}:`];
   for (const line of describeChanges(changes)) lines.push(`  ${line}`);
   lines.push(c.dim('  if the change is intended: rowguard matrix --update, and commit the file'));
   return lines.join('\n');
