@@ -107,6 +107,19 @@ describe('views and FORCE', () => {
     // The fixtures run as a superuser: superusers skip RLS even when it is forced.
     expect(await rule('view-bypasses-rls', `${base} alter table public.o force row level security;`)).toHaveLength(1);
   });
+
+  // realworld6's reproduction (atomic-crm's init_state): a view of an aggregate is granted every write by Supabase's defaults.
+  it('names only the writes Postgres takes through the view: none through an aggregate, those an INSTEAD OF trigger takes; on Postgres the aggregate view refuses an UPDATE', async () => {
+    const writes = `${base} grant insert, update, delete on public.v to anon;`;
+    const message = async (sql: string) => (await rule('view-bypasses-rls', sql)).map((f) => f.message.replace(/ view public\.v, .*/, ''));
+    expect(await message(writes)).toEqual(['anon can read, insert into, update and delete from']);
+    const counted = writes.replace('create view public.v as select id from public.o;', 'create view public.v as select count(id) as n from public.o;');
+    expect(await message(counted)).toEqual(['anon can read']);
+    const trigger = `create function public.v_update() returns trigger language plpgsql as $$ begin return new; end $$;
+      create trigger v_update instead of update on public.v for each row execute function public.v_update();`;
+    expect(await message(counted + trigger)).toEqual(['anon can read and update']);
+    await expect(asRequest(counted, 'anon', undefined, (tx) => tx.unsafe('update public.v set n = 1'))).rejects.toThrow(/cannot update view "v"/);
+  });
 });
 
 describe('migration state', () => {

@@ -55,6 +55,8 @@ export interface RawCatalog {
     column_acl?: Array<{ column: string; acl: AclItems }>;
     api_access: Record<string, string[]>;
     view_definition: string | null;
+    /** For a view, pg_relation_is_updatable (UPDATE 4, INSERT 8, DELETE 16); optional so hand-written rows may omit it. */
+    view_writes?: number | null;
     /** [schema, name] of each relation a view reads. */
     depends_on: Array<[string, string]>;
   }>;
@@ -360,6 +362,8 @@ export function buildModel(raw: RawCatalog): CatalogModel {
         .sort(byName),
       triggers: (triggers.get(r.oid) ?? []).map(triggerOf).sort(byName),
       viewDefinition: r.view_definition,
+      // Only when known: a view Postgres cannot write through (an aggregate, a join without triggers).
+      ...(r.view_writes !== undefined && r.view_writes !== null ? { viewWrites: (['UPDATE', 'INSERT', 'DELETE'] as const).filter((_, i) => (r.view_writes! & (4 << i)) !== 0) } : {}),
       dependsOn: r.depends_on.map(([s, n]) => qualified(s, n)).sort(),
     };
   });

@@ -233,6 +233,9 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
                          where has_table_privilege(x, c.oid, p)))
                        from unnest(${arrayLiteral(apiRoles)}::text[]) x), '{}')`} as api_access,
              case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end as view_definition,
+             -- what a write through a view may do: auto-updatable, or INSTEAD OF triggers and rules (UPDATE 4, INSERT 8, DELETE 16);
+             -- it asks the wrapper of a foreign table below, which fails for a wrapper with no handler: then unknown
+             case when c.relkind = 'v' and not exists (select from pg_foreign_data_wrapper w where w.fdwhandler = 0) then pg_relation_is_updatable(c.oid, true) end as view_writes,
              case when c.relkind in ('v', 'm') then coalesce(array(
                select distinct array[dn.nspname::text, dc.relname::text]
                from pg_rewrite rw join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = rw.oid and d.refclassid = 'pg_class'::regclass

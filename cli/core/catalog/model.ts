@@ -160,6 +160,11 @@ export interface Relation {
   triggers: Trigger[];
   /** For views and materialized views: the definition and the relations it reads. */
   viewDefinition: string | null;
+  /**
+   * For a view: the writes Postgres takes through it (auto-updatable, or INSTEAD OF triggers and rules);
+   * absent when unknown (a hand-written model), read then as every write.
+   */
+  viewWrites?: Array<'INSERT' | 'UPDATE' | 'DELETE'>;
   dependsOn: string[];
 }
 

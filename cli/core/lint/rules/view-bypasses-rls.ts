@@ -7,6 +7,9 @@ import { baseRelations, isInvokerView, ownerRunViewsUnder, ownerSkipsRls } from 
 const WRITES = ['INSERT', 'UPDATE', 'DELETE'] as const;
 type Ctx = Parameters<CatalogRule['check']>[0];
 
+/** Whether Postgres takes `write` through the view at all (an aggregate view takes none; a grant on it is moot). */
+const takesWrite = (view: Relation, write: (typeof WRITES)[number]) => view.viewWrites?.includes(write) ?? true;
+
 /** Why a view running as its owner (or a materialized view) shows `readers` rows they could not read themselves. */
 function ownerReasons(ctx: Ctx, view: Relation, readers: readonly string[]): string[] {
   const reasons: string[] = [];
@@ -43,7 +46,7 @@ function invokerViewFinding(ctx: Ctx, view: Relation, users: readonly string[], 
   for (const inner of ownerRunViewsUnder(ctx.model, view)) {
     if (isExposed(ctx, inner)) continue; // reported on its own
     // The caller's own privileges on the inner view are checked.
-    const through = users.filter((r) => hasPrivilege(ctx, inner, r, 'SELECT') || (inner.kind === 'view' && WRITES.some((w) => hasPrivilege(ctx, inner, r, w))));
+    const through = users.filter((r) => hasPrivilege(ctx, inner, r, 'SELECT') || (inner.kind === 'view' && WRITES.some((w) => takesWrite(inner, w) && hasPrivilege(ctx, inner, r, w))));
     if (through.length === 0) continue;
     const reasons = inner.kind === 'materialized' ? ['stores rows with no RLS'] : ownerReasons(ctx, inner, through.filter((r) => hasPrivilege(ctx, inner, r, 'SELECT')));
     if (reasons.length === 0) continue;
@@ -67,7 +70,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'exposed view (not security_invoker, or reading one that is not) or materialized view readable (a view also writable) by an API role, over RLS tables or tables the role cannot read',
-  docs: 'A view runs with its owner\'s rights unless created with security_invoker = true (PG15+); the owner usually owns the tables too, so their policies are skipped. Writes through a simple (auto-updatable) view skip them too: a role granted only UPDATE or DELETE on it changes every row with one unfiltered request. A security_invoker view runs as the caller, but a view it reads that is not invoker (or a materialized view), kept in an unexposed schema, is served through it all the same. A materialized view stores the owner\'s view of the data and has no RLS at all. An owner under the table\'s RLS (not its owner, no BYPASSRLS) reads it through the policies for its own roles: a permissive SELECT policy it gets and the reader does not (to reporting using (true)), or a restrictive one the reader gets and it does not, is reported too.',
+  docs: 'A view runs with its owner\'s rights unless created with security_invoker = true (PG15+); the owner usually owns the tables too, so their policies are skipped. Writes through a simple (auto-updatable) view skip them too: a role granted only UPDATE or DELETE on it changes every row with one unfiltered request. Only the writes Postgres takes through the view are named (pg_relation_is_updatable): none through an aggregate or a DISTINCT, those its INSTEAD OF triggers or rules take. A security_invoker view runs as the caller, but a view it reads that is not invoker (or a materialized view), kept in an unexposed schema, is served through it all the same. A materialized view stores the owner\'s view of the data and has no RLS at all. An owner under the table\'s RLS (not its owner, no BYPASSRLS) reads it through the policies for its own roles: a permissive SELECT policy it gets and the reader does not (to reporting using (true)), or a restrictive one the reader gets and it does not, is reported too.',
   fix: 'alter view … set (security_invoker = true); for a materialized view, revoke select from the API roles or move it to an unexposed schema',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -76,7 +79,7 @@ export const rule: CatalogRule = {
       if (!isExposed(ctx, view) || !isUserRelation(ctx, view)) continue;
       const readers = ctx.apiRoles.filter((r) => hasPrivilege(ctx, view, r, 'SELECT'));
       // Writes through the view run as its owner as well (a materialized view takes none).
-      const writes = view.kind === 'view' ? WRITES.filter((w) => ctx.apiRoles.some((r) => hasPrivilege(ctx, view, r, w))) : [];
+      const writes = view.kind === 'view' ? WRITES.filter((w) => takesWrite(view, w) && ctx.apiRoles.some((r) => hasPrivilege(ctx, view, r, w))) : [];
       const users = ctx.apiRoles.filter((r) => readers.includes(r) || writes.some((w) => hasPrivilege(ctx, view, r, w)));
       if (users.length === 0) continue;
       const verbs = listWords([...(readers.length ? ['SELECT'] : []), ...writes].map(verbOf));
