@@ -604,6 +604,35 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
     }
   });
 
+  // realworld6 on gonasi (course_editors: a BEFORE trigger refuses an editor whose organisation is not the course's).
+  it('a BEFORE row trigger that raises while reading the column, or sets it, guards it; one that only notes it does not; on Postgres the raising one refuses the planted row', async () => {
+    const sql = (body: string) => `create table public.invites (org int not null, email text not null);
+      create table public.seats (org int not null, user_id uuid not null, seat text not null);
+      alter table public.seats enable row level security;
+      create policy join_seat on public.seats for insert to authenticated with check (user_id = (select auth.uid()));
+      create policy own_seats on public.seats for select to authenticated using (user_id = (select auth.uid()));
+      create table public.ledgers (id int primary key, org int not null);
+      alter table public.ledgers enable row level security;
+      create policy org_ledgers on public.ledgers for select to authenticated using (org in (select s.org from public.seats s where s.user_id = (select auth.uid())));
+      grant select, insert on public.seats to authenticated; grant select on public.ledgers to authenticated;
+      create function public.check_seat() returns trigger language plpgsql security definer set search_path = '' as $$ begin ${body} return new; end $$;
+      create trigger check_seat before insert on public.seats for each row execute function public.check_seat();`;
+    const raises = `if not exists (select 1 from public.invites i where i.org = new.org and i.email = auth.email()) then raise exception 'not invited'; end if;`;
+    expect(await rule('policy-trusts-writable-column', sql(raises))).toEqual([]);
+    expect(await rule('policy-trusts-writable-column', sql('new.org := 1;'))).toEqual([]);
+    for (const body of [raises.replace('raise exception', 'raise notice'), "new.seat := coalesce(new.seat, 'x');"]) {
+      expect((await rule('policy-trusts-writable-column', sql(body))).map((f) => f.message), body).toEqual([expect.stringContaining('public.seats.org (authenticated: INSERT, policy join_seat)')]);
+    }
+    const user = '00000000-0000-4000-8000-00000000000a';
+    const plant = (body: string) =>
+      asRequest(`${sql(body)} insert into public.ledgers values (1, 7);`, 'authenticated', user, async (tx) => {
+        await tx.unsafe(`do $$ begin insert into public.seats values (7, '${user}', 'x'); exception when raise_exception then null; end $$`);
+        return (await tx.unsafe('select id from public.ledgers')).length;
+      });
+    expect(await plant(raises)).toBe(0);
+    expect(await plant(raises.replace('raise exception', 'raise notice'))).toBe(1);
+  });
+
   // Reduced from supabase/supabase examples/supa-builder/supabase/migrations/20260131000006_fix_rls_recursion_final.sql:
   // roles are readable by every user, and "no direct writes" is said with using (false) / with check (false).
   it('a permissive policy that is constantly false (using (false), with check (false)) opens no write path; on Postgres it admits nothing', async () => {

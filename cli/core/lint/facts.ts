@@ -486,6 +486,25 @@ export function columnsSetToCaller(ctx: CatalogLintContext, rel: Relation, comma
   return out;
 }
 
+/**
+ * Whether an enabled BEFORE ROW trigger on `event` may keep `column` from holding what the caller
+ * writes: one limited to UPDATE OF it, or one whose PL/pgSQL function assigns `new.<column>`
+ * (`new.created_by := old.created_by`) or raises an error while reading it (`if new.org_id <> … then
+ * raise exception`). A function in another language (moddatetime) is not read: it guards nothing here.
+ */
+export function triggerGuards(ctx: CatalogLintContext, rel: Relation, column: string, event: 'INSERT' | 'UPDATE'): boolean {
+  const esc = column.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const named = new RegExp(`\\bnew\\s*\\.\\s*"?${esc}"?(?![\\w$])`, 'i');
+  const assigned = new RegExp(`\\bnew\\s*\\.\\s*"?${esc}"?\\s*:?=(?!=)`, 'i');
+  return rel.triggers.some((t) => {
+    if (!t.enabled || t.timing !== 'BEFORE' || t.level !== 'ROW' || !t.events.includes(event)) return false;
+    if (event === 'UPDATE' && t.columns.includes(column)) return true;
+    if (event === 'UPDATE' && t.columns.length > 0) return false;
+    const src = plpgsqlTriggerFunction(ctx.model, t)?.plpgsqlSource ?? '';
+    return assigned.test(src) || (named.test(src) && /\braise\b(?!\s+(notice|warning|info|log|debug)\b)/i.test(src));
+  });
+}
+
 /** A relation as SQL in a fix: `public."Weird Table"` (messages keep the plain `schema.table`). */
 export function sqlName(rel: { schema: string; name: string }): string {
   return `${quoteIdent(rel.schema)}.${quoteIdent(rel.name)}`;

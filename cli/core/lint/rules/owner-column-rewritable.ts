@@ -6,9 +6,9 @@
  * the team's UPDATE path leaves the owner column writable, a member sets it to
  * themselves and gets what only the owner gets.
  */
-import type { Policy, Relation } from '../../catalog/model.js';
+import type { Policy } from '../../catalog/model.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { apiRolesOf, admitsWrite, bypassesRls, callerHelpers, canWriteColumn, hasPrivilege, isTable, listWords, plpgsqlTriggerFunction, policiesFor, policyObject } from '../facts.js';
+import { apiRolesOf, admitsWrite, bypassesRls, callerHelpers, canWriteColumn, hasPrivilege, isTable, listWords, policiesFor, policyObject, triggerGuards } from '../facts.js';
 
 type Branches = Array<{ owners: string[]; shared: string[] }>;
 
@@ -20,30 +20,13 @@ const sharedPath = (bs: Branches, column: string) => bs.some((b) => b.shared.len
 /** A branch that admits the row's owner by `column` alone. */
 const ownerPath = (bs: Branches, column: string) => bs.some((b) => b.owners.includes(column) && b.shared.length === 0);
 
-/**
- * A BEFORE UPDATE row trigger that may keep the column (`new.created_by := old.created_by`), refuse a
- * change to it, or set it: one limited to UPDATE OF it, or a PL/pgSQL function that names `new.<column>`.
- * A trigger in another language is taken as guarding it; nothing here can read it.
- */
-function guardedByTrigger(ctx: CatalogLintContext, rel: Relation, column: string): boolean {
-  const esc = column.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const named = new RegExp(`\\bnew\\s*\\.\\s*"?${esc}"?(?![\\w$])`, 'i');
-  return rel.triggers.some((t) => {
-    if (!t.enabled || t.timing !== 'BEFORE' || t.level !== 'ROW' || !t.events.includes('UPDATE')) return false;
-    if (t.columns.includes(column)) return true;
-    if (t.columns.length > 0) return false;
-    const fn = plpgsqlTriggerFunction(ctx.model, t);
-    return !fn || named.test(fn.plpgsqlSource ?? '');
-  });
-}
-
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'owner-column-rewritable',
   level: 'warn',
   category: 'security',
   description: "an UPDATE policy lets members of a team rewrite the owner column (created_by) of rows they do not own, which other policies grant by",
-  docs: "A table shared by a team or organisation (an UPDATE policy such as `using (team_id in (select my_teams()))`) often keeps who created each row, and other policies give the creator more: `delete using (created_by = auth.uid())` on the table, or a second table read through `exists (select 1 from docs d where d.id = drafts.doc_id and d.created_by = auth.uid())`. When the team's UPDATE path reaches rows whose owner is someone else and the role may update the owner column, a member sets it to their own id and gets what only the owner gets: deleting the row, reading its drafts. A WITH CHECK does not help (`created_by = auth.uid()` is exactly what the member writes). Reported for each UPDATE (or ALL) policy with an OR branch that ties the row to the caller through other columns and not through the owner column, when the role can update that column (table or column grant), no BEFORE UPDATE row trigger may guard it (one limited to UPDATE OF it, or a PL/pgSQL function naming new.<column>), no restrictive UPDATE policy ties it to the caller, and some policy the role passes grants by it: one on another table comparing it with the caller's id or email, or a SELECT or DELETE policy of the table whose branch asks only for ownership while no policy of that command lets the team through.",
+  docs: "A table shared by a team or organisation (an UPDATE policy such as `using (team_id in (select my_teams()))`) often keeps who created each row, and other policies give the creator more: `delete using (created_by = auth.uid())` on the table, or a second table read through `exists (select 1 from docs d where d.id = drafts.doc_id and d.created_by = auth.uid())`. When the team's UPDATE path reaches rows whose owner is someone else and the role may update the owner column, a member sets it to their own id and gets what only the owner gets: deleting the row, reading its drafts. A WITH CHECK does not help (`created_by = auth.uid()` is exactly what the member writes). Reported for each UPDATE (or ALL) policy with an OR branch that ties the row to the caller through other columns and not through the owner column, when the role can update that column (table or column grant), no BEFORE UPDATE row trigger may guard it (one limited to UPDATE OF it, or a PL/pgSQL function that assigns new.<column> or raises an error while reading it), no restrictive UPDATE policy ties it to the caller, and some policy the role passes grants by it: one on another table comparing it with the caller's id or email, or a SELECT or DELETE policy of the table whose branch asks only for ownership while no policy of that command lets the team through.",
   fix: "leave the owner column out of the team's UPDATE grant (grant update (title, body) on …), or keep it with a trigger: `new.created_by := old.created_by` in a BEFORE UPDATE function",
   check(ctx) {
     const out: RawFinding[] = [];
@@ -75,7 +58,7 @@ export const rule: CatalogRule = {
         const updaters = policiesFor(ctx.model, rel, role, 'UPDATE', true).filter((q) => admitsWrite(ctx, q, 'UPDATE'));
         const restrictive = policiesFor(ctx.model, rel, role, 'UPDATE', false);
         for (const column of owners) {
-          if (!canWriteColumn(ctx, rel, role, 'UPDATE', column) || guardedByTrigger(ctx, rel, column)) continue;
+          if (!canWriteColumn(ctx, rel, role, 'UPDATE', column) || triggerGuards(ctx, rel, column, 'UPDATE')) continue;
           if (restrictive.some((r) => branchesOf(ctx, r, 'using').every((b) => b.owners.includes(column)))) continue;
           // anon passes no team test that asks for the user (`user_id = auth.uid()` in the membership look-up).
           const path = updaters.find((q) => sharedPath(branchesOf(ctx, q, 'using'), column) && !(role === ctx.anonRole && ctx.analysis(q).using!.needsUser(callerHelpers(ctx))));
