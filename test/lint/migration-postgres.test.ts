@@ -136,6 +136,54 @@ const CASES: Case[] = [
     fails: '23502',
     rules: ['drop-column-or-table', 'add-column-not-null-no-default'],
   },
+  // The TRUNCATE's ACCESS EXCLUSIVE lock is held until the commit: what follows on the emptied table (an index build, a
+  // rewrite, a validating scan) finds no row and keeps out no one the TRUNCATE does not already keep out.
+  { name: 'truncate, then create index', sql: 'truncate public.t cascade;\ncreate index t_v on public.t (v);', rows: 0, lock: 'AccessExclusiveLock', rules: ['drop-column-or-table'] },
+  {
+    name: 'truncate, then reindex, drop index and a column type change',
+    sql: 'truncate public.t cascade;\nreindex table public.t;\ndrop index public.t_i;\nalter table public.t alter column i type bigint;',
+    rows: 0,
+    lock: 'AccessExclusiveLock',
+    rules: ['drop-column-or-table'],
+  },
+  {
+    name: 'truncate, then add check, foreign key and unique, and set not null',
+    sql: 'truncate public.t cascade;\nalter table public.t add constraint t_i_pos check (i > 0), add constraint t_rid_fk foreign key (rid) references public.r (id), add constraint t_v_u unique (v);\nalter table public.t alter column i set not null;',
+    rows: 0,
+    lock: 'AccessExclusiveLock',
+    rules: ['drop-column-or-table'],
+  },
+  { name: 'truncate, insert a row, then create index', sql: 'truncate public.t cascade;\ninsert into public.t (id) values (1);\ncreate index t_v on public.t (v);', rows: 1, lock: 'AccessExclusiveLock', rules: ['drop-column-or-table', 'index-not-concurrent'] },
+  // An index is of one table (an inheritance child is not indexed with its parent), while ALTER TABLE reaches the child.
+  {
+    name: 'truncate only of a parent whose inheritance child has rows, then create index on the parent',
+    before: 'create table public.tp (id int);\ncreate table public.tc () inherits (public.tp);\ninsert into public.tc values (1);',
+    target: 'public.tc',
+    sql: 'truncate only public.tp;\ncreate index tp_id on public.tp (id);',
+    rows: 1,
+    lock: null,
+    rules: ['drop-column-or-table'],
+  },
+  {
+    name: 'truncate only of a parent whose inheritance child has rows, then change a column type',
+    before: 'create table public.tp (id int);\ncreate table public.tc () inherits (public.tp);\ninsert into public.tc values (1);',
+    target: 'public.tc',
+    sql: 'truncate only public.tp;\nalter table public.tp alter column id type bigint;',
+    rows: 1,
+    rewrite: true,
+    lock: 'AccessExclusiveLock',
+    rules: ['drop-column-or-table', 'table-rewrite'],
+  },
+  {
+    name: 'truncate a partitioned table, then attach a partition that has rows',
+    before: "create table public.p2 (id int, at date);\ninsert into public.p2 select g, date '2021-03-01' from generate_series(1, 20) g;",
+    sql: "truncate public.p;\nalter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01');",
+    target: 'public.p2',
+    scan: true,
+    rows: 20,
+    lock: 'AccessExclusiveLock',
+    rules: ['drop-column-or-table', 'constraint-not-valid'],
+  },
   // ALTER COLUMN TYPE: binary-coercible changes keep the heap and the indexes.
   { name: 'varchar(10) → varchar(20)', sql: 'alter table public.t alter column v type varchar(20);', rewrite: false, reindexed: false, scan: false, rules: [] },
   { name: 'varchar(10) → varchar(5)', sql: 'alter table public.t alter column v type varchar(5);', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
@@ -584,6 +632,8 @@ const BLOCKS: Array<{ name: string; sql: string; fails?: string; rules: string[]
   { name: 'truncate and add column not null in one block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\ntruncate public.t cascade;\nalter table public.t add column a int not null;\ncommit;', rules: ['drop-column-or-table'] },
   // Each statement its own transaction: between them another session may insert a row (none does here).
   { name: 'truncate, then add column not null, each on its own in a no-transaction file', sql: '-- rowguard:no-transaction\ntruncate public.t cascade;\nalter table public.t add column a int not null;', rules: ['drop-column-or-table', 'add-column-not-null-no-default'] },
+  { name: 'truncate and create index in one block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\ntruncate public.t cascade;\ncreate index t_v on public.t (v);\ncommit;', rules: ['drop-column-or-table'] },
+  { name: 'truncate, then create index, each on its own in a no-transaction file', sql: '-- rowguard:no-transaction\ntruncate public.t cascade;\ncreate index t_v on public.t (v);', rules: ['drop-column-or-table', 'index-not-concurrent'] },
   { name: 'a block never committed', sql: '-- rowguard:no-transaction\nbegin;\nalter table public.t add column a int;', fails: 'migration_invalid_file', rules: ['no-transaction-statement'] },
   { name: 'set local lock_timeout lasts until its block commits', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;\nalter table public.t add column b int;", lockTimeout: '0', rules: ['missing-lock-timeout'] },
   { name: 'set local lock_timeout covers the statements of its block', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;", lockTimeout: '0', rules: [] },

@@ -1,44 +1,10 @@
 /** ADD COLUMN … NOT NULL with no default fails on a table that has rows. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, relName, typeOf, type MigrationStatement } from '../migrations.js';
+import { existedBefore, originOf, typeOf } from '../migrations.js';
 import { alterTableCmds, constraintsOf, locationOf, nodeBody } from '../stmt.js';
+import { emptiedTables, emptiedWithChildren } from '../emptied-tables.js';
 
 const SERIAL = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
-
-/** Statements that add no row to any table (what comes between a TRUNCATE and the ADD COLUMN). */
-const ROW_NEUTRAL = new Set(['AlterTableStmt', 'IndexStmt', 'TruncateStmt', 'CommentStmt', 'GrantStmt', 'VariableSetStmt', 'DropStmt', 'CreateFunctionStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'AlterPolicyStmt', 'CreateEnumStmt', 'AlterEnumStmt', 'CreateSeqStmt', 'AlterSeqStmt', 'CreateDomainStmt', 'ViewStmt', 'CompositeTypeStmt', 'CreateSchemaStmt']);
-
-/**
- * The tables each statement finds empty: emptied by a TRUNCATE earlier in the same transaction,
- * with only row-neutral statements since. TRUNCATE holds ACCESS EXCLUSIVE until the commit, so no
- * other session adds a row meanwhile. TRUNCATE ONLY leaves an inheritance child's rows, which an
- * ADD COLUMN reaches too; what a DO block does around its statements is not read, so one there
- * neither empties nor keeps a table empty; ATTACH PARTITION brings the partition's rows.
- */
-function emptiedTables(all: readonly MigrationStatement[]): Map<MigrationStatement, ReadonlySet<string>> {
-  const out = new Map<MigrationStatement, ReadonlySet<string>>();
-  let empty = new Map<string, string>(); // table → the transaction that emptied it
-  let inDo: { file: string; endLine: number } | null = null;
-  for (const s of all) {
-    const inside = inDo !== null && inDo.file === s.file && s.line <= inDo.endLine && s.type !== 'DoStmt';
-    out.set(s, new Set([...empty].filter(([, tx]) => tx === s.transaction).map(([t]) => t)));
-    if (s.type === 'DoStmt') inDo = { file: s.file, endLine: s.endLine };
-    if (inside || !ROW_NEUTRAL.has(s.type)) {
-      empty = new Map();
-      continue;
-    }
-    if (s.type === 'AlterTableStmt') {
-      for (const c of alterTableCmds(s)?.cmds ?? []) if (c.subtype === 'AT_AttachPartition') empty.delete(alterTableCmds(s)!.table);
-    }
-    if (s.type === 'TruncateStmt') {
-      for (const r of (s.body['relations'] as unknown[] | undefined) ?? []) {
-        const rv = nodeBody(r, 'RangeVar');
-        if (rv?.['inh']) empty.set(relName(rv, s.defaultSchema), s.transaction);
-      }
-    }
-  }
-  return out;
-}
 
 export const rule: MigrationRule = {
   kind: 'migration',
@@ -53,7 +19,7 @@ export const rule: MigrationRule = {
     const emptyAt = emptiedTables(ctx.allStatements);
     for (const s of ctx.statements) {
       const at = alterTableCmds(s);
-      if (!at || !existedBefore(s, at.table) || emptyAt.get(s)?.has(at.table)) continue;
+      if (!at || !existedBefore(s, at.table) || emptiedWithChildren(emptyAt.get(s), at.table)) continue;
       for (const c of at.cmds) {
         if (c.subtype !== 'AT_AddColumn') continue;
         const def = nodeBody(c.def, 'ColumnDef');

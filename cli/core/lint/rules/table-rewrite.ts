@@ -3,6 +3,7 @@ import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, originOf, qualifiedName, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, booleanOption, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
 import { catalogBodyStatements, inlinedExpression, volatileCall } from '../sql-inline.js';
+import { emptiedTables, emptiedWithChildren } from '../emptied-tables.js';
 
 /** Time zones with a fixed zero UTC offset, as SET TIME ZONE spells them. */
 const UTC_ZONES = new Set(['utc', 'etc/utc', 'uct', 'etc/uct', 'gmt', 'etc/gmt', 'gmt0', 'etc/gmt0', 'universal', 'etc/universal', 'zulu', 'etc/zulu', 'greenwich', 'etc/greenwich']);
@@ -117,16 +118,20 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER (with no table: every table clustered before), VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits or the precision of timestamp, timestamptz, time and timetz (timestamp(3) → timestamp), varchar → text, text → varchar, cidr → inet and a serial column to its own integer type need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE — a LANGUAGE sql one only when Postgres does not inline its body to an expression without a volatile call (a body with a FROM, an aggregate or a set-returning function, a SECURITY DEFINER or SET function, is not inlined).',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits or the precision of timestamp, timestamptz, time and timetz (timestamp(3) → timestamp), varchar → text, text → varchar, cidr → inet and a serial column to its own integer type need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A table a TRUNCATE (not ONLY) emptied earlier in the same transaction, with nothing since that could add a row, is not reported: there is no row to rewrite, and the TRUNCATE holds ACCESS EXCLUSIVE until the commit anyway (not across the statements of a no-transaction file, each committed on its own). A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE — a LANGUAGE sql one only when Postgres does not inline its body to an expression without a volatile call (a body with a FROM, an aggregate or a set-returning function, a SECURITY DEFINER or SET function, is not inlined).',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
     const domainsAt = constrainedDomains(ctx.allStatements);
     const volatileAt = volatileFunctions(ctx.allStatements, ctx.catalogVolatileFunctions, ctx.parseSync);
+    // A table a TRUNCATE emptied earlier in this transaction: nothing to rewrite, and its ACCESS EXCLUSIVE lock is held already.
+    const emptyAt = emptiedTables(ctx.allStatements);
     for (const s of ctx.statements) {
-      out.push(...maintenance(s, ctx.rowEstimates));
+      const emptied = emptyAt.get(s) ?? new Map<string, boolean>();
+      out.push(...maintenance(s, ctx.rowEstimates, emptied));
       const at = alterTableCmds(s);
-      if (!at || !existedBefore(s, at.table)) continue;
+      // ALTER TABLE reaches inheritance children too: TRUNCATE ONLY does not empty them.
+      if (!at || !existedBefore(s, at.table) || emptiedWithChildren(emptied, at.table)) continue;
       const origin = originOf(s, at.table, ctx.rowEstimates);
       for (const c of at.cmds) {
         if (c.subtype === 'AT_AlterColumnType') {
@@ -191,10 +196,10 @@ export const rule: MigrationRule = {
 };
 
 /** CLUSTER, VACUUM FULL and REFRESH MATERIALIZED VIEW (without CONCURRENTLY) of relations that existed before. */
-function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>): RawFinding[] {
+function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>, emptied: ReadonlyMap<string, boolean>): RawFinding[] {
   const one = (rel: unknown, what: string, why: string, fix: string): RawFinding[] => {
     const name = relName(rel, s.defaultSchema);
-    if (!existedBefore(s, name)) return [];
+    if (!existedBefore(s, name) || emptied.has(name)) return [];
     return [{ object: name, objectKind: what === 'refresh materialized view' ? 'view' : 'table', location: s.at(undefined), message: `${what} ${name} (${originOf(s, name, rows)}) ${why}`, fix }];
   };
   if (s.type === 'RefreshMatViewStmt' && !s.body['concurrent']) {
