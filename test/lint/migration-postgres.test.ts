@@ -569,6 +569,142 @@ describe('migration-safety rules agree with what the server does (Postgres 17 by
 });
 
 /**
+ * Type-modifier changes (ALTER COLUMN … TYPE with the same type, another limit, range or precision):
+ * each on its own table with rows and an index on the column, in a rolled-back transaction; the
+ * table's relfilenode says whether Postgres rewrote it, the index's whether it was rebuilt. Postgres
+ * 15 and 17 agree on every pair (interval_support, numeric_support, varchar_support, varbit_support,
+ * TemporalSimplify have not changed between them). [from, to, rewritten, a value that fits both]
+ */
+const TYPMODS: Array<[string, string, boolean, string]> = [
+  ['interval', 'interval(3)', true, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval(6)', false, "'1 day 02:03:04.5678'"],
+  ['interval(6)', 'interval(3)', true, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval(5)', false, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval(7)', false, "'1 day 02:03:04.5678'"], // 7 is clamped to 6, the maximum
+  ['interval', 'interval(6)', false, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval day to second', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval day to second(3)', true, "'1 day 02:03:04.5678'"],
+  ['interval day to second(3)', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second(3)', 'interval day to second', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second', 'interval day to second(3)', true, "'1 day 02:03:04.5678'"],
+  ['interval day to second(2)', 'interval day to second(4)', false, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval day to second(3)', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second(3)', 'interval(3)', false, "'1 day 02:03:04.5678'"],
+  ['interval minute to second(2)', 'interval day to second(2)', false, "'1 day 02:03:04.5678'"],
+  ['interval second(2)', 'interval second(4)', false, "'1 day 02:03:04.5678'"],
+  ['interval second', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval second', false, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval day', true, "'1 day 02:03:04.5678'"],
+  ['interval day', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval day', 'interval day to second', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second', 'interval day', true, "'1 day 02:03:04.5678'"],
+  ['interval day to hour', 'interval day to minute', false, "'1 day 02:03:04.5678'"],
+  ['interval hour to minute', 'interval day to second', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second', 'interval hour to minute', true, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval year to month', true, "'1 year 2 mons 3 days'"],
+  ['interval year to month', 'interval', false, "'1 year 2 mons 3 days'"],
+  ['interval year', 'interval year to month', false, "'1 year 2 mons 3 days'"],
+  ['interval month', 'interval year to month', false, "'1 year 2 mons 3 days'"],
+  ['interval year to month', 'interval year', true, "'1 year 2 mons 3 days'"],
+  ['numeric', 'numeric(10,2)', true, '12.3'],
+  ['numeric(10,2)', 'numeric(8,2)', true, '12.3'],
+  ['numeric(10,2)', 'numeric(10,1)', true, '12.3'],
+  ['numeric(10)', 'numeric(12)', false, '12'],
+  ['numeric(10)', 'numeric(12,0)', false, '12'],
+  ['varchar', 'varchar(10)', true, "'abc'"],
+  ['varchar(10)', 'varchar', false, "'abc'"],
+  ['text', 'varchar', false, "'abc'"],
+  ['text', 'varchar(10)', true, "'abc'"],
+  ['varbit(8)', 'varbit(16)', false, "B'1010'"],
+  ['varbit(8)', 'varbit(4)', true, "B'1010'"],
+  ['varbit(8)', 'varbit', false, "B'1010'"],
+  ['varbit', 'varbit(8)', true, "B'1010'"],
+  ['bit(8)', 'varbit(8)', true, "B'10101010'"],
+  ['bit(8)', 'varbit(16)', true, "B'10101010'"],
+  ['varbit(8)', 'bit(8)', true, "B'10101010'"],
+  ['char(5)', 'char(10)', true, "'ab'"],
+  ['char(10)', 'char(5)', true, "'ab'"],
+  ['char(5)', 'bpchar', false, "'ab'"],
+  ['char(5)', 'text', true, "'ab'"],
+  ['char(5)', 'varchar(10)', true, "'ab'"],
+  ['varchar(5)', 'char(5)', true, "'ab'"],
+  ['time', 'time(3)', true, "'10:00:01.2345'"],
+  ['timetz(3)', 'timetz(6)', false, "'10:00:01.2345+02'"],
+  ['timetz', 'timetz(3)', true, "'10:00:01.2345+02'"],
+];
+
+describe('type-modifier changes: table-rewrite agrees with the relfilenode', () => {
+  let db: ThrowawayDatabase;
+  beforeAll(async () => {
+    db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg_typmod' });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  it.each(TYPMODS.map(([from, to, rewrite, value]) => [`${from} → ${to}`, from, to, rewrite, value] as const))('%s', async (_name, from, to, rewrite, value) => {
+    const created = `create table public.x (id int, c ${from});\ncreate index x_c on public.x (c);`;
+    const change = `alter table public.x alter column c type ${to};`;
+    const [heap, index] = await withSql(db.url, async (sql) => {
+      await sql.unsafe('begin');
+      try {
+        await sql.unsafe(`${created}\ninsert into public.x select g, ${value} from generate_series(1, 50) g;`).simple();
+        const node = `select pg_relation_filenode('public.x')::text as t, pg_relation_filenode('public.x_c')::text as i`;
+        const [before] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
+        await sql.unsafe(change).simple();
+        const [after] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
+        return [before!.t !== after!.t, before!.i !== after!.i];
+      } finally {
+        await sql.unsafe('rollback');
+      }
+    });
+    expect(heap, 'rewrite (relfilenode changed)').toBe(rewrite);
+    expect(index, 'index rebuilt').toBe(rewrite);
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: created, judged: false },
+        { displayPath: 'sql/0002_change.sql', sql: change, judged: true },
+      ],
+      serverVersion: serverMajor() * 10000,
+    });
+    expect(r.findings.filter((f) => f.category === 'migration').map((f) => f.rule)).toEqual(rewrite ? ['table-rewrite'] : []);
+  });
+
+  // bit(n) → bit varying is binary-coercible, but the index is rebuilt with varbit's operator class.
+  it('bit(8) → varbit keeps the rows and rebuilds the index on the column, and says so', async () => {
+    const created = 'create table public.x (id int, c bit(8), d bit(8));\ncreate index x_c on public.x (c);';
+    const change = 'alter table public.x alter column c type varbit, alter column d type varbit;';
+    const [heap, index] = await withSql(db.url, async (sql) => {
+      await sql.unsafe('begin');
+      try {
+        await sql.unsafe(`${created}\ninsert into public.x select g, B'10101010', B'1' || B'0000000' from generate_series(1, 50) g;`).simple();
+        const node = `select pg_relation_filenode('public.x')::text as t, pg_relation_filenode('public.x_c')::text as i`;
+        const [before] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
+        await sql.unsafe(change).simple();
+        const [after] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
+        return [before!.t !== after!.t, before!.i !== after!.i];
+      } finally {
+        await sql.unsafe('rollback');
+      }
+    });
+    expect(heap, 'rewrite (relfilenode changed)').toBe(false);
+    expect(index, 'index rebuilt').toBe(true);
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: created, judged: false },
+        { displayPath: 'sql/0002_change.sql', sql: change, judged: true },
+      ],
+      serverVersion: serverMajor() * 10000,
+    });
+    const found = r.findings.filter((f) => f.category === 'migration');
+    // d has no index: nothing is rebuilt for it.
+    expect(found.map((f) => `${f.rule} ${f.object}`)).toEqual(['table-rewrite public.x.c']);
+    expect(found[0]!.message).toMatch(/keeps the rows but rebuilds public\.x_c/);
+  });
+});
+
+/**
  * Statements Postgres runs only outside a transaction block, in a `-- rowguard:no-transaction`
  * file: each runs on its own (as `migrate up` runs such a file) on a copy of the template, and
  * whether the table's relfilenode changed (a rewrite) is measured.
