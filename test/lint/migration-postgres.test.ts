@@ -992,6 +992,60 @@ describe('unqualified names in migrations, on a database whose search_path start
   });
 });
 
+/**
+ * search_path set inside a migration file, applied by `migrate up` (each file in a fresh session):
+ * which of app.t and public.t Postgres changed is what the lint must name, with and without the
+ * catalog. SET LOCAL lasts until its transaction ends (the file's, or a BEGIN … COMMIT block's in a
+ * no-transaction file, where outside a block it only warns); set_config splits its string as the
+ * setting is split (unquoted names folded to lower case); RESET goes back to the database's.
+ */
+const SEARCH_PATHS: Array<{ name: string; sql: string; schema: 'app' | 'public' }> = [
+  { name: "set_config('search_path', 'app, public', false), as pg_dump writes it", sql: "select pg_catalog.set_config('search_path', 'app, public', false);\nalter table t alter column a type varchar(5);", schema: 'app' },
+  { name: "set_config('search_path', 'App', false): folded to lower case", sql: "select set_config('search_path', 'App', false);\nalter table t alter column a type varchar(5);", schema: 'app' },
+  { name: "set_config('search_path', 'app', true) in a transactional file", sql: "select set_config('search_path', 'app', true);\nalter table t alter column a type varchar(5);", schema: 'app' },
+  { name: 'set local search_path in a transactional file', sql: 'set local search_path = app;\nalter table t alter column a type varchar(5);', schema: 'app' },
+  { name: 'set search_path, then reset it', sql: 'set search_path = app;\nreset search_path;\nalter table t alter column a type varchar(5);', schema: 'public' },
+  { name: 'set search_path, then set it to default', sql: 'set search_path = app, public;\nset search_path to default;\nalter table t alter column a type varchar(5);', schema: 'public' },
+  { name: 'set local search_path outside a block of a no-transaction file (only a warning)', sql: '-- rowguard:no-transaction\nset local search_path = app;\nalter table t alter column a type varchar(5);', schema: 'public' },
+  { name: "set_config(…, true) outside a block of a no-transaction file", sql: "-- rowguard:no-transaction\nselect set_config('search_path', 'app', true);\nalter table t alter column a type varchar(5);", schema: 'public' },
+  { name: 'set local search_path in a block of a no-transaction file, used in it', sql: '-- rowguard:no-transaction\nbegin;\nset local search_path = app;\nalter table t alter column a type varchar(5);\ncommit;', schema: 'app' },
+  { name: 'set local search_path in a block of a no-transaction file, used after its commit', sql: '-- rowguard:no-transaction\nbegin;\nset local search_path = app;\ncommit;\nalter table t alter column a type varchar(5);', schema: 'public' },
+  { name: 'set search_path in a block of a no-transaction file, used after its commit', sql: '-- rowguard:no-transaction\nbegin;\nset search_path = app;\ncommit;\nalter table t alter column a type varchar(5);', schema: 'app' },
+];
+
+describe('search_path set in a migration file, as migrate up runs it', () => {
+  const TABLES = 'create schema app;\ncreate table app.t (id int, a varchar(10));\ncreate table public.t (id int, a varchar(10));';
+  it.each(SEARCH_PATHS.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg' });
+    const dir = tempDir('rg-lint-setpath-');
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${TABLES}\ninsert into app.t select g, 'x' from generate_series(1, 20) g;\ninsert into public.t select g, 'x' from generate_series(1, 20) g;`).simple());
+      mkdirSync(join(dir, 'sql'));
+      writeFileSync(join(dir, 'sql', '0002_change.sql'), c.sql);
+      await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: '5s', statementTimeout: '0' });
+      const model = await withSql(db.url, async (s) => {
+        const changed = await s.unsafe<Array<{ nspname: string }>>(
+          `select n.nspname from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where c.relname = 't' and a.attname = 'a' and format_type(a.atttypid, a.atttypmod) = 'character varying(5)'`,
+        );
+        expect(changed.map((r) => r.nspname), 'the schema whose t Postgres changed').toEqual([c.schema]);
+        return introspect(s, { apiRoles: ['anon', 'authenticated'], scope: 'full' });
+      });
+      const withoutCatalog = await lintWith({
+        migrations: [
+          { displayPath: 'sql/0001_tables.sql', sql: TABLES, judged: false },
+          { displayPath: 'sql/0002_change.sql', sql: c.sql, judged: true },
+        ],
+      });
+      const withCatalog = await lintWith({ model, modelIsTarget: true, newFilesArePending: true, migrations: [{ displayPath: 'sql/0002_change.sql', sql: c.sql, judged: true, isNew: true }] });
+      for (const r of [withoutCatalog, withCatalog]) {
+        expect(r.findings.filter((f) => f.rule === 'table-rewrite').map((f) => f.object)).toEqual([`${c.schema}.t.a`]);
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('drop database in a no-transaction migration', () => {
   it('migrate up deletes the database, and drop-column-or-table reports it', async () => {
     const victim = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg_victim' });

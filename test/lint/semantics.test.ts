@@ -250,6 +250,17 @@ describe('migration state', () => {
     expect(r.findings.filter((x) => x.rule === 'table-rewrite').map((x) => x.object)).toEqual(['app.t.a']);
   });
 
+  it('an empty search_path (pg_dump\'s set_config) leaves pg_catalog alone to look names up in', async () => {
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001.sql', sql: 'create table public.t (id int, a varchar(10));', judged: false },
+        { displayPath: 'sql/0002.sql', sql: "select pg_catalog.set_config('search_path', '', false);\nalter table public.t alter column a type varchar(5);\nalter table t alter column a type varchar(4);", judged: true },
+      ],
+    });
+    // Postgres finds no t for the unqualified one (relation "t" does not exist): it is not public.t.
+    expect(r.findings.filter((x) => x.rule === 'table-rewrite').map((x) => x.object)).toEqual(['public.t.a', 'pg_catalog.t.a']);
+  });
+
   it('follows renames and search_path across files', async () => {
     const r = await lintWith({
       migrations: [

@@ -101,7 +101,11 @@ export interface MigrationStatement {
   at(byteLocation: number | undefined): { file: string; line: number; column: number };
   /** `-- rowguard-lint-ignore rule: why` comments just above the statement. */
   suppressions: Suppression[];
-  /** The schema an unqualified name resolves to here (the file's `SET search_path`, else public). */
+  /**
+   * The schema an unqualified name resolves to here: the first of the search_path the file set
+   * (SET, SET LOCAL while its transaction lasts, set_config), else the database's, else public;
+   * pg_catalog when the path is empty (Postgres then looks names up there only, and CREATE fails).
+   */
   defaultSchema: string;
   /** Tables as they were before this statement ran. */
   tablesBefore: ReadonlyMap<string, TableState>;
@@ -238,6 +242,9 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         hint: 'fix the syntax error; lint reads migrations with the Postgres 18 grammar',
       });
     }
+    // search_path as the session has it, and as SET LOCAL has it until the transaction ends (undefined: not set).
+    let sessionSchema = startSchema;
+    let localSchema: string | undefined;
     let defaultSchema = startSchema;
     // lock_timeout and TimeZone as the session has them, and as SET LOCAL has them until the transaction ends (undefined: not set).
     let lockTimeoutSet = false;
@@ -298,13 +305,6 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         transaction: fileTransactional ? `${fileIndex}` : blockLine !== null ? `${fileIndex}:block${blocks}` : `${fileIndex}:statement${unitIndex}`,
       });
       // Track what this statement changes, for the statements after it.
-      if (type === 'VariableSetStmt' && body['name'] === 'search_path' && Array.isArray(body['args'])) {
-        // The first schema that is not "$user" (a schema named after the role rarely exists: Postgres skips it then).
-        const v = (body['args'] as Array<Record<string, Body>>)
-          .map((a) => (a['A_Const']?.['sval'] as { sval?: string } | undefined)?.sval?.replace(/^"(.*)"$/, '$1'))
-          .find((x) => x && x !== '$user');
-        if (v) defaultSchema = v;
-      }
       // SET LOCAL outside a transaction block does nothing (Postgres only warns); inside one it lasts until
       // the block ends. A plain SET (or RESET) replaces it at once, and lasts past the commit.
       const local = !!body['is_local'];
@@ -317,6 +317,13 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         const zone = body['kind'] === 'VAR_SET_VALUE' ? (v?.sval ?? null) : null;
         if (local) localTimeZone = zone;
         else [timeZone, localTimeZone] = [zone, undefined];
+      }
+      // search_path: SET [LOCAL] search_path (each value one schema name), RESET or DEFAULT (back to where the file started),
+      // and set_config('search_path', 'a, b', is_local) as pg_dump writes it (the string split as Postgres splits the setting).
+      const path = type === 'VariableSetStmt' && (body['name'] === 'search_path' || body['kind'] === 'VAR_RESET_ALL') ? searchPathSet(body, startSchema) : type === 'SelectStmt' ? setConfigSearchPath(body, transactional) : null;
+      if (path !== null && !(path.local && !transactional)) {
+        if (path.local) localSchema = path.schema;
+        else [sessionSchema, localSchema] = [path.schema, undefined];
       }
       const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
       if (viaSetConfig !== null) {
@@ -334,18 +341,72 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
           // The transaction ended (AND CHAIN too): what SET LOCAL set is gone.
           localLockTimeout = undefined;
           localTimeZone = undefined;
+          localSchema = undefined;
         }
       }
       if (!fileTransactional && blockLine === null) {
         // Outside a block each statement is its own transaction: a set_config(…, true) lasted only for it.
         localLockTimeout = undefined;
         localTimeZone = undefined;
+        localSchema = undefined;
       }
+      defaultSchema = localSchema ?? sessionSchema;
       applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath, present, file.isNew === true, base !== 0);
       applyToIndexes(indexes, type, body, defaultSchema, fileIndex);
     }
   });
   return out;
+}
+
+/**
+ * Where unqualified names go with this search_path: its first schema that is not "$user" (a schema
+ * named after the role rarely exists: Postgres skips it then); pg_catalog when there is none, the
+ * only schema Postgres then looks in (and CREATE fails: "no schema has been selected to create in").
+ * A listed schema is taken to exist: which do is not known without the database.
+ */
+function firstInPath(schemas: readonly string[]): string {
+  return schemas.find((x) => x !== '' && x !== '$user') ?? 'pg_catalog';
+}
+
+/**
+ * A search_path string as Postgres splits it (SplitIdentifierString): comma-separated, unquoted
+ * names trimmed and folded to lower case, double-quoted ones kept as written ("" is one quote).
+ */
+export function splitSearchPath(value: string): string[] {
+  const out: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")*)"|([^,]*?))\s*(?:,|$)/gy;
+  for (let m = re.exec(value); m && re.lastIndex <= value.length; m = re.exec(value)) {
+    out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase());
+    if (re.lastIndex === value.length) break;
+  }
+  return out.filter((x) => x !== '');
+}
+
+/** What a SET / RESET of search_path makes the first schema (RESET and DEFAULT: the one the file started with). */
+function searchPathSet(body: Body, startSchema: string): { schema: string; local: boolean } | null {
+  const local = !!body['is_local'];
+  if (body['kind'] === 'VAR_RESET' || body['kind'] === 'VAR_RESET_ALL' || body['kind'] === 'VAR_SET_DEFAULT') return { schema: startSchema, local };
+  if (body['kind'] !== 'VAR_SET_VALUE') return null;
+  // Each value is one schema name, even a quoted string with commas in it ('a, b' names the schema "a, b").
+  const names = ((body['args'] as Array<Record<string, Body>> | undefined) ?? []).map((a) => (a['A_Const']?.['sval'] as { sval?: string } | undefined)?.sval ?? '');
+  return { schema: firstInPath(names), local };
+}
+
+/** `select set_config('search_path', '…', is_local)`: the first schema it sets (null when the statement is no such call, or the value is not a literal). */
+function setConfigSearchPath(body: Body, transactional: boolean): { schema: string; local: boolean } | null {
+  let found: { schema: string; local: boolean } | null = null;
+  for (const t of (body['targetList'] as Array<Record<string, Body>> | undefined) ?? []) {
+    const fc = (t['ResTarget']?.['val'] as Record<string, Body> | undefined)?.['FuncCall'];
+    if (!fc || strings(fc['funcname']).pop() !== 'set_config') continue;
+    const args = ((fc['args'] as Array<Record<string, Body>> | undefined) ?? []).map((a) => a['A_Const']);
+    if ((args[0]?.['sval'] as { sval?: string } | undefined)?.sval !== 'search_path') continue;
+    const value = (args[1]?.['sval'] as { sval?: string } | undefined)?.sval;
+    if (value === undefined) continue;
+    const local = !!(args[2]?.['boolval'] as { boolval?: boolean } | undefined)?.boolval;
+    if (local && !transactional) continue;
+    found = { schema: firstInPath(splitSearchPath(value)), local };
+  }
+  return found;
 }
 
 /**
