@@ -4,6 +4,7 @@ import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { contextOf, type Context } from '../context.js';
 import type { EngineOptions } from '../core/migrate/engine.js';
+import type { MigrationWarning } from '../core/migrate/plan.js';
 import { ExitCode, RowguardError, isRowguardError } from '../core/errors.js';
 
 async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOptions> {
@@ -27,6 +28,11 @@ async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOpt
       else if (e.kind === 'applied' && e.index + 1 === e.total) progress.done();
     },
   };
+}
+
+/** Warnings go to stderr (with --json too, where the document also carries them). */
+function sayWarnings(ctx: Context, warnings: readonly MigrationWarning[]): void {
+  for (const w of warnings) ctx.out.warn(`${w.message}\n  hint: ${w.hint}`);
 }
 
 function parseSeconds(v: string): number {
@@ -106,7 +112,8 @@ export function makeMigrateCommand(): Command {
       const { inspect } = await import('../core/migrate/engine.js');
       const { plan } = await inspect(await engineOptions(ctx), { allowOutOfOrder: true });
       const { renderStatus } = await import('../core/report/migrate-status.js');
-      ctx.out.result({ migrations: plan.entries, problems: plan.problems.map((p) => p.toJSON()) }, () => renderStatus(plan, ctx.out));
+      sayWarnings(ctx, plan.warnings);
+      ctx.out.result({ migrations: plan.entries, problems: plan.problems.map((p) => p.toJSON()), warnings: plan.warnings }, () => renderStatus(plan, ctx.out));
     });
 
   migrate
@@ -125,6 +132,7 @@ export function makeMigrateCommand(): Command {
       const options = await engineOptions(ctx, o.lockWait);
       const result = await interruptible(ctx, (signal) => up({ ...options, signal }, { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder }));
       const { renderUp } = await import('../core/report/migrate.js');
+      sayWarnings(ctx, result.warnings);
       ctx.out.result(result, () => renderUp(result, ctx.out));
     });
 
@@ -137,7 +145,8 @@ export function makeMigrateCommand(): Command {
       const { inspect } = await import('../core/migrate/engine.js');
       const { plan } = await inspect(await engineOptions(ctx), { allowOutOfOrder: o.allowOutOfOrder });
       const { renderVerify } = await import('../core/report/migrate.js');
-      ctx.out.result({ ok: plan.problems.length === 0, problems: plan.problems.map((p) => p.toJSON()), pending: plan.pending.length }, () => renderVerify(plan, ctx.out));
+      sayWarnings(ctx, plan.warnings);
+      ctx.out.result({ ok: plan.problems.length === 0, problems: plan.problems.map((p) => p.toJSON()), pending: plan.pending.length, warnings: plan.warnings }, () => renderVerify(plan, ctx.out));
       if (plan.problems.length) process.exitCode = 1;
     });
 
