@@ -82,6 +82,16 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
   const targets = readTargetsFile(resolve(ctx.cwd, o.targets!), ctx.env);
   const cfg = ctx.config();
   const { renderTargetLine, renderTargetsSummary } = await import('../core/report/migrate.js');
+  // Said once for the folder, before any target; a folder that cannot be read fails every target below, with its reason.
+  const { readMigrations } = await import('../core/migrate/files.js');
+  const { orderWarnings } = await import('../core/migrate/plan.js');
+  let warnings: MigrationWarning[] = [];
+  try {
+    warnings = orderWarnings(readMigrations(cfg.dirs.sql, ctx.cwd));
+  } catch {
+    // reported by each target
+  }
+  sayWarnings(ctx, warnings);
   let stopped: AbortSignal | undefined;
   const results = await interruptible(ctx, (signal) =>
     upMany(
@@ -95,7 +105,7 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
     ),
   );
   const failed = results.filter((r) => !r.ok).length;
-  ctx.out.result({ ok: failed === 0, targets: results, failed, succeeded: results.length - failed }, () => renderTargetsSummary(results, ctx.out));
+  ctx.out.result({ ok: failed === 0, targets: results, failed, succeeded: results.length - failed, warnings }, () => renderTargetsSummary(results, ctx.out));
   // Interrupted: every target is reported (above), and the exit code says it was a signal.
   if (stopped?.aborted) process.exitCode = stopped.reason === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
   else if (failed) process.exitCode = 1;

@@ -157,7 +157,7 @@ export function planMigrations(files: readonly MigrationFile[], history: readonl
  * in another order there. Padding the shorter versions with zeros makes the orders agree, and keeps
  * the history (it matches versions as numbers: 09 is the 9 that was applied).
  */
-function orderWarnings(files: readonly MigrationFile[]): MigrationWarning[] {
+export function orderWarnings(files: readonly MigrationFile[]): MigrationWarning[] {
   const pair = nameOrderInversion(files);
   if (!pair) return [];
   const [first, second] = pair;
