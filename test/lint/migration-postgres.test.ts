@@ -175,6 +175,13 @@ const CASES: Case[] = [
     rules: ['drop-column-or-table', 'table-rewrite'],
   },
   {
+    name: 'truncate, a table with rows made a child of it (INHERIT), then add column not null',
+    before: 'create table public.tc2 (id int primary key, v varchar(10), n numeric(10,2), c cidr, i int, rid int, ts timestamp);\ninsert into public.tc2 (id) values (1);',
+    sql: 'truncate public.t cascade;\nalter table public.tc2 inherit public.t;\nalter table public.t add column a int not null;',
+    fails: '23502',
+    rules: ['drop-column-or-table', 'add-column-not-null-no-default'],
+  },
+  {
     name: 'truncate a partitioned table, then attach a partition that has rows',
     before: "create table public.p2 (id int, at date);\ninsert into public.p2 select g, date '2021-03-01' from generate_series(1, 20) g;",
     sql: "truncate public.p;\nalter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01');",

@@ -33,7 +33,13 @@ export function emptiedTables(all: readonly MigrationStatement[]): Map<Migration
       continue;
     }
     if (s.type === 'AlterTableStmt') {
-      for (const c of alterTableCmds(s)?.cmds ?? []) if (c.subtype === 'AT_AttachPartition') empty.delete(alterTableCmds(s)!.table);
+      for (const c of alterTableCmds(s)?.cmds ?? []) {
+        if (c.subtype === 'AT_AttachPartition') empty.delete(alterTableCmds(s)!.table);
+        // ALTER TABLE child INHERIT parent: the parent's own heap stays empty, but what recurses to its children meets the child's rows.
+        const parent = c.subtype === 'AT_AddInherit' ? nodeBody(c.def, 'RangeVar') : undefined;
+        const e = parent ? empty.get(relName(parent, s.defaultSchema)) : undefined;
+        if (parent && e) empty.set(relName(parent, s.defaultSchema), { ...e, children: false });
+      }
     }
     if (s.type === 'TruncateStmt') {
       for (const r of (s.body['relations'] as unknown[] | undefined) ?? []) {
