@@ -12,7 +12,7 @@ export const rule: MigrationRule = {
   level: 'error',
   category: 'migration',
   description: 'ALTER TABLE … ADD COLUMN … NOT NULL without a DEFAULT on a table that existed before the migration',
-  docs: 'Existing rows would get NULL in the new column, so the statement fails as soon as the table holds a row (often only in production). Tables created in the same file are fine, and so are tables an earlier file creates when both are new to the target (one `migrate up` applies them), and a table a TRUNCATE (not ONLY) emptied earlier in the same transaction, with nothing since that could add a row (DML, a DO block, a function call, ATTACH PARTITION).',
+  docs: 'Existing rows would get NULL in the new column, so the statement fails as soon as the table holds a row (often only in production). Tables created in the same file are fine, and so are tables an earlier file creates when both are new to the target (one `migrate up` applies them), and a table a TRUNCATE (not ONLY) emptied earlier in the same transaction, with nothing since that could add a row (DML, a DO block, a function call, ATTACH PARTITION, INHERIT of a table with rows).',
   fix: 'add it with a constant default (no rewrite since PG11), or add it nullable, backfill, then set not null',
   check(ctx) {
     const out: RawFinding[] = [];
