@@ -4,6 +4,7 @@ import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { contextOf, type Context } from '../context.js';
 import type { EngineOptions } from '../core/migrate/engine.js';
+import type { MigrationWarning } from '../core/migrate/plan.js';
 import { ExitCode, RowguardError, isRowguardError } from '../core/errors.js';
 
 async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOptions> {
@@ -27,6 +28,11 @@ async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOpt
       else if (e.kind === 'applied' && e.index + 1 === e.total) progress.done();
     },
   };
+}
+
+/** Warnings go to stderr (with --json too, where the document also carries them). */
+function sayWarnings(ctx: Context, warnings: readonly MigrationWarning[]): void {
+  for (const w of warnings) ctx.out.warn(`${w.message}\n  hint: ${w.hint}`);
 }
 
 function parseSeconds(v: string): number {
@@ -76,6 +82,16 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
   const targets = readTargetsFile(resolve(ctx.cwd, o.targets!), ctx.env);
   const cfg = ctx.config();
   const { renderTargetLine, renderTargetsSummary } = await import('../core/report/migrate.js');
+  // Said once for the folder, before any target; a folder that cannot be read fails every target below, with its reason.
+  const { readMigrations } = await import('../core/migrate/files.js');
+  const { orderWarnings } = await import('../core/migrate/plan.js');
+  let warnings: MigrationWarning[] = [];
+  try {
+    warnings = orderWarnings(readMigrations(cfg.dirs.sql, ctx.cwd));
+  } catch {
+    // reported by each target
+  }
+  sayWarnings(ctx, warnings);
   let stopped: AbortSignal | undefined;
   const results = await interruptible(ctx, (signal) =>
     upMany(
@@ -89,7 +105,7 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
     ),
   );
   const failed = results.filter((r) => !r.ok).length;
-  ctx.out.result({ ok: failed === 0, targets: results, failed, succeeded: results.length - failed }, () => renderTargetsSummary(results, ctx.out));
+  ctx.out.result({ ok: failed === 0, targets: results, failed, succeeded: results.length - failed, warnings }, () => renderTargetsSummary(results, ctx.out));
   // Interrupted: every target is reported (above), and the exit code says it was a signal.
   if (stopped?.aborted) process.exitCode = stopped.reason === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
   else if (failed) process.exitCode = 1;
@@ -106,7 +122,8 @@ export function makeMigrateCommand(): Command {
       const { inspect } = await import('../core/migrate/engine.js');
       const { plan } = await inspect(await engineOptions(ctx), { allowOutOfOrder: true });
       const { renderStatus } = await import('../core/report/migrate-status.js');
-      ctx.out.result({ migrations: plan.entries, problems: plan.problems.map((p) => p.toJSON()) }, () => renderStatus(plan, ctx.out));
+      sayWarnings(ctx, plan.warnings);
+      ctx.out.result({ migrations: plan.entries, problems: plan.problems.map((p) => p.toJSON()), warnings: plan.warnings }, () => renderStatus(plan, ctx.out));
     });
 
   migrate
@@ -125,6 +142,7 @@ export function makeMigrateCommand(): Command {
       const options = await engineOptions(ctx, o.lockWait);
       const result = await interruptible(ctx, (signal) => up({ ...options, signal }, { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder }));
       const { renderUp } = await import('../core/report/migrate.js');
+      sayWarnings(ctx, result.warnings);
       ctx.out.result(result, () => renderUp(result, ctx.out));
     });
 
@@ -137,7 +155,8 @@ export function makeMigrateCommand(): Command {
       const { inspect } = await import('../core/migrate/engine.js');
       const { plan } = await inspect(await engineOptions(ctx), { allowOutOfOrder: o.allowOutOfOrder });
       const { renderVerify } = await import('../core/report/migrate.js');
-      ctx.out.result({ ok: plan.problems.length === 0, problems: plan.problems.map((p) => p.toJSON()), pending: plan.pending.length }, () => renderVerify(plan, ctx.out));
+      sayWarnings(ctx, plan.warnings);
+      ctx.out.result({ ok: plan.problems.length === 0, problems: plan.problems.map((p) => p.toJSON()), pending: plan.pending.length, warnings: plan.warnings }, () => renderVerify(plan, ctx.out));
       if (plan.problems.length) process.exitCode = 1;
     });
 

@@ -136,6 +136,61 @@ const CASES: Case[] = [
     fails: '23502',
     rules: ['drop-column-or-table', 'add-column-not-null-no-default'],
   },
+  // The TRUNCATE's ACCESS EXCLUSIVE lock is held until the commit: what follows on the emptied table (an index build, a
+  // rewrite, a validating scan) finds no row and keeps out no one the TRUNCATE does not already keep out.
+  { name: 'truncate, then create index', sql: 'truncate public.t cascade;\ncreate index t_v on public.t (v);', rows: 0, lock: 'AccessExclusiveLock', rules: ['drop-column-or-table'] },
+  {
+    name: 'truncate, then reindex, drop index and a column type change',
+    sql: 'truncate public.t cascade;\nreindex table public.t;\ndrop index public.t_i;\nalter table public.t alter column i type bigint;',
+    rows: 0,
+    lock: 'AccessExclusiveLock',
+    rules: ['drop-column-or-table'],
+  },
+  {
+    name: 'truncate, then add check, foreign key and unique, and set not null',
+    sql: 'truncate public.t cascade;\nalter table public.t add constraint t_i_pos check (i > 0), add constraint t_rid_fk foreign key (rid) references public.r (id), add constraint t_v_u unique (v);\nalter table public.t alter column i set not null;',
+    rows: 0,
+    lock: 'AccessExclusiveLock',
+    rules: ['drop-column-or-table'],
+  },
+  { name: 'truncate, insert a row, then create index', sql: 'truncate public.t cascade;\ninsert into public.t (id) values (1);\ncreate index t_v on public.t (v);', rows: 1, lock: 'AccessExclusiveLock', rules: ['drop-column-or-table', 'index-not-concurrent'] },
+  // An index is of one table (an inheritance child is not indexed with its parent), while ALTER TABLE reaches the child.
+  {
+    name: 'truncate only of a parent whose inheritance child has rows, then create index on the parent',
+    before: 'create table public.tp (id int);\ncreate table public.tc () inherits (public.tp);\ninsert into public.tc values (1);',
+    target: 'public.tc',
+    sql: 'truncate only public.tp;\ncreate index tp_id on public.tp (id);',
+    rows: 1,
+    lock: null,
+    rules: ['drop-column-or-table'],
+  },
+  {
+    name: 'truncate only of a parent whose inheritance child has rows, then change a column type',
+    before: 'create table public.tp (id int);\ncreate table public.tc () inherits (public.tp);\ninsert into public.tc values (1);',
+    target: 'public.tc',
+    sql: 'truncate only public.tp;\nalter table public.tp alter column id type bigint;',
+    rows: 1,
+    rewrite: true,
+    lock: 'AccessExclusiveLock',
+    rules: ['drop-column-or-table', 'table-rewrite'],
+  },
+  {
+    name: 'truncate, a table with rows made a child of it (INHERIT), then add column not null',
+    before: 'create table public.tc2 (id int primary key, v varchar(10), n numeric(10,2), c cidr, i int, rid int, ts timestamp);\ninsert into public.tc2 (id) values (1);',
+    sql: 'truncate public.t cascade;\nalter table public.tc2 inherit public.t;\nalter table public.t add column a int not null;',
+    fails: '23502',
+    rules: ['drop-column-or-table', 'add-column-not-null-no-default'],
+  },
+  {
+    name: 'truncate a partitioned table, then attach a partition that has rows',
+    before: "create table public.p2 (id int, at date);\ninsert into public.p2 select g, date '2021-03-01' from generate_series(1, 20) g;",
+    sql: "truncate public.p;\nalter table public.p attach partition public.p2 for values from ('2021-01-01') to ('2022-01-01');",
+    target: 'public.p2',
+    scan: true,
+    rows: 20,
+    lock: 'AccessExclusiveLock',
+    rules: ['drop-column-or-table', 'constraint-not-valid'],
+  },
   // ALTER COLUMN TYPE: binary-coercible changes keep the heap and the indexes.
   { name: 'varchar(10) → varchar(20)', sql: 'alter table public.t alter column v type varchar(20);', rewrite: false, reindexed: false, scan: false, rules: [] },
   { name: 'varchar(10) → varchar(5)', sql: 'alter table public.t alter column v type varchar(5);', rewrite: true, reindexed: true, rules: ['table-rewrite'] },
@@ -521,6 +576,142 @@ describe('migration-safety rules agree with what the server does (Postgres 17 by
 });
 
 /**
+ * Type-modifier changes (ALTER COLUMN … TYPE with the same type, another limit, range or precision):
+ * each on its own table with rows and an index on the column, in a rolled-back transaction; the
+ * table's relfilenode says whether Postgres rewrote it, the index's whether it was rebuilt. Postgres
+ * 15 and 17 agree on every pair (interval_support, numeric_support, varchar_support, varbit_support,
+ * TemporalSimplify have not changed between them). [from, to, rewritten, a value that fits both]
+ */
+const TYPMODS: Array<[string, string, boolean, string]> = [
+  ['interval', 'interval(3)', true, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval(6)', false, "'1 day 02:03:04.5678'"],
+  ['interval(6)', 'interval(3)', true, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval(5)', false, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval(7)', false, "'1 day 02:03:04.5678'"], // 7 is clamped to 6, the maximum
+  ['interval', 'interval(6)', false, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval day to second', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval day to second(3)', true, "'1 day 02:03:04.5678'"],
+  ['interval day to second(3)', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second(3)', 'interval day to second', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second', 'interval day to second(3)', true, "'1 day 02:03:04.5678'"],
+  ['interval day to second(2)', 'interval day to second(4)', false, "'1 day 02:03:04.5678'"],
+  ['interval(3)', 'interval day to second(3)', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second(3)', 'interval(3)', false, "'1 day 02:03:04.5678'"],
+  ['interval minute to second(2)', 'interval day to second(2)', false, "'1 day 02:03:04.5678'"],
+  ['interval second(2)', 'interval second(4)', false, "'1 day 02:03:04.5678'"],
+  ['interval second', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval second', false, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval day', true, "'1 day 02:03:04.5678'"],
+  ['interval day', 'interval', false, "'1 day 02:03:04.5678'"],
+  ['interval day', 'interval day to second', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second', 'interval day', true, "'1 day 02:03:04.5678'"],
+  ['interval day to hour', 'interval day to minute', false, "'1 day 02:03:04.5678'"],
+  ['interval hour to minute', 'interval day to second', false, "'1 day 02:03:04.5678'"],
+  ['interval day to second', 'interval hour to minute', true, "'1 day 02:03:04.5678'"],
+  ['interval', 'interval year to month', true, "'1 year 2 mons 3 days'"],
+  ['interval year to month', 'interval', false, "'1 year 2 mons 3 days'"],
+  ['interval year', 'interval year to month', false, "'1 year 2 mons 3 days'"],
+  ['interval month', 'interval year to month', false, "'1 year 2 mons 3 days'"],
+  ['interval year to month', 'interval year', true, "'1 year 2 mons 3 days'"],
+  ['numeric', 'numeric(10,2)', true, '12.3'],
+  ['numeric(10,2)', 'numeric(8,2)', true, '12.3'],
+  ['numeric(10,2)', 'numeric(10,1)', true, '12.3'],
+  ['numeric(10)', 'numeric(12)', false, '12'],
+  ['numeric(10)', 'numeric(12,0)', false, '12'],
+  ['varchar', 'varchar(10)', true, "'abc'"],
+  ['varchar(10)', 'varchar', false, "'abc'"],
+  ['text', 'varchar', false, "'abc'"],
+  ['text', 'varchar(10)', true, "'abc'"],
+  ['varbit(8)', 'varbit(16)', false, "B'1010'"],
+  ['varbit(8)', 'varbit(4)', true, "B'1010'"],
+  ['varbit(8)', 'varbit', false, "B'1010'"],
+  ['varbit', 'varbit(8)', true, "B'1010'"],
+  ['bit(8)', 'varbit(8)', true, "B'10101010'"],
+  ['bit(8)', 'varbit(16)', true, "B'10101010'"],
+  ['varbit(8)', 'bit(8)', true, "B'10101010'"],
+  ['char(5)', 'char(10)', true, "'ab'"],
+  ['char(10)', 'char(5)', true, "'ab'"],
+  ['char(5)', 'bpchar', false, "'ab'"],
+  ['char(5)', 'text', true, "'ab'"],
+  ['char(5)', 'varchar(10)', true, "'ab'"],
+  ['varchar(5)', 'char(5)', true, "'ab'"],
+  ['time', 'time(3)', true, "'10:00:01.2345'"],
+  ['timetz(3)', 'timetz(6)', false, "'10:00:01.2345+02'"],
+  ['timetz', 'timetz(3)', true, "'10:00:01.2345+02'"],
+];
+
+describe('type-modifier changes: table-rewrite agrees with the relfilenode', () => {
+  let db: ThrowawayDatabase;
+  beforeAll(async () => {
+    db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg_typmod' });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  it.each(TYPMODS.map(([from, to, rewrite, value]) => [`${from} → ${to}`, from, to, rewrite, value] as const))('%s', async (_name, from, to, rewrite, value) => {
+    const created = `create table public.x (id int, c ${from});\ncreate index x_c on public.x (c);`;
+    const change = `alter table public.x alter column c type ${to};`;
+    const [heap, index] = await withSql(db.url, async (sql) => {
+      await sql.unsafe('begin');
+      try {
+        await sql.unsafe(`${created}\ninsert into public.x select g, ${value} from generate_series(1, 50) g;`).simple();
+        const node = `select pg_relation_filenode('public.x')::text as t, pg_relation_filenode('public.x_c')::text as i`;
+        const [before] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
+        await sql.unsafe(change).simple();
+        const [after] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
+        return [before!.t !== after!.t, before!.i !== after!.i];
+      } finally {
+        await sql.unsafe('rollback');
+      }
+    });
+    expect(heap, 'rewrite (relfilenode changed)').toBe(rewrite);
+    expect(index, 'index rebuilt').toBe(rewrite);
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: created, judged: false },
+        { displayPath: 'sql/0002_change.sql', sql: change, judged: true },
+      ],
+      serverVersion: serverMajor() * 10000,
+    });
+    expect(r.findings.filter((f) => f.category === 'migration').map((f) => f.rule)).toEqual(rewrite ? ['table-rewrite'] : []);
+  });
+
+  // bit(n) → bit varying is binary-coercible, but the index is rebuilt with varbit's operator class.
+  it('bit(8) → varbit keeps the rows and rebuilds the index on the column, and says so', async () => {
+    const created = 'create table public.x (id int, c bit(8), d bit(8));\ncreate index x_c on public.x (c);';
+    const change = 'alter table public.x alter column c type varbit, alter column d type varbit;';
+    const [heap, index] = await withSql(db.url, async (sql) => {
+      await sql.unsafe('begin');
+      try {
+        await sql.unsafe(`${created}\ninsert into public.x select g, B'10101010', B'1' || B'0000000' from generate_series(1, 50) g;`).simple();
+        const node = `select pg_relation_filenode('public.x')::text as t, pg_relation_filenode('public.x_c')::text as i`;
+        const [before] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
+        await sql.unsafe(change).simple();
+        const [after] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
+        return [before!.t !== after!.t, before!.i !== after!.i];
+      } finally {
+        await sql.unsafe('rollback');
+      }
+    });
+    expect(heap, 'rewrite (relfilenode changed)').toBe(false);
+    expect(index, 'index rebuilt').toBe(true);
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_base.sql', sql: created, judged: false },
+        { displayPath: 'sql/0002_change.sql', sql: change, judged: true },
+      ],
+      serverVersion: serverMajor() * 10000,
+    });
+    const found = r.findings.filter((f) => f.category === 'migration');
+    // d has no index: nothing is rebuilt for it.
+    expect(found.map((f) => `${f.rule} ${f.object}`)).toEqual(['table-rewrite public.x.c']);
+    expect(found[0]!.message).toMatch(/keeps the rows but rebuilds public\.x_c/);
+  });
+});
+
+/**
  * Statements Postgres runs only outside a transaction block, in a `-- rowguard:no-transaction`
  * file: each runs on its own (as `migrate up` runs such a file) on a copy of the template, and
  * whether the table's relfilenode changed (a rewrite) is measured.
@@ -584,6 +775,8 @@ const BLOCKS: Array<{ name: string; sql: string; fails?: string; rules: string[]
   { name: 'truncate and add column not null in one block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\ntruncate public.t cascade;\nalter table public.t add column a int not null;\ncommit;', rules: ['drop-column-or-table'] },
   // Each statement its own transaction: between them another session may insert a row (none does here).
   { name: 'truncate, then add column not null, each on its own in a no-transaction file', sql: '-- rowguard:no-transaction\ntruncate public.t cascade;\nalter table public.t add column a int not null;', rules: ['drop-column-or-table', 'add-column-not-null-no-default'] },
+  { name: 'truncate and create index in one block of a no-transaction file', sql: '-- rowguard:no-transaction\nbegin;\ntruncate public.t cascade;\ncreate index t_v on public.t (v);\ncommit;', rules: ['drop-column-or-table'] },
+  { name: 'truncate, then create index, each on its own in a no-transaction file', sql: '-- rowguard:no-transaction\ntruncate public.t cascade;\ncreate index t_v on public.t (v);', rules: ['drop-column-or-table', 'index-not-concurrent'] },
   { name: 'a block never committed', sql: '-- rowguard:no-transaction\nbegin;\nalter table public.t add column a int;', fails: 'migration_invalid_file', rules: ['no-transaction-statement'] },
   { name: 'set local lock_timeout lasts until its block commits', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;\nalter table public.t add column b int;", lockTimeout: '0', rules: ['missing-lock-timeout'] },
   { name: 'set local lock_timeout covers the statements of its block', sql: "-- rowguard:no-transaction\nbegin;\nset local lock_timeout = '1s';\nalter table public.t add column a int;\ncommit;", lockTimeout: '0', rules: [] },
@@ -782,12 +975,12 @@ create function public.mk_sql_calls() returns uuid language sql as 'select publi
 });
 
 describe('unqualified names in migrations, on a database whose search_path starts elsewhere', () => {
-  it('migrate up creates in the first schema of the database search_path, and lint names that table', async () => {
+  it('migrate up creates in the first schema of the database search_path that exists, and lint names that table', async () => {
     const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg' });
     const dir = tempDir('rg-lint-searchpath-');
     const sql = 'create index t_id on t (id);';
     try {
-      await withSql(db.url, (s) => s.unsafe(`create schema app; alter database "${db.name}" set search_path = "$user", app, public; create table app.t (id int); insert into app.t select generate_series(1, 100);`).simple());
+      await withSql(db.url, (s) => s.unsafe(`create schema app; alter database "${db.name}" set search_path = "$user", nosuch, app, public; create table app.t (id int); insert into app.t select generate_series(1, 100);`).simple());
       mkdirSync(join(dir, 'sql'));
       writeFileSync(join(dir, 'sql', '0001_index.sql'), sql);
       await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: '5s', statementTimeout: '0' });
@@ -800,6 +993,64 @@ describe('unqualified names in migrations, on a database whose search_path start
       const found = r.findings.filter((f) => f.category === 'migration');
       expect(found.map((f) => [f.rule, f.object])).toEqual([['index-not-concurrent', 'app.t']]);
       expect(found[0]!.message).toMatch(/^create index on app\.t \(it existed before these migrations/);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+/**
+ * search_path set inside a migration file, applied by `migrate up` (each file in a fresh session):
+ * which of app.t and public.t Postgres changed is what the lint must name, with and without the
+ * catalog. SET LOCAL lasts until its transaction ends (the file's, or a BEGIN … COMMIT block's in a
+ * no-transaction file, where outside a block it only warns); set_config splits its string as the
+ * setting is split (unquoted names folded to lower case); RESET goes back to the database's.
+ */
+const SEARCH_PATHS: Array<{ name: string; sql: string; schema: 'app' | 'public'; withoutCatalog?: string }> = [
+  { name: "set_config('search_path', 'app, public', false), as pg_dump writes it", sql: "select pg_catalog.set_config('search_path', 'app, public', false);\nalter table t alter column a type varchar(5);", schema: 'app' },
+  { name: "set_config('search_path', 'App', false): folded to lower case", sql: "select set_config('search_path', 'App', false);\nalter table t alter column a type varchar(5);", schema: 'app' },
+  { name: "set_config('search_path', 'app', true) in a transactional file", sql: "select set_config('search_path', 'app', true);\nalter table t alter column a type varchar(5);", schema: 'app' },
+  { name: 'set local search_path in a transactional file', sql: 'set local search_path = app;\nalter table t alter column a type varchar(5);', schema: 'app' },
+  { name: 'set search_path, then reset it', sql: 'set search_path = app;\nreset search_path;\nalter table t alter column a type varchar(5);', schema: 'public' },
+  { name: 'set search_path, then set it to default', sql: 'set search_path = app, public;\nset search_path to default;\nalter table t alter column a type varchar(5);', schema: 'public' },
+  { name: 'set local search_path outside a block of a no-transaction file (only a warning)', sql: '-- rowguard:no-transaction\nset local search_path = app;\nalter table t alter column a type varchar(5);', schema: 'public' },
+  { name: "set_config(…, true) outside a block of a no-transaction file", sql: "-- rowguard:no-transaction\nselect set_config('search_path', 'app', true);\nalter table t alter column a type varchar(5);", schema: 'public' },
+  { name: 'set local search_path in a block of a no-transaction file, used in it', sql: '-- rowguard:no-transaction\nbegin;\nset local search_path = app;\nalter table t alter column a type varchar(5);\ncommit;', schema: 'app' },
+  { name: 'set local search_path in a block of a no-transaction file, used after its commit', sql: '-- rowguard:no-transaction\nbegin;\nset local search_path = app;\ncommit;\nalter table t alter column a type varchar(5);', schema: 'public' },
+  // A schema that does not exist is skipped (without the catalog every schema the path names is taken to exist: a
+  // platform's, such as Supabase's extensions, is not created by the migrations); the path is looked at again at each
+  // statement, so a schema the file drops after the SET no longer counts.
+  { name: 'set search_path naming a schema that does not exist first', sql: 'set search_path = nosuch, app, public;\nalter table t alter column a type varchar(5);', schema: 'app', withoutCatalog: 'nosuch' },
+  { name: 'set search_path naming a schema the file creates, then drops, after it', sql: 'set search_path = later, public;\ncreate schema later;\ndrop schema later;\nalter table t alter column a type varchar(5);', schema: 'public', withoutCatalog: 'later' },
+  { name: 'set search_path in a block of a no-transaction file, used after its commit', sql: '-- rowguard:no-transaction\nbegin;\nset search_path = app;\ncommit;\nalter table t alter column a type varchar(5);', schema: 'app' },
+];
+
+describe('search_path set in a migration file, as migrate up runs it', () => {
+  const TABLES = 'create schema app;\ncreate table app.t (id int, a varchar(10));\ncreate table public.t (id int, a varchar(10));';
+  it.each(SEARCH_PATHS.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lintpg' });
+    const dir = tempDir('rg-lint-setpath-');
+    try {
+      await withSql(db.url, (s) => s.unsafe(`${TABLES}\ninsert into app.t select g, 'x' from generate_series(1, 20) g;\ninsert into public.t select g, 'x' from generate_series(1, 20) g;`).simple());
+      mkdirSync(join(dir, 'sql'));
+      writeFileSync(join(dir, 'sql', '0002_change.sql'), c.sql);
+      await up({ url: db.url, dir: join(dir, 'sql'), displayRoot: dir, lockTimeout: '5s', statementTimeout: '0' });
+      const model = await withSql(db.url, async (s) => {
+        const changed = await s.unsafe<Array<{ nspname: string }>>(
+          `select n.nspname from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where c.relname = 't' and a.attname = 'a' and format_type(a.atttypid, a.atttypmod) = 'character varying(5)'`,
+        );
+        expect(changed.map((r) => r.nspname), 'the schema whose t Postgres changed').toEqual([c.schema]);
+        return introspect(s, { apiRoles: ['anon', 'authenticated'], scope: 'full' });
+      });
+      const withoutCatalog = await lintWith({
+        migrations: [
+          { displayPath: 'sql/0001_tables.sql', sql: TABLES, judged: false },
+          { displayPath: 'sql/0002_change.sql', sql: c.sql, judged: true },
+        ],
+      });
+      const withCatalog = await lintWith({ model, modelIsTarget: true, newFilesArePending: true, migrations: [{ displayPath: 'sql/0002_change.sql', sql: c.sql, judged: true, isNew: true }] });
+      expect(withCatalog.findings.filter((f) => f.rule === 'table-rewrite').map((f) => f.object), 'with the catalog').toEqual([`${c.schema}.t.a`]);
+      expect(withoutCatalog.findings.filter((f) => f.rule === 'table-rewrite').map((f) => f.object), 'without the catalog').toEqual([`${c.withoutCatalog ?? c.schema}.t.a`]);
     } finally {
       await db.drop();
     }

@@ -569,6 +569,14 @@ const FK_CASES: FkCase[] = [
     seqScan: false,
     findings: 0,
   },
+  // ente's trash: primary key (file_id), foreign key (file_id, collection_id) → collection_files.
+  {
+    name: 'composite foreign key, a unique index on one of its columns alone',
+    sql: `create table public.pairs (a int, b int, primary key (a, b)); insert into public.pairs select g, g from generate_series(1, 20000) g;
+      create table public.items (a int primary key, b int, foreign key (a, b) references public.pairs); insert into public.items select g, g from generate_series(1, 20000) g where g <> 2000;`,
+    seqScan: false,
+    findings: 0,
+  },
   {
     name: 'partitioned referencing table, an index on every leaf (none on the parent)',
     sql: `create table public.items (id int, org_id int not null references public.orgs, k int not null) partition by list (k);

@@ -263,6 +263,30 @@ describe('migration state', () => {
     expect(r.findings.filter((x) => x.rule === 'table-rewrite').map((x) => x.object)).toEqual(['app.t.a']);
   });
 
+  it('an empty search_path (pg_dump\'s set_config) leaves pg_catalog alone to look names up in', async () => {
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001.sql', sql: 'create table public.t (id int, a varchar(10));', judged: false },
+        { displayPath: 'sql/0002.sql', sql: "select pg_catalog.set_config('search_path', '', false);\nalter table public.t alter column a type varchar(5);\nalter table t alter column a type varchar(4);", judged: true },
+      ],
+    });
+    // Postgres finds no t for the unqualified one (relation "t" does not exist): it is not public.t.
+    expect(r.findings.filter((x) => x.rule === 'table-rewrite').map((x) => x.object)).toEqual(['public.t.a', 'pg_catalog.t.a']);
+  });
+
+  it('dropping a column a later file added says where its table came from, not the column', async () => {
+    const r = await lintWith({
+      migrations: [
+        { displayPath: 'sql/0001_users.sql', sql: 'create table public.users (id int);', judged: false },
+        { displayPath: 'sql/0002_verified.sql', sql: 'alter table public.users add verified_at timestamptz;', judged: false },
+        { displayPath: 'sql/0003_drop.sql', sql: 'alter table public.users drop column if exists verified_at;', judged: true },
+      ],
+    });
+    expect(r.findings.filter((x) => x.rule === 'drop-column-or-table').map((x) => x.message)).toEqual([
+      'dropping column verified_at of public.users (created in sql/0001_users.sql) deletes its data and breaks clients still reading it',
+    ]);
+  });
+
   it('follows renames and search_path across files', async () => {
     const r = await lintWith({
       migrations: [

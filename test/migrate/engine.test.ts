@@ -1,6 +1,6 @@
 // The migration engine against a real Postgres, driven through the CLI as a user (or CI) would.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, unlinkSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync, unlinkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -104,6 +104,32 @@ describe('migrate up', () => {
     rmSync(dir2, { recursive: true, force: true });
     const applied = (JSON.parse(j.stdout) as { applied: Array<{ version: string; empty?: boolean }> }).applied;
     expect(applied.map((m) => [m.version, m.empty ?? false])).toEqual([['0001', true], ['0002', false]]);
+  });
+
+  it('says when numeric order is not name order (9_y before 10_x here, after it for the Supabase CLI), and padding the versions keeps the history', async () => {
+    // 10_x drops what 9_y creates: in name order (the Supabase CLI's) it would run first and fail.
+    dir = project({ '1_a.sql': 'create table a (x int);\n', '9_y.sql': 'create table y (x int);\n', '10_x.sql': 'drop table y;\n' });
+    const status = await json(['migrate', 'status']);
+    expect(status.code).toBe(0);
+    expect(status.body['warnings']).toEqual([expect.objectContaining({ code: 'migration_name_order', files: ['sql/9_y.sql', 'sql/10_x.sql'] })]);
+    expect(status.stderr).toContain('warning: sql/9_y.sql is applied before sql/10_x.sql (versions compare as numbers), but by name 10_x.sql comes first');
+    const r = await cli(['migrate', 'up']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('applied')).map((l) => l.split(' ')[1])).toEqual(['sql/1_a.sql', 'sql/9_y.sql', 'sql/10_x.sql']);
+    expect(r.stderr).toContain('hint: give every version 2 digits (1_a.sql → 01_a.sql, 9_y.sql → 09_y.sql)');
+    // The fix the hint gives: the history matches 09 with the 9 that was applied, nothing is pending, nothing said.
+    for (const [from, to] of [['1_a.sql', '01_a.sql'], ['9_y.sql', '09_y.sql']] as const) writeFileSync(join(dir, 'sql', to), readFileSync(join(dir, 'sql', from)));
+    unlinkSync(join(dir, 'sql', '1_a.sql'));
+    unlinkSync(join(dir, 'sql', '9_y.sql'));
+    const verify = await json(['migrate', 'verify']);
+    expect([verify.code, verify.body['ok'], verify.body['pending'], verify.body['warnings'], verify.stderr]).toEqual([0, true, 0, [], '']);
+    // Versions of one width (timestamps, 0001…) never differ between the two orders.
+    const other = await freshDatabase();
+    dbs.push(other);
+    const dir2 = project({ '20240101000000_a.sql': 'select 1;\n', '20240102000000_b.sql': 'select 2;\n' });
+    const up2 = await runCli(['--db', other.url, '--json', 'migrate', 'up'], { cwd: dir2 });
+    rmSync(dir2, { recursive: true, force: true });
+    expect([up2.code, (JSON.parse(up2.stdout) as { warnings: unknown[] }).warnings, up2.stderr]).toEqual([0, [], '']);
   });
 
   it('refuses an applied migration whose file is gone, and a pending file older than the newest applied', async () => {

@@ -1,6 +1,6 @@
 // Pure planning: files × history → states and refusals, from hand-written rows.
 import { describe, expect, it } from 'vitest';
-import { checksumOf, compareVersions, nextMigrationName, parseMigration } from '../../cli/core/migrate/files.js';
+import { checksumOf, compareVersions, nameOrderInversion, nextMigrationName, parseMigration } from '../../cli/core/migrate/files.js';
 import { planMigrations, type HistoryRow } from '../../cli/core/migrate/plan.js';
 
 const file = (version: string, name: string, sql = `select ${version};`) => parseMigration(`/x/${version}_${name}.sql`, `${version}_${name}.sql`, sql, '/x');
@@ -39,6 +39,25 @@ describe('migration files', () => {
     // Never reuse or go below the newest version, even within the same second.
     expect(nextMigrationName([{ version: '20261129080509' }], 'y', now)).toBe('20261129080510_y.sql');
     expect(() => nextMigrationName([], '!!!', now)).toThrow(/no letters or digits/);
+  });
+});
+
+describe('numeric order against name order', () => {
+  const sorted = (...names: string[]) => names.map((n) => file(n.split('_')[0]!, n.slice(n.indexOf('_') + 1))).sort((x, y) => compareVersions(x.version, y.version));
+  it('names the first two files whose order by version is not their order by file name', () => {
+    expect(nameOrderInversion(sorted('9_y', '10_x'))?.map((f) => f.version)).toEqual(['9', '10']);
+    expect(nameOrderInversion(sorted('1_a', '2_b', '10_x'))?.map((f) => f.version)).toEqual(['2', '10']);
+    // 1_a and 10_x: '0' (0x30) sorts before '_' (0x5f), so 10_x comes first by name too.
+    expect(nameOrderInversion(sorted('1_a', '10_x'))?.map((f) => f.version)).toEqual(['1', '10']);
+    expect(nameOrderInversion(sorted('0009_y', '0010_x', '0100_z'))).toBeNull();
+    expect(nameOrderInversion(sorted('20240101000000_a', '20240101000001_b'))).toBeNull();
+    expect(nameOrderInversion(sorted('1_a'))).toBeNull();
+  });
+  it('is a warning of the plan, not a problem: nothing is refused', () => {
+    const plan = planMigrations(sorted('9_y', '10_x'), []);
+    expect(plan.problems).toEqual([]);
+    expect(plan.pending.map((f) => f.version)).toEqual(['9', '10']);
+    expect(plan.warnings.map((w) => [w.code, w.hint])).toEqual([['migration_name_order', 'give every version 2 digits (9_y.sql → 09_y.sql): the history matches versions as numbers, so applied files keep their place']]);
   });
 });
 

@@ -91,6 +91,23 @@ describe('migrate up --targets', () => {
     rmSync(sdir, { recursive: true, force: true });
   }, 60_000);
 
+  it('says once, before the targets, when numeric order is not name order, and applies in numeric order', async () => {
+    const [a, b] = [await freshDatabase('rg_tenant'), await freshDatabase('rg_tenant')];
+    dbs.push(a, b);
+    const odir = mkdtempSync(join(tmpdir(), 'rg-targets-order-'));
+    mkdirSync(join(odir, 'sql'));
+    writeFileSync(join(odir, 'sql', '9_y.sql'), 'create table y (x int);\n');
+    writeFileSync(join(odir, 'sql', '10_x.sql'), 'drop table y;\n');
+    writeFileSync(join(odir, 'targets.txt'), `${a.url}\n${b.url}\n`);
+    const r = await runCli(['--json', 'migrate', 'up', '--targets', 'targets.txt'], { cwd: odir });
+    rmSync(odir, { recursive: true, force: true });
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout) as { warnings: Array<{ code: string; files: string[] }>; targets: Array<{ applied: string[] }> };
+    expect(body.warnings.map((w) => [w.code, w.files])).toEqual([['migration_name_order', ['sql/9_y.sql', 'sql/10_x.sql']]]);
+    expect(body.targets.map((t) => t.applied)).toEqual([['9', '10'], ['9', '10']]);
+    expect(r.stderr.match(/warning: sql\/9_y\.sql is applied before sql\/10_x\.sql/g)).toHaveLength(1);
+  });
+
   it('refuses a malformed targets file before touching any database', () => {
     expect(() => parseTargets('postgres://a/b\nnot a url\n', 't.txt', {})).toThrow(/t\.txt:2/);
     expect(() => parseTargets('env:MISSING\n', 't.txt', {})).toThrow(/MISSING is not set/);

@@ -105,10 +105,11 @@ function complete(rule: Rule, raw: RawFinding[]): Finding[] {
  * The schema unqualified names go to in a session with this search_path: its first entry that is
  * not "$user" (a schema named after the role rarely exists: Postgres skips it then), else public.
  */
-function firstSchema(searchPath: string | null | undefined): string {
+function firstSchema(searchPath: string | null | undefined, schemas?: ReadonlySet<string>): string {
   for (const part of (searchPath ?? '').split(',')) {
     const name = part.trim().replace(/^"(.*)"$/, '$1');
-    if (name && name !== '$user') return name;
+    // A schema the database does not have is skipped, as Postgres skips it.
+    if (name && name !== '$user' && (!schemas || schemas.has(name))) return name;
   }
   return 'public';
 }
@@ -116,7 +117,9 @@ function firstSchema(searchPath: string | null | undefined): string {
 export function runLint(input: LintInput): LintResult {
   const { model, settings, parseSync } = input;
   const inTarget = new Set(input.modelIsTarget && input.newFilesArePending && model ? model.relations.map((r) => r.qualified) : []);
-  const statements = readMigrationStatements(input.migrations, parseSync, inTarget, firstSchema(model?.searchPath));
+  // The database's schemas (pg_catalog too, which introspection leaves out): a search_path entry naming none is skipped.
+  const schemas = model ? new Set(['pg_catalog', ...model.schemas.map((x) => x.name)]) : undefined;
+  const statements = readMigrationStatements(input.migrations, parseSync, inTarget, firstSchema(model?.searchPath, schemas), schemas);
   const judged = statements.filter((s) => s.judged);
   const findings: Finding[] = [];
 

@@ -101,7 +101,11 @@ export interface MigrationStatement {
   at(byteLocation: number | undefined): { file: string; line: number; column: number };
   /** `-- rowguard-lint-ignore rule: why` comments just above the statement. */
   suppressions: Suppression[];
-  /** The schema an unqualified name resolves to here (the file's `SET search_path`, else public). */
+  /**
+   * The schema an unqualified name resolves to here: the first of the search_path the file set
+   * (SET, SET LOCAL while its transaction lasts, set_config), else the database's, else public;
+   * pg_catalog when the path is empty (Postgres then looks names up there only, and CREATE fails).
+   */
   defaultSchema: string;
   /** Tables as they were before this statement ran. */
   tablesBefore: ReadonlyMap<string, TableState>;
@@ -204,10 +208,22 @@ export function relName(rangeVar: unknown, defaultSchema: string): string {
  * A file that does not parse is a usage error with its file:line:col.
  * `inTarget`: the relations (`schema.name`) of the target database, when the new
  * files are the ones its history lacks: in them, CREATE TABLE of one of those
- * creates nothing, and the table keeps its rows. `startSchema`: where unqualified
+ * creates nothing, and the table keeps its rows. `targetSchemas`: the target's schemas, when known
+ * (a search_path entry naming none of them, nor a schema the files create, is skipped, as Postgres
+ * skips it; without them every entry is taken to exist). `startSchema`: where unqualified
  * names go until a file sets its search_path (the first schema of the database's).
  */
-export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown, inTarget: ReadonlySet<string> = new Set(), startSchema = 'public'): MigrationStatement[] {
+export function readMigrationStatements(
+  files: readonly MigrationSource[],
+  parseSync: (sql: string) => unknown,
+  inTarget: ReadonlySet<string> = new Set(),
+  startSchema = 'public',
+  targetSchemas?: ReadonlySet<string>,
+): MigrationStatement[] {
+  // Schemas that exist as the files go (the target's, when known, and those the files create): Postgres skips a
+  // search_path entry naming no schema, and looks again at each statement (a schema created later is used then).
+  const schemas = new Set(targetSchemas ?? []);
+  const exists = (name: string) => targetSchemas === undefined || schemas.has(name);
   const tables = new Map<string, TableState>();
   const indexes = new Map<string, IndexState>();
   const out: MigrationStatement[] = [];
@@ -238,6 +254,9 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         hint: 'fix the syntax error; lint reads migrations with the Postgres 18 grammar',
       });
     }
+    // search_path as the session has it, and as SET LOCAL has it until the transaction ends (undefined: not set).
+    let sessionPath: SearchPath = 'start';
+    let localPath: SearchPath | undefined;
     let defaultSchema = startSchema;
     // lock_timeout and TimeZone as the session has them, and as SET LOCAL has them until the transaction ends (undefined: not set).
     let lockTimeoutSet = false;
@@ -298,13 +317,6 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         transaction: fileTransactional ? `${fileIndex}` : blockLine !== null ? `${fileIndex}:block${blocks}` : `${fileIndex}:statement${unitIndex}`,
       });
       // Track what this statement changes, for the statements after it.
-      if (type === 'VariableSetStmt' && body['name'] === 'search_path' && Array.isArray(body['args'])) {
-        // The first schema that is not "$user" (a schema named after the role rarely exists: Postgres skips it then).
-        const v = (body['args'] as Array<Record<string, Body>>)
-          .map((a) => (a['A_Const']?.['sval'] as { sval?: string } | undefined)?.sval?.replace(/^"(.*)"$/, '$1'))
-          .find((x) => x && x !== '$user');
-        if (v) defaultSchema = v;
-      }
       // SET LOCAL outside a transaction block does nothing (Postgres only warns); inside one it lasts until
       // the block ends. A plain SET (or RESET) replaces it at once, and lasts past the commit.
       const local = !!body['is_local'];
@@ -318,6 +330,15 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
         if (local) localTimeZone = zone;
         else [timeZone, localTimeZone] = [zone, undefined];
       }
+      // search_path: SET [LOCAL] search_path (each value one schema name), RESET or DEFAULT (back to where the file started),
+      // and set_config('search_path', 'a, b', is_local) as pg_dump writes it (the string split as Postgres splits the setting).
+      const path = type === 'VariableSetStmt' && (body['name'] === 'search_path' || body['kind'] === 'VAR_RESET_ALL') ? searchPathSet(body) : type === 'SelectStmt' ? setConfigSearchPath(body, transactional) : null;
+      if (path !== null && !(path.local && !transactional)) {
+        if (path.local) localPath = path.path;
+        else [sessionPath, localPath] = [path.path, undefined];
+      }
+      if (type === 'CreateSchemaStmt' && typeof body['schemaname'] === 'string') schemas.add(body['schemaname']);
+      if (type === 'DropStmt' && body['removeType'] === 'OBJECT_SCHEMA') for (const o of (body['objects'] as unknown[] | undefined) ?? []) schemas.delete(String(((o as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? ''));
       const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
       if (viaSetConfig !== null) {
         if (viaSetConfig.local) localLockTimeout = viaSetConfig.value;
@@ -334,18 +355,76 @@ export function readMigrationStatements(files: readonly MigrationSource[], parse
           // The transaction ended (AND CHAIN too): what SET LOCAL set is gone.
           localLockTimeout = undefined;
           localTimeZone = undefined;
+          localPath = undefined;
         }
       }
       if (!fileTransactional && blockLine === null) {
         // Outside a block each statement is its own transaction: a set_config(…, true) lasted only for it.
         localLockTimeout = undefined;
         localTimeZone = undefined;
+        localPath = undefined;
       }
+      const active = localPath ?? sessionPath;
+      defaultSchema = active === 'start' ? startSchema : firstInPath(active, exists);
       applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath, present, file.isNew === true, base !== 0);
       applyToIndexes(indexes, type, body, defaultSchema, fileIndex);
     }
   });
   return out;
+}
+
+/** A search_path a file set (its entries), or 'start': the one the file started with (RESET, DEFAULT, none set). */
+type SearchPath = readonly string[] | 'start';
+
+/**
+ * Where unqualified names go with this search_path: its first schema that is not "$user" (a schema
+ * named after the role rarely exists: Postgres skips it then) and exists (a missing one is skipped
+ * too); pg_catalog when there is none, the only schema Postgres then looks in (and CREATE fails:
+ * "no schema has been selected to create in").
+ */
+function firstInPath(schemas: readonly string[], exists: (name: string) => boolean): string {
+  return schemas.find((x) => x !== '' && x !== '$user' && exists(x)) ?? 'pg_catalog';
+}
+
+/**
+ * A search_path string as Postgres splits it (SplitIdentifierString): comma-separated, unquoted
+ * names trimmed and folded to lower case, double-quoted ones kept as written ("" is one quote).
+ */
+export function splitSearchPath(value: string): string[] {
+  const out: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")*)"|([^,]*?))\s*(?:,|$)/gy;
+  for (let m = re.exec(value); m && re.lastIndex <= value.length; m = re.exec(value)) {
+    out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase());
+    if (re.lastIndex === value.length) break;
+  }
+  return out.filter((x) => x !== '');
+}
+
+/** The search_path a SET / RESET sets (RESET and DEFAULT: the one the file started with). */
+function searchPathSet(body: Body): { path: SearchPath; local: boolean } | null {
+  const local = !!body['is_local'];
+  if (body['kind'] === 'VAR_RESET' || body['kind'] === 'VAR_RESET_ALL' || body['kind'] === 'VAR_SET_DEFAULT') return { path: 'start', local };
+  if (body['kind'] !== 'VAR_SET_VALUE') return null;
+  // Each value is one schema name, even a quoted string with commas in it ('a, b' names the schema "a, b").
+  const names = ((body['args'] as Array<Record<string, Body>> | undefined) ?? []).map((a) => (a['A_Const']?.['sval'] as { sval?: string } | undefined)?.sval ?? '');
+  return { path: names, local };
+}
+
+/** `select set_config('search_path', '…', is_local)`: the path it sets (null when the statement is no such call, or the value is not a literal). */
+function setConfigSearchPath(body: Body, transactional: boolean): { path: SearchPath; local: boolean } | null {
+  let found: { path: SearchPath; local: boolean } | null = null;
+  for (const t of (body['targetList'] as Array<Record<string, Body>> | undefined) ?? []) {
+    const fc = (t['ResTarget']?.['val'] as Record<string, Body> | undefined)?.['FuncCall'];
+    if (!fc || strings(fc['funcname']).pop() !== 'set_config') continue;
+    const args = ((fc['args'] as Array<Record<string, Body>> | undefined) ?? []).map((a) => a['A_Const']);
+    if ((args[0]?.['sval'] as { sval?: string } | undefined)?.sval !== 'search_path') continue;
+    const value = (args[1]?.['sval'] as { sval?: string } | undefined)?.sval;
+    if (value === undefined) continue;
+    const local = !!(args[2]?.['boolval'] as { boolval?: boolean } | undefined)?.boolval;
+    if (local && !transactional) continue;
+    found = { path: splitSearchPath(value), local };
+  }
+  return found;
 }
 
 /**

@@ -16,7 +16,7 @@ import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from 
 import { doBodyOffset, hasNoStatement, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, unclosedTransactionBlock, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
 import { copyFromStdinOffset } from './psql-copy.js';
-import { planMigrations, type HistoryRow, type MigrationPlan, type PlanOptions } from './plan.js';
+import { planMigrations, type HistoryRow, type MigrationPlan, type MigrationWarning, type PlanOptions } from './plan.js';
 
 /** Key of the advisory lock (an arbitrary constant: 'rowguard' in ASCII). */
 export const MIGRATION_LOCK_KEY = 0x726f7767756172n;
@@ -66,6 +66,8 @@ export interface UpResult {
   wouldApply: Array<{ version: string; name: string; file: string; noTransaction: boolean }>;
   dryRun: boolean;
   upToDate: boolean;
+  /** Said, not refused: versions whose numeric order is not their name order (see plan.ts). */
+  warnings: MigrationWarning[];
 }
 
 /**
@@ -244,7 +246,7 @@ export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?:
       if (plan.problems.length) throw combine(plan.problems);
       const wouldApply = plan.pending.map((f) => ({ version: f.version, name: f.name, file: f.displayPath, noTransaction: f.noTransaction }));
       if (planOpts.dryRun || plan.pending.length === 0) {
-        return { applied: [], wouldApply, dryRun: !!planOpts.dryRun, upToDate: plan.pending.length === 0 };
+        return { applied: [], wouldApply, dryRun: !!planOpts.dryRun, upToDate: plan.pending.length === 0, warnings: plan.warnings };
       }
       await sql.unsafe(HISTORY_DDL).simple();
       const applied: AppliedMigration[] = [];
@@ -266,7 +268,7 @@ export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?:
         applied.push({ version: file.version, name: file.name, file: file.displayPath, durationMs, noTransaction: file.noTransaction, ...(hasNoStatement(file.sql) ? { empty: true as const } : {}) });
         opts.onProgress?.({ kind: 'applied', file, durationMs, index: i, total: plan.pending.length });
       }
-      return { applied, wouldApply, dryRun: false, upToDate: false };
+      return { applied, wouldApply, dryRun: false, upToDate: false, warnings: plan.warnings };
     } finally {
       await releaseLock(sql);
     }

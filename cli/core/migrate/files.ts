@@ -43,6 +43,21 @@ export function compareVersions(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/**
+ * The first two files whose order by version (numbers: how rowguard applies them) is not their order
+ * by file name — how the Supabase CLI applies a folder (Go's fs.ReadDir lists it by name, and it
+ * compares versions as strings) and how a shell expands *.sql: `9_y.sql` runs before `10_x.sql`
+ * here, after it there. Null when the two orders agree (versions of one width always do).
+ */
+export function nameOrderInversion(files: readonly MigrationFile[]): [MigrationFile, MigrationFile] | null {
+  const fileName = (f: MigrationFile) => Buffer.from(`${f.version}_${f.name}.sql`, 'utf8');
+  // A sequence is in name order exactly when each neighbour pair is: the first pair that is not is the one to name.
+  for (let i = 1; i < files.length; i++) {
+    if (Buffer.compare(fileName(files[i - 1]!), fileName(files[i]!)) > 0) return [files[i - 1]!, files[i]!];
+  }
+  return null;
+}
+
 export function parseMigration(path: string, fileName: string, content: string, displayRoot: string): MigrationFile {
   const m = FILE_PATTERN.exec(fileName);
   if (!m) throw new RowguardError('migration_invalid_file', `${fileName}: not a migration file name`, { hint: 'name migrations <digits>_<name>.sql, e.g. 0001_init.sql' });

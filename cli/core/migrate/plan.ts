@@ -3,7 +3,7 @@
  * Pure: unit-tested from hand-written rows.
  */
 import { RowguardError } from '../errors.js';
-import { compareVersions, type MigrationFile } from './files.js';
+import { compareVersions, nameOrderInversion, type MigrationFile } from './files.js';
 
 export type HistoryStatus = 'applied' | 'failed' | 'running';
 
@@ -41,6 +41,15 @@ export interface MigrationPlan {
   pending: MigrationFile[];
   /** Each a reason `up` must refuse; `verify` reports all of them. */
   problems: RowguardError[];
+  /** Worth saying, not a reason to refuse (versions whose numeric order is not their name order). */
+  warnings: MigrationWarning[];
+}
+
+export interface MigrationWarning {
+  code: 'migration_name_order';
+  message: string;
+  hint: string;
+  files: string[];
 }
 
 export interface PlanOptions {
@@ -139,7 +148,28 @@ export function planMigrations(files: readonly MigrationFile[], history: readonl
     if (!known) throw new RowguardError('usage', `--to ${opts.to}: no migration file has that version`);
     toApply = pending.filter((f) => compareVersions(f.version, opts.to!) <= 0);
   }
-  return { entries, pending: toApply, problems };
+  return { entries, pending: toApply, problems, warnings: orderWarnings(files) };
+}
+
+/**
+ * Versions of different widths (`9_y.sql`, `10_x.sql`) are applied here in numeric order, but in
+ * name order by the Supabase CLI and by `psql -f` over a shell's *.sql: the same folder would run
+ * in another order there. Padding the shorter versions with zeros makes the orders agree, and keeps
+ * the history (it matches versions as numbers: 09 is the 9 that was applied).
+ */
+export function orderWarnings(files: readonly MigrationFile[]): MigrationWarning[] {
+  const pair = nameOrderInversion(files);
+  if (!pair) return [];
+  const [first, second] = pair;
+  const width = Math.max(...files.map((f) => f.version.length));
+  const pad = (f: MigrationFile) => `${f.version.padStart(width, '0')}_${f.name}.sql`;
+  const unpadded = files.filter((f) => f.version.length < width);
+  return [{
+    code: 'migration_name_order',
+    message: `${first.displayPath} is applied before ${second.displayPath} (versions compare as numbers), but by name ${second.version}_${second.name}.sql comes first: the Supabase CLI, and psql over a shell's *.sql, apply them the other way round`,
+    hint: `give every version ${width} digits (${unpadded.slice(0, 2).map((f) => `${f.version}_${f.name}.sql → ${pad(f)}`).join(', ')}${unpadded.length > 2 ? ` and ${unpadded.length - 2} more` : ''}): the history matches versions as numbers, so applied files keep their place`,
+    files: [first.displayPath, second.displayPath],
+  }];
 }
 
 function entry(f: MigrationFile, state: MigrationState, h: HistoryRow | null, note: string | null): StatusEntry {

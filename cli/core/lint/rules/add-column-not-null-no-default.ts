@@ -1,44 +1,10 @@
 /** ADD COLUMN … NOT NULL with no default fails on a table that has rows. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, relName, typeOf, type MigrationStatement } from '../migrations.js';
+import { existedBefore, originOf, typeOf } from '../migrations.js';
 import { alterTableCmds, constraintsOf, locationOf, nodeBody } from '../stmt.js';
+import { emptiedTables, emptiedWithChildren } from '../emptied-tables.js';
 
 const SERIAL = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
-
-/** Statements that add no row to any table (what comes between a TRUNCATE and the ADD COLUMN). */
-const ROW_NEUTRAL = new Set(['AlterTableStmt', 'IndexStmt', 'TruncateStmt', 'CommentStmt', 'GrantStmt', 'VariableSetStmt', 'DropStmt', 'CreateFunctionStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'AlterPolicyStmt', 'CreateEnumStmt', 'AlterEnumStmt', 'CreateSeqStmt', 'AlterSeqStmt', 'CreateDomainStmt', 'ViewStmt', 'CompositeTypeStmt', 'CreateSchemaStmt']);
-
-/**
- * The tables each statement finds empty: emptied by a TRUNCATE earlier in the same transaction,
- * with only row-neutral statements since. TRUNCATE holds ACCESS EXCLUSIVE until the commit, so no
- * other session adds a row meanwhile. TRUNCATE ONLY leaves an inheritance child's rows, which an
- * ADD COLUMN reaches too; what a DO block does around its statements is not read, so one there
- * neither empties nor keeps a table empty; ATTACH PARTITION brings the partition's rows.
- */
-function emptiedTables(all: readonly MigrationStatement[]): Map<MigrationStatement, ReadonlySet<string>> {
-  const out = new Map<MigrationStatement, ReadonlySet<string>>();
-  let empty = new Map<string, string>(); // table → the transaction that emptied it
-  let inDo: { file: string; endLine: number } | null = null;
-  for (const s of all) {
-    const inside = inDo !== null && inDo.file === s.file && s.line <= inDo.endLine && s.type !== 'DoStmt';
-    out.set(s, new Set([...empty].filter(([, tx]) => tx === s.transaction).map(([t]) => t)));
-    if (s.type === 'DoStmt') inDo = { file: s.file, endLine: s.endLine };
-    if (inside || !ROW_NEUTRAL.has(s.type)) {
-      empty = new Map();
-      continue;
-    }
-    if (s.type === 'AlterTableStmt') {
-      for (const c of alterTableCmds(s)?.cmds ?? []) if (c.subtype === 'AT_AttachPartition') empty.delete(alterTableCmds(s)!.table);
-    }
-    if (s.type === 'TruncateStmt') {
-      for (const r of (s.body['relations'] as unknown[] | undefined) ?? []) {
-        const rv = nodeBody(r, 'RangeVar');
-        if (rv?.['inh']) empty.set(relName(rv, s.defaultSchema), s.transaction);
-      }
-    }
-  }
-  return out;
-}
 
 export const rule: MigrationRule = {
   kind: 'migration',
@@ -46,14 +12,14 @@ export const rule: MigrationRule = {
   level: 'error',
   category: 'migration',
   description: 'ALTER TABLE … ADD COLUMN … NOT NULL without a DEFAULT on a table that existed before the migration',
-  docs: 'Existing rows would get NULL in the new column, so the statement fails as soon as the table holds a row (often only in production). Tables created in the same file are fine, and so are tables an earlier file creates when both are new to the target (one `migrate up` applies them), and a table a TRUNCATE (not ONLY) emptied earlier in the same transaction, with nothing since that could add a row (DML, a DO block, a function call, ATTACH PARTITION).',
+  docs: 'Existing rows would get NULL in the new column, so the statement fails as soon as the table holds a row (often only in production). Tables created in the same file are fine, and so are tables an earlier file creates when both are new to the target (one `migrate up` applies them), and a table a TRUNCATE (not ONLY) emptied earlier in the same transaction, with nothing since that could add a row (DML, a DO block, a function call, ATTACH PARTITION, INHERIT of a table with rows).',
   fix: 'add it with a constant default (no rewrite since PG11), or add it nullable, backfill, then set not null',
   check(ctx) {
     const out: RawFinding[] = [];
     const emptyAt = emptiedTables(ctx.allStatements);
     for (const s of ctx.statements) {
       const at = alterTableCmds(s);
-      if (!at || !existedBefore(s, at.table) || emptyAt.get(s)?.has(at.table)) continue;
+      if (!at || !existedBefore(s, at.table) || emptiedWithChildren(emptyAt.get(s), at.table)) continue;
       for (const c of at.cmds) {
         if (c.subtype !== 'AT_AddColumn') continue;
         const def = nodeBody(c.def, 'ColumnDef');

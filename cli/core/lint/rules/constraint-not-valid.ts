@@ -2,6 +2,7 @@
 import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, originOf, qualifiedName, relName, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, constraintsOf, locationOf, nodeBody, SHARE_UPDATE_EXCLUSIVE_CMDS, type AlterCmd } from '../stmt.js';
+import { emptiedTables, emptiedWithChildren } from '../emptied-tables.js';
 
 /** ALTER TABLE sub-commands that take no lock stronger than VALIDATE's own SHARE UPDATE EXCLUSIVE. */
 const WEAK = SHARE_UPDATE_EXCLUSIVE_CMDS;
@@ -13,7 +14,7 @@ export const rule: MigrationRule = {
   category: 'migration',
   description:
     'ADD CONSTRAINT (CHECK / FOREIGN KEY) without NOT VALID, UNIQUE / PRIMARY KEY without USING INDEX (or USING INDEX on nullable columns), the same inline in ADD COLUMN, SET NOT NULL without a validated CHECK (col IS NOT NULL), ATTACH PARTITION of a table without a validated CHECK, or VALIDATE CONSTRAINT in the transaction that locked the table, on an existing table; ALTER DOMAIN … ADD CONSTRAINT without NOT VALID',
-  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file (before Postgres 18 a partitioned table refuses a NOT VALID foreign key: add it to each partition that way, then to the parent, which adopts the validated keys without a scan): VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX; a PRIMARY KEY also sets NOT NULL on its columns, a scan unless they are NOT NULL already or a validated CHECK proves it. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported). ALTER DOMAIN … ADD CONSTRAINT checks every column of the domain, in every table, each under a SHARE lock: add it NOT VALID and VALIDATE later too.',
+  docs: 'ALTER TABLE … ADD CONSTRAINT checks every row under an ACCESS EXCLUSIVE (CHECK) or SHARE ROW EXCLUSIVE (FOREIGN KEY, on both tables) lock, and so does a CHECK or REFERENCES written inline in ADD COLUMN. Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration file (before Postgres 18 a partitioned table refuses a NOT VALID foreign key: add it to each partition that way, then to the parent, which adopts the validated keys without a scan): VALIDATE takes only SHARE UPDATE EXCLUSIVE, but in the same file (one transaction) the lock the ADD took is still held while VALIDATE scans. UNIQUE / PRIMARY KEY build an index inline: build it CONCURRENTLY first and add the constraint USING INDEX; a PRIMARY KEY also sets NOT NULL on its columns, a scan unless they are NOT NULL already or a validated CHECK proves it. SET NOT NULL scans every row under ACCESS EXCLUSIVE, unless a validated CHECK (col IS NOT NULL) exists (PG12+): then it is not reported. ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a validated CHECK implies the partition bound (a table with any validated CHECK is not reported). ALTER DOMAIN … ADD CONSTRAINT checks every column of the domain, in every table, each under a SHARE lock: add it NOT VALID and VALIDATE later too. A table a TRUNCATE (not ONLY) emptied earlier in the same transaction, with nothing since that could add a row, is not reported: there is no row to check, and the TRUNCATE holds ACCESS EXCLUSIVE until the commit anyway (ATTACH PARTITION still scans the partition it attaches).',
   fix: 'alter table … add constraint … not valid; then, in a later migration file, alter table … validate constraint …',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -23,7 +24,10 @@ export const rule: MigrationRule = {
     // statement that took a write-blocking lock on each table, for VALIDATE after it.
     let transaction = '';
     let lockedAt = new Map<string, string>();
+    // A table a TRUNCATE emptied earlier in this transaction: no row to check, and its ACCESS EXCLUSIVE lock is held already.
+    const emptyAt = emptiedTables(ctx.allStatements);
     for (const s of ctx.statements) {
+      const emptied = emptyAt.get(s) ?? new Map<string, boolean>();
       if (s.transaction !== transaction) {
         transaction = s.transaction;
         lockedAt = new Map();
@@ -49,6 +53,12 @@ export const rule: MigrationRule = {
       }
       const at = alterTableCmds(s);
       if (!at || !existedBefore(s, at.table)) continue;
+      // ADD CONSTRAINT and SET NOT NULL reach inheritance children too: TRUNCATE ONLY does not empty them.
+      if (emptiedWithChildren(emptied, at.table)) {
+        // Only ATTACH PARTITION scans another table than the one emptied: the partition it attaches.
+        out.push(...at.cmds.flatMap((c) => (c.subtype === 'AT_AttachPartition' ? attachScan(s, at, c, emptied, ctx.rowEstimates) : [])));
+        continue;
+      }
       const strong = at.cmds.some((c) => !WEAK.has(c.subtype));
       const origin = originOf(s, at.table, ctx.rowEstimates);
       const before = s.tablesBefore.get(at.table);
@@ -101,20 +111,7 @@ export const rule: MigrationRule = {
           }
         }
         if (c.subtype === 'AT_AddColumn') out.push(...inlineConstraints(s, at.table, origin, c));
-        if (c.subtype === 'AT_AttachPartition') {
-          const cmd = nodeBody(c.def, 'PartitionCmd');
-          const part = cmd ? relName(cmd['name'], s.defaultSchema) : null;
-          if (!part || !existedBefore(s, part)) continue;
-          // Postgres skips the scan when the partition's validated CHECKs imply the bound; any validated CHECK is taken as that.
-          if ([...(s.tablesBefore.get(part)?.checks.values() ?? [])].some((k) => k.validated)) continue;
-          out.push({
-            object: part,
-            objectKind: 'table',
-            location: s.at((cmd?.['name'] as { location?: number } | undefined)?.location ?? at.location),
-            message: `attach partition ${part} (${originOf(s, part, ctx.rowEstimates)}) to ${at.table} scans every row of ${part} under an ACCESS EXCLUSIVE lock to check the partition bound`,
-            fix: `first add a CHECK matching the bound: alter table ${part} add constraint … check (…) not valid; validate it in an earlier migration file; then attach (Postgres skips the scan when a validated CHECK implies the bound)`,
-          });
-        }
+        if (c.subtype === 'AT_AttachPartition') out.push(...attachScan(s, at, c, emptied, ctx.rowEstimates));
         if (c.subtype === 'AT_SetNotNull') {
           const checks = [...(before?.checks ?? new Map()).entries()].filter(([, k]) => k.columns.includes(c.name ?? ''));
           if (checks.some(([, k]) => k.validated)) continue; // PG12+: the validated CHECK proves it, no scan
@@ -148,6 +145,22 @@ export const rule: MigrationRule = {
     return out;
   },
 };
+
+/** ATTACH PARTITION scans the partition it attaches, unless the partition is new, emptied, or has a validated CHECK. */
+function attachScan(s: MigrationStatement, at: { table: string; location?: number }, c: AlterCmd, emptied: ReadonlyMap<string, boolean>, rows: ReadonlyMap<string, number>): RawFinding[] {
+  const cmd = nodeBody(c.def, 'PartitionCmd');
+  const part = cmd ? relName(cmd['name'], s.defaultSchema) : null;
+  if (!part || !existedBefore(s, part) || emptiedWithChildren(emptied, part)) return [];
+  // Postgres skips the scan when the partition's validated CHECKs imply the bound; any validated CHECK is taken as that.
+  if ([...(s.tablesBefore.get(part)?.checks.values() ?? [])].some((k) => k.validated)) return [];
+  return [{
+    object: part,
+    objectKind: 'table',
+    location: s.at((cmd?.['name'] as { location?: number } | undefined)?.location ?? at.location),
+    message: `attach partition ${part} (${originOf(s, part, rows)}) to ${at.table} scans every row of ${part} under an ACCESS EXCLUSIVE lock to check the partition bound`,
+    fix: `first add a CHECK matching the bound: alter table ${part} add constraint … check (…) not valid; validate it in an earlier migration file; then attach (Postgres skips the scan when a validated CHECK implies the bound)`,
+  }];
+}
 
 /**
  * Whether every partition the migrations attached to `parent` already has a validated

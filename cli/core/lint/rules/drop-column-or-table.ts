@@ -56,7 +56,8 @@ export const rule: MigrationRule = {
           object: `${at.table}.${c.name}`,
           objectKind: 'column',
           location: s.at(at.location),
-          message: `dropping ${at.table}.${c.name} (${originOf(s, at.table, ctx.rowEstimates)}) deletes its data and breaks clients still reading it`,
+          // The origin is the table's (the column may have come later): said of the table, not of the column.
+          message: `dropping column ${c.name} of ${at.table} (${originOf(s, at.table, ctx.rowEstimates)}) deletes its data and breaks clients still reading it`,
         });
       }
     }

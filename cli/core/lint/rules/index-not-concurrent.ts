@@ -6,6 +6,7 @@
 import type { MigrationRule, RawFinding } from '../types.js';
 import { droppedNames, existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
 import { booleanOption, nodeBody } from '../stmt.js';
+import { emptiedTables } from '../emptied-tables.js';
 
 /** The index's table when a migration created the index, and whether the file may leave it alone (made in this file). */
 function indexTable(s: MigrationStatement, qualified: string): { table: string | null; fresh: boolean } {
@@ -20,14 +21,18 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'CREATE INDEX, DROP INDEX, REINDEX or ALTER TABLE … DETACH PARTITION without CONCURRENTLY on a table that existed before the migration (REINDEX SCHEMA / DATABASE: on every table in it)',
-  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. CREATE INDEX IF NOT EXISTS of an index that exists builds nothing, but Postgres takes the lock before it looks, and holds it until the migration commits. Indexes on tables created in the same file are fine (or in an earlier file, when both are new to the target: one `migrate up` applies them), and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached). DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table (and the partition) until the migration commits; DETACH PARTITION … CONCURRENTLY only SHARE UPDATE EXCLUSIVE.',
+  docs: 'A plain CREATE INDEX takes a SHARE lock, blocking INSERT/UPDATE/DELETE until the build finishes; REINDEX does the same and holds ACCESS EXCLUSIVE on the index, which the planner locks for nearly every query on the table; a plain DROP INDEX takes ACCESS EXCLUSIVE on the table, so reads wait too until the migration commits. CONCURRENTLY avoids that but cannot run in a transaction. CREATE INDEX IF NOT EXISTS of an index that exists builds nothing, but Postgres takes the lock before it looks, and holds it until the migration commits. Indexes on tables created in the same file are fine (or in an earlier file, when both are new to the target: one `migrate up` applies them), and so are those on a table a TRUNCATE emptied earlier in the same transaction with nothing since that could add a row (its ACCESS EXCLUSIVE lock is held until the commit, so the SHARE lock keeps out no one it does not; not across the statements of a no-transaction file, each committed on its own), and so is CREATE INDEX … ON ONLY a partitioned table (it builds nothing; each partition\'s index is built CONCURRENTLY and attached). DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table (and the partition) until the migration commits; DETACH PARTITION … CONCURRENTLY only SHARE UPDATE EXCLUSIVE.',
   fix: 'create index concurrently …, in a file whose first line is -- rowguard:no-transaction',
   check(ctx) {
     const out: RawFinding[] = [];
+    // A table a TRUNCATE emptied earlier in this transaction: its ACCESS EXCLUSIVE lock already keeps everyone out.
+    const emptyAt = emptiedTables(ctx.allStatements);
     for (const s of ctx.statements) {
+      // An index belongs to one table: an inheritance child keeps its own (a partitioned table cannot be truncated ONLY).
+      const emptied = emptyAt.get(s) ?? new Map<string, boolean>();
       if (s.type === 'IndexStmt' && !s.body['concurrent']) {
         const table = relName(s.body['relation'], s.defaultSchema);
-        if (!existedBefore(s, table)) continue;
+        if (!existedBefore(s, table) || emptied.has(table)) continue;
         // Postgres cannot build an index CONCURRENTLY on a partitioned table itself.
         const partitioned = s.tablesBefore.get(table)?.partitioned ?? false;
         // ON ONLY a partitioned table: an invalid index on the parent alone, nothing is built.
@@ -49,7 +54,7 @@ export const rule: MigrationRule = {
       } else if (s.type === 'DropStmt' && s.body['removeType'] === 'OBJECT_INDEX' && !s.body['concurrent']) {
         for (const index of droppedNames(s.body, s.defaultSchema)) {
           const { table, fresh } = indexTable(s, index);
-          if (fresh) continue;
+          if (fresh || (table && emptied.has(table))) continue;
           // Postgres cannot drop an index of a partitioned table CONCURRENTLY: there is no safer form to point to.
           if (table && s.tablesBefore.get(table)?.partitioned) continue;
           out.push({
@@ -63,7 +68,7 @@ export const rule: MigrationRule = {
       } else if (s.type === 'AlterTableStmt' && s.body['objtype'] === 'OBJECT_TABLE') {
         // DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table and the partition; CONCURRENTLY (PG14+), SHARE UPDATE EXCLUSIVE.
         const table = relName(s.body['relation'], s.defaultSchema);
-        if (!existedBefore(s, table)) continue;
+        if (!existedBefore(s, table) || emptied.has(table)) continue;
         for (const c of (s.body['cmds'] as unknown[] | undefined) ?? []) {
           const cmd = nodeBody(c, 'AlterTableCmd');
           const part = cmd?.['subtype'] === 'AT_DetachPartition' ? nodeBody(cmd['def'], 'PartitionCmd') : undefined;
@@ -97,9 +102,9 @@ export const rule: MigrationRule = {
         let table: string | null = name;
         if (kind === 'REINDEX_OBJECT_INDEX') {
           const r = indexTable(s, name);
-          if (r.fresh) continue;
+          if (r.fresh || (r.table && emptied.has(r.table))) continue;
           table = r.table;
-        } else if (!existedBefore(s, name)) continue;
+        } else if (!existedBefore(s, name) || emptied.has(name)) continue;
         const what = kind === 'REINDEX_OBJECT_TABLE' ? `table ${name}` : `index ${name}`;
         out.push({
           object: table ?? name,

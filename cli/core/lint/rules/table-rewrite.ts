@@ -3,6 +3,7 @@ import type { MigrationRule, RawFinding } from '../types.js';
 import { existedBefore, originOf, qualifiedName, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, booleanOption, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
 import { catalogBodyStatements, inlinedExpression, volatileCall } from '../sql-inline.js';
+import { emptiedTables, emptiedWithChildren } from '../emptied-tables.js';
 
 /** Time zones with a fixed zero UTC offset, as SET TIME ZONE spells them. */
 const UTC_ZONES = new Set(['utc', 'etc/utc', 'uct', 'etc/uct', 'gmt', 'etc/gmt', 'gmt0', 'etc/gmt0', 'universal', 'etc/universal', 'zulu', 'etc/zulu', 'greenwich', 'etc/greenwich']);
@@ -14,6 +15,30 @@ const SERIAL_TYPE: Readonly<Record<string, string>> = { smallserial: 'int2', ser
 const TEMPORAL = new Set(['timestamp', 'timestamptz', 'time', 'timetz']);
 /** MAX_TIMESTAMP_PRECISION and MAX_TIME_PRECISION: a larger precision is clamped to it. */
 const MAX_TEMPORAL_PRECISION = 6;
+
+/**
+ * Interval range bits (datetime.h INTERVAL_MASK: MONTH 1<<1, YEAR 1<<2, DAY 1<<3, HOUR 1<<10,
+ * MINUTE 1<<11, SECOND 1<<12), from the least significant field up: the index of the first one a
+ * range holds is intervaltypmodleastfield's number (SECOND 0 … YEAR 5; no range, or the full one, 0).
+ */
+const INTERVAL_FIELDS = [1 << 12, 1 << 11, 1 << 10, 1 << 3, 1 << 1, 1 << 2];
+/** MAX_INTERVAL_PRECISION: a larger one is clamped to it. */
+const MAX_INTERVAL_PRECISION = 6;
+
+/**
+ * interval_support's test: changing an interval's typmod keeps the stored values when the new
+ * range's least field is no coarser than the old one's: the new one reaches at least as far down
+ * (`interval day` → `interval day to second`, `interval year` → `interval year to month`, anything →
+ * plain `interval`), and the seconds keep their digits: the old range stops above SECOND, or the new
+ * precision is none, the maximum (6) or at least the old one. Same on Postgres 15 and 17.
+ */
+function intervalKeeps(from: readonly number[], to: readonly number[]): boolean {
+  if (to.length === 0) return true;
+  const least = (mods: readonly number[]) => (mods.length === 0 ? 0 : Math.max(0, INTERVAL_FIELDS.findIndex((bit) => (mods[0]! & bit) !== 0)));
+  const precision = (mods: readonly number[]) => mods[1] ?? Infinity; // no precision given: full
+  const [oldLeast, newLeast] = [least(from), least(to)];
+  return newLeast <= oldLeast && (oldLeast > 0 || precision(to) >= MAX_INTERVAL_PRECISION || precision(to) >= precision(from));
+}
 
 /** Type changes Postgres does without a rewrite (binary-coercible, or only a wider limit). */
 function safeChange(from: ColumnType, to: ColumnType): boolean {
@@ -27,6 +52,9 @@ function safeChange(from: ColumnType, to: ColumnType): boolean {
   if (f === 'numeric' && t === 'numeric') return to.mods.length === 0 || (from.mods.length > 0 && to.mods[0]! >= from.mods[0]! && (to.mods[1] ?? 0) === (from.mods[1] ?? 0));
   if ((f === 'varbit' || f === 'bit varying') && t === f) return to.mods.length === 0 || (from.mods.length > 0 && to.mods[0]! >= from.mods[0]!);
   if (f === 'cidr' && t === 'inet') return true;
+  if (f === 'interval' && t === 'interval') return intervalKeeps(from.mods, to.mods);
+  // char(n) → bpchar with no length keeps the padded values; char(n) → char(m) is a rewrite, even wider (bpchar has no length support function).
+  if (f === 'bpchar' && t === 'bpchar') return to.mods.length === 0;
   // timestamp(3) → timestamp, time(0) → time(6): TemporalSimplify keeps the stored values when the new
   // precision is unlimited, the maximum, or at least the old one (timestamp → timestamp(3) rounds every row).
   if (TEMPORAL.has(f) && t === f) return to.mods.length === 0 || to.mods[0]! >= MAX_TEMPORAL_PRECISION || (from.mods.length > 0 && to.mods[0]! >= from.mods[0]!);
@@ -117,16 +145,20 @@ export const rule: MigrationRule = {
   level: 'warn',
   category: 'migration',
   description: 'column type change, volatile default, serial/identity, stored generated or constrained-domain column, SET LOGGED / UNLOGGED, CLUSTER (with no table: every table clustered before), VACUUM FULL or plain REFRESH MATERIALIZED VIEW that rewrites an existing table',
-  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits or the precision of timestamp, timestamptz, time and timetz (timestamp(3) → timestamp), varchar → text, text → varchar, cidr → inet and a serial column to its own integer type need no rewrite (nor rebuild their indexes) and are not reported, nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE — a LANGUAGE sql one only when Postgres does not inline its body to an expression without a volatile call (a body with a FROM, an aggregate or a set-returning function, a SECURITY DEFINER or SET function, is not inlined).',
+  docs: 'These rewrite every row (and rebuild every index) while holding ACCESS EXCLUSIVE: nothing can read or write the table meanwhile. So do a column of a domain type with constraints, an ALTER COLUMN TYPE … USING that computes something, SET LOGGED / UNLOGGED, CLUSTER, VACUUM FULL, and REFRESH MATERIALIZED VIEW without CONCURRENTLY (reads of the view wait for its whole query). Widening varchar/numeric limits or the precision of timestamp, timestamptz, time and timetz (timestamp(3) → timestamp), varchar → text, text → varchar, cidr → inet, an interval range or precision to one that keeps every value (`interval(3)` → `interval`, `interval day` → `interval day to second`, `interval second(2)` → `interval second(4)`; `interval` → `interval day` or `interval(3)` truncates, a rewrite), and a serial column to its own integer type need no rewrite (nor rebuild their indexes) and are not reported; bit(n) → bit varying keeps the rows but rebuilds the column\'s indexes (bit and varbit index with different operator classes), reported only when it has one; nor is timestamp ↔ timestamptz after SET TIME ZONE \'UTC\' in the file; a constant or STABLE default such as now() has needed none since PG11. A table a TRUNCATE (not ONLY) emptied earlier in the same transaction, with nothing since that could add a row, is not reported: there is no row to rewrite, and the TRUNCATE holds ACCESS EXCLUSIVE until the commit anyway (not across the statements of a no-transaction file, each committed on its own). A function in a default is taken as volatile when it is a built-in volatile one (gen_random_uuid(), random(), clock_timestamp(), nextval() …), when the migrations create it VOLATILE, or, linting against a database (or its shadow), when its catalog has it VOLATILE — a LANGUAGE sql one only when Postgres does not inline its body to an expression without a volatile call (a body with a FROM, an aggregate or a set-returning function, a SECURITY DEFINER or SET function, is not inlined).',
   fix: 'add a new column, backfill it in batches, then switch readers over; or accept the lock in a maintenance window',
   check(ctx) {
     const out: RawFinding[] = [];
     const domainsAt = constrainedDomains(ctx.allStatements);
     const volatileAt = volatileFunctions(ctx.allStatements, ctx.catalogVolatileFunctions, ctx.parseSync);
+    // A table a TRUNCATE emptied earlier in this transaction: nothing to rewrite, and its ACCESS EXCLUSIVE lock is held already.
+    const emptyAt = emptiedTables(ctx.allStatements);
     for (const s of ctx.statements) {
-      out.push(...maintenance(s, ctx.rowEstimates));
+      const emptied = emptyAt.get(s) ?? new Map<string, boolean>();
+      out.push(...maintenance(s, ctx.rowEstimates, emptied));
       const at = alterTableCmds(s);
-      if (!at || !existedBefore(s, at.table)) continue;
+      // ALTER TABLE reaches inheritance children too: TRUNCATE ONLY does not empty them.
+      if (!at || !existedBefore(s, at.table) || emptiedWithChildren(emptied, at.table)) continue;
       const origin = originOf(s, at.table, ctx.rowEstimates);
       for (const c of at.cmds) {
         if (c.subtype === 'AT_AlterColumnType') {
@@ -136,6 +168,20 @@ export const rule: MigrationRule = {
           const using = def?.['raw_default'];
           const plain = plainUsing(using, c.name ?? '', to);
           if (from && plain && safeChange(from, to)) continue;
+          // bit(n) → bit varying: binary-coercible, the rows stay, but bit and varbit are indexed with different operator classes, so each index on it is rebuilt.
+          if (from && plain && from.name === 'bit' && to.name === 'varbit' && to.mods.length === 0 && from.array === to.array) {
+            const indexes = [...s.indexesBefore.values()].filter((i) => i.table === at.table && i.columns.some((col) => col === null || col === c.name)).map((i) => i.qualified);
+            const known = (s.tablesBefore.get(at.table)?.createdInFile ?? -1) >= 0;
+            if (known && indexes.length === 0) continue;
+            out.push({
+              object: `${at.table}.${c.name}`,
+              objectKind: 'column',
+              location: s.at(locationOf(c.def) ?? at.location),
+              message: `changing ${at.table}.${c.name} from ${show(from)} to varbit keeps the rows but rebuilds ${indexes.length ? indexes.join(', ') : 'every index on it'} (${origin}) under an ACCESS EXCLUSIVE lock: bit and varbit are indexed with different operator classes`,
+              fix: 'drop the index first and build it again concurrently after the change, or accept the lock in a maintenance window',
+            });
+            continue;
+          }
           // timestamp <-> timestamptz: PG12+ keeps the rows when the session's time zone is UTC (offset 0, no DST).
           const tzFlip = !!from && plain && from.array === to.array && JSON.stringify(from.mods) === JSON.stringify(to.mods) && [from.name, to.name].sort().join() === 'timestamp,timestamptz';
           if (tzFlip && UTC_ZONES.has((s.timeZone ?? '').toLowerCase())) continue;
@@ -191,10 +237,10 @@ export const rule: MigrationRule = {
 };
 
 /** CLUSTER, VACUUM FULL and REFRESH MATERIALIZED VIEW (without CONCURRENTLY) of relations that existed before. */
-function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>): RawFinding[] {
+function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>, emptied: ReadonlyMap<string, boolean>): RawFinding[] {
   const one = (rel: unknown, what: string, why: string, fix: string): RawFinding[] => {
     const name = relName(rel, s.defaultSchema);
-    if (!existedBefore(s, name)) return [];
+    if (!existedBefore(s, name) || emptied.has(name)) return [];
     return [{ object: name, objectKind: what === 'refresh materialized view' ? 'view' : 'table', location: s.at(undefined), message: `${what} ${name} (${originOf(s, name, rows)}) ${why}`, fix }];
   };
   if (s.type === 'RefreshMatViewStmt' && !s.body['concurrent']) {

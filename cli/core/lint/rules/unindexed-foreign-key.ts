@@ -9,7 +9,7 @@ export const rule: CatalogRule = {
   level: 'info',
   category: 'performance',
   description: 'foreign key with no index whose leading columns are its columns',
-  docs: 'Postgres indexes the referenced key, not the referencing columns. Deleting or updating a referenced row (and joining back) then scans the referencing table; membership sub-selects in policies often join on these columns. An index whose leading columns are the key\'s, in any order, serves; a partial or expression index does not; on a partitioned table an index on every leaf partition serves.',
+  docs: 'Postgres indexes the referenced key, not the referencing columns. Deleting or updating a referenced row (and joining back) then scans the referencing table; membership sub-selects in policies often join on these columns. An index whose leading columns are the key\'s, in any order, serves, and so does a unique index on some of its columns alone (the check then finds at most one row through it); a partial or expression index does not; on a partitioned table an index on every leaf partition serves.',
   fix: 'create index concurrently on <table> (<fk columns>)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -19,7 +19,15 @@ export const rule: CatalogRule = {
         const n = fk.columns.length;
         const want = new Set(fk.columns);
         // Leading columns in any order: the check tests each with equality.
-        const covers = (r: Relation) => r.indexes.some((i) => i.valid && !i.partial && i.columns.length >= n && i.columns.slice(0, n).every((c) => c !== null && want.has(c)));
+        // Or a unique index on some of them alone (a primary key on file_id under a key on (file_id, collection_id)):
+        // the check's equality on those columns finds at most one row through it.
+        const covers = (r: Relation) =>
+          r.indexes.some(
+            (i) =>
+              i.valid &&
+              !i.partial &&
+              ((i.columns.length >= n && i.columns.slice(0, n).every((c) => c !== null && want.has(c))) || (i.unique && i.columns.length > 0 && i.columns.every((c) => c !== null && want.has(c)))),
+          );
         // A partitioned table's check scans every leaf, each with its own indexes.
         const leaves = leafPartitions(ctx.model).get(rel.qualified);
         if (covers(rel) || (leaves !== undefined && leaves.length > 0 && leaves.every(covers))) continue;
