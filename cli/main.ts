@@ -8,7 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
 import { fallbackOutput, loadOutputModule } from './context.js';
-import { leftBehindWarnings } from './core/leftovers.js';
+import { leftBehindWarnings, live } from './core/leftovers.js';
 import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
@@ -181,7 +181,10 @@ if (invokedDirectly) {
   // command asked for, a second Ctrl-C's 130, arrives here with its own code.)
   process.once('exit', (exitCode) => {
     if (settled || stopping || exitCode !== 0) return;
-    const err = new RowguardError('db_unreachable', 'lost the database connection: the command was left waiting for an answer that cannot come', { hint: 'is the server still running? run the command again' });
+    // No time to drop its throwaway databases here (an exit handler cannot wait): name them.
+    const names = live.map((l) => l.name);
+    const drop = names.length ? `; it left ${names.join(', ')}: drop ${names.length > 1 ? 'them' : 'it'} by hand: ${names.map((n) => `drop database "${n}" with (force);`).join(' ')}` : '';
+    const err = new RowguardError('db_unreachable', 'lost the database connection: the command was left waiting for an answer that cannot come', { hint: `is the server still running? run the command again${drop}` });
     const json = process.argv.includes('--json');
     if (json) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
     else process.stderr.write(`error: ${err.message}\nhint: ${err.hint}\n`);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { checkServerIdentity, createSecureContext, type ConnectionOptions } from 'node:tls';
 import { databaseOf, describeUrl, scrubSecrets, tlsParams, withDatabase } from './urls.js';
 import { lookupPassword, usesPasswordFile, withFilePassword } from './pgpass.js';
-import { leftBehind } from './leftovers.js';
+import { leftBehind, live } from './leftovers.js';
 
 export { databaseOf, describeUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
 
@@ -466,8 +466,6 @@ async function dropTrying(serverUrl: string, name: string): Promise<string | nul
   return reason;
 }
 
-/** Throwaway databases created by this process and not dropped yet, oldest first. */
-const live: Array<{ serverUrl: string; name: string; created: Promise<void> }> = [];
 let interrupted = false;
 
 /**

@@ -16,3 +16,9 @@ export const leftBehind: LeftDatabase[] = [];
 export function leftBehindWarnings(): string[] {
   return leftBehind.map((l) => `throwaway database ${l.name} could not be dropped (${l.reason}); drop it by hand: drop database "${l.name}" with (force);`);
 }
+
+/**
+ * Throwaway databases created by this process and not dropped yet, oldest first (db.ts keeps
+ * it). Here so that main can name them where it cannot wait for a drop: at exit.
+ */
+export const live: Array<{ serverUrl: string; name: string; created: Promise<void> }> = [];
