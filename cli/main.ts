@@ -8,7 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
 import { fallbackOutput, loadOutputModule } from './context.js';
-import { leftBehindWarnings, live } from './core/leftovers.js';
+import { inFlight, leftBehindWarnings, live } from './core/leftovers.js';
 import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
@@ -267,6 +267,11 @@ function onInterrupt(argv: string[]): void {
     void (async () => {
       const out = await fallbackOutput(argv);
       (await loadOutputModule()).silenceOutput();
+      // Cancel what runs on the user's database (as -c): its backend would run it to the end.
+      if (inFlight.size) {
+        const settled = [...inFlight].map((q) => (q.cancel(), q.settled));
+        await Promise.race([Promise.all(settled), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      }
       const { what, hint } = await dropLeftovers();
       const err = new RowguardError('interrupted', `interrupted by ${signal}: ${what}`, { exitCode, ...(hint ? { hint } : {}) });
       if (out.json) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freshDatabase, runCli, type TestDatabase } from '../helpers/pg.js';
+import { spawn } from 'node:child_process';
+import { CLI, freshDatabase, runCli, type TestDatabase } from '../helpers/pg.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let db: TestDatabase;
@@ -82,5 +83,28 @@ describe('a connection lost in the middle of a command', () => {
     const r = await run;
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toBe(LOST(where));
+  }, 60_000);
+});
+
+describe('Ctrl-C during as', () => {
+  it('cancels the running statement on the server (its backend would run it to the end, holding its locks), exit 130', async () => {
+    await db.sql.unsafe(`grant all on public.t to ${anon}`);
+    // One statement, and a file's statements one by one: both paths of as.
+    for (const sqlText of ['lock table public.t in access exclusive mode; select pg_sleep(60)', 'select 1;\nlock table public.t in access exclusive mode;\nselect pg_sleep(60);\n']) {
+      const child = spawn(process.execPath, [CLI, '--db', db.url, 'as', '--anon', '--commit', '-c', sqlText], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const running = () => db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%pg_sleep(60)%'`.then((r) => r[0]!['n'] as number);
+      for (let i = 0; i < 200 && (await running()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await running()).toBe(1);
+      child.kill('SIGINT');
+      expect(await closed, stderr).toBe(130);
+      expect(stderr).toBe('error: interrupted by SIGINT: nothing to clean up\n');
+      // Cancelled before the command exited: nothing runs, and the table's lock is free.
+      expect(await running()).toBe(0);
+      const [lock] = await db.sql`select count(*)::int as n from pg_locks where relation = 'public.t'::regclass`;
+      expect(lock).toEqual({ n: 0 });
+    }
   }, 60_000);
 });

@@ -19,6 +19,7 @@ import { RowguardError, pgFieldsOf } from '../errors.js';
 import { AUTHENTICATOR, requestPreamble, type ApiRequest } from '../postgrest/request.js';
 import { leadingTriviaLength, locateCharPosition, nearTokenOneLine } from '../sql-text.js';
 import { claimsJsonAeson } from '../jwt/json.js';
+import { cancelOnInterrupt } from '../leftovers.js';
 import { httpStatusForPgError } from './http-status.js';
 import { knownRoleSettings, roleSettings, type RoleSettings } from './role-settings.js';
 
@@ -433,8 +434,11 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   const reserved = single ? null : await sql.reserve();
   const conn = reserved ?? sql;
   const results: ResultSet[] = [];
-  const fetch = async (q: { values(): Promise<unknown>; raw(): Promise<unknown> }): Promise<DriverResults> =>
-    opts.values === 'text' ? decodeText((await q.raw()) as DriverResults) : ((await q.values()) as DriverResults);
+  // The user's statements run until Ctrl-C cancels them (main.ts): a backend left alone would
+  // run one to its end, holding its locks, after the command has exited.
+  type Running = PromiseLike<unknown> & { cancel(): unknown };
+  const fetch = async (q: { values(): Running; raw(): Running }): Promise<DriverResults> =>
+    opts.values === 'text' ? decodeText((await cancelOnInterrupt(q.raw())) as DriverResults) : ((await cancelOnInterrupt(q.values())) as DriverResults);
   let errorOffset = 0;
   // The statement of a file that is running (code points), for errors the server gives no position for.
   let statementAt: number | undefined;
