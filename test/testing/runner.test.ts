@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { canCompareWithRealPgtap, pgProve, realPgtapSql } from '../helpers/real-pgtap.js';
 import { REPO_ROOT, runCli, serverMajor, serverUrl, freshDatabase } from '../helpers/pg.js';
@@ -498,6 +498,12 @@ describe('verdicts', () => {
       location: { file: expect.stringMatching(/setup\.sql$/), line: 2, column: 8 },
     });
     await expect(run([join(bad, 'x.test.sql')], { setup: [join(bad, 'missing.sql')] })).rejects.toMatchObject({ code: 'usage' });
+    // A folder is not "not found": it is there, and a file is wanted.
+    mkdirSync(join(bad, 'setup.d'));
+    await expect(run([join(bad, 'x.test.sql')], { setup: [join(bad, 'setup.d')] })).rejects.toMatchObject({
+      code: 'usage',
+      message: `setup file ${relative(REPO_ROOT, join(bad, 'setup.d'))} is a folder: name a file`,
+    });
   });
 
   it('stands in for CREATE EXTENSION pgtap and follows search_path in a file with a syntax error further down', async () => {

@@ -234,7 +234,9 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   const drops: Array<Promise<void>> = [];
   const setupFiles = (opts.setup ?? []).map((p) => {
     const path = resolve(opts.cwd, p);
-    if (!existsSync(path) || !statSync(path).isFile()) throw new RowguardError('usage', `setup file not found: ${relative(opts.cwd, path) || path}`, { hint: '--setup (or the config\'s testSetup) names a file that runs before the tests' });
+    const shown = relative(opts.cwd, path) || path;
+    if (!existsSync(path)) throw new RowguardError('usage', `setup file not found: ${shown}`, { hint: '--setup (or the config\'s testSetup) names a file that runs before the tests' });
+    if (!statSync(path).isFile()) throw new RowguardError('usage', `setup file ${shown} is a folder: name a file`, { hint: '--setup (or the config\'s testSetup) names a file that runs before the tests; repeat it for several' });
     return { path, display: relative(opts.config.root, path) || path };
   });
   const setupPaths = new Set(setupFiles.map((f) => f.path));
