@@ -710,4 +710,12 @@ describe('rowguard as: the CLI', () => {
     expect(written.split(marker).length - 1).toBeGreaterThanOrEqual(2);
     expect(written).not.toContain(signature);
   });
+
+  it('a -f file that is not UTF-8 is named at file:line:col, as a SQL file, not as a migration', async () => {
+    const file = join(cwd, 'latin1.sql');
+    writeFileSync(file, Buffer.from('select 1;\nselect \'caf\xe9\';\n', 'latin1'));
+    const r = await runCli(['as', '--anon', '-f', file], { cwd, env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toBe(`error: ${file}:2:12: not valid UTF-8 (byte 0xe9): rowguard reads SQL files as UTF-8 (the server is sent UTF-8, migrations are checksummed as it)`);
+  });
 });
