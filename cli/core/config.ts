@@ -363,7 +363,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
  * ("Unexpected token 'p'", "Unexpected end of JSON input"), so then jsonc-parser,
  * reading strictly, says where.
  */
-export function jsonSyntaxReason(message: string, text: string): string {
+function jsonSyntaxReason(message: string, text: string): string {
   const reason = message
     .replace(/,\s*(\.\.\.)?".*"(\.\.\.)?\s+is not valid JSON$/s, '')
     .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

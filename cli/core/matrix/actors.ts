@@ -15,7 +15,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db.js';
-import { jsonSyntaxReason } from '../config.js';
 import { RowguardError } from '../errors.js';
 import { buildAccessClaims, buildRoleKeyClaims } from '../jwt/claims.js';
 import { findAuthUser } from '../jwt/user.js';
@@ -31,7 +30,7 @@ export function parseActors(text: string, file: string): ActorSpec[] {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new RowguardError('config', `${file}: not valid JSON (${jsonSyntaxReason((err as Error).message, text)})`);
+    throw new RowguardError('config', `${file}: not valid JSON (${(err as Error).message})`);
   }
   const list = (doc as { actors?: unknown })?.actors;
   if (!Array.isArray(list) || list.length === 0) throw new RowguardError('config', `${file}: expected {"actors": [ … ]} with at least one actor`);

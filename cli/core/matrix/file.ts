@@ -4,7 +4,6 @@
  * SELECT/INSERT/UPDATE/DELETE) and one line per (table, actor), so a change in
  * access is a one-line diff in review.
  */
-import { jsonSyntaxReason } from '../config.js';
 import { RowguardError } from '../errors.js';
 import { COMMANDS, callLabel, cellLabel, type Matrix, type MatrixCommand } from './model.js';
 
@@ -84,7 +83,7 @@ export function parseMatrixFile(text: string, display: string): MatrixFile {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new RowguardError('config', `${display}: not valid JSON (${jsonSyntaxReason((err as Error).message, text)})`, { hint: 'rewrite it with rowguard matrix --update' });
+    throw new RowguardError('config', `${display}: not valid JSON (${(err as Error).message})`, { hint: 'rewrite it with rowguard matrix --update' });
   }
   const d = doc as Partial<MatrixFile>;
   const bad = (why: string) => new RowguardError('config', `${display}: ${why}`, { hint: 'rewrite it with rowguard matrix --update' });
