@@ -8,7 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
 import { fallbackOutput, loadOutputModule } from './context.js';
-import { leftBehindWarnings } from './core/leftovers.js';
+import { inFlight, leftBehindWarnings, live } from './core/leftovers.js';
 import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
@@ -159,6 +159,9 @@ function toRowguardError(err: unknown): RowguardError {
   });
 }
 
+/** Set once the process is being ended by a signal or a fatal error: nothing else is reported then. */
+let stopping = false;
+
 // Run when executed as the bin (not when imported by tests).
 const invokedDirectly = process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
 if (invokedDirectly) {
@@ -170,8 +173,79 @@ if (invokedDirectly) {
     });
   }
   onInterrupt(process.argv.slice(2));
+  onUncaught(process.argv.slice(2));
+  let settled = false;
+  // A command left waiting on something that can no longer happen (a query whose socket the
+  // driver lost without settling it, porsager/postgres#1208): Node would end with exit 13 and a
+  // warning about an unsettled await. Say what most likely happened instead. (An exit the
+  // command asked for, a second Ctrl-C's 130, arrives here with its own code.)
+  process.once('exit', (exitCode) => {
+    if (settled || stopping || exitCode !== 0) return;
+    // No time to drop its throwaway databases here (an exit handler cannot wait): name them.
+    const names = live.map((l) => l.name);
+    const drop = names.length ? `; it left ${names.join(', ')}: drop ${names.length > 1 ? 'them' : 'it'} by hand: ${names.map((n) => `drop database "${n}" with (force);`).join(' ')}` : '';
+    const err = new RowguardError('db_unreachable', 'lost the database connection: the command was left waiting for an answer that cannot come', { hint: `is the server still running? run the command again${drop}` });
+    const json = process.argv.includes('--json');
+    if (json) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
+    else process.stderr.write(`error: ${err.message}\nhint: ${err.hint}\n`);
+    process.exitCode = err.exitCode;
+  });
   const code = await main(process.argv.slice(2));
+  settled = true;
   process.exitCode = code;
+}
+
+/** Drop the throwaway databases still alive (10 s at most): what is left, and a hint to drop it by hand. */
+async function dropLeftovers(): Promise<{ what: string; hint?: string }> {
+  const { dropLiveThrowawayDatabases } = await import('./core/db.js');
+  const result = await Promise.race([dropLiveThrowawayDatabases(), new Promise<null>((r) => setTimeout(() => r(null), 10_000).unref())]);
+  const plural = (n: number) => `${n} throwaway database${n > 1 ? 's' : ''}`;
+  if (!result) return { what: 'its throwaway databases could not all be dropped within 10 s' };
+  if (result.left.length) {
+    const names = result.left.map((l) => l.name);
+    return {
+      what: `${result.dropped ? `${plural(result.dropped)} dropped; ` : ''}could not drop ${names.join(', ')} (${result.left[0]!.reason})`,
+      hint: `drop ${names.length > 1 ? 'them' : 'it'} by hand: ${names.map((n) => `drop database "${n}" with (force);`).join(' ')}`,
+    };
+  }
+  return { what: result.dropped ? `${plural(result.dropped)} dropped` : 'nothing to clean up' };
+}
+
+/**
+ * postgres.js 3.4.9 writes a buffered message from a setImmediate callback, which throws when
+ * the server closed the connection in between (its socket is null then; porsager/postgres#1154,
+ * #1208). The query it belonged to is rejected with CONNECTION_CLOSED on the driver's close path,
+ * and the command reports that: the throw itself carries nothing to report.
+ */
+function isDriverWriteAfterClose(err: unknown): boolean {
+  return err instanceof TypeError && /reading 'write'/.test(err.message) && /postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '');
+}
+
+/**
+ * An exception or rejection nothing awaited (a callback of a library, a promise nobody
+ * caught): one line, never Node's stack trace, the throwaway databases dropped, its exit code.
+ */
+function onUncaught(argv: string[]): void {
+  const fatal = (err: unknown) => {
+    if (stopping) return;
+    if (isDriverWriteAfterClose(err)) return;
+    stopping = true;
+    void (async () => {
+      const out = await fallbackOutput(argv);
+      (await loadOutputModule()).silenceOutput();
+      const rgErr = toRowguardError(err);
+      const { hint } = await dropLeftovers();
+      const shown = hint ? new RowguardError(rgErr.code, rgErr.message, { hint: `${rgErr.hint ? rgErr.hint + '; ' : ''}${hint}`, exitCode: rgErr.exitCode }) : rgErr;
+      if (out.json) process.stdout.write(JSON.stringify({ error: shown.toJSON() }, null, 2) + '\n');
+      else {
+        process.stderr.write((await import('./core/report/error.js')).renderError(shown, out));
+        if (rgErr.code === 'internal' && process.env['ROWGUARD_DEBUG']) process.stderr.write(String((err as Error)?.stack ?? err) + '\n');
+      }
+      process.exit(rgErr.exitCode);
+    })();
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
 }
 
 /**
@@ -181,7 +255,6 @@ if (invokedDirectly) {
  * themselves (they stop cleanly and report what finished); a second signal exits at once.
  */
 function onInterrupt(argv: string[]): void {
-  let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     const exitCode = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
     if (stopping) process.exit(exitCode);
@@ -194,16 +267,12 @@ function onInterrupt(argv: string[]): void {
     void (async () => {
       const out = await fallbackOutput(argv);
       (await loadOutputModule()).silenceOutput();
-      const { dropLiveThrowawayDatabases } = await import('./core/db.js');
-      const result = await Promise.race([dropLiveThrowawayDatabases(), new Promise<null>((r) => setTimeout(() => r(null), 10_000).unref())]);
-      const plural = (n: number) => `${n} throwaway database${n > 1 ? 's' : ''}`;
-      let what = 'its throwaway databases could not all be dropped within 10 s';
-      let hint: string | undefined;
-      if (result && result.left.length) {
-        const names = result.left.map((l) => l.name);
-        what = `${result.dropped ? `${plural(result.dropped)} dropped; ` : ''}could not drop ${names.join(', ')} (${result.left[0]!.reason})`;
-        hint = `drop ${names.length > 1 ? 'them' : 'it'} by hand: ${names.map((n) => `drop database "${n}" with (force);`).join(' ')}`;
-      } else if (result) what = result.dropped ? `${plural(result.dropped)} dropped` : 'nothing to clean up';
+      // Cancel what runs on the user's database (as -c): its backend would run it to the end.
+      if (inFlight.size) {
+        const settled = [...inFlight].map((q) => (q.cancel(), q.settled));
+        await Promise.race([Promise.all(settled), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      }
+      const { what, hint } = await dropLeftovers();
       const err = new RowguardError('interrupted', `interrupted by ${signal}: ${what}`, { exitCode, ...(hint ? { hint } : {}) });
       if (out.json) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
       else process.stderr.write((await import('./core/report/error.js')).renderError(err, out));

@@ -38,7 +38,7 @@ async function secret(ctx: Context, o: StdinOpt, what: string): Promise<string> 
 
 /** The signing key is loaded before the database is touched: a missing key must not burn a refresh token. */
 async function signingKey(ctx: Context, o: KeyOpts & StdinOpt) {
-  const flags = keyFlags(ctx, o);
+  const flags = keyFlags(ctx, o, { oneKey: true });
   if (o.stdin && (flags.secretFile === '-' || flags.keyFile === '-')) throw new RowguardError('usage', 'the secret and the signing key cannot both come from stdin');
   const { loadSigningKey } = await import('../core/jwt/keys.js');
   return loadSigningKey(ctx.config(), { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, flags);

@@ -20,8 +20,17 @@ export interface KeyOpts {
   secretIsBase64?: boolean;
 }
 
-export function keyFlags(ctx: Context, o: KeyOpts) {
+/**
+ * The key flags, paths made absolute. `oneKey`: the command uses one key (mint and the auth
+ * flows sign, verify checks), so a second key flag would be silently passed over (the order of
+ * loadSigningKey / loadVerifyKeys): refused. `as` may sign with one and verify with another.
+ */
+export function keyFlags(ctx: Context, o: KeyOpts, opts: { oneKey?: boolean } = {}) {
   if (o.secret !== undefined) refuseSecretFlag();
+  const given = ([['--secret-file', o.secretFile], ['--key-file', o.keyFile], ['--jwks-file', o.jwksFile]] as const).filter(([, v]) => v !== undefined).map(([f]) => f);
+  if (opts.oneKey && given.length > 1) {
+    throw new RowguardError('usage', `${given.slice(0, -1).join(', ')} and ${given[given.length - 1]} each name a key, and this command uses one: pass one of them`);
+  }
   const abs = (p?: string) => (p === undefined || p === '-' ? p : resolve(ctx.cwd, p));
   const stdinUsers = [o.secretFile, o.keyFile, o.jwksFile].filter((p) => p === '-').length;
   if (stdinUsers > 1) throw new RowguardError('usage', 'only one of --secret-file, --key-file and --jwks-file can read stdin (-)');
@@ -124,7 +133,7 @@ export function makeJwtCommand(): Command {
     false,
   ).action(async (o: MintOpts, cmd: Command) => {
     const ctx = contextOf(cmd);
-    const flags = keyFlags(ctx, o);
+    const flags = keyFlags(ctx, o, { oneKey: true });
     const cfg = ctx.config();
     const claimsMod = await import('../core/jwt/claims.js');
     const { randomUUID } = await import('node:crypto');
@@ -188,7 +197,7 @@ export function makeJwtCommand(): Command {
     true,
   ).action(async (tokenArg: string | undefined, o: KeyOpts & { tokenFile?: string; aud?: string; now?: string }, cmd: Command) => {
     const ctx = contextOf(cmd);
-    const flags = keyFlags(ctx, o);
+    const flags = keyFlags(ctx, o, { oneKey: true });
     if (o.tokenFile === '-' && [flags.secretFile, flags.keyFile, flags.jwksFile].includes('-')) {
       throw new RowguardError('usage', 'the token and the key cannot both come from stdin');
     }

@@ -22,7 +22,7 @@ const LEVELS = ['error', 'warn', 'info'] as const;
 export function makeLintCommand(): Command {
   return new Command('lint')
     .description('find RLS holes, slow policies and unsafe migrations (catalog + parse tree)')
-    .addOption(new Option('--format <format>', 'text | json | sarif | github (annotations)').choices([...FORMATS, 'markdown']))
+    .addOption(new Option('--format <format>', 'text | json | sarif | github (annotations); markdown with --list').choices([...FORMATS, 'markdown']))
     .addOption(new Option('--level <level>', 'exit 1 when a finding at or above this level remains (default: lint.level, else warn)').choices([...LEVELS]))
     .option('--shadow', 'build a throwaway database from sql/ and lint that (what CI should do)')
     .option('--since <ref>', 'judge migration files added or changed since this git revision')

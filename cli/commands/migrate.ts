@@ -138,6 +138,8 @@ export function makeMigrateCommand(): Command {
     .action(async (o: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; lockWait?: string; targets?: string; concurrency: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (o.targets !== undefined) return upTargets(ctx, o);
+      // Without --targets there is one database: a --concurrency would be silently ignored.
+      if (cmd.getOptionValueSource('concurrency') === 'cli') throw new RowguardError('usage', '--concurrency goes with --targets (the databases migrated at once)', { hint: 'migrate up applies to one database unless --targets <file> lists several' });
       const { up } = await import('../core/migrate/engine.js');
       const options = await engineOptions(ctx, o.lockWait);
       const result = await interruptible(ctx, (signal) => up({ ...options, signal }, { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder }));
@@ -180,6 +182,7 @@ export function makeMigrateCommand(): Command {
     .action(async (version: string, o: { applied?: boolean; rolledBack?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (!o.applied && !o.rolledBack) throw new RowguardError('usage', 'migrate resolve needs --applied or --rolled-back');
+      if (!/^[0-9]+$/.test(version)) throw new RowguardError('usage', `migrate resolve: the version must be digits (a migration's version), got ${JSON.stringify(version)}`, { hint: 'rowguard migrate status lists failed migrations' });
       const { resolve } = await import('../core/migrate/engine.js');
       const r = await resolve(await engineOptions(ctx), version, o.applied ? 'applied' : 'rolled-back');
       ctx.out.result(r, () => `migration ${r.version} marked ${r.outcome}`);

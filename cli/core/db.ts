@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { checkServerIdentity, createSecureContext, type ConnectionOptions } from 'node:tls';
 import { databaseOf, describeUrl, scrubSecrets, tlsParams, withDatabase } from './urls.js';
 import { lookupPassword, usesPasswordFile, withFilePassword } from './pgpass.js';
-import { leftBehind } from './leftovers.js';
+import { leftBehind, live } from './leftovers.js';
 
 export { databaseOf, describeUrl, scrubSecrets, validateUrl, withDatabase } from './urls.js';
 
@@ -71,6 +71,31 @@ export function isConnectionError(err: unknown): boolean {
   // 28xxx: invalid authorization; 3D000: database does not exist; 57P03: cannot connect now; 08xxx: connection exception
   const s = pgFieldsOf(err)?.sqlstate;
   return !!s && (s.startsWith('28') || s === '3D000' || s === '57P03' || s.startsWith('08'));
+}
+
+/** The session is gone: the socket closed, or the server ended it (57P01 pg_terminate_backend or shutdown, 57P02 crash of another backend, 57P05 idle session timeout). */
+export function sessionEnded(err: unknown): boolean {
+  const state = pgFieldsOf(err)?.sqlstate;
+  return isConnectionError(err) || state === '57P01' || state === '57P02' || state === '57P05';
+}
+
+/** Why a working session ended, in words and without the URL (the driver writes "write CONNECTION_CLOSED host:port"). */
+export function endedReason(url: string, err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const pg = pgFieldsOf(err);
+  return scrubSecrets(pg?.message ?? (e?.code === 'CONNECTION_CLOSED' || e?.code === 'CONNECTION_ENDED' || e?.code === 'CONNECTION_DESTROYED' || e?.code === 'ECONNRESET' ? 'the server closed the connection' : (e?.message ?? String(err))), url);
+}
+
+/**
+ * A session that had logged in and then went away (the server stopped, crashed or ended it):
+ * not "could not connect", which sends the user to check the URL and password.
+ */
+export function lostConnectionError(url: string, err: unknown): RowguardError {
+  return new RowguardError('db_unreachable', `lost the connection to ${describeUrl(url)}: ${endedReason(url, err)}`, {
+    hint: 'the server ended the session (stopped, restarted, or pg_terminate_backend): a transaction it had open was rolled back',
+    pg: pgFieldsOf(err),
+    cause: err,
+  });
 }
 
 /** Where the refused password came from, and what to check (never the password). */
@@ -329,7 +354,8 @@ export async function withSql<T>(url: string, fn: (sql: Sql) => Promise<T>, opts
     }
     return await fn(sql);
   } catch (err) {
-    if (!(err instanceof RowguardError) && isConnectionError(err)) throw connectionError(url, err);
+    // Logged in by now (firstContact answered): a connection error is a session that ended.
+    if (!(err instanceof RowguardError) && sessionEnded(err)) throw lostConnectionError(url, err);
     throw err;
   } finally {
     await sql.end({ timeout: 5 }).catch(() => undefined);
@@ -440,8 +466,6 @@ async function dropTrying(serverUrl: string, name: string): Promise<string | nul
   return reason;
 }
 
-/** Throwaway databases created by this process and not dropped yet, oldest first. */
-const live: Array<{ serverUrl: string; name: string; created: Promise<void> }> = [];
 let interrupted = false;
 
 /**

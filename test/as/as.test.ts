@@ -3,7 +3,7 @@
  * the rows each identity sees, the errors and HTTP statuses PostgREST would
  * give, and that nothing persists without --commit.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { assetPath } from '../../cli/core/assets.js';
@@ -688,5 +688,34 @@ describe('rowguard as: the CLI', () => {
     } finally {
       await db.sql.unsafe(`alter database "${dbName}" reset pgrst.db_schemas`);
     }
+  });
+
+  // The server writes the text of a message that fails to its log (log_min_error_statement = error
+  // by default). Read here from the embedded server's server.log, the file pg_ctl -l writes.
+  it.skipIf(inject('pgEngine') !== 'embedded')("a failing statement under --token: the server's log holds the statement, never the token (request.headers carries it)", async () => {
+    const claims = await userClaimsFromDatabase(db.sql, 'ann@example.test', { issuer: 'http://test', expiresIn: 600 }, now());
+    const token = await mintAccessToken(claims, signing);
+    const signature = token.split('.')[2]!;
+    const [row] = await db.sql<Array<{ dir: string }>>`select current_setting('data_directory') as dir`;
+    const log = join(row!.dir, 'server.log');
+    const before = readFileSync(log, 'utf8').length;
+    const marker = `rg_log_marker_${process.pid}`;
+    for (const args of [['-c', `select 1/0 as ${marker}`], ['-H', `Cookie: sb=${token}`, '-c', `select 1/0 as ${marker}`]]) {
+      const r = await runCli(['as', '--token', token, ...args], { cwd, env: env() });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('division by zero');
+    }
+    const written = readFileSync(log, 'utf8').slice(before);
+    // The statement was logged (so the check below reads the right lines), the token was not.
+    expect(written.split(marker).length - 1).toBeGreaterThanOrEqual(2);
+    expect(written).not.toContain(signature);
+  });
+
+  it('a -f file that is not UTF-8 is named at file:line:col, as a SQL file, not as a migration', async () => {
+    const file = join(cwd, 'latin1.sql');
+    writeFileSync(file, Buffer.from('select 1;\nselect \'caf\xe9\';\n', 'latin1'));
+    const r = await runCli(['as', '--anon', '-f', file], { cwd, env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toBe(`error: ${file}:2:12: not valid UTF-8 (byte 0xe9): rowguard reads SQL files as UTF-8 (the server is sent UTF-8, migrations are checksummed as it)`);
   });
 });

@@ -51,6 +51,14 @@ describe('help and exit codes', () => {
     expect(code).toBe(0);
   });
 
+  it('lint --help names every --format it takes: markdown is for --list, and refused without it (exit 2)', async () => {
+    const help = await runCli(['lint', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('--format <format> text | json | sarif | github (annotations); markdown with --list');
+    const r = await runCli(['lint', '--no-catalog', '--format', 'markdown'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: --format markdown only goes with --list\n');
+  });
+
   it('an unknown flag or command is a usage error (exit 2)', async () => {
     expect((await runCli(['migrate', 'up', '--bogus'])).code).toBe(2);
     expect((await runCli(['frobnicate'])).code).toBe(2);

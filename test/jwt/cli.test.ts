@@ -206,6 +206,28 @@ describe('secrets are refused and never printed', () => {
     expect(none.stderr).toContain('no signing key');
   });
 
+  it('two key flags where the command uses one key (mint, verify, the auth flows) are refused (exit 2), not one silently passed over', async () => {
+    // Before, mint signed with --key-file and ignored --secret-file; verify took --jwks-file over the others.
+    const other = join(cwd, 'other.secret');
+    writeFileSync(other, 'another-secret-0123456789-abcdefghijklmnop\n', { mode: 0o600 });
+    forbidden.add('another-secret-0123456789-abcdefghijklmnop');
+    const cases: Array<[string[], string]> = [
+      [['jwt', 'mint', '--secret-file', secretFile, '--key-file', other], '--secret-file and --key-file'],
+      [['jwt', 'verify', 'x.y.z', '--jwks-file', other, '--secret-file', secretFile], '--secret-file and --jwks-file'],
+      [['jwt', 'verify', 'x.y.z', '--jwks-file', other, '--secret-file', secretFile, '--key-file', other], '--secret-file, --key-file and --jwks-file'],
+      [['auth', 'sign-in', 'a@example.test', '--stdin', '--secret-file', secretFile, '--key-file', other], '--secret-file and --key-file'],
+    ];
+    for (const [args, flags] of cases) {
+      const r = await cli(args, { input: 'pw' });
+      expect(r.code, args.join(' ') + r.stderr).toBe(2);
+      expect(r.stderr).toBe(`error: ${flags} each name a key, and this command uses one: pass one of them\n`);
+      expect(r.stdout).toBe('');
+    }
+    // as signs with one key and verifies with another: both are taken.
+    const as = await cli(['as', '--anon', '--key-file', secretFile, '--jwks-file', secretFile, '-c', 'select 1 as one', '--json']);
+    expect(as.code, as.stderr).toBe(0);
+  });
+
   it('reads the secret from stdin with --secret-file -', async () => {
     const m = await cli(['jwt', 'mint', '--secret-file', '-'], { input: SECRET + '\n' });
     expect(m.code).toBe(0);

@@ -554,6 +554,28 @@ describe('no-transaction migrations', () => {
     expect(await history()).toEqual([{ version: '0001', status: 'applied' }]);
     expect((await cli(['migrate', 'resolve', '0001', '--applied'])).code).toBe(2);
   });
+
+  it('resolve with a version that is not digits is a usage error, not an internal one', async () => {
+    dir = project({ '0001_bad.sql': '-- rowguard:no-transaction\nselect 1/0;\n' });
+    expect((await cli(['migrate', 'up'])).code).toBe(1);
+    for (const version of ['x', '0001_bad', '-1']) {
+      const r = await cli(['migrate', 'resolve', '--applied', '--', version]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`error: migrate resolve: the version must be digits (a migration's version), got ${JSON.stringify(version)}\nhint: rowguard migrate status lists failed migrations\n`);
+    }
+    expect(await history()).toEqual([{ version: '0001', status: 'failed' }]);
+  });
+
+  it('--concurrency without --targets is a usage error (one database: it would be ignored), and applies nothing', async () => {
+    dir = project({ '0001_conc.sql': 'create table rg_conc_only (x int);\n' });
+    for (const n of ['2', '0']) {
+      const r = await cli(['migrate', 'up', '--concurrency', n]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe('error: --concurrency goes with --targets (the databases migrated at once)\nhint: migrate up applies to one database unless --targets <file> lists several\n');
+    }
+    const [row] = await db.sql`select to_regclass('public.rg_conc_only') is null as absent`;
+    expect(row).toEqual({ absent: true });
+  });
 });
 
 describe('concurrency and crashes', () => {

@@ -113,5 +113,16 @@ describe('migrate up --targets', () => {
     expect(() => parseTargets('env:MISSING\n', 't.txt', {})).toThrow(/MISSING is not set/);
     expect(() => parseTargets('# nothing\n', 't.txt', {})).toThrow(/no target databases/);
     expect(() => parseTargets('postgres://h:1/a\npostgres://h:1/a\n', 't.txt', {})).toThrow(/listed twice/);
+    // Every problem is named by file and line once (not "t.txt: t.txt:2 …").
+    expect(() => parseTargets('postgres://a/b\nnot a url\nenv:MISSING\n', 't.txt', {})).toThrow(/^t\.txt:2 is not a valid URL; t\.txt:3: environment variable MISSING is not set$/);
+  });
+
+  it('a targets path that cannot be read is named with the reason (exit 2)', async () => {
+    const missing = await runCli(['migrate', 'up', '--targets', 'no-such.txt'], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`error: --targets: cannot read ${join(dir, 'no-such.txt')} (ENOENT)\n`);
+    const folder = await runCli(['migrate', 'up', '--targets', 'sql'], { cwd: dir });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toBe(`error: --targets: cannot read ${join(dir, 'sql')} (EISDIR)\nhint: that is a folder: name the file that lists the databases\n`);
   });
 });

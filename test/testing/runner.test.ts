@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { canCompareWithRealPgtap, pgProve, realPgtapSql } from '../helpers/real-pgtap.js';
 import { REPO_ROOT, runCli, serverMajor, serverUrl, freshDatabase } from '../helpers/pg.js';
@@ -15,7 +15,7 @@ import { runTests, buildTemplate, resetStatement, type RunResult } from '../../c
 import { runTestFile } from '../../cli/core/testing/run-file.js';
 import { LIBRARY_SCHEMA } from '../../cli/core/testing/library.js';
 import { renderJunit, renderTap } from '../../cli/core/report/test.js';
-import { connect, createThrowawayDatabase, dropDatabase } from '../../cli/core/db.js';
+import { connect, createThrowawayDatabase, describeUrl, dropDatabase } from '../../cli/core/db.js';
 import { buildAccessClaims } from '../../cli/core/jwt/claims.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -498,6 +498,12 @@ describe('verdicts', () => {
       location: { file: expect.stringMatching(/setup\.sql$/), line: 2, column: 8 },
     });
     await expect(run([join(bad, 'x.test.sql')], { setup: [join(bad, 'missing.sql')] })).rejects.toMatchObject({ code: 'usage' });
+    // A folder is not "not found": it is there, and a file is wanted.
+    mkdirSync(join(bad, 'setup.d'));
+    await expect(run([join(bad, 'x.test.sql')], { setup: [join(bad, 'setup.d')] })).rejects.toMatchObject({
+      code: 'usage',
+      message: `setup file ${relative(REPO_ROOT, join(bad, 'setup.d'))} is a folder: name a file`,
+    });
   });
 
   it('stands in for CREATE EXTENSION pgtap and follows search_path in a file with a syntax error further down', async () => {
@@ -597,8 +603,10 @@ describe('verdicts', () => {
       });
       expect(performance.now() - t0).toBeLessThan(20_000);
       expect(r).toMatchObject({ interrupted: true, ok: false });
-      expect(r.notRun).toHaveLength(1);
-      expect(r.files[0]!.status).toBe('errored');
+      // The file the abort ended did not finish: it is listed as not run, not as a file that
+      // errored with "lost the connection" (its database was dropped under it).
+      expect(r.files).toEqual([]);
+      expect(r.notRun.map((f) => basename(f))).toEqual(['slow1.test.sql', 'slow2.test.sql']);
       expect(seen).toHaveLength(2);
       expect(seen[0]).toMatch(/^rowguard_test_/);
       expect(seen[1]).toMatch(/^rowguard_t_/);
@@ -610,6 +618,55 @@ describe('verdicts', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a file whose session ends while the server takes no new connection stops the run: db_unreachable (exit 3), not a failed file', async () => {
+    // A server that went away, as seen from the run: the file's session is ended and connecting
+    // again is refused (here its role may no longer log in; a stopped server refuses the same way).
+    const role = `rg_gone_${process.pid}`;
+    const admin = connect(serverUrl());
+    const dir = tempDir('rg-gone-');
+    mkdirSync(join(dir, 'sql'));
+    mkdirSync(join(dir, 'test'));
+    writeFileSync(join(dir, 'rowguard.config.json'), '{}');
+    writeFileSync(join(dir, 'test', 'slow.test.sql'), 'SELECT plan(1);\nSELECT pg_sleep(30);\nSELECT pass();\n');
+    await admin.unsafe(`create role ${role} superuser login password 'pw-gone'`);
+    const url = new URL(serverUrl());
+    url.username = role;
+    url.password = 'pw-gone';
+    let poll: NodeJS.Timeout | undefined;
+    try {
+      const err = await runTests({
+        serverUrl: url.href,
+        config: loadConfig({ cwd: dir }),
+        cwd: dir,
+        paths: [],
+        jobs: 1,
+        onEvent: (e) => {
+          if (e.kind !== 'file-start') return;
+          poll = setInterval(async () => {
+            const rows = await admin<{ pid: number }[]>`select pid from pg_stat_activity where usename = ${role} and query = 'SELECT pg_sleep(30)' and state = 'active'`;
+            if (!rows.length || !poll) return;
+            clearInterval(poll);
+            poll = undefined;
+            await admin.unsafe(`alter role ${role} nologin`);
+            await admin`select pg_terminate_backend(${rows[0]!.pid})`;
+          }, 100);
+        },
+      }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'db_unreachable', exitCode: 3 });
+      expect((err as Error).message).toBe(`lost the connection to ${describeUrl(url.href)} while running test/slow.test.sql; connecting again failed: role "${role}" is not permitted to log in`);
+    } finally {
+      clearInterval(poll);
+      await admin.unsafe(`alter role ${role} login`);
+      const left = await admin<{ datname: string }[]>`select d.datname from pg_database d join pg_roles r on r.oid = d.datdba where r.rolname = ${role}`;
+      for (const { datname } of left) await admin.unsafe(`drop database "${datname}" with (force)`);
+      await admin.unsafe(`drop role ${role}`);
+      await admin.end();
+    }
+  }, 60_000);
 
   it('--filter keeps matching files only', async () => {
     const r = await run([RUNNER], { filter: 'leak-b' });

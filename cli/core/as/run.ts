@@ -19,6 +19,7 @@ import { RowguardError, pgFieldsOf } from '../errors.js';
 import { AUTHENTICATOR, requestPreamble, type ApiRequest } from '../postgrest/request.js';
 import { leadingTriviaLength, locateCharPosition, nearTokenOneLine } from '../sql-text.js';
 import { claimsJsonAeson } from '../jwt/json.js';
+import { cancelOnInterrupt } from '../leftovers.js';
 import { httpStatusForPgError } from './http-status.js';
 import { knownRoleSettings, roleSettings, type RoleSettings } from './role-settings.js';
 
@@ -339,6 +340,12 @@ interface Envelope {
   preamble: string;
   /** The one-message fast path is `${head}${statement}${marked or bare end}`. */
   head: string;
+  /**
+   * The preamble carries request headers or cookies (an Authorization header holds the
+   * token): it goes as its own message. The server logs the text of a message that fails
+   * (log_min_error_statement, error by default): that must be the user's statement, never the token.
+   */
+  alone: boolean;
   marked: { rollback: string; commit: string };
   bare: { rollback: string; commit: string };
   /**
@@ -389,6 +396,7 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, login: string | n
     readOnly,
     preamble,
     head: preamble + '\n',
+    alone: Object.keys(req.headers ?? {}).length > 0 || Object.keys(req.cookies ?? {}).length > 0,
     marked: { rollback: mark + 'rollback', commit: mark + 'commit' },
     bare: { rollback: '\n;\nrollback', commit: '\n;\ncommit' },
     checked: { rollback: new Map(), commit: new Map() },
@@ -410,7 +418,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
     // character, 22021) fails here as PostgREST's set_config would, and gets PostgREST's answer.
     throw sqlErrorAs(err, { text: '', positionShift: Number.NEGATIVE_INFINITY, role: identity.role, authed: identity.role !== opts.anonRole });
   }
-  const { method, readOnly, preamble, head, marked, bare, checked } = envelopeFor(identity, role, login, opts);
+  const { method, readOnly, preamble, head, alone, marked, bare, checked } = envelopeFor(identity, role, login, opts);
   const end = opts.commit ? 'commit' : 'rollback';
   let one = checked[end].get(text);
   let split: Awaited<ReturnType<typeof statementsOf>> = null;
@@ -433,15 +441,22 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   const reserved = single ? null : await sql.reserve();
   const conn = reserved ?? sql;
   const results: ResultSet[] = [];
-  const fetch = async (q: { values(): Promise<unknown>; raw(): Promise<unknown> }): Promise<DriverResults> =>
-    opts.values === 'text' ? decodeText((await q.raw()) as DriverResults) : ((await q.values()) as DriverResults);
+  // The user's statements run until Ctrl-C cancels them (main.ts): a backend left alone would
+  // run one to its end, holding its locks, after the command has exited.
+  type Running = PromiseLike<unknown> & { cancel(): unknown };
+  const fetch = async (q: { values(): Running; raw(): Running }): Promise<DriverResults> =>
+    opts.values === 'text' ? decodeText((await cancelOnInterrupt(q.raw())) as DriverResults) : ((await cancelOnInterrupt(q.values())) as DriverResults);
   let errorOffset = 0;
   // The statement of a file that is running (code points), for errors the server gives no position for.
   let statementAt: number | undefined;
   // Where the user's text starts inside the message (code points), for error positions: only computed on error.
   let errorBase = (): number => 0;
   try {
-    if (one) {
+    if (one && alone) {
+      await conn.unsafe(preamble).simple();
+      const raw = (await fetch(conn.unsafe(one.message.slice(head.length)).simple())) as DriverResults;
+      results.push(...(one.tag ? unmarkedResults(raw, one.tag) : markedResults(raw)));
+    } else if (one) {
       errorBase = () => Array.from(head).length;
       const raw = (await fetch(conn.unsafe(one.message).simple())) as DriverResults;
       results.push(...(one.tag ? unmarkedResults(raw, one.tag) : markedResults(raw)));

@@ -11,7 +11,7 @@
  *   visible and the next `up` refuses until `migrate resolve`.
  */
 import { userInfo } from 'node:os';
-import { connect, describeUrl, firstContact, isConnectionError, connectionError, quoteLiteral, scrubSecrets, type Sql } from '../db.js';
+import { connect, describeUrl, endedReason, firstContact, isConnectionError, connectionError, lostConnectionError, quoteLiteral, sessionEnded, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { doBodyOffset, hasNoStatement, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, unclosedTransactionBlock, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
@@ -160,7 +160,7 @@ async function withEngineSession<T>(opts: EngineOptions, fn: (sql: Sql) => Promi
     }
     return await fn(sql);
   } catch (err) {
-    if (!(err instanceof RowguardError) && isConnectionError(err)) throw connectionError(opts.url, err);
+    if (!(err instanceof RowguardError) && sessionEnded(err)) throw lostConnectionError(opts.url, err);
     throw err;
   } finally {
     await sql.end({ timeout: 5 }).catch(() => undefined);
@@ -623,17 +623,10 @@ async function cancellable<T>(query: PromiseLike<T> & { cancel(): unknown }, sig
   }
 }
 
-/** The session is gone: the socket closed, or the server ended it (pg_terminate_backend, shutdown). */
-function lostConnection(err: unknown): boolean {
-  const state = pgFieldsOf(err)?.sqlstate;
-  return isConnectionError(err) || state === '57P01' || state === '57P02' || state === '57P05';
-}
+const lostConnection = sessionEnded;
 
 function connectionLost(url: string, err: unknown, while_: string, options: { hint: string; meta: Record<string, unknown> }): RowguardError {
-  const e = err as { code?: string; message?: string };
-  const pg = pgFieldsOf(err);
-  const reason = scrubSecrets(pg?.message ?? (e?.code === 'CONNECTION_CLOSED' ? 'the server closed the connection' : (e?.message ?? String(err))), url);
-  return new RowguardError('db_unreachable', `lost the connection to ${describeUrl(url)} while applying ${while_}: ${reason}`, { ...options, pg, cause: err });
+  return new RowguardError('db_unreachable', `lost the connection to ${describeUrl(url)} while applying ${while_}: ${endedReason(url, err)}`, { ...options, pg: pgFieldsOf(err), cause: err });
 }
 
 /** Indexes left invalid by a failed CREATE INDEX CONCURRENTLY. */

@@ -115,7 +115,7 @@ export function decodeUtf8(bytes: Buffer, displayPath: string): string {
   }
   const lineEnd = bytes.indexOf(0x0a, lineStart);
   const source = bytes.subarray(lineStart, lineEnd === -1 ? bytes.length : lineEnd).toString('utf8').replace(/\r$/, '');
-  throw new RowguardError('migration_invalid_file', `not valid UTF-8 (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')}): rowguard sends and checksums migrations as UTF-8`, {
+  throw new RowguardError('migration_invalid_file', `not valid UTF-8 (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')}): rowguard reads SQL files as UTF-8 (the server is sent UTF-8, migrations are checksummed as it)`, {
     location: { file: displayPath, line, column, source },
     hint: 'save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)',
   });

@@ -43,7 +43,8 @@ export function parseTargets(text: string, file: string, env: Readonly<Record<st
     }
     targets.push({ url, source: line.startsWith('env:') ? `${where} (${line})` : where });
   });
-  if (problems.length) throw new RowguardError('usage', `${file}: ${problems.join('; ')}`);
+  // Each problem starts with the file and its line already.
+  if (problems.length) throw new RowguardError('usage', problems.join('; '));
   if (targets.length === 0) throw new RowguardError('usage', `${file}: no target databases listed`);
   const seen = new Map<string, string>();
   for (const t of targets) {
@@ -58,8 +59,9 @@ export function readTargetsFile(path: string, env: Readonly<Record<string, strin
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch {
-    throw new RowguardError('usage', `--targets: cannot read ${path}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new RowguardError('usage', `--targets: cannot read ${path} (${code})`, code === 'EISDIR' ? { hint: 'that is a folder: name the file that lists the databases' } : {});
   }
   return parseTargets(text, path, env);
 }

@@ -24,7 +24,7 @@
  * that one failure does not abort the rest, as in psql's autocommit mode.
  */
 import { readFileSync } from 'node:fs';
-import { connect, copyIn, copyOut, quoteIdent } from '../db.js';
+import { connect, copyIn, copyOut, endedReason, quoteIdent } from '../db.js';
 import { isRowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
@@ -80,6 +80,8 @@ export interface FileResult {
   kept?: SqlLocation;
   /** Run to keep what it commits (RunFileOptions.commit), why nothing was kept after all. */
   notKept?: string;
+  /** Its session ended under it (the server stopped, or the run's database was dropped): the runner decides what that means. */
+  connectionLost?: true;
   durationMs: number;
 }
 
@@ -960,9 +962,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     }
     if (!result.error) runEventsBefore(Number.POSITIVE_INFINITY);
   } catch (err) {
-    const e = err as Error;
     lost = true;
-    result.error = { message: `lost the connection while running the file: ${e.message}` };
+    result.error = { message: `lost the connection while running the file: ${endedReason(opts.url, err)}` };
   } finally {
     let clean = !lost;
     if (clean && outerOpen) {
@@ -997,6 +998,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     opts.onReset?.(clean && !!opts.reset);
     await sql.end({ timeout: lost ? 0 : 5 }).catch(() => undefined);
   }
+  if (lost) result.connectionLost = true;
   return finish();
 
   // A COPY … FROM STDIN gets the lines that followed it in the file (none when

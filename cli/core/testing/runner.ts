@@ -22,7 +22,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
-import { connect, createThrowawayDatabase, dropDatabase, withSql, type ThrowawayDatabase } from '../db.js';
+import { connect, createThrowawayDatabase, describeUrl, dropDatabase, withSql, type ThrowawayDatabase } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { up } from '../migrate/engine.js';
 import { discoverTestFiles, otherSqlFiles } from './discover.js';
@@ -234,7 +234,9 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   const drops: Array<Promise<void>> = [];
   const setupFiles = (opts.setup ?? []).map((p) => {
     const path = resolve(opts.cwd, p);
-    if (!existsSync(path) || !statSync(path).isFile()) throw new RowguardError('usage', `setup file not found: ${relative(opts.cwd, path) || path}`, { hint: '--setup (or the config\'s testSetup) names a file that runs before the tests' });
+    const shown = relative(opts.cwd, path) || path;
+    if (!existsSync(path)) throw new RowguardError('usage', `setup file not found: ${shown}`, { hint: '--setup (or the config\'s testSetup) names a file that runs before the tests' });
+    if (!statSync(path).isFile()) throw new RowguardError('usage', `setup file ${shown} is a folder: name a file`, { hint: '--setup (or the config\'s testSetup) names a file that runs before the tests; repeat it for several' });
     return { path, display: relative(opts.config.root, path) || path };
   });
   const setupPaths = new Set(setupFiles.map((f) => f.path));
@@ -277,6 +279,21 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
   };
   if (opts.signal?.aborted) interrupted = true;
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  /**
+   * A file whose session ended under it: when the server no longer answers, the run stops
+   * with exit 3 (the connection was lost, README "Exit codes"), not a failing file.
+   * A server that still answers ended that one session: the file errored.
+   */
+  const stopIfServerGone = async (result: FileResult) => {
+    if (!result.connectionLost || interrupted) return;
+    const where = describeUrl(opts.serverUrl);
+    const refused = await withSql(opts.serverUrl, (sql) => sql`select 1`).then(() => null, (err: Error) => err.message.replace(`could not connect to ${where}: `, ''));
+    if (refused !== null) {
+      throw new RowguardError('db_unreachable', `lost the connection to ${where} while running ${result.file}; connecting again failed: ${refused}`, {
+        hint: 'is the server still running? run the tests again once it takes connections',
+      });
+    }
+  };
   const templateMs = performance.now() - t0;
   opts.onEvent?.({ kind: 'template', phase: 'ready', ms: templateMs, database: template.name });
 
@@ -307,7 +324,8 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
       const worker = async () => {
         let copy: ThrowawayDatabase | undefined;
         const discard = () => {
-          if (copy && inUse.delete(copy.name)) drops.push(dropDatabase(opts.serverUrl, copy.name).catch(() => undefined));
+          // drop() names a copy it cannot drop once the command is done (leftovers.ts).
+          if (copy && inUse.delete(copy.name)) drops.push(copy.drop().catch(() => undefined));
           copy = undefined;
         };
         try {
@@ -325,6 +343,9 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
             let clean = false;
             const result = await runTestFile({ url: copy.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings, librarySchema: LIBRARY_SCHEMA, reset, onReset: (ok) => (clean = ok) });
             if (!clean) discard();
+            // Ctrl-C dropped its database under it: not a result, the file is listed as not run.
+            if (result.connectionLost && interrupted) break;
+            await stopIfServerGone(result);
             record(result);
           }
         } finally {
@@ -346,6 +367,8 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
         opts.onEvent?.({ kind: 'file-start', file: file.display, database: into.name });
         const result = await runTestFile({ url: into.url, file, cwd: opts.cwd, displayRoot: opts.config.root, settings, librarySchema: LIBRARY_SCHEMA, commit: true });
         inUse.delete(into.name);
+        if (result.connectionLost && interrupted) return;
+        await stopIfServerGone(result);
         // What it did to sequences stays too (nextval is never rolled back, under psql neither), unless
         // nothing of it was kept: then they go back to where the file found them.
         if (!result.notKept) result.kept = keptFrom[i]!;

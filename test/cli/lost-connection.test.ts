@@ -1,0 +1,111 @@
+// A session that logged in and then was ended by the server (pg_terminate_backend here; a
+// stopped or crashed server ends it the same way): exit 3, one line that says the connection
+// was lost (not "could not connect"), no stack trace, nothing half-applied.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { CLI, freshDatabase, runCli, type TestDatabase } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
+
+let db: TestDatabase;
+let project: string;
+// The role `as --anon` switches to: roles are the server's, so one of this file's own.
+const anon = `rg_lost_anon_${process.pid}`;
+
+beforeAll(async () => {
+  db = await freshDatabase('rg_lost');
+  project = tempDir('rg-lost-');
+  mkdirSync(join(project, 'sql'));
+  mkdirSync(join(project, 'policies'));
+  await db.sql.unsafe(`create role ${anon} nologin`);
+  writeFileSync(join(project, 'rowguard.config.json'), JSON.stringify({ migrations: { lockTimeout: '30s' }, api: { anonRole: anon } }));
+  writeFileSync(join(project, 'sql', '0001_t.sql'), 'create table public.t (a int);\n');
+  const up = await runCli(['--db', db.url, 'migrate', 'up'], { cwd: project });
+  expect(up.code, up.stderr).toBe(0);
+  // policies/ asks for what the database lacks: policy apply has a step to run on public.t.
+  writeFileSync(join(project, 'policies', 'public.t.sql'), 'alter table public.t enable row level security;\ncreate policy p on public.t for select using (true);\n');
+}, 60_000);
+
+afterAll(async () => {
+  await db?.drop();
+  const { withSql } = await import('../../cli/core/db.js');
+  const { serverUrl } = await import('../helpers/pg.js');
+  await withSql(serverUrl(), (sql) => sql.unsafe(`drop role if exists ${anon}`));
+});
+
+/** Wait for a rowguard session on the database matching `where` (SQL on pg_stat_activity a), and end it. */
+async function terminateWhen(where: string): Promise<number> {
+  // Until it is there (45 s at most): under the whole suite a CLI takes seconds to start.
+  for (const deadline = Date.now() + 45_000; Date.now() < deadline; ) {
+    const rows = await db.sql.unsafe(`select pg_terminate_backend(a.pid) as ended from pg_stat_activity a where a.datname = current_database() and a.pid <> pg_backend_pid() and a.application_name = 'rowguard' and ${where}`);
+    if (rows.length) return rows.length;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no rowguard session matched ${where}`);
+}
+
+const LOST = (where: string) => `error: lost the connection to ${where}: the server closed the connection\nhint: the server ended the session (stopped, restarted, or pg_terminate_backend): a transaction it had open was rolled back\n`;
+
+describe('a connection lost in the middle of a command', () => {
+  it('policy apply waiting for a lock: exit 3, one line (postgres.js threw from a timer: no stack trace), nothing applied', async () => {
+    const where = `127.0.0.1:${new URL(db.url).port}/${db.name}`;
+    for (const json of [false, true]) {
+      const holder = await db.sql.reserve();
+      try {
+        await holder`begin`;
+        await holder`lock table public.t in access exclusive mode`;
+        const run = runCli(['--db', db.url, ...(json ? ['--json'] : []), 'policy', 'apply'], { cwd: project });
+        await terminateWhen(`a.wait_event_type = 'Lock'`);
+        const r = await run;
+        expect(r.code, r.stderr + r.stdout).toBe(3);
+        if (json) {
+          expect(r.stderr).toBe('');
+          expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'db_unreachable', message: `lost the connection to ${where}: the server closed the connection`, exitCode: 3 });
+        } else {
+          // The plan's summary comes first (progress on stderr); the error is the last two lines.
+          expect(r.stderr.endsWith('\n' + LOST(where)), r.stderr).toBe(true);
+          expect(r.stderr).not.toMatch(/\n\s+at |TypeError/);
+          expect(r.stdout).toBe('');
+        }
+      } finally {
+        await holder`rollback`;
+        holder.release();
+      }
+      const [row] = await db.sql`select relrowsecurity, (select count(*)::int from pg_policy where polrelid = 'public.t'::regclass) as policies from pg_class where oid = 'public.t'::regclass`;
+      expect(row).toEqual({ relrowsecurity: false, policies: 0 });
+    }
+  }, 120_000);
+
+  it('as, during its statement: exit 3, "lost the connection", not "could not connect"', async () => {
+    const where = `127.0.0.1:${new URL(db.url).port}/${db.name}`;
+    const run = runCli(['--db', db.url, 'as', '--anon', '-c', 'select pg_sleep(60)'], { cwd: project });
+    await terminateWhen(`a.state = 'active' and a.query like '%pg_sleep(60)%'`);
+    const r = await run;
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toBe(LOST(where));
+  }, 120_000);
+});
+
+describe('Ctrl-C during as', () => {
+  it('cancels the running statement on the server (its backend would run it to the end, holding its locks), exit 130', async () => {
+    await db.sql.unsafe(`grant all on public.t to ${anon}`);
+    // One statement, and a file's statements one by one: both paths of as.
+    for (const sqlText of ['lock table public.t in access exclusive mode; select pg_sleep(60)', 'select 1;\nlock table public.t in access exclusive mode;\nselect pg_sleep(60);\n']) {
+      const child = spawn(process.execPath, [CLI, '--db', db.url, 'as', '--anon', '--commit', '-c', sqlText], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const running = () => db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%pg_sleep(60)%'`.then((r) => r[0]!['n'] as number);
+      for (const deadline = Date.now() + 45_000; Date.now() < deadline && (await running()) === 0; ) await new Promise((r) => setTimeout(r, 50));
+      expect(await running()).toBe(1);
+      child.kill('SIGINT');
+      expect(await closed, stderr).toBe(130);
+      expect(stderr).toBe('error: interrupted by SIGINT: nothing to clean up\n');
+      // Cancelled before the command exited: nothing runs, and the table's lock is free.
+      expect(await running()).toBe(0);
+      const [lock] = await db.sql`select count(*)::int as n from pg_locks where relation = 'public.t'::regclass`;
+      expect(lock).toEqual({ n: 0 });
+    }
+  }, 180_000);
+});
