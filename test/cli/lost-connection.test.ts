@@ -34,10 +34,16 @@ afterAll(async () => {
   await withSql(serverUrl(), (sql) => sql.unsafe(`drop role if exists ${anon}`));
 });
 
-/** Wait for a rowguard session on the database matching `where` (SQL on pg_stat_activity a), and end it. */
-async function terminateWhen(where: string): Promise<number> {
+/**
+ * Wait for a rowguard session on the database matching `where` (SQL on pg_stat_activity a), and end it;
+ * `run`, the command's own run: when it ends first, what it said is the failure.
+ */
+async function terminateWhen(where: string, run?: Promise<{ code: number | null; stdout: string; stderr: string }>): Promise<number> {
+  let ended: { code: number | null; stdout: string; stderr: string } | undefined;
+  void run?.then((r) => (ended = r));
   // Until it is there (45 s at most): under the whole suite a CLI takes seconds to start.
   for (const deadline = Date.now() + 45_000; Date.now() < deadline; ) {
+    if (ended) throw new Error(`the command ended (exit ${ended.code}) before a session matched ${where}: ${ended.stderr}${ended.stdout}`);
     const rows = await db.sql.unsafe(`select pg_terminate_backend(a.pid) as ended from pg_stat_activity a where a.datname = current_database() and a.pid <> pg_backend_pid() and a.application_name = 'rowguard' and ${where}`);
     if (rows.length) return rows.length;
     await new Promise((r) => setTimeout(r, 50));
@@ -56,7 +62,7 @@ describe('a connection lost in the middle of a command', () => {
         await holder`begin`;
         await holder`lock table public.t in access exclusive mode`;
         const run = runCli(['--db', db.url, ...(json ? ['--json'] : []), 'policy', 'apply'], { cwd: project });
-        await terminateWhen(`a.wait_event_type = 'Lock'`);
+        await terminateWhen(`a.wait_event_type = 'Lock'`, run);
         const r = await run;
         expect(r.code, r.stderr + r.stdout).toBe(3);
         if (json) {
@@ -80,7 +86,7 @@ describe('a connection lost in the middle of a command', () => {
   it('as, during its statement: exit 3, "lost the connection", not "could not connect"', async () => {
     const where = `127.0.0.1:${new URL(db.url).port}/${db.name}`;
     const run = runCli(['--db', db.url, 'as', '--anon', '-c', 'select pg_sleep(60)'], { cwd: project });
-    await terminateWhen(`a.state = 'active' and a.query like '%pg_sleep(60)%'`);
+    await terminateWhen(`a.state = 'active' and a.query like '%pg_sleep(60)%'`, run);
     const r = await run;
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toBe(LOST(where));
@@ -97,8 +103,10 @@ describe('Ctrl-C during as', () => {
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
       const running = () => db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%pg_sleep(60)%'`.then((r) => r[0]!['n'] as number);
-      for (const deadline = Date.now() + 45_000; Date.now() < deadline && (await running()) === 0; ) await new Promise((r) => setTimeout(r, 50));
-      expect(await running()).toBe(1);
+      let exited: number | null | undefined;
+      void closed.then((c) => (exited = c));
+      for (const deadline = Date.now() + 45_000; Date.now() < deadline && exited === undefined && (await running()) === 0; ) await new Promise((r) => setTimeout(r, 50));
+      expect(await running(), `exit ${exited}: ${stderr}`).toBe(1);
       child.kill('SIGINT');
       expect(await closed, stderr).toBe(130);
       expect(stderr).toBe('error: interrupted by SIGINT: nothing to clean up\n');
