@@ -705,10 +705,16 @@ describe('rowguard as: the CLI', () => {
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toContain('division by zero');
     }
+    // A preamble that fails (the token's role does not exist) is logged too: without the headers.
+    const ghost = await mintAccessToken({ ...claims, role: `rg_ghost_${process.pid}` }, signing);
+    const g = await runCli(['as', '--token', ghost, '-c', 'select 1'], { cwd, env: env() });
+    expect(g.stderr).toContain(`role "rg_ghost_${process.pid}" does not exist`);
     const written = readFileSync(log, 'utf8').slice(before);
-    // The statement was logged (so the check below reads the right lines), the token was not.
+    // The statements were logged (so the check below reads the right lines), the tokens were not.
     expect(written.split(marker).length - 1).toBeGreaterThanOrEqual(2);
+    expect(written).toContain(`role "rg_ghost_${process.pid}" does not exist`);
     expect(written).not.toContain(signature);
+    expect(written).not.toContain(ghost.split('.')[2]!);
   });
 
   it('a -f file that is not UTF-8 is named at file:line:col, as a SQL file, not as a migration', async () => {

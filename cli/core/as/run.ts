@@ -16,7 +16,7 @@
  */
 import type { Sql } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
-import { AUTHENTICATOR, requestPreamble, type ApiRequest } from '../postgrest/request.js';
+import { AUTHENTICATOR, requestPreamble, requestSettings, type ApiRequest } from '../postgrest/request.js';
 import { leadingTriviaLength, locateCharPosition, nearTokenOneLine } from '../sql-text.js';
 import { claimsJsonAeson } from '../jwt/json.js';
 import { cancelOnInterrupt } from '../leftovers.js';
@@ -341,11 +341,15 @@ interface Envelope {
   /** The one-message fast path is `${head}${statement}${marked or bare end}`. */
   head: string;
   /**
-   * The preamble carries request headers or cookies (an Authorization header holds the
-   * token): it goes as its own message. The server logs the text of a message that fails
-   * (log_min_error_statement, error by default): that must be the user's statement, never the token.
+   * The request carries headers or cookies (an Authorization header holds the token): the
+   * preamble goes as its own message, with `request.headers` and `request.cookies` left `{}`,
+   * and `carried` sets them after it as parameters of a query of their own. The server logs the
+   * text of a message that fails (log_min_error_statement, error by default), never a failing
+   * query's parameters (log_parameter_max_length_on_error, 0 by default): a preamble that fails
+   * (the token's role does not exist) or a statement that fails is logged without the token.
    */
   alone: boolean;
+  carried: [headers: string, cookies: string] | null;
   marked: { rollback: string; commit: string };
   bare: { rollback: string; commit: string };
   /**
@@ -383,7 +387,9 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, login: string | n
   const searchPath = [opts.schema ?? 'public', ...(opts.extraSearchPath ?? ['public'])].map((s) => '"' + s.replace(/"/g, '""') + '"').join(', ');
   const req = { ...buildApiRequest(identity, opts), settings: { search_path: searchPath, ...role.settings } };
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
-  const preamble = requestPreamble(req, { readOnly, isolation: role.isolation ?? undefined, ...(login !== null ? { sessionAuthorization: login } : {}) });
+  const alone = Object.keys(req.headers ?? {}).length > 0 || Object.keys(req.cookies ?? {}).length > 0;
+  const preamble = requestPreamble(alone ? { ...req, headers: {}, cookies: {} } : req, { readOnly, isolation: role.isolation ?? undefined, ...(login !== null ? { sessionAuthorization: login } : {}) });
+  const settings = new Map(requestSettings(req));
   // The end mark is a row description between the statement and the transaction's end:
   // the driver starts a new result there, so COMMIT/ROLLBACK's tag lands in the end
   // mark's result and the statement keeps its own (SELECT, UPDATE 2…). It costs the
@@ -396,7 +402,8 @@ function envelopeFor(identity: AsIdentity, role: RoleSettings, login: string | n
     readOnly,
     preamble,
     head: preamble + '\n',
-    alone: Object.keys(req.headers ?? {}).length > 0 || Object.keys(req.cookies ?? {}).length > 0,
+    alone,
+    carried: alone ? [settings.get('request.headers')!, settings.get('request.cookies')!] : null,
     marked: { rollback: mark + 'rollback', commit: mark + 'commit' },
     bare: { rollback: '\n;\nrollback', commit: '\n;\ncommit' },
     checked: { rollback: new Map(), commit: new Map() },
@@ -418,7 +425,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
     // character, 22021) fails here as PostgREST's set_config would, and gets PostgREST's answer.
     throw sqlErrorAs(err, { text: '', positionShift: Number.NEGATIVE_INFINITY, role: identity.role, authed: identity.role !== opts.anonRole });
   }
-  const { method, readOnly, preamble, head, alone, marked, bare, checked } = envelopeFor(identity, role, login, opts);
+  const { method, readOnly, preamble, head, alone, carried, marked, bare, checked } = envelopeFor(identity, role, login, opts);
   const end = opts.commit ? 'commit' : 'rollback';
   let one = checked[end].get(text);
   let split: Awaited<ReturnType<typeof statementsOf>> = null;
@@ -452,8 +459,13 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
   // Where the user's text starts inside the message (code points), for error positions: only computed on error.
   let errorBase = (): number => 0;
   try {
-    if (one && alone) {
+    // The preamble on its own, then the headers and cookies as parameters (see Envelope.alone).
+    const begin = async () => {
       await conn.unsafe(preamble).simple();
+      if (carried) await conn.unsafe(`select set_config('request.headers', $1, true), set_config('request.cookies', $2, true)`, carried);
+    };
+    if (one && alone) {
+      await begin();
       const raw = (await fetch(conn.unsafe(one.message.slice(head.length)).simple())) as DriverResults;
       results.push(...(one.tag ? unmarkedResults(raw, one.tag) : markedResults(raw)));
     } else if (one) {
@@ -461,7 +473,7 @@ export async function runSqlAs(sql: Sql, identity: AsIdentity, text: string, opt
       const raw = (await fetch(conn.unsafe(one.message).simple())) as DriverResults;
       results.push(...(one.tag ? unmarkedResults(raw, one.tag) : markedResults(raw)));
     } else if (split) {
-      await conn.unsafe(preamble).simple();
+      await begin();
       for (const s of split) {
         errorOffset = statementAt = s.startChars;
         const r = (await fetch(conn.unsafe(s.text).simple())) as DriverResult;
