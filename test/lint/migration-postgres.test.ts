@@ -650,31 +650,37 @@ describe('type-modifier changes: table-rewrite agrees with the relfilenode', () 
   afterAll(async () => {
     await db?.drop();
   });
-  it.each(TYPMODS.map(([from, to, rewrite, value]) => [`${from} → ${to}`, from, to, rewrite, value] as const))('%s', async (_name, from, to, rewrite, value) => {
-    const created = `create table public.x (id int, c ${from});\ncreate index x_c on public.x (c);`;
-    const change = `alter table public.x alter column c type ${to};`;
-    const [heap, index] = await withSql(db.url, async (sql) => {
+  /** Whether `change` gave public.x and its index x_c new files (a rewrite, a rebuild), on 50 rows `insert` made; rolled back. */
+  const filenodesChange = (created: string, insert: string, change: string) =>
+    withSql(db.url, async (sql) => {
       await sql.unsafe('begin');
       try {
-        await sql.unsafe(`${created}\ninsert into public.x select g, ${value} from generate_series(1, 50) g;`).simple();
+        await sql.unsafe(`${created}\n${insert}`).simple();
         const node = `select pg_relation_filenode('public.x')::text as t, pg_relation_filenode('public.x_c')::text as i`;
         const [before] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
         await sql.unsafe(change).simple();
         const [after] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
-        return [before!.t !== after!.t, before!.i !== after!.i];
+        return [before!.t !== after!.t, before!.i !== after!.i] as const;
       } finally {
         await sql.unsafe('rollback');
       }
     });
-    expect(heap, 'rewrite (relfilenode changed)').toBe(rewrite);
-    expect(index, 'index rebuilt').toBe(rewrite);
-    const r = await lintWith({
+  /** The lint of `change` as a new file after one that ran `created`. */
+  const lintChange = (created: string, change: string) =>
+    lintWith({
       migrations: [
         { displayPath: 'sql/0001_base.sql', sql: created, judged: false },
         { displayPath: 'sql/0002_change.sql', sql: change, judged: true },
       ],
       serverVersion: serverMajor() * 10000,
     });
+  it.each(TYPMODS.map(([from, to, rewrite, value]) => [`${from} → ${to}`, from, to, rewrite, value] as const))('%s', async (_name, from, to, rewrite, value) => {
+    const created = `create table public.x (id int, c ${from});\ncreate index x_c on public.x (c);`;
+    const change = `alter table public.x alter column c type ${to};`;
+    const [heap, index] = await filenodesChange(created, `insert into public.x select g, ${value} from generate_series(1, 50) g;`, change);
+    expect(heap, 'rewrite (relfilenode changed)').toBe(rewrite);
+    expect(index, 'index rebuilt').toBe(rewrite);
+    const r = await lintChange(created, change);
     expect(r.findings.filter((f) => f.category === 'migration').map((f) => f.rule)).toEqual(rewrite ? ['table-rewrite'] : []);
   });
 
@@ -682,28 +688,10 @@ describe('type-modifier changes: table-rewrite agrees with the relfilenode', () 
   it('bit(8) → varbit keeps the rows and rebuilds the index on the column, and says so', async () => {
     const created = 'create table public.x (id int, c bit(8), d bit(8));\ncreate index x_c on public.x (c);';
     const change = 'alter table public.x alter column c type varbit, alter column d type varbit;';
-    const [heap, index] = await withSql(db.url, async (sql) => {
-      await sql.unsafe('begin');
-      try {
-        await sql.unsafe(`${created}\ninsert into public.x select g, B'10101010', B'1' || B'0000000' from generate_series(1, 50) g;`).simple();
-        const node = `select pg_relation_filenode('public.x')::text as t, pg_relation_filenode('public.x_c')::text as i`;
-        const [before] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
-        await sql.unsafe(change).simple();
-        const [after] = await sql.unsafe<Array<{ t: string; i: string }>>(node);
-        return [before!.t !== after!.t, before!.i !== after!.i];
-      } finally {
-        await sql.unsafe('rollback');
-      }
-    });
+    const [heap, index] = await filenodesChange(created, "insert into public.x select g, B'10101010', B'1' || B'0000000' from generate_series(1, 50) g;", change);
     expect(heap, 'rewrite (relfilenode changed)').toBe(false);
     expect(index, 'index rebuilt').toBe(true);
-    const r = await lintWith({
-      migrations: [
-        { displayPath: 'sql/0001_base.sql', sql: created, judged: false },
-        { displayPath: 'sql/0002_change.sql', sql: change, judged: true },
-      ],
-      serverVersion: serverMajor() * 10000,
-    });
+    const r = await lintChange(created, change);
     const found = r.findings.filter((f) => f.category === 'migration');
     // d has no index: nothing is rebuilt for it.
     expect(found.map((f) => `${f.rule} ${f.object}`)).toEqual(['table-rewrite public.x.c']);
