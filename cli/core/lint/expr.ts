@@ -88,6 +88,12 @@ export function opName(body: Body): string {
   return parts[parts.length - 1] ?? '';
 }
 
+/** Whether an A_Expr's body is `=` or IS NOT DISTINCT FROM: what ties two values together. */
+function isEquality(b: Body): boolean {
+  const kind = String(b['kind']);
+  return (kind === 'AEXPR_OP' && opName(b) === '=') || kind === 'AEXPR_NOT_DISTINCT';
+}
+
 /** `x::t::u` → `x`. */
 function stripCasts(v: unknown): unknown {
   let n = v;
@@ -1211,8 +1217,7 @@ function boundColumns(select: Body, resolve: Resolve, isCaller: (t: string, b: B
   for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
     if (nodeType(conjunct) !== 'A_Expr') continue;
     const b = bodyOf(conjunct);
-    const kind = String(b['kind']);
-    if (!((opName(b) === '=' && kind === 'AEXPR_OP') || kind === 'AEXPR_NOT_DISTINCT')) continue;
+    if (!isEquality(b)) continue;
     for (const [col, other] of [
       [b['lexpr'], b['rexpr']],
       [b['rexpr'], b['lexpr']],
@@ -1536,7 +1541,7 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
   if (keys) {
     for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
       const b = bodyOf(conjunct);
-      if (nodeType(conjunct) === 'A_Expr' && ((String(b['kind']) === 'AEXPR_OP' && opName(b) === '=') || String(b['kind']) === 'AEXPR_NOT_DISTINCT')) {
+      if (nodeType(conjunct) === 'A_Expr' && isEquality(b)) {
         record(b['lexpr'], comparand(b['rexpr'], keys.inWhere));
         record(b['rexpr'], comparand(b['lexpr'], keys.inWhere));
       } else if (nodeType(conjunct) === 'A_Expr' && String(b['kind']) === 'AEXPR_IN' && opName(b) === '=') {
@@ -1595,7 +1600,7 @@ function comparisonPartner(anc: readonly Ancestor[]): unknown {
   let i = anc.length - 1;
   while (i >= 0 && anc[i]!.type === 'TypeCast') i--;
   const a = anc[i];
-  if (!a || a.type !== 'A_Expr' || !((String(a.body['kind']) === 'AEXPR_OP' && opName(a.body) === '=') || String(a.body['kind']) === 'AEXPR_NOT_DISTINCT')) return undefined;
+  if (!a || a.type !== 'A_Expr' || !isEquality(a.body)) return undefined;
   return a.via === 'lexpr' ? a.body['rexpr'] : a.via === 'rexpr' ? a.body['lexpr'] : undefined;
 }
 
@@ -1871,7 +1876,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     for (const conjunct of branches(select['whereClause'], 'AND_EXPR')) {
       if (nodeType(conjunct) !== 'A_Expr') continue;
       const b = bodyOf(conjunct);
-      if (!((String(b['kind']) === 'AEXPR_OP' && opName(b) === '=') || String(b['kind']) === 'AEXPR_NOT_DISTINCT')) continue;
+      if (!isEquality(b)) continue;
       for (const [mine, theirs] of [
         [b['lexpr'], b['rexpr']],
         [b['rexpr'], b['lexpr']],
@@ -2276,25 +2281,19 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
   }
   const isRowRef = (tt: string, bb: Body, aa: readonly Ancestor[]): boolean => tt === 'ColumnRef' && isRowColumn(bb, aa);
 
-  // Per OR branch: the row's columns an AND-ed `column = <the user's id or email>` makes theirs, and the others its tests tie to the caller.
+  // Per OR branch: the row's columns an AND-ed `column = <the user's id or email>` makes theirs, and the others its tests tie to the caller (tiedBy).
   const ownerBranches = ors.map((br) => {
     const owners = new Set<string>();
     const shared = new Set<string>();
     for (const c of branches(br, 'AND_EXPR')) {
-      const b = nodeType(c) === 'A_Expr' ? bodyOf(c) : null;
-      if (b && ((String(b['kind']) === 'AEXPR_OP' && opName(b) === '=') || String(b['kind']) === 'AEXPR_NOT_DISTINCT')) {
-        const sides = [
-          [b['lexpr'], b['rexpr']],
-          [b['rexpr'], b['lexpr']],
-        ];
-        const owner = sides.map(([col, other]) => (nodeType(stripCasts(col)) === 'ColumnRef' && isRowColumn(bodyOf(stripCasts(col)), []) && isUserClaim(other) ? strings(bodyOf(stripCasts(col))['fields']).pop()! : null)).find((x) => x);
-        if (owner) {
-          owners.add(owner);
-          continue;
-        }
-      }
-      if (nodeType(c) === 'BoolExpr' && bodyOf(c)['boolop'] === 'NOT_EXPR') continue;
-      if (contains(c, (_t, bb) => tying.has(bb))) walk(c, (tt, bb, aa) => tt === 'ColumnRef' && isRowColumn(bb, aa) && shared.add(strings(bb['fields']).pop()!));
+      const b = nodeType(c) === 'A_Expr' && isEquality(bodyOf(c)) ? bodyOf(c) : null;
+      const sides = b ? [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]] : [];
+      const owner = sides.map(([col, other]) => {
+        const n = stripCasts(col);
+        return nodeType(n) === 'ColumnRef' && isRowColumn(bodyOf(n), []) && isUserClaim(other) ? strings(bodyOf(n)['fields']).pop()! : null;
+      }).find((x) => x);
+      if (owner) owners.add(owner);
+      else walk(c, (_t, bb) => tiedBy.get(bb)?.forEach((x) => shared.add(x)));
     }
     return { owners: [...owners], shared: [...shared].filter((x) => !owners.has(x)) };
   });
@@ -2685,9 +2684,7 @@ function claimParamsOf(body: string, args: string, parseSync: ParseSync): ClaimP
   const whole = targets.length === 1 && !only['fromClause'] && !only['whereClause'] ? bodyOf(targets[0])['val'] : undefined;
   const conjuncts = new Set(whole === undefined ? [] : branches(whole, 'AND_EXPR').map((c) => bodyOf(c)));
   walk(parsed, (t, b, anc) => {
-    if (t !== 'A_Expr' || insideSubselect(anc)) return;
-    const kind = String(b['kind']);
-    if (!((opName(b) === '=' && kind === 'AEXPR_OP') || kind === 'AEXPR_NOT_DISTINCT')) return;
+    if (t !== 'A_Expr' || insideSubselect(anc) || !isEquality(b)) return;
     for (const [side, other] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]] as const) {
       let castTo: string | null = null;
       let n: unknown = side;
