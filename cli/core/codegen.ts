@@ -3,11 +3,12 @@
  * `generated/db.ts` by kysely-codegen against a throwaway database (so the file
  * depends only on the migrations, never on the state of someone's dev database).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { createThrowawayDatabase, pgConnectionConfig } from './db.js';
 import { RowguardError } from './errors.js';
 import { adjustMetadata, adjustStatements, pgParsers, readCatalogFacts, type CatalogFacts, type DriverParsers } from './codegen-truth.js';
+import { makeDirs } from './make-dirs.js';
 
 export interface CodegenOptions {
   /** Server on which a throwaway database is built. */
@@ -120,7 +121,7 @@ export async function codegen(opts: CodegenOptions, verify: boolean): Promise<Co
     const upToDate = exists && current.replace(/\r\n/g, '\n') === text;
     if (verify) return { file: relative(opts.displayRoot, file), upToDate, exists, written: false, tables };
     if (!upToDate) {
-      mkdirSync(dirname(file), { recursive: true });
+      makeDirs(dirname(file));
       writeFileSync(file, text);
     }
     return { file: relative(opts.displayRoot, file), upToDate, exists, written: !upToDate, tables };

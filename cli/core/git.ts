@@ -1,8 +1,9 @@
 /** The git reads the gate needs for --base: a folder's files as they were at a ref. */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from './errors.js';
+import { makeDirs } from './make-dirs.js';
 
 function git(cwd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -53,7 +54,7 @@ export async function exportFolderAtRef(cwd: string, ref: string, dir: string, t
   const rel = relative(root, existsSync(dir) ? realpathSync(dir) : dir).split('\\').join('/');
   const commit = await resolveRef(cwd, ref);
   const listing = await git(root, ['ls-tree', '--name-only', commit, '--', rel === '' ? '.' : `${rel}/`]);
-  mkdirSync(target, { recursive: true });
+  makeDirs(target);
   const names: string[] = [];
   for (const path of listing.split('\n').filter(Boolean)) {
     const name = path.split('/').pop()!;

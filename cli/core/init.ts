@@ -4,10 +4,11 @@
  * committed access matrix, generated types, and the GitHub workflow. Never
  * overwrites a file without `force`; reports what it created and skipped.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { packageRoot } from './assets.js';
 import { RowguardError } from './errors.js';
+import { makeDirs } from './make-dirs.js';
 
 export interface InitResult {
   created: string[];
@@ -92,7 +93,7 @@ export function init(opts: InitOptions): InitResult {
       result.skipped.push(shown);
       continue;
     }
-    mkdirSync(dirname(step.to), { recursive: true });
+    makeDirs(dirname(step.to));
     step.write();
     (exists ? result.overwritten : result.created).push(shown);
   }

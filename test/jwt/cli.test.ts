@@ -255,6 +255,18 @@ describe('jwt keys generate and jwt cookie', () => {
     forbidden.add(JSON.parse(readFileSync(doc.jwksFile, 'utf8')).keys[0].k);
   });
 
+  it('an --out whose folders cannot be made is one line naming the folder (exit 2), not a hang', async () => {
+    // Node's recursive mkdir retries forever where /proc refuses a new entry with ENOENT.
+    const proc = await runCli(['jwt', 'keys', 'generate', '--alg', 'ES256', '--out', '/proc/rowguard-keys/x/'], { cwd, timeoutMs: 20_000 });
+    expect(proc.code, proc.stderr).toBe(2);
+    expect(proc.stderr).toMatch(/^error: cannot mkdir \/proc\/rowguard-keys \(ENOENT\)\n/);
+    // A file where a folder is needed names the path and says so.
+    writeFileSync(join(cwd, 'plain-file'), 'x');
+    const file = await runCli(['jwt', 'keys', 'generate', '--alg', 'ES256', '--out', 'plain-file/keys/'], { cwd, timeoutMs: 20_000 });
+    expect(file.code, file.stderr).toBe(2);
+    expect(file.stderr).toMatch(/plain-file\/keys \(ENOTDIR\)\nhint: a part of the path is a file, not a folder\n$/);
+  });
+
   it('prints the Set-Cookie header from the config, and refuses an unsafe cookie config (exit 2)', async () => {
     const site = tempDir('rg-cookie-');
     writeFileSync(join(site, 'rowguard.config.json'), JSON.stringify({ cookie: { project: 'purelogic', domain: '.purelogic.studio' } }));

@@ -15,9 +15,10 @@
  */
 import { exportJWK, generateKeyPair } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, statSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { statSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RowguardError } from '../errors.js';
+import { makeDirs } from '../make-dirs.js';
 
 export const GENERATE_ALGS = ['ES256', 'RS256', 'EdDSA', 'HS256'] as const;
 export type GenerateAlg = (typeof GENERATE_ALGS)[number];
@@ -43,7 +44,7 @@ export function outputPrefix(out: string): string {
 }
 
 function writeNew(path: string, text: string, mode: number, force: boolean): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirs(dirname(path));
   try {
     writeFileSync(path, text, { mode, flag: force ? 'w' : 'wx' });
   } catch (err) {

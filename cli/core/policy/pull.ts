@@ -3,13 +3,14 @@
  * (tables, partitioned tables, partitions, views), so that diffing the folder
  * against that database afterwards is empty.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RowguardError } from '../errors.js';
 import { qualified } from '../catalog/model.js';
 import { MAX_FILE_NAME_BYTES, parsePolicyFileName, policyFileName } from './files.js';
 import { renderPolicyFile } from './render.js';
 import type { SecurityState, TableSecurity } from './state.js';
+import { makeDirs } from '../make-dirs.js';
 
 export interface PullResult {
   written: string[];
@@ -74,7 +75,7 @@ export function writePolicyFiles(state: SecurityState, dir: string, displayRoot:
       { hint: 'rename the schema or table in a migration (dots, slashes, spaces and other punctuation take 3 bytes each in the file name), or pull the other tables with --table' },
     );
   }
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const result: PullResult = { written: [], unchanged: [], removed: [], skipped: notCreated.map((t) => t.qualified) };
   const existing = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sql')) : [];
   const keep = new Set<string>();

@@ -10,11 +10,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RowguardError } from '../errors.js';
+import { makeDirs } from '../make-dirs.js';
 
 export interface EmbeddedOptions {
   /** Absolute data directory (e.g. <repo>/.rowguard/pgdata). */
@@ -197,7 +198,7 @@ export function freePort(): Promise<number> {
 async function initialise(opts: EmbeddedOptions, ids: { uid: number; gid: number } | undefined): Promise<EmbeddedState> {
   const { initdb } = await binaries(opts.build);
   opts.log?.(`initialising embedded PostgreSQL in ${opts.dataDir}`);
-  mkdirSync(opts.dataDir, { recursive: true });
+  makeDirs(opts.dataDir);
   ensureTraversable(opts.dataDir);
   const password = randomBytes(18).toString('base64url');
   const state: EmbeddedState = { port: opts.port, user: SUPERUSER, password };
@@ -330,7 +331,7 @@ function takeOverDeadLock(lock: string, seen: string): { guard: string; busy: bo
 /** `<dataDir>.lock` beside the folder (which may not exist yet), holding the holder's pid; a dead holder's lock is taken over. */
 export async function withStartLock<T>(dataDir: string, fn: () => Promise<T>, hooks: StartLockHooks = {}): Promise<T> {
   const lock = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
-  mkdirSync(dirname(lock), { recursive: true });
+  makeDirs(dirname(lock));
   // link() is atomic and fails if the name exists: the lock appears with its content already written.
   const content = lockContent();
   const mine = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}`;
