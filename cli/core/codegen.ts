@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { createThrowawayDatabase, pgConnectionConfig } from './db.js';
+import { createThrowawayDatabase, lostConnectionError, pgConnectionConfig, sessionEnded } from './db.js';
 import { RowguardError } from './errors.js';
 import { adjustMetadata, adjustStatements, pgParsers, readCatalogFacts, type CatalogFacts, type DriverParsers } from './codegen-truth.js';
 import { makeDirs } from './make-dirs.js';
@@ -56,7 +56,7 @@ export async function generateTypes(url: string, schemas: readonly string[]): Pr
   // uncaught event and the process dies. Only the introspection runs on it: no type parsers needed
   // (the generated types describe pg's default parsers, read from pg.types).
   // The URL's TLS parameters read as every other connection reads them (pg's own reading differs).
-  const pool = new pg.Pool(await pgConnectionConfig(url));
+  const pool = new pg.Pool({ ...(await pgConnectionConfig(url)), application_name: 'rowguard' });
   pool.on('error', () => undefined);
   // Kysely<any>: the schema is what we are about to discover.
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
@@ -79,9 +79,23 @@ export async function generateTypes(url: string, schemas: readonly string[]): Pr
     });
     const tables = (text.match(/^export interface \w+ \{/gm) ?? []).length - 1; // minus the DB interface
     return { text: HEADER + text, tables: Math.max(0, tables) };
+  } catch (err) {
+    if (!(err instanceof RowguardError) && pgSessionEnded(err)) throw lostConnectionError(url, err);
+    throw err;
   } finally {
     await db.destroy();
   }
+}
+
+/**
+ * pg (kysely-codegen's driver, unlike postgres.js) reports a session the server ended as a
+ * DatabaseError whose code is the SQLSTATE (57P01 terminated, 57P02 crash, 57P05 idle timeout), and
+ * once the socket is gone as 'Connection terminated unexpectedly', with no code.
+ */
+function pgSessionEnded(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (sessionEnded(err)) return true;
+  return e?.code === '57P01' || e?.code === '57P02' || e?.code === '57P05' || /^Connection terminated\b/.test(String(e?.message ?? ''));
 }
 
 type Codegen = typeof import('kysely-codegen');

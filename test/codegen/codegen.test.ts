@@ -4,7 +4,9 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { REPO_ROOT, runCli, serverUrl } from '../helpers/pg.js';
+import { REPO_ROOT, freshDatabase, runCli, serverUrl } from '../helpers/pg.js';
+import { generateTypes } from '../../cli/core/codegen.js';
+import { RowguardError } from '../../cli/core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rg-codegen-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -187,5 +189,28 @@ describe('rowguard codegen', () => {
     const io = await cli(['codegen']);
     expect(io.code).toBe(2);
     expect(io.stderr.split('\n')[0]).toMatch(/^error: cannot read .*generated\/db\.ts \(EISDIR\)$/);
+  });
+
+  it('a session the server ends while the types are read is "lost the connection to host:port/db", exit 3 — not an internal error', async () => {
+    const db = await freshDatabase('rg_codegen_lost');
+    try {
+      await db.sql.unsafe('create table public.t (id int)');
+      // End every session of codegen's as soon as it shows up (kysely-codegen reads the catalog in
+      // several queries, so one of them meets the end); pg reports it as its own DatabaseError 57P01.
+      let stop = false;
+      const ended = (async () => {
+        let n = 0;
+        while (!stop) n += (await db.sql.unsafe(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'rowguard' and pid <> pg_backend_pid()`)).length;
+        return n;
+      })();
+      const err = await generateTypes(db.url, ['public']).then(() => null, (e: unknown) => e);
+      stop = true;
+      expect(await ended).toBeGreaterThan(0);
+      expect(err).toBeInstanceOf(RowguardError);
+      expect((err as RowguardError).exitCode).toBe(3);
+      expect((err as RowguardError).message).toMatch(new RegExp(`^lost the connection to [^ ]+:\\d+/${db.name}: (terminating connection due to administrator command|Connection terminated unexpectedly)$`));
+    } finally {
+      await db.drop();
+    }
   });
 });
