@@ -3060,3 +3060,52 @@ describe('policy-anonymous-branch: a NOT EXISTS over rows anon cannot see (found
     expect(await messages(reads)).toHaveLength(1);
   });
 });
+
+// Seen on gonasi-app/gonasi: has_org_role(org, 'admin', auth.uid()) is a CASE over the role asked for, each branch
+// coalesce(get_user_org_role(org, user), '') compared with role names, and get_user_org_role a helper of its own.
+// policy-to-public said a request without a user could pass; on Postgres anon deletes nothing.
+describe('a request without a user: a CASE of role tests on coalesce(<nested helper>, <constant>)', () => {
+  const schema = (fallback: string, otherwise = 'false') => `create table public.members (org_id int, user_id uuid, role text);
+    alter table public.members enable row level security;
+    create function public.member_role(o int, u uuid) returns text language sql stable security definer set search_path = '' as
+      $$ select m.role from public.members m where m.org_id = o and m.user_id = u limit 1 $$;
+    create function public.has_org_role(o int, required text, u uuid) returns boolean language sql stable security definer set search_path = '' as $$
+      select case when required = 'owner' then coalesce(public.member_role(o, u), ${fallback}) = 'owner'
+                  when required = 'admin' then coalesce(public.member_role(o, u), ${fallback}) in ('admin', 'owner')
+                  else ${otherwise} end $$;
+    create table public.orgs (id int primary key, tier text);
+    alter table public.orgs enable row level security;
+    create function public.can_edit(o int) returns boolean language sql stable security definer set search_path = '' as $$
+      select coalesce((select case when g.tier = 'frozen' then false else public.member_role(g.id, (select auth.uid())) in ('owner', 'admin') end
+                       from public.orgs g where g.id = o), false) $$;
+    create table public.editors (org_id int, user_id uuid);
+    alter table public.editors enable row level security;
+    create policy admins_delete on public.editors for delete using (public.has_org_role(org_id, 'admin', (select auth.uid())));
+    create table public.courses (id int primary key, org_id int);
+    alter table public.courses enable row level security;
+    create policy editors_update on public.courses for update using (public.can_edit(org_id)) with check (public.can_edit(org_id));
+    grant select, update, delete on public.editors, public.courses to anon, authenticated;
+    insert into public.orgs values (1, 'paid'); insert into public.editors values (1, null); insert into public.courses values (1, 1);`;
+  const cannot = 'and is evaluated for every anon request although a request without a user cannot pass it';
+  const can = 'and a request without a user can pass it';
+  const messages = async (sql: string) => Object.fromEntries((await rule('policy-to-public', sql)).map((f) => [f.object.replace(/ on .*/, ''), f.message.replace(/^.*anon included, /, '')]));
+
+  it('says anon cannot pass when every branch anon reaches compares a constant the test refuses; can when the fallback or ELSE lets it', async () => {
+    expect(await messages(schema("''"))).toEqual({ admins_delete: cannot, editors_update: cannot });
+    // The fallback is a role the test takes, or a CASE whose ELSE is true: anon passes.
+    expect((await messages(schema("'admin'"))).admins_delete).toBe(can);
+    expect((await messages(schema("''", 'true'))).admins_delete).toBe(can);
+    // citext and char(n) compare without case or trailing blanks: a fallback that differs only so is taken as passing.
+    expect((await messages(schema("'ADMIN '"))).admins_delete).toBe(can);
+  });
+
+  it('on Postgres anon deletes and updates nothing with the empty fallback, and deletes with the one the test takes', async () => {
+    const anon = (fallback: string) =>
+      asRequest(schema(fallback), 'anon', undefined, async (tx) => ({
+        deleted: (await tx.unsafe('delete from public.editors')).count,
+        updated: (await tx.unsafe('update public.courses set org_id = org_id')).count,
+      }));
+    expect(await anon("''")).toEqual({ deleted: 0, updated: 0 });
+    expect((await anon("'admin'")).deleted).toBe(1);
+  });
+});

@@ -871,13 +871,21 @@ function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
   }
   // A helper test such as is_org_owner(org_id) whose body needs a user.
   if (t === 'FuncCall') return helperNeedsUser(b, helpers);
+  // `case when role = 'owner' then … when … else false end`: every result a request without a user
+  // can reach (a WHEN that is NULL or false without one is never taken) is NULL or false; no ELSE is NULL.
+  if (t === 'CaseExpr') {
+    const whens = ((b['args'] as unknown[] | undefined) ?? []).map(bodyOf);
+    const reached = whens.filter((w) => b['arg'] !== undefined || !nullWithoutUser(w['expr'], helpers)).map((w) => w['result']);
+    return [...reached, b['defresult']].every((r) => r === undefined || constBool(r) === false || isNullConst(r) || nullWithoutUser(r, helpers));
+  }
   if (t === 'A_Expr') {
     const kind = String(b['kind']);
     const sides = [b['lexpr'], b['rexpr']];
-    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => nullWithoutUserValue(x) || emptyWithoutUser(x, helpers));
+    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(opName(b))) return aggregateTestFalseWithoutUser(v, helpers) || sides.some((x) => nullWithoutUserValue(x) || emptyWithoutUser(x, helpers)) || constantTestFalseWithoutUser(b, helpers);
     // NULL op ANY (…) is NULL or false, as is NULL [NOT] IN (a list, never empty); but NULL op ALL (…)
     // is true over an empty array, so only an array that cannot be empty keeps anon out.
-    if (kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_IN') return nullWithoutUserValue(b['lexpr']);
+    if (kind === 'AEXPR_IN') return nullWithoutUserValue(b['lexpr']) || emptyWithoutUser(b['lexpr'], helpers) || constantTestFalseWithoutUser(b, helpers);
+    if (kind === 'AEXPR_OP_ANY') return nullWithoutUserValue(b['lexpr']) || emptyWithoutUser(b['lexpr'], helpers);
     if (kind === 'AEXPR_OP_ALL') return nullWithoutUserValue(b['lexpr']) && nonEmptyArray(b['rexpr']);
     return false;
   }
@@ -885,7 +893,68 @@ function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
     const kind = b['subLinkType'];
     // EXISTS over no rows is false; x IN (no rows) is false, NULL IN (…) is NULL.
     if (kind === 'EXISTS_SUBLINK') return emptyWithoutUser(v, helpers);
+    // `(select case … end from course_org co)`: no row is NULL, one row is its value (more is an error),
+    // so the value of a test NULL or false without a user is too.
+    if (kind === 'EXPR_SUBLINK') {
+      const sel = bodyOf(b['subselect']);
+      const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+      if (targets.length !== 1 || (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || aggregatesToOneRow(sel)) return false;
+      return nullWithoutUser(bodyOf(targets[0])['val'], helpers) || emptyWithoutUser(v, helpers);
+    }
     if (kind === 'ANY_SUBLINK') return nullWithoutUserValue(b['testexpr']) || emptyWithoutUser({ SubLink: { ...b, subLinkType: 'EXPR_SUBLINK' } }, helpers);
+  }
+  return false;
+}
+
+function isNullConst(v: unknown): boolean {
+  const n = stripCasts(v);
+  return nodeType(n) === 'A_Const' && bodyOf(n)['isnull'] === true;
+}
+
+/**
+ * The text a value is without a user, when that is a constant: `coalesce(my_role(org_id), '')`,
+ * whose helper gives NULL (no row) without one, is ''. Null when it is not known.
+ */
+function textWithoutUser(v: unknown, helpers: HelperTest): string | null {
+  const n = stripCasts(v);
+  const c = constString(n);
+  if (c !== null) return c;
+  if (nodeType(n) !== 'CoalesceExpr') return null;
+  for (const arg of (bodyOf(n)['args'] as unknown[] | undefined) ?? []) {
+    const text = constString(stripCasts(arg));
+    if (text !== null) return text;
+    if (!(isNullConst(arg) || nullWithoutUserValue(arg) || emptyWithoutUser(arg, helpers))) return null;
+  }
+  return null;
+}
+
+/**
+ * `coalesce(my_role(org_id), '') = 'owner'` or `… in ('admin', 'owner')`: without a user the left
+ * side is a constant (textWithoutUser) that the test refuses. Only = and IN, on text constants.
+ */
+function constantTestFalseWithoutUser(b: Body, helpers: HelperTest): boolean {
+  // Different whatever the type: citext ignores case, char(n) trailing blanks.
+  const differ = (a: string, c: string) => a.toLowerCase().trimEnd() !== c.toLowerCase().trimEnd();
+  const kind = String(b['kind']);
+  if (kind === 'AEXPR_OP' && opName(b) === '=') {
+    for (const [x, y] of [
+      [b['lexpr'], b['rexpr']],
+      [b['rexpr'], b['lexpr']],
+    ]) {
+      if (constString(stripCasts(x)) !== null) continue;
+      const without = textWithoutUser(x, helpers);
+      const other = constString(stripCasts(y));
+      if (without !== null && other !== null) return differ(without, other);
+    }
+    return false;
+  }
+  if (kind === 'AEXPR_IN' && opName(b) === '=') {
+    if (constString(stripCasts(b['lexpr'])) !== null) return false;
+    const without = textWithoutUser(b['lexpr'], helpers);
+    const r = b['rexpr'];
+    const list = Array.isArray(r) ? r : nodeType(r) === 'List' ? (bodyOf(r)['items'] as unknown[]) : null;
+    const values = list?.map((x) => constString(stripCasts(x))) ?? [null];
+    return without !== null && values.every((x) => x !== null && differ(x, without));
   }
   return false;
 }
@@ -1026,24 +1095,23 @@ export function functionRoleGate(body: string, parseSync: ParseSync): ReadonlySe
  * user_id = auth.uid()`), or one FROM-less SELECT of a test that does
  * (`select exists (select 1 from members m where … m.user_id = auth.uid())`).
  */
-export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
+export function functionNeedsUser(body: string, parseSync: ParseSync, helpers: HelperTest = new Set<string>()): boolean {
   const parsed = parseFunctionBody(body, parseSync);
   if (!parsed) return false;
   if (parsed.stmts?.length !== 1 || nodeType(parsed.stmts[0]!.stmt) !== 'SelectStmt') return false;
   const sel = bodyOf(parsed.stmts[0]!.stmt);
-  const none = new Set<string>();
   if (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') return false;
   const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
   if (sel['fromClause'] && aggregatesToOneRow(sel)) {
     // `select count(*) > 0 from … where user_id = auth.uid()`: one row, whose value decides.
     if (targets.length !== 1) return false;
     const val = bodyOf(targets[0])['val'];
-    return aggregateWithoutUser(val, none, sel) === null || branches(val, 'OR_EXPR').every((br) => branches(br, 'AND_EXPR').some((c) => aggregateTestFalseWithoutUser(c, none, sel)));
+    return aggregateWithoutUser(val, helpers, sel) === null || branches(val, 'OR_EXPR').every((br) => branches(br, 'AND_EXPR').some((c) => aggregateTestFalseWithoutUser(c, helpers, sel)));
   }
-  if (sel['fromClause']) return rowsNeedUser(sel, none);
+  if (sel['fromClause']) return rowsNeedUser(sel, helpers);
   // A helper that returns the caller's id or email (`select (… ->> 'sub')::uuid`) is NULL without a
   // user, as the claim is: `user_id = public.current_uid()` then admits no row.
-  return targets.length === 1 && (nullWithoutUserValue(bodyOf(targets[0])['val']) || needsUserIn(bodyOf(targets[0])['val'], none));
+  return targets.length === 1 && (nullWithoutUserValue(bodyOf(targets[0])['val']) || needsUserIn(bodyOf(targets[0])['val'], helpers));
 }
 
 function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_COLUMNS, values: ReadonlyMap<string, string> = NO_VALUES): boolean {
@@ -2565,10 +2633,13 @@ export interface FunctionAnalysis {
   writes: { tables: string[]; asksCaller: boolean } | null;
   /** The request roles a role test such as is_service_role() can be true for, or null (functionRoleGate). */
   roleGate: ReadonlySet<string> | null;
-  /** It yields nothing, NULL or false without a user (functionNeedsUser; a PL/pgSQL body only when readPlpgsql reads it as what it returns). */
-  needsUser: boolean;
-  /** The same once argument `position` (from 0) is the caller's id, as in `has_role(auth.uid(), 'admin')` (worked out on first use). */
-  needsUserGivenCaller(position: number): boolean;
+  /**
+   * It yields nothing, NULL or false without a user (functionNeedsUser; a PL/pgSQL body only when
+   * readPlpgsql reads it as what it returns); `helpers`: the helpers it calls that do (callerHelpers).
+   */
+  needsUser(helpers: HelperTest): boolean;
+  /** The same once argument `position` (from 0) is the caller's id, as in `has_role(auth.uid(), 'admin')`. */
+  needsUserGivenCaller(position: number, helpers: HelperTest): boolean;
   /** A PL/pgSQL trigger function's columns of NEW it always sets to the caller's id, per TG_OP (triggerCallerColumns). */
   setsToCaller: CallerAssignment[];
   /** A PL/pgSQL trigger function's writes of values read from new.raw_user_meta_data (metadataCopies). */
@@ -2726,22 +2797,20 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], in
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null): FunctionAnalysis {
   const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
+  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
   const { sql, single, locals } = readable;
-  const givenCaller = new Map<number, boolean>();
+  const givenCaller = new Map<number, string | null>();
   let unread: ReadonlySet<number> | null | undefined;
   return {
     unreadParams(columnsOf) {
       if (unread === undefined) unread = unreadParameters(fn, defaultSchema, parseSync, columnsOf);
       return unread;
     },
-    needsUserGivenCaller(position: number) {
+    needsUserGivenCaller(position: number, helpers: HelperTest) {
       if (!single) return false;
-      if (!givenCaller.has(position)) {
-        const bound = withCallerArgument(sql, fn.name ?? '', fn.args, position, parseSync);
-        givenCaller.set(position, bound !== null && functionNeedsUser(bound, parseSync));
-      }
-      return givenCaller.get(position)!;
+      if (!givenCaller.has(position)) givenCaller.set(position, withCallerArgument(sql, fn.name ?? '', fn.args, position, parseSync));
+      const bound = givenCaller.get(position)!;
+      return bound !== null && functionNeedsUser(bound, parseSync, helpers);
     },
     notInlined,
     reads: functionReads(sql, defaultSchema, parseSync),
@@ -2759,7 +2828,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     triggerInserts,
     detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
-    needsUser: single ? functionNeedsUser(sql, parseSync) : false,
+    needsUser: (helpers) => single && functionNeedsUser(sql, parseSync, helpers),
     callerGate,
   };
 }

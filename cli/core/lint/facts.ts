@@ -380,7 +380,9 @@ export function callerHelpers(ctx: CatalogLintContext): HelperTest {
           // `name#i`: the helper handed the caller's id as its argument i (`has_role(auth.uid(), 'admin')`).
           const handed = /^(.*)#(\d+)$/.exec(key);
           const fns = overloads.get(handed ? handed[1]! : key) ?? [];
-          v = fns.length > 0 && fns.every((fn) => !!ctx.readableBody(fn)?.single && (handed ? ctx.functionAnalysis(fn).needsUserGivenCaller(Number(handed[2])) : ctx.functionAnalysis(fn).needsUser));
+          // A helper that calls itself, directly or through others, is not taken to need a user there.
+          verdicts.set(key, false);
+          v = fns.length > 0 && fns.every((fn) => !!ctx.readableBody(fn)?.single && (handed ? ctx.functionAnalysis(fn).needsUserGivenCaller(Number(handed[2]), h!) : ctx.functionAnalysis(fn).needsUser(h!)));
           verdicts.set(key, v);
         }
         return v;
