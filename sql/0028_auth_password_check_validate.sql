@@ -4,8 +4,9 @@
 -- while 0027's ADD CONSTRAINT held a lock that blocks them until its file
 -- committed. Rows already stored that break it (a plaintext written while the
 -- hashing trigger did not run) are not touched: validation then fails, the
--- constraint stays NOT VALID (new writes are checked all the same), and a
--- NOTICE says how many rows to fix, never their values.
+-- constraint stays NOT VALID (new writes are checked all the same: an UPDATE
+-- of any column of such a row is refused until its password is set again or
+-- NULLed), and a NOTICE says how many rows to fix, never their values.
 do $validate$
 declare
   bad bigint;

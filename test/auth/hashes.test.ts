@@ -202,6 +202,13 @@ describe('a database with rows 0027 refuses, migrated to it', () => {
       }),
     );
     expect(err.code).toBe('23514');
+    // A plaintext is never a password; the row can be changed only by giving it a password again (or NULL).
+    const [p] = await old.sql<Grant[]>`select user_id from auth_flow.sign_in('plain@example.test', 'stored in clear 1')`;
+    expect(p!.user_id).toBeNull();
+    expect((await failure(old.sql`update auth.users set last_sign_in_at = now() where email = 'plain@example.test'`)).code).toBe('23514');
+    const [fixed] = await old.sql<{ h: string }[]>`
+      update auth.users set encrypted_password = 'a new password 3', last_sign_in_at = now() where email = 'plain@example.test' returning encrypted_password as h`;
+    expect(fixed!.h).toMatch(/^\$2a\$10\$/);
   });
 
   it('a stored cost-99 "hash" fails sign-in with NULL and a counted failure, not "invalid salt"', async () => {
@@ -210,8 +217,5 @@ describe('a database with rows 0027 refuses, migrated to it', () => {
     const [a] = await old.sql<{ r: string; f: number }[]>`
       select new_row ->> 'reason' as r, (new_row ->> 'failures')::int as f from audit.log where event = 'login_failed' order by id desc limit 1`;
     expect(a).toEqual({ r: 'wrong_password', f: 1 });
-    // and a plaintext is never a password
-    const [p] = await old.sql<Grant[]>`select user_id from auth_flow.sign_in('plain@example.test', 'stored in clear 1')`;
-    expect(p!.user_id).toBeNull();
   });
 });
