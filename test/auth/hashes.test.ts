@@ -206,6 +206,9 @@ describe('a database with rows 0027 refuses, migrated to it', () => {
     const [p] = await old.sql<Grant[]>`select user_id from auth_flow.sign_in('plain@example.test', 'stored in clear 1')`;
     expect(p!.user_id).toBeNull();
     expect((await failure(old.sql`update auth.users set last_sign_in_at = now() where email = 'plain@example.test'`)).code).toBe('23514');
+    // a magic link writes the row (email_confirmed_at, last_sign_in_at): refused the same way
+    const [link] = await old.sql<{ t: string }[]>`select auth_flow.issue_magic_link('plain@example.test') as t`;
+    expect((await failure(old.sql`select * from auth_flow.verify_magic_link(${link!.t})`)).code).toBe('23514');
     const [fixed] = await old.sql<{ h: string }[]>`
       update auth.users set encrypted_password = 'a new password 3', last_sign_in_at = now() where email = 'plain@example.test' returning encrypted_password as h`;
     expect(fixed!.h).toMatch(/^\$2a\$10\$/);
