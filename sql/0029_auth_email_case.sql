@@ -17,6 +17,11 @@
 -- (rowguard's own tests and seeds write them); each of its three arms is
 -- served by an index GoTrue's migrations create. The six functions are
 -- replaced whole, each as 0024 or 0027 left it but for the lines that say so.
+--
+-- Also, as export_user is replaced here anyway: it hands identity_data back
+-- without secret-looking keys at any depth (auth_flow.without_secret_keys,
+-- 0027), so a nested provider token stored by link_identity before 0027
+-- does not leave the database in an export.
 
 create or replace function auth_flow.user_by_email(p_email text)
   returns auth.users
@@ -304,7 +309,8 @@ end
 $$;
 comment on function auth_flow.verify_magic_link(text) is 'Redeem a magic-link token once: a session grant (amr magiclink), or NULL for a wrong, used or expired token, or one sent to an email the user no longer has.';
 
--- export_user: the lockout row of the lower-cased email, the one sign_in keeps (as 0024 left it otherwise)
+-- export_user: the lockout row of the lower-cased email, the one sign_in keeps; identity_data
+-- without secret-looking keys at any depth (as 0024 left it otherwise)
 create or replace function auth_flow.export_user(p_user_id uuid)
   returns jsonb
   language plpgsql
@@ -339,7 +345,11 @@ begin
 
   result := pg_catalog.jsonb_build_object(
     'user', auth_flow.without_secrets('auth.users', pg_catalog.to_jsonb(u)),
-    'identities', (select coalesce(pg_catalog.jsonb_agg(auth_flow.without_secrets('auth.identities', pg_catalog.to_jsonb(i)) order by i.created_at), '[]'::jsonb)
+    -- identity_data without secret-looking keys at any depth: rows linked
+    -- before 0027 may still hold nested provider tokens.
+    'identities', (select coalesce(pg_catalog.jsonb_agg(auth_flow.without_secrets('auth.identities', pg_catalog.to_jsonb(i))
+                                     || pg_catalog.jsonb_build_object('identity_data', auth_flow.without_secret_keys(i.identity_data))
+                                     order by i.created_at), '[]'::jsonb)
                      from auth.identities i where i.user_id = p_user_id),
     'sessions', (select coalesce(pg_catalog.jsonb_agg(auth_flow.without_secrets('auth.sessions', pg_catalog.to_jsonb(s))
                                    || pg_catalog.jsonb_build_object('method', m.method, 'provider', m.provider) order by s.created_at), '[]'::jsonb)

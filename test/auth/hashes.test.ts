@@ -1,6 +1,7 @@
 /**
  * Password hashes and provider tokens (sql/0027_auth_password_hashes.sql, 0028), from an outside review
- * of 0004 and the flows: every case here failed before 0027. One database migrated to the end, and
+ * of 0004 and the flows: every case here failed before 0027 (the export of an identity stored
+ * before 0027, before 0029). One database migrated to the end, and
  * one migrated to 0026, given the rows 0027 must cope with, then migrated to the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,15 @@ describe('identity_data keeps no provider token at any depth', () => {
     expect(i!.d).toEqual({ sub: '4242', name: 'Ann', raw: { login: 'ann', deeper: {} }, grants: [{ scope: 'read' }, 'plain'] });
     const [e] = await sql<{ t: string }[]>`select auth_flow.export_user(${u!.id}::uuid)::text as t`;
     for (const secret of ['gho_top_level_secret', 'gho_nested_secret', 'ghr_deeper_secret', 'eyJ.in.array']) expect(e!.t).not.toContain(secret);
+  });
+
+  it('export_user leaves nested tokens out of an identity stored before 0027 (0029)', async () => {
+    const [u] = await sql<{ id: string }[]>`select auth_flow.sign_up('old-link@example.test', 'old link password 1')::text as id`;
+    await sql`insert into auth.identities (provider_id, user_id, identity_data, provider)
+              values ('77', ${u!.id}::uuid, ${sql.json({ sub: '77', raw: { access_token: 'gho_stored_before_0027', login: 'old' } })}, 'github')`;
+    const [e] = await sql<{ d: unknown }[]>`
+      select i -> 'identity_data' as d from jsonb_array_elements(auth_flow.export_user(${u!.id}::uuid) -> 'identities') as i where i ->> 'provider' = 'github'`;
+    expect(e!.d).toEqual({ sub: '77', raw: { login: 'old' } });
   });
 });
 
