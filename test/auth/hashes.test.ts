@@ -84,9 +84,10 @@ describe('sign-in with $2b$ and $2y$ hashes (kept by the 0004 trigger as imports
     expect(await lastReason('bee-wrong@example.test')).toBe('wrong_password');
     // Before 0027 crypt() read the $2b$ hash as a DES salt: ~1 ms against ~60 ms for the dummy
     // bcrypt an unknown email pays. Counting crypt() calls cannot see it (one call either way).
-    const unknown = await fastest(3, () => signIn('nobody-at-all@example.test', 'not it at all'));
-    const imported = await fastest(3, () => signIn('bee-wrong@example.test', 'not it at all'));
-    expect(imported / unknown).toBeGreaterThan(0.4);
+    const unknown = await fastest(5, () => signIn('nobody-at-all@example.test', 'not it at all'));
+    const imported = await fastest(5, () => signIn('bee-wrong@example.test', 'not it at all'));
+    // 0.25: twenty times the ratio before 0027, with room for a loaded machine (two workers hashing at once).
+    expect(imported / unknown).toBeGreaterThan(0.25);
     await sql`delete from auth_flow.login_attempts`;
   });
 });
