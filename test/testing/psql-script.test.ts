@@ -190,6 +190,10 @@ describe('psql script preprocessing', () => {
     expect(expand('select 1\n\\copy t from stdin\n;\n').problem).toMatchObject({ message: expect.stringContaining('\\copy after a statement not yet ended') });
     // What an earlier \o wrote is read by psql when it gets there; rowguard would read the file as it was.
     expect(expand("\\o out.csv\nselect 1;\n\\o\n\\copy t from 'out.csv'\n", { 'out.csv': '1\n' }).problem).toMatchObject({ message: expect.stringContaining('reads what \\o out.csv wrote') });
+    // A \g after it sends the query before the \copy again, as psql does (its previous query is left as it was).
+    const g = expand('select 42;\n\\copy t from stdin\n5\n\\.\n\\g\n');
+    expect(g.problem).toBeUndefined();
+    expect(g.sql).toBe('select 42;\nCOPY t FROM STDIN;\nselect 42;\n');
     // Inside a false \if branch nothing is read or run.
     expect(expand("\\if false\n\\copy t from 'missing.csv'\n\\endif\nselect 1;\n").problem).toBeUndefined();
   });

@@ -424,10 +424,9 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         if (typeof result === 'object') {
           // psql runs a \copy at once as the COPY … FROM STDIN or TO STDOUT it stands for, fed
           // from the file it names or from the script's next lines: a statement of its own here,
-          // mapped to the \copy line.
-          const sentFrom = terminators[terminators.length - 1] ?? 0;
+          // mapped to the \copy line. It leaves psql's previous query as it was: a \g after it sends
+          // the query before the \copy again.
           emit(result.sql + ';', file, result.at, false);
-          lastSent = { start: sentFrom, end: outLen };
           terminators.push(outLen);
           if (result.data !== undefined) events.push({ kind: 'copy-data', at: outLen, data: result.data });
           else if (result.fromScript) {
