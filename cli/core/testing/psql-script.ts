@@ -700,19 +700,19 @@ export function echoText(args: string, variables: Map<string, string>, unknown: 
   return (a[0] === '-n' ? a.slice(1) : a).join(' ');
 }
 
-/** What a `\\copy` line stands for: the COPY psql sends, and where its data comes from. */
+/** What a `\copy` line stands for: the COPY psql sends, and where its data comes from. */
 interface SlashCopy {
-  /** Offset of the `\\copy` in its file. */
+  /** Offset of the `\copy` in its file. */
   at: number;
   sql: string;
-  /** `from stdin`: the script's next lines, up to a line `\\.`. */
+  /** `from stdin`: the script's next lines, up to a line `\.`. */
   fromScript: boolean;
-  /** `from 'file'`: the file's text (up to a line `\\.`, where psql stops). */
+  /** `from 'file'`: the file's text (up to a line `\.`, where psql stops). */
   data?: string;
 }
 
 /**
- * psql's `\\copy table [(columns)] | (query) from | to 'file' | stdin | stdout [options]`, read as
+ * psql's `\copy table [(columns)] | (query) from | to 'file' | stdin | stdout [options]`, read as
  * psql's parse_slash_copy reads it: the table or query up to a `from` or `to` outside quotes and
  * parentheses, then the file (single-quoted, or one word), then the COPY options as written. psql
  * sends `COPY <table> FROM STDIN <options>` (or `TO STDOUT`) and feeds it the file. A file written
@@ -781,7 +781,7 @@ export function parseSlashCopy(args: string, fail: (message: string, hint?: stri
   return { sql, direction, source };
 }
 
-/** A \\copy file's data as psql sends it: up to a line `\\.`, where psql 15 stops reading. */
+/** A \copy file's data as psql sends it: up to a line `\.`, where psql 15 stops reading. */
 function untilEndOfData(content: string): string {
   const m = /(^|\n)\\\.\r?(\n|$)/.exec(content);
   return m ? content.slice(0, m.index + m[1]!.length) : content;
