@@ -150,6 +150,54 @@ describe('psql script preprocessing', () => {
     expect(expand('copy t from stdin; select 1;\n1\n').problem).toMatchObject({ message: 'COPY … FROM STDIN: start its data on the line after the statement' });
   });
 
+  it('runs \\copy as the COPY … FROM STDIN or TO STDOUT psql sends, fed from its file or the next lines', () => {
+    const files = { '/proj/data/rows.csv': 'id,name\n1,"a\nb"\n', '/proj/t/rows.txt': '5\tx\n\\.\n6\ty\n' };
+    const text = [
+      "\\copy s.\"T x\" (id, name) from 'data/rows.csv' with (format csv, header true);",
+      '\\copy t from rows.txt',
+      '\\copy (select 1 from t where a = \'from\') TO stdout csv',
+      '\\copy t FROM STDIN delimiter \',\' csv',
+      '7,:v',
+      '\\.',
+      "select :'v';",
+      '',
+    ].join('\n');
+    const s = expandScript({ file: 't/main.sql', path: '/proj/t/main.sql', text, cwd: '/proj', readFile: (p) => {
+      const f = (files as Record<string, string>)[p];
+      if (f === undefined) throw new Error('ENOENT');
+      return f;
+    }, variables: { v: 'x' } });
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.split('\n')).toEqual([
+      'COPY s."T x" (id, name) FROM STDIN with (format csv, header true);',
+      // Not in the working directory: the script's folder, as \i falls back to it.
+      'COPY t FROM STDIN;',
+      "COPY (select 1 from t where a = 'from') TO STDOUT csv;",
+      "COPY t FROM STDIN delimiter ',' csv;",
+      "select 'x';",
+      '',
+    ]);
+    expect(s.terminators).toHaveLength(5);
+    expect(s.events).toEqual([
+      { kind: 'copy-data', at: s.sql.indexOf('\nCOPY t FROM STDIN;'), data: 'id,name\n1,"a\nb"\n' },
+      // psql 15 stops reading a file at a line \. as it does the script.
+      { kind: 'copy-data', at: s.sql.indexOf('\nCOPY (select'), data: '5\tx\n' },
+      { kind: 'copy-data', at: s.sql.indexOf("\nselect 'x'") + 1, data: '7,:v\n' },
+    ]);
+    // Each COPY maps to its \copy line.
+    expect(sourceOf(s, s.sql.indexOf('COPY t FROM STDIN delimiter'))).toEqual({ file: 't/main.sql', offset: text.indexOf('\\copy t FROM STDIN') });
+    // A statement not yet ended would run after the \copy under psql: refused.
+    expect(expand('select 1\n\\copy t from stdin\n;\n').problem).toMatchObject({ message: expect.stringContaining('\\copy after a statement not yet ended') });
+    // What an earlier \o wrote is read by psql when it gets there; rowguard would read the file as it was.
+    expect(expand("\\o out.csv\nselect 1;\n\\o\n\\copy t from 'out.csv'\n", { 'out.csv': '1\n' }).problem).toMatchObject({ message: expect.stringContaining('reads what \\o out.csv wrote') });
+    // A \g after it sends the query before the \copy again, as psql does (its previous query is left as it was).
+    const g = expand('select 42;\n\\copy t from stdin\n5\n\\.\n\\g\n');
+    expect(g.problem).toBeUndefined();
+    expect(g.sql).toBe('select 42;\nCOPY t FROM STDIN;\nselect 42;\n');
+    // Inside a false \if branch nothing is read or run.
+    expect(expand("\\if false\n\\copy t from 'missing.csv'\n\\endif\nselect 1;\n").problem).toBeUndefined();
+  });
+
   it('answers :{?var} with whether the variable is set', () => {
     const s = expand('\\set x 1\n\\if :{?x}\nselect :{?x}, :{?y};\n\\endif\n\\if :{?y}\nselect 2;\n\\endif\n');
     expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select TRUE, FALSE;');
@@ -165,7 +213,12 @@ describe('psql script preprocessing', () => {
     for (const [cmd, msg] of [
       ['\\gx', '\\gx is not supported'],
       ['\\connect other', '\\connect is not supported'],
-      ['\\copy t from stdin', '\\copy is not supported'],
+      ['\\copy t to \'out.csv\'', 'writes a file on the client'],
+      ['\\copy t from program \'cat x\'', 'runs a shell command'],
+      ['\\copy t from pstdin', "psql's own stdin"],
+      ['\\copy t from \'missing.csv\'', '\\copy from missing.csv: no such file'],
+      ['\\copy t from \'data.bin\' with (format binary)', 'binary format'],
+      ['\\copy t', 'no from or to'],
       ['\\! rm -rf /', 'shell command'],
       ['\\dt', 'psql meta-command \\dt is not supported'],
     ] as const) {

@@ -42,6 +42,12 @@ LANGUAGE sql STABLE AS $$
                       AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped)
 $$;
 
+-- pgTAP's internal _cexists(schema, table, column) and _cexists(table, column), by pgTAP's
+-- name: suites call it, as purescript-halogen-nextjs's db-tests do to define a
+-- has_column(schema, table, column) of their own over it.
+CREATE FUNCTION _cexists(name, name, name) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT _tap_column_exists($1, $2, $3) $$;
+CREATE FUNCTION _cexists(name, name) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT _tap_column_exists($1, $2) $$;
+
 CREATE FUNCTION has_column(name, name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_column_exists($1, $2, $3), $4) $$;
 CREATE FUNCTION has_column(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT ok(_tap_column_exists($1, $2), $3) $$;
 CREATE FUNCTION has_column(name, name) RETURNS text LANGUAGE sql AS $$ SELECT has_column($1, $2, 'Column ' || quote_ident($1) || '.' || quote_ident($2) || ' should exist') $$;

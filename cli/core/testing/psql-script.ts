@@ -414,12 +414,27 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         flush(i);
         const eol = text.indexOf('\n', i);
         const lineEnd = eol === -1 ? n : eol;
-        const cmdEnd = metaCommandEnd(text, i, lineEnd);
+        // \copy takes the whole line as its argument (psql's OT_WHOLE_LINE), backslashes included.
+        const cmdEnd = /^\\copy\b/.test(text.slice(i, i + 6)) ? lineEnd : metaCommandEnd(text, i, lineEnd);
         const result = meta(file, absPath, text, i, cmdEnd, depth);
         // Keep line structure for the parser; the newline itself is copied verbatim.
         i = text.startsWith('\\\\', cmdEnd) ? cmdEnd + 2 : cmdEnd;
         from = i;
         if (result === 'quit') return 'quit';
+        if (typeof result === 'object') {
+          // psql runs a \copy at once as the COPY … FROM STDIN or TO STDOUT it stands for, fed
+          // from the file it names or from the script's next lines: a statement of its own here,
+          // mapped to the \copy line. It leaves psql's previous query as it was: a \g after it sends
+          // the query before the \copy again.
+          emit(result.sql + ';', file, result.at, false);
+          terminators.push(outLen);
+          if (result.data !== undefined) events.push({ kind: 'copy-data', at: outLen, data: result.data });
+          else if (result.fromScript) {
+            i = copyData(file, text, i);
+            from = i;
+          }
+          continue;
+        }
         if (result === 'send') {
           const sentFrom = terminators[terminators.length - 1] ?? 0;
           emit(';', file, i, false);
@@ -435,7 +450,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     flush(n);
   };
 
-  const meta = (file: string, absPath: string, text: string, start: number, end: number, depth: number): 'quit' | 'send' | void => {
+  const meta = (file: string, absPath: string, text: string, start: number, end: number, depth: number): 'quit' | 'send' | SlashCopy | void => {
     const line = text.slice(start + 1, end);
     const cmdMatch = /^([A-Za-z_!?]+|\\|\.|;)/.exec(line);
     const cmd = cmdMatch ? cmdMatch[1]! : '';
@@ -621,16 +636,37 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       case 'connect':
         fail(`\\${cmd} is not supported: each test file runs on one connection, inside one transaction of rowguard's`);
         break;
-      case 'copy':
-        fail('\\copy is not supported by rowguard test', 'insert fixture rows with INSERT … VALUES instead');
-        break;
+      case 'copy': {
+        if (stripLeadingComments(outputSince(terminators[terminators.length - 1] ?? 0)).trim() !== '') {
+          fail('\\copy after a statement not yet ended with ;: psql would run the \\copy first, which rowguard does not', 'end the statement before the \\copy');
+        }
+        const c = parseSlashCopy(argText, (m, hint) => fail(m, hint));
+        if (c.source === undefined) return { at: start, sql: c.sql, fromScript: c.direction === 'from' };
+        // psql reads the file (relative to its working directory) when it reaches the \copy;
+        // rowguard reads it before the file runs, as it reads \i files (and falls back to the
+        // script's folder likewise).
+        const candidates = isAbsolute(c.source) ? [c.source] : [join(opts.cwd, c.source), join(dirname(absPath), c.source)];
+        if (candidates.some((x) => written.has(x))) {
+          fail(`\\copy from ${c.source}: reads what \\o ${c.source} wrote while the file ran, which rowguard cannot read (it reads every \\copy file before the file runs)`);
+        }
+        for (const x of candidates) {
+          let content: string;
+          try {
+            content = opts.readFile(x);
+          } catch {
+            continue;
+          }
+          return { at: start, sql: c.sql, fromScript: false, data: untilEndOfData(content) };
+        }
+        return fail(`\\copy from ${c.source}: no such file`, `looked in ${candidates.map((x) => relative(opts.cwd, x) || x).join(' and ')} (psql reads it relative to its working directory)`);
+      }
       case '!':
       case 'setenv_shell':
         fail(`\\${cmd} (a shell command) is not supported by rowguard test`);
         break;
       default:
         if (DISPLAY_ONLY.has(cmd)) return;
-        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\gset \\gexec \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
+        fail(`psql meta-command \\${cmd || line.trim()} is not supported by rowguard test`, 'supported: \\set \\unset \\gset \\gexec \\copy \\i \\ir \\echo \\qecho \\warn \\o \\if \\elif \\else \\endif \\g \\q, and display settings (\\pset \\timing \\t \\a \\x), which are ignored');
     }
   };
 
@@ -662,6 +698,93 @@ export function echoText(args: string, variables: Map<string, string>, unknown: 
   };
   const a = splitMetaArgs(args, watched, fail);
   return (a[0] === '-n' ? a.slice(1) : a).join(' ');
+}
+
+/** What a `\copy` line stands for: the COPY psql sends, and where its data comes from. */
+interface SlashCopy {
+  /** Offset of the `\copy` in its file. */
+  at: number;
+  sql: string;
+  /** `from stdin`: the script's next lines, up to a line `\.`. */
+  fromScript: boolean;
+  /** `from 'file'`: the file's text (up to a line `\.`, where psql stops). */
+  data?: string;
+}
+
+/**
+ * psql's `\copy table [(columns)] | (query) from | to 'file' | stdin | stdout [options]`, read as
+ * psql's parse_slash_copy reads it: the table or query up to a `from` or `to` outside quotes and
+ * parentheses, then the file (single-quoted, or one word), then the COPY options as written. psql
+ * sends `COPY <table> FROM STDIN <options>` (or `TO STDOUT`) and feeds it the file. A file written
+ * on the client (`to 'file'`), a program, psql's own stdin or stdout and binary files are refused.
+ */
+export function parseSlashCopy(args: string, fail: (message: string, hint?: string) => never): { sql: string; direction: 'from' | 'to'; source?: string } {
+  const text = args.trim();
+  let i = 0;
+  let depth = 0;
+  let keyword: { at: number; direction: 'from' | 'to' } | undefined;
+  while (i < text.length && !keyword) {
+    const ch = text[i]!;
+    if (ch === "'" || ch === '"') {
+      i++;
+      while (i < text.length && !(text[i] === ch && text[i + 1] !== ch)) i += text[i] === ch ? 2 : 1;
+      i++;
+    } else if (ch === '(') {
+      depth++;
+      i++;
+    } else if (ch === ')') {
+      depth = Math.max(0, depth - 1);
+      i++;
+    } else if (depth === 0 && i > 0 && /[\s)]/.test(text[i - 1]!)) {
+      const m = /^(from|to)(?=\s|$)/i.exec(text.slice(i));
+      if (m) keyword = { at: i, direction: m[1]!.toLowerCase() as 'from' | 'to' };
+      else i++;
+    } else i++;
+  }
+  const usage = 'write \\copy table [(columns)] from \'file\' [options], or from stdin with the rows on the next lines';
+  if (!keyword) return fail('\\copy: no from or to', usage);
+  const target = text.slice(0, keyword!.at).trim();
+  if (target === '') fail('\\copy: no table or query before ' + keyword!.direction, usage);
+  let j = keyword!.at + keyword!.direction.length;
+  while (j < text.length && /\s/.test(text[j]!)) j++;
+  let source: string;
+  const quoted = text[j] === "'";
+  if (quoted) {
+    let k = j + 1;
+    source = '';
+    for (;;) {
+      if (k >= text.length) return fail('\\copy: unterminated quoted file name', usage);
+      if (text[k] === "'" && text[k + 1] === "'") {
+        source += "'";
+        k += 2;
+      } else if (text[k] === "'") break;
+      else source += text[k++];
+    }
+    j = k + 1;
+  } else {
+    const m = /^[^\s;]*/.exec(text.slice(j))!;
+    source = m[0];
+    j += source.length;
+    if (source === '') fail(`\\copy: no file after ${keyword!.direction}`, usage);
+    const word = source.toLowerCase();
+    if (word === 'program') fail('\\copy … program runs a shell command, which rowguard test does not');
+    if (word === 'pstdin' || word === 'pstdout') fail(`\\copy … ${word} reads or writes psql's own ${word.slice(1)}, which rowguard test does not have`, usage);
+  }
+  // The options as written; a trailing semicolon, which the server would take too, ends the statement here.
+  const options = text.slice(j).trim().replace(/[\s;]+$/, '');
+  const direction = keyword!.direction;
+  const sql = `COPY ${target} ${direction === 'from' ? 'FROM STDIN' : 'TO STDOUT'}${options ? ' ' + options : ''}`;
+  // psql takes stdin and stdout alike, in either direction: the script's next lines, or the output.
+  if (!quoted && /^std(in|out)$/i.test(source)) return { sql, direction };
+  if (direction === 'to') fail(`\\copy … to ${source}: writes a file on the client, which rowguard test does not`, 'print the rows with \\copy … to stdout, or check them with results_eq');
+  if (/\bbinary\b/i.test(options)) fail('\\copy … from a file in binary format is not supported by rowguard test', 'use the text or csv format');
+  return { sql, direction, source };
+}
+
+/** A \copy file's data as psql sends it: up to a line `\.`, where psql 15 stops reading. */
+function untilEndOfData(content: string): string {
+  const m = /(^|\n)\\\.\r?(\n|$)/.exec(content);
+  return m ? content.slice(0, m.index + m[1]!.length) : content;
 }
 
 /**

@@ -134,6 +134,12 @@ const TX_PREFIX = /^\s*(?:(?:--[^\n]*\n)|(?:\/\*[\s\S]*?\*\/)|\s)*(begin|start|c
 const FILE_SAVEPOINT = 'rowguard_file_tx';
 const STMT_SAVEPOINT = 'rowguard_stmt';
 const GROUP_SAVEPOINT = 'rowguard_group';
+/**
+ * Statements that may run a function of the schema's (or a trigger, a procedure, a DO block), which
+ * may change search_path in its body: after them the runner makes sure the library is still on it.
+ */
+const RUNS_CODE = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'CallStmt', 'DoStmt', 'ExecuteStmt', 'CopyStmt', 'CreateTableAsStmt', 'RefreshMatViewStmt']);
+
 /** Where the library records the search_path it appended itself to (00-core.sql). */
 const APPENDED_PATH = 'rowguard_tap.appended_search_path';
 /** Calls that may set a setting (see settingChanges): only SET/RESET and statements naming one are parsed for it. */
@@ -672,12 +678,16 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       guard = !group && (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
       if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
       const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
-      if (adapted.searchPath) {
-        // Keep the library reachable, as pgTAP would be in the schema the file puts on its path.
-        // The result is recorded with the same scope, for the descriptions that print the path.
-        const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${adapted.searchPath.local})`;
+      // Keep the library reachable, as pgTAP would be in the schema the file puts on its path: after
+      // a SET search_path (or set_config) of the file's, with that setting's scope; after a statement
+      // that may run the schema's own code, for a function that runs `SET search_path` in its body
+      // (cas-cif's mocks.set_mocked_time_in_transaction sets `mocks, public, pg_catalog`, then the
+      // file calls is()), with a SET's scope. The result is recorded for the descriptions that print the path.
+      const scope = adapted.searchPath ? adapted.searchPath.local : RUNS_CODE.has(st0.kind ?? '') ? false : undefined;
+      if (scope !== undefined) {
+        const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${scope})`;
         await exec(
-          `select set_config('${APPENDED_PATH}', ${appended}, ${adapted.searchPath.local}) ` +
+          `select set_config('${APPENDED_PATH}', ${appended}, ${scope}) ` +
             `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
         );
       }
