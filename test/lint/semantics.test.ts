@@ -3060,3 +3060,55 @@ describe('policy-anonymous-branch: a NOT EXISTS over rows anon cannot see (found
     expect(await messages(reads)).toHaveLength(1);
   });
 });
+
+// Seen on hlieb-decodifi/the-suite (9 false alarms): is_admin(uid) is PL/pgSQL that SELECTs `exists (…)` INTO a boolean
+// and returns it, and the admin-only policies of other tables ask `exists (select 1 from user_roles ur where ur.user_id =
+// auth.uid() and ur.role = 'admin')` themselves. The only write path to user_roles is the admin-gated management policy,
+// which only an admin already takes; neither form was read as a gate, so every admin policy was reported.
+describe('policy-trusts-writable-column: an admin-gated management policy and admin checks written as sub-selects', () => {
+  const [admin, client] = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a2'];
+  const schema = (asks = `exists (select 1 from public.user_roles ur where ur.user_id = auth.uid() and ur.role = 'admin')`, isAdmin = `declare is_admin boolean;
+    begin
+      select exists (select 1 from public.user_roles where user_id = user_uuid and role = 'admin') into is_admin;
+      return is_admin;
+    end`) => `create table public.user_roles (user_id uuid primary key, role text not null default 'client');
+    create table public.notes (id int primary key, body text);
+    create function public.is_admin(user_uuid uuid) returns boolean language plpgsql security definer set search_path = '' as $$ ${isAdmin} $$;
+    alter table public.user_roles enable row level security; alter table public.notes enable row level security;
+    grant select, insert, update, delete on public.user_roles, public.notes to authenticated;
+    create policy manage_roles on public.user_roles for all to authenticated using (public.is_admin(auth.uid()));
+    create policy own_role on public.user_roles for select to authenticated using (user_id = auth.uid());
+    create policy notes_read on public.notes for select to authenticated using (${asks});
+    create policy notes_edit on public.notes for update to authenticated using (public.is_admin(auth.uid()));
+    insert into public.user_roles values ('${admin}', 'admin'), ('${client}', 'client'); insert into public.notes values (1, 'n');`;
+  const reported = async (sql: string) => (await rule('policy-trusts-writable-column', sql)).map((f) => f.object).sort();
+  /** As `user`: promote themselves (rows updated), insert a second admin row (refused or rows), then the notes they read. */
+  const attack = (sql: string, user: string, role = 'admin') =>
+    asRequest(sql, 'authenticated', user, async (tx) => {
+      const promoted = (await tx.unsafe(`update public.user_roles set role = '${role}' where user_id = auth.uid()`)).count;
+      const inserted = await tx
+        .savepoint(async (sp) => (await sp.unsafe(`insert into public.user_roles values (gen_random_uuid(), 'admin')`)).count)
+        .catch((e: { code?: string }) => (e.code === '42501' ? 'refused' : Promise.reject(e)));
+      return { promoted, inserted, notes: (await tx.unsafe('select 1 from public.notes')).length };
+    });
+
+  it('neither is reported; on Postgres a client promotes nothing and reads no note, an admin reads it', async () => {
+    const sql = schema();
+    expect(await reported(sql)).toEqual([]);
+    expect(await attack(sql, client)).toEqual({ promoted: 0, inserted: 'refused', notes: 0 });
+    expect(await attack(sql, admin)).toEqual({ promoted: 1, inserted: 1, notes: 1 });
+    // The same helper as LANGUAGE sql, or as a scalar SELECT INTO over the row: the same gate.
+    expect(await reported(schema(undefined, `begin return exists (select 1 from public.user_roles where user_id = user_uuid and role = 'admin'); end`))).toEqual([]);
+    expect(await reported(schema(undefined, `declare r boolean; begin select ur.role = 'admin' into r from public.user_roles ur where ur.user_id = user_uuid; return r; end`))).toEqual([]);
+  });
+
+  it('a sub-select asking what the management gate does not hold, or a helper that returns a variable of another type stays reported; on Postgres an admin makes themselves a moderator', async () => {
+    const moderators = schema(`exists (select 1 from public.user_roles ur where ur.user_id = auth.uid() and ur.role = 'moderator')`);
+    expect(await reported(moderators)).toEqual(['notes_read on public.notes']);
+    expect(await attack(moderators, admin, 'moderator')).toEqual({ promoted: 1, inserted: 'refused', notes: 1 });
+    expect(await attack(moderators, client, 'moderator')).toEqual({ promoted: 0, inserted: 'refused', notes: 0 });
+    // A text variable: `return r` casts it, and the management policy is no longer read as a gate.
+    const text = schema(undefined, `declare r text; begin select ur.role into r from public.user_roles ur where ur.user_id = user_uuid and ur.role = 'admin'; return r; end`);
+    expect(await reported(text)).toEqual(['manage_roles on public.user_roles', 'notes_edit on public.notes', 'notes_read on public.notes']);
+  });
+});

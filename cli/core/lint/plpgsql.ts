@@ -7,7 +7,7 @@
  * for the columns of NEW it always sets to the caller (triggerCallerColumns). Pure.
  */
 import { qualified } from '../catalog/model.js';
-import { fail, gateOf, NotAGate, oneStatement, readLookup } from './caller-gate.js';
+import { fail, gateOf, NotAGate, oneStatement, readLookup, sqlCallerGate } from './caller-gate.js';
 import { claimOfExpression, constBool, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
 
 type Parse = (sql: string) => unknown;
@@ -488,8 +488,25 @@ function readGate(func: Record<string, unknown>, fnName: string, nargs: number, 
   };
   const names = { params, fnName, locals: new Set(datums.filter((d) => d?.[0] === 'PLpgSQL_var').map((d) => String(d![1]['refname']))) };
   const bare = new Set<string>();
+  const query = (entry(lookup![1]['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? fail();
+  // `select exists (select 1 from … where user_id = v and role = 'admin') into r; return r;` (or `select o.role = 'admin'
+  // into r from … where …`): r holds what that SELECT's one column gives for the first row (NULL without one, as SELECT INTO
+  // without STRICT leaves it), the gate a LANGUAGE sql body that is the SELECT is. r must be a boolean variable, so that
+  // RETURN hands back the test itself, not a cast of it.
+  if (rest.length === 1 && intoVars.length === 1 && rest[0]![0] === 'PLpgSQL_stmt_return') {
+    // PL/pgSQL keeps `return r` of a plain variable as its datum number (retvarno), with no expression.
+    const r = rest[0]![1];
+    const returned = r['expr'] ? entry(exprOf(r['expr'])) : null;
+    const named = returned?.[0] === 'ColumnRef' ? strings(returned[1]['fields']) : r['retvarno'] !== undefined && !r['expr'] ? [String(datums[Number(r['retvarno'])]?.[1]['refname'] ?? '')] : [];
+    if (named.length === 1 && named[0] === intoVars[0]) {
+      const v = datums.find((d) => d?.[0] === 'PLpgSQL_var' && d[1]['refname'] === intoVars[0]);
+      const typname = String(entry(v?.[1]['datatype'])?.[1]['typname'] ?? '');
+      if (!/^(boolean|bool|pg_catalog\.bool(ean)?)$/i.test(typname.trim())) return null;
+      return sqlCallerGate({ name: fnName, args: params, returns: 'boolean' }, query, [...names.locals].filter((l) => !params.includes(l)), defaultSchema, parseSync);
+    }
+  }
   // The look-up: plain column targets, one for each INTO variable.
-  const sel = oneStatement((entry(lookup![1]['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? fail(), parseSync);
+  const sel = oneStatement(query, parseSync);
   const row = readLookup(sel, names, defaultSchema, bare);
   const targets = ((entry(sel)![1]['targetList'] as unknown[] | undefined) ?? []).map((t) => row.column(entry(t)?.[1]['val']) ?? fail());
   if (targets.length !== intoVars.length) return null;
