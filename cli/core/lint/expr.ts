@@ -2851,6 +2851,8 @@ export interface MetadataCopy {
   /** `schema.table` written (unqualified names resolved in the function's first search_path schema). */
   table: string;
   column: string;
+  /** The only values it writes there, when the function bounds them (`case when r in ('client', 'professional') then r else 'client' end`); absent: whatever the user chose. */
+  values?: string[];
 }
 
 /** A column a trigger function sets to the caller's id, and the TG_OP values it does so for (null: every one). */
