@@ -393,6 +393,32 @@ describe('owner-column-rewritable: a team member who may rewrite the owner colum
     expect(f.map((x) => x.message)).toEqual([expect.stringContaining('set created_by (which policy creators_drafts on public.drafts grants by)')]);
   });
 
+  // Seen on hlieb-decodifi/the-suite: reviews' UPDATE policy is `auth.uid() = client_id and created_at > now() -
+  // make_interval(days => get_admin_config(…)::integer)`; the helper's result made created_at a tie to the caller, and the
+  // branch was read as a team path to rows the client does not own, though it asks for client_id = auth.uid().
+  it('not for a branch that also asks for an owner column, whatever else it compares with a helper; on Postgres the client reaches only their own review and sees nothing new', async () => {
+    const [client, other, pro] = ['00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000c2', '00000000-0000-4000-8000-0000000000c3'];
+    const reviews = (window: string) => `create table public.reviews (id int primary key, client_id uuid not null, professional_id uuid not null, created_at timestamptz not null default now(), body text);
+      create function public.edit_window_days() returns text language plpgsql stable security definer set search_path = '' as $$ begin return '7'; end $$;
+      alter table public.reviews enable row level security;
+      grant select, update on public.reviews to authenticated;
+      create policy client_edits on public.reviews for update to authenticated using (client_id = (select auth.uid())${window});
+      create policy client_reads on public.reviews for select to authenticated using (client_id = (select auth.uid()));
+      create policy pro_reads on public.reviews for select to authenticated using (professional_id = (select auth.uid()));
+      insert into public.reviews values (1, '${client}', '${pro}', now(), 'mine'), (2, '${other}', '${pro}', now(), 'theirs');`;
+    const windowed = reviews(" and created_at > now() - make_interval(days => public.edit_window_days()::integer)");
+    expect(await rule('owner-column-rewritable', windowed)).toEqual([]);
+    expect(await rule('owner-column-rewritable', reviews(''))).toEqual([]);
+    // The team path it was taken for is still one: a branch that ties the row through the helper alone.
+    expect((await rule('owner-column-rewritable', windowed.replace('using (client_id = (select auth.uid()) and created_at', 'using (created_at'))).map((f) => f.object)).toEqual(['client_edits on public.reviews']);
+    const seen = await asRequest(windowed, 'authenticated', client, async (tx) => {
+      const before = (await tx.unsafe('select id from public.reviews order by id')).map((r) => r['id']);
+      const updated = (await tx.unsafe(`update public.reviews set professional_id = auth.uid() returning id`)).map((r) => r['id']);
+      return { before, updated, after: (await tx.unsafe('select id from public.reviews order by id')).map((r) => r['id']) };
+    });
+    expect(seen).toEqual({ before: [1], updated: [1], after: [1] });
+  });
+
   it('on Postgres a member sets created_by to themselves and reads the creator\'s drafts; with the column grant they cannot', async () => {
     const ann = '00000000-0000-4000-8000-00000000000a';
     const bob = '00000000-0000-4000-8000-00000000000b';
