@@ -3128,6 +3128,20 @@ describe('policy-trusts-writable-column: an admin-gated management policy and ad
     expect(await reported(schema(undefined, `declare r boolean; begin select ur.role = 'admin' into r from public.user_roles ur where ur.user_id = user_uuid; return r; end`))).toEqual([]);
   });
 
+  it('the PL/pgSQL gate needs a user: a management policy without TO calling it with auth.uid() is one anon cannot pass (policy-to-public, policy-check-unbound); on Postgres anon promotes and inserts nothing', async () => {
+    const sql = schema().replace('create policy manage_roles on public.user_roles for all to authenticated', 'create policy manage_roles on public.user_roles for all') + ' grant select, insert, update on public.user_roles to anon;';
+    const messages = async (id: string) => (await rule(id, sql)).filter((f) => f.object === 'manage_roles on public.user_roles').map((f) => f.message);
+    expect(await messages('policy-to-public')).toEqual([expect.stringContaining('although a request without a user cannot pass it')]);
+    expect(await messages('policy-check-unbound')).toEqual([expect.stringMatching(/^policy manage_roles lets authenticated write/)]);
+    const anon = await asRequest(sql, 'anon', undefined, async (tx) => ({
+      promoted: (await tx.unsafe(`update public.user_roles set role = 'admin'`)).count,
+      inserted: await tx
+        .savepoint(async (sp) => (await sp.unsafe(`insert into public.user_roles values (gen_random_uuid(), 'admin')`)).count)
+        .catch((e: { code?: string }) => (e.code === '42501' ? 'refused' : Promise.reject(e))),
+    }));
+    expect(anon).toEqual({ promoted: 0, inserted: 'refused' });
+  });
+
   it('a sub-select asking what the management gate does not hold, or a helper that returns a variable of another type stays reported; on Postgres an admin makes themselves a moderator', async () => {
     const moderators = schema(`exists (select 1 from public.user_roles ur where ur.user_id = auth.uid() and ur.role = 'moderator')`);
     expect(await reported(moderators)).toEqual(['notes_read on public.notes']);
