@@ -325,6 +325,62 @@ describe('user-metadata-copied: a trigger on auth.users that copies user_metadat
     expect(await seenByEve(keyed, 'bob')).toEqual([]);
     expect(await seenByEve(fixed, 'staff')).toEqual([1, 2]);
   });
+
+  // Seen on hlieb-decodifi/the-suite (9 false alarms): handle_new_user maps the metadata's role through a CASE that turns
+  // 'admin' into 'client' and keeps only 'client' or 'professional'; the admin policies ask for role = 'admin'.
+  it('a value the trigger bounds to constants the policy never asks for is not reported; on Postgres signing up with {"role": "admin"} gives a client; a bound that lets admin through is', async () => {
+    const schema = (mapping: string) => `create table public.user_roles (user_id uuid primary key, role text not null default 'client');
+      alter table public.user_roles enable row level security;
+      create policy own_role on public.user_roles for select to authenticated using (user_id = auth.uid());
+      grant select on public.user_roles to authenticated;
+      create function public.handle_new_user() returns trigger language plpgsql security definer set search_path = '' as $$
+      declare asked text; assigned text;
+      begin
+        asked := new.raw_user_meta_data ->> 'role';
+        assigned := ${mapping};
+        insert into public.user_roles (user_id, role) values (new.id, assigned);
+        return new;
+      end $$;
+      create trigger on_auth_user_created after insert on auth.users for each row execute function public.handle_new_user();
+      create function public.is_admin(uid uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+      declare yes boolean;
+      begin select exists (select 1 from public.user_roles where user_id = uid and role = 'admin') into yes; return yes; end $$;
+      create table public.reports (id int primary key);
+      alter table public.reports enable row level security;
+      grant select on public.reports to authenticated;
+      create policy admins_read on public.reports for select to authenticated using (exists (select 1 from public.user_roles ur where ur.user_id = auth.uid() and ur.role = 'admin'));
+      create policy admins_read_fn on public.reports for select to authenticated using (public.is_admin(auth.uid()));`;
+    const mapped = schema(`case when asked = 'admin' then 'client' when asked in ('client', 'professional') then asked else 'client' end`);
+    const reported = async (sql: string) => (await lint(sql)).filter((f) => f.rule === 'user-metadata-copied').map((f) => f.object).sort();
+    expect(metadataCopies(mapped.replace(/^[\s\S]*?as \$\$([\s\S]*?)\$\$;[\s\S]*$/, '$1'), 'public', parser.parsePlPgSQLSync, parser.parseSync)).toEqual([{ table: 'public.user_roles', column: 'role', values: ['client', 'professional'] }]);
+    expect(await reported(mapped)).toEqual([]);
+    // A CASE whose ELSE is the user's own choice (lower-cased: 'ADMIN' passes the WHEN), or a bound that holds admin.
+    const loose = schema(`case when asked = 'admin' then 'client' else lower(asked) end`);
+    const listed = schema(`case when asked in ('client', 'admin') then asked else 'client' end`);
+    expect(await reported(loose)).toEqual(['admins_read on public.reports', 'admins_read_fn on public.reports']);
+    expect(await reported(listed)).toEqual(['admins_read on public.reports', 'admins_read_fn on public.reports']);
+    const reportsSeen = async (sql: string, asked = 'admin') => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint_signup', template: template.name });
+      try {
+        const A = '00000000-0000-4000-8000-00000000000a';
+        return await withSql(db.url, async (s) => {
+          await s.unsafe(`${sql}
+            insert into public.reports values (1);
+            insert into auth.users (id, email, raw_user_meta_data) values ('${A}', 'a@example.test', '{"role": "${asked}"}');`).simple();
+          return s.begin(async (tx) => {
+            await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify({ sub: A, role: 'authenticated' })}, true)`;
+            return [(await tx`select role from public.user_roles`)[0]!['role'], (await tx`select id from public.reports`).length];
+          });
+        });
+      } finally {
+        await db.drop();
+      }
+    };
+    expect(await reportsSeen(mapped)).toEqual(['client', 0]);
+    expect(await reportsSeen(mapped, 'ADMIN')).toEqual(['client', 0]);
+    expect(await reportsSeen(loose, 'ADMIN')).toEqual(['admin', 1]);
+    expect(await reportsSeen(listed)).toEqual(['admin', 1]);
+  });
 });
 
 describe('security-definer-rpc says what a definer function it can read does', () => {

@@ -393,6 +393,32 @@ describe('owner-column-rewritable: a team member who may rewrite the owner colum
     expect(f.map((x) => x.message)).toEqual([expect.stringContaining('set created_by (which policy creators_drafts on public.drafts grants by)')]);
   });
 
+  // Seen on hlieb-decodifi/the-suite: reviews' UPDATE policy is `auth.uid() = client_id and created_at > now() -
+  // make_interval(days => get_admin_config(…)::integer)`; the helper's result made created_at a tie to the caller, and the
+  // branch was read as a team path to rows the client does not own, though it asks for client_id = auth.uid().
+  it('not for a branch that also asks for an owner column, whatever else it compares with a helper; on Postgres the client reaches only their own review and sees nothing new', async () => {
+    const [client, other, pro] = ['00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000c2', '00000000-0000-4000-8000-0000000000c3'];
+    const reviews = (window: string) => `create table public.reviews (id int primary key, client_id uuid not null, professional_id uuid not null, created_at timestamptz not null default now(), body text);
+      create function public.edit_window_days() returns text language plpgsql stable security definer set search_path = '' as $$ begin return '7'; end $$;
+      alter table public.reviews enable row level security;
+      grant select, update on public.reviews to authenticated;
+      create policy client_edits on public.reviews for update to authenticated using (client_id = (select auth.uid())${window});
+      create policy client_reads on public.reviews for select to authenticated using (client_id = (select auth.uid()));
+      create policy pro_reads on public.reviews for select to authenticated using (professional_id = (select auth.uid()));
+      insert into public.reviews values (1, '${client}', '${pro}', now(), 'mine'), (2, '${other}', '${pro}', now(), 'theirs');`;
+    const windowed = reviews(" and created_at > now() - make_interval(days => public.edit_window_days()::integer)");
+    expect(await rule('owner-column-rewritable', windowed)).toEqual([]);
+    expect(await rule('owner-column-rewritable', reviews(''))).toEqual([]);
+    // The team path it was taken for is still one: a branch that ties the row through the helper alone.
+    expect((await rule('owner-column-rewritable', windowed.replace('using (client_id = (select auth.uid()) and created_at', 'using (created_at'))).map((f) => f.object)).toEqual(['client_edits on public.reviews']);
+    const seen = await asRequest(windowed, 'authenticated', client, async (tx) => {
+      const before = (await tx.unsafe('select id from public.reviews order by id')).map((r) => r['id']);
+      const updated = (await tx.unsafe(`update public.reviews set professional_id = auth.uid() returning id`)).map((r) => r['id']);
+      return { before, updated, after: (await tx.unsafe('select id from public.reviews order by id')).map((r) => r['id']) };
+    });
+    expect(seen).toEqual({ before: [1], updated: [1], after: [1] });
+  });
+
   it('on Postgres a member sets created_by to themselves and reads the creator\'s drafts; with the column grant they cannot', async () => {
     const ann = '00000000-0000-4000-8000-00000000000a';
     const bob = '00000000-0000-4000-8000-00000000000b';
@@ -3107,5 +3133,71 @@ describe('a request without a user: a CASE of role tests on coalesce(<nested hel
       }));
     expect(await anon("''")).toEqual({ deleted: 0, updated: 0 });
     expect((await anon("'admin'")).deleted).toBe(1);
+  });
+});
+
+// Seen on hlieb-decodifi/the-suite (9 false alarms): is_admin(uid) is PL/pgSQL that SELECTs `exists (…)` INTO a boolean
+// and returns it, and the admin-only policies of other tables ask `exists (select 1 from user_roles ur where ur.user_id =
+// auth.uid() and ur.role = 'admin')` themselves. The only write path to user_roles is the admin-gated management policy,
+// which only an admin already takes; neither form was read as a gate, so every admin policy was reported.
+describe('policy-trusts-writable-column: an admin-gated management policy and admin checks written as sub-selects', () => {
+  const [admin, client] = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a2'];
+  const schema = (asks = `exists (select 1 from public.user_roles ur where ur.user_id = auth.uid() and ur.role = 'admin')`, isAdmin = `declare is_admin boolean;
+    begin
+      select exists (select 1 from public.user_roles where user_id = user_uuid and role = 'admin') into is_admin;
+      return is_admin;
+    end`) => `create table public.user_roles (user_id uuid primary key, role text not null default 'client');
+    create table public.notes (id int primary key, body text);
+    create function public.is_admin(user_uuid uuid) returns boolean language plpgsql security definer set search_path = '' as $$ ${isAdmin} $$;
+    alter table public.user_roles enable row level security; alter table public.notes enable row level security;
+    grant select, insert, update, delete on public.user_roles, public.notes to authenticated;
+    create policy manage_roles on public.user_roles for all to authenticated using (public.is_admin(auth.uid()));
+    create policy own_role on public.user_roles for select to authenticated using (user_id = auth.uid());
+    create policy notes_read on public.notes for select to authenticated using (${asks});
+    create policy notes_edit on public.notes for update to authenticated using (public.is_admin(auth.uid()));
+    insert into public.user_roles values ('${admin}', 'admin'), ('${client}', 'client'); insert into public.notes values (1, 'n');`;
+  const reported = async (sql: string) => (await rule('policy-trusts-writable-column', sql)).map((f) => f.object).sort();
+  /** As `user`: promote themselves (rows updated), insert a second admin row (refused or rows), then the notes they read. */
+  const attack = (sql: string, user: string, role = 'admin') =>
+    asRequest(sql, 'authenticated', user, async (tx) => {
+      const promoted = (await tx.unsafe(`update public.user_roles set role = '${role}' where user_id = auth.uid()`)).count;
+      const inserted = await tx
+        .savepoint(async (sp) => (await sp.unsafe(`insert into public.user_roles values (gen_random_uuid(), 'admin')`)).count)
+        .catch((e: { code?: string }) => (e.code === '42501' ? 'refused' : Promise.reject(e)));
+      return { promoted, inserted, notes: (await tx.unsafe('select 1 from public.notes')).length };
+    });
+
+  it('neither is reported; on Postgres a client promotes nothing and reads no note, an admin reads it', async () => {
+    const sql = schema();
+    expect(await reported(sql)).toEqual([]);
+    expect(await attack(sql, client)).toEqual({ promoted: 0, inserted: 'refused', notes: 0 });
+    expect(await attack(sql, admin)).toEqual({ promoted: 1, inserted: 1, notes: 1 });
+    // The same helper as LANGUAGE sql, or as a scalar SELECT INTO over the row: the same gate.
+    expect(await reported(schema(undefined, `begin return exists (select 1 from public.user_roles where user_id = user_uuid and role = 'admin'); end`))).toEqual([]);
+    expect(await reported(schema(undefined, `declare r boolean; begin select ur.role = 'admin' into r from public.user_roles ur where ur.user_id = user_uuid; return r; end`))).toEqual([]);
+  });
+
+  it('the PL/pgSQL gate needs a user: a management policy without TO calling it with auth.uid() is one anon cannot pass (policy-to-public, policy-check-unbound); on Postgres anon promotes and inserts nothing', async () => {
+    const sql = schema().replace('create policy manage_roles on public.user_roles for all to authenticated', 'create policy manage_roles on public.user_roles for all') + ' grant select, insert, update on public.user_roles to anon;';
+    const messages = async (id: string) => (await rule(id, sql)).filter((f) => f.object === 'manage_roles on public.user_roles').map((f) => f.message);
+    expect(await messages('policy-to-public')).toEqual([expect.stringContaining('although a request without a user cannot pass it')]);
+    expect(await messages('policy-check-unbound')).toEqual([expect.stringMatching(/^policy manage_roles lets authenticated write/)]);
+    const anon = await asRequest(sql, 'anon', undefined, async (tx) => ({
+      promoted: (await tx.unsafe(`update public.user_roles set role = 'admin'`)).count,
+      inserted: await tx
+        .savepoint(async (sp) => (await sp.unsafe(`insert into public.user_roles values (gen_random_uuid(), 'admin')`)).count)
+        .catch((e: { code?: string }) => (e.code === '42501' ? 'refused' : Promise.reject(e))),
+    }));
+    expect(anon).toEqual({ promoted: 0, inserted: 'refused' });
+  });
+
+  it('a sub-select asking what the management gate does not hold, or a helper that returns a variable of another type stays reported; on Postgres an admin makes themselves a moderator', async () => {
+    const moderators = schema(`exists (select 1 from public.user_roles ur where ur.user_id = auth.uid() and ur.role = 'moderator')`);
+    expect(await reported(moderators)).toEqual(['notes_read on public.notes']);
+    expect(await attack(moderators, admin, 'moderator')).toEqual({ promoted: 1, inserted: 'refused', notes: 1 });
+    expect(await attack(moderators, client, 'moderator')).toEqual({ promoted: 0, inserted: 'refused', notes: 0 });
+    // A text variable: `return r` casts it, and the management policy is no longer read as a gate.
+    const text = schema(undefined, `declare r text; begin select ur.role into r from public.user_roles ur where ur.user_id = user_uuid and ur.role = 'admin'; return r; end`);
+    expect(await reported(text)).toEqual(['manage_roles on public.user_roles', 'notes_edit on public.notes', 'notes_read on public.notes']);
   });
 });

@@ -197,6 +197,30 @@ function gateFormOf(root: unknown): Array<Array<GateCall | 'other'>> | null {
   return branch(root);
 }
 
+/** A sub-select of a policy expression that no other sub-select holds. */
+export interface OuterSubselect {
+  /** The SubLink node, as the parse gives it. */
+  node: unknown;
+  /** Every relation it reads, its own sub-selects' included (`schema.table`, unqualified names in public, as policies print them). */
+  tables: string[];
+  /** Only AND and OR stand between it and the expression's root: the policy passes more as it passes more (no NOT, CASE or comparison of it). */
+  positive: boolean;
+}
+
+function outerSubselects(root: unknown): OuterSubselect[] {
+  const out: OuterSubselect[] = [];
+  walk(root, (type, b, ancestors) => {
+    if (type !== 'SubLink' || ancestors.some((a) => a.type === 'SubLink')) return;
+    const tables = new Set<string>();
+    walk(b['subselect'], (t, bb) => {
+      if (t === 'RangeVar') tables.add(qualified((bb['schemaname'] as string | undefined) ?? 'public', bb['relname'] as string));
+    });
+    const positive = ancestors.every((a) => a.type === 'BoolExpr' && (a.body['boolop'] === 'AND_EXPR' || a.body['boolop'] === 'OR_EXPR'));
+    out.push({ node: { SubLink: b }, tables: [...tables], positive });
+  });
+  return out;
+}
+
 export const CLAIM_FUNCTIONS: ReadonlySet<string> = new Set(['auth.uid', 'auth.jwt', 'auth.role', 'auth.email', 'current_setting']);
 
 function isClaimCall(type: string, body: Body): boolean {
@@ -640,6 +664,8 @@ export interface ExprAnalysis {
   onlyForRoles(helperGate: (name: string) => ReadonlySet<string> | null): ReadonlySet<string> | null;
   /** The expression as OR-ed branches of AND-ed helper calls and other tests (gateFormOf), or null. */
   gateForm: Array<Array<GateCall | 'other'>> | null;
+  /** Its outermost sub-selects (outerSubselects). */
+  subselects: OuterSubselect[];
 }
 
 export interface PolicyAnalysis {
@@ -2490,6 +2516,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     rowFreeGates,
     requiredCalls,
     gateForm: gateFormOf(root),
+    subselects: outerSubselects(root),
     rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
       return rowFreeOf(ignored);
     },
@@ -2893,6 +2920,8 @@ export interface MetadataCopy {
   /** `schema.table` written (unqualified names resolved in the function's first search_path schema). */
   table: string;
   column: string;
+  /** The only values it writes there, when the function bounds them (`case when r in ('client', 'professional') then r else 'client' end`); absent: whatever the user chose. */
+  values?: string[];
 }
 
 /** A column a trigger function sets to the caller's id, and the TG_OP values it does so for (null: every one). */

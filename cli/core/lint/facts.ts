@@ -16,7 +16,8 @@ import {
 } from '../catalog/model.js';
 import { quoteIdent } from '../db.js';
 import type { CatalogLintContext } from './types.js';
-import type { CallerFact, FunctionAnalysis, HelperTest } from './expr.js';
+import type { CallerFact, FunctionAnalysis, GateArg, HelperTest } from './expr.js';
+import { ROW_FOUND } from './caller-gate.js';
 
 export type Command = Exclude<PolicyCommand, 'ALL'>;
 export const COMMANDS: readonly Command[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
@@ -382,7 +383,7 @@ export function callerHelpers(ctx: CatalogLintContext): HelperTest {
           const fns = overloads.get(handed ? handed[1]! : key) ?? [];
           // A helper that calls itself, directly or through others, is not taken to need a user there.
           verdicts.set(key, false);
-          v = fns.length > 0 && fns.every((fn) => !!ctx.readableBody(fn)?.single && (handed ? ctx.functionAnalysis(fn).needsUserGivenCaller(Number(handed[2]), h!) : ctx.functionAnalysis(fn).needsUser(h!)));
+          v = fns.length > 0 && fns.every((fn) => (!!ctx.readableBody(fn)?.single && (handed ? ctx.functionAnalysis(fn).needsUserGivenCaller(Number(handed[2]), h!) : ctx.functionAnalysis(fn).needsUser(h!))) || gateNeedsUser(ctx, fn, handed ? Number(handed[2]) : null));
           verdicts.set(key, v);
         }
         return v;
@@ -391,6 +392,20 @@ export function callerHelpers(ctx: CatalogLintContext): HelperTest {
     helperTests.set(ctx.model, h);
   }
   return h;
+}
+
+/**
+ * A helper that is a gate on the caller's row (callerGate: `select exists (…) into r; return r;` in PL/pgSQL, or a
+ * SELECT INTO and a RETURN of a test of it) needs a user when every way through it needs that row: without one the
+ * caller's id is NULL, `<key> = NULL` finds no row, and the helper yields false or NULL. The id is the argument at
+ * `handed` (`is_admin(auth.uid())`), or auth.uid() read in the body; the other arguments are unknown here.
+ */
+function gateNeedsUser(ctx: CatalogLintContext, fn: FunctionInfo, handed: number | null): boolean {
+  const gate = ctx.functionAnalysis(fn).callerGate;
+  if (!gate) return false;
+  const args = Array.from({ length: (handed ?? -1) + 1 }, (_, i): GateArg => (i === handed ? 'caller' : null));
+  const ways = gate.passes(args);
+  return ways !== null && ways.every((w) => w.includes(ROW_FOUND));
 }
 
 const gateLookups = new WeakMap<CatalogModel, (name: string) => ReadonlySet<string> | null>();

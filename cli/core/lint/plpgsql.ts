@@ -7,7 +7,7 @@
  * for the columns of NEW it always sets to the caller (triggerCallerColumns). Pure.
  */
 import { qualified } from '../catalog/model.js';
-import { fail, gateOf, NotAGate, oneStatement, readLookup } from './caller-gate.js';
+import { fail, gateOf, NotAGate, oneStatement, readLookup, sqlCallerGate } from './caller-gate.js';
 import { claimOfExpression, constBool, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
 
 type Parse = (sql: string) => unknown;
@@ -382,6 +382,48 @@ function readsMetadata(v: unknown, tainted: ReadonlySet<string>): boolean {
 }
 
 /**
+ * The string constants an expression can yield, when they are bounded: a constant, a variable whose every
+ * assignment is bounded (`bounds`), COALESCE of such, or a CASE whose every result is one, or a variable its
+ * WHEN limits to constants (`when r in ('client', 'professional') then r`); a missing ELSE or a NULL adds none.
+ * null for anything else — the user's own choice.
+ */
+function boundedValues(v: unknown, bounds: ReadonlyMap<string, readonly string[]>): string[] | null {
+  const e = entry(v);
+  if (!e) return null;
+  if (e[0] === 'TypeCast') return boundedValues(e[1]['arg'], bounds);
+  if (e[0] === 'A_Const') return e[1]['isnull'] === true ? [] : constString(v) !== null ? [constString(v)!] : null;
+  const name = e[0] === 'ColumnRef' ? strings(e[1]['fields']) : [];
+  if (name.length === 1) return bounds.has(name[0]!) ? [...bounds.get(name[0]!)!] : null;
+  const union = (parts: Array<string[] | null>) => (parts.some((x) => x === null) ? null : [...new Set(parts.flat() as string[])]);
+  if (e[0] === 'CoalesceExpr') return union(((e[1]['args'] as unknown[] | undefined) ?? []).map((x) => boundedValues(x, bounds)));
+  if (e[0] !== 'CaseExpr' || e[1]['arg']) return null;
+  /** The constants `when` allows the bare variable `name` to be: `name = 'a'`, `name in ('a', 'b')`. */
+  const limited = (when: unknown, variable: string): string[] | null => {
+    const w = entry(when);
+    if (w?.[0] !== 'A_Expr' || opName(w[1]) !== '=' || (w[1]['kind'] !== 'AEXPR_OP' && w[1]['kind'] !== 'AEXPR_IN')) return null;
+    const bare = (x: unknown) => {
+      const n = entry(x)?.[0] === 'TypeCast' ? entry(x)![1]['arg'] : x;
+      return entry(n)?.[0] === 'ColumnRef' && strings(entry(n)![1]['fields']).join('.') === variable;
+    };
+    if (!bare(w[1]['lexpr'])) return null;
+    const r = w[1]['rexpr'];
+    const list = w[1]['kind'] === 'AEXPR_IN' ? (Array.isArray(r) ? (r as unknown[]) : ((entry(r)?.[1]['items'] as unknown[] | undefined) ?? null)) : [r];
+    if (!list) return null;
+    const values = list.map((x) => constString(entry(x)?.[0] === 'TypeCast' ? entry(x)![1]['arg'] : x));
+    return values.every((x) => x !== null) ? (values as string[]) : null;
+  };
+  const results = ((e[1]['args'] as unknown[] | undefined) ?? []).map((w) => {
+    const cw = entry(w)?.[1] ?? {};
+    const direct = boundedValues(cw['result'], bounds);
+    if (direct !== null) return direct;
+    const res = entry(cw['result']);
+    const variable = res?.[0] === 'ColumnRef' ? strings(res[1]['fields']) : [];
+    return variable.length === 1 ? limited(cw['expr'], variable[0]!) : null;
+  });
+  return union([...results, e[1]['defresult'] ? boundedValues(e[1]['defresult'], bounds) : []]);
+}
+
+/**
  * The columns a PL/pgSQL trigger function on auth.users writes (INSERT …
  * VALUES / SELECT, UPDATE … SET, ON CONFLICT DO UPDATE) with a value read from
  * `new.raw_user_meta_data` — directly, or through a variable set from it —
@@ -406,18 +448,38 @@ function copiesOf(func: Record<string, unknown>, defaultSchema: string, parseSyn
     const initial = (entry(d?.[1]['default_val'])?.[1] as PlExpr | undefined)?.query;
     if (initial && readsMetadata(parse(`select ${initial}`), tainted)) tainted.add(String(d![1]['refname']));
   }
+  // Variables set from the metadata whose every assignment is bounded (boundedValues): the constants they can hold.
+  const bounds = new Map<string, string[]>();
+  const unbounded = new Set<string>(tainted);
+  const assigned = (name: string, value: unknown) => {
+    const values = unbounded.has(name) ? null : boundedValues(value, bounds);
+    if (values === null) {
+      unbounded.add(name);
+      bounds.delete(name);
+    } else bounds.set(name, [...new Set([...(bounds.get(name) ?? []), ...values])].sort());
+  };
   const out: MetadataCopy[] = [];
-  const add = (rangeVar: unknown, column: string) => {
+  const add = (rangeVar: unknown, column: string, value: unknown) => {
     const r = (rangeVar ?? {}) as Record<string, unknown>;
     const table = qualified((r['schemaname'] as string | undefined) ?? defaultSchema, String(r['relname']));
-    if (!out.some((c) => c.table === table && c.column === column)) out.push({ table, column });
+    const values = value === undefined ? null : boundedValues(value, bounds);
+    const had = out.find((c) => c.table === table && c.column === column);
+    if (!had) out.push(values === null ? { table, column } : { table, column, values });
+    else if (had.values && values) had.values = [...new Set([...had.values, ...values])].sort();
+    else delete had.values;
   };
   // In the order written: a variable set from the metadata carries it into what it is written to later.
   walk(func['action'], (type, b) => {
     if (type === 'PLpgSQL_stmt_assign') {
       const name = datums[Number(b['varno'] ?? 0)]?.[1]['refname'] as string | undefined;
       const text = asStatement((entry(b['expr'])?.[1] as PlExpr | undefined) ?? { query: '' });
-      if (name && text && readsMetadata(parse(text), tainted)) tainted.add(name);
+      const stmt = text ? parse(text) : undefined;
+      if (name && stmt !== undefined && (tainted.has(name) || readsMetadata(stmt, tainted))) {
+        tainted.add(name);
+        const sel = entry(stmt)?.[0] === 'SelectStmt' ? entry(stmt)![1] : null;
+        const targets = (sel?.['targetList'] as unknown[] | undefined) ?? [];
+        assigned(name, sel && !sel['fromClause'] && targets.length === 1 ? entry(targets[0])?.[1]['val'] : undefined);
+      }
       return;
     }
     if (type !== 'PLpgSQL_stmt_execsql') return;
@@ -425,14 +487,16 @@ function copiesOf(func: Record<string, unknown>, defaultSchema: string, parseSyn
     const [kind, body] = entry(stmt) ?? ['', {}];
     if (kind === 'SelectStmt' && b['into'] && readsMetadata(stmt, tainted)) {
       const target = entry(b['target']);
-      for (const f of (target?.[1]['fields'] as Array<{ name?: string }> | undefined) ?? []) if (f.name) tainted.add(f.name);
-      if (target?.[0] === 'PLpgSQL_var' || target?.[0] === 'PLpgSQL_rec') tainted.add(String(target[1]['refname']));
+      for (const f of (target?.[1]['fields'] as Array<{ name?: string }> | undefined) ?? []) if (f.name) tainted.add(f.name), unbounded.add(f.name), bounds.delete(f.name);
+      if (target?.[0] === 'PLpgSQL_var' || target?.[0] === 'PLpgSQL_rec') tainted.add(String(target[1]['refname'])), unbounded.add(String(target[1]['refname'])), bounds.delete(String(target[1]['refname']));
     }
     /** SET column = value, …; `excluded` (ON CONFLICT) holds the row the INSERT tried, with its metadata columns. */
     const setList = (list: unknown, rangeVar: unknown, excluded: ReadonlySet<string> = new Set()) => {
       for (const t of (list as unknown[] | undefined) ?? []) {
         const rt = entry(t)?.[1] ?? {};
-        if (rt['name'] && (readsMetadata(rt['val'], tainted) || refersTo(rt['val'], (f) => f.length === 2 && f[0] === 'excluded' && excluded.has(f[1]!)))) add(rangeVar, String(rt['name']));
+        if (!rt['name']) continue;
+        if (readsMetadata(rt['val'], tainted)) add(rangeVar, String(rt['name']), rt['val']);
+        else if (refersTo(rt['val'], (f) => f.length === 2 && f[0] === 'excluded' && excluded.has(f[1]!))) add(rangeVar, String(rt['name']), undefined);
       }
     };
     if (kind === 'InsertStmt') {
@@ -440,8 +504,12 @@ function copiesOf(func: Record<string, unknown>, defaultSchema: string, parseSyn
       const select = entry(body['selectStmt'])?.[1] ?? {};
       const rows = (select['valuesLists'] as unknown[] | undefined)?.map((l) => (entry(l)?.[1]['items'] as unknown[] | undefined) ?? []) ?? [((select['targetList'] as unknown[] | undefined) ?? []).map((t) => entry(t)?.[1]['val'])];
       const copied = new Set<string>();
-      for (const row of rows) row.forEach((value, i) => columns[i] && readsMetadata(value, tainted) && copied.add(columns[i]!));
-      for (const column of copied) add(body['relation'], column);
+      for (const row of rows)
+        row.forEach((value, i) => {
+          if (!columns[i] || !readsMetadata(value, tainted)) return;
+          copied.add(columns[i]!);
+          add(body['relation'], columns[i]!, value);
+        });
       setList((body['onConflictClause'] as Record<string, unknown> | undefined)?.['targetList'], body['relation'], copied);
     } else if (kind === 'UpdateStmt') setList(body['targetList'], body['relation']);
   });
@@ -488,8 +556,25 @@ function readGate(func: Record<string, unknown>, fnName: string, nargs: number, 
   };
   const names = { params, fnName, locals: new Set(datums.filter((d) => d?.[0] === 'PLpgSQL_var').map((d) => String(d![1]['refname']))) };
   const bare = new Set<string>();
+  const query = (entry(lookup![1]['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? fail();
+  // `select exists (select 1 from … where user_id = v and role = 'admin') into r; return r;` (or `select o.role = 'admin'
+  // into r from … where …`): r holds what that SELECT's one column gives for the first row (NULL without one, as SELECT INTO
+  // without STRICT leaves it), the gate a LANGUAGE sql body that is the SELECT is. r must be a boolean variable, so that
+  // RETURN hands back the test itself, not a cast of it.
+  if (rest.length === 1 && intoVars.length === 1 && rest[0]![0] === 'PLpgSQL_stmt_return') {
+    // PL/pgSQL keeps `return r` of a plain variable as its datum number (retvarno), with no expression.
+    const r = rest[0]![1];
+    const returned = r['expr'] ? entry(exprOf(r['expr'])) : null;
+    const named = returned?.[0] === 'ColumnRef' ? strings(returned[1]['fields']) : r['retvarno'] !== undefined && !r['expr'] ? [String(datums[Number(r['retvarno'])]?.[1]['refname'] ?? '')] : [];
+    if (named.length === 1 && named[0] === intoVars[0]) {
+      const v = datums.find((d) => d?.[0] === 'PLpgSQL_var' && d[1]['refname'] === intoVars[0]);
+      const typname = String(entry(v?.[1]['datatype'])?.[1]['typname'] ?? '');
+      if (!/^(boolean|bool|pg_catalog\.bool(ean)?)$/i.test(typname.trim())) return null;
+      return sqlCallerGate({ name: fnName, args: params, returns: 'boolean' }, query, [...names.locals].filter((l) => !params.includes(l)), defaultSchema, parseSync);
+    }
+  }
   // The look-up: plain column targets, one for each INTO variable.
-  const sel = oneStatement((entry(lookup![1]['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? fail(), parseSync);
+  const sel = oneStatement(query, parseSync);
   const row = readLookup(sel, names, defaultSchema, bare);
   const targets = ((entry(sel)![1]['targetList'] as unknown[] | undefined) ?? []).map((t) => row.column(entry(t)?.[1]['val']) ?? fail());
   if (targets.length !== intoVars.length) return null;

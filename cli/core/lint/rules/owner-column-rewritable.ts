@@ -17,6 +17,14 @@ const branchesOf = (ctx: CatalogLintContext, p: Policy, side: 'using' | 'check')
 /** A branch that admits a caller to rows through what they share with them (a team), whoever owns the row by `column`. */
 const sharedPath = (bs: Branches, column: string) => bs.some((b) => b.shared.length > 0 && !b.owners.includes(column));
 
+/**
+ * A branch through which a caller updates rows someone else owns: it ties the row to them through what they share
+ * and through no owner column at all. One that also asks for an owner column (`client_id = auth.uid() and created_at >
+ * now() - …`) reaches only rows the caller owns by it — adding the AND narrows `client_id = auth.uid()` alone, which
+ * has no shared path — whatever else it compares a column with (a helper's result counts as tied to the caller).
+ */
+const memberPath = (bs: Branches) => bs.some((b) => b.shared.length > 0 && b.owners.length === 0);
+
 /** A branch that admits the row's owner by `column` alone. */
 const ownerPath = (bs: Branches, column: string) => bs.some((b) => b.owners.includes(column) && b.shared.length === 0);
 
@@ -26,7 +34,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "an UPDATE policy lets members of a team rewrite the owner column (created_by) of rows they do not own, which other policies grant by",
-  docs: "A table shared by a team or organisation (an UPDATE policy such as `using (team_id in (select my_teams()))`) often keeps who created each row, and other policies give the creator more: `delete using (created_by = auth.uid())` on the table, or a second table read through `exists (select 1 from docs d where d.id = drafts.doc_id and d.created_by = auth.uid())`. When the team's UPDATE path reaches rows whose owner is someone else and the role may update the owner column, a member sets it to their own id and gets what only the owner gets: deleting the row, reading its drafts. A WITH CHECK does not help (`created_by = auth.uid()` is exactly what the member writes). Reported for each UPDATE (or ALL) policy with an OR branch that ties the row to the caller through other columns and not through the owner column, when the role can update that column (table or column grant), no BEFORE UPDATE row trigger may guard it (one limited to UPDATE OF it, or a PL/pgSQL function that assigns new.<column> or raises an error while reading it), no restrictive UPDATE policy ties it to the caller, and some policy the role passes grants by it: one on another table comparing it with the caller's id or email, or a SELECT or DELETE policy of the table whose branch asks only for ownership while no policy of that command lets the team through.",
+  docs: "A table shared by a team or organisation (an UPDATE policy such as `using (team_id in (select my_teams()))`) often keeps who created each row, and other policies give the creator more: `delete using (created_by = auth.uid())` on the table, or a second table read through `exists (select 1 from docs d where d.id = drafts.doc_id and d.created_by = auth.uid())`. When the team's UPDATE path reaches rows whose owner is someone else and the role may update the owner column, a member sets it to their own id and gets what only the owner gets: deleting the row, reading its drafts. A WITH CHECK does not help (`created_by = auth.uid()` is exactly what the member writes). Reported for each UPDATE (or ALL) policy with an OR branch that ties the row to the caller through other columns and through no owner column (one that also asks `client_id = auth.uid()` reaches only rows the caller owns by it), when the role can update that column (table or column grant), no BEFORE UPDATE row trigger may guard it (one limited to UPDATE OF it, or a PL/pgSQL function that assigns new.<column> or raises an error while reading it), no restrictive UPDATE policy ties it to the caller, and some policy the role passes grants by it: one on another table comparing it with the caller's id or email, or a SELECT or DELETE policy of the table whose branch asks only for ownership while no policy of that command lets the team through.",
   fix: "leave the owner column out of the team's UPDATE grant (grant update (title, body) on …), or keep it with a trigger: `new.created_by := old.created_by` in a BEFORE UPDATE function",
   check(ctx) {
     const out: RawFinding[] = [];
@@ -61,7 +69,7 @@ export const rule: CatalogRule = {
           if (!canWriteColumn(ctx, rel, role, 'UPDATE', column) || triggerGuards(ctx, rel, column, 'UPDATE')) continue;
           if (restrictive.some((r) => branchesOf(ctx, r, 'using').every((b) => b.owners.includes(column)))) continue;
           // anon passes no team test that asks for the user (`user_id = auth.uid()` in the membership look-up).
-          const path = updaters.find((q) => sharedPath(branchesOf(ctx, q, 'using'), column) && !(role === ctx.anonRole && ctx.analysis(q).using!.needsUser(callerHelpers(ctx))));
+          const path = updaters.find((q) => memberPath(branchesOf(ctx, q, 'using')) && !(role === ctx.anonRole && ctx.analysis(q).using!.needsUser(callerHelpers(ctx))));
           if (!path) continue;
           const grants: string[] = [];
           for (const command of ['SELECT', 'DELETE'] as const) {
@@ -80,7 +88,7 @@ export const rule: CatalogRule = {
         }
       }
       for (const [path, f] of found) {
-        const shared = [...new Set(branchesOf(ctx, path, 'using').flatMap((b) => b.shared))];
+        const shared = [...new Set(branchesOf(ctx, path, 'using').flatMap((b) => (b.owners.length === 0 ? b.shared : [])))];
         // Three grants name the hole well enough; the rest are counted.
         const named = (grants: string[]) => (grants.length <= 3 ? listWords(grants) : `${grants.slice(0, 3).join(', ')} and ${grants.length - 3} more`);
         const takes = [...f.takes].map(([column, grants]) => `${column} (which ${named([...grants])} ${grants.size === 1 ? 'grants' : 'grant'} by)`);

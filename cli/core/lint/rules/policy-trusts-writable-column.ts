@@ -8,7 +8,7 @@
  */
 import type { Policy, Relation } from '../../catalog/model.js';
 import type { ExprAnalysis, GateCall } from '../expr.js';
-import { ROW_FOUND } from '../caller-gate.js';
+import { gateOf, NotAGate, ROW_FOUND } from '../caller-gate.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, hasPrivilege, helpersByName, isTable, heldKey, listWords, madeAtSignUp, mayDelete, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, triggerGuards, uniqueWithin, writableWithoutUser } from '../facts.js';
 
@@ -67,17 +67,43 @@ function writeGate(ctx: CatalogLintContext, rel: Relation, e: ExprAnalysis | nul
 export function readGates(ctx: CatalogLintContext, p: Policy, rel: Relation): RowGate[] | null {
   const a = ctx.analysis(p);
   const out: RowGate[] = [];
+  const readsRel = (name: string) => (helpersByName(ctx.model).get(name) ?? []).some((fn) => ctx.functionFacts(fn).some((f) => f.table === rel.qualified) || ctx.functionAnalysis(fn).reads.some((r) => r.table === rel.qualified));
   for (const e of [a.using, a.check]) {
     if (!e) continue;
-    if (!e.gateForm) return null;
-    for (const call of e.gateForm.flat()) {
-      if (call === 'other') continue;
-      const g = gateOfCall(ctx, call);
-      if (g && g.table === rel.qualified) out.push(g);
-      else if ((helpersByName(ctx.model).get(call.name) ?? []).some((fn) => ctx.functionFacts(fn).some((f) => f.table === rel.qualified) || ctx.functionAnalysis(fn).reads.some((r) => r.table === rel.qualified))) return null;
+    if (e.gateForm) {
+      for (const call of e.gateForm.flat()) {
+        if (call === 'other') continue;
+        const g = gateOfCall(ctx, call);
+        if (g && g.table === rel.qualified) out.push(g);
+        else if (readsRel(call.name)) return null;
+      }
+      continue;
+    }
+    // Sub-selects in the policy itself (`exists (select 1 from user_roles ur where ur.user_id = auth.uid() and ur.role =
+    // 'admin')`): each that reads the table must be a gate on the caller's row, read as a LANGUAGE sql helper's
+    // `select exists (…)` would be, and stand under AND and OR only (under NOT, a caller passes by failing it); a
+    // helper call anywhere in the expression that reads the table leaves the reading open.
+    if (e.calls.some(readsRel)) return null;
+    for (const s of e.subselects) {
+      if (!s.tables.includes(rel.qualified)) continue;
+      const g = s.positive ? subselectGate(s.node) : null;
+      if (!g || g.table !== rel.qualified) return null;
+      out.push(g);
     }
   }
   return out.length > 0 && out.every((g) => sameRow(g, out[0]!)) ? out : null;
+}
+
+/** A policy's sub-select read as a gate on the caller's row (caller-gate.ts's gateOf, the caller's id from auth.uid()), or null. */
+function subselectGate(node: unknown): RowGate | null {
+  try {
+    const gate = gateOf(node, null, { params: [], fnName: '', locals: new Set() }, 'public', new Set());
+    const ways = gate.passes([]);
+    return ways ? { table: gate.table, key: gate.key, ways } : null;
+  } catch (e) {
+    if (e instanceof NotAGate) return null;
+    throw e;
+  }
 }
 
 /** Every way through `w` already passes `r`: each of its sets of atoms holds one of r's. */
@@ -163,7 +189,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger or a BEFORE INSERT/UPDATE row trigger whose PL/pgSQL function assigns new.<column> or raises an error while reading it (`if new.org_id <> (select …) then raise exception …`), or (for inserts) a unique key on the caller's id when a trigger on auth.users creates that row at sign-up (an INSERT in its PL/pgSQL function) and the caller cannot delete it counts as guarding it — without such a trigger the user's first row is the one they insert, with the column set as they like, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves; the caller's id may be handed in too, `is_org_maintainer(auth.uid(), org_id)`), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id) — unless the policy compares it with a constant or with a column of another table that no foreign key ties to it (`m.invite_code in (select code from invites)`, `has_code('VIP')` over `m.invite_code = _code`): such a value is any user's to claim while no one holds it. A write policy gated on the caller's own row opens no path when only a caller who passes the policy already can take it: its USING (UPDATE) or check (INSERT) calls a helper that sees every row of the table (no RLS, or SECURITY DEFINER owned by its owner without FORCE or by a BYPASSRLS role) and reads the caller's row by a unique key — a PL/pgSQL one that SELECTs it INTO variables, returns false when there is none (`if r is null` / `if not found`) and returns a test of them (`has_perm('manage', auth.uid())` over `select o.role into r from operators o where o.user_id = v and o.is_active … return r = 'founder' or p = 'read'`), or one whose body is one SELECT, LANGUAGE sql or a PL/pgSQL RETURN (`select exists (select 1 from operators o where o.user_id = v and (o.role = 'founder' or p = 'read'))`, or `select o.role = 'founder' from operators o where o.user_id = v`, NULL without the row), the parameters folded with the call's constants (a parameter named like a column of the table is that column in LANGUAGE sql: no such gate) — and every way through it is also a way through each such gate the policy asking reads the row with (has_perm('reports', …): founders again), or, for INSERT, every way through needs the caller's existing row (their own new row would collide with it); a gate any operator passes (`return r is not null`, `or p = 'manage'` called with 'manage') still opens the path to what only founders pass, as does a gate on another table or one that passes without a row. LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger or a BEFORE INSERT/UPDATE row trigger whose PL/pgSQL function assigns new.<column> or raises an error while reading it (`if new.org_id <> (select …) then raise exception …`), or (for inserts) a unique key on the caller's id when a trigger on auth.users creates that row at sign-up (an INSERT in its PL/pgSQL function) and the caller cannot delete it counts as guarding it — without such a trigger the user's first row is the one they insert, with the column set as they like, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves; the caller's id may be handed in too, `is_org_maintainer(auth.uid(), org_id)`), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id) — unless the policy compares it with a constant or with a column of another table that no foreign key ties to it (`m.invite_code in (select code from invites)`, `has_code('VIP')` over `m.invite_code = _code`): such a value is any user's to claim while no one holds it. A write policy gated on the caller's own row opens no path when only a caller who passes the policy already can take it: its USING (UPDATE) or check (INSERT) calls a helper that sees every row of the table (no RLS, or SECURITY DEFINER owned by its owner without FORCE or by a BYPASSRLS role) and reads the caller's row by a unique key — a PL/pgSQL one that SELECTs it INTO variables, returns false when there is none (`if r is null` / `if not found`) and returns a test of them (`has_perm('manage', auth.uid())` over `select o.role into r from operators o where o.user_id = v and o.is_active … return r = 'founder' or p = 'read'`), or one whose body is one SELECT, LANGUAGE sql or a PL/pgSQL RETURN (`select exists (select 1 from operators o where o.user_id = v and (o.role = 'founder' or p = 'read'))`, or `select o.role = 'founder' from operators o where o.user_id = v`, NULL without the row, or such a SELECT INTO a boolean variable the body then returns), the parameters folded with the call's constants (a parameter named like a column of the table is that column in LANGUAGE sql: no such gate) — and every way through it is also a way through each such gate the policy asking reads the row with (has_perm('reports', …): founders again), or each sub-select of its own that reads the table, standing under AND and OR only (`exists (select 1 from user_roles ur where ur.user_id = auth.uid() and ur.role = 'admin')` beside an is_admin() gate), or, for INSERT, every way through needs the caller's existing row (their own new row would collide with it); a gate any operator passes (`return r is not null`, `or p = 'manage'` called with 'manage') still opens the path to what only founders pass, as does a gate on another table or one that passes without a row. LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
