@@ -2282,6 +2282,48 @@ describe('policy-anonymous-branch: a COALESCE fallback for a request without a u
   });
 });
 
+describe('policy-anonymous-branch: a test that NULL makes true, inline or in a helper (holes3)', () => {
+  const t = (using: string, helper = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    ${helper}
+    create policy own on public.t for select to anon, authenticated using (${using});
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const helper = (body: string, strict = '') => `create function public.mine(u uuid) returns boolean language sql stable ${strict} as $$ select ${body} $$;`;
+
+  it('IS NOT FALSE, IS NOT TRUE and IS UNKNOWN of an owner test are true without a user: anon reads the row on Postgres; IS TRUE is not', async () => {
+    const open = {
+      '(user_id = (select auth.uid())) is not false': '"(user_id = auth.uid()) IS NOT FALSE"',
+      '(user_id <> (select auth.uid())) is not true': '"(user_id <> auth.uid()) IS NOT TRUE"',
+      '(auth.uid() = user_id) is unknown or user_id = auth.uid()': '"(auth.uid() = user_id) IS UNKNOWN"',
+    };
+    for (const [using, text] of Object.entries(open)) {
+      expect((await rule('policy-anonymous-branch', t(using))).map((f) => f.message.replace(/^.* top-level /, '')), using).toEqual([`${text} branch: anon passes it for every row`]);
+      expect(await readsAs(t(using), 'anon'), using).toEqual(['for user 1 only']);
+    }
+    for (const using of ['(user_id = (select auth.uid())) is true', '(user_id <> (select auth.uid())) is false']) {
+      expect(await rule('policy-anonymous-branch', t(using)), using).toEqual([]);
+      expect(await readsAs(t(using), 'anon'), using).toEqual([]);
+    }
+  });
+
+  it("a LANGUAGE sql helper whose body falls back to true (coalesce(u = auth.uid(), true)) is the same branch, called by the policy; a strict test in the helper is not", async () => {
+    const leaky = t('public.mine(user_id)', helper('coalesce(u = auth.uid(), true)'));
+    expect((await rule('policy-anonymous-branch', leaky)).map((f) => f.message)).toEqual([
+      'policy own (SELECT) on public.t has a top-level "public.mine(…), whose body is COALESCE(<a test of auth.uid()>, true)" branch: anon passes it for every row',
+    ]);
+    expect(await readsAs(leaky, 'anon')).toEqual(['for user 1 only']);
+    const itself = t('(select public.mine(user_id))', helper('$1 = coalesce(auth.uid(), $1)'));
+    expect((await rule('policy-anonymous-branch', itself)).map((f) => f.object)).toEqual(['own on public.t']);
+    expect(await readsAs(itself, 'anon')).toEqual(['for user 1 only']);
+    for (const body of ['u = auth.uid()', '(u = auth.uid()) is true', 'coalesce(u = auth.uid(), false)']) {
+      const safe = t('public.mine(user_id)', helper(body, 'strict'));
+      expect(await rule('policy-anonymous-branch', safe), body).toEqual([]);
+      expect(await readsAs(safe, 'anon'), body).toEqual([]);
+    }
+  });
+});
+
 describe('security-definer-rpc: a definer function that falls back to an argument for the user', () => {
   const t = (uid: string, revoke = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;
