@@ -2324,6 +2324,40 @@ describe('policy-anonymous-branch: a test that NULL makes true, inline or in a h
   });
 });
 
+describe("policy-email-pattern: the caller's email used as the pattern (holes3)", () => {
+  const t = (using: string) => `create table public.invites (id int primary key, email text not null, team text);
+    alter table public.invites enable row level security;
+    grant select on public.invites to authenticated;
+    create policy mine on public.invites for select to authenticated using (${using});
+    insert into public.invites values (1, 'bob@example.com', 'blue');`;
+  const seenBy = async (sqlText: string, email: string) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+      return await rolledBackRequest(db.url, '', 'authenticated', { role: 'authenticated', sub: '00000000-0000-4000-8000-000000000003', email }, async (tx) => (await tx.unsafe('select team from public.invites')).map((r) => r['team'] as string));
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('ILIKE or a regular expression whose pattern is auth.email(): on Postgres a user signed up as _ob@example.com (or ob@example.com) reads bob\'s invite; equality does not', async () => {
+    const cases = {
+      'email ilike (select auth.email())': ['_ob@example.com', 'ILIKE with auth.email() as the pattern'],
+      "email ~ ((select auth.jwt()) ->> 'email')": ['ob@example.com', 'a regular expression with the email claim as the pattern'],
+    };
+    for (const [using, [email, what]] of Object.entries(cases)) {
+      const found = await rule('policy-email-pattern', t(using));
+      expect(found.map((f) => f.message), using).toEqual([`policy mine on public.invites authorises by ${what}: anyone who can sign up with a matching address passes`]);
+      expect(found[0]!.fix).toBe('compare the addresses for equality: lower(email) = lower(auth.email())');
+      expect(await seenBy(t(using), email!), using).toEqual(['blue']);
+    }
+    const exact = t('lower(email) = lower((select auth.email()))');
+    expect(await rule('policy-email-pattern', exact)).toEqual([]);
+    expect(await seenBy(exact, '_ob@example.com')).toEqual([]);
+    expect(await seenBy(exact, 'bob@example.com')).toEqual(['blue']);
+  });
+});
+
 describe('security-definer-rpc: a definer function that falls back to an argument for the user', () => {
   const t = (uid: string, revoke = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;

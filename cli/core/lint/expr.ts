@@ -2132,6 +2132,12 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       if (isPattern && isEmailOfCaller(b['lexpr'], [...anc, { type: t, body: b, via: 'lexpr' }])) {
         const word = kind === 'AEXPR_ILIKE' || op.includes('~~*') ? 'ILIKE' : kind === 'AEXPR_SIMILAR' ? 'SIMILAR TO' : op.includes('~~') ? 'LIKE' : 'a regular expression';
         emailPatterns.push(`${word} on ${describe(b['lexpr'])}`);
+      } else if (isPattern && isEmailOfCaller(b['rexpr'], [...anc, { type: t, body: b, via: 'rexpr' }])) {
+        // `email ilike auth.email()`: the caller's address is the pattern, and `_` (valid in an
+        // address) matches any character, as `.` does in a regular expression, which also matches
+        // anywhere in the text: `_ob@example.com` reads bob@example.com's rows.
+        const word = kind === 'AEXPR_ILIKE' || op.includes('~~*') ? 'ILIKE' : kind === 'AEXPR_SIMILAR' ? 'SIMILAR TO' : op.includes('~~') ? 'LIKE' : 'a regular expression';
+        emailPatterns.push(`${word} with ${describe(b['rexpr'])} as the pattern`);
       }
       if ((op === '=' && (kind === 'AEXPR_OP' || kind === 'AEXPR_OP_ANY')) || kind === 'AEXPR_NOT_DISTINCT') {
         for (const [col, other] of [
