@@ -2358,6 +2358,30 @@ describe("policy-email-pattern: the caller's email used as the pattern (holes3)"
   });
 });
 
+describe('policy-subselect-uncorrelated: a <name>_id column naming the policy table, with no foreign key (holes3)', () => {
+  const t = (fk: string) => `create table public.orgs (id int primary key, name text);
+    create table public.members (id int primary key, org_id int not null ${fk}, user_id uuid not null);
+    alter table public.members enable row level security;
+    grant select on public.members to authenticated;
+    create policy self on public.members for select to authenticated using (user_id = (select auth.uid()));
+    alter table public.orgs enable row level security;
+    grant select on public.orgs to authenticated;
+    create policy member on public.orgs for select to authenticated using (exists (select 1 from public.members m where m.user_id = (select auth.uid()) and m.org_id = id));
+    insert into public.orgs values (1, 'a''s org'), (2, 'b''s org');
+    insert into public.members values (1, 1, '00000000-0000-4000-8000-000000000001'), (8, 2, '00000000-0000-4000-8000-000000000002');`;
+
+  it('the bare id inside the sub-select is members.id: with or without the foreign key, reported; on Postgres a member whose membership id is their org id reads every org', async () => {
+    for (const fk of ['', 'references public.orgs (id)']) {
+      expect((await rule('policy-subselect-uncorrelated', t(fk))).map((f) => f.message), fk).toEqual([
+        'policy member on public.orgs reads public.members in a sub-select that never refers to the orgs row: authenticated callers who pass it can see every row, not only those their public.members rows point at through org_id',
+      ]);
+    }
+    expect(await asRequest(t(''), 'authenticated', '00000000-0000-4000-8000-000000000001', async (tx) => (await tx.unsafe('select name from public.orgs order by id')).map((r) => r['name'] as string))).toEqual(["a's org", "b's org"]);
+    const fixed = t('').replace('m.org_id = id', 'm.org_id = orgs.id');
+    expect(await rule('policy-subselect-uncorrelated', fixed)).toEqual([]);
+  });
+});
+
 describe('security-definer-rpc: a definer function that falls back to an argument for the user', () => {
   const t = (uid: string, revoke = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;
