@@ -94,6 +94,34 @@ describe('partitions', () => {
   });
 });
 
+describe('partition-policy-looser: a partition queried by name is judged by its own policies (holes3)', () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const b = '00000000-0000-4000-8000-000000000002';
+  const t = (partitionUsing: string, grant = 'grant select on public.events_2025 to authenticated;') => `create table public.events (id int, at date, user_id uuid, body text) partition by range (at);
+    alter table public.events enable row level security;
+    create policy own on public.events for select to authenticated using ((select auth.uid()) = user_id);
+    grant select on public.events to authenticated;
+    create table public.events_2025 partition of public.events for values from ('2025-01-01') to ('2026-01-01');
+    alter table public.events_2025 enable row level security;
+    create policy archive on public.events_2025 for select to authenticated using (${partitionUsing});
+    ${grant}
+    insert into public.events values (1, '2025-05-01', '${a}', 'a''s'), (2, '2025-06-01', '${b}', 'b''s');`;
+  const reads = (sqlText: string, from: string) => asRequest(sqlText, 'authenticated', a, async (tx) => (await tx.unsafe(`select body from ${from} order by id`)).map((r) => r['body'] as string));
+
+  it("on Postgres user a reads b's event through the partition and not through its parent; reported, and not once the partition keeps the owner test or has no grant", async () => {
+    const loose = t("at < '2026-01-01'");
+    expect((await rule('partition-policy-looser', loose)).map((f) => f.message)).toEqual([
+      "policy archive on public.events_2025, a partition of public.events, does not tie rows to the caller where public.events's policies do: queried by name, public.events_2025 lets authenticated read rows of other users",
+    ]);
+    expect(await reads(loose, 'public.events')).toEqual(["a's"]);
+    expect(await reads(loose, 'public.events_2025')).toEqual(["a's", "b's"]);
+    const kept = t("at < '2026-01-01' and (select auth.uid()) = user_id");
+    expect(await rule('partition-policy-looser', kept)).toEqual([]);
+    expect(await reads(kept, 'public.events_2025')).toEqual(["a's"]);
+    expect(await rule('partition-policy-looser', t('true', ''))).toEqual([]);
+  });
+});
+
 describe('views and FORCE', () => {
   const base = `create table public.o (id int, user_id uuid); alter table public.o enable row level security;
     create policy own on public.o for select to anon using ((select auth.uid()) = user_id);
