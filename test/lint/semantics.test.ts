@@ -2386,6 +2386,31 @@ describe("policy-email-pattern: the caller's email used as the pattern (holes3)"
   });
 });
 
+describe('policy-always-true: a count compared so that it always passes (holes3)', () => {
+  const t = (test: string) => `create table public.admins (user_id uuid primary key);
+    alter table public.admins enable row level security;
+    grant select on public.admins to anon, authenticated;
+    create policy self on public.admins for select to authenticated using (user_id = (select auth.uid()));
+    create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    create policy own_or_admin on public.t for select to anon, authenticated using (user_id = (select auth.uid()) or ${test});
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const count = '(select count(*) from public.admins a where a.user_id = (select auth.uid()))';
+
+  it('count(…) >= 0 (0 <= count, count IS NOT NULL) holds for anon and every user on Postgres; count > 0 is an admin test', async () => {
+    for (const test of [`${count} >= 0`, `0 <= ${count}`, `${count} is not null`]) {
+      expect((await rule('policy-always-true', t(test))).map((f) => f.message), test).toEqual(['policy own_or_admin is always true on public.t: anon can read every row; authenticated can read every row']);
+      expect(await readsAs(t(test), 'anon'), test).toEqual(['for user 1 only']);
+    }
+    expect(await readsAs(t(`${count} >= 0`), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    for (const test of [`${count} > 0`, `${count} >= 1`, `(select count(*) from public.admins a where a.user_id = (select auth.uid()) having count(*) > 0) >= 0`]) {
+      expect(await rule('policy-always-true', t(test)), test).toEqual([]);
+      expect(await readsAs(t(test), 'anon'), test).toEqual([]);
+    }
+  });
+});
+
 describe('policy-subselect-uncorrelated: a <name>_id column naming the policy table, with no foreign key (holes3)', () => {
   const t = (fk: string) => `create table public.orgs (id int primary key, name text);
     create table public.members (id int primary key, org_id int not null ${fk}, user_id uuid not null);

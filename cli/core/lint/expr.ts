@@ -1072,6 +1072,17 @@ export function functionNeedsUser(body: string, parseSync: ParseSync): boolean {
   return targets.length === 1 && (nullWithoutUserValue(bodyOf(targets[0])['val']) || needsUserIn(bodyOf(targets[0])['val'], none));
 }
 
+/** `(select count(…) from … )` with no GROUP BY or HAVING: one row even over none, never NULL. */
+function isCountSubselect(v: unknown): boolean {
+  const n = stripCasts(v);
+  if (nodeType(n) !== 'SubLink' || bodyOf(n)['subLinkType'] !== 'EXPR_SUBLINK') return false;
+  const sel = bodyOf(bodyOf(n)['subselect']);
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  if (targets.length !== 1 || sel['havingClause'] || (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || sel['limitCount'] || sel['limitOffset']) return false;
+  const val = stripCasts(bodyOf(targets[0])['val']);
+  return isAggregateCall(val) && funcName(bodyOf(val)) === 'count' && aggregatesToOneRow(sel);
+}
+
 function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_COLUMNS, values: ReadonlyMap<string, string> = NO_VALUES): boolean {
   const t = nodeType(v);
   const b = bodyOf(v);
@@ -1103,6 +1114,20 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
         if (held !== null && constString(y) === held) return true;
       }
     }
+    // `(select count(*) from admins a where a.user_id = auth.uid()) >= 0`: a count is never negative
+    // nor NULL (one row even over none), so the test holds for everyone, anon included.
+    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(op)) {
+      for (const [x, y, flip] of [
+        [b['lexpr'], b['rexpr'], false],
+        [b['rexpr'], b['lexpr'], true],
+      ] as const) {
+        const c = numericConst(y);
+        if (c === null || !isCountSubselect(x)) continue;
+        // As `count op c`: `c <= count` is `count >= c`, and so on.
+        const o = flip ? ({ '<': '>', '>': '<', '<=': '>=', '>=': '<=' } as Record<string, string>)[op] ?? op : op;
+        if ((o === '>=' && c <= 0) || (o === '>' && c < 0) || ((o === '<>' || o === '!=') && (c < 0 || !Number.isInteger(c)))) return true;
+      }
+    }
     if (kind === 'AEXPR_IN' && claimKey(b['lexpr']) === 'role') {
       const list = b['rexpr'] as unknown[];
       if (Array.isArray(list) && list.some((x) => constString(x) === role)) return true;
@@ -1116,6 +1141,7 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
     }
   }
   if (t === 'NullTest' && b['nulltesttype'] === 'IS_NOT_NULL') {
+    if (isCountSubselect(b['arg'])) return true;
     // Every token of the authenticated role carries a sub (GoTrue always sets it).
     const k = claimKey(b['arg']);
     if (k === 'sub' && role === 'authenticated') return true;
