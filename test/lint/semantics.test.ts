@@ -2435,6 +2435,32 @@ describe('policy-subselect-uncorrelated: a <name>_id column naming the policy ta
   });
 });
 
+describe("policy-subselect-uncorrelated: a sub-select runs under the caller's RLS (holes3)", () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const admin = '00000000-0000-4000-8000-000000000002';
+  const t = (adminsPolicy: string) => `create table public.admins (user_id uuid primary key);
+    alter table public.admins enable row level security;
+    grant select on public.admins to anon, authenticated;
+    create policy seen on public.admins for select to authenticated using (${adminsPolicy});
+    create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    create policy own_or_admin on public.t for select to anon, authenticated using (user_id = (select auth.uid()) or exists (select 1 from public.admins));
+    insert into public.admins values ('${admin}');
+    insert into public.t values (1, '${admin}', 'the admin''s'), (2, '00000000-0000-4000-8000-000000000003', 'someone else''s');`;
+  const reads = (sqlText: string, sub: string) => asRequest(sqlText, 'authenticated', sub, async (tx) => (await tx.unsafe('select body from public.t order by id')).map((r) => r['body'] as string));
+
+  it("exists (select 1 from admins) over admins whose policy shows each user their own row is an admin test: on Postgres only the admin reads every row, and it is not reported; over admins every user reads, it is", async () => {
+    const own = t('user_id = (select auth.uid())');
+    expect(await rule('policy-subselect-uncorrelated', own)).toEqual([]);
+    expect(await reads(own, a)).toEqual([]);
+    expect(await reads(own, admin)).toEqual(["the admin's", "someone else's"]);
+    const open = t('true');
+    expect((await rule('policy-subselect-uncorrelated', open)).map((f) => f.object)).toEqual(['own_or_admin on public.t']);
+    expect(await reads(open, a)).toEqual(["the admin's", "someone else's"]);
+  });
+});
+
 describe('security-definer-rpc: a definer function that falls back to an argument for the user', () => {
   const t = (uid: string, revoke = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
     alter table public.t enable row level security;
