@@ -227,11 +227,11 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
       if (r(2)) g.grants.push(`grant select, insert, update, delete on ${g.table} to anon;`);
     },
   ],
-  // A fallback for requests without a user that makes the test true: auth.uid() is NULL for anon.
+  // A fallback for requests without a user that makes the test true: auth.uid() is NULL for anon (and NULL IS NOT FALSE).
   [
     'anonymous-fallback',
     (g, r) => {
-      g.policies = [`create policy own_or_anon on ${g.table} to anon, authenticated using (${pick(r, ['user_id = coalesce((select auth.uid()), user_id)', 'coalesce(auth.uid() = user_id, true)', 'user_id is not distinct from coalesce(auth.uid(), user_id)'])});`];
+      g.policies = [`create policy own_or_anon on ${g.table} to anon, authenticated using (${pick(r, ['user_id = coalesce((select auth.uid()), user_id)', 'coalesce(auth.uid() = user_id, true)', 'user_id is not distinct from coalesce(auth.uid(), user_id)', '(user_id = (select auth.uid())) is not false'])});`];
       g.grants.push(`grant select, insert, update, delete on ${g.table} to anon;`);
     },
   ],

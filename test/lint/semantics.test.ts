@@ -94,6 +94,34 @@ describe('partitions', () => {
   });
 });
 
+describe('partition-policy-looser: a partition queried by name is judged by its own policies (holes3)', () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const b = '00000000-0000-4000-8000-000000000002';
+  const t = (partitionUsing: string, grant = 'grant select on public.events_2025 to authenticated;') => `create table public.events (id int, at date, user_id uuid, body text) partition by range (at);
+    alter table public.events enable row level security;
+    create policy own on public.events for select to authenticated using ((select auth.uid()) = user_id);
+    grant select on public.events to authenticated;
+    create table public.events_2025 partition of public.events for values from ('2025-01-01') to ('2026-01-01');
+    alter table public.events_2025 enable row level security;
+    create policy archive on public.events_2025 for select to authenticated using (${partitionUsing});
+    ${grant}
+    insert into public.events values (1, '2025-05-01', '${a}', 'a''s'), (2, '2025-06-01', '${b}', 'b''s');`;
+  const reads = (sqlText: string, from: string) => asRequest(sqlText, 'authenticated', a, async (tx) => (await tx.unsafe(`select body from ${from} order by id`)).map((r) => r['body'] as string));
+
+  it("on Postgres user a reads b's event through the partition and not through its parent; reported, and not once the partition keeps the owner test or has no grant", async () => {
+    const loose = t("at < '2026-01-01'");
+    expect((await rule('partition-policy-looser', loose)).map((f) => f.message)).toEqual([
+      "policy archive on public.events_2025, a partition of public.events, does not tie rows to the caller where public.events's policies do: queried by name, public.events_2025 lets authenticated read rows of other users",
+    ]);
+    expect(await reads(loose, 'public.events')).toEqual(["a's"]);
+    expect(await reads(loose, 'public.events_2025')).toEqual(["a's", "b's"]);
+    const kept = t("at < '2026-01-01' and (select auth.uid()) = user_id");
+    expect(await rule('partition-policy-looser', kept)).toEqual([]);
+    expect(await reads(kept, 'public.events_2025')).toEqual(["a's"]);
+    expect(await rule('partition-policy-looser', t('true', ''))).toEqual([]);
+  });
+});
+
 describe('views and FORCE', () => {
   const base = `create table public.o (id int, user_id uuid); alter table public.o enable row level security;
     create policy own on public.o for select to anon using ((select auth.uid()) = user_id);
@@ -2305,6 +2333,157 @@ describe('policy-anonymous-branch: a COALESCE fallback for a request without a u
     }
     expect(await rule('policy-anonymous-branch', t('user_id = (select auth.uid())'))).toEqual([]);
     expect(await readsAs(t('user_id = (select auth.uid())'), 'anon')).toEqual([]);
+  });
+});
+
+describe('policy-anonymous-branch: a test that NULL makes true, inline or in a helper (holes3)', () => {
+  const t = (using: string, helper = '') => `create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    ${helper}
+    create policy own on public.t for select to anon, authenticated using (${using});
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const helper = (body: string, strict = '') => `create function public.mine(u uuid) returns boolean language sql stable ${strict} as $$ select ${body} $$;`;
+
+  it('IS NOT FALSE, IS NOT TRUE and IS UNKNOWN of an owner test are true without a user: anon reads the row on Postgres; IS TRUE is not', async () => {
+    const open = {
+      '(user_id = (select auth.uid())) is not false': '"(user_id = auth.uid()) IS NOT FALSE"',
+      '(user_id <> (select auth.uid())) is not true': '"(user_id <> auth.uid()) IS NOT TRUE"',
+      '(auth.uid() = user_id) is unknown or user_id = auth.uid()': '"(auth.uid() = user_id) IS UNKNOWN"',
+    };
+    for (const [using, text] of Object.entries(open)) {
+      expect((await rule('policy-anonymous-branch', t(using))).map((f) => f.message.replace(/^.* top-level /, '')), using).toEqual([`${text} branch: anon passes it for every row`]);
+      expect(await readsAs(t(using), 'anon'), using).toEqual(['for user 1 only']);
+    }
+    for (const using of ['(user_id = (select auth.uid())) is true', '(user_id <> (select auth.uid())) is false']) {
+      expect(await rule('policy-anonymous-branch', t(using)), using).toEqual([]);
+      expect(await readsAs(t(using), 'anon'), using).toEqual([]);
+    }
+  });
+
+  it("a LANGUAGE sql helper whose body falls back to true (coalesce(u = auth.uid(), true)) is the same branch, called by the policy; a strict test in the helper is not", async () => {
+    const leaky = t('public.mine(user_id)', helper('coalesce(u = auth.uid(), true)'));
+    expect((await rule('policy-anonymous-branch', leaky)).map((f) => f.message)).toEqual([
+      'policy own (SELECT) on public.t has a top-level "public.mine(…), whose body is COALESCE(<a test of auth.uid()>, true)" branch: anon passes it for every row',
+    ]);
+    expect(await readsAs(leaky, 'anon')).toEqual(['for user 1 only']);
+    const itself = t('(select public.mine(user_id))', helper('$1 = coalesce(auth.uid(), $1)'));
+    expect((await rule('policy-anonymous-branch', itself)).map((f) => f.object)).toEqual(['own on public.t']);
+    expect(await readsAs(itself, 'anon')).toEqual(['for user 1 only']);
+    for (const body of ['u = auth.uid()', '(u = auth.uid()) is true', 'coalesce(u = auth.uid(), false)']) {
+      const safe = t('public.mine(user_id)', helper(body, 'strict'));
+      expect(await rule('policy-anonymous-branch', safe), body).toEqual([]);
+      expect(await readsAs(safe, 'anon'), body).toEqual([]);
+    }
+  });
+});
+
+describe("policy-email-pattern: the caller's email used as the pattern (holes3)", () => {
+  const t = (using: string) => `create table public.invites (id int primary key, email text not null, team text);
+    alter table public.invites enable row level security;
+    grant select on public.invites to authenticated;
+    create policy mine on public.invites for select to authenticated using (${using});
+    insert into public.invites values (1, 'bob@example.com', 'blue');`;
+  const seenBy = async (sqlText: string, email: string) => {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sqlText).simple());
+      return await rolledBackRequest(db.url, '', 'authenticated', { role: 'authenticated', sub: '00000000-0000-4000-8000-000000000003', email }, async (tx) => (await tx.unsafe('select team from public.invites')).map((r) => r['team'] as string));
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('ILIKE or a regular expression whose pattern is auth.email(): on Postgres a user signed up as _ob@example.com (or ob@example.com) reads bob\'s invite; equality does not', async () => {
+    const cases = {
+      'email ilike (select auth.email())': ['_ob@example.com', 'ILIKE with auth.email() as the pattern'],
+      "email ~ ((select auth.jwt()) ->> 'email')": ['ob@example.com', 'a regular expression with the email claim as the pattern'],
+    };
+    for (const [using, [email, what]] of Object.entries(cases)) {
+      const found = await rule('policy-email-pattern', t(using));
+      expect(found.map((f) => f.message), using).toEqual([`policy mine on public.invites authorises by ${what}: anyone who can sign up with a matching address passes`]);
+      expect(found[0]!.fix).toBe('compare the addresses for equality: lower(email) = lower(auth.email())');
+      expect(await seenBy(t(using), email!), using).toEqual(['blue']);
+    }
+    const exact = t('lower(email) = lower((select auth.email()))');
+    expect(await rule('policy-email-pattern', exact)).toEqual([]);
+    expect(await seenBy(exact, '_ob@example.com')).toEqual([]);
+    expect(await seenBy(exact, 'bob@example.com')).toEqual(['blue']);
+  });
+});
+
+describe('policy-always-true: a count compared so that it always passes (holes3)', () => {
+  const t = (test: string) => `create table public.admins (user_id uuid primary key);
+    alter table public.admins enable row level security;
+    grant select on public.admins to anon, authenticated;
+    create policy self on public.admins for select to authenticated using (user_id = (select auth.uid()));
+    create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    create policy own_or_admin on public.t for select to anon, authenticated using (user_id = (select auth.uid()) or ${test});
+    insert into public.t values (1, '00000000-0000-4000-8000-000000000001', 'for user 1 only');`;
+  const count = '(select count(*) from public.admins a where a.user_id = (select auth.uid()))';
+
+  it('count(…) >= 0 (0 <= count, count IS NOT NULL) holds for anon and every user on Postgres; count > 0 is an admin test', async () => {
+    for (const test of [`${count} >= 0`, `0 <= ${count}`, `${count} is not null`]) {
+      expect((await rule('policy-always-true', t(test))).map((f) => f.message), test).toEqual(['policy own_or_admin is always true on public.t: anon can read every row; authenticated can read every row']);
+      expect(await readsAs(t(test), 'anon'), test).toEqual(['for user 1 only']);
+    }
+    expect(await readsAs(t(`${count} >= 0`), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['for user 1 only']);
+    for (const test of [`${count} > 0`, `${count} >= 1`, `(select count(*) from public.admins a where a.user_id = (select auth.uid()) having count(*) > 0) >= 0`]) {
+      expect(await rule('policy-always-true', t(test)), test).toEqual([]);
+      expect(await readsAs(t(test), 'anon'), test).toEqual([]);
+    }
+  });
+});
+
+describe('policy-subselect-uncorrelated: a <name>_id column naming the policy table, with no foreign key (holes3)', () => {
+  const t = (fk: string) => `create table public.orgs (id int primary key, name text);
+    create table public.members (id int primary key, org_id int not null ${fk}, user_id uuid not null);
+    alter table public.members enable row level security;
+    grant select on public.members to authenticated;
+    create policy self on public.members for select to authenticated using (user_id = (select auth.uid()));
+    alter table public.orgs enable row level security;
+    grant select on public.orgs to authenticated;
+    create policy member on public.orgs for select to authenticated using (exists (select 1 from public.members m where m.user_id = (select auth.uid()) and m.org_id = id));
+    insert into public.orgs values (1, 'a''s org'), (2, 'b''s org');
+    insert into public.members values (1, 1, '00000000-0000-4000-8000-000000000001'), (8, 2, '00000000-0000-4000-8000-000000000002');`;
+
+  it('the bare id inside the sub-select is members.id: with or without the foreign key, reported; on Postgres a member whose membership id is their org id reads every org', async () => {
+    for (const fk of ['', 'references public.orgs (id)']) {
+      expect((await rule('policy-subselect-uncorrelated', t(fk))).map((f) => f.message), fk).toEqual([
+        'policy member on public.orgs reads public.members in a sub-select that never refers to the orgs row: authenticated callers who pass it can see every row, not only those their public.members rows point at through org_id',
+      ]);
+    }
+    expect(await asRequest(t(''), 'authenticated', '00000000-0000-4000-8000-000000000001', async (tx) => (await tx.unsafe('select name from public.orgs order by id')).map((r) => r['name'] as string))).toEqual(["a's org", "b's org"]);
+    const fixed = t('').replace('m.org_id = id', 'm.org_id = orgs.id');
+    expect(await rule('policy-subselect-uncorrelated', fixed)).toEqual([]);
+  });
+});
+
+describe("policy-subselect-uncorrelated: a sub-select runs under the caller's RLS (holes3)", () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const admin = '00000000-0000-4000-8000-000000000002';
+  const t = (adminsPolicy: string) => `create table public.admins (user_id uuid primary key);
+    alter table public.admins enable row level security;
+    grant select on public.admins to anon, authenticated;
+    create policy seen on public.admins for select to authenticated using (${adminsPolicy});
+    create table public.t (id int primary key, user_id uuid not null, body text);
+    alter table public.t enable row level security;
+    grant select on public.t to anon, authenticated;
+    create policy own_or_admin on public.t for select to anon, authenticated using (user_id = (select auth.uid()) or exists (select 1 from public.admins));
+    insert into public.admins values ('${admin}');
+    insert into public.t values (1, '${admin}', 'the admin''s'), (2, '00000000-0000-4000-8000-000000000003', 'someone else''s');`;
+  const reads = (sqlText: string, sub: string) => asRequest(sqlText, 'authenticated', sub, async (tx) => (await tx.unsafe('select body from public.t order by id')).map((r) => r['body'] as string));
+
+  it("exists (select 1 from admins) over admins whose policy shows each user their own row is an admin test: on Postgres only the admin reads every row, and it is not reported; over admins every user reads, it is", async () => {
+    const own = t('user_id = (select auth.uid())');
+    expect(await rule('policy-subselect-uncorrelated', own)).toEqual([]);
+    expect(await reads(own, a)).toEqual([]);
+    expect(await reads(own, admin)).toEqual(["the admin's", "someone else's"]);
+    const open = t('true');
+    expect((await rule('policy-subselect-uncorrelated', open)).map((f) => f.object)).toEqual(['own_or_admin on public.t']);
+    expect(await reads(open, a)).toEqual(["the admin's", "someone else's"]);
   });
 });
 

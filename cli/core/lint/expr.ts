@@ -492,6 +492,8 @@ export interface ExprAnalysis {
   emailPatterns: string[];
   /** A top-level OR branch that is true when the request carries no user, e.g. `auth.uid() IS NULL`. */
   anonymousBranch: string | null;
+  /** The user functions (`schema.name`) called alone as a whole top-level OR branch, e.g. `public.mine(user_id)`: a helper's own anonymousBranch is the policy's. */
+  branchCalls: string[];
   /**
    * Top-level OR branches (the whole expression when there is no OR) that are a bare `NOT EXISTS
    * (select … from t …)` whose FROM holds plain relations only (joined by commas or inner joins),
@@ -889,6 +891,8 @@ function nullWithoutUser(v: unknown, helpers: HelperTest): boolean {
   const t = nodeType(v);
   const b = bodyOf(v);
   if (t === 'NullTest') return b['nulltesttype'] === 'IS_NOT_NULL' && nullWithoutUserValue(b['arg']);
+  // `(user_id = auth.uid()) IS TRUE` is false where the test is NULL or false; IS FALSE where it is NULL.
+  if (t === 'BooleanTest') return (b['booltesttype'] === 'IS_TRUE' && needsUserIn(b['arg'], helpers)) || (b['booltesttype'] === 'IS_FALSE' && nullOnlyWithoutUser(b['arg']));
   // `coalesce((select p.is_admin from profiles p where p.id = auth.uid()), false)`: each argument NULL or
   // false without a user, or the constant false / NULL it falls back to.
   if (t === 'CoalesceExpr') {
@@ -1116,6 +1120,28 @@ export function functionRoleGate(body: string, parseSync: ParseSync): ReadonlySe
 }
 
 /**
+ * The top-level OR branch of a helper's one expression (`select <expr>`, no FROM) that is true
+ * without a user, as a policy's would be (anonymousBranchIn): a parameter stands where a policy
+ * has the row's column, so `select u = coalesce(auth.uid(), u)` and `select coalesce(u =
+ * auth.uid(), true)` are true for anon whatever the policy hands them.
+ */
+export function functionAnonymousBranch(body: string, args: string, parseSync: ParseSync): string | null {
+  const parsed = parseFunctionBody(body, parseSync);
+  if (!parsed || parsed.stmts?.length !== 1 || nodeType(parsed.stmts[0]!.stmt) !== 'SelectStmt') return null;
+  const sel = bodyOf(parsed.stmts[0]!.stmt);
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  if ((sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || sel['fromClause'] || sel['whereClause'] || targets.length !== 1) return null;
+  const names = parameterList(args);
+  return anonymousBranchIn(bodyOf(targets[0])['val'], (v) => {
+    const n = stripCasts(v);
+    const b = bodyOf(n);
+    if (nodeType(n) === 'ParamRef') return names[Number(b['number']) - 1] || `$${String(b['number'])}`;
+    const fields = nodeType(n) === 'ColumnRef' ? strings(b['fields']) : [];
+    return fields.length === 1 && names.includes(fields[0]!) ? fields[0]! : null;
+  });
+}
+
+/**
  * Whether a LANGUAGE sql function yields nothing, NULL or false without a user:
  * one SELECT whose WHERE needs a user (`select team_id from members where
  * user_id = auth.uid()`), or one FROM-less SELECT of a test that does
@@ -1138,6 +1164,17 @@ export function functionNeedsUser(body: string, parseSync: ParseSync, helpers: H
   // A helper that returns the caller's id or email (`select (… ->> 'sub')::uuid`) is NULL without a
   // user, as the claim is: `user_id = public.current_uid()` then admits no row.
   return targets.length === 1 && (nullWithoutUserValue(bodyOf(targets[0])['val']) || needsUserIn(bodyOf(targets[0])['val'], helpers));
+}
+
+/** `(select count(…) from … )` with no GROUP BY or HAVING: one row even over none, never NULL. */
+function isCountSubselect(v: unknown): boolean {
+  const n = stripCasts(v);
+  if (nodeType(n) !== 'SubLink' || bodyOf(n)['subLinkType'] !== 'EXPR_SUBLINK') return false;
+  const sel = bodyOf(bodyOf(n)['subselect']);
+  const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+  if (targets.length !== 1 || sel['havingClause'] || (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') || sel['limitCount'] || sel['limitOffset']) return false;
+  const val = stripCasts(bodyOf(targets[0])['val']);
+  return isAggregateCall(val) && funcName(bodyOf(val)) === 'count' && aggregatesToOneRow(sel);
 }
 
 function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_COLUMNS, values: ReadonlyMap<string, string> = NO_VALUES): boolean {
@@ -1171,6 +1208,20 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
         if (held !== null && constString(y) === held) return true;
       }
     }
+    // `(select count(*) from admins a where a.user_id = auth.uid()) >= 0`: a count is never negative
+    // nor NULL (one row even over none), so the test holds for everyone, anon included.
+    if (kind === 'AEXPR_OP' && STRICT_COMPARISONS.has(op)) {
+      for (const [x, y, flip] of [
+        [b['lexpr'], b['rexpr'], false],
+        [b['rexpr'], b['lexpr'], true],
+      ] as const) {
+        const c = numericConst(y);
+        if (c === null || !isCountSubselect(x)) continue;
+        // As `count op c`: `c <= count` is `count >= c`, and so on.
+        const o = flip ? ({ '<': '>', '>': '<', '<=': '>=', '>=': '<=' } as Record<string, string>)[op] ?? op : op;
+        if ((o === '>=' && c <= 0) || (o === '>' && c < 0) || ((o === '<>' || o === '!=') && (c < 0 || !Number.isInteger(c)))) return true;
+      }
+    }
     if (kind === 'AEXPR_IN' && claimKey(b['lexpr']) === 'role') {
       const list = b['rexpr'] as unknown[];
       if (Array.isArray(list) && list.some((x) => constString(x) === role)) return true;
@@ -1184,6 +1235,7 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
     }
   }
   if (t === 'NullTest' && b['nulltesttype'] === 'IS_NOT_NULL') {
+    if (isCountSubselect(b['arg'])) return true;
     // Every token of the authenticated role carries a sub (GoTrue always sets it).
     const k = claimKey(b['arg']);
     if (k === 'sub' && role === 'authenticated') return true;
@@ -1841,6 +1893,120 @@ function callSource(src: string, loc: unknown): string | null {
   return null;
 }
 
+/**
+ * NULL (not false) for a request without a user: a comparison that NULL makes NULL, with the
+ * caller's id or email (or a strict built-in of it) on one side, or its NOT.
+ */
+function nullOnlyWithoutUser(v: unknown): boolean {
+  const n = stripCasts(v);
+  const b = bodyOf(n);
+  if (nodeType(n) === 'BoolExpr' && b['boolop'] === 'NOT_EXPR') return nullOnlyWithoutUser(((b['args'] as unknown[] | undefined) ?? [])[0]);
+  if (nodeType(n) !== 'A_Expr' || String(b['kind']) !== 'AEXPR_OP' || !STRICT_COMPARISONS.has(opName(b))) return false;
+  return nullWithoutUserValue(b['lexpr']) || nullWithoutUserValue(b['rexpr']);
+}
+
+/** A comparison as `user_id = auth.uid()` (each side as describe() gives it), or its NOT. */
+function describeComparison(v: unknown): string {
+  const n = stripCasts(v);
+  const b = bodyOf(n);
+  if (nodeType(n) === 'BoolExpr' && b['boolop'] === 'NOT_EXPR') return `NOT (${describeComparison(((b['args'] as unknown[] | undefined) ?? [])[0])})`;
+  return nodeType(n) === 'A_Expr' ? `${describe(b['lexpr'])} ${opName(b)} ${describe(b['rexpr'])}` : describe(n);
+}
+
+/** The BooleanTest kinds that are true of NULL: `x IS NOT FALSE`, `x IS NOT TRUE`, `x IS UNKNOWN`. */
+const TRUE_OF_NULL = new Map([
+  ['IS_NOT_FALSE', 'IS NOT FALSE'],
+  ['IS_NOT_TRUE', 'IS NOT TRUE'],
+  ['IS_UNKNOWN', 'IS UNKNOWN'],
+]);
+
+/**
+ * A top-level OR branch of `root` that is true for a request without a user (see
+ * ExprAnalysis.anonymousBranch), described; `rowColumnOf` names a column of the row (a
+ * parameter, in a helper's body) or gives null.
+ */
+function anonymousBranchIn(root: unknown, rowColumnOf: (v: unknown) => string | null): string | null {
+  let anonymousBranch: string | null = null;
+  const ors = branches(root, 'OR_EXPR');
+  if (ors.length > 1) {
+    for (const br of ors) {
+      // `x IS NULL`, or its inversion `NOT (x IS NOT NULL)`.
+      let test: unknown = br;
+      if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+        const inner = (bodyOf(br)['args'] as unknown[])[0];
+        if (nodeType(inner) !== 'NullTest' || bodyOf(inner)['nulltesttype'] !== 'IS_NOT_NULL') continue;
+        test = inner;
+      } else if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
+      const arg = bodyOf(test)['arg'];
+      const k = claimKey(arg);
+      if (k === 'sub' || k === 'email' || k === 'role' || readsClaims(arg)) {
+        anonymousBranch = `${describe(arg)} IS NULL`;
+        break;
+      }
+    }
+  }
+  // `(user_id = auth.uid()) IS NOT FALSE`: without a user the comparison is NULL, which IS NOT FALSE
+  // (IS NOT TRUE, IS UNKNOWN) turns into true, as COALESCE(…, true) does.
+  if (anonymousBranch === null) {
+    for (const br of ors) {
+      const n = stripCasts(br);
+      const kind = TRUE_OF_NULL.get(String(bodyOf(n)['booltesttype']));
+      if (nodeType(n) === 'BooleanTest' && kind !== undefined && nullOnlyWithoutUser(bodyOf(n)['arg'])) {
+        anonymousBranch = `(${describeComparison(bodyOf(n)['arg'])}) ${kind}`;
+        break;
+      }
+    }
+  }
+  // A fallback for a request without a user that makes the test true: the user's id (or email) is
+  // NULL for anon, so `user_id = coalesce(auth.uid(), user_id)` compares the row's column with
+  // itself and `coalesce(auth.uid() = user_id, true)` is true.
+  if (anonymousBranch === null) {
+    const userClaim = (v: unknown) =>
+      contains(v, (t, b) => {
+        const k = claimKey({ [t]: b });
+        return k === 'sub' || k === 'email';
+      });
+    const coalesceArgs = (v: unknown): unknown[] | null => {
+      const n = stripCasts(v);
+      return nodeType(n) === 'CoalesceExpr' ? ((bodyOf(n)['args'] as unknown[] | undefined) ?? []) : null;
+    };
+    for (const br of ors) {
+      const whole = coalesceArgs(br);
+      if (whole && whole.length >= 2 && userClaim(whole[0]) && constBool(whole[whole.length - 1]) === true) {
+        let claim = 'the user';
+        walk(whole[0], (t, b) => {
+          const k = claimKey({ [t]: b });
+          if (claim === 'the user' && (k === 'sub' || k === 'email')) claim = describe({ [t]: b });
+        });
+        anonymousBranch = `COALESCE(<a test of ${claim}>, true)`;
+        break;
+      }
+      // `=`, or IS NOT DISTINCT FROM (ruleutils prints it as NOT (a IS DISTINCT FROM b)).
+      let cmp = br;
+      let op = '=';
+      if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+        cmp = ((bodyOf(br)['args'] as unknown[] | undefined) ?? [])[0];
+        if (nodeType(cmp) !== 'A_Expr' || String(bodyOf(cmp)['kind']) !== 'AEXPR_DISTINCT') continue;
+        op = 'IS NOT DISTINCT FROM';
+      } else if (nodeType(br) !== 'A_Expr') continue;
+      const b = bodyOf(cmp);
+      const kind = String(b['kind']);
+      if (!((opName(b) === '=' && kind === 'AEXPR_OP') || kind === 'AEXPR_NOT_DISTINCT' || (op !== '=' && kind === 'AEXPR_DISTINCT'))) continue;
+      if (kind === 'AEXPR_NOT_DISTINCT') op = 'IS NOT DISTINCT FROM';
+      for (const [col, other] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]]) {
+        const name = rowColumnOf(col);
+        const args = coalesceArgs(other);
+        if (name !== null && args !== null && args.length >= 2 && userClaim(args[0]) && args.slice(1).some((x) => rowColumnOf(x) === name)) {
+          anonymousBranch = `${name} ${op} COALESCE(${describe(args[0])}, ${name})`;
+          break;
+        }
+      }
+      if (anonymousBranch !== null) break;
+    }
+  }
+  return anonymousBranch;
+}
+
 export function analyseExpression(text: string, tableName: string, parseSync: ParseSync): ExprAnalysis {
   const src = `select ${text}`;
   const parsed = parseSync(src) as { stmts: Array<{ stmt: unknown }> };
@@ -2086,6 +2252,12 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       if (isPattern && isEmailOfCaller(b['lexpr'], [...anc, { type: t, body: b, via: 'lexpr' }])) {
         const word = kind === 'AEXPR_ILIKE' || op.includes('~~*') ? 'ILIKE' : kind === 'AEXPR_SIMILAR' ? 'SIMILAR TO' : op.includes('~~') ? 'LIKE' : 'a regular expression';
         emailPatterns.push(`${word} on ${describe(b['lexpr'])}`);
+      } else if (isPattern && isEmailOfCaller(b['rexpr'], [...anc, { type: t, body: b, via: 'rexpr' }])) {
+        // `email ilike auth.email()`: the caller's address is the pattern, and `_` (valid in an
+        // address) matches any character, as `.` does in a regular expression, which also matches
+        // anywhere in the text: `_ob@example.com` reads bob@example.com's rows.
+        const word = kind === 'AEXPR_ILIKE' || op.includes('~~*') ? 'ILIKE' : kind === 'AEXPR_SIMILAR' ? 'SIMILAR TO' : op.includes('~~') ? 'LIKE' : 'a regular expression';
+        emailPatterns.push(`${word} with ${describe(b['rexpr'])} as the pattern`);
       }
       if ((op === '=' && (kind === 'AEXPR_OP' || kind === 'AEXPR_OP_ANY')) || kind === 'AEXPR_NOT_DISTINCT') {
         for (const [col, other] of [
@@ -2140,77 +2312,16 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
   });
 
-  let anonymousBranch: string | null = null;
   const ors = branches(root, 'OR_EXPR');
-  if (ors.length > 1) {
-    for (const br of ors) {
-      // `x IS NULL`, or its inversion `NOT (x IS NOT NULL)`.
-      let test: unknown = br;
-      if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
-        const inner = (bodyOf(br)['args'] as unknown[])[0];
-        if (nodeType(inner) !== 'NullTest' || bodyOf(inner)['nulltesttype'] !== 'IS_NOT_NULL') continue;
-        test = inner;
-      } else if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
-      const arg = bodyOf(test)['arg'];
-      const k = claimKey(arg);
-      if (k === 'sub' || k === 'email' || k === 'role' || readsClaims(arg)) {
-        anonymousBranch = `${describe(arg)} IS NULL`;
-        break;
-      }
-    }
-  }
-  // A fallback for a request without a user that makes the test true: the user's id (or email) is
-  // NULL for anon, so `user_id = coalesce(auth.uid(), user_id)` compares the row's column with
-  // itself and `coalesce(auth.uid() = user_id, true)` is true.
-  if (anonymousBranch === null) {
-    const userClaim = (v: unknown) =>
-      contains(v, (t, b) => {
-        const k = claimKey({ [t]: b });
-        return k === 'sub' || k === 'email';
-      });
-    const coalesceArgs = (v: unknown): unknown[] | null => {
-      const n = stripCasts(v);
-      return nodeType(n) === 'CoalesceExpr' ? ((bodyOf(n)['args'] as unknown[] | undefined) ?? []) : null;
-    };
-    const rowColumnOf = (v: unknown): string | null => {
-      const n = stripCasts(v);
-      if (nodeType(n) !== 'ColumnRef' || !isRowColumn(bodyOf(n), [])) return null;
-      return strings(bodyOf(n)['fields']).pop() ?? null;
-    };
-    for (const br of ors) {
-      const whole = coalesceArgs(br);
-      if (whole && whole.length >= 2 && userClaim(whole[0]) && constBool(whole[whole.length - 1]) === true) {
-        let claim = 'the user';
-        walk(whole[0], (t, b) => {
-          const k = claimKey({ [t]: b });
-          if (claim === 'the user' && (k === 'sub' || k === 'email')) claim = describe({ [t]: b });
-        });
-        anonymousBranch = `COALESCE(<a test of ${claim}>, true)`;
-        break;
-      }
-      // `=`, or IS NOT DISTINCT FROM (ruleutils prints it as NOT (a IS DISTINCT FROM b)).
-      let cmp = br;
-      let op = '=';
-      if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
-        cmp = ((bodyOf(br)['args'] as unknown[] | undefined) ?? [])[0];
-        if (nodeType(cmp) !== 'A_Expr' || String(bodyOf(cmp)['kind']) !== 'AEXPR_DISTINCT') continue;
-        op = 'IS NOT DISTINCT FROM';
-      } else if (nodeType(br) !== 'A_Expr') continue;
-      const b = bodyOf(cmp);
-      const kind = String(b['kind']);
-      if (!((opName(b) === '=' && kind === 'AEXPR_OP') || kind === 'AEXPR_NOT_DISTINCT' || (op !== '=' && kind === 'AEXPR_DISTINCT'))) continue;
-      if (kind === 'AEXPR_NOT_DISTINCT') op = 'IS NOT DISTINCT FROM';
-      for (const [col, other] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]]) {
-        const name = rowColumnOf(col);
-        const args = coalesceArgs(other);
-        if (name !== null && args !== null && args.length >= 2 && userClaim(args[0]) && args.slice(1).some((x) => rowColumnOf(x) === name)) {
-          anonymousBranch = `${name} ${op} COALESCE(${describe(args[0])}, ${name})`;
-          break;
-        }
-      }
-      if (anonymousBranch !== null) break;
-    }
-  }
+  const anonymousBranch = anonymousBranchIn(root, (v) => {
+    const n = stripCasts(v);
+    return nodeType(n) === 'ColumnRef' && isRowColumn(bodyOf(n), []) ? (strings(bodyOf(n)['fields']).pop() ?? null) : null;
+  });
+  // Top-level OR branches that are a call of a user function alone (wrapped in a scalar sub-select or not).
+  const branchCalls = ors.flatMap((br) => {
+    const n = unwrap(br);
+    return nodeType(n) === 'FuncCall' && isUserFunction(bodyOf(n)) ? [funcName(bodyOf(n))] : [];
+  });
 
   // `not exists (select 1 from members m where m.org_id = t.org_id)` (the first member of an org):
   // the sub-select sees only what the caller's SELECT policies on members let through.
@@ -2487,6 +2598,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     readsUserMetadata,
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
+    branchCalls,
     absenceBranches,
     hasSubLink: contains(root, (t) => t === 'SubLink'),
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
@@ -2654,6 +2766,8 @@ export interface FunctionAnalysis {
   readsUserMetadata: boolean;
   /** Parameters its body falls back to when the request carries no user: `coalesce(auth.uid(), p_user_id)` (claimFallbacks). */
   claimFallbacks: string[];
+  /** Its one expression (a single-expression body) is true without a user, whatever the arguments: `coalesce(u = auth.uid(), true)` (functionAnonymousBranch). */
+  anonymousBranch: string | null;
   /** Called in a policy of `tableName` with the row's columns at `argColumns`: the caller's rows its body requires (helperRequiredCallerRows; one-expression bodies only). */
   requiredCallerRows(argColumns: ReadonlyArray<string | null>, tableName: string): Array<{ table: string; boundBy: string[]; rowEquals: string[] }>;
   /** The relations its body inserts into, updates or deletes from, and whether it reads who calls it (a claim, current_user); null when the body is not read. */
@@ -2824,7 +2938,7 @@ const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], in
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null): FunctionAnalysis {
   const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
+  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, string | null>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2845,6 +2959,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     bareCalls: functionBareCalls(sql, defaultSchema, parseSync),
     readsUserMetadata: functionReadsUserMetadata(sql, parseSync),
     claimFallbacks: claimFallbacks(sql, fn.args, parseSync),
+    anonymousBranch: single ? functionAnonymousBranch(sql, fn.args, parseSync) : null,
     requiredCallerRows: (argColumns, tableName) => (single ? helperRequiredCallerRows(sql, fn.name ?? '', fn.args, argColumns, tableName, parseSync) : []),
     writes: functionWrites(sql, defaultSchema, parseSync),
     // What stands where the call stood once inlined: LANGUAGE sql only.

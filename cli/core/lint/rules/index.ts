@@ -48,11 +48,13 @@ import { rule as userMetadataCopied } from './user-metadata-copied.js';
 import { rule as extensionInApi } from './extension-in-api.js';
 import { rule as writePolicyUnbound } from './write-policy-unbound.js';
 import { rule as publicBucketListable } from './public-bucket-listable.js';
+import { rule as partitionPolicyLooser } from './partition-policy-looser.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
   rlsDisabledInApi,
   policyExistsRlsDisabled,
+  partitionPolicyLooser,
   rlsEnabledNoPolicy,
   viewBypassesRls,
   authUsersExposed,

@@ -10,7 +10,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'policy whose top level is an OR with an `auth.uid() IS NULL`-style branch, a fallback for a request without a user (`user_id = coalesce(auth.uid(), user_id)`), or a `NOT EXISTS` over a table anon sees no row of, which opens the table to anonymous requests',
-  docs: 'Anonymous requests carry no sub (GoTrue helpers return NULL), so a top-level `auth.uid() IS NULL OR …` branch is true for every row when the policy applies to anon (or PUBLIC). Often meant as "allow the backend", but the service role bypasses RLS anyway. A COALESCE that falls back from the user\'s id or email to the row\'s own column (`user_id = coalesce(auth.uid(), user_id)`, or IS NOT DISTINCT FROM) or to true (`coalesce(auth.uid() = user_id, true)`) is the same test written another way: without a user it compares the column with itself. A sub-select in a policy runs under the caller\'s own RLS: a top-level `NOT EXISTS (select 1 from members m where m.org_id = t.org_id)` branch (the first member of an organisation adds themselves) is true for anon for every row when anon may read members but none of its SELECT policies lets a request without a user see a row, so anon passes it for every organisation, members or not (reported on INSERT, UPDATE, DELETE and ALL policies when anon holds a privilege one of those commands needs — a read filter over rows anon may read anyway is left alone; not when the sub-select reads the policy\'s own table and a SELECT policy of it holds a sub-select, such as `(select auth.uid())`: Postgres then refuses the request as infinite recursion, 42P17).',
+  docs: 'Anonymous requests carry no sub (GoTrue helpers return NULL), so a top-level `auth.uid() IS NULL OR …` branch is true for every row when the policy applies to anon (or PUBLIC). Often meant as "allow the backend", but the service role bypasses RLS anyway. A COALESCE that falls back from the user\'s id or email to the row\'s own column (`user_id = coalesce(auth.uid(), user_id)`, or IS NOT DISTINCT FROM) or to true (`coalesce(auth.uid() = user_id, true)`) is the same test written another way: without a user it compares the column with itself. So is `(user_id = auth.uid()) IS NOT FALSE` (or IS NOT TRUE, IS UNKNOWN): the comparison is NULL without a user, which those tests turn into true (IS TRUE does not). A LANGUAGE sql helper called as a whole branch (`mine(user_id)`) whose one expression is such a branch (`select coalesce(u = auth.uid(), true)`) counts as the branch itself. A sub-select in a policy runs under the caller\'s own RLS: a top-level `NOT EXISTS (select 1 from members m where m.org_id = t.org_id)` branch (the first member of an organisation adds themselves) is true for anon for every row when anon may read members but none of its SELECT policies lets a request without a user see a row, so anon passes it for every organisation, members or not (reported on INSERT, UPDATE, DELETE and ALL policies when anon holds a privilege one of those commands needs — a read filter over rows anon may read anyway is left alone; not when the sub-select reads the policy\'s own table and a SELECT policy of it holds a sub-select, such as `(select auth.uid())`: Postgres then refuses the request as infinite recursion, 42P17).',
   fix: 'drop the IS NULL branch (the service role has BYPASSRLS and needs no policy); a NOT EXISTS that must see every row belongs in a SECURITY DEFINER helper, and the policy in `to authenticated`',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -20,7 +20,7 @@ export const rule: CatalogRule = {
       for (const p of rel.policies) {
         if (!p.permissive || !policyAppliesTo(ctx.model, p, ctx.anonRole)) continue;
         const a = ctx.analysis(p);
-        const branch = a.using?.anonymousBranch ?? a.check?.anonymousBranch;
+        const branch = a.using?.anonymousBranch ?? a.check?.anonymousBranch ?? helperBranch(ctx, a.using?.branchCalls ?? []) ?? helperBranch(ctx, a.check?.branchCalls ?? []);
         if (branch) {
           out.push({
             object: policyObject(p),
@@ -36,6 +36,20 @@ export const rule: CatalogRule = {
     return out;
   },
 };
+
+/**
+ * A helper called as a whole top-level OR branch whose one expression is itself such a branch
+ * (`public.mine(user_id)` over `select coalesce(u = auth.uid(), true)`): described as the call and
+ * what its body says, when every overload of that name says it.
+ */
+function helperBranch(ctx: CatalogLintContext, calls: readonly string[]): string | null {
+  for (const name of calls) {
+    const fns = ctx.model.functions.filter((fn) => !fn.fromExtension && `${fn.schema}.${fn.name}` === name);
+    const said = fns.map((fn) => (ctx.readableBody(fn)?.single ? ctx.functionAnalysis(fn).anonymousBranch : null));
+    if (said.length > 0 && said.every((x) => x !== null)) return `${name}(…), whose body is ${said[0]}`;
+  }
+  return null;
+}
 
 /**
  * Whether `role` sees no row of `t` in a sub-select: it may read the table (else the query fails),

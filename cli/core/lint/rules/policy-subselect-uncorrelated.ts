@@ -4,10 +4,11 @@
  * project. Reported when the sub-select's table is linked to the policy's table
  * (a foreign key, or a shared `*_id` column) by a column it leaves unused.
  */
-import type { CatalogRule, RawFinding } from '../types.js';
+import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
+import { privilegeClosure } from '../../catalog/model.js';
 import type { DetachedCaller } from '../expr.js';
-import { apiRolesOf, bypassesRls, callerQuestion, commandsOf, hasPrivilege, isTable, listWords, policyObject, relationsByName, helpersByName, writableWithoutUser, uniqueKeys } from '../facts.js';
+import { apiRolesOf, bypassesRls, callerQuestion, commandsOf, hasPrivilege, isTable, listWords, policiesFor, policyObject, relationsByName, helpersByName, writableWithoutUser, uniqueKeys } from '../facts.js';
 import { writePath } from './policy-trusts-writable-column.js';
 
 /** Who-did-it columns: a link through them is bookkeeping, not membership. */
@@ -44,7 +45,25 @@ export function linkBetween(rel: Relation, other: Relation, bound: readonly stri
     const mine = rel.columns.find((x) => x.name === c.name && x.type === c.type);
     if (mine) return { theirs: c.name, ours: mine.name };
   }
+  // No foreign keys: a `<name>_id` column naming the policy's table, beside its `id` of the same
+  // type (members.org_id and orgs.id; organization_id and organizations, category_id and categories).
+  const id = rel.columns.find((x) => x.name === 'id');
+  if (id) {
+    const named = namesOf(rel.name);
+    const c = other.columns.find((x) => named.has(x.name.toLowerCase()) && x.type === id.type && free(x.name));
+    if (c) return { theirs: c.name, ours: id.name };
+  }
   return null;
+}
+
+/** The `<singular>_id` names a table's name suggests: orgs → org_id, categories → category_id, boxes → box_id, staff → staff_id. */
+function namesOf(table: string): Set<string> {
+  const t = table.toLowerCase();
+  const singular = new Set([t]);
+  if (t.endsWith('ies')) singular.add(`${t.slice(0, -3)}y`);
+  if (t.endsWith('es')) singular.add(t.slice(0, -2));
+  if (t.endsWith('s')) singular.add(t.slice(0, -1));
+  return new Set([...singular].map((x) => `${x}_id`));
 }
 
 /** Every link between `rel` and `other` (linkBetween, each further one among the columns the ones before left). */
@@ -85,13 +104,45 @@ export function globalGate(rel: Relation, other: Relation, lookups: readonly { b
   });
 }
 
+/**
+ * The columns of `t` its SELECT policies tie to the caller for every role in `roles` (an owner
+ * equality in every OR branch of every permissive policy, or of a restrictive one): a sub-select in
+ * a policy runs under the caller's RLS, so `exists (select 1 from admins)` over admins whose only
+ * policy is `using (user_id = auth.uid())` asks about the caller's own row. A role that sees no row
+ * of it (no permissive SELECT policy: the sub-select is empty for it) ties nothing and is skipped;
+ * [] when RLS ties nothing for some role, or no role sees a row at all.
+ */
+function boundByRls(ctx: CatalogLintContext, t: Relation, roles: readonly string[]): string[] {
+  const owners = (q: Policy): Set<string> | null => {
+    const branches = ctx.analysis(q).using?.ownerBranches ?? [];
+    if (branches.length === 0) return null;
+    return branches.map((b) => new Set(b.owners)).reduce((x, y) => new Set([...x].filter((c) => y.has(c))));
+  };
+  const common: { cols: string[] | null } = { cols: null };
+  for (const role of roles) {
+    if (!isTable(t) || !t.rls || bypassesRls(ctx.model, role) || (!t.forceRls && privilegeClosure(ctx.model, role).has(t.owner))) return [];
+    const permissive = policiesFor(ctx.model, t, role, 'SELECT', true).filter((q) => ctx.analysis(q).using !== null && !ctx.analysis(q).using!.neverTrue);
+    if (permissive.length === 0) continue;
+    const cols = new Set<string>();
+    for (const q of policiesFor(ctx.model, t, role, 'SELECT', false)) for (const c of owners(q) ?? []) cols.add(c);
+    const each = permissive.map(owners);
+    if (each.every((x) => x !== null)) {
+      const sets = each as Array<Set<string>>;
+      for (const c of sets[0]!) if (sets.every((x) => x.has(c))) cols.add(c);
+    }
+    common.cols = common.cols === null ? [...cols] : common.cols.filter((c) => cols.has(c));
+  }
+  // No role sees a row of it (RLS on and no policy, often one that lints before its policies exist): judged as before.
+  return common.cols ?? [];
+}
+
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'policy-subselect-uncorrelated',
   level: 'warn',
   category: 'security',
   description: "permissive policy (or one of its OR branches) whose sub-select never refers to the row, over a table linked to the policy's table (other AND-ed tests of the row alone, like status = 'open', do not tie it) or, asking nothing of the caller either, over tables the caller can write; or that never joins the caller's rows to the row's",
-  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, or the same `*_id` column — by a column the sub-select does not compare with the caller. A gate that really is global (staff, a feature flag) has no such link and is not reported; nor is one on an attribute of the caller's own single row — a look-up that compares a unique key of its table with the caller and tests or returns another column (`(select p.is_admin from profiles p where p.auth_user_id = auth.uid())`, in the policy or a helper) — when the link goes through one of that table's own unique keys (admin_audit_log.admin_id → profiles.id says whose entry it is). It stays reported when it tests nothing but the key (any user with a profile passes), when the binding is no unique key (members.user_id: a role there is one of any organisation), or when the link is a column the caller's row carries (profiles.org_id beside projects.org_id: the flag of one organisation's profile). A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. A helper the policy hands a column of the row (`(select private.is_member(org_id))`) whose body never reads that parameter gives the same answer for every row and is reported too, with no link needed: most often a LANGUAGE sql parameter named like a column of the table the body reads (`where m.org_id = org_id`), which Postgres resolves to the column, so every member of any organisation passes (write is_member.org_id or $1, or rename the parameter); a PL/pgSQL parameter counts as read wherever its name appears. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead. With no link needed either: an EXISTS that refers to neither the row nor the caller (no claim or role, and only functions whose bodies ask nothing, such as storage.foldername), standing beside tests of the row alone, over tables the caller can read and whose columns it reads the caller can write (an INSERT or UPDATE of their own that no check pins): the caller writes a row that satisfies it and passes for every row the rest lets through — most often an unqualified column inside the sub-select that names the sub-select's own table (`(storage.foldername(name))[2]` inside `exists (select 1 from chats …)` is chats.name, not the object's).",
+  docs: "A sub-select that does not mention the policy's row gives the same answer for every row: `exists (select 1 from members m where m.user_id = (select auth.uid()))` on projects lets a member of any organisation see every project, and `status = 'open' and exists (…)` every open project: a test of the row that does not involve the caller ties nothing. Reported when the sub-select's table is linked to the policy's table — a foreign key between them, foreign keys to the same key, the same `*_id` column, or a `<name>_id` column naming the policy's table beside its `id` (members.org_id and orgs.id) — by a column the sub-select does not compare with the caller. The sub-select runs under the caller's RLS: a column its table's SELECT policies tie to the caller for every role the policy serves (`exists (select 1 from admins)` over admins whose only policy is `using (user_id = auth.uid())`) counts as compared with the caller (a role that sees no row of it is not asked). A gate that really is global (staff, a feature flag) has no such link and is not reported; nor is one on an attribute of the caller's own single row — a look-up that compares a unique key of its table with the caller and tests or returns another column (`(select p.is_admin from profiles p where p.auth_user_id = auth.uid())`, in the policy or a helper) — when the link goes through one of that table's own unique keys (admin_audit_log.admin_id → profiles.id says whose entry it is). It stays reported when it tests nothing but the key (any user with a profile passes), when the binding is no unique key (members.user_id: a role there is one of any organisation), or when the link is a column the caller's row carries (profiles.org_id beside projects.org_id: the flag of one organisation's profile). A LANGUAGE sql or plpgsql helper called with nothing from the row or the caller (`private.is_admin()` whose body reads profiles where role = 'admin' but never asks whose profile) is read as if its sub-selects stood in the policy (a PL/pgSQL body's queries and expressions, a variable that only ever holds auth.uid() read as auth.uid()). The same goes for a sub-select — in the policy or in a helper it calls, whose arguments then play the row — that reads one table for the caller and another for the row without joining them (`from projects p join members m on m.user_id = auth.uid() where p.id = tasks.project_id`), and for one whose only tie to the caller is auth.users, where every signed-in user has a row. A helper the policy hands a column of the row (`(select private.is_member(org_id))`) whose body never reads that parameter gives the same answer for every row and is reported too, with no link needed: most often a LANGUAGE sql parameter named like a column of the table the body reads (`where m.org_id = org_id`), which Postgres resolves to the column, so every member of any organisation passes (write is_member.org_id or $1, or rename the parameter); a PL/pgSQL parameter counts as read wherever its name appears. The self-comparison `m.org_id = m.org_id` is reported by policy-self-comparison instead. With no link needed either: an EXISTS that refers to neither the row nor the caller (no claim or role, and only functions whose bodies ask nothing, such as storage.foldername), standing beside tests of the row alone, over tables the caller can read and whose columns it reads the caller can write (an INSERT or UPDATE of their own that no check pins): the caller writes a row that satisfies it and passes for every row the rest lets through — most often an unqualified column inside the sub-select that names the sub-select's own table (`(storage.foldername(name))[2]` inside `exists (select 1 from chats …)` is chats.name, not the object's).",
   fix: 'tie the sub-select to the row: ... and m.org_id = projects.org_id',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -115,7 +166,9 @@ export const rule: CatalogRule = {
           ];
           for (const read of reads) {
             const other = byName.get(read.table);
-            const link = other && linkBetween(rel, other, read.boundBy);
+            // A sub-select runs under the caller's RLS: columns its table's policies tie to the caller are tied here too.
+            const rlsBound = other && !read.via ? boundByRls(ctx, other, roles) : [];
+            const link = other && linkBetween(rel, other, [...read.boundBy, ...rlsBound]);
             if (link && !globalGate(rel, other, read.lookups)) {
               hit = { table: read.table, ref: read.ref, link, filtered: branch.filtered, via: read.via };
               break;
