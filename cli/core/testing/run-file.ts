@@ -677,20 +677,27 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       // that an error stopping it undoes that statement alone, as psql's autocommit would.
       guard = !group && (!onErrorStop || !!opts.commit) && (block === 'none' || (onErrorRollback && !aborted));
       if (guard) await exec(`savepoint ${STMT_SAVEPOINT}`);
-      const rows = await runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
       // Keep the library reachable, as pgTAP would be in the schema the file puts on its path: after
       // a SET search_path (or set_config) of the file's, with that setting's scope; after a statement
       // that may run the schema's own code, for a function that runs `SET search_path` in its body
       // (cas-cif's mocks.set_mocked_time_in_transaction sets `mocks, public, pg_catalog`, then the
       // file calls is()), with a SET's scope. The result is recorded for the descriptions that print the path.
       const scope = adapted.searchPath ? adapted.searchPath.local : RUNS_CODE.has(st0.kind ?? '') ? false : undefined;
-      if (scope !== undefined) {
-        const appended = `set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${scope})`;
-        await exec(
-          `select set_config('${APPENDED_PATH}', ${appended}, ${scope}) ` +
-            `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`,
-        );
-      }
+      const restore =
+        scope === undefined
+          ? null
+          : `select set_config('${APPENDED_PATH}', set_config('search_path', concat_ws(', ', nullif(current_setting('search_path'), ''), ${psqlLiteral(opts.librarySchema).trimStart()}), ${scope}), ${scope}) ` +
+            `where not ${psqlLiteral(opts.librarySchema).trimStart()} = any (current_schemas(false))`;
+      // Sent right behind the statement, without waiting for its answer (runStatement sends a statement
+      // that is not a COPY before it first waits): one round trip for both, as every assertion is a SELECT.
+      // When the statement fails, the block it aborted refuses the restore too, and the statement's error is what counts.
+      const pipelined = restore !== null && st0.kind !== 'CopyStmt';
+      const ran = runStatement(st.text, st0.kind === 'CopyStmt' ? copyInput.get(index) : undefined);
+      const restored = pipelined ? exec(restore) : null;
+      restored?.catch(() => undefined);
+      const rows = await ran;
+      if (restored) await restored;
+      else if (restore !== null) await exec(restore);
       // Outside a block the statement was a transaction of its own under psql: what it set for it ends here.
       if (alone) await endTransactionLocal();
       if (guard) await exec(`release savepoint ${STMT_SAVEPOINT}`);
