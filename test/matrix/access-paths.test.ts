@@ -384,7 +384,7 @@ describe('access matrix on subtle access paths', () => {
   });
 
   it('a foreign table: writes are not run, and the grant tells none from granted', () => {
-    expect(row(m, 'public.ft', 'alice')).toEqual(['empty', 'n/a: foreign table: INSERT granted, not run (it would write to the remote server)', 'none', 'none']);
+    expect(row(m, 'public.ft', 'alice')).toEqual(['n/a: the table has no rows in the fixtures: add some to see who reads, updates and deletes what', 'n/a: foreign table: INSERT granted, not run (it would write to the remote server)', 'none', 'none']);
     expect(row(m, 'public.ft', 'anon')).toEqual(['none', 'none', 'none', 'none']);
     expect(row(m, 'public.ft_gone', 'anon')).toEqual(Array(4).fill('error: 58P01 could not open file "/nonexistent/rowguard-matrix.csv" for reading: No such file or directory (reading it as the connecting role)'));
   });

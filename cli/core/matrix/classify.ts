@@ -16,13 +16,17 @@ export interface RowCounts {
   ownTotal?: number;
 }
 
+/** Why a table with no rows cannot say who reads, updates or deletes what (the probe names the cause when it knows it). */
+export const NO_ROWS = 'the table has no rows in the fixtures: add some to see who reads, updates and deletes what';
+
 /**
  * all: every row; own: exactly the actor's rows (and not every row);
- * empty: none; subset: anything else, with the count.
+ * empty: none; subset: anything else, with the count. A table without rows
+ * measures nothing: n/a, not `empty`, which reads as "this actor sees nothing".
  */
 export function classifyRows(c: RowCounts): Cell {
   const base = { rows: c.rows, total: c.total };
-  if (c.total === 0) return { access: 'empty', ...base, note: 'the table has no rows in the fixtures: add some to see more than this' };
+  if (c.total === 0) return { access: 'n/a', note: NO_ROWS };
   if (c.rows === 0) return { access: 'empty', ...base };
   if (c.ownTotal !== undefined && c.rowsOwn !== undefined && c.ownTotal > 0 && c.rows === c.ownTotal && c.rowsOwn === c.ownTotal && c.ownTotal < c.total) {
     return { access: 'own', ...base };

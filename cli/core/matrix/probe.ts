@@ -19,7 +19,7 @@ import type { Sql, TransactionSql } from '../db.js';
 import { quoteIdent } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { applyRequest, type ApiRequest } from '../postgrest/request.js';
-import { classifyOwnedInsert, classifyRows, classifySingleInsert, outcomeOfError, type Outcome } from './classify.js';
+import { classifyOwnedInsert, classifyRows, classifySingleInsert, NO_ROWS, outcomeOfError, type Outcome } from './classify.js';
 import type { RelationModel, ColumnRow, RpcFunctionModel } from './introspect.js';
 import { COMMANDS, type ActorInfo, type CallCell, type Cell, type Matrix, type MatrixCommand } from './model.js';
 
@@ -73,6 +73,8 @@ export interface Truth {
   writeGrants: Map<string, Set<string>>;
   /** Rows rowguard made because the fixtures left the table empty (see seedEmptyTables). */
   seeded?: number;
+  /** Why the fixtures' empty table got no made-up rows (see seedEmptyTables). */
+  unseeded?: string;
   /** Columns the table's policies read (pg_depend records a policy's column references). */
   policyColumns: Set<string>;
 }
@@ -323,7 +325,7 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
   await checkGroundTruthRole(sql);
   const roles = [...new Set(actors.map((a) => a.role))];
   const existing = new Set((await sql<{ rolname: string }[]>`select rolname from pg_catalog.pg_roles where rolname = any(${roles}::text[])`).map((r) => r.rolname));
-  const seeded = await seedEmptyTables(sql, rels, actors, opts.userIds);
+  const { seeded, unseeded } = await seedEmptyTables(sql, rels, actors, opts.userIds);
   const truths = new Map<string, Truth | Cell>();
   // Tables are independent: read them over the pool's connections in parallel.
   const pending = [...rels];
@@ -332,7 +334,8 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
       try {
         const truth = await readTruth(sql, rel, roles);
         const made = seeded.get(rel.name);
-        truths.set(rel.name, made ? { ...truth, seeded: made } : truth);
+        const why = unseeded.get(rel.name);
+        truths.set(rel.name, { ...truth, ...(made ? { seeded: made } : {}), ...(why && truth.total === 0 ? { unseeded: why } : {}) });
       } catch (err) {
         // Even the connecting superuser cannot read it (a foreign table whose file or server is gone, a
         // view whose function raises): every cell of it says so, the other relations are still probed.
@@ -417,7 +420,10 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
         await as('DELETE');
         const DELETE = await probeDelete(tx, rel, truth, actor);
         const filters = truth.filtering.get(actor.role);
-        const made = (cell: Cell) => withNote(cell, truth.seeded ? `the fixtures put no row in this table: measured on ${truth.seeded} rows rowguard made from the column types` : undefined);
+        const made = (cell: Cell) =>
+          cell.access === 'n/a' && cell.note === NO_ROWS && truth.unseeded
+            ? { ...cell, note: truth.unseeded }
+            : withNote(cell, truth.seeded ? `the fixtures put no row in this table: measured on ${truth.seeded} rows rowguard made from the column types` : undefined);
         out.set(rel.name, {
           SELECT: made(withColumns(allOfFixtures(SELECT, filters, 'r'), rel, truth.readable.get(actor.role))),
           INSERT: withColumns(INSERT, rel, truth.insertable.get(actor.role)),
@@ -529,10 +535,11 @@ function withNote(cell: Cell, note: string | undefined): Cell {
  * an owner column, built from the column types as INSERT builds them.
  * Committed table by table in name order (all of a table's rows or none),
  * before any ground truth is read, so triggers' side effects are the same on
- * every run. Returns the rows each seeded table got.
+ * every run. Returns the rows each seeded table got, and why each empty table it could not seed got none.
  */
-async function seedEmptyTables(sql: Sql, rels: RelationModel[], actors: ProbeActor[], userIds: string[]): Promise<Map<string, number>> {
+async function seedEmptyTables(sql: Sql, rels: RelationModel[], actors: ProbeActor[], userIds: string[]): Promise<{ seeded: Map<string, number>; unseeded: Map<string, string> }> {
   const seeded = new Map<string, number>();
+  const unseeded = new Map<string, string>();
   const actorUids = [...new Set(actors.map((a) => a.uid).filter((u): u is string => !!u))];
   for (const id of userIds) if (actorUids.length < 2 && !actorUids.includes(id)) actorUids.push(id);
   for (const rel of rels) {
@@ -540,7 +547,10 @@ async function seedEmptyTables(sql: Sql, rels: RelationModel[], actors: ProbeAct
     const [{ any } = { any: true }] = await sql.unsafe<{ any: boolean }[]>(`select exists (select 1 from ${rel.name}) as any`).catch(() => [{ any: true }]);
     if (any) continue;
     const source = synthesizeSource(rel);
-    if ('reason' in source) continue;
+    if ('reason' in source) {
+      unseeded.set(rel.name, source.reason);
+      continue;
+    }
     const owners: Array<string | undefined> = rel.ownerColumn && actorUids.length ? actorUids : [undefined, undefined];
     try {
       await sql.begin(async (tx) => {
@@ -552,10 +562,13 @@ async function seedEmptyTables(sql: Sql, rels: RelationModel[], actors: ProbeAct
       });
       seeded.set(rel.name, owners.length);
     } catch (err) {
-      if (!pgFieldsOf(err)) throw err; // a constraint, trigger or partition bound refused a made-up row: leave it empty
+      // A constraint, trigger or partition bound refused a made-up row: leave it empty, and say so.
+      const pg = pgFieldsOf(err);
+      if (!pg) throw err;
+      unseeded.set(rel.name, `the fixtures put no row in this table, and the row rowguard made from the column types was refused: ${pg.message ?? 'error'}${pg.sqlstate ? ` [${pg.sqlstate}]` : ''}`);
     }
   }
-  return seeded;
+  return { seeded, unseeded };
 }
 
 const NO_TRUTH: Truth = {

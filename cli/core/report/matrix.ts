@@ -215,7 +215,7 @@ const ACCESS_TEXT: Record<Access, string> = {
   all: 'every row / any owner',
   refused: 'write refused by a WITH CHECK',
   empty: 'allowed, but no row matched',
-  'n/a': 'not attempted (reason in the tooltip)',
+  'n/a': 'not attempted, or nothing to measure (reason in the tooltip)',
   error: 'failed for another reason',
 };
 
