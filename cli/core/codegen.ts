@@ -83,24 +83,11 @@ export async function generateTypes(url: string, schemas: readonly string[]): Pr
     const tables = (text.match(/^export interface \w+ \{/gm) ?? []).length - 1; // minus the DB interface
     return { text: HEADER + text, tables: Math.max(0, tables) };
   } catch (err) {
-    // pg's errors without a code (the socket went) are read as postgres.js's closed connection: one wording.
-    if (!(err instanceof RowguardError) && pgSessionEnded(err)) throw lostConnectionError(url, typeof (err as { code?: unknown }).code === 'string' ? err : { code: 'CONNECTION_CLOSED', cause: err });
+    if (!(err instanceof RowguardError) && sessionEnded(err)) throw lostConnectionError(url, err);
     throw err;
   } finally {
     await db.destroy();
   }
-}
-
-/**
- * pg (kysely-codegen's driver, unlike postgres.js) reports a session the server ended as a
- * DatabaseError whose code is the SQLSTATE (57P01 terminated, 57P02 crash, 57P05 idle timeout), and
- * once the socket is gone as 'Connection terminated unexpectedly' or, for a client whose session
- * ended between queries, 'Client has encountered a connection error and is not queryable', with no code.
- */
-function pgSessionEnded(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  if (sessionEnded(err)) return true;
-  return e?.code === '57P01' || e?.code === '57P02' || e?.code === '57P05' || /^(Connection terminated\b|Client has encountered a connection error)/.test(String(e?.message ?? ''));
 }
 
 type Codegen = typeof import('kysely-codegen');

@@ -73,17 +73,31 @@ export function isConnectionError(err: unknown): boolean {
   return !!s && (s.startsWith('28') || s === '3D000' || s === '57P03' || s.startsWith('08'));
 }
 
+/**
+ * pg, the driver kysely-codegen runs on, reports a session the server ended as a DatabaseError
+ * whose `code` is the SQLSTATE (postgres.js's PostgresError is what pgFieldsOf reads), and a socket
+ * that went without one as 'Connection terminated unexpectedly' or, for a client whose session
+ * ended between queries, 'Client has encountered a connection error and is not queryable'.
+ */
+const PG_SOCKET_GONE = /^(Connection terminated\b|Client has encountered a connection error)/;
+
+function pgDriverSqlstate(err: unknown): string | undefined {
+  const e = err as { severity?: unknown; code?: unknown } | null;
+  return typeof e?.severity === 'string' && typeof e.code === 'string' ? e.code : undefined;
+}
+
 /** The session is gone: the socket closed, or the server ended it (57P01 pg_terminate_backend or shutdown, 57P02 crash of another backend, 57P05 idle session timeout). */
 export function sessionEnded(err: unknown): boolean {
-  const state = pgFieldsOf(err)?.sqlstate;
-  return isConnectionError(err) || state === '57P01' || state === '57P02' || state === '57P05';
+  const state = pgFieldsOf(err)?.sqlstate ?? pgDriverSqlstate(err);
+  return isConnectionError(err) || state === '57P01' || state === '57P02' || state === '57P05' || PG_SOCKET_GONE.test(String((err as { message?: unknown } | null)?.message ?? ''));
 }
 
 /** Why a working session ended, in words and without the URL (the driver writes "write CONNECTION_CLOSED host:port"). */
 export function endedReason(url: string, err: unknown): string {
   const e = err as { code?: string; message?: string };
   const pg = pgFieldsOf(err);
-  return scrubSecrets(pg?.message ?? (e?.code === 'CONNECTION_CLOSED' || e?.code === 'CONNECTION_ENDED' || e?.code === 'CONNECTION_DESTROYED' || e?.code === 'ECONNRESET' ? 'the server closed the connection' : (e?.message ?? String(err))), url);
+  const closed = e?.code === 'CONNECTION_CLOSED' || e?.code === 'CONNECTION_ENDED' || e?.code === 'CONNECTION_DESTROYED' || e?.code === 'ECONNRESET' || PG_SOCKET_GONE.test(String(e?.message ?? ''));
+  return scrubSecrets(pg?.message ?? (closed ? 'the server closed the connection' : (e?.message ?? String(err))), url);
 }
 
 /**
