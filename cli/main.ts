@@ -8,7 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
 import { fallbackOutput, loadOutputModule } from './context.js';
-import { inFlight, leftBehindWarnings, live } from './core/leftovers.js';
+import { dropByHand, inFlight, leftBehindWarnings, live } from './core/leftovers.js';
 import { makeDbCommand } from './commands/db.js';
 import { makeMigrateCommand } from './commands/migrate.js';
 import { makeCodegenCommand } from './commands/codegen.js';
@@ -183,7 +183,7 @@ if (invokedDirectly) {
     if (settled || stopping || exitCode !== 0) return;
     // No time to drop its throwaway databases here (an exit handler cannot wait): name them.
     const names = live.map((l) => l.name);
-    const drop = names.length ? `; it left ${names.join(', ')}: drop ${names.length > 1 ? 'them' : 'it'} by hand: ${names.map((n) => `drop database "${n}" with (force);`).join(' ')}` : '';
+    const drop = names.length ? `; it left ${names.join(', ')}: ${dropByHand(names)}` : '';
     const err = new RowguardError('db_unreachable', 'lost the database connection: the command was left waiting for an answer that cannot come', { hint: `is the server still running? run the command again${drop}` });
     const json = process.argv.includes('--json');
     if (json) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
@@ -205,7 +205,7 @@ async function dropLeftovers(): Promise<{ what: string; hint?: string }> {
     const names = result.left.map((l) => l.name);
     return {
       what: `${result.dropped ? `${plural(result.dropped)} dropped; ` : ''}could not drop ${names.join(', ')} (${result.left[0]!.reason})`,
-      hint: `drop ${names.length > 1 ? 'them' : 'it'} by hand: ${names.map((n) => `drop database "${n}" with (force);`).join(' ')}`,
+      hint: dropByHand(names),
     };
   }
   return { what: result.dropped ? `${plural(result.dropped)} dropped` : 'nothing to clean up' };

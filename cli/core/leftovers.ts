@@ -14,7 +14,12 @@ export const leftBehind: LeftDatabase[] = [];
 
 /** The warning for each: what was left, why, and the statement that removes it. */
 export function leftBehindWarnings(): string[] {
-  return leftBehind.map((l) => `throwaway database ${l.name} could not be dropped (${l.reason}); drop it by hand: drop database "${l.name}" with (force);`);
+  return leftBehind.map((l) => `throwaway database ${l.name} could not be dropped (${l.reason}); ${dropByHand([l.name])}`);
+}
+
+/** The hint for throwaway databases rowguard could not drop itself: the statements that do. */
+export function dropByHand(names: readonly string[]): string {
+  return `drop ${names.length > 1 ? 'them' : 'it'} by hand: ${names.map((n) => `drop database "${n}" with (force);`).join(' ')}`;
 }
 
 /**

@@ -372,7 +372,7 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
         meta: { version: file.version, file: file.displayPath },
       });
     }
-    if (lostConnection(err)) {
+    if (sessionEnded(err)) {
       throw connectionLost(opts.url, err, file.displayPath, {
         hint: 'a migration commits with its history row or not at all: rowguard migrate status says whether it was applied; then run migrate up again',
         meta: { version: file.version, file: file.displayPath },
@@ -561,7 +561,7 @@ async function applyOutsideTransaction(sql: Sql, opts: EngineOptions, file: Migr
     try {
       await cancellable(sql.unsafe(st.text).simple(), opts.signal);
     } catch (err) {
-      if (lostConnection(err)) {
+      if (sessionEnded(err)) {
         throw connectionLost(opts.url, err, `${file.displayPath} (statement ${i + 1} of ${split.length}, outside a transaction)`, {
           hint: `${i === 0 ? '' : i === 1 ? 'statement 1 stays applied and ' : `statements 1–${i} stay applied and `}the migration is recorded as running: see what statement ${i + 1} left, then rowguard migrate resolve ${file.version} --applied|--rolled-back`,
           meta: { version: file.version, file: file.displayPath, statementIndex: i + 1 },
@@ -622,8 +622,6 @@ async function cancellable<T>(query: PromiseLike<T> & { cancel(): unknown }, sig
     signal.removeEventListener('abort', onAbort);
   }
 }
-
-const lostConnection = sessionEnded;
 
 function connectionLost(url: string, err: unknown, while_: string, options: { hint: string; meta: Record<string, unknown> }): RowguardError {
   return new RowguardError('db_unreachable', `lost the connection to ${describeUrl(url)} while applying ${while_}: ${endedReason(url, err)}`, { ...options, pg: pgFieldsOf(err), cause: err });
