@@ -53,28 +53,6 @@ CREATE FUNCTION col_isnt_pk(name, name, name, text) RETURNS text LANGUAGE sql AS
 CREATE FUNCTION col_isnt_pk(name, name, text) RETURNS text LANGUAGE sql AS $$ SELECT col_isnt_pk($1, ARRAY[$2], $3) $$;
 CREATE FUNCTION col_isnt_pk(name, name) RETURNS text LANGUAGE sql AS $$ SELECT col_isnt_pk($1, $2, 'Column ' || quote_ident($1) || '(' || quote_ident($2) || ') should not be a primary key') $$;
 
--- Foreign keys as pgTAP sees them (its pg_all_foreign_keys view): only those
--- whose referenced key is a plain index (relkind 'i'), so a key referencing a
--- partitioned table shows up once per partition and never as the parent; and
--- only on tables the current role may use (schema USAGE and some table privilege).
-CREATE VIEW _tap_cons_fks AS
-SELECT n.nspname AS fk_schema,
-       c.relname AS fk_table,
-       c.oid AS fk_oid,
-       _tap_cons_cols(x.conrelid, x.conkey) AS fk_cols,
-       pn.nspname AS pk_schema,
-       p.relname AS pk_table,
-       _tap_cons_cols(x.confrelid, x.confkey) AS pk_cols
-  FROM pg_catalog.pg_constraint x
-  JOIN pg_catalog.pg_class c ON c.oid = x.conrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_catalog.pg_class p ON p.oid = x.confrelid
-  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
-  JOIN pg_catalog.pg_class i ON i.oid = x.conindid AND i.relkind = 'i'
- WHERE x.contype = 'f'
-   AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
-   AND pg_catalog.has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER');
-
 -- A foreign key's referential action as pgTAP spells it (confdeltype / confupdtype codes).
 CREATE FUNCTION _tap_fk_action(code "char") RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE code WHEN 'a' THEN 'NO ACTION' WHEN 'c' THEN 'CASCADE' WHEN 'd' THEN 'SET DEFAULT'
@@ -82,8 +60,10 @@ CREATE FUNCTION _tap_fk_action(code "char") RETURNS text LANGUAGE sql IMMUTABLE 
 $$;
 
 -- pgTAP's pg_all_foreign_keys view, which suites read directly (chef's chef_pgtap helpers check a
--- key's ON DELETE / ON UPDATE action through it): one row per foreign key as _tap_cons_fks sees them,
--- with pgTAP's column names. match_type names only FULL and PARTIAL (and pgTAP's old 'u', NONE):
+-- key's ON DELETE / ON UPDATE action through it), with pgTAP's column names: only the foreign keys
+-- whose referenced key is a plain index (relkind 'i'), so a key referencing a partitioned table shows
+-- up once per partition and never as the parent; and only on tables the current role may use
+-- (schema USAGE and some table privilege). match_type names only FULL and PARTIAL (and pgTAP's old 'u', NONE):
 -- MATCH SIMPLE, confmatchtype 's' and the default, reads NULL there. pk_constraint_name is the
 -- primary key or unique constraint owning the referenced index, NULL for a bare unique index.
 CREATE VIEW pg_all_foreign_keys AS
@@ -113,6 +93,12 @@ SELECT n.nspname AS fk_schema_name,
  WHERE x.contype = 'f'
    AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
    AND pg_catalog.has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE, REFERENCES, TRIGGER');
+
+-- Foreign keys as the fk_ok / has_fk family reads them: pg_all_foreign_keys under shorter names.
+CREATE VIEW _tap_cons_fks AS
+SELECT fk_schema_name AS fk_schema, fk_table_name AS fk_table, fk_table_oid AS fk_oid, fk_columns AS fk_cols,
+       pk_schema_name AS pk_schema, pk_table_name AS pk_table, pk_columns AS pk_cols
+  FROM pg_all_foreign_keys;
 
 CREATE FUNCTION _tap_cons_fk_exists(sch name, tbl name, cols name[]) RETURNS boolean
 LANGUAGE sql STABLE AS $$
