@@ -450,6 +450,26 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     flush(n);
   };
 
+  /**
+   * Where a file the script names is read from: an absolute path as is; \ir's against the including
+   * file; \i's and \copy's against the working directory, as psql reads them, then the script's own
+   * folder (a file written for pg_prove run from elsewhere usually means its own folder).
+   */
+  const placesOf = (target: string, absPath: string, relativeToScript: boolean): string[] =>
+    isAbsolute(target) ? [target] : relativeToScript ? [join(dirname(absPath), target)] : [join(opts.cwd, target), join(dirname(absPath), target)];
+  /** The first of `places` that reads; undefined when none does. */
+  const readFirst = (places: string[]): { content: string; used: string } | undefined => {
+    for (const used of places) {
+      try {
+        return { content: opts.readFile(used), used };
+      } catch {
+        /* try the next place */
+      }
+    }
+    return undefined;
+  };
+  const lookedIn = (places: string[]) => `looked in ${places.map((c) => relative(opts.cwd, c) || c).join(' and ')}`;
+
   const meta = (file: string, absPath: string, text: string, start: number, end: number, depth: number): 'quit' | 'send' | SlashCopy | void => {
     const line = text.slice(start + 1, end);
     const cmdMatch = /^([A-Za-z_!?]+|\\|\.|;)/.exec(line);
@@ -576,14 +596,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         if (!target) fail(`\\${cmd} needs a file name`);
         if (depth >= MAX_INCLUDE_DEPTH) fail(`\\${cmd} nested more than ${MAX_INCLUDE_DEPTH} deep (does a file include itself?)`);
         const relativeToScript = cmd === 'ir' || cmd === 'include_relative';
-        // psql resolves \i against the working directory and \ir against the
-        // including file; a file written for pg_prove run from elsewhere
-        // usually means its own folder, so \i falls back to that.
-        const candidates = isAbsolute(target!)
-          ? [target!]
-          : relativeToScript
-            ? [join(dirname(absPath), target!)]
-            : [join(opts.cwd, target!), join(dirname(absPath), target!)];
+        const candidates = placesOf(target!, absPath, relativeToScript);
         // psql reads an included file when it reaches the \i, so it runs what an earlier \o wrote
         // there in this run (the classic way to generate SQL and run it). rowguard reads includes
         // before the file runs: it would run the file as it was on disk, stale or missing.
@@ -594,19 +607,8 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
             'run the generated SQL in the database instead, e.g. a DO block that EXECUTEs each statement the query returns',
           );
         }
-        let content: string | undefined;
-        let used = candidates[0]!;
-        for (const c of candidates) {
-          try {
-            content = opts.readFile(c);
-            used = c;
-            break;
-          } catch {
-            /* try the next candidate */
-          }
-        }
-        if (content === undefined) fail(`\\${cmd} ${target}: no such file`, `looked in ${candidates.map((c) => relative(opts.cwd, c) || c).join(' and ')}`);
-        const r = lex(relative(opts.displayRoot ?? opts.cwd, used) || used, used, content!, depth + 1);
+        const { content, used } = readFirst(candidates) ?? fail(`\\${cmd} ${target}: no such file`, lookedIn(candidates));
+        const r = lex(relative(opts.displayRoot ?? opts.cwd, used) || used, used, content, depth + 1);
         return r === 'quit' ? 'quit' : undefined;
       }
       case 'q':
@@ -642,23 +644,13 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         }
         const c = parseSlashCopy(argText, (m, hint) => fail(m, hint));
         if (c.source === undefined) return { at: start, sql: c.sql, fromScript: c.direction === 'from' };
-        // psql reads the file (relative to its working directory) when it reaches the \copy;
-        // rowguard reads it before the file runs, as it reads \i files (and falls back to the
-        // script's folder likewise).
-        const candidates = isAbsolute(c.source) ? [c.source] : [join(opts.cwd, c.source), join(dirname(absPath), c.source)];
+        // psql reads the file when it reaches the \copy; rowguard reads it before the file runs, as it reads \i files.
+        const candidates = placesOf(c.source, absPath, false);
         if (candidates.some((x) => written.has(x))) {
           fail(`\\copy from ${c.source}: reads what \\o ${c.source} wrote while the file ran, which rowguard cannot read (it reads every \\copy file before the file runs)`);
         }
-        for (const x of candidates) {
-          let content: string;
-          try {
-            content = opts.readFile(x);
-          } catch {
-            continue;
-          }
-          return { at: start, sql: c.sql, fromScript: false, data: untilEndOfData(content) };
-        }
-        return fail(`\\copy from ${c.source}: no such file`, `looked in ${candidates.map((x) => relative(opts.cwd, x) || x).join(' and ')} (psql reads it relative to its working directory)`);
+        const { content } = readFirst(candidates) ?? fail(`\\copy from ${c.source}: no such file`, `${lookedIn(candidates)} (psql reads it relative to its working directory)`);
+        return { at: start, sql: c.sql, fromScript: false, data: untilEndOfData(content) };
       }
       case '!':
       case 'setenv_shell':
