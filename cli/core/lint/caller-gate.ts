@@ -7,7 +7,7 @@
  * a test over the one row the look-up finds. Pure.
  */
 import { qualified } from '../catalog/model.js';
-import { constBool, constString, nodeEntry as entry, opName, strings, walk, type CallerGate, type GateArg } from './expr.js';
+import { constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerGate, type GateArg } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 type Body = Record<string, unknown>;
@@ -181,7 +181,7 @@ function dnf(v: unknown, column: (v: unknown) => string | null, args: readonly G
     }
     if (t === 'A_Expr' && b['kind'] === 'AEXPR_OP' && opName(b) === '=') return equal(valueOf(b['lexpr']), valueOf(b['rexpr']));
     if (t === 'A_Expr' && b['kind'] === 'AEXPR_IN' && opName(b) === '=') {
-      const list = Array.isArray(b['rexpr']) ? (b['rexpr'] as unknown[]) : entry(b['rexpr'])?.[0] === 'List' ? ((entry(b['rexpr'])![1]['items'] as unknown[]) ?? []) : null;
+      const list = listItems(b['rexpr']);
       if (!list) return null;
       const parts = list.map((y) => equal(valueOf(b['lexpr']), valueOf(y)));
       return parts.some((p) => p === null) ? null : parts.flatMap((p) => p!);

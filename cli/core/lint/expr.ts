@@ -123,6 +123,18 @@ export function constBool(v: unknown): boolean | null {
 }
 
 /**
+ * The items of `x IN (…)` (libpg_query gives them as a bare array, or as a List node) or of
+ * `x = ANY (ARRAY[…])` (how pg_get_expr prints an IN list); null for anything else.
+ */
+export function listItems(v: unknown): unknown[] | null {
+  if (Array.isArray(v)) return v;
+  const n = stripCasts(v);
+  if (nodeType(n) === 'List') return (bodyOf(n)['items'] as unknown[] | undefined) ?? [];
+  if (nodeType(n) === 'A_ArrayExpr') return (bodyOf(n)['elements'] as unknown[] | undefined) ?? [];
+  return null;
+}
+
+/**
  * The functions whose value comes from the request (GoTrue's helpers read the
  * `request.jwt.claims` GUC through current_setting). They are STABLE, so a bare
  * call in a policy is evaluated for every row the scan visits; wrapped in a
@@ -951,7 +963,7 @@ function textWithoutUser(v: unknown, helpers: HelperTest): string | null {
   if (c !== null) return c;
   if (nodeType(n) !== 'CoalesceExpr') return null;
   for (const arg of (bodyOf(n)['args'] as unknown[] | undefined) ?? []) {
-    const text = constString(stripCasts(arg));
+    const text = constString(arg);
     if (text !== null) return text;
     if (!(isNullConst(arg) || nullWithoutUserValue(arg) || emptyWithoutUser(arg, helpers))) return null;
   }
@@ -971,19 +983,17 @@ function constantTestFalseWithoutUser(b: Body, helpers: HelperTest): boolean {
       [b['lexpr'], b['rexpr']],
       [b['rexpr'], b['lexpr']],
     ]) {
-      if (constString(stripCasts(x)) !== null) continue;
+      if (constString(x) !== null) continue;
       const without = textWithoutUser(x, helpers);
-      const other = constString(stripCasts(y));
+      const other = constString(y);
       if (without !== null && other !== null) return differ(without, other);
     }
     return false;
   }
   if (kind === 'AEXPR_IN' && opName(b) === '=') {
-    if (constString(stripCasts(b['lexpr'])) !== null) return false;
+    if (constString(b['lexpr']) !== null) return false;
     const without = textWithoutUser(b['lexpr'], helpers);
-    const r = b['rexpr'];
-    const list = Array.isArray(r) ? r : nodeType(r) === 'List' ? (bodyOf(r)['items'] as unknown[]) : null;
-    const values = list?.map((x) => constString(stripCasts(x))) ?? [null];
+    const values = listItems(b['rexpr'])?.map(constString) ?? [null];
     return without !== null && values.every((x) => x !== null && differ(x, without));
   }
   return false;
@@ -1028,9 +1038,7 @@ function roleGate(v: unknown, helperGate: (name: string) => ReadonlySet<string> 
     }
     // `role = ANY (ARRAY['a', 'b'])` is how Postgres stores `role IN ('a', 'b')`.
     if ((kind === 'AEXPR_IN' || (kind === 'AEXPR_OP_ANY' && opName(b) === '=')) && isRoleClaim(b['lexpr'])) {
-      const r = stripCasts(b['rexpr']);
-      const list = Array.isArray(r) ? r : nodeType(r) === 'List' ? bodyOf(r)['items'] : nodeType(r) === 'A_ArrayExpr' ? bodyOf(r)['elements'] : null;
-      const values = Array.isArray(list) ? list.map(constString) : [null];
+      const values = listItems(b['rexpr'])?.map(constString) ?? [null];
       if (values.every((x) => x !== null)) return new Set(values as string[]);
     }
     return null;
@@ -1223,15 +1231,12 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
       }
     }
     if (kind === 'AEXPR_IN' && claimKey(b['lexpr']) === 'role') {
-      const list = b['rexpr'] as unknown[];
-      if (Array.isArray(list) && list.some((x) => constString(x) === role)) return true;
+      if (listItems(b['rexpr'])?.some((x) => constString(x) === role)) return true;
     }
     // bucket_id in ('a', 'b'), which pg_get_expr writes bucket_id = ANY (ARRAY['a'::text, 'b'::text]).
     const held = (kind === 'AEXPR_IN' || (kind === 'AEXPR_OP_ANY' && op === '=')) && heldValue(b['lexpr'], values);
     if (typeof held === 'string') {
-      const r = stripCasts(b['rexpr']);
-      const list = kind === 'AEXPR_IN' ? b['rexpr'] : nodeType(r) === 'A_ArrayExpr' ? bodyOf(r)['elements'] : null;
-      if (Array.isArray(list) && list.some((x) => constString(x) === held)) return true;
+      if (listItems(b['rexpr'])?.some((x) => constString(x) === held)) return true;
     }
   }
   if (t === 'NullTest' && b['nulltesttype'] === 'IS_NOT_NULL') {
@@ -1691,7 +1696,7 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
         record(b['lexpr'], comparand(b['rexpr'], keys.inWhere));
         record(b['rexpr'], comparand(b['lexpr'], keys.inWhere));
       } else if (nodeType(conjunct) === 'A_Expr' && String(b['kind']) === 'AEXPR_IN' && opName(b) === '=') {
-        const list = Array.isArray(b['rexpr']) ? (b['rexpr'] as unknown[]) : [];
+        const list = listItems(b['rexpr']) ?? [];
         if (list.length > 0 && list.every((x) => nodeType(stripCasts(x)) === 'A_Const')) record(b['lexpr'], 'constant');
       } else if (nodeType(conjunct) === 'SubLink' && b['subLinkType'] === 'ANY_SUBLINK' && [undefined, '='].includes(strings(b['operName']).pop())) {
         record(b['testexpr'], selected(b['subselect'], defaultSchema));

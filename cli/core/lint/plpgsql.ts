@@ -8,7 +8,7 @@
  */
 import { qualified } from '../catalog/model.js';
 import { fail, gateOf, NotAGate, oneStatement, readLookup, sqlCallerGate } from './caller-gate.js';
-import { claimOfExpression, constBool, constString, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
+import { claimOfExpression, constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 
@@ -243,9 +243,9 @@ function tgOpTest(cond: string, parseSync: Parse): string[] | null {
     for (const [x, y] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]] as const) if (isTgOp(x) && text(y)) return [text(y)!];
     return null;
   }
-  const list = Array.isArray(b['rexpr']) ? b['rexpr'] : entry(b['rexpr'])?.[0] === 'List' ? entry(b['rexpr'])![1]['items'] : null;
-  if (b['kind'] === 'AEXPR_IN' && op === '=' && isTgOp(b['lexpr']) && Array.isArray(list)) {
-    const values = (list as unknown[]).map(text);
+  const list = listItems(b['rexpr']);
+  if (b['kind'] === 'AEXPR_IN' && op === '=' && isTgOp(b['lexpr']) && list) {
+    const values = list.map(text);
     return values.every((v) => v !== null) ? (values as string[]) : null;
   }
   return null;
@@ -407,7 +407,7 @@ function boundedValues(v: unknown, bounds: ReadonlyMap<string, readonly string[]
     };
     if (!bare(w[1]['lexpr'])) return null;
     const r = w[1]['rexpr'];
-    const list = w[1]['kind'] === 'AEXPR_IN' ? (Array.isArray(r) ? (r as unknown[]) : ((entry(r)?.[1]['items'] as unknown[] | undefined) ?? null)) : [r];
+    const list = w[1]['kind'] === 'AEXPR_IN' ? listItems(r) : [r];
     if (!list) return null;
     const values = list.map((x) => constString(entry(x)?.[0] === 'TypeCast' ? entry(x)![1]['arg'] : x));
     return values.every((x) => x !== null) ? (values as string[]) : null;
