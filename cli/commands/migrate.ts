@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { contextOf, type Context } from '../context.js';
-import type { EngineOptions } from '../core/migrate/engine.js';
+import type { EngineOptions, MigrationNotice } from '../core/migrate/engine.js';
 import type { MigrationWarning } from '../core/migrate/plan.js';
 import { ExitCode, RowguardError, isRowguardError } from '../core/errors.js';
 
@@ -15,6 +15,7 @@ async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOpt
   }
   const server = await ctx.server();
   const progress = out.progress('migrate');
+  let current = '';
   return {
     url: server.url,
     dir: cfg.dirs.sql,
@@ -24,10 +25,26 @@ async function engineOptions(ctx: Context, lockWait?: string): Promise<EngineOpt
     lockWaitSeconds: lockWait === undefined ? undefined : parseSeconds(lockWait),
     onProgress: (e) => {
       if (e.kind === 'waiting-for-lock') out.info(`waiting for another migration runner${e.holderPid ? ` (pid ${e.holderPid})` : ''}…`);
-      else if (e.kind === 'applying') progress.update(`${e.index + 1}/${e.total} ${e.file.displayPath}`);
+      else if (e.kind === 'applying') progress.update((current = `${e.index + 1}/${e.total} ${e.file.displayPath}`));
       else if (e.kind === 'applied' && e.index + 1 === e.total) progress.done();
     },
+    onNotice: (n) => {
+      progress.done();
+      sayNotice(ctx, n);
+      progress.update(current);
+    },
   };
+}
+
+/**
+ * What the server said while a migration ran, on stderr as psql prints it (`raise notice`,
+ * "… does not exist, skipping"): a WARNING as a warning, the rest unless --quiet or --json
+ * (whose document carries them under each applied migration).
+ */
+function sayNotice(ctx: Context, n: MigrationNotice): void {
+  const where = `${n.target ? `${n.target}: ` : ''}${n.file}`;
+  if (n.severity === 'WARNING') ctx.out.warn(`${where}: ${n.message}`);
+  else ctx.out.info(`${n.severity.toLowerCase()}: ${where}: ${n.message}`);
 }
 
 /** Warnings go to stderr (with --json too, where the document also carries them). */
@@ -96,7 +113,15 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
   const results = await interruptible(ctx, (signal) =>
     upMany(
       targets,
-      { dir: cfg.dirs.sql, displayRoot: ctx.cwd, lockTimeout: cfg.migrations.lockTimeout, statementTimeout: cfg.migrations.statementTimeout, lockWaitSeconds: o.lockWait === undefined ? undefined : parseSeconds(o.lockWait), signal: (stopped = signal) },
+      {
+        dir: cfg.dirs.sql,
+        displayRoot: ctx.cwd,
+        lockTimeout: cfg.migrations.lockTimeout,
+        statementTimeout: cfg.migrations.statementTimeout,
+        lockWaitSeconds: o.lockWait === undefined ? undefined : parseSeconds(o.lockWait),
+        signal: (stopped = signal),
+        onNotice: (n) => sayNotice(ctx, n),
+      },
       { to: o.to, dryRun: o.dryRun, allowOutOfOrder: o.allowOutOfOrder },
       concurrency,
       (r) => {

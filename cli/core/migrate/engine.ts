@@ -38,6 +38,11 @@ export interface EngineOptions {
    */
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * A NOTICE, WARNING or INFO the server sent while a migration ran (a `raise notice`, "table
+   * … does not exist, skipping"), as psql prints it. The engine's own statements' are not passed on.
+   */
+  onNotice?: (notice: MigrationNotice) => void;
   /** Injected clock for tests. */
   now?: () => number;
 }
@@ -46,6 +51,20 @@ export type ProgressEvent =
   | { kind: 'waiting-for-lock'; holderPid: number | null }
   | { kind: 'applying'; file: MigrationFile; index: number; total: number }
   | { kind: 'applied'; file: MigrationFile; durationMs: number; index: number; total: number };
+
+export interface ServerNotice {
+  /** NOTICE, WARNING, INFO (as the server names it). */
+  severity: string;
+  message: string;
+}
+
+export interface MigrationNotice extends ServerNotice {
+  /** The migration's version and file as displayed. */
+  version: string;
+  file: string;
+  /** With `--targets`: the database (as displayed, without its password). */
+  target?: string;
+}
 
 export interface AppliedMigration {
   version: string;
@@ -58,6 +77,8 @@ export interface AppliedMigration {
    * same, so filling it in later is an edit, refused by the next `up`.
    */
   empty?: true;
+  /** What the server said while it ran, in order (absent when it said nothing). */
+  notices?: ServerNotice[];
 }
 
 export interface UpResult {
@@ -115,10 +136,15 @@ end
 $rowguard$;
 `;
 
-function session(url: string, lockTimeout: string, statementTimeout: string): Sql {
+function session(url: string, lockTimeout: string, statementTimeout: string, onNotice?: (n: ServerNotice) => void): Sql {
   // No array types to parse here (no query of the engine returns or binds an array):
   // fetch_types off spares a pg_type round trip on every `migrate` command.
-  return connect(url, { max: 1, fetchTypes: false, connection: { lock_timeout: lockTimeout, statement_timeout: statementTimeout } });
+  return connect(url, {
+    max: 1,
+    fetchTypes: false,
+    connection: { lock_timeout: lockTimeout, statement_timeout: statementTimeout },
+    ...(onNotice ? { onNotice: (n: { severity?: string; message: string }) => onNotice({ severity: n.severity ?? 'NOTICE', message: n.message }) } : {}),
+  });
 }
 
 async function historyExists(sql: Sql): Promise<boolean> {
@@ -143,8 +169,8 @@ export async function readHistory(sql: Sql): Promise<HistoryRow[]> {
   }));
 }
 
-async function withEngineSession<T>(opts: EngineOptions, fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const sql = session(opts.url, opts.lockTimeout, opts.statementTimeout);
+async function withEngineSession<T>(opts: EngineOptions, fn: (sql: Sql) => Promise<T>, onNotice?: (n: ServerNotice) => void): Promise<T> {
+  const sql = session(opts.url, opts.lockTimeout, opts.statementTimeout, onNotice);
   try {
     try {
       await firstContact(sql, opts.url);
@@ -239,6 +265,14 @@ function appliedBy(): string {
 
 export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?: boolean } = {}): Promise<UpResult> {
   const files = readMigrations(opts.dir, opts.displayRoot);
+  // The notices of the file running now; none is expected between files (the history table's
+  // `if not exists` ones come before the first), and such a one is not a migration's to report.
+  let running: { file: MigrationFile; notices: ServerNotice[] } | undefined;
+  const onNotice = (n: ServerNotice) => {
+    if (!running) return;
+    running.notices.push(n);
+    opts.onNotice?.({ ...n, version: running.file.version, file: running.file.displayPath });
+  };
   return withEngineSession(opts, async (sql) => {
     await acquireLock(sql, opts);
     try {
@@ -262,17 +296,30 @@ export async function up(opts: EngineOptions, planOpts: PlanOptions & { dryRun?:
         opts.onProgress?.({ kind: 'applying', file, index: i, total: plan.pending.length });
         const t0 = performance.now();
         reapply ||= ALTERS_DEFAULTS.test(file.sql);
-        if (file.noTransaction) await applyOutsideTransaction(sql, opts, file, by, reapply);
-        else await applyInTransaction(sql, opts, file, by, reapply);
+        const { notices } = (running = { file, notices: [] });
+        try {
+          if (file.noTransaction) await applyOutsideTransaction(sql, opts, file, by, reapply);
+          else await applyInTransaction(sql, opts, file, by, reapply);
+        } finally {
+          running = undefined;
+        }
         const durationMs = Math.round(performance.now() - t0);
-        applied.push({ version: file.version, name: file.name, file: file.displayPath, durationMs, noTransaction: file.noTransaction, ...(hasNoStatement(file.sql) ? { empty: true as const } : {}) });
+        applied.push({
+          version: file.version,
+          name: file.name,
+          file: file.displayPath,
+          durationMs,
+          noTransaction: file.noTransaction,
+          ...(hasNoStatement(file.sql) ? { empty: true as const } : {}),
+          ...(notices.length ? { notices } : {}),
+        });
         opts.onProgress?.({ kind: 'applied', file, durationMs, index: i, total: plan.pending.length });
       }
       return { applied, wouldApply, dryRun: false, upToDate: false, warnings: plan.warnings };
     } finally {
       await releaseLock(sql);
     }
-  });
+  }, onNotice);
 }
 
 function combine(problems: RowguardError[]): RowguardError {

@@ -109,7 +109,8 @@ export async function upMany(
         continue;
       }
       try {
-        const res: UpResult = await up({ ...base, url: t.url, onProgress: undefined }, planOpts);
+        const onNotice = base.onNotice;
+        const res: UpResult = await up({ ...base, url: t.url, onProgress: undefined, onNotice: onNotice && ((n) => onNotice({ ...n, target: describeUrl(t.url) })) }, planOpts);
         r = {
           target: describeUrl(t.url),
           source: t.source,
