@@ -175,10 +175,13 @@ describe("caller facts (columns a policy reads from the caller's own row)", () =
     ]);
   });
 
-  it('no fact when the row read is not the caller’s: tied to the outer row, bound only inside an OR, or nothing read besides the key', () => {
+  it('no fact when the row read is not the caller’s: tied to the outer row, or bound only inside an OR', () => {
     expect(a('(EXISTS ( SELECT 1 FROM public.posts p WHERE ((p.id = comments.post_id) AND p.published)))', 'comments').callerFacts).toEqual([]);
     expect(a('(EXISTS ( SELECT 1 FROM public.profiles p WHERE ((p.id = auth.uid()) OR p.is_admin)))').callerFacts).toEqual([]);
-    expect(a('(EXISTS ( SELECT 1 FROM public.profiles p WHERE (p.id = ( SELECT auth.uid() AS uid))))').callerFacts).toEqual([]);
+  });
+
+  it('a fact with no column when only the existence of the caller’s row decides (a staff table, a membership)', () => {
+    expect(a('(EXISTS ( SELECT 1 FROM public.staff s WHERE (s.user_id = ( SELECT auth.uid() AS uid))))').callerFacts).toEqual([{ table: 'public.staff', boundBy: ['user_id'], byUser: true, columns: [], compared: [] }]);
   });
 
   it('rowColumns lists the columns of the policy’s own row, not those inside sub-selects', () => {

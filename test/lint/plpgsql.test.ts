@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThrowawayDatabase, withSql, type ThrowawayDatabase } from '../../cli/core/db.js';
 import { loadParser } from '../../cli/core/sql-text.js';
-import { metadataCopies, readPlpgsql } from '../../cli/core/lint/plpgsql.js';
+import { metadataCopies, readPlpgsql, readTrigger } from '../../cli/core/lint/plpgsql.js';
 import { introspect } from '../../cli/core/catalog/introspect.js';
 import { serverUrl } from '../helpers/pg.js';
 import { FIXTURES, lintWith, makeTemplate, modelOf } from './helpers.js';
@@ -466,5 +466,104 @@ describe('security-definer-rpc says what a definer function it can read does', (
     } finally {
       await db.drop();
     }
+  });
+});
+
+describe("user-email-trusted: a trigger on auth.users that grants by the user's unconfirmed email", () => {
+  const decided = (source: string) =>
+    readTrigger(source, 'public', parser.parsePlPgSQLSync, parser.parseSync)
+      .emailDecisions.columns.map((c) => `${c.table}.${c.column}`)
+      .sort();
+  const rows = (source: string) => readTrigger(source, 'public', parser.parsePlPgSQLSync, parser.parseSync).emailDecisions.rows;
+  const body = (s: string) => `begin ${s} return new; end`;
+
+  it('reads part of the address, a pattern, a fixed address, a CASE on it, and the rows picked by it, through variables', () => {
+    expect(decided(`declare v_org uuid; begin select o.id into v_org from orgs o where o.domain = split_part(new.email, '@', 2); insert into members (org_id, user_id) values (v_org, new.id); return new; end`)).toEqual(['public.members.org_id']);
+    expect(decided(body(`if new.email like '%@acme.com' then insert into user_roles (user_id, role) values (new.id, 'admin'); end if;`))).toEqual(['public.user_roles.role', 'public.user_roles.user_id']);
+    expect(decided(body(`if lower(new.email) = 'founder@acme.com' then update profiles set role = 'owner' where id = new.id; end if;`))).toEqual(['public.profiles.role']);
+    expect(decided(body(`if new.email ~* '@acme\\.com$' then insert into staff (user_id) values (new.id); end if;`))).toEqual(['public.staff.user_id']);
+    expect(decided(body(`case split_part(new.email, '@', 2) when 'acme.com' then insert into staff (user_id) values (new.id); else null; end case;`))).toEqual(['public.staff.user_id']);
+    expect(decided(body(`insert into profiles (id, company) values (new.id, split_part(new.email, '@', 2));`))).toEqual(['public.profiles.company']);
+    expect(decided(body(`update profiles set role = 'staff' where id = new.id and new.email ilike '%@acme.com';`))).toEqual(['public.profiles.role']);
+    expect(decided(body(`insert into members (org_id, user_id) select o.id, new.id from orgs o where o.domain = right(new.email, length(new.email) - strpos(new.email, '@'));`))).toEqual(['public.members.org_id', 'public.members.user_id']);
+    expect(decided(`declare dom text := split_part(new.email, '@', 2); begin if dom in ('acme.com', 'acme.io') then insert into staff (user_id) values (new.id); end if; return new; end`)).toEqual(['public.staff.user_id']);
+    expect(decided(`declare e text; begin e := lower(new.email); if e like '%@acme.com' then insert into staff (user_id) values (new.id); end if; return new; end`)).toEqual(['public.staff.user_id']);
+    // What follows a guard that returns for every other address runs for the matching ones only.
+    expect(decided(body(`if new.email not ilike '%@acme.com' then return new; end if; insert into admins (user_id) values (new.id);`))).toEqual(['public.admins.user_id']);
+    // The ELSE of a positive test runs for everyone else.
+    const split = body(`if new.email like '%@acme.com' then insert into staff (user_id) values (new.id); else insert into guests (user_id) values (new.id); end if;`);
+    expect(decided(split)).toEqual(['public.staff.user_id']);
+    // Rows made only for the addresses picked, as opposed to a row every user gets with a value taken from the address.
+    expect(rows(split)).toEqual(['public.staff']);
+    expect(rows(body(`if new.email not ilike '%@acme.com' then return new; end if; insert into admins (user_id) values (new.id);`))).toEqual(['public.admins']);
+    expect(rows(body(`insert into members (org_id, user_id) select o.id, new.id from orgs o where o.domain = split_part(new.email, '@', 2);`))).toEqual(['public.members']);
+    expect(rows(body(`insert into profiles (id, company) values (new.id, split_part(new.email, '@', 2));`))).toEqual([]);
+  });
+
+  it('leaves alone the whole address copied or matched with a row (an invitation), a test on it being set, and whatever a confirmed address gets', () => {
+    expect(decided(body(`insert into profiles (id, email) values (new.id, new.email);`))).toEqual([]);
+    expect(decided(body(`insert into members (org_id, user_id) select i.org_id, new.id from invites i where i.email = new.email;`))).toEqual([]);
+    expect(decided(body(`if new.email is not null then insert into profiles (id) values (new.id); end if;`))).toEqual([]);
+    expect(decided(body(`if new.email_confirmed_at is not null and new.email like '%@acme.com' then insert into staff (user_id) values (new.id); end if;`))).toEqual([]);
+    expect(decided(body(`if new.email_confirmed_at is null then return new; end if; if new.email like '%@acme.com' then insert into staff (user_id) values (new.id); end if;`))).toEqual([]);
+    expect(decided(body(`insert into staff (user_id) select new.id where new.email like '%@acme.com' and new.confirmed_at is not null;`))).toEqual([]);
+  });
+
+  it("on Postgres a sign-up as anyone@acme.com, never confirmed, reads Acme's documents; reported, and not the twin that waits for the confirmation (which then grants)", async () => {
+    const A = '00000000-0000-4000-8000-00000000000a';
+    const acme = '00000000-0000-4000-8000-0000000000ac';
+    const run = async (fixture: 'bad' | 'good') => {
+      const schema = readFileSync(join(FIXTURES, 'user-email-trusted', `${fixture}.sql`), 'utf8');
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint_email', template: template.name });
+      try {
+        return await withSql(db.url, async (sql) => {
+          await sql.unsafe(`alter table auth.users add column email_confirmed_at timestamptz;
+            ${schema}
+            insert into public.orgs values ('${acme}', 'acme.com');
+            insert into public.documents values (1, '${acme}', 'roadmap'), (2, '${acme}', 'salaries');
+            -- What GoTrue does on sign-up: the row, with the address as typed and not confirmed.
+            insert into auth.users (id, email) values ('${A}', 'mallory@acme.com');`).simple();
+          const seen = async () =>
+            sql.begin(async (tx) => {
+              await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify({ sub: A, role: 'authenticated', email: 'mallory@acme.com' })}, true)`;
+              return (await tx`select count(*)::int as n from public.documents`)[0]!['n'] as number;
+            });
+          const before = await seen();
+          // GoTrue confirming the address (the mail's link clicked).
+          await sql`update auth.users set email_confirmed_at = now() where id = ${A}`;
+          const confirmed = await seen();
+          const model = await introspect(sql, { apiRoles: ['anon', 'authenticated'], scope: 'full' });
+          const found = (await lintWith({ model })).findings.filter((f) => f.rule === 'user-email-trusted');
+          return { before, confirmed, found: found.map((f) => [f.object, f.message]) };
+        });
+      } finally {
+        await db.drop();
+      }
+    };
+    const bad = await run('bad');
+    expect([bad.before, bad.confirmed]).toEqual([2, 2]);
+    expect(bad.found).toEqual([['org_reads on public.documents', expect.stringContaining('public.members.org_id (set by the email in trigger on_auth_user_created (public.handle_new_user()))')]]);
+    const good = await run('good');
+    expect([good.before, good.confirmed]).toEqual([0, 2]);
+    expect(good.found).toEqual([]);
+  });
+
+  it('a trigger that fires on UPDATE OF email_confirmed_at, or has a WHEN, is taken as waiting for the confirmation', async () => {
+    const schema = (trigger: string) => `create table public.staff (user_id uuid primary key);
+      alter table public.staff enable row level security;
+      create policy own on public.staff for select to authenticated using (user_id = (select auth.uid()));
+      grant select on public.staff to authenticated;
+      create function public.grant_staff() returns trigger language plpgsql security definer set search_path = '' as $$
+      begin if new.email like '%@acme.com' then insert into public.staff (user_id) values (new.id); end if; return new; end $$;
+      alter table auth.users add column email_confirmed_at timestamptz;
+      ${trigger}
+      create table public.payroll (id int primary key, amount int);
+      alter table public.payroll enable row level security;
+      create policy staff_only on public.payroll for select to authenticated using (exists (select 1 from public.staff s where s.user_id = (select auth.uid())));
+      grant select on public.payroll to authenticated;`;
+    const found = async (trigger: string) => (await lint(schema(trigger))).filter((f) => f.rule === 'user-email-trusted').map((f) => f.object);
+    expect(await found('create trigger t after insert on auth.users for each row execute function public.grant_staff();')).toEqual(['staff_only on public.payroll']);
+    expect(await found('create trigger t after update of email_confirmed_at on auth.users for each row execute function public.grant_staff();')).toEqual([]);
+    expect(await found('create trigger t after insert or update on auth.users for each row when (new.email_confirmed_at is not null) execute function public.grant_staff();')).toEqual([]);
   });
 });

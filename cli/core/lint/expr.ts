@@ -380,7 +380,7 @@ export interface CallerFact {
   boundBy: string[];
   /** One of them is compared with the user's id or email: a request without a user has no such row. */
   byUser: boolean;
-  /** The other columns of that table the sub-select reads. */
+  /** The other columns of that table the sub-select reads (none when only the row's existence counts). */
   columns: string[];
   /**
    * Columns of that table the sub-select compares (AND-ed `=`, IN, or the value it stands in for
@@ -1721,7 +1721,8 @@ function callerFactsOf(select: Body, defaultSchema = 'public', isCaller?: (t: st
     if (!r || !bound.has(r.table) || bound.get(r.table)!.has(r.column)) return;
     read.set(r.table, (read.get(r.table) ?? new Set()).add(r.column));
   });
-  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], byUser: byUser.has(table), columns: [...(read.get(table) ?? [])], compared: compared.get(table) ?? [] })).filter((f) => f.columns.length > 0);
+  // A table read for no column of its own (`exists (select 1 from staff s where s.user_id = auth.uid())`) is a fact too: the row's existence decides.
+  return [...bound].map(([table, by]) => ({ table, boundBy: [...by], byUser: byUser.has(table), columns: [...(read.get(table) ?? [])], compared: compared.get(table) ?? [] }));
 }
 
 /**
@@ -2790,6 +2791,8 @@ export interface FunctionAnalysis {
   setsToCaller: CallerAssignment[];
   /** A PL/pgSQL trigger function's writes of values read from new.raw_user_meta_data (metadataCopies). */
   metadataCopies: MetadataCopy[];
+  /** A PL/pgSQL trigger function's writes decided by the user's email (emailDecisionsOf in plpgsql.ts). */
+  emailDecisions: EmailDecisions;
   /**
    * The parameter positions (from 0) its body never reads, or null when that cannot be told
    * (see unreadParameters). `columnsOf` gives a relation's columns from the catalog.
@@ -2934,16 +2937,18 @@ export interface ReadableBody {
 export interface TriggerReading {
   setsToCaller: CallerAssignment[];
   metadataCopies: MetadataCopy[];
+  /** What it writes according to the user's email (its domain, a pattern, a fixed address). */
+  emailDecisions: EmailDecisions;
   /** The tables its INSERT statements write (`schema.table`). */
   inserts: string[];
 }
 
-const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], inserts: [] };
+const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], emailDecisions: { columns: [], rows: [] }, inserts: [] };
 
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null): FunctionAnalysis {
-  const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
+  const { setsToCaller, metadataCopies, emailDecisions, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
+  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, emailDecisions, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, string | null>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2972,6 +2977,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     claimParams: fn.body !== null ? claimParamsOf(fn.body, fn.args, parseSync) : [],
     setsToCaller,
     metadataCopies,
+    emailDecisions,
     triggerInserts,
     detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
@@ -3042,6 +3048,14 @@ export interface MetadataCopy {
   column: string;
   /** The only values it writes there, when the function bounds them (`case when r in ('client', 'professional') then r else 'client' end`); absent: whatever the user chose. */
   values?: string[];
+}
+
+/** What a trigger function writes according to the user's email: part of it, or under a test of it. */
+export interface EmailDecisions {
+  /** Columns so written; `table` is `schema.table` (unqualified names resolved in the function's first search_path schema). */
+  columns: Array<{ table: string; column: string }>;
+  /** Tables (`schema.table`) it inserts a row into only for the addresses a test picks (a staff row, a membership). */
+  rows: string[];
 }
 
 /** A column a trigger function sets to the caller's id, and the TG_OP values it does so for (null: every one). */

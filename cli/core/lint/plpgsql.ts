@@ -8,7 +8,7 @@
  */
 import { qualified } from '../catalog/model.js';
 import { fail, gateOf, NotAGate, oneStatement, readLookup, sqlCallerGate } from './caller-gate.js';
-import { claimOfExpression, constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
+import { claimOfExpression, constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type EmailDecisions, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 
@@ -275,8 +275,13 @@ export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseS
 export function readTrigger(source: string, defaultSchema: string, parsePlpgsql: Parse, parseSync: Parse): TriggerReading {
   const func = parseFunction(source, '', 'trigger', parsePlpgsql);
   return func
-    ? { setsToCaller: callerColumnsOf(func, parseSync), metadataCopies: copiesOf(func, defaultSchema, parseSync), inserts: insertTargetsOf(func, defaultSchema, parseSync) }
-    : { setsToCaller: [], metadataCopies: [], inserts: [] };
+    ? {
+        setsToCaller: callerColumnsOf(func, parseSync),
+        metadataCopies: copiesOf(func, defaultSchema, parseSync),
+        emailDecisions: emailDecisionsOf(func, defaultSchema, parseSync),
+        inserts: insertTargetsOf(func, defaultSchema, parseSync),
+      }
+    : { setsToCaller: [], metadataCopies: [], emailDecisions: { columns: [], rows: [] }, inserts: [] };
 }
 
 /** The tables a PL/pgSQL function's own INSERT statements write (`schema.table`; EXECUTE'd text is not read). */
@@ -513,6 +518,172 @@ function copiesOf(func: Record<string, unknown>, defaultSchema: string, parseSyn
       setList((body['onConflictClause'] as Record<string, unknown> | undefined)?.['targetList'], body['relation'], copied);
     } else if (kind === 'UpdateStmt') setList(body['targetList'], body['relation']);
   });
+  return out;
+}
+
+/** Functions that take part of a text: applied to the email, they give its domain, its local part, its end. */
+const TEXT_PART = new Set(['split_part', 'substring', 'substr', 'right', 'left', 'strpos', 'position', 'reverse', 'overlay', 'ends_with', 'starts_with', 'regexp_replace', 'regexp_match', 'regexp_matches', 'regexp_substr', 'regexp_like', 'regexp_count', 'regexp_instr', 'textregexeq', 'textlike', 'texticlike']);
+/** Functions that keep the address what it is (the same address, another case or cast). */
+const SAME_TEXT = new Set(['lower', 'upper', 'btrim', 'trim', 'ltrim', 'rtrim', 'text', 'citext']);
+
+/**
+ * The columns a PL/pgSQL trigger function on auth.users writes according to the user's email: a value taken
+ * from part of it (`split_part(new.email, '@', 2)`, an organisation looked up by that domain) or anything written
+ * under a test of it against a pattern or a fixed address (`if new.email like '%@acme.com' then insert into
+ * admins …`, or after `if new.email not like … then return new; end if`). GoTrue stores the address a user signs
+ * up with before it is confirmed, and with confirmations off (or a provider that does not verify it) never checks
+ * it. A test that also reads email_confirmed_at (or confirmed_at) is a confirmed address: nothing under it counts.
+ * The whole address compared with a row's column (an invitation addressed to it) is not read as a decision.
+ */
+function emailDecisionsOf(func: Record<string, unknown>, defaultSchema: string, parseSync: Parse): EmailDecisions {
+  const datums = ((func['datums'] as unknown[] | undefined) ?? []).map(entry);
+  const parse = (text: string | null): unknown => {
+    if (!text) return undefined;
+    try {
+      return (parseSync(text) as { stmts?: Array<{ stmt: unknown }> }).stmts?.[0]?.stmt;
+    } catch {
+      return undefined;
+    }
+  };
+  /** Variables holding the address itself, and those holding what was decided by it. */
+  const address = new Set<string>();
+  const decided = new Set<string>();
+  const isAddress = (v: unknown): boolean => {
+    const e = entry(v);
+    if (!e) return false;
+    if (e[0] === 'TypeCast') return isAddress(e[1]['arg']);
+    if (e[0] === 'ColumnRef') {
+      const f = strings(e[1]['fields']);
+      return (f.length === 2 && f[0] === 'new' && f[1] === 'email') || (f.length === 1 && address.has(f[0]!));
+    }
+    if (e[0] === 'FuncCall') {
+      const name = strings(e[1]['funcname']).at(-1) ?? '';
+      const args = (e[1]['args'] as unknown[] | undefined) ?? [];
+      return SAME_TEXT.has(name) && args.length >= 1 && isAddress(args[0]);
+    }
+    return false;
+  };
+  const constant = (v: unknown): boolean => {
+    const e = entry(v);
+    if (e?.[0] === 'TypeCast') return constant(e[1]['arg']);
+    if (e?.[0] === 'A_Const') return true;
+    const items = listItems(v);
+    return items !== null && items.every(constant);
+  };
+  const readsConfirmation = (v: unknown) => refersTo(v, (f) => ['email_confirmed_at', 'confirmed_at'].includes(f.at(-1) ?? ''));
+  /** Whether `v` decides something by the address: a pattern, a fixed address, part of it, or a variable so decided. */
+  const decides = (v: unknown): boolean => {
+    let found = false;
+    walk(v, (type, b) => {
+      if (found) return;
+      if (type === 'ColumnRef') found = strings(b['fields']).length === 1 && decided.has(strings(b['fields'])[0]!);
+      else if (type === 'A_Expr') {
+        const kind = String(b['kind'] ?? '');
+        const op = opName(b);
+        const sides = [b['lexpr'], b['rexpr']];
+        const onAddress = sides.some(isAddress);
+        if (!onAddress) return;
+        if (kind === 'AEXPR_LIKE' || kind === 'AEXPR_ILIKE' || kind === 'AEXPR_SIMILAR' || /^!?~~?\*?$/.test(op)) found = true;
+        else if ((kind === 'AEXPR_OP' && (op === '=' || op === '<>')) || kind === 'AEXPR_IN') found = sides.some((x) => !isAddress(x) && constant(x));
+      } else if (type === 'FuncCall') {
+        const name = strings(b['funcname']).at(-1) ?? '';
+        found = TEXT_PART.has(name) && ((b['args'] as unknown[] | undefined) ?? []).some(isAddress);
+      }
+    });
+    return found;
+  };
+  for (const d of datums) {
+    const initial = (entry(d?.[1]['default_val'])?.[1] as PlExpr | undefined)?.query;
+    const value = initial ? parse(`select ${initial}`) : undefined;
+    const only = entry(((entry(value)?.[1]['targetList'] as unknown[] | undefined) ?? [])[0])?.[1]['val'];
+    if (value === undefined) continue;
+    if (decides(value)) decided.add(String(d![1]['refname']));
+    else if (only !== undefined && isAddress(only)) address.add(String(d![1]['refname']));
+  }
+  const out: EmailDecisions = { columns: [], rows: [] };
+  const tableOf = (rangeVar: unknown) => {
+    const r = (rangeVar ?? {}) as Record<string, unknown>;
+    return qualified((r['schemaname'] as string | undefined) ?? defaultSchema, String(r['relname']));
+  };
+  const add = (rangeVar: unknown, column: string) => {
+    const table = tableOf(rangeVar);
+    if (!out.columns.some((c) => c.table === table && c.column === column)) out.columns.push({ table, column });
+  };
+  const exprOf = (v: unknown) => parse(asStatement((entry(v)?.[1] as PlExpr | undefined) ?? { query: '' }));
+  const nameOf = (varno: unknown) => datums[Number(varno ?? 0)]?.[1]['refname'] as string | undefined;
+  /** `under`: the statements run only for addresses a test picked. Returns whether the list always ends in a RETURN. */
+  const visit = (stmts: unknown, under: boolean): boolean => {
+    let picked = under;
+    for (const st of (stmts as unknown[] | undefined) ?? []) {
+      const e = entry(st);
+      if (!e) continue;
+      const [type, b] = e;
+      if (type === 'PLpgSQL_stmt_return') return true;
+      if (type === 'PLpgSQL_stmt_assign') {
+        const name = nameOf(b['varno']);
+        const value = exprOf(b['expr']);
+        const target = entry(value)?.[0] === 'SelectStmt' ? ((entry(value)![1]['targetList'] as unknown[] | undefined) ?? []) : [];
+        const only = target.length === 1 ? entry(target[0])?.[1]['val'] : undefined;
+        if (name && (picked || decides(value))) decided.add(name);
+        else if (name && only !== undefined && isAddress(only)) address.add(name);
+      } else if (type === 'PLpgSQL_stmt_execsql') {
+        const stmt = parse((entry(b['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? '');
+        const [kind, body] = entry(stmt) ?? ['', {}];
+        if (readsConfirmation(stmt)) continue;
+        if (kind === 'SelectStmt' && b['into'] && (picked || decides(stmt))) {
+          const target = entry(b['target']);
+          for (const f of (target?.[1]['fields'] as Array<{ name?: string }> | undefined) ?? []) if (f.name) decided.add(f.name);
+          if (target?.[0] === 'PLpgSQL_var' || target?.[0] === 'PLpgSQL_rec') decided.add(String(target[1]['refname']));
+        } else if (kind === 'InsertStmt') {
+          const columns = ((body['cols'] as unknown[] | undefined) ?? []).map((c) => String(entry(c)?.[1]['name'] ?? ''));
+          const select = entry(body['selectStmt'])?.[1] ?? {};
+          // INSERT … SELECT … WHERE domain = split_part(new.email, '@', 2): every column comes from the row it picked.
+          const whole = picked || decides(select['whereClause']) || decides(select['fromClause']);
+          // The row exists only for the addresses picked: a membership, a staff row.
+          if (whole && !out.rows.includes(tableOf(body['relation']))) out.rows.push(tableOf(body['relation']));
+          const rows = (select['valuesLists'] as unknown[] | undefined)?.map((l) => (entry(l)?.[1]['items'] as unknown[] | undefined) ?? []) ?? [((select['targetList'] as unknown[] | undefined) ?? []).map((t) => entry(t)?.[1]['val'])];
+          for (const row of rows) row.forEach((value, i) => columns[i] && (whole || decides(value)) && add(body['relation'], columns[i]!));
+        } else if (kind === 'UpdateStmt') {
+          const whole = picked || decides(body['whereClause']) || decides(body['fromClause']);
+          for (const t of (body['targetList'] as unknown[] | undefined) ?? []) {
+            const rt = entry(t)?.[1] ?? {};
+            if (rt['name'] && (whole || decides(rt['val']))) add(body['relation'], String(rt['name']));
+          }
+        }
+      } else if (type === 'PLpgSQL_stmt_if' || type === 'PLpgSQL_stmt_case') {
+        const branches =
+          type === 'PLpgSQL_stmt_if'
+            ? [{ cond: exprOf(b['cond']), stmts: b['then_body'] }, ...((b['elsif_list'] as unknown[] | undefined) ?? []).map((x) => ({ cond: exprOf(entry(x)?.[1]['cond']), stmts: entry(x)?.[1]['stmts'] }))]
+            : ((b['case_when_list'] as unknown[] | undefined) ?? []).map((x) => ({ cond: exprOf(entry(x)?.[1]['expr']), stmts: entry(x)?.[1]['stmts'] }));
+        const subject = type === 'PLpgSQL_stmt_case' && b['t_expr'] ? exprOf(b['t_expr']) : undefined;
+        const elseBody = type === 'PLpgSQL_stmt_if' ? b['else_body'] : b['else_stmts'];
+        /** A branch that only returns: `if … then return new; end if;` lets by what it does not take. */
+        const onlyReturns = (list: unknown) => ((list as unknown[] | undefined) ?? []).map(entry).every((x) => x?.[0] === 'PLpgSQL_stmt_return') && ((list as unknown[] | undefined) ?? []).length > 0;
+        let guarded = false;
+        let confirmed = false;
+        for (const branch of branches) {
+          if (readsConfirmation(branch.cond) || readsConfirmation(subject)) {
+            // `if new.email_confirmed_at is null then return new; end if;`: what follows has a confirmed address.
+            if (onlyReturns(branch.stmts) && !elseBody) confirmed = true;
+            continue;
+          }
+          const test = decides(branch.cond) || (subject !== undefined && decides(subject));
+          if (test && onlyReturns(branch.stmts) && !elseBody) guarded = true;
+          else visit(branch.stmts, picked || test);
+        }
+        if (confirmed) return false;
+        visit(elseBody, picked);
+        // `if new.email not like '%@acme.com' then return new; end if;`: what follows runs for the addresses it let by.
+        if (guarded) picked = true;
+      } else if (type === 'PLpgSQL_stmt_block') {
+        if (visit(b['body'], picked)) return true;
+      } else if (/^PLpgSQL_stmt_(loop|while|fori|fors|forc|foreach_a|dynfors)$/.test(type)) {
+        visit(b['body'], picked || decides(exprOf(b['cond'] ?? b['query'] ?? b['expr'])));
+      }
+    }
+    return false;
+  };
+  visit([func['action']], false);
   return out;
 }
 

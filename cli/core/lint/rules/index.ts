@@ -45,6 +45,7 @@ import { rule as noTransactionStatement } from './no-transaction-statement.js';
 import { rule as unusedSuppression } from './unused-suppression.js';
 import { rule as policyUnparsed } from './policy-unparsed.js';
 import { rule as userMetadataCopied } from './user-metadata-copied.js';
+import { rule as userEmailTrusted } from './user-email-trusted.js';
 import { rule as extensionInApi } from './extension-in-api.js';
 import { rule as writePolicyUnbound } from './write-policy-unbound.js';
 import { rule as publicBucketListable } from './public-bucket-listable.js';
@@ -63,6 +64,7 @@ export const RULES: readonly Rule[] = [
   extensionInApi,
   policyUserMetadata,
   userMetadataCopied,
+  userEmailTrusted,
   policyTrustsRequestHeader,
   policyTrustsWritableColumn,
   policyTrustsWritableLink,

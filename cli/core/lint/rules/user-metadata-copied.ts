@@ -5,7 +5,7 @@
  * membership's organisation hands every user the value a policy decides on:
  * policy-user-metadata's hole, one table removed.
  */
-import type { CatalogRule, RawFinding } from '../types.js';
+import type { CatalogLintContext, CatalogRule } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
 import { heldKey, listWords, plpgsqlTriggerFunction, policyCallerFacts, policyObject, relationsByName } from '../facts.js';
 import { readGates } from './policy-trusts-writable-column.js';
@@ -47,30 +47,53 @@ export const rule: CatalogRule = {
       const gates = readGates(ctx, p, looked);
       return gates !== null && gates.every((g) => g.ways.every((w) => w.some((a) => a.startsWith(`${column}=`) && !values.includes(a.slice(column.length + 1)))));
     };
-    if (copies.size === 0) return [];
-    const out: RawFinding[] = [];
-    for (const rel of ctx.model.relations) {
-      for (const p of rel.policies) {
-        const holes: string[] = [];
-        for (const fact of policyCallerFacts(ctx, p)) {
-          const looked = relationsByName(ctx.model).get(fact.table);
-          for (const column of fact.columns) {
-            // A unique handle copied from the metadata (`a.handle = packages.handle`): the user claims only a free one.
-            if (looked && heldKey(looked, fact, column)) continue;
-            if (outOfReach(p, looked, column, bounded.get(`${fact.table}.${column}`))) continue;
-            const by = copies.get(`${fact.table}.${column}`);
-            const hole = by && `${fact.table}.${column} (${fact.via ? `read by ${fact.via}; ` : ''}copied by ${listWords(by)})`;
-            if (hole && !holes.includes(hole)) holes.push(hole);
-          }
-        }
-        if (holes.length === 0) continue;
-        out.push({
-          object: policyObject(p),
-          objectKind: 'policy',
-          message: `policy ${p.name} on ${p.table} decides on ${listWords(holes)}, which a trigger on auth.users copies from user_metadata: anyone can sign up, or edit their metadata, with the value that passes the policy`,
-        });
-      }
-    }
-    return out;
+    return policiesDecidingOn(ctx, copies, 'copied by', (p, looked, key, column) => outOfReach(p, looked, column, bounded.get(key))).map(({ policy: p, holes }) => ({
+      object: policyObject(p),
+      objectKind: 'policy',
+      message: `policy ${p.name} on ${p.table} decides on ${listWords(holes)}, which a trigger on auth.users copies from user_metadata: anyone can sign up, or edit their metadata, with the value that passes the policy`,
+    }));
   },
 };
+
+/**
+ * The policies that decide on a column (`schema.table.column` → the triggers that write it, as
+ * `trigger t (f())`) in the row they look the caller up in — in their own expressions or in the helpers
+ * they call (policyCallerFacts) — each with those columns, said as `table.column (… <verb> <triggers>)`.
+ * A unique handle compared with the policy's row (heldKey) is the user's only while free; `spare`
+ * leaves out what the rule knows to be harmless. `rows` (`schema.table` → triggers): tables whose rows
+ * the triggers make only for some users, so a policy that only asks whether the caller has one
+ * (`exists (select 1 from staff s where s.user_id = auth.uid())`) decides on them too.
+ */
+export function policiesDecidingOn(
+  ctx: CatalogLintContext,
+  written: ReadonlyMap<string, readonly string[]>,
+  verb: string,
+  spare: (p: Policy, looked: Relation | undefined, key: string, column: string) => boolean = () => false,
+  rows: ReadonlyMap<string, readonly string[]> = new Map(),
+): Array<{ policy: Policy; holes: string[] }> {
+  if (written.size === 0 && rows.size === 0) return [];
+  const out: Array<{ policy: Policy; holes: string[] }> = [];
+  for (const rel of ctx.model.relations) {
+    for (const p of rel.policies) {
+      const holes: string[] = [];
+      for (const fact of policyCallerFacts(ctx, p)) {
+        const looked = relationsByName(ctx.model).get(fact.table);
+        const via = fact.via ? `read by ${fact.via}; ` : '';
+        const before = holes.length;
+        for (const column of fact.columns) {
+          if (looked && heldKey(looked, fact, column)) continue;
+          const key = `${fact.table}.${column}`;
+          const by = written.get(key);
+          if (!by || spare(p, looked, key, column)) continue;
+          const hole = `${key} (${via}${verb} ${listWords(by)})`;
+          if (!holes.includes(hole)) holes.push(hole);
+        }
+        const made = rows.get(fact.table);
+        const hole = made && fact.byUser && holes.length === before && `the caller's row of ${fact.table} (${via}inserted by ${listWords(made)})`;
+        if (hole && !holes.includes(hole)) holes.push(hole);
+      }
+      if (holes.length) out.push({ policy: p, holes });
+    }
+  }
+  return out;
+}
