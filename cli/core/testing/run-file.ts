@@ -736,9 +736,16 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       const prefix = gsetPrefix.get(index);
       if (prefix !== undefined) {
         // psql: exactly one row; each column sets <prefix><column>, NULL unsets it. Nothing is printed.
+        // Another count is psql's error (stderr), the variables left as they were: the query failed,
+        // so ON_ERROR_STOP stops the file there, and without it the file goes on.
         if (rows.length !== 1) {
-          result.error = { message: rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset', location };
-          return 'stop';
+          const message = rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset';
+          if (onErrorStop) {
+            result.error = { message, location };
+            return 'stop';
+          }
+          result.messages.push(`error: ${message}`);
+          return;
         }
         const columns = ((rows as unknown as { columns?: Array<{ name: string }> }).columns ?? []).map((c) => c.name);
         columns.forEach((name, i) => {
