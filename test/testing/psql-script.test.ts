@@ -96,6 +96,12 @@ describe('psql script preprocessing', () => {
     expect([arms[0]!.firstEvent <= echo, echo < arms[0]!.endEvent, arms[1]!.firstEvent === arms[1]!.endEvent]).toEqual([true, true, true]);
   });
 
+  it('keeps :{?name} of a variable not set yet for the runner, which says TRUE once a \\gset (or psql on connecting) set it', () => {
+    const s = expand("\\set known 1\nselect :{?known}, :{?later};\n");
+    expect(s.sql).toBe('\nselect TRUE, FALSE;\n');
+    expect(s.deferred).toEqual([{ start: s.sql.indexOf('FALSE'), end: s.sql.indexOf('FALSE') + 5, name: 'later', quote: 'defined' }]);
+  });
+
   it('refuses what would change the rest of the file inside such an \\if, and an \\elif on such a variable after an \\if decided before the file runs', () => {
     for (const cmd of ['\\set x 1', '\\unset x', '\\q']) {
       const s = expand(`select true as ready \\gset\n\\if :ready\n${cmd}\n\\endif\n`);

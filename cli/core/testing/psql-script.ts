@@ -72,6 +72,8 @@ export interface BranchArm {
   /** What psql tests, as read here (null for `\else`), and the variable to read again when it runs. */
   expr: string | null;
   variable?: string;
+  /** `:{?variable}`: whether it is set, not its value. */
+  defined?: boolean;
   /** `\if` or `\elif`, for psql's message about a value that is not a boolean. */
   cmd: 'if' | 'elif' | 'else';
   /** The branch's output text, [start, end). */
@@ -91,7 +93,8 @@ export interface DeferredReference {
   start: number;
   end: number;
   name: string;
-  quote: 'literal' | 'identifier' | 'none';
+  /** `defined`: `:{?name}`, FALSE here, TRUE once the variable is set. */
+  quote: 'literal' | 'identifier' | 'none' | 'defined';
 }
 
 export interface ScriptProblem {
@@ -155,6 +158,12 @@ function stripLeadingComments(text: string): string {
     } else return s;
   }
 }
+
+/**
+ * The variables psql sets on connecting that the runner sets too (run-file.ts), their values known
+ * only when the file runs: `:{?name}` of one is TRUE from the start.
+ */
+export const CONNECTION_VARIABLES: ReadonlySet<string> = new Set(['DBNAME', 'USER', 'HOST', 'PORT', 'SERVER_VERSION_NUM', 'SERVER_VERSION_NAME']);
 
 /** Meta-commands whose only effect is on psql's display: nothing to do here. */
 const DISPLAY_ONLY = new Set(['pset', 'timing', 't', 'a', 'x', 'f', 'H', 'C', 'T', 'encoding', 'pager', 'setenv', 'conninfo', 'errverbose', 'r', 'reset']);
@@ -389,7 +398,10 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const m = /^:\{\?([A-Za-z0-9_]+)\}/.exec(text.slice(i, i + 200));
         if (m) {
           flush(i);
-          emit(variables.has(m[1]!) ? 'TRUE' : 'FALSE', file, i, false);
+          const known = variables.has(m[1]!) || CONNECTION_VARIABLES.has(m[1]!);
+          // One a \gset sets as the file runs is TRUE from then on.
+          if (!known && live()) deferred.push({ start: outLen, end: outLen + 'FALSE'.length, name: m[1]!, quote: 'defined' });
+          emit(known ? 'TRUE' : 'FALSE', file, i, false);
           i += m[0].length;
           from = i;
           continue;
@@ -506,17 +518,24 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     // the file goes on, ON_ERROR_STOP or not. Except a variable not set yet where a \gset came
     // before: psql reads it when it reaches the \if, after the \gset ran, so the runner chooses
     // the branch then (a `branch` event); such a test is returned as its variable's name.
-    const condition = (): boolean | { expr: string; variable: string } => {
+    const deferredTest = (expr: string): { expr: string; variable: string; defined?: true } | undefined => {
+      if (!events.some((e) => e.kind === 'gset')) return undefined;
+      const isSet = /^\s*:\{\?([A-Za-z0-9_]+)\}\s*$/.exec(argText);
+      if (isSet && !variables.has(isSet[1]!) && !CONNECTION_VARIABLES.has(isSet[1]!)) return { expr, variable: isSet[1]!, defined: true };
+      const unset = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))$/.exec(expr);
+      return unset && parsePsqlBool(expr) === undefined ? { expr, variable: unset[1] ?? unset[2] ?? unset[3]! } : undefined;
+    };
+    const condition = (): boolean | { expr: string; variable: string; defined?: true } => {
       const expr = args().join(' ');
+      const later = deferredTest(expr);
+      if (later) return later;
       const value = parsePsqlBool(expr);
       if (value !== undefined) return value;
-      const unset = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))$/.exec(expr);
-      if (unset && events.some((e) => e.kind === 'gset')) return { expr, variable: unset[1] ?? unset[2] ?? unset[3]! };
       events.push({ kind: 'echo', at: outLen, text: unrecognizedCondition(expr, cmd), stream: 'stderr' });
       return false;
     };
     const top = conds[conds.length - 1];
-    const openArm = (branch: Extract<ScriptEvent, { kind: 'branch' }>, arm: Pick<BranchArm, 'expr' | 'variable' | 'cmd'>) => {
+    const openArm = (branch: Extract<ScriptEvent, { kind: 'branch' }>, arm: Pick<BranchArm, 'expr' | 'variable' | 'defined' | 'cmd'>) => {
       const last = branch.arms[branch.arms.length - 1];
       if (last) {
         last.end = outLen;
@@ -552,8 +571,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         return;
       }
       const expr = args().join(' ');
-      const unset = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))$/.exec(expr);
-      openArm(top.branch, { expr, cmd: 'elif', ...(unset && parsePsqlBool(expr) === undefined ? { variable: unset[1] ?? unset[2] ?? unset[3]! } : {}) });
+      openArm(top.branch, { expr, cmd: 'elif', ...deferredTest(expr) });
       return;
     }
     if (cmd === 'elif' || cmd === 'else' || cmd === 'endif') {
@@ -888,7 +906,7 @@ export function splitMetaArgs(text: string, variables: Map<string, string>, fail
         fail('backquoted shell commands in meta-command arguments are not supported');
       } else if (ch === ':' && /^:\{\?[A-Za-z0-9_]+\}/.test(text.slice(i))) {
         const m = /^:\{\?([A-Za-z0-9_]+)\}/.exec(text.slice(i))!;
-        arg += variables.has(m[1]!) ? 'TRUE' : 'FALSE';
+        arg += variables.has(m[1]!) || CONNECTION_VARIABLES.has(m[1]!) ? 'TRUE' : 'FALSE';
         i += m[0].length;
       } else if (ch === ':') {
         const m = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))/.exec(text.slice(i));

@@ -224,7 +224,7 @@ function substituteDeferred(st: Statement, script: ExpandedScript, vars: Map<str
     .filter((r) => r.start >= st.start && r.end <= st.end && vars.has(r.name))
     .map((r) => {
       const value = vars.get(r.name)!;
-      const text = r.quote === 'literal' ? psqlLiteral(value).trimStart() : r.quote === 'identifier' ? psqlIdentifier(value) : value;
+      const text = r.quote === 'defined' ? 'TRUE' : r.quote === 'literal' ? psqlLiteral(value).trimStart() : r.quote === 'identifier' ? psqlIdentifier(value) : value;
       return { start: r.start - st.start, end: r.end - st.start, text };
     });
   return replaceRanges({ ...st, toOriginal: (o) => o }, ranges);
@@ -557,7 +557,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
             taken = true;
             continue;
           }
-          const expr = arm.variable !== undefined && runtimeVars.has(arm.variable) ? runtimeVars.get(arm.variable)! : arm.expr;
+          const known = arm.variable !== undefined && runtimeVars.has(arm.variable);
+          const expr = arm.defined ? (known ? 'TRUE' : 'FALSE') : known ? runtimeVars.get(arm.variable!)! : arm.expr;
           const value = parsePsqlBool(expr);
           if (value === undefined) result.messages.push(unrecognizedCondition(expr, arm.cmd));
           if (value) taken = true;
@@ -997,6 +998,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     // Set as psql sets them on connecting; a reference the file did not \set itself is substituted when
     // its statement runs, as a \gset variable is (the names are the run's copy, not the configured database).
     const url = new URL(opts.url);
+    // (The names are psql-script's CONNECTION_VARIABLES: `:{?DBNAME}` reads TRUE before the file runs.)
     const connected: Record<string, string> = {
       DBNAME: String(init?.['dbname'] ?? ''),
       USER: String(init?.['session_user'] ?? ''),
