@@ -79,9 +79,36 @@ describe('psql script preprocessing', () => {
     );
   });
 
-  it('refuses an \\if on a variable only a \\gset before it can set: psql reads it once the \\gset ran, rowguard before the file runs', () => {
-    const s = expand("select true as ready \\gset\n\\if :ready\nselect 1;\n\\endif\n");
-    expect(s.problem).toMatchObject({ file: 'main.sql', offset: 27, message: '\\if: :ready is not set when rowguard reads the \\if, before the file runs (a \\gset sets it only then)' });
+  it('reads every branch of an \\if on a variable only a \\gset before it sets, for the runner to choose when it runs (psql reads the variable once the \\gset ran)', () => {
+    const s = expand("select true as ready \\gset\n\\if :ready\nselect 1;\n\\echo one\n\\elif :'other'\nselect 2;\n\\elif false\n\\else\nselect 3;\n\\endif\nselect 4;\n");
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select true as ready ; select 1; select 2; select 3; select 4;');
+    const branch = s.events.find((e) => e.kind === 'branch');
+    const arms = branch?.kind === 'branch' ? branch.arms : [];
+    expect(arms.map((a) => [a.cmd, a.expr, a.variable, s.sql.slice(a.start, a.end).replace(/\s+/g, ' ').trim()])).toEqual([
+      ['if', ':ready', 'ready', 'select 1;'],
+      ['elif', ":'other'", 'other', 'select 2;'],
+      ['elif', 'false', undefined, ''],
+      ['else', null, undefined, 'select 3;'],
+    ]);
+    // The \echo is the first arm's own, so it is skipped with it.
+    const echo = s.events.findIndex((e) => e.kind === 'echo');
+    expect([arms[0]!.firstEvent <= echo, echo < arms[0]!.endEvent, arms[1]!.firstEvent === arms[1]!.endEvent]).toEqual([true, true, true]);
+  });
+
+  it('keeps :{?name} of a variable not set yet for the runner, which says TRUE once a \\gset (or psql on connecting) set it', () => {
+    const s = expand("\\set known 1\nselect :{?known}, :{?later};\n");
+    expect(s.sql).toBe('\nselect TRUE, FALSE;\n');
+    expect(s.deferred).toEqual([{ start: s.sql.indexOf('FALSE'), end: s.sql.indexOf('FALSE') + 5, name: 'later', quote: 'defined' }]);
+  });
+
+  it('refuses what would change the rest of the file inside such an \\if, and an \\elif on such a variable after an \\if decided before the file runs', () => {
+    for (const cmd of ['\\set x 1', '\\unset x', '\\q']) {
+      const s = expand(`select true as ready \\gset\n\\if :ready\n${cmd}\n\\endif\n`);
+      expect(s.problem?.message, cmd).toMatch(/inside an \\if on a variable a \\gset sets is not supported/);
+    }
+    const s = expand("select true as ready \\gset\n\\if false\nselect 1;\n\\elif :ready\nselect 2;\n\\endif\n");
+    expect(s.problem).toMatchObject({ message: expect.stringMatching(/^\\elif: :ready is not set when rowguard reads the \\elif/) });
   });
 
   it('\\; puts a semicolon in and the line goes on as SQL (the statement after it was dropped as if it were the meta-command\'s arguments)', () => {

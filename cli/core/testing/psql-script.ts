@@ -59,7 +59,30 @@ export type ScriptEvent =
    * up to a line `\.` (or the end of the file), as psql reads them from the
    * file it runs, never interpolated.
    */
-  | { kind: 'copy-data'; at: number; data: string };
+  | { kind: 'copy-data'; at: number; data: string }
+  /**
+   * An `\if` on a variable only a `\gset` before it sets: psql reads the variable when it reaches
+   * the `\if`, after that `\gset` ran, so the branch is chosen then. Every branch's text is in the
+   * output; the runner runs the first branch whose condition holds and skips the others.
+   */
+  | { kind: 'branch'; at: number; arms: BranchArm[] };
+
+/** One branch of a `branch` event: its `\if`, `\elif` or `\else` and the text up to the next. */
+export interface BranchArm {
+  /** What psql tests, as read here (null for `\else`), and the variable to read again when it runs. */
+  expr: string | null;
+  variable?: string;
+  /** `:{?variable}`: whether it is set, not its value. */
+  defined?: boolean;
+  /** `\if` or `\elif`, for psql's message about a value that is not a boolean. */
+  cmd: 'if' | 'elif' | 'else';
+  /** The branch's output text, [start, end). */
+  start: number;
+  end: number;
+  /** The indexes in `events` of the branch's own meta-commands, [firstEvent, endEvent). */
+  firstEvent: number;
+  endEvent: number;
+}
 
 /**
  * A `:var` reference to a variable not set when the lexer read it: psql
@@ -70,7 +93,8 @@ export interface DeferredReference {
   start: number;
   end: number;
   name: string;
-  quote: 'literal' | 'identifier' | 'none';
+  /** `defined`: `:{?name}`, FALSE here, TRUE once the variable is set. */
+  quote: 'literal' | 'identifier' | 'none' | 'defined';
 }
 
 export interface ScriptProblem {
@@ -134,6 +158,12 @@ function stripLeadingComments(text: string): string {
     } else return s;
   }
 }
+
+/**
+ * The variables psql sets on connecting that the runner sets too (run-file.ts), their values known
+ * only when the file runs: `:{?name}` of one is TRUE from the start.
+ */
+export const CONNECTION_VARIABLES: ReadonlySet<string> = new Set(['DBNAME', 'USER', 'HOST', 'PORT', 'SERVER_VERSION_NUM', 'SERVER_VERSION_NAME']);
 
 /** Meta-commands whose only effect is on psql's display: nothing to do here. */
 const DISPLAY_ONLY = new Set(['pset', 'timing', 't', 'a', 'x', 'f', 'H', 'C', 'T', 'encoding', 'pager', 'setenv', 'conninfo', 'errverbose', 'r', 'reset']);
@@ -225,7 +255,8 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
   const deferred: DeferredReference[] = [];
   const sources = new Map<string, string>();
   // \if stack: `active` is whether text is executed; `done` whether a branch was taken.
-  const conds: Array<{ active: boolean; done: boolean; parentActive: boolean }> = [];
+  // A branch chosen when the file runs (an \if on a \gset variable): every branch is read as live.
+  const conds: Array<{ active: boolean; done: boolean; parentActive: boolean; branch?: Extract<ScriptEvent, { kind: 'branch' }> }> = [];
   const live = () => conds.every((c) => c.active);
 
   const emit = (text: string, file: string, srcStart: number, verbatim: boolean) => {
@@ -367,7 +398,10 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const m = /^:\{\?([A-Za-z0-9_]+)\}/.exec(text.slice(i, i + 200));
         if (m) {
           flush(i);
-          emit(variables.has(m[1]!) ? 'TRUE' : 'FALSE', file, i, false);
+          const known = variables.has(m[1]!) || CONNECTION_VARIABLES.has(m[1]!);
+          // One a \gset sets as the file runs is TRUE from then on.
+          if (!known && live()) deferred.push({ start: outLen, end: outLen + 'FALSE'.length, name: m[1]!, quote: 'defined' });
+          emit(known ? 'TRUE' : 'FALSE', file, i, false);
           i += m[0].length;
           from = i;
           continue;
@@ -482,28 +516,65 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
 
     // psql's \if / \elif: a value that is not a boolean is reported (stderr) and counts as false —
     // the file goes on, ON_ERROR_STOP or not. Except a variable not set yet where a \gset came
-    // before: psql reads it when it reaches the \if, after the \gset ran; this runs first.
-    const condition = (): boolean => {
+    // before: psql reads it when it reaches the \if, after the \gset ran, so the runner chooses
+    // the branch then (a `branch` event); such a test is returned as its variable's name.
+    const deferredTest = (expr: string): { expr: string; variable: string; defined?: true } | undefined => {
+      if (!events.some((e) => e.kind === 'gset')) return undefined;
+      const isSet = /^\s*:\{\?([A-Za-z0-9_]+)\}\s*$/.exec(argText);
+      if (isSet && !variables.has(isSet[1]!) && !CONNECTION_VARIABLES.has(isSet[1]!)) return { expr, variable: isSet[1]!, defined: true };
+      const unset = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))$/.exec(expr);
+      return unset && parsePsqlBool(expr) === undefined ? { expr, variable: unset[1] ?? unset[2] ?? unset[3]! } : undefined;
+    };
+    const condition = (): boolean | { expr: string; variable: string; defined?: true } => {
       const expr = args().join(' ');
+      const later = deferredTest(expr);
+      if (later) return later;
       const value = parsePsqlBool(expr);
       if (value !== undefined) return value;
-      const unset = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))$/.exec(expr);
-      if (unset && events.some((e) => e.kind === 'gset')) {
-        fail(`\\${cmd}: :${unset[1] ?? unset[2] ?? unset[3]} is not set when rowguard reads the \\${cmd}, before the file runs (a \\gset sets it only then)`, 'test the value in SQL instead (e.g. SELECT CASE … or skip())');
-      }
-      events.push({ kind: 'echo', at: outLen, text: `error: unrecognized value "${expr}" for "\\${cmd} expression": Boolean expected`, stream: 'stderr' });
+      events.push({ kind: 'echo', at: outLen, text: unrecognizedCondition(expr, cmd), stream: 'stderr' });
       return false;
+    };
+    const top = conds[conds.length - 1];
+    const openArm = (branch: Extract<ScriptEvent, { kind: 'branch' }>, arm: Pick<BranchArm, 'expr' | 'variable' | 'defined' | 'cmd'>) => {
+      const last = branch.arms[branch.arms.length - 1];
+      if (last) {
+        last.end = outLen;
+        last.endEvent = events.length;
+      }
+      branch.arms.push({ ...arm, start: outLen, end: outLen, firstEvent: events.length, endEvent: events.length });
     };
 
     // Conditionals are evaluated even inside inactive branches (to keep nesting).
     if (cmd === 'if') {
       const parentActive = live();
       const value = parentActive ? condition() : false;
+      if (typeof value === 'object') {
+        const branch: Extract<ScriptEvent, { kind: 'branch' }> = { kind: 'branch', at: outLen, arms: [] };
+        events.push(branch);
+        openArm(branch, { ...value, cmd: 'if' });
+        conds.push({ active: true, done: false, parentActive, branch });
+        return;
+      }
       conds.push({ active: parentActive && value, done: parentActive && value, parentActive });
       return;
     }
+    if (top?.branch && (cmd === 'elif' || cmd === 'else' || cmd === 'endif')) {
+      if (cmd === 'endif') {
+        openArm(top.branch, { expr: null, cmd: 'else' });
+        // (the arm just opened is empty: the \endif ends the last one)
+        top.branch.arms.pop();
+        conds.pop();
+        return;
+      }
+      if (cmd === 'else') {
+        openArm(top.branch, { expr: null, cmd: 'else' });
+        return;
+      }
+      const expr = args().join(' ');
+      openArm(top.branch, { expr, cmd: 'elif', ...deferredTest(expr) });
+      return;
+    }
     if (cmd === 'elif' || cmd === 'else' || cmd === 'endif') {
-      const top = conds[conds.length - 1];
       if (!top) fail(`\\${cmd} without a matching \\if`);
       if (cmd === 'endif') {
         conds.pop();
@@ -514,7 +585,11 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         top!.done = true;
         return;
       }
-      const value = top!.parentActive && !top!.done ? condition() : false;
+      const tested = top!.parentActive && !top!.done ? condition() : false;
+      if (typeof tested === 'object') {
+        fail(`\\elif: :${tested.variable} is not set when rowguard reads the \\elif of an \\if it could decide before the file runs (a \\gset sets it only then)`, 'test the variable in an \\if of its own, or the value in SQL (e.g. SELECT CASE … or skip())');
+      }
+      const value = tested as boolean;
       top!.active = value;
       top!.done = top!.done || value;
       return;
@@ -543,6 +618,11 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     };
 
     const at = outLen;
+    // Inside a branch chosen when the file runs, every branch is read: a command that changes what
+    // the rest of the file reads would change it whichever branch runs.
+    if (conds.some((c) => c.branch) && ['set', 'unset', 'q', 'quit'].includes(cmd)) {
+      fail(`\\${cmd} inside an \\if on a variable a \\gset sets is not supported (rowguard reads every branch before the file runs and chooses one when it runs)`, 'move it out of the \\if, or test the value in SQL instead (e.g. SELECT CASE … or skip())');
+    }
     switch (cmd) {
       case 'set': {
         const a = args();
@@ -671,6 +751,11 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
     problem = err.problem;
   }
   return { sql: out.join(''), spans, events, terminators, joins, deferred, sources, variables, ...(problem ? { problem } : {}) };
+}
+
+/** psql's message (stderr) for an `\if` or `\elif` whose value is not a boolean, which counts as false. */
+export function unrecognizedCondition(expr: string, cmd: string): string {
+  return `error: unrecognized value "${expr}" for "\\${cmd} expression": Boolean expected`;
 }
 
 /**
@@ -821,7 +906,7 @@ export function splitMetaArgs(text: string, variables: Map<string, string>, fail
         fail('backquoted shell commands in meta-command arguments are not supported');
       } else if (ch === ':' && /^:\{\?[A-Za-z0-9_]+\}/.test(text.slice(i))) {
         const m = /^:\{\?([A-Za-z0-9_]+)\}/.exec(text.slice(i))!;
-        arg += variables.has(m[1]!) ? 'TRUE' : 'FALSE';
+        arg += variables.has(m[1]!) || CONNECTION_VARIABLES.has(m[1]!) ? 'TRUE' : 'FALSE';
         i += m[0].length;
       } else if (ch === ':') {
         const m = /^:(?:'([A-Za-z0-9_]+)'|"([A-Za-z0-9_]+)"|([A-Za-z0-9_]+))/.exec(text.slice(i));

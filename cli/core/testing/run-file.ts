@@ -28,7 +28,7 @@ import { connect, copyIn, copyOut, endedReason, quoteIdent } from '../db.js';
 import { isRowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
-import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, type ExpandedScript, type ScriptEvent } from './psql-script.js';
+import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, unrecognizedCondition, type BranchArm, type ExpandedScript } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
 import { firstStatement, IMPERSONATED, leavesNothing, libraryCallSites, searchPathChange, settingChanges, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
@@ -224,7 +224,7 @@ function substituteDeferred(st: Statement, script: ExpandedScript, vars: Map<str
     .filter((r) => r.start >= st.start && r.end <= st.end && vars.has(r.name))
     .map((r) => {
       const value = vars.get(r.name)!;
-      const text = r.quote === 'literal' ? psqlLiteral(value).trimStart() : r.quote === 'identifier' ? psqlIdentifier(value) : value;
+      const text = r.quote === 'defined' ? 'TRUE' : r.quote === 'literal' ? psqlLiteral(value).trimStart() : r.quote === 'identifier' ? psqlIdentifier(value) : value;
       return { start: r.start - st.start, end: r.end - st.start, text };
     });
   return replaceRanges({ ...st, toOriginal: (o) => o }, ranges);
@@ -523,15 +523,48 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   // or the driver would try to reconnect.
   let lost = false;
 
-  const events = script.events.filter((e) => e.kind !== 'gset' && e.kind !== 'gexec' && e.kind !== 'copy-data').sort((a, b) => a.at - b.at);
+  // Each keeps its index in script.events, which says which branch of an \if it is in (skippedEvent).
+  const events = script.events
+    .map((e, index) => ({ e, index }))
+    .filter(({ e }) => e.kind !== 'gset' && e.kind !== 'gexec' && e.kind !== 'copy-data')
+    .sort((a, b) => a.e.at - b.e.at);
   const { gsetPrefix, copyInput, gexecAt } = statementEvents(script, statements);
   // Variables set by \gset while the file runs.
   const runtimeVars = new Map<string, string>();
   let nextEvent = 0;
+  // The branches of the `\if`s chosen as the file runs that were not taken: their statements and
+  // meta-commands are skipped, as psql skips them.
+  const skippedArms: BranchArm[] = [];
+  const skippedEvent = (index: number) => skippedArms.some((a) => index >= a.firstEvent && index < a.endEvent);
+  const skippedStatement = (st: Statement) => {
+    const last = st.start + Math.max(st.text.length, 1) - 1;
+    return skippedArms.some((a) => last >= a.start && last < a.end);
+  };
   const runEventsBefore = (offset: number, current?: SqlLocation) => {
-    while (nextEvent < events.length && events[nextEvent]!.at <= offset) {
-      const e: ScriptEvent = events[nextEvent++]!;
-      if (e.kind === 'echo') {
+    while (nextEvent < events.length && events[nextEvent]!.e.at <= offset) {
+      const { e, index } = events[nextEvent++]!;
+      if (skippedEvent(index)) continue;
+      if (e.kind === 'branch') {
+        // psql reads the variable now, after the \gset before the \if ran; one it does not know stays
+        // as written (":name"), which is no boolean: reported, and false.
+        let taken = false;
+        for (const arm of e.arms) {
+          if (taken) {
+            skippedArms.push(arm);
+            continue;
+          }
+          if (arm.expr === null) {
+            taken = true;
+            continue;
+          }
+          const known = arm.variable !== undefined && runtimeVars.has(arm.variable);
+          const expr = arm.defined ? (known ? 'TRUE' : 'FALSE') : known ? runtimeVars.get(arm.variable!)! : arm.expr;
+          const value = parsePsqlBool(expr);
+          if (value === undefined) result.messages.push(unrecognizedCondition(expr, arm.cmd));
+          if (value) taken = true;
+          else skippedArms.push(arm);
+        }
+      } else if (e.kind === 'echo') {
         // Variables a \gset set by now are seen, as psql sees them when it reaches the echo.
         const text = e.pending && runtimeVars.size > 0 ? echoText(e.pending.args, new Map([...e.pending.variables, ...runtimeVars])) : e.text;
         if (e.stream === 'stderr') result.messages.push(text);
@@ -704,9 +737,16 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       const prefix = gsetPrefix.get(index);
       if (prefix !== undefined) {
         // psql: exactly one row; each column sets <prefix><column>, NULL unsets it. Nothing is printed.
+        // Another count is psql's error (stderr), the variables left as they were: the query failed,
+        // so ON_ERROR_STOP stops the file there, and without it the file goes on.
         if (rows.length !== 1) {
-          result.error = { message: rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset', location };
-          return 'stop';
+          const message = rows.length === 0 ? 'no rows returned for \\gset' : 'more than one row returned for \\gset';
+          if (onErrorStop) {
+            result.error = { message, location };
+            return 'stop';
+          }
+          result.messages.push(`error: ${message}`);
+          return;
         }
         const columns = ((rows as unknown as { columns?: Array<{ name: string }> }).columns ?? []).map((c) => c.name);
         columns.forEach((name, i) => {
@@ -958,6 +998,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     // Set as psql sets them on connecting; a reference the file did not \set itself is substituted when
     // its statement runs, as a \gset variable is (the names are the run's copy, not the configured database).
     const url = new URL(opts.url);
+    // (The names are psql-script's CONNECTION_VARIABLES: `:{?DBNAME}` reads TRUE before the file runs.)
     const connected: Record<string, string> = {
       DBNAME: String(init?.['dbname'] ?? ''),
       USER: String(init?.['session_user'] ?? ''),
@@ -971,6 +1012,12 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     // Meta-commands run when psql reads them: before any statement that ends after them (runQuery).
     const joined = joinedToNext(script, statements);
     for (let index = 0; index < statements.length; ) {
+      // An \if before this statement may choose a branch it is in.
+      runEventsBefore(statements[index]!.end);
+      if (skippedStatement(statements[index]!)) {
+        index++;
+        continue;
+      }
       let last = index;
       while (joined.has(last)) last++;
       const query = statements.slice(index, last + 1).map((st, k) => ({ st, index: index + k }));
