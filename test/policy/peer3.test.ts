@@ -17,6 +17,7 @@ import { securityStateOf } from '../../cli/core/policy/state.js';
 import { renderScript, stepSql } from '../../cli/core/policy/render.js';
 import { connect } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
+import { mulberry32 } from '../helpers/random.js';
 
 const PRELUDE = `${rolesSql([['anon', 'nologin'], ['authenticated', 'nologin'], ['service_role', 'nologin bypassrls']])}
 create table public.events (id int, d date, ts timestamptz, iv interval);
@@ -151,5 +152,164 @@ describe('a database whose settings change how its policies print', () => {
     await applyPlan(d.plan, { url: live.url, lockTimeout: '5s', statementTimeout: '0' });
     expect(await anonReads(live.url, 'notes')).toEqual([1, 3]);
     expect(planText(await diffFrom(live.url))).toBe('');
+  });
+});
+
+/**
+ * Spellings of one condition that pg_get_expr prints apart: an IN list (ARRAY[…]) against an
+ * array literal ('{…}'::type[]), its elements reordered or repeated, arguments by name in
+ * another order, NOT (NOT x). Postgres is the oracle: each pair is created as two policies,
+ * compared as pg_get_expr prints them, and evaluated on every row of a table of values.
+ */
+describe('one condition spelled as an IN list, an array literal, named arguments or a double NOT', () => {
+  let db: TestDatabase;
+  let same: Awaited<ReturnType<typeof import('../../cli/core/policy/expr-equal.js').expressionsEqual>>;
+  const ROWS = `
+create table public.vals (i int, s text, n numeric, y int);
+insert into public.vals
+  select i, s, n, 2 from unnest(array[-1, 0, 1, 2, 3, null]) i, unnest(array['a', 'b', '', 'a b', 'NULL', 'c,d', 'p\\q', 'x"y', null]) s, unnest(array[1.5, 2.5, 2.75, 3.5, null]) n;
+create function public.f(a int default 0, b int default 0) returns boolean language sql immutable as $$ select $1 < $2 $$;`;
+
+  beforeAll(async () => {
+    db = await freshDatabase('rg_peer3_expr');
+    await db.sql.unsafe(ROWS);
+    same = await (await import('../../cli/core/policy/expr-equal.js')).expressionsEqual();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  /** pg_get_expr of each condition, as a policy's USING on public.vals; and whether the two select the same rows on Postgres. */
+  async function judge(pairs: ReadonlyArray<readonly [string, string]>): Promise<Array<{ a: string; b: string; printedA: string; printedB: string; pgSame: boolean }>> {
+    const out: Array<{ a: string; b: string; printedA: string; printedB: string; pgSame: boolean }> = [];
+    const rollback = new Error('rollback');
+    await db.sql
+      .begin(async (tx) => {
+        for (const [i, [a, b]] of pairs.entries()) {
+          await tx.unsafe(`create policy a${i} on public.vals using (${a}); create policy b${i} on public.vals using (${b});`);
+          const [row] = await tx.unsafe(
+            `select (select pg_get_expr(polqual, polrelid) from pg_policy where polname = 'a${i}') as pa, (select pg_get_expr(polqual, polrelid) from pg_policy where polname = 'b${i}') as pb,
+                    not exists (select from public.vals where (${a}) is distinct from (${b})) as same`,
+          );
+          out.push({ a, b, printedA: row!['pa'] as string, printedB: row!['pb'] as string, pgSame: row!['same'] as boolean });
+        }
+        throw rollback;
+      })
+      .catch((e: unknown) => {
+        if (e !== rollback) throw e;
+      });
+    return out;
+  }
+
+  it('the same rows: no change; other rows: a change (hand-picked pairs)', async () => {
+    const SAME: Array<[string, string]> = [
+      ['i in (2, 1)', 'i in (1, 2)'],
+      ["s in ('b', 'a')", "s in ('a', 'b')"],
+      ['i in (1, 1, 2)', 'i in (1, 2)'],
+      ["i in (1, 2)", "i = any ('{1,2}')"],
+      ['i not in (2, 1)', "i <> all ('{1,2}')"],
+      ["s = any ('{a,b}')", "s in ('b', 'a')"],
+      ["array[s] = '{a}'", "array[s] = array['a']"],
+      ['n in (1.5, 2.5)', "n = any ('{2.5,1.5}')"],
+      ['i in (-1, 2)', "i = any ('{2,-1}')"],
+      [`s in ('', 'a b', 'NULL', 'x"y', 'p\\q', 'c,d')`, `s = any (array['c,d', 'p\\q', 'x"y', 'NULL', 'a b', ''])`],
+      ["s in ('a', null)", "s = any ('{NULL,a}')"],
+      ['(i > 0) in (true, false)', "(i > 0) = any ('{f,t}')"],
+      ['f(b => i, a => 1)', 'f(a => 1, b => i)'],
+      ['not not (i = 1)', 'i = 1'],
+      ['i is distinct from y', 'not (i is not distinct from y)'],
+    ];
+    const DIFFERENT: Array<[string, string]> = [
+      ["array[s, 'a'] = '{a,b}'", "array[s, 'a'] = array['b', 'a']"],
+      ['i = any (array[1, 2])', 'i = any (array[1, 3])'],
+      ['f(b => i, a => 1)', 'f(a => i, b => 1)'],
+      ['n in (1.5, 2.75)', "n = any ('{2.5,1.5}')"],
+      ["s in ('NULL')", "s = any ('{NULL}')"],
+      ["s in ('a', null)", "s in ('a')"],
+      ['i not in (1, 2)', 'i not in (1, 2, 3)'],
+      ['i in (1, 2)', 'i not in (1, 2)'],
+      ['i in (1, y)', 'i in (y, 3)'],
+      ['not (i = 1)', 'i = 1'],
+    ];
+    const judged = await judge([...SAME, ...DIFFERENT]);
+    for (const [k, j] of judged.entries()) {
+      const expected = k < SAME.length;
+      expect(j.pgSame, `${j.a} / ${j.b} on Postgres`).toBe(expected);
+      expect(same(j.printedA, j.printedB), `${j.printedA} / ${j.printedB}`).toBe(expected);
+    }
+  });
+
+  it('200 random pairs of IN lists, array literals and NOT IN: no change exactly when Postgres selects the same rows (seeds 1–4)', async () => {
+    const pairs: Array<[string, string]> = [];
+    const POOLS = [
+      { col: 'i', values: ['1', '2', '3', '-1', 'null'], type: 'int' },
+      { col: 's', values: ["'a'", "'b'", "''", "'a b'", "'NULL'", "'c,d'", 'null'], type: 'text' },
+      { col: 'n', values: ['1.5', '2.5', '2.75', 'null'], type: 'numeric' },
+    ];
+    for (const seed of [1, 2, 3, 4]) {
+      const r = mulberry32(seed);
+      const pick = <T,>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+      const shuffle = <T,>(xs: T[]) => {
+        for (let i = xs.length - 1; i > 0; i--) {
+          const j = Math.floor(r() * (i + 1));
+          [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+        }
+        return xs;
+      };
+      for (let k = 0; k < 50; k++) {
+        const pool = pick(POOLS);
+        const negated = r() < 0.3;
+        const spell = (elems: string[], neg: boolean) => {
+          // An array literal holds element texts: 'a b' as "a b", NULL unquoted, 'NULL' quoted.
+          const lit = elems.map((e) => (e === 'null' ? 'NULL' : `"${e.replace(/^'|'$/g, '').replace(/["\\]/g, '\\$&')}"`));
+          const form = pick(['in', 'array', 'literal']);
+          if (form === 'in') return `${pool.col} ${neg ? 'not in' : 'in'} (${elems.join(', ')})`;
+          const op = neg ? '<> all' : '= any';
+          if (form === 'array') return `${pool.col} ${op} (array[${elems.join(', ')}]::${pool.type}[])`;
+          return `${pool.col} ${op} ('{${lit.join(',')}}'::${pool.type}[])`;
+        };
+        // Two or more: Postgres writes x IN (c) with one element as x = c, another tree.
+        const elems = Array.from({ length: 2 + Math.floor(r() * 3) }, () => pick(pool.values));
+        // Mostly the same elements reordered and repeated (or one left out or added), the same operator now and then flipped.
+        const other =
+          r() < 0.7
+            ? shuffle([...elems, ...(r() < 0.4 ? [pick(elems)] : [])]).slice(0, r() < 0.2 ? -1 : undefined)
+            : Array.from({ length: 2 + Math.floor(r() * 3) }, () => pick(pool.values));
+        if (other.length < 2) other.push(pick(pool.values));
+        pairs.push([spell(elems, negated), spell(other, r() < 0.1 ? !negated : negated)]);
+      }
+    }
+    const judged = await judge(pairs);
+    const wrong = judged.filter((j) => same(j.printedA, j.printedB) && !j.pgSame);
+    const missed = judged.filter((j) => !same(j.printedA, j.printedB) && j.pgSame);
+    expect(wrong.map((j) => `${j.printedA} / ${j.printedB}`)).toEqual([]);
+    expect(missed.map((j) => `${j.printedA} / ${j.printedB}`)).toEqual([]);
+    // Both answers occur: the generator makes equal and unequal pairs.
+    expect(judged.filter((j) => j.pgSame).length).toBeGreaterThan(20);
+    expect(judged.filter((j) => !j.pgSame).length).toBeGreaterThan(20);
+  });
+
+  it('policy diff between two databases that spell each condition another way: a step only for the real change', async () => {
+    const urlConfig = parseConfig({}, null, '/nonexistent');
+    const [a, b] = await Promise.all([freshDatabase('rg_peer3_spell_a'), freshDatabase('rg_peer3_spell_b')]);
+    try {
+      const setup = `${rolesSql([['anon', 'nologin'], ['authenticated', 'nologin']])} ${ROWS} alter table public.vals enable row level security;`;
+      for (const x of [a, b]) await x.sql.unsafe(setup);
+      await a.sql.unsafe(`create policy p1 on public.vals for select to anon using (i in (3, 1, 2, 1));
+        create policy p2 on public.vals for select to anon using (s not in ('b', 'a') and public.f(b => i, a => 1));
+        create policy p3 on public.vals for update to authenticated using (not not (n in (1.5, 2.5))) with check (i is distinct from y);
+        create policy p4 on public.vals for select to authenticated using (s in ('a', 'b'));`);
+      await b.sql.unsafe(`create policy p1 on public.vals for select to anon using (i = any ('{1,2,3}'));
+        create policy p2 on public.vals for select to anon using (public.f(a => 1, b => i) and s <> all ('{a,b}'));
+        create policy p3 on public.vals for update to authenticated using (n = any (array[2.5, 1.5])) with check (not (i is not distinct from y));
+        create policy p4 on public.vals for select to authenticated using (s in ('a', 'b', 'c'));`);
+      const d = await diffPolicies({ serverUrl: serverUrl(), config: urlConfig, from: { kind: 'url', url: a.url }, to: { kind: 'url', url: b.url } });
+      expect(d.plan.steps.map((s) => [s.kind, s.hazard, stepSql(s)])).toEqual([
+        ['alter-policy', 'may-widen', "alter policy p4 on public.vals using ((s = ANY (ARRAY['a'::text, 'b'::text, 'c'::text])));"],
+      ]);
+    } finally {
+      await a.drop();
+      await b.drop();
+    }
   });
 });
