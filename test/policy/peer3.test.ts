@@ -84,10 +84,12 @@ beforeAll(async () => {
   [live, fresh] = await Promise.all([freshDatabase('rg_peer3_live'), freshDatabase('rg_peer3_fresh')]);
   for (const db of [live, fresh]) await migrate(db.url, join(project, 'sql'));
   // The live database prints dates day first, instants in New York time, intervals the SQL
-  // standard's way, and reads a backslash in '…' as an escape. The fresh one keeps the defaults.
+  // standard's way, every name in double quotes, and reads a backslash in '…' as an escape.
+  // The fresh one keeps the defaults.
   await live.sql.unsafe(
     `alter database ${qi(live.name)} set datestyle = 'SQL, DMY'; alter database ${qi(live.name)} set timezone = 'America/New_York';
-     alter database ${qi(live.name)} set intervalstyle = 'sql_standard'; alter database ${qi(live.name)} set standard_conforming_strings = off;`,
+     alter database ${qi(live.name)} set intervalstyle = 'sql_standard'; alter database ${qi(live.name)} set standard_conforming_strings = off;
+     alter database ${qi(live.name)} set quote_all_identifiers = on;`,
   );
   await inNewSession(live.url, async (sql) => {
     expect(await sql`select current_setting('datestyle') as ds, current_setting('standard_conforming_strings') as scs`).toEqual([{ ds: 'SQL, DMY', scs: 'off' }]);
@@ -118,6 +120,14 @@ describe('a database whose settings change how its policies print', () => {
     expect(text).toContain("(ts > '2024-01-02 05:00:00+00'::timestamp with time zone)");
     expect(readFileSync(join(config.dirs.policies, 'public.notes.sql'), 'utf8')).toContain("(body <> 'a\\b'::text)");
     expect(planText(await diffFrom(live.url))).toBe('');
+  });
+
+  it('a condition that only gains a conjunct narrows, as on a database with default settings', async () => {
+    await pull(live.url);
+    const file = join(config.dirs.policies, 'public.events.sql');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('using (((d >=', 'using (((id > 2) AND (d >='));
+    const d = await diffFrom(live.url);
+    expect(d.plan.steps.map((s) => [s.kind, s.hazard])).toEqual([['alter-policy', 'narrows']]);
   });
 
   it('the pulled files applied to a database with default settings: anon reads the same rows there, and nothing is left to diff', async () => {

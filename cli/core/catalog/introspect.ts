@@ -53,14 +53,16 @@ const SYSTEM_SCHEMA_FILTER = `n.nspname not in ('pg_catalog', 'information_schem
  * prints '…+00' (one value, two texts: a diff that never empties). With
  * standard_conforming_strings off (a database setting) a\b prints as 'a\\b', the text
  * the shadow (on, as every file is read) prints for a\\b: two values, one text, and a
- * diff that sees no change. ISO dates, UTC
+ * diff that sees no change. quote_all_identifiers on would write ("id" > 1) where the
+ * shadow writes (id > 1): equal as trees, but the effects, which compare the text, could
+ * no longer tell that a condition only gained a conjunct (narrows, not may-widen). ISO dates, UTC
  * instants with their offset, postgres-style intervals (read back the same under every
  * IntervalStyle), shortest-exact floats (extra_float_digits > 0) and hex bytea read back
  * as the same value in any session.
  */
 const READ_SETTINGS = `select set_config('search_path', '', true), set_config('datestyle', 'ISO', true), set_config('timezone', 'UTC', true),
   set_config('intervalstyle', 'postgres', true), set_config('extra_float_digits', '3', true), set_config('bytea_output', 'hex', true),
-  set_config('standard_conforming_strings', 'on', true)`;
+  set_config('standard_conforming_strings', 'on', true), set_config('quote_all_identifiers', 'off', true)`;
 
 /**
  * Read the catalog. With a pool of more than one connection (`connect(url, {max})`),
