@@ -16,6 +16,7 @@ import { writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { securityStateOf } from '../../cli/core/policy/state.js';
 import { renderScript, stepSql } from '../../cli/core/policy/render.js';
 import { connect } from '../../cli/core/db.js';
+import { exprDirection } from '../../cli/core/policy/effects.js';
 import { rolesSql } from './project.js';
 import { mulberry32 } from '../helpers/random.js';
 
@@ -128,6 +129,17 @@ describe('a database whose settings change how its policies print', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('using (((d >=', 'using (((id > 2) AND (d >='));
     const d = await diffFrom(live.url);
     expect(d.plan.steps.map((s) => [s.kind, s.hazard])).toEqual([['alter-policy', 'narrows']]);
+  });
+
+  it('the old condition kept in parentheses beside a new conjunct (as a person adds one) narrows too', async () => {
+    await pull(live.url);
+    const file = join(config.dirs.policies, 'public.events.sql');
+    const text = readFileSync(file, 'utf8');
+    const old = /using \((.*)\);/.exec(text)![1]!;
+    writeFileSync(file, text.replace(`using (${old});`, `using (id > 2 and ${old});`));
+    const d = await diffFrom(live.url);
+    expect(d.plan.steps.map((s) => [s.kind, s.hazard])).toEqual([['alter-policy', 'narrows']]);
+    expect(d.plan.steps.map(stepSql)[0]).toContain('((id > 2) AND ((d >=');
   });
 
   it('the pulled files applied to a database with default settings: anon reads the same rows there, and nothing is left to diff', async () => {
@@ -321,5 +333,20 @@ create function public.f(a int default 0, b int default 0) returns boolean langu
       await a.drop();
       await b.drop();
     }
+  });
+});
+
+describe('a condition that gains a conjunct or a disjunct beside the old one in parentheses', () => {
+  it('narrows or widens, as when Postgres flattened it; inside NOT, a function or another connective it is not an operand', () => {
+    const old = '((a = 1) AND (b = 2))';
+    expect(exprDirection(old, `((c = 3) AND ${old})`)).toBe('narrows');
+    expect(exprDirection(old, `(${old} AND ((c = 3) AND (d = 4)))`)).toBe('narrows');
+    expect(exprDirection(`((c = 3) AND ${old})`, old)).toBe('widens');
+    expect(exprDirection('((a = 1) OR (b = 2))', '((c = 3) OR ((a = 1) OR (b = 2)))')).toBe('widens');
+    expect(exprDirection('((c = 3) OR ((a = 1) OR (b = 2)))', '((a = 1) OR (b = 2))')).toBe('narrows');
+    expect(exprDirection(old, `((c = 3) AND (NOT ${old}))`)).toBe('may-widen');
+    expect(exprDirection(old, `((c = 3) AND f(${old}))`)).toBe('may-widen');
+    expect(exprDirection(old, `((c = 3) OR ${old})`)).toBe('widens');
+    expect(exprDirection(old, '((a = 1) AND ((b = 2) OR (c = 3)))')).toBe('may-widen');
   });
 });
