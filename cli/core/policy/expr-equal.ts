@@ -9,7 +9,7 @@
  * Canonical form: the parse tree without positions, with AND/OR arguments
  * flattened and sorted, and the two sides of `=`, `<>` and IS [NOT] DISTINCT
  * FROM sorted (pg_catalog's are symmetric; Postgres resolves `b = a` to the
- * commutator of `a = b`). Three more spellings of one expression, each a fact
+ * commutator of `a = b`). Other spellings of one expression, each a fact
  * about the value, not the plan: an array of constants written ARRAY[…] (how
  * pg_get_expr writes an IN list) or as a literal '{…}'::type[] (see constArray);
  * the elements of `= ANY` / `<> ALL` over such constants in any order, once each
@@ -88,14 +88,14 @@ function sameUserFunction(type: string, body: Node): string | null {
  * ARRAY[…]: every element `'text'::type` of one type, or every element a bare
  * literal of one kind — an integer (int4: get_const_expr writes int4 bare unless
  * negative, and the grammar reads a bare integer in int4's range as int4), a number
- * with a point or exponent (numeric, likewise; an integer past int4 is int8 or
- * numeric, so is not taken), or true/false (bool, whose output is t/f). Mixed
- * elements are not taken: the common type then hides implicit casts pg_get_expr
- * does not print. The literal: type[] of the same type (typmods included), body
+ * with a decimal point (numeric, which get_const_expr writes bare only so; an
+ * integer past int4 is int8 or numeric, so is not taken), or true/false (bool, whose
+ * output is t/f). Mixed elements are not taken: the common type then hides implicit
+ * casts pg_get_expr does not print. The literal: type[] of the same type, body
  * in array_out's form ({a,"b c",NULL}, no dimensions, no nesting). The type must be
  * pg_catalog's (a bare name under pg_get_expr's empty search_path, or
- * pg_catalog-qualified) and not box, the one built-in type whose array delimiter is
- * not a comma; a user's type may have any delimiter.
+ * pg_catalog-qualified), without a typmod, and not box, the one built-in type whose
+ * array delimiter is not a comma (pg_type.typdelim); a user's type may have any.
  */
 function constArray(type: string, body: Node): { type: string; elems: Array<string | null> } | null {
   if (type === 'A_ArrayExpr') {
