@@ -43,6 +43,28 @@ const STORAGE_BUCKETS_READABLE_SQL = `coalesce((
 const SYSTEM_SCHEMA_FILTER = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
 /**
+ * What every catalog read runs under, for this transaction only. An empty search_path
+ * (names schema-qualified), and the settings pg_get_expr's constants are printed with:
+ * each goes through its type's output function, which reads the session. A database or
+ * role that sets DateStyle, TimeZone or IntervalStyle (ALTER DATABASE … SET datestyle
+ * = 'SQL, DMY') would otherwise print `d >= '2024-01-02'` as '02/01/2024'::date, which a
+ * session with the default MDY reads as 1 February (a pulled file, or the shadow it is
+ * compared in, then means another date), and an instant as '…-05' where the shadow
+ * prints '…+00' (one value, two texts: a diff that never empties). With
+ * standard_conforming_strings off (a database setting) a\b prints as 'a\\b', the text
+ * the shadow (on, as every file is read) prints for a\\b: two values, one text, and a
+ * diff that sees no change. quote_all_identifiers on would write ("id" > 1) where the
+ * shadow writes (id > 1): equal as trees, but the effects, which compare the text, could
+ * no longer tell that a condition only gained a conjunct (narrows, not may-widen). ISO dates, UTC
+ * instants with their offset, postgres-style intervals (read back the same under every
+ * IntervalStyle), shortest-exact floats (extra_float_digits > 0) and hex bytea read back
+ * as the same value in any session.
+ */
+const READ_SETTINGS = `select set_config('search_path', '', true), set_config('datestyle', 'ISO', true), set_config('timezone', 'UTC', true),
+  set_config('intervalstyle', 'postgres', true), set_config('extra_float_digits', '3', true), set_config('bytea_output', 'hex', true),
+  set_config('standard_conforming_strings', 'on', true), set_config('quote_all_identifiers', 'off', true)`;
+
+/**
  * Read the catalog. With a pool of more than one connection (`connect(url, {max})`),
  * the queries run in parallel on up to three connections that share one exported
  * snapshot (pg_export_snapshot / SET TRANSACTION SNAPSHOT, as pg_dump -j does), so
@@ -53,7 +75,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   const lanes = Math.max(1, Math.min(3, Number((sql as { options?: { max?: number } }).options?.max ?? 1)));
   let helpers: HelperLane[] = [];
   const reading = sql.begin('isolation level repeatable read read only', async (tx) => {
-    await tx`set local search_path = ''`;
+    await tx.unsafe(READ_SETTINGS);
     // reset_val: the search_path a new session starts with (the database's and role's settings), which the SET LOCAL above leaves alone.
     const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null; buckets: boolean; search_path: string | null }>>`
       select current_setting('server_version_num')::int as version,
@@ -385,7 +407,7 @@ async function runInLanes(
       await r`begin isolation level repeatable read read only`;
       // SET TRANSACTION SNAPSHOT must be the transaction's first statement; its argument is a literal.
       await r.unsafe(`set transaction snapshot ${quoteLiteral(snapshot!)}`);
-      await r`set local search_path = ''`;
+      await r.unsafe(READ_SETTINGS);
       await drain(r as unknown as Sql);
       await r`commit`;
     } catch (err) {

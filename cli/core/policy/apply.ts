@@ -71,8 +71,10 @@ export async function applyPlan(plan: PolicyPlan, opts: ApplyOptions): Promise<{
     const run = (oneTrip: boolean) =>
       sql.begin(async (tx) => {
         // pg_catalog first: the expressions are pg_get_expr text read with an empty search_path, whose
-        // bare names are pg_catalog's; the target's own search_path may list it late (render.ts).
-        await tx`select set_config('lock_timeout', ${opts.lockTimeout}, true), set_config('statement_timeout', ${opts.statementTimeout}, true), set_config('search_path', 'pg_catalog, ' || current_setting('search_path'), true)`;
+        // bare names are pg_catalog's; the target's own search_path may list it late (render.ts). And
+        // read with standard_conforming_strings on, which the target may turn off: set here, before the
+        // steps are sent, it decides how their '…' literals are read.
+        await tx`select set_config('lock_timeout', ${opts.lockTimeout}, true), set_config('statement_timeout', ${opts.statementTimeout}, true), set_config('search_path', 'pg_catalog, ' || current_setting('search_path'), true), set_config('standard_conforming_strings', 'on', true)`;
         if (oneTrip) {
           await tx.unsafe(texts.join('\n')).simple();
           return;

@@ -256,17 +256,31 @@ export function withoutClaimSubselects(text: string): string {
   return out;
 }
 
-/** `outer` is `(inner OP …)` or `(… OP inner)` at its top level. */
+/**
+ * `outer` is `(inner OP …)` or `(… OP inner)` at its top level. An operand that is itself
+ * `(… OP …)` counts as its operands: Postgres flattens `a AND b AND c` but keeps
+ * `a AND (b AND c)` as written, and a person who adds a condition in front of the old
+ * one in parentheses writes the second.
+ */
 function extends_(outer: string, inner: string, op: 'AND' | 'OR'): boolean {
-  if (!outer.startsWith('(') || !outer.endsWith(')')) return false;
-  const body = outer.slice(1, -1);
   const sep = ` ${op} `;
-  const operands = splitTopLevel(body, sep);
+  const operands = operandsOf(outer, sep);
   if (operands === null || operands.length < 2) return false;
-  const own = inner.startsWith('(') && inner.endsWith(')') ? splitTopLevel(inner.slice(1, -1), sep) : null;
+  const own = operandsOf(inner, sep);
   const wanted = own && own.length >= 2 ? own : [inner];
   // Every operand of `inner` (itself, or its own AND/OR operands) appears among `outer`'s.
   return wanted.length < operands.length && wanted.every((w) => operands.includes(w));
+}
+
+/** The operands of `(x OP y …)`, those of the same OP inside one of them included; null when `text` is not one. */
+function operandsOf(text: string, sep: string): string[] | null {
+  if (!text.startsWith('(') || !text.endsWith(')')) return null;
+  const parts = splitTopLevel(text.slice(1, -1), sep);
+  if (parts === null || parts.length < 2) return parts;
+  return parts.flatMap((p) => {
+    const inner = operandsOf(p, sep);
+    return inner && inner.length >= 2 ? inner : [p];
+  });
 }
 
 /**

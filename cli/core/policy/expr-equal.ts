@@ -9,7 +9,13 @@
  * Canonical form: the parse tree without positions, with AND/OR arguments
  * flattened and sorted, and the two sides of `=`, `<>` and IS [NOT] DISTINCT
  * FROM sorted (pg_catalog's are symmetric; Postgres resolves `b = a` to the
- * commutator of `a = b`). Nothing else is reordered. Text that does not parse
+ * commutator of `a = b`). Other spellings of one expression, each a fact
+ * about the value, not the plan: an array of constants written ARRAY[…] (how
+ * pg_get_expr writes an IN list) or as a literal '{…}'::type[] (see constArray);
+ * the elements of `= ANY` / `<> ALL` over such constants in any order, once each
+ * (an OR / an AND of one comparison per element); arguments passed by name in
+ * any order, and NOT (NOT x), which is x (pg_get_expr writes IS NOT DISTINCT FROM
+ * as NOT (… IS DISTINCT FROM …)). Nothing else is reordered. Text that does not parse
  * is only equal to itself. One rename besides: CURRENT_ROLE, USER and "current_user"()
  * are CURRENT_USER (see sameUserFunction).
  *
@@ -72,6 +78,133 @@ function sameUserFunction(type: string, body: Node): string | null {
   return name === 'current_user' ? 'SVFOP_CURRENT_USER' : name === 'session_user' ? 'SVFOP_SESSION_USER' : null;
 }
 
+/**
+ * A one-dimensional array of constants of one type, as pg_get_expr writes it: ARRAY[…]
+ * of constants (an IN list's form) or a literal '{…}'::type[] (get_const_expr). Each
+ * element is its type's output text (what both forms print: array_out uses the
+ * element type's output function), `null` for NULL. Null when the expression is
+ * anything else, or when its type or its elements could be read two ways.
+ *
+ * ARRAY[…]: every element `'text'::type` of one type, or every element a bare
+ * literal of one kind — an integer (int4: get_const_expr writes int4 bare unless
+ * negative, and the grammar reads a bare integer in int4's range as int4), a number
+ * with a decimal point (numeric, which get_const_expr writes bare only so; an
+ * integer past int4 is int8 or numeric, so is not taken), or true/false (bool, whose
+ * output is t/f). Mixed elements are not taken: the common type then hides implicit
+ * casts pg_get_expr does not print. The literal: type[] of the same type, body
+ * in array_out's form ({a,"b c",NULL}, no dimensions, no nesting). The type must be
+ * pg_catalog's (a bare name under pg_get_expr's empty search_path, or
+ * pg_catalog-qualified), without a typmod, and not box, the one built-in type whose
+ * array delimiter is not a comma (pg_type.typdelim); a user's type may have any.
+ */
+function constArray(type: string, body: Node): { type: string; elems: Array<string | null> } | null {
+  if (type === 'A_ArrayExpr') {
+    const elements = (body['elements'] as unknown[] | undefined) ?? [];
+    if (elements.length === 0) return null;
+    let elemType: string | null = null;
+    const elems: Array<string | null> = [];
+    for (const e of elements) {
+      const el = constElement(e);
+      if (!el || (elemType !== null && el.type !== elemType)) return null;
+      elemType = el.type;
+      elems.push(el.text);
+    }
+    return { type: elemType!, elems };
+  }
+  if (type !== 'TypeCast') return null;
+  const typeName = body['typeName'] as Node | undefined;
+  const bounds = typeName?.['arrayBounds'] as unknown[] | undefined;
+  const literal = one(body['arg']);
+  if (!typeName || bounds?.length !== 1 || !literal || literal[0] !== 'A_Const' || !('sval' in literal[1])) return null;
+  const elemType = catalogTypeKey(typeName);
+  const elems = arrayOutElements(String((literal[1]['sval'] as Node)['sval'] ?? ''));
+  return elemType !== null && elems !== null && elems.length > 0 ? { type: elemType, elems } : null;
+}
+
+/** The element type of a TypeName (array bounds left out), when it is pg_catalog's and not box; else null. */
+function catalogTypeKey(typeName: Node): string | null {
+  const names = ((typeName['names'] as unknown[] | undefined) ?? []).map((n) => String(one(n)?.[1]['sval'] ?? ''));
+  if (!(names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog')) || names[names.length - 1] === 'box') return null;
+  // A typmod is left out: a constant printed with one already fits it, but read as an array literal's
+  // element it would be checked (an error) where a cast truncates.
+  if (typeName['setof'] || typeName['pct_type'] || typeName['typmods']) return null;
+  const { arrayBounds: _bounds, ...rest } = typeName;
+  return canon({ TypeName: { ...rest, names: names.map((sval) => ({ String: { sval } })) } }, true);
+}
+
+const INT4_KEY = () => catalogTypeKey({ names: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'int4' } }], typemod: -1 })!;
+const NUMERIC_KEY = () => catalogTypeKey({ names: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'numeric' } }], typemod: -1 })!;
+const BOOL_KEY = () => catalogTypeKey({ names: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'bool' } }], typemod: -1 })!;
+
+/** One element of ARRAY[…] as (type, output text), or null (see constArray). libpg-query leaves 0 and false out ({}). */
+function constElement(e: unknown): { type: string; text: string | null } | null {
+  const n = one(e);
+  if (!n) return null;
+  const [type, body] = n;
+  if (type === 'A_Const') {
+    if (body['isnull']) return null; // NULL's type is the other elements': not taken
+    if ('ival' in body) return { type: INT4_KEY(), text: String((body['ival'] as Node)['ival'] ?? 0) };
+    if ('fval' in body) {
+      const f = String((body['fval'] as Node)['fval'] ?? '');
+      return /^[0-9]*\.[0-9]*$/.test(f) && /[0-9]/.test(f) ? { type: NUMERIC_KEY(), text: f } : null;
+    }
+    if ('boolval' in body) return { type: BOOL_KEY(), text: (body['boolval'] as Node)['boolval'] ? 't' : 'f' };
+    return null;
+  }
+  if (type === 'TypeCast') {
+    const arg = one(body['arg']);
+    const typeName = body['typeName'] as Node | undefined;
+    if (!arg || arg[0] !== 'A_Const' || !('sval' in arg[1] || arg[1]['isnull']) || !typeName || typeName['arrayBounds'] !== undefined) return null;
+    const key = catalogTypeKey(typeName);
+    // NULL::type: pg_get_expr writes a NULL element with its type.
+    return key === null ? null : { type: key, text: arg[1]['isnull'] ? null : String((arg[1]['sval'] as Node)['sval'] ?? '') };
+  }
+  return null;
+}
+
+/**
+ * The elements of a one-dimensional array literal in array_out's form, or null when
+ * the text is not in that form: `{}` braces, elements split by commas, an element in
+ * double quotes (with backslash escapes) when it is empty, holds a brace, comma,
+ * quote, backslash or white space, or reads NULL; an unquoted NULL is a null element.
+ */
+function arrayOutElements(text: string): Array<string | null> | null {
+  if (!text.startsWith('{') || !text.endsWith('}')) return null;
+  const body = text.slice(1, -1);
+  if (body === '') return [];
+  const out: Array<string | null> = [];
+  let i = 0;
+  for (;;) {
+    if (body[i] === '"') {
+      let s = '';
+      for (i++; i < body.length && body[i] !== '"'; i++) {
+        if (body[i] === '\\') i++;
+        if (i >= body.length) return null;
+        s += body[i];
+      }
+      if (body[i] !== '"') return null;
+      i++;
+      out.push(s);
+    } else {
+      let j = i;
+      while (j < body.length && body[j] !== ',') {
+        if (/[{}"\\\s]/.test(body[j]!)) return null;
+        j++;
+      }
+      const s = body.slice(i, j);
+      if (s === '') return null;
+      out.push(s.toUpperCase() === 'NULL' ? null : s);
+      i = j;
+    }
+    if (i === body.length) return out;
+    if (body[i] !== ',') return null;
+    i++;
+  }
+}
+
+const constArrayCanon = (a: { type: string; elems: Array<string | null> }, elems: Array<string | null>) =>
+  `{"ConstArray":{"type":${a.type},"elems":${JSON.stringify(elems)}}}`;
+
 /** The normalised tree as a JSON string (object keys in a fixed order); DISTINCT sides sorted when `swapDistinct`. */
 function canon(v: unknown, swapDistinct: boolean): string {
   const canon_ = (x: unknown) => canon(x, swapDistinct);
@@ -82,6 +215,32 @@ function canon(v: unknown, swapDistinct: boolean): string {
     const [type, body] = node;
     const user = sameUserFunction(type, body);
     if (user) return canon({ SQLValueFunction: { op: user, typmod: -1 } }, swapDistinct);
+    const array = constArray(type, body);
+    if (array) return constArrayCanon(array, array.elems);
+    if (type === 'BoolExpr' && body['boolop'] === 'NOT_EXPR') {
+      // NOT (NOT x) is x for every x, NULL included (three-valued NOT is its own inverse).
+      const inner = one((body['args'] as unknown[] | undefined)?.[0]);
+      if (inner && inner[0] === 'BoolExpr' && inner[1]['boolop'] === 'NOT_EXPR') return canon_((inner[1]['args'] as unknown[])[0]);
+    }
+    if (type === 'FuncCall' && Array.isArray(body['args']) && (body['args'] as unknown[]).some((a) => one(a)?.[0] === 'NamedArgExpr')) {
+      // Arguments passed by name are bound by their names, whatever their order (positional ones come first).
+      const args = body['args'] as unknown[];
+      const named = args.filter((a) => one(a)?.[0] === 'NamedArgExpr').map(canon_).sort();
+      const positional = args.filter((a) => one(a)?.[0] !== 'NamedArgExpr').map(canon_);
+      const rest = Object.keys(body).filter((k) => k !== 'args' && !POSITION_KEYS.has(k)).sort();
+      return `{"FuncCall":{"args":[${[...positional, ...named].join(',')}],${rest.map((k) => `${JSON.stringify(k)}:${canon_(body[k])}`).join(',')}}}`;
+    }
+    if (type === 'A_Expr' && ((body['kind'] === 'AEXPR_OP_ANY' && catalogOpName(body) === '=') || (body['kind'] === 'AEXPR_OP_ALL' && catalogOpName(body) === '<>'))) {
+      // x = ANY (constants) is an OR of x = c, and x <> ALL an AND of x <> c, over the elements:
+      // their order and repeats do not change it. Only pg_catalog's = and <>: another operator may
+      // raise an error for one element, and ANY stops at the first true.
+      const r = one(body['rexpr']);
+      const a = r ? constArray(r[0], r[1]) : null;
+      if (a) {
+        const elems = [...new Map(a.elems.map((e) => [JSON.stringify(e), e])).entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, e]) => e);
+        return `{"A_Expr":{"kind":${JSON.stringify(body['kind'])},"name":${canon_(body['name'])},"lexpr":${canon_(body['lexpr'])},"rexpr":${constArrayCanon(a, elems)}}}`;
+      }
+    }
     if (type === 'BoolExpr' && (body['boolop'] === 'AND_EXPR' || body['boolop'] === 'OR_EXPR')) {
       const flat: unknown[] = [];
       const collect = (x: unknown) => {

@@ -122,7 +122,7 @@ export function renderScript(plan: PolicyPlan, opts: ScriptOptions): string {
   }
   for (const s of plan.steps) {
     if (opts.comments) for (const e of s.effects) lines.push(comment(`[${s.hazard}] ${e}`));
-    lines.push(withoutRawCr(stepSql(s)));
+    lines.push(withoutRawCr(backslashesEscaped(stepSql(s))));
   }
   if (opts.transaction) lines.push('commit;');
   return lines.join('\n') + '\n';
@@ -147,6 +147,46 @@ function carriesExpression(s: Step): boolean {
  */
 function comment(text: string): string {
   return `-- ${text.replace(/\s*[\r\n]\s*/g, ' ')}`;
+}
+
+/**
+ * `sql` with every '…' string literal that holds a backslash written as E'…' (the
+ * backslashes doubled), which reads as the same value whether standard_conforming_strings
+ * is on or off. The expressions are read with it on (catalog/introspect.ts); a database
+ * may turn it off (ALTER DATABASE … SET), and a script is parsed before anything in it
+ * runs (a migration is sent as one query), so a SET at its top would come too late: 'a\\b'
+ * would be stored as a\b, or a backspace. Same input shapes as withoutRawCr.
+ */
+export function backslashesEscaped(sql: string): string {
+  if (!sql.includes('\\')) return sql;
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const q = sql[i]!;
+    if (q !== '"' && q !== "'") {
+      out += q;
+      i++;
+      continue;
+    }
+    const escaped = q === "'" && /(^|[^A-Za-z0-9_$])[Ee]$/.test(out);
+    let j = i + 1;
+    for (;;) {
+      const c = sql[j];
+      if (c === undefined) return sql;
+      if (c === q) {
+        if (sql[j + 1] !== q) break;
+        j += 2;
+      } else if (escaped && c === '\\') {
+        j += 2;
+      } else {
+        j++;
+      }
+    }
+    const text = sql.slice(i, j + 1);
+    out += q === "'" && !escaped && text.includes('\\') ? `E${text.replace(/\\/g, '\\\\')}` : text;
+    i = j + 1;
+  }
+  return out;
 }
 
 /**
