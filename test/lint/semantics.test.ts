@@ -3380,3 +3380,61 @@ describe('policy-trusts-writable-column: an admin-gated management policy and ad
     expect(await reported(text)).toEqual(['manage_roles on public.user_roles', 'notes_edit on public.notes', 'notes_read on public.notes']);
   });
 });
+
+// Seen on moonklabs/sprintable (87 false alarms): `org_id in (select get_user_admin_org_ids())` over a set-returning
+// SECURITY DEFINER helper (`select org_id from org_members where user_id = auth.uid() and role in ('owner', 'admin')`)
+// guards both the reading policies and org_members' own INSERT and UPDATE (no WITH CHECK: USING checks the new row).
+// A row a caller writes then belongs to an org they already administer, so the caller's set of orgs never grows; the
+// rule read only boolean gates and reported every admin policy, those reading the set inside a sub-select included.
+describe('policy-trusts-writable-column: set-returning helpers that gate their own table (`org_id in (select admin_orgs())`)', () => {
+  const [admin, member] = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a2'];
+  const schema = (edit = `create policy members_edit on public.org_members for update to authenticated using (org_id in (select public.admin_orgs()));`) => `
+    create table public.org_members (org_id int not null, user_id uuid not null, role text not null default 'member', unique (org_id, user_id));
+    create table public.secrets (id int primary key, org_id int not null, body text);
+    create table public.notes (id int primary key, secret_id int not null);
+    create function public.admin_orgs() returns setof int language sql stable security definer set search_path = '' as $$
+      select org_id from public.org_members where user_id = auth.uid() and role in ('owner', 'admin') $$;
+    create function public.my_orgs() returns setof int language sql stable security definer set search_path = '' as $$
+      select distinct org_id from public.org_members where user_id = auth.uid() $$;
+    alter table public.org_members enable row level security; alter table public.secrets enable row level security; alter table public.notes enable row level security;
+    grant select, insert, update, delete on public.org_members, public.secrets, public.notes to authenticated;
+    create policy members_read on public.org_members for select to authenticated using (org_id in (select public.my_orgs()));
+    create policy members_add on public.org_members for insert to authenticated with check (org_id in (select public.admin_orgs()));
+    ${edit}
+    create policy secrets_read on public.secrets for select to authenticated using (org_id in (select public.admin_orgs()));
+    create policy notes_read on public.notes for select to authenticated using (secret_id in (select s.id from public.secrets s where s.org_id in (select public.admin_orgs())));
+    insert into public.org_members values (1, '${member}', 'member'), (2, '${admin}', 'admin');
+    insert into public.secrets values (1, 1, 'org 1'), (2, 2, 'org 2'); insert into public.notes values (1, 1), (2, 2);`;
+  const reported = async (sql: string) => (await rule('policy-trusts-writable-column', sql)).map((f) => f.object).sort();
+  // 42501: the policy refuses the row; 23505: the caller holds that (org, user) row already.
+  const refused = (e: { code?: string }) => (e.code === '42501' ? 'refused' : e.code === '23505' ? 'held' : Promise.reject(e));
+  /**
+   * As `user`: raise their own role, move the rows they may update into org 1 (no WHERE on a column: a statement that reads
+   * none needs no SELECT policy on the new row), add an owner row for themselves in org 1, then the secrets they read.
+   */
+  const attack = (sql: string, user: string) =>
+    asRequest(sql, 'authenticated', user, async (tx) => {
+      const promoted = (await tx.unsafe(`update public.org_members set role = 'owner' where user_id = auth.uid()`)).count;
+      const moved = await tx.savepoint(async (sp) => (await sp.unsafe(`update public.org_members set org_id = 1`)).count).catch(refused);
+      const added = await tx.savepoint(async (sp) => (await sp.unsafe(`insert into public.org_members values (1, auth.uid(), 'owner')`)).count).catch(refused);
+      const secrets = (await tx.unsafe('select body from public.secrets order by id')).map((r) => r['body']);
+      return { promoted, moved, added, secrets };
+    });
+
+  it('is not reported: on Postgres a member raises nothing and an admin of org 2 gets nothing of org 1', async () => {
+    const sql = schema();
+    expect(await reported(sql)).toEqual([]);
+    expect(await attack(sql, member)).toEqual({ promoted: 0, moved: 0, added: 'refused', secrets: [] });
+    expect(await attack(sql, admin)).toEqual({ promoted: 1, moved: 'refused', added: 'refused', secrets: ['org 2'] });
+  });
+
+  it('an UPDATE whose check lets a row out of the admin orgs, or one gated on any membership, is reported; on Postgres the caller reads org 1', async () => {
+    const open = schema(`create policy members_edit on public.org_members for update to authenticated using (org_id in (select public.admin_orgs())) with check (true);`);
+    expect(await reported(open)).toEqual(['members_add on public.org_members', 'members_edit on public.org_members', 'members_read on public.org_members', 'notes_read on public.notes', 'secrets_read on public.secrets']);
+    expect(await attack(open, admin)).toEqual({ promoted: 1, moved: 1, added: 'held', secrets: ['org 1'] });
+    const anyMember = schema(`create policy members_edit on public.org_members for update to authenticated using (org_id in (select public.my_orgs()));`);
+    // members_read and members_edit ask any membership, which a member's writes keep within their orgs: not reported.
+    expect(await reported(anyMember)).toEqual(['members_add on public.org_members', 'notes_read on public.notes', 'secrets_read on public.secrets']);
+    expect(await attack(anyMember, member)).toEqual({ promoted: 1, moved: 1, added: 'held', secrets: ['org 1'] });
+  });
+});

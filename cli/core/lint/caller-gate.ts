@@ -7,7 +7,7 @@
  * a test over the one row the look-up finds. Pure.
  */
 import { qualified } from '../catalog/model.js';
-import { constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerGate, type GateArg } from './expr.js';
+import { constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerGate, type CallerSet, type GateArg } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 type Body = Record<string, unknown>;
@@ -299,6 +299,37 @@ export function sqlCallerGate(fn: { name: string; args: readonly string[]; retur
     }
     const lookup = readLookup({ SelectStmt: sel[1] }, names, defaultSchema, bare);
     return gateOf(test, { lookup, column: lookup.column, needsRow: true, extra: [], testInLookup: true }, names, defaultSchema, bare);
+  } catch (e) {
+    if (e instanceof NotAGate) return null;
+    throw e;
+  }
+}
+
+const SETOF = /^setof\s/i;
+
+/**
+ * The CallerSet a set-returning helper is when its body is one SELECT of one column of the caller's
+ * rows: `select <column> from <table> where <key> = <the caller's id> [and <filters>]`, DISTINCT or
+ * not (it yields the same values); null otherwise (a join, LIMIT, ORDER BY, anything computed). Its
+ * ways through are the filters' (the test is the row being there).
+ */
+export function sqlCallerSet(fn: { name: string; args: readonly string[]; returns: string }, sql: string, locals: readonly string[], defaultSchema: string, parseSync: Parse): CallerSet | null {
+  if (!SETOF.test(fn.returns.trim())) return null;
+  const names: Names = { params: fn.args, fnName: fn.name, locals: new Set(locals) };
+  const bare = new Set<string>();
+  try {
+    const sel = entry(oneStatement(sql, parseSync));
+    if (sel?.[0] !== 'SelectStmt' || sel[1]['limitCount']) return null;
+    const targets = (sel[1]['targetList'] as unknown[] | undefined) ?? [];
+    if (targets.length !== 1) return null;
+    // DISTINCT (not DISTINCT ON, which is a list of expressions) keeps every value: the set is the same.
+    const distinct = sel[1]['distinctClause'] as unknown[] | undefined;
+    if (distinct && !(distinct.length === 1 && entry(distinct[0]) === null)) return null;
+    const lookup = readLookup({ SelectStmt: { ...sel[1], distinctClause: undefined } }, names, defaultSchema, bare);
+    const yields = lookup.column(entry(targets[0])?.[1]['val']);
+    if (yields === null) return null;
+    const gate = gateOf({ A_Const: { boolval: { boolval: true } } }, { lookup, column: lookup.column, needsRow: true, extra: [], testInLookup: false }, names, defaultSchema, bare);
+    return { ...gate, yields };
   } catch (e) {
     if (e instanceof NotAGate) return null;
     throw e;
