@@ -146,7 +146,11 @@ export interface HelperTest {
 }
 
 /** An argument of a helper call as a gate reads it: a string constant, the caller's id (`auth.uid()`), or anything else (null). */
-export type GateArg = { value: string } | 'caller' | null;
+/**
+ * An argument of a helper call as a gate reads it: a string constant, an ARRAY of string constants (`array['owner',
+ * 'coach']`), a column of the policy's row (`team_id`, as pg_get_expr prints it: bare), the caller's id, or unknown (null).
+ */
+export type GateArg = { value: string } | { values: string[] } | { column: string } | 'caller' | null;
 
 /** A call of a user helper (`schema.name`) standing as a test of its own in a policy expression. */
 export interface GateCall {
@@ -171,6 +175,13 @@ export interface CallerGate {
    */
   paramNames: string[];
   passes(args: readonly GateArg[]): string[][] | null;
+  /**
+   * The gate as a set when one argument is a column of the policy's row (`has_team_role(team_id, array['owner'])` over
+   * `exists (select 1 from team_members tm where tm.team_id = p_team_id and tm.user_id = auth.uid() and …)`): the body
+   * compares that parameter once, with a column of the caller's row (`yields`), so the call is true exactly when the
+   * handed column (`column`) is one of the values `yields` holds on the caller's rows that pass `ways`. Null otherwise.
+   */
+  yieldsFor?(args: readonly GateArg[]): { yields: string; column: string; ways: string[][] } | null;
 }
 
 /**
@@ -223,7 +234,13 @@ function gateCallOf(b: Body): GateCall | null {
   const args = ((b['args'] as unknown[] | undefined) ?? []).map((a): GateArg => {
     if (isCallerId(a)) return 'caller';
     const s = constString(a);
-    return s !== null ? { value: s } : null;
+    if (s !== null) return { value: s };
+    const n = stripCasts(a);
+    const f = nodeType(n) === 'ColumnRef' ? strings(bodyOf(n)['fields']) : [];
+    if (f.length === 1 && f[0] !== '') return { column: f[0]! };
+    const items = nodeType(n) === 'A_ArrayExpr' ? listItems(n) : null;
+    const values = items?.map(constString) ?? null;
+    return values && values.every((v) => v !== null) ? { values: values as string[] } : null;
   });
   if (b['agg_star'] || b['func_variadic'] || b['over'] || contains(b['args'], (tt, bb) => tt === 'SubLink' && !isCallerId({ SubLink: bb }))) return null;
   return { name: funcName(b), args };
@@ -281,14 +298,23 @@ function membershipsOf(root: unknown): SetMembership[] {
   return out;
 }
 
-/** The user helpers an expression calls outside its SetMemberships' sub-selects. */
-function callsBeside(root: unknown, memberships: readonly SetMembership[]): string[] {
+/** A call of a user helper outside the expression's SetMemberships' sub-selects. */
+export interface HelperCallSite {
+  name: string;
+  /** The call as a GateCall (gateCallOf), or null. */
+  call: GateCall | null;
+  /** It stands as a test of its own, the expression holding for more rows as it holds for more (monotone ancestors only). */
+  positive: boolean;
+}
+
+function callsBeside(root: unknown, memberships: readonly SetMembership[]): HelperCallSite[] {
   const skip = new Set(memberships.map((m) => m.body));
-  const out = new Set<string>();
+  const out: HelperCallSite[] = [];
   walk(root, (type, b, ancestors) => {
-    if (type === 'FuncCall' && isUserFunction(b) && !ancestors.some((a) => a.type === 'SubLink' && skip.has(a.body))) out.add(funcName(b));
+    if (type !== 'FuncCall' || !isUserFunction(b) || ancestors.some((a) => a.type === 'SubLink' && skip.has(a.body))) return;
+    out.push({ name: funcName(b), call: gateCallOf(b), positive: ancestors.every(monotone) });
   });
-  return [...out];
+  return out;
 }
 
 /** A sub-select of a policy expression that no other sub-select holds. */
@@ -764,8 +790,8 @@ export interface ExprAnalysis {
   subselects: OuterSubselect[];
   /** Its sub-selects, at any depth, that are `x IN (select <helper>(…))` (membershipsOf). */
   memberships: SetMembership[];
-  /** The user helpers it calls outside those memberships' sub-selects. */
-  callsBesideMemberships: string[];
+  /** Its calls of user helpers outside those memberships' sub-selects. */
+  callsBesideMemberships: HelperCallSite[];
 }
 
 export interface PolicyAnalysis {
