@@ -3380,3 +3380,121 @@ describe('policy-trusts-writable-column: an admin-gated management policy and ad
     expect(await reported(text)).toEqual(['manage_roles on public.user_roles', 'notes_edit on public.notes', 'notes_read on public.notes']);
   });
 });
+
+// Seen on moonklabs/sprintable (87 false alarms): `org_id in (select get_user_admin_org_ids())` over a set-returning
+// SECURITY DEFINER helper (`select org_id from org_members where user_id = auth.uid() and role in ('owner', 'admin')`)
+// guards both the reading policies and org_members' own INSERT and UPDATE (no WITH CHECK: USING checks the new row).
+// A row a caller writes then belongs to an org they already administer, so the caller's set of orgs never grows; the
+// rule read only boolean gates and reported every admin policy, those reading the set inside a sub-select included.
+describe('policy-trusts-writable-column: set-returning helpers that gate their own table (`org_id in (select admin_orgs())`)', () => {
+  const [admin, member] = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a2'];
+  const schema = (edit = `create policy members_edit on public.org_members for update to authenticated using (org_id in (select public.admin_orgs()));`) => `
+    create table public.org_members (org_id int not null, user_id uuid not null, role text not null default 'member', unique (org_id, user_id));
+    create table public.secrets (id int primary key, org_id int not null, body text);
+    create table public.notes (id int primary key, secret_id int not null);
+    create function public.admin_orgs() returns setof int language sql stable security definer set search_path = '' as $$
+      select org_id from public.org_members where user_id = auth.uid() and role in ('owner', 'admin') $$;
+    create function public.my_orgs() returns setof int language sql stable security definer set search_path = '' as $$
+      select distinct org_id from public.org_members where user_id = auth.uid() $$;
+    alter table public.org_members enable row level security; alter table public.secrets enable row level security; alter table public.notes enable row level security;
+    grant select, insert, update, delete on public.org_members, public.secrets, public.notes to authenticated;
+    create policy members_read on public.org_members for select to authenticated using (org_id in (select public.my_orgs()));
+    create policy members_add on public.org_members for insert to authenticated with check (org_id in (select public.admin_orgs()));
+    ${edit}
+    create policy secrets_read on public.secrets for select to authenticated using (org_id in (select public.admin_orgs()));
+    create policy notes_read on public.notes for select to authenticated using (secret_id in (select s.id from public.secrets s where s.org_id in (select public.admin_orgs())));
+    insert into public.org_members values (1, '${member}', 'member'), (2, '${admin}', 'admin');
+    insert into public.secrets values (1, 1, 'org 1'), (2, 2, 'org 2'); insert into public.notes values (1, 1), (2, 2);`;
+  const reported = async (sql: string) => (await rule('policy-trusts-writable-column', sql)).map((f) => f.object).sort();
+  // 42501: the policy refuses the row; 23505: the caller holds that (org, user) row already.
+  const refused = (e: { code?: string }) => (e.code === '42501' ? 'refused' : e.code === '23505' ? 'held' : Promise.reject(e));
+  /**
+   * As `user`: raise their own role, move the rows they may update into org 1 (no WHERE on a column: a statement that reads
+   * none needs no SELECT policy on the new row), add an owner row for themselves in org 1, then the secrets they read.
+   */
+  const attack = (sql: string, user: string) =>
+    asRequest(sql, 'authenticated', user, async (tx) => {
+      const promoted = (await tx.unsafe(`update public.org_members set role = 'owner' where user_id = auth.uid()`)).count;
+      const moved = await tx.savepoint(async (sp) => (await sp.unsafe(`update public.org_members set org_id = 1`)).count).catch(refused);
+      const added = await tx.savepoint(async (sp) => (await sp.unsafe(`insert into public.org_members values (1, auth.uid(), 'owner')`)).count).catch(refused);
+      const secrets = (await tx.unsafe('select body from public.secrets order by id')).map((r) => r['body']);
+      return { promoted, moved, added, secrets };
+    });
+
+  it('is not reported: on Postgres a member raises nothing and an admin of org 2 gets nothing of org 1', async () => {
+    const sql = schema();
+    expect(await reported(sql)).toEqual([]);
+    expect(await attack(sql, member)).toEqual({ promoted: 0, moved: 0, added: 'refused', secrets: [] });
+    expect(await attack(sql, admin)).toEqual({ promoted: 1, moved: 'refused', added: 'refused', secrets: ['org 2'] });
+  });
+
+  it('an UPDATE whose check lets a row out of the admin orgs, or one gated on any membership, is reported; on Postgres the caller reads org 1', async () => {
+    const open = schema(`create policy members_edit on public.org_members for update to authenticated using (org_id in (select public.admin_orgs())) with check (true);`);
+    expect(await reported(open)).toEqual(['members_add on public.org_members', 'members_edit on public.org_members', 'members_read on public.org_members', 'notes_read on public.notes', 'secrets_read on public.secrets']);
+    expect(await attack(open, admin)).toEqual({ promoted: 1, moved: 1, added: 'held', secrets: ['org 1'] });
+    const anyMember = schema(`create policy members_edit on public.org_members for update to authenticated using (org_id in (select public.my_orgs()));`);
+    // members_read and members_edit ask any membership, which a member's writes keep within their orgs: not reported.
+    expect(await reported(anyMember)).toEqual(['members_add on public.org_members', 'notes_read on public.notes', 'secrets_read on public.secrets']);
+    expect(await attack(anyMember, member)).toEqual({ promoted: 1, moved: 1, added: 'held', secrets: ['org 1'] });
+  });
+});
+
+// Seen on JM0rg/HackTrackerV3 (26 false alarms): every team table asks is_team_member(team_id) or has_team_role(team_id,
+// array['owner', 'coach']), LANGUAGE sql helpers over `exists (select 1 from team_members tm where tm.team_id = p_team_id
+// and tm.user_id = auth.uid() and tm.deleted_at is null [and tm.role::text = any (p_roles)])`, and team_members is written
+// only through has_team_role(team_id, array['owner']). Such a call is `team_id in (the caller's teams that pass)`: the rows
+// an owner writes stay in teams they own. The rule read neither the row's column handed in, `IS NULL` nor `= any (p_roles)`.
+describe('policy-trusts-writable-column: a boolean helper handed the row\'s team column (`has_team_role(team_id, array[…])`)', () => {
+  const [owner, stranger, coach] = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000a3'];
+  const schema = (edit = `with check (public.has_team_role(team_id, array['owner']))`) => `
+    create table public.team_members (team_id int not null, user_id uuid not null, role text not null, deleted_at timestamptz, unique (team_id, user_id));
+    create table public.opponents (id int primary key, team_id int not null, name text);
+    create table public.notes (id int primary key, team_id int not null, author uuid);
+    create function public.is_team_member(p_team_id int) returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.team_members tm where tm.team_id = p_team_id and tm.user_id = auth.uid() and tm.deleted_at is null) $$;
+    create function public.has_team_role(p_team_id int, p_roles text[]) returns boolean language sql stable security definer set search_path = '' as $$
+      select exists (select 1 from public.team_members tm where tm.team_id = p_team_id and tm.user_id = auth.uid() and tm.deleted_at is null and tm.role::text = any (p_roles)) $$;
+    alter table public.team_members enable row level security; alter table public.opponents enable row level security; alter table public.notes enable row level security;
+    grant select, insert, update, delete on public.team_members, public.opponents, public.notes to authenticated;
+    create policy members_read on public.team_members for select to authenticated using (public.is_team_member(team_id) or user_id = auth.uid());
+    -- A coach adds players: their own new row would collide with the row has_team_role found (unique (team_id, user_id)).
+    create policy members_add on public.team_members for insert to authenticated with check (public.has_team_role(team_id, array['owner']) or (public.has_team_role(team_id, array['coach']) and role = 'player'));
+    create policy members_edit on public.team_members for update to authenticated using (public.has_team_role(team_id, array['owner'])) ${edit};
+    create policy opponents_read on public.opponents for select to authenticated using (public.is_team_member(team_id));
+    create policy opponents_write on public.opponents for all to authenticated using (public.has_team_role(team_id, array['owner', 'coach'])) with check (public.has_team_role(team_id, array['owner', 'coach']));
+    create policy opponents_drop on public.opponents for delete to authenticated using (public.has_team_role(team_id, array['owner']));
+    -- Beside a branch with a sub-select of its own (gateForm does not read it).
+    create policy notes_read on public.notes for select to authenticated using (public.is_team_member(team_id) or author = (select auth.uid()));
+    insert into public.team_members values (1, '${owner}', 'owner', null), (2, '${stranger}', 'owner', null), (1, '${coach}', 'coach', null);
+    insert into public.opponents values (1, 1, 'of team 1');`;
+  const reported = async (sql: string) => (await rule('policy-trusts-writable-column', sql)).map((f) => f.object).sort();
+  const refused = (e: { code?: string }) => (e.code === '42501' ? 'refused' : Promise.reject(e));
+  /** As the owner of team 2: move their row into team 1 (no WHERE on a column), add an owner row in team 1, then rename team 1's opponent. */
+  const attack = (sql: string) =>
+    asRequest(sql, 'authenticated', stranger, async (tx) => {
+      const moved = await tx.savepoint(async (sp) => (await sp.unsafe(`update public.team_members set team_id = 1`)).count).catch(refused);
+      const added = await tx.savepoint(async (sp) => (await sp.unsafe(`insert into public.team_members values (1, auth.uid(), 'owner', null)`)).count).catch((e: { code?: string }) => (e.code === '23505' ? 'held' : refused(e)));
+      const renamed = (await tx.unsafe(`update public.opponents set name = 'renamed'`)).count;
+      return { moved, added, renamed };
+    });
+
+  it('is not reported: on Postgres the owner of team 2 gets nothing of team 1', async () => {
+    const sql = schema();
+    // Left: members_add asks owner or coach, and an owner may turn their own row into a coach row (members_edit), which
+    // the rule counts as reaching the coach branch; it adds no team the owner did not hold.
+    expect(await reported(sql)).toEqual(['members_add on public.team_members']);
+    expect(await attack(sql)).toEqual({ moved: 'refused', added: 'refused', renamed: 0 });
+    // No WITH CHECK: USING checks the new row, the same gate.
+    expect(await reported(schema(''))).toEqual(['members_add on public.team_members']);
+    // The coach's own owner row in team 1 collides with the coach row; as a player it would too.
+    const selfAdd = (role: string) =>
+      asRequest(sql, 'authenticated', coach, (tx) => tx.unsafe(`insert into public.team_members values (1, auth.uid(), '${role}', null)`).then((r) => r.count, (e: { code?: string }) => e.code));
+    expect([await selfAdd('owner'), await selfAdd('player')]).toEqual(['42501', '23505']);
+  });
+
+  it('an UPDATE whose check lets a row out of the owner\'s teams is reported; on Postgres the owner of team 2 takes team 1', async () => {
+    const open = schema('with check (true)');
+    expect(await reported(open)).toEqual(['members_add on public.team_members', 'members_edit on public.team_members', 'members_read on public.team_members', 'notes_read on public.notes', 'opponents_drop on public.opponents', 'opponents_read on public.opponents', 'opponents_write on public.opponents']);
+    expect(await attack(open)).toEqual({ moved: 1, added: 'held', renamed: 1 });
+  });
+});

@@ -7,7 +7,7 @@
  * a test over the one row the look-up finds. Pure.
  */
 import { qualified } from '../catalog/model.js';
-import { constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerGate, type GateArg } from './expr.js';
+import { constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerGate, type CallerSet, type GateArg } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 type Body = Record<string, unknown>;
@@ -116,6 +116,12 @@ export function readLookup(select: unknown, names: Names, defaultSchema: string,
   const key: string[] = [];
   let callerParam: number | null | undefined;
   const filters: unknown[] = [];
+  // Where the body compares a column with auth.uid() itself, that is the caller's key, and a column compared with a
+  // parameter is a filter (`tm.team_id = p_team_id and tm.user_id = auth.uid()`); otherwise a parameter carries the id.
+  const readsCaller = conjuncts.some((c) => {
+    const e = entry(c);
+    return e?.[0] === 'A_Expr' && e[1]['kind'] === 'AEXPR_OP' && opName(e[1]) === '=' && ((column(e[1]['lexpr']) !== null && isCallerCall(e[1]['rexpr'])) || (column(e[1]['rexpr']) !== null && isCallerCall(e[1]['lexpr'])));
+  });
   for (const c of conjuncts) {
     const e = entry(c);
     if (e?.[0] === 'A_Expr' && e[1]['kind'] === 'AEXPR_OP' && opName(e[1]) === '=') {
@@ -123,7 +129,7 @@ export function readLookup(select: unknown, names: Names, defaultSchema: string,
         [e[1]['lexpr'], e[1]['rexpr']],
         [e[1]['rexpr'], e[1]['lexpr']],
       ] as const;
-      const hit = pairs.find(([x, y]) => column(x) !== null && (paramOf(y, names) !== null || isCallerCall(y)));
+      const hit = pairs.find(([x, y]) => column(x) !== null && (readsCaller ? isCallerCall(y) : paramOf(y, names) !== null));
       if (hit) {
         const p = paramOf(hit[1], names, bare);
         if (callerParam !== undefined && callerParam !== p) fail();
@@ -156,7 +162,7 @@ function dnf(v: unknown, column: (v: unknown) => string | null, args: readonly G
     const p = paramOf(n, names);
     if (p !== null) {
       const a = args[p];
-      return a && a !== 'caller' ? { value: a.value } : { open: true };
+      return a && a !== 'caller' && 'value' in a ? { value: a.value } : { open: true };
     }
     const b = constBool(x);
     if (b !== null) return { value: String(b) };
@@ -186,9 +192,19 @@ function dnf(v: unknown, column: (v: unknown) => string | null, args: readonly G
       const parts = list.map((y) => equal(valueOf(b['lexpr']), valueOf(y)));
       return parts.some((p) => p === null) ? null : parts.flatMap((p) => p!);
     }
-    if (t === 'NullTest' && b['nulltesttype'] === 'IS_NOT_NULL') {
-      const c = column(b['arg']);
-      return c !== null ? [[`${c} notnull`]] : null;
+    if (t === 'NullTest' && (b['nulltesttype'] === 'IS_NOT_NULL' || b['nulltesttype'] === 'IS_NULL')) {
+      const c = column(entry(b['arg'])?.[0] === 'TypeCast' ? entry(b['arg'])![1]['arg'] : b['arg']);
+      return c !== null ? [[`${c} ${b['nulltesttype'] === 'IS_NULL' ? 'isnull' : 'notnull'}`]] : null;
+    }
+    // `o.role::text = any (p_roles)`, the parameter handed a constant ARRAY (or an ARRAY written in the body): one way per value.
+    if (t === 'A_Expr' && b['kind'] === 'AEXPR_OP_ANY' && opName(b) === '=') {
+      const r = entry(b['rexpr'])?.[0] === 'TypeCast' ? entry(b['rexpr'])![1]['arg'] : b['rexpr'];
+      const p = paramOf(r, names);
+      const a = p !== null ? args[p] : undefined;
+      const items = p !== null ? (a && a !== 'caller' && 'values' in a ? a.values : null) : (listItems(r)?.map(constString) ?? null);
+      if (!items || items.some((v) => v === null)) return null;
+      const parts = items.map((v) => equal(valueOf(b['lexpr']), { value: v! }));
+      return parts.some((x) => x === null) ? null : parts.flatMap((x) => x!);
     }
     if (t === 'ColumnRef') {
       const y = valueOf(x);
@@ -245,28 +261,53 @@ export function gateOf(test: unknown, row: RowReading | null, names: Names, defa
   });
   for (const { test: t } of subs.values()) walk(t, (type) => type === 'SubLink' && fail());
 
-  /** The ways through `ways` (tests of `lookup`'s row) once the row must be there and pass the look-up's WHERE. */
-  const within = (lookup: Lookup, ways: Dnf, needsRow: boolean, extra: readonly string[], args: readonly GateArg[]): Dnf | null => {
-    const where = lookup.filters.map((f) => dnf(f, lookup.column, args, names, () => null));
+  /** The ways through `ways` (tests of `lookup`'s row) once the row must be there and pass the look-up's WHERE (but `skip`). */
+  const within = (lookup: Lookup, ways: Dnf, needsRow: boolean, extra: readonly string[], args: readonly GateArg[], skip?: unknown): Dnf | null => {
+    const where = lookup.filters.filter((f) => f !== skip).map((f) => dnf(f, lookup.column, args, names, () => null));
     if (where.some((w) => w === null)) return null;
     const found = and(where as Dnf[]);
     return ways.flatMap((w) => (needsRow || w.length > 0 ? found.map((f) => [...new Set([...w, ...f, ...extra, ROW_FOUND])].sort()) : [[]]));
+  };
+  /** The ways through for `args`, the look-up's filter `skip` left out. */
+  const waysFor = (args: readonly GateArg[], skip?: unknown): Dnf | null => {
+    if (first.callerParam !== null && args[first.callerParam] !== 'caller') return null;
+    const sub = (v: unknown): Dnf | null => {
+      const s = subs.get(entry(v)?.[1]);
+      if (!s) return null;
+      const ways = dnf(s.test, s.lookup.column, args, names, () => null);
+      return ways === null ? null : within(s.lookup, ways, true, [], args, skip);
+    };
+    if (!row) return dnf(test, () => null, args, names, sub);
+    const ways = dnf(test, row.column, args, names, () => null);
+    return ways === null ? null : within(row.lookup, ways, row.needsRow, row.extra, args, skip);
   };
   return {
     table: first.table,
     key: first.key,
     paramNames: [...bare].sort(),
-    passes(args) {
-      if (first.callerParam !== null && args[first.callerParam] !== 'caller') return null;
-      const sub = (v: unknown): Dnf | null => {
-        const s = subs.get(entry(v)?.[1]);
-        if (!s) return null;
-        const ways = dnf(s.test, s.lookup.column, args, names, () => null);
-        return ways === null ? null : within(s.lookup, ways, true, [], args);
-      };
-      if (!row) return dnf(test, () => null, args, names, sub);
-      const ways = dnf(test, row.column, args, names, () => null);
-      return ways === null ? null : within(row.lookup, ways, row.needsRow, row.extra, args);
+    passes: (args) => waysFor(args),
+    yieldsFor(args) {
+      const at = args.flatMap((a, i) => (a && a !== 'caller' && 'column' in a ? [i] : []));
+      if (at.length !== 1 || lookups.length !== 1) return null;
+      const i = at[0]!;
+      // The parameter is read once, in a filter `<column of the row> = <parameter>` of the one look-up.
+      let reads = 0;
+      walk(row ? [test, first.filters] : test, (type, b) => {
+        if ((type === 'ColumnRef' || type === 'ParamRef') && paramOf({ [type]: b }, names) === i) reads++;
+      });
+      const filter = first.filters.find((f) => {
+        const e = entry(f);
+        if (e?.[0] !== 'A_Expr' || e[1]['kind'] !== 'AEXPR_OP' || opName(e[1]) !== '=') return false;
+        const strip = (v: unknown) => (entry(v)?.[0] === 'TypeCast' ? entry(v)![1]['arg'] : v);
+        const [l, r] = [strip(e[1]['lexpr']), strip(e[1]['rexpr'])];
+        return (first.column(l) !== null && paramOf(r, names) === i) || (first.column(r) !== null && paramOf(l, names) === i);
+      });
+      if (reads !== 1 || !filter) return null;
+      const e = entry(filter)![1];
+      const strip = (v: unknown) => (entry(v)?.[0] === 'TypeCast' ? entry(v)![1]['arg'] : v);
+      const yields = first.column(strip(e['lexpr'])) ?? first.column(strip(e['rexpr']))!;
+      const ways = waysFor(args, filter);
+      return ways === null ? null : { yields, column: (args[i] as { column: string }).column, ways };
     },
   };
 }
@@ -299,6 +340,37 @@ export function sqlCallerGate(fn: { name: string; args: readonly string[]; retur
     }
     const lookup = readLookup({ SelectStmt: sel[1] }, names, defaultSchema, bare);
     return gateOf(test, { lookup, column: lookup.column, needsRow: true, extra: [], testInLookup: true }, names, defaultSchema, bare);
+  } catch (e) {
+    if (e instanceof NotAGate) return null;
+    throw e;
+  }
+}
+
+const SETOF = /^setof\s/i;
+
+/**
+ * The CallerSet a set-returning helper is when its body is one SELECT of one column of the caller's
+ * rows: `select <column> from <table> where <key> = <the caller's id> [and <filters>]`, DISTINCT or
+ * not (it yields the same values); null otherwise (a join, LIMIT, ORDER BY, anything computed). Its
+ * ways through are the filters' (the test is the row being there).
+ */
+export function sqlCallerSet(fn: { name: string; args: readonly string[]; returns: string }, sql: string, locals: readonly string[], defaultSchema: string, parseSync: Parse): CallerSet | null {
+  if (!SETOF.test(fn.returns.trim())) return null;
+  const names: Names = { params: fn.args, fnName: fn.name, locals: new Set(locals) };
+  const bare = new Set<string>();
+  try {
+    const sel = entry(oneStatement(sql, parseSync));
+    if (sel?.[0] !== 'SelectStmt' || sel[1]['limitCount']) return null;
+    const targets = (sel[1]['targetList'] as unknown[] | undefined) ?? [];
+    if (targets.length !== 1) return null;
+    // DISTINCT (not DISTINCT ON, which is a list of expressions) keeps every value: the set is the same.
+    const distinct = sel[1]['distinctClause'] as unknown[] | undefined;
+    if (distinct && !(distinct.length === 1 && entry(distinct[0]) === null)) return null;
+    const lookup = readLookup({ SelectStmt: { ...sel[1], distinctClause: undefined } }, names, defaultSchema, bare);
+    const yields = lookup.column(entry(targets[0])?.[1]['val']);
+    if (yields === null) return null;
+    const gate = gateOf({ A_Const: { boolval: { boolval: true } } }, { lookup, column: lookup.column, needsRow: true, extra: [], testInLookup: false }, names, defaultSchema, bare);
+    return { ...gate, yields };
   } catch (e) {
     if (e instanceof NotAGate) return null;
     throw e;

@@ -14,7 +14,7 @@ import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { analyseFunction, analysePolicy, functionCallerFacts, parameterList, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis, type ReadableBody } from './expr.js';
 import { plpgsqlCallerGate, readPlpgsql, readTrigger } from './plpgsql.js';
-import { sqlCallerGate } from './caller-gate.js';
+import { sqlCallerGate, sqlCallerSet } from './caller-gate.js';
 import { readMigrationStatements, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
@@ -162,7 +162,9 @@ export function runLint(input: LintInput): LintResult {
           // The gate a helper on the caller's row is: a PL/pgSQL SELECT INTO and RETURN, or a body that is one SELECT (LANGUAGE sql, one RETURN).
           const intoGate = !fn.isTrigger && fn.plpgsqlSource && parsePlpgsqlSync ? plpgsqlCallerGate({ name: fn.name, args: fn.args, returns: fn.returns, source: fn.plpgsqlSource }, schema, parsePlpgsqlSync, parseSync) : null;
           const gate = intoGate ?? (!fn.isTrigger && readable?.single ? sqlCallerGate({ name: fn.name, args: parameterList(fn.args), returns: fn.returns }, readable.sql, readable.locals, schema, parseSync) : null);
-          fnAnalyses.set(fn, (f = analyseFunction(fn, schema, parseSync, readable, trigger, gate)));
+          // A set-returning LANGUAGE sql helper yielding a column of the caller's rows (`select org_id from members where user_id = auth.uid()`).
+          const set = !fn.isTrigger && fn.body !== null && readable?.single ? sqlCallerSet({ name: fn.name, args: parameterList(fn.args), returns: fn.returns }, readable.sql, readable.locals, schema, parseSync) : null;
+          fnAnalyses.set(fn, (f = analyseFunction(fn, schema, parseSync, readable, trigger, gate, set)));
         }
         return f;
       },

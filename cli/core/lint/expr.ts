@@ -146,7 +146,11 @@ export interface HelperTest {
 }
 
 /** An argument of a helper call as a gate reads it: a string constant, the caller's id (`auth.uid()`), or anything else (null). */
-export type GateArg = { value: string } | 'caller' | null;
+/**
+ * An argument of a helper call as a gate reads it: a string constant, an ARRAY of string constants (`array['owner',
+ * 'coach']`), a column of the policy's row (`team_id`, as pg_get_expr prints it: bare), the caller's id, or unknown (null).
+ */
+export type GateArg = { value: string } | { values: string[] } | { column: string } | 'caller' | null;
 
 /** A call of a user helper (`schema.name`) standing as a test of its own in a policy expression. */
 export interface GateCall {
@@ -171,6 +175,23 @@ export interface CallerGate {
    */
   paramNames: string[];
   passes(args: readonly GateArg[]): string[][] | null;
+  /**
+   * The gate as a set when one argument is a column of the policy's row (`has_team_role(team_id, array['owner'])` over
+   * `exists (select 1 from team_members tm where tm.team_id = p_team_id and tm.user_id = auth.uid() and …)`): the body
+   * compares that parameter once, with a column of the caller's row (`yields`), so the call is true exactly when the
+   * handed column (`column`) is one of the values `yields` holds on the caller's rows that pass `ways`. Null otherwise.
+   */
+  yieldsFor?(args: readonly GateArg[]): { yields: string; column: string; ways: string[][] } | null;
+}
+
+/**
+ * A set-returning helper that yields one column of the caller's rows (`select org_id from members
+ * where user_id = auth.uid() and role in ('owner', 'admin')`, caller-gate.ts): the rows it reads are
+ * those a CallerGate on the same look-up lets through (its `passes`), and `yields` is the column whose
+ * values it returns, one per row.
+ */
+export interface CallerSet extends CallerGate {
+  yields: string;
 }
 
 function isCallerId(v: unknown): boolean {
@@ -195,18 +216,105 @@ function gateFormOf(root: unknown): Array<Array<GateCall | 'other'>> | null {
       return parts.reduce<Array<Array<GateCall | 'other'>>>((acc, x) => acc.flatMap((a) => x!.map((y) => [...a, ...y])), [[]]);
     }
     if (t === 'FuncCall' && isUserFunction(b)) {
-      const args = ((b['args'] as unknown[] | undefined) ?? []).map((a): GateArg => {
-        if (isCallerId(a)) return 'caller';
-        const s = constString(a);
-        return s !== null ? { value: s } : null;
-      });
-      if (b['agg_star'] || b['func_variadic'] || b['over'] || contains(b['args'], (tt, bb) => tt === 'SubLink' && !isCallerId({ SubLink: bb }))) return null;
-      return [[{ name: funcName(b), args }]];
+      const call = gateCallOf(b);
+      return call ? [[call]] : null;
     }
     if (contains(n, (tt, bb) => tt === 'SubLink' || (tt === 'FuncCall' && isUserFunction(bb)))) return null;
     return [['other']];
   };
   return branch(root);
+}
+
+/**
+ * A user helper's call as a GateCall: its arguments the caller's id, string constants or unknown
+ * (null); null for a call whose arguments hold a sub-select other than the caller's id, a `*`, a
+ * VARIADIC or an OVER.
+ */
+function gateCallOf(b: Body): GateCall | null {
+  const args = ((b['args'] as unknown[] | undefined) ?? []).map((a): GateArg => {
+    if (isCallerId(a)) return 'caller';
+    const s = constString(a);
+    if (s !== null) return { value: s };
+    const n = stripCasts(a);
+    const f = nodeType(n) === 'ColumnRef' ? strings(bodyOf(n)['fields']) : [];
+    if (f.length === 1 && f[0] !== '') return { column: f[0]! };
+    const items = nodeType(n) === 'A_ArrayExpr' ? listItems(n) : null;
+    const values = items?.map(constString) ?? null;
+    return values && values.every((v) => v !== null) ? { values: values as string[] } : null;
+  });
+  if (b['agg_star'] || b['func_variadic'] || b['over'] || contains(b['args'], (tt, bb) => tt === 'SubLink' && !isCallerId({ SubLink: bb }))) return null;
+  return { name: funcName(b), args };
+}
+
+/**
+ * A test `<x> IN (select <helper>(…))` (also `= ANY (select …)`), in the expression or in a sub-select
+ * of it: the sub-select selects one call of a user helper and nothing else — no FROM, WHERE, DISTINCT,
+ * grouping or LIMIT — so the test asks whether x is one of the values the (set-returning) helper yields.
+ */
+export interface SetMembership {
+  /** The SubLink's body, as the parse gives it (OuterSubselect.node's). */
+  body: unknown;
+  /** The column of the policy's row x is (`org_id`, as pg_get_expr prints it: bare), or null when x is anything else. */
+  column: string | null;
+  call: GateCall;
+  /** A conjunct of the whole expression (the expression is true only where it is). */
+  conjunct: boolean;
+  /** Only AND and OR stand between it and the root. */
+  positive: boolean;
+}
+
+/**
+ * Whether the expression holds for more rows as the set under `a` grows: AND, OR, the WHERE of a plain SELECT that
+ * yields columns or constants (no aggregate, grouping or LIMIT: `x in (select m.id from memos m where m.org_id in
+ * (select f()))`), and EXISTS / `op ANY` over such a SELECT (ALL, a scalar sub-select or NOT would turn it around).
+ */
+function monotone(a: Ancestor): boolean {
+  if (a.type === 'BoolExpr') return a.body['boolop'] === 'AND_EXPR' || a.body['boolop'] === 'OR_EXPR';
+  if (a.type === 'SubLink') return a.via === 'subselect' && (a.body['subLinkType'] === 'EXISTS_SUBLINK' || a.body['subLinkType'] === 'ANY_SUBLINK');
+  if (a.type !== 'SelectStmt' || a.via !== 'whereClause') return false;
+  for (const k of ['groupClause', 'havingClause', 'limitOffset', 'limitCount', 'windowClause', 'larg', 'valuesLists']) if (a.body[k]) return false;
+  return ((a.body['targetList'] as unknown[] | undefined) ?? []).every((t) => ['ColumnRef', 'A_Const'].includes(nodeType(bodyOf(t)['val']) ?? ''));
+}
+
+function membershipsOf(root: unknown): SetMembership[] {
+  const out: SetMembership[] = [];
+  const conjuncts = new Set(branches(root, 'AND_EXPR').map((c) => (nodeType(c) === 'SubLink' ? bodyOf(c) : null)));
+  walk(root, (type, b, ancestors) => {
+    if (type !== 'SubLink' || b['subLinkType'] !== 'ANY_SUBLINK') return;
+    const op = strings(b['operName']);
+    if (op.length > 0 && op.join('.') !== '=') return;
+    const sel = bodyOf(b['subselect']);
+    if (nodeType(b['subselect']) !== 'SelectStmt') return;
+    for (const k of ['fromClause', 'whereClause', 'distinctClause', 'groupClause', 'havingClause', 'withClause', 'sortClause', 'limitOffset', 'limitCount', 'lockingClause', 'larg', 'valuesLists', 'windowClause']) if (sel[k]) return;
+    const targets = (sel['targetList'] as unknown[] | undefined) ?? [];
+    const fn = targets.length === 1 ? bodyOf(targets[0])['val'] : null;
+    if (nodeType(fn) !== 'FuncCall' || !isUserFunction(bodyOf(fn))) return;
+    const call = gateCallOf(bodyOf(fn));
+    if (!call) return;
+    const x = nodeType(b['testexpr']) === 'ColumnRef' ? strings(bodyOf(b['testexpr'])['fields']) : [];
+    const positive = ancestors.every(monotone);
+    out.push({ body: b, column: x.length === 1 && x[0] !== '' ? x[0]! : null, call, conjunct: conjuncts.has(b), positive });
+  });
+  return out;
+}
+
+/** A call of a user helper outside the expression's SetMemberships' sub-selects. */
+export interface HelperCallSite {
+  name: string;
+  /** The call as a GateCall (gateCallOf), or null. */
+  call: GateCall | null;
+  /** It stands as a test of its own, the expression holding for more rows as it holds for more (monotone ancestors only). */
+  positive: boolean;
+}
+
+function callsBeside(root: unknown, memberships: readonly SetMembership[]): HelperCallSite[] {
+  const skip = new Set(memberships.map((m) => m.body));
+  const out: HelperCallSite[] = [];
+  walk(root, (type, b, ancestors) => {
+    if (type !== 'FuncCall' || !isUserFunction(b) || ancestors.some((a) => a.type === 'SubLink' && skip.has(a.body))) return;
+    out.push({ name: funcName(b), call: gateCallOf(b), positive: ancestors.every(monotone) });
+  });
+  return out;
 }
 
 /** A sub-select of a policy expression that no other sub-select holds. */
@@ -680,6 +788,10 @@ export interface ExprAnalysis {
   gateForm: Array<Array<GateCall | 'other'>> | null;
   /** Its outermost sub-selects (outerSubselects). */
   subselects: OuterSubselect[];
+  /** Its sub-selects, at any depth, that are `x IN (select <helper>(…))` (membershipsOf). */
+  memberships: SetMembership[];
+  /** Its calls of user helpers outside those memberships' sub-selects. */
+  callsBesideMemberships: HelperCallSite[];
 }
 
 export interface PolicyAnalysis {
@@ -2318,6 +2430,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     }
   });
 
+  const memberships = membershipsOf(root);
   const ors = branches(root, 'OR_EXPR');
   const anonymousBranch = anonymousBranchIn(root, (v) => {
     const n = stripCasts(v);
@@ -2635,6 +2748,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     requiredCalls,
     gateForm: gateFormOf(root),
     subselects: outerSubselects(root),
+    memberships,
+    callsBesideMemberships: callsBeside(root, memberships),
     rowFreeBranchesGiven(ignored: (name: string) => ReadonlySet<number> | null) {
       return rowFreeOf(ignored);
     },
@@ -2811,6 +2926,8 @@ export interface FunctionAnalysis {
   claimParams: ClaimParam[];
   /** A helper that looks up the caller's row and tests it (caller-gate.ts: a PL/pgSQL SELECT INTO, a LANGUAGE sql or one-RETURN body), or null. */
   callerGate: CallerGate | null;
+  /** A set-returning LANGUAGE sql helper that yields a column of the caller's rows (caller-gate.ts's sqlCallerSet), or null. */
+  callerSet: CallerSet | null;
 }
 
 export interface ClaimParam {
@@ -2945,10 +3062,10 @@ export interface TriggerReading {
 
 const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], emailDecisions: { columns: [], rows: [] }, inserts: [] };
 
-export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null): FunctionAnalysis {
+export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null, callerSet: CallerSet | null = null): FunctionAnalysis {
   const { setsToCaller, metadataCopies, emailDecisions, inserts: triggerInserts } = trigger;
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, emailDecisions, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
+  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, emailDecisions, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate, callerSet };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, string | null>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -2983,6 +3100,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: (helpers) => single && functionNeedsUser(sql, parseSync, helpers),
     callerGate,
+    callerSet,
   };
 }
 

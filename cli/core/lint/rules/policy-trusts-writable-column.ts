@@ -12,11 +12,17 @@ import { gateOf, NotAGate, ROW_FOUND } from '../caller-gate.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import { admitsWrite, apiRolesOf, bypassesRls, columnPrivilegesOf, commandsOf, hasPrivilege, helpersByName, isTable, heldKey, listWords, madeAtSignUp, mayDelete, policiesFor, policyCallerFacts, policyObject, privilegesOf, relationsByName, triggerGuards, uniqueWithin, writableWithoutUser } from '../facts.js';
 
-/** A test of the caller's row of one table, found by `key`: any one of `ways` (sets of atoms on its columns) lets them through. */
+/**
+ * A test of the caller's row of one table, found by `key`: any one of `ways` (sets of atoms on its columns) lets them through.
+ * With `yields`, the set of that column's values over the caller's rows that pass (a set-returning helper, `x in (select f())`,
+ * or a boolean one handed a column of the policy's row, `arg`: `has_team_role(team_id, …)`).
+ */
 interface RowGate {
   table: string;
   key: string[];
   ways: string[][];
+  yields?: string;
+  arg?: string;
 }
 
 /**
@@ -39,7 +45,38 @@ function gateOfCall(ctx: CatalogLintContext, call: GateCall): RowGate | null {
   return seesAll && !shadowed ? { table: gate.table, key: gate.key, ways } : null;
 }
 
-const sameRow = (a: RowGate, b: RowGate) => a.table === b.table && a.key.join() === b.key.join();
+/**
+ * The set gate a call of a set-returning helper is (its CallerSet for these arguments), or null; the helper must see
+ * every row of the table, as for gateOfCall.
+ */
+function setGateOfCall(ctx: CatalogLintContext, call: GateCall): RowGate | null {
+  const fns = helpersByName(ctx.model).get(call.name) ?? [];
+  if (fns.length !== 1) return null;
+  const fn = fns[0]!;
+  const set = ctx.functionAnalysis(fn).callerSet;
+  const ways = set?.passes(call.args) ?? null;
+  const t = set ? relationsByName(ctx.model).get(set.table) : undefined;
+  if (!set || !ways || !t) return null;
+  const seesAll = !t.rls || (fn.securityDefiner && (bypassesRls(ctx.model, fn.owner) || (fn.owner === t.owner && !t.forceRls)));
+  const shadowed = t.columns.some((c) => set.paramNames.includes(c.name));
+  return seesAll && !shadowed ? { table: set.table, key: set.key, ways, yields: set.yields } : null;
+}
+
+/** A boolean gate handed one column of the policy's row, read as the set it tests that column against (CallerGate.yieldsFor), or null. */
+function viewOfCall(ctx: CatalogLintContext, call: GateCall): RowGate | null {
+  const fns = helpersByName(ctx.model).get(call.name) ?? [];
+  if (fns.length !== 1) return null;
+  const fn = fns[0]!;
+  const gate = ctx.functionAnalysis(fn).callerGate;
+  const view = gate?.yieldsFor?.(call.args) ?? null;
+  const t = gate ? relationsByName(ctx.model).get(gate.table) : undefined;
+  if (!gate || !view || !t) return null;
+  const seesAll = !t.rls || (fn.securityDefiner && (bypassesRls(ctx.model, fn.owner) || (fn.owner === t.owner && !t.forceRls)));
+  const shadowed = t.columns.some((c) => gate.paramNames.includes(c.name));
+  return seesAll && !shadowed ? { table: gate.table, key: gate.key, ways: view.ways, yields: view.yields, arg: view.column } : null;
+}
+
+const sameRow = (a: RowGate, b: RowGate) => a.table === b.table && a.key.join() === b.key.join() && a.yields === b.yields;
 
 /**
  * The gate a write policy's expression puts on every caller: each OR-ed branch AND-s at least one
@@ -73,7 +110,7 @@ export function readGates(ctx: CatalogLintContext, p: Policy, rel: Relation): Ro
     if (e.gateForm) {
       for (const call of e.gateForm.flat()) {
         if (call === 'other') continue;
-        const g = gateOfCall(ctx, call);
+        const g = gateOfCall(ctx, call) ?? viewOfCall(ctx, call);
         if (g && g.table === rel.qualified) out.push(g);
         else if (readsRel(call.name)) return null;
       }
@@ -82,9 +119,25 @@ export function readGates(ctx: CatalogLintContext, p: Policy, rel: Relation): Ro
     // Sub-selects in the policy itself (`exists (select 1 from user_roles ur where ur.user_id = auth.uid() and ur.role =
     // 'admin')`): each that reads the table must be a gate on the caller's row, read as a LANGUAGE sql helper's
     // `select exists (…)` would be, and stand under AND and OR only (under NOT, a caller passes by failing it); a
-    // helper call anywhere in the expression that reads the table leaves the reading open.
-    if (e.calls.some(readsRel)) return null;
+    // helper call anywhere in the expression that reads the table leaves the reading open, but for one that is all of
+    // a `x in (select f())` standing so, f a set-returning helper yielding a column of the caller's rows (a set gate),
+    // and a gate call standing so (`(team_id is not null and is_team_member(team_id)) or person_id in (select …)`).
+    for (const site of e.callsBesideMemberships) {
+      if (!readsRel(site.name)) continue;
+      const g = site.positive && site.call ? (gateOfCall(ctx, site.call) ?? viewOfCall(ctx, site.call)) : null;
+      if (!g || g.table !== rel.qualified) return null;
+      out.push(g);
+    }
+    const sets = new Set<unknown>();
+    for (const m of e.memberships) {
+      if (!readsRel(m.call.name)) continue;
+      const g = m.positive ? setGateOfCall(ctx, m.call) : null;
+      if (!g || g.table !== rel.qualified) return null;
+      out.push(g);
+      sets.add(m.body);
+    }
     for (const s of e.subselects) {
+      if (sets.has((s.node as { SubLink: unknown }).SubLink)) continue;
       if (!s.tables.includes(rel.qualified)) continue;
       const g = s.positive ? subselectGate(s.node) : null;
       if (!g || g.table !== rel.qualified) return null;
@@ -149,9 +202,35 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
     });
   // The row a gate reads is the caller's only when its key is unique (SELECT INTO and a LANGUAGE sql scalar take the first row found).
   const oneRow = (g: RowGate) => uniqueWithin(rel, (c) => g.key.includes(c));
+  // A set gate's write side: the expression has a conjunct `<c> in (select f())`, c the column f yields, f a set gate on
+  // this table whose every way through is one of each held gate's. Every row it lets through then holds in c a value
+  // the caller already had in the held sets before the statement (f is read on the statement's snapshot).
+  // Or, as gateForm reads it, every OR branch AND-s a call of a boolean gate handed that column (`has_team_role(team_id,
+  // array['owner'])` over `tm.team_id = p_team_id`).
+  // For INSERT it is enough that every way through needs the caller's own row holding that value, under a unique key on the
+  // column and the caller's key: the caller's own new row would collide with it, so only rows of other users pass.
+  const keeps = (g: RowGate | null, column: string | null, command: 'UPDATE' | 'INSERT') =>
+    g !== null &&
+    g.table === rel.qualified &&
+    g.yields === column &&
+    (held!.every((r) => implies(g, r)) || (command === 'INSERT' && g.ways.every((w) => w.includes(ROW_FOUND)) && uniqueWithin(rel, (c) => c === g.yields || g.key.includes(c))));
+  const setHeld = (e: ExprAnalysis | null, command: 'UPDATE' | 'INSERT') =>
+    (e?.memberships ?? []).some((m) => m.conjunct && m.positive && keeps(setGateOfCall(ctx, m.call), m.column, command)) ||
+    (e?.gateForm?.length
+      ? e.gateForm.every((branch) =>
+          branch.some((x) => {
+            const g = x === 'other' ? null : viewOfCall(ctx, x);
+            return keeps(g, g?.arg ?? null, command);
+          }),
+        )
+      : false);
   const alreadyHeld = (p: Policy, command: 'UPDATE' | 'INSERT') => {
     if (!held || held.length === 0) return false;
     const a = ctx.analysis(p);
+    // Set gates (`org_id in (select my_admin_orgs())` read, `org_id in (select my_admin_orgs())` on the write): every row
+    // the caller leaves or inserts (WITH CHECK, USING when it has none) holds one of the caller's values already, so the
+    // caller's sets gain none, whichever rows they start from (an org admin writes rows of orgs they admin).
+    if (held.every((r) => r.yields !== undefined)) return setHeld(a.check ?? (p.command === 'ALL' || command === 'UPDATE' ? a.using : null), command);
     // UPDATE: USING picks the rows, so a caller it refuses updates none; INSERT: the check (USING for an ALL policy without one).
     const gate = writeGate(ctx, rel, command === 'UPDATE' ? a.using : (a.check ?? (p.command === 'ALL' ? a.using : null)));
     if (gate === null || !oneRow(gate) || !held.every((r) => sameRow(gate, r))) return false;
@@ -189,7 +268,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger or a BEFORE INSERT/UPDATE row trigger whose PL/pgSQL function assigns new.<column> or raises an error while reading it (`if new.org_id <> (select …) then raise exception …`), or (for inserts) a unique key on the caller's id when a trigger on auth.users creates that row at sign-up (an INSERT in its PL/pgSQL function) and the caller cannot delete it counts as guarding it — without such a trigger the user's first row is the one they insert, with the column set as they like, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves; the caller's id may be handed in too, `is_org_maintainer(auth.uid(), org_id)`), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id) — unless the policy compares it with a constant or with a column of another table that no foreign key ties to it (`m.invite_code in (select code from invites)`, `has_code('VIP')` over `m.invite_code = _code`): such a value is any user's to claim while no one holds it. A write policy gated on the caller's own row opens no path when only a caller who passes the policy already can take it: its USING (UPDATE) or check (INSERT) calls a helper that sees every row of the table (no RLS, or SECURITY DEFINER owned by its owner without FORCE or by a BYPASSRLS role) and reads the caller's row by a unique key — a PL/pgSQL one that SELECTs it INTO variables, returns false when there is none (`if r is null` / `if not found`) and returns a test of them (`has_perm('manage', auth.uid())` over `select o.role into r from operators o where o.user_id = v and o.is_active … return r = 'founder' or p = 'read'`), or one whose body is one SELECT, LANGUAGE sql or a PL/pgSQL RETURN (`select exists (select 1 from operators o where o.user_id = v and (o.role = 'founder' or p = 'read'))`, or `select o.role = 'founder' from operators o where o.user_id = v`, NULL without the row, or such a SELECT INTO a boolean variable the body then returns), the parameters folded with the call's constants (a parameter named like a column of the table is that column in LANGUAGE sql: no such gate) — and every way through it is also a way through each such gate the policy asking reads the row with (has_perm('reports', …): founders again), or each sub-select of its own that reads the table, standing under AND and OR only (`exists (select 1 from user_roles ur where ur.user_id = auth.uid() and ur.role = 'admin')` beside an is_admin() gate), or, for INSERT, every way through needs the caller's existing row (their own new row would collide with it); a gate any operator passes (`return r is not null`, `or p = 'manage'` called with 'manage') still opens the path to what only founders pass, as does a gate on another table or one that passes without a row. LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger or a BEFORE INSERT/UPDATE row trigger whose PL/pgSQL function assigns new.<column> or raises an error while reading it (`if new.org_id <> (select …) then raise exception …`), or (for inserts) a unique key on the caller's id when a trigger on auth.users creates that row at sign-up (an INSERT in its PL/pgSQL function) and the caller cannot delete it counts as guarding it — without such a trigger the user's first row is the one they insert, with the column set as they like, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves; the caller's id may be handed in too, `is_org_maintainer(auth.uid(), org_id)`), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id) — unless the policy compares it with a constant or with a column of another table that no foreign key ties to it (`m.invite_code in (select code from invites)`, `has_code('VIP')` over `m.invite_code = _code`): such a value is any user's to claim while no one holds it. A write policy gated on the caller's own row opens no path when only a caller who passes the policy already can take it: its USING (UPDATE) or check (INSERT) calls a helper that sees every row of the table (no RLS, or SECURITY DEFINER owned by its owner without FORCE or by a BYPASSRLS role) and reads the caller's row by a unique key — a PL/pgSQL one that SELECTs it INTO variables, returns false when there is none (`if r is null` / `if not found`) and returns a test of them (`has_perm('manage', auth.uid())` over `select o.role into r from operators o where o.user_id = v and o.is_active … return r = 'founder' or p = 'read'`), or one whose body is one SELECT, LANGUAGE sql or a PL/pgSQL RETURN (`select exists (select 1 from operators o where o.user_id = v and (o.role = 'founder' or p = 'read'))`, or `select o.role = 'founder' from operators o where o.user_id = v`, NULL without the row, or such a SELECT INTO a boolean variable the body then returns), the parameters folded with the call's constants (a parameter named like a column of the table is that column in LANGUAGE sql: no such gate) — and every way through it is also a way through each such gate the policy asking reads the row with (has_perm('reports', …): founders again), or each sub-select of its own that reads the table, standing under AND and OR only (`exists (select 1 from user_roles ur where ur.user_id = auth.uid() and ur.role = 'admin')` beside an is_admin() gate), or, for INSERT, every way through needs the caller's existing row (their own new row would collide with it); likewise a set-returning LANGUAGE sql helper that selects one column of the caller's rows (`org_id in (select get_user_admin_org_ids())` over `select org_id from org_members where user_id = auth.uid() and role in ('owner', 'admin')`, read under AND, OR and EXISTS or IN sub-selects of plain SELECTs), or a boolean helper handed a column of the policy's row that its body compares once with a column of the caller's row (`has_team_role(team_id, array['owner', 'coach'])` over `exists (select 1 from team_members tm where tm.team_id = p_team_id and tm.user_id = auth.uid() and tm.deleted_at is null and tm.role::text = any (p_roles))`, which is `team_id in` the caller's teams that pass; AND-ed or OR-ed beside other tests, sub-selects included), when every write policy's check (USING when it has none) has a conjunct `<that column> in (select …)` of such a helper, or every OR branch such a call handed that column, on the same table whose every way through is one of the read helper's — or, for INSERT, needs the caller's row holding the value, under a unique key on that column and the caller's (their own new row would collide with it): each row the caller writes holds a value they already had, so their set gains none; a gate any operator passes (`return r is not null`, `or p = 'manage'` called with 'manage') still opens the path to what only founders pass, as does a gate on another table or one that passes without a row. LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
