@@ -150,6 +150,15 @@ const CASES: NameCase[] = [
     filesOnly: [],
   },
   {
+    name: 'CREATE SCHEMA … CREATE TABLE makes the table in that schema (new, so not judged)',
+    db: `create table public.t ${T}; ${ROWS('public.t')}`,
+    sql: `create schema app create table t ${T} create index t_a on t (a);\nset search_path = app, public;\n${SHRINK}`,
+    probe: `create schema app create table t ${T} create index t_a on t (a); set search_path = app, public;`,
+    resolves: 'app.t',
+    changed: 'app.t',
+    findings: [],
+  },
+  {
     name: 'ALTER TABLE … SET SCHEMA moves the name to the second schema',
     db: `create schema app; create schema old; create table old.t ${T}; ${ROWS('old.t')}`,
     sql: `alter table old.t set schema public;\nset search_path = app, public;\n${SHRINK}`,

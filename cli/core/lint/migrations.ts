@@ -412,7 +412,21 @@ function walkStatements(
       const active = localPath ?? sessionPath;
       const user = localRole ?? sessionRole ?? role;
       // "$user" names the role's schema when there is one (without the database, only one the files created).
-      const names = namesFor(active === 'start' ? startPath : active, exists, user !== null && schemas.has(user) ? user : null, temp, (q) => relations.has(q, at) || tablesBefore.has(q) || indexesBefore.has(q));
+      const userSchema = user !== null && schemas.has(user) ? user : null;
+      const activePath = active === 'start' ? startPath : active;
+      const names = namesFor(activePath, exists, userSchema, temp, (q) => relations.has(q, at) || tablesBefore.has(q) || indexesBefore.has(q));
+      // What a statement (or an element of CREATE SCHEMA) changes, for the statements after it.
+      const track = (type: string, body: Body, names: Names) => {
+        const changes = relationChanges(type, body, names, indexes);
+        for (const q of changes.gone) relations.remove(q, at);
+        for (const q of changes.made) {
+          relations.add(q, at);
+          onCreate?.(q, fileIndex);
+          if (q.startsWith('pg_temp.')) temp = true;
+        }
+        applyToState(tables, type, body, names, fileIndex, file.displayPath, present, file.isNew === true, base !== 0);
+        applyToIndexes(indexes, type, body, names, fileIndex);
+      };
       out.push({
         file: file.displayPath,
         fileIndex,
@@ -462,6 +476,13 @@ function walkStatements(
         const owner = body['authrole'] as Body | undefined;
         const name = typeof body['schemaname'] === 'string' ? body['schemaname'] : owner?.['roletype'] === 'ROLESPEC_CSTRING' ? (owner['rolename'] as string) : owner ? user : null;
         if (name) schemas.add(name);
+        // CREATE SCHEMA s CREATE TABLE …: its elements are made in s, put in front of the search_path while they run
+        // (CreateSchemaCommand); each sees those before it.
+        const inSchema = name ? namesFor([name, ...activePath], exists, userSchema, temp, (q) => relations.has(q, at + 1) || tables.has(q) || indexes.has(q)) : null;
+        for (const e of inSchema ? ((body['schemaElts'] as Array<Record<string, Body>> | undefined) ?? []) : []) {
+          const eType = Object.keys(e)[0]!;
+          track(eType, e[eType]!, inSchema!);
+        }
       }
       // SET ROLE and SET SESSION AUTHORIZATION change the role "$user" stands for; RESET, DEFAULT and NONE go back to the one the file started as.
       const setsRole = type === 'VariableSetStmt' && (body['name'] === 'role' || body['name'] === 'session_authorization' || body['kind'] === 'VAR_RESET_ALL');
@@ -505,15 +526,7 @@ function walkStatements(
           for (const q of relations.current(`${schema}.`)) relations.remove(q, at);
         }
       }
-      const changes = relationChanges(type, body, names, indexes);
-      for (const q of changes.gone) relations.remove(q, at);
-      for (const q of changes.made) {
-        relations.add(q, at);
-        onCreate?.(q, fileIndex);
-        if (q.startsWith('pg_temp.')) temp = true;
-      }
-      applyToState(tables, type, body, names, fileIndex, file.displayPath, present, file.isNew === true, base !== 0);
-      applyToIndexes(indexes, type, body, names, fileIndex);
+      track(type, body, names);
     }
     // Each file runs in a session of its own (migrate up discards temp tables after it): its temp tables are gone.
     for (const q of relations.current('pg_temp.')) relations.remove(q, seq - 1);
