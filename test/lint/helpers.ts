@@ -71,5 +71,7 @@ export async function lintWith(input: Partial<Omit<LintInput, 'settings'>> & { s
     parseSync: input.parseSync ?? (await parseSync()),
     parsePlpgsqlSync: input.parsePlpgsqlSync ?? (await loadParser()).parsePlPgSQLSync,
     ...(input.serverVersion !== undefined ? { serverVersion: input.serverVersion } : {}),
+    ...(input.modelIsTarget !== undefined ? { modelIsTarget: input.modelIsTarget } : {}),
+    ...(input.newFilesArePending !== undefined ? { newFilesArePending: input.newFilesArePending } : {}),
   });
 }

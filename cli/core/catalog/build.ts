@@ -30,7 +30,7 @@ type AclItems = string[];
 
 export interface RawCatalog {
   /** publicBuckets: ids of Supabase Storage's public buckets; null without a storage.buckets this connection may read (optional so hand-written catalogs may omit it). */
-  meta: { version: number; database: string; pgrst: string | null; publicBuckets?: string[] | null; searchPath?: string | null };
+  meta: { version: number; database: string; pgrst: string | null; publicBuckets?: string[] | null; searchPath?: string | null; role?: string | null };
   apiRoles: string[];
   roles: Array<{ name: string; superuser: boolean; bypass_rls: boolean; login: boolean; inherit: boolean; member_of: string[]; inherits_from: string[] }>;
   schemas: Array<{ name: string; owner: string; usable_by: string[]; acl: AclItems; from_extension: boolean }>;
@@ -396,6 +396,7 @@ export function buildModel(raw: RawCatalog): CatalogModel {
     apiRoles,
     pgrstDbSchemas: raw.meta.pgrst,
     searchPath: raw.meta.searchPath ?? null,
+    role: raw.meta.role ?? null,
     publicBuckets: raw.meta.publicBuckets ?? null,
     roles: raw.roles
       .map((r) => ({ name: r.name, superuser: r.superuser, bypassRls: r.bypass_rls, login: r.login, inherit: r.inherit, memberOf: [...r.member_of].sort(), inheritsFrom: [...r.inherits_from].sort() }))

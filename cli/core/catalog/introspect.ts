@@ -77,10 +77,11 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   const reading = sql.begin('isolation level repeatable read read only', async (tx) => {
     await tx.unsafe(READ_SETTINGS);
     // reset_val: the search_path a new session starts with (the database's and role's settings), which the SET LOCAL above leaves alone.
-    const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null; buckets: boolean; search_path: string | null }>>`
+    const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null; buckets: boolean; search_path: string | null; role: string }>>`
       select current_setting('server_version_num')::int as version,
              current_database() as database,
              (select reset_val from pg_catalog.pg_settings where name = 'search_path') as search_path,
+             current_user as role,
              ${tx.unsafe(PGRST_DB_SCHEMAS_SQL)} as pgrst,
              ${tx.unsafe(STORAGE_BUCKETS_READABLE_SQL)} as buckets`;
     // Supabase Storage's public buckets: data, not catalog, but what decides whether a listing policy leaks.
@@ -104,7 +105,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
     const r = await runInLanes(tx, wanted, q, helpers);
     const none = [] as never[];
     return {
-      meta: { version: meta!.version, database: meta!.database, pgrst: meta!.pgrst, publicBuckets, searchPath: meta!.search_path },
+      meta: { version: meta!.version, database: meta!.database, pgrst: meta!.pgrst, publicBuckets, searchPath: meta!.search_path, role: meta!.role },
       apiRoles,
       roles: r.roles as RawCatalog['roles'],
       schemas: r.schemas as RawCatalog['schemas'],

@@ -226,9 +226,15 @@ export interface CatalogModel {
   /**
    * The search_path a new session on the database starts with (ALTER DATABASE / ROLE … SET
    * search_path, else the server's): migrate up runs each file in such a session, so unqualified
-   * names in migrations resolve in its first schema. Null when not read.
+   * names in migrations resolve under it. Null when not read.
    */
   searchPath?: string | null;
+  /**
+   * The role the catalog was read as (current_user), whose search_path setting searchPath is: the
+   * role migrate up runs the files as on this connection, which "$user" in a search_path names.
+   * Null when not read.
+   */
+  role?: string | null;
   /**
    * Ids of Supabase Storage's public buckets (storage.buckets where public: their objects are
    * served by URL to anyone), read from the rows; null when there is no such table or the

@@ -6,7 +6,7 @@
  * already wait for. Only in the same transaction: in a `-- rowguard:no-transaction` file each
  * statement outside a BEGIN … COMMIT block commits on its own, and the running app writes again.
  */
-import { relName, type MigrationStatement } from './migrations.js';
+import { type MigrationStatement } from './migrations.js';
 import { alterTableCmds, nodeBody } from './stmt.js';
 
 /** Statements that add no row to any table (what may come between the TRUNCATE and the statement judged). */
@@ -37,14 +37,14 @@ export function emptiedTables(all: readonly MigrationStatement[]): Map<Migration
         if (c.subtype === 'AT_AttachPartition') empty.delete(alterTableCmds(s)!.table);
         // ALTER TABLE child INHERIT parent: the parent's own heap stays empty, but what recurses to its children meets the child's rows.
         const parent = c.subtype === 'AT_AddInherit' ? nodeBody(c.def, 'RangeVar') : undefined;
-        const e = parent ? empty.get(relName(parent, s.defaultSchema)) : undefined;
-        if (parent && e) empty.set(relName(parent, s.defaultSchema), { ...e, children: false });
+        const e = parent ? empty.get(s.names.relation(parent)) : undefined;
+        if (parent && e) empty.set(s.names.relation(parent), { ...e, children: false });
       }
     }
     if (s.type === 'TruncateStmt') {
       for (const r of (s.body['relations'] as unknown[] | undefined) ?? []) {
         const rv = nodeBody(r, 'RangeVar');
-        if (rv) empty.set(relName(rv, s.defaultSchema), { tx: s.transaction, children: !!rv['inh'] });
+        if (rv) empty.set(s.names.relation(rv), { tx: s.transaction, children: !!rv['inh'] });
       }
     }
   }

@@ -15,7 +15,7 @@ import { RowguardError } from '../errors.js';
 import { analyseFunction, analysePolicy, functionCallerFacts, parameterList, type AnalysisCache, type CallerFact, type FunctionAnalysis, type PolicyAnalysis, type ReadableBody } from './expr.js';
 import { plpgsqlCallerGate, readPlpgsql, readTrigger } from './plpgsql.js';
 import { sqlCallerGate, sqlCallerSet } from './caller-gate.js';
-import { readMigrationStatements, type MigrationSource } from './migrations.js';
+import { readMigrationStatements, splitSearchPath, type MigrationSource } from './migrations.js';
 import { ALL_RULE_META, POLICY_UNPARSED, RULES, UNUSED_SUPPRESSION } from './rules/index.js';
 import { applySuppressions, collectSuppressions } from './suppress.js';
 import { catalogBodyStatements, inlinedExpression, volatileCall } from './sql-inline.js';
@@ -116,10 +116,21 @@ function firstSchema(searchPath: string | null | undefined, schemas?: ReadonlySe
 
 export function runLint(input: LintInput): LintResult {
   const { model, settings, parseSync } = input;
-  const inTarget = new Set(input.modelIsTarget && input.newFilesArePending && model ? model.relations.map((r) => r.qualified) : []);
-  // The database's schemas (pg_catalog too, which introspection leaves out): a search_path entry naming none is skipped.
-  const schemas = model ? new Set(['pg_catalog', ...model.schemas.map((x) => x.name)]) : undefined;
-  const statements = readMigrationStatements(input.migrations, parseSync, inTarget, firstSchema(model?.searchPath, schemas), schemas);
+  // The database's relations (indexes too: one namespace per schema) and schemas (pg_catalog too, which introspection
+  // leaves out: a search_path entry naming none is skipped), for names in the files to resolve as Postgres resolves them.
+  const statements = readMigrationStatements(
+    input.migrations,
+    parseSync,
+    model
+      ? {
+          relations: new Set(model.relations.flatMap((r) => [r.qualified, ...r.indexes.map((i) => `${r.schema}.${i.name}`)])),
+          pending: !!(input.modelIsTarget && input.newFilesArePending),
+          schemas: new Set(['pg_catalog', ...model.schemas.map((x) => x.name)]),
+          searchPath: splitSearchPath(model.searchPath ?? '"$user", public'),
+          role: model.role ?? null,
+        }
+      : undefined,
+  );
   const judged = statements.filter((s) => s.judged);
   const findings: Finding[] = [];
 

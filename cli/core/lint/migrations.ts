@@ -102,11 +102,10 @@ export interface MigrationStatement {
   /** `-- rowguard-lint-ignore rule: why` comments just above the statement. */
   suppressions: Suppression[];
   /**
-   * The schema an unqualified name resolves to here: the first of the search_path the file set
-   * (SET, SET LOCAL while its transaction lasts, set_config), else the database's, else public;
-   * pg_catalog when the path is empty (Postgres then looks names up there only, and CREATE fails).
+   * How unqualified names resolve here, under the search_path the file set (SET, SET LOCAL while
+   * its transaction lasts, set_config), else the database's, else `"$user", public`.
    */
-  defaultSchema: string;
+  names: Names;
   /** Tables as they were before this statement ran. */
   tablesBefore: ReadonlyMap<string, TableState>;
   /** Indexes migrations created (CREATE INDEX), as they were before this statement ran. */
@@ -176,17 +175,61 @@ function strings(list: unknown): string[] {
 }
 
 /**
- * `schema.name` of a parsed name list (a type, domain, function or dropped object):
- * the last two parts when qualified (a database name in front is dropped), else in `schema`.
+ * How unqualified names resolve at one statement, as Postgres resolves them (namespace.c): an
+ * existing object is looked for in each schema of the effective search_path in turn — the session's
+ * temp schema first unless the path lists pg_temp, then pg_catalog unless listed, then the path's
+ * schemas that exist, "$user" standing for the role that runs the file — and the first schema that
+ * holds the name wins. A CREATE puts its object in the first schema of the path that exists (in
+ * pg_temp for CREATE TEMP). A name nothing holds (a relation neither the database, when known, nor
+ * the files so far have) is taken to be in the schema a CREATE would use.
  */
-export function qualifiedName(names: unknown, schema: string): string {
-  const parts = strings(names);
-  return parts.length > 1 ? parts.slice(-2).join('.') : `${schema}.${parts[0]}`;
-}
+export class Names {
+  constructor(
+    /** The schemas an existing object is looked for in, in order. */
+    readonly searched: readonly string[],
+    /** Where a CREATE without a schema puts its object; pg_catalog when the path names no schema that exists (Postgres then refuses the CREATE). */
+    readonly creation: string,
+    /** Whether a relation (table, view, index, sequence: they share one namespace per schema) exists here. */
+    readonly holdsRelation: (qualified: string) => boolean,
+  ) {}
 
-/** The objects a DROP statement names (tables, indexes…), qualified. */
-export function droppedNames(body: Body, schema: string): string[] {
-  return ((body['objects'] as Array<Record<string, Body>> | undefined) ?? []).map((o) => qualifiedName(o['List']?.['items'], schema));
+  /** `schema.name` of a name (a list of parts: a database name in front is dropped), looked up among what `holds` (relations by default). */
+  lookup(parts: readonly string[], holds: (qualified: string) => boolean = this.holdsRelation): string {
+    if (parts.length > 1) return parts.slice(-2).join('.');
+    const name = parts[0] ?? '';
+    for (const schema of this.searched) if (holds(`${schema}.${name}`)) return `${schema}.${name}`;
+    return `${this.creation}.${name}`;
+  }
+
+  /** The existing relation a RangeVar names. */
+  relation(rangeVar: unknown): string {
+    const r = (rangeVar ?? {}) as Body;
+    const schema = r['schemaname'] as string | undefined;
+    return schema !== undefined ? `${schema}.${r['relname'] as string}` : this.lookup([r['relname'] as string]);
+  }
+
+  /** The relation a CREATE of a RangeVar makes: in its schema, else pg_temp for a temp one, else the creation schema. */
+  created(rangeVar: unknown): string {
+    const r = (rangeVar ?? {}) as Body;
+    const schema = (r['schemaname'] as string | undefined) ?? (r['relpersistence'] === 't' ? 'pg_temp' : this.creation);
+    return `${schema}.${r['relname'] as string}`;
+  }
+
+  /** An existing object named by a parsed name list (a type, domain, dropped relation…), looked up among what `holds`. */
+  object(names: unknown, holds?: (qualified: string) => boolean): string {
+    return this.lookup(strings(names), holds);
+  }
+
+  /** The object a CREATE of a parsed name list (a type, domain, function) makes. */
+  createdObject(names: unknown): string {
+    const parts = strings(names);
+    return parts.length > 1 ? parts.slice(-2).join('.') : `${this.creation}.${parts[0]}`;
+  }
+
+  /** The relations a DROP statement names (tables, indexes…). */
+  dropped(body: Body): string[] {
+    return ((body['objects'] as Array<Record<string, Body>> | undefined) ?? []).map((o) => this.object(o['List']?.['items']));
+  }
 }
 
 export function typeOf(typeName: unknown): ColumnType {
@@ -198,66 +241,142 @@ export function typeOf(typeName: unknown): ColumnType {
   return { name: names[names.length - 1] ?? '', mods, array: Array.isArray(t['arrayBounds']) };
 }
 
-export function relName(rangeVar: unknown, defaultSchema: string): string {
-  const r = (rangeVar ?? {}) as Body;
-  return `${(r['schemaname'] as string | undefined) ?? defaultSchema}.${r['relname'] as string}`;
+/** What the lint knows of the database the files run on (nothing when it reads the files alone). */
+export interface MigrationDatabase {
+  /** Its relations (`schema.name`: tables, views, indexes…). */
+  relations: ReadonlySet<string>;
+  /**
+   * It is the target and has not run the new files (`isNew`): its relations are all there before
+   * them, and in them CREATE TABLE of one of those creates nothing (the table keeps its rows).
+   * Otherwise it is taken to have run every file, so a relation some file creates is not there
+   * before that file.
+   */
+  pending: boolean;
+  /** Its schemas (a search_path entry naming none of them, nor a schema the files create, is skipped, as Postgres skips it). */
+  schemas: ReadonlySet<string>;
+  /** The search_path a new session there starts with (`migrate up` runs each file in such a session). */
+  searchPath: readonly string[];
+  /** The role that runs the files, which "$user" in a search_path stands for. */
+  role: string | null;
 }
+
+type Unit = { stmt: Record<string, Body>; from: number; to: number; base: number };
 
 /**
  * Parse every file (in order) into statements with the state before each.
  * A file that does not parse is a usage error with its file:line:col.
- * `inTarget`: the relations (`schema.name`) of the target database, when the new
- * files are the ones its history lacks: in them, CREATE TABLE of one of those
- * creates nothing, and the table keeps its rows. `targetSchemas`: the target's schemas, when known
- * (a search_path entry naming none of them, nor a schema the files create, is skipped, as Postgres
- * skips it; without them every entry is taken to exist). `startSchema`: where unqualified
- * names go until a file sets its search_path (the first schema of the database's).
+ * Without `db`, every schema a search_path names is taken to exist, "$user" names none, and a
+ * session starts with `"$user", public`.
  */
-export function readMigrationStatements(
+export function readMigrationStatements(files: readonly MigrationSource[], parseSync: (sql: string) => unknown, db?: MigrationDatabase): MigrationStatement[] {
+  const parsed = files.map((file) => parseFile(file, parseSync));
+  if (!db) return walkStatements(files, parsed, undefined, new Set());
+  // Which of the database's relations were there before the files: not those a file the database ran creates
+  // (a first reading tells which), or a reference before that file would find one that is not there yet.
+  const made = new Set<string>();
+  walkStatements(files, parsed, db, db.relations, (q, fileIndex) => {
+    if (!(db.pending && files[fileIndex]!.isNew)) made.add(q);
+  });
+  return walkStatements(files, parsed, db, new Set([...db.relations].filter((q) => !made.has(q))));
+}
+
+/** A file's top-level statements, each followed by the DDL found inside it when it is a DO block. */
+function parseFile(file: MigrationSource, parseSync: (sql: string) => unknown): { idx: LineIndex; units: Unit[] } {
+  const idx = new LineIndex(file.sql);
+  let parsed: { stmts?: Array<{ stmt: Record<string, Body>; stmt_location?: number; stmt_len?: number }> };
+  try {
+    // An empty file is a migration of no statement (Postgres runs '' as nothing; Supabase's CLI keeps such files),
+    // but libpg_query refuses '' as "Query cannot be empty" — whitespace or a comment alone it reads as no statement.
+    parsed = (file.sql === '' ? { stmts: [] } : parseSync(file.sql)) as typeof parsed;
+  } catch (err) {
+    const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
+    // Rows after a COPY … FROM STDIN are psql's input, not SQL: say so at the COPY (migrate up refuses it too).
+    const copy = copyFromStdinOffset(file.sql, file.displayPath);
+    if (copy !== null) {
+      const at = idx.at(Buffer.byteLength(file.sql.slice(0, copy)));
+      throw new RowguardError('sql', 'COPY … FROM STDIN in a migration: psql sends the lines after it as its rows, rowguard sends the file to the server as SQL', {
+        location: { file: file.displayPath, line: at.line, column: at.column },
+        hint: 'write the rows as INSERT … VALUES (pg_dump --inserts writes them so), or load them with psql outside the migrations',
+      });
+    }
+    const pos = idx.at(Math.min(e.sqlDetails?.cursorPosition ?? 0, idx.length));
+    throw new RowguardError('sql', e.message ?? 'syntax error', {
+      location: { file: file.displayPath, line: pos.line, column: pos.column },
+      hint: 'fix the syntax error; lint reads migrations with the Postgres 18 grammar',
+    });
+  }
+  const units: Unit[] = [];
+  for (const s of statementSpans(parsed.stmts ?? [], idx.buf)) {
+    const { from, to } = s;
+    units.push({ stmt: s.stmt, from, to, base: 0 });
+    if (s.stmt['DoStmt']) units.push(...doBlockStatements(idx.slice(from, to), from, parseSync));
+  }
+  return { idx, units };
+}
+
+/**
+ * When each relation exists, as statement numbers: a relation a statement creates is there from
+ * the next one on. The state before each statement, without a copy of the set per statement.
+ */
+class Presence {
+  private readonly spans = new Map<string, number[]>(); // from, to, from, to… (to: Infinity while it is there)
+  add(q: string, at: number): void {
+    const s = this.spans.get(q);
+    if (!s) this.spans.set(q, [at + 1, Infinity]);
+    else if (s[s.length - 1] !== Infinity) s.push(at + 1, Infinity);
+  }
+  remove(q: string, at: number): void {
+    const s = this.spans.get(q);
+    if (s && s[s.length - 1] === Infinity) s[s.length - 1] = at + 1;
+  }
+  has(q: string, at: number): boolean {
+    const s = this.spans.get(q);
+    if (!s) return false;
+    for (let i = 0; i < s.length; i += 2) if (s[i]! <= at && at < s[i + 1]!) return true;
+    return false;
+  }
+  /** The relations there now whose name starts with `prefix`. */
+  current(prefix: string): string[] {
+    return [...this.spans].filter(([q, s]) => q.startsWith(prefix) && s[s.length - 1] === Infinity).map(([q]) => q);
+  }
+}
+
+/**
+ * One reading of the files: each statement with the state before it. `before`: the database's
+ * relations that are there before the files; `onCreate` hears of each relation a file creates.
+ */
+function walkStatements(
   files: readonly MigrationSource[],
-  parseSync: (sql: string) => unknown,
-  inTarget: ReadonlySet<string> = new Set(),
-  startSchema = 'public',
-  targetSchemas?: ReadonlySet<string>,
+  parsed: ReadonlyArray<{ idx: LineIndex; units: Unit[] }>,
+  db: MigrationDatabase | undefined,
+  before: ReadonlySet<string>,
+  onCreate?: (qualified: string, fileIndex: number) => void,
 ): MigrationStatement[] {
   // Schemas that exist as the files go (the target's, when known, and those the files create): Postgres skips a
   // search_path entry naming no schema, and looks again at each statement (a schema created later is used then).
-  const schemas = new Set(targetSchemas ?? []);
-  const exists = (name: string) => targetSchemas === undefined || schemas.has(name);
+  const schemas = new Set(db?.schemas ?? []);
+  const exists = (name: string) => db === undefined || schemas.has(name);
+  const startPath = db?.searchPath ?? ['$user', 'public'];
+  const role = db?.role ?? null;
   const tables = new Map<string, TableState>();
   const indexes = new Map<string, IndexState>();
   const out: MigrationStatement[] = [];
   const newFiles: ReadonlySet<number> = new Set(files.flatMap((f, i) => (f.isNew ? [i] : [])));
-  const present = new Set(inTarget); // the target's relations, less those the files drop or rename
+  const present = new Set(db?.pending ? db.relations : []); // the target's relations, less those the files drop or rename
+  const relations = new Presence();
+  for (const q of before) relations.add(q, -1);
+  let seq = 0;
   files.forEach((file, fileIndex) => {
     const deploysWith = file.isNew ? newFiles : new Set([fileIndex]);
-    const idx = new LineIndex(file.sql);
-    let parsed: { stmts?: Array<{ stmt: Record<string, Body>; stmt_location?: number; stmt_len?: number }> };
-    try {
-      // An empty file is a migration of no statement (Postgres runs '' as nothing; Supabase's CLI keeps such files),
-      // but libpg_query refuses '' as "Query cannot be empty" — whitespace or a comment alone it reads as no statement.
-      parsed = (file.sql === '' ? { stmts: [] } : parseSync(file.sql)) as typeof parsed;
-    } catch (err) {
-      const e = err as { message?: string; sqlDetails?: { cursorPosition?: number } };
-      // Rows after a COPY … FROM STDIN are psql's input, not SQL: say so at the COPY (migrate up refuses it too).
-      const copy = copyFromStdinOffset(file.sql, file.displayPath);
-      if (copy !== null) {
-        const at = idx.at(Buffer.byteLength(file.sql.slice(0, copy)));
-        throw new RowguardError('sql', 'COPY … FROM STDIN in a migration: psql sends the lines after it as its rows, rowguard sends the file to the server as SQL', {
-          location: { file: file.displayPath, line: at.line, column: at.column },
-          hint: 'write the rows as INSERT … VALUES (pg_dump --inserts writes them so), or load them with psql outside the migrations',
-        });
-      }
-      const pos = idx.at(Math.min(e.sqlDetails?.cursorPosition ?? 0, idx.length));
-      throw new RowguardError('sql', e.message ?? 'syntax error', {
-        location: { file: file.displayPath, line: pos.line, column: pos.column },
-        hint: 'fix the syntax error; lint reads migrations with the Postgres 18 grammar',
-      });
-    }
+    const { idx, units } = parsed[fileIndex]!;
     // search_path as the session has it, and as SET LOCAL has it until the transaction ends (undefined: not set).
     let sessionPath: SearchPath = 'start';
     let localPath: SearchPath | undefined;
-    let defaultSchema = startSchema;
+    // The role "$user" stands for as the session has it (SET ROLE, SET SESSION AUTHORIZATION), and as SET LOCAL has it (undefined: not set).
+    let sessionRole: string | undefined;
+    let localRole: string | undefined;
+    // Whether the session has a temp schema: pg_temp is looked in first from the first temp table on.
+    let temp = false;
     // lock_timeout and TimeZone as the session has them, and as SET LOCAL has them until the transaction ends (undefined: not set).
     let lockTimeoutSet = false;
     let timeZone: string | null = null;
@@ -267,13 +386,6 @@ export function readMigrationStatements(
     // An explicit BEGIN … COMMIT block of a no-transaction file (the engine runs the file statement by statement).
     let blockLine: number | null = null;
     let blocks = 0;
-    // Top-level statements, each followed by the DDL found inside it when it is a DO block.
-    const units: Array<{ stmt: Record<string, Body>; from: number; to: number; base: number }> = [];
-    for (const s of statementSpans(parsed.stmts ?? [], idx.buf)) {
-      const { from, to } = s;
-      units.push({ stmt: s.stmt, from, to, base: 0 });
-      if (s.stmt['DoStmt']) units.push(...doBlockStatements(idx.slice(from, to), from, parseSync));
-    }
     for (const [unitIndex, u] of units.entries()) {
       const type = Object.keys(u.stmt)[0]!;
       const body = u.stmt[type]!;
@@ -293,6 +405,28 @@ export function readMigrationStatements(
         lineNo++;
       }
       const transactional = fileTransactional || blockLine !== null;
+      const at = seq++;
+      // The first reading (onCreate) only asks what the files create, as it goes: no copy of the state per statement.
+      const tablesBefore = onCreate ? tables : new Map(tables);
+      const indexesBefore = onCreate ? indexes : new Map(indexes);
+      const active = localPath ?? sessionPath;
+      const user = localRole ?? sessionRole ?? role;
+      // "$user" names the role's schema when there is one (without the database, only one the files created).
+      const userSchema = user !== null && schemas.has(user) ? user : null;
+      const activePath = active === 'start' ? startPath : active;
+      const names = namesFor(activePath, exists, userSchema, temp, (q) => relations.has(q, at) || tablesBefore.has(q) || indexesBefore.has(q));
+      // What a statement (or an element of CREATE SCHEMA) changes, for the statements after it.
+      const track = (type: string, body: Body, names: Names) => {
+        const changes = relationChanges(type, body, names, indexes);
+        for (const q of changes.gone) relations.remove(q, at);
+        for (const q of changes.made) {
+          relations.add(q, at);
+          onCreate?.(q, fileIndex);
+          if (q.startsWith('pg_temp.')) temp = true;
+        }
+        applyToState(tables, type, body, names, fileIndex, file.displayPath, present, file.isNew === true, base !== 0);
+        applyToIndexes(indexes, type, body, names, fileIndex);
+      };
       out.push({
         file: file.displayPath,
         fileIndex,
@@ -303,12 +437,12 @@ export function readMigrationStatements(
         line: start.line,
         column: start.column,
         endLine: idx.at(Math.max(startByte, to - 1)).line,
-        objects: objectsOf(type, body, defaultSchema),
+        objects: objectsOf(type, body, names),
         at: (byte) => ({ file: file.displayPath, ...(byte === undefined ? start : idx.at(base + byte)) }),
         suppressions,
-        defaultSchema,
-        tablesBefore: new Map(tables),
-        indexesBefore: new Map(indexes),
+        names,
+        tablesBefore,
+        indexesBefore,
         lockTimeoutSet: localLockTimeout ?? lockTimeoutSet,
         timeZone: localTimeZone !== undefined ? localTimeZone : timeZone,
         fileTransactional,
@@ -337,7 +471,27 @@ export function readMigrationStatements(
         if (path.local) localPath = path.path;
         else [sessionPath, localPath] = [path.path, undefined];
       }
-      if (type === 'CreateSchemaStmt' && typeof body['schemaname'] === 'string') schemas.add(body['schemaname']);
+      if (type === 'CreateSchemaStmt') {
+        // CREATE SCHEMA AUTHORIZATION r without a name is named after the role.
+        const owner = body['authrole'] as Body | undefined;
+        const name = typeof body['schemaname'] === 'string' ? body['schemaname'] : owner?.['roletype'] === 'ROLESPEC_CSTRING' ? (owner['rolename'] as string) : owner ? user : null;
+        if (name) schemas.add(name);
+        // CREATE SCHEMA s CREATE TABLE …: its elements are made in s, put in front of the search_path while they run
+        // (CreateSchemaCommand); each sees those before it.
+        const inSchema = name ? namesFor([name, ...activePath], exists, userSchema, temp, (q) => relations.has(q, at + 1) || tables.has(q) || indexes.has(q)) : null;
+        for (const e of inSchema ? ((body['schemaElts'] as Array<Record<string, Body>> | undefined) ?? []) : []) {
+          const eType = Object.keys(e)[0]!;
+          track(eType, e[eType]!, inSchema!);
+        }
+      }
+      // SET ROLE and SET SESSION AUTHORIZATION change the role "$user" stands for; RESET, DEFAULT and NONE go back to the one the file started as.
+      const setsRole = type === 'VariableSetStmt' && (body['name'] === 'role' || body['name'] === 'session_authorization' || body['kind'] === 'VAR_RESET_ALL');
+      if (setsRole && !(local && !transactional)) {
+        const v = (((body['args'] as Array<Record<string, Body>> | undefined) ?? [])[0]?.['A_Const']?.['sval'] as { sval?: string } | undefined)?.sval;
+        const to = body['kind'] === 'VAR_SET_VALUE' && v !== undefined && v !== 'none' ? v : undefined;
+        if (local) localRole = to ?? role ?? undefined;
+        else [sessionRole, localRole] = [to, undefined];
+      }
       if (type === 'DropStmt' && body['removeType'] === 'OBJECT_SCHEMA') for (const o of (body['objects'] as unknown[] | undefined) ?? []) schemas.delete(String(((o as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? ''));
       const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
       if (viaSetConfig !== null) {
@@ -356,6 +510,7 @@ export function readMigrationStatements(
           localLockTimeout = undefined;
           localTimeZone = undefined;
           localPath = undefined;
+          localRole = undefined;
         }
       }
       if (!fileTransactional && blockLine === null) {
@@ -363,27 +518,88 @@ export function readMigrationStatements(
         localLockTimeout = undefined;
         localTimeZone = undefined;
         localPath = undefined;
+        localRole = undefined;
       }
-      const active = localPath ?? sessionPath;
-      defaultSchema = active === 'start' ? startSchema : firstInPath(active, exists);
-      applyToState(tables, type, body, defaultSchema, fileIndex, file.displayPath, present, file.isNew === true, base !== 0);
-      applyToIndexes(indexes, type, body, defaultSchema, fileIndex);
+      if (type === 'DropStmt' && body['removeType'] === 'OBJECT_SCHEMA') {
+        for (const o of (body['objects'] as unknown[] | undefined) ?? []) {
+          const schema = String(((o as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? '');
+          for (const q of relations.current(`${schema}.`)) relations.remove(q, at);
+        }
+      }
+      track(type, body, names);
     }
+    // Each file runs in a session of its own (migrate up discards temp tables after it): its temp tables are gone.
+    for (const q of relations.current('pg_temp.')) relations.remove(q, seq - 1);
+    for (const q of [...tables.keys()].filter((k) => k.startsWith('pg_temp.'))) tables.delete(q);
+    for (const q of [...indexes.keys()].filter((k) => k.startsWith('pg_temp.'))) indexes.delete(q);
   });
   return out;
+}
+
+/** Relation kinds of DROP, RENAME and SET SCHEMA (tables, views, indexes, sequences share one namespace per schema). */
+const RELATION_KINDS = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_INDEX', 'OBJECT_SEQUENCE', 'OBJECT_FOREIGN_TABLE']);
+
+/** The relations a statement brings into being and those it removes (a rename does both). */
+function relationChanges(type: string, body: Body, names: Names, indexes: ReadonlyMap<string, IndexState>): { made: string[]; gone: string[] } {
+  const inSchemaOf = (q: string, name: string) => `${q.slice(0, q.lastIndexOf('.'))}.${name}`;
+  switch (type) {
+    case 'CreateStmt':
+    case 'CreateSeqStmt': {
+      const rel = body[type === 'CreateStmt' ? 'relation' : 'sequence'];
+      return { made: [names.created(rel)], gone: [] };
+    }
+    case 'CreateTableAsStmt': {
+      const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
+      return { made: into ? [names.created(into)] : [], gone: [] };
+    }
+    case 'ViewStmt':
+      return { made: [names.created(body['view'])], gone: [] };
+    case 'IndexStmt':
+      // An index lives in its table's schema; one without a name gets a generated one, not tracked.
+      return { made: body['idxname'] ? [inSchemaOf(names.relation(body['relation']), body['idxname'] as string)] : [], gone: [] };
+    case 'DropStmt': {
+      if (!RELATION_KINDS.has(body['removeType'] as string)) return { made: [], gone: [] };
+      const dropped = names.dropped(body);
+      // A table's indexes go with it.
+      const withIndexes = body['removeType'] === 'OBJECT_TABLE' ? [...indexes.values()].filter((i) => dropped.includes(i.table)).map((i) => i.qualified) : [];
+      return { made: [], gone: [...dropped, ...withIndexes] };
+    }
+    case 'RenameStmt': {
+      if (!RELATION_KINDS.has(body['renameType'] as string) || !body['relation']) return { made: [], gone: [] };
+      const q = names.relation(body['relation']);
+      return { made: [inSchemaOf(q, body['newname'] as string)], gone: [q] };
+    }
+    case 'AlterObjectSchemaStmt': {
+      if (!RELATION_KINDS.has(body['objectType'] as string) || !body['relation']) return { made: [], gone: [] };
+      const q = names.relation(body['relation']);
+      return { made: [`${body['newschema'] as string}.${q.slice(q.lastIndexOf('.') + 1)}`], gone: [q] };
+    }
+    default:
+      return { made: [], gone: [] };
+  }
 }
 
 /** A search_path a file set (its entries), or 'start': the one the file started with (RESET, DEFAULT, none set). */
 type SearchPath = readonly string[] | 'start';
 
 /**
- * Where unqualified names go with this search_path: its first schema that is not "$user" (a schema
- * named after the role rarely exists: Postgres skips it then) and exists (a missing one is skipped
- * too); pg_catalog when there is none, the only schema Postgres then looks in (and CREATE fails:
- * "no schema has been selected to create in").
+ * How names resolve under this search_path (namespace.c, recomputeNamespacePath): its entries that
+ * name a schema that exists, "$user" the role's own schema (skipped when the role is not known or
+ * has none), pg_temp the session's temp schema; pg_catalog is looked in first unless listed, and the
+ * temp schema before it unless listed (when there is one). A CREATE uses the first entry left (pg_temp
+ * too, even before the session has a temp schema: Postgres makes it then); pg_catalog when none is
+ * left (Postgres looks names up there only, and CREATE fails: "no schema has been selected to create in").
  */
-function firstInPath(schemas: readonly string[], exists: (name: string) => boolean): string {
-  return schemas.find((x) => x !== '' && x !== '$user' && exists(x)) ?? 'pg_catalog';
+function namesFor(path: readonly string[], exists: (name: string) => boolean, userSchema: string | null, temp: boolean, holds: (q: string) => boolean): Names {
+  const listed: string[] = [];
+  for (const x of path) {
+    const schema = x === '$user' ? userSchema : x;
+    if (schema && (schema === 'pg_temp' || exists(schema)) && !listed.includes(schema)) listed.push(schema);
+  }
+  const searched = listed.filter((x) => x !== 'pg_temp' || temp);
+  if (!listed.includes('pg_catalog')) searched.unshift('pg_catalog');
+  if (temp && !listed.includes('pg_temp')) searched.unshift('pg_temp');
+  return new Names(searched, listed[0] ?? 'pg_catalog', holds);
 }
 
 /**
@@ -441,11 +657,11 @@ function setsTimeout(body: Body): boolean {
 }
 
 /** A FOREIGN KEY table constraint (with its columns named), or null. */
-function foreignKeyOf(c: Body | undefined, schema: string, inCreate: boolean): ForeignKeyState | null {
+function foreignKeyOf(c: Body | undefined, names: Names, inCreate: boolean): ForeignKeyState | null {
   if (c?.['contype'] !== 'CONSTR_FOREIGN' || !c['pktable']) return null;
   const columns = strings(c['fk_attrs']);
   if (!columns.length) return null;
-  return { name: (c['conname'] as string | undefined) ?? '', columns, references: relName(c['pktable'], schema), validated: inCreate || !c['skip_validation'] };
+  return { name: (c['conname'] as string | undefined) ?? '', columns, references: names.relation(c['pktable']), validated: inCreate || !c['skip_validation'] };
 }
 
 /** Whether a column definition says NOT NULL or PRIMARY KEY. */
@@ -486,9 +702,9 @@ export function notNullColumns(expr: unknown): string[] {
   return [];
 }
 
-function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Body, schema: string, fileIndex: number): void {
+function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Body, names: Names, fileIndex: number): void {
   if (type === 'IndexStmt' && body['idxname']) {
-    const table = relName(body['relation'], schema);
+    const table = names.relation(body['relation']);
     const q = `${table.slice(0, table.lastIndexOf('.'))}.${body['idxname'] as string}`;
     if (!(body['if_not_exists'] && indexes.has(q))) indexes.set(q, {
         qualified: q,
@@ -497,7 +713,7 @@ function applyToIndexes(indexes: Map<string, IndexState>, type: string, body: Bo
         createdInFile: fileIndex,
       });
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_INDEX') {
-    for (const name of droppedNames(body, schema)) indexes.delete(name);
+    for (const name of names.dropped(body)) indexes.delete(name);
   }
 }
 
@@ -546,10 +762,10 @@ function doBlockStatements(raw: string, from: number, parseSync: (sql: string) =
 }
 
 
-function applyToState(tables: Map<string, TableState>, type: string, body: Body, schema: string, fileIndex: number, path: string, inTarget: Set<string>, fileIsNew: boolean, inDoBlock = false): void {
+function applyToState(tables: Map<string, TableState>, type: string, body: Body, names: Names, fileIndex: number, path: string, inTarget: Set<string>, fileIsNew: boolean, inDoBlock = false): void {
   const existing = (q: string): TableState => tables.get(q) ?? { qualified: q, createdInFile: -1, createdIn: null, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() };
   if (type === 'CreateStmt') {
-    const q = relName(body['relation'], schema);
+    const q = names.created(body['relation']);
     // IF NOT EXISTS of a table an earlier migration made is a no-op. So is, in a file the target has
     // not run, CREATE TABLE of a table the target has (not dropped or renamed by these files): with
     // IF NOT EXISTS it creates nothing; without, it fails there (the target's history is missing
@@ -569,7 +785,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
     const fks: ForeignKeyState[] = [];
     for (const e of (body['tableElts'] as Array<Record<string, Body>> | undefined) ?? []) {
       // Foreign keys in CREATE TABLE are valid from the start (the table is empty).
-      const fk = foreignKeyOf(e['Constraint'], schema, true);
+      const fk = foreignKeyOf(e['Constraint'], names, true);
       if (fk) fks.push(fk);
       if (e['ColumnDef']) {
         cols.set(e['ColumnDef']['colname'] as string, typeOf(e['ColumnDef']['typeName']));
@@ -580,7 +796,7 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       if (e['Constraint']?.['contype'] === 'CONSTR_PRIMARY') for (const k of strings(e['Constraint']['keys'])) notNull.add(k);
     }
     tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: !!body['partspec'],
-      partitionOf: body['partbound'] && Array.isArray(body['inhRelations']) ? relName((body['inhRelations'] as Array<Record<string, Body>>)[0]?.['RangeVar'], schema) : null,
+      partitionOf: body['partbound'] && Array.isArray(body['inhRelations']) ? names.relation((body['inhRelations'] as Array<Record<string, Body>>)[0]?.['RangeVar']) : null,
       foreignKeys: fks,
       notNull,
       columns: cols,
@@ -589,16 +805,16 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
   } else if (type === 'CreateTableAsStmt') {
     const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
     if (into) {
-      const q = relName(into, schema);
+      const q = names.created(into);
       tables.set(q, { qualified: q, createdInFile: fileIndex, createdIn: path, partitioned: false, partitionOf: null, foreignKeys: [], notNull: new Set(), columns: new Map(), checks: new Map() });
     }
   } else if (type === 'DropStmt' && body['removeType'] === 'OBJECT_TABLE') {
-    for (const name of droppedNames(body, schema)) {
+    for (const name of names.dropped(body)) {
       tables.delete(name);
       inTarget.delete(name);
     }
   } else if (type === 'RenameStmt') {
-    const q = relName(body['relation'], schema);
+    const q = names.relation(body['relation']);
     const t = existing(q);
     if (body['renameType'] === 'OBJECT_TABLE') {
       tables.delete(q);
@@ -614,8 +830,16 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
       if (notNull.delete(body['subname'] as string)) notNull.add(body['newname'] as string);
       tables.set(q, { ...t, columns: cols, notNull });
     }
+  } else if (type === 'AlterObjectSchemaStmt' && body['objectType'] === 'OBJECT_TABLE' && body['relation']) {
+    // ALTER TABLE … SET SCHEMA: the table (its rows, its state) under its new name.
+    const q = names.relation(body['relation']);
+    const nq = `${body['newschema'] as string}.${q.slice(q.lastIndexOf('.') + 1)}`;
+    const t = existing(q);
+    tables.delete(q);
+    if (inTarget.delete(q)) inTarget.add(nq);
+    tables.set(nq, { ...t, qualified: nq });
   } else if (type === 'AlterTableStmt' && body['objtype'] === 'OBJECT_TABLE') {
-    const q = relName(body['relation'], schema);
+    const q = names.relation(body['relation']);
     const t = existing(q);
     const cols = new Map(t.columns);
     const checks = new Map(t.checks);
@@ -644,12 +868,12 @@ function applyToState(tables: Map<string, TableState>, type: string, body: Body,
         checks.delete(cmd['name'] as string);
         fks = fks.filter((k) => k.name !== cmd['name']);
       }
-      const fk = cmd['subtype'] === 'AT_AddConstraint' ? foreignKeyOf(con, schema, false) : null;
+      const fk = cmd['subtype'] === 'AT_AddConstraint' ? foreignKeyOf(con, names, false) : null;
       if (fk) fks.push(fk);
       if (cmd['subtype'] === 'AT_ValidateConstraint') fks = fks.map((k) => (k.name === cmd['name'] ? { ...k, validated: true } : k));
       const part = (cmd['def'] as Record<string, Body> | undefined)?.['PartitionCmd'];
       if (part && (cmd['subtype'] === 'AT_AttachPartition' || cmd['subtype'] === 'AT_DetachPartition')) {
-        const pq = relName(part['name'], schema);
+        const pq = names.relation(part['name']);
         tables.set(pq, { ...existing(pq), partitionOf: cmd['subtype'] === 'AT_AttachPartition' ? q : null });
       }
     }
@@ -677,36 +901,37 @@ export function originOf(stmt: MigrationStatement, qualified: string, rows?: Rea
   return n && n > 0 ? `${where}; about ${Math.round(n).toLocaleString('en-US')} rows in the target database` : where;
 }
 
-function rangeVarName(v: unknown, schema: string): string | null {
+function rangeVarName(v: unknown, names: Names): string | null {
   const r = (v as Record<string, Body> | undefined)?.['RangeVar'];
-  return r ? relName(r, schema) : null;
+  return r ? names.relation(r) : null;
 }
 
 /** Objects a statement defines or alters, in the naming of findings. */
-export function objectsOf(type: string, body: Body, schema: string): string[] {
+export function objectsOf(type: string, body: Body, names: Names): string[] {
   switch (type) {
     case 'CreateStmt':
+      return [names.created(body['relation'])];
     case 'AlterTableStmt':
     case 'IndexStmt':
     case 'CreateTrigStmt':
-      return [relName(body['relation'], schema)];
+      return [names.relation(body['relation'])];
     case 'ViewStmt':
-      return [relName(body['view'], schema)];
+      return [names.created(body['view'])];
     case 'CreateTableAsStmt': {
       const into = (body['into'] as Record<string, Body> | undefined)?.['rel'];
-      return into ? [relName(into, schema)] : [];
+      return into ? [names.created(into)] : [];
     }
     case 'CreatePolicyStmt':
     case 'AlterPolicyStmt': {
-      const table = relName(body['table'], schema);
+      const table = names.relation(body['table']);
       return [`${body['policy_name'] as string} on ${table}`, table];
     }
     case 'CreateFunctionStmt': {
-      return [`${qualifiedName(body['funcname'], schema)}(`];
+      return [`${names.createdObject(body['funcname'])}(`];
     }
     case 'GrantStmt':
       if (body['objtype'] === 'OBJECT_TABLE' && body['targtype'] === 'ACL_TARGET_OBJECT') {
-        return ((body['objects'] as unknown[] | undefined) ?? []).map((o) => rangeVarName(o, schema)).filter((x): x is string => !!x);
+        return ((body['objects'] as unknown[] | undefined) ?? []).map((o) => rangeVarName(o, names)).filter((x): x is string => !!x);
       }
       return [];
     default:

@@ -1,5 +1,5 @@
 /** Small readers over libpg-query statement bodies, shared by the migration rules. */
-import { relName, type MigrationStatement } from './migrations.js';
+import { type MigrationStatement } from './migrations.js';
 
 export type Body = Record<string, unknown>;
 
@@ -29,7 +29,7 @@ export function alterTableCmds(s: MigrationStatement): { table: string; cmds: Al
   if (s.type !== 'AlterTableStmt' || s.body['objtype'] !== 'OBJECT_TABLE') return null;
   const rel = s.body['relation'] as Body;
   return {
-    table: relName(rel, s.defaultSchema),
+    table: s.names.relation(rel),
     location: rel['location'] as number | undefined,
     cmds: ((s.body['cmds'] as unknown[] | undefined) ?? []).map((c) => nodeBody(c, 'AlterTableCmd') as unknown as AlterCmd),
   };

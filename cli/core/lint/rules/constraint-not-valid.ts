@@ -1,6 +1,6 @@
 /** Adding a validated constraint scans the whole table while holding a lock that blocks writes. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, qualifiedName, relName, type MigrationStatement } from '../migrations.js';
+import { existedBefore, originOf, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, constraintsOf, locationOf, nodeBody, SHARE_UPDATE_EXCLUSIVE_CMDS, type AlterCmd } from '../stmt.js';
 import { emptiedTables, emptiedWithChildren } from '../emptied-tables.js';
 
@@ -19,7 +19,9 @@ export const rule: MigrationRule = {
   check(ctx) {
     const out: RawFinding[] = [];
     // Domains created per file (`file:schema.name`): a domain the same file created types no column with rows.
-    const domainsMadeInFile = new Set(ctx.allStatements.filter((x) => x.type === 'CreateDomainStmt').map((x) => `${x.fileIndex}:${qualifiedName(x.body['domainname'], x.defaultSchema)}`));
+    const domainsMade = ctx.allStatements.filter((x) => x.type === 'CreateDomainStmt').map((x) => ({ file: x.fileIndex, name: x.names.createdObject(x.body['domainname']) }));
+    const domainsMadeInFile = new Set(domainsMade.map((d) => `${d.file}:${d.name}`));
+    const domainNames = new Set(domainsMade.map((d) => d.name));
     // Per transaction (a file's, or a BEGIN … COMMIT block's of a no-transaction file): the first
     // statement that took a write-blocking lock on each table, for VALIDATE after it.
     let transaction = '';
@@ -34,12 +36,12 @@ export const rule: MigrationRule = {
       }
       if (s.type === 'IndexStmt' && !s.body['concurrent'] && s.transactional) {
         // CREATE INDEX holds SHARE (blocks writes) until the transaction ends.
-        const t = relName(s.body['relation'], s.defaultSchema);
+        const t = s.names.relation(s.body['relation']);
         if (!lockedAt.has(t)) lockedAt.set(t, `the create index at line ${s.line}`);
       }
       if (s.type === 'AlterDomainStmt' && s.body['subtype'] === 'C') {
         const con = nodeBody(s.body['def'], 'Constraint');
-        const domain = qualifiedName(s.body['typeName'], s.defaultSchema);
+        const domain = s.names.object(s.body['typeName'], (q) => domainNames.has(q));
         if (con?.['contype'] === 'CONSTR_CHECK' && !con['skip_validation'] && !domainsMadeInFile.has(`${s.fileIndex}:${domain}`)) {
           out.push({
             object: domain,
@@ -149,7 +151,7 @@ export const rule: MigrationRule = {
 /** ATTACH PARTITION scans the partition it attaches, unless the partition is new, emptied, or has a validated CHECK. */
 function attachScan(s: MigrationStatement, at: { table: string; location?: number }, c: AlterCmd, emptied: ReadonlyMap<string, boolean>, rows: ReadonlyMap<string, number>): RawFinding[] {
   const cmd = nodeBody(c.def, 'PartitionCmd');
-  const part = cmd ? relName(cmd['name'], s.defaultSchema) : null;
+  const part = cmd ? s.names.relation(cmd['name']) : null;
   if (!part || !existedBefore(s, part) || emptiedWithChildren(emptied, part)) return [];
   // Postgres skips the scan when the partition's validated CHECKs imply the bound; any validated CHECK is taken as that.
   if ([...(s.tablesBefore.get(part)?.checks.values() ?? [])].some((k) => k.validated)) return [];
@@ -169,7 +171,7 @@ function attachScan(s: MigrationStatement, at: { table: string; location?: numbe
  */
 function partitionsHaveKey(s: MigrationStatement, parent: string, con: Record<string, unknown>): boolean {
   const columns = JSON.stringify(((con['fk_attrs'] as unknown[] | undefined) ?? []).map((x) => nodeBody(x, 'String')?.['sval']));
-  const references = relName(con['pktable'], s.defaultSchema);
+  const references = s.names.relation(con['pktable']);
   const parts = [...s.tablesBefore.values()].filter((t) => t.partitionOf === parent);
   return parts.length > 0 && parts.every((p) => p.foreignKeys.some((k) => k.validated && k.references === references && JSON.stringify(k.columns) === columns));
 }

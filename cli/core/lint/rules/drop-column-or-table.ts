@@ -1,6 +1,6 @@
 /** Dropping a column or table loses data and breaks clients still using it. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { droppedNames, existedBefore, originOf, relName } from '../migrations.js';
+import { existedBefore, originOf } from '../migrations.js';
 import { alterTableCmds, nodeBody } from '../stmt.js';
 
 export const rule: MigrationRule = {
@@ -15,7 +15,7 @@ export const rule: MigrationRule = {
     const out: RawFinding[] = [];
     for (const s of ctx.statements) {
       if (s.type === 'DropStmt' && s.body['removeType'] === 'OBJECT_TABLE') {
-        for (const table of droppedNames(s.body, s.defaultSchema)) {
+        for (const table of s.names.dropped(s.body)) {
           if (!existedBefore(s, table)) continue;
           out.push({ object: table, objectKind: 'table', location: s.at(undefined), message: `drop table ${table} (${originOf(s, table, ctx.rowEstimates)}) deletes its rows for good` });
         }
@@ -36,7 +36,7 @@ export const rule: MigrationRule = {
       if (s.type === 'TruncateStmt') {
         const cascade = s.body['behavior'] === 'DROP_CASCADE';
         for (const r of (s.body['relations'] as unknown[] | undefined) ?? []) {
-          const table = relName(nodeBody(r, 'RangeVar'), s.defaultSchema);
+          const table = s.names.relation(nodeBody(r, 'RangeVar'));
           if (!existedBefore(s, table)) continue;
           out.push({
             object: table,

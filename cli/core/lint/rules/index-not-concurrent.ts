@@ -4,7 +4,7 @@
  * holds ACCESS EXCLUSIVE (reads wait too) until the migration's transaction ends.
  */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { droppedNames, existedBefore, originOf, relName, type MigrationStatement } from '../migrations.js';
+import { existedBefore, originOf, type MigrationStatement } from '../migrations.js';
 import { booleanOption, nodeBody } from '../stmt.js';
 import { emptiedTables } from '../emptied-tables.js';
 
@@ -31,7 +31,7 @@ export const rule: MigrationRule = {
       // An index belongs to one table: an inheritance child keeps its own (a partitioned table cannot be truncated ONLY).
       const emptied = emptyAt.get(s) ?? new Map<string, boolean>();
       if (s.type === 'IndexStmt' && !s.body['concurrent']) {
-        const table = relName(s.body['relation'], s.defaultSchema);
+        const table = s.names.relation(s.body['relation']);
         if (!existedBefore(s, table) || emptied.has(table)) continue;
         // Postgres cannot build an index CONCURRENTLY on a partitioned table itself.
         const partitioned = s.tablesBefore.get(table)?.partitioned ?? false;
@@ -52,7 +52,7 @@ export const rule: MigrationRule = {
             : {}),
         });
       } else if (s.type === 'DropStmt' && s.body['removeType'] === 'OBJECT_INDEX' && !s.body['concurrent']) {
-        for (const index of droppedNames(s.body, s.defaultSchema)) {
+        for (const index of s.names.dropped(s.body)) {
           const { table, fresh } = indexTable(s, index);
           if (fresh || (table && emptied.has(table))) continue;
           // Postgres cannot drop an index of a partitioned table CONCURRENTLY: there is no safer form to point to.
@@ -67,13 +67,13 @@ export const rule: MigrationRule = {
         }
       } else if (s.type === 'AlterTableStmt' && s.body['objtype'] === 'OBJECT_TABLE') {
         // DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table and the partition; CONCURRENTLY (PG14+), SHARE UPDATE EXCLUSIVE.
-        const table = relName(s.body['relation'], s.defaultSchema);
+        const table = s.names.relation(s.body['relation']);
         if (!existedBefore(s, table) || emptied.has(table)) continue;
         for (const c of (s.body['cmds'] as unknown[] | undefined) ?? []) {
           const cmd = nodeBody(c, 'AlterTableCmd');
           const part = cmd?.['subtype'] === 'AT_DetachPartition' ? nodeBody(cmd['def'], 'PartitionCmd') : undefined;
           if (!part || part['concurrent']) continue;
-          const name = relName(part['name'], s.defaultSchema);
+          const name = s.names.relation(part['name']);
           out.push({
             object: table,
             objectKind: 'table',
@@ -98,7 +98,7 @@ export const rule: MigrationRule = {
           continue;
         }
         if (kind !== 'REINDEX_OBJECT_TABLE' && kind !== 'REINDEX_OBJECT_INDEX') continue;
-        const name = relName(s.body['relation'], s.defaultSchema);
+        const name = s.names.relation(s.body['relation']);
         let table: string | null = name;
         if (kind === 'REINDEX_OBJECT_INDEX') {
           const r = indexTable(s, name);

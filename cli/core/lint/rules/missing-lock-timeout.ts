@@ -1,6 +1,6 @@
 /** A migration waiting for a lock queues every later query on the table behind it. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { droppedNames, existedBefore, relName, type MigrationStatement } from '../migrations.js';
+import { existedBefore, type MigrationStatement } from '../migrations.js';
 import { booleanOption, nodeBody, SHARE_UPDATE_EXCLUSIVE_CMDS } from '../stmt.js';
 
 /** LOCK TABLE modes (lockdefs.h) from SHARE up: the ones that conflict with writes (ROW EXCLUSIVE) or reads. */
@@ -22,43 +22,43 @@ function lockedTable(s: MigrationStatement): string | null {
       // partitioned table (PG12+); ATTACH takes ACCESS EXCLUSIVE on the table it attaches.
       const weak = (c: Record<string, unknown> | undefined) =>
         SHARE_UPDATE_EXCLUSIVE_CMDS.has(c?.['subtype'] as string) || (c?.['subtype'] === 'AT_DetachPartition' && !!nodeBody(c['def'], 'PartitionCmd')?.['concurrent']);
-      const attached = cmds.filter((c) => c?.['subtype'] === 'AT_AttachPartition').map((c) => relName(nodeBody(c!['def'], 'PartitionCmd')?.['name'], s.defaultSchema));
+      const attached = cmds.filter((c) => c?.['subtype'] === 'AT_AttachPartition').map((c) => s.names.relation(nodeBody(c!['def'], 'PartitionCmd')?.['name']));
       if (cmds.every((c) => weak(c) || c?.['subtype'] === 'AT_AttachPartition')) return attached.find((t) => existedBefore(s, t)) ?? null;
-      return relName(s.body['relation'], s.defaultSchema);
+      return s.names.relation(s.body['relation']);
     }
     case 'IndexStmt':
-      return s.body['concurrent'] ? null : relName(s.body['relation'], s.defaultSchema);
+      return s.body['concurrent'] ? null : s.names.relation(s.body['relation']);
     case 'CreateTrigStmt':
     case 'RenameStmt':
-      return s.body['relation'] ? relName(s.body['relation'], s.defaultSchema) : null;
+      return s.body['relation'] ? s.names.relation(s.body['relation']) : null;
     case 'CreatePolicyStmt':
     case 'AlterPolicyStmt':
-      return relName(s.body['table'], s.defaultSchema);
+      return s.names.relation(s.body['table']);
     case 'TruncateStmt': {
       const r = first(s.body['relations']);
-      return r ? relName(r, s.defaultSchema) : null;
+      return r ? s.names.relation(r) : null;
     }
     case 'LockStmt': {
       const r = first(s.body['relations']);
       // LOCK TABLE without IN … MODE is ACCESS EXCLUSIVE.
-      return r && Number(s.body['mode'] ?? 8) >= SHARE_LOCK ? relName(r, s.defaultSchema) : null;
+      return r && Number(s.body['mode'] ?? 8) >= SHARE_LOCK ? s.names.relation(r) : null;
     }
     case 'RefreshMatViewStmt':
-      return s.body['concurrent'] ? null : relName(s.body['relation'], s.defaultSchema);
+      return s.body['concurrent'] ? null : s.names.relation(s.body['relation']);
     case 'ClusterStmt':
-      return s.body['relation'] ? relName(s.body['relation'], s.defaultSchema) : null;
+      return s.body['relation'] ? s.names.relation(s.body['relation']) : null;
     case 'VacuumStmt': {
       // VACUUM FULL takes ACCESS EXCLUSIVE; a plain VACUUM or ANALYZE, SHARE UPDATE EXCLUSIVE.
       if (!booleanOption(s.body['options'], 'full')) return null;
       const r = nodeBody(((s.body['rels'] as unknown[] | undefined) ?? [])[0], 'VacuumRelation')?.['relation'];
-      return r ? relName(r, s.defaultSchema) : null;
+      return r ? s.names.relation(r) : null;
     }
     case 'ReindexStmt': {
       if (booleanOption(s.body['params'], 'concurrently')) return null;
       // REINDEX TABLE takes SHARE on the table; REINDEX INDEX too, on the index's table (named when a migration made the index).
-      if (s.body['kind'] === 'REINDEX_OBJECT_TABLE') return relName(s.body['relation'], s.defaultSchema);
+      if (s.body['kind'] === 'REINDEX_OBJECT_TABLE') return s.names.relation(s.body['relation']);
       if (s.body['kind'] === 'REINDEX_OBJECT_INDEX') {
-        const index = relName(s.body['relation'], s.defaultSchema);
+        const index = s.names.relation(s.body['relation']);
         return s.indexesBefore.get(index)?.table ?? `the table of index ${index}`;
       }
       // REINDEX SCHEMA / DATABASE: each of its tables in turn.
@@ -67,10 +67,10 @@ function lockedTable(s: MigrationStatement): string | null {
       return null;
     }
     case 'DropStmt':
-      if (s.body['removeType'] === 'OBJECT_TABLE') return droppedNames(s.body, s.defaultSchema)[0] ?? null;
+      if (s.body['removeType'] === 'OBJECT_TABLE') return s.names.dropped(s.body)[0] ?? null;
       // DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the index's table.
       if (s.body['removeType'] === 'OBJECT_INDEX' && !s.body['concurrent']) {
-        const names = droppedNames(s.body, s.defaultSchema);
+        const names = s.names.dropped(s.body);
         // An index no migration made: its table is not known, but it is locked all the same.
         return names.map((i) => s.indexesBefore.get(i)?.table).find((t) => !!t) ?? (names[0] ? `the table of index ${names[0]}` : null);
       }

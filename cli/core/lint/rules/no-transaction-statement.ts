@@ -3,7 +3,7 @@
  * in a migration the engine runs in one: `migrate up` would fail on them (25001).
  */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { qualifiedName, relName, type MigrationStatement } from '../migrations.js';
+import { type MigrationStatement } from '../migrations.js';
 import { transactionBlockEffect } from '../../sql-text.js';
 import { booleanOption, nodeBody, type Body } from '../stmt.js';
 
@@ -107,7 +107,7 @@ function literalsReadAsBuiltIn(s: MigrationStatement): Set<number> {
   const b = s.body;
   const rel = b['relation'] as Body | undefined;
   if (!rel || !['InsertStmt', 'UpdateStmt', 'DeleteStmt'].includes(s.type)) return out;
-  const table = s.tablesBefore.get(relName(rel, s.defaultSchema));
+  const table = s.tablesBefore.get(s.names.relation(rel));
   if (!table) return out;
   const builtIn = (column: unknown): boolean => {
     const t = typeof column === 'string' ? table.columns.get(column) : undefined;
@@ -175,16 +175,18 @@ function newEnumValueUses(statements: readonly MigrationStatement[], serverVersi
   let transaction = '';
   let added = new Map<string, { type: string; line: number; created: boolean }>();
   let createdTypes = new Set<string>();
+  const enums = new Set<string>(); // every enum the statements created, for ALTER TYPE's name
   for (const s of statements) {
+    if (s.type === 'CreateEnumStmt') enums.add(s.names.createdObject(s.body['typeName']));
     if (s.transaction !== transaction) {
       transaction = s.transaction;
       added = new Map();
       createdTypes = new Set();
     }
     if (!s.transactional) continue;
-    if (s.type === 'CreateEnumStmt') createdTypes.add(qualifiedName(s.body['typeName'], s.defaultSchema));
+    if (s.type === 'CreateEnumStmt') createdTypes.add(s.names.createdObject(s.body['typeName']));
     if (s.type === 'AlterEnumStmt' && !s.body['oldVal']) {
-      const type = qualifiedName(s.body['typeName'], s.defaultSchema);
+      const type = s.names.object(s.body['typeName'], (q) => enums.has(q));
       if (!(createdTypesExempt && createdTypes.has(type))) added.set(s.body['newVal'] as string, { type, line: s.line, created: createdTypes.has(type) });
       continue;
     }

@@ -1,6 +1,6 @@
 /** Renaming a table, view or column breaks every client (and PostgREST's cached schema) still using the old name. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, relName } from '../migrations.js';
+import { existedBefore } from '../migrations.js';
 
 const RELATION_KINDS: Record<string, string> = {
   OBJECT_TABLE: 'table',
@@ -23,7 +23,7 @@ export const rule: MigrationRule = {
       if (s.type !== 'RenameStmt') continue;
       const b = s.body;
       const type = b['renameType'] as string;
-      const relation = relName(b['relation'], s.defaultSchema);
+      const relation = s.names.relation(b['relation']);
       if (!b['relation'] || !existedBefore(s, relation)) continue;
       const loc = (b['relation'] as { location?: number }).location;
       if (type === 'OBJECT_COLUMN') {

@@ -1,6 +1,6 @@
 /** Statements that rewrite every row under an ACCESS EXCLUSIVE lock: type changes, volatile defaults, stored generated columns. */
 import type { MigrationRule, RawFinding } from '../types.js';
-import { existedBefore, originOf, qualifiedName, relName, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
+import { existedBefore, originOf, typeOf, type ColumnType, type MigrationStatement } from '../migrations.js';
 import { alterTableCmds, booleanOption, constraintsOf, locationOf, nodeBody, type Body } from '../stmt.js';
 import { catalogBodyStatements, inlinedExpression, volatileCall } from '../sql-inline.js';
 import { emptiedTables, emptiedWithChildren } from '../emptied-tables.js';
@@ -125,16 +125,23 @@ function sqlCallVolatile(body: Body, option: (name: string) => Body | undefined,
   return expr === null || volatileCall(expr, fns) !== null;
 }
 
+/** Whether a column's type name is one of `domains`, looked up through the statement's search_path. */
+function domainIn(s: MigrationStatement, names: unknown, domains: ReadonlySet<string>): boolean {
+  return domains.has(s.names.object(names, (q) => domains.has(q)));
+}
+
 /** Domains with a CHECK or NOT NULL constraint, as the statements up to `s` (in order) made them. */
 function constrainedDomains(all: readonly MigrationStatement[]): Map<MigrationStatement, ReadonlySet<string>> {
   const out = new Map<MigrationStatement, ReadonlySet<string>>();
   let domains = new Set<string>();
+  const made = new Set<string>(); // every domain the statements created, for ALTER DOMAIN's name
   for (const s of all) {
     out.set(s, domains);
+    if (s.type === 'CreateDomainStmt') made.add(s.names.createdObject(s.body['domainname']));
     if (s.type === 'CreateDomainStmt' && ((s.body['constraints'] as unknown[] | undefined) ?? []).some((c) => ['CONSTR_CHECK', 'CONSTR_NOTNULL'].includes(nodeBody(c, 'Constraint')?.['contype'] as string))) {
-      domains = new Set(domains).add(qualifiedName(s.body['domainname'], s.defaultSchema));
+      domains = new Set(domains).add(s.names.createdObject(s.body['domainname']));
     }
-    if (s.type === 'AlterDomainStmt' && s.body['subtype'] === 'C') domains = new Set(domains).add(qualifiedName(s.body['typeName'], s.defaultSchema));
+    if (s.type === 'AlterDomainStmt' && s.body['subtype'] === 'C') domains = new Set(domains).add(s.names.object(s.body['typeName'], (q) => made.has(q)));
   }
   return out;
 }
@@ -216,7 +223,7 @@ export const rule: MigrationRule = {
                 ? 'a stored generated column is computed for every row'
                 : dflt && volatileCall(dflt['raw_expr'], volatileAt.get(s))
                   ? `the volatile default ${volatileCall(dflt['raw_expr'], volatileAt.get(s))} is evaluated for every row`
-                  : (domainsAt.get(s) ?? new Set()).has(qualifiedName((def['typeName'] as Body | undefined)?.['names'], s.defaultSchema))
+                  : domainIn(s, (def['typeName'] as Body | undefined)?.['names'], domainsAt.get(s) ?? new Set())
                     ? `its type is a domain with constraints, checked for every row`
                     : null;
           if (!why) continue;
@@ -239,7 +246,7 @@ export const rule: MigrationRule = {
 /** CLUSTER, VACUUM FULL and REFRESH MATERIALIZED VIEW (without CONCURRENTLY) of relations that existed before. */
 function maintenance(s: MigrationStatement, rows: ReadonlyMap<string, number>, emptied: ReadonlyMap<string, boolean>): RawFinding[] {
   const one = (rel: unknown, what: string, why: string, fix: string): RawFinding[] => {
-    const name = relName(rel, s.defaultSchema);
+    const name = s.names.relation(rel);
     if (!existedBefore(s, name) || emptied.has(name)) return [];
     return [{ object: name, objectKind: what === 'refresh materialized view' ? 'view' : 'table', location: s.at(undefined), message: `${what} ${name} (${originOf(s, name, rows)}) ${why}`, fix }];
   };
