@@ -30,6 +30,8 @@ export interface Column {
   num: number;
   type: string;
   notNull: boolean;
+  /** Its type is a domain declared NOT NULL (or over one): it holds no NULL either; absent when not. */
+  domainNotNull?: boolean;
   hasDefault: boolean;
   /** 's' stored generated column, '' none. */
   generated: boolean;
@@ -140,6 +142,12 @@ export interface Relation {
    * unique indexes do not cover (uniqueKeys gives none for it).
    */
   hasInheritanceChildren: boolean;
+  /**
+   * The tables it INHERITs from (`create table c () inherits (p)`, not partitions), qualified, in
+   * declaration order; absent when none. Queried by name it is judged by its own RLS flag and
+   * policies; queried through a parent, by the parent's.
+   */
+  inheritsFrom?: string[];
   /** reloptions as a map (security_invoker, security_barrier, …). */
   options: Record<string, string>;
   estimatedRows: number;
