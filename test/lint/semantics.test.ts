@@ -3380,3 +3380,52 @@ describe('policy-trusts-writable-column: an admin-gated management policy and ad
     expect(await reported(text)).toEqual(['manage_roles on public.user_roles', 'notes_edit on public.notes', 'notes_read on public.notes']);
   });
 });
+
+describe('policy-anonymous-branch: NULL matched with NULL on a column that may hold no owner (holes4)', () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const zero = '00000000-0000-0000-0000-000000000000';
+  const t = (column: string, using: string, check = using) => `create table public.notes (id int primary key, user_id ${column}, body text);
+    alter table public.notes enable row level security;
+    grant select, insert on public.notes to anon, authenticated;
+    create policy own on public.notes for select to anon, authenticated using (${using});
+    create policy add on public.notes for insert to anon, authenticated with check (${check});
+    insert into public.notes values (1, '${a}', 'a''s'), (2, null, 'orphaned');`;
+  const anonReads = (sqlText: string) => asRequest(sqlText, 'anon', undefined, async (tx) => (await tx.unsafe('select body from public.notes order by id')).map((r) => r['body'] as string));
+  const anonWrites = (sqlText: string) =>
+    asRequest(sqlText, 'anon', undefined, async (tx) => {
+      await tx.unsafe("insert into public.notes values (3, null, 'anon''s')");
+      return true;
+    }).catch((e: { code?: string }) => e.code);
+  const nd = 'user_id is not distinct from (select auth.uid())';
+  const sentinel = `coalesce(user_id, '${zero}') = coalesce((select auth.uid()), '${zero}')`;
+
+  it('IS NOT DISTINCT FROM or a COALESCE to the same sentinel on both sides: on Postgres anon reads the ownerless row and writes one; reported on both policies', async () => {
+    for (const using of [nd, sentinel]) {
+      const sqlText = t('uuid', using);
+      expect(await anonReads(sqlText)).toEqual(['orphaned']);
+      expect(await anonWrites(sqlText)).toBe(true);
+      const found = (await rule('policy-anonymous-branch', sqlText)).map((f) => f.message).sort();
+      expect(found).toEqual([
+        expect.stringMatching(/^policy add \(INSERT\) on public\.notes tests ".*" in its WITH CHECK, and user_id may be NULL: .*anon may write rows whose user_id is NULL$/),
+        expect.stringMatching(/^policy own \(SELECT\) on public\.notes tests ".*" in its USING, and user_id may be NULL: without a user that side is NULL, so anon passes it on every row whose user_id is NULL$/),
+      ]);
+    }
+  });
+
+  it('not on a NOT NULL column or a NOT NULL domain (no such row: anon reads nothing, Postgres refuses its write), nor with = or an explicit `user_id is null or …`', async () => {
+    for (const column of ['uuid not null', 'public.owner_id']) {
+      const sqlText = `create domain public.owner_id as uuid not null; ${t(column, nd).replace(", (2, null, 'orphaned')", '')}`;
+      expect(await anonReads(sqlText)).toEqual([]);
+      expect(await anonWrites(sqlText)).toBe('23502');
+      expect(await rule('policy-anonymous-branch', sqlText)).toEqual([]);
+    }
+    const eq = t('uuid', 'user_id = (select auth.uid())');
+    expect(await anonReads(eq)).toEqual([]);
+    expect(await rule('policy-anonymous-branch', eq)).toEqual([]);
+    // Different fallbacks never meet: coalesce(NULL owner, K) = coalesce(no user, K') is false.
+    const apart = t('uuid', `coalesce(user_id, '${zero}') = coalesce((select auth.uid()), 'ffffffff-ffff-4fff-8fff-ffffffffffff')`);
+    expect(await anonReads(apart)).toEqual([]);
+    expect(await rule('policy-anonymous-branch', apart)).toEqual([]);
+    expect(await rule('policy-anonymous-branch', t('uuid', 'user_id is null or user_id = (select auth.uid())'))).toEqual([]);
+  });
+});

@@ -507,6 +507,14 @@ export interface ExprAnalysis {
   /** The user functions (`schema.name`) called alone as a whole top-level OR branch, e.g. `public.mine(user_id)`: a helper's own anonymousBranch is the policy's. */
   branchCalls: string[];
   /**
+   * Top-level OR branches (the whole expression when there is no OR) that tie a column of the row to
+   * the user's id or email so that NULL matches NULL: `user_id IS NOT DISTINCT FROM auth.uid()`, or
+   * `coalesce(user_id, K) = coalesce(auth.uid(), K)` with the same K. Without a user the claim is
+   * NULL, so a request without one passes them on every row whose column is NULL. Each with the
+   * column and how it reads.
+   */
+  nullOwnerBranches: Array<{ column: string; text: string }>;
+  /**
    * Top-level OR branches (the whole expression when there is no OR) that are a bare `NOT EXISTS
    * (select … from t …)` whose FROM holds plain relations only (joined by commas or inner joins),
    * with those relations (`schema.table`): the sub-select runs under the caller's RLS, so for a
@@ -2012,6 +2020,54 @@ function anonymousBranchIn(root: unknown, rowColumnOf: (v: unknown) => string | 
   return anonymousBranch;
 }
 
+/**
+ * The OR branches of `ors` that match a NULL column of the row for a request without a user (see
+ * ExprAnalysis.nullOwnerBranches); `rowColumnOf` names a column of the row or gives null.
+ */
+function nullOwnerBranchesIn(ors: readonly unknown[], rowColumnOf: (v: unknown) => string | null): Array<{ column: string; text: string }> {
+  const userClaim = (v: unknown) => {
+    const k = claimKey(v);
+    return k === 'sub' || k === 'email';
+  };
+  const coalesced = (v: unknown): [unknown, unknown] | null => {
+    const n = stripCasts(v);
+    const args = nodeType(n) === 'CoalesceExpr' ? ((bodyOf(n)['args'] as unknown[] | undefined) ?? []) : [];
+    return args.length === 2 ? [args[0], args[1]] : null;
+  };
+  const out: Array<{ column: string; text: string }> = [];
+  for (const br of ors) {
+    // IS NOT DISTINCT FROM, which ruleutils prints as NOT (a IS DISTINCT FROM b).
+    let cmp = br;
+    let negated = false;
+    if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+      cmp = ((bodyOf(br)['args'] as unknown[] | undefined) ?? [])[0];
+      negated = true;
+    }
+    if (nodeType(cmp) !== 'A_Expr') continue;
+    const b = bodyOf(cmp);
+    const kind = String(b['kind']);
+    const nullSafe = negated ? kind === 'AEXPR_DISTINCT' : kind === 'AEXPR_NOT_DISTINCT';
+    const equals = !negated && kind === 'AEXPR_OP' && opName(b) === '=';
+    if (!nullSafe && !equals) continue;
+    for (const [x, y] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]]) {
+      const column = rowColumnOf(x);
+      if (nullSafe && column !== null && userClaim(y)) {
+        out.push({ column, text: `${column} IS NOT DISTINCT FROM ${describe(y)}` });
+        break;
+      }
+      // coalesce(user_id, K) = coalesce(auth.uid(), K): both sides K without a user and a NULL owner.
+      const [cx, cy] = [coalesced(x), coalesced(y)];
+      const k = cx && cy ? constString(cx[1]) : null;
+      const col = cx ? rowColumnOf(cx[0]) : null;
+      if (cx && cy && col !== null && userClaim(cy[0]) && k !== null && k === constString(cy[1])) {
+        out.push({ column: col, text: `COALESCE(${col}, '${k}') ${nullSafe ? 'IS NOT DISTINCT FROM' : '='} COALESCE(${describe(cy[0])}, '${k}')` });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 export function analyseExpression(text: string, tableName: string, parseSync: ParseSync): ExprAnalysis {
   const src = `select ${text}`;
   const parsed = parseSync(src) as { stmts: Array<{ stmt: unknown }> };
@@ -2322,6 +2378,10 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     const n = stripCasts(v);
     return nodeType(n) === 'ColumnRef' && isRowColumn(bodyOf(n), []) ? (strings(bodyOf(n)['fields']).pop() ?? null) : null;
   });
+  const nullOwnerBranches = nullOwnerBranchesIn(ors, (v) => {
+    const n = stripCasts(v);
+    return nodeType(n) === 'ColumnRef' && isRowColumn(bodyOf(n), []) ? (strings(bodyOf(n)['fields']).pop() ?? null) : null;
+  });
   // Top-level OR branches that are a call of a user function alone (wrapped in a scalar sub-select or not).
   const branchCalls = ors.flatMap((br) => {
     const n = unwrap(br);
@@ -2604,6 +2664,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
     branchCalls,
+    nullOwnerBranches,
     absenceBranches,
     hasSubLink: contains(root, (t) => t === 'SubLink'),
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
