@@ -120,6 +120,29 @@ describe('partition-policy-looser: a partition queried by name is judged by its 
     expect(await reads(kept, 'public.events_2025')).toEqual(["a's"]);
     expect(await rule('partition-policy-looser', t('true', ''))).toEqual([]);
   });
+
+  // holes4: a child created with INHERITS is linked to its parent through pg_inherits alone, and Postgres judges it the same way.
+  const inherited = (childUsing: string) => `create table public.events (id int primary key, at date, user_id uuid, body text);
+    alter table public.events enable row level security;
+    create policy own on public.events for select to authenticated using ((select auth.uid()) = user_id);
+    grant select on public.events to authenticated;
+    create table public.events_archive () inherits (public.events);
+    alter table public.events_archive enable row level security;
+    create policy archive on public.events_archive for select to authenticated using (${childUsing});
+    grant select on public.events_archive to authenticated;
+    insert into public.events_archive values (1, '2025-05-01', '${a}', 'a''s'), (2, '2025-06-01', '${b}', 'b''s');`;
+
+  it("an INHERITS child: on Postgres user a reads b's archived event by the child's name and not through the parent; reported, and not once the child keeps the owner test", async () => {
+    const loose = inherited("at < '2026-01-01'");
+    expect(await reads(loose, 'public.events')).toEqual(["a's"]);
+    expect(await reads(loose, 'public.events_archive')).toEqual(["a's", "b's"]);
+    expect((await rule('partition-policy-looser', loose)).map((f) => f.message)).toEqual([
+      "policy archive on public.events_archive, a child (INHERITS) of public.events, does not tie rows to the caller where public.events's policies do: queried by name, public.events_archive lets authenticated read rows of other users",
+    ]);
+    const kept = inherited("at < '2026-01-01' and (select auth.uid()) = user_id");
+    expect(await reads(kept, 'public.events_archive')).toEqual(["a's"]);
+    expect(await rule('partition-policy-looser', kept)).toEqual([]);
+  });
 });
 
 describe('views and FORCE', () => {
