@@ -3452,3 +3452,44 @@ describe('policy-anonymous-branch: NULL matched with NULL on a column that may h
     expect(await rule('policy-anonymous-branch', t('uuid', 'user_id is null or user_id = (select auth.uid())'))).toEqual([]);
   });
 });
+
+describe('trigger-copies-protected-rows: a row trigger copying owner-only rows into a table every user reads (holes4)', () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const b = '00000000-0000-4000-8000-000000000002';
+  const t = (insert: string, feedUsing = 'true') => `create table public.messages (id int primary key, user_id uuid not null, body text);
+    alter table public.messages enable row level security;
+    create policy own on public.messages for all to authenticated using ((select auth.uid()) = user_id) with check ((select auth.uid()) = user_id);
+    grant select, insert on public.messages to authenticated;
+    create table public.activity (id bigint generated always as identity primary key, message_id int, user_id uuid, payload jsonb, body text);
+    alter table public.activity enable row level security;
+    create policy feed on public.activity for select to authenticated using (${feedUsing});
+    grant select on public.activity to authenticated;
+    create function private.log_activity() returns trigger language plpgsql security definer set search_path = '' as $$
+    begin ${insert}; return new; end $$;
+    create trigger log after insert on public.messages for each row execute function private.log_activity();
+    insert into public.messages values (1, '${b}', 'b''s secret');`;
+  const feed = (sqlText: string) =>
+    asRequest(sqlText, 'authenticated', a, async (tx) => ({
+      own: (await tx.unsafe('select body from public.messages')).map((r) => r['body'] as string),
+      feed: (await tx.unsafe("select coalesce(body, payload ->> 'body') as body from public.activity")).map((r) => r['body'] as string | null),
+    }));
+
+  it("to_jsonb(new) or new.body into a feed every user reads: on Postgres user a reads b's message there and not in messages; reported", async () => {
+    for (const insert of ['insert into public.activity (payload) values (to_jsonb(new))', 'insert into public.activity (message_id, body) values (new.id, new.body)']) {
+      const sqlText = t(insert);
+      expect(await feed(sqlText)).toEqual({ own: [], feed: ["b's secret"] });
+      expect((await rule('trigger-copies-protected-rows', sqlText)).map((f) => f.message)).toEqual([
+        expect.stringMatching(/^trigger log on public\.messages \(private\.log_activity\(\)\) copies (each row|body of each row) into public\.activity, which authenticated may read every row of: there authenticated reads other users' public\.messages rows/),
+      ]);
+    }
+  });
+
+  it('not when the copy is the key and the owner only, nor when the feed keeps each row to its owner', async () => {
+    const ids = t('insert into public.activity (message_id, user_id) values (new.id, new.user_id)');
+    expect(await feed(ids)).toEqual({ own: [], feed: [null] });
+    expect(await rule('trigger-copies-protected-rows', ids)).toEqual([]);
+    const owned = t('insert into public.activity (user_id, payload) values (new.user_id, to_jsonb(new))', '(select auth.uid()) = user_id');
+    expect(await feed(owned)).toEqual({ own: [], feed: [] });
+    expect(await rule('trigger-copies-protected-rows', owned)).toEqual([]);
+  });
+});

@@ -2858,6 +2858,8 @@ export interface FunctionAnalysis {
   unreadParams(columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null;
   /** A PL/pgSQL trigger function's INSERT targets (`schema.table`), e.g. the profiles row a sign-up trigger creates. */
   triggerInserts: string[];
+  /** What those INSERTs copy of the row the trigger fires for (TriggerReading.rowCopies). */
+  rowCopies: RowCopy[];
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
   notInlined: string | null;
   /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
@@ -2997,14 +2999,24 @@ export interface TriggerReading {
   metadataCopies: MetadataCopy[];
   /** The tables its INSERT statements write (`schema.table`). */
   inserts: string[];
+  /** What those INSERTs copy of NEW or OLD (optional: hand-made readings may omit it). */
+  rowCopies?: RowCopy[];
+}
+
+/** An INSERT of a trigger function that writes values of the row it fires for into `table`. */
+export interface RowCopy {
+  table: string;
+  /** The columns of NEW or OLD it reads, or null for the whole row (`to_jsonb(new)`, `new.*`). */
+  columns: string[] | null;
 }
 
 const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], inserts: [] };
 
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null): FunctionAnalysis {
   const { setsToCaller, metadataCopies, inserts: triggerInserts } = trigger;
+  const rowCopies = trigger.rowCopies ?? [];
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
+  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, triggerInserts, rowCopies, notInlined, bareClaimCalls: [], claimParams: [], callerGate };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, string | null>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -3034,6 +3046,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     setsToCaller,
     metadataCopies,
     triggerInserts,
+    rowCopies,
     detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: (helpers) => single && functionNeedsUser(sql, parseSync, helpers),
