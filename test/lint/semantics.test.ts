@@ -3493,3 +3493,34 @@ describe('trigger-copies-protected-rows: a row trigger copying owner-only rows i
     expect(await rule('trigger-copies-protected-rows', owned)).toEqual([]);
   });
 });
+
+describe("policy-anonymous-branch: a per-claim setting PostgREST 10 and later never set (holes4)", () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const b = '00000000-0000-4000-8000-000000000002';
+  const t = (using: string) => `create table public.notes (id int primary key, user_id uuid, body text);
+    alter table public.notes enable row level security;
+    grant select, update on public.notes to authenticated;
+    create policy own on public.notes for all to authenticated using (${using});
+    insert into public.notes values (1, '${a}', 'a''s'), (2, '${b}', 'b''s');`;
+  // rolledBackRequest sets request.jwt.claims alone, as PostgREST 10 and later do.
+  const reads = (sqlText: string) => asRequest(sqlText, 'authenticated', a, async (tx) => (await tx.unsafe('select body from public.notes order by id')).map((r) => r['body'] as string));
+
+  it("an `IS NULL` branch on request.jwt.claim.sub: on Postgres user a reads b's row; reported for authenticated though the policy is not for anon", async () => {
+    for (const legacy of ["current_setting('request.jwt.claim.sub', true)", "nullif(current_setting('request.jwt.claim.sub', true), '')"]) {
+      const sqlText = t(`${legacy} is null or user_id::text = current_setting('request.jwt.claim.sub', true)`);
+      expect(await reads(sqlText)).toEqual(["a's", "b's"]);
+      expect((await rule('policy-anonymous-branch', sqlText)).map((f) => f.message)).toEqual([
+        `policy own (ALL) on public.notes has a top-level "current_setting('request.jwt.claim.sub') IS NULL" branch: PostgREST 10 and later set only request.jwt.claims, never the per-claim settings, so authenticated passes it for every row, writes included`,
+      ]);
+    }
+  });
+
+  it('not the owner test on that setting alone (it matches nothing), nor one on request.jwt.claims', async () => {
+    const closed = t("user_id::text = current_setting('request.jwt.claim.sub', true)");
+    expect(await reads(closed)).toEqual([]);
+    expect(await rule('policy-anonymous-branch', closed)).toEqual([]);
+    const claims = t("(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub') is null or user_id = (select auth.uid())");
+    expect(await reads(claims)).toEqual(["a's"]);
+    expect(await rule('policy-anonymous-branch', claims)).toEqual([]);
+  });
+});

@@ -515,6 +515,12 @@ export interface ExprAnalysis {
    */
   nullOwnerBranches: Array<{ column: string; text: string }>;
   /**
+   * A top-level OR branch (or the whole expression) that tests a per-claim setting PostgREST 10 and
+   * later never set, `current_setting('request.jwt.claim.sub', true) IS NULL` (PostgREST now sets only
+   * request.jwt.claims): true for every request, signed-in or not. How it reads, or null.
+   */
+  legacyClaimBranch: string | null;
+  /**
    * Top-level OR branches (the whole expression when there is no OR) that are a bare `NOT EXISTS
    * (select … from t …)` whose FROM holds plain relations only (joined by commas or inner joins),
    * with those relations (`schema.table`): the sub-select runs under the caller's RLS, so for a
@@ -2020,6 +2026,25 @@ function anonymousBranchIn(root: unknown, rowColumnOf: (v: unknown) => string | 
   return anonymousBranch;
 }
 
+/** The first of `ors` that is `current_setting('request.jwt.claim.<x>', …) IS NULL` (see ExprAnalysis.legacyClaimBranch), described. */
+function legacyClaimBranchIn(ors: readonly unknown[]): string | null {
+  for (const br of ors) {
+    let test: unknown = br;
+    if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+      const inner = (bodyOf(br)['args'] as unknown[])[0];
+      if (nodeType(inner) !== 'NullTest' || bodyOf(inner)['nulltesttype'] !== 'IS_NOT_NULL') continue;
+      test = inner;
+    } else if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
+    let arg = unwrap(bodyOf(test)['arg']);
+    // nullif(current_setting(…), '') is NULL when the setting is.
+    if (nodeType(arg) === 'A_Expr' && String(bodyOf(arg)['kind']) === 'AEXPR_NULLIF') arg = unwrap(bodyOf(arg)['lexpr']);
+    if (nodeType(arg) !== 'FuncCall' || funcName(bodyOf(arg)) !== 'current_setting') continue;
+    const name = constString((bodyOf(arg)['args'] as unknown[] | undefined)?.[0]);
+    if (name !== null && /^request\.jwt\.claim\../.test(name)) return `current_setting('${name}') IS NULL`;
+  }
+  return null;
+}
+
 /**
  * The OR branches of `ors` that match a NULL column of the row for a request without a user (see
  * ExprAnalysis.nullOwnerBranches); `rowColumnOf` names a column of the row or gives null.
@@ -2382,6 +2407,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     const n = stripCasts(v);
     return nodeType(n) === 'ColumnRef' && isRowColumn(bodyOf(n), []) ? (strings(bodyOf(n)['fields']).pop() ?? null) : null;
   });
+  const legacyClaimBranch = legacyClaimBranchIn(ors);
   // Top-level OR branches that are a call of a user function alone (wrapped in a scalar sub-select or not).
   const branchCalls = ors.flatMap((br) => {
     const n = unwrap(br);
@@ -2665,6 +2691,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     anonymousBranch,
     branchCalls,
     nullOwnerBranches,
+    legacyClaimBranch,
     absenceBranches,
     hasSubLink: contains(root, (t) => t === 'SubLink'),
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
