@@ -3435,11 +3435,17 @@ describe('policy-anonymous-branch: NULL matched with NULL on a column that may h
     }
   });
 
-  it('not on a NOT NULL column or a NOT NULL domain (no such row: anon reads nothing, Postgres refuses its write), nor with = or an explicit `user_id is null or …`', async () => {
-    for (const column of ['uuid not null', 'public.owner_id']) {
-      const sqlText = `create domain public.owner_id as uuid not null; ${t(column, nd).replace(", (2, null, 'orphaned')", '')}`;
+  it('not on a column that refuses NULL — NOT NULL, a NOT NULL domain or one that CHECKs VALUE IS NOT NULL, a CHECK (user_id IS NOT NULL) — (no such row: anon reads nothing, Postgres refuses its write), nor with = or an explicit `user_id is null or …`', async () => {
+    for (const [column, refused] of [
+      ['uuid not null', '23502'],
+      ['public.owner_id', '23502'],
+      ['public.checked_id', '23514'],
+      ['uuid check (user_id is not null)', '23514'],
+    ]) {
+      const domains = 'create domain public.owner_id as uuid not null; create domain public.checked_id as uuid check (value is not null);';
+      const sqlText = `${domains} ${t(column!, nd).replace(", (2, null, 'orphaned')", '')}`;
       expect(await anonReads(sqlText)).toEqual([]);
-      expect(await anonWrites(sqlText)).toBe('23502');
+      expect(await anonWrites(sqlText)).toBe(refused);
       expect(await rule('policy-anonymous-branch', sqlText)).toEqual([]);
     }
     const eq = t('uuid', 'user_id = (select auth.uid())');

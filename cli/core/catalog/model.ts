@@ -30,8 +30,11 @@ export interface Column {
   num: number;
   type: string;
   notNull: boolean;
-  /** Its type is a domain declared NOT NULL (or over one): it holds no NULL either; absent when not. */
-  domainNotNull?: boolean;
+  /**
+   * It holds no NULL though not declared NOT NULL: its domain is NOT NULL or CHECKs VALUE IS NOT NULL
+   * (or is over such a domain), or a validated CHECK (col IS NOT NULL) of the table says so; absent when not.
+   */
+  refusesNull?: boolean;
   hasDefault: boolean;
   /** 's' stored generated column, '' none. */
   generated: boolean;
