@@ -3512,11 +3512,15 @@ describe("policy-anonymous-branch: a per-claim setting PostgREST 10 and later ne
   const reads = (sqlText: string) => asRequest(sqlText, 'authenticated', a, async (tx) => (await tx.unsafe('select body from public.notes order by id')).map((r) => r['body'] as string));
 
   it("an `IS NULL` branch on request.jwt.claim.sub: on Postgres user a reads b's row; reported for authenticated though the policy is not for anon", async () => {
-    for (const legacy of ["current_setting('request.jwt.claim.sub', true)", "nullif(current_setting('request.jwt.claim.sub', true), '')"]) {
-      const sqlText = t(`${legacy} is null or user_id::text = current_setting('request.jwt.claim.sub', true)`);
+    for (const [branch, text] of [
+      ["current_setting('request.jwt.claim.sub', true) is null", "current_setting('request.jwt.claim.sub') IS NULL"],
+      ["nullif(current_setting('request.jwt.claim.sub', true), '') is null", "current_setting('request.jwt.claim.sub') IS NULL"],
+      ["coalesce(current_setting('request.jwt.claim.sub', true), '') = ''", "COALESCE(current_setting('request.jwt.claim.sub'), '') = ''"],
+    ]) {
+      const sqlText = t(`${branch} or user_id::text = current_setting('request.jwt.claim.sub', true)`);
       expect(await reads(sqlText)).toEqual(["a's", "b's"]);
       expect((await rule('policy-anonymous-branch', sqlText)).map((f) => f.message)).toEqual([
-        `policy own (ALL) on public.notes has a top-level "current_setting('request.jwt.claim.sub') IS NULL" branch: PostgREST 10 and later set only request.jwt.claims, never the per-claim settings, so authenticated passes it for every row, writes included`,
+        `policy own (ALL) on public.notes has a top-level "${text}" branch: PostgREST 10 and later set only request.jwt.claims, never the per-claim settings, so authenticated passes it for every row, writes included`,
       ]);
     }
   });

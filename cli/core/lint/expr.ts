@@ -516,7 +516,8 @@ export interface ExprAnalysis {
   nullOwnerBranches: Array<{ column: string; text: string }>;
   /**
    * A top-level OR branch (or the whole expression) that tests a per-claim setting PostgREST 10 and
-   * later never set, `current_setting('request.jwt.claim.sub', true) IS NULL` (PostgREST now sets only
+   * later never set for NULL, `current_setting('request.jwt.claim.sub', true) IS NULL` or
+   * `coalesce(current_setting('request.jwt.claim.sub', true), '') = ''` (PostgREST now sets only
    * request.jwt.claims): true for every request, signed-in or not. How it reads, or null.
    */
   legacyClaimBranch: string | null;
@@ -2026,21 +2027,36 @@ function anonymousBranchIn(root: unknown, rowColumnOf: (v: unknown) => string | 
   return anonymousBranch;
 }
 
-/** The first of `ors` that is `current_setting('request.jwt.claim.<x>', …) IS NULL` (see ExprAnalysis.legacyClaimBranch), described. */
+/** The first of `ors` that is true when a `current_setting('request.jwt.claim.<x>', …)` is NULL (see ExprAnalysis.legacyClaimBranch), described. */
 function legacyClaimBranchIn(ors: readonly unknown[]): string | null {
+  const legacy = (v: unknown): string | null => {
+    let arg = unwrap(v);
+    // nullif(current_setting(…), '') is NULL when the setting is.
+    if (nodeType(arg) === 'A_Expr' && String(bodyOf(arg)['kind']) === 'AEXPR_NULLIF') arg = unwrap(bodyOf(arg)['lexpr']);
+    if (nodeType(arg) !== 'FuncCall' || funcName(bodyOf(arg)) !== 'current_setting') return null;
+    const name = constString((bodyOf(arg)['args'] as unknown[] | undefined)?.[0]);
+    return name !== null && /^request\.jwt\.claim\../.test(name) ? name : null;
+  };
   for (const br of ors) {
+    // coalesce(current_setting('request.jwt.claim.sub', true), '') = '': the fallback compared with itself.
+    if (nodeType(br) === 'A_Expr' && String(bodyOf(br)['kind']) === 'AEXPR_OP' && opName(bodyOf(br)) === '=') {
+      const b = bodyOf(br);
+      for (const [x, y] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]]) {
+        const n = stripCasts(x);
+        const args = nodeType(n) === 'CoalesceExpr' ? ((bodyOf(n)['args'] as unknown[] | undefined) ?? []) : [];
+        const name = args.length === 2 ? legacy(args[0]) : null;
+        const k = constString(y);
+        if (name !== null && k !== null && constString(args[1]) === k) return `COALESCE(current_setting('${name}'), '${k}') = '${k}'`;
+      }
+    }
     let test: unknown = br;
     if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
       const inner = (bodyOf(br)['args'] as unknown[])[0];
       if (nodeType(inner) !== 'NullTest' || bodyOf(inner)['nulltesttype'] !== 'IS_NOT_NULL') continue;
       test = inner;
     } else if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
-    let arg = unwrap(bodyOf(test)['arg']);
-    // nullif(current_setting(…), '') is NULL when the setting is.
-    if (nodeType(arg) === 'A_Expr' && String(bodyOf(arg)['kind']) === 'AEXPR_NULLIF') arg = unwrap(bodyOf(arg)['lexpr']);
-    if (nodeType(arg) !== 'FuncCall' || funcName(bodyOf(arg)) !== 'current_setting') continue;
-    const name = constString((bodyOf(arg)['args'] as unknown[] | undefined)?.[0]);
-    if (name !== null && /^request\.jwt\.claim\../.test(name)) return `current_setting('${name}') IS NULL`;
+    const name = legacy(bodyOf(test)['arg']);
+    if (name !== null) return `current_setting('${name}') IS NULL`;
   }
   return null;
 }
