@@ -258,14 +258,15 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
       select a.attrelid::int8::text as rel_oid, a.attname as name, a.attnum as num, format_type(a.atttypid, a.atttypmod) as type,
              a.attnotnull as not_null, a.atthasdef as has_default, a.attgenerated <> '' as generated, a.attidentity <> '' as identity,
              -- a domain (typtype 'd') declared NOT NULL or CHECK (VALUE IS NOT NULL), or one over such a domain, refuses
-             -- NULL as attnotnull does; so does a validated CHECK (col IS NOT NULL) of the table (pg_get_constraintdef's own spelling)
-             (case when ty.typtype = 'd' then exists (
+             -- NULL as attnotnull does; so does a validated CHECK (col IS NOT NULL) of the table (pg_get_constraintdef's own
+             -- spelling, asked only of a one-column check whose stored tree is a NullTest: deparsing every check cost more)
+             (not a.attnotnull and (case when ty.typtype = 'd' then exists (
                with recursive d(oid) as (select a.atttypid union all select t.typbasetype from pg_type t join d on t.oid = d.oid where t.typtype = 'd')
                select from d join pg_type t on t.oid = d.oid
                where t.typnotnull or exists (select from pg_constraint k where k.contypid = t.oid and k.contype = 'c' and k.convalidated
-                                               and pg_get_constraintdef(k.oid) = 'CHECK ((VALUE IS NOT NULL))')) else false end
-              or exists (select from pg_constraint k where k.conrelid = a.attrelid and k.contype = 'c' and k.convalidated
-                           and pg_get_constraintdef(k.oid) = format('CHECK ((%s IS NOT NULL))', quote_ident(a.attname)))) as refuses_null,
+                                               and k.conbin::text like '{NULLTEST %' and pg_get_constraintdef(k.oid) = 'CHECK ((VALUE IS NOT NULL))')) else false end
+              or exists (select from pg_constraint k where k.conrelid = a.attrelid and k.contype = 'c' and k.conkey = array[a.attnum] and k.convalidated
+                           and k.conbin::text like '{NULLTEST %' and pg_get_constraintdef(k.oid) = format('CHECK ((%s IS NOT NULL))', quote_ident(a.attname))))) as refuses_null,
              dc.description as comment
       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
       join pg_type ty on ty.oid = a.atttypid
