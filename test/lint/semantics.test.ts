@@ -3534,3 +3534,34 @@ describe("policy-anonymous-branch: a per-claim setting PostgREST 10 and later ne
     expect(await rule('policy-anonymous-branch', claims)).toEqual([]);
   });
 });
+
+describe('policy-vacuous-all: a CHECK that keeps the array non-empty (holes4)', () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const t = (column: string) => `create table public.docs (id int primary key, editors ${column}, body text);
+    alter table public.docs enable row level security;
+    grant select, insert on public.docs to anon, authenticated;
+    create policy edit on public.docs for select to anon, authenticated using ((select auth.uid()) = all (editors));
+    insert into public.docs values (1, array['${a}']::uuid[], 'a''s'), (2, null, 'no list');`;
+  const anonReads = (sqlText: string) => asRequest(sqlText, 'anon', undefined, async (tx) => (await tx.unsafe('select id from public.docs order by id')).map((r) => r['id'] as number));
+  // Whether the table takes a row with an empty list (written by the owner, whom no policy stops).
+  const emptyRow = (sqlText: string) =>
+    asRequest(`${sqlText} insert into public.docs values (3, '{}', 'empty');`, 'anon', undefined, async () => true).catch((e: { code?: string }) => e.code);
+
+  it('cardinality(editors) > 0 or editors <> {}: Postgres refuses the empty array and anon reads nothing; not reported, as it is without the CHECK or under array_length(editors, 1) > 0', async () => {
+    for (const check of ['cardinality(editors) > 0', 'cardinality(editors) >= 1', "editors <> '{}'"]) {
+      const sqlText = t(`uuid[] check (${check})`);
+      expect(await emptyRow(sqlText), check).toBe('23514');
+      expect(await anonReads(sqlText), check).toEqual([]);
+      expect(await rule('policy-vacuous-all', sqlText), check).toEqual([]);
+    }
+    // array_length('{}', 1) is NULL, which a CHECK lets through.
+    for (const open of [t('uuid[]'), t('uuid[] check (array_length(editors, 1) > 0)')]) {
+      expect(await emptyRow(open)).toBe(true);
+      expect(await rule('policy-vacuous-all', open)).toHaveLength(1);
+    }
+    // A CHECK NOT VALID guards only new rows: an empty list already there stays, and the test is reported.
+    const late = `${t('uuid[]')} insert into public.docs values (4, '{}', 'before'); alter table public.docs add constraint nonempty check (cardinality(editors) > 0) not valid;`;
+    expect(await anonReads(late)).toEqual([4]);
+    expect(await rule('policy-vacuous-all', late)).toHaveLength(1);
+  });
+});

@@ -267,6 +267,11 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
                                                and k.conbin::text like '{NULLTEST %' and pg_get_constraintdef(k.oid) = 'CHECK ((VALUE IS NOT NULL))')) else false end
               or exists (select from pg_constraint k where k.conrelid = a.attrelid and k.contype = 'c' and k.conkey = array[a.attnum] and k.convalidated
                            and k.conbin::text like '{NULLTEST %' and pg_get_constraintdef(k.oid) = format('CHECK ((%s IS NOT NULL))', quote_ident(a.attname))))) as refuses_null,
+             -- an array column (typcategory 'A') a validated one-column CHECK keeps non-empty, in pg_get_constraintdef's spelling
+             -- (not array_length(col, 1) > 0: it is NULL on '{}', which a CHECK lets through)
+             (ty.typcategory = 'A' and exists (select from pg_constraint k where k.conrelid = a.attrelid and k.contype = 'c' and k.conkey = array[a.attnum] and k.convalidated
+                and (pg_get_constraintdef(k.oid) in (format('CHECK ((cardinality(%s) > 0))', quote_ident(a.attname)), format('CHECK ((cardinality(%s) >= 1))', quote_ident(a.attname)))
+                     or starts_with(pg_get_constraintdef(k.oid), format('CHECK ((%s <> ''{}''::', quote_ident(a.attname)))))) as refuses_empty,
              dc.description as comment
       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
       join pg_type ty on ty.oid = a.atttypid

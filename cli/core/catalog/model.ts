@@ -35,6 +35,8 @@ export interface Column {
    * (or is over such a domain), or a validated CHECK (col IS NOT NULL) of the table says so; absent when not.
    */
   refusesNull?: boolean;
+  /** An array column a validated CHECK keeps from being empty (`cardinality(col) > 0`, `col <> '{}'`); absent when not. */
+  refusesEmpty?: boolean;
   hasDefault: boolean;
   /** 's' stored generated column, '' none. */
   generated: boolean;
