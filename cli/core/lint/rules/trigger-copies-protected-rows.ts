@@ -14,7 +14,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'row trigger copying the rows of a table that keeps each row to its owner (the whole row, or columns other than its keys and owner) into a table an API role reads every row of',
-  docs: "A row trigger's function sees the whole row whatever the table's policies say, and a SECURITY DEFINER one writes where the caller may not. When it INSERTs the row — `to_jsonb(new)`, `row_to_json(old)`, `new.*`, or columns such as `new.body` — into a table the same API role reads without a policy tying rows to the caller (RLS off, or a permissive SELECT policy such as `using (true)` with no restrictive one tying them), every user reads there the rows the source table keeps to their owner (its SELECT policies tie each row to the caller, or the role may not read it at all). Read: enabled ROW triggers for INSERT, UPDATE or DELETE whose PL/pgSQL function INSERTs values of NEW or OLD, in its own statements (not through a variable, not EXECUTE'd text); a copy of only the source's unique key and owner columns (`new.id`, `new.user_id`: who did what) is left alone.",
+  docs: "A row trigger's function sees the whole row whatever the table's policies say, and a SECURITY DEFINER one writes where the caller may not. When it INSERTs the row — `to_jsonb(new)`, `row_to_json(old)`, `new.*`, or columns such as `new.body` — into a table the same API role reads without a policy tying rows to the caller (RLS off, or a permissive SELECT policy such as `using (true)` with no restrictive one tying them), every user reads there the rows the source table keeps to their owner (the role reads it, and its SELECT policies tie each row to the caller; a table the role may not read at all, such as auth.users under a sign-up trigger filling a public profile, is left alone). Read: enabled ROW triggers for INSERT, UPDATE or DELETE whose PL/pgSQL function INSERTs values of NEW or OLD, in its own statements (not through a variable, not EXECUTE'd text); a copy of only the source's unique key and owner columns (`new.id`, `new.user_id`: who did what) is left alone.",
   fix: "copy only what every reader may see (ids, a kind, a time), or give the target table policies that tie its rows to their owner (`using ((select auth.uid()) = user_id)` on a copied owner column)",
   check(ctx) {
     const out: RawFinding[] = [];
@@ -52,9 +52,13 @@ function rlsApplies(ctx: CatalogLintContext, rel: Relation, role: string): boole
   return rel.rls && !bypassesRls(ctx.model, role) && (rel.forceRls || !privilegeClosure(ctx.model, role).has(rel.owner));
 }
 
-/** Whether `role` sees only rows tied to it in `rel`, if any: no SELECT privilege, or SELECT policies that tie each row to the caller. */
+/**
+ * Whether `role` reads `rel` but only rows tied to it: SELECT policies that tie each row to the caller.
+ * A table the role may not read at all is left out: auth.users, whose sign-up trigger fills a public
+ * profile with what the user chose (`new.raw_user_meta_data ->> 'full_name'`), is the usual one.
+ */
 function keptFrom(ctx: CatalogLintContext, rel: Relation, role: string): boolean {
-  if (!hasPrivilege(ctx, rel, role, 'SELECT')) return true;
+  if (!hasPrivilege(ctx, rel, role, 'SELECT')) return false;
   if (!rlsApplies(ctx, rel, role)) return false;
   if (policiesFor(ctx.model, rel, role, 'SELECT', false).some((q) => ctx.analysis(q).using?.ownRowsOnly)) return true;
   return policiesFor(ctx.model, rel, role, 'SELECT', true).every((q) => {
