@@ -235,6 +235,14 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
       g.grants.push(`grant select, insert, update, delete on ${g.table} to anon;`);
     },
   ],
+  // A "backend only" branch on the per-claim setting PostgREST 10 and later never set: NULL for every request (holes4).
+  [
+    'legacy-claim-branch',
+    (g, r) => {
+      const branch = pick(r, ["current_setting('request.jwt.claim.sub', true) is null", "coalesce(current_setting('request.jwt.claim.sub', true), '') = ''"]);
+      g.policies = [`create policy own_or_backend on ${g.table} for all to authenticated using (${branch} or user_id = (select auth.uid())) with check (user_id = (select auth.uid()));`];
+    },
+  ],
   [
     'or-true-ish',
     (g, r) => {

@@ -120,6 +120,29 @@ describe('partition-policy-looser: a partition queried by name is judged by its 
     expect(await reads(kept, 'public.events_2025')).toEqual(["a's"]);
     expect(await rule('partition-policy-looser', t('true', ''))).toEqual([]);
   });
+
+  // holes4: a child created with INHERITS is linked to its parent through pg_inherits alone, and Postgres judges it the same way.
+  const inherited = (childUsing: string) => `create table public.events (id int primary key, at date, user_id uuid, body text);
+    alter table public.events enable row level security;
+    create policy own on public.events for select to authenticated using ((select auth.uid()) = user_id);
+    grant select on public.events to authenticated;
+    create table public.events_archive () inherits (public.events);
+    alter table public.events_archive enable row level security;
+    create policy archive on public.events_archive for select to authenticated using (${childUsing});
+    grant select on public.events_archive to authenticated;
+    insert into public.events_archive values (1, '2025-05-01', '${a}', 'a''s'), (2, '2025-06-01', '${b}', 'b''s');`;
+
+  it("an INHERITS child: on Postgres user a reads b's archived event by the child's name and not through the parent; reported, and not once the child keeps the owner test", async () => {
+    const loose = inherited("at < '2026-01-01'");
+    expect(await reads(loose, 'public.events')).toEqual(["a's"]);
+    expect(await reads(loose, 'public.events_archive')).toEqual(["a's", "b's"]);
+    expect((await rule('partition-policy-looser', loose)).map((f) => f.message)).toEqual([
+      "policy archive on public.events_archive, a child (INHERITS) of public.events, does not tie rows to the caller where public.events's policies do: queried by name, public.events_archive lets authenticated read rows of other users",
+    ]);
+    const kept = inherited("at < '2026-01-01' and (select auth.uid()) = user_id");
+    expect(await reads(kept, 'public.events_archive')).toEqual(["a's"]);
+    expect(await rule('partition-policy-looser', kept)).toEqual([]);
+  });
 });
 
 describe('views and FORCE', () => {
@@ -3496,5 +3519,167 @@ describe('policy-trusts-writable-column: a boolean helper handed the row\'s team
     const open = schema('with check (true)');
     expect(await reported(open)).toEqual(['members_add on public.team_members', 'members_edit on public.team_members', 'members_read on public.team_members', 'notes_read on public.notes', 'opponents_drop on public.opponents', 'opponents_read on public.opponents', 'opponents_write on public.opponents']);
     expect(await attack(open)).toEqual({ moved: 1, added: 'held', renamed: 1 });
+  });
+});
+
+describe('policy-anonymous-branch: NULL matched with NULL on a column that may hold no owner (holes4)', () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const zero = '00000000-0000-0000-0000-000000000000';
+  const t = (column: string, using: string, check = using) => `create table public.notes (id int primary key, user_id ${column}, body text);
+    alter table public.notes enable row level security;
+    grant select, insert on public.notes to anon, authenticated;
+    create policy own on public.notes for select to anon, authenticated using (${using});
+    create policy add on public.notes for insert to anon, authenticated with check (${check});
+    insert into public.notes values (1, '${a}', 'a''s'), (2, null, 'orphaned');`;
+  const anonReads = (sqlText: string) => asRequest(sqlText, 'anon', undefined, async (tx) => (await tx.unsafe('select body from public.notes order by id')).map((r) => r['body'] as string));
+  const anonWrites = (sqlText: string) =>
+    asRequest(sqlText, 'anon', undefined, async (tx) => {
+      await tx.unsafe("insert into public.notes values (3, null, 'anon''s')");
+      return true;
+    }).catch((e: { code?: string }) => e.code);
+  const nd = 'user_id is not distinct from (select auth.uid())';
+  const sentinel = `coalesce(user_id, '${zero}') = coalesce((select auth.uid()), '${zero}')`;
+
+  it('IS NOT DISTINCT FROM or a COALESCE to the same sentinel on both sides: on Postgres anon reads the ownerless row and writes one; reported on both policies', async () => {
+    for (const using of [nd, sentinel]) {
+      const sqlText = t('uuid', using);
+      expect(await anonReads(sqlText)).toEqual(['orphaned']);
+      expect(await anonWrites(sqlText)).toBe(true);
+      const found = (await rule('policy-anonymous-branch', sqlText)).map((f) => f.message).sort();
+      expect(found).toEqual([
+        expect.stringMatching(/^policy add \(INSERT\) on public\.notes tests ".*" in its WITH CHECK, and user_id may be NULL: .*anon may write rows whose user_id is NULL$/),
+        expect.stringMatching(/^policy own \(SELECT\) on public\.notes tests ".*" in its USING, and user_id may be NULL: without a user that side is NULL, so anon passes it on every row whose user_id is NULL$/),
+      ]);
+    }
+  });
+
+  it('not on a column that refuses NULL — NOT NULL, a NOT NULL domain or one that CHECKs VALUE IS NOT NULL, a CHECK (user_id IS NOT NULL) — (no such row: anon reads nothing, Postgres refuses its write), nor with = or an explicit `user_id is null or …`', async () => {
+    for (const [column, refused] of [
+      ['uuid not null', '23502'],
+      ['public.owner_id', '23502'],
+      ['public.checked_id', '23514'],
+      ['uuid check (user_id is not null)', '23514'],
+    ]) {
+      const domains = 'create domain public.owner_id as uuid not null; create domain public.checked_id as uuid check (value is not null);';
+      const sqlText = `${domains} ${t(column!, nd).replace(", (2, null, 'orphaned')", '')}`;
+      expect(await anonReads(sqlText)).toEqual([]);
+      expect(await anonWrites(sqlText)).toBe(refused);
+      expect(await rule('policy-anonymous-branch', sqlText)).toEqual([]);
+    }
+    const eq = t('uuid', 'user_id = (select auth.uid())');
+    expect(await anonReads(eq)).toEqual([]);
+    expect(await rule('policy-anonymous-branch', eq)).toEqual([]);
+    // Different fallbacks never meet: coalesce(NULL owner, K) = coalesce(no user, K') is false.
+    const apart = t('uuid', `coalesce(user_id, '${zero}') = coalesce((select auth.uid()), 'ffffffff-ffff-4fff-8fff-ffffffffffff')`);
+    expect(await anonReads(apart)).toEqual([]);
+    expect(await rule('policy-anonymous-branch', apart)).toEqual([]);
+    expect(await rule('policy-anonymous-branch', t('uuid', 'user_id is null or user_id = (select auth.uid())'))).toEqual([]);
+  });
+});
+
+describe('trigger-copies-protected-rows: a row trigger copying owner-only rows into a table every user reads (holes4)', () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const b = '00000000-0000-4000-8000-000000000002';
+  const t = (insert: string, feedUsing = 'true') => `create table public.messages (id int primary key, user_id uuid not null, body text);
+    alter table public.messages enable row level security;
+    create policy own on public.messages for all to authenticated using ((select auth.uid()) = user_id) with check ((select auth.uid()) = user_id);
+    grant select, insert on public.messages to authenticated;
+    create table public.activity (id bigint generated always as identity primary key, message_id int, user_id uuid, payload jsonb, body text);
+    alter table public.activity enable row level security;
+    create policy feed on public.activity for select to authenticated using (${feedUsing});
+    grant select on public.activity to authenticated;
+    create function private.log_activity() returns trigger language plpgsql security definer set search_path = '' as $$
+    begin ${insert}; return new; end $$;
+    create trigger log after insert on public.messages for each row execute function private.log_activity();
+    insert into public.messages values (1, '${b}', 'b''s secret');`;
+  const feed = (sqlText: string) =>
+    asRequest(sqlText, 'authenticated', a, async (tx) => ({
+      own: (await tx.unsafe('select body from public.messages')).map((r) => r['body'] as string),
+      feed: (await tx.unsafe("select coalesce(body, payload ->> 'body') as body from public.activity")).map((r) => r['body'] as string | null),
+    }));
+
+  it("to_jsonb(new) or new.body into a feed every user reads: on Postgres user a reads b's message there and not in messages; reported", async () => {
+    for (const insert of ['insert into public.activity (payload) values (to_jsonb(new))', 'insert into public.activity (message_id, body) values (new.id, new.body)']) {
+      const sqlText = t(insert);
+      expect(await feed(sqlText)).toEqual({ own: [], feed: ["b's secret"] });
+      expect((await rule('trigger-copies-protected-rows', sqlText)).map((f) => f.message)).toEqual([
+        expect.stringMatching(/^trigger log on public\.messages \(private\.log_activity\(\)\) copies (each row|body of each row) into public\.activity, which authenticated may read every row of: there authenticated reads other users' public\.messages rows/),
+      ]);
+    }
+  });
+
+  it('not when the copy is the key and the owner only, nor when the feed keeps each row to its owner', async () => {
+    const ids = t('insert into public.activity (message_id, user_id) values (new.id, new.user_id)');
+    expect(await feed(ids)).toEqual({ own: [], feed: [null] });
+    expect(await rule('trigger-copies-protected-rows', ids)).toEqual([]);
+    const owned = t('insert into public.activity (user_id, payload) values (new.user_id, to_jsonb(new))', '(select auth.uid()) = user_id');
+    expect(await feed(owned)).toEqual({ own: [], feed: [] });
+    expect(await rule('trigger-copies-protected-rows', owned)).toEqual([]);
+  });
+});
+
+describe("policy-anonymous-branch: a per-claim setting PostgREST 10 and later never set (holes4)", () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const b = '00000000-0000-4000-8000-000000000002';
+  const t = (using: string) => `create table public.notes (id int primary key, user_id uuid, body text);
+    alter table public.notes enable row level security;
+    grant select, update on public.notes to authenticated;
+    create policy own on public.notes for all to authenticated using (${using});
+    insert into public.notes values (1, '${a}', 'a''s'), (2, '${b}', 'b''s');`;
+  // rolledBackRequest sets request.jwt.claims alone, as PostgREST 10 and later do.
+  const reads = (sqlText: string) => asRequest(sqlText, 'authenticated', a, async (tx) => (await tx.unsafe('select body from public.notes order by id')).map((r) => r['body'] as string));
+
+  it("an `IS NULL` branch on request.jwt.claim.sub: on Postgres user a reads b's row; reported for authenticated though the policy is not for anon", async () => {
+    for (const [branch, text] of [
+      ["current_setting('request.jwt.claim.sub', true) is null", "current_setting('request.jwt.claim.sub') IS NULL"],
+      ["nullif(current_setting('request.jwt.claim.sub', true), '') is null", "current_setting('request.jwt.claim.sub') IS NULL"],
+      ["coalesce(current_setting('request.jwt.claim.sub', true), '') = ''", "COALESCE(current_setting('request.jwt.claim.sub'), '') = ''"],
+    ]) {
+      const sqlText = t(`${branch} or user_id::text = current_setting('request.jwt.claim.sub', true)`);
+      expect(await reads(sqlText)).toEqual(["a's", "b's"]);
+      expect((await rule('policy-anonymous-branch', sqlText)).map((f) => f.message)).toEqual([
+        `policy own (ALL) on public.notes has a top-level "${text}" branch: PostgREST 10 and later set only request.jwt.claims, never the per-claim settings, so authenticated passes it for every row, writes included`,
+      ]);
+    }
+  });
+
+  it('not the owner test on that setting alone (it matches nothing), nor one on request.jwt.claims', async () => {
+    const closed = t("user_id::text = current_setting('request.jwt.claim.sub', true)");
+    expect(await reads(closed)).toEqual([]);
+    expect(await rule('policy-anonymous-branch', closed)).toEqual([]);
+    const claims = t("(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub') is null or user_id = (select auth.uid())");
+    expect(await reads(claims)).toEqual(["a's"]);
+    expect(await rule('policy-anonymous-branch', claims)).toEqual([]);
+  });
+});
+
+describe('policy-vacuous-all: a CHECK that keeps the array non-empty (holes4)', () => {
+  const a = '00000000-0000-4000-8000-000000000001';
+  const t = (column: string) => `create table public.docs (id int primary key, editors ${column}, body text);
+    alter table public.docs enable row level security;
+    grant select, insert on public.docs to anon, authenticated;
+    create policy edit on public.docs for select to anon, authenticated using ((select auth.uid()) = all (editors));
+    insert into public.docs values (1, array['${a}']::uuid[], 'a''s'), (2, null, 'no list');`;
+  const anonReads = (sqlText: string) => asRequest(sqlText, 'anon', undefined, async (tx) => (await tx.unsafe('select id from public.docs order by id')).map((r) => r['id'] as number));
+  // Whether the table takes a row with an empty list (written by the owner, whom no policy stops).
+  const emptyRow = (sqlText: string) =>
+    asRequest(`${sqlText} insert into public.docs values (3, '{}', 'empty');`, 'anon', undefined, async () => true).catch((e: { code?: string }) => e.code);
+
+  it('cardinality(editors) > 0 or editors <> {}: Postgres refuses the empty array and anon reads nothing; not reported, as it is without the CHECK or under array_length(editors, 1) > 0', async () => {
+    for (const check of ['cardinality(editors) > 0', 'cardinality(editors) >= 1', "editors <> '{}'"]) {
+      const sqlText = t(`uuid[] check (${check})`);
+      expect(await emptyRow(sqlText), check).toBe('23514');
+      expect(await anonReads(sqlText), check).toEqual([]);
+      expect(await rule('policy-vacuous-all', sqlText), check).toEqual([]);
+    }
+    // array_length('{}', 1) is NULL, which a CHECK lets through.
+    for (const open of [t('uuid[]'), t('uuid[] check (array_length(editors, 1) > 0)')]) {
+      expect(await emptyRow(open)).toBe(true);
+      expect(await rule('policy-vacuous-all', open)).toHaveLength(1);
+    }
+    // A CHECK NOT VALID guards only new rows: an empty list already there stays, and the test is reported.
+    const late = `${t('uuid[]')} insert into public.docs values (4, '{}', 'before'); alter table public.docs add constraint nonempty check (cardinality(editors) > 0) not valid;`;
+    expect(await anonReads(late)).toEqual([4]);
+    expect(await rule('policy-vacuous-all', late)).toHaveLength(1);
   });
 });

@@ -47,6 +47,7 @@ export interface RawCatalog {
     partition_of: [string, string] | null;
     /** Tables that INHERIT from it (not partitions); optional so hand-written rows may omit it. */
     has_inheritance_children?: boolean;
+    inherits_from?: Array<[string, string]> | null;
     options: string[];
     estimated_rows: number;
     comment: string | null;
@@ -73,7 +74,7 @@ export interface RawCatalog {
     using_sides_fixed?: boolean;
     check_sides_fixed?: boolean;
   }>;
-  columns: Array<{ rel_oid: string; name: string; num: number; type: string; not_null: boolean; has_default: boolean; generated: boolean; identity: boolean; comment: string | null }>;
+  columns: Array<{ rel_oid: string; name: string; num: number; type: string; not_null: boolean; refuses_null?: boolean; refuses_empty?: boolean; has_default: boolean; generated: boolean; identity: boolean; comment: string | null }>;
   indexes: Array<{ rel_oid: string; name: string; columns: Array<string | null>; unique: boolean; primary: boolean; valid: boolean; partial: boolean }>;
   foreignKeys: Array<{ rel_oid: string; name: string; columns: string[]; ref_table: [string, string]; ref_columns: string[] }>;
   triggers: Array<{ rel_oid: string; name: string; type: number; enabled: boolean; function: string; columns: string[]; conditional?: boolean }>;
@@ -323,11 +324,12 @@ export function buildModel(raw: RawCatalog): CatalogModel {
       isPartition: r.is_partition,
       partitionOf: r.partition_of ? qualified(...r.partition_of) : null,
       hasInheritanceChildren: r.has_inheritance_children ?? false,
+      ...(r.inherits_from?.length ? { inheritsFrom: r.inherits_from.map((x) => qualified(...x)) } : {}),
       options: options(r.options),
       estimatedRows: r.estimated_rows,
       comment: r.comment,
       columns: (columns.get(r.oid) ?? []).map(
-        (c): Column => ({ name: c.name, num: c.num, type: c.type, notNull: c.not_null, hasDefault: c.has_default, generated: c.generated, identity: c.identity, comment: c.comment }),
+        (c): Column => ({ name: c.name, num: c.num, type: c.type, notNull: c.not_null, ...(c.refuses_null ? { refusesNull: true } : {}), ...(c.refuses_empty ? { refusesEmpty: true } : {}), hasDefault: c.has_default, generated: c.generated, identity: c.identity, comment: c.comment }),
       ),
       indexes: (indexes.get(r.oid) ?? [])
         .map((i): Index => ({ name: i.name, columns: [...i.columns], unique: i.unique, primary: i.primary, valid: i.valid, partial: i.partial }))

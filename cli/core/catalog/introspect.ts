@@ -244,6 +244,8 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
              (select array[pn.nspname::text, pc.relname::text] from pg_inherits i join pg_class pc on pc.oid = i.inhparent
                 join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid and c.relispartition limit 1) as partition_of,
              exists (select from pg_inherits i join pg_class ic on ic.oid = i.inhrelid where i.inhparent = c.oid and not ic.relispartition) as has_inheritance_children,
+             case when not c.relispartition then array(select array[pn.nspname::text, pc.relname::text] from pg_inherits i join pg_class pc on pc.oid = i.inhparent
+                join pg_namespace pn on pn.oid = pc.relnamespace where i.inhrelid = c.oid order by i.inhseqno) end as inherits_from,
              coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as estimated_rows,
              descr.description as comment,
              coalesce(c.relacl, acldefault('r', c.relowner))::text[] as acl,
@@ -278,8 +280,24 @@ function catalogQueries(opts: IntrospectOptions, apiRoles: string[]) {
         tx`
       select a.attrelid::int8::text as rel_oid, a.attname as name, a.attnum as num, format_type(a.atttypid, a.atttypmod) as type,
              a.attnotnull as not_null, a.atthasdef as has_default, a.attgenerated <> '' as generated, a.attidentity <> '' as identity,
+             -- a domain (typtype 'd') declared NOT NULL or CHECK (VALUE IS NOT NULL), or one over such a domain, refuses
+             -- NULL as attnotnull does; so does a validated CHECK (col IS NOT NULL) of the table (pg_get_constraintdef's own
+             -- spelling, asked only of a one-column check whose stored tree is a NullTest: deparsing every check cost more)
+             (not a.attnotnull and (case when ty.typtype = 'd' then exists (
+               with recursive d(oid) as (select a.atttypid union all select t.typbasetype from pg_type t join d on t.oid = d.oid where t.typtype = 'd')
+               select from d join pg_type t on t.oid = d.oid
+               where t.typnotnull or exists (select from pg_constraint k where k.contypid = t.oid and k.contype = 'c' and k.convalidated
+                                               and k.conbin::text like '{NULLTEST %' and pg_get_constraintdef(k.oid) = 'CHECK ((VALUE IS NOT NULL))')) else false end
+              or exists (select from pg_constraint k where k.conrelid = a.attrelid and k.contype = 'c' and k.conkey = array[a.attnum] and k.convalidated
+                           and k.conbin::text like '{NULLTEST %' and pg_get_constraintdef(k.oid) = format('CHECK ((%s IS NOT NULL))', quote_ident(a.attname))))) as refuses_null,
+             -- an array column (typcategory 'A') a validated one-column CHECK keeps non-empty, in pg_get_constraintdef's spelling
+             -- (not array_length(col, 1) > 0: it is NULL on '{}', which a CHECK lets through)
+             (ty.typcategory = 'A' and exists (select from pg_constraint k where k.conrelid = a.attrelid and k.contype = 'c' and k.conkey = array[a.attnum] and k.convalidated
+                and (pg_get_constraintdef(k.oid) in (format('CHECK ((cardinality(%s) > 0))', quote_ident(a.attname)), format('CHECK ((cardinality(%s) >= 1))', quote_ident(a.attname)))
+                     or starts_with(pg_get_constraintdef(k.oid), format('CHECK ((%s <> ''{}''::', quote_ident(a.attname)))))) as refuses_empty,
              dc.description as comment
       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+      join pg_type ty on ty.oid = a.atttypid
       -- a join, not col_description(): that SQL function costs a query per row
       left join pg_description dc on dc.objoid = a.attrelid and dc.classoid = 'pg_class'::regclass and dc.objsubid = a.attnum
       where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm', 'f') and ${tx.unsafe(SYSTEM_SCHEMA_FILTER)}

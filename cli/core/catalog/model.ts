@@ -30,6 +30,13 @@ export interface Column {
   num: number;
   type: string;
   notNull: boolean;
+  /**
+   * It holds no NULL though not declared NOT NULL: its domain is NOT NULL or CHECKs VALUE IS NOT NULL
+   * (or is over such a domain), or a validated CHECK (col IS NOT NULL) of the table says so; absent when not.
+   */
+  refusesNull?: boolean;
+  /** An array column a validated CHECK keeps from being empty (`cardinality(col) > 0`, `col <> '{}'`); absent when not. */
+  refusesEmpty?: boolean;
   hasDefault: boolean;
   /** 's' stored generated column, '' none. */
   generated: boolean;
@@ -140,6 +147,12 @@ export interface Relation {
    * unique indexes do not cover (uniqueKeys gives none for it).
    */
   hasInheritanceChildren: boolean;
+  /**
+   * The tables it INHERITs from (`create table c () inherits (p)`, not partitions), qualified, in
+   * declaration order; absent when none. Queried by name it is judged by its own RLS flag and
+   * policies; queried through a parent, by the parent's.
+   */
+  inheritsFrom?: string[];
   /** reloptions as a map (security_invoker, security_barrier, …). */
   options: Record<string, string>;
   estimatedRows: number;

@@ -615,6 +615,21 @@ export interface ExprAnalysis {
   /** The user functions (`schema.name`) called alone as a whole top-level OR branch, e.g. `public.mine(user_id)`: a helper's own anonymousBranch is the policy's. */
   branchCalls: string[];
   /**
+   * Top-level OR branches (the whole expression when there is no OR) that tie a column of the row to
+   * the user's id or email so that NULL matches NULL: `user_id IS NOT DISTINCT FROM auth.uid()`, or
+   * `coalesce(user_id, K) = coalesce(auth.uid(), K)` with the same K. Without a user the claim is
+   * NULL, so a request without one passes them on every row whose column is NULL. Each with the
+   * column and how it reads.
+   */
+  nullOwnerBranches: Array<{ column: string; text: string }>;
+  /**
+   * A top-level OR branch (or the whole expression) that tests a per-claim setting PostgREST 10 and
+   * later never set for NULL, `current_setting('request.jwt.claim.sub', true) IS NULL` or
+   * `coalesce(current_setting('request.jwt.claim.sub', true), '') = ''` (PostgREST now sets only
+   * request.jwt.claims): true for every request, signed-in or not. How it reads, or null.
+   */
+  legacyClaimBranch: string | null;
+  /**
    * Top-level OR branches (the whole expression when there is no OR) that are a bare `NOT EXISTS
    * (select … from t …)` whose FROM holds plain relations only (joined by commas or inner joins),
    * with those relations (`schema.table`): the sub-select runs under the caller's RLS, so for a
@@ -2125,6 +2140,88 @@ function anonymousBranchIn(root: unknown, rowColumnOf: (v: unknown) => string | 
   return anonymousBranch;
 }
 
+/** The first of `ors` that is true when a `current_setting('request.jwt.claim.<x>', …)` is NULL (see ExprAnalysis.legacyClaimBranch), described. */
+function legacyClaimBranchIn(ors: readonly unknown[]): string | null {
+  const legacy = (v: unknown): string | null => {
+    let arg = unwrap(v);
+    // nullif(current_setting(…), '') is NULL when the setting is.
+    if (nodeType(arg) === 'A_Expr' && String(bodyOf(arg)['kind']) === 'AEXPR_NULLIF') arg = unwrap(bodyOf(arg)['lexpr']);
+    if (nodeType(arg) !== 'FuncCall' || funcName(bodyOf(arg)) !== 'current_setting') return null;
+    const name = constString((bodyOf(arg)['args'] as unknown[] | undefined)?.[0]);
+    return name !== null && /^request\.jwt\.claim\../.test(name) ? name : null;
+  };
+  for (const br of ors) {
+    // coalesce(current_setting('request.jwt.claim.sub', true), '') = '': the fallback compared with itself.
+    if (nodeType(br) === 'A_Expr' && String(bodyOf(br)['kind']) === 'AEXPR_OP' && opName(bodyOf(br)) === '=') {
+      const b = bodyOf(br);
+      for (const [x, y] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]]) {
+        const n = stripCasts(x);
+        const args = nodeType(n) === 'CoalesceExpr' ? ((bodyOf(n)['args'] as unknown[] | undefined) ?? []) : [];
+        const name = args.length === 2 ? legacy(args[0]) : null;
+        const k = constString(y);
+        if (name !== null && k !== null && constString(args[1]) === k) return `COALESCE(current_setting('${name}'), '${k}') = '${k}'`;
+      }
+    }
+    let test: unknown = br;
+    if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+      const inner = (bodyOf(br)['args'] as unknown[])[0];
+      if (nodeType(inner) !== 'NullTest' || bodyOf(inner)['nulltesttype'] !== 'IS_NOT_NULL') continue;
+      test = inner;
+    } else if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
+    const name = legacy(bodyOf(test)['arg']);
+    if (name !== null) return `current_setting('${name}') IS NULL`;
+  }
+  return null;
+}
+
+/**
+ * The OR branches of `ors` that match a NULL column of the row for a request without a user (see
+ * ExprAnalysis.nullOwnerBranches); `rowColumnOf` names a column of the row or gives null.
+ */
+function nullOwnerBranchesIn(ors: readonly unknown[], rowColumnOf: (v: unknown) => string | null): Array<{ column: string; text: string }> {
+  const userClaim = (v: unknown) => {
+    const k = claimKey(v);
+    return k === 'sub' || k === 'email';
+  };
+  const coalesced = (v: unknown): [unknown, unknown] | null => {
+    const n = stripCasts(v);
+    const args = nodeType(n) === 'CoalesceExpr' ? ((bodyOf(n)['args'] as unknown[] | undefined) ?? []) : [];
+    return args.length === 2 ? [args[0], args[1]] : null;
+  };
+  const out: Array<{ column: string; text: string }> = [];
+  for (const br of ors) {
+    // IS NOT DISTINCT FROM, which ruleutils prints as NOT (a IS DISTINCT FROM b).
+    let cmp = br;
+    let negated = false;
+    if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
+      cmp = ((bodyOf(br)['args'] as unknown[] | undefined) ?? [])[0];
+      negated = true;
+    }
+    if (nodeType(cmp) !== 'A_Expr') continue;
+    const b = bodyOf(cmp);
+    const kind = String(b['kind']);
+    const nullSafe = negated ? kind === 'AEXPR_DISTINCT' : kind === 'AEXPR_NOT_DISTINCT';
+    const equals = !negated && kind === 'AEXPR_OP' && opName(b) === '=';
+    if (!nullSafe && !equals) continue;
+    for (const [x, y] of [[b['lexpr'], b['rexpr']], [b['rexpr'], b['lexpr']]]) {
+      const column = rowColumnOf(x);
+      if (nullSafe && column !== null && userClaim(y)) {
+        out.push({ column, text: `${column} IS NOT DISTINCT FROM ${describe(y)}` });
+        break;
+      }
+      // coalesce(user_id, K) = coalesce(auth.uid(), K): both sides K without a user and a NULL owner.
+      const [cx, cy] = [coalesced(x), coalesced(y)];
+      const k = cx && cy ? constString(cx[1]) : null;
+      const col = cx ? rowColumnOf(cx[0]) : null;
+      if (cx && cy && col !== null && userClaim(cy[0]) && k !== null && k === constString(cy[1])) {
+        out.push({ column: col, text: `COALESCE(${col}, '${k}') ${nullSafe ? 'IS NOT DISTINCT FROM' : '='} COALESCE(${describe(cy[0])}, '${k}')` });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 export function analyseExpression(text: string, tableName: string, parseSync: ParseSync): ExprAnalysis {
   const src = `select ${text}`;
   const parsed = parseSync(src) as { stmts: Array<{ stmt: unknown }> };
@@ -2436,6 +2533,11 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     const n = stripCasts(v);
     return nodeType(n) === 'ColumnRef' && isRowColumn(bodyOf(n), []) ? (strings(bodyOf(n)['fields']).pop() ?? null) : null;
   });
+  const nullOwnerBranches = nullOwnerBranchesIn(ors, (v) => {
+    const n = stripCasts(v);
+    return nodeType(n) === 'ColumnRef' && isRowColumn(bodyOf(n), []) ? (strings(bodyOf(n)['fields']).pop() ?? null) : null;
+  });
+  const legacyClaimBranch = legacyClaimBranchIn(ors);
   // Top-level OR branches that are a call of a user function alone (wrapped in a scalar sub-select or not).
   const branchCalls = ors.flatMap((br) => {
     const n = unwrap(br);
@@ -2718,6 +2820,8 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     emailPatterns: [...new Set(emailPatterns)],
     anonymousBranch,
     branchCalls,
+    nullOwnerBranches,
+    legacyClaimBranch,
     absenceBranches,
     hasSubLink: contains(root, (t) => t === 'SubLink'),
     bindsCaller: bindsCaller && !alwaysTrue(root, '\0'),
@@ -2915,6 +3019,8 @@ export interface FunctionAnalysis {
   unreadParams(columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null;
   /** A PL/pgSQL trigger function's INSERT targets (`schema.table`), e.g. the profiles row a sign-up trigger creates. */
   triggerInserts: string[];
+  /** What those INSERTs copy of the row the trigger fires for (TriggerReading.rowCopies). */
+  rowCopies: RowCopy[];
   /** Why the planner never inlines a call to it, so a call in a policy runs the function itself for every row; null when it may be inlined (or we cannot tell). */
   notInlined: string | null;
   /** LANGUAGE sql: the claim functions its body calls outside any sub-select (`auth.uid`); inlined into a policy, they run where the call stood. */
@@ -3058,14 +3164,24 @@ export interface TriggerReading {
   emailDecisions: EmailDecisions;
   /** The tables its INSERT statements write (`schema.table`). */
   inserts: string[];
+  /** What those INSERTs copy of NEW or OLD (optional: hand-made readings may omit it). */
+  rowCopies?: RowCopy[];
+}
+
+/** An INSERT of a trigger function that writes values of the row it fires for into `table`. */
+export interface RowCopy {
+  table: string;
+  /** The columns of NEW or OLD it reads, or null for the whole row (`to_jsonb(new)`, `new.*`). */
+  columns: string[] | null;
 }
 
 const NOT_A_TRIGGER: TriggerReading = { setsToCaller: [], metadataCopies: [], emailDecisions: { columns: [], rows: [] }, inserts: [] };
 
 export function analyseFunction(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, readable: ReadableBody | null, trigger: TriggerReading = NOT_A_TRIGGER, callerGate: CallerGate | null = null, callerSet: CallerSet | null = null): FunctionAnalysis {
   const { setsToCaller, metadataCopies, emailDecisions, inserts: triggerInserts } = trigger;
+  const rowCopies = trigger.rowCopies ?? [];
   const notInlined = notInlinedReason(fn, parseSync);
-  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, emailDecisions, triggerInserts, notInlined, bareClaimCalls: [], claimParams: [], callerGate, callerSet };
+  if (readable === null) return { detached: [], reads: [], calls: [], bareCalls: [], readsUserMetadata: false, claimFallbacks: [], anonymousBranch: null, requiredCallerRows: () => [], writes: null, roleGate: null, needsUser: () => false, needsUserGivenCaller: () => false, unreadParams: () => null, setsToCaller, metadataCopies, emailDecisions, triggerInserts, rowCopies, notInlined, bareClaimCalls: [], claimParams: [], callerGate, callerSet };
   const { sql, single, locals } = readable;
   const givenCaller = new Map<number, string | null>();
   let unread: ReadonlySet<number> | null | undefined;
@@ -3096,6 +3212,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
     metadataCopies,
     emailDecisions,
     triggerInserts,
+    rowCopies,
     detached: functionDetachedCallers(sql, fn.args, defaultSchema, parseSync, locals),
     roleGate: single ? functionRoleGate(sql, parseSync) : null,
     needsUser: (helpers) => single && functionNeedsUser(sql, parseSync, helpers),

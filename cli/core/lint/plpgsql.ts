@@ -8,7 +8,7 @@
  */
 import { qualified } from '../catalog/model.js';
 import { fail, gateOf, NotAGate, oneStatement, readLookup, sqlCallerGate } from './caller-gate.js';
-import { claimOfExpression, constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type EmailDecisions, type MetadataCopy, type ReadableBody, type TriggerReading } from './expr.js';
+import { claimOfExpression, constBool, constString, listItems, nodeEntry as entry, opName, strings, walk, type CallerAssignment, type CallerGate, type EmailDecisions, type MetadataCopy, type ReadableBody, type RowCopy, type TriggerReading } from './expr.js';
 
 type Parse = (sql: string) => unknown;
 
@@ -280,8 +280,45 @@ export function readTrigger(source: string, defaultSchema: string, parsePlpgsql:
         metadataCopies: copiesOf(func, defaultSchema, parseSync),
         emailDecisions: emailDecisionsOf(func, defaultSchema, parseSync),
         inserts: insertTargetsOf(func, defaultSchema, parseSync),
+        rowCopies: rowCopiesOf(func, defaultSchema, parseSync),
       }
-    : { setsToCaller: [], metadataCopies: [], emailDecisions: { columns: [], rows: [] }, inserts: [] };
+    : { setsToCaller: [], metadataCopies: [], emailDecisions: { columns: [], rows: [] }, inserts: [], rowCopies: [] };
+}
+
+/**
+ * What a trigger function's own INSERT statements copy of the row it fires for: per target table,
+ * the columns of NEW or OLD its values read (`new.body`), or null when they take the whole row
+ * (`to_jsonb(new)`, `row_to_json(old)`, `new.*`). A value first kept in a variable is not followed.
+ */
+function rowCopiesOf(func: Record<string, unknown>, defaultSchema: string, parseSync: Parse): RowCopy[] {
+  const out: RowCopy[] = [];
+  walk(func['action'], (type, b) => {
+    if (type !== 'PLpgSQL_stmt_execsql') return;
+    let stmt: unknown;
+    try {
+      stmt = (parseSync((entry(b['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? '') as { stmts?: Array<{ stmt: unknown }> }).stmts?.[0]?.stmt;
+    } catch {
+      return;
+    }
+    const [kind, body] = entry(stmt) ?? ['', {}];
+    const r = body['relation'] as Record<string, unknown> | undefined;
+    if (kind !== 'InsertStmt' || !r) return;
+    let whole = false;
+    const columns = new Set<string>();
+    walk(body['selectStmt'], (t, n) => {
+      if (t !== 'ColumnRef') return;
+      const fields = (n['fields'] as unknown[] | undefined) ?? [];
+      const head = entry(fields[0]);
+      const record = head?.[0] === 'String' ? String(head[1]['sval']).toLowerCase() : '';
+      if (record !== 'new' && record !== 'old') return;
+      const second = entry(fields[1]);
+      if (fields.length === 1 || second?.[0] === 'A_Star') whole = true;
+      else if (second?.[0] === 'String') columns.add(String(second[1]['sval']));
+    });
+    if (!whole && columns.size === 0) return;
+    out.push({ table: qualified((r['schemaname'] as string | undefined) ?? defaultSchema, String(r['relname'])), columns: whole ? null : [...columns] });
+  });
+  return out;
 }
 
 /** The tables a PL/pgSQL function's own INSERT statements write (`schema.table`; EXECUTE'd text is not read). */

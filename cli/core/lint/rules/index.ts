@@ -50,6 +50,7 @@ import { rule as extensionInApi } from './extension-in-api.js';
 import { rule as writePolicyUnbound } from './write-policy-unbound.js';
 import { rule as publicBucketListable } from './public-bucket-listable.js';
 import { rule as partitionPolicyLooser } from './partition-policy-looser.js';
+import { rule as triggerCopiesProtectedRows } from './trigger-copies-protected-rows.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
@@ -65,6 +66,7 @@ export const RULES: readonly Rule[] = [
   policyUserMetadata,
   userMetadataCopied,
   userEmailTrusted,
+  triggerCopiesProtectedRows,
   policyTrustsRequestHeader,
   policyTrustsWritableColumn,
   policyTrustsWritableLink,

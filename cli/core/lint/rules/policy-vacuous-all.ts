@@ -8,7 +8,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: 'policy compares the caller with `= ALL (array)` or `= ALL (select …)`, which is true for every caller, anon included, when the array is empty or the sub-select finds nothing',
-  docs: "`auth.uid() = ALL (editors)` asks whether every editor is the caller, and ALL over an empty array is true whatever the left side is, NULL included: a row nobody has been added to yet passes for every signed-in user and for anon. The same holds for `= ALL (select …)` when the sub-select finds no row. Membership is `= ANY (editors)` (or `= ANY (select …)`, which is IN), which is false over nothing. An `ARRAY[a, b]` or `'{x}'` literal is never empty and is not reported, nor is the test under NOT; a CHECK constraint that keeps the array non-empty is not read, so such a table is still reported (ANY then means what ALL was meant to).",
+  docs: "`auth.uid() = ALL (editors)` asks whether every editor is the caller, and ALL over an empty array is true whatever the left side is, NULL included: a row nobody has been added to yet passes for every signed-in user and for anon. The same holds for `= ALL (select …)` when the sub-select finds no row. Membership is `= ANY (editors)` (or `= ANY (select …)`, which is IN), which is false over nothing. An `ARRAY[a, b]` or `'{x}'` literal is never empty and is not reported, nor is the test under NOT; nor a column a validated CHECK keeps non-empty (`cardinality(editors) > 0`, `editors <> '{}'`): no row holds an empty array there, and a NULL one makes ALL NULL (`array_length(editors, 1) > 0` does not: it is NULL on an empty array, which a CHECK lets through).",
   fix: 'test membership with = ANY: using ((select auth.uid()) = any (editors))',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -17,9 +17,14 @@ export const rule: CatalogRule = {
       for (const p of rel.policies) {
         const a = ctx.analysis(p);
         // USING picks the rows read, updated and deleted; WITH CHECK the rows written.
+        // A column a CHECK keeps non-empty (`cardinality(editors) > 0`) has no row ALL is vacuous on; NULL makes ALL NULL.
+        const possible = (t: string) => {
+          const column = columnOf(t);
+          return !(column && rel.columns.find((c) => c.name === column)?.refusesEmpty);
+        };
         const sides: Array<[string[], Command[]]> = [
-          [a.using?.vacuousAll ?? [], commandsOf(p).filter((c) => c !== 'INSERT')],
-          [a.check?.vacuousAll ?? [], commandsOf(p).filter((c) => c === 'INSERT' || c === 'UPDATE')],
+          [(a.using?.vacuousAll ?? []).filter(possible), commandsOf(p).filter((c) => c !== 'INSERT')],
+          [(a.check?.vacuousAll ?? []).filter(possible), commandsOf(p).filter((c) => c === 'INSERT' || c === 'UPDATE')],
         ];
         const texts = new Set<string>();
         const commands = new Set<Command>();
@@ -37,7 +42,7 @@ export const rule: CatalogRule = {
         if (texts.size === 0) continue;
         const verbs = listWords([...commands].map((c) => (c === 'INSERT' ? 'write' : verbOf(c))));
         const first = [...texts][0]!;
-        const column = / = ALL \((?!an array\)|select …\))(.+)\)$/.exec(first)?.[1];
+        const column = columnOf(first);
         const where = column ? `whose ${column} is empty` : first.endsWith('(an array)') ? 'where the array is empty' : 'the sub-select finds nothing for';
         out.push({
           object: policyObject(p),
@@ -50,3 +55,8 @@ export const rule: CatalogRule = {
     return out;
   },
 };
+
+/** The array a vacuous ALL test reads, as described (`editors` in "auth.uid() = ALL (editors)"), unless it is a sub-select or an expression. */
+function columnOf(text: string): string | undefined {
+  return / = ALL \((?!an array\)|select …\))(.+)\)$/.exec(text)?.[1];
+}
