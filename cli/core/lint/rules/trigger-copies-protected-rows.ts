@@ -13,8 +13,8 @@ export const rule: CatalogRule = {
   id: 'trigger-copies-protected-rows',
   level: 'error',
   category: 'security',
-  description: 'row trigger copying the rows of a table that keeps each row to its owner (the whole row, or columns other than its keys and owner) into a table an API role reads every row of',
-  docs: "A row trigger's function sees the whole row whatever the table's policies say, and a SECURITY DEFINER one writes where the caller may not. When it INSERTs the row — `to_jsonb(new)`, `row_to_json(old)`, `new.*`, or columns such as `new.body` — into a table the same API role reads without a policy tying rows to the caller (RLS off, or a permissive SELECT policy such as `using (true)` with no restrictive one tying them), every user reads there the rows the source table keeps to their owner (the role reads it, and its SELECT policies tie each row to the caller; a table the role may not read at all, such as auth.users under a sign-up trigger filling a public profile, is left alone). Read: enabled ROW triggers for INSERT, UPDATE or DELETE whose PL/pgSQL function INSERTs values of NEW or OLD, in its own statements (not through a variable, not EXECUTE'd text); a copy of only the source's unique key and owner columns (`new.id`, `new.user_id`: who did what) is left alone.",
+  description: 'row trigger copying the rows of a table that keeps each row to its owner (the whole row, or columns other than its keys, owner and foreign keys) into a table an API role reads every row of',
+  docs: "A row trigger's function sees the whole row whatever the table's policies say, and a SECURITY DEFINER one writes where the caller may not. When it INSERTs the row — `to_jsonb(new)`, `row_to_json(old)`, `new.*`, or columns such as `new.body` — into a table the same API role reads without a policy tying rows to the caller (RLS off, or a permissive SELECT policy such as `using (true)` with no restrictive one tying them), every user reads there the rows the source table keeps to their owner (the role reads it, and its SELECT policies tie each row to the caller; a table the role may not read at all, such as auth.users under a sign-up trigger filling a public profile, is left alone). Read: enabled ROW triggers for INSERT, UPDATE or DELETE whose PL/pgSQL function INSERTs values of NEW or OLD, in its own statements (not through a variable, not EXECUTE'd text); a copy of only the source's unique key, owner and foreign key columns (`new.id`, `new.user_id`, `new.thread_id`: who did what where, as a trigger adding the author to a thread's members does) is left alone.",
   fix: "copy only what every reader may see (ids, a kind, a time), or give the target table policies that tie its rows to their owner (`using ((select auth.uid()) = user_id)` on a copied owner column)",
   check(ctx) {
     const out: RawFinding[] = [];
@@ -28,7 +28,8 @@ export const rule: CatalogRule = {
         for (const copy of ctx.functionAnalysis(fn).rowCopies) {
           const target = byName.get(copy.table);
           if (!target || target === rel || !isServed(ctx, target)) continue;
-          const free = new Set([...uniqueKeys(rel).flat(), ...ownerColumns(ctx, rel)]);
+          // Who did what where: the row's keys, its owner, and its references to other rows (a thread, a project).
+          const free = new Set([...uniqueKeys(rel).flat(), ...ownerColumns(ctx, rel), ...rel.foreignKeys.flatMap((fk) => fk.columns)]);
           const columns = copy.columns?.filter((c) => !free.has(c)) ?? null;
           if (columns !== null && columns.length === 0) continue;
           const roles = ctx.apiRoles.filter((role) => keptFrom(ctx, rel, role) && readsEvery(ctx, target, role));
