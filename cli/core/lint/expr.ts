@@ -2063,14 +2063,8 @@ function anonymousBranchIn(root: unknown, rowColumnOf: (v: unknown) => string | 
   const ors = branches(root, 'OR_EXPR');
   if (ors.length > 1) {
     for (const br of ors) {
-      // `x IS NULL`, or its inversion `NOT (x IS NOT NULL)`.
-      let test: unknown = br;
-      if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
-        const inner = (bodyOf(br)['args'] as unknown[])[0];
-        if (nodeType(inner) !== 'NullTest' || bodyOf(inner)['nulltesttype'] !== 'IS_NOT_NULL') continue;
-        test = inner;
-      } else if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
-      const arg = bodyOf(test)['arg'];
+      const arg = isNullArg(br);
+      if (arg === undefined) continue;
       const k = claimKey(arg);
       if (k === 'sub' || k === 'email' || k === 'role' || readsClaims(arg)) {
         anonymousBranch = `${describe(arg)} IS NULL`;
@@ -2140,6 +2134,15 @@ function anonymousBranchIn(root: unknown, rowColumnOf: (v: unknown) => string | 
   return anonymousBranch;
 }
 
+/** What `x IS NULL` (or its inversion `NOT (x IS NOT NULL)`) tests, x; undefined for anything else. */
+function isNullArg(v: unknown): unknown {
+  if (nodeType(v) === 'BoolExpr' && bodyOf(v)['boolop'] === 'NOT_EXPR') {
+    const inner = (bodyOf(v)['args'] as unknown[])[0];
+    return nodeType(inner) === 'NullTest' && bodyOf(inner)['nulltesttype'] === 'IS_NOT_NULL' ? bodyOf(inner)['arg'] : undefined;
+  }
+  return nodeType(v) === 'NullTest' && bodyOf(v)['nulltesttype'] === 'IS_NULL' ? bodyOf(v)['arg'] : undefined;
+}
+
 /** The first of `ors` that is true when a `current_setting('request.jwt.claim.<x>', …)` is NULL (see ExprAnalysis.legacyClaimBranch), described. */
 function legacyClaimBranchIn(ors: readonly unknown[]): string | null {
   const legacy = (v: unknown): string | null => {
@@ -2162,13 +2165,8 @@ function legacyClaimBranchIn(ors: readonly unknown[]): string | null {
         if (name !== null && k !== null && constString(args[1]) === k) return `COALESCE(current_setting('${name}'), '${k}') = '${k}'`;
       }
     }
-    let test: unknown = br;
-    if (nodeType(br) === 'BoolExpr' && bodyOf(br)['boolop'] === 'NOT_EXPR') {
-      const inner = (bodyOf(br)['args'] as unknown[])[0];
-      if (nodeType(inner) !== 'NullTest' || bodyOf(inner)['nulltesttype'] !== 'IS_NOT_NULL') continue;
-      test = inner;
-    } else if (nodeType(br) !== 'NullTest' || bodyOf(br)['nulltesttype'] !== 'IS_NULL') continue;
-    const name = legacy(bodyOf(test)['arg']);
+    const arg = isNullArg(br);
+    const name = arg === undefined ? null : legacy(arg);
     if (name !== null) return `current_setting('${name}') IS NULL`;
   }
   return null;

@@ -274,15 +274,15 @@ export function triggerCallerColumns(source: string, parsePlpgsql: Parse, parseS
 /** A trigger function's body, parsed once, read for both things the lint wants from it. */
 export function readTrigger(source: string, defaultSchema: string, parsePlpgsql: Parse, parseSync: Parse): TriggerReading {
   const func = parseFunction(source, '', 'trigger', parsePlpgsql);
-  return func
-    ? {
-        setsToCaller: callerColumnsOf(func, parseSync),
-        metadataCopies: copiesOf(func, defaultSchema, parseSync),
-        emailDecisions: emailDecisionsOf(func, defaultSchema, parseSync),
-        inserts: insertTargetsOf(func, defaultSchema, parseSync),
-        rowCopies: rowCopiesOf(func, defaultSchema, parseSync),
-      }
-    : { setsToCaller: [], metadataCopies: [], emailDecisions: { columns: [], rows: [] }, inserts: [], rowCopies: [] };
+  if (!func) return { setsToCaller: [], metadataCopies: [], emailDecisions: { columns: [], rows: [] }, inserts: [], rowCopies: [] };
+  const statements = ownStatements(func, parseSync);
+  return {
+    setsToCaller: callerColumnsOf(func, parseSync),
+    metadataCopies: copiesOf(func, defaultSchema, parseSync),
+    emailDecisions: emailDecisionsOf(func, defaultSchema, parseSync),
+    inserts: insertTargetsOf(statements, defaultSchema),
+    rowCopies: rowCopiesOf(statements, defaultSchema),
+  };
 }
 
 /**
@@ -290,19 +290,11 @@ export function readTrigger(source: string, defaultSchema: string, parsePlpgsql:
  * the columns of NEW or OLD its values read (`new.body`), or null when they take the whole row
  * (`to_jsonb(new)`, `row_to_json(old)`, `new.*`). A value first kept in a variable is not followed.
  */
-function rowCopiesOf(func: Record<string, unknown>, defaultSchema: string, parseSync: Parse): RowCopy[] {
+function rowCopiesOf(statements: ReadonlyArray<[string, Record<string, unknown>]>, defaultSchema: string): RowCopy[] {
   const out: RowCopy[] = [];
-  walk(func['action'], (type, b) => {
-    if (type !== 'PLpgSQL_stmt_execsql') return;
-    let stmt: unknown;
-    try {
-      stmt = (parseSync((entry(b['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? '') as { stmts?: Array<{ stmt: unknown }> }).stmts?.[0]?.stmt;
-    } catch {
-      return;
-    }
-    const [kind, body] = entry(stmt) ?? ['', {}];
+  for (const [kind, body] of statements) {
     const r = body['relation'] as Record<string, unknown> | undefined;
-    if (kind !== 'InsertStmt' || !r) return;
+    if (kind !== 'InsertStmt' || !r) continue;
     let whole = false;
     const columns = new Set<string>();
     walk(body['selectStmt'], (t, n) => {
@@ -315,28 +307,36 @@ function rowCopiesOf(func: Record<string, unknown>, defaultSchema: string, parse
       if (fields.length === 1 || second?.[0] === 'A_Star') whole = true;
       else if (second?.[0] === 'String') columns.add(String(second[1]['sval']));
     });
-    if (!whole && columns.size === 0) return;
+    if (!whole && columns.size === 0) continue;
     out.push({ table: qualified((r['schemaname'] as string | undefined) ?? defaultSchema, String(r['relname'])), columns: whole ? null : [...columns] });
-  });
+  }
   return out;
 }
 
 /** The tables a PL/pgSQL function's own INSERT statements write (`schema.table`; EXECUTE'd text is not read). */
-function insertTargetsOf(func: Record<string, unknown>, defaultSchema: string, parseSync: Parse): string[] {
+function insertTargetsOf(statements: ReadonlyArray<[string, Record<string, unknown>]>, defaultSchema: string): string[] {
   const out = new Set<string>();
-  walk(func['action'], (type, b) => {
-    if (type !== 'PLpgSQL_stmt_execsql') return;
-    let stmt: unknown;
-    try {
-      stmt = (parseSync((entry(b['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? '') as { stmts?: Array<{ stmt: unknown }> }).stmts?.[0]?.stmt;
-    } catch {
-      return;
-    }
-    const [kind, body] = entry(stmt) ?? ['', {}];
+  for (const [kind, body] of statements) {
     const r = body['relation'] as Record<string, unknown> | undefined;
     if (kind === 'InsertStmt' && r) out.add(qualified((r['schemaname'] as string | undefined) ?? defaultSchema, String(r['relname'])));
-  });
+  }
   return [...out];
+}
+
+/** The SQL statements a PL/pgSQL function runs itself (not EXECUTE'd text), parsed, in the order written; those the parser does not take are left out. */
+function ownStatements(func: Record<string, unknown>, parseSync: Parse): Array<[string, Record<string, unknown>]> {
+  const out: Array<[string, Record<string, unknown>]> = [];
+  walk(func['action'], (type, b) => {
+    if (type !== 'PLpgSQL_stmt_execsql') return;
+    try {
+      const stmt = (parseSync((entry(b['sqlstmt'])?.[1] as PlExpr | undefined)?.query ?? '') as { stmts?: Array<{ stmt: unknown }> }).stmts?.[0]?.stmt;
+      const e = entry(stmt);
+      if (e) out.push(e);
+    } catch {
+      // not SQL the parser takes: nothing to read
+    }
+  });
+  return out;
 }
 
 function callerColumnsOf(func: Record<string, unknown>, parseSync: Parse): CallerAssignment[] {

@@ -159,34 +159,7 @@ function comment(text: string): string {
  */
 export function backslashesEscaped(sql: string): string {
   if (!sql.includes('\\')) return sql;
-  let out = '';
-  let i = 0;
-  while (i < sql.length) {
-    const q = sql[i]!;
-    if (q !== '"' && q !== "'") {
-      out += q;
-      i++;
-      continue;
-    }
-    const escaped = q === "'" && /(^|[^A-Za-z0-9_$])[Ee]$/.test(out);
-    let j = i + 1;
-    for (;;) {
-      const c = sql[j];
-      if (c === undefined) return sql;
-      if (c === q) {
-        if (sql[j + 1] !== q) break;
-        j += 2;
-      } else if (escaped && c === '\\') {
-        j += 2;
-      } else {
-        j++;
-      }
-    }
-    const text = sql.slice(i, j + 1);
-    out += q === "'" && !escaped && text.includes('\\') ? `E${text.replace(/\\/g, '\\\\')}` : text;
-    i = j + 1;
-  }
-  return out;
+  return mapQuoted(sql, (q, _value, text, escaped) => (q === "'" && !escaped && text.includes('\\') ? `E${text.replace(/\\/g, '\\\\')}` : null));
 }
 
 /**
@@ -199,6 +172,21 @@ export function backslashesEscaped(sql: string): string {
  */
 export function withoutRawCr(sql: string): string {
   if (!sql.includes('\r')) return sql;
+  return mapQuoted(sql, (q, value, _text, _escaped, plain) => {
+    if (!plain || !value.includes('\r')) return null;
+    const body = [...value].map((c) => (c < ' ' || c === '\\' ? `\\${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c === q ? q + q : c)).join('');
+    return `U&${q}${body}${q}`;
+  });
+}
+
+/**
+ * `sql` with each quoted name (`"…"`) and string literal (`'…'`, `E'…'`) replaced by what `rewrite`
+ * returns for it (null: kept as written). It is handed the quote, the value, the text as written
+ * (with the E of an `E'…'`, which the replacement replaces too), whether it is an `E'…'`, and whether
+ * its value is exact (`plain`: no backslash escape but `\\` and `\'`). An unterminated quote leaves
+ * `sql` as it is. The text is quoteIdent and pg_get_expr output, or SQL rendered from it.
+ */
+function mapQuoted(sql: string, rewrite: (q: '"' | "'", value: string, text: string, escaped: boolean, plain: boolean) => string | null): string {
   let out = '';
   let i = 0;
   while (i < sql.length) {
@@ -211,6 +199,7 @@ export function withoutRawCr(sql: string): string {
     // E'…': the E is a token of its own (not the end of a name such as CASE).
     const escaped = q === "'" && /(^|[^A-Za-z0-9_$])[Ee]$/.test(out);
     let value = '';
+    let plain = true;
     let j = i + 1;
     for (;;) {
       const c = sql[j];
@@ -220,8 +209,8 @@ export function withoutRawCr(sql: string): string {
         value += q;
         j += 2;
       } else if (escaped && c === '\\') {
-        const n = sql[j + 1];
-        if (n !== '\\' && n !== "'") return sql;
+        const n = sql[j + 1] ?? '';
+        if (n !== '\\' && n !== "'") plain = false;
         value += n;
         j += 2;
       } else {
@@ -229,13 +218,9 @@ export function withoutRawCr(sql: string): string {
         j++;
       }
     }
-    if (value.includes('\r')) {
-      if (escaped) out = out.slice(0, -1);
-      const body = [...value].map((c) => (c < ' ' || c === '\\' ? `\\${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c === q ? q + q : c)).join('');
-      out += `U&${q}${body}${q}`;
-    } else {
-      out += sql.slice(i, j + 1);
-    }
+    const replaced = rewrite(q, value, (escaped ? out.slice(-1) : '') + sql.slice(i, j + 1), escaped, plain);
+    if (replaced === null) out += sql.slice(i, j + 1);
+    else out = (escaped ? out.slice(0, -1) : out) + replaced;
     i = j + 1;
   }
   return out;
