@@ -295,16 +295,15 @@ export function gateOf(test: unknown, row: RowReading | null, names: Names, defa
       walk(row ? [test, first.filters] : test, (type, b) => {
         if ((type === 'ColumnRef' || type === 'ParamRef') && paramOf({ [type]: b }, names) === i) reads++;
       });
+      const strip = (v: unknown) => (entry(v)?.[0] === 'TypeCast' ? entry(v)![1]['arg'] : v);
       const filter = first.filters.find((f) => {
         const e = entry(f);
         if (e?.[0] !== 'A_Expr' || e[1]['kind'] !== 'AEXPR_OP' || opName(e[1]) !== '=') return false;
-        const strip = (v: unknown) => (entry(v)?.[0] === 'TypeCast' ? entry(v)![1]['arg'] : v);
         const [l, r] = [strip(e[1]['lexpr']), strip(e[1]['rexpr'])];
         return (first.column(l) !== null && paramOf(r, names) === i) || (first.column(r) !== null && paramOf(l, names) === i);
       });
       if (reads !== 1 || !filter) return null;
       const e = entry(filter)![1];
-      const strip = (v: unknown) => (entry(v)?.[0] === 'TypeCast' ? entry(v)![1]['arg'] : v);
       const yields = first.column(strip(e['lexpr'])) ?? first.column(strip(e['rexpr']))!;
       const ways = waysFor(args, filter);
       return ways === null ? null : { yields, column: (args[i] as { column: string }).column, ways };

@@ -492,7 +492,14 @@ function walkStatements(
         if (local) localRole = to ?? role ?? undefined;
         else [sessionRole, localRole] = [to, undefined];
       }
-      if (type === 'DropStmt' && body['removeType'] === 'OBJECT_SCHEMA') for (const o of (body['objects'] as unknown[] | undefined) ?? []) schemas.delete(String(((o as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? ''));
+      if (type === 'DropStmt' && body['removeType'] === 'OBJECT_SCHEMA') {
+        // The schema goes, and so do the relations in it.
+        for (const o of (body['objects'] as unknown[] | undefined) ?? []) {
+          const schema = String(((o as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? '');
+          schemas.delete(schema);
+          for (const q of relations.current(`${schema}.`)) relations.remove(q, at);
+        }
+      }
       const viaSetConfig = type === 'SelectStmt' ? setConfigLockTimeout(body, transactional) : null;
       if (viaSetConfig !== null) {
         if (viaSetConfig.local) localLockTimeout = viaSetConfig.value;
@@ -519,12 +526,6 @@ function walkStatements(
         localTimeZone = undefined;
         localPath = undefined;
         localRole = undefined;
-      }
-      if (type === 'DropStmt' && body['removeType'] === 'OBJECT_SCHEMA') {
-        for (const o of (body['objects'] as unknown[] | undefined) ?? []) {
-          const schema = String(((o as Record<string, Body>)['String'] as { sval?: string } | undefined)?.sval ?? '');
-          for (const q of relations.current(`${schema}.`)) relations.remove(q, at);
-        }
       }
       track(type, body, names);
     }
