@@ -321,7 +321,7 @@ function callsBeside(root: unknown, memberships: readonly SetMembership[]): Help
 export interface OuterSubselect {
   /** The SubLink node, as the parse gives it. */
   node: unknown;
-  /** Every relation it reads, its own sub-selects' included (`schema.table`, unqualified names in public, as policies print them). */
+  /** Every relation it reads, its own sub-selects' included (`schema.table`, unqualified names in public, as policies print them; WITH queries left out). */
   tables: string[];
   /** Only AND and OR stand between it and the expression's root: the policy passes more as it passes more (no NOT, CASE or comparison of it). */
   positive: boolean;
@@ -331,9 +331,17 @@ function outerSubselects(root: unknown): OuterSubselect[] {
   const out: OuterSubselect[] = [];
   walk(root, (type, b, ancestors) => {
     if (type !== 'SubLink' || ancestors.some((a) => a.type === 'SubLink')) return;
+    // A WITH query's name read in a FROM is no relation (`with mine as (…) select … from mine`).
+    const ctes = new Set<string>();
+    walk(b['subselect'], (t, bb) => {
+      if (t === 'CommonTableExpr') ctes.add(bb['ctename'] as string);
+    });
     const tables = new Set<string>();
     walk(b['subselect'], (t, bb) => {
-      if (t === 'RangeVar') tables.add(qualified((bb['schemaname'] as string | undefined) ?? 'public', bb['relname'] as string));
+      if (t !== 'RangeVar') return;
+      const schema = bb['schemaname'] as string | undefined;
+      if (schema === undefined && ctes.has(bb['relname'] as string)) return;
+      tables.add(qualified(schema ?? 'public', bb['relname'] as string));
     });
     const positive = ancestors.every((a) => a.type === 'BoolExpr' && (a.body['boolop'] === 'AND_EXPR' || a.body['boolop'] === 'OR_EXPR'));
     out.push({ node: { SubLink: b }, tables: [...tables], positive });

@@ -156,6 +156,15 @@ export function policiesFor(model: CatalogModel, rel: Relation, role: string, co
   return permissive === undefined ? a.all : permissive ? a.permissive : a.restrictive;
 }
 
+/**
+ * A policy holds a sub-select in USING or in WITH CHECK: Postgres keeps one flag for both
+ * (RowSecurityPolicy.hassublinks), and expands the relations a policy reads again when it is set.
+ */
+export function holdsSubselect(ctx: CatalogLintContext, p: Policy): boolean {
+  const a = ctx.analysis(p);
+  return Boolean(a.using?.hasSubLink || a.check?.hasSubLink);
+}
+
 /** The commands a policy applies to. */
 export function commandsOf(p: Policy): Command[] {
   return p.command === 'ALL' ? [...COMMANDS] : [p.command];

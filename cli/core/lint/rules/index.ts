@@ -51,6 +51,7 @@ import { rule as writePolicyUnbound } from './write-policy-unbound.js';
 import { rule as publicBucketListable } from './public-bucket-listable.js';
 import { rule as partitionPolicyLooser } from './partition-policy-looser.js';
 import { rule as triggerCopiesProtectedRows } from './trigger-copies-protected-rows.js';
+import { rule as policyRecursion } from './policy-recursion.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
@@ -84,6 +85,7 @@ export const RULES: readonly Rule[] = [
   publicBucketListable,
   writePolicyUnbound,
   writePolicyWithoutSelect,
+  policyRecursion,
   rlsOwnerIsApiRole,
   rlsNotForced,
   anonWriteUnprotected,

@@ -2,7 +2,7 @@
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import type { Policy, Relation } from '../../catalog/model.js';
 import { policyAppliesTo, privilegeClosure } from '../../catalog/model.js';
-import { bypassesRls, callerHelpers, commandsOf, hasPrivilege, helperRoleGate, isTable, listWords, policiesFor, policyObject, privilegeFor, relationsByName } from '../facts.js';
+import { bypassesRls, callerHelpers, commandsOf, hasPrivilege, helperRoleGate, holdsSubselect, isTable, listWords, policiesFor, policyObject, privilegeFor, relationsByName } from '../facts.js';
 
 export const rule: CatalogRule = {
   kind: 'catalog',
@@ -149,7 +149,7 @@ function absenceFinding(ctx: CatalogLintContext, rel: Relation, p: Policy, byNam
         const t = byName.get(q);
         // Reading the policy's own table again: Postgres expands its RLS inside the policy and, when
         // that holds a sub-select, refuses the request (42P17, infinite recursion) instead of passing it.
-        if (t === rel && policiesFor(ctx.model, t, anon, 'SELECT').some((q2) => ctx.analysis(q2).using?.hasSubLink)) return false;
+        if (t === rel && policiesFor(ctx.model, t, anon, 'SELECT').some((q2) => holdsSubselect(ctx, q2))) return false;
         return t !== undefined && seesNothing(ctx, t, anon);
       });
       if (!hidden) continue;
