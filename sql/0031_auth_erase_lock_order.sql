@@ -16,7 +16,9 @@
 -- auth_flow got the error (rowguard's client runs the flow again).
 -- Now erase_user locks the user before it deletes sessions (their tokens by
 -- cascade, the sessionless ones after), and sign_in_with_identity locks the
--- user before it touches the identity: every flow takes attempts row,
+-- user before it touches the identity (and reads the identity again under
+-- that lock, so an identity 0030 removed from an unconfirmed account while it
+-- waited does not sign in): every flow takes attempts row,
 -- one-time token, user, session, refresh token in that order, skipping what
 -- it does not take. erase_user is replaced whole as 0029 left it,
 -- sign_in_with_identity as 0022 left it, but for the lines that say so.
@@ -120,6 +122,9 @@ begin
   -- 0031: the user locked before the identity row is written (the order
   -- erase_user takes them in); the session start below updates it anyway.
   select * into u from auth.users x where x.id = i.user_id for no key update;
+  -- Read again under that lock: a magic-link redemption or a link that held
+  -- it may have removed the identity from an unconfirmed account (0030).
+  select * into i from auth.identities x where x.id = i.id and x.user_id = u.id;
   if i.id is null or not auth_flow.user_may_sign_in(u, v_now) then
     perform audit.log_auth_event('login_failed', u.id,
       pg_catalog.jsonb_build_object('provider', p_provider, 'reason', case when i.id is null then 'unknown_identity' else 'banned_or_deleted' end));

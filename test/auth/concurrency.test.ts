@@ -333,3 +333,25 @@ describe('reuse detection against the owner\'s refresh', () => {
     expect(again!.session_id).toBeNull();
   });
 });
+
+describe('an unconfirmed account proven by its owner while a stranger signs in to it', () => {
+  it('magic-link redemption parked after clearing the account, the stranger\'s identity sign-in meanwhile: no session for the stranger', async () => {
+    const email = 'proven-meanwhile@example.test';
+    const [u] = await sql<{ id: string }[]>`
+      insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, created_at, updated_at, is_sso_user, is_anonymous)
+      values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', ${email}, 'the stranger chose this', null, now(), now(), false, false)
+      returning id::text`;
+    await flows.linkIdentity(sql, u!.id, 'github', 'gh-stranger-race', {});
+    const token = (await flows.issueMagicLink(sql, email)).token;
+    const [owner, stranger] = await race(
+      'before insert',
+      'auth.sessions',
+      (tx) => flows.verifyMagicLink(tx, token),
+      (b) => b<{ user_id: string | null }[]>`select user_id::text from auth_flow.sign_in_with_identity('github', 'gh-stranger-race')`.then((rows) => rows[0]!.user_id),
+    );
+    expect(owner.userId).toBe(u!.id);
+    expect(stranger).toBeNull();
+    const [n] = await sql<{ n: number }[]>`select count(*)::int as n from auth.sessions where user_id = ${u!.id}::uuid`;
+    expect(n!.n).toBe(1);
+  });
+});
