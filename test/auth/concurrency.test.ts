@@ -355,3 +355,34 @@ describe('an unconfirmed account proven by its owner while a stranger signs in t
     expect(n!.n).toBe(1);
   });
 });
+
+describe('one-time tokens at once', () => {
+  it('one magic link redeemed by two connections, the first parked before its session is written: one session', async () => {
+    const email = 'one-link-two-tabs@example.test';
+    const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
+    const token = (await flows.issueMagicLink(sql, email)).token;
+    const [first, second] = await race(
+      'before insert',
+      'auth.sessions',
+      (tx) => flows.verifyMagicLink(tx, token),
+      (b) => b<{ user_id: string | null }[]>`select user_id::text from auth_flow.verify_magic_link(${token})`.then((rows) => rows[0]!.user_id),
+    );
+    expect(first.userId).toBe(userId);
+    expect(second).toBeNull();
+    const [n] = await sql<{ n: number }[]>`select count(*)::int as n from auth.sessions where user_id = ${userId}::uuid`;
+    expect(n!.n).toBe(1);
+  });
+
+  it('two magic links requested at once for a user holding none: one is issued, the other refused as too soon', async () => {
+    const email = 'two-requests@example.test';
+    const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
+    const [first, second] = await againstUncommitted(
+      (tx) => tx<{ t: string | null }[]>`select auth_flow.issue_magic_link(${email}) as t`.then((rows) => rows[0]!.t),
+      (b) => b<{ t: string | null }[]>`select auth_flow.issue_magic_link(${email}) as t`.then((rows) => rows[0]!.t),
+    );
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(second).toBeNull();
+    const [row] = await sql<{ h: string }[]>`select token_hash as h from auth.one_time_tokens where user_id = ${userId}::uuid`;
+    expect(row!.h).toBe((await sql<{ h: string }[]>`select auth_flow.hash_secret(${first}) as h`)[0]!.h);
+  });
+});
