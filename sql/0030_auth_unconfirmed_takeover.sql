@@ -31,11 +31,12 @@
 -- verify_magic_link is replaced whole as 0029 left it, link_identity as 0027
 -- left it, but for the lines that say so.
 
+-- Not SECURITY DEFINER: it runs inside verify_magic_link and link_identity,
+-- with their (the owner's) rights, and is executable by nobody else.
 create or replace function auth_flow.clear_unconfirmed(p_user_id uuid, p_keep_identity uuid)
   returns jsonb
   language plpgsql
   volatile
-  security definer
   set search_path = ''
 as $$
 declare
