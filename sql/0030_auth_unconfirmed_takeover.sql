@@ -17,7 +17,8 @@
 --     or GoTrue's own confirmation mail).
 -- GoTrue drops the password, the user metadata and every identity but the
 -- new one when an OAuth identity reaches an unconfirmed user
--- (models.User.RemoveUnconfirmedIdentities, called from external.go); for a
+-- (models.User.RemoveUnconfirmedIdentities, called from external.go), and
+-- confirms the user when the provider verified the address; for a
 -- confirmation by mail it keeps the password. Here both ways of proving the
 -- account's owner clear what nobody proved: the password (NULL: no password;
 -- the owner sets one later), every identity but the email one and the one
@@ -25,8 +26,10 @@
 -- user metadata stays (user-writable anyway; the access token carries it as
 -- the user's, not as a verified fact). The user row is locked first
 -- (FOR NO KEY UPDATE), so a link or a redemption of the same account waits
--- and then sees it confirmed, or cleared. An account whose address is
--- confirmed is left as it is.
+-- and then sees it confirmed, or cleared. link_identity confirms the address
+-- when the identity data carries it with email_verified true (so the owner's
+-- identity is not cleared again by their first magic link). An account whose
+-- address is confirmed is left as it is.
 --
 -- verify_magic_link is replaced whole as 0029 left it, link_identity as 0027
 -- left it, but for the lines that say so.
@@ -174,6 +177,15 @@ begin
   -- before its address was confirmed goes (GoTrue's RemoveUnconfirmedIdentities).
   if v_unconfirmed then
     v_cleared := auth_flow.clear_unconfirmed(p_user_id, v_id);
+    -- A provider that vouches for this very address proves the mailbox too
+    -- (GoTrue confirms on a verified candidate email): the account is then
+    -- confirmed, so a later magic link does not clear this identity again.
+    if pg_catalog.jsonb_typeof(v_data -> 'email') = 'string'
+       and pg_catalog.lower(pg_catalog.btrim(v_data ->> 'email')) = (select pg_catalog.lower(x.email::text) from auth.users x where x.id = p_user_id)
+       and v_data -> 'email_verified' = 'true'::jsonb then
+      update auth.users x set email_confirmed_at = v_now where x.id = p_user_id;
+      v_cleared := v_cleared || '{"confirmed": true}'::jsonb;
+    end if;
   end if;
 
   -- GoTrue lists a user's providers in app_metadata.providers.
@@ -189,4 +201,4 @@ begin
   return v_id;
 end
 $$;
-comment on function auth_flow.link_identity(uuid, text, text, jsonb) is 'Link an OAuth identity (provider, provider_id) to a user (secret-looking keys of identity_data dropped at any depth); NULL when another user holds it. Linking to an account whose address is unconfirmed drops its password, other identities and sessions.';
+comment on function auth_flow.link_identity(uuid, text, text, jsonb) is 'Link an OAuth identity (provider, provider_id) to a user (secret-looking keys of identity_data dropped at any depth); NULL when another user holds it. Linking to an account whose address is unconfirmed drops its password, other identities and sessions, and confirms it when the identity data carries that address with email_verified true.';

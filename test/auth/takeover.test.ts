@@ -110,8 +110,8 @@ describe('an account someone else made with the owner\'s address, before it was 
     const id = await unconfirmedSignUp(email, STRANGER_PASSWORD);
     expect(await link(id, 'github', 'stranger-gh-2')).not.toBeNull();
     const strangers = await withIdentity('github', 'stranger-gh-2');
-    // The server's OAuth callback finds the account by the provider's verified address and links the owner's identity.
-    expect(await link(id, 'google', 'owner-google-2', { email, email_verified: true })).not.toBeNull();
+    // The server's OAuth callback links the owner's identity (a provider that does not vouch for the address).
+    expect(await link(id, 'google', 'owner-google-2', { email, email_verified: false })).not.toBeNull();
     expect(await providersOf(id)).toEqual(['email', 'google']);
     expect((await refresh(strangers.refresh_token!)).user_id).toBeNull();
     // GoTrue, sharing the database, confirms the address through its own mail.
@@ -119,6 +119,25 @@ describe('an account someone else made with the owner\'s address, before it was 
     expect((await signIn(email, STRANGER_PASSWORD)).user_id).toBeNull();
     expect((await withIdentity('github', 'stranger-gh-2')).user_id).toBeNull();
     expect((await withIdentity('google', 'owner-google-2')).user_id).toBe(id);
+  });
+
+  it('the owner arriving through a provider that verified the address: the account is confirmed, and their first magic link keeps that identity', async () => {
+    const email = 'victim-verified@example.test';
+    const id = await unconfirmedSignUp(email, STRANGER_PASSWORD);
+    expect(await link(id, 'google', 'owner-google-4', { email: 'Victim-Verified@example.test', email_verified: true })).not.toBeNull();
+    const [u] = await sql<{ pw: string | null; confirmed: boolean }[]>`
+      select encrypted_password as pw, email_confirmed_at is not null as confirmed from auth.users where id = ${id}::uuid`;
+    expect(u).toEqual({ pw: null, confirmed: true });
+    const viaGoogle = await withIdentity('google', 'owner-google-4');
+    expect((await verify((await issue(email))!)).user_id).toBe(id);
+    expect(await providersOf(id)).toEqual(['email', 'google']);
+    expect((await refresh(viaGoogle.refresh_token!)).user_id).toBe(id);
+    // Another address, or one the provider did not verify, confirms nothing.
+    const other = await unconfirmedSignUp('victim-other@example.test', STRANGER_PASSWORD);
+    await link(other, 'google', 'stranger-google-5', { email: 'stranger@example.test', email_verified: true });
+    await link(other, 'gitlab', 'stranger-gitlab-5', { email: 'victim-other@example.test', email_verified: 'true' });
+    const [o] = await sql<{ confirmed: boolean }[]>`select email_confirmed_at is not null as confirmed from auth.users where id = ${other}::uuid`;
+    expect(o!.confirmed).toBe(false);
   });
 });
 
