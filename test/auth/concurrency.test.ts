@@ -285,6 +285,46 @@ describe('an erasure colliding with the flows of the same user', () => {
   });
 });
 
+describe('a flow that found the user before an erasure committed', () => {
+  // The erasure parks holding the user row (FOR UPDATE), about to delete its sessions; the flow
+  // found the user before that and then waits on the row. The caller must get the flow's own
+  // failure, not the foreign key error of a write that referenced the erased user.
+  const erase = (c: Sql, userId: string) =>
+    c<{ counts: Record<string, unknown> | null }[]>`select auth_flow.erase_user(${userId}::uuid) as counts`.then((rows) => rows[0]!.counts);
+
+  it('a password sign-in: NULL, as for an unknown email (not 23503)', async () => {
+    const email = 'erased-while-signing-in@example.test';
+    const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
+    await flows.signIn(sql, email, PASSWORD); // a session, so the erasure parks on deleting it
+    const [counts, r] = await race(
+      'before delete',
+      'auth.sessions',
+      (tx) => erase(tx, userId),
+      (b) => b<{ user_id: string | null }[]>`select user_id::text from auth_flow.sign_in(${email}, ${PASSWORD})`.then((rows) => rows[0]!.user_id ?? 'no grant'),
+    );
+    expect(counts).toMatchObject({ sessions: 1 });
+    expect(r).toBe('no grant');
+    const [e] = await sql<{ r: string }[]>`select new_row ->> 'reason' as r from audit.log where event = 'login_failed' order by id desc limit 1`;
+    expect(e!.r).toBe('unknown_email');
+  });
+
+  it('a magic-link request: NULL, as for an unknown email (not 23503)', async () => {
+    const email = 'erased-while-mailing@example.test';
+    const userId = (await flows.signUp(sql, email, PASSWORD)).userId;
+    await flows.signIn(sql, email, PASSWORD);
+    const [counts, r] = await race(
+      'before delete',
+      'auth.sessions',
+      (tx) => erase(tx, userId),
+      (b) => b<{ t: string | null }[]>`select auth_flow.issue_magic_link(${email}) as t`.then((rows) => rows[0]!.t ?? 'no link'),
+    );
+    expect(counts).toMatchObject({ sessions: 1 });
+    expect(r).toBe('no link');
+    const [n] = await sql<{ n: number }[]>`select count(*)::int as n from auth.one_time_tokens where relates_to = ${email}`;
+    expect(n!.n).toBe(0);
+  });
+});
+
 describe('a burst of sign-ins against the lockout', () => {
   it('eight wrong passwords at once, queued on the attempts row: each is counted, the lock is taken once, and the right password then fails', async () => {
     const email = 'burst@example.test';
