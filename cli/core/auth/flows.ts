@@ -101,7 +101,7 @@ const CONFLICT_ATTEMPTS = 5;
  * Each flow is one statement in its own transaction, so when Postgres aborts it for a conflict with
  * a concurrent transaction (40001 serialization_failure under a stricter
  * default_transaction_isolation; 40P01 deadlock_detected with a caller's own statements — the
- * flows among themselves lock in one order since 0026) nothing of it was committed, and running it
+ * flows among themselves lock in one order since 0026, erasure included since 0031) nothing of it was committed, and running it
  * again is what Postgres's documentation prescribes. The retry sees the winner's result.
  */
 async function retryConflicts<T>(fn: () => Promise<T>): Promise<T> {
