@@ -3522,6 +3522,63 @@ describe('policy-trusts-writable-column: a boolean helper handed the row\'s team
   });
 });
 
+// Seen on mc6ril/workbench: anyone who knows a project's id joins it as a viewer (`with check (user_id = auth.uid() and
+// role = 'viewer')`), and admin-only policies ask is_project_admin(project_id), a PL/pgSQL `return exists (select 1 from
+// project_members where project_id = project_uuid and user_id = auth.uid() and role = 'admin')`. The rule named the
+// self-join as a way to set project_id on a row of one's own and pass the admin gate; but every row it admits says
+// 'viewer', which the gate refuses (whether the caller can then change role is role's own write path).
+describe('policy-trusts-writable-column: a self-join that pins a role the gate refuses opens no path', () => {
+  const stranger = '00000000-0000-4000-8000-0000000000b2';
+  const schema = (join: string) => `
+    create table public.project_members (project_id int not null, user_id uuid not null, role text not null, unique (project_id, user_id));
+    create table public.tickets (id int primary key, project_id int not null, title text);
+    create function public.is_project_member(project_uuid int) returns boolean language plpgsql stable security definer set search_path = '' as $$
+      begin return exists (select 1 from public.project_members where project_id = project_uuid and user_id = auth.uid()); end $$;
+    create function public.is_project_admin(project_uuid int) returns boolean language plpgsql stable security definer set search_path = '' as $$
+      begin return exists (select 1 from public.project_members where project_id = project_uuid and user_id = auth.uid() and role = 'admin'); end $$;
+    alter table public.project_members enable row level security; alter table public.tickets enable row level security;
+    grant select, insert, update, delete on public.project_members, public.tickets to authenticated;
+    create policy members_read on public.project_members for select to authenticated using (public.is_project_member(project_id));
+    create policy join_as_viewer on public.project_members for insert to authenticated with check (${join});
+    create policy admins_add on public.project_members for insert to authenticated with check (public.is_project_admin(project_id));
+    create policy admins_edit on public.project_members for update to authenticated using (public.is_project_admin(project_id)) with check (public.is_project_admin(project_id));
+    create policy tickets_read on public.tickets for select to authenticated using (public.is_project_member(project_id));
+    create policy tickets_drop on public.tickets for delete to authenticated using (public.is_project_admin(project_id));
+    insert into public.project_members values (1, '00000000-0000-4000-8000-0000000000b1', 'admin');
+    insert into public.tickets values (1, 1, 'of project 1');`;
+  const reported = async (sql: string) => (await rule('policy-trusts-writable-column', sql)).map((f) => f.object).sort();
+  const refused = (e: { code?: string }) => (e.code === '42501' ? 'refused' : Promise.reject(e));
+  /** As a stranger to project 1: join it as an admin, join it as a viewer and promote that row, then delete its tickets. */
+  const attack = (sql: string) =>
+    asRequest(sql, 'authenticated', stranger, async (tx) => {
+      const asAdmin = await tx.savepoint(async (sp) => (await sp.unsafe(`insert into public.project_members values (1, auth.uid(), 'admin')`)).count).catch(refused);
+      const asViewer = asAdmin === 1 ? 'admin already' : (await tx.unsafe(`insert into public.project_members values (1, auth.uid(), 'viewer')`)).count;
+      const promoted = (await tx.unsafe(`update public.project_members set role = 'admin' where user_id = auth.uid()`)).count;
+      const read = (await tx.unsafe('select title from public.tickets')).map((r) => r['title'] as string);
+      const dropped = (await tx.unsafe('delete from public.tickets')).count;
+      return { asAdmin, asViewer, promoted, read, dropped };
+    });
+
+  // The policies that ask only for a membership stay reported: a viewer is a member, and reads project 1's tickets.
+  const reads = ['members_read on public.project_members', 'tickets_read on public.tickets'];
+
+  it('role pinned to viewer: the admin-gated policies are not reported; on Postgres the stranger joins as a viewer, reads and deletes nothing', async () => {
+    const sql = schema(`user_id = auth.uid() and role = 'viewer'`);
+    expect(await reported(sql)).toEqual(reads);
+    expect(await attack(sql)).toEqual({ asAdmin: 'refused', asViewer: 1, promoted: 0, read: ['of project 1'], dropped: 0 });
+    // Written the other way round, with a cast, in another case: the same.
+    expect(await reported(schema(`'VIEWER'::text = role and user_id = (select auth.uid())`))).toEqual(reads);
+  });
+
+  it('a join that admits the admin role too, or pins no role, is reported; on Postgres the stranger joins as an admin, reads and deletes the tickets', async () => {
+    for (const join of [`user_id = auth.uid() and role in ('viewer', 'admin')`, `user_id = auth.uid()`, `user_id = auth.uid() and (role = 'viewer' or auth.uid() is not null)`]) {
+      const sql = schema(join);
+      expect(await reported(sql), join).toEqual(['admins_add on public.project_members', 'admins_edit on public.project_members', ...reads, 'tickets_drop on public.tickets'].sort());
+      expect(await attack(sql), join).toEqual({ asAdmin: 1, asViewer: 'admin already', promoted: 1, read: ['of project 1'], dropped: 1 });
+    }
+  });
+});
+
 describe('policy-anonymous-branch: NULL matched with NULL on a column that may hold no owner (holes4)', () => {
   const a = '00000000-0000-4000-8000-000000000001';
   const zero = '00000000-0000-0000-0000-000000000000';
