@@ -3522,6 +3522,112 @@ describe('policy-trusts-writable-column: a boolean helper handed the row\'s team
   });
 });
 
+// Seen on mc6ril/workbench: anyone who knows a project's id joins it as a viewer (`with check (user_id = auth.uid() and
+// role = 'viewer')`), and admin-only policies ask is_project_admin(project_id), a PL/pgSQL `return exists (select 1 from
+// project_members where project_id = project_uuid and user_id = auth.uid() and role = 'admin')`. The rule named the
+// self-join as a way to set project_id on a row of one's own and pass the admin gate; but every row it admits says
+// 'viewer', which the gate refuses (whether the caller can then change role is role's own write path).
+describe('policy-trusts-writable-column: a self-join that pins a role the gate refuses opens no path', () => {
+  const stranger = '00000000-0000-4000-8000-0000000000b2';
+  const schema = (join: string) => `
+    create table public.project_members (project_id int not null, user_id uuid not null, role text not null, unique (project_id, user_id));
+    create table public.tickets (id int primary key, project_id int not null, title text);
+    create function public.is_project_member(project_uuid int) returns boolean language plpgsql stable security definer set search_path = '' as $$
+      begin return exists (select 1 from public.project_members where project_id = project_uuid and user_id = auth.uid()); end $$;
+    create function public.is_project_admin(project_uuid int) returns boolean language plpgsql stable security definer set search_path = '' as $$
+      begin return exists (select 1 from public.project_members where project_id = project_uuid and user_id = auth.uid() and role = 'admin'); end $$;
+    alter table public.project_members enable row level security; alter table public.tickets enable row level security;
+    grant select, insert, update, delete on public.project_members, public.tickets to authenticated;
+    create policy members_read on public.project_members for select to authenticated using (public.is_project_member(project_id));
+    create policy join_as_viewer on public.project_members for insert to authenticated with check (${join});
+    create policy admins_add on public.project_members for insert to authenticated with check (public.is_project_admin(project_id));
+    create policy admins_edit on public.project_members for update to authenticated using (public.is_project_admin(project_id)) with check (public.is_project_admin(project_id));
+    create policy tickets_read on public.tickets for select to authenticated using (public.is_project_member(project_id));
+    create policy tickets_drop on public.tickets for delete to authenticated using (public.is_project_admin(project_id));
+    insert into public.project_members values (1, '00000000-0000-4000-8000-0000000000b1', 'admin');
+    insert into public.tickets values (1, 1, 'of project 1');`;
+  const reported = async (sql: string) => (await rule('policy-trusts-writable-column', sql)).map((f) => f.object).sort();
+  const refused = (e: { code?: string }) => (e.code === '42501' ? 'refused' : Promise.reject(e));
+  /** As a stranger to project 1: join it as an admin, join it as a viewer and promote that row, then delete its tickets. */
+  const attack = (sql: string) =>
+    asRequest(sql, 'authenticated', stranger, async (tx) => {
+      const asAdmin = await tx.savepoint(async (sp) => (await sp.unsafe(`insert into public.project_members values (1, auth.uid(), 'admin')`)).count).catch(refused);
+      const asViewer = asAdmin === 1 ? 'admin already' : (await tx.unsafe(`insert into public.project_members values (1, auth.uid(), 'viewer')`)).count;
+      const promoted = (await tx.unsafe(`update public.project_members set role = 'admin' where user_id = auth.uid()`)).count;
+      const read = (await tx.unsafe('select title from public.tickets')).map((r) => r['title'] as string);
+      const dropped = (await tx.unsafe('delete from public.tickets')).count;
+      return { asAdmin, asViewer, promoted, read, dropped };
+    });
+
+  // The policies that ask only for a membership stay reported: a viewer is a member, and reads project 1's tickets.
+  const reads = ['members_read on public.project_members', 'tickets_read on public.tickets'];
+
+  it('role pinned to viewer: the admin-gated policies are not reported; on Postgres the stranger joins as a viewer, reads and deletes nothing', async () => {
+    const sql = schema(`user_id = auth.uid() and role = 'viewer'`);
+    expect(await reported(sql)).toEqual(reads);
+    expect(await attack(sql)).toEqual({ asAdmin: 'refused', asViewer: 1, promoted: 0, read: ['of project 1'], dropped: 0 });
+    // Written the other way round, with a cast, in another case: the same.
+    expect(await reported(schema(`'VIEWER'::text = role and user_id = (select auth.uid())`))).toEqual(reads);
+  });
+
+  it('a join that admits the admin role too, or pins no role, is reported; on Postgres the stranger joins as an admin, reads and deletes the tickets', async () => {
+    for (const join of [`user_id = auth.uid() and role in ('viewer', 'admin')`, `user_id = auth.uid()`, `user_id = auth.uid() and (role = 'viewer' or auth.uid() is not null)`]) {
+      const sql = schema(join);
+      expect(await reported(sql), join).toEqual(['admins_add on public.project_members', 'admins_edit on public.project_members', ...reads, 'tickets_drop on public.tickets'].sort());
+      expect(await attack(sql), join).toEqual({ asAdmin: 1, asViewer: 'admin already', promoted: 1, read: ['of project 1'], dropped: 1 });
+    }
+  });
+});
+
+// Seen on tarrasqueapp/tarrasqueapp (23 false alarms): every game-master policy asks is_game_master_in_campaign(campaign_id),
+// a PL/pgSQL SECURITY INVOKER `return exists (select 1 from campaign_memberships where campaign_id = … and user_id =
+// auth.uid() and role = 'GAME_MASTER')`, and campaign_memberships is listed to anyone (`using (true)`), so the helper,
+// run as the caller, sees every row. The rule took only a helper that skips RLS (no RLS, or SECURITY DEFINER) as seeing
+// the caller's row, so it could not tell that only game masters of a campaign update its memberships.
+describe('policy-trusts-writable-column: an invoker helper over a table every API role reads in full', () => {
+  const [gm, player, other] = ['00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000c2', '00000000-0000-4000-8000-0000000000c3'];
+  const schema = (edit = '') => `
+    create table public.campaign_memberships (campaign_id int not null, user_id uuid not null, role text not null default 'PLAYER', unique (campaign_id, user_id));
+    create table public.maps (id int primary key, campaign_id int not null, name text);
+    create function public.is_game_master(campaign_id int) returns boolean language plpgsql stable as $$
+      begin return exists (select 1 from public.campaign_memberships where campaign_memberships.campaign_id = is_game_master.campaign_id
+        and campaign_memberships.user_id = auth.uid() and campaign_memberships.role = 'GAME_MASTER'); end $$;
+    alter table public.campaign_memberships enable row level security; alter table public.maps enable row level security;
+    grant select on public.campaign_memberships, public.maps to anon;
+    grant select, insert, update, delete on public.campaign_memberships, public.maps to authenticated;
+    create policy members_read on public.campaign_memberships for select using (true);
+    create policy members_add on public.campaign_memberships for insert to authenticated with check (public.is_game_master(campaign_id));
+    create policy members_edit on public.campaign_memberships for update to authenticated using (public.is_game_master(campaign_id)) ${edit};
+    create policy maps_read on public.maps for select using (true);
+    create policy maps_edit on public.maps for update to authenticated using (public.is_game_master(campaign_id));
+    insert into public.campaign_memberships values (1, '${gm}', 'GAME_MASTER'), (1, '${player}', 'PLAYER'), (2, '${other}', 'GAME_MASTER');
+    insert into public.maps values (1, 1, 'of campaign 1');`;
+  const reported = async (sql: string) => (await rule('policy-trusts-writable-column', sql)).map((f) => f.object).sort();
+  const refused = (e: { code?: string }) => (e.code === '42501' ? 'refused' : Promise.reject(e));
+  /** A player of campaign 1 raises their own role; the game master of campaign 2 adds a row of theirs to campaign 1, moves theirs there, then renames campaign 1's map. */
+  const attack = async (sql: string) => ({
+    raised: await asRequest(sql, 'authenticated', player, async (tx) => (await tx.unsafe(`update public.campaign_memberships set role = 'GAME_MASTER' where user_id = auth.uid()`)).count),
+    ...(await asRequest(sql, 'authenticated', other, async (tx) => {
+      const added = await tx.savepoint(async (sp) => (await sp.unsafe(`insert into public.campaign_memberships values (1, auth.uid(), 'GAME_MASTER')`)).count).catch(refused);
+      const moved = await tx.savepoint(async (sp) => (await sp.unsafe(`update public.campaign_memberships set campaign_id = 1 where user_id = auth.uid()`)).count).catch(refused);
+      const renamed = (await tx.unsafe(`update public.maps set name = 'renamed'`)).count;
+      return { added, moved, renamed };
+    })),
+  });
+
+  it('is not reported: on Postgres a player raises nothing and another campaign\'s game master takes nothing of campaign 1', async () => {
+    const sql = schema();
+    expect(await reported(sql)).toEqual([]);
+    expect(await attack(sql)).toEqual({ raised: 0, added: 'refused', moved: 'refused', renamed: 0 });
+  });
+
+  it('an UPDATE whose check lets a row into another campaign is reported; on Postgres the game master of campaign 2 moves into campaign 1 and renames its map', async () => {
+    const open = schema('with check (true)');
+    expect(await reported(open)).toEqual(['maps_edit on public.maps', 'members_add on public.campaign_memberships', 'members_edit on public.campaign_memberships']);
+    expect(await attack(open)).toEqual({ raised: 0, added: 'refused', moved: 1, renamed: 1 });
+  });
+});
+
 describe('policy-anonymous-branch: NULL matched with NULL on a column that may hold no owner (holes4)', () => {
   const a = '00000000-0000-4000-8000-000000000001';
   const zero = '00000000-0000-0000-0000-000000000000';

@@ -693,6 +693,12 @@ export interface ExprAnalysis {
    * values out, so any other org passes.
    */
   assertedColumns: string[];
+  /**
+   * The constants a top-level AND-ed `column = <constant>` holds columns of the row to (`role` → `viewer` in `user_id =
+   * auth.uid() and role = 'viewer'`): the expression is true only for rows holding them, whoever asks (an OR anywhere
+   * above the test, an admin gate included, leaves it out).
+   */
+  fixedValues: ReadonlyMap<string, string>;
   /** User-defined functions the expression calls (`schema.name`). */
   calls: string[];
   /** Of those, the argument positions (0-based) filled with the caller's id or email (`has_role(auth.uid(), 'admin')`), by function. */
@@ -2737,6 +2743,24 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     if (!ties) clientValueBranches.push(describeClientValue(br));
   }
 
+  // `column = <constant>` (either way round, casts aside): the row's column and the constant, as text.
+  const constEqualities = (n: unknown): Array<[string, string]> => {
+    if (nodeType(n) !== 'A_Expr' || String(bodyOf(n)['kind']) !== 'AEXPR_OP' || opName(bodyOf(n)) !== '=') return [];
+    const out: Array<[string, string]> = [];
+    for (const [c, k] of [
+      [bodyOf(n)['lexpr'], bodyOf(n)['rexpr']],
+      [bodyOf(n)['rexpr'], bodyOf(n)['lexpr']],
+    ]) {
+      const col = stripCasts(c);
+      const value = constString(k) ?? numericConst(k);
+      if (nodeType(col) === 'ColumnRef' && isRowColumn(bodyOf(col), []) && value !== null) out.push([strings(bodyOf(col)['fields']).pop()!, String(value)]);
+    }
+    return out;
+  };
+  // The values the whole expression holds columns to: a top-level AND-ed `column = <constant>` (no OR to leave it by).
+  const fixedValues = new Map<string, string>();
+  for (const c of branches(root, 'AND_EXPR')) for (const [col, value] of constEqualities(stripCasts(c))) if (!fixedValues.has(col)) fixedValues.set(col, value);
+
   // The ways through the expression (its OR branches, AND-ed out, at most WAY_LIMIT), each with the
   // columns it pins — ties to the caller, or sets NULL — and the constants it compares columns with
   // (`scope = 'user'`), which keep it apart from a way that wants another value. An OR branch that
@@ -2784,16 +2808,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
       const arg = stripCasts(bodyOf(n)['arg']);
       if (nodeType(arg) === 'ColumnRef' && isRowColumn(bodyOf(arg), [])) way.pinned.add(strings(bodyOf(arg)['fields']).pop()!);
     }
-    if (nodeType(n) === 'A_Expr' && String(bodyOf(n)['kind']) === 'AEXPR_OP' && opName(bodyOf(n)) === '=') {
-      for (const [c, k] of [
-        [bodyOf(n)['lexpr'], bodyOf(n)['rexpr']],
-        [bodyOf(n)['rexpr'], bodyOf(n)['lexpr']],
-      ]) {
-        const col = stripCasts(c);
-        const value = constString(k) ?? numericConst(k);
-        if (nodeType(col) === 'ColumnRef' && isRowColumn(bodyOf(col), []) && value !== null) way.equals.set(strings(bodyOf(col)['fields']).pop()!, String(value));
-      }
-    }
+    for (const [c, value] of constEqualities(n)) way.equals.set(c, value);
     walk(n, (_t, b) => tiedBy.get(b)?.forEach((c) => way.pinned.add(c)));
     return [way];
   };
@@ -2842,6 +2857,7 @@ export function analyseExpression(text: string, tableName: string, parseSync: Pa
     claimColumns,
     rowColumns: [...rowColumns],
     assertedColumns: [...assertedColumns],
+    fixedValues,
     calls: [...calls],
     callerArgs,
     constArgs,

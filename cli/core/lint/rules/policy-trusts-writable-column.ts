@@ -6,7 +6,7 @@
  * INSERT a row of their own — they grant themselves whatever the policy
  * guards: the classic self-promotion hole.
  */
-import type { Policy, Relation } from '../../catalog/model.js';
+import type { FunctionInfo, Policy, Relation } from '../../catalog/model.js';
 import type { ExprAnalysis, GateCall } from '../expr.js';
 import { gateOf, NotAGate, ROW_FOUND } from '../caller-gate.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
@@ -26,10 +26,25 @@ interface RowGate {
 }
 
 /**
+ * Whether `fn`'s SELECT on `t` sees every row: `t` has no RLS, or `fn` is SECURITY DEFINER owned by a role that skips
+ * RLS there (BYPASSRLS, or the table's owner without FORCE), or, run as its caller, every API role that may read `t`
+ * passes a permissive SELECT policy true for every row with no restrictive one beside it (`using (true)` for public:
+ * memberships anyone may list) — a role without SELECT on `t` gets an error from the helper, passing nothing.
+ */
+function seesEveryRow(ctx: CatalogLintContext, fn: FunctionInfo, t: Relation): boolean {
+  if (!t.rls) return true;
+  if (fn.securityDefiner) return bypassesRls(ctx.model, fn.owner) || (fn.owner === t.owner && !t.forceRls);
+  return ctx.apiRoles.every(
+    (role) =>
+      !hasPrivilege(ctx, t, role, 'SELECT') ||
+      (policiesFor(ctx.model, t, role, 'SELECT', false).length === 0 && policiesFor(ctx.model, t, role, 'SELECT', true).some((q) => ctx.analysis(q).using?.alwaysTrueFor(role) ?? false)),
+  );
+}
+
+/**
  * The gate a helper call is (its body's CallerGate for these arguments, caller-gate.ts), or null. Its SELECT
- * must see the caller's row whatever the row holds: the table has no RLS, or the helper is SECURITY
- * DEFINER owned by a role that skips RLS there (BYPASSRLS, or the table's owner without FORCE) —
- * otherwise a policy of the table could hide the row, and what passes is not what the body says.
+ * must see the caller's row whatever the row holds (seesEveryRow) — otherwise a policy of the table could
+ * hide the row, and what passes is not what the body says.
  */
 function gateOfCall(ctx: CatalogLintContext, call: GateCall): RowGate | null {
   const fns = helpersByName(ctx.model).get(call.name) ?? [];
@@ -39,7 +54,7 @@ function gateOfCall(ctx: CatalogLintContext, call: GateCall): RowGate | null {
   const ways = gate?.passes(call.args) ?? null;
   const t = gate ? relationsByName(ctx.model).get(gate.table) : undefined;
   if (!gate || !ways || !t) return null;
-  const seesAll = !t.rls || (fn.securityDefiner && (bypassesRls(ctx.model, fn.owner) || (fn.owner === t.owner && !t.forceRls)));
+  const seesAll = seesEveryRow(ctx, fn, t);
   // A parameter named like a column of the table is that column in LANGUAGE sql (an error in PL/pgSQL): not the reading's.
   const shadowed = t.columns.some((c) => gate.paramNames.includes(c.name));
   return seesAll && !shadowed ? { table: gate.table, key: gate.key, ways } : null;
@@ -57,7 +72,7 @@ function setGateOfCall(ctx: CatalogLintContext, call: GateCall): RowGate | null 
   const ways = set?.passes(call.args) ?? null;
   const t = set ? relationsByName(ctx.model).get(set.table) : undefined;
   if (!set || !ways || !t) return null;
-  const seesAll = !t.rls || (fn.securityDefiner && (bypassesRls(ctx.model, fn.owner) || (fn.owner === t.owner && !t.forceRls)));
+  const seesAll = seesEveryRow(ctx, fn, t);
   const shadowed = t.columns.some((c) => set.paramNames.includes(c.name));
   return seesAll && !shadowed ? { table: set.table, key: set.key, ways, yields: set.yields } : null;
 }
@@ -71,7 +86,7 @@ function viewOfCall(ctx: CatalogLintContext, call: GateCall): RowGate | null {
   const view = gate?.yieldsFor?.(call.args) ?? null;
   const t = gate ? relationsByName(ctx.model).get(gate.table) : undefined;
   if (!gate || !view || !t) return null;
-  const seesAll = !t.rls || (fn.securityDefiner && (bypassesRls(ctx.model, fn.owner) || (fn.owner === t.owner && !t.forceRls)));
+  const seesAll = seesEveryRow(ctx, fn, t);
   const shadowed = t.columns.some((c) => gate.paramNames.includes(c.name));
   return seesAll && !shadowed ? { table: gate.table, key: gate.key, ways: view.ways, yields: view.yields, arg: view.column } : null;
 }
@@ -237,7 +252,24 @@ export function writePath(ctx: CatalogLintContext, rel: Relation, role: string, 
     // Or, for INSERT, every way through needs the caller's row already: their own row would collide with it on the unique key.
     return held.every((r) => implies(gate, r)) || (command === 'INSERT' && gate.ways.every((w) => w.includes(ROW_FOUND)));
   };
-  const permissiveFor = (command: 'UPDATE' | 'INSERT') => policiesFor(ctx.model, rel, role, command, true).filter((p) => admitsWrite(ctx, p, command) && !(command === 'INSERT' && noOwnInsert(p)) && !alreadyHeld(p, command));
+  // A write policy whose check (USING when it has none) holds a column to a constant, AND-ed at its top, that every way
+  // through each held gate needs another value in (`with check (user_id = auth.uid() and role = 'viewer')`, a self-join,
+  // beside a gate on `role = 'admin'`): no row it lets the caller write passes a gate, so it opens no path to what they
+  // guard (whether the caller can then change that column is that column's own write path). Values are compared
+  // ignoring case, in case the column's type or collation does (citext).
+  const failsHeld = (p: Policy, command: 'UPDATE' | 'INSERT') => {
+    if (!held || held.length === 0) return false;
+    const a = ctx.analysis(p);
+    const fixed = (command === 'UPDATE' ? (a.check ?? a.using) : (a.check ?? (p.command === 'ALL' ? a.using : null)))?.fixedValues;
+    if (!fixed || fixed.size === 0) return false;
+    const refutes = (atom: string) => {
+      const at = atom.indexOf('=');
+      const value = at > 0 ? fixed.get(atom.slice(0, at)) : undefined;
+      return value !== undefined && value.toLowerCase() !== atom.slice(at + 1).toLowerCase();
+    };
+    return held.every((g) => g.ways.every((way) => way.some(refutes)));
+  };
+  const permissiveFor = (command: 'UPDATE' | 'INSERT') => policiesFor(ctx.model, rel, role, command, true).filter((p) => admitsWrite(ctx, p, command) && !(command === 'INSERT' && noOwnInsert(p)) && !alreadyHeld(p, command) && !failsHeld(p, command));
   const pinned = (command: 'UPDATE' | 'INSERT') =>
     policiesFor(ctx.model, rel, role, command, false).some((p) => asserts(p, command)) || permissiveFor(command).every((p) => asserts(p, command));
   if (can('UPDATE')) {
@@ -268,7 +300,7 @@ export const rule: CatalogRule = {
   level: 'error',
   category: 'security',
   description: "policy trusts a column of the caller's own row that the caller can write (e.g. profiles.is_admin)",
-  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger or a BEFORE INSERT/UPDATE row trigger whose PL/pgSQL function assigns new.<column> or raises an error while reading it (`if new.org_id <> (select …) then raise exception …`), or (for inserts) a unique key on the caller's id when a trigger on auth.users creates that row at sign-up (an INSERT in its PL/pgSQL function) and the caller cannot delete it counts as guarding it — without such a trigger the user's first row is the one they insert, with the column set as they like, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves; the caller's id may be handed in too, `is_org_maintainer(auth.uid(), org_id)`), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id) — unless the policy compares it with a constant or with a column of another table that no foreign key ties to it (`m.invite_code in (select code from invites)`, `has_code('VIP')` over `m.invite_code = _code`): such a value is any user's to claim while no one holds it. A write policy gated on the caller's own row opens no path when only a caller who passes the policy already can take it: its USING (UPDATE) or check (INSERT) calls a helper that sees every row of the table (no RLS, or SECURITY DEFINER owned by its owner without FORCE or by a BYPASSRLS role) and reads the caller's row by a unique key — a PL/pgSQL one that SELECTs it INTO variables, returns false when there is none (`if r is null` / `if not found`) and returns a test of them (`has_perm('manage', auth.uid())` over `select o.role into r from operators o where o.user_id = v and o.is_active … return r = 'founder' or p = 'read'`), or one whose body is one SELECT, LANGUAGE sql or a PL/pgSQL RETURN (`select exists (select 1 from operators o where o.user_id = v and (o.role = 'founder' or p = 'read'))`, or `select o.role = 'founder' from operators o where o.user_id = v`, NULL without the row, or such a SELECT INTO a boolean variable the body then returns), the parameters folded with the call's constants (a parameter named like a column of the table is that column in LANGUAGE sql: no such gate) — and every way through it is also a way through each such gate the policy asking reads the row with (has_perm('reports', …): founders again), or each sub-select of its own that reads the table, standing under AND and OR only (`exists (select 1 from user_roles ur where ur.user_id = auth.uid() and ur.role = 'admin')` beside an is_admin() gate), or, for INSERT, every way through needs the caller's existing row (their own new row would collide with it); likewise a set-returning LANGUAGE sql helper that selects one column of the caller's rows (`org_id in (select get_user_admin_org_ids())` over `select org_id from org_members where user_id = auth.uid() and role in ('owner', 'admin')`, read under AND, OR and EXISTS or IN sub-selects of plain SELECTs), or a boolean helper handed a column of the policy's row that its body compares once with a column of the caller's row (`has_team_role(team_id, array['owner', 'coach'])` over `exists (select 1 from team_members tm where tm.team_id = p_team_id and tm.user_id = auth.uid() and tm.deleted_at is null and tm.role::text = any (p_roles))`, which is `team_id in` the caller's teams that pass; AND-ed or OR-ed beside other tests, sub-selects included), when every write policy's check (USING when it has none) has a conjunct `<that column> in (select …)` of such a helper, or every OR branch such a call handed that column, on the same table whose every way through is one of the read helper's — or, for INSERT, needs the caller's row holding the value, under a unique key on that column and the caller's (their own new row would collide with it): each row the caller writes holds a value they already had, so their set gains none; a gate any operator passes (`return r is not null`, `or p = 'manage'` called with 'manage') still opens the path to what only founders pass, as does a gate on another table or one that passes without a row. LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
+  docs: "A policy that looks the caller up in another table (a profile, a membership) and decides on what it finds there (is_admin, role, org_id) is only as strong as that row: if the same API role may UPDATE the column on its own row, or INSERT a row of its own, any signed-in user can promote themselves. The rule follows table and column privileges, row-level security and the UPDATE/INSERT policies of the looked-up table; a check that names the column outside NOT (in every permissive INSERT/UPDATE policy, since they are OR-ed, or in a restrictive one), a BEFORE UPDATE OF <column> trigger or a BEFORE INSERT/UPDATE row trigger whose PL/pgSQL function assigns new.<column> or raises an error while reading it (`if new.org_id <> (select …) then raise exception …`), or (for inserts) a unique key on the caller's id when a trigger on auth.users creates that row at sign-up (an INSERT in its PL/pgSQL function) and the caller cannot delete it counts as guarding it — without such a trigger the user's first row is the one they insert, with the column set as they like, a permissive policy that is constantly false (`using (false)`, `with check (false)`) opens nothing, nor does one whose check (USING without one) holds a column to a constant at its top, AND-ed, that every way through the gate the policy asking reads the row with needs another value in (`with check (user_id = auth.uid() and role = 'viewer')`, a self-join, beside `is_project_admin(project_id)` over `… and role = 'admin'`: the viewer's row passes no admin gate, and whether they can then change role is role's own path), nor does an INSERT check that requires, through a LANGUAGE sql or one-RETURN plpgsql helper handed the new row's columns, the caller's existing row with the same unique key (`(select private.is_org_owner(org_id))` over `members m where m.org_id = p_org and m.user_id = auth.uid() and m.role = 'owner'`, primary key (org_id, user_id): owners add others, never themselves; the caller's id may be handed in too, `is_org_maintainer(auth.uid(), org_id)`), and so does a unique key on the column itself (`exists (select 1 from workouts w where w.id = sets.workout_id and w.user_id = auth.uid())` trusts w.id, which the caller cannot set to another workout's id) — unless the policy compares it with a constant or with a column of another table that no foreign key ties to it (`m.invite_code in (select code from invites)`, `has_code('VIP')` over `m.invite_code = _code`): such a value is any user's to claim while no one holds it. A write policy gated on the caller's own row opens no path when only a caller who passes the policy already can take it: its USING (UPDATE) or check (INSERT) calls a helper that sees every row of the table (no RLS, or SECURITY DEFINER owned by its owner without FORCE or by a BYPASSRLS role, or, run as its caller, a table every API role that may read it reads in full: a permissive SELECT policy true for every row, none restrictive — `using (true)` on memberships anyone may list) and reads the caller's row by a unique key — a PL/pgSQL one that SELECTs it INTO variables, returns false when there is none (`if r is null` / `if not found`) and returns a test of them (`has_perm('manage', auth.uid())` over `select o.role into r from operators o where o.user_id = v and o.is_active … return r = 'founder' or p = 'read'`), or one whose body is one SELECT, LANGUAGE sql or a PL/pgSQL RETURN (`select exists (select 1 from operators o where o.user_id = v and (o.role = 'founder' or p = 'read'))`, or `select o.role = 'founder' from operators o where o.user_id = v`, NULL without the row, or such a SELECT INTO a boolean variable the body then returns), the parameters folded with the call's constants (a parameter named like a column of the table is that column in LANGUAGE sql: no such gate) — and every way through it is also a way through each such gate the policy asking reads the row with (has_perm('reports', …): founders again), or each sub-select of its own that reads the table, standing under AND and OR only (`exists (select 1 from user_roles ur where ur.user_id = auth.uid() and ur.role = 'admin')` beside an is_admin() gate), or, for INSERT, every way through needs the caller's existing row (their own new row would collide with it); likewise a set-returning LANGUAGE sql helper that selects one column of the caller's rows (`org_id in (select get_user_admin_org_ids())` over `select org_id from org_members where user_id = auth.uid() and role in ('owner', 'admin')`, read under AND, OR and EXISTS or IN sub-selects of plain SELECTs), or a boolean helper handed a column of the policy's row that its body compares once with a column of the caller's row (`has_team_role(team_id, array['owner', 'coach'])` over `exists (select 1 from team_members tm where tm.team_id = p_team_id and tm.user_id = auth.uid() and tm.deleted_at is null and tm.role::text = any (p_roles))`, which is `team_id in` the caller's teams that pass; AND-ed or OR-ed beside other tests, sub-selects included), when every write policy's check (USING when it has none) has a conjunct `<that column> in (select …)` of such a helper, or every OR branch such a call handed that column, on the same table whose every way through is one of the read helper's — or, for INSERT, needs the caller's row holding the value, under a unique key on that column and the caller's (their own new row would collide with it): each row the caller writes holds a value they already had, so their set gains none; a gate any operator passes (`return r is not null`, `or p = 'manage'` called with 'manage') still opens the path to what only founders pass, as does a gate on another table or one that passes without a row. LANGUAGE sql and plpgsql helpers the policy calls (an is_admin() that reads the caller's profile, or a has_role(auth.uid(), 'admin') handed the caller's id) are followed; in PL/pgSQL, a variable that only ever holds auth.uid() counts as the caller's id. anon is named only for a row looked up by a claim anon carries: one looked up by the user's id or email is never a request without a user's own.",
   fix: 'keep authorization data out of the user\'s reach: grant UPDATE only on the columns users may edit (grant update (display_name) on …), pin the column in the UPDATE policy\'s WITH CHECK, or keep roles in a table or in app_metadata that only the service role writes',
   check(ctx) {
     const out: RawFinding[] = [];
