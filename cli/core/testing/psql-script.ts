@@ -65,7 +65,13 @@ export type ScriptEvent =
    * the `\if`, after that `\gset` ran, so the branch is chosen then. Every branch's text is in the
    * output; the runner runs the first branch whose condition holds and skips the others.
    */
-  | { kind: 'branch'; at: number; arms: BranchArm[] };
+  | { kind: 'branch'; at: number; arms: BranchArm[] }
+  /**
+   * A meta-command psql fails when it reaches it: an `\i` or `\copy` of a file that is not there.
+   * psql reports it then (`stderr`, in its words) and stops the file under ON_ERROR_STOP, else goes
+   * on with the next line; the statements before it have run. `file` and `offset` are the command's.
+   */
+  | { kind: 'error'; at: number; file: string; offset: number; message: string; hint: string; stderr: string };
 
 /** One branch of a `branch` event: its `\if`, `\elif` or `\else` and the text up to the next. */
 export interface BranchArm {
@@ -679,7 +685,8 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const candidates = placesOf(target!, absPath, relativeToScript);
         // psql reads an included file when it reaches the \i, so it runs what an earlier \o wrote
         // there in this run (the classic way to generate SQL and run it). rowguard reads includes
-        // before the file runs: it would run the file as it was on disk, stale or missing.
+        // before the file runs: it would run the file as it was on disk, stale or missing. (One that is
+        // not there and that no \o writes fails where psql fails it, when the file reaches the \i.)
         const generated = candidates.find((c) => written.has(c));
         if (generated !== undefined) {
           fail(
@@ -687,7 +694,13 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
             'run the generated SQL in the database instead, e.g. a DO block that EXECUTEs each statement the query returns',
           );
         }
-        const { content, used } = readFirst(candidates) ?? fail(`\\${cmd} ${target}: no such file`, lookedIn(candidates));
+        const found = readFirst(candidates);
+        if (!found) {
+          // The statements before it run first, as psql runs them; in a branch not taken it is never read.
+          events.push({ kind: 'error', at, file, offset: start, message: `\\${cmd} ${target}: no such file`, hint: lookedIn(candidates), stderr: `error: ${relativeToScript && !isAbsolute(target!) ? join(dirname(file), target!) : target}: No such file or directory` });
+          return;
+        }
+        const { content, used } = found;
         const r = lex(relative(opts.displayRoot ?? opts.cwd, used) || used, used, content, depth + 1);
         return r === 'quit' ? 'quit' : undefined;
       }
@@ -729,7 +742,13 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         if (candidates.some((x) => written.has(x))) {
           fail(`\\copy from ${c.source}: reads what \\o ${c.source} wrote while the file ran, which rowguard cannot read (it reads every \\copy file before the file runs)`);
         }
-        const { content } = readFirst(candidates) ?? fail(`\\copy from ${c.source}: no such file`, `${lookedIn(candidates)} (psql reads it relative to its working directory)`);
+        const found = readFirst(candidates);
+        if (!found) {
+          // psql sends no COPY then.
+          events.push({ kind: 'error', at, file, offset: start, message: `\\copy from ${c.source}: no such file`, hint: `${lookedIn(candidates)} (psql reads it relative to its working directory)`, stderr: `error: ${c.source}: No such file or directory` });
+          return;
+        }
+        const { content } = found;
         return { at: start, sql: c.sql, fromScript: false, data: untilEndOfData(content) };
       }
       case '!':
