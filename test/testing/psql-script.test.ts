@@ -49,6 +49,21 @@ describe('psql script preprocessing', () => {
     ]);
   });
 
+  it('keeps an \\if stack per file read, as psql does, and leaves its refused conditionals to fail where psql fails them', () => {
+    // The include's \endif cannot end main.sql's \if; the \if it opens ends with it (its body never read).
+    const s = expand("\\if true\nselect 1;\n\\i inc.sql\nselect 2;\n\\endif\n\\else\nselect 3;\n", { 'inc.sql': "\\endif\n\\if false\nselect 'never';\n" });
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 1; select 2; select 3;');
+    expect(s.events.flatMap((e) => (e.kind === 'error' ? [[e.file, e.offset, e.stderr]] : []))).toEqual([
+      ['inc.sql', 0, 'error: \\endif: no matching \\if'],
+      ['inc.sql', 17, 'error: reached EOF without finding closing \\endif(s)'],
+      ['main.sql', 47, 'error: \\else: no matching \\if'],
+    ]);
+    // In an \if decided when the file runs, an \elif after its \else is refused before the file runs.
+    expect(expand("select 1 as x \\gset\n\\if :x\n\\else\n\\elif true\n\\endif\n").problem?.message).toContain('\\elif: cannot occur after \\else');
+    expect(expand("select 1 as x \\gset\n\\if :x\n\\else\n\\else\n\\endif\n").problem?.message).toContain('\\else: cannot occur after \\else');
+  });
+
   it('refuses an \\i of the file an earlier \\o wrote: psql runs what the query wrote there, rowguard would run the file as it was on disk', () => {
     // psql 15 printed "ok 1 - fresh" for this script, with gen.sql holding select pass('stale') beforehand.
     const files = { 'gen.sql': "select pass('stale');\n", 'lib/out.sql': "\\o gen.sql\n" };

@@ -71,6 +71,20 @@ describe('TAP output matches pgTAP', () => {
       'error: test/testing/fixtures/compat/no-such.csv: No such file or directory',
       'error: test/testing/fixtures/compat/no-such-include.sql: No such file or directory',
     ]);
+    // So do its refused conditionals and \set, each in the order and the words of psql 15's stderr for the file.
+    const e = r.files.find((x) => x.file.endsWith('psql-errors.test.sql'))!;
+    expect(e.status).toBe('errored');
+    expect(e.error).toMatchObject({ message: 'the file ends inside an \\if block (missing \\endif)', location: { file: 'test/testing/fixtures/compat/psql-errors.test.sql', line: 30, source: 'ROLLBACK;' } });
+    expect(e.messages).toEqual([
+      'error: \\endif: no matching \\if',
+      'error: \\else: no matching \\if',
+      'error: \\elif: cannot occur after \\else',
+      'error: \\else: cannot occur after \\else',
+      'error: invalid variable name: "rg-bad"',
+      'error: \\endif: no matching \\if',
+      'error: reached EOF without finding closing \\endif(s)',
+      'error: reached EOF without finding closing \\endif(s)',
+    ]);
   });
 
   it.skipIf(!canCompareWithRealPgtap())('gives the same lines and verdict as pg_prove with the real pgTAP on the same files', async () => {

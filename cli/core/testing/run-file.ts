@@ -577,12 +577,12 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
           }
         }
       } else if (e.kind === 'error') {
-        // psql's own error (an \i or \copy of a file that is not there): a failed command, which
-        // ends the file under ON_ERROR_STOP; the open block is left as it was (no SQL failed).
+        // psql's own error (an \i of a file that is not there, an \endif with no \if…): a failed
+        // command, which ends the file under ON_ERROR_STOP; the open block is left as it was (no SQL failed).
         result.messages.push(e.stderr);
         if (onErrorStop) {
           const lc = lineColumn(script.sources.get(e.file) ?? '', e.offset);
-          result.error = { message: e.message, hint: e.hint, location: { file: e.file, line: lc.line, column: lc.column, source: lc.source } };
+          result.error = { message: e.message, ...(e.hint ? { hint: e.hint } : {}), location: { file: e.file, line: lc.line, column: lc.column, source: lc.source } };
           return true;
         }
       } else if (e.kind === 'output') outputOn = e.enabled;
