@@ -38,9 +38,30 @@ describe('psql script preprocessing', () => {
     expect(lineColumn(s.sources.get('lib/setup.sql')!, 13)).toMatchObject({ line: 2, column: 1 });
   });
 
-  it('reports a missing include with the place of the \\i', () => {
-    const s = expand('select 1;\n\\i nope.sql\n');
-    expect(s.problem).toMatchObject({ file: 'main.sql', offset: 10, message: '\\i nope.sql: no such file' });
+  it('leaves a missing include or \\copy file to fail where psql fails it, with the place of the command, and reads on', () => {
+    // psql reports it when it reaches the \i (and sends no COPY for the \copy); the runner stops there under ON_ERROR_STOP.
+    const s = expand("select 1;\n\\i nope.sql\nselect 2;\n\\copy t from 'missing.csv'\nselect 3;\n");
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 1; select 2; select 3;');
+    expect(s.events.filter((e) => e.kind === 'error')).toEqual([
+      { kind: 'error', at: s.sql.indexOf('select 2') - 1, file: 'main.sql', offset: 10, message: '\\i nope.sql: no such file', hint: expect.stringContaining('looked in'), stderr: 'error: nope.sql: No such file or directory' },
+      { kind: 'error', at: s.sql.indexOf('select 3') - 1, file: 'main.sql', offset: 32, message: '\\copy from missing.csv: no such file', hint: expect.stringContaining('looked in'), stderr: 'error: missing.csv: No such file or directory' },
+    ]);
+  });
+
+  it('keeps an \\if stack per file read, as psql does, and leaves its refused conditionals to fail where psql fails them', () => {
+    // The include's \endif cannot end main.sql's \if; the \if it opens ends with it (its body never read).
+    const s = expand("\\if true\nselect 1;\n\\i inc.sql\nselect 2;\n\\endif\n\\else\nselect 3;\n", { 'inc.sql': "\\endif\n\\if false\nselect 'never';\n" });
+    expect(s.problem).toBeUndefined();
+    expect(s.sql.replace(/\s+/g, ' ').trim()).toBe('select 1; select 2; select 3;');
+    expect(s.events.flatMap((e) => (e.kind === 'error' ? [[e.file, e.offset, e.stderr]] : []))).toEqual([
+      ['inc.sql', 0, 'error: \\endif: no matching \\if'],
+      ['inc.sql', 17, 'error: reached EOF without finding closing \\endif(s)'],
+      ['main.sql', 47, 'error: \\else: no matching \\if'],
+    ]);
+    // In an \if decided when the file runs, an \elif after its \else is refused before the file runs.
+    expect(expand("select 1 as x \\gset\n\\if :x\n\\else\n\\elif true\n\\endif\n").problem?.message).toContain('\\elif: cannot occur after \\else');
+    expect(expand("select 1 as x \\gset\n\\if :x\n\\else\n\\else\n\\endif\n").problem?.message).toContain('\\else: cannot occur after \\else');
   });
 
   it('refuses an \\i of the file an earlier \\o wrote: psql runs what the query wrote there, rowguard would run the file as it was on disk', () => {
@@ -243,7 +264,6 @@ describe('psql script preprocessing', () => {
       ['\\copy t to \'out.csv\'', 'writes a file on the client'],
       ['\\copy t from program \'cat x\'', 'runs a shell command'],
       ['\\copy t from pstdin', "psql's own stdin"],
-      ['\\copy t from \'missing.csv\'', '\\copy from missing.csv: no such file'],
       ['\\copy t from \'data.bin\' with (format binary)', 'binary format'],
       ['\\copy t', 'no from or to'],
       ['\\! rm -rf /', 'shell command'],

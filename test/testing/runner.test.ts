@@ -62,6 +62,29 @@ describe('TAP output matches pgTAP', () => {
     expect(a.tests.filter((t) => t.directive?.kind === 'skip')).toHaveLength(3);
     expect(a.tests.find((t) => t.description === 'is fails')).toMatchObject({ failed: true, location: { line: 23, column: 1 } });
     expect(a.tests.find((t) => t.description === 'is fails')!.diagnostics).toEqual(['Failed test 7: "is fails"', '        have: 1', '        want: 2']);
+    // psql's own errors (files that are not there) come when the file reaches them, in psql's words on stderr.
+    const m = r.files.find((x) => x.file.endsWith('missing-file.test.sql'))!;
+    expect(m.status).toBe('errored');
+    expect(m.error).toMatchObject({ message: '\\ir no-such-include.sql: no such file', location: { file: 'test/testing/fixtures/compat/missing-file.test.sql', line: 20, column: 1 } });
+    expect(m.messages).toEqual([
+      'error: test/testing/fixtures/compat/no-such-include.sql: No such file or directory',
+      'error: test/testing/fixtures/compat/no-such.csv: No such file or directory',
+      'error: test/testing/fixtures/compat/no-such-include.sql: No such file or directory',
+    ]);
+    // So do its refused conditionals and \set, each in the order and the words of psql 15's stderr for the file.
+    const e = r.files.find((x) => x.file.endsWith('psql-errors.test.sql'))!;
+    expect(e.status).toBe('errored');
+    expect(e.error).toMatchObject({ message: 'the file ends inside an \\if block (missing \\endif)', location: { file: 'test/testing/fixtures/compat/psql-errors.test.sql', line: 30, source: 'ROLLBACK;' } });
+    expect(e.messages).toEqual([
+      'error: \\endif: no matching \\if',
+      'error: \\else: no matching \\if',
+      'error: \\elif: cannot occur after \\else',
+      'error: \\else: cannot occur after \\else',
+      'error: invalid variable name: "rg-bad"',
+      'error: \\endif: no matching \\if',
+      'error: reached EOF without finding closing \\endif(s)',
+      'error: reached EOF without finding closing \\endif(s)',
+    ]);
   });
 
   it.skipIf(!canCompareWithRealPgtap())('gives the same lines and verdict as pg_prove with the real pgTAP on the same files', async () => {

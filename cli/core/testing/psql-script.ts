@@ -65,7 +65,15 @@ export type ScriptEvent =
    * the `\if`, after that `\gset` ran, so the branch is chosen then. Every branch's text is in the
    * output; the runner runs the first branch whose condition holds and skips the others.
    */
-  | { kind: 'branch'; at: number; arms: BranchArm[] };
+  | { kind: 'branch'; at: number; arms: BranchArm[] }
+  /**
+   * A meta-command psql fails when it reaches it: an `\i` or `\copy` of a file that is not there, an
+   * `\else` or `\endif` with no `\if`, an `\elif` after `\else`, a `\set` of an invalid name, or the
+   * end of a file inside an `\if` (each file read has its own `\if`s, as in psql).
+   * psql reports it then (`stderr`, in its words) and stops the file under ON_ERROR_STOP, else goes
+   * on with the next line; the statements before it have run. `file` and `offset` are the command's.
+   */
+  | { kind: 'error'; at: number; file: string; offset: number; message: string; hint?: string; stderr: string };
 
 /** One branch of a `branch` event: its `\if`, `\elif` or `\else` and the text up to the next. */
 export interface BranchArm {
@@ -256,7 +264,10 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
   const sources = new Map<string, string>();
   // \if stack: `active` is whether text is executed; `done` whether a branch was taken.
   // A branch chosen when the file runs (an \if on a \gset variable): every branch is read as live.
-  const conds: Array<{ active: boolean; done: boolean; parentActive: boolean; branch?: Extract<ScriptEvent, { kind: 'branch' }> }> = [];
+  // `afterElse`: its \else was read (psql refuses an \elif or \else after it).
+  const conds: Array<{ active: boolean; done: boolean; parentActive: boolean; afterElse?: boolean; branch?: Extract<ScriptEvent, { kind: 'branch' }> }> = [];
+  // psql keeps a stack of \if's per file it reads (MainLoop's): where the current file's starts in `conds`.
+  let condBase = 0;
   const live = () => conds.every((c) => c.active);
 
   const emit = (text: string, file: string, srcStart: number, verbatim: boolean) => {
@@ -306,7 +317,35 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
 
   // The files `\o <file>` has pointed psql's query output at so far (absolute paths).
   const written = new Set<string>();
+  /**
+   * Read one file (the test file or one it includes). An \if it leaves open is psql's error at its
+   * end ("reached EOF without finding closing \endif(s)"), after what it ran; an \i'd file's \endif
+   * cannot end an \if of the file that includes it.
+   */
   const lex = (file: string, absPath: string, text: string, depth: number): 'quit' | void => {
+    const includer = condBase;
+    condBase = conds.length;
+    try {
+      const r = lexFile(file, absPath, text, depth);
+      if (r !== 'quit' && conds.length > condBase) {
+        while (conds.length > condBase) {
+          const open = conds.pop()!;
+          const last = open.branch?.arms[open.branch.arms.length - 1];
+          if (last) {
+            last.end = outLen;
+            last.endEvent = events.length;
+          }
+        }
+        // (psql names the file's last line.)
+        const lastLine = text.lastIndexOf('\n', text.endsWith('\n') ? text.length - 2 : text.length - 1) + 1;
+        events.push({ kind: 'error', at: outLen, file, offset: lastLine, message: 'the file ends inside an \\if block (missing \\endif)', stderr: 'error: reached EOF without finding closing \\endif(s)' });
+      }
+      return r;
+    } finally {
+      condBase = includer;
+    }
+  };
+  const lexFile = (file: string, absPath: string, text: string, depth: number): 'quit' | void => {
     sources.set(file, text);
     let i = 0;
     let parenDepth = 0;
@@ -534,7 +573,11 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       events.push({ kind: 'echo', at: outLen, text: unrecognizedCondition(expr, cmd), stream: 'stderr' });
       return false;
     };
-    const top = conds[conds.length - 1];
+    const top = conds.length > condBase ? conds[conds.length - 1] : undefined;
+    // A conditional psql refuses when it reaches it (stderr, and a stop under ON_ERROR_STOP); it changes nothing.
+    const psqlError = (text: string): void => {
+      events.push({ kind: 'error', at: outLen, file, offset: start, message: text, stderr: `error: ${text}` });
+    };
     const openArm = (branch: Extract<ScriptEvent, { kind: 'branch' }>, arm: Pick<BranchArm, 'expr' | 'variable' | 'defined' | 'cmd'>) => {
       const last = branch.arms[branch.arms.length - 1];
       if (last) {
@@ -559,6 +602,8 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       return;
     }
     if (top?.branch && (cmd === 'elif' || cmd === 'else' || cmd === 'endif')) {
+      // (An error event here would sit in the arm of the \else, and be skipped with it.)
+      if (cmd !== 'endif' && top.afterElse) fail(`\\${cmd}: cannot occur after \\else (psql reports it and stops there under ON_ERROR_STOP)`);
       if (cmd === 'endif') {
         openArm(top.branch, { expr: null, cmd: 'else' });
         // (the arm just opened is empty: the \endif ends the last one)
@@ -568,6 +613,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       }
       if (cmd === 'else') {
         openArm(top.branch, { expr: null, cmd: 'else' });
+        top.afterElse = true;
         return;
       }
       const expr = args().join(' ');
@@ -575,23 +621,25 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       return;
     }
     if (cmd === 'elif' || cmd === 'else' || cmd === 'endif') {
-      if (!top) fail(`\\${cmd} without a matching \\if`);
+      if (!top) return psqlError(`\\${cmd}: no matching \\if`);
       if (cmd === 'endif') {
         conds.pop();
         return;
       }
+      if (top.afterElse) return psqlError(`\\${cmd}: cannot occur after \\else`);
       if (cmd === 'else') {
-        top!.active = top!.parentActive && !top!.done;
-        top!.done = true;
+        top.active = top.parentActive && !top.done;
+        top.done = true;
+        top.afterElse = true;
         return;
       }
-      const tested = top!.parentActive && !top!.done ? condition() : false;
+      const tested = top.parentActive && !top.done ? condition() : false;
       if (typeof tested === 'object') {
         fail(`\\elif: :${tested.variable} is not set when rowguard reads the \\elif of an \\if it could decide before the file runs (a \\gset sets it only then)`, 'test the variable in an \\if of its own, or the value in SQL (e.g. SELECT CASE … or skip())');
       }
       const value = tested as boolean;
-      top!.active = value;
-      top!.done = top!.done || value;
+      top.active = value;
+      top.done = top.done || value;
       return;
     }
     if (!live()) return;
@@ -628,7 +676,11 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const a = args();
         if (a.length === 0) return; // psql lists the variables: nothing to run
         const [name, ...rest] = a;
-        if (!/^[A-Za-z0-9_]+$/.test(name!)) fail(`\\set: invalid variable name "${name}"`);
+        if (!/^[A-Za-z0-9_]+$/.test(name!)) {
+          // psql refuses it when it reaches it and sets nothing.
+          events.push({ kind: 'error', at, file, offset: start, message: `\\set: invalid variable name "${name}"`, stderr: `error: invalid variable name: "${name}"` });
+          return;
+        }
         const value = errorVariable(name!, rest.join(''));
         if (typeof value === 'object') {
           events.push({ kind: 'echo', at, text: value.error, stream: 'stderr' });
@@ -679,7 +731,8 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         const candidates = placesOf(target!, absPath, relativeToScript);
         // psql reads an included file when it reaches the \i, so it runs what an earlier \o wrote
         // there in this run (the classic way to generate SQL and run it). rowguard reads includes
-        // before the file runs: it would run the file as it was on disk, stale or missing.
+        // before the file runs: it would run the file as it was on disk, stale or missing. (One that is
+        // not there and that no \o writes fails where psql fails it, when the file reaches the \i.)
         const generated = candidates.find((c) => written.has(c));
         if (generated !== undefined) {
           fail(
@@ -687,7 +740,13 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
             'run the generated SQL in the database instead, e.g. a DO block that EXECUTEs each statement the query returns',
           );
         }
-        const { content, used } = readFirst(candidates) ?? fail(`\\${cmd} ${target}: no such file`, lookedIn(candidates));
+        const found = readFirst(candidates);
+        if (!found) {
+          // The statements before it run first, as psql runs them; in a branch not taken it is never read.
+          events.push({ kind: 'error', at, file, offset: start, message: `\\${cmd} ${target}: no such file`, hint: lookedIn(candidates), stderr: `error: ${relativeToScript && !isAbsolute(target!) ? join(dirname(file), target!) : target}: No such file or directory` });
+          return;
+        }
+        const { content, used } = found;
         const r = lex(relative(opts.displayRoot ?? opts.cwd, used) || used, used, content, depth + 1);
         return r === 'quit' ? 'quit' : undefined;
       }
@@ -729,7 +788,13 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         if (candidates.some((x) => written.has(x))) {
           fail(`\\copy from ${c.source}: reads what \\o ${c.source} wrote while the file ran, which rowguard cannot read (it reads every \\copy file before the file runs)`);
         }
-        const { content } = readFirst(candidates) ?? fail(`\\copy from ${c.source}: no such file`, `${lookedIn(candidates)} (psql reads it relative to its working directory)`);
+        const found = readFirst(candidates);
+        if (!found) {
+          // psql sends no COPY then.
+          events.push({ kind: 'error', at, file, offset: start, message: `\\copy from ${c.source}: no such file`, hint: `${lookedIn(candidates)} (psql reads it relative to its working directory)`, stderr: `error: ${c.source}: No such file or directory` });
+          return;
+        }
+        const { content } = found;
         return { at: start, sql: c.sql, fromScript: false, data: untilEndOfData(content) };
       }
       case '!':
@@ -745,7 +810,6 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
   let problem: ScriptProblem | undefined;
   try {
     lex(opts.file, opts.path ?? join(opts.cwd, opts.file), opts.text, 0);
-    if (conds.length > 0) problem = { file: opts.file, offset: opts.text.length, message: 'the file ends inside an \\if block (missing \\endif)' };
   } catch (err) {
     if (!(err instanceof Abort)) throw err;
     problem = err.problem;

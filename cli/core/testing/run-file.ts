@@ -540,7 +540,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     const last = st.start + Math.max(st.text.length, 1) - 1;
     return skippedArms.some((a) => last >= a.start && last < a.end);
   };
-  const runEventsBefore = (offset: number, current?: SqlLocation) => {
+  /** Run the meta-commands before `offset`; true when one stopped the file (result.error says why). */
+  const runEventsBefore = (offset: number, current?: SqlLocation): boolean => {
     while (nextEvent < events.length && events[nextEvent]!.e.at <= offset) {
       const { e, index } = events[nextEvent++]!;
       if (skippedEvent(index)) continue;
@@ -575,11 +576,21 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
             lineOrigin.push(current);
           }
         }
+      } else if (e.kind === 'error') {
+        // psql's own error (an \i of a file that is not there, an \endif with no \if…): a failed
+        // command, which ends the file under ON_ERROR_STOP; the open block is left as it was (no SQL failed).
+        result.messages.push(e.stderr);
+        if (onErrorStop) {
+          const lc = lineColumn(script.sources.get(e.file) ?? '', e.offset);
+          result.error = { message: e.message, ...(e.hint ? { hint: e.hint } : {}), location: { file: e.file, line: lc.line, column: lc.column, source: lc.source } };
+          return true;
+        }
       } else if (e.kind === 'output') outputOn = e.enabled;
       else if (e.kind === 'set' && e.name === 'ON_ERROR_STOP') onErrorStop = e.value === null ? false : parsePsqlBool(e.value) ?? false;
       else if (e.kind === 'set' && e.name === 'ON_ERROR_ROLLBACK') onErrorRollback = e.value !== null && parsePsqlBool(e.value) === true;
       else if (e.kind === 'set' && e.name === 'AUTOCOMMIT') autocommit = e.value !== null && parsePsqlBool(e.value) !== false;
     }
+    return false;
   };
 
   const exec = (text: string) => sql.unsafe(text).simple().raw() as unknown as Promise<Array<Array<Buffer | null>>>;
@@ -805,9 +816,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
    * psql reads a `\;` group to its end before it sends it: the meta-commands on its lines (an \echo, a
    * \set AUTOCOMMIT or ON_ERROR_ROLLBACK just before it) have run by then.
    */
-  const readGroup = (items: Array<{ st: Statement; generated?: SqlLocation }>): void => {
+  const readGroup = (items: Array<{ st: Statement; generated?: SqlLocation }>): boolean => {
     const last = items[items.length - 1]!;
-    if (!last.generated) runEventsBefore(last.st.end);
+    return !last.generated && runEventsBefore(last.st.end);
   };
 
   /**
@@ -817,7 +828,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
    * \gexec that ends the group runs after it. (A group holding transaction control: runTxGroup.)
    */
   const runGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
-    readGroup(items);
+    if (readGroup(items)) return 'stop';
     if (!autocommit && block === 'none') await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
     const implicit = block === 'none';
     const savepoint = implicit ? !onErrorStop || !!opts.commit : onErrorRollback && !aborted;
@@ -832,7 +843,10 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     let outcome: 'stop' | 'failed' | void = undefined;
     try {
       for (const it of items) {
-        if (!it.generated) runEventsBefore(it.st.end);
+        if (!it.generated && runEventsBefore(it.st.end)) {
+          outcome = 'stop';
+          break;
+        }
         outcome = await runOne(it.st, it.index, it.generated);
         if (outcome) break;
       }
@@ -861,7 +875,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
    * to psql's savepoint while the group has not ended that block.
    */
   const runTxGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
-    readGroup(items);
+    if (readGroup(items)) return 'stop';
     // psql sends BEGIN before the query unless it starts with transaction control (command_no_begin).
     if (!autocommit && block === 'none' && opensBlock(await classify(items[0]!.st.text))) await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
     // psql's ON_ERROR_ROLLBACK savepoint, taken before the query when a block is open.
@@ -883,7 +897,10 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     };
     try {
       for (const it of items) {
-        if (!it.generated) runEventsBefore(it.st.end);
+        if (!it.generated && runEventsBefore(it.st.end)) {
+          outcome = 'stop';
+          break;
+        }
         const tx = await classify(it.st.text);
         const at = it.generated ?? locate(script, it.st.start);
         if (block === 'none' && tx && tx.kind !== 'prepare' && tx.kind !== 'commit_prepared' && tx.kind !== 'rollback_prepared') {
@@ -958,7 +975,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   const runQuery = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
     if (items.length > 1) return items.some((it) => TX_PREFIX.test(it.st.text)) ? runTxGroup(items) : runGroup(items);
     for (const it of items) {
-      if (!it.generated) runEventsBefore(it.st.end);
+      if (!it.generated && runEventsBefore(it.st.end)) return 'stop';
       if ((await runOne(it.st, it.index, it.generated)) === 'stop') return 'stop';
     }
   };
@@ -1013,7 +1030,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     const joined = joinedToNext(script, statements);
     for (let index = 0; index < statements.length; ) {
       // An \if before this statement may choose a branch it is in.
-      runEventsBefore(statements[index]!.end);
+      if (runEventsBefore(statements[index]!.end)) break;
       if (skippedStatement(statements[index]!)) {
         index++;
         continue;
