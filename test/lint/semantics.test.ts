@@ -1512,6 +1512,58 @@ describe('write-policy-unbound on storage.objects served by Storage alone: its w
   });
 });
 
+describe("write-policy-unbound on storage.objects: a bucket-wide remove or move policy where the upload policy keeps files to their uploader (holes5)", () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  // A bucket every signed-in user reads (shared reads), with its remove and move policies asking only for the role.
+  const bucket = (upload: string, read = `bucket_id = 'docs' and auth.role() = 'authenticated'`) =>
+    supabaseStorage(`insert into storage.buckets values ('docs', 'docs', false), ('avatars', 'avatars', false);
+    insert into storage.objects (bucket_id, name, owner, owner_id) values ('docs', '${B}/tax.pdf', '${B}', '${B}');
+    create policy "read docs" on storage.objects for select to authenticated using (${read});
+    create policy "upload docs" on storage.objects for insert to authenticated with check (${upload});
+    create policy "remove docs" on storage.objects for delete to authenticated using (bucket_id = 'docs' and auth.role() = 'authenticated');
+    create policy "move docs" on storage.objects for update to authenticated using (bucket_id = 'docs' and auth.role() = 'authenticated');`);
+  // Storage's remove: delete … where bucket_id = $1 and name in (…) returning *; its move: update … set name … where bucket_id = $1 and name = $2.
+  const removeAndMove = (sql: string) =>
+    asRequest(sql, 'authenticated', A, async (tx) => [
+      (await tx.unsafe(`delete from storage.objects where bucket_id = 'docs' and name = any($1) returning name`, [[`${B}/tax.pdf`]])).length,
+      (await tx.unsafe(`update storage.objects set name = 'mine.pdf' where bucket_id = 'docs' and name = $1 returning name`, [`${B}/tax.pdf`])).length,
+    ]);
+  const objects = async (sql: string) => (await rule('write-policy-unbound', sql)).map((f) => f.object).sort();
+
+  it("on Postgres user a removes and renames b's file in a bucket whose uploads go to the uploader's folder or carry their id; reported for both policies", async () => {
+    for (const upload of [`bucket_id = 'docs' and (storage.foldername(name))[1] = (select auth.uid())::text`, `bucket_id = 'docs' and owner_id = (select auth.uid())::text`]) {
+      const sql = bucket(upload);
+      expect(await removeAndMove(sql)).toEqual([1, 0]);
+      const found = await rule('write-policy-unbound', sql);
+      expect(found.map((f) => f.object).sort()).toEqual(['move docs on storage.objects', 'remove docs on storage.objects']);
+      expect(found.find((f) => f.object.startsWith('remove'))!.message).toBe(
+        `policy remove docs on storage.objects lets authenticated remove every file of bucket docs, whose files upload docs keeps to the user who owns them (read docs shows the role every file of the bucket, so Storage's remove and move find them): its USING (((bucket_id = 'docs'::text) AND (auth.role() = 'authenticated'::text))) never ties the file to the caller`,
+      );
+    }
+    // The move alone (the remove run first takes the file away inside the same transaction).
+    const moved = await asRequest(bucket(`bucket_id = 'docs' and owner_id = (select auth.uid())::text`), 'authenticated', A, async (tx) => (await tx.unsafe(`update storage.objects set name = 'mine.pdf' where bucket_id = 'docs' and name = $1 returning name`, [`${B}/tax.pdf`])).length);
+    expect(moved).toBe(1);
+  });
+
+  it('not for a team bucket no policy ties to a user, nor where the reads are the owner\'s alone (Storage finds none of b\'s files), nor for an owner test on another bucket', async () => {
+    const team = bucket(`bucket_id = 'docs' and auth.role() = 'authenticated'`);
+    expect(await removeAndMove(team)).toEqual([1, 0]);
+    expect(await objects(team)).toEqual([]);
+    const ownReads = bucket(`bucket_id = 'docs' and owner_id = (select auth.uid())::text`, `bucket_id = 'docs' and owner_id = (select auth.uid())::text`);
+    expect(await removeAndMove(ownReads)).toEqual([0, 0]);
+    expect(await objects(ownReads)).toEqual([]);
+    const otherBucket = `${team} create policy "own avatars" on storage.objects for insert to authenticated with check (bucket_id = 'avatars' and owner_id = (select auth.uid())::text);`;
+    expect(await objects(otherBucket)).toEqual([]);
+  });
+
+  it('served through PostgREST too, the reads no longer matter: an unfiltered DELETE takes every file of the bucket', async () => {
+    const sql = bucket(`bucket_id = 'docs' and owner_id = (select auth.uid())::text`, `bucket_id = 'docs' and owner_id = (select auth.uid())::text`);
+    expect(await asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('delete from storage.objects')).count)).toBe(1);
+    expect(await rule('write-policy-unbound', sql, { schemas: ['public', 'storage'] }).then((f) => f.map((x) => x.object).sort())).toEqual(['move docs on storage.objects', 'remove docs on storage.objects']);
+  });
+});
+
 describe('anon-write-unprotected: TRUNCATE of a table other tables reference', () => {
   const t = (accountsGrant: string) => `create table public.buckets (id text primary key);
     create table public.objects (id int primary key, bucket_id text references public.buckets);
