@@ -2338,6 +2338,28 @@ describe('policy-subselect-uncorrelated: a helper handed the row that never read
     expect(await rule('policy-subselect-uncorrelated', plpgsql(' and m.org_id = p_org'))).toEqual([]);
     expect(await readsAs(plpgsql(' and m.org_id = p_org'), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 2']);
   });
+
+  it('a PL/pgSQL parameter named like the column under #variable_conflict use_column (or SET plpgsql.variable_conflict) is the column; qualified, or without the directive, it is read (holes5)', async () => {
+    const conflict = (directive: string, ref: string, set = '') =>
+      t(`create function private.is_member(org_id uuid) returns boolean language plpgsql stable security definer set search_path = ''${set} as $$
+        ${directive}
+        begin return exists (select 1 from public.members m where m.user_id = auth.uid() and m.org_id = ${ref}); end $$;`);
+    const message =
+      'policy org_rows on public.t hands org_id to private.is_member(), whose body never reads that parameter (under #variable_conflict use_column a bare org_id names the column of the table it reads, not the parameter): it gives the same answer for every t row, so authenticated callers who pass it can see every row';
+    for (const shadowed of [conflict('#variable_conflict use_column', 'org_id'), conflict('', 'org_id', ' set plpgsql.variable_conflict = use_column')]) {
+      expect((await rule('policy-subselect-uncorrelated', shadowed)).map((f) => f.message)).toEqual([message]);
+      expect(await readsAs(shadowed, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 1', 'org 2']);
+    }
+    const qualified = conflict('#variable_conflict use_column', 'is_member.org_id');
+    expect(await rule('policy-subselect-uncorrelated', qualified)).toEqual([]);
+    expect(await readsAs(qualified, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 2']);
+    // use_variable: the parameter wins; the default (error) refuses the ambiguous name at run time.
+    const variable = conflict('#variable_conflict use_variable', 'org_id');
+    expect(await rule('policy-subselect-uncorrelated', variable)).toEqual([]);
+    expect(await readsAs(variable, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 2']);
+    await expect(readsAs(conflict('', 'org_id'), 'authenticated', '00000000-0000-4000-8000-000000000002')).rejects.toThrow(/column reference "org_id" is ambiguous/);
+    expect(await rule('policy-subselect-uncorrelated', conflict('', 'org_id'))).toEqual([]);
+  });
 });
 
 describe('policy-user-metadata: a helper that reads raw_user_meta_data from auth.users', () => {

@@ -3185,7 +3185,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
   let unread: ReadonlySet<number> | null | undefined;
   return {
     unreadParams(columnsOf) {
-      if (unread === undefined) unread = unreadParameters(fn, defaultSchema, parseSync, columnsOf);
+      if (unread === undefined) unread = unreadParameters(fn, defaultSchema, parseSync, columnsOf, fn.language === 'plpgsql' ? sql : null);
       return unread;
     },
     needsUserGivenCaller(position: number, helpers: HelperTest) {
@@ -3232,16 +3232,23 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
  *
  * PL/pgSQL: its name (not after a dot, or after `<function>.`) or `$n` anywhere in the source
  * counts as read — a name that is both a variable and a column is an error there
- * (plpgsql.variable_conflict), so nothing is taken as unread on a guess.
+ * (plpgsql.variable_conflict), so nothing is taken as unread on a guess. Unless the function
+ * says `#variable_conflict use_column` (or SET plpgsql.variable_conflict = use_column): then a
+ * name that is also a column in scope is the column, as in LANGUAGE sql, and its queries and
+ * expressions (`plpgsqlSql`, readPlpgsql's) are read the same way.
  */
-export function unreadParameters(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null {
+export function unreadParameters(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, columnsOf: (table: string) => readonly string[] | null, plpgsqlSql: string | null = null): ReadonlySet<number> | null {
   if (/\b(out|inout|variadic)\b/i.test(fn.args)) return null;
   const names = parameterList(fn.args);
   if (names.length === 0) return new Set();
   const fname = (fn.name ?? '').toLowerCase();
   const read = new Set<number>();
   const language = fn.language ?? 'sql';
-  if (language === 'plpgsql') {
+  if (language === 'plpgsql' && fn.plpgsqlSource && plpgsqlSql !== null && columnWins(fn)) {
+    const parsed = parseFunctionBody(plpgsqlSql, parseSync);
+    if (!parsed) return null;
+    readBySqlScope(parsed.stmts ?? [], names, fname, defaultSchema, columnsOf, read);
+  } else if (language === 'plpgsql') {
     const src = fn.plpgsqlSource;
     if (!src) return null;
     names.forEach((n, i) => {
@@ -3254,24 +3261,40 @@ export function unreadParameters(fn: FunctionSource, defaultSchema: string, pars
   } else if (language === 'sql' && fn.body !== null) {
     const parsed = parseFunctionBody(fn.body, parseSync);
     if (!parsed) return null;
-    walk(parsed.stmts ?? [], (t, b, anc) => {
-      if (t === 'ParamRef') read.add(Number(b['number']) - 1);
-      if (t !== 'ColumnRef') return;
-      const fields = strings(b['fields']);
-      if (fields.length === 2 && fields[0]!.toLowerCase() === fname && names.includes(fields[1]!)) read.add(names.indexOf(fields[1]!));
-      if (fields.length !== 1 || !names.includes(fields[0]!)) return;
-      // The relations in scope where the name stands: every enclosing statement's FROM (a
-      // sub-select in a FROM does not see its siblings), and an UPDATE or DELETE's target.
-      const inScope: string[] = [];
-      anc.forEach((a) => {
-        if (a.via === 'fromClause') return;
-        for (const k of ['fromClause', 'usingClause']) inScope.push(...localScope(a.body[k], defaultSchema).values());
-        if ((a.type === 'UpdateStmt' || a.type === 'DeleteStmt') && a.body['relation']) inScope.push(...localScope([{ RangeVar: a.body['relation'] }], defaultSchema).values());
-      });
-      if (!inScope.some((q) => columnsOf(q)?.includes(fields[0]!))) read.add(names.indexOf(fields[0]!));
-    });
+    readBySqlScope(parsed.stmts ?? [], names, fname, defaultSchema, columnsOf, read);
   } else return null;
   return new Set(names.map((_n, i) => i).filter((i) => !read.has(i)));
+}
+
+/** `#variable_conflict use_column` before the body's first DECLARE or BEGIN, or the setting in the function's SET options. */
+export function columnWins(fn: FunctionSource): boolean {
+  if ((fn.config ?? []).some((c) => /^plpgsql\.variable_conflict\s*=\s*"?use_column"?$/i.test(c.trim()))) return true;
+  const head = (fn.plpgsqlSource ?? '').replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
+  const m = /^\s*((?:#\w+\s+\w+\s*)+)/.exec(head);
+  return m !== null && /#variable_conflict\s+use_column\b/i.test(m[1]!);
+}
+
+/**
+ * The parameters `stmts` read, added to `read`: `$n`, `<function>.<name>`, or a bare name no
+ * column of the relations in scope has (a column of that name wins, as in LANGUAGE sql).
+ */
+function readBySqlScope(stmts: unknown, names: readonly string[], fname: string, defaultSchema: string, columnsOf: (table: string) => readonly string[] | null, read: Set<number>): void {
+  walk(stmts, (t, b, anc) => {
+    if (t === 'ParamRef') read.add(Number(b['number']) - 1);
+    if (t !== 'ColumnRef') return;
+    const fields = strings(b['fields']);
+    if (fields.length === 2 && fields[0]!.toLowerCase() === fname && names.includes(fields[1]!)) read.add(names.indexOf(fields[1]!));
+    if (fields.length !== 1 || !names.includes(fields[0]!)) return;
+    // The relations in scope where the name stands: every enclosing statement's FROM (a
+    // sub-select in a FROM does not see its siblings), and an UPDATE or DELETE's target.
+    const inScope: string[] = [];
+    anc.forEach((a) => {
+      if (a.via === 'fromClause') return;
+      for (const k of ['fromClause', 'usingClause']) inScope.push(...localScope(a.body[k], defaultSchema).values());
+      if ((a.type === 'UpdateStmt' || a.type === 'DeleteStmt') && a.body['relation']) inScope.push(...localScope([{ RangeVar: a.body['relation'] }], defaultSchema).values());
+    });
+    if (!inScope.some((q) => columnsOf(q)?.includes(fields[0]!))) read.add(names.indexOf(fields[0]!));
+  });
 }
 
 /** A column a trigger function writes with a value taken from the row's user_metadata. */
