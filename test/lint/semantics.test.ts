@@ -67,6 +67,16 @@ describe('effective privileges', () => {
     expect(f.map((x) => x.object)).toEqual(['api.t']);
   });
 
+  it("the authenticator role's pgrst.db_schemas wins over the database's, which PostgREST never reads (holes5)", async () => {
+    // PostgREST's in-database configuration reads pg_db_role_setting for the role it logs in as only
+    // (the setting IN DATABASE first, then the role's cluster-wide one); ALTER DATABASE … SET is not its.
+    const sql = `create schema api; grant usage on schema api to anon; create table api.t (id int); grant select on api.t to anon;
+      do $$ begin execute format('alter database %I set pgrst.db_schemas = %L', current_database(), 'public');
+        execute format('alter role authenticator in database %I set pgrst.db_schemas = %L', current_database(), 'public, api'); end $$;`;
+    const f = await rule('rls-disabled-in-api', sql);
+    expect(f.map((x) => x.object)).toEqual(['api.t']);
+  });
+
   it('a policy for a group role applies to its members', async () => {
     const f = await rule(
       'policy-always-true',
