@@ -254,7 +254,7 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
   [
     'signed-in-only',
     (g, r) => {
-      const test = pick(r, ["auth.role() = 'authenticated'", 'auth.uid() is not null', '(select auth.uid()) is not null', "(auth.jwt() ->> 'role') = 'authenticated'"]);
+      const test = pick(r, ["auth.role() = 'authenticated'", 'auth.uid() is not null', '(select auth.uid()) is not null', "(auth.jwt() ->> 'role') = 'authenticated'", '(select auth.jwt()) is not null']);
       g.policies.push(`create policy any_signed_in on ${g.table} for select to authenticated using (${test});`);
     },
   ],

@@ -1574,6 +1574,42 @@ describe("write-policy-unbound on storage.objects: a bucket-wide remove or move 
   });
 });
 
+describe('policy-always-true: a test of the claims object alone (auth.jwt() is not null, not (auth.uid() is null)) holds for every request (holes5)', () => {
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const t = (restrictive: string) => `create table public.profiles (id uuid primary key, full_name text, email text);
+    alter table public.profiles enable row level security;
+    grant select, update on public.profiles to authenticated;
+    create policy read_all on public.profiles for select to authenticated using (true);
+    create policy edit_all on public.profiles for update to authenticated using (true);
+    create policy signed_in on public.profiles as restrictive for all to authenticated using (${restrictive});
+    insert into public.profiles values ('${B}', 'Bob', 'b@example.com');`;
+  const updates = (sql: string) => asRequest(sql, 'authenticated', '00000000-0000-4000-8000-00000000000a', async (tx) => (await tx.unsafe(`update public.profiles set full_name = 'x'`)).count);
+
+  it("a restrictive policy that only asks for the claims narrows nothing: on Postgres user a reads b's email and updates b's row; both policies stay reported", async () => {
+    for (const restrictive of ['(select auth.jwt()) is not null', "current_setting('request.jwt.claims', true) is not null", 'not ((select auth.uid()) is null)']) {
+      const sql = t(restrictive);
+      expect(await asRequest(sql, 'authenticated', '00000000-0000-4000-8000-00000000000a', async (tx) => (await tx.unsafe('select email from public.profiles')).map((r) => r['email'])), restrictive).toEqual(['b@example.com']);
+      expect(await updates(sql), restrictive).toBe(1);
+      expect((await rule('policy-always-true', sql)).map((f) => f.object).sort(), restrictive).toEqual(['edit_all on public.profiles', 'read_all on public.profiles']);
+    }
+    // One that ties the row to the caller narrows both: nothing of b's is read or updated, and nothing is reported.
+    const own = t('id = (select auth.uid())');
+    expect(await updates(own)).toBe(0);
+    expect(await asRequest(own, 'authenticated', '00000000-0000-4000-8000-00000000000a', async (tx) => (await tx.unsafe('select email from public.profiles')).length)).toBe(0);
+    expect(await rule('policy-always-true', own)).toEqual([]);
+  });
+
+  it('a permissive UPDATE policy using (auth.jwt() is not null) lets every user update every row', async () => {
+    const sql = `create table public.notes (id int primary key, user_id uuid not null, body text);
+      alter table public.notes enable row level security; grant select, update on public.notes to authenticated;
+      create policy own on public.notes for select to authenticated using (user_id = (select auth.uid()));
+      create policy edit on public.notes for update to authenticated using (auth.jwt() is not null);
+      insert into public.notes values (1, '${B}', 'b');`;
+    expect(await asRequest(sql, 'authenticated', '00000000-0000-4000-8000-00000000000a', async (tx) => (await tx.unsafe(`update public.notes set body = 'x'`)).count)).toBe(1);
+    expect((await rule('policy-always-true', sql)).map((f) => f.object)).toEqual(['edit on public.notes']);
+  });
+});
+
 describe('anon-write-unprotected: TRUNCATE of a table other tables reference', () => {
   const t = (accountsGrant: string) => `create table public.buckets (id text primary key);
     create table public.objects (id int primary key, bucket_id text references public.buckets);

@@ -445,6 +445,16 @@ function claimKey(v: unknown): string | null {
   return null;
 }
 
+/** Whether an expression is the JWT claims object itself (auth.jwt() or the claims GUC, through casts and a scalar sub-select). */
+function isClaimsObject(v: unknown): boolean {
+  const n = stripCasts(unwrap(v));
+  if (nodeType(n) !== 'FuncCall') return false;
+  const b = bodyOf(n);
+  const f = funcName(b);
+  if (f === 'auth.jwt') return true;
+  return f === 'current_setting' && constString((b['args'] as unknown[] | undefined)?.[0]) === 'request.jwt.claims';
+}
+
 /** Whether an expression reads the JWT claims object (auth.jwt() or the claims GUC). */
 function readsClaims(v: unknown): boolean {
   return contains(v, (t, b) => {
@@ -1322,7 +1332,12 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
     const args = b['args'] as unknown[];
     if (b['boolop'] === 'OR_EXPR') return args.some((a) => alwaysTrue(a, role, notNull, values));
     if (b['boolop'] === 'AND_EXPR') return args.every((a) => alwaysTrue(a, role, notNull, values));
-    if (b['boolop'] === 'NOT_EXPR') return constBool(args[0]) === false;
+    if (b['boolop'] === 'NOT_EXPR') {
+      // NOT (x IS NULL) is x IS NOT NULL.
+      const inner = stripCasts(args[0]);
+      if (nodeType(inner) === 'NullTest' && bodyOf(inner)['nulltesttype'] === 'IS_NULL') return alwaysTrue({ NullTest: { ...bodyOf(inner), nulltesttype: 'IS_NOT_NULL' } }, role, notNull, values);
+      return constBool(args[0]) === false;
+    }
   }
   if (t === 'A_Expr') {
     const op = opName(b);
@@ -1372,6 +1387,9 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
     const k = claimKey(b['arg']);
     if (k === 'sub' && role === 'authenticated') return true;
     if (k === 'role') return true;
+    // The claims object itself (auth.jwt(), the request.jwt.claims setting): PostgREST sets it on
+    // every request, with the role claim at least, so it is never NULL.
+    if (isClaimsObject(b['arg'])) return true;
     // `user_id IS NOT NULL` on a NOT NULL column holds for every row. Outside a
     // sub-select (alwaysTrue never enters one) a column reference is the row's.
     const arg = unwrap(b['arg']);
