@@ -1610,6 +1610,40 @@ describe('policy-always-true: a test of the claims object alone (auth.jwt() is n
   });
 });
 
+describe('policy-reads-definer-view: a sub-select through a view that runs as the table owner skips the RLS it relied on (holes5)', () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const t = (view: string, sub = '') => `create table public.members (team_id int, user_id uuid, status text not null default 'active', primary key (team_id, user_id));
+    create table public.docs (id int primary key, team_id int, body text);
+    alter table public.members enable row level security; alter table public.docs enable row level security;
+    grant select on public.members, public.docs to authenticated;
+    create policy own_active on public.members for select to authenticated using (user_id = (select auth.uid()) and status = 'active');
+    grant usage on schema private to authenticated;
+    create view private.members_v ${view};
+    grant select on private.members_v to authenticated;
+    create policy team_docs on public.docs for select to authenticated using (exists (select 1 from private.members_v m where m.team_id = docs.team_id and m.user_id = (select auth.uid())${sub}));
+    insert into public.members values (1, '${A}', 'banned'); insert into public.docs values (1, 1, 'team plan');`;
+  const reads = (sql: string) => asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('select body from public.docs')).map((r) => r['body']));
+
+  it('on Postgres a banned member reads the team\'s documents through the definer view; reported', async () => {
+    const sql = t('as select team_id, user_id from public.members');
+    expect(await reads(sql)).toEqual(['team plan']);
+    expect((await rule('policy-reads-definer-view', sql)).map((f) => f.message)).toEqual([
+      "policy team_docs on public.docs reads private.members_v, a view that runs as its owner postgres and so skips the RLS of public.members, whose SELECT policies show authenticated only rows with status = 'active': its sub-select counts the rows those policies hide from the caller",
+    ]);
+  });
+
+  it('not once the view runs as the caller, keeps the filter, or the sub-select repeats it: on Postgres the banned member reads nothing', async () => {
+    for (const sql of [
+      t('with (security_invoker = true) as select team_id, user_id from public.members'),
+      t("as select team_id, user_id from public.members where status = 'active'"),
+      t('as select team_id, user_id, status from public.members', " and m.status = 'active'"),
+    ]) {
+      expect(await reads(sql)).toEqual([]);
+      expect(await rule('policy-reads-definer-view', sql)).toEqual([]);
+    }
+  });
+});
+
 describe('anon-write-unprotected: TRUNCATE of a table other tables reference', () => {
   const t = (accountsGrant: string) => `create table public.buckets (id text primary key);
     create table public.objects (id int primary key, bucket_id text references public.buckets);
