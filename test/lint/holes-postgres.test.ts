@@ -254,7 +254,7 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
   [
     'signed-in-only',
     (g, r) => {
-      const test = pick(r, ["auth.role() = 'authenticated'", 'auth.uid() is not null', '(select auth.uid()) is not null', "(auth.jwt() ->> 'role') = 'authenticated'"]);
+      const test = pick(r, ["auth.role() = 'authenticated'", 'auth.uid() is not null', '(select auth.uid()) is not null', "(auth.jwt() ->> 'role') = 'authenticated'", '(select auth.jwt()) is not null']);
       g.policies.push(`create policy any_signed_in on ${g.table} for select to authenticated using (${test});`);
     },
   ],
@@ -409,11 +409,12 @@ const MISTAKES: Array<[string, (g: Group, r: Rand) => void]> = [
     },
   ],
   // The helper is handed the row's owner but never reads it: a LANGUAGE sql parameter named like the
-  // column (the body's bare user_id is p.user_id), or a PL/pgSQL one the body forgot.
+  // column (the body's bare user_id is p.user_id), a PL/pgSQL one the body forgot, or a PL/pgSQL
+  // one named like the column under #variable_conflict use_column.
   [
     'helper-ignores-argument',
     (g, r) => {
-      g.policies = [`create policy own_all on ${g.table} for all to authenticated using ((select ${pick(r, ['private.owns', 'private.owns_pl'])}(user_id)));`];
+      g.policies = [`create policy own_all on ${g.table} for all to authenticated using ((select ${pick(r, ['private.owns', 'private.owns_pl', 'private.owns_col'])}(user_id)));`];
       g.reads.push('public.profiles');
     },
   ],
@@ -508,6 +509,11 @@ create function private.owns(user_id uuid) returns boolean language sql stable s
 create function private.owns_pl(p_owner uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
 begin
   return exists (select 1 from public.profiles p where p.user_id = auth.uid());
+end $$;
+create function private.owns_col(user_id uuid) returns boolean language plpgsql stable security definer set search_path = '' as $$
+#variable_conflict use_column
+begin
+  return exists (select 1 from public.profiles p where p.user_id = user_id and p.user_id = auth.uid());
 end $$;
 -- Asks whose profile, but each user may write their own role.
 create function private.am_admin_pl() returns boolean language plpgsql stable security definer set search_path = '' as $$

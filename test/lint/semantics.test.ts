@@ -67,6 +67,16 @@ describe('effective privileges', () => {
     expect(f.map((x) => x.object)).toEqual(['api.t']);
   });
 
+  it("the authenticator role's pgrst.db_schemas wins over the database's, which PostgREST never reads (holes5)", async () => {
+    // PostgREST's in-database configuration reads pg_db_role_setting for the role it logs in as only
+    // (the setting IN DATABASE first, then the role's cluster-wide one); ALTER DATABASE … SET is not its.
+    const sql = `create schema api; grant usage on schema api to anon; create table api.t (id int); grant select on api.t to anon;
+      do $$ begin execute format('alter database %I set pgrst.db_schemas = %L', current_database(), 'public');
+        execute format('alter role authenticator in database %I set pgrst.db_schemas = %L', current_database(), 'public, api'); end $$;`;
+    const f = await rule('rls-disabled-in-api', sql);
+    expect(f.map((x) => x.object)).toEqual(['api.t']);
+  });
+
   it('a policy for a group role applies to its members', async () => {
     const f = await rule(
       'policy-always-true',
@@ -1512,6 +1522,128 @@ describe('write-policy-unbound on storage.objects served by Storage alone: its w
   });
 });
 
+describe("write-policy-unbound on storage.objects: a bucket-wide remove or move policy where the upload policy keeps files to their uploader (holes5)", () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  // A bucket every signed-in user reads (shared reads), with its remove and move policies asking only for the role.
+  const bucket = (upload: string, read = `bucket_id = 'docs' and auth.role() = 'authenticated'`) =>
+    supabaseStorage(`insert into storage.buckets values ('docs', 'docs', false), ('avatars', 'avatars', false);
+    insert into storage.objects (bucket_id, name, owner, owner_id) values ('docs', '${B}/tax.pdf', '${B}', '${B}');
+    create policy "read docs" on storage.objects for select to authenticated using (${read});
+    create policy "upload docs" on storage.objects for insert to authenticated with check (${upload});
+    create policy "remove docs" on storage.objects for delete to authenticated using (bucket_id = 'docs' and auth.role() = 'authenticated');
+    create policy "move docs" on storage.objects for update to authenticated using (bucket_id = 'docs' and auth.role() = 'authenticated');`);
+  // Storage's remove: delete … where bucket_id = $1 and name in (…) returning *; its move: update … set name … where bucket_id = $1 and name = $2.
+  const removeAndMove = (sql: string) =>
+    asRequest(sql, 'authenticated', A, async (tx) => [
+      (await tx.unsafe(`delete from storage.objects where bucket_id = 'docs' and name = any($1) returning name`, [[`${B}/tax.pdf`]])).length,
+      (await tx.unsafe(`update storage.objects set name = 'mine.pdf' where bucket_id = 'docs' and name = $1 returning name`, [`${B}/tax.pdf`])).length,
+    ]);
+  const objects = async (sql: string) => (await rule('write-policy-unbound', sql)).map((f) => f.object).sort();
+
+  it("on Postgres user a removes and renames b's file in a bucket whose uploads go to the uploader's folder or carry their id; reported for both policies", async () => {
+    for (const upload of [`bucket_id = 'docs' and (storage.foldername(name))[1] = (select auth.uid())::text`, `bucket_id = 'docs' and owner_id = (select auth.uid())::text`]) {
+      const sql = bucket(upload);
+      expect(await removeAndMove(sql)).toEqual([1, 0]);
+      const found = await rule('write-policy-unbound', sql);
+      expect(found.map((f) => f.object).sort()).toEqual(['move docs on storage.objects', 'remove docs on storage.objects']);
+      expect(found.find((f) => f.object.startsWith('remove'))!.message).toBe(
+        `policy remove docs on storage.objects lets authenticated remove every file of bucket docs, whose files upload docs keeps to the user who owns them (read docs shows the role every file of the bucket, so Storage's remove and move find them): its USING (((bucket_id = 'docs'::text) AND (auth.role() = 'authenticated'::text))) never ties the file to the caller`,
+      );
+    }
+    // The move alone (the remove run first takes the file away inside the same transaction).
+    const moved = await asRequest(bucket(`bucket_id = 'docs' and owner_id = (select auth.uid())::text`), 'authenticated', A, async (tx) => (await tx.unsafe(`update storage.objects set name = 'mine.pdf' where bucket_id = 'docs' and name = $1 returning name`, [`${B}/tax.pdf`])).length);
+    expect(moved).toBe(1);
+  });
+
+  it('not for a team bucket no policy ties to a user, nor where the reads are the owner\'s alone (Storage finds none of b\'s files), nor for an owner test on another bucket', async () => {
+    const team = bucket(`bucket_id = 'docs' and auth.role() = 'authenticated'`);
+    expect(await removeAndMove(team)).toEqual([1, 0]);
+    expect(await objects(team)).toEqual([]);
+    const ownReads = bucket(`bucket_id = 'docs' and owner_id = (select auth.uid())::text`, `bucket_id = 'docs' and owner_id = (select auth.uid())::text`);
+    expect(await removeAndMove(ownReads)).toEqual([0, 0]);
+    expect(await objects(ownReads)).toEqual([]);
+    const otherBucket = `${team} create policy "own avatars" on storage.objects for insert to authenticated with check (bucket_id = 'avatars' and owner_id = (select auth.uid())::text);`;
+    expect(await objects(otherBucket)).toEqual([]);
+  });
+
+  it('served through PostgREST too, the reads no longer matter: an unfiltered DELETE takes every file of the bucket', async () => {
+    const sql = bucket(`bucket_id = 'docs' and owner_id = (select auth.uid())::text`, `bucket_id = 'docs' and owner_id = (select auth.uid())::text`);
+    expect(await asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('delete from storage.objects')).count)).toBe(1);
+    expect(await rule('write-policy-unbound', sql, { schemas: ['public', 'storage'] }).then((f) => f.map((x) => x.object).sort())).toEqual(['move docs on storage.objects', 'remove docs on storage.objects']);
+  });
+});
+
+describe('policy-always-true: a test of the claims object alone (auth.jwt() is not null, not (auth.uid() is null)) holds for every request (holes5)', () => {
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const t = (restrictive: string) => `create table public.profiles (id uuid primary key, full_name text, email text);
+    alter table public.profiles enable row level security;
+    grant select, update on public.profiles to authenticated;
+    create policy read_all on public.profiles for select to authenticated using (true);
+    create policy edit_all on public.profiles for update to authenticated using (true);
+    create policy signed_in on public.profiles as restrictive for all to authenticated using (${restrictive});
+    insert into public.profiles values ('${B}', 'Bob', 'b@example.com');`;
+  const updates = (sql: string) => asRequest(sql, 'authenticated', '00000000-0000-4000-8000-00000000000a', async (tx) => (await tx.unsafe(`update public.profiles set full_name = 'x'`)).count);
+
+  it("a restrictive policy that only asks for the claims narrows nothing: on Postgres user a reads b's email and updates b's row; both policies stay reported", async () => {
+    for (const restrictive of ['(select auth.jwt()) is not null', "current_setting('request.jwt.claims', true) is not null", 'not ((select auth.uid()) is null)']) {
+      const sql = t(restrictive);
+      expect(await asRequest(sql, 'authenticated', '00000000-0000-4000-8000-00000000000a', async (tx) => (await tx.unsafe('select email from public.profiles')).map((r) => r['email'])), restrictive).toEqual(['b@example.com']);
+      expect(await updates(sql), restrictive).toBe(1);
+      expect((await rule('policy-always-true', sql)).map((f) => f.object).sort(), restrictive).toEqual(['edit_all on public.profiles', 'read_all on public.profiles']);
+    }
+    // One that ties the row to the caller narrows both: nothing of b's is read or updated, and nothing is reported.
+    const own = t('id = (select auth.uid())');
+    expect(await updates(own)).toBe(0);
+    expect(await asRequest(own, 'authenticated', '00000000-0000-4000-8000-00000000000a', async (tx) => (await tx.unsafe('select email from public.profiles')).length)).toBe(0);
+    expect(await rule('policy-always-true', own)).toEqual([]);
+  });
+
+  it('a permissive UPDATE policy using (auth.jwt() is not null) lets every user update every row', async () => {
+    const sql = `create table public.notes (id int primary key, user_id uuid not null, body text);
+      alter table public.notes enable row level security; grant select, update on public.notes to authenticated;
+      create policy own on public.notes for select to authenticated using (user_id = (select auth.uid()));
+      create policy edit on public.notes for update to authenticated using (auth.jwt() is not null);
+      insert into public.notes values (1, '${B}', 'b');`;
+    expect(await asRequest(sql, 'authenticated', '00000000-0000-4000-8000-00000000000a', async (tx) => (await tx.unsafe(`update public.notes set body = 'x'`)).count)).toBe(1);
+    expect((await rule('policy-always-true', sql)).map((f) => f.object)).toEqual(['edit on public.notes']);
+  });
+});
+
+describe('policy-reads-definer-view: a sub-select through a view that runs as the table owner skips the RLS it relied on (holes5)', () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const t = (view: string, sub = '') => `create table public.members (team_id int, user_id uuid, status text not null default 'active', primary key (team_id, user_id));
+    create table public.docs (id int primary key, team_id int, body text);
+    alter table public.members enable row level security; alter table public.docs enable row level security;
+    grant select on public.members, public.docs to authenticated;
+    create policy own_active on public.members for select to authenticated using (user_id = (select auth.uid()) and status = 'active');
+    grant usage on schema private to authenticated;
+    create view private.members_v ${view};
+    grant select on private.members_v to authenticated;
+    create policy team_docs on public.docs for select to authenticated using (exists (select 1 from private.members_v m where m.team_id = docs.team_id and m.user_id = (select auth.uid())${sub}));
+    insert into public.members values (1, '${A}', 'banned'); insert into public.docs values (1, 1, 'team plan');`;
+  const reads = (sql: string) => asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('select body from public.docs')).map((r) => r['body']));
+
+  it('on Postgres a banned member reads the team\'s documents through the definer view; reported', async () => {
+    const sql = t('as select team_id, user_id from public.members');
+    expect(await reads(sql)).toEqual(['team plan']);
+    expect((await rule('policy-reads-definer-view', sql)).map((f) => f.message)).toEqual([
+      "policy team_docs on public.docs reads private.members_v, a view that runs as its owner postgres and so skips the RLS of public.members, whose SELECT policies show authenticated only rows with status = 'active': its sub-select counts the rows those policies hide from the caller",
+    ]);
+  });
+
+  it('not once the view runs as the caller, keeps the filter, or the sub-select repeats it: on Postgres the banned member reads nothing', async () => {
+    for (const sql of [
+      t('with (security_invoker = true) as select team_id, user_id from public.members'),
+      t("as select team_id, user_id from public.members where status = 'active'"),
+      t('as select team_id, user_id, status from public.members', " and m.status = 'active'"),
+    ]) {
+      expect(await reads(sql)).toEqual([]);
+      expect(await rule('policy-reads-definer-view', sql)).toEqual([]);
+    }
+  });
+});
+
 describe('anon-write-unprotected: TRUNCATE of a table other tables reference', () => {
   const t = (accountsGrant: string) => `create table public.buckets (id text primary key);
     create table public.objects (id int primary key, bucket_id text references public.buckets);
@@ -2285,6 +2417,28 @@ describe('policy-subselect-uncorrelated: a helper handed the row that never read
     expect(await readsAs(plpgsql(''), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 1', 'org 2']);
     expect(await rule('policy-subselect-uncorrelated', plpgsql(' and m.org_id = p_org'))).toEqual([]);
     expect(await readsAs(plpgsql(' and m.org_id = p_org'), 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 2']);
+  });
+
+  it('a PL/pgSQL parameter named like the column under #variable_conflict use_column (or SET plpgsql.variable_conflict) is the column; qualified, or without the directive, it is read (holes5)', async () => {
+    const conflict = (directive: string, ref: string, set = '') =>
+      t(`create function private.is_member(org_id uuid) returns boolean language plpgsql stable security definer set search_path = ''${set} as $$
+        ${directive}
+        begin return exists (select 1 from public.members m where m.user_id = auth.uid() and m.org_id = ${ref}); end $$;`);
+    const message =
+      'policy org_rows on public.t hands org_id to private.is_member(), whose body never reads that parameter (under #variable_conflict use_column a bare org_id names the column of the table it reads, not the parameter): it gives the same answer for every t row, so authenticated callers who pass it can see every row';
+    for (const shadowed of [conflict('#variable_conflict use_column', 'org_id'), conflict('', 'org_id', ' set plpgsql.variable_conflict = use_column')]) {
+      expect((await rule('policy-subselect-uncorrelated', shadowed)).map((f) => f.message)).toEqual([message]);
+      expect(await readsAs(shadowed, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 1', 'org 2']);
+    }
+    const qualified = conflict('#variable_conflict use_column', 'is_member.org_id');
+    expect(await rule('policy-subselect-uncorrelated', qualified)).toEqual([]);
+    expect(await readsAs(qualified, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 2']);
+    // use_variable: the parameter wins; the default (error) refuses the ambiguous name at run time.
+    const variable = conflict('#variable_conflict use_variable', 'org_id');
+    expect(await rule('policy-subselect-uncorrelated', variable)).toEqual([]);
+    expect(await readsAs(variable, 'authenticated', '00000000-0000-4000-8000-000000000002')).toEqual(['org 2']);
+    await expect(readsAs(conflict('', 'org_id'), 'authenticated', '00000000-0000-4000-8000-000000000002')).rejects.toThrow(/column reference "org_id" is ambiguous/);
+    expect(await rule('policy-subselect-uncorrelated', conflict('', 'org_id'))).toEqual([]);
   });
 });
 

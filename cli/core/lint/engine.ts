@@ -148,6 +148,7 @@ export function runLint(input: LintInput): LintResult {
       exposed: new Set(exposed),
       apiRoles: [settings.anonRole, settings.authenticatedRole].filter((r) => model.apiRoles.includes(r)),
       anonRole: settings.anonRole,
+      parseSync,
       authenticatedRole: settings.authenticatedRole,
       analysis(p) {
         let a = cache.get(p);

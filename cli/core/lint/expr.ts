@@ -453,6 +453,16 @@ function claimKey(v: unknown): string | null {
   return null;
 }
 
+/** Whether an expression is the JWT claims object itself (auth.jwt() or the claims GUC, through casts and a scalar sub-select). */
+function isClaimsObject(v: unknown): boolean {
+  const n = stripCasts(unwrap(v));
+  if (nodeType(n) !== 'FuncCall') return false;
+  const b = bodyOf(n);
+  const f = funcName(b);
+  if (f === 'auth.jwt') return true;
+  return f === 'current_setting' && constString((b['args'] as unknown[] | undefined)?.[0]) === 'request.jwt.claims';
+}
+
 /** Whether an expression reads the JWT claims object (auth.jwt() or the claims GUC). */
 function readsClaims(v: unknown): boolean {
   return contains(v, (t, b) => {
@@ -1336,7 +1346,12 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
     const args = b['args'] as unknown[];
     if (b['boolop'] === 'OR_EXPR') return args.some((a) => alwaysTrue(a, role, notNull, values));
     if (b['boolop'] === 'AND_EXPR') return args.every((a) => alwaysTrue(a, role, notNull, values));
-    if (b['boolop'] === 'NOT_EXPR') return constBool(args[0]) === false;
+    if (b['boolop'] === 'NOT_EXPR') {
+      // NOT (x IS NULL) is x IS NOT NULL.
+      const inner = stripCasts(args[0]);
+      if (nodeType(inner) === 'NullTest' && bodyOf(inner)['nulltesttype'] === 'IS_NULL') return alwaysTrue({ NullTest: { ...bodyOf(inner), nulltesttype: 'IS_NOT_NULL' } }, role, notNull, values);
+      return constBool(args[0]) === false;
+    }
   }
   if (t === 'A_Expr') {
     const op = opName(b);
@@ -1386,6 +1401,9 @@ function alwaysTrue(v: unknown, role: string, notNull: ReadonlySet<string> = NO_
     const k = claimKey(b['arg']);
     if (k === 'sub' && role === 'authenticated') return true;
     if (k === 'role') return true;
+    // The claims object itself (auth.jwt(), the request.jwt.claims setting): PostgREST sets it on
+    // every request, with the role claim at least, so it is never NULL.
+    if (isClaimsObject(b['arg'])) return true;
     // `user_id IS NOT NULL` on a NOT NULL column holds for every row. Outside a
     // sub-select (alwaysTrue never enters one) a column reference is the row's.
     const arg = unwrap(b['arg']);
@@ -3209,7 +3227,7 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
   let unread: ReadonlySet<number> | null | undefined;
   return {
     unreadParams(columnsOf) {
-      if (unread === undefined) unread = unreadParameters(fn, defaultSchema, parseSync, columnsOf);
+      if (unread === undefined) unread = unreadParameters(fn, defaultSchema, parseSync, columnsOf, fn.language === 'plpgsql' ? sql : null);
       return unread;
     },
     needsUserGivenCaller(position: number, helpers: HelperTest) {
@@ -3256,16 +3274,23 @@ export function analyseFunction(fn: FunctionSource, defaultSchema: string, parse
  *
  * PL/pgSQL: its name (not after a dot, or after `<function>.`) or `$n` anywhere in the source
  * counts as read — a name that is both a variable and a column is an error there
- * (plpgsql.variable_conflict), so nothing is taken as unread on a guess.
+ * (plpgsql.variable_conflict), so nothing is taken as unread on a guess. Unless the function
+ * says `#variable_conflict use_column` (or SET plpgsql.variable_conflict = use_column): then a
+ * name that is also a column in scope is the column, as in LANGUAGE sql, and its queries and
+ * expressions (`plpgsqlSql`, readPlpgsql's) are read the same way.
  */
-export function unreadParameters(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, columnsOf: (table: string) => readonly string[] | null): ReadonlySet<number> | null {
+export function unreadParameters(fn: FunctionSource, defaultSchema: string, parseSync: ParseSync, columnsOf: (table: string) => readonly string[] | null, plpgsqlSql: string | null = null): ReadonlySet<number> | null {
   if (/\b(out|inout|variadic)\b/i.test(fn.args)) return null;
   const names = parameterList(fn.args);
   if (names.length === 0) return new Set();
   const fname = (fn.name ?? '').toLowerCase();
   const read = new Set<number>();
   const language = fn.language ?? 'sql';
-  if (language === 'plpgsql') {
+  if (language === 'plpgsql' && fn.plpgsqlSource && plpgsqlSql !== null && columnWins(fn)) {
+    const parsed = parseFunctionBody(plpgsqlSql, parseSync);
+    if (!parsed) return null;
+    readBySqlScope(parsed.stmts ?? [], names, fname, defaultSchema, columnsOf, read);
+  } else if (language === 'plpgsql') {
     const src = fn.plpgsqlSource;
     if (!src) return null;
     names.forEach((n, i) => {
@@ -3278,24 +3303,40 @@ export function unreadParameters(fn: FunctionSource, defaultSchema: string, pars
   } else if (language === 'sql' && fn.body !== null) {
     const parsed = parseFunctionBody(fn.body, parseSync);
     if (!parsed) return null;
-    walk(parsed.stmts ?? [], (t, b, anc) => {
-      if (t === 'ParamRef') read.add(Number(b['number']) - 1);
-      if (t !== 'ColumnRef') return;
-      const fields = strings(b['fields']);
-      if (fields.length === 2 && fields[0]!.toLowerCase() === fname && names.includes(fields[1]!)) read.add(names.indexOf(fields[1]!));
-      if (fields.length !== 1 || !names.includes(fields[0]!)) return;
-      // The relations in scope where the name stands: every enclosing statement's FROM (a
-      // sub-select in a FROM does not see its siblings), and an UPDATE or DELETE's target.
-      const inScope: string[] = [];
-      anc.forEach((a) => {
-        if (a.via === 'fromClause') return;
-        for (const k of ['fromClause', 'usingClause']) inScope.push(...localScope(a.body[k], defaultSchema).values());
-        if ((a.type === 'UpdateStmt' || a.type === 'DeleteStmt') && a.body['relation']) inScope.push(...localScope([{ RangeVar: a.body['relation'] }], defaultSchema).values());
-      });
-      if (!inScope.some((q) => columnsOf(q)?.includes(fields[0]!))) read.add(names.indexOf(fields[0]!));
-    });
+    readBySqlScope(parsed.stmts ?? [], names, fname, defaultSchema, columnsOf, read);
   } else return null;
   return new Set(names.map((_n, i) => i).filter((i) => !read.has(i)));
+}
+
+/** `#variable_conflict use_column` before the body's first DECLARE or BEGIN, or the setting in the function's SET options. */
+export function columnWins(fn: FunctionSource): boolean {
+  if ((fn.config ?? []).some((c) => /^plpgsql\.variable_conflict\s*=\s*"?use_column"?$/i.test(c.trim()))) return true;
+  const head = (fn.plpgsqlSource ?? '').replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
+  const m = /^\s*((?:#\w+\s+\w+\s*)+)/.exec(head);
+  return m !== null && /#variable_conflict\s+use_column\b/i.test(m[1]!);
+}
+
+/**
+ * The parameters `stmts` read, added to `read`: `$n`, `<function>.<name>`, or a bare name no
+ * column of the relations in scope has (a column of that name wins, as in LANGUAGE sql).
+ */
+function readBySqlScope(stmts: unknown, names: readonly string[], fname: string, defaultSchema: string, columnsOf: (table: string) => readonly string[] | null, read: Set<number>): void {
+  walk(stmts, (t, b, anc) => {
+    if (t === 'ParamRef') read.add(Number(b['number']) - 1);
+    if (t !== 'ColumnRef') return;
+    const fields = strings(b['fields']);
+    if (fields.length === 2 && fields[0]!.toLowerCase() === fname && names.includes(fields[1]!)) read.add(names.indexOf(fields[1]!));
+    if (fields.length !== 1 || !names.includes(fields[0]!)) return;
+    // The relations in scope where the name stands: every enclosing statement's FROM (a
+    // sub-select in a FROM does not see its siblings), and an UPDATE or DELETE's target.
+    const inScope: string[] = [];
+    anc.forEach((a) => {
+      if (a.via === 'fromClause') return;
+      for (const k of ['fromClause', 'usingClause']) inScope.push(...localScope(a.body[k], defaultSchema).values());
+      if ((a.type === 'UpdateStmt' || a.type === 'DeleteStmt') && a.body['relation']) inScope.push(...localScope([{ RangeVar: a.body['relation'] }], defaultSchema).values());
+    });
+    if (!inScope.some((q) => columnsOf(q)?.includes(fields[0]!))) read.add(names.indexOf(fields[0]!));
+  });
 }
 
 /** A column a trigger function writes with a value taken from the row's user_metadata. */

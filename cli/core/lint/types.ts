@@ -70,6 +70,8 @@ export interface CatalogLintContext {
   functionAnalysis(fn: FunctionInfo): FunctionAnalysis;
   /** The body as the analyses read it (a PL/pgSQL one as its queries and expressions), or null when it is not read (other languages, trigger functions). */
   readableBody(fn: FunctionInfo): ReadableBody | null;
+  /** The Postgres grammar, for rules that read a view's definition (absent in hand-built contexts). */
+  parseSync?: (sql: string) => unknown;
 }
 
 export interface MigrationLintContext {

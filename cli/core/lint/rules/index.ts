@@ -12,6 +12,7 @@ import { rule as policyTrustsRequestHeader } from './policy-trusts-request-heade
 import { rule as policyTrustsWritableColumn } from './policy-trusts-writable-column.js';
 import { rule as policyTrustsWritableLink } from './policy-trusts-writable-link.js';
 import { rule as policySelfComparison } from './policy-self-comparison.js';
+import { rule as policyReadsDefinerView } from './policy-reads-definer-view.js';
 import { rule as policyVacuousAll } from './policy-vacuous-all.js';
 import { rule as policyCurrentUser } from './policy-current-user.js';
 import { rule as rlsOwnerIsApiRole } from './rls-owner-is-api-role.js';
@@ -72,6 +73,7 @@ export const RULES: readonly Rule[] = [
   policyTrustsWritableColumn,
   policyTrustsWritableLink,
   policySelfComparison,
+  policyReadsDefinerView,
   policyVacuousAll,
   policySubselectUncorrelated,
   policyCurrentUser,
