@@ -33,7 +33,7 @@ export function makeAsCommand(): Command {
     .option('-f, --file <path>', 'file of SQL to run (errors point at file:line:col)')
     .addOption(new Option('--method <method>', 'HTTP method: GET and HEAD run READ ONLY').default('POST'))
     .option('--path <path>', 'request.path (default /)')
-    .option('--schema <name>', 'schema the request targets, first in search_path (default: the first exposed schema: config api.schemas, else pgrst.db_schemas, else public)')
+    .option('--schema <name>', "schema the request targets, first in search_path (default: the first exposed schema: config api.schemas, else the authenticator's pgrst.db_schemas, else the database's, else public)")
     .option('-H, --header <header>', 'a request header, "Name: value" (repeatable); a Cookie header fills request.cookies', (v: string, prev: string[] = []) => [...prev, v])
     .option('--aud <audience>', 'expected token audience (default: config api.jwtAud)')
     .option('--commit', 'COMMIT instead of the default ROLLBACK')
@@ -64,7 +64,7 @@ export function makeAsCommand(): Command {
     }
     const cfg = ctx.config();
     // PostgREST serves only db-schemas (Accept-Profile / Content-Profile pick one of them): any other is its PGRST106 (406).
-    // Without api.schemas they are the database's pgrst.db_schemas, else public: checked once connected.
+    // Without api.schemas they are the authenticator's pgrst.db_schemas, else the database's, else public: checked once connected.
     const schemas = cfg.api.schemas;
     const refuseSchema = (served: readonly string[] | null, from: string) =>
       new RowguardError('usage', `--schema ${JSON.stringify(o.schema)} is not an exposed schema: PostgREST answers 406 (PGRST106) for it`, {
@@ -120,7 +120,7 @@ export function makeAsCommand(): Command {
       if (schemas === null) {
         const { readExposedSchemas } = await import('../core/catalog/exposed.js');
         const served = await readExposedSchemas(sql, null);
-        if (o.schema !== undefined && !served.includes(o.schema)) throw refuseSchema(served, "the database's pgrst.db_schemas, else public");
+        if (o.schema !== undefined && !served.includes(o.schema)) throw refuseSchema(served, "the authenticator's pgrst.db_schemas, else the database's, else public");
         // As PostgREST: a request without Accept-Profile targets the first of db-schemas.
         schema ??= served[0];
       }

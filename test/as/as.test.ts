@@ -677,7 +677,7 @@ describe('rowguard as: the CLI', () => {
   it("without api.schemas the exposed schemas are the database's pgrst.db_schemas, else public: --schema outside them is 406, and the first is the default", async () => {
     const outside = await runCli(['as', '--service-role', '--schema', 'private', '-c', 'select 1'], { cwd, env: env() });
     expect(outside.code, outside.stderr).toBe(2);
-    expect(outside.stderr).toContain("hint: the exposed schemas (the database's pgrst.db_schemas, else public) are: public");
+    expect(outside.stderr).toContain("hint: the exposed schemas (the authenticator's pgrst.db_schemas, else the database's, else public) are: public");
     const dbName = new URL(db.url).pathname.slice(1);
     await db.sql.unsafe(`alter database "${dbName}" set pgrst.db_schemas = 'private, public'`);
     try {

@@ -321,7 +321,7 @@ export function commandCovers(policyCmd: PolicyCommand, command: Exclude<PolicyC
   return policyCmd === 'ALL' || policyCmd === command;
 }
 
-/** Exposed schemas: config, else pgrst.db_schemas, else public (PostgREST's default). */
+/** Exposed schemas: config, else pgrst.db_schemas (the authenticator's, else the database's), else public (PostgREST's default). */
 export function exposedSchemas(model: CatalogModel, configured: readonly string[] | null): string[] {
   return schemasFrom(configured, model.pgrstDbSchemas);
 }

@@ -50,7 +50,7 @@ function volatileCatalogFunctions(functions: readonly FunctionInfo[], parseSync:
 }
 
 export interface LintSettings {
-  /** api.schemas from the config (null: pgrst.db_schemas, else public). */
+  /** api.schemas from the config (null: pgrst.db_schemas, the authenticator's else the database's, else public). */
   schemas: readonly string[] | null;
   anonRole: string;
   authenticatedRole: string;

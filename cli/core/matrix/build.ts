@@ -20,7 +20,7 @@ export interface MatrixInputs {
   /** Root for displayed paths. */
   displayRoot: string;
   api: ApiSettings;
-  /** config.api.schemas (null: the database's pgrst.db_schemas, else public). */
+  /** config.api.schemas (null: pgrst.db_schemas, the authenticator's else the database's, else public). */
   schemas: readonly string[] | null;
   /** Injected clock (seconds) for the tokens' iat/exp. */
   now?: number;
