@@ -8,7 +8,7 @@
  * thousands of tables is tens of thousands of rows, and JSON.parse reads them
  * natively where postgres.js would decode every row and array in JavaScript.
  */
-import type { PendingQuery, ReservedSql } from 'postgres';
+import type { PendingQuery } from 'postgres';
 import { arrayLiteral, quoteLiteral, type Sql, type TransactionSql } from '../db.js';
 import { buildModel, type RawCatalog } from './build.js';
 import type { CatalogModel } from './model.js';
@@ -126,20 +126,39 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   try {
     return buildModel((await reading) as RawCatalog);
   } finally {
-    for (const h of helpers) if (!h.taken) await h.connection.then((c) => c.release(), () => undefined);
+    // A lane never given work ends its transaction; not awaited (withSql's end closes what is left).
+    for (const h of helpers) h.assign(null);
   }
 }
 
-/** A helper lane's connection, opening; `taken` once a lane runs on it (and releases it). */
+/**
+ * A helper lane: a transaction of its own, begun while its connection opens, that waits for
+ * its work. It is a begin() rather than a reserve(): postgres.js 3.4.9 never settles a
+ * reserve() still queued when another connection of the pool closes (onclose hands it to the
+ * reconnect, which drops it: porsager/postgres#1195), and a command then waits for ever; a
+ * queued BEGIN is sent on the reconnect, and begin() fails when its connection closes.
+ */
 interface HelperLane {
-  connection: Promise<ReservedSql>;
-  taken: boolean;
+  /** Hand the lane its work (null: none); only the first call counts. */
+  assign(work: ((t: Sql) => Promise<void>) | null): void;
+  /** Resolves once the lane's transaction is open. */
+  begun: Promise<void>;
+  /** The lane's transaction: settles when its work is done and it committed, or failed. */
+  done: Promise<unknown>;
 }
 
 function openHelperLane(sql: Sql): HelperLane {
-  const connection = sql.reserve();
-  connection.catch(() => undefined); // observed here: the lane that takes it gets the error
-  return { connection, taken: false };
+  let assign!: (work: ((t: Sql) => Promise<void>) | null) => void;
+  const assigned = new Promise<((t: Sql) => Promise<void>) | null>((resolve) => (assign = resolve));
+  let begun!: () => void;
+  const started = new Promise<void>((resolve) => (begun = resolve));
+  const done = sql.begin('isolation level repeatable read read only', async (t) => {
+    begun();
+    const work = await assigned;
+    if (work) await work(t as unknown as Sql);
+  });
+  done.catch(() => undefined); // observed by runInLanes, when the lane gets work
+  return { assign, begun: started, done };
 }
 
 /**
@@ -419,26 +438,27 @@ async function runInLanes(
     await drain(tx as unknown as Sql);
     return results;
   }
+  const first = drain(tx as unknown as Sql);
+  const firstDone = first.then(
+    () => 'done' as const,
+    () => 'done' as const,
+  );
   const helper = async (h: HelperLane) => {
-    h.taken = true;
-    const r = await h.connection;
-    try {
-      await r`begin isolation level repeatable read read only`;
+    // A lane whose transaction has not begun when the first lane is done (the queue drained,
+    // or the exporting transaction gone) is not waited for.
+    if ((await Promise.race([h.begun.then(() => 'begun' as const), firstDone])) === 'done') return h.assign(null);
+    h.assign(async (t) => {
       // SET TRANSACTION SNAPSHOT must be the transaction's first statement; its argument is a literal.
-      await r.unsafe(`set transaction snapshot ${quoteLiteral(snapshot!)}`);
-      await r.unsafe(READ_SETTINGS);
-      await drain(r as unknown as Sql);
-      await r`commit`;
-    } catch (err) {
-      await r`rollback`.catch(() => undefined);
-      throw err;
-    } finally {
-      r.release();
-    }
+      await t.unsafe(`set transaction snapshot ${quoteLiteral(snapshot!)}`);
+      await t.unsafe(READ_SETTINGS);
+      await drain(t);
+    });
+    await h.done;
   };
   // The exporting transaction stays open (it runs a lane itself) until every helper has imported;
-  // every lane finishes (allSettled) before an error is passed on, so none is released while in use.
-  const settled = await Promise.allSettled([drain(tx as unknown as Sql), ...helpers.map(helper)]);
+  // every lane finishes (allSettled) before an error is passed on. The first lane's error comes
+  // first: a helper fails too when the exporting transaction is gone.
+  const settled = await Promise.allSettled([first, ...helpers.map(helper)]);
   const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
   if (failed) throw failed.reason;
   return results;
