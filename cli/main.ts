@@ -29,7 +29,8 @@ Exit codes:
   1  the checked thing failed (a migration failed, drift found, lint findings, failing tests, a rejected token)
   2  usage or configuration error (nothing was done)
   3  the database could not be reached or provisioned, or the connection was lost
-  130  interrupted by Ctrl-C (143: SIGTERM); the throwaway databases it made are dropped (any it cannot drop is named)`;
+  130  interrupted by Ctrl-C (143: SIGTERM); the throwaway databases it made are dropped (any it cannot drop is named);
+       a second signal stops at once, naming those it may leave`;
 
 export function buildProgram(): Command {
   const program = new Command('rowguard')
@@ -255,9 +256,11 @@ function onUncaught(argv: string[]): void {
  * themselves (they stop cleanly and report what finished); a second signal exits at once.
  */
 function onInterrupt(argv: string[]): void {
+  let signals = 0;
   const handler = (signal: NodeJS.Signals) => {
     const exitCode = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
-    if (stopping) process.exit(exitCode);
+    // A second signal, whoever took the first (this handler, or a command's own): exit now.
+    if (stopping || ++signals > 1) exitAtOnce(signal, exitCode, argv);
     if (process.listenerCount(signal) > 1) return;
     stopping = true;
     // The command keeps running until exit; what fails in it once its databases are
@@ -281,4 +284,20 @@ function onInterrupt(argv: string[]): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+}
+
+/**
+ * The second signal: no time to drop the throwaway databases still there (the first signal's
+ * drops may be under way), so one line names them, with the statements that drop them.
+ */
+function exitAtOnce(signal: NodeJS.Signals, exitCode: ExitCode, argv: string[]): never {
+  stopping = true;
+  const names = live.map((l) => l.name);
+  const err = new RowguardError('interrupted', `interrupted by ${signal} again: stopped at once${names.length ? `; it may leave ${names.join(', ')}` : ''}`, {
+    exitCode,
+    ...(names.length ? { hint: dropByHand(names) } : {}),
+  });
+  if (argv.includes('--json')) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
+  else process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+  process.exit(exitCode);
 }

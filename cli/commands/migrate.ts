@@ -67,8 +67,9 @@ function parseSeconds(v: string): number {
 async function interruptible<T>(ctx: Context, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const interrupt = new AbortController();
   let received: NodeJS.Signals | undefined;
+  // The second signal is main's (cli/main.ts exitAtOnce), which runs before this listener.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (interrupt.signal.aborted) return;
     ctx.out.info(`${signal}: cancelling the running migration…`);
     received = signal;
     interrupt.abort(signal);
