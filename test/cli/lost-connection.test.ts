@@ -181,3 +181,38 @@ describe('a connection lost while the catalog read opens its other lanes', () =>
     }
   }, 120_000);
 });
+
+describe('a table another session holds (a migration running, a LOCK TABLE)', () => {
+  it('lint and policy apply, diff and show stop after migrations.lockTimeout with one line, exit 1 — the catalog read (pg_get_expr opens the table) used to wait for as long as the lock was held', async () => {
+    const locked = tempDir('rg-locked-');
+    mkdirSync(join(locked, 'sql'));
+    mkdirSync(join(locked, 'policies'));
+    writeFileSync(join(locked, 'rowguard.config.json'), JSON.stringify({ migrations: { lockTimeout: '1s' }, api: { anonRole: anon } }));
+    writeFileSync(join(locked, 'sql', '0001_t.sql'), 'create table public.t (a int);\n');
+    writeFileSync(join(locked, 'policies', 'public.t.sql'), 'alter table public.t enable row level security;\ncreate policy p on public.t for select using (true);\n');
+    // pg_get_expr reads a policy's expression by opening its table: one policy is enough.
+    await db.sql.unsafe('create policy held on public.t for select using (a > 0)');
+    const holder = await db.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`lock table public.t in access exclusive mode`;
+      for (const args of [['policy', 'apply'], ['policy', 'diff'], ['policy', 'show'], ['lint', '--all']]) {
+        for (const json of [false, true]) {
+          const started = Date.now();
+          const r = await runCli(['--db', db.url, ...(json ? ['--json'] : []), ...args], { cwd: locked, timeoutMs: 30_000 });
+          expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(1);
+          expect(Date.now() - started).toBeLessThan(25_000);
+          const message = 'reading the catalog waited longer than lock_timeout (1s) for a lock: another session holds a table it reads';
+          if (json) expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'lock_timeout', message, exitCode: 1, pg: { sqlstate: '55P03' } });
+          else expect(r.stderr.endsWith(`error: ${message} [55P03]\nhint: a migration or a LOCK TABLE is running (pg_stat_activity shows who waits: wait_event_type = 'Lock'); retry when it ends, or raise migrations.lockTimeout\n`), r.stderr).toBe(true);
+        }
+      }
+    } finally {
+      await holder`rollback`;
+      holder.release();
+      await db.sql.unsafe('drop policy held on public.t');
+    }
+    const [row] = await db.sql`select relrowsecurity from pg_class where oid = 'public.t'::regclass`;
+    expect(row).toEqual({ relrowsecurity: false });
+  }, 180_000);
+});

@@ -13,6 +13,7 @@ import { arrayLiteral, quoteLiteral, type Sql, type TransactionSql } from '../db
 import { buildModel, type RawCatalog } from './build.js';
 import type { CatalogModel } from './model.js';
 import { PGRST_DB_SCHEMAS_SQL } from './exposed.js';
+import { RowguardError, pgFieldsOf } from '../errors.js';
 
 export interface IntrospectOptions {
   /** API roles to compute effective privileges for (missing ones are ignored). */
@@ -29,6 +30,12 @@ export interface IntrospectOptions {
    * it is the most expensive part of the read. When off, apiAccess is empty.
    */
   effectivePrivileges?: boolean;
+  /**
+   * lock_timeout for the read (migrations.lockTimeout; '0': none). pg_get_expr opens each table
+   * that has policies, which waits behind a session holding it in ACCESS EXCLUSIVE mode (a
+   * migration, a LOCK TABLE): the command then fails with lock_timeout instead of waiting for ever.
+   */
+  lockTimeout?: string;
 }
 
 // Whether storage.buckets is Supabase Storage's (an id and a public flag) and this connection may read it.
@@ -74,8 +81,9 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   const scope = opts.scope ?? 'full';
   const lanes = Math.max(1, Math.min(3, Number((sql as { options?: { max?: number } }).options?.max ?? 1)));
   let helpers: HelperLane[] = [];
+  const settings = READ_SETTINGS + (opts.lockTimeout === undefined ? '' : `, set_config('lock_timeout', ${quoteLiteral(opts.lockTimeout)}, true)`);
   const reading = sql.begin('isolation level repeatable read read only', async (tx) => {
-    await tx.unsafe(READ_SETTINGS);
+    await tx.unsafe(settings);
     // reset_val: the search_path a new session starts with (the database's and role's settings), which the SET LOCAL above leaves alone.
     const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null; buckets: boolean; search_path: string | null; role: string }>>`
       select current_setting('server_version_num')::int as version,
@@ -102,7 +110,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
         ? (['relations', 'roles', 'schemas'] as const)
         : (['relations', 'columns', 'functions', 'indexes', 'foreignKeys', 'triggers', 'roles', 'schemas', 'extensions'] as const)),
     ];
-    const r = await runInLanes(tx, wanted, q, helpers);
+    const r = await runInLanes(tx, wanted, q, helpers, settings);
     const none = [] as never[];
     return {
       meta: { version: meta!.version, database: meta!.database, pgrst: meta!.pgrst, publicBuckets, searchPath: meta!.search_path, role: meta!.role },
@@ -125,6 +133,15 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   helpers = Array.from({ length: lanes - 1 }, () => openHelperLane(sql));
   try {
     return buildModel((await reading) as RawCatalog);
+  } catch (err) {
+    // 55P03 lock_not_available: lock_timeout expired (see IntrospectOptions.lockTimeout).
+    const pg = pgFieldsOf(err);
+    if (pg?.sqlstate !== '55P03') throw err;
+    throw new RowguardError('lock_timeout', `reading the catalog waited longer than lock_timeout (${opts.lockTimeout}) for a lock: another session holds a table it reads`, {
+      hint: 'a migration or a LOCK TABLE is running (pg_stat_activity shows who waits: wait_event_type = \'Lock\'); retry when it ends, or raise migrations.lockTimeout',
+      pg,
+      cause: err,
+    });
   } finally {
     // A lane never given work ends its transaction; not awaited (withSql's end closes what is left).
     for (const h of helpers) h.assign(null);
@@ -420,6 +437,7 @@ async function runInLanes(
   wanted: readonly string[],
   queries: Record<string, (t: Sql) => Promise<unknown>>,
   helpers: readonly HelperLane[],
+  settings: string,
 ): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
   const queue = [...wanted];
@@ -450,7 +468,7 @@ async function runInLanes(
     h.assign(async (t) => {
       // SET TRANSACTION SNAPSHOT must be the transaction's first statement; its argument is a literal.
       await t.unsafe(`set transaction snapshot ${quoteLiteral(snapshot!)}`);
-      await t.unsafe(READ_SETTINGS);
+      await t.unsafe(settings);
       await drain(t);
     });
     await h.done;
