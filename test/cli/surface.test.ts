@@ -447,3 +447,43 @@ describe('output', () => {
     expect(e.stderr).not.toMatch(/\x1b\[/);
   });
 });
+
+describe('a command left waiting for an answer that cannot come', () => {
+  // What happens when the driver loses a socket without settling its query (porsager/postgres#1208):
+  // nothing is left to run, and Node would end with exit 13 and a warning about an unsettled
+  // await. The preload stands in for that driver: the command's promise never settles, and it
+  // holds a throwaway database by then.
+  it('exits 3 with one line and a hint naming the throwaway databases it left (with --json, the error document) — not exit 13', async () => {
+    const { REPO_ROOT } = await import('../helpers/pg.js');
+    const preload = join(dir, 'never-settles.mjs');
+    writeFileSync(
+      preload,
+      `import { Command } from ${JSON.stringify(join(REPO_ROOT, 'node_modules', 'commander', 'esm.mjs'))};
+import { live } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'cli', 'core', 'leftovers.js'))};
+Command.prototype.parseAsync = function () {
+  live.push({ serverUrl: 'postgres://127.0.0.1:1/postgres', name: 'rowguard_test_left', created: Promise.resolve() });
+  return new Promise(() => {});
+};
+`,
+    );
+    const { spawn } = await import('node:child_process');
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', preload, CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    const hint = 'is the server still running? run the command again; it left rowguard_test_left: drop it by hand: drop database "rowguard_test_left" with (force);';
+    const r = await run(['migrate', 'status']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`error: lost the database connection: the command was left waiting for an answer that cannot come\nhint: ${hint}\n`);
+    expect(r.stdout).toBe('');
+    const j = await run(['--json', 'migrate', 'status']);
+    expect(j.code).toBe(3);
+    expect(j.stderr).toBe('');
+    expect(JSON.parse(j.stdout)).toEqual({ error: { code: 'db_unreachable', message: 'lost the database connection: the command was left waiting for an answer that cannot come', hint, exitCode: 3 } });
+  });
+});
