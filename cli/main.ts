@@ -6,7 +6,7 @@
  * lazily so `rowguard --help` starts fast.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
+import { ExitCode, RowguardError, isRowguardError, pgFieldsOf, sessionEndedState } from './core/errors.js';
 import { fallbackOutput, loadOutputModule } from './context.js';
 import { dropByHand, inFlight, leftBehindWarnings, live } from './core/leftovers.js';
 import { makeDbCommand } from './commands/db.js';
@@ -140,11 +140,21 @@ const FS_HINTS: Record<string, string> = {
 };
 
 function toRowguardError(err: unknown): RowguardError {
+  // A session the server ended, on a path that did not say so itself (a command's own connection,
+  // an error a command wrapped as SQL): the connection was lost (exit 3), not the SQL that failed.
+  const ended = isRowguardError(err) ? (err.code === 'sql' ? err.pg : undefined) : pgFieldsOf(err);
+  if (ended && sessionEndedState(ended.sqlstate)) {
+    return new RowguardError('db_unreachable', `lost the database connection: ${ended.message ?? (err as Error).message}`, {
+      hint: 'the server ended the session (stopped, restarted, or pg_terminate_backend): a transaction it had open was rolled back',
+      pg: ended,
+      cause: err,
+    });
+  }
   if (isRowguardError(err)) return err;
   const pg = pgFieldsOf(err);
   if (pg) return new RowguardError('sql', pg.message ?? 'database error', { pg, cause: err });
   const code = (err as { code?: string })?.code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED') {
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED' || code === 'CONNECTION_DESTROYED' || code === 'ECONNRESET') {
     return new RowguardError('db_unreachable', `lost the database connection (${code})`);
   }
   // A file rowguard was told to read or write (-o, --junit, --summary-file, …) that cannot be:
