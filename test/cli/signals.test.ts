@@ -27,7 +27,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** `rowguard test --jobs 1` until z.test.sql's pg_sleep(60.25) runs on the server; then `signals`, 150 ms apart. */
+/** `rowguard test --jobs 1` until z.test.sql's pg_sleep(60.25) runs on the server; then `signals`, 30 ms apart (the second while the first one's drops run). */
 async function interrupt(signals: NodeJS.Signals[], json = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI, '--db', db.url, ...(json ? ['--json'] : []), 'test', '--jobs', '1'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
@@ -42,7 +42,7 @@ async function interrupt(signals: NodeJS.Signals[], json = false): Promise<{ cod
     for (const deadline = Date.now() + 45_000; !exited && Date.now() < deadline && (await sleeping()) === 0; ) await new Promise((r) => setTimeout(r, 50));
     expect(exited, stderr + stdout).toBe(false);
     for (const [i, signal] of signals.entries()) {
-      if (i) await new Promise((r) => setTimeout(r, 150));
+      if (i) await new Promise((r) => setTimeout(r, 30));
       child.kill(signal);
     }
     return { code: await closed, stdout, stderr };
