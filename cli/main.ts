@@ -6,7 +6,7 @@
  * lazily so `rowguard --help` starts fast.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, RowguardError, isRowguardError, pgFieldsOf } from './core/errors.js';
+import { ExitCode, RowguardError, isRowguardError, pgFieldsOf, sessionEndedState } from './core/errors.js';
 import { fallbackOutput, loadOutputModule } from './context.js';
 import { dropByHand, inFlight, leftBehindWarnings, live } from './core/leftovers.js';
 import { makeDbCommand } from './commands/db.js';
@@ -29,7 +29,8 @@ Exit codes:
   1  the checked thing failed (a migration failed, drift found, lint findings, failing tests, a rejected token)
   2  usage or configuration error (nothing was done)
   3  the database could not be reached or provisioned, or the connection was lost
-  130  interrupted by Ctrl-C (143: SIGTERM); the throwaway databases it made are dropped (any it cannot drop is named)`;
+  130  interrupted by Ctrl-C (143: SIGTERM); the throwaway databases it made are dropped (any it cannot drop is named);
+       a second signal stops at once, naming those it may leave`;
 
 export function buildProgram(): Command {
   const program = new Command('rowguard')
@@ -139,11 +140,21 @@ const FS_HINTS: Record<string, string> = {
 };
 
 function toRowguardError(err: unknown): RowguardError {
+  // A session the server ended, on a path that did not say so itself (a command's own connection,
+  // an error a command wrapped as SQL): the connection was lost (exit 3), not the SQL that failed.
+  const ended = isRowguardError(err) ? (err.code === 'sql' ? err.pg : undefined) : pgFieldsOf(err);
+  if (ended && sessionEndedState(ended.sqlstate)) {
+    return new RowguardError('db_unreachable', `lost the database connection: ${ended.message ?? (err as Error).message}`, {
+      hint: 'the server ended the session (stopped, restarted, or pg_terminate_backend): a transaction it had open was rolled back',
+      pg: ended,
+      cause: err,
+    });
+  }
   if (isRowguardError(err)) return err;
   const pg = pgFieldsOf(err);
   if (pg) return new RowguardError('sql', pg.message ?? 'database error', { pg, cause: err });
   const code = (err as { code?: string })?.code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED') {
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED' || code === 'CONNECTION_DESTROYED' || code === 'ECONNRESET') {
     return new RowguardError('db_unreachable', `lost the database connection (${code})`);
   }
   // A file rowguard was told to read or write (-o, --junit, --summary-file, …) that cannot be:
@@ -255,9 +266,11 @@ function onUncaught(argv: string[]): void {
  * themselves (they stop cleanly and report what finished); a second signal exits at once.
  */
 function onInterrupt(argv: string[]): void {
+  let signals = 0;
   const handler = (signal: NodeJS.Signals) => {
     const exitCode = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
-    if (stopping) process.exit(exitCode);
+    // A second signal, whoever took the first (this handler, or a command's own): exit now.
+    if (stopping || ++signals > 1) exitAtOnce(signal, exitCode, argv);
     if (process.listenerCount(signal) > 1) return;
     stopping = true;
     // The command keeps running until exit; what fails in it once its databases are
@@ -281,4 +294,20 @@ function onInterrupt(argv: string[]): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+}
+
+/**
+ * The second signal: no time to drop the throwaway databases still there (the first signal's
+ * drops may be under way), so one line names them, with the statements that drop them.
+ */
+function exitAtOnce(signal: NodeJS.Signals, exitCode: ExitCode, argv: string[]): never {
+  stopping = true;
+  const names = live.map((l) => l.name);
+  const err = new RowguardError('interrupted', `interrupted by ${signal} again: stopped at once${names.length ? `; it may leave ${names.join(', ')}` : ''}`, {
+    exitCode,
+    ...(names.length ? { hint: dropByHand(names) } : {}),
+  });
+  if (argv.includes('--json')) process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
+  else process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+  process.exit(exitCode);
 }

@@ -67,8 +67,9 @@ function parseSeconds(v: string): number {
 async function interruptible<T>(ctx: Context, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const interrupt = new AbortController();
   let received: NodeJS.Signals | undefined;
+  // The second signal is main's (cli/main.ts exitAtOnce), which runs before this listener.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (interrupt.signal.aborted) return;
     ctx.out.info(`${signal}: cancelling the running migration…`);
     received = signal;
     interrupt.abort(signal);
@@ -133,7 +134,8 @@ async function upTargets(ctx: Context, o: { to?: string; dryRun?: boolean; allow
   ctx.out.result({ ok: failed === 0, targets: results, failed, succeeded: results.length - failed, warnings }, () => renderTargetsSummary(results, ctx.out));
   // Interrupted: every target is reported (above), and the exit code says it was a signal.
   if (stopped?.aborted) process.exitCode = stopped.reason === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
-  else if (failed) process.exitCode = 1;
+  // Every failure a database that could not be reached or was lost: 3, as for one database (a retry may do).
+  else if (failed) process.exitCode = results.every((r) => r.ok || r.error?.code === 'db_unreachable') ? ExitCode.database : ExitCode.failed;
 }
 
 export function makeMigrateCommand(): Command {

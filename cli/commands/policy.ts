@@ -135,7 +135,7 @@ export function makePolicyCommand(): Command {
           sources: result.files,
         });
         // Read the target again: after applying, nothing may be left to do.
-        const after = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config)), apiRolesOf(config));
+        const after = securityStateOf(await readModel(target.serverUrl, apiRolesOf(config), false, config.migrations.lockTimeout), apiRolesOf(config));
         const left = planPolicyChanges(after, result.toState, await expressionsEqual()).steps.length;
         if (left > 0) throw new RowguardError('internal', `applied ${applied} statements but ${left} difference(s) remain`, { hint: 'this is a bug in rowguard; please report it with `rowguard policy diff --format json`' });
         return { result, applied };

@@ -1,7 +1,7 @@
 /** `rowguard test [paths…]`: pgTAP-style SQL tests on a throwaway database built from sql/. */
 import { Command, Option } from 'commander';
 import { contextOf } from '../context.js';
-import { RowguardError } from '../core/errors.js';
+import { ExitCode, RowguardError } from '../core/errors.js';
 
 type Format = 'tap' | 'pretty' | 'json';
 
@@ -42,7 +42,8 @@ is never committed (nothing of it is then kept). Every other file runs in a
 transaction that is rolled back, side by side with its neighbours (one database copy
 per --jobs worker; sequences are reset between files). A --setup file runs once
 before them all, as psql runs it; its own TAP is not reported.
-Ctrl-C stops the run, drops its databases and exits 130.
+Ctrl-C stops the run, drops its databases, reports the files that finished and exits
+130 (SIGTERM, a cancelled CI job: the same, exit 143); a second signal exits at once.
 A whole-suite run (no paths, no --filter) also compares the access matrix with
 test/access-matrix.json when it exists (see rowguard matrix) and fails on a changed cell.
 Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
@@ -61,10 +62,18 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
       const report = await import('../core/report/test.js');
       const server = await ctx.server(o.engine);
       const progress = format === 'pretty' ? ctx.out.progress('test') : undefined;
-      // Ctrl-C stops the run cleanly (its databases dropped); a second one kills it.
+      // Ctrl-C, or a cancelled CI job's SIGTERM, stops the run cleanly (its databases dropped,
+      // the files that finished reported); a second signal is main's, which exits at once.
       const interrupt = new AbortController();
-      const onSigint = () => interrupt.abort();
-      process.once('SIGINT', onSigint);
+      let received: NodeJS.Signals | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        received = signal;
+        interrupt.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       let run;
       try {
         run = await runTests({
@@ -87,7 +96,8 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
           },
         });
       } finally {
-        process.off('SIGINT', onSigint);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         progress?.done();
         await server.release();
       }
@@ -103,8 +113,8 @@ Exit 1 when an assertion fails, a plan count is wrong, or a file errors.`,
       if (format === 'json') ctx.out.out(JSON.stringify(report.toJson(run), null, 2));
       else if (format === 'tap') ctx.out.out(report.renderTap(run));
       else ctx.out.out(report.renderPretty(run, ctx.out));
-      // 130: interrupted by SIGINT, as shells report it.
-      if (run.interrupted) process.exitCode = 130;
+      // 130 / 143: interrupted by SIGINT / SIGTERM, as shells report it.
+      if (run.interrupted) process.exitCode = received === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
       else if (!run.ok) process.exitCode = 1;
     });
 }

@@ -143,6 +143,14 @@ export function isRowguardError(err: unknown): err is RowguardError {
   return err instanceof RowguardError;
 }
 
+/**
+ * SQLSTATEs of a session the server ended: 57P01 admin_shutdown (pg_terminate_backend, a server
+ * stopped), 57P02 crash_shutdown, 57P05 idle_session_timeout, and class 08 connection_exception.
+ */
+export function sessionEndedState(sqlstate: string | undefined): boolean {
+  return !!sqlstate && (sqlstate === '57P01' || sqlstate === '57P02' || sqlstate === '57P05' || sqlstate.startsWith('08'));
+}
+
 /** postgres.js's PostgresError carries these fields; detect it without importing postgres. */
 export function pgFieldsOf(err: unknown): PgErrorFields | undefined {
   if (!err || typeof err !== 'object') return undefined;

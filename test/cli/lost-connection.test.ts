@@ -123,3 +123,96 @@ describe('Ctrl-C during as', () => {
     }
   }, 180_000);
 });
+
+describe('a connection lost while the catalog read opens its other lanes', () => {
+  it('lint: exit 3, one line — not a command waiting for ever (postgres.js never settles a reserve() queued when another connection of its pool closes)', async () => {
+    const net = await import('node:net');
+    const target = new URL(db.url);
+    // A TCP relay to the server that holds every connection after the first (the catalog read's
+    // other lanes) until the server has ended the first, which runs the read's transaction.
+    const held: Array<() => void> = [];
+    const sockets: import('node:net').Socket[] = [];
+    let accepted = 0;
+    let holding = true;
+    const relay = net.createServer((client) => {
+      sockets.push(client);
+      const pipe = () => {
+        const upstream = net.connect(Number(target.port), target.hostname);
+        sockets.push(upstream);
+        client.pipe(upstream).pipe(client);
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+        client.on('close', () => upstream.destroy());
+      };
+      if (accepted++ > 0 && holding) held.push(pipe);
+      else pipe();
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const url = new URL(db.url);
+    url.port = String((relay.address() as import('node:net').AddressInfo).port);
+    const empty = tempDir('rg-lost-lanes-');
+    try {
+      for (const json of [false, true]) {
+        accepted = 0;
+        holding = true;
+        held.length = 0;
+        const run = runCli(['--db', url.href, ...(json ? ['--json'] : []), 'lint', '--all'], { cwd: empty, timeoutMs: 30_000 });
+        let ended: { code: number } | undefined;
+        void run.then((r) => (ended = r));
+        for (const deadline = Date.now() + 45_000; held.length < 2 && !ended && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+        expect(held.length, JSON.stringify(ended)).toBe(2);
+        await terminateWhen('true');
+        holding = false;
+        for (const go of held.splice(0)) go();
+        const r = await run;
+        const where = `127.0.0.1:${url.port}/${db.name}`;
+        expect(r.code, r.stderr + r.stdout).toBe(3);
+        if (json) {
+          expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'db_unreachable', exitCode: 3 });
+          expect(JSON.parse(r.stdout).error.message).toMatch(new RegExp(`^lost the connection to ${where.replace(/\./g, '\\.')}: `));
+        } else {
+          expect(r.stderr).toMatch(new RegExp(`^error: lost the connection to ${where.replace(/\./g, '\\.')}: [^\\n]+\\nhint: [^\\n]+\\n$`));
+          expect(r.stdout).toBe('');
+        }
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      relay.close();
+    }
+  }, 120_000);
+});
+
+describe('a table another session holds (a migration running, a LOCK TABLE)', () => {
+  it('lint and policy apply, diff and show stop after migrations.lockTimeout with one line, exit 1 — the catalog read (pg_get_expr opens the table) used to wait for as long as the lock was held', async () => {
+    const locked = tempDir('rg-locked-');
+    mkdirSync(join(locked, 'sql'));
+    mkdirSync(join(locked, 'policies'));
+    writeFileSync(join(locked, 'rowguard.config.json'), JSON.stringify({ migrations: { lockTimeout: '1s' }, api: { anonRole: anon } }));
+    writeFileSync(join(locked, 'sql', '0001_t.sql'), 'create table public.t (a int);\n');
+    writeFileSync(join(locked, 'policies', 'public.t.sql'), 'alter table public.t enable row level security;\ncreate policy p on public.t for select using (true);\n');
+    // pg_get_expr reads a policy's expression by opening its table: one policy is enough.
+    await db.sql.unsafe('create policy held on public.t for select using (a > 0)');
+    const holder = await db.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`lock table public.t in access exclusive mode`;
+      for (const args of [['policy', 'apply'], ['policy', 'diff'], ['policy', 'show'], ['lint', '--all']]) {
+        for (const json of [false, true]) {
+          const started = Date.now();
+          const r = await runCli(['--db', db.url, ...(json ? ['--json'] : []), ...args], { cwd: locked, timeoutMs: 30_000 });
+          expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(1);
+          expect(Date.now() - started).toBeLessThan(25_000);
+          const message = 'reading the catalog waited longer than lock_timeout (1s) for a lock: another session holds a table it reads';
+          if (json) expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'lock_timeout', message, exitCode: 1, pg: { sqlstate: '55P03' } });
+          else expect(r.stderr.endsWith(`error: ${message} [55P03]\nhint: a migration or a LOCK TABLE is running (pg_stat_activity shows who waits: wait_event_type = 'Lock'); retry when it ends, or raise migrations.lockTimeout\n`), r.stderr).toBe(true);
+        }
+      }
+    } finally {
+      await holder`rollback`;
+      holder.release();
+      await db.sql.unsafe('drop policy held on public.t');
+    }
+    const [row] = await db.sql`select relrowsecurity from pg_class where oid = 'public.t'::regclass`;
+    expect(row).toEqual({ relrowsecurity: false });
+  }, 180_000);
+});

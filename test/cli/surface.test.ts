@@ -447,3 +447,102 @@ describe('output', () => {
     expect(e.stderr).not.toMatch(/\x1b\[/);
   });
 });
+
+describe('a command left waiting for an answer that cannot come', () => {
+  // What happens when the driver loses a socket without settling its query (porsager/postgres#1208):
+  // nothing is left to run, and Node would end with exit 13 and a warning about an unsettled
+  // await. The preload stands in for that driver: the command's promise never settles, and it
+  // holds a throwaway database by then.
+  it('exits 3 with one line and a hint naming the throwaway databases it left (with --json, the error document) — not exit 13', async () => {
+    const { REPO_ROOT } = await import('../helpers/pg.js');
+    const preload = join(dir, 'never-settles.mjs');
+    writeFileSync(
+      preload,
+      `import { Command } from ${JSON.stringify(join(REPO_ROOT, 'node_modules', 'commander', 'esm.mjs'))};
+import { live } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'cli', 'core', 'leftovers.js'))};
+Command.prototype.parseAsync = function () {
+  live.push({ serverUrl: 'postgres://127.0.0.1:1/postgres', name: 'rowguard_test_left', created: Promise.resolve() });
+  return new Promise(() => {});
+};
+`,
+    );
+    const { spawn } = await import('node:child_process');
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', preload, CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    const hint = 'is the server still running? run the command again; it left rowguard_test_left: drop it by hand: drop database "rowguard_test_left" with (force);';
+    const r = await run(['migrate', 'status']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`error: lost the database connection: the command was left waiting for an answer that cannot come\nhint: ${hint}\n`);
+    expect(r.stdout).toBe('');
+    const j = await run(['--json', 'migrate', 'status']);
+    expect(j.code).toBe(3);
+    expect(j.stderr).toBe('');
+    expect(JSON.parse(j.stdout)).toEqual({ error: { code: 'db_unreachable', message: 'lost the database connection: the command was left waiting for an answer that cannot come', hint, exitCode: 3 } });
+  });
+});
+
+describe('a session the server ended, on a path that did not say so itself', () => {
+  // Commands with their own connections (matrix's pool, a test file's session) or that wrap a
+  // database error as SQL reported pg_terminate_backend as a failed statement ("terminating
+  // connection due to administrator command [57P01]", exit 1: audit verify and matrix under
+  // pg_terminate_backend), and a reset socket as an internal error (codegen: "internal error: read
+  // ECONNRESET"). The preload rejects the command with such an error: the driver's 57P01 (an error
+  // shaped as postgres.js's PostgresError, as the server's FATAL reaches it only at some moments),
+  // and a real ECONNRESET from a socket the other side resets.
+  it('is "lost the database connection", exit 3, with --json the error document', async () => {
+    const { REPO_ROOT } = await import('../helpers/pg.js');
+    const preload = (name: string, body: string) => {
+      const file = join(dir, name);
+      writeFileSync(file, `import { Command } from ${JSON.stringify(join(REPO_ROOT, 'node_modules', 'commander', 'esm.mjs'))};\nCommand.prototype.parseAsync = async function () {\n${body}\n};\n`);
+      return file;
+    };
+    const terminated = preload(
+      'terminated.mjs',
+      `throw Object.assign(new Error('terminating connection due to administrator command'), { name: 'PostgresError', code: '57P01', severity: 'FATAL' });`,
+    );
+    const reset = preload(
+      'reset.mjs',
+      `const net = await import('node:net');
+  const server = net.createServer((s) => s.resetAndDestroy());
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    await new Promise((resolve, reject) => {
+      const c = net.connect(server.address().port, '127.0.0.1');
+      c.on('connect', () => c.write('x'));
+      c.on('error', reject);
+      c.on('close', resolve);
+    });
+  } finally {
+    server.close();
+  }
+  throw new Error('the socket was not reset');`,
+    );
+    const { spawn } = await import('node:child_process');
+    const run = (file: string, args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', file, CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    const hint = 'the server ended the session (stopped, restarted, or pg_terminate_backend): a transaction it had open was rolled back';
+    const r = await run(terminated, ['matrix']);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toBe(`error: lost the database connection: terminating connection due to administrator command [57P01]\nhint: ${hint}\n`);
+    const j = await run(terminated, ['--json', 'matrix']);
+    expect(j.code, j.stderr).toBe(3);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'db_unreachable', message: 'lost the database connection: terminating connection due to administrator command', hint, pg: { sqlstate: '57P01' }, exitCode: 3 });
+    const c = await run(reset, ['codegen']);
+    expect(c.code, c.stderr).toBe(3);
+    expect(c.stderr).toBe('error: lost the database connection (ECONNRESET)\n');
+  });
+});

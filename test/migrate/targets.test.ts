@@ -61,6 +61,20 @@ describe('migrate up --targets', () => {
     expect(again.stdout.match(/up to date/g)).toHaveLength(19);
   });
 
+  it('exits 3 when every target that failed could not be reached (as one database does), 1 when a migration failed too', async () => {
+    const down = new URL(dbs[0]!.url);
+    down.port = '1';
+    writeFileSync(join(dir, 'down.txt'), `${dbs[0]!.url}\n${down.href}\n`);
+    const r = await runCli(['migrate', 'up', '--targets', 'down.txt'], { cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stdout).toContain('2 databases: 1 ok, 1 failed');
+    expect(r.stdout).toMatch(/could not connect to 127\.0\.0\.1:1\//);
+    writeFileSync(join(dir, 'down.txt'), `${dbs[7]!.url}\n${down.href}\n`);
+    const mixed = await runCli(['--json', 'migrate', 'up', '--targets', 'down.txt'], { cwd: dir });
+    expect(mixed.code, mixed.stdout + mixed.stderr).toBe(1);
+    expect(JSON.parse(mixed.stdout).targets.map((t: { error?: { code: string } }) => t.error?.code)).toEqual(['migration_failed', 'db_unreachable']);
+  });
+
   it('SIGINT cancels the database being migrated (it rolls back), starts no other, reports each and exits 130', async () => {
     const a = await freshDatabase('rg_tenant_sig');
     const b = await freshDatabase('rg_tenant_sig');

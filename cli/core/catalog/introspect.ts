@@ -8,11 +8,12 @@
  * thousands of tables is tens of thousands of rows, and JSON.parse reads them
  * natively where postgres.js would decode every row and array in JavaScript.
  */
-import type { PendingQuery, ReservedSql } from 'postgres';
+import type { PendingQuery } from 'postgres';
 import { arrayLiteral, quoteLiteral, type Sql, type TransactionSql } from '../db.js';
 import { buildModel, type RawCatalog } from './build.js';
 import type { CatalogModel } from './model.js';
 import { PGRST_DB_SCHEMAS_SQL } from './exposed.js';
+import { RowguardError, pgFieldsOf } from '../errors.js';
 
 export interface IntrospectOptions {
   /** API roles to compute effective privileges for (missing ones are ignored). */
@@ -29,6 +30,12 @@ export interface IntrospectOptions {
    * it is the most expensive part of the read. When off, apiAccess is empty.
    */
   effectivePrivileges?: boolean;
+  /**
+   * lock_timeout for the read (migrations.lockTimeout; '0': none). pg_get_expr opens each table
+   * that has policies, which waits behind a session holding it in ACCESS EXCLUSIVE mode (a
+   * migration, a LOCK TABLE): the command then fails with lock_timeout instead of waiting for ever.
+   */
+  lockTimeout?: string;
 }
 
 // Whether storage.buckets is Supabase Storage's (an id and a public flag) and this connection may read it.
@@ -74,8 +81,9 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   const scope = opts.scope ?? 'full';
   const lanes = Math.max(1, Math.min(3, Number((sql as { options?: { max?: number } }).options?.max ?? 1)));
   let helpers: HelperLane[] = [];
+  const settings = READ_SETTINGS + (opts.lockTimeout === undefined ? '' : `, set_config('lock_timeout', ${quoteLiteral(opts.lockTimeout)}, true)`);
   const reading = sql.begin('isolation level repeatable read read only', async (tx) => {
-    await tx.unsafe(READ_SETTINGS);
+    await tx.unsafe(settings);
     // reset_val: the search_path a new session starts with (the database's and role's settings), which the SET LOCAL above leaves alone.
     const [meta] = await tx<Array<{ version: number; database: string; pgrst: string | null; buckets: boolean; search_path: string | null; role: string }>>`
       select current_setting('server_version_num')::int as version,
@@ -102,7 +110,7 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
         ? (['relations', 'roles', 'schemas'] as const)
         : (['relations', 'columns', 'functions', 'indexes', 'foreignKeys', 'triggers', 'roles', 'schemas', 'extensions'] as const)),
     ];
-    const r = await runInLanes(tx, wanted, q, helpers);
+    const r = await runInLanes(tx, wanted, q, helpers, settings);
     const none = [] as never[];
     return {
       meta: { version: meta!.version, database: meta!.database, pgrst: meta!.pgrst, publicBuckets, searchPath: meta!.search_path, role: meta!.role },
@@ -125,21 +133,49 @@ export async function introspect(sql: Sql, opts: IntrospectOptions): Promise<Cat
   helpers = Array.from({ length: lanes - 1 }, () => openHelperLane(sql));
   try {
     return buildModel((await reading) as RawCatalog);
+  } catch (err) {
+    // 55P03 lock_not_available: lock_timeout expired (see IntrospectOptions.lockTimeout).
+    const pg = pgFieldsOf(err);
+    if (pg?.sqlstate !== '55P03') throw err;
+    throw new RowguardError('lock_timeout', `reading the catalog waited longer than lock_timeout (${opts.lockTimeout}) for a lock: another session holds a table it reads`, {
+      hint: 'a migration or a LOCK TABLE is running (pg_stat_activity shows who waits: wait_event_type = \'Lock\'); retry when it ends, or raise migrations.lockTimeout',
+      pg,
+      cause: err,
+    });
   } finally {
-    for (const h of helpers) if (!h.taken) await h.connection.then((c) => c.release(), () => undefined);
+    // A lane never given work ends its transaction; not awaited (withSql's end closes what is left).
+    for (const h of helpers) h.assign(null);
   }
 }
 
-/** A helper lane's connection, opening; `taken` once a lane runs on it (and releases it). */
+/**
+ * A helper lane: a transaction of its own, begun while its connection opens, that waits for
+ * its work. It is a begin() rather than a reserve(): postgres.js 3.4.9 never settles a
+ * reserve() still queued when another connection of the pool closes (onclose hands it to the
+ * reconnect, which drops it: porsager/postgres#1195), and a command then waits for ever; a
+ * queued BEGIN is sent on the reconnect, and begin() fails when its connection closes.
+ */
 interface HelperLane {
-  connection: Promise<ReservedSql>;
-  taken: boolean;
+  /** Hand the lane its work (null: none); only the first call counts. */
+  assign(work: ((t: Sql) => Promise<void>) | null): void;
+  /** Resolves once the lane's transaction is open. */
+  begun: Promise<void>;
+  /** The lane's transaction: settles when its work is done and it committed, or failed. */
+  done: Promise<unknown>;
 }
 
 function openHelperLane(sql: Sql): HelperLane {
-  const connection = sql.reserve();
-  connection.catch(() => undefined); // observed here: the lane that takes it gets the error
-  return { connection, taken: false };
+  let assign!: (work: ((t: Sql) => Promise<void>) | null) => void;
+  const assigned = new Promise<((t: Sql) => Promise<void>) | null>((resolve) => (assign = resolve));
+  let begun!: () => void;
+  const started = new Promise<void>((resolve) => (begun = resolve));
+  const done = sql.begin('isolation level repeatable read read only', async (t) => {
+    begun();
+    const work = await assigned;
+    if (work) await work(t as unknown as Sql);
+  });
+  done.catch(() => undefined); // observed by runInLanes, when the lane gets work
+  return { assign, begun: started, done };
 }
 
 /**
@@ -401,6 +437,7 @@ async function runInLanes(
   wanted: readonly string[],
   queries: Record<string, (t: Sql) => Promise<unknown>>,
   helpers: readonly HelperLane[],
+  settings: string,
 ): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
   const queue = [...wanted];
@@ -419,26 +456,27 @@ async function runInLanes(
     await drain(tx as unknown as Sql);
     return results;
   }
+  const first = drain(tx as unknown as Sql);
+  const firstDone = first.then(
+    () => 'done' as const,
+    () => 'done' as const,
+  );
   const helper = async (h: HelperLane) => {
-    h.taken = true;
-    const r = await h.connection;
-    try {
-      await r`begin isolation level repeatable read read only`;
+    // A lane whose transaction has not begun when the first lane is done (the queue drained,
+    // or the exporting transaction gone) is not waited for.
+    if ((await Promise.race([h.begun.then(() => 'begun' as const), firstDone])) === 'done') return h.assign(null);
+    h.assign(async (t) => {
       // SET TRANSACTION SNAPSHOT must be the transaction's first statement; its argument is a literal.
-      await r.unsafe(`set transaction snapshot ${quoteLiteral(snapshot!)}`);
-      await r.unsafe(READ_SETTINGS);
-      await drain(r as unknown as Sql);
-      await r`commit`;
-    } catch (err) {
-      await r`rollback`.catch(() => undefined);
-      throw err;
-    } finally {
-      r.release();
-    }
+      await t.unsafe(`set transaction snapshot ${quoteLiteral(snapshot!)}`);
+      await t.unsafe(settings);
+      await drain(t);
+    });
+    await h.done;
   };
   // The exporting transaction stays open (it runs a lane itself) until every helper has imported;
-  // every lane finishes (allSettled) before an error is passed on, so none is released while in use.
-  const settled = await Promise.allSettled([drain(tx as unknown as Sql), ...helpers.map(helper)]);
+  // every lane finishes (allSettled) before an error is passed on. The first lane's error comes
+  // first: a helper fails too when the exporting transaction is gone.
+  const settled = await Promise.allSettled([first, ...helpers.map(helper)]);
   const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
   if (failed) throw failed.reason;
   return results;

@@ -422,7 +422,7 @@ export async function lint(opts: LintOptions): Promise<LintRun> {
     // Three connections: the catalog queries run in parallel on one exported snapshot.
     const { pending, model } = await withSql(
       opts.url,
-      async (sql) => ({ pending: opts.historyUrl ? await readPending() : await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full' }) }),
+      async (sql) => ({ pending: opts.historyUrl ? await readPending() : await pendingIn(sql), model: await introspect(sql, { apiRoles, scope: 'full', lockTimeout: settings.lockTimeout }) }),
       { max: 3, fetchTypes: false },
     );
     const migrations = sources(pending);

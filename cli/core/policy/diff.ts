@@ -80,9 +80,9 @@ export interface DiffOptions {
  * One catalog read. The diff compares ACLs, not effective privileges, so it skips
  * has_table_privilege (`effectivePrivileges`), which `policy show` needs.
  */
-export async function readModel(url: string, apiRoles: readonly string[], effectivePrivileges = false): Promise<CatalogModel> {
+export async function readModel(url: string, apiRoles: readonly string[], effectivePrivileges = false, lockTimeout?: string): Promise<CatalogModel> {
   // Three connections: the catalog queries run in parallel on one exported snapshot.
-  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies', effectivePrivileges }), { max: 3, fetchTypes: false });
+  return withSql(url, (sql) => introspect(sql, { apiRoles, scope: 'policies', effectivePrivileges, lockTimeout }), { max: 3, fetchTypes: false });
 }
 
 /** Resolve every side to a catalog model, building at most one shadow database. */
@@ -105,7 +105,8 @@ export async function modelsOf(
   const readUrls = async () => {
     const t = performance.now();
     const urls = [...new Set(sides.flatMap((s) => (s.kind === 'url' ? [s.url] : [])))];
-    const models = await Promise.all(urls.map((u) => readModel(u, apiRoles, opts.effectivePrivileges)));
+    // A database the user names may be in use: its read waits for a lock no longer than a migration would.
+    const models = await Promise.all(urls.map((u) => readModel(u, apiRoles, opts.effectivePrivileges, opts.config.migrations.lockTimeout)));
     urls.forEach((u, i) => urlModels.set(u, models[i]!));
     return performance.now() - t;
   };
