@@ -121,8 +121,14 @@ export const rule: CatalogRule = {
     };
 
     const out: RawFinding[] = [];
+    // A request recurses only through a relation one of the table's policies reads in a sub-select.
+    const readsRelations = (rel: Relation): boolean =>
+      rel.policies.some((p) => {
+        const a = ctx.analysis(p);
+        return [a.using, a.check].some((e) => e?.subselects.some((s) => s.tables.length > 0));
+      });
     for (const rel of ctx.model.relations) {
-      if (!isTable(rel) || !rel.rls) continue;
+      if (!isTable(rel) || !rel.rls || !readsRelations(rel)) continue;
       // By how it recurses and the commands it stops: the roles.
       const found = new Map<string, { how: string; commands: Command[]; roles: string[] }>();
       for (const role of ctx.apiRoles) {
