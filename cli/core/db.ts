@@ -244,9 +244,11 @@ export async function firstContact(sql: Sql, url: string, seconds = 10): Promise
  */
 async function probePort(url: string): Promise<{ notPostgres: boolean; hint: string }> {
   const reply = await sslAnswer(url);
-  if (reply === null || reply === '') return { notPostgres: false, hint: 'is that the database server and its port? (a firewall that drops packets looks the same)' };
+  if (reply === null) return { notPostgres: false, hint: 'is that the database server and its port? (a firewall that drops packets looks the same)' };
   if (reply === 'S' || reply === 'N') return { notPostgres: false, hint: 'the server accepted the connection but did not finish logging in: is it overloaded, or waiting on an authentication step?' };
   const { host, port } = hostPort(url)!;
+  // PostgreSQL answers an SSLRequest with one byte before anything else, whatever it then refuses.
+  if (reply === '') return { notPostgres: true, hint: `${host}:${port} accepts connections and closes them without a word, which PostgreSQL never does: is it the database's port? (a proxy or tunnel with nothing behind it does this)` };
   if (/^HTTP\//.test(reply)) return { notPostgres: true, hint: `${host}:${port} answers HTTP, not PostgreSQL: is it an API's port rather than the database's? (the Supabase CLI serves the API on 54321 and the database on 54322)` };
   return { notPostgres: true, hint: `${host}:${port} answers, but not as PostgreSQL: is it the database's port?` };
 }

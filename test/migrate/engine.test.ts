@@ -860,6 +860,26 @@ describe('an unreachable database', () => {
       await new Promise((r) => api.close(r));
     }
   }, 60_000);
+
+  it('a port that accepts connections and closes them at once is named so, not taken for a firewall', async () => {
+    dir = project({ '0001_a.sql': 'create table a (x int);\n' });
+    const closer = createTcpServer((socket) => socket.on('data', () => socket.destroy()));
+    await new Promise<void>((r) => closer.listen(0, '127.0.0.1', r));
+    const port = (closer.address() as AddressInfo).port;
+    try {
+      for (const query of ['', '?sslmode=disable']) {
+        const r = await runCli(['--db', `postgres://postgres:${secret}@127.0.0.1:${port}/postgres${query}`, 'migrate', 'status'], { cwd: dir, timeoutMs: 40_000 });
+        expect(r.code, r.stderr).toBe(3);
+        expect(r.stderr.split('\n')[0]).toContain(`could not connect to 127.0.0.1:${port}/postgres`);
+        expect(r.stderr).toContain(`127.0.0.1:${port} accepts connections and closes them without a word`);
+        expect(r.stderr).not.toContain('firewall');
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        noPassword(r);
+      }
+    } finally {
+      await new Promise((r) => closer.close(r));
+    }
+  }, 60_000);
 });
 
 describe('migrate new', () => {
