@@ -9,14 +9,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, runCli, type CliResult, type TestDatabase } from '../helpers/pg.js';
 import pg from 'pg';
 import { connect, pgConnectionConfig } from '../../cli/core/db.js';
 import { lookupPassword } from '../../cli/core/pgpass.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'rg-pgpass-'));
+const root = tempDir('rg-pgpass-');
 mkdirSync(join(root, 'sql')); // the CLI runs below in a project without migrations
 let n = 0;
 /** A password file with `text`, mode 0600 unless told. */

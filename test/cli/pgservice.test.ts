@@ -8,14 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, runCli, type CliResult, type TestDatabase } from '../helpers/pg.js';
 import { withSql } from '../../cli/core/db.js';
 import { isRowguardError } from '../../cli/core/errors.js';
 import { validateUrl } from '../../cli/core/urls.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'rg-pgservice-'));
+const root = tempDir('rg-pgservice-');
 mkdirSync(join(root, 'sql'));
 let n = 0;
 function file(text: string): string {

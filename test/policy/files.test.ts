@@ -1,12 +1,12 @@
 /** policies/ file validation: a file may change only its own table, and only its RLS flags, API grants and policies. */
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePolicyFileName, policyFileName, validatePolicyFile } from '../../cli/core/policy/files.js';
 import { writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { stateOf } from './fixtures.js';
 import { RowguardError } from '../../cli/core/errors.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ctx = { schema: 'public', table: 't', displayPath: 'policies/public.t.sql', grantees: ['PUBLIC', 'anon', 'authenticated', 'service_role'] };
 
@@ -77,7 +77,7 @@ describe('policies/ file validation', () => {
 });
 
 describe('policies/ file names of 63-byte names', () => {
-  const tmp = () => mkdtempSync(join(tmpdir(), 'rowguard-names-'));
+  const tmp = () => tempDir('rowguard-names-');
 
   it('names beyond ASCII that %XX would make too long keep their characters, and read back the same', () => {
     const schema = 'ö'.repeat(31); // 62 bytes

@@ -4,10 +4,10 @@
  * its "live" state; `policies/` holds the desired state. Each case names the
  * step kinds its table should need.
  */
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { policyFileName } from '../../cli/core/policy/files.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** Creates each (name, options) role unless it exists, tolerating a concurrent creator. */
 export function rolesSql(roles: ReadonlyArray<readonly [name: string, options: string]>): string {
@@ -202,7 +202,7 @@ export const CURRENT = CASES.map((c) => c.current).filter(Boolean).join('\n');
 
 /** Create the project folder; returns its path. */
 export function makeProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rowguard-policy-'));
+  const dir = tempDir('rowguard-policy-');
   mkdirSync(join(dir, 'sql'));
   mkdirSync(join(dir, 'policies'));
   writeFileSync(join(dir, 'sql', '0001_init.sql'), MIGRATION + '\n');
@@ -211,7 +211,7 @@ export function makeProject(): string {
 }
 
 export function copyProject(dir: string): string {
-  const copy = mkdtempSync(join(tmpdir(), 'rowguard-policy-copy-'));
+  const copy = tempDir('rowguard-policy-copy-');
   cpSync(dir, copy, { recursive: true });
   return copy;
 }
