@@ -97,7 +97,7 @@ export function makeAsCommand(): Command {
       if (o.tokenFile === '-' && [flags.secretFile, flags.keyFile, flags.jwksFile].includes('-')) throw new RowguardError('usage', 'the token and the key cannot both come from stdin');
       const token = await readToken(ctx, o.token, o.tokenFile);
       const { loadVerifyKeys } = await import('../core/jwt/keys.js');
-      const keys = await loadVerifyKeys(cfg, { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, flags);
+      const keys = await loadVerifyKeys(cfg, { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, { ...flags, warn: (m) => ctx.out.warn(m) });
       idReq = { kind: 'token', token, keys };
     } else if (o.user !== undefined) idReq = { kind: 'user', email: o.user };
     else idReq = { kind: o.anon ? 'anon' : 'service_role' };

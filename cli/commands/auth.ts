@@ -41,7 +41,7 @@ async function signingKey(ctx: Context, o: KeyOpts & StdinOpt) {
   const flags = keyFlags(ctx, o, { oneKey: true });
   if (o.stdin && (flags.secretFile === '-' || flags.keyFile === '-')) throw new RowguardError('usage', 'the secret and the signing key cannot both come from stdin');
   const { loadSigningKey } = await import('../core/jwt/keys.js');
-  return loadSigningKey(ctx.config(), { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, flags);
+  return loadSigningKey(ctx.config(), { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, { ...flags, warn: (m) => ctx.out.warn(m) });
 }
 
 type Flows = typeof import('../core/auth/flows.js');

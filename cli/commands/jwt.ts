@@ -147,7 +147,7 @@ export function makeJwtCommand(): Command {
     if (o.sub !== undefined) claimsMod.parseUuid(o.sub, '--sub');
     if (o.sessionId !== undefined) claimsMod.parseUuid(o.sessionId, '--session-id');
     const { loadSigningKey } = await import('../core/jwt/keys.js');
-    const key = await loadSigningKey(cfg, { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, flags);
+    const key = await loadSigningKey(cfg, { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, { ...flags, warn: (m) => ctx.out.warn(m) });
 
     let claims: Record<string, unknown>;
     if (o.anon || o.serviceRole) {
@@ -205,7 +205,7 @@ export function makeJwtCommand(): Command {
     const now = nowFlag(o.now);
     const token = await readToken(ctx, tokenArg, o.tokenFile);
     const { loadVerifyKeys } = await import('../core/jwt/keys.js');
-    const keys = await loadVerifyKeys(cfg, { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, flags);
+    const keys = await loadVerifyKeys(cfg, { ROWGUARD_JWT_SECRET: ctx.env['ROWGUARD_JWT_SECRET'] }, ctx.stdin, { ...flags, warn: (m) => ctx.out.warn(m) });
     const { verifyToken } = await import('../core/jwt/verify.js');
     const v = await verifyToken(token, keys, { now, audience: o.aud ?? cfg.api.jwtAud, roleClaimKey: cfg.api.roleClaimKey, anonRole: cfg.api.anonRole });
     const { renderVerified } = await import('../core/report/jwt.js');

@@ -3,7 +3,7 @@
  * printed: no secret, and no token of an error case, may appear in any output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
@@ -55,6 +55,32 @@ describe('jwt mint and verify', () => {
     expect(doc).toMatchObject({ valid: true, role: 'authenticated', alg: 'HS256', header: { alg: 'HS256', typ: 'JWT' } });
     expect(doc.claims.exp - doc.claims.iat).toBe(900);
     expect(doc.claims.email).toBe('x@example.test');
+  });
+
+  it('a secret file other users can read still works, with a warning naming it and the chmod; a 0600 file or stdin gives none', async () => {
+    const loose = join(cwd, 'loose.secret');
+    writeFileSync(loose, SECRET + '\n');
+    chmodSync(loose, 0o644);
+    const warning = `warning: the secret file ${loose} can be read by other users (mode 644): chmod 600 ${loose}`;
+    const m = await cli(['jwt', 'mint', '--secret-file', 'loose.secret']);
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stderr).toContain(warning);
+    const j = await cli(['--json', 'jwt', 'mint', '--secret-file', 'loose.secret']);
+    expect(j.code, j.stderr).toBe(0);
+    expect(JSON.parse(j.stdout).token.split('.')).toHaveLength(3);
+    expect(j.stderr).toContain(warning);
+    const v = await cli(['jwt', 'verify', m.stdout.trim(), '--secret-file', 'loose.secret']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).toContain(warning);
+    // Through the config's jwt.secretFile too.
+    writeFileSync(join(cwd, 'loose.json'), JSON.stringify({ jwt: { secretFile: 'loose.secret' } }));
+    const c = await cli(['--config', 'loose.json', 'jwt', 'mint']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toContain('warning: the secret file (config jwt.secretFile)');
+    for (const r of [await cli(['jwt', 'mint', '--secret-file', 'jwt.secret']), await cli(['jwt', 'mint', '--secret-file', '-'], { input: SECRET })]) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('other users');
+    }
   });
 
   it('a token whose claims nest 19,000 deep (PostgREST takes it): exit 0, the claims printed compact, --json reads back', async () => {

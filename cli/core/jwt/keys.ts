@@ -17,7 +17,7 @@
  * and no message here contains key material.
  */
 import { createPrivateKey, createPublicKey, createSecretKey, webcrypto, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { RowguardError } from '../errors.js';
 import type { Config } from '../config.js';
 import { parseJsonAeson } from './json.js';
@@ -58,6 +58,8 @@ export interface KeyFlags {
   kid?: string;
   /** --secret-is-base64 (PostgREST's jwt-secret-is-base64); also on with config jwt.secretIsBase64. */
   secretIsBase64?: boolean;
+  /** Told when a secret or private key file can be read by other users than its owner (group or others in its mode). */
+  warn?: (message: string) => void;
 }
 
 /** The environment variables this module cares about, handed in by the command layer. */
@@ -79,14 +81,21 @@ async function readAll(stdin: StdinSource): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function readMaterial(path: string, stdin: StdinSource, what: string): Promise<{ bytes: Buffer; source: string }> {
+async function readMaterial(path: string, stdin: StdinSource, what: string, warn?: (message: string) => void): Promise<{ bytes: Buffer; source: string }> {
   if (path === '-') return { bytes: await readAll(stdin), source: 'stdin' };
+  let bytes: Buffer;
   try {
-    return { bytes: readFileSync(path), source: path };
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new RowguardError('io', `cannot read the ${what} ${path}${code ? ` (${code})` : ''}`);
   }
+  // As ssh says of a private key: a secret other users may read is no longer the project's alone.
+  if (warn && process.platform !== 'win32') {
+    const mode = statSync(path).mode & 0o777;
+    if (mode & 0o077) warn(`the ${what} ${path} can be read by other users (mode ${mode.toString(8).padStart(3, '0')}): chmod 600 ${path}`);
+  }
+  return { bytes, source: path };
 }
 
 /**
@@ -387,22 +396,22 @@ export async function loadSigningKey(config: Config, env: KeyEnv, stdin: StdinSo
   const secret = (bytes: Buffer, source: string) =>
     b64 ? signingKeyFromBytes(refusePemSecret(decodeSecretBase64(chomp(bytes), source), source), source, kid, true) : signingKeyFromBytes(refusePemSecret(bytes, source), source, kid);
   if (flags.keyFile) {
-    const { bytes, source } = await readMaterial(flags.keyFile, stdin, 'key file');
+    const { bytes, source } = await readMaterial(flags.keyFile, stdin, 'key file', flags.warn);
     return signingKeyFromBytes(bytes, source, kid);
   }
   if (flags.secretFile) {
-    const { bytes, source } = await readMaterial(flags.secretFile, stdin, 'secret file');
+    const { bytes, source } = await readMaterial(flags.secretFile, stdin, 'secret file', flags.warn);
     return secret(bytes, source);
   }
   if (env.ROWGUARD_JWT_SECRET !== undefined && env.ROWGUARD_JWT_SECRET !== '') {
     return secret(Buffer.from(env.ROWGUARD_JWT_SECRET, 'utf8'), ENV_SECRET);
   }
   if (config.jwt.privateKeyFile) {
-    const { bytes, source } = await readMaterial(config.jwt.privateKeyFile, stdin, 'key file (config jwt.privateKeyFile)');
+    const { bytes, source } = await readMaterial(config.jwt.privateKeyFile, stdin, 'key file (config jwt.privateKeyFile)', flags.warn);
     return signingKeyFromBytes(bytes, source, kid);
   }
   if (config.jwt.secretFile) {
-    const { bytes, source } = await readMaterial(config.jwt.secretFile, stdin, 'secret file (config jwt.secretFile)');
+    const { bytes, source } = await readMaterial(config.jwt.secretFile, stdin, 'secret file (config jwt.secretFile)', flags.warn);
     return secret(bytes, source);
   }
   throw new RowguardError('secret', 'no signing key: pass --secret-file <path> (or - for stdin), --key-file <path>, set ROWGUARD_JWT_SECRET, or set jwt.secretFile / jwt.privateKeyFile in rowguard.config.json', {
@@ -423,8 +432,9 @@ export async function loadVerifyKeys(config: Config, env: KeyEnv, stdin: StdinSo
     if (!jwtSecret) return verifyKeysFromBytes(bytes, source, kid);
     return b64 ? verifyKeysFromBytes(refusePemSecret(decodeSecretBase64(chomp(bytes), source), source), source, kid, true) : verifyKeysFromBytes(refusePemSecret(bytes, source), source, kid);
   };
+  // A JWKS file holds public keys, or a secret: its mode is the user's business only for the latter, which it names as a secret file.
   const fromFile = async (path: string, what: string, jwtSecret = true) => {
-    const { bytes, source } = await readMaterial(path, stdin, what);
+    const { bytes, source } = await readMaterial(path, stdin, what, what.startsWith('JWKS') ? undefined : flags.warn);
     return material(bytes, source, jwtSecret);
   };
   if (flags.jwksFile) return fromFile(flags.jwksFile, 'JWKS file');
