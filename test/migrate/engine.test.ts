@@ -209,6 +209,16 @@ describe('migrate up', () => {
     expect(err.detail).toMatch(/^the statement is not located: the file ran 2\.\d s before it failed/);
     // Sequences ignore rollbacks: one nextval means the file ran once.
     expect((await db.sql`select last_value::int as n from runs`)[0]!['n']).toBe(1);
+    // A file of one statement needs no second run: that statement is where it failed.
+    dir = project({ '0001_seq.sql': 'create sequence runs;\n', '0002_one.sql': "-- one statement, slow, then failing\n  select nextval('runs')::text || pg_sleep(2.5)::text || (1 / (random() * 0)::int)::text;\n" });
+    const one = await json(['migrate', 'up']);
+    expect(one.code).toBe(1);
+    const oneErr = one.body['error'] as { message: string; detail?: string; location?: unknown };
+    expect(oneErr.message).toBe('division by zero');
+    expect(oneErr.location).toMatchObject({ file: 'sql/0002_one.sql', line: 2, column: 3 });
+    expect(oneErr.detail ?? '').not.toContain('not located');
+    // 0001_seq is applied already: one more nextval, one more run.
+    expect((await db.sql`select last_value::int as n from runs`)[0]!['n']).toBe(2);
   });
 
   it('reports a syntax error with the position of the server', async () => {

@@ -447,13 +447,19 @@ async function applyInTransaction(sql: Sql, opts: EngineOptions, file: Migration
  */
 const RERUN_LIMIT_MS = 2000;
 
+/** A file of one statement: where it starts, the only place a run-time error can be (no run needed); else undefined. */
+async function onlyStatement(file: MigrationFile): Promise<SqlLocation | undefined> {
+  const stmts = await splitStatements(file.sql);
+  return !isParseFailure(stmts) && stmts.length === 1 ? locateCharPosition(file.sql, stmts[0]!.startChars + 1, file.displayPath) : undefined;
+}
+
 async function migrationError(sql: Sql, file: MigrationFile, pgIn: PgErrorFields, cause: unknown, statementOffsetChars?: number, statement?: SplitStatement, ranMs?: number): Promise<RowguardError> {
   const pg = pgIn.message ? { ...pgIn, message: nearTokenOneLine(pgIn.message) } : pgIn;
   let location: SqlLocation | undefined;
   if (pg.position) location = locateCharPosition(file.sql, pg.position, file.displayPath, statementOffsetChars ?? 0);
   else if (statement) location = locateInDoBody(file, statement, pg) ?? locateCharPosition(file.sql, statement.startChars + 1, file.displayPath);
   else if (statementOffsetChars !== undefined) location = locateCharPosition(file.sql, statementOffsetChars + 1, file.displayPath);
-  else if (ranMs !== undefined && ranMs > RERUN_LIMIT_MS) location = undefined;
+  else if (ranMs !== undefined && ranMs > RERUN_LIMIT_MS) location = await onlyStatement(file);
   else location = await findFailingStatement(sql, file, pg.sqlstate);
   const unlocated =
     !location && ranMs !== undefined && ranMs > RERUN_LIMIT_MS
