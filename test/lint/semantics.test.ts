@@ -3943,3 +3943,33 @@ describe('policy-vacuous-all: a CHECK that keeps the array non-empty (holes4)', 
     expect(await rule('policy-vacuous-all', late)).toHaveLength(1);
   });
 });
+
+describe('policy-recursion: a policy that is only a call of an invoker helper reading its own table', () => {
+  const A = 'aaaaaaaa-0000-4000-8000-00000000000a';
+  const base = (definer: boolean, ownRow: boolean) => `
+    create table public.profiles (id uuid primary key, is_admin boolean not null default false);
+    alter table public.profiles enable row level security;
+    grant select, update on public.profiles to authenticated;
+    create function public.is_admin() returns boolean language sql stable ${definer ? 'security definer set search_path = \'\'' : ''}
+      as $$ select coalesce((select p.is_admin from public.profiles p where p.id = (select auth.uid())), false) $$;
+    grant execute on function public.is_admin() to authenticated;
+    create policy admins on public.profiles for select to authenticated using ((select public.is_admin()));
+    ${ownRow ? `create policy own on public.profiles for select to authenticated using (id = (select auth.uid()));` : ''}
+    insert into public.profiles values ('${A}', false), ('bbbbbbbb-0000-4000-8000-00000000000b', false);`;
+  const select = (sql: string) => orMessage(asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('select id from public.profiles')).length));
+
+  it('on Postgres the invoker helper recurses until the stack is exhausted; reported for SELECT (an UPDATE, with no UPDATE policy, reads no row)', async () => {
+    expect(await select(base(false, false))).toBe('stack depth limit exceeded');
+    const found = await rule('policy-recursion', base(false, false));
+    expect(found.map((f) => f.message)).toEqual([
+      'every SELECT on public.profiles by authenticated that meets a row fails with "stack depth limit exceeded" (54001): policy admins calls public.is_admin(), which reads public.profiles under its RLS, so each row the helper\'s query meets (the caller\'s own, usually) is checked by the policy again, which calls the helper again',
+    ]);
+  });
+
+  it('not the SECURITY DEFINER helper (it skips the RLS), nor beside an owner test the OR may settle first', async () => {
+    expect(await select(base(true, false))).toBe(0);
+    expect(await rule('policy-recursion', base(true, false))).toEqual([]);
+    // The OR of the two policies may be settled by the owner test before the helper runs: left alone.
+    expect(await rule('policy-recursion', base(false, true))).toEqual([]);
+  });
+});

@@ -12,7 +12,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import { privilegeClosure } from '../../catalog/model.js';
 import type { ExprAnalysis } from '../expr.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
-import { bypassesRls, COMMANDS, type Command, hasPrivilege, holdsSubselect, isTable, listWords, policiesFor, relationsByName } from '../facts.js';
+import { bypassesRls, COMMANDS, type Command, hasPrivilege, helpersByName, holdsSubselect, isTable, listWords, policiesFor, relationsByName } from '../facts.js';
 import { isInvokerView } from '../views.js';
 
 /** One step of the expansion: a table's policy reading the next table in a sub-select (through views). */
@@ -66,14 +66,49 @@ function expressionsAdded(ctx: CatalogLintContext, rel: Relation, user: string, 
   return out;
 }
 
+/**
+ * The helper a command's policies all are, when each permissive expression of every group the command adds
+ * is nothing but a call (`is_admin()`, `(select is_member(org_id))`) of a LANGUAGE sql or plpgsql helper
+ * that reads `rel` itself as the caller (SECURITY INVOKER), the SELECT policies among them (the helper's own
+ * query is a SELECT), and no restrictive policy stands beside them: the policy then runs the helper on each
+ * row it checks, and the helper's query checks the rows it meets with the same policy. Null for anything
+ * else (an OR-ed owner test, an AND-ed condition, a SECURITY DEFINER helper), which may stop before the
+ * helper is called again.
+ */
+function selfReadingHelpers(ctx: CatalogLintContext, rel: Relation, user: string, command: Command, subject: (r: Relation, u: string) => boolean): Array<{ policy: string; helper: string }> | null {
+  const out: Array<{ policy: string; helper: string }> = [];
+  // The helper's own query is a SELECT: the SELECT policies must call it again, whatever the command.
+  const groups = command === 'INSERT' ? [...GROUPS.INSERT, ...GROUPS.SELECT] : GROUPS[command];
+  for (const [c, side] of groups) {
+    if (policiesFor(ctx.model, rel, user, c, false).length > 0) return null;
+    const permissive = policiesFor(ctx.model, rel, user, c, true);
+    if (permissive.length === 0) return null;
+    for (const p of permissive) {
+      const a = ctx.analysis(p);
+      const e = side === 'using' ? a.using : (a.check ?? a.using);
+      const only = e?.gateForm?.length === 1 && e.gateForm[0]!.length === 1 ? e.gateForm[0]![0]! : null;
+      if (only === null || only === 'other') return null;
+      const overloads = helpersByName(ctx.model).get(only.name) ?? [];
+      const readsBack = (fn: (typeof overloads)[number]) =>
+        ctx.readableBody(fn) !== null &&
+        ctx.functionAnalysis(fn).reads.some((r) => r.table === rel.qualified) &&
+        !fn.securityDefiner &&
+        subject(rel, user);
+      if (overloads.length === 0 || !overloads.every(readsBack)) return null;
+      out.push({ policy: p.name, helper: only.name });
+    }
+  }
+  return out;
+}
+
 export const rule: CatalogRule = {
   kind: 'catalog',
   id: 'policy-recursion',
   level: 'error',
   category: 'security',
-  description: "policies that read each other's tables in sub-selects (or a table's own, in its policy), so Postgres refuses every request with infinite recursion (42P17)",
+  description: "policies that read each other's tables in sub-selects (or a table's own, in its policy), so Postgres refuses every request with infinite recursion (42P17); or a table's policies that are only a call of an invoker helper reading the table, which recurses until the stack is exhausted (54001)",
   docs:
-    'When a query reads a table with RLS, Postgres adds the policies for the command and, if one of them holds a sub-select, expands the tables that sub-select reads with their own SELECT policies, and so on. A table met again while its policies are being expanded, with policies that hold a sub-select (`(select auth.uid())` counts), stops the request: `infinite recursion detected in policy for relation` (42P17). It does not depend on the rows: every such request fails, an empty table included. The usual case is a membership table whose policy looks up the caller\'s memberships in the same table (`org_id in (select org_id from members where user_id = auth.uid())` on members), or two tables whose policies read each other. Which policies count is what Postgres adds: for the command, the permissive ones and, only when there is one, the restrictive ones (an UPDATE or DELETE adds the SELECT policies too, as a PostgREST PATCH or DELETE with a filter does); a policy\'s sub-select in USING or WITH CHECK alike. A view read in a sub-select is expanded too: its tables are read as the view\'s owner (the caller for a security_invoker view), and so are the sub-selects of their policies, unless that owner skips RLS (it owns the table and RLS is not forced, or it is a superuser or BYPASSRLS). Reported per table and API role, for each command the role holds a privilege for. Left alone: a helper function that reads the table back, whose query runs when the policy is evaluated, so whether it recurses (until `stack depth limit exceeded`) depends on the rows it meets.',
+    'When a query reads a table with RLS, Postgres adds the policies for the command and, if one of them holds a sub-select, expands the tables that sub-select reads with their own SELECT policies, and so on. A table met again while its policies are being expanded, with policies that hold a sub-select (`(select auth.uid())` counts), stops the request: `infinite recursion detected in policy for relation` (42P17). It does not depend on the rows: every such request fails, an empty table included. The usual case is a membership table whose policy looks up the caller\'s memberships in the same table (`org_id in (select org_id from members where user_id = auth.uid())` on members), or two tables whose policies read each other. Which policies count is what Postgres adds: for the command, the permissive ones and, only when there is one, the restrictive ones (an UPDATE or DELETE adds the SELECT policies too, as a PostgREST PATCH or DELETE with a filter does); a policy\'s sub-select in USING or WITH CHECK alike. A view read in a sub-select is expanded too: its tables are read as the view\'s owner (the caller for a security_invoker view), and so are the sub-selects of their policies, unless that owner skips RLS (it owns the table and RLS is not forced, or it is a superuser or BYPASSRLS). Reported per table and API role, for each command the role holds a privilege for. A helper function is not expanded by the rewriter: its query runs when the policy is evaluated, and checks the rows it meets with the table\'s policies again. When every permissive policy the command adds, the SELECT ones included (the helper\'s query is a SELECT), is nothing but a call of a SECURITY INVOKER LANGUAGE sql or plpgsql helper that reads the table (`using ((select is_admin()))` over `select is_admin from profiles where id = auth.uid()`), with no restrictive policy beside them, each row the helper\'s query meets calls it again, until Postgres stops the request with `stack depth limit exceeded` (54001): reported too, for a request that meets a row. Left alone: such a call beside other tests (an AND-ed condition, an owner test OR-ed in another policy), which may settle the row before the helper runs — whether it recurses then depends on the rows, and on the order Postgres evaluates the policies in (it is not their names\' order).',
   fix: 'look the rows up in a SECURITY DEFINER function owned by the table owner (it skips RLS; give it a fixed search_path) and call that in the policy, or drop the sub-select from one of the policies',
   check(ctx) {
     const byName = relationsByName(ctx.model);
@@ -121,11 +156,11 @@ export const rule: CatalogRule = {
     };
 
     const out: RawFinding[] = [];
-    // A request recurses only through a relation one of the table's policies reads in a sub-select.
+    // A request recurses only through a relation one of the table's policies reads in a sub-select, or a helper it calls.
     const readsRelations = (rel: Relation): boolean =>
       rel.policies.some((p) => {
         const a = ctx.analysis(p);
-        return [a.using, a.check].some((e) => e?.subselects.some((s) => s.tables.length > 0));
+        return [a.using, a.check].some((e) => e?.subselects.some((s) => s.tables.length > 0) || (e?.calls.length ?? 0) > 0);
       });
     for (const rel of ctx.model.relations) {
       if (!isTable(rel) || !rel.rls || !readsRelations(rel)) continue;
@@ -137,8 +172,9 @@ export const rule: CatalogRule = {
         for (const command of COMMANDS) {
           if (!hasPrivilege(ctx, rel, role, command)) continue;
           const recursion = expand(rel, role, command, []);
-          if (!recursion) continue;
-          const how = describe(recursion);
+          const helpers = recursion ? null : selfReadingHelpers(ctx, rel, role, command, subject);
+          if (!recursion && !helpers) continue;
+          const how = recursion ? describe(recursion) : describeHelpers(rel, helpers!);
           byHow.set(how, [...(byHow.get(how) ?? []), command]);
         }
         for (const [how, commands] of byHow) {
@@ -152,7 +188,9 @@ export const rule: CatalogRule = {
         out.push({
           object: rel.qualified,
           objectKind: 'table',
-          message: `every ${listWords(f.commands)} on ${rel.qualified} by ${listWords(f.roles)} fails with "infinite recursion detected in policy" (42P17): ${f.how}`,
+          message: f.how.startsWith(HELPER_MARK)
+            ? `every ${listWords(f.commands)} on ${rel.qualified} by ${listWords(f.roles)} that meets a row fails with "stack depth limit exceeded" (54001): ${f.how.slice(HELPER_MARK.length)}`
+            : `every ${listWords(f.commands)} on ${rel.qualified} by ${listWords(f.roles)} fails with "infinite recursion detected in policy" (42P17): ${f.how}`,
         });
       }
     }
@@ -175,4 +213,13 @@ function describe({ hops, reentry }: Recursion): string {
   // The table met again recurses through its SELECT policies: say which, unless it is the policy already named.
   const again = reentry.length === 1 && reentry[0] === first.policy ? '' : `, where its SELECT ${reentry.length === 1 ? 'policy' : 'policies'} ${listWords(reentry)} ${reentry.length === 1 ? 'holds a sub-select' : 'hold sub-selects'} too`;
   return steps.join(', ') + again;
+}
+
+/** Marks a description of helper recursion (stack depth), told apart when the message is written. */
+const HELPER_MARK = '\0helper:';
+
+/** `policy admins_only calls public.is_admin(), which reads public.profiles as the caller: …`. */
+function describeHelpers(rel: Relation, helpers: ReadonlyArray<{ policy: string; helper: string }>): string {
+  const calls = [...new Map(helpers.map((h) => [`${h.policy}\0${h.helper}`, h])).values()].map((h) => `policy ${h.policy} calls ${h.helper}()`);
+  return `${HELPER_MARK}${listWords(calls)}, which ${helpers.length > 1 ? 'read' : 'reads'} ${rel.qualified} under its RLS, so each row the helper's query meets (the caller's own, usually) is checked by the policy again, which calls the helper again`;
 }
