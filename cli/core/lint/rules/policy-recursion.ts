@@ -188,9 +188,7 @@ export const rule: CatalogRule = {
         out.push({
           object: rel.qualified,
           objectKind: 'table',
-          message: f.how.startsWith(HELPER_MARK)
-            ? `every ${listWords(f.commands)} on ${rel.qualified} by ${listWords(f.roles)} that meets a row fails with "stack depth limit exceeded" (54001): ${f.how.slice(HELPER_MARK.length)}`
-            : `every ${listWords(f.commands)} on ${rel.qualified} by ${listWords(f.roles)} fails with "infinite recursion detected in policy" (42P17): ${f.how}`,
+          message: `every ${listWords(f.commands)} on ${rel.qualified} by ${listWords(f.roles)} ${f.how}`,
         });
       }
     }
@@ -199,8 +197,8 @@ export const rule: CatalogRule = {
 };
 
 /**
- * How the expansion comes back to a table it is expanding: `policy a_read of public.a reads public.b,
- * whose policy b_read reads public.a`.
+ * How the expansion comes back to a table it is expanding: `fails with "infinite recursion detected in
+ * policy" (42P17): policy a_read of public.a reads public.b in a sub-select, whose policy b_read reads public.a`.
  */
 function describe({ hops, reentry }: Recursion): string {
   const steps = hops.map((h, i) => {
@@ -212,14 +210,11 @@ function describe({ hops, reentry }: Recursion): string {
   const first = hops.find((h) => h.table === last.reads)!;
   // The table met again recurses through its SELECT policies: say which, unless it is the policy already named.
   const again = reentry.length === 1 && reentry[0] === first.policy ? '' : `, where its SELECT ${reentry.length === 1 ? 'policy' : 'policies'} ${listWords(reentry)} ${reentry.length === 1 ? 'holds a sub-select' : 'hold sub-selects'} too`;
-  return steps.join(', ') + again;
+  return `fails with "infinite recursion detected in policy" (42P17): ${steps.join(', ')}${again}`;
 }
 
-/** Marks a description of helper recursion (stack depth), told apart when the message is written. */
-const HELPER_MARK = '\0helper:';
-
-/** `policy admins_only calls public.is_admin(), which reads public.profiles as the caller: …`. */
+/** How the helper recurses: `that meets a row fails with "stack depth limit exceeded" (54001): policy admins calls public.is_admin(), which reads …`. */
 function describeHelpers(rel: Relation, helpers: ReadonlyArray<{ policy: string; helper: string }>): string {
   const calls = [...new Map(helpers.map((h) => [`${h.policy}\0${h.helper}`, h])).values()].map((h) => `policy ${h.policy} calls ${h.helper}()`);
-  return `${HELPER_MARK}${listWords(calls)}, which ${helpers.length > 1 ? 'read' : 'reads'} ${rel.qualified} under its RLS, so each row the helper's query meets (the caller's own, usually) is checked by the policy again, which calls the helper again`;
+  return `that meets a row fails with "stack depth limit exceeded" (54001): ${listWords(calls)}, which ${helpers.length > 1 ? 'read' : 'reads'} ${rel.qualified} under its RLS, so each row the helper's query meets (the caller's own, usually) is checked by the policy again, which calls the helper again`;
 }
