@@ -5,7 +5,7 @@
  */
 import postgres from 'postgres';
 import { randomBytes } from 'node:crypto';
-import { RowguardError, pgFieldsOf } from './errors.js';
+import { RowguardError, pgFieldsOf, sessionEndedState } from './errors.js';
 import { readFileSync } from 'node:fs';
 import { checkServerIdentity, createSecureContext, type ConnectionOptions } from 'node:tls';
 import { databaseOf, describeUrl, scrubSecrets, tlsParams, withDatabase } from './urls.js';
@@ -86,10 +86,9 @@ function pgDriverSqlstate(err: unknown): string | undefined {
   return typeof e?.severity === 'string' && typeof e.code === 'string' ? e.code : undefined;
 }
 
-/** The session is gone: the socket closed, or the server ended it (57P01 pg_terminate_backend or shutdown, 57P02 crash of another backend, 57P05 idle session timeout). */
+/** The session is gone: the socket closed, or the server ended it (sessionEndedState: pg_terminate_backend or shutdown, a crash of another backend, idle session timeout). */
 export function sessionEnded(err: unknown): boolean {
-  const state = pgFieldsOf(err)?.sqlstate ?? pgDriverSqlstate(err);
-  return isConnectionError(err) || state === '57P01' || state === '57P02' || state === '57P05' || PG_SOCKET_GONE.test(String((err as { message?: unknown } | null)?.message ?? ''));
+  return isConnectionError(err) || sessionEndedState(pgFieldsOf(err)?.sqlstate ?? pgDriverSqlstate(err)) || PG_SOCKET_GONE.test(String((err as { message?: unknown } | null)?.message ?? ''));
 }
 
 /** Why a working session ended, in words and without the URL (the driver writes "write CONNECTION_CLOSED host:port"). */

@@ -146,6 +146,7 @@ export function isRowguardError(err: unknown): err is RowguardError {
 /**
  * SQLSTATEs of a session the server ended: 57P01 admin_shutdown (pg_terminate_backend, a server
  * stopped), 57P02 crash_shutdown, 57P05 idle_session_timeout, and class 08 connection_exception.
+ * Here, not in db.ts, so that main's error path reads it without loading the driver.
  */
 export function sessionEndedState(sqlstate: string | undefined): boolean {
   return !!sqlstate && (sqlstate === '57P01' || sqlstate === '57P02' || sqlstate === '57P05' || sqlstate.startsWith('08'));

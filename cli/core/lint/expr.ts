@@ -95,7 +95,7 @@ function isEquality(b: Body): boolean {
 }
 
 /** `x::t::u` → `x`. */
-function stripCasts(v: unknown): unknown {
+export function stripCasts(v: unknown): unknown {
   let n = v;
   while (nodeType(n) === 'TypeCast') n = bodyOf(n)['arg'];
   return n;

@@ -9,7 +9,7 @@ import type { Policy, Relation } from '../../catalog/model.js';
 import type { CatalogLintContext, CatalogRule, RawFinding } from '../types.js';
 import { apiRolesOf, bypassesRls, listWords, policiesFor, policyObject, relationsByName } from '../facts.js';
 import { baseRelations, isInvokerView, ownerSkipsRls } from '../views.js';
-import { constString, nodeEntry, opName, strings, walk } from '../expr.js';
+import { constString, nodeEntry, opName, strings, stripCasts, walk } from '../expr.js';
 
 const NO_KEYS: ReadonlySet<string> = new Set();
 
@@ -83,16 +83,14 @@ function hiddenFilters(ctx: CatalogLintContext, table: Relation, role: string): 
   return out;
 }
 
-/** Whether `node` holds `<column> = '<value>'` (either side, through casts) or `<column> IN (…, '<value>', …)` with that value alone. */
+/** Whether `node` holds `<column> = '<value>'` (either side, through casts). */
 function compares(node: unknown, column: string, value: string): boolean {
   let found = false;
   walk(node, (t, b) => {
     if (found || t !== 'A_Expr') return;
     const kind = String(b['kind']);
     const col = (v: unknown) => {
-      let n = v;
-      for (let e = nodeEntry(n); e && e[0] === 'TypeCast'; e = nodeEntry(n)) n = e[1]['arg'];
-      const e = nodeEntry(n);
+      const e = nodeEntry(stripCasts(v));
       return e?.[0] === 'ColumnRef' && strings(e[1]['fields']).pop() === column;
     };
     if (kind === 'AEXPR_OP' && opName(b) === '=') {

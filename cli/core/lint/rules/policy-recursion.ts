@@ -51,9 +51,14 @@ const GROUPS: Record<Command, ReadonlyArray<readonly [Command, 'using' | 'check'
   DELETE: [['DELETE', 'using'], ['SELECT', 'using']],
 };
 
-function expressionsAdded(ctx: CatalogLintContext, rel: Relation, user: string, command: Command): Array<{ p: Policy; e: ExprAnalysis }> {
-  const out: Array<{ p: Policy; e: ExprAnalysis }> = [];
-  for (const [c, side] of GROUPS[command]) {
+interface Added {
+  p: Policy;
+  e: ExprAnalysis;
+}
+
+/** Per group of `groups`, the expressions Postgres adds for `user`: the permissive ones, and the restrictive ones only beside one. */
+function groupsAdded(ctx: CatalogLintContext, rel: Relation, user: string, groups: ReadonlyArray<readonly [Command, 'using' | 'check']>): Array<{ permissive: Added[]; restrictive: Added[] }> {
+  return groups.map(([c, side]) => {
     const of = (permissive: boolean) =>
       policiesFor(ctx.model, rel, user, c, permissive).flatMap((p) => {
         const a = ctx.analysis(p);
@@ -61,39 +66,35 @@ function expressionsAdded(ctx: CatalogLintContext, rel: Relation, user: string, 
         return e ? [{ p, e }] : [];
       });
     const permissive = of(true);
-    if (permissive.length) out.push(...permissive, ...of(false));
-  }
-  return out;
+    return { permissive, restrictive: permissive.length ? of(false) : [] };
+  });
+}
+
+function expressionsAdded(ctx: CatalogLintContext, rel: Relation, user: string, command: Command): Added[] {
+  return groupsAdded(ctx, rel, user, GROUPS[command]).flatMap((g) => [...g.permissive, ...g.restrictive]);
 }
 
 /**
  * The helper a command's policies all are, when each permissive expression of every group the command adds
  * is nothing but a call (`is_admin()`, `(select is_member(org_id))`) of a LANGUAGE sql or plpgsql helper
- * that reads `rel` itself as the caller (SECURITY INVOKER), the SELECT policies among them (the helper's own
- * query is a SELECT), and no restrictive policy stands beside them: the policy then runs the helper on each
- * row it checks, and the helper's query checks the rows it meets with the same policy. Null for anything
- * else (an OR-ed owner test, an AND-ed condition, a SECURITY DEFINER helper), which may stop before the
- * helper is called again.
+ * that reads `rel` itself as the caller (SECURITY INVOKER; the caller is one RLS applies to), the SELECT
+ * policies among them (the helper's own query is a SELECT), and no restrictive policy stands beside them:
+ * the policy then runs the helper on each row it checks, and the helper's query checks the rows it meets
+ * with the same policy. Null for anything else (an OR-ed owner test, an AND-ed condition, a SECURITY
+ * DEFINER helper), which may stop before the helper is called again.
  */
-function selfReadingHelpers(ctx: CatalogLintContext, rel: Relation, user: string, command: Command, subject: (r: Relation, u: string) => boolean): Array<{ policy: string; helper: string }> | null {
+function selfReadingHelpers(ctx: CatalogLintContext, rel: Relation, user: string, command: Command): Array<{ policy: string; helper: string }> | null {
   const out: Array<{ policy: string; helper: string }> = [];
   // The helper's own query is a SELECT: the SELECT policies must call it again, whatever the command.
-  const groups = command === 'INSERT' ? [...GROUPS.INSERT, ...GROUPS.SELECT] : GROUPS[command];
-  for (const [c, side] of groups) {
-    if (policiesFor(ctx.model, rel, user, c, false).length > 0) return null;
-    const permissive = policiesFor(ctx.model, rel, user, c, true);
-    if (permissive.length === 0) return null;
-    for (const p of permissive) {
-      const a = ctx.analysis(p);
-      const e = side === 'using' ? a.using : (a.check ?? a.using);
-      const only = e?.gateForm?.length === 1 && e.gateForm[0]!.length === 1 ? e.gateForm[0]![0]! : null;
+  const groups = groupsAdded(ctx, rel, user, command === 'INSERT' ? [...GROUPS.INSERT, ...GROUPS.SELECT] : GROUPS[command]);
+  for (const { permissive, restrictive } of groups) {
+    // No permissive expression: the group is a plain false, and nothing is called.
+    if (permissive.length === 0 || restrictive.length > 0) return null;
+    for (const { p, e } of permissive) {
+      const only = e.gateForm?.length === 1 && e.gateForm[0]!.length === 1 ? e.gateForm[0]![0]! : null;
       if (only === null || only === 'other') return null;
       const overloads = helpersByName(ctx.model).get(only.name) ?? [];
-      const readsBack = (fn: (typeof overloads)[number]) =>
-        ctx.readableBody(fn) !== null &&
-        ctx.functionAnalysis(fn).reads.some((r) => r.table === rel.qualified) &&
-        !fn.securityDefiner &&
-        subject(rel, user);
+      const readsBack = (fn: (typeof overloads)[number]) => !fn.securityDefiner && ctx.readableBody(fn) !== null && ctx.functionAnalysis(fn).reads.some((r) => r.table === rel.qualified);
       if (overloads.length === 0 || !overloads.every(readsBack)) return null;
       out.push({ policy: p.name, helper: only.name });
     }
@@ -172,7 +173,7 @@ export const rule: CatalogRule = {
         for (const command of COMMANDS) {
           if (!hasPrivilege(ctx, rel, role, command)) continue;
           const recursion = expand(rel, role, command, []);
-          const helpers = recursion ? null : selfReadingHelpers(ctx, rel, role, command, subject);
+          const helpers = recursion ? null : selfReadingHelpers(ctx, rel, role, command);
           if (!recursion && !helpers) continue;
           const how = recursion ? describe(recursion) : describeHelpers(rel, helpers!);
           byHow.set(how, [...(byHow.get(how) ?? []), command]);
