@@ -91,6 +91,17 @@ export function sessionEnded(err: unknown): boolean {
   return isConnectionError(err) || sessionEndedState(pgFieldsOf(err)?.sqlstate ?? pgDriverSqlstate(err)) || PG_SOCKET_GONE.test(String((err as { message?: unknown } | null)?.message ?? ''));
 }
 
+/**
+ * A rejection handler for a query whose refusal has an answer (no auth.users: no users): `fallback` for
+ * it, while a session the server ended is rethrown — the command's failure, not an empty answer.
+ */
+export function unlessEnded<T>(fallback: T): (err: unknown) => T {
+  return (err) => {
+    if (sessionEnded(err)) throw err;
+    return fallback;
+  };
+}
+
 /** Why a working session ended, in words and without the URL (the driver writes "write CONNECTION_CLOSED host:port"). */
 export function endedReason(url: string, err: unknown): string {
   const e = err as { code?: string; message?: string };
@@ -103,8 +114,8 @@ export function endedReason(url: string, err: unknown): string {
  * A session that had logged in and then went away (the server stopped, crashed or ended it):
  * not "could not connect", which sends the user to check the URL and password.
  */
-export function lostConnectionError(url: string, err: unknown): RowguardError {
-  return new RowguardError('db_unreachable', `lost the connection to ${describeUrl(url)}: ${endedReason(url, err)}`, {
+export function lostConnectionError(url: string, err: unknown, doing?: string): RowguardError {
+  return new RowguardError('db_unreachable', `lost the connection to ${describeUrl(url)}${doing ? ` ${doing}` : ''}: ${endedReason(url, err)}`, {
     hint: 'the server ended the session (stopped, restarted, or pg_terminate_backend): a transaction it had open was rolled back',
     pg: pgFieldsOf(err),
     cause: err,
@@ -305,7 +316,7 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
   // %XX there, so `/my%20app` names the database "my app" for both.
   const database = databaseOf(url);
   const { url: bare, ssl } = tlsOf(url);
-  return postgres(bare, {
+  const sql: Sql = postgres(bare, {
     ssl,
     ...(database ? { database } : {}),
     ...passwordFileOption(url),
@@ -317,7 +328,10 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
     fetch_types: opts.fetchTypes ?? true,
     ...(opts.datesAsText ? { types: DATES_AS_TEXT } : {}),
     connection: { application_name: 'rowguard', ...(opts.connection ?? {}) },
+    // Only the server closes these connections (no idle timeout; a lifetime of 30+ min), or closeSql.
+    onclose: () => void sessionsEnded.add(sql),
   });
+  return sql;
 }
 
 /**
@@ -373,8 +387,22 @@ export async function withSql<T>(url: string, fn: (sql: Sql) => Promise<T>, opts
     if (!(err instanceof RowguardError) && sessionEnded(err)) throw lostConnectionError(url, err);
     throw err;
   } finally {
-    await sql.end({ timeout: 5 }).catch(() => undefined);
+    await closeSql(sql);
   }
+}
+
+/** Pools one of whose connections closed: see closeSql. */
+const sessionsEnded = new WeakSet<Sql>();
+
+/**
+ * End a pool of connect()'s: what still runs on it gets 5 s; nothing waits when the server ended one
+ * of its sessions. postgres.js 3.4.9 keeps the query a closed connection was running (it rejects it,
+ * but never clears it), so that connection's end() never settles and sql.end() waits its whole
+ * timeout: 5 s added to every command whose session was ended under it. `abandon`: what still runs
+ * is not waited for either.
+ */
+export async function closeSql(sql: Sql, opts: { abandon?: boolean } = {}): Promise<void> {
+  await sql.end({ timeout: opts.abandon || sessionsEnded.has(sql) ? 0 : 5 }).catch(() => undefined);
 }
 
 /** A Postgres array literal of text values, to pass as one text parameter and cast (`${arrayLiteral(xs)}::text[]`). */

@@ -8,7 +8,7 @@
  * The caller owns the result and must `drop()` it; if building fails, the
  * database is dropped here before the error propagates.
  */
-import { connect, createThrowawayDatabase, type ThrowawayDatabase } from './db.js';
+import { closeSql, connect, createThrowawayDatabase, type ThrowawayDatabase } from './db.js';
 import { apiRolesOf, type Config } from './config.js';
 import { up } from './migrate/engine.js';
 import { readPolicyFiles, type PolicyFile } from './policy/files.js';
@@ -84,6 +84,6 @@ export async function overlayPolicies(url: string, files: readonly PolicyFile[],
   try {
     await overlayPolicyFiles(sql, files, apiRoles);
   } finally {
-    await sql.end({ timeout: 5 }).catch(() => undefined);
+    await closeSql(sql);
   }
 }

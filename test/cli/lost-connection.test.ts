@@ -2,7 +2,7 @@
 // stopped or crashed server ends it the same way): exit 3, one line that says the connection
 // was lost (not "could not connect"), no stack trace, nothing half-applied.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, freshDatabase, runCli, type TestDatabase } from '../helpers/pg.js';
@@ -41,16 +41,17 @@ afterAll(async () => {
 });
 
 /**
- * Wait for a rowguard session on the database matching `where` (SQL on pg_stat_activity a), and end it;
+ * Wait for a rowguard session on the database (any database with `anyDatabase`: a throwaway one)
+ * matching `where` (SQL on pg_stat_activity a), and end it;
  * `run`, the command's own run: when it ends first, what it said is the failure.
  */
-async function terminateWhen(where: string, run?: Promise<{ code: number | null; stdout: string; stderr: string }>): Promise<number> {
+async function terminateWhen(where: string, run?: Promise<{ code: number | null; stdout: string; stderr: string }>, anyDatabase = false): Promise<number> {
   let ended: { code: number | null; stdout: string; stderr: string } | undefined;
   void run?.then((r) => (ended = r));
   // Until it is there (45 s at most): under the whole suite a CLI takes seconds to start.
   for (const deadline = Date.now() + 45_000; Date.now() < deadline; ) {
     if (ended) throw new Error(`the command ended (exit ${ended.code}) before a session matched ${where}: ${ended.stderr}${ended.stdout}`);
-    const rows = await db.sql.unsafe(`select pg_terminate_backend(a.pid) as ended from pg_stat_activity a where a.datname = current_database() and a.pid <> pg_backend_pid() and a.application_name = 'rowguard' and ${where}`);
+    const rows = await db.sql.unsafe(`select pg_terminate_backend(a.pid) as ended from pg_stat_activity a where ${anyDatabase ? '' : 'a.datname = current_database() and '}a.pid <> pg_backend_pid() and a.application_name = 'rowguard' and ${where}`);
     if (rows.length) return rows.length;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -87,6 +88,43 @@ describe('a connection lost in the middle of a command', () => {
       const [row] = await db.sql`select relrowsecurity, (select count(*)::int from pg_policy where polrelid = 'public.t'::regclass) as policies from pg_class where oid = 'public.t'::regclass`;
       expect(row).toEqual({ relrowsecurity: false, policies: 0 });
     }
+  }, 120_000);
+
+  it('matrix, while it seeds a fixture: exit 3, the throwaway database and the fixture named, the database dropped', async () => {
+    const fixtures = join(project, 'test', 'fixtures');
+    mkdirSync(fixtures, { recursive: true });
+    writeFileSync(join(fixtures, '010_slow.sql'), 'select pg_sleep(60) as rg_lost_seed;\n');
+    try {
+      const run = runCli(['--db', db.url, 'matrix'], { cwd: project });
+      await terminateWhen(`a.state = 'active' and a.query like '%rg_lost_seed%'`, run, true);
+      const r = await run;
+      expect(r.code, r.stderr).toBe(3);
+      const m = /^error: lost the connection to 127\.0\.0\.1:\d+\/(rowguard_matrix_\w+) while seeding test\/fixtures\/010_slow\.sql: the server closed the connection\nhint: the server ended the session \(stopped, restarted, or pg_terminate_backend\): a transaction it had open was rolled back\n$/.exec(
+        r.stderr.slice(r.stderr.indexOf('error: ')),
+      );
+      expect(m, r.stderr).not.toBeNull();
+      const [left] = await db.sql`select count(*)::int as n from pg_database where datname = ${m![1]!}`;
+      expect(left!.n).toBe(0);
+    } finally {
+      rmSync(join(project, 'test'), { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('matrix, while it counts a relation as the connecting role: exit 3, the throwaway database named, "while probing"', async () => {
+    const other = tempDir('rg-lost-probe-');
+    mkdirSync(join(other, 'sql'));
+    writeFileSync(join(other, 'rowguard.config.json'), JSON.stringify({ api: { anonRole: anon } }));
+    // Counting the view takes a minute (its rows come from pg_sleep); the table after it is instant.
+    writeFileSync(
+      join(other, 'sql', '0001_v.sql'),
+      `create view public.a_slow with (security_invoker) as select 1 as n from pg_sleep(60) as rg_lost_probe;\ncreate table public.b_fast (id int primary key);\ngrant select on public.a_slow, public.b_fast to ${anon};\n`,
+    );
+    const run = runCli(['--db', db.url, 'matrix'], { cwd: other });
+    await terminateWhen(`a.state = 'active' and a.query like '%a_slow%' and a.query like 'select count%'`, run, true);
+    const r = await run;
+    expect(r.code, r.stderr + r.stdout).toBe(3);
+    expect(r.stderr.slice(r.stderr.indexOf('error: ')), r.stderr).toMatch(/^error: lost the connection to 127\.0\.0\.1:\d+\/rowguard_matrix_\w+ while probing: /);
+    expect(r.stdout).toBe('');
   }, 120_000);
 
   it('as, during its statement: exit 3, "lost the connection", not "could not connect"', async () => {

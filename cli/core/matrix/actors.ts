@@ -14,7 +14,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db.js';
+import { unlessEnded, type Sql } from '../db.js';
 import { jsonSyntaxReason } from '../config.js';
 import { RowguardError } from '../errors.js';
 import { buildAccessClaims, buildRoleKeyClaims } from '../jwt/claims.js';
@@ -80,7 +80,7 @@ export interface ApiSettings {
 /** Default actors: anon, every user with an email in the seeded auth.users, service_role. */
 export async function defaultActors(sql: Sql): Promise<ActorSpec[]> {
   const users = await sql<{ email: string }[]>`
-    select email from auth.users where email is not null and email <> '' order by email`.catch(() => [] as { email: string }[]);
+    select email from auth.users where email is not null and email <> '' order by email`.catch(unlessEnded([] as { email: string }[]));
   return [{ name: 'anon', kind: 'anon' }, ...users.map((u) => ({ name: u.email, kind: 'user' as const, email: u.email })), { name: 'service_role', kind: 'service_role' }];
 }
 

@@ -5,8 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { connect, createThrowawayDatabase, type Sql } from '../db.js';
-import { RowguardError, pgFieldsOf } from '../errors.js';
+import { closeSql, connect, createThrowawayDatabase, lostConnectionError, sessionEnded, unlessEnded, type Sql } from '../db.js';
+import { RowguardError, isRowguardError, pgFieldsOf } from '../errors.js';
 import { locateCharPosition } from '../sql-text.js';
 import { defaultActors, readActorsFile, resolveActors, type ApiSettings } from './actors.js';
 import { readRelations, readRpcFunctions } from './introspect.js';
@@ -41,7 +41,7 @@ export function fixtureFiles(dir: string): string[] {
 }
 
 /** Run each seed file as the connecting role, committed, in name order; a failure names file:line:col. */
-export async function applyFixtures(sql: Sql, files: string[], displayRoot: string): Promise<void> {
+export async function applyFixtures(sql: Sql, url: string, files: string[], displayRoot: string): Promise<void> {
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
     const display = relative(displayRoot, file) || file;
@@ -50,6 +50,7 @@ export async function applyFixtures(sql: Sql, files: string[], displayRoot: stri
         await tx.unsafe(text).simple();
       });
     } catch (err) {
+      if (sessionEnded(err)) throw lostConnectionError(url, err, `while seeding ${display}`);
       const pg = pgFieldsOf(err);
       if (!pg) throw err;
       // With a position the location already names file:line:col; without one the message names the file.
@@ -81,11 +82,13 @@ export async function computeMatrixOn(url: string, inputs: MatrixInputs): Promis
     const functions = await readRpcFunctions(sql, schemas);
     const userIds = await sql<{ id: string }[]>`select id::text as id from auth.users order by id`.then(
       (r) => r.map((x) => x.id),
-      () => [] as string[],
+      unlessEnded([] as string[]),
     );
     return await probeMatrix(sql, rels, actors, { userIds, concurrency: inputs.concurrency ?? 4, functions });
+  } catch (err) {
+    throw !isRowguardError(err) && sessionEnded(err) ? lostConnectionError(url, err, 'while probing') : err;
   } finally {
-    await sql.end({ timeout: 5 }).catch(() => undefined);
+    await closeSql(sql);
   }
 }
 
@@ -117,9 +120,9 @@ export async function buildAndComputeMatrix(opts: BuildOptions): Promise<Matrix>
     opts.onProgress?.('seeding fixtures');
     const seed = connect(db.url);
     try {
-      await applyFixtures(seed, fixtureFiles(opts.fixturesDir), opts.displayRoot);
+      await applyFixtures(seed, db.url, fixtureFiles(opts.fixturesDir), opts.displayRoot);
     } finally {
-      await seed.end({ timeout: 5 }).catch(() => undefined);
+      await closeSql(seed);
     }
     opts.onProgress?.('probing');
     return await computeMatrixOn(db.url, opts);

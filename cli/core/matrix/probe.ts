@@ -16,7 +16,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Sql, TransactionSql } from '../db.js';
-import { quoteIdent } from '../db.js';
+import { quoteIdent, sessionEnded, unlessEnded } from '../db.js';
 import { RowguardError, pgFieldsOf } from '../errors.js';
 import { applyRequest, type ApiRequest } from '../postgrest/request.js';
 import { classifyOwnedInsert, classifyRows, classifySingleInsert, NO_ROWS, outcomeOfError, type Outcome } from './classify.js';
@@ -107,6 +107,17 @@ const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'citext', 'name']);
 const RETRYABLE = new Set(['40P01', '40001']);
 const MAX_TRIES = 5;
 
+/**
+ * What the server refused, as its fields: an answer to record in a cell. Rethrown: anything else, and a
+ * session the server ended (57P01 reaches the statement running when pg_terminate_backend hits), which
+ * is the command's failure, not a probe's answer.
+ */
+function refusal(err: unknown): NonNullable<ReturnType<typeof pgFieldsOf>> {
+  const pg = pgFieldsOf(err);
+  if (!pg || sessionEnded(err)) throw err;
+  return pg;
+}
+
 /** Run `fn` in a savepoint that is always rolled back; errors come back as values. */
 async function attempt<T>(tx: TransactionSql, fn: (sp: TransactionSql) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; err: unknown }> {
   for (let tries = 1; ; tries++) {
@@ -118,8 +129,7 @@ async function attempt<T>(tx: TransactionSql, fn: (sp: TransactionSql) => Promis
       });
     } catch (err) {
       if (err === ROLLBACK) return { ok: true, value };
-      const pg = pgFieldsOf(err);
-      if (!pg) throw err;
+      const pg = refusal(err);
       if (RETRYABLE.has(pg.sqlstate ?? '') && tries < MAX_TRIES) continue;
       return { ok: false, err };
     }
@@ -339,8 +349,7 @@ export async function probeMatrix(sql: Sql, rels: RelationModel[], actors: Probe
       } catch (err) {
         // Even the connecting superuser cannot read it (a foreign table whose file or server is gone, a
         // view whose function raises): every cell of it says so, the other relations are still probed.
-        const pg = pgFieldsOf(err);
-        if (!pg) throw err;
+        const pg = refusal(err);
         truths.set(rel.name, { access: 'error', note: `${pg.sqlstate ?? ''} ${pg.message ?? 'error'} (reading it as the connecting role)`.trim() });
       }
     }
@@ -397,8 +406,7 @@ async function probeActor(sql: Sql, rels: RelationModel[], truths: Map<string, T
         await enterActor(tx, actor);
       } catch (err) {
         // PostgREST's login cannot become the actor's role (42501): no request of this actor runs.
-        const pg = pgFieldsOf(err);
-        if (!pg) throw err;
+        const pg = refusal(err);
         const why = pg.sqlstate === '42501' && actor.login ? `: PostgREST's login (${actor.login}) is not a member of ${actor.role}, so PostgREST answers every request of this actor with 403` : '';
         cannotEnter = { access: 'error', note: `${pg.sqlstate ?? ''} ${pg.message ?? 'error'}${why}`.trim() };
         throw ROLLBACK;
@@ -544,7 +552,7 @@ async function seedEmptyTables(sql: Sql, rels: RelationModel[], actors: ProbeAct
   for (const id of userIds) if (actorUids.length < 2 && !actorUids.includes(id)) actorUids.push(id);
   for (const rel of rels) {
     if (!rel.hasRowIdentity) continue; // tables and partitioned tables (and listed partitions) only
-    const [{ any } = { any: true }] = await sql.unsafe<{ any: boolean }[]>(`select exists (select 1 from ${rel.name}) as any`).catch(() => [{ any: true }]);
+    const [{ any } = { any: true }] = await sql.unsafe<{ any: boolean }[]>(`select exists (select 1 from ${rel.name}) as any`).catch(unlessEnded([{ any: true }])); // unreadable: not seeded, the probes say why
     if (any) continue;
     const source = synthesizeSource(rel);
     if ('reason' in source) {
@@ -563,8 +571,7 @@ async function seedEmptyTables(sql: Sql, rels: RelationModel[], actors: ProbeAct
       seeded.set(rel.name, owners.length);
     } catch (err) {
       // A constraint, trigger or partition bound refused a made-up row: leave it empty, and say so.
-      const pg = pgFieldsOf(err);
-      if (!pg) throw err;
+      const pg = refusal(err);
       unseeded.set(rel.name, `the fixtures put no row in this table, and the row rowguard made from the column types was refused: ${pg.message ?? 'error'}${pg.sqlstate ? ` [${pg.sqlstate}]` : ''}`);
     }
   }

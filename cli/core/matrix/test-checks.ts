@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import { connect } from '../db.js';
+import { closeSql, connect } from '../db.js';
 import type { CheckContext, CheckResult, ExtraCheck } from '../testing/runner.js';
 import { readActorsFile } from './actors.js';
 import { checkMatrix, matrixPaths } from './check.js';
@@ -77,7 +77,7 @@ async function scope(config: Config, url: string): Promise<{ schemas: string[]; 
     const extra = declared.filter((a) => a.kind === 'role' && a.role).map((a) => a.role!);
     return { schemas, roles: await coverageRoles(sql, config.api, extra) };
   } finally {
-    await sql.end({ timeout: 5 }).catch(() => undefined);
+    await closeSql(sql);
   }
 }
 

@@ -11,7 +11,7 @@
  *   visible and the next `up` refuses until `migrate resolve`.
  */
 import { userInfo } from 'node:os';
-import { connect, describeUrl, endedReason, firstContact, isConnectionError, connectionError, lostConnectionError, quoteLiteral, sessionEnded, type Sql } from '../db.js';
+import { closeSql, connect, describeUrl, endedReason, firstContact, isConnectionError, connectionError, lostConnectionError, quoteLiteral, sessionEnded, type Sql } from '../db.js';
 import { RowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { doBodyOffset, hasNoStatement, locateCharPosition, nearTokenOneLine, splitStatements, isParseFailure, transactionControlStatements, unclosedTransactionBlock, type SplitStatement } from '../sql-text.js';
 import { readMigrations, type MigrationFile } from './files.js';
@@ -189,7 +189,7 @@ async function withEngineSession<T>(opts: EngineOptions, fn: (sql: Sql) => Promi
     if (!(err instanceof RowguardError) && sessionEnded(err)) throw lostConnectionError(opts.url, err);
     throw err;
   } finally {
-    await sql.end({ timeout: 5 }).catch(() => undefined);
+    await closeSql(sql);
   }
 }
 

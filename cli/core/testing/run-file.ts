@@ -24,7 +24,7 @@
  * that one failure does not abort the rest, as in psql's autocommit mode.
  */
 import { readFileSync } from 'node:fs';
-import { connect, copyIn, copyOut, endedReason, quoteIdent } from '../db.js';
+import { closeSql, connect, copyIn, copyOut, endedReason, quoteIdent } from '../db.js';
 import { isRowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
@@ -1077,7 +1077,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     }
     if (clean && opts.reset) await sql.unsafe(opts.reset.text, opts.reset.params as never[]).catch(() => (clean = false));
     opts.onReset?.(clean && !!opts.reset);
-    await sql.end({ timeout: lost ? 0 : 5 }).catch(() => undefined);
+    await closeSql(sql, { abandon: lost });
   }
   if (lost) result.connectionLost = true;
   return finish();

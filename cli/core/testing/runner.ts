@@ -22,7 +22,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
-import { connect, createThrowawayDatabase, describeUrl, dropDatabase, withSql, type ThrowawayDatabase } from '../db.js';
+import { closeSql, connect, createThrowawayDatabase, describeUrl, dropDatabase, withSql, type ThrowawayDatabase } from '../db.js';
 import { RowguardError } from '../errors.js';
 import { up } from '../migrate/engine.js';
 import { discoverTestFiles, otherSqlFiles } from './discover.js';
@@ -182,7 +182,7 @@ export async function buildTemplate(
       libraryFunctions = new Set(names.map((r) => r.name));
     } finally {
       // No session may stay connected to a template while it is copied.
-      await sql.end({ timeout: 5 });
+      await closeSql(sql);
     }
     return { ...db, sequences, libraryFunctions };
   } catch (err) {
