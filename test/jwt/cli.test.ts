@@ -3,8 +3,7 @@
  * printed: no secret, and no token of an error case, may appear in any output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { freshDatabase, migrate, runCli, type CliResult, type TestDatabase } from '../helpers/pg.js';
@@ -15,7 +14,7 @@ import { tempDir } from '../helpers/tmp.js';
 
 const SECRET = 'cli-test-secret-0123456789-abcdefghijklmnopq';
 const ENV_SECRET = 'env-secret-9876543210-zyxwvutsrqponmlkjihgf';
-const cwd = mkdtempSync(join(tmpdir(), 'rg-jwt-cli-'));
+const cwd = tempDir('rg-jwt-cli-');
 const secretFile = join(cwd, 'jwt.secret');
 writeFileSync(secretFile, SECRET + '\n', { mode: 0o600 });
 const signing = signingKeyFromBytes(Buffer.from(SECRET), 'test');

@@ -1,7 +1,7 @@
 // The migration engine against a real Postgres, driven through the CLI as a user (or CI) would.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync, unlinkSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync, unlinkSync, symlinkSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
@@ -13,7 +13,7 @@ let dir: string;
 const dbs: TestDatabase[] = [];
 
 function project(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'rg-mig-'));
+  const root = tempDir('rg-mig-');
   mkdirSync(join(root, 'sql'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(root, 'sql', name), text);
   return root;
