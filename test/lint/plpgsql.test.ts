@@ -27,6 +27,27 @@ afterAll(async () => {
 });
 
 describe('readPlpgsql', () => {
+  it('a variable of a type the grammar does not know (an enum, an array of one) in an INTO list of several targets is read as a scalar, and only then (realworld10)', () => {
+    // The grammar, without the catalog, takes public.app_role for a row type and refuses it beside another target.
+    const body = (decl: string) => `
+      -- declare x public.app_role; begin (a comment is no DECLARE section)
+      declare
+        ${decl}
+        note text := 'declare y public.app_role; begin';
+      begin
+        select p.role, p.org_id into v_role, v_org from public.members p where p.user_id = auth.uid();
+        return v_role = 'admin' and v_org is not null;
+      end`;
+    for (const decl of ['v_role public.app_role; v_org uuid;', 'v_org uuid; v_role "public"."app_role";', 'v_role public.app_role[]; v_org uuid;', 'v_role public.app_role not null := \'user\'; v_org uuid;']) {
+      expect(read(body(decl)), decl).toMatchObject({ sql: expect.stringMatching(/select p\.role, p\.org_id\s+from public\.members p where p\.user_id = auth\.uid\(\)/), single: false });
+      expect(read(body(decl))!.locals, decl).toEqual(expect.arrayContaining(['v_role', 'v_org', 'note']));
+    }
+    // A row variable stays a record where it parses as written (one INTO target), and a body the grammar refuses for
+    // another reason is still unread.
+    expect(read('declare r public.members; begin select * into r from public.members where user_id = auth.uid(); return r.role = \'admin\'; end')).not.toBeNull();
+    expect(read('declare v_role public.app_role; v_org uuid; begin select p.role, p.org_id into v_role, v_org, from public.members p; return true; end')).toBeNull();
+  });
+
   it('one RETURN is read as what it returns, like a LANGUAGE sql body', () => {
     expect(read('begin return exists (select 1 from public.members m where m.user_id = auth.uid()); end')).toEqual({
       sql: 'select exists (select 1 from public.members m where m.user_id = auth.uid())',

@@ -3973,3 +3973,58 @@ describe('policy-recursion: a policy that is only a call of an invoker helper re
     expect(await rule('policy-recursion', base(false, true))).toEqual([]);
   });
 });
+
+describe('policy-trusts-writable-column: a PL/pgSQL helper that selects into several variables, one of an enum type (realworld10)', () => {
+  // Without the catalog, PL/pgSQL's grammar reads a variable of a type it does not know (an enum, a domain, an array of
+  // one) as a record and refuses it in an INTO list of several targets: the helper was left unread, and the policy
+  // judged on nothing (found on keremk/mentopanda, accept_invitation's `select project_id, role into v_id, v_role`).
+  const A = 'aaaaaaaa-0000-4000-8000-00000000000a';
+  const base = (declare: string, select: string, check = '') => `
+    create type public.app_role as enum ('user', 'admin');
+    create table public.profiles (id uuid primary key, role public.app_role not null default 'user', active boolean not null default true);
+    alter table public.profiles enable row level security;
+    grant select, update on public.profiles to authenticated;
+    create policy own_read on public.profiles for select to authenticated using (id = (select auth.uid()));
+    create policy own_update on public.profiles for update to authenticated using (id = (select auth.uid()))${check};
+    create function public.is_admin() returns boolean language plpgsql stable security definer set search_path = '' as $fn$
+    declare
+      ${declare} -- what the caller's row holds
+    begin
+      ${select} from public.profiles p where p.id = (select auth.uid());
+      return coalesce(r = 'admin' and a, false);
+    end $fn$;
+    grant execute on function public.is_admin() to authenticated;
+    create table public.secrets (id int primary key, body text);
+    alter table public.secrets enable row level security;
+    grant select on public.secrets to authenticated;
+    create policy admins on public.secrets for select to authenticated using ((select public.is_admin()));
+    insert into public.profiles values ('${A}', 'user', true);
+    insert into public.secrets values (1, 'payroll');`;
+  const variants: Record<string, string> = {
+    enum: base('r public.app_role; a boolean := false;', 'select p.role, p.active into r, a'),
+    'enum, quoted, after a scalar': base('a boolean; "r" "public"."app_role";', 'select p.active, p.role into a, r'),
+    'array of the enum': base('rs public.app_role[]; r public.app_role; a boolean;', 'select array[p.role], p.role, p.active into rs, r, a'),
+    'text (read before too)': base('r text; a boolean;', 'select p.role, p.active into r, a'),
+  };
+  const promoteAndRead = (sql: string) =>
+    asRequest(sql, 'authenticated', A, async (tx) => {
+      const before = (await tx.unsafe('select body from public.secrets')).length;
+      await tx.unsafe(`update public.profiles set role = 'admin' where id = '${A}'`);
+      return [before, (await tx.unsafe('select body from public.secrets')).map((r) => r['body'])];
+    });
+
+  it('on Postgres a user makes themselves admin and reads the secrets; reported whatever the variables are declared as', async () => {
+    for (const [name, sql] of Object.entries(variants)) {
+      expect(await promoteAndRead(sql), name).toEqual([0, ['payroll']]);
+      const found = await rule('policy-trusts-writable-column', sql);
+      expect(found.map((f) => f.object), name).toEqual(['admins on public.secrets']);
+      expect(found[0]!.message, name).toMatch(/public\.profiles\.role \(read by public\.is_admin\(\); authenticated: UPDATE, policy own_update\)/);
+    }
+  });
+
+  it('not when the UPDATE check pins both columns the helper reads (the helper is read, and the caller cannot promote themselves)', async () => {
+    const pinned = base('r public.app_role; a boolean := false;', 'select p.role, p.active into r, a', " with check (id = (select auth.uid()) and role = 'user' and active)");
+    expect(await orMessage(promoteAndRead(pinned))).toBe('new row violates row-level security policy for table "profiles"');
+    expect(await rule('policy-trusts-writable-column', pinned)).toEqual([]);
+  });
+});

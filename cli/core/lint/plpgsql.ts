@@ -50,14 +50,139 @@ function dollarQuoted(text: string): string {
   return `$${tag}$${text}$${tag}$`;
 }
 
-/** A function's parse by PL/pgSQL's grammar (`PLpgSQL_function`: datums and action), or undefined when it does not take it. */
+/**
+ * A function's parse by PL/pgSQL's grammar (`PLpgSQL_function`: datums and action), or undefined when it does not take it.
+ * Without a catalog, the parser reads a variable of a type it does not know (an enum, a domain, `public.app_role[]`) as a
+ * record, and refuses such a variable in an INTO list of several targets (`select role, active into v_role, v_active`:
+ * "record variable cannot be part of multiple-item INTO list", or `"v_role" is not a scalar variable`), which Postgres,
+ * knowing the type, accepted. The source is then parsed again with those variables declared `text` (scalarDeclarations).
+ */
 function parseFunction(source: string, args: string, returns: string, parsePlpgsql: Parse): Record<string, unknown> | undefined {
-  try {
-    const parsed = parsePlpgsql(`create function rowguard_lint(${args}) returns ${returns} language plpgsql as ${dollarQuoted(source)}`) as { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
+  const parse = (text: string) => {
+    const parsed = parsePlpgsql(`create function rowguard_lint(${args}) returns ${returns} language plpgsql as ${dollarQuoted(text)}`) as { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
     return parsed.plpgsql_funcs?.[0]?.PLpgSQL_function;
-  } catch {
-    return undefined;
+  };
+  try {
+    return parse(source);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (!/multiple-item INTO list|is not a scalar variable/.test(message)) return undefined;
+    const scalar = scalarDeclarations(source, parsePlpgsql);
+    if (scalar === null) return undefined;
+    try {
+      return parse(scalar);
+    } catch {
+      return undefined;
+    }
   }
+}
+
+/**
+ * `source` with every variable that PL/pgSQL's grammar reads as a record for want of its type declared `text` instead
+ * (`v_role public.app_role;` → `v_role text;`, an array type `text[]`), the rest as written; null when there is none.
+ * A declared `record`, a `%type` or `%rowtype`, a cursor and an alias are left as they are. Comments, string literals and
+ * dollar-quoted text are skipped when looking for DECLARE sections (each ends at the BEGIN that follows it).
+ */
+function scalarDeclarations(source: string, parsePlpgsql: Parse): string | null {
+  const masked = maskLiterals(source);
+  const edits: Array<{ start: number; end: number; text: string }> = [];
+  const probed = new Map<string, boolean>();
+  const readAsRecord = (type: string) => {
+    let v = probed.get(type);
+    if (v === undefined) {
+      try {
+        const parsed = parsePlpgsql(`create function rowguard_probe() returns void language plpgsql as ${dollarQuoted(`declare rowguard_x ${type}; begin end`)}`) as { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
+        const datums = ((parsed.plpgsql_funcs?.[0]?.PLpgSQL_function?.['datums'] as unknown[] | undefined) ?? []).map(entry);
+        v = datums.some((d) => d?.[0] === 'PLpgSQL_rec' && d[1]['refname'] === 'rowguard_x');
+      } catch {
+        v = false;
+      }
+      probed.set(type, v);
+    }
+    return v;
+  };
+  for (const declare of masked.matchAll(/\bdeclare\b/gi)) {
+    const from = declare.index + declare[0].length;
+    const begin = /\bbegin\b/i.exec(masked.slice(from));
+    if (!begin) continue;
+    const section = masked.slice(from, from + begin.index);
+    let at = 0;
+    for (const part of section.split(';')) {
+      const start = from + at;
+      at += part.length + 1;
+      // name [CONSTANT] type [COLLATE …] [NOT NULL] [{DEFAULT | := | =} …]
+      const head = /^\s*(?:"[^"]*"|[A-Za-z_][\w$]*)\s+(?:constant\s+)?/i.exec(part);
+      if (!head) continue;
+      const rest = part.slice(head[0].length);
+      const stop = /\s+collate\b|\s+not\s+null\b|\s*:=|\s*=|\s+default\b/i.exec(rest);
+      const type = (stop ? rest.slice(0, stop.index) : rest).trim();
+      if (type === '' || type.includes('%') || /^(record|refcursor|cursor|alias|scroll|no\s+scroll)\b/i.test(type)) continue;
+      if (!readAsRecord(type)) continue;
+      const typeStart = start + head[0].length + (rest.length - rest.trimStart().length);
+      const dims = /(\s*\[\s*\d*\s*\])+$/.exec(type)?.[0] ?? '';
+      edits.push({ start: typeStart, end: typeStart + type.length, text: `text${dims.replace(/\s+/g, '')}` });
+    }
+  }
+  if (edits.length === 0) return null;
+  let out = source;
+  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return out;
+}
+
+/**
+ * `source` with the text of comments, string literals and dollar-quoted strings replaced by spaces, and the inside of
+ * double-quoted names by underscores (one character for one), so that keywords and semicolons are found where PL/pgSQL
+ * reads them and positions are those of the source.
+ */
+function maskLiterals(source: string): string {
+  const out = source.split('');
+  const blank = (from: number, to: number, c = ' ') => {
+    for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = c;
+  };
+  let i = 0;
+  while (i < source.length) {
+    const two = source.slice(i, i + 2);
+    if (two === '--') {
+      const end = source.indexOf('\n', i);
+      const to = end < 0 ? source.length : end;
+      blank(i, to);
+      i = to;
+    } else if (two === '/*') {
+      let depth = 1;
+      let k = i + 2;
+      while (k < source.length && depth > 0) {
+        if (source.startsWith('/*', k)) (depth++, (k += 2));
+        else if (source.startsWith('*/', k)) (depth--, (k += 2));
+        else k++;
+      }
+      blank(i, k);
+      i = k;
+    } else if (source[i] === "'") {
+      const escapes = i > 0 && /[eE]/.test(source[i - 1]!) && !/[\w$]/.test(source[i - 2] ?? ' ');
+      let k = i + 1;
+      while (k < source.length) {
+        if (escapes && source[k] === '\\') k += 2;
+        else if (source[k] === "'" && source[k + 1] === "'") k += 2;
+        else if (source[k] === "'") break;
+        else k++;
+      }
+      blank(i, Math.min(k + 1, source.length));
+      i = k + 1;
+    } else if (source[i] === '"') {
+      let k = i + 1;
+      while (k < source.length && !(source[k] === '"' && source[k + 1] !== '"')) k += source[k] === '"' ? 2 : 1;
+      blank(i + 1, k, '_');
+      i = k + 1;
+    } else if (source[i] === '$' && !/[\w$]/.test(source[i - 1] ?? ' ')) {
+      const tag = /^\$(?:[A-Za-z_][\w]*)?\$/.exec(source.slice(i))?.[0];
+      const end = tag ? source.indexOf(tag, i + tag.length) : -1;
+      if (tag && end >= 0) {
+        blank(i, end + tag.length);
+        i = end + tag.length;
+      } else i++;
+    } else i++;
+  }
+  return out.join('');
 }
 
 /**
