@@ -1413,6 +1413,68 @@ describe('policy-check-unbound: a check that ties the owner but leaves the tenan
   });
 });
 
+describe("policy-check-unbound: an UPDATE way only the row's own key ties keeps the key, and lets every other column move (gatesub)", () => {
+  // tarrasque's characters: game masters of a campaign, or users a character_permissions row names for the character,
+  // update it; with no WITH CHECK the permission holder's way holds for the new row whatever campaign it names.
+  const A = '00000000-0000-4000-8000-000000000001';
+  const B = '00000000-0000-4000-8000-000000000002';
+  const chars = (policy: string, grant = 'grant select, update on public.characters to authenticated;') => `
+    create table public.campaigns (id int primary key);
+    create table public.memberships (campaign_id int not null references public.campaigns, user_id uuid not null, role text not null, primary key (campaign_id, user_id));
+    create table public.characters (id int primary key, campaign_id int not null references public.campaigns, name text);
+    create table public.character_permissions (character_id int not null references public.characters, user_id uuid not null, primary key (character_id, user_id));
+    create function public.is_gm(c int) returns boolean language sql stable security definer set search_path = '' as
+      $$ select exists (select 1 from public.memberships m where m.campaign_id = c and m.user_id = (select auth.uid()) and m.role = 'gm') $$;
+    create function public.is_member(c int) returns boolean language sql stable security definer set search_path = '' as
+      $$ select exists (select 1 from public.memberships m where m.campaign_id = c and m.user_id = (select auth.uid())) $$;
+    create function public.can_play(ch int) returns boolean language sql stable security definer set search_path = '' as
+      $$ select exists (select 1 from public.character_permissions p where p.character_id = ch and p.user_id = (select auth.uid())) $$;
+    alter table public.characters enable row level security;
+    ${grant}
+    create policy see on public.characters for select to authenticated using (true);
+    ${policy}`;
+  const edit = 'create policy edit on public.characters for update to authenticated using (public.is_gm(campaign_id) or public.can_play(id))';
+  // a runs campaign 1, where b plays (a permission on character 10); b runs campaign 2; campaign 3 is someone else's.
+  const seed = `insert into public.campaigns values (1), (2), (3); insert into public.memberships values (1, '${A}', 'gm'), (1, '${B}', 'player'), (2, '${B}', 'gm');
+    insert into public.characters values (10, 1, 'Hero'); insert into public.character_permissions values (10, '${B}');`;
+  async function asB(sql: string, statement: string): Promise<number | string> {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sql + seed).simple());
+      return await orMessage(rolledBackRequest(db.url, '', 'authenticated', { sub: B, role: 'authenticated' }, async (tx) => (await tx.unsafe(statement)).length));
+    } finally {
+      await db.drop();
+    }
+  }
+
+  it('with no WITH CHECK (or the same one) the permission holder moves the character into any campaign: reported, and shown on Postgres', async () => {
+    for (const policy of [`${edit};`, `${edit} with check (public.is_gm(campaign_id) or public.can_play(id));`]) {
+      expect((await rule('policy-check-unbound', chars(policy))).map((f) => f.message), policy).toEqual([
+        expect.stringMatching(/^policy edit lets authenticated write rows of public\.characters into any campaign_id: its (USING \(used as WITH CHECK\)|WITH CHECK) never ties campaign_id to the caller, which its own USING uses to pick the rows a caller may update/),
+      ]);
+      expect(await asB(chars(policy), 'update public.characters set campaign_id = 3 where id = 10 returning id'), policy).toBe(1);
+      expect(await asB(chars(policy), 'update public.characters set campaign_id = 2 where id = 10 returning id'), policy).toBe(1);
+    }
+  });
+
+  it('not reported where the campaign is out of the holder\'s reach: a column grant without it, or a check that pins it to their campaigns', async () => {
+    const columnGrant = chars(`${edit};`, 'grant select on public.characters to authenticated; grant update (name) on public.characters to authenticated;');
+    const pinned = chars(`${edit} with check (public.is_gm(campaign_id) or (public.can_play(id) and public.is_member(campaign_id)));`);
+    expect(await rule('policy-check-unbound', columnGrant)).toEqual([]);
+    expect(await rule('policy-check-unbound', pinned)).toEqual([]);
+    expect(await asB(columnGrant, "update public.characters set name = 'Renamed' where id = 10 returning id")).toBe(1);
+    expect(await asB(columnGrant, 'update public.characters set campaign_id = 3 where id = 10 returning id')).toMatch(/permission denied/);
+    expect(await asB(pinned, "update public.characters set name = 'Renamed' where id = 10 returning id")).toBe(1);
+    expect(await asB(pinned, 'update public.characters set campaign_id = 3 where id = 10 returning id')).toMatch(/row-level security/);
+  });
+
+  it('an INSERT check with the same key-only way is still not reported: a new row\'s key is one no permission names yet', async () => {
+    const insert = chars('create policy add on public.characters for insert to authenticated with check (public.is_gm(campaign_id) or public.can_play(id));', 'grant select, insert on public.characters to authenticated;');
+    expect(await rule('policy-check-unbound', insert)).toEqual([]);
+    expect(await asB(insert, "insert into public.characters values (11, 3, 'New') returning id")).toMatch(/row-level security/);
+  });
+});
+
 describe('policy-check-unbound: an owner column a BEFORE trigger sets to auth.uid()', () => {
   const items = (trigger: string, policy = 'create policy ins on public.items for insert to authenticated with check (true);') => `
     create table public.items (id int primary key, user_id uuid not null, body text);
