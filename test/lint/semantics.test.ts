@@ -794,6 +794,91 @@ describe("policy-trusts-writable-column: the caller's own row, followed where it
   });
 });
 
+describe('policy-trusts-writable-column: a gate helper reading a row of another table the policy row points to (gatesub)', () => {
+  // workbench's columns and tarrasque's character permissions: the helper runs inside an EXISTS or IN over boards, or is
+  // handed a scalar sub-select of it. Members join any project as viewers (a self-join whose role is 'viewer'), and only
+  // admins change roles, so the caller's membership gives no way in; what is left is whether the board row can be moved.
+  const A = '00000000-0000-4000-8000-000000000001';
+  const B = '00000000-0000-4000-8000-000000000002';
+  const schema = (boards = 'id int primary key, project_id int not null references public.projects', boardId = 'board_id int not null references public.boards') => `
+    create table public.projects (id int primary key);
+    create table public.members (project_id int not null references public.projects, user_id uuid not null, role text not null, primary key (project_id, user_id));
+    create table public.boards (${boards});
+    create table public.cols (id int primary key, ${boardId}, name text);
+    create function public.can_edit(p int) returns boolean language plpgsql stable security definer set search_path = '' as $$
+      begin return exists (select 1 from public.members where project_id = p and user_id = auth.uid() and role in ('admin', 'member')); end $$;
+    create function public.is_admin(p int) returns boolean language plpgsql stable security definer set search_path = '' as $$
+      begin return exists (select 1 from public.members where project_id = p and user_id = auth.uid() and role = 'admin'); end $$;
+    alter table public.members enable row level security; alter table public.boards enable row level security; alter table public.cols enable row level security;
+    grant select, insert, update, delete on public.members, public.boards, public.cols to authenticated;
+    create policy see on public.members for select to authenticated using (user_id = auth.uid());
+    create policy join_as_viewer on public.members for insert to authenticated with check (user_id = auth.uid() and role = 'viewer');
+    create policy admins on public.members for update to authenticated using (public.is_admin(project_id)) with check (public.is_admin(project_id));
+    create policy see on public.boards for select to authenticated using (true);
+    create policy add on public.boards for insert to authenticated with check (public.can_edit(project_id));
+    create policy edit on public.boards for update to authenticated using (public.can_edit(project_id)) with check (public.can_edit(project_id));
+    create policy see on public.cols for select to authenticated using (true);`;
+  const gate = (using: string) => `create policy edit on public.cols for update to authenticated using (${using});`;
+  const exists = 'exists (select 1 from public.boards b where b.id = cols.board_id and public.can_edit(b.project_id))';
+  const sound = {
+    exists,
+    in: 'board_id in (select b.id from public.boards b where public.can_edit(b.project_id))',
+    argument: 'public.can_edit((select b.project_id from public.boards b where b.id = cols.board_id))',
+  };
+  // a admins project 1 (board 10, column 100); b admins project 2 (board 20) and joins project 1 as a viewer.
+  const seed = `insert into public.projects values (1), (2); insert into public.members values (1, '${A}', 'admin'), (2, '${B}', 'admin'), (1, '${B}', 'viewer');
+    insert into public.boards values (10, 1), (20, 2); insert into public.cols values (100, 10, 'todo'), (200, 20, 'mine');`;
+  /** b's request: each statement in turn, inside one transaction; the rows the last one returned, or the error it raised. */
+  async function asB(sql: string, steps: string[]): Promise<number | string> {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sql + seed).simple());
+      return await withSql(db.url, (s) =>
+        s.begin(async (tx) => {
+          await tx.unsafe(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub":"${B}","role":"authenticated"}', true)`);
+          let n = 0;
+          for (const q of steps) n = (await tx.unsafe(q)).length;
+          return n;
+        }),
+      ).catch((e: Error) => e.message);
+    } finally {
+      await db.drop();
+    }
+  }
+  const takeColumn = 'update public.cols set name = $$taken$$ where id = 100 returning id';
+
+  it('EXISTS, IN and a scalar argument over a board its unique id ties to the column row (a foreign key): not reported, and on Postgres the viewer edits nothing', async () => {
+    for (const [form, using] of Object.entries(sound)) {
+      expect(await rule('policy-trusts-writable-column', schema() + gate(using)), form).toEqual([]);
+      // b edits their own project's column, not a's, whatever they do with their membership or boards.
+      expect(await asB(schema() + gate(using), ['update public.cols set name = $$ok$$ where id = 200 returning id']), form).toBe(1);
+      expect(await asB(schema() + gate(using), [takeColumn]), form).toBe(0);
+      expect(await asB(schema() + gate(using), [`update public.members set role = 'admin' where user_id = auth.uid() returning 1`, takeColumn]), form).toBe(0);
+      expect(await asB(schema() + gate(using), [`insert into public.members values (1, auth.uid(), 'member')`]), form).toMatch(/row-level security|duplicate key/);
+      expect(await asB(schema() + gate(using), ['update public.boards set project_id = 2 where id = 10 returning id', takeColumn]), form).toBe(0);
+      expect(await asB(schema() + gate(using), ['insert into public.boards values (10, 2)']), form).toMatch(/duplicate key/);
+    }
+  });
+
+  it('the look-alikes that are takeovers stay reported, each proven on Postgres', async () => {
+    const cases: Array<[string, string, string[]]> = [
+      // Boards with no unique id and columns with no foreign key: b adds a board with a's board id in their own project.
+      ['a table the caller inserts into, no unique key', schema('id int, project_id int not null references public.projects', 'board_id int not null') + gate(exists), ['insert into public.boards values (10, 2)', takeColumn]],
+      // A board UPDATE policy open to every row: b moves a's board into their own project.
+      ['the argument from a column the caller writes', schema() + gate(sound.argument) + 'create policy anyone on public.boards for update to authenticated using (true) with check (true);', ['update public.boards set project_id = 2 where id = 10 returning id', takeColumn]],
+      ['NOT EXISTS', schema() + gate(`not ${exists}`), [takeColumn]],
+      ['the helper under a CASE', schema() + gate('exists (select 1 from public.boards b where b.id = cols.board_id and case when public.can_edit(b.project_id) then false else true end)'), [takeColumn]],
+    ];
+    for (const [name, sql, steps] of cases) {
+      expect(await rule('policy-trusts-writable-column', sql), name).toHaveLength(1);
+      expect(await asB(sql, steps), name).toBe(1);
+    }
+    expect((await rule('policy-trusts-writable-column', cases[1]![1])).map((f) => f.message)).toEqual([
+      'policy edit on public.cols decides on public.boards.project_id of the row board_id points to (read by public.can_edit(); authenticated: UPDATE, policy anyone), which the caller can change on a row that does not pass yet: a user can move that row under a value they pass and pass the policy on the rows pointing to it',
+    ]);
+  });
+});
+
 describe('policy-to-public: whether a request without a user can pass the policy', () => {
   it('says so for a public-read branch; says anon is only evaluated for a caller-bound policy, a LANGUAGE sql helper included', async () => {
     const f = await rule(
@@ -1325,6 +1410,68 @@ describe('policy-check-unbound: a check that ties the owner but leaves the tenan
       create policy sel on public.notes for select to authenticated using (${inOrg} and layer_id in (select l.id from public.layers l where l.user_id = (select auth.uid())));
       create policy ins on public.notes for insert to authenticated with check (layer_id in (select l.id from public.layers l where l.user_id = (select auth.uid())));`;
     expect(await rule('policy-check-unbound', layered)).toEqual([]);
+  });
+});
+
+describe("policy-check-unbound: an UPDATE way only the row's own key ties keeps the key, and lets every other column move (gatesub)", () => {
+  // tarrasque's characters: game masters of a campaign, or users a character_permissions row names for the character,
+  // update it; with no WITH CHECK the permission holder's way holds for the new row whatever campaign it names.
+  const A = '00000000-0000-4000-8000-000000000001';
+  const B = '00000000-0000-4000-8000-000000000002';
+  const chars = (policy: string, grant = 'grant select, update on public.characters to authenticated;') => `
+    create table public.campaigns (id int primary key);
+    create table public.memberships (campaign_id int not null references public.campaigns, user_id uuid not null, role text not null, primary key (campaign_id, user_id));
+    create table public.characters (id int primary key, campaign_id int not null references public.campaigns, name text);
+    create table public.character_permissions (character_id int not null references public.characters, user_id uuid not null, primary key (character_id, user_id));
+    create function public.is_gm(c int) returns boolean language sql stable security definer set search_path = '' as
+      $$ select exists (select 1 from public.memberships m where m.campaign_id = c and m.user_id = (select auth.uid()) and m.role = 'gm') $$;
+    create function public.is_member(c int) returns boolean language sql stable security definer set search_path = '' as
+      $$ select exists (select 1 from public.memberships m where m.campaign_id = c and m.user_id = (select auth.uid())) $$;
+    create function public.can_play(ch int) returns boolean language sql stable security definer set search_path = '' as
+      $$ select exists (select 1 from public.character_permissions p where p.character_id = ch and p.user_id = (select auth.uid())) $$;
+    alter table public.characters enable row level security;
+    ${grant}
+    create policy see on public.characters for select to authenticated using (true);
+    ${policy}`;
+  const edit = 'create policy edit on public.characters for update to authenticated using (public.is_gm(campaign_id) or public.can_play(id))';
+  // a runs campaign 1, where b plays (a permission on character 10); b runs campaign 2; campaign 3 is someone else's.
+  const seed = `insert into public.campaigns values (1), (2), (3); insert into public.memberships values (1, '${A}', 'gm'), (1, '${B}', 'player'), (2, '${B}', 'gm');
+    insert into public.characters values (10, 1, 'Hero'); insert into public.character_permissions values (10, '${B}');`;
+  async function asB(sql: string, statement: string): Promise<number | string> {
+    const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+    try {
+      await withSql(db.url, (s) => s.unsafe(sql + seed).simple());
+      return await orMessage(rolledBackRequest(db.url, '', 'authenticated', { sub: B, role: 'authenticated' }, async (tx) => (await tx.unsafe(statement)).length));
+    } finally {
+      await db.drop();
+    }
+  }
+
+  it('with no WITH CHECK (or the same one) the permission holder moves the character into any campaign: reported, and shown on Postgres', async () => {
+    for (const policy of [`${edit};`, `${edit} with check (public.is_gm(campaign_id) or public.can_play(id));`]) {
+      expect((await rule('policy-check-unbound', chars(policy))).map((f) => f.message), policy).toEqual([
+        expect.stringMatching(/^policy edit lets authenticated write rows of public\.characters into any campaign_id: its (USING \(used as WITH CHECK\)|WITH CHECK) never ties campaign_id to the caller, which its own USING uses to pick the rows a caller may update/),
+      ]);
+      expect(await asB(chars(policy), 'update public.characters set campaign_id = 3 where id = 10 returning id'), policy).toBe(1);
+      expect(await asB(chars(policy), 'update public.characters set campaign_id = 2 where id = 10 returning id'), policy).toBe(1);
+    }
+  });
+
+  it('not reported where the campaign is out of the holder\'s reach: a column grant without it, or a check that pins it to their campaigns', async () => {
+    const columnGrant = chars(`${edit};`, 'grant select on public.characters to authenticated; grant update (name) on public.characters to authenticated;');
+    const pinned = chars(`${edit} with check (public.is_gm(campaign_id) or (public.can_play(id) and public.is_member(campaign_id)));`);
+    expect(await rule('policy-check-unbound', columnGrant)).toEqual([]);
+    expect(await rule('policy-check-unbound', pinned)).toEqual([]);
+    expect(await asB(columnGrant, "update public.characters set name = 'Renamed' where id = 10 returning id")).toBe(1);
+    expect(await asB(columnGrant, 'update public.characters set campaign_id = 3 where id = 10 returning id')).toMatch(/permission denied/);
+    expect(await asB(pinned, "update public.characters set name = 'Renamed' where id = 10 returning id")).toBe(1);
+    expect(await asB(pinned, 'update public.characters set campaign_id = 3 where id = 10 returning id')).toMatch(/row-level security/);
+  });
+
+  it('an INSERT check with the same key-only way is still not reported: a new row\'s key is one no permission names yet', async () => {
+    const insert = chars('create policy add on public.characters for insert to authenticated with check (public.is_gm(campaign_id) or public.can_play(id));', 'grant select, insert on public.characters to authenticated;');
+    expect(await rule('policy-check-unbound', insert)).toEqual([]);
+    expect(await asB(insert, "insert into public.characters values (11, 3, 'New') returning id")).toMatch(/row-level security/);
   });
 });
 

@@ -231,19 +231,101 @@ function gateFormOf(root: unknown): Array<Array<GateCall | 'other'>> | null {
  * VARIADIC or an OVER.
  */
 function gateCallOf(b: Body): GateCall | null {
-  const args = ((b['args'] as unknown[] | undefined) ?? []).map((a): GateArg => {
-    if (isCallerId(a)) return 'caller';
-    const s = constString(a);
-    if (s !== null) return { value: s };
-    const n = stripCasts(a);
-    const f = nodeType(n) === 'ColumnRef' ? strings(bodyOf(n)['fields']) : [];
-    if (f.length === 1 && f[0] !== '') return { column: f[0]! };
-    const items = nodeType(n) === 'A_ArrayExpr' ? listItems(n) : null;
-    const values = items?.map(constString) ?? null;
-    return values && values.every((v) => v !== null) ? { values: values as string[] } : null;
-  });
   if (b['agg_star'] || b['func_variadic'] || b['over'] || contains(b['args'], (tt, bb) => tt === 'SubLink' && !isCallerId({ SubLink: bb }))) return null;
-  return { name: funcName(b), args };
+  return { name: funcName(b), args: ((b['args'] as unknown[] | undefined) ?? []).map(gateArgOf) };
+}
+
+function gateArgOf(a: unknown): GateArg {
+  if (isCallerId(a)) return 'caller';
+  const s = constString(a);
+  if (s !== null) return { value: s };
+  const n = stripCasts(a);
+  const f = nodeType(n) === 'ColumnRef' ? strings(bodyOf(n)['fields']) : [];
+  if (f.length === 1 && f[0] !== '') return { column: f[0]! };
+  const items = nodeType(n) === 'A_ArrayExpr' ? listItems(n) : null;
+  const values = items?.map(constString) ?? null;
+  return values && values.every((v) => v !== null) ? { values: values as string[] } : null;
+}
+
+/**
+ * A helper call that reads one row of another table the policy's row points to: handed a column of a sub-select's row
+ * (`exists (select 1 from boards where boards.id = columns.board_id and can_edit_project(boards.project_id))`,
+ * `board_id in (select b.id from boards b where can_edit_project(b.project_id))`), or handed a scalar sub-select of one
+ * column (`is_game_master_in_campaign((select characters.campaign_id from characters where characters.id =
+ * character_permissions.character_id))`). The sub-select is a plain SELECT from one table (no join, ONLY, grouping,
+ * LIMIT or set operation); names are left as written (the rule resolves them against the catalog).
+ */
+export interface Relay {
+  /** The table the sub-select reads (`schema.table`, unqualified in public). */
+  table: string;
+  /** The name the sub-select gives it (its alias, else its name). */
+  alias: string;
+  /** The call's argument that is a column of that table's row: its position and the column reference's fields. */
+  at: number;
+  column: string[];
+  /** Pairs of column references the sub-select's WHERE equates, AND-ed at its top (for IN, the selected column and the tested one too). */
+  ties: Array<[string[], string[]]>;
+}
+
+/** A plain SELECT from one table: its name, alias, and the `=` pairs of column references AND-ed at the top of its WHERE; null otherwise. */
+function plainOneTable(select: unknown): { table: string; alias: string; ties: Array<[string[], string[]]>; body: Body } | null {
+  if (nodeType(select) !== 'SelectStmt') return null;
+  const s = bodyOf(select);
+  for (const k of ['groupClause', 'havingClause', 'withClause', 'limitOffset', 'limitCount', 'larg', 'valuesLists', 'windowClause', 'distinctClause']) if (s[k]) return null;
+  const from = (s['fromClause'] as unknown[] | undefined) ?? [];
+  if (from.length !== 1 || nodeType(from[0]) !== 'RangeVar') return null;
+  const rv = bodyOf(from[0]);
+  // FROM ONLY (inh false) leaves child tables out; `boards b (x, y)` renames the columns.
+  if (rv['inh'] !== true || (rv['alias'] as Body | undefined)?.['colnames']) return null;
+  const relname = String(rv['relname']);
+  const alias = ((rv['alias'] as Body | undefined)?.['aliasname'] as string | undefined) ?? relname;
+  const ties: Array<[string[], string[]]> = [];
+  for (const c of branches(s['whereClause'], 'AND_EXPR')) {
+    if (nodeType(c) !== 'A_Expr' || bodyOf(c)['kind'] !== 'AEXPR_OP' || opName(bodyOf(c)) !== '=') continue;
+    const [l, r] = [stripCasts(bodyOf(c)['lexpr']), stripCasts(bodyOf(c)['rexpr'])];
+    if (nodeType(l) === 'ColumnRef' && nodeType(r) === 'ColumnRef') ties.push([strings(bodyOf(l)['fields']), strings(bodyOf(r)['fields'])]);
+  }
+  return { table: qualified((rv['schemaname'] as string | undefined) ?? 'public', relname), alias, ties, body: s };
+}
+
+/** The Relay a helper call standing as a test is (`b` the call, `ancestors` its chain from the expression's root), or null. */
+function relayOf(b: Body, ancestors: readonly Ancestor[]): { call: GateCall; relay: Relay } | null {
+  if (b['agg_star'] || b['func_variadic'] || b['over']) return null;
+  const args = (b['args'] as unknown[] | undefined) ?? [];
+  const links = ancestors.filter((a) => a.type === 'SubLink');
+  if (links.length === 0) {
+    // Handed a scalar sub-select: `f((select t.x from t where t.k = c))`, its only sub-select.
+    const at = args.flatMap((a, i) => (contains(a, (tt, bb) => tt === 'SubLink' && !isCallerId({ SubLink: bb })) ? [i] : []));
+    if (at.length !== 1) return null;
+    const arg = stripCasts(args[at[0]!]);
+    if (nodeType(arg) !== 'SubLink' || bodyOf(arg)['subLinkType'] !== 'EXPR_SUBLINK') return null;
+    const sel = plainOneTable(bodyOf(arg)['subselect']);
+    const targets = (sel?.body['targetList'] as unknown[] | undefined) ?? [];
+    const x = targets.length === 1 ? stripCasts(bodyOf(targets[0])['val']) : null;
+    if (!sel || nodeType(x) !== 'ColumnRef' || contains(sel.body['whereClause'], (tt) => tt === 'SubLink' || tt === 'FuncCall')) return null;
+    return { call: { name: funcName(b), args: args.map((a, i) => (i === at[0] ? null : gateArgOf(a))) }, relay: { table: sel.table, alias: sel.alias, at: at[0]!, column: strings(bodyOf(x)['fields']), ties: sel.ties } };
+  }
+  // Inside one EXISTS or IN sub-select, in its WHERE under AND and OR only: `exists (select 1 from t where t.k = c and f(t.x))`.
+  if (links.length !== 1) return null;
+  const i = ancestors.indexOf(links[0]!);
+  const link = links[0]!.body;
+  const sel = plainOneTable(link['subselect']);
+  const inner = ancestors.slice(i + 1);
+  if (!sel || inner[0]?.type !== 'SelectStmt' || inner[0].via !== 'whereClause' || !inner.slice(1).every((a) => a.type === 'BoolExpr' && (a.body['boolop'] === 'AND_EXPR' || a.body['boolop'] === 'OR_EXPR'))) return null;
+  const ties = [...sel.ties];
+  if (link['subLinkType'] === 'ANY_SUBLINK') {
+    // `c in (select t.k from t where …)`: the selected column is tied to the tested one.
+    const op = strings(link['operName']);
+    const targets = (sel.body['targetList'] as unknown[] | undefined) ?? [];
+    const picked = targets.length === 1 ? stripCasts(bodyOf(targets[0])['val']) : null;
+    const tested = stripCasts(link['testexpr']);
+    if ((op.length > 0 && op.join('.') !== '=') || nodeType(picked) !== 'ColumnRef' || nodeType(tested) !== 'ColumnRef') return null;
+    ties.push([strings(bodyOf(picked)['fields']), strings(bodyOf(tested)['fields'])]);
+  } else if (link['subLinkType'] !== 'EXISTS_SUBLINK') return null;
+  const at = args.flatMap((a, j) => (nodeType(stripCasts(a)) === 'ColumnRef' && strings(bodyOf(stripCasts(a))['fields']).length === 2 && strings(bodyOf(stripCasts(a))['fields'])[0] === sel.alias ? [j] : []));
+  if (at.length !== 1 || contains(args, (tt, bb) => tt === 'SubLink' && !isCallerId({ SubLink: bb }))) return null;
+  const call = { name: funcName(b), args: args.map((a, j) => (j === at[0] ? null : gateArgOf(a))) };
+  return { call, relay: { table: sel.table, alias: sel.alias, at: at[0]!, column: strings(bodyOf(stripCasts(args[at[0]!]))['fields']), ties } };
 }
 
 /**
@@ -305,6 +387,8 @@ export interface HelperCallSite {
   call: GateCall | null;
   /** It stands as a test of its own, the expression holding for more rows as it holds for more (monotone ancestors only). */
   positive: boolean;
+  /** The call reads a row of another table the policy's row points to (relayOf), or it is absent. */
+  relay?: { call: GateCall; relay: Relay };
 }
 
 function callsBeside(root: unknown, memberships: readonly SetMembership[]): HelperCallSite[] {
@@ -312,7 +396,9 @@ function callsBeside(root: unknown, memberships: readonly SetMembership[]): Help
   const out: HelperCallSite[] = [];
   walk(root, (type, b, ancestors) => {
     if (type !== 'FuncCall' || !isUserFunction(b) || ancestors.some((a) => a.type === 'SubLink' && skip.has(a.body))) return;
-    out.push({ name: funcName(b), call: gateCallOf(b), positive: ancestors.every(monotone) });
+    const positive = ancestors.every(monotone);
+    const relay = positive ? relayOf(b, ancestors) : null;
+    out.push({ name: funcName(b), call: gateCallOf(b), positive, ...(relay ? { relay } : {}) });
   });
   return out;
 }

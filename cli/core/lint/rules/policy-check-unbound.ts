@@ -23,7 +23,7 @@ export const rule: CatalogRule = {
   level: 'warn',
   category: 'security',
   description: "INSERT/UPDATE/ALL policy whose effective WITH CHECK (USING when absent) does not bind the row's owner or tenant to the caller",
-  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it; nor is anon when the check is NULL or false without a user (blocker_id = my_profile_id(), an is_admin() that is coalesce((select … where id = auth.uid()), false)). A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. A column counts as tied only when every OR branch of the check ties it or sets it NULL (a branch that asks only who the caller is, an admin gate, is left out): `role <> 'editor' or org_id in (select …)` leaves org_id free for editors. An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function, or in the INSERT branch of `if tg_op = 'INSERT' then … else … end if`) counts as bound for the operations it does so for, and so do storage.objects' owner and owner_id, which Supabase Storage sets from the caller's JWT (unless the storage schema is exposed through PostgREST). With the owner bound that way, the row can still land in another user's view: a check that leaves free a column the SELECT policy picks rows by (an upload policy with only `bucket_id = 'docs'` beside reads by `(storage.foldername(name))[1] = auth.uid()::text` lets a user put a file in another user's folder) is reported as for a check that binds the owner.",
+  docs: "WITH CHECK decides which rows a caller may write. If it never compares the row's owner or tenant column with the caller (auth.uid(), a claim, a membership sub-select or a helper taking the column), a user can insert or move rows into someone else's account. Only tables with an owner/tenant column (a foreign key to auth.users, a name like user_id, owner_id, tenant_id, org_id, or a column some policy of the table compares with auth.uid() or the email claim) are judged; restrictive policies that bind the caller count. A role the policy's role test can never admit (auth.role() = 'service_role', an is_service_role() helper) is not reported: it writes nothing through it; nor is anon when the check is NULL or false without a user (blocker_id = my_profile_id(), an is_admin() that is coalesce((select … where id = auth.uid()), false)). A check that ties the owner (user_id = auth.uid()) but not the tenant column the SELECT policy (or, for UPDATE, the policy's own USING) picks rows by (org_id in (select … members …)) is reported too: the caller writes rows into any tenant, whose members then see them. A column counts as tied only when every OR branch of the check ties it or sets it NULL (a branch that asks only who the caller is, an admin gate, is left out): `role <> 'editor' or org_id in (select …)` leaves org_id free for editors. A branch only the row's own key ties (`can_play(id)`) is left out of an INSERT check, since a new row's key is one no look-up finds yet, but not out of an UPDATE's: the key stays, so the branch holds for the new row whatever else it names (`using (is_gm(campaign_id) or can_play(id))` with no WITH CHECK lets whoever may play the character move it into any campaign). An owner column that an enabled BEFORE … FOR EACH ROW trigger (no WHEN) always sets to auth.uid() (`new.user_id := auth.uid()` at the top of a PL/pgSQL function, or in the INSERT branch of `if tg_op = 'INSERT' then … else … end if`) counts as bound for the operations it does so for, and so do storage.objects' owner and owner_id, which Supabase Storage sets from the caller's JWT (unless the storage schema is exposed through PostgREST). With the owner bound that way, the row can still land in another user's view: a check that leaves free a column the SELECT policy picks rows by (an upload policy with only `bucket_id = 'docs'` beside reads by `(storage.foldername(name))[1] = auth.uid()::text` lets a user put a file in another user's folder) is reported as for a check that binds the owner.",
   fix: 'with check ((select auth.uid()) = user_id)',
   check(ctx) {
     const out: RawFinding[] = [];
@@ -102,6 +102,8 @@ export const rule: CatalogRule = {
  * id or email (`assigned_to = auth.uid()`) are whom a row is for, not whose
  * tenant it is in, and are not asked for.
  */
+const NO_KEYS: ReadonlySet<string> = new Set();
+
 function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFinding | null {
   const a = ctx.analysis(p);
   const effective = p.check !== null ? a.check : a.using;
@@ -123,14 +125,18 @@ function tenantGap(ctx: CatalogLintContext, rel: Relation, p: Policy): RawFindin
     if (role === ctx.anonRole && anonShut) continue;
     for (const cmd of cmds) {
       if (!hasPrivilege(ctx, rel, role, cmd)) continue;
-      const pinned = new Set([...columnsSetToCaller(ctx, rel, cmd as 'INSERT' | 'UPDATE'), ...policiesFor(ctx.model, rel, role, cmd, false).flatMap((r) => effectiveOf(r)?.pinnedColumns(keys) ?? [])]);
+      // A way through that only the row's own key ties (`has_character_permissions(id)`) is none for an INSERT: a new
+      // row's key is one no look-up finds yet. An UPDATE keeps the key, so the way holds for the new row as it held for the
+      // old, whatever else the caller set (tarrasque's permission holders move their character into any campaign).
+      const keyOnly = cmd === 'UPDATE' ? NO_KEYS : keys;
+      const pinned = new Set([...columnsSetToCaller(ctx, rel, cmd as 'INSERT' | 'UPDATE'), ...policiesFor(ctx.model, rel, role, cmd, false).flatMap((r) => effectiveOf(r)?.pinnedColumns(keyOnly) ?? [])]);
       // Who sees the row: the SELECT policies, and for UPDATE the rows this policy lets the caller pick.
       const pickers = [...policiesFor(ctx.model, rel, role, 'SELECT', true), ...(cmd === 'UPDATE' && p.using !== null ? [p] : [])];
       for (const q of pickers) {
         const using = ctx.analysis(q).using;
         if (!using?.bindsCaller) continue;
         const whom = new Set(using.claimColumns.filter((c) => c.table === null && (c.claim === 'sub' || c.claim === 'email')).map((c) => c.column));
-        const missing = freeColumns(effective, using, keys).filter((c) => !whom.has(c) && !pinned.has(c) && !keys.has(c) && canWriteColumn(ctx, rel, role, cmd as 'INSERT' | 'UPDATE', c));
+        const missing = freeColumns(effective, using, keyOnly).filter((c) => !whom.has(c) && !pinned.has(c) && !keys.has(c) && canWriteColumn(ctx, rel, role, cmd as 'INSERT' | 'UPDATE', c));
         if (missing.length === 0) continue;
         found ??= { columns: missing, by: q };
         if (!roles.includes(role)) roles.push(role);
