@@ -28,7 +28,7 @@ import { connect, copyIn, copyOut, endedReason, quoteIdent } from '../db.js';
 import { isRowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
-import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, unrecognizedCondition, type BranchArm, type ExpandedScript } from './psql-script.js';
+import { echoText, expandScript, lineColumn, parsePsqlBool, PSQL_START_VARIABLES, psqlIdentifier, psqlLiteral, sourceOf, unrecognizedCondition, type BranchArm, type ExpandedScript } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
 import { firstStatement, IMPERSONATED, leavesNothing, libraryCallSites, searchPathChange, settingChanges, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
@@ -407,7 +407,7 @@ export async function firstCommitted(opts: Pick<RunFileOptions, 'file' | 'cwd' |
   let script: ExpandedScript;
   try {
     const text = decodeUtf8(readFileSync(opts.file.path), opts.file.display);
-    script = expandScript({ file: opts.file.display, path: opts.file.path, text, cwd: opts.cwd, displayRoot: opts.displayRoot, readFile: (p) => readFileSync(p, 'utf8'), variables: { ON_ERROR_STOP: '1' } });
+    script = expandScript({ file: opts.file.display, path: opts.file.path, text, cwd: opts.cwd, displayRoot: opts.displayRoot, readFile: (p) => readFileSync(p, 'utf8'), variables: PSQL_START_VARIABLES });
   } catch {
     return null;
   }
@@ -490,7 +490,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     cwd: opts.cwd,
     displayRoot: opts.displayRoot,
     readFile: (p) => readFileSync(p, 'utf8'),
-    variables: { ON_ERROR_STOP: '1' },
+    variables: PSQL_START_VARIABLES,
   });
   if (script.problem) {
     const src = script.sources.get(script.problem.file) ?? text;
