@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { echoText, expandScript, lineColumn, sourceOf, splitMetaArgs, psqlLiteral } from '../../cli/core/testing/psql-script.js';
+import { echoText, errorVariable, expandScript, lineColumn, sourceOf, splitMetaArgs, psqlLiteral, unsetVariable } from '../../cli/core/testing/psql-script.js';
 
 const expand = (text: string, files: Record<string, string> = {}, variables: Record<string, string> = {}) =>
   expandScript({ file: 'main.sql', path: '/proj/main.sql', text, cwd: '/proj', readFile: (p) => {
@@ -147,6 +147,23 @@ describe('psql script preprocessing', () => {
     expect(s.problem).toBeUndefined();
     expect(s.sql.replace(/\s+/g, ' ').trim()).toBe("select 'y';");
     expect(s.events.map((e) => (e.kind === 'echo' ? e.text : e.kind === 'set' ? `${e.name}=${e.value}` : e.kind))).toEqual(['x', 'v=1', '1', 'a\\b "c\\d"']);
+  });
+
+  it('checks the variables psql 15 has a hook for as psql does, and refuses a value it refuses as a failed command (psql 15 printed these)', () => {
+    const refused = (name: string, value: string) => {
+      const v = errorVariable(name, value);
+      return typeof v === 'object' ? v.error : undefined;
+    };
+    expect(errorVariable('ECHO', 'ALL')).toBe('ALL');
+    expect(refused('ECHO', '')).toBe('error: unrecognized value "" for "ECHO"\nAvailable values are: none, errors, queries, all.');
+    expect([errorVariable('SHOW_ALL_RESULTS', ''), errorVariable('ECHO_HIDDEN', ''), errorVariable('ECHO_HIDDEN', 'noexec')]).toEqual(['on', 'on', 'noexec']);
+    expect(refused('HIDE_TABLEAM', 'bogus')).toBe('error: unrecognized value "bogus" for "HIDE_TABLEAM": Boolean expected');
+    expect([errorVariable('FETCH_COUNT', '0x1f'), errorVariable('HISTSIZE', '010'), errorVariable('IGNOREEOF', 'bogus'), errorVariable('PROMPT1', '')]).toEqual(['0x1f', '010', '10', '']);
+    expect(refused('FETCH_COUNT', '9999999999')).toBe('error: invalid value "9999999999" for "FETCH_COUNT": integer expected');
+    expect(refused('FETCH_COUNT', '5 ')).toBe('error: invalid value "5 " for "FETCH_COUNT": integer expected');
+    expect([unsetVariable('QUIET'), unsetVariable('ECHO'), unsetVariable('HISTSIZE'), unsetVariable('mine')]).toEqual(['off', 'none', '500', null]);
+    const s = expand('\\set ECHO\nselect 1;\n');
+    expect(s.events.find((e) => e.kind === 'error')).toMatchObject({ message: '\\set ECHO: unrecognized value "" for "ECHO"', stderr: 'error: unrecognized value "" for "ECHO"\nAvailable values are: none, errors, queries, all.' });
   });
 
   it('records \\echo, \\o and ON_ERROR_STOP changes at their place between statements', () => {

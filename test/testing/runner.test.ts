@@ -85,6 +85,17 @@ describe('TAP output matches pgTAP', () => {
       'error: reached EOF without finding closing \\endif(s)',
       'error: reached EOF without finding closing \\endif(s)',
     ]);
+    // A value psql's variable hooks refuse is such an error too: the file goes on under
+    // ON_ERROR_STOP 0 and stops at it under 1 (pg_prove: exit 3, 7 of 8 planned tests).
+    const v = r.files.find((x) => x.file.endsWith('psql-variables.test.sql'))!;
+    expect(v.status).toBe('errored');
+    expect(v.error).toMatchObject({ message: '\\set SHOW_CONTEXT: unrecognized value "sometimes" for "SHOW_CONTEXT"', location: { file: 'test/testing/fixtures/compat/psql-variables.test.sql', line: 27, column: 1 } });
+    expect(v.messages).toEqual([
+      'error: unrecognized value "" for "ECHO"\nAvailable values are: none, errors, queries, all.',
+      'error: invalid value "many" for "FETCH_COUNT": integer expected',
+      'error: unrecognized value "loud" for "VERBOSITY"\nAvailable values are: default, verbose, terse, sqlstate.',
+      'error: unrecognized value "sometimes" for "SHOW_CONTEXT"\nAvailable values are: never, errors, always.',
+    ]);
   });
 
   it.skipIf(!canCompareWithRealPgtap())('gives the same lines and verdict as pg_prove with the real pgTAP on the same files', async () => {

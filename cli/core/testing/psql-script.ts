@@ -220,24 +220,67 @@ function metaCommandEnd(text: string, start: number, lineEnd: number): number {
   return lineEnd;
 }
 
-/** The psql variables the runner reads, which psql checks as it sets them. */
-const RUNNER_VARIABLES = new Set(['ON_ERROR_STOP', 'ON_ERROR_ROLLBACK', 'AUTOCOMMIT']);
+/**
+ * psql 15's variables with a hook (startup.c's EstablishVariableSpace), which
+ * check a value as it is set: Booleans (no value means on), lists of names
+ * (compared without case; ECHO_HIDDEN and ON_ERROR_ROLLBACK also take a
+ * Boolean, and no value means on), integers (strtol's, in an int), and
+ * IGNOREEOF, which turns anything that is not a number into 10. Each is given
+ * the value psql's substitute hook gives it on \unset.
+ */
+const BOOLEAN_VARIABLES = new Set(['AUTOCOMMIT', 'ON_ERROR_STOP', 'QUIET', 'SINGLELINE', 'SINGLESTEP', 'SHOW_ALL_RESULTS', 'HIDE_TOAST_COMPRESSION', 'HIDE_TABLEAM']);
+const NAME_VARIABLES: Record<string, { values: string[]; orBoolean?: true }> = {
+  ECHO: { values: ['none', 'errors', 'queries', 'all'] },
+  ECHO_HIDDEN: { values: ['on', 'off', 'noexec'], orBoolean: true },
+  ON_ERROR_ROLLBACK: { values: ['on', 'off', 'interactive'], orBoolean: true },
+  COMP_KEYWORD_CASE: { values: ['lower', 'upper', 'preserve-lower', 'preserve-upper'] },
+  HISTCONTROL: { values: ['none', 'ignorespace', 'ignoredups', 'ignoreboth'] },
+  VERBOSITY: { values: ['default', 'verbose', 'terse', 'sqlstate'] },
+  SHOW_CONTEXT: { values: ['never', 'errors', 'always'] },
+};
+const INTEGER_VARIABLES = new Set(['FETCH_COUNT', 'HISTSIZE']);
+const UNSET_VALUES: Record<string, string> = { ECHO: 'none', ECHO_HIDDEN: 'off', ON_ERROR_ROLLBACK: 'off', COMP_KEYWORD_CASE: 'preserve-upper', HISTCONTROL: 'none', VERBOSITY: 'default', SHOW_CONTEXT: 'errors', FETCH_COUNT: '0', HISTSIZE: '500', IGNOREEOF: '0' };
 
 /**
- * The value `\set name value` leaves, as psql's hooks for ON_ERROR_STOP,
- * ON_ERROR_ROLLBACK and AUTOCOMMIT leave it: no value means on (`\set
- * ON_ERROR_STOP` stops on errors), and a value they do not take is refused
- * with psql's error and the variable keeps the value it had. Other variables
- * take any value.
+ * The values psql 15 gives those variables on starting as pg_prove starts it (`--quiet --set
+ * ON_ERROR_STOP=1`): a file may read them (`:'ECHO'`) before it sets them.
+ */
+export const PSQL_START_VARIABLES: Readonly<Record<string, string>> = {
+  AUTOCOMMIT: 'on', COMP_KEYWORD_CASE: 'preserve-upper', ECHO: 'none', ECHO_HIDDEN: 'off', FETCH_COUNT: '0', HIDE_TABLEAM: 'off', HIDE_TOAST_COMPRESSION: 'off',
+  HISTCONTROL: 'none', HISTSIZE: '500', IGNOREEOF: '0', ON_ERROR_ROLLBACK: 'off', ON_ERROR_STOP: '1', QUIET: 'on', SHOW_ALL_RESULTS: 'on', SHOW_CONTEXT: 'errors',
+  SINGLELINE: 'off', SINGLESTEP: 'off', VERBOSITY: 'default',
+};
+
+/** psql's ParseVariableNum: strtol with base 0 over the whole value, in an int. */
+function psqlInteger(value: string): boolean {
+  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(value);
+  if (!m) return false;
+  const n = Number(m[2]!.startsWith('0x') || m[2]!.startsWith('0X') ? parseInt(m[2]!, 16) : m[2]!.length > 1 && m[2]!.startsWith('0') ? parseInt(m[2]!, 8) : Number(m[2]!));
+  const signed = m[1] === '-' ? -n : n;
+  return signed >= -2147483648 && signed <= 2147483647;
+}
+
+/**
+ * The value `\set name value` leaves, as psql 15's variable hooks leave it:
+ * no value means on for a Boolean (`\set ON_ERROR_STOP` stops on errors), and
+ * a value a hook does not take is refused with psql's error, the variable
+ * keeping the value it had (a failed command, which ends the file under
+ * ON_ERROR_STOP, as psql stops there). Other variables take any value.
  */
 export function errorVariable(name: string, value: string): string | { error: string } {
-  if (!RUNNER_VARIABLES.has(name)) return value;
-  if (value === '') return 'on';
-  if (parsePsqlBool(value) !== undefined) return value;
-  if (name === 'ON_ERROR_ROLLBACK') {
-    return value.toLowerCase() === 'interactive' ? value : { error: `error: unrecognized value "${value}" for "${name}"\nAvailable values are: on, off, interactive.` };
-  }
-  return { error: `error: unrecognized value "${value}" for "${name}": Boolean expected` };
+  if (name === 'IGNOREEOF') return psqlInteger(value) ? value : '10';
+  if (INTEGER_VARIABLES.has(name)) return psqlInteger(value) ? value : { error: `error: invalid value "${value}" for "${name}": integer expected` };
+  const names = NAME_VARIABLES[name];
+  if (!BOOLEAN_VARIABLES.has(name) && !names) return value;
+  if (value === '' && (BOOLEAN_VARIABLES.has(name) || names?.orBoolean)) return 'on';
+  if ((BOOLEAN_VARIABLES.has(name) || names?.orBoolean) && parsePsqlBool(value) !== undefined) return value;
+  if (!names) return { error: `error: unrecognized value "${value}" for "${name}": Boolean expected` };
+  return names.values.includes(value.toLowerCase()) ? value : { error: `error: unrecognized value "${value}" for "${name}"\nAvailable values are: ${names.values.join(', ')}.` };
+}
+
+/** The value psql's substitute hook gives a variable \unset removes, or null when it is removed. */
+export function unsetVariable(name: string): string | null {
+  return BOOLEAN_VARIABLES.has(name) ? 'off' : (UNSET_VALUES[name] ?? null);
 }
 
 /** psql quotes `:'var'` with PQescapeLiteral: doubled quotes, and an E'' string when there are backslashes. */
@@ -683,7 +726,7 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
         }
         const value = errorVariable(name!, rest.join(''));
         if (typeof value === 'object') {
-          events.push({ kind: 'echo', at, text: value.error, stream: 'stderr' });
+          events.push({ kind: 'error', at, file, offset: start, message: `\\set ${name}: ${value.error.replace(/^error: /, '').split('\n')[0]}`, stderr: value.error });
           return;
         }
         variables.set(name!, value);
@@ -692,10 +735,11 @@ export function expandScript(opts: ExpandOptions): ExpandedScript {
       }
       case 'unset': {
         const [name] = args();
-        if (name && RUNNER_VARIABLES.has(name)) {
-          // psql's hook: unsetting one of these sets it to off.
-          variables.set(name, 'off');
-          events.push({ kind: 'set', at, name, value: 'off' });
+        const kept = name ? unsetVariable(name) : null;
+        if (name && kept !== null) {
+          // psql's substitute hook: unsetting one of these gives it its default (off for a Boolean).
+          variables.set(name, kept);
+          events.push({ kind: 'set', at, name, value: kept });
         } else if (name) {
           variables.delete(name);
           events.push({ kind: 'set', at, name, value: null });

@@ -28,7 +28,7 @@ import { closeSql, connect, copyIn, copyOut, endedReason, quoteIdent } from '../
 import { isRowguardError, pgFieldsOf, type PgErrorFields, type SqlLocation } from '../errors.js';
 import { decodeUtf8 } from '../migrate/files.js';
 import { isParseFailure, loadParser, splitStatements } from '../sql-text.js';
-import { echoText, expandScript, lineColumn, parsePsqlBool, psqlIdentifier, psqlLiteral, sourceOf, unrecognizedCondition, type BranchArm, type ExpandedScript } from './psql-script.js';
+import { echoText, expandScript, lineColumn, parsePsqlBool, PSQL_START_VARIABLES, psqlIdentifier, psqlLiteral, sourceOf, unrecognizedCondition, type BranchArm, type ExpandedScript } from './psql-script.js';
 import { isFailure, parseTap, type TapParse, type TapTest } from './tap.js';
 import { firstStatement, IMPERSONATED, leavesNothing, libraryCallSites, searchPathChange, settingChanges, standInExtension, standInInstall, SUPABASE_PGTAP_SCHEMA } from './pgtap-stand-in.js';
 
@@ -407,7 +407,7 @@ export async function firstCommitted(opts: Pick<RunFileOptions, 'file' | 'cwd' |
   let script: ExpandedScript;
   try {
     const text = decodeUtf8(readFileSync(opts.file.path), opts.file.display);
-    script = expandScript({ file: opts.file.display, path: opts.file.path, text, cwd: opts.cwd, displayRoot: opts.displayRoot, readFile: (p) => readFileSync(p, 'utf8'), variables: { ON_ERROR_STOP: '1' } });
+    script = expandScript({ file: opts.file.display, path: opts.file.path, text, cwd: opts.cwd, displayRoot: opts.displayRoot, readFile: (p) => readFileSync(p, 'utf8'), variables: PSQL_START_VARIABLES });
   } catch {
     return null;
   }
@@ -490,7 +490,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     cwd: opts.cwd,
     displayRoot: opts.displayRoot,
     readFile: (p) => readFileSync(p, 'utf8'),
-    variables: { ON_ERROR_STOP: '1' },
+    variables: PSQL_START_VARIABLES,
   });
   if (script.problem) {
     const src = script.sources.get(script.problem.file) ?? text;
@@ -514,6 +514,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
   // psql's AUTOCOMMIT: off, psql sends BEGIN before a statement outside a block, so what the file
   // does stays in that block until its COMMIT (and is rolled back at the end of the file without one).
   let autocommit = true;
+  // psql's SHOW_ALL_RESULTS: off, a `\;` group prints only its last result, and nothing when it fails.
+  let showAllResults = true;
   let outerOpen = false;
   let block: 'none' | 'outer' | 'savepoint' = 'none';
   let ranInOuter = false;
@@ -589,6 +591,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       else if (e.kind === 'set' && e.name === 'ON_ERROR_STOP') onErrorStop = e.value === null ? false : parsePsqlBool(e.value) ?? false;
       else if (e.kind === 'set' && e.name === 'ON_ERROR_ROLLBACK') onErrorRollback = e.value !== null && parsePsqlBool(e.value) === true;
       else if (e.kind === 'set' && e.name === 'AUTOCOMMIT') autocommit = e.value !== null && parsePsqlBool(e.value) !== false;
+      else if (e.kind === 'set' && e.name === 'SHOW_ALL_RESULTS') showAllResults = e.value !== null && parsePsqlBool(e.value) !== false;
     }
     return false;
   };
@@ -659,13 +662,25 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
 
   // The `\;` group running now (see runGroup): outside a block (`implicit`) its statements share one
   // transaction; `savepoint` when one of ours undoes the whole group on an error.
-  let group: { implicit: boolean; savepoint: boolean; generate?: { rows: Array<Array<Buffer | null>>; at: SqlLocation } } | null = null;
+  // `printed`: where the output of its statement running now starts; `failed`: one of them failed.
+  let group: { implicit: boolean; savepoint: boolean; generate?: { rows: Array<Array<Buffer | null>>; at: SqlLocation }; printed?: number; failed?: boolean } | null = null;
+  // What a group printed, for SHOW_ALL_RESULTS off (runQuery): where its output starts (once its
+  // meta-commands ran: readGroup) and ends, where its last statement's starts, whether one failed.
+  interface GroupPrinted { shown?: boolean; start?: number; end?: number; last?: number; failed?: boolean }
+  const startGroup = (printed: GroupPrinted | undefined): void => {
+    if (printed) Object.assign(printed, { shown: showAllResults, start: result.output.length });
+  };
+  const endGroup = (current: NonNullable<typeof group>, outcome: unknown, printed: GroupPrinted | undefined): void => {
+    group = null;
+    if (printed) Object.assign(printed, { end: result.output.length, last: current.printed ?? result.output.length, failed: !!current.failed || !!outcome });
+  };
 
   /**
    * Run one statement of the file (or one a \gexec generated, `generated` naming where that \gexec
    * is): 'stop' when the file stops there, 'failed' when it failed and the file goes on.
    */
   const runOne = async (st0: Statement, index: number, generated?: SqlLocation): Promise<'stop' | 'failed' | void> => {
+    if (group) group.printed = result.output.length;
     // A generated statement is sent as the server returned it (no psql variables); its place is the \gexec's.
     const adapted = await standIn(generated ? { ...st0, toOriginal: () => 0 } : substituteDeferred(st0, script, runtimeVars), st0.kind);
     if (!adapted) return;
@@ -802,6 +817,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
       if (refused || (tx && block === 'none')) return;
       // In a `\;` group the server skips the rest of the query: the group undoes what it did (runGroup).
       if (group) {
+        group.failed = true;
         if (!group.savepoint) aborted = true;
         return 'failed';
       }
@@ -827,8 +843,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
    * ON_ERROR_ROLLBACK one savepoint of psql's; in every case an error skips the rest of the query. A
    * \gexec that ends the group runs after it. (A group holding transaction control: runTxGroup.)
    */
-  const runGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
+  const runGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>, printed?: GroupPrinted): Promise<'stop' | void> => {
     if (readGroup(items)) return 'stop';
+    startGroup(printed);
     if (!autocommit && block === 'none') await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
     const implicit = block === 'none';
     const savepoint = implicit ? !onErrorStop || !!opts.commit : onErrorRollback && !aborted;
@@ -851,7 +868,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         if (outcome) break;
       }
     } finally {
-      group = null;
+      endGroup(current, outcome, printed);
     }
     if (outcome) {
       if (savepoint && !lost) await exec(`rollback to savepoint ${GROUP_SAVEPOINT}; release savepoint ${GROUP_SAVEPOINT}`).catch(() => (lost = true));
@@ -874,8 +891,9 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
    * leaves the block aborted — or, with ON_ERROR_ROLLBACK in a block the group started in, goes back
    * to psql's savepoint while the group has not ended that block.
    */
-  const runTxGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
+  const runTxGroup = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>, printed?: GroupPrinted): Promise<'stop' | void> => {
     if (readGroup(items)) return 'stop';
+    startGroup(printed);
     // psql sends BEGIN before the query unless it starts with transaction control (command_no_begin).
     if (!autocommit && block === 'none' && opensBlock(await classify(items[0]!.st.text))) await runTransactionControl({ kind: 'begin', chain: false, options: '' }, 'BEGIN');
     // psql's ON_ERROR_ROLLBACK savepoint, taken before the query when a block is open.
@@ -897,6 +915,8 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
     };
     try {
       for (const it of items) {
+        // Transaction control handled here prints nothing: it may be the group's last result too.
+        current.printed = result.output.length;
         if (!it.generated && runEventsBefore(it.st.end)) {
           outcome = 'stop';
           break;
@@ -954,7 +974,7 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
         if (outcome) break;
       }
     } finally {
-      group = null;
+      endGroup(current, outcome, printed);
     }
     if (outcome) {
       if (implicitOpen && !lost) {
@@ -973,7 +993,17 @@ export async function runTestFile(opts: RunFileOptions): Promise<FileResult> {
 
   /** Statements to run as psql sends them: one alone, or a `\;` group. */
   const runQuery = async (items: Array<{ st: Statement; index: number; generated?: SqlLocation }>): Promise<'stop' | void> => {
-    if (items.length > 1) return items.some((it) => TX_PREFIX.test(it.st.text)) ? runTxGroup(items) : runGroup(items);
+    if (items.length > 1) {
+      const printed: GroupPrinted = {};
+      const outcome = await (items.some((it) => TX_PREFIX.test(it.st.text)) ? runTxGroup(items, printed) : runGroup(items, printed));
+      if (printed.shown === false && printed.start !== undefined && printed.end !== undefined) {
+        // SHOW_ALL_RESULTS off: psql prints the group's last result only, and none when a statement failed.
+        const dropTo = printed.failed ? printed.end : printed.last!;
+        result.output.splice(printed.start, dropTo - printed.start);
+        lineOrigin.splice(printed.start, dropTo - printed.start);
+      }
+      return outcome;
+    }
     for (const it of items) {
       if (!it.generated && runEventsBefore(it.st.end)) return 'stop';
       if ((await runOne(it.st, it.index, it.generated)) === 'stop') return 'stop';
