@@ -1,0 +1,210 @@
+/**
+ * A fourth outside checker's cases for `policy diff` / `apply`: a FOR ALL policy split into
+ * one policy per command with the same conditions, and four such policies merged into one
+ * FOR ALL. Every command then sees and writes the same rows, which Postgres confirms here
+ * (what anon and two users can read, insert, update and delete after every step); the diff
+ * must say so, not call four of its steps widening (which `policy apply` refuses on a
+ * remote database without --allow-widening).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
+import { parseConfig, type Config } from '../../cli/core/config.js';
+import { diffPolicies, type DiffResult } from '../../cli/core/policy/diff.js';
+import { applyPlan } from '../../cli/core/policy/apply.js';
+import { renderScript, stepSql } from '../../cli/core/policy/render.js';
+import { connect, type Sql } from '../../cli/core/db.js';
+import { rolesSql } from './project.js';
+
+const TABLES = ['s1', 's2', 's3', 's4', 's5'];
+const ME = `current_setting('rg.uid', true)`;
+
+const PRELUDE = `${rolesSql([['anon', 'nologin'], ['authenticated', 'nologin'], ['service_role', 'nologin bypassrls']])}
+${TABLES.map(
+  (t) => `create table public.${t} (id int, uid text);
+insert into public.${t} values (1, 'u1'), (2, 'u2'), (-1, 'u1');
+grant select, insert, update, delete on public.${t} to anon, authenticated;
+alter table public.${t} enable row level security;`,
+).join('\n')}
+`;
+
+/** The live database's policies, besides sql/. */
+const LIVE = `
+create policy allp on public.s1 for all to authenticated using (uid = ${ME}) with check (uid = ${ME} and id > 0);
+create policy s on public.s2 for select to anon, authenticated using (id > 0);
+create policy i on public.s2 for insert to anon, authenticated with check (id > 0);
+create policy u on public.s2 for update to anon, authenticated using (id > 0) with check (id > 0);
+create policy d on public.s2 for delete to anon, authenticated using (id > 0);
+create policy open on public.s3 for all to authenticated using (true);
+create policy allp on public.s3 as restrictive for all to authenticated using (uid = ${ME});
+create policy allp on public.s4 for all to authenticated using (uid = ${ME});
+create policy allp on public.s5 for all to authenticated using (uid = ${ME});
+`;
+
+const head = (t: string) => `alter table public.${t} enable row level security;\ngrant select, insert, update, delete on public.${t} to anon, authenticated;\n`;
+
+/** policies/: s1 split (other names, operands reordered), s2 merged, s3's restriction split (one part keeps the name), s4 split without DELETE, s5 with another UPDATE check. */
+const FILES: Record<string, string> = {
+  s1: `create policy "read own" on public.s1 for select to authenticated using (uid = ${ME});
+create policy add_own on public.s1 for insert to authenticated with check (id > 0 and ${ME} = uid);
+create policy upd on public.s1 for update to authenticated using (${ME} = uid) with check (uid = ${ME} and id > 0);
+create policy del on public.s1 for delete to authenticated using (uid = ${ME});`,
+  s2: `create policy s on public.s2 for all to authenticated, anon using (id > 0);`,
+  s3: `create policy open on public.s3 for all to authenticated using (true);
+create policy allp on public.s3 as restrictive for select to authenticated using (uid = ${ME});
+create policy i on public.s3 as restrictive for insert to authenticated with check (uid = ${ME});
+create policy u on public.s3 as restrictive for update to authenticated using (uid = ${ME});
+create policy d on public.s3 as restrictive for delete to authenticated using (uid = ${ME});`,
+  s4: `create policy allp on public.s4 for select to authenticated using (uid = ${ME});
+create policy i on public.s4 for insert to authenticated with check (uid = ${ME});
+create policy u on public.s4 for update to authenticated using (uid = ${ME});`,
+  s5: `create policy allp on public.s5 for select to authenticated using (uid = ${ME});
+create policy i on public.s5 for insert to authenticated with check (uid = ${ME});
+create policy u on public.s5 for update to authenticated using (uid = ${ME}) with check (id > 0);
+create policy d on public.s5 for delete to authenticated using (uid = ${ME});`,
+};
+
+const ACTORS: ReadonlyArray<readonly [label: string, role: string, uid: string]> = [
+  ['anon', 'anon', ''],
+  ['u1', 'authenticated', 'u1'],
+  ['u2', 'authenticated', 'u2'],
+];
+
+let project: string;
+let config: Config;
+let live: TestDatabase;
+
+const diffFrom = (url: string) => diffPolicies({ serverUrl: serverUrl(), config, from: { kind: 'url', url }, to: { kind: 'policies' }, displayRoot: project });
+const planText = (d: DiffResult) => [...d.plan.steps.map(stepSql), ...d.plan.onlyOnOneSide.map((o) => `only in ${o.side}: ${o.table}`)].join('\n');
+const stepsOf = (d: DiffResult, t: string) => d.plan.steps.filter((s) => s.table === `public.${t}`);
+
+/** A database with sql/ and the live policies. */
+async function liveCopy(prefix: string): Promise<TestDatabase> {
+  const db = await freshDatabase(prefix);
+  await migrate(db.url, join(project, 'sql'));
+  await db.sql.unsafe(LIVE).simple();
+  return db;
+}
+
+/**
+ * What each actor can do on `table` after `prefix` runs (all rolled back): the ids it reads,
+ * and for each row, whether it can delete it, update it in place, and move it to a negative
+ * id; which of three new rows it can insert.
+ */
+async function capabilities(sql: Sql, table: string, prefix: readonly string[]): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  const rollback = new Error('rollback');
+  await sql
+    .begin(async (tx) => {
+      for (const s of prefix) await tx.unsafe(s).simple();
+      for (const [label, role, uid] of ACTORS) {
+        const caps: string[] = [];
+        await tx.unsafe(`select set_config('rg.uid', $1, true)`, [uid]);
+        await tx.unsafe(`set local role ${role}`);
+        const attempt = async (what: string, q: string) => {
+          await tx
+            .savepoint(async (sp) => {
+              const r = await sp.unsafe(q);
+              if (r.count > 0) caps.push(what);
+              throw rollback;
+            })
+            .catch((e: unknown) => {
+              if (e !== rollback && !/row-level security/.test(String((e as Error).message))) throw e;
+            });
+        };
+        for (const r of await tx.unsafe(`select id from public.${table} order by id`)) caps.push(`read ${r['id']}`);
+        for (const id of [1, 2, -1]) {
+          await attempt(`delete ${id}`, `delete from public.${table} where id = ${id}`);
+          await attempt(`update ${id}`, `update public.${table} set uid = uid where id = ${id}`);
+          await attempt(`move ${id}`, `update public.${table} set id = -abs(id) - 10 where id = ${id}`);
+        }
+        for (const [id, who] of [[5, 'u1'], [6, 'u2'], [-5, 'u1']] as const) await attempt(`insert ${id} ${who}`, `insert into public.${table} values (${id}, '${who}')`);
+        out[label] = caps;
+        await tx.unsafe('reset role');
+      }
+      throw rollback;
+    })
+    .catch((e: unknown) => {
+      if (e !== rollback) throw e;
+    });
+  return out;
+}
+
+beforeAll(async () => {
+  project = mkdtempSync(join(tmpdir(), 'rowguard-peer4-'));
+  mkdirSync(join(project, 'sql'));
+  mkdirSync(join(project, 'policies'));
+  writeFileSync(join(project, 'sql', '0001_init.sql'), PRELUDE);
+  for (const [t, body] of Object.entries(FILES)) writeFileSync(join(project, 'policies', `public.${t}.sql`), head(t) + body + '\n');
+  config = parseConfig({}, null, project);
+  live = await liveCopy('rg_peer4_live');
+}, 120_000);
+
+afterAll(async () => {
+  await live?.drop();
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe('a FOR ALL policy split into one policy per command, or four merged into one', () => {
+  it('every step of an exact split or merge is neutral, permissive or restrictive; a split without DELETE or with another UPDATE check is not', async () => {
+    const d = await diffFrom(live.url);
+    for (const t of ['s1', 's2', 's3']) {
+      expect(stepsOf(d, t).map((s) => [s.kind, s.hazard]), t).toEqual(
+        t === 's2'
+          ? [['rename-policy', 'neutral'], ['create-policy', 'neutral'], ['drop-policy', 'neutral'], ['drop-policy', 'neutral'], ['drop-policy', 'neutral'], ['drop-policy', 'neutral']]
+          : t === 's3'
+            ? [['rename-policy', 'neutral'], ['create-policy', 'neutral'], ['create-policy', 'neutral'], ['create-policy', 'neutral'], ['create-policy', 'neutral'], ['drop-policy', 'neutral']]
+            : [['create-policy', 'neutral'], ['create-policy', 'neutral'], ['create-policy', 'neutral'], ['create-policy', 'neutral'], ['drop-policy', 'neutral']],
+      );
+    }
+    expect(stepsOf(d, 's1').at(-1)!.effects[0]).toBe('FOR ALL policy allp on public.s1 is dropped: "read own", add_own, upd and del, created before, state the same for each command (no change in access)');
+    expect(stepsOf(d, 's2')[1]!.effects[0]).toBe('FOR ALL policy s on public.s2 states for every command what s, i, u and d state, for the same roles and rows (no change in access)');
+    for (const t of ['s4', 's5']) expect(stepsOf(d, t).some((s) => s.hazard === 'widens'), t).toBe(true);
+  });
+
+  it('on Postgres: after every step of s1–s3 anon and each user can do exactly what they could before; s4 takes DELETE away', async () => {
+    const d = await diffFrom(live.url);
+    for (const t of ['s1', 's2', 's3', 's4']) {
+      const sqls = stepsOf(d, t).map(stepSql);
+      const start = await capabilities(live.sql, t, []);
+      // The probe sees rows and writes on every table, and the policies tell the users apart (s2's do not ask who).
+      expect(start['u1']!.length, t).toBeGreaterThan(3);
+      if (t !== 's2') expect(start['u1'], t).not.toEqual(start['u2']);
+      if (t === 's4') {
+        const end = await capabilities(live.sql, t, sqls);
+        expect(start['u1']!.filter((c) => !end['u1']!.includes(c))).toEqual(['delete 1', 'delete -1']);
+        continue;
+      }
+      for (let k = 1; k <= sqls.length; k++) expect(await capabilities(live.sql, t, sqls.slice(0, k)), `${t} after step ${k}: ${sqls[k - 1]}`).toEqual(start);
+    }
+  });
+
+  it('apply and the printed script (run on a copy) leave the same catalog, and nothing to diff', async () => {
+    const copy = await liveCopy('rg_peer4_script');
+    try {
+      const script = renderScript((await diffFrom(copy.url)).plan, { transaction: true, comments: true });
+      // As psql runs it: the script's own BEGIN/COMMIT on one session.
+      const session = connect(copy.url, { max: 1 });
+      try {
+        await session.unsafe(script).simple();
+      } finally {
+        await session.end();
+      }
+      await applyPlan((await diffFrom(live.url)).plan, { url: live.url, lockTimeout: '5s', statementTimeout: '0' });
+      const catalog = (sql: Sql) =>
+        sql`select c.relname, c.relrowsecurity, c.relforcerowsecurity, c.relacl::text as acl,
+              (select json_agg(json_build_object('n', polname, 'c', polcmd::text, 'p', polpermissive, 'r', polroles::regrole[]::text,
+                 'q', pg_get_expr(polqual, polrelid), 'w', pg_get_expr(polwithcheck, polrelid)) order by polname) from pg_policy where polrelid = c.oid)::text as policies
+            from pg_class c where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' order by 1`;
+      const applied = await catalog(live.sql);
+      expect(applied.map((r) => r['relname'])).toEqual(TABLES);
+      expect(await catalog(copy.sql)).toEqual(applied);
+      expect(planText(await diffFrom(live.url))).toBe('');
+      expect(planText(await diffFrom(copy.url))).toBe('');
+    } finally {
+      await copy.drop();
+    }
+  });
+});
