@@ -4,15 +4,18 @@
  * FOR ALL. Every command then sees and writes the same rows, which Postgres confirms here
  * (what anon and two users can read, insert, update and delete after every step); the diff
  * must say so, not call four of its steps widening (which `policy apply` refuses on a
- * remote database without --allow-widening).
+ * remote database without --allow-widening). And a partition whose own RLS and grants no
+ * policies/ file declares, beside a file for its partitioned table: named like any table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, migrate, serverUrl, type TestDatabase } from '../helpers/pg.js';
-import { parseConfig, type Config } from '../../cli/core/config.js';
-import { diffPolicies, type DiffResult } from '../../cli/core/policy/diff.js';
+import { apiRolesOf, parseConfig, type Config } from '../../cli/core/config.js';
+import { diffPolicies, readModel, type DiffResult } from '../../cli/core/policy/diff.js';
+import { writePolicyFiles } from '../../cli/core/policy/pull.js';
+import { securityStateOf } from '../../cli/core/policy/state.js';
 import { applyPlan } from '../../cli/core/policy/apply.js';
 import { renderScript, stepSql } from '../../cli/core/policy/render.js';
 import { connect, type Sql } from '../../cli/core/db.js';
@@ -206,5 +209,70 @@ describe('a FOR ALL policy split into one policy per command, or four merged int
     } finally {
       await copy.drop();
     }
+  });
+});
+
+/**
+ * A partition's RLS flags, grants and policies are its own: none comes from the partitioned
+ * table, whose file does not touch them, and a query naming the partition meets only them.
+ */
+describe('a partition that policies/ has no file for, beside a file for its partitioned table', () => {
+  const SQL = `${rolesSql([['anon', 'nologin'], ['authenticated', 'nologin']])}
+create table public.events (id int, region text, yr int) partition by list (region);
+create table public.events_eu partition of public.events for values in ('eu') partition by range (yr);
+create table public.events_eu_2024 partition of public.events_eu for values from (2024) to (2025);
+create table public.events_us partition of public.events for values in ('us');
+insert into public.events values (1, 'eu', 2024), (2, 'us', 2024);
+-- as a migration that grants on every table of the schema would
+grant select on public.events, public.events_eu, public.events_eu_2024, public.events_us to anon;
+alter table public.events_eu_2024 enable row level security;
+create policy open on public.events_eu_2024 for select to anon using (true);`;
+  let dir: string;
+  let cfg: Config;
+  let db: TestDatabase;
+  const diff = () => diffPolicies({ serverUrl: serverUrl(), config: cfg, from: { kind: 'url', url: db.url }, to: { kind: 'policies' }, displayRoot: dir });
+  const anonReads = (table: string) =>
+    db.sql.begin(async (tx) => {
+      await tx`set local role anon`;
+      return (await tx.unsafe(`select id from public.${table} order by id`)).map((r) => r['id'] as number);
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rowguard-peer4-part-'));
+    mkdirSync(join(dir, 'sql'));
+    mkdirSync(join(dir, 'policies'));
+    writeFileSync(join(dir, 'sql', '0001_init.sql'), SQL);
+    // The file locks the partitioned table down; its partitions keep what sql/ gives them.
+    writeFileSync(join(dir, 'policies', 'public.events.sql'), 'alter table public.events enable row level security;\ngrant select on public.events to anon;\n');
+    cfg = parseConfig({}, null, dir);
+    db = await freshDatabase('rg_peer4_part');
+    await migrate(db.url, join(dir, 'sql'));
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('on Postgres: with the file applied, anon reads no event through the partitioned table and every event of a partition named directly', async () => {
+    const d = await diff();
+    await applyPlan(d.plan, { url: db.url, lockTimeout: '5s', statementTimeout: '0' });
+    expect(await anonReads('events')).toEqual([]);
+    expect(await anonReads('events_eu')).toEqual([1]);
+    expect(await anonReads('events_eu_2024')).toEqual([1]);
+    expect(await anonReads('events_us')).toEqual([2]);
+  });
+
+  it('is named as not declared, at every level; each partition pulled, nothing is', async () => {
+    await applyPlan((await diff()).plan, { url: db.url, lockTimeout: '5s', statementTimeout: '0' });
+    const d = await diff();
+    expect(planText(d)).toBe('');
+    expect(d.undeclared).toEqual(['public.events_eu', 'public.events_eu_2024', 'public.events_us']);
+    expect(d.warnings.join('\n')).toContain('not declared in policies/: public.events_eu, public.events_eu_2024, public.events_us');
+    const apiRoles = apiRolesOf(cfg);
+    writePolicyFiles(securityStateOf(await readModel(db.url, apiRoles), apiRoles), cfg.dirs.policies, dir, d.undeclared);
+    const after = await diff();
+    expect(after.undeclared).toEqual([]);
+    expect(planText(after)).toBe('');
   });
 });
