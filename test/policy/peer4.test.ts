@@ -20,6 +20,8 @@ import { applyPlan } from '../../cli/core/policy/apply.js';
 import { renderScript, stepSql } from '../../cli/core/policy/render.js';
 import { connect, type Sql } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
+import { mulberry32 } from '../helpers/random.js';
+import { isWidening } from '../../cli/core/policy/effects.js';
 
 const TABLES = ['s1', 's2', 's3', 's4', 's5'];
 const ME = `current_setting('rg.uid', true)`;
@@ -275,4 +277,107 @@ create policy open on public.events_eu_2024 for select to anon using (true);`;
     expect(after.undeclared).toEqual([]);
     expect(planText(after)).toBe('');
   });
+});
+
+/**
+ * Random FOR ALL policies (permissive, or restrictive beside an open one; USING with or
+ * without WITH CHECK; one or two roles) split into four, or four merged into one — exact, or
+ * with one command's condition or roles changed, or a command left out. Postgres judges
+ * every step: one labelled narrows or neutral lets nobody do more than before it, one that
+ * says "no change in access" lets nobody do less, and an exact split or merge is all neutral.
+ */
+describe('random FOR ALL splits and merges, exact or not, judged step by step on Postgres', () => {
+  const CONDS = ['(id > 0)', `(uid = ${ME})`, '((id % 2) = 0)', 'true', `((uid = ${ME}) AND (id > 0))`];
+  const ROLE_SETS = [['anon'], ['authenticated'], ['anon', 'authenticated']];
+  interface Case {
+    table: string;
+    exact: boolean;
+    from: string;
+    to: string;
+  }
+
+  function cases(seed: number, n: number): Case[] {
+    const rnd = mulberry32(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const out: Case[] = [];
+    for (let i = 0; i < n; i++) {
+      const table = `r${seed}_${i}`;
+      const permissive = rnd() < 0.6;
+      const kind = permissive ? 'permissive' : 'restrictive';
+      const roles = pick(ROLE_SETS);
+      const using = pick(CONDS);
+      const check = rnd() < 0.5 ? null : pick(CONDS);
+      const base = permissive ? '' : `create policy open on public.${table} for all using (true);\n`;
+      const all = `${base}create policy allp on public.${table} as ${kind} for all to ${roles.join(', ')} using (${using})${check ? ` with check (${check})` : ''};`;
+      const parts = new Map<string, { roles: string[]; using: string | null; check: string | null }>([
+        ['select', { roles, using, check: null }],
+        ['insert', { roles, using: null, check: check ?? using }],
+        ['update', { roles, using, check: rnd() < 0.5 && check === null ? null : (check ?? using) }],
+        ['delete', { roles, using, check: null }],
+      ]);
+      const change = rnd();
+      const exact = change < 0.5;
+      if (!exact) {
+        const cmd = pick([...parts.keys()]);
+        const p = parts.get(cmd)!;
+        if (change < 0.65) parts.delete(cmd);
+        else if (change < 0.8) parts.set(cmd, { ...p, roles: roles.length === 2 ? ['anon'] : ['anon', 'authenticated'] });
+        else parts.set(cmd, cmd === 'insert' ? { ...p, check: pick(CONDS.filter((c) => c !== p.check)) } : { ...p, using: pick(CONDS.filter((c) => c !== p.using)) });
+      }
+      const split =
+        base +
+        [...parts]
+          .map(([cmd, p]) => `create policy p_${cmd} on public.${table} as ${kind} for ${cmd} to ${p.roles.join(', ')}${p.using ? ` using (${p.using})` : ''}${p.check ? ` with check (${p.check})` : ''};`)
+          .join('\n');
+      const merge = rnd() < 0.5;
+      out.push({ table, exact, from: merge ? split : all, to: merge ? all : split });
+    }
+    return out;
+  }
+
+  it.each([41, 42])('seed %i: 16 tables', async (seed) => {
+    const list = cases(seed, 16);
+    const setup = list
+      .map((c) => `create table public.${c.table} (id int, uid text);
+insert into public.${c.table} values (1, 'u1'), (2, 'u2'), (-1, 'u1'), (4, 'u2');
+grant select, insert, update, delete on public.${c.table} to anon, authenticated;
+alter table public.${c.table} enable row level security;`)
+      .join('\n');
+    const [a, b] = await Promise.all([freshDatabase('rg_peer4_ra'), freshDatabase('rg_peer4_rb')]);
+    try {
+      await a.sql.unsafe(`${rolesSql([['anon', 'nologin'], ['authenticated', 'nologin']])}\n${setup}\n${list.map((c) => c.from).join('\n')}`).simple();
+      await b.sql.unsafe(`${setup}\n${list.map((c) => c.to).join('\n')}`).simple();
+      const d = await diffPolicies({ serverUrl: serverUrl(), config: parseConfig({}, null, '/nonexistent'), from: { kind: 'url', url: a.url }, to: { kind: 'url', url: b.url } });
+      const problems: string[] = [];
+      let judged = 0;
+      for (const c of list) {
+        const steps = d.plan.steps.filter((s) => s.table === `public.${c.table}`);
+        const sqls = steps.map(stepSql);
+        if (c.exact && steps.some((s) => s.hazard !== 'neutral')) problems.push(`${c.table}: an exact split or merge has ${steps.map((s) => s.hazard).join(', ')}`);
+        const states = [];
+        for (let k = 0; k <= sqls.length; k++) states.push(await capabilities(a.sql, c.table, sqls.slice(0, k)));
+        // The plan reaches what the other database allows.
+        expect(states.at(-1), c.table).toEqual(await capabilities(b.sql, c.table, []));
+        for (let k = 1; k <= steps.length; k++) {
+          const s = steps[k - 1]!;
+          for (const [actor] of ACTORS) {
+            const before = states[k - 1]![actor]!;
+            const after = states[k]![actor]!;
+            const gained = after.filter((x) => !before.includes(x));
+            const lost = before.filter((x) => !after.includes(x));
+            if (!isWidening(s.hazard) && gained.length) problems.push(`${c.table} step ${k} (${s.hazard}: ${sqls[k - 1]}): ${actor} gains ${gained.join(', ')}`);
+            if (s.effects.some((e) => e.includes('no change in access')) && lost.length) problems.push(`${c.table} step ${k} (${sqls[k - 1]}) says no change: ${actor} loses ${lost.join(', ')}`);
+          }
+          judged++;
+        }
+      }
+      expect(problems).toEqual([]);
+      // Both kinds of case were drawn, and the exact ones were found.
+      expect(list.filter((c) => c.exact).length).toBeGreaterThan(3);
+      expect(list.filter((c) => !c.exact).length).toBeGreaterThan(3);
+      expect(judged).toBeGreaterThan(40);
+    } finally {
+      await Promise.all([a.drop(), b.drop()]);
+    }
+  }, 300_000);
 });
