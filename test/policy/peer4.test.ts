@@ -16,7 +16,7 @@ import { apiRolesOf, parseConfig, type Config } from '../../cli/core/config.js';
 import { diffPolicies, readModel, type DiffResult } from '../../cli/core/policy/diff.js';
 import { writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { securityStateOf } from '../../cli/core/policy/state.js';
-import { applyPlan } from '../../cli/core/policy/apply.js';
+import { applyPlan, assertWideningAllowed } from '../../cli/core/policy/apply.js';
 import { renderScript, stepSql } from '../../cli/core/policy/render.js';
 import { connect, type Sql } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
@@ -167,6 +167,11 @@ describe('a FOR ALL policy split into one policy per command, or four merged int
     expect(stepsOf(d, 's1').at(-1)!.effects[0]).toBe('FOR ALL policy allp on public.s1 is dropped: "read own", add_own, upd and del, created before, state the same for each command (no change in access)');
     expect(stepsOf(d, 's2')[1]!.effects[0]).toBe('FOR ALL policy s on public.s2 states for every command what s, i, u and d state, for the same roles and rows (no change in access)');
     for (const t of ['s4', 's5']) expect(stepsOf(d, t).some((s) => s.hazard === 'widens'), t).toBe(true);
+    // apply on a remote database takes the exact ones without --allow-widening, not the others.
+    const only = (ts: string[]) => ({ ...d.plan, steps: d.plan.steps.filter((s) => ts.some((t) => s.table === `public.${t}`)) });
+    const remote = { local: false, allowWidening: false, label: 'db.example.com/app' };
+    expect(() => assertWideningAllowed(only(['s1', 's2', 's3']), remote)).not.toThrow();
+    expect(() => assertWideningAllowed(only(['s4']), remote)).toThrow(/refusing to apply 2 widening changes/);
   });
 
   it('on Postgres: after every step of s1–s3 anon and each user can do exactly what they could before; s4 takes DELETE away', async () => {
