@@ -5,7 +5,8 @@
  * (what anon and two users can read, insert, update and delete after every step); the diff
  * must say so, not call four of its steps widening (which `policy apply` refuses on a
  * remote database without --allow-widening). And a partition whose own RLS and grants no
- * policies/ file declares, beside a file for its partitioned table: named like any table.
+ * policies/ file declares, beside a file for its partitioned table: named like any table. And a
+ * live table owned by an API role (or a role it inherits), which skips every policy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { diffPolicies, readModel, type DiffResult } from '../../cli/core/policy/
 import { writePolicyFiles } from '../../cli/core/policy/pull.js';
 import { securityStateOf } from '../../cli/core/policy/state.js';
 import { applyPlan, assertWideningAllowed } from '../../cli/core/policy/apply.js';
+import { hasDifference } from '../../cli/core/policy/plan.js';
+import { ownerNote } from '../../cli/core/report/policy.js';
 import { renderScript, stepSql } from '../../cli/core/policy/render.js';
 import { connect, type Sql } from '../../cli/core/db.js';
 import { rolesSql } from './project.js';
@@ -385,4 +388,77 @@ alter table public.${c.table} enable row level security;`)
       await Promise.all([a.drop(), b.drop()]);
     }
   }, 300_000);
+});
+
+/**
+ * Postgres exempts a table's owner from its policies unless RLS is forced, and a role that
+ * inherits the owner's privileges counts as the owner. A live table handed to an API role (or to
+ * a role it inherits) is therefore open to it, whatever policies/ says; policies/ does not
+ * change owners, so the diff must not call that database a match. Own roles (p4_*) as the API
+ * roles, so that the memberships made here touch no other test's roles.
+ */
+describe('a live table owned by an API role, or by a role an API role inherits', () => {
+  const ROLES: Array<[string, string]> = [['p4_anon', 'nologin'], ['p4_users', 'nologin'], ['p4_service', 'nologin bypassrls'], ['p4_owner', 'nologin'], ['p4_other', 'nologin']];
+  const FILE = (t: string) => `alter table public.${t} enable row level security;\ngrant select on public.${t} to p4_users;\ncreate policy own on public.${t} for select to p4_users using (uid = ${ME});\n`;
+  let dir: string;
+  let cfg: Config;
+  let db: TestDatabase;
+  const diff = () => diffPolicies({ serverUrl: serverUrl(), config: cfg, from: { kind: 'url', url: db.url }, to: { kind: 'policies' }, displayRoot: dir });
+  const usersRead = (table: string) =>
+    db.sql.begin(async (tx) => {
+      await tx`set local role p4_users`;
+      return (await tx.unsafe(`select id from public.${table} order by id`)).map((r) => r['id'] as number);
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rowguard-peer4-owner-'));
+    mkdirSync(join(dir, 'sql'));
+    mkdirSync(join(dir, 'policies'));
+    const tables = ['by_api', 'by_inherited', 'by_other'];
+    writeFileSync(
+      join(dir, 'sql', '0001_init.sql'),
+      `${rolesSql(ROLES)}\ngrant p4_owner to p4_users;\n` + tables.map((t) => `create table public.${t} (id int, uid text);\ninsert into public.${t} values (1, 'u1'), (2, 'u2');`).join('\n'),
+    );
+    for (const t of tables) writeFileSync(join(dir, 'policies', `public.${t}.sql`), FILE(t));
+    cfg = parseConfig({ api: { anonRole: 'p4_anon', authenticatedRole: 'p4_users', serviceRole: 'p4_service' } }, null, dir);
+    db = await freshDatabase('rg_peer4_owner');
+    await migrate(db.url, join(dir, 'sql'));
+    await applyPlan((await diff()).plan, { url: db.url, lockTimeout: '5s', statementTimeout: '0' });
+    // Changed on the live database only, as a DBA would.
+    await db.sql.unsafe('alter table public.by_api owner to p4_users; alter table public.by_inherited owner to p4_owner; alter table public.by_other owner to p4_other;').simple();
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('on Postgres: user u1 reads every row of the tables it acts as the owner of, and only its own of the third', async () => {
+    const asU1 = async (t: string) => {
+      return db.sql.begin(async (tx) => {
+        await tx`select set_config('rg.uid', 'u1', true)`;
+        await tx`set local role p4_users`;
+        return (await tx.unsafe(`select id from public.${t} order by id`)).map((r) => r['id'] as number);
+      });
+    };
+    expect(await asU1('by_api')).toEqual([1, 2]);
+    expect(await asU1('by_inherited')).toEqual([1, 2]);
+    expect(await asU1('by_other')).toEqual([1]);
+    expect(await usersRead('by_other')).toEqual([]);
+  });
+
+  it('is a difference the diff names (not the owner no API role acts as), and apply does not make it go away', async () => {
+    await applyPlan((await diff()).plan, { url: db.url, lockTimeout: '5s', statementTimeout: '0' });
+    const d = await diff();
+    expect(d.plan.steps).toEqual([]);
+    expect(hasDifference(d.plan)).toBe(true);
+    expect(d.plan.ownerMismatch.map((o) => [o.table, o.from.owner, [...o.from.actors], o.to.actors.length])).toEqual([
+      ['public.by_api', 'p4_users', ['p4_users'], 0],
+      ['public.by_inherited', 'p4_owner', ['p4_users'], 0],
+    ]);
+    expect(ownerNote(d.plan.ownerMismatch[1]!, 'the database', 'policies/')).toBe(
+      `public.by_inherited is owned by p4_owner in the database (p4_users acts as its owner) but owned by ${d.plan.ownerMismatch[1]!.to.owner} in policies/: an owner skips the ` +
+        "table's policies unless RLS is forced and holds every privilege, and policies/ does not change owners (alter table … owner to … in a migration)",
+    );
+  });
 });

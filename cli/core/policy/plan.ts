@@ -93,13 +93,20 @@ export interface PolicyPlan {
   onlyOnOneSide: OneSided[];
   /** Relations whose kind differs (a table on one side, a view on the other). */
   kindMismatch: Array<{ table: string; from: string; to: string }>;
+  /**
+   * Relations where other API roles act as the owner on each side (TableSecurity.ownerActors):
+   * such a role skips the policies unless RLS is forced and holds every privilege, and policies/
+   * does not change owners, so no step can make the sides match.
+   */
+  ownerMismatch: Array<{ table: string; from: { owner: string; actors: readonly string[] }; to: { owner: string; actors: readonly string[] } }>;
   /** Relations compared. */
   compared: number;
 }
 
 export function hasDifference(plan: PolicyPlan): boolean {
-  return plan.steps.length > 0 || plan.onlyOnOneSide.length > 0 || plan.kindMismatch.length > 0;
+  return plan.steps.length > 0 || plan.onlyOnOneSide.length > 0 || plan.kindMismatch.length > 0 || plan.ownerMismatch.length > 0;
 }
+
 
 /**
  * `to` with each policy expression that means the same as one of the table's
@@ -149,6 +156,7 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
   const steps: Step[] = [];
   const onlyOnOneSide: OneSided[] = [];
   const kindMismatch: PolicyPlan['kindMismatch'] = [];
+  const ownerMismatch: PolicyPlan['ownerMismatch'] = [];
   let compared = 0;
   // Exempt on both sides (two servers can differ in their roles).
   const exempt = new Set(from.rlsExempt.filter((r) => to.rlsExempt.includes(r)));
@@ -168,6 +176,9 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
       continue;
     }
     compared++;
+    if (!sameRoles(cur.ownerActors, want.ownerActors)) {
+      ownerMismatch.push({ table: q, from: { owner: cur.owner, actors: cur.ownerActors }, to: { owner: want.owner, actors: want.ownerActors } });
+    }
     policyNames.set(q, new Set([...cur.policies, ...want.policies].map((p) => p.name)));
     const tableSteps = planTable(cur, want, to.grantees, exempt);
     const readBy = readers.get(q);
@@ -175,7 +186,7 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
     steps.push(...tableSteps);
   }
   const tableRank = new Map(names.map((q, i) => [q, i]));
-  return { steps: order(steps, policyNames, tableRank), onlyOnOneSide, kindMismatch, compared };
+  return { steps: order(steps, policyNames, tableRank), onlyOnOneSide, kindMismatch, ownerMismatch, compared };
 }
 
 const NO_READERS: ReadonlyMap<string, string[]> = new Map();
