@@ -142,7 +142,12 @@ export function makePolicyCommand(): Command {
       });
       // A relation on one side only (or of another kind) is never created, dropped or compared: no claim of a match for it.
       const apart = result.plan.onlyOnOneSide.length + result.plan.kindMismatch.length;
-      const except = apart ? `, except ${apart} relation${apart === 1 ? '' : 's'} not compared (see above: ${apart === 1 ? 'it exists on one side only or differs' : 'they exist on one side only or differ'} in kind)` : '';
+      const owned = result.plan.ownerMismatch.length;
+      const exceptions = [
+        ...(apart ? [`${apart} relation${apart === 1 ? '' : 's'} not compared (see above: ${apart === 1 ? 'it exists on one side only or differs' : 'they exist on one side only or differ'} in kind)`] : []),
+        ...(owned ? [`${owned} relation${owned === 1 ? '' : 's'} an API role owns on one side only (see above: policies/ does not change owners)`] : []),
+      ];
+      const except = exceptions.length ? `, except ${exceptions.join(' and ')}` : '';
       ctx.out.result({ applied, ...report.diffJson(result) }, () =>
         applied ? `applied ${applied} statement${applied === 1 ? '' : 's'} in one transaction; ${result.from.label} now matches policies/${except}` : `nothing to apply${except}`,
       );

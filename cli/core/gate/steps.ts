@@ -20,7 +20,7 @@ async function driftStep(ctx: GateContext): Promise<StepOutcome> {
   const { config, cwd, serverUrl, base } = ctx.options;
   const { diffPolicies } = await import('../policy/diff.js');
   const { hasDifference, summarise } = await import('../policy/plan.js');
-  const { renderDiffMarkdown } = await import('../report/policy.js');
+  const { renderDiffMarkdown, ownerNote } = await import('../report/policy.js');
   // The shadow is a copy of the gate's migrated database: sql/ is not applied a second time.
   const d = await diffPolicies({ serverUrl, config, from: { kind: 'migrations' }, to: { kind: 'policies' }, displayRoot: cwd, template: ctx.database!.name });
   const sections: StepOutcome['sections'] = [];
@@ -39,6 +39,7 @@ async function driftStep(ctx: GateContext): Promise<StepOutcome> {
     ...visible.map((st) => `${st.hazard === 'widens' || st.hazard === 'may-widen' ? `[${st.hazard}] ` : ''}${st.effects.join('; ')}`),
     ...d.plan.onlyOnOneSide.map((o) => `${o.table} (${o.kind}) exists only in ${o.side === 'from' ? 'the database sql/ builds' : 'policies/'}`),
     ...d.plan.kindMismatch.map((k) => `${k.table} is a ${k.from} in sql/ but a ${k.to} in policies/`),
+    ...d.plan.ownerMismatch.map((o) => ownerNote(o, 'sql/', 'policies/')),
   ];
   sections.push({ title: 'Drift between sql/ and policies/', markdown: renderDiffMarkdown(d) });
   const widening = s.widens + s.mayWiden;

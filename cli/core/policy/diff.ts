@@ -162,12 +162,14 @@ export async function modelsOf(
  * it: RLS on, a policy, or a privilege of an API role or PUBLIC, and no file.
  * The policies side keeps them exactly as the migrations left them, so they can
  * never show as drift; a table added in a migration without its file would
- * otherwise pass unnoticed. Partitions follow their parent's file.
+ * otherwise pass unnoticed. A partition counts on its own: its RLS flags, grants
+ * and policies are its own (none is inherited from the partitioned table, whose
+ * file does not touch them), and they decide what a query naming the partition sees.
  */
 export function undeclaredRelations(state: SecurityState, declared: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (const t of state.tables.values()) {
-    if (declared.has(t.qualified) || (t.partitionOf !== null && declared.has(t.partitionOf))) continue;
+    if (declared.has(t.qualified)) continue;
     if (t.rls || t.policies.length > 0 || t.grants.size > 0 || t.columnGrants.size > 0) out.push(t.qualified);
   }
   return out.sort();

@@ -6,7 +6,10 @@
  * removed) → one ALTER POLICY; same name, changed command or kind, or a removed
  * clause (ALTER POLICY cannot remove one) → drop and create; a policy that goes
  * and one that comes under another name for the same command, kind and roles →
- * drop and create judged as one replacement; the rest → drop or create.
+ * drop and create judged as one replacement; a FOR ALL policy split into one
+ * policy per command that each mean the same for it (or four merged into one FOR
+ * ALL) → the new policies created, then the old ones dropped, each neutral; the
+ * rest → drop or create.
  *
  * Ordering, so access never widens midway (every intermediate state is at most
  * as wide as the start or the end; all steps run in one transaction anyway):
@@ -90,13 +93,20 @@ export interface PolicyPlan {
   onlyOnOneSide: OneSided[];
   /** Relations whose kind differs (a table on one side, a view on the other). */
   kindMismatch: Array<{ table: string; from: string; to: string }>;
+  /**
+   * Relations where other API roles act as the owner on each side (TableSecurity.ownerActors):
+   * such a role skips the policies unless RLS is forced and holds every privilege, and policies/
+   * does not change owners, so no step can make the sides match.
+   */
+  ownerMismatch: Array<{ table: string; from: { owner: string; actors: readonly string[] }; to: { owner: string; actors: readonly string[] } }>;
   /** Relations compared. */
   compared: number;
 }
 
 export function hasDifference(plan: PolicyPlan): boolean {
-  return plan.steps.length > 0 || plan.onlyOnOneSide.length > 0 || plan.kindMismatch.length > 0;
+  return plan.steps.length > 0 || plan.onlyOnOneSide.length > 0 || plan.kindMismatch.length > 0 || plan.ownerMismatch.length > 0;
 }
+
 
 /**
  * `to` with each policy expression that means the same as one of the table's
@@ -146,6 +156,7 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
   const steps: Step[] = [];
   const onlyOnOneSide: OneSided[] = [];
   const kindMismatch: PolicyPlan['kindMismatch'] = [];
+  const ownerMismatch: PolicyPlan['ownerMismatch'] = [];
   let compared = 0;
   // Exempt on both sides (two servers can differ in their roles).
   const exempt = new Set(from.rlsExempt.filter((r) => to.rlsExempt.includes(r)));
@@ -165,6 +176,9 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
       continue;
     }
     compared++;
+    if (!sameRoles(cur.ownerActors, want.ownerActors)) {
+      ownerMismatch.push({ table: q, from: { owner: cur.owner, actors: cur.ownerActors }, to: { owner: want.owner, actors: want.ownerActors } });
+    }
     policyNames.set(q, new Set([...cur.policies, ...want.policies].map((p) => p.name)));
     const tableSteps = planTable(cur, want, to.grantees, exempt);
     const readBy = readers.get(q);
@@ -172,7 +186,7 @@ export function planPolicyChanges(from: SecurityState, desired: SecurityState, s
     steps.push(...tableSteps);
   }
   const tableRank = new Map(names.map((q, i) => [q, i]));
-  return { steps: order(steps, policyNames, tableRank), onlyOnOneSide, kindMismatch, compared };
+  return { steps: order(steps, policyNames, tableRank), onlyOnOneSide, kindMismatch, ownerMismatch, compared };
 }
 
 const NO_READERS: ReadonlyMap<string, string[]> = new Map();
@@ -446,6 +460,8 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, ctx: PolicyContex
     );
   }
 
+  steps.push(...forAllSplitOrMerged(want, restCur, restWant));
+
   // Renamed and edited: a policy that goes and one that comes under another name, for
   // the same command, kind and roles, are judged as one change (the SQL stays a drop
   // and a create), so tightening a renamed policy is not reported as widening.
@@ -488,6 +504,106 @@ function planPolicies(cur: TableSecurity, want: TableSecurity, ctx: PolicyContex
     steps.push(step(want, e.hazard, [e.effect], c.permissive ? 4 : 7, { kind: 'drop-policy', name, policy: c, replacedBy: false }));
   }
   return splitUnrankedRestrictiveAlters(want, steps);
+}
+
+const COMMANDS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
+
+/**
+ * Whether `one`, a policy for one command, means for that command what the FOR ALL
+ * policy `all` means: same kind and roles, and the conditions Postgres applies for
+ * that command. A FOR ALL policy's USING filters the rows SELECT, UPDATE and DELETE
+ * see, and its WITH CHECK (USING when it has none) checks the rows INSERT and UPDATE
+ * write; an UPDATE policy without WITH CHECK checks with its USING (CREATE POLICY docs).
+ */
+function meansForCommand(all: Policy, one: Policy): boolean {
+  if (all.using === null || one.permissive !== all.permissive || !sameRoles(one.roles, all.roles)) return false;
+  const allCheck = all.check ?? all.using;
+  switch (one.command) {
+    case 'SELECT':
+    case 'DELETE':
+      return one.using === all.using && one.check === null;
+    case 'INSERT':
+      return one.using === null && one.check === allCheck;
+    case 'UPDATE':
+      return one.using === all.using && (one.check ?? one.using) === allCheck;
+    default:
+      return false;
+  }
+}
+
+/**
+ * A FOR ALL policy split into one policy per command (SELECT, INSERT, UPDATE, DELETE)
+ * that each mean the same for their command, or four such policies merged into one
+ * FOR ALL: every command sees and writes the same rows, so this is no change in
+ * access. The policies that come are created while the ones that go still hold
+ * (permissive 6, restrictive 4), and the ones that go are dropped after (7), so each
+ * step adds or removes a condition another policy of the same kind already states for
+ * the same roles and command: every step is neutral on its own, whatever runs between.
+ * Matched policies leave `restCur` / `restWant`.
+ */
+function forAllSplitOrMerged(want: TableSecurity, restCur: Map<string, Policy>, restWant: Map<string, Policy>): Step[] {
+  const steps: Step[] = [];
+  const t = want.qualified;
+  const names = (ps: readonly Policy[]) => listText(ps.map((p) => policyLabel(p.name)));
+  const match = (all: Policy, pool: Map<string, Policy>): Policy[] | null => {
+    const found: Policy[] = [];
+    for (const cmd of COMMANDS) {
+      const p = [...pool.values()].find((x) => x.command === cmd && meansForCommand(all, x));
+      if (!p) return null;
+      found.push(p);
+    }
+    return found;
+  };
+  const createPhase = (p: Policy) => (p.permissive ? 6 : 4);
+  for (const c of [...restCur.values()]) {
+    if (c.command !== 'ALL' || !restCur.has(c.name)) continue;
+    const parts = match(c, restWant);
+    if (!parts) continue;
+    restCur.delete(c.name);
+    for (const p of parts) {
+      restWant.delete(p.name);
+      steps.push(
+        step(want, 'neutral', [`policy ${policyLabel(p.name)} on ${t} takes over ${p.command} from FOR ALL policy ${policyLabel(c.name)}, for the same roles and rows (no change in access)`], createPhase(p), {
+          kind: 'create-policy',
+          policy: p,
+          replaces: false,
+        }),
+      );
+    }
+    steps.push(
+      step(want, 'neutral', [`FOR ALL policy ${policyLabel(c.name)} on ${t} is dropped: ${names(parts)}, created before, state the same for each command (no change in access)`], 7, {
+        kind: 'drop-policy',
+        name: c.name,
+        policy: c,
+        replacedBy: false,
+      }),
+    );
+  }
+  for (const w of [...restWant.values()]) {
+    if (w.command !== 'ALL' || !restWant.has(w.name)) continue;
+    const parts = match(w, restCur);
+    if (!parts) continue;
+    restWant.delete(w.name);
+    steps.push(
+      step(want, 'neutral', [`FOR ALL policy ${policyLabel(w.name)} on ${t} states for every command what ${names(parts)} state, for the same roles and rows (no change in access)`], createPhase(w), {
+        kind: 'create-policy',
+        policy: w,
+        replaces: false,
+      }),
+    );
+    for (const p of parts) {
+      restCur.delete(p.name);
+      steps.push(
+        step(want, 'neutral', [`policy ${policyLabel(p.name)} on ${t} is dropped: FOR ALL policy ${policyLabel(w.name)}, created before, states the same for ${p.command} (no change in access)`], 7, {
+          kind: 'drop-policy',
+          name: p.name,
+          policy: p,
+          replacedBy: false,
+        }),
+      );
+    }
+  }
+  return steps;
 }
 
 /**

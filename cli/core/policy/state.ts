@@ -35,6 +35,12 @@ export interface TableSecurity {
   viewReads?: readonly string[];
   /** Privileges these grantees hold WITH GRANT OPTION (not managed by policies/ files; pull says so). */
   grantOptions?: ReadonlyArray<{ grantee: string; privilege: string; column: string | null }>;
+  /**
+   * The API roles that act as the relation's owner: the owner itself, or a role that inherits its
+   * privileges (has_privs_of_role, which Postgres's ownership check uses). Such a role skips the
+   * table's policies unless RLS is forced, and holds every privilege whatever its ACL says.
+   */
+  ownerActors: readonly string[];
 }
 
 export interface SecurityState {
@@ -66,6 +72,7 @@ const NONE: readonly never[] = Object.freeze([]);
 export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]): SecurityState {
   const grantees = managedGrantees(apiRoles);
   const tables = new Map<string, TableSecurity>();
+  const privilegesOf = inheritedPrivileges(model.roles, [...new Set(apiRoles)].sort());
   for (const r of model.relations) {
     if (r.schema === ROWGUARD_SCHEMA) continue;
     const grants = new Map<string, string[]>();
@@ -96,6 +103,7 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
       grantsByOthers: r.grantsByOthers?.length ? r.grantsByOthers.filter((g) => grantees.includes(g.grantee) || grantees.includes(g.grantor)) : NONE,
       grantOptions: r.grantOptions?.length ? r.grantOptions.filter((g) => grantees.includes(g.grantee)) : NONE,
       ...(r.kind === 'view' && r.dependsOn?.length ? { viewReads: r.dependsOn } : {}),
+      ownerActors: ownerActorsOf(r.owner, privilegesOf),
     });
   }
   return {
@@ -106,6 +114,31 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
     bypassRoles: model.roles.filter((r) => r.bypassRls || r.superuser).map((r) => r.name),
     rlsExempt: rlsExemptRoles(model.roles),
   };
+}
+
+/** Each API role → the roles whose privileges it has: itself and, transitively, every membership it inherits. */
+function inheritedPrivileges(roles: CatalogModel['roles'], apiRoles: readonly string[]): Map<string, Set<string>> {
+  const byName = new Map(roles.map((r) => [r.name, r]));
+  const out = new Map<string, Set<string>>();
+  for (const a of apiRoles) {
+    const seen = new Set<string>([a]);
+    const stack = [a];
+    while (stack.length) {
+      for (const g of byName.get(stack.pop()!)?.inheritsFrom ?? []) {
+        if (seen.has(g)) continue;
+        seen.add(g);
+        stack.push(g);
+      }
+    }
+    out.set(a, seen);
+  }
+  return out;
+}
+
+function ownerActorsOf(owner: string, privilegesOf: ReadonlyMap<string, ReadonlySet<string>>): readonly string[] {
+  const out: string[] = [];
+  for (const [a, has] of privilegesOf) if (has.has(owner)) out.push(a);
+  return out.length ? out : NONE;
 }
 
 function rlsExemptRoles(roles: CatalogModel['roles']): string[] {

@@ -4,7 +4,7 @@ import type { Output } from './output.js';
 import type { DiffResult } from '../policy/diff.js';
 import type { Step } from '../policy/plan.js';
 import type { Policy } from '../catalog/model.js';
-import { summarise } from '../policy/plan.js';
+import { hasDifference, summarise } from '../policy/plan.js';
 import { stepSql, renderScript } from '../policy/render.js';
 import type { Hazard } from '../policy/effects.js';
 import type { TableAccessReport } from '../policy/show.js';
@@ -15,11 +15,12 @@ export function diffJson(d: DiffResult) {
   return {
     from: d.from,
     to: d.to,
-    changed: d.plan.steps.length > 0 || d.plan.onlyOnOneSide.length > 0 || d.plan.kindMismatch.length > 0,
+    changed: hasDifference(d.plan),
     summary: summarise(d.plan),
     steps: d.plan.steps.map((s) => ({ ...stepJson(s), sql: stepSql(s) })),
     onlyOnOneSide: d.plan.onlyOnOneSide,
     kindMismatch: d.plan.kindMismatch,
+    ownerMismatch: d.plan.ownerMismatch,
     warnings: d.warnings,
     undeclared: d.undeclared,
     sql: renderScript(d.plan, { transaction: true }),
@@ -64,7 +65,18 @@ function sideNote(d: DiffResult): string[] {
     );
   }
   for (const k of d.plan.kindMismatch) lines.push(`${k.table} is a ${k.from} in ${d.from.label} but a ${k.to} in ${d.to.label}: not compared`);
+  for (const o of d.plan.ownerMismatch) lines.push(ownerNote(o, d.from.label, d.to.label));
   return lines;
+}
+
+/** An API role acts as the owner on one side only: it skips the policies (unless RLS is forced) and holds every privilege. */
+export function ownerNote(o: DiffResult['plan']['ownerMismatch'][number], fromLabel: string, toLabel: string): string {
+  const side = (x: { owner: string; actors: readonly string[] }, label: string) =>
+    `owned by ${x.owner} in ${label}${x.actors.length ? ` (${x.actors.join(', ')} ${x.actors.length === 1 ? 'acts' : 'act'} as its owner)` : ''}`;
+  return (
+    `${o.table} is ${side(o.from, fromLabel)} but ${side(o.to, toLabel)}: an owner skips the table's policies unless RLS is forced and holds every privilege, ` +
+    'and policies/ does not change owners (alter table … owner to … in a migration)'
+  );
 }
 
 /** The summary for stderr: one line per effect, widening ones loud, then the counts. */
@@ -73,7 +85,7 @@ export function renderDiffSummary(d: DiffResult, out: Output): string {
   const lines: string[] = [];
   for (const w of d.warnings) lines.push(`${c.yellow('warning:')} ${w}`);
   const s = summarise(d.plan);
-  if (d.plan.steps.length === 0 && d.plan.onlyOnOneSide.length === 0 && d.plan.kindMismatch.length === 0) {
+  if (!hasDifference(d.plan)) {
     lines.push(`no difference between ${d.from.label} and ${d.to.label} (${d.plan.compared} relations compared)`);
     return lines.join('\n') + '\n';
   }
@@ -97,7 +109,7 @@ export function renderDiffMarkdown(d: DiffResult): string {
   const s = summarise(d.plan);
   const lines: string[] = [`### Policy diff: ${mdText(d.from.label)} → ${mdText(d.to.label)}`, ''];
   for (const w of d.warnings) lines.push(`> **Warning:** ${mdText(w)}`, '');
-  if (d.plan.steps.length === 0 && d.plan.onlyOnOneSide.length === 0 && d.plan.kindMismatch.length === 0) {
+  if (!hasDifference(d.plan)) {
     lines.push(`No difference (${d.plan.compared} relations compared).`);
     return lines.join('\n') + '\n';
   }
