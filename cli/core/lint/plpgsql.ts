@@ -51,7 +51,7 @@ function dollarQuoted(text: string): string {
 }
 
 /** A function's parse by PL/pgSQL's grammar (`PLpgSQL_function`: datums and action), or undefined when it does not take it. */
-function parseFunction(source: string, args: string, returns: string, parsePlpgsql: Parse): Record<string, unknown> | undefined {
+export function parseFunction(source: string, args: string, returns: string, parsePlpgsql: Parse): Record<string, unknown> | undefined {
   try {
     const parsed = parsePlpgsql(`create function rowguard_lint(${args}) returns ${returns} language plpgsql as ${dollarQuoted(source)}`) as { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
     return parsed.plpgsql_funcs?.[0]?.PLpgSQL_function;
