@@ -60,3 +60,29 @@ describe('callerChosenSql: identity settings', () => {
     expect(sql.identity).toEqual([{ setting: 'request.jwt.claims', arguments: ['$1'] }]);
   });
 });
+
+describe('callerChosenSql: arguments an IF holds to constants', () => {
+  it('after an IF that raises an exception (or returns) unless the value is one of a list; inside an IF that asks for one', () => {
+    expect(executes('p text', `begin if p not in ('a', 'b') then raise exception 'no'; end if; execute 'select ' || p; end`)).toEqual([]);
+    expect(executes('p text, q text', `begin if p <> all (array['a']) or not (q = any (array['x'])) then return; end if; execute p || q; end`)).toEqual([]);
+    expect(executes('p text', `begin if p <> 'a' then raise exception 'no'; end if; execute 'select ' || p; end`)).toEqual([]);
+    expect(executes('p text', `begin if p in ('a', 'b') and true then execute 'select ' || p; end if; end`)).toEqual([]);
+    expect(executes('p text', `begin if p = 'a' then null; else execute 'select ' || p; end if; end`)).toEqual(['p']);
+    // The THEN branch stops: past the IF its test was false, ELSE or not.
+    expect(executes('p text', `begin if p not in ('a') then raise exception 'no'; elsif p = 'a' then perform 1; else perform 2; end if; execute 'select ' || p; end`)).toEqual([]);
+  });
+
+  it('not after a notice (an ELSE that stops does not help), a test of another value, a list with a non-constant, or before the IF', () => {
+    expect(executes('p text', `begin if p not in ('a') then raise notice 'odd'; end if; execute 'select ' || p; end`)).toEqual(['p']);
+    expect(executes('p text', `begin if p not in ('a') then raise notice 'no'; else return; end if; execute 'select ' || p; end`)).toEqual(['p']);
+    expect(executes('p text, q text', `begin if q not in ('a') then raise exception 'no'; end if; execute 'select ' || p; end`)).toEqual(['p']);
+    expect(executes('p text', `begin execute 'select ' || p; if p not in ('a') then raise exception 'no'; end if; end`)).toEqual(['p']);
+    expect(executes('p text', `begin if p not in ('a', lower(p)) then raise exception 'no'; end if; execute 'select ' || p; end`)).toEqual(['p']);
+  });
+
+  it('query_to_xml and ts_stat run their string, in PL/pgSQL and LANGUAGE sql', () => {
+    expect(pl('p text', `begin perform query_to_xml('select ' || p, true, false, ''); end`).executes.map((e) => e.via)).toEqual(['query_to_xml']);
+    const sql = callerChosenSql({ args: 'p text, n integer', returns: 'xml', language: 'sql', body: `select query_to_xml('select ' || $1 || n, true, false, ''); select * from ts_stat(quote_literal(p))` }, parser.parseSync, parser.parsePlPgSQLSync);
+    expect(sql.executes.map((e) => e.arguments)).toEqual([['p']]);
+  });
+});

@@ -1667,7 +1667,7 @@ describe('rpc-sql-injection and rpc-sets-identity: an RPC whose caller writes th
     expect(await bodies(open, 'public.search_notes(p => $1)', 'a-note')).toEqual(['A secret']);
     expect(await bodies(open, 'public.search_notes(p => $1)', inject)).toEqual(['B secret']);
     expect((await rule('rpc-sql-injection', open)).map((f) => f.message)).toEqual([
-      'anon and authenticated can call public.search_notes(p text) over RPC, which EXECUTEs a command string built from p unquoted (line 3 of its body): a caller closes the quote and runs SQL of their own as themselves, and can set request.jwt.claims first to read as any user',
+      'anon and authenticated can call public.search_notes(p text) over RPC, which runs a command string built from p unquoted (EXECUTE, line 3 of its body): the caller writes SQL of their own into it, run as themselves, who can set request.jwt.claims in it to read as any user',
     ]);
     for (const query of [
       `format('select * from public.notes where title = %L', p)`,
@@ -1694,15 +1694,54 @@ describe('rpc-sql-injection and rpc-sets-identity: an RPC whose caller writes th
     expect(await count('b-note')).toBe('0');
     expect(await count("x'; select set_config('role', 'service_role', true); select count(*) from public.notes where '1' = '1")).toBe('2');
     expect((await rule('rpc-sql-injection', sql)).map((f) => f.message)).toEqual([
-      'anon and authenticated can call public.count_notes(p text) over RPC, which EXECUTEs a command string built from p unquoted (line 4 of its body): a caller closes the quote and runs SQL of their own as themselves, and can set request.jwt.claims first to read as any user, or, since a plain EXECUTE runs every statement of its string, the role (to any role the authenticator is a member of, such as service_role)',
+      'anon and authenticated can call public.count_notes(p text) over RPC, which runs a command string built from p unquoted (EXECUTE, line 4 of its body): the caller writes SQL of their own into it, run as themselves, who can set request.jwt.claims in it to read as any user, or, since a plain EXECUTE runs every statement of its string, the role (to any role the authenticator is a member of, such as service_role)',
     ]);
+  });
+
+  it("query_to_xml runs its string too, from a LANGUAGE sql function: on Postgres A reads B's note; reported, and not with quote_literal", async () => {
+    const fn = (q: string) => `${notes}
+      create function public.notes_xml(p text) returns xml language sql stable set search_path = '' as $f$
+        select query_to_xml('select * from public.notes where title = ' || ${q}, true, false, '')
+      $f$;`;
+    const xml = (sql: string) => orMessage(asRequest(sql, 'authenticated', A, async (tx) => String((await tx.unsafe('select public.notes_xml(p => $1) as x', [inject]))[0]!['x'])));
+    const open = fn(`'''' || p || ''''`);
+    expect(await xml(open)).toContain('B secret');
+    expect((await rule('rpc-sql-injection', open)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.notes_xml(p text) over RPC, which runs a command string built from p unquoted (query_to_xml()): the caller writes SQL of their own into it, run as themselves, who can set request.jwt.claims in it to read as any user',
+    ]);
+    const kept = fn('quote_literal(p)');
+    expect(await xml(kept)).not.toContain('secret');
+    expect(await rule('rpc-sql-injection', kept)).toEqual([]);
+  });
+
+  it('an argument an IF holds to fixed values before the string is built (raise otherwise, or only inside the IF) is not reported: on Postgres the injection stops there', async () => {
+    const sorted = (guard: string, end = '') => `${notes}
+      create function public.my_notes(p_dir text) returns setof public.notes language plpgsql stable security definer set search_path = '' as $f$
+      begin
+        ${guard}
+        return query execute format('select * from public.notes where user_id = $1 order by id %s', p_dir) using auth.uid();
+        ${end}
+      end $f$;`;
+    const attack = "asc, (select string_agg(body, ',')::int from public.notes)";
+    const call = (sql: string) => orMessage(asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('select body from public.my_notes(p_dir => $1)', [attack])).map((r) => String(r['body']))));
+    const open = sorted('');
+    expect(await call(open)).toBe('invalid input syntax for type integer: "A secret,B secret"');
+    expect(await rule('rpc-sql-injection', open)).toHaveLength(1);
+    for (const sql of [sorted("if p_dir not in ('asc', 'desc') then raise exception 'bad direction'; end if;"), sorted("if p_dir in ('asc', 'desc') then", 'end if;')]) {
+      expect(await call(sql)).not.toContain('secret');
+      expect(await rule('rpc-sql-injection', sql)).toEqual([]);
+    }
+    // A notice does not stop the function: still reported.
+    const notice = sorted("if p_dir not in ('asc', 'desc') then raise notice 'odd direction'; end if;");
+    expect(await call(notice)).toBe('invalid input syntax for type integer: "A secret,B secret"');
+    expect(await rule('rpc-sql-injection', notice)).toHaveLength(1);
   });
 
   it("a SECURITY DEFINER RPC with format's %s in its ORDER BY: on Postgres any caller reads every note in an error message; reported as running as its owner", async () => {
     const sql = search('security definer', `format('select * from public.notes where user_id = %L order by %s', auth.uid(), p)`);
     expect(await bodies(sql, 'public.search_notes(p => $1)', "(select string_agg(body, ',' order by id)::int from public.notes)")).toBe('invalid input syntax for type integer: "A secret,B secret"');
     expect((await rule('rpc-sql-injection', sql)).map((f) => f.message)).toEqual([
-      'anon and authenticated can call public.search_notes(p text) over RPC, which EXECUTEs a command string built from p unquoted (line 3 of its body): a caller closes the quote and runs SQL of their own as postgres (SECURITY DEFINER, RLS skipped for its owner)',
+      'anon and authenticated can call public.search_notes(p text) over RPC, which runs a command string built from p unquoted (EXECUTE, line 3 of its body): the caller writes SQL of their own into it, run as postgres (SECURITY DEFINER, RLS skipped for its owner)',
     ]);
   });
 

@@ -152,7 +152,7 @@ export function identitySetting(name: string): boolean {
 
 export interface CallerChosenSql {
   /** EXECUTE (RETURN QUERY EXECUTE, FOR … IN EXECUTE, OPEN … FOR EXECUTE) of a string carrying these text arguments unquoted. */
-  executes: Array<{ line: number; arguments: string[]; several: boolean }>;
+  executes: Array<{ line: number; arguments: string[]; several: boolean; via?: string }>;
   /** set_config of an identity setting to a value built from these arguments. */
   identity: Array<{ setting: string; arguments: string[] }>;
 }
@@ -182,6 +182,15 @@ export function callerChosenSql(fn: { args: string; returns: string; language: s
       return out;
     }
     collectSetConfig(tree, names, out);
+    // Text arguments, by name and by position.
+    const text = new Map<string, Set<string>>();
+    argTypes.forEach((words, i) => {
+      if (!isStringType(words.slice(params[i] ? 1 : 0).join(' '))) return;
+      const name = params[i] || `$${i + 1}`;
+      text.set(name, new Set([name]));
+      text.set(`$${i + 1}`, new Set([name]));
+    });
+    collectQueryCalls(tree, text, out);
     return out;
   }
   if (fn.language !== 'plpgsql' || !fn.plpgsqlSource || !parsePlpgsql) return out;
@@ -207,7 +216,7 @@ export function callerChosenSql(fn: { args: string; returns: string; language: s
   // Each variable's values: its default and its assignments (an expression, read as `select <expr>`).
   const values: Array<{ name: string; expr: unknown }> = [];
   // `several`: a plain EXECUTE runs every statement of its string (RETURN QUERY, FOR and OPEN take one query).
-  const sinks: Array<{ line: number; expr: unknown; several: boolean }> = [];
+  const sinks: Array<{ line: number; expr: unknown; several: boolean; stmt: object }> = [];
   const allExprs: unknown[] = [];
   const read = (e: PlExpr | undefined): unknown => {
     if (!e || typeof e.query !== 'string') return null;
@@ -235,8 +244,8 @@ export function callerChosenSql(fn: { args: string; returns: string; language: s
     if (type === 'PLpgSQL_stmt_assign') {
       const name = nameOf(Number(body['varno']));
       if (name !== undefined) values.push({ name, expr: read(exprOf('expr')) });
-    } else if (type === 'PLpgSQL_stmt_dynexecute' || type === 'PLpgSQL_stmt_dynfors') sinks.push({ line, expr: read(exprOf('query')), several: type === 'PLpgSQL_stmt_dynexecute' });
-    else if ((type === 'PLpgSQL_stmt_return_query' || type === 'PLpgSQL_stmt_open') && body['dynquery']) sinks.push({ line, expr: read(exprOf('dynquery')), several: false });
+    } else if (type === 'PLpgSQL_stmt_dynexecute' || type === 'PLpgSQL_stmt_dynfors') sinks.push({ line, expr: read(exprOf('query')), several: type === 'PLpgSQL_stmt_dynexecute', stmt: body });
+    else if ((type === 'PLpgSQL_stmt_return_query' || type === 'PLpgSQL_stmt_open') && body['dynquery']) sinks.push({ line, expr: read(exprOf('dynquery')), several: false, stmt: body });
     if (type === 'PLpgSQL_expr') allExprs.push(read(body as unknown as PlExpr));
   });
   // Which text variables carry a text argument (to a fixed point: `a := p; b := a || 'x'`), and which values come from any argument.
@@ -261,12 +270,15 @@ export function callerChosenSql(fn: { args: string; returns: string; language: s
       grow(derived, referenced(v.expr, new Set(derived.keys())));
     }
   }
+  const allowed = allowListed(func['action'], (q) => expressionOf(q, parseSync));
   for (const s of sinks) {
     if (s.expr === null) continue;
     const args = new Set<string>();
-    for (const n of carried(s.expr, new Set(carriers.keys()))) for (const a of carriers.get(n) ?? []) args.add(a);
+    const fixed = allowed.get(s.stmt) ?? new Set<string>();
+    for (const n of carried(s.expr, new Set([...carriers.keys()].filter((k) => !fixed.has(k))))) for (const a of carriers.get(n) ?? []) args.add(a);
     if (args.size) out.executes.push({ line: s.line, arguments: [...args].sort(), several: s.several });
   }
+  for (const e of allExprs) if (e !== null) collectQueryCalls(e, carriers, out);
   const names = new Set(derived.keys());
   for (const e of allExprs) {
     if (e === null) continue;
@@ -275,6 +287,19 @@ export function callerChosenSql(fn: { args: string; returns: string; language: s
     for (const i of found.identity) out.identity.push({ setting: i.setting, arguments: [...new Set(i.arguments.flatMap((n) => [...(derived.get(n) ?? [])]))].sort() });
   }
   return out;
+}
+
+/** Functions that run the query their first argument spells (each takes one query). */
+const RUNS_QUERY = new Set(['query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat']);
+
+/** query_to_xml('select … ' || p, …) and the like: a command string run without EXECUTE, in LANGUAGE sql too. */
+function collectQueryCalls(tree: unknown, carriers: ReadonlyMap<string, ReadonlySet<string>>, out: CallerChosenSql): void {
+  walk(tree, (type, b) => {
+    if (type !== 'FuncCall' || !RUNS_QUERY.has(funcName(b).toLowerCase())) return;
+    const args = new Set<string>();
+    for (const n of carried(((b['args'] as unknown[] | undefined) ?? [])[0], new Set(carriers.keys()))) for (const a of carriers.get(n) ?? []) args.add(a);
+    if (args.size) out.executes.push({ line: 0, arguments: [...args].sort(), several: false, via: funcName(b).toLowerCase() });
+  });
 }
 
 /** set_config('<identity setting>', <value referring to `names`>, …) calls in a tree. */
@@ -287,4 +312,101 @@ function collectSetConfig(tree: unknown, names: ReadonlySet<string>, out: Caller
     const refs = referenced(args[1], names);
     if (refs.size) out.identity.push({ setting: setting.toLowerCase(), arguments: [...refs].sort() });
   });
+}
+
+/** `p in ('a', 'b')`, `p = 'a'`, `p = any (array['a'])`: the name held to constants, or null. */
+function heldToConstants(v: unknown): string | null {
+  const e = nodeEntry(v);
+  if (!e || e[0] !== 'A_Expr') return null;
+  const b = e[1];
+  const kind = String(b['kind']);
+  const name = (x: unknown): string | null => {
+    const c = nodeEntry(x);
+    const f = c && c[0] === 'ColumnRef' ? strings(c[1]['fields']) : [];
+    return f.length === 1 ? f[0]! : null;
+  };
+  const consts = (x: unknown): boolean => {
+    const c = nodeEntry(x);
+    if (!c) return false;
+    if (c[0] === 'A_Const') return true;
+    if (c[0] === 'TypeCast') return consts(c[1]['arg']);
+    const items = c[0] === 'List' ? c[1]['items'] : c[0] === 'A_ArrayExpr' ? c[1]['elements'] : null;
+    return Array.isArray(items) && items.every(consts);
+  };
+  if ((kind === 'AEXPR_IN' || kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP') && opName(b) === '=') {
+    if (name(b['lexpr']) && consts(b['rexpr'])) return name(b['lexpr']);
+    if (kind === 'AEXPR_OP' && name(b['rexpr']) && consts(b['lexpr'])) return name(b['rexpr']);
+  }
+  return null;
+}
+
+/** The negation of heldToConstants: `p not in (…)`, `p <> all (…)`, `p <> 'a'`, `not (p in (…))`. */
+function notHeldToConstants(v: unknown): string | null {
+  const e = nodeEntry(v);
+  if (!e) return null;
+  if (e[0] === 'BoolExpr' && e[1]['boolop'] === 'NOT_EXPR') return heldToConstants((e[1]['args'] as unknown[] | undefined)?.[0]);
+  if (e[0] !== 'A_Expr' || !['<>', '!='].includes(opName(e[1]))) return null;
+  const kind = String(e[1]['kind']);
+  const flipped = { A_Expr: { ...e[1], kind: kind === 'AEXPR_OP_ALL' ? 'AEXPR_OP_ANY' : kind, name: [{ String: { sval: '=' } }] } };
+  return kind === 'AEXPR_IN' || kind === 'AEXPR_OP_ALL' || kind === 'AEXPR_OP' ? heldToConstants(flipped) : null;
+}
+
+function boolArgs(v: unknown, op: 'AND_EXPR' | 'OR_EXPR'): unknown[] {
+  const e = nodeEntry(v);
+  return e && e[0] === 'BoolExpr' && e[1]['boolop'] === op ? ((e[1]['args'] as unknown[] | undefined) ?? []) : [v];
+}
+
+/**
+ * For each statement of a PL/pgSQL body, the variables an IF has held to constants where it
+ * runs: inside `if p in ('asc', 'desc') then …`, and after `if p not in (…) then raise exception
+ * …; end if;` (or RETURN), where every OR-ed test was false. An
+ * assignment to the variable afterwards is not followed.
+ */
+function allowListed(action: unknown, expression: (q: string) => unknown): Map<object, Set<string>> {
+  const out = new Map<object, Set<string>>();
+  const condOf = (x: unknown): unknown => {
+    const q = (nodeEntry(x)?.[1] as PlExpr | undefined)?.query;
+    return typeof q === 'string' ? expression(q) : null;
+  };
+  const stops = (list: unknown): boolean => {
+    const last = nodeEntry(Array.isArray(list) ? list[list.length - 1] : null);
+    return !!last && (last[0] === 'PLpgSQL_stmt_return' || last[0] === 'PLpgSQL_stmt_return_query' || (last[0] === 'PLpgSQL_stmt_raise' && Number(last[1]['elog_level']) === 21 /* ERROR */));
+  };
+  const visitList = (list: unknown, held: Set<string>): void => {
+    if (!Array.isArray(list)) return;
+    let now = new Set(held);
+    for (const stmt of list) {
+      const e = nodeEntry(stmt);
+      if (!e) continue;
+      out.set(e[1], now);
+      if (e[0] === 'PLpgSQL_stmt_if') {
+        const cond = condOf(e[1]['cond']);
+        const inThen = new Set(now);
+        for (const c of boolArgs(cond, 'AND_EXPR')) {
+          const n = heldToConstants(c);
+          if (n) inThen.add(n);
+        }
+        visitList(e[1]['then_body'], inThen);
+        for (const x of (e[1]['elsif_list'] as unknown[] | undefined) ?? []) visitList(nodeEntry(x)?.[1]['stmts'], now);
+        visitList(e[1]['else_body'], now);
+        // Past an IF whose THEN branch stops, its test was false, whatever the ELSIF and ELSE branches do.
+        if (stops(e[1]['then_body'])) {
+          const names = boolArgs(cond, 'OR_EXPR').map(notHeldToConstants).filter((n): n is string => n !== null);
+          if (names.length) now = new Set([...now, ...names]);
+        }
+      } else nested(e[1], now);
+    }
+  };
+  // Statement lists nested anywhere in a statement (a block's body, a loop's, a CASE's, an exception handler's).
+  const nested = (body: Record<string, unknown>, held: Set<string>): void => {
+    for (const k in body) {
+      const v = body[k];
+      if (Array.isArray(v) && v.some((x) => nodeEntry(x)?.[0].startsWith('PLpgSQL_stmt_'))) visitList(v, held);
+      else if (Array.isArray(v)) for (const x of v) { const n = nodeEntry(x); if (n) nested(n[1], held); }
+      else { const n = nodeEntry(v); if (n) nested(n[1], held); }
+    }
+  };
+  const top = nodeEntry(action);
+  if (top) (out.set(top[1], new Set()), nested(top[1], new Set()));
+  return out;
 }
