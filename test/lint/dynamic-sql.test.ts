@@ -56,6 +56,7 @@ describe('callerChosenSql: identity settings', () => {
     expect(pl('p text', `declare r text; begin r := upper(p); perform set_config('ROLE', r, true); end`).identity).toEqual([{ setting: 'role', arguments: ['p'] }]);
     expect(pl('p text', `begin perform set_config('request.jwt.claim.sub', p, true); end`).identity).toEqual([{ setting: 'request.jwt.claim.sub', arguments: ['p'] }]);
     expect(pl('p text', `begin perform set_config('app.tag', p, true); perform set_config('request.jwt.claims', json_build_object('sub', auth.uid())::text, true); end`).identity).toEqual([]);
+    expect(pl('', `begin perform set_config('app.a', 'x', false); perform set_config('app.b', 'x', 'off'); perform set_config('app.c', 'x', true); end`).session).toEqual(['app.a', 'app.b']);
     const sql = callerChosenSql({ args: 'p_user uuid', returns: 'void', language: 'sql', body: `select set_config('request.jwt.claims', json_build_object('sub', $1)::text, true)` }, parser.parseSync, parser.parsePlPgSQLSync);
     expect(sql.identity).toEqual([{ setting: 'request.jwt.claims', arguments: ['$1'] }]);
   });

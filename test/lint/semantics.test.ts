@@ -1745,6 +1745,52 @@ describe('rpc-sql-injection and rpc-sets-identity: an RPC whose caller writes th
     ]);
   });
 
+  it("a switch_tenant RPC that sets a setting a policy reads for the session: on Postgres the next request on the same connection, A's, reads B's tenant; reported, and not with set_config(…, true), where A reads nothing", async () => {
+    const tenant = (local: boolean) => `create table public.tenant_members (tenant_id uuid, user_id uuid, primary key (tenant_id, user_id));
+      create table public.invoices (id int primary key, tenant_id uuid not null, amount int);
+      alter table public.tenant_members enable row level security; alter table public.invoices enable row level security;
+      create policy tm_own on public.tenant_members for select to authenticated using (user_id = (select auth.uid()));
+      create policy inv_tenant on public.invoices for select to authenticated using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+      grant select on public.tenant_members, public.invoices to authenticated;
+      create function public.switch_tenant(t uuid) returns void language plpgsql set search_path = '' as $f$
+      begin
+        if not exists (select 1 from public.tenant_members m where m.tenant_id = t and m.user_id = auth.uid()) then raise exception 'not a member'; end if;
+        perform set_config('app.tenant_id', t::text, ${local});
+      end $f$;
+      insert into public.tenant_members values ('${B}', '${B}');
+      insert into public.invoices values (1, '${B}', 20);`;
+    // Two requests PostgREST runs one after the other on one pooled connection: B switches tenant, then A lists invoices.
+    const nextRequestSees = async (sql: string): Promise<number[]> => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(sql).simple());
+        return await withSql(db.url, async (s) => {
+          const conn = await s.reserve();
+          try {
+            const as = (sub: string) => `select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub": "${sub}", "role": "authenticated"}', true)`;
+            await conn.unsafe(`begin; ${as(B)}; select public.switch_tenant(t => '${B}'); commit`).simple();
+            await conn.unsafe(`begin; ${as(A)}`).simple();
+            const ids = (await conn.unsafe('select id from public.invoices')).map((r) => Number(r['id']));
+            await conn.unsafe('rollback');
+            return ids;
+          } finally {
+            conn.release();
+          }
+        });
+      } finally {
+        await db.drop();
+      }
+    };
+    const session = tenant(false);
+    expect(await nextRequestSees(session)).toEqual([1]);
+    expect((await rule('rpc-sets-identity', session)).map((f) => f.message)).toEqual([
+      "anon and authenticated can call public.switch_tenant(t uuid) over RPC, which sets app.tenant_id for the session (set_config(…, false)), read by policy inv_tenant on public.invoices: the value stays on PostgREST's pooled connection, and the next request on it, another user's, is judged by it",
+    ]);
+    const local = tenant(true);
+    expect(await nextRequestSees(local)).toEqual([]);
+    expect(await rule('rpc-sets-identity', local)).toEqual([]);
+  });
+
   it("an act-as RPC: on Postgres A reads B's notes by naming B (request.jwt.claims), or every note by naming service_role (role, which the session user may take); reported, the role not in a SECURITY DEFINER function, where Postgres refuses it", async () => {
     const fn = (name: string, arg: string, set: string, definer = '') => `create function public.${name}(${arg}) returns setof public.notes language plpgsql volatile ${definer} set search_path = '' as $f$
       begin

@@ -123,7 +123,7 @@ export function referenced(node: unknown, names: ReadonlySet<string>): Set<strin
   return out;
 }
 
-function constText(v: unknown): string | null {
+export function constText(v: unknown): string | null {
   let n = v;
   while (nodeEntry(n)?.[0] === 'TypeCast') n = nodeEntry(n)![1]['arg'];
   const e = nodeEntry(n);
@@ -155,6 +155,8 @@ export interface CallerChosenSql {
   executes: Array<{ line: number; arguments: string[]; several: boolean; via?: string }>;
   /** set_config of an identity setting to a value built from these arguments. */
   identity: Array<{ setting: string; arguments: string[] }>;
+  /** Settings it sets for the session (set_config(name, …, false)): they outlive the request. */
+  session?: string[];
 }
 
 interface PlExpr {
@@ -284,6 +286,7 @@ export function callerChosenSql(fn: { args: string; returns: string; language: s
     if (e === null) continue;
     const found: CallerChosenSql = { executes: [], identity: [] };
     collectSetConfig(e, names, found);
+    if (found.session) (out.session ??= []).push(...found.session);
     for (const i of found.identity) out.identity.push({ setting: i.setting, arguments: [...new Set(i.arguments.flatMap((n) => [...(derived.get(n) ?? [])]))].sort() });
   }
   return out;
@@ -308,7 +311,13 @@ function collectSetConfig(tree: unknown, names: ReadonlySet<string>, out: Caller
     if (type !== 'FuncCall' || funcName(b).toLowerCase() !== 'set_config') return;
     const args = (b['args'] as unknown[] | undefined) ?? [];
     const setting = constText(args[0]);
-    if (setting === null || !identitySetting(setting)) return;
+    if (setting === null) return;
+    // is_local false (`false`, or a string Postgres reads as false): the value stays for the session.
+    const local = nodeEntry(args[2]);
+    const boolval = local?.[0] === 'A_Const' ? (local[1]['boolval'] as { boolval?: boolean } | undefined) : undefined;
+    const isFalse = boolval !== undefined ? boolval.boolval !== true : ['false', 'f', 'off', 'no', 'n', '0'].includes((constText(args[2]) ?? '').toLowerCase());
+    if (isFalse) (out.session ??= []).push(setting.toLowerCase());
+    if (!identitySetting(setting)) return;
     const refs = referenced(args[1], names);
     if (refs.size) out.identity.push({ setting: setting.toLowerCase(), arguments: [...refs].sort() });
   });
