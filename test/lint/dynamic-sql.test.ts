@@ -81,6 +81,13 @@ describe('callerChosenSql: arguments an IF holds to constants', () => {
     expect(executes('p text', `begin if p not in ('a', lower(p)) then raise exception 'no'; end if; execute 'select ' || p; end`)).toEqual(['p']);
   });
 
+  it('calls handed a text argument unquoted, by position or by name', () => {
+    expect(pl('p text, n int', `begin perform private.find(n, 'x' || p, q => lower(p), r => quote_literal(p)); end`).calls?.filter((c) => c.callee === 'private.find')).toEqual([
+      { callee: 'private.find', at: 1, arguments: ['p'] },
+      { callee: 'private.find', at: 'q', arguments: ['p'] },
+    ]);
+  });
+
   it('query_to_xml and ts_stat run their string, in PL/pgSQL and LANGUAGE sql', () => {
     expect(pl('p text', `begin perform query_to_xml('select ' || p, true, false, ''); end`).executes.map((e) => e.via)).toEqual(['query_to_xml']);
     const sql = callerChosenSql({ args: 'p text, n integer', returns: 'xml', language: 'sql', body: `select query_to_xml('select ' || $1 || n, true, false, ''); select * from ts_stat(quote_literal(p))` }, parser.parseSync, parser.parsePlPgSQLSync);

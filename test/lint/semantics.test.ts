@@ -1737,6 +1737,26 @@ describe('rpc-sql-injection and rpc-sets-identity: an RPC whose caller writes th
     expect(await rule('rpc-sql-injection', notice)).toHaveLength(1);
   });
 
+  it("an invoker RPC handing its text argument to a SECURITY DEFINER function of an unexposed schema that EXECUTEs it: on Postgres A reads every note; reported on the wrapper, and not once the helper quotes it", async () => {
+    const wrapped = (query: string) => `${notes}
+      create function private.find(p text) returns setof public.notes language plpgsql stable security definer set search_path = '' as $f$
+      begin
+        return query execute ${query};
+      end $f$;
+      grant usage on schema private to authenticated;
+      create function public.find_note(p text) returns setof public.notes language sql stable set search_path = '' as $f$
+        select * from private.find(p)
+      $f$;`;
+    const open = wrapped(`'select * from public.notes where title = ''' || p || ''''`);
+    expect(await bodies(open, 'public.find_note(p => $1)', "x' or true --")).toEqual(['A secret', 'B secret']);
+    expect((await rule('rpc-sql-injection', open)).map((f) => f.message)).toEqual([
+      'authenticated can call public.find_note(p text) over RPC, which hands p unquoted to private.find(p text), and that function runs a command string built from its parameter p: the caller writes SQL of their own into it, run as postgres (SECURITY DEFINER, RLS skipped for its owner)',
+    ]);
+    const kept = wrapped(`format('select * from public.notes where title = %L', p)`);
+    expect(await bodies(kept, 'public.find_note(p => $1)', "x' or true --")).toEqual([]);
+    expect(await rule('rpc-sql-injection', kept)).toEqual([]);
+  });
+
   it("a SECURITY DEFINER RPC with format's %s in its ORDER BY: on Postgres any caller reads every note in an error message; reported as running as its owner", async () => {
     const sql = search('security definer', `format('select * from public.notes where user_id = %L order by %s', auth.uid(), p)`);
     expect(await bodies(sql, 'public.search_notes(p => $1)', "(select string_agg(body, ',' order by id)::int from public.notes)")).toBe('invalid input syntax for type integer: "A secret,B secret"');

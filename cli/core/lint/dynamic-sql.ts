@@ -157,6 +157,23 @@ export interface CallerChosenSql {
   identity: Array<{ setting: string; arguments: string[] }>;
   /** Settings it sets for the session (set_config(name, …, false)): they outlive the request. */
   session?: string[];
+  /** Calls of other functions (by the name written) handed a text argument unquoted, at a position (from 0) or a parameter name (`p => …`). */
+  calls?: Array<{ callee: string; at: number | string; arguments: string[] }>;
+}
+
+/** Function calls in a tree whose arguments carry a text argument unquoted. */
+function collectCalls(tree: unknown, carriers: ReadonlyMap<string, ReadonlySet<string>>, out: CallerChosenSql): void {
+  walk(tree, (type, b) => {
+    if (type !== 'FuncCall') return;
+    ((b['args'] as unknown[] | undefined) ?? []).forEach((arg, i) => {
+      const named = nodeEntry(arg);
+      const at: number | string = named?.[0] === 'NamedArgExpr' ? String(named[1]['name']) : i;
+      const value = named?.[0] === 'NamedArgExpr' ? named[1]['arg'] : arg;
+      const args = new Set<string>();
+      for (const n of carried(value, new Set(carriers.keys()))) for (const a of carriers.get(n) ?? []) args.add(a);
+      if (args.size) (out.calls ??= []).push({ callee: funcName(b).toLowerCase(), at, arguments: [...args].sort() });
+    });
+  });
 }
 
 interface PlExpr {
@@ -193,6 +210,7 @@ export function callerChosenSql(fn: { args: string; returns: string; language: s
       text.set(`$${i + 1}`, new Set([name]));
     });
     collectQueryCalls(tree, text, out);
+    collectCalls(tree, text, out);
     return out;
   }
   if (fn.language !== 'plpgsql' || !fn.plpgsqlSource || !parsePlpgsql) return out;
@@ -280,7 +298,7 @@ export function callerChosenSql(fn: { args: string; returns: string; language: s
     for (const n of carried(s.expr, new Set([...carriers.keys()].filter((k) => !fixed.has(k))))) for (const a of carriers.get(n) ?? []) args.add(a);
     if (args.size) out.executes.push({ line: s.line, arguments: [...args].sort(), several: s.several });
   }
-  for (const e of allExprs) if (e !== null) collectQueryCalls(e, carriers, out);
+  for (const e of allExprs) if (e !== null) (collectQueryCalls(e, carriers, out), collectCalls(e, carriers, out));
   const names = new Set(derived.keys());
   for (const e of allExprs) {
     if (e === null) continue;
