@@ -1791,6 +1791,199 @@ describe('policy-reads-definer-view: a sub-select through a view that runs as th
   });
 });
 
+describe('rpc-sql-injection and rpc-sets-identity: an RPC whose caller writes the SQL or names who they are (holes6)', () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const notes = `create table public.notes (id int primary key, user_id uuid not null, title text not null, body text);
+    alter table public.notes enable row level security;
+    create policy notes_own on public.notes for select to authenticated using (user_id = (select auth.uid()));
+    grant select on public.notes to authenticated, service_role;
+    insert into public.notes values (1, '${A}', 'a-note', 'A secret'), (2, '${B}', 'b-note', 'B secret');`;
+  const search = (definer: string, query: string) => `${notes}
+    create function public.search_notes(p text) returns setof public.notes language plpgsql stable ${definer} set search_path = '' as $f$
+    begin
+      return query execute ${query};
+    end $f$;`;
+  // The injection sets the claims to B's before its own scan of notes reads them (LATERAL runs the set_config first).
+  const inject = `x' union all select n.* from (select set_config('request.jwt.claims', '{"sub": "${B}", "role": "authenticated"}', true) c offset 0) s cross join lateral (select * from public.notes where s.c is not null) n --`;
+  const bodies = (sql: string, call: string, arg: string) =>
+    orMessage(asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe(`select body from ${call}`, [arg])).map((r) => String(r['body'])).sort()));
+
+  it("on Postgres user A reads B's note through an invoker RPC that pastes its text argument between quotes; reported, and not once it is quoted (%L, quote_literal, doubled quotes) or passed with USING, where the same text reads nothing", async () => {
+    const open = search('', `'select * from public.notes where title = ''' || p || ''''`);
+    expect(await bodies(open, 'public.search_notes(p => $1)', 'a-note')).toEqual(['A secret']);
+    expect(await bodies(open, 'public.search_notes(p => $1)', inject)).toEqual(['B secret']);
+    expect((await rule('rpc-sql-injection', open)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.search_notes(p text) over RPC, which runs a command string built from p unquoted (EXECUTE, line 3 of its body): the caller writes SQL of their own into it, run as themselves, who can set request.jwt.claims in it to read as any user',
+    ]);
+    for (const query of [
+      `format('select * from public.notes where title = %L', p)`,
+      `'select * from public.notes where title = ' || quote_literal(p)`,
+      `'select * from public.notes where title = $1' using p`,
+      `'select * from public.notes where title = ''' || replace(p, '''', '''''') || ''''`,
+    ]) {
+      const kept = search('', query);
+      expect(await bodies(kept, 'public.search_notes(p => $1)', inject), query).toEqual([]);
+      expect(await rule('rpc-sql-injection', kept), query).toEqual([]);
+    }
+  });
+
+  it('a plain EXECUTE runs every statement of its string: on Postgres the injection sets the role to service_role and counts every note; the message says so', async () => {
+    const sql = `${notes}
+      create function public.count_notes(p text) returns bigint language plpgsql set search_path = '' as $f$
+      declare n bigint;
+      begin
+        execute 'select count(*) from public.notes where title = ''' || p || '''' into n;
+        return n;
+      end $f$;`;
+    // The test's session user is a superuser; PostgREST's is the authenticator, a member of service_role on Supabase (checked by hand as authenticator: the same count).
+    const count = (arg: string) => orMessage(asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('select public.count_notes(p => $1) as n', [arg]))[0]!['n']));
+    expect(await count('b-note')).toBe('0');
+    expect(await count("x'; select set_config('role', 'service_role', true); select count(*) from public.notes where '1' = '1")).toBe('2');
+    expect((await rule('rpc-sql-injection', sql)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.count_notes(p text) over RPC, which runs a command string built from p unquoted (EXECUTE, line 4 of its body): the caller writes SQL of their own into it, run as themselves, who can set request.jwt.claims in it to read as any user, or, since a plain EXECUTE runs every statement of its string, the role (to any role the authenticator is a member of, such as service_role)',
+    ]);
+  });
+
+  it("query_to_xml runs its string too, from a LANGUAGE sql function: on Postgres A reads B's note; reported, and not with quote_literal", async () => {
+    const fn = (q: string) => `${notes}
+      create function public.notes_xml(p text) returns xml language sql stable set search_path = '' as $f$
+        select query_to_xml('select * from public.notes where title = ' || ${q}, true, false, '')
+      $f$;`;
+    const xml = (sql: string) => orMessage(asRequest(sql, 'authenticated', A, async (tx) => String((await tx.unsafe('select public.notes_xml(p => $1) as x', [inject]))[0]!['x'])));
+    const open = fn(`'''' || p || ''''`);
+    expect(await xml(open)).toContain('B secret');
+    expect((await rule('rpc-sql-injection', open)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.notes_xml(p text) over RPC, which runs a command string built from p unquoted (query_to_xml()): the caller writes SQL of their own into it, run as themselves, who can set request.jwt.claims in it to read as any user',
+    ]);
+    const kept = fn('quote_literal(p)');
+    expect(await xml(kept)).not.toContain('secret');
+    expect(await rule('rpc-sql-injection', kept)).toEqual([]);
+  });
+
+  it('an argument an IF holds to fixed values before the string is built (raise otherwise, or only inside the IF) is not reported: on Postgres the injection stops there', async () => {
+    const sorted = (guard: string, end = '') => `${notes}
+      create function public.my_notes(p_dir text) returns setof public.notes language plpgsql stable security definer set search_path = '' as $f$
+      begin
+        ${guard}
+        return query execute format('select * from public.notes where user_id = $1 order by id %s', p_dir) using auth.uid();
+        ${end}
+      end $f$;`;
+    const attack = "asc, (select string_agg(body, ',')::int from public.notes)";
+    const call = (sql: string) => orMessage(asRequest(sql, 'authenticated', A, async (tx) => (await tx.unsafe('select body from public.my_notes(p_dir => $1)', [attack])).map((r) => String(r['body']))));
+    const open = sorted('');
+    expect(await call(open)).toBe('invalid input syntax for type integer: "A secret,B secret"');
+    expect(await rule('rpc-sql-injection', open)).toHaveLength(1);
+    for (const sql of [sorted("if p_dir not in ('asc', 'desc') then raise exception 'bad direction'; end if;"), sorted("if p_dir in ('asc', 'desc') then", 'end if;')]) {
+      expect(await call(sql)).not.toContain('secret');
+      expect(await rule('rpc-sql-injection', sql)).toEqual([]);
+    }
+    // A notice does not stop the function: still reported.
+    const notice = sorted("if p_dir not in ('asc', 'desc') then raise notice 'odd direction'; end if;");
+    expect(await call(notice)).toBe('invalid input syntax for type integer: "A secret,B secret"');
+    expect(await rule('rpc-sql-injection', notice)).toHaveLength(1);
+  });
+
+  it("an invoker RPC handing its text argument to a SECURITY DEFINER function of an unexposed schema that EXECUTEs it: on Postgres A reads every note; reported on the wrapper, and not once the helper quotes it", async () => {
+    const wrapped = (query: string) => `${notes}
+      create function private.find(p text) returns setof public.notes language plpgsql stable security definer set search_path = '' as $f$
+      begin
+        return query execute ${query};
+      end $f$;
+      grant usage on schema private to authenticated;
+      create function public.find_note(p text) returns setof public.notes language sql stable set search_path = '' as $f$
+        select * from private.find(p)
+      $f$;`;
+    const open = wrapped(`'select * from public.notes where title = ''' || p || ''''`);
+    expect(await bodies(open, 'public.find_note(p => $1)', "x' or true --")).toEqual(['A secret', 'B secret']);
+    expect((await rule('rpc-sql-injection', open)).map((f) => f.message)).toEqual([
+      'authenticated can call public.find_note(p text) over RPC, which hands p unquoted to private.find(p text), and that function runs a command string built from its parameter p: the caller writes SQL of their own into it, run as postgres (SECURITY DEFINER, RLS skipped for its owner)',
+    ]);
+    const kept = wrapped(`format('select * from public.notes where title = %L', p)`);
+    expect(await bodies(kept, 'public.find_note(p => $1)', "x' or true --")).toEqual([]);
+    expect(await rule('rpc-sql-injection', kept)).toEqual([]);
+  });
+
+  it("a SECURITY DEFINER RPC with format's %s in its ORDER BY: on Postgres any caller reads every note in an error message; reported as running as its owner", async () => {
+    const sql = search('security definer', `format('select * from public.notes where user_id = %L order by %s', auth.uid(), p)`);
+    expect(await bodies(sql, 'public.search_notes(p => $1)', "(select string_agg(body, ',' order by id)::int from public.notes)")).toBe('invalid input syntax for type integer: "A secret,B secret"');
+    expect((await rule('rpc-sql-injection', sql)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.search_notes(p text) over RPC, which runs a command string built from p unquoted (EXECUTE, line 3 of its body): the caller writes SQL of their own into it, run as postgres (SECURITY DEFINER, RLS skipped for its owner)',
+    ]);
+  });
+
+  it("a switch_tenant RPC that sets a setting a policy reads for the session: on Postgres the next request on the same connection, A's, reads B's tenant; reported, and not with set_config(…, true), where A reads nothing", async () => {
+    const tenant = (local: boolean) => `create table public.tenant_members (tenant_id uuid, user_id uuid, primary key (tenant_id, user_id));
+      create table public.invoices (id int primary key, tenant_id uuid not null, amount int);
+      alter table public.tenant_members enable row level security; alter table public.invoices enable row level security;
+      create policy tm_own on public.tenant_members for select to authenticated using (user_id = (select auth.uid()));
+      create policy inv_tenant on public.invoices for select to authenticated using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+      grant select on public.tenant_members, public.invoices to authenticated;
+      create function public.switch_tenant(t uuid) returns void language plpgsql set search_path = '' as $f$
+      begin
+        if not exists (select 1 from public.tenant_members m where m.tenant_id = t and m.user_id = auth.uid()) then raise exception 'not a member'; end if;
+        perform set_config('app.tenant_id', t::text, ${local});
+      end $f$;
+      insert into public.tenant_members values ('${B}', '${B}');
+      insert into public.invoices values (1, '${B}', 20);`;
+    // Two requests PostgREST runs one after the other on one pooled connection: B switches tenant, then A lists invoices.
+    const nextRequestSees = async (sql: string): Promise<number[]> => {
+      const db = await createThrowawayDatabase(serverUrl(), { prefix: 'rg_lint', template: template.name });
+      try {
+        await withSql(db.url, (s) => s.unsafe(sql).simple());
+        return await withSql(db.url, async (s) => {
+          const conn = await s.reserve();
+          try {
+            const as = (sub: string) => `select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"sub": "${sub}", "role": "authenticated"}', true)`;
+            await conn.unsafe(`begin; ${as(B)}; select public.switch_tenant(t => '${B}'); commit`).simple();
+            await conn.unsafe(`begin; ${as(A)}`).simple();
+            const ids = (await conn.unsafe('select id from public.invoices')).map((r) => Number(r['id']));
+            await conn.unsafe('rollback');
+            return ids;
+          } finally {
+            conn.release();
+          }
+        });
+      } finally {
+        await db.drop();
+      }
+    };
+    const session = tenant(false);
+    expect(await nextRequestSees(session)).toEqual([1]);
+    expect((await rule('rpc-sets-identity', session)).map((f) => f.message)).toEqual([
+      "anon and authenticated can call public.switch_tenant(t uuid) over RPC, which sets app.tenant_id for the session (set_config(…, false)), read by policy inv_tenant on public.invoices: the value stays on PostgREST's pooled connection, and the next request on it, another user's, is judged by it",
+    ]);
+    const local = tenant(true);
+    expect(await nextRequestSees(local)).toEqual([]);
+    expect(await rule('rpc-sets-identity', local)).toEqual([]);
+  });
+
+  it("an act-as RPC: on Postgres A reads B's notes by naming B (request.jwt.claims), or every note by naming service_role (role, which the session user may take); reported, the role not in a SECURITY DEFINER function, where Postgres refuses it", async () => {
+    const fn = (name: string, arg: string, set: string, definer = '') => `create function public.${name}(${arg}) returns setof public.notes language plpgsql volatile ${definer} set search_path = '' as $f$
+      begin
+        perform ${set};
+        return query select * from public.notes;
+      end $f$;`;
+    const claims = `${notes} ${fn('notes_of', 'p_user uuid', `set_config('request.jwt.claims', json_build_object('sub', p_user, 'role', 'authenticated')::text, true)`)}`;
+    expect(await bodies(claims, 'public.notes_of(p_user => $1)', B)).toEqual(['B secret']);
+    expect((await rule('rpc-sets-identity', claims)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.notes_of(p_user uuid) over RPC, which sets request.jwt.claims from p_user: it reads and writes as the user the caller names',
+    ]);
+    // The test's session user is a superuser; PostgREST's is the authenticator, a member of service_role on Supabase (checked by hand as authenticator: the same rows).
+    const role = `${notes} ${fn('notes_as', 'p_role text', `set_config('role', p_role, true)`)}`;
+    expect(await bodies(role, 'public.notes_as(p_role => $1)', 'service_role')).toEqual(['A secret', 'B secret']);
+    expect((await rule('rpc-sets-identity', role)).map((f) => f.message)).toEqual([
+      'anon and authenticated can call public.notes_as(p_role text) over RPC, which sets role from p_role: it switches to a role the caller names (any role the authenticator is a member of, service_role included)',
+    ]);
+    const definerRole = `${notes} ${fn('notes_as', 'p_role text', `set_config('role', p_role, true)`, 'security definer')}`;
+    expect(await bodies(definerRole, 'public.notes_as(p_role => $1)', 'service_role')).toBe('cannot set parameter "role" within security-definer function');
+    expect(await rule('rpc-sets-identity', definerRole)).toEqual([]);
+    const own = `${notes} ${fn('notes_mine', 'p_tag text', `set_config('request.jwt.claims', json_build_object('sub', auth.uid(), 'role', 'authenticated', 'tag', 'x')::text, true)`)}`;
+    expect(await bodies(own, 'public.notes_mine(p_tag => $1)', B)).toEqual(['A secret']);
+    expect(await rule('rpc-sets-identity', own)).toEqual([]);
+  });
+});
+
 describe('anon-write-unprotected: TRUNCATE of a table other tables reference', () => {
   const t = (accountsGrant: string) => `create table public.buckets (id text primary key);
     create table public.objects (id int primary key, bucket_id text references public.buckets);

@@ -149,6 +149,7 @@ export function runLint(input: LintInput): LintResult {
       apiRoles: [settings.anonRole, settings.authenticatedRole].filter((r) => model.apiRoles.includes(r)),
       anonRole: settings.anonRole,
       parseSync,
+      ...(parsePlpgsqlSync ? { parsePlpgsqlSync } : {}),
       authenticatedRole: settings.authenticatedRole,
       analysis(p) {
         let a = cache.get(p);

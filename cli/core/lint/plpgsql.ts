@@ -57,7 +57,7 @@ function dollarQuoted(text: string): string {
  * "record variable cannot be part of multiple-item INTO list", or `"v_role" is not a scalar variable`), which Postgres,
  * knowing the type, accepted. The source is then parsed again with those variables declared `text` (scalarDeclarations).
  */
-function parseFunction(source: string, args: string, returns: string, parsePlpgsql: Parse): Record<string, unknown> | undefined {
+export function parseFunction(source: string, args: string, returns: string, parsePlpgsql: Parse): Record<string, unknown> | undefined {
   const parse = (text: string) => {
     const parsed = parsePlpgsql(`create function rowguard_lint(${args}) returns ${returns} language plpgsql as ${dollarQuoted(text)}`) as { plpgsql_funcs?: Array<{ PLpgSQL_function?: Record<string, unknown> }> };
     return parsed.plpgsql_funcs?.[0]?.PLpgSQL_function;

@@ -72,6 +72,8 @@ export interface CatalogLintContext {
   readableBody(fn: FunctionInfo): ReadableBody | null;
   /** The Postgres grammar, for rules that read a view's definition (absent in hand-built contexts). */
   parseSync?: (sql: string) => unknown;
+  /** PL/pgSQL's grammar, for rules that read a function's statements themselves (its EXECUTEs). */
+  parsePlpgsqlSync?: (sql: string) => unknown;
 }
 
 export interface MigrationLintContext {

@@ -53,6 +53,8 @@ import { rule as publicBucketListable } from './public-bucket-listable.js';
 import { rule as partitionPolicyLooser } from './partition-policy-looser.js';
 import { rule as triggerCopiesProtectedRows } from './trigger-copies-protected-rows.js';
 import { rule as policyRecursion } from './policy-recursion.js';
+import { rule as rpcSqlInjection } from './rpc-sql-injection.js';
+import { rule as rpcSetsIdentity } from './rpc-sets-identity.js';
 
 export const RULES: readonly Rule[] = [
   // security (catalog)
@@ -63,6 +65,8 @@ export const RULES: readonly Rule[] = [
   viewBypassesRls,
   authUsersExposed,
   securityDefinerRpc,
+  rpcSqlInjection,
+  rpcSetsIdentity,
   functionSearchPathMutable,
   extensionInApi,
   policyUserMetadata,
