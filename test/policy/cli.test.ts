@@ -243,6 +243,15 @@ describe('bad policies/ files', () => {
     expect(r.stderr).toContain('policies/public.nope.sql: public.nope does not exist after applying sql/');
   });
 
+  it('a policy in the file of a view: file:line:col of the statement, exit 2', async () => {
+    const c = copy();
+    writeFileSync(join(c, 'sql', '0002_view.sql'), 'create view public.v_add with (security_invoker) as select * from public.t_add;\n');
+    writeFileSync(join(c, 'policies', 'public.v_add.sql'), '-- the view\ngrant select on public.v_add to authenticated;\n\n  create policy p on public.v_add using (true);\n');
+    const r = await runCli(['policy', 'diff', '--db', db.url], { cwd: c });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('policies/public.v_add.sql:4:3: public.v_add is a view or foreign table: only GRANT/REVOKE apply to it\n');
+  });
+
   it('bad --from', async () => {
     const r = await runCli(['policy', 'diff', '--from', 'nonsense'], { cwd: project });
     expect(r.code).toBe(2);

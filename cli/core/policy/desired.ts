@@ -61,8 +61,12 @@ async function runOverlay(tx: TransactionSql, files: readonly PolicyFile[], apiR
     if (!KINDS_WITH_GRANTS.has(t.kind)) {
       throw new RowguardError('usage', `${f.displayPath}: ${f.qualified} is not a table or view (relkind ${t.kind})`);
     }
-    if (!KINDS_WITH_RLS.has(t.kind) && f.statements.some((s) => s.kind !== 'grant')) {
-      throw new RowguardError('usage', `${f.displayPath}: ${f.qualified} is a view or foreign table: only GRANT/REVOKE apply to it`);
+    const notGrant = KINDS_WITH_RLS.has(t.kind) ? undefined : f.statements.find((s) => s.kind !== 'grant');
+    if (notGrant) {
+      throw new RowguardError('usage', `${f.qualified} is a view or foreign table: only GRANT/REVOKE apply to it`, {
+        location: locateCharPosition(f.text, 1, f.displayPath, notGrant.startChars),
+        hint: "put the policies in the files of the tables it reads, and make a view security_invoker so that they apply to the view's callers",
+      });
     }
   }
   const existing = (await tx<Array<{ rolname: string }>>`select rolname from pg_roles where rolname = any(${[...apiRoles]}::text[])`).map((r) => r.rolname);
