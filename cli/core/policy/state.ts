@@ -4,7 +4,7 @@
  * Derived from a CatalogModel by a pure function, so the planner can be fed
  * hand-written models.
  */
-import { PUBLIC, type CatalogModel, type GrantByOther, type Policy, type RelKind } from '../catalog/model.js';
+import { PUBLIC, privilegeClosure, type CatalogModel, type GrantByOther, type Policy, type RelKind } from '../catalog/model.js';
 
 /** rowguard's own bookkeeping (migration history) is never part of a diff. */
 export const ROWGUARD_SCHEMA = 'rowguard';
@@ -72,7 +72,8 @@ const NONE: readonly never[] = Object.freeze([]);
 export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]): SecurityState {
   const grantees = managedGrantees(apiRoles);
   const tables = new Map<string, TableSecurity>();
-  const privilegesOf = inheritedPrivileges(model.roles, [...new Set(apiRoles)].sort());
+  // Each API role → the roles whose privileges it has (has_privs_of_role: itself, and inherited memberships).
+  const privilegesOf = new Map([...new Set(apiRoles)].sort().map((a) => [a, privilegeClosure(model, a)]));
   for (const r of model.relations) {
     if (r.schema === ROWGUARD_SCHEMA) continue;
     const grants = new Map<string, string[]>();
@@ -114,25 +115,6 @@ export function securityStateOf(model: CatalogModel, apiRoles: readonly string[]
     bypassRoles: model.roles.filter((r) => r.bypassRls || r.superuser).map((r) => r.name),
     rlsExempt: rlsExemptRoles(model.roles),
   };
-}
-
-/** Each API role → the roles whose privileges it has: itself and, transitively, every membership it inherits. */
-function inheritedPrivileges(roles: CatalogModel['roles'], apiRoles: readonly string[]): Map<string, Set<string>> {
-  const byName = new Map(roles.map((r) => [r.name, r]));
-  const out = new Map<string, Set<string>>();
-  for (const a of apiRoles) {
-    const seen = new Set<string>([a]);
-    const stack = [a];
-    while (stack.length) {
-      for (const g of byName.get(stack.pop()!)?.inheritsFrom ?? []) {
-        if (seen.has(g)) continue;
-        seen.add(g);
-        stack.push(g);
-      }
-    }
-    out.set(a, seen);
-  }
-  return out;
 }
 
 function ownerActorsOf(owner: string, privilegesOf: ReadonlyMap<string, ReadonlySet<string>>): readonly string[] {
