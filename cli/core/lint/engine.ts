@@ -9,6 +9,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { CatalogModel, FunctionInfo, Policy } from '../catalog/model.js';
 import { exposedSchemas } from '../catalog/model.js';
+import { callerChosenSql, type CallerChosenSql } from './dynamic-sql.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db.js';
 import { RowguardError } from '../errors.js';
@@ -142,6 +143,7 @@ export function runLint(input: LintInput): LintResult {
     const fnIds = new Map<FunctionInfo, number>();
     const fnAnalyses = new Map<FunctionInfo, FunctionAnalysis>();
     const bodies = new Map<FunctionInfo, ReadableBody | null>();
+    const chosen = new Map<FunctionInfo, CallerChosenSql>();
     const { parsePlpgsqlSync } = input;
     const ctx: CatalogLintContext = {
       model,
@@ -149,7 +151,6 @@ export function runLint(input: LintInput): LintResult {
       apiRoles: [settings.anonRole, settings.authenticatedRole].filter((r) => model.apiRoles.includes(r)),
       anonRole: settings.anonRole,
       parseSync,
-      ...(parsePlpgsqlSync ? { parsePlpgsqlSync } : {}),
       authenticatedRole: settings.authenticatedRole,
       analysis(p) {
         let a = cache.get(p);
@@ -180,6 +181,11 @@ export function runLint(input: LintInput): LintResult {
           fnAnalyses.set(fn, (f = analyseFunction(fn, schema, parseSync, readable, trigger, gate, set)));
         }
         return f;
+      },
+      callerChosenSql(fn) {
+        let c = chosen.get(fn);
+        if (!c) chosen.set(fn, (c = callerChosenSql(fn, parseSync, parsePlpgsqlSync)));
+        return c;
       },
       readableBody(fn) {
         if (!bodies.has(fn)) {

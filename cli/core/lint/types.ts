@@ -5,6 +5,7 @@
  * parsed statements of the migration files with the table state before them.
  */
 import type { CatalogModel, FunctionInfo, Policy } from '../catalog/model.js';
+import type { CallerChosenSql } from './dynamic-sql.js';
 import type { CallerFact, FunctionAnalysis, PolicyAnalysis, ReadableBody } from './expr.js';
 import type { MigrationStatement, TableState } from './migrations.js';
 
@@ -72,8 +73,8 @@ export interface CatalogLintContext {
   readableBody(fn: FunctionInfo): ReadableBody | null;
   /** The Postgres grammar, for rules that read a view's definition (absent in hand-built contexts). */
   parseSync?: (sql: string) => unknown;
-  /** PL/pgSQL's grammar, for rules that read a function's statements themselves (its EXECUTEs). */
-  parsePlpgsqlSync?: (sql: string) => unknown;
+  /** The command strings and settings a function builds from its arguments (dynamic-sql.ts), read once per function. */
+  callerChosenSql(fn: FunctionInfo): CallerChosenSql;
 }
 
 export interface MigrationLintContext {

@@ -1,6 +1,6 @@
 /** A function the API serves that sets the role or the request's claims from an argument, or for the session a setting a policy reads. */
 import type { CatalogRule, RawFinding } from '../types.js';
-import { callerChosenSql, constText } from '../dynamic-sql.js';
+import { constText } from '../dynamic-sql.js';
 import { funcName, walk } from '../expr.js';
 import { listWords, reachesSchema } from '../facts.js';
 
@@ -55,8 +55,8 @@ export const rule: CatalogRule = {
     for (const f of ctx.model.functions) {
       if ((f.language !== 'plpgsql' && f.language !== 'sql') || f.isTrigger || f.fromExtension || f.kind !== 'function' || !ctx.exposed.has(f.schema)) continue;
       const callers = f.executableBy.filter((r) => ctx.apiRoles.includes(r) && reachesSchema(ctx, f.schema, r));
-      if (callers.length === 0 || !ctx.parseSync) continue;
-      const chosen = callerChosenSql(f, ctx.parseSync, ctx.parsePlpgsqlSync);
+      if (callers.length === 0) continue;
+      const chosen = ctx.callerChosenSql(f);
       // Postgres refuses to set the role (or session authorization) within a SECURITY DEFINER function.
       const found = chosen.identity.filter((i) => !f.securityDefiner || (i.setting !== 'role' && i.setting !== 'session_authorization'));
       if (found.length > 0) {

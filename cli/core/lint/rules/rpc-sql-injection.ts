@@ -1,7 +1,7 @@
 /** A function the API serves that runs a command string carrying a text argument unquoted: the caller writes the SQL. */
 import type { CatalogRule, RawFinding } from '../types.js';
 import type { FunctionInfo } from '../../catalog/model.js';
-import { callerChosenSql, type CallerChosenSql } from '../dynamic-sql.js';
+import type { CallerChosenSql } from '../dynamic-sql.js';
 import { parameterList } from '../expr.js';
 import { listWords, reachesSchema } from '../facts.js';
 
@@ -9,8 +9,8 @@ type Ctx = Parameters<CatalogRule['check']>[0];
 
 /** The parameters (by name, `$n` for an unnamed one) whose text a function runs unquoted. */
 function injectable(ctx: Ctx, g: FunctionInfo): string[] {
-  if ((g.language !== 'plpgsql' && g.language !== 'sql') || !ctx.parseSync) return [];
-  return [...new Set(callerChosenSql(g, ctx.parseSync, ctx.parsePlpgsqlSync).executes.flatMap((e) => e.arguments))];
+  if (g.language !== 'plpgsql' && g.language !== 'sql') return [];
+  return [...new Set(ctx.callerChosenSql(g).executes.flatMap((e) => e.arguments))];
 }
 
 /**
@@ -56,8 +56,8 @@ export const rule: CatalogRule = {
     for (const f of ctx.model.functions) {
       if ((f.language !== 'plpgsql' && f.language !== 'sql') || f.isTrigger || f.fromExtension || f.kind !== 'function' || !ctx.exposed.has(f.schema)) continue;
       const callers = f.executableBy.filter((r) => ctx.apiRoles.includes(r) && reachesSchema(ctx, f.schema, r));
-      if (callers.length === 0 || !ctx.parseSync) continue;
-      const found = callerChosenSql(f, ctx.parseSync, ctx.parsePlpgsqlSync);
+      if (callers.length === 0) continue;
+      const found = ctx.callerChosenSql(f);
       if (found.executes.length === 0) {
         // A function it hands a text argument to, unquoted, that runs it (a wrapper over a definer function kept out of the API).
         const handed = handedOn(ctx, f, found, callers);
